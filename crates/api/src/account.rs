@@ -1,0 +1,27 @@
+//! GetAccountSettings.
+
+use axum::extract::State;
+use axum::Json;
+use hearth_model::limits::*;
+use hearth_model::shapes::{AccountLimit, AccountUsage, GetAccountSettingsResponse};
+
+use crate::error::ApiResult;
+use crate::AppState;
+
+pub(crate) async fn get(State(s): State<AppState>) -> ApiResult<Json<GetAccountSettingsResponse>> {
+    let usage = s.engine.account_settings()?;
+    Ok(Json(GetAccountSettingsResponse {
+        account_limit: AccountLimit {
+            total_code_size: TOTAL_CODE_SIZE,
+            code_size_unzipped: UNZIPPED_MAX_BYTES as i64,
+            code_size_zipped: ZIP_MAX_BYTES as i64,
+            concurrent_executions: ACCOUNT_CONCURRENCY,
+            // Nothing can be reserved until reserved concurrency exists.
+            unreserved_concurrent_executions: ACCOUNT_CONCURRENCY,
+        },
+        account_usage: AccountUsage {
+            total_code_size: usage.total_code_size,
+            function_count: usage.function_count,
+        },
+    }))
+}

@@ -1,0 +1,141 @@
+//! CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
+//! UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hearth_model::shapes::{
+    CreateFunctionRequest, FunctionCodeLocation, GetFunctionResponse, ListFunctionsResponse,
+    UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
+};
+use hearth_model::{AwsError, FunctionRef};
+
+use crate::error::ApiResult;
+use crate::{body, AppState};
+
+/// The function reference from the path, with `?Qualifier=` folded in.
+pub(crate) fn function_ref(path: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
+    let mut r = FunctionRef::parse(path)?;
+    if let Some(q) = query.get("Qualifier") {
+        if !hearth_model::arn::valid_qualifier(q) {
+            return Err(AwsError::constraint(
+                q,
+                "qualifier",
+                "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)",
+            )
+            .into());
+        }
+        match &r.qualifier {
+            Some(existing) if existing != q => {
+                return Err(AwsError::invalid(
+                    "The derived qualifier from the function name does not match the specified qualifier.",
+                )
+                .into())
+            }
+            _ => r.qualifier = Some(q.clone()),
+        }
+    }
+    Ok(r)
+}
+
+pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<Response> {
+    let req: CreateFunctionRequest = body::json(body, "CreateFunction").await?;
+    let f = s.engine.create_function(req).await?;
+    Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
+}
+
+pub(crate) async fn get(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<GetFunctionResponse>> {
+    let f = s.engine.get_function(&function_ref(&function, &query)?)?;
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:9000");
+    Ok(Json(GetFunctionResponse {
+        configuration: f.to_configuration(),
+        code: FunctionCodeLocation {
+            repository_type: "S3".into(),
+            location: format!("http://{host}/_hearth/code/{}.zip", f.code.sha256_hex),
+        },
+        tags: f.tags.clone(),
+    }))
+}
+
+pub(crate) async fn get_configuration(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let f = s.engine.get_function(&function_ref(&function, &query)?)?;
+    Ok(Json(f.to_configuration()).into_response())
+}
+
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ListFunctionsResponse>> {
+    let max = match query.get("MaxItems") {
+        None => 50,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => {
+                return Err(AwsError::constraint(
+                    v,
+                    "maxItems",
+                    "Member must have value between 1 and 10000",
+                )
+                .into())
+            }
+        },
+    };
+    let marker = query
+        .get("Marker")
+        .map(String::as_str)
+        .filter(|m| !m.is_empty());
+    let (functions, next_marker) = s.engine.list_functions(marker, max)?;
+    Ok(Json(ListFunctionsResponse {
+        functions: functions.iter().map(|f| f.to_configuration()).collect(),
+        next_marker,
+    }))
+}
+
+pub(crate) async fn update_code(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let r = FunctionRef::parse(&function)?;
+    let req: UpdateFunctionCodeRequest = body::json(body, "UpdateFunctionCode").await?;
+    let f = s.engine.update_code(&r, req).await?;
+    Ok(Json(f.to_configuration()).into_response())
+}
+
+pub(crate) async fn update_configuration(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let r = FunctionRef::parse(&function)?;
+    let req: UpdateFunctionConfigurationRequest =
+        body::json(body, "UpdateFunctionConfiguration").await?;
+    let f = s.engine.update_configuration(&r, req).await?;
+    Ok(Json(f.to_configuration()).into_response())
+}
+
+pub(crate) async fn delete(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    s.engine
+        .delete_function(&function_ref(&function, &query)?)?;
+    Ok(StatusCode::NO_CONTENT)
+}

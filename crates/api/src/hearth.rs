@@ -1,0 +1,84 @@
+//! Hearth-private endpoints: code downloads (GetFunction's `Code.Location`), a
+//! function's logs for `hearth logs`, and the runtime list.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hearth_model::{AwsError, FunctionRef};
+use hearth_store::LogQuery;
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+pub(crate) async fn code(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+) -> ApiResult<Response> {
+    let hex = file.strip_suffix(".zip").unwrap_or(&file);
+    let path = s
+        .engine
+        .code_zip_path(hex)
+        .ok_or_else(|| ApiError(AwsError::not_found(format!("No code with hash {hex}"))))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError(AwsError::service(format!("cannot read code: {e}"))))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/zip")],
+        bytes,
+    )
+        .into_response())
+}
+
+fn int_param(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
+    query
+        .get(name)
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError(AwsError::invalid(format!(
+                    "{name} must be an integer, got {v:?}"
+                )))
+            })
+        })
+        .transpose()
+}
+
+pub(crate) async fn logs(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let r = FunctionRef::parse(&function)?;
+    // Logs outlive a deleted function (as a CloudWatch log group does), so a missing
+    // function is only an error when there is nothing logged under its name either.
+    let q = LogQuery {
+        after: int_param(&query, "after")?,
+        since_ms: int_param(&query, "since")?,
+        limit: int_param(&query, "limit")?
+            .unwrap_or(10_000)
+            .clamp(1, 10_000) as usize,
+    };
+    let events = s.engine.logs(&r.name, &q)?;
+    if events.is_empty() && q.after.is_none() {
+        s.engine.get_function(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?;
+    }
+    Ok(Json(json!({ "events": events })).into_response())
+}
+
+pub(crate) async fn runtimes(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let list: Vec<_> = s
+        .engine
+        .catalog()
+        .status()
+        .into_iter()
+        .map(|(name, installed)| json!({"name": name, "installed": installed}))
+        .collect();
+    Json(json!({ "runtimes": list }))
+}

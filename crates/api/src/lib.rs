@@ -1,0 +1,67 @@
+//! Hearth's control plane: the AWS Lambda REST API (botocore's `lambda/2015-03-31`
+//! model) over axum, plus a few Hearth-private endpoints under `/_hearth`.
+//!
+//! Handlers parse and validate the HTTP request, call the engine, and shape the reply;
+//! every error leaves as one [`ApiError`] with Lambda's status, `x-amzn-ErrorType` and
+//! JSON body.
+
+mod account;
+mod body;
+mod error;
+mod functions;
+mod hearth;
+mod invoke;
+mod request_id;
+
+use axum::routing::{get, post};
+use axum::Router;
+use hearth_engine::Engine;
+
+pub use error::ApiError;
+pub use request_id::RequestId;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+}
+
+/// The whole HTTP surface.
+pub fn router(engine: Engine) -> Router {
+    let state = AppState { engine };
+    Router::new()
+        .route(
+            "/2015-03-31/functions",
+            post(functions::create).get(functions::list),
+        )
+        .route(
+            "/2015-03-31/functions/",
+            post(functions::create).get(functions::list),
+        )
+        .route(
+            "/2015-03-31/functions/{function}",
+            get(functions::get).delete(functions::delete),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/configuration",
+            get(functions::get_configuration).put(functions::update_configuration),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/code",
+            axum::routing::put(functions::update_code),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/invocations",
+            post(invoke::invoke),
+        )
+        .route("/2016-08-19/account-settings", get(account::get))
+        .route("/2016-08-19/account-settings/", get(account::get))
+        .route("/_hearth/code/{file}", get(hearth::code))
+        .route("/_hearth/logs/{function}", get(hearth::logs))
+        .route("/_hearth/runtimes", get(hearth::runtimes))
+        .fallback(error::unknown_operation)
+        // Bodies are read by `body::read` with per-operation limits and AWS errors.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}

@@ -1,0 +1,195 @@
+//! `hearth deploy`: create a function, or update the code and configuration of an existing one,
+//! and wait until it is ready to invoke.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use ureq::http::Method;
+
+use super::http::{function_path, ApiError, Client};
+use super::{package, wait, CommonArgs};
+
+/// The role every function gets: Hearth does not check IAM roles, but the API requires one.
+const ROLE: &str = "arn:aws:iam::000000000000:role/hearth";
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The function's name.
+    pub name: String,
+
+    /// A directory (zipped for you, file modes kept) or a .zip file.
+    pub path: PathBuf,
+
+    /// The runtime, e.g. python3.11, nodejs20.x, provided.al2023 (see `hearth runtime list`).
+    #[arg(long)]
+    pub runtime: String,
+
+    /// The handler, e.g. app.handler (not needed for provided runtimes).
+    #[arg(long)]
+    pub handler: Option<String>,
+
+    /// Memory in MB (128..=10240).
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+
+    /// Timeout in seconds (1..=900).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u32>,
+
+    /// An environment variable; repeat for more. Replaces all variables on update.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// A description of the function.
+    #[arg(long)]
+    pub description: Option<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Parses one `--env KEY=VALUE` (the value may contain `=` and be empty).
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+pub fn run(args: DeployArgs) -> anyhow::Result<()> {
+    let client = Client::new(&args.common.endpoint);
+    let zip = package::load(&args.path)?;
+    let code = base64::engine::general_purpose::STANDARD.encode(&zip);
+
+    let mut create = settings(&args);
+    create.insert("FunctionName".into(), json!(args.name));
+    create.insert("Role".into(), json!(ROLE));
+    create.insert("Code".into(), json!({ "ZipFile": code }));
+    let created = match client.call(
+        Method::POST,
+        "/2015-03-31/functions",
+        Some(&Value::Object(create)),
+    ) {
+        Ok(_) => true,
+        Err(err) if is_conflict(&err) => false,
+        Err(err) => return Err(err),
+    };
+
+    let config = if created {
+        wait::ready(&client, &args.name)?
+    } else {
+        let path = function_path(&args.name);
+        // An update still running from before would make ours a conflict.
+        wait::settled(&client, &args.name)?;
+        client
+            .call(
+                Method::PUT,
+                &format!("{path}/code"),
+                Some(&json!({ "ZipFile": code })),
+            )
+            .context("updating the function's code")?;
+        wait::ready(&client, &args.name)?;
+        client
+            .call(
+                Method::PUT,
+                &format!("{path}/configuration"),
+                Some(&Value::Object(settings(&args))),
+            )
+            .context("updating the function's configuration")?;
+        wait::ready(&client, &args.name)?
+    };
+
+    if args.common.json {
+        println!("{}", serde_json::to_string_pretty(&config)?);
+    } else {
+        println!(
+            "{}",
+            summary(if created { "created" } else { "updated" }, &config)
+        );
+    }
+    Ok(())
+}
+
+fn is_conflict(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<ApiError>()
+        .is_some_and(|e| e.code == "ResourceConflictException")
+}
+
+/// The configuration fields given on the command line, as CreateFunction /
+/// UpdateFunctionConfiguration take them.
+fn settings(args: &DeployArgs) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("Runtime".into(), json!(args.runtime));
+    if let Some(handler) = &args.handler {
+        body.insert("Handler".into(), json!(handler));
+    }
+    if let Some(memory) = args.memory {
+        body.insert("MemorySize".into(), json!(memory));
+    }
+    if let Some(timeout) = args.timeout {
+        body.insert("Timeout".into(), json!(timeout));
+    }
+    if !args.env.is_empty() {
+        let variables: BTreeMap<&str, &str> = args
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        body.insert("Environment".into(), json!({ "Variables": variables }));
+    }
+    if let Some(description) = &args.description {
+        body.insert("Description".into(), json!(description));
+    }
+    body
+}
+
+fn summary(verb: &str, config: &Value) -> String {
+    let number = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_u64)
+            .map_or_else(|| "-".to_string(), |n| n.to_string())
+    };
+    let mut handler = String::new();
+    if let Some(h) = config.get("Handler").and_then(Value::as_str) {
+        handler = format!(" {h}");
+    }
+    format!(
+        "{verb} {}: {}{handler}, {} MB, {} s timeout, {} bytes of code ({})",
+        wait::field(config, "FunctionName"),
+        wait::field(config, "Runtime"),
+        number("MemorySize"),
+        number("Timeout"),
+        number("CodeSize"),
+        wait::field(config, "State"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_pairs() {
+        assert_eq!(parse_env("A=1"), Ok(("A".into(), "1".into())));
+        assert_eq!(parse_env("A=b=c"), Ok(("A".into(), "b=c".into())));
+        assert_eq!(parse_env("EMPTY="), Ok(("EMPTY".into(), String::new())));
+        assert!(parse_env("=x").is_err());
+        assert!(parse_env("NOEQUALS").is_err());
+    }
+
+    #[test]
+    fn summary_line() {
+        let config = json!({
+            "FunctionName": "hello", "Runtime": "python3.11", "Handler": "app.handler",
+            "MemorySize": 128, "Timeout": 3, "CodeSize": 321, "State": "Active"
+        });
+        assert_eq!(
+            summary("created", &config),
+            "created hello: python3.11 app.handler, 128 MB, 3 s timeout, 321 bytes of code (Active)"
+        );
+    }
+}

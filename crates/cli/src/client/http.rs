@@ -1,0 +1,226 @@
+//! The client side of Hearth's HTTP API: one blocking request at a time, AWS-style error
+//! bodies turned into [`ApiError`], and a clear message when the server cannot be reached.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+use ureq::http::{HeaderMap, Method, Request};
+
+/// The largest response body read: invoke payloads are at most 6 MB, plus headroom.
+const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// An error answer from the server (`x-amzn-ErrorType` plus a JSON `message`).
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A raw answer, any status.
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The AWS-style error this answer carries.
+    pub fn error(&self) -> ApiError {
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let code = self
+            .header("x-amzn-errortype")
+            .map(|t| t.split(':').next().unwrap_or(t).to_string())
+            .or_else(|| {
+                body.get("__type")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| format!("HTTP {}", self.status));
+        let message = ["message", "Message", "errorMessage"]
+            .iter()
+            .find_map(|key| body.get(*key).and_then(Value::as_str))
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string());
+        ApiError { code, message }
+    }
+
+    /// The body as JSON (`null` when empty).
+    pub fn json(&self) -> anyhow::Result<Value> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).context("the server answered with invalid JSON")
+    }
+}
+
+/// A connection to one Hearth endpoint.
+pub struct Client {
+    agent: ureq::Agent,
+    endpoint: String,
+}
+
+impl Client {
+    pub fn new(endpoint: &str) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build();
+        Self {
+            agent: config.into(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Sends one request and returns the answer whatever its status.
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Reply> {
+        let url = format!("{}{}", self.endpoint, path);
+        let mut builder = Request::builder().method(method.clone()).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let result = match body {
+            Some(body) => {
+                let request = builder
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .with_context(|| format!("invalid request {method} {url}"))?;
+                self.agent.run(request)
+            }
+            None => {
+                let request = builder
+                    .body(())
+                    .with_context(|| format!("invalid request {method} {url}"))?;
+                self.agent.run(request)
+            }
+        };
+        let mut response = result.map_err(|err| self.transport_error(err))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .with_context(|| format!("reading the answer to {method} {path}"))?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a JSON request and returns the JSON answer; an error status becomes [`ApiError`].
+    pub fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        let body = body.map(serde_json::to_vec).transpose()?;
+        let reply = self.send(method, path, &[], body)?;
+        if !reply.is_success() {
+            return Err(reply.error().into());
+        }
+        reply.json()
+    }
+
+    fn transport_error(&self, err: ureq::Error) -> anyhow::Error {
+        let reason = match &err {
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                "connection refused".to_string()
+            }
+            ureq::Error::ConnectionFailed => "connection failed".to_string(),
+            ureq::Error::HostNotFound => "host not found".to_string(),
+            ureq::Error::BadUri(uri) => {
+                return anyhow::anyhow!("invalid endpoint {:?}: {uri}", self.endpoint)
+            }
+            other => other.to_string(),
+        };
+        anyhow::anyhow!(
+            "cannot reach Hearth at {}: {reason} (is `hearth server` running? set --endpoint or HEARTH_ENDPOINT)",
+            self.endpoint
+        )
+    }
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay; `:` too,
+/// so ARNs stay readable in paths).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The path of one function in the 2015-03-31 API.
+pub fn function_path(name: &str) -> String {
+    format!("/2015-03-31/functions/{}", encode(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_names_and_qualifiers() {
+        assert_eq!(encode("$LATEST"), "%24LATEST");
+        assert_eq!(
+            encode("arn:aws:lambda:us-east-1:000000000000:function:f"),
+            "arn:aws:lambda:us-east-1:000000000000:function:f"
+        );
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+
+    #[test]
+    fn reads_aws_error_shapes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amzn-errortype",
+            "ResourceNotFoundException:http://internal.amazon.com/"
+                .parse()
+                .expect("header"),
+        );
+        let reply = Reply {
+            status: 404,
+            headers,
+            body: br#"{"Type":"User","Message":"Function not found: f"}"#.to_vec(),
+        };
+        let err = reply.error();
+        assert_eq!(
+            err.to_string(),
+            "ResourceNotFoundException: Function not found: f"
+        );
+
+        let bare = Reply {
+            status: 502,
+            headers: HeaderMap::new(),
+            body: b"bad gateway".to_vec(),
+        };
+        assert_eq!(bare.error().to_string(), "HTTP 502: bad gateway");
+    }
+}

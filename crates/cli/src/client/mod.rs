@@ -1,0 +1,84 @@
+//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`): small programs that
+//! talk to a running Hearth server over its AWS-compatible HTTP API.
+
+mod deploy;
+mod http;
+mod invoke;
+mod logs;
+mod ls;
+mod package;
+mod rm;
+mod wait;
+
+use std::process::ExitCode;
+
+pub use deploy::DeployArgs;
+pub use invoke::InvokeArgs;
+pub use logs::LogsArgs;
+pub use ls::LsArgs;
+pub use rm::RmArgs;
+
+// Meant for `#[command(flatten)]` into the binary's top-level subcommands (a doc comment here
+// would become the binary's `about` text).
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Create or update a function from a directory or a .zip file, and wait until it is ready.
+    Deploy(DeployArgs),
+    /// Invoke a function synchronously and print its response.
+    Invoke(InvokeArgs),
+    /// List functions.
+    Ls(LsArgs),
+    /// Delete a function.
+    Rm(RmArgs),
+    /// Print a function's log lines, oldest first.
+    Logs(LogsArgs),
+}
+
+/// Options every client verb takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// The Hearth server to talk to.
+    #[arg(long, env = "HEARTH_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    pub endpoint: String,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs one client verb. A function error reported by `invoke` is returned as
+/// [`FunctionFailed`] after the payload has been printed.
+pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Deploy(args) => deploy::run(args),
+        ClientCommand::Invoke(args) => invoke::run(args),
+        ClientCommand::Ls(args) => ls::run(args),
+        ClientCommand::Rm(args) => rm::run(args),
+        ClientCommand::Logs(args) => logs::run(args),
+    }
+}
+
+/// Runs one client verb and turns the outcome into the process exit code: errors are printed
+/// as `error: <Code>: <message>` with status 1; a function error from `invoke` is status 2.
+pub fn main(cmd: ClientCommand) -> ExitCode {
+    match run(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<FunctionFailed>() => ExitCode::from(2),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `invoke` returned a function error (`X-Amz-Function-Error`); the payload was printed.
+#[derive(Debug)]
+pub struct FunctionFailed(pub String);
+
+impl std::fmt::Display for FunctionFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the function returned an error ({})", self.0)
+    }
+}
+
+impl std::error::Error for FunctionFailed {}

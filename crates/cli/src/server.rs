@@ -1,0 +1,108 @@
+//! `hearth server`: opens the data directory, builds the engine and serves the
+//! control plane in the foreground until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hearth_engine::{Catalog, Engine, EngineConfig};
+use hearth_sandbox::{ProcessSandbox, Sandbox};
+use hearth_store::Store;
+
+use crate::runtime_cmd::DirArgs;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SandboxKind {
+    /// Plain child processes: no isolation, for development only.
+    Process,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Address of the control plane.
+    #[arg(long, env = "HEARTH_LISTEN", default_value = "127.0.0.1:9000")]
+    pub listen: SocketAddr,
+
+    /// How long an idle execution environment stays warm (e.g. 300s, 5m).
+    #[arg(long, env = "HEARTH_IDLE_TTL", default_value = "5m", value_parser = crate::duration::parse)]
+    pub idle_ttl: Duration,
+
+    /// How execution environments are isolated.
+    #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "process")]
+    pub sandbox: SandboxKind,
+
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let data_dir = args.dirs.data_dir()?;
+    let runtimes_dir = args.dirs.runtimes_dir()?;
+    let store = Store::open(&data_dir)
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    let catalog = Catalog::discover(&runtimes_dir);
+    let sandbox: Arc<dyn Sandbox> = match args.sandbox {
+        SandboxKind::Process => {
+            tracing::warn!(
+                "SANDBOX 'process' ISOLATES NOTHING: functions run as plain child processes with \
+                 Hearth's user and can read and change anything it can. Use it for development only."
+            );
+            Arc::new(ProcessSandbox)
+        }
+    };
+    let engine = Engine::new(
+        store,
+        catalog.clone(),
+        sandbox,
+        EngineConfig {
+            idle_ttl: args.idle_ttl,
+        },
+    );
+    let available = catalog.available();
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        runtimes_dir = %runtimes_dir.display(),
+        runtimes = ?available,
+        "starting"
+    );
+    let missing: Vec<String> = catalog
+        .status()
+        .into_iter()
+        .filter(|(_, installed)| !installed)
+        .map(|(name, _)| name)
+        .collect();
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            "runtimes not installed; run `hearth runtime install`"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, hearth_api::router(engine.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    engine.shutdown();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, stopping"),
+        _ = int.recv() => tracing::info!("SIGINT received, stopping"),
+    }
+}

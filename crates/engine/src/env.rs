@@ -1,0 +1,354 @@
+//! One execution environment: a runtime process in a sandbox, its Runtime API server
+//! and its log collector; cold start (init) and running one invocation at a time.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hearth_model::arn::{LATEST, REGION};
+use hearth_model::time::now_ms;
+use hearth_model::FunctionConfig;
+use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
+use hearth_sandbox::{describe_exit, Instance, Sandbox, SandboxSpec};
+
+use crate::logs::LogCollector;
+use crate::runtimes::{Catalog, Launch};
+
+/// Lambda gives init 10 s on its own; Hearth adds the function's timeout because it
+/// runs init as part of the first invocation, as Lambda does after an init timeout.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Why an environment could not be started: the body goes to the caller as the
+/// function's error.
+#[derive(Debug)]
+pub(crate) struct InitFailure {
+    pub body: Bytes,
+    pub error_type: String,
+    pub lines: Vec<(i64, String)>,
+    pub init_duration: Duration,
+    pub timed_out: bool,
+}
+
+/// How one invocation ended.
+#[derive(Debug)]
+pub(crate) enum RunEnd {
+    Finished(Outcome),
+    TimedOut,
+    Exited(ExitStatus),
+    /// The runtime asked for another event without finishing this one.
+    Abandoned,
+}
+
+pub(crate) struct Environment {
+    pub stream: String,
+    pub revision: String,
+    api: RuntimeApi,
+    instance: Instance,
+    logs: LogCollector,
+    pub last_used: Instant,
+    /// Lines from init not yet written (they go out with the first invocation).
+    pub pending_lines: Vec<(i64, String)>,
+    pub init_duration: Option<Duration>,
+    /// Peak memory seen when the environment was last sampled, in MB.
+    peak_mb: u64,
+}
+
+/// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.
+pub(crate) fn error_body(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+fn hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl Environment {
+    /// Starts an environment for `f` and runs the runtime's init phase.
+    pub(crate) async fn start(
+        f: &FunctionConfig,
+        task_root: &Path,
+        catalog: &Catalog,
+        sandbox: &dyn Sandbox,
+        request_id: &str,
+    ) -> Result<Self, InitFailure> {
+        let started = Instant::now();
+        let id = hex_id();
+        let stream = format!(
+            "{}/[{}]{}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            f.version,
+            id
+        );
+        let fail = |error_type: &str, message: String, lines: Vec<(i64, String)>| InitFailure {
+            body: error_body(
+                error_type,
+                &format!("RequestId: {request_id} Error: {message}"),
+            ),
+            error_type: error_type.to_string(),
+            lines,
+            init_duration: started.elapsed(),
+            timed_out: false,
+        };
+        let init_start = (
+            now_ms(),
+            format!(
+                "INIT_START Runtime Version: {}",
+                Catalog::version_label(&f.runtime)
+            ),
+        );
+        let launch = catalog
+            .launch(&f.runtime, &f.handler, task_root)
+            .map_err(|e| {
+                fail(
+                    "Runtime.InvalidEntrypoint",
+                    e.to_string(),
+                    vec![init_start.clone()],
+                )
+            })?;
+        let (api, init_rx) = RuntimeApi::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|e| {
+                fail(
+                    "Runtime.Unknown",
+                    format!("cannot start the Runtime API: {e}"),
+                    vec![init_start.clone()],
+                )
+            })?;
+        let spec = spec_for(f, task_root, &launch, &api, &stream);
+        let mut instance = sandbox.spawn(&spec).map_err(|e| {
+            let message = match &e {
+                hearth_sandbox::SandboxError::Spawn { source, .. } => {
+                    format!("fork/exec /var/task/bootstrap: {}", io_reason(source))
+                }
+                other => other.to_string(),
+            };
+            fail(
+                "Runtime.InvalidEntrypoint",
+                message,
+                vec![init_start.clone()],
+            )
+        })?;
+        let logs = match instance.take_output() {
+            Some(out) => LogCollector::start(out),
+            None => {
+                return Err(fail(
+                    "Runtime.Unknown",
+                    "no output pipe".into(),
+                    vec![init_start],
+                ))
+            }
+        };
+        let limit = INIT_LIMIT + Duration::from_secs(f.timeout.max(1) as u64);
+        let signal = tokio::select! {
+            s = init_rx => s.ok(),
+            status = instance.wait() => {
+                let mut lines = vec![init_start];
+                lines.extend(logs.take().await);
+                let reason = match status {
+                    Ok(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_string(),
+                    Ok(s) => format!("Runtime exited with error: {}", describe_exit(s)),
+                    Err(e) => format!("Runtime exited with error: {e}"),
+                };
+                return Err(fail("Runtime.ExitError", reason, lines));
+            }
+            _ = tokio::time::sleep(limit) => None,
+        };
+        let init_duration = started.elapsed();
+        let mut lines = vec![init_start];
+        match signal {
+            Some(InitSignal::Ready) => {
+                lines.extend(logs.take().await);
+                tracing::debug!(function = %f.name, environment = %id, "environment ready");
+                Ok(Self {
+                    stream,
+                    revision: f.revision_id.clone(),
+                    api,
+                    instance,
+                    logs,
+                    last_used: Instant::now(),
+                    pending_lines: lines,
+                    init_duration: Some(init_duration),
+                    peak_mb: 0,
+                })
+            }
+            Some(InitSignal::Error { body, error_type }) => {
+                instance.kill();
+                let _ = instance.wait().await;
+                lines.extend(logs.take().await);
+                let error_type = error_type
+                    .or_else(|| error_type_of(&body))
+                    .unwrap_or_else(|| "Runtime.Unknown".into());
+                lines.push((
+                    now_ms(),
+                    format!(
+                        "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: error\tError Type: {error_type}",
+                        crate::logs::ms(init_duration)
+                    ),
+                ));
+                Err(InitFailure {
+                    body,
+                    error_type,
+                    lines,
+                    init_duration,
+                    timed_out: false,
+                })
+            }
+            None => {
+                instance.kill();
+                let _ = instance.wait().await;
+                lines.extend(logs.take().await);
+                lines.push((
+                    now_ms(),
+                    format!(
+                        "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: timeout",
+                        crate::logs::ms(init_duration)
+                    ),
+                ));
+                Err(InitFailure {
+                    body: timeout_body(request_id, f.timeout),
+                    error_type: "Sandbox.Timedout".into(),
+                    lines,
+                    init_duration,
+                    timed_out: true,
+                })
+            }
+        }
+    }
+
+    /// Whether the runtime is still there to take an event.
+    pub(crate) fn is_alive(&mut self) -> bool {
+        !self.instance.has_exited()
+    }
+
+    /// Runs one invocation until the runtime answers, exits, or `timeout` passes. On a
+    /// timeout every process of the environment is killed before this returns.
+    pub(crate) async fn run(&mut self, invocation: Invocation, timeout: Duration) -> RunEnd {
+        let reply = self.api.dispatch(invocation).await;
+        let end = tokio::select! {
+            biased;
+            outcome = reply => match outcome {
+                Ok(o) => RunEnd::Finished(o),
+                Err(_) => RunEnd::Abandoned,
+            },
+            status = self.instance.wait() => match status {
+                Ok(s) => RunEnd::Exited(s),
+                Err(_) => RunEnd::Abandoned,
+            },
+            _ = tokio::time::sleep(timeout) => RunEnd::TimedOut,
+        };
+        self.sample_memory();
+        if matches!(end, RunEnd::TimedOut) {
+            self.kill().await;
+        }
+        end
+    }
+
+    /// Output written since the last call.
+    pub(crate) async fn take_lines(&self) -> Vec<(i64, String)> {
+        self.logs.take().await
+    }
+
+    fn sample_memory(&mut self) {
+        if let Some(bytes) = self.instance.peak_memory_bytes() {
+            self.peak_mb = self.peak_mb.max(bytes.div_ceil(1024 * 1024));
+        }
+    }
+
+    /// Peak memory of the environment so far, as `Max Memory Used` reports it.
+    pub(crate) fn max_memory_used_mb(&self) -> u64 {
+        self.peak_mb
+    }
+
+    /// Kills every process of the environment and reaps the runtime.
+    pub(crate) async fn kill(&mut self) {
+        self.instance.kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.instance.wait()).await;
+    }
+}
+
+/// Lambda's payload for an invocation that ran out of time.
+pub(crate) fn timeout_body(request_id: &str, timeout_s: i64) -> Bytes {
+    error_body(
+        "Sandbox.Timedout",
+        &format!("RequestId: {request_id} Error: Task timed out after {timeout_s}.00 seconds"),
+    )
+}
+
+fn error_type_of(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("errorType")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `permission denied`, `no such file or directory`, `exec format error`: Go's wording.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(13) => "permission denied".into(),
+        Some(2) => "no such file or directory".into(),
+        Some(8) => "exec format error".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The environment variables and command of one environment (LAMBDA-SPEC §1).
+fn spec_for(
+    f: &FunctionConfig,
+    task_root: &Path,
+    launch: &Launch,
+    api: &RuntimeApi,
+    stream: &str,
+) -> SandboxSpec {
+    let task = task_root.display().to_string();
+    let runtime_dir = launch
+        .runtime_dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "/var/runtime".into());
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_LAMBDA_RUNTIME_API".into(), api.addr().to_string()),
+        ("_HANDLER".into(), f.handler.clone()),
+        ("LAMBDA_TASK_ROOT".into(), task.clone()),
+        ("LAMBDA_RUNTIME_DIR".into(), runtime_dir.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory_size.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), if f.version.is_empty() { LATEST.into() } else { f.version.clone() }),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME".into(), f.log_group()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
+        ("AWS_REGION".into(), REGION.into()),
+        ("AWS_DEFAULT_REGION".into(), REGION.into()),
+        // Hearth has no STS: functions get fixed placeholder credentials so that SDKs
+        // inside them can sign requests (to Hearth or to local services).
+        ("AWS_ACCESS_KEY_ID".into(), "hearth".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "hearth".into()),
+        ("AWS_SESSION_TOKEN".into(), "hearth".into()),
+        ("TZ".into(), ":UTC".into()),
+        ("LANG".into(), "en_US.UTF-8".into()),
+        (
+            "LD_LIBRARY_PATH".into(),
+            format!("/var/lang/lib:/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:{task}/lib:/opt/lib"),
+        ),
+    ];
+    if launch.managed {
+        env.push((
+            "AWS_EXECUTION_ENV".into(),
+            format!("AWS_Lambda_{}", f.runtime),
+        ));
+    }
+    env.extend(launch.env.iter().cloned());
+    env.extend(f.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    SandboxSpec {
+        program: launch.program.clone(),
+        args: launch.args.clone(),
+        env,
+        cwd: task_root.to_path_buf(),
+        task_root: task_root.to_path_buf(),
+        runtime_dir: launch.runtime_dir.clone(),
+        memory_mb: f.memory_size.max(0) as u64,
+        ephemeral_storage_mb: f.ephemeral_storage.max(0) as u64,
+    }
+}

@@ -1,0 +1,299 @@
+//! The synchronous invoke path: resolve the function, take a warm environment or cold
+//! start one, run the event, write the invocation's log lines, and answer as Lambda
+//! does (function failures are HTTP 200 with `X-Amz-Function-Error`).
+
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::limits::{LOG_TAIL_BYTES, SYNC_RESPONSE_MAX_BYTES};
+use hearth_model::time::now_ms;
+use hearth_model::{AwsError, FunctionConfig, FunctionRef, State};
+use hearth_runtime_api::{Invocation, Outcome};
+use hearth_sandbox::describe_exit;
+
+use crate::env::{error_body, timeout_body, Environment, RunEnd};
+use crate::logs::{self, Report};
+use crate::Engine;
+
+/// A synchronous (or dry-run) invocation.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// Also the `x-amzn-RequestId` of the Invoke response.
+    pub request_id: String,
+    pub function: FunctionRef,
+    pub payload: Bytes,
+    pub log_tail: bool,
+    /// The decoded JSON of `X-Amz-Client-Context`.
+    pub client_context: Option<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvokeResponse {
+    pub executed_version: String,
+    /// `Unhandled` when the function failed.
+    pub function_error: Option<String>,
+    /// Base64 of the invocation log's last 4 KB, when asked for.
+    pub log_result: Option<String>,
+    pub payload: Bytes,
+}
+
+impl Engine {
+    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, AwsError> {
+        let f = self.resolve_invocable(&req.function)?;
+        if req.dry_run {
+            return Ok(InvokeResponse {
+                executed_version: f.version.clone(),
+                function_error: None,
+                log_result: None,
+                payload: Bytes::new(),
+            });
+        }
+        let task_root = self.unpacked(&f).await?;
+        let (warm, stale) = self.inner.pool.acquire(&f.name, &f.revision_id);
+        drop(stale);
+        let mut env = match warm {
+            Some(env) => env,
+            None => {
+                let started = Environment::start(
+                    &f,
+                    &task_root,
+                    &self.inner.catalog,
+                    self.inner.sandbox.as_ref(),
+                    &req.request_id,
+                )
+                .await;
+                match started {
+                    Ok(env) => env,
+                    Err(failure) => return self.init_failed(&f, &req, failure).await,
+                }
+            }
+        };
+        let result = self.run_on(&f, &req, &mut env).await;
+        if result.healthy {
+            if let Some(stale) = self.inner.pool.release(&f.name, env) {
+                drop(stale);
+            }
+        }
+        result.response
+    }
+
+    /// The function behind a reference, if it can be invoked now.
+    fn resolve_invocable(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
+        let arn = function_arn(&r.name, r.qualifier.as_deref());
+        let f = self
+            .inner
+            .store
+            .get_function(&r.name)
+            .map_err(crate::internal)?
+            .ok_or_else(|| AwsError::function_not_found(&arn))?;
+        if r.qualifier.as_deref().is_some_and(|q| q != LATEST) {
+            return Err(AwsError::function_not_found(&arn));
+        }
+        if f.state != State::Active {
+            return Err(AwsError::conflict(format!(
+                "The operation cannot be performed at this time. The function is currently in the following state: {:?}",
+                f.state
+            )));
+        }
+        Ok(f)
+    }
+
+    async fn run_on(
+        &self,
+        f: &FunctionConfig,
+        req: &InvokeRequest,
+        env: &mut Environment,
+    ) -> RunResult {
+        let timeout = Duration::from_secs(f.timeout.max(1) as u64);
+        let start_ms = now_ms();
+        let invocation = Invocation {
+            request_id: req.request_id.clone(),
+            payload: if req.payload.is_empty() {
+                Bytes::from_static(b"{}")
+            } else {
+                req.payload.clone()
+            },
+            deadline_ms: start_ms + timeout.as_millis() as i64,
+            invoked_function_arn: function_arn(&f.name, req.function.qualifier.as_deref()),
+            trace_id: trace_id(),
+            client_context: req.client_context.clone(),
+            cognito_identity: None,
+        };
+        let started = Instant::now();
+        let end = env.run(invocation, timeout).await;
+        let duration = started.elapsed();
+        let output = env.take_lines().await;
+
+        let id = &req.request_id;
+        let mut healthy = true;
+        let mut extra = Vec::new();
+        let (payload, function_error, status) = match end {
+            RunEnd::Finished(Outcome::Response(body)) => (body, None, None),
+            RunEnd::Finished(Outcome::Error { body, error_type }) => {
+                let t = error_type.unwrap_or_else(|| "Unhandled".into());
+                (body, Some("Unhandled"), Some(format!("error\tError Type: {t}")))
+            }
+            RunEnd::Finished(Outcome::ResponseTooLarge) => (
+                Bytes::from(serde_json::json!({
+                    "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_MAX_BYTES} bytes)."),
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }).to_string()),
+                Some("Unhandled"),
+                Some("error\tError Type: Function.ResponseSizeTooLarge".into()),
+            ),
+            RunEnd::TimedOut => {
+                healthy = false;
+                extra.push((
+                    now_ms(),
+                    format!(
+                        "{} {id} Task timed out after {}.00 seconds",
+                        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                        f.timeout
+                    ),
+                ));
+                (timeout_body(id, f.timeout), Some("Unhandled"), Some("timeout".into()))
+            }
+            RunEnd::Exited(exit) => {
+                healthy = false;
+                let reason = if exit.code() == Some(0) {
+                    "Runtime exited without providing a reason".to_string()
+                } else {
+                    format!("Runtime exited with error: {}", describe_exit(exit))
+                };
+                extra.push((now_ms(), format!("RequestId: {id} Error: {reason}")));
+                extra.push((now_ms(), "Runtime.ExitError".into()));
+                (
+                    error_body("Runtime.ExitError", &format!("RequestId: {id} Error: {reason}")),
+                    Some("Unhandled"),
+                    Some("error\tError Type: Runtime.ExitError".into()),
+                )
+            }
+            RunEnd::Abandoned => {
+                healthy = false;
+                (
+                    error_body(
+                        "Runtime.InvalidResponse",
+                        &format!("RequestId: {id} Error: the runtime asked for its next event without answering this one"),
+                    ),
+                    Some("Unhandled"),
+                    Some("error\tError Type: Runtime.InvalidResponse".into()),
+                )
+            }
+        };
+        let report = Report {
+            request_id: id,
+            duration,
+            memory_size_mb: f.memory_size,
+            max_memory_used_mb: env.max_memory_used_mb(),
+            init_duration: env.init_duration.take(),
+            status,
+        };
+        let mut lines = vec![(
+            start_ms,
+            format!("START RequestId: {id} Version: {}", f.version),
+        )];
+        lines.extend(output);
+        lines.extend(extra);
+        lines.push((now_ms(), format!("END RequestId: {id}")));
+        lines.push((now_ms(), report.line()));
+        let log_result = req
+            .log_tail
+            .then(|| BASE64.encode(logs::tail(&lines, LOG_TAIL_BYTES)));
+        let mut all = std::mem::take(&mut env.pending_lines);
+        all.extend(lines);
+        let response = self
+            .persist_logs(&f.name, &env.stream, all)
+            .await
+            .map(|()| InvokeResponse {
+                executed_version: f.version.clone(),
+                function_error: function_error.map(str::to_string),
+                log_result,
+                payload,
+            });
+        RunResult { response, healthy }
+    }
+
+    /// An environment failed to start: the caller gets the init error, the log gets
+    /// what init printed and the invocation's lines.
+    async fn init_failed(
+        &self,
+        f: &FunctionConfig,
+        req: &InvokeRequest,
+        failure: crate::env::InitFailure,
+    ) -> Result<InvokeResponse, AwsError> {
+        let id = &req.request_id;
+        let stream = format!(
+            "{}/[{}]{}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            f.version,
+            uuid::Uuid::new_v4().simple()
+        );
+        let status = if failure.timed_out {
+            "timeout".to_string()
+        } else {
+            format!("error\tError Type: {}", failure.error_type)
+        };
+        let report = Report {
+            request_id: id,
+            duration: failure.init_duration,
+            memory_size_mb: f.memory_size,
+            max_memory_used_mb: 0,
+            init_duration: None,
+            status: Some(status),
+        };
+        let mut lines = vec![(
+            now_ms(),
+            format!("START RequestId: {id} Version: {}", f.version),
+        )];
+        lines.push((now_ms(), format!("END RequestId: {id}")));
+        lines.push((now_ms(), report.line()));
+        // The tail includes what init printed: that is where the reason for the failure is.
+        let mut all = failure.lines;
+        all.extend(lines);
+        let log_result = req
+            .log_tail
+            .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
+        self.persist_logs(&f.name, &stream, all).await?;
+        Ok(InvokeResponse {
+            executed_version: f.version.clone(),
+            function_error: Some("Unhandled".into()),
+            log_result,
+            payload: failure.body,
+        })
+    }
+
+    /// Writes lines to the store; an invocation is not done until this returns.
+    async fn persist_logs(
+        &self,
+        function: &str,
+        stream: &str,
+        lines: Vec<(i64, String)>,
+    ) -> Result<(), AwsError> {
+        let store = self.inner.store.clone();
+        let (function, stream) = (function.to_string(), stream.to_string());
+        tokio::task::spawn_blocking(move || store.append_logs(&function, &stream, &lines))
+            .await
+            .map_err(crate::internal)?
+            .map_err(crate::internal)
+    }
+}
+
+struct RunResult {
+    response: Result<InvokeResponse, AwsError>,
+    healthy: bool,
+}
+
+/// An X-Ray style trace header: `Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0`.
+fn trace_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        chrono::Utc::now().timestamp(),
+        &id[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
+}

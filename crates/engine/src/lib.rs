@@ -1,0 +1,124 @@
+//! Hearth's engine: execution environments (cold start, init, warm reuse, idle reclaim,
+//! timeouts, crashes), the invoke path with its log records, the runtime catalogue, and
+//! the function lifecycle behind the control plane (create, update, delete, states).
+
+mod env;
+mod functions;
+mod invoke;
+mod logs;
+mod pool;
+pub mod runtimes;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_model::{AwsError, FunctionConfig};
+use hearth_sandbox::Sandbox;
+use hearth_store::Store;
+
+pub use functions::AccountSettings;
+pub use invoke::{InvokeRequest, InvokeResponse};
+pub use runtimes::Catalog;
+
+/// Settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long an idle environment is kept warm.
+    pub idle_ttl: Duration,
+}
+
+struct Inner {
+    store: Store,
+    catalog: Catalog,
+    sandbox: Arc<dyn Sandbox>,
+    pool: pool::Pool,
+    config: EngineConfig,
+}
+
+/// Cheap to clone; every clone is the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Builds the engine and finishes any function changes a previous run left half
+    /// done (functions still `Pending` or `InProgress`).
+    pub fn new(
+        store: Store,
+        catalog: Catalog,
+        sandbox: Arc<dyn Sandbox>,
+        config: EngineConfig,
+    ) -> Self {
+        let engine = Self {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                sandbox,
+                pool: pool::Pool::default(),
+                config,
+            }),
+        };
+        engine.resume_pending();
+        engine.spawn_reaper();
+        engine
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub fn sandbox_name(&self) -> &'static str {
+        self.inner.sandbox.name()
+    }
+
+    /// Number of warm environments waiting for work.
+    pub fn idle_environments(&self) -> usize {
+        self.inner.pool.idle_count()
+    }
+
+    /// Stops every idle environment (busy ones stop when their invocation is dropped).
+    pub fn shutdown(&self) {
+        drop(self.inner.pool.drain());
+    }
+
+    /// Reclaims environments idle for longer than the TTL.
+    fn spawn_reaper(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let ttl = self.inner.config.idle_ttl;
+        let period = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let gone = inner.pool.expired(ttl);
+                if !gone.is_empty() {
+                    tracing::debug!(count = gone.len(), "reclaiming idle environments");
+                }
+                drop(gone);
+            }
+        });
+    }
+
+    /// The unpacked code of a function, extracting it if this is its first use.
+    async fn unpacked(&self, f: &FunctionConfig) -> Result<PathBuf, AwsError> {
+        let store = self.inner.store.clone();
+        let hex = f.code.sha256_hex.clone();
+        tokio::task::spawn_blocking(move || store.unpacked(&hex))
+            .await
+            .map_err(internal)?
+            .map_err(internal)
+    }
+}
+
+/// Our own failure: logged in full, reported to the client as a terse ServiceException.
+pub(crate) fn internal(e: impl std::fmt::Display) -> AwsError {
+    tracing::error!(error = %e, "internal error");
+    AwsError::service("An internal error occurred in Hearth; see the server log.")
+}

@@ -1,0 +1,103 @@
+//! Warm environments waiting for work, per function, and their retirement: when the
+//! function's code or configuration changes, or when they have been idle too long.
+//! Busy environments are not here; an invocation owns its environment until it ends.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::env::Environment;
+
+#[derive(Default)]
+struct State {
+    idle: HashMap<String, Vec<Environment>>,
+    /// The revision each function's environments must run; others are stale.
+    current: HashMap<String, String>,
+}
+
+#[derive(Default)]
+pub(crate) struct Pool {
+    state: Mutex<State>,
+}
+
+impl Pool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most recently used idle environment of `function` at `revision`, if any.
+    /// Stale environments found on the way are returned for the caller to drop outside
+    /// the lock (dropping one kills its processes).
+    pub(crate) fn acquire(
+        &self,
+        function: &str,
+        revision: &str,
+    ) -> (Option<Environment>, Vec<Environment>) {
+        let mut state = self.lock();
+        let mut stale = Vec::new();
+        if state.current.get(function).map(String::as_str) != Some(revision) {
+            state
+                .current
+                .insert(function.to_string(), revision.to_string());
+            stale.extend(state.idle.remove(function).unwrap_or_default());
+        }
+        let list = state.idle.entry(function.to_string()).or_default();
+        while let Some(mut env) = list.pop() {
+            if env.revision == revision && env.is_alive() {
+                return (Some(env), stale);
+            }
+            stale.push(env);
+        }
+        (None, stale)
+    }
+
+    /// Returns a healthy environment after an invocation; a stale one is handed back to
+    /// be dropped.
+    pub(crate) fn release(&self, function: &str, mut env: Environment) -> Option<Environment> {
+        let mut state = self.lock();
+        if state.current.get(function) != Some(&env.revision) {
+            return Some(env);
+        }
+        env.last_used = Instant::now();
+        state
+            .idle
+            .entry(function.to_string())
+            .or_default()
+            .push(env);
+        None
+    }
+
+    /// Retires every environment of `function`: idle ones are returned to be dropped,
+    /// busy ones are dropped when their invocation ends.
+    pub(crate) fn retire(&self, function: &str) -> Vec<Environment> {
+        let mut state = self.lock();
+        state.current.remove(function);
+        state.idle.remove(function).unwrap_or_default()
+    }
+
+    /// Removes environments idle for longer than `ttl`.
+    pub(crate) fn expired(&self, ttl: Duration) -> Vec<Environment> {
+        let mut state = self.lock();
+        let mut out = Vec::new();
+        for list in state.idle.values_mut() {
+            let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(list)
+                .into_iter()
+                .partition(|e| e.last_used.elapsed() < ttl);
+            *list = keep;
+            out.extend(gone);
+        }
+        state.idle.retain(|_, l| !l.is_empty());
+        out
+    }
+
+    /// Removes every idle environment (shutdown).
+    pub(crate) fn drain(&self) -> Vec<Environment> {
+        let mut state = self.lock();
+        state.current.clear();
+        state.idle.drain().flat_map(|(_, l)| l).collect()
+    }
+
+    pub(crate) fn idle_count(&self) -> usize {
+        self.lock().idle.values().map(Vec::len).sum()
+    }
+}

@@ -1,0 +1,266 @@
+//! The runtimes this host can run and how to launch each: the host's interpreter plus
+//! the official runtime interface client from the runtimes directory, or the
+//! function's own `bootstrap` for `provided*`.
+
+pub mod install;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// How one runtime family starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Family {
+    /// `python3.N -m awslambdaric <handler>`.
+    Python { interpreter: PathBuf },
+    /// `node <ric>/bin/index.mjs <handler>`.
+    Node { interpreter: PathBuf },
+    /// The function's `bootstrap`.
+    Provided,
+}
+
+/// The command that starts a runtime for one function.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Runtime-specific variables (PYTHONPATH, NODE_PATH, PATH additions).
+    pub env: Vec<(String, String)>,
+    pub runtime_dir: Option<PathBuf>,
+    /// Managed runtimes get `AWS_EXECUTION_ENV`; custom ones do not.
+    pub managed: bool,
+}
+
+/// Why an environment cannot start: reported to the caller as `Runtime.InvalidEntrypoint`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    #[error("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")]
+    NoBootstrap,
+    #[error("fork/exec /var/task/bootstrap: permission denied")]
+    NotExecutable,
+    #[error("runtime {0} is not installed on this host (run `hearth runtime install {0}`)")]
+    NotInstalled(String),
+}
+
+/// The host's runtimes, found once at start-up; installation state is checked live.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    runtimes_dir: PathBuf,
+    families: BTreeMap<String, Family>,
+}
+
+impl Catalog {
+    /// Finds the host's interpreters (their real paths, not shims).
+    pub fn discover(runtimes_dir: &Path) -> Self {
+        let mut families = BTreeMap::new();
+        for name in install::host_runtimes() {
+            let family = if let Some(minor) = name.strip_prefix("python3.") {
+                let exe = executable_of(
+                    &format!("python3.{minor}"),
+                    &["-c", "import sys; print(sys.executable)"],
+                )
+                .or_else(|| executable_of("python3", &["-c", "import sys; print(sys.executable)"]));
+                exe.map(|interpreter| Family::Python { interpreter })
+            } else if name.starts_with("nodejs") {
+                executable_of("node", &["-p", "process.execPath"])
+                    .map(|interpreter| Family::Node { interpreter })
+            } else {
+                Some(Family::Provided)
+            };
+            if let Some(f) = family {
+                families.insert(name, f);
+            }
+        }
+        Self {
+            runtimes_dir: runtimes_dir.to_path_buf(),
+            families,
+        }
+    }
+
+    pub fn runtimes_dir(&self) -> &Path {
+        &self.runtimes_dir
+    }
+
+    /// Runtimes a function can use right now: known on this host and installed.
+    pub fn available(&self) -> Vec<String> {
+        self.families
+            .keys()
+            .filter(|name| install::is_installed(&self.runtimes_dir, name))
+            .cloned()
+            .collect()
+    }
+
+    /// Every runtime this host could run, with whether it is installed.
+    pub fn status(&self) -> Vec<(String, bool)> {
+        self.families
+            .keys()
+            .map(|name| {
+                (
+                    name.clone(),
+                    install::is_installed(&self.runtimes_dir, name),
+                )
+            })
+            .collect()
+    }
+
+    /// `python:3.11`, `nodejs:20`, `provided:al2023`: the label on `INIT_START`.
+    pub fn version_label(runtime: &str) -> String {
+        if let Some(v) = runtime.strip_prefix("python") {
+            format!("python:{v}")
+        } else if let Some(v) = runtime.strip_prefix("nodejs") {
+            format!("nodejs:{}", v.trim_end_matches(".x"))
+        } else {
+            match runtime.split_once('.') {
+                Some((family, v)) => format!("{family}:{v}"),
+                None => format!("{runtime}:al1"),
+            }
+        }
+    }
+
+    /// The command for `runtime` running `handler` from `task_root`.
+    pub fn launch(
+        &self,
+        runtime: &str,
+        handler: &str,
+        task_root: &Path,
+    ) -> Result<Launch, LaunchError> {
+        let family = self
+            .families
+            .get(runtime)
+            .filter(|_| install::is_installed(&self.runtimes_dir, runtime))
+            .ok_or_else(|| LaunchError::NotInstalled(runtime.to_string()))?;
+        let dir = self.runtimes_dir.join(runtime);
+        Ok(match family {
+            Family::Python { interpreter } => Launch {
+                program: interpreter.clone(),
+                args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
+                env: vec![
+                    ("PYTHONPATH".into(), dir.display().to_string()),
+                    ("PATH".into(), lambda_path(interpreter)),
+                ],
+                runtime_dir: Some(dir),
+                managed: true,
+            },
+            Family::Node { interpreter } => {
+                let modules = dir.join("node_modules");
+                Launch {
+                    program: interpreter.clone(),
+                    args: vec![
+                        modules
+                            .join("aws-lambda-ric/bin/index.mjs")
+                            .display()
+                            .to_string(),
+                        handler.into(),
+                    ],
+                    env: vec![
+                        (
+                            "NODE_PATH".into(),
+                            format!(
+                                "{}:{}:{}",
+                                modules.display(),
+                                dir.display(),
+                                task_root.display()
+                            ),
+                        ),
+                        ("PATH".into(), lambda_path(interpreter)),
+                    ],
+                    runtime_dir: Some(dir),
+                    managed: true,
+                }
+            }
+            Family::Provided => {
+                let bootstrap = task_root.join("bootstrap");
+                let meta = std::fs::metadata(&bootstrap).map_err(|_| LaunchError::NoBootstrap)?;
+                if !meta.is_file() {
+                    return Err(LaunchError::NoBootstrap);
+                }
+                if meta.permissions().mode() & 0o111 == 0 {
+                    return Err(LaunchError::NotExecutable);
+                }
+                Launch {
+                    program: bootstrap,
+                    args: Vec::new(),
+                    env: vec![("PATH".into(), LAMBDA_PATH.into())],
+                    runtime_dir: None,
+                    managed: false,
+                }
+            }
+        })
+    }
+}
+
+/// Lambda's `PATH`.
+const LAMBDA_PATH: &str = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
+
+/// Lambda's `PATH` with the interpreter's own directory first, where `/var/lang/bin`
+/// would hold it on Lambda.
+fn lambda_path(interpreter: &Path) -> String {
+    match interpreter.parent() {
+        Some(dir) => format!("{}:{LAMBDA_PATH}", dir.display()),
+        None => LAMBDA_PATH.to_string(),
+    }
+}
+
+/// Asks an interpreter for its real executable path.
+fn executable_of(program: &str, args: &[&str]) -> Option<PathBuf> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let path = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(Catalog::version_label("python3.11"), "python:3.11");
+        assert_eq!(Catalog::version_label("nodejs20.x"), "nodejs:20");
+        assert_eq!(Catalog::version_label("provided.al2023"), "provided:al2023");
+        assert_eq!(Catalog::version_label("provided"), "provided:al1");
+    }
+
+    #[test]
+    fn provided_checks_bootstrap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog {
+            runtimes_dir: dir.path().to_path_buf(),
+            families: BTreeMap::from([("provided.al2023".to_string(), Family::Provided)]),
+        };
+        let task = dir.path().join("task");
+        std::fs::create_dir(&task).expect("mkdir");
+        assert_eq!(
+            catalog.launch("provided.al2023", "h", &task).err(),
+            Some(LaunchError::NoBootstrap)
+        );
+        std::fs::write(task.join("bootstrap"), "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            task.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .expect("chmod");
+        assert_eq!(
+            catalog.launch("provided.al2023", "h", &task).err(),
+            Some(LaunchError::NotExecutable)
+        );
+        std::fs::set_permissions(
+            task.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        let launch = catalog
+            .launch("provided.al2023", "h", &task)
+            .expect("launch");
+        assert!(!launch.managed);
+        assert_eq!(
+            catalog.launch("python3.11", "h", &task).err(),
+            Some(LaunchError::NotInstalled("python3.11".into()))
+        );
+    }
+}

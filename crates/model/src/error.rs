@@ -1,0 +1,124 @@
+//! The AWS error vocabulary shared by every layer: a code (which fixes the HTTP status
+//! and the `x-amzn-ErrorType` header) and a message that reaches the client unchanged.
+
+use std::fmt;
+
+/// An error code from the Lambda API (plus `ValidationException`, which AWS's request
+/// framework returns for model-constraint violations before Lambda sees the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    ResourceNotFound,
+    InvalidParameterValue,
+    Validation,
+    ResourceConflict,
+    TooManyRequests,
+    PreconditionFailed,
+    RequestTooLarge,
+    InvalidRequestContent,
+    UnsupportedMediaType,
+    Service,
+}
+
+impl ErrorCode {
+    /// The name sent in `x-amzn-ErrorType`, which botocore turns into the exception class.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::InvalidParameterValue => "InvalidParameterValueException",
+            Self::Validation => "ValidationException",
+            Self::ResourceConflict => "ResourceConflictException",
+            Self::TooManyRequests => "TooManyRequestsException",
+            Self::PreconditionFailed => "PreconditionFailedException",
+            Self::RequestTooLarge => "RequestTooLargeException",
+            Self::InvalidRequestContent => "InvalidRequestContentException",
+            Self::UnsupportedMediaType => "UnsupportedMediaTypeException",
+            Self::Service => "ServiceException",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::ResourceNotFound => 404,
+            Self::InvalidParameterValue | Self::Validation | Self::InvalidRequestContent => 400,
+            Self::ResourceConflict => 409,
+            Self::TooManyRequests => 429,
+            Self::PreconditionFailed => 412,
+            Self::RequestTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::Service => 500,
+        }
+    }
+
+    /// The body key botocore's model names for this error's message (it varies).
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::ResourceNotFound | Self::Service => "Message",
+            _ => "message",
+        }
+    }
+
+    /// Lambda reports client mistakes as `"Type":"User"` and its own faults as `"Service"`.
+    pub fn fault_type(self) -> &'static str {
+        match self {
+            Self::Service => "Service",
+            _ => "User",
+        }
+    }
+}
+
+/// An error a client sees: code plus message (and, for throttles, a reason).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub reason: Option<String>,
+}
+
+impl AwsError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameterValue, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceConflict, message)
+    }
+
+    pub fn service(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Service, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceNotFound, message)
+    }
+
+    /// `ValidationException` in the wording of AWS's request validator.
+    pub fn constraint(value: &str, field: &str, constraint: &str) -> Self {
+        Self::new(
+            ErrorCode::Validation,
+            format!(
+                "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+            ),
+        )
+    }
+
+    /// The message Lambda uses for an unknown function.
+    pub fn function_not_found(arn: &str) -> Self {
+        Self::not_found(format!("Function not found: {arn}"))
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.name(), self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}

@@ -1,0 +1,121 @@
+//! The stored function record: what CreateFunction/Update* set and every read returns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arn::{function_arn, LATEST};
+use crate::shapes::{
+    EnvironmentResponse, EphemeralStorage, FunctionConfiguration, LoggingConfigResponse,
+    SnapStartResponse, TracingConfigResponse,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    Pending,
+    Active,
+    Inactive,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LastUpdateStatus {
+    Successful,
+    Failed,
+    InProgress,
+}
+
+/// The code a function runs: a content-addressed zip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRef {
+    /// Lowercase hex SHA-256 of the zip: the blob's key in the store.
+    pub sha256_hex: String,
+    /// Base64 SHA-256 of the zip, Lambda's `CodeSha256`.
+    pub sha256_b64: String,
+    pub size: u64,
+    pub unzipped_size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub version: String,
+    pub runtime: String,
+    pub handler: String,
+    pub role: String,
+    pub description: String,
+    pub timeout: i64,
+    pub memory_size: i64,
+    pub ephemeral_storage: i64,
+    pub environment: BTreeMap<String, String>,
+    pub architectures: Vec<String>,
+    pub code: CodeRef,
+    pub last_modified: String,
+    pub revision_id: String,
+    pub state: State,
+    pub state_reason: Option<String>,
+    pub state_reason_code: Option<String>,
+    pub last_update_status: LastUpdateStatus,
+    pub last_update_status_reason: Option<String>,
+    pub last_update_status_reason_code: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl FunctionConfig {
+    pub fn arn(&self) -> String {
+        function_arn(&self.name, None)
+    }
+
+    pub fn log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.name)
+    }
+
+    pub fn is_latest(&self) -> bool {
+        self.version == LATEST
+    }
+
+    /// The `FunctionConfiguration` shape returned by every configuration-returning call.
+    pub fn to_configuration(&self) -> FunctionConfiguration {
+        FunctionConfiguration {
+            function_name: self.name.clone(),
+            function_arn: self.arn(),
+            runtime: self.runtime.clone(),
+            role: self.role.clone(),
+            handler: self.handler.clone(),
+            code_size: self.code.size,
+            description: self.description.clone(),
+            timeout: self.timeout,
+            memory_size: self.memory_size,
+            last_modified: self.last_modified.clone(),
+            code_sha256: self.code.sha256_b64.clone(),
+            version: self.version.clone(),
+            environment: (!self.environment.is_empty()).then(|| EnvironmentResponse {
+                variables: self.environment.clone(),
+            }),
+            tracing_config: TracingConfigResponse {
+                mode: "PassThrough".into(),
+            },
+            revision_id: self.revision_id.clone(),
+            layers: Vec::new(),
+            state: self.state,
+            state_reason: self.state_reason.clone(),
+            state_reason_code: self.state_reason_code.clone(),
+            last_update_status: self.last_update_status,
+            last_update_status_reason: self.last_update_status_reason.clone(),
+            last_update_status_reason_code: self.last_update_status_reason_code.clone(),
+            package_type: "Zip".into(),
+            architectures: self.architectures.clone(),
+            ephemeral_storage: EphemeralStorage {
+                size: self.ephemeral_storage,
+            },
+            snap_start: SnapStartResponse {
+                apply_on: "None".into(),
+                optimization_status: "Off".into(),
+            },
+            logging_config: LoggingConfigResponse {
+                log_format: "Text".into(),
+                log_group: self.log_group(),
+            },
+        }
+    }
+}

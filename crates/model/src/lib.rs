@@ -1,0 +1,15 @@
+//! Hearth's domain model: function configuration, validation and limits, ARNs and
+//! qualifiers, error codes, and the AWS Lambda JSON shapes (botocore's
+//! `lambda/2015-03-31` model is the authority on names and constraints).
+
+pub mod arn;
+pub mod error;
+pub mod function;
+pub mod limits;
+pub mod shapes;
+pub mod time;
+pub mod validate;
+
+pub use arn::FunctionRef;
+pub use error::{AwsError, ErrorCode};
+pub use function::{FunctionConfig, LastUpdateStatus, State};

@@ -1,0 +1,235 @@
+//! Request and response bodies of the Lambda REST API, named as in botocore's model.
+//! Requests deny unknown fields: every member the model defines is listed, so a
+//! misspelt field is an error rather than silently ignored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::function::{LastUpdateStatus, State};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FunctionCode {
+    pub zip_file: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_key: Option<String>,
+    pub s3_object_version: Option<String>,
+    pub image_uri: Option<String>,
+    #[serde(rename = "SourceKMSKeyArn")]
+    pub source_kms_key_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Environment {
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EphemeralStorage {
+    pub size: i64,
+}
+
+/// Members Hearth accepts but does not act on yet are kept as raw JSON so that the
+/// request still parses and validation can say precisely what is unsupported.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateFunctionRequest {
+    pub function_name: Option<String>,
+    pub runtime: Option<String>,
+    pub role: Option<String>,
+    pub handler: Option<String>,
+    pub code: Option<FunctionCode>,
+    pub description: Option<String>,
+    pub timeout: Option<i64>,
+    pub memory_size: Option<i64>,
+    pub publish: Option<bool>,
+    pub vpc_config: Option<Value>,
+    pub package_type: Option<String>,
+    pub dead_letter_config: Option<Value>,
+    pub environment: Option<Environment>,
+    #[serde(rename = "KMSKeyArn")]
+    pub kms_key_arn: Option<String>,
+    pub tracing_config: Option<Value>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub layers: Option<Vec<String>>,
+    pub file_system_configs: Option<Vec<Value>>,
+    pub image_config: Option<Value>,
+    pub code_signing_config_arn: Option<String>,
+    pub architectures: Option<Vec<String>>,
+    pub ephemeral_storage: Option<EphemeralStorage>,
+    pub snap_start: Option<Value>,
+    pub logging_config: Option<Value>,
+    pub capacity_provider_config: Option<Value>,
+    pub publish_to: Option<String>,
+    pub durable_config: Option<Value>,
+    pub tenancy_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateFunctionCodeRequest {
+    pub zip_file: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_key: Option<String>,
+    pub s3_object_version: Option<String>,
+    pub image_uri: Option<String>,
+    pub publish: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub revision_id: Option<String>,
+    pub architectures: Option<Vec<String>>,
+    #[serde(rename = "SourceKMSKeyArn")]
+    pub source_kms_key_arn: Option<String>,
+    pub publish_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UpdateFunctionConfigurationRequest {
+    pub role: Option<String>,
+    pub handler: Option<String>,
+    pub description: Option<String>,
+    pub timeout: Option<i64>,
+    pub memory_size: Option<i64>,
+    pub vpc_config: Option<Value>,
+    pub environment: Option<Environment>,
+    pub runtime: Option<String>,
+    pub dead_letter_config: Option<Value>,
+    #[serde(rename = "KMSKeyArn")]
+    pub kms_key_arn: Option<String>,
+    pub tracing_config: Option<Value>,
+    pub revision_id: Option<String>,
+    pub layers: Option<Vec<String>>,
+    pub file_system_configs: Option<Vec<Value>>,
+    pub image_config: Option<Value>,
+    pub ephemeral_storage: Option<EphemeralStorage>,
+    pub snap_start: Option<Value>,
+    pub logging_config: Option<Value>,
+    pub capacity_provider_config: Option<Value>,
+    pub durable_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnvironmentResponse {
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfigResponse {
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapStartResponse {
+    pub apply_on: String,
+    pub optimization_status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfigResponse {
+    pub log_format: String,
+    pub log_group: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FunctionConfiguration {
+    pub function_name: String,
+    pub function_arn: String,
+    pub runtime: String,
+    pub role: String,
+    pub handler: String,
+    pub code_size: u64,
+    pub description: String,
+    pub timeout: i64,
+    pub memory_size: i64,
+    pub last_modified: String,
+    pub code_sha256: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvironmentResponse>,
+    pub tracing_config: TracingConfigResponse,
+    pub revision_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Value>,
+    pub state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason_code: Option<String>,
+    pub last_update_status: LastUpdateStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason_code: Option<String>,
+    pub package_type: String,
+    pub architectures: Vec<String>,
+    pub ephemeral_storage: EphemeralStorage,
+    pub snap_start: SnapStartResponse,
+    pub logging_config: LoggingConfigResponse,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FunctionCodeLocation {
+    pub repository_type: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetFunctionResponse {
+    pub configuration: FunctionConfiguration,
+    pub code: FunctionCodeLocation,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListFunctionsResponse {
+    pub functions: Vec<FunctionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountLimit {
+    pub total_code_size: i64,
+    pub code_size_unzipped: i64,
+    pub code_size_zipped: i64,
+    pub concurrent_executions: i64,
+    pub unreserved_concurrent_executions: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountUsage {
+    pub total_code_size: i64,
+    pub function_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccountSettingsResponse {
+    pub account_limit: AccountLimit,
+    pub account_usage: AccountUsage,
+}
+
+/// The body a runtime posts to `/error` or `/init/error`, and the body Hearth itself
+/// returns for platform-detected failures (timeouts, crashes).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FunctionErrorBody {
+    #[serde(rename = "errorMessage")]
+    pub error_message: String,
+    #[serde(rename = "errorType")]
+    pub error_type: String,
+}

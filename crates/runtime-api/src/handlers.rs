@@ -1,0 +1,234 @@
+//! The Runtime API routes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use hearth_model::limits::SYNC_RESPONSE_MAX_BYTES;
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use crate::{InitSignal, Outcome, Shared};
+
+const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(shared)
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+}
+
+fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errorMessage": message, "errorType": error_type})),
+    )
+        .into_response()
+}
+
+fn error_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(ERROR_TYPE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(init) = Shared::lock(&shared.init).take() {
+        let _ = init.send(InitSignal::Ready);
+    }
+    // A runtime that asks for the next event has given up on the current one; dropping
+    // its sender tells the engine so.
+    Shared::lock(&shared.current).take();
+    // Waiting here is the long poll; the lock makes concurrent `next` calls queue up
+    // rather than race for one event. Receiving is cancel-safe: a runtime that hangs up
+    // while waiting loses no event.
+    let received = shared.queue.lock().await.recv().await;
+    let Some((inv, reply)) = received else {
+        return runtime_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "environment is shutting down",
+        );
+    };
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("lambda-runtime-aws-request-id", &inv.request_id);
+    set("lambda-runtime-deadline-ms", &inv.deadline_ms.to_string());
+    set(
+        "lambda-runtime-invoked-function-arn",
+        &inv.invoked_function_arn,
+    );
+    set("lambda-runtime-trace-id", &inv.trace_id);
+    set("content-type", "application/json");
+    if let Some(cc) = &inv.client_context {
+        set("lambda-runtime-client-context", cc);
+    }
+    if let Some(ci) = &inv.cognito_identity {
+        set("lambda-runtime-cognito-identity", ci);
+    }
+    *Shared::lock(&shared.current) = Some((inv.request_id.clone(), reply));
+    (StatusCode::OK, headers, inv.payload).into_response()
+}
+
+/// Why a post for an invocation was refused.
+enum Rejection {
+    /// The id is not the invocation in progress.
+    UnknownId,
+    /// The invocation was already finished by an earlier post.
+    AlreadyFinished,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::AlreadyFinished => runtime_error(
+                StatusCode::FORBIDDEN,
+                "InvalidStateTransition",
+                "Invalid state transition: the invocation has already been finished",
+            ),
+            Self::UnknownId => runtime_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestID",
+                "Invalid request ID",
+            ),
+        }
+    }
+}
+
+/// Takes the sender of invocation `id`.
+fn take_current(
+    shared: &Shared,
+    id: &str,
+) -> Result<tokio::sync::oneshot::Sender<Outcome>, Rejection> {
+    let mut current = Shared::lock(&shared.current);
+    match current.take() {
+        Some((cur, tx)) if cur == id => {
+            *Shared::lock(&shared.finished) = Some(cur);
+            Ok(tx)
+        }
+        other => {
+            *current = other;
+            if Shared::lock(&shared.finished).as_deref() == Some(id) {
+                Err(Rejection::AlreadyFinished)
+            } else {
+                Err(Rejection::UnknownId)
+            }
+        }
+    }
+}
+
+/// Reads a body up to `limit` bytes; `None` if it is longer.
+async fn read_limited(body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
+    let mut body = body;
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if buf.len() + data.len() > limit {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(buf.freeze()))
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let tx = match take_current(&shared, &id) {
+        Ok(tx) => tx,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match read_limited(body, SYNC_RESPONSE_MAX_BYTES).await {
+        Ok(Some(bytes)) => {
+            let _ = tx.send(Outcome::Response(bytes));
+            accepted()
+        }
+        Ok(None) => {
+            let _ = tx.send(Outcome::ResponseTooLarge);
+            runtime_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!(
+                    "Exceeded maximum allowed payload size ({SYNC_RESPONSE_MAX_BYTES} bytes)."
+                ),
+            )
+        }
+        Err(e) => {
+            let _ = tx.send(Outcome::Error {
+                body: Bytes::from(
+                    json!({"errorMessage": format!("Failed to read the response: {e}"), "errorType": "Runtime.InvalidResponse"})
+                        .to_string(),
+                ),
+                error_type: Some("Runtime.InvalidResponse".into()),
+            });
+            runtime_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidResponse",
+                "could not read the body",
+            )
+        }
+    }
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match take_current(&shared, &id) {
+        Ok(tx) => {
+            let _ = tx.send(Outcome::Error {
+                body,
+                error_type: error_type(&headers),
+            });
+            accepted()
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn init_error(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Shared::lock(&shared.init).take() {
+        Some(init) => {
+            let _ = init.send(InitSignal::Error {
+                body,
+                error_type: error_type(&headers),
+            });
+            accepted()
+        }
+        None => runtime_error(
+            StatusCode::FORBIDDEN,
+            "InvalidStateTransition",
+            "init has already finished",
+        ),
+    }
+}

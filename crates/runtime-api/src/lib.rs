@@ -1,0 +1,89 @@
+//! The Runtime API (2018-06-01) of one execution environment: the HTTP server a
+//! runtime interface client talks to, and the channel through which the engine hands
+//! it invocations and gets back their outcomes.
+//!
+//! The wire contract follows LAMBDA-SPEC §1: `next` long-polls and answers exactly 200,
+//! every POST answers exactly 202, responses over 6291556 bytes get 413.
+
+mod handlers;
+mod types;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use types::{InitSignal, Invocation, Outcome};
+
+/// State shared by the handlers of one environment.
+pub(crate) struct Shared {
+    /// Invocations handed over by the engine, waiting for the runtime's `next`.
+    pub(crate) queue: tokio::sync::Mutex<mpsc::Receiver<(Invocation, oneshot::Sender<Outcome>)>>,
+    /// The invocation the runtime is working on.
+    pub(crate) current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    /// The last finished request id, to tell a repeated post (403) from an unknown id (400).
+    pub(crate) finished: Mutex<Option<String>>,
+    /// Signals the end of init: the first `next`, or an `/init/error`.
+    pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
+}
+
+impl Shared {
+    pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        // The guarded values are plain slots; a panic cannot leave them half-written.
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running Runtime API server for one environment.
+pub struct RuntimeApi {
+    addr: SocketAddr,
+    tx: mpsc::Sender<(Invocation, oneshot::Sender<Outcome>)>,
+    server: JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    /// Binds `addr` (port 0 for any free port) and starts serving. Returns the server
+    /// and the receiver that reports the end of the runtime's init phase.
+    pub async fn start(addr: SocketAddr) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = mpsc::channel(1);
+        let (init_tx, init_rx) = oneshot::channel();
+        let shared = Arc::new(Shared {
+            queue: tokio::sync::Mutex::new(rx),
+            current: Mutex::new(None),
+            finished: Mutex::new(None),
+            init: Mutex::new(Some(init_tx)),
+        });
+        let app = handlers::router(shared);
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "runtime API server stopped");
+            }
+        });
+        Ok((Self { addr, tx, server }, init_rx))
+    }
+
+    /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Hands an invocation to the runtime; the receiver yields its outcome. The caller
+    /// sends one invocation at a time per environment.
+    pub async fn dispatch(&self, invocation: Invocation) -> oneshot::Receiver<Outcome> {
+        let (tx, rx) = oneshot::channel();
+        // A send error means the server is gone; the dropped sender then closes `rx`,
+        // which the caller treats like a crashed runtime.
+        let _ = self.tx.send((invocation, tx)).await;
+        rx
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

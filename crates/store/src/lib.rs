@@ -1,0 +1,46 @@
+//! Hearth's embedded state: function metadata and logs in SQLite (WAL), and code as
+//! content-addressed zip blobs, each unpacked once per hash and shared by every
+//! environment that runs it.
+
+mod blobs;
+mod db;
+mod error;
+mod logs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use blobs::{inspect_zip, ZipInfo};
+pub use error::StoreError;
+pub use logs::{LogEvent, LogQuery};
+
+/// Handle to the data directory. Cheap to clone; SQLite access is serialised by a mutex
+/// because every statement here is short.
+#[derive(Clone)]
+pub struct Store {
+    root: PathBuf,
+    conn: Arc<Mutex<rusqlite::Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("code"))?;
+        let conn = db::open(&root.join("hearth.db"))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        // A panic while holding the lock leaves SQLite consistent (statements are atomic),
+        // so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
