@@ -7,6 +7,8 @@ use anyhow::{bail, Context};
 use hearth_engine::runtimes::install::{self, InstallOutcome};
 use serde_json::json;
 
+use crate::client::output::{emit, line, StdoutClosed};
+
 #[derive(Debug, clap::Subcommand)]
 pub enum RuntimeCommand {
     /// Install runtimes (no names: every runtime this host can run). Safe to re-run.
@@ -69,9 +71,13 @@ impl DirArgs {
 }
 
 pub fn run(cmd: RuntimeCommand) -> anyhow::Result<()> {
-    match cmd {
+    let result = match cmd {
         RuntimeCommand::Install(args) => install_runtimes(args),
         RuntimeCommand::List(args) => list(args),
+    };
+    match result {
+        Err(err) if err.is::<StdoutClosed>() => Ok(()),
+        other => other,
     }
 }
 
@@ -94,10 +100,10 @@ fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
             eprintln!("installing {name} into {}{slow}", dir.join(name).display());
         }
         match install::install(&dir, name) {
-            Ok(InstallOutcome::Installed) => println!("{name}: installed"),
-            Ok(InstallOutcome::AlreadyInstalled) => println!("{name}: already installed"),
+            Ok(InstallOutcome::Installed) => line(format!("{name}: installed"))?,
+            Ok(InstallOutcome::AlreadyInstalled) => line(format!("{name}: already installed"))?,
             Ok(InstallOutcome::Builtin) => {
-                println!("{name}: built in (runs the function's bootstrap)")
+                line(format!("{name}: built in (runs the function's bootstrap)"))?
             }
             Err(err) => {
                 eprintln!("error: {err}");
@@ -130,11 +136,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
             .iter()
             .map(|(name, installed)| json!({ "name": name, "installed": installed }))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "runtimes": items }))?
-        );
-        return Ok(());
+        return line(serde_json::to_string_pretty(&json!({ "runtimes": items }))?);
     }
     let width = runtimes
         .iter()
@@ -142,9 +144,10 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
         .max()
         .unwrap_or(0)
         .max("NAME".len());
-    println!("{:<width$}  INSTALLED", "NAME");
+    let mut text = format!("{:<width$}  INSTALLED\n", "NAME");
     for (name, installed) in &runtimes {
-        println!("{name:<width$}  {}", if *installed { "yes" } else { "no" });
+        let yes = if *installed { "yes" } else { "no" };
+        text.push_str(&format!("{name:<width$}  {yes}\n"));
     }
-    Ok(())
+    emit(text.as_bytes())
 }

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use ureq::http::Method;
 
 use super::http::{function_path, ApiError, Client};
+use super::output::line;
 use super::{package, wait, CommonArgs};
 
 /// The role every function gets: Hearth does not check IAM roles, but the API requires one.
@@ -27,7 +28,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub runtime: String,
 
-    /// The handler, e.g. app.handler (not needed for provided runtimes).
+    /// The handler, e.g. app.handler [default for provided runtimes: bootstrap].
     #[arg(long)]
     pub handler: Option<String>,
 
@@ -68,6 +69,10 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
     create.insert("FunctionName".into(), json!(args.name));
     create.insert("Role".into(), json!(ROLE));
     create.insert("Code".into(), json!({ "ZipFile": code }));
+    // Lambda wants a handler for every zip function; a custom runtime's is only `_HANDLER`.
+    if args.handler.is_none() && args.runtime.starts_with("provided") {
+        create.insert("Handler".into(), json!("bootstrap"));
+    }
     let created = match client.call(
         Method::POST,
         "/2015-03-31/functions",
@@ -103,12 +108,12 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
     };
 
     if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&config)?);
+        line(serde_json::to_string_pretty(&config)?)?;
     } else {
-        println!(
-            "{}",
-            summary(if created { "created" } else { "updated" }, &config)
-        );
+        line(summary(
+            if created { "created" } else { "updated" },
+            &config,
+        ))?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `hearth invoke`: a synchronous Invoke; the response payload goes to stdout, the log tail
 //! (with `--log`) to stderr, and a function error makes the exit status 2.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use ureq::http::Method;
 
 use super::http::{encode, function_path, Client};
+use super::output::{emit, line};
 use super::{CommonArgs, FunctionFailed};
 
 #[derive(Debug, clap::Args)]
@@ -83,14 +84,13 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
             "payload": payload,
             "log": log,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        line(serde_json::to_string_pretty(&report)?)?;
     } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(&reply.body)?;
-        if !reply.body.is_empty() && !reply.body.ends_with(b"\n") {
-            out.write_all(b"\n")?;
+        let mut body = reply.body.clone();
+        if !body.is_empty() && !body.ends_with(b"\n") {
+            body.push(b'\n');
         }
-        out.flush()?;
+        emit(&body)?;
         if let Some(log) = log.filter(|_| args.log) {
             eprint!("{log}");
             if !log.ends_with('\n') {

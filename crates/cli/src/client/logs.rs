@@ -1,13 +1,13 @@
 //! `hearth logs`: a function's log lines from Hearth's private log endpoint
 //! (`GET /_hearth/logs/{function}?since=&after=&limit=`), oldest first, optionally followed.
 
-use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use ureq::http::Method;
 
 use super::http::{encode, Client};
+use super::output::emit;
 use super::CommonArgs;
 
 /// Events asked for per request; a full page means there may be more right away.
@@ -44,20 +44,19 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     loop {
         let events = fetch(&client, &args.name, since_ms, after)?;
         let full = events.len() >= PAGE;
-        {
-            let mut out = std::io::stdout().lock();
-            for event in &events {
-                if args.common.json {
-                    writeln!(out, "{event}")?;
-                } else if let Some(message) = event.get("message").and_then(Value::as_str) {
-                    writeln!(out, "{message}")?;
-                }
-                if let Some(id) = event.get("id").and_then(Value::as_u64) {
-                    after = Some(id);
-                }
+        let mut text = String::new();
+        for event in &events {
+            if args.common.json {
+                text.push_str(&format!("{event}\n"));
+            } else if let Some(message) = event.get("message").and_then(Value::as_str) {
+                text.push_str(message);
+                text.push('\n');
             }
-            out.flush()?;
+            if let Some(id) = event.get("id").and_then(Value::as_u64) {
+                after = Some(id);
+            }
         }
+        emit(text.as_bytes())?;
         if full {
             continue;
         }

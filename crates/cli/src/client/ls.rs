@@ -4,6 +4,7 @@ use serde_json::Value;
 use ureq::http::Method;
 
 use super::http::{encode, function_path, Client};
+use super::output::{emit, line};
 use super::{wait, CommonArgs};
 
 const PAGE_SIZE: u32 = 50;
@@ -18,7 +19,7 @@ pub fn run(args: LsArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.common.endpoint);
     let mut functions = list_all(&client)?;
     if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&functions)?);
+        line(serde_json::to_string_pretty(&functions)?)?;
         return Ok(());
     }
     // ListFunctions may leave out State (AWS does); GetFunctionConfiguration has it.
@@ -31,8 +32,7 @@ pub fn run(args: LsArgs) -> anyhow::Result<()> {
             }
         }
     }
-    print!("{}", table(&functions));
-    Ok(())
+    emit(table(&functions).as_bytes())
 }
 
 fn list_all(client: &Client) -> anyhow::Result<Vec<Value>> {

@@ -6,6 +6,7 @@ mod http;
 mod invoke;
 mod logs;
 mod ls;
+pub(crate) mod output;
 mod package;
 mod rm;
 mod wait;
@@ -64,6 +65,7 @@ pub fn main(cmd: ClientCommand) -> ExitCode {
     match run(cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<FunctionFailed>() => ExitCode::from(2),
+        Err(err) if err.is::<output::StdoutClosed>() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

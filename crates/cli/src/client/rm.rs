@@ -4,6 +4,7 @@ use serde_json::json;
 use ureq::http::Method;
 
 use super::http::{function_path, Client};
+use super::output::line;
 use super::CommonArgs;
 
 #[derive(Debug, clap::Args)]
@@ -19,9 +20,9 @@ pub fn run(args: RmArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.common.endpoint);
     client.call(Method::DELETE, &function_path(&args.name), None)?;
     if args.common.json {
-        println!("{}", json!({ "FunctionName": args.name, "Deleted": true }));
+        line(json!({ "FunctionName": args.name, "Deleted": true }))?;
     } else {
-        println!("deleted {}", args.name);
+        line(format!("deleted {}", args.name))?;
     }
     Ok(())
 }

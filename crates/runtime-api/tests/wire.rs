@@ -1,0 +1,262 @@
+//! The Runtime API over a real socket, as a runtime client sees it: plain HTTP/1.1
+//! requests, exact status codes and headers.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use bytes::Bytes;
+use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("head end");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head[9..12].parse().expect("status");
+    Reply {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn invocation(id: &str) -> Invocation {
+    Invocation {
+        request_id: id.into(),
+        payload: Bytes::from_static(br#"{"hello":"world"}"#),
+        deadline_ms: 1_700_000_000_000,
+        invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+        trace_id: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+            .into(),
+        client_context: Some(r#"{"custom":{"k":"v"}}"#.into()),
+        cognito_identity: None,
+    }
+}
+
+async fn start() -> (
+    RuntimeApi,
+    tokio::sync::oneshot::Receiver<InitSignal>,
+    SocketAddr,
+) {
+    let (api, init) = RuntimeApi::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("start");
+    let addr = api.addr();
+    (api, init, addr)
+}
+
+#[tokio::test]
+async fn next_response_and_wrong_ids() {
+    let (api, init, addr) = start().await;
+    let next = tokio::spawn(http(
+        addr,
+        "GET",
+        "/2018-06-01/runtime/invocation/next",
+        &[],
+        b"",
+    ));
+    assert_eq!(init.await.expect("init signal"), InitSignal::Ready);
+    let outcome = api.dispatch(invocation("req-1")).await;
+    let got = next.await.expect("next");
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, br#"{"hello":"world"}"#);
+    assert_eq!(
+        got.header("lambda-runtime-aws-request-id").as_deref(),
+        Some("req-1")
+    );
+    assert_eq!(
+        got.header("lambda-runtime-deadline-ms").as_deref(),
+        Some("1700000000000")
+    );
+    assert_eq!(
+        got.header("lambda-runtime-invoked-function-arn").as_deref(),
+        Some("arn:aws:lambda:us-east-1:000000000000:function:f")
+    );
+    assert!(got
+        .header("lambda-runtime-trace-id")
+        .is_some_and(|t| t.starts_with("Root=1-")));
+    assert_eq!(
+        got.header("lambda-runtime-client-context").as_deref(),
+        Some(r#"{"custom":{"k":"v"}}"#)
+    );
+    assert_eq!(
+        got.header("content-type").as_deref(),
+        Some("application/json")
+    );
+
+    let wrong = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/nope/response",
+        &[],
+        b"{}",
+    )
+    .await;
+    assert_eq!(wrong.status, 400);
+    let ok = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/req-1/response",
+        &[],
+        b"\"done\"",
+    )
+    .await;
+    assert_eq!(ok.status, 202);
+    assert_eq!(
+        outcome.await.expect("outcome"),
+        Outcome::Response(Bytes::from_static(b"\"done\""))
+    );
+    let twice = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/req-1/response",
+        &[],
+        b"{}",
+    )
+    .await;
+    assert_eq!(twice.status, 403);
+}
+
+#[tokio::test]
+async fn error_post_carries_type_header() {
+    let (api, _init, addr) = start().await;
+    let next = tokio::spawn(http(
+        addr,
+        "GET",
+        "/2018-06-01/runtime/invocation/next",
+        &[],
+        b"",
+    ));
+    let outcome = api.dispatch(invocation("req-2")).await;
+    next.await.expect("next");
+    let body = br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":[]}"#;
+    let r = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/req-2/error",
+        &[("Lambda-Runtime-Function-Error-Type", "ValueError")],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        outcome.await.expect("outcome"),
+        Outcome::Error {
+            body: Bytes::from_static(body),
+            error_type: Some("ValueError".into())
+        }
+    );
+}
+
+#[tokio::test]
+async fn oversized_response_is_413_and_reported() {
+    let (api, _init, addr) = start().await;
+    let next = tokio::spawn(http(
+        addr,
+        "GET",
+        "/2018-06-01/runtime/invocation/next",
+        &[],
+        b"",
+    ));
+    let outcome = api.dispatch(invocation("req-3")).await;
+    next.await.expect("next");
+    let big = vec![b'x'; 6_291_557];
+    let r = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/req-3/response",
+        &[],
+        &big,
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(outcome.await.expect("outcome"), Outcome::ResponseTooLarge);
+}
+
+#[tokio::test]
+async fn exactly_the_limit_is_accepted() {
+    let (api, _init, addr) = start().await;
+    let next = tokio::spawn(http(
+        addr,
+        "GET",
+        "/2018-06-01/runtime/invocation/next",
+        &[],
+        b"",
+    ));
+    let outcome = api.dispatch(invocation("req-4")).await;
+    next.await.expect("next");
+    let max = vec![b'x'; 6_291_556];
+    let r = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/invocation/req-4/response",
+        &[],
+        &max,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert!(
+        matches!(outcome.await.expect("outcome"), Outcome::Response(b) if b.len() == 6_291_556)
+    );
+}
+
+#[tokio::test]
+async fn init_error_ends_init() {
+    let (_api, init, addr) = start().await;
+    let body = br#"{"errorMessage":"Unable to import module 'app'","errorType":"Runtime.ImportModuleError"}"#;
+    let r = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/init/error",
+        &[(
+            "Lambda-Runtime-Function-Error-Type",
+            "Runtime.ImportModuleError",
+        )],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        init.await.expect("init"),
+        InitSignal::Error {
+            body: Bytes::from_static(body),
+            error_type: Some("Runtime.ImportModuleError".into())
+        }
+    );
+}
