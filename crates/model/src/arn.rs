@@ -161,3 +161,27 @@ mod tests {
         assert_eq!(err.code, crate::ErrorCode::ResourceNotFound);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any input either parses or is rejected with a client error; nothing panics.
+        #[test]
+        fn never_panics(s in "\\PC{0,300}") {
+            if let Err(e) = FunctionRef::parse(&s) {
+                prop_assert!(e.code.status() < 500);
+            }
+        }
+
+        /// A valid name and qualifier survive the trip through a full ARN.
+        #[test]
+        fn arn_round_trips(name in "[a-zA-Z0-9_-]{1,64}", q in proptest::option::of("[a-zA-Z0-9_-]{1,20}")) {
+            let parsed = FunctionRef::parse(&function_arn(&name, q.as_deref())).expect("valid ARN");
+            prop_assert_eq!(parsed.name, name);
+            prop_assert_eq!(parsed.qualifier, q);
+        }
+    }
+}

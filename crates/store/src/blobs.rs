@@ -204,3 +204,37 @@ mod tests {
         assert!(matches!(inspect_zip(&evil), Err(StoreError::BadZip(_))));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary bytes, or a valid zip with bytes flipped, never panic the inspector.
+        #[test]
+        fn inspect_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = inspect_zip(&bytes);
+        }
+
+        #[test]
+        fn corrupted_zip_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut buf = Cursor::new(Vec::new());
+            {
+                let mut w = zip::ZipWriter::new(&mut buf);
+                w.start_file("a.py", zip::write::SimpleFileOptions::default()).expect("start");
+                w.write_all(b"print('hello')\n").expect("write");
+                w.finish().expect("finish");
+            }
+            let mut bytes = buf.into_inner();
+            for (at, value) in flips {
+                let n = bytes.len();
+                bytes[at % n] = value;
+            }
+            if inspect_zip(&bytes).is_ok() {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let _ = extract(&bytes, &dir.path().join("x"));
+            }
+        }
+    }
+}

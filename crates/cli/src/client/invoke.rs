@@ -86,11 +86,10 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         });
         line(serde_json::to_string_pretty(&report)?)?;
     } else {
-        let mut body = reply.body.clone();
-        if !body.is_empty() && !body.ends_with(b"\n") {
-            body.push(b'\n');
+        emit(&reply.body)?;
+        if !reply.body.is_empty() && !reply.body.ends_with(b"\n") {
+            emit(b"\n")?;
         }
-        emit(&body)?;
         if let Some(log) = log.filter(|_| args.log) {
             eprint!("{log}");
             if !log.ends_with('\n') {

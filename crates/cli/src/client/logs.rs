@@ -43,7 +43,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     let mut after: Option<u64> = None;
     loop {
         let events = fetch(&client, &args.name, since_ms, after)?;
-        let full = events.len() >= PAGE;
+        let before = after;
         let mut text = String::new();
         for event in &events {
             if args.common.json {
@@ -57,7 +57,8 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
             }
         }
         emit(text.as_bytes())?;
-        if full {
+        // A full page that moved forward may have more behind it right away.
+        if events.len() >= PAGE && after != before {
             continue;
         }
         if !args.follow {
