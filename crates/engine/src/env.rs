@@ -141,7 +141,10 @@ impl Environment {
             }
         };
         let limit = INIT_LIMIT + Duration::from_secs(f.timeout.max(1) as u64);
+        // Biased: a runtime that posts `/init/error` and exits at once must be reported
+        // with the error it posted, not as a crash.
         let signal = tokio::select! {
+            biased;
             s = init_rx => s.ok(),
             status = instance.wait() => {
                 let mut lines = vec![init_start];
