@@ -248,6 +248,11 @@ impl Environment {
         end
     }
 
+    /// Whether the runtime took invocation `request_id` from `next`.
+    pub(crate) fn delivered(&self, request_id: &str) -> bool {
+        self.api.delivered(request_id)
+    }
+
     /// Output written since the last call.
     pub(crate) async fn take_lines(&self) -> Vec<(i64, String)> {
         self.logs.take().await

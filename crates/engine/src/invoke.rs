@@ -55,28 +55,42 @@ impl Engine {
         let task_root = self.unpacked(&f).await?;
         let (warm, stale) = self.inner.pool.acquire(&f.name, &f.revision_id);
         drop(stale);
-        let mut env = match warm {
-            Some(env) => env,
-            None => {
-                let started = Environment::start(
-                    &f,
-                    &task_root,
-                    &self.inner.catalog,
-                    self.inner.sandbox.as_ref(),
-                    &req.request_id,
-                )
-                .await;
-                match started {
-                    Ok(env) => env,
-                    Err(failure) => return self.init_failed(&f, &req, failure).await,
-                }
+        if let Some(mut env) = warm {
+            match self.run_on(&f, &req, &mut env, true).await {
+                Ran::Done(result) => return self.finish(&f, env, result),
+                // The warm runtime died before it took the event: nothing ran, so the
+                // event goes to a fresh environment instead.
+                Ran::Undelivered => drop(env),
             }
+        }
+        let started = Environment::start(
+            &f,
+            &task_root,
+            &self.inner.catalog,
+            self.inner.sandbox.as_ref(),
+            &req.request_id,
+        )
+        .await;
+        let mut env = match started {
+            Ok(env) => env,
+            Err(failure) => return self.init_failed(&f, &req, failure).await,
         };
-        let result = self.run_on(&f, &req, &mut env).await;
+        match self.run_on(&f, &req, &mut env, false).await {
+            Ran::Done(result) => self.finish(&f, env, result),
+            // Only warm runs report this; a cold one reports the crash itself.
+            Ran::Undelivered => Err(crate::internal("a new environment lost its event")),
+        }
+    }
+
+    /// Returns a healthy environment to the pool and answers.
+    fn finish(
+        &self,
+        f: &FunctionConfig,
+        env: Environment,
+        result: RunResult,
+    ) -> Result<InvokeResponse, AwsError> {
         if result.healthy {
-            if let Some(stale) = self.inner.pool.release(&f.name, env) {
-                drop(stale);
-            }
+            drop(self.inner.pool.release(&f.name, env));
         }
         result.response
     }
@@ -107,7 +121,8 @@ impl Engine {
         f: &FunctionConfig,
         req: &InvokeRequest,
         env: &mut Environment,
-    ) -> RunResult {
+        warm: bool,
+    ) -> Ran {
         let timeout = Duration::from_secs(f.timeout.max(1) as u64);
         let start_ms = now_ms();
         let invocation = Invocation {
@@ -127,24 +142,45 @@ impl Engine {
         let end = env.run(invocation, timeout).await;
         let duration = started.elapsed();
         let output = env.take_lines().await;
-
         let id = &req.request_id;
+        if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
+            // Keep what the dying runtime printed, under its own stream.
+            let mut lines = std::mem::take(&mut env.pending_lines);
+            lines.extend(output);
+            if let Err(e) = self.persist_logs(&f.name, &env.stream, lines).await {
+                return Ran::Done(RunResult {
+                    response: Err(e),
+                    healthy: false,
+                });
+            }
+            return Ran::Undelivered;
+        }
+
         let mut healthy = true;
         let mut extra = Vec::new();
         let (payload, function_error, status) = match end {
             RunEnd::Finished(Outcome::Response(body)) => (body, None, None),
             RunEnd::Finished(Outcome::Error { body, error_type }) => {
                 let t = error_type.unwrap_or_else(|| "Unhandled".into());
-                (body, Some("Unhandled"), Some(format!("error\tError Type: {t}")))
+                (
+                    body,
+                    Some("Unhandled"),
+                    Some(format!("error\tError Type: {t}")),
+                )
             }
-            RunEnd::Finished(Outcome::ResponseTooLarge) => (
+            RunEnd::Finished(Outcome::ResponseTooLarge) => {
+                // Runtime clients differ after a 413 (awslambdaric exits); a fresh
+                // environment serves the next event either way.
+                healthy = false;
+                (
                 Bytes::from(serde_json::json!({
                     "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({SYNC_RESPONSE_MAX_BYTES} bytes)."),
                     "errorType": "Function.ResponseSizeTooLarge",
                 }).to_string()),
                 Some("Unhandled"),
                 Some("error\tError Type: Function.ResponseSizeTooLarge".into()),
-            ),
+            )
+            }
             RunEnd::TimedOut => {
                 healthy = false;
                 extra.push((
@@ -155,7 +191,11 @@ impl Engine {
                         f.timeout
                     ),
                 ));
-                (timeout_body(id, f.timeout), Some("Unhandled"), Some("timeout".into()))
+                (
+                    timeout_body(id, f.timeout),
+                    Some("Unhandled"),
+                    Some("timeout".into()),
+                )
             }
             RunEnd::Exited(exit) => {
                 healthy = false;
@@ -167,7 +207,10 @@ impl Engine {
                 extra.push((now_ms(), format!("RequestId: {id} Error: {reason}")));
                 extra.push((now_ms(), "Runtime.ExitError".into()));
                 (
-                    error_body("Runtime.ExitError", &format!("RequestId: {id} Error: {reason}")),
+                    error_body(
+                        "Runtime.ExitError",
+                        &format!("RequestId: {id} Error: {reason}"),
+                    ),
                     Some("Unhandled"),
                     Some("error\tError Type: Runtime.ExitError".into()),
                 )
@@ -214,7 +257,7 @@ impl Engine {
                 log_result,
                 payload,
             });
-        RunResult { response, healthy }
+        Ran::Done(RunResult { response, healthy })
     }
 
     /// An environment failed to start: the caller gets the init error, the log gets
@@ -280,6 +323,13 @@ impl Engine {
             .map_err(crate::internal)?
             .map_err(crate::internal)
     }
+}
+
+/// What running an event on an environment came to.
+enum Ran {
+    Done(RunResult),
+    /// The environment died before its runtime took the event.
+    Undelivered,
 }
 
 struct RunResult {

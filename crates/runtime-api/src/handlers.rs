@@ -87,6 +87,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(ci) = &inv.cognito_identity {
         set("lambda-runtime-cognito-identity", ci);
     }
+    *Shared::lock(&shared.delivered) = Some(inv.request_id.clone());
     *Shared::lock(&shared.current) = Some((inv.request_id.clone(), reply));
     (StatusCode::OK, headers, inv.payload).into_response()
 }

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
     /// The last finished request id, to tell a repeated post (403) from an unknown id (400).
     pub(crate) finished: Mutex<Option<String>>,
+    /// The request id `next` last handed to the runtime.
+    pub(crate) delivered: Mutex<Option<String>>,
     /// Signals the end of init: the first `next`, or an `/init/error`.
     pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
 }
@@ -39,6 +41,7 @@ impl Shared {
 /// A running Runtime API server for one environment.
 pub struct RuntimeApi {
     addr: SocketAddr,
+    shared: Arc<Shared>,
     tx: mpsc::Sender<(Invocation, oneshot::Sender<Outcome>)>,
     server: JoinHandle<()>,
 }
@@ -55,15 +58,24 @@ impl RuntimeApi {
             queue: tokio::sync::Mutex::new(rx),
             current: Mutex::new(None),
             finished: Mutex::new(None),
+            delivered: Mutex::new(None),
             init: Mutex::new(Some(init_tx)),
         });
-        let app = handlers::router(shared);
+        let app = handlers::router(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "runtime API server stopped");
             }
         });
-        Ok((Self { addr, tx, server }, init_rx))
+        Ok((
+            Self {
+                addr,
+                tx,
+                shared,
+                server,
+            },
+            init_rx,
+        ))
     }
 
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.
@@ -79,6 +91,13 @@ impl RuntimeApi {
         // which the caller treats like a crashed runtime.
         let _ = self.tx.send((invocation, tx)).await;
         rx
+    }
+}
+
+impl RuntimeApi {
+    /// Whether the runtime received invocation `request_id` from `next`.
+    pub fn delivered(&self, request_id: &str) -> bool {
+        Shared::lock(&self.shared.delivered).as_deref() == Some(request_id)
     }
 }
 
