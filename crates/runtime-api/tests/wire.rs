@@ -8,6 +8,8 @@ use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+
 struct Reply {
     status: u16,
     head: String,
@@ -81,16 +83,44 @@ async fn start() -> (
     (api, init, addr)
 }
 
+/// A server whose runtime has taken invocation `id`: the server, its address, the
+/// outcome receiver and the runtime's `next` reply.
+async fn delivered(
+    id: &str,
+) -> (
+    RuntimeApi,
+    SocketAddr,
+    tokio::sync::oneshot::Receiver<Outcome>,
+    Reply,
+) {
+    let (api, _init, addr) = start().await;
+    let next = tokio::spawn(http(addr, "GET", NEXT, &[], b""));
+    let outcome = api.dispatch(invocation(id)).await;
+    let reply = next.await.expect("next");
+    (api, addr, outcome, reply)
+}
+
+async fn post(
+    addr: SocketAddr,
+    id: &str,
+    what: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    http(
+        addr,
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{id}/{what}"),
+        headers,
+        body,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn next_response_and_wrong_ids() {
     let (api, init, addr) = start().await;
-    let next = tokio::spawn(http(
-        addr,
-        "GET",
-        "/2018-06-01/runtime/invocation/next",
-        &[],
-        b"",
-    ));
+    let next = tokio::spawn(http(addr, "GET", NEXT, &[], b""));
     assert_eq!(init.await.expect("init signal"), InitSignal::Ready);
     let outcome = api.dispatch(invocation("req-1")).await;
     let got = next.await.expect("next");
@@ -119,62 +149,34 @@ async fn next_response_and_wrong_ids() {
         got.header("content-type").as_deref(),
         Some("application/json")
     );
+    assert!(api.delivered("req-1"));
 
-    let wrong = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/nope/response",
-        &[],
-        b"{}",
-    )
-    .await;
-    assert_eq!(wrong.status, 400);
-    let ok = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/req-1/response",
-        &[],
-        b"\"done\"",
-    )
-    .await;
-    assert_eq!(ok.status, 202);
+    assert_eq!(post(addr, "nope", "response", &[], b"{}").await.status, 400);
+    assert_eq!(
+        post(addr, "req-1", "response", &[], b"\"done\"")
+            .await
+            .status,
+        202
+    );
     assert_eq!(
         outcome.await.expect("outcome"),
         Outcome::Response(Bytes::from_static(b"\"done\""))
     );
-    let twice = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/req-1/response",
-        &[],
-        b"{}",
-    )
-    .await;
-    assert_eq!(twice.status, 403);
+    assert_eq!(
+        post(addr, "req-1", "response", &[], b"{}").await.status,
+        403
+    );
 }
 
 #[tokio::test]
 async fn error_post_carries_type_header() {
-    let (api, _init, addr) = start().await;
-    let next = tokio::spawn(http(
-        addr,
-        "GET",
-        "/2018-06-01/runtime/invocation/next",
-        &[],
-        b"",
-    ));
-    let outcome = api.dispatch(invocation("req-2")).await;
-    next.await.expect("next");
+    let (_api, addr, outcome, _) = delivered("req-2").await;
     let body = br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":[]}"#;
-    let r = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/req-2/error",
-        &[("Lambda-Runtime-Function-Error-Type", "ValueError")],
-        body,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    let headers = [("Lambda-Runtime-Function-Error-Type", "ValueError")];
+    assert_eq!(
+        post(addr, "req-2", "error", &headers, body).await.status,
+        202
+    );
     assert_eq!(
         outcome.await.expect("outcome"),
         Outcome::Error {
@@ -186,51 +188,17 @@ async fn error_post_carries_type_header() {
 
 #[tokio::test]
 async fn oversized_response_is_413_and_reported() {
-    let (api, _init, addr) = start().await;
-    let next = tokio::spawn(http(
-        addr,
-        "GET",
-        "/2018-06-01/runtime/invocation/next",
-        &[],
-        b"",
-    ));
-    let outcome = api.dispatch(invocation("req-3")).await;
-    next.await.expect("next");
+    let (_api, addr, outcome, _) = delivered("req-3").await;
     let big = vec![b'x'; 6_291_557];
-    let r = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/req-3/response",
-        &[],
-        &big,
-    )
-    .await;
-    assert_eq!(r.status, 413);
+    assert_eq!(post(addr, "req-3", "response", &[], &big).await.status, 413);
     assert_eq!(outcome.await.expect("outcome"), Outcome::ResponseTooLarge);
 }
 
 #[tokio::test]
 async fn exactly_the_limit_is_accepted() {
-    let (api, _init, addr) = start().await;
-    let next = tokio::spawn(http(
-        addr,
-        "GET",
-        "/2018-06-01/runtime/invocation/next",
-        &[],
-        b"",
-    ));
-    let outcome = api.dispatch(invocation("req-4")).await;
-    next.await.expect("next");
+    let (_api, addr, outcome, _) = delivered("req-4").await;
     let max = vec![b'x'; 6_291_556];
-    let r = http(
-        addr,
-        "POST",
-        "/2018-06-01/runtime/invocation/req-4/response",
-        &[],
-        &max,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    assert_eq!(post(addr, "req-4", "response", &[], &max).await.status, 202);
     assert!(
         matches!(outcome.await.expect("outcome"), Outcome::Response(b) if b.len() == 6_291_556)
     );
