@@ -203,7 +203,8 @@ async fn malformed_json_is_invalid_request_content() {
 #[tokio::test]
 async fn validation_codes() {
     let f = fixture();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "memory-low",
             Box::new(|b| b["MemorySize"] = json!(64)),

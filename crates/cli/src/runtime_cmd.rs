@@ -50,24 +50,32 @@ pub struct DirArgs {
 }
 
 impl DirArgs {
-    /// `--data-dir`, else `~/.local/share/hearth`.
+    /// `--data-dir`, else `~/.local/share/hearth`; always absolute.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        if let Some(dir) = &self.data_dir {
-            return Ok(dir.clone());
-        }
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .context("HOME is not set: pass --data-dir")?;
-        Ok(PathBuf::from(home).join(".local/share/hearth"))
+        let dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .filter(|h| !h.is_empty())
+                    .context("HOME is not set: pass --data-dir")?;
+                PathBuf::from(home).join(".local/share/hearth")
+            }
+        };
+        absolute(dir)
     }
 
-    /// `--runtimes-dir`, else `<data-dir>/runtimes`.
+    /// `--runtimes-dir`, else `<data-dir>/runtimes`; always absolute, because runtimes are
+    /// launched with the function's code directory as their working directory.
     pub fn runtimes_dir(&self) -> anyhow::Result<PathBuf> {
         match &self.runtimes_dir {
-            Some(dir) => Ok(dir.clone()),
+            Some(dir) => absolute(dir.clone()),
             None => Ok(self.data_dir()?.join("runtimes")),
         }
     }
+}
+
+fn absolute(dir: PathBuf) -> anyhow::Result<PathBuf> {
+    std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))
 }
 
 pub fn run(cmd: RuntimeCommand) -> anyhow::Result<()> {

@@ -149,6 +149,12 @@ pub fn install(runtimes_dir: &Path, name: &str) -> Result<InstallOutcome, Instal
     if spec == Spec::Provided {
         return Ok(InstallOutcome::Builtin);
     }
+    // The installers run in the temporary directory, so a relative path would resolve there.
+    let runtimes_dir = std::path::absolute(runtimes_dir).map_err(|source| InstallError::Io {
+        context: format!("resolving {}", runtimes_dir.display()),
+        source,
+    })?;
+    let runtimes_dir = runtimes_dir.as_path();
     let dir = runtimes_dir.join(name);
     if dir.join(MARKER).is_file() {
         return Ok(InstallOutcome::AlreadyInstalled);

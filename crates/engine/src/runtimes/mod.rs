@@ -144,15 +144,16 @@ impl Catalog {
             },
             Family::Node { interpreter } => {
                 let modules = dir.join("node_modules");
+                // aws-lambda-ric 3.x starts from bin/index.mjs, 4.x (Node >= 22) from index.mjs.
+                let ric = modules.join("aws-lambda-ric");
+                let entry = ["bin/index.mjs", "index.mjs"]
+                    .iter()
+                    .map(|e| ric.join(e))
+                    .find(|p| p.is_file())
+                    .unwrap_or_else(|| ric.join("bin/index.mjs"));
                 Launch {
                     program: interpreter.clone(),
-                    args: vec![
-                        modules
-                            .join("aws-lambda-ric/bin/index.mjs")
-                            .display()
-                            .to_string(),
-                        handler.into(),
-                    ],
+                    args: vec![entry.display().to_string(), handler.into()],
                     env: vec![
                         (
                             "NODE_PATH".into(),

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Hearth's whole test suite: builds the workspace, runs the Rust tests, then the end-to-end
+# tests (a real `hearth server` driven by the AWS CLI, boto3 and the `hearth` client verbs;
+# their conftest installs the runtimes and builds the test function zips itself).
+#
+#   bash scripts/test.sh [PYTEST ARGS...]
+#
+# Installs tests/requirements.txt with pip; scripts/setup.sh (or --deps-only) installs the
+# system packages.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The end-to-end tests' Python packages (pytest, boto3, the AWS CLI); quick when present.
+pip_flags=(--quiet --disable-pip-version-check)
+if python3 -c 'import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
+  pip_flags+=(--break-system-packages)
+fi
+python3 -m pip install "${pip_flags[@]}" -r tests/requirements.txt
+
+cargo build --locked
+cargo test --workspace --locked
+python3 -m pytest tests/e2e -q "$@"

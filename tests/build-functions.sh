@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the end-to-end test functions into deployment zips.
+#
+#   tests/build-functions.sh OUTDIR
+#
+# Writes into OUTDIR:
+#   python.zip, python-v2.zip  app.py (+ broken_import.py, broken_raise.py), differing in version.txt
+#   node.zip                   index.mjs
+#   rust.zip                   `bootstrap` built from tests/functions/rust-echo with lambda_runtime
+#   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
+#   no-bootstrap.zip           a custom-runtime package without a bootstrap
+#   not-executable.zip         the shell bootstrap without its exec bits
+#
+# Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
+# and with unix mode bits in external_attr so `bootstrap` stays executable.
+# The Rust build goes to <repo>/target/test-functions (ignored by git); set CARGO_TARGET_DIR to
+# override, or HEARTH_SKIP_RUST=1 to skip rust.zip.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUTDIR" >&2
+  exit 2
+fi
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+FUNCS="$HERE/functions"
+OUT="$1"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+
+RUST_BIN=""
+if [ "${HEARTH_SKIP_RUST:-0}" != "1" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target/test-functions}"
+  echo "building rust-echo (lambda_runtime) into $CARGO_TARGET_DIR" >&2
+  cargo build --release --locked --quiet --manifest-path "$FUNCS/rust-echo/Cargo.toml"
+  RUST_BIN="$CARGO_TARGET_DIR/release/bootstrap"
+fi
+
+python3 - "$FUNCS" "$OUT" "$RUST_BIN" <<'PY'
+import os
+import sys
+import zipfile
+
+funcs, out, rust_bin = sys.argv[1], sys.argv[2], sys.argv[3]
+FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_zip(name, entries):
+    """entries: list of (archive name, bytes, unix mode)."""
+    tmp = os.path.join(out, name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arcname, data, mode in entries:
+            info = zipfile.ZipInfo(arcname, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so external_attr carries the mode
+            info.external_attr = (0o100000 | mode) << 16
+            zf.writestr(info, data)
+    os.replace(tmp, os.path.join(out, name))
+    print("built %s" % os.path.join(out, name), file=sys.stderr)
+
+
+py = os.path.join(funcs, "python")
+py_files = [(n, read(os.path.join(py, n)), 0o644) for n in sorted(os.listdir(py)) if n.endswith(".py")]
+write_zip("python.zip", py_files + [("version.txt", b"v1\n", 0o644)])
+write_zip("python-v2.zip", py_files + [("version.txt", b"v2\n", 0o644)])
+
+write_zip("node.zip", [("index.mjs", read(os.path.join(funcs, "node", "index.mjs")), 0o644)])
+
+shell_bootstrap = read(os.path.join(funcs, "shell", "echo", "bootstrap"))
+write_zip("shell.zip", [("bootstrap", shell_bootstrap, 0o755)])
+write_zip("not-executable.zip", [("bootstrap", shell_bootstrap, 0o644)])
+write_zip(
+    "no-bootstrap.zip",
+    [("README.txt", read(os.path.join(funcs, "shell", "no-bootstrap", "README.txt")), 0o644)],
+)
+
+if rust_bin:
+    write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])
+PY

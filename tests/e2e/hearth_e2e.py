@@ -1,0 +1,426 @@
+"""Helpers shared by Hearth's end-to-end tests: paths, the server process, clients, invocations.
+
+The fixtures in conftest.py wrap these; test modules import the plain functions directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+HEARTH_BIN = Path(os.environ.get("HEARTH_BIN", REPO / "target" / "debug" / "hearth"))
+RUNTIMES_DIR = Path(os.environ.get("HEARTH_TEST_RUNTIMES", REPO / "target" / "test-runtimes"))
+ZIPS_DIR = Path(os.environ.get("HEARTH_TEST_ZIPS", REPO / "target" / "test-zips"))
+FUNCTIONS_DIR = REPO / "tests" / "functions"
+BUILD_SCRIPT = REPO / "tests" / "build-functions.sh"
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+ROLE = "arn:aws:iam::000000000000:role/hearth-e2e"
+PYTHON = "python3.11"
+NODE = "nodejs20.x"
+PROVIDED = "provided.al2023"
+MANAGED_RUNTIMES = (PYTHON, NODE)
+
+MAX_RESPONSE = 6291556
+MAX_REQUEST = 6291456
+
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+LOG_STREAM_RE = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]+$")
+
+
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def not_found_message(name: str) -> str:
+    return f"Function not found: {function_arn(name)}"
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def zip_path(name: str) -> Path:
+    return ZIPS_DIR / name
+
+
+def zip_bytes(name: str) -> bytes:
+    return zip_path(name).read_bytes()
+
+
+def code_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Server process
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_request(url: str, method: str = "GET", body: bytes | None = None,
+                 headers: dict | None = None, timeout: float = 30):
+    """Returns (status, headers, body) without raising on HTTP error statuses."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+class HearthServer:
+    """`hearth server` on a free port with its own data dir and the shared runtimes dir."""
+
+    def __init__(self, data_dir: Path, runtimes_dir: Path, log_dir: Path,
+                 cwd: Path | None = None):
+        """With `cwd`, the server runs there and gets both directories as relative paths."""
+        self.data_dir = Path(data_dir)
+        self.runtimes_dir = Path(runtimes_dir)
+        self.log_dir = Path(log_dir)
+        self.cwd = Path(cwd) if cwd else None
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.starts = 0
+        self.stderr_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port: int | None = None, timeout: float = 60):
+        assert self.proc is None, "server already running"
+        self.port = port or free_port()
+        self.starts += 1
+        self.stderr_path = self.log_dir / f"hearth-server-{self.starts}.stderr"
+        stderr = open(self.stderr_path, "wb")
+        data_dir, runtimes_dir = str(self.data_dir), str(self.runtimes_dir)
+        if self.cwd:
+            data_dir = os.path.relpath(data_dir, self.cwd)
+            runtimes_dir = os.path.relpath(runtimes_dir, self.cwd)
+        cmd = [
+            str(HEARTH_BIN), "server",
+            "--listen", f"127.0.0.1:{self.port}",
+            "--data-dir", data_dir,
+            "--runtimes-dir", runtimes_dir,
+        ]
+        env = dict(os.environ)
+        env.setdefault("RUST_BACKTRACE", "1")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,
+                                     stderr=stderr, env=env, cwd=self.cwd)
+        stderr.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self.proc = None
+                raise RuntimeError(f"hearth server exited with {rc} before serving:\n"
+                                   f"{self.stderr_tail()}")
+            try:
+                status, _, _ = http_request(f"{self.endpoint}/2016-08-19/account-settings/",
+                                            timeout=2)
+                if status == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"hearth server did not answer within {timeout}s:\n"
+                                   f"{self.stderr_tail()}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10) -> int:
+        """SIGTERM and wait; returns the exit code (raises if it does not exit in time)."""
+        assert self.proc is not None, "server not running"
+        proc, self.proc = self.proc, None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"hearth server did not exit within {timeout}s of SIGTERM:\n"
+                                 f"{self.stderr_tail()}")
+
+    def stop_cleanly(self, timeout: float = 10):
+        rc = self.stop(timeout)
+        assert rc == 0, f"hearth server exited with {rc} after SIGTERM:\n{self.stderr_tail()}"
+
+    def restart(self, same_port: bool = False):
+        port = self.port if same_port else None
+        self.stop_cleanly()
+        self.start(port=port)
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stderr_tail(self, limit: int = 20000) -> str:
+        if not self.log_dir.exists():
+            return ""
+        out = []
+        for path in sorted(self.log_dir.glob("hearth-server-*.stderr")):
+            text = path.read_text(errors="replace")
+            out.append(f"--- {path.name} ---\n{text[-limit:]}")
+        return "\n".join(out)
+
+    def get(self, path: str, **kw):
+        return http_request(self.endpoint + path, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clients
+
+
+def lambda_client(endpoint: str, validate: bool = True):
+    config = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        read_timeout=60,
+        connect_timeout=5,
+        parameter_validation=validate,
+    )
+    return boto3.session.Session().client(
+        "lambda",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="hearth-test",
+        aws_secret_access_key="hearth-test",
+        config=config,
+    )
+
+
+@dataclasses.dataclass
+class Invocation:
+    status: int
+    payload: bytes
+    function_error: str | None
+    request_id: str
+    log_result: str | None
+    executed_version: str | None
+    headers: dict
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+    @property
+    def log(self) -> str:
+        assert self.log_result is not None, "no X-Amz-Log-Result in the response"
+        return base64.b64decode(self.log_result).decode("utf-8", errors="replace")
+
+
+def invoke(client, name: str, payload: Any = None, raw: bytes | None = None, **kw) -> Invocation:
+    """Invokes synchronously; `payload` is JSON-encoded unless `raw` bytes are given."""
+    if raw is None:
+        raw = json.dumps({} if payload is None else payload).encode()
+    resp = client.invoke(FunctionName=name, Payload=raw, **kw)
+    body = resp["Payload"].read() if "Payload" in resp else b""
+    meta = resp["ResponseMetadata"]
+    return Invocation(
+        status=resp["StatusCode"],
+        payload=body,
+        function_error=resp.get("FunctionError"),
+        request_id=meta.get("RequestId", ""),
+        log_result=resp.get("LogResult"),
+        executed_version=resp.get("ExecutedVersion"),
+        headers=meta.get("HTTPHeaders", {}),
+    )
+
+
+def invoke_ok(client, name: str, payload: Any = None, **kw) -> Any:
+    inv = invoke(client, name, payload, **kw)
+    assert inv.status == 200, inv
+    assert inv.function_error is None, f"function failed: {inv.payload[:2000]!r}"
+    return inv.json
+
+
+def wait_for(client, name: str, field: str, target: str, timeout: float = 60) -> dict:
+    """Polls GetFunctionConfiguration until `field` equals `target` (fails on Failed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cfg = client.get_function_configuration(FunctionName=name)
+        if cfg.get(field) == target:
+            return cfg
+        assert cfg.get(field) != "Failed", f"{name}: {field} is Failed: {cfg}"
+        assert time.monotonic() < deadline, f"{name}: {field} never became {target}: {cfg}"
+        time.sleep(0.05)
+
+
+def wait_active(client, name: str) -> dict:
+    return wait_for(client, name, "State", "Active")
+
+
+def wait_updated(client, name: str) -> dict:
+    return wait_for(client, name, "LastUpdateStatus", "Successful")
+
+
+def create_function(client, name: str, zip_name: str | None = "python.zip",
+                    runtime: str = PYTHON, handler: str | None = "app.handler",
+                    wait: bool = True, zip_file: bytes | None = None, **kw) -> dict:
+    params = dict(FunctionName=name, Runtime=runtime, Role=ROLE,
+                  Code={"ZipFile": zip_file if zip_file is not None else zip_bytes(zip_name)})
+    if handler is not None:
+        params["Handler"] = handler
+    params.update(kw)
+    created = client.create_function(**params)
+    if wait:
+        wait_active(client, name)
+    return created
+
+
+def update_code(client, name: str, zip_name: str) -> dict:
+    out = client.update_function_code(FunctionName=name, ZipFile=zip_bytes(zip_name))
+    wait_updated(client, name)
+    return out
+
+
+def update_config(client, name: str, **kw) -> dict:
+    out = client.update_function_configuration(FunctionName=name, **kw)
+    wait_updated(client, name)
+    return out
+
+
+def error_of(exc) -> tuple[int, str, str]:
+    """(HTTP status, error code, message) of a botocore ClientError."""
+    resp = exc.response
+    return (resp["ResponseMetadata"]["HTTPStatusCode"], resp["Error"].get("Code"),
+            resp["Error"].get("Message"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Command-line tools
+
+
+@dataclasses.dataclass
+class Run:
+    args: list
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def __str__(self):
+        return (f"$ {' '.join(map(str, self.args))}\nexit {self.rc}\n"
+                f"stdout:\n{self.stdout[-4000:]}\nstderr:\n{self.stderr[-4000:]}")
+
+
+def run(args: list, env: dict | None = None, check: bool = True, timeout: float = 120,
+        cwd: Path | None = None) -> Run:
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env,
+                          timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
+    result = Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+    if check:
+        assert result.rc == 0, f"command failed:\n{result}"
+    return result
+
+
+def _aws_command() -> list:
+    override = os.environ.get("HEARTH_AWS_CLI")
+    if override:
+        return override.split()
+    try:
+        import awscli  # noqa: F401
+
+        return [sys.executable, "-m", "awscli"]
+    except ImportError:
+        found = shutil.which("aws")
+        assert found, "the AWS CLI is needed: pip install -r tests/requirements.txt"
+        return [found]
+
+
+_AWS_MAJOR: list = []
+
+
+def _aws_major(cmd: list, env: dict) -> int:
+    if not _AWS_MAJOR:
+        out = subprocess.run(cmd + ["--version"], capture_output=True, text=True, env=env)
+        m = re.search(r"aws-cli/(\d+)\.", out.stdout + out.stderr)
+        _AWS_MAJOR.append(int(m.group(1)) if m else 1)
+    return _AWS_MAJOR[0]
+
+
+def aws_env(tmp_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="hearth-test",
+        AWS_SECRET_ACCESS_KEY="hearth-test",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=str(tmp_dir / "aws-config-none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_dir / "aws-credentials-none"),
+        AWS_PAGER="",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_RETRY_MODE="standard",
+    )
+    return env
+
+
+def aws_lambda(endpoint: str, tmp_dir: Path, *args, check: bool = True) -> Run:
+    """Runs `aws lambda ARGS --endpoint-url ... --region us-east-1 --output json`."""
+    cmd = _aws_command()
+    env = aws_env(tmp_dir)
+    extra = []
+    # AWS CLI v2 reads blobs as base64 by default; v1 passes them raw and lacks the option.
+    if args and args[0] == "invoke" and _aws_major(cmd, env) >= 2:
+        extra = ["--cli-binary-format", "raw-in-base64-out"]
+    return run(cmd + ["lambda", *args, *extra, "--endpoint-url", endpoint, "--region", REGION,
+                      "--output", "json"], env=env, check=check)
+
+
+def hearth_cli(*args, check: bool = True, timeout: float = 120, cwd: Path | None = None) -> Run:
+    return run([HEARTH_BIN, *args], check=check, timeout=timeout, cwd=cwd)
+
+
+def contains_value(haystack: Any, needle: Any) -> bool:
+    """True if `needle` equals `haystack` or any value nested in it (JSON strings are parsed)."""
+    if haystack == needle:
+        return True
+    if isinstance(haystack, dict):
+        return any(contains_value(v, needle) for v in haystack.values())
+    if isinstance(haystack, list):
+        return any(contains_value(v, needle) for v in haystack)
+    if isinstance(haystack, str) and haystack[:1] in "{[":
+        try:
+            return contains_value(json.loads(haystack), needle)
+        except ValueError:
+            return False
+    return False
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")

@@ -1,0 +1,79 @@
+"""A server restarted on the same data dir keeps its functions, code and logs, and a stopped
+server leaves no function processes behind."""
+
+import json
+import time
+import uuid
+
+import hearth_e2e as h
+
+
+def _wait_gone(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while h.process_alive(pid):
+        assert time.monotonic() < deadline, f"function process {pid} outlived the server"
+        time.sleep(0.05)
+
+
+def test_restart_keeps_functions(own_server):
+    srv = own_server
+    client = h.lambda_client(srv.endpoint)
+    py, sh = h.unique_name("keep-py"), h.unique_name("keep-sh")
+    h.create_function(client, py, MemorySize=256, Environment={"Variables": {"KEPT": "yes"}})
+    h.create_function(client, sh, "shell.zip", h.PROVIDED, "keep.handler")
+    line = f"before restart {uuid.uuid4().hex}"
+    before = h.invoke_ok(client, py, {"action": "log", "line": line, "env": ["KEPT"]})
+    assert h.invoke_ok(client, sh, {"n": 1})["event"] == {"n": 1}
+    cfg_before = client.get_function_configuration(FunctionName=py)
+
+    srv.restart()
+    _wait_gone(before["pid"])
+    client = h.lambda_client(srv.endpoint)
+
+    cfg = client.get_function_configuration(FunctionName=py)
+    for key in ("FunctionArn", "Runtime", "Handler", "MemorySize", "Timeout", "CodeSha256",
+                "CodeSize", "RevisionId", "LastModified", "Environment"):
+        assert cfg[key] == cfg_before[key], key
+    assert cfg["State"] == "Active"
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert py in names and sh in names
+
+    got = client.get_function(FunctionName=py)
+    status, _, body = h.http_request(got["Code"]["Location"])
+    assert (status, body) == (200, h.zip_bytes("python.zip"))
+
+    after = h.invoke_ok(client, py, {"env": ["KEPT"]})
+    assert after["env"]["KEPT"] == "yes"
+    assert after["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert after["count"] == 1
+    assert after["pid"] != before["pid"]
+    assert h.invoke_ok(client, sh, {"n": 2})["event"] == {"n": 2}
+
+    status, _, body = srv.get(f"/_hearth/logs/{py}")
+    assert status == 200
+    messages = [e["message"] for e in json.loads(body)["events"]]
+    assert line in messages, "logs written before the restart must survive it"
+
+    # The restarted server still accepts changes.
+    h.update_code(client, py, "python-v2.zip")
+    assert h.invoke_ok(client, py)["code_version"] == "v2"
+    client.delete_function(FunctionName=py)
+    srv.restart()
+    client = h.lambda_client(srv.endpoint)
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert py not in names and sh in names
+
+
+def test_stop_ends_function_processes(own_server):
+    srv = own_server
+    client = h.lambda_client(srv.endpoint)
+    name = h.unique_name("stop")
+    h.create_function(client, name)
+    pid = h.invoke_ok(client, name)["pid"]
+    assert h.process_alive(pid)
+    srv.stop_cleanly()
+    _wait_gone(pid)
+    srv.start()
+    client = h.lambda_client(srv.endpoint)
+    again = h.invoke_ok(client, name)
+    assert again["pid"] != pid

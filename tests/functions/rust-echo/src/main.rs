@@ -1,0 +1,36 @@
+//! Echo function for Hearth's end-to-end tests, built on the official `lambda_runtime` crate.
+//!
+//! Returns the payload and the invocation context as the runtime client saw it, so the tests
+//! can check the Runtime API headers and environment variables the crate insists on.
+//! A payload of `{"fail": "message"}` returns an error instead.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
+
+async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, context) = event.into_parts();
+    if let Some(message) = payload.get("fail").and_then(Value::as_str) {
+        return Err(message.to_string().into());
+    }
+    println!("rust-echo handling {}", context.request_id);
+    Ok(json!({
+        "rust": true,
+        "event": payload,
+        "context": {
+            "request_id": context.request_id,
+            "deadline": context.deadline,
+            "invoked_function_arn": context.invoked_function_arn,
+            "function_name": context.env_config.function_name,
+            "memory": context.env_config.memory,
+            "version": context.env_config.version,
+            "log_stream": context.env_config.log_stream,
+            "log_group": context.env_config.log_group,
+        },
+        "pid": std::process::id(),
+    }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::run(service_fn(handler)).await
+}
