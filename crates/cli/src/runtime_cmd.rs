@@ -92,7 +92,7 @@ pub fn run(cmd: RuntimeCommand) -> anyhow::Result<()> {
 fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
     let dir = args.dirs.runtimes_dir()?;
     let names = if args.names.is_empty() {
-        install::host_runtimes()
+        hearth_engine::runtimes::host_runtimes()
     } else {
         args.names
     };
@@ -132,7 +132,7 @@ fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
 
 fn list(args: ListArgs) -> anyhow::Result<()> {
     let dir = args.dirs.runtimes_dir()?;
-    let runtimes: Vec<(String, bool)> = install::host_runtimes()
+    let runtimes: Vec<(String, bool)> = hearth_engine::runtimes::host_runtimes()
         .into_iter()
         .map(|name| {
             let installed = install::is_installed(&dir, &name);

@@ -7,15 +7,15 @@
 //! `<runtimes>/<name>` is either absent, a stale leftover without a marker, or complete.
 //! `provided*` runtimes run the function's own `bootstrap` and need nothing installed.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::host::{node_major, python_minor};
 
 /// File written inside a runtime directory once it is complete.
 pub const MARKER: &str = ".hearth-installed";
@@ -33,7 +33,7 @@ pub const NODE_RIC_CURRENT: &str = "aws-lambda-ric@4";
 pub const PROVIDED_RUNTIMES: [&str; 3] = ["provided", "provided.al2", "provided.al2023"];
 
 /// awslambdaric 4.2.2 declares `Requires-Python: >=3.10`.
-const MIN_PYTHON_MINOR: u32 = 10;
+pub(super) const MIN_PYTHON_MINOR: u32 = 10;
 
 /// First Node.js major served by the 4.x runtime interface client.
 const NODE_RIC_CURRENT_MIN_MAJOR: u32 = 22;
@@ -124,7 +124,7 @@ fn parse(name: &str) -> Option<Spec> {
     number(major).map(|major| Spec::Node { major })
 }
 
-fn number(digits: &str) -> Option<u32> {
+pub(super) fn number(digits: &str) -> Option<u32> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -560,87 +560,6 @@ impl Drop for TempDir {
     }
 }
 
-/// The runtime names this host can run, sorted: `python3.N` for every working `python3.N` on
-/// PATH (including the one `python3` is), `nodejsN.x` for `node`, and the `provided*` runtimes.
-pub fn host_runtimes() -> Vec<String> {
-    let mut candidates: BTreeSet<String> = path_pythons();
-    if let Some(minor) = python_minor("python3") {
-        candidates.insert(format!("python3.{minor}"));
-    }
-    let mut minors: Vec<u32> = candidates
-        .iter()
-        .filter_map(|program| {
-            let wanted = number(program.strip_prefix("python3.")?)?;
-            (python_minor(program) == Some(wanted) && wanted >= MIN_PYTHON_MINOR).then_some(wanted)
-        })
-        .collect();
-    minors.sort_unstable();
-    minors.dedup();
-
-    let mut names: Vec<String> = minors.iter().map(|m| format!("python3.{m}")).collect();
-    if let Some(major) = node_major() {
-        names.push(format!("nodejs{major}.x"));
-    }
-    names.extend(PROVIDED_RUNTIMES.iter().map(|r| r.to_string()));
-    names
-}
-
-/// Executables named `python3.N` in the PATH directories.
-fn path_pythons() -> BTreeSet<String> {
-    let Some(path) = std::env::var_os("PATH") else {
-        return BTreeSet::new();
-    };
-    std::env::split_paths(&path)
-        .filter_map(|dir| std::fs::read_dir(dir).ok())
-        .flat_map(|entries| entries.flatten())
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            number(name.strip_prefix("python3.")?)?;
-            let mode = std::fs::metadata(entry.path()).ok()?.permissions().mode();
-            (mode & 0o111 != 0).then_some(name)
-        })
-        .collect()
-}
-
-/// The minor version `program --version` reports for Python 3, if it runs.
-fn python_minor(program: &str) -> Option<u32> {
-    let output = Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    // Python 3 prints to stdout; very old interpreters printed to stderr.
-    let text = [output.stdout, output.stderr].concat();
-    parse_python_version(&String::from_utf8_lossy(&text))
-}
-
-fn parse_python_version(text: &str) -> Option<u32> {
-    let version = text.trim().strip_prefix("Python 3.")?;
-    let minor: String = version.chars().take_while(char::is_ascii_digit).collect();
-    number(&minor)
-}
-
-/// The major version of the `node` on PATH, if it runs.
-fn node_major() -> Option<u32> {
-    let output = Command::new("node")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    parse_node_version(&String::from_utf8_lossy(&output.stdout))
-}
-
-fn parse_node_version(text: &str) -> Option<u32> {
-    let major = text.trim().strip_prefix('v')?.split('.').next()?;
-    number(major)
-}
-
 fn runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
@@ -672,19 +591,6 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn parses_versions() {
-        assert_eq!(parse_python_version("Python 3.11.7\n"), Some(11));
-        assert_eq!(parse_python_version("Python 3.13.0rc1"), Some(13));
-        assert_eq!(parse_python_version("Python 2.7.18"), None);
-        assert_eq!(
-            parse_python_version("pyenv: python3.12: command not found"),
-            None
-        );
-        assert_eq!(parse_node_version("v20.20.2\n"), Some(20));
-        assert_eq!(parse_node_version("20.1.0"), None);
     }
 
     #[test]
@@ -757,13 +663,5 @@ mod tests {
         assert!(dir.join(MARKER).is_file());
         assert!(!dir.join("junk").exists());
         assert!(!root.path().join("python3.11.tmp-1").exists());
-    }
-
-    #[test]
-    fn host_runtimes_always_include_provided() {
-        let names = host_runtimes();
-        for name in PROVIDED_RUNTIMES {
-            assert!(names.iter().any(|n| n == name));
-        }
     }
 }

@@ -2,7 +2,10 @@
 //! the official runtime interface client from the runtimes directory, or the
 //! function's own `bootstrap` for `provided*`.
 
+mod host;
 pub mod install;
+
+pub use host::host_runtimes;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -54,7 +57,7 @@ impl Catalog {
     /// Finds the host's interpreters (their real paths, not shims).
     pub fn discover(runtimes_dir: &Path) -> Self {
         let mut families = BTreeMap::new();
-        for name in install::host_runtimes() {
+        for name in host_runtimes() {
             let family = if let Some(minor) = name.strip_prefix("python3.") {
                 let exe = executable_of(
                     &format!("python3.{minor}"),
