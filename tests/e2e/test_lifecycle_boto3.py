@@ -134,8 +134,10 @@ def test_invoke_right_after_create(client):
     try:
         inv = h.invoke(client, name, {"early": True})
     except ClientError as e:
-        status, code, message = h.error_of(e.value)
+        status, code, message = h.error_of(e)
         assert (status, code) == (409, "ResourceConflictException"), message
+        assert message == ("The operation cannot be performed at this time. "
+                           "The function is currently in the following state: Pending")
     else:
         assert inv.function_error is None, inv.payload
         assert inv.json["event"] == {"early": True}
