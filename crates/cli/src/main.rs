@@ -32,6 +32,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // The jail sandbox re-executes this binary as each environment's init process.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == hearth_sandbox::jail::INIT_ARG)
+    {
+        hearth_sandbox::jail::init::main();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => {

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hearth_engine::{Catalog, Engine, EngineConfig};
-use hearth_sandbox::{ProcessSandbox, Sandbox};
+use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
 use hearth_store::Store;
 
 use crate::runtime_cmd::DirArgs;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SandboxKind {
+    /// Each environment in its own namespaces, cgroups and seccomp filter (needs root).
+    Jail,
     /// Plain child processes: no isolation, for development only.
     Process,
 }
@@ -43,6 +45,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
+        SandboxKind::Jail => Arc::new(
+            // /proc/self/exe, not the path: the binary may be rebuilt while Hearth runs.
+            JailSandbox::new("/proc/self/exe".into(), &data_dir.join("jail"))
+                .context("cannot use --sandbox jail")?,
+        ),
         SandboxKind::Process => {
             tracing::warn!(
                 "SANDBOX 'process' ISOLATES NOTHING: functions run as plain child processes with \

@@ -1,7 +1,6 @@
 //! One execution environment: a runtime process in a sandbox, its Runtime API server
 //! and its log collector; cold start (init) and running one invocation at a time.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use hearth_model::arn::{LATEST, REGION};
 use hearth_model::time::now_ms;
 use hearth_model::FunctionConfig;
 use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
-use hearth_sandbox::{describe_exit, Instance, Sandbox, SandboxSpec};
+use hearth_sandbox::{describe_exit, GuestPaths, Instance, Sandbox, SandboxSpec};
 
 use crate::logs::LogCollector;
 use crate::runtimes::{Catalog, Launch};
@@ -99,7 +98,7 @@ impl Environment {
             ),
         );
         let launch = catalog
-            .launch(&f.runtime, &f.handler, task_root)
+            .launch(&f.runtime, &f.handler, task_root, &sandbox.guest_paths())
             .map_err(|e| {
                 fail(
                     "Runtime.InvalidEntrypoint",
@@ -107,17 +106,23 @@ impl Environment {
                     vec![init_start.clone()],
                 )
             })?;
-        let (api, init_rx) = RuntimeApi::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .map_err(|e| {
-                fail(
-                    "Runtime.Unknown",
-                    format!("cannot start the Runtime API: {e}"),
-                    vec![init_start.clone()],
-                )
-            })?;
-        let spec = spec_for(f, task_root, &launch, &api, &stream);
-        let mut instance = sandbox.spawn(&spec).map_err(|e| {
+        let unknown = |what: &str, e: &dyn std::fmt::Display| {
+            fail(
+                "Runtime.Unknown",
+                format!("{what}: {e}"),
+                vec![init_start.clone()],
+            )
+        };
+        let mut prepared = sandbox
+            .prepare()
+            .map_err(|e| unknown("cannot prepare the environment", &e))?;
+        let listener = prepared
+            .take_listener()
+            .ok_or_else(|| unknown("cannot prepare the environment", &"no listener"))?;
+        let (api, init_rx) = RuntimeApi::serve_std(listener)
+            .map_err(|e| unknown("cannot start the Runtime API", &e))?;
+        let spec = spec_for(f, task_root, &launch, &api, &stream, &sandbox.guest_paths());
+        let mut instance = sandbox.spawn(&spec, prepared).map_err(|e| {
             let message = match &e {
                 hearth_sandbox::SandboxError::Spawn { source, .. } => {
                     format!("fork/exec /var/task/bootstrap: {}", io_reason(source))
@@ -162,6 +167,7 @@ impl Environment {
         let mut lines = vec![init_start];
         match signal {
             Some(InitSignal::Ready) => {
+                instance.init_done();
                 lines.extend(logs.take().await);
                 tracing::debug!(function = %f.name, environment = %id, "environment ready");
                 Ok(Self {
@@ -248,6 +254,11 @@ impl Environment {
         end
     }
 
+    /// Whether the environment was killed for exceeding its memory.
+    pub(crate) fn oom_killed(&self) -> bool {
+        self.instance.oom_killed()
+    }
+
     /// Whether the runtime took invocation `request_id` from `next`.
     pub(crate) fn delivered(&self, request_id: &str) -> bool {
         self.api.delivered(request_id)
@@ -309,13 +320,19 @@ fn spec_for(
     launch: &Launch,
     api: &RuntimeApi,
     stream: &str,
+    guest: &GuestPaths,
 ) -> SandboxSpec {
-    let task = task_root.display().to_string();
-    let runtime_dir = launch
-        .runtime_dir
-        .as_ref()
-        .map(|d| d.display().to_string())
-        .unwrap_or_else(|| "/var/runtime".into());
+    let (task, runtime_dir) = match guest {
+        GuestPaths::Host => (
+            task_root.display().to_string(),
+            launch
+                .runtime_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "/var/runtime".into()),
+        ),
+        GuestPaths::Lambda => ("/var/task".to_string(), "/var/runtime".to_string()),
+    };
     let mut env: Vec<(String, String)> = vec![
         ("AWS_LAMBDA_RUNTIME_API".into(), api.addr().to_string()),
         ("_HANDLER".into(), f.handler.clone()),
@@ -353,9 +370,9 @@ fn spec_for(
         program: launch.program.clone(),
         args: launch.args.clone(),
         env,
-        cwd: task_root.to_path_buf(),
         task_root: task_root.to_path_buf(),
         runtime_dir: launch.runtime_dir.clone(),
+        ro_paths: launch.ro_paths.clone(),
         memory_mb: f.memory_size.max(0) as u64,
         ephemeral_storage_mb: f.ephemeral_storage.max(0) as u64,
     }

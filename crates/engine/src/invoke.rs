@@ -197,6 +197,20 @@ impl Engine {
                     Some("timeout".into()),
                 )
             }
+            RunEnd::Exited(exit) if env.oom_killed() => {
+                healthy = false;
+                let reason = format!("Runtime exited with error: {}", describe_exit(exit));
+                extra.push((now_ms(), format!("RequestId: {id} Error: {reason}")));
+                extra.push((now_ms(), "Runtime.OutOfMemory".into()));
+                (
+                    error_body(
+                        "Runtime.OutOfMemory",
+                        &format!("RequestId: {id} Error: {reason}"),
+                    ),
+                    Some("Unhandled"),
+                    Some("error\tError Type: Runtime.OutOfMemory".into()),
+                )
+            }
             RunEnd::Exited(exit) => {
                 healthy = false;
                 let reason = if exit.code() == Some(0) {

@@ -50,7 +50,18 @@ impl RuntimeApi {
     /// Binds `addr` (port 0 for any free port) and starts serving. Returns the server
     /// and the receiver that reports the end of the runtime's init phase.
     pub async fn start(addr: SocketAddr) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
-        let listener = TcpListener::bind(addr).await?;
+        Self::serve(TcpListener::bind(addr).await?)
+    }
+
+    /// Serves on a listener made elsewhere (inside an environment's network namespace).
+    pub fn serve_std(
+        listener: std::net::TcpListener,
+    ) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
+        listener.set_nonblocking(true)?;
+        Self::serve(TcpListener::from_std(listener)?)
+    }
+
+    fn serve(listener: TcpListener) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
         let addr = listener.local_addr()?;
         let (tx, rx) = mpsc::channel(1);
         let (init_tx, init_rx) = oneshot::channel();

@@ -6,19 +6,39 @@ use rustix::process::{kill_process_group, Pid, Signal};
 use tokio::net::unix::pipe;
 use tokio::process::Child;
 
+/// Backend-specific parts of an environment: resource accounting and teardown (its
+/// `Drop` removes whatever the backend created).
+pub trait Teardown: Send + Sync {
+    /// Peak memory of the whole environment, in bytes.
+    fn peak_memory_bytes(&self) -> Option<u64>;
+    /// Whether the kernel killed a process of the environment for exceeding memory.
+    fn oom_killed(&self) -> bool;
+    /// Kills every process of the environment, wherever it went.
+    fn kill_all(&self);
+    /// Called when the runtime has finished its init phase.
+    fn init_done(&self) {}
+}
+
 /// The runtime process of one environment, leader of its own process group.
 pub struct Instance {
     child: Child,
     pid: u32,
     output: Option<pipe::Receiver>,
+    teardown: Option<Box<dyn Teardown>>,
 }
 
 impl Instance {
-    pub(crate) fn new(child: Child, pid: u32, output: pipe::Receiver) -> Self {
+    pub(crate) fn new(
+        child: Child,
+        pid: u32,
+        output: pipe::Receiver,
+        teardown: Option<Box<dyn Teardown>>,
+    ) -> Self {
         Self {
             child,
             pid,
             output: Some(output),
+            teardown,
         }
     }
 
@@ -31,14 +51,25 @@ impl Instance {
         self.output.take()
     }
 
-    /// Kills every process in the environment's process group, including ones the
-    /// runtime started in the background.
+    /// Kills every process of the environment, including ones the runtime started in
+    /// the background.
     pub fn kill(&mut self) {
         if let Some(pid) = i32::try_from(self.pid).ok().and_then(Pid::from_raw) {
             // ESRCH (already gone) is the only expected failure and needs no handling.
             let _ = kill_process_group(pid, Signal::KILL);
         }
         let _ = self.child.start_kill();
+        if let Some(t) = &self.teardown {
+            t.kill_all();
+        }
+    }
+
+    /// Tells the backend the runtime finished init (a jail then lowers the CPU limit
+    /// from the init phase's full CPU to the function's share).
+    pub fn init_done(&self) {
+        if let Some(t) = &self.teardown {
+            t.init_done();
+        }
     }
 
     /// Whether the runtime process has exited (without waiting).
@@ -46,8 +77,17 @@ impl Instance {
         !matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// The peak resident memory of the runtime process, in bytes.
+    /// Whether the environment ran out of memory.
+    pub fn oom_killed(&self) -> bool {
+        self.teardown.as_ref().is_some_and(|t| t.oom_killed())
+    }
+
+    /// Peak memory of the environment in bytes: its cgroup's peak in a jail, the
+    /// runtime process's peak resident size otherwise.
     pub fn peak_memory_bytes(&self) -> Option<u64> {
+        if let Some(t) = &self.teardown {
+            return t.peak_memory_bytes();
+        }
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
         let kb: u64 = status
             .lines()

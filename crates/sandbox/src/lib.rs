@@ -1,34 +1,75 @@
 //! Execution-environment sandboxes: the [`Sandbox`] trait and its backends.
 //!
-//! A sandbox starts a runtime process with exactly the environment it is given and
-//! hands back an [`Instance`]: the process, its merged stdout/stderr as a non-blocking
-//! pipe, and a way to kill everything it started. The `process` backend isolates
-//! nothing and exists for development; the jail backend replaces it as the default.
+//! A sandbox first [`prepares`](Sandbox::prepare) an environment's network side (the
+//! listener its Runtime API serves on), then starts the runtime with exactly the
+//! environment it is given and hands back an [`Instance`]: the process, its merged
+//! stdout/stderr as a non-blocking pipe, and a way to kill everything it started.
+//! `process` isolates nothing and exists for development; `jail` isolates each
+//! environment in its own namespaces under cgroup limits.
 
 mod exit;
 mod instance;
+pub mod jail;
 mod process;
 
+use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub use exit::describe_exit;
-pub use instance::Instance;
+pub use instance::{Instance, Teardown};
+pub use jail::JailSandbox;
 pub use process::ProcessSandbox;
 
-/// What to run in a new environment.
+/// What to run in a new environment. Paths in `program`, `args` and `env` are as the
+/// runtime sees them (see [`Sandbox::guest_paths`]); the other paths are the host's.
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
     /// The complete environment: nothing of Hearth's own environment is inherited.
     pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
-    /// Function code, mounted read-only at `/var/task` by isolating backends.
+    /// Function code (host path), `/var/task` inside a jail.
     pub task_root: PathBuf,
-    /// Runtime client files, mounted at `/var/runtime` by isolating backends.
+    /// Runtime client files (host path), `/var/runtime` inside a jail.
     pub runtime_dir: Option<PathBuf>,
+    /// Host directories the runtime needs read-only at the same path (an interpreter
+    /// installed outside `/usr`).
+    pub ro_paths: Vec<PathBuf>,
     pub memory_mb: u64,
     pub ephemeral_storage_mb: u64,
+}
+
+/// Where a runtime finds its code and runtime client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestPaths {
+    /// The host's own paths (no mount namespace).
+    Host,
+    /// Lambda's: code at `/var/task`, runtime client at `/var/runtime`.
+    Lambda,
+}
+
+/// An environment's network side, made before its runtime starts so that the Runtime
+/// API is listening when the runtime first calls it.
+pub struct Prepared {
+    listener: Option<TcpListener>,
+    pub(crate) keep: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        listener: TcpListener,
+        keep: Option<Box<dyn std::any::Any + Send + Sync>>,
+    ) -> Self {
+        Self {
+            listener: Some(listener),
+            keep,
+        }
+    }
+
+    /// The listener the environment's Runtime API must serve on; taken once.
+    pub fn take_listener(&mut self) -> Option<TcpListener> {
+        self.listener.take()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +82,10 @@ pub enum SandboxError {
     },
     #[error("cannot create the output pipe: {0}")]
     Pipe(#[source] std::io::Error),
+    #[error("cannot prepare the environment's network: {0}")]
+    Network(#[source] std::io::Error),
+    #[error("cannot set up the jail: {0}")]
+    Jail(String),
 }
 
 /// A way of starting execution environments.
@@ -48,6 +93,12 @@ pub trait Sandbox: Send + Sync + 'static {
     /// The backend's name as given to `hearth server --sandbox`.
     fn name(&self) -> &'static str;
 
-    /// Starts the runtime described by `spec`.
-    fn spawn(&self, spec: &SandboxSpec) -> Result<Instance, SandboxError>;
+    /// Paths as the runtime sees them.
+    fn guest_paths(&self) -> GuestPaths;
+
+    /// Makes the listener for an environment's Runtime API.
+    fn prepare(&self) -> Result<Prepared, SandboxError>;
+
+    /// Starts the runtime described by `spec` in the environment `prepared` made.
+    fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError>;
 }

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use tokio::net::unix::pipe;
 use tokio::process::Command;
 
-use crate::{Instance, Sandbox, SandboxError, SandboxSpec};
+use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProcessSandbox;
@@ -17,14 +17,23 @@ impl Sandbox for ProcessSandbox {
         "process"
     }
 
-    fn spawn(&self, spec: &SandboxSpec) -> Result<Instance, SandboxError> {
+    fn guest_paths(&self) -> GuestPaths {
+        GuestPaths::Host
+    }
+
+    fn prepare(&self) -> Result<Prepared, SandboxError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(SandboxError::Network)?;
+        Ok(Prepared::new(listener, None))
+    }
+
+    fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
         let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
         let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
         let mut cmd = Command::new(&spec.program);
         cmd.args(&spec.args)
             .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&spec.cwd)
+            .current_dir(&spec.task_root)
             .stdin(Stdio::null())
             .stdout(Stdio::from(writer))
             .stderr(Stdio::from(writer2))
@@ -40,6 +49,6 @@ impl Sandbox for ProcessSandbox {
         let pid = child.id().unwrap_or_default();
         let output =
             pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
-        Ok(Instance::new(child, pid, output))
+        Ok(Instance::new(child, pid, output, None))
     }
 }

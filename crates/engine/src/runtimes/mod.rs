@@ -12,13 +12,21 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use hearth_sandbox::GuestPaths;
+
 /// How one runtime family starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Family {
-    /// `python3.N -m awslambdaric <handler>`.
-    Python { interpreter: PathBuf },
+    /// `python3.N -m awslambdaric <handler>`; `prefix` holds its standard library.
+    Python {
+        interpreter: PathBuf,
+        prefix: PathBuf,
+    },
     /// `node <ric>/bin/index.mjs <handler>`.
-    Node { interpreter: PathBuf },
+    Node {
+        interpreter: PathBuf,
+        prefix: PathBuf,
+    },
     /// The function's `bootstrap`.
     Provided,
 }
@@ -31,6 +39,8 @@ pub struct Launch {
     /// Runtime-specific variables (PYTHONPATH, NODE_PATH, PATH additions).
     pub env: Vec<(String, String)>,
     pub runtime_dir: Option<PathBuf>,
+    /// Host directories the interpreter needs (made visible read-only in a jail).
+    pub ro_paths: Vec<PathBuf>,
     /// Managed runtimes get `AWS_EXECUTION_ENV`; custom ones do not.
     pub managed: bool,
 }
@@ -59,15 +69,26 @@ impl Catalog {
         let mut families = BTreeMap::new();
         for name in host_runtimes() {
             let family = if let Some(minor) = name.strip_prefix("python3.") {
-                let exe = executable_of(
-                    &format!("python3.{minor}"),
-                    &["-c", "import sys; print(sys.executable)"],
-                )
-                .or_else(|| executable_of("python3", &["-c", "import sys; print(sys.executable)"]));
-                exe.map(|interpreter| Family::Python { interpreter })
+                const ASK: &str = "import sys; print(sys.executable); print(sys.base_prefix)";
+                ask(&format!("python3.{minor}"), &["-c", ASK])
+                    .or_else(|| ask("python3", &["-c", ASK]))
+                    .and_then(|lines| match lines.as_slice() {
+                        [exe, prefix] => Some(Family::Python {
+                            interpreter: PathBuf::from(exe),
+                            prefix: PathBuf::from(prefix),
+                        }),
+                        _ => None,
+                    })
             } else if name.starts_with("nodejs") {
-                executable_of("node", &["-p", "process.execPath"])
-                    .map(|interpreter| Family::Node { interpreter })
+                ask("node", &["-p", "process.execPath"]).and_then(|lines| {
+                    let interpreter = PathBuf::from(lines.first()?);
+                    // <prefix>/bin/node
+                    let prefix = interpreter.parent()?.parent()?.to_path_buf();
+                    Some(Family::Node {
+                        interpreter,
+                        prefix,
+                    })
+                })
             } else {
                 Some(Family::Provided)
             };
@@ -121,12 +142,14 @@ impl Catalog {
         }
     }
 
-    /// The command for `runtime` running `handler` from `task_root`.
+    /// The command for `runtime` running `handler` from `task_root` (a host path), with
+    /// paths as the runtime will see them.
     pub fn launch(
         &self,
         runtime: &str,
         handler: &str,
         task_root: &Path,
+        guest: &GuestPaths,
     ) -> Result<Launch, LaunchError> {
         let family = self
             .families
@@ -134,19 +157,31 @@ impl Catalog {
             .filter(|_| install::is_installed(&self.runtimes_dir, runtime))
             .ok_or_else(|| LaunchError::NotInstalled(runtime.to_string()))?;
         let dir = self.runtimes_dir.join(runtime);
+        let (task_g, runtime_g) = match guest {
+            GuestPaths::Host => (task_root.to_path_buf(), dir.clone()),
+            GuestPaths::Lambda => (PathBuf::from("/var/task"), PathBuf::from("/var/runtime")),
+        };
         Ok(match family {
-            Family::Python { interpreter } => Launch {
+            Family::Python {
+                interpreter,
+                prefix,
+            } => Launch {
                 program: interpreter.clone(),
                 args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
                 env: vec![
-                    ("PYTHONPATH".into(), dir.display().to_string()),
+                    ("PYTHONPATH".into(), runtime_g.display().to_string()),
                     ("PATH".into(), lambda_path(interpreter)),
                 ],
                 runtime_dir: Some(dir),
+                ro_paths: vec![prefix.clone()],
                 managed: true,
             },
-            Family::Node { interpreter } => {
+            Family::Node {
+                interpreter,
+                prefix,
+            } => {
                 let modules = dir.join("node_modules");
+                let modules_g = runtime_g.join("node_modules");
                 // aws-lambda-ric 3.x starts from bin/index.mjs, 4.x (Node >= 22) from index.mjs.
                 let ric = modules.join("aws-lambda-ric");
                 let entry = ["bin/index.mjs", "index.mjs"]
@@ -154,22 +189,24 @@ impl Catalog {
                     .map(|e| ric.join(e))
                     .find(|p| p.is_file())
                     .unwrap_or_else(|| ric.join("bin/index.mjs"));
+                let entry_g = modules_g.join(entry.strip_prefix(&modules).unwrap_or(&entry));
                 Launch {
                     program: interpreter.clone(),
-                    args: vec![entry.display().to_string(), handler.into()],
+                    args: vec![entry_g.display().to_string(), handler.into()],
                     env: vec![
                         (
                             "NODE_PATH".into(),
                             format!(
                                 "{}:{}:{}",
-                                modules.display(),
-                                dir.display(),
-                                task_root.display()
+                                modules_g.display(),
+                                runtime_g.display(),
+                                task_g.display()
                             ),
                         ),
                         ("PATH".into(), lambda_path(interpreter)),
                     ],
                     runtime_dir: Some(dir),
+                    ro_paths: vec![prefix.clone()],
                     managed: true,
                 }
             }
@@ -183,10 +220,11 @@ impl Catalog {
                     return Err(LaunchError::NotExecutable);
                 }
                 Launch {
-                    program: bootstrap,
+                    program: task_g.join("bootstrap"),
                     args: Vec::new(),
                     env: vec![("PATH".into(), LAMBDA_PATH.into())],
                     runtime_dir: None,
+                    ro_paths: Vec::new(),
                     managed: false,
                 }
             }
@@ -206,16 +244,22 @@ fn lambda_path(interpreter: &Path) -> String {
     }
 }
 
-/// Asks an interpreter for its real executable path.
-fn executable_of(program: &str, args: &[&str]) -> Option<PathBuf> {
+/// Runs `program args` and returns its output lines (the interpreter's own answer
+/// about its real paths, not a shim's).
+fn ask(program: &str, args: &[&str]) -> Option<Vec<String>> {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    let path = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
+    let text = String::from_utf8(out.stdout).ok()?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect();
+    (out.status.success() && !lines.is_empty()).then_some(lines)
 }
 
 #[cfg(test)]
@@ -240,7 +284,9 @@ mod tests {
         let task = dir.path().join("task");
         std::fs::create_dir(&task).expect("mkdir");
         assert_eq!(
-            catalog.launch("provided.al2023", "h", &task).err(),
+            catalog
+                .launch("provided.al2023", "h", &task, &GuestPaths::Host)
+                .err(),
             Some(LaunchError::NoBootstrap)
         );
         std::fs::write(task.join("bootstrap"), "#!/bin/sh\n").expect("write");
@@ -250,7 +296,9 @@ mod tests {
         )
         .expect("chmod");
         assert_eq!(
-            catalog.launch("provided.al2023", "h", &task).err(),
+            catalog
+                .launch("provided.al2023", "h", &task, &GuestPaths::Host)
+                .err(),
             Some(LaunchError::NotExecutable)
         );
         std::fs::set_permissions(
@@ -259,11 +307,18 @@ mod tests {
         )
         .expect("chmod");
         let launch = catalog
-            .launch("provided.al2023", "h", &task)
+            .launch("provided.al2023", "h", &task, &GuestPaths::Host)
             .expect("launch");
         assert!(!launch.managed);
+        assert_eq!(launch.program, task.join("bootstrap"));
+        let jailed = catalog
+            .launch("provided.al2023", "h", &task, &GuestPaths::Lambda)
+            .expect("launch");
+        assert_eq!(jailed.program, Path::new("/var/task/bootstrap"));
         assert_eq!(
-            catalog.launch("python3.11", "h", &task).err(),
+            catalog
+                .launch("python3.11", "h", &task, &GuestPaths::Host)
+                .err(),
             Some(LaunchError::NotInstalled("python3.11".into()))
         );
     }

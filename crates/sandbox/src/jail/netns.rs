@@ -1,0 +1,82 @@
+//! A network namespace per environment, with only loopback, and the environment's
+//! Runtime API listener bound to `127.0.0.1:9001` inside it (where Lambda puts it).
+//!
+//! The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)` affects only
+//! the calling thread), which also opens the listening socket there: a socket belongs
+//! to the namespace it was created in, whichever thread later accepts on it. The
+//! namespace lives on through that socket and an open handle to it, which the
+//! environment's init process uses to join.
+
+// Unsafe code is allowed here, and only here: bringing `lo` up takes an ioctl on a C struct; each use says why it is sound.
+#![allow(unsafe_code)]
+
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sched::{unshare, CloneFlags};
+
+/// The Runtime API address inside every jailed environment.
+pub const RUNTIME_API_ADDR: &str = "127.0.0.1:9001";
+
+/// A network namespace and the Runtime API listener inside it.
+pub struct NetNs {
+    pub listener: TcpListener,
+    handle: OwnedFd,
+}
+
+impl NetNs {
+    /// Creates a namespace with loopback up and binds the Runtime API in it.
+    pub fn create() -> std::io::Result<Self> {
+        std::thread::Builder::new()
+            .name("hearth-netns".into())
+            .spawn(|| -> std::io::Result<Self> {
+                unshare(CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+                loopback_up()?;
+                let listener = TcpListener::bind(RUNTIME_API_ADDR)?;
+                let handle = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
+                Ok(Self { listener, handle })
+            })?
+            .join()
+            .map_err(|_| std::io::Error::other("network namespace thread panicked"))?
+    }
+
+    /// A path through which another process can open this namespace while Hearth
+    /// holds it: `/proc/<hearth pid>/fd/<n>`.
+    pub fn path(&self) -> String {
+        format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            self.handle.as_raw_fd()
+        )
+    }
+}
+
+/// Sets `lo` up in the calling thread's network namespace.
+fn loopback_up() -> std::io::Result<()> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+
+    nix::ioctl_read_bad!(get_flags, libc::SIOCGIFFLAGS, libc::ifreq);
+    nix::ioctl_write_ptr_bad!(set_flags, libc::SIOCSIFFLAGS, libc::ifreq);
+
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
+    // SAFETY: `ifreq` is a plain C struct for which all-zero bytes are a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: `sock` is an open socket and `req` a valid `ifreq` naming an interface;
+    // SIOCGIFFLAGS only writes the flags field of the struct we own.
+    unsafe { get_flags(sock.as_raw_fd(), &mut req) }.map_err(std::io::Error::from)?;
+    // SAFETY: reading the union field SIOCGIFFLAGS just filled in.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    req.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    // SAFETY: as above; SIOCSIFFLAGS reads the struct and changes only the interface.
+    unsafe { set_flags(sock.as_raw_fd(), &req) }.map_err(std::io::Error::from)?;
+    Ok(())
+}
