@@ -424,3 +424,24 @@ def process_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def env_pids(env_id: str) -> list[int]:
+    """Host pids of the processes of one execution environment (found by its
+    AWS_LAMBDA_LOG_STREAM_NAME, which is unique per environment), in any sandbox."""
+    needle = f"AWS_LAMBDA_LOG_STREAM_NAME={env_id}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0") and process_alive(int(entry)):
+                    pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
+
+
+def env_alive(env_id: str) -> bool:
+    return bool(env_pids(env_id))

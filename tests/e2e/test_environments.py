@@ -25,9 +25,9 @@ def short_ttl_server(tmp_path_factory, runtimes_dir, zips, monkeypatch):
             srv.stop_cleanly()
 
 
-def _wait_gone(pid, timeout=15):
+def _wait_gone(env_id, timeout=15):
     deadline = time.monotonic() + timeout
-    while h.process_alive(pid):
+    while h.env_alive(env_id):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -39,14 +39,14 @@ def test_idle_environment_is_reclaimed(short_ttl_server):
     name = h.unique_name("ttl")
     h.create_function(client, name)
     first = h.invoke(client, name, {"n": 1}, LogType="Tail")
-    pid = first.json["pid"]
+    env_id = first.json["env_id"]
     assert "Init Duration" in first.log
     warm = h.invoke(client, name, {"n": 2}, LogType="Tail")
-    assert warm.json["pid"] == pid, "an environment used within the TTL is reused"
+    assert warm.json["env_id"] == env_id, "an environment used within the TTL is reused"
     assert "Init Duration" not in warm.log
-    assert _wait_gone(pid), f"idle environment {pid} outlived its 1 s TTL"
+    assert _wait_gone(env_id), f"idle environment {env_id} outlived its 1 s TTL"
     again = h.invoke(client, name, {"n": 3}, LogType="Tail")
-    assert again.json["pid"] != pid
+    assert again.json["env_id"] != env_id
     assert again.json["count"] == 1
     assert "Init Duration" in again.log, "after reclaim the next call is a cold start"
 
@@ -54,18 +54,18 @@ def test_idle_environment_is_reclaimed(short_ttl_server):
 def test_busy_environment_is_not_shared(client):
     name = h.unique_name("busy")
     h.create_function(client, name, Timeout=30)
-    base_pid = h.invoke_ok(client, name, {})["pid"]
+    base_env = h.invoke_ok(client, name, {})["env_id"]
     with ThreadPoolExecutor(max_workers=1) as pool:
         slow = pool.submit(h.invoke_ok, client, name, {"action": "sleep", "seconds": 2})
         time.sleep(0.5)
         fast = h.invoke_ok(client, name, {"n": "fast"})
         slow_result = slow.result(timeout=30)
-    assert slow_result["pid"] == base_pid, "the idle warm environment took the first call"
-    assert fast["pid"] != base_pid, "a call while the only environment is busy gets a new one"
+    assert slow_result["env_id"] == base_env, "the idle warm environment took the first call"
+    assert fast["env_id"] != base_env, "a call while the only environment is busy gets a new one"
     assert fast["event"] == {"n": "fast"}
     # Both environments are warm now; sequential calls reuse one of them.
-    after = {h.invoke_ok(client, name, {})["pid"] for _ in range(4)}
-    assert after <= {base_pid, fast["pid"]}
+    after = {h.invoke_ok(client, name, {})["env_id"] for _ in range(4)}
+    assert after <= {base_env, fast["env_id"]}
 
 
 def test_burst_starts_environments_side_by_side(client):
@@ -80,8 +80,8 @@ def test_burst_starts_environments_side_by_side(client):
         results = [f.result(timeout=60) for f in futures]
     for r in results:
         assert r.status == 200 and r.function_error is None, r
-    pids = {r.json["pid"] for r in results}
-    assert len(pids) == calls, f"{calls} overlapping calls need {calls} environments, got {pids}"
+    envs = {r.json["env_id"] for r in results}
+    assert len(envs) == calls, f"{calls} overlapping calls need {calls} environments, got {envs}"
     assert all("Init Duration" in r.log for r in results)
     request_ids = {r.request_id for r in results}
     assert len(request_ids) == calls

@@ -52,7 +52,7 @@ def test_timeout(client, short_fn):
     # The timed-out environment is replaced: the next invocation is served by a fresh one.
     after = h.invoke_ok(client, short_fn, {"after": "timeout"})
     assert after["event"] == {"after": "timeout"}
-    assert after["pid"] != warm["pid"]
+    assert after["env_id"] != warm["env_id"]
     assert after["count"] == 1
 
 
@@ -189,7 +189,7 @@ def test_dry_run(client, py_fn):
     assert resp["StatusCode"] == 204
     assert resp["Payload"].read() == b""
     second = h.invoke_ok(client, py_fn)
-    assert second["pid"] == first["pid"]
+    assert second["env_id"] == first["env_id"]
     assert second["count"] == first["count"] + 1, "DryRun must not run the function"
 
 

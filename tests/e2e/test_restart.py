@@ -8,10 +8,10 @@ import uuid
 import hearth_e2e as h
 
 
-def _wait_gone(pid, timeout=10):
+def _wait_gone(env_id, timeout=10):
     deadline = time.monotonic() + timeout
-    while h.process_alive(pid):
-        assert time.monotonic() < deadline, f"function process {pid} outlived the server"
+    while h.env_alive(env_id):
+        assert time.monotonic() < deadline, f"environment {env_id} outlived the server"
         time.sleep(0.05)
 
 
@@ -27,7 +27,7 @@ def test_restart_keeps_functions(own_server):
     cfg_before = client.get_function_configuration(FunctionName=py)
 
     srv.restart()
-    _wait_gone(before["pid"])
+    _wait_gone(before["env_id"])
     client = h.lambda_client(srv.endpoint)
 
     cfg = client.get_function_configuration(FunctionName=py)
@@ -46,7 +46,7 @@ def test_restart_keeps_functions(own_server):
     assert after["env"]["KEPT"] == "yes"
     assert after["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert after["count"] == 1
-    assert after["pid"] != before["pid"]
+    assert after["env_id"] != before["env_id"]
     assert h.invoke_ok(client, sh, {"n": 2})["event"] == {"n": 2}
 
     status, _, body = srv.get(f"/_hearth/logs/{py}")
@@ -69,11 +69,11 @@ def test_stop_ends_function_processes(own_server):
     client = h.lambda_client(srv.endpoint)
     name = h.unique_name("stop")
     h.create_function(client, name)
-    pid = h.invoke_ok(client, name)["pid"]
-    assert h.process_alive(pid)
+    env_id = h.invoke_ok(client, name)["env_id"]
+    assert h.env_alive(env_id)
     srv.stop_cleanly()
-    _wait_gone(pid)
+    _wait_gone(env_id)
     srv.start()
     client = h.lambda_client(srv.endpoint)
     again = h.invoke_ok(client, name)
-    assert again["pid"] != pid
+    assert again["env_id"] != env_id

@@ -28,8 +28,8 @@ def test_warm_environment_is_reused(client):
         _cleanup_markers(name)
     assert first["count"] == 1
     assert first["tmp_marker"] is False
-    assert second["pid"] == first["pid"]
-    assert third["pid"] == first["pid"]
+    assert second["env_id"] == first["env_id"]
+    assert third["env_id"] == first["env_id"]
     assert (second["count"], third["count"]) == (2, 3)
     assert second["tmp_marker"] is True
     assert first["context"]["request_id"] != second["context"]["request_id"]
@@ -47,7 +47,7 @@ def test_code_update_gets_new_environment(client):
     finally:
         _cleanup_markers(name)
     assert after["code_version"] == "v2"
-    assert after["pid"] != before["pid"]
+    assert after["env_id"] != before["env_id"]
     assert after["count"] == 1
 
 
@@ -64,7 +64,7 @@ def test_configuration_update_gets_new_environment(client):
     finally:
         _cleanup_markers(name)
     assert after["env"]["STAGE"] == "two"
-    assert after["pid"] != before["pid"]
+    assert after["env_id"] != before["env_id"]
     assert after["count"] == 1
 
 
@@ -79,7 +79,7 @@ def test_functions_do_not_share_environments(client):
     finally:
         _cleanup_markers(a)
         _cleanup_markers(b)
-    assert ra["pid"] != rb["pid"]
+    assert ra["env_id"] != rb["env_id"]
     assert rb["count"] == 1
     assert ra2["count"] == 2
     assert rb["context"]["function_name"] == b

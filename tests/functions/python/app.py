@@ -95,6 +95,9 @@ def handler(event, context):
         "env": env,
         "cwd": os.getcwd(),
         "pid": os.getpid(),
+        # One log stream per execution environment, whatever the sandbox's PID namespace.
+        "env_id": context.log_stream_name,
+        "task_files": sorted(os.listdir(os.environ.get("LAMBDA_TASK_ROOT", "."))),
         "count": COUNT,
         "tmp_marker": tmp_marker,
     }
