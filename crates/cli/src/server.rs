@@ -31,7 +31,7 @@ pub struct ServerArgs {
     pub idle_ttl: Duration,
 
     /// How execution environments are isolated.
-    #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "process")]
+    #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
 
     #[command(flatten)]
