@@ -28,6 +28,9 @@ pub(crate) struct InitFailure {
     pub lines: Vec<(i64, String)>,
     pub init_duration: Duration,
     pub timed_out: bool,
+    /// Set when Hearth itself failed (the sandbox could not be made): the caller gets a
+    /// ServiceException, not a function error.
+    pub platform: Option<String>,
 }
 
 /// How one invocation ended.
@@ -89,6 +92,7 @@ impl Environment {
             lines,
             init_duration: started.elapsed(),
             timed_out: false,
+            platform: None,
         };
         let init_start = (
             now_ms(),
@@ -106,34 +110,32 @@ impl Environment {
                     vec![init_start.clone()],
                 )
             })?;
-        let unknown = |what: &str, e: &dyn std::fmt::Display| {
-            fail(
+        let platform = |what: &str, e: &dyn std::fmt::Display| InitFailure {
+            platform: Some(format!("{what}: {e}")),
+            ..fail(
                 "Runtime.Unknown",
                 format!("{what}: {e}"),
                 vec![init_start.clone()],
             )
         };
+        let t_prepare = Instant::now();
         let mut prepared = sandbox
             .prepare()
-            .map_err(|e| unknown("cannot prepare the environment", &e))?;
+            .map_err(|e| platform("cannot prepare the environment", &e))?;
         let listener = prepared
             .take_listener()
-            .ok_or_else(|| unknown("cannot prepare the environment", &"no listener"))?;
+            .ok_or_else(|| platform("cannot prepare the environment", &"no listener"))?;
         let (api, init_rx) = RuntimeApi::serve_std(listener)
-            .map_err(|e| unknown("cannot start the Runtime API", &e))?;
+            .map_err(|e| platform("cannot start the Runtime API", &e))?;
         let spec = spec_for(f, task_root, &launch, &api, &stream, &sandbox.guest_paths());
-        let mut instance = sandbox.spawn(&spec, prepared).map_err(|e| {
-            let message = match &e {
-                hearth_sandbox::SandboxError::Spawn { source, .. } => {
-                    format!("fork/exec /var/task/bootstrap: {}", io_reason(source))
-                }
-                other => other.to_string(),
-            };
-            fail(
+        let t_spawn = Instant::now();
+        let mut instance = sandbox.spawn(&spec, prepared).map_err(|e| match &e {
+            hearth_sandbox::SandboxError::Spawn { source, .. } => fail(
                 "Runtime.InvalidEntrypoint",
-                message,
+                format!("fork/exec /var/task/bootstrap: {}", io_reason(source)),
                 vec![init_start.clone()],
-            )
+            ),
+            other => platform("cannot start the environment", other),
         })?;
         let logs = match instance.take_output() {
             Some(out) => LogCollector::start(out),
@@ -145,6 +147,7 @@ impl Environment {
                 ))
             }
         };
+        let t_spawned = Instant::now();
         let limit = INIT_LIMIT + Duration::from_secs(f.timeout.max(1) as u64);
         // Biased: a runtime that posts `/init/error` and exits at once must be reported
         // with the error it posted, not as a crash.
@@ -167,6 +170,12 @@ impl Environment {
         let mut lines = vec![init_start];
         match signal {
             Some(InitSignal::Ready) => {
+                tracing::debug!(
+                    prepare_us = (t_spawn - t_prepare).as_micros() as u64,
+                    spawn_us = (t_spawned - t_spawn).as_micros() as u64,
+                    runtime_init_us = t_spawned.elapsed().as_micros() as u64,
+                    "cold start"
+                );
                 instance.init_done();
                 lines.extend(logs.take().await);
                 tracing::debug!(function = %f.name, environment = %id, "environment ready");
@@ -202,6 +211,7 @@ impl Environment {
                     lines,
                     init_duration,
                     timed_out: false,
+                    platform: None,
                 })
             }
             None => {
@@ -221,6 +231,7 @@ impl Environment {
                     lines,
                     init_duration,
                     timed_out: true,
+                    platform: None,
                 })
             }
         }

@@ -282,6 +282,9 @@ impl Engine {
         req: &InvokeRequest,
         failure: crate::env::InitFailure,
     ) -> Result<InvokeResponse, AwsError> {
+        if let Some(detail) = failure.platform {
+            return Err(crate::internal(detail));
+        }
         let id = &req.request_id;
         let stream = format!(
             "{}/[{}]{}",

@@ -5,8 +5,10 @@
 //! unhandled signals and must reap orphans):
 //!
 //! 1. **init** (in Hearth's PID namespace): joins the cgroup and network namespace,
-//!    unshares mount/PID/IPC/UTS/cgroup namespaces, forks, and relays how the
-//!    environment ended as its own exit, which is what Hearth waits for;
+//!    unshares mount/PID/IPC/UTS/cgroup namespaces, then waits for its function's spec
+//!    on standard input (Hearth starts these ahead of need: joining a v1 cgroup alone
+//!    costs milliseconds), forks, and relays how the environment ended as its own exit,
+//!    which is what Hearth waits for;
 //! 2. **reaper** (PID 1 inside): builds the root file system, forks the runtime,
 //!    reaps orphans, and ends when the runtime does — taking every process left in the
 //!    namespace with it, daemons included;
@@ -30,7 +32,7 @@ use nix::sys::signal::{kill, signal, SigHandler, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{execve, fork, pipe, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
-use super::spec::{JailSpec, SPEC_ENV};
+use super::spec::{Enter, JailSpec, ENTER_ENV};
 use super::{mounts, seccomp};
 
 /// Exit code for a failure to set the environment up (not the function's).
@@ -102,16 +104,16 @@ fn os(e: nix::Error) -> io::Error {
 }
 
 fn run() -> io::Result<End> {
-    let raw =
-        std::env::var(SPEC_ENV).map_err(|_| io::Error::other(format!("{SPEC_ENV} is not set")))?;
-    let spec: JailSpec = serde_json::from_str(&raw).map_err(io::Error::other)?;
+    let raw = std::env::var(ENTER_ENV)
+        .map_err(|_| io::Error::other(format!("{ENTER_ENV} is not set")))?;
+    let enter: Enter = serde_json::from_str(&raw).map_err(io::Error::other)?;
     // If Hearth dies, so does the environment.
     prctl::set_pdeathsig(Signal::SIGKILL).map_err(os)?;
-    for procs in &spec.cgroup_procs {
+    for procs in &enter.cgroup_procs {
         fs::write(procs, "0")
             .map_err(|e| io::Error::other(format!("join {}: {e}", procs.display())))?;
     }
-    let netns = fs::File::open(&spec.netns)?;
+    let netns = fs::File::open(&enter.netns)?;
     setns(netns.as_fd(), CloneFlags::CLONE_NEWNET).map_err(os)?;
     drop(netns);
     unshare(
@@ -122,6 +124,14 @@ fn run() -> io::Result<End> {
             | CloneFlags::CLONE_NEWCGROUP,
     )
     .map_err(os)?;
+    // Ready: wait for the function. Hearth closes the pipe after writing the spec.
+    let mut raw = Vec::new();
+    io::stdin().lock().read_to_end(&mut raw)?;
+    if raw.is_empty() {
+        // Hearth let this environment go unused (shutdown).
+        return Ok(End::Code(0));
+    }
+    let spec: JailSpec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
     let (read, write) = pipe().map_err(os)?;
     // SAFETY: this process is single-threaded (freshly exec'd, no threads started).
     match unsafe { fork() }.map_err(os)? {
@@ -189,9 +199,9 @@ fn exec_runtime(spec: &JailSpec) -> io::Error {
         let uid = Uid::from_raw(spec.uid);
         setresgid(gid, gid, gid).map_err(os)?;
         setresuid(uid, uid, uid).map_err(os)?;
-        if spec.seccomp {
-            let filter = seccomp::filter().map_err(io::Error::other)?;
-            seccomp::apply(filter).map_err(io::Error::other)?;
+        if let Some(compiled) = &spec.seccomp {
+            let filter = compiled.to_filter().map_err(io::Error::other)?;
+            seccomp::apply(&filter).map_err(io::Error::other)?;
         } else {
             prctl::set_no_new_privs().map_err(os)?;
         }

@@ -13,16 +13,18 @@ mod netns;
 pub mod seccomp;
 mod spec;
 
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::net::unix::pipe;
-use tokio::process::Command;
+use tokio::process::{Child, Command};
+use tokio::sync::Notify;
 
 pub use netns::RUNTIME_API_ADDR;
-pub use spec::{JailSpec, INIT_ARG, SPEC_ENV};
+pub use spec::{Enter, JailSpec, ENTER_ENV, INIT_ARG};
 
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec, Teardown};
 use cgroup::{Cgroup, CgroupManager, Limits};
@@ -33,21 +35,57 @@ const SANDBOX_UID: u32 = 993;
 const SANDBOX_GID: u32 = 990;
 /// CPU during the init phase: one whole CPU.
 const INIT_CPU_MILLIS: u64 = 1000;
+/// Environments kept ready ahead of need.
+const POOL_SIZE: usize = 2;
+/// Memory limit of an environment made ahead, until its function's applies.
+const WAITING_MEMORY_MB: u64 = 128;
 
 /// The jail backend. Needs root (or the equivalent capabilities) on the host.
-#[derive(Debug)]
 pub struct JailSandbox {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     /// The `hearth` binary, re-executed as `hearth __jail-init`.
     exe: PathBuf,
     /// Where environment roots are assembled (empty mount points on the host).
     roots: PathBuf,
     cgroups: Arc<dyn CgroupManager>,
-    seccomp: bool,
+    seccomp: seccomp::CompiledFilter,
+    /// Environments whose init process has joined its cgroup and namespaces and waits
+    /// for a function: creating one costs milliseconds, mostly the cgroup join.
+    ready: Mutex<Vec<Slot>>,
+    refill: Arc<Notify>,
+}
+
+/// An environment made ahead: its namespaces, cgroup and waiting init process. Dropped
+/// unused, it removes all of them.
+struct Slot {
+    parts: Option<SlotParts>,
+}
+
+struct SlotParts {
+    netns: NetNs,
+    cgroup: Arc<dyn Cgroup>,
+    root: PathBuf,
+    child: Child,
+    output: pipe::Receiver,
+    spec_in: std::io::PipeWriter,
+}
+
+impl std::fmt::Debug for JailSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JailSandbox")
+            .field("exe", &self.shared.exe)
+            .field("cgroups", &self.shared.cgroups.version())
+            .finish()
+    }
 }
 
 impl JailSandbox {
-    /// Checks the host can jail and finds the cgroup hierarchy. `work_dir` holds the
-    /// per-environment root mount points.
+    /// Checks the host can jail, finds the cgroup hierarchy, and starts keeping
+    /// environments ready. `work_dir` holds the per-environment root mount points. Must
+    /// be called inside the tokio runtime.
     pub fn new(exe: PathBuf, work_dir: &Path) -> Result<Self, SandboxError> {
         if !nix::unistd::geteuid().is_root() {
             return Err(SandboxError::Jail(
@@ -55,16 +93,149 @@ impl JailSandbox {
             ));
         }
         let cgroups = cgroup::detect().map_err(|e| SandboxError::Jail(format!("cgroups: {e}")))?;
-        seccomp::filter().map_err(|e| SandboxError::Jail(format!("seccomp: {e}")))?;
+        let seccomp = seccomp::filter()
+            .map_err(|e| SandboxError::Jail(format!("seccomp: {e}")))?
+            .to_compiled();
         let roots = work_dir.join("roots");
         std::fs::create_dir_all(&roots)
             .map_err(|e| SandboxError::Jail(format!("{}: {e}", roots.display())))?;
-        Ok(Self {
+        let shared = Arc::new(Shared {
             exe,
             roots,
             cgroups: Arc::from(cgroups),
-            seccomp: true,
+            seccomp,
+            ready: Mutex::new(Vec::new()),
+            refill: Arc::new(Notify::new()),
+        });
+        tokio::spawn(refill(Arc::downgrade(&shared)));
+        shared.refill.notify_one();
+        Ok(Self { shared })
+    }
+}
+
+/// Keeps [`POOL_SIZE`] environments ready, topping up whenever one is taken.
+async fn refill(shared: std::sync::Weak<Shared>) {
+    loop {
+        let notify = {
+            let Some(s) = shared.upgrade() else { return };
+            while s.ready_count() < POOL_SIZE {
+                match s.make_slot() {
+                    Ok(slot) => s.lock_ready().push(slot),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not prepare an environment ahead");
+                        break;
+                    }
+                }
+            }
+            s.refill.clone()
+        };
+        // A notification sent while filling is kept, so none is lost.
+        notify.notified().await;
+    }
+}
+
+impl Drop for JailSandbox {
+    fn drop(&mut self) {
+        // Lets the refill task see the sandbox is gone, and frees the ready environments.
+        self.shared.lock_ready().clear();
+        self.shared.refill.notify_one();
+    }
+}
+
+impl Shared {
+    fn lock_ready(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ready_count(&self) -> usize {
+        self.lock_ready().len()
+    }
+
+    fn take_slot(&self) -> Result<Slot, SandboxError> {
+        let slot = self.lock_ready().pop();
+        self.refill.notify_one();
+        match slot {
+            Some(slot) => Ok(slot),
+            None => self.make_slot(),
+        }
+    }
+
+    /// Makes an environment up to the point where it waits for its function.
+    fn make_slot(&self) -> Result<Slot, SandboxError> {
+        let jail_err =
+            |what: &str, e: &dyn std::fmt::Display| SandboxError::Jail(format!("{what}: {e}"));
+        let netns = NetNs::create().map_err(SandboxError::Network)?;
+        let id = unique_id();
+        let root = self.roots.join(&id);
+        std::fs::create_dir(&root).map_err(|e| jail_err("root", &e))?;
+        let waiting = Limits {
+            cpu_millis: INIT_CPU_MILLIS,
+            ..Limits::for_memory_mb(WAITING_MEMORY_MB)
+        };
+        let cgroup: Arc<dyn Cgroup> = match self.cgroups.create(&format!("env-{id}"), &waiting) {
+            Ok(c) => Arc::from(c),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&root);
+                return Err(jail_err("cgroup", &e));
+            }
+        };
+        let enter = Enter {
+            cgroup_procs: cgroup.procs_files(),
+            netns: netns.path(),
+        };
+        // From here on, dropping `resources` undoes everything above.
+        let resources = JailResources {
+            cgroup: cgroup.clone(),
+            root: root.clone(),
+            cpu_millis: waiting.cpu_millis,
+            _netns: None,
+        };
+        let json = serde_json::to_string(&enter).map_err(|e| jail_err("spec", &e))?;
+        let (spec_out, spec_in) = std::io::pipe().map_err(SandboxError::Pipe)?;
+        let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
+        let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg(INIT_ARG)
+            .env_clear()
+            .env(ENTER_ENV, json)
+            .stdin(Stdio::from(spec_out))
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::from(writer2))
+            .process_group(0)
+            .kill_on_drop(true);
+        let child = cmd.spawn().map_err(|source| SandboxError::Spawn {
+            program: self.exe.display().to_string(),
+            source,
+        })?;
+        drop(cmd);
+        let output =
+            pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
+        // The slot owns these now and undoes them if dropped unused.
+        std::mem::forget(resources);
+        Ok(Slot {
+            parts: Some(SlotParts {
+                netns,
+                cgroup,
+                root,
+                child,
+                output,
+                spec_in,
+            }),
         })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.parts.take() {
+            let _ = p.child.start_kill();
+            drop(JailResources {
+                cgroup: p.cgroup,
+                root: p.root,
+                cpu_millis: 0,
+                _netns: None,
+            });
+        }
     }
 }
 
@@ -131,22 +302,30 @@ impl Sandbox for JailSandbox {
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
-        let ns = NetNs::create().map_err(SandboxError::Network)?;
-        let listener = ns.listener.try_clone().map_err(SandboxError::Network)?;
-        Ok(Prepared::new(listener, Some(Box::new(ns))))
+        let slot = self.shared.take_slot()?;
+        let listener = slot
+            .parts
+            .as_ref()
+            .ok_or_else(|| SandboxError::Jail("environment already used".into()))?
+            .netns
+            .listener
+            .try_clone()
+            .map_err(SandboxError::Network)?;
+        Ok(Prepared::new(listener, Some(Box::new(slot))))
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {
         let jail_err =
             |what: &str, e: &dyn std::fmt::Display| SandboxError::Jail(format!("{what}: {e}"));
-        let netns_path = prepared
+        let mut slot = prepared
             .keep
-            .as_ref()
-            .and_then(|k| k.downcast_ref::<NetNs>().map(NetNs::path))
+            .and_then(|k| k.downcast::<Slot>().ok())
             .ok_or_else(|| SandboxError::Jail("environment was not prepared by the jail".into()))?;
-        let id = unique_id();
-        let root = self.roots.join(&id);
-        std::fs::create_dir(&root).map_err(|e| jail_err("root", &e))?;
+        // Taken out, the parts are this environment's; the slot's Drop does nothing now.
+        let parts = slot
+            .parts
+            .take()
+            .ok_or_else(|| SandboxError::Jail("environment already used".into()))?;
         let limits = Limits::for_memory_mb(spec.memory_mb);
         // Like Lambda, init runs with a whole CPU whatever the memory size; the
         // function's share applies from its first event on.
@@ -154,16 +333,10 @@ impl Sandbox for JailSandbox {
             cpu_millis: limits.cpu_millis.max(INIT_CPU_MILLIS),
             ..limits
         };
-        let cgroup = self
-            .cgroups
-            .create(&format!("env-{id}"), &init_limits)
+        parts
+            .cgroup
+            .set_limits(&init_limits)
             .map_err(|e| jail_err("cgroup", &e))?;
-        let resources = JailResources {
-            cgroup: Arc::from(cgroup),
-            cpu_millis: limits.cpu_millis,
-            root: root.clone(),
-            _netns: prepared.keep,
-        };
         let jail = JailSpec {
             program: spec.program.clone(),
             args: spec.args.clone(),
@@ -172,35 +345,36 @@ impl Sandbox for JailSandbox {
             task_root: spec.task_root.clone(),
             runtime_dir: spec.runtime_dir.clone(),
             ro_paths: spec.ro_paths.clone(),
-            root,
+            root: parts.root.clone(),
             tmp_mb: spec.ephemeral_storage_mb,
-            cgroup_procs: resources.cgroup.procs_files(),
-            netns: netns_path,
             uid: SANDBOX_UID,
             gid: SANDBOX_GID,
-            seccomp: self.seccomp,
+            seccomp: Some(self.shared.seccomp.clone()),
         };
-        let json = serde_json::to_string(&jail).map_err(|e| jail_err("spec", &e))?;
-        let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
-        let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg(INIT_ARG)
-            .env_clear()
-            .env(SPEC_ENV, json)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(writer))
-            .stderr(Stdio::from(writer2))
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|source| SandboxError::Spawn {
-            program: self.exe.display().to_string(),
-            source,
-        })?;
-        drop(cmd);
+        let json = serde_json::to_vec(&jail).map_err(|e| jail_err("spec", &e))?;
+        let SlotParts {
+            netns,
+            cgroup,
+            root,
+            child,
+            output,
+            mut spec_in,
+        } = parts;
+        let resources = JailResources {
+            cgroup,
+            root,
+            cpu_millis: limits.cpu_millis,
+            _netns: Some(Box::new(netns)),
+        };
         let pid = child.id().unwrap_or_default();
-        let output =
-            pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
-        Ok(Instance::new(child, pid, output, Some(Box::new(resources))))
+        let instance = Instance::new(child, pid, output, Some(Box::new(resources)));
+        // The spec is far smaller than a pipe's buffer, so this does not block; closing
+        // the pipe lets init go on.
+        spec_in
+            .write_all(&json)
+            .map_err(|e| jail_err("cannot hand the environment its function", &e))?;
+        drop(spec_in);
+        Ok(instance)
     }
 }
 

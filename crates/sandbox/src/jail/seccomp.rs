@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use seccompiler::{sock_filter, BpfProgram, TargetArch};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The policy, as reviewed.
@@ -91,6 +91,54 @@ impl Filter {
     /// The programs [`apply`] installs; each is one entry in the kernel's filter stack.
     pub fn programs(&self) -> &[BpfProgram] {
         &self.programs
+    }
+}
+
+/// A compiled [`Filter`] as plain numbers, so that Hearth compiles the rules once and
+/// each environment's init process only installs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompiledFilter {
+    arch: String,
+    /// `(code, jt, jf, k)` of each instruction, per program.
+    programs: Vec<Vec<(u16, u8, u8, u32)>>,
+}
+
+impl Filter {
+    pub fn to_compiled(&self) -> CompiledFilter {
+        CompiledFilter {
+            arch: self.arch.name().to_string(),
+            programs: self
+                .programs
+                .iter()
+                .map(|p| p.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
+                .collect(),
+        }
+    }
+}
+
+impl CompiledFilter {
+    /// The filter again, for this host's architecture only.
+    pub fn to_filter(&self) -> Result<Filter, SeccompError> {
+        let arch = Arch::host()?;
+        if self.arch != arch.name() {
+            return Err(SeccompError::Invalid(format!(
+                "filter compiled for {}, host is {}",
+                self.arch,
+                arch.name()
+            )));
+        }
+        Ok(Filter {
+            arch,
+            programs: self
+                .programs
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|&(code, jt, jf, k)| sock_filter { code, jt, jf, k })
+                        .collect()
+                })
+                .collect(),
+        })
     }
 }
 
@@ -565,5 +613,15 @@ mod tests {
         assert_eq!(guard[3].k, X32_SYSCALL_BIT);
         assert_eq!(guard[4].k, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
         assert_eq!(guard[5].k, libc::SECCOMP_RET_ALLOW);
+    }
+
+    #[test]
+    fn compiled_filter_round_trips() {
+        let filter = filter().expect("host filter");
+        let json = serde_json::to_string(&filter.to_compiled()).expect("encode");
+        let back: CompiledFilter = serde_json::from_str(&json).expect("decode");
+        let again = back.to_filter().expect("same arch");
+        assert_eq!(again.arch(), filter.arch());
+        assert_eq!(again.programs(), filter.programs());
     }
 }

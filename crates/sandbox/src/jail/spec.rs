@@ -1,16 +1,27 @@
-//! What the jail's init process is told: everything it needs to build the environment,
-//! passed as JSON in one environment variable of `hearth __jail-init`.
+//! What the jail's init process is told, in two stages: [`Enter`] (its cgroup and network
+//! namespace) as JSON in an environment variable when it is started ahead of need, and
+//! the function's [`JailSpec`] as JSON on its standard input once one is assigned.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The environment variable carrying the [`JailSpec`].
-pub const SPEC_ENV: &str = "HEARTH_JAIL_SPEC";
+/// The environment variable carrying [`Enter`].
+pub const ENTER_ENV: &str = "HEARTH_JAIL_ENTER";
 
 /// The argument that makes the `hearth` binary run [`super::init::main`].
 pub const INIT_ARG: &str = "__jail-init";
 
+/// What the init process joins before it knows its function.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Enter {
+    /// `cgroup.procs` files to join before anything else.
+    pub cgroup_procs: Vec<PathBuf>,
+    /// Where to open the environment's network namespace.
+    pub netns: String,
+}
+
+/// The function's environment, read from standard input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JailSpec {
     /// The runtime to exec, as a path inside the jail.
@@ -28,12 +39,8 @@ pub struct JailSpec {
     pub root: PathBuf,
     /// Size of the writable `/tmp`, in MiB.
     pub tmp_mb: u64,
-    /// `cgroup.procs` files to join before anything else.
-    pub cgroup_procs: Vec<PathBuf>,
-    /// Where to open the environment's network namespace.
-    pub netns: String,
     pub uid: u32,
     pub gid: u32,
-    /// Whether to install the seccomp filter (always, outside tests of the jail itself).
-    pub seccomp: bool,
+    /// The seccomp filter to install, compiled once by Hearth.
+    pub seccomp: Option<super::seccomp::CompiledFilter>,
 }

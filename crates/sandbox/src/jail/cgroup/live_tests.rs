@@ -171,6 +171,30 @@ fn limits_membership_kill_and_destroy() {
     cgroup.destroy().expect("a second destroy is harmless");
 }
 
+/// A cgroup made ahead gets its function's limits later, raised or lowered; on v1 the
+/// swap limit must never fall below the memory limit in between.
+#[test]
+fn limits_can_be_raised_and_lowered() {
+    let Some(live) = live("relimit", &Limits::for_memory_mb(128)) else {
+        return;
+    };
+    let cgroup = live.cgroup();
+    let read_limit = || -> Vec<String> {
+        dirs(cgroup)
+            .iter()
+            .flat_map(|d| [d.join("memory.limit_in_bytes"), d.join("memory.max")])
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect()
+    };
+    for mb in [1024u64, 256, 10240, 128] {
+        cgroup
+            .set_limits(&Limits::for_memory_mb(mb))
+            .unwrap_or_else(|e| panic!("set {mb} MB: {e}"));
+        assert_eq!(read_limit(), [format!("{}\n", mb << 20)]);
+    }
+    cgroup.set_cpu_millis(72).expect("cpu");
+}
+
 #[test]
 fn allocating_past_the_limit_is_an_oom_kill() {
     // A whole CPU: at 64 MB's share (3.6%) python takes seconds to reach the limit.

@@ -140,6 +140,9 @@ pub trait Cgroup: Send + Sync + fmt::Debug {
     /// briefly while the kernel reaps). Removing an already removed cgroup is fine.
     fn destroy(&self) -> Result<(), CgroupError>;
 
+    /// Replaces every limit (a cgroup made ahead gets its function's limits).
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError>;
+
     /// Changes the CPU limit (thousandths of a CPU), e.g. from the init phase's full CPU
     /// to the share the function's memory buys.
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError>;

@@ -70,8 +70,9 @@ impl CgroupManager for V1Manager {
             cpu,
             pids,
             freezer,
+            memsw: self.memsw,
         };
-        if let Err(e) = cgroup.apply(limits, self.memsw) {
+        if let Err(e) = cgroup.apply(limits) {
             let _ = fs::remove_cgroup_dirs(&cgroup.dirs);
             return Err(e);
         }
@@ -93,15 +94,25 @@ pub struct V1Cgroup {
     cpu: PathBuf,
     pids: PathBuf,
     freezer: PathBuf,
+    /// Whether swap accounting exists (`memory.memsw.*`).
+    memsw: bool,
 }
 
 impl V1Cgroup {
-    fn apply(&self, limits: &Limits, memsw: bool) -> Result<(), CgroupError> {
+    fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
+        let memsw = self.memsw;
         let memory = limits.memory_bytes.to_string();
-        // memsw must stay >= the memory limit, so it is written second.
-        fs::write(&self.memory.join("memory.limit_in_bytes"), &memory)?;
-        if memsw {
-            fs::write(&self.memory.join("memory.memsw.limit_in_bytes"), &memory)?;
+        let limit = self.memory.join("memory.limit_in_bytes");
+        let memsw_limit = self.memory.join("memory.memsw.limit_in_bytes");
+        // memsw must stay >= the memory limit at every moment: raising writes memsw
+        // first, lowering writes it second.
+        let raising = fs::read_u64(&limit).is_some_and(|current| limits.memory_bytes > current);
+        if memsw && raising {
+            fs::write(&memsw_limit, &memory)?;
+        }
+        fs::write(&limit, &memory)?;
+        if memsw && !raising {
+            fs::write(&memsw_limit, &memory)?;
         }
         // The root memcg and some kernels refuse this; swap only softens the limit then.
         if let Err(e) = fs::write(&self.memory.join("memory.swappiness"), "0") {
@@ -160,6 +171,10 @@ impl Freezer for V1Cgroup {
 }
 
 impl Cgroup for V1Cgroup {
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
+        self.apply(limits)
+    }
+
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {
         self.set_cpu_quota(super::cpu_quota_us(cpu_millis))
     }

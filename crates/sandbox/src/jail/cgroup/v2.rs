@@ -136,8 +136,9 @@ impl CgroupManager for V2Manager {
         let cgroup = V2Cgroup {
             dir,
             kill_file: self.kill_file,
+            swap_max: self.swap_max,
         };
-        if let Err(e) = cgroup.apply(limits, self.swap_max) {
+        if let Err(e) = cgroup.apply(limits) {
             let _ = fs::remove_cgroup_dir(&cgroup.dir);
             return Err(e);
         }
@@ -154,6 +155,8 @@ impl CgroupManager for V2Manager {
 pub struct V2Cgroup {
     dir: PathBuf,
     kill_file: bool,
+    /// Whether `memory.swap.max` exists.
+    swap_max: bool,
 }
 
 impl V2Cgroup {
@@ -161,10 +164,15 @@ impl V2Cgroup {
     /// has no controllers to create environments with.
     #[cfg(test)]
     pub(crate) fn at(dir: PathBuf, kill_file: bool) -> Self {
-        V2Cgroup { dir, kill_file }
+        V2Cgroup {
+            dir,
+            kill_file,
+            swap_max: false,
+        }
     }
 
-    fn apply(&self, limits: &Limits, swap_max: bool) -> Result<(), CgroupError> {
+    fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
+        let swap_max = self.swap_max;
         fs::write(
             &self.dir.join("memory.max"),
             &limits.memory_bytes.to_string(),
@@ -202,6 +210,10 @@ impl Freezer for V2Cgroup {
 }
 
 impl Cgroup for V2Cgroup {
+    fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
+        self.apply(limits)
+    }
+
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {
         let cpu = format!("{} {CPU_PERIOD_US}", super::cpu_quota_us(cpu_millis));
         fs::write(&self.dir.join("cpu.max"), &cpu)
