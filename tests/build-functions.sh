@@ -10,6 +10,7 @@
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
 #   no-bootstrap.zip           a custom-runtime package without a bootstrap
 #   not-executable.zip         the shell bootstrap without its exec bits
+#   adversary.zip              adversary.py, the attacks of the isolation tests
 #
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
@@ -79,6 +80,9 @@ write_zip(
     "no-bootstrap.zip",
     [("README.txt", read(os.path.join(funcs, "shell", "no-bootstrap", "README.txt")), 0o644)],
 )
+
+adv = os.path.join(funcs, "adversary")
+write_zip("adversary.zip", [("adversary.py", read(os.path.join(adv, "adversary.py")), 0o644)])
 
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])

@@ -445,3 +445,32 @@ def env_pids(env_id: str) -> list[int]:
 
 def env_alive(env_id: str) -> bool:
     return bool(env_pids(env_id))
+
+
+def pids_with_arg(token: str) -> list[int]:
+    """Host pids of live processes with `token` inside one of their command-line arguments:
+    finds processes that dropped their environment (which env_pids cannot see)."""
+    needle = token.encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(needle in a for a in args) and process_alive(int(entry)):
+            pids.append(int(entry))
+    return pids
+
+
+def wait_until(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
+    """Polls `predicate()` until it is true (returns True) or `timeout` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)

@@ -82,9 +82,11 @@ impl Engine {
         self.inner.pool.idle_count()
     }
 
-    /// Stops every idle environment (busy ones stop when their invocation is dropped).
+    /// Stops every idle environment (busy ones stop when their invocation is dropped)
+    /// and waits for the sandbox to have removed them.
     pub fn shutdown(&self) {
         drop(self.inner.pool.drain());
+        self.inner.sandbox.shutdown();
     }
 
     /// Reclaims environments idle for longer than the TTL.

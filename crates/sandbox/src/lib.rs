@@ -101,4 +101,8 @@ pub trait Sandbox: Send + Sync + 'static {
 
     /// Starts the runtime described by `spec` in the environment `prepared` made.
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError>;
+
+    /// Releases what the backend holds ahead of need and waits for environments being
+    /// torn down, before the process exits.
+    fn shutdown(&self) {}
 }

@@ -17,7 +17,8 @@ use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
@@ -56,6 +57,8 @@ struct Shared {
     /// for a function: creating one costs milliseconds, mostly the cgroup join.
     ready: Mutex<Vec<Slot>>,
     refill: Arc<Notify>,
+    /// Set at shutdown: no more environments are made ahead.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// An environment made ahead: its namespaces, cgroup and waiting init process. Dropped
@@ -106,6 +109,7 @@ impl JailSandbox {
             seccomp,
             ready: Mutex::new(Vec::new()),
             refill: Arc::new(Notify::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         tokio::spawn(refill(Arc::downgrade(&shared)));
         shared.refill.notify_one();
@@ -118,7 +122,7 @@ async fn refill(shared: std::sync::Weak<Shared>) {
     loop {
         let notify = {
             let Some(s) = shared.upgrade() else { return };
-            while s.ready_count() < POOL_SIZE {
+            while !s.is_closed() && s.ready_count() < POOL_SIZE {
                 match s.make_slot() {
                     Ok(slot) => s.lock_ready().push(slot),
                     Err(e) => {
@@ -145,6 +149,10 @@ impl Drop for JailSandbox {
 impl Shared {
     fn lock_ready(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn ready_count(&self) -> usize {
@@ -270,24 +278,57 @@ impl Teardown for JailResources {
     }
 }
 
+/// Teardowns in flight, so that shutdown can wait for them: a process that exits in
+/// the middle of one leaves a frozen cgroup behind.
+static TEARDOWNS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn teardown(cgroup: Arc<dyn Cgroup>, root: PathBuf) {
+    if let Err(e) = cgroup.destroy() {
+        tracing::warn!(error = %e, "could not remove an environment's cgroup");
+    }
+    // The mounts lived in the environment's own mount namespace; on the host this is
+    // an empty directory.
+    let _ = std::fs::remove_dir(&root);
+}
+
+/// Waits until every teardown started so far has finished, or `limit` has passed.
+fn wait_for_teardowns(limit: Duration) {
+    let (count, done) = &TEARDOWNS;
+    let guard = count.lock().unwrap_or_else(|p| p.into_inner());
+    let (guard, timeout) = done
+        .wait_timeout_while(guard, limit, |n| *n > 0)
+        .unwrap_or_else(|p| p.into_inner());
+    if timeout.timed_out() {
+        tracing::warn!(
+            remaining = *guard,
+            "environment teardown still running at shutdown"
+        );
+    }
+}
+
 impl Drop for JailResources {
     fn drop(&mut self) {
         // Killing and removing a cgroup can wait on the kernel for a while: not on the
         // thread that dropped the environment, which may be serving requests.
         let cgroup = self.cgroup.clone();
         let root = self.root.clone();
+        let (count, done) = &TEARDOWNS;
+        *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let finish = || {
+            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+            *n -= 1;
+            done.notify_all();
+        };
         let spawned = std::thread::Builder::new()
             .name("hearth-teardown".into())
             .spawn(move || {
-                if let Err(e) = cgroup.destroy() {
-                    tracing::warn!(error = %e, "could not remove an environment's cgroup");
-                }
-                // The mounts lived in the environment's own mount namespace; on the host
-                // this is an empty directory.
-                let _ = std::fs::remove_dir(&root);
+                teardown(cgroup, root);
+                finish();
             });
         if let Err(e) = spawned {
-            tracing::warn!(error = %e, "could not start environment teardown");
+            tracing::warn!(error = %e, "no teardown thread; tearing down inline");
+            teardown(self.cgroup.clone(), self.root.clone());
+            finish();
         }
     }
 }
@@ -299,6 +340,14 @@ impl Sandbox for JailSandbox {
 
     fn guest_paths(&self) -> GuestPaths {
         GuestPaths::Lambda
+    }
+
+    fn shutdown(&self) {
+        self.shared
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.shared.lock_ready().clear();
+        wait_for_teardowns(Duration::from_secs(10));
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
