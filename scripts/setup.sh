@@ -48,7 +48,8 @@ fi
 # ---- system packages -------------------------------------------------------------------------
 install_system_packages() {
   # cmake/autoconf/automake/libtool/g++/make build aws-lambda-ric's native module (nodejs runtimes).
-  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config)
+  # e2fsprogs (mkfs.ext4, debugfs, dumpe2fs, tune2fs) makes each jailed environment's /tmp.
+  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs)
   command -v python3 >/dev/null 2>&1 || wanted+=(python3)
   if ! python3 -m pip --version >/dev/null 2>&1; then wanted+=(python3-pip); fi
   command -v node >/dev/null 2>&1 || wanted+=(nodejs npm)

@@ -633,12 +633,13 @@ def test_memory_past_limit_is_killed_and_replaced(server, client, ordinary):
 # 9. /tmp past EphemeralStorage
 
 
-def _fill_tmp(client, name):
-    out = attack(client, name, "fill_tmp", chunk_mb=1, max_mb=1024)
+def _fill_tmp(client, name, size_mb=512):
+    out = attack(client, name, "fill_tmp", chunk_mb=1, max_mb=size_mb + 512)
     mib = out["written"] / 2**20
-    assert out["before"]["total_mb"] == 512, out
+    # A disk file system of which the function may use exactly EphemeralStorage MiB.
+    assert out["before"]["free_mb"] == size_mb, out
     assert out["error"] == "ENOSPC", out
-    assert 400 <= mib <= 513, f"{mib:.1f} MiB written before ENOSPC"
+    assert size_mb - 4 <= mib <= size_mb, f"{mib:.1f} MiB written before ENOSPC"
     assert out["again"] == "ok", "/tmp must be usable again after deleting"
     # Usable in the next invocation of the same environment too.
     after = attack(client, name, "write", paths=["/tmp/after-fill"])
@@ -646,23 +647,25 @@ def _fill_tmp(client, name):
 
 
 def test_fill_tmp_past_ephemeral_storage(client, ordinary):
-    # Memory above the 512 MB of /tmp: this test is about the /tmp limit alone.
     filler = create_adversary(client, "iso-fill", MemorySize=1024)
     _fill_tmp(client, filler)
     assert_serving(client, ordinary)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Lambda-compatibility gap: /tmp is a tmpfs whose pages are charged to the environment's memory "
-    "cgroup, so a function with MemorySize below EphemeralStorage is OOM-killed "
-    "(Runtime.OutOfMemory) long before it reaches ENOSPC; on Lambda a 128 MB function can "
-    "fill its 512 MB /tmp"))
 def test_fill_tmp_with_default_memory(client, ordinary):
+    """As on Lambda, /tmp is disk, not memory: a 128 MB function fills all of its /tmp
+    without running out of memory."""
     filler = create_adversary(client, "iso-fill128", MemorySize=128)
     try:
         _fill_tmp(client, filler)
     finally:
         assert_serving(client, ordinary)
+
+
+def test_fill_tmp_of_a_chosen_size(client, ordinary):
+    filler = create_adversary(client, "iso-fill600", MemorySize=128, EphemeralStorage={"Size": 600})
+    _fill_tmp(client, filler, size_mb=600)
+    assert_serving(client, ordinary)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 pub mod cgroup;
 pub mod init;
+mod loopdev;
 mod mounts;
 mod netns;
 pub mod seccomp;
@@ -40,6 +41,8 @@ const INIT_CPU_MILLIS: u64 = 1000;
 const POOL_SIZE: usize = 2;
 /// Memory limit of an environment made ahead, until its function's applies.
 const WAITING_MEMORY_MB: u64 = 128;
+/// `/tmp` size made ahead: Lambda's default `EphemeralStorage`.
+const DEFAULT_TMP_MB: u64 = 512;
 
 /// The jail backend. Needs root (or the equivalent capabilities) on the host.
 pub struct JailSandbox {
@@ -51,6 +54,8 @@ struct Shared {
     exe: PathBuf,
     /// Where environment roots are assembled (empty mount points on the host).
     roots: PathBuf,
+    /// Where `/tmp` images are made, when the host has loop devices and mkfs.ext4.
+    tmp_images: Option<PathBuf>,
     cgroups: Arc<dyn CgroupManager>,
     seccomp: seccomp::CompiledFilter,
     /// Environments whose init process has joined its cgroup and namespaces and waits
@@ -74,6 +79,8 @@ struct SlotParts {
     child: Child,
     output: pipe::Receiver,
     spec_in: std::io::PipeWriter,
+    /// The `/tmp` image and its size in MiB.
+    tmp_image: Option<(PathBuf, u64)>,
 }
 
 impl std::fmt::Debug for JailSandbox {
@@ -102,9 +109,21 @@ impl JailSandbox {
         let roots = work_dir.join("roots");
         std::fs::create_dir_all(&roots)
             .map_err(|e| SandboxError::Jail(format!("{}: {e}", roots.display())))?;
+        let tmp_images = if loopdev::available() {
+            let dir = work_dir.join("tmp");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| SandboxError::Jail(format!("{}: {e}", dir.display())))?;
+            Some(dir)
+        } else {
+            tracing::warn!(
+                "no loop devices or mkfs.ext4 (e2fsprogs): /tmp will be a tmpfs, which counts against each function's memory"
+            );
+            None
+        };
         let shared = Arc::new(Shared {
             exe,
             roots,
+            tmp_images,
             cgroups: Arc::from(cgroups),
             seccomp,
             ready: Mutex::new(Vec::new()),
@@ -195,8 +214,18 @@ impl Shared {
         let resources = JailResources {
             cgroup: cgroup.clone(),
             root: root.clone(),
+            tmp_image: None,
             cpu_millis: waiting.cpu_millis,
             _netns: None,
+        };
+        let tmp_image = match &self.tmp_images {
+            Some(dir) => {
+                let path = dir.join(format!("{id}.img"));
+                loopdev::make_image(&path, DEFAULT_TMP_MB, SANDBOX_UID, SANDBOX_GID)
+                    .map_err(|e| jail_err("/tmp image", &e))?;
+                Some((path, DEFAULT_TMP_MB))
+            }
+            None => None,
         };
         let json = serde_json::to_string(&enter).map_err(|e| jail_err("spec", &e))?;
         let (spec_out, spec_in) = std::io::pipe().map_err(SandboxError::Pipe)?;
@@ -228,6 +257,7 @@ impl Shared {
                 child,
                 output,
                 spec_in,
+                tmp_image,
             }),
         })
     }
@@ -240,6 +270,7 @@ impl Drop for Slot {
             drop(JailResources {
                 cgroup: p.cgroup,
                 root: p.root,
+                tmp_image: p.tmp_image.map(|(path, _)| path),
                 cpu_millis: 0,
                 _netns: None,
             });
@@ -250,6 +281,8 @@ impl Drop for Slot {
 /// What an environment holds on the host, removed when it is dropped.
 struct JailResources {
     cgroup: Arc<dyn Cgroup>,
+    /// Unlinked by the environment once mounted; removed here if it never was.
+    tmp_image: Option<PathBuf>,
     /// The CPU share the function's memory buys, applied after init.
     cpu_millis: u64,
     root: PathBuf,
@@ -282,9 +315,12 @@ impl Teardown for JailResources {
 /// the middle of one leaves a frozen cgroup behind.
 static TEARDOWNS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
 
-fn teardown(cgroup: Arc<dyn Cgroup>, root: PathBuf) {
+fn teardown(cgroup: Arc<dyn Cgroup>, root: PathBuf, tmp_image: Option<PathBuf>) {
     if let Err(e) = cgroup.destroy() {
         tracing::warn!(error = %e, "could not remove an environment's cgroup");
+    }
+    if let Some(image) = tmp_image {
+        let _ = std::fs::remove_file(image);
     }
     // The mounts lived in the environment's own mount namespace; on the host this is
     // an empty directory.
@@ -312,6 +348,7 @@ impl Drop for JailResources {
         // thread that dropped the environment, which may be serving requests.
         let cgroup = self.cgroup.clone();
         let root = self.root.clone();
+        let tmp_image = self.tmp_image.take();
         let (count, done) = &TEARDOWNS;
         *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         let finish = || {
@@ -322,12 +359,12 @@ impl Drop for JailResources {
         let spawned = std::thread::Builder::new()
             .name("hearth-teardown".into())
             .spawn(move || {
-                teardown(cgroup, root);
+                teardown(cgroup, root, tmp_image);
                 finish();
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "no teardown thread; tearing down inline");
-            teardown(self.cgroup.clone(), self.root.clone());
+            teardown(self.cgroup.clone(), self.root.clone(), None);
             finish();
         }
     }
@@ -386,6 +423,15 @@ impl Sandbox for JailSandbox {
             .cgroup
             .set_limits(&init_limits)
             .map_err(|e| jail_err("cgroup", &e))?;
+        let tmp_image = match &parts.tmp_image {
+            Some((path, mb)) if *mb == spec.ephemeral_storage_mb => Some(path.clone()),
+            Some((path, _)) => {
+                loopdev::make_image(path, spec.ephemeral_storage_mb, SANDBOX_UID, SANDBOX_GID)
+                    .map_err(|e| jail_err("/tmp image", &e))?;
+                Some(path.clone())
+            }
+            None => None,
+        };
         let jail = JailSpec {
             program: spec.program.clone(),
             args: spec.args.clone(),
@@ -396,6 +442,7 @@ impl Sandbox for JailSandbox {
             ro_paths: spec.ro_paths.clone(),
             root: parts.root.clone(),
             tmp_mb: spec.ephemeral_storage_mb,
+            tmp_image: tmp_image.clone(),
             uid: SANDBOX_UID,
             gid: SANDBOX_GID,
             seccomp: Some(self.shared.seccomp.clone()),
@@ -408,10 +455,12 @@ impl Sandbox for JailSandbox {
             child,
             output,
             mut spec_in,
+            tmp_image: _,
         } = parts;
         let resources = JailResources {
             cgroup,
             root,
+            tmp_image,
             cpu_millis: limits.cpu_millis,
             _netns: Some(Box::new(netns)),
         };

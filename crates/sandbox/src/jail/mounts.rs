@@ -120,11 +120,14 @@ pub fn assemble(spec: &JailSpec) -> io::Result<()> {
 
     let tmp = root.join("tmp");
     fs::create_dir_all(&tmp)?;
-    tmpfs(
-        &tmp,
-        &format!("size={}m,mode=1777", spec.tmp_mb.max(1)),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-    )?;
+    match &spec.tmp_image {
+        Some(image) => disk_tmp(image, &tmp)?,
+        None => tmpfs(
+            &tmp,
+            &format!("size={}m,mode=1777", spec.tmp_mb.max(1)),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        )?,
+    }
 
     let proc = root.join("proc");
     fs::create_dir_all(&proc)?;
@@ -141,6 +144,25 @@ pub fn assemble(spec: &JailSpec) -> io::Result<()> {
     etc(root, spec)?;
 
     pivot(root)
+}
+
+/// Mounts the environment's ext4 image at `tmp` through a loop device, then unlinks
+/// the image: the device keeps it alive, and the space is freed when the environment
+/// ends.
+fn disk_tmp(image: &Path, tmp: &Path) -> io::Result<()> {
+    let (device, handle) =
+        super::loopdev::attach(image).map_err(|e| err("loop device for", image, e))?;
+    mount(
+        Some(device.as_path()),
+        tmp,
+        Some("ext4"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        None::<&str>,
+    )
+    .map_err(|e| err("mount", &device, e))?;
+    // The mount holds the device now; from here it detaches when unmounted.
+    drop(handle);
+    fs::remove_file(image)
 }
 
 fn dev(root: &Path) -> io::Result<()> {

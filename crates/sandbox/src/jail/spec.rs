@@ -39,6 +39,9 @@ pub struct JailSpec {
     pub root: PathBuf,
     /// Size of the writable `/tmp`, in MiB.
     pub tmp_mb: u64,
+    /// An ext4 image of that size to mount at `/tmp` through a loop device; without
+    /// one, `/tmp` is a tmpfs (which counts against the function's memory).
+    pub tmp_image: Option<PathBuf>,
     pub uid: u32,
     pub gid: u32,
     /// The seccomp filter to install, compiled once by Hearth.
