@@ -132,3 +132,18 @@ def pytest_runtest_makereport(item, call):
         for srv in servers:
             report.sections.append((f"hearth server stderr ({srv.endpoint})",
                                     srv.stderr_tail()))
+
+
+@pytest.fixture
+def short_ttl_server(tmp_path_factory, runtimes_dir, zips, monkeypatch):
+    """A server whose idle environments live one second (set through HEARTH_IDLE_TTL)."""
+    monkeypatch.setenv("HEARTH_IDLE_TTL", "1s")
+    base = tmp_path_factory.mktemp("hearth-ttl")
+    (base / "data").mkdir()
+    srv = h.HearthServer(base / "data", runtimes_dir, base)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.stop_cleanly()

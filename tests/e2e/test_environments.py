@@ -5,24 +5,7 @@ starts environments side by side."""
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 import hearth_e2e as h
-
-
-@pytest.fixture
-def short_ttl_server(tmp_path_factory, runtimes_dir, zips, monkeypatch):
-    """A server whose idle environments live one second (set through HEARTH_IDLE_TTL)."""
-    monkeypatch.setenv("HEARTH_IDLE_TTL", "1s")
-    base = tmp_path_factory.mktemp("hearth-ttl")
-    (base / "data").mkdir()
-    srv = h.HearthServer(base / "data", runtimes_dir, base)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop_cleanly()
 
 
 def _wait_gone(env_id, timeout=15):

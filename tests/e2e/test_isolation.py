@@ -69,21 +69,6 @@ def adversary(client):
     return name
 
 
-@pytest.fixture
-def short_ttl_server(tmp_path_factory, runtimes_dir, zips, monkeypatch):
-    """A server whose idle environments live one second (set through HEARTH_IDLE_TTL)."""
-    monkeypatch.setenv("HEARTH_IDLE_TTL", "1s")
-    base = tmp_path_factory.mktemp("hearth-iso-ttl")
-    (base / "data").mkdir()
-    srv = h.HearthServer(base / "data", runtimes_dir, base)
-    srv.start()
-    try:
-        yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop_cleanly()
-
-
 def attack(client, name, action, **fields):
     """Invokes the adversary with `action`; the attack itself must not crash the function."""
     return h.invoke_ok(client, name, {"action": action, **fields})

@@ -197,36 +197,26 @@ impl Engine {
                     Some("timeout".into()),
                 )
             }
-            RunEnd::Exited(exit) if env.oom_killed() => {
-                healthy = false;
-                let reason = format!("Runtime exited with error: {}", describe_exit(exit));
-                extra.push((now_ms(), format!("RequestId: {id} Error: {reason}")));
-                extra.push((now_ms(), "Runtime.OutOfMemory".into()));
-                (
-                    error_body(
-                        "Runtime.OutOfMemory",
-                        &format!("RequestId: {id} Error: {reason}"),
-                    ),
-                    Some("Unhandled"),
-                    Some("error\tError Type: Runtime.OutOfMemory".into()),
-                )
-            }
             RunEnd::Exited(exit) => {
                 healthy = false;
+                // Killed for memory: Lambda names it; otherwise it is an exit like any.
+                let error_type = if env.oom_killed() {
+                    "Runtime.OutOfMemory"
+                } else {
+                    "Runtime.ExitError"
+                };
                 let reason = if exit.code() == Some(0) {
                     "Runtime exited without providing a reason".to_string()
                 } else {
                     format!("Runtime exited with error: {}", describe_exit(exit))
                 };
-                extra.push((now_ms(), format!("RequestId: {id} Error: {reason}")));
-                extra.push((now_ms(), "Runtime.ExitError".into()));
+                let message = format!("RequestId: {id} Error: {reason}");
+                extra.push((now_ms(), message.clone()));
+                extra.push((now_ms(), error_type.into()));
                 (
-                    error_body(
-                        "Runtime.ExitError",
-                        &format!("RequestId: {id} Error: {reason}"),
-                    ),
+                    error_body(error_type, &message),
                     Some("Unhandled"),
-                    Some("error\tError Type: Runtime.ExitError".into()),
+                    Some(format!("error\tError Type: {error_type}")),
                 )
             }
             RunEnd::Abandoned => {

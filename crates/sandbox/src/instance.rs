@@ -1,10 +1,38 @@
 //! A running environment's processes.
 
-use std::process::ExitStatus;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
 
 use rustix::process::{kill_process_group, Pid, Signal};
 use tokio::net::unix::pipe;
-use tokio::process::Child;
+use tokio::process::{Child, Command};
+
+use crate::SandboxError;
+
+/// Starts `cmd` as the leader of its own process group, with stdout and stderr merged
+/// into one non-blocking pipe (the environment's log) and killed if the handle drops.
+pub(crate) fn spawn_with_output(
+    mut cmd: Command,
+    program: &Path,
+) -> Result<(Child, pipe::Receiver), SandboxError> {
+    let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
+    let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
+    cmd.stdout(Stdio::from(writer))
+        .stderr(Stdio::from(writer2))
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|source| SandboxError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
+    // `cmd` still holds the parent's copies of the write ends; dropping it closes them
+    // so the pipe reports EOF once the environment's processes are gone.
+    drop(cmd);
+    let output =
+        pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
+    Ok((child, output))
+}
 
 /// Backend-specific parts of an environment: resource accounting and teardown (its
 /// `Drop` removes whatever the backend created).

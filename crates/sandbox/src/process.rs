@@ -1,12 +1,11 @@
 //! The `process` backend: the runtime is a plain child process in its own process
 //! group. No isolation at all — for development only.
 
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 
-use tokio::net::unix::pipe;
 use tokio::process::Command;
 
+use crate::instance::spawn_with_output;
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -27,28 +26,14 @@ impl Sandbox for ProcessSandbox {
     }
 
     fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
-        let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
-        let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
         let mut cmd = Command::new(&spec.program);
         cmd.args(&spec.args)
             .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&spec.task_root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(writer))
-            .stderr(Stdio::from(writer2))
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|source| SandboxError::Spawn {
-            program: spec.program.display().to_string(),
-            source,
-        })?;
-        // `cmd` still holds the parent's copies of the write ends; dropping it closes
-        // them so the pipe reports EOF once the environment's processes are gone.
-        drop(cmd);
+            .stdin(Stdio::null());
+        let (child, output) = spawn_with_output(cmd, &spec.program)?;
         let pid = child.id().unwrap_or_default();
-        let output =
-            pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
         Ok(Instance::new(child, pid, output, None))
     }
 }

@@ -15,7 +15,6 @@ pub mod seccomp;
 mod spec;
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,6 +27,7 @@ use tokio::sync::Notify;
 pub use netns::RUNTIME_API_ADDR;
 pub use spec::{Enter, JailSpec, ENTER_ENV, INIT_ARG};
 
+use crate::instance::spawn_with_output;
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec, Teardown};
 use cgroup::{Cgroup, CgroupManager, Limits};
 use netns::NetNs;
@@ -229,24 +229,12 @@ impl Shared {
         };
         let json = serde_json::to_string(&enter).map_err(|e| jail_err("spec", &e))?;
         let (spec_out, spec_in) = std::io::pipe().map_err(SandboxError::Pipe)?;
-        let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
-        let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
         let mut cmd = Command::new(&self.exe);
         cmd.arg(INIT_ARG)
             .env_clear()
             .env(ENTER_ENV, json)
-            .stdin(Stdio::from(spec_out))
-            .stdout(Stdio::from(writer))
-            .stderr(Stdio::from(writer2))
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|source| SandboxError::Spawn {
-            program: self.exe.display().to_string(),
-            source,
-        })?;
-        drop(cmd);
-        let output =
-            pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
+            .stdin(Stdio::from(spec_out));
+        let (child, output) = spawn_with_output(cmd, &self.exe)?;
         // The slot owns these now and undoes them if dropped unused.
         std::mem::forget(resources);
         Ok(Slot {
