@@ -49,19 +49,26 @@ fn path_pythons() -> BTreeSet<String> {
         .collect()
 }
 
-/// The minor version `program --version` reports for Python 3, if it runs.
-pub(super) fn python_minor(program: &str) -> Option<u32> {
+/// What `program args` printed (stdout, then stderr), if it ran and succeeded.
+pub(super) fn output_of(program: &str, args: &[&str]) -> Option<(String, String)> {
     let output = Command::new(program)
-        .arg("--version")
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .ok()?;
-    if !output.status.success() {
-        return None;
-    }
+    output.status.success().then(|| {
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+}
+
+/// The minor version `program --version` reports for Python 3, if it runs.
+pub(super) fn python_minor(program: &str) -> Option<u32> {
+    let (stdout, stderr) = output_of(program, &["--version"])?;
     // Python 3 prints to stdout; very old interpreters printed to stderr.
-    let text = [output.stdout, output.stderr].concat();
-    parse_python_version(&String::from_utf8_lossy(&text))
+    parse_python_version(&(stdout + &stderr))
 }
 
 fn parse_python_version(text: &str) -> Option<u32> {
@@ -72,15 +79,7 @@ fn parse_python_version(text: &str) -> Option<u32> {
 
 /// The major version of the `node` on PATH, if it runs.
 pub(super) fn node_major() -> Option<u32> {
-    let output = Command::new("node")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    parse_node_version(&String::from_utf8_lossy(&output.stdout))
+    parse_node_version(&output_of("node", &["--version"])?.0)
 }
 
 fn parse_node_version(text: &str) -> Option<u32> {

@@ -10,7 +10,6 @@ pub use host::host_runtimes;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use hearth_sandbox::GuestPaths;
 
@@ -247,19 +246,13 @@ fn lambda_path(interpreter: &Path) -> String {
 /// Runs `program args` and returns its output lines (the interpreter's own answer
 /// about its real paths, not a shim's).
 fn ask(program: &str, args: &[&str]) -> Option<Vec<String>> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(out.stdout).ok()?;
-    let lines: Vec<String> = text
+    let (stdout, _) = host::output_of(program, args)?;
+    let lines: Vec<String> = stdout
         .lines()
-        .map(str::to_string)
         .filter(|l| !l.is_empty())
+        .map(str::to_string)
         .collect();
-    (out.status.success() && !lines.is_empty()).then_some(lines)
+    (!lines.is_empty()).then_some(lines)
 }
 
 #[cfg(test)]
