@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -767,3 +768,52 @@ def test_teardown_leaves_nothing_behind(request, how):
     assert_serving(client, plain)
     if how != "delete":
         assert attack(client, name, "identity")["env_id"] != out["env_id"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits as the host sees them
+
+
+def _cgroup_file(pid, controller, name):
+    """The content of `name` in `pid`'s cgroup for `controller`, read on the host (v1 or v2)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            names = controllers.split(",") if controllers else []
+            if controller in names:
+                mount = "/sys/fs/cgroup/" + controllers
+                if not os.path.isdir(mount):
+                    mount = f"/sys/fs/cgroup/{controller}"
+                break
+            if not controllers and os.path.exists(f"/sys/fs/cgroup{path}/{name}"):
+                mount = "/sys/fs/cgroup"
+                break
+        else:
+            raise AssertionError(f"no {controller} cgroup for {pid}")
+    with open(f"{mount}{path}/{name}") as f:
+        return f.read().strip()
+
+
+def test_cgroup_limits_follow_memory_size(client):
+    """Memory = MemorySize, CPU = MemorySize/1769 of a CPU (after init), pids ≤ 1024."""
+    name = create_adversary(client, "iso-limits", MemorySize=512)
+    env_id = attack(client, name, "identity")["env_id"]
+    pid = h.env_pids(env_id)[0]
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        assert _cgroup_file(pid, "memory", "memory.max") == str(512 << 20)
+        assert _cgroup_file(pid, "cpu", "cpu.max") == "28900 100000"
+    else:
+        assert _cgroup_file(pid, "memory", "memory.limit_in_bytes") == str(512 << 20)
+        assert _cgroup_file(pid, "cpu", "cpu.cfs_quota_us") == "28900"
+        assert _cgroup_file(pid, "cpu", "cpu.cfs_period_us") == "100000"
+    assert _cgroup_file(pid, "pids", "pids.max") == "1024"
+
+
+def test_max_memory_used_is_the_environments_peak(client):
+    """REPORT's Max Memory Used counts every process of the environment (the cgroup's
+    peak), so a child process's allocation shows although the runtime stays small."""
+    name = create_adversary(client, "iso-peak", MemorySize=512)
+    inv = h.invoke(client, name, {"action": "child_alloc", "mb": 200}, LogType="Tail")
+    assert inv.function_error is None and inv.json["child_rc"] == 0, inv.payload
+    used = int(re.search(r"Max Memory Used: (\d+) MB", inv.log).group(1))
+    assert 200 <= used <= 512, inv.log

@@ -32,6 +32,7 @@ Actions (event fields in brackets):
                                     line ("ADVERSARY-FORKBOMB {json}"), keep forking until
                                     the invocation times out
   oom [mb]                          allocate and touch `mb` MB, 16 MB at a time
+  child_alloc [mb]                  a child process allocates and touches `mb` MB, then exits
   fill_tmp [chunk_mb, max_mb]       write /tmp/fill in chunks until a write fails, then
                                     delete it and check /tmp is usable again
   spin                              busy loop forever
@@ -546,6 +547,13 @@ def oom(event):
     return {"allocated_mb": len(chunks) * 16}
 
 
+def child_alloc(event):
+    mb = int(event.get("mb", 64))
+    code = f"b = bytearray({mb} << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+    rc = subprocess.run([sys.executable, "-c", code]).returncode
+    return {"child_rc": rc, "allocated_mb": mb}
+
+
 def fill_tmp(event):
     chunk = b"\xa5" * (int(event.get("chunk_mb", 1)) << 20)
     max_mb = int(event.get("max_mb", 2048))
@@ -632,6 +640,7 @@ ACTIONS = {
     "syscalls": syscalls,
     "forkbomb": forkbomb,
     "oom": oom,
+    "child_alloc": child_alloc,
     "fill_tmp": fill_tmp,
     "spin": spin,
     "exit": exit_now,
