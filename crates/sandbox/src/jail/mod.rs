@@ -210,8 +210,9 @@ impl Shared {
             cgroup_procs: cgroup.procs_files(),
             netns: netns.path(),
         };
-        // From here on, dropping `resources` undoes everything above.
-        let resources = JailResources {
+        // From here on, dropping `resources` undoes everything above (and the /tmp
+        // image, once made).
+        let mut resources = JailResources {
             cgroup: cgroup.clone(),
             root: root.clone(),
             tmp_image: None,
@@ -223,6 +224,7 @@ impl Shared {
                 let path = dir.join(format!("{id}.img"));
                 loopdev::make_image(&path, DEFAULT_TMP_MB, SANDBOX_UID, SANDBOX_GID)
                     .map_err(|e| jail_err("/tmp image", &e))?;
+                resources.tmp_image = Some(path.clone());
                 Some((path, DEFAULT_TMP_MB))
             }
             None => None,

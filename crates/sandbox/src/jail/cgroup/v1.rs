@@ -72,7 +72,7 @@ impl CgroupManager for V1Manager {
             freezer,
             memsw: self.memsw,
         };
-        if let Err(e) = cgroup.apply(limits) {
+        if let Err(e) = cgroup.set_limits(limits) {
             let _ = fs::remove_cgroup_dirs(&cgroup.dirs);
             return Err(e);
         }
@@ -99,33 +99,6 @@ pub struct V1Cgroup {
 }
 
 impl V1Cgroup {
-    fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
-        let memsw = self.memsw;
-        let memory = limits.memory_bytes.to_string();
-        let limit = self.memory.join("memory.limit_in_bytes");
-        let memsw_limit = self.memory.join("memory.memsw.limit_in_bytes");
-        // memsw must stay >= the memory limit at every moment: raising writes memsw
-        // first, lowering writes it second.
-        let raising = fs::read_u64(&limit).is_some_and(|current| limits.memory_bytes > current);
-        if memsw && raising {
-            fs::write(&memsw_limit, &memory)?;
-        }
-        fs::write(&limit, &memory)?;
-        if memsw && !raising {
-            fs::write(&memsw_limit, &memory)?;
-        }
-        // The root memcg and some kernels refuse this; swap only softens the limit then.
-        if let Err(e) = fs::write(&self.memory.join("memory.swappiness"), "0") {
-            tracing::debug!(error = %e, "memory.swappiness not set");
-        }
-        fs::write(
-            &self.cpu.join("cpu.cfs_period_us"),
-            &CPU_PERIOD_US.to_string(),
-        )?;
-        self.set_cpu_quota(limits.cpu_quota_us())?;
-        fs::write(&self.pids.join("pids.max"), &limits.pids.to_string())
-    }
-
     fn set_cpu_quota(&self, quota: u64) -> Result<(), CgroupError> {
         match fs::write(&self.cpu.join("cpu.cfs_quota_us"), &quota.to_string()) {
             // v1 refuses a quota above an ancestor's; that smaller quota then applies.
@@ -172,7 +145,29 @@ impl Freezer for V1Cgroup {
 
 impl Cgroup for V1Cgroup {
     fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
-        self.apply(limits)
+        let memory = limits.memory_bytes.to_string();
+        let limit = self.memory.join("memory.limit_in_bytes");
+        let memsw_limit = self.memory.join("memory.memsw.limit_in_bytes");
+        // memsw must stay >= the memory limit at every moment: raising writes memsw
+        // first, lowering writes it second.
+        let raising = fs::read_u64(&limit).is_some_and(|current| limits.memory_bytes > current);
+        if self.memsw && raising {
+            fs::write(&memsw_limit, &memory)?;
+        }
+        fs::write(&limit, &memory)?;
+        if self.memsw && !raising {
+            fs::write(&memsw_limit, &memory)?;
+        }
+        // The root memcg and some kernels refuse this; swap only softens the limit then.
+        if let Err(e) = fs::write(&self.memory.join("memory.swappiness"), "0") {
+            tracing::debug!(error = %e, "memory.swappiness not set");
+        }
+        fs::write(
+            &self.cpu.join("cpu.cfs_period_us"),
+            &CPU_PERIOD_US.to_string(),
+        )?;
+        self.set_cpu_quota(limits.cpu_quota_us())?;
+        fs::write(&self.pids.join("pids.max"), &limits.pids.to_string())
     }
 
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {

@@ -138,7 +138,7 @@ impl CgroupManager for V2Manager {
             kill_file: self.kill_file,
             swap_max: self.swap_max,
         };
-        if let Err(e) = cgroup.apply(limits) {
+        if let Err(e) = cgroup.set_limits(limits) {
             let _ = fs::remove_cgroup_dir(&cgroup.dir);
             return Err(e);
         }
@@ -171,19 +171,6 @@ impl V2Cgroup {
         }
     }
 
-    fn apply(&self, limits: &Limits) -> Result<(), CgroupError> {
-        let swap_max = self.swap_max;
-        fs::write(
-            &self.dir.join("memory.max"),
-            &limits.memory_bytes.to_string(),
-        )?;
-        if swap_max {
-            fs::write(&self.dir.join("memory.swap.max"), "0")?;
-        }
-        self.set_cpu_millis(limits.cpu_millis)?;
-        fs::write(&self.dir.join("pids.max"), &limits.pids.to_string())
-    }
-
     fn procs(&self) -> PathBuf {
         self.dir.join("cgroup.procs")
     }
@@ -211,7 +198,15 @@ impl Freezer for V2Cgroup {
 
 impl Cgroup for V2Cgroup {
     fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
-        self.apply(limits)
+        fs::write(
+            &self.dir.join("memory.max"),
+            &limits.memory_bytes.to_string(),
+        )?;
+        if self.swap_max {
+            fs::write(&self.dir.join("memory.swap.max"), "0")?;
+        }
+        self.set_cpu_millis(limits.cpu_millis)?;
+        fs::write(&self.dir.join("pids.max"), &limits.pids.to_string())
     }
 
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {
