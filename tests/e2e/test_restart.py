@@ -77,3 +77,30 @@ def test_stop_ends_function_processes(own_server):
     client = h.lambda_client(srv.endpoint)
     again = h.invoke_ok(client, name)
     assert again["env_id"] != env_id
+
+
+def test_restart_keeps_versions_aliases_and_concurrency(own_server):
+    srv = own_server
+    client = h.lambda_client(srv.endpoint)
+    name = h.unique_name("keep-ver")
+    h.create_function(client, name)
+    client.publish_version(FunctionName=name)
+    client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=3)
+    client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live",
+                                              ProvisionedConcurrentExecutions=1)
+
+    srv.restart()
+    client = h.lambda_client(srv.endpoint)
+
+    assert client.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+    assert client.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 3
+    # The provisioned environment is made again at start-up.
+    deadline = time.monotonic() + 60
+    while client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"] != "READY":
+        assert time.monotonic() < deadline, "provisioned concurrency never became READY again"
+        time.sleep(0.1)
+    out = h.invoke(client, name, Qualifier="live", LogType="Tail")
+    assert out.executed_version == "1"
+    assert out.json["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+    assert "Init Duration" not in out.log

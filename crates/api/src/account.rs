@@ -15,9 +15,8 @@ pub(crate) async fn get(State(s): State<AppState>) -> ApiResult<Json<GetAccountS
             total_code_size: TOTAL_CODE_SIZE,
             code_size_unzipped: UNZIPPED_MAX_BYTES as i64,
             code_size_zipped: ZIP_MAX_BYTES as i64,
-            concurrent_executions: ACCOUNT_CONCURRENCY,
-            // Nothing can be reserved until reserved concurrency exists.
-            unreserved_concurrent_executions: ACCOUNT_CONCURRENCY,
+            concurrent_executions: usage.concurrent_executions,
+            unreserved_concurrent_executions: usage.unreserved_concurrent_executions,
         },
         account_usage: AccountUsage {
             total_code_size: usage.total_code_size,

@@ -28,6 +28,10 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(Value::Object(body))).into_response();
         resp.headers_mut()
             .insert("x-amzn-errortype", HeaderValue::from_static(e.code.name()));
+        if let Some(seconds) = e.retry_after {
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
+        }
         resp
     }
 }

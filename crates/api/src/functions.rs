@@ -8,11 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use hearth_model::alias::is_version_number;
+use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::concurrency::Concurrency;
 use hearth_model::shapes::{
-    CreateFunctionRequest, FunctionCodeLocation, GetFunctionResponse, ListFunctionsResponse,
-    UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
+    CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
+    ListFunctionsResponse, UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
-use hearth_model::{AwsError, FunctionRef};
+use hearth_model::{AwsError, FunctionConfig, FunctionRef};
 
 use crate::error::ApiResult;
 use crate::{body, AppState};
@@ -42,6 +45,22 @@ pub(crate) fn function_ref(path: &str, query: &HashMap<String, String>) -> ApiRe
     Ok(r)
 }
 
+/// The configuration `r` names. Through an alias it is the alias's version's, under
+/// the alias's ARN, as Lambda shows it.
+fn configuration(
+    s: &AppState,
+    r: &FunctionRef,
+) -> ApiResult<(FunctionConfig, FunctionConfiguration)> {
+    let f = s.engine.get_function(r)?;
+    let mut c = f.to_configuration();
+    if let Some(q) = r.qualifier.as_deref() {
+        if !is_version_number(q) && q != LATEST {
+            c.function_arn = function_arn(&r.name, Some(q));
+        }
+    }
+    Ok((f, c))
+}
+
 pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<Response> {
     let req: CreateFunctionRequest = body::json(body, "CreateFunction").await?;
     let f = s.engine.create_function(req).await?;
@@ -54,18 +73,29 @@ pub(crate) async fn get(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Json<GetFunctionResponse>> {
-    let f = s.engine.get_function(&function_ref(&function, &query)?)?;
+    let r = function_ref(&function, &query)?;
+    let (f, configuration) = configuration(&s, &r)?;
+    let concurrency = s
+        .engine
+        .get_function_concurrency(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?
+        .map(|n| Concurrency {
+            reserved_concurrent_executions: n,
+        });
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:9000");
     Ok(Json(GetFunctionResponse {
-        configuration: f.to_configuration(),
+        configuration,
         code: FunctionCodeLocation {
             repository_type: "S3".into(),
             location: format!("http://{host}/_hearth/code/{}.zip", f.code.sha256_hex),
         },
         tags: f.tags.clone(),
+        concurrency,
     }))
 }
 
@@ -74,28 +104,15 @@ pub(crate) async fn get_configuration(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let f = s.engine.get_function(&function_ref(&function, &query)?)?;
-    Ok(Json(f.to_configuration()).into_response())
+    let (_, c) = configuration(&s, &function_ref(&function, &query)?)?;
+    Ok(Json(c).into_response())
 }
 
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListFunctionsResponse>> {
-    let max = match query.get("MaxItems") {
-        None => 50,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=10_000).contains(&n) => n,
-            _ => {
-                return Err(AwsError::constraint(
-                    v,
-                    "maxItems",
-                    "Member must have value between 1 and 10000",
-                )
-                .into())
-            }
-        },
-    };
+    let max = crate::page::max_items(&query, 50, 10_000)?;
     let marker = query
         .get("Marker")
         .map(String::as_str)

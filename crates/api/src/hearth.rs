@@ -1,5 +1,6 @@
 //! Hearth-private endpoints: code downloads (GetFunction's `Code.Location`), a
-//! function's logs for `hearth logs`, and the runtime list.
+//! function's logs for `hearth logs`, the runtime list, and the environments busy with
+//! an invocation right now.
 
 use std::collections::HashMap;
 
@@ -81,4 +82,13 @@ pub(crate) async fn runtimes(State(s): State<AppState>) -> Json<serde_json::Valu
         .map(|(name, installed)| json!({"name": name, "installed": installed}))
         .collect();
     Json(json!({ "runtimes": list }))
+}
+
+/// `{"busy": N, "functions": {name: busy}, "idle": M}`: concurrency in use now.
+pub(crate) async fn concurrency(State(s): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "busy": s.engine.busy_environments(),
+        "functions": s.engine.busy_by_function(),
+        "idle": s.engine.idle_environments(),
+    }))
 }

@@ -7,13 +7,16 @@
 
 mod account;
 mod body;
+mod concurrency;
 mod error;
 mod functions;
 mod hearth;
 mod invoke;
+mod page;
 mod request_id;
+mod versions;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use hearth_engine::Engine;
 
@@ -48,7 +51,35 @@ pub fn router(engine: Engine) -> Router {
         )
         .route(
             "/2015-03-31/functions/{function}/code",
-            axum::routing::put(functions::update_code),
+            put(functions::update_code),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/versions",
+            post(versions::publish).get(versions::list_versions),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/aliases",
+            post(versions::create_alias).get(versions::list_aliases),
+        )
+        .route(
+            "/2015-03-31/functions/{function}/aliases/{name}",
+            get(versions::get_alias)
+                .put(versions::update_alias)
+                .delete(versions::delete_alias),
+        )
+        .route(
+            "/2017-10-31/functions/{function}/concurrency",
+            put(concurrency::put_reserved).delete(concurrency::delete_reserved),
+        )
+        .route(
+            "/2019-09-30/functions/{function}/concurrency",
+            get(concurrency::get_reserved),
+        )
+        .route(
+            "/2019-09-30/functions/{function}/provisioned-concurrency",
+            put(concurrency::put_provisioned)
+                .get(concurrency::get_provisioned)
+                .delete(concurrency::delete_provisioned),
         )
         .route(
             "/2015-03-31/functions/{function}/invocations",
@@ -59,6 +90,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/_hearth/code/{file}", get(hearth::code))
         .route("/_hearth/logs/{function}", get(hearth::logs))
         .route("/_hearth/runtimes", get(hearth::runtimes))
+        .route("/_hearth/concurrency", get(hearth::concurrency))
         .fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())

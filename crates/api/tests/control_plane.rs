@@ -31,8 +31,10 @@ fn fixture() -> Fixture {
         Arc::new(ProcessSandbox),
         EngineConfig {
             idle_ttl: Duration::from_secs(60),
+            account_concurrency: 1000,
         },
-    );
+    )
+    .expect("engine");
     Fixture {
         app: hearth_api::router(engine),
         _dir: dir,

@@ -30,6 +30,12 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_IDLE_TTL", default_value = "5m", value_parser = crate::duration::parse)]
     pub idle_ttl: Duration,
 
+    /// The account's concurrency limit: environments busy with an invocation at once,
+    /// across all functions (100 of them always stay unreserved).
+    #[arg(long, env = "HEARTH_ACCOUNT_CONCURRENCY", default_value_t = hearth_model::limits::ACCOUNT_CONCURRENCY,
+          value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub account_concurrency: i64,
+
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
@@ -64,8 +70,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sandbox,
         EngineConfig {
             idle_ttl: args.idle_ttl,
+            account_concurrency: args.account_concurrency,
         },
-    );
+    )
+    .context("cannot read the data directory")?;
     let available = catalog.available();
     tracing::info!(
         data_dir = %data_dir.display(),

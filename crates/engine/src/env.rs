@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -43,9 +44,31 @@ pub(crate) enum RunEnd {
     Abandoned,
 }
 
+/// How an environment came to be, as `AWS_LAMBDA_INITIALIZATION_TYPE` tells the
+/// function, and where it goes back after an invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Started for an invocation that found no idle environment.
+    OnDemand,
+    /// Started ahead for a provisioned-concurrency configuration.
+    Provisioned { qualifier: String, generation: u64 },
+}
+
+impl Origin {
+    fn initialization_type(&self) -> &'static str {
+        match self {
+            Self::OnDemand => "on-demand",
+            Self::Provisioned { .. } => "provisioned-concurrency",
+        }
+    }
+}
+
 pub(crate) struct Environment {
     pub stream: String,
     pub revision: String,
+    /// The function version it runs (`$LATEST` or a number).
+    pub version: String,
+    pub origin: Origin,
     api: RuntimeApi,
     instance: Instance,
     logs: LogCollector,
@@ -67,13 +90,16 @@ fn hex_id() -> String {
 }
 
 impl Environment {
-    /// Starts an environment for `f` and runs the runtime's init phase.
+    /// Starts an environment for `f` and runs the runtime's init phase. The sandbox's
+    /// blocking work (namespaces, mounts, cgroups, fork) runs on the blocking pool, so
+    /// a burst of cold starts proceeds in parallel without stalling the async workers.
     pub(crate) async fn start(
         f: &FunctionConfig,
         task_root: &Path,
         catalog: &Catalog,
-        sandbox: &dyn Sandbox,
+        sandbox: &Arc<dyn Sandbox>,
         request_id: &str,
+        origin: Origin,
     ) -> Result<Self, InitFailure> {
         let started = Instant::now();
         let id = hex_id();
@@ -119,17 +145,31 @@ impl Environment {
             )
         };
         let t_prepare = Instant::now();
-        let mut prepared = sandbox
-            .prepare()
+        let sb = sandbox.clone();
+        let mut prepared = tokio::task::spawn_blocking(move || sb.prepare())
+            .await
+            .map_err(|e| platform("cannot prepare the environment", &e))?
             .map_err(|e| platform("cannot prepare the environment", &e))?;
         let listener = prepared
             .take_listener()
             .ok_or_else(|| platform("cannot prepare the environment", &"no listener"))?;
         let (api, init_rx) = RuntimeApi::serve_std(listener)
             .map_err(|e| platform("cannot start the Runtime API", &e))?;
-        let spec = spec_for(f, task_root, &launch, &api, &stream, &sandbox.guest_paths());
+        let spec = spec_for(
+            f,
+            task_root,
+            &launch,
+            &api,
+            &stream,
+            &sandbox.guest_paths(),
+            origin.initialization_type(),
+        );
         let t_spawn = Instant::now();
-        let mut instance = sandbox.spawn(&spec, prepared).map_err(|e| match &e {
+        let sb = sandbox.clone();
+        let spawned = tokio::task::spawn_blocking(move || sb.spawn(&spec, prepared))
+            .await
+            .map_err(|e| platform("cannot start the environment", &e))?;
+        let mut instance = spawned.map_err(|e| match &e {
             hearth_sandbox::SandboxError::Spawn { source, .. } => fail(
                 "Runtime.InvalidEntrypoint",
                 format!("fork/exec /var/task/bootstrap: {}", io_reason(source)),
@@ -182,6 +222,8 @@ impl Environment {
                 Ok(Self {
                     stream,
                     revision: f.revision_id.clone(),
+                    version: f.version.clone(),
+                    origin,
                     api,
                     instance,
                     logs,
@@ -332,6 +374,7 @@ fn spec_for(
     api: &RuntimeApi,
     stream: &str,
     guest: &GuestPaths,
+    initialization_type: &str,
 ) -> SandboxSpec {
     let (task, runtime_dir) = match guest {
         GuestPaths::Host => (
@@ -352,7 +395,7 @@ fn spec_for(
         ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory_size.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION".into(), if f.version.is_empty() { LATEST.into() } else { f.version.clone() }),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), initialization_type.into()),
         ("AWS_LAMBDA_LOG_GROUP_NAME".into(), f.log_group()),
         ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
         ("AWS_REGION".into(), REGION.into()),

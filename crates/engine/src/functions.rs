@@ -23,13 +23,15 @@ use crate::{internal, Engine};
 pub struct AccountSettings {
     pub function_count: i64,
     pub total_code_size: i64,
+    pub concurrent_executions: i64,
+    pub unreserved_concurrent_executions: i64,
 }
 
-fn new_revision() -> String {
+pub(crate) fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn now_stamp() -> String {
+pub(crate) fn now_stamp() -> String {
     lambda_timestamp(chrono::Utc::now())
 }
 
@@ -111,9 +113,6 @@ impl Engine {
         {
             return Err(unsupported("FileSystemConfigs"));
         }
-        if req.publish == Some(true) {
-            return Err(unsupported("Publish (function versions)"));
-        }
         let (Some(runtime), Some(handler)) = (req.runtime.clone(), req.handler.clone()) else {
             return Err(AwsError::invalid(
                 "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
@@ -178,7 +177,11 @@ impl Engine {
             }
             Err(e) => return Err(internal(e)),
         }
+        self.inner.registry.invalidate(&config.name);
         self.spawn_settle(config.name.clone());
+        if req.publish == Some(true) {
+            return self.publish(&config.name, Default::default(), false);
+        }
         Ok(config)
     }
 
@@ -194,7 +197,7 @@ impl Engine {
         let Ok(Some(f)) = self.inner.store.get_function(name) else {
             return;
         };
-        drop(self.inner.pool.retire(name));
+        drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
         let unpacked = self.unpacked(&f).await;
         let revision = f.revision_id.clone();
         let result = self.inner.store.update_function(name, |f| {
@@ -228,6 +231,36 @@ impl Engine {
         if let Err(e) = result {
             tracing::error!(function = name, error = %e, "could not record the function's state");
         }
+        // Versions published while the change was in progress share its fate.
+        match self.inner.store.list_versions(name) {
+            Ok(versions) => {
+                for mut v in versions {
+                    if v.state != State::Pending
+                        && v.last_update_status != LastUpdateStatus::InProgress
+                    {
+                        continue;
+                    }
+                    if let Ok(Some(latest)) = self.inner.store.get_function(name) {
+                        v.state = if latest.state == State::Failed {
+                            State::Failed
+                        } else {
+                            State::Active
+                        };
+                        v.state_reason = latest.state_reason.clone();
+                        v.state_reason_code = latest.state_reason_code.clone();
+                        v.last_update_status = latest.last_update_status;
+                        v.last_update_status_reason = latest.last_update_status_reason.clone();
+                        v.last_update_status_reason_code =
+                            latest.last_update_status_reason_code.clone();
+                    }
+                    if let Err(e) = self.inner.store.put_version(&v) {
+                        tracing::error!(function = name, error = %e, "could not record a version's state");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(function = name, error = %e, "could not read versions"),
+        }
+        self.inner.registry.invalidate(name);
     }
 
     /// Settles functions a previous run left `Pending` or `InProgress`.
@@ -243,21 +276,6 @@ impl Engine {
                 }
             }
             Err(e) => tracing::error!(error = %e, "could not read functions at start-up"),
-        }
-    }
-
-    /// A function by reference. Only `$LATEST` exists until versions arrive.
-    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
-        let arn = function_arn(&r.name, r.qualifier.as_deref());
-        let f = self
-            .inner
-            .store
-            .get_function(&r.name)
-            .map_err(internal)?
-            .ok_or_else(|| AwsError::function_not_found(&arn))?;
-        match r.qualifier.as_deref() {
-            None | Some(LATEST) => Ok(f),
-            Some(_) => Err(AwsError::function_not_found(&arn)),
         }
     }
 
@@ -322,6 +340,7 @@ impl Engine {
             })
             .map_err(internal)?
             .ok_or_else(|| AwsError::function_not_found(&arn))??;
+        self.inner.registry.invalidate(&r.name);
         self.spawn_settle(result.name.clone());
         Ok(result)
     }
@@ -337,9 +356,6 @@ impl Engine {
         if req.s3_bucket.is_some() || req.s3_key.is_some() {
             return Err(unsupported("Code from S3 (use ZipFile)"));
         }
-        if req.publish == Some(true) {
-            return Err(unsupported("Publish (function versions)"));
-        }
         if let Some(a) = &req.architectures {
             validate::architectures(a)?;
         }
@@ -350,12 +366,17 @@ impl Engine {
         if req.dry_run == Some(true) {
             return self.get_function(r);
         }
-        self.change(r, req.revision_id.as_deref(), |f| {
+        let publish = req.publish == Some(true);
+        let updated = self.change(r, req.revision_id.as_deref(), |f| {
             f.code = code;
             if let Some(a) = req.architectures {
                 f.architectures = a;
             }
-        })
+        })?;
+        if publish {
+            return self.publish(&updated.name, Default::default(), false);
+        }
+        Ok(updated)
     }
 
     pub async fn update_configuration(
@@ -427,8 +448,8 @@ impl Engine {
         })
     }
 
-    /// Deletes a function and stops its environments. Its logs stay, as CloudWatch
-    /// keeps a deleted function's log group.
+    /// Deletes a function (or, with a version qualifier, one version) and stops its
+    /// environments. Its logs stay, as CloudWatch keeps a deleted function's log group.
     pub fn delete_function(&self, r: &FunctionRef) -> Result<(), AwsError> {
         if let Some(q) = r.qualifier.as_deref() {
             if q == LATEST {
@@ -436,20 +457,26 @@ impl Engine {
                     "$LATEST version cannot be deleted without deleting the function.",
                 ));
             }
-            return Err(AwsError::function_not_found(&function_arn(
-                &r.name,
-                Some(q),
-            )));
+            if !hearth_model::alias::is_version_number(q) {
+                return Err(AwsError::invalid(format!(
+                    "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for {}",
+                    function_arn(&r.name, Some(q))
+                )));
+            }
+            return self.delete_version(&r.name, q);
         }
         let existed = self
             .inner
             .store
             .delete_function(&r.name)
             .map_err(internal)?;
+        self.inner.registry.invalidate(&r.name);
         if !existed {
             return Err(AwsError::function_not_found(&function_arn(&r.name, None)));
         }
-        drop(self.inner.pool.retire(&r.name));
+        self.inner.admission.set_reserved(&r.name, None);
+        self.drop_function_provisioned(&r.name);
+        drop(self.inner.pool.retire_function(&r.name));
         Ok(())
     }
 
@@ -458,6 +485,8 @@ impl Engine {
         Ok(AccountSettings {
             function_count: all.len() as i64,
             total_code_size: all.iter().map(|f| f.code.size as i64).sum(),
+            concurrent_executions: self.inner.admission.limit(),
+            unreserved_concurrent_executions: self.inner.admission.unreserved_limit(),
         })
     }
 

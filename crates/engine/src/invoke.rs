@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::arn::function_arn;
 use hearth_model::limits::{LOG_TAIL_BYTES, SYNC_RESPONSE_MAX_BYTES};
 use hearth_model::time::now_ms;
-use hearth_model::{AwsError, FunctionConfig, FunctionRef, State};
+use hearth_model::{AwsError, FunctionConfig, FunctionRef};
 use hearth_runtime_api::{Invocation, Outcome};
 use hearth_sandbox::describe_exit;
+use hearth_store::LogBatch;
 
-use crate::env::{error_body, timeout_body, Environment, RunEnd};
+use crate::env::{error_body, timeout_body, Environment, InitFailure, Origin, RunEnd};
 use crate::logs::{self, Report};
-use crate::Engine;
+use crate::{pool, Engine};
 
 /// A synchronous (or dry-run) invocation.
 #[derive(Debug, Clone)]
@@ -43,7 +44,8 @@ pub struct InvokeResponse {
 
 impl Engine {
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, AwsError> {
-        let f = self.resolve_invocable(&req.function)?;
+        let target = self.resolve_target(&req.function)?;
+        let f = target.config;
         if req.dry_run {
             return Ok(InvokeResponse {
                 executed_version: f.version.clone(),
@@ -52,8 +54,18 @@ impl Engine {
                 payload: Bytes::new(),
             });
         }
-        let task_root = self.unpacked(&f).await?;
-        let (warm, stale) = self.inner.pool.acquire(&f.name, &f.revision_id);
+        // Held until the invocation is over: concurrency is busy environments.
+        let _permit = self.inner.admission.admit(&f.name)?;
+        if let Some(q) = &target.qualifier {
+            if let Some(mut env) = self.inner.provisioned.take(&f.name, q, &f.version) {
+                match self.run_on(&f, &req, &mut env, true).await {
+                    Ran::Done(result) => return self.finish(&f, env, result),
+                    Ran::Undelivered => self.release_provisioned(&f.name, env, false),
+                }
+            }
+        }
+        let key = pool::key(&f.name, &f.version);
+        let (warm, stale) = self.inner.pool.acquire(&key, &f.revision_id);
         drop(stale);
         if let Some(mut env) = warm {
             match self.run_on(&f, &req, &mut env, true).await {
@@ -63,15 +75,10 @@ impl Engine {
                 Ran::Undelivered => drop(env),
             }
         }
-        let started = Environment::start(
-            &f,
-            &task_root,
-            &self.inner.catalog,
-            self.inner.sandbox.as_ref(),
-            &req.request_id,
-        )
-        .await;
-        let mut env = match started {
+        let mut env = match self
+            .start_environment(&f, &req.request_id, Origin::OnDemand)
+            .await
+        {
             Ok(env) => env,
             Err(failure) => return self.init_failed(&f, &req, failure).await,
         };
@@ -82,38 +89,49 @@ impl Engine {
         }
     }
 
-    /// Returns a healthy environment to the pool and answers.
+    /// Starts an environment for a function version (its code unpacked on first use).
+    pub(crate) async fn start_environment(
+        &self,
+        f: &FunctionConfig,
+        request_id: &str,
+        origin: Origin,
+    ) -> Result<Environment, InitFailure> {
+        let task_root = self.unpacked(f).await.map_err(|e| InitFailure {
+            body: Bytes::new(),
+            error_type: "Runtime.Unknown".into(),
+            lines: Vec::new(),
+            init_duration: Duration::ZERO,
+            timed_out: false,
+            platform: Some(format!("cannot unpack the code: {}", e.message)),
+        })?;
+        Environment::start(
+            f,
+            &task_root,
+            &self.inner.catalog,
+            &self.inner.sandbox,
+            request_id,
+            origin,
+        )
+        .await
+    }
+
+    /// Returns a healthy environment to where it came from, and answers.
     fn finish(
         &self,
         f: &FunctionConfig,
         env: Environment,
         result: RunResult,
     ) -> Result<InvokeResponse, AwsError> {
-        if result.healthy {
-            drop(self.inner.pool.release(&f.name, env));
+        match env.origin {
+            Origin::Provisioned { .. } => self.release_provisioned(&f.name, env, result.healthy),
+            Origin::OnDemand if result.healthy => drop(
+                self.inner
+                    .pool
+                    .release(&pool::key(&f.name, &f.version), env),
+            ),
+            Origin::OnDemand => drop(env),
         }
         result.response
-    }
-
-    /// The function behind a reference, if it can be invoked now.
-    fn resolve_invocable(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
-        let arn = function_arn(&r.name, r.qualifier.as_deref());
-        let f = self
-            .inner
-            .store
-            .get_function(&r.name)
-            .map_err(crate::internal)?
-            .ok_or_else(|| AwsError::function_not_found(&arn))?;
-        if r.qualifier.as_deref().is_some_and(|q| q != LATEST) {
-            return Err(AwsError::function_not_found(&arn));
-        }
-        if f.state != State::Active {
-            return Err(AwsError::conflict(format!(
-                "The operation cannot be performed at this time. The function is currently in the following state: {:?}",
-                f.state
-            )));
-        }
-        Ok(f)
     }
 
     async fn run_on(
@@ -270,7 +288,7 @@ impl Engine {
         &self,
         f: &FunctionConfig,
         req: &InvokeRequest,
-        failure: crate::env::InitFailure,
+        failure: InitFailure,
     ) -> Result<InvokeResponse, AwsError> {
         if let Some(detail) = failure.platform {
             return Err(crate::internal(detail));
@@ -317,17 +335,23 @@ impl Engine {
     }
 
     /// Writes lines to the store; an invocation is not done until this returns.
-    async fn persist_logs(
+    pub(crate) async fn persist_logs(
         &self,
         function: &str,
         stream: &str,
         lines: Vec<(i64, String)>,
     ) -> Result<(), AwsError> {
-        let store = self.inner.store.clone();
-        let (function, stream) = (function.to_string(), stream.to_string());
-        tokio::task::spawn_blocking(move || store.append_logs(&function, &stream, &lines))
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .logs
+            .write(LogBatch {
+                function: function.to_string(),
+                stream: stream.to_string(),
+                lines,
+            })
             .await
-            .map_err(crate::internal)?
             .map_err(crate::internal)
     }
 }

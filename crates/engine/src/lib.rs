@@ -2,12 +2,17 @@
 //! timeouts, crashes), the invoke path with its log records, the runtime catalogue, and
 //! the function lifecycle behind the control plane (create, update, delete, states).
 
+mod admission;
 mod env;
 mod functions;
 mod invoke;
 mod logs;
+mod logwriter;
 mod pool;
+mod provisioned;
+mod registry;
 pub mod runtimes;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +31,8 @@ pub use runtimes::Catalog;
 pub struct EngineConfig {
     /// How long an idle environment is kept warm.
     pub idle_ttl: Duration,
+    /// The account's concurrency limit (Lambda's default is 1000).
+    pub account_concurrency: i64,
 }
 
 struct Inner {
@@ -33,6 +40,10 @@ struct Inner {
     catalog: Catalog,
     sandbox: Arc<dyn Sandbox>,
     pool: pool::Pool,
+    registry: registry::Registry,
+    logs: logwriter::LogWriter,
+    admission: Arc<admission::Admission>,
+    provisioned: provisioned::Provisioned,
     config: EngineConfig,
 }
 
@@ -43,26 +54,37 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds the engine and finishes any function changes a previous run left half
-    /// done (functions still `Pending` or `InProgress`).
+    /// Builds the engine, finishes any function changes a previous run left half done
+    /// (functions still `Pending` or `InProgress`) and provisions the configured
+    /// provisioned concurrency. Must be called inside the tokio runtime.
     pub fn new(
         store: Store,
         catalog: Catalog,
         sandbox: Arc<dyn Sandbox>,
         config: EngineConfig,
-    ) -> Self {
+    ) -> Result<Self, hearth_store::StoreError> {
+        let reserved = store.all_reserved()?;
+        let logs = logwriter::LogWriter::start(store.clone())?;
         let engine = Self {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 sandbox,
                 pool: pool::Pool::default(),
+                registry: registry::Registry::default(),
+                logs,
+                admission: Arc::new(admission::Admission::new(
+                    config.account_concurrency,
+                    reserved,
+                )),
+                provisioned: provisioned::Provisioned::default(),
                 config,
             }),
         };
         engine.resume_pending();
+        engine.resume_provisioned();
         engine.spawn_reaper();
-        engine
+        Ok(engine)
     }
 
     pub fn store(&self) -> &Store {
@@ -82,10 +104,21 @@ impl Engine {
         self.inner.pool.idle_count()
     }
 
+    /// Environments busy with an invocation, account-wide.
+    pub fn busy_environments(&self) -> i64 {
+        self.inner.admission.busy()
+    }
+
+    /// Environments busy with an invocation, per function.
+    pub fn busy_by_function(&self) -> std::collections::HashMap<String, i64> {
+        self.inner.admission.busy_by_function()
+    }
+
     /// Stops every idle environment (busy ones stop when their invocation is dropped)
     /// and waits for the sandbox to have removed them.
     pub fn shutdown(&self) {
         drop(self.inner.pool.drain());
+        drop(self.inner.provisioned.drain());
         self.inner.sandbox.shutdown();
     }
 

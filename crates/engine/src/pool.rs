@@ -1,6 +1,8 @@
-//! Warm environments waiting for work, per function, and their retirement: when the
-//! function's code or configuration changes, or when they have been idle too long.
-//! Busy environments are not here; an invocation owns its environment until it ends.
+//! Warm on-demand environments waiting for work, per function version, and their
+//! retirement: when `$LATEST`'s code or configuration changes, when a version or the
+//! function is deleted, or when they have been idle too long. Busy environments are not
+//! here; an invocation owns its environment until it ends. Provisioned environments
+//! live in [`crate::provisioned`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,10 +10,16 @@ use std::time::{Duration, Instant};
 
 use crate::env::Environment;
 
+/// The pool key of a function version: `name:version`.
+pub(crate) fn key(function: &str, version: &str) -> String {
+    format!("{function}:{version}")
+}
+
 #[derive(Default)]
 struct State {
+    /// Idle environments by [`key`].
     idle: HashMap<String, Vec<Environment>>,
-    /// The revision each function's environments must run; others are stale.
+    /// The revision each key's environments must run; others are stale.
     current: HashMap<String, String>,
 }
 
@@ -25,7 +33,7 @@ impl Pool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The most recently used idle environment of `function` at `revision`, if any.
+    /// The most recently used idle environment of `function` (a [`key`]) at `revision`.
     /// Stale environments found on the way are returned for the caller to drop outside
     /// the lock (dropping one kills its processes).
     pub(crate) fn acquire(
@@ -67,12 +75,28 @@ impl Pool {
         None
     }
 
-    /// Retires every environment of `function`: idle ones are returned to be dropped,
+    /// Retires every environment of a [`key`]: idle ones are returned to be dropped,
     /// busy ones are dropped when their invocation ends.
-    pub(crate) fn retire(&self, function: &str) -> Vec<Environment> {
+    pub(crate) fn retire(&self, key: &str) -> Vec<Environment> {
         let mut state = self.lock();
-        state.current.remove(function);
-        state.idle.remove(function).unwrap_or_default()
+        state.current.remove(key);
+        state.idle.remove(key).unwrap_or_default()
+    }
+
+    /// Retires the environments of every version of `function`.
+    pub(crate) fn retire_function(&self, function: &str) -> Vec<Environment> {
+        let prefix = format!("{function}:");
+        let mut state = self.lock();
+        state.current.retain(|k, _| !k.starts_with(&prefix));
+        let keys: Vec<String> = state
+            .idle
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        keys.iter()
+            .flat_map(|k| state.idle.remove(k).unwrap_or_default())
+            .collect()
     }
 
     /// Removes environments idle for longer than `ttl`.

@@ -16,6 +16,7 @@ pub enum ErrorCode {
     RequestTooLarge,
     InvalidRequestContent,
     UnsupportedMediaType,
+    ProvisionedConcurrencyConfigNotFound,
     Service,
 }
 
@@ -32,13 +33,16 @@ impl ErrorCode {
             Self::RequestTooLarge => "RequestTooLargeException",
             Self::InvalidRequestContent => "InvalidRequestContentException",
             Self::UnsupportedMediaType => "UnsupportedMediaTypeException",
+            Self::ProvisionedConcurrencyConfigNotFound => {
+                "ProvisionedConcurrencyConfigNotFoundException"
+            }
             Self::Service => "ServiceException",
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
-            Self::ResourceNotFound => 404,
+            Self::ResourceNotFound | Self::ProvisionedConcurrencyConfigNotFound => 404,
             Self::InvalidParameterValue | Self::Validation | Self::InvalidRequestContent => 400,
             Self::ResourceConflict => 409,
             Self::TooManyRequests => 429,
@@ -72,6 +76,8 @@ pub struct AwsError {
     pub code: ErrorCode,
     pub message: String,
     pub reason: Option<String>,
+    /// Seconds a throttled client should wait (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 impl AwsError {
@@ -80,6 +86,7 @@ impl AwsError {
             code,
             message: message.into(),
             reason: None,
+            retry_after: None,
         }
     }
 
@@ -109,9 +116,38 @@ impl AwsError {
         )
     }
 
+    /// A throttle: 429 with Lambda's `Reason` and a `Retry-After` of one second.
+    pub fn throttled(reason: ThrottleReason) -> Self {
+        Self {
+            reason: Some(reason.as_str().to_string()),
+            retry_after: Some(1),
+            ..Self::new(ErrorCode::TooManyRequests, "Rate Exceeded.")
+        }
+    }
+
     /// The message Lambda uses for an unknown function.
     pub fn function_not_found(arn: &str) -> Self {
         Self::not_found(format!("Function not found: {arn}"))
+    }
+}
+
+/// Why an invocation was throttled (botocore's `ThrottleReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleReason {
+    /// The account's unreserved concurrency is all in use.
+    ConcurrentInvocationLimitExceeded,
+    /// The function's reserved concurrency is all in use (or is 0).
+    ReservedFunctionConcurrentInvocationLimitExceeded,
+}
+
+impl ThrottleReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConcurrentInvocationLimitExceeded => "ConcurrentInvocationLimitExceeded",
+            Self::ReservedFunctionConcurrentInvocationLimitExceeded => {
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+            }
+        }
     }
 }
 

@@ -62,8 +62,14 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
+    /// The unqualified ARN for `$LATEST`, `...:N` for a published version (as
+    /// GetFunctionConfiguration reports them).
     pub fn arn(&self) -> String {
-        function_arn(&self.name, None)
+        if self.is_latest() {
+            function_arn(&self.name, None)
+        } else {
+            function_arn(&self.name, Some(&self.version))
+        }
     }
 
     pub fn log_group(&self) -> String {

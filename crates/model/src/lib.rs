@@ -2,7 +2,9 @@
 //! qualifiers, error codes, and the AWS Lambda JSON shapes (botocore's
 //! `lambda/2015-03-31` model is the authority on names and constraints).
 
+pub mod alias;
 pub mod arn;
+pub mod concurrency;
 pub mod error;
 pub mod function;
 pub mod limits;
@@ -11,5 +13,5 @@ pub mod time;
 pub mod validate;
 
 pub use arn::FunctionRef;
-pub use error::{AwsError, ErrorCode};
+pub use error::{AwsError, ErrorCode, ThrottleReason};
 pub use function::{FunctionConfig, LastUpdateStatus, State};

@@ -29,8 +29,36 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
+    // Checkpoints (which do fsync) run on their own thread, not in a commit that an
+    // invocation is waiting for: see `checkpoints`.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::versions::SCHEMA)?;
+    conn.execute_batch(crate::concurrency::SCHEMA)?;
     Ok(conn)
+}
+
+/// How often the WAL is folded back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Checkpoints the WAL from a connection of its own until the store is dropped, so that
+/// the fsync a checkpoint needs never sits in a commit's path.
+pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<Connection>>) {
+    let conn = match Connection::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no checkpoint connection; the WAL will grow");
+            return;
+        }
+    };
+    let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    while alive.strong_count() > 0 {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        // PASSIVE never blocks writers; whatever it could not fold goes next time.
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
 }
 
 impl Store {
@@ -114,11 +142,57 @@ impl Store {
         self.list_functions(None, usize::MAX >> 1)
     }
 
-    /// Deletes a function record; false if there was none.
+    /// Deletes a function with its versions, aliases, counters and concurrency
+    /// settings; false if there was none.
     pub fn delete_function(&self, name: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn()
-            .execute("DELETE FROM functions WHERE name = ?1", params![name])?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute("DELETE FROM functions WHERE name = ?1", params![name])?;
+        for table in ["versions", "aliases", "function_meta", "provisioned"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE function = ?1"),
+                params![name],
+            )?;
+        }
+        tx.commit()?;
         Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use hearth_model::function::CodeRef;
+    use hearth_model::{FunctionConfig, LastUpdateStatus, State};
+
+    /// A minimal `$LATEST` record for store tests.
+    pub(crate) fn sample(name: &str) -> FunctionConfig {
+        FunctionConfig {
+            name: name.into(),
+            version: "$LATEST".into(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: "arn:aws:iam::000000000000:role/r".into(),
+            description: String::new(),
+            timeout: 3,
+            memory_size: 128,
+            ephemeral_storage: 512,
+            environment: Default::default(),
+            architectures: vec!["x86_64".into()],
+            code: CodeRef {
+                sha256_hex: "00".into(),
+                sha256_b64: "AA==".into(),
+                size: 1,
+                unzipped_size: 1,
+            },
+            last_modified: "t".into(),
+            revision_id: "r".into(),
+            state: State::Active,
+            state_reason: None,
+            state_reason_code: None,
+            last_update_status: LastUpdateStatus::Successful,
+            last_update_status_reason: None,
+            last_update_status_reason_code: None,
+            tags: Default::default(),
+        }
     }
 }

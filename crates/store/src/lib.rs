@@ -1,18 +1,22 @@
-//! Hearth's embedded state: function metadata and logs in SQLite (WAL), and code as
+//! Hearth's embedded state: function metadata (with versions, aliases and concurrency
+//! settings) and logs in SQLite (WAL), and code as
 //! content-addressed zip blobs, each unpacked once per hash and shared by every
 //! environment that runs it.
 
 mod blobs;
+mod concurrency;
 mod db;
 mod error;
 mod logs;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use blobs::{inspect_zip, ZipInfo};
 pub use error::StoreError;
-pub use logs::{LogEvent, LogQuery};
+pub use logs::{LogBatch, LogEvent, LogQuery};
+pub use versions::Publish;
 
 /// Handle to the data directory. Cheap to clone; SQLite access is serialised by a mutex
 /// because every statement here is short.
@@ -27,10 +31,15 @@ impl Store {
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("code"))?;
-        let conn = db::open(&root.join("hearth.db"))?;
+        let path = root.join("hearth.db");
+        let conn = Arc::new(Mutex::new(db::open(&path)?));
+        let alive = Arc::downgrade(&conn);
+        std::thread::Builder::new()
+            .name("hearth-checkpoint".into())
+            .spawn(move || db::checkpoints(&path, alive))?;
         Ok(Self {
             root: root.to_path_buf(),
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
         })
     }
 

@@ -15,6 +15,14 @@ pub struct LogEvent {
     pub message: String,
 }
 
+/// Lines `(epoch ms, message)` for one stream of one function.
+#[derive(Debug, Clone)]
+pub struct LogBatch {
+    pub function: String,
+    pub stream: String,
+    pub lines: Vec<(i64, String)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct LogQuery {
     /// Only events with an id greater than this (for following).
@@ -25,24 +33,19 @@ pub struct LogQuery {
 }
 
 impl Store {
-    /// Appends lines `(epoch ms, message)` to a stream in one transaction.
-    pub fn append_logs(
-        &self,
-        function: &str,
-        stream: &str,
-        lines: &[(i64, String)],
-    ) -> Result<(), StoreError> {
-        if lines.is_empty() {
-            return Ok(());
-        }
+    /// Appends several streams' lines in one transaction (one commit for many
+    /// invocations: group commit).
+    pub fn append_log_batches(&self, batches: &[LogBatch]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO logs (function, stream, ts, message) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (ts, message) in lines {
-                stmt.execute(params![function, stream, ts, message])?;
+            for b in batches {
+                for (ts, message) in &b.lines {
+                    stmt.execute(params![b.function, b.stream, ts, message])?;
+                }
             }
         }
         tx.commit()?;
@@ -84,11 +87,16 @@ mod tests {
     fn append_then_query_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
+        let batch = |f: &str, s: &str, lines: &[(i64, &str)]| LogBatch {
+            function: f.into(),
+            stream: s.into(),
+            lines: lines.iter().map(|(t, m)| (*t, m.to_string())).collect(),
+        };
         store
-            .append_logs("f", "s1", &[(10, "a".into()), (20, "b".into())])
-            .expect("append");
-        store
-            .append_logs("g", "s2", &[(15, "x".into())])
+            .append_log_batches(&[
+                batch("f", "s1", &[(10, "a"), (20, "b")]),
+                batch("g", "s2", &[(15, "x")]),
+            ])
             .expect("append");
         let all = store
             .query_logs(

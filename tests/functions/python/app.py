@@ -8,6 +8,8 @@ The event's "action" field selects a failure mode instead:
   {"action": "kill"}                  SIGKILL itself
   {"action": "big", "size": N}        return a string of N bytes (default: over the 6 MB limit)
   {"action": "log", "line": L}        print L to stdout, then echo
+With HEARTH_TEST_INIT_SLEEP=N in the function's environment, init (the import) takes N
+seconds more, so tests can see whether cold starts overlap.
 """
 
 import os
@@ -38,6 +40,8 @@ try:
         CODE_VERSION = _f.read().strip()
 except OSError:
     CODE_VERSION = None
+if os.environ.get("HEARTH_TEST_INIT_SLEEP"):
+    time.sleep(float(os.environ["HEARTH_TEST_INIT_SLEEP"]))
 LOADED_AT = time.time()
 
 
@@ -100,4 +104,6 @@ def handler(event, context):
         "task_files": sorted(os.listdir(os.environ.get("LAMBDA_TASK_ROOT", "."))),
         "count": COUNT,
         "tmp_marker": tmp_marker,
+        "loaded_at": LOADED_AT,
+        "returned_at": time.time(),
     }

@@ -1,0 +1,98 @@
+//! Put/Get/DeleteFunctionConcurrency and the provisioned-concurrency operations.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hearth_model::concurrency::{
+    Concurrency, GetFunctionConcurrencyResponse, ListProvisionedConcurrencyConfigsResponse,
+    PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest,
+};
+use hearth_model::FunctionRef;
+
+use crate::error::ApiResult;
+use crate::functions::function_ref;
+use crate::page::page;
+use crate::{body, AppState};
+
+pub(crate) async fn put_reserved(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Json<Concurrency>> {
+    let r = FunctionRef::parse(&function)?;
+    let req: PutFunctionConcurrencyRequest = body::json(body, "PutFunctionConcurrency").await?;
+    let n = s
+        .engine
+        .put_function_concurrency(&r, req.reserved_concurrent_executions)?;
+    Ok(Json(Concurrency {
+        reserved_concurrent_executions: n,
+    }))
+}
+
+pub(crate) async fn get_reserved(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+) -> ApiResult<Json<GetFunctionConcurrencyResponse>> {
+    let r = FunctionRef::parse(&function)?;
+    Ok(Json(GetFunctionConcurrencyResponse {
+        reserved_concurrent_executions: s.engine.get_function_concurrency(&r)?,
+    }))
+}
+
+pub(crate) async fn delete_reserved(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+) -> ApiResult<StatusCode> {
+    let r = FunctionRef::parse(&function)?;
+    s.engine.delete_function_concurrency(&r)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn put_provisioned(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> ApiResult<Response> {
+    let r = function_ref(&function, &query)?;
+    let req: PutProvisionedConcurrencyConfigRequest =
+        body::json(body, "PutProvisionedConcurrencyConfig").await?;
+    let c = s
+        .engine
+        .put_provisioned(&r, req.provisioned_concurrent_executions)?;
+    Ok((StatusCode::ACCEPTED, Json(c)).into_response())
+}
+
+/// GetProvisionedConcurrencyConfig, or with `?List=ALL` ListProvisionedConcurrencyConfigs.
+pub(crate) async fn get_provisioned(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    if query.get("List").is_some_and(|l| l == "ALL") {
+        let r = FunctionRef::parse(&function)?;
+        let all = s.engine.list_provisioned(&r)?;
+        let (configs, next_marker) = page(all, &query, 50, 50)?;
+        return Ok(Json(ListProvisionedConcurrencyConfigsResponse {
+            provisioned_concurrency_configs: configs,
+            next_marker,
+        })
+        .into_response());
+    }
+    let r = function_ref(&function, &query)?;
+    Ok(Json(s.engine.get_provisioned(&r)?).into_response())
+}
+
+pub(crate) async fn delete_provisioned(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let r = function_ref(&function, &query)?;
+    s.engine.delete_provisioned(&r)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,117 @@
+//! PublishVersion, ListVersionsByFunction and the alias operations.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hearth_model::alias::{
+    AliasConfiguration, CreateAliasRequest, ListAliasesResponse, ListVersionsByFunctionResponse,
+    PublishVersionRequest, UpdateAliasRequest,
+};
+use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::FunctionRef;
+
+use crate::error::ApiResult;
+use crate::functions::function_ref;
+use crate::page::page;
+use crate::{body, AppState};
+
+pub(crate) async fn publish(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let r = FunctionRef::parse(&function)?;
+    let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
+    let v = s.engine.publish_version(&r, req)?;
+    Ok((StatusCode::CREATED, Json(v.to_configuration())).into_response())
+}
+
+pub(crate) async fn list_versions(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ListVersionsByFunctionResponse>> {
+    let r = FunctionRef::parse(&function)?;
+    let versions = s
+        .engine
+        .list_versions(&r)?
+        .iter()
+        .map(|v| {
+            let mut c = v.to_configuration();
+            // Listed among versions, $LATEST carries its qualifier.
+            if v.is_latest() {
+                c.function_arn = function_arn(&v.name, Some(LATEST));
+            }
+            c
+        })
+        .collect();
+    let (versions, next_marker) = page(versions, &query, 50, 10_000)?;
+    Ok(Json(ListVersionsByFunctionResponse {
+        versions,
+        next_marker,
+    }))
+}
+
+pub(crate) async fn create_alias(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let r = FunctionRef::parse(&function)?;
+    let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
+    let a = s.engine.create_alias(&r, req)?;
+    Ok((StatusCode::CREATED, Json(a.to_configuration())).into_response())
+}
+
+pub(crate) async fn get_alias(
+    State(s): State<AppState>,
+    Path((function, name)): Path<(String, String)>,
+) -> ApiResult<Json<AliasConfiguration>> {
+    let r = FunctionRef::parse(&function)?;
+    Ok(Json(s.engine.get_alias(&r, &name)?.to_configuration()))
+}
+
+pub(crate) async fn update_alias(
+    State(s): State<AppState>,
+    Path((function, name)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Json<AliasConfiguration>> {
+    let r = FunctionRef::parse(&function)?;
+    let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
+    Ok(Json(
+        s.engine.update_alias(&r, &name, req)?.to_configuration(),
+    ))
+}
+
+pub(crate) async fn delete_alias(
+    State(s): State<AppState>,
+    Path((function, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let r = FunctionRef::parse(&function)?;
+    s.engine.delete_alias(&r, &name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn list_aliases(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ListAliasesResponse>> {
+    let r = function_ref(&function, &HashMap::new())?;
+    let version = query.get("FunctionVersion").map(String::as_str);
+    let aliases = s
+        .engine
+        .list_aliases(&r, version)?
+        .iter()
+        .map(|a| a.to_configuration())
+        .collect();
+    let (aliases, next_marker) = page(aliases, &query, 50, 10_000)?;
+    Ok(Json(ListAliasesResponse {
+        aliases,
+        next_marker,
+    }))
+}

@@ -1,0 +1,286 @@
+//! Concurrency and admission: an invocation runs only while it holds a [`Permit`],
+//! which counts it against its function's reserved concurrency, or against the
+//! account's unreserved pool (the account limit minus everything reserved).
+//!
+//! Concurrency is environments busy with an invocation, cold start included, as
+//! Lambda counts it; idle environments (warm or provisioned) count for nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hearth_model::arn::function_arn;
+use hearth_model::limits::UNRESERVED_MIN;
+use hearth_model::{AwsError, FunctionRef, ThrottleReason};
+
+use crate::{internal, Engine};
+
+#[derive(Default)]
+struct State {
+    reserved: HashMap<String, i64>,
+    reserved_total: i64,
+    /// Busy environments per function, reserved or not.
+    busy: HashMap<String, i64>,
+    /// Busy environments drawing on the unreserved pool.
+    unreserved_busy: i64,
+}
+
+pub(crate) struct Admission {
+    limit: i64,
+    state: Mutex<State>,
+}
+
+/// One admitted invocation; dropping it frees its slot.
+pub(crate) struct Permit {
+    admission: Arc<Admission>,
+    function: String,
+    unreserved: bool,
+}
+
+impl Admission {
+    pub(crate) fn new(limit: i64, reserved: impl IntoIterator<Item = (String, i64)>) -> Self {
+        let mut state = State::default();
+        for (f, r) in reserved {
+            state.reserved_total += r;
+            state.reserved.insert(f, r);
+        }
+        Self {
+            limit,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    /// The account limit minus every reservation.
+    pub(crate) fn unreserved_limit(&self) -> i64 {
+        self.limit - self.lock().reserved_total
+    }
+
+    pub(crate) fn reserved(&self, function: &str) -> Option<i64> {
+        self.lock().reserved.get(function).copied()
+    }
+
+    /// Environments busy with an invocation, account-wide.
+    pub(crate) fn busy(&self) -> i64 {
+        self.lock().busy.values().sum()
+    }
+
+    /// Environments busy with an invocation, per function.
+    pub(crate) fn busy_by_function(&self) -> HashMap<String, i64> {
+        self.lock().busy.clone()
+    }
+
+    /// Admits one invocation of `function`, or throttles it with Lambda's reason.
+    pub(crate) fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, AwsError> {
+        let mut s = self.lock();
+        let busy = s.busy.get(function).copied().unwrap_or(0);
+        let unreserved = match s.reserved.get(function) {
+            Some(&r) if busy >= r => {
+                return Err(AwsError::throttled(
+                    ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+                ))
+            }
+            Some(_) => false,
+            None if s.unreserved_busy >= self.limit - s.reserved_total => {
+                return Err(AwsError::throttled(
+                    ThrottleReason::ConcurrentInvocationLimitExceeded,
+                ))
+            }
+            None => true,
+        };
+        *s.busy.entry(function.to_string()).or_default() += 1;
+        if unreserved {
+            s.unreserved_busy += 1;
+        }
+        Ok(Permit {
+            admission: self.clone(),
+            function: function.to_string(),
+            unreserved,
+        })
+    }
+
+    /// Checks that reserving `want` for `function` leaves the unreserved minimum.
+    pub(crate) fn check_reservation(&self, function: &str, want: i64) -> Result<(), AwsError> {
+        let s = self.lock();
+        let others = s.reserved_total - s.reserved.get(function).copied().unwrap_or(0);
+        if self.limit - others - want < UNRESERVED_MIN {
+            return Err(AwsError::invalid(format!(
+                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MIN}]."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records a reservation (or its removal with `None`). Invocations in flight keep
+    /// the slot they were admitted with.
+    pub(crate) fn set_reserved(&self, function: &str, reserved: Option<i64>) {
+        let mut s = self.lock();
+        let old = match reserved {
+            Some(r) => s.reserved.insert(function.to_string(), r),
+            None => s.reserved.remove(function),
+        };
+        s.reserved_total += reserved.unwrap_or(0) - old.unwrap_or(0);
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut s = self.admission.lock();
+        if let Some(n) = s.busy.get_mut(&self.function) {
+            *n -= 1;
+            if *n <= 0 {
+                s.busy.remove(&self.function);
+            }
+        }
+        if self.unreserved {
+            s.unreserved_busy -= 1;
+        }
+    }
+}
+
+impl Engine {
+    /// PutFunctionConcurrency: reserves `reserved` environments for the function, leaving
+    /// the account's unreserved minimum and at least its provisioned concurrency.
+    pub fn put_function_concurrency(
+        &self,
+        r: &FunctionRef,
+        reserved: Option<i64>,
+    ) -> Result<i64, AwsError> {
+        let reserved = reserved.ok_or_else(|| {
+            AwsError::constraint(
+                "null",
+                "reservedConcurrentExecutions",
+                "Member must not be null",
+            )
+        })?;
+        if reserved < 0 {
+            return Err(AwsError::constraint(
+                &reserved.to_string(),
+                "reservedConcurrentExecutions",
+                "Member must have value greater than or equal to 0",
+            ));
+        }
+        self.unqualified(r)?;
+        self.entry(r)?;
+        self.inner.admission.check_reservation(&r.name, reserved)?;
+        let provisioned: i64 = self
+            .inner
+            .store
+            .list_provisioned(Some(&r.name))
+            .map_err(internal)?
+            .iter()
+            .map(|c| c.requested)
+            .sum();
+        if reserved < provisioned {
+            return Err(AwsError::invalid(format!(
+                "ReservedConcurrentExecutions {reserved} should not be lower than function's total provisioned concurrency [{provisioned}]."
+            )));
+        }
+        self.inner
+            .store
+            .set_reserved(&r.name, Some(reserved))
+            .map_err(internal)?;
+        self.inner.admission.set_reserved(&r.name, Some(reserved));
+        Ok(reserved)
+    }
+
+    /// GetFunctionConcurrency: `None` when nothing is reserved.
+    pub fn get_function_concurrency(&self, r: &FunctionRef) -> Result<Option<i64>, AwsError> {
+        self.unqualified(r)?;
+        self.entry(r)?;
+        Ok(self.inner.admission.reserved(&r.name))
+    }
+
+    pub fn delete_function_concurrency(&self, r: &FunctionRef) -> Result<(), AwsError> {
+        self.unqualified(r)?;
+        self.entry(r)?;
+        self.inner
+            .store
+            .set_reserved(&r.name, None)
+            .map_err(internal)?;
+        self.inner.admission.set_reserved(&r.name, None);
+        Ok(())
+    }
+
+    /// Reserved concurrency belongs to the function, not to a version.
+    fn unqualified(&self, r: &FunctionRef) -> Result<(), AwsError> {
+        match r.qualifier.as_deref() {
+            None => Ok(()),
+            Some(q) => Err(AwsError::invalid(format!(
+                "Concurrency is set per function; remove the qualifier from {}",
+                function_arn(&r.name, Some(q))
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(r: Result<Permit, AwsError>) -> Option<String> {
+        r.err().and_then(|e| e.reason)
+    }
+
+    #[test]
+    fn reserved_functions_have_their_own_slots() {
+        let a = Arc::new(Admission::new(3, [("r".to_string(), 1)]));
+        let p1 = a.admit("r").expect("first reserved call");
+        assert_eq!(
+            reason(a.admit("r")).as_deref(),
+            Some("ReservedFunctionConcurrentInvocationLimitExceeded")
+        );
+        // The unreserved pool is 3 - 1 = 2.
+        let u1 = a.admit("u").expect("unreserved");
+        let u2 = a.admit("v").expect("unreserved");
+        assert_eq!(
+            reason(a.admit("u")).as_deref(),
+            Some("ConcurrentInvocationLimitExceeded")
+        );
+        assert_eq!(a.busy(), 3);
+        drop((p1, u1));
+        a.admit("r").expect("slot freed");
+        a.admit("u").expect("slot freed");
+        drop(u2);
+    }
+
+    #[test]
+    fn reserved_zero_throttles_everything() {
+        let a = Arc::new(Admission::new(1000, [("off".to_string(), 0)]));
+        assert!(a.admit("off").is_err());
+        assert_eq!(a.unreserved_limit(), 1000);
+    }
+
+    #[test]
+    fn reservations_leave_the_unreserved_minimum() {
+        let a = Admission::new(1000, []);
+        a.check_reservation("f", 900).expect("leaves 100");
+        assert!(a.check_reservation("f", 901).is_err());
+        a.set_reserved("f", Some(900));
+        assert_eq!(a.unreserved_limit(), 100);
+        // Changing f's own reservation does not count it twice.
+        a.check_reservation("f", 900).expect("same value");
+        assert!(a.check_reservation("g", 1).is_err());
+        a.set_reserved("f", None);
+        assert_eq!(a.unreserved_limit(), 1000);
+    }
+
+    #[test]
+    fn a_permit_keeps_the_pool_it_was_admitted_from() {
+        let a = Arc::new(Admission::new(200, []));
+        let p = a.admit("f").expect("unreserved");
+        a.set_reserved("f", Some(50));
+        drop(p);
+        // The unreserved count went back to zero, not below.
+        for _ in 0..150 {
+            std::mem::forget(a.admit("g").expect("unreserved"));
+        }
+        assert!(a.admit("g").is_err());
+    }
+}

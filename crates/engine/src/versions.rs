@@ -1,0 +1,409 @@
+//! Versions and aliases: PublishVersion (an immutable snapshot of `$LATEST`),
+//! ListVersionsByFunction, the alias operations, and the resolution of a qualifier
+//! (`$LATEST`, a version number, an alias with weighted routing) to the configuration
+//! an invocation runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hearth_model::alias::{
+    is_version_number, validate_alias_name, validate_routing, validate_version, Alias,
+    CreateAliasRequest, PublishVersionRequest, UpdateAliasRequest,
+};
+use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::{
+    validate, AwsError, ErrorCode, FunctionConfig, FunctionRef, LastUpdateStatus, State,
+};
+use hearth_store::{Publish, StoreError};
+
+use crate::registry::Entry;
+use crate::{internal, Engine};
+
+/// What an invocation runs: the configuration of the version it resolved to.
+pub(crate) struct Target {
+    pub config: Arc<FunctionConfig>,
+    /// The qualifier the caller named (alias or version), if any: provisioned
+    /// concurrency is configured per qualifier.
+    pub qualifier: Option<String>,
+}
+
+pub(crate) fn revision_mismatch() -> AwsError {
+    AwsError::new(
+        ErrorCode::PreconditionFailed,
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+    )
+}
+
+fn alias_not_found(function: &str, alias: &str) -> AwsError {
+    AwsError::not_found(format!(
+        "Alias not found: {}",
+        function_arn(function, Some(alias))
+    ))
+}
+
+/// Whether publishing `latest` would give the same function as `version`: code and
+/// every setting that shapes an environment.
+fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
+    latest.code == version.code
+        && latest.runtime == version.runtime
+        && latest.handler == version.handler
+        && latest.role == version.role
+        && latest.timeout == version.timeout
+        && latest.memory_size == version.memory_size
+        && latest.ephemeral_storage == version.ephemeral_storage
+        && latest.environment == version.environment
+        && latest.architectures == version.architectures
+}
+
+/// A uniform draw in [0, 1) for weighted alias routing.
+fn uniform() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
+impl Engine {
+    /// The cached view of a function, or ResourceNotFound for `r`.
+    pub(crate) fn entry(&self, r: &FunctionRef) -> Result<Arc<Entry>, AwsError> {
+        self.inner
+            .registry
+            .get(&self.inner.store, &r.name)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()))
+            })
+    }
+
+    /// The configuration `r` names, for reading: `$LATEST`, a version, or the version an
+    /// alias points at (its primary one).
+    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
+        let entry = self.entry(r)?;
+        let not_found =
+            || AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()));
+        let config = match r.qualifier.as_deref() {
+            None | Some(LATEST) => entry.latest.clone(),
+            Some(q) if is_version_number(q) => {
+                entry.versions.get(q).cloned().ok_or_else(not_found)?
+            }
+            Some(q) => {
+                let alias = entry.aliases.get(q).ok_or_else(not_found)?;
+                version_of(&entry, &alias.function_version).ok_or_else(not_found)?
+            }
+        };
+        Ok((*config).clone())
+    }
+
+    /// The configuration an invocation of `r` runs. An alias with routing picks its
+    /// additional version with that version's weight.
+    pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, AwsError> {
+        let entry = self.entry(r)?;
+        let not_found =
+            || AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()));
+        let config = match r.qualifier.as_deref() {
+            None | Some(LATEST) => entry.latest.clone(),
+            Some(q) if is_version_number(q) => {
+                entry.versions.get(q).cloned().ok_or_else(not_found)?
+            }
+            Some(q) => {
+                let alias = entry.aliases.get(q).ok_or_else(not_found)?;
+                version_of(&entry, alias.pick_version(uniform())).ok_or_else(not_found)?
+            }
+        };
+        if config.state != State::Active {
+            return Err(AwsError::conflict(format!(
+                "The operation cannot be performed at this time. The function is currently in the following state: {:?}",
+                config.state
+            )));
+        }
+        Ok(Target {
+            config,
+            qualifier: r.qualifier.clone().filter(|q| q != LATEST),
+        })
+    }
+
+    pub fn publish_version(
+        &self,
+        r: &FunctionRef,
+        req: PublishVersionRequest,
+    ) -> Result<FunctionConfig, AwsError> {
+        if r.qualifier.is_some() {
+            return Err(AwsError::invalid(
+                "PublishVersion takes an unqualified function name",
+            ));
+        }
+        if let Some(d) = &req.description {
+            validate::description(d)?;
+        }
+        if req.publish_to.is_some() {
+            return Err(AwsError::invalid(
+                "PublishTo (capacity providers) is not supported by Hearth",
+            ));
+        }
+        self.publish(&r.name, req, true)
+    }
+
+    /// Publishes `$LATEST`. `check_state` is false when publishing as part of a create or
+    /// update (`Publish: true`), which is itself the change in progress.
+    pub(crate) fn publish(
+        &self,
+        name: &str,
+        req: PublishVersionRequest,
+        check_state: bool,
+    ) -> Result<FunctionConfig, AwsError> {
+        let result = self.inner.store.publish_version(name, |latest, newest, next| {
+            if check_state {
+                if latest.state == State::Pending {
+                    return Err(AwsError::conflict("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
+                }
+                if latest.last_update_status == LastUpdateStatus::InProgress {
+                    return Err(AwsError::conflict(format!(
+                        "The operation cannot be performed at this time. An update is in progress for resource: {}",
+                        latest.arn()
+                    )));
+                }
+            }
+            if req.revision_id.as_deref().is_some_and(|r| r != latest.revision_id) {
+                return Err(revision_mismatch());
+            }
+            if let Some(sha) = req.code_sha256.as_deref() {
+                if sha != latest.code.sha256_b64 {
+                    return Err(AwsError::new(
+                        ErrorCode::PreconditionFailed,
+                        format!(
+                            "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the current CodeSHA256.",
+                            latest.code.sha256_b64
+                        ),
+                    ));
+                }
+            }
+            if let Some(newest) = newest.filter(|v| same_snapshot(latest, v)) {
+                return Ok(Publish::Existing(newest));
+            }
+            let mut v = latest.clone();
+            v.version = next.to_string();
+            if let Some(d) = &req.description {
+                v.description = d.clone();
+            }
+            v.revision_id = crate::functions::new_revision();
+            v.last_modified = crate::functions::now_stamp();
+            Ok(Publish::New(v))
+        });
+        let version = result
+            .map_err(internal)?
+            .ok_or_else(|| AwsError::function_not_found(&function_arn(name, None)))??;
+        self.inner.registry.invalidate(name);
+        Ok(version)
+    }
+
+    /// `$LATEST` (with its qualified ARN, as Lambda lists it) then each version.
+    pub fn list_versions(&self, r: &FunctionRef) -> Result<Vec<FunctionConfig>, AwsError> {
+        let entry = self.entry(r)?;
+        let mut out = vec![(*entry.latest).clone()];
+        out.extend(self.inner.store.list_versions(&r.name).map_err(internal)?);
+        Ok(out)
+    }
+
+    /// Checks an alias's target versions exist.
+    fn check_alias_versions(
+        &self,
+        entry: &Entry,
+        function: &str,
+        primary: &str,
+        weights: &BTreeMap<String, f64>,
+    ) -> Result<(), AwsError> {
+        validate_version(primary)?;
+        validate_routing(primary, weights)?;
+        for v in std::iter::once(primary).chain(weights.keys().map(String::as_str)) {
+            if version_of(entry, v).is_none() {
+                return Err(AwsError::not_found(format!(
+                    "Function not found: {}",
+                    function_arn(function, Some(v))
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn create_alias(
+        &self,
+        r: &FunctionRef,
+        req: CreateAliasRequest,
+    ) -> Result<Alias, AwsError> {
+        let name = req
+            .name
+            .ok_or_else(|| AwsError::constraint("null", "name", "Member must not be null"))?;
+        let version = req.function_version.ok_or_else(|| {
+            AwsError::constraint("null", "functionVersion", "Member must not be null")
+        })?;
+        validate_alias_name(&name)?;
+        let description = req.description.unwrap_or_default();
+        validate::description(&description)?;
+        let weights = req
+            .routing_config
+            .and_then(|c| c.additional_version_weights)
+            .unwrap_or_default();
+        let entry = self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?;
+        self.check_alias_versions(&entry, &r.name, &version, &weights)?;
+        let alias = Alias {
+            function: r.name.clone(),
+            name,
+            function_version: version,
+            description,
+            additional_weights: weights,
+            revision_id: crate::functions::new_revision(),
+        };
+        match self.inner.store.insert_alias(&alias) {
+            Ok(()) => {}
+            Err(StoreError::Exists(arn)) => {
+                return Err(AwsError::conflict(format!("Alias already exists: {arn}")))
+            }
+            Err(e) => return Err(internal(e)),
+        }
+        self.inner.registry.invalidate(&r.name);
+        Ok(alias)
+    }
+
+    pub fn get_alias(&self, r: &FunctionRef, name: &str) -> Result<Alias, AwsError> {
+        let entry = self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?;
+        entry
+            .aliases
+            .get(name)
+            .cloned()
+            .ok_or_else(|| alias_not_found(&r.name, name))
+    }
+
+    pub fn update_alias(
+        &self,
+        r: &FunctionRef,
+        name: &str,
+        req: UpdateAliasRequest,
+    ) -> Result<Alias, AwsError> {
+        if let Some(d) = &req.description {
+            validate::description(d)?;
+        }
+        let entry = self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?;
+        let current = entry
+            .aliases
+            .get(name)
+            .ok_or_else(|| alias_not_found(&r.name, name))?;
+        let version = req
+            .function_version
+            .clone()
+            .unwrap_or_else(|| current.function_version.clone());
+        let weights = match &req.routing_config {
+            Some(c) => c.additional_version_weights.clone().unwrap_or_default(),
+            None => current.additional_weights.clone(),
+        };
+        self.check_alias_versions(&entry, &r.name, &version, &weights)?;
+        let updated = self
+            .inner
+            .store
+            .update_alias(&r.name, name, |a| {
+                if req
+                    .revision_id
+                    .as_deref()
+                    .is_some_and(|want| want != a.revision_id)
+                {
+                    return Err(revision_mismatch());
+                }
+                a.function_version = version;
+                a.additional_weights = weights;
+                if let Some(d) = req.description {
+                    a.description = d;
+                }
+                a.revision_id = crate::functions::new_revision();
+                Ok(())
+            })
+            .map_err(internal)?
+            .ok_or_else(|| alias_not_found(&r.name, name))??;
+        self.inner.registry.invalidate(&r.name);
+        self.reprovision(&r.name, name);
+        Ok(updated)
+    }
+
+    /// Deletes an alias; deleting one that does not exist succeeds, as in Lambda.
+    pub fn delete_alias(&self, r: &FunctionRef, name: &str) -> Result<(), AwsError> {
+        self.inner
+            .store
+            .delete_alias(&r.name, name)
+            .map_err(internal)?;
+        self.inner.registry.invalidate(&r.name);
+        self.drop_provisioned(&r.name, name)?;
+        Ok(())
+    }
+
+    /// A function's aliases in name order, optionally only those routing to `version`.
+    pub fn list_aliases(
+        &self,
+        r: &FunctionRef,
+        version: Option<&str>,
+    ) -> Result<Vec<Alias>, AwsError> {
+        let entry = self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: None,
+        })?;
+        let mut out: Vec<Alias> = entry
+            .aliases
+            .values()
+            .filter(|a| {
+                version
+                    .is_none_or(|v| a.function_version == v || a.additional_weights.contains_key(v))
+            })
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Deletes one published version, unless an alias routes to it.
+    pub(crate) fn delete_version(&self, name: &str, version: &str) -> Result<(), AwsError> {
+        let arn = function_arn(name, Some(version));
+        let entry = self.entry(&FunctionRef {
+            name: name.to_string(),
+            qualifier: Some(version.to_string()),
+        })?;
+        let Ok(number) = version.parse::<u64>() else {
+            return Err(AwsError::function_not_found(&arn));
+        };
+        let users: Vec<&str> = entry
+            .aliases
+            .values()
+            .filter(|a| a.function_version == version || a.additional_weights.contains_key(version))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !users.is_empty() {
+            return Err(AwsError::conflict(format!(
+                "Unable to delete version because the following aliases reference it: [{}]",
+                users.join(", ")
+            )));
+        }
+        let existed = self
+            .inner
+            .store
+            .delete_version(name, number)
+            .map_err(internal)?;
+        self.inner.registry.invalidate(name);
+        if !existed {
+            return Err(AwsError::function_not_found(&arn));
+        }
+        self.drop_provisioned(name, version)?;
+        drop(self.inner.pool.retire(&crate::pool::key(name, version)));
+        Ok(())
+    }
+}
+
+/// `$LATEST` or a published version of the entry's function.
+fn version_of(entry: &Entry, version: &str) -> Option<Arc<FunctionConfig>> {
+    if version == LATEST {
+        Some(entry.latest.clone())
+    } else {
+        entry.versions.get(version).cloned()
+    }
+}

@@ -1,0 +1,135 @@
+//! Reserved concurrency (per function) and provisioned-concurrency requests (per
+//! function and qualifier).
+
+use hearth_model::concurrency::ProvisionedConfig;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{Store, StoreError};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS provisioned (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+";
+
+impl Store {
+    /// Sets (or with `None` removes) a function's reserved concurrency.
+    pub fn set_reserved(&self, function: &str, reserved: Option<i64>) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO function_meta (function, reserved) VALUES (?1, ?2)
+             ON CONFLICT(function) DO UPDATE SET reserved = ?2",
+            params![function, reserved],
+        )?;
+        Ok(())
+    }
+
+    pub fn get_reserved(&self, function: &str) -> Result<Option<i64>, StoreError> {
+        let r: Option<Option<i64>> = self
+            .conn()
+            .query_row(
+                "SELECT reserved FROM function_meta WHERE function = ?1",
+                params![function],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(r.flatten())
+    }
+
+    /// Every function with reserved concurrency.
+    pub fn all_reserved(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT function, reserved FROM function_meta WHERE reserved IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn put_provisioned(&self, c: &ProvisionedConfig) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO provisioned (function, qualifier, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT(function, qualifier) DO UPDATE SET data = ?3",
+            params![c.function, c.qualifier, serde_json::to_string(c)?],
+        )?;
+        Ok(())
+    }
+
+    pub fn get_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConfig>, StoreError> {
+        let data: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM provisioned WHERE function = ?1 AND qualifier = ?2",
+                params![function, qualifier],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    /// Provisioned-concurrency requests of one function, or of all with `None`.
+    pub fn list_provisioned(
+        &self,
+        function: Option<&str>,
+    ) -> Result<Vec<ProvisionedConfig>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT data FROM provisioned WHERE ?1 IS NULL OR function = ?1
+             ORDER BY function, qualifier",
+        )?;
+        let rows = stmt.query_map(params![function], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn delete_provisioned(&self, function: &str, qualifier: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM provisioned WHERE function = ?1 AND qualifier = ?2",
+            params![function, qualifier],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_and_provisioned_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        assert_eq!(store.get_reserved("f").expect("get"), None);
+        store.set_reserved("f", Some(5)).expect("set");
+        store.set_reserved("g", Some(0)).expect("set");
+        assert_eq!(store.get_reserved("f").expect("get"), Some(5));
+        store.set_reserved("f", None).expect("unset");
+        assert_eq!(
+            store.all_reserved().expect("all"),
+            vec![("g".to_string(), 0)]
+        );
+        let c = ProvisionedConfig {
+            function: "f".into(),
+            qualifier: "live".into(),
+            requested: 2,
+            last_modified: "t".into(),
+        };
+        store.put_provisioned(&c).expect("put");
+        assert_eq!(
+            store.get_provisioned("f", "live").expect("get"),
+            Some(c.clone())
+        );
+        assert_eq!(store.list_provisioned(None).expect("list"), vec![c.clone()]);
+        assert!(store.list_provisioned(Some("g")).expect("list").is_empty());
+        assert!(store.delete_provisioned("f", "live").expect("delete"));
+    }
+}

@@ -1,0 +1,287 @@
+//! Published versions (immutable snapshots of `$LATEST`), aliases, and the per-function
+//! counters that outlive them (the last version number is never reused).
+
+use hearth_model::alias::Alias;
+use hearth_model::FunctionConfig;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{Store, StoreError};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS versions (
+    function TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, version)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    function TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS function_meta (
+    function TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL DEFAULT 0,
+    reserved INTEGER
+);
+";
+
+/// What a publish decided, given `$LATEST` and the newest published version.
+pub enum Publish {
+    /// Nothing changed since the newest version: Lambda returns that one.
+    Existing(FunctionConfig),
+    /// A new snapshot, stored under the next number.
+    New(FunctionConfig),
+}
+
+impl Store {
+    /// Publishes a version atomically. `decide` gets `$LATEST`, the newest version (if
+    /// any) and the number a new version would get; `Ok(None)` means no function.
+    pub fn publish_version<E>(
+        &self,
+        name: &str,
+        decide: impl FnOnce(&FunctionConfig, Option<FunctionConfig>, u64) -> Result<Publish, E>,
+    ) -> Result<Option<Result<FunctionConfig, E>>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let latest: Option<String> = tx
+            .query_row(
+                "SELECT data FROM functions WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(latest) = latest else {
+            return Ok(None);
+        };
+        let latest: FunctionConfig = serde_json::from_str(&latest)?;
+        let newest: Option<String> = tx
+            .query_row(
+                "SELECT data FROM versions WHERE function = ?1 ORDER BY version DESC LIMIT 1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let newest = newest.map(|d| serde_json::from_str(&d)).transpose()?;
+        let last: Option<i64> = tx
+            .query_row(
+                "SELECT last_version FROM function_meta WHERE function = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let next = last.unwrap_or(0) as u64 + 1;
+        let version = match decide(&latest, newest, next) {
+            Err(e) => return Ok(Some(Err(e))),
+            Ok(Publish::Existing(v)) => return Ok(Some(Ok(v))),
+            Ok(Publish::New(v)) => v,
+        };
+        tx.execute(
+            "INSERT INTO versions (function, version, data) VALUES (?1, ?2, ?3)",
+            params![name, next as i64, serde_json::to_string(&version)?],
+        )?;
+        tx.execute(
+            "INSERT INTO function_meta (function, last_version) VALUES (?1, ?2)
+             ON CONFLICT(function) DO UPDATE SET last_version = ?2",
+            params![name, next as i64],
+        )?;
+        tx.commit()?;
+        Ok(Some(Ok(version)))
+    }
+
+    pub fn get_version(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<FunctionConfig>, StoreError> {
+        let data: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM versions WHERE function = ?1 AND version = ?2",
+                params![name, version as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    /// A function's published versions, oldest first.
+    pub fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfig>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM versions WHERE function = ?1 ORDER BY version")?;
+        let rows = stmt.query_map(params![name], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// Rewrites a stored version (its state, when the code it shares with `$LATEST`
+    /// settles).
+    pub fn put_version(&self, f: &FunctionConfig) -> Result<(), StoreError> {
+        let Ok(number) = f.version.parse::<i64>() else {
+            return Ok(());
+        };
+        self.conn().execute(
+            "UPDATE versions SET data = ?3 WHERE function = ?1 AND version = ?2",
+            params![f.name, number, serde_json::to_string(f)?],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM versions WHERE function = ?1 AND version = ?2",
+            params![name, version as i64],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Inserts a new alias; `Exists` if the name is taken.
+    pub fn insert_alias(&self, a: &Alias) -> Result<(), StoreError> {
+        let n = self.conn().execute(
+            "INSERT INTO aliases (function, name, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT(function, name) DO NOTHING",
+            params![a.function, a.name, serde_json::to_string(a)?],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Exists(a.arn()));
+        }
+        Ok(())
+    }
+
+    pub fn get_alias(&self, function: &str, name: &str) -> Result<Option<Alias>, StoreError> {
+        let data: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM aliases WHERE function = ?1 AND name = ?2",
+                params![function, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    /// A function's aliases in name order.
+    pub fn list_aliases(&self, function: &str) -> Result<Vec<Alias>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM aliases WHERE function = ?1 ORDER BY name")?;
+        let rows = stmt.query_map(params![function], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&row?)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads, changes and writes one alias atomically, as [`Store::update_function`].
+    pub fn update_alias<E>(
+        &self,
+        function: &str,
+        name: &str,
+        f: impl FnOnce(&mut Alias) -> Result<(), E>,
+    ) -> Result<Option<Result<Alias, E>>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let data: Option<String> = tx
+            .query_row(
+                "SELECT data FROM aliases WHERE function = ?1 AND name = ?2",
+                params![function, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(data) = data else {
+            return Ok(None);
+        };
+        let mut alias: Alias = serde_json::from_str(&data)?;
+        if let Err(e) = f(&mut alias) {
+            return Ok(Some(Err(e)));
+        }
+        tx.execute(
+            "UPDATE aliases SET data = ?3 WHERE function = ?1 AND name = ?2",
+            params![function, name, serde_json::to_string(&alias)?],
+        )?;
+        tx.commit()?;
+        Ok(Some(Ok(alias)))
+    }
+
+    pub fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
+            params![function, name],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tests::sample;
+
+    fn publish(store: &Store, name: &str) -> FunctionConfig {
+        store
+            .publish_version(name, |latest, _, next| {
+                let mut v = latest.clone();
+                v.version = next.to_string();
+                Ok::<_, ()>(Publish::New(v))
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("published")
+    }
+
+    #[test]
+    fn version_numbers_are_never_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store.insert_function(&sample("f")).expect("insert");
+        assert_eq!(publish(&store, "f").version, "1");
+        assert_eq!(publish(&store, "f").version, "2");
+        assert!(store.delete_version("f", 2).expect("delete"));
+        assert_eq!(publish(&store, "f").version, "3");
+        let listed: Vec<_> = store
+            .list_versions("f")
+            .expect("list")
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(listed, ["1", "3"]);
+        // Deleting the function forgets everything, the counter included.
+        assert!(store.delete_function("f").expect("delete"));
+        store.insert_function(&sample("f")).expect("insert");
+        assert_eq!(publish(&store, "f").version, "1");
+    }
+
+    #[test]
+    fn aliases_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let a = Alias {
+            function: "f".into(),
+            name: "live".into(),
+            function_version: "1".into(),
+            description: String::new(),
+            additional_weights: Default::default(),
+            revision_id: "r1".into(),
+        };
+        store.insert_alias(&a).expect("insert");
+        assert!(matches!(store.insert_alias(&a), Err(StoreError::Exists(_))));
+        let changed = store
+            .update_alias("f", "live", |a| {
+                a.function_version = "2".into();
+                Ok::<_, ()>(())
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("updated");
+        assert_eq!(changed.function_version, "2");
+        assert_eq!(store.list_aliases("f").expect("list"), vec![changed]);
+        assert!(store.delete_alias("f", "live").expect("delete"));
+        assert!(store.get_alias("f", "live").expect("get").is_none());
+    }
+}
