@@ -24,3 +24,8 @@ cargo test --workspace --locked
 # (the isolation tests skip there), then under the default jail sandbox.
 HEARTH_SANDBOX=process python3 -m pytest tests/e2e -q -p no:cacheprovider "$@"
 python3 -m pytest tests/e2e -q "$@"
+# The benchmark must keep working: a --quick smoke run (figures from a debug build and a
+# short run are not worth quoting; `hearth bench` on a release build is the measurement).
+if [ "$(id -u)" = 0 ]; then
+  target/debug/hearth bench --quick --runtimes-dir target/test-runtimes --json target/bench-smoke.json
+fi

@@ -6,7 +6,7 @@
 # Writes into OUTDIR:
 #   python.zip, python-v2.zip  app.py (+ broken_import.py, broken_raise.py), differing in version.txt
 #   node.zip                   index.mjs
-#   rust.zip                   `bootstrap` built from tests/functions/rust-echo with lambda_runtime
+#   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
 #   no-bootstrap.zip           a custom-runtime package without a bootstrap
 #   not-executable.zip         the shell bootstrap without its exec bits
@@ -14,8 +14,9 @@
 #
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
-# The Rust build goes to <repo>/target/test-functions (ignored by git); set CARGO_TARGET_DIR to
-# override, or HEARTH_SKIP_RUST=1 to skip rust.zip.
+# The Rust echo is built with `cargo build --release -p hearth-echo` into the workspace's target
+# directory (CARGO_TARGET_DIR if set), next to target/release/hearth, where `hearth bench` also
+# finds it. HEARTH_SKIP_RUST=1 skips rust.zip.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -32,10 +33,11 @@ OUT="$(cd "$OUT" && pwd)"
 
 RUST_BIN=""
 if [ "${HEARTH_SKIP_RUST:-0}" != "1" ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target/test-functions}"
-  echo "building rust-echo (lambda_runtime) into $CARGO_TARGET_DIR" >&2
-  cargo build --release --locked --quiet --manifest-path "$FUNCS/rust-echo/Cargo.toml"
-  RUST_BIN="$CARGO_TARGET_DIR/release/bootstrap"
+  # From the repository, so that a relative CARGO_TARGET_DIR means what it means to cargo.
+  TARGET_DIR="$(cd "$REPO" && mkdir -p "${CARGO_TARGET_DIR:-target}" && cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+  echo "building hearth-echo (lambda_runtime) into $TARGET_DIR/release" >&2
+  (cd "$REPO" && cargo build --release --locked --quiet -p hearth-echo)
+  RUST_BIN="$TARGET_DIR/release/hearth-echo"
 fi
 
 python3 - "$FUNCS" "$OUT" "$RUST_BIN" <<'PY'

@@ -135,15 +135,28 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def short_ttl_server(tmp_path_factory, runtimes_dir, zips, monkeypatch):
-    """A server whose idle environments live one second (set through HEARTH_IDLE_TTL)."""
-    monkeypatch.setenv("HEARTH_IDLE_TTL", "1s")
-    base = tmp_path_factory.mktemp("hearth-ttl")
-    (base / "data").mkdir()
-    srv = h.HearthServer(base / "data", runtimes_dir, base)
-    srv.start()
-    try:
-        yield srv
-    finally:
+def server_with_env(tmp_path_factory, runtimes_dir, zips, monkeypatch):
+    """Starts, for one test, a server with extra environment variables (its settings):
+    `server_with_env(HEARTH_IDLE_TTL="1s")`."""
+    started = []
+
+    def _start(**env):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        base = tmp_path_factory.mktemp("hearth-env")
+        (base / "data").mkdir()
+        srv = h.HearthServer(base / "data", runtimes_dir, base)
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield _start
+    for srv in started:
         if srv.proc is not None:
             srv.stop_cleanly()
+
+
+@pytest.fixture
+def short_ttl_server(server_with_env):
+    """A server whose idle environments live one second (set through HEARTH_IDLE_TTL)."""
+    return server_with_env(HEARTH_IDLE_TTL="1s")

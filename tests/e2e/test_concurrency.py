@@ -109,30 +109,23 @@ def test_reservations_and_account_settings(client):
         before["UnreservedConcurrentExecutions"]
 
 
-def test_account_limit_throttles_unreserved_functions(tmp_path_factory, runtimes_dir, zips, monkeypatch):
-    monkeypatch.setenv("HEARTH_ACCOUNT_CONCURRENCY", "2")
-    base = tmp_path_factory.mktemp("hearth-acct")
-    (base / "data").mkdir()
-    srv = h.HearthServer(base / "data", runtimes_dir, base)
-    srv.start()
-    try:
-        client = h.lambda_client(srv.endpoint)
-        assert client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 2
-        a, b = h.unique_name("acct-a"), h.unique_name("acct-b")
-        h.create_function(client, a)
-        h.create_function(client, b)
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            running = [pool.submit(raw_invoke, srv.endpoint, f, {"action": "sleep", "seconds": 3})
-                       for f in (a, b)]
-            assert h.wait_until(lambda: busy(srv) >= 2, timeout=30)
-            status, headers, body = raw_invoke(srv.endpoint, a, {})
-            assert [f.result()[0] for f in running] == [200, 200]
-        assert status == 429
-        assert body["Reason"] == "ConcurrentInvocationLimitExceeded"
-        assert headers["Retry-After"] == "1"
-        assert raw_invoke(srv.endpoint, a, {})[0] == 200
-    finally:
-        srv.stop_cleanly()
+def test_account_limit_throttles_unreserved_functions(server_with_env):
+    srv = server_with_env(HEARTH_ACCOUNT_CONCURRENCY="2")
+    client = h.lambda_client(srv.endpoint)
+    assert client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 2
+    a, b = h.unique_name("acct-a"), h.unique_name("acct-b")
+    h.create_function(client, a)
+    h.create_function(client, b)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        running = [pool.submit(raw_invoke, srv.endpoint, f, {"action": "sleep", "seconds": 3})
+                   for f in (a, b)]
+        assert h.wait_until(lambda: busy(srv) >= 2, timeout=30)
+        status, headers, body = raw_invoke(srv.endpoint, a, {})
+        assert [f.result()[0] for f in running] == [200, 200]
+    assert status == 429
+    assert body["Reason"] == "ConcurrentInvocationLimitExceeded"
+    assert headers["Retry-After"] == "1"
+    assert raw_invoke(srv.endpoint, a, {})[0] == 200
 
 
 def wait_ready(client, name, qualifier, timeout=60):

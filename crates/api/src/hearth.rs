@@ -63,8 +63,9 @@ pub(crate) async fn logs(
             .unwrap_or(10_000)
             .clamp(1, 10_000) as usize,
     };
-    let events = s.engine.logs(&r.name, &q)?;
-    if events.is_empty() && q.after.is_none() {
+    let after = q.after;
+    let events = s.engine.logs(&r.name, q).await?;
+    if events.is_empty() && after.is_none() {
         s.engine.get_function(&FunctionRef {
             name: r.name.clone(),
             qualifier: None,

@@ -1,5 +1,6 @@
 //! `hearth`: the server and its client verbs.
 
+mod bench;
 mod client;
 mod duration;
 mod runtime_cmd;
@@ -27,12 +28,14 @@ enum Command {
     /// Install or list runtimes.
     #[command(subcommand)]
     Runtime(runtime_cmd::RuntimeCommand),
+    /// Measure Hearth against a floor on this machine (starts its own server).
+    Bench(bench::BenchArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
 
 fn main() -> ExitCode {
-    // The jail sandbox re-executes this binary as each environment's init process.
+    // The jail sandbox re-executes this binary as its zygote, which forks each environment's init.
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == hearth_sandbox::jail::INIT_ARG)
@@ -65,6 +68,13 @@ fn main() -> ExitCode {
             }
         }
         Command::Runtime(cmd) => match runtime_cmd::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

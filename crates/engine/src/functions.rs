@@ -490,11 +490,14 @@ impl Engine {
         })
     }
 
-    /// A function's persisted log lines.
-    pub fn logs(&self, function: &str, query: &LogQuery) -> Result<Vec<LogEvent>, AwsError> {
-        self.inner
-            .store
-            .query_logs(function, query)
+    /// A function's log lines, including those of every invocation that has answered.
+    pub async fn logs(&self, function: &str, query: LogQuery) -> Result<Vec<LogEvent>, AwsError> {
+        self.inner.logs.flush().await.map_err(internal)?;
+        let store = self.inner.store.clone();
+        let function = function.to_string();
+        tokio::task::spawn_blocking(move || store.query_logs(&function, &query))
+            .await
+            .map_err(internal)?
             .map_err(internal)
     }
 

@@ -165,12 +165,7 @@ impl Engine {
             // Keep what the dying runtime printed, under its own stream.
             let mut lines = std::mem::take(&mut env.pending_lines);
             lines.extend(output);
-            if let Err(e) = self.persist_logs(&f.name, &env.stream, lines).await {
-                return Ran::Done(RunResult {
-                    response: Err(e),
-                    healthy: false,
-                });
-            }
+            self.submit_logs(&f.name, &env.stream, lines);
             return Ran::Undelivered;
         }
 
@@ -270,15 +265,13 @@ impl Engine {
             .then(|| BASE64.encode(logs::tail(&lines, LOG_TAIL_BYTES)));
         let mut all = std::mem::take(&mut env.pending_lines);
         all.extend(lines);
-        let response = self
-            .persist_logs(&f.name, &env.stream, all)
-            .await
-            .map(|()| InvokeResponse {
-                executed_version: f.version.clone(),
-                function_error: function_error.map(str::to_string),
-                log_result,
-                payload,
-            });
+        self.submit_logs(&f.name, &env.stream, all);
+        let response = Ok(InvokeResponse {
+            executed_version: f.version.clone(),
+            function_error: function_error.map(str::to_string),
+            log_result,
+            payload,
+        });
         Ran::Done(RunResult { response, healthy })
     }
 
@@ -325,7 +318,7 @@ impl Engine {
         let log_result = req
             .log_tail
             .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
-        self.persist_logs(&f.name, &stream, all).await?;
+        self.submit_logs(&f.name, &stream, all);
         Ok(InvokeResponse {
             executed_version: f.version.clone(),
             function_error: Some("Unhandled".into()),
@@ -334,25 +327,14 @@ impl Engine {
         })
     }
 
-    /// Writes lines to the store; an invocation is not done until this returns.
-    pub(crate) async fn persist_logs(
-        &self,
-        function: &str,
-        stream: &str,
-        lines: Vec<(i64, String)>,
-    ) -> Result<(), AwsError> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        self.inner
-            .logs
-            .write(LogBatch {
-                function: function.to_string(),
-                stream: stream.to_string(),
-                lines,
-            })
-            .await
-            .map_err(crate::internal)
+    /// Queues lines for the log store (see `logwriter`: readers of the logs wait for
+    /// them, the invocation does not).
+    pub(crate) fn submit_logs(&self, function: &str, stream: &str, lines: Vec<(i64, String)>) {
+        self.inner.logs.submit(LogBatch {
+            function: function.to_string(),
+            stream: stream.to_string(),
+            lines,
+        });
     }
 }
 

@@ -119,6 +119,9 @@ impl Engine {
     pub fn shutdown(&self) {
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
+        if let Err(e) = self.inner.logs.flush_blocking() {
+            tracing::error!(error = %e, "invocation logs not written at shutdown");
+        }
         self.inner.sandbox.shutdown();
     }
 

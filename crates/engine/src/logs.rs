@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use hearth_model::time::now_ms;
 use tokio::net::unix::pipe;
-use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// CloudWatch caps an event at 256 KiB; a longer line is split there.
@@ -44,33 +43,54 @@ impl Buffer {
 
 /// Reads an environment's merged stdout/stderr as it is written.
 pub(crate) struct LogCollector {
-    buffer: Arc<Mutex<Buffer>>,
-    flush_tx: mpsc::Sender<oneshot::Sender<()>>,
+    shared: Arc<Shared>,
     task: JoinHandle<()>,
+}
+
+struct Shared {
+    output: pipe::Receiver,
+    /// Lines so far; held while reading the pipe, so that two readers (the collector
+    /// task and [`LogCollector::take`]) keep the bytes in order.
+    buffer: Mutex<Buffer>,
+}
+
+impl Shared {
+    /// Reads whatever the pipe holds now into the buffer; false once it reports end of
+    /// file. This calls read(2) itself rather than tokio's `try_read`, which trusts
+    /// cached readiness and can report "would block" for bytes the kernel already has:
+    /// `take` must see every byte written before it was called.
+    fn drain(&self) -> bool {
+        let mut chunk = [0u8; 16 * 1024];
+        let mut buf = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match rustix::io::read(self.output.as_fd(), &mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => buf.push_bytes(&chunk[..n]),
+                Err(rustix::io::Errno::AGAIN) => return true,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 impl LogCollector {
     pub(crate) fn start(output: pipe::Receiver) -> Self {
-        let buffer = Arc::new(Mutex::new(Buffer::default()));
-        let (flush_tx, flush_rx) = mpsc::channel(4);
-        let task = tokio::spawn(collect(output, buffer.clone(), flush_rx));
-        Self {
-            buffer,
-            flush_tx,
-            task,
-        }
+        let shared = Arc::new(Shared {
+            output,
+            buffer: Mutex::new(Buffer::default()),
+        });
+        let task = tokio::spawn(collect(shared.clone()));
+        Self { shared, task }
     }
 
     /// Everything written so far, as lines. Output that reached the pipe before this
     /// call is included: the runtime wrote it before posting its response, and a pipe
-    /// write is complete when `write` returns.
+    /// write is complete when `write` returns. Reads the pipe here, without a round
+    /// trip through the collector task: this is on every invocation's path.
     pub(crate) async fn take(&self) -> Vec<(i64, String)> {
-        let (tx, rx) = oneshot::channel();
-        if self.flush_tx.send(tx).await.is_ok() {
-            // Bounded: a collector stuck on a full buffer must not hold up the caller.
-            let _ = tokio::time::timeout(Duration::from_secs(1), rx).await;
-        }
-        let mut buf = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        self.shared.drain();
+        let mut buf = self.shared.buffer.lock().unwrap_or_else(|p| p.into_inner());
         if !buf.partial.is_empty() {
             buf.end_line(now_ms());
         }
@@ -84,54 +104,27 @@ impl Drop for LogCollector {
     }
 }
 
-async fn collect(
-    output: pipe::Receiver,
-    buffer: Arc<Mutex<Buffer>>,
-    mut flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
-) {
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut open = true;
-    // Reads whatever the pipe holds now; false once it reports end of file. This calls
-    // read(2) itself rather than tokio's `try_read`, which trusts cached readiness and
-    // can report "would block" for bytes the kernel already has: a flush must see every
-    // byte written before it was asked for.
-    let mut drain = |output: &pipe::Receiver| -> bool {
-        loop {
-            match rustix::io::read(output.as_fd(), &mut chunk) {
-                Ok(0) => return false,
-                Ok(n) => buffer
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_bytes(&chunk[..n]),
-                Err(rustix::io::Errno::AGAIN) => return true,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return false,
-            }
-        }
-    };
+/// Keeps the pipe drained between invocations (a runtime that prints more than a pipe
+/// holds would otherwise block).
+async fn collect(shared: Arc<Shared>) {
     loop {
-        tokio::select! {
-            ready = output.readable(), if open => {
-                // `try_io` clears tokio's readiness when the pipe runs dry (WouldBlock),
-                // so `readable` waits for new data instead of spinning.
-                open = ready.is_ok()
-                    && output
-                        .try_io(|| {
-                            if drain(&output) {
-                                Err(std::io::ErrorKind::WouldBlock.into())
-                            } else {
-                                Ok(())
-                            }
-                        })
-                        .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
-            }
-            ack = flush_rx.recv() => {
-                let Some(ack) = ack else { return };
-                if open {
-                    open = drain(&output);
+        if shared.output.readable().await.is_err() {
+            return;
+        }
+        // `try_io` clears tokio's readiness when the pipe runs dry (WouldBlock), so
+        // `readable` waits for new data instead of spinning.
+        let open = shared
+            .output
+            .try_io(|| {
+                if shared.drain() {
+                    Err(std::io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(())
                 }
-                let _ = ack.send(());
-            }
+            })
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
+        if !open {
+            return;
         }
     }
 }

@@ -424,7 +424,7 @@ impl Engine {
                     chrono::Utc::now().format("%Y/%m/%d"),
                     f.version
                 );
-                let _ = self.persist_logs(&f.name, &stream, lines).await;
+                self.submit_logs(&f.name, &stream, lines);
                 let reason = failure.platform.unwrap_or_else(|| {
                     format!(
                         "FUNCTION_ERROR_INIT_FAILURE: {}",
@@ -438,9 +438,7 @@ impl Engine {
         // environment reports an Init Duration.
         env.init_duration = None;
         let lines = std::mem::take(&mut env.pending_lines);
-        if let Err(e) = self.persist_logs(&f.name, &env.stream, lines).await {
-            tracing::warn!(error = %e, "could not write a provisioned environment's init log");
-        }
+        self.submit_logs(&f.name, &env.stream, lines);
         let mut allocs = self.inner.provisioned.lock();
         match allocs.get_mut(&(function.to_string(), qualifier.to_string())) {
             Some(a) if a.generation == generation => {

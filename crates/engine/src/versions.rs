@@ -72,41 +72,36 @@ impl Engine {
             })
     }
 
-    /// The configuration `r` names, for reading: `$LATEST`, a version, or the version an
-    /// alias points at (its primary one).
-    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
+    /// The configuration `r` names: `$LATEST`, a version, or the version of an alias
+    /// that `pick` chooses.
+    fn select(
+        &self,
+        r: &FunctionRef,
+        pick: impl FnOnce(&Alias) -> &str,
+    ) -> Result<Arc<FunctionConfig>, AwsError> {
         let entry = self.entry(r)?;
         let not_found =
             || AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()));
-        let config = match r.qualifier.as_deref() {
-            None | Some(LATEST) => entry.latest.clone(),
-            Some(q) if is_version_number(q) => {
-                entry.versions.get(q).cloned().ok_or_else(not_found)?
-            }
+        match r.qualifier.as_deref() {
+            None | Some(LATEST) => Ok(entry.latest.clone()),
+            Some(q) if is_version_number(q) => entry.versions.get(q).cloned().ok_or_else(not_found),
             Some(q) => {
                 let alias = entry.aliases.get(q).ok_or_else(not_found)?;
-                version_of(&entry, &alias.function_version).ok_or_else(not_found)?
+                version_of(&entry, pick(alias)).ok_or_else(not_found)
             }
-        };
-        Ok((*config).clone())
+        }
+    }
+
+    /// The configuration `r` names, for reading: `$LATEST`, a version, or the version an
+    /// alias points at (its primary one).
+    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
+        Ok((*self.select(r, |a| &a.function_version)?).clone())
     }
 
     /// The configuration an invocation of `r` runs. An alias with routing picks its
     /// additional version with that version's weight.
     pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, AwsError> {
-        let entry = self.entry(r)?;
-        let not_found =
-            || AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()));
-        let config = match r.qualifier.as_deref() {
-            None | Some(LATEST) => entry.latest.clone(),
-            Some(q) if is_version_number(q) => {
-                entry.versions.get(q).cloned().ok_or_else(not_found)?
-            }
-            Some(q) => {
-                let alias = entry.aliases.get(q).ok_or_else(not_found)?;
-                version_of(&entry, alias.pick_version(uniform())).ok_or_else(not_found)?
-            }
-        };
+        let config = self.select(r, |a| a.pick_version(uniform()))?;
         if config.state != State::Active {
             return Err(AwsError::conflict(format!(
                 "The operation cannot be performed at this time. The function is currently in the following state: {:?}",

@@ -4,9 +4,10 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
 
 use crate::SandboxError;
 
@@ -47,9 +48,23 @@ pub trait Teardown: Send + Sync {
     fn init_done(&self) {}
 }
 
+/// A process Hearth did not start itself (the jail's zygote forks it) and learns the
+/// exit of from whoever reaps it.
+pub(crate) struct Adopted {
+    pub pid: u32,
+    /// `None` until the process has ended.
+    pub status: watch::Receiver<Option<ExitStatus>>,
+}
+
+/// The process Hearth waits for.
+enum Process {
+    Child(Child),
+    Adopted(Adopted),
+}
+
 /// The runtime process of one environment, leader of its own process group.
 pub struct Instance {
-    child: Child,
+    process: Process,
     pid: u32,
     output: Option<pipe::Receiver>,
     teardown: Option<Box<dyn Teardown>>,
@@ -63,8 +78,21 @@ impl Instance {
         teardown: Option<Box<dyn Teardown>>,
     ) -> Self {
         Self {
-            child,
+            process: Process::Child(child),
             pid,
+            output: Some(output),
+            teardown,
+        }
+    }
+
+    pub(crate) fn adopted(
+        process: Adopted,
+        output: pipe::Receiver,
+        teardown: Option<Box<dyn Teardown>>,
+    ) -> Self {
+        Self {
+            pid: process.pid,
+            process: Process::Adopted(process),
             output: Some(output),
             teardown,
         }
@@ -86,7 +114,19 @@ impl Instance {
             // ESRCH (already gone) is the only expected failure and needs no handling.
             let _ = kill_process_group(pid, Signal::KILL);
         }
-        let _ = self.child.start_kill();
+        match &mut self.process {
+            Process::Child(child) => {
+                let _ = child.start_kill();
+            }
+            Process::Adopted(p) => {
+                // Once its end is known its pid may be someone else's.
+                if p.status.borrow().is_none() {
+                    if let Some(pid) = i32::try_from(p.pid).ok().and_then(Pid::from_raw) {
+                        let _ = kill_process(pid, Signal::KILL);
+                    }
+                }
+            }
+        }
         if let Some(t) = &self.teardown {
             t.kill_all();
         }
@@ -102,7 +142,10 @@ impl Instance {
 
     /// Whether the runtime process has exited (without waiting).
     pub fn has_exited(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
+        match &mut self.process {
+            Process::Child(child) => !matches!(child.try_wait(), Ok(None)),
+            Process::Adopted(p) => p.status.borrow().is_some(),
+        }
     }
 
     /// Whether the environment ran out of memory.
@@ -130,7 +173,15 @@ impl Instance {
 
     /// Waits for the runtime process to exit.
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
-        self.child.wait().await
+        match &mut self.process {
+            Process::Child(child) => child.wait().await,
+            Process::Adopted(p) => {
+                let status = p.status.wait_for(Option::is_some).await.map_err(|_| {
+                    std::io::Error::other("the process that reaps this one is gone")
+                })?;
+                (*status).ok_or_else(|| std::io::Error::other("no exit status"))
+            }
+        }
     }
 }
 

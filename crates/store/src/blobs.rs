@@ -59,7 +59,7 @@ impl Store {
         let hex = hex::encode(digest);
         let path = self.zip_path(&hex);
         if !path.exists() {
-            let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+            let tmp = path.with_extension(format!("tmp-{}", unique_suffix()));
             let mut f = fs::File::create(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
@@ -84,13 +84,12 @@ impl Store {
             return Ok(dir);
         }
         let bytes = fs::read(self.zip_path(sha256_hex))?;
+        // Per call, not per process: concurrent first invocations of one code (a burst
+        // of cold starts) each extract into their own directory, and one rename wins.
         let tmp = self
             .root()
             .join("code")
-            .join(format!(".{sha256_hex}.tmp-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp)?;
-        }
+            .join(format!(".{sha256_hex}.tmp-{}", unique_suffix()));
         extract(&bytes, &tmp)?;
         match fs::rename(&tmp, &dir) {
             Ok(()) => {}
@@ -100,6 +99,17 @@ impl Store {
         }
         Ok(dir)
     }
+}
+
+/// `<pid>-<n>`: unique among the temporary names this process uses.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Extracts with the unix modes the zip records (so `bootstrap` stays executable) and
@@ -192,6 +202,32 @@ mod tests {
         assert_eq!(mode & 0o777, 0o555);
         assert_eq!(fs::read(root.join("lib/a.txt")).expect("read"), b"hello");
         assert_eq!(store.unpacked(&code.sha256_hex).expect("cached"), root);
+    }
+
+    #[test]
+    fn concurrent_first_unpacks_all_succeed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let zip = make_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]);
+        let code = store.put_zip(&zip).expect("put");
+        let paths: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| store.unpacked(&code.sha256_hex)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread").expect("unpack"))
+                .collect()
+        });
+        assert!(paths.iter().all(|p| *p == paths[0]));
+        assert!(paths[0].join("bootstrap").is_file());
+        // No temporary directory is left next to the code.
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("code"))
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]

@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS functions (
     data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS logs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Not AUTOINCREMENT: that costs a write to sqlite_sequence per commit, and log rows
+    -- are never deleted, so rowids only grow anyway.
+    id INTEGER PRIMARY KEY,
     function TEXT NOT NULL,
     stream TEXT NOT NULL,
     ts INTEGER NOT NULL,

@@ -1,52 +1,190 @@
-//! `hearth __jail-init`: the process that turns itself into an environment.
+//! `hearth __jail-init`: the jail's zygote, and the processes that turn themselves into
+//! environments.
 //!
-//! Three processes, because a new PID namespace only holds the *children* of the
-//! process that made it, and because the runtime should not be PID 1 (which ignores
-//! unhandled signals and must reap orphans):
+//! Hearth starts one zygote per sandbox (`zygote.rs` is its side). Hearth makes
+//! environments ahead of need, so everything that does not depend on the function
+//! happens before one is assigned, and a claim only attaches the function's mounts and
+//! starts the runtime. A new PID namespace only holds the *children* of the process that
+//! made it, and the runtime should not be PID 1 (which ignores unhandled signals and
+//! must reap orphans), so an environment is a small process tree:
 //!
+//! 0. **zygote** (one for all environments, single-threaded): forks an init process
+//!    for each request from Hearth, reaps them and reports how each ended. Forking it
+//!    is far cheaper than starting a new `hearth`, which the kernel and the dynamic
+//!    loader would have to map, relocate and initialise every time;
 //! 1. **init** (in Hearth's PID namespace): joins the cgroup and network namespace,
-//!    unshares mount/PID/IPC/UTS/cgroup namespaces, then waits for its function's spec
-//!    on standard input (Hearth starts these ahead of need: joining a v1 cgroup alone
-//!    costs milliseconds), forks, and relays how the environment ended as its own exit,
-//!    which is what Hearth waits for;
-//! 2. **reaper** (PID 1 inside): builds the root file system, forks the runtime,
-//!    reaps orphans, and ends when the runtime does — taking every process left in the
-//!    namespace with it, daemons included;
-//! 3. **runtime** (PID 2): drops every privilege, installs seccomp, execs the runtime.
+//!    unshares mount/PID/IPC/UTS/cgroup namespaces, forks the reaper, and relays how the
+//!    environment ended as its own exit, which is what Hearth waits for;
+//! 2. **reaper** (PID 1 inside): builds the root file system and pivots into it, forks
+//!    the runtime's process, tells Hearth the environment is [`READY`] and waits for the
+//!    [`Claim`] on its control socket (standard input); then attaches the function's
+//!    mounts, releases the runtime's process, reaps orphans, and ends when the runtime
+//!    does — taking every process left in the namespace with it, daemons included;
+//! 3. **runtime** (PID 2): drops every privilege and installs seccomp while waiting;
+//!    released with the command to run, enters `/var/task` and execs it.
 //!
-//! Each step runs in a fresh single-threaded process, so `fork` is sound here.
+//! Each of them dies with its parent (`PR_SET_PDEATHSIG`), the zygote with Hearth's
+//! thread that started it. Each step runs in a single-threaded process, so `fork` is
+//! sound here.
 
-// Unsafe code is allowed here, and only here: fork, signal dispositions and PR_CAPBSET_DROP have no safe wrappers; each use says why it is sound.
+// Unsafe code is allowed here, and only here: fork, signal dispositions, PR_CAPBSET_DROP
+// and adopting received file descriptors have no safe wrappers; each use says why it is
+// sound.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::fs;
-use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
+use std::io::{self, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::process::exit;
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::signal::SigSet;
 use nix::sys::signal::{kill, signal, SigHandler, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{execve, fork, pipe, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{execve, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
-use super::spec::{Enter, JailSpec, ENTER_ENV};
+use super::spec::{Claim, Enter, Exec, Fork, Forked, Tmp, MAX_FDS, READY};
 use super::{mounts, seccomp};
 
 /// Exit code for a failure to set the environment up (not the function's).
 const SETUP_FAILED: i32 = 125;
+/// Largest [`Claim`] accepted: Lambda's environment variables alone are limited to 4 KB.
+const MAX_CLAIM: usize = 256 * 1024;
 
-/// The entry point of `hearth __jail-init`; never returns.
+/// The entry point of `hearth __jail-init`, the zygote; never returns.
 pub fn main() -> ! {
-    match run() {
-        Ok(end) => end.finish(),
+    match zygote() {
+        Ok(()) => exit(0),
         Err(e) => {
-            eprintln!("hearth jail: {e}");
+            eprintln!("hearth jail zygote: {e}");
             exit(SETUP_FAILED)
         }
     }
+}
+
+/// Forks an init process for each [`Fork`] request on standard input (Hearth's socket)
+/// and reports it and its end ([`Forked`]), until Hearth closes the socket.
+fn zygote() -> io::Result<()> {
+    // SAFETY: Hearth started this process with its socket as standard input, and
+    // nothing else in this process uses descriptor 0.
+    let hearth = unsafe { OwnedFd::from_raw_fd(0) };
+    // Hearth's death ends the zygote and, through theirs, every environment.
+    die_with_parent()?;
+    // Exits arrive on a descriptor, so that one poll serves both. The mask is undone
+    // in each child: a blocked signal stays blocked across exec.
+    let mut chld = SigSet::empty();
+    chld.add(Signal::SIGCHLD);
+    chld.thread_block().map_err(os)?;
+    let exits =
+        SignalFd::with_flags(&chld, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map_err(os)?;
+    let tell = |message: &Forked| -> io::Result<()> {
+        let json = serde_json::to_vec(message).map_err(io::Error::other)?;
+        send(hearth.as_raw_fd(), &json, MsgFlags::MSG_NOSIGNAL).map_err(os)?;
+        Ok(())
+    };
+    loop {
+        let mut ready = [
+            PollFd::new(hearth.as_fd(), PollFlags::POLLIN),
+            PollFd::new(exits.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut ready, PollTimeout::NONE) {
+            Err(nix::Error::EINTR) => continue,
+            other => other.map_err(os)?,
+        };
+        let [from_hearth, exited] = ready.map(|p| p.any().unwrap_or(false));
+        if exited {
+            while exits.read_signal().map_err(os)?.is_some() {}
+            loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(pid, code)) => tell(&Forked::Ended {
+                        pid: pid_u32(pid),
+                        status: (code & 0xff) << 8,
+                    })?,
+                    Ok(WaitStatus::Signaled(pid, sig, core)) => tell(&Forked::Ended {
+                        pid: pid_u32(pid),
+                        status: sig as i32 | if core { 0x80 } else { 0 },
+                    })?,
+                    Ok(WaitStatus::StillAlive) | Err(nix::Error::ECHILD) => break,
+                    Ok(_) => {}
+                    Err(nix::Error::EINTR) => {}
+                    Err(e) => return Err(os(e)),
+                }
+            }
+        }
+        if !from_hearth {
+            continue;
+        }
+        let (raw, fds) = receive(&hearth)?;
+        if raw.is_empty() {
+            // Hearth is gone or closed the sandbox.
+            return Ok(());
+        }
+        let request: Fork = serde_json::from_slice(&raw).map_err(io::Error::other)?;
+        let Ok::<[OwnedFd; 2], _>([control, output]) = fds.try_into() else {
+            tell(&Forked::Failed {
+                id: request.id,
+                error: "a fork request needs two file descriptors".into(),
+            })?;
+            continue;
+        };
+        // SAFETY: this process is single-threaded (freshly exec'd, no threads started).
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let started = become_init(&chld, control, output, [hearth.as_fd(), exits.as_fd()]);
+                let end = started.and_then(|()| run(&request.enter));
+                match end {
+                    Ok(end) => end.finish(),
+                    Err(e) => {
+                        eprintln!("hearth jail: {e}");
+                        exit(SETUP_FAILED)
+                    }
+                }
+            }
+            Ok(ForkResult::Parent { child }) => {
+                drop((control, output));
+                tell(&Forked::Started {
+                    id: request.id,
+                    pid: pid_u32(child),
+                })?;
+            }
+            Err(e) => tell(&Forked::Failed {
+                id: request.id,
+                error: format!("fork: {e}"),
+            })?,
+        }
+    }
+}
+
+fn pid_u32(pid: Pid) -> u32 {
+    u32::try_from(pid.as_raw()).unwrap_or_default()
+}
+
+/// In a child of the zygote: drops the zygote's descriptors and signal mask, leads a
+/// process group of its own (Hearth kills environments by group), and takes `control`
+/// as standard input and `output` as standard output and error.
+fn become_init(
+    chld: &SigSet,
+    control: OwnedFd,
+    output: OwnedFd,
+    zygote: [std::os::fd::BorrowedFd<'_>; 2],
+) -> io::Result<()> {
+    for fd in zygote {
+        // The zygote's socket to Hearth and its signalfd are not this process's: the
+        // parent's handles to them are never dropped here (the child ends with exit).
+        nix::unistd::close(fd.as_raw_fd()).map_err(os)?;
+    }
+    chld.thread_unblock().map_err(os)?;
+    nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(os)?;
+    nix::unistd::dup2_stdin(&control).map_err(os)?;
+    nix::unistd::dup2_stdout(&output).map_err(os)?;
+    nix::unistd::dup2_stderr(&output).map_err(os)?;
+    Ok(())
 }
 
 /// How the runtime ended, carried from the reaper to init over a pipe.
@@ -103,12 +241,25 @@ fn os(e: nix::Error) -> io::Error {
     io::Error::from(e)
 }
 
-fn run() -> io::Result<End> {
-    let raw = std::env::var(ENTER_ENV)
-        .map_err(|_| io::Error::other(format!("{ENTER_ENV} is not set")))?;
-    let enter: Enter = serde_json::from_str(&raw).map_err(io::Error::other)?;
-    // If Hearth dies, so does the environment.
+/// Dies with its parent, also when the parent is already gone (it may have died between
+/// the fork and here, and then no signal would come).
+fn die_with_parent() -> io::Result<()> {
+    let parent = nix::unistd::getppid();
     prctl::set_pdeathsig(Signal::SIGKILL).map_err(os)?;
+    if nix::unistd::getppid() != parent {
+        exit(SETUP_FAILED);
+    }
+    Ok(())
+}
+
+/// An environment's init process: joins, unshares, forks the reaper and ends as the
+/// environment did.
+fn run(enter: &Enter) -> io::Result<End> {
+    // SAFETY: `become_init` made descriptor 0 the control socket, and nothing else in
+    // this process uses it.
+    let control = unsafe { OwnedFd::from_raw_fd(0) };
+    // If the zygote dies (with Hearth), so does the environment.
+    die_with_parent()?;
     for procs in &enter.cgroup_procs {
         fs::write(procs, "0")
             .map_err(|e| io::Error::other(format!("join {}: {e}", procs.display())))?;
@@ -124,35 +275,31 @@ fn run() -> io::Result<End> {
             | CloneFlags::CLONE_NEWCGROUP,
     )
     .map_err(os)?;
-    // Ready: wait for the function. Hearth closes the pipe after writing the spec.
-    let mut raw = Vec::new();
-    io::stdin().lock().read_to_end(&mut raw)?;
-    if raw.is_empty() {
-        // Hearth let this environment go unused (shutdown).
-        return Ok(End::Code(0));
-    }
-    let spec: JailSpec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
-    let (read, write) = pipe().map_err(os)?;
+    let (read, write) = std::io::pipe()?;
     // SAFETY: this process is single-threaded (freshly exec'd, no threads started).
     match unsafe { fork() }.map_err(os)? {
         ForkResult::Child => {
             drop(read);
-            let end = match reaper(&spec) {
+            let end = match reaper(enter, control) {
                 Ok(end) => end,
                 Err(e) => {
                     eprintln!("hearth jail: {e}");
                     End::Code(SETUP_FAILED)
                 }
             };
-            let mut w = fs::File::from(write);
+            let mut w = write;
             let _ = w.write_all(&end.encode());
             exit(0)
         }
         ForkResult::Parent { child } => {
+            // The reaper alone holds the control socket now: if it dies, Hearth sees
+            // the socket close.
+            drop(control);
             drop(write);
             let status = waitpid(child, None).map_err(os)?;
             let mut buf = Vec::new();
-            let _ = fs::File::from(read).read_to_end(&mut buf);
+            let mut read = read;
+            let _ = read.read_to_end(&mut buf);
             Ok(End::decode(&buf)
                 .or_else(|| End::of(status))
                 .unwrap_or(End::Code(SETUP_FAILED)))
@@ -160,20 +307,105 @@ fn run() -> io::Result<End> {
     }
 }
 
+/// Receives one message from the control socket: its bytes (empty when Hearth closed
+/// the socket) and the file descriptors that came with it.
+fn receive(control: &OwnedFd) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
+    let mut buf = vec![0u8; MAX_CLAIM];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; MAX_FDS]);
+    let (bytes, truncated, raw_fds) = loop {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        match recvmsg::<()>(
+            control.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => {
+                let mut fds = Vec::new();
+                for c in msg.cmsgs().map_err(os)? {
+                    if let ControlMessageOwned::ScmRights(received) = c {
+                        fds.extend(received);
+                    }
+                }
+                break (msg.bytes, msg.flags.contains(MsgFlags::MSG_TRUNC), fds);
+            }
+            Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(os(e)),
+        }
+    };
+    // SAFETY: the kernel just installed these descriptors in this process for this
+    // message; nothing else refers to them.
+    let fds = raw_fds
+        .into_iter()
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect();
+    if truncated {
+        return Err(io::Error::other("message from Hearth too large"));
+    }
+    buf.truncate(bytes);
+    Ok((buf, fds))
+}
+
 /// PID 1 of the environment.
-fn reaper(spec: &JailSpec) -> io::Result<End> {
-    prctl::set_pdeathsig(Signal::SIGKILL).map_err(os)?;
-    mounts::assemble(spec)?;
-    nix::unistd::sethostname(&spec.hostname).map_err(os)?;
+fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
+    die_with_parent()?;
+    let tmp_disk = match enter.tmp {
+        Tmp::Disk { .. } => {
+            let (_, mut fds) = receive(&control)?;
+            if fds.len() != 1 {
+                return Err(io::Error::other("no /tmp file system was handed over"));
+            }
+            fds.pop()
+        }
+        Tmp::Tmpfs { .. } => None,
+    };
+    mounts::assemble(enter, tmp_disk.as_ref())?;
+    drop(tmp_disk);
+    nix::unistd::sethostname(&enter.hostname).map_err(os)?;
+    // Converted here, once for the runtime's process to install.
+    let filter = match &enter.seccomp {
+        Some(compiled) => Some(compiled.to_filter().map_err(io::Error::other)?),
+        None => None,
+    };
+    let (exec_read, exec_write) = std::io::pipe()?;
+    let (ready_read, ready_write) = std::io::pipe()?;
     // SAFETY: still single-threaded.
     let runtime = match unsafe { fork() }.map_err(os)? {
         ForkResult::Child => {
-            let e = exec_runtime(spec);
-            eprintln!("hearth jail: cannot start {}: {e}", spec.program.display());
+            drop(exec_write);
+            drop(ready_read);
+            let e = runtime(enter, filter.as_ref(), control, exec_read, ready_write);
+            eprintln!("hearth jail: {e}");
             exit(SETUP_FAILED)
         }
         ForkResult::Parent { child } => child,
     };
+    drop(exec_read);
+    drop(ready_write);
+    let mut said = [0u8; 1];
+    if (&ready_read).read(&mut said)? != 1 {
+        // It died setting up, and said why on the environment's output.
+        return Err(io::Error::other(
+            "the runtime's process could not be set up",
+        ));
+    }
+    drop(ready_read);
+    send(control.as_raw_fd(), &[READY], MsgFlags::MSG_NOSIGNAL).map_err(os)?;
+
+    let (raw, fds) = receive(&control)?;
+    drop(control);
+    if raw.is_empty() {
+        // Hearth let this environment go unused (shutdown).
+        return Ok(End::Code(0));
+    }
+    let claim: Claim = serde_json::from_slice(&raw).map_err(io::Error::other)?;
+    mounts::attach(&claim.binds, claim.tmp, &fds)?;
+    drop(fds);
+    let exec = serde_json::to_vec(&claim.exec).map_err(io::Error::other)?;
+    let mut exec_write = exec_write;
+    // Should the runtime's process be gone, its exit (reaped below) says so.
+    let _ = exec_write.write_all(&exec);
+    drop(exec_write);
     loop {
         match waitpid(None, None) {
             Ok(status) if status.pid() == Some(runtime) => {
@@ -188,23 +420,49 @@ fn reaper(spec: &JailSpec) -> io::Result<End> {
     }
 }
 
-/// Drops every privilege and execs the runtime; returns only on failure.
-fn exec_runtime(spec: &JailSpec) -> io::Error {
-    let attempt = || -> io::Result<io::Error> {
-        nix::unistd::chdir("/var/task").map_err(os)?;
+/// PID 2: drops every privilege, installs seccomp, says it is ready on `ready`, waits
+/// for the command on `exec` and execs it; returns only on failure.
+fn runtime(
+    enter: &Enter,
+    filter: Option<&seccomp::Filter>,
+    control: OwnedFd,
+    exec: io::PipeReader,
+    ready: io::PipeWriter,
+) -> io::Error {
+    let attempt = || -> io::Result<std::convert::Infallible> {
+        // Standard input is the control socket, which is the reaper's: the runtime gets
+        // nothing to read instead.
+        let null = fs::File::open("/dev/null")?;
+        nix::unistd::dup2_stdin(&null).map_err(os)?;
+        drop(null);
+        // Descriptor 0 is /dev/null now and must stay open.
+        let _ = control.into_raw_fd();
         setrlimit(Resource::RLIMIT_NOFILE, 1024, 1024).map_err(os)?;
         drop_capabilities()?;
         setgroups(&[]).map_err(os)?;
-        let gid = Gid::from_raw(spec.gid);
-        let uid = Uid::from_raw(spec.uid);
+        let gid = Gid::from_raw(enter.gid);
+        let uid = Uid::from_raw(enter.uid);
         setresgid(gid, gid, gid).map_err(os)?;
         setresuid(uid, uid, uid).map_err(os)?;
-        if let Some(compiled) = &spec.seccomp {
-            let filter = compiled.to_filter().map_err(io::Error::other)?;
-            seccomp::apply(&filter).map_err(io::Error::other)?;
-        } else {
-            prctl::set_no_new_privs().map_err(os)?;
+        match filter {
+            Some(filter) => seccomp::apply(filter).map_err(io::Error::other)?,
+            None => prctl::set_no_new_privs().map_err(os)?,
         }
+        // Rust ignores SIGPIPE, and an ignored signal stays ignored across exec: the
+        // runtime starts with the default, as it would anywhere else.
+        // SAFETY: restoring the default disposition has no preconditions.
+        unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.map_err(os)?;
+        (&ready).write_all(b"R")?;
+        drop(ready);
+        let mut raw = Vec::new();
+        (&exec).read_to_end(&mut raw)?;
+        drop(exec);
+        if raw.is_empty() {
+            // The reaper never got a function (shutdown) or could not set it up.
+            exit(0);
+        }
+        let spec: Exec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
+        nix::unistd::chdir("/var/task").map_err(os)?;
         let program = cstring(spec.program.as_os_str().as_encoded_bytes())?;
         let mut argv = vec![program.clone()];
         for a in &spec.args {
@@ -216,10 +474,15 @@ fn exec_runtime(spec: &JailSpec) -> io::Error {
             .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
             .collect::<io::Result<Vec<_>>>()?;
         let Err(e) = execve(&program, &argv, &envp);
-        Ok(os(e))
+        Err(io::Error::other(format!(
+            "cannot start {}: {}",
+            spec.program.display(),
+            os(e)
+        )))
     };
     match attempt() {
-        Ok(e) | Err(e) => e,
+        Ok(never) => match never {},
+        Err(e) => e,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Attaching a file to a loop device, so that an environment's `/tmp` is a real disk
 //! file system of exactly its size, as on Lambda: a tmpfs would be charged to the
 //! function's memory instead. The device is configured to detach itself (autoclear)
-//! when its file system is unmounted, which happens when the environment's mount
-//! namespace goes away.
+//! when its file system is unmounted, which happens once no mount of it is left (see
+//! `tmpdisk.rs`, which also makes each size's image once, with [`make_image`], and
+//! copies it for every environment).
 
 // Unsafe code is allowed here, and only here: the loop-device ioctls take C structs;
 // each use says why it is sound.
@@ -84,7 +85,8 @@ pub fn attach(image: &Path) -> io::Result<(PathBuf, std::fs::File)> {
 /// with its root directory owned by `uid:gid`. The file is a little larger than `mb`
 /// for the file system's own metadata, and what is left over beyond `mb` is reserved
 /// (reserved blocks bind every user but root; functions never run as root). No
-/// journal, few inodes, lazy initialisation: it takes milliseconds.
+/// journal, few inodes, lazy initialisation; four e2fsprogs runs, so tens of
+/// milliseconds: made once per size, as a template.
 pub fn make_image(path: &Path, mb: u64, uid: u32, gid: u32) -> io::Result<()> {
     let file = std::fs::File::create(path)?;
     file.set_len((mb + mb / 32 + 4) * 1024 * 1024)?;

@@ -3,360 +3,151 @@
 //! pids), on a read-only root assembled from what the runtime needs, as an
 //! unprivileged user with no capabilities, `no_new_privs` and a seccomp filter.
 //!
-//! Hearth starts `hearth __jail-init` ([`init::main`]) with a [`JailSpec`]; that process
-//! builds the environment and execs the runtime. See `init.rs` for the process tree.
+//! Environments are made ahead of need (`pool.rs`, `slot.rs`) by a few refill threads:
+//! Hearth starts `hearth __jail-init` ([`init::main`]), which joins its cgroup and
+//! network namespace, builds the generic root, forks the runtime's process, drops its
+//! privileges and waits. A claim ([`JailSandbox::spawn`]) then only hands over the
+//! function's directories as mounts and the command to exec (`handoff.rs`). See
+//! `init.rs` for the process tree, and `examples/jail_bench.rs` to measure it.
 
 pub mod cgroup;
+mod handoff;
 pub mod init;
 mod loopdev;
 mod mounts;
 mod netns;
+mod pool;
 pub mod seccomp;
+mod slot;
 mod spec;
+mod teardown;
+mod tmpdisk;
+mod zygote;
 
-use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::unix::pipe;
-use tokio::process::{Child, Command};
-use tokio::sync::Notify;
-
 pub use netns::RUNTIME_API_ADDR;
-pub use spec::{Enter, JailSpec, ENTER_ENV, INIT_ARG};
+pub use spec::{Bind, Claim, Enter, Exec, Fork, Forked, Tmp, INIT_ARG, READY};
 
-use crate::instance::spawn_with_output;
-use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec, Teardown};
-use cgroup::{Cgroup, CgroupManager, Limits};
-use netns::NetNs;
+use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
+use cgroup::Limits;
+use pool::Pool;
+use slot::{Maker, Slot, SlotParts};
+use teardown::JailResources;
 
 /// Lambda runs functions as an unprivileged user (`sbx_user1051`, uid 993).
 const SANDBOX_UID: u32 = 993;
 const SANDBOX_GID: u32 = 990;
-/// CPU during the init phase: one whole CPU.
-const INIT_CPU_MILLIS: u64 = 1000;
-/// Environments kept ready ahead of need.
-const POOL_SIZE: usize = 2;
-/// Memory limit of an environment made ahead, until its function's applies.
-const WAITING_MEMORY_MB: u64 = 128;
 /// `/tmp` size made ahead: Lambda's default `EphemeralStorage`.
 const DEFAULT_TMP_MB: u64 = 512;
 
 /// The jail backend. Needs root (or the equivalent capabilities) on the host.
 pub struct JailSandbox {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    /// The `hearth` binary, re-executed as `hearth __jail-init`.
-    exe: PathBuf,
-    /// Where environment roots are assembled (empty mount points on the host).
-    roots: PathBuf,
-    /// Where `/tmp` images are made, when the host has loop devices and mkfs.ext4.
-    tmp_images: Option<PathBuf>,
-    cgroups: Arc<dyn CgroupManager>,
-    seccomp: seccomp::CompiledFilter,
-    /// Environments whose init process has joined its cgroup and namespaces and waits
-    /// for a function: creating one costs milliseconds, mostly the cgroup join.
-    ready: Mutex<Vec<Slot>>,
-    refill: Arc<Notify>,
-    /// Set at shutdown: no more environments are made ahead.
-    closed: std::sync::atomic::AtomicBool,
-}
-
-/// An environment made ahead: its namespaces, cgroup and waiting init process. Dropped
-/// unused, it removes all of them.
-struct Slot {
-    parts: Option<SlotParts>,
-}
-
-struct SlotParts {
-    netns: NetNs,
-    cgroup: Arc<dyn Cgroup>,
-    root: PathBuf,
-    child: Child,
-    output: pipe::Receiver,
-    spec_in: std::io::PipeWriter,
-    /// The `/tmp` image and its size in MiB.
-    tmp_image: Option<(PathBuf, u64)>,
+    maker: Arc<Maker>,
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for JailSandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JailSandbox")
-            .field("exe", &self.shared.exe)
-            .field("cgroups", &self.shared.cgroups.version())
+            .field("exe", &self.maker.exe)
+            .field("cgroups", &self.maker.cgroups.version())
             .finish()
     }
 }
 
+fn jail_err(what: &str, e: &dyn std::fmt::Display) -> SandboxError {
+    SandboxError::Jail(format!("{what}: {e}"))
+}
+
 impl JailSandbox {
     /// Checks the host can jail, finds the cgroup hierarchy, and starts keeping
-    /// environments ready. `work_dir` holds the per-environment root mount points. Must
-    /// be called inside the tokio runtime.
+    /// environments ready. `work_dir` holds the root mount point and `/tmp` images.
+    /// Must be called inside the tokio runtime.
     pub fn new(exe: PathBuf, work_dir: &Path) -> Result<Self, SandboxError> {
         if !nix::unistd::geteuid().is_root() {
             return Err(SandboxError::Jail(
                 "the jail sandbox needs root (namespaces, mounts, cgroups); run as root or use --sandbox process".into(),
             ));
         }
-        let cgroups = cgroup::detect().map_err(|e| SandboxError::Jail(format!("cgroups: {e}")))?;
+        let cgroups = cgroup::detect().map_err(|e| jail_err("cgroups", &e))?;
         let seccomp = seccomp::filter()
-            .map_err(|e| SandboxError::Jail(format!("seccomp: {e}")))?
+            .map_err(|e| jail_err("seccomp", &e))?
             .to_compiled();
         let roots = work_dir.join("roots");
-        std::fs::create_dir_all(&roots)
-            .map_err(|e| SandboxError::Jail(format!("{}: {e}", roots.display())))?;
-        let tmp_images = if loopdev::available() {
+        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
+        let etc = work_dir.join("etc");
+        mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME)
+            .map_err(|e| jail_err(&etc.display().to_string(), &e))?;
+        let disks = if loopdev::available() {
             let dir = work_dir.join("tmp");
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| SandboxError::Jail(format!("{}: {e}", dir.display())))?;
-            Some(dir)
+            Some(Arc::new(
+                tmpdisk::TmpDisks::new(dir.clone(), SANDBOX_UID, SANDBOX_GID)
+                    .map_err(|e| jail_err(&dir.display().to_string(), &e))?,
+            ))
         } else {
             tracing::warn!(
                 "no loop devices or mkfs.ext4 (e2fsprogs): /tmp will be a tmpfs, which counts against each function's memory"
             );
             None
         };
-        let shared = Arc::new(Shared {
+        let zygote = zygote::Zygote::start(exe.clone())
+            .map_err(|e| jail_err("cannot start the jail's zygote", &e))?;
+        let maker = Arc::new(Maker {
+            zygote,
             exe,
             roots,
-            tmp_images,
+            etc,
+            disks,
             cgroups: Arc::from(cgroups),
             seccomp,
-            ready: Mutex::new(Vec::new()),
-            refill: Arc::new(Notify::new()),
-            closed: std::sync::atomic::AtomicBool::new(false),
         });
-        tokio::spawn(refill(Arc::downgrade(&shared)));
-        shared.refill.notify_one();
-        Ok(Self { shared })
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| jail_err("the jail needs a tokio runtime", &e))?;
+        let pool = Pool::start(maker.clone(), runtime);
+        Ok(Self { maker, pool })
     }
-}
 
-/// Keeps [`POOL_SIZE`] environments ready, topping up whenever one is taken.
-async fn refill(shared: std::sync::Weak<Shared>) {
-    loop {
-        let notify = {
-            let Some(s) = shared.upgrade() else { return };
-            while !s.is_closed() && s.ready_count() < POOL_SIZE {
-                match s.make_slot() {
-                    Ok(slot) => s.lock_ready().push(slot),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not prepare an environment ahead");
-                        break;
-                    }
-                }
+    /// Environments ready now and how many the pool aims to keep, for measurements.
+    pub fn pool_stats(&self) -> (usize, usize) {
+        self.pool.stats()
+    }
+
+    /// The function's read-only mounts (`open_tree` here, attached inside) and where
+    /// they go.
+    fn binds(spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
+        let mut wanted = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
+        if let Some(dir) = &spec.runtime_dir {
+            wanted.push((dir.clone(), PathBuf::from("/var/runtime")));
+        }
+        for path in &spec.ro_paths {
+            // Interpreters under /usr are there already.
+            if mounts::SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) || !path.exists() {
+                continue;
             }
-            s.refill.clone()
-        };
-        // A notification sent while filling is kept, so none is lost.
-        notify.notified().await;
+            wanted.push((path.clone(), path.clone()));
+        }
+        let mut binds = Vec::new();
+        let mut fds = Vec::new();
+        for (host, target) in wanted {
+            fds.push(handoff::clone_tree(&host).map_err(|e| jail_err("mount", &e))?);
+            binds.push(Bind {
+                target,
+                dir: host.is_dir(),
+            });
+        }
+        Ok((binds, fds))
     }
 }
 
 impl Drop for JailSandbox {
     fn drop(&mut self) {
-        // Lets the refill task see the sandbox is gone, and frees the ready environments.
-        self.shared.lock_ready().clear();
-        self.shared.refill.notify_one();
-    }
-}
-
-impl Shared {
-    fn lock_ready(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    fn ready_count(&self) -> usize {
-        self.lock_ready().len()
-    }
-
-    fn take_slot(&self) -> Result<Slot, SandboxError> {
-        let slot = self.lock_ready().pop();
-        self.refill.notify_one();
-        match slot {
-            Some(slot) => Ok(slot),
-            None => self.make_slot(),
-        }
-    }
-
-    /// Makes an environment up to the point where it waits for its function.
-    fn make_slot(&self) -> Result<Slot, SandboxError> {
-        let jail_err =
-            |what: &str, e: &dyn std::fmt::Display| SandboxError::Jail(format!("{what}: {e}"));
-        let netns = NetNs::create().map_err(SandboxError::Network)?;
-        let id = unique_id();
-        let root = self.roots.join(&id);
-        std::fs::create_dir(&root).map_err(|e| jail_err("root", &e))?;
-        let waiting = Limits {
-            cpu_millis: INIT_CPU_MILLIS,
-            ..Limits::for_memory_mb(WAITING_MEMORY_MB)
-        };
-        let cgroup: Arc<dyn Cgroup> = match self.cgroups.create(&format!("env-{id}"), &waiting) {
-            Ok(c) => Arc::from(c),
-            Err(e) => {
-                let _ = std::fs::remove_dir(&root);
-                return Err(jail_err("cgroup", &e));
-            }
-        };
-        let enter = Enter {
-            cgroup_procs: cgroup.procs_files(),
-            netns: netns.path(),
-        };
-        // From here on, dropping `resources` undoes everything above (and the /tmp
-        // image, once made).
-        let mut resources = JailResources {
-            cgroup: cgroup.clone(),
-            root: root.clone(),
-            tmp_image: None,
-            cpu_millis: waiting.cpu_millis,
-            _netns: None,
-        };
-        let tmp_image = match &self.tmp_images {
-            Some(dir) => {
-                let path = dir.join(format!("{id}.img"));
-                loopdev::make_image(&path, DEFAULT_TMP_MB, SANDBOX_UID, SANDBOX_GID)
-                    .map_err(|e| jail_err("/tmp image", &e))?;
-                resources.tmp_image = Some(path.clone());
-                Some((path, DEFAULT_TMP_MB))
-            }
-            None => None,
-        };
-        let json = serde_json::to_string(&enter).map_err(|e| jail_err("spec", &e))?;
-        let (spec_out, spec_in) = std::io::pipe().map_err(SandboxError::Pipe)?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg(INIT_ARG)
-            .env_clear()
-            .env(ENTER_ENV, json)
-            .stdin(Stdio::from(spec_out));
-        let (child, output) = spawn_with_output(cmd, &self.exe)?;
-        // The slot owns these now and undoes them if dropped unused.
-        std::mem::forget(resources);
-        Ok(Slot {
-            parts: Some(SlotParts {
-                netns,
-                cgroup,
-                root,
-                child,
-                output,
-                spec_in,
-                tmp_image,
-            }),
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Some(mut p) = self.parts.take() {
-            let _ = p.child.start_kill();
-            drop(JailResources {
-                cgroup: p.cgroup,
-                root: p.root,
-                tmp_image: p.tmp_image.map(|(path, _)| path),
-                cpu_millis: 0,
-                _netns: None,
-            });
-        }
-    }
-}
-
-/// What an environment holds on the host, removed when it is dropped.
-struct JailResources {
-    cgroup: Arc<dyn Cgroup>,
-    /// Unlinked by the environment once mounted; removed here if it never was.
-    tmp_image: Option<PathBuf>,
-    /// The CPU share the function's memory buys, applied after init.
-    cpu_millis: u64,
-    root: PathBuf,
-    _netns: Option<Box<dyn std::any::Any + Send + Sync>>,
-}
-
-impl Teardown for JailResources {
-    fn peak_memory_bytes(&self) -> Option<u64> {
-        self.cgroup.peak_memory_bytes()
-    }
-
-    fn oom_killed(&self) -> bool {
-        self.cgroup.oom_kills() > 0
-    }
-
-    fn kill_all(&self) {
-        if let Err(e) = self.cgroup.kill_all() {
-            tracing::warn!(error = %e, "could not kill an environment's processes");
-        }
-    }
-
-    fn init_done(&self) {
-        if let Err(e) = self.cgroup.set_cpu_millis(self.cpu_millis) {
-            tracing::warn!(error = %e, "could not set an environment's CPU limit");
-        }
-    }
-}
-
-/// Teardowns in flight, so that shutdown can wait for them: a process that exits in
-/// the middle of one leaves a frozen cgroup behind.
-static TEARDOWNS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
-
-fn teardown(cgroup: Arc<dyn Cgroup>, root: PathBuf, tmp_image: Option<PathBuf>) {
-    if let Err(e) = cgroup.destroy() {
-        tracing::warn!(error = %e, "could not remove an environment's cgroup");
-    }
-    if let Some(image) = tmp_image {
-        let _ = std::fs::remove_file(image);
-    }
-    // The mounts lived in the environment's own mount namespace; on the host this is
-    // an empty directory.
-    let _ = std::fs::remove_dir(&root);
-}
-
-/// Waits until every teardown started so far has finished, or `limit` has passed.
-fn wait_for_teardowns(limit: Duration) {
-    let (count, done) = &TEARDOWNS;
-    let guard = count.lock().unwrap_or_else(|p| p.into_inner());
-    let (guard, timeout) = done
-        .wait_timeout_while(guard, limit, |n| *n > 0)
-        .unwrap_or_else(|p| p.into_inner());
-    if timeout.timed_out() {
-        tracing::warn!(
-            remaining = *guard,
-            "environment teardown still running at shutdown"
-        );
-    }
-}
-
-impl Drop for JailResources {
-    fn drop(&mut self) {
-        // Killing and removing a cgroup can wait on the kernel for a while: not on the
-        // thread that dropped the environment, which may be serving requests.
-        let cgroup = self.cgroup.clone();
-        let root = self.root.clone();
-        let tmp_image = self.tmp_image.take();
-        let (count, done) = &TEARDOWNS;
-        *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        let finish = || {
-            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
-            *n -= 1;
-            done.notify_all();
-        };
-        let spawned = std::thread::Builder::new()
-            .name("hearth-teardown".into())
-            .spawn(move || {
-                teardown(cgroup, root, tmp_image);
-                finish();
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no teardown thread; tearing down inline");
-            teardown(self.cgroup.clone(), self.root.clone(), None);
-            finish();
-        }
+        // Stops the workers and frees the ready environments. Environments still in use
+        // end with the workers' threads, which started them (parent-death signal).
+        self.pool.close(false);
     }
 }
 
@@ -370,15 +161,12 @@ impl Sandbox for JailSandbox {
     }
 
     fn shutdown(&self) {
-        self.shared
-            .closed
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.shared.lock_ready().clear();
-        wait_for_teardowns(Duration::from_secs(10));
+        self.pool.close(true);
+        teardown::wait_for_teardowns(Duration::from_secs(10));
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
-        let slot = self.shared.take_slot()?;
+        let slot = self.pool.take()?;
         let listener = slot
             .parts
             .as_ref()
@@ -391,8 +179,6 @@ impl Sandbox for JailSandbox {
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {
-        let jail_err =
-            |what: &str, e: &dyn std::fmt::Display| SandboxError::Jail(format!("{what}: {e}"));
         let mut slot = prepared
             .keep
             .and_then(|k| k.downcast::<Slot>().ok())
@@ -402,76 +188,76 @@ impl Sandbox for JailSandbox {
             .parts
             .take()
             .ok_or_else(|| SandboxError::Jail("environment already used".into()))?;
-        let limits = Limits::for_memory_mb(spec.memory_mb);
-        // Like Lambda, init runs with a whole CPU whatever the memory size; the
-        // function's share applies from its first event on.
-        let init_limits = Limits {
-            cpu_millis: limits.cpu_millis.max(INIT_CPU_MILLIS),
-            ..limits
-        };
-        parts
-            .cgroup
-            .set_limits(&init_limits)
-            .map_err(|e| jail_err("cgroup", &e))?;
-        let tmp_image = match &parts.tmp_image {
-            Some((path, mb)) if *mb == spec.ephemeral_storage_mb => Some(path.clone()),
-            Some((path, _)) => {
-                loopdev::make_image(path, spec.ephemeral_storage_mb, SANDBOX_UID, SANDBOX_GID)
-                    .map_err(|e| jail_err("/tmp image", &e))?;
-                Some(path.clone())
-            }
-            None => None,
-        };
-        let jail = JailSpec {
-            program: spec.program.clone(),
-            args: spec.args.clone(),
-            env: spec.env.clone(),
-            hostname: "localhost".into(),
-            task_root: spec.task_root.clone(),
-            runtime_dir: spec.runtime_dir.clone(),
-            ro_paths: spec.ro_paths.clone(),
-            root: parts.root.clone(),
-            tmp_mb: spec.ephemeral_storage_mb,
-            tmp_image: tmp_image.clone(),
-            uid: SANDBOX_UID,
-            gid: SANDBOX_GID,
-            seccomp: Some(self.shared.seccomp.clone()),
-        };
-        let json = serde_json::to_vec(&jail).map_err(|e| jail_err("spec", &e))?;
         let SlotParts {
+            id,
             netns,
             cgroup,
-            root,
             child,
             output,
-            mut spec_in,
-            tmp_image: _,
-        } = parts;
-        let resources = JailResources {
-            cgroup,
+            control,
+            tmp,
+            tmp_disk,
             root,
-            tmp_image,
+        } = parts;
+        let limits = Limits::for_memory_mb(spec.memory_mb);
+        // From here on, returning early removes everything (the init process is killed
+        // when its handle drops).
+        let mut resources = JailResources {
+            cgroup: cgroup.clone(),
             cpu_millis: limits.cpu_millis,
-            _netns: Some(Box::new(netns)),
+            netns: Some(netns),
+            tmp: self
+                .maker
+                .disks
+                .clone()
+                .map(|d| (d, tmp_disk.into_iter().collect())),
+            root: Some(root),
         };
-        let pid = child.id().unwrap_or_default();
-        let instance = Instance::new(child, pid, output, Some(Box::new(resources)));
-        // The spec is far smaller than a pipe's buffer, so this does not block; closing
-        // the pipe lets init go on.
-        spec_in
-            .write_all(&json)
+        // A size other than the one made ahead: a disk of that size (kept ones are used
+        // again) replaces it, or the tmpfs is resized.
+        let tmp_mb = spec.ephemeral_storage_mb;
+        let mut new_tmp = None;
+        let mut tmp_fd = None;
+        match tmp {
+            Tmp::Disk { mb } | Tmp::Tmpfs { mb } if mb == tmp_mb => {}
+            Tmp::Disk { .. } => {
+                if let Some((disks, back)) = &mut resources.tmp {
+                    let (mount, disk) = disks
+                        .take(&format!("{id}-claim"), tmp_mb)
+                        .map_err(|e| jail_err("/tmp", &e))?;
+                    tmp_fd = Some(mount);
+                    back.extend(disk);
+                    new_tmp = Some(Tmp::Disk { mb: tmp_mb });
+                }
+            }
+            Tmp::Tmpfs { .. } => new_tmp = Some(Tmp::Tmpfs { mb: tmp_mb }),
+        }
+        let instance = Instance::adopted(child, output, Some(Box::new(resources)));
+        // Like Lambda, init runs with a whole CPU whatever the memory size; the
+        // function's share applies from its first event on. Environments wait under
+        // the smallest function's limits, so most claims change nothing here.
+        let init_limits = Limits {
+            cpu_millis: limits.cpu_millis.max(slot::INIT_CPU_MILLIS),
+            ..limits
+        };
+        if init_limits != slot::waiting_limits() {
+            cgroup
+                .set_limits(&init_limits)
+                .map_err(|e| jail_err("cgroup", &e))?;
+        }
+        let (binds, mut fds) = Self::binds(spec)?;
+        fds.extend(tmp_fd);
+        let claim = Claim {
+            binds,
+            tmp: new_tmp,
+            exec: Exec {
+                program: spec.program.clone(),
+                args: spec.args.clone(),
+                env: spec.env.clone(),
+            },
+        };
+        handoff::send_claim(&control, &claim, &fds)
             .map_err(|e| jail_err("cannot hand the environment its function", &e))?;
-        drop(spec_in);
         Ok(instance)
     }
-}
-
-fn unique_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }

@@ -1,77 +1,129 @@
-//! Assembling an environment's root file system in its own mount namespace: a tmpfs
-//! holding only mount points, the host's system directories and interpreters bound
-//! read-only, the code at `/var/task`, the runtime client at `/var/runtime`, a fresh
-//! `/proc`, a minimal `/dev`, a synthetic `/etc` and a size-limited `/tmp`. Then
-//! `pivot_root` into it and detach the host's tree.
+//! An environment's root file system, assembled in its own mount namespace in two steps.
+//!
+//! [`assemble`] runs ahead of need, before any function is known: a tmpfs holding only
+//! mount points, the host's system directories bound read-only, a fresh `/proc`, a
+//! minimal `/dev`, the synthetic `/etc` ([`build_etc`], made once per start), the `/tmp`
+//! Hearth made, then `pivot_root` into it and detach the host's tree. [`attach`] runs when a function is assigned: it
+//! attaches the mounts Hearth opened for it (code, runtime client, interpreter
+//! prefixes) read-only, swaps `/tmp` when the function wants another size, and makes
+//! the root read-only. As the host's tree is gone by then, the function's directories
+//! arrive as detached mounts (`open_tree` in Hearth, `move_mount` here), not paths.
 
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use rustix::mount::{move_mount, MoveMountFlags};
 
-use super::spec::JailSpec;
+use super::spec::{Bind, Enter, Tmp};
 
 /// System directories every runtime needs (libraries, interpreters, CA certificates).
 /// Where the host has merged `/usr`, `/bin`, `/lib`... are symlinks and are recreated
 /// as the same symlinks.
-const SYSTEM_DIRS: &[&str] = &[
+pub const SYSTEM_DIRS: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 ];
 
-/// Host files copied into the synthetic `/etc` by bind mount: none holds a secret.
+/// Host files copied into the synthetic `/etc`: none holds a secret.
 const ETC_FILES: &[&str] = &[
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
     "/etc/localtime",
     "/etc/nsswitch.conf",
-    "/etc/ssl",
-    "/etc/ca-certificates",
-    "/etc/alternatives",
     "/etc/mime.types",
 ];
+
+/// Host directories bound read-only into the synthetic `/etc` (copying their many
+/// symlinks would make starting Hearth slow on some disks, and binding keeps them
+/// current).
+const ETC_DIRS: &[&str] = &["/etc/ssl", "/etc/ca-certificates", "/etc/alternatives"];
 
 /// Device nodes bound from the host's `/dev`.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 
+/// Mount points every function's mounts go on.
+const TASK: &str = "/var/task";
+const RUNTIME: &str = "/var/runtime";
+
 fn err(what: &str, path: &Path, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("{what} {}: {e}", path.display()))
+}
+
+/// Makes `dst` read-only (and nosuid, nodev): a bind mount takes these flags only on a
+/// remount.
+fn remount_readonly(dst: &Path) -> io::Result<()> {
+    let ro = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV;
+    mount(None::<&str>, dst, None::<&str>, ro, None::<&str>)
+        .map_err(|e| err("remount read-only", dst, e))
 }
 
 fn bind(src: &Path, dst: &Path, readonly: bool) -> io::Result<()> {
     let flags = MsFlags::MS_BIND | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     mount(Some(src), dst, None::<&str>, flags, None::<&str>).map_err(|e| err("bind", src, e))?;
     if readonly {
-        // A bind mount takes the read-only flag only on a remount.
-        let ro = flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-        mount(None::<&str>, dst, None::<&str>, ro, None::<&str>)
-            .map_err(|e| err("remount read-only", dst, e))?;
+        remount_readonly(dst)?;
     }
     Ok(())
 }
 
-/// Creates the mount point for `src` under `root` (a directory or an empty file).
-fn mount_point(root: &Path, inside: &Path, src: &Path) -> io::Result<PathBuf> {
-    let dst = root.join(inside.strip_prefix("/").unwrap_or(inside));
-    if src.is_dir() {
-        fs::create_dir_all(&dst)?;
+/// Creates the mount point `dst` (a directory or an empty file) and its parents.
+fn mount_point(dst: &Path, dir: bool) -> io::Result<()> {
+    if dir {
+        fs::create_dir_all(dst)
     } else {
         if let Some(parent) = dst.parent() {
             fs::create_dir_all(parent)?;
         }
-        fs::File::create(&dst)?;
+        fs::File::create(dst).map(drop)
     }
-    Ok(dst)
 }
 
 fn tmpfs(dst: &Path, options: &str, flags: MsFlags) -> io::Result<()> {
     mount(Some("tmpfs"), dst, Some("tmpfs"), flags, Some(options)).map_err(|e| err("tmpfs", dst, e))
 }
 
-/// Builds the root under `spec.root` and pivots into it. Runs as PID 1 of the
-/// environment's PID namespace, inside its new mount namespace.
-pub fn assemble(spec: &JailSpec) -> io::Result<()> {
+fn tmpfs_options(mb: u64) -> String {
+    format!("size={}m,mode=1777", mb.max(1))
+}
+
+/// Puts the detached mount `fd` at `dst`.
+fn attach_detached(fd: &OwnedFd, dst: &Path) -> io::Result<()> {
+    move_mount(
+        fd.as_fd(),
+        "",
+        rustix::fs::CWD,
+        dst,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| err("attach a mount at", dst, e))
+}
+
+/// Mounts the `/tmp` described by `tmp` at `dst`: the disk Hearth made (`disk`), or a
+/// tmpfs.
+fn mount_tmp(tmp: Tmp, disk: Option<&OwnedFd>, dst: &Path) -> io::Result<()> {
+    match (tmp, disk) {
+        (Tmp::Disk { .. }, Some(fd)) => attach_detached(fd, dst),
+        (Tmp::Disk { .. }, None) => Err(err("mount", dst, "no /tmp file system was handed over")),
+        (Tmp::Tmpfs { mb }, _) => tmpfs(
+            dst,
+            &tmpfs_options(mb),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        ),
+    }
+}
+
+/// Builds everything that does not depend on the function under `enter.root` and
+/// pivots into it. Runs as PID 1 of the environment's PID namespace (so that `/proc`
+/// shows that namespace), inside its new mount namespace. The root stays writable for
+/// [`attach`], which makes it read-only; only this process (root) can write to it.
+pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
     // Nothing done here may propagate back to the host's mounts.
     mount(
         None::<&str>,
@@ -81,7 +133,7 @@ pub fn assemble(spec: &JailSpec) -> io::Result<()> {
         None::<&str>,
     )
     .map_err(|e| err("make private", Path::new("/"), e))?;
-    let root = spec.root.as_path();
+    let root = enter.root.as_path();
     tmpfs(
         root,
         "size=1m,mode=0755",
@@ -90,47 +142,22 @@ pub fn assemble(spec: &JailSpec) -> io::Result<()> {
 
     for dir in SYSTEM_DIRS {
         let host = Path::new(dir);
+        let inside = root.join(&dir[1..]);
         match fs::symlink_metadata(host) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                symlink(fs::read_link(host)?, root.join(&dir[1..]))?;
+            Ok(meta) if meta.file_type().is_symlink() => symlink(fs::read_link(host)?, inside)?,
+            Ok(_) => {
+                mount_point(&inside, true)?;
+                bind(host, &inside, true)?;
             }
-            Ok(_) => bind(host, &mount_point(root, host, host)?, true)?,
             Err(_) => {}
         }
     }
-    for path in &spec.ro_paths {
-        // Interpreters under /usr are already there.
-        if SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) || !path.exists() {
-            continue;
-        }
-        bind(path, &mount_point(root, path, path)?, true)?;
+    for dir in [TASK, RUNTIME, "/opt", "/tmp", "/proc"] {
+        fs::create_dir_all(root.join(&dir[1..]))?;
     }
-    let task = Path::new("/var/task");
-    bind(
-        &spec.task_root,
-        &mount_point(root, task, &spec.task_root)?,
-        true,
-    )?;
-    let runtime = Path::new("/var/runtime");
-    match &spec.runtime_dir {
-        Some(dir) => bind(dir, &mount_point(root, runtime, dir)?, true)?,
-        None => fs::create_dir_all(root.join("var/runtime"))?,
-    }
-    fs::create_dir_all(root.join("opt"))?;
-
-    let tmp = root.join("tmp");
-    fs::create_dir_all(&tmp)?;
-    match &spec.tmp_image {
-        Some(image) => disk_tmp(image, &tmp)?,
-        None => tmpfs(
-            &tmp,
-            &format!("size={}m,mode=1777", spec.tmp_mb.max(1)),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        )?,
-    }
+    mount_tmp(enter.tmp, tmp_disk, &root.join("tmp"))?;
 
     let proc = root.join("proc");
-    fs::create_dir_all(&proc)?;
     mount(
         Some("proc"),
         &proc,
@@ -141,28 +168,68 @@ pub fn assemble(spec: &JailSpec) -> io::Result<()> {
     .map_err(|e| err("mount", &proc, e))?;
 
     dev(root)?;
-    etc(root, spec)?;
+    let etc = root.join("etc");
+    fs::create_dir_all(&etc)?;
+    bind(&enter.etc, &etc, true)?;
+    for host in ETC_DIRS {
+        let inside = root.join(&host[1..]);
+        if inside.is_dir() {
+            bind(Path::new(host), &inside, true)?;
+        }
+    }
 
     pivot(root)
 }
 
-/// Mounts the environment's ext4 image at `tmp` through a loop device, then unlinks
-/// the image: the device keeps it alive, and the space is freed when the environment
-/// ends.
-fn disk_tmp(image: &Path, tmp: &Path) -> io::Result<()> {
-    let (device, handle) =
-        super::loopdev::attach(image).map_err(|e| err("loop device for", image, e))?;
+/// Attaches the function's mounts (`fds`, one per entry of `binds`) read-only, swaps
+/// `/tmp` for `tmp` when given (a disk one is the last of `fds`), then makes the root
+/// read-only. Runs after [`assemble`], inside the new root.
+pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<()> {
+    let wanted = binds.len() + usize::from(matches!(tmp, Some(Tmp::Disk { .. })));
+    if fds.len() != wanted {
+        return Err(io::Error::other(format!(
+            "{} file descriptors handed over, {wanted} expected",
+            fds.len()
+        )));
+    }
+    for (b, fd) in binds.iter().zip(fds) {
+        if !b.target.is_absolute() {
+            return Err(err("mount point", &b.target, "is not absolute"));
+        }
+        // The fixed mount points exist already; interpreter prefixes get theirs here.
+        if !b.target.exists() {
+            mount_point(&b.target, b.dir)?;
+        }
+        attach_detached(fd, &b.target)?;
+        remount_readonly(&b.target)?;
+    }
+    if let Some(tmp) = tmp {
+        let tmp_dir = Path::new("/tmp");
+        match tmp {
+            Tmp::Disk { .. } => {
+                umount2(tmp_dir, MntFlags::MNT_DETACH).map_err(|e| err("umount", tmp_dir, e))?;
+                mount_tmp(tmp, fds.last(), tmp_dir)?;
+            }
+            // A tmpfs changes size in place.
+            Tmp::Tmpfs { mb } => mount(
+                None::<&str>,
+                tmp_dir,
+                None::<&str>,
+                MsFlags::MS_REMOUNT | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some(tmpfs_options(mb).as_str()),
+            )
+            .map_err(|e| err("resize", tmp_dir, e))?,
+        }
+    }
+    // The root tmpfs holds only mount points: nothing may be created in it.
     mount(
-        Some(device.as_path()),
-        tmp,
-        Some("ext4"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         None::<&str>,
     )
-    .map_err(|e| err("mount", &device, e))?;
-    // The mount holds the device now; from here it detaches when unmounted.
-    drop(handle);
-    fs::remove_file(image)
+    .map_err(|e| err("remount read-only", Path::new("/"), e))
 }
 
 fn dev(root: &Path) -> io::Result<()> {
@@ -196,35 +263,68 @@ fn dev(root: &Path) -> io::Result<()> {
     )
 }
 
-/// A synthetic `/etc`: the host's harmless files, and Lambda-like identity files.
-fn etc(root: &Path, spec: &JailSpec) -> io::Result<()> {
-    let etc = root.join("etc");
-    fs::create_dir_all(&etc)?;
+/// Builds the synthetic `/etc` every environment binds read-only: copies of the host's
+/// harmless files (only what any user may read), mount points for [`ETC_DIRS`], and
+/// Lambda-like identity files. Made once per start, so an environment costs a few binds
+/// instead of one per file and writing its own files.
+pub fn build_etc(dir: &Path, uid: u32, gid: u32, hostname: &str) -> io::Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     for file in ETC_FILES {
         let host = Path::new(file);
-        if host.exists() {
-            bind(host, &mount_point(root, host, host)?, true)?;
+        copy_readable(host, &dir.join(&file["/etc/".len()..]))?;
+    }
+    for host in ETC_DIRS {
+        if Path::new(host).is_dir() {
+            fs::create_dir(dir.join(&host["/etc/".len()..]))?;
         }
     }
     let files = [
         (
             "passwd",
             format!(
-                "root:x:0:0:root:/root:/sbin/nologin\nsbx_user:x:{}:{}::/tmp:/sbin/nologin\n",
-                spec.uid, spec.gid
+                "root:x:0:0:root:/root:/sbin/nologin\nsbx_user:x:{uid}:{gid}::/tmp:/sbin/nologin\n"
             ),
         ),
-        ("group", format!("root:x:0:\nsbx_user:x:{}:\n", spec.gid)),
+        ("group", format!("root:x:0:\nsbx_user:x:{gid}:\n")),
         ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
-        ("hostname", format!("{}\n", spec.hostname)),
+        ("hostname", format!("{hostname}\n")),
         ("resolv.conf", String::new()),
     ];
     for (name, body) in files {
-        let path = etc.join(name);
+        let path = dir.join(name);
         fs::write(&path, body)?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
     }
     Ok(())
+}
+
+/// Copies `src` to `dst` (a symlink as a symlink, a directory recursively) when anyone
+/// may read it; what only some users may read is left out.
+fn copy_readable(src: &Path, dst: &Path) -> io::Result<()> {
+    let Ok(meta) = fs::symlink_metadata(src) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode();
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        symlink(fs::read_link(src)?, dst)
+    } else if kind.is_dir() && mode & 0o005 == 0o005 {
+        fs::create_dir(dst)?;
+        for entry in fs::read_dir(src)? {
+            let entry = entry?;
+            copy_readable(&entry.path(), &dst.join(entry.file_name()))?;
+        }
+        fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o755))
+    } else if kind.is_file() && mode & 0o004 == 0o004 {
+        fs::copy(src, dst)?;
+        fs::set_permissions(dst, fs::Permissions::from_mode(mode & 0o755))
+    } else {
+        Ok(())
+    }
 }
 
 /// Makes `root` the root and drops every mount of the host from this namespace.
@@ -235,14 +335,5 @@ fn pivot(root: &Path) -> io::Result<()> {
     nix::unistd::chdir("/").map_err(|e| err("chdir", Path::new("/"), e))?;
     umount2("/.old-root", MntFlags::MNT_DETACH)
         .map_err(|e| err("umount", Path::new("/.old-root"), e))?;
-    fs::remove_dir("/.old-root")?;
-    // The root tmpfs holds only mount points: nothing may be created in it.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        None::<&str>,
-    )
-    .map_err(|e| err("remount read-only", Path::new("/"), e))
+    fs::remove_dir("/.old-root")
 }

@@ -136,6 +136,22 @@ pub trait Cgroup: Send + Sync + fmt::Debug {
     /// SIGKILL all, `THAWED`), repeating until it is empty, for at most a few seconds.
     fn kill_all(&self) -> Result<(), CgroupError>;
 
+    /// Whether any process is still in the cgroup, going by one hierarchy only (on v1
+    /// all of them hold the same processes): a cheap check to poll.
+    fn populated(&self) -> bool {
+        self.procs_files()
+            .first()
+            .is_some_and(|procs| fs::read_pids(procs).is_ok_and(|p| !p.is_empty()))
+    }
+
+    /// Sends SIGKILL to every process in the cgroup now, without freezing or waiting: a
+    /// process forking at that moment may survive it, which [`Cgroup::kill_all`] does not
+    /// allow.
+    fn signal_kill(&self) -> Result<(), CgroupError> {
+        kill::sigkill(&self.pids()?);
+        Ok(())
+    }
+
     /// [`Cgroup::kill_all`], then removes the cgroup's directories (retrying `rmdir`
     /// briefly while the kernel reaps). Removing an already removed cgroup is fine.
     fn destroy(&self) -> Result<(), CgroupError>;

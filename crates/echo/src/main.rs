@@ -1,4 +1,6 @@
-//! Echo function for Hearth's end-to-end tests, built on the official `lambda_runtime` crate.
+//! Echo function for Hearth's end-to-end tests and `hearth bench`, built on the official
+//! `lambda_runtime` crate. Deployed as a `provided.al2023` function: the binary is zipped as
+//! `bootstrap`.
 //!
 //! Returns the payload and the invocation context as the runtime client saw it, so the tests
 //! can check the Runtime API headers and environment variables the crate insists on.
@@ -30,7 +32,9 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
     }))
 }
 
-#[tokio::main]
+// One thread: the function handles one event at a time, and a work-stealing runtime
+// would only add wake-ups between its threads to every invocation.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(handler)).await
 }

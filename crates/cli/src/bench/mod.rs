@@ -1,0 +1,322 @@
+//! `hearth bench`: starts its own `hearth server` (jail sandbox by default), deploys its own
+//! functions through the Lambda REST API, and measures Hearth side by side with a floor (the
+//! same runtime process under a minimal Runtime API in the bench, nothing in between): warm
+//! Invoke overhead, cold starts, throughput, sandbox creation rate and the memory of an idle
+//! environment. Prints a table with targets and verdicts, and `--json FILE` writes the
+//! figures. A missed target is a verdict, not a failure; only a figure that cannot be
+//! measured makes the command fail.
+
+mod floor;
+mod functions;
+mod load;
+mod measure;
+mod procs;
+mod report;
+mod server;
+mod wire;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::ValueEnum;
+use hearth_engine::runtimes::Catalog;
+
+use crate::client::output::{emit, StdoutClosed};
+use crate::runtime_cmd::DirArgs;
+use crate::server::SandboxKind;
+use load::Conn;
+use measure::{
+    cold_starts, idle_memory, sandbox_rate, settled_snapshot, throughput, warm_overhead, Warm,
+};
+use report::Report;
+use server::Server;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The bench's server always runs on a fresh temporary data directory; \
+--data-dir only locates the default --runtimes-dir. Run as root for the jail sandbox. \
+Build target/release/hearth-echo first (cargo build --release)."
+)]
+pub struct BenchArgs {
+    /// Also write the figures as one JSON object to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Far fewer iterations: a smoke test of the bench, not figures to quote.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// How the bench's server isolates environments (`process` isolates nothing).
+    #[arg(long, value_enum, default_value = "jail")]
+    pub sandbox: SandboxKind,
+
+    #[command(flatten)]
+    pub dirs: DirArgs,
+}
+
+/// How much of each measurement a run does.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Cold starts measured (one function each), and as many floor execs.
+    cold: usize,
+    /// Functions cold-started in the sandbox-creation burst, and its concurrency.
+    burst: usize,
+    burst_concurrency: usize,
+    /// Warm invokes per side (Hearth, floor), in `rounds` alternating batches.
+    warm: usize,
+    python_warm: usize,
+    rounds: usize,
+    /// Closed-loop throughput: warm-up, then the measured window, per concurrency.
+    warmup: Duration,
+    window: Duration,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                cold: 8,
+                burst: 24,
+                burst_concurrency: 8,
+                warm: 1_000,
+                python_warm: 400,
+                rounds: 4,
+                warmup: Duration::from_millis(300),
+                window: Duration::from_secs(1),
+            }
+        } else {
+            Self {
+                cold: 100,
+                burst: 300,
+                burst_concurrency: 8,
+                warm: 20_000,
+                python_warm: 8_000,
+                rounds: 20,
+                warmup: Duration::from_secs(1),
+                window: Duration::from_secs(5),
+            }
+        }
+    }
+}
+
+/// Concurrency levels of the throughput figure.
+const THROUGHPUT_LEVELS: [usize; 3] = [1, 8, 32];
+/// Parallel control-plane calls while deploying and deleting.
+const DEPLOY_WORKERS: usize = 4;
+/// Invokes that warm a path up before it is measured (connections, caches, the allocator).
+const WARMUP_INVOKES: usize = 200;
+/// Answers each throughput worker must have had before the measured window.
+const WARMUP_PER_WORKER: u64 = 20;
+
+const ECHO: &str = "bench-echo";
+const PYTHON: &str = "bench-python";
+
+/// When the run started, for the progress lines.
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+fn progress(message: impl std::fmt::Display) {
+    let t = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("hearth bench [{t:5.1}s]: {message}");
+}
+
+/// A 1 KB JSON event: `{"data":"xxx…"}`.
+fn payload_1k() -> Vec<u8> {
+    let frame = br#"{"data":""}"#.len();
+    format!(r#"{{"data":"{}"}}"#, "x".repeat(1024 - frame)).into_bytes()
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    STARTED.get_or_init(Instant::now);
+    let plan = Plan::new(args.quick);
+    let echo = functions::echo_binary()?;
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let runtimes_dir = args.dirs.runtimes_dir()?;
+    let sandbox = args
+        .sandbox
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .context("unnamed sandbox kind")?;
+    let work = std::env::temp_dir().join(format!("hearth-bench-{}", std::process::id()));
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+
+    let result = bench(&plan, &args, &exe, &echo, &runtimes_dir, &sandbox, &work);
+    match result {
+        Ok(report) => {
+            if let Err(e) = std::fs::remove_dir_all(&work) {
+                progress(format!("could not remove {}: {e}", work.display()));
+            }
+            // The file first: a closed standard output must not lose it.
+            if let Some(path) = &args.json {
+                let text = serde_json::to_string_pretty(&report.json())?;
+                std::fs::write(path, text + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                progress(format!("wrote {}", path.display()));
+            }
+            match emit(report.table().as_bytes()) {
+                Err(e) if e.is::<StdoutClosed>() => Ok(()),
+                other => other,
+            }
+        }
+        Err(e) => Err(e.context(format!(
+            "the benchmark could not be completed (its files, server log included, are in {})",
+            work.display()
+        ))),
+    }
+}
+
+fn bench(
+    plan: &Plan,
+    args: &BenchArgs,
+    exe: &Path,
+    echo: &Path,
+    runtimes_dir: &Path,
+    sandbox: &str,
+    work: &Path,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let catalog = Catalog::discover(runtimes_dir);
+    let rust = functions::rust_echo(&catalog, echo, work)?;
+    let python = match functions::python_echo(&catalog, work) {
+        Ok(f) => Some(f),
+        Err(why) => {
+            progress(format!("skipping the Python figures: {why}"));
+            report.notes.push(format!("Python figures skipped: {why}"));
+            None
+        }
+    };
+    report.fact("quick", args.quick);
+    report.fact("sandbox", sandbox);
+    report.fact(
+        "cpus",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    report.fact("function_memory_mb", functions::MEMORY_MB);
+    report.fact("payload_bytes", payload_1k().len());
+    if let Some(p) = &python {
+        report.fact("python_runtime", p.spec.runtime.clone());
+    }
+
+    progress(format!("starting hearth server (--sandbox {sandbox})"));
+    let data_dir = work.join("data");
+    let mut server = Server::start(
+        exe,
+        &data_dir,
+        runtimes_dir,
+        sandbox,
+        &work.join("server.log"),
+    )?;
+    let addr = server.addr();
+
+    let cold_names: Vec<String> = (0..plan.cold).map(|i| format!("bench-cold-{i}")).collect();
+    let burst_names: Vec<String> = (0..plan.burst)
+        .map(|i| format!("bench-burst-{i}"))
+        .collect();
+    let mut deploys: Vec<(String, server::FunctionSpec)> = vec![(ECHO.into(), rust.spec.clone())];
+    if let Some(p) = &python {
+        deploys.push((PYTHON.into(), p.spec.clone()));
+    }
+    for name in cold_names.iter().chain(&burst_names) {
+        deploys.push((name.clone(), rust.spec.clone()));
+    }
+    progress(format!(
+        "deploying {} functions through CreateFunction",
+        deploys.len()
+    ));
+    let mut conn = Conn::new(addr);
+    // The first one alone: it stores and unpacks the code the others share, so that they
+    // do not all unpack the same hash at once (which Hearth's store has raced on).
+    let (first, first_spec) = &deploys[0];
+    server::create_function(&mut conn, first, first_spec)
+        .and_then(|()| server::wait_active(&mut conn, first))
+        .map_err(|e| server.explain(e))?;
+    load::run_jobs(addr, deploys, DEPLOY_WORKERS, |conn, (name, spec)| {
+        if name == ECHO {
+            return Ok(());
+        }
+        server::create_function(conn, &name, &spec)?;
+        server::wait_active(conn, &name)
+    })
+    .map_err(|e| server.explain(e))?;
+
+    let runtime_without_jail = matches!(args.sandbox, SandboxKind::Process);
+    let before = settled_snapshot(server.pid(), runtime_without_jail)?;
+
+    // The first environment unpacks the code (once per hash, shared by every bench-cold-*
+    // function): not part of any figure.
+    server::invoke(&mut conn, ECHO, &payload_1k()).map_err(|e| server.explain(e))?;
+    cold_starts(&rust, &cold_names, &mut conn, work, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+
+    idle_memory(
+        &server,
+        runtime_without_jail,
+        &before,
+        plan.cold + 1,
+        &mut report,
+    )?;
+
+    sandbox_rate(plan, addr, &burst_names, &mut report).map_err(|e| server.explain(e))?;
+    progress("deleting the cold-start and burst functions (retires their environments)");
+    load::run_jobs(
+        addr,
+        cold_names.into_iter().chain(burst_names).collect(),
+        DEPLOY_WORKERS,
+        |conn, name: String| server::delete_function(conn, &name),
+    )?;
+
+    progress(format!("warm Invoke, Rust, {} invokes per side", plan.warm));
+    warm_overhead(plan.warm, plan.rounds, &rust, ECHO, &mut conn, work)
+        .map(|w| w.record(&mut report, "", "Rust", true))
+        .map_err(|e| server.explain(e))?;
+    match &python {
+        Some(p) => {
+            progress(format!(
+                "warm Invoke, Python ({}), {} invokes per side",
+                p.spec.runtime, plan.python_warm
+            ));
+            warm_overhead(plan.python_warm, plan.rounds, p, PYTHON, &mut conn, work)
+                .map(|w| w.record(&mut report, "python_", "Python", false))
+                .map_err(|e| server.explain(e))?;
+        }
+        None => Warm::skipped(&mut report),
+    }
+    report.method(
+        "warm overhead",
+        "Invoke latency at concurrency 1 with a 1 KB event, measured by the bench's client \
+         over one keep-alive connection, minus the floor: the same runtime binary served by \
+         the bench's own minimal Runtime API (no Hearth in between), timed from writing the \
+         event on its pending GET .../next to reading its POST .../response; p50 - p50 and \
+         p99 - p99, Hearth and floor alternating in batches. The floor runtime's CPU per \
+         invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load.",
+    );
+
+    throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    progress("stopping the server");
+    server.stop();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_is_1k_json() {
+        let p = payload_1k();
+        assert_eq!(p.len(), 1024);
+        let v: serde_json::Value = serde_json::from_slice(&p).expect("JSON");
+        assert!(v["data"].is_string());
+    }
+
+    #[test]
+    fn quick_plans_less() {
+        let (quick, full) = (Plan::new(true), Plan::new(false));
+        assert!(quick.cold < full.cold && quick.warm < full.warm && quick.window < full.window);
+    }
+}
