@@ -54,11 +54,15 @@ impl Reply {
                     .map(str::to_string)
             })
             .unwrap_or_else(|| format!("HTTP {}", self.status));
-        let message = ["message", "Message", "errorMessage"]
+        let mut message = ["message", "Message", "errorMessage"]
             .iter()
             .find_map(|key| body.get(*key).and_then(Value::as_str))
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string());
+        // A throttle says why (which limit) in `Reason`.
+        if let Some(reason) = body.get("Reason").and_then(Value::as_str) {
+            message = format!("{message} ({reason})");
+        }
         ApiError { code, message }
     }
 
@@ -222,5 +226,15 @@ mod tests {
             body: b"bad gateway".to_vec(),
         };
         assert_eq!(bare.error().to_string(), "HTTP 502: bad gateway");
+
+        let throttle = Reply {
+            status: 429,
+            headers: HeaderMap::new(),
+            body: br#"{"Type":"User","message":"Rate Exceeded.","Reason":"ConcurrentInvocationLimitExceeded"}"#.to_vec(),
+        };
+        assert_eq!(
+            throttle.error().to_string(),
+            "HTTP 429: Rate Exceeded. (ConcurrentInvocationLimitExceeded)"
+        );
     }
 }
