@@ -44,12 +44,17 @@ def existing(client):
 
 # --- InvalidParameterValueException ---------------------------------------------------------
 
+def _update_error(raw_client, name, **changes):
+    """UpdateFunctionConfiguration that must fail; returns (HTTP status, error code)."""
+    with pytest.raises(ClientError) as e:
+        raw_client.update_function_configuration(FunctionName=name, **changes)
+    return h.error_of(e.value)[:2]
+
+
 @pytest.mark.parametrize("runtime", ["nosuchruntime9.9", "java21", "python2.7"])
 def test_unknown_or_uninstalled_runtime(raw_client, existing, runtime):
     assert _create_error(raw_client, Runtime=runtime) == IPV
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Runtime=runtime)
-    assert h.error_of(e.value)[:2] == IPV
+    assert _update_error(raw_client, existing, Runtime=runtime) == IPV
 
 
 def test_handler_missing_for_managed_runtime(raw_client):
@@ -66,17 +71,13 @@ def test_handler_missing_for_managed_runtime(raw_client):
 def test_reserved_environment_variable(raw_client, existing, var):
     env = {"Variables": {"FINE": "1", var: "x"}}
     assert _create_error(raw_client, Environment=env) == IPV
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Environment=env)
-    assert h.error_of(e.value)[:2] == IPV
+    assert _update_error(raw_client, existing, Environment=env) == IPV
 
 
 def test_environment_too_large(raw_client, existing):
     env = {"Variables": {"BIG": "x" * 4200}}
     assert _create_error(raw_client, Environment=env) == IPV
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Environment=env)
-    assert h.error_of(e.value)[:2] == IPV
+    assert _update_error(raw_client, existing, Environment=env) == IPV
 
 
 def test_environment_just_under_limit_is_accepted(client):
@@ -97,16 +98,12 @@ def test_bad_zip(raw_client, existing, data):
 
 def test_memory_too_large(raw_client, existing):
     assert _create_error(raw_client, MemorySize=10241) == IPV
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, MemorySize=10241)
-    assert h.error_of(e.value)[:2] == IPV
+    assert _update_error(raw_client, existing, MemorySize=10241) == IPV
 
 
 def test_timeout_too_large(raw_client, existing):
     assert _create_error(raw_client, Timeout=901) == IPV
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Timeout=901)
-    assert h.error_of(e.value)[:2] == IPV
+    assert _update_error(raw_client, existing, Timeout=901) == IPV
 
 
 def test_limits_inclusive(client):
@@ -177,32 +174,23 @@ def test_function_name_of_64_is_accepted(client):
 
 def test_memory_too_small(raw_client, existing):
     assert _create_error(raw_client, MemorySize=127) == VALIDATION
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, MemorySize=127)
-    assert h.error_of(e.value)[:2] == VALIDATION
+    assert _update_error(raw_client, existing, MemorySize=127) == VALIDATION
 
 
 def test_timeout_too_small(raw_client, existing):
     assert _create_error(raw_client, Timeout=0) == VALIDATION
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Timeout=0)
-    assert h.error_of(e.value)[:2] == VALIDATION
+    assert _update_error(raw_client, existing, Timeout=0) == VALIDATION
 
 
 @pytest.mark.parametrize("size", [511, 10241])
 def test_ephemeral_storage_out_of_range(raw_client, existing, size):
     assert _create_error(raw_client, EphemeralStorage={"Size": size}) == VALIDATION
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing,
-                                                  EphemeralStorage={"Size": size})
-    assert h.error_of(e.value)[:2] == VALIDATION
+    assert _update_error(raw_client, existing, EphemeralStorage={"Size": size}) == VALIDATION
 
 
 def test_description_too_long(raw_client, existing):
     assert _create_error(raw_client, Description="d" * 257) == VALIDATION
-    with pytest.raises(ClientError) as e:
-        raw_client.update_function_configuration(FunctionName=existing, Description="d" * 257)
-    assert h.error_of(e.value)[:2] == VALIDATION
+    assert _update_error(raw_client, existing, Description="d" * 257) == VALIDATION
 
 
 def test_description_of_256_is_accepted(client):

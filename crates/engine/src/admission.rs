@@ -169,14 +169,7 @@ impl Engine {
         self.unqualified(r)?;
         self.entry(r)?;
         self.inner.admission.check_reservation(&r.name, reserved)?;
-        let provisioned: i64 = self
-            .inner
-            .store
-            .list_provisioned(Some(&r.name))
-            .map_err(internal)?
-            .iter()
-            .map(|c| c.requested)
-            .sum();
+        let provisioned = self.provisioned_total(&r.name, None)?;
         if reserved < provisioned {
             return Err(AwsError::invalid(format!(
                 "ReservedConcurrentExecutions {reserved} should not be lower than function's total provisioned concurrency [{provisioned}]."

@@ -228,9 +228,14 @@ impl Engine {
             }
             Ok(())
         });
-        if let Err(e) = result {
+        if let Err(e) = &result {
             tracing::error!(function = name, error = %e, "could not record the function's state");
         }
+        // Gone, failed, or a newer change settles (and settles these versions) itself.
+        let Ok(Some(Ok(latest))) = result else {
+            self.inner.registry.invalidate(name);
+            return;
+        };
         // Versions published while the change was in progress share its fate.
         match self.inner.store.list_versions(name) {
             Ok(versions) => {
@@ -240,19 +245,17 @@ impl Engine {
                     {
                         continue;
                     }
-                    if let Ok(Some(latest)) = self.inner.store.get_function(name) {
-                        v.state = if latest.state == State::Failed {
-                            State::Failed
-                        } else {
-                            State::Active
-                        };
-                        v.state_reason = latest.state_reason.clone();
-                        v.state_reason_code = latest.state_reason_code.clone();
-                        v.last_update_status = latest.last_update_status;
-                        v.last_update_status_reason = latest.last_update_status_reason.clone();
-                        v.last_update_status_reason_code =
-                            latest.last_update_status_reason_code.clone();
-                    }
+                    v.state = if latest.state == State::Failed {
+                        State::Failed
+                    } else {
+                        State::Active
+                    };
+                    v.state_reason = latest.state_reason.clone();
+                    v.state_reason_code = latest.state_reason_code.clone();
+                    v.last_update_status = latest.last_update_status;
+                    v.last_update_status_reason = latest.last_update_status_reason.clone();
+                    v.last_update_status_reason_code =
+                        latest.last_update_status_reason_code.clone();
                     if let Err(e) = self.inner.store.put_version(&v) {
                         tracing::error!(function = name, error = %e, "could not record a version's state");
                     }

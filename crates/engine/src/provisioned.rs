@@ -130,15 +130,7 @@ impl Engine {
             ));
         }
         let qualifier = self.provisioned_qualifier(r)?;
-        let others: i64 = self
-            .inner
-            .store
-            .list_provisioned(Some(&r.name))
-            .map_err(internal)?
-            .iter()
-            .filter(|c| c.qualifier != qualifier)
-            .map(|c| c.requested)
-            .sum();
+        let others = self.provisioned_total(&r.name, Some(&qualifier))?;
         match self.inner.admission.reserved(&r.name) {
             Some(reserved) if others + requested > reserved => {
                 return Err(AwsError::invalid(format!(
@@ -167,7 +159,7 @@ impl Engine {
             .put_provisioned(&config)
             .map_err(internal)?;
         self.allocate(&r.name, &qualifier)?;
-        self.provisioned_view(&config, false)
+        Ok(self.provisioned_view(&config, false))
     }
 
     /// The qualifier of a provisioned-concurrency request: an existing version or alias.
@@ -210,11 +202,7 @@ impl Engine {
         &self,
         r: &FunctionRef,
     ) -> Result<ProvisionedConcurrencyConfig, AwsError> {
-        self.entry(r)?;
-        let q = r
-            .qualifier
-            .clone()
-            .ok_or_else(|| AwsError::constraint("null", "qualifier", "Member must not be null"))?;
+        let q = self.existing_qualifier(r)?;
         let config = self
             .inner
             .store
@@ -229,33 +217,53 @@ impl Engine {
                     ),
                 )
             })?;
-        self.provisioned_view(&config, false)
+        Ok(self.provisioned_view(&config, false))
     }
 
     pub fn list_provisioned(
         &self,
         r: &FunctionRef,
     ) -> Result<Vec<ProvisionedConcurrencyConfig>, AwsError> {
-        self.entry(&FunctionRef {
-            name: r.name.clone(),
-            qualifier: None,
-        })?;
-        self.inner
+        self.function_entry(&r.name)?;
+        Ok(self
+            .inner
             .store
             .list_provisioned(Some(&r.name))
             .map_err(internal)?
             .iter()
             .map(|c| self.provisioned_view(c, true))
-            .collect()
+            .collect())
+    }
+
+    /// Provisioned concurrency requested for `function`, leaving out `except`'s.
+    pub(crate) fn provisioned_total(
+        &self,
+        function: &str,
+        except: Option<&str>,
+    ) -> Result<i64, AwsError> {
+        Ok(self
+            .inner
+            .store
+            .list_provisioned(Some(function))
+            .map_err(internal)?
+            .iter()
+            .filter(|c| Some(c.qualifier.as_str()) != except)
+            .map(|c| c.requested)
+            .sum())
     }
 
     pub fn delete_provisioned(&self, r: &FunctionRef) -> Result<(), AwsError> {
-        self.entry(r)?;
-        let q = r
-            .qualifier
-            .clone()
-            .ok_or_else(|| AwsError::constraint("null", "qualifier", "Member must not be null"))?;
+        let q = self.existing_qualifier(r)?;
         self.drop_provisioned(&r.name, &q)
+    }
+
+    /// The qualifier Get/DeleteProvisionedConcurrencyConfig require, of an existing
+    /// function.
+    fn existing_qualifier(&self, r: &FunctionRef) -> Result<String, AwsError> {
+        self.entry(r)?;
+        r.qualifier
+            .clone()
+            .ok_or_else(|| AwsError::constraint("null", "qualifier", "Member must not be null"))
     }
 
     /// Removes a configuration and its environments (no error if there was none).
@@ -318,10 +326,7 @@ impl Engine {
         else {
             return Ok(());
         };
-        let entry = self.entry(&FunctionRef {
-            name: function.to_string(),
-            qualifier: None,
-        })?;
+        let entry = self.function_entry(function)?;
         let targets = match entry.aliases.get(qualifier) {
             None => vec![(qualifier.to_string(), config.requested)],
             Some(a) => split(config.requested, &a.function_version, &a.additional_weights),
@@ -508,7 +513,7 @@ impl Engine {
         &self,
         c: &ProvisionedConfig,
         with_arn: bool,
-    ) -> Result<ProvisionedConcurrencyConfig, AwsError> {
+    ) -> ProvisionedConcurrencyConfig {
         let allocs = self.inner.provisioned.lock();
         let a = allocs.get(&(c.function.clone(), c.qualifier.clone()));
         let allocated = a.map_or(0, |a| a.allocated);
@@ -522,7 +527,7 @@ impl Engine {
         } else {
             ProvisionedStatus::InProgress
         };
-        Ok(ProvisionedConcurrencyConfig {
+        ProvisionedConcurrencyConfig {
             function_arn: with_arn.then(|| function_arn(&c.function, Some(&c.qualifier))),
             requested_provisioned_concurrent_executions: c.requested,
             available_provisioned_concurrent_executions: available,
@@ -530,7 +535,7 @@ impl Engine {
             status,
             status_reason: failure,
             last_modified: c.last_modified.clone(),
-        })
+        }
     }
 }
 

@@ -61,6 +61,14 @@ fn uniform() -> f64 {
 }
 
 impl Engine {
+    /// The cached view of function `name`, or ResourceNotFound under its unqualified ARN.
+    pub(crate) fn function_entry(&self, name: &str) -> Result<Arc<Entry>, AwsError> {
+        self.entry(&FunctionRef {
+            name: name.to_string(),
+            qualifier: None,
+        })
+    }
+
     /// The cached view of a function, or ResourceNotFound for `r`.
     pub(crate) fn entry(&self, r: &FunctionRef) -> Result<Arc<Entry>, AwsError> {
         self.inner
@@ -191,9 +199,12 @@ impl Engine {
     /// `$LATEST` (with its qualified ARN, as Lambda lists it) then each version.
     pub fn list_versions(&self, r: &FunctionRef) -> Result<Vec<FunctionConfig>, AwsError> {
         let entry = self.entry(r)?;
-        let mut out = vec![(*entry.latest).clone()];
-        out.extend(self.inner.store.list_versions(&r.name).map_err(internal)?);
-        Ok(out)
+        let mut versions: Vec<&Arc<FunctionConfig>> = entry.versions.values().collect();
+        versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(u64::MAX));
+        Ok(std::iter::once(&entry.latest)
+            .chain(versions)
+            .map(|v| (**v).clone())
+            .collect())
     }
 
     /// Checks an alias's target versions exist.
@@ -235,10 +246,7 @@ impl Engine {
             .routing_config
             .and_then(|c| c.additional_version_weights)
             .unwrap_or_default();
-        let entry = self.entry(&FunctionRef {
-            name: r.name.clone(),
-            qualifier: None,
-        })?;
+        let entry = self.function_entry(&r.name)?;
         self.check_alias_versions(&entry, &r.name, &version, &weights)?;
         let alias = Alias {
             function: r.name.clone(),
@@ -260,10 +268,7 @@ impl Engine {
     }
 
     pub fn get_alias(&self, r: &FunctionRef, name: &str) -> Result<Alias, AwsError> {
-        let entry = self.entry(&FunctionRef {
-            name: r.name.clone(),
-            qualifier: None,
-        })?;
+        let entry = self.function_entry(&r.name)?;
         entry
             .aliases
             .get(name)
@@ -280,10 +285,7 @@ impl Engine {
         if let Some(d) = &req.description {
             validate::description(d)?;
         }
-        let entry = self.entry(&FunctionRef {
-            name: r.name.clone(),
-            qualifier: None,
-        })?;
+        let entry = self.function_entry(&r.name)?;
         let current = entry
             .aliases
             .get(name)
@@ -340,10 +342,7 @@ impl Engine {
         r: &FunctionRef,
         version: Option<&str>,
     ) -> Result<Vec<Alias>, AwsError> {
-        let entry = self.entry(&FunctionRef {
-            name: r.name.clone(),
-            qualifier: None,
-        })?;
+        let entry = self.function_entry(&r.name)?;
         let mut out: Vec<Alias> = entry
             .aliases
             .values()

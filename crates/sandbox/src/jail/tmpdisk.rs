@@ -267,6 +267,18 @@ fn mount_image(image: &Path) -> io::Result<OwnedFd> {
 mod tests {
     use super::*;
 
+    /// Attaches a detached mount (as the jail's PID 1 does) at `target`.
+    fn attach(mount: &OwnedFd, target: &Path) {
+        rustix::mount::move_mount(
+            mount,
+            "",
+            rustix::fs::CWD,
+            target,
+            rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+        .expect("attach");
+    }
+
     /// Needs root and loop devices, as the jail does.
     #[test]
     fn clones_mount_empty_with_exactly_their_size() {
@@ -279,14 +291,7 @@ mod tests {
             let (mount, _) = disks.take(name, mb).expect("make");
             let target = dir.path().join(name);
             std::fs::create_dir(&target).expect("mkdir");
-            rustix::mount::move_mount(
-                &mount,
-                "",
-                rustix::fs::CWD,
-                &target,
-                rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-            )
-            .expect("attach");
+            attach(&mount, &target);
             std::fs::write(target.join("probe"), b"x").expect("writable");
             std::fs::remove_file(target.join("probe")).expect("remove");
             let meta = std::fs::metadata(&target);
@@ -321,14 +326,7 @@ mod tests {
         let use_it = |mount: OwnedFd, write: bool| {
             let target = dir.path().join("mnt");
             std::fs::create_dir_all(&target).expect("mkdir");
-            rustix::mount::move_mount(
-                &mount,
-                "",
-                rustix::fs::CWD,
-                &target,
-                rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-            )
-            .expect("attach");
+            attach(&mount, &target);
             drop(mount);
             let _ = std::fs::read_dir(&target).map(|d| d.count());
             if write {
