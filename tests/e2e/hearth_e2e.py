@@ -196,6 +196,20 @@ class HearthServer:
         return http_request(self.endpoint + path, **kw)
 
 
+def log_events(server: HearthServer, name: str) -> list:
+    """Every log event of a function from /_hearth/logs, oldest first (all pages)."""
+    events, after = [], None
+    while True:
+        query = "?limit=10000" + (f"&after={after}" if after else "")
+        status, _, body = server.get(f"/_hearth/logs/{name}{query}")
+        assert status == 200, body
+        page = json.loads(body)["events"]
+        if not page:
+            return events
+        events.extend(page)
+        after = page[-1]["id"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Clients
 

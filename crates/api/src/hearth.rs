@@ -1,6 +1,6 @@
 //! Hearth-private endpoints: code downloads (GetFunction's `Code.Location`), a
 //! function's logs for `hearth logs`, the runtime list, and the environments busy with
-//! an invocation right now.
+//! an invocation right now, and the async queue per function.
 
 use std::collections::HashMap;
 
@@ -92,4 +92,24 @@ pub(crate) async fn concurrency(State(s): State<AppState>) -> Json<serde_json::V
         "functions": s.engine.busy_by_function(),
         "idle": s.engine.idle_environments(),
     }))
+}
+
+/// `{"functions": [{"function", "queued", "running", "oldestAgeMs"}]}`: the async
+/// queue's events not done yet, per function.
+pub(crate) async fn queue(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let now = hearth_model::time::now_ms();
+    let list: Vec<_> = s
+        .events
+        .stats()
+        .into_iter()
+        .map(|q| {
+            json!({
+                "function": q.function,
+                "queued": q.queued,
+                "running": q.running,
+                "oldestAgeMs": (now - q.oldest_accepted_ms).max(0),
+            })
+        })
+        .collect();
+    Json(json!({ "functions": list }))
 }

@@ -9,6 +9,7 @@ mod account;
 mod body;
 mod concurrency;
 mod error;
+mod event_config;
 mod functions;
 mod hearth;
 mod invoke;
@@ -19,6 +20,7 @@ mod versions;
 use axum::routing::{get, post, put};
 use axum::Router;
 use hearth_engine::Engine;
+use hearth_events::Events;
 
 pub use error::ApiError;
 pub use request_id::RequestId;
@@ -27,11 +29,12 @@ pub use request_id::RequestId;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
+    pub events: Events,
 }
 
 /// The whole HTTP surface.
-pub fn router(engine: Engine) -> Router {
-    let state = AppState { engine };
+pub fn router(engine: Engine, events: Events) -> Router {
+    let state = AppState { engine, events };
     Router::new()
         .route(
             "/2015-03-31/functions",
@@ -82,8 +85,27 @@ pub fn router(engine: Engine) -> Router {
                 .delete(concurrency::delete_provisioned),
         )
         .route(
+            "/2019-09-25/functions/{function}/event-invoke-config",
+            put(event_config::put)
+                .post(event_config::update)
+                .get(event_config::get)
+                .delete(event_config::delete),
+        )
+        .route(
+            "/2019-09-25/functions/{function}/event-invoke-config/list",
+            get(event_config::list),
+        )
+        .route(
             "/2015-03-31/functions/{function}/invocations",
             post(invoke::invoke),
+        )
+        .route(
+            "/2014-11-13/functions/{function}/invoke-async",
+            post(invoke::invoke_async),
+        )
+        .route(
+            "/2014-11-13/functions/{function}/invoke-async/",
+            post(invoke::invoke_async),
         )
         .route("/2016-08-19/account-settings", get(account::get))
         .route("/2016-08-19/account-settings/", get(account::get))
@@ -91,6 +113,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/_hearth/logs/{function}", get(hearth::logs))
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
+        .route("/_hearth/queue", get(hearth::queue))
         .fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -35,8 +35,9 @@ fn fixture() -> Fixture {
         },
     )
     .expect("engine");
+    let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");
     Fixture {
-        app: hearth_api::router(engine),
+        app: hearth_api::router(engine, events),
         _dir: dir,
     }
 }

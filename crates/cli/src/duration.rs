@@ -1,8 +1,9 @@
-//! Durations on the command line: a whole number and a unit (`30s`, `10m`, `1h`, `2d`).
+//! Durations on the command line: a whole number and a unit (`500ms`, `30s`, `10m`,
+//! `1h`, `2d`).
 
 use std::time::Duration;
 
-/// Parses `30s`, `10m`, `1h`, `2d`; a bare number is seconds.
+/// Parses `500ms`, `30s`, `10m`, `1h`, `2d`; a bare number is seconds.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -12,6 +13,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let count: u64 = digits
         .parse()
         .map_err(|_| format!("expected a duration like 30s, 10m, 1h or 2d, got {text:?}"))?;
+    if unit == "ms" {
+        return Ok(Duration::from_millis(count));
+    }
     let seconds_per = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -19,7 +23,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         "d" => 86_400,
         _ => {
             return Err(format!(
-                "unknown unit in {text:?}: use s, m, h or d (e.g. 10m)"
+                "unknown unit in {text:?}: use ms, s, m, h or d (e.g. 10m)"
             ))
         }
     };
@@ -36,6 +40,7 @@ mod tests {
     #[test]
     fn units() {
         assert_eq!(parse("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse("45"), Ok(Duration::from_secs(45)));
         assert_eq!(parse("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));

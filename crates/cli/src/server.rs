@@ -7,10 +7,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hearth_engine::{Catalog, Engine, EngineConfig};
+use hearth_events::{Events, EventsConfig};
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
 use hearth_store::Store;
 
 use crate::runtime_cmd::DirArgs;
+
+/// How long a stopping server waits for running async events.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SandboxKind {
@@ -35,6 +39,18 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_ACCOUNT_CONCURRENCY", default_value_t = hearth_model::limits::ACCOUNT_CONCURRENCY,
           value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub account_concurrency: i64,
+
+    /// Delays before the retries of an async event whose function failed (Lambda waits
+    /// about 1 then 2 minutes; the last one repeats if more retries are allowed).
+    #[arg(long, env = "HEARTH_ASYNC_RETRY_DELAYS", value_delimiter = ',',
+          default_value = "60s,120s", value_parser = crate::duration::parse)]
+    pub async_retry_delays: Vec<Duration>,
+
+    /// Async events running at once, over all functions (each also within its
+    /// function's reserved concurrency and the account's limit).
+    #[arg(long, env = "HEARTH_ASYNC_CONCURRENCY", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub async_concurrency: u32,
 
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
@@ -74,6 +90,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the data directory")?;
+    let events = Events::start(
+        engine.clone(),
+        EventsConfig {
+            retry_delays: args.async_retry_delays.clone(),
+            max_running: args.async_concurrency as usize,
+            ..EventsConfig::default()
+        },
+    )
+    .context("cannot read the async queue")?;
     let available = catalog.available();
     tracing::info!(
         data_dir = %data_dir.display(),
@@ -98,10 +123,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, hearth_api::router(engine.clone()))
+    axum::serve(listener, hearth_api::router(engine.clone(), events.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
+    // Events still running after the grace run again at the next start.
+    events.stop(STOP_GRACE).await;
     engine.shutdown();
     tracing::info!("stopped");
     Ok(())

@@ -40,6 +40,15 @@ fn unsupported(what: &str) -> AwsError {
     AwsError::invalid(format!("{what} is not supported by Hearth yet"))
 }
 
+/// `DeadLetterConfig.TargetArn`, validated; an empty or absent one means none.
+fn dead_letter_target(
+    config: Option<hearth_model::shapes::DeadLetterConfig>,
+) -> Result<Option<String>, AwsError> {
+    let arn = config.and_then(|d| d.target_arn).unwrap_or_default();
+    validate::dead_letter_target(&arn)?;
+    Ok(Some(arn).filter(|a| !a.is_empty()))
+}
+
 fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
     let bytes = BASE64.decode(zip_b64.trim()).map_err(|_| {
         AwsError::invalid(
@@ -140,6 +149,7 @@ impl Engine {
             .architectures
             .unwrap_or_else(|| vec![validate::host_architecture().to_string()]);
         validate::architectures(&architectures)?;
+        let dead_letter_target_arn = dead_letter_target(req.dead_letter_config)?;
         let zip = code.zip_file.ok_or_else(|| {
             AwsError::invalid("Please provide a source for function code (Code.ZipFile).")
         })?;
@@ -167,6 +177,7 @@ impl Engine {
             last_update_status_reason: None,
             last_update_status_reason_code: None,
             tags: req.tags.unwrap_or_default(),
+            dead_letter_target_arn,
         };
         match self.inner.store.insert_function(&config) {
             Ok(()) => {}
@@ -423,6 +434,10 @@ impl Engine {
         if let Some(vars) = &environment {
             validate::environment(vars)?;
         }
+        let dead_letter = req
+            .dead_letter_config
+            .map(|d| dead_letter_target(Some(d)))
+            .transpose()?;
         self.change(r, req.revision_id.as_deref(), |f| {
             if let Some(v) = req.role {
                 f.role = v;
@@ -447,6 +462,9 @@ impl Engine {
             }
             if let Some(v) = environment {
                 f.environment = v;
+            }
+            if let Some(v) = dead_letter {
+                f.dead_letter_target_arn = v;
             }
         })
     }
@@ -495,7 +513,7 @@ impl Engine {
 
     /// A function's log lines, including those of every invocation that has answered.
     pub async fn logs(&self, function: &str, query: LogQuery) -> Result<Vec<LogEvent>, AwsError> {
-        self.inner.logs.flush().await.map_err(internal)?;
+        self.inner.writer.flush().await.map_err(internal)?;
         let store = self.inner.store.clone();
         let function = function.to_string();
         tokio::task::spawn_blocking(move || store.query_logs(&function, &query))

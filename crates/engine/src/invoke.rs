@@ -30,6 +30,8 @@ pub struct InvokeRequest {
     /// The decoded JSON of `X-Amz-Client-Context`.
     pub client_context: Option<String>,
     pub dry_run: bool,
+    /// Which attempt at an asynchronous event this is (1 for the first), for the log.
+    pub attempt: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,17 @@ impl Engine {
             // Only warm runs report this; a cold one reports the crash itself.
             Ran::Undelivered => Err(crate::internal("a new environment lost its event")),
         }
+    }
+
+    /// Checks that `r` names something invocable now (what an async invoke checks
+    /// before it accepts the event), without running it.
+    pub fn check_invocable(&self, r: &FunctionRef) -> Result<(), AwsError> {
+        self.resolve_target(r).map(drop)
+    }
+
+    /// The function's reserved concurrency, if it has one.
+    pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {
+        self.inner.admission.reserved(function)
     }
 
     /// Starts an environment for a function version (its code unpacked on first use).
@@ -252,10 +265,7 @@ impl Engine {
             init_duration: env.init_duration.take(),
             status,
         };
-        let mut lines = vec![(
-            start_ms,
-            format!("START RequestId: {id} Version: {}", f.version),
-        )];
+        let mut lines = start_lines(start_ms, f, req);
         lines.extend(output);
         lines.extend(extra);
         lines.push((now_ms(), format!("END RequestId: {id}")));
@@ -306,10 +316,7 @@ impl Engine {
             init_duration: None,
             status: Some(status),
         };
-        let mut lines = vec![(
-            now_ms(),
-            format!("START RequestId: {id} Version: {}", f.version),
-        )];
+        let mut lines = start_lines(now_ms(), f, req);
         lines.push((now_ms(), format!("END RequestId: {id}")));
         lines.push((now_ms(), report.line()));
         // The tail includes what init printed: that is where the reason for the failure is.
@@ -327,15 +334,26 @@ impl Engine {
         })
     }
 
-    /// Queues lines for the log store (see `logwriter`: readers of the logs wait for
-    /// them, the invocation does not).
+    /// Queues lines for the log store (see `hearth_store::Writer`: readers of the logs
+    /// wait for them, the invocation does not).
     pub(crate) fn submit_logs(&self, function: &str, stream: &str, lines: Vec<(i64, String)>) {
-        self.inner.logs.submit(LogBatch {
+        self.inner.writer.submit_logs(LogBatch {
             function: function.to_string(),
             stream: stream.to_string(),
             lines,
         });
     }
+}
+
+/// The invocation's first log lines: Lambda's `START`, and for an asynchronous event a
+/// Hearth line saying which attempt this is (retries keep the request id).
+fn start_lines(ts: i64, f: &FunctionConfig, req: &InvokeRequest) -> Vec<(i64, String)> {
+    let id = &req.request_id;
+    let mut lines = vec![(ts, format!("START RequestId: {id} Version: {}", f.version))];
+    if let Some(n) = req.attempt {
+        lines.push((ts, format!("ASYNC RequestId: {id} Attempt: {n}")));
+    }
+    lines
 }
 
 /// What running an event on an environment came to.

@@ -4,10 +4,10 @@
 
 mod admission;
 mod env;
+mod event_config;
 mod functions;
 mod invoke;
 mod logs;
-mod logwriter;
 mod pool;
 mod provisioned;
 mod registry;
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use hearth_model::{AwsError, FunctionConfig};
 use hearth_sandbox::Sandbox;
-use hearth_store::Store;
+use hearth_store::{Store, Writer};
 
 pub use functions::AccountSettings;
 pub use invoke::{InvokeRequest, InvokeResponse};
@@ -41,7 +41,8 @@ struct Inner {
     sandbox: Arc<dyn Sandbox>,
     pool: pool::Pool,
     registry: registry::Registry,
-    logs: logwriter::LogWriter,
+    /// Writes invocation logs (and the async queue's changes) in groups.
+    writer: Writer,
     admission: Arc<admission::Admission>,
     provisioned: provisioned::Provisioned,
     config: EngineConfig,
@@ -64,7 +65,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self, hearth_store::StoreError> {
         let reserved = store.all_reserved()?;
-        let logs = logwriter::LogWriter::start(store.clone())?;
+        let writer = Writer::start(store.clone())?;
         let engine = Self {
             inner: Arc::new(Inner {
                 store,
@@ -72,7 +73,7 @@ impl Engine {
                 sandbox,
                 pool: pool::Pool::default(),
                 registry: registry::Registry::default(),
-                logs,
+                writer,
                 admission: Arc::new(admission::Admission::new(
                     config.account_concurrency,
                     reserved,
@@ -89,6 +90,12 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The store's writer, shared with the async queue: changes handed to it after an
+    /// invocation's log lines are committed no earlier than those lines.
+    pub fn writer(&self) -> &Writer {
+        &self.inner.writer
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -119,7 +126,7 @@ impl Engine {
     pub fn shutdown(&self) {
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
-        if let Err(e) = self.inner.logs.flush_blocking() {
+        if let Err(e) = self.inner.writer.flush_blocking() {
             tracing::error!(error = %e, "invocation logs not written at shutdown");
         }
         self.inner.sandbox.shutdown();

@@ -1,5 +1,6 @@
-//! An in-memory view of each function's `$LATEST`, published versions and aliases,
-//! so the invoke path resolves a reference without a database read. Every write goes
+//! An in-memory view of each function's `$LATEST`, published versions, aliases and
+//! asynchronous invocation settings, so the invoke path (and the async dispatcher, for
+//! every event) resolves a reference without a database read. Every write goes
 //! through the engine, which invalidates the function's entry after it; a load that
 //! raced with a write is not kept (a global generation counter tells).
 
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use hearth_model::alias::Alias;
+use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::FunctionConfig;
 use hearth_store::{Store, StoreError};
 
@@ -17,6 +19,8 @@ pub(crate) struct Entry {
     /// Published versions by number.
     pub versions: HashMap<String, Arc<FunctionConfig>>,
     pub aliases: HashMap<String, Alias>,
+    /// `FunctionEventInvokeConfig`s by qualifier (`$LATEST` when unqualified).
+    pub event_configs: HashMap<String, EventInvokeConfig>,
 }
 
 #[derive(Default)]
@@ -52,6 +56,11 @@ impl Registry {
                 .list_aliases(name)?
                 .into_iter()
                 .map(|a| (a.name.clone(), a))
+                .collect(),
+            event_configs: store
+                .list_event_invoke_configs(name)?
+                .into_iter()
+                .map(|c| (c.qualifier.clone(), c))
                 .collect(),
         });
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());

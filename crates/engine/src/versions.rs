@@ -53,6 +53,7 @@ fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
         && latest.ephemeral_storage == version.ephemeral_storage
         && latest.environment == version.environment
         && latest.architectures == version.architectures
+        && latest.dead_letter_target_arn == version.dead_letter_target_arn
 }
 
 /// A uniform draw in [0, 1) for weighted alias routing.

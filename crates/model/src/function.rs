@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::arn::{function_arn, LATEST};
 use crate::shapes::{
-    EnvironmentResponse, EphemeralStorage, FunctionConfiguration, LoggingConfigResponse,
-    SnapStartResponse, TracingConfigResponse,
+    DeadLetterConfig, EnvironmentResponse, EphemeralStorage, FunctionConfiguration,
+    LoggingConfigResponse, SnapStartResponse, TracingConfigResponse,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,10 @@ pub struct FunctionConfig {
     pub last_update_status_reason: Option<String>,
     pub last_update_status_reason_code: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// `DeadLetterConfig.TargetArn` (stored only: Hearth does not deliver to queues or
+    /// topics yet). Absent from records written before Hearth knew it.
+    #[serde(default)]
+    pub dead_letter_target_arn: Option<String>,
 }
 
 impl FunctionConfig {
@@ -98,6 +102,12 @@ impl FunctionConfig {
             environment: (!self.environment.is_empty()).then(|| EnvironmentResponse {
                 variables: self.environment.clone(),
             }),
+            dead_letter_config: self
+                .dead_letter_target_arn
+                .clone()
+                .map(|arn| DeadLetterConfig {
+                    target_arn: Some(arn),
+                }),
             tracing_config: TracingConfigResponse {
                 mode: "PassThrough".into(),
             },

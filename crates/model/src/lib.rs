@@ -6,6 +6,7 @@ pub mod alias;
 pub mod arn;
 pub mod concurrency;
 pub mod error;
+pub mod event_invoke;
 pub mod function;
 pub mod limits;
 pub mod shapes;

@@ -27,6 +27,14 @@ pub struct Environment {
     pub variables: Option<BTreeMap<String, String>>,
 }
 
+/// `DeadLetterConfig`: where Lambda sends events whose asynchronous invocation failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EphemeralStorage {
@@ -49,7 +57,7 @@ pub struct CreateFunctionRequest {
     pub publish: Option<bool>,
     pub vpc_config: Option<Value>,
     pub package_type: Option<String>,
-    pub dead_letter_config: Option<Value>,
+    pub dead_letter_config: Option<DeadLetterConfig>,
     pub environment: Option<Environment>,
     #[serde(rename = "KMSKeyArn")]
     pub kms_key_arn: Option<String>,
@@ -97,7 +105,7 @@ pub struct UpdateFunctionConfigurationRequest {
     pub vpc_config: Option<Value>,
     pub environment: Option<Environment>,
     pub runtime: Option<String>,
-    pub dead_letter_config: Option<Value>,
+    pub dead_letter_config: Option<DeadLetterConfig>,
     #[serde(rename = "KMSKeyArn")]
     pub kms_key_arn: Option<String>,
     pub tracing_config: Option<Value>,
@@ -155,6 +163,8 @@ pub struct FunctionConfiguration {
     pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<EnvironmentResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<DeadLetterConfig>,
     pub tracing_config: TracingConfigResponse,
     pub revision_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

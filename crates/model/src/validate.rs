@@ -185,6 +185,39 @@ pub fn role(role: &str) -> Result<(), AwsError> {
     }
 }
 
+/// `DeadLetterConfig.TargetArn`: botocore's `ResourceArn`, `(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()`
+/// (empty clears it).
+pub fn dead_letter_target(arn: &str) -> Result<(), AwsError> {
+    let ok = arn.is_empty()
+        || arn
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(partition, rest)| {
+                let partition_ok = partition.is_empty()
+                    || partition
+                        .strip_prefix("aws")
+                        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'));
+                partition_ok.then_some(rest)
+            })
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(service, rest)| {
+                !service.is_empty()
+                    && service
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+                    && !rest.contains('\n')
+            });
+    if ok {
+        Ok(())
+    } else {
+        Err(AwsError::constraint(
+            arn,
+            "deadLetterConfig.targetArn",
+            "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()",
+        ))
+    }
+}
+
 pub fn environment(vars: &BTreeMap<String, String>) -> Result<(), AwsError> {
     let reserved: Vec<&str> = vars
         .keys()
@@ -339,6 +372,32 @@ mod tests {
             code(runtime("cobol", &available)),
             Some(ErrorCode::InvalidParameterValue)
         );
+    }
+
+    #[test]
+    fn dead_letter_target_pattern() {
+        for ok in [
+            "",
+            "arn:aws:sqs:us-east-1:000000000000:dlq",
+            "arn:aws:sns:us-east-1:000000000000:topic",
+            "arn::sqs:x",
+            "arn:aws-cn:sqs:cn-north-1:000000000000:q",
+        ] {
+            assert_eq!(code(dead_letter_target(ok)), None, "{ok}");
+        }
+        for bad in [
+            "sqs",
+            "arn:aws:SQS:x",
+            "arn:aws:sqs",
+            "arn:gcp:sqs:x",
+            "arn:aws::x",
+        ] {
+            assert_eq!(
+                code(dead_letter_target(bad)),
+                Some(ErrorCode::Validation),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -62,15 +62,7 @@ impl Store {
         function: &str,
         qualifier: &str,
     ) -> Result<Option<ProvisionedConfig>, StoreError> {
-        let data: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT data FROM provisioned WHERE function = ?1 AND qualifier = ?2",
-                params![function, qualifier],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+        self.record("provisioned", "qualifier", function, qualifier)
     }
 
     /// Provisioned-concurrency requests of one function, or of all with `None`.

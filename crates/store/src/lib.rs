@@ -1,5 +1,6 @@
 //! Hearth's embedded state: function metadata (with versions, aliases and concurrency
-//! settings) and logs in SQLite (WAL), and code as
+//! settings), logs and the async invocation queue in SQLite (WAL), written in groups by
+//! one writer thread ([`Writer`]), and code as
 //! content-addressed zip blobs, each unpacked once per hash and shared by every
 //! environment that runs it.
 
@@ -7,8 +8,11 @@ mod blobs;
 mod concurrency;
 mod db;
 mod error;
+mod event_config;
 mod logs;
+mod queue;
 mod versions;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,7 +20,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use blobs::{inspect_zip, ZipInfo};
 pub use error::StoreError;
 pub use logs::{LogBatch, LogEvent, LogQuery};
+pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use versions::Publish;
+pub use writer::{Ack, Change, Durability, Writer};
 
 /// Handle to the data directory. Cheap to clone; SQLite access is serialised by a mutex
 /// because every statement here is short.

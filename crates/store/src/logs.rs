@@ -32,26 +32,17 @@ pub struct LogQuery {
     pub limit: usize,
 }
 
-impl Store {
-    /// Appends several streams' lines in one transaction (one commit for many
-    /// invocations: group commit).
-    pub fn append_log_batches(&self, batches: &[LogBatch]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO logs (function, stream, ts, message) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for b in batches {
-                for (ts, message) in &b.lines {
-                    stmt.execute(params![b.function, b.stream, ts, message])?;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(())
+pub(crate) fn append(tx: &rusqlite::Transaction<'_>, b: &LogBatch) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO logs (function, stream, ts, message) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (ts, message) in &b.lines {
+        stmt.execute(params![b.function, b.stream, ts, message])?;
     }
+    Ok(())
+}
 
+impl Store {
     /// A function's log events, oldest first.
     pub fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError> {
         let conn = self.conn();
@@ -82,6 +73,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Change, Durability};
 
     #[test]
     fn append_then_query_in_order() {
@@ -93,10 +85,13 @@ mod tests {
             lines: lines.iter().map(|(t, m)| (*t, m.to_string())).collect(),
         };
         store
-            .append_log_batches(&[
-                batch("f", "s1", &[(10, "a"), (20, "b")]),
-                batch("g", "s2", &[(15, "x")]),
-            ])
+            .apply_changes(
+                &[
+                    Change::Logs(batch("f", "s1", &[(10, "a"), (20, "b")])),
+                    Change::Logs(batch("g", "s2", &[(15, "x")])),
+                ],
+                Durability::Committed,
+            )
             .expect("append");
         let all = store
             .query_logs(

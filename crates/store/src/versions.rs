@@ -132,11 +132,19 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a version with its asynchronous invocation settings.
     pub fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "DELETE FROM versions WHERE function = ?1 AND version = ?2",
             params![name, version as i64],
         )?;
+        tx.execute(
+            "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+            params![name, version.to_string()],
+        )?;
+        tx.commit()?;
         Ok(n > 0)
     }
 
@@ -154,15 +162,7 @@ impl Store {
     }
 
     pub fn get_alias(&self, function: &str, name: &str) -> Result<Option<Alias>, StoreError> {
-        let data: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT data FROM aliases WHERE function = ?1 AND name = ?2",
-                params![function, name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+        self.record("aliases", "name", function, name)
     }
 
     /// A function's aliases in name order.
@@ -185,35 +185,22 @@ impl Store {
         name: &str,
         f: impl FnOnce(&mut Alias) -> Result<(), E>,
     ) -> Result<Option<Result<Alias, E>>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let data: Option<String> = tx
-            .query_row(
-                "SELECT data FROM aliases WHERE function = ?1 AND name = ?2",
-                params![function, name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(data) = data else {
-            return Ok(None);
-        };
-        let mut alias: Alias = serde_json::from_str(&data)?;
-        if let Err(e) = f(&mut alias) {
-            return Ok(Some(Err(e)));
-        }
-        tx.execute(
-            "UPDATE aliases SET data = ?3 WHERE function = ?1 AND name = ?2",
-            params![function, name, serde_json::to_string(&alias)?],
-        )?;
-        tx.commit()?;
-        Ok(Some(Ok(alias)))
+        self.update_record("aliases", "name", function, name, f)
     }
 
+    /// Deletes an alias with its asynchronous invocation settings.
     pub fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
             params![function, name],
         )?;
+        tx.execute(
+            "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+            params![function, name],
+        )?;
+        tx.commit()?;
         Ok(n > 0)
     }
 }

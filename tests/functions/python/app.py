@@ -9,9 +9,11 @@ The event's "action" field selects a failure mode instead:
   {"action": "big", "size": N}        return a string of N bytes (default: over the 6 MB limit)
   {"action": "log", "line": L}        print L to stdout, then echo
 With HEARTH_TEST_INIT_SLEEP=N in the function's environment, init (the import) takes N
-seconds more, so tests can see whether cold starts overlap.
+seconds more, so tests can see whether cold starts overlap. With HEARTH_TEST_PRINT_EVENT set,
+every event is printed as one line `EVENT <json>` (async destinations are read that way).
 """
 
+import json
 import os
 import signal
 import time
@@ -58,6 +60,8 @@ def _marker_path(event):
 def handler(event, context):
     global COUNT
     COUNT += 1
+    if os.environ.get("HEARTH_TEST_PRINT_EVENT"):
+        print("EVENT " + json.dumps(event), flush=True)
 
     action = event.get("action") if isinstance(event, dict) else None
     if action == "raise":

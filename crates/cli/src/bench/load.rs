@@ -167,15 +167,23 @@ impl LoadResult {
     }
 }
 
-/// Runs `concurrency` workers invoking `path` with `body` until `duration` has passed and
-/// each worker has completed at least `min_each` invokes, and counts completed invokes.
-/// Workers start together (a barrier) so the window is not spent on thread start-up; any
-/// failed invoke fails the run, because a figure with errors in it would not be the figure
-/// it claims to be.
+/// A closed-loop request: what to send and what an answer must look like to count.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub path: &'a str,
+    pub headers: &'a [(&'static str, &'static str)],
+    pub body: &'a [u8],
+    pub check: fn(&Response) -> anyhow::Result<()>,
+}
+
+/// Runs `concurrency` workers sending `req` until `duration` has passed and each worker
+/// has completed at least `min_each` requests, and counts completed requests. Workers
+/// start together (a barrier) so the window is not spent on thread start-up; any failed
+/// request fails the run, because a figure with errors in it would not be the figure it
+/// claims to be.
 pub fn closed_loop(
     addr: SocketAddr,
-    path: &str,
-    body: &[u8],
+    req: Request<'_>,
     concurrency: usize,
     duration: Duration,
     min_each: u64,
@@ -184,16 +192,18 @@ pub fn closed_loop(
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let barrier = barrier.clone();
-        let path = path.to_string();
-        let body = body.to_vec();
+        let path = req.path.to_string();
+        let headers = req.headers.to_vec();
+        let body = req.body.to_vec();
+        let check = req.check;
         workers.push(std::thread::spawn(move || -> anyhow::Result<u64> {
             let mut conn = Conn::new(addr);
             barrier.wait();
             let deadline = Instant::now() + duration;
             let mut done = 0;
             while done < min_each || Instant::now() < deadline {
-                let response = conn.request("POST", &path, &[], &body)?;
-                check_invoke(&response)?;
+                let response = conn.request("POST", &path, &headers, &body)?;
+                check(&response)?;
                 done += 1;
             }
             Ok(done)

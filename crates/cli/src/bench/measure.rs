@@ -366,9 +366,15 @@ pub(super) fn throughput(plan: &Plan, server: &Server, report: &mut Report) -> a
         ));
         // Hearth starts one environment per concurrent request: the warm-up makes them, and
         // lasts until every worker has had several answers (its environment is warm).
-        load::closed_loop(addr, &path, &payload, c, plan.warmup, WARMUP_PER_WORKER)?;
+        let req = load::Request {
+            path: &path,
+            headers: &[],
+            body: &payload,
+            check: load::check_invoke,
+        };
+        load::closed_loop(addr, req, c, plan.warmup, WARMUP_PER_WORKER)?;
         let cpu_before = procs::cpu_now(server.pid())?;
-        let result = load::closed_loop(addr, &path, &payload, c, plan.window, 0)?;
+        let result = load::closed_loop(addr, req, c, plan.window, 0)?;
         let cpu = cpu_before.per_event_us(&procs::cpu_now(server.pid())?, result.completed);
         report.add(
             &format!("throughput_c{c}_rps"),

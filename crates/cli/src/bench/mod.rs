@@ -2,10 +2,11 @@
 //! functions through the Lambda REST API, and measures Hearth side by side with a floor (the
 //! same runtime process under a minimal Runtime API in the bench, nothing in between): warm
 //! Invoke overhead, cold starts, throughput, sandbox creation rate and the memory of an idle
-//! environment. Prints a table with targets and verdicts, and `--json FILE` writes the
+//! environment, and async Event invokes accepted and delivered per second. Prints a table with targets and verdicts, and `--json FILE` writes the
 //! figures. A missed target is a verdict, not a failure; only a figure that cannot be
 //! measured makes the command fail.
 
+mod asynchronous;
 mod floor;
 mod functions;
 mod load;
@@ -296,6 +297,8 @@ fn bench(
     );
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    asynchronous::async_events(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     progress("stopping the server");
     server.stop();

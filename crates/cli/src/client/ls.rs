@@ -1,4 +1,7 @@
-//! `hearth ls`: ListFunctions, all pages, as a table or JSON.
+//! `hearth ls`: ListFunctions, all pages, as a table (with each function's async queue:
+//! events not done yet and the age of the oldest) or JSON.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 use ureq::http::Method;
@@ -32,7 +35,46 @@ pub fn run(args: LsArgs) -> anyhow::Result<()> {
             }
         }
     }
-    emit(table(&functions).as_bytes())
+    let queues = queues(&client);
+    emit(table(&functions, &queues).as_bytes())
+}
+
+/// A function's async events not done yet: how many, and the oldest one's age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Queue {
+    events: u64,
+    oldest_ms: u64,
+}
+
+/// The server's async queue per function (`/_hearth/queue`); empty if it has none to
+/// show.
+fn queues(client: &Client) -> HashMap<String, Queue> {
+    let Ok(doc) = client.call(Method::GET, "/_hearth/queue", None) else {
+        return HashMap::new();
+    };
+    let count = |q: &Value, key: &str| q.get(key).and_then(Value::as_u64).unwrap_or(0);
+    doc.get("functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            let queue = Queue {
+                events: count(q, "queued") + count(q, "running"),
+                oldest_ms: count(q, "oldestAgeMs"),
+            };
+            (wait::field(q, "function").to_string(), queue)
+        })
+        .collect()
+}
+
+/// `45s`, `3m04s`, `2h05m`.
+fn age(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 fn list_all(client: &Client) -> anyhow::Result<Vec<Value>> {
@@ -56,13 +98,15 @@ fn list_all(client: &Client) -> anyhow::Result<Vec<Value>> {
     }
 }
 
-fn table(functions: &[Value]) -> String {
+fn table(functions: &[Value], queues: &HashMap<String, Queue>) -> String {
     let header = [
         "NAME",
         "RUNTIME",
         "MEMORY",
         "TIMEOUT",
         "STATE",
+        "QUEUED",
+        "OLDEST",
         "LAST-MODIFIED",
     ];
     let number = |f: &Value, key: &str, unit: &str| {
@@ -70,15 +114,19 @@ fn table(functions: &[Value]) -> String {
             .and_then(Value::as_u64)
             .map_or_else(|| "-".to_string(), |n| format!("{n} {unit}"))
     };
-    let rows: Vec<[String; 6]> = functions
+    let rows: Vec<[String; 8]> = functions
         .iter()
         .map(|f| {
+            let name = wait::field(f, "FunctionName");
+            let queue = queues.get(name);
             [
-                wait::field(f, "FunctionName").to_string(),
+                name.to_string(),
                 wait::field(f, "Runtime").to_string(),
                 number(f, "MemorySize", "MB"),
                 number(f, "Timeout", "s"),
                 wait::field(f, "State").to_string(),
+                queue.map_or(0, |q| q.events).to_string(),
+                queue.map_or_else(|| "-".to_string(), |q| age(q.oldest_ms)),
                 wait::field(f, "LastModified").to_string(),
             ]
         })
@@ -109,20 +157,40 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn ages() {
+        assert_eq!(age(999), "0s");
+        assert_eq!(age(61_000), "1m01s");
+        assert_eq!(age(7_500_000), "2h05m");
+    }
+
+    #[test]
     fn table_aligns_columns() {
         let functions = vec![json!({
             "FunctionName": "hello-python", "Runtime": "python3.11", "MemorySize": 128,
             "Timeout": 3, "State": "Active", "LastModified": "2026-11-23T10:00:00.000+0000"
         })];
-        let text = table(&functions);
+        let queues = HashMap::from([(
+            "hello-python".to_string(),
+            Queue {
+                events: 12,
+                oldest_ms: 184_000,
+            },
+        )]);
+        let text = table(&functions, &queues);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "NAME          RUNTIME     MEMORY  TIMEOUT  STATE   LAST-MODIFIED"
+            "NAME          RUNTIME     MEMORY  TIMEOUT  STATE   QUEUED  OLDEST  LAST-MODIFIED"
         );
         assert_eq!(
             lines[1],
-            "hello-python  python3.11  128 MB  3 s      Active  2026-11-23T10:00:00.000+0000"
+            "hello-python  python3.11  128 MB  3 s      Active  12      3m04s   2026-11-23T10:00:00.000+0000"
         );
+        let idle = table(&functions, &HashMap::new());
+        assert!(idle
+            .lines()
+            .nth(1)
+            .expect("row")
+            .contains("Active  0       -"));
     }
 }

@@ -1,0 +1,114 @@
+//! The async figures: Event invokes accepted per second at concurrency 32 (each one
+//! fsync'd in a group commit before its 202), and how fast the dispatcher then drains the
+//! backlog through the warm Rust echo.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+use super::load::{self, Conn, Response};
+use super::report::{Report, Target};
+use super::server::{self, Server};
+use super::{payload_1k, progress, Plan, ECHO, WARMUP_PER_WORKER};
+
+/// Concurrency of the accept figure.
+const CLIENTS: usize = 32;
+/// Longest wait for a backlog to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often the queue is polled while draining.
+const POLL: Duration = Duration::from_millis(10);
+
+fn check_accepted(response: &Response) -> anyhow::Result<()> {
+    if response.status() != 202 {
+        bail!(
+            "an Event invoke answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
+    Ok(())
+}
+
+/// Events of `function` not done yet (waiting or running), from `/_hearth/queue`.
+fn outstanding(conn: &mut Conn, function: &str) -> anyhow::Result<u64> {
+    let response = conn.request("GET", "/_hearth/queue", &[], b"")?;
+    let doc: Value = serde_json::from_slice(&response.body)
+        .with_context(|| format!("/_hearth/queue answered {}", response.text()))?;
+    let count = |q: &Value, key: &str| q.get(key).and_then(Value::as_u64).unwrap_or(0);
+    Ok(doc
+        .get("functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|q| q.get("function").and_then(Value::as_str) == Some(function))
+        .map_or(0, |q| count(q, "queued") + count(q, "running")))
+}
+
+/// Waits until `function` has no events left; returns how long that took.
+fn drain(conn: &mut Conn, function: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    while outstanding(conn, function)? > 0 {
+        if started.elapsed() > DRAIN_TIMEOUT {
+            bail!("the async queue of {function} did not drain in {DRAIN_TIMEOUT:?}");
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(started.elapsed())
+}
+
+pub(super) fn async_events(
+    plan: &Plan,
+    server: &Server,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let addr = server.addr();
+    let path = server::invoke_path(ECHO);
+    let payload = payload_1k();
+    let req = load::Request {
+        path: &path,
+        headers: &[("X-Amz-Invocation-Type", "Event")],
+        body: &payload,
+        check: check_accepted,
+    };
+    let mut conn = Conn::new(addr);
+    progress(format!(
+        "async: Event invokes at concurrency {CLIENTS}, {:?} warm-up, {:?} measured, then the drain",
+        plan.warmup, plan.window
+    ));
+    load::closed_loop(addr, req, CLIENTS, plan.warmup, WARMUP_PER_WORKER)?;
+    // The window starts with an empty queue (and the warm-up's environments warm).
+    drain(&mut conn, ECHO)?;
+    let accepted = load::closed_loop(addr, req, CLIENTS, plan.window, 0)?;
+    let backlog = outstanding(&mut conn, ECHO)?;
+    let drained_in = drain(&mut conn, ECHO)?;
+    report.add(
+        "async_accept_c32_rps",
+        &format!("async Event invokes accepted, concurrency {CLIENTS}"),
+        "/s",
+        Some(accepted.per_second()),
+        Some(Target::AtLeast(5_000.0)),
+    );
+    report.add(
+        "async_delivery_rps",
+        "async delivery, draining the backlog",
+        "/s",
+        Some(backlog as f64 / drained_in.as_secs_f64().max(1e-9)),
+        None,
+    );
+    report.fact("async_accepted_in_window", accepted.completed);
+    report.fact("async_backlog_after_window", backlog);
+    report.method(
+        "async",
+        &format!(
+            "accept: {CLIENTS} client threads in a closed loop sending 1 KB Invokes with \
+             X-Amz-Invocation-Type: Event to the warm Rust echo; each 202 comes after the event \
+             is fsync'd (group commit). Events accepted / {:?}, while the dispatcher delivers \
+             at the same time on the same CPUs. Delivery: the events still queued when the \
+             window ends, divided by the time until /_hearth/queue shows none left (polled \
+             every {POLL:?}), with no client load.",
+            plan.window
+        ),
+    );
+    Ok(())
+}

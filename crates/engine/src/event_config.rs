@@ -1,0 +1,590 @@
+//! Asynchronous invocation settings: the `FunctionEventInvokeConfig` operations (retry
+//! attempts, maximum event age and destinations per function, version or alias) and
+//! the lookup the async dispatcher makes for every event, served from the registry.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use hearth_model::alias::is_version_number;
+use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::event_invoke::{
+    destination_not_yet_supported, DestinationConfig, DestinationKind, EventInvokeConfig,
+    EventInvokeConfigRequest, FunctionEventInvokeConfig, ListFunctionEventInvokeConfigsResponse,
+};
+use hearth_model::{AwsError, FunctionRef};
+
+use crate::registry::Entry;
+use crate::{internal, Engine};
+
+/// Lambda's answer when the function, or the version or alias named, does not exist.
+fn function_missing() -> AwsError {
+    AwsError::not_found("The function doesn't exist.")
+}
+
+fn config_missing(function: &str, qualifier: &str) -> AwsError {
+    AwsError::not_found(format!(
+        "The function {} doesn't have an EventInvokeConfig",
+        function_arn(function, Some(qualifier))
+    ))
+}
+
+/// `LastModified`: epoch seconds with milliseconds.
+fn now_s() -> f64 {
+    hearth_model::time::now_ms() as f64 / 1000.0
+}
+
+/// The qualifier a configuration is kept under: `$LATEST` when unqualified.
+fn qualifier_of(r: &FunctionRef) -> &str {
+    r.qualifier.as_deref().unwrap_or(LATEST)
+}
+
+/// Whether `q` is `$LATEST`, a published version or an alias of the entry's function.
+fn has_qualifier(entry: &Entry, q: &str) -> bool {
+    if q == LATEST {
+        true
+    } else if is_version_number(q) {
+        entry.versions.contains_key(q)
+    } else {
+        entry.aliases.contains_key(q)
+    }
+}
+
+/// The page of `configs` (in qualifier order) after `marker`, and the next marker.
+fn page<'a>(
+    mut configs: Vec<&'a EventInvokeConfig>,
+    marker: Option<&str>,
+    max_items: usize,
+) -> (Vec<&'a EventInvokeConfig>, Option<String>) {
+    configs.sort_by(|a, b| a.qualifier.cmp(&b.qualifier));
+    configs.retain(|c| marker.is_none_or(|m| c.qualifier.as_str() > m));
+    let max_items = max_items.max(1);
+    let next = (configs.len() > max_items).then(|| configs[max_items - 1].qualifier.clone());
+    configs.truncate(max_items);
+    (configs, next)
+}
+
+impl Engine {
+    /// PutFunctionEventInvokeConfig: replaces the configuration of `r` (settings not
+    /// given become unset).
+    pub fn put_event_invoke_config(
+        &self,
+        r: &FunctionRef,
+        req: EventInvokeConfigRequest,
+    ) -> Result<FunctionEventInvokeConfig, AwsError> {
+        req.validate()?;
+        let (_, qualifier) = self.event_config_target(r)?;
+        if let Some(d) = &req.destination_config {
+            self.check_destinations(&r.name, d)?;
+        }
+        let config = EventInvokeConfig::from_request(&r.name, &qualifier, &req, now_s());
+        let stored = self
+            .inner
+            .store
+            .put_event_invoke_config(&config)
+            .map_err(internal)?;
+        self.inner.registry.invalidate(&r.name);
+        if !stored {
+            return Err(function_missing());
+        }
+        Ok(config.to_response())
+    }
+
+    /// UpdateFunctionEventInvokeConfig: the settings given replace the stored ones, the
+    /// others are kept.
+    pub fn update_event_invoke_config(
+        &self,
+        r: &FunctionRef,
+        req: EventInvokeConfigRequest,
+    ) -> Result<FunctionEventInvokeConfig, AwsError> {
+        req.validate()?;
+        let (entry, qualifier) = self.event_config_target(r)?;
+        if !entry.event_configs.contains_key(&qualifier) {
+            return Err(config_missing(&r.name, &qualifier));
+        }
+        if let Some(d) = &req.destination_config {
+            self.check_destinations(&r.name, d)?;
+        }
+        let updated = self
+            .inner
+            .store
+            .update_event_invoke_config(&r.name, &qualifier, |c| {
+                c.merge(&req, now_s());
+                Ok::<_, Infallible>(())
+            })
+            .map_err(internal)?;
+        self.inner.registry.invalidate(&r.name);
+        match updated {
+            Some(Ok(c)) => Ok(c.to_response()),
+            Some(Err(never)) => match never {},
+            None => Err(config_missing(&r.name, &qualifier)),
+        }
+    }
+
+    pub fn get_event_invoke_config(
+        &self,
+        r: &FunctionRef,
+    ) -> Result<FunctionEventInvokeConfig, AwsError> {
+        let qualifier = qualifier_of(r);
+        self.event_invoke_config(&r.name, qualifier)?
+            .map(|c| c.to_response())
+            .ok_or_else(|| config_missing(&r.name, qualifier))
+    }
+
+    pub fn delete_event_invoke_config(&self, r: &FunctionRef) -> Result<(), AwsError> {
+        let qualifier = qualifier_of(r);
+        let existed = self
+            .inner
+            .store
+            .delete_event_invoke_config(&r.name, qualifier)
+            .map_err(internal)?;
+        self.inner.registry.invalidate(&r.name);
+        if !existed {
+            return Err(config_missing(&r.name, qualifier));
+        }
+        Ok(())
+    }
+
+    /// ListFunctionEventInvokeConfigs: a function's configurations in qualifier order,
+    /// at most `max_items` after `marker` (the last qualifier of the previous page).
+    pub fn list_event_invoke_configs(
+        &self,
+        r: &FunctionRef,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<ListFunctionEventInvokeConfigsResponse, AwsError> {
+        if let Some(q) = r.qualifier.as_deref() {
+            return Err(AwsError::invalid(format!(
+                "ListFunctionEventInvokeConfigs takes an unqualified function name; remove the qualifier from {}",
+                function_arn(&r.name, Some(q))
+            )));
+        }
+        let entry = self.event_config_entry(&r.name)?;
+        let (configs, next_marker) =
+            page(entry.event_configs.values().collect(), marker, max_items);
+        Ok(ListFunctionEventInvokeConfigsResponse {
+            function_event_invoke_configs: configs.iter().map(|c| c.to_response()).collect(),
+            next_marker,
+        })
+    }
+
+    /// The configuration events sent to `function` at `qualifier` (`$LATEST` when
+    /// unqualified, else the version or alias invoked) are handled with; `None` when
+    /// there is none (Lambda's defaults apply) or the function is gone. Served from
+    /// the registry: no database read unless the function changed since the last one.
+    pub fn event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>, AwsError> {
+        let entry = self
+            .inner
+            .registry
+            .get(&self.inner.store, function)
+            .map_err(internal)?;
+        Ok(entry.and_then(|e| e.event_configs.get(qualifier).cloned()))
+    }
+
+    /// The function's cached entry, or Lambda's "doesn't exist" for these operations.
+    fn event_config_entry(&self, name: &str) -> Result<Arc<Entry>, AwsError> {
+        self.inner
+            .registry
+            .get(&self.inner.store, name)
+            .map_err(internal)?
+            .ok_or_else(function_missing)
+    }
+
+    /// The entry and qualifier a Put or Update applies to; the version or alias named
+    /// must exist.
+    fn event_config_target(&self, r: &FunctionRef) -> Result<(Arc<Entry>, String), AwsError> {
+        let entry = self.event_config_entry(&r.name)?;
+        let qualifier = qualifier_of(r);
+        if !has_qualifier(&entry, qualifier) {
+            return Err(function_missing());
+        }
+        Ok((entry, qualifier.to_string()))
+    }
+
+    /// Lambda's checks of the destinations of `function`'s configuration, then Hearth's:
+    /// only Lambda functions receive records so far.
+    fn check_destinations(&self, function: &str, d: &DestinationConfig) -> Result<(), AwsError> {
+        let mut invalid = false;
+        let mut not_yet = None;
+        for (arn, on_failure) in [(d.on_failure(), true), (d.on_success(), false)] {
+            let Some(arn) = arn else { continue };
+            match DestinationKind::of(arn, on_failure) {
+                DestinationKind::Function => self.check_function_destination(function, arn)?,
+                DestinationKind::NotYetSupported(service) => {
+                    not_yet.get_or_insert((arn, service));
+                }
+                DestinationKind::Invalid => invalid = true,
+            }
+        }
+        if invalid {
+            return Err(d.invalid());
+        }
+        if let Some((arn, service)) = not_yet {
+            return Err(destination_not_yet_supported(arn, service));
+        }
+        Ok(())
+    }
+
+    /// A function destination must be another existing function (and version or alias,
+    /// if the ARN names one).
+    fn check_function_destination(&self, function: &str, arn: &str) -> Result<(), AwsError> {
+        let invalid = || AwsError::invalid(format!("The destination ARN {arn} is invalid."));
+        let target = FunctionRef::parse(arn).map_err(|_| invalid())?;
+        let entry = self
+            .inner
+            .registry
+            .get(&self.inner.store, &target.name)
+            .map_err(internal)?
+            .ok_or_else(invalid)?;
+        if target.name == function {
+            return Err(AwsError::invalid(
+                "You can't specify the function as a destination for itself.",
+            ));
+        }
+        if target
+            .qualifier
+            .as_deref()
+            .is_some_and(|q| !has_qualifier(&entry, q))
+        {
+            return Err(invalid());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine as _;
+    use hearth_model::event_invoke::Destination;
+    use hearth_model::shapes::{CreateFunctionRequest, FunctionCode};
+    use hearth_model::ErrorCode;
+
+    use super::*;
+    use crate::{Catalog, EngineConfig};
+
+    /// An engine on a fresh data dir, and a way to create functions in it.
+    struct Fixture {
+        engine: Engine,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
+        let engine = Engine::new(
+            store,
+            Catalog::discover(&dir.path().join("runtimes")),
+            Arc::new(hearth_sandbox::ProcessSandbox),
+            EngineConfig {
+                idle_ttl: Duration::from_secs(60),
+                account_concurrency: 1000,
+            },
+        )
+        .expect("engine");
+        Fixture { engine, _dir: dir }
+    }
+
+    /// An empty (but valid) zip.
+    fn empty_zip() -> String {
+        let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
+        zip.extend([0u8; 18]);
+        base64::engine::general_purpose::STANDARD.encode(zip)
+    }
+
+    async fn create(engine: &Engine, name: &str) {
+        engine
+            .create_function(CreateFunctionRequest {
+                function_name: Some(name.into()),
+                runtime: Some("provided.al2023".into()),
+                role: Some("arn:aws:iam::000000000000:role/r".into()),
+                handler: Some("bootstrap".into()),
+                code: Some(FunctionCode {
+                    zip_file: Some(empty_zip()),
+                    ..Default::default()
+                }),
+                publish: Some(true),
+                ..Default::default()
+            })
+            .await
+            .expect("created");
+    }
+
+    fn fref(s: &str) -> FunctionRef {
+        FunctionRef::parse(s).expect("valid reference")
+    }
+
+    fn retries(n: i64) -> EventInvokeConfigRequest {
+        EventInvokeConfigRequest {
+            maximum_retry_attempts: Some(n),
+            ..Default::default()
+        }
+    }
+
+    fn on_failure(arn: &str) -> EventInvokeConfigRequest {
+        EventInvokeConfigRequest {
+            destination_config: Some(DestinationConfig {
+                on_success: Destination::default(),
+                on_failure: Destination {
+                    destination: Some(arn.into()),
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn err(r: Result<impl std::fmt::Debug, AwsError>) -> (ErrorCode, String) {
+        let e = r.expect_err("an error");
+        (e.code, e.message)
+    }
+
+    #[tokio::test]
+    async fn lifecycle_and_cache() {
+        let f = fixture();
+        let e = &f.engine;
+        create(e, "f").await;
+
+        assert_eq!(e.event_invoke_config("f", LATEST).expect("lookup"), None);
+        let put = e
+            .put_event_invoke_config(&fref("f"), retries(1))
+            .expect("put");
+        assert_eq!(put.function_arn, function_arn("f", Some(LATEST)));
+        assert!(put.last_modified > 1.6e9);
+        // The dispatcher's lookup sees the write at once.
+        let cached = e
+            .event_invoke_config("f", LATEST)
+            .expect("lookup")
+            .expect("configured");
+        assert_eq!(cached.retry_attempts(), 1);
+        assert_eq!(cached.max_event_age_s(), 6 * 60 * 60);
+
+        let updated = e
+            .update_event_invoke_config(
+                &fref("f"),
+                EventInvokeConfigRequest {
+                    maximum_event_age_in_seconds: Some(60),
+                    ..Default::default()
+                },
+            )
+            .expect("update");
+        assert_eq!(
+            (
+                updated.maximum_retry_attempts,
+                updated.maximum_event_age_in_seconds
+            ),
+            (Some(1), Some(60))
+        );
+        // Put starts over.
+        let put = e
+            .put_event_invoke_config(&fref("f:$LATEST"), retries(0))
+            .expect("put");
+        assert_eq!(
+            (put.maximum_retry_attempts, put.maximum_event_age_in_seconds),
+            (Some(0), None)
+        );
+        e.put_event_invoke_config(&fref("f:1"), retries(2))
+            .expect("put version");
+        assert_eq!(
+            e.get_event_invoke_config(&fref("f:1"))
+                .expect("get")
+                .maximum_retry_attempts,
+            Some(2)
+        );
+
+        e.delete_event_invoke_config(&fref("f")).expect("delete");
+        assert_eq!(e.event_invoke_config("f", LATEST).expect("lookup"), None);
+        assert_eq!(
+            err(e.get_event_invoke_config(&fref("f"))),
+            (
+                ErrorCode::ResourceNotFound,
+                format!(
+                    "The function {} doesn't have an EventInvokeConfig",
+                    function_arn("f", Some(LATEST))
+                )
+            )
+        );
+        assert_eq!(
+            err(e.delete_event_invoke_config(&fref("f"))).0,
+            ErrorCode::ResourceNotFound
+        );
+        assert_eq!(
+            err(e.update_event_invoke_config(&fref("f"), retries(1))).1,
+            format!(
+                "The function {} doesn't have an EventInvokeConfig",
+                function_arn("f", Some(LATEST))
+            )
+        );
+        e.shutdown();
+    }
+
+    #[tokio::test]
+    async fn missing_functions_and_qualifiers() {
+        let f = fixture();
+        let e = &f.engine;
+        create(e, "f").await;
+        let doesnt_exist = (
+            ErrorCode::ResourceNotFound,
+            "The function doesn't exist.".to_string(),
+        );
+        for r in ["nope", "f:7", "f:nope"] {
+            assert_eq!(
+                err(e.put_event_invoke_config(&fref(r), retries(1))),
+                doesnt_exist,
+                "{r}"
+            );
+            assert_eq!(
+                err(e.update_event_invoke_config(&fref(r), retries(1))),
+                doesnt_exist,
+                "{r}"
+            );
+        }
+        assert_eq!(
+            err(e.list_event_invoke_configs(&fref("nope"), None, 50)),
+            doesnt_exist
+        );
+        assert_eq!(
+            err(e.list_event_invoke_configs(&fref("f:1"), None, 50)).0,
+            ErrorCode::InvalidParameterValue
+        );
+        // Nothing to put is checked before the function.
+        assert_eq!(
+            err(e.put_event_invoke_config(&fref("nope"), Default::default())).0,
+            ErrorCode::InvalidParameterValue
+        );
+        e.shutdown();
+    }
+
+    #[tokio::test]
+    async fn destinations() {
+        let f = fixture();
+        let e = &f.engine;
+        create(e, "f").await;
+        create(e, "g").await;
+        let put = |arn: &str| e.put_event_invoke_config(&fref("f"), on_failure(arn));
+
+        let g = function_arn("g", None);
+        put(&g).expect("another function");
+        put(&function_arn("g", Some("1"))).expect("another function's version");
+        assert_eq!(
+            e.event_invoke_config("f", LATEST)
+                .expect("lookup")
+                .expect("configured")
+                .destination_config
+                .on_failure(),
+            Some(function_arn("g", Some("1")).as_str())
+        );
+        put("").expect("an empty destination is none");
+
+        let invalid = |arn: &str| {
+            (
+                ErrorCode::InvalidParameterValue,
+                format!("The destination ARN {arn} is invalid."),
+            )
+        };
+        let missing = function_arn("missing", None);
+        assert_eq!(err(put(&missing)), invalid(&missing));
+        let no_version = function_arn("g", Some("9"));
+        assert_eq!(err(put(&no_version)), invalid(&no_version));
+        assert_eq!(
+            err(put(&function_arn("f", Some("1")))),
+            (
+                ErrorCode::InvalidParameterValue,
+                "You can't specify the function as a destination for itself.".to_string()
+            )
+        );
+        let (code, message) = err(put("arn:aws:sqs:us-east-1:000000000000:q"));
+        assert_eq!(code, ErrorCode::InvalidParameterValue);
+        assert!(message.contains("only to Lambda functions"), "{message}");
+        let (code, message) = err(put("arn:aws:iam::000000000000:role/r"));
+        assert_eq!(code, ErrorCode::InvalidParameterValue);
+        assert!(
+            message.starts_with("The provided destination config"),
+            "{message}"
+        );
+        assert_eq!(err(put("nope")).0, ErrorCode::Validation);
+        e.shutdown();
+    }
+
+    #[tokio::test]
+    async fn configs_follow_versions_aliases_and_the_function() {
+        let f = fixture();
+        let e = &f.engine;
+        create(e, "f").await;
+        e.create_alias(
+            &fref("f"),
+            hearth_model::alias::CreateAliasRequest {
+                name: Some("live".into()),
+                function_version: Some("1".into()),
+                ..Default::default()
+            },
+        )
+        .expect("alias");
+        for q in ["f", "f:1", "f:live"] {
+            e.put_event_invoke_config(&fref(q), retries(0)).expect(q);
+        }
+        let listed = |marker: Option<&str>, max: usize| {
+            let out = e
+                .list_event_invoke_configs(&fref("f"), marker, max)
+                .expect("list");
+            let arns: Vec<String> = out
+                .function_event_invoke_configs
+                .into_iter()
+                .map(|c| c.function_arn)
+                .collect();
+            (arns, out.next_marker)
+        };
+        let (all, next) = listed(None, 50);
+        assert_eq!(
+            all,
+            [
+                function_arn("f", Some(LATEST)),
+                function_arn("f", Some("1")),
+                function_arn("f", Some("live"))
+            ]
+        );
+        assert_eq!(next, None);
+        let (first, next) = listed(None, 2);
+        assert_eq!((first.len(), next.as_deref()), (2, Some("1")));
+        let (rest, next) = listed(next.as_deref(), 2);
+        assert_eq!((rest, next), (vec![function_arn("f", Some("live"))], None));
+
+        e.delete_alias(&fref("f"), "live").expect("delete alias");
+        assert_eq!(e.event_invoke_config("f", "live").expect("lookup"), None);
+        e.delete_function(&fref("f:1")).expect("delete version");
+        assert_eq!(e.event_invoke_config("f", "1").expect("lookup"), None);
+        e.delete_function(&fref("f")).expect("delete function");
+        create(e, "f").await;
+        assert_eq!(e.event_invoke_config("f", LATEST).expect("lookup"), None);
+        assert!(listed(None, 50).0.is_empty());
+        e.shutdown();
+    }
+
+    #[test]
+    fn pages_by_qualifier() {
+        let c = |q: &str| EventInvokeConfig {
+            function: "f".into(),
+            qualifier: q.into(),
+            maximum_retry_attempts: None,
+            maximum_event_age_in_seconds: None,
+            destination_config: DestinationConfig::default(),
+            last_modified: 0.0,
+        };
+        let all = [c("b"), c(LATEST), c("a")];
+        let qualifiers = |v: Vec<&EventInvokeConfig>| -> Vec<String> {
+            v.into_iter().map(|c| c.qualifier.clone()).collect()
+        };
+        let (p, next) = page(all.iter().collect(), None, 2);
+        assert_eq!(
+            (qualifiers(p), next.as_deref()),
+            (vec![LATEST.into(), "a".into()], Some("a"))
+        );
+        let (p, next) = page(all.iter().collect(), Some("a"), 2);
+        assert_eq!((qualifiers(p), next), (vec!["b".to_string()], None));
+        let (p, next) = page(all.iter().collect(), None, 0);
+        assert_eq!((p.len(), next.as_deref()), (1, Some(LATEST)));
+    }
+}

@@ -1,0 +1,301 @@
+//! The dispatcher and one attempt at an event: run it through the engine's invoke
+//! path, decide what follows (see `policy`), and record that in the store before the
+//! in-memory queue moves on.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hearth_engine::InvokeRequest;
+use hearth_model::arn::LATEST;
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::time::now_ms;
+use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
+
+use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
+use crate::queue::Pending;
+use crate::record::destination_record;
+use crate::Shared;
+
+/// Longest sleep with nothing due (a push wakes the dispatcher anyway).
+const IDLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Starts attempts while there are ready events and free slots, then sleeps until
+/// something is pushed, finishes, or becomes due.
+pub(crate) async fn dispatch(s: Arc<Shared>) {
+    loop {
+        if s.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = now_ms();
+        let (taken, wakeup) = {
+            let mut q = s.queue();
+            q.promote(now);
+            let total = s.config.max_running;
+            let slots = total.saturating_sub(q.running());
+            let taken = q.take(now, slots, total, |f| {
+                match s.engine.reserved_concurrency(f) {
+                    // Reserved 0 runs nothing: let the attempt send the event on at once.
+                    Some(n) if n > 0 => n as usize,
+                    _ => usize::MAX,
+                }
+            });
+            (taken, q.next_wakeup(now))
+        };
+        for p in taken {
+            tokio::spawn(attempt(s.clone(), p));
+        }
+        let wait = wakeup.map_or(IDLE_WAIT, |t| {
+            Duration::from_millis((t - now_ms()).clamp(1, IDLE_WAIT.as_millis() as i64) as u64)
+        });
+        let _ = tokio::time::timeout(wait, s.wake.notified()).await;
+    }
+}
+
+/// How long an event waits after the store failed to record its attempt.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+
+/// One attempt at an event taken from the queue.
+async fn attempt(s: Arc<Shared>, p: Pending) {
+    let (function, seq) = (p.event.function.clone(), p.event.seq);
+    let mut unchanged = p.clone();
+    let again = match run(&s, p.event, p.payload).await {
+        Ok(again) => again,
+        Err(e) => {
+            // The store failed: keep the event as its row still is and try it again
+            // later, rather than lose it (it may run twice: at-least-once).
+            tracing::error!(error = %e, function, seq, "async event not recorded; trying it again later");
+            unchanged.event.due_ms = now_ms() + STORE_RETRY.as_millis() as i64;
+            Some(unchanged)
+        }
+    };
+    s.queue().finish(&function, seq, again, now_ms());
+    s.wake.notify_one();
+}
+
+/// Runs the attempt and records what follows; returns the event if it goes back to
+/// the queue.
+async fn run(
+    s: &Shared,
+    event: QueuedEvent,
+    payload: Option<Bytes>,
+) -> Result<Option<Pending>, String> {
+    let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
+    let config = match s.engine.event_invoke_config(&event.function, qualifier) {
+        Ok(c) => c,
+        Err(e) if e.code == ErrorCode::ResourceNotFound => {
+            tracing::warn!(
+                function = event.function,
+                request_id = event.request_id,
+                "async event dropped: its function no longer exists"
+            );
+            return finish(s, &event, None, &[], None).await;
+        }
+        Err(e) => return Err(e.message),
+    };
+    let policy = Policy::new(config.as_ref(), &s.config.retry_delays);
+    let dest = |condition| config.as_ref().and_then(|c| destination(c, condition));
+    let payload = match payload {
+        Some(p) => p,
+        None => match read_payload(s, event.seq).await? {
+            Some(p) => p,
+            // Already done (removed by an earlier attempt whose write landed late).
+            None => return Ok(None),
+        },
+    };
+    if policy.expired(&event, now_ms()) {
+        let condition = Some(Condition::EventAgeExceeded);
+        return finish(s, &event, condition, &payload, dest(condition)).await;
+    }
+    if s.engine.reserved_concurrency(&event.function) == Some(0) {
+        // Lambda sends an event of a function that may not run straight to its failure
+        // destination.
+        let mut event = event;
+        event.progress.last_outcome = serde_json::to_string(&throttle_outcome()).ok();
+        let condition = Some(Condition::RetriesExhausted);
+        return finish(s, &event, condition, &payload, dest(condition)).await;
+    }
+    let attempt = invoke(s, &event, &payload).await;
+    let (decision, progress) = decide(&event, &attempt, &policy, now_ms());
+    let mut event = event;
+    event.progress = progress;
+    match decision {
+        Decision::Done(condition) => finish(s, &event, condition, &payload, dest(condition)).await,
+        Decision::Again {
+            due_ms,
+            pause_function,
+        } => {
+            event.due_ms = due_ms;
+            s.engine
+                .writer()
+                .commit(
+                    vec![Change::Queue(QueueOp::Reschedule {
+                        seq: event.seq,
+                        due_ms,
+                        progress: event.progress.clone(),
+                    })],
+                    Durability::Committed,
+                )
+                .await?;
+            if pause_function {
+                s.queue().pause(&event.function, due_ms);
+            }
+            Ok(Some(Pending {
+                event,
+                payload: Some(payload),
+            }))
+        }
+    }
+}
+
+/// The destination configured for how the event ended.
+fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<String> {
+    match condition? {
+        Condition::Success => c.destination_config.on_success(),
+        _ => c.destination_config.on_failure(),
+    }
+    .map(str::to_string)
+}
+
+/// Runs the event once through the engine.
+async fn invoke(s: &Shared, event: &QueuedEvent, payload: &Bytes) -> Attempt {
+    let result = s
+        .engine
+        .invoke(InvokeRequest {
+            request_id: event.request_id.clone(),
+            function: FunctionRef {
+                name: event.function.clone(),
+                qualifier: event.qualifier.clone(),
+            },
+            payload: payload.clone(),
+            log_tail: false,
+            client_context: event.client_context.clone(),
+            dry_run: false,
+            attempt: Some(event.progress.runs + 1),
+        })
+        .await;
+    match result {
+        Ok(r) => Attempt::Ran(Outcome {
+            status_code: 200,
+            executed_version: r.executed_version,
+            function_error: r.function_error,
+            payload: String::from_utf8_lossy(&r.payload).into_owned(),
+        }),
+        Err(e) => classify(&e),
+    }
+}
+
+fn classify(e: &AwsError) -> Attempt {
+    match e.code {
+        ErrorCode::ResourceNotFound => Attempt::Gone,
+        ErrorCode::TooManyRequests => Attempt::Setback { throttled: true },
+        // System errors, and a function busy with an update: try again later.
+        _ => {
+            tracing::warn!(
+                code = e.code.name(),
+                message = e.message,
+                "async attempt did not run"
+            );
+            Attempt::Setback { throttled: false }
+        }
+    }
+}
+
+/// What a throttle looks like in a failure record.
+fn throttle_outcome() -> Outcome {
+    Outcome {
+        status_code: 429,
+        executed_version: LATEST.into(),
+        function_error: None,
+        payload: serde_json::json!({
+            "errorType": "TooManyRequestsException",
+            "errorMessage": "Rate Exceeded.",
+            "reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+        })
+        .to_string(),
+    }
+}
+
+/// The event is done: sends a record to `dest` (the destination configured for
+/// `condition`) if there is one, and removes the event. Nothing goes back to the queue.
+async fn finish(
+    s: &Shared,
+    event: &QueuedEvent,
+    condition: Option<Condition>,
+    payload: &[u8],
+    dest: Option<String>,
+) -> Result<Option<Pending>, String> {
+    // The function's last answer, if it ever answered.
+    let last = event
+        .progress
+        .last_outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_str::<Outcome>(o).ok());
+    let mut changes = vec![Change::Queue(QueueOp::Remove(event.seq))];
+    let mut follow = None;
+    if let (Some(condition), Some(arn)) = (condition, dest) {
+        match FunctionRef::parse(&arn) {
+            Ok(target) => {
+                let record = destination_record(
+                    event,
+                    payload,
+                    condition,
+                    last.as_ref(),
+                    chrono::Utc::now(),
+                );
+                let now = now_ms();
+                let next = QueuedEvent {
+                    seq: s.seq(),
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    function: target.name,
+                    qualifier: target.qualifier,
+                    client_context: None,
+                    accepted_ms: now,
+                    due_ms: now,
+                    progress: Default::default(),
+                };
+                let body = Bytes::from(record.to_string());
+                changes.push(Change::Queue(QueueOp::Insert(next.clone(), body.clone())));
+                follow = Some(Pending {
+                    event: next,
+                    payload: Some(body),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(
+                    destination = arn,
+                    error = e.message,
+                    "destination is not a function; record dropped"
+                )
+            }
+        }
+    }
+    if condition.is_some_and(|c| c != Condition::Success) {
+        tracing::info!(
+            function = event.function,
+            request_id = event.request_id,
+            condition = condition.map(Condition::as_str),
+            attempts = event.progress.runs,
+            "async event failed"
+        );
+    }
+    // Submitted after the attempt's log lines, so committed no earlier than them.
+    s.engine
+        .writer()
+        .commit(changes, Durability::Committed)
+        .await?;
+    if let Some(f) = follow {
+        s.enqueue([f]);
+    }
+    Ok(None)
+}
+
+async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, String> {
+    let store = s.engine.store().clone();
+    tokio::task::spawn_blocking(move || store.queued_payload(seq))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}

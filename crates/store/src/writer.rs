@@ -1,0 +1,221 @@
+//! The one thread that writes invocation logs and queue changes. Callers hand it their
+//! changes and go on (or wait for the commit when they must); it writes everything
+//! queued since its last commit in one transaction, so under load many callers share a
+//! commit (group commit), and neither an async task nor an Invoke's answer waits on
+//! SQLite unless it asked to.
+//!
+//! Changes are applied in the order they were handed in, and a commit takes a prefix of
+//! that order: whatever was submitted before a change is durable no later than it. The
+//! async queue relies on this: an invocation's log lines are submitted before the
+//! change that marks its event done, so they are on disk first.
+//!
+//! Commits use the database's `synchronous=NORMAL` (safe when Hearth is killed, as the
+//! WAL is in the OS's page cache) unless a change in the group asked for
+//! [`Durability::Synced`]: then that commit also fsyncs the WAL, which makes everything
+//! in it, and before it, survive a power cut too. Accepting an async event does that
+//! before its 202.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::queue::{self, QueueOp};
+use crate::{LogBatch, Store, StoreError};
+
+/// Most jobs one transaction takes, so a flood still gets committed steadily.
+const MAX_GROUP: usize = 512;
+/// How long the writer gathers changes before committing when nobody waits for them:
+/// one commit for many invocations costs a fraction of one each.
+const GATHER: Duration = Duration::from_millis(2);
+
+/// Told once everything submitted before it (and its own changes) is committed.
+pub type Ack = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// One change.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Logs(LogBatch),
+    Queue(QueueOp),
+}
+
+/// Whether a commit must reach the disk before its acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Committed to the WAL: survives the process, not necessarily the machine.
+    Committed,
+    /// Committed and fsync'd.
+    Synced,
+}
+
+enum Job {
+    Changes {
+        changes: Vec<Change>,
+        durability: Durability,
+        ack: Option<Ack>,
+    },
+    Flush(Ack),
+}
+
+/// Handle to the writer thread; clones share it. The thread ends when every handle is
+/// dropped.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(store: Store) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("hearth-writer".into())
+            .spawn(move || run(store, rx))?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues a change for the next commit, without waiting for it.
+    pub fn submit(&self, change: Change) {
+        if let Change::Logs(b) = &change {
+            if b.lines.is_empty() {
+                return;
+            }
+        }
+        self.send(Job::Changes {
+            changes: vec![change],
+            durability: Durability::Committed,
+            ack: None,
+        });
+    }
+
+    /// Queues lines for the log store, without waiting.
+    pub fn submit_logs(&self, batch: LogBatch) {
+        self.submit(Change::Logs(batch));
+    }
+
+    /// Commits changes together, and returns once they are committed as asked.
+    pub async fn commit(&self, changes: Vec<Change>, durability: Durability) -> Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Job::Changes {
+            changes,
+            durability,
+            ack: Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        });
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Returns once everything submitted so far is committed.
+    pub async fn flush(&self) -> Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Job::Flush(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// [`Self::flush`] for a thread that may block (shutdown).
+    pub fn flush_blocking(&self) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Flush(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        rx.recv().map_err(|_| stopped())?
+    }
+
+    fn send(&self, job: Job) {
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            tracing::error!("the store writer has stopped; changes lost");
+            let ack = match job {
+                Job::Changes { ack, .. } => ack,
+                Job::Flush(ack) => Some(ack),
+            };
+            if let Some(ack) = ack {
+                ack(Err(stopped()));
+            }
+        }
+    }
+}
+
+fn stopped() -> String {
+    "the store writer has stopped".to_string()
+}
+
+fn run(store: Store, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let deadline = Instant::now() + GATHER;
+        let mut changes = Vec::new();
+        let mut acks = Vec::new();
+        let mut durability = Durability::Committed;
+        let mut jobs = 0;
+        let mut job = Some(first);
+        while let Some(j) = job.take() {
+            jobs += 1;
+            match j {
+                Job::Changes {
+                    changes: c,
+                    durability: d,
+                    ack,
+                } => {
+                    changes.extend(c);
+                    if d == Durability::Synced {
+                        durability = d;
+                    }
+                    acks.extend(ack);
+                }
+                Job::Flush(ack) => acks.push(ack),
+            }
+            if jobs >= MAX_GROUP {
+                break;
+            }
+            // Someone waiting ends the gathering: take what is already queued, then commit.
+            job = if acks.is_empty() {
+                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .ok()
+            } else {
+                rx.try_recv().ok()
+            };
+        }
+        let result = if changes.is_empty() {
+            Ok(())
+        } else {
+            store
+                .apply_changes(&changes, durability)
+                .map_err(|e| e.to_string())
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, changes = changes.len(), "could not write to the store");
+        }
+        for ack in acks {
+            ack(result.clone());
+        }
+    }
+}
+
+impl Store {
+    /// Applies changes in order in one transaction; with `Synced`, the commit fsyncs.
+    pub fn apply_changes(
+        &self,
+        changes: &[Change],
+        durability: Durability,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        if durability == Durability::Synced {
+            // In WAL mode FULL fsyncs the WAL at commit; NORMAL leaves it to checkpoints.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let result = (|| {
+            let tx = conn.transaction()?;
+            for change in changes {
+                match change {
+                    Change::Logs(b) => crate::logs::append(&tx, b)?,
+                    Change::Queue(op) => queue::apply(&tx, op)?,
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if durability == Durability::Synced {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        result
+    }
+}
