@@ -261,3 +261,22 @@ def _busy(server, name):
     status, _, body = server.get("/_hearth/concurrency")
     assert status == 200, body
     return json.loads(body)["functions"].get(name, 0)
+
+
+def test_a_backlog_does_not_starve_another_function(server_with_env):
+    """Two delivery slots: 30 slow events of one function are queued first, then 2 of another.
+    The second function's events get a slot as soon as one frees, long before the backlog is
+    through, because functions take turns."""
+    server = server_with_env(HEARTH_ASYNC_CONCURRENCY="2")
+    lam = h.lambda_client(server.endpoint)
+    big, small = h.unique_name("async-big"), h.unique_name("async-small")
+    h.create_function(lam, big)
+    h.create_function(lam, small)
+    big_ids = [invoke_event(lam, big, {"action": "sleep", "seconds": 0.3}) for _ in range(30)]
+    small_ids = [invoke_event(lam, small, {}) for _ in range(2)]
+    assert h.wait_until(lambda: queue_of(server, big) is None and queue_of(server, small) is None,
+                        timeout=120)
+    big_starts = sorted(t for rid in big_ids for t in starts(server, big, rid))
+    small_starts = [t for rid in small_ids for t in starts(server, small, rid)]
+    assert len(big_starts) == 30 and len(small_starts) == 2
+    assert max(small_starts) < big_starts[-10], (small_starts, big_starts)
