@@ -106,13 +106,18 @@ def test_event_is_delivered_with_its_request_id_and_a_success_record(srv, client
     assert len(starts(srv, name, rid)) == 1
 
 
-def test_legacy_invoke_async(srv, client):
+def test_legacy_invoke_async_and_hearth_invoke_event(srv, client):
     name = h.unique_name("async-legacy")
     h.create_function(client, name)
     resp = client.invoke_async(FunctionName=name, InvokeArgs=json.dumps({"legacy": True}))
     assert resp["Status"] == 202
     rid = resp["ResponseMetadata"]["RequestId"]
     assert h.wait_until(lambda: starts(srv, name, rid), timeout=30)
+    out = h.hearth_cli("invoke", name, "--event", "--payload", '{"cli": 1}',
+                       "--endpoint", srv.endpoint).stdout
+    assert out.startswith("queued ")
+    queued = out.split()[1]
+    assert h.wait_until(lambda: starts(srv, name, queued), timeout=30)
 
 
 def test_payload_limit_and_bad_requests(srv, client):

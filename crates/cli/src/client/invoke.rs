@@ -1,5 +1,6 @@
 //! `hearth invoke`: a synchronous Invoke; the response payload goes to stdout, the log tail
-//! (with `--log`) to stderr, and a function error makes the exit status 2.
+//! (with `--log`) to stderr, and a function error makes the exit status 2. With `--event`
+//! the event is queued (asynchronous invocation) and its request id printed.
 
 use std::io::Read;
 use std::path::Path;
@@ -30,6 +31,11 @@ pub struct InvokeArgs {
     #[arg(long)]
     pub qualifier: Option<String>,
 
+    /// Invoke asynchronously: queue the event and print its request id (the function's
+    /// runs show in `hearth logs`, what is still queued in `hearth ls`).
+    #[arg(long, conflicts_with = "log")]
+    pub event: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -56,6 +62,21 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
     let mut path = format!("{}/invocations", function_path(&args.name));
     if let Some(qualifier) = &args.qualifier {
         path.push_str(&format!("?Qualifier={}", encode(qualifier)));
+    }
+    if args.event {
+        let headers = [("x-amz-invocation-type", "Event")];
+        let reply = client.send(Method::POST, &path, &headers, Some(body))?;
+        if !reply.is_success() {
+            return Err(reply.error().into());
+        }
+        let request_id = reply.header("x-amzn-requestid").unwrap_or("").to_string();
+        return if args.common.json {
+            line(serde_json::to_string_pretty(
+                &json!({"statusCode": reply.status, "requestId": request_id}),
+            )?)
+        } else {
+            line(format!("queued {request_id}"))
+        };
     }
     let mut headers = vec![("x-amz-invocation-type", "RequestResponse")];
     let want_log = args.log || args.common.json;
