@@ -12,7 +12,7 @@ use hearth_model::arn::LATEST;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::time::now_ms;
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
-use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
+use hearth_store::{Change, QueueOp, QueuedEvent};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
@@ -128,17 +128,14 @@ async fn run(
             pause_function,
         } => {
             event.due_ms = due_ms;
+            // Not waited for (see `finish`): if it is lost, the event runs sooner.
             s.engine
                 .writer()
-                .commit(
-                    vec![Change::Queue(QueueOp::Reschedule {
-                        seq: event.seq,
-                        due_ms,
-                        progress: event.progress.clone(),
-                    })],
-                    Durability::Committed,
-                )
-                .await?;
+                .submit_all(vec![Change::Queue(QueueOp::Reschedule {
+                    seq: event.seq,
+                    due_ms,
+                    progress: event.progress.clone(),
+                })]);
             if pause_function {
                 s.queue().pause(&event.function, due_ms);
             }
@@ -281,11 +278,11 @@ async fn finish(
             "async event failed"
         );
     }
-    // Submitted after the attempt's log lines, so committed no earlier than them.
-    s.engine
-        .writer()
-        .commit(changes, Durability::Committed)
-        .await?;
+    // Submitted after the attempt's log lines, so committed no earlier than them. Not
+    // waited for, so that many attempts share a commit: until it lands, the event's row
+    // is still there, and a crash makes it run again (with the destination record, which
+    // is in the same commit).
+    s.engine.writer().submit_all(changes);
     if let Some(f) = follow {
         s.enqueue([f]);
     }

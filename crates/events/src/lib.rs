@@ -44,7 +44,7 @@ impl Default for EventsConfig {
     fn default() -> Self {
         Self {
             retry_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
-            max_running: 64,
+            max_running: 16,
             payload_budget: 256 * 1024 * 1024,
         }
     }

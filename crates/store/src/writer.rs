@@ -85,6 +85,15 @@ impl Writer {
         });
     }
 
+    /// Queues changes to be committed together, without waiting.
+    pub fn submit_all(&self, changes: Vec<Change>) {
+        self.send(Job::Changes {
+            changes,
+            durability: Durability::Committed,
+            ack: None,
+        });
+    }
+
     /// Queues lines for the log store, without waiting.
     pub fn submit_logs(&self, batch: LogBatch) {
         self.submit(Change::Logs(batch));
