@@ -127,7 +127,6 @@ mod tests {
 
     use super::*;
     use crate::db::tests::sample;
-    use crate::Publish;
 
     fn config(function: &str, qualifier: &str, retries: i64) -> EventInvokeConfig {
         EventInvokeConfig {
@@ -152,15 +151,7 @@ mod tests {
     }
 
     fn publish(store: &Store, name: &str) {
-        store
-            .publish_version(name, |latest, _, next| {
-                let mut v = latest.clone();
-                v.version = next.to_string();
-                Ok::<_, ()>(Publish::New(v))
-            })
-            .expect("db")
-            .expect("exists")
-            .expect("published");
+        crate::versions::tests::publish(store, name);
     }
 
     fn alias(function: &str, name: &str) -> Alias {

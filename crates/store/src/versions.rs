@@ -206,11 +206,12 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::db::tests::sample;
 
-    fn publish(store: &Store, name: &str) -> FunctionConfig {
+    /// Publishes `$LATEST` of `name` as its next version.
+    pub(crate) fn publish(store: &Store, name: &str) -> FunctionConfig {
         store
             .publish_version(name, |latest, _, next| {
                 let mut v = latest.clone();
