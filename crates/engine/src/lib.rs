@@ -163,7 +163,7 @@ impl Engine {
 }
 
 /// Our own failure: logged in full, reported to the client as a terse ServiceException.
-pub(crate) fn internal(e: impl std::fmt::Display) -> AwsError {
+pub fn internal(e: impl std::fmt::Display) -> AwsError {
     tracing::error!(error = %e, "internal error");
     AwsError::service("An internal error occurred in Hearth; see the server log.")
 }

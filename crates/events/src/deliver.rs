@@ -64,9 +64,9 @@ async fn attempt(s: Arc<Shared>, p: Pending) {
     let again = match run(&s, p.event, p.payload).await {
         Ok(again) => again,
         Err(e) => {
-            // The store failed: keep the event as its row still is and try it again
-            // later, rather than lose it (it may run twice: at-least-once).
-            tracing::error!(error = %e, function, seq, "async event not recorded; trying it again later");
+            // The store could not be read: keep the event as its row still is and try
+            // it again later, rather than lose it.
+            tracing::error!(error = %e, function, seq, "async event not run: the store failed; trying it again later");
             unchanged.event.due_ms = now_ms() + STORE_RETRY.as_millis() as i64;
             Some(unchanged)
         }
@@ -83,18 +83,11 @@ async fn run(
     payload: Option<Bytes>,
 ) -> Result<Option<Pending>, String> {
     let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
-    let config = match s.engine.event_invoke_config(&event.function, qualifier) {
-        Ok(c) => c,
-        Err(e) if e.code == ErrorCode::ResourceNotFound => {
-            tracing::warn!(
-                function = event.function,
-                request_id = event.request_id,
-                "async event dropped: its function no longer exists"
-            );
-            return finish(s, &event, None, &[], None).await;
-        }
-        Err(e) => return Err(e.message),
-    };
+    // `None` for a function that is gone too: the invoke below finds that out.
+    let config = s
+        .engine
+        .event_invoke_config(&event.function, qualifier)
+        .map_err(|e| e.message)?;
     let policy = Policy::new(config.as_ref(), &s.config.retry_delays);
     let dest = |condition| config.as_ref().and_then(|c| destination(c, condition));
     let payload = match payload {
@@ -180,13 +173,21 @@ async fn invoke(s: &Shared, event: &QueuedEvent, payload: &Bytes) -> Attempt {
             function_error: r.function_error,
             payload: String::from_utf8_lossy(&r.payload).into_owned(),
         }),
-        Err(e) => classify(&e),
+        Err(e) if e.code == ErrorCode::ResourceNotFound => {
+            tracing::warn!(
+                function = event.function,
+                request_id = event.request_id,
+                "async event dropped: its function (or the version or alias named) no longer exists"
+            );
+            Attempt::Gone
+        }
+        Err(e) => setback(&e),
     }
 }
 
-fn classify(e: &AwsError) -> Attempt {
+/// An attempt that did not run: throttled, or Hearth's failure.
+fn setback(e: &AwsError) -> Attempt {
     match e.code {
-        ErrorCode::ResourceNotFound => Attempt::Gone,
         ErrorCode::TooManyRequests => Attempt::Setback { throttled: true },
         // System errors, and a function busy with an update: try again later.
         _ => {

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_engine::Engine;
+use hearth_engine::{internal, Engine};
 use hearth_model::time::now_ms;
 use hearth_model::{AwsError, FunctionRef};
 use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
@@ -172,10 +172,4 @@ impl Events {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
-
-/// Our own failure: logged in full, reported to the client as a terse ServiceException.
-fn internal(e: impl std::fmt::Display) -> AwsError {
-    tracing::error!(error = %e, "internal error in the async queue");
-    AwsError::service("An internal error occurred in Hearth; see the server log.")
 }

@@ -71,20 +71,6 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Queues a change for the next commit, without waiting for it.
-    pub fn submit(&self, change: Change) {
-        if let Change::Logs(b) = &change {
-            if b.lines.is_empty() {
-                return;
-            }
-        }
-        self.send(Job::Changes {
-            changes: vec![change],
-            durability: Durability::Committed,
-            ack: None,
-        });
-    }
-
     /// Queues changes to be committed together, without waiting.
     pub fn submit_all(&self, changes: Vec<Change>) {
         self.send(Job::Changes {
@@ -96,7 +82,9 @@ impl Writer {
 
     /// Queues lines for the log store, without waiting.
     pub fn submit_logs(&self, batch: LogBatch) {
-        self.submit(Change::Logs(batch));
+        if !batch.lines.is_empty() {
+            self.submit_all(vec![Change::Logs(batch)]);
+        }
     }
 
     /// Commits changes together, and returns once they are committed as asked.
