@@ -12,6 +12,7 @@ use hearth_model::time::now_ms;
 use hearth_model::FunctionConfig;
 use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
 use hearth_sandbox::{describe_exit, GuestPaths, Instance, Sandbox, SandboxSpec};
+use hearth_store::CodePin;
 
 use crate::logs::LogCollector;
 use crate::runtimes::{Catalog, Launch};
@@ -78,6 +79,8 @@ pub(crate) struct Environment {
     pub init_duration: Option<Duration>,
     /// Peak memory seen when the environment was last sampled, in MB.
     peak_mb: u64,
+    /// Keeps the code it runs from being collected until the environment is gone.
+    _code: CodePin,
 }
 
 /// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.
@@ -95,6 +98,7 @@ impl Environment {
     /// a burst of cold starts proceeds in parallel without stalling the async workers.
     pub(crate) async fn start(
         f: &FunctionConfig,
+        code: CodePin,
         task_root: &Path,
         catalog: &Catalog,
         sandbox: &Arc<dyn Sandbox>,
@@ -231,6 +235,7 @@ impl Environment {
                     pending_lines: lines,
                     init_duration: Some(init_duration),
                     peak_mb: 0,
+                    _code: code,
                 })
             }
             Some(InitSignal::Error { body, error_type }) => {

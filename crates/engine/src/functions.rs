@@ -1,6 +1,9 @@
 //! The function lifecycle behind the control plane: create, read, update, delete, and
 //! the state machine Lambda reports (`Pending` → `Active` after create,
-//! `LastUpdateStatus` `InProgress` → `Successful` after an update).
+//! `LastUpdateStatus` `InProgress` → `Successful` after an update). The code is
+//! unpacked, and so fully checked, while the change is in progress: a package that
+//! cannot be unpacked fails the creation (`State` `Failed`) or the update
+//! (`LastUpdateStatus` `Failed`, `$LATEST` back on its previous code).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,7 @@ use hearth_model::shapes::{
 };
 use hearth_model::time::lambda_timestamp;
 use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, LastUpdateStatus, State};
-use hearth_store::{LogEvent, LogQuery, StoreError};
+use hearth_store::{CodePin, LogEvent, LogQuery, StoreError};
 
 use crate::{internal, Engine};
 
@@ -76,7 +79,8 @@ fn store_error(e: StoreError) -> AwsError {
 }
 
 impl Engine {
-    async fn put_zip(&self, zip_b64: &str) -> Result<CodeRef, AwsError> {
+    /// Stores a zip; the pin keeps it until the caller has written the row naming it.
+    async fn put_zip(&self, zip_b64: &str) -> Result<(CodeRef, CodePin), AwsError> {
         let bytes = decode_zip(zip_b64)?;
         let store = self.inner.store.clone();
         tokio::task::spawn_blocking(move || store.put_zip(&bytes))
@@ -153,7 +157,7 @@ impl Engine {
         let zip = code.zip_file.ok_or_else(|| {
             AwsError::invalid("Please provide a source for function code (Code.ZipFile).")
         })?;
-        let code = self.put_zip(&zip).await?;
+        let (code, _pin) = self.put_zip(&zip).await?;
 
         let config = FunctionConfig {
             name: fref.name.clone(),
@@ -178,6 +182,7 @@ impl Engine {
             last_update_status_reason_code: None,
             tags: req.tags.unwrap_or_default(),
             dead_letter_target_arn,
+            previous_code: None,
         };
         match self.inner.store.insert_function(&config) {
             Ok(()) => {}
@@ -209,14 +214,19 @@ impl Engine {
             return;
         };
         drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
-        let unpacked = self.unpacked(&f).await;
+        // The pin is held until the outcome is recorded: until then no row may name
+        // the code (a crash, a delete) and it must not go.
+        let ready = self.ready_code(&f.code).await;
+        if let Err(failure) = &ready {
+            tracing::warn!(function = name, reason = %failure.reason(), "the function's code cannot be unpacked");
+        }
         let revision = f.revision_id.clone();
         let result = self.inner.store.update_function(name, |f| {
             // A newer change owns the state now; it will settle itself.
             if f.revision_id != revision {
                 return Err(());
             }
-            match &unpacked {
+            match &ready {
                 Ok(_) => {
                     f.state = State::Active;
                     f.state_reason = None;
@@ -224,17 +234,24 @@ impl Engine {
                     f.last_update_status = LastUpdateStatus::Successful;
                     f.last_update_status_reason = None;
                     f.last_update_status_reason_code = None;
+                    f.previous_code = None;
                 }
-                Err(e) => {
-                    let reason = format!("Hearth could not unpack the code: {}", e.message);
+                Err(failure) => {
+                    let reason = failure.reason();
+                    let code = failure.reason_code();
                     if f.state == State::Pending {
                         f.state = State::Failed;
                         f.state_reason = Some(reason.clone());
-                        f.state_reason_code = Some("InvalidZipFileException".into());
+                        f.state_reason_code = Some(code.into());
+                    }
+                    // Lambda aborts a failed update: the function keeps running (and
+                    // reporting) its previous code.
+                    if let Some(previous) = f.previous_code.take() {
+                        f.code = previous;
                     }
                     f.last_update_status = LastUpdateStatus::Failed;
                     f.last_update_status_reason = Some(reason);
-                    f.last_update_status_reason_code = Some("InvalidZipFileException".into());
+                    f.last_update_status_reason_code = Some(code.into());
                 }
             }
             Ok(())
@@ -245,9 +262,13 @@ impl Engine {
         // Gone, failed, or a newer change settles (and settles these versions) itself.
         let Ok(Some(Ok(latest))) = result else {
             self.inner.registry.invalidate(name);
+            self.inner.store.collect_code();
             return;
         };
-        // Versions published while the change was in progress share its fate.
+        let code_failed = ready.is_err();
+        drop(ready);
+        // Versions published while the change was in progress share its fate: they
+        // snapshot the new code, so they fail with it.
         match self.inner.store.list_versions(name) {
             Ok(versions) => {
                 for mut v in versions {
@@ -256,17 +277,18 @@ impl Engine {
                     {
                         continue;
                     }
-                    v.state = if latest.state == State::Failed {
-                        State::Failed
-                    } else {
-                        State::Active
-                    };
+                    let failed = code_failed || latest.state == State::Failed;
+                    v.state = if failed { State::Failed } else { State::Active };
                     v.state_reason = latest.state_reason.clone();
                     v.state_reason_code = latest.state_reason_code.clone();
                     v.last_update_status = latest.last_update_status;
                     v.last_update_status_reason = latest.last_update_status_reason.clone();
                     v.last_update_status_reason_code =
                         latest.last_update_status_reason_code.clone();
+                    if failed && v.state_reason.is_none() {
+                        v.state_reason = latest.last_update_status_reason.clone();
+                        v.state_reason_code = latest.last_update_status_reason_code.clone();
+                    }
                     if let Err(e) = self.inner.store.put_version(&v) {
                         tracing::error!(function = name, error = %e, "could not record a version's state");
                     }
@@ -275,6 +297,9 @@ impl Engine {
             Err(e) => tracing::error!(function = name, error = %e, "could not read versions"),
         }
         self.inner.registry.invalidate(name);
+        // The code the update replaced (or the new code, if it failed) may be
+        // unreferenced now.
+        self.inner.store.collect_code();
     }
 
     /// Settles functions a previous run left `Pending` or `InProgress`.
@@ -376,17 +401,22 @@ impl Engine {
         let zip = req.zip_file.ok_or_else(|| {
             AwsError::invalid("Please provide a source for function code (ZipFile).")
         })?;
-        let code = self.put_zip(&zip).await?;
+        let (code, pin) = self.put_zip(&zip).await?;
         if req.dry_run == Some(true) {
             return self.get_function(r);
         }
         let publish = req.publish == Some(true);
         let updated = self.change(r, req.revision_id.as_deref(), |f| {
-            f.code = code;
+            // Invocations keep running the code being replaced until the new one is
+            // unpacked, and the function goes back to it if it cannot be.
+            if f.code != code {
+                f.previous_code = Some(std::mem::replace(&mut f.code, code));
+            }
             if let Some(a) = req.architectures {
                 f.architectures = a;
             }
         })?;
+        drop(pin);
         if publish {
             return self.publish(&updated.name, Default::default(), false);
         }
@@ -498,14 +528,17 @@ impl Engine {
         self.inner.admission.set_reserved(&r.name, None);
         self.drop_function_provisioned(&r.name);
         drop(self.inner.pool.retire_function(&r.name));
+        // Its code goes once no other function or environment uses it.
+        self.inner.store.collect_code();
         Ok(())
     }
 
     pub fn account_settings(&self) -> Result<AccountSettings, AwsError> {
         let all = self.inner.store.all_functions().map_err(internal)?;
+        let code_size = self.inner.store.total_code_size().map_err(internal)?;
         Ok(AccountSettings {
             function_count: all.len() as i64,
-            total_code_size: all.iter().map(|f| f.code.size as i64).sum(),
+            total_code_size: code_size as i64,
             concurrent_executions: self.inner.admission.limit(),
             unreserved_concurrent_executions: self.inner.admission.unreserved_limit(),
         })

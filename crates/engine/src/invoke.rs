@@ -15,6 +15,7 @@ use hearth_runtime_api::{Invocation, Outcome};
 use hearth_sandbox::describe_exit;
 use hearth_store::LogBatch;
 
+use crate::code::CodeFailure;
 use crate::env::{error_body, timeout_body, Environment, InitFailure, Origin, RunEnd};
 use crate::logs::{self, Report};
 use crate::{pool, Engine};
@@ -44,24 +45,60 @@ pub struct InvokeResponse {
     pub payload: Bytes,
 }
 
+/// Why an environment was not started.
+pub(crate) enum StartError {
+    /// Its code was collected between the lookup and the start: the function changed,
+    /// and a new lookup finds what it runs now.
+    CodeGone,
+    /// Its code cannot be unpacked: the invocation is refused with this.
+    Code(AwsError),
+    /// The runtime (or the sandbox) failed to start.
+    Init(InitFailure),
+}
+
+/// How many times an invocation looks its function up again after the code it found
+/// was collected (each time, the function changed in between).
+const LOOKUPS: usize = 3;
+
 impl Engine {
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, AwsError> {
-        let target = self.resolve_target(&req.function)?;
+        for _ in 0..LOOKUPS {
+            if let Some(result) = self.invoke_once(&req).await {
+                return result;
+            }
+        }
+        Err(crate::internal(
+            "an invocation's code was collected each time it was looked up",
+        ))
+    }
+
+    /// One lookup and run; `None` when the code looked up was gone before it started.
+    async fn invoke_once(
+        &self,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, AwsError>> {
+        let target = match self.resolve_target(&req.function) {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
         let f = target.config;
         if req.dry_run {
-            return Ok(InvokeResponse {
+            return Some(Ok(InvokeResponse {
                 executed_version: f.version.clone(),
                 function_error: None,
                 log_result: None,
                 payload: Bytes::new(),
-            });
+            }));
         }
         // Held until the invocation is over: concurrency is busy environments.
-        let _permit = self.inner.admission.admit(&f.name)?;
+        let _permit = match self.inner.admission.admit(&f.name) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
         if let Some(q) = &target.qualifier {
             if let Some(mut env) = self.inner.provisioned.take(&f.name, q, &f.version) {
-                match self.run_on(&f, &req, &mut env, true).await {
-                    Ran::Done(result) => return self.finish(&f, env, result),
+                match self.run_on(&f, req, &mut env, true).await {
+                    Ran::Done(result) => return Some(self.finish(&f, env, result)),
                     Ran::Undelivered => self.release_provisioned(&f.name, env, false),
                 }
             }
@@ -70,8 +107,8 @@ impl Engine {
         let (warm, stale) = self.inner.pool.acquire(&key, &f.revision_id);
         drop(stale);
         if let Some(mut env) = warm {
-            match self.run_on(&f, &req, &mut env, true).await {
-                Ran::Done(result) => return self.finish(&f, env, result),
+            match self.run_on(&f, req, &mut env, true).await {
+                Ran::Done(result) => return Some(self.finish(&f, env, result)),
                 // The warm runtime died before it took the event: nothing ran, so the
                 // event goes to a fresh environment instead.
                 Ran::Undelivered => drop(env),
@@ -82,13 +119,17 @@ impl Engine {
             .await
         {
             Ok(env) => env,
-            Err(failure) => return self.init_failed(&f, &req, failure).await,
+            Err(StartError::CodeGone) => return None,
+            Err(StartError::Code(e)) => return Some(Err(e)),
+            Err(StartError::Init(failure)) => {
+                return Some(self.init_failed(&f, req, failure).await)
+            }
         };
-        match self.run_on(&f, &req, &mut env, false).await {
+        Some(match self.run_on(&f, req, &mut env, false).await {
             Ran::Done(result) => self.finish(&f, env, result),
             // Only warm runs report this; a cold one reports the crash itself.
             Ran::Undelivered => Err(crate::internal("a new environment lost its event")),
-        }
+        })
     }
 
     /// Checks that `r` names something invocable now (what an async invoke checks
@@ -102,23 +143,22 @@ impl Engine {
         self.inner.admission.reserved(function)
     }
 
-    /// Starts an environment for a function version (its code unpacked on first use).
+    /// Starts an environment for a function version; its code (unpacked on first use)
+    /// stays pinned for as long as the environment lives.
     pub(crate) async fn start_environment(
         &self,
         f: &FunctionConfig,
         request_id: &str,
         origin: Origin,
-    ) -> Result<Environment, InitFailure> {
-        let task_root = self.unpacked(f).await.map_err(|e| InitFailure {
-            body: Bytes::new(),
-            error_type: "Runtime.Unknown".into(),
-            lines: Vec::new(),
-            init_duration: Duration::ZERO,
-            timed_out: false,
-            platform: Some(format!("cannot unpack the code: {}", e.message)),
-        })?;
+    ) -> Result<Environment, StartError> {
+        let (pin, task_root) = match self.ready_code(&f.code).await {
+            Ok(ready) => ready,
+            Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
+            Err(failure) => return Err(StartError::Code(failure.to_aws())),
+        };
         Environment::start(
             f,
+            pin,
             &task_root,
             &self.inner.catalog,
             &self.inner.sandbox,
@@ -126,6 +166,7 @@ impl Engine {
             origin,
         )
         .await
+        .map_err(StartError::Init)
     }
 
     /// Returns a healthy environment to where it came from, and answers.

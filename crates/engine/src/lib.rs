@@ -3,6 +3,7 @@
 //! the function lifecycle behind the control plane (create, update, delete, states).
 
 mod admission;
+mod code;
 mod env;
 mod event_config;
 mod functions;
@@ -14,11 +15,10 @@ mod registry;
 pub mod runtimes;
 mod versions;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_model::{AwsError, FunctionConfig};
+use hearth_model::AwsError;
 use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
@@ -149,16 +149,6 @@ impl Engine {
                 drop(gone);
             }
         });
-    }
-
-    /// The unpacked code of a function, extracting it if this is its first use.
-    async fn unpacked(&self, f: &FunctionConfig) -> Result<PathBuf, AwsError> {
-        let store = self.inner.store.clone();
-        let hex = f.code.sha256_hex.clone();
-        tokio::task::spawn_blocking(move || store.unpacked(&hex))
-            .await
-            .map_err(internal)?
-            .map_err(internal)
     }
 }
 

@@ -17,6 +17,7 @@ use hearth_model::concurrency::{
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
 
 use crate::env::{Environment, Origin};
+use crate::invoke::StartError;
 use crate::{internal, Engine};
 
 /// At most this many provisioned environments start at once per configuration.
@@ -422,7 +423,12 @@ impl Engine {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut env = match self.start_environment(&f, &request_id, origin).await {
             Ok(env) => env,
-            Err(failure) => {
+            // The version was deleted since it was looked up: its allocation goes too.
+            Err(StartError::CodeGone) => return false,
+            Err(StartError::Code(e)) => {
+                return self.provisioning_failed(function, qualifier, generation, e.message)
+            }
+            Err(StartError::Init(failure)) => {
                 let lines = failure.lines.clone();
                 let stream = format!(
                     "{}/[{}]provisioning",

@@ -110,7 +110,7 @@ impl Engine {
     /// The configuration an invocation of `r` runs. An alias with routing picks its
     /// additional version with that version's weight.
     pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, AwsError> {
-        let config = self.select(r, |a| a.pick_version(uniform()))?;
+        let config = running(self.select(r, |a| a.pick_version(uniform()))?);
         if config.state != State::Active {
             return Err(AwsError::conflict(format!(
                 "The operation cannot be performed at this time. The function is currently in the following state: {:?}",
@@ -183,6 +183,8 @@ impl Engine {
             }
             let mut v = latest.clone();
             v.version = next.to_string();
+            // A version is its own snapshot: it has no code to fall back to.
+            v.previous_code = None;
             if let Some(d) = &req.description {
                 v.description = d.clone();
             }
@@ -390,7 +392,26 @@ impl Engine {
         }
         self.drop_provisioned(name, version)?;
         drop(self.inner.pool.retire(&crate::pool::key(name, version)));
+        self.inner.store.collect_code();
         Ok(())
+    }
+}
+
+/// What an invocation of `config` runs: itself, except that while an update of
+/// `$LATEST`'s code is in progress, invocations go to the previous code (as Lambda's do)
+/// in environments of their own (a revision of their own keeps them apart in the pool).
+fn running(config: Arc<FunctionConfig>) -> Arc<FunctionConfig> {
+    match &config.previous_code {
+        Some(previous)
+            if config.is_latest() && config.last_update_status == LastUpdateStatus::InProgress =>
+        {
+            let mut c = (*config).clone();
+            c.code = previous.clone();
+            c.revision_id = format!("{}~previous", c.revision_id);
+            c.previous_code = None;
+            Arc::new(c)
+        }
+        _ => config,
     }
 }
 

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     InvalidRequestContent,
     UnsupportedMediaType,
     ProvisionedConcurrencyConfigNotFound,
+    /// Lambda could not unzip the deployment package (502, a fault).
+    InvalidZipFile,
     Service,
 }
 
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::ProvisionedConcurrencyConfigNotFound => {
                 "ProvisionedConcurrencyConfigNotFoundException"
             }
+            Self::InvalidZipFile => "InvalidZipFileException",
             Self::Service => "ServiceException",
         }
     }
@@ -49,6 +52,7 @@ impl ErrorCode {
             Self::PreconditionFailed => 412,
             Self::RequestTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::InvalidZipFile => 502,
             Self::Service => 500,
         }
     }
@@ -56,7 +60,7 @@ impl ErrorCode {
     /// The body key botocore's model names for this error's message (it varies).
     pub fn message_key(self) -> &'static str {
         match self {
-            Self::ResourceNotFound | Self::Service => "Message",
+            Self::ResourceNotFound | Self::InvalidZipFile | Self::Service => "Message",
             _ => "message",
         }
     }
@@ -64,7 +68,7 @@ impl ErrorCode {
     /// Lambda reports client mistakes as `"Type":"User"` and its own faults as `"Service"`.
     pub fn fault_type(self) -> &'static str {
         match self {
-            Self::Service => "Service",
+            Self::Service | Self::InvalidZipFile => "Service",
             _ => "User",
         }
     }

@@ -63,6 +63,12 @@ pub struct FunctionConfig {
     /// topics yet). Absent from records written before Hearth knew it.
     #[serde(default)]
     pub dead_letter_target_arn: Option<String>,
+    /// While an UpdateFunctionCode is in progress, the code it replaces: what
+    /// invocations run until the new code is unpacked, and what `$LATEST` goes back to
+    /// if it cannot be (Lambda keeps the previous code when an update fails). Only on
+    /// `$LATEST`; not part of any API shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_code: Option<CodeRef>,
 }
 
 impl FunctionConfig {

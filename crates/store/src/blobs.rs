@@ -11,7 +11,8 @@ use hearth_model::function::CodeRef;
 use hearth_model::limits::UNZIPPED_MAX_BYTES;
 use sha2::{Digest, Sha256};
 
-use crate::{Store, StoreError};
+use crate::code_gc::remove_path;
+use crate::{CodePin, Store, StoreError};
 
 /// What a zip claims to hold, checked before it is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,58 +52,73 @@ pub fn inspect_zip(bytes: &[u8]) -> Result<ZipInfo, StoreError> {
 }
 
 impl Store {
-    /// Checks and stores a zip; returns its identity. Storing the same bytes twice is a
-    /// no-op.
-    pub fn put_zip(&self, bytes: &[u8]) -> Result<CodeRef, StoreError> {
+    /// Checks and stores a zip; returns its identity and a pin that keeps it from being
+    /// collected until the caller has written the row that names it. Storing the same
+    /// bytes twice is a no-op.
+    pub fn put_zip(&self, bytes: &[u8]) -> Result<(CodeRef, CodePin), StoreError> {
         let info = inspect_zip(bytes)?;
         let digest = Sha256::digest(bytes);
         let hex = hex::encode(digest);
+        let pin = self.pin(&hex);
         let path = self.zip_path(&hex);
         if !path.exists() {
             let tmp = path.with_extension(format!("tmp-{}", unique_suffix()));
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)?;
+            let written = fs::File::create(&tmp).and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.sync_all()
+            });
+            if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)) {
+                let _ = fs::remove_file(&tmp);
+                return Err(e.into());
+            }
         }
-        Ok(CodeRef {
+        let code = CodeRef {
             sha256_b64: BASE64.encode(digest),
             sha256_hex: hex,
             size: bytes.len() as u64,
             unzipped_size: info.unzipped_size,
-        })
+        };
+        Ok((code, pin))
     }
 
     pub fn zip_path(&self, sha256_hex: &str) -> PathBuf {
         self.root().join("blobs").join(format!("{sha256_hex}.zip"))
     }
 
-    /// The unpacked code directory for a blob, extracting it on first use.
-    pub fn unpacked(&self, sha256_hex: &str) -> Result<PathBuf, StoreError> {
+    /// The unpacked code directory of pinned code, extracting it on first use. A zip
+    /// that cannot be extracted fails with [`StoreError::BadZip`] naming the entry and
+    /// the problem, and leaves nothing behind.
+    pub fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError> {
+        let sha256_hex = pin.sha256_hex();
         let dir = self.root().join("code").join(sha256_hex);
         if dir.exists() {
             return Ok(dir);
         }
-        let bytes = fs::read(self.zip_path(sha256_hex))?;
+        let zip = fs::File::open(self.zip_path(sha256_hex))?;
         // Per call, not per process: concurrent first invocations of one code (a burst
         // of cold starts) each extract into their own directory, and one rename wins.
         let tmp = self
             .root()
             .join("code")
             .join(format!(".{sha256_hex}.tmp-{}", unique_suffix()));
-        extract(&bytes, &tmp)?;
-        match fs::rename(&tmp, &dir) {
-            Ok(()) => {}
-            // Another caller finished the same extraction first; theirs is identical.
-            Err(_) if dir.exists() => fs::remove_dir_all(&tmp)?,
-            Err(e) => return Err(e.into()),
+        let done = extract(std::io::BufReader::new(zip), &tmp).and_then(|()| {
+            match fs::rename(&tmp, &dir) {
+                Ok(()) => Ok(()),
+                // Another caller finished the same extraction first; theirs is
+                // identical, and ours is removed below.
+                Err(_) if dir.exists() => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        });
+        if let Err(e) = remove_path(&tmp) {
+            tracing::warn!(path = %tmp.display(), error = %e, "could not remove a temporary code directory");
         }
-        Ok(dir)
+        done.map(|()| dir)
     }
 }
 
 /// `<pid>-<n>`: unique among the temporary names this process uses.
-fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -112,21 +128,48 @@ fn unique_suffix() -> String {
     )
 }
 
+/// Copies one entry's bytes, at most `budget + 1` of them; a failure to read is the
+/// zip's fault (corrupt data, wrong checksum), a failure to write is ours.
+fn copy_entry(
+    entry: &mut impl Read,
+    name: &str,
+    out: &mut fs::File,
+    budget: u64,
+) -> Result<u64, StoreError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    while written <= budget {
+        let n = match entry.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StoreError::BadZip(format!("file {name:?} is corrupt: {e}"))),
+        };
+        out.write_all(&buf[..n])?;
+        written += n as u64;
+    }
+    Ok(written)
+}
+
 /// Extracts with the unix modes the zip records (so `bootstrap` stays executable) and
 /// write bits removed: code is read-only to functions. Actual bytes written are capped,
-/// whatever sizes the headers declare.
-fn extract(bytes: &[u8], dest: &Path) -> Result<(), StoreError> {
+/// whatever sizes the headers declare. Every entry is read to its end, so its checksum
+/// is verified.
+fn extract<R: Read + std::io::Seek>(zip: R, dest: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
 
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| StoreError::BadZip(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(zip).map_err(|e| StoreError::BadZip(e.to_string()))?;
     fs::create_dir_all(dest)?;
     let mut budget = UNZIPPED_MAX_BYTES;
     let mut dirs = Vec::new();
     for i in 0..archive.len() {
+        let name = match archive.name_for_index(i) {
+            Some(Ok(n)) => n.into_owned(),
+            _ => format!("#{i}"),
+        };
         let mut entry = archive
             .by_index(i)
-            .map_err(|e| StoreError::BadZip(e.to_string()))?;
+            .map_err(|e| StoreError::BadZip(format!("file {name:?} cannot be read: {e}")))?;
         let Some(rel) = entry.enclosed_name() else {
             return Err(StoreError::BadZip(format!(
                 "entry {:?} escapes the archive root",
@@ -144,7 +187,7 @@ fn extract(bytes: &[u8], dest: &Path) -> Result<(), StoreError> {
         }
         let mode = entry.unix_mode().unwrap_or(0o644);
         let mut file = fs::File::create(&out)?;
-        let written = std::io::copy(&mut (&mut entry).take(budget + 1), &mut file)?;
+        let written = copy_entry(&mut entry, &name, &mut file, budget)?;
         if written > budget {
             return Err(StoreError::TooLarge {
                 size: UNZIPPED_MAX_BYTES + 1,
@@ -163,11 +206,11 @@ fn extract(bytes: &[u8], dest: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn make_zip(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    pub(crate) fn make_zip(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
         let mut buf = Cursor::new(Vec::new());
         {
             let mut w = zip::ZipWriter::new(&mut buf);
@@ -189,19 +232,19 @@ mod tests {
             ("bootstrap", b"#!/bin/sh\n", 0o755),
             ("lib/a.txt", b"hello", 0o644),
         ]);
-        let code = store.put_zip(&zip).expect("put");
+        let (code, pin) = store.put_zip(&zip).expect("put");
         assert_eq!(code.size, zip.len() as u64);
         assert_eq!(code.unzipped_size, 15);
-        let again = store.put_zip(&zip).expect("put again");
+        let (again, _) = store.put_zip(&zip).expect("put again");
         assert_eq!(code, again);
-        let root = store.unpacked(&code.sha256_hex).expect("unpack");
+        let root = store.unpacked(&pin).expect("unpack");
         let mode = fs::metadata(root.join("bootstrap"))
             .expect("meta")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o555);
         assert_eq!(fs::read(root.join("lib/a.txt")).expect("read"), b"hello");
-        assert_eq!(store.unpacked(&code.sha256_hex).expect("cached"), root);
+        assert_eq!(store.unpacked(&pin).expect("cached"), root);
     }
 
     #[test]
@@ -209,10 +252,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let zip = make_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]);
-        let code = store.put_zip(&zip).expect("put");
+        let (_code, pin) = store.put_zip(&zip).expect("put");
         let paths: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| store.unpacked(&code.sha256_hex)))
+                .map(|_| s.spawn(|| store.unpacked(&pin)))
                 .collect();
             handles
                 .into_iter()
@@ -228,6 +271,55 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A zip whose directory is valid but whose last entry's data is not what its
+    /// checksum says, after a large valid entry.
+    pub(crate) fn corrupt_zip() -> Vec<u8> {
+        let marker = b"these bytes get corrupted after the zip is written";
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            let deflated = zip::write::SimpleFileOptions::default();
+            w.start_file("big.bin", deflated).expect("start");
+            w.write_all(&vec![0u8; 8 << 20]).expect("write");
+            let stored = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            w.start_file("handler.py", stored).expect("start");
+            w.write_all(marker).expect("write");
+            w.finish().expect("finish");
+        }
+        let mut bytes = buf.into_inner();
+        let at = bytes
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .expect("marker stored as is");
+        bytes[at] ^= 0xff;
+        bytes
+    }
+
+    #[test]
+    fn a_corrupt_entry_names_itself_and_leaves_no_temporary_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let zip = corrupt_zip();
+        // The directory is fine: the zip is accepted when it is stored.
+        let (code, pin) = store.put_zip(&zip).expect("put");
+        assert_eq!(code.unzipped_size, (8 << 20) + 50);
+        for _ in 0..2 {
+            match store.unpacked(&pin) {
+                Err(StoreError::BadZip(m)) => {
+                    assert!(m.contains("\"handler.py\""), "{m}");
+                    assert!(m.contains("checksum"), "{m}");
+                }
+                other => panic!("expected BadZip, got {other:?}"),
+            }
+            let entries: Vec<_> = fs::read_dir(dir.path().join("code"))
+                .expect("list")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            assert!(entries.is_empty(), "{entries:?}");
+        }
     }
 
     #[test]
@@ -269,7 +361,7 @@ mod proptests {
             }
             if inspect_zip(&bytes).is_ok() {
                 let dir = tempfile::tempdir().expect("tempdir");
-                let _ = extract(&bytes, &dir.path().join("x"));
+                let _ = extract(Cursor::new(&bytes), &dir.path().join("x"));
             }
         }
     }

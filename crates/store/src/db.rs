@@ -260,6 +260,7 @@ pub(crate) mod tests {
             last_update_status_reason_code: None,
             tags: Default::default(),
             dead_letter_target_arn: None,
+            previous_code: None,
         }
     }
 

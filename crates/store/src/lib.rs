@@ -2,9 +2,10 @@
 //! settings), logs and the async invocation queue in SQLite (WAL), written in groups by
 //! one writer thread ([`Writer`]), and code as
 //! content-addressed zip blobs, each unpacked once per hash and shared by every
-//! environment that runs it.
+//! environment that runs it, and collected when nothing uses it any more.
 
 mod blobs;
+mod code_gc;
 mod concurrency;
 mod db;
 mod error;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use blobs::{inspect_zip, ZipInfo};
+pub use code_gc::CodePin;
 pub use error::StoreError;
 pub use logs::{LogBatch, LogEvent, LogQuery};
 pub use queue::{Progress, QueueOp, QueuedEvent};
@@ -30,11 +32,20 @@ pub use writer::{Ack, Change, Durability, Writer};
 pub struct Store {
     root: PathBuf,
     conn: Arc<Mutex<rusqlite::Connection>>,
+    /// Which code is in use beyond what rows name (see [`code_gc`]).
+    code: Arc<code_gc::CodeUse>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `root`.
+    /// Opens (creating if needed) the store in `root`, removing code that nothing
+    /// references and what an earlier process left half written.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
+        Self::open_with(root, true)
+    }
+
+    /// [`Store::open`]; `collector` false leaves sweeps to explicit
+    /// [`Store::sweep_code`] calls (tests that decide when code goes).
+    pub(crate) fn open_with(root: &Path, collector: bool) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("code"))?;
         let path = root.join("hearth.db");
@@ -43,10 +54,31 @@ impl Store {
         std::thread::Builder::new()
             .name("hearth-checkpoint".into())
             .spawn(move || db::checkpoints(&path, alive))?;
-        Ok(Self {
+        let store = Self {
             root: root.to_path_buf(),
             conn,
-        })
+            code: Arc::default(),
+        };
+        let leftovers = store.remove_code_leftovers()?;
+        let collected = store.sweep_code()?;
+        if leftovers + collected.len() > 0 {
+            tracing::info!(
+                leftovers,
+                collected = collected.len(),
+                "removed code an earlier run left behind"
+            );
+        }
+        if collector {
+            let (root, conn, code) = (
+                store.root.clone(),
+                Arc::downgrade(&store.conn),
+                Arc::downgrade(&store.code),
+            );
+            std::thread::Builder::new()
+                .name("hearth-code-gc".into())
+                .spawn(move || code_gc::collector(root, conn, code))?;
+        }
+        Ok(store)
     }
 
     pub fn root(&self) -> &Path {

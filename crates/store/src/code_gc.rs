@@ -1,0 +1,518 @@
+//! Collection of code nothing uses: a zip blob (`blobs/<sha>.zip`) and its unpacked
+//! tree (`code/<sha>/`) are removed once no function (`$LATEST`, or the code an update
+//! in progress may fall back to), no published version, and no pin references them.
+//!
+//! A pin ([`CodePin`]) is taken by whoever is about to use code that no row may name
+//! yet or any more: a create or update between storing the zip and writing its row,
+//! the unpacking of a change being settled, and every execution environment (starting,
+//! idle, busy or provisioned) for as long as it lives. A sweep decides under the pin
+//! lock and only renames what it collects there, so a pin is either taken before the
+//! sweep looked (and the code stays) or after the code was moved away (and the pinner
+//! stores or finds it afresh); the slow removal happens after the lock is released.
+//!
+//! Sweeps run on a thread of their own, woken when a pin is released for the last time
+//! or when [`Store::collect_code`] is called after a row stopped naming some code, and
+//! once, synchronously, when the store is opened (with the temporary and half-collected
+//! files a crashed process left behind).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use crate::{Store, StoreError};
+
+/// Which code is pinned, and whether a sweep is wanted.
+#[derive(Default)]
+pub(crate) struct CodeUse {
+    state: Mutex<UseState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+pub(crate) struct UseState {
+    /// Pins per code hash (lowercase hex).
+    pins: HashMap<String, usize>,
+    /// A sweep has been asked for since the last one started.
+    dirty: bool,
+}
+
+impl CodeUse {
+    fn lock(&self) -> MutexGuard<'_, UseState> {
+        // The state is a counter map: a panic elsewhere cannot leave it half-changed.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn request_sweep(&self) {
+        self.lock().dirty = true;
+        self.wake.notify_all();
+    }
+}
+
+/// Keeps one code's blob and unpacked tree from being collected while it lives.
+pub struct CodePin {
+    hex: String,
+    uses: Arc<CodeUse>,
+}
+
+impl CodePin {
+    /// The pinned code's SHA-256, lowercase hex.
+    pub fn sha256_hex(&self) -> &str {
+        &self.hex
+    }
+}
+
+impl std::fmt::Debug for CodePin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CodePin").field(&self.hex).finish()
+    }
+}
+
+impl Drop for CodePin {
+    fn drop(&mut self) {
+        let mut state = self.uses.lock();
+        let last = match state.pins.get_mut(&self.hex) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                state.pins.remove(&self.hex);
+                true
+            }
+        };
+        // The last user gone: the code may now be unreferenced.
+        if last {
+            state.dirty = true;
+            drop(state);
+            self.uses.wake.notify_all();
+        }
+    }
+}
+
+/// Whether `name` is a code hash as the store names them (64 lowercase hex digits).
+fn is_hash(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `name` is a temporary (`.tmp-`) or half-collected (`.gc-`) entry.
+fn is_leftover(name: &str) -> bool {
+    name.contains(".tmp-") || name.contains(".gc-")
+}
+
+/// Removes a file or a whole tree. Unpacked code is read-only (directories `0555`),
+/// which stops an unprivileged owner from deleting its entries, so directories are
+/// made writable first.
+pub(crate) fn remove_path(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return fs::remove_file(path);
+    }
+    if meta.permissions().mode() & 0o700 != 0o700 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+    }
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            remove_path(&entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    fs::remove_dir(path)
+}
+
+/// How often the collector looks whether its store is gone, when nothing wakes it.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Sweeps whenever asked, until the store is dropped.
+pub(crate) fn collector(
+    root: PathBuf,
+    conn: Weak<Mutex<rusqlite::Connection>>,
+    uses: Weak<CodeUse>,
+) {
+    loop {
+        let Some(code) = uses.upgrade() else { return };
+        {
+            let mut state = code.lock();
+            if !state.dirty {
+                state = code
+                    .wake
+                    .wait_timeout(state, IDLE_CHECK)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            if !state.dirty {
+                continue;
+            }
+            state.dirty = false;
+        }
+        let Some(conn) = conn.upgrade() else { return };
+        let store = Store {
+            root: root.clone(),
+            conn,
+            code,
+        };
+        if let Err(e) = store.sweep_code() {
+            tracing::warn!(error = %e, "code collection failed; it is retried on the next change");
+        }
+    }
+}
+
+/// Hashes of every code a row names: `$LATEST`'s, the code an update in progress
+/// falls back to, and every published version's.
+const REFERENCED: &str = "
+SELECT json_extract(data, '$.code.sha256_hex') FROM functions
+UNION SELECT json_extract(data, '$.previous_code.sha256_hex') FROM functions
+UNION SELECT json_extract(data, '$.code.sha256_hex') FROM versions
+";
+
+/// The same code with its zip size, once per hash.
+const REFERENCED_SIZES: &str = "
+SELECT COALESCE(SUM(size), 0) FROM (
+    SELECT json_extract(data, '$.code.sha256_hex') AS sha,
+           json_extract(data, '$.code.size') AS size FROM functions
+    UNION SELECT json_extract(data, '$.previous_code.sha256_hex'),
+                 json_extract(data, '$.previous_code.size') FROM functions
+          WHERE json_extract(data, '$.previous_code') IS NOT NULL
+    UNION SELECT json_extract(data, '$.code.sha256_hex'),
+                 json_extract(data, '$.code.size') FROM versions
+)";
+
+impl Store {
+    /// Pins code about to be stored (see [`Store::put_zip`]).
+    pub(crate) fn pin(&self, hex: &str) -> CodePin {
+        *self.code.lock().pins.entry(hex.to_string()).or_default() += 1;
+        CodePin {
+            hex: hex.to_string(),
+            uses: self.code.clone(),
+        }
+    }
+
+    /// Pins stored code for use (unpacking it, running it); `None` if it is not stored
+    /// (never was, or was collected because nothing referenced it any more).
+    pub fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin> {
+        let mut state = self.code.lock();
+        if !is_hash(sha256_hex) || !self.zip_path(sha256_hex).is_file() {
+            return None;
+        }
+        *state.pins.entry(sha256_hex.to_string()).or_default() += 1;
+        Some(CodePin {
+            hex: sha256_hex.to_string(),
+            uses: self.code.clone(),
+        })
+    }
+
+    /// Asks the collector for a sweep: call after a row stopped naming some code.
+    pub fn collect_code(&self) {
+        self.code.request_sweep();
+    }
+
+    /// Code hashes that rows name.
+    pub fn referenced_code(&self) -> Result<HashSet<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(REFERENCED)?;
+        let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+        let mut out = HashSet::new();
+        for row in rows {
+            out.extend(row?);
+        }
+        Ok(out)
+    }
+
+    /// Bytes of zip stored for the code rows name, each distinct code once (versions
+    /// share their code with `$LATEST` and each other; the store keeps one copy).
+    pub fn total_code_size(&self) -> Result<u64, StoreError> {
+        let size: i64 = self
+            .conn()
+            .query_row(REFERENCED_SIZES, [], |r| r.get(0))?;
+        Ok(size.max(0) as u64)
+    }
+
+    /// Hashes with a blob or an unpacked tree on disk.
+    pub fn stored_code(&self) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        for entry in fs::read_dir(self.root.join("blobs"))? {
+            let name = entry?.file_name();
+            if let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".zip")) {
+                if is_hash(hex) {
+                    out.insert(hex.to_string());
+                }
+            }
+        }
+        for entry in fs::read_dir(self.root.join("code"))? {
+            let name = entry?.file_name();
+            if let Some(hex) = name.to_str().filter(|n| is_hash(n)) {
+                out.insert(hex.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the blob and tree of every stored code that no row names and no pin
+    /// holds; returns their hashes.
+    pub fn sweep_code(&self) -> Result<Vec<String>, StoreError> {
+        let mut trash = Vec::new();
+        let mut collected = Vec::new();
+        {
+            let state = self.code.lock();
+            let referenced = self.referenced_code()?;
+            for hex in self.stored_code()? {
+                if referenced.contains(&hex) || state.pins.contains_key(&hex) {
+                    continue;
+                }
+                for path in [self.zip_path(&hex), self.root.join("code").join(&hex)] {
+                    if fs::symlink_metadata(&path).is_err() {
+                        continue;
+                    }
+                    let parent = path.parent().unwrap_or(&self.root);
+                    let to = parent.join(format!(".{hex}.gc-{}", crate::blobs::unique_suffix()));
+                    fs::rename(&path, &to)?;
+                    trash.push(to);
+                }
+                collected.push(hex);
+            }
+        }
+        for path in trash {
+            if let Err(e) = remove_path(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove collected code");
+            }
+        }
+        if !collected.is_empty() {
+            tracing::debug!(count = collected.len(), "collected unreferenced code");
+        }
+        Ok(collected)
+    }
+
+    /// Removes what an earlier process left half done: temporary zips and trees of a
+    /// store or unpack that never finished, and code a sweep had moved aside. Only at
+    /// open, before this process has any of its own.
+    pub(crate) fn remove_code_leftovers(&self) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for dir in [self.root.join("blobs"), self.root.join("code")] {
+            for entry in fs::read_dir(&dir)? {
+                let entry = entry?;
+                if entry.file_name().to_str().is_some_and(is_leftover) {
+                    remove_path(&entry.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::tests::make_zip;
+    use crate::db::tests::sample;
+    use crate::versions::tests::publish;
+    use hearth_model::function::CodeRef;
+
+    /// A store without the background collector, so each test decides when to sweep.
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_with(dir.path(), false).expect("open");
+        (dir, store)
+    }
+
+    /// Stores (and unpacks) a distinct zip; the pin is released.
+    fn code(store: &Store, tag: &str) -> CodeRef {
+        let zip = make_zip(&[("bootstrap", tag.as_bytes(), 0o755)]);
+        let (code, pin) = store.put_zip(&zip).expect("put");
+        store.unpacked(&pin).expect("unpack");
+        code
+    }
+
+    fn function(name: &str, code: &CodeRef) -> hearth_model::FunctionConfig {
+        let mut f = sample(name);
+        f.code = code.clone();
+        f
+    }
+
+    fn on_disk(store: &Store, c: &CodeRef) -> (bool, bool) {
+        (
+            store.zip_path(&c.sha256_hex).is_file(),
+            store.root().join("code").join(&c.sha256_hex).is_dir(),
+        )
+    }
+
+    #[test]
+    fn keeps_what_rows_or_pins_name_and_collects_the_rest() {
+        let (_dir, store) = store();
+        let latest = code(&store, "latest");
+        let versioned = code(&store, "versioned");
+        let previous = code(&store, "previous");
+        let pinned = code(&store, "pinned");
+        let orphan = code(&store, "orphan");
+
+        store
+            .insert_function(&function("f", &versioned))
+            .expect("insert");
+        publish(&store, "f");
+        store
+            .update_function("f", |f| {
+                f.code = latest.clone();
+                f.previous_code = Some(previous.clone());
+                Ok::<_, ()>(())
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("updated");
+        let pin = store.pin_stored(&pinned.sha256_hex).expect("stored");
+
+        assert_eq!(store.sweep_code().expect("sweep"), vec![orphan.sha256_hex.clone()]);
+        assert_eq!(on_disk(&store, &orphan), (false, false));
+        for kept in [&latest, &versioned, &previous, &pinned] {
+            assert_eq!(on_disk(&store, kept), (true, true), "{kept:?}");
+        }
+        // Nothing moved aside is left behind.
+        let names: Vec<_> = fs::read_dir(store.root().join("code"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+
+        // The last pin going, the update settling, the version and then the function
+        // being deleted each free their code.
+        drop(pin);
+        assert_eq!(store.sweep_code().expect("sweep"), vec![pinned.sha256_hex.clone()]);
+        store
+            .update_function("f", |f| {
+                f.previous_code = None;
+                Ok::<_, ()>(())
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("updated");
+        assert_eq!(store.sweep_code().expect("sweep"), vec![previous.sha256_hex.clone()]);
+        assert!(store.delete_version("f", 1).expect("delete"));
+        assert_eq!(store.sweep_code().expect("sweep"), vec![versioned.sha256_hex.clone()]);
+        assert!(store.delete_function("f").expect("delete"));
+        assert_eq!(store.sweep_code().expect("sweep"), vec![latest.sha256_hex.clone()]);
+        assert!(store.stored_code().expect("list").is_empty());
+    }
+
+    #[test]
+    fn code_shared_by_two_functions_stays_until_both_are_gone() {
+        let (_dir, store) = store();
+        let shared = code(&store, "shared");
+        store.insert_function(&function("a", &shared)).expect("a");
+        store.insert_function(&function("b", &shared)).expect("b");
+        store.delete_function("a").expect("delete");
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        store.delete_function("b").expect("delete");
+        assert_eq!(store.sweep_code().expect("sweep"), vec![shared.sha256_hex]);
+    }
+
+    #[test]
+    fn a_pin_taken_before_the_row_is_written_protects_new_code() {
+        let (_dir, store) = store();
+        let zip = make_zip(&[("bootstrap", b"new", 0o755)]);
+        let (code, pin) = store.put_zip(&zip).expect("put");
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        store.insert_function(&function("f", &code)).expect("insert");
+        drop(pin);
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        assert_eq!(on_disk(&store, &code).0, true);
+    }
+
+    #[test]
+    fn collected_code_cannot_be_pinned_but_can_be_stored_again() {
+        let (_dir, store) = store();
+        let zip = make_zip(&[("bootstrap", b"again", 0o755)]);
+        let (code, pin) = store.put_zip(&zip).expect("put");
+        drop(pin);
+        store.sweep_code().expect("sweep");
+        assert!(store.pin_stored(&code.sha256_hex).is_none());
+        let (again, pin) = store.put_zip(&zip).expect("put again");
+        assert_eq!(again, code);
+        assert!(store.unpacked(&pin).expect("unpack").join("bootstrap").is_file());
+        assert!(store.pin_stored(&code.sha256_hex).is_some());
+    }
+
+    #[test]
+    fn releasing_the_last_pin_wakes_the_collector() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let zip = make_zip(&[("bootstrap", b"soon gone", 0o755)]);
+        let (code, pin) = store.put_zip(&zip).expect("put");
+        drop(pin);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while store.zip_path(&code.sha256_hex).exists() {
+            assert!(std::time::Instant::now() < deadline, "never collected");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn open_removes_leftovers_and_unreferenced_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (kept, orphan) = {
+            let store = Store::open_with(dir.path(), false).expect("open");
+            let kept = code(&store, "kept");
+            store.insert_function(&function("f", &kept)).expect("insert");
+            // What a crash leaves: an orphan blob and tree (the row never written), a
+            // half-written zip, a half-extracted tree (read-only, as extraction leaves
+            // it) and code a sweep had moved aside.
+            let zip = make_zip(&[("bootstrap", b"orphan", 0o755)]);
+            let (orphan, pin) = store.put_zip(&zip).expect("put");
+            store.unpacked(&pin).expect("unpack");
+            // The crash: the pin is never released.
+            std::mem::forget(pin);
+            let tmp = dir.path().join("code").join(format!(".{}.tmp-1-0", orphan.sha256_hex));
+            fs::create_dir_all(tmp.join("lib")).expect("mkdir");
+            fs::write(tmp.join("lib/x"), b"x").expect("write");
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(tmp.join("lib"), fs::Permissions::from_mode(0o555)).expect("chmod");
+            fs::write(dir.path().join("blobs").join(format!("{}.tmp-1-0", orphan.sha256_hex)), b"z")
+                .expect("write");
+            fs::create_dir(dir.path().join("code").join(format!(".{}.gc-1-1", orphan.sha256_hex)))
+                .expect("mkdir");
+            (kept, orphan)
+        };
+        let store = Store::open_with(dir.path(), false).expect("reopen");
+        assert_eq!(on_disk(&store, &kept), (true, true));
+        assert_eq!(on_disk(&store, &orphan), (false, false));
+        for sub in ["blobs", "code"] {
+            let names: Vec<_> = fs::read_dir(dir.path().join(sub))
+                .expect("list")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(names.len(), 1, "{sub}: {names:?}");
+        }
+    }
+
+    #[test]
+    fn total_code_size_counts_each_stored_code_once() {
+        let (_dir, store) = store();
+        assert_eq!(store.total_code_size().expect("size"), 0);
+        let a = code(&store, "a");
+        let b = code(&store, "bb");
+        store.insert_function(&function("f", &a)).expect("f");
+        store.insert_function(&function("g", &a)).expect("g");
+        publish(&store, "f");
+        assert_eq!(store.total_code_size().expect("size"), a.size);
+        store
+            .update_function("f", |f| {
+                f.code = b.clone();
+                f.previous_code = Some(a.clone());
+                Ok::<_, ()>(())
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("updated");
+        assert_eq!(store.total_code_size().expect("size"), a.size + b.size);
+        store.delete_function("g").expect("delete");
+        store.delete_function("f").expect("delete");
+        assert_eq!(store.total_code_size().expect("size"), 0);
+    }
+}
