@@ -54,7 +54,10 @@ impl CodeFailure {
 
 impl Engine {
     /// Pins `code` and unpacks it (once per hash; later calls find the tree).
-    pub(crate) async fn ready_code(&self, code: &CodeRef) -> Result<(CodePin, PathBuf), CodeFailure> {
+    pub(crate) async fn ready_code(
+        &self,
+        code: &CodeRef,
+    ) -> Result<(CodePin, PathBuf), CodeFailure> {
         let store = self.inner.store.clone();
         let hex = code.sha256_hex.clone();
         tokio::task::spawn_blocking(move || {

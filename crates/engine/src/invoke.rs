@@ -73,10 +73,7 @@ impl Engine {
     }
 
     /// One lookup and run; `None` when the code looked up was gone before it started.
-    async fn invoke_once(
-        &self,
-        req: &InvokeRequest,
-    ) -> Option<Result<InvokeResponse, AwsError>> {
+    async fn invoke_once(&self, req: &InvokeRequest) -> Option<Result<InvokeResponse, AwsError>> {
         let target = match self.resolve_target(&req.function) {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),

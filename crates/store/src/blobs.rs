@@ -254,9 +254,7 @@ pub(crate) mod tests {
         let zip = make_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]);
         let (_code, pin) = store.put_zip(&zip).expect("put");
         let paths: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| store.unpacked(&pin)))
-                .collect();
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| store.unpacked(&pin))).collect();
             handles
                 .into_iter()
                 .map(|h| h.join().expect("thread").expect("unpack"))

@@ -230,9 +230,7 @@ impl Store {
     /// Bytes of zip stored for the code rows name, each distinct code once (versions
     /// share their code with `$LATEST` and each other; the store keeps one copy).
     pub fn total_code_size(&self) -> Result<u64, StoreError> {
-        let size: i64 = self
-            .conn()
-            .query_row(REFERENCED_SIZES, [], |r| r.get(0))?;
+        let size: i64 = self.conn().query_row(REFERENCED_SIZES, [], |r| r.get(0))?;
         Ok(size.max(0) as u64)
     }
 
@@ -369,7 +367,10 @@ mod tests {
             .expect("updated");
         let pin = store.pin_stored(&pinned.sha256_hex).expect("stored");
 
-        assert_eq!(store.sweep_code().expect("sweep"), vec![orphan.sha256_hex.clone()]);
+        assert_eq!(
+            store.sweep_code().expect("sweep"),
+            vec![orphan.sha256_hex.clone()]
+        );
         assert_eq!(on_disk(&store, &orphan), (false, false));
         for kept in [&latest, &versioned, &previous, &pinned] {
             assert_eq!(on_disk(&store, kept), (true, true), "{kept:?}");
@@ -384,7 +385,10 @@ mod tests {
         // The last pin going, the update settling, the version and then the function
         // being deleted each free their code.
         drop(pin);
-        assert_eq!(store.sweep_code().expect("sweep"), vec![pinned.sha256_hex.clone()]);
+        assert_eq!(
+            store.sweep_code().expect("sweep"),
+            vec![pinned.sha256_hex.clone()]
+        );
         store
             .update_function("f", |f| {
                 f.previous_code = None;
@@ -393,11 +397,20 @@ mod tests {
             .expect("db")
             .expect("exists")
             .expect("updated");
-        assert_eq!(store.sweep_code().expect("sweep"), vec![previous.sha256_hex.clone()]);
+        assert_eq!(
+            store.sweep_code().expect("sweep"),
+            vec![previous.sha256_hex.clone()]
+        );
         assert!(store.delete_version("f", 1).expect("delete"));
-        assert_eq!(store.sweep_code().expect("sweep"), vec![versioned.sha256_hex.clone()]);
+        assert_eq!(
+            store.sweep_code().expect("sweep"),
+            vec![versioned.sha256_hex.clone()]
+        );
         assert!(store.delete_function("f").expect("delete"));
-        assert_eq!(store.sweep_code().expect("sweep"), vec![latest.sha256_hex.clone()]);
+        assert_eq!(
+            store.sweep_code().expect("sweep"),
+            vec![latest.sha256_hex.clone()]
+        );
         assert!(store.stored_code().expect("list").is_empty());
     }
 
@@ -419,10 +432,12 @@ mod tests {
         let zip = make_zip(&[("bootstrap", b"new", 0o755)]);
         let (code, pin) = store.put_zip(&zip).expect("put");
         assert!(store.sweep_code().expect("sweep").is_empty());
-        store.insert_function(&function("f", &code)).expect("insert");
+        store
+            .insert_function(&function("f", &code))
+            .expect("insert");
         drop(pin);
         assert!(store.sweep_code().expect("sweep").is_empty());
-        assert_eq!(on_disk(&store, &code).0, true);
+        assert!(on_disk(&store, &code).0);
     }
 
     #[test]
@@ -435,7 +450,11 @@ mod tests {
         assert!(store.pin_stored(&code.sha256_hex).is_none());
         let (again, pin) = store.put_zip(&zip).expect("put again");
         assert_eq!(again, code);
-        assert!(store.unpacked(&pin).expect("unpack").join("bootstrap").is_file());
+        assert!(store
+            .unpacked(&pin)
+            .expect("unpack")
+            .join("bootstrap")
+            .is_file());
         assert!(store.pin_stored(&code.sha256_hex).is_some());
     }
 
@@ -459,7 +478,9 @@ mod tests {
         let (kept, orphan) = {
             let store = Store::open_with(dir.path(), false).expect("open");
             let kept = code(&store, "kept");
-            store.insert_function(&function("f", &kept)).expect("insert");
+            store
+                .insert_function(&function("f", &kept))
+                .expect("insert");
             // What a crash leaves: an orphan blob and tree (the row never written), a
             // half-written zip, a half-extracted tree (read-only, as extraction leaves
             // it) and code a sweep had moved aside.
@@ -468,15 +489,27 @@ mod tests {
             store.unpacked(&pin).expect("unpack");
             // The crash: the pin is never released.
             std::mem::forget(pin);
-            let tmp = dir.path().join("code").join(format!(".{}.tmp-1-0", orphan.sha256_hex));
+            let tmp = dir
+                .path()
+                .join("code")
+                .join(format!(".{}.tmp-1-0", orphan.sha256_hex));
             fs::create_dir_all(tmp.join("lib")).expect("mkdir");
             fs::write(tmp.join("lib/x"), b"x").expect("write");
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(tmp.join("lib"), fs::Permissions::from_mode(0o555)).expect("chmod");
-            fs::write(dir.path().join("blobs").join(format!("{}.tmp-1-0", orphan.sha256_hex)), b"z")
-                .expect("write");
-            fs::create_dir(dir.path().join("code").join(format!(".{}.gc-1-1", orphan.sha256_hex)))
-                .expect("mkdir");
+            fs::write(
+                dir.path()
+                    .join("blobs")
+                    .join(format!("{}.tmp-1-0", orphan.sha256_hex)),
+                b"z",
+            )
+            .expect("write");
+            fs::create_dir(
+                dir.path()
+                    .join("code")
+                    .join(format!(".{}.gc-1-1", orphan.sha256_hex)),
+            )
+            .expect("mkdir");
             (kept, orphan)
         };
         let store = Store::open_with(dir.path(), false).expect("reopen");
