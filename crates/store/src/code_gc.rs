@@ -5,10 +5,11 @@
 //! A pin ([`CodePin`]) is taken by whoever is about to use code that no row may name
 //! yet or any more: a create or update between storing the zip and writing its row,
 //! the unpacking of a change being settled, and every execution environment (starting,
-//! idle, busy or provisioned) for as long as it lives. A sweep decides under the pin
-//! lock and only renames what it collects there, so a pin is either taken before the
-//! sweep looked (and the code stays) or after the code was moved away (and the pinner
-//! stores or finds it afresh); the slow removal happens after the lock is released.
+//! idle, busy or provisioned) for as long as it lives. A sweep reads the rows and
+//! decides under the pin lock, and only renames what it collects there, so a pin is
+//! either taken before the sweep looked (and the code stays) or after the code was
+//! moved away (and the pinner stores it again, or finds it gone and looks the function
+//! up again); the slow removal happens after the lock is released.
 //!
 //! Sweeps run on a thread of their own, woken when a pin is released for the last time
 //! or when [`Store::collect_code`] is called after a row stopped naming some code, and
@@ -186,6 +187,17 @@ SELECT COALESCE(SUM(size), 0) FROM (
                  json_extract(data, '$.code.size') FROM versions
 )";
 
+/// Code hashes that rows name.
+fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(REFERENCED)?;
+    let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+    let mut out = HashSet::new();
+    for row in rows {
+        out.extend(row?);
+    }
+    Ok(out)
+}
+
 impl Store {
     /// Pins code about to be stored (see [`Store::put_zip`]).
     pub(crate) fn pin(&self, hex: &str) -> CodePin {
@@ -217,14 +229,7 @@ impl Store {
 
     /// Code hashes that rows name.
     pub fn referenced_code(&self) -> Result<HashSet<String>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(REFERENCED)?;
-        let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
-        let mut out = HashSet::new();
-        for row in rows {
-            out.extend(row?);
-        }
-        Ok(out)
+        referenced(&self.conn())
     }
 
     /// Bytes of zip stored for the code rows name, each distinct code once (versions
@@ -257,25 +262,41 @@ impl Store {
     /// Removes the blob and tree of every stored code that no row names and no pin
     /// holds; returns their hashes.
     pub fn sweep_code(&self) -> Result<Vec<String>, StoreError> {
+        // Listed before deciding: code stored after this is left for the next sweep.
+        let candidates = self.stored_code()?;
         let mut trash = Vec::new();
         let mut collected = Vec::new();
         {
+            // The database before the pins, always: a pin may be released (and this lock
+            // taken) by code that holds the database, never the other way round.
+            let conn = self.conn();
             let state = self.code.lock();
-            let referenced = self.referenced_code()?;
-            for hex in self.stored_code()? {
+            let referenced = referenced(&conn)?;
+            for hex in candidates {
                 if referenced.contains(&hex) || state.pins.contains_key(&hex) {
                     continue;
                 }
+                let mut moved = false;
                 for path in [self.zip_path(&hex), self.root.join("code").join(&hex)] {
                     if fs::symlink_metadata(&path).is_err() {
                         continue;
                     }
                     let parent = path.parent().unwrap_or(&self.root);
                     let to = parent.join(format!(".{hex}.gc-{}", crate::blobs::unique_suffix()));
-                    fs::rename(&path, &to)?;
-                    trash.push(to);
+                    // A failure leaves this code for the next sweep (or the next start).
+                    match fs::rename(&path, &to) {
+                        Ok(()) => {
+                            trash.push(to);
+                            moved = true;
+                        }
+                        Err(e) => {
+                            tracing::warn!(path = %path.display(), error = %e, "could not collect code")
+                        }
+                    }
                 }
-                collected.push(hex);
+                if moved {
+                    collected.push(hex);
+                }
             }
         }
         for path in trash {
