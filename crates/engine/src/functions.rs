@@ -267,6 +267,9 @@ impl Engine {
         };
         let code_failed = ready.is_err();
         drop(ready);
+        // Environments started meanwhile ran the previous code (see `versions::running`):
+        // they are stale now, and would keep that code stored while they idle.
+        drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
         // Versions published while the change was in progress share its fate: they
         // snapshot the new code, so they fail with it.
         match self.inner.store.list_versions(name) {
