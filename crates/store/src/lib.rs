@@ -11,6 +11,7 @@ mod error;
 mod event_config;
 mod logs;
 mod queue;
+mod stale;
 mod versions;
 mod writer;
 
@@ -21,6 +22,7 @@ pub use blobs::{inspect_zip, ZipInfo};
 pub use error::StoreError;
 pub use logs::{LogBatch, LogEvent, LogQuery};
 pub use queue::{Progress, QueueOp, QueuedEvent};
+pub use stale::remove_stale_temporaries;
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer};
 

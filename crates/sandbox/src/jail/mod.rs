@@ -20,6 +20,7 @@ mod pool;
 pub mod seccomp;
 mod slot;
 mod spec;
+pub mod sweep;
 mod teardown;
 mod tmpdisk;
 mod zygote;
@@ -64,8 +65,10 @@ fn jail_err(what: &str, e: &dyn std::fmt::Display) -> SandboxError {
 }
 
 impl JailSandbox {
-    /// Checks the host can jail, finds the cgroup hierarchy, and starts keeping
-    /// environments ready. `work_dir` holds the root mount point and `/tmp` images.
+    /// Checks the host can jail, finds the cgroup hierarchy, removes what an earlier
+    /// server on the same `work_dir` left behind (`sweep.rs`; the caller holds the data
+    /// directory's lock), and starts keeping environments ready. `work_dir` holds the
+    /// root mount points and `/tmp` images.
     /// Must be called inside the tokio runtime.
     pub fn new(exe: PathBuf, work_dir: &Path) -> Result<Self, SandboxError> {
         if !nix::unistd::geteuid().is_root() {
@@ -73,12 +76,28 @@ impl JailSandbox {
                 "the jail sandbox needs root (namespaces, mounts, cgroups); run as root or use --sandbox process".into(),
             ));
         }
-        let cgroups = cgroup::detect().map_err(|e| jail_err("cgroups", &e))?;
+        let roots = work_dir.join("roots");
+        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
+        // A base of this data directory's own: the sweep below must never reach another
+        // server's environments.
+        let base = sweep::cgroup_base(work_dir)
+            .map_err(|e| jail_err(&work_dir.display().to_string(), &e))?;
+        let cgroups = cgroup::detect_named(&base).map_err(|e| jail_err("cgroups", &e))?;
+        let swept = sweep::sweep(cgroups.as_ref(), &roots);
+        if swept.cgroups + swept.roots > 0 {
+            tracing::info!(
+                cgroups = swept.cgroups,
+                roots = swept.roots,
+                "removed what an earlier server on this data directory left behind"
+            );
+        }
+        for failure in &swept.failures {
+            tracing::warn!(%failure, "could not remove a leftover of an earlier server");
+        }
+        tracing::info!(bases = ?cgroups.bases(), "environment cgroups");
         let seccomp = seccomp::filter()
             .map_err(|e| jail_err("seccomp", &e))?
             .to_compiled();
-        let roots = work_dir.join("roots");
-        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
         let etc = work_dir.join("etc");
         mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME)
             .map_err(|e| jail_err(&etc.display().to_string(), &e))?;
