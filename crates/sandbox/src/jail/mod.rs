@@ -12,6 +12,7 @@
 
 pub mod cgroup;
 mod handoff;
+mod images;
 pub mod init;
 mod loopdev;
 mod mounts;
@@ -49,6 +50,9 @@ const DEFAULT_TMP_MB: u64 = 512;
 pub struct JailSandbox {
     maker: Arc<Maker>,
     pool: Arc<Pool>,
+    /// Code and runtime clients as file systems of their own (`images.rs`), when the
+    /// host has loop devices and e2fsprogs.
+    images: Option<images::DirImages>,
 }
 
 impl std::fmt::Debug for JailSandbox {
@@ -113,6 +117,16 @@ impl JailSandbox {
             );
             None
         };
+        let images = match &disks {
+            Some(_) => {
+                let dir = work_dir.join("images");
+                Some(
+                    images::DirImages::new(dir.clone())
+                        .map_err(|e| jail_err(&dir.display().to_string(), &e))?,
+                )
+            }
+            None => None,
+        };
         let zygote = zygote::Zygote::start(exe.clone())
             .map_err(|e| jail_err("cannot start the jail's zygote", &e))?;
         let maker = Arc::new(Maker {
@@ -127,7 +141,11 @@ impl JailSandbox {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| jail_err("the jail needs a tokio runtime", &e))?;
         let pool = Pool::start(maker.clone(), runtime);
-        Ok(Self { maker, pool })
+        Ok(Self {
+            maker,
+            pool,
+            images,
+        })
     }
 
     /// Environments ready now and how many the pool aims to keep, for measurements.
@@ -135,12 +153,30 @@ impl JailSandbox {
         self.pool.stats()
     }
 
-    /// The function's read-only mounts (`open_tree` here, attached inside) and where
+    /// The function's read-only mounts (detached here, attached inside) and where
     /// they go.
-    fn binds(spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
-        let mut wanted = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
+    fn binds(&self, spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
+        let mut binds = Vec::new();
+        let mut fds = Vec::new();
+        // The code and the runtime client as file systems of their own, so that their
+        // mounts do not show the host's paths; bound as they are should that fail.
+        let mut own = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
         if let Some(dir) = &spec.runtime_dir {
-            wanted.push((dir.clone(), PathBuf::from("/var/runtime")));
+            own.push((dir.clone(), PathBuf::from("/var/runtime")));
+        }
+        let mut wanted = Vec::new();
+        for (host, target) in own {
+            match self.images.as_ref().map(|i| i.mount(&host)) {
+                Some(Ok(fd)) => {
+                    fds.push(fd);
+                    binds.push(Bind { target, dir: true });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(dir = %host.display(), error = %e, "cannot make an image; binding the directory");
+                    wanted.push((host, target));
+                }
+                None => wanted.push((host, target)),
+            }
         }
         for path in &spec.ro_paths {
             // Interpreters under /usr are there already.
@@ -149,8 +185,6 @@ impl JailSandbox {
             }
             wanted.push((path.clone(), path.clone()));
         }
-        let mut binds = Vec::new();
-        let mut fds = Vec::new();
         for (host, target) in wanted {
             fds.push(handoff::clone_tree(&host).map_err(|e| jail_err("mount", &e))?);
             binds.push(Bind {
@@ -264,7 +298,7 @@ impl Sandbox for JailSandbox {
                 .set_limits(&init_limits)
                 .map_err(|e| jail_err("cgroup", &e))?;
         }
-        let (binds, mut fds) = Self::binds(spec)?;
+        let (binds, mut fds) = self.binds(spec)?;
         fds.extend(tmp_fd);
         let claim = Claim {
             binds,

@@ -207,13 +207,20 @@ pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
     dev(root)?;
     let etc = root.join("etc");
     fs::create_dir_all(&etc)?;
-    bind(&enter.etc, &etc, true)?;
+    // A copy on a small tmpfs rather than a bind of the synthetic /etc: a bind would
+    // show the data directory's path in mountinfo. It is a few small files.
+    tmpfs(&etc, "size=4m,mode=0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    for entry in fs::read_dir(&enter.etc)? {
+        let entry = entry?;
+        copy_readable(&entry.path(), &etc.join(entry.file_name()))?;
+    }
     for host in ETC_DIRS {
         let inside = root.join(&host[1..]);
         if inside.is_dir() {
             bind(Path::new(host), &inside, true)?;
         }
     }
+    remount_readonly(&etc)?;
 
     pivot(root)
 }

@@ -1,0 +1,250 @@
+//! The function's code and the runtime client as file systems of their own, so that
+//! nothing in the environment names where they live on the host.
+//!
+//! A bind mount shows, in `/proc/self/mountinfo`, its root as a path inside the file
+//! system it comes from: binding `<data dir>/code/<sha>` at `/var/task` would tell the
+//! function the host's data-directory path. The root of a file system shows as `/`. So
+//! each directory is copied, once per server and directory, into a read-only ext4 image
+//! (`mkfs.ext4 -d`, sized to its contents, sparse), attached to a loop device and
+//! mounted detached; every environment then gets a clone of that mount, which costs what
+//! a bind did. The image is unlinked as soon as the loop device holds it, and the device
+//! detaches itself once the server (which keeps one mount of each) is gone.
+//!
+//! The first environment of a code after a start pays for the copy (mkfs writes the
+//! files once: a few milliseconds for small code, about a second per 100 MB); the pool
+//! makes nothing of it ahead because the code is not known then. Where this fails (no
+//! loop devices or e2fsprogs), the caller binds the directory as before.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustix::mount::{
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, open_tree,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, OpenTreeFlags,
+};
+
+use super::loopdev;
+
+/// A directory as it is now: a replaced directory (an updated runtime client) is a new
+/// image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    ctime: (i64, i64),
+}
+
+impl Key {
+    fn of(path: &Path) -> io::Result<Self> {
+        let meta = fs::metadata(path)?;
+        Ok(Key {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+}
+
+/// One directory's image, made once: its loop device (held open, so it stays attached
+/// for as long as the server runs) and a mount of it to clone.
+struct Kept {
+    device: PathBuf,
+    _handle: fs::File,
+    keep: OwnedFd,
+}
+
+impl Kept {
+    /// A clone of the kept mount, or on kernels that cannot clone a detached mount
+    /// (before Linux 6.15) a new mount of the same device.
+    fn mount(&self) -> io::Result<OwnedFd> {
+        clone_mount(&self.keep).or_else(|_| mount_device(&self.device))
+    }
+}
+
+type Slot = Arc<Mutex<Option<Kept>>>;
+
+/// Read-only images of directories, made in `dir`.
+pub struct DirImages {
+    dir: PathBuf,
+    made: Mutex<HashMap<Key, Slot>>,
+}
+
+impl DirImages {
+    /// Images are made in `dir`; what a server that died while making one left there
+    /// is removed.
+    pub fn new(dir: PathBuf) -> io::Result<Self> {
+        fs::create_dir_all(&dir)?;
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "img") {
+                let _ = fs::remove_file(path);
+            }
+        }
+        Ok(Self {
+            dir,
+            made: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A new detached, read-only mount of `host`'s contents whose root is the root of
+    /// its own file system.
+    pub fn mount(&self, host: &Path) -> io::Result<OwnedFd> {
+        let key = Key::of(host)?;
+        let slot = self
+            .made
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        // Held while the image is made, so concurrent first uses make it once.
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = slot.as_ref() {
+            return kept.mount();
+        }
+        let kept = self.make(host)?;
+        let mount = kept.mount()?;
+        *slot = Some(kept);
+        Ok(mount)
+    }
+
+    fn make(&self, host: &Path) -> io::Result<Kept> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let image = self.dir.join(format!(
+            "{}-{}.img",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let made = make_image(&image, host).and_then(|()| mount_image(&image));
+        // The loop device holds the file now (or nothing does, on failure).
+        let _ = fs::remove_file(&image);
+        made
+    }
+}
+
+/// Bytes and inodes `dir`'s tree takes on an ext4 of 4 KiB blocks, roughly from above.
+fn usage(dir: &Path) -> io::Result<(u64, u64)> {
+    const BLOCK: u64 = 4096;
+    let (mut bytes, mut inodes) = (BLOCK, 1u64);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            inodes += 1;
+            bytes += meta.len().div_ceil(BLOCK).max(1) * BLOCK;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    Ok((bytes, inodes))
+}
+
+/// Copies `src` into a new ext4 image at `image`, sized to hold it.
+fn make_image(image: &Path, src: &Path) -> io::Result<()> {
+    let (bytes, inodes) = usage(src)?;
+    let meta = fs::metadata(src)?;
+    // Metadata (inode tables, bitmaps, extent blocks) on top of the data; a sparse file
+    // takes only what mkfs writes.
+    let size = bytes + bytes / 8 + inodes * 512 + 8 * 1024 * 1024;
+    let file = fs::File::create(image)?;
+    file.set_len(size)?;
+    drop(file);
+    let inode_count = (inodes + 64).to_string();
+    let owner = format!("root_owner={}:{}", meta.uid(), meta.gid());
+    let out = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-b", "4096", "-m", "0", "-N", &inode_count])
+        .args(["-O", "^has_journal,^resize_inode", "-E", &owner, "-d"])
+        .arg(src)
+        .arg(image)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "mkfs.ext4 -d {} failed: {}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    // mkfs makes a lost+found the directory did not have.
+    if !src.join(LOST_FOUND).exists() {
+        let out = std::process::Command::new("debugfs")
+            .args(["-w", "-R", &format!("rmdir {LOST_FOUND}")])
+            .arg(image)
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "debugfs rmdir {LOST_FOUND} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    Ok(())
+}
+
+const LOST_FOUND: &str = "lost+found";
+
+/// Attaches `image` to a loop device and mounts it.
+fn mount_image(image: &Path) -> io::Result<Kept> {
+    let (device, handle) = loopdev::attach(image)?;
+    let keep = mount_device(&device)?;
+    Ok(Kept {
+        device,
+        _handle: handle,
+        keep,
+    })
+}
+
+/// Mounts the ext4 on `device` read-only, detached.
+fn mount_device(device: &Path) -> io::Result<OwnedFd> {
+    let fs = fsopen("ext4", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    fsconfig_set_string(&fs, "source", device)?;
+    fsconfig_set_flag(&fs, "ro")?;
+    fsconfig_create(&fs)?;
+    Ok(fsmount(
+        &fs,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+            | MountAttrFlags::MOUNT_ATTR_NOSUID
+            | MountAttrFlags::MOUNT_ATTR_NODEV
+            | MountAttrFlags::MOUNT_ATTR_NOATIME,
+    )?)
+}
+
+/// A new detached mount of the same file system as `mount`.
+fn clone_mount(mount: &OwnedFd) -> io::Result<OwnedFd> {
+    Ok(open_tree(
+        mount,
+        "",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_counts_every_entry_in_whole_blocks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(tmp.path().join("a/b")).expect("mkdir");
+        fs::write(tmp.path().join("a/b/one"), vec![1u8; 5000]).expect("write");
+        fs::write(tmp.path().join("empty"), b"").expect("write");
+        let (bytes, inodes) = usage(tmp.path()).expect("usage");
+        // The root, a, b, one (2 blocks), empty (counted as a block).
+        assert_eq!(inodes, 5);
+        assert_eq!(bytes, 4096 * (1 + 1 + 1 + 2 + 1));
+    }
+}
