@@ -175,3 +175,58 @@ def test_an_interpreter_reached_through_a_symlink_starts(symlinked_python_server
     # Started by its real path, never by the link's.
     assert out["executable"] == real, out
     assert str(link.parent) not in json.dumps(out)
+
+
+@pytest.fixture
+def node_prefix_server(tmp_path, runtimes_dir, zips):
+    """A server whose `node` lives in a prefix of its own (as a version manager installs
+    it) with a module in that prefix's global folder, `<prefix>/lib/node`, which Node
+    searches after NODE_PATH."""
+    real = os.path.realpath(shutil.which("node"))
+    # Outside /tmp (a jail's /tmp is the function's own), on the same file system as
+    # the real node so that a hard link serves.
+    prefix = h.REPO / "target" / f"e2e-node-prefix-{os.getpid()}-{tmp_path.name}"
+    (prefix / "bin").mkdir(parents=True)
+    try:
+        try:
+            os.link(real, prefix / "bin" / "node")
+        except OSError:
+            shutil.copy2(real, prefix / "bin" / "node")
+        module = prefix / "lib" / "node" / "hearth-global-probe"
+        module.mkdir(parents=True)
+        (module / "index.js").write_text("module.exports = 'from the host';\n")
+        (tmp_path / "data").mkdir()
+        env = {"PATH": f"{prefix / 'bin'}:{os.environ['PATH']}"}
+        server = h.HearthServer(tmp_path / "data", runtimes_dir, tmp_path, env=env)
+        server.start()
+        try:
+            yield server, prefix
+        finally:
+            if server.proc is not None:
+                server.stop_cleanly()
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.environ.get("HEARTH_SANDBOX") == "process",
+                    reason="the process sandbox cannot hide a host directory (see README)")
+def test_node_does_not_find_its_prefix_global_modules(node_prefix_server, tmp_path):
+    server, prefix = node_prefix_server
+    # Positive control: that node finds the module on the host, with nothing set.
+    found = subprocess.run([str(prefix / "bin" / "node"), "-p", "require('hearth-global-probe')"],
+                           capture_output=True, text=True, cwd=tmp_path, env={})
+    assert found.stdout.strip() == "from the host", found
+    client = h.lambda_client(server.endpoint)
+    name = h.unique_name("node-prefix-global")
+    code = 'exports.handler = async () => require("hearth-global-probe");\n'
+    h.create_function(client, name, None, runtime=h.NODE, handler="index.handler",
+                      zip_file=zip_of({"index.js": code}))
+    inv = h.invoke(client, name, {})
+    assert inv.function_error == "Unhandled", inv.payload
+    assert "Cannot find module 'hearth-global-probe'" in inv.json["errorMessage"], inv.json
+    # The node of that prefix is what ran (its prefix is mounted), and an ordinary
+    # function runs there.
+    ok = h.unique_name("node-prefix-ok")
+    h.create_function(client, ok, None, runtime=h.NODE, handler="index.handler",
+                      zip_file=zip_of({"index.js": "exports.handler = async () => process.execPath;\n"}))
+    assert h.invoke_ok(client, ok, {}) == str(prefix / "bin" / "node")

@@ -40,6 +40,8 @@ pub struct Launch {
     pub runtime_dir: Option<PathBuf>,
     /// Host directories the interpreter needs (made visible read-only in a jail).
     pub ro_paths: Vec<PathBuf>,
+    /// Host directories of global modules, shown empty in a jail.
+    pub hidden: Vec<PathBuf>,
     /// Managed runtimes get `AWS_EXECUTION_ENV`; custom ones do not.
     pub managed: bool,
 }
@@ -179,6 +181,8 @@ impl Catalog {
                 ],
                 runtime_dir: Some(dir),
                 ro_paths: interpreter_paths(interpreter, prefix),
+                // -S leaves nothing of the host's to hide.
+                hidden: Vec::new(),
                 managed: true,
             },
             Family::Node {
@@ -212,6 +216,10 @@ impl Catalog {
                     ],
                     runtime_dir: Some(dir),
                     ro_paths: interpreter_paths(interpreter, prefix),
+                    // Node searches `<prefix>/lib/node` (as `path.resolve(execPath,
+                    // '../../lib/node')`) after NODE_PATH; HOME's folders are not
+                    // searched, as HOME is unset.
+                    hidden: vec![prefix.join("lib/node")],
                     managed: true,
                 }
             }
@@ -230,6 +238,7 @@ impl Catalog {
                     env: vec![("PATH".into(), LAMBDA_PATH.into())],
                     runtime_dir: None,
                     ro_paths: Vec::new(),
+                    hidden: Vec::new(),
                     managed: false,
                 }
             }

@@ -303,6 +303,7 @@ impl Sandbox for JailSandbox {
         let claim = Claim {
             binds,
             tmp: new_tmp,
+            hidden: spec.hidden.clone(),
             exec: Exec {
                 program: spec.program.clone(),
                 args: spec.args.clone(),

@@ -226,9 +226,15 @@ pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
 }
 
 /// Attaches the function's mounts (`fds`, one per entry of `binds`) read-only, swaps
-/// `/tmp` for `tmp` when given (a disk one is the last of `fds`), then makes the root
-/// read-only. Runs after [`assemble`], inside the new root.
-pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<()> {
+/// `/tmp` for `tmp` when given (a disk one is the last of `fds`), covers each of
+/// `hidden` that exists with an empty read-only tmpfs, then makes the root read-only.
+/// Runs after [`assemble`], inside the new root.
+pub fn attach(
+    binds: &[Bind],
+    tmp: Option<Tmp>,
+    hidden: &[std::path::PathBuf],
+    fds: &[OwnedFd],
+) -> io::Result<()> {
     let wanted = binds.len() + usize::from(matches!(tmp, Some(Tmp::Disk { .. })));
     if fds.len() != wanted {
         return Err(io::Error::other(format!(
@@ -265,6 +271,12 @@ pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<(
             .map_err(|e| err("resize", tmp_dir, e))?,
         }
     }
+    // The function's /tmp is its own: nothing there to hide.
+    for dir in hidden {
+        if dir.is_absolute() && !dir.starts_with("/tmp") && dir.is_dir() {
+            hide(dir)?;
+        }
+    }
     // The root tmpfs holds only mount points: nothing may be created in it.
     mount(
         None::<&str>,
@@ -274,6 +286,15 @@ pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<(
         None::<&str>,
     )
     .map_err(|e| err("remount read-only", Path::new("/"), e))
+}
+
+/// Covers the directory `dir` with an empty read-only tmpfs.
+fn hide(dir: &Path) -> io::Result<()> {
+    tmpfs(
+        dir,
+        "size=4k,nr_inodes=1,mode=0555",
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+    )
 }
 
 /// Covers the host information in the fresh `/proc` at `proc` ([`PROC_FILE_MASKS`],
@@ -297,11 +318,7 @@ fn mask_proc(proc: &Path) -> io::Result<()> {
     for name in PROC_DIR_MASKS {
         let path = proc.join(name);
         if path.is_dir() {
-            tmpfs(
-                &path,
-                "size=4k,nr_inodes=1,mode=0555",
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            )?;
+            hide(&path)?;
         }
     }
     Ok(())
