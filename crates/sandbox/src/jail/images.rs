@@ -7,18 +7,23 @@
 //! each directory is copied, once per server and directory, into a read-only ext4 image
 //! (`mkfs.ext4 -d`, sized to its contents, sparse), attached to a loop device and
 //! mounted detached; every environment then gets a clone of that mount, which costs what
-//! a bind did. The image is unlinked as soon as the loop device holds it, and the device
-//! detaches itself once the server (which keeps one mount of each) is gone.
+//! a bind did. The device detaches itself once the server (which keeps one mount of
+//! each) is gone.
 //!
-//! The first environment of a code after a start pays for the copy (mkfs writes the
-//! files once: a few milliseconds for small code, about a second per 100 MB); the pool
-//! makes nothing of it ahead because the code is not known then. Where this fails (no
-//! loop devices or e2fsprogs), the caller binds the directory as before.
+//! An image is made once per directory as it is (a replaced directory, such as a
+//! reinstalled runtime client, gets a new one) and kept in `jail/images` across
+//! restarts, named by a hash of the directory's path and identity, with the path beside
+//! it (`<name>.src`); a start removes the images of directories that are gone or
+//! changed. The first environment of a new code pays for the copy (mkfs writes the files
+//! once: milliseconds for small code, about a second per 100 MB on a busy disk); the
+//! pool makes nothing of it ahead because the code is not known then. Where this fails
+//! (no loop devices or e2fsprogs), the caller binds the directory as before.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +46,18 @@ struct Key {
 }
 
 impl Key {
+    /// The image's file name for this directory as it is now.
+    fn image_name(&self) -> String {
+        let mut bytes = self.path.as_os_str().as_encoded_bytes().to_vec();
+        for n in [self.dev, self.ino] {
+            bytes.extend(n.to_le_bytes());
+        }
+        for n in [self.ctime.0, self.ctime.1] {
+            bytes.extend(n.to_le_bytes());
+        }
+        format!("{:016x}.img", super::sweep::fnv1a(&bytes))
+    }
+
     fn of(path: &Path) -> io::Result<Self> {
         let meta = fs::metadata(path)?;
         Ok(Key {
@@ -77,14 +94,35 @@ pub struct DirImages {
 }
 
 impl DirImages {
-    /// Images are made in `dir`; what a server that died while making one left there
-    /// is removed.
+    /// Images are kept in `dir`. Removed there: what a server that died while making
+    /// one left, and the images of directories that are gone or were replaced.
     pub fn new(dir: PathBuf) -> io::Result<Self> {
         fs::create_dir_all(&dir)?;
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "img") {
-                let _ = fs::remove_file(path);
+            if !path.extension().is_some_and(|e| e == "img") {
+                // Partial images (`.tmp`) and sources checked with their image below.
+                if !path.extension().is_some_and(|e| e == "src") {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            let src = path.with_extension("src");
+            let current = fs::read(&src)
+                .ok()
+                .map(|bytes| PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+                .and_then(|source| Key::of(&source).ok())
+                .is_some_and(|key| path.file_name() == Some(key.image_name().as_ref()));
+            if !current {
+                let _ = fs::remove_file(&path);
+                let _ = fs::remove_file(&src);
+            }
+        }
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "src") && !path.with_extension("img").exists()
+            {
+                let _ = fs::remove_file(&path);
             }
         }
         Ok(Self {
@@ -97,6 +135,7 @@ impl DirImages {
     /// its own file system.
     pub fn mount(&self, host: &Path) -> io::Result<OwnedFd> {
         let key = Key::of(host)?;
+        let image = self.dir.join(key.image_name());
         let slot = self
             .made
             .lock()
@@ -109,23 +148,25 @@ impl DirImages {
         if let Some(kept) = slot.as_ref() {
             return kept.mount();
         }
-        let kept = self.make(host)?;
+        if !image.exists() {
+            self.make(host, &image)?;
+        }
+        let kept = mount_image(&image)?;
         let mount = kept.mount()?;
         *slot = Some(kept);
         Ok(mount)
     }
 
-    fn make(&self, host: &Path) -> io::Result<Kept> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let image = self.dir.join(format!(
-            "{}-{}.img",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let made = make_image(&image, host).and_then(|()| mount_image(&image));
-        // The loop device holds the file now (or nothing does, on failure).
-        let _ = fs::remove_file(&image);
+    /// Makes `host`'s image at `image`: written under a temporary name and renamed
+    /// once complete, its source's path beside it first.
+    fn make(&self, host: &Path, image: &Path) -> io::Result<()> {
+        let partial = image.with_extension("tmp");
+        let made = make_image(&partial, host)
+            .and_then(|()| fs::write(image.with_extension("src"), host.as_os_str().as_bytes()))
+            .and_then(|()| fs::rename(&partial, image));
+        if made.is_err() {
+            let _ = fs::remove_file(&partial);
+        }
         made
     }
 }
@@ -235,6 +276,49 @@ fn clone_mount(mount: &OwnedFd) -> io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_keeps_only_complete_images_of_directories_as_they_are() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let images = tmp.path().join("images");
+        let code = tmp.path().join("code");
+        fs::create_dir_all(&images).expect("mkdir");
+        fs::create_dir_all(code.join("current")).expect("mkdir");
+        let current = Key::of(&code.join("current")).expect("key").image_name();
+        let write = |name: &str, body: &[u8]| fs::write(images.join(name), body).expect("write");
+        write(&current, b"image");
+        write(
+            &current.replace(".img", ".src"),
+            code.join("current").as_os_str().as_bytes(),
+        );
+        // A deleted code's image, a replaced directory's (same path, other identity),
+        // a partial one, an image without its source, a source without its image.
+        write("0000000000000001.img", b"image");
+        write("0000000000000001.src", b"/no/such/code");
+        write("0000000000000002.img", b"image");
+        write(
+            "0000000000000002.src",
+            code.join("current").as_os_str().as_bytes(),
+        );
+        write("0000000000000003.tmp", b"partial");
+        write("0000000000000004.img", b"image");
+        write("0000000000000005.src", b"/x");
+        DirImages::new(images.clone()).expect("new");
+        let mut left: Vec<String> = fs::read_dir(&images)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        left.sort();
+        assert_eq!(left, [current.clone(), current.replace(".img", ".src")]);
+        // The name follows the directory's identity, not only its path.
+        fs::remove_dir(code.join("current")).expect("rmdir");
+        fs::create_dir(code.join("current")).expect("mkdir");
+        fs::write(code.join("current/x"), b"x").expect("write");
+        assert_ne!(
+            Key::of(&code.join("current")).expect("key").image_name(),
+            current
+        );
+    }
 
     #[test]
     fn usage_counts_every_entry_in_whole_blocks() {

@@ -42,7 +42,7 @@ pub fn cgroup_base(work_dir: &Path) -> io::Result<String> {
 
 /// 64-bit FNV-1a: stable across builds and Rust versions (unlike `DefaultHasher`), so
 /// a new `hearth` finds the base an older one used; tests compute it too.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
