@@ -336,7 +336,10 @@ mod tests {
         std::os::unix::fs::symlink(prefix.join("bin/python3.11"), shims.join("python3.11"))
             .expect("symlink");
         let real = real_path(&shims.join("python3.11").display().to_string()).expect("real");
-        assert_eq!(real, prefix.join("bin/python3.11").canonicalize().expect("canon"));
+        assert_eq!(
+            real,
+            prefix.join("bin/python3.11").canonicalize().expect("canon")
+        );
         assert_eq!(real_path("/no/such/python3.11"), None);
         std::fs::create_dir_all(dir.path().join("rt/python3.11")).expect("mkdir");
         std::fs::write(dir.path().join("rt/python3.11/.hearth-installed"), "").expect("mark");
@@ -358,7 +361,7 @@ mod tests {
         assert_eq!(jailed.args[..2], ["-S", "-c"]);
         assert_eq!(jailed.args[3], "app.handler");
         assert!(jailed.args[2].contains("run_module('awslambdaric'"));
-        assert_eq!(jailed.ro_paths, [prefix.clone()]);
+        assert_eq!(jailed.ro_paths, std::slice::from_ref(&prefix));
         let env: BTreeMap<_, _> = jailed.env.into_iter().collect();
         assert_eq!(
             env["PYTHONPATH"],

@@ -100,9 +100,10 @@ impl DirImages {
         fs::create_dir_all(&dir)?;
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
-            if !path.extension().is_some_and(|e| e == "img") {
-                // Partial images (`.tmp`) and sources checked with their image below.
-                if !path.extension().is_some_and(|e| e == "src") {
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if extension != "img" {
+                // Partial images (`.tmp`); sources are checked with their image below.
+                if extension != "src" {
                     let _ = fs::remove_file(&path);
                 }
                 continue;

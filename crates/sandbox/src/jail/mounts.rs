@@ -209,7 +209,11 @@ pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
     fs::create_dir_all(&etc)?;
     // A copy on a small tmpfs rather than a bind of the synthetic /etc: a bind would
     // show the data directory's path in mountinfo. It is a few small files.
-    tmpfs(&etc, "size=4m,mode=0755", MsFlags::MS_NOSUID | MsFlags::MS_NODEV)?;
+    tmpfs(
+        &etc,
+        "size=4m,mode=0755",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+    )?;
     for entry in fs::read_dir(&enter.etc)? {
         let entry = entry?;
         copy_readable(&entry.path(), &etc.join(entry.file_name()))?;
