@@ -148,6 +148,34 @@ mod tests {
     }
 
     #[test]
+    fn v2_nested_bases_delegate_at_each_level_and_sweep_their_own() {
+        use super::super::cgroup::V2Manager;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let own = tmp.path().join("system.slice/hearth.service");
+        create_dir_all(&own).expect("mkdir");
+        write(own.join("cgroup.controllers"), "cpu memory pids\n").expect("write");
+        write(own.join("cgroup.procs"), "").expect("write");
+        write(own.join("cgroup.type"), "domain\n").expect("write");
+        let ours = V2Manager::new(&own, "hearth/aaaa").expect("ours");
+        let theirs = V2Manager::new(&own, "hearth/bbbb").expect("theirs");
+        for level in ["", "hearth", "hearth/aaaa"] {
+            let control = own.join(level).join("cgroup.subtree_control");
+            let enabled = std::fs::read_to_string(&control).expect("subtree_control");
+            assert_eq!(enabled, "+memory +pids +cpu", "{}", control.display());
+        }
+        assert_eq!(ours.bases(), [own.join("hearth/aaaa")]);
+        create_dir_all(own.join("hearth/aaaa/env-1-0")).expect("mkdir");
+        create_dir_all(own.join("hearth/bbbb/env-2-0")).expect("mkdir");
+        assert_eq!(ours.children().expect("list"), ["env-1-0"]);
+        // (Removal itself needs a real cgroupfs, whose directories hold control files
+        // and still rmdir: see live_tests; here only the selection is checked.)
+        let swept = sweep(&ours, &tmp.path().join("roots"));
+        assert_eq!((swept.cgroups, swept.failures.len()), (1, 0), "{swept:?}");
+        assert_eq!(theirs.children().expect("list"), ["env-2-0"]);
+        assert!(V2Manager::new(&own, "supervisor/x").is_err());
+    }
+
+    #[test]
     fn a_root_that_is_not_empty_is_left_and_reported() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let cgroups = V1Manager::new(v1_bases(tmp.path(), "cccc")).expect("manager");
