@@ -13,8 +13,8 @@
 //! An image is made once per directory as it is (a replaced directory, such as a
 //! reinstalled runtime client, gets a new one) and kept in `jail/images` across
 //! restarts, named by a hash of the directory's path and identity, with the path beside
-//! it (`<name>.src`); a start removes the images of directories that are gone or
-//! changed. The first environment of a new code pays for the copy (mkfs writes the files
+//! it (`<name>.src`); making a new image, and every start, removes the images of
+//! directories that are gone or were replaced. The first environment of a new code pays for the copy (mkfs writes the files
 //! once: milliseconds for small code, about a second per 100 MB on a busy disk); the
 //! pool makes nothing of it ahead because the code is not known then. Where this fails
 //! (no loop devices or e2fsprogs), the caller binds the directory as before.
@@ -150,12 +150,39 @@ impl DirImages {
             return kept.mount();
         }
         if !image.exists() {
+            self.forget_gone();
             self.make(host, &image)?;
         }
         let kept = mount_image(&image)?;
         let mount = kept.mount()?;
         *slot = Some(kept);
         Ok(mount)
+    }
+
+    /// Drops the images of directories that are gone or were replaced since (deleted
+    /// code, a reinstalled runtime client), with their files: checked whenever a new
+    /// image is made, so that they are bounded by the directories in use. Environments
+    /// still using one keep its file system until they end (the loop device detaches
+    /// then).
+    fn forget_gone(&self) {
+        let gone: Vec<(Key, Slot)> = {
+            let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+            let stale: Vec<Key> = made
+                .keys()
+                .filter(|k| Key::of(&k.path).ok().as_ref() != Some(*k))
+                .cloned()
+                .collect();
+            stale
+                .into_iter()
+                .filter_map(|k| made.remove(&k).map(|slot| (k, slot)))
+                .collect()
+        };
+        for (key, slot) in gone {
+            let image = self.dir.join(key.image_name());
+            let _ = fs::remove_file(&image);
+            let _ = fs::remove_file(image.with_extension("src"));
+            drop(slot);
+        }
     }
 
     /// Makes `host`'s image at `image`: written under a temporary name and renamed
@@ -319,6 +346,61 @@ mod tests {
             Key::of(&code.join("current")).expect("key").image_name(),
             current
         );
+    }
+
+    /// Needs root, loop devices and e2fsprogs; says so and passes without them.
+    #[test]
+    fn images_are_made_once_hold_the_directory_and_go_with_it() {
+        if !rustix::process::geteuid().is_root() || !loopdev::available() {
+            eprintln!("skipped: needs root, loop devices and mkfs.ext4");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let images = DirImages::new(tmp.path().join("images")).expect("images");
+        let listing = || {
+            let mut names: Vec<String> = fs::read_dir(tmp.path().join("images"))
+                .expect("list")
+                .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+                .collect();
+            names.sort();
+            names
+        };
+        let a = tmp.path().join("a");
+        fs::create_dir_all(a.join("pkg")).expect("mkdir");
+        fs::write(a.join("pkg/app.py"), "x = 1\n").expect("write");
+        let first = images.mount(&a).expect("mount");
+        let read = |mount: &OwnedFd, path: &str| {
+            let fd = rustix::fs::openat(
+                mount,
+                path,
+                rustix::fs::OFlags::RDONLY,
+                rustix::fs::Mode::empty(),
+            )?;
+            let mut buf = [0u8; 64];
+            let n = rustix::io::read(&fd, &mut buf)?;
+            Ok::<_, rustix::io::Errno>(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        assert_eq!(read(&first, "pkg/app.py").expect("read"), "x = 1\n");
+        assert_eq!(
+            read(&first, "lost+found").err(),
+            Some(rustix::io::Errno::NOENT)
+        );
+        let made = listing();
+        assert_eq!(made.len(), 2, "{made:?}");
+        let second = images.mount(&a).expect("mount again");
+        assert_eq!(read(&second, "pkg/app.py").expect("read"), "x = 1\n");
+        assert_eq!(listing(), made, "made once");
+        // Another directory's image, once the first directory is gone, replaces it.
+        fs::remove_dir_all(&a).expect("rm");
+        let b = tmp.path().join("b");
+        fs::create_dir_all(&b).expect("mkdir");
+        images.mount(&b).expect("mount b");
+        let now = listing();
+        assert_eq!(now.len(), 2, "{now:?}");
+        assert!(now.iter().all(|n| !made.contains(n)), "{now:?}");
+        // A mount handed out before still reads (the file system lives on until the
+        // last mount goes).
+        assert_eq!(read(&first, "pkg/app.py").expect("read"), "x = 1\n");
     }
 
     #[test]
