@@ -2,12 +2,12 @@
 //!
 //! [`assemble`] runs ahead of need, before any function is known: a tmpfs holding only
 //! mount points, the host's system directories bound read-only, a fresh `/proc` with the
-//! host's disks, file systems and kernel internals masked, a
-//! minimal `/dev`, the synthetic `/etc` ([`build_etc`], made once per start), the `/tmp`
-//! Hearth made, then `pivot_root` into it and detach the host's tree. [`attach`] runs when a function is assigned: it
-//! attaches the mounts Hearth opened for it (code, runtime client, interpreter
-//! prefixes) read-only, swaps `/tmp` when the function wants another size, and makes
-//! the root read-only. As the host's tree is gone by then, the function's directories
+//! host's disks, file systems and kernel internals masked, a minimal `/dev`, a copy of
+//! the synthetic `/etc` ([`build_etc`], made once per start), the `/tmp` Hearth made,
+//! then `pivot_root` into it and detach the host's tree. [`attach`] runs when a function
+//! is assigned: it attaches the mounts Hearth opened for it (code, runtime client,
+//! interpreter prefixes) read-only, swaps `/tmp` when the function wants another size,
+//! hides global module folders, and makes the root read-only. As the host's tree is gone by then, the function's directories
 //! arrive as detached mounts (`open_tree` in Hearth, `move_mount` here), not paths.
 
 use std::fs;
@@ -211,7 +211,7 @@ pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
     // show the data directory's path in mountinfo. It is a few small files.
     tmpfs(
         &etc,
-        "size=4m,mode=0755",
+        "size=16m,mode=0755",
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
     )?;
     for entry in fs::read_dir(&enter.etc)? {
