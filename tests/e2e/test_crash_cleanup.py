@@ -306,3 +306,6 @@ def _kill_and_restart(server, other):
     assert env_cgroups(other_bases) == other_before
     assert cgroup_procs(other_bases) == other_procs
     h.invoke_ok(other_client, bystander, {})
+    # A clean stop removes its environments and then its cgroup base.
+    server.stop_cleanly()
+    assert not [b for b in bases.values() if b.exists()], bases

@@ -216,6 +216,11 @@ impl Sandbox for JailSandbox {
     fn shutdown(&self) {
         self.pool.close(true);
         teardown::wait_for_teardowns(Duration::from_secs(10));
+        // This data directory's (now empty) cgroup base; the shared `hearth` above it
+        // stays. An environment still there keeps it, for the next start's sweep.
+        if let Err(e) = self.maker.cgroups.remove_base() {
+            tracing::debug!(error = %e, "cgroup base not removed");
+        }
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
