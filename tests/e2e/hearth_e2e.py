@@ -99,12 +99,14 @@ class HearthServer:
     """`hearth server` on a free port with its own data dir and the shared runtimes dir."""
 
     def __init__(self, data_dir: Path, runtimes_dir: Path, log_dir: Path,
-                 cwd: Path | None = None):
-        """With `cwd`, the server runs there and gets both directories as relative paths."""
+                 cwd: Path | None = None, env: dict | None = None):
+        """With `cwd`, the server runs there and gets both directories as relative paths;
+        `env` adds to (or overrides) the test's environment."""
         self.data_dir = Path(data_dir)
         self.runtimes_dir = Path(runtimes_dir)
         self.log_dir = Path(log_dir)
         self.cwd = Path(cwd) if cwd else None
+        self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.starts = 0
@@ -132,6 +134,7 @@ class HearthServer:
         ]
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.env)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,
                                      stderr=stderr, env=env, cwd=self.cwd)
         stderr.close()

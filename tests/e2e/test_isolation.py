@@ -448,6 +448,54 @@ def test_cannot_read_host_files(server, client, adversary, ordinary):
     assert_serving(client, ordinary)
 
 
+def _mountinfo_roots(text: str) -> dict[str, str]:
+    """Mount point -> the mount's root inside its file system (mountinfo fields 5 and 4)."""
+    out = {}
+    for line in text.splitlines():
+        fields = line.split()
+        out[fields[4]] = fields[3]
+    return out
+
+
+def test_host_information_is_hidden(server, client, adversary, ordinary):
+    """Nothing in the environment names the host's data directory or runtimes directory,
+    and the host's disks, file systems and locks (other environments' /tmp loop devices
+    among them) are not listed."""
+    host_only = ["/proc/diskstats", "/proc/partitions", "/proc/swaps", "/proc/locks"]
+    out = attack(client, adversary, "read",
+                 files=["/proc/self/mountinfo", "/proc/mounts", *host_only],
+                 dirs=["/proc/fs", "/proc/bus", "/var/task", "/var/runtime"])
+    files, dirs = out["files"], out["dirs"]
+    mountinfo = files["/proc/self/mountinfo"]
+    assert isinstance(mountinfo, str) and "/var/task" in mountinfo, files
+    data_dir = os.path.realpath(server.data_dir)
+    for text in (mountinfo, files["/proc/mounts"]):
+        for secret in (str(server.data_dir), data_dir, os.path.realpath(h.RUNTIMES_DIR),
+                       "jail/etc", "/code/"):
+            assert secret not in text, f"{secret} shows inside the jail:\n{text}"
+    roots = _mountinfo_roots(mountinfo)
+    for point in ("/var/task", "/var/runtime", "/etc"):
+        assert roots[point] == "/", f"{point}'s root names a host path: {roots[point]}"
+    # The code and the runtime client as they are, nothing added (no lost+found).
+    assert dirs["/var/task"] == ["adversary.py"], dirs["/var/task"]
+    assert "awslambdaric" in dirs["/var/runtime"]
+    assert "lost+found" not in dirs["/var/runtime"]
+    # Empty inside, while the host's have something to hide: its disks and the loop
+    # devices of the environments' /tmp, their ext4 file systems, the server's lock on
+    # its data directory.
+    for path in host_only:
+        assert files[path] == "", f"{path} inside the jail: {files[path]!r}"
+    assert dirs["/proc/fs"] == [] and dirs["/proc/bus"] == [], dirs
+    with open("/proc/diskstats") as f:
+        assert re.search(r"\bloop\d+\b", f.read()), "positive control: loop devices"
+    with open("/proc/partitions") as f:
+        assert f.read().count("\n") > 2
+    assert any(d.startswith("loop") for d in os.listdir("/proc/fs/ext4"))
+    with open("/proc/locks") as f:
+        assert f.read().strip(), "positive control: the server holds its data dir lock"
+    assert_serving(client, ordinary)
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Writing the code, the root and the system directories
 

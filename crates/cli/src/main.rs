@@ -2,6 +2,7 @@
 
 mod bench;
 mod client;
+mod data_lock;
 mod duration;
 mod runtime_cmd;
 mod server;

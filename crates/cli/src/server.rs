@@ -68,6 +68,13 @@ pub struct ServerArgs {
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let data_dir = args.dirs.data_dir()?;
     let runtimes_dir = args.dirs.runtimes_dir()?;
+    // Held until the server ends: a second server on this directory refuses to start.
+    let _lock = crate::data_lock::DataDirLock::acquire(&data_dir)?;
+    match hearth_store::remove_stale_temporaries(&data_dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "removed temporary files an earlier server left"),
+        Err(e) => tracing::warn!(error = %e, "cannot remove stale temporary files"),
+    }
     let store = Store::open(&data_dir)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let catalog = Catalog::discover(&runtimes_dir);

@@ -432,6 +432,7 @@ fn spec_for(
         task_root: task_root.to_path_buf(),
         runtime_dir: launch.runtime_dir.clone(),
         ro_paths: launch.ro_paths.clone(),
+        hidden: launch.hidden.clone(),
         memory_mb: f.memory_size.max(0) as u64,
         ephemeral_storage_mb: f.ephemeral_storage.max(0) as u64,
     }

@@ -178,6 +178,7 @@ fn spec(task_root: &Path, api: &str) -> SandboxSpec {
         task_root: task_root.to_path_buf(),
         runtime_dir: None,
         ro_paths: vec![],
+        hidden: vec![],
         memory_mb: 128,
         ephemeral_storage_mb: 512,
     }

@@ -35,6 +35,10 @@ pub struct SandboxSpec {
     /// Host directories the runtime needs read-only at the same path (an interpreter
     /// installed outside `/usr`).
     pub ro_paths: Vec<PathBuf>,
+    /// Host directories the runtime would search for modules the function did not
+    /// bundle (Node's `<prefix>/lib/node`): a jail shows them empty; the process
+    /// sandbox cannot hide them.
+    pub hidden: Vec<PathBuf>,
     pub memory_mb: u64,
     pub ephemeral_storage_mb: u64,
 }

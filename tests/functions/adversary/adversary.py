@@ -17,6 +17,7 @@ Actions (event fields in brackets):
   find [names, roots, skip,         walk the file system for entries with any of `names`
         budget]                     ("$TASK" in a root or path is LAMBDA_TASK_ROOT)
   probe [paths]                     stat / list / read (one non-blocking read) each path
+  read [files, dirs, limit]         the text of files and the listing of directories
   write [paths, data, keep,         create each file (removed again unless `keep`) and open
          overwrite]                 each existing `overwrite` file for writing
   procs                             every process visible in /proc
@@ -209,6 +210,25 @@ def _expand(path):
 
 def probe(event):
     return {"paths": {p: probe_one(_expand(p)) for p in event.get("paths", [])}}
+
+
+def read(event):
+    """The text of each of `files` (at most `limit` bytes) and the listing of each of
+    `dirs`, or the errno name."""
+    limit = int(event.get("limit", 65536))
+    files, dirs = {}, {}
+    for path in event.get("files", []):
+        try:
+            with open(path, "rb") as f:
+                files[path] = f.read(limit).decode("utf-8", "replace")
+        except OSError as e:
+            files[path] = {"error": err_name(e)}
+    for path in event.get("dirs", []):
+        try:
+            dirs[path] = sorted(os.listdir(path))
+        except OSError as e:
+            dirs[path] = {"error": err_name(e)}
+    return {"files": files, "dirs": dirs}
 
 
 def write(event):
@@ -634,6 +654,7 @@ ACTIONS = {
     "identity": identity,
     "find": find,
     "probe": probe,
+    "read": read,
     "write": write,
     "procs": procs,
     "net": net,

@@ -40,6 +40,8 @@ pub struct Launch {
     pub runtime_dir: Option<PathBuf>,
     /// Host directories the interpreter needs (made visible read-only in a jail).
     pub ro_paths: Vec<PathBuf>,
+    /// Host directories of global modules, shown empty in a jail.
+    pub hidden: Vec<PathBuf>,
     /// Managed runtimes get `AWS_EXECUTION_ENV`; custom ones do not.
     pub managed: bool,
 }
@@ -73,14 +75,14 @@ impl Catalog {
                     .or_else(|| ask("python3", &["-c", ASK]))
                     .and_then(|lines| match lines.as_slice() {
                         [exe, prefix] => Some(Family::Python {
-                            interpreter: PathBuf::from(exe),
-                            prefix: PathBuf::from(prefix),
+                            interpreter: real_path(exe)?,
+                            prefix: real_path(prefix)?,
                         }),
                         _ => None,
                     })
             } else if name.starts_with("nodejs") {
                 ask("node", &["-p", "process.execPath"]).and_then(|lines| {
-                    let interpreter = PathBuf::from(lines.first()?);
+                    let interpreter = real_path(lines.first()?)?;
                     // <prefix>/bin/node
                     let prefix = interpreter.parent()?.parent()?.to_path_buf();
                     Some(Family::Node {
@@ -166,13 +168,21 @@ impl Catalog {
                 prefix,
             } => Launch {
                 program: interpreter.clone(),
-                args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
+                // -S: no site-packages of the host's (see PYTHON_PRELUDE).
+                args: vec![
+                    "-S".into(),
+                    "-c".into(),
+                    PYTHON_PRELUDE.into(),
+                    handler.into(),
+                ],
                 env: vec![
-                    ("PYTHONPATH".into(), runtime_g.display().to_string()),
+                    ("PYTHONPATH".into(), python_path(runtime, &runtime_g, guest)),
                     ("PATH".into(), lambda_path(interpreter)),
                 ],
                 runtime_dir: Some(dir),
-                ro_paths: vec![prefix.clone()],
+                ro_paths: interpreter_paths(interpreter, prefix),
+                // -S leaves nothing of the host's to hide.
+                hidden: Vec::new(),
                 managed: true,
             },
             Family::Node {
@@ -205,7 +215,11 @@ impl Catalog {
                         ("PATH".into(), lambda_path(interpreter)),
                     ],
                     runtime_dir: Some(dir),
-                    ro_paths: vec![prefix.clone()],
+                    ro_paths: interpreter_paths(interpreter, prefix),
+                    // Node searches `<prefix>/lib/node` (as `path.resolve(execPath,
+                    // '../../lib/node')`) after NODE_PATH; HOME's folders are not
+                    // searched, as HOME is unset.
+                    hidden: vec![prefix.join("lib/node")],
                     managed: true,
                 }
             }
@@ -224,11 +238,54 @@ impl Catalog {
                     env: vec![("PATH".into(), LAMBDA_PATH.into())],
                     runtime_dir: None,
                     ro_paths: Vec::new(),
+                    hidden: Vec::new(),
                     managed: false,
                 }
             }
         })
     }
+}
+
+/// What `python -S -c` runs: a function sees the interpreter's standard library, the
+/// runtime client (`PYTHONPATH`) and its own code, as on Lambda, and none of the host's
+/// site-packages or dist-packages (`-S` keeps `site` from adding them; importing `site`
+/// later adds nothing either). A function that forgets to bundle a dependency then
+/// fails with `Runtime.ImportModuleError` here as it would there. `site` would also have
+/// defined `exit`, `quit`, `help`, `copyright`, `credits` and `license`: they are
+/// defined the same way, then the runtime client starts as `-m awslambdaric` would.
+const PYTHON_PRELUDE: &str = "import site, runpy\n\
+site.setquit(); site.setcopyright(); site.sethelper()\n\
+runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)\n";
+
+/// The runtime client's directory, after Lambda's layer directories in a jail (empty
+/// there until Hearth has layers; a host's `/opt` is not the function's).
+fn python_path(runtime: &str, runtime_g: &Path, guest: &GuestPaths) -> String {
+    match guest {
+        GuestPaths::Host => runtime_g.display().to_string(),
+        GuestPaths::Lambda => format!(
+            "/opt/python/lib/{runtime}/site-packages:/opt/python:{}",
+            runtime_g.display()
+        ),
+    }
+}
+
+/// The path with every symlink resolved, if it exists: an interpreter reached through a
+/// link (a version manager's `python3.N` on PATH) must be started by its real path,
+/// which is what a jail mounts.
+fn real_path(path: &str) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
+}
+
+/// What a jail must mount for `interpreter`: its prefix, and its own directory should it
+/// live outside the prefix (under `/usr` both are there already; the jail skips them).
+fn interpreter_paths(interpreter: &Path, prefix: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![prefix.to_path_buf()];
+    if let Some(dir) = interpreter.parent() {
+        if !interpreter.starts_with(prefix) {
+            paths.push(dir.to_path_buf());
+        }
+    }
+    paths
 }
 
 /// Lambda's `PATH`.
@@ -265,6 +322,64 @@ mod tests {
         assert_eq!(Catalog::version_label("nodejs20.x"), "nodejs:20");
         assert_eq!(Catalog::version_label("provided.al2023"), "provided:al2023");
         assert_eq!(Catalog::version_label("provided"), "provided:al1");
+    }
+
+    #[test]
+    fn python_runs_without_site_packages_from_the_real_interpreter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let prefix = dir.path().join("prefix");
+        std::fs::create_dir_all(prefix.join("bin")).expect("mkdir");
+        std::fs::write(prefix.join("bin/python3.11"), "").expect("write");
+        // A version manager's layout: a link elsewhere on PATH to the real interpreter.
+        let shims = dir.path().join("shims");
+        std::fs::create_dir(&shims).expect("mkdir");
+        std::os::unix::fs::symlink(prefix.join("bin/python3.11"), shims.join("python3.11"))
+            .expect("symlink");
+        let real = real_path(&shims.join("python3.11").display().to_string()).expect("real");
+        assert_eq!(
+            real,
+            prefix.join("bin/python3.11").canonicalize().expect("canon")
+        );
+        assert_eq!(real_path("/no/such/python3.11"), None);
+        std::fs::create_dir_all(dir.path().join("rt/python3.11")).expect("mkdir");
+        std::fs::write(dir.path().join("rt/python3.11/.hearth-installed"), "").expect("mark");
+        let catalog = Catalog {
+            runtimes_dir: dir.path().join("rt"),
+            families: BTreeMap::from([(
+                "python3.11".to_string(),
+                Family::Python {
+                    interpreter: real.clone(),
+                    prefix: prefix.clone(),
+                },
+            )]),
+        };
+        let task = dir.path().join("task");
+        let jailed = catalog
+            .launch("python3.11", "app.handler", &task, &GuestPaths::Lambda)
+            .expect("launch");
+        assert_eq!(jailed.program, real);
+        assert_eq!(jailed.args[..2], ["-S", "-c"]);
+        assert_eq!(jailed.args[3], "app.handler");
+        assert!(jailed.args[2].contains("run_module('awslambdaric'"));
+        assert_eq!(jailed.ro_paths, std::slice::from_ref(&prefix));
+        let env: BTreeMap<_, _> = jailed.env.into_iter().collect();
+        assert_eq!(
+            env["PYTHONPATH"],
+            "/opt/python/lib/python3.11/site-packages:/opt/python:/var/runtime"
+        );
+        let host = catalog
+            .launch("python3.11", "app.handler", &task, &GuestPaths::Host)
+            .expect("launch");
+        let env: BTreeMap<_, _> = host.env.into_iter().collect();
+        assert_eq!(
+            env["PYTHONPATH"],
+            dir.path().join("rt/python3.11").display().to_string()
+        );
+        // An interpreter outside its prefix brings its own directory along.
+        assert_eq!(
+            interpreter_paths(Path::new("/opt/a/bin/python3"), Path::new("/opt/b")),
+            [PathBuf::from("/opt/b"), PathBuf::from("/opt/a/bin")]
+        );
     }
 
     #[test]

@@ -399,7 +399,7 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
         return Ok(End::Code(0));
     }
     let claim: Claim = serde_json::from_slice(&raw).map_err(io::Error::other)?;
-    mounts::attach(&claim.binds, claim.tmp, &fds)?;
+    mounts::attach(&claim.binds, claim.tmp, &claim.hidden, &fds)?;
     drop(fds);
     let exec = serde_json::to_vec(&claim.exec).map_err(io::Error::other)?;
     let mut exec_write = exec_write;

@@ -12,6 +12,7 @@
 
 pub mod cgroup;
 mod handoff;
+mod images;
 pub mod init;
 mod loopdev;
 mod mounts;
@@ -20,6 +21,7 @@ mod pool;
 pub mod seccomp;
 mod slot;
 mod spec;
+pub mod sweep;
 mod teardown;
 mod tmpdisk;
 mod zygote;
@@ -48,6 +50,9 @@ const DEFAULT_TMP_MB: u64 = 512;
 pub struct JailSandbox {
     maker: Arc<Maker>,
     pool: Arc<Pool>,
+    /// Code and runtime clients as file systems of their own (`images.rs`), when the
+    /// host has loop devices and e2fsprogs.
+    images: Option<images::DirImages>,
 }
 
 impl std::fmt::Debug for JailSandbox {
@@ -64,8 +69,10 @@ fn jail_err(what: &str, e: &dyn std::fmt::Display) -> SandboxError {
 }
 
 impl JailSandbox {
-    /// Checks the host can jail, finds the cgroup hierarchy, and starts keeping
-    /// environments ready. `work_dir` holds the root mount point and `/tmp` images.
+    /// Checks the host can jail, finds the cgroup hierarchy, removes what an earlier
+    /// server on the same `work_dir` left behind (`sweep.rs`; the caller holds the data
+    /// directory's lock), and starts keeping environments ready. `work_dir` holds the
+    /// root mount points and `/tmp` images.
     /// Must be called inside the tokio runtime.
     pub fn new(exe: PathBuf, work_dir: &Path) -> Result<Self, SandboxError> {
         if !nix::unistd::geteuid().is_root() {
@@ -73,12 +80,28 @@ impl JailSandbox {
                 "the jail sandbox needs root (namespaces, mounts, cgroups); run as root or use --sandbox process".into(),
             ));
         }
-        let cgroups = cgroup::detect().map_err(|e| jail_err("cgroups", &e))?;
+        let roots = work_dir.join("roots");
+        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
+        // A base of this data directory's own: the sweep below must never reach another
+        // server's environments.
+        let base = sweep::cgroup_base(work_dir)
+            .map_err(|e| jail_err(&work_dir.display().to_string(), &e))?;
+        let cgroups = cgroup::detect_named(&base).map_err(|e| jail_err("cgroups", &e))?;
+        let swept = sweep::sweep(cgroups.as_ref(), &roots);
+        if swept.cgroups + swept.roots > 0 {
+            tracing::info!(
+                cgroups = swept.cgroups,
+                roots = swept.roots,
+                "removed what an earlier server on this data directory left behind"
+            );
+        }
+        for failure in &swept.failures {
+            tracing::warn!(%failure, "could not remove a leftover of an earlier server");
+        }
+        tracing::info!(bases = ?cgroups.bases(), "environment cgroups");
         let seccomp = seccomp::filter()
             .map_err(|e| jail_err("seccomp", &e))?
             .to_compiled();
-        let roots = work_dir.join("roots");
-        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
         let etc = work_dir.join("etc");
         mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME)
             .map_err(|e| jail_err(&etc.display().to_string(), &e))?;
@@ -94,6 +117,16 @@ impl JailSandbox {
             );
             None
         };
+        let images = match &disks {
+            Some(_) => {
+                let dir = work_dir.join("images");
+                Some(
+                    images::DirImages::new(dir.clone())
+                        .map_err(|e| jail_err(&dir.display().to_string(), &e))?,
+                )
+            }
+            None => None,
+        };
         let zygote = zygote::Zygote::start(exe.clone())
             .map_err(|e| jail_err("cannot start the jail's zygote", &e))?;
         let maker = Arc::new(Maker {
@@ -108,7 +141,11 @@ impl JailSandbox {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| jail_err("the jail needs a tokio runtime", &e))?;
         let pool = Pool::start(maker.clone(), runtime);
-        Ok(Self { maker, pool })
+        Ok(Self {
+            maker,
+            pool,
+            images,
+        })
     }
 
     /// Environments ready now and how many the pool aims to keep, for measurements.
@@ -116,12 +153,30 @@ impl JailSandbox {
         self.pool.stats()
     }
 
-    /// The function's read-only mounts (`open_tree` here, attached inside) and where
+    /// The function's read-only mounts (detached here, attached inside) and where
     /// they go.
-    fn binds(spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
-        let mut wanted = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
+    fn binds(&self, spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
+        let mut binds = Vec::new();
+        let mut fds = Vec::new();
+        // The code and the runtime client as file systems of their own, so that their
+        // mounts do not show the host's paths; bound as they are should that fail.
+        let mut own = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
         if let Some(dir) = &spec.runtime_dir {
-            wanted.push((dir.clone(), PathBuf::from("/var/runtime")));
+            own.push((dir.clone(), PathBuf::from("/var/runtime")));
+        }
+        let mut wanted = Vec::new();
+        for (host, target) in own {
+            match self.images.as_ref().map(|i| i.mount(&host)) {
+                Some(Ok(fd)) => {
+                    fds.push(fd);
+                    binds.push(Bind { target, dir: true });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(dir = %host.display(), error = %e, "cannot make an image; binding the directory");
+                    wanted.push((host, target));
+                }
+                None => wanted.push((host, target)),
+            }
         }
         for path in &spec.ro_paths {
             // Interpreters under /usr are there already.
@@ -130,8 +185,6 @@ impl JailSandbox {
             }
             wanted.push((path.clone(), path.clone()));
         }
-        let mut binds = Vec::new();
-        let mut fds = Vec::new();
         for (host, target) in wanted {
             fds.push(handoff::clone_tree(&host).map_err(|e| jail_err("mount", &e))?);
             binds.push(Bind {
@@ -163,6 +216,11 @@ impl Sandbox for JailSandbox {
     fn shutdown(&self) {
         self.pool.close(true);
         teardown::wait_for_teardowns(Duration::from_secs(10));
+        // This data directory's (now empty) cgroup base; the shared `hearth` above it
+        // stays. An environment still there keeps it, for the next start's sweep.
+        if let Err(e) = self.maker.cgroups.remove_base() {
+            tracing::debug!(error = %e, "cgroup base not removed");
+        }
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
@@ -245,11 +303,12 @@ impl Sandbox for JailSandbox {
                 .set_limits(&init_limits)
                 .map_err(|e| jail_err("cgroup", &e))?;
         }
-        let (binds, mut fds) = Self::binds(spec)?;
+        let (binds, mut fds) = self.binds(spec)?;
         fds.extend(tmp_fd);
         let claim = Claim {
             binds,
             tmp: new_tmp,
+            hidden: spec.hidden.clone(),
             exec: Exec {
                 program: spec.program.clone(),
                 args: spec.args.clone(),

@@ -1,12 +1,13 @@
 //! An environment's root file system, assembled in its own mount namespace in two steps.
 //!
 //! [`assemble`] runs ahead of need, before any function is known: a tmpfs holding only
-//! mount points, the host's system directories bound read-only, a fresh `/proc`, a
-//! minimal `/dev`, the synthetic `/etc` ([`build_etc`], made once per start), the `/tmp`
-//! Hearth made, then `pivot_root` into it and detach the host's tree. [`attach`] runs when a function is assigned: it
-//! attaches the mounts Hearth opened for it (code, runtime client, interpreter
-//! prefixes) read-only, swaps `/tmp` when the function wants another size, and makes
-//! the root read-only. As the host's tree is gone by then, the function's directories
+//! mount points, the host's system directories bound read-only, a fresh `/proc` with the
+//! host's disks, file systems and kernel internals masked, a minimal `/dev`, a copy of
+//! the synthetic `/etc` ([`build_etc`], made once per start), the `/tmp` Hearth made,
+//! then `pivot_root` into it and detach the host's tree. [`attach`] runs when a function
+//! is assigned: it attaches the mounts Hearth opened for it (code, runtime client,
+//! interpreter prefixes) read-only, swaps `/tmp` when the function wants another size,
+//! hides global module folders, and makes the root read-only. As the host's tree is gone by then, the function's directories
 //! arrive as detached mounts (`open_tree` in Hearth, `move_mount` here), not paths.
 
 use std::fs;
@@ -43,6 +44,41 @@ const ETC_DIRS: &[&str] = &["/etc/ssl", "/etc/ca-certificates", "/etc/alternativ
 
 /// Device nodes bound from the host's `/dev`.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
+
+/// `/proc` files that tell about the host rather than the environment, each covered with
+/// an empty file (a bind of `/dev/null`), as container runtimes do: block devices and
+/// their I/O (other environments' `/tmp` loop devices among them: `diskstats`,
+/// `partitions`), swap files, every process's file locks with their pids and inodes
+/// (`locks`), kernel key rings, timers and scheduler internals. Missing ones are skipped.
+const PROC_FILE_MASKS: &[&str] = &[
+    "diskstats",
+    "partitions",
+    "swaps",
+    "locks",
+    "keys",
+    "key-users",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "latency_stats",
+    "kallsyms",
+    "kcore",
+    "kmsg",
+    "kpagecgroup",
+    "kpagecount",
+    "kpageflags",
+    "vmallocinfo",
+    "slabinfo",
+    "pagetypeinfo",
+    "iomem",
+    "ioports",
+    "sysrq-trigger",
+];
+
+/// `/proc` directories covered with an empty read-only tmpfs: file systems and their
+/// devices (`fs/ext4/<device>` for every mounted ext4, other environments' `/tmp`
+/// included), and hardware the function has no use for.
+const PROC_DIR_MASKS: &[&str] = &["fs", "scsi", "acpi", "asound", "bus", "driver", "irq"];
 
 /// Mount points every function's mounts go on.
 const TASK: &str = "/var/task";
@@ -166,25 +202,43 @@ pub fn assemble(enter: &Enter, tmp_disk: Option<&OwnedFd>) -> io::Result<()> {
         None::<&str>,
     )
     .map_err(|e| err("mount", &proc, e))?;
+    mask_proc(&proc)?;
 
     dev(root)?;
     let etc = root.join("etc");
     fs::create_dir_all(&etc)?;
-    bind(&enter.etc, &etc, true)?;
+    // A copy on a small tmpfs rather than a bind of the synthetic /etc: a bind would
+    // show the data directory's path in mountinfo. It is a few small files.
+    tmpfs(
+        &etc,
+        "size=16m,mode=0755",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+    )?;
+    for entry in fs::read_dir(&enter.etc)? {
+        let entry = entry?;
+        copy_readable(&entry.path(), &etc.join(entry.file_name()))?;
+    }
     for host in ETC_DIRS {
         let inside = root.join(&host[1..]);
         if inside.is_dir() {
             bind(Path::new(host), &inside, true)?;
         }
     }
+    remount_readonly(&etc)?;
 
     pivot(root)
 }
 
 /// Attaches the function's mounts (`fds`, one per entry of `binds`) read-only, swaps
-/// `/tmp` for `tmp` when given (a disk one is the last of `fds`), then makes the root
-/// read-only. Runs after [`assemble`], inside the new root.
-pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<()> {
+/// `/tmp` for `tmp` when given (a disk one is the last of `fds`), covers each of
+/// `hidden` that exists with an empty read-only tmpfs, then makes the root read-only.
+/// Runs after [`assemble`], inside the new root.
+pub fn attach(
+    binds: &[Bind],
+    tmp: Option<Tmp>,
+    hidden: &[std::path::PathBuf],
+    fds: &[OwnedFd],
+) -> io::Result<()> {
     let wanted = binds.len() + usize::from(matches!(tmp, Some(Tmp::Disk { .. })));
     if fds.len() != wanted {
         return Err(io::Error::other(format!(
@@ -221,6 +275,12 @@ pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<(
             .map_err(|e| err("resize", tmp_dir, e))?,
         }
     }
+    // The function's /tmp is its own: nothing there to hide.
+    for dir in hidden {
+        if dir.is_absolute() && !dir.starts_with("/tmp") && dir.is_dir() {
+            hide(dir)?;
+        }
+    }
     // The root tmpfs holds only mount points: nothing may be created in it.
     mount(
         None::<&str>,
@@ -230,6 +290,42 @@ pub fn attach(binds: &[Bind], tmp: Option<Tmp>, fds: &[OwnedFd]) -> io::Result<(
         None::<&str>,
     )
     .map_err(|e| err("remount read-only", Path::new("/"), e))
+}
+
+/// Covers the directory `dir` with an empty read-only tmpfs.
+fn hide(dir: &Path) -> io::Result<()> {
+    tmpfs(
+        dir,
+        "size=4k,nr_inodes=1,mode=0555",
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+    )
+}
+
+/// Covers the host information in the fresh `/proc` at `proc` ([`PROC_FILE_MASKS`],
+/// [`PROC_DIR_MASKS`]). The function cannot undo it: it has no capability to unmount.
+fn mask_proc(proc: &Path) -> io::Result<()> {
+    let null = Path::new("/dev/null");
+    for name in PROC_FILE_MASKS {
+        let path = proc.join(name);
+        if path.exists() {
+            // Read-only, but not nodev: it must still open as the null device.
+            bind(null, &path, false)?;
+            let ro = MsFlags::MS_BIND
+                | MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NOEXEC;
+            mount(None::<&str>, &path, None::<&str>, ro, None::<&str>)
+                .map_err(|e| err("remount read-only", &path, e))?;
+        }
+    }
+    for name in PROC_DIR_MASKS {
+        let path = proc.join(name);
+        if path.is_dir() {
+            hide(&path)?;
+        }
+    }
+    Ok(())
 }
 
 fn dev(root: &Path) -> io::Result<()> {

@@ -82,6 +82,8 @@ pub struct Claim {
     pub binds: Vec<Bind>,
     /// A `/tmp` to use instead of the one made ahead (a size other than the default).
     pub tmp: Option<Tmp>,
+    /// Directories to show empty (global module folders), where they exist.
+    pub hidden: Vec<PathBuf>,
     pub exec: Exec,
 }
 

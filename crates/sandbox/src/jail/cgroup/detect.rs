@@ -11,7 +11,8 @@ use super::v1::{V1Manager, CONTROLLERS};
 use super::v2::V2Manager;
 use super::{fs, validate_name, CgroupError, CgroupManager, Version};
 
-/// The directory under Hearth's own cgroup that holds the environments' cgroups.
+/// The directory under Hearth's own cgroup that holds the environments' cgroups (each
+/// data directory gets a sub-base of its own under it, see `jail::sweep`).
 pub const DEFAULT_BASE: &str = "hearth";
 
 /// [`detect_named`] with [`DEFAULT_BASE`].
@@ -19,8 +20,8 @@ pub fn detect() -> Result<Box<dyn CgroupManager>, CgroupError> {
     detect_named(DEFAULT_BASE)
 }
 
-/// Detects this host's cgroup layout and prepares the base directory `base` (see
-/// [`detect_from`]).
+/// Detects this host's cgroup layout and prepares the base directory `base`, a name or a
+/// relative path of names such as `hearth/1a2b` (see [`detect_from`]).
 pub fn detect_named(base: &str) -> Result<Box<dyn CgroupManager>, CgroupError> {
     let mountinfo = fs::read(Path::new("/proc/self/mountinfo"))?;
     let cgroup = fs::read(Path::new("/proc/self/cgroup"))?;
@@ -36,7 +37,7 @@ pub fn detect_from(
     proc_self_cgroup: &str,
     base: &str,
 ) -> Result<Box<dyn CgroupManager>, CgroupError> {
-    validate_name(base)?;
+    validate_base(base)?;
     let mounts = parse_mountinfo(mountinfo)?;
     let memberships = parse_proc_cgroup(proc_self_cgroup)?;
     if mounts.iter().any(|m| m.has("memory")) {
@@ -53,6 +54,15 @@ pub fn detect_from(
         &v2_own(&mounts, &memberships)?,
         base,
     )?))
+}
+
+/// Accepts `name` or `name/name/...`, each name as [`validate_name`] wants it.
+pub(crate) fn validate_base(base: &str) -> Result<(), CgroupError> {
+    if base.split('/').all(|part| validate_name(part).is_ok()) {
+        Ok(())
+    } else {
+        Err(CgroupError::InvalidName(base.to_string()))
+    }
 }
 
 /// Hearth's own directory in the v1 hierarchy that carries `controller`.
@@ -195,9 +205,12 @@ mod tests {
 
     #[test]
     fn base_name_is_validated() {
-        assert!(matches!(
-            detect_from("", "", "../x"),
-            Err(CgroupError::InvalidName(_))
-        ));
+        for bad in ["../x", "hearth/..", "hearth/", "/hearth", "a//b", ""] {
+            assert!(
+                matches!(detect_from("", "", bad), Err(CgroupError::InvalidName(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_base("hearth/0123abcd").is_ok());
     }
 }

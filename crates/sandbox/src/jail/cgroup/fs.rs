@@ -65,6 +65,27 @@ pub(crate) fn create_dir_all(dir: &Path) -> Result<(), CgroupError> {
     std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))
 }
 
+/// The names of the subdirectories of `dir` that are valid cgroup names (control files
+/// are files, so only child cgroups are listed); a missing `dir` has none.
+pub(crate) fn child_cgroups(dir: &Path) -> Result<Vec<String>, CgroupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.map_err(|e| io_error("list", dir, e))?,
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("list", dir, e))?;
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if let (true, Ok(name)) = (is_dir, entry.file_name().into_string()) {
+            if super::validate_name(&name).is_ok() {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// Removes a cgroup directory, retrying while the kernel still reports it busy; a
 /// directory that is already gone counts as removed.
 pub(crate) fn remove_cgroup_dir(dir: &Path) -> Result<(), CgroupError> {

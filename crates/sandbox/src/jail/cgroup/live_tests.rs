@@ -327,3 +327,36 @@ impl Drop for DirGuard {
         }
     }
 }
+
+/// The next start on a data directory (a new manager on the same base) kills what is
+/// still running in a dead server's environment cgroups and removes them.
+#[test]
+fn a_start_sweeps_a_dead_servers_cgroups_with_their_processes() {
+    let Some(live) = live("sweep", &Limits::for_memory_mb(64)) else {
+        return;
+    };
+    let cgroup = live.cgroup();
+    let mut child = spawn_gated("sleep 100 & sleep 100 & wait");
+    cgroup.add_pid(child.id()).expect("add pid");
+    release(&mut child);
+    wait_for("3 processes in the cgroup", || {
+        cgroup.pids().expect("pids").len() == 3
+    });
+    let members = cgroup.pids().expect("pids");
+    let leftover = dirs(cgroup);
+    let base = format!("hearth-test-{}-sweep", std::process::id());
+    let next = detect_named(&base).expect("the next start's manager");
+    assert_eq!(next.children().expect("children"), ["env"]);
+    let roots = tempfile::tempdir().expect("tempdir");
+    let swept = crate::jail::sweep::sweep(next.as_ref(), roots.path());
+    assert_eq!((swept.cgroups, swept.failures.len()), (1, 0), "{swept:?}");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    wait_for("no member alive in /proc", || {
+        members.iter().all(|&p| !alive(p))
+    });
+    for dir in leftover {
+        assert!(!dir.exists(), "{} still exists", dir.display());
+    }
+    assert!(next.children().expect("children").is_empty());
+}

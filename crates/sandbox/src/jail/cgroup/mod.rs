@@ -105,6 +105,16 @@ pub trait CgroupManager: Send + Sync + fmt::Debug {
     /// base with `limits` applied. A cgroup of that name must not exist yet.
     fn create(&self, name: &str, limits: &Limits) -> Result<Box<dyn Cgroup>, CgroupError>;
 
+    /// The names of the environment cgroups under the base now (in any hierarchy on
+    /// v1), sorted: at start, what an earlier server on the same base left behind.
+    fn children(&self) -> Result<Vec<String>, CgroupError>;
+
+    /// The existing child cgroup `name`, to kill its processes and remove it.
+    fn open(&self, name: &str) -> Result<Box<dyn Cgroup>, CgroupError>;
+
+    /// The base directories (one per v1 hierarchy, once each; one on v2), for logs.
+    fn bases(&self) -> Vec<PathBuf>;
+
     /// Removes Hearth's (empty) base directories, for shutdown. Fails while any
     /// environment cgroup still exists; a base that is already gone is fine.
     fn remove_base(&self) -> Result<(), CgroupError>;

@@ -51,6 +51,40 @@ impl CgroupManager for V1Manager {
         Version::V1
     }
 
+    fn children(&self) -> Result<Vec<String>, CgroupError> {
+        let mut names = Vec::new();
+        for base in self.unique_bases() {
+            names.extend(fs::child_cgroups(base)?);
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn open(&self, name: &str) -> Result<Box<dyn Cgroup>, CgroupError> {
+        validate_name(name)?;
+        let [memory, cpu, pids, freezer] = self.bases.clone().map(|b| b.join(name));
+        // Only the hierarchies it exists in: a leftover may lack some.
+        let dirs = self
+            .unique_bases()
+            .into_iter()
+            .map(|b| b.join(name))
+            .filter(|d| d.is_dir())
+            .collect();
+        Ok(Box::new(V1Cgroup {
+            dirs,
+            memory,
+            cpu,
+            pids,
+            freezer,
+            memsw: self.memsw,
+        }))
+    }
+
+    fn bases(&self) -> Vec<PathBuf> {
+        self.unique_bases().into_iter().map(Into::into).collect()
+    }
+
     fn create(&self, name: &str, limits: &Limits) -> Result<Box<dyn Cgroup>, CgroupError> {
         validate_name(name)?;
         let mut made = Vec::new();

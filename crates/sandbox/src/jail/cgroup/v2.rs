@@ -37,8 +37,8 @@ impl V2Manager {
     /// controllers in `own` and the base. When `own` is itself named `supervisor`
     /// (an earlier start moved Hearth there), its parent is used instead.
     pub fn new(own: &Path, base_name: &str) -> Result<Self, CgroupError> {
-        validate_name(base_name)?;
-        if base_name == SUPERVISOR {
+        super::detect::validate_base(base_name)?;
+        if base_name.split('/').next() == Some(SUPERVISOR) {
             return Err(CgroupError::InvalidName(base_name.into()));
         }
         let own = match (own.file_name(), own.parent()) {
@@ -64,9 +64,13 @@ impl V2Manager {
         // Only the root cgroup may hold processes and delegate controllers at once.
         let is_root = !own.join("cgroup.type").exists();
         enable_controllers(own, !is_root)?;
-        let base = own.join(base_name);
-        fs::create_dir_all(&base)?;
-        enable_controllers(&base, false)?;
+        // Each level of a nested base (`hearth/<data dir>`) delegates to the next.
+        let mut base = own.to_path_buf();
+        for part in base_name.split('/') {
+            base.push(part);
+            fs::create_dir_all(&base)?;
+            enable_controllers(&base, false)?;
+        }
         Ok(V2Manager {
             kill_file: base.join("cgroup.kill").exists(),
             swap_max: base.join("memory.swap.max").exists(),
@@ -143,6 +147,23 @@ impl CgroupManager for V2Manager {
             return Err(e);
         }
         Ok(Box::new(cgroup))
+    }
+
+    fn children(&self) -> Result<Vec<String>, CgroupError> {
+        fs::child_cgroups(&self.base)
+    }
+
+    fn open(&self, name: &str) -> Result<Box<dyn Cgroup>, CgroupError> {
+        validate_name(name)?;
+        Ok(Box::new(V2Cgroup {
+            dir: self.base.join(name),
+            kill_file: self.kill_file,
+            swap_max: self.swap_max,
+        }))
+    }
+
+    fn bases(&self) -> Vec<PathBuf> {
+        vec![self.base.clone()]
     }
 
     fn remove_base(&self) -> Result<(), CgroupError> {
