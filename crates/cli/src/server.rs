@@ -70,11 +70,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let runtimes_dir = args.dirs.runtimes_dir()?;
     // Held until the server ends: a second server on this directory refuses to start.
     let _lock = crate::data_lock::DataDirLock::acquire(&data_dir)?;
-    match hearth_store::remove_stale_temporaries(&data_dir) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(count = n, "removed temporary files an earlier server left"),
-        Err(e) => tracing::warn!(error = %e, "cannot remove stale temporary files"),
-    }
+    // Opening the store removes what a dead server left half written (temporaries of
+    // stores and unpacks) and code nothing references: safe only under the lock.
     let store = Store::open(&data_dir)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let catalog = Catalog::discover(&runtimes_dir);

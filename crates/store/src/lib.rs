@@ -12,7 +12,6 @@ mod error;
 mod event_config;
 mod logs;
 mod queue;
-mod stale;
 mod versions;
 mod writer;
 
@@ -24,7 +23,6 @@ pub use code_gc::CodePin;
 pub use error::StoreError;
 pub use logs::{LogBatch, LogEvent, LogQuery};
 pub use queue::{Progress, QueueOp, QueuedEvent};
-pub use stale::remove_stale_temporaries;
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer};
 
