@@ -7,6 +7,7 @@
 
 mod account;
 mod body;
+mod cloudwatch_logs;
 mod concurrency;
 mod error;
 mod event_config;
@@ -110,7 +111,11 @@ pub fn router(engine: Engine, events: Events) -> Router {
         .route("/2016-08-19/account-settings", get(account::get))
         .route("/2016-08-19/account-settings/", get(account::get))
         .route("/_hearth/code/{file}", get(hearth::code))
-        .route("/_hearth/logs/{function}", get(hearth::logs))
+        .route(
+            "/_hearth/logs/{function}",
+            get(hearth::logs).delete(hearth::delete_logs),
+        )
+        .route("/", post(cloudwatch_logs::dispatch))
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))

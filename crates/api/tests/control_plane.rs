@@ -32,7 +32,9 @@ fn fixture() -> Fixture {
         EngineConfig {
             idle_ttl: Duration::from_secs(60),
             account_concurrency: 1000,
-        },
+            log_limits: Default::default(),
+            log_backlog: hearth_store::LOG_BACKLOG,
+},
     )
     .expect("engine");
     let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");

@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod duration;
+mod log_args;
 mod runtime_cmd;
 mod server;
 

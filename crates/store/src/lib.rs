@@ -5,12 +5,14 @@
 //! environment that runs it.
 
 mod blobs;
+mod chunk;
 mod concurrency;
 mod db;
 mod error;
 mod event_config;
 mod logs;
 mod queue;
+mod retention;
 mod versions;
 mod writer;
 
@@ -19,10 +21,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use blobs::{inspect_zip, ZipInfo};
 pub use error::StoreError;
-pub use logs::{LogBatch, LogEvent, LogQuery};
+pub use chunk::LogChunk;
+pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
+pub use retention::RETENTION_DAYS;
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use versions::Publish;
-pub use writer::{Ack, Change, Durability, Writer};
+pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
 
 /// Handle to the data directory. Cheap to clone; SQLite access is serialised by a mutex
 /// because every statement here is short.

@@ -14,9 +14,17 @@
 //! [`Durability::Synced`]: then that commit also fsyncs the WAL, which makes everything
 //! in it, and before it, survive a power cut too. Accepting an async event does that
 //! before its 202.
+//!
+//! Log lines waiting for a commit are bounded in bytes ([`Writer::submit_logs`] waits
+//! for room), so a function printing faster than the disk takes it is slowed down
+//! rather than buffered. A commit that fails (a full disk) drops its log lines with an
+//! error in the server log, still applies the queue's changes if it can, and the
+//! thread goes on with the next group.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::queue::{self, QueueOp};
 use crate::{LogBatch, Store, StoreError};
@@ -26,6 +34,10 @@ const MAX_GROUP: usize = 512;
 /// How long the writer gathers changes before committing when nobody waits for them:
 /// one commit for many invocations costs a fraction of one each.
 const GATHER: Duration = Duration::from_millis(2);
+/// Log bytes that may wait for a commit, unless set otherwise.
+pub const LOG_BACKLOG: usize = 16 * 1024 * 1024;
+/// The unit of the backlog's semaphore (its permits are counted in `u32`).
+const ROOM_UNIT: usize = 1024;
 
 /// Told once everything submitted before it (and its own changes) is committed.
 pub type Ack = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -51,6 +63,8 @@ enum Job {
         changes: Vec<Change>,
         durability: Durability,
         ack: Option<Ack>,
+        /// Room in the log backlog, given back once the changes are written (or dropped).
+        room: Option<OwnedSemaphorePermit>,
     },
     Flush(Ack),
 }
@@ -60,15 +74,27 @@ enum Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    log_room: Arc<Semaphore>,
+    log_backlog: usize,
 }
 
 impl Writer {
     pub fn start(store: Store) -> std::io::Result<Self> {
+        Self::with_backlog(store, LOG_BACKLOG)
+    }
+
+    /// A writer that lets at most `log_backlog` bytes of log lines wait for a commit.
+    pub fn with_backlog(store: Store, log_backlog: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || run(store, rx))?;
-        Ok(Self { jobs })
+        let units = (log_backlog / ROOM_UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        Ok(Self {
+            jobs,
+            log_room: Arc::new(Semaphore::new(units)),
+            log_backlog: units * ROOM_UNIT,
+        })
     }
 
     /// Queues changes to be committed together, without waiting.
@@ -77,14 +103,43 @@ impl Writer {
             changes,
             durability: Durability::Committed,
             ack: None,
+            room: None,
         });
     }
 
-    /// Queues lines for the log store, without waiting.
-    pub fn submit_logs(&self, batch: LogBatch) {
-        if !batch.lines.is_empty() {
+    /// Queues lines for the log store once the backlog has room for them; does not wait
+    /// for the commit.
+    pub async fn submit_logs(&self, batch: LogBatch) {
+        if batch.chunk.is_empty() {
+            return;
+        }
+        let units = batch.size().div_ceil(ROOM_UNIT).min(self.log_backlog / ROOM_UNIT).max(1);
+        // The semaphore is never closed; without room the lines go as `submit_logs_now`.
+        let room = self
+            .log_room
+            .clone()
+            .acquire_many_owned(units as u32)
+            .await
+            .ok();
+        self.send(Job::Changes {
+            changes: vec![Change::Logs(batch)],
+            durability: Durability::Committed,
+            ack: None,
+            room,
+        });
+    }
+
+    /// Queues lines for the log store at once, outside the backlog's bound: for the last
+    /// lines of an environment being dropped, which is already bounded by its buffer.
+    pub fn submit_logs_now(&self, batch: LogBatch) {
+        if !batch.chunk.is_empty() {
             self.submit_all(vec![Change::Logs(batch)]);
         }
+    }
+
+    /// Bytes of log lines the backlog may hold.
+    pub fn log_backlog(&self) -> usize {
+        self.log_backlog
     }
 
     /// Commits changes together, and returns once they are committed as asked.
@@ -96,6 +151,7 @@ impl Writer {
             ack: Some(Box::new(move |r| {
                 let _ = tx.send(r);
             })),
+            room: None,
         });
         rx.await.map_err(|_| stopped())?
     }
@@ -142,6 +198,7 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
         let mut changes = Vec::new();
         let mut acks = Vec::new();
         let mut durability = Durability::Committed;
+        let mut rooms = Vec::new();
         let mut jobs = 0;
         let mut job = Some(first);
         while let Some(j) = job.take() {
@@ -151,8 +208,10 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                     changes: c,
                     durability: d,
                     ack,
+                    room,
                 } => {
                     changes.extend(c);
+                    rooms.extend(room);
                     if d == Durability::Synced {
                         durability = d;
                     }
@@ -171,20 +230,49 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                 rx.try_recv().ok()
             };
         }
-        let result = if changes.is_empty() {
-            Ok(())
-        } else {
-            store
-                .apply_changes(&changes, durability)
-                .map_err(|e| e.to_string())
-        };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, changes = changes.len(), "could not write to the store");
-        }
+        let result = commit(&store, changes, durability);
+        drop(rooms);
         for ack in acks {
             ack(result.clone());
         }
     }
+}
+
+/// Applies one group. When it cannot be stored (typically a full disk), its log lines
+/// are dropped with an error naming them, and the rest is tried again on its own: the
+/// queue's changes are small and matter more than the lines.
+fn commit(store: &Store, changes: Vec<Change>, durability: Durability) -> Result<(), String> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let e = match store.apply_changes(&changes, durability) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let (logs, rest): (Vec<_>, Vec<_>) = changes
+        .into_iter()
+        .partition(|c| matches!(c, Change::Logs(_)));
+    let mut dropped: std::collections::BTreeMap<&str, (u64, usize)> = Default::default();
+    for c in &logs {
+        if let Change::Logs(b) = c {
+            let d = dropped.entry(b.function.as_str()).or_default();
+            d.0 += u64::from(b.chunk.count());
+            d.1 += b.chunk.size();
+        }
+    }
+    for (function, (lines, bytes)) in dropped {
+        tracing::error!(error = %e, function, lines, bytes, "log lines could not be stored and are dropped");
+    }
+    if rest.is_empty() || logs.is_empty() {
+        if !rest.is_empty() {
+            tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
+        }
+        return Err(e.to_string());
+    }
+    store.apply_changes(&rest, durability).map_err(|e| {
+        tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
+        e.to_string()
+    })
 }
 
 impl Store {
