@@ -8,6 +8,7 @@ use std::time::Duration;
 use hearth_model::time::now_ms;
 use hearth_model::{AwsError, ErrorCode};
 use hearth_store::{Store, RETENTION_DAYS};
+pub(crate) use hearth_store::is_disk_full;
 
 use crate::{internal, Engine};
 
@@ -141,11 +142,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(internal)?
         .map_err(internal)
-}
-
-/// Whether an error is the file system being full (SQLite's `SQLITE_FULL`, `ENOSPC`).
-pub(crate) fn is_disk_full(text: &str) -> bool {
-    text.contains("database or disk is full") || text.contains("No space left on device")
 }
 
 /// The error a client gets for a change that could not be stored for lack of space.

@@ -29,6 +29,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // Checkpoints (which do fsync) run on their own thread, not in a commit that an
     // invocation is waiting for: see `checkpoints`.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // A WAL that a burst of log lines grew is cut back after the next checkpoint, rather
+    // than keeping its largest size on disk.
+    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(crate::logs::SCHEMA)?;
     conn.execute_batch(crate::retention::SCHEMA)?;
@@ -61,11 +64,22 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
         }
     };
     let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    let mut failing = false;
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
         // PASSIVE never blocks writers; whatever it could not fold goes next time.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // Said once, not every half second while the disk stays full.
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "WAL checkpoints fail; the WAL grows until they succeed");
+                failing = true;
+            }
+            Err(_) => {}
+            Ok(()) if failing => {
+                tracing::info!("WAL checkpoints succeed again");
+                failing = false;
+            }
+            Ok(()) => {}
         }
     }
 }

@@ -13,6 +13,7 @@ mod event_config;
 mod logs;
 mod queue;
 mod retention;
+mod space;
 mod versions;
 mod writer;
 
@@ -24,6 +25,7 @@ pub use error::StoreError;
 pub use chunk::LogChunk;
 pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
 pub use retention::RETENTION_DAYS;
+pub use space::is_disk_full;
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
@@ -34,6 +36,7 @@ pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
 pub struct Store {
     root: PathBuf,
     conn: Arc<Mutex<rusqlite::Connection>>,
+    room: Arc<space::Room>,
 }
 
 impl Store {
@@ -42,7 +45,15 @@ impl Store {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("code"))?;
         let path = root.join("hearth.db");
-        let conn = Arc::new(Mutex::new(db::open(&path)?));
+        // On a full file system SQLite cannot make its WAL index: the reserve makes room.
+        let conn = match db::open(&path) {
+            Err(e) if space::is_disk_full(&e.to_string()) && space::release_reserve(root) => {
+                db::open(&path)?
+            }
+            opened => opened?,
+        };
+        space::keep_reserve(root);
+        let conn = Arc::new(Mutex::new(conn));
         let alive = Arc::downgrade(&conn);
         std::thread::Builder::new()
             .name("hearth-checkpoint".into())
@@ -50,6 +61,7 @@ impl Store {
         Ok(Self {
             root: root.to_path_buf(),
             conn,
+            room: Arc::new(space::Room::new(root)),
         })
     }
 

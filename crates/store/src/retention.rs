@@ -57,8 +57,20 @@ impl Store {
             .optional()?)
     }
 
-    /// Deletes a function's logs and its retention; false if there was neither.
+    /// Deletes a function's logs and its retention; false if there was neither. A delete
+    /// needs a little room itself (in the WAL): on a full disk the reserve file gives it.
     pub fn delete_log_group(&self, function: &str) -> Result<bool, StoreError> {
+        match self.delete_log_group_once(function) {
+            Err(e) if crate::space::is_disk_full(&e.to_string())
+                && crate::space::release_reserve(&self.root) =>
+            {
+                self.delete_log_group_once(function)
+            }
+            done => done,
+        }
+    }
+
+    fn delete_log_group_once(&self, function: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let rows = tx.execute(
@@ -76,6 +88,17 @@ impl Store {
     /// Deletes log rows whose newest line is older than their function's retention (its
     /// own, else `default_days`) at `now_ms`; returns how many rows went.
     pub fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
+        match self.expire_logs_once(now_ms, default_days) {
+            Err(e) if crate::space::is_disk_full(&e.to_string())
+                && crate::space::release_reserve(&self.root) =>
+            {
+                self.expire_logs_once(now_ms, default_days)
+            }
+            done => done,
+        }
+    }
+
+    fn expire_logs_once(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
         let policies: Vec<(String, i64)> = {
             let conn = self.conn();
             let mut stmt = conn.prepare("SELECT function, retention_days FROM log_groups")?;
@@ -124,12 +147,20 @@ impl Store {
     /// Best effort: on a full disk this is what makes room, so a failure is only logged.
     pub fn release_space(&self) {
         let conn = self.conn();
-        if let Err(e) = conn.execute_batch("PRAGMA incremental_vacuum;") {
+        // The pragma frees a page per step: step it to the end.
+        let vacuum = conn.prepare("PRAGMA incremental_vacuum").and_then(|mut stmt| {
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+            Ok(())
+        });
+        if let Err(e) = vacuum {
             tracing::warn!(error = %e, "could not release free database pages");
         }
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
             tracing::warn!(error = %e, "could not truncate the WAL");
         }
+        drop(conn);
+        crate::space::keep_reserve(&self.root);
     }
 }
 

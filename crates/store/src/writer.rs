@@ -193,6 +193,7 @@ fn stopped() -> String {
 }
 
 fn run(store: Store, rx: mpsc::Receiver<Job>) {
+    let mut drops = Drops::default();
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + GATHER;
         let mut changes = Vec::new();
@@ -230,7 +231,7 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                 rx.try_recv().ok()
             };
         }
-        let result = commit(&store, changes, durability);
+        let result = commit(&store, changes, durability, &mut drops);
         drop(rooms);
         for ack in acks {
             ack(result.clone());
@@ -238,36 +239,103 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Applies one group. When it cannot be stored (typically a full disk), its log lines
-/// are dropped with an error naming them, and the rest is tried again on its own: the
-/// queue's changes are small and matter more than the lines.
-fn commit(store: &Store, changes: Vec<Change>, durability: Durability) -> Result<(), String> {
+/// Log lines dropped since the store last took some: reported when dropping starts,
+/// every [`DROP_REPORT_EVERY`] while it goes on, and when lines are stored again, rather
+/// than once per group.
+#[derive(Default)]
+struct Drops {
+    since: Option<Instant>,
+    reported: Option<Instant>,
+    lines: u64,
+    bytes: u64,
+    functions: std::collections::BTreeSet<String>,
+}
+
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+impl Drops {
+    fn add(&mut self, logs: &[Change], reason: &str) {
+        for c in logs {
+            if let Change::Logs(b) = c {
+                self.lines += u64::from(b.chunk.count());
+                self.bytes += b.chunk.size() as u64;
+                if self.functions.len() < 16 {
+                    self.functions.insert(b.function.clone());
+                }
+            }
+        }
+        let now = Instant::now();
+        if self.since.is_none() {
+            self.since = Some(now);
+            tracing::error!(reason, functions = ?self.functions, "log lines cannot be stored and are dropped until there is room");
+            self.reported = Some(now);
+        } else if self.reported.is_none_or(|r| now - r >= DROP_REPORT_EVERY) {
+            tracing::error!(reason, lines = self.lines, bytes = self.bytes, functions = ?self.functions, "log lines still dropped");
+            self.reported = Some(now);
+        }
+    }
+
+    fn stored(&mut self) {
+        if self.since.take().is_some() {
+            tracing::warn!(lines = self.lines, bytes = self.bytes, functions = ?self.functions, "log lines are stored again; the ones above were dropped");
+            *self = Self::default();
+        }
+    }
+}
+
+/// Applies one group. Log lines are dropped (with a report) when the data directory is
+/// low on space or the commit fails (a full disk); the rest is then tried on its own:
+/// the queue's changes are small and matter more than the lines.
+fn commit(
+    store: &Store,
+    changes: Vec<Change>,
+    durability: Durability,
+    drops: &mut Drops,
+) -> Result<(), String> {
     if changes.is_empty() {
         return Ok(());
     }
-    let e = match store.apply_changes(&changes, durability) {
-        Ok(()) => return Ok(()),
-        Err(e) => e,
+    let log_bytes: usize = changes
+        .iter()
+        .map(|c| match c {
+            Change::Logs(b) => b.size(),
+            Change::Queue(_) => 0,
+        })
+        .sum();
+    let has_logs = log_bytes > 0;
+    let low = has_logs && !store.room.for_logs(log_bytes as u64);
+    let (error, changes) = if low {
+        ("the data directory is almost full".to_string(), changes)
+    } else {
+        match store.apply_changes(&changes, durability) {
+            Ok(()) => {
+                if has_logs {
+                    drops.stored();
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                if crate::space::is_disk_full(&e.to_string()) {
+                    // Room for what must still be written (deleting logs frees the rest).
+                    crate::space::release_reserve(store.root());
+                }
+                (e.to_string(), changes)
+            }
+        }
     };
     let (logs, rest): (Vec<_>, Vec<_>) = changes
         .into_iter()
         .partition(|c| matches!(c, Change::Logs(_)));
-    let mut dropped: std::collections::BTreeMap<&str, (u64, usize)> = Default::default();
-    for c in &logs {
-        if let Change::Logs(b) = c {
-            let d = dropped.entry(b.function.as_str()).or_default();
-            d.0 += u64::from(b.chunk.count());
-            d.1 += b.chunk.size();
-        }
+    if !logs.is_empty() {
+        drops.add(&logs, &error);
     }
-    for (function, (lines, bytes)) in dropped {
-        tracing::error!(error = %e, function, lines, bytes, "log lines could not be stored and are dropped");
+    if rest.is_empty() {
+        // Dropping lines for want of room is not a failure of whoever waits for them.
+        return if low { Ok(()) } else { Err(error) };
     }
-    if rest.is_empty() || logs.is_empty() {
-        if !rest.is_empty() {
-            tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
-        }
-        return Err(e.to_string());
+    if !low && logs.is_empty() {
+        tracing::error!(error, changes = rest.len(), "could not write to the store");
+        return Err(error);
     }
     store.apply_changes(&rest, durability).map_err(|e| {
         tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
