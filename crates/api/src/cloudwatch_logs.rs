@@ -93,15 +93,24 @@ fn function_of(group: &str) -> Result<&str, LogsError> {
     group
         .strip_prefix(GROUP_PREFIX)
         .filter(|name| hearth_model::validate::function_name(name).is_ok())
-        .ok_or_else(|| LogsError::from(AwsError::not_found("The specified log group does not exist.")))
+        .ok_or_else(|| {
+            LogsError::from(AwsError::not_found(
+                "The specified log group does not exist.",
+            ))
+        })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, LogsError> {
-    serde_json::from_slice(bytes).map_err(|e| LogsError::client("SerializationException", e.to_string()))
+    serde_json::from_slice(bytes)
+        .map_err(|e| LogsError::client("SerializationException", e.to_string()))
 }
 
 /// `POST /` with `X-Amz-Target: Logs_20140328.<Operation>`.
-pub(crate) async fn dispatch(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn dispatch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match handle(&s, &headers, body).await {
         Ok(()) => {
             let mut resp = (StatusCode::OK, "{}").into_response();
@@ -130,11 +139,15 @@ async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<(), Log
         }
         (true, "DeleteRetentionPolicy") => {
             let req: GroupOnly = parse(&bytes)?;
-            Ok(s.engine.delete_log_retention(function_of(&req.log_group_name)?).await?)
+            Ok(s.engine
+                .delete_log_retention(function_of(&req.log_group_name)?)
+                .await?)
         }
         (true, "DeleteLogGroup") => {
             let req: GroupOnly = parse(&bytes)?;
-            Ok(s.engine.delete_log_group(function_of(&req.log_group_name)?).await?)
+            Ok(s.engine
+                .delete_log_group(function_of(&req.log_group_name)?)
+                .await?)
         }
         _ => Err(LogsError::client(
             "UnknownOperationException",

@@ -34,7 +34,7 @@ fn fixture() -> Fixture {
             account_concurrency: 1000,
             log_limits: Default::default(),
             log_backlog: hearth_store::LOG_BACKLOG,
-},
+        },
     )
     .expect("engine");
     let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");

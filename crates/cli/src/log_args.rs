@@ -77,7 +77,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "K" | "k" => 1 << 10,
         "M" | "m" => 1 << 20,
         "G" | "g" => 1 << 30,
-        _ => return Err(format!("unknown unit in {text:?}: use K, M or G (e.g. 100M)")),
+        _ => {
+            return Err(format!(
+                "unknown unit in {text:?}: use K, M or G (e.g. 100M)"
+            ))
+        }
     };
     n.checked_mul(scale)
         .ok_or_else(|| format!("{text:?} is too large"))

@@ -285,7 +285,7 @@ mod tests {
                 account_concurrency: 1000,
                 log_limits: Default::default(),
                 log_backlog: hearth_store::LOG_BACKLOG,
-},
+            },
         )
         .expect("engine");
         Fixture { engine, _dir: dir }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hearth_model::time::now_ms;
 use hearth_model::{AwsError, ErrorCode};
-use hearth_store::{Store, RETENTION_DAYS};
 pub(crate) use hearth_store::is_disk_full;
+use hearth_store::{Store, RETENTION_DAYS};
 
 use crate::{internal, Engine};
 
@@ -67,7 +67,7 @@ impl Engine {
         }
         let store = self.inner.store.clone();
         let name = function.to_string();
-        blocking(move || Ok(store.put_retention(&name, days)?)).await
+        blocking(move || store.put_retention(&name, days)).await
     }
 
     /// The function's logs are kept for the server's default again.
@@ -77,7 +77,7 @@ impl Engine {
         }
         let store = self.inner.store.clone();
         let name = function.to_string();
-        blocking(move || store.delete_retention(&name).map(drop).map_err(Into::into)).await
+        blocking(move || store.delete_retention(&name).map(drop)).await
     }
 
     /// Deletes every log line of a function and its retention. A function that still

@@ -308,8 +308,11 @@ mod tests {
         let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
         use std::io::Write;
         let mut w = writer_end;
-        w.write_all(b"init line
-").expect("write");
+        w.write_all(
+            b"init line
+",
+        )
+        .expect("write");
         collector.begin_invocation(&[(2, "START".into())]).await;
         // More than the hold and the writer's backlog: the collector hands it over as
         // it goes, from a thread that blocks when the pipe is full.
@@ -329,7 +332,13 @@ mod tests {
         drop(w);
         writer.flush().await.expect("flush");
         let lines: Vec<String> = store
-            .query_logs("f", &hearth_store::LogQuery { limit: 100_000, ..Default::default() })
+            .query_logs(
+                "f",
+                &hearth_store::LogQuery {
+                    limit: 100_000,
+                    ..Default::default()
+                },
+            )
             .expect("query")
             .into_iter()
             .map(|e| e.message)

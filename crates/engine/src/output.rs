@@ -160,7 +160,8 @@ impl Output {
         let bytes = std::mem::take(&mut self.partial);
         let line = String::from_utf8_lossy(&bytes);
         let line = line.strip_suffix('\r').unwrap_or(&line);
-        let size = line.len() as u64;
+        // Counted as printed, newline included: a flood of empty lines costs too.
+        let size = line.len() as u64 + 1;
         if self.period.stored + size > self.period.limit {
             self.period.dropped += size;
             return;
@@ -282,8 +283,8 @@ mod tests {
     #[test]
     fn a_period_over_its_cap_drops_and_says_so() {
         let limits = LogLimits {
-            invocation: 10,
-            idle: 4,
+            invocation: 12,
+            idle: 5,
         };
         let mut o = Output::new(limits, PeriodKind::Invocation);
         o.push_bytes(b"12345\n67890\nabc\nde\n", 1);
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(got[..2], ["12345", "67890"]);
         assert_eq!(
             got[2],
-            "[hearth] 5 bytes of output dropped: this invocation (limited by --log-invocation-limit) may store 10 bytes of output"
+            "[hearth] 7 bytes of output dropped: this invocation (limited by --log-invocation-limit) may store 12 bytes of output"
         );
         assert_eq!(tail.len(), 3);
         // The idle period has its own cap, and the next one starts afresh.
@@ -300,14 +301,22 @@ mod tests {
         o.next_period(PeriodKind::Invocation, 4);
         let got = lines(&o.take_chunk());
         assert_eq!(got[0], "1234");
-        assert!(got[1].starts_with("[hearth] 1 bytes of output dropped: this time between invocations"));
+        assert!(
+            got[1].starts_with("[hearth] 2 bytes of output dropped: this time between invocations")
+        );
         o.push_bytes(b"fresh\n", 5);
         assert_eq!(lines(&o.take_chunk()), ["fresh"]);
     }
 
     #[test]
     fn hearth_lines_are_not_capped() {
-        let mut o = Output::new(LogLimits { invocation: 0, idle: 0 }, PeriodKind::Invocation);
+        let mut o = Output::new(
+            LogLimits {
+                invocation: 0,
+                idle: 0,
+            },
+            PeriodKind::Invocation,
+        );
         o.push_line(1, "START RequestId: x");
         o.push_bytes(b"dropped\n", 1);
         o.push_line(1, "END RequestId: x");
@@ -325,7 +334,10 @@ mod tests {
         o.push_bytes(b"\nlast\n", 1);
         let tail = o.next_period(PeriodKind::Idle, 2);
         let text: usize = tail.iter().map(|l| l.1.len() + 1).sum();
-        assert!((LOG_TAIL_BYTES..LOG_TAIL_BYTES + 64).contains(&text), "{text}");
+        assert!(
+            (LOG_TAIL_BYTES..LOG_TAIL_BYTES + 64).contains(&text),
+            "{text}"
+        );
         assert_eq!(tail.last().map(|l| l.1.as_str()), Some("last"));
         // Idle output is not remembered.
         o.push_bytes(b"idle\n", 3);

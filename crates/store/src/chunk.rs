@@ -102,7 +102,13 @@ impl LogChunk {
         )
     }
 
-    pub(crate) fn from_row(first_ts: i64, last_ts: i64, count: u32, stamps: Vec<u8>, body: String) -> Self {
+    pub(crate) fn from_row(
+        first_ts: i64,
+        last_ts: i64,
+        count: u32,
+        stamps: Vec<u8>,
+        body: String,
+    ) -> Self {
         Self {
             first_ts,
             last_ts,

@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use blobs::{inspect_zip, ZipInfo};
-pub use error::StoreError;
 pub use chunk::LogChunk;
+pub use error::StoreError;
 pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
+pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use space::is_disk_full;
-pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
 

@@ -95,7 +95,9 @@ pub(crate) fn append(tx: &rusqlite::Transaction<'_>, b: &LogBatch) -> Result<(),
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let (first, last, count, stamps, body) = b.chunk.to_row();
-    stmt.execute(params![b.function, b.stream, first, last, count, stamps, body])?;
+    stmt.execute(params![
+        b.function, b.stream, first, last, count, stamps, body
+    ])?;
     Ok(())
 }
 

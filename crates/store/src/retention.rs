@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS log_groups (
 
 /// The retention periods CloudWatch Logs accepts (botocore's `logs` model, shape `Days`).
 pub const RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 const DAY_MS: i64 = 86_400_000;
@@ -61,8 +61,9 @@ impl Store {
     /// needs a little room itself (in the WAL): on a full disk the reserve file gives it.
     pub fn delete_log_group(&self, function: &str) -> Result<bool, StoreError> {
         match self.delete_log_group_once(function) {
-            Err(e) if crate::space::is_disk_full(&e.to_string())
-                && crate::space::release_reserve(&self.root) =>
+            Err(e)
+                if crate::space::is_disk_full(&e.to_string())
+                    && crate::space::release_reserve(&self.root) =>
             {
                 self.delete_log_group_once(function)
             }
@@ -89,8 +90,9 @@ impl Store {
     /// own, else `default_days`) at `now_ms`; returns how many rows went.
     pub fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
         match self.expire_logs_once(now_ms, default_days) {
-            Err(e) if crate::space::is_disk_full(&e.to_string())
-                && crate::space::release_reserve(&self.root) =>
+            Err(e)
+                if crate::space::is_disk_full(&e.to_string())
+                    && crate::space::release_reserve(&self.root) =>
             {
                 self.expire_logs_once(now_ms, default_days)
             }
@@ -148,11 +150,13 @@ impl Store {
     pub fn release_space(&self) {
         let conn = self.conn();
         // The pragma frees a page per step: step it to the end.
-        let vacuum = conn.prepare("PRAGMA incremental_vacuum").and_then(|mut stmt| {
-            let mut rows = stmt.query([])?;
-            while rows.next()?.is_some() {}
-            Ok(())
-        });
+        let vacuum = conn
+            .prepare("PRAGMA incremental_vacuum")
+            .and_then(|mut stmt| {
+                let mut rows = stmt.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(())
+            });
         if let Err(e) = vacuum {
             tracing::warn!(error = %e, "could not release free database pages");
         }
@@ -171,7 +175,11 @@ mod tests {
     fn write(store: &Store, function: &str, ts: i64) {
         store
             .apply_changes(
-                &[Change::Logs(LogBatch::from_lines(function, "s", [(ts, "line")]))],
+                &[Change::Logs(LogBatch::from_lines(
+                    function,
+                    "s",
+                    [(ts, "line")],
+                ))],
                 Durability::Committed,
             )
             .expect("append");
@@ -179,7 +187,13 @@ mod tests {
 
     fn count(store: &Store, function: &str) -> usize {
         store
-            .query_logs(function, &LogQuery { limit: 100, ..Default::default() })
+            .query_logs(
+                function,
+                &LogQuery {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
             .expect("query")
             .len()
     }

@@ -49,9 +49,7 @@ impl Room {
     /// and for the WAL's frames not yet copied into the database.
     pub(crate) fn for_logs(&self, bytes: u64) -> bool {
         let wal = std::fs::metadata(self.root.join("hearth.db-wal")).map_or(0, |m| m.len());
-        measure(&self.root).is_none_or(|(avail, total)| {
-            avail >= low_mark(total) + wal + 2 * bytes
-        })
+        measure(&self.root).is_none_or(|(avail, total)| avail >= low_mark(total) + wal + 2 * bytes)
     }
 }
 
@@ -118,7 +116,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         keep_reserve(dir.path());
         let size = std::fs::metadata(dir.path().join(RESERVE_FILE)).map(|m| m.len());
-        assert!(size.is_ok_and(|s| s > 0), "{size:?}");
+        assert!(size.as_ref().is_ok_and(|s| *s > 0), "{size:?}");
         assert!(release_reserve(dir.path()));
         assert!(!release_reserve(dir.path()));
         assert!(Room::new(dir.path()).for_logs(1024));

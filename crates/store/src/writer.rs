@@ -113,7 +113,11 @@ impl Writer {
         if batch.chunk.is_empty() {
             return;
         }
-        let units = batch.size().div_ceil(ROOM_UNIT).min(self.log_backlog / ROOM_UNIT).max(1);
+        let units = batch
+            .size()
+            .div_ceil(ROOM_UNIT)
+            .min(self.log_backlog / ROOM_UNIT)
+            .max(1);
         // The semaphore is never closed; without room the lines go as `submit_logs_now`.
         let room = self
             .log_room

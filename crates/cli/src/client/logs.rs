@@ -45,7 +45,10 @@ pub fn run(args: LogsArgs) -> anyhow::Result<()> {
             None,
         )?;
         let done = if args.common.json {
-            format!("{}\n", serde_json::json!({"FunctionName": args.name, "LogsDeleted": true}))
+            format!(
+                "{}\n",
+                serde_json::json!({"FunctionName": args.name, "LogsDeleted": true})
+            )
         } else {
             format!("deleted the logs of {}\n", args.name)
         };
