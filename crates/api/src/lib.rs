@@ -1,5 +1,6 @@
 //! Hearth's control plane: the AWS Lambda REST API (botocore's `lambda/2015-03-31`
-//! model) over axum, plus a few Hearth-private endpoints under `/_hearth`.
+//! model) over axum, plus a few Hearth-private endpoints under `/_hearth` and CloudWatch
+//! Logs' retention operations (`POST /` with `X-Amz-Target`).
 //!
 //! Handlers parse and validate the HTTP request, call the engine, and shape the reply;
 //! every error leaves as one [`ApiError`] with Lambda's status, `x-amzn-ErrorType` and

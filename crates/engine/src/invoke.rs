@@ -271,7 +271,7 @@ impl Engine {
             status,
         };
         let mut closing = extra;
-        closing.push((now_ms(), format!("END RequestId: {id}")));
+        closing.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
         closing.push((now_ms(), report.line()));
         let lines = env.end_log(&closing).await;
         let log_result = req
@@ -312,7 +312,7 @@ impl Engine {
             status: Some(status),
         };
         let mut lines = start_lines(now_ms(), f, req);
-        lines.push((now_ms(), format!("END RequestId: {id}")));
+        lines.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
         lines.push((now_ms(), report.line()));
         // The tail includes what init printed: that is where the reason for the failure is.
         let mut all = failure.lines;
@@ -348,7 +348,7 @@ impl Engine {
 /// The invocation's first log lines: Lambda's `START`, and for an asynchronous event a
 /// Hearth line saying which attempt this is (retries keep the request id).
 fn start_lines(ts: i64, f: &FunctionConfig, req: &InvokeRequest) -> Vec<(i64, String)> {
-    let id = &req.request_id;
+    let id = logs::field(&req.request_id);
     let mut lines = vec![(ts, format!("START RequestId: {id} Version: {}", f.version))];
     if let Some(n) = req.attempt {
         lines.push((ts, format!("ASYNC RequestId: {id} Attempt: {n}")));

@@ -209,6 +209,23 @@ async fn collect(shared: Arc<Shared>) {
     }
 }
 
+/// Longest value copied from a request into a log line (`START`, `END`, `REPORT`).
+const FIELD_MAX: usize = 256;
+
+/// A value from a request as it goes into a log line: cut to [`FIELD_MAX`] bytes at a
+/// character boundary. Today only Hearth's own request ids reach log lines (no header
+/// value is copied into one); anything taken from a request later goes through here.
+pub(crate) fn field(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= FIELD_MAX {
+        return value.into();
+    }
+    let mut end = FIELD_MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &value[..end]).into()
+}
+
 /// Formats milliseconds as Lambda does in `REPORT` (`3.01 ms`).
 pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
@@ -230,7 +247,7 @@ impl Report<'_> {
         let billed = (self.duration.as_secs_f64() * 1000.0).ceil().max(1.0) as u64;
         let mut line = format!(
             "REPORT RequestId: {}\tDuration: {}\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            self.request_id,
+            field(self.request_id),
             ms(self.duration),
             billed,
             self.memory_size_mb,
@@ -281,6 +298,23 @@ mod tests {
             r.line(),
             "REPORT RequestId: abc\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms"
         );
+    }
+
+    #[test]
+    fn request_values_in_log_lines_are_bounded() {
+        assert_eq!(field("abc"), "abc");
+        let long = "é".repeat(1000);
+        let cut = field(&long);
+        assert!(cut.len() <= FIELD_MAX + 3 && cut.ends_with("..."), "{}", cut.len());
+        let r = Report {
+            request_id: &"x".repeat(10_000),
+            duration: Duration::ZERO,
+            memory_size_mb: 128,
+            max_memory_used_mb: 1,
+            init_duration: None,
+            status: None,
+        };
+        assert!(r.line().len() < 400);
     }
 
     #[test]
