@@ -305,7 +305,11 @@ mod tests {
         assert_eq!(field("abc"), "abc");
         let long = "é".repeat(1000);
         let cut = field(&long);
-        assert!(cut.len() <= FIELD_MAX + 3 && cut.ends_with("..."), "{}", cut.len());
+        assert!(
+            cut.len() <= FIELD_MAX + 3 && cut.ends_with("..."),
+            "{}",
+            cut.len()
+        );
         let r = Report {
             request_id: &"x".repeat(10_000),
             duration: Duration::ZERO,

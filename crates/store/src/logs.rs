@@ -94,7 +94,23 @@ pub(crate) fn append(tx: &rusqlite::Transaction<'_>, b: &LogBatch) -> Result<(),
         "INSERT INTO log_chunks (function, stream, ts, last_ts, count, stamps, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let (first, last, count, stamps, body) = b.chunk.to_row();
+    if i64::from(b.chunk.count()) >= LINES_PER_ROW {
+        // More lines than a row has ids (no writer in Hearth makes such a chunk).
+        let lines: Vec<(i64, &str)> = b.chunk.lines().collect();
+        for part in lines.chunks(LINES_PER_ROW as usize / 2) {
+            insert(&mut stmt, b, &LogChunk::from_lines(part.iter().copied()))?;
+        }
+        return Ok(());
+    }
+    insert(&mut stmt, b, &b.chunk)
+}
+
+fn insert(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    b: &LogBatch,
+    chunk: &LogChunk,
+) -> Result<(), StoreError> {
+    let (first, last, count, stamps, body) = chunk.to_row();
     stmt.execute(params![
         b.function, b.stream, first, last, count, stamps, body
     ])?;
@@ -203,5 +219,58 @@ mod tests {
             )
             .expect("query");
         assert_eq!(since[0].message, "b");
+    }
+
+    #[test]
+    fn rows_of_one_line_from_earlier_versions_are_migrated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("hearth.db")).expect("db");
+            conn.execute_batch(
+                "CREATE TABLE logs (id INTEGER PRIMARY KEY, function TEXT NOT NULL,
+                     stream TEXT NOT NULL, ts INTEGER NOT NULL, message TEXT NOT NULL);
+                 INSERT INTO logs (function, stream, ts, message) VALUES
+                     ('f', 's', 5, 'old one'), ('f', 's', 6, 'old two');",
+            )
+            .expect("old schema");
+        }
+        let store = Store::open(dir.path()).expect("open");
+        let events = store
+            .query_logs(
+                "f",
+                &LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("query");
+        let got: Vec<_> = events
+            .iter()
+            .map(|e| (e.timestamp, e.message.as_str()))
+            .collect();
+        assert_eq!(got, [(5, "old one"), (6, "old two")]);
+        assert!(events[0].id < events[1].id);
+    }
+
+    #[test]
+    fn a_chunk_of_more_lines_than_a_rows_ids_is_split() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let n = LINES_PER_ROW as usize + 10;
+        let batch = LogBatch::from_lines("f", "s", (0..n).map(|i| (i as i64, "")));
+        store
+            .apply_changes(&[Change::Logs(batch)], Durability::Committed)
+            .expect("append");
+        let events = store
+            .query_logs(
+                "f",
+                &LogQuery {
+                    limit: n + 1,
+                    ..Default::default()
+                },
+            )
+            .expect("query");
+        assert_eq!(events.len(), n);
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
     }
 }

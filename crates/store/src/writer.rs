@@ -376,3 +376,45 @@ impl Store {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_wait_for_room_in_the_backlog() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let writer = Writer::with_backlog(store.clone(), 8 * 1024).expect("writer");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let batch = || LogBatch::from_lines("f", "s", [(1, "x".repeat(5 * 1024))]);
+        // The writer cannot commit while the connection is held here.
+        let held = store.conn();
+        rt.block_on(writer.submit_logs(batch()));
+        let second = rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(300), writer.submit_logs(batch())).await
+        });
+        assert!(second.is_err(), "a full backlog makes the caller wait");
+        drop(held);
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), writer.submit_logs(batch()))
+                .await
+                .expect("room once the writer commits");
+            writer.flush().await.expect("flush");
+        });
+        let n = store
+            .query_logs(
+                "f",
+                &crate::LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("query")
+            .len();
+        assert_eq!(n, 2);
+    }
+}
