@@ -141,11 +141,6 @@ impl Writer {
         }
     }
 
-    /// Bytes of log lines the backlog may hold.
-    pub fn log_backlog(&self) -> usize {
-        self.log_backlog
-    }
-
     /// Commits changes together, and returns once they are committed as asked.
     pub async fn commit(&self, changes: Vec<Change>, durability: Durability) -> Result<(), String> {
         let (tx, rx) = tokio::sync::oneshot::channel();
