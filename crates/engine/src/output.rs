@@ -9,8 +9,9 @@ use std::collections::VecDeque;
 use hearth_model::limits::LOG_TAIL_BYTES;
 use hearth_store::LogChunk;
 
-/// CloudWatch's largest event is 256 KB (262,144 bytes) counting 26 bytes of overhead
-/// per event, so a longer line is split into events of this many bytes of message.
+/// CloudWatch's largest event was 256 KB (262,144 bytes) counting 26 bytes of overhead
+/// per event, and Lambda splits a longer line into events of 2^18 - 26 bytes of message
+/// (as observed on Lambda; PutLogEvents itself now takes events up to 1 MB).
 pub(crate) const MAX_EVENT: usize = 256 * 1024 - 26;
 /// Lines held before they must be handed to the store writer; the pipe is not read
 /// while this much waits (the function's writes block: back-pressure, not buffering).
