@@ -348,3 +348,36 @@ def test_full_disk_is_survived_and_recovered_from(small_disk, tmp_path, runtimes
     finally:
         if srv.proc is not None:
             srv.stop_cleanly()
+
+
+def test_a_retention_sweep_frees_a_full_disk(small_disk, tmp_path, runtimes_dir, zips):
+    # The sweep's clock is two days ahead: nothing is older than the default 30 days, and
+    # everything is older than a 1-day retention once it is set.
+    env = {"HEARTH_LOG_INVOCATION_LIMIT": "500M", "HEARTH_LOG_SWEEP_INTERVAL": "200ms",
+           "HEARTH_LOG_CLOCK_OFFSET": "2d"}
+    os.environ.update(env)
+    srv = h.HearthServer(small_disk, runtimes_dir, tmp_path)
+    try:
+        srv.start()
+    finally:
+        for key in env:
+            del os.environ[key]
+    try:
+        client = h.lambda_client(srv.endpoint)
+        create(client, "flood")
+        inv = h.invoke(client, "flood", {"action": "bytes", "count": 100_000_000, "line": 100})
+        assert inv.status == 200
+        assert "log lines cannot be stored and are dropped" in srv.stderr_tail()
+        assert free_mib(small_disk) < 40
+        aws_logs(srv, tmp_path, "put-retention-policy", "--log-group-name", "/aws/lambda/flood",
+                 "--retention-in-days", "1")
+        assert h.wait_until(lambda: free_mib(small_disk) > 40, timeout=30), free_mib(small_disk)
+        assert "expired old log lines" in srv.stderr_tail()
+        # Lines are stored again (and expire at the next sweep, as their retention says).
+        aws_logs(srv, tmp_path, "delete-retention-policy", "--log-group-name",
+                 "/aws/lambda/flood")
+        h.invoke(client, "flood", {"action": "long", "size": 9})
+        assert h.wait_until(lambda: "L" * 9 in messages(srv, "flood"), timeout=10)
+    finally:
+        if srv.proc is not None:
+            srv.stop_cleanly()
