@@ -11,6 +11,7 @@
 #   no-bootstrap.zip           a custom-runtime package without a bootstrap
 #   not-executable.zip         the shell bootstrap without its exec bits
 #   adversary.zip              adversary.py, the attacks of the isolation tests
+#   flood.zip                  flood.py, which prints a lot (the tests of log limits)
 #
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
@@ -85,6 +86,8 @@ write_zip(
 
 adv = os.path.join(funcs, "adversary")
 write_zip("adversary.zip", [("adversary.py", read(os.path.join(adv, "adversary.py")), 0o644)])
+
+write_zip("flood.zip", [("flood.py", read(os.path.join(funcs, "flood", "flood.py")), 0o644)])
 
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])

@@ -1,5 +1,5 @@
 //! Hearth-private endpoints: code downloads (GetFunction's `Code.Location`), a
-//! function's logs for `hearth logs`, the runtime list, and the environments busy with
+//! function's logs for `hearth logs` (read and delete), the runtime list, and the environments busy with
 //! an invocation right now, and the async queue per function.
 
 use std::collections::HashMap;
@@ -72,6 +72,17 @@ pub(crate) async fn logs(
         })?;
     }
     Ok(Json(json!({ "events": events })).into_response())
+}
+
+/// `DELETE /_hearth/logs/{function}`: DeleteLogGroup for `/aws/lambda/<function>`, in
+/// Lambda's error encoding; 200 `{}`, or 404 when there is no such log group.
+pub(crate) async fn delete_logs(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let r = FunctionRef::parse(&function)?;
+    s.engine.delete_log_group(&r.name).await?;
+    Ok(Json(json!({})))
 }
 
 pub(crate) async fn runtimes(State(s): State<AppState>) -> Json<serde_json::Value> {

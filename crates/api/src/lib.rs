@@ -1,5 +1,6 @@
 //! Hearth's control plane: the AWS Lambda REST API (botocore's `lambda/2015-03-31`
-//! model) over axum, plus a few Hearth-private endpoints under `/_hearth`.
+//! model) over axum, plus a few Hearth-private endpoints under `/_hearth` and CloudWatch
+//! Logs' retention operations (`POST /` with `X-Amz-Target`).
 //!
 //! Handlers parse and validate the HTTP request, call the engine, and shape the reply;
 //! every error leaves as one [`ApiError`] with Lambda's status, `x-amzn-ErrorType` and
@@ -7,6 +8,7 @@
 
 mod account;
 mod body;
+mod cloudwatch_logs;
 mod concurrency;
 mod error;
 mod event_config;
@@ -110,7 +112,11 @@ pub fn router(engine: Engine, events: Events) -> Router {
         .route("/2016-08-19/account-settings", get(account::get))
         .route("/2016-08-19/account-settings/", get(account::get))
         .route("/_hearth/code/{file}", get(hearth::code))
-        .route("/_hearth/logs/{function}", get(hearth::logs))
+        .route(
+            "/_hearth/logs/{function}",
+            get(hearth::logs).delete(hearth::delete_logs),
+        )
+        .route("/", post(cloudwatch_logs::dispatch))
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))

@@ -32,6 +32,8 @@ fn fixture() -> Fixture {
         EngineConfig {
             idle_ttl: Duration::from_secs(60),
             account_concurrency: 1000,
+            log_limits: Default::default(),
+            log_backlog: hearth_store::LOG_BACKLOG,
         },
     )
     .expect("engine");

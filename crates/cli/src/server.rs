@@ -63,6 +63,9 @@ pub struct ServerArgs {
 
     #[command(flatten)]
     pub dirs: DirArgs,
+
+    #[command(flatten)]
+    pub logs: crate::log_args::LogArgs,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -96,9 +99,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         EngineConfig {
             idle_ttl: args.idle_ttl,
             account_concurrency: args.account_concurrency,
+            log_limits: args.logs.limits(),
+            log_backlog: args.logs.backlog(),
         },
     )
     .context("cannot read the data directory")?;
+    engine.spawn_log_sweeper(args.logs.retention());
     let events = Events::start(
         engine.clone(),
         EventsConfig {

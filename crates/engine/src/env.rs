@@ -12,9 +12,10 @@ use hearth_model::time::now_ms;
 use hearth_model::FunctionConfig;
 use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
 use hearth_sandbox::{describe_exit, GuestPaths, Instance, Sandbox, SandboxSpec};
-use hearth_store::CodePin;
+use hearth_store::{CodePin, Writer};
 
-use crate::logs::LogCollector;
+use crate::logs::{LogCollector, LogSink};
+use crate::output::LogLimits;
 use crate::runtimes::{Catalog, Launch};
 
 /// Lambda gives init 10 s on its own; Hearth adds the function's timeout because it
@@ -27,7 +28,11 @@ const INIT_LIMIT: Duration = Duration::from_secs(10);
 pub(crate) struct InitFailure {
     pub body: Bytes,
     pub error_type: String,
+    /// The init's lines (or their last 4 KB when `logged`), for the log tail.
     pub lines: Vec<(i64, String)>,
+    /// Whether `lines` are already in the log, under `stream`; else the caller writes them.
+    pub logged: bool,
+    pub stream: String,
     pub init_duration: Duration,
     pub timed_out: bool,
     /// Set when Hearth itself failed (the sandbox could not be made): the caller gets a
@@ -65,7 +70,6 @@ impl Origin {
 }
 
 pub(crate) struct Environment {
-    pub stream: String,
     pub revision: String,
     /// The function version it runs (`$LATEST` or a number).
     pub version: String,
@@ -74,8 +78,6 @@ pub(crate) struct Environment {
     instance: Instance,
     logs: LogCollector,
     pub last_used: Instant,
-    /// Lines from init not yet written (they go out with the first invocation).
-    pub pending_lines: Vec<(i64, String)>,
     pub init_duration: Option<Duration>,
     /// Peak memory seen when the environment was last sampled, in MB.
     peak_mb: u64,
@@ -104,6 +106,7 @@ impl Environment {
         sandbox: &Arc<dyn Sandbox>,
         request_id: &str,
         origin: Origin,
+        logs_to: (&Writer, LogLimits),
     ) -> Result<Self, InitFailure> {
         let started = Instant::now();
         let id = hex_id();
@@ -119,7 +122,9 @@ impl Environment {
                 &format!("RequestId: {request_id} Error: {message}"),
             ),
             error_type: error_type.to_string(),
+            logged: false,
             lines,
+            stream: stream.clone(),
             init_duration: started.elapsed(),
             timed_out: false,
             platform: None,
@@ -181,8 +186,14 @@ impl Environment {
             ),
             other => platform("cannot start the environment", other),
         })?;
+        let sink = LogSink {
+            writer: logs_to.0.clone(),
+            function: f.name.clone(),
+            stream: stream.clone(),
+            limits: logs_to.1,
+        };
         let logs = match instance.take_output() {
-            Some(out) => LogCollector::start(out),
+            Some(out) => LogCollector::start(out, sink, std::slice::from_ref(&init_start)),
             None => {
                 return Err(fail(
                     "Runtime.Unknown",
@@ -199,19 +210,20 @@ impl Environment {
             biased;
             s = init_rx => s.ok(),
             status = instance.wait() => {
-                let mut lines = vec![init_start];
-                lines.extend(logs.take().await);
+                let lines = logs.end_period(&[]).await;
                 let reason = match status {
                     Ok(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_string(),
                     Ok(s) => format!("Runtime exited with error: {}", describe_exit(s)),
                     Err(e) => format!("Runtime exited with error: {e}"),
                 };
-                return Err(fail("Runtime.ExitError", reason, lines));
+                return Err(InitFailure {
+                    logged: true,
+                    ..fail("Runtime.ExitError", reason, lines)
+                });
             }
             _ = tokio::time::sleep(limit) => None,
         };
         let init_duration = started.elapsed();
-        let mut lines = vec![init_start];
         match signal {
             Some(InitSignal::Ready) => {
                 tracing::debug!(
@@ -221,10 +233,9 @@ impl Environment {
                     "cold start"
                 );
                 instance.init_done();
-                lines.extend(logs.take().await);
+                logs.end_period(&[]).await;
                 tracing::debug!(function = %f.name, environment = %id, "environment ready");
                 Ok(Self {
-                    stream,
                     revision: f.revision_id.clone(),
                     version: f.version.clone(),
                     origin,
@@ -232,7 +243,6 @@ impl Environment {
                     instance,
                     logs,
                     last_used: Instant::now(),
-                    pending_lines: lines,
                     init_duration: Some(init_duration),
                     peak_mb: 0,
                     _code: code,
@@ -241,21 +251,24 @@ impl Environment {
             Some(InitSignal::Error { body, error_type }) => {
                 instance.kill();
                 let _ = instance.wait().await;
-                lines.extend(logs.take().await);
                 let error_type = error_type
                     .or_else(|| error_type_of(&body))
                     .unwrap_or_else(|| "Runtime.Unknown".into());
-                lines.push((
-                    now_ms(),
-                    format!(
-                        "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: error\tError Type: {error_type}",
-                        crate::logs::ms(init_duration)
-                    ),
-                ));
+                let lines = logs
+                    .end_period(&[(
+                        now_ms(),
+                        format!(
+                            "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: error\tError Type: {error_type}",
+                            crate::logs::ms(init_duration)
+                        ),
+                    )])
+                    .await;
                 Err(InitFailure {
                     body,
                     error_type,
                     lines,
+                    logged: true,
+                    stream,
                     init_duration,
                     timed_out: false,
                     platform: None,
@@ -264,18 +277,21 @@ impl Environment {
             None => {
                 instance.kill();
                 let _ = instance.wait().await;
-                lines.extend(logs.take().await);
-                lines.push((
-                    now_ms(),
-                    format!(
-                        "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: timeout",
-                        crate::logs::ms(init_duration)
-                    ),
-                ));
+                let lines = logs
+                    .end_period(&[(
+                        now_ms(),
+                        format!(
+                            "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: timeout",
+                            crate::logs::ms(init_duration)
+                        ),
+                    )])
+                    .await;
                 Err(InitFailure {
                     body: timeout_body(request_id, f.timeout),
                     error_type: "Sandbox.Timedout".into(),
                     lines,
+                    logged: true,
+                    stream,
                     init_duration,
                     timed_out: true,
                     platform: None,
@@ -322,9 +338,15 @@ impl Environment {
         self.api.delivered(request_id)
     }
 
-    /// Output written since the last call.
-    pub(crate) async fn take_lines(&self) -> Vec<(i64, String)> {
-        self.logs.take().await
+    /// Starts an invocation's log with `lines` (`START`), after the output so far.
+    pub(crate) async fn begin_log(&self, lines: &[(i64, String)]) {
+        self.logs.begin_invocation(lines).await;
+    }
+
+    /// Ends the invocation's log with `lines` (`END`, `REPORT`) after everything the
+    /// runtime wrote so far; returns about the last 4 KB of the invocation's lines.
+    pub(crate) async fn end_log(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+        self.logs.end_period(lines).await
     }
 
     fn sample_memory(&mut self) {

@@ -161,6 +161,7 @@ impl Engine {
             &self.inner.sandbox,
             request_id,
             origin,
+            (&self.inner.writer, self.inner.config.log_limits),
         )
         .await
         .map_err(StartError::Init)
@@ -207,16 +208,18 @@ impl Engine {
             client_context: req.client_context.clone(),
             cognito_identity: None,
         };
+        env.begin_log(&start_lines(start_ms, f, req)).await;
         let started = Instant::now();
         let end = env.run(invocation, timeout).await;
         let duration = started.elapsed();
-        let output = env.take_lines().await;
         let id = &req.request_id;
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
-            // Keep what the dying runtime printed, under its own stream.
-            let mut lines = std::mem::take(&mut env.pending_lines);
-            lines.extend(output);
-            self.submit_logs(&f.name, &env.stream, lines);
+            // Its START is logged already (the output streams to the log as it comes).
+            env.end_log(&[(
+                now_ms(),
+                format!("RequestId: {id} The runtime exited before it took the event; a new environment runs it"),
+            )])
+            .await;
             return Ran::Undelivered;
         }
 
@@ -303,17 +306,13 @@ impl Engine {
             init_duration: env.init_duration.take(),
             status,
         };
-        let mut lines = start_lines(start_ms, f, req);
-        lines.extend(output);
-        lines.extend(extra);
-        lines.push((now_ms(), format!("END RequestId: {id}")));
-        lines.push((now_ms(), report.line()));
+        let mut closing = extra;
+        closing.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
+        closing.push((now_ms(), report.line()));
+        let lines = env.end_log(&closing).await;
         let log_result = req
             .log_tail
             .then(|| BASE64.encode(logs::tail(&lines, LOG_TAIL_BYTES)));
-        let mut all = std::mem::take(&mut env.pending_lines);
-        all.extend(lines);
-        self.submit_logs(&f.name, &env.stream, all);
         let response = Ok(InvokeResponse {
             executed_version: f.version.clone(),
             function_error: function_error.map(str::to_string),
@@ -335,12 +334,6 @@ impl Engine {
             return Err(crate::internal(detail));
         }
         let id = &req.request_id;
-        let stream = format!(
-            "{}/[{}]{}",
-            chrono::Utc::now().format("%Y/%m/%d"),
-            f.version,
-            uuid::Uuid::new_v4().simple()
-        );
         let status = if failure.timed_out {
             "timeout".to_string()
         } else {
@@ -355,15 +348,17 @@ impl Engine {
             status: Some(status),
         };
         let mut lines = start_lines(now_ms(), f, req);
-        lines.push((now_ms(), format!("END RequestId: {id}")));
+        lines.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
         lines.push((now_ms(), report.line()));
         // The tail includes what init printed: that is where the reason for the failure is.
         let mut all = failure.lines;
+        let unlogged = if failure.logged { all.len() } else { 0 };
         all.extend(lines);
         let log_result = req
             .log_tail
             .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
-        self.submit_logs(&f.name, &stream, all);
+        self.submit_logs(&f.name, &failure.stream, &all[unlogged..])
+            .await;
         Ok(InvokeResponse {
             executed_version: f.version.clone(),
             function_error: Some("Unhandled".into()),
@@ -374,19 +369,22 @@ impl Engine {
 
     /// Queues lines for the log store (see `hearth_store::Writer`: readers of the logs
     /// wait for them, the invocation does not).
-    pub(crate) fn submit_logs(&self, function: &str, stream: &str, lines: Vec<(i64, String)>) {
-        self.inner.writer.submit_logs(LogBatch {
-            function: function.to_string(),
-            stream: stream.to_string(),
-            lines,
-        });
+    pub(crate) async fn submit_logs(&self, function: &str, stream: &str, lines: &[(i64, String)]) {
+        self.inner
+            .writer
+            .submit_logs(LogBatch::from_lines(
+                function,
+                stream,
+                lines.iter().map(|(t, l)| (*t, l.as_str())),
+            ))
+            .await;
     }
 }
 
 /// The invocation's first log lines: Lambda's `START`, and for an asynchronous event a
 /// Hearth line saying which attempt this is (retries keep the request id).
 fn start_lines(ts: i64, f: &FunctionConfig, req: &InvokeRequest) -> Vec<(i64, String)> {
-    let id = &req.request_id;
+    let id = logs::field(&req.request_id);
     let mut lines = vec![(ts, format!("START RequestId: {id} Version: {}", f.version))];
     if let Some(n) = req.attempt {
         lines.push((ts, format!("ASYNC RequestId: {id} Attempt: {n}")));

@@ -8,7 +8,9 @@ mod env;
 mod event_config;
 mod functions;
 mod invoke;
+mod log_groups;
 mod logs;
+mod output;
 mod pool;
 mod provisioned;
 mod registry;
@@ -24,6 +26,8 @@ use hearth_store::{Store, Writer};
 
 pub use functions::AccountSettings;
 pub use invoke::{InvokeRequest, InvokeResponse};
+pub use log_groups::RetentionConfig;
+pub use output::LogLimits;
 pub use runtimes::Catalog;
 
 /// Settings of an engine.
@@ -33,6 +37,10 @@ pub struct EngineConfig {
     pub idle_ttl: Duration,
     /// The account's concurrency limit (Lambda's default is 1000).
     pub account_concurrency: i64,
+    /// What one invocation and one idle period may store of a function's output.
+    pub log_limits: LogLimits,
+    /// Bytes of log lines that may wait for the store writer.
+    pub log_backlog: usize,
 }
 
 struct Inner {
@@ -65,7 +73,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self, hearth_store::StoreError> {
         let reserved = store.all_reserved()?;
-        let writer = Writer::start(store.clone())?;
+        let writer = Writer::with_backlog(store.clone(), config.log_backlog)?;
         let engine = Self {
             inner: Arc::new(Inner {
                 store,
@@ -154,6 +162,11 @@ impl Engine {
 
 /// Our own failure: logged in full, reported to the client as a terse ServiceException.
 pub fn internal(e: impl std::fmt::Display) -> AwsError {
-    tracing::error!(error = %e, "internal error");
+    let text = e.to_string();
+    if log_groups::is_disk_full(&text) {
+        tracing::error!(error = %text, "a change could not be stored: the disk is full");
+        return log_groups::disk_full();
+    }
+    tracing::error!(error = %text, "internal error");
     AwsError::service("An internal error occurred in Hearth; see the server log.")
 }

@@ -6,42 +6,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_model::time::now_ms;
+use hearth_store::{LogBatch, Writer};
 use tokio::net::unix::pipe;
 use tokio::task::JoinHandle;
 
-/// CloudWatch caps an event at 256 KiB; a longer line is split there.
-const MAX_LINE: usize = 256 * 1024;
+use crate::output::{LogLimits, Output, PeriodKind};
 
-#[derive(Default)]
-struct Buffer {
-    lines: Vec<(i64, String)>,
-    partial: Vec<u8>,
+/// Where an environment's lines go.
+#[derive(Clone)]
+pub(crate) struct LogSink {
+    pub writer: Writer,
+    pub function: String,
+    pub stream: String,
+    pub limits: LogLimits,
 }
 
-impl Buffer {
-    fn push_bytes(&mut self, data: &[u8]) {
-        let now = now_ms();
-        for &b in data {
-            if b == b'\n' || self.partial.len() >= MAX_LINE {
-                self.end_line(now);
-                if b == b'\n' {
-                    continue;
-                }
-            }
-            self.partial.push(b);
-        }
-    }
-
-    fn end_line(&mut self, ts: i64) {
-        let line = String::from_utf8_lossy(&self.partial)
-            .trim_end_matches('\r')
-            .to_string();
-        self.partial.clear();
-        self.lines.push((ts, line));
-    }
-}
-
-/// Reads an environment's merged stdout/stderr as it is written.
+/// Reads an environment's merged stdout/stderr as it is written and hands it to the
+/// store writer as it comes, holding at most [`crate::output::HOLD`] bytes of lines
+/// (plus one partial line): when the writer's backlog is full the pipe is left unread
+/// and the function's writes wait.
 pub(crate) struct LogCollector {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
@@ -49,84 +32,198 @@ pub(crate) struct LogCollector {
 
 struct Shared {
     output: pipe::Receiver,
-    /// Lines so far; held while reading the pipe, so that two readers (the collector
-    /// task and [`LogCollector::take`]) keep the bytes in order.
-    buffer: Mutex<Buffer>,
+    sink: LogSink,
+    /// Held while reading the pipe, so that two readers (the collector task and the
+    /// invocation's own reads) keep the bytes in order.
+    state: Mutex<Output>,
+    /// Held from taking lines out of `state` until they are handed to the writer, so
+    /// they reach it in the order they were taken.
+    order: tokio::sync::Mutex<()>,
+}
+
+/// What one read of the pipe came to.
+#[derive(PartialEq, Eq)]
+enum Drained {
+    /// Nothing more to read now.
+    Empty,
+    /// The held lines are full: hand them over before reading on.
+    Full,
+    Closed,
 }
 
 impl Shared {
-    /// Reads whatever the pipe holds now into the buffer; false once it reports end of
-    /// file. This calls read(2) itself rather than tokio's `try_read`, which trusts
-    /// cached readiness and can report "would block" for bytes the kernel already has:
-    /// `take` must see every byte written before it was called.
-    fn drain(&self) -> bool {
+    fn state(&self) -> std::sync::MutexGuard<'_, Output> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads whatever the pipe holds now, while there is room. This calls read(2)
+    /// itself rather than tokio's `try_read`, which trusts cached readiness and can
+    /// report "would block" for bytes the kernel already has: the end of an invocation
+    /// must see every byte written before it.
+    fn drain(&self) -> Drained {
         let mut chunk = [0u8; 16 * 1024];
-        let mut buf = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = self.state();
         loop {
-            match rustix::io::read(self.output.as_fd(), &mut chunk) {
-                Ok(0) => return false,
-                Ok(n) => buf.push_bytes(&chunk[..n]),
-                Err(rustix::io::Errno::AGAIN) => return true,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return false,
+            if !out.has_room() {
+                return Drained::Full;
             }
+            match rustix::io::read(self.output.as_fd(), &mut chunk) {
+                Ok(0) => return Drained::Closed,
+                Ok(n) => out.push_bytes(&chunk[..n], now_ms()),
+                Err(rustix::io::Errno::AGAIN) => return Drained::Empty,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return Drained::Closed,
+            }
+        }
+    }
+
+    /// Hands the held lines to the writer (waiting for room in its backlog).
+    async fn flush(&self) {
+        let _order = self.order.lock().await;
+        self.submit_held().await;
+    }
+
+    /// [`Self::flush`] for a caller that holds `order`.
+    async fn submit_held(&self) {
+        let chunk = self.state().take_chunk();
+        if !chunk.is_empty() {
+            let s = &self.sink;
+            s.writer
+                .submit_logs(LogBatch::new(&s.function, &s.stream, chunk))
+                .await;
+        }
+    }
+
+    /// Reads the pipe until it is empty, handing lines over whenever the hold is full.
+    async fn drain_all(&self) {
+        while self.drain() == Drained::Full {
+            self.submit_held().await;
         }
     }
 }
 
 impl LogCollector {
-    pub(crate) fn start(output: pipe::Receiver) -> Self {
+    /// Starts collecting; `first` are lines that precede the output (`INIT_START`).
+    /// The environment starts in its init phase.
+    pub(crate) fn start(output: pipe::Receiver, sink: LogSink, first: &[(i64, String)]) -> Self {
+        let mut state = Output::new(sink.limits, PeriodKind::Init);
+        for (ts, line) in first {
+            state.push_line(*ts, line);
+        }
         let shared = Arc::new(Shared {
             output,
-            buffer: Mutex::new(Buffer::default()),
+            sink,
+            state: Mutex::new(state),
+            order: tokio::sync::Mutex::new(()),
         });
         let task = tokio::spawn(collect(shared.clone()));
         Self { shared, task }
     }
 
-    /// Everything written so far, as lines. Output that reached the pipe before this
-    /// call is included: the runtime wrote it before posting its response, and a pipe
-    /// write is complete when `write` returns. Reads the pipe here, without a round
-    /// trip through the collector task: this is on every invocation's path.
-    pub(crate) async fn take(&self) -> Vec<(i64, String)> {
-        self.shared.drain();
-        let mut buf = self.shared.buffer.lock().unwrap_or_else(|p| p.into_inner());
-        if !buf.partial.is_empty() {
-            buf.end_line(now_ms());
+    /// Ends the current period (init, or the time between invocations) and starts an
+    /// invocation whose log begins with `lines` (`START`).
+    pub(crate) async fn begin_invocation(&self, lines: &[(i64, String)]) {
+        let s = &self.shared;
+        let _order = s.order.lock().await;
+        s.drain_all().await;
+        {
+            let mut out = s.state();
+            out.next_period(PeriodKind::Invocation, now_ms());
+            for (ts, line) in lines {
+                out.push_line(*ts, line);
+            }
         }
-        std::mem::take(&mut buf.lines)
+        s.submit_held().await;
+    }
+
+    /// Ends the current init or invocation with `lines` (`END`, `REPORT`), after
+    /// everything written so far: output that reached the pipe before this call is
+    /// included (the runtime wrote it before posting its response, and a pipe write is
+    /// complete when `write` returns). Returns about the last 4 KB of that period's
+    /// lines, for `X-Amz-Log-Result`. The environment is idle afterwards.
+    pub(crate) async fn end_period(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+        let s = &self.shared;
+        let _order = s.order.lock().await;
+        s.drain_all().await;
+        let (tail, all) = {
+            let mut out = s.state();
+            let now = now_ms();
+            out.end_partial(now);
+            // The dropped-output note goes before the closing lines.
+            out.close_period(now);
+            for (ts, line) in lines {
+                out.push_line(*ts, line);
+            }
+            (out.next_period(PeriodKind::Idle, now), out.take_chunk())
+        };
+        let sink = &s.sink;
+        sink.writer
+            .submit_logs(LogBatch::new(&sink.function, &sink.stream, all))
+            .await;
+        tail
     }
 }
 
 impl Drop for LogCollector {
+    /// Writes what the environment printed since its last invocation (with a note if
+    /// some was dropped): the writer takes it at once, as it is bounded by the hold.
     fn drop(&mut self) {
         self.task.abort();
+        let s = &self.shared;
+        s.drain();
+        let mut out = s.state();
+        out.end_partial(now_ms());
+        out.next_period(PeriodKind::Idle, now_ms());
+        let chunk = out.take_chunk();
+        s.sink
+            .writer
+            .submit_logs_now(LogBatch::new(&s.sink.function, &s.sink.stream, chunk));
     }
 }
 
-/// Keeps the pipe drained between invocations (a runtime that prints more than a pipe
-/// holds would otherwise block).
+/// Hands output to the writer as it comes, so the pipe never fills while anything
+/// reads it (a runtime that prints more than a pipe holds would otherwise block).
 async fn collect(shared: Arc<Shared>) {
     loop {
         if shared.output.readable().await.is_err() {
             return;
         }
+        let mut drained = Drained::Empty;
         // `try_io` clears tokio's readiness when the pipe runs dry (WouldBlock), so
-        // `readable` waits for new data instead of spinning.
-        let open = shared
-            .output
-            .try_io(|| {
-                if shared.drain() {
-                    Err(std::io::ErrorKind::WouldBlock.into())
-                } else {
-                    Ok(())
-                }
-            })
-            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
-        if !open {
+        // `readable` waits for new data instead of spinning; when the hold is full the
+        // readiness stays, and reading goes on once the lines are handed over.
+        let _ = shared.output.try_io(|| {
+            drained = shared.drain();
+            match drained {
+                Drained::Empty => Err(std::io::ErrorKind::WouldBlock.into()),
+                _ => Ok(()),
+            }
+        });
+        shared.flush().await;
+        if drained == Drained::Closed {
+            let _order = shared.order.lock().await;
+            shared.state().end_partial(now_ms());
+            shared.submit_held().await;
             return;
         }
     }
+}
+
+/// Longest value copied from a request into a log line (`START`, `END`, `REPORT`).
+const FIELD_MAX: usize = 256;
+
+/// A value from a request as it goes into a log line: cut to [`FIELD_MAX`] bytes at a
+/// character boundary. Today only Hearth's own request ids reach log lines (no header
+/// value is copied into one); anything taken from a request later goes through here.
+pub(crate) fn field(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= FIELD_MAX {
+        return value.into();
+    }
+    let mut end = FIELD_MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &value[..end]).into()
 }
 
 /// Formats milliseconds as Lambda does in `REPORT` (`3.01 ms`).
@@ -150,7 +247,7 @@ impl Report<'_> {
         let billed = (self.duration.as_secs_f64() * 1000.0).ceil().max(1.0) as u64;
         let mut line = format!(
             "REPORT RequestId: {}\tDuration: {}\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            self.request_id,
+            field(self.request_id),
             ms(self.duration),
             billed,
             self.memory_size_mb,
@@ -188,18 +285,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splits_lines_and_keeps_partial() {
-        let mut b = Buffer::default();
-        b.push_bytes(b"one\ntw");
-        b.push_bytes(b"o\r\nthr");
-        assert_eq!(
-            b.lines.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
-            ["one", "two"]
-        );
-        assert_eq!(b.partial, b"thr");
-    }
-
-    #[test]
     fn report_line_matches_lambda() {
         let r = Report {
             request_id: "abc",
@@ -216,6 +301,27 @@ mod tests {
     }
 
     #[test]
+    fn request_values_in_log_lines_are_bounded() {
+        assert_eq!(field("abc"), "abc");
+        let long = "é".repeat(1000);
+        let cut = field(&long);
+        assert!(
+            cut.len() <= FIELD_MAX + 3 && cut.ends_with("..."),
+            "{}",
+            cut.len()
+        );
+        let r = Report {
+            request_id: &"x".repeat(10_000),
+            duration: Duration::ZERO,
+            memory_size_mb: 128,
+            max_memory_used_mb: 1,
+            init_duration: None,
+            status: None,
+        };
+        assert!(r.line().len() < 400);
+    }
+
+    #[test]
     fn tail_cuts_from_the_front() {
         let lines = vec![(0, "aaaa".to_string()), (0, "bb".to_string())];
         assert_eq!(tail(&lines, 100), "aaaa\nbb\n");
@@ -225,17 +331,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn collects_child_output_before_exit() {
-        let (reader, writer) = std::io::pipe().expect("pipe");
+    async fn an_invocations_output_is_in_its_log_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = hearth_store::Store::open(dir.path()).expect("store");
+        let writer = Writer::with_backlog(store.clone(), 64 * 1024).expect("writer");
+        let (reader, writer_end) = std::io::pipe().expect("pipe");
         let rx = pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader)).expect("rx");
-        let collector = LogCollector::start(rx);
+        let sink = LogSink {
+            writer: writer.clone(),
+            function: "f".into(),
+            stream: "s".into(),
+            limits: LogLimits::default(),
+        };
+        let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
         use std::io::Write;
-        let mut w = writer;
-        w.write_all(b"hello\nworld").expect("write");
-        let lines = collector.take().await;
-        assert_eq!(
-            lines.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
-            ["hello", "world"]
-        );
+        let mut w = writer_end;
+        w.write_all(
+            b"init line
+",
+        )
+        .expect("write");
+        collector.begin_invocation(&[(2, "START".into())]).await;
+        // More than the hold and the writer's backlog: the collector hands it over as
+        // it goes, from a thread that blocks when the pipe is full.
+        let big = std::thread::spawn(move || {
+            for i in 0..20_000 {
+                writeln!(w, "line {i} {}", "x".repeat(40)).expect("write");
+            }
+            w.write_all(b"no newline").expect("write");
+            w
+        });
+        let w = tokio::task::spawn_blocking(move || big.join().expect("join"))
+            .await
+            .expect("joined");
+        let tail = collector.end_period(&[(3, "END".into())]).await;
+        assert_eq!(tail.last().map(|l| l.1.as_str()), Some("END"));
+        assert_eq!(tail[tail.len() - 2].1, "no newline");
+        drop(w);
+        writer.flush().await.expect("flush");
+        let lines: Vec<String> = store
+            .query_logs(
+                "f",
+                &hearth_store::LogQuery {
+                    limit: 100_000,
+                    ..Default::default()
+                },
+            )
+            .expect("query")
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        assert_eq!(lines[..3], ["INIT_START", "init line", "START"]);
+        assert_eq!(lines.len(), 3 + 20_000 + 2);
+        assert_eq!(lines[3 + 19_999], format!("line 19999 {}", "x".repeat(40)));
+        assert_eq!(lines.last().map(String::as_str), Some("END"));
     }
 }

@@ -429,13 +429,10 @@ impl Engine {
                 return self.provisioning_failed(function, qualifier, generation, e.message)
             }
             Err(StartError::Init(failure)) => {
-                let lines = failure.lines.clone();
-                let stream = format!(
-                    "{}/[{}]provisioning",
-                    chrono::Utc::now().format("%Y/%m/%d"),
-                    f.version
-                );
-                self.submit_logs(&f.name, &stream, lines);
+                if !failure.logged {
+                    self.submit_logs(&f.name, &failure.stream, &failure.lines)
+                        .await;
+                }
                 let reason = failure.platform.unwrap_or_else(|| {
                     format!(
                         "FUNCTION_ERROR_INIT_FAILURE: {}",
@@ -445,11 +442,9 @@ impl Engine {
                 return self.provisioning_failed(function, qualifier, generation, reason);
             }
         };
-        // Init happened ahead: its lines are written now, and no invocation on this
+        // Init happened ahead (its lines are logged already): no invocation on this
         // environment reports an Init Duration.
         env.init_duration = None;
-        let lines = std::mem::take(&mut env.pending_lines);
-        self.submit_logs(&f.name, &env.stream, lines);
         let mut allocs = self.inner.provisioned.lock();
         match allocs.get_mut(&(function.to_string(), qualifier.to_string())) {
             Some(a) if a.generation == generation => {

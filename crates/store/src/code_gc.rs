@@ -157,6 +157,7 @@ pub(crate) fn collector(
         }
         let Some(conn) = conn.upgrade() else { return };
         let store = Store {
+            room: Arc::new(crate::space::Room::new(&root)),
             root: root.clone(),
             conn,
             code,

@@ -14,20 +14,13 @@ CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS logs (
-    -- Not AUTOINCREMENT: that costs a write to sqlite_sequence per commit, and log rows
-    -- are never deleted, so rowids only grow anyway.
-    id INTEGER PRIMARY KEY,
-    function TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_by_function ON logs (function, id);
 ";
 
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
+    // Pages freed by deleted logs go back to the file system (see `Store::release_space`).
+    // This only takes on a new database; an older one keeps its freed pages for reuse.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     // WAL with synchronous=NORMAL: a commit survives a crash of Hearth (the WAL is in the
     // OS's page cache) without an fsync on every invocation's log write.
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -36,7 +29,20 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // Checkpoints (which do fsync) run on their own thread, not in a commit that an
     // invocation is waiting for: see `checkpoints`.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // A WAL that a burst of log lines grew is cut back after the next checkpoint, rather
+    // than keeping its largest size on disk.
+    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::logs::SCHEMA)?;
+    conn.execute_batch(crate::retention::SCHEMA)?;
+    let old_logs: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'logs')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_logs {
+        conn.execute_batch(&format!("BEGIN; {} COMMIT;", crate::logs::MIGRATE))?;
+    }
     conn.execute_batch(crate::versions::SCHEMA)?;
     conn.execute_batch(crate::concurrency::SCHEMA)?;
     conn.execute_batch(crate::event_config::SCHEMA)?;
@@ -58,11 +64,22 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
         }
     };
     let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    let mut failing = false;
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
         // PASSIVE never blocks writers; whatever it could not fold goes next time.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // Said once, not every half second while the disk stays full.
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "WAL checkpoints fail; the WAL grows until they succeed");
+                failing = true;
+            }
+            Err(_) => {}
+            Ok(()) if failing => {
+                tracing::info!("WAL checkpoints succeed again");
+                failing = false;
+            }
+            Ok(()) => {}
         }
     }
 }

@@ -5,6 +5,7 @@
 //! environment that runs it, and collected when nothing uses it any more.
 
 mod blobs;
+mod chunk;
 mod code_gc;
 mod concurrency;
 mod db;
@@ -12,6 +13,8 @@ mod error;
 mod event_config;
 mod logs;
 mod queue;
+mod retention;
+mod space;
 mod versions;
 mod writer;
 
@@ -19,12 +22,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use blobs::{inspect_zip, ZipInfo};
+pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::StoreError;
-pub use logs::{LogBatch, LogEvent, LogQuery};
+pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
 pub use queue::{Progress, QueueOp, QueuedEvent};
+pub use retention::RETENTION_DAYS;
+pub use space::is_disk_full;
 pub use versions::Publish;
-pub use writer::{Ack, Change, Durability, Writer};
+pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
 
 /// Handle to the data directory. Cheap to clone; SQLite access is serialised by a mutex
 /// because every statement here is short.
@@ -34,6 +40,8 @@ pub struct Store {
     conn: Arc<Mutex<rusqlite::Connection>>,
     /// Which code is in use beyond what rows name (see [`code_gc`]).
     code: Arc<code_gc::CodeUse>,
+    /// Room left on the data directory's file system (see [`space`]).
+    room: Arc<space::Room>,
 }
 
 impl Store {
@@ -49,7 +57,15 @@ impl Store {
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("code"))?;
         let path = root.join("hearth.db");
-        let conn = Arc::new(Mutex::new(db::open(&path)?));
+        // On a full file system SQLite cannot make its WAL index: the reserve makes room.
+        let conn = match db::open(&path) {
+            Err(e) if space::is_disk_full(&e.to_string()) && space::release_reserve(root) => {
+                db::open(&path)?
+            }
+            opened => opened?,
+        };
+        space::keep_reserve(root);
+        let conn = Arc::new(Mutex::new(conn));
         let alive = Arc::downgrade(&conn);
         std::thread::Builder::new()
             .name("hearth-checkpoint".into())
@@ -58,6 +74,7 @@ impl Store {
             root: root.to_path_buf(),
             conn,
             code: Arc::default(),
+            room: Arc::new(space::Room::new(root)),
         };
         let leftovers = store.remove_code_leftovers()?;
         let collected = store.sweep_code()?;

@@ -238,11 +238,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        writer.submit_logs(LogBatch {
-            function: "f".into(),
-            stream: "s".into(),
-            lines: vec![(1, "START".into())],
-        });
+        writer.submit_logs_now(LogBatch::from_lines("f", "s", [(1, "START")]));
         rt.block_on(writer.commit(
             vec![Change::Queue(QueueOp::Insert(
                 event(9),

@@ -14,9 +14,17 @@
 //! [`Durability::Synced`]: then that commit also fsyncs the WAL, which makes everything
 //! in it, and before it, survive a power cut too. Accepting an async event does that
 //! before its 202.
+//!
+//! Log lines waiting for a commit are bounded in bytes ([`Writer::submit_logs`] waits
+//! for room), so a function printing faster than the disk takes it is slowed down
+//! rather than buffered. A commit that fails (a full disk) drops its log lines with an
+//! error in the server log, still applies the queue's changes if it can, and the
+//! thread goes on with the next group.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::queue::{self, QueueOp};
 use crate::{LogBatch, Store, StoreError};
@@ -26,6 +34,10 @@ const MAX_GROUP: usize = 512;
 /// How long the writer gathers changes before committing when nobody waits for them:
 /// one commit for many invocations costs a fraction of one each.
 const GATHER: Duration = Duration::from_millis(2);
+/// Log bytes that may wait for a commit, unless set otherwise.
+pub const LOG_BACKLOG: usize = 16 * 1024 * 1024;
+/// The unit of the backlog's semaphore (its permits are counted in `u32`).
+const ROOM_UNIT: usize = 1024;
 
 /// Told once everything submitted before it (and its own changes) is committed.
 pub type Ack = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -51,6 +63,8 @@ enum Job {
         changes: Vec<Change>,
         durability: Durability,
         ack: Option<Ack>,
+        /// Room in the log backlog, given back once the changes are written (or dropped).
+        room: Option<OwnedSemaphorePermit>,
     },
     Flush(Ack),
 }
@@ -60,15 +74,27 @@ enum Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    log_room: Arc<Semaphore>,
+    log_backlog: usize,
 }
 
 impl Writer {
     pub fn start(store: Store) -> std::io::Result<Self> {
+        Self::with_backlog(store, LOG_BACKLOG)
+    }
+
+    /// A writer that lets at most `log_backlog` bytes of log lines wait for a commit.
+    pub fn with_backlog(store: Store, log_backlog: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || run(store, rx))?;
-        Ok(Self { jobs })
+        let units = (log_backlog / ROOM_UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        Ok(Self {
+            jobs,
+            log_room: Arc::new(Semaphore::new(units)),
+            log_backlog: units * ROOM_UNIT,
+        })
     }
 
     /// Queues changes to be committed together, without waiting.
@@ -77,12 +103,40 @@ impl Writer {
             changes,
             durability: Durability::Committed,
             ack: None,
+            room: None,
         });
     }
 
-    /// Queues lines for the log store, without waiting.
-    pub fn submit_logs(&self, batch: LogBatch) {
-        if !batch.lines.is_empty() {
+    /// Queues lines for the log store once the backlog has room for them; does not wait
+    /// for the commit.
+    pub async fn submit_logs(&self, batch: LogBatch) {
+        if batch.chunk.is_empty() {
+            return;
+        }
+        let units = batch
+            .size()
+            .div_ceil(ROOM_UNIT)
+            .min(self.log_backlog / ROOM_UNIT)
+            .max(1);
+        // The semaphore is never closed; without room the lines go as `submit_logs_now`.
+        let room = self
+            .log_room
+            .clone()
+            .acquire_many_owned(units as u32)
+            .await
+            .ok();
+        self.send(Job::Changes {
+            changes: vec![Change::Logs(batch)],
+            durability: Durability::Committed,
+            ack: None,
+            room,
+        });
+    }
+
+    /// Queues lines for the log store at once, outside the backlog's bound: for the last
+    /// lines of an environment being dropped, which is already bounded by its buffer.
+    pub fn submit_logs_now(&self, batch: LogBatch) {
+        if !batch.chunk.is_empty() {
             self.submit_all(vec![Change::Logs(batch)]);
         }
     }
@@ -96,6 +150,7 @@ impl Writer {
             ack: Some(Box::new(move |r| {
                 let _ = tx.send(r);
             })),
+            room: None,
         });
         rx.await.map_err(|_| stopped())?
     }
@@ -137,11 +192,13 @@ fn stopped() -> String {
 }
 
 fn run(store: Store, rx: mpsc::Receiver<Job>) {
+    let mut drops = Drops::default();
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + GATHER;
         let mut changes = Vec::new();
         let mut acks = Vec::new();
         let mut durability = Durability::Committed;
+        let mut rooms = Vec::new();
         let mut jobs = 0;
         let mut job = Some(first);
         while let Some(j) = job.take() {
@@ -151,8 +208,10 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                     changes: c,
                     durability: d,
                     ack,
+                    room,
                 } => {
                     changes.extend(c);
+                    rooms.extend(room);
                     if d == Durability::Synced {
                         durability = d;
                     }
@@ -171,20 +230,116 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                 rx.try_recv().ok()
             };
         }
-        let result = if changes.is_empty() {
-            Ok(())
-        } else {
-            store
-                .apply_changes(&changes, durability)
-                .map_err(|e| e.to_string())
-        };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, changes = changes.len(), "could not write to the store");
-        }
+        let result = commit(&store, changes, durability, &mut drops);
+        drop(rooms);
         for ack in acks {
             ack(result.clone());
         }
     }
+}
+
+/// Log lines dropped since the store last took some: reported when dropping starts,
+/// every [`DROP_REPORT_EVERY`] while it goes on, and when lines are stored again, rather
+/// than once per group.
+#[derive(Default)]
+struct Drops {
+    since: Option<Instant>,
+    reported: Option<Instant>,
+    lines: u64,
+    bytes: u64,
+    functions: std::collections::BTreeSet<String>,
+}
+
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+impl Drops {
+    fn add(&mut self, logs: &[Change], reason: &str) {
+        for c in logs {
+            if let Change::Logs(b) = c {
+                self.lines += u64::from(b.chunk.count());
+                self.bytes += b.chunk.size() as u64;
+                if self.functions.len() < 16 {
+                    self.functions.insert(b.function.clone());
+                }
+            }
+        }
+        let now = Instant::now();
+        if self.since.is_none() {
+            self.since = Some(now);
+            tracing::error!(reason, functions = ?self.functions, "log lines cannot be stored and are dropped until there is room");
+            self.reported = Some(now);
+        } else if self.reported.is_none_or(|r| now - r >= DROP_REPORT_EVERY) {
+            tracing::error!(reason, lines = self.lines, bytes = self.bytes, functions = ?self.functions, "log lines still dropped");
+            self.reported = Some(now);
+        }
+    }
+
+    fn stored(&mut self) {
+        if self.since.take().is_some() {
+            tracing::warn!(lines = self.lines, bytes = self.bytes, functions = ?self.functions, "log lines are stored again; the ones above were dropped");
+            *self = Self::default();
+        }
+    }
+}
+
+/// Applies one group. Log lines are dropped (with a report) when the data directory is
+/// low on space or the commit fails (a full disk); the rest is then tried on its own:
+/// the queue's changes are small and matter more than the lines.
+fn commit(
+    store: &Store,
+    changes: Vec<Change>,
+    durability: Durability,
+    drops: &mut Drops,
+) -> Result<(), String> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let log_bytes: usize = changes
+        .iter()
+        .map(|c| match c {
+            Change::Logs(b) => b.size(),
+            Change::Queue(_) => 0,
+        })
+        .sum();
+    let has_logs = log_bytes > 0;
+    let low = has_logs && !store.room.for_logs(log_bytes as u64);
+    let (error, changes) = if low {
+        ("the data directory is almost full".to_string(), changes)
+    } else {
+        match store.apply_changes(&changes, durability) {
+            Ok(()) => {
+                if has_logs {
+                    drops.stored();
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                if crate::space::is_disk_full(&e.to_string()) {
+                    // Room for what must still be written (deleting logs frees the rest).
+                    crate::space::release_reserve(store.root());
+                }
+                (e.to_string(), changes)
+            }
+        }
+    };
+    let (logs, rest): (Vec<_>, Vec<_>) = changes
+        .into_iter()
+        .partition(|c| matches!(c, Change::Logs(_)));
+    if !logs.is_empty() {
+        drops.add(&logs, &error);
+    }
+    if rest.is_empty() {
+        // Dropping lines for want of room is not a failure of whoever waits for them.
+        return if low { Ok(()) } else { Err(error) };
+    }
+    if !low && logs.is_empty() {
+        tracing::error!(error, changes = rest.len(), "could not write to the store");
+        return Err(error);
+    }
+    store.apply_changes(&rest, durability).map_err(|e| {
+        tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
+        e.to_string()
+    })
 }
 
 impl Store {
@@ -214,5 +369,47 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_wait_for_room_in_the_backlog() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let writer = Writer::with_backlog(store.clone(), 8 * 1024).expect("writer");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let batch = || LogBatch::from_lines("f", "s", [(1, "x".repeat(5 * 1024))]);
+        // The writer cannot commit while the connection is held here.
+        let held = store.conn();
+        rt.block_on(writer.submit_logs(batch()));
+        let second = rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(300), writer.submit_logs(batch())).await
+        });
+        assert!(second.is_err(), "a full backlog makes the caller wait");
+        drop(held);
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), writer.submit_logs(batch()))
+                .await
+                .expect("room once the writer commits");
+            writer.flush().await.expect("flush");
+        });
+        let n = store
+            .query_logs(
+                "f",
+                &crate::LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("query")
+            .len();
+        assert_eq!(n, 2);
     }
 }

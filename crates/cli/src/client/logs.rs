@@ -1,5 +1,6 @@
 //! `hearth logs`: a function's log lines from Hearth's private log endpoint
-//! (`GET /_hearth/logs/{function}?since=&after=&limit=`), oldest first, optionally followed.
+//! (`GET /_hearth/logs/{function}?since=&after=&limit=`), oldest first, optionally
+//! followed; or, with `--delete`, deleting them (`DELETE /_hearth/logs/{function}`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,8 +25,12 @@ pub struct LogsArgs {
     pub since: Option<Duration>,
 
     /// Keep printing new lines as they arrive, until interrupted.
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', conflicts_with = "delete")]
     pub follow: bool,
+
+    /// Delete every log line of the function (its log group), instead of printing them.
+    #[arg(long, conflicts_with = "since")]
+    pub delete: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -33,6 +38,22 @@ pub struct LogsArgs {
 
 pub fn run(args: LogsArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.common.endpoint);
+    if args.delete {
+        client.call(
+            Method::DELETE,
+            &format!("/_hearth/logs/{}", encode(&args.name)),
+            None,
+        )?;
+        let done = if args.common.json {
+            format!(
+                "{}\n",
+                serde_json::json!({"FunctionName": args.name, "LogsDeleted": true})
+            )
+        } else {
+            format!("deleted the logs of {}\n", args.name)
+        };
+        return emit(done.as_bytes());
+    }
     let since_ms = match args.since {
         Some(ago) => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?;

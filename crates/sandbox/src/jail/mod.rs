@@ -280,12 +280,19 @@ impl Sandbox for JailSandbox {
             Tmp::Disk { mb } | Tmp::Tmpfs { mb } if mb == tmp_mb => {}
             Tmp::Disk { .. } => {
                 if let Some((disks, back)) = &mut resources.tmp {
-                    let (mount, disk) = disks
-                        .take(&format!("{id}-claim"), tmp_mb)
-                        .map_err(|e| jail_err("/tmp", &e))?;
-                    tmp_fd = Some(mount);
-                    back.extend(disk);
-                    new_tmp = Some(Tmp::Disk { mb: tmp_mb });
+                    match disks.take(&format!("{id}-claim"), tmp_mb) {
+                        Ok((mount, disk)) => {
+                            tmp_fd = Some(mount);
+                            back.extend(disk);
+                            new_tmp = Some(Tmp::Disk { mb: tmp_mb });
+                        }
+                        // A full data directory: a tmpfs, rather than no environment.
+                        Err(e) if tmpdisk::no_space(&e) => {
+                            tracing::warn!("no room for a /tmp disk in the data directory: this environment's /tmp is a tmpfs");
+                            new_tmp = Some(Tmp::Tmpfs { mb: tmp_mb });
+                        }
+                        Err(e) => return Err(jail_err("/tmp", &e)),
+                    }
                 }
             }
             Tmp::Tmpfs { .. } => new_tmp = Some(Tmp::Tmpfs { mb: tmp_mb }),

@@ -105,12 +105,14 @@ impl Maker {
         };
         std::fs::create_dir(&root).map_err(|e| jail_err("root", &e))?;
         let (tmp, tmp_mount, tmp_disk) = match &self.disks {
-            Some(disks) => {
-                let (mount, disk) = disks
-                    .take(&id, DEFAULT_TMP_MB)
-                    .map_err(|e| jail_err("/tmp", &e))?;
-                (Tmp::Disk { mb: DEFAULT_TMP_MB }, Some(mount), disk)
-            }
+            Some(disks) => match disks.take(&id, DEFAULT_TMP_MB) {
+                Ok((mount, disk)) => (Tmp::Disk { mb: DEFAULT_TMP_MB }, Some(mount), disk),
+                Err(e) if super::tmpdisk::no_space(&e) => {
+                    tracing::warn!("no room for a /tmp disk in the data directory: this environment's /tmp is a tmpfs");
+                    (Tmp::Tmpfs { mb: DEFAULT_TMP_MB }, None, None)
+                }
+                Err(e) => return Err(jail_err("/tmp", &e)),
+            },
             None => (Tmp::Tmpfs { mb: DEFAULT_TMP_MB }, None, None),
         };
         let enter = Enter {

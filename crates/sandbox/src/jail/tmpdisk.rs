@@ -263,6 +263,13 @@ fn mount_image(image: &Path) -> io::Result<OwnedFd> {
     Ok(mount)
 }
 
+/// Whether making a disk failed for want of room in the data directory: the caller then
+/// gives the environment a tmpfs `/tmp` instead, so that invocations keep working on a
+/// full disk.
+pub fn no_space(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(nix::libc::ENOSPC) || e.to_string().contains("No space left on device")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

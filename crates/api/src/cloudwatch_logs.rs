@@ -1,0 +1,157 @@
+//! The part of the CloudWatch Logs API (AWS JSON 1.1, `X-Amz-Target: Logs_20140328.*` on
+//! `POST /`) that manages a function's log group `/aws/lambda/<fn>`: PutRetentionPolicy,
+//! DeleteRetentionPolicy and DeleteLogGroup, with shapes and errors from botocore's
+//! `logs/2014-03-28` model.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hearth_model::{AwsError, ErrorCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+
+const TARGET_PREFIX: &str = "Logs_20140328.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Requests of these operations are a few hundred bytes.
+const BODY_MAX: usize = 64 * 1024;
+/// The prefix of a Lambda function's log group.
+pub(crate) const GROUP_PREFIX: &str = "/aws/lambda/";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutRetentionPolicy {
+    log_group_name: String,
+    retention_in_days: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupOnly {
+    log_group_name: String,
+}
+
+/// An error in the JSON 1.1 encoding: `{"__type": code, "message": ...}`.
+struct LogsError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl LogsError {
+    fn client(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AwsError> for LogsError {
+    fn from(e: AwsError) -> Self {
+        match e.code {
+            ErrorCode::ResourceNotFound => Self::client("ResourceNotFoundException", e.message),
+            ErrorCode::InvalidParameterValue => {
+                Self::client("InvalidParameterException", e.message)
+            }
+            ErrorCode::Validation => Self::client("ValidationException", e.message),
+            _ => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "ServiceUnavailableException",
+                message: e.message,
+            },
+        }
+    }
+}
+
+impl IntoResponse for LogsError {
+    fn into_response(self) -> Response {
+        let body = json!({"__type": self.code, "message": self.message}).to_string();
+        let mut resp = (self.status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+        h.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
+        resp
+    }
+}
+
+/// The function a log group name belongs to.
+fn function_of(group: &str) -> Result<&str, LogsError> {
+    let valid = (1..=512).contains(&group.len())
+        && group
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b));
+    if !valid {
+        return Err(LogsError::client(
+            "InvalidParameterException",
+            format!("1 validation error detected: Value '{group}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"),
+        ));
+    }
+    group
+        .strip_prefix(GROUP_PREFIX)
+        .filter(|name| hearth_model::validate::function_name(name).is_ok())
+        .ok_or_else(|| {
+            LogsError::from(AwsError::not_found(
+                "The specified log group does not exist.",
+            ))
+        })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, LogsError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| LogsError::client("SerializationException", e.to_string()))
+}
+
+/// `POST /` with `X-Amz-Target: Logs_20140328.<Operation>`.
+pub(crate) async fn dispatch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match handle(&s, &headers, body).await {
+        Ok(()) => {
+            let mut resp = (StatusCode::OK, "{}").into_response();
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<(), LogsError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
+    let bytes = crate::body::read(body, BODY_MAX, operation)
+        .await
+        .map_err(|e| LogsError::from(e.0))?;
+    match (target.starts_with(TARGET_PREFIX), operation) {
+        (true, "PutRetentionPolicy") => {
+            let req: PutRetentionPolicy = parse(&bytes)?;
+            let f = function_of(&req.log_group_name)?;
+            Ok(s.engine.put_log_retention(f, req.retention_in_days).await?)
+        }
+        (true, "DeleteRetentionPolicy") => {
+            let req: GroupOnly = parse(&bytes)?;
+            Ok(s.engine
+                .delete_log_retention(function_of(&req.log_group_name)?)
+                .await?)
+        }
+        (true, "DeleteLogGroup") => {
+            let req: GroupOnly = parse(&bytes)?;
+            Ok(s.engine
+                .delete_log_group(function_of(&req.log_group_name)?)
+                .await?)
+        }
+        _ => Err(LogsError::client(
+            "UnknownOperationException",
+            format!("Hearth does not implement the operation {target:?}"),
+        )),
+    }
+}

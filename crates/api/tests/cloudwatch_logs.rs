@@ -1,0 +1,127 @@
+//! CloudWatch Logs' retention operations in-process: AWS JSON 1.1 shapes and errors as
+//! botocore's `logs/2014-03-28` model has them. Behaviour with the AWS CLI is covered by
+//! `tests/e2e/test_log_limits.py`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use hearth_engine::{Catalog, Engine, EngineConfig};
+use hearth_sandbox::ProcessSandbox;
+use hearth_store::{Change, Durability, LogBatch, Store};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn app() -> (Router, Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("data")).expect("store");
+    let engine = Engine::new(
+        store.clone(),
+        Catalog::discover(&dir.path().join("runtimes")),
+        Arc::new(ProcessSandbox),
+        EngineConfig {
+            idle_ttl: Duration::from_secs(60),
+            account_concurrency: 1000,
+            log_limits: Default::default(),
+            log_backlog: hearth_store::LOG_BACKLOG,
+        },
+    )
+    .expect("engine");
+    let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");
+    (hearth_api::router(engine, events), store, dir)
+}
+
+async fn logs_call(app: &Router, target: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).expect("json"),
+    )
+}
+
+#[tokio::test]
+async fn retention_and_log_group_operations() {
+    let (app, store, _dir) = app();
+    let group = json!({"logGroupName": "/aws/lambda/gone", "retentionInDays": 7});
+    let (status, content_type, body) =
+        logs_call(&app, "Logs_20140328.PutRetentionPolicy", group.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(content_type.as_deref(), Some("application/x-amz-json-1.1"));
+    assert_eq!(
+        body,
+        json!({"__type": "ResourceNotFoundException", "message": "The specified log group does not exist."})
+    );
+
+    // A deleted function's lines make its group exist.
+    store
+        .apply_changes(
+            &[Change::Logs(LogBatch::from_lines(
+                "gone",
+                "s",
+                [(1, "line")],
+            ))],
+            Durability::Committed,
+        )
+        .expect("lines");
+    let (status, _, body) = logs_call(&app, "Logs_20140328.PutRetentionPolicy", group).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    assert_eq!(store.retention("gone").expect("retention"), Some(7));
+
+    let (status, _, body) = logs_call(
+        &app,
+        "Logs_20140328.PutRetentionPolicy",
+        json!({"logGroupName": "/aws/lambda/gone", "retentionInDays": 2}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["__type"], "InvalidParameterException");
+
+    let only = json!({"logGroupName": "/aws/lambda/gone"});
+    let (status, _, _) = logs_call(&app, "Logs_20140328.DeleteRetentionPolicy", only.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(store.retention("gone").expect("retention"), None);
+    let (status, _, _) = logs_call(&app, "Logs_20140328.DeleteLogGroup", only.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = logs_call(&app, "Logs_20140328.DeleteLogGroup", only).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["__type"], "ResourceNotFoundException");
+
+    let (status, _, body) = logs_call(
+        &app,
+        "Logs_20140328.DeleteLogGroup",
+        json!({"logGroupName": "/not/lambda"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("ResourceNotFoundException"))
+    );
+    let (status, _, body) = logs_call(&app, "Logs_20140328.PutLogEvents", json!({})).await;
+    assert_eq!(
+        (status, &body["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("UnknownOperationException"))
+    );
+    let (status, _, body) = logs_call(&app, "Logs_20140328.DeleteLogGroup", json!({})).await;
+    assert_eq!(
+        (status, &body["__type"]),
+        (StatusCode::BAD_REQUEST, &json!("SerializationException"))
+    );
+}

@@ -1,0 +1,154 @@
+//! A function's log group: its retention (CloudWatch's PutRetentionPolicy and
+//! DeleteRetentionPolicy), deleting it (DeleteLogGroup, `hearth logs NAME --delete`),
+//! and the background sweep that expires old lines, including those of deleted
+//! functions.
+
+use std::time::Duration;
+
+use hearth_model::time::now_ms;
+use hearth_model::{AwsError, ErrorCode};
+pub(crate) use hearth_store::is_disk_full;
+use hearth_store::{Store, RETENTION_DAYS};
+
+use crate::{internal, Engine};
+
+/// How the sweep runs.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionConfig {
+    /// Days a function's logs are kept unless it has its own retention.
+    pub default_days: u32,
+    /// How often old lines are looked for.
+    pub sweep_every: Duration,
+    /// Added to the clock when deciding what is old (tests of retention use it to be
+    /// days ahead without waiting days).
+    pub clock_offset: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            default_days: 30,
+            sweep_every: Duration::from_secs(600),
+            clock_offset: Duration::ZERO,
+        }
+    }
+}
+
+fn no_group() -> AwsError {
+    AwsError::not_found("The specified log group does not exist.")
+}
+
+impl Engine {
+    /// Whether `/aws/lambda/<function>` exists: the function does, or it left logs or a
+    /// retention behind.
+    async fn log_group_exists(&self, function: &str) -> Result<bool, AwsError> {
+        let store = self.inner.store.clone();
+        let name = function.to_string();
+        blocking(move || {
+            Ok(store.get_function(&name)?.is_some()
+                || store.has_logs(&name)?
+                || store.retention(&name)?.is_some())
+        })
+        .await
+    }
+
+    /// Sets how many days a function's logs are kept (one of CloudWatch's values).
+    pub async fn put_log_retention(&self, function: &str, days: i64) -> Result<(), AwsError> {
+        let days = u32::try_from(days)
+            .ok()
+            .filter(|d| RETENTION_DAYS.contains(d))
+            .ok_or_else(|| {
+                AwsError::invalid(format!(
+                    "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {RETENTION_DAYS:?}"
+                ))
+            })?;
+        if !self.log_group_exists(function).await? {
+            return Err(no_group());
+        }
+        let store = self.inner.store.clone();
+        let name = function.to_string();
+        blocking(move || store.put_retention(&name, days)).await
+    }
+
+    /// The function's logs are kept for the server's default again.
+    pub async fn delete_log_retention(&self, function: &str) -> Result<(), AwsError> {
+        if !self.log_group_exists(function).await? {
+            return Err(no_group());
+        }
+        let store = self.inner.store.clone();
+        let name = function.to_string();
+        blocking(move || store.delete_retention(&name).map(drop)).await
+    }
+
+    /// Deletes every log line of a function and its retention. A function that still
+    /// exists starts a new log group with its next line, as on Lambda.
+    pub async fn delete_log_group(&self, function: &str) -> Result<(), AwsError> {
+        // Lines already handed to the writer would otherwise land after the delete.
+        if let Err(e) = self.inner.writer.flush().await {
+            tracing::warn!(error = %e, "log lines before a log group deletion were not stored");
+        }
+        let store = self.inner.store.clone();
+        let name = function.to_string();
+        let existed = blocking(move || {
+            let existed = store.delete_log_group(&name)?;
+            store.release_space();
+            Ok(existed)
+        })
+        .await?;
+        if !existed && !self.log_group_exists(function).await? {
+            return Err(no_group());
+        }
+        Ok(())
+    }
+
+    /// Expires old log lines now; returns how many rows went.
+    pub async fn sweep_logs(&self, config: RetentionConfig) -> Result<usize, AwsError> {
+        let store = self.inner.store.clone();
+        blocking(move || sweep(&store, config)).await
+    }
+
+    /// Runs [`Self::sweep_logs`] every `sweep_every` while the engine lives.
+    pub fn spawn_log_sweeper(&self, config: RetentionConfig) {
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(config.sweep_every);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let engine = Engine { inner };
+                match engine.sweep_logs(config).await {
+                    Ok(0) => {}
+                    Ok(rows) => tracing::info!(rows, "expired old log lines"),
+                    Err(e) => tracing::warn!(error = %e.message, "log retention sweep failed"),
+                }
+            }
+        });
+    }
+}
+
+fn sweep(store: &Store, config: RetentionConfig) -> Result<usize, hearth_store::StoreError> {
+    let now = now_ms().saturating_add(config.clock_offset.as_millis() as i64);
+    let rows = store.expire_logs(now, config.default_days)?;
+    if rows > 0 {
+        store.release_space();
+    }
+    Ok(rows)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, hearth_store::StoreError> + Send + 'static,
+) -> Result<T, AwsError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+/// The error a client gets for a change that could not be stored for lack of space.
+pub(crate) fn disk_full() -> AwsError {
+    AwsError::new(
+        ErrorCode::Service,
+        "Hearth could not store this change: the file system of its data directory is full. \
+         Free space there (for example delete old logs with `hearth logs NAME --delete`) and retry.",
+    )
+}

@@ -1,0 +1,360 @@
+//! An environment's output on its way to the log store, held in bounded memory: bytes
+//! become lines (split as CloudWatch splits long events), lines are packed into a
+//! [`LogChunk`], and what one period (init, an invocation, the idle time between them)
+//! may store is capped; the rest is counted and reported in one line when the period
+//! ends.
+
+use std::collections::VecDeque;
+
+use hearth_model::limits::LOG_TAIL_BYTES;
+use hearth_store::LogChunk;
+
+/// CloudWatch's largest event was 256 KB (262,144 bytes) counting 26 bytes of overhead
+/// per event, and Lambda splits a longer line into events of 2^18 - 26 bytes of message
+/// (as observed on Lambda; PutLogEvents itself now takes events up to 1 MB).
+pub(crate) const MAX_EVENT: usize = 256 * 1024 - 26;
+/// Lines held before they must be handed to the store writer; the pipe is not read
+/// while this much waits (the function's writes block: back-pressure, not buffering).
+pub(crate) const HOLD: usize = 256 * 1024;
+
+/// What each period may store, in bytes of output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// One invocation (and an environment's init).
+    pub invocation: u64,
+    /// The time between invocations (output of threads left running).
+    pub idle: u64,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        Self {
+            invocation: 100 * 1024 * 1024,
+            idle: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a period is, for the dropped-output line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeriodKind {
+    Init,
+    Invocation,
+    Idle,
+}
+
+impl PeriodKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Init => "init phase (limited by --log-invocation-limit)",
+            Self::Invocation => "invocation (limited by --log-invocation-limit)",
+            Self::Idle => "time between invocations (limited by --log-idle-limit)",
+        }
+    }
+}
+
+struct Period {
+    kind: PeriodKind,
+    limit: u64,
+    stored: u64,
+    dropped: u64,
+}
+
+/// The output of one environment not yet handed to the store.
+pub(crate) struct Output {
+    limits: LogLimits,
+    period: Period,
+    /// The current line, before its newline: at most [`MAX_EVENT`] bytes.
+    partial: Vec<u8>,
+    chunk: LogChunk,
+    /// The last lines of the current init or invocation, for `X-Amz-Log-Result`.
+    recent: VecDeque<(i64, String)>,
+    recent_bytes: usize,
+}
+
+impl Output {
+    pub(crate) fn new(limits: LogLimits, kind: PeriodKind) -> Self {
+        Self {
+            limits,
+            period: Self::period(limits, kind),
+            partial: Vec::new(),
+            chunk: LogChunk::default(),
+            recent: VecDeque::new(),
+            recent_bytes: 0,
+        }
+    }
+
+    fn period(limits: LogLimits, kind: PeriodKind) -> Period {
+        Period {
+            kind,
+            limit: match kind {
+                PeriodKind::Idle => limits.idle,
+                _ => limits.invocation,
+            },
+            stored: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Bytes held in memory.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.chunk.size() + self.partial.len()
+    }
+
+    /// Whether the pipe may be read: there is room for what one read brings.
+    pub(crate) fn has_room(&self) -> bool {
+        self.chunk.size() < HOLD
+    }
+
+    /// Output read from the pipe at `now`.
+    pub(crate) fn push_bytes(&mut self, mut data: &[u8], now: i64) {
+        while !data.is_empty() {
+            let room = MAX_EVENT - self.partial.len();
+            let window = &data[..data.len().min(room)];
+            match window.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.partial.extend_from_slice(&window[..i]);
+                    data = &data[i + 1..];
+                    self.end_line(now);
+                }
+                None => {
+                    self.partial.extend_from_slice(window);
+                    data = &data[window.len()..];
+                    if self.partial.len() >= MAX_EVENT {
+                        self.split_long_line(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A line of [`MAX_EVENT`] bytes with more to come: the event ends at the last
+    /// character boundary, the rest starts the next one.
+    fn split_long_line(&mut self, now: i64) {
+        let len = self.partial.len();
+        // The last character starts at most 3 continuation bytes (10xxxxxx) back.
+        let start = (len.saturating_sub(4)..len)
+            .rev()
+            .find(|&i| self.partial[i] & 0xC0 != 0x80)
+            .unwrap_or(len);
+        let width = match self.partial.get(start) {
+            Some(b) if *b >= 0xF0 => 4,
+            Some(b) if *b >= 0xE0 => 3,
+            Some(b) if *b >= 0xC0 => 2,
+            _ => 1,
+        };
+        let cut = if start + width > len { start } else { len };
+        let rest = self.partial.split_off(cut);
+        self.end_line(now);
+        self.partial = rest;
+    }
+
+    /// Ends the current line, if any (the output ended, or the invocation did).
+    pub(crate) fn end_partial(&mut self, now: i64) {
+        if !self.partial.is_empty() {
+            self.end_line(now);
+        }
+    }
+
+    fn end_line(&mut self, now: i64) {
+        let bytes = std::mem::take(&mut self.partial);
+        let line = String::from_utf8_lossy(&bytes);
+        let line = line.strip_suffix('\r').unwrap_or(&line);
+        // Counted as printed, newline included: a flood of empty lines costs too.
+        let size = line.len() as u64 + 1;
+        if self.period.stored + size > self.period.limit {
+            self.period.dropped += size;
+            return;
+        }
+        self.period.stored += size;
+        self.chunk.push(now, line);
+        self.remember(now, line);
+        // Keep the allocation for the next line, unless a long one made it large.
+        if bytes.capacity() <= 4096 {
+            self.partial = bytes;
+            self.partial.clear();
+        }
+    }
+
+    /// A line of Hearth's own (`START`, `END`, `REPORT`, ...): not counted against the cap.
+    pub(crate) fn push_line(&mut self, ts: i64, line: &str) {
+        self.chunk.push(ts, line);
+        self.remember(ts, line);
+    }
+
+    fn remember(&mut self, ts: i64, line: &str) {
+        if self.period.kind == PeriodKind::Idle {
+            return;
+        }
+        // Only the end of a long line can be in a 4 KB tail.
+        let mut start = line.len().saturating_sub(LOG_TAIL_BYTES);
+        while !line.is_char_boundary(start) {
+            start += 1;
+        }
+        let kept = &line[start..];
+        self.recent_bytes += kept.len() + 1;
+        self.recent.push_back((ts, kept.to_string()));
+        while self.recent_bytes > LOG_TAIL_BYTES + 1 {
+            let Some(front) = self.recent.front() else {
+                break;
+            };
+            let front_size = front.1.len() + 1;
+            if self.recent_bytes - front_size < LOG_TAIL_BYTES {
+                break;
+            }
+            self.recent_bytes -= front_size;
+            self.recent.pop_front();
+        }
+    }
+
+    /// Ends the current period, writing how much output it dropped, and starts `next`.
+    /// Returns the last lines of the period that ended (none for an idle one).
+    pub(crate) fn next_period(&mut self, next: PeriodKind, now: i64) -> Vec<(i64, String)> {
+        self.close_period(now);
+        self.period = Self::period(self.limits, next);
+        self.recent_bytes = 0;
+        std::mem::take(&mut self.recent).into()
+    }
+
+    /// Writes how much output the current period dropped so far, if any.
+    pub(crate) fn close_period(&mut self, now: i64) {
+        if self.period.dropped > 0 {
+            let note = format!(
+                "[hearth] {} bytes of output dropped: this {} may store {} bytes of output",
+                self.period.dropped,
+                self.period.kind.describe(),
+                self.period.limit
+            );
+            self.push_line(now, &note);
+            self.period.dropped = 0;
+        }
+    }
+
+    /// The lines ready to be handed over.
+    pub(crate) fn take_chunk(&mut self) -> LogChunk {
+        std::mem::take(&mut self.chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(c: &LogChunk) -> Vec<String> {
+        c.lines().map(|(_, l)| l.to_string()).collect()
+    }
+
+    fn roomy() -> LogLimits {
+        LogLimits {
+            invocation: 1 << 30,
+            idle: 1 << 30,
+        }
+    }
+
+    #[test]
+    fn splits_lines_and_keeps_partial() {
+        let mut o = Output::new(roomy(), PeriodKind::Invocation);
+        o.push_bytes(b"one\ntw", 1);
+        o.push_bytes(b"o\r\nthr", 2);
+        assert_eq!(lines(&o.take_chunk()), ["one", "two"]);
+        assert_eq!(o.partial, b"thr");
+        o.end_partial(3);
+        assert_eq!(lines(&o.take_chunk()), ["thr"]);
+    }
+
+    #[test]
+    fn long_lines_split_at_the_event_limit_on_a_character_boundary() {
+        let mut o = Output::new(roomy(), PeriodKind::Invocation);
+        let mut data = vec![b'a'; MAX_EVENT - 1];
+        data.extend_from_slice("é".as_bytes());
+        data.extend_from_slice(b"tail\n");
+        o.push_bytes(&data, 1);
+        let got = lines(&o.take_chunk());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), MAX_EVENT - 1);
+        assert_eq!(got[1], "étail");
+        let mut o = Output::new(roomy(), PeriodKind::Invocation);
+        o.push_bytes(&vec![b'x'; 2 * MAX_EVENT + 5], 1);
+        o.end_partial(1);
+        let sizes: Vec<usize> = o.take_chunk().lines().map(|(_, l)| l.len()).collect();
+        assert_eq!(sizes, [MAX_EVENT, MAX_EVENT, 5]);
+    }
+
+    #[test]
+    fn a_period_over_its_cap_drops_and_says_so() {
+        let limits = LogLimits {
+            invocation: 12,
+            idle: 5,
+        };
+        let mut o = Output::new(limits, PeriodKind::Invocation);
+        o.push_bytes(b"12345\n67890\nabc\nde\n", 1);
+        let tail = o.next_period(PeriodKind::Idle, 2);
+        let got = lines(&o.take_chunk());
+        assert_eq!(got[..2], ["12345", "67890"]);
+        assert_eq!(
+            got[2],
+            "[hearth] 7 bytes of output dropped: this invocation (limited by --log-invocation-limit) may store 12 bytes of output"
+        );
+        assert_eq!(tail.len(), 3);
+        // The idle period has its own cap, and the next one starts afresh.
+        o.push_bytes(b"1234\n5\n", 3);
+        o.next_period(PeriodKind::Invocation, 4);
+        let got = lines(&o.take_chunk());
+        assert_eq!(got[0], "1234");
+        assert!(
+            got[1].starts_with("[hearth] 2 bytes of output dropped: this time between invocations")
+        );
+        o.push_bytes(b"fresh\n", 5);
+        assert_eq!(lines(&o.take_chunk()), ["fresh"]);
+    }
+
+    #[test]
+    fn hearth_lines_are_not_capped() {
+        let mut o = Output::new(
+            LogLimits {
+                invocation: 0,
+                idle: 0,
+            },
+            PeriodKind::Invocation,
+        );
+        o.push_line(1, "START RequestId: x");
+        o.push_bytes(b"dropped\n", 1);
+        o.push_line(1, "END RequestId: x");
+        let got = lines(&o.take_chunk());
+        assert_eq!(got, ["START RequestId: x", "END RequestId: x"]);
+    }
+
+    #[test]
+    fn the_tail_keeps_about_4_kb_of_the_invocation() {
+        let mut o = Output::new(roomy(), PeriodKind::Invocation);
+        for i in 0..10_000 {
+            o.push_bytes(format!("line {i}\n").as_bytes(), 1);
+        }
+        o.push_bytes(&vec![b'z'; 100_000], 1);
+        o.push_bytes(b"\nlast\n", 1);
+        let tail = o.next_period(PeriodKind::Idle, 2);
+        let text: usize = tail.iter().map(|l| l.1.len() + 1).sum();
+        assert!(
+            (LOG_TAIL_BYTES..LOG_TAIL_BYTES + 64).contains(&text),
+            "{text}"
+        );
+        assert_eq!(tail.last().map(|l| l.1.as_str()), Some("last"));
+        // Idle output is not remembered.
+        o.push_bytes(b"idle\n", 3);
+        assert!(o.next_period(PeriodKind::Invocation, 4).is_empty());
+    }
+
+    #[test]
+    fn memory_held_is_the_chunk_not_a_string_per_line() {
+        let mut o = Output::new(roomy(), PeriodKind::Idle);
+        let mut n = 0;
+        while o.has_room() {
+            o.push_bytes(b"ab\n", 1);
+            n += 1;
+        }
+        // About 3 bytes a line (2 of text, a separator, a timestamp delta).
+        assert!(o.held() < HOLD + 16, "{}", o.held());
+        assert!(n > HOLD / 5, "{n} lines");
+    }
+}
