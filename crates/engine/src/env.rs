@@ -100,8 +100,8 @@ impl Environment {
     /// a burst of cold starts proceeds in parallel without stalling the async workers.
     pub(crate) async fn start(
         f: &FunctionConfig,
-        code: CodePin,
-        task_root: &Path,
+        // The code, pinned for the environment's life, and where it is unpacked.
+        (code, task_root): (CodePin, &Path),
         catalog: &Catalog,
         sandbox: &Arc<dyn Sandbox>,
         request_id: &str,

@@ -155,8 +155,7 @@ impl Engine {
         };
         Environment::start(
             f,
-            pin,
-            &task_root,
+            (pin, &task_root),
             &self.inner.catalog,
             &self.inner.sandbox,
             request_id,
