@@ -7,6 +7,7 @@ use hearth_model::{AwsError, ErrorCode};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
+use crate::body_budget::Exhausted;
 use crate::error::{bad_content, ApiError};
 
 /// Control-plane bodies: a 50 MB zip, base64-encoded, plus the rest of the request.
@@ -22,7 +23,7 @@ pub(crate) async fn read(body: Body, limit: usize, operation: &str) -> Result<By
     let mut body = body;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(bad_content)?;
+        let frame = frame.map_err(body_error)?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
                 return Err(too_large());
@@ -31,6 +32,15 @@ pub(crate) async fn read(body: Body, limit: usize, operation: &str) -> Result<By
         }
     }
     Ok(buf.freeze())
+}
+
+/// A body that could not be read: the body budget's wait ran out (429), or the bytes
+/// are not a valid HTTP body.
+fn body_error(e: axum::Error) -> ApiError {
+    match e.into_inner().downcast::<Exhausted>() {
+        Ok(exhausted) => ApiError(exhausted.0),
+        Err(other) => bad_content(other),
+    }
 }
 
 /// Reads and parses a JSON request body; an empty body is an empty object.

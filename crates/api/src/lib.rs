@@ -7,6 +7,7 @@
 
 mod account;
 mod body;
+mod body_budget;
 mod concurrency;
 mod error;
 mod event_config;
@@ -22,6 +23,7 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_events::Events;
 
+pub use body_budget::BodyBudget;
 pub use error::ApiError;
 pub use request_id::RequestId;
 

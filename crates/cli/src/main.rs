@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod duration;
+mod fd_limit;
 mod runtime_cmd;
 mod server;
 
