@@ -253,7 +253,11 @@ mod tests {
     }
 
     async fn status(app: Router, req: Request) -> u16 {
-        app.oneshot(req).await.expect("infallible").status().as_u16()
+        app.oneshot(req)
+            .await
+            .expect("infallible")
+            .status()
+            .as_u16()
     }
 
     #[test]

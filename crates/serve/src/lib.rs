@@ -3,11 +3,11 @@
 //! and behind every environment's Runtime API, so that neither clients nor functions
 //! can take all of the server's file descriptors.
 //!
-//! At the cap, the server closes the connection that matters least (never one with a
-//! request in flight: first those that never had a request answered, then the longest
-//! idle keep-alive one) before it accepts another; when every connection is busy it
-//! stops accepting, and new clients wait in the kernel's listen backlog, which costs the
-//! server no descriptor. So an attacker holding idle or half-sent connections cannot
+//! At the cap, the server accepts a new connection and closes the one that matters least
+//! (never one with a request in flight: first those that never had a request answered,
+//! then the longest idle keep-alive one), so it holds at most one over the cap for a
+//! moment; when every connection is busy it stops accepting, and new clients wait in the
+//! kernel's listen backlog, which costs the server no descriptor. So an attacker holding idle or half-sent connections cannot
 //! lock legitimate clients out: each new connection pushes out the oldest idle one.
 
 mod io;
@@ -61,17 +61,24 @@ pub async fn serve(
     let mut tasks = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     let mut reaper = table.reap_every().map(tokio::time::interval);
+    let max = table.limits.max_connections;
     loop {
-        let full = table.len() >= table.limits.max_connections;
-        if full {
-            // Make room; the victim's task closes it and `gone` fires. When every
-            // connection is busy, wait for one to end or go idle.
-            table.evict_one();
+        let open = table.len();
+        if open > max {
+            // The connection chosen when the last one was accepted began a request
+            // meanwhile: choose another.
+            table.evict_one(None);
         }
+        // At the cap, accept only when an idle connection can make room for the new one;
+        // otherwise new clients wait in the listen backlog until one ends.
+        let can_accept = open < max || (open == max && table.can_make_room());
         tokio::select! {
-            accepted = listener.accept(), if !full => match accepted {
+            accepted = listener.accept(), if can_accept => match accepted {
                 Ok((stream, _)) => {
                     let entry = table.register();
+                    if table.len() > max {
+                        table.evict_one(Some(entry.id));
+                    }
                     tasks.spawn(connection(stream, entry, app.clone(), stop_rx.clone()));
                 }
                 Err(e) => {
@@ -81,8 +88,9 @@ pub async fn serve(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            _ = table.gone.notified(), if full => {}
-            _ = tokio::time::sleep(Duration::from_millis(50)), if full => {}
+            _ = table.gone.notified(), if !can_accept => {}
+            // Requests ending do not signal; look again now and then.
+            _ = tokio::time::sleep(Duration::from_millis(50)), if !can_accept => {}
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = tick(&mut reaper) => { table.reap(Instant::now()); }
             () = &mut shutdown => break,

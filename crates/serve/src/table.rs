@@ -165,11 +165,24 @@ impl Table {
         }
     }
 
-    /// Asks the connection that matters least to close, unless one is closing already
-    /// (its room is on the way); false when every connection is busy.
-    pub(crate) fn evict_one(&self) -> bool {
+    /// Whether a connection is closing or could be asked to: room for one more is on the
+    /// way. False when every connection is busy.
+    pub(crate) fn can_make_room(&self) -> bool {
+        self.conns().values().any(|c| {
+            let s = c.state();
+            s.closing || s.busy == 0
+        })
+    }
+
+    /// Asks the connection that matters least (other than `except`, the one just accepted)
+    /// to close, unless one is closing already; false when there is none to ask.
+    pub(crate) fn evict_one(&self, except: Option<u64>) -> bool {
         let conns = self.conns();
-        let states: Vec<(u64, State)> = conns.iter().map(|(id, c)| (*id, *c.state())).collect();
+        let states: Vec<(u64, State)> = conns
+            .iter()
+            .filter(|(id, _)| Some(**id) != except)
+            .map(|(id, c)| (*id, *c.state()))
+            .collect();
         if states.iter().any(|(_, s)| s.closing) {
             return true;
         }
@@ -211,7 +224,7 @@ impl Table {
 /// A connection's place in the table.
 pub(crate) struct Entry {
     table: Arc<Table>,
-    id: u64,
+    pub(crate) id: u64,
     pub(crate) conn: Arc<Conn>,
 }
 
@@ -255,10 +268,7 @@ mod tests {
         };
         assert!(!s.expired(t0 + Duration::from_secs(59), &limits()));
         assert!(s.expired(t0 + Duration::from_secs(60), &limits()));
-        let reading = State {
-            reading: true,
-            ..s
-        };
+        let reading = State { reading: true, ..s };
         assert!(reading.expired(t0 + Duration::from_secs(10), &limits()));
     }
 
@@ -349,17 +359,21 @@ mod tests {
         let second = table.register();
         let third = table.register();
         let _busy = third.conn.begin();
-        assert!(table.evict_one());
-        assert!(first.conn.state().closing);
-        // One closing is enough room: no second victim until it is gone.
-        assert!(table.evict_one());
-        assert!(!second.conn.state().closing);
-        drop(first);
-        assert!(table.evict_one());
+        // The one just accepted is spared.
+        assert!(table.evict_one(Some(first.id)));
         assert!(second.conn.state().closing);
+        assert!(!first.conn.state().closing);
+        // One closing is enough room: no second victim until it is gone.
+        assert!(table.evict_one(None));
+        assert!(!first.conn.state().closing);
         drop(second);
+        assert!(table.can_make_room());
+        assert!(table.evict_one(None));
+        assert!(first.conn.state().closing);
+        drop(first);
         // The only connection left is busy.
-        assert!(!table.evict_one());
+        assert!(!table.can_make_room());
+        assert!(!table.evict_one(None));
         assert_eq!(table.reap(Instant::now() + Duration::from_secs(3600)), 0);
     }
 }
