@@ -29,7 +29,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::table::{Entry, Table};
+use crate::table::{Close, Entry, Table};
+
+/// How long a keep-alive connection asked to close may take to finish writing its last
+/// response.
+const DRAIN: Duration = Duration::from_secs(1);
 
 /// How connections are bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,12 +66,14 @@ pub async fn serve(
     let mut shutdown = pin!(shutdown);
     let mut reaper = table.reap_every().map(tokio::time::interval);
     let max = table.limits.max_connections;
+    // The last connection accepted: not pushed out for the one before it.
+    let mut newest = None;
     loop {
         let open = table.len();
         if open > max {
-            // The connection chosen when the last one was accepted began a request
-            // meanwhile: choose another.
-            table.evict_one(None);
+            // Over by one: the connection chosen to make room began a request meanwhile,
+            // or every other one became busy while waiting to accept.
+            table.evict_one(newest);
         }
         // At the cap, accept only when an idle connection can make room for the new one;
         // otherwise new clients wait in the listen backlog until one ends.
@@ -76,8 +82,9 @@ pub async fn serve(
             accepted = listener.accept(), if can_accept => match accepted {
                 Ok((stream, _)) => {
                     let entry = table.register();
+                    newest = Some(entry.id);
                     if table.len() > max {
-                        table.evict_one(Some(entry.id));
+                        table.evict_one(newest);
                     }
                     tasks.spawn(connection(stream, entry, app.clone(), stop_rx.clone()));
                 }
@@ -104,6 +111,13 @@ pub async fn serve(
             joined = tasks.join_next() => if joined.is_none() { break },
             _ = tick(&mut reaper) => { table.reap(Instant::now()); }
         }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -144,6 +158,7 @@ async fn connection(
     let builder = hyper::server::conn::http1::Builder::new();
     let mut http = pin!(builder.serve_connection(io, service));
     let mut stopping = false;
+    let mut drain_until = None;
     loop {
         tokio::select! {
             result = http.as_mut() => {
@@ -152,9 +167,18 @@ async fn connection(
                 }
                 return;
             }
-            () = entry.conn.close.notified() => {
-                if entry.conn.confirm_close() {
-                    // Nothing in flight: dropping the connection closes the socket.
+            () = entry.conn.close.notified() => match entry.conn.confirm_close() {
+                Close::No => {}
+                // Dropping the connection closes the socket.
+                Close::Now => return,
+                Close::Drain => {
+                    http.as_mut().graceful_shutdown();
+                    drain_until = Some(tokio::time::Instant::now() + DRAIN);
+                }
+            },
+            () = sleep_until(drain_until), if drain_until.is_some() => {
+                drain_until = None;
+                if entry.conn.confirm_close() != Close::No {
                     return;
                 }
             }

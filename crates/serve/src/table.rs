@@ -99,13 +99,31 @@ impl Conn {
         Busy(self.clone())
     }
 
-    /// Whether a close request should be carried out now: only when no request is
-    /// in flight (one may have started since the connection was chosen).
-    pub(crate) fn confirm_close(&self) -> bool {
+    /// How to carry out a close request: not at all when a request is in flight (one may
+    /// have started since the connection was chosen).
+    pub(crate) fn confirm_close(&self) -> Close {
         let mut s = self.state();
         s.closing = s.busy == 0;
-        s.closing
+        if !s.closing {
+            Close::No
+        } else if s.served && !s.reading {
+            Close::Drain
+        } else {
+            Close::Now
+        }
     }
+}
+
+/// What to do with a connection asked to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Close {
+    /// A request is in flight: keep it.
+    No,
+    /// Nothing was ever answered on it, or a request is half read: drop it.
+    Now,
+    /// Between requests of a keep-alive connection: the last response may still be being
+    /// written, so close it the HTTP way (at once if it is idle).
+    Drain,
 }
 
 /// A request in flight on a connection.
@@ -339,14 +357,16 @@ mod tests {
         assert!(entry.conn.state().reading);
         let a = entry.conn.begin();
         let b = entry.conn.begin();
-        assert!(!entry.conn.confirm_close());
+        assert_eq!(entry.conn.confirm_close(), Close::No);
         drop(a);
         assert_eq!(entry.conn.state().busy, 1);
         assert!(!entry.conn.state().served);
         drop(b);
         let s = *entry.conn.state();
         assert!(s.served && s.busy == 0 && !s.reading);
-        assert!(entry.conn.confirm_close());
+        assert_eq!(entry.conn.confirm_close(), Close::Drain);
+        entry.conn.on_read();
+        assert_eq!(entry.conn.confirm_close(), Close::Now);
         assert_eq!(table.len(), 1);
         drop(entry);
         assert_eq!(table.len(), 0);

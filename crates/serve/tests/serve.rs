@@ -100,7 +100,8 @@ async fn a_busy_connection_is_never_pushed_out() {
     busy.write_all(GET).await.expect("write");
     // Once its request is in the handler (until then it is as idle as any new one) ...
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // ... the second client waits in the listen backlog until that request is done.
+    // ... the second client does not push it out: it waits in the listen backlog (or, if
+    // the server was already accepting, is taken one over the cap) and is answered after.
     let mut waiting = TcpStream::connect(server.addr).await.expect("connect");
     waiting.write_all(GET).await.expect("write");
     tokio::time::sleep(Duration::from_millis(200)).await;
