@@ -4,7 +4,7 @@
   idle ones and are closed after --header-timeout / --keep-alive-timeout, while boto3 calls and
   cold starts keep working and the server's descriptors stay bounded.
 - A function flooding its own Runtime API with connections gets at most 32 of them accepted
-  (both sandboxes).
+  (both sandboxes); the server's open-file soft limit is its hard limit, a function's is 1024.
 - Parallel large CreateFunction uploads wait for the body budget (--body-budget-mb) instead of
   all being held in memory at once.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import socket
 import threading
 import time
@@ -175,14 +176,25 @@ def test_keep_alive_connections_wait_for_the_keep_alive_timeout(server_with_env)
 
 @pytest.mark.parametrize("sandbox", ["jail", "process"])
 def test_a_function_cannot_flood_its_runtime_api(server_with_env, sandbox):
-    srv = server_with_env(HEARTH_SANDBOX=sandbox)
+    # Started with a low soft limit, which the server raises to the hard one.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+    try:
+        srv = server_with_env(HEARTH_SANDBOX=sandbox)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     client = h.lambda_client(srv.endpoint)
     adversary = h.unique_name("conn-flood")
     victim = h.unique_name("conn-victim")
     h.create_function(client, adversary, "adversary.zip", handler=ADVERSARY, Timeout=120)
     h.create_function(client, victim, "python.zip")
-    # Warm the adversary's environment, so its own descriptors are in the base.
-    h.invoke_ok(client, adversary, {"action": "identity"})
+    # Warm the adversary's environment, so its own descriptors are in the base. The server
+    # raised its own open-file limit; a function keeps Lambda's 1024.
+    identity = h.invoke_ok(client, adversary, {"action": "identity"})
+    assert identity["nofile"] == [1024, 1024], identity["nofile"]
+    server_soft, server_hard = [int(v) for v in open(f"/proc/{srv.proc.pid}/limits").read()
+                                .split("Max open files")[1].split()[:2]]
+    assert server_soft == server_hard == hard
     base = fd_count(srv)
 
     count = 3000
