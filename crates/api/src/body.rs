@@ -1,5 +1,5 @@
-//! Reading request bodies with a size limit checked as the bytes arrive, and parsing
-//! JSON bodies into the model's request shapes.
+//! Reading request bodies with a size limit checked as the bytes arrive and a minimum
+//! pace, and parsing JSON bodies into the model's request shapes.
 
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
@@ -7,12 +7,46 @@ use hearth_model::{AwsError, ErrorCode};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
+use crate::body_budget::Exhausted;
 use crate::error::{bad_content, ApiError};
 
 /// Control-plane bodies: a 50 MB zip, base64-encoded, plus the rest of the request.
 pub(crate) const CONTROL_BODY_MAX: usize = 69_905_067;
 
+/// How slowly a body may arrive: within `grace`, then at `min_rate` bytes a second on
+/// average. Without it a client that trickles a body (slow POST) would hold its connection,
+/// which is busy and so never timed out nor pushed out at the connection cap, forever.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pace {
+    pub(crate) grace: std::time::Duration,
+    pub(crate) min_rate: u64,
+}
+
+/// Longer than the body budget's wait (a chunked body may wait for it while being read);
+/// 64 KiB/s is far below any network a client of a local server uses.
+pub(crate) const PACE: Pace = Pace {
+    grace: std::time::Duration::from_secs(60),
+    min_rate: 64 * 1024,
+};
+
+impl Pace {
+    /// When a body that started at `start` must have delivered more than `received` bytes.
+    fn deadline(&self, start: tokio::time::Instant, received: usize) -> tokio::time::Instant {
+        let earned = std::time::Duration::from_secs_f64(received as f64 / self.min_rate as f64);
+        start + self.grace + earned
+    }
+}
+
 pub(crate) async fn read(body: Body, limit: usize, operation: &str) -> Result<Bytes, ApiError> {
+    read_paced(body, limit, operation, PACE).await
+}
+
+pub(crate) async fn read_paced(
+    body: Body,
+    limit: usize,
+    operation: &str,
+    pace: Pace,
+) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError(AwsError::new(
             ErrorCode::RequestTooLarge,
@@ -21,8 +55,18 @@ pub(crate) async fn read(body: Body, limit: usize, operation: &str) -> Result<By
     };
     let mut body = body;
     let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(bad_content)?;
+    let start = tokio::time::Instant::now();
+    loop {
+        let deadline = pace.deadline(start, buf.len());
+        let Ok(frame) = tokio::time::timeout_at(deadline, body.frame()).await else {
+            return Err(bad_content(format!(
+                "the body arrived too slowly ({} bytes in {} s)",
+                buf.len(),
+                start.elapsed().as_secs()
+            )));
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(body_error)?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
                 return Err(too_large());
@@ -31,6 +75,15 @@ pub(crate) async fn read(body: Body, limit: usize, operation: &str) -> Result<By
         }
     }
     Ok(buf.freeze())
+}
+
+/// A body that could not be read: the body budget's wait ran out (429), or the bytes
+/// are not a valid HTTP body.
+fn body_error(e: axum::Error) -> ApiError {
+    match e.into_inner().downcast::<Exhausted>() {
+        Ok(exhausted) => ApiError(exhausted.0),
+        Err(other) => bad_content(other),
+    }
 }
 
 /// Reads and parses a JSON request body; an empty body is an empty object.
@@ -42,4 +95,68 @@ pub(crate) async fn json<T: DeserializeOwned>(body: Body, operation: &str) -> Re
         &bytes
     };
     serde_json::from_slice(bytes).map_err(bad_content)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    use axum::body::HttpBody;
+    use http_body::Frame;
+
+    use super::*;
+
+    /// Sends `first`, then nothing more (a client that stopped sending).
+    struct Stalled(Option<Bytes>);
+
+    impl HttpBody for Stalled {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            match self.0.take() {
+                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_is_refused() {
+        let pace = Pace {
+            grace: Duration::from_millis(50),
+            min_rate: 1024,
+        };
+        let body = Body::new(Stalled(Some(Bytes::from_static(b"{\"a\":"))));
+        let err = read_paced(body, 1 << 20, "Test", pace)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.0.code, ErrorCode::InvalidRequestContent);
+        assert!(err.0.message.contains("too slowly"), "{}", err.0.message);
+        // A complete body is read whatever the pace.
+        let body = Body::from("{}");
+        assert_eq!(
+            read_paced(body, 1 << 20, "Test", pace).await.expect("read"),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn received_bytes_extend_the_deadline() {
+        let pace = Pace {
+            grace: Duration::from_secs(60),
+            min_rate: 64 * 1024,
+        };
+        let start = tokio::time::Instant::now();
+        assert_eq!(pace.deadline(start, 0), start + Duration::from_secs(60));
+        assert_eq!(
+            pace.deadline(start, 64 * 1024 * 10),
+            start + Duration::from_secs(70)
+        );
+    }
 }

@@ -8,6 +8,7 @@
 
 mod account;
 mod body;
+mod body_budget;
 mod cloudwatch_logs;
 mod concurrency;
 mod error;
@@ -24,6 +25,7 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_events::Events;
 
+pub use body_budget::BodyBudget;
 pub use error::ApiError;
 pub use request_id::RequestId;
 

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod data_lock;
 mod duration;
+mod fd_limit;
 mod log_args;
 mod runtime_cmd;
 mod server;

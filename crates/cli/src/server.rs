@@ -18,6 +18,9 @@ use crate::runtime_cmd::DirArgs;
 /// a second, 64 about 7,000), while functions that wait on I/O may want it raised.
 const ASYNC_PER_CPU: usize = 8;
 
+/// How long a large request waits for room in the body budget before it gets 429.
+const BODY_WAIT: Duration = Duration::from_secs(30);
+
 /// How long a stopping server waits for running async events.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -57,6 +60,27 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub async_concurrency: Option<u32>,
 
+    /// Client connections open at once; at the cap the one idle longest is closed to make
+    /// room [default: half the open-file limit, which the server raises to its hard limit].
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: Option<u64>,
+
+    /// How long a client may take to send a request's header, from its first byte (or
+    /// from connecting, for a connection's first request): against slowloris.
+    #[arg(long, env = "HEARTH_HEADER_TIMEOUT", default_value = "10s", value_parser = crate::duration::parse)]
+    pub header_timeout: Duration,
+
+    /// How long an idle keep-alive client connection stays open.
+    #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
+    pub keep_alive_timeout: Duration,
+
+    /// MB of large request bodies (over 1 MB, such as CreateFunction zips) being received
+    /// and handled at once; a request beyond it waits up to 30 s, then gets 429.
+    #[arg(long, env = "HEARTH_BODY_BUDGET_MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub body_budget_mb: u64,
+
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
@@ -69,6 +93,11 @@ pub struct ServerArgs {
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let nofile = crate::fd_limit::raise();
+    let max_connections = args.max_connections.map_or_else(
+        || crate::fd_limit::default_connections(nofile),
+        |n| usize::try_from(n).unwrap_or(usize::MAX),
+    );
     let data_dir = args.dirs.data_dir()?;
     let runtimes_dir = args.dirs.runtimes_dir()?;
     // Held until the server ends: a second server on this directory refuses to start.
@@ -122,6 +151,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         data_dir = %data_dir.display(),
         runtimes_dir = %runtimes_dir.display(),
         runtimes = ?available,
+        open_files = nofile,
+        max_connections,
         "starting"
     );
     let missing: Vec<String> = catalog
@@ -141,10 +172,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, hearth_api::router(engine.clone(), events.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let app = hearth_api::BodyBudget::new(budget, BODY_WAIT)
+        .apply(hearth_api::router(engine.clone(), events.clone()));
+    let limits = hearth_serve::Limits {
+        max_connections,
+        header_read_timeout: Some(args.header_timeout),
+        idle_timeout: Some(args.keep_alive_timeout),
+    };
+    hearth_serve::serve(listener, app, limits, shutdown_signal()).await;
     // Events still running after the grace run again at the next start.
     events.stop(STOP_GRACE).await;
     engine.shutdown();

@@ -17,6 +17,18 @@ use tokio::task::JoinHandle;
 
 pub use types::{InitSignal, Invocation, Outcome};
 
+/// A runtime needs one or two connections (a runtime interface client keeps one alive;
+/// `lambda_runtime` pools a few). The cap keeps a function that opens connections to its
+/// own Runtime API from using up the server's descriptors: beyond it the connection that
+/// has been idle longest is closed (never one with a request in flight, such as the
+/// runtime's pending `next`). No timeouts: a runtime may wait between calls as long as
+/// it likes, and an environment's connections all close when it ends.
+pub const CONNECTION_LIMITS: hearth_serve::Limits = hearth_serve::Limits {
+    max_connections: 32,
+    header_read_timeout: None,
+    idle_timeout: None,
+};
+
 /// State shared by the handlers of one environment.
 pub(crate) struct Shared {
     /// Invocations handed over by the engine, waiting for the runtime's `next`.
@@ -73,11 +85,13 @@ impl RuntimeApi {
             init: Mutex::new(Some(init_tx)),
         });
         let app = handlers::router(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "runtime API server stopped");
-            }
-        });
+        // Aborting this task (on drop) closes the environment's connections with it.
+        let server = tokio::spawn(hearth_serve::serve(
+            listener,
+            app,
+            CONNECTION_LIMITS,
+            std::future::pending(),
+        ));
         Ok((
             Self {
                 addr,

@@ -8,6 +8,9 @@ use tokio::process::Command;
 use crate::instance::spawn_with_output;
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
 
+/// Open files a function may have (Lambda's limit).
+const FUNCTION_NOFILE: u64 = 1024;
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ProcessSandbox;
 
@@ -32,6 +35,21 @@ impl Sandbox for ProcessSandbox {
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&spec.task_root)
             .stdin(Stdio::null());
+        // The server raises its own descriptor limit; a function gets Lambda's 1024, as
+        // in the jail.
+        // SAFETY: the closure runs in the forked child before exec and only makes one
+        // system call (setrlimit is async-signal-safe); it allocates nothing and takes no lock.
+        #[allow(unsafe_code)]
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    FUNCTION_NOFILE,
+                    FUNCTION_NOFILE,
+                )
+                .map_err(std::io::Error::from)
+            });
+        }
         let (child, output) = spawn_with_output(cmd, &spec.program)?;
         let pid = child.id().unwrap_or_default();
         Ok(Instance::new(child, pid, output, None))

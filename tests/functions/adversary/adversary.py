@@ -38,6 +38,11 @@ Actions (event fields in brackets):
                                     delete it and check /tmp is usable again
   spin                              busy loop forever
   exit [code]                       the runtime exits at once without answering (a crash)
+  conn_flood [count, per_process,   open `count` TCP connections to this environment's
+              hold]                 Runtime API from child processes of `per_process` sockets
+                                    each (a process has 1024 descriptors), report once all
+                                    are opened and leave the children holding them for `hold`
+                                    seconds
   daemon [token, seconds]           leave two daemons behind: a double-forked setsid Python
                                     with `token` in its argv that ignores SIGTERM/SIGHUP, and
                                     a new-session child with an empty environment
@@ -650,6 +655,43 @@ def daemon(event):
     return {"double_fork": grandchild, "new_session": popen.pid}
 
 
+def conn_flood(event):
+    count = int(event.get("count", 3000))
+    per_process = int(event.get("per_process", 900))
+    hold = float(event.get("hold", 60))
+    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
+    reports = []
+    for start in range(0, count, per_process):
+        n = min(per_process, count - start)
+        r, w = os.pipe()
+        if os.fork() == 0:
+            os.close(r)
+            opened, errors, socks = 0, {}, []
+            for _ in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                try:
+                    s.connect((host, int(port)))
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    errors[err_name(e)] = errors.get(err_name(e), 0) + 1
+                    s.close()
+                    continue
+                socks.append(s)
+                opened += 1
+            os.write(w, json.dumps({"opened": opened, "errors": errors}).encode())
+            os.close(w)
+            # Holds the sockets while the test looks at the server.
+            time.sleep(hold)
+            os._exit(0)
+        os.close(w)
+        reports.append(json.loads(os.read(r, 65536) or b"{}"))
+        os.close(r)
+    return {"opened": sum(x.get("opened", 0) for x in reports),
+            "errors": [x.get("errors") for x in reports if x.get("errors")]}
+
+
 ACTIONS = {
     "identity": identity,
     "find": find,
@@ -666,6 +708,7 @@ ACTIONS = {
     "spin": spin,
     "exit": exit_now,
     "daemon": daemon,
+    "conn_flood": conn_flood,
 }
 
 
