@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hearth_api::guard::{Allow, LocalNames, RequestGuard};
 use hearth_engine::{Catalog, Engine, EngineConfig};
 use hearth_events::{Events, EventsConfig};
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
@@ -56,6 +57,25 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_ASYNC_CONCURRENCY",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub async_concurrency: Option<u32>,
+
+    /// Host names (and `name:port`) the API answers to besides its own address, e.g.
+    /// behind a proxy; `*` allows any (see README, "Browsers and other hosts").
+    #[arg(
+        long,
+        env = "HEARTH_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins (`https://ui.example`) whose web pages may send requests; `*` allows any.
+    #[arg(
+        long,
+        env = "HEARTH_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
+    pub allowed_origins: Vec<String>,
 
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
@@ -131,7 +151,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, hearth_api::router(engine.clone(), events.clone()))
+    let guard = RequestGuard::new(
+        addr,
+        Allow::from_items(&args.allowed_hosts),
+        Allow::from_items(&args.allowed_origins),
+        LocalNames::of_this_machine(),
+    );
+    let app = hearth_api::guard::guarded(hearth_api::router(engine.clone(), events.clone()), guard);
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
