@@ -250,12 +250,13 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
     let host = host.trim().to_ascii_lowercase();
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         let (v6, after) = rest.split_once(']')?;
-        v6.parse::<Ipv6Addr>().ok()?;
+        // In its canonical text, so that `[fd00::0001]` and `[fd00::1]` are one name.
+        let v6 = v6.parse::<Ipv6Addr>().ok()?.to_string();
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':')?),
         };
-        (v6.to_string(), port)
+        (v6, port)
     } else {
         match host.rsplit_once(':') {
             // A bare IPv6 address has colons but no brackets: not a valid Host.
@@ -457,6 +458,7 @@ mod tests {
         assert!(!host_ok(&g, "proxy.example:444"));
         assert!(!host_ok(&g, "proxy.example"));
         assert!(host_ok(&g, "[fd00::1]:9000"));
+        assert!(host_ok(&g, "[FD00:0::0001]:9000"));
         assert!(!host_ok(&g, "evil.example:9000"));
         let any = guard("127.0.0.1:9000", &["*"], &[]);
         assert!(host_ok(&any, "evil.example:9000"));

@@ -24,10 +24,13 @@ const MIB: f64 = 1024.0 * 1024.0;
 const BYTES: Threshold = Threshold {
     per_minute: MIB,
     relative: 0.005,
+    per_half: 0.0,
 };
+/// 1 a minute, or 0.5 % a minute, or 2 over the second half if that is more.
 const COUNT: Threshold = Threshold {
     per_minute: 1.0,
     relative: 0.005,
+    per_half: 2.0,
 };
 
 pub fn series() -> Vec<Series> {
@@ -66,6 +69,7 @@ pub fn series() -> Vec<Series> {
             threshold: Threshold {
                 per_minute: 10.0,
                 relative: 0.0,
+                per_half: 0.0,
             },
             ..count("async_backlog", "async backlog", |s| Some(s.backlog as f64))
         },
@@ -123,7 +127,8 @@ the server's environment cgroup base (on cgroup v1, the memory hierarchy); async
 done from /_hearth/queue. Growth per minute is the least-squares slope over the samples of \
 the second half of the run; a series is flat when that is at most its threshold: 1 MiB/min \
 for sizes, 1/min for counts (10/min for the async backlog), or 0.5 % of the series' mean per \
-minute if that is more. Log lines are kept in the db (within retention), so the db grows \
+minute if that is more, and for counts (not the backlog) at least 2 over the whole second \
+half. Environment cgroups include sandboxes made ahead that hold no function yet. Log lines are kept in the db (within retention), so the db grows \
 with a log-chatty function by design.";
 
 pub fn row_header() -> String {

@@ -2,18 +2,29 @@
 //! half of the run, per minute, against a threshold stated per series. The first half is
 //! left out because a fresh server fills its caches, pools and warm environments then.
 
-/// How much a series may grow per minute and still be called flat: the larger of an
-/// absolute amount and a share of its mean over the second half.
+/// How much a series may grow per minute and still be called flat: the largest of an
+/// absolute amount, a share of its mean over the second half, and an amount over the
+/// whole second half (so that one more environment in a short soak is not a trend).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Threshold {
     pub per_minute: f64,
     /// Share of the mean (0.005 = 0.5 %) per minute.
     pub relative: f64,
+    /// Growth over the whole second half that is still noise.
+    pub per_half: f64,
 }
 
 impl Threshold {
-    pub fn of(&self, mean: f64) -> f64 {
-        self.per_minute.max(self.relative * mean.abs())
+    /// The threshold per minute for a second half with this mean, lasting `minutes`.
+    pub fn of(&self, mean: f64, minutes: f64) -> f64 {
+        let per_half = if minutes > 0.0 {
+            self.per_half / minutes
+        } else {
+            0.0
+        };
+        self.per_minute
+            .max(self.relative * mean.abs())
+            .max(per_half)
     }
 }
 
@@ -83,7 +94,11 @@ pub fn trend(points: &[(f64, f64)], threshold: Threshold) -> Trend {
     } else {
         half.iter().map(|p| p.1).sum::<f64>() / half.len() as f64
     };
-    let limit = threshold.of(mean);
+    let minutes = match (half.first(), half.last()) {
+        (Some(a), Some(b)) => (b.0 - a.0) / 60.0,
+        _ => 0.0,
+    };
+    let limit = threshold.of(mean, minutes);
     let per_minute: Vec<(f64, f64)> = half.iter().map(|p| (p.0 / 60.0, p.1)).collect();
     let slope = if half.len() >= MIN_POINTS {
         slope(&per_minute)
@@ -109,6 +124,7 @@ mod tests {
     const MIB: Threshold = Threshold {
         per_minute: 1.0,
         relative: 0.005,
+        per_half: 0.0,
     };
 
     fn series(seconds: &[f64], f: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
@@ -154,6 +170,24 @@ mod tests {
             trend(&series(&t, |x| 100.0 - x), MIB).verdict,
             Verdict::Flat
         );
+        // One more over a short second half is noise when the threshold allows for it.
+        let noisy = Threshold {
+            per_half: 2.0,
+            ..MIB
+        };
+        let one_more = [
+            (0.0, 7.0),
+            (60.0, 7.0),
+            (70.0, 8.0),
+            (80.0, 7.0),
+            (90.0, 8.0),
+            (100.0, 8.0),
+            (110.0, 8.0),
+            (120.0, 9.0),
+        ];
+        assert_eq!(trend(&one_more, MIB).verdict, Verdict::Growing);
+        let t = trend(&one_more, noisy);
+        assert_eq!((t.verdict, t.threshold_per_minute), (Verdict::Flat, 2.0));
         // Too few samples to say.
         let short = trend(&[(0.0, 1.0), (10.0, 50.0), (20.0, 99.0)], MIB);
         assert_eq!(short.verdict, Verdict::TooShort);
