@@ -139,6 +139,17 @@ impl RequestGuard {
         }
     }
 
+    /// The guard of a server listening on `listen`, with the items of `--allowed-hosts`
+    /// and `--allowed-origins`, on this machine.
+    pub fn for_flags<S: AsRef<str>>(listen: SocketAddr, hosts: &[S], origins: &[S]) -> Self {
+        Self::new(
+            listen,
+            Allow::from_items(hosts),
+            Allow::from_items(origins),
+            LocalNames::of_this_machine(),
+        )
+    }
+
     /// Checks a request's `Host` (`None` when it has none) and `Origin` headers.
     pub fn check(&self, host: Option<&str>, origin: Option<&str>) -> Result<(), Refusal> {
         // A request without a Host (HTTP/1.0) cannot come from a browser, which always

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hearth_api::guard::{Allow, LocalNames, RequestGuard};
+use hearth_api::guard::RequestGuard;
 use hearth_engine::{Catalog, Engine, EngineConfig};
 use hearth_events::{Events, EventsConfig};
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
@@ -151,12 +151,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
-    let guard = RequestGuard::new(
-        addr,
-        Allow::from_items(&args.allowed_hosts),
-        Allow::from_items(&args.allowed_origins),
-        LocalNames::of_this_machine(),
-    );
+    let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
     let app = hearth_api::guard::guarded(hearth_api::router(engine.clone(), events.clone()), guard);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
