@@ -136,16 +136,18 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def server_with_env(tmp_path_factory, runtimes_dir, zips, monkeypatch):
-    """Starts, for one test, a server with extra environment variables (its settings):
-    `server_with_env(HEARTH_IDLE_TTL="1s")`."""
+    """Starts, for one test, a server with extra environment variables (its settings) or
+    command-line arguments: `server_with_env(HEARTH_IDLE_TTL="1s")`,
+    `server_with_env("--allowed-hosts", "*")`."""
     started = []
 
-    def _start(**env):
+    def _start(*args, **env):
+        """Positional arguments are added to the server's command line."""
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         base = tmp_path_factory.mktemp("hearth-env")
         (base / "data").mkdir()
-        srv = h.HearthServer(base / "data", runtimes_dir, base)
+        srv = h.HearthServer(base / "data", runtimes_dir, base, extra_args=list(args))
         srv.start()
         started.append(srv)
         return srv

@@ -99,9 +99,12 @@ class HearthServer:
     """`hearth server` on a free port with its own data dir and the shared runtimes dir."""
 
     def __init__(self, data_dir: Path, runtimes_dir: Path, log_dir: Path,
-                 cwd: Path | None = None, env: dict | None = None):
+                 cwd: Path | None = None, env: dict | None = None,
+                 extra_args: list | None = None):
         """With `cwd`, the server runs there and gets both directories as relative paths;
-        `env` adds to (or overrides) the test's environment."""
+        `env` adds to (or overrides) the test's environment, and `extra_args` are added to
+        `hearth server`'s command line."""
+        self.extra_args = [str(a) for a in extra_args or []]
         self.data_dir = Path(data_dir)
         self.runtimes_dir = Path(runtimes_dir)
         self.log_dir = Path(log_dir)
@@ -131,6 +134,7 @@ class HearthServer:
             "--listen", f"127.0.0.1:{self.port}",
             "--data-dir", data_dir,
             "--runtimes-dir", runtimes_dir,
+            *self.extra_args,
         ]
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")

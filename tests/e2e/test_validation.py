@@ -267,3 +267,48 @@ def test_unknown_qualifier(raw_client, existing):
     with pytest.raises(ClientError) as e:
         raw_client.invoke(FunctionName=existing, Qualifier="42", Payload=b"{}")
     assert h.error_of(e.value)[:2] == (404, "ResourceNotFoundException")
+
+
+# --- Invoke payloads that are not UTF-8 -----------------------------------------------------
+
+UTF8_PREFIX = "Could not parse request body into json: Could not parse payload into json: "
+
+
+@pytest.mark.parametrize("payload,detail", [
+    (b'{"a":"\xff"}', "Invalid UTF-8 start byte 0xff"),
+    (b'{"a":"x\xc3("}', "Invalid UTF-8 middle byte 0x28"),
+    (b'["\xed\xa0\x80"]', "Invalid UTF-8 middle byte 0xa0"),
+])
+def test_payload_not_utf8_inside_a_json_string(server, raw_client, payload, detail):
+    """AWS refuses these (its JSON parser decodes strings); a sync Invoke, an Event invoke
+    and InvokeAsync all answer 400 InvalidRequestContentException, and nothing runs."""
+    name = h.unique_name("val-utf8")
+    h.create_function(raw_client, name)
+    calls = [
+        lambda: raw_client.invoke(FunctionName=name, Payload=payload),
+        lambda: raw_client.invoke(FunctionName=name, InvocationType="Event", Payload=payload),
+        lambda: raw_client.invoke_async(FunctionName=name, InvokeArgs=payload),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        status, code, message = h.error_of(e.value)
+        assert (status, code) == (400, "InvalidRequestContentException"), message
+        assert message.startswith(UTF8_PREFIX + detail), message
+    # Raw HTTP, as any client would send it.
+    for path, headers in [(f"/2015-03-31/functions/{name}/invocations", {}),
+                          (f"/2015-03-31/functions/{name}/invocations",
+                           {"X-Amz-Invocation-Type": "Event"}),
+                          (f"/2014-11-13/functions/{name}/invoke-async/", {})]:
+        status, resp_headers, body = server.get(path, method="POST", body=payload,
+                                                headers=headers)
+        assert status == 400, body
+        assert resp_headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
+        doc = json.loads(body)
+        assert doc["Type"] == "User"
+        assert doc["message"].startswith(UTF8_PREFIX + detail), doc
+    # Nothing was queued or run: the function's log is empty.
+    assert not any(e["message"].startswith("START") for e in h.log_events(server, name))
+    # The same text in valid UTF-8 reaches the function unchanged.
+    text = payload.decode("utf-8", errors="replace")
+    assert h.invoke_ok(raw_client, name, json.loads(text))["event"] == json.loads(text)

@@ -32,14 +32,50 @@ fn invalid_content(message: impl Into<String>) -> ApiError {
 /// Reads an invoke payload: JSON (or nothing) within `limit` bytes.
 async fn read_payload(body: Body, limit: usize, operation: &str) -> ApiResult<Bytes> {
     let payload = body::read(body, limit, operation).await?;
-    if !payload.iter().all(u8::is_ascii_whitespace) {
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
-            return Err(invalid_content(format!(
-                "Could not parse request body into json: Could not parse payload into json: {e}"
-            )));
-        }
-    }
+    check_payload(&payload).map_err(|detail| {
+        invalid_content(format!(
+            "Could not parse request body into json: Could not parse payload into json: {detail}"
+        ))
+    })?;
     Ok(payload)
+}
+
+/// Whether a payload is JSON (or blank), as Lambda parses it. serde_json skips over the
+/// bytes of a string it does not keep without decoding them, so the UTF-8 is checked on
+/// its own: outside strings a non-ASCII byte is already a syntax error, so what this
+/// catches is bytes inside a string, which AWS refuses too (its parser decodes them).
+fn check_payload(payload: &[u8]) -> Result<(), String> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(payload).map_err(|e| e.to_string())?;
+    std::str::from_utf8(payload).map_err(|e| utf8_detail(payload, &e))?;
+    Ok(())
+}
+
+/// AWS's wording (its JSON parser's): `Invalid UTF-8 start byte 0x97` for a byte that
+/// cannot begin a character, `Invalid UTF-8 middle byte 0x28` for a character cut short,
+/// with where it is in serde_json's style.
+fn utf8_detail(payload: &[u8], e: &std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let before = &payload[..at];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    let lead = payload[at];
+    let what = match e.error_len() {
+        _ if !(0xC2..=0xF4).contains(&lead) => format!("Invalid UTF-8 start byte 0x{lead:02x}"),
+        Some(len) => match payload.get(at + len) {
+            Some(b) if len < 4 => format!("Invalid UTF-8 middle byte 0x{b:02x}"),
+            _ => format!("Invalid UTF-8 middle byte 0x{lead:02x}"),
+        },
+        None => "Unexpected end-of-input in a UTF-8 character".to_string(),
+    };
+    format!("{what} at line {line} column {column}")
 }
 
 /// InvokeAsync (`POST /2014-11-13/functions/{fn}/invoke-async/`), deprecated by Lambda
@@ -177,4 +213,40 @@ pub(crate) async fn invoke(
         set("x-amz-log-result", log);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_json_in_utf8() {
+        for ok in [
+            &b""[..],
+            b"  ",
+            b"{}",
+            b"\"\xc3\xa9\"",
+            "{\"a\":\"\u{1F600}\"}".as_bytes(),
+        ] {
+            assert_eq!(check_payload(ok), Ok(()), "{ok:?}");
+        }
+        assert_eq!(
+            check_payload(b"{\"a\":\"\xff\"}"),
+            Err("Invalid UTF-8 start byte 0xff at line 1 column 7".into())
+        );
+        assert_eq!(
+            check_payload(b"{\n\"a\":\"x\xc3(\"}"),
+            Err("Invalid UTF-8 middle byte 0x28 at line 2 column 7".into())
+        );
+        assert_eq!(
+            check_payload(b"[\"\x80\"]"),
+            Err("Invalid UTF-8 start byte 0x80 at line 1 column 3".into())
+        );
+        // An encoded surrogate (ED A0 80) is not UTF-8 either.
+        assert!(check_payload(b"\"\xed\xa0\x80\"")
+            .is_err_and(|e| e.starts_with("Invalid UTF-8 middle byte 0xa0")));
+        // Outside a string it is a syntax error first, as on AWS.
+        assert!(check_payload(b"\xff").is_err_and(|e| !e.contains("UTF-8")));
+        assert!(check_payload(b"{\"a\":1").is_err());
+    }
 }

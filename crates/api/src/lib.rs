@@ -14,6 +14,7 @@ mod concurrency;
 mod error;
 mod event_config;
 mod functions;
+pub mod guard;
 mod hearth;
 mod invoke;
 mod page;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hearth_api::guard::RequestGuard;
 use hearth_engine::{Catalog, Engine, EngineConfig};
 use hearth_events::{Events, EventsConfig};
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
@@ -80,6 +81,25 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_BODY_BUDGET_MB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub body_budget_mb: u64,
+
+    /// Host names (and `name:port`) the API answers to besides its own address, e.g.
+    /// behind a proxy; `*` allows any (see README, "Browsers and other hosts").
+    #[arg(
+        long,
+        env = "HEARTH_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins (`https://ui.example`) whose web pages may send requests; `*` allows any.
+    #[arg(
+        long,
+        env = "HEARTH_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
+    pub allowed_origins: Vec<String>,
 
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
@@ -173,8 +193,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let app = hearth_api::BodyBudget::new(budget, BODY_WAIT)
-        .apply(hearth_api::router(engine.clone(), events.clone()));
+    let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
+    // The guard comes first: a foreign request is refused before it waits for the budget.
+    let app = hearth_api::guard::guarded(
+        hearth_api::BodyBudget::new(budget, BODY_WAIT)
+            .apply(hearth_api::router(engine.clone(), events.clone())),
+        guard,
+    );
     let limits = hearth_serve::Limits {
         max_connections,
         header_read_timeout: Some(args.header_timeout),

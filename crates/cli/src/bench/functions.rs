@@ -155,7 +155,7 @@ pub fn python_echo(catalog: &Catalog, work: &Path) -> Result<BenchFunction, Stri
 }
 
 /// The highest `python3.N` among `names` (3.12 above 3.9).
-fn newest_python(names: &[String]) -> Option<String> {
+pub(crate) fn newest_python(names: &[String]) -> Option<String> {
     names
         .iter()
         .filter_map(|n| {

@@ -14,6 +14,7 @@ mod measure;
 mod procs;
 mod report;
 mod server;
+mod soak;
 mod wire;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,17 @@ pub struct BenchArgs {
     /// Far fewer iterations: a smoke test of the bench, not figures to quote.
     #[arg(long)]
     pub quick: bool,
+
+    /// Instead of the figures, a soak: mixed load (sync, async, create/update/delete) for
+    /// DURATION (e.g. 10m), sampling the server's memory, fds, threads, data directory,
+    /// environments and cgroups, then their growth per minute with a verdict.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, conflicts_with = "quick")]
+    pub soak: Option<Duration>,
+
+    /// With --soak: how often to sample [default: every 10 s; for soaks under two
+    /// minutes, a twelfth of the duration, at least 1 s].
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, requires = "soak")]
+    pub sample_every: Option<Duration>,
 
     /// How the bench's server isolates environments (`process` isolates nothing).
     #[arg(long, value_enum, default_value = "jail")]
@@ -145,6 +157,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
 
+    if let Some(duration) = args.soak {
+        let result = soak::run(&args, duration, &exe, &echo, &runtimes_dir, &sandbox, &work);
+        return match result {
+            Ok(()) => {
+                if let Err(e) = std::fs::remove_dir_all(&work) {
+                    progress(format!("could not remove {}: {e}", work.display()));
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.context(format!(
+                "the soak could not be completed (its files, server log included, are in {})",
+                work.display()
+            ))),
+        };
+    }
     let result = bench(&plan, &args, &exe, &echo, &runtimes_dir, &sandbox, &work);
     match result {
         Ok(report) => {
@@ -209,6 +236,9 @@ fn bench(
         &data_dir,
         runtimes_dir,
         sandbox,
+        // Longer than the bench: an environment reclaimed mid-run would turn a warm
+        // figure into a cold one.
+        "1h",
         &work.join("server.log"),
     )?;
     let addr = server.addr();

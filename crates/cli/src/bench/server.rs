@@ -37,6 +37,7 @@ impl Server {
         data_dir: &Path,
         runtimes_dir: &Path,
         sandbox: &str,
+        idle_ttl: &str,
         log: &Path,
     ) -> anyhow::Result<Self> {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
@@ -52,10 +53,8 @@ impl Server {
             .arg(runtimes_dir)
             .arg("--sandbox")
             .arg(sandbox)
-            // Longer than the bench: an environment reclaimed mid-run would turn a warm
-            // figure into a cold one.
             .arg("--idle-ttl")
-            .arg("1h")
+            .arg(idle_ttl)
             // The log goes to a file and into error messages: no colour codes.
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -203,6 +202,25 @@ pub fn create_function(conn: &mut Conn, name: &str, spec: &FunctionSpec) -> anyh
     if response.status() != 201 {
         bail!(
             "CreateFunction {name} answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
+    Ok(())
+}
+
+/// UpdateFunctionCode to `spec`'s zip.
+pub fn update_code(conn: &mut Conn, name: &str, spec: &FunctionSpec) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(&json!({ "ZipFile": spec.zip_base64 }))?;
+    let response = conn.request(
+        "PUT",
+        &format!("{}/code", function_path(name)),
+        &[("Content-Type", "application/json")],
+        &body,
+    )?;
+    if response.status() != 200 {
+        bail!(
+            "UpdateFunctionCode {name} answered HTTP {}: {}",
             response.status(),
             response.text()
         );

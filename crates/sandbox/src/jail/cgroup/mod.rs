@@ -22,6 +22,7 @@ mod detect;
 mod error;
 mod fs;
 mod kill;
+mod locate;
 mod parse;
 mod v1;
 mod v2;
@@ -34,6 +35,7 @@ use std::path::PathBuf;
 
 pub use detect::{detect, detect_from, detect_named, DEFAULT_BASE};
 pub use error::CgroupError;
+pub use locate::{count_environments, environments_dir};
 pub use v1::V1Manager;
 pub use v2::V2Manager;
 
