@@ -152,8 +152,10 @@ def test_idle_and_slow_clients_cannot_take_the_servers_descriptors(server_with_e
 def test_keep_alive_connections_wait_for_the_keep_alive_timeout(server_with_env):
     srv = server_with_env(HEARTH_HEADER_TIMEOUT="1s", HEARTH_KEEP_ALIVE_TIMEOUT="6s",
                           HEARTH_SANDBOX="process")
+    # The Host names the server's own address and port (the request guard refuses others).
+    request = f"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode()
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    s.sendall(b"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.sendall(request)
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(65536)
@@ -168,7 +170,7 @@ def test_keep_alive_connections_wait_for_the_keep_alive_timeout(server_with_env)
     assert not closed_by_peer(s), "an idle keep-alive connection was closed at the header timeout"
     # ... and still serves; after the keep-alive timeout it is closed.
     s.setblocking(True)
-    s.sendall(b"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.sendall(request)
     assert s.recv(12) == b"HTTP/1.1 200"
     assert wait_all_closed([s], timeout=60) == 0
     s.close()

@@ -19,7 +19,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often the queue is polled while draining.
 const POLL: Duration = Duration::from_millis(10);
 
-fn check_accepted(response: &Response) -> anyhow::Result<()> {
+/// An Event invoke's answer must be 202 Accepted.
+pub(super) fn check_accepted(response: &Response) -> anyhow::Result<()> {
     if response.status() != 202 {
         bail!(
             "an Event invoke answered HTTP {}: {}",

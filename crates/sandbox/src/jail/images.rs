@@ -29,11 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, open_tree,
-    FsMountFlags, FsOpenFlags, MountAttrFlags, OpenTreeFlags,
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, FsMountFlags,
+    FsOpenFlags, MountAttrFlags,
 };
 
 use super::loopdev;
+use super::tmpdisk::clone_mount;
 
 /// A directory as it is now: a replaced directory (an updated runtime client) is a new
 /// image.
@@ -287,17 +288,6 @@ fn mount_device(device: &Path) -> io::Result<OwnedFd> {
             | MountAttrFlags::MOUNT_ATTR_NOSUID
             | MountAttrFlags::MOUNT_ATTR_NODEV
             | MountAttrFlags::MOUNT_ATTR_NOATIME,
-    )?)
-}
-
-/// A new detached mount of the same file system as `mount`.
-fn clone_mount(mount: &OwnedFd) -> io::Result<OwnedFd> {
-    Ok(open_tree(
-        mount,
-        "",
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_EMPTY_PATH,
     )?)
 }
 

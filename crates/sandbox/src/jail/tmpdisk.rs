@@ -92,7 +92,7 @@ impl Snapshot {
 }
 
 /// A new detached mount of the same file system as `mount`.
-fn clone_mount(mount: &OwnedFd) -> io::Result<OwnedFd> {
+pub(super) fn clone_mount(mount: &OwnedFd) -> io::Result<OwnedFd> {
     Ok(open_tree(
         mount,
         "",

@@ -13,8 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
-
 use crate::bench::load::Conn;
 use crate::bench::server::{self, FunctionSpec};
 
@@ -193,14 +191,7 @@ fn sleep_unless_stopped(stop: &AtomicBool, pause: Duration) {
 
 fn event(conn: &mut Conn, path: &str, payload: &[u8]) -> anyhow::Result<()> {
     let response = conn.request("POST", path, &[("X-Amz-Invocation-Type", "Event")], payload)?;
-    if response.status() != 202 {
-        bail!(
-            "an Event invoke answered HTTP {}: {}",
-            response.status(),
-            response.text()
-        );
-    }
-    Ok(())
+    crate::bench::asynchronous::check_accepted(&response)
 }
 
 /// One short-lived function: created with new code, invoked, its code replaced by other
