@@ -213,7 +213,7 @@ impl Engine {
         let duration = started.elapsed();
         let id = &req.request_id;
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
-            // Its START is logged already (the output streams to the log as it comes).
+            // Its START (held until output or the end) goes out with this line.
             env.end_log(&[(
                 now_ms(),
                 format!("RequestId: {id} The runtime exited before it took the event; a new environment runs it"),

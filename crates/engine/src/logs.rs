@@ -121,19 +121,19 @@ impl LogCollector {
     }
 
     /// Ends the current period (init, or the time between invocations) and starts an
-    /// invocation whose log begins with `lines` (`START`).
+    /// invocation whose log begins with `lines` (`START`). Those lines stay held: they
+    /// go to the writer with the invocation's first output, or with its `END` and
+    /// `REPORT`, so that a quiet invocation costs the writer one hand-over, not two (each
+    /// one wakes its thread).
     pub(crate) async fn begin_invocation(&self, lines: &[(i64, String)]) {
         let s = &self.shared;
         let _order = s.order.lock().await;
         s.drain_all().await;
-        {
-            let mut out = s.state();
-            out.next_period(PeriodKind::Invocation, now_ms());
-            for (ts, line) in lines {
-                out.push_line(*ts, line);
-            }
+        let mut out = s.state();
+        out.next_period(PeriodKind::Invocation, now_ms());
+        for (ts, line) in lines {
+            out.push_line(*ts, line);
         }
-        s.submit_held().await;
     }
 
     /// Ends the current init or invocation with `lines` (`END`, `REPORT`), after
