@@ -2,37 +2,16 @@
 //! botocore's `logs/2014-03-28` model has them. Behaviour with the AWS CLI is covered by
 //! `tests/e2e/test_log_limits.py`.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use hearth_engine::{Catalog, Engine, EngineConfig};
-use hearth_sandbox::ProcessSandbox;
-use hearth_store::{Change, Durability, LogBatch, Store};
+use common::app;
+use hearth_store::{Change, Durability, LogBatch};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-fn app() -> (Router, Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("data")).expect("store");
-    let engine = Engine::new(
-        store.clone(),
-        Catalog::discover(&dir.path().join("runtimes")),
-        Arc::new(ProcessSandbox),
-        EngineConfig {
-            idle_ttl: Duration::from_secs(60),
-            account_concurrency: 1000,
-            log_limits: Default::default(),
-            log_backlog: hearth_store::LOG_BACKLOG,
-        },
-    )
-    .expect("engine");
-    let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");
-    (hearth_api::router(engine, events), store, dir)
-}
 
 async fn logs_call(app: &Router, target: &str, body: Value) -> (StatusCode, Option<String>, Value) {
     let req = Request::builder()

@@ -1,17 +1,15 @@
 //! The control plane in-process: status codes, error encoding and JSON shapes as
 //! botocore expects them. Behaviour with real clients is covered by `tests/e2e`.
 
+mod common;
+
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
-use hearth_engine::{Catalog, Engine, EngineConfig};
-use hearth_sandbox::ProcessSandbox;
-use hearth_store::Store;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -22,26 +20,8 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("data")).expect("store");
-    let catalog = Catalog::discover(&dir.path().join("runtimes"));
-    let engine = Engine::new(
-        store,
-        catalog,
-        Arc::new(ProcessSandbox),
-        EngineConfig {
-            idle_ttl: Duration::from_secs(60),
-            account_concurrency: 1000,
-            log_limits: Default::default(),
-            log_backlog: hearth_store::LOG_BACKLOG,
-        },
-    )
-    .expect("engine");
-    let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");
-    Fixture {
-        app: hearth_api::router(engine, events),
-        _dir: dir,
-    }
+    let (app, _, dir) = common::app();
+    Fixture { app, _dir: dir }
 }
 
 fn zip_b64(files: &[(&str, &str, u32)]) -> String {
