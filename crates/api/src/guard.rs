@@ -25,11 +25,11 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use serde_json::json;
+use hearth_model::{AwsError, ErrorCode};
 
 /// Names or origins a flag allows: everything (`*`) or a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,19 +326,11 @@ fn inspect(guard: &RequestGuard, req: &Request) -> Result<(), Refusal> {
 
 /// 403 `AccessDeniedException`, shaped as AWS answers a request it does not authorize.
 fn refuse(refusal: &Refusal) -> Response {
-    let mut resp = (
-        StatusCode::FORBIDDEN,
-        axum::Json(json!({"Type": "User", "Message": refusal.message()})),
-    )
+    let mut resp = crate::ApiError::from(AwsError::new(ErrorCode::AccessDenied, refusal.message()))
         .into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        "x-amzn-errortype",
-        HeaderValue::from_static("AccessDeniedException"),
-    );
     // The guard runs before the layer that assigns request ids.
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
+        resp.headers_mut().insert("x-amzn-requestid", id);
     }
     resp
 }

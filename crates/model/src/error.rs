@@ -19,6 +19,8 @@ pub enum ErrorCode {
     ProvisionedConcurrencyConfigNotFound,
     /// Lambda could not unzip the deployment package (502, a fault).
     InvalidZipFile,
+    /// The request may not be made at all (a foreign `Host` or `Origin`).
+    AccessDenied,
     Service,
 }
 
@@ -39,6 +41,7 @@ impl ErrorCode {
                 "ProvisionedConcurrencyConfigNotFoundException"
             }
             Self::InvalidZipFile => "InvalidZipFileException",
+            Self::AccessDenied => "AccessDeniedException",
             Self::Service => "ServiceException",
         }
     }
@@ -53,6 +56,7 @@ impl ErrorCode {
             Self::RequestTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::InvalidZipFile => 502,
+            Self::AccessDenied => 403,
             Self::Service => 500,
         }
     }
@@ -60,7 +64,9 @@ impl ErrorCode {
     /// The body key botocore's model names for this error's message (it varies).
     pub fn message_key(self) -> &'static str {
         match self {
-            Self::ResourceNotFound | Self::InvalidZipFile | Self::Service => "Message",
+            Self::ResourceNotFound | Self::InvalidZipFile | Self::AccessDenied | Self::Service => {
+                "Message"
+            }
             _ => "message",
         }
     }
