@@ -31,9 +31,16 @@ pub(super) fn check_accepted(response: &Response) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Events of `function` not done yet (waiting or running), from `/_hearth/queue`.
-fn outstanding(conn: &mut Conn, function: &str) -> anyhow::Result<u64> {
+/// Events not done yet (waiting or running) per function, from `/_hearth/queue`.
+pub(super) fn not_done(conn: &mut Conn) -> anyhow::Result<Vec<(String, u64)>> {
     let response = conn.request("GET", "/_hearth/queue", &[], b"")?;
+    if response.status() != 200 {
+        bail!(
+            "/_hearth/queue answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
     let doc: Value = serde_json::from_slice(&response.body)
         .with_context(|| format!("/_hearth/queue answered {}", response.text()))?;
     let count = |q: &Value, key: &str| q.get(key).and_then(Value::as_u64).unwrap_or(0);
@@ -42,8 +49,22 @@ fn outstanding(conn: &mut Conn, function: &str) -> anyhow::Result<u64> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|q| q.get("function").and_then(Value::as_str) == Some(function))
-        .map_or(0, |q| count(q, "queued") + count(q, "running")))
+        .map(|q| {
+            let name = q
+                .get("function")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            (name.to_string(), count(q, "queued") + count(q, "running"))
+        })
+        .collect())
+}
+
+/// Events of `function` not done yet (waiting or running).
+fn outstanding(conn: &mut Conn, function: &str) -> anyhow::Result<u64> {
+    Ok(not_done(conn)?
+        .into_iter()
+        .find(|(name, _)| name == function)
+        .map_or(0, |(_, n)| n))
 }
 
 /// Waits until `function` has no events left; returns how long that took.

@@ -142,16 +142,9 @@ fn concurrency(conn: &mut Conn) -> anyhow::Result<(u64, u64)> {
 
 /// Async events not done yet, over every function.
 fn backlog(conn: &mut Conn) -> anyhow::Result<u64> {
-    let doc = get_json(conn, "/_hearth/queue")?;
-    Ok(doc
-        .get("functions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|q| {
-            let n = |k: &str| q.get(k).and_then(Value::as_u64).unwrap_or(0);
-            n("queued") + n("running")
-        })
+    Ok(crate::bench::asynchronous::not_done(conn)?
+        .iter()
+        .map(|(_, n)| n)
         .sum())
 }
 
