@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +48,20 @@ MAX_REQUEST = 6291456
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 LOG_STREAM_RE = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]+$")
+
+
+def require_privileged(what: str, present: bool) -> None:
+    """The one marker of an end-to-end test that needs a privilege (root, say) it cannot do
+    without. Without it the test is skipped, or fails when HEARTH_REQUIRE_PRIVILEGED_TESTS=1
+    (scripts/test.sh sets it when run as root), so that a CI run cannot pass with the test
+    silently not run. Tests skipped by design under the process sandbox do not use this:
+    see docs/testing.md."""
+    if present:
+        return
+    if os.environ.get("HEARTH_REQUIRE_PRIVILEGED_TESTS") == "1":
+        pytest.fail(f"this test needs {what}, which this host lacks, and "
+                    "HEARTH_REQUIRE_PRIVILEGED_TESTS=1 says it must run", pytrace=False)
+    pytest.skip(f"needs {what} (set HEARTH_REQUIRE_PRIVILEGED_TESTS=1 to make that a failure)")
 
 
 def function_arn(name: str, qualifier: str | None = None) -> str:

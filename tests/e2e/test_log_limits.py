@@ -274,8 +274,7 @@ def test_flood_keeps_server_memory_and_data_dir_bounded(server_with_env):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 64 MiB tmpfs as a server's data directory (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+    h.require_privileged("root, to mount a tmpfs", os.geteuid() == 0)
     data = tmp_path / "data"
     data.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(data)], check=True)

@@ -11,6 +11,8 @@ mod exit;
 mod instance;
 pub mod jail;
 mod process;
+#[cfg(test)]
+mod test_privileges;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -16,6 +16,10 @@ use std::process::Command;
 
 use hearth_sandbox::jail::seccomp::{self, Arch};
 
+// The marker of tests that need privileges, shared with the crate's unit tests.
+#[path = "../src/test_privileges.rs"]
+mod test_privileges;
+
 const CHILD_ENV: &str = "HEARTH_SECCOMP_TEST_CHILD";
 
 /// Runs `body` in a fresh copy of this test binary, under the filter if `filtered`.
@@ -223,9 +227,8 @@ const HOST_GATED: &[&str] = &[
 
 #[test]
 fn probes_fail_differently_unfiltered() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("not root: capability checks answer EPERM on their own; control skipped");
+    // Without root, capability checks answer EPERM on their own: no control to compare.
+    if !test_privileges::require("root", test_privileges::is_root()) {
         return;
     }
     in_child("probes_fail_differently_unfiltered", false, || {

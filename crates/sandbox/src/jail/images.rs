@@ -294,6 +294,7 @@ fn mount_device(device: &Path) -> io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_privileges;
 
     #[test]
     fn a_start_keeps_only_complete_images_of_directories_as_they_are() {
@@ -338,11 +339,12 @@ mod tests {
         );
     }
 
-    /// Needs root, loop devices and e2fsprogs; says so and passes without them.
     #[test]
     fn images_are_made_once_hold_the_directory_and_go_with_it() {
-        if !rustix::process::geteuid().is_root() || !loopdev::available() {
-            eprintln!("skipped: needs root, loop devices and mkfs.ext4");
+        if !test_privileges::require(
+            "root, loop devices and mkfs.ext4",
+            test_privileges::is_root() && loopdev::available(),
+        ) {
             return;
         }
         let tmp = tempfile::tempdir().expect("tempdir");

@@ -168,12 +168,15 @@ pub fn available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_privileges;
 
-    /// Needs root and loop devices, as the jail does.
     #[test]
     fn image_attaches_and_mounts() {
-        if !nix::unistd::geteuid().is_root() || !available() {
-            panic!("needs root, /dev/loop-control and mkfs.ext4");
+        if !test_privileges::require(
+            "root, /dev/loop-control and mkfs.ext4",
+            test_privileges::is_root() && available(),
+        ) {
+            return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let image = dir.path().join("t.img");

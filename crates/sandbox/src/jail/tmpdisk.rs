@@ -273,6 +273,16 @@ pub fn no_space(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_privileges;
+
+    /// Whether the host has what the jail's `/tmp` disks need (else skipped or failed,
+    /// see [`test_privileges::require`]).
+    fn needs_loop_devices() -> bool {
+        test_privileges::require(
+            "root, /dev/loop-control and mkfs.ext4",
+            test_privileges::is_root() && loopdev::available(),
+        )
+    }
 
     /// Attaches a detached mount (as the jail's PID 1 does) at `target`.
     fn attach(mount: &OwnedFd, target: &Path) {
@@ -286,11 +296,10 @@ mod tests {
         .expect("attach");
     }
 
-    /// Needs root and loop devices, as the jail does.
     #[test]
     fn clones_mount_empty_with_exactly_their_size() {
-        if !nix::unistd::geteuid().is_root() || !loopdev::available() {
-            panic!("needs root, /dev/loop-control and mkfs.ext4");
+        if !needs_loop_devices() {
+            return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let disks = TmpDisks::new(dir.path().join("images"), 993, 990).expect("disks");
@@ -319,11 +328,10 @@ mod tests {
         assert_eq!(left, 0);
     }
 
-    /// Needs root and loop devices, as the jail does.
     #[test]
     fn only_untouched_disks_are_used_again() {
-        if !nix::unistd::geteuid().is_root() || !loopdev::available() {
-            panic!("needs root, /dev/loop-control and mkfs.ext4");
+        if !needs_loop_devices() {
+            return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let disks = TmpDisks::new(dir.path().join("images"), 993, 990).expect("disks");

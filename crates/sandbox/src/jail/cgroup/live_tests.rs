@@ -1,8 +1,9 @@
 //! Tests against this host's real cgroup filesystem: limits, membership, peak memory,
 //! OOM kills, killing forked and daemonised processes, and removal.
 //!
-//! They need root and the memory, cpu, pids (and on v1 freezer) controllers, and fail
-//! with a clear message without them unless `HEARTH_SKIP_CGROUP_TESTS=1`. Each test
+//! They need root and the memory, cpu, pids (and on v1 freezer) controllers: without them
+//! they are skipped, or fail under `HEARTH_REQUIRE_PRIVILEGED_TESTS=1`
+//! ([`test_privileges::require`], docs/testing.md). Each test
 //! uses its own base (`hearth-test-<pid>-<test>`) and a guard removes everything it
 //! created, also when the test fails. On a v2 host, as in production, detection moves
 //! the test process into `<own cgroup>/supervisor`.
@@ -15,8 +16,11 @@ use std::time::{Duration, Instant};
 use super::parse::{parse_mountinfo, parse_proc_cgroup};
 use super::v2::V2Cgroup;
 use super::{detect_named, Cgroup, CgroupError, CgroupManager, Limits, V2Manager};
+use crate::test_privileges;
 
-const SKIP_VAR: &str = "HEARTH_SKIP_CGROUP_TESTS";
+/// What these tests need from the host.
+const NEEDS: &str =
+    "root and a cgroup filesystem with the memory, cpu, pids (v1: and freezer) controllers";
 
 /// A manager and its cgroup, destroyed (with the test's base) when dropped.
 struct Live {
@@ -43,26 +47,20 @@ impl Drop for Live {
     }
 }
 
-fn skipped() -> bool {
-    let skip = std::env::var(SKIP_VAR).is_ok_and(|v| v == "1");
-    if skip {
-        eprintln!("{SKIP_VAR}=1: skipping a test that needs real cgroups");
-    }
-    skip
-}
-
-/// A cgroup named `env` under a base of this test's own, or `None` when skipped.
+/// A cgroup named `env` under a base of this test's own, or `None` when the host lacks
+/// [`NEEDS`] and the test is skipped.
 fn live(test: &str, limits: &Limits) -> Option<Live> {
-    if skipped() {
+    if !test_privileges::require(NEEDS, test_privileges::is_root()) {
         return None;
     }
     let base = format!("hearth-test-{}-{test}", std::process::id());
-    let manager = detect_named(&base).unwrap_or_else(|e| {
-        panic!(
-            "cgroup tests need root and a cgroup filesystem with the memory, cpu, pids \
-             (v1: and freezer) controllers: {e}\nset {SKIP_VAR}=1 to skip them"
-        )
-    });
+    let manager = match detect_named(&base) {
+        Ok(manager) => manager,
+        Err(e) => {
+            test_privileges::require(&format!("{NEEDS} ({e})"), false);
+            return None;
+        }
+    };
     let mut live = Live {
         manager,
         cgroup: None,
@@ -260,7 +258,7 @@ fn a_fork_storm_with_a_daemon_is_capped_and_killed() {
 /// which needs no controllers, against processes that daemonised with `setsid`.
 #[test]
 fn v2_kill_paths_on_the_real_unified_hierarchy() {
-    if skipped() {
+    if !test_privileges::require("root", test_privileges::is_root()) {
         return;
     }
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
@@ -298,7 +296,7 @@ fn v2_kill_paths_on_the_real_unified_hierarchy() {
             std::process::id()
         ));
         if let Err(e) = std::fs::create_dir(&dir) {
-            panic!("cannot create {}: {e}\nset {SKIP_VAR}=1", dir.display());
+            panic!("cannot create {}: {e}", dir.display());
         }
         let guard = DirGuard(dir.clone());
         if use_kill_file && !dir.join("cgroup.kill").exists() {
