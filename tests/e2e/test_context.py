@@ -1,4 +1,5 @@
-"""What a function sees: the context object and the environment variables (LAMBDA-SPEC §1)."""
+"""What a function sees: the context object and the environment variables
+(docs/wire/environment.md, docs/wire/runtime-api.md)."""
 
 import os
 import re

@@ -209,7 +209,7 @@ def node_prefix_server(tmp_path, runtimes_dir, zips):
 
 
 @pytest.mark.skipif(os.environ.get("HEARTH_SANDBOX") == "process",
-                    reason="the process sandbox cannot hide a host directory (see README)")
+                    reason="the process sandbox cannot hide a host directory (see docs/runtimes.md)")
 def test_node_does_not_find_its_prefix_global_modules(node_prefix_server, tmp_path):
     server, prefix = node_prefix_server
     # Positive control: that node finds the module on the host, with nothing set.

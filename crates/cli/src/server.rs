@@ -83,7 +83,7 @@ pub struct ServerArgs {
     pub body_budget_mb: u64,
 
     /// Host names (and `name:port`) the API answers to besides its own address, e.g.
-    /// behind a proxy; `*` allows any (see README, "Browsers and other hosts").
+    /// behind a proxy; `*` allows any (see docs/request-guard.md).
     #[arg(
         long,
         env = "HEARTH_ALLOWED_HOSTS",

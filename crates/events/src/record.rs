@@ -1,4 +1,5 @@
-//! The invocation record sent to an OnSuccess or OnFailure destination (LAMBDA-SPEC §5).
+//! The invocation record sent to an OnSuccess or OnFailure destination; its shape is
+//! written down in `docs/wire/destinations.md`.
 
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_store::QueuedEvent;

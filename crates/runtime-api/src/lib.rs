@@ -2,8 +2,8 @@
 //! runtime interface client talks to, and the channel through which the engine hands
 //! it invocations and gets back their outcomes.
 //!
-//! The wire contract follows LAMBDA-SPEC §1: `next` long-polls and answers exactly 200,
-//! every POST answers exactly 202, responses over 6291556 bytes get 413.
+//! The wire contract is written down in `docs/wire/runtime-api.md`: `next` long-polls and
+//! answers exactly 200, every POST answers exactly 202, responses over 6291556 bytes get 413.
 
 mod handlers;
 mod types;
