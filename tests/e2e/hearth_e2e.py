@@ -53,7 +53,7 @@ LOG_STREAM_RE = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]+$")
 def require_privileged(what: str, present: bool) -> None:
     """The one marker of an end-to-end test that needs a privilege (root, say) it cannot do
     without. Without it the test is skipped, or fails when HEARTH_REQUIRE_PRIVILEGED_TESTS=1
-    (scripts/test.sh sets it when run as root), so that a CI run cannot pass with the test
+    (scripts/test.sh sets it when run as root), so that such a run cannot pass with the test
     silently not run. Tests skipped by design under the process sandbox do not use this:
     see docs/testing.md."""
     if present:

@@ -3,8 +3,8 @@
 //! lists them all (docs/testing.md).
 //!
 //! Without its prerequisite a test is skipped, saying so, unless
-//! `HEARTH_REQUIRE_PRIVILEGED_TESTS=1`: then it fails, so that a CI run (which sets it when it
-//! runs as root) cannot pass with these tests silently not run. Also compiled into
+//! `HEARTH_REQUIRE_PRIVILEGED_TESTS=1`: then it fails, so that a run of `scripts/test.sh` (which
+//! sets it when run as root) cannot pass with these tests silently not run. Also compiled into
 //! `tests/seccomp.rs` by path, so it uses nothing of this crate.
 
 /// Set to `1` to make a missing prerequisite fail the test instead of skipping it.
