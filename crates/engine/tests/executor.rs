@@ -353,6 +353,56 @@ async fn reserved_concurrency_throttles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_environments_start_ahead_and_are_replaced_after_a_crash() {
+    let fx = engine(Script::default().on_invoke(|e| match &e.payload[..] {
+        b"\"segv\"" => vec![Step::Signal(11)],
+        _ => vec![Step::Respond(e.payload.clone())],
+    }));
+    fx.create("prov", 3, &[]).await;
+    let version = fx.publish("prov");
+    fx.provision("prov", &version, 2);
+    eventually("two environments are provisioned", || {
+        fx.records.environments() == 2
+    })
+    .await;
+    for n in 0..2 {
+        assert_eq!(
+            fx.records.env(n)["AWS_LAMBDA_INITIALIZATION_TYPE"],
+            "provisioned-concurrency"
+        );
+        assert_eq!(fx.records.env(n)["AWS_LAMBDA_FUNCTION_VERSION"], version);
+    }
+    // The version's events go to the provisioned environments: no cold start.
+    for _ in 0..3 {
+        let warm = fx.invoke_qualified("prov", &version, "{}").await;
+        warm.ok();
+        assert!(!warm.log().contains("Init Duration"), "{}", warm.log());
+    }
+    assert_eq!(fx.records.environments(), 2);
+    assert!(fx.records.events().iter().all(|e| e
+        .invoked_function_arn
+        .ends_with(&format!(":prov:{version}"))));
+    // `$LATEST` is not provisioned: it starts its own environment.
+    fx.invoke("prov", "{}").await.ok();
+    assert_eq!(fx.records.environments(), 3);
+    assert_eq!(
+        fx.records.env(2)["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        "on-demand"
+    );
+    // A provisioned environment lost to a crash is replaced in the background.
+    let crashed = fx.invoke_qualified("prov", &version, "\"segv\"").await;
+    assert_eq!(crashed.unhandled()["errorType"], "Runtime.ExitError");
+    eventually("the crashed environment is replaced", || {
+        fx.records.environments() == 4
+    })
+    .await;
+    assert_eq!(
+        fx.records.env(3)["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        "provisioned-concurrency"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_idle_environments() {
     let fx = engine(Script::default());
     fx.create("stopped", 3, &[]).await;
