@@ -362,9 +362,10 @@ async fn provisioned_environments_start_ahead_and_are_replaced_after_a_crash() {
     let version = fx.publish("prov");
     fx.provision("prov", &version, 2);
     eventually("two environments are provisioned", || {
-        fx.records.environments() == 2
+        fx.provisioned_available("prov", &version) == 2
     })
     .await;
+    assert_eq!(fx.records.environments(), 2);
     for n in 0..2 {
         assert_eq!(
             fx.records.env(n)["AWS_LAMBDA_INITIALIZATION_TYPE"],
@@ -393,7 +394,7 @@ async fn provisioned_environments_start_ahead_and_are_replaced_after_a_crash() {
     let crashed = fx.invoke_qualified("prov", &version, "\"segv\"").await;
     assert_eq!(crashed.unhandled()["errorType"], "Runtime.ExitError");
     eventually("the crashed environment is replaced", || {
-        fx.records.environments() == 4
+        fx.records.environments() == 4 && fx.provisioned_available("prov", &version) == 2
     })
     .await;
     assert_eq!(

@@ -30,6 +30,9 @@ use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
 use client::Client;
 use task::ExitSlot;
 
+/// What a process that writes to a pipe nobody reads dies of.
+const SIGPIPE: i32 = 13;
+
 /// One thing the scripted runtime does.
 pub enum Step {
     /// Writes a line (a newline is added) to the environment's output.
@@ -247,8 +250,8 @@ impl Runtime {
             let posted = match step {
                 Step::Print(line) => {
                     if self.print(&line).await.is_err() {
-                        // Nobody reads the output any more: the environment is going.
-                        return Flow::Exit(ExitStatus::from_raw(13));
+                        // Nobody reads the output any more: a process would get SIGPIPE.
+                        return Flow::Exit(ExitStatus::from_raw(SIGPIPE));
                     }
                     Ok(())
                 }
