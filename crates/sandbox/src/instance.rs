@@ -60,6 +60,9 @@ pub(crate) struct Adopted {
 enum Process {
     Child(Child),
     Adopted(Adopted),
+    /// Not an OS process: the scripted sandbox's in-process runtime.
+    #[cfg(any(test, feature = "scripted"))]
+    Task(crate::scripted::Task),
 }
 
 /// The runtime process of one environment, leader of its own process group.
@@ -98,6 +101,19 @@ impl Instance {
         }
     }
 
+    /// An in-process runtime that stands in for a process: it ends when `task` sets
+    /// its exit status, and killing the instance aborts it.
+    #[cfg(any(test, feature = "scripted"))]
+    pub(crate) fn task(task: crate::scripted::Task, output: pipe::Receiver) -> Self {
+        Self {
+            process: Process::Task(task),
+            pid: 0,
+            output: Some(output),
+            teardown: None,
+        }
+    }
+
+    /// The runtime's process id (0 for a scripted runtime, which is no process).
     pub fn pid(&self) -> u32 {
         self.pid
     }
@@ -110,6 +126,11 @@ impl Instance {
     /// Kills every process of the environment, including ones the runtime started in
     /// the background.
     pub fn kill(&mut self) {
+        #[cfg(any(test, feature = "scripted"))]
+        if let Process::Task(task) = &self.process {
+            task.kill();
+            return;
+        }
         if let Some(pid) = i32::try_from(self.pid).ok().and_then(Pid::from_raw) {
             // ESRCH (already gone) is the only expected failure and needs no handling.
             let _ = kill_process_group(pid, Signal::KILL);
@@ -118,6 +139,8 @@ impl Instance {
             Process::Child(child) => {
                 let _ = child.start_kill();
             }
+            #[cfg(any(test, feature = "scripted"))]
+            Process::Task(_) => {}
             Process::Adopted(p) => {
                 // Once its end is known its pid may be someone else's.
                 if p.status.borrow().is_none() {
@@ -145,6 +168,8 @@ impl Instance {
         match &mut self.process {
             Process::Child(child) => !matches!(child.try_wait(), Ok(None)),
             Process::Adopted(p) => p.status.borrow().is_some(),
+            #[cfg(any(test, feature = "scripted"))]
+            Process::Task(task) => task.has_exited(),
         }
     }
 
@@ -158,6 +183,10 @@ impl Instance {
     pub fn peak_memory_bytes(&self) -> Option<u64> {
         if let Some(t) = &self.teardown {
             return t.peak_memory_bytes();
+        }
+        #[cfg(any(test, feature = "scripted"))]
+        if let Process::Task(_) = &self.process {
+            return None;
         }
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
         let kb: u64 = status
@@ -181,6 +210,8 @@ impl Instance {
                 })?;
                 (*status).ok_or_else(|| std::io::Error::other("no exit status"))
             }
+            #[cfg(any(test, feature = "scripted"))]
+            Process::Task(task) => task.wait().await,
         }
     }
 }

@@ -5,12 +5,15 @@
 //! environment it is given and hands back an [`Instance`]: the process, its merged
 //! stdout/stderr as a non-blocking pipe, and a way to kill everything it started.
 //! `process` isolates nothing and exists for development; `jail` isolates each
-//! environment in its own namespaces under cgroup limits.
+//! environment in its own namespaces under cgroup limits. `scripted` (tests only, the
+//! `scripted` feature) runs in-process scripted runtimes instead of processes.
 
 mod exit;
 mod instance;
 pub mod jail;
 mod process;
+#[cfg(any(test, feature = "scripted"))]
+pub mod scripted;
 #[cfg(test)]
 mod test_privileges;
 
