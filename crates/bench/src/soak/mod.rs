@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use base64::Engine as _;
+use hearth_cli::output::{emit, StdoutClosed};
+use hearth_runtimes::Catalog;
 use serde_json::{json, Map, Value};
 
 use super::functions::{self, zip_files};
 use super::load::Conn;
 use super::server::{self, FunctionSpec, Server};
 use super::{progress, BenchArgs};
-use crate::client::output::{emit, StdoutClosed};
-use hearth_engine::runtimes::Catalog;
 use load::{Load, Progress, Targets, PACE};
 use report::{follow, row, row_header, series, summary, Followed, METHOD};
 use sample::{Probe, Sample};
