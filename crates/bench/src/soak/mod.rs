@@ -1,4 +1,4 @@
-//! `hearth bench --soak DURATION`: mixed load against the bench's own server for a while
+//! `hearth-bench --soak DURATION`: mixed load against the bench's own server for a while
 //! (see `load`), sampling what the server holds every few seconds (see `sample`) and
 //! printing each sample as a row while it runs; at the end, the growth per minute of each
 //! series over the second half and whether that is flat or growing (see `trend`). It
