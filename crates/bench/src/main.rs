@@ -254,17 +254,14 @@ fn bench(
         report.fact("python_runtime", p.spec.runtime.clone());
     }
 
-    progress(format!("starting hearth server (--sandbox {sandbox})"));
-    let data_dir = work.join("data");
     let mut server = Server::start(
         exe,
-        &data_dir,
+        work,
         runtimes_dir,
         sandbox,
         // Longer than the bench: an environment reclaimed mid-run would turn a warm
         // figure into a cold one.
         "1h",
-        &work.join("server.log"),
     )?;
     let addr = server.addr();
 

@@ -102,16 +102,8 @@ pub fn run(
         ));
     }
 
-    progress(format!("starting hearth server (--sandbox {sandbox})"));
-    let data_dir = work.join("data");
-    let mut server = Server::start(
-        exe,
-        &data_dir,
-        runtimes_dir,
-        sandbox,
-        IDLE_TTL,
-        &work.join("server.log"),
-    )?;
+    let mut server = Server::start(exe, work, runtimes_dir, sandbox, IDLE_TTL)?;
+    let data_dir = Server::data_dir(work);
     let cgroups = if sandbox == "jail" {
         match cgroup_dir(server.pid(), &data_dir) {
             Ok(dir) => Some(dir),
