@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 use base64::Engine as _;
 use hearth_model::arn::LATEST;
+use hearth_model::function::log_group_of;
 use hearth_runtimes::{contract, Catalog};
 use hearth_sandbox::GuestPaths;
 use zip::write::SimpleFileOptions;
@@ -87,9 +88,9 @@ fn function(
             handler,
             version: LATEST,
             memory_mb: i64::from(MEMORY_MB),
-            log_group: &format!("/aws/lambda/{name}"),
+            log_group: &log_group_of(&name),
             log_stream: "2024/01/01/[$LATEST]00000000000000000000000000000000",
-            initialization_type: "on-demand",
+            initialization_type: contract::Initialization::OnDemand,
         },
         // The floor's own Runtime API, whose address is known when the runtime starts.
         None,

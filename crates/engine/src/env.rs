@@ -60,10 +60,10 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    fn initialization_type(&self) -> &'static str {
+    fn initialization_type(&self) -> contract::Initialization {
         match self {
-            Self::OnDemand => "on-demand",
-            Self::Provisioned { .. } => "provisioned-concurrency",
+            Self::OnDemand => contract::Initialization::OnDemand,
+            Self::Provisioned { .. } => contract::Initialization::ProvisionedConcurrency,
         }
     }
 }
@@ -400,7 +400,7 @@ fn spec_for(
     api: &RuntimeApi,
     stream: &str,
     guest: &GuestPaths,
-    initialization_type: &str,
+    initialization_type: contract::Initialization,
 ) -> SandboxSpec {
     let mut env = contract::variables(
         &contract::FunctionEnv {

@@ -1,6 +1,7 @@
 //! Hearth's engine: execution environments (cold start, init, warm reuse, idle reclaim,
 //! timeouts, crashes) started from the runtime catalogue of `hearth-runtimes`, the invoke
-//! path with its log records, and the function lifecycle behind the control plane (create, update, delete, states).
+//! path with its log records, and the function lifecycle behind the control plane
+//! (create, update, delete, states).
 
 mod admission;
 mod code;

@@ -23,8 +23,25 @@ pub struct FunctionEnv<'a> {
     pub memory_mb: i64,
     pub log_group: &'a str,
     pub log_stream: &'a str,
-    /// `on-demand` or `provisioned-concurrency`.
-    pub initialization_type: &'a str,
+    pub initialization_type: Initialization,
+}
+
+/// How the environment came to be, as `AWS_LAMBDA_INITIALIZATION_TYPE` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initialization {
+    /// Started for an invocation that found no idle environment.
+    OnDemand,
+    /// Started ahead for a provisioned-concurrency configuration.
+    ProvisionedConcurrency,
+}
+
+impl Initialization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnDemand => "on-demand",
+            Self::ProvisionedConcurrency => "provisioned-concurrency",
+        }
+    }
 }
 
 /// The variables of one execution environment running `launch` with the code at
@@ -71,7 +88,7 @@ pub fn variables(
         ("AWS_LAMBDA_FUNCTION_VERSION", version.to_string()),
         (
             "AWS_LAMBDA_INITIALIZATION_TYPE",
-            function.initialization_type.to_string(),
+            function.initialization_type.as_str().to_string(),
         ),
         ("AWS_LAMBDA_LOG_GROUP_NAME", function.log_group.to_string()),
         ("AWS_LAMBDA_LOG_STREAM_NAME", function.log_stream.to_string()),
@@ -129,7 +146,7 @@ mod tests {
             memory_mb: 256,
             log_group: "/aws/lambda/f",
             log_stream: "2024/01/01/[$LATEST]abc",
-            initialization_type: "on-demand",
+            initialization_type: Initialization::OnDemand,
         }
     }
 
@@ -156,6 +173,7 @@ mod tests {
         assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
         assert_eq!(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/f");
         assert_eq!(env["AWS_REGION"], "us-east-1");
+        assert_eq!(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
         assert_eq!(env["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.12");
         assert_eq!(
             env["LD_LIBRARY_PATH"],
@@ -167,6 +185,7 @@ mod tests {
     fn host_paths_and_custom_runtimes() {
         let f = FunctionEnv {
             version: "3",
+            initialization_type: Initialization::ProvisionedConcurrency,
             ..function()
         };
         let env = variables(
@@ -180,6 +199,10 @@ mod tests {
         assert!(!env.contains_key("AWS_LAMBDA_RUNTIME_API"));
         assert!(!env.contains_key("AWS_EXECUTION_ENV"));
         assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "3");
+        assert_eq!(
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"],
+            "provisioned-concurrency"
+        );
         assert_eq!(env["LAMBDA_TASK_ROOT"], "/srv/code/x");
         // Without a runtime directory (provided*), Lambda's is named.
         assert_eq!(env["LAMBDA_RUNTIME_DIR"], "/var/runtime");
