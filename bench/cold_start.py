@@ -9,7 +9,7 @@ warm environment). For each (sandbox, runtime) it reports p50/p99 of
 - init: the `Init Duration` Hearth's REPORT line gives (spawn to the runtime's first `next`),
 - invoke: the client-observed latency of the cold Invoke call (boto3, loopback),
 - floor: exec'ing the same runtime directly until its first `next` is not measured here;
-  `hearth bench` (the scaling issue) adds it.
+  `hearth-bench` (the scaling issue) adds it.
 
 Usage: python3 bench/cold_start.py [--runs 40] [--hearth target/release/hearth]
 Needs the test zips (bash tests/build-functions.sh target/test-zips) and installed

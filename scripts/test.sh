@@ -31,7 +31,8 @@ cargo test --workspace --locked
 HEARTH_SANDBOX=process python3 -m pytest tests/e2e -q -p no:cacheprovider "$@"
 python3 -m pytest tests/e2e -q "$@"
 # The benchmark must keep working: a --quick smoke run (figures from a debug build and a
-# short run are not worth quoting; `hearth bench` on a release build is the measurement).
+# short run are not worth quoting; `hearth-bench` on a release build is the measurement).
+# `cargo build` above built it next to the `hearth` whose server it starts.
 if [ "$(id -u)" = 0 ]; then
-  target/debug/hearth bench --quick --runtimes-dir target/test-runtimes --json target/bench-smoke.json
+  target/debug/hearth-bench --quick --runtimes-dir target/test-runtimes --json target/bench-smoke.json
 fi

@@ -16,7 +16,7 @@
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
 # The Rust echo is built with `cargo build --release -p hearth-echo` into the workspace's target
-# directory (CARGO_TARGET_DIR if set), next to target/release/hearth, where `hearth bench` also
+# directory (CARGO_TARGET_DIR if set), next to target/release/hearth, where `hearth-bench` also
 # finds it. HEARTH_SKIP_RUST=1 skips rust.zip.
 set -euo pipefail
 

@@ -1,9 +1,7 @@
 //! `hearth`: the server and its client verbs.
 
-mod bench;
 mod client;
 mod data_lock;
-mod duration;
 mod fd_limit;
 mod log_args;
 mod runtime_cmd;
@@ -12,6 +10,8 @@ mod server;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+// `crate::duration::parse` in the options of the modules above.
+use hearth_cli::duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,8 +31,6 @@ enum Command {
     /// Install or list runtimes.
     #[command(subcommand)]
     Runtime(runtime_cmd::RuntimeCommand),
-    /// Measure Hearth against a floor on this machine (starts its own server).
-    Bench(bench::BenchArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -71,13 +69,6 @@ fn main() -> ExitCode {
             }
         }
         Command::Runtime(cmd) => match runtime_cmd::run(cmd) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -1,13 +1,11 @@
 //! `hearth runtime install|list`: installing the official runtime interface clients into
 //! Hearth's runtimes directory, and showing which runtimes this host has ready.
 
-use std::path::PathBuf;
-
-use anyhow::{bail, Context};
-use hearth_engine::runtimes::install::{self, InstallOutcome};
+use anyhow::bail;
+use hearth_cli::dirs::DirArgs;
+use hearth_cli::output::{emit, line, StdoutClosed};
+use hearth_runtimes::install::{self, InstallOutcome};
 use serde_json::json;
-
-use crate::client::output::{emit, line, StdoutClosed};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RuntimeCommand {
@@ -37,47 +35,6 @@ pub struct ListArgs {
     pub dirs: DirArgs,
 }
 
-/// Where runtimes live: `--runtimes-dir`, else `<data-dir>/runtimes`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DirArgs {
-    /// The runtimes directory [default: <data-dir>/runtimes].
-    #[arg(long, env = "HEARTH_RUNTIMES_DIR", value_name = "DIR")]
-    pub runtimes_dir: Option<PathBuf>,
-
-    /// Hearth's data directory [default: ~/.local/share/hearth].
-    #[arg(long, env = "HEARTH_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-}
-
-impl DirArgs {
-    /// `--data-dir`, else `~/.local/share/hearth`; always absolute.
-    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        let dir = match &self.data_dir {
-            Some(dir) => dir.clone(),
-            None => {
-                let home = std::env::var_os("HOME")
-                    .filter(|h| !h.is_empty())
-                    .context("HOME is not set: pass --data-dir")?;
-                PathBuf::from(home).join(".local/share/hearth")
-            }
-        };
-        absolute(dir)
-    }
-
-    /// `--runtimes-dir`, else `<data-dir>/runtimes`; always absolute, because runtimes are
-    /// launched with the function's code directory as their working directory.
-    pub fn runtimes_dir(&self) -> anyhow::Result<PathBuf> {
-        match &self.runtimes_dir {
-            Some(dir) => absolute(dir.clone()),
-            None => Ok(self.data_dir()?.join("runtimes")),
-        }
-    }
-}
-
-fn absolute(dir: PathBuf) -> anyhow::Result<PathBuf> {
-    std::path::absolute(&dir).with_context(|| format!("cannot resolve {}", dir.display()))
-}
-
 pub fn run(cmd: RuntimeCommand) -> anyhow::Result<()> {
     let result = match cmd {
         RuntimeCommand::Install(args) => install_runtimes(args),
@@ -92,7 +49,7 @@ pub fn run(cmd: RuntimeCommand) -> anyhow::Result<()> {
 fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
     let dir = args.dirs.runtimes_dir()?;
     let names = if args.names.is_empty() {
-        hearth_engine::runtimes::host_runtimes()
+        hearth_runtimes::host_runtimes()
     } else {
         args.names
     };
@@ -132,7 +89,7 @@ fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
 
 fn list(args: ListArgs) -> anyhow::Result<()> {
     let dir = args.dirs.runtimes_dir()?;
-    let runtimes: Vec<(String, bool)> = hearth_engine::runtimes::host_runtimes()
+    let runtimes: Vec<(String, bool)> = hearth_runtimes::host_runtimes()
         .into_iter()
         .map(|name| {
             let installed = install::is_installed(&dir, &name);

@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hearth_api::guard::RequestGuard;
-use hearth_engine::{Catalog, Engine, EngineConfig};
+use hearth_cli::dirs::DirArgs;
+use hearth_cli::sandbox_kind::SandboxKind;
+use hearth_engine::{Engine, EngineConfig};
 use hearth_events::{Events, EventsConfig};
+use hearth_runtimes::Catalog;
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
 use hearth_store::Store;
 
-use crate::runtime_cmd::DirArgs;
-
 /// Async events running at once per CPU, unless set: more only adds context switches for
-/// quick functions (measured with `hearth bench` on 2 CPUs: 16 delivered about 10,000 events
+/// quick functions (measured with `hearth-bench` on 2 CPUs: 16 delivered about 10,000 events
 /// a second, 64 about 7,000), while functions that wait on I/O may want it raised.
 const ASYNC_PER_CPU: usize = 8;
 
@@ -24,14 +25,6 @@ const BODY_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a stopping server waits for running async events.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum SandboxKind {
-    /// Each environment in its own namespaces, cgroups and seccomp filter (needs root).
-    Jail,
-    /// Plain child processes: no isolation, for development only.
-    Process,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct ServerArgs {

@@ -1,4 +1,4 @@
-//! Echo function for Hearth's end-to-end tests and `hearth bench`, built on the official
+//! Echo function for Hearth's end-to-end tests and `hearth-bench`, built on the official
 //! `lambda_runtime` crate. Deployed as a `provided.al2023` function: the binary is zipped as
 //! `bootstrap`.
 //!

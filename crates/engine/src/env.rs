@@ -7,16 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hearth_model::arn::{LATEST, REGION};
 use hearth_model::time::now_ms;
 use hearth_model::FunctionConfig;
 use hearth_runtime_api::{InitSignal, Invocation, Outcome, RuntimeApi};
+use hearth_runtimes::{contract, Catalog, Launch};
 use hearth_sandbox::{describe_exit, GuestPaths, Instance, Sandbox, SandboxSpec};
 use hearth_store::{CodePin, Writer};
 
 use crate::logs::{LogCollector, LogSink};
 use crate::output::LogLimits;
-use crate::runtimes::{Catalog, Launch};
 
 /// Lambda gives init 10 s on its own; Hearth adds the function's timeout because it
 /// runs init as part of the first invocation, as Lambda does after an init timeout.
@@ -61,10 +60,10 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    fn initialization_type(&self) -> &'static str {
+    fn initialization_type(&self) -> contract::Initialization {
         match self {
-            Self::OnDemand => "on-demand",
-            Self::Provisioned { .. } => "provisioned-concurrency",
+            Self::OnDemand => contract::Initialization::OnDemand,
+            Self::Provisioned { .. } => contract::Initialization::ProvisionedConcurrency,
         }
     }
 }
@@ -401,51 +400,24 @@ fn spec_for(
     api: &RuntimeApi,
     stream: &str,
     guest: &GuestPaths,
-    initialization_type: &str,
+    initialization_type: contract::Initialization,
 ) -> SandboxSpec {
-    let (task, runtime_dir) = match guest {
-        GuestPaths::Host => (
-            task_root.display().to_string(),
-            launch
-                .runtime_dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "/var/runtime".into()),
-        ),
-        GuestPaths::Lambda => ("/var/task".to_string(), "/var/runtime".to_string()),
-    };
-    let mut env: Vec<(String, String)> = vec![
-        ("AWS_LAMBDA_RUNTIME_API".into(), api.addr().to_string()),
-        ("_HANDLER".into(), f.handler.clone()),
-        ("LAMBDA_TASK_ROOT".into(), task.clone()),
-        ("LAMBDA_RUNTIME_DIR".into(), runtime_dir.clone()),
-        ("AWS_LAMBDA_FUNCTION_NAME".into(), f.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), f.memory_size.to_string()),
-        ("AWS_LAMBDA_FUNCTION_VERSION".into(), if f.version.is_empty() { LATEST.into() } else { f.version.clone() }),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), initialization_type.into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME".into(), f.log_group()),
-        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
-        ("AWS_REGION".into(), REGION.into()),
-        ("AWS_DEFAULT_REGION".into(), REGION.into()),
-        // Hearth has no STS: functions get fixed placeholder credentials so that SDKs
-        // inside them can sign requests (to Hearth or to local services).
-        ("AWS_ACCESS_KEY_ID".into(), "hearth".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "hearth".into()),
-        ("AWS_SESSION_TOKEN".into(), "hearth".into()),
-        ("TZ".into(), ":UTC".into()),
-        ("LANG".into(), "en_US.UTF-8".into()),
-        (
-            "LD_LIBRARY_PATH".into(),
-            format!("/var/lang/lib:/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:{task}/lib:/opt/lib"),
-        ),
-    ];
-    if launch.managed {
-        env.push((
-            "AWS_EXECUTION_ENV".into(),
-            format!("AWS_Lambda_{}", f.runtime),
-        ));
-    }
-    env.extend(launch.env.iter().cloned());
+    let mut env = contract::variables(
+        &contract::FunctionEnv {
+            name: &f.name,
+            runtime: &f.runtime,
+            handler: &f.handler,
+            version: &f.version,
+            memory_mb: f.memory_size,
+            log_group: &f.log_group(),
+            log_stream: stream,
+            initialization_type,
+        },
+        Some(&api.addr().to_string()),
+        task_root,
+        launch,
+        guest,
+    );
     env.extend(f.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     SandboxSpec {
         program: launch.program.clone(),

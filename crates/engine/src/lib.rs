@@ -1,6 +1,7 @@
 //! Hearth's engine: execution environments (cold start, init, warm reuse, idle reclaim,
-//! timeouts, crashes), the invoke path with its log records, the runtime catalogue, and
-//! the function lifecycle behind the control plane (create, update, delete, states).
+//! timeouts, crashes) started from the runtime catalogue of `hearth-runtimes`, the invoke
+//! path with its log records, and the function lifecycle behind the control plane
+//! (create, update, delete, states).
 
 mod admission;
 mod code;
@@ -14,7 +15,6 @@ mod output;
 mod pool;
 mod provisioned;
 mod registry;
-pub mod runtimes;
 mod versions;
 
 use std::sync::Arc;
@@ -25,10 +25,10 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
 pub use functions::AccountSettings;
+pub use hearth_runtimes::Catalog;
 pub use invoke::{InvokeRequest, InvokeResponse};
 pub use log_groups::RetentionConfig;
 pub use output::LogLimits;
-pub use runtimes::Catalog;
 
 /// Settings of an engine.
 #[derive(Debug, Clone)]

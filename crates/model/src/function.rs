@@ -83,7 +83,7 @@ impl FunctionConfig {
     }
 
     pub fn log_group(&self) -> String {
-        format!("/aws/lambda/{}", self.name)
+        log_group_of(&self.name)
     }
 
     pub fn is_latest(&self) -> bool {
@@ -140,4 +140,9 @@ impl FunctionConfig {
             },
         }
     }
+}
+
+/// `/aws/lambda/<function>`: the log group Lambda writes a function's logs to.
+pub fn log_group_of(function: &str) -> String {
+    format!("/aws/lambda/{function}")
 }

@@ -6,7 +6,7 @@ mod http;
 mod invoke;
 mod logs;
 mod ls;
-pub(crate) mod output;
+pub(crate) use hearth_cli::output;
 mod package;
 mod rm;
 mod wait;

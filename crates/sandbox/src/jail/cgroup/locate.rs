@@ -1,5 +1,5 @@
 //! Finding, from outside, the directory that holds a running Hearth's environment
-//! cgroups (for measurements such as `hearth bench --soak`), without creating anything.
+//! cgroups (for measurements such as `hearth-bench --soak`), without creating anything.
 //!
 //! It is where [`super::detect_from`] puts them: on v1 the memory hierarchy's
 //! `<Hearth's path>/<base>` (every environment has one directory there, and one more in

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::bench::load::Conn;
-use crate::bench::server::{self, FunctionSpec};
+use crate::load::Conn;
+use crate::server::{self, FunctionSpec};
 
 /// Error messages kept for the report.
 const KEPT_ERRORS: usize = 10;
@@ -191,7 +191,7 @@ fn sleep_unless_stopped(stop: &AtomicBool, pause: Duration) {
 
 fn event(conn: &mut Conn, path: &str, payload: &[u8]) -> anyhow::Result<()> {
     let response = conn.request("POST", path, &[("X-Amz-Invocation-Type", "Event")], payload)?;
-    crate::bench::asynchronous::check_accepted(&response)
+    crate::asynchronous::check_accepted(&response)
 }
 
 /// One short-lived function: created with new code, invoked, its code replaced by other

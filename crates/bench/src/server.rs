@@ -31,15 +31,18 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Server {
-    /// Starts `exe server` and waits until it answers.
+    /// Starts `exe server` on the data directory `<work>/data` (see [`Server::data_dir`]),
+    /// logging to `<work>/server.log`, and waits until it answers.
     pub fn start(
         exe: &Path,
-        data_dir: &Path,
+        work: &Path,
         runtimes_dir: &Path,
         sandbox: &str,
         idle_ttl: &str,
-        log: &Path,
     ) -> anyhow::Result<Self> {
+        super::progress(format!("starting hearth server (--sandbox {sandbox})"));
+        let data_dir = Self::data_dir(work);
+        let log = &work.join("server.log");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
@@ -48,7 +51,7 @@ impl Server {
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--data-dir")
-            .arg(data_dir)
+            .arg(&data_dir)
             .arg("--runtimes-dir")
             .arg(runtimes_dir)
             .arg("--sandbox")
@@ -94,6 +97,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The server's data directory under the bench's `work` directory.
+    pub fn data_dir(work: &Path) -> PathBuf {
+        work.join("data")
     }
 
     pub fn addr(&self) -> SocketAddr {

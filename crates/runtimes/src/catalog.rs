@@ -2,16 +2,14 @@
 //! the official runtime interface client from the runtimes directory, or the
 //! function's own `bootstrap` for `provided*`.
 
-mod host;
-pub mod install;
-
-pub use host::host_runtimes;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use hearth_sandbox::GuestPaths;
+
+use crate::host::{self, host_runtimes};
+use crate::install;
 
 /// How one runtime family starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `hearth bench --soak DURATION`: mixed load against the bench's own server for a while
+//! `hearth-bench --soak DURATION`: mixed load against the bench's own server for a while
 //! (see `load`), sampling what the server holds every few seconds (see `sample`) and
 //! printing each sample as a row while it runs; at the end, the growth per minute of each
 //! series over the second half and whether that is flat or growing (see `trend`). It
@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use base64::Engine as _;
+use hearth_cli::output::{emit, StdoutClosed};
+use hearth_runtimes::Catalog;
 use serde_json::{json, Map, Value};
 
 use super::functions::{self, zip_files};
 use super::load::Conn;
 use super::server::{self, FunctionSpec, Server};
 use super::{progress, BenchArgs};
-use crate::client::output::{emit, StdoutClosed};
-use hearth_engine::runtimes::Catalog;
 use load::{Load, Progress, Targets, PACE};
 use report::{follow, row, row_header, series, summary, Followed, METHOD};
 use sample::{Probe, Sample};
@@ -102,16 +102,8 @@ pub fn run(
         ));
     }
 
-    progress(format!("starting hearth server (--sandbox {sandbox})"));
-    let data_dir = work.join("data");
-    let mut server = Server::start(
-        exe,
-        &data_dir,
-        runtimes_dir,
-        sandbox,
-        IDLE_TTL,
-        &work.join("server.log"),
-    )?;
+    let mut server = Server::start(exe, work, runtimes_dir, sandbox, IDLE_TTL)?;
+    let data_dir = Server::data_dir(work);
     let cgroups = if sandbox == "jail" {
         match cgroup_dir(server.pid(), &data_dir) {
             Ok(dir) => Some(dir),

@@ -1,24 +1,24 @@
 //! The functions the bench measures, each in two forms from the same files: a zip to deploy
 //! to Hearth, and the command that runs the very same runtime against the floor. The floor
 //! command comes from Hearth's own runtime catalogue (`Catalog::launch` with host paths), so
-//! it is what Hearth would run, with the environment variables Hearth would set.
+//! it is what Hearth would run, with the environment variables Hearth would set
+//! (`contract::variables`, as under `--sandbox process`).
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use base64::Engine as _;
-use hearth_engine::runtimes::Catalog;
+use hearth_model::arn::LATEST;
+use hearth_model::function::log_group_of;
+use hearth_runtimes::{contract, Catalog};
 use hearth_sandbox::GuestPaths;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::floor::RuntimeCommand;
 use super::server::FunctionSpec;
-
-/// The echo's package and binary, built by `cargo build --release` next to `hearth`.
-pub const ECHO_BINARY: &str = "hearth-echo";
 
 /// Lambda ties CPU to memory (1769 MB = one vCPU) and Hearth's jail enforces it. The floor
 /// runs without a quota, so the functions get one full vCPU: the figures are about Hearth's
@@ -47,25 +47,6 @@ pub fn zip_files(entries: &[(&str, &[u8], u32)]) -> anyhow::Result<Vec<u8>> {
             .with_context(|| format!("zipping {name}"))?;
     }
     Ok(zip.finish().context("finishing a zip")?.into_inner())
-}
-
-/// `target/release/hearth-echo` next to this executable.
-pub fn echo_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find this executable")?;
-    let dir = exe
-        .parent()
-        .context("this executable has no directory")?
-        .to_path_buf();
-    let echo = dir.join(ECHO_BINARY);
-    if !echo.is_file() {
-        bail!(
-            "{} is missing: `hearth bench` deploys the Rust echo function built next to it. \
-             Build both with `cargo build --release` (or `cargo build --release -p hearth-echo`) \
-             and run target/release/hearth bench",
-            echo.display()
-        );
-    }
-    Ok(echo)
 }
 
 /// Writes `files` into a fresh `dir` (the floor's task root, as Hearth unpacks the zip).
@@ -99,11 +80,24 @@ fn function(
     let launch = catalog
         .launch(runtime, handler, &dir, &GuestPaths::Host)
         .with_context(|| format!("cannot run {runtime} for the floor"))?;
-    let mut env = lambda_env(&format!("bench-floor-{label}"), handler, &dir, &launch);
-    if launch.managed {
-        env.push(("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")));
-    }
-    env.extend(launch.env.iter().cloned());
+    let name = format!("bench-floor-{label}");
+    let env = contract::variables(
+        &contract::FunctionEnv {
+            name: &name,
+            runtime,
+            handler,
+            version: LATEST,
+            memory_mb: i64::from(MEMORY_MB),
+            log_group: &log_group_of(&name),
+            log_stream: "2024/01/01/[$LATEST]00000000000000000000000000000000",
+            initialization_type: contract::Initialization::OnDemand,
+        },
+        // The floor's own Runtime API, whose address is known when the runtime starts.
+        None,
+        &dir,
+        &launch,
+        &GuestPaths::Host,
+    );
     Ok(BenchFunction {
         label,
         spec: FunctionSpec {
@@ -164,48 +158,6 @@ pub(crate) fn newest_python(names: &[String]) -> Option<String> {
         })
         .max_by_key(|(minor, _)| *minor)
         .map(|(_, n)| n.clone())
-}
-
-/// The variables Hearth gives a runtime (LAMBDA-SPEC §1), with host paths as under
-/// `--sandbox process`; the runtime's own (PATH, PYTHONPATH) come from the catalogue.
-fn lambda_env(
-    name: &str,
-    handler: &str,
-    task: &Path,
-    launch: &hearth_engine::runtimes::Launch,
-) -> Vec<(String, String)> {
-    let task = task.display().to_string();
-    let runtime_dir = launch
-        .runtime_dir
-        .as_ref()
-        .map(|d| d.display().to_string())
-        .unwrap_or_else(|| "/var/runtime".into());
-    let pairs = [
-        ("_HANDLER", handler.to_string()),
-        ("LAMBDA_TASK_ROOT", task.clone()),
-        ("LAMBDA_RUNTIME_DIR", runtime_dir.clone()),
-        ("AWS_LAMBDA_FUNCTION_NAME", name.to_string()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", MEMORY_MB.to_string()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2024/01/01/[$LATEST]00000000000000000000000000000000".to_string(),
-        ),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "hearth".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "hearth".to_string()),
-        ("AWS_SESSION_TOKEN", "hearth".to_string()),
-        ("TZ", ":UTC".to_string()),
-        ("LANG", "en_US.UTF-8".to_string()),
-        (
-            "LD_LIBRARY_PATH",
-            format!("/var/lang/lib:/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:{task}/lib:/opt/lib"),
-        ),
-    ];
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
-//! `hearth bench`: starts its own `hearth server` (jail sandbox by default), deploys its own
-//! functions through the Lambda REST API, and measures Hearth side by side with a floor (the
+//! `hearth-bench`: starts its own `hearth server` (the `hearth` binary built next to it,
+//! jail sandbox by default), deploys its own functions through the Lambda REST API, and measures Hearth side by side with a floor (the
 //! same runtime process under a minimal Runtime API in the bench, nothing in between): warm
 //! Invoke overhead, cold starts, throughput, sandbox creation rate and the memory of an idle
-//! environment, and async Event invokes accepted and delivered per second. Prints a table with targets and verdicts, and `--json FILE` writes the
-//! figures. A missed target is a verdict, not a failure; only a figure that cannot be
+//! environment, and async Event invokes accepted and delivered per second. Prints a table
+//! with targets and verdicts, and `--json FILE` writes the figures. A missed target is a verdict, not a failure; only a figure that cannot be
 //! measured makes the command fail.
 
 mod asynchronous;
+mod binaries;
 mod floor;
 mod functions;
 mod load;
@@ -18,15 +19,17 @@ mod soak;
 mod wire;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::ValueEnum;
-use hearth_engine::runtimes::Catalog;
+use clap::{Parser, ValueEnum};
+use hearth_cli::dirs::DirArgs;
+use hearth_cli::duration;
+use hearth_cli::output::{emit, StdoutClosed};
+use hearth_cli::sandbox_kind::SandboxKind;
+use hearth_runtimes::Catalog;
 
-use crate::client::output::{emit, StdoutClosed};
-use crate::runtime_cmd::DirArgs;
-use crate::server::SandboxKind;
 use load::Conn;
 use measure::{
     cold_starts, idle_memory, sandbox_rate, settled_snapshot, throughput, warm_overhead, Warm,
@@ -34,11 +37,15 @@ use measure::{
 use report::Report;
 use server::Server;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Parser)]
 #[command(
+    name = "hearth-bench",
+    version,
+    about = "Measure Hearth against a floor on this machine (starts its own hearth server)",
     after_help = "The bench's server always runs on a fresh temporary data directory; \
 --data-dir only locates the default --runtimes-dir. Run as root for the jail sandbox. \
-Build target/release/hearth-echo first (cargo build --release)."
+Build hearth, hearth-echo and hearth-bench together first (cargo build --release) and run \
+target/release/hearth-bench."
 )]
 pub struct BenchArgs {
     /// Also write the figures as one JSON object to FILE.
@@ -52,17 +59,22 @@ pub struct BenchArgs {
     /// Instead of the figures, a soak: mixed load (sync, async, create/update/delete) for
     /// DURATION (e.g. 10m), sampling the server's memory, fds, threads, data directory,
     /// environments and cgroups, then their growth per minute with a verdict.
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, conflicts_with = "quick")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, conflicts_with = "quick")]
     pub soak: Option<Duration>,
 
     /// With --soak: how often to sample [default: every 10 s; for soaks under two
     /// minutes, a twelfth of the duration, at least 1 s].
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, requires = "soak")]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, requires = "soak")]
     pub sample_every: Option<Duration>,
 
     /// How the bench's server isolates environments (`process` isolates nothing).
     #[arg(long, value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
+
+    /// The `hearth` binary whose server is measured [default: `hearth` next to this
+    /// executable].
+    #[arg(long, env = "HEARTH_BIN", value_name = "FILE")]
+    pub hearth: Option<PathBuf>,
 
     #[command(flatten)]
     pub dirs: DirArgs,
@@ -130,7 +142,7 @@ static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 fn progress(message: impl std::fmt::Display) {
     let t = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
-    eprintln!("hearth bench [{t:5.1}s]: {message}");
+    eprintln!("hearth-bench [{t:5.1}s]: {message}");
 }
 
 /// A 1 KB JSON event: `{"data":"xxx…"}`.
@@ -139,11 +151,24 @@ fn payload_1k() -> Vec<u8> {
     format!(r#"{{"data":"{}"}}"#, "x".repeat(1024 - frame)).into_bytes()
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match run(BenchArgs::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: BenchArgs) -> anyhow::Result<()> {
     STARTED.get_or_init(Instant::now);
     let plan = Plan::new(args.quick);
-    let echo = functions::echo_binary()?;
-    let exe = std::env::current_exe().context("cannot find this executable")?;
+    let exe = match &args.hearth {
+        Some(path) => binaries::given(path)?,
+        None => binaries::sibling(binaries::HEARTH)?,
+    };
+    let echo = binaries::sibling(binaries::ECHO)?;
     let runtimes_dir = args.dirs.runtimes_dir()?;
     let sandbox = args
         .sandbox
@@ -229,17 +254,14 @@ fn bench(
         report.fact("python_runtime", p.spec.runtime.clone());
     }
 
-    progress(format!("starting hearth server (--sandbox {sandbox})"));
-    let data_dir = work.join("data");
     let mut server = Server::start(
         exe,
-        &data_dir,
+        work,
         runtimes_dir,
         sandbox,
         // Longer than the bench: an environment reclaimed mid-run would turn a warm
         // figure into a cold one.
         "1h",
-        &work.join("server.log"),
     )?;
     let addr = server.addr();
 

@@ -1,4 +1,4 @@
-//! The measurements of `hearth bench`, one function per figure group: cold starts against
+//! The measurements of `hearth-bench`, one function per figure group: cold starts against
 //! the cold floor, idle-environment memory, the sandbox creation rate, warm overhead against
 //! the warm floor, and throughput with its CPU split. Each adds its figures and the text
 //! saying how they were measured to the [`Report`].

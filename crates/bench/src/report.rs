@@ -126,33 +126,12 @@ impl Report {
                 ]
             })
             .collect();
-        let header = ["figure", "measured", "target", "verdict"];
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let mut out = String::new();
-        let line = |out: &mut String, cells: [&str; 4]| {
-            let _ = writeln!(
-                out,
-                "{:<w0$}  {:>w1$}  {:<w2$}  {}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2]
-            );
-        };
-        line(&mut out, header);
-        let rule = widths.map(|w| "-".repeat(w));
-        line(&mut out, [&rule[0], &rule[1], &rule[2], &rule[3]]);
-        for row in &rows {
-            line(&mut out, [&row[0], &row[1], &row[2], &row[3]]);
-        }
+        // Right-aligned measurements, so that their units line up.
+        let mut out = table(
+            &["figure", "measured", "target", "verdict"],
+            &rows,
+            &[false, true, false],
+        );
         if !self.methods.is_empty() {
             out.push_str("\nHow each figure is measured:\n");
             for (name, text) in &self.methods {
@@ -222,6 +201,40 @@ fn number(v: f64) -> String {
     }
 }
 
+/// A plain-text table: the header, a rule of dashes, then `rows`; columns two spaces apart,
+/// each as wide as its widest cell (in characters) but the last, which is not padded;
+/// `right[i]` aligns column `i` to the right.
+pub fn table<R: AsRef<[String]>>(header: &[&str], rows: &[R], right: &[bool]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row.as_ref()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    let mut out = String::new();
+    for cells in [header.as_slice(), rule.as_slice()]
+        .into_iter()
+        .chain(rows.iter().map(AsRef::as_ref))
+    {
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let _ = if i + 1 == cells.len() {
+                write!(out, "{cell}")
+            } else if right.get(i).copied().unwrap_or(false) {
+                write!(out, "{cell:>width$}")
+            } else {
+                write!(out, "{cell:<width$}")
+            };
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +299,21 @@ mod tests {
         assert_eq!(j["methods"]["idle_env_kib"], json!("PSS"));
         assert_eq!(j["notes"][0], json!("python skipped"));
         assert_eq!(j["facts"]["cold_runs"], json!(5));
+    }
+
+    #[test]
+    fn tables_align_columns_and_leave_the_last_unpadded() {
+        let rows = [
+            ["xxx".to_string(), "1".into(), "yy".into()],
+            ["y".to_string(), "22222".into(), "z".into()],
+        ];
+        assert_eq!(
+            table(&["a", "bb", "c"], &rows, &[false, true]),
+            "a       bb  c\n---  -----  --\nxxx      1  yy\ny    22222  z\n"
+        );
+        // Widths count characters, not bytes.
+        let rows = [["µs".to_string(), "x".into()]];
+        assert_eq!(table(&["ab", "c"], &rows, &[]), "ab  c\n--  -\nµs  x\n");
     }
 
     #[test]

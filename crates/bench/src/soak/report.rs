@@ -203,41 +203,18 @@ pub fn summary(
             ]
         })
         .collect();
-    let header = [
-        "series",
-        "first -> last",
-        "growth (2nd half)",
-        "flat if",
-        "verdict",
-    ];
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
     let mut out = String::from("\n");
-    let mut line = |cells: [&str; 5]| {
-        let _ = writeln!(
-            out,
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        );
-    };
-    line(header);
-    let rule = widths.map(|w| "-".repeat(w));
-    line([&rule[0], &rule[1], &rule[2], &rule[3], &rule[4]]);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
-    }
+    out.push_str(&crate::report::table(
+        &[
+            "series",
+            "first -> last",
+            "growth (2nd half)",
+            "flat if",
+            "verdict",
+        ],
+        &rows,
+        &[false, true, true, false],
+    ));
     let _ = writeln!(out, "\nLoad: {counts}");
     let _ = writeln!(out, "\nHow: {METHOD}");
     if !errors.is_empty() {

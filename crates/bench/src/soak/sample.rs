@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::bench::load::Conn;
+use crate::load::Conn;
 
 /// Bytes of the data directory on disk, by owner.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,7 +142,7 @@ fn concurrency(conn: &mut Conn) -> anyhow::Result<(u64, u64)> {
 
 /// Async events not done yet, over every function.
 fn backlog(conn: &mut Conn) -> anyhow::Result<u64> {
-    Ok(crate::bench::asynchronous::not_done(conn)?
+    Ok(crate::asynchronous::not_done(conn)?
         .iter()
         .map(|(_, n)| n)
         .sum())
