@@ -392,7 +392,7 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// The environment variables and command of one environment (LAMBDA-SPEC §1).
+/// The environment variables and command of one environment (docs/wire/environment.md).
 fn spec_for(
     f: &FunctionConfig,
     task_root: &Path,
