@@ -118,7 +118,7 @@ impl SqliteStore {
         tx.commit()?;
         drop(conn);
         self.changed(function);
-        Ok(Edited::Written(record))
+        Ok(Edited::Done(record))
     }
 
     /// Inserts a new function; `Exists` if the name is taken.
@@ -177,7 +177,7 @@ impl SqliteStore {
         tx.commit()?;
         drop(conn);
         self.changed(name);
-        Ok(Edited::Written(config))
+        Ok(Edited::Done(config))
     }
 
     /// Functions in name order, starting after `marker`.

@@ -29,8 +29,9 @@ pub enum Edited<T> {
     Missing,
     /// The closure declined; nothing was written.
     Declined,
-    /// Written as it is now.
-    Written(T),
+    /// Done: the record as it now stands (written, or as it was when the decision
+    /// was to keep it, as a publish that finds nothing new).
+    Done(T),
 }
 
 /// A closure deciding an edit: changes the record and answers whether to write it.
@@ -169,9 +170,10 @@ fn edited<T, E>(
     }))?;
     Ok(match (outcome, refused) {
         (Edited::Missing, _) => None,
-        (Edited::Written(t), None) => Some(Ok(t)),
+        (Edited::Done(t), None) => Some(Ok(t)),
         (_, Some(e)) => Some(Err(e)),
-        // Declined without an error is not something `edited`'s closure does.
+        // The closure declines only with an error; a backend that declines without
+        // calling it found nothing to edit.
         (Edited::Declined, None) => None,
     })
 }
@@ -231,7 +233,7 @@ impl<'s> dyn MetadataStore + 's {
         )?;
         Ok(match (outcome, refused) {
             (Edited::Missing, _) => None,
-            (Edited::Written(v), None) => Some(Ok(v)),
+            (Edited::Done(v), None) => Some(Ok(v)),
             (_, Some(e)) => Some(Err(e)),
             (Edited::Declined, None) => None,
         })

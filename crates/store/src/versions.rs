@@ -56,7 +56,7 @@ impl SqliteStore {
         let version = match decide(&latest, newest, next) {
             None => return Ok(Edited::Declined),
             // Nothing is written, so nothing changed.
-            Some(Publish::Existing(v)) => return Ok(Edited::Written(v)),
+            Some(Publish::Existing(v)) => return Ok(Edited::Done(v)),
             Some(Publish::New(v)) => v,
         };
         tx.execute(
@@ -71,7 +71,7 @@ impl SqliteStore {
         tx.commit()?;
         drop(conn);
         self.changed(name);
-        Ok(Edited::Written(version))
+        Ok(Edited::Done(version))
     }
 
     pub(crate) fn get_version(
