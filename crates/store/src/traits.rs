@@ -168,14 +168,19 @@ fn edited<T, E>(
             false
         }
     }))?;
-    Ok(match (outcome, refused) {
+    Ok(answer(outcome, refused))
+}
+
+/// An edit's outcome with the closure's own error, if it refused.
+fn answer<T, E>(outcome: Edited<T>, refused: Option<E>) -> Option<Result<T, E>> {
+    match (outcome, refused) {
         (Edited::Missing, _) => None,
         (Edited::Done(t), None) => Some(Ok(t)),
         (_, Some(e)) => Some(Err(e)),
-        // The closure declines only with an error; a backend that declines without
-        // calling it found nothing to edit.
+        // The closures here decline only with an error; a backend that declines without
+        // calling one found nothing to edit.
         (Edited::Declined, None) => None,
-    })
+    }
 }
 
 impl<'s> dyn MetadataStore + 's {
@@ -231,12 +236,7 @@ impl<'s> dyn MetadataStore + 's {
                 }
             }),
         )?;
-        Ok(match (outcome, refused) {
-            (Edited::Missing, _) => None,
-            (Edited::Done(v), None) => Some(Ok(v)),
-            (_, Some(e)) => Some(Err(e)),
-            (Edited::Declined, None) => None,
-        })
+        Ok(answer(outcome, refused))
     }
 }
 

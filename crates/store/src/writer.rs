@@ -388,4 +388,26 @@ mod tests {
             .len();
         assert_eq!(n, 2);
     }
+
+    #[test]
+    fn a_failed_commit_is_told_to_its_waiters_as_a_typed_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let writer = Writer::start(Store::new(Arc::new(store.clone()))).expect("writer");
+        store
+            .conn()
+            .execute_batch("DROP TABLE queue")
+            .expect("break the queue");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let err = rt
+            .block_on(writer.commit(vec![Change::Queue(QueueOp::Remove(1))], Durability::Synced))
+            .expect_err("no queue table");
+        assert!(
+            matches!(&err, WriteError::Failed(e) if matches!(**e, crate::StoreError::Backend(_))),
+            "{err:?}"
+        );
+        assert!(!err.is_disk_full());
+    }
 }
