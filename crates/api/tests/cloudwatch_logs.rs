@@ -51,6 +51,7 @@ async fn retention_and_log_group_operations() {
 
     // A deleted function's lines make its group exist.
     store
+        .changes()
         .apply_changes(
             &[Change::Logs(LogBatch::from_lines(
                 "gone",
@@ -62,7 +63,10 @@ async fn retention_and_log_group_operations() {
         .expect("lines");
     let (status, _, body) = logs_call(&app, "Logs_20140328.PutRetentionPolicy", group).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
-    assert_eq!(store.retention("gone").expect("retention"), Some(7));
+    assert_eq!(
+        store.metadata().retention("gone").expect("retention"),
+        Some(7)
+    );
 
     let (status, _, body) = logs_call(
         &app,
@@ -76,7 +80,7 @@ async fn retention_and_log_group_operations() {
     let only = json!({"logGroupName": "/aws/lambda/gone"});
     let (status, _, _) = logs_call(&app, "Logs_20140328.DeleteRetentionPolicy", only.clone()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(store.retention("gone").expect("retention"), None);
+    assert_eq!(store.metadata().retention("gone").expect("retention"), None);
     let (status, _, _) = logs_call(&app, "Logs_20140328.DeleteLogGroup", only.clone()).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, body) = logs_call(&app, "Logs_20140328.DeleteLogGroup", only).await;

@@ -177,6 +177,7 @@ impl Engine {
         }
         self.inner
             .store
+            .metadata()
             .set_reserved(&r.name, Some(reserved))
             .map_err(internal)?;
         self.inner.admission.set_reserved(&r.name, Some(reserved));
@@ -195,6 +196,7 @@ impl Engine {
         self.entry(r)?;
         self.inner
             .store
+            .metadata()
             .set_reserved(&r.name, None)
             .map_err(internal)?;
         self.inner.admission.set_reserved(&r.name, None);

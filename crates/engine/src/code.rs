@@ -61,8 +61,8 @@ impl Engine {
         let store = self.inner.store.clone();
         let hex = code.sha256_hex.clone();
         tokio::task::spawn_blocking(move || {
-            let pin = store.pin_stored(&hex).ok_or(CodeFailure::Gone)?;
-            match store.unpacked(&pin) {
+            let pin = store.code().pin_stored(&hex).ok_or(CodeFailure::Gone)?;
+            match store.code().unpacked(&pin) {
                 Ok(dir) => Ok((pin, dir)),
                 Err(StoreError::BadZip(m)) => Err(CodeFailure::Invalid(format!(
                     "Could not unzip the deployment package: {m}"

@@ -80,9 +80,9 @@ impl Engine {
         let stored = self
             .inner
             .store
+            .metadata()
             .put_event_invoke_config(&config)
             .map_err(internal)?;
-        self.inner.registry.invalidate(&r.name);
         if !stored {
             return Err(function_missing());
         }
@@ -107,12 +107,12 @@ impl Engine {
         let updated = self
             .inner
             .store
+            .metadata()
             .update_event_invoke_config(&r.name, &qualifier, |c| {
                 c.merge(&req, now_s());
                 Ok::<_, Infallible>(())
             })
             .map_err(internal)?;
-        self.inner.registry.invalidate(&r.name);
         match updated {
             Some(Ok(c)) => Ok(c.to_response()),
             Some(Err(never)) => match never {},
@@ -135,9 +135,9 @@ impl Engine {
         let existed = self
             .inner
             .store
+            .metadata()
             .delete_event_invoke_config(&r.name, qualifier)
             .map_err(internal)?;
-        self.inner.registry.invalidate(&r.name);
         if !existed {
             return Err(config_missing(&r.name, qualifier));
         }

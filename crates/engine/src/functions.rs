@@ -83,7 +83,7 @@ impl Engine {
     async fn put_zip(&self, zip_b64: &str) -> Result<(CodeRef, CodePin), AwsError> {
         let bytes = decode_zip(zip_b64)?;
         let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || store.put_zip(&bytes))
+        tokio::task::spawn_blocking(move || store.code().put_zip(&bytes))
             .await
             .map_err(internal)?
             .map_err(store_error)
@@ -184,7 +184,7 @@ impl Engine {
             dead_letter_target_arn,
             previous_code: None,
         };
-        match self.inner.store.insert_function(&config) {
+        match self.inner.store.metadata().insert_function(&config) {
             Ok(()) => {}
             Err(StoreError::Exists(name)) => {
                 return Err(AwsError::conflict(format!(
@@ -193,7 +193,6 @@ impl Engine {
             }
             Err(e) => return Err(internal(e)),
         }
-        self.inner.registry.invalidate(&config.name);
         self.spawn_settle(config.name.clone());
         if req.publish == Some(true) {
             return self.publish(&config.name, Default::default(), false);
@@ -210,7 +209,7 @@ impl Engine {
     }
 
     async fn settle(&self, name: &str) {
-        let Ok(Some(f)) = self.inner.store.get_function(name) else {
+        let Ok(Some(f)) = self.inner.store.metadata().get_function(name) else {
             return;
         };
         drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
@@ -221,7 +220,7 @@ impl Engine {
             tracing::warn!(function = name, reason = %failure.reason(), "the function's code cannot be unpacked");
         }
         let revision = f.revision_id.clone();
-        let result = self.inner.store.update_function(name, |f| {
+        let result = self.inner.store.metadata().update_function(name, |f| {
             // A newer change owns the state now; it will settle itself.
             if f.revision_id != revision {
                 return Err(());
@@ -261,8 +260,7 @@ impl Engine {
         }
         // Gone, failed, or a newer change settles (and settles these versions) itself.
         let Ok(Some(Ok(latest))) = result else {
-            self.inner.registry.invalidate(name);
-            self.inner.store.collect_code();
+            self.inner.store.code().collect_code();
             return;
         };
         let code_failed = ready.is_err();
@@ -272,7 +270,7 @@ impl Engine {
         drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
         // Versions published while the change was in progress share its fate: they
         // snapshot the new code, so they fail with it.
-        match self.inner.store.list_versions(name) {
+        match self.inner.store.metadata().list_versions(name) {
             Ok(versions) => {
                 for mut v in versions {
                     if v.state != State::Pending
@@ -292,22 +290,21 @@ impl Engine {
                         v.state_reason = latest.last_update_status_reason.clone();
                         v.state_reason_code = latest.last_update_status_reason_code.clone();
                     }
-                    if let Err(e) = self.inner.store.put_version(&v) {
+                    if let Err(e) = self.inner.store.metadata().put_version(&v) {
                         tracing::error!(function = name, error = %e, "could not record a version's state");
                     }
                 }
             }
             Err(e) => tracing::error!(function = name, error = %e, "could not read versions"),
         }
-        self.inner.registry.invalidate(name);
         // The code the update replaced (or the new code, if it failed) may be
         // unreferenced now.
-        self.inner.store.collect_code();
+        self.inner.store.code().collect_code();
     }
 
     /// Settles functions a previous run left `Pending` or `InProgress`.
     pub(crate) fn resume_pending(&self) {
-        match self.inner.store.all_functions() {
+        match self.inner.store.metadata().all_functions() {
             Ok(all) => {
                 for f in all {
                     if f.state == State::Pending
@@ -330,6 +327,7 @@ impl Engine {
         let mut page = self
             .inner
             .store
+            .metadata()
             .list_functions(marker, max + 1)
             .map_err(internal)?;
         let next = if page.len() > max {
@@ -356,6 +354,7 @@ impl Engine {
         let result = self
             .inner
             .store
+            .metadata()
             .update_function(&r.name, |f| {
                 if f.state == State::Pending {
                     return Err(AwsError::conflict("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
@@ -382,7 +381,6 @@ impl Engine {
             })
             .map_err(internal)?
             .ok_or_else(|| AwsError::function_not_found(&arn))??;
-        self.inner.registry.invalidate(&r.name);
         self.spawn_settle(result.name.clone());
         Ok(result)
     }
@@ -522,9 +520,9 @@ impl Engine {
         let existed = self
             .inner
             .store
+            .metadata()
             .delete_function(&r.name)
             .map_err(internal)?;
-        self.inner.registry.invalidate(&r.name);
         if !existed {
             return Err(AwsError::function_not_found(&function_arn(&r.name, None)));
         }
@@ -532,13 +530,23 @@ impl Engine {
         self.drop_function_provisioned(&r.name);
         drop(self.inner.pool.retire_function(&r.name));
         // Its code goes once no other function or environment uses it.
-        self.inner.store.collect_code();
+        self.inner.store.code().collect_code();
         Ok(())
     }
 
     pub fn account_settings(&self) -> Result<AccountSettings, AwsError> {
-        let all = self.inner.store.all_functions().map_err(internal)?;
-        let code_size = self.inner.store.total_code_size().map_err(internal)?;
+        let all = self
+            .inner
+            .store
+            .metadata()
+            .all_functions()
+            .map_err(internal)?;
+        let code_size = self
+            .inner
+            .store
+            .code()
+            .total_code_size()
+            .map_err(internal)?;
         Ok(AccountSettings {
             function_count: all.len() as i64,
             total_code_size: code_size as i64,
@@ -555,7 +563,7 @@ impl Engine {
         }
         let store = self.inner.store.clone();
         let function = function.to_string();
-        tokio::task::spawn_blocking(move || store.query_logs(&function, &query))
+        tokio::task::spawn_blocking(move || store.logs().query_logs(&function, &query))
             .await
             .map_err(internal)?
             .map_err(internal)
@@ -564,7 +572,7 @@ impl Engine {
     /// The zip stored under a hash, for `Code.Location`.
     pub fn code_zip_path(&self, sha256_hex: &str) -> Option<std::path::PathBuf> {
         let valid = sha256_hex.len() == 64 && sha256_hex.bytes().all(|b| b.is_ascii_hexdigit());
-        let path = self.inner.store.zip_path(sha256_hex);
+        let path = self.inner.store.code().zip_path(sha256_hex);
         (valid && path.is_file()).then_some(path)
     }
 }

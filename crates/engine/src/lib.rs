@@ -48,7 +48,9 @@ struct Inner {
     catalog: Catalog,
     sandbox: Arc<dyn Sandbox>,
     pool: pool::Pool,
-    registry: registry::Registry,
+    /// Kept correct by the store's change notifications while `_follow` lives.
+    registry: Arc<registry::Registry>,
+    _follow: hearth_store::Subscription,
     /// Writes invocation logs (and the async queue's changes) in groups.
     writer: Writer,
     admission: Arc<admission::Admission>,
@@ -72,15 +74,18 @@ impl Engine {
         sandbox: Arc<dyn Sandbox>,
         config: EngineConfig,
     ) -> Result<Self, hearth_store::StoreError> {
-        let reserved = store.all_reserved()?;
+        let reserved = store.metadata().all_reserved()?;
         let writer = Writer::with_backlog(store.clone(), config.log_backlog)?;
+        let registry = Arc::new(registry::Registry::default());
+        let follow = store.metadata().subscribe(registry.follower());
         let engine = Self {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 sandbox,
                 pool: pool::Pool::default(),
-                registry: registry::Registry::default(),
+                registry,
+                _follow: follow,
                 writer,
                 admission: Arc::new(admission::Admission::new(
                     config.account_concurrency,

@@ -45,9 +45,9 @@ impl Engine {
         let store = self.inner.store.clone();
         let name = function.to_string();
         blocking(move || {
-            Ok(store.get_function(&name)?.is_some()
-                || store.has_logs(&name)?
-                || store.retention(&name)?.is_some())
+            Ok(store.metadata().get_function(&name)?.is_some()
+                || store.logs().has_logs(&name)?
+                || store.metadata().retention(&name)?.is_some())
         })
         .await
     }
@@ -67,7 +67,7 @@ impl Engine {
         }
         let store = self.inner.store.clone();
         let name = function.to_string();
-        blocking(move || store.put_retention(&name, days)).await
+        blocking(move || store.metadata().put_retention(&name, days)).await
     }
 
     /// The function's logs are kept for the server's default again.
@@ -77,7 +77,7 @@ impl Engine {
         }
         let store = self.inner.store.clone();
         let name = function.to_string();
-        blocking(move || store.delete_retention(&name).map(drop)).await
+        blocking(move || store.metadata().delete_retention(&name).map(drop)).await
     }
 
     /// Deletes every log line of a function and its retention. A function that still
@@ -90,8 +90,8 @@ impl Engine {
         let store = self.inner.store.clone();
         let name = function.to_string();
         let existed = blocking(move || {
-            let existed = store.delete_log_group(&name)?;
-            store.release_space();
+            let existed = store.logs().delete_log_group(&name)?;
+            store.logs().release_space();
             Ok(existed)
         })
         .await?;
@@ -128,9 +128,9 @@ impl Engine {
 
 fn sweep(store: &Store, config: RetentionConfig) -> Result<usize, hearth_store::StoreError> {
     let now = now_ms().saturating_add(config.clock_offset.as_millis() as i64);
-    let rows = store.expire_logs(now, config.default_days)?;
+    let rows = store.logs().expire_logs(now, config.default_days)?;
     if rows > 0 {
-        store.release_space();
+        store.logs().release_space();
     }
     Ok(rows)
 }

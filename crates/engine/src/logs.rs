@@ -370,6 +370,7 @@ mod tests {
         drop(w);
         writer.flush().await.expect("flush");
         let lines: Vec<String> = store
+            .logs()
             .query_logs(
                 "f",
                 &hearth_store::LogQuery {

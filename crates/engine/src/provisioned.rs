@@ -157,6 +157,7 @@ impl Engine {
         };
         self.inner
             .store
+            .metadata()
             .put_provisioned(&config)
             .map_err(internal)?;
         self.allocate(&r.name, &qualifier)?;
@@ -207,6 +208,7 @@ impl Engine {
         let config = self
             .inner
             .store
+            .metadata()
             .get_provisioned(&r.name, &q)
             .map_err(internal)?
             .ok_or_else(|| {
@@ -229,6 +231,7 @@ impl Engine {
         Ok(self
             .inner
             .store
+            .metadata()
             .list_provisioned(Some(&r.name))
             .map_err(internal)?
             .iter()
@@ -245,6 +248,7 @@ impl Engine {
         Ok(self
             .inner
             .store
+            .metadata()
             .list_provisioned(Some(function))
             .map_err(internal)?
             .iter()
@@ -271,6 +275,7 @@ impl Engine {
     pub(crate) fn drop_provisioned(&self, function: &str, qualifier: &str) -> Result<(), AwsError> {
         self.inner
             .store
+            .metadata()
             .delete_provisioned(function, qualifier)
             .map_err(internal)?;
         let gone = self
@@ -289,7 +294,12 @@ impl Engine {
 
     /// Re-allocates the configuration on an alias whose versions changed.
     pub(crate) fn reprovision(&self, function: &str, qualifier: &str) {
-        match self.inner.store.get_provisioned(function, qualifier) {
+        match self
+            .inner
+            .store
+            .metadata()
+            .get_provisioned(function, qualifier)
+        {
             Ok(Some(_)) => {
                 if let Err(e) = self.allocate(function, qualifier) {
                     tracing::warn!(function, qualifier, error = %e, "could not re-provision");
@@ -302,7 +312,7 @@ impl Engine {
 
     /// Allocates every stored configuration (at start-up).
     pub(crate) fn resume_provisioned(&self) {
-        match self.inner.store.list_provisioned(None) {
+        match self.inner.store.metadata().list_provisioned(None) {
             Ok(all) => {
                 for c in all {
                     if let Err(e) = self.allocate(&c.function, &c.qualifier) {
@@ -322,6 +332,7 @@ impl Engine {
         let Some(config) = self
             .inner
             .store
+            .metadata()
             .get_provisioned(function, qualifier)
             .map_err(internal)?
         else {

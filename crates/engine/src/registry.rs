@@ -1,8 +1,9 @@
 //! An in-memory view of each function's `$LATEST`, published versions, aliases and
 //! asynchronous invocation settings, so the invoke path (and the async dispatcher, for
-//! every event) resolves a reference without a database read. Every write goes
-//! through the engine, which invalidates the function's entry after it; a load that
-//! raced with a write is not kept (a global generation counter tells).
+//! every event) resolves a reference without a database read. It follows the store's
+//! change notifications ([`MetadataChange`]), so a write is seen whoever made it: a
+//! change forgets the function's entry, and a load that raced with a change is not kept
+//! (a global generation counter tells).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use hearth_model::alias::Alias;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::FunctionConfig;
-use hearth_store::{Store, StoreError};
+use hearth_store::{MetadataChange, Store, StoreError, Subscriber};
 
 /// One function as the invoke path needs it.
 pub(crate) struct Entry {
@@ -42,22 +43,25 @@ impl Registry {
             return Ok(Some(e.clone()));
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let Some(latest) = store.get_function(name)? else {
+        let Some(latest) = store.metadata().get_function(name)? else {
             return Ok(None);
         };
         let entry = Arc::new(Entry {
             latest: Arc::new(latest),
             versions: store
+                .metadata()
                 .list_versions(name)?
                 .into_iter()
                 .map(|v| (v.version.clone(), Arc::new(v)))
                 .collect(),
             aliases: store
+                .metadata()
                 .list_aliases(name)?
                 .into_iter()
                 .map(|a| (a.name.clone(), a))
                 .collect(),
             event_configs: store
+                .metadata()
                 .list_event_invoke_configs(name)?
                 .into_iter()
                 .map(|c| (c.qualifier.clone(), c))
@@ -72,10 +76,154 @@ impl Registry {
         Ok(Some(entry))
     }
 
-    /// Forgets a function's entry; call after every write that touches it.
-    pub(crate) fn invalidate(&self, name: &str) {
+    /// Forgets what `change` made stale.
+    pub(crate) fn forget(&self, change: &MetadataChange) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(name);
+        match change {
+            MetadataChange::Function(name) => {
+                entries.remove(name);
+            }
+            MetadataChange::Everything => entries.clear(),
+        }
+    }
+
+    /// A subscriber to the store's changes that keeps this registry correct.
+    pub(crate) fn follower(self: &Arc<Self>) -> Subscriber {
+        let registry = self.clone();
+        Box::new(move |change| registry.forget(change))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use hearth_model::function::CodeRef;
+    use hearth_model::{LastUpdateStatus, State};
+    use hearth_store::Publish;
+
+    use super::*;
+    use crate::{Catalog, Engine, EngineConfig};
+
+    fn engine(dir: &tempfile::TempDir) -> Engine {
+        let store = Store::open(&dir.path().join("data")).expect("store");
+        Engine::new(
+            store,
+            Catalog::discover(&dir.path().join("runtimes")),
+            Arc::new(hearth_sandbox::ProcessSandbox),
+            EngineConfig {
+                idle_ttl: Duration::from_secs(60),
+                account_concurrency: 1000,
+                log_limits: Default::default(),
+                log_backlog: hearth_store::LOG_BACKLOG,
+            },
+        )
+        .expect("engine")
+    }
+
+    fn config(name: &str) -> FunctionConfig {
+        FunctionConfig {
+            name: name.into(),
+            version: "$LATEST".into(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: "arn:aws:iam::000000000000:role/r".into(),
+            description: String::new(),
+            timeout: 3,
+            memory_size: 128,
+            ephemeral_storage: 512,
+            environment: Default::default(),
+            architectures: vec!["x86_64".into()],
+            code: CodeRef {
+                sha256_hex: "00".into(),
+                sha256_b64: "AA==".into(),
+                size: 1,
+                unzipped_size: 1,
+            },
+            last_modified: "t".into(),
+            revision_id: "r".into(),
+            state: State::Active,
+            state_reason: None,
+            state_reason_code: None,
+            last_update_status: LastUpdateStatus::Successful,
+            last_update_status_reason: None,
+            last_update_status_reason_code: None,
+            tags: Default::default(),
+            dead_letter_target_arn: None,
+            previous_code: None,
+        }
+    }
+
+    fn cached(e: &Engine, name: &str) -> Option<Arc<Entry>> {
+        e.inner
+            .registry
+            .entries
+            .read()
+            .expect("lock")
+            .get(name)
+            .cloned()
+    }
+
+    /// Writes made straight to the store, as another node would make them, are seen by
+    /// the engine's registry without the engine being told.
+    #[tokio::test]
+    async fn writes_made_through_the_store_are_seen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = engine(&dir);
+        let (registry, store) = (&e.inner.registry, e.store().metadata());
+        let get = || registry.get(e.store(), "f").expect("load");
+        assert!(get().is_none());
+
+        store.insert_function(&config("f")).expect("insert");
+        assert_eq!(get().expect("there").latest.description, "");
+        assert!(cached(&e, "f").is_some(), "kept once loaded");
+
+        store
+            .update_function("f", |f| {
+                f.description = "changed".into();
+                Ok::<_, ()>(())
+            })
+            .expect("update")
+            .expect("exists")
+            .expect("written");
+        assert!(cached(&e, "f").is_none(), "forgotten at the change");
+        assert_eq!(get().expect("there").latest.description, "changed");
+
+        store
+            .publish_version("f", |latest, _, _| {
+                let mut v = latest.clone();
+                v.version = "1".into();
+                Ok::<_, ()>(Publish::New(v))
+            })
+            .expect("publish")
+            .expect("exists")
+            .expect("published");
+        assert!(get().expect("there").versions.contains_key("1"));
+
+        assert!(store.delete_function("f").expect("delete"));
+        assert!(get().is_none());
+    }
+
+    #[test]
+    fn missed_changes_forget_everything() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        for name in ["f", "g"] {
+            store
+                .metadata()
+                .insert_function(&config(name))
+                .expect("insert");
+        }
+        let registry = Registry::default();
+        for name in ["f", "g"] {
+            registry.get(&store, name).expect("load").expect("there");
+        }
+        let count = || registry.entries.read().expect("lock").len();
+        assert_eq!(count(), 2);
+        registry.forget(&MetadataChange::Function("f".into()));
+        assert_eq!(count(), 1);
+        registry.forget(&MetadataChange::Everything);
+        assert_eq!(count(), 0);
     }
 }

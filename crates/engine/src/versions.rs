@@ -152,7 +152,7 @@ impl Engine {
         req: PublishVersionRequest,
         check_state: bool,
     ) -> Result<FunctionConfig, AwsError> {
-        let result = self.inner.store.publish_version(name, |latest, newest, next| {
+        let result = self.inner.store.metadata().publish_version(name, |latest, newest, next| {
             if check_state {
                 if latest.state == State::Pending {
                     return Err(AwsError::conflict("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
@@ -195,7 +195,6 @@ impl Engine {
         let version = result
             .map_err(internal)?
             .ok_or_else(|| AwsError::function_not_found(&function_arn(name, None)))??;
-        self.inner.registry.invalidate(name);
         Ok(version)
     }
 
@@ -259,14 +258,13 @@ impl Engine {
             additional_weights: weights,
             revision_id: crate::functions::new_revision(),
         };
-        match self.inner.store.insert_alias(&alias) {
+        match self.inner.store.metadata().insert_alias(&alias) {
             Ok(()) => {}
             Err(StoreError::Exists(arn)) => {
                 return Err(AwsError::conflict(format!("Alias already exists: {arn}")))
             }
             Err(e) => return Err(internal(e)),
         }
-        self.inner.registry.invalidate(&r.name);
         Ok(alias)
     }
 
@@ -305,6 +303,7 @@ impl Engine {
         let updated = self
             .inner
             .store
+            .metadata()
             .update_alias(&r.name, name, |a| {
                 if req
                     .revision_id
@@ -323,7 +322,6 @@ impl Engine {
             })
             .map_err(internal)?
             .ok_or_else(|| alias_not_found(&r.name, name))??;
-        self.inner.registry.invalidate(&r.name);
         self.reprovision(&r.name, name);
         Ok(updated)
     }
@@ -332,9 +330,9 @@ impl Engine {
     pub fn delete_alias(&self, r: &FunctionRef, name: &str) -> Result<(), AwsError> {
         self.inner
             .store
+            .metadata()
             .delete_alias(&r.name, name)
             .map_err(internal)?;
-        self.inner.registry.invalidate(&r.name);
         self.drop_provisioned(&r.name, name)?;
         Ok(())
     }
@@ -384,15 +382,15 @@ impl Engine {
         let existed = self
             .inner
             .store
+            .metadata()
             .delete_version(name, number)
             .map_err(internal)?;
-        self.inner.registry.invalidate(name);
         if !existed {
             return Err(AwsError::function_not_found(&arn));
         }
         self.drop_provisioned(name, version)?;
         drop(self.inner.pool.retire(&crate::pool::key(name, version)));
-        self.inner.store.collect_code();
+        self.inner.store.code().collect_code();
         Ok(())
     }
 }

@@ -292,7 +292,7 @@ async fn finish(
 
 async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, String> {
     let store = s.engine.store().clone();
-    tokio::task::spawn_blocking(move || store.queued_payload(seq))
+    tokio::task::spawn_blocking(move || store.queue().queued_payload(seq))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())

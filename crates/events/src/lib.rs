@@ -101,8 +101,8 @@ impl Events {
     /// again) and starts the dispatcher. Must be called inside the tokio runtime.
     pub fn start(engine: Engine, config: EventsConfig) -> Result<Self, hearth_store::StoreError> {
         let store = engine.store().clone();
-        let left = store.queued_events()?;
-        let last_seq = store.last_queue_seq()?;
+        let left = store.queue().queued_events()?;
+        let last_seq = store.queue().last_queue_seq()?;
         if !left.is_empty() {
             tracing::info!(events = left.len(), "resuming the async queue");
         }

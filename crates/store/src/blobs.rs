@@ -12,7 +12,7 @@ use hearth_model::limits::UNZIPPED_MAX_BYTES;
 use sha2::{Digest, Sha256};
 
 use crate::code_gc::remove_path;
-use crate::{CodePin, Store, StoreError};
+use crate::{CodePin, SqliteStore, StoreError};
 
 /// What a zip claims to hold, checked before it is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +51,11 @@ pub fn inspect_zip(bytes: &[u8]) -> Result<ZipInfo, StoreError> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Checks and stores a zip; returns its identity and a pin that keeps it from being
     /// collected until the caller has written the row that names it. Storing the same
     /// bytes twice is a no-op.
-    pub fn put_zip(&self, bytes: &[u8]) -> Result<(CodeRef, CodePin), StoreError> {
+    pub(crate) fn put_zip(&self, bytes: &[u8]) -> Result<(CodeRef, CodePin), StoreError> {
         let info = inspect_zip(bytes)?;
         let digest = Sha256::digest(bytes);
         let hex = hex::encode(digest);
@@ -81,14 +81,14 @@ impl Store {
         Ok((code, pin))
     }
 
-    pub fn zip_path(&self, sha256_hex: &str) -> PathBuf {
+    pub(crate) fn zip_path(&self, sha256_hex: &str) -> PathBuf {
         self.root().join("blobs").join(format!("{sha256_hex}.zip"))
     }
 
     /// The unpacked code directory of pinned code, extracting it on first use. A zip
     /// that cannot be extracted fails with [`StoreError::BadZip`] naming the entry and
     /// the problem, and leaves nothing behind.
-    pub fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError> {
+    pub(crate) fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError> {
         let sha256_hex = pin.sha256_hex();
         let dir = self.root().join("code").join(sha256_hex);
         if dir.exists() {
@@ -227,7 +227,7 @@ pub(crate) mod tests {
     #[test]
     fn stores_and_unpacks_once_keeping_exec_bit() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let zip = make_zip(&[
             ("bootstrap", b"#!/bin/sh\n", 0o755),
             ("lib/a.txt", b"hello", 0o644),
@@ -250,7 +250,7 @@ pub(crate) mod tests {
     #[test]
     fn concurrent_first_unpacks_all_succeed() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let zip = make_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755)]);
         let (_code, pin) = store.put_zip(&zip).expect("put");
         let paths: Vec<_> = std::thread::scope(|s| {
@@ -299,7 +299,7 @@ pub(crate) mod tests {
     #[test]
     fn a_corrupt_entry_names_itself_and_leaves_no_temporary_directory() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let zip = corrupt_zip();
         // The directory is fine: the zip is accepted when it is stored.
         let (code, pin) = store.put_zip(&zip).expect("put");

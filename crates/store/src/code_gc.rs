@@ -12,7 +12,7 @@
 //! up again); the slow removal happens after the lock is released.
 //!
 //! Sweeps run on a thread of their own, woken when a pin is released for the last time
-//! or when [`Store::collect_code`] is called after a row stopped naming some code, and
+//! or when [`SqliteStore::collect_code`] is called after a row stopped naming some code, and
 //! once, synchronously, when the store is opened (with the temporary and half-collected
 //! files a crashed process left behind).
 
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// Which code is pinned, and whether a sweep is wanted.
 #[derive(Default)]
@@ -156,11 +156,13 @@ pub(crate) fn collector(
             state.dirty = false;
         }
         let Some(conn) = conn.upgrade() else { return };
-        let store = Store {
+        let store = SqliteStore {
             room: Arc::new(crate::space::Room::new(&root)),
             root: root.clone(),
             conn,
             code,
+            // A sweep changes no metadata: nobody to tell.
+            changes: Arc::default(),
         };
         if let Err(e) = store.sweep_code() {
             tracing::warn!(error = %e, "code collection failed; it is retried on the next change");
@@ -199,8 +201,8 @@ fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError
     Ok(out)
 }
 
-impl Store {
-    /// Pins code about to be stored (see [`Store::put_zip`]).
+impl SqliteStore {
+    /// Pins code about to be stored (see [`SqliteStore::put_zip`]).
     pub(crate) fn pin(&self, hex: &str) -> CodePin {
         *self.code.lock().pins.entry(hex.to_string()).or_default() += 1;
         CodePin {
@@ -211,7 +213,7 @@ impl Store {
 
     /// Pins stored code for use (unpacking it, running it); `None` if it is not stored
     /// (never was, or was collected because nothing referenced it any more).
-    pub fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin> {
+    pub(crate) fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin> {
         let mut state = self.code.lock();
         if !is_hash(sha256_hex) || !self.zip_path(sha256_hex).is_file() {
             return None;
@@ -224,24 +226,24 @@ impl Store {
     }
 
     /// Asks the collector for a sweep: call after a row stopped naming some code.
-    pub fn collect_code(&self) {
+    pub(crate) fn collect_code(&self) {
         self.code.request_sweep();
     }
 
     /// Code hashes that rows name.
-    pub fn referenced_code(&self) -> Result<HashSet<String>, StoreError> {
+    pub(crate) fn referenced_code(&self) -> Result<HashSet<String>, StoreError> {
         referenced(&self.conn())
     }
 
     /// Bytes of zip stored for the code rows name, each distinct code once (versions
     /// share their code with `$LATEST` and each other; the store keeps one copy).
-    pub fn total_code_size(&self) -> Result<u64, StoreError> {
+    pub(crate) fn total_code_size(&self) -> Result<u64, StoreError> {
         let size: i64 = self.conn().query_row(REFERENCED_SIZES, [], |r| r.get(0))?;
         Ok(size.max(0) as u64)
     }
 
     /// Hashes with a blob or an unpacked tree on disk.
-    pub fn stored_code(&self) -> Result<HashSet<String>, StoreError> {
+    pub(crate) fn stored_code(&self) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         for entry in fs::read_dir(self.root.join("blobs"))? {
             let name = entry?.file_name();
@@ -262,7 +264,7 @@ impl Store {
 
     /// Removes the blob and tree of every stored code that no row names and no pin
     /// holds; returns their hashes.
-    pub fn sweep_code(&self) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn sweep_code(&self) -> Result<Vec<String>, StoreError> {
         // Listed before deciding: code stored after this is left for the next sweep.
         let candidates = self.stored_code()?;
         let mut trash = Vec::new();
@@ -338,14 +340,14 @@ mod tests {
     use hearth_model::function::CodeRef;
 
     /// A store without the background collector, so each test decides when to sweep.
-    fn store() -> (tempfile::TempDir, Store) {
+    fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open_with(dir.path(), false).expect("open");
+        let store = SqliteStore::open_with(dir.path(), false).expect("open");
         (dir, store)
     }
 
     /// Stores (and unpacks) a distinct zip; the pin is released.
-    fn code(store: &Store, tag: &str) -> CodeRef {
+    fn code(store: &SqliteStore, tag: &str) -> CodeRef {
         let zip = make_zip(&[("bootstrap", tag.as_bytes(), 0o755)]);
         let (code, pin) = store.put_zip(&zip).expect("put");
         store.unpacked(&pin).expect("unpack");
@@ -358,7 +360,7 @@ mod tests {
         f
     }
 
-    fn on_disk(store: &Store, c: &CodeRef) -> (bool, bool) {
+    fn on_disk(store: &SqliteStore, c: &CodeRef) -> (bool, bool) {
         (
             store.zip_path(&c.sha256_hex).is_file(),
             store.root().join("code").join(&c.sha256_hex).is_dir(),
@@ -379,6 +381,7 @@ mod tests {
             .expect("insert");
         publish(&store, "f");
         store
+            .metadata()
             .update_function("f", |f| {
                 f.code = latest.clone();
                 f.previous_code = Some(previous.clone());
@@ -412,6 +415,7 @@ mod tests {
             vec![pinned.sha256_hex.clone()]
         );
         store
+            .metadata()
             .update_function("f", |f| {
                 f.previous_code = None;
                 Ok::<_, ()>(())
@@ -483,7 +487,7 @@ mod tests {
     #[test]
     fn releasing_the_last_pin_wakes_the_collector() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let zip = make_zip(&[("bootstrap", b"soon gone", 0o755)]);
         let (code, pin) = store.put_zip(&zip).expect("put");
         drop(pin);
@@ -498,7 +502,7 @@ mod tests {
     fn open_removes_leftovers_and_unreferenced_code() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (kept, orphan) = {
-            let store = Store::open_with(dir.path(), false).expect("open");
+            let store = SqliteStore::open_with(dir.path(), false).expect("open");
             let kept = code(&store, "kept");
             store
                 .insert_function(&function("f", &kept))
@@ -534,7 +538,7 @@ mod tests {
             .expect("mkdir");
             (kept, orphan)
         };
-        let store = Store::open_with(dir.path(), false).expect("reopen");
+        let store = SqliteStore::open_with(dir.path(), false).expect("reopen");
         assert_eq!(on_disk(&store, &kept), (true, true));
         assert_eq!(on_disk(&store, &orphan), (false, false));
         for sub in ["blobs", "code"] {
@@ -557,6 +561,7 @@ mod tests {
         publish(&store, "f");
         assert_eq!(store.total_code_size().expect("size"), a.size);
         store
+            .metadata()
             .update_function("f", |f| {
                 f.code = b.clone();
                 f.previous_code = Some(a.clone());

@@ -4,20 +4,15 @@
 use hearth_model::concurrency::ProvisionedConfig;
 use rusqlite::{params, OptionalExtension};
 
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS provisioned (
-    function TEXT NOT NULL,
-    qualifier TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (function, qualifier)
-);
-";
-
-impl Store {
+impl SqliteStore {
     /// Sets (or with `None` removes) a function's reserved concurrency.
-    pub fn set_reserved(&self, function: &str, reserved: Option<i64>) -> Result<(), StoreError> {
+    pub(crate) fn set_reserved(
+        &self,
+        function: &str,
+        reserved: Option<i64>,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO function_meta (function, reserved) VALUES (?1, ?2)
              ON CONFLICT(function) DO UPDATE SET reserved = ?2",
@@ -26,7 +21,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn get_reserved(&self, function: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn get_reserved(&self, function: &str) -> Result<Option<i64>, StoreError> {
         let r: Option<Option<i64>> = self
             .conn()
             .query_row(
@@ -39,7 +34,7 @@ impl Store {
     }
 
     /// Every function with reserved concurrency.
-    pub fn all_reserved(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    pub(crate) fn all_reserved(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT function, reserved FROM function_meta WHERE reserved IS NOT NULL",
@@ -48,7 +43,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn put_provisioned(&self, c: &ProvisionedConfig) -> Result<(), StoreError> {
+    pub(crate) fn put_provisioned(&self, c: &ProvisionedConfig) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO provisioned (function, qualifier, data) VALUES (?1, ?2, ?3)
              ON CONFLICT(function, qualifier) DO UPDATE SET data = ?3",
@@ -57,7 +52,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn get_provisioned(
+    pub(crate) fn get_provisioned(
         &self,
         function: &str,
         qualifier: &str,
@@ -66,7 +61,7 @@ impl Store {
     }
 
     /// Provisioned-concurrency requests of one function, or of all with `None`.
-    pub fn list_provisioned(
+    pub(crate) fn list_provisioned(
         &self,
         function: Option<&str>,
     ) -> Result<Vec<ProvisionedConfig>, StoreError> {
@@ -83,7 +78,11 @@ impl Store {
         Ok(out)
     }
 
-    pub fn delete_provisioned(&self, function: &str, qualifier: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "DELETE FROM provisioned WHERE function = ?1 AND qualifier = ?2",
             params![function, qualifier],
@@ -99,7 +98,7 @@ mod tests {
     #[test]
     fn reserved_and_provisioned_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         assert_eq!(store.get_reserved("f").expect("get"), None);
         store.set_reserved("f", Some(5)).expect("set");
         store.set_reserved("g", Some(0)).expect("set");

@@ -1,4 +1,4 @@
-//! The SQLite schema and the function records.
+//! The SQLite connection (its settings and checkpoints) and the function records.
 
 use std::path::Path;
 
@@ -7,18 +7,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{Store, StoreError};
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS functions (
-    name TEXT PRIMARY KEY,
-    data TEXT NOT NULL
-);
-";
+use crate::traits::{Edit, Edited};
+use crate::{SqliteStore, StoreError};
 
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    // Pages freed by deleted logs go back to the file system (see `Store::release_space`).
+    let mut conn = Connection::open(path)?;
+    // Pages freed by deleted logs go back to the file system (see `SqliteStore::release_space`).
     // This only takes on a new database; an older one keeps its freed pages for reuse.
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     // WAL with synchronous=NORMAL: a commit survives a crash of Hearth (the WAL is in the
@@ -32,21 +26,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // A WAL that a burst of log lines grew is cut back after the next checkpoint, rather
     // than keeping its largest size on disk.
     conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
-    conn.execute_batch(SCHEMA)?;
-    conn.execute_batch(crate::logs::SCHEMA)?;
-    conn.execute_batch(crate::retention::SCHEMA)?;
-    let old_logs: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'logs')",
-        [],
-        |r| r.get(0),
-    )?;
-    if old_logs {
-        conn.execute_batch(&format!("BEGIN; {} COMMIT;", crate::logs::MIGRATE))?;
-    }
-    conn.execute_batch(crate::versions::SCHEMA)?;
-    conn.execute_batch(crate::concurrency::SCHEMA)?;
-    conn.execute_batch(crate::event_config::SCHEMA)?;
-    conn.execute_batch(crate::queue::SCHEMA)?;
+    crate::migrations::migrate(&mut conn, crate::migrations::MIGRATIONS)?;
     Ok(conn)
 }
 
@@ -84,7 +64,7 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// The JSON record in `table` (whose key is `function` and `key_column`) at
     /// (`function`, `key`).
     pub(crate) fn record<T: DeserializeOwned>(
@@ -106,15 +86,15 @@ impl Store {
     }
 
     /// Reads, changes and writes one such record atomically, as
-    /// [`Store::update_function`]; `Ok(None)` means there is none.
-    pub(crate) fn update_record<T: Serialize + DeserializeOwned, E>(
+    /// [`SqliteStore::edit_function`].
+    pub(crate) fn edit_record<T: Serialize + DeserializeOwned>(
         &self,
         table: &str,
         key_column: &str,
         function: &str,
         key: &str,
-        f: impl FnOnce(&mut T) -> Result<(), E>,
-    ) -> Result<Option<Result<T, E>>, StoreError> {
+        edit: Edit<'_, T>,
+    ) -> Result<Edited<T>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let data: Option<String> = tx
@@ -125,22 +105,24 @@ impl Store {
             )
             .optional()?;
         let Some(data) = data else {
-            return Ok(None);
+            return Ok(Edited::Missing);
         };
         let mut record: T = serde_json::from_str(&data)?;
-        if let Err(e) = f(&mut record) {
-            return Ok(Some(Err(e)));
+        if !edit(&mut record) {
+            return Ok(Edited::Declined);
         }
         tx.execute(
             &format!("UPDATE {table} SET data = ?3 WHERE function = ?1 AND {key_column} = ?2"),
             params![function, key, serde_json::to_string(&record)?],
         )?;
         tx.commit()?;
-        Ok(Some(Ok(record)))
+        drop(conn);
+        self.changed(function);
+        Ok(Edited::Done(record))
     }
 
     /// Inserts a new function; `Exists` if the name is taken.
-    pub fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError> {
+    pub(crate) fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError> {
         let data = serde_json::to_string(f)?;
         let inserted = self.conn().execute(
             "INSERT INTO functions (name, data) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
@@ -149,10 +131,11 @@ impl Store {
         if inserted == 0 {
             return Err(StoreError::Exists(f.name.clone()));
         }
+        self.changed(&f.name);
         Ok(())
     }
 
-    pub fn get_function(&self, name: &str) -> Result<Option<FunctionConfig>, StoreError> {
+    pub(crate) fn get_function(&self, name: &str) -> Result<Option<FunctionConfig>, StoreError> {
         let data: Option<String> = self
             .conn()
             .query_row(
@@ -164,13 +147,13 @@ impl Store {
         Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 
-    /// Reads, changes and writes one function atomically. `f` returns `Err` to abort;
-    /// `Ok(None)` means the function does not exist.
-    pub fn update_function<E>(
+    /// Reads, changes and writes one function atomically; `edit` answers whether to
+    /// write.
+    pub(crate) fn edit_function(
         &self,
         name: &str,
-        f: impl FnOnce(&mut FunctionConfig) -> Result<(), E>,
-    ) -> Result<Option<Result<FunctionConfig, E>>, StoreError> {
+        edit: Edit<'_, FunctionConfig>,
+    ) -> Result<Edited<FunctionConfig>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let data: Option<String> = tx
@@ -181,22 +164,24 @@ impl Store {
             )
             .optional()?;
         let Some(data) = data else {
-            return Ok(None);
+            return Ok(Edited::Missing);
         };
         let mut config: FunctionConfig = serde_json::from_str(&data)?;
-        if let Err(e) = f(&mut config) {
-            return Ok(Some(Err(e)));
+        if !edit(&mut config) {
+            return Ok(Edited::Declined);
         }
         tx.execute(
             "UPDATE functions SET data = ?2 WHERE name = ?1",
             params![name, serde_json::to_string(&config)?],
         )?;
         tx.commit()?;
-        Ok(Some(Ok(config)))
+        drop(conn);
+        self.changed(name);
+        Ok(Edited::Done(config))
     }
 
     /// Functions in name order, starting after `marker`.
-    pub fn list_functions(
+    pub(crate) fn list_functions(
         &self,
         marker: Option<&str>,
         limit: usize,
@@ -214,14 +199,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Every function, for start-up recovery and account totals.
-    pub fn all_functions(&self) -> Result<Vec<FunctionConfig>, StoreError> {
-        self.list_functions(None, usize::MAX >> 1)
-    }
-
     /// Deletes a function with its versions, aliases, counters, concurrency and
     /// asynchronous invocation settings; false if there was none.
-    pub fn delete_function(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_function(&self, name: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute("DELETE FROM functions WHERE name = ?1", params![name])?;
@@ -238,6 +218,8 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        drop(conn);
+        self.changed(name);
         Ok(n > 0)
     }
 }

@@ -5,16 +5,8 @@ use hearth_model::arn::LATEST;
 use hearth_model::event_invoke::EventInvokeConfig;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::{Store, StoreError};
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS event_invoke_configs (
-    function TEXT NOT NULL,
-    qualifier TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (function, qualifier)
-);
-";
+use crate::traits::{Edit, Edited};
+use crate::{SqliteStore, StoreError};
 
 /// Whether `qualifier` of `function` exists: `$LATEST` of an existing function, a
 /// published version, or an alias.
@@ -53,10 +45,13 @@ fn target_exists(
         .is_some())
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores (replacing) a configuration; false, and nothing stored, if its function,
     /// version or alias does not exist (it may have been deleted since it was checked).
-    pub fn put_event_invoke_config(&self, c: &EventInvokeConfig) -> Result<bool, StoreError> {
+    pub(crate) fn put_event_invoke_config(
+        &self,
+        c: &EventInvokeConfig,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         if !target_exists(&tx, &c.function, &c.qualifier)? {
@@ -68,21 +63,29 @@ impl Store {
             params![c.function, c.qualifier, serde_json::to_string(c)?],
         )?;
         tx.commit()?;
+        drop(conn);
+        self.changed(&c.function);
         Ok(true)
     }
 
-    /// Reads, changes and writes one configuration atomically, as [`Store::update_alias`];
-    /// `Ok(None)` means there is none.
-    pub fn update_event_invoke_config<E>(
+    /// Reads, changes and writes one configuration atomically, as
+    /// [`SqliteStore::edit_alias`].
+    pub(crate) fn edit_event_invoke_config(
         &self,
         function: &str,
         qualifier: &str,
-        f: impl FnOnce(&mut EventInvokeConfig) -> Result<(), E>,
-    ) -> Result<Option<Result<EventInvokeConfig, E>>, StoreError> {
-        self.update_record("event_invoke_configs", "qualifier", function, qualifier, f)
+        edit: Edit<'_, EventInvokeConfig>,
+    ) -> Result<Edited<EventInvokeConfig>, StoreError> {
+        self.edit_record(
+            "event_invoke_configs",
+            "qualifier",
+            function,
+            qualifier,
+            edit,
+        )
     }
 
-    pub fn get_event_invoke_config(
+    pub(crate) fn get_event_invoke_config(
         &self,
         function: &str,
         qualifier: &str,
@@ -91,7 +94,7 @@ impl Store {
     }
 
     /// A function's configurations in qualifier order.
-    pub fn list_event_invoke_configs(
+    pub(crate) fn list_event_invoke_configs(
         &self,
         function: &str,
     ) -> Result<Vec<EventInvokeConfig>, StoreError> {
@@ -107,7 +110,7 @@ impl Store {
         Ok(out)
     }
 
-    pub fn delete_event_invoke_config(
+    pub(crate) fn delete_event_invoke_config(
         &self,
         function: &str,
         qualifier: &str,
@@ -116,6 +119,9 @@ impl Store {
             "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
             params![function, qualifier],
         )?;
+        if n > 0 {
+            self.changed(function);
+        }
         Ok(n > 0)
     }
 }
@@ -144,13 +150,13 @@ mod tests {
         }
     }
 
-    fn open() -> (tempfile::TempDir, Store) {
+    fn open() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         (dir, store)
     }
 
-    fn publish(store: &Store, name: &str) {
+    fn publish(store: &SqliteStore, name: &str) {
         crate::versions::tests::publish(store, name);
     }
 
@@ -204,6 +210,7 @@ mod tests {
         );
 
         let updated = store
+            .metadata()
             .update_event_invoke_config("f", "1", |c| {
                 c.maximum_event_age_in_seconds = Some(60);
                 Ok::<_, ()>(())
@@ -219,6 +226,7 @@ mod tests {
             (Some(1), Some(60))
         );
         assert!(store
+            .metadata()
             .update_event_invoke_config("f", "2", |_| Ok::<_, ()>(()))
             .expect("db")
             .is_none());

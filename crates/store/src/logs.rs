@@ -7,34 +7,10 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::chunk::LogChunk;
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// Ids reserved per row: the most lines one chunk can hold.
 pub const LINES_PER_ROW: i64 = 1 << 20;
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS log_chunks (
-    -- Not AUTOINCREMENT: that costs a write to sqlite_sequence per commit. Ids only grow
-    -- while the newest row is kept; deleting a whole log group may reuse them, which
-    -- only matters to a follower of that deleted group.
-    id INTEGER PRIMARY KEY,
-    function TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    last_ts INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    stamps BLOB NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_chunks_by_function ON log_chunks (function, id);
-";
-
-/// Moves rows of the one-line-per-row table of earlier versions into chunks of one line.
-pub(crate) const MIGRATE: &str = "
-INSERT INTO log_chunks (id, function, stream, ts, last_ts, count, stamps, body)
-    SELECT id, function, stream, ts, ts, 1, x'', message FROM logs;
-DROP TABLE logs;
-";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -117,9 +93,13 @@ fn insert(
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// A function's log events, oldest first.
-    pub fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError> {
+    pub(crate) fn query_logs(
+        &self,
+        function: &str,
+        q: &LogQuery,
+    ) -> Result<Vec<LogEvent>, StoreError> {
         let after = q.after.unwrap_or(-1);
         let since = q.since_ms.unwrap_or(i64::MIN);
         let limit = q.limit.max(1);
@@ -154,7 +134,7 @@ impl Store {
     }
 
     /// Whether anything is logged under `function`.
-    pub fn has_logs(&self, function: &str) -> Result<bool, StoreError> {
+    pub(crate) fn has_logs(&self, function: &str) -> Result<bool, StoreError> {
         Ok(self.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM log_chunks WHERE function = ?1)",
             params![function],
@@ -171,7 +151,7 @@ mod tests {
     #[test]
     fn append_then_query_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let batch = |f: &str, s: &str, lines: &[(i64, &str)]| {
             LogBatch::from_lines(f, s, lines.iter().copied())
         };
@@ -234,7 +214,7 @@ mod tests {
             )
             .expect("old schema");
         }
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let events = store
             .query_logs(
                 "f",
@@ -255,7 +235,7 @@ mod tests {
     #[test]
     fn a_chunk_of_more_lines_than_a_rows_ids_is_split() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let n = LINES_PER_ROW as usize + 10;
         let batch = LogBatch::from_lines("f", "s", (0..n).map(|i| (i as i64, "")));
         store

@@ -7,23 +7,7 @@
 use bytes::Bytes;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::{Store, StoreError};
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS queue (
-    seq INTEGER PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    function TEXT NOT NULL,
-    qualifier TEXT,
-    payload BLOB NOT NULL,
-    client_context TEXT,
-    accepted_ms INTEGER NOT NULL,
-    due_ms INTEGER NOT NULL,
-    runs INTEGER NOT NULL DEFAULT 0,
-    setbacks INTEGER NOT NULL DEFAULT 0,
-    last_outcome TEXT
-);
-";
+use crate::{SqliteStore, StoreError};
 
 /// An accepted event as the queue keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,10 +98,10 @@ pub(crate) fn apply(tx: &Transaction<'_>, op: &QueueOp) -> Result<(), StoreError
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Every queued event in acceptance order, without payloads (read them with
-    /// [`Store::queued_payload`] when the event runs).
-    pub fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
+    /// [`SqliteStore::queued_payload`] when the event runs).
+    pub(crate) fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT seq, request_id, function, qualifier, client_context, accepted_ms, due_ms,
@@ -144,7 +128,7 @@ impl Store {
     }
 
     /// A queued event's payload; `None` once the event is done.
-    pub fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError> {
+    pub(crate) fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError> {
         let payload: Option<Vec<u8>> = self
             .conn()
             .query_row(
@@ -158,7 +142,7 @@ impl Store {
 
     /// The highest sequence number ever queued that is still there (0 if none); new
     /// events continue after it.
-    pub fn last_queue_seq(&self) -> Result<i64, StoreError> {
+    pub(crate) fn last_queue_seq(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn()
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM queue", [], |r| r.get(0))?)
@@ -186,7 +170,7 @@ mod tests {
     #[test]
     fn rows_live_until_removed_and_reload_as_written() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let insert = |seq| {
             Change::Queue(QueueOp::Insert(
                 event(seq),
@@ -216,7 +200,7 @@ mod tests {
             .expect("update");
         drop(store);
 
-        let store = Store::open(dir.path()).expect("reopen");
+        let store = SqliteStore::open(dir.path()).expect("reopen");
         let left = store.queued_events().expect("load");
         assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
         assert_eq!(left[0].due_ms, 5_000);
@@ -233,8 +217,9 @@ mod tests {
     #[test]
     fn the_writer_commits_in_submission_order() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
-        let writer = Writer::start(store.clone()).expect("writer");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let writer =
+            Writer::start(crate::Store::new(std::sync::Arc::new(store.clone()))).expect("writer");
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");

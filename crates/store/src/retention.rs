@@ -4,14 +4,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use crate::{Store, StoreError};
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS log_groups (
-    function TEXT PRIMARY KEY,
-    retention_days INTEGER NOT NULL
-);
-";
+use crate::{SqliteStore, StoreError};
 
 /// The retention periods CloudWatch Logs accepts (botocore's `logs` model, shape `Days`).
 pub const RETENTION_DAYS: [u32; 22] = [
@@ -25,9 +18,9 @@ const DAY_MS: i64 = 86_400_000;
 /// (A row holds up to about 256 KiB of lines.)
 const DELETE_BATCH: i64 = 200;
 
-impl Store {
+impl SqliteStore {
     /// Sets a function's retention in days.
-    pub fn put_retention(&self, function: &str, days: u32) -> Result<(), StoreError> {
+    pub(crate) fn put_retention(&self, function: &str, days: u32) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO log_groups (function, retention_days) VALUES (?1, ?2)
              ON CONFLICT(function) DO UPDATE SET retention_days = ?2",
@@ -38,7 +31,7 @@ impl Store {
 
     /// Removes a function's own retention (the server's default applies again); false
     /// if it had none.
-    pub fn delete_retention(&self, function: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_retention(&self, function: &str) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "DELETE FROM log_groups WHERE function = ?1",
             params![function],
@@ -47,7 +40,7 @@ impl Store {
     }
 
     /// A function's own retention in days, if it has one.
-    pub fn retention(&self, function: &str) -> Result<Option<u32>, StoreError> {
+    pub(crate) fn retention(&self, function: &str) -> Result<Option<u32>, StoreError> {
         Ok(self
             .conn()
             .query_row(
@@ -60,12 +53,9 @@ impl Store {
 
     /// Deletes a function's logs and its retention; false if there was neither. A delete
     /// needs a little room itself (in the WAL): on a full disk the reserve file gives it.
-    pub fn delete_log_group(&self, function: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_log_group(&self, function: &str) -> Result<bool, StoreError> {
         match self.delete_log_group_once(function) {
-            Err(e)
-                if crate::space::is_disk_full(&e.to_string())
-                    && crate::space::release_reserve(&self.root) =>
-            {
+            Err(e) if e.is_disk_full() && crate::space::release_reserve(&self.root) => {
                 self.delete_log_group_once(function)
             }
             done => done,
@@ -86,12 +76,9 @@ impl Store {
 
     /// Deletes log rows whose newest line is older than their function's retention (its
     /// own, else `default_days`) at `now_ms`; returns how many rows went.
-    pub fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
+    pub(crate) fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
         match self.expire_logs_once(now_ms, default_days) {
-            Err(e)
-                if crate::space::is_disk_full(&e.to_string())
-                    && crate::space::release_reserve(&self.root) =>
-            {
+            Err(e) if e.is_disk_full() && crate::space::release_reserve(&self.root) => {
                 self.expire_logs_once(now_ms, default_days)
             }
             done => done,
@@ -145,7 +132,7 @@ impl Store {
 
     /// Gives pages freed by deleted rows back to the file system, and truncates the WAL.
     /// Best effort: on a full disk this is what makes room, so a failure is only logged.
-    pub fn release_space(&self) {
+    pub(crate) fn release_space(&self) {
         let conn = self.conn();
         // The pragma frees a page per step: step it to the end.
         let vacuum = conn
@@ -168,9 +155,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Change, Durability, LogBatch, LogQuery, Store};
+    use crate::{Change, Durability, LogBatch, LogQuery, SqliteStore};
 
-    fn write(store: &Store, function: &str, ts: i64) {
+    fn write(store: &SqliteStore, function: &str, ts: i64) {
         store
             .apply_changes(
                 &[Change::Logs(LogBatch::from_lines(
@@ -183,7 +170,7 @@ mod tests {
             .expect("append");
     }
 
-    fn count(store: &Store, function: &str) -> usize {
+    fn count(store: &SqliteStore, function: &str) -> usize {
         store
             .query_logs(
                 function,
@@ -199,7 +186,7 @@ mod tests {
     #[test]
     fn expiry_follows_each_functions_retention() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let day = 86_400_000;
         let now = 100 * day;
         // `short` keeps 1 day, `plain` the default of 30.
@@ -220,7 +207,7 @@ mod tests {
     #[test]
     fn deleting_a_log_group_removes_lines_and_policy() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         // More rows than one delete statement takes.
         for ts in 0..450 {
             write(&store, "f", ts);

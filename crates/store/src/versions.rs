@@ -5,27 +5,8 @@ use hearth_model::alias::Alias;
 use hearth_model::FunctionConfig;
 use rusqlite::{params, OptionalExtension};
 
-use crate::{Store, StoreError};
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS versions (
-    function TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (function, version)
-);
-CREATE TABLE IF NOT EXISTS aliases (
-    function TEXT NOT NULL,
-    name TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (function, name)
-);
-CREATE TABLE IF NOT EXISTS function_meta (
-    function TEXT PRIMARY KEY,
-    last_version INTEGER NOT NULL DEFAULT 0,
-    reserved INTEGER
-);
-";
+use crate::traits::{Decide, Edit, Edited};
+use crate::{SqliteStore, StoreError};
 
 /// What a publish decided, given `$LATEST` and the newest published version.
 pub enum Publish {
@@ -35,14 +16,14 @@ pub enum Publish {
     New(FunctionConfig),
 }
 
-impl Store {
+impl SqliteStore {
     /// Publishes a version atomically. `decide` gets `$LATEST`, the newest version (if
-    /// any) and the number a new version would get; `Ok(None)` means no function.
-    pub fn publish_version<E>(
+    /// any) and the number a new version would get.
+    pub(crate) fn publish_with(
         &self,
         name: &str,
-        decide: impl FnOnce(&FunctionConfig, Option<FunctionConfig>, u64) -> Result<Publish, E>,
-    ) -> Result<Option<Result<FunctionConfig, E>>, StoreError> {
+        decide: Decide<'_>,
+    ) -> Result<Edited<FunctionConfig>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let latest: Option<String> = tx
@@ -53,7 +34,7 @@ impl Store {
             )
             .optional()?;
         let Some(latest) = latest else {
-            return Ok(None);
+            return Ok(Edited::Missing);
         };
         let latest: FunctionConfig = serde_json::from_str(&latest)?;
         let newest: Option<String> = tx
@@ -73,9 +54,10 @@ impl Store {
             .optional()?;
         let next = last.unwrap_or(0) as u64 + 1;
         let version = match decide(&latest, newest, next) {
-            Err(e) => return Ok(Some(Err(e))),
-            Ok(Publish::Existing(v)) => return Ok(Some(Ok(v))),
-            Ok(Publish::New(v)) => v,
+            None => return Ok(Edited::Declined),
+            // Nothing is written, so nothing changed.
+            Some(Publish::Existing(v)) => return Ok(Edited::Done(v)),
+            Some(Publish::New(v)) => v,
         };
         tx.execute(
             "INSERT INTO versions (function, version, data) VALUES (?1, ?2, ?3)",
@@ -87,10 +69,12 @@ impl Store {
             params![name, next as i64],
         )?;
         tx.commit()?;
-        Ok(Some(Ok(version)))
+        drop(conn);
+        self.changed(name);
+        Ok(Edited::Done(version))
     }
 
-    pub fn get_version(
+    pub(crate) fn get_version(
         &self,
         name: &str,
         version: u64,
@@ -107,7 +91,7 @@ impl Store {
     }
 
     /// A function's published versions, oldest first.
-    pub fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfig>, StoreError> {
+    pub(crate) fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfig>, StoreError> {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT data FROM versions WHERE function = ?1 ORDER BY version")?;
@@ -121,7 +105,7 @@ impl Store {
 
     /// Rewrites a stored version (its state, when the code it shares with `$LATEST`
     /// settles).
-    pub fn put_version(&self, f: &FunctionConfig) -> Result<(), StoreError> {
+    pub(crate) fn put_version(&self, f: &FunctionConfig) -> Result<(), StoreError> {
         let Ok(number) = f.version.parse::<i64>() else {
             return Ok(());
         };
@@ -129,11 +113,12 @@ impl Store {
             "UPDATE versions SET data = ?3 WHERE function = ?1 AND version = ?2",
             params![f.name, number, serde_json::to_string(f)?],
         )?;
+        self.changed(&f.name);
         Ok(())
     }
 
     /// Deletes a version with its asynchronous invocation settings.
-    pub fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError> {
+    pub(crate) fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
@@ -145,11 +130,13 @@ impl Store {
             params![name, version.to_string()],
         )?;
         tx.commit()?;
+        drop(conn);
+        self.changed(name);
         Ok(n > 0)
     }
 
     /// Inserts a new alias; `Exists` if the name is taken.
-    pub fn insert_alias(&self, a: &Alias) -> Result<(), StoreError> {
+    pub(crate) fn insert_alias(&self, a: &Alias) -> Result<(), StoreError> {
         let n = self.conn().execute(
             "INSERT INTO aliases (function, name, data) VALUES (?1, ?2, ?3)
              ON CONFLICT(function, name) DO NOTHING",
@@ -158,15 +145,20 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Exists(a.arn()));
         }
+        self.changed(&a.function);
         Ok(())
     }
 
-    pub fn get_alias(&self, function: &str, name: &str) -> Result<Option<Alias>, StoreError> {
+    pub(crate) fn get_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Option<Alias>, StoreError> {
         self.record("aliases", "name", function, name)
     }
 
     /// A function's aliases in name order.
-    pub fn list_aliases(&self, function: &str) -> Result<Vec<Alias>, StoreError> {
+    pub(crate) fn list_aliases(&self, function: &str) -> Result<Vec<Alias>, StoreError> {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT data FROM aliases WHERE function = ?1 ORDER BY name")?;
@@ -178,18 +170,18 @@ impl Store {
         Ok(out)
     }
 
-    /// Reads, changes and writes one alias atomically, as [`Store::update_function`].
-    pub fn update_alias<E>(
+    /// Reads, changes and writes one alias atomically, as [`SqliteStore::edit_function`].
+    pub(crate) fn edit_alias(
         &self,
         function: &str,
         name: &str,
-        f: impl FnOnce(&mut Alias) -> Result<(), E>,
-    ) -> Result<Option<Result<Alias, E>>, StoreError> {
-        self.update_record("aliases", "name", function, name, f)
+        edit: Edit<'_, Alias>,
+    ) -> Result<Edited<Alias>, StoreError> {
+        self.edit_record("aliases", "name", function, name, edit)
     }
 
     /// Deletes an alias with its asynchronous invocation settings.
-    pub fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
@@ -201,6 +193,8 @@ impl Store {
             params![function, name],
         )?;
         tx.commit()?;
+        drop(conn);
+        self.changed(function);
         Ok(n > 0)
     }
 }
@@ -211,8 +205,9 @@ pub(crate) mod tests {
     use crate::db::tests::sample;
 
     /// Publishes `$LATEST` of `name` as its next version.
-    pub(crate) fn publish(store: &Store, name: &str) -> FunctionConfig {
+    pub(crate) fn publish(store: &SqliteStore, name: &str) -> FunctionConfig {
         store
+            .metadata()
             .publish_version(name, |latest, _, next| {
                 let mut v = latest.clone();
                 v.version = next.to_string();
@@ -226,7 +221,7 @@ pub(crate) mod tests {
     #[test]
     fn version_numbers_are_never_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         store.insert_function(&sample("f")).expect("insert");
         assert_eq!(publish(&store, "f").version, "1");
         assert_eq!(publish(&store, "f").version, "2");
@@ -248,7 +243,7 @@ pub(crate) mod tests {
     #[test]
     fn aliases_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
+        let store = SqliteStore::open(dir.path()).expect("open");
         let a = Alias {
             function: "f".into(),
             name: "live".into(),
@@ -260,6 +255,7 @@ pub(crate) mod tests {
         store.insert_alias(&a).expect("insert");
         assert!(matches!(store.insert_alias(&a), Err(StoreError::Exists(_))));
         let changed = store
+            .metadata()
             .update_alias("f", "live", |a| {
                 a.function_version = "2".into();
                 Ok::<_, ()>(())

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::queue::{self, QueueOp};
-use crate::{LogBatch, Store, StoreError};
+use crate::queue::QueueOp;
+use crate::{ChangeStore, LogBatch, Store, WriteError};
 
 /// Most jobs one transaction takes, so a flood still gets committed steadily.
 const MAX_GROUP: usize = 512;
@@ -40,7 +40,7 @@ pub const LOG_BACKLOG: usize = 16 * 1024 * 1024;
 const ROOM_UNIT: usize = 1024;
 
 /// Told once everything submitted before it (and its own changes) is committed.
-pub type Ack = Box<dyn FnOnce(Result<(), String>) + Send>;
+pub type Ack = Box<dyn FnOnce(Result<(), WriteError>) + Send>;
 
 /// One change.
 #[derive(Debug, Clone)]
@@ -86,6 +86,7 @@ impl Writer {
     /// A writer that lets at most `log_backlog` bytes of log lines wait for a commit.
     pub fn with_backlog(store: Store, log_backlog: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>();
+        let store = store.change_store();
         std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || run(store, rx))?;
@@ -142,7 +143,11 @@ impl Writer {
     }
 
     /// Commits changes together, and returns once they are committed as asked.
-    pub async fn commit(&self, changes: Vec<Change>, durability: Durability) -> Result<(), String> {
+    pub async fn commit(
+        &self,
+        changes: Vec<Change>,
+        durability: Durability,
+    ) -> Result<(), WriteError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Job::Changes {
             changes,
@@ -152,25 +157,25 @@ impl Writer {
             })),
             room: None,
         });
-        rx.await.map_err(|_| stopped())?
+        rx.await.map_err(|_| WriteError::Stopped)?
     }
 
     /// Returns once everything submitted so far is committed.
-    pub async fn flush(&self) -> Result<(), String> {
+    pub async fn flush(&self) -> Result<(), WriteError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Job::Flush(Box::new(move |r| {
             let _ = tx.send(r);
         })));
-        rx.await.map_err(|_| stopped())?
+        rx.await.map_err(|_| WriteError::Stopped)?
     }
 
     /// [`Self::flush`] for a thread that may block (shutdown).
-    pub fn flush_blocking(&self) -> Result<(), String> {
+    pub fn flush_blocking(&self) -> Result<(), WriteError> {
         let (tx, rx) = mpsc::channel();
         self.send(Job::Flush(Box::new(move |r| {
             let _ = tx.send(r);
         })));
-        rx.recv().map_err(|_| stopped())?
+        rx.recv().map_err(|_| WriteError::Stopped)?
     }
 
     fn send(&self, job: Job) {
@@ -181,17 +186,13 @@ impl Writer {
                 Job::Flush(ack) => Some(ack),
             };
             if let Some(ack) = ack {
-                ack(Err(stopped()));
+                ack(Err(WriteError::Stopped));
             }
         }
     }
 }
 
-fn stopped() -> String {
-    "the store writer has stopped".to_string()
-}
-
-fn run(store: Store, rx: mpsc::Receiver<Job>) {
+fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>) {
     let mut drops = Drops::default();
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + GATHER;
@@ -230,7 +231,7 @@ fn run(store: Store, rx: mpsc::Receiver<Job>) {
                 rx.try_recv().ok()
             };
         }
-        let result = commit(&store, changes, durability, &mut drops);
+        let result = commit(&*store, changes, durability, &mut drops);
         drop(rooms);
         for ack in acks {
             ack(result.clone());
@@ -286,11 +287,11 @@ impl Drops {
 /// low on space or the commit fails (a full disk); the rest is then tried on its own:
 /// the queue's changes are small and matter more than the lines.
 fn commit(
-    store: &Store,
+    store: &dyn ChangeStore,
     changes: Vec<Change>,
     durability: Durability,
     drops: &mut Drops,
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -302,9 +303,9 @@ fn commit(
         })
         .sum();
     let has_logs = log_bytes > 0;
-    let low = has_logs && !store.room.for_logs(log_bytes as u64);
+    let low = has_logs && !store.room_for_logs(log_bytes as u64);
     let (error, changes) = if low {
-        ("the data directory is almost full".to_string(), changes)
+        (None, changes)
     } else {
         match store.apply_changes(&changes, durability) {
             Ok(()) => {
@@ -314,11 +315,11 @@ fn commit(
                 return Ok(());
             }
             Err(e) => {
-                if crate::space::is_disk_full(&e.to_string()) {
+                if e.is_disk_full() {
                     // Room for what must still be written (deleting logs frees the rest).
-                    crate::space::release_reserve(store.root());
+                    store.release_reserve();
                 }
-                (e.to_string(), changes)
+                (Some(WriteError::from(e)), changes)
             }
         }
     };
@@ -326,50 +327,24 @@ fn commit(
         .into_iter()
         .partition(|c| matches!(c, Change::Logs(_)));
     if !logs.is_empty() {
-        drops.add(&logs, &error);
+        let reason = error.as_ref().map_or_else(
+            || "the data directory is almost full".to_string(),
+            ToString::to_string,
+        );
+        drops.add(&logs, &reason);
     }
     if rest.is_empty() {
         // Dropping lines for want of room is not a failure of whoever waits for them.
-        return if low { Ok(()) } else { Err(error) };
+        return error.map_or(Ok(()), Err);
     }
-    if !low && logs.is_empty() {
-        tracing::error!(error, changes = rest.len(), "could not write to the store");
+    if let (Some(error), true) = (error, logs.is_empty()) {
+        tracing::error!(error = %error, changes = rest.len(), "could not write to the store");
         return Err(error);
     }
     store.apply_changes(&rest, durability).map_err(|e| {
         tracing::error!(error = %e, changes = rest.len(), "could not write to the store");
-        e.to_string()
+        WriteError::from(e)
     })
-}
-
-impl Store {
-    /// Applies changes in order in one transaction; with `Synced`, the commit fsyncs.
-    pub fn apply_changes(
-        &self,
-        changes: &[Change],
-        durability: Durability,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        if durability == Durability::Synced {
-            // In WAL mode FULL fsyncs the WAL at commit; NORMAL leaves it to checkpoints.
-            conn.pragma_update(None, "synchronous", "FULL")?;
-        }
-        let result = (|| {
-            let tx = conn.transaction()?;
-            for change in changes {
-                match change {
-                    Change::Logs(b) => crate::logs::append(&tx, b)?,
-                    Change::Queue(op) => queue::apply(&tx, op)?,
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })();
-        if durability == Durability::Synced {
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-        }
-        result
-    }
 }
 
 #[cfg(test)]
@@ -379,8 +354,9 @@ mod tests {
     #[test]
     fn log_lines_wait_for_room_in_the_backlog() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
-        let writer = Writer::with_backlog(store.clone(), 8 * 1024).expect("writer");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let writer =
+            Writer::with_backlog(Store::new(Arc::new(store.clone())), 8 * 1024).expect("writer");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -411,5 +387,27 @@ mod tests {
             .expect("query")
             .len();
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn a_failed_commit_is_told_to_its_waiters_as_a_typed_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let writer = Writer::start(Store::new(Arc::new(store.clone()))).expect("writer");
+        store
+            .conn()
+            .execute_batch("DROP TABLE queue")
+            .expect("break the queue");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let err = rt
+            .block_on(writer.commit(vec![Change::Queue(QueueOp::Remove(1))], Durability::Synced))
+            .expect_err("no queue table");
+        assert!(
+            matches!(&err, WriteError::Failed(e) if matches!(**e, crate::StoreError::Backend(_))),
+            "{err:?}"
+        );
+        assert!(!err.is_disk_full());
     }
 }

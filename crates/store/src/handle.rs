@@ -1,0 +1,69 @@
+//! [`Store`]: the handle the engine and the async queue hold, which exposes a store's
+//! parts as trait objects and names no database.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::{ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, SqliteStore, StoreError};
+
+/// A store's parts. Cheap to clone; every clone is the same store.
+#[derive(Clone)]
+pub struct Store {
+    metadata: Arc<dyn MetadataStore>,
+    code: Arc<dyn CodeStore>,
+    logs: Arc<dyn LogStore>,
+    queue: Arc<dyn QueueStore>,
+    changes: Arc<dyn ChangeStore>,
+}
+
+impl Store {
+    /// The embedded store (SQLite) in the data directory `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        Ok(Self::new(Arc::new(SqliteStore::open(root)?)))
+    }
+
+    /// A store whose parts are all one backend.
+    pub fn new<B>(backend: Arc<B>) -> Self
+    where
+        B: MetadataStore + CodeStore + LogStore + QueueStore + ChangeStore + 'static,
+    {
+        Self {
+            metadata: backend.clone(),
+            code: backend.clone(),
+            logs: backend.clone(),
+            queue: backend.clone(),
+            changes: backend,
+        }
+    }
+
+    /// Functions, versions, aliases, concurrency, asynchronous invocation settings and
+    /// log retention, with their change notifications.
+    pub fn metadata(&self) -> &dyn MetadataStore {
+        &*self.metadata
+    }
+
+    /// Code blobs and their unpacked directories.
+    pub fn code(&self) -> &dyn CodeStore {
+        &*self.code
+    }
+
+    /// Reading, expiring and deleting invocation logs.
+    pub fn logs(&self) -> &dyn LogStore {
+        &*self.logs
+    }
+
+    /// The async queue's durable rows.
+    pub fn queue(&self) -> &dyn QueueStore {
+        &*self.queue
+    }
+
+    /// What the [`crate::Writer`] applies its groups of changes to (callers hand changes
+    /// to the writer; tests may apply them directly).
+    pub fn changes(&self) -> &dyn ChangeStore {
+        &*self.changes
+    }
+
+    pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {
+        self.changes.clone()
+    }
+}

@@ -1,0 +1,337 @@
+//! The SQLite schema as a numbered list of migrations. The version applied is the
+//! database's `PRAGMA user_version`; opening applies each later migration once, in its
+//! own transaction together with the new version number, and refuses a database whose
+//! version is newer than this build knows (a newer Hearth wrote it).
+//!
+//! Databases written before versions were recorded have version 0 and hold the tables
+//! of whichever Hearth made them, so migration 1, the schema of that time, creates what
+//! is missing (`IF NOT EXISTS`) and moves the one-line log rows of the earliest versions
+//! into chunks. Every later migration is plain DDL: add one at the end, never change one
+//! that has shipped.
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::StoreError;
+
+/// One step of the schema.
+pub(crate) struct Migration {
+    /// 1, 2, 3, ... in order; the `user_version` once it is applied.
+    pub version: i64,
+    /// What it does, for the server log.
+    pub name: &'static str,
+    pub apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "the schema before versions were recorded",
+    apply: baseline,
+}];
+
+const BASELINE: &str = "
+CREATE TABLE IF NOT EXISTS functions (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_chunks (
+    -- Not AUTOINCREMENT: that costs a write to sqlite_sequence per commit. Ids only grow
+    -- while the newest row is kept; deleting a whole log group may reuse them, which
+    -- only matters to a follower of that deleted group.
+    id INTEGER PRIMARY KEY,
+    function TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    stamps BLOB NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_chunks_by_function ON log_chunks (function, id);
+CREATE TABLE IF NOT EXISTS log_groups (
+    function TEXT PRIMARY KEY,
+    retention_days INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    function TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, version)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    function TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS function_meta (
+    function TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL DEFAULT 0,
+    reserved INTEGER
+);
+CREATE TABLE IF NOT EXISTS provisioned (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE TABLE IF NOT EXISTS event_invoke_configs (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    function TEXT NOT NULL,
+    qualifier TEXT,
+    payload BLOB NOT NULL,
+    client_context TEXT,
+    accepted_ms INTEGER NOT NULL,
+    due_ms INTEGER NOT NULL,
+    runs INTEGER NOT NULL DEFAULT 0,
+    setbacks INTEGER NOT NULL DEFAULT 0,
+    last_outcome TEXT
+);
+";
+
+/// Moves rows of the one-line-per-row `logs` table of the earliest versions into
+/// chunks of one line (keeping their ids, so followers' positions hold).
+const LOG_ROWS_TO_CHUNKS: &str = "
+INSERT INTO log_chunks (id, function, stream, ts, last_ts, count, stamps, body)
+    SELECT id, function, stream, ts, ts, 1, x'', message FROM logs;
+DROP TABLE logs;
+";
+
+fn baseline(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(BASELINE)?;
+    let old_logs: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'logs')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_logs {
+        tx.execute_batch(LOG_ROWS_TO_CHUNKS)?;
+    }
+    Ok(())
+}
+
+fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+/// Brings the database to the last of `migrations`.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    let supported = migrations.last().map_or(0, |m| m.version);
+    for m in migrations {
+        // Taken before reading the version, so that two processes opening one database
+        // cannot both apply a step.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = version(&tx)?;
+        if found > supported {
+            return Err(StoreError::NewerSchema { found, supported });
+        }
+        if found >= m.version {
+            continue;
+        }
+        (m.apply)(&tx)?;
+        tx.pragma_update(None, "user_version", m.version)?;
+        tx.commit()?;
+        tracing::info!(
+            version = m.version,
+            migration = m.name,
+            "migrated the database"
+        );
+    }
+    // With nothing to apply the loop above did not look.
+    let found = version(conn)?;
+    if found > supported {
+        return Err(StoreError::NewerSchema { found, supported });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LogQuery, MetadataStore, SqliteStore};
+
+    /// The schema as Hearth wrote it before versions were recorded (every table the
+    /// releases of that time made), with no `user_version`.
+    const UNVERSIONED: &str = "
+        CREATE TABLE functions (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE log_chunks (id INTEGER PRIMARY KEY, function TEXT NOT NULL,
+            stream TEXT NOT NULL, ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
+            count INTEGER NOT NULL, stamps BLOB NOT NULL, body TEXT NOT NULL);
+        CREATE INDEX log_chunks_by_function ON log_chunks (function, id);
+        CREATE TABLE log_groups (function TEXT PRIMARY KEY, retention_days INTEGER NOT NULL);
+        CREATE TABLE versions (function TEXT NOT NULL, version INTEGER NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (function, version));
+        CREATE TABLE aliases (function TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (function, name));
+        CREATE TABLE function_meta (function TEXT PRIMARY KEY,
+            last_version INTEGER NOT NULL DEFAULT 0, reserved INTEGER);
+        CREATE TABLE provisioned (function TEXT NOT NULL, qualifier TEXT NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (function, qualifier));
+        CREATE TABLE event_invoke_configs (function TEXT NOT NULL, qualifier TEXT NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (function, qualifier));
+        CREATE TABLE queue (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL,
+            function TEXT NOT NULL, qualifier TEXT, payload BLOB NOT NULL,
+            client_context TEXT, accepted_ms INTEGER NOT NULL, due_ms INTEGER NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0, setbacks INTEGER NOT NULL DEFAULT 0,
+            last_outcome TEXT);
+    ";
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("prepare");
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<Vec<String>, _>>()
+            .expect("names");
+        names
+    }
+
+    fn last() -> i64 {
+        MIGRATIONS.last().expect("migrations").version
+    }
+
+    #[test]
+    fn the_versions_are_one_two_three() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn a_fresh_database_gets_every_table_and_the_last_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _store = SqliteStore::open(dir.path()).expect("open");
+        let conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+        assert_eq!(version(&conn).expect("version"), last());
+        assert_eq!(
+            tables(&conn),
+            [
+                "aliases",
+                "event_invoke_configs",
+                "function_meta",
+                "functions",
+                "log_chunks",
+                "log_groups",
+                "provisioned",
+                "queue",
+                "versions"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_database_from_before_versions_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = crate::db::tests::sample("f");
+        {
+            let conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+            conn.execute_batch(UNVERSIONED).expect("old schema");
+            conn.execute(
+                "INSERT INTO functions (name, data) VALUES ('f', ?1)",
+                [serde_json::to_string(&f).expect("json")],
+            )
+            .expect("function");
+            conn.execute_batch(
+                "INSERT INTO log_groups VALUES ('f', 7);
+                 INSERT INTO log_chunks (function, stream, ts, last_ts, count, stamps, body)
+                     VALUES ('f', 's', 5, 5, 1, x'', 'kept');",
+            )
+            .expect("rows");
+        }
+        let store = SqliteStore::open(dir.path()).expect("open");
+        assert_eq!(store.get_function("f").expect("get"), Some(f));
+        assert_eq!(
+            MetadataStore::retention(&store, "f").expect("retention"),
+            Some(7)
+        );
+        let lines = store
+            .query_logs(
+                "f",
+                &LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .expect("logs");
+        assert_eq!(lines[0].message, "kept");
+        drop(store);
+        let conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+        assert_eq!(version(&conn).expect("version"), last());
+    }
+
+    #[test]
+    fn a_database_newer_than_this_build_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+            conn.pragma_update(None, "user_version", last() + 1)
+                .expect("version");
+        }
+        let err = SqliteStore::open(dir.path()).err().expect("refused");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found, supported }
+                if found == last() + 1 && supported == last()),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    fn add_column(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        // Fails if applied twice: the column exists.
+        tx.execute_batch("ALTER TABLE functions ADD COLUMN extra TEXT")
+    }
+
+    fn half_then_fail(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        tx.execute_batch("CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table")
+    }
+
+    #[test]
+    fn each_step_is_applied_once_and_a_failed_one_not_at_all() {
+        let two = [
+            Migration {
+                version: 1,
+                name: "baseline",
+                apply: baseline,
+            },
+            Migration {
+                version: 2,
+                name: "a column",
+                apply: add_column,
+            },
+        ];
+        let mut conn = Connection::open_in_memory().expect("db");
+        migrate(&mut conn, &two).expect("first");
+        migrate(&mut conn, &two).expect("again, applying nothing");
+        assert_eq!(version(&conn).expect("version"), 2);
+        let three = [
+            two[0].clone_fn(),
+            two[1].clone_fn(),
+            Migration {
+                version: 3,
+                name: "fails",
+                apply: half_then_fail,
+            },
+        ];
+        assert!(migrate(&mut conn, &three).is_err());
+        assert_eq!(version(&conn).expect("version"), 2);
+        assert!(!tables(&conn).contains(&"half".to_string()));
+    }
+
+    impl Migration {
+        fn clone_fn(&self) -> Migration {
+            Migration {
+                version: self.version,
+                name: self.name,
+                apply: self.apply,
+            }
+        }
+    }
+}

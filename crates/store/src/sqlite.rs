@@ -1,0 +1,402 @@
+//! The embedded store: SQLite (WAL) in the data directory, with code blobs beside it.
+//! Its operations live in the files named after what they own (`db.rs` functions,
+//! `versions.rs`, `concurrency.rs`, `event_config.rs`, `retention.rs`, `logs.rs`,
+//! `queue.rs`, `blobs.rs` and `code_gc.rs`); this file opens it and maps the store
+//! traits onto them.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use hearth_model::alias::Alias;
+use hearth_model::concurrency::ProvisionedConfig;
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::function::CodeRef;
+use hearth_model::FunctionConfig;
+
+use crate::traits::{Decide, Edit, Edited};
+use crate::{
+    code_gc, db, space, Change, ChangeStore, CodePin, CodeStore, Durability, LogEvent, LogQuery,
+    LogStore, MetadataStore, Notifier, QueueStore, QueuedEvent, StoreError, Subscriber,
+    Subscription,
+};
+
+/// The SQLite store of one data directory. Cheap to clone; SQLite access is serialised
+/// by a mutex because every statement here is short.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) root: PathBuf,
+    pub(crate) conn: Arc<Mutex<rusqlite::Connection>>,
+    /// Which code is in use beyond what rows name (see [`code_gc`]).
+    pub(crate) code: Arc<code_gc::CodeUse>,
+    /// Room left on the data directory's file system (see [`space`]).
+    pub(crate) room: Arc<space::Room>,
+    /// Subscribers to metadata changes (see [`crate::notify`]).
+    pub(crate) changes: Arc<Notifier>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, migrating an older schema) the store in `root`,
+    /// removing code that nothing references and what an earlier process left half
+    /// written.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        Self::open_with(root, true)
+    }
+
+    /// [`SqliteStore::open`]; `collector` false leaves sweeps to explicit
+    /// [`SqliteStore::sweep_code`] calls (tests that decide when code goes).
+    pub(crate) fn open_with(root: &Path, collector: bool) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("code"))?;
+        let path = root.join("hearth.db");
+        // On a full file system SQLite cannot make its WAL index: the reserve makes room.
+        let conn = match db::open(&path) {
+            Err(e) if e.is_disk_full() && space::release_reserve(root) => db::open(&path)?,
+            opened => opened?,
+        };
+        space::keep_reserve(root);
+        let conn = Arc::new(Mutex::new(conn));
+        let alive = Arc::downgrade(&conn);
+        std::thread::Builder::new()
+            .name("hearth-checkpoint".into())
+            .spawn(move || db::checkpoints(&path, alive))?;
+        let store = Self {
+            root: root.to_path_buf(),
+            conn,
+            code: Arc::default(),
+            room: Arc::new(space::Room::new(root)),
+            changes: Arc::default(),
+        };
+        let leftovers = store.remove_code_leftovers()?;
+        let collected = store.sweep_code()?;
+        if leftovers + collected.len() > 0 {
+            tracing::info!(
+                leftovers,
+                collected = collected.len(),
+                "removed code an earlier run left behind"
+            );
+        }
+        if collector {
+            let (root, conn, code) = (
+                store.root.clone(),
+                Arc::downgrade(&store.conn),
+                Arc::downgrade(&store.code),
+            );
+            std::thread::Builder::new()
+                .name("hearth-code-gc".into())
+                .spawn(move || code_gc::collector(root, conn, code))?;
+        }
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        // A panic while holding the lock leaves SQLite consistent (statements are atomic),
+        // so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies changes in order in one transaction; with `Synced`, the commit fsyncs.
+    pub(crate) fn apply_changes(
+        &self,
+        changes: &[Change],
+        durability: Durability,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        if durability == Durability::Synced {
+            // In WAL mode FULL fsyncs the WAL at commit; NORMAL leaves it to checkpoints.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let result = (|| {
+            let tx = conn.transaction()?;
+            for change in changes {
+                match change {
+                    Change::Logs(b) => crate::logs::append(&tx, b)?,
+                    Change::Queue(op) => crate::queue::apply(&tx, op)?,
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if durability == Durability::Synced {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        result
+    }
+
+    /// This store as its metadata trait, for the generic updates on `dyn MetadataStore`.
+    #[cfg(test)]
+    pub(crate) fn metadata(&self) -> &dyn MetadataStore {
+        self
+    }
+
+    /// Tells the subscribers that `function` changed; call after the commit, with the
+    /// connection released (a subscriber may read the store).
+    pub(crate) fn changed(&self, function: &str) {
+        self.changes.function_changed(function);
+    }
+}
+
+impl MetadataStore for SqliteStore {
+    fn subscribe(&self, subscriber: Subscriber) -> Subscription {
+        self.changes.subscribe(subscriber)
+    }
+    fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError> {
+        SqliteStore::insert_function(self, f)
+    }
+    fn get_function(&self, name: &str) -> Result<Option<FunctionConfig>, StoreError> {
+        SqliteStore::get_function(self, name)
+    }
+    fn edit_function(
+        &self,
+        name: &str,
+        edit: Edit<'_, FunctionConfig>,
+    ) -> Result<Edited<FunctionConfig>, StoreError> {
+        SqliteStore::edit_function(self, name, edit)
+    }
+    fn list_functions(
+        &self,
+        marker: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FunctionConfig>, StoreError> {
+        SqliteStore::list_functions(self, marker, limit)
+    }
+    fn delete_function(&self, name: &str) -> Result<bool, StoreError> {
+        SqliteStore::delete_function(self, name)
+    }
+    fn publish_with(
+        &self,
+        name: &str,
+        decide: Decide<'_>,
+    ) -> Result<Edited<FunctionConfig>, StoreError> {
+        SqliteStore::publish_with(self, name, decide)
+    }
+    fn get_version(&self, name: &str, version: u64) -> Result<Option<FunctionConfig>, StoreError> {
+        SqliteStore::get_version(self, name, version)
+    }
+    fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfig>, StoreError> {
+        SqliteStore::list_versions(self, name)
+    }
+    fn put_version(&self, f: &FunctionConfig) -> Result<(), StoreError> {
+        SqliteStore::put_version(self, f)
+    }
+    fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError> {
+        SqliteStore::delete_version(self, name, version)
+    }
+    fn insert_alias(&self, a: &Alias) -> Result<(), StoreError> {
+        SqliteStore::insert_alias(self, a)
+    }
+    fn get_alias(&self, function: &str, name: &str) -> Result<Option<Alias>, StoreError> {
+        SqliteStore::get_alias(self, function, name)
+    }
+    fn list_aliases(&self, function: &str) -> Result<Vec<Alias>, StoreError> {
+        SqliteStore::list_aliases(self, function)
+    }
+    fn edit_alias(
+        &self,
+        function: &str,
+        name: &str,
+        edit: Edit<'_, Alias>,
+    ) -> Result<Edited<Alias>, StoreError> {
+        SqliteStore::edit_alias(self, function, name, edit)
+    }
+    fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError> {
+        SqliteStore::delete_alias(self, function, name)
+    }
+    fn set_reserved(&self, function: &str, reserved: Option<i64>) -> Result<(), StoreError> {
+        SqliteStore::set_reserved(self, function, reserved)
+    }
+    fn get_reserved(&self, function: &str) -> Result<Option<i64>, StoreError> {
+        SqliteStore::get_reserved(self, function)
+    }
+    fn all_reserved(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        SqliteStore::all_reserved(self)
+    }
+    fn put_provisioned(&self, c: &ProvisionedConfig) -> Result<(), StoreError> {
+        SqliteStore::put_provisioned(self, c)
+    }
+    fn get_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConfig>, StoreError> {
+        SqliteStore::get_provisioned(self, function, qualifier)
+    }
+    fn list_provisioned(
+        &self,
+        function: Option<&str>,
+    ) -> Result<Vec<ProvisionedConfig>, StoreError> {
+        SqliteStore::list_provisioned(self, function)
+    }
+    fn delete_provisioned(&self, function: &str, qualifier: &str) -> Result<bool, StoreError> {
+        SqliteStore::delete_provisioned(self, function, qualifier)
+    }
+    fn put_event_invoke_config(&self, c: &EventInvokeConfig) -> Result<bool, StoreError> {
+        SqliteStore::put_event_invoke_config(self, c)
+    }
+    fn edit_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, EventInvokeConfig>,
+    ) -> Result<Edited<EventInvokeConfig>, StoreError> {
+        SqliteStore::edit_event_invoke_config(self, function, qualifier, edit)
+    }
+    fn get_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>, StoreError> {
+        SqliteStore::get_event_invoke_config(self, function, qualifier)
+    }
+    fn list_event_invoke_configs(
+        &self,
+        function: &str,
+    ) -> Result<Vec<EventInvokeConfig>, StoreError> {
+        SqliteStore::list_event_invoke_configs(self, function)
+    }
+    fn delete_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<bool, StoreError> {
+        SqliteStore::delete_event_invoke_config(self, function, qualifier)
+    }
+    fn put_retention(&self, function: &str, days: u32) -> Result<(), StoreError> {
+        SqliteStore::put_retention(self, function, days)
+    }
+    fn delete_retention(&self, function: &str) -> Result<bool, StoreError> {
+        SqliteStore::delete_retention(self, function)
+    }
+    fn retention(&self, function: &str) -> Result<Option<u32>, StoreError> {
+        SqliteStore::retention(self, function)
+    }
+}
+
+impl CodeStore for SqliteStore {
+    fn put_zip(&self, bytes: &[u8]) -> Result<(CodeRef, CodePin), StoreError> {
+        SqliteStore::put_zip(self, bytes)
+    }
+    fn zip_path(&self, sha256_hex: &str) -> PathBuf {
+        SqliteStore::zip_path(self, sha256_hex)
+    }
+    fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError> {
+        SqliteStore::unpacked(self, pin)
+    }
+    fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin> {
+        SqliteStore::pin_stored(self, sha256_hex)
+    }
+    fn collect_code(&self) {
+        SqliteStore::collect_code(self)
+    }
+    fn total_code_size(&self) -> Result<u64, StoreError> {
+        SqliteStore::total_code_size(self)
+    }
+    fn referenced_code(&self) -> Result<HashSet<String>, StoreError> {
+        SqliteStore::referenced_code(self)
+    }
+}
+
+impl LogStore for SqliteStore {
+    fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError> {
+        SqliteStore::query_logs(self, function, q)
+    }
+    fn has_logs(&self, function: &str) -> Result<bool, StoreError> {
+        SqliteStore::has_logs(self, function)
+    }
+    fn delete_log_group(&self, function: &str) -> Result<bool, StoreError> {
+        SqliteStore::delete_log_group(self, function)
+    }
+    fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError> {
+        SqliteStore::expire_logs(self, now_ms, default_days)
+    }
+    fn release_space(&self) {
+        SqliteStore::release_space(self)
+    }
+}
+
+impl QueueStore for SqliteStore {
+    fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
+        SqliteStore::queued_events(self)
+    }
+    fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError> {
+        SqliteStore::queued_payload(self, seq)
+    }
+    fn last_queue_seq(&self) -> Result<i64, StoreError> {
+        SqliteStore::last_queue_seq(self)
+    }
+}
+
+impl ChangeStore for SqliteStore {
+    fn apply_changes(&self, changes: &[Change], durability: Durability) -> Result<(), StoreError> {
+        SqliteStore::apply_changes(self, changes, durability)
+    }
+    fn room_for_logs(&self, bytes: u64) -> bool {
+        self.room.for_logs(bytes)
+    }
+    fn release_reserve(&self) -> bool {
+        space::release_reserve(&self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::MetadataChange;
+
+    #[test]
+    fn writes_notify_after_their_commit_and_refused_ones_do_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        // What each notification saw of the store: the change must already be readable
+        // (committed) and the store usable (its lock released) when subscribers hear.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (reader, sink) = (store.clone(), seen.clone());
+        let _sub = store.metadata().subscribe(Box::new(move |c| {
+            let MetadataChange::Function(name) = c else {
+                panic!("{c:?}")
+            };
+            let config = reader.get_function(name).expect("readable");
+            sink.lock()
+                .expect("lock")
+                .push(config.map(|f| f.description));
+        }));
+        let taken = |seen: &Arc<Mutex<Vec<Option<String>>>>| {
+            std::mem::take(&mut *seen.lock().expect("lock"))
+        };
+
+        store
+            .insert_function(&crate::db::tests::sample("f"))
+            .expect("insert");
+        assert_eq!(taken(&seen), [Some(String::new())]);
+
+        let changed = store
+            .metadata()
+            .update_function("f", |f| {
+                f.description = "new".into();
+                Ok::<_, ()>(())
+            })
+            .expect("update");
+        assert!(matches!(changed, Some(Ok(_))));
+        assert_eq!(taken(&seen), [Some("new".to_string())]);
+
+        let refused = store
+            .metadata()
+            .update_function("f", |_| Err("no"))
+            .expect("update");
+        assert_eq!(refused.map(|r| r.err()), Some(Some("no")));
+        assert!(taken(&seen).is_empty(), "nothing written, nothing told");
+
+        crate::versions::tests::publish(&store, "f");
+        assert_eq!(taken(&seen).len(), 1);
+
+        assert!(store.delete_function("f").expect("delete"));
+        assert_eq!(taken(&seen), [None]);
+    }
+}

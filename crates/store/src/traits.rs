@@ -1,0 +1,301 @@
+//! What a store is, whatever holds it: metadata, code blobs, logs, the async queue, and
+//! the changes the group-commit writer applies. The engine and the async queue use only
+//! these traits (through [`crate::Store`]); the embedded SQLite store
+//! ([`crate::SqliteStore`]) implements all of them, and a networked database can too.
+//!
+//! A read-modify-write takes its closure as a boxed `FnOnce` that answers whether to
+//! write, so the traits stay object-safe; the generic forms callers use, which carry the
+//! closure's own error back, are on `dyn MetadataStore` below.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use hearth_model::alias::Alias;
+use hearth_model::concurrency::ProvisionedConfig;
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::function::CodeRef;
+use hearth_model::FunctionConfig;
+
+use crate::{
+    Change, CodePin, Durability, LogEvent, LogQuery, Publish, QueuedEvent, StoreError, Subscriber,
+    Subscription,
+};
+
+/// The outcome of a read-modify-write of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edited<T> {
+    /// There is no such record.
+    Missing,
+    /// The closure declined; nothing was written.
+    Declined,
+    /// Done: the record as it now stands (written, or as it was when the decision
+    /// was to keep it, as a publish that finds nothing new).
+    Done(T),
+}
+
+/// A closure deciding an edit: changes the record and answers whether to write it.
+pub type Edit<'a, T> = Box<dyn FnOnce(&mut T) -> bool + 'a>;
+
+/// A publish's decision (see [`MetadataStore::publish_with`]); `None` declines.
+pub type Decide<'a> =
+    Box<dyn FnOnce(&FunctionConfig, Option<FunctionConfig>, u64) -> Option<Publish> + 'a>;
+
+/// Functions and their states, versions, aliases, reserved and provisioned concurrency,
+/// asynchronous invocation settings and log retention. Every committed change to a
+/// function, its versions, aliases or asynchronous invocation settings is told to the
+/// subscribers after its commit.
+pub trait MetadataStore: Send + Sync {
+    /// Tells `subscriber` every committed change from now on, until the subscription is
+    /// dropped.
+    fn subscribe(&self, subscriber: Subscriber) -> Subscription;
+
+    /// Inserts a new function; `Exists` if the name is taken.
+    fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError>;
+    fn get_function(&self, name: &str) -> Result<Option<FunctionConfig>, StoreError>;
+    /// Reads, changes and writes one function atomically.
+    fn edit_function(
+        &self,
+        name: &str,
+        edit: Edit<'_, FunctionConfig>,
+    ) -> Result<Edited<FunctionConfig>, StoreError>;
+    /// Functions in name order, starting after `marker`.
+    fn list_functions(
+        &self,
+        marker: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FunctionConfig>, StoreError>;
+    /// Every function, for start-up recovery and account totals.
+    fn all_functions(&self) -> Result<Vec<FunctionConfig>, StoreError> {
+        self.list_functions(None, usize::MAX >> 1)
+    }
+    /// Deletes a function with its versions, aliases, counters, concurrency and
+    /// asynchronous invocation settings; false if there was none.
+    fn delete_function(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Publishes a version atomically: `decide` gets `$LATEST`, the newest version (if
+    /// any) and the number a new version would get. A version number is never reused.
+    fn publish_with(
+        &self,
+        name: &str,
+        decide: Decide<'_>,
+    ) -> Result<Edited<FunctionConfig>, StoreError>;
+    fn get_version(&self, name: &str, version: u64) -> Result<Option<FunctionConfig>, StoreError>;
+    /// A function's published versions, oldest first.
+    fn list_versions(&self, name: &str) -> Result<Vec<FunctionConfig>, StoreError>;
+    /// Rewrites a stored version (its state, when the code it shares with `$LATEST`
+    /// settles).
+    fn put_version(&self, f: &FunctionConfig) -> Result<(), StoreError>;
+    /// Deletes a version with its asynchronous invocation settings.
+    fn delete_version(&self, name: &str, version: u64) -> Result<bool, StoreError>;
+
+    /// Inserts a new alias; `Exists` if the name is taken.
+    fn insert_alias(&self, a: &Alias) -> Result<(), StoreError>;
+    fn get_alias(&self, function: &str, name: &str) -> Result<Option<Alias>, StoreError>;
+    /// A function's aliases in name order.
+    fn list_aliases(&self, function: &str) -> Result<Vec<Alias>, StoreError>;
+    fn edit_alias(
+        &self,
+        function: &str,
+        name: &str,
+        edit: Edit<'_, Alias>,
+    ) -> Result<Edited<Alias>, StoreError>;
+    /// Deletes an alias with its asynchronous invocation settings.
+    fn delete_alias(&self, function: &str, name: &str) -> Result<bool, StoreError>;
+
+    /// Sets (or with `None` removes) a function's reserved concurrency.
+    fn set_reserved(&self, function: &str, reserved: Option<i64>) -> Result<(), StoreError>;
+    fn get_reserved(&self, function: &str) -> Result<Option<i64>, StoreError>;
+    /// Every function with reserved concurrency.
+    fn all_reserved(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    fn put_provisioned(&self, c: &ProvisionedConfig) -> Result<(), StoreError>;
+    fn get_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConfig>, StoreError>;
+    /// Provisioned-concurrency requests of one function, or of all with `None`.
+    fn list_provisioned(
+        &self,
+        function: Option<&str>,
+    ) -> Result<Vec<ProvisionedConfig>, StoreError>;
+    fn delete_provisioned(&self, function: &str, qualifier: &str) -> Result<bool, StoreError>;
+
+    /// Stores (replacing) a configuration; false, and nothing stored, if its function,
+    /// version or alias does not exist.
+    fn put_event_invoke_config(&self, c: &EventInvokeConfig) -> Result<bool, StoreError>;
+    fn edit_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, EventInvokeConfig>,
+    ) -> Result<Edited<EventInvokeConfig>, StoreError>;
+    fn get_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>, StoreError>;
+    /// A function's configurations in qualifier order.
+    fn list_event_invoke_configs(
+        &self,
+        function: &str,
+    ) -> Result<Vec<EventInvokeConfig>, StoreError>;
+    fn delete_event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets how many days a function's logs are kept.
+    fn put_retention(&self, function: &str, days: u32) -> Result<(), StoreError>;
+    /// Removes a function's own retention; false if it had none.
+    fn delete_retention(&self, function: &str) -> Result<bool, StoreError>;
+    /// A function's own retention in days, if it has one.
+    fn retention(&self, function: &str) -> Result<Option<u32>, StoreError>;
+}
+
+/// Runs an [`Edit`]-taking method with a closure that may refuse with its own error, in
+/// the shape callers use: `None` if there is no record, `Some(Err)` if `f` refused.
+fn edited<T, E>(
+    run: impl FnOnce(Edit<'_, T>) -> Result<Edited<T>, StoreError>,
+    f: impl FnOnce(&mut T) -> Result<(), E>,
+) -> Result<Option<Result<T, E>>, StoreError> {
+    let mut refused = None;
+    let outcome = run(Box::new(|record| match f(record) {
+        Ok(()) => true,
+        Err(e) => {
+            refused = Some(e);
+            false
+        }
+    }))?;
+    Ok(answer(outcome, refused))
+}
+
+/// An edit's outcome with the closure's own error, if it refused.
+fn answer<T, E>(outcome: Edited<T>, refused: Option<E>) -> Option<Result<T, E>> {
+    match (outcome, refused) {
+        (Edited::Missing, _) => None,
+        (Edited::Done(t), None) => Some(Ok(t)),
+        (_, Some(e)) => Some(Err(e)),
+        // The closures here decline only with an error; a backend that declines without
+        // calling one found nothing to edit.
+        (Edited::Declined, None) => None,
+    }
+}
+
+impl<'s> dyn MetadataStore + 's {
+    /// Reads, changes and writes one function atomically. `f` returns `Err` to abort;
+    /// `Ok(None)` means the function does not exist.
+    pub fn update_function<E>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut FunctionConfig) -> Result<(), E>,
+    ) -> Result<Option<Result<FunctionConfig, E>>, StoreError> {
+        edited(|edit| self.edit_function(name, edit), f)
+    }
+
+    /// Reads, changes and writes one alias atomically, as [`Self::update_function`].
+    pub fn update_alias<E>(
+        &self,
+        function: &str,
+        name: &str,
+        f: impl FnOnce(&mut Alias) -> Result<(), E>,
+    ) -> Result<Option<Result<Alias, E>>, StoreError> {
+        edited(|edit| self.edit_alias(function, name, edit), f)
+    }
+
+    /// Reads, changes and writes one configuration atomically, as
+    /// [`Self::update_function`].
+    pub fn update_event_invoke_config<E>(
+        &self,
+        function: &str,
+        qualifier: &str,
+        f: impl FnOnce(&mut EventInvokeConfig) -> Result<(), E>,
+    ) -> Result<Option<Result<EventInvokeConfig, E>>, StoreError> {
+        edited(
+            |edit| self.edit_event_invoke_config(function, qualifier, edit),
+            f,
+        )
+    }
+
+    /// Publishes a version atomically (see [`MetadataStore::publish_with`]); `decide`
+    /// returns `Err` to abort, and `Ok(None)` means the function does not exist.
+    pub fn publish_version<E>(
+        &self,
+        name: &str,
+        decide: impl FnOnce(&FunctionConfig, Option<FunctionConfig>, u64) -> Result<Publish, E>,
+    ) -> Result<Option<Result<FunctionConfig, E>>, StoreError> {
+        let mut refused = None;
+        let outcome = self.publish_with(
+            name,
+            Box::new(|latest, newest, next| match decide(latest, newest, next) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    refused = Some(e);
+                    None
+                }
+            }),
+        )?;
+        Ok(answer(outcome, refused))
+    }
+}
+
+/// Code as content-addressed zip blobs, pinned while in use, each unpacked once into a
+/// directory that every environment running it shares read-only.
+pub trait CodeStore: Send + Sync {
+    /// Checks and stores a zip; returns its identity and a pin that keeps it from being
+    /// collected until the caller has written the row that names it.
+    fn put_zip(&self, bytes: &[u8]) -> Result<(CodeRef, CodePin), StoreError>;
+    /// Where the zip of a hash is (or would be) on this machine.
+    fn zip_path(&self, sha256_hex: &str) -> PathBuf;
+    /// The unpacked code directory of pinned code, extracting it on first use.
+    fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError>;
+    /// Pins stored code for use; `None` if it is not stored.
+    fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin>;
+    /// Asks for a sweep of unused code: call after a row stopped naming some code.
+    fn collect_code(&self);
+    /// Bytes of zip stored for the code that functions and versions name, each once.
+    fn total_code_size(&self) -> Result<u64, StoreError>;
+    /// Code hashes that functions and versions name.
+    fn referenced_code(&self) -> Result<HashSet<String>, StoreError>;
+}
+
+/// Invocation logs: lines are written through the writer ([`ChangeStore`]); this reads
+/// them, expires them and deletes log groups.
+pub trait LogStore: Send + Sync {
+    /// A function's log events, oldest first.
+    fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError>;
+    /// Whether anything is logged under `function`.
+    fn has_logs(&self, function: &str) -> Result<bool, StoreError>;
+    /// Deletes a function's logs and its retention; false if there was neither.
+    fn delete_log_group(&self, function: &str) -> Result<bool, StoreError>;
+    /// Deletes lines older than their function's retention (its own, else
+    /// `default_days`) at `now_ms`; returns how many stored units (rows) went.
+    fn expire_logs(&self, now_ms: i64, default_days: u32) -> Result<usize, StoreError>;
+    /// Gives space freed by deletions back to the file system, where the store can.
+    fn release_space(&self);
+}
+
+/// The asynchronous invocation queue's durable rows (changed through the writer).
+pub trait QueueStore: Send + Sync {
+    /// Every queued event in acceptance order, without payloads.
+    fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError>;
+    /// A queued event's payload; `None` once the event is done.
+    fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError>;
+    /// The highest sequence number still queued (0 if none); new events continue after
+    /// it.
+    fn last_queue_seq(&self) -> Result<i64, StoreError>;
+}
+
+/// What the group-commit writer ([`crate::Writer`]) needs of a store.
+pub trait ChangeStore: Send + Sync {
+    /// Applies changes in order, atomically; with [`Durability::Synced`] the commit
+    /// reaches the disk before this returns.
+    fn apply_changes(&self, changes: &[Change], durability: Durability) -> Result<(), StoreError>;
+    /// Whether `bytes` of log lines may be written without taking the room that
+    /// metadata and the queue need.
+    fn room_for_logs(&self, bytes: u64) -> bool;
+    /// After a [`StoreError::DiskFull`]: frees what the store keeps in reserve for what
+    /// must still be written; false if there is nothing left to free.
+    fn release_reserve(&self) -> bool;
+}
