@@ -211,14 +211,14 @@ mod tests {
         let a = Arc::new(Admission::new(3, [("r".to_string(), 1)]));
         let p1 = a.admit("r").expect("first reserved call");
         assert_eq!(
-            reason(a.admit("r")).as_deref(),
+            reason(a.admit("r")),
             Some("ReservedFunctionConcurrentInvocationLimitExceeded")
         );
         // The unreserved pool is 3 - 1 = 2.
         let u1 = a.admit("u").expect("unreserved");
         let u2 = a.admit("v").expect("unreserved");
         assert_eq!(
-            reason(a.admit("u")).as_deref(),
+            reason(a.admit("u")),
             Some("ConcurrentInvocationLimitExceeded")
         );
         assert_eq!(a.busy(), 3);
