@@ -38,6 +38,10 @@ impl From<EngineError> for ApiError {
                 }
                 Throttle::AccountConcurrency => ThrottleReason::ConcurrentInvocationLimitExceeded,
             }),
+            EngineError::RuntimeNotInstalled { runtime, available } => AwsError::invalid(format!(
+                "The runtime parameter of {runtime} is not supported by this Hearth host. Available runtimes: [{}]. Install a runtime with `hearth runtime install`.",
+                available.join(", ")
+            )),
             EngineError::Invalid(message) => AwsError::invalid(message),
             EngineError::MissingMember(field) => {
                 AwsError::constraint("null", field, "Member must not be null")
@@ -305,10 +309,19 @@ mod tests {
     fn client_mistakes_keep_their_message() {
         const IPV: &str = "InvalidParameterValueException";
         expect(
-            EngineError::Invalid("no such runtime".into()),
+            EngineError::Invalid("no such destination".into()),
             IPV,
             400,
-            "no such runtime",
+            "no such destination",
+        );
+        expect(
+            EngineError::RuntimeNotInstalled {
+                runtime: "python3.12".into(),
+                available: vec!["nodejs20.x".into(), "python3.11".into()],
+            },
+            IPV,
+            400,
+            "The runtime parameter of python3.12 is not supported by this Hearth host. Available runtimes: [nodejs20.x, python3.11]. Install a runtime with `hearth runtime install`.",
         );
         expect(
             EngineError::MissingMember("qualifier"),

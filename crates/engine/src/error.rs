@@ -22,8 +22,16 @@ pub enum EngineError {
     /// Every environment the invocation may use is busy.
     #[error("throttled: {0:?}")]
     Throttled(Throttle),
-    /// A semantic check that needs the engine's state failed; the message is for the
-    /// client (for example a runtime not installed, or a destination that is missing).
+    /// The runtime (one Lambda knows) is not installed on this host.
+    #[error("the runtime {runtime} is not installed")]
+    RuntimeNotInstalled {
+        runtime: String,
+        /// The runtimes that are.
+        available: Vec<String>,
+    },
+    /// Another semantic check that needs the engine's state failed (a destination
+    /// that does not exist, a reservation above what the account has...); the
+    /// message is for the client.
     #[error("{0}")]
     Invalid(String),
     /// A member the operation requires is absent; checked only once the function is

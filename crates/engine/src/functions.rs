@@ -45,10 +45,10 @@ impl Engine {
         if available.iter().any(|r| r == runtime) {
             return Ok(());
         }
-        Err(EngineError::Invalid(format!(
-            "The runtime parameter of {runtime} is not supported by this Hearth host. Available runtimes: [{}]. Install a runtime with `hearth runtime install`.",
-            available.join(", ")
-        )))
+        Err(EngineError::RuntimeNotInstalled {
+            runtime: runtime.to_string(),
+            available,
+        })
     }
 
     pub async fn create_function(&self, new: NewFunction) -> Result<FunctionConfig, EngineError> {
