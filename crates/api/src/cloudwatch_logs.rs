@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hearth_engine::{EngineError, RETENTION_DAYS};
 use hearth_model::{AwsError, ErrorCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -67,6 +68,13 @@ impl From<AwsError> for LogsError {
     }
 }
 
+/// The engine's errors in Lambda's terms (`crate::error`), then in this API's.
+impl From<EngineError> for LogsError {
+    fn from(e: EngineError) -> Self {
+        Self::from(crate::error::ApiError::from(e).0)
+    }
+}
+
 impl IntoResponse for LogsError {
     fn into_response(self) -> Response {
         let body = json!({"__type": self.code, "message": self.message}).to_string();
@@ -97,6 +105,18 @@ fn function_of(group: &str) -> Result<&str, LogsError> {
             LogsError::from(AwsError::not_found(
                 "The specified log group does not exist.",
             ))
+        })
+}
+
+/// `retentionInDays`: one of the values CloudWatch accepts.
+fn retention_days(days: i64) -> Result<u32, LogsError> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| RETENTION_DAYS.contains(d))
+        .ok_or_else(|| {
+            LogsError::from(AwsError::invalid(format!(
+                "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {RETENTION_DAYS:?}"
+            )))
         })
 }
 
@@ -135,7 +155,8 @@ async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<(), Log
         (true, "PutRetentionPolicy") => {
             let req: PutRetentionPolicy = parse(&bytes)?;
             let f = function_of(&req.log_group_name)?;
-            Ok(s.engine.put_log_retention(f, req.retention_in_days).await?)
+            let days = retention_days(req.retention_in_days)?;
+            Ok(s.engine.put_log_retention(f, days).await?)
         }
         (true, "DeleteRetentionPolicy") => {
             let req: GroupOnly = parse(&bytes)?;

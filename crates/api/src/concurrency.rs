@@ -11,7 +11,7 @@ use hearth_model::concurrency::{
     Concurrency, GetFunctionConcurrencyResponse, ListProvisionedConcurrencyConfigsResponse,
     PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest,
 };
-use hearth_model::FunctionRef;
+use hearth_model::{AwsError, FunctionRef};
 
 use crate::error::ApiResult;
 use crate::functions::function_ref;
@@ -25,9 +25,22 @@ pub(crate) async fn put_reserved(
 ) -> ApiResult<Json<Concurrency>> {
     let r = FunctionRef::parse(&function)?;
     let req: PutFunctionConcurrencyRequest = body::json(body, "PutFunctionConcurrency").await?;
-    let n = s
-        .engine
-        .put_function_concurrency(&r, req.reserved_concurrent_executions)?;
+    let reserved = req.reserved_concurrent_executions.ok_or_else(|| {
+        AwsError::constraint(
+            "null",
+            "reservedConcurrentExecutions",
+            "Member must not be null",
+        )
+    })?;
+    if reserved < 0 {
+        return Err(AwsError::constraint(
+            &reserved.to_string(),
+            "reservedConcurrentExecutions",
+            "Member must have value greater than or equal to 0",
+        )
+        .into());
+    }
+    let n = s.engine.put_function_concurrency(&r, reserved)?;
     Ok(Json(Concurrency {
         reserved_concurrent_executions: n,
     }))
@@ -61,9 +74,22 @@ pub(crate) async fn put_provisioned(
     let r = function_ref(&function, &query)?;
     let req: PutProvisionedConcurrencyConfigRequest =
         body::json(body, "PutProvisionedConcurrencyConfig").await?;
-    let c = s
-        .engine
-        .put_provisioned(&r, req.provisioned_concurrent_executions)?;
+    let requested = req.provisioned_concurrent_executions.ok_or_else(|| {
+        AwsError::constraint(
+            "null",
+            "provisionedConcurrentExecutions",
+            "Member must not be null",
+        )
+    })?;
+    if requested < 1 {
+        return Err(AwsError::constraint(
+            &requested.to_string(),
+            "provisionedConcurrentExecutions",
+            "Member must have value greater than or equal to 1",
+        )
+        .into());
+    }
+    let c = s.engine.put_provisioned(&r, requested)?;
     Ok((StatusCode::ACCEPTED, Json(c)).into_response())
 }
 

@@ -63,7 +63,10 @@ fn configuration(
 
 pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<Response> {
     let req: CreateFunctionRequest = body::json(body, "CreateFunction").await?;
-    let f = s.engine.create_function(req).await?;
+    let f = s
+        .engine
+        .create_function(crate::function_request::new_function(req)?)
+        .await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
 
@@ -131,7 +134,10 @@ pub(crate) async fn update_code(
 ) -> ApiResult<Response> {
     let r = FunctionRef::parse(&function)?;
     let req: UpdateFunctionCodeRequest = body::json(body, "UpdateFunctionCode").await?;
-    let f = s.engine.update_code(&r, req).await?;
+    let f = s
+        .engine
+        .update_code(&r, crate::function_request::code_change(req)?)
+        .await?;
     Ok(Json(f.to_configuration()).into_response())
 }
 
@@ -143,7 +149,10 @@ pub(crate) async fn update_configuration(
     let r = FunctionRef::parse(&function)?;
     let req: UpdateFunctionConfigurationRequest =
         body::json(body, "UpdateFunctionConfiguration").await?;
-    let f = s.engine.update_configuration(&r, req).await?;
+    let f = s
+        .engine
+        .update_configuration(&r, crate::function_request::config_change(req)?)
+        .await?;
     Ok(Json(f.to_configuration()).into_response())
 }
 

@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use hearth_engine::LogQuery;
 use hearth_model::{AwsError, FunctionRef};
-use hearth_store::LogQuery;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};

@@ -13,12 +13,14 @@ mod cloudwatch_logs;
 mod concurrency;
 mod error;
 mod event_config;
+mod function_request;
 mod functions;
 pub mod guard;
 mod hearth;
 mod invoke;
 mod page;
 mod request_id;
+mod version_request;
 mod versions;
 
 use axum::routing::{get, post, put};

@@ -26,7 +26,9 @@ pub(crate) async fn publish(
 ) -> ApiResult<Response> {
     let r = FunctionRef::parse(&function)?;
     let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
-    let v = s.engine.publish_version(&r, req)?;
+    let v = s
+        .engine
+        .publish_version(&r, crate::version_request::new_version(&r, req)?)?;
     Ok((StatusCode::CREATED, Json(v.to_configuration())).into_response())
 }
 
@@ -63,7 +65,9 @@ pub(crate) async fn create_alias(
 ) -> ApiResult<Response> {
     let r = FunctionRef::parse(&function)?;
     let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
-    let a = s.engine.create_alias(&r, req)?;
+    let a = s
+        .engine
+        .create_alias(&r, crate::version_request::new_alias(req)?)?;
     Ok((StatusCode::CREATED, Json(a.to_configuration())).into_response())
 }
 
@@ -83,7 +87,9 @@ pub(crate) async fn update_alias(
     let r = FunctionRef::parse(&function)?;
     let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
     Ok(Json(
-        s.engine.update_alias(&r, &name, req)?.to_configuration(),
+        s.engine
+            .update_alias(&r, &name, crate::version_request::alias_change(req)?)?
+            .to_configuration(),
     ))
 }
 

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use hearth_model::arn::function_arn;
 use hearth_model::limits::UNRESERVED_MIN;
-use hearth_model::{AwsError, FunctionRef, ThrottleReason};
+use hearth_model::FunctionRef;
 
-use crate::{internal, Engine};
+use crate::error::{EngineError, Throttle};
+use crate::Engine;
 
 #[derive(Default)]
 struct State {
@@ -77,20 +78,16 @@ impl Admission {
     }
 
     /// Admits one invocation of `function`, or throttles it with Lambda's reason.
-    pub(crate) fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, AwsError> {
+    pub(crate) fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, EngineError> {
         let mut s = self.lock();
         let busy = s.busy.get(function).copied().unwrap_or(0);
         let unreserved = match s.reserved.get(function) {
             Some(&r) if busy >= r => {
-                return Err(AwsError::throttled(
-                    ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
-                ))
+                return Err(EngineError::Throttled(Throttle::ReservedConcurrency))
             }
             Some(_) => false,
             None if s.unreserved_busy >= self.limit - s.reserved_total => {
-                return Err(AwsError::throttled(
-                    ThrottleReason::ConcurrentInvocationLimitExceeded,
-                ))
+                return Err(EngineError::Throttled(Throttle::AccountConcurrency))
             }
             None => true,
         };
@@ -106,11 +103,11 @@ impl Admission {
     }
 
     /// Checks that reserving `want` for `function` leaves the unreserved minimum.
-    pub(crate) fn check_reservation(&self, function: &str, want: i64) -> Result<(), AwsError> {
+    pub(crate) fn check_reservation(&self, function: &str, want: i64) -> Result<(), EngineError> {
         let s = self.lock();
         let others = s.reserved_total - s.reserved.get(function).copied().unwrap_or(0);
         if self.limit - others - want < UNRESERVED_MIN {
-            return Err(AwsError::invalid(format!(
+            return Err(EngineError::Invalid(format!(
                 "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MIN}]."
             )));
         }
@@ -150,64 +147,45 @@ impl Engine {
     pub fn put_function_concurrency(
         &self,
         r: &FunctionRef,
-        reserved: Option<i64>,
-    ) -> Result<i64, AwsError> {
-        let reserved = reserved.ok_or_else(|| {
-            AwsError::constraint(
-                "null",
-                "reservedConcurrentExecutions",
-                "Member must not be null",
-            )
-        })?;
-        if reserved < 0 {
-            return Err(AwsError::constraint(
-                &reserved.to_string(),
-                "reservedConcurrentExecutions",
-                "Member must have value greater than or equal to 0",
-            ));
-        }
+        reserved: i64,
+    ) -> Result<i64, EngineError> {
         self.unqualified(r)?;
         self.entry(r)?;
         self.inner.admission.check_reservation(&r.name, reserved)?;
         let provisioned = self.provisioned_total(&r.name, None)?;
         if reserved < provisioned {
-            return Err(AwsError::invalid(format!(
+            return Err(EngineError::Invalid(format!(
                 "ReservedConcurrentExecutions {reserved} should not be lower than function's total provisioned concurrency [{provisioned}]."
             )));
         }
         self.inner
             .store
             .metadata()
-            .set_reserved(&r.name, Some(reserved))
-            .map_err(internal)?;
+            .set_reserved(&r.name, Some(reserved))?;
         self.inner.admission.set_reserved(&r.name, Some(reserved));
         Ok(reserved)
     }
 
     /// GetFunctionConcurrency: `None` when nothing is reserved.
-    pub fn get_function_concurrency(&self, r: &FunctionRef) -> Result<Option<i64>, AwsError> {
+    pub fn get_function_concurrency(&self, r: &FunctionRef) -> Result<Option<i64>, EngineError> {
         self.unqualified(r)?;
         self.entry(r)?;
         Ok(self.inner.admission.reserved(&r.name))
     }
 
-    pub fn delete_function_concurrency(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    pub fn delete_function_concurrency(&self, r: &FunctionRef) -> Result<(), EngineError> {
         self.unqualified(r)?;
         self.entry(r)?;
-        self.inner
-            .store
-            .metadata()
-            .set_reserved(&r.name, None)
-            .map_err(internal)?;
+        self.inner.store.metadata().set_reserved(&r.name, None)?;
         self.inner.admission.set_reserved(&r.name, None);
         Ok(())
     }
 
     /// Reserved concurrency belongs to the function, not to a version.
-    fn unqualified(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    fn unqualified(&self, r: &FunctionRef) -> Result<(), EngineError> {
         match r.qualifier.as_deref() {
             None => Ok(()),
-            Some(q) => Err(AwsError::invalid(format!(
+            Some(q) => Err(EngineError::Invalid(format!(
                 "Concurrency is set per function; remove the qualifier from {}",
                 function_arn(&r.name, Some(q))
             ))),
@@ -219,8 +197,16 @@ impl Engine {
 mod tests {
     use super::*;
 
-    fn reason(r: Result<Permit, AwsError>) -> Option<String> {
-        r.err().and_then(|e| e.reason)
+    fn reason(r: Result<Permit, EngineError>) -> Option<&'static str> {
+        match r.err()? {
+            EngineError::Throttled(Throttle::ReservedConcurrency) => {
+                Some("ReservedFunctionConcurrentInvocationLimitExceeded")
+            }
+            EngineError::Throttled(Throttle::AccountConcurrency) => {
+                Some("ConcurrentInvocationLimitExceeded")
+            }
+            _ => None,
+        }
     }
 
     #[test]
@@ -228,14 +214,14 @@ mod tests {
         let a = Arc::new(Admission::new(3, [("r".to_string(), 1)]));
         let p1 = a.admit("r").expect("first reserved call");
         assert_eq!(
-            reason(a.admit("r")).as_deref(),
+            reason(a.admit("r")),
             Some("ReservedFunctionConcurrentInvocationLimitExceeded")
         );
         // The unreserved pool is 3 - 1 = 2.
         let u1 = a.admit("u").expect("unreserved");
         let u2 = a.admit("v").expect("unreserved");
         assert_eq!(
-            reason(a.admit("u")).as_deref(),
+            reason(a.admit("u")),
             Some("ConcurrentInvocationLimitExceeded")
         );
         assert_eq!(a.busy(), 3);

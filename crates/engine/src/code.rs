@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 
 use hearth_model::function::CodeRef;
-use hearth_model::{AwsError, ErrorCode};
 use hearth_store::{CodePin, StoreError};
 
-use crate::{internal, Engine};
+use crate::error::EngineError;
+use crate::Engine;
 
 /// Why code could not be made ready.
 #[derive(Debug)]
@@ -43,11 +43,13 @@ impl CodeFailure {
     }
 
     /// What an invocation that reached this code answers.
-    pub(crate) fn to_aws(&self) -> AwsError {
+    pub(crate) fn to_error(&self) -> EngineError {
         match self {
-            Self::Invalid(m) => AwsError::new(ErrorCode::InvalidZipFile, m.clone()),
-            Self::Gone => internal("the function's code was collected while it was in use"),
-            Self::Internal(m) => internal(m),
+            Self::Invalid(m) => EngineError::CodeUnusable(m.clone()),
+            Self::Gone => {
+                EngineError::internal("the function's code was collected while it was in use")
+            }
+            Self::Internal(m) => EngineError::internal(m.clone()),
         }
     }
 }

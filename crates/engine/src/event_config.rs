@@ -11,21 +11,22 @@ use hearth_model::event_invoke::{
     destination_not_yet_supported, DestinationConfig, DestinationKind, EventInvokeConfig,
     EventInvokeConfigRequest, FunctionEventInvokeConfig, ListFunctionEventInvokeConfigsResponse,
 };
-use hearth_model::{AwsError, FunctionRef};
+use hearth_model::FunctionRef;
 
+use crate::error::{EngineError, NotFound};
 use crate::registry::Entry;
-use crate::{internal, Engine};
+use crate::Engine;
 
 /// Lambda's answer when the function, or the version or alias named, does not exist.
-fn function_missing() -> AwsError {
-    AwsError::not_found("The function doesn't exist.")
+fn function_missing() -> EngineError {
+    NotFound::EventConfigTarget.into()
 }
 
-fn config_missing(function: &str, qualifier: &str) -> AwsError {
-    AwsError::not_found(format!(
-        "The function {} doesn't have an EventInvokeConfig",
-        function_arn(function, Some(qualifier))
-    ))
+fn config_missing(function: &str, qualifier: &str) -> EngineError {
+    NotFound::EventConfig {
+        arn: function_arn(function, Some(qualifier)),
+    }
+    .into()
 }
 
 /// `LastModified`: epoch seconds with milliseconds.
@@ -70,8 +71,7 @@ impl Engine {
         &self,
         r: &FunctionRef,
         req: EventInvokeConfigRequest,
-    ) -> Result<FunctionEventInvokeConfig, AwsError> {
-        req.validate()?;
+    ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let (_, qualifier) = self.event_config_target(r)?;
         if let Some(d) = &req.destination_config {
             self.check_destinations(&r.name, d)?;
@@ -81,8 +81,7 @@ impl Engine {
             .inner
             .store
             .metadata()
-            .put_event_invoke_config(&config)
-            .map_err(internal)?;
+            .put_event_invoke_config(&config)?;
         if !stored {
             return Err(function_missing());
         }
@@ -95,8 +94,7 @@ impl Engine {
         &self,
         r: &FunctionRef,
         req: EventInvokeConfigRequest,
-    ) -> Result<FunctionEventInvokeConfig, AwsError> {
-        req.validate()?;
+    ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let (entry, qualifier) = self.event_config_target(r)?;
         if !entry.event_configs.contains_key(&qualifier) {
             return Err(config_missing(&r.name, &qualifier));
@@ -104,15 +102,14 @@ impl Engine {
         if let Some(d) = &req.destination_config {
             self.check_destinations(&r.name, d)?;
         }
-        let updated = self
-            .inner
-            .store
-            .metadata()
-            .update_event_invoke_config(&r.name, &qualifier, |c| {
-                c.merge(&req, now_s());
-                Ok::<_, Infallible>(())
-            })
-            .map_err(internal)?;
+        let updated =
+            self.inner
+                .store
+                .metadata()
+                .update_event_invoke_config(&r.name, &qualifier, |c| {
+                    c.merge(&req, now_s());
+                    Ok::<_, Infallible>(())
+                })?;
         match updated {
             Some(Ok(c)) => Ok(c.to_response()),
             Some(Err(never)) => match never {},
@@ -123,21 +120,20 @@ impl Engine {
     pub fn get_event_invoke_config(
         &self,
         r: &FunctionRef,
-    ) -> Result<FunctionEventInvokeConfig, AwsError> {
+    ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let qualifier = qualifier_of(r);
         self.event_invoke_config(&r.name, qualifier)?
             .map(|c| c.to_response())
             .ok_or_else(|| config_missing(&r.name, qualifier))
     }
 
-    pub fn delete_event_invoke_config(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    pub fn delete_event_invoke_config(&self, r: &FunctionRef) -> Result<(), EngineError> {
         let qualifier = qualifier_of(r);
         let existed = self
             .inner
             .store
             .metadata()
-            .delete_event_invoke_config(&r.name, qualifier)
-            .map_err(internal)?;
+            .delete_event_invoke_config(&r.name, qualifier)?;
         if !existed {
             return Err(config_missing(&r.name, qualifier));
         }
@@ -151,9 +147,9 @@ impl Engine {
         r: &FunctionRef,
         marker: Option<&str>,
         max_items: usize,
-    ) -> Result<ListFunctionEventInvokeConfigsResponse, AwsError> {
+    ) -> Result<ListFunctionEventInvokeConfigsResponse, EngineError> {
         if let Some(q) = r.qualifier.as_deref() {
-            return Err(AwsError::invalid(format!(
+            return Err(EngineError::Invalid(format!(
                 "ListFunctionEventInvokeConfigs takes an unqualified function name; remove the qualifier from {}",
                 function_arn(&r.name, Some(q))
             )));
@@ -175,27 +171,22 @@ impl Engine {
         &self,
         function: &str,
         qualifier: &str,
-    ) -> Result<Option<EventInvokeConfig>, AwsError> {
-        let entry = self
-            .inner
-            .registry
-            .get(&self.inner.store, function)
-            .map_err(internal)?;
+    ) -> Result<Option<EventInvokeConfig>, EngineError> {
+        let entry = self.inner.registry.get(&self.inner.store, function)?;
         Ok(entry.and_then(|e| e.event_configs.get(qualifier).cloned()))
     }
 
     /// The function's cached entry, or Lambda's "doesn't exist" for these operations.
-    fn event_config_entry(&self, name: &str) -> Result<Arc<Entry>, AwsError> {
+    fn event_config_entry(&self, name: &str) -> Result<Arc<Entry>, EngineError> {
         self.inner
             .registry
-            .get(&self.inner.store, name)
-            .map_err(internal)?
+            .get(&self.inner.store, name)?
             .ok_or_else(function_missing)
     }
 
     /// The entry and qualifier a Put or Update applies to; the version or alias named
     /// must exist.
-    fn event_config_target(&self, r: &FunctionRef) -> Result<(Arc<Entry>, String), AwsError> {
+    fn event_config_target(&self, r: &FunctionRef) -> Result<(Arc<Entry>, String), EngineError> {
         let entry = self.event_config_entry(&r.name)?;
         let qualifier = qualifier_of(r);
         if !has_qualifier(&entry, qualifier) {
@@ -206,7 +197,7 @@ impl Engine {
 
     /// Lambda's checks of the destinations of `function`'s configuration, then Hearth's:
     /// only Lambda functions receive records so far.
-    fn check_destinations(&self, function: &str, d: &DestinationConfig) -> Result<(), AwsError> {
+    fn check_destinations(&self, function: &str, d: &DestinationConfig) -> Result<(), EngineError> {
         let mut invalid = false;
         let mut not_yet = None;
         for (arn, on_failure) in [(d.on_failure(), true), (d.on_success(), false)] {
@@ -220,28 +211,29 @@ impl Engine {
             }
         }
         if invalid {
-            return Err(d.invalid());
+            return Err(EngineError::Invalid(d.invalid_message()));
         }
         if let Some((arn, service)) = not_yet {
-            return Err(destination_not_yet_supported(arn, service));
+            return Err(EngineError::Invalid(destination_not_yet_supported(
+                arn, service,
+            )));
         }
         Ok(())
     }
 
     /// A function destination must be another existing function (and version or alias,
     /// if the ARN names one).
-    fn check_function_destination(&self, function: &str, arn: &str) -> Result<(), AwsError> {
-        let invalid = || AwsError::invalid(format!("The destination ARN {arn} is invalid."));
+    fn check_function_destination(&self, function: &str, arn: &str) -> Result<(), EngineError> {
+        let invalid = || EngineError::Invalid(format!("The destination ARN {arn} is invalid."));
         let target = FunctionRef::parse(arn).map_err(|_| invalid())?;
         let entry = self
             .inner
             .registry
-            .get(&self.inner.store, &target.name)
-            .map_err(internal)?
+            .get(&self.inner.store, &target.name)?
             .ok_or_else(invalid)?;
         if target.name == function {
-            return Err(AwsError::invalid(
-                "You can't specify the function as a destination for itself.",
+            return Err(EngineError::Invalid(
+                "You can't specify the function as a destination for itself.".into(),
             ));
         }
         if target
@@ -259,10 +251,8 @@ impl Engine {
 mod tests {
     use std::time::Duration;
 
-    use base64::Engine as _;
+    use crate::changes::{NewAlias, NewFunction};
     use hearth_model::event_invoke::Destination;
-    use hearth_model::shapes::{CreateFunctionRequest, FunctionCode};
-    use hearth_model::ErrorCode;
 
     use super::*;
     use crate::{Catalog, EngineConfig};
@@ -292,25 +282,29 @@ mod tests {
     }
 
     /// An empty (but valid) zip.
-    fn empty_zip() -> String {
+    fn empty_zip() -> Vec<u8> {
         let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
         zip.extend([0u8; 18]);
-        base64::engine::general_purpose::STANDARD.encode(zip)
+        zip
     }
 
     async fn create(engine: &Engine, name: &str) {
         engine
-            .create_function(CreateFunctionRequest {
-                function_name: Some(name.into()),
-                runtime: Some("provided.al2023".into()),
-                role: Some("arn:aws:iam::000000000000:role/r".into()),
-                handler: Some("bootstrap".into()),
-                code: Some(FunctionCode {
-                    zip_file: Some(empty_zip()),
-                    ..Default::default()
-                }),
-                publish: Some(true),
-                ..Default::default()
+            .create_function(NewFunction {
+                name: name.into(),
+                runtime: "provided.al2023".into(),
+                handler: "bootstrap".into(),
+                role: "arn:aws:iam::000000000000:role/r".into(),
+                description: String::new(),
+                timeout: 3,
+                memory_size: 128,
+                ephemeral_storage: 512,
+                environment: Default::default(),
+                architectures: vec!["x86_64".into()],
+                dead_letter_target_arn: None,
+                tags: Default::default(),
+                zip: empty_zip(),
+                publish: true,
             })
             .await
             .expect("created");
@@ -339,9 +333,19 @@ mod tests {
         }
     }
 
-    fn err(r: Result<impl std::fmt::Debug, AwsError>) -> (ErrorCode, String) {
-        let e = r.expect_err("an error");
-        (e.code, e.message)
+    fn not_found(r: Result<impl std::fmt::Debug, EngineError>) -> NotFound {
+        match r.expect_err("an error") {
+            EngineError::NotFound(n) => n,
+            other => panic!("not a NotFound: {other:?}"),
+        }
+    }
+
+    /// The message of an `Invalid`.
+    fn invalid(r: Result<impl std::fmt::Debug, EngineError>) -> String {
+        match r.expect_err("an error") {
+            EngineError::Invalid(m) => m,
+            other => panic!("not an Invalid: {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -399,26 +403,17 @@ mod tests {
 
         e.delete_event_invoke_config(&fref("f")).expect("delete");
         assert_eq!(e.event_invoke_config("f", LATEST).expect("lookup"), None);
+        let no_config = NotFound::EventConfig {
+            arn: function_arn("f", Some(LATEST)),
+        };
+        assert_eq!(not_found(e.get_event_invoke_config(&fref("f"))), no_config);
         assert_eq!(
-            err(e.get_event_invoke_config(&fref("f"))),
-            (
-                ErrorCode::ResourceNotFound,
-                format!(
-                    "The function {} doesn't have an EventInvokeConfig",
-                    function_arn("f", Some(LATEST))
-                )
-            )
+            not_found(e.delete_event_invoke_config(&fref("f"))),
+            no_config
         );
         assert_eq!(
-            err(e.delete_event_invoke_config(&fref("f"))).0,
-            ErrorCode::ResourceNotFound
-        );
-        assert_eq!(
-            err(e.update_event_invoke_config(&fref("f"), retries(1))).1,
-            format!(
-                "The function {} doesn't have an EventInvokeConfig",
-                function_arn("f", Some(LATEST))
-            )
+            not_found(e.update_event_invoke_config(&fref("f"), retries(1))),
+            no_config
         );
         e.shutdown();
     }
@@ -428,35 +423,25 @@ mod tests {
         let f = fixture();
         let e = &f.engine;
         create(e, "f").await;
-        let doesnt_exist = (
-            ErrorCode::ResourceNotFound,
-            "The function doesn't exist.".to_string(),
-        );
+        let doesnt_exist = NotFound::EventConfigTarget;
         for r in ["nope", "f:7", "f:nope"] {
             assert_eq!(
-                err(e.put_event_invoke_config(&fref(r), retries(1))),
+                not_found(e.put_event_invoke_config(&fref(r), retries(1))),
                 doesnt_exist,
                 "{r}"
             );
             assert_eq!(
-                err(e.update_event_invoke_config(&fref(r), retries(1))),
+                not_found(e.update_event_invoke_config(&fref(r), retries(1))),
                 doesnt_exist,
                 "{r}"
             );
         }
         assert_eq!(
-            err(e.list_event_invoke_configs(&fref("nope"), None, 50)),
+            not_found(e.list_event_invoke_configs(&fref("nope"), None, 50)),
             doesnt_exist
         );
-        assert_eq!(
-            err(e.list_event_invoke_configs(&fref("f:1"), None, 50)).0,
-            ErrorCode::InvalidParameterValue
-        );
-        // Nothing to put is checked before the function.
-        assert_eq!(
-            err(e.put_event_invoke_config(&fref("nope"), Default::default())).0,
-            ErrorCode::InvalidParameterValue
-        );
+        assert!(invalid(e.list_event_invoke_configs(&fref("f:1"), None, 50))
+            .starts_with("ListFunctionEventInvokeConfigs takes an unqualified function name"));
         e.shutdown();
     }
 
@@ -481,33 +466,22 @@ mod tests {
         );
         put("").expect("an empty destination is none");
 
-        let invalid = |arn: &str| {
-            (
-                ErrorCode::InvalidParameterValue,
-                format!("The destination ARN {arn} is invalid."),
-            )
-        };
+        let invalid_arn = |arn: &str| format!("The destination ARN {arn} is invalid.");
         let missing = function_arn("missing", None);
-        assert_eq!(err(put(&missing)), invalid(&missing));
+        assert_eq!(invalid(put(&missing)), invalid_arn(&missing));
         let no_version = function_arn("g", Some("9"));
-        assert_eq!(err(put(&no_version)), invalid(&no_version));
+        assert_eq!(invalid(put(&no_version)), invalid_arn(&no_version));
         assert_eq!(
-            err(put(&function_arn("f", Some("1")))),
-            (
-                ErrorCode::InvalidParameterValue,
-                "You can't specify the function as a destination for itself.".to_string()
-            )
+            invalid(put(&function_arn("f", Some("1")))),
+            "You can't specify the function as a destination for itself."
         );
-        let (code, message) = err(put("arn:aws:sqs:us-east-1:000000000000:q"));
-        assert_eq!(code, ErrorCode::InvalidParameterValue);
+        let message = invalid(put("arn:aws:sqs:us-east-1:000000000000:q"));
         assert!(message.contains("only to Lambda functions"), "{message}");
-        let (code, message) = err(put("arn:aws:iam::000000000000:role/r"));
-        assert_eq!(code, ErrorCode::InvalidParameterValue);
+        let message = invalid(put("arn:aws:iam::000000000000:role/r"));
         assert!(
             message.starts_with("The provided destination config"),
             "{message}"
         );
-        assert_eq!(err(put("nope")).0, ErrorCode::Validation);
         e.shutdown();
     }
 
@@ -518,10 +492,11 @@ mod tests {
         create(e, "f").await;
         e.create_alias(
             &fref("f"),
-            hearth_model::alias::CreateAliasRequest {
-                name: Some("live".into()),
-                function_version: Some("1".into()),
-                ..Default::default()
+            NewAlias {
+                name: "live".into(),
+                function_version: "1".into(),
+                description: String::new(),
+                weights: Default::default(),
             },
         )
         .expect("alias");

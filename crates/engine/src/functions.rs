@@ -5,21 +5,15 @@
 //! cannot be unpacked fails the creation (`State` `Failed`) or the update
 //! (`LastUpdateStatus` `Failed`, `$LATEST` back on its previous code).
 
-use std::collections::BTreeMap;
-
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::function::CodeRef;
-use hearth_model::limits::*;
-use hearth_model::shapes::{
-    CreateFunctionRequest, UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
-};
 use hearth_model::time::lambda_timestamp;
-use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, LastUpdateStatus, State};
+use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 use hearth_store::{CodePin, LogEvent, LogQuery, StoreError};
 
-use crate::{internal, Engine};
+use crate::changes::{CodeChange, ConfigChange, NewFunction};
+use crate::error::{Conflict, EngineError};
+use crate::Engine;
 
 /// GetAccountSettings figures.
 #[derive(Debug, Clone, Copy)]
@@ -38,139 +32,41 @@ pub(crate) fn now_stamp() -> String {
     lambda_timestamp(chrono::Utc::now())
 }
 
-/// Rejects settings Hearth accepts in the model but cannot honour yet, by name.
-fn unsupported(what: &str) -> AwsError {
-    AwsError::invalid(format!("{what} is not supported by Hearth yet"))
-}
-
-/// `DeadLetterConfig.TargetArn`, validated; an empty or absent one means none.
-fn dead_letter_target(
-    config: Option<hearth_model::shapes::DeadLetterConfig>,
-) -> Result<Option<String>, AwsError> {
-    let arn = config.and_then(|d| d.target_arn).unwrap_or_default();
-    validate::dead_letter_target(&arn)?;
-    Ok(Some(arn).filter(|a| !a.is_empty()))
-}
-
-fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
-    let bytes = BASE64.decode(zip_b64.trim()).map_err(|_| {
-        AwsError::invalid(
-            "Could not unzip uploaded file. Please check your file, then try to upload again.",
-        )
-    })?;
-    if bytes.len() as u64 > ZIP_MAX_BYTES {
-        return Err(AwsError::invalid(format!(
-            "Zipped size must be smaller than {ZIP_MAX_BYTES} bytes"
-        )));
-    }
-    Ok(bytes)
-}
-
-fn store_error(e: StoreError) -> AwsError {
-    match e {
-        StoreError::BadZip(_) => AwsError::invalid(
-            "Could not unzip uploaded file. Please check your file, then try to upload again.",
-        ),
-        StoreError::TooLarge { limit, .. } => {
-            AwsError::invalid(format!("Unzipped size must be smaller than {limit} bytes"))
-        }
-        other => internal(other),
-    }
-}
-
 impl Engine {
     /// Stores a zip; the pin keeps it until the caller has written the row naming it.
-    async fn put_zip(&self, zip_b64: &str) -> Result<(CodeRef, CodePin), AwsError> {
-        let bytes = decode_zip(zip_b64)?;
+    async fn put_zip(&self, zip: Vec<u8>) -> Result<(CodeRef, CodePin), EngineError> {
         let store = self.inner.store.clone();
-        tokio::task::spawn_blocking(move || store.code().put_zip(&bytes))
-            .await
-            .map_err(internal)?
-            .map_err(store_error)
+        Ok(tokio::task::spawn_blocking(move || store.code().put_zip(&zip)).await??)
     }
 
-    pub async fn create_function(
-        &self,
-        req: CreateFunctionRequest,
-    ) -> Result<FunctionConfig, AwsError> {
-        let name_ref = req.function_name.as_deref().ok_or_else(|| {
-            AwsError::constraint("null", "functionName", "Member must not be null")
-        })?;
-        let role = req
-            .role
-            .ok_or_else(|| AwsError::constraint("null", "role", "Member must not be null"))?;
-        let code = req
-            .code
-            .ok_or_else(|| AwsError::constraint("null", "code", "Member must not be null"))?;
-        let fref = FunctionRef::parse(name_ref)?;
-        if fref.qualifier.is_some() {
-            return Err(AwsError::invalid(
-                "A function name cannot have a qualifier when it is created",
-            ));
+    /// The runtime must be installed on this host (the api checked Lambda knows it).
+    fn check_runtime(&self, runtime: &str) -> Result<(), EngineError> {
+        let available = self.inner.catalog.available();
+        if available.iter().any(|r| r == runtime) {
+            return Ok(());
         }
-        validate::function_name(&fref.name)?;
-        validate::role(&role)?;
-        if req.package_type.as_deref().is_some_and(|p| p != "Zip") || code.image_uri.is_some() {
-            return Err(unsupported("PackageType Image (container images)"));
-        }
-        if code.s3_bucket.is_some() || code.s3_key.is_some() {
-            return Err(unsupported("Code from S3 (use Code.ZipFile)"));
-        }
-        if req.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(unsupported("Layers"));
-        }
-        if req
-            .file_system_configs
-            .as_ref()
-            .is_some_and(|l| !l.is_empty())
-        {
-            return Err(unsupported("FileSystemConfigs"));
-        }
-        let (Some(runtime), Some(handler)) = (req.runtime.clone(), req.handler.clone()) else {
-            return Err(AwsError::invalid(
-                "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
-            ));
-        };
-        validate::runtime(&runtime, &self.inner.catalog.available())?;
-        validate::handler(&handler)?;
-        let description = req.description.unwrap_or_default();
-        validate::description(&description)?;
-        let timeout = req.timeout.unwrap_or(TIMEOUT_DEFAULT_S);
-        validate::timeout(timeout)?;
-        let memory_size = req.memory_size.unwrap_or(MEMORY_DEFAULT_MB);
-        validate::memory_size(memory_size)?;
-        let ephemeral_storage = req
-            .ephemeral_storage
-            .map(|e| e.size)
-            .unwrap_or(EPHEMERAL_DEFAULT_MB);
-        validate::ephemeral_storage(ephemeral_storage)?;
-        let environment = req
-            .environment
-            .and_then(|e| e.variables)
-            .unwrap_or_default();
-        validate::environment(&environment)?;
-        let architectures = req
-            .architectures
-            .unwrap_or_else(|| vec![validate::host_architecture().to_string()]);
-        validate::architectures(&architectures)?;
-        let dead_letter_target_arn = dead_letter_target(req.dead_letter_config)?;
-        let zip = code.zip_file.ok_or_else(|| {
-            AwsError::invalid("Please provide a source for function code (Code.ZipFile).")
-        })?;
-        let (code, _pin) = self.put_zip(&zip).await?;
+        Err(EngineError::RuntimeNotInstalled {
+            runtime: runtime.to_string(),
+            available,
+        })
+    }
+
+    pub async fn create_function(&self, new: NewFunction) -> Result<FunctionConfig, EngineError> {
+        self.check_runtime(&new.runtime)?;
+        let (code, _pin) = self.put_zip(new.zip).await?;
 
         let config = FunctionConfig {
-            name: fref.name.clone(),
+            name: new.name,
             version: LATEST.into(),
-            runtime,
-            handler,
-            role,
-            description,
-            timeout,
-            memory_size,
-            ephemeral_storage,
-            environment,
-            architectures,
+            runtime: new.runtime,
+            handler: new.handler,
+            role: new.role,
+            description: new.description,
+            timeout: new.timeout,
+            memory_size: new.memory_size,
+            ephemeral_storage: new.ephemeral_storage,
+            environment: new.environment,
+            architectures: new.architectures,
             code,
             last_modified: now_stamp(),
             revision_id: new_revision(),
@@ -180,21 +76,17 @@ impl Engine {
             last_update_status: LastUpdateStatus::Successful,
             last_update_status_reason: None,
             last_update_status_reason_code: None,
-            tags: req.tags.unwrap_or_default(),
-            dead_letter_target_arn,
+            tags: new.tags,
+            dead_letter_target_arn: new.dead_letter_target_arn,
             previous_code: None,
         };
         match self.inner.store.metadata().insert_function(&config) {
             Ok(()) => {}
-            Err(StoreError::Exists(name)) => {
-                return Err(AwsError::conflict(format!(
-                    "Function already exist: {name}"
-                )))
-            }
-            Err(e) => return Err(internal(e)),
+            Err(StoreError::Exists(name)) => return Err(Conflict::FunctionExists { name }.into()),
+            Err(e) => return Err(e.into()),
         }
         self.spawn_settle(config.name.clone());
-        if req.publish == Some(true) {
+        if new.publish {
             return self.publish(&config.name, Default::default(), false);
         }
         Ok(config)
@@ -323,13 +215,12 @@ impl Engine {
         &self,
         marker: Option<&str>,
         max: usize,
-    ) -> Result<(Vec<FunctionConfig>, Option<String>), AwsError> {
+    ) -> Result<(Vec<FunctionConfig>, Option<String>), EngineError> {
         let mut page = self
             .inner
             .store
             .metadata()
-            .list_functions(marker, max + 1)
-            .map_err(internal)?;
+            .list_functions(marker, max + 1)?;
         let next = if page.len() > max {
             page.truncate(max);
             page.last().map(|f| f.name.clone())
@@ -346,10 +237,10 @@ impl Engine {
         r: &FunctionRef,
         revision_id: Option<&str>,
         apply: impl FnOnce(&mut FunctionConfig),
-    ) -> Result<FunctionConfig, AwsError> {
+    ) -> Result<FunctionConfig, EngineError> {
         let arn = function_arn(&r.name, r.qualifier.as_deref());
         if r.qualifier.as_deref().is_some_and(|q| q != LATEST) {
-            return Err(AwsError::function_not_found(&arn));
+            return Err(EngineError::function_not_found(arn));
         }
         let result = self
             .inner
@@ -357,19 +248,15 @@ impl Engine {
             .metadata()
             .update_function(&r.name, |f| {
                 if f.state == State::Pending {
-                    return Err(AwsError::conflict("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
+                    return Err(Conflict::NotActive {
+                        state: State::Pending,
+                    });
                 }
                 if f.last_update_status == LastUpdateStatus::InProgress {
-                    return Err(AwsError::conflict(format!(
-                        "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                        f.arn()
-                    )));
+                    return Err(Conflict::UpdateInProgress { arn: f.arn() });
                 }
                 if revision_id.is_some_and(|want| want != f.revision_id) {
-                    return Err(AwsError::new(
-                        hearth_model::ErrorCode::PreconditionFailed,
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-                    ));
+                    return Err(Conflict::RevisionMismatch);
                 }
                 apply(f);
                 f.last_modified = now_stamp();
@@ -378,9 +265,8 @@ impl Engine {
                 f.last_update_status_reason = Some("The function is being created.".into());
                 f.last_update_status_reason_code = Some("Creating".into());
                 Ok(())
-            })
-            .map_err(internal)?
-            .ok_or_else(|| AwsError::function_not_found(&arn))??;
+            })?
+            .ok_or_else(|| EngineError::function_not_found(arn))??;
         self.spawn_settle(result.name.clone());
         Ok(result)
     }
@@ -388,37 +274,24 @@ impl Engine {
     pub async fn update_code(
         &self,
         r: &FunctionRef,
-        req: UpdateFunctionCodeRequest,
-    ) -> Result<FunctionConfig, AwsError> {
-        if req.image_uri.is_some() {
-            return Err(unsupported("ImageUri (container images)"));
-        }
-        if req.s3_bucket.is_some() || req.s3_key.is_some() {
-            return Err(unsupported("Code from S3 (use ZipFile)"));
-        }
-        if let Some(a) = &req.architectures {
-            validate::architectures(a)?;
-        }
-        let zip = req.zip_file.ok_or_else(|| {
-            AwsError::invalid("Please provide a source for function code (ZipFile).")
-        })?;
-        let (code, pin) = self.put_zip(&zip).await?;
-        if req.dry_run == Some(true) {
+        change: CodeChange,
+    ) -> Result<FunctionConfig, EngineError> {
+        let (code, pin) = self.put_zip(change.zip).await?;
+        if change.dry_run {
             return self.get_function(r);
         }
-        let publish = req.publish == Some(true);
-        let updated = self.change(r, req.revision_id.as_deref(), |f| {
+        let updated = self.change(r, change.revision_id.as_deref(), |f| {
             // Invocations keep running the code being replaced until the new one is
             // unpacked, and the function goes back to it if it cannot be.
             if f.code != code {
                 f.previous_code = Some(std::mem::replace(&mut f.code, code));
             }
-            if let Some(a) = req.architectures {
+            if let Some(a) = change.architectures {
                 f.architectures = a;
             }
         })?;
         drop(pin);
-        if publish {
+        if change.publish {
             return self.publish(&updated.name, Default::default(), false);
         }
         Ok(updated)
@@ -427,74 +300,39 @@ impl Engine {
     pub async fn update_configuration(
         &self,
         r: &FunctionRef,
-        req: UpdateFunctionConfigurationRequest,
-    ) -> Result<FunctionConfig, AwsError> {
-        if req.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(unsupported("Layers"));
+        change: ConfigChange,
+    ) -> Result<FunctionConfig, EngineError> {
+        if let Some(runtime) = &change.runtime {
+            self.check_runtime(runtime)?;
         }
-        if req
-            .file_system_configs
-            .as_ref()
-            .is_some_and(|l| !l.is_empty())
-        {
-            return Err(unsupported("FileSystemConfigs"));
-        }
-        if let Some(role) = &req.role {
-            validate::role(role)?;
-        }
-        if let Some(runtime) = &req.runtime {
-            validate::runtime(runtime, &self.inner.catalog.available())?;
-        }
-        if let Some(h) = &req.handler {
-            validate::handler(h)?;
-        }
-        if let Some(d) = &req.description {
-            validate::description(d)?;
-        }
-        if let Some(t) = req.timeout {
-            validate::timeout(t)?;
-        }
-        if let Some(m) = req.memory_size {
-            validate::memory_size(m)?;
-        }
-        if let Some(e) = &req.ephemeral_storage {
-            validate::ephemeral_storage(e.size)?;
-        }
-        let environment: Option<BTreeMap<String, String>> =
-            req.environment.map(|e| e.variables.unwrap_or_default());
-        if let Some(vars) = &environment {
-            validate::environment(vars)?;
-        }
-        let dead_letter = req
-            .dead_letter_config
-            .map(|d| dead_letter_target(Some(d)))
-            .transpose()?;
-        self.change(r, req.revision_id.as_deref(), |f| {
-            if let Some(v) = req.role {
+        let revision_id = change.revision_id.clone();
+        self.change(r, revision_id.as_deref(), |f| {
+            let c = change;
+            if let Some(v) = c.role {
                 f.role = v;
             }
-            if let Some(v) = req.runtime {
+            if let Some(v) = c.runtime {
                 f.runtime = v;
             }
-            if let Some(v) = req.handler {
+            if let Some(v) = c.handler {
                 f.handler = v;
             }
-            if let Some(v) = req.description {
+            if let Some(v) = c.description {
                 f.description = v;
             }
-            if let Some(v) = req.timeout {
+            if let Some(v) = c.timeout {
                 f.timeout = v;
             }
-            if let Some(v) = req.memory_size {
+            if let Some(v) = c.memory_size {
                 f.memory_size = v;
             }
-            if let Some(v) = req.ephemeral_storage {
-                f.ephemeral_storage = v.size;
+            if let Some(v) = c.ephemeral_storage {
+                f.ephemeral_storage = v;
             }
-            if let Some(v) = environment {
+            if let Some(v) = c.environment {
                 f.environment = v;
             }
-            if let Some(v) = dead_letter {
+            if let Some(v) = c.dead_letter_target_arn {
                 f.dead_letter_target_arn = v;
             }
         })
@@ -502,29 +340,24 @@ impl Engine {
 
     /// Deletes a function (or, with a version qualifier, one version) and stops its
     /// environments. Its logs stay, as CloudWatch keeps a deleted function's log group.
-    pub fn delete_function(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    pub fn delete_function(&self, r: &FunctionRef) -> Result<(), EngineError> {
         if let Some(q) = r.qualifier.as_deref() {
             if q == LATEST {
-                return Err(AwsError::invalid(
-                    "$LATEST version cannot be deleted without deleting the function.",
+                return Err(EngineError::Invalid(
+                    "$LATEST version cannot be deleted without deleting the function.".into(),
                 ));
             }
             if !hearth_model::alias::is_version_number(q) {
-                return Err(AwsError::invalid(format!(
+                return Err(EngineError::Invalid(format!(
                     "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for {}",
                     function_arn(&r.name, Some(q))
                 )));
             }
             return self.delete_version(&r.name, q);
         }
-        let existed = self
-            .inner
-            .store
-            .metadata()
-            .delete_function(&r.name)
-            .map_err(internal)?;
+        let existed = self.inner.store.metadata().delete_function(&r.name)?;
         if !existed {
-            return Err(AwsError::function_not_found(&function_arn(&r.name, None)));
+            return Err(EngineError::function_not_found(function_arn(&r.name, None)));
         }
         self.inner.admission.set_reserved(&r.name, None);
         self.drop_function_provisioned(&r.name);
@@ -534,19 +367,9 @@ impl Engine {
         Ok(())
     }
 
-    pub fn account_settings(&self) -> Result<AccountSettings, AwsError> {
-        let all = self
-            .inner
-            .store
-            .metadata()
-            .all_functions()
-            .map_err(internal)?;
-        let code_size = self
-            .inner
-            .store
-            .code()
-            .total_code_size()
-            .map_err(internal)?;
+    pub fn account_settings(&self) -> Result<AccountSettings, EngineError> {
+        let all = self.inner.store.metadata().all_functions()?;
+        let code_size = self.inner.store.code().total_code_size()?;
         Ok(AccountSettings {
             function_count: all.len() as i64,
             total_code_size: code_size as i64,
@@ -556,17 +379,21 @@ impl Engine {
     }
 
     /// A function's log lines, including those of every invocation that has answered.
-    pub async fn logs(&self, function: &str, query: LogQuery) -> Result<Vec<LogEvent>, AwsError> {
+    pub async fn logs(
+        &self,
+        function: &str,
+        query: LogQuery,
+    ) -> Result<Vec<LogEvent>, EngineError> {
         // Lines that could not be stored (a full disk) are gone; the rest can be read.
         if let Err(e) = self.inner.writer.flush().await {
             tracing::warn!(error = %e, "reading logs after a failed write");
         }
         let store = self.inner.store.clone();
         let function = function.to_string();
-        tokio::task::spawn_blocking(move || store.logs().query_logs(&function, &query))
-            .await
-            .map_err(internal)?
-            .map_err(internal)
+        Ok(
+            tokio::task::spawn_blocking(move || store.logs().query_logs(&function, &query))
+                .await??,
+        )
     }
 
     /// The zip stored under a hash, for `Code.Location`.

@@ -10,13 +10,14 @@ use bytes::Bytes;
 use hearth_model::arn::function_arn;
 use hearth_model::limits::{LOG_TAIL_BYTES, SYNC_RESPONSE_MAX_BYTES};
 use hearth_model::time::now_ms;
-use hearth_model::{AwsError, FunctionConfig, FunctionRef};
+use hearth_model::{FunctionConfig, FunctionRef};
 use hearth_runtime_api::{Invocation, Outcome};
 use hearth_sandbox::describe_exit;
 use hearth_store::LogBatch;
 
 use crate::code::CodeFailure;
 use crate::env::{error_body, timeout_body, Environment, InitFailure, Origin, RunEnd};
+use crate::error::EngineError;
 use crate::logs::{self, Report};
 use crate::{pool, Engine};
 
@@ -51,7 +52,7 @@ pub(crate) enum StartError {
     /// and a new lookup finds what it runs now.
     CodeGone,
     /// Its code cannot be unpacked: the invocation is refused with this.
-    Code(AwsError),
+    Code(EngineError),
     /// The runtime (or the sandbox) failed to start.
     Init(InitFailure),
 }
@@ -61,19 +62,22 @@ pub(crate) enum StartError {
 const LOOKUPS: usize = 3;
 
 impl Engine {
-    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, AwsError> {
+    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
         for _ in 0..LOOKUPS {
             if let Some(result) = self.invoke_once(&req).await {
                 return result;
             }
         }
-        Err(crate::internal(
+        Err(EngineError::internal(
             "an invocation's code was collected each time it was looked up",
         ))
     }
 
     /// One lookup and run; `None` when the code looked up was gone before it started.
-    async fn invoke_once(&self, req: &InvokeRequest) -> Option<Result<InvokeResponse, AwsError>> {
+    async fn invoke_once(
+        &self,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
         let target = match self.resolve_target(&req.function) {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
@@ -125,13 +129,13 @@ impl Engine {
         Some(match self.run_on(&f, req, &mut env, false).await {
             Ran::Done(result) => self.finish(&f, env, result),
             // Only warm runs report this; a cold one reports the crash itself.
-            Ran::Undelivered => Err(crate::internal("a new environment lost its event")),
+            Ran::Undelivered => Err(EngineError::internal("a new environment lost its event")),
         })
     }
 
     /// Checks that `r` names something invocable now (what an async invoke checks
     /// before it accepts the event), without running it.
-    pub fn check_invocable(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    pub fn check_invocable(&self, r: &FunctionRef) -> Result<(), EngineError> {
         self.resolve_target(r).map(drop)
     }
 
@@ -151,7 +155,7 @@ impl Engine {
         let (pin, task_root) = match self.ready_code(&f.code).await {
             Ok(ready) => ready,
             Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
-            Err(failure) => return Err(StartError::Code(failure.to_aws())),
+            Err(failure) => return Err(StartError::Code(failure.to_error())),
         };
         Environment::start(
             f,
@@ -172,7 +176,7 @@ impl Engine {
         f: &FunctionConfig,
         env: Environment,
         result: RunResult,
-    ) -> Result<InvokeResponse, AwsError> {
+    ) -> Result<InvokeResponse, EngineError> {
         match env.origin {
             Origin::Provisioned { .. } => self.release_provisioned(&f.name, env, result.healthy),
             Origin::OnDemand if result.healthy => drop(
@@ -328,9 +332,9 @@ impl Engine {
         f: &FunctionConfig,
         req: &InvokeRequest,
         failure: InitFailure,
-    ) -> Result<InvokeResponse, AwsError> {
+    ) -> Result<InvokeResponse, EngineError> {
         if let Some(detail) = failure.platform {
-            return Err(crate::internal(detail));
+            return Err(EngineError::internal(detail));
         }
         let id = &req.request_id;
         let status = if failure.timed_out {
@@ -399,7 +403,7 @@ enum Ran {
 }
 
 struct RunResult {
-    response: Result<InvokeResponse, AwsError>,
+    response: Result<InvokeResponse, EngineError>,
     healthy: bool,
 }
 

@@ -4,8 +4,10 @@
 //! (create, update, delete, states).
 
 mod admission;
+mod changes;
 mod code;
 mod env;
+pub mod error;
 mod event_config;
 mod functions;
 mod invoke;
@@ -20,12 +22,16 @@ mod versions;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_model::AwsError;
 use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
+pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
+pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use functions::AccountSettings;
 pub use hearth_runtimes::Catalog;
+/// The store's types that the engine's callers read and pass (log queries, the
+/// retention CloudWatch accepts), so that they need not depend on the store.
+pub use hearth_store::{LogEvent, LogQuery, RETENTION_DAYS};
 pub use invoke::{InvokeRequest, InvokeResponse};
 pub use log_groups::RetentionConfig;
 pub use output::LogLimits;
@@ -163,15 +169,4 @@ impl Engine {
             }
         });
     }
-}
-
-/// Our own failure: logged in full, reported to the client as a terse ServiceException.
-pub fn internal(e: impl std::fmt::Display) -> AwsError {
-    let text = e.to_string();
-    if log_groups::is_disk_full(&text) {
-        tracing::error!(error = %text, "a change could not be stored: the disk is full");
-        return log_groups::disk_full();
-    }
-    tracing::error!(error = %text, "internal error");
-    AwsError::service("An internal error occurred in Hearth; see the server log.")
 }

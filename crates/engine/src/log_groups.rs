@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use hearth_model::time::now_ms;
-use hearth_model::{AwsError, ErrorCode};
-pub(crate) use hearth_store::is_disk_full;
-use hearth_store::{Store, RETENTION_DAYS};
+use hearth_store::Store;
 
-use crate::{internal, Engine};
+use crate::error::{EngineError, NotFound};
+use crate::Engine;
 
 /// How the sweep runs.
 #[derive(Debug, Clone, Copy)]
@@ -34,14 +33,14 @@ impl Default for RetentionConfig {
     }
 }
 
-fn no_group() -> AwsError {
-    AwsError::not_found("The specified log group does not exist.")
+fn no_group() -> EngineError {
+    NotFound::LogGroup.into()
 }
 
 impl Engine {
     /// Whether `/aws/lambda/<function>` exists: the function does, or it left logs or a
     /// retention behind.
-    async fn log_group_exists(&self, function: &str) -> Result<bool, AwsError> {
+    async fn log_group_exists(&self, function: &str) -> Result<bool, EngineError> {
         let store = self.inner.store.clone();
         let name = function.to_string();
         blocking(move || {
@@ -52,16 +51,9 @@ impl Engine {
         .await
     }
 
-    /// Sets how many days a function's logs are kept (one of CloudWatch's values).
-    pub async fn put_log_retention(&self, function: &str, days: i64) -> Result<(), AwsError> {
-        let days = u32::try_from(days)
-            .ok()
-            .filter(|d| RETENTION_DAYS.contains(d))
-            .ok_or_else(|| {
-                AwsError::invalid(format!(
-                    "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {RETENTION_DAYS:?}"
-                ))
-            })?;
+    /// Sets how many days a function's logs are kept: one of CloudWatch's values,
+    /// [`hearth_store::RETENTION_DAYS`] (the api checks it).
+    pub async fn put_log_retention(&self, function: &str, days: u32) -> Result<(), EngineError> {
         if !self.log_group_exists(function).await? {
             return Err(no_group());
         }
@@ -71,7 +63,7 @@ impl Engine {
     }
 
     /// The function's logs are kept for the server's default again.
-    pub async fn delete_log_retention(&self, function: &str) -> Result<(), AwsError> {
+    pub async fn delete_log_retention(&self, function: &str) -> Result<(), EngineError> {
         if !self.log_group_exists(function).await? {
             return Err(no_group());
         }
@@ -82,7 +74,7 @@ impl Engine {
 
     /// Deletes every log line of a function and its retention. A function that still
     /// exists starts a new log group with its next line, as on Lambda.
-    pub async fn delete_log_group(&self, function: &str) -> Result<(), AwsError> {
+    pub async fn delete_log_group(&self, function: &str) -> Result<(), EngineError> {
         // Lines already handed to the writer would otherwise land after the delete.
         if let Err(e) = self.inner.writer.flush().await {
             tracing::warn!(error = %e, "log lines before a log group deletion were not stored");
@@ -102,7 +94,7 @@ impl Engine {
     }
 
     /// Expires old log lines now; returns how many rows went.
-    pub async fn sweep_logs(&self, config: RetentionConfig) -> Result<usize, AwsError> {
+    pub async fn sweep_logs(&self, config: RetentionConfig) -> Result<usize, EngineError> {
         let store = self.inner.store.clone();
         blocking(move || sweep(&store, config)).await
     }
@@ -119,7 +111,7 @@ impl Engine {
                 match engine.sweep_logs(config).await {
                     Ok(0) => {}
                     Ok(rows) => tracing::info!(rows, "expired old log lines"),
-                    Err(e) => tracing::warn!(error = %e.message, "log retention sweep failed"),
+                    Err(e) => tracing::warn!(error = %e, "log retention sweep failed"),
                 }
             }
         });
@@ -137,18 +129,6 @@ fn sweep(store: &Store, config: RetentionConfig) -> Result<usize, hearth_store::
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, hearth_store::StoreError> + Send + 'static,
-) -> Result<T, AwsError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(internal)?
-        .map_err(internal)
-}
-
-/// The error a client gets for a change that could not be stored for lack of space.
-pub(crate) fn disk_full() -> AwsError {
-    AwsError::new(
-        ErrorCode::Service,
-        "Hearth could not store this change: the file system of its data directory is full. \
-         Free space there (for example delete old logs with `hearth logs NAME --delete`) and retry.",
-    )
+) -> Result<T, EngineError> {
+    Ok(tokio::task::spawn_blocking(f).await??)
 }

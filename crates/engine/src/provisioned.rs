@@ -14,11 +14,12 @@ use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::concurrency::{
     ProvisionedConcurrencyConfig, ProvisionedConfig, ProvisionedStatus,
 };
-use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_model::FunctionRef;
 
 use crate::env::{Environment, Origin};
+use crate::error::{EngineError, NotFound};
 use crate::invoke::StartError;
-use crate::{internal, Engine};
+use crate::Engine;
 
 /// At most this many provisioned environments start at once per configuration.
 const PARALLEL_STARTS: usize = 4;
@@ -108,33 +109,32 @@ impl Provisioned {
     }
 }
 
+/// What an allocation that failed on `e` reports in `StatusReason`: the client's
+/// message for its mistakes, little for Hearth's own failures (logged in full).
+fn status_reason(e: EngineError) -> String {
+    match e {
+        EngineError::CodeUnusable(m) => m,
+        EngineError::NotFound(NotFound::Function { arn }) => format!("Function not found: {arn}"),
+        other => {
+            tracing::error!(error = %other, "provisioned concurrency could not be allocated");
+            "An internal error occurred in Hearth; see the server log.".into()
+        }
+    }
+}
+
 impl Engine {
     /// Validates and stores a provisioned-concurrency request, then allocates it in the
     /// background (Status `IN_PROGRESS`, then `READY`).
     pub fn put_provisioned(
         &self,
         r: &FunctionRef,
-        requested: Option<i64>,
-    ) -> Result<ProvisionedConcurrencyConfig, AwsError> {
-        let requested = requested.ok_or_else(|| {
-            AwsError::constraint(
-                "null",
-                "provisionedConcurrentExecutions",
-                "Member must not be null",
-            )
-        })?;
-        if requested < 1 {
-            return Err(AwsError::constraint(
-                &requested.to_string(),
-                "provisionedConcurrentExecutions",
-                "Member must have value greater than or equal to 1",
-            ));
-        }
+        requested: i64,
+    ) -> Result<ProvisionedConcurrencyConfig, EngineError> {
         let qualifier = self.provisioned_qualifier(r)?;
         let others = self.provisioned_total(&r.name, Some(&qualifier))?;
         match self.inner.admission.reserved(&r.name) {
             Some(reserved) if others + requested > reserved => {
-                return Err(AwsError::invalid(format!(
+                return Err(EngineError::Invalid(format!(
                     "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function ({reserved})."
                 )))
             }
@@ -142,7 +142,7 @@ impl Engine {
             None => {
                 let room = self.inner.admission.unreserved_limit() - hearth_model::limits::UNRESERVED_MIN;
                 if others + requested > room {
-                    return Err(AwsError::invalid(format!(
+                    return Err(EngineError::Invalid(format!(
                         "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency less its minimum of {} ({room}).",
                         hearth_model::limits::UNRESERVED_MIN
                     )));
@@ -155,27 +155,19 @@ impl Engine {
             requested,
             last_modified: crate::functions::now_stamp(),
         };
-        self.inner
-            .store
-            .metadata()
-            .put_provisioned(&config)
-            .map_err(internal)?;
+        self.inner.store.metadata().put_provisioned(&config)?;
         self.allocate(&r.name, &qualifier)?;
         Ok(self.provisioned_view(&config, false))
     }
 
     /// The qualifier of a provisioned-concurrency request: an existing version or alias.
-    fn provisioned_qualifier(&self, r: &FunctionRef) -> Result<String, AwsError> {
+    fn provisioned_qualifier(&self, r: &FunctionRef) -> Result<String, EngineError> {
         let Some(q) = r.qualifier.clone() else {
-            return Err(AwsError::constraint(
-                "null",
-                "qualifier",
-                "Member must not be null",
-            ));
+            return Err(EngineError::MissingMember("qualifier"));
         };
         if q == LATEST {
-            return Err(AwsError::invalid(
-                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
+            return Err(EngineError::Invalid(
+                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
             ));
         }
         let entry = self.entry(r)?;
@@ -185,15 +177,15 @@ impl Engine {
             entry.aliases.contains_key(&q)
         };
         if !exists {
-            return Err(AwsError::function_not_found(&function_arn(
+            return Err(EngineError::function_not_found(function_arn(
                 &r.name,
                 Some(&q),
             )));
         }
         if let Some(a) = entry.aliases.get(&q) {
             if a.function_version == LATEST {
-                return Err(AwsError::invalid(
-                    "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
+                return Err(EngineError::Invalid(
+                    "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
                 ));
             }
         }
@@ -203,22 +195,15 @@ impl Engine {
     pub fn get_provisioned(
         &self,
         r: &FunctionRef,
-    ) -> Result<ProvisionedConcurrencyConfig, AwsError> {
+    ) -> Result<ProvisionedConcurrencyConfig, EngineError> {
         let q = self.existing_qualifier(r)?;
         let config = self
             .inner
             .store
             .metadata()
-            .get_provisioned(&r.name, &q)
-            .map_err(internal)?
-            .ok_or_else(|| {
-                AwsError::new(
-                    ErrorCode::ProvisionedConcurrencyConfigNotFound,
-                    format!(
-                        "No Provisioned Concurrency Config found for this function: {}",
-                        function_arn(&r.name, Some(&q))
-                    ),
-                )
+            .get_provisioned(&r.name, &q)?
+            .ok_or_else(|| NotFound::ProvisionedConfig {
+                arn: function_arn(&r.name, Some(&q)),
             })?;
         Ok(self.provisioned_view(&config, false))
     }
@@ -226,14 +211,13 @@ impl Engine {
     pub fn list_provisioned(
         &self,
         r: &FunctionRef,
-    ) -> Result<Vec<ProvisionedConcurrencyConfig>, AwsError> {
+    ) -> Result<Vec<ProvisionedConcurrencyConfig>, EngineError> {
         self.function_entry(&r.name)?;
         Ok(self
             .inner
             .store
             .metadata()
-            .list_provisioned(Some(&r.name))
-            .map_err(internal)?
+            .list_provisioned(Some(&r.name))?
             .iter()
             .map(|c| self.provisioned_view(c, true))
             .collect())
@@ -244,40 +228,42 @@ impl Engine {
         &self,
         function: &str,
         except: Option<&str>,
-    ) -> Result<i64, AwsError> {
+    ) -> Result<i64, EngineError> {
         Ok(self
             .inner
             .store
             .metadata()
-            .list_provisioned(Some(function))
-            .map_err(internal)?
+            .list_provisioned(Some(function))?
             .iter()
             .filter(|c| Some(c.qualifier.as_str()) != except)
             .map(|c| c.requested)
             .sum())
     }
 
-    pub fn delete_provisioned(&self, r: &FunctionRef) -> Result<(), AwsError> {
+    pub fn delete_provisioned(&self, r: &FunctionRef) -> Result<(), EngineError> {
         let q = self.existing_qualifier(r)?;
         self.drop_provisioned(&r.name, &q)
     }
 
     /// The qualifier Get/DeleteProvisionedConcurrencyConfig require, of an existing
     /// function.
-    fn existing_qualifier(&self, r: &FunctionRef) -> Result<String, AwsError> {
+    fn existing_qualifier(&self, r: &FunctionRef) -> Result<String, EngineError> {
         self.entry(r)?;
         r.qualifier
             .clone()
-            .ok_or_else(|| AwsError::constraint("null", "qualifier", "Member must not be null"))
+            .ok_or(EngineError::MissingMember("qualifier"))
     }
 
     /// Removes a configuration and its environments (no error if there was none).
-    pub(crate) fn drop_provisioned(&self, function: &str, qualifier: &str) -> Result<(), AwsError> {
+    pub(crate) fn drop_provisioned(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<(), EngineError> {
         self.inner
             .store
             .metadata()
-            .delete_provisioned(function, qualifier)
-            .map_err(internal)?;
+            .delete_provisioned(function, qualifier)?;
         let gone = self
             .inner
             .provisioned
@@ -328,13 +314,12 @@ impl Engine {
 
     /// Starts a new generation for a configuration: what it wants per version, and
     /// tasks starting those environments.
-    fn allocate(&self, function: &str, qualifier: &str) -> Result<(), AwsError> {
+    fn allocate(&self, function: &str, qualifier: &str) -> Result<(), EngineError> {
         let Some(config) = self
             .inner
             .store
             .metadata()
-            .get_provisioned(function, qualifier)
-            .map_err(internal)?
+            .get_provisioned(function, qualifier)?
         else {
             return Ok(());
         };
@@ -425,7 +410,9 @@ impl Engine {
             qualifier: Some(version.to_string()),
         }) {
             Ok(f) => f,
-            Err(e) => return self.provisioning_failed(function, qualifier, generation, e.message),
+            Err(e) => {
+                return self.provisioning_failed(function, qualifier, generation, status_reason(e))
+            }
         };
         let origin = Origin::Provisioned {
             qualifier: qualifier.to_string(),
@@ -437,7 +424,7 @@ impl Engine {
             // The version was deleted since it was looked up: its allocation goes too.
             Err(StartError::CodeGone) => return false,
             Err(StartError::Code(e)) => {
-                return self.provisioning_failed(function, qualifier, generation, e.message)
+                return self.provisioning_failed(function, qualifier, generation, status_reason(e))
             }
             Err(StartError::Init(failure)) => {
                 if !failure.logged {

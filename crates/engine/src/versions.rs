@@ -6,18 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hearth_model::alias::{
-    is_version_number, validate_alias_name, validate_routing, validate_version, Alias,
-    CreateAliasRequest, PublishVersionRequest, UpdateAliasRequest,
-};
+use hearth_model::alias::{is_version_number, routing_conflict, Alias};
 use hearth_model::arn::{function_arn, LATEST};
-use hearth_model::{
-    validate, AwsError, ErrorCode, FunctionConfig, FunctionRef, LastUpdateStatus, State,
-};
+use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 use hearth_store::{Publish, StoreError};
 
+use crate::changes::{AliasChange, NewAlias, NewVersion};
+use crate::error::{Conflict, EngineError, NotFound};
 use crate::registry::Entry;
-use crate::{internal, Engine};
+use crate::Engine;
 
 /// What an invocation runs: the configuration of the version it resolved to.
 pub(crate) struct Target {
@@ -27,18 +24,11 @@ pub(crate) struct Target {
     pub qualifier: Option<String>,
 }
 
-pub(crate) fn revision_mismatch() -> AwsError {
-    AwsError::new(
-        ErrorCode::PreconditionFailed,
-        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
-    )
-}
-
-fn alias_not_found(function: &str, alias: &str) -> AwsError {
-    AwsError::not_found(format!(
-        "Alias not found: {}",
-        function_arn(function, Some(alias))
-    ))
+fn alias_not_found(function: &str, alias: &str) -> EngineError {
+    NotFound::Alias {
+        arn: function_arn(function, Some(alias)),
+    }
+    .into()
 }
 
 /// Whether publishing `latest` would give the same function as `version`: code and
@@ -63,7 +53,7 @@ fn uniform() -> f64 {
 
 impl Engine {
     /// The cached view of function `name`, or ResourceNotFound under its unqualified ARN.
-    pub(crate) fn function_entry(&self, name: &str) -> Result<Arc<Entry>, AwsError> {
+    pub(crate) fn function_entry(&self, name: &str) -> Result<Arc<Entry>, EngineError> {
         self.entry(&FunctionRef {
             name: name.to_string(),
             qualifier: None,
@@ -71,13 +61,12 @@ impl Engine {
     }
 
     /// The cached view of a function, or ResourceNotFound for `r`.
-    pub(crate) fn entry(&self, r: &FunctionRef) -> Result<Arc<Entry>, AwsError> {
+    pub(crate) fn entry(&self, r: &FunctionRef) -> Result<Arc<Entry>, EngineError> {
         self.inner
             .registry
-            .get(&self.inner.store, &r.name)
-            .map_err(internal)?
+            .get(&self.inner.store, &r.name)?
             .ok_or_else(|| {
-                AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()))
+                EngineError::function_not_found(function_arn(&r.name, r.qualifier.as_deref()))
             })
     }
 
@@ -87,10 +76,10 @@ impl Engine {
         &self,
         r: &FunctionRef,
         pick: impl FnOnce(&Alias) -> &str,
-    ) -> Result<Arc<FunctionConfig>, AwsError> {
+    ) -> Result<Arc<FunctionConfig>, EngineError> {
         let entry = self.entry(r)?;
         let not_found =
-            || AwsError::function_not_found(&function_arn(&r.name, r.qualifier.as_deref()));
+            || EngineError::function_not_found(function_arn(&r.name, r.qualifier.as_deref()));
         match r.qualifier.as_deref() {
             None | Some(LATEST) => Ok(entry.latest.clone()),
             Some(q) if is_version_number(q) => entry.versions.get(q).cloned().ok_or_else(not_found),
@@ -103,19 +92,19 @@ impl Engine {
 
     /// The configuration `r` names, for reading: `$LATEST`, a version, or the version an
     /// alias points at (its primary one).
-    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, AwsError> {
+    pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, EngineError> {
         Ok((*self.select(r, |a| &a.function_version)?).clone())
     }
 
     /// The configuration an invocation of `r` runs. An alias with routing picks its
     /// additional version with that version's weight.
-    pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, AwsError> {
+    pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, EngineError> {
         let config = running(self.select(r, |a| a.pick_version(uniform()))?);
         if config.state != State::Active {
-            return Err(AwsError::conflict(format!(
-                "The operation cannot be performed at this time. The function is currently in the following state: {:?}",
-                config.state
-            )));
+            return Err(Conflict::NotActive {
+                state: config.state,
+            }
+            .into());
         }
         Ok(Target {
             config,
@@ -126,21 +115,8 @@ impl Engine {
     pub fn publish_version(
         &self,
         r: &FunctionRef,
-        req: PublishVersionRequest,
-    ) -> Result<FunctionConfig, AwsError> {
-        if r.qualifier.is_some() {
-            return Err(AwsError::invalid(
-                "PublishVersion takes an unqualified function name",
-            ));
-        }
-        if let Some(d) = &req.description {
-            validate::description(d)?;
-        }
-        if req.publish_to.is_some() {
-            return Err(AwsError::invalid(
-                "PublishTo (capacity providers) is not supported by Hearth",
-            ));
-        }
+        req: NewVersion,
+    ) -> Result<FunctionConfig, EngineError> {
         self.publish(&r.name, req, true)
     }
 
@@ -149,57 +125,60 @@ impl Engine {
     pub(crate) fn publish(
         &self,
         name: &str,
-        req: PublishVersionRequest,
+        req: NewVersion,
         check_state: bool,
-    ) -> Result<FunctionConfig, AwsError> {
-        let result = self.inner.store.metadata().publish_version(name, |latest, newest, next| {
-            if check_state {
-                if latest.state == State::Pending {
-                    return Err(AwsError::conflict("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
+    ) -> Result<FunctionConfig, EngineError> {
+        let result = self
+            .inner
+            .store
+            .metadata()
+            .publish_version(name, |latest, newest, next| {
+                if check_state {
+                    if latest.state == State::Pending {
+                        return Err(Conflict::NotActive {
+                            state: State::Pending,
+                        });
+                    }
+                    if latest.last_update_status == LastUpdateStatus::InProgress {
+                        return Err(Conflict::UpdateInProgress { arn: latest.arn() });
+                    }
                 }
-                if latest.last_update_status == LastUpdateStatus::InProgress {
-                    return Err(AwsError::conflict(format!(
-                        "The operation cannot be performed at this time. An update is in progress for resource: {}",
-                        latest.arn()
-                    )));
+                if req
+                    .revision_id
+                    .as_deref()
+                    .is_some_and(|r| r != latest.revision_id)
+                {
+                    return Err(Conflict::RevisionMismatch);
                 }
-            }
-            if req.revision_id.as_deref().is_some_and(|r| r != latest.revision_id) {
-                return Err(revision_mismatch());
-            }
-            if let Some(sha) = req.code_sha256.as_deref() {
-                if sha != latest.code.sha256_b64 {
-                    return Err(AwsError::new(
-                        ErrorCode::PreconditionFailed,
-                        format!(
-                            "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the current CodeSHA256.",
-                            latest.code.sha256_b64
-                        ),
-                    ));
+                if let Some(sha) = req.code_sha256.as_deref() {
+                    if sha != latest.code.sha256_b64 {
+                        return Err(Conflict::CodeShaMismatch {
+                            given: sha.to_string(),
+                            current: latest.code.sha256_b64.clone(),
+                        });
+                    }
                 }
-            }
-            if let Some(newest) = newest.filter(|v| same_snapshot(latest, v)) {
-                return Ok(Publish::Existing(newest));
-            }
-            let mut v = latest.clone();
-            v.version = next.to_string();
-            // A version is its own snapshot: it has no code to fall back to.
-            v.previous_code = None;
-            if let Some(d) = &req.description {
-                v.description = d.clone();
-            }
-            v.revision_id = crate::functions::new_revision();
-            v.last_modified = crate::functions::now_stamp();
-            Ok(Publish::New(v))
-        });
-        let version = result
-            .map_err(internal)?
-            .ok_or_else(|| AwsError::function_not_found(&function_arn(name, None)))??;
+                if let Some(newest) = newest.filter(|v| same_snapshot(latest, v)) {
+                    return Ok(Publish::Existing(newest));
+                }
+                let mut v = latest.clone();
+                v.version = next.to_string();
+                // A version is its own snapshot: it has no code to fall back to.
+                v.previous_code = None;
+                if let Some(d) = &req.description {
+                    v.description = d.clone();
+                }
+                v.revision_id = crate::functions::new_revision();
+                v.last_modified = crate::functions::now_stamp();
+                Ok(Publish::New(v))
+            });
+        let version =
+            result?.ok_or_else(|| EngineError::function_not_found(function_arn(name, None)))??;
         Ok(version)
     }
 
     /// `$LATEST` (with its qualified ARN, as Lambda lists it) then each version.
-    pub fn list_versions(&self, r: &FunctionRef) -> Result<Vec<FunctionConfig>, AwsError> {
+    pub fn list_versions(&self, r: &FunctionRef) -> Result<Vec<FunctionConfig>, EngineError> {
         let entry = self.entry(r)?;
         let mut versions: Vec<&Arc<FunctionConfig>> = entry.versions.values().collect();
         versions.sort_by_key(|v| v.version.parse::<u64>().unwrap_or(u64::MAX));
@@ -216,38 +195,28 @@ impl Engine {
         function: &str,
         primary: &str,
         weights: &BTreeMap<String, f64>,
-    ) -> Result<(), AwsError> {
-        validate_version(primary)?;
-        validate_routing(primary, weights)?;
+    ) -> Result<(), EngineError> {
+        if let Some(message) = routing_conflict(primary, weights) {
+            return Err(EngineError::Invalid(message));
+        }
         for v in std::iter::once(primary).chain(weights.keys().map(String::as_str)) {
             if version_of(entry, v).is_none() {
-                return Err(AwsError::not_found(format!(
-                    "Function not found: {}",
-                    function_arn(function, Some(v))
+                return Err(EngineError::function_not_found(function_arn(
+                    function,
+                    Some(v),
                 )));
             }
         }
         Ok(())
     }
 
-    pub fn create_alias(
-        &self,
-        r: &FunctionRef,
-        req: CreateAliasRequest,
-    ) -> Result<Alias, AwsError> {
-        let name = req
-            .name
-            .ok_or_else(|| AwsError::constraint("null", "name", "Member must not be null"))?;
-        let version = req.function_version.ok_or_else(|| {
-            AwsError::constraint("null", "functionVersion", "Member must not be null")
-        })?;
-        validate_alias_name(&name)?;
-        let description = req.description.unwrap_or_default();
-        validate::description(&description)?;
-        let weights = req
-            .routing_config
-            .and_then(|c| c.additional_version_weights)
-            .unwrap_or_default();
+    pub fn create_alias(&self, r: &FunctionRef, new: NewAlias) -> Result<Alias, EngineError> {
+        let NewAlias {
+            name,
+            function_version: version,
+            description,
+            weights,
+        } = new;
         let entry = self.function_entry(&r.name)?;
         self.check_alias_versions(&entry, &r.name, &version, &weights)?;
         let alias = Alias {
@@ -260,15 +229,13 @@ impl Engine {
         };
         match self.inner.store.metadata().insert_alias(&alias) {
             Ok(()) => {}
-            Err(StoreError::Exists(arn)) => {
-                return Err(AwsError::conflict(format!("Alias already exists: {arn}")))
-            }
-            Err(e) => return Err(internal(e)),
+            Err(StoreError::Exists(arn)) => return Err(Conflict::AliasExists { arn }.into()),
+            Err(e) => return Err(e.into()),
         }
         Ok(alias)
     }
 
-    pub fn get_alias(&self, r: &FunctionRef, name: &str) -> Result<Alias, AwsError> {
+    pub fn get_alias(&self, r: &FunctionRef, name: &str) -> Result<Alias, EngineError> {
         let entry = self.function_entry(&r.name)?;
         entry
             .aliases
@@ -281,11 +248,8 @@ impl Engine {
         &self,
         r: &FunctionRef,
         name: &str,
-        req: UpdateAliasRequest,
-    ) -> Result<Alias, AwsError> {
-        if let Some(d) = &req.description {
-            validate::description(d)?;
-        }
+        req: AliasChange,
+    ) -> Result<Alias, EngineError> {
         let entry = self.function_entry(&r.name)?;
         let current = entry
             .aliases
@@ -295,8 +259,8 @@ impl Engine {
             .function_version
             .clone()
             .unwrap_or_else(|| current.function_version.clone());
-        let weights = match &req.routing_config {
-            Some(c) => c.additional_version_weights.clone().unwrap_or_default(),
+        let weights = match &req.weights {
+            Some(w) => w.clone(),
             None => current.additional_weights.clone(),
         };
         self.check_alias_versions(&entry, &r.name, &version, &weights)?;
@@ -310,7 +274,7 @@ impl Engine {
                     .as_deref()
                     .is_some_and(|want| want != a.revision_id)
                 {
-                    return Err(revision_mismatch());
+                    return Err(Conflict::RevisionMismatch);
                 }
                 a.function_version = version;
                 a.additional_weights = weights;
@@ -319,20 +283,15 @@ impl Engine {
                 }
                 a.revision_id = crate::functions::new_revision();
                 Ok(())
-            })
-            .map_err(internal)?
+            })?
             .ok_or_else(|| alias_not_found(&r.name, name))??;
         self.reprovision(&r.name, name);
         Ok(updated)
     }
 
     /// Deletes an alias; deleting one that does not exist succeeds, as in Lambda.
-    pub fn delete_alias(&self, r: &FunctionRef, name: &str) -> Result<(), AwsError> {
-        self.inner
-            .store
-            .metadata()
-            .delete_alias(&r.name, name)
-            .map_err(internal)?;
+    pub fn delete_alias(&self, r: &FunctionRef, name: &str) -> Result<(), EngineError> {
+        self.inner.store.metadata().delete_alias(&r.name, name)?;
         self.drop_provisioned(&r.name, name)?;
         Ok(())
     }
@@ -342,7 +301,7 @@ impl Engine {
         &self,
         r: &FunctionRef,
         version: Option<&str>,
-    ) -> Result<Vec<Alias>, AwsError> {
+    ) -> Result<Vec<Alias>, EngineError> {
         let entry = self.function_entry(&r.name)?;
         let mut out: Vec<Alias> = entry
             .aliases
@@ -358,14 +317,14 @@ impl Engine {
     }
 
     /// Deletes one published version, unless an alias routes to it.
-    pub(crate) fn delete_version(&self, name: &str, version: &str) -> Result<(), AwsError> {
+    pub(crate) fn delete_version(&self, name: &str, version: &str) -> Result<(), EngineError> {
         let arn = function_arn(name, Some(version));
         let entry = self.entry(&FunctionRef {
             name: name.to_string(),
             qualifier: Some(version.to_string()),
         })?;
         let Ok(number) = version.parse::<u64>() else {
-            return Err(AwsError::function_not_found(&arn));
+            return Err(EngineError::function_not_found(arn));
         };
         let users: Vec<&str> = entry
             .aliases
@@ -374,19 +333,14 @@ impl Engine {
             .map(|a| a.name.as_str())
             .collect();
         if !users.is_empty() {
-            return Err(AwsError::conflict(format!(
-                "Unable to delete version because the following aliases reference it: [{}]",
-                users.join(", ")
-            )));
+            return Err(Conflict::VersionInUse {
+                aliases: users.iter().map(|u| u.to_string()).collect(),
+            }
+            .into());
         }
-        let existed = self
-            .inner
-            .store
-            .metadata()
-            .delete_version(name, number)
-            .map_err(internal)?;
+        let existed = self.inner.store.metadata().delete_version(name, number)?;
         if !existed {
-            return Err(AwsError::function_not_found(&arn));
+            return Err(EngineError::function_not_found(arn));
         }
         self.drop_provisioned(name, version)?;
         drop(self.inner.pool.retire(&crate::pool::key(name, version)));

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_engine::InvokeRequest;
+use hearth_engine::{EngineError, InvokeRequest};
 use hearth_model::arn::LATEST;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::time::now_ms;
-use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_model::FunctionRef;
 use hearth_store::{Change, QueueOp, QueuedEvent};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
@@ -81,13 +81,10 @@ async fn run(
     s: &Shared,
     event: QueuedEvent,
     payload: Option<Bytes>,
-) -> Result<Option<Pending>, String> {
+) -> Result<Option<Pending>, EngineError> {
     let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
     // `None` for a function that is gone too: the invoke below finds that out.
-    let config = s
-        .engine
-        .event_invoke_config(&event.function, qualifier)
-        .map_err(|e| e.message)?;
+    let config = s.engine.event_invoke_config(&event.function, qualifier)?;
     let policy = Policy::new(config.as_ref(), &s.config.retry_delays);
     let dest = |condition| config.as_ref().and_then(|c| destination(c, condition));
     let payload = match payload {
@@ -173,7 +170,7 @@ async fn invoke(s: &Shared, event: &QueuedEvent, payload: &Bytes) -> Attempt {
             function_error: r.function_error,
             payload: String::from_utf8_lossy(&r.payload).into_owned(),
         }),
-        Err(e) if e.code == ErrorCode::ResourceNotFound => {
+        Err(EngineError::NotFound(_)) => {
             tracing::warn!(
                 function = event.function,
                 request_id = event.request_id,
@@ -186,19 +183,13 @@ async fn invoke(s: &Shared, event: &QueuedEvent, payload: &Bytes) -> Attempt {
 }
 
 /// An attempt that did not run: throttled, or Hearth's failure.
-fn setback(e: &AwsError) -> Attempt {
-    match e.code {
-        ErrorCode::TooManyRequests => Attempt::Setback { throttled: true },
-        // System errors, and a function busy with an update: try again later.
-        _ => {
-            tracing::warn!(
-                code = e.code.name(),
-                message = e.message,
-                "async attempt did not run"
-            );
-            Attempt::Setback { throttled: false }
-        }
+fn setback(e: &EngineError) -> Attempt {
+    if e.is_throttle() {
+        return Attempt::Setback { throttled: true };
     }
+    // System errors, and a function busy with an update: try again later.
+    tracing::warn!(error = %e, "async attempt did not run");
+    Attempt::Setback { throttled: false }
 }
 
 /// What a throttle looks like in a failure record.
@@ -224,7 +215,7 @@ async fn finish(
     condition: Option<Condition>,
     payload: &[u8],
     dest: Option<String>,
-) -> Result<Option<Pending>, String> {
+) -> Result<Option<Pending>, EngineError> {
     // The function's last answer, if it ever answered.
     let last = event
         .progress
@@ -290,10 +281,31 @@ async fn finish(
     Ok(None)
 }
 
-async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, String> {
+async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, EngineError> {
     let store = s.engine.store().clone();
-    tokio::task::spawn_blocking(move || store.queue().queued_payload(seq))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    Ok(tokio::task::spawn_blocking(move || store.queue().queued_payload(seq)).await??)
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_engine::{Conflict, Throttle};
+    use hearth_model::State;
+
+    use super::*;
+
+    #[test]
+    fn only_a_throttle_comes_back_without_counting() {
+        for reason in [Throttle::ReservedConcurrency, Throttle::AccountConcurrency] {
+            assert!(matches!(
+                setback(&EngineError::Throttled(reason)),
+                Attempt::Setback { throttled: true }
+            ));
+        }
+        let busy = EngineError::Conflict(Conflict::NotActive {
+            state: State::Pending,
+        });
+        for e in [busy, EngineError::internal("the store failed")] {
+            assert!(matches!(setback(&e), Attempt::Setback { throttled: false }));
+        }
+    }
 }

@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_engine::{internal, Engine};
+use hearth_engine::{Engine, EngineError};
 use hearth_model::time::now_ms;
-use hearth_model::{AwsError, FunctionRef};
+use hearth_model::FunctionRef;
 use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
 use tokio::sync::Notify;
 
@@ -124,7 +124,7 @@ impl Events {
 
     /// Accepts an event: checks the function can be invoked, writes the event durably,
     /// and queues it. Returns once the event is on disk.
-    pub async fn accept(&self, req: AcceptRequest) -> Result<(), AwsError> {
+    pub async fn accept(&self, req: AcceptRequest) -> Result<(), EngineError> {
         let s = &self.shared;
         s.engine.check_invocable(&req.function)?;
         let now = now_ms();
@@ -148,7 +148,7 @@ impl Events {
                 Durability::Synced,
             )
             .await
-            .map_err(internal)?;
+            .map_err(EngineError::internal)?;
         s.enqueue([queue::Pending {
             event,
             payload: Some(req.payload),

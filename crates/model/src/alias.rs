@@ -156,13 +156,9 @@ pub fn validate_version(version: &str) -> Result<(), AwsError> {
     }
 }
 
-/// Lambda's rules for `AdditionalVersionWeights`: at most one additional version, a
-/// number, weight between 0 and 1, different from the primary, and the primary may
-/// not be `$LATEST`.
-pub fn validate_routing(primary: &str, weights: &BTreeMap<String, f64>) -> Result<(), AwsError> {
-    if weights.is_empty() {
-        return Ok(());
-    }
+/// Lambda's rules for `AdditionalVersionWeights` on their own (the request's shape):
+/// at most one additional version, a number, with a weight between 0 and 1.
+pub fn validate_weights(weights: &BTreeMap<String, f64>) -> Result<(), AwsError> {
     if weights.len() > 1 {
         return Err(AwsError::invalid(
             "Number of items in AdditionalVersionWeights cannot be greater than 1",
@@ -183,18 +179,24 @@ pub fn validate_routing(primary: &str, weights: &BTreeMap<String, f64>) -> Resul
                 "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]",
             ));
         }
-        if version == primary {
-            return Err(AwsError::invalid(format!(
-                "Invalid function version {version}. Function version {version} is already included in routing configuration."
-            )));
-        }
-    }
-    if primary == LATEST {
-        return Err(AwsError::invalid(
-            "$LATEST is not supported for an alias pointing to more than 1 version",
-        ));
     }
     Ok(())
+}
+
+/// Lambda's rules for weights against the alias's primary version (which an update
+/// may keep from the alias): the additional version differs from it, and it is not
+/// `$LATEST`. The message of the rule broken, if one is.
+pub fn routing_conflict(primary: &str, weights: &BTreeMap<String, f64>) -> Option<String> {
+    if weights.is_empty() {
+        return None;
+    }
+    if let Some(version) = weights.keys().find(|v| *v == primary) {
+        return Some(format!(
+            "Invalid function version {version}. Function version {version} is already included in routing configuration."
+        ));
+    }
+    (primary == LATEST)
+        .then(|| "$LATEST is not supported for an alias pointing to more than 1 version".into())
 }
 
 #[cfg(test)]
@@ -236,14 +238,15 @@ mod tests {
     #[test]
     fn routing_rules() {
         let w = |v: &str, x: f64| BTreeMap::from([(v.to_string(), x)]);
-        assert!(validate_routing("1", &w("2", 0.5)).is_ok());
-        assert!(validate_routing("1", &BTreeMap::new()).is_ok());
-        assert!(validate_routing("$LATEST", &BTreeMap::new()).is_ok());
-        assert!(validate_routing("1", &w("1", 0.5)).is_err());
-        assert!(validate_routing("1", &w("2", 1.5)).is_err());
-        assert!(validate_routing("1", &w("x", 0.5)).is_err());
-        assert!(validate_routing("$LATEST", &w("2", 0.5)).is_err());
+        assert!(validate_weights(&w("2", 0.5)).is_ok());
+        assert!(routing_conflict("1", &w("2", 0.5)).is_none());
+        assert!(routing_conflict("1", &BTreeMap::new()).is_none());
+        assert!(routing_conflict("$LATEST", &BTreeMap::new()).is_none());
+        assert!(routing_conflict("1", &w("1", 0.5)).is_some());
+        assert!(validate_weights(&w("2", 1.5)).is_err());
+        assert!(validate_weights(&w("x", 0.5)).is_err());
+        assert!(routing_conflict("$LATEST", &w("2", 0.5)).is_some());
         let two = BTreeMap::from([("2".to_string(), 0.1), ("3".to_string(), 0.1)]);
-        assert!(validate_routing("1", &two).is_err());
+        assert!(validate_weights(&two).is_err());
     }
 }

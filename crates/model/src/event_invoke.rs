@@ -108,17 +108,18 @@ impl DestinationConfig {
         Ok(())
     }
 
-    /// The error Lambda gives for destinations of a kind it does not accept.
-    pub fn invalid(&self) -> AwsError {
+    /// The message of Lambda's InvalidParameterValue for destinations of a kind it does
+    /// not accept.
+    pub fn invalid_message(&self) -> String {
         let part = |kind: &str, d: Option<&str>| match d {
             Some(d) => format!("{kind}(destination={d})"),
             None => "null".to_string(),
         };
-        AwsError::invalid(format!(
+        format!(
             "The provided destination config DestinationConfig(onSuccess={}, onFailure={}) is invalid.",
             part("OnSuccess", self.on_success()),
             part("OnFailure", self.on_failure())
-        ))
+        )
     }
 }
 
@@ -151,11 +152,11 @@ impl DestinationKind {
     }
 }
 
-/// The error for a destination Lambda accepts but Hearth cannot deliver to yet.
-pub fn destination_not_yet_supported(arn: &str, service: &str) -> AwsError {
-    AwsError::invalid(format!(
+/// The message for a destination Lambda accepts but Hearth cannot deliver to yet.
+pub fn destination_not_yet_supported(arn: &str, service: &str) -> String {
+    format!(
         "The destination ARN {arn} names a {service} resource; Hearth delivers asynchronous invocation records only to Lambda functions so far."
-    ))
+    )
 }
 
 /// Put- and UpdateFunctionEventInvokeConfig's body. Put replaces the whole
@@ -456,9 +457,8 @@ mod tests {
             DestinationKind::of("kafka://topic", true),
             DestinationKind::Invalid
         );
-        let err = destinations(Some(&arn("iam")), None).invalid();
         assert_eq!(
-            err.message,
+            destinations(Some(&arn("iam")), None).invalid_message(),
             "The provided destination config DestinationConfig(onSuccess=OnSuccess(destination=arn:aws:iam:us-east-1:000000000000:x), onFailure=null) is invalid."
         );
     }

@@ -255,18 +255,13 @@ pub fn environment(vars: &BTreeMap<String, String>) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Checks the runtime is one Lambda knows and one this host has installed.
-pub fn runtime(runtime: &str, available: &[String]) -> Result<(), AwsError> {
+/// Checks the runtime is one Lambda knows (whether this host has it installed is the
+/// engine's to check).
+pub fn runtime(runtime: &str) -> Result<(), AwsError> {
     if !MODEL_RUNTIMES.contains(&runtime) {
         return Err(AwsError::invalid(format!(
             "Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
             MODEL_RUNTIMES.join(", ")
-        )));
-    }
-    if !available.iter().any(|r| r == runtime) {
-        return Err(AwsError::invalid(format!(
-            "The runtime parameter of {runtime} is not supported by this Hearth host. Available runtimes: [{}]. Install a runtime with `hearth runtime install`.",
-            available.join(", ")
         )));
     }
     Ok(())
@@ -361,15 +356,10 @@ mod tests {
     }
 
     #[test]
-    fn runtime_must_be_known_and_installed() {
-        let available = vec!["python3.11".to_string()];
-        assert_eq!(code(runtime("python3.11", &available)), None);
+    fn runtime_must_be_known() {
+        assert_eq!(code(runtime("python3.11")), None);
         assert_eq!(
-            code(runtime("python3.12", &available)),
-            Some(ErrorCode::InvalidParameterValue)
-        );
-        assert_eq!(
-            code(runtime("cobol", &available)),
+            code(runtime("cobol")),
             Some(ErrorCode::InvalidParameterValue)
         );
     }
