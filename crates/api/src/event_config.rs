@@ -26,8 +26,9 @@ pub(crate) async fn put(
 ) -> ApiResult<Json<FunctionEventInvokeConfig>> {
     let r = function_ref(&function, &query)?;
     let req: EventInvokeConfigRequest = body::json(body, "PutFunctionEventInvokeConfig").await?;
-    req.validate()?;
-    Ok(Json(s.engine.put_event_invoke_config(&r, req)?))
+    Ok(Json(
+        s.engine.put_event_invoke_config(&r, req.validated()?)?,
+    ))
 }
 
 pub(crate) async fn update(
@@ -38,8 +39,9 @@ pub(crate) async fn update(
 ) -> ApiResult<Json<FunctionEventInvokeConfig>> {
     let r = function_ref(&function, &query)?;
     let req: EventInvokeConfigRequest = body::json(body, "UpdateFunctionEventInvokeConfig").await?;
-    req.validate()?;
-    Ok(Json(s.engine.update_event_invoke_config(&r, req)?))
+    Ok(Json(
+        s.engine.update_event_invoke_config(&r, req.validated()?)?,
+    ))
 }
 
 pub(crate) async fn get(

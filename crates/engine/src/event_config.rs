@@ -9,7 +9,7 @@ use hearth_model::alias::is_version_number;
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::event_invoke::{
     destination_not_yet_supported, DestinationConfig, DestinationKind, EventInvokeConfig,
-    EventInvokeConfigRequest, FunctionEventInvokeConfig, ListFunctionEventInvokeConfigsResponse,
+    EventInvokeSettings, FunctionEventInvokeConfig, ListFunctionEventInvokeConfigsResponse,
 };
 use hearth_model::FunctionRef;
 
@@ -70,13 +70,13 @@ impl Engine {
     pub fn put_event_invoke_config(
         &self,
         r: &FunctionRef,
-        req: EventInvokeConfigRequest,
+        req: EventInvokeSettings,
     ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let (_, qualifier) = self.event_config_target(r)?;
         if let Some(d) = &req.destination_config {
             self.check_destinations(&r.name, d)?;
         }
-        let config = EventInvokeConfig::from_request(&r.name, &qualifier, &req, now_s());
+        let config = EventInvokeConfig::from_settings(&r.name, &qualifier, &req, now_s());
         let stored = self
             .inner
             .store
@@ -93,7 +93,7 @@ impl Engine {
     pub fn update_event_invoke_config(
         &self,
         r: &FunctionRef,
-        req: EventInvokeConfigRequest,
+        req: EventInvokeSettings,
     ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let (entry, qualifier) = self.event_config_target(r)?;
         if !entry.event_configs.contains_key(&qualifier) {
@@ -314,15 +314,15 @@ mod tests {
         FunctionRef::parse(s).expect("valid reference")
     }
 
-    fn retries(n: i64) -> EventInvokeConfigRequest {
-        EventInvokeConfigRequest {
+    fn retries(n: i64) -> EventInvokeSettings {
+        EventInvokeSettings {
             maximum_retry_attempts: Some(n),
             ..Default::default()
         }
     }
 
-    fn on_failure(arn: &str) -> EventInvokeConfigRequest {
-        EventInvokeConfigRequest {
+    fn on_failure(arn: &str) -> EventInvokeSettings {
+        EventInvokeSettings {
             destination_config: Some(DestinationConfig {
                 on_success: Destination::default(),
                 on_failure: Destination {
@@ -371,7 +371,7 @@ mod tests {
         let updated = e
             .update_event_invoke_config(
                 &fref("f"),
-                EventInvokeConfigRequest {
+                EventInvokeSettings {
                     maximum_event_age_in_seconds: Some(60),
                     ..Default::default()
                 },

@@ -203,6 +203,28 @@ impl EventInvokeConfigRequest {
     }
 }
 
+impl EventInvokeConfigRequest {
+    /// The settings as the engine takes them, once [`Self::validate`] passes.
+    pub fn validated(self) -> Result<EventInvokeSettings, AwsError> {
+        self.validate()?;
+        Ok(EventInvokeSettings {
+            maximum_retry_attempts: self.maximum_retry_attempts,
+            maximum_event_age_in_seconds: self.maximum_event_age_in_seconds,
+            destination_config: self.destination_config,
+        })
+    }
+}
+
+/// The settings of a Put- or UpdateFunctionEventInvokeConfig, within the model's
+/// constraints and with at least one given (see
+/// [`EventInvokeConfigRequest::validated`]); `None` is a setting not given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventInvokeSettings {
+    pub maximum_retry_attempts: Option<i64>,
+    pub maximum_event_age_in_seconds: Option<i64>,
+    pub destination_config: Option<DestinationConfig>,
+}
+
 fn range(n: i64, min: i64, max: i64, field: &str) -> Result<(), AwsError> {
     if n < min {
         return Err(AwsError::constraint(
@@ -236,10 +258,10 @@ pub struct EventInvokeConfig {
 impl EventInvokeConfig {
     /// The configuration PutFunctionEventInvokeConfig stores: the settings not given
     /// are unset.
-    pub fn from_request(
+    pub fn from_settings(
         function: &str,
         qualifier: &str,
-        req: &EventInvokeConfigRequest,
+        req: &EventInvokeSettings,
         last_modified: f64,
     ) -> Self {
         Self {
@@ -258,7 +280,7 @@ impl EventInvokeConfig {
 
     /// UpdateFunctionEventInvokeConfig: each setting given replaces the stored one
     /// (`DestinationConfig` as a whole); the others are kept.
-    pub fn merge(&mut self, req: &EventInvokeConfigRequest, last_modified: f64) {
+    pub fn merge(&mut self, req: &EventInvokeSettings, last_modified: f64) {
         if let Some(n) = req.maximum_retry_attempts {
             self.maximum_retry_attempts = Some(n);
         }
@@ -320,6 +342,10 @@ pub struct ListFunctionEventInvokeConfigsResponse {
 mod tests {
     use super::*;
     use crate::ErrorCode;
+
+    fn settings(retries: Option<i64>, age: Option<i64>) -> EventInvokeSettings {
+        req(retries, age).validated().expect("valid settings")
+    }
 
     fn req(retries: Option<i64>, age: Option<i64>) -> EventInvokeConfigRequest {
         EventInvokeConfigRequest {
@@ -473,13 +499,14 @@ mod tests {
                 Some("arn:aws:sqs:us-east-1:000000000000:q"),
             )),
         };
-        let mut c = EventInvokeConfig::from_request("f", "$LATEST", &put, 1.0);
+        let put = put.validated().expect("valid");
+        let mut c = EventInvokeConfig::from_settings("f", "$LATEST", &put, 1.0);
         // An empty destination means none.
         assert_eq!(
             c.destination_config,
             destinations(None, Some("arn:aws:sqs:us-east-1:000000000000:q"))
         );
-        c.merge(&req(Some(0), None), 2.0);
+        c.merge(&settings(Some(0), None), 2.0);
         assert_eq!(
             (
                 c.maximum_retry_attempts,
@@ -490,7 +517,7 @@ mod tests {
         );
         assert!(c.destination_config.on_failure().is_some());
         c.merge(
-            &EventInvokeConfigRequest {
+            &EventInvokeSettings {
                 destination_config: Some(DestinationConfig::default()),
                 ..Default::default()
             },
@@ -500,7 +527,7 @@ mod tests {
         assert_eq!(c.maximum_retry_attempts, Some(0));
 
         // Put starts over: what it does not give is unset, and the defaults apply.
-        let c = EventInvokeConfig::from_request("f", "live", &req(None, Some(60)), 4.0);
+        let c = EventInvokeConfig::from_settings("f", "live", &settings(None, Some(60)), 4.0);
         assert_eq!(
             (c.maximum_retry_attempts, c.retry_attempts()),
             (None, DEFAULT_MAX_RETRY_ATTEMPTS)
@@ -510,8 +537,12 @@ mod tests {
 
     #[test]
     fn response_shape() {
-        let c =
-            EventInvokeConfig::from_request("f", "$LATEST", &req(Some(1), None), 1_700_000_000.5);
+        let c = EventInvokeConfig::from_settings(
+            "f",
+            "$LATEST",
+            &settings(Some(1), None),
+            1_700_000_000.5,
+        );
         let json = serde_json::to_value(c.to_response()).expect("serializes");
         assert_eq!(
             json,
