@@ -360,7 +360,7 @@ mod tests {
             500,
             INTERNAL,
         );
-        let full = EngineError::internal("database: database or disk is full");
+        let full = EngineError::DiskFull("database: database or disk is full".into());
         let (code, status, message) = mapped(full);
         assert_eq!((code, status), ("ServiceException", 500));
         assert_eq!(message, DISK_FULL);

@@ -19,7 +19,7 @@ pub(crate) enum CodeFailure {
     /// The package cannot be unpacked; the message says which file and what is wrong.
     Invalid(String),
     /// Hearth could not unpack it (disk, permissions); logged in full.
-    Internal(String),
+    Internal { message: String, disk_full: bool },
 }
 
 impl CodeFailure {
@@ -27,7 +27,7 @@ impl CodeFailure {
     pub(crate) fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "InvalidZipFileException",
-            Self::Gone | Self::Internal(_) => "InternalError",
+            Self::Gone | Self::Internal { .. } => "InternalError",
         }
     }
 
@@ -36,7 +36,7 @@ impl CodeFailure {
         match self {
             Self::Invalid(m) => m.clone(),
             Self::Gone => "The function's code is no longer stored.".into(),
-            Self::Internal(_) => {
+            Self::Internal { .. } => {
                 "Hearth could not unpack the function's code; see the server log.".into()
             }
         }
@@ -49,7 +49,10 @@ impl CodeFailure {
             Self::Gone => {
                 EngineError::internal("the function's code was collected while it was in use")
             }
-            Self::Internal(m) => EngineError::internal(m.clone()),
+            Self::Internal { message, disk_full } if *disk_full => {
+                EngineError::DiskFull(message.clone().into())
+            }
+            Self::Internal { message, .. } => EngineError::internal(message.clone()),
         }
     }
 }
@@ -74,11 +77,17 @@ impl Engine {
                 ))),
                 Err(e) => {
                     tracing::error!(code = hex, error = %e, "cannot unpack code");
-                    Err(CodeFailure::Internal(format!("cannot unpack code {hex}: {e}")))
+                    Err(CodeFailure::Internal {
+                        message: format!("cannot unpack code {hex}: {e}"),
+                        disk_full: e.is_disk_full(),
+                    })
                 }
             }
         })
         .await
-        .map_err(|e| CodeFailure::Internal(e.to_string()))?
+        .map_err(|e| CodeFailure::Internal {
+            message: e.to_string(),
+            disk_full: false,
+        })?
     }
 }

@@ -5,7 +5,7 @@
 use std::error::Error as StdError;
 
 use hearth_model::State;
-use hearth_store::StoreError;
+use hearth_store::{StoreError, WriteError};
 
 /// A boxed cause of an internal failure, kept for the log.
 pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
@@ -124,16 +124,9 @@ impl std::fmt::Display for Size {
 }
 
 impl EngineError {
-    /// Hearth's own failure; one that is the file system being full becomes
-    /// [`EngineError::DiskFull`] (the client can do something about that).
+    /// Hearth's own failure (a full disk arrives typed, through the `From` impls).
     pub fn internal(e: impl Into<Cause>) -> Self {
-        let cause = e.into();
-        // SQLite and the writer report a full disk only in their text.
-        if hearth_store::is_disk_full(&cause.to_string()) {
-            Self::DiskFull(cause)
-        } else {
-            Self::Internal(cause)
-        }
+        Self::Internal(e.into())
     }
 
     /// Whether the invocation may be tried again later without counting as an attempt.
@@ -156,7 +149,19 @@ impl From<StoreError> for EngineError {
                 what: Size::Unzipped,
                 limit,
             },
+            full @ StoreError::DiskFull(_) => Self::DiskFull(Box::new(full)),
             other => Self::internal(other),
+        }
+    }
+}
+
+/// A group commit the store writer could not make.
+impl From<WriteError> for EngineError {
+    fn from(e: WriteError) -> Self {
+        if e.is_disk_full() {
+            Self::DiskFull(Box::new(e))
+        } else {
+            Self::internal(e)
         }
     }
 }
@@ -173,10 +178,14 @@ mod tests {
 
     #[test]
     fn a_full_disk_is_told_apart_from_other_failures() {
-        let full = StoreError::Io(std::io::Error::other("No space left on device"));
+        let full = StoreError::from(std::io::Error::from_raw_os_error(28));
         assert!(matches!(EngineError::from(full), EngineError::DiskFull(_)));
-        let sqlite_full = EngineError::internal("database: database or disk is full");
-        assert!(matches!(sqlite_full, EngineError::DiskFull(_)));
+        let write = WriteError::from(StoreError::DiskFull("database or disk is full".into()));
+        assert!(matches!(EngineError::from(write), EngineError::DiskFull(_)));
+        assert!(matches!(
+            EngineError::from(WriteError::Stopped),
+            EngineError::Internal(_)
+        ));
         let other = StoreError::Io(std::io::Error::other("permission denied"));
         assert!(matches!(EngineError::from(other), EngineError::Internal(_)));
     }

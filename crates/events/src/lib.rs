@@ -147,8 +147,7 @@ impl Events {
                 ))],
                 Durability::Synced,
             )
-            .await
-            .map_err(EngineError::internal)?;
+            .await?;
         s.enqueue([queue::Pending {
             event,
             payload: Some(req.payload),

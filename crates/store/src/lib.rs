@@ -36,7 +36,6 @@ pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
-pub use space::is_disk_full;
 pub use sqlite::SqliteStore;
 pub use traits::{ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore};
 pub use versions::Publish;
