@@ -67,16 +67,7 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
     if code.s3_bucket.is_some() || code.s3_key.is_some() {
         return Err(unsupported("Code from S3 (use Code.ZipFile)"));
     }
-    if req.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(unsupported("Layers"));
-    }
-    if req
-        .file_system_configs
-        .as_ref()
-        .is_some_and(|l| !l.is_empty())
-    {
-        return Err(unsupported("FileSystemConfigs"));
-    }
+    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
     let (Some(runtime), Some(handler)) = (req.runtime, req.handler) else {
         return Err(AwsError::invalid(
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
@@ -151,16 +142,7 @@ pub(crate) fn code_change(req: UpdateFunctionCodeRequest) -> Result<CodeChange, 
 pub(crate) fn config_change(
     req: UpdateFunctionConfigurationRequest,
 ) -> Result<ConfigChange, AwsError> {
-    if req.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(unsupported("Layers"));
-    }
-    if req
-        .file_system_configs
-        .as_ref()
-        .is_some_and(|l| !l.is_empty())
-    {
-        return Err(unsupported("FileSystemConfigs"));
-    }
+    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
     if let Some(role) = &req.role {
         validate::role(role)?;
     }
@@ -203,6 +185,20 @@ pub(crate) fn config_change(
         dead_letter_target_arn,
         revision_id: req.revision_id,
     })
+}
+
+/// Layers and file systems, which Hearth does not have yet: refused, never dropped.
+fn refuse_layers_and_file_systems<L, F>(
+    layers: &Option<Vec<L>>,
+    file_systems: &Option<Vec<F>>,
+) -> Result<(), AwsError> {
+    if layers.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(unsupported("Layers"));
+    }
+    if file_systems.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(unsupported("FileSystemConfigs"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -75,6 +75,13 @@ impl Prepared {
         }
     }
 
+    /// A listener on a free loopback port and nothing else: what an environment that
+    /// shares the host's network needs.
+    pub(crate) fn loopback() -> Result<Self, SandboxError> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(SandboxError::Network)?;
+        Ok(Self::new(listener, None))
+    }
+
     /// The listener the environment's Runtime API must serve on; taken once.
     pub fn take_listener(&mut self) -> Option<TcpListener> {
         self.listener.take()

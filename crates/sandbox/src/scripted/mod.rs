@@ -154,8 +154,7 @@ impl Sandbox for ScriptedSandbox {
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(SandboxError::Network)?;
-        Ok(Prepared::new(listener, None))
+        Prepared::loopback()
     }
 
     fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
