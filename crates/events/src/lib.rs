@@ -6,10 +6,12 @@
 //! every event accepted meanwhile) before the caller's 202. [`Dispatcher`] is the event
 //! source that delivers the queued events: it runs them through the invoker (the
 //! engine's one invoke path), within a bound on events running at once and each
-//! function's reserved concurrency, with functions taking turns. An event's row goes only when the event is done, in a commit
-//! that follows its log lines and carries any destination record it produced as a new
-//! event: so a crash at any moment loses nothing, and an event that was running is run
-//! again after a restart (at-least-once).
+//! function's reserved concurrency, with functions taking turns.
+//!
+//! An event's row goes only when the event is done, in a commit that follows its log
+//! lines and carries any destination record it produced as a new event: so a crash at
+//! any moment loses nothing, and an event that was running is run again after a restart
+//! (at-least-once).
 
 mod deliver;
 mod policy;
@@ -121,9 +123,9 @@ pub struct AsyncQueue {
 
 impl AsyncQueue {
     /// The queue over `store`'s queue rows, with the events a previous run left queued
-    /// (running ones included: they run again); `writer` must be the engine's (see
-    /// [`Shared::writer`]). Nothing is delivered until its [`AsyncQueue::dispatcher`]
-    /// starts.
+    /// (running ones included: they run again). `writer` must be the engine's, so that
+    /// an event's outcome is committed no earlier than its invocation's log lines.
+    /// Nothing is delivered until its [`AsyncQueue::dispatcher`] starts.
     pub fn open(
         store: Store,
         writer: Writer,
@@ -150,7 +152,7 @@ impl AsyncQueue {
         Ok(Self { shared })
     }
 
-    /// The event source that delivers this queue's events.
+    /// The event source that delivers this queue's events; the server starts one.
     pub fn dispatcher(&self) -> Dispatcher {
         Dispatcher::new(self.shared.clone())
     }
