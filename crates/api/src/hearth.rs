@@ -110,8 +110,8 @@ pub(crate) async fn concurrency(State(s): State<AppState>) -> Json<serde_json::V
 pub(crate) async fn queue(State(s): State<AppState>) -> Json<serde_json::Value> {
     let now = hearth_model::time::now_ms();
     let list: Vec<_> = s
-        .events
-        .stats()
+        .invoker
+        .queue_stats()
         .into_iter()
         .map(|q| {
             json!({

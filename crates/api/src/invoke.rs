@@ -11,11 +11,10 @@ use axum::Extension;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use hearth_engine::InvokeRequest;
-use hearth_events::AcceptRequest;
 use hearth_model::event_invoke::ASYNC_REQUEST_MAX_BYTES;
 use hearth_model::limits::{CLIENT_CONTEXT_MAX_BYTES, SYNC_REQUEST_MAX_BYTES};
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_triggers::{EnqueueRequest, InvokeRequest};
 
 use crate::error::{ApiError, ApiResult};
 use crate::functions::function_ref;
@@ -88,8 +87,8 @@ pub(crate) async fn invoke_async(
 ) -> ApiResult<Response> {
     let function = FunctionRef::parse(&function)?;
     let payload = read_payload(body, ASYNC_REQUEST_MAX_BYTES, "InvokeAsync").await?;
-    s.events
-        .accept(AcceptRequest {
+    s.invoker
+        .enqueue(EnqueueRequest {
             request_id,
             function,
             payload,
@@ -165,8 +164,8 @@ pub(crate) async fn invoke(
     };
     let payload = read_payload(body, limit, "Invoke").await?;
     if event {
-        s.events
-            .accept(AcceptRequest {
+        s.invoker
+            .enqueue(EnqueueRequest {
                 request_id,
                 function,
                 payload,
@@ -176,7 +175,7 @@ pub(crate) async fn invoke(
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let resp = s
-        .engine
+        .invoker
         .invoke(InvokeRequest {
             request_id,
             function,

@@ -26,7 +26,7 @@ mod versions;
 use axum::routing::{get, post, put};
 use axum::Router;
 use hearth_engine::Engine;
-use hearth_events::Events;
+use hearth_triggers::Invoker;
 
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
@@ -35,13 +35,16 @@ pub use request_id::RequestId;
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The control plane's records (functions, versions, aliases, configurations).
     pub engine: Engine,
-    pub events: Events,
+    /// The one way a handler makes a function run: Invoke is an event source like the
+    /// others (see `hearth-triggers`).
+    pub invoker: Invoker,
 }
 
 /// The whole HTTP surface.
-pub fn router(engine: Engine, events: Events) -> Router {
-    let state = AppState { engine, events };
+pub fn router(engine: Engine, invoker: Invoker) -> Router {
+    let state = AppState { engine, invoker };
     Router::new()
         .route(
             "/2015-03-31/functions",

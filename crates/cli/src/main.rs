@@ -6,6 +6,7 @@ mod fd_limit;
 mod log_args;
 mod runtime_cmd;
 mod server;
+mod sources;
 
 use std::process::ExitCode;
 

@@ -10,10 +10,11 @@ use hearth_api::guard::RequestGuard;
 use hearth_cli::dirs::DirArgs;
 use hearth_cli::sandbox_kind::SandboxKind;
 use hearth_engine::{Engine, EngineConfig};
-use hearth_events::{Events, EventsConfig};
+use hearth_events::{AsyncQueue, EventsConfig};
 use hearth_runtimes::Catalog;
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
 use hearth_store::Store;
+use hearth_triggers::{Host, Invoker, SourceContext};
 
 /// Async events running at once per CPU, unless set: more only adds context switches for
 /// quick functions (measured with `hearth-bench` on 2 CPUs: 16 delivered about 10,000 events
@@ -23,7 +24,7 @@ const ASYNC_PER_CPU: usize = 8;
 /// How long a large request waits for room in the body budget before it gets 429.
 const BODY_WAIT: Duration = Duration::from_secs(30);
 
-/// How long a stopping server waits for running async events.
+/// How long a stopping server waits for its event sources (running async events).
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, clap::Args)]
@@ -147,8 +148,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .context("cannot read the data directory")?;
     engine.spawn_log_sweeper(args.logs.retention());
-    let events = Events::start(
-        engine.clone(),
+    // The queue shares the engine's writer: an event's outcome is committed after the
+    // log lines of the invocation that decided it.
+    let queue = AsyncQueue::open(
+        engine.store().clone(),
+        engine.writer().clone(),
         EventsConfig {
             retry_delays: args.async_retry_delays.clone(),
             max_running: args.async_concurrency.map_or_else(
@@ -159,6 +163,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
+    let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
+    let host = Host::start(
+        SourceContext::new(invoker.clone()),
+        crate::sources::sources(&queue),
+        STOP_GRACE,
+    )
+    .await?;
     let available = catalog.available();
     tracing::info!(
         data_dir = %data_dir.display(),
@@ -166,6 +177,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         runtimes = ?available,
         open_files = nofile,
         max_connections,
+        event_sources = ?host.names(),
         "starting"
     );
     let missing: Vec<String> = catalog
@@ -190,7 +202,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
         hearth_api::BodyBudget::new(budget, BODY_WAIT)
-            .apply(hearth_api::router(engine.clone(), events.clone())),
+            .apply(hearth_api::router(engine.clone(), invoker)),
         guard,
     );
     let limits = hearth_serve::Limits {
@@ -199,8 +211,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         idle_timeout: Some(args.keep_alive_timeout),
     };
     hearth_serve::serve(listener, app, limits, shutdown_signal()).await;
-    // Events still running after the grace run again at the next start.
-    events.stop(STOP_GRACE).await;
+    // Async events still running after the grace run again at the next start.
+    host.stop(STOP_GRACE).await;
     engine.shutdown();
     tracing::info!("stopped");
     Ok(())

@@ -1,18 +1,18 @@
-//! The dispatcher and one attempt at an event: run it through the engine's invoke
-//! path, decide what follows (see `policy`), and record that in the store before the
-//! in-memory queue moves on.
+//! The dispatcher and one attempt at an event: run it through the invoker (the
+//! engine's one invoke path), decide what follows (see `policy`), and record that in the
+//! store before the in-memory queue moves on.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_engine::{EngineError, InvokeRequest};
 use hearth_model::arn::LATEST;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
 use hearth_store::{Change, QueueOp, QueuedEvent};
+use hearth_triggers::{EngineError, InvokeRequest, Invoker};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
@@ -24,7 +24,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(60);
 
 /// Starts attempts while there are ready events and free slots, then sleeps until
 /// something is pushed, finishes, or becomes due.
-pub(crate) async fn dispatch(s: Arc<Shared>) {
+pub(crate) async fn dispatch(s: Arc<Shared>, invoker: Invoker) {
     loop {
         if s.stopping.load(Ordering::SeqCst) {
             return;
@@ -36,7 +36,7 @@ pub(crate) async fn dispatch(s: Arc<Shared>) {
             let total = s.config.max_running;
             let slots = total.saturating_sub(q.running());
             let taken = q.take(now, slots, total, |f| {
-                match s.engine.reserved_concurrency(f) {
+                match invoker.reserved_concurrency(f) {
                     // Reserved 0 runs nothing: let the attempt send the event on at once.
                     Some(n) if n > 0 => n as usize,
                     _ => usize::MAX,
@@ -45,7 +45,7 @@ pub(crate) async fn dispatch(s: Arc<Shared>) {
             (taken, q.next_wakeup(now))
         };
         for p in taken {
-            tokio::spawn(attempt(s.clone(), p));
+            tokio::spawn(attempt(s.clone(), invoker.clone(), p));
         }
         let wait = wakeup.map_or(IDLE_WAIT, |t| {
             Duration::from_millis((t - now_ms()).clamp(1, IDLE_WAIT.as_millis() as i64) as u64)
@@ -58,10 +58,10 @@ pub(crate) async fn dispatch(s: Arc<Shared>) {
 const STORE_RETRY: Duration = Duration::from_secs(5);
 
 /// One attempt at an event taken from the queue.
-async fn attempt(s: Arc<Shared>, p: Pending) {
+async fn attempt(s: Arc<Shared>, invoker: Invoker, p: Pending) {
     let (function, seq) = (p.event.function.clone(), p.event.seq);
     let mut unchanged = p.clone();
-    let again = match run(&s, p.event, p.payload).await {
+    let again = match run(&s, &invoker, p.event, p.payload).await {
         Ok(again) => again,
         Err(e) => {
             // The store could not be read: keep the event as its row still is and try
@@ -79,12 +79,13 @@ async fn attempt(s: Arc<Shared>, p: Pending) {
 /// the queue.
 async fn run(
     s: &Shared,
+    invoker: &Invoker,
     event: QueuedEvent,
     payload: Option<Bytes>,
 ) -> Result<Option<Pending>, EngineError> {
     let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
     // `None` for a function that is gone too: the invoke below finds that out.
-    let config = s.engine.event_invoke_config(&event.function, qualifier)?;
+    let config = invoker.event_invoke_config(&event.function, qualifier)?;
     let policy = Policy::new(config.as_ref(), &s.config.retry_delays);
     let dest = |condition| config.as_ref().and_then(|c| destination(c, condition));
     let payload = match payload {
@@ -99,7 +100,7 @@ async fn run(
         let condition = Some(Condition::EventAgeExceeded);
         return finish(s, &event, condition, &payload, dest(condition)).await;
     }
-    if s.engine.reserved_concurrency(&event.function) == Some(0) {
+    if invoker.reserved_concurrency(&event.function) == Some(0) {
         // Lambda sends an event of a function that may not run straight to its failure
         // destination.
         let mut event = event;
@@ -107,7 +108,7 @@ async fn run(
         let condition = Some(Condition::RetriesExhausted);
         return finish(s, &event, condition, &payload, dest(condition)).await;
     }
-    let attempt = invoke(s, &event, &payload).await;
+    let attempt = invoke(invoker, &event, &payload).await;
     let (decision, progress) = decide(&event, &attempt, &policy, now_ms());
     let mut event = event;
     event.progress = progress;
@@ -119,13 +120,11 @@ async fn run(
         } => {
             event.due_ms = due_ms;
             // Not waited for (see `finish`): if it is lost, the event runs sooner.
-            s.engine
-                .writer()
-                .submit_all(vec![Change::Queue(QueueOp::Reschedule {
-                    seq: event.seq,
-                    due_ms,
-                    progress: event.progress.clone(),
-                })]);
+            s.writer.submit_all(vec![Change::Queue(QueueOp::Reschedule {
+                seq: event.seq,
+                due_ms,
+                progress: event.progress.clone(),
+            })]);
             if pause_function {
                 s.queue().pause(&event.function, due_ms);
             }
@@ -146,10 +145,9 @@ fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<St
     .map(str::to_string)
 }
 
-/// Runs the event once through the engine.
-async fn invoke(s: &Shared, event: &QueuedEvent, payload: &Bytes) -> Attempt {
-    let result = s
-        .engine
+/// Runs the event once through the invoker.
+async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Attempt {
+    let result = invoker
         .invoke(InvokeRequest {
             request_id: event.request_id.clone(),
             function: FunctionRef {
@@ -274,7 +272,7 @@ async fn finish(
     // waited for, so that many attempts share a commit: until it lands, the event's row
     // is still there, and a crash makes it run again (with the destination record, which
     // is in the same commit).
-    s.engine.writer().submit_all(changes);
+    s.writer.submit_all(changes);
     if let Some(f) = follow {
         s.enqueue([f]);
     }
@@ -282,7 +280,7 @@ async fn finish(
 }
 
 async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, EngineError> {
-    let store = s.engine.store().clone();
+    let store = s.store.clone();
     Ok(tokio::task::spawn_blocking(move || store.queue().queued_payload(seq)).await??)
 }
 

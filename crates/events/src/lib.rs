@@ -1,32 +1,34 @@
 //! Asynchronous invocation: the durable event queue, its dispatcher, retries and
 //! destinations.
 //!
-//! An accepted event is written to the store's queue table and fsync'd (in a group
-//! commit shared by every event accepted meanwhile) before the caller's 202. The
-//! dispatcher runs queued events through the engine's normal invoke path, within a
-//! bound on events running at once and each function's reserved concurrency, with
-//! functions taking turns. An event's row goes only when the event is done, in a commit
-//! that follows its log lines and carries any destination record it produced as a new
-//! event: so a crash at any moment loses nothing, and an event that was running is run
-//! again after a restart (at-least-once).
+//! [`AsyncQueue`] is the queue behind `hearth_triggers::Invoker::enqueue`: an accepted
+//! event is written to the store's queue table and fsync'd (in a group commit shared by
+//! every event accepted meanwhile) before the caller's 202. [`Dispatcher`] is the event
+//! source that delivers the queued events: it runs them through the invoker (the
+//! engine's one invoke path), within a bound on events running at once and each
+//! function's reserved concurrency, with functions taking turns.
+//!
+//! An event's row goes only when the event is done, in a commit that follows its log
+//! lines and carries any destination record it produced as a new event: so a crash at
+//! any moment loses nothing, and an event that was running is run again after a restart
+//! (at-least-once).
 
 mod deliver;
 mod policy;
 mod queue;
 mod record;
+mod source;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
-use hearth_engine::{Engine, EngineError};
 use hearth_model::time::now_ms;
-use hearth_model::FunctionRef;
-use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
+use hearth_store::{Change, Durability, QueueOp, QueuedEvent, Store, WriteError, Writer};
+use hearth_triggers::{BoxFuture, EventQueue, InvocableEvent, QueueStats};
 use tokio::sync::Notify;
 
-pub use queue::QueueStats;
+pub use source::Dispatcher;
 
 /// Settings of the async machinery.
 #[derive(Debug, Clone)]
@@ -50,18 +52,11 @@ impl Default for EventsConfig {
     }
 }
 
-/// An Invoke with `InvocationType: Event` (or InvokeAsync), validated by the API.
-#[derive(Debug, Clone)]
-pub struct AcceptRequest {
-    /// The 202's `x-amzn-RequestId`, and the id the function sees.
-    pub request_id: String,
-    pub function: FunctionRef,
-    pub payload: Bytes,
-    pub client_context: Option<String>,
-}
-
 struct Shared {
-    engine: Engine,
+    store: Store,
+    /// The engine's writer: a change submitted after an invocation's log lines is
+    /// committed no earlier than them.
+    writer: Writer,
     queue: Mutex<queue::Queue>,
     wake: Notify,
     next_seq: AtomicI64,
@@ -88,26 +83,62 @@ impl Shared {
         drop(q);
         self.wake.notify_one();
     }
+
+    /// Writes an event durably and queues it.
+    async fn accept(&self, event: InvocableEvent) -> Result<(), WriteError> {
+        let req = event.into_request();
+        let now = now_ms();
+        let event = QueuedEvent {
+            seq: self.seq(),
+            request_id: req.request_id,
+            function: req.function.name,
+            qualifier: req.function.qualifier,
+            client_context: req.client_context,
+            accepted_ms: now,
+            due_ms: now,
+            progress: Default::default(),
+        };
+        self.writer
+            .commit(
+                vec![Change::Queue(QueueOp::Insert(
+                    event.clone(),
+                    req.payload.clone(),
+                ))],
+                Durability::Synced,
+            )
+            .await?;
+        self.enqueue([queue::Pending {
+            event,
+            payload: Some(req.payload),
+        }]);
+        Ok(())
+    }
 }
 
 /// Cheap to clone; every clone is the same queue.
 #[derive(Clone)]
-pub struct Events {
+pub struct AsyncQueue {
     shared: Arc<Shared>,
 }
 
-impl Events {
-    /// Loads the events a previous run left queued (running ones included: they run
-    /// again) and starts the dispatcher. Must be called inside the tokio runtime.
-    pub fn start(engine: Engine, config: EventsConfig) -> Result<Self, hearth_store::StoreError> {
-        let store = engine.store().clone();
+impl AsyncQueue {
+    /// The queue over `store`'s queue rows, with the events a previous run left queued
+    /// (running ones included: they run again). `writer` must be the engine's, so that
+    /// an event's outcome is committed no earlier than its invocation's log lines.
+    /// Nothing is delivered until its [`AsyncQueue::dispatcher`] starts.
+    pub fn open(
+        store: Store,
+        writer: Writer,
+        config: EventsConfig,
+    ) -> Result<Self, hearth_store::StoreError> {
         let left = store.queue().queued_events()?;
         let last_seq = store.queue().last_queue_seq()?;
         if !left.is_empty() {
             tracing::info!(events = left.len(), "resuming the async queue");
         }
         let shared = Arc::new(Shared {
-            engine,
+            store,
+            writer,
             queue: Mutex::new(queue::Queue::new(config.payload_budget)),
             wake: Notify::new(),
             next_seq: AtomicI64::new(last_seq),
@@ -118,57 +149,21 @@ impl Events {
             event,
             payload: None,
         }));
-        tokio::spawn(deliver::dispatch(shared.clone()));
         Ok(Self { shared })
     }
 
-    /// Accepts an event: checks the function can be invoked, writes the event durably,
-    /// and queues it. Returns once the event is on disk.
-    pub async fn accept(&self, req: AcceptRequest) -> Result<(), EngineError> {
-        let s = &self.shared;
-        s.engine.check_invocable(&req.function)?;
-        let now = now_ms();
-        let event = QueuedEvent {
-            seq: s.seq(),
-            request_id: req.request_id,
-            function: req.function.name,
-            qualifier: req.function.qualifier,
-            client_context: req.client_context,
-            accepted_ms: now,
-            due_ms: now,
-            progress: Default::default(),
-        };
-        s.engine
-            .writer()
-            .commit(
-                vec![Change::Queue(QueueOp::Insert(
-                    event.clone(),
-                    req.payload.clone(),
-                ))],
-                Durability::Synced,
-            )
-            .await?;
-        s.enqueue([queue::Pending {
-            event,
-            payload: Some(req.payload),
-        }]);
-        Ok(())
+    /// The event source that delivers this queue's events; the server starts one.
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::new(self.shared.clone())
+    }
+}
+
+impl EventQueue for AsyncQueue {
+    fn accept(&self, event: InvocableEvent) -> BoxFuture<'_, Result<(), WriteError>> {
+        Box::pin(self.shared.accept(event))
     }
 
-    /// Per function with events not done: how many wait, how many run, and the
-    /// acceptance time of the oldest.
-    pub fn stats(&self) -> Vec<QueueStats> {
+    fn stats(&self) -> Vec<QueueStats> {
         self.shared.queue().stats()
-    }
-
-    /// Stops starting attempts and waits up to `grace` for running ones to finish; what
-    /// is still running after it runs again at the next start.
-    pub async fn stop(&self, grace: Duration) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_one();
-        let deadline = tokio::time::Instant::now() + grace;
-        while self.shared.queue().running() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }

@@ -11,6 +11,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use bytes::Bytes;
 use hearth_store::QueuedEvent;
+use hearth_triggers::QueueStats;
 
 /// An event waiting in memory; its payload may be left in the store to bound memory.
 #[derive(Debug, Clone)]
@@ -34,17 +35,6 @@ impl Lane {
     fn is_idle(&self) -> bool {
         self.ready.is_empty() && self.delayed == 0 && self.running.is_empty()
     }
-}
-
-/// What `hearth` shows per function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueStats {
-    pub function: String,
-    /// Events waiting (ready, or for a retry's due time).
-    pub queued: usize,
-    pub running: usize,
-    /// Acceptance time of the oldest event not done yet.
-    pub oldest_accepted_ms: i64,
 }
 
 pub(crate) struct Queue {

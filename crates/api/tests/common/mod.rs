@@ -1,13 +1,16 @@
 //! The in-process control plane the api crate's tests drive: a fresh store in a temporary
-//! data directory, an engine on the process sandbox, and the router over them.
+//! data directory, an engine on the process sandbox, the async queue with its
+//! dispatcher, and the router over them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hearth_engine::{Catalog, Engine, EngineConfig};
+use hearth_events::AsyncQueue;
 use hearth_sandbox::ProcessSandbox;
 use hearth_store::Store;
+use hearth_triggers::{EventSource, Invoker, SourceContext};
 
 /// The router, its store, and the directory both live in (dropped last).
 pub fn app() -> (Router, Store, tempfile::TempDir) {
@@ -25,6 +28,25 @@ pub fn app() -> (Router, Store, tempfile::TempDir) {
         },
     )
     .expect("engine");
-    let events = hearth_events::Events::start(engine.clone(), Default::default()).expect("events");
-    (hearth_api::router(engine, events), store, dir)
+    (
+        hearth_api::router(engine.clone(), invoker(&engine)),
+        store,
+        dir,
+    )
+}
+
+/// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the
+/// test's runtime ends.
+fn invoker(engine: &Engine) -> Invoker {
+    let queue = AsyncQueue::open(
+        engine.store().clone(),
+        engine.writer().clone(),
+        Default::default(),
+    )
+    .expect("the async queue");
+    let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
+    let dispatcher = Box::new(queue.dispatcher()).start(SourceContext::new(invoker.clone()));
+    // Dropping the handle leaves the dispatcher running; the test never stops it.
+    drop(dispatcher.expect("the dispatcher starts"));
+    invoker
 }

@@ -1,0 +1,12 @@
+//! The event sources `hearth server` runs, in the order they start (they stop in the
+//! reverse order). A new source is built here from its settings and state and joins
+//! the list; `docs/event-sources.md` says what else it needs.
+
+use hearth_events::AsyncQueue;
+use hearth_triggers::EventSource;
+
+/// Every source the server runs. The control plane's Invoke is not among them: it makes
+/// functions run through the same invoker, but is driven by the HTTP server.
+pub(crate) fn sources(queue: &AsyncQueue) -> Vec<Box<dyn EventSource>> {
+    vec![Box::new(queue.dispatcher())]
+}

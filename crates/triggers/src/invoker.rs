@@ -1,0 +1,109 @@
+//! [`Invoker`]: the handle every event source runs functions through, synchronously or
+//! by the asynchronous queue, plus the few facts about a function that deciding how to
+//! deliver to it needs. Narrow on purpose: a source that held the engine could skip
+//! admission or logs; one that holds this cannot.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hearth_engine::{Engine, EngineError, InvokeRequest, InvokeResponse};
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::FunctionRef;
+
+use crate::queue::{EventQueue, InvocableEvent, QueueStats};
+
+/// An event for the asynchronous queue (an Invoke with `InvocationType: Event`, the
+/// legacy InvokeAsync, or any source that delivers asynchronously), validated by the
+/// source.
+#[derive(Debug, Clone)]
+pub struct EnqueueRequest {
+    /// The request id the function sees, on every attempt (an Invoke's 202 carries it).
+    pub request_id: String,
+    pub function: FunctionRef,
+    pub payload: Bytes,
+    /// The decoded JSON of `X-Amz-Client-Context`.
+    pub client_context: Option<String>,
+}
+
+/// Cheap to clone; every clone reaches the same engine and queue.
+#[derive(Clone)]
+pub struct Invoker {
+    engine: Engine,
+    queue: Arc<dyn EventQueue>,
+}
+
+impl Invoker {
+    /// The handle over `engine`'s invoke path and the asynchronous `queue`. Built once,
+    /// by the server, which hands clones to the control plane and the [`crate::Host`].
+    pub fn new(engine: Engine, queue: Arc<dyn EventQueue>) -> Self {
+        Self { engine, queue }
+    }
+
+    /// Runs the invocation and answers: the engine resolves the function and qualifier,
+    /// admits it against the concurrency limits, runs it and writes its log lines.
+    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
+        self.engine.invoke(req).await
+    }
+
+    /// Hands the event to the asynchronous queue once the engine finds its function
+    /// invocable now (else the error, and nothing is queued); returns once the event is
+    /// on disk. Its delivery later goes through [`Invoker::invoke`].
+    pub async fn enqueue(&self, req: EnqueueRequest) -> Result<(), EngineError> {
+        self.engine.check_invocable(&req.function)?;
+        self.queue
+            .accept(InvocableEvent::checked(req))
+            .await
+            .map_err(EngineError::from)
+    }
+
+    /// The asynchronous invocation settings (retries, event age, destinations) of
+    /// `function` at `qualifier` (`$LATEST`, a version or an alias); `None` when there
+    /// are none (Lambda's defaults apply) or the function is gone.
+    pub fn event_invoke_config(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>, EngineError> {
+        self.engine.event_invoke_config(function, qualifier)
+    }
+
+    /// The function's reserved concurrency, if it has one: a source that delivers many
+    /// events at once keeps within it rather than collect throttles.
+    pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {
+        self.engine.reserved_concurrency(function)
+    }
+
+    /// Per function, the asynchronous queue's events not done yet.
+    pub fn queue_stats(&self) -> Vec<QueueStats> {
+        self.queue.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_engine::NotFound;
+
+    use super::*;
+    use crate::test_support::{engine, Kept};
+
+    #[tokio::test]
+    async fn an_event_for_a_function_that_does_not_exist_never_reaches_the_queue() {
+        let (engine, _dir) = engine();
+        let kept = Arc::new(Kept::default());
+        let invoker = Invoker::new(engine, kept.clone());
+        let err = invoker
+            .enqueue(EnqueueRequest {
+                request_id: "r1".into(),
+                function: FunctionRef::parse("nope").expect("a name"),
+                payload: Bytes::from_static(b"{}"),
+                client_context: None,
+            })
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(err, EngineError::NotFound(NotFound::Function { .. })),
+            "{err:?}"
+        );
+        assert!(kept.accepted().is_empty());
+    }
+}
