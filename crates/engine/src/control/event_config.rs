@@ -13,8 +13,8 @@ use hearth_model::event_invoke::{
 };
 use hearth_model::FunctionRef;
 
+use super::registry::Entry;
 use crate::error::{EngineError, NotFound};
-use crate::registry::Entry;
 use crate::Engine;
 
 /// Lambda's answer when the function, or the version or alias named, does not exist.
