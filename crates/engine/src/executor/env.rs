@@ -217,26 +217,24 @@ async fn spawn(
 }
 
 /// Starts collecting the runtime's output into the environment's log stream, which
-/// opens with `INIT_START`.
+/// opens with `INIT_START`; `None` if the instance has no output pipe.
 fn collect_output(
     instance: &mut Instance,
     attempt: &Attempt<'_>,
     (writer, limits): (&Writer, LogLimits),
-) -> Result<LogCollector, InitFailure> {
+) -> Option<LogCollector> {
     let sink = LogSink {
         writer: writer.clone(),
         function: attempt.spec.function.clone(),
         stream: attempt.stream.clone(),
         limits,
     };
-    match instance.take_output() {
-        Some(out) => Ok(LogCollector::start(
-            out,
-            sink,
-            std::slice::from_ref(&attempt.init_start),
-        )),
-        None => Err(attempt.fail_early("Runtime.Unknown", "no output pipe".into())),
-    }
+    let out = instance.take_output()?;
+    Some(LogCollector::start(
+        out,
+        sink,
+        std::slice::from_ref(&attempt.init_start),
+    ))
 }
 
 /// Waits for the runtime to end its init: ready (`Some(Ready)`), failed with the error
@@ -289,6 +287,43 @@ async fn end_failed_init(
     .await
 }
 
+/// The failure of an init that ended without `Ready`: with the error the runtime
+/// posted (`posted`: its body and `Lambda-Runtime-Function-Error-Type`), or, when it
+/// posted none, out of time. The environment is stopped and its log closed.
+async fn failed_init(
+    attempt: Attempt<'_>,
+    (instance, logs): (Instance, LogCollector),
+    posted: Option<(Bytes, Option<String>)>,
+    init_duration: Duration,
+) -> InitFailure {
+    let (body, error_type, status, timed_out) = match posted {
+        Some((body, error_type)) => {
+            let error_type = error_type
+                .or_else(|| error_type_of(&body))
+                .unwrap_or_else(|| "Runtime.Unknown".into());
+            let status = format!("error\tError Type: {error_type}");
+            (body, error_type, status, false)
+        }
+        None => (
+            timeout_body(attempt.request_id, attempt.spec.timeout_s),
+            "Sandbox.Timedout".to_string(),
+            "timeout".to_string(),
+            true,
+        ),
+    };
+    let lines = end_failed_init(instance, logs, init_duration, &status).await;
+    InitFailure {
+        body,
+        error_type,
+        lines,
+        logged: true,
+        stream: attempt.stream,
+        init_duration,
+        timed_out,
+        platform: None,
+    }
+}
+
 impl Environment {
     /// Starts an environment for `spec` and runs the runtime's init phase, step by step:
     /// the launch command from the catalogue, the sandbox prepared, the runtime spawned
@@ -327,7 +362,8 @@ impl Environment {
         );
         let spawn = Instant::now();
         let mut instance = self::spawn(sandbox, sandbox_spec, prepared, &attempt).await?;
-        let logs = collect_output(&mut instance, &attempt, logs_to)?;
+        let logs = collect_output(&mut instance, &attempt, logs_to)
+            .ok_or_else(|| attempt.fail_early("Runtime.Unknown", "no output pipe".into()))?;
         let timings = Timings {
             prepare,
             spawn,
@@ -341,35 +377,10 @@ impl Environment {
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
             }
             Some(InitSignal::Error { body, error_type }) => {
-                let error_type = error_type
-                    .or_else(|| error_type_of(&body))
-                    .unwrap_or_else(|| "Runtime.Unknown".into());
-                let status = format!("error\tError Type: {error_type}");
-                let lines = end_failed_init(instance, logs, init_duration, &status).await;
-                Err(InitFailure {
-                    body,
-                    error_type,
-                    lines,
-                    logged: true,
-                    stream: attempt.stream,
-                    init_duration,
-                    timed_out: false,
-                    platform: None,
-                })
+                let posted = Some((body, error_type));
+                Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
             }
-            None => {
-                let lines = end_failed_init(instance, logs, init_duration, "timeout").await;
-                Err(InitFailure {
-                    body: timeout_body(request_id, spec.timeout_s),
-                    error_type: "Sandbox.Timedout".into(),
-                    lines,
-                    logged: true,
-                    stream: attempt.stream,
-                    init_duration,
-                    timed_out: true,
-                    platform: None,
-                })
-            }
+            None => Err(failed_init(attempt, (instance, logs), None, init_duration).await),
         }
     }
 

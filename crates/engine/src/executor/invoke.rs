@@ -477,3 +477,108 @@ fn trace_id() -> String {
         &uuid::Uuid::new_v4().simple().to_string()[..16]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    use super::*;
+
+    fn json(b: &Bytes) -> serde_json::Value {
+        serde_json::from_slice(b).expect("json")
+    }
+
+    #[test]
+    fn a_response_or_a_handled_error_keeps_the_environment() {
+        let ok = Ending::of(
+            RunEnd::Finished(Outcome::Response(Bytes::from_static(b"42"))),
+            "id",
+            3,
+            false,
+        );
+        assert_eq!(
+            (&ok.payload[..], ok.function_error, ok.status, ok.healthy),
+            (&b"42"[..], None, None, true)
+        );
+        let error = Ending::of(
+            RunEnd::Finished(Outcome::Error {
+                body: Bytes::from_static(b"{}"),
+                error_type: Some("ValueError".into()),
+            }),
+            "id",
+            3,
+            false,
+        );
+        assert_eq!(error.function_error, Some("Unhandled"));
+        assert_eq!(
+            error.status.as_deref(),
+            Some("error\tError Type: ValueError")
+        );
+        assert!(error.healthy, "a function error is not the environment's");
+        let untyped = Ending::of(
+            RunEnd::Finished(Outcome::Error {
+                body: Bytes::new(),
+                error_type: None,
+            }),
+            "id",
+            3,
+            false,
+        );
+        assert_eq!(
+            untyped.status.as_deref(),
+            Some("error\tError Type: Unhandled")
+        );
+    }
+
+    #[test]
+    fn a_timeout_retires_the_environment_with_lambdas_words() {
+        let t = Ending::of(RunEnd::TimedOut, "req-1", 2, false);
+        assert!(!t.healthy);
+        assert_eq!(t.status.as_deref(), Some("timeout"));
+        assert_eq!(
+            json(&t.payload)["errorMessage"],
+            "RequestId: req-1 Error: Task timed out after 2.00 seconds"
+        );
+        assert_eq!(t.lines.len(), 1);
+        assert!(t.lines[0]
+            .1
+            .ends_with(" req-1 Task timed out after 2.00 seconds"));
+    }
+
+    #[test]
+    fn an_exit_names_out_of_memory_when_the_kernel_killed_it() {
+        let killed = ExitStatus::from_raw(9);
+        let oom = Ending::of(RunEnd::Exited(killed), "r", 3, true);
+        assert_eq!(json(&oom.payload)["errorType"], "Runtime.OutOfMemory");
+        assert_eq!(
+            oom.lines.last().map(|l| l.1.as_str()),
+            Some("Runtime.OutOfMemory")
+        );
+        let crash = Ending::of(RunEnd::Exited(ExitStatus::from_raw(1 << 8)), "r", 3, false);
+        assert_eq!(json(&crash.payload)["errorType"], "Runtime.ExitError");
+        assert_eq!(
+            json(&crash.payload)["errorMessage"],
+            "RequestId: r Error: Runtime exited with error: exit status 1"
+        );
+        assert!(!crash.healthy);
+        let quiet = Ending::of(RunEnd::Exited(ExitStatus::from_raw(0)), "r", 3, false);
+        assert_eq!(
+            json(&quiet.payload)["errorMessage"],
+            "RequestId: r Error: Runtime exited without providing a reason"
+        );
+    }
+
+    #[test]
+    fn oversized_and_abandoned_responses_retire_the_environment() {
+        let big = Ending::of(RunEnd::Finished(Outcome::ResponseTooLarge), "r", 3, false);
+        assert!(!big.healthy);
+        assert_eq!(
+            json(&big.payload)["errorType"],
+            "Function.ResponseSizeTooLarge"
+        );
+        let gone = Ending::of(RunEnd::Abandoned, "r", 3, false);
+        assert!(!gone.healthy);
+        assert_eq!(json(&gone.payload)["errorType"], "Runtime.InvalidResponse");
+    }
+}
