@@ -1,7 +1,13 @@
-//! Hearth's engine: execution environments (cold start, init, warm reuse, idle reclaim,
-//! timeouts, crashes) started from the runtime catalogue of `hearth-runtimes`, the invoke
-//! path with its log records, and the function lifecycle behind the control plane
-//! (create, update, delete, states).
+//! Hearth's engine, in two parts behind one façade ([`Engine`]):
+//! - the control plane (`control`): the records (functions and their lifecycle and
+//!   states, versions, aliases, concurrency configurations, event invoke configurations,
+//!   log groups), the registry caching them, and the resolution of a reference to the
+//!   run spec of what an invocation runs;
+//! - the executor (`executor`): execution environments (cold start, init, warm reuse,
+//!   idle reclaim, timeouts, crashes) started from the runtime catalogue of
+//!   `hearth-runtimes`, admission, provisioned environments, and the invoke path with
+//!   its log records. It runs a resolved run spec and retires what the control plane
+//!   names; it never reads the records.
 
 mod changes;
 mod control;
