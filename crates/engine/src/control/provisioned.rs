@@ -16,7 +16,7 @@ use hearth_model::FunctionRef;
 use super::resolve::spec_of;
 use super::retire::RecordChange;
 use crate::error::{EngineError, NotFound};
-use crate::executor::{status_reason, AllocationView, Wanted};
+use crate::executor::{status_reason, AllocationView, RunSpec, Wanted};
 use crate::Engine;
 
 impl Engine {
@@ -232,11 +232,7 @@ impl Engine {
 
     /// What the environments of one version of an allocation run, or the reason the
     /// allocation reports when the version cannot be found.
-    fn provisioned_spec(
-        &self,
-        function: &str,
-        version: &str,
-    ) -> Result<Arc<crate::executor::RunSpec>, String> {
+    fn provisioned_spec(&self, function: &str, version: &str) -> Result<Arc<RunSpec>, String> {
         let config = self
             .get_function(&FunctionRef {
                 name: function.to_string(),
@@ -340,11 +336,10 @@ mod tests {
         assert_eq!(failed.allocated_provisioned_concurrent_executions, 1);
         assert_eq!(failed.function_arn, Some(function_arn("f", Some("live"))));
         // Nothing allocated yet, and nothing wanted: ready.
-        assert_eq!(status_of_zero(), ProvisionedStatus::Ready);
-    }
-
-    fn status_of_zero() -> ProvisionedStatus {
-        view(&config(0), None, false).status
+        assert_eq!(
+            view(&config(0), None, false).status,
+            ProvisionedStatus::Ready
+        );
     }
 
     #[test]

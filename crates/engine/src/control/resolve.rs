@@ -15,7 +15,7 @@ use crate::Engine;
 
 /// What an invocation runs: the spec of the version it resolved to.
 pub(crate) struct Target {
-    pub spec: Arc<RunSpec>,
+    pub spec: RunSpec,
     /// The qualifier the caller named (alias or version), if any: provisioned
     /// concurrency is configured per qualifier.
     pub qualifier: Option<String>,
@@ -52,7 +52,7 @@ impl Engine {
     pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, EngineError> {
         let config = self.select(r, |a| a.pick_version(uniform()))?;
         Ok(Target {
-            spec: Arc::new(run_spec(&config)?),
+            spec: run_spec(&config)?,
             qualifier: r.qualifier.clone().filter(|q| q != LATEST),
         })
     }

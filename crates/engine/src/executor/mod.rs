@@ -10,6 +10,7 @@
 
 mod admission;
 mod code;
+mod ending;
 mod env;
 mod invoke;
 mod logs;
