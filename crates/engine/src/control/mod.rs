@@ -16,6 +16,8 @@ pub(crate) mod registry;
 mod resolve;
 mod retire;
 mod settle;
+#[cfg(test)]
+mod testing;
 mod versions;
 
 pub use functions::AccountSettings;

@@ -99,44 +99,21 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
 
 #[cfg(test)]
 mod tests {
-    use hearth_model::function::CodeRef;
-
     use super::*;
-
-    fn code(hex: &str) -> CodeRef {
-        CodeRef {
-            sha256_hex: hex.into(),
-            sha256_b64: hex.into(),
-            size: 1,
-            unzipped_size: 1,
-        }
-    }
+    use crate::control::testing::{code, function};
 
     fn config() -> FunctionConfig {
         FunctionConfig {
-            name: "f".into(),
-            version: LATEST.into(),
             runtime: "python3.12".into(),
             handler: "app.handler".into(),
-            role: "arn:aws:iam::000000000000:role/r".into(),
             description: "not run".into(),
             timeout: 7,
             memory_size: 256,
             ephemeral_storage: 1024,
             environment: [("A".to_string(), "1".to_string())].into(),
-            architectures: vec!["x86_64".into()],
             code: code("new"),
-            last_modified: "t".into(),
             revision_id: "r1".into(),
-            state: State::Active,
-            state_reason: None,
-            state_reason_code: None,
-            last_update_status: LastUpdateStatus::Successful,
-            last_update_status_reason: None,
-            last_update_status_reason_code: None,
-            tags: Default::default(),
-            dead_letter_target_arn: None,
-            previous_code: None,
+            ..function("f")
         }
     }
 

@@ -165,44 +165,17 @@ fn settled_version(
 
 #[cfg(test)]
 mod tests {
-    use hearth_model::function::CodeRef;
-
     use super::*;
-
-    fn code(hex: &str) -> CodeRef {
-        CodeRef {
-            sha256_hex: hex.into(),
-            sha256_b64: hex.into(),
-            size: 1,
-            unzipped_size: 1,
-        }
-    }
+    use crate::control::testing::{self, code};
 
     fn function(state: State, update: LastUpdateStatus) -> FunctionConfig {
         FunctionConfig {
-            name: "f".into(),
-            version: "$LATEST".into(),
-            runtime: "provided.al2023".into(),
-            handler: "bootstrap".into(),
-            role: "arn:aws:iam::000000000000:role/r".into(),
-            description: String::new(),
-            timeout: 3,
-            memory_size: 128,
-            ephemeral_storage: 512,
-            environment: Default::default(),
-            architectures: vec!["x86_64".into()],
             code: code("new"),
-            last_modified: "t".into(),
-            revision_id: "r".into(),
             state,
             state_reason: Some("The function is being created.".into()),
             state_reason_code: Some("Creating".into()),
             last_update_status: update,
-            last_update_status_reason: None,
-            last_update_status_reason_code: None,
-            tags: Default::default(),
-            dead_letter_target_arn: None,
-            previous_code: None,
+            ..testing::function("f")
         }
     }
 
