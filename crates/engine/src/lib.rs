@@ -1,23 +1,18 @@
-//! Hearth's engine: execution environments (cold start, init, warm reuse, idle reclaim,
-//! timeouts, crashes) started from the runtime catalogue of `hearth-runtimes`, the invoke
-//! path with its log records, and the function lifecycle behind the control plane
-//! (create, update, delete, states).
+//! Hearth's engine, in two parts behind one façade ([`Engine`]):
+//! - the control plane (`control`): the records (functions and their lifecycle and
+//!   states, versions, aliases, concurrency configurations, event invoke configurations,
+//!   log groups), the registry caching them, and the resolution of a reference to the
+//!   run spec of what an invocation runs;
+//! - the executor (`executor`): execution environments (cold start, init, warm reuse,
+//!   idle reclaim, timeouts, crashes) started from the runtime catalogue of
+//!   `hearth-runtimes`, admission, provisioned environments, and the invoke path with
+//!   its log records. It runs a resolved run spec and retires what the control plane
+//!   names; it never reads the records.
 
-mod admission;
 mod changes;
-mod code;
-mod env;
+mod control;
 pub mod error;
-mod event_config;
-mod functions;
-mod invoke;
-mod log_groups;
-mod logs;
-mod output;
-mod pool;
-mod provisioned;
-mod registry;
-mod versions;
+mod executor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,15 +21,13 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
+pub use control::{AccountSettings, RetentionConfig};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
-pub use functions::AccountSettings;
+pub use executor::{InvokeRequest, InvokeResponse, LogLimits};
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.
 pub use hearth_store::{LogEvent, LogQuery, RETENTION_DAYS};
-pub use invoke::{InvokeRequest, InvokeResponse};
-pub use log_groups::RetentionConfig;
-pub use output::LogLimits;
 
 /// Settings of an engine.
 #[derive(Debug, Clone)]
@@ -49,22 +42,20 @@ pub struct EngineConfig {
     pub log_backlog: usize,
 }
 
+/// The control plane's state; the executor is its own part with its own state.
 struct Inner {
     store: Store,
-    catalog: Catalog,
-    sandbox: Arc<dyn Sandbox>,
-    pool: pool::Pool,
     /// Kept correct by the store's change notifications while `_follow` lives.
-    registry: Arc<registry::Registry>,
+    registry: Arc<control::registry::Registry>,
     _follow: hearth_store::Subscription,
     /// Writes invocation logs (and the async queue's changes) in groups.
     writer: Writer,
-    admission: Arc<admission::Admission>,
-    provisioned: provisioned::Provisioned,
-    config: EngineConfig,
+    executor: executor::Executor,
 }
 
-/// Cheap to clone; every clone is the same engine.
+/// The engine: a façade over the control plane (`control`: the records and the
+/// resolution of references) and the executor (`executor`: environments and the
+/// invoke path). Cheap to clone; every clone is the same engine.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -82,28 +73,30 @@ impl Engine {
     ) -> Result<Self, hearth_store::StoreError> {
         let reserved = store.metadata().all_reserved()?;
         let writer = Writer::with_backlog(store.clone(), config.log_backlog)?;
-        let registry = Arc::new(registry::Registry::default());
+        let registry = Arc::new(control::registry::Registry::default());
         let follow = store.metadata().subscribe(registry.follower());
+        let executor = executor::Executor::new(
+            executor::Parts {
+                code: store.code_handle(),
+                catalog,
+                sandbox,
+                writer: writer.clone(),
+                log_limits: config.log_limits,
+                admission: executor::Admission::new(config.account_concurrency, reserved),
+            },
+            config.idle_ttl,
+        );
         let engine = Self {
             inner: Arc::new(Inner {
                 store,
-                catalog,
-                sandbox,
-                pool: pool::Pool::default(),
                 registry,
                 _follow: follow,
                 writer,
-                admission: Arc::new(admission::Admission::new(
-                    config.account_concurrency,
-                    reserved,
-                )),
-                provisioned: provisioned::Provisioned::default(),
-                config,
+                executor,
             }),
         };
         engine.resume_pending();
         engine.resume_provisioned();
-        engine.spawn_reaper();
         Ok(engine)
     }
 
@@ -118,55 +111,31 @@ impl Engine {
     }
 
     pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+        self.inner.executor.catalog()
     }
 
     pub fn sandbox_name(&self) -> &'static str {
-        self.inner.sandbox.name()
+        self.inner.executor.sandbox_name()
     }
 
     /// Number of warm environments waiting for work.
     pub fn idle_environments(&self) -> usize {
-        self.inner.pool.idle_count()
+        self.inner.executor.idle_environments()
     }
 
     /// Environments busy with an invocation, account-wide.
     pub fn busy_environments(&self) -> i64 {
-        self.inner.admission.busy()
+        self.inner.executor.admission().busy()
     }
 
     /// Environments busy with an invocation, per function.
     pub fn busy_by_function(&self) -> std::collections::HashMap<String, i64> {
-        self.inner.admission.busy_by_function()
+        self.inner.executor.admission().busy_by_function()
     }
 
     /// Stops every idle environment (busy ones stop when their invocation is dropped)
     /// and waits for the sandbox to have removed them.
     pub fn shutdown(&self) {
-        drop(self.inner.pool.drain());
-        drop(self.inner.provisioned.drain());
-        if let Err(e) = self.inner.writer.flush_blocking() {
-            tracing::error!(error = %e, "invocation logs not written at shutdown");
-        }
-        self.inner.sandbox.shutdown();
-    }
-
-    /// Reclaims environments idle for longer than the TTL.
-    fn spawn_reaper(&self) {
-        let weak = Arc::downgrade(&self.inner);
-        let ttl = self.inner.config.idle_ttl;
-        let period = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            loop {
-                tick.tick().await;
-                let Some(inner) = weak.upgrade() else { return };
-                let gone = inner.pool.expired(ttl);
-                if !gone.is_empty() {
-                    tracing::debug!(count = gone.len(), "reclaiming idle environments");
-                }
-                drop(gone);
-            }
-        });
+        self.inner.executor.shutdown();
     }
 }

@@ -403,6 +403,51 @@ async fn provisioned_environments_start_ahead_and_are_replaced_after_a_crash() {
     );
 }
 
+/// Deleting a record retires the environments that ran it: a provisioned
+/// configuration its own, a version its warm ones, the function every other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_retire_the_environments_of_what_they_delete() {
+    let fx = engine(Script::default());
+    fx.create("gone", 3, &[]).await;
+    let version = fx.publish("gone");
+    fx.provision("gone", &version, 1);
+    eventually("the environment is provisioned", || {
+        fx.provisioned_available("gone", &version) == 1
+    })
+    .await;
+    fx.invoke("gone", "{}").await.ok();
+    assert_eq!(fx.records.running(), 2);
+
+    fx.unprovision("gone", &version);
+    eventually("the provisioned environment is stopped", || {
+        fx.records.exit_status(0).is_some()
+    })
+    .await;
+    // The version now runs on demand, in an environment of its own.
+    fx.invoke_qualified("gone", &version, "{}").await.ok();
+    assert_eq!(fx.records.environments(), 3);
+    assert_eq!(
+        fx.records.env(2)["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        "on-demand"
+    );
+
+    fx.delete("gone", Some(&version));
+    eventually("the version's environment is stopped", || {
+        fx.records.exit_status(2).is_some()
+    })
+    .await;
+    assert!(fx.records.exit_status(1).is_none(), "$LATEST's is kept");
+    assert_eq!(fx.engine.idle_environments(), 1);
+
+    fx.delete("gone", None);
+    eventually("$LATEST's environment is stopped", || {
+        fx.records.exit_status(1).is_some()
+    })
+    .await;
+    assert_eq!(fx.records.running(), 0);
+    assert_eq!(fx.engine.idle_environments(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_idle_environments() {
     let fx = engine(Script::default());

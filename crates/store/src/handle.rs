@@ -47,6 +47,12 @@ impl Store {
         &*self.code
     }
 
+    /// The code blobs alone, shared: for a part (the engine's executor) that reads code
+    /// and nothing else of the store.
+    pub fn code_handle(&self) -> Arc<dyn CodeStore> {
+        self.code.clone()
+    }
+
     /// Reading, expiring and deleting invocation logs.
     pub fn logs(&self) -> &dyn LogStore {
         &*self.logs

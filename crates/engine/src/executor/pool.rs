@@ -2,13 +2,13 @@
 //! retirement: when `$LATEST`'s code or configuration changes, when a version or the
 //! function is deleted, or when they have been idle too long. Busy environments are not
 //! here; an invocation owns its environment until it ends. Provisioned environments
-//! live in [`crate::provisioned`].
+//! live in `super::provisioned`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::env::Environment;
+use super::env::Environment;
 
 /// The pool key of a function version: `name:version`.
 pub(crate) fn key(function: &str, version: &str) -> String {

@@ -1,28 +1,20 @@
 //! Versions and aliases: PublishVersion (an immutable snapshot of `$LATEST`),
-//! ListVersionsByFunction, the alias operations, and the resolution of a qualifier
-//! (`$LATEST`, a version number, an alias with weighted routing) to the configuration
-//! an invocation runs.
+//! ListVersionsByFunction and the alias operations (a qualifier is resolved in
+//! `resolve`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hearth_model::alias::{is_version_number, routing_conflict, Alias};
+use hearth_model::alias::{routing_conflict, Alias};
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 use hearth_store::{Publish, StoreError};
 
+use super::registry::Entry;
+use super::retire::RecordChange;
 use crate::changes::{AliasChange, NewAlias, NewVersion};
 use crate::error::{Conflict, EngineError, NotFound};
-use crate::registry::Entry;
 use crate::Engine;
-
-/// What an invocation runs: the configuration of the version it resolved to.
-pub(crate) struct Target {
-    pub config: Arc<FunctionConfig>,
-    /// The qualifier the caller named (alias or version), if any: provisioned
-    /// concurrency is configured per qualifier.
-    pub qualifier: Option<String>,
-}
 
 fn alias_not_found(function: &str, alias: &str) -> EngineError {
     NotFound::Alias {
@@ -46,11 +38,6 @@ fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
         && latest.dead_letter_target_arn == version.dead_letter_target_arn
 }
 
-/// A uniform draw in [0, 1) for weighted alias routing.
-fn uniform() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
-}
-
 impl Engine {
     /// The cached view of function `name`, or ResourceNotFound under its unqualified ARN.
     pub(crate) fn function_entry(&self, name: &str) -> Result<Arc<Entry>, EngineError> {
@@ -70,46 +57,10 @@ impl Engine {
             })
     }
 
-    /// The configuration `r` names: `$LATEST`, a version, or the version of an alias
-    /// that `pick` chooses.
-    fn select(
-        &self,
-        r: &FunctionRef,
-        pick: impl FnOnce(&Alias) -> &str,
-    ) -> Result<Arc<FunctionConfig>, EngineError> {
-        let entry = self.entry(r)?;
-        let not_found =
-            || EngineError::function_not_found(function_arn(&r.name, r.qualifier.as_deref()));
-        match r.qualifier.as_deref() {
-            None | Some(LATEST) => Ok(entry.latest.clone()),
-            Some(q) if is_version_number(q) => entry.versions.get(q).cloned().ok_or_else(not_found),
-            Some(q) => {
-                let alias = entry.aliases.get(q).ok_or_else(not_found)?;
-                version_of(&entry, pick(alias)).ok_or_else(not_found)
-            }
-        }
-    }
-
     /// The configuration `r` names, for reading: `$LATEST`, a version, or the version an
     /// alias points at (its primary one).
     pub fn get_function(&self, r: &FunctionRef) -> Result<FunctionConfig, EngineError> {
         Ok((*self.select(r, |a| &a.function_version)?).clone())
-    }
-
-    /// The configuration an invocation of `r` runs. An alias with routing picks its
-    /// additional version with that version's weight.
-    pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, EngineError> {
-        let config = running(self.select(r, |a| a.pick_version(uniform()))?);
-        if config.state != State::Active {
-            return Err(Conflict::NotActive {
-                state: config.state,
-            }
-            .into());
-        }
-        Ok(Target {
-            config,
-            qualifier: r.qualifier.clone().filter(|q| q != LATEST),
-        })
     }
 
     pub fn publish_version(
@@ -168,8 +119,8 @@ impl Engine {
                 if let Some(d) = &req.description {
                     v.description = d.clone();
                 }
-                v.revision_id = crate::functions::new_revision();
-                v.last_modified = crate::functions::now_stamp();
+                v.revision_id = super::functions::new_revision();
+                v.last_modified = super::functions::now_stamp();
                 Ok(Publish::New(v))
             });
         let version =
@@ -225,7 +176,7 @@ impl Engine {
             function_version: version,
             description,
             additional_weights: weights,
-            revision_id: crate::functions::new_revision(),
+            revision_id: super::functions::new_revision(),
         };
         match self.inner.store.metadata().insert_alias(&alias) {
             Ok(()) => {}
@@ -281,7 +232,7 @@ impl Engine {
                 if let Some(d) = req.description {
                     a.description = d;
                 }
-                a.revision_id = crate::functions::new_revision();
+                a.revision_id = super::functions::new_revision();
                 Ok(())
             })?
             .ok_or_else(|| alias_not_found(&r.name, name))??;
@@ -342,33 +293,21 @@ impl Engine {
         if !existed {
             return Err(EngineError::function_not_found(arn));
         }
-        self.drop_provisioned(name, version)?;
-        drop(self.inner.pool.retire(&crate::pool::key(name, version)));
+        self.inner
+            .store
+            .metadata()
+            .delete_provisioned(name, version)?;
+        self.retire(RecordChange::VersionDeleted {
+            function: name,
+            version,
+        });
         self.inner.store.code().collect_code();
         Ok(())
     }
 }
 
-/// What an invocation of `config` runs: itself, except that while an update of
-/// `$LATEST`'s code is in progress, invocations go to the previous code (as Lambda's do)
-/// in environments of their own (a revision of their own keeps them apart in the pool).
-fn running(config: Arc<FunctionConfig>) -> Arc<FunctionConfig> {
-    match &config.previous_code {
-        Some(previous)
-            if config.is_latest() && config.last_update_status == LastUpdateStatus::InProgress =>
-        {
-            let mut c = (*config).clone();
-            c.code = previous.clone();
-            c.revision_id = format!("{}~previous", c.revision_id);
-            c.previous_code = None;
-            Arc::new(c)
-        }
-        _ => config,
-    }
-}
-
 /// `$LATEST` or a published version of the entry's function.
-fn version_of(entry: &Entry, version: &str) -> Option<Arc<FunctionConfig>> {
+pub(super) fn version_of(entry: &Entry, version: &str) -> Option<Arc<FunctionConfig>> {
     if version == LATEST {
         Some(entry.latest.clone())
     } else {

@@ -1,9 +1,6 @@
-//! The function lifecycle behind the control plane: create, read, update, delete, and
-//! the state machine Lambda reports (`Pending` → `Active` after create,
-//! `LastUpdateStatus` `InProgress` → `Successful` after an update). The code is
-//! unpacked, and so fully checked, while the change is in progress: a package that
-//! cannot be unpacked fails the creation (`State` `Failed`) or the update
-//! (`LastUpdateStatus` `Failed`, `$LATEST` back on its previous code).
+//! The function lifecycle behind the control plane: create, read, update, delete.
+//! A create or update leaves the function `Pending` or `InProgress`; `settle` finishes
+//! it in the background.
 
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::function::CodeRef;
@@ -11,6 +8,7 @@ use hearth_model::time::lambda_timestamp;
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 use hearth_store::{CodePin, LogEvent, LogQuery, StoreError};
 
+use super::retire::RecordChange;
 use crate::changes::{CodeChange, ConfigChange, NewFunction};
 use crate::error::{Conflict, EngineError};
 use crate::Engine;
@@ -32,6 +30,36 @@ pub(crate) fn now_stamp() -> String {
     lambda_timestamp(chrono::Utc::now())
 }
 
+/// The `$LATEST` of a function being created from `new`, running `code`: `Pending`
+/// until its code is unpacked.
+fn pending_function(new: NewFunction, code: CodeRef) -> FunctionConfig {
+    FunctionConfig {
+        name: new.name,
+        version: LATEST.into(),
+        runtime: new.runtime,
+        handler: new.handler,
+        role: new.role,
+        description: new.description,
+        timeout: new.timeout,
+        memory_size: new.memory_size,
+        ephemeral_storage: new.ephemeral_storage,
+        environment: new.environment,
+        architectures: new.architectures,
+        code,
+        last_modified: now_stamp(),
+        revision_id: new_revision(),
+        state: State::Pending,
+        state_reason: Some("The function is being created.".into()),
+        state_reason_code: Some("Creating".into()),
+        last_update_status: LastUpdateStatus::Successful,
+        last_update_status_reason: None,
+        last_update_status_reason_code: None,
+        tags: new.tags,
+        dead_letter_target_arn: new.dead_letter_target_arn,
+        previous_code: None,
+    }
+}
+
 impl Engine {
     /// Stores a zip; the pin keeps it until the caller has written the row naming it.
     async fn put_zip(&self, zip: Vec<u8>) -> Result<(CodeRef, CodePin), EngineError> {
@@ -41,7 +69,7 @@ impl Engine {
 
     /// The runtime must be installed on this host (the api checked Lambda knows it).
     fn check_runtime(&self, runtime: &str) -> Result<(), EngineError> {
-        let available = self.inner.catalog.available();
+        let available = self.inner.executor.catalog().available();
         if available.iter().any(|r| r == runtime) {
             return Ok(());
         }
@@ -51,162 +79,31 @@ impl Engine {
         })
     }
 
-    pub async fn create_function(&self, new: NewFunction) -> Result<FunctionConfig, EngineError> {
+    /// CreateFunction: stores the code and the function, `Pending`, then settles it in
+    /// the background (see `settle`); with `publish`, publishes version 1 at once.
+    pub async fn create_function(
+        &self,
+        mut new: NewFunction,
+    ) -> Result<FunctionConfig, EngineError> {
         self.check_runtime(&new.runtime)?;
-        let (code, _pin) = self.put_zip(new.zip).await?;
-
-        let config = FunctionConfig {
-            name: new.name,
-            version: LATEST.into(),
-            runtime: new.runtime,
-            handler: new.handler,
-            role: new.role,
-            description: new.description,
-            timeout: new.timeout,
-            memory_size: new.memory_size,
-            ephemeral_storage: new.ephemeral_storage,
-            environment: new.environment,
-            architectures: new.architectures,
-            code,
-            last_modified: now_stamp(),
-            revision_id: new_revision(),
-            state: State::Pending,
-            state_reason: Some("The function is being created.".into()),
-            state_reason_code: Some("Creating".into()),
-            last_update_status: LastUpdateStatus::Successful,
-            last_update_status_reason: None,
-            last_update_status_reason_code: None,
-            tags: new.tags,
-            dead_letter_target_arn: new.dead_letter_target_arn,
-            previous_code: None,
-        };
-        match self.inner.store.metadata().insert_function(&config) {
-            Ok(()) => {}
-            Err(StoreError::Exists(name)) => return Err(Conflict::FunctionExists { name }.into()),
-            Err(e) => return Err(e.into()),
-        }
+        // The pin keeps the code until the row naming it is written.
+        let (code, _pin) = self.put_zip(std::mem::take(&mut new.zip)).await?;
+        let publish = new.publish;
+        let config = pending_function(new, code);
+        self.insert_function(&config)?;
         self.spawn_settle(config.name.clone());
-        if new.publish {
+        if publish {
             return self.publish(&config.name, Default::default(), false);
         }
         Ok(config)
     }
 
-    /// Finishes a create or update in the background: unpacks the code (so the first
-    /// invoke does not pay for it), retires old environments, then reports the
-    /// function `Active` / `Successful`, or `Failed` with the reason.
-    fn spawn_settle(&self, name: String) {
-        let engine = self.clone();
-        tokio::spawn(async move { engine.settle(&name).await });
-    }
-
-    async fn settle(&self, name: &str) {
-        let Ok(Some(f)) = self.inner.store.metadata().get_function(name) else {
-            return;
-        };
-        drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
-        // The pin is held until the outcome is recorded: until then no row may name
-        // the code (a crash, a delete) and it must not go.
-        let ready = self.ready_code(&f.code).await;
-        if let Err(failure) = &ready {
-            tracing::warn!(function = name, reason = %failure.reason(), "the function's code cannot be unpacked");
-        }
-        let revision = f.revision_id.clone();
-        let result = self.inner.store.metadata().update_function(name, |f| {
-            // A newer change owns the state now; it will settle itself.
-            if f.revision_id != revision {
-                return Err(());
-            }
-            match &ready {
-                Ok(_) => {
-                    f.state = State::Active;
-                    f.state_reason = None;
-                    f.state_reason_code = None;
-                    f.last_update_status = LastUpdateStatus::Successful;
-                    f.last_update_status_reason = None;
-                    f.last_update_status_reason_code = None;
-                    f.previous_code = None;
-                }
-                Err(failure) => {
-                    let reason = failure.reason();
-                    let code = failure.reason_code();
-                    if f.state == State::Pending {
-                        f.state = State::Failed;
-                        f.state_reason = Some(reason.clone());
-                        f.state_reason_code = Some(code.into());
-                    }
-                    // Lambda aborts a failed update: the function keeps running (and
-                    // reporting) its previous code.
-                    if let Some(previous) = f.previous_code.take() {
-                        f.code = previous;
-                    }
-                    f.last_update_status = LastUpdateStatus::Failed;
-                    f.last_update_status_reason = Some(reason);
-                    f.last_update_status_reason_code = Some(code.into());
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = &result {
-            tracing::error!(function = name, error = %e, "could not record the function's state");
-        }
-        // Gone, failed, or a newer change settles (and settles these versions) itself.
-        let Ok(Some(Ok(latest))) = result else {
-            self.inner.store.code().collect_code();
-            return;
-        };
-        let code_failed = ready.is_err();
-        drop(ready);
-        // Environments started meanwhile ran the previous code (see `versions::running`):
-        // they are stale now, and would keep that code stored while they idle.
-        drop(self.inner.pool.retire(&crate::pool::key(name, LATEST)));
-        // Versions published while the change was in progress share its fate: they
-        // snapshot the new code, so they fail with it.
-        match self.inner.store.metadata().list_versions(name) {
-            Ok(versions) => {
-                for mut v in versions {
-                    if v.state != State::Pending
-                        && v.last_update_status != LastUpdateStatus::InProgress
-                    {
-                        continue;
-                    }
-                    let failed = code_failed || latest.state == State::Failed;
-                    v.state = if failed { State::Failed } else { State::Active };
-                    v.state_reason = latest.state_reason.clone();
-                    v.state_reason_code = latest.state_reason_code.clone();
-                    v.last_update_status = latest.last_update_status;
-                    v.last_update_status_reason = latest.last_update_status_reason.clone();
-                    v.last_update_status_reason_code =
-                        latest.last_update_status_reason_code.clone();
-                    if failed && v.state_reason.is_none() {
-                        v.state_reason = latest.last_update_status_reason.clone();
-                        v.state_reason_code = latest.last_update_status_reason_code.clone();
-                    }
-                    if let Err(e) = self.inner.store.metadata().put_version(&v) {
-                        tracing::error!(function = name, error = %e, "could not record a version's state");
-                    }
-                }
-            }
-            Err(e) => tracing::error!(function = name, error = %e, "could not read versions"),
-        }
-        // The code the update replaced (or the new code, if it failed) may be
-        // unreferenced now.
-        self.inner.store.code().collect_code();
-    }
-
-    /// Settles functions a previous run left `Pending` or `InProgress`.
-    pub(crate) fn resume_pending(&self) {
-        match self.inner.store.metadata().all_functions() {
-            Ok(all) => {
-                for f in all {
-                    if f.state == State::Pending
-                        || f.last_update_status == LastUpdateStatus::InProgress
-                    {
-                        self.spawn_settle(f.name);
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "could not read functions at start-up"),
+    /// Writes a new function's row; one of that name already there is a conflict.
+    fn insert_function(&self, config: &FunctionConfig) -> Result<(), EngineError> {
+        match self.inner.store.metadata().insert_function(config) {
+            Ok(()) => Ok(()),
+            Err(StoreError::Exists(name)) => Err(Conflict::FunctionExists { name }.into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -359,9 +256,8 @@ impl Engine {
         if !existed {
             return Err(EngineError::function_not_found(function_arn(&r.name, None)));
         }
-        self.inner.admission.set_reserved(&r.name, None);
-        self.drop_function_provisioned(&r.name);
-        drop(self.inner.pool.retire_function(&r.name));
+        self.inner.executor.admission().set_reserved(&r.name, None);
+        self.retire(RecordChange::FunctionDeleted { function: &r.name });
         // Its code goes once no other function or environment uses it.
         self.inner.store.code().collect_code();
         Ok(())
@@ -373,8 +269,8 @@ impl Engine {
         Ok(AccountSettings {
             function_count: all.len() as i64,
             total_code_size: code_size as i64,
-            concurrent_executions: self.inner.admission.limit(),
-            unreserved_concurrent_executions: self.inner.admission.unreserved_limit(),
+            concurrent_executions: self.inner.executor.admission().limit(),
+            unreserved_concurrent_executions: self.inner.executor.admission().unreserved_limit(),
         })
     }
 
@@ -401,5 +297,52 @@ impl Engine {
         let valid = sha256_hex.len() == 64 && sha256_hex.bytes().all(|b| b.is_ascii_hexdigit());
         let path = self.inner.store.code().zip_path(sha256_hex);
         (valid && path.is_file()).then_some(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_function_is_pending_until_settled() {
+        let code = CodeRef {
+            sha256_hex: "ab".into(),
+            sha256_b64: "qw==".into(),
+            size: 2,
+            unzipped_size: 3,
+        };
+        let new = NewFunction {
+            name: "f".into(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: "arn:aws:iam::000000000000:role/r".into(),
+            description: "d".into(),
+            timeout: 9,
+            memory_size: 256,
+            ephemeral_storage: 600,
+            environment: [("K".to_string(), "V".to_string())].into(),
+            architectures: vec!["arm64".into()],
+            dead_letter_target_arn: Some("arn:dlq".into()),
+            tags: [("t".to_string(), "1".to_string())].into(),
+            zip: Vec::new(),
+            publish: false,
+        };
+        let f = pending_function(new, code.clone());
+        assert_eq!((f.name.as_str(), f.version.as_str()), ("f", LATEST));
+        assert_eq!(f.state, State::Pending);
+        assert_eq!(f.state_reason_code.as_deref(), Some("Creating"));
+        assert_eq!(f.last_update_status, LastUpdateStatus::Successful);
+        assert_eq!(f.code, code);
+        assert_eq!(
+            (f.timeout, f.memory_size, f.ephemeral_storage),
+            (9, 256, 600)
+        );
+        assert_eq!(f.environment["K"], "V");
+        assert_eq!(f.architectures, vec!["arm64".to_string()]);
+        assert_eq!(f.dead_letter_target_arn.as_deref(), Some("arn:dlq"));
+        assert_eq!(f.tags["t"], "1");
+        assert!(f.previous_code.is_none());
+        assert!(!f.revision_id.is_empty());
     }
 }

@@ -97,63 +97,11 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use hearth_model::function::CodeRef;
-    use hearth_model::{LastUpdateStatus, State};
     use hearth_store::Publish;
 
     use super::*;
-    use crate::{Catalog, Engine, EngineConfig};
-
-    fn engine(dir: &tempfile::TempDir) -> Engine {
-        let store = Store::open(&dir.path().join("data")).expect("store");
-        Engine::new(
-            store,
-            Catalog::discover(&dir.path().join("runtimes")),
-            Arc::new(hearth_sandbox::ProcessSandbox),
-            EngineConfig {
-                idle_ttl: Duration::from_secs(60),
-                account_concurrency: 1000,
-                log_limits: Default::default(),
-                log_backlog: hearth_store::LOG_BACKLOG,
-            },
-        )
-        .expect("engine")
-    }
-
-    fn config(name: &str) -> FunctionConfig {
-        FunctionConfig {
-            name: name.into(),
-            version: "$LATEST".into(),
-            runtime: "provided.al2023".into(),
-            handler: "bootstrap".into(),
-            role: "arn:aws:iam::000000000000:role/r".into(),
-            description: String::new(),
-            timeout: 3,
-            memory_size: 128,
-            ephemeral_storage: 512,
-            environment: Default::default(),
-            architectures: vec!["x86_64".into()],
-            code: CodeRef {
-                sha256_hex: "00".into(),
-                sha256_b64: "AA==".into(),
-                size: 1,
-                unzipped_size: 1,
-            },
-            last_modified: "t".into(),
-            revision_id: "r".into(),
-            state: State::Active,
-            state_reason: None,
-            state_reason_code: None,
-            last_update_status: LastUpdateStatus::Successful,
-            last_update_status_reason: None,
-            last_update_status_reason_code: None,
-            tags: Default::default(),
-            dead_letter_target_arn: None,
-            previous_code: None,
-        }
-    }
+    use crate::control::testing::{engine, function as config};
+    use crate::Engine;
 
     fn cached(e: &Engine, name: &str) -> Option<Arc<Entry>> {
         e.inner

@@ -13,8 +13,8 @@ use hearth_model::event_invoke::{
 };
 use hearth_model::FunctionRef;
 
+use super::registry::Entry;
 use crate::error::{EngineError, NotFound};
-use crate::registry::Entry;
 use crate::Engine;
 
 /// Lambda's answer when the function, or the version or alias named, does not exist.
@@ -249,13 +249,10 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use crate::changes::{NewAlias, NewFunction};
     use hearth_model::event_invoke::Destination;
 
     use super::*;
-    use crate::{Catalog, EngineConfig};
 
     /// An engine on a fresh data dir, and a way to create functions in it.
     struct Fixture {
@@ -265,19 +262,7 @@ mod tests {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
-        let engine = Engine::new(
-            store,
-            Catalog::discover(&dir.path().join("runtimes")),
-            Arc::new(hearth_sandbox::ProcessSandbox),
-            EngineConfig {
-                idle_ttl: Duration::from_secs(60),
-                account_concurrency: 1000,
-                log_limits: Default::default(),
-                log_backlog: hearth_store::LOG_BACKLOG,
-            },
-        )
-        .expect("engine");
+        let engine = crate::control::testing::engine(&dir);
         Fixture { engine, _dir: dir }
     }
 

@@ -10,7 +10,7 @@ use hearth_store::{LogBatch, Writer};
 use tokio::net::unix::pipe;
 use tokio::task::JoinHandle;
 
-use crate::output::{LogLimits, Output, PeriodKind};
+use super::output::{LogLimits, Output, PeriodKind};
 
 /// Where an environment's lines go.
 #[derive(Clone)]
@@ -22,7 +22,7 @@ pub(crate) struct LogSink {
 }
 
 /// Reads an environment's merged stdout/stderr as it is written and hands it to the
-/// store writer as it comes, holding at most [`crate::output::HOLD`] bytes of lines
+/// store writer as it comes, holding at most [`super::output::HOLD`] bytes of lines
 /// (plus one partial line): when the writer's backlog is full the pipe is left unread
 /// and the function's writes wait.
 pub(crate) struct LogCollector {

@@ -8,7 +8,7 @@ use hearth_model::function::CodeRef;
 use hearth_store::{CodePin, StoreError};
 
 use crate::error::EngineError;
-use crate::Engine;
+use crate::executor::Executor;
 
 /// Why code could not be made ready.
 #[derive(Debug)]
@@ -57,17 +57,17 @@ impl CodeFailure {
     }
 }
 
-impl Engine {
+impl Executor {
     /// Pins `code` and unpacks it (once per hash; later calls find the tree).
     pub(crate) async fn ready_code(
         &self,
         code: &CodeRef,
     ) -> Result<(CodePin, PathBuf), CodeFailure> {
-        let store = self.inner.store.clone();
+        let store = self.inner.code.clone();
         let hex = code.sha256_hex.clone();
         tokio::task::spawn_blocking(move || {
-            let pin = store.code().pin_stored(&hex).ok_or(CodeFailure::Gone)?;
-            match store.code().unpacked(&pin) {
+            let pin = store.pin_stored(&hex).ok_or(CodeFailure::Gone)?;
+            match store.unpacked(&pin) {
                 Ok(dir) => Ok((pin, dir)),
                 Err(StoreError::BadZip(m)) => Err(CodeFailure::Invalid(format!(
                     "Could not unzip the deployment package: {m}"

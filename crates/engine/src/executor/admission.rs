@@ -8,12 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use hearth_model::arn::function_arn;
 use hearth_model::limits::UNRESERVED_MIN;
-use hearth_model::FunctionRef;
 
 use crate::error::{EngineError, Throttle};
-use crate::Engine;
 
 #[derive(Default)]
 struct State {
@@ -137,58 +134,6 @@ impl Drop for Permit {
         }
         if self.unreserved {
             s.unreserved_busy -= 1;
-        }
-    }
-}
-
-impl Engine {
-    /// PutFunctionConcurrency: reserves `reserved` environments for the function, leaving
-    /// the account's unreserved minimum and at least its provisioned concurrency.
-    pub fn put_function_concurrency(
-        &self,
-        r: &FunctionRef,
-        reserved: i64,
-    ) -> Result<i64, EngineError> {
-        self.unqualified(r)?;
-        self.entry(r)?;
-        self.inner.admission.check_reservation(&r.name, reserved)?;
-        let provisioned = self.provisioned_total(&r.name, None)?;
-        if reserved < provisioned {
-            return Err(EngineError::Invalid(format!(
-                "ReservedConcurrentExecutions {reserved} should not be lower than function's total provisioned concurrency [{provisioned}]."
-            )));
-        }
-        self.inner
-            .store
-            .metadata()
-            .set_reserved(&r.name, Some(reserved))?;
-        self.inner.admission.set_reserved(&r.name, Some(reserved));
-        Ok(reserved)
-    }
-
-    /// GetFunctionConcurrency: `None` when nothing is reserved.
-    pub fn get_function_concurrency(&self, r: &FunctionRef) -> Result<Option<i64>, EngineError> {
-        self.unqualified(r)?;
-        self.entry(r)?;
-        Ok(self.inner.admission.reserved(&r.name))
-    }
-
-    pub fn delete_function_concurrency(&self, r: &FunctionRef) -> Result<(), EngineError> {
-        self.unqualified(r)?;
-        self.entry(r)?;
-        self.inner.store.metadata().set_reserved(&r.name, None)?;
-        self.inner.admission.set_reserved(&r.name, None);
-        Ok(())
-    }
-
-    /// Reserved concurrency belongs to the function, not to a version.
-    fn unqualified(&self, r: &FunctionRef) -> Result<(), EngineError> {
-        match r.qualifier.as_deref() {
-            None => Ok(()),
-            Some(q) => Err(EngineError::Invalid(format!(
-                "Concurrency is set per function; remove the qualifier from {}",
-                function_arn(&r.name, Some(q))
-            ))),
         }
     }
 }

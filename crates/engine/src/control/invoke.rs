@@ -1,0 +1,61 @@
+//! The invoke path's control-plane half: resolve the reference to a run spec, answer
+//! a dry run, and hand the event to the executor; resolve again if the code found was
+//! collected meanwhile (the function changed).
+
+use bytes::Bytes;
+use hearth_model::FunctionRef;
+
+use crate::error::EngineError;
+use crate::executor::{InvokeRequest, InvokeResponse};
+use crate::Engine;
+
+/// How many times an invocation looks its function up again after the code it found
+/// was collected (each time, the function changed in between).
+const LOOKUPS: usize = 3;
+
+impl Engine {
+    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
+        for _ in 0..LOOKUPS {
+            if let Some(result) = self.invoke_once(&req).await {
+                return result;
+            }
+        }
+        Err(EngineError::internal(
+            "an invocation's code was collected each time it was looked up",
+        ))
+    }
+
+    /// One lookup and run; `None` when the code looked up was gone before it started.
+    async fn invoke_once(
+        &self,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
+        let target = match self.resolve_target(&req.function) {
+            Ok(t) => t,
+            Err(e) => return Some(Err(e)),
+        };
+        if req.dry_run {
+            return Some(Ok(InvokeResponse {
+                executed_version: target.spec.version.clone(),
+                function_error: None,
+                log_result: None,
+                payload: Bytes::new(),
+            }));
+        }
+        self.inner
+            .executor
+            .run(&target.spec, target.qualifier.as_deref(), req)
+            .await
+    }
+
+    /// Checks that `r` names something invocable now (what an async invoke checks
+    /// before it accepts the event), without running it.
+    pub fn check_invocable(&self, r: &FunctionRef) -> Result<(), EngineError> {
+        self.resolve_target(r).map(drop)
+    }
+
+    /// The function's reserved concurrency, if it has one.
+    pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {
+        self.inner.executor.admission().reserved(function)
+    }
+}

@@ -1,0 +1,37 @@
+//! The control plane: the records (functions and their lifecycle and states, versions,
+//! aliases, reserved and provisioned concurrency configurations, event invoke
+//! configurations, log groups and their retention), the registry that caches them for
+//! the invoke path, and the resolution of a reference to the [`RunSpec`] the executor
+//! runs. It tells the executor what to retire when a record changes (`retire`).
+//!
+//! [`RunSpec`]: crate::executor::RunSpec
+
+mod concurrency;
+mod event_config;
+mod functions;
+mod invoke;
+mod log_groups;
+mod provisioned;
+pub(crate) mod registry;
+mod resolve;
+mod retire;
+mod settle;
+#[cfg(test)]
+mod testing;
+mod versions;
+
+pub use functions::AccountSettings;
+pub use log_groups::RetentionConfig;
+
+use retire::RecordChange;
+
+use crate::Engine;
+
+impl Engine {
+    /// Tells the executor to stop the environments `change` makes stale.
+    fn retire(&self, change: RecordChange<'_>) {
+        for r in retire::retirements(change) {
+            self.inner.executor.retire(&r);
+        }
+    }
+}

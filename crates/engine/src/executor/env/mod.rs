@@ -1,0 +1,159 @@
+//! One execution environment: a runtime process in a sandbox, its Runtime API server
+//! and its log collector, running one invocation at a time. Its cold start is `start`.
+
+mod start;
+
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hearth_runtime_api::{Invocation, Outcome, RuntimeApi};
+use hearth_runtimes::contract;
+use hearth_sandbox::Instance;
+use hearth_store::CodePin;
+
+use super::logs::LogCollector;
+
+/// Why an environment could not be started: the body goes to the caller as the
+/// function's error.
+#[derive(Debug)]
+pub(crate) struct InitFailure {
+    pub body: Bytes,
+    pub error_type: String,
+    /// The init's lines (or their last 4 KB when `logged`), for the log tail.
+    pub lines: Vec<(i64, String)>,
+    /// Whether `lines` are already in the log, under `stream`; else the caller writes them.
+    pub logged: bool,
+    pub stream: String,
+    pub init_duration: Duration,
+    pub timed_out: bool,
+    /// Set when Hearth itself failed (the sandbox could not be made): the caller gets a
+    /// ServiceException, not a function error.
+    pub platform: Option<String>,
+}
+
+/// How one invocation ended.
+#[derive(Debug)]
+pub(crate) enum RunEnd {
+    Finished(Outcome),
+    TimedOut,
+    Exited(ExitStatus),
+    /// The runtime asked for another event without finishing this one.
+    Abandoned,
+}
+
+/// How an environment came to be, as `AWS_LAMBDA_INITIALIZATION_TYPE` tells the
+/// function, and where it goes back after an invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Started for an invocation that found no idle environment.
+    OnDemand,
+    /// Started ahead for a provisioned-concurrency configuration.
+    Provisioned { qualifier: String, generation: u64 },
+}
+
+impl Origin {
+    fn initialization_type(&self) -> contract::Initialization {
+        match self {
+            Self::OnDemand => contract::Initialization::OnDemand,
+            Self::Provisioned { .. } => contract::Initialization::ProvisionedConcurrency,
+        }
+    }
+}
+
+pub(crate) struct Environment {
+    pub revision: String,
+    /// The function version it runs (`$LATEST` or a number).
+    pub version: String,
+    pub origin: Origin,
+    api: RuntimeApi,
+    instance: Instance,
+    logs: LogCollector,
+    pub last_used: Instant,
+    pub init_duration: Option<Duration>,
+    /// Peak memory seen when the environment was last sampled, in MB.
+    peak_mb: u64,
+    /// Keeps the code it runs from being collected until the environment is gone.
+    _code: CodePin,
+}
+
+/// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.
+pub(crate) fn error_body(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+impl Environment {
+    /// Whether the runtime is still there to take an event.
+    pub(crate) fn is_alive(&mut self) -> bool {
+        !self.instance.has_exited()
+    }
+
+    /// Runs one invocation until the runtime answers, exits, or `timeout` passes. On a
+    /// timeout every process of the environment is killed before this returns.
+    pub(crate) async fn run(&mut self, invocation: Invocation, timeout: Duration) -> RunEnd {
+        let reply = self.api.dispatch(invocation).await;
+        let end = tokio::select! {
+            biased;
+            outcome = reply => match outcome {
+                Ok(o) => RunEnd::Finished(o),
+                Err(_) => RunEnd::Abandoned,
+            },
+            status = self.instance.wait() => match status {
+                Ok(s) => RunEnd::Exited(s),
+                Err(_) => RunEnd::Abandoned,
+            },
+            _ = tokio::time::sleep(timeout) => RunEnd::TimedOut,
+        };
+        self.sample_memory();
+        if matches!(end, RunEnd::TimedOut) {
+            self.kill().await;
+        }
+        end
+    }
+
+    /// Whether the environment was killed for exceeding its memory.
+    pub(crate) fn oom_killed(&self) -> bool {
+        self.instance.oom_killed()
+    }
+
+    /// Whether the runtime took invocation `request_id` from `next`.
+    pub(crate) fn delivered(&self, request_id: &str) -> bool {
+        self.api.delivered(request_id)
+    }
+
+    /// Starts an invocation's log with `lines` (`START`), after the output so far.
+    pub(crate) async fn begin_log(&self, lines: &[(i64, String)]) {
+        self.logs.begin_invocation(lines).await;
+    }
+
+    /// Ends the invocation's log with `lines` (`END`, `REPORT`) after everything the
+    /// runtime wrote so far; returns about the last 4 KB of the invocation's lines.
+    pub(crate) async fn end_log(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+        self.logs.end_period(lines).await
+    }
+
+    fn sample_memory(&mut self) {
+        if let Some(bytes) = self.instance.peak_memory_bytes() {
+            self.peak_mb = self.peak_mb.max(bytes.div_ceil(1024 * 1024));
+        }
+    }
+
+    /// Peak memory of the environment so far, as `Max Memory Used` reports it.
+    pub(crate) fn max_memory_used_mb(&self) -> u64 {
+        self.peak_mb
+    }
+
+    /// Kills every process of the environment and reaps the runtime.
+    pub(crate) async fn kill(&mut self) {
+        self.instance.kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.instance.wait()).await;
+    }
+}
+
+/// Lambda's payload for an invocation that ran out of time.
+pub(crate) fn timeout_body(request_id: &str, timeout_s: i64) -> Bytes {
+    error_body(
+        "Sandbox.Timedout",
+        &format!("RequestId: {request_id} Error: Task timed out after {timeout_s}.00 seconds"),
+    )
+}

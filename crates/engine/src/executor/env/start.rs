@@ -1,0 +1,409 @@
+//! Cold start: an environment made step by step (the launch command from the
+//! catalogue, the sandbox prepared, the runtime spawned with its output collected, init
+//! awaited), and what each failure of it reports.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hearth_model::time::now_ms;
+use hearth_runtime_api::{InitSignal, RuntimeApi};
+use hearth_runtimes::{contract, Catalog, Launch};
+use hearth_sandbox::{describe_exit, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec};
+use hearth_store::{CodePin, Writer};
+
+use super::{error_body, timeout_body, Environment, InitFailure, Origin};
+use crate::executor::logs::{self, LogCollector, LogSink};
+use crate::executor::output::LogLimits;
+use crate::executor::spec::RunSpec;
+
+/// What reports the end of the runtime's init phase.
+type InitReceiver = tokio::sync::oneshot::Receiver<InitSignal>;
+
+/// Lambda gives init 10 s on its own; Hearth adds the function's timeout because it
+/// runs init as part of the first invocation, as Lambda does after an init timeout.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+fn hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A start under way, before it has an environment: what names its log stream and
+/// what any failure of it reports.
+struct Attempt<'a> {
+    spec: &'a RunSpec,
+    request_id: &'a str,
+    started: Instant,
+    /// The environment's id, the end of its log stream's name.
+    id: String,
+    stream: String,
+    /// `INIT_START`, the first line of the environment's log.
+    init_start: (i64, String),
+}
+
+impl<'a> Attempt<'a> {
+    fn new(spec: &'a RunSpec, request_id: &'a str) -> Self {
+        let id = hex_id();
+        let stream = format!(
+            "{}/[{}]{}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            spec.version,
+            id
+        );
+        let init_start = (
+            now_ms(),
+            format!(
+                "INIT_START Runtime Version: {}",
+                Catalog::version_label(&spec.runtime)
+            ),
+        );
+        Self {
+            spec,
+            request_id,
+            started: Instant::now(),
+            id,
+            stream,
+            init_start,
+        }
+    }
+
+    /// A failure of the function's init: the caller gets `error_type` and `message` as
+    /// the function's error; `lines` are the log so far, not yet written.
+    fn fail(&self, error_type: &str, message: String, lines: Vec<(i64, String)>) -> InitFailure {
+        InitFailure {
+            body: error_body(
+                error_type,
+                &format!("RequestId: {} Error: {message}", self.request_id),
+            ),
+            error_type: error_type.to_string(),
+            logged: false,
+            lines,
+            stream: self.stream.clone(),
+            init_duration: self.started.elapsed(),
+            timed_out: false,
+            platform: None,
+        }
+    }
+
+    /// A failure before the runtime ran, with only `INIT_START` in the log.
+    fn fail_early(&self, error_type: &str, message: String) -> InitFailure {
+        self.fail(error_type, message, vec![self.init_start.clone()])
+    }
+
+    /// A failure of Hearth's own (the sandbox could not be made): a ServiceException
+    /// for the caller, not a function error.
+    fn platform(&self, what: &str, e: &dyn std::fmt::Display) -> InitFailure {
+        InitFailure {
+            platform: Some(format!("{what}: {e}")),
+            ..self.fail_early("Runtime.Unknown", format!("{what}: {e}"))
+        }
+    }
+}
+
+/// Where the parts of an environment's start went, for the `cold start` debug line.
+struct Timings {
+    prepare: Instant,
+    spawn: Instant,
+    spawned: Instant,
+}
+
+/// Prepares a sandbox (namespaces, mounts, cgroups: blocking work, on the blocking
+/// pool) and starts the Runtime API server on the listener it made.
+async fn prepare(
+    sandbox: &Arc<dyn Sandbox>,
+    attempt: &Attempt<'_>,
+) -> Result<(Prepared, RuntimeApi, InitReceiver), InitFailure> {
+    let what = "cannot prepare the environment";
+    let sb = sandbox.clone();
+    let mut prepared = tokio::task::spawn_blocking(move || sb.prepare())
+        .await
+        .map_err(|e| attempt.platform(what, &e))?
+        .map_err(|e| attempt.platform(what, &e))?;
+    let listener = prepared
+        .take_listener()
+        .ok_or_else(|| attempt.platform(what, &"no listener"))?;
+    let (api, init_rx) = RuntimeApi::serve_std(listener)
+        .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
+    Ok((prepared, api, init_rx))
+}
+
+/// Starts the runtime process in the prepared sandbox (a fork, on the blocking pool).
+/// A bootstrap that cannot be executed is the function's error, as on Lambda.
+async fn spawn(
+    sandbox: &Arc<dyn Sandbox>,
+    spec: SandboxSpec,
+    prepared: Prepared,
+    attempt: &Attempt<'_>,
+) -> Result<Instance, InitFailure> {
+    let sb = sandbox.clone();
+    let spawned = tokio::task::spawn_blocking(move || sb.spawn(&spec, prepared))
+        .await
+        .map_err(|e| attempt.platform("cannot start the environment", &e))?;
+    spawned.map_err(|e| match &e {
+        hearth_sandbox::SandboxError::Spawn { source, .. } => attempt.fail_early(
+            "Runtime.InvalidEntrypoint",
+            format!("fork/exec /var/task/bootstrap: {}", io_reason(source)),
+        ),
+        other => attempt.platform("cannot start the environment", other),
+    })
+}
+
+/// Starts collecting the runtime's output into the environment's log stream, which
+/// opens with `INIT_START`; `None` if the instance has no output pipe.
+fn collect_output(
+    instance: &mut Instance,
+    attempt: &Attempt<'_>,
+    (writer, limits): (&Writer, LogLimits),
+) -> Option<LogCollector> {
+    let sink = LogSink {
+        writer: writer.clone(),
+        function: attempt.spec.function.clone(),
+        stream: attempt.stream.clone(),
+        limits,
+    };
+    let out = instance.take_output()?;
+    Some(LogCollector::start(
+        out,
+        sink,
+        std::slice::from_ref(&attempt.init_start),
+    ))
+}
+
+/// Waits for the runtime to end its init: ready (`Some(Ready)`), failed with the error
+/// it posted, or out of time (`None`). A runtime that exits first is an error here.
+async fn await_init(
+    instance: &mut Instance,
+    logs: &LogCollector,
+    init_rx: InitReceiver,
+    attempt: &Attempt<'_>,
+) -> Result<Option<InitSignal>, InitFailure> {
+    let limit = INIT_LIMIT + Duration::from_secs(attempt.spec.timeout_s.max(1) as u64);
+    // Biased: a runtime that posts `/init/error` and exits at once must be reported
+    // with the error it posted, not as a crash.
+    tokio::select! {
+        biased;
+        s = init_rx => Ok(s.ok()),
+        status = instance.wait() => {
+            let lines = logs.end_period(&[]).await;
+            let reason = match status {
+                Ok(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_string(),
+                Ok(s) => format!("Runtime exited with error: {}", describe_exit(s)),
+                Err(e) => format!("Runtime exited with error: {e}"),
+            };
+            Err(InitFailure {
+                logged: true,
+                ..attempt.fail("Runtime.ExitError", reason, lines)
+            })
+        }
+        _ = tokio::time::sleep(limit) => Ok(None),
+    }
+}
+
+/// Stops an environment whose init failed and closes its log with `INIT_REPORT`
+/// (`status` as Lambda writes it); returns the init's lines, for the log tail.
+async fn end_failed_init(
+    mut instance: Instance,
+    logs: LogCollector,
+    init_duration: Duration,
+    status: &str,
+) -> Vec<(i64, String)> {
+    instance.kill();
+    let _ = instance.wait().await;
+    logs.end_period(&[(
+        now_ms(),
+        format!(
+            "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: {status}",
+            logs::ms(init_duration)
+        ),
+    )])
+    .await
+}
+
+/// The failure of an init that ended without `Ready`: with the error the runtime
+/// posted (`posted`: its body and `Lambda-Runtime-Function-Error-Type`), or, when it
+/// posted none, out of time. The environment is stopped and its log closed.
+async fn failed_init(
+    attempt: Attempt<'_>,
+    (instance, logs): (Instance, LogCollector),
+    posted: Option<(Bytes, Option<String>)>,
+    init_duration: Duration,
+) -> InitFailure {
+    let (body, error_type, status, timed_out) = match posted {
+        Some((body, error_type)) => {
+            let error_type = error_type
+                .or_else(|| error_type_of(&body))
+                .unwrap_or_else(|| "Runtime.Unknown".into());
+            let status = format!("error\tError Type: {error_type}");
+            (body, error_type, status, false)
+        }
+        None => (
+            timeout_body(attempt.request_id, attempt.spec.timeout_s),
+            "Sandbox.Timedout".to_string(),
+            "timeout".to_string(),
+            true,
+        ),
+    };
+    let lines = end_failed_init(instance, logs, init_duration, &status).await;
+    InitFailure {
+        body,
+        error_type,
+        lines,
+        logged: true,
+        stream: attempt.stream,
+        init_duration,
+        timed_out,
+        platform: None,
+    }
+}
+
+impl Environment {
+    /// Starts an environment for `spec` and runs the runtime's init phase, step by step:
+    /// the launch command from the catalogue, the sandbox prepared, the runtime spawned
+    /// with its output collected, then init awaited. The sandbox's blocking work runs
+    /// on the blocking pool, so a burst of cold starts proceeds in parallel without
+    /// stalling the async workers.
+    pub(crate) async fn start(
+        spec: &RunSpec,
+        // The code, pinned for the environment's life, and where it is unpacked.
+        (code, task_root): (CodePin, &Path),
+        catalog: &Catalog,
+        sandbox: &Arc<dyn Sandbox>,
+        request_id: &str,
+        origin: Origin,
+        logs_to: (&Writer, LogLimits),
+    ) -> Result<Self, InitFailure> {
+        let attempt = Attempt::new(spec, request_id);
+        let launch = catalog
+            .launch(
+                &spec.runtime,
+                &spec.handler,
+                task_root,
+                &sandbox.guest_paths(),
+            )
+            .map_err(|e| attempt.fail_early("Runtime.InvalidEntrypoint", e.to_string()))?;
+        let prepare = Instant::now();
+        let (prepared, api, init_rx) = self::prepare(sandbox, &attempt).await?;
+        let sandbox_spec = spec_for(
+            spec,
+            task_root,
+            &launch,
+            &api,
+            &attempt.stream,
+            &sandbox.guest_paths(),
+            origin.initialization_type(),
+        );
+        let spawn = Instant::now();
+        let mut instance = self::spawn(sandbox, sandbox_spec, prepared, &attempt).await?;
+        let logs = collect_output(&mut instance, &attempt, logs_to)
+            .ok_or_else(|| attempt.fail_early("Runtime.Unknown", "no output pipe".into()))?;
+        let timings = Timings {
+            prepare,
+            spawn,
+            spawned: Instant::now(),
+        };
+        let signal = await_init(&mut instance, &logs, init_rx, &attempt).await?;
+        let init_duration = attempt.started.elapsed();
+        match signal {
+            Some(InitSignal::Ready) => {
+                let parts = (api, instance, logs, code);
+                Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
+            }
+            Some(InitSignal::Error { body, error_type }) => {
+                let posted = Some((body, error_type));
+                Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
+            }
+            None => Err(failed_init(attempt, (instance, logs), None, init_duration).await),
+        }
+    }
+
+    /// The environment whose runtime ended init ready for its first event; its init's
+    /// lines are logged.
+    async fn ready(
+        attempt: &Attempt<'_>,
+        origin: Origin,
+        (api, instance, logs, code): (RuntimeApi, Instance, LogCollector, CodePin),
+        init_duration: Duration,
+        t: Timings,
+    ) -> Self {
+        tracing::debug!(
+            prepare_us = (t.spawn - t.prepare).as_micros() as u64,
+            spawn_us = (t.spawned - t.spawn).as_micros() as u64,
+            runtime_init_us = t.spawned.elapsed().as_micros() as u64,
+            "cold start"
+        );
+        instance.init_done();
+        logs.end_period(&[]).await;
+        tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
+        Self {
+            revision: attempt.spec.revision.clone(),
+            version: attempt.spec.version.clone(),
+            origin,
+            api,
+            instance,
+            logs,
+            last_used: Instant::now(),
+            init_duration: Some(init_duration),
+            peak_mb: 0,
+            _code: code,
+        }
+    }
+}
+
+fn error_type_of(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("errorType")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `permission denied`, `no such file or directory`, `exec format error`: Go's wording.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(13) => "permission denied".into(),
+        Some(2) => "no such file or directory".into(),
+        Some(8) => "exec format error".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The environment variables and command of one environment (docs/wire/environment.md).
+fn spec_for(
+    spec: &RunSpec,
+    task_root: &Path,
+    launch: &Launch,
+    api: &RuntimeApi,
+    stream: &str,
+    guest: &GuestPaths,
+    initialization_type: contract::Initialization,
+) -> SandboxSpec {
+    let mut env = contract::variables(
+        &contract::FunctionEnv {
+            name: &spec.function,
+            runtime: &spec.runtime,
+            handler: &spec.handler,
+            version: &spec.version,
+            memory_mb: spec.memory_mb,
+            log_group: &spec.log_group,
+            log_stream: stream,
+            initialization_type,
+        },
+        Some(&api.addr().to_string()),
+        task_root,
+        launch,
+        guest,
+    );
+    env.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    SandboxSpec {
+        program: launch.program.clone(),
+        args: launch.args.clone(),
+        env,
+        task_root: task_root.to_path_buf(),
+        runtime_dir: launch.runtime_dir.clone(),
+        ro_paths: launch.ro_paths.clone(),
+        hidden: launch.hidden.clone(),
+        memory_mb: spec.memory_mb.max(0) as u64,
+        ephemeral_storage_mb: spec.ephemeral_storage_mb.max(0) as u64,
+    }
+}

@@ -1,0 +1,376 @@
+//! The executor's invoke path for a resolved [`RunSpec`]: admit the invocation, take an
+//! idle provisioned or warm environment or cold start one, run the event, write the
+//! invocation's log lines, and answer as Lambda does (function failures are HTTP 200
+//! with `X-Amz-Function-Error`).
+
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use hearth_model::arn::function_arn;
+use hearth_model::limits::LOG_TAIL_BYTES;
+use hearth_model::time::now_ms;
+use hearth_model::FunctionRef;
+use hearth_runtime_api::Invocation;
+use hearth_store::LogBatch;
+
+use super::code::CodeFailure;
+use super::ending::Ending;
+use super::env::{Environment, InitFailure, Origin, RunEnd};
+use super::logs::{self, Report};
+use super::{pool, Executor, RunSpec};
+use crate::error::EngineError;
+
+/// A synchronous (or dry-run) invocation.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// Also the `x-amzn-RequestId` of the Invoke response.
+    pub request_id: String,
+    pub function: FunctionRef,
+    pub payload: Bytes,
+    pub log_tail: bool,
+    /// The decoded JSON of `X-Amz-Client-Context`.
+    pub client_context: Option<String>,
+    pub dry_run: bool,
+    /// Which attempt at an asynchronous event this is (1 for the first), for the log.
+    pub attempt: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvokeResponse {
+    pub executed_version: String,
+    /// `Unhandled` when the function failed.
+    pub function_error: Option<String>,
+    /// Base64 of the invocation log's last 4 KB, when asked for.
+    pub log_result: Option<String>,
+    pub payload: Bytes,
+}
+
+/// Why an environment was not started.
+pub(crate) enum StartError {
+    /// Its code was collected between the lookup and the start: the function changed,
+    /// and a new lookup finds what it runs now.
+    CodeGone,
+    /// Its code cannot be unpacked: the invocation is refused with this.
+    Code(EngineError),
+    /// The runtime (or the sandbox) failed to start.
+    Init(InitFailure),
+}
+
+impl Executor {
+    /// Runs one event of `spec`, admitted against its function's concurrency, on an
+    /// idle provisioned environment of `qualifier` (the alias or version invoked), else
+    /// a warm one of the same revision, else a new one. `None` when the code `spec`
+    /// names was collected before an environment started: the function changed, and
+    /// the caller resolves it again.
+    pub(crate) async fn run(
+        &self,
+        spec: &RunSpec,
+        qualifier: Option<&str>,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
+        // Held until the invocation is over: concurrency is busy environments.
+        let _permit = match self.inner.admission.admit(&spec.function) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(q) = qualifier {
+            if let Some(done) = self.run_provisioned(spec, q, req).await {
+                return Some(done);
+            }
+        }
+        if let Some(done) = self.run_warm(spec, req).await {
+            return Some(done);
+        }
+        self.run_cold(spec, req).await
+    }
+
+    /// Runs the event on an idle provisioned environment of `qualifier`, if there is
+    /// one whose runtime takes it.
+    async fn run_provisioned(
+        &self,
+        spec: &RunSpec,
+        qualifier: &str,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
+        let mut env = self
+            .inner
+            .provisioned
+            .take(&spec.function, qualifier, &spec.version)?;
+        match self.run_on(spec, req, &mut env, true).await {
+            Ran::Done(result) => Some(self.finish(spec, env, result)),
+            Ran::Undelivered => {
+                self.release_provisioned(&spec.function, env, false);
+                None
+            }
+        }
+    }
+
+    /// Runs the event on the most recently used warm environment of the spec's
+    /// revision, if there is one whose runtime takes it.
+    async fn run_warm(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
+        let key = pool::key(&spec.function, &spec.version);
+        let (warm, stale) = self.inner.pool.acquire(&key, &spec.revision);
+        drop(stale);
+        let mut env = warm?;
+        match self.run_on(spec, req, &mut env, true).await {
+            Ran::Done(result) => Some(self.finish(spec, env, result)),
+            // The warm runtime died before it took the event: nothing ran, so the
+            // event goes to a fresh environment instead.
+            Ran::Undelivered => None,
+        }
+    }
+
+    /// Cold-starts an environment and runs the event on it; `None` when the code is
+    /// gone.
+    async fn run_cold(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+    ) -> Option<Result<InvokeResponse, EngineError>> {
+        let mut env = match self
+            .start_environment(spec, &req.request_id, Origin::OnDemand)
+            .await
+        {
+            Ok(env) => env,
+            Err(StartError::CodeGone) => return None,
+            Err(StartError::Code(e)) => return Some(Err(e)),
+            Err(StartError::Init(failure)) => {
+                return Some(self.init_failed(spec, req, failure).await)
+            }
+        };
+        Some(match self.run_on(spec, req, &mut env, false).await {
+            Ran::Done(result) => self.finish(spec, env, result),
+            // Only warm runs report this; a cold one reports the crash itself.
+            Ran::Undelivered => Err(EngineError::internal("a new environment lost its event")),
+        })
+    }
+
+    /// Starts an environment for a function version; its code (unpacked on first use)
+    /// stays pinned for as long as the environment lives.
+    pub(crate) async fn start_environment(
+        &self,
+        spec: &RunSpec,
+        request_id: &str,
+        origin: Origin,
+    ) -> Result<Environment, StartError> {
+        let (pin, task_root) = match self.ready_code(&spec.code).await {
+            Ok(ready) => ready,
+            Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
+            Err(failure) => return Err(StartError::Code(failure.to_error())),
+        };
+        Environment::start(
+            spec,
+            (pin, &task_root),
+            &self.inner.catalog,
+            &self.inner.sandbox,
+            request_id,
+            origin,
+            (&self.inner.writer, self.inner.log_limits),
+        )
+        .await
+        .map_err(StartError::Init)
+    }
+
+    /// Returns a healthy environment to where it came from, and answers.
+    fn finish(
+        &self,
+        spec: &RunSpec,
+        env: Environment,
+        result: RunResult,
+    ) -> Result<InvokeResponse, EngineError> {
+        match env.origin {
+            Origin::Provisioned { .. } => {
+                self.release_provisioned(&spec.function, env, result.healthy)
+            }
+            Origin::OnDemand if result.healthy => drop(
+                self.inner
+                    .pool
+                    .release(&pool::key(&spec.function, &spec.version), env),
+            ),
+            Origin::OnDemand => drop(env),
+        }
+        result.response
+    }
+
+    /// Runs the event on `env` and writes the invocation's log: hands it to the
+    /// runtime, waits for its end, then closes the log with `END` and `REPORT`. A warm
+    /// environment whose runtime exited before it took the event reports
+    /// [`Ran::Undelivered`] instead.
+    async fn run_on(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+        env: &mut Environment,
+        warm: bool,
+    ) -> Ran {
+        let timeout = Duration::from_secs(spec.timeout_s.max(1) as u64);
+        let start_ms = now_ms();
+        let invocation = invocation(spec, req, start_ms, timeout);
+        env.begin_log(&start_lines(start_ms, &spec.version, req))
+            .await;
+        let started = Instant::now();
+        let end = env.run(invocation, timeout).await;
+        let duration = started.elapsed();
+        let id = &req.request_id;
+        if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
+            // Its START (held until output or the end) goes out with this line.
+            env.end_log(&[(
+                now_ms(),
+                format!("RequestId: {id} The runtime exited before it took the event; a new environment runs it"),
+            )])
+            .await;
+            return Ran::Undelivered;
+        }
+        let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
+        let healthy = ending.healthy;
+        let response = Ok(close(spec, req, env, ending, duration).await);
+        Ran::Done(RunResult { response, healthy })
+    }
+
+    /// An environment failed to start: the caller gets the init error, the log gets
+    /// what init printed and the invocation's lines.
+    async fn init_failed(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+        failure: InitFailure,
+    ) -> Result<InvokeResponse, EngineError> {
+        if let Some(detail) = failure.platform {
+            return Err(EngineError::internal(detail));
+        }
+        let id = &req.request_id;
+        let status = if failure.timed_out {
+            "timeout".to_string()
+        } else {
+            format!("error\tError Type: {}", failure.error_type)
+        };
+        let report = Report {
+            request_id: id,
+            duration: failure.init_duration,
+            memory_size_mb: spec.memory_mb,
+            max_memory_used_mb: 0,
+            init_duration: None,
+            status: Some(status),
+        };
+        let mut lines = start_lines(now_ms(), &spec.version, req);
+        lines.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
+        lines.push((now_ms(), report.line()));
+        // The tail includes what init printed: that is where the reason for the failure is.
+        let mut all = failure.lines;
+        let unlogged = if failure.logged { all.len() } else { 0 };
+        all.extend(lines);
+        let log_result = req
+            .log_tail
+            .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
+        self.submit_logs(&spec.function, &failure.stream, &all[unlogged..])
+            .await;
+        Ok(InvokeResponse {
+            executed_version: spec.version.clone(),
+            function_error: Some("Unhandled".into()),
+            log_result,
+            payload: failure.body,
+        })
+    }
+
+    /// Queues lines for the log store (see `hearth_store::Writer`: readers of the logs
+    /// wait for them, the invocation does not).
+    pub(crate) async fn submit_logs(&self, function: &str, stream: &str, lines: &[(i64, String)]) {
+        self.inner
+            .writer
+            .submit_logs(LogBatch::from_lines(
+                function,
+                stream,
+                lines.iter().map(|(t, l)| (*t, l.as_str())),
+            ))
+            .await;
+    }
+}
+
+/// The event as the runtime's `/next` hands it over (an empty payload becomes `{}`).
+fn invocation(spec: &RunSpec, req: &InvokeRequest, start_ms: i64, timeout: Duration) -> Invocation {
+    Invocation {
+        request_id: req.request_id.clone(),
+        payload: if req.payload.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            req.payload.clone()
+        },
+        deadline_ms: start_ms + timeout.as_millis() as i64,
+        invoked_function_arn: function_arn(&spec.function, req.function.qualifier.as_deref()),
+        trace_id: trace_id(),
+        client_context: req.client_context.clone(),
+        cognito_identity: None,
+    }
+}
+
+/// Closes the invocation's log (the ending's own lines, `END`, `REPORT`) and answers.
+async fn close(
+    spec: &RunSpec,
+    req: &InvokeRequest,
+    env: &mut Environment,
+    ending: Ending,
+    duration: Duration,
+) -> InvokeResponse {
+    let id = &req.request_id;
+    let report = Report {
+        request_id: id,
+        duration,
+        memory_size_mb: spec.memory_mb,
+        max_memory_used_mb: env.max_memory_used_mb(),
+        init_duration: env.init_duration.take(),
+        status: ending.status,
+    };
+    let mut closing = ending.lines;
+    closing.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
+    closing.push((now_ms(), report.line()));
+    let lines = env.end_log(&closing).await;
+    let log_result = req
+        .log_tail
+        .then(|| BASE64.encode(logs::tail(&lines, LOG_TAIL_BYTES)));
+    InvokeResponse {
+        executed_version: spec.version.clone(),
+        function_error: ending.function_error.map(str::to_string),
+        log_result,
+        payload: ending.payload,
+    }
+}
+
+/// The invocation's first log lines: Lambda's `START`, and for an asynchronous event a
+/// Hearth line saying which attempt this is (retries keep the request id).
+fn start_lines(ts: i64, version: &str, req: &InvokeRequest) -> Vec<(i64, String)> {
+    let id = logs::field(&req.request_id);
+    let mut lines = vec![(ts, format!("START RequestId: {id} Version: {version}"))];
+    if let Some(n) = req.attempt {
+        lines.push((ts, format!("ASYNC RequestId: {id} Attempt: {n}")));
+    }
+    lines
+}
+
+/// What running an event on an environment came to.
+enum Ran {
+    Done(RunResult),
+    /// The environment died before its runtime took the event.
+    Undelivered,
+}
+
+struct RunResult {
+    response: Result<InvokeResponse, EngineError>,
+    healthy: bool,
+}
+
+/// An X-Ray style trace header: `Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0`.
+fn trace_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        chrono::Utc::now().timestamp(),
+        &id[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
+}

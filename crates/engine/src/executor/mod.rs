@@ -1,0 +1,162 @@
+//! The executor: runs a resolved, immutable function configuration ([`RunSpec`]) in
+//! execution environments. It owns the environments (`env`), the warm pool (`pool`),
+//! the invoke path (`invoke`), admission against concurrency (`admission`), the
+//! environments of provisioned concurrency (`provisioned`), the function's output and
+//! its log lines (`output`, `logs`) and the unpacking of code (`code`).
+//!
+//! It knows nothing of aliases, version lookup or the store's metadata: the control
+//! plane (`crate::control`) resolves a reference to a [`RunSpec`], owns the records,
+//! and tells the executor what to retire ([`Retire`]) when they change.
+
+mod admission;
+mod code;
+mod ending;
+mod env;
+mod invoke;
+mod logs;
+mod output;
+mod pool;
+mod provisioned;
+mod spec;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_runtimes::Catalog;
+use hearth_sandbox::Sandbox;
+use hearth_store::{CodeStore, Writer};
+
+pub(crate) use admission::Admission;
+pub(crate) use code::CodeFailure;
+pub use invoke::{InvokeRequest, InvokeResponse};
+pub use output::LogLimits;
+pub(crate) use provisioned::{status_reason, AllocationView, Wanted};
+pub(crate) use spec::RunSpec;
+
+/// What the executor needs to run environments, given once when the engine is built.
+pub(crate) struct Parts {
+    pub code: Arc<dyn CodeStore>,
+    pub catalog: Catalog,
+    pub sandbox: Arc<dyn Sandbox>,
+    /// Where environments' log lines go (shared with the control plane and the queue).
+    pub writer: Writer,
+    pub log_limits: LogLimits,
+    pub admission: Admission,
+}
+
+/// Environments that a change of the records makes stale, as the control plane names
+/// them (see `crate::control::retire`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Retire {
+    /// The warm environments of one version (`$LATEST` whose code or configuration
+    /// changed, or a deleted version).
+    Version { function: String, version: String },
+    /// A provisioned-concurrency allocation and its environments (its configuration,
+    /// its alias or its version deleted).
+    Allocation { function: String, qualifier: String },
+    /// Every environment of a deleted function, warm or provisioned.
+    Function { function: String },
+}
+
+struct Inner {
+    code: Arc<dyn CodeStore>,
+    catalog: Catalog,
+    sandbox: Arc<dyn Sandbox>,
+    pool: pool::Pool,
+    writer: Writer,
+    log_limits: LogLimits,
+    admission: Arc<Admission>,
+    provisioned: provisioned::Provisioned,
+}
+
+/// Cheap to clone; every clone is the same executor.
+#[derive(Clone)]
+pub(crate) struct Executor {
+    inner: Arc<Inner>,
+}
+
+impl Executor {
+    /// An executor with no environments; `idle_ttl` is how long an idle one is kept.
+    /// Must be called inside the tokio runtime (it starts the idle reaper).
+    pub(crate) fn new(parts: Parts, idle_ttl: Duration) -> Self {
+        let executor = Self {
+            inner: Arc::new(Inner {
+                code: parts.code,
+                catalog: parts.catalog,
+                sandbox: parts.sandbox,
+                pool: pool::Pool::default(),
+                writer: parts.writer,
+                log_limits: parts.log_limits,
+                admission: Arc::new(parts.admission),
+                provisioned: provisioned::Provisioned::default(),
+            }),
+        };
+        executor.spawn_reaper(idle_ttl);
+        executor
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn sandbox_name(&self) -> &'static str {
+        self.inner.sandbox.name()
+    }
+
+    /// The reservations and busy environments invocations are admitted against.
+    pub(crate) fn admission(&self) -> &Admission {
+        &self.inner.admission
+    }
+
+    /// Number of warm environments waiting for work.
+    pub(crate) fn idle_environments(&self) -> usize {
+        self.inner.pool.idle_count()
+    }
+
+    /// Stops what `retire` names: idle environments now, busy ones when their
+    /// invocation ends.
+    pub(crate) fn retire(&self, retire: &Retire) {
+        match retire {
+            Retire::Version { function, version } => {
+                drop(self.inner.pool.retire(&pool::key(function, version)))
+            }
+            Retire::Allocation {
+                function,
+                qualifier,
+            } => drop(self.inner.provisioned.remove(function, qualifier)),
+            Retire::Function { function } => {
+                drop(self.inner.provisioned.remove_function(function));
+                drop(self.inner.pool.retire_function(function));
+            }
+        }
+    }
+
+    /// Stops every idle environment (busy ones stop when their invocation is dropped)
+    /// and waits for the sandbox to have removed them.
+    pub(crate) fn shutdown(&self) {
+        drop(self.inner.pool.drain());
+        drop(self.inner.provisioned.drain());
+        if let Err(e) = self.inner.writer.flush_blocking() {
+            tracing::error!(error = %e, "invocation logs not written at shutdown");
+        }
+        self.inner.sandbox.shutdown();
+    }
+
+    /// Reclaims environments idle for longer than the TTL.
+    fn spawn_reaper(&self, ttl: Duration) {
+        let weak = Arc::downgrade(&self.inner);
+        let period = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let gone = inner.pool.expired(ttl);
+                if !gone.is_empty() {
+                    tracing::debug!(count = gone.len(), "reclaiming idle environments");
+                }
+                drop(gone);
+            }
+        });
+    }
+}

@@ -1,0 +1,28 @@
+//! [`RunSpec`]: what the executor needs to start and run an environment of one function
+//! version, resolved by the control plane and immutable from then on.
+
+use std::collections::BTreeMap;
+
+use hearth_model::function::CodeRef;
+
+/// A resolved function configuration: one version's code and the settings that shape
+/// its environments. The executor runs it as given; it never looks a function up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunSpec {
+    pub function: String,
+    /// `$LATEST` or a version number: which pool the environments go back to.
+    pub version: String,
+    /// Environments started for another revision of the same version are stale.
+    pub revision: String,
+    pub runtime: String,
+    pub handler: String,
+    /// Seconds an invocation may run.
+    pub timeout_s: i64,
+    pub memory_mb: i64,
+    pub ephemeral_storage_mb: i64,
+    /// The function's own environment variables, set after the runtime's.
+    pub environment: BTreeMap<String, String>,
+    pub code: CodeRef,
+    /// `/aws/lambda/<function>`, for `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group: String,
+}
