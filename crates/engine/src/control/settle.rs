@@ -206,7 +206,13 @@ mod tests {
         let mut f = function(State::Active, LastUpdateStatus::InProgress);
         f.state_reason = None;
         f.previous_code = Some(code("old"));
-        apply_outcome(&mut f, Some(&CodeFailure::Internal("disk".into())));
+        apply_outcome(
+            &mut f,
+            Some(&CodeFailure::Internal {
+                message: "disk".into(),
+                disk_full: true,
+            }),
+        );
         assert_eq!(
             f.state,
             State::Active,
