@@ -13,6 +13,10 @@ mod changes;
 mod control;
 pub mod error;
 mod executor;
+/// What tests build: engines over temporary stores, a function, a poller (the `testing`
+/// feature).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,27 +2,17 @@
 //! what `Invoker::enqueue` queued through the same invoker, to an engine whose
 //! environments are scripted runtimes (nothing needs root).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_engine::{Catalog, Engine, EngineConfig, NewFunction};
+use hearth_engine::testing::{self, eventually};
+use hearth_engine::Engine;
 use hearth_events::{AsyncQueue, EventsConfig};
-use hearth_model::{FunctionRef, State};
-use hearth_sandbox::scripted::{Records, Script, ScriptedSandbox, Step};
+use hearth_model::FunctionRef;
+use hearth_sandbox::scripted::{Records, Script, Step};
 use hearth_store::Store;
 use hearth_triggers::{EnqueueRequest, EventSource, Host, Invoker, SourceContext};
-
-/// How long [`eventually`] waits before it calls a test failed (never a measured time).
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The `provided` runtimes need nothing installed, so an empty catalogue directory does.
-fn catalog() -> Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG
-        .get_or_init(|| Catalog::discover(&std::env::temp_dir().join("hearth-no-runtimes")))
-        .clone()
-}
 
 struct Server {
     store: Store,
@@ -38,21 +28,9 @@ impl Server {
     /// `hearth server` composes them.
     fn new(script: Script) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("data")).expect("store");
-        let sandbox = ScriptedSandbox::new(script);
-        let records = sandbox.records();
-        let engine = Engine::new(
-            store.clone(),
-            catalog(),
-            Arc::new(sandbox),
-            EngineConfig {
-                idle_ttl: Duration::from_secs(600),
-                account_concurrency: 1000,
-                log_limits: Default::default(),
-                log_backlog: hearth_store::LOG_BACKLOG,
-            },
-        )
-        .expect("engine");
+        let config = testing::config(Duration::from_secs(600));
+        let (engine, records) = testing::scripted(dir.path(), script, config);
+        let store = engine.store().clone();
         let queue = open_queue(&store, &engine);
         let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
         Self {
@@ -78,31 +56,7 @@ impl Server {
 
     /// Creates a `provided` function and waits until it is `Active`.
     async fn create(&self, name: &str) {
-        self.engine
-            .create_function(NewFunction {
-                name: name.into(),
-                runtime: "provided.al2023".into(),
-                role: "arn:aws:iam::000000000000:role/hearth-test".into(),
-                handler: "handler".into(),
-                description: String::new(),
-                timeout: 3,
-                memory_size: 128,
-                ephemeral_storage: 512,
-                environment: Default::default(),
-                architectures: vec!["x86_64".into()],
-                dead_letter_target_arn: None,
-                tags: Default::default(),
-                zip: bootstrap_zip(),
-                publish: false,
-            })
-            .await
-            .expect("create the function");
-        eventually("the function is active", || {
-            self.engine
-                .get_function(&function(name))
-                .is_ok_and(|f| f.state == State::Active)
-        })
-        .await;
+        testing::create(&self.engine, testing::new_function(name)).await;
     }
 
     async fn enqueue(&self, name: &str, request_id: &str, payload: &'static str) {
@@ -131,31 +85,6 @@ fn function(name: &str) -> FunctionRef {
     FunctionRef {
         name: name.into(),
         qualifier: None,
-    }
-}
-
-/// A zip with an executable `bootstrap` the scripted sandbox never runs (the catalogue
-/// checks it is there).
-fn bootstrap_zip() -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", opts).expect("zip entry");
-    zip.write_all(b"#!/bin/sh\nexit 1\n").expect("zip write");
-    zip.finish().expect("zip finish");
-    buf.into_inner()
-}
-
-/// Waits until `cond` holds, polling; fails the test if it never does.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -10,6 +10,9 @@ pub mod event_invoke;
 pub mod function;
 pub mod limits;
 pub mod shapes;
+/// Sample records for tests (the `testing` feature).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod validate;
 

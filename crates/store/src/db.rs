@@ -226,42 +226,10 @@ impl SqliteStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use hearth_model::function::CodeRef;
-    use hearth_model::{FunctionConfig, LastUpdateStatus, State};
+    use hearth_model::FunctionConfig;
 
     /// A minimal `$LATEST` record for store tests.
-    pub(crate) fn sample(name: &str) -> FunctionConfig {
-        FunctionConfig {
-            name: name.into(),
-            version: "$LATEST".into(),
-            runtime: "provided.al2023".into(),
-            handler: "bootstrap".into(),
-            role: "arn:aws:iam::000000000000:role/r".into(),
-            description: String::new(),
-            timeout: 3,
-            memory_size: 128,
-            ephemeral_storage: 512,
-            environment: Default::default(),
-            architectures: vec!["x86_64".into()],
-            code: CodeRef {
-                sha256_hex: "00".into(),
-                sha256_b64: "AA==".into(),
-                size: 1,
-                unzipped_size: 1,
-            },
-            last_modified: "t".into(),
-            revision_id: "r".into(),
-            state: State::Active,
-            state_reason: None,
-            state_reason_code: None,
-            last_update_status: LastUpdateStatus::Successful,
-            last_update_status_reason: None,
-            last_update_status_reason_code: None,
-            tags: Default::default(),
-            dead_letter_target_arn: None,
-            previous_code: None,
-        }
-    }
+    pub(crate) use hearth_model::testing::function as sample;
 
     #[test]
     fn records_written_before_dead_letter_config_still_load() {

@@ -144,9 +144,18 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Change, Durability};
+
+    /// The first ten log events of `function`, oldest first.
+    pub(crate) fn first_logs(store: &SqliteStore, function: &str) -> Vec<LogEvent> {
+        let q = LogQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        store.query_logs(function, &q).expect("query the logs")
+    }
 
     #[test]
     fn append_then_query_in_order() {
@@ -215,15 +224,7 @@ mod tests {
             .expect("old schema");
         }
         let store = SqliteStore::open(dir.path()).expect("open");
-        let events = store
-            .query_logs(
-                "f",
-                &LogQuery {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .expect("query");
+        let events = first_logs(&store, "f");
         let got: Vec<_> = events
             .iter()
             .map(|e| (e.timestamp, e.message.as_str()))

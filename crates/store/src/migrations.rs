@@ -154,7 +154,8 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[Migration]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LogQuery, MetadataStore, SqliteStore};
+    use crate::logs::tests::first_logs;
+    use crate::{MetadataStore, SqliteStore};
 
     /// The schema as Hearth wrote it before versions were recorded (every table the
     /// releases of that time made), with no `user_version`.
@@ -252,15 +253,7 @@ mod tests {
             MetadataStore::retention(&store, "f").expect("retention"),
             Some(7)
         );
-        let lines = store
-            .query_logs(
-                "f",
-                &LogQuery {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .expect("logs");
+        let lines = first_logs(&store, "f");
         assert_eq!(lines[0].message, "kept");
         drop(store);
         let conn = Connection::open(dir.path().join("hearth.db")).expect("db");

@@ -152,7 +152,8 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Change, Durability, LogBatch, LogQuery, Writer};
+    use crate::logs::tests::first_logs;
+    use crate::{Change, Durability, LogBatch, Writer};
 
     fn event(seq: i64) -> QueuedEvent {
         QueuedEvent {
@@ -233,15 +234,7 @@ mod tests {
         ))
         .expect("commit");
         // The commit that carried the event also carried the lines submitted before it.
-        let logs = store
-            .query_logs(
-                "f",
-                &LogQuery {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .expect("logs");
+        let logs = first_logs(&store, "f");
         assert_eq!(logs.len(), 1);
         assert_eq!(store.queued_events().expect("load").len(), 1);
     }

@@ -1,43 +1,19 @@
 //! What the crate's tests share: an engine over a temporary store, and a queue that keeps
 //! what reaches it.
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use hearth_engine::{Catalog, Engine, EngineConfig};
-use hearth_sandbox::ProcessSandbox;
-use hearth_store::{Store, WriteError};
+use hearth_engine::Engine;
+use hearth_store::WriteError;
 
 use crate::queue::{EventQueue, InvocableEvent, QueueStats};
 use crate::source::BoxFuture;
 use crate::{Invoker, SourceContext};
 
-/// The host's catalogue, found once per test binary (finding interpreters takes a while);
-/// its runtimes directory is never created, so nothing counts as installed.
-fn catalog() -> Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG
-        .get_or_init(|| Catalog::discover(&std::env::temp_dir().join("hearth-no-runtimes")))
-        .clone()
-}
-
 /// An engine on a fresh store (no function yet), and the directory it lives in.
 pub(crate) fn engine() -> (Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("data")).expect("store");
-    let engine = Engine::new(
-        store,
-        catalog(),
-        Arc::new(ProcessSandbox),
-        EngineConfig {
-            idle_ttl: Duration::from_secs(60),
-            account_concurrency: 1000,
-            log_limits: Default::default(),
-            log_backlog: hearth_store::LOG_BACKLOG,
-        },
-    )
-    .expect("engine");
-    (engine, dir)
+    (hearth_engine::testing::engine(dir.path()), dir)
 }
 
 /// A source's context over [`engine`] and a [`Kept`] queue.

@@ -262,34 +262,16 @@ mod tests {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = crate::control::testing::engine(&dir);
+        let engine = crate::testing::engine(dir.path());
         Fixture { engine, _dir: dir }
     }
 
-    /// An empty (but valid) zip.
-    fn empty_zip() -> Vec<u8> {
-        let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
-        zip.extend([0u8; 18]);
-        zip
-    }
-
+    /// Creates a published function `name`, without waiting for it to settle.
     async fn create(engine: &Engine, name: &str) {
         engine
             .create_function(NewFunction {
-                name: name.into(),
-                runtime: "provided.al2023".into(),
-                handler: "bootstrap".into(),
-                role: "arn:aws:iam::000000000000:role/r".into(),
-                description: String::new(),
-                timeout: 3,
-                memory_size: 128,
-                ephemeral_storage: 512,
-                environment: Default::default(),
-                architectures: vec!["x86_64".into()],
-                dead_letter_target_arn: None,
-                tags: Default::default(),
-                zip: empty_zip(),
                 publish: true,
+                ..crate::testing::new_function(name)
             })
             .await
             .expect("created");

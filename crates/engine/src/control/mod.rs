@@ -16,8 +16,6 @@ pub(crate) mod registry;
 mod resolve;
 mod retire;
 mod settle;
-#[cfg(test)]
-mod testing;
 mod versions;
 
 pub use functions::AccountSettings;

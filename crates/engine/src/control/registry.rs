@@ -100,8 +100,9 @@ mod tests {
     use hearth_store::Publish;
 
     use super::*;
-    use crate::control::testing::{engine, function as config};
+    use crate::testing::engine;
     use crate::Engine;
+    use hearth_model::testing::function as config;
 
     fn cached(e: &Engine, name: &str) -> Option<Arc<Entry>> {
         e.inner
@@ -118,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn writes_made_through_the_store_are_seen() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let e = engine(&dir);
+        let e = engine(dir.path());
         let (registry, store) = (&e.inner.registry, e.store().metadata());
         let get = || registry.get(e.store(), "f").expect("load");
         assert!(get().is_none());

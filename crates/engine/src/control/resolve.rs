@@ -100,7 +100,7 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::testing::{code, function};
+    use hearth_model::testing::{code, function};
 
     fn config() -> FunctionConfig {
         FunctionConfig {

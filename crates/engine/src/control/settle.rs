@@ -166,7 +166,7 @@ fn settled_version(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::testing::{self, code};
+    use hearth_model::testing::{self, code};
 
     fn function(state: State, update: LastUpdateStatus) -> FunctionConfig {
         FunctionConfig {

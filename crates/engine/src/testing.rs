@@ -1,0 +1,137 @@
+//! What tests of the engine and of the crates over it build (the `testing` feature):
+//! engines over a store in a temporary directory, a `provided` function to create in
+//! them, and a poller to wait on what they do in the background.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
+use hearth_sandbox::scripted::{Records, Script, ScriptedSandbox};
+use hearth_sandbox::Sandbox;
+use hearth_store::Store;
+
+use crate::{Catalog, Engine, EngineConfig, NewFunction};
+
+/// A `provided` runtime: always in the catalogue, and it needs nothing installed.
+pub const RUNTIME: &str = "provided.al2023";
+/// The role of [`new_function`].
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/hearth-test";
+/// How long [`eventually`] waits before it calls a test failed (never a measured time).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The host's catalogue, found once per test binary (finding the host's interpreters
+/// takes seconds). Its runtimes directory is never created: the `provided` runtimes
+/// need nothing installed, and no other runtime counts as installed.
+pub fn catalog() -> Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| Catalog::discover(&std::env::temp_dir().join("hearth-no-runtimes")))
+        .clone()
+}
+
+/// Engine settings for tests: `idle_ttl` as given, the defaults otherwise.
+pub fn config(idle_ttl: Duration) -> EngineConfig {
+    EngineConfig {
+        idle_ttl,
+        account_concurrency: 1000,
+        log_limits: Default::default(),
+        log_backlog: hearth_store::LOG_BACKLOG,
+    }
+}
+
+/// An engine over a store in `dir/data` on `sandbox`; must be called inside the tokio
+/// runtime.
+fn open(dir: &Path, sandbox: Arc<dyn Sandbox>, config: EngineConfig) -> Engine {
+    let store = Store::open(&dir.join("data")).expect("store");
+    Engine::new(store, catalog(), sandbox, config).expect("engine")
+}
+
+/// An engine whose store is in `dir`, on the process sandbox (which tests that use it
+/// never start) and with a minute's `idle_ttl`; must be called inside the tokio runtime.
+pub fn engine(dir: &Path) -> Engine {
+    open(
+        dir,
+        Arc::new(hearth_sandbox::ProcessSandbox),
+        config(Duration::from_secs(60)),
+    )
+}
+
+/// An engine whose store is in `dir` and whose environments run `script`, and what the
+/// scripted sandbox starts and sees; must be called inside the tokio runtime.
+pub fn scripted(dir: &Path, script: Script, config: EngineConfig) -> (Engine, Records) {
+    let sandbox = ScriptedSandbox::new(script);
+    let records = sandbox.records();
+    (open(dir, Arc::new(sandbox), config), records)
+}
+
+/// CreateFunction's input for a `provided` function `name` whose code is
+/// [`bootstrap_zip`]: 3 seconds, 128 MB, no environment, not published.
+pub fn new_function(name: &str) -> NewFunction {
+    NewFunction {
+        name: name.into(),
+        runtime: RUNTIME.into(),
+        role: ROLE.into(),
+        handler: "handler".into(),
+        description: String::new(),
+        timeout: 3,
+        memory_size: 128,
+        ephemeral_storage: 512,
+        environment: Default::default(),
+        architectures: vec!["x86_64".into()],
+        dead_letter_target_arn: None,
+        tags: Default::default(),
+        zip: bootstrap_zip(),
+        publish: false,
+    }
+}
+
+/// A zip with an executable `bootstrap` that a scripted sandbox never runs (the
+/// catalogue checks it is there).
+pub fn bootstrap_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", opts).expect("zip entry");
+    zip.write_all(b"#!/bin/sh\nexit 1\n").expect("zip write");
+    zip.finish().expect("zip finish");
+    buf.into_inner()
+}
+
+/// Creates the function and waits until it has [`settled`].
+pub async fn create(engine: &Engine, function: NewFunction) {
+    let name = function.name.clone();
+    engine
+        .create_function(function)
+        .await
+        .expect("create the function");
+    settled(engine, &name).await;
+}
+
+/// Waits until the function `name` is `Active` with its last update `Successful`.
+pub async fn settled(engine: &Engine, name: &str) {
+    let settled = |f: &FunctionConfig| {
+        f.state == State::Active && f.last_update_status == LastUpdateStatus::Successful
+    };
+    let unqualified = FunctionRef {
+        name: name.into(),
+        qualifier: None,
+    };
+    eventually("the function settles", || {
+        engine.get_function(&unqualified).is_ok_and(|f| settled(&f))
+    })
+    .await;
+}
+
+/// Waits until `condition` holds, polling; fails the test if it never does.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
