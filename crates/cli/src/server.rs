@@ -135,7 +135,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             Arc::new(ProcessSandbox)
         }
     };
-    let engine = Engine::new(
+    // The engine is the control plane's; its invoke path goes to the invoker alone.
+    let (engine, invoke_path) = Engine::new(
         store,
         catalog.clone(),
         sandbox,
@@ -163,7 +164,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
-    let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
+    let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
         crate::sources::sources(&queue),

@@ -25,7 +25,7 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
-pub use control::{AccountSettings, RetentionConfig};
+pub use control::{AccountSettings, InvokePath, RetentionConfig};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::{InvokeRequest, InvokeResponse, LogLimits};
 pub use hearth_runtimes::Catalog;
@@ -68,13 +68,14 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine, finishes any function changes a previous run left half done
     /// (functions still `Pending` or `InProgress`) and provisions the configured
-    /// provisioned concurrency. Must be called inside the tokio runtime.
+    /// provisioned concurrency. Must be called inside the tokio runtime. Returns the
+    /// engine (the control plane's handle) and the one [`InvokePath`] that runs functions.
     pub fn new(
         store: Store,
         catalog: Catalog,
         sandbox: Arc<dyn Sandbox>,
         config: EngineConfig,
-    ) -> Result<Self, hearth_store::StoreError> {
+    ) -> Result<(Self, InvokePath), hearth_store::StoreError> {
         let reserved = store.metadata().all_reserved()?;
         let writer = Writer::with_backlog(store.clone(), config.log_backlog)?;
         let registry = Arc::new(control::registry::Registry::default());
@@ -101,7 +102,8 @@ impl Engine {
         };
         engine.resume_pending();
         engine.resume_provisioned();
-        Ok(engine)
+        let path = InvokePath::new(engine.clone());
+        Ok((engine, path))
     }
 
     pub fn store(&self) -> &Store {

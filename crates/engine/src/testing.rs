@@ -11,7 +11,7 @@ use hearth_sandbox::scripted::{Records, Script, ScriptedSandbox};
 use hearth_sandbox::Sandbox;
 use hearth_store::Store;
 
-use crate::{Catalog, Engine, EngineConfig, NewFunction};
+use crate::{Catalog, Engine, EngineConfig, InvokePath, NewFunction};
 
 /// A `provided` runtime: always in the catalogue, and it needs nothing installed.
 pub const RUNTIME: &str = "provided.al2023";
@@ -42,14 +42,15 @@ pub fn config(idle_ttl: Duration) -> EngineConfig {
 
 /// An engine over a store in `dir/data` on `sandbox`; must be called inside the tokio
 /// runtime.
-fn open(dir: &Path, sandbox: Arc<dyn Sandbox>, config: EngineConfig) -> Engine {
+fn open(dir: &Path, sandbox: Arc<dyn Sandbox>, config: EngineConfig) -> (Engine, InvokePath) {
     let store = Store::open(&dir.join("data")).expect("store");
     Engine::new(store, catalog(), sandbox, config).expect("engine")
 }
 
 /// An engine whose store is in `dir`, on the process sandbox (which tests that use it
-/// never start) and with a minute's `idle_ttl`; must be called inside the tokio runtime.
-pub fn engine(dir: &Path) -> Engine {
+/// never start) and with a minute's `idle_ttl`, and its invoke path; must be called
+/// inside the tokio runtime.
+pub fn engine(dir: &Path) -> (Engine, InvokePath) {
     open(
         dir,
         Arc::new(hearth_sandbox::ProcessSandbox),
@@ -59,10 +60,11 @@ pub fn engine(dir: &Path) -> Engine {
 
 /// An engine whose store is in `dir` and whose environments run `script`, and what the
 /// scripted sandbox starts and sees; must be called inside the tokio runtime.
-pub fn scripted(dir: &Path, script: Script, config: EngineConfig) -> (Engine, Records) {
+pub fn scripted(dir: &Path, script: Script, config: EngineConfig) -> (Engine, InvokePath, Records) {
     let sandbox = ScriptedSandbox::new(script);
     let records = sandbox.records();
-    (open(dir, Arc::new(sandbox), config), records)
+    let (engine, path) = open(dir, Arc::new(sandbox), config);
+    (engine, path, records)
 }
 
 /// CreateFunction's input for a `provided` function `name` whose code is

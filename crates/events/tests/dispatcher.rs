@@ -29,10 +29,10 @@ impl Server {
     fn new(script: Script) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = testing::config(Duration::from_secs(600));
-        let (engine, records) = testing::scripted(dir.path(), script, config);
+        let (engine, path, records) = testing::scripted(dir.path(), script, config);
         let store = engine.store().clone();
         let queue = open_queue(&store, &engine);
-        let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
+        let invoker = Invoker::new(path, Arc::new(queue.clone()));
         Self {
             store,
             engine,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hearth_engine::{Engine, EngineError, InvokeRequest, InvokeResponse};
+use hearth_engine::{EngineError, InvokePath, InvokeRequest, InvokeResponse};
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::FunctionRef;
 
@@ -28,28 +28,32 @@ pub struct EnqueueRequest {
 /// Cheap to clone; every clone reaches the same engine and queue.
 #[derive(Clone)]
 pub struct Invoker {
-    engine: Engine,
+    path: Arc<InvokePath>,
     queue: Arc<dyn EventQueue>,
 }
 
 impl Invoker {
-    /// The handle over `engine`'s invoke path and the asynchronous `queue`. Built once,
-    /// by the server, which hands clones to the control plane and the [`crate::Host`].
-    pub fn new(engine: Engine, queue: Arc<dyn EventQueue>) -> Self {
-        Self { engine, queue }
+    /// The handle over the engine's one invoke path and the asynchronous `queue`. Built
+    /// once, by the server, which hands clones to the control plane and the
+    /// [`crate::Host`]: nothing else can run a function.
+    pub fn new(path: InvokePath, queue: Arc<dyn EventQueue>) -> Self {
+        Self {
+            path: Arc::new(path),
+            queue,
+        }
     }
 
     /// Runs the invocation and answers: the engine resolves the function and qualifier,
     /// admits it against the concurrency limits, runs it and writes its log lines.
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
-        self.engine.invoke(req).await
+        self.path.invoke(req).await
     }
 
     /// Hands the event to the asynchronous queue once the engine finds its function
     /// invocable now (else the error, and nothing is queued); returns once the event is
     /// on disk. Its delivery later goes through [`Invoker::invoke`].
     pub async fn enqueue(&self, req: EnqueueRequest) -> Result<(), EngineError> {
-        self.engine.check_invocable(&req.function)?;
+        self.path.engine().check_invocable(&req.function)?;
         self.queue
             .accept(InvocableEvent::checked(req))
             .await
@@ -64,13 +68,13 @@ impl Invoker {
         function: &str,
         qualifier: &str,
     ) -> Result<Option<EventInvokeConfig>, EngineError> {
-        self.engine.event_invoke_config(function, qualifier)
+        self.path.engine().event_invoke_config(function, qualifier)
     }
 
     /// The function's reserved concurrency, if it has one: a source that delivers many
     /// events at once keeps within it rather than collect throttles.
     pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {
-        self.engine.reserved_concurrency(function)
+        self.path.engine().reserved_concurrency(function)
     }
 
     /// Per function, the asynchronous queue's events not done yet.

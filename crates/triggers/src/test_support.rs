@@ -3,17 +3,18 @@
 
 use std::sync::{Arc, Mutex};
 
-use hearth_engine::Engine;
+use hearth_engine::InvokePath;
 use hearth_store::WriteError;
 
 use crate::queue::{EventQueue, InvocableEvent, QueueStats};
 use crate::source::BoxFuture;
 use crate::{Invoker, SourceContext};
 
-/// An engine on a fresh store (no function yet), and the directory it lives in.
-pub(crate) fn engine() -> (Engine, tempfile::TempDir) {
+/// The invoke path of an engine on a fresh store (no function yet), and the directory
+/// it lives in.
+pub(crate) fn engine() -> (InvokePath, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    (hearth_engine::testing::engine(dir.path()), dir)
+    (hearth_engine::testing::engine(dir.path()).1, dir)
 }
 
 /// A source's context over [`engine`] and a [`Kept`] queue.

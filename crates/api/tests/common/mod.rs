@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use hearth_engine::Engine;
+use hearth_engine::{Engine, InvokePath};
 use hearth_events::AsyncQueue;
 use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
@@ -13,25 +13,22 @@ use hearth_triggers::{EventSource, Invoker, SourceContext};
 /// The router, its store, and the directory both live in (dropped last).
 pub fn app() -> (Router, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = hearth_engine::testing::engine(dir.path());
+    let (engine, path) = hearth_engine::testing::engine(dir.path());
     let store = engine.store().clone();
-    (
-        hearth_api::router(engine.clone(), invoker(&engine)),
-        store,
-        dir,
-    )
+    let invoker = invoker(&engine, path);
+    (hearth_api::router(engine, invoker), store, dir)
 }
 
 /// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the
 /// test's runtime ends.
-fn invoker(engine: &Engine) -> Invoker {
+fn invoker(engine: &Engine, path: InvokePath) -> Invoker {
     let queue = AsyncQueue::open(
         engine.store().clone(),
         engine.writer().clone(),
         Default::default(),
     )
     .expect("the async queue");
-    let invoker = Invoker::new(engine.clone(), Arc::new(queue.clone()));
+    let invoker = Invoker::new(path, Arc::new(queue.clone()));
     let dispatcher = Box::new(queue.dispatcher()).start(SourceContext::new(invoker.clone()));
     // Dropping the handle leaves the dispatcher running; the test never stops it.
     drop(dispatcher.expect("the dispatcher starts"));

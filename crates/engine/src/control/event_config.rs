@@ -262,7 +262,7 @@ mod tests {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = crate::testing::engine(dir.path());
+        let (engine, _) = crate::testing::engine(dir.path());
         Fixture { engine, _dir: dir }
     }
 

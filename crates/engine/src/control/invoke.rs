@@ -13,8 +13,33 @@ use crate::Engine;
 /// was collected (each time, the function changed in between).
 const LOOKUPS: usize = 3;
 
-impl Engine {
+/// The one way to run a function, made once with its [`Engine`] (see [`Engine::new`]).
+/// Whoever builds the engine hands it to the single holder that every way in goes
+/// through (the server's `Invoker`), so the control plane, which holds the `Engine`,
+/// cannot run a function past it.
+pub struct InvokePath {
+    engine: Engine,
+}
+
+impl InvokePath {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+
+    /// Resolves the function and qualifier, admits the invocation against the
+    /// concurrency limits, runs it and writes its log lines.
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
+        self.engine.invoke(req).await
+    }
+
+    /// The engine it runs on, for the reads that deciding how to deliver needs.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Engine {
+    pub(crate) async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
         for _ in 0..LOOKUPS {
             if let Some(result) = self.invoke_once(&req).await {
                 return result;

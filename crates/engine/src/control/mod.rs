@@ -19,6 +19,7 @@ mod settle;
 mod versions;
 
 pub use functions::AccountSettings;
+pub use invoke::InvokePath;
 pub use log_groups::RetentionConfig;
 
 use retire::RecordChange;

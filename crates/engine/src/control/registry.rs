@@ -119,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn writes_made_through_the_store_are_seen() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let e = engine(dir.path());
+        let (e, _) = engine(dir.path());
         let (registry, store) = (&e.inner.registry, e.store().metadata());
         let get = || registry.get(e.store(), "f").expect("load");
         assert!(get().is_none());
