@@ -11,7 +11,7 @@ use hearth_model::concurrency::{
     Concurrency, GetFunctionConcurrencyResponse, ListProvisionedConcurrencyConfigsResponse,
     PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest,
 };
-use hearth_model::{AwsError, FunctionRef};
+use hearth_model::{validate, AwsError, FunctionRef};
 
 use crate::error::ApiResult;
 use crate::functions::function_ref;
@@ -25,21 +25,10 @@ pub(crate) async fn put_reserved(
 ) -> ApiResult<Json<Concurrency>> {
     let r = FunctionRef::parse(&function)?;
     let req: PutFunctionConcurrencyRequest = body::json(body, "PutFunctionConcurrency").await?;
-    let reserved = req.reserved_concurrent_executions.ok_or_else(|| {
-        AwsError::constraint(
-            "null",
-            "reservedConcurrentExecutions",
-            "Member must not be null",
-        )
-    })?;
-    if reserved < 0 {
-        return Err(AwsError::constraint(
-            &reserved.to_string(),
-            "reservedConcurrentExecutions",
-            "Member must have value greater than or equal to 0",
-        )
-        .into());
-    }
+    let reserved = req
+        .reserved_concurrent_executions
+        .ok_or_else(|| AwsError::null_member("reservedConcurrentExecutions"))?;
+    validate::at_least(reserved, 0, "reservedConcurrentExecutions")?;
     let n = s.engine.put_function_concurrency(&r, reserved)?;
     Ok(Json(Concurrency {
         reserved_concurrent_executions: n,
@@ -74,21 +63,10 @@ pub(crate) async fn put_provisioned(
     let r = function_ref(&function, &query)?;
     let req: PutProvisionedConcurrencyConfigRequest =
         body::json(body, "PutProvisionedConcurrencyConfig").await?;
-    let requested = req.provisioned_concurrent_executions.ok_or_else(|| {
-        AwsError::constraint(
-            "null",
-            "provisionedConcurrentExecutions",
-            "Member must not be null",
-        )
-    })?;
-    if requested < 1 {
-        return Err(AwsError::constraint(
-            &requested.to_string(),
-            "provisionedConcurrentExecutions",
-            "Member must have value greater than or equal to 1",
-        )
-        .into());
-    }
+    let requested = req
+        .provisioned_concurrent_executions
+        .ok_or_else(|| AwsError::null_member("provisionedConcurrentExecutions"))?;
+    validate::at_least(requested, 1, "provisionedConcurrentExecutions")?;
     let c = s.engine.put_provisioned(&r, requested)?;
     Ok((StatusCode::ACCEPTED, Json(c)).into_response())
 }

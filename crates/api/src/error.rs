@@ -43,9 +43,7 @@ impl From<EngineError> for ApiError {
                 available.join(", ")
             )),
             EngineError::Invalid(message) => AwsError::invalid(message),
-            EngineError::MissingMember(field) => {
-                AwsError::constraint("null", field, "Member must not be null")
-            }
+            EngineError::MissingMember(field) => AwsError::null_member(field),
             EngineError::TooLarge {
                 what: Size::Unzipped,
                 limit,

@@ -20,10 +20,6 @@ fn unsupported(what: &str) -> AwsError {
     AwsError::invalid(format!("{what} is not supported by Hearth yet"))
 }
 
-fn required(field: &str) -> AwsError {
-    AwsError::constraint("null", field, "Member must not be null")
-}
-
 /// `DeadLetterConfig.TargetArn`, validated; an empty or absent one means none.
 fn dead_letter_target(config: Option<DeadLetterConfig>) -> Result<Option<String>, AwsError> {
     let arn = config.and_then(|d| d.target_arn).unwrap_or_default();
@@ -50,9 +46,9 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
     let name_ref = req
         .function_name
         .as_deref()
-        .ok_or_else(|| required("functionName"))?;
-    let role = req.role.ok_or_else(|| required("role"))?;
-    let code = req.code.ok_or_else(|| required("code"))?;
+        .ok_or_else(|| AwsError::null_member("functionName"))?;
+    let role = req.role.ok_or_else(|| AwsError::null_member("role"))?;
+    let code = req.code.ok_or_else(|| AwsError::null_member("code"))?;
     let fref = FunctionRef::parse(name_ref)?;
     if fref.qualifier.is_some() {
         return Err(AwsError::invalid(

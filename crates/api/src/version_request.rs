@@ -34,12 +34,10 @@ pub(crate) fn new_version(
 }
 
 pub(crate) fn new_alias(req: CreateAliasRequest) -> Result<NewAlias, AwsError> {
-    let name = req
-        .name
-        .ok_or_else(|| AwsError::constraint("null", "name", "Member must not be null"))?;
-    let function_version = req.function_version.ok_or_else(|| {
-        AwsError::constraint("null", "functionVersion", "Member must not be null")
-    })?;
+    let name = req.name.ok_or_else(|| AwsError::null_member("name"))?;
+    let function_version = req
+        .function_version
+        .ok_or_else(|| AwsError::null_member("functionVersion"))?;
     validate_alias_name(&name)?;
     let description = req.description.unwrap_or_default();
     validate::description(&description)?;

@@ -126,6 +126,11 @@ impl AwsError {
         )
     }
 
+    /// A required member that is absent.
+    pub fn null_member(field: &str) -> Self {
+        Self::constraint("null", field, "Member must not be null")
+    }
+
     /// A throttle: 429 with Lambda's `Reason` and a `Retry-After` of one second.
     pub fn throttled(reason: ThrottleReason) -> Self {
         Self {

@@ -226,13 +226,7 @@ pub struct EventInvokeSettings {
 }
 
 fn range(n: i64, min: i64, max: i64, field: &str) -> Result<(), AwsError> {
-    if n < min {
-        return Err(AwsError::constraint(
-            &n.to_string(),
-            field,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
+    crate::validate::at_least(n, min, field)?;
     if n > max {
         return Err(AwsError::constraint(
             &n.to_string(),

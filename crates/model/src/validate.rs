@@ -87,14 +87,20 @@ pub fn function_name(name: &str) -> Result<(), AwsError> {
     }
 }
 
-pub fn memory_size(mb: i64) -> Result<(), AwsError> {
-    if mb < MEMORY_MIN_MB {
+/// A number member's lower bound, in the request validator's wording.
+pub fn at_least(n: i64, min: i64, field: &str) -> Result<(), AwsError> {
+    if n < min {
         return Err(AwsError::constraint(
-            &mb.to_string(),
-            "memorySize",
-            "Member must have value greater than or equal to 128",
+            &n.to_string(),
+            field,
+            &format!("Member must have value greater than or equal to {min}"),
         ));
     }
+    Ok(())
+}
+
+pub fn memory_size(mb: i64) -> Result<(), AwsError> {
+    at_least(mb, MEMORY_MIN_MB, "memorySize")?;
     if mb > MEMORY_MAX_MB {
         return Err(AwsError::invalid(format!(
             "'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to {MEMORY_MAX_MB}"
@@ -104,13 +110,7 @@ pub fn memory_size(mb: i64) -> Result<(), AwsError> {
 }
 
 pub fn timeout(seconds: i64) -> Result<(), AwsError> {
-    if seconds < TIMEOUT_MIN_S {
-        return Err(AwsError::constraint(
-            &seconds.to_string(),
-            "timeout",
-            "Member must have value greater than or equal to 1",
-        ));
-    }
+    at_least(seconds, TIMEOUT_MIN_S, "timeout")?;
     if seconds > TIMEOUT_MAX_S {
         return Err(AwsError::invalid(format!(
             "'Timeout' value failed to satisfy constraint: Member must have value less than or equal to {TIMEOUT_MAX_S}"
