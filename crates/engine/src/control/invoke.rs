@@ -76,7 +76,9 @@ impl Engine {
     /// Checks that `r` names something invocable now (what an async invoke checks
     /// before it accepts the event), without running it.
     pub fn check_invocable(&self, r: &FunctionRef) -> Result<(), EngineError> {
-        self.resolve_target(r).map(drop)
+        // As an invocation would pick, but without building the run spec it needs.
+        let config = self.select(r, |a| a.pick_version(super::resolve::uniform()))?;
+        super::resolve::runnable(&config)
     }
 
     /// The function's reserved concurrency, if it has one.

@@ -22,7 +22,7 @@ pub(crate) struct Target {
 }
 
 /// A uniform draw in [0, 1) for weighted alias routing.
-fn uniform() -> f64 {
+pub(super) fn uniform() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
@@ -58,15 +58,21 @@ impl Engine {
     }
 }
 
-/// What an invocation of `config` runs, if it can run now (it is `Active`).
+/// What an invocation of `config` runs, if it can run now.
 pub(crate) fn run_spec(config: &FunctionConfig) -> Result<RunSpec, EngineError> {
+    runnable(config)?;
+    Ok(spec_of(config))
+}
+
+/// Whether `config` can run now: it is `Active`.
+pub(crate) fn runnable(config: &FunctionConfig) -> Result<(), EngineError> {
     if config.state != State::Active {
         return Err(Conflict::NotActive {
             state: config.state,
         }
         .into());
     }
-    Ok(spec_of(config))
+    Ok(())
 }
 
 /// The spec of `config`, whatever its state: itself, except that while an update of
