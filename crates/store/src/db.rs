@@ -23,15 +23,41 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // Checkpoints (which do fsync) run on their own thread, not in a commit that an
     // invocation is waiting for: see `checkpoints`.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // A WAL that a burst of log lines grew is cut back after the next checkpoint, rather
-    // than keeping its largest size on disk.
-    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
+    // A WAL that a burst of log lines grew is cut back when it is next reused, rather
+    // than keeping its largest size on disk (and see `checkpoints` for one left idle).
+    conn.pragma_update(None, "journal_size_limit", WAL_KEEP as i64)?;
     crate::migrations::migrate(&mut conn, crate::migrations::MIGRATIONS)?;
     Ok(conn)
 }
 
 /// How often the WAL is folded back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The most WAL kept on disk once all of it is in the database file.
+const WAL_KEEP: u64 = 16 * 1024 * 1024;
+
+/// What a `PRAGMA wal_checkpoint` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checkpoint {
+    /// Every frame of the WAL is in the database file (and, for TRUNCATE, the WAL is empty).
+    Complete,
+    /// A reader or writer kept some frames from being copied (or the WAL from being cut).
+    Busy,
+}
+
+/// Runs `PRAGMA wal_checkpoint(<mode>)`. SQLite reports a checkpoint that could not finish
+/// in the row it returns, not as an error: that row is read here.
+pub(crate) fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Checkpoint> {
+    let (busy, log, done): (i64, i64, i64) =
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(if busy == 0 && log == done {
+        Checkpoint::Complete
+    } else {
+        Checkpoint::Busy
+    })
+}
 
 /// Checkpoints the WAL from a connection of its own until the store is dropped, so that
 /// the fsync a checkpoint needs never sits in a commit's path.
@@ -44,22 +70,33 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
         }
     };
     let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    let wal = path.with_extension("db-wal");
     let mut failing = false;
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
         // PASSIVE never blocks writers; whatever it could not fold goes next time.
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        let mut result = checkpoint(&conn, "PASSIVE");
+        // `journal_size_limit` cuts the WAL back only when a write reuses it: one that a
+        // burst grew (or a log deletion's vacuum filled) and that nothing writes to after
+        // would keep its size. Once it is all in the database, truncate it here. TRUNCATE
+        // waits for readers, so it runs only when there is something to give back.
+        if result == Ok(Checkpoint::Complete)
+            && std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_KEEP)
+        {
+            result = checkpoint(&conn, "TRUNCATE");
+        }
+        match result {
             // Said once, not every half second while the disk stays full.
             Err(e) if !failing => {
                 tracing::warn!(error = %e, "WAL checkpoints fail; the WAL grows until they succeed");
                 failing = true;
             }
             Err(_) => {}
-            Ok(()) if failing => {
+            Ok(_) if failing => {
                 tracing::info!("WAL checkpoints succeed again");
                 failing = false;
             }
-            Ok(()) => {}
+            Ok(_) => {}
         }
     }
 }
@@ -239,5 +276,34 @@ pub(crate) mod tests {
             .remove("dead_letter_target_arn");
         let loaded: FunctionConfig = serde_json::from_value(old).expect("loads");
         assert_eq!(loaded, sample("f"));
+    }
+
+    /// A WAL that one large commit grew, with nothing written after it, is cut back by
+    /// the checkpoint thread: `journal_size_limit` alone would wait for the next write.
+    #[test]
+    fn an_idle_oversized_wal_is_truncated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let line = "x".repeat(64 * 1024);
+        let changes: Vec<crate::Change> = (0..384)
+            .map(|ts| {
+                crate::Change::Logs(crate::LogBatch::from_lines("f", "s", [(ts, line.as_str())]))
+            })
+            .collect();
+        store
+            .apply_changes(&changes, crate::Durability::Committed)
+            .expect("append");
+        let wal = dir.path().join("hearth.db-wal");
+        let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(
+            size() > super::WAL_KEEP,
+            "the commit went to the WAL: {}",
+            size()
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while size() > super::WAL_KEEP && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(size() <= super::WAL_KEEP, "the WAL kept {} bytes", size());
     }
 }

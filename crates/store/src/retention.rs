@@ -17,6 +17,9 @@ const DAY_MS: i64 = 86_400_000;
 /// (and every writer behind it) for long.
 /// (A row holds up to about 256 KiB of lines.)
 const DELETE_BATCH: i64 = 200;
+/// Pages one `incremental_vacuum` step frees: well under the page cache (SQLite's
+/// default is 2 MiB), so that the freed pages are never written (see `vacuum_in_steps`).
+const VACUUM_STEP: u32 = 128;
 
 impl SqliteStore {
     /// Sets a function's retention in days.
@@ -133,23 +136,50 @@ impl SqliteStore {
     /// Gives pages freed by deleted rows back to the file system, and truncates the WAL.
     /// Best effort: on a full disk this is what makes room, so a failure is only logged.
     pub(crate) fn release_space(&self) {
-        let conn = self.conn();
-        // The pragma frees a page per step: step it to the end.
-        let vacuum = conn
-            .prepare("PRAGMA incremental_vacuum")
-            .and_then(|mut stmt| {
-                let mut rows = stmt.query([])?;
-                while rows.next()?.is_some() {}
-                Ok(())
-            });
-        if let Err(e) = vacuum {
+        // A delete's WAL frames first: folded and cut, their room is the vacuum's.
+        self.truncate_wal();
+        if let Err(e) = self.vacuum_in_steps() {
             tracing::warn!(error = %e, "could not release free database pages");
         }
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "could not truncate the WAL");
-        }
-        drop(conn);
+        self.truncate_wal();
         crate::space::keep_reserve(&self.root);
+    }
+
+    /// Runs `PRAGMA incremental_vacuum` [`VACUUM_STEP`] pages at a time until no free page
+    /// is left. One vacuum of every free page would write each of them to the WAL (the
+    /// page cache spills before the commit that drops them): in WAL mode it needed as
+    /// much room as it gave back, which a full disk does not have. A step smaller than
+    /// the page cache writes only the freelist's pages, and the store's lock is let go
+    /// between steps.
+    fn vacuum_in_steps(&self) -> Result<(), StoreError> {
+        let mut left = i64::MAX;
+        loop {
+            let conn = self.conn();
+            let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            // A step that freed nothing (pages freed again by a concurrent delete are the
+            // next call's) ends it.
+            if free == 0 || free >= left {
+                return Ok(());
+            }
+            left = free;
+            let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
+            // The pragma frees a page per step: step it to the end.
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+        }
+    }
+
+    /// Folds the whole WAL into the database and empties it. A busy TRUNCATE (the
+    /// checkpoint thread folding at the same moment) leaves the WAL for that thread to
+    /// cut on a later round: see `db::checkpoints`.
+    fn truncate_wal(&self) {
+        match crate::db::checkpoint(&self.conn(), "TRUNCATE") {
+            Err(e) => tracing::warn!(error = %e, "could not truncate the WAL"),
+            Ok(crate::db::Checkpoint::Busy) => {
+                tracing::debug!("the WAL is in use; the checkpoint thread truncates it later")
+            }
+            Ok(crate::db::Checkpoint::Complete) => {}
+        }
     }
 }
 
@@ -220,5 +250,42 @@ mod tests {
         assert!(!store.delete_log_group("f").expect("delete again"));
         assert_eq!(count(&store, "g"), 1);
         store.release_space();
+    }
+
+    /// Freeing 30 MB of deleted logs needs little room of its own (a full disk has
+    /// none), and gives the file system the space back.
+    #[test]
+    fn releasing_space_writes_little_and_shrinks_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let line = "y".repeat(100);
+        for batch in 0..30 {
+            let lines = (0..10_000).map(|i| (batch * 10_000 + i, line.as_str()));
+            store
+                .apply_changes(
+                    &[Change::Logs(LogBatch::from_lines("f", "s", lines))],
+                    Durability::Committed,
+                )
+                .expect("append");
+        }
+        write(&store, "g", 1);
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+        store.truncate_wal();
+        assert!(size("hearth.db") > 30_000_000, "{}", size("hearth.db"));
+        assert!(store.delete_log_group("f").expect("delete"));
+        store.truncate_wal();
+        store.vacuum_in_steps().expect("vacuum");
+        assert!(
+            size("hearth.db-wal") < 4 << 20,
+            "the vacuum wrote {}",
+            size("hearth.db-wal")
+        );
+        store.release_space();
+        assert!(
+            size("hearth.db") < 1 << 20,
+            "the database kept {}",
+            size("hearth.db")
+        );
+        assert_eq!(count(&store, "g"), 1);
     }
 }
