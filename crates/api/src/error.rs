@@ -343,7 +343,7 @@ mod tests {
             EngineError::MissingMember("qualifier"),
             "ValidationException",
             400,
-            "1 validation error detected: Value 'null' at 'qualifier' failed to satisfy constraint: Member must not be null",
+            "1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null",
         );
         expect(
             EngineError::TooLarge {
