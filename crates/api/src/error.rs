@@ -82,9 +82,9 @@ fn not_found(n: NotFound) -> AwsError {
         NotFound::NoPolicy => {
             AwsError::not_found("No policy is associated with the given resource.")
         }
-        NotFound::Statement { sid } => AwsError::not_found(format!(
-            "Statement {sid} is not found in resource policy."
-        )),
+        NotFound::Statement { sid } => {
+            AwsError::not_found(format!("Statement {sid} is not found in resource policy."))
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use axum::routing::{get, put};
 use axum::{Extension, Json, Router};
 use hearth_model::arn::function_arn;
 use hearth_model::function_settings::{
-    PutFunctionRecursionConfigRequest, PutRuntimeManagementConfigRequest,
-    RecursionConfigResponse, RuntimeManagement, RuntimeManagementConfigResponse,
+    PutFunctionRecursionConfigRequest, PutRuntimeManagementConfigRequest, RecursionConfigResponse,
+    RuntimeManagement, RuntimeManagementConfigResponse,
 };
 use hearth_model::{AwsError, FunctionRef};
 use serde_json::{json, Value};

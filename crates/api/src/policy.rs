@@ -21,8 +21,7 @@ use crate::error::ApiResult;
 use crate::{body, AppState};
 
 const ADD_PERMISSION: Operation = Operation::new("AddPermission", "lambda:AddPermission");
-const REMOVE_PERMISSION: Operation =
-    Operation::new("RemovePermission", "lambda:RemovePermission");
+const REMOVE_PERMISSION: Operation = Operation::new("RemovePermission", "lambda:RemovePermission");
 const GET_POLICY: Operation = Operation::new("GetPolicy", "lambda:GetPolicy");
 #[cfg(test)]
 pub(crate) const OPERATIONS: &[Operation] = &[ADD_PERMISSION, REMOVE_PERMISSION, GET_POLICY];

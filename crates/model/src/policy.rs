@@ -366,10 +366,15 @@ mod tests {
         let p = r.validated().expect("ok");
         assert_eq!(
             statement_json(&p.statement(F)),
-            format!(r#"{{"Sid":"s","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"lambda:InvokeFunction","Resource":"{F}","Condition":{{"ArnLike":{{"AWS:SourceArn":"arn:aws:s3:::bucket"}}}}}}"#)
+            format!(
+                r#"{{"Sid":"s","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"lambda:InvokeFunction","Resource":"{F}","Condition":{{"ArnLike":{{"AWS:SourceArn":"arn:aws:s3:::bucket"}}}}}}"#
+            )
         );
         let p = request("111111111111").validated().expect("account");
-        assert_eq!(json(&p)["Principal"], serde_json::json!({"AWS": "arn:aws:iam::111111111111:root"}));
+        assert_eq!(
+            json(&p)["Principal"],
+            serde_json::json!({"AWS": "arn:aws:iam::111111111111:root"})
+        );
         assert!(json(&p).get("Condition").is_none());
         let mut r = request("*");
         r.action = Some("lambda:InvokeFunctionUrl".into());
@@ -389,7 +394,10 @@ mod tests {
         r.statement_id = Some("example.com".into());
         assert_eq!(r.validated().expect_err("sid").message, "1 validation error detected: Value 'example.com' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
         assert_eq!(
-            request("invalid.nonaws.com").validated().expect_err("principal").message,
+            request("invalid.nonaws.com")
+                .validated()
+                .expect_err("principal")
+                .message,
             INVALID_PRINCIPAL
         );
         assert!(valid_qualifier("valid-with-$-but-doesnotexist"));
@@ -404,7 +412,9 @@ mod tests {
         };
         assert_eq!(
             p.document(),
-            format!(r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"s","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{F}"}}]}}"#)
+            format!(
+                r#"{{"Version":"2012-10-17","Id":"default","Statement":[{{"Sid":"s","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"{F}"}}]}}"#
+            )
         );
     }
 }

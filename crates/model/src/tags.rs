@@ -36,10 +36,14 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
 /// What a tagging request names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaggedResource {
-    Function { name: String },
+    Function {
+        name: String,
+    },
     /// A kind of resource the model names that Hearth does not have (event source
     /// mappings, code signing configs, capacity providers...): it cannot exist.
-    Unsupported { arn: String },
+    Unsupported {
+        arn: String,
+    },
 }
 
 impl TaggedResource {
@@ -121,7 +125,9 @@ pub fn validate(tags: &Tags, total: usize) -> Result<(), AwsError> {
         }
     }
     if total > MAX_TAGS {
-        return Err(AwsError::invalid("Number of tags exceeds resource tag limit."));
+        return Err(AwsError::invalid(
+            "Number of tags exceeds resource tag limit.",
+        ));
     }
     Ok(())
 }
@@ -181,7 +187,11 @@ mod tests {
         let e = TaggedResource::parse("arn:aws:something").expect_err("bad");
         assert_eq!(e.code, crate::ErrorCode::Validation);
         assert!(e.message.starts_with("1 validation error detected: Value 'arn:aws:something' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)"), "{}", e.message);
-        for qualified in [format!("{F}:1"), format!("{F}:$LATEST"), format!("{F}:live")] {
+        for qualified in [
+            format!("{F}:1"),
+            format!("{F}:$LATEST"),
+            format!("{F}:live"),
+        ] {
             let e = TaggedResource::parse(&qualified).expect_err("qualified");
             assert_eq!(e.code, crate::ErrorCode::InvalidParameterValue);
         }
@@ -207,13 +217,18 @@ mod tests {
         let fifty: Tags = many.into_iter().take(50).collect();
         validate(&fifty, 50).expect("50 is the limit");
         let long: Tags = [("k".repeat(129), "v".to_string())].into();
-        assert_eq!(validate(&long, 1).expect_err("long").code, crate::ErrorCode::Validation);
+        assert_eq!(
+            validate(&long, 1).expect_err("long").code,
+            crate::ErrorCode::Validation
+        );
         let reserved: Tags = [("aws:x".to_string(), "v".to_string())].into();
         assert_eq!(
             validate(&reserved, 1).expect_err("aws:").code,
             crate::ErrorCode::InvalidParameterValue
         );
-        let empty = TagResourceRequest { tags: Some(Tags::new()) };
+        let empty = TagResourceRequest {
+            tags: Some(Tags::new()),
+        };
         assert_eq!(
             empty.validated().expect_err("empty").message,
             "An error occurred and the request cannot be processed."

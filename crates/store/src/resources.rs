@@ -65,7 +65,11 @@ pub(crate) fn insert_function_tags(
         tx.execute(
             "INSERT INTO tags (resource, function, data) VALUES (?1, ?2, ?3)
              ON CONFLICT(resource) DO UPDATE SET function = ?2, data = ?3",
-            params![function_arn(function, None), function, serde_json::to_string(tags)?],
+            params![
+                function_arn(function, None),
+                function,
+                serde_json::to_string(tags)?
+            ],
         )?;
     }
     Ok(())
@@ -119,7 +123,13 @@ impl SqliteStore {
         if !edit(&mut record) {
             return Ok(Edited::Declined);
         }
-        put_qualified_row(&tx, table, function, qualifier, keep(&record).then_some(&record))?;
+        put_qualified_row(
+            &tx,
+            table,
+            function,
+            qualifier,
+            keep(&record).then_some(&record),
+        )?;
         tx.commit()?;
         Ok(Edited::Done(record))
     }
@@ -240,7 +250,6 @@ mod tests {
 
     use super::*;
     use crate::db::tests::sample;
-    use crate::MetadataStore;
 
     fn open() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -287,7 +296,12 @@ mod tests {
         store.insert_function(&f).expect("insert");
         assert_eq!(resources(&store).tags(&arn).expect("tags"), f.tags);
         assert!(
-            store.get_function("f").expect("get").expect("f").tags.is_empty(),
+            store
+                .get_function("f")
+                .expect("get")
+                .expect("f")
+                .tags
+                .is_empty(),
             "the record does not keep a second copy"
         );
         let edited = resources(&store)
@@ -315,9 +329,15 @@ mod tests {
         add(&store, LATEST, "a").expect("added");
         crate::versions::tests::publish(&store, "f");
         add(&store, "1", "b").expect("added");
-        let latest = resources(&store).policy("f", LATEST).expect("get").expect("some");
+        let latest = resources(&store)
+            .policy("f", LATEST)
+            .expect("get")
+            .expect("some");
         assert_eq!(latest.statements, vec![statement("a")]);
-        let v1 = resources(&store).policy("f", "1").expect("get").expect("some");
+        let v1 = resources(&store)
+            .policy("f", "1")
+            .expect("get")
+            .expect("some");
         assert_eq!(v1.statements, vec![statement("b")]);
         // Removing the last statement removes the policy.
         resources(&store)
@@ -336,7 +356,9 @@ mod tests {
         let (_dir, store) = open();
         store.insert_function(&sample("f")).expect("insert");
         assert_eq!(
-            resources(&store).function_settings("f", LATEST).expect("get"),
+            resources(&store)
+                .function_settings("f", LATEST)
+                .expect("get"),
             FunctionSettings::default()
         );
         resources(&store)
@@ -356,7 +378,9 @@ mod tests {
         );
         store.delete_function("f").expect("delete");
         assert_eq!(
-            resources(&store).function_settings("f", LATEST).expect("get"),
+            resources(&store)
+                .function_settings("f", LATEST)
+                .expect("get"),
             FunctionSettings::default()
         );
     }

@@ -21,7 +21,10 @@ impl Engine {
         if q == LATEST || (is_version_number(q) && entry.versions.contains_key(q)) {
             Ok(q.to_string())
         } else {
-            Err(EngineError::function_not_found(function_arn(&r.name, Some(q))))
+            Err(EngineError::function_not_found(function_arn(
+                &r.name,
+                Some(q),
+            )))
         }
     }
 
@@ -39,14 +42,14 @@ impl Engine {
         qualifier: &str,
         f: impl FnOnce(&mut FunctionSettings),
     ) -> Result<FunctionSettings, EngineError> {
-        let outcome = self
-            .inner
-            .store
-            .resources()
-            .update_function_settings(name, qualifier, |s| {
-                f(s);
-                Ok::<_, EngineError>(())
-            })?;
+        let outcome =
+            self.inner
+                .store
+                .resources()
+                .update_function_settings(name, qualifier, |s| {
+                    f(s);
+                    Ok::<_, EngineError>(())
+                })?;
         match outcome {
             None => Err(EngineError::function_not_found(function_arn(
                 name,
@@ -144,7 +147,10 @@ mod tests {
         engine
             .put_runtime_management(&fref("f:1"), manual.clone())
             .expect("put");
-        assert_eq!(engine.get_runtime_management(&fref("f:1")).expect("v1"), manual);
+        assert_eq!(
+            engine.get_runtime_management(&fref("f:1")).expect("v1"),
+            manual
+        );
         assert_eq!(
             engine.get_runtime_management(&fref("f")).expect("latest"),
             RuntimeManagement::default()
@@ -153,12 +159,23 @@ mod tests {
             engine.get_runtime_management(&fref("f:7")),
             Err(EngineError::NotFound(NotFound::Function { arn })) if arn.ends_with("f:7")
         ));
-        assert_eq!(engine.get_recursion("f").expect("default"), RecursiveLoop::Terminate);
-        engine.put_recursion("f", RecursiveLoop::Allow).expect("put");
-        assert_eq!(engine.get_recursion("f").expect("allow"), RecursiveLoop::Allow);
+        assert_eq!(
+            engine.get_recursion("f").expect("default"),
+            RecursiveLoop::Terminate
+        );
+        engine
+            .put_recursion("f", RecursiveLoop::Allow)
+            .expect("put");
+        assert_eq!(
+            engine.get_recursion("f").expect("allow"),
+            RecursiveLoop::Allow
+        );
         engine.delete_function(&fref("f")).expect("delete");
         assert!(engine.get_recursion("f").is_err());
         create(&engine, new_function("f")).await;
-        assert_eq!(engine.get_recursion("f").expect("new"), RecursiveLoop::Terminate);
+        assert_eq!(
+            engine.get_recursion("f").expect("new"),
+            RecursiveLoop::Terminate
+        );
     }
 }

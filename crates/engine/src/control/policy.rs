@@ -26,8 +26,7 @@ struct Target {
 /// Whether `q` names an alias (not a version number, in the alias name pattern).
 fn is_alias_name(q: &str) -> bool {
     !is_version_number(q)
-        && q
-            .bytes()
+        && q.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -82,33 +81,33 @@ impl Engine {
         })?;
         let statement = p.statement(&target.arn);
         let added = statement.clone();
-        let outcome = self.inner.store.resources().update_policy(
-            &r.name,
-            &target.qualifier,
-            |policy| {
-                let current = policy
-                    .as_ref()
-                    .map_or(&target.revision_id, |p| &p.revision_id);
-                if p.revision_id.as_ref().is_some_and(|want| want != current) {
-                    return Err(Conflict::PolicyRevisionMismatch {
-                        alias: target.alias,
+        let outcome =
+            self.inner
+                .store
+                .resources()
+                .update_policy(&r.name, &target.qualifier, |policy| {
+                    let current = policy
+                        .as_ref()
+                        .map_or(&target.revision_id, |p| &p.revision_id);
+                    if p.revision_id.as_ref().is_some_and(|want| want != current) {
+                        return Err(Conflict::PolicyRevisionMismatch {
+                            alias: target.alias,
+                        }
+                        .into());
                     }
-                    .into());
-                }
-                let policy = policy.get_or_insert_with(|| Policy {
-                    revision_id: String::new(),
-                    statements: Vec::new(),
-                });
-                if policy.statements.iter().any(|s| s.sid == statement.sid) {
-                    return Err(EngineError::from(Conflict::StatementExists {
-                        sid: statement.sid.clone(),
-                    }));
-                }
-                policy.statements.push(statement);
-                policy.revision_id = new_revision();
-                Ok(())
-            },
-        )?;
+                    let policy = policy.get_or_insert_with(|| Policy {
+                        revision_id: String::new(),
+                        statements: Vec::new(),
+                    });
+                    if policy.statements.iter().any(|s| s.sid == statement.sid) {
+                        return Err(EngineError::from(Conflict::StatementExists {
+                            sid: statement.sid.clone(),
+                        }));
+                    }
+                    policy.statements.push(statement);
+                    policy.revision_id = new_revision();
+                    Ok(())
+                })?;
         match outcome {
             None => Err(EngineError::function_not_found(function_arn(
                 &r.name,
@@ -131,32 +130,32 @@ impl Engine {
             }
             .into()
         })?;
-        let outcome = self.inner.store.resources().update_policy(
-            &r.name,
-            &target.qualifier,
-            |policy| {
-                let Some(current) = policy.as_mut() else {
-                    return Err(EngineError::from(NotFound::NoPolicy));
-                };
-                if revision_id.is_some_and(|want| want != current.revision_id) {
-                    return Err(Conflict::PolicyRevisionMismatch {
-                        alias: target.alias,
+        let outcome =
+            self.inner
+                .store
+                .resources()
+                .update_policy(&r.name, &target.qualifier, |policy| {
+                    let Some(current) = policy.as_mut() else {
+                        return Err(EngineError::from(NotFound::NoPolicy));
+                    };
+                    if revision_id.is_some_and(|want| want != current.revision_id) {
+                        return Err(Conflict::PolicyRevisionMismatch {
+                            alias: target.alias,
+                        }
+                        .into());
                     }
-                    .into());
-                }
-                let before = current.statements.len();
-                current.statements.retain(|s| s.sid != sid);
-                if current.statements.len() == before {
-                    return Err(NotFound::Statement { sid: sid.into() }.into());
-                }
-                if current.statements.is_empty() {
-                    *policy = None;
-                } else {
-                    current.revision_id = new_revision();
-                }
-                Ok(())
-            },
-        )?;
+                    let before = current.statements.len();
+                    current.statements.retain(|s| s.sid != sid);
+                    if current.statements.len() == before {
+                        return Err(NotFound::Statement { sid: sid.into() }.into());
+                    }
+                    if current.statements.is_empty() {
+                        *policy = None;
+                    } else {
+                        current.revision_id = new_revision();
+                    }
+                    Ok(())
+                })?;
         match outcome {
             None => Err(NotFound::PolicyOf {
                 arn: function_arn(&r.name, r.qualifier.as_deref()),
@@ -223,7 +222,9 @@ mod tests {
             engine.get_policy(&fref("f")),
             Err(EngineError::NotFound(NotFound::Resource))
         ));
-        let s = engine.add_permission(&fref("f"), permission("a", None)).expect("add");
+        let s = engine
+            .add_permission(&fref("f"), permission("a", None))
+            .expect("add");
         assert_eq!(s.resource, function_arn("f", None));
         assert!(matches!(
             engine.add_permission(&fref("f"), permission("a", None)),
@@ -232,15 +233,22 @@ mod tests {
         let rev = engine.get_policy(&fref("f")).expect("policy").revision_id;
         assert!(matches!(
             engine.add_permission(&fref("f"), permission("b", Some("wrong"))),
-            Err(EngineError::Conflict(Conflict::PolicyRevisionMismatch { alias: false }))
+            Err(EngineError::Conflict(Conflict::PolicyRevisionMismatch {
+                alias: false
+            }))
         ));
         engine
             .add_permission(&fref("f"), permission("b", Some(&rev)))
             .expect("right revision");
         // A version's policy is its own, on its qualified ARN.
-        let v = engine.add_permission(&fref("f:1"), permission("a", None)).expect("v1");
+        let v = engine
+            .add_permission(&fref("f:1"), permission("a", None))
+            .expect("v1");
         assert_eq!(v.resource, function_arn("f", Some("1")));
-        assert_eq!(engine.get_policy(&fref("f")).expect("f").statements.len(), 2);
+        assert_eq!(
+            engine.get_policy(&fref("f")).expect("f").statements.len(),
+            2
+        );
         assert!(matches!(
             engine.add_permission(&fref("f:$LATEST"), permission("c", None)),
             Err(EngineError::Invalid(_))
@@ -261,13 +269,19 @@ mod tests {
             engine.remove_permission(&fref("g"), "a", None),
             Err(EngineError::NotFound(NotFound::PolicyOf { .. }))
         ));
-        engine.remove_permission(&fref("f"), "a", None).expect("remove");
-        engine.remove_permission(&fref("f"), "b", None).expect("remove");
+        engine
+            .remove_permission(&fref("f"), "a", None)
+            .expect("remove");
+        engine
+            .remove_permission(&fref("f"), "b", None)
+            .expect("remove");
         assert!(matches!(
             engine.remove_permission(&fref("f"), "b", None),
             Err(EngineError::NotFound(NotFound::NoPolicy))
         ));
-        engine.delete_function(&fref("f:1")).expect("delete version");
+        engine
+            .delete_function(&fref("f:1"))
+            .expect("delete version");
         assert!(matches!(
             engine.get_policy(&fref("f:1")),
             Err(EngineError::NotFound(NotFound::Resource))

@@ -1,7 +1,7 @@
 //! Tags: TagResource, UntagResource, ListTags, and the tags GetFunction shows. Kept by
 //! resource ARN in the store; a function's go with it.
 
-use hearth_model::tags::{Tags, TaggedResource, MAX_TAGS};
+use hearth_model::tags::{TaggedResource, Tags, MAX_TAGS};
 
 use crate::error::{EngineError, NotFound};
 use crate::Engine;
