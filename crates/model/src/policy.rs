@@ -418,3 +418,39 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any AddPermission body is accepted or refused with a client error, and an
+        /// accepted one makes a statement that reads back as itself.
+        #[test]
+        fn requests_never_panic(
+            sid in "\\PC{0,110}",
+            action in "\\PC{0,30}",
+            principal in "\\PC{0,60}",
+            source_arn in proptest::option::of("\\PC{0,60}"),
+            account in proptest::option::of("[0-9]{10,13}"),
+        ) {
+            let r = AddPermissionRequest {
+                statement_id: Some(sid),
+                action: Some(action),
+                principal: Some(principal),
+                source_arn,
+                source_account: account,
+                ..Default::default()
+            };
+            match r.validated() {
+                Ok(p) => {
+                    let s = p.statement("arn:aws:lambda:us-east-1:000000000000:function:f");
+                    let back: Statement = serde_json::from_str(&statement_json(&s)).expect("reads back");
+                    prop_assert_eq!(back, s);
+                }
+                Err(e) => prop_assert!(e.code.status() < 500),
+            }
+        }
+    }
+}

@@ -235,3 +235,38 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any resource either parses or is refused with a client error.
+        #[test]
+        fn never_panics(s in "\\PC{0,300}", name in "[a-zA-Z0-9_-]{1,64}", q in "\\PC{0,20}") {
+            for input in [s.clone(), format!("{}:{q}", function_arn(&name, None))] {
+                if let Err(e) = TaggedResource::parse(&input) {
+                    prop_assert!(e.code.status() < 500);
+                }
+            }
+        }
+
+        /// A function's ARN names that function, and is the key its tags are kept under.
+        #[test]
+        fn function_arns_round_trip(name in "[a-zA-Z0-9_-]{1,64}") {
+            let arn = function_arn(&name, None);
+            let parsed = TaggedResource::parse(&arn).expect("valid");
+            prop_assert_eq!(parsed.arn(), arn);
+        }
+
+        /// Tags are accepted or refused with a client error, never more than the limit.
+        #[test]
+        fn tag_checks_never_panic(tags in proptest::collection::btree_map("\\PC{0,140}", "\\PC{0,270}", 0..60)) {
+            match validate(&tags, tags.len()) {
+                Ok(()) => prop_assert!(tags.len() <= MAX_TAGS),
+                Err(e) => prop_assert!(e.code.status() < 500),
+            }
+        }
+    }
+}
