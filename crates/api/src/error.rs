@@ -67,7 +67,7 @@ impl From<EngineError> for ApiError {
 fn not_found(n: NotFound) -> AwsError {
     match n {
         NotFound::Function { arn } => AwsError::function_not_found(&arn),
-        NotFound::Alias { arn } => AwsError::not_found(format!("Alias not found: {arn}")),
+        NotFound::Alias { arn } => AwsError::not_found(format!("Cannot find alias arn: {arn}")),
         NotFound::EventConfigTarget => AwsError::not_found("The function doesn't exist."),
         NotFound::EventConfig { arn } => AwsError::not_found(format!(
             "The function {arn} doesn't have an EventInvokeConfig"
@@ -77,6 +77,14 @@ fn not_found(n: NotFound) -> AwsError {
             format!("No Provisioned Concurrency Config found for this function: {arn}"),
         ),
         NotFound::LogGroup => AwsError::not_found("The specified log group does not exist."),
+        NotFound::Resource => AwsError::not_found("The resource you requested does not exist."),
+        NotFound::PolicyOf { arn } => AwsError::not_found(format!("No policy found for: {arn}")),
+        NotFound::NoPolicy => {
+            AwsError::not_found("No policy is associated with the given resource.")
+        }
+        NotFound::Statement { sid } => {
+            AwsError::not_found(format!("Statement {sid} is not found in resource policy."))
+        }
     }
 }
 
@@ -98,6 +106,16 @@ fn conflict(c: Conflict) -> AwsError {
             aliases.join(", ")
         )),
         Conflict::RevisionMismatch => AwsError::new(ErrorCode::PreconditionFailed, REVISION_MISMATCH),
+        Conflict::StatementExists { sid } => AwsError::conflict(format!(
+            "The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+        )),
+        Conflict::PolicyRevisionMismatch { alias: false } => {
+            AwsError::new(ErrorCode::PreconditionFailed, REVISION_MISMATCH)
+        }
+        Conflict::PolicyRevisionMismatch { alias: true } => AwsError::new(
+            ErrorCode::PreconditionFailed,
+            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id",
+        ),
         Conflict::CodeShaMismatch { given, current } => AwsError::new(
             ErrorCode::PreconditionFailed,
             format!(
@@ -186,7 +204,7 @@ mod tests {
             },
             NF,
             404,
-            &format!("Alias not found: {ARN}:live"),
+            &format!("Cannot find alias arn: {ARN}:live"),
         );
         expect(
             NotFound::EventConfigTarget,
@@ -325,7 +343,7 @@ mod tests {
             EngineError::MissingMember("qualifier"),
             "ValidationException",
             400,
-            "1 validation error detected: Value 'null' at 'qualifier' failed to satisfy constraint: Member must not be null",
+            "1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null",
         );
         expect(
             EngineError::TooLarge {

@@ -95,6 +95,8 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
     let zip = code.zip_file.ok_or_else(|| {
         AwsError::invalid("Please provide a source for function code (Code.ZipFile).")
     })?;
+    let tags = req.tags.unwrap_or_default();
+    hearth_model::tags::validate(&tags, tags.len())?;
     Ok(NewFunction {
         name: fref.name,
         runtime,
@@ -107,7 +109,7 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
         environment,
         architectures,
         dead_letter_target_arn,
-        tags: req.tags.unwrap_or_default(),
+        tags,
         zip: decode_zip(&zip)?,
         publish: req.publish == Some(true),
     })

@@ -97,7 +97,7 @@ pub(crate) async fn get(
             repository_type: "S3".into(),
             location: format!("http://{host}/_hearth/code/{}.zip", f.code.sha256_hex),
         },
-        tags: f.tags.clone(),
+        tags: s.engine.function_tags(&r.name)?,
         concurrency,
     }))
 }

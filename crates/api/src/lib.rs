@@ -7,6 +7,7 @@
 //! JSON body.
 
 mod account;
+mod action;
 mod body;
 mod body_budget;
 mod cloudwatch_logs;
@@ -14,12 +15,15 @@ mod concurrency;
 mod error;
 mod event_config;
 mod function_request;
+mod function_settings;
 mod functions;
 pub mod guard;
 mod hearth;
 mod invoke;
 mod page;
+mod policy;
 mod request_id;
+mod tags;
 mod version_request;
 mod versions;
 
@@ -128,6 +132,9 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
+        .merge(tags::routes())
+        .merge(policy::routes())
+        .merge(function_settings::routes())
         .fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())

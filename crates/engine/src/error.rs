@@ -74,6 +74,19 @@ pub enum NotFound {
     /// A function's log group (`/aws/lambda/<name>`).
     #[error("the log group does not exist")]
     LogGroup,
+    /// A resource of a kind Hearth does not have, or a policy that does not exist
+    /// (GetPolicy says no more, whichever is missing).
+    #[error("the resource does not exist")]
+    Resource,
+    /// RemovePermission on a function that does not exist.
+    #[error("no policy found for {arn}")]
+    PolicyOf { arn: String },
+    /// RemovePermission where the function, version or alias has no policy.
+    #[error("no policy is associated with the resource")]
+    NoPolicy,
+    /// RemovePermission of a statement the policy does not have.
+    #[error("statement {sid} is not in the policy")]
+    Statement { sid: String },
 }
 
 /// A request that collides with the state of what it names.
@@ -95,6 +108,16 @@ pub enum Conflict {
     /// The `RevisionId` given is not the current one.
     #[error("the revision id does not match")]
     RevisionMismatch,
+    /// AddPermission's statement id is taken in that policy.
+    #[error("statement {sid} already exists")]
+    StatementExists { sid: String },
+    /// The `RevisionId` given to AddPermission or RemovePermission is not the
+    /// policy's (or, before it has one, its function's, version's or alias's).
+    #[error("the policy revision id does not match")]
+    PolicyRevisionMismatch {
+        /// The policy is an alias's.
+        alias: bool,
+    },
     /// PublishVersion's `CodeSha256` is not `$LATEST`'s.
     #[error("code sha256 {given} is not $LATEST's {current}")]
     CodeShaMismatch { given: String, current: String },

@@ -128,7 +128,11 @@ impl AwsError {
 
     /// A required member that is absent.
     pub fn null_member(field: &str) -> Self {
-        Self::constraint("null", field, "Member must not be null")
+        // AWS writes `Value null`, unquoted, for an absent member.
+        Self::new(
+            ErrorCode::Validation,
+            format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"),
+        )
     }
 
     /// A throttle: 429 with Lambda's `Reason` and a `Retry-After` of one second.

@@ -8,8 +8,11 @@ pub mod concurrency;
 pub mod error;
 pub mod event_invoke;
 pub mod function;
+pub mod function_settings;
 pub mod limits;
+pub mod policy;
 pub mod shapes;
+pub mod tags;
 /// Sample records for tests (the `testing` feature).
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

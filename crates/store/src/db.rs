@@ -160,14 +160,24 @@ impl SqliteStore {
 
     /// Inserts a new function; `Exists` if the name is taken.
     pub(crate) fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError> {
-        let data = serde_json::to_string(f)?;
-        let inserted = self.conn().execute(
+        // The tags are kept by resource ARN (`resources.rs`), not in the record.
+        let record = FunctionConfig {
+            tags: Default::default(),
+            ..f.clone()
+        };
+        let data = serde_json::to_string(&record)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
             "INSERT INTO functions (name, data) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
             params![f.name, data],
         )?;
         if inserted == 0 {
             return Err(StoreError::Exists(f.name.clone()));
         }
+        crate::resources::insert_function_tags(&tx, &f.name, &f.tags)?;
+        tx.commit()?;
+        drop(conn);
         self.changed(&f.name);
         Ok(())
     }
@@ -254,6 +264,7 @@ impl SqliteStore {
                 params![name],
             )?;
         }
+        crate::resources::delete_function_resources(&tx, name)?;
         tx.commit()?;
         drop(conn);
         self.changed(name);

@@ -10,7 +10,7 @@ use crate::{SqliteStore, StoreError};
 
 /// Whether `qualifier` of `function` exists: `$LATEST` of an existing function, a
 /// published version, or an alias.
-fn target_exists(
+pub(crate) fn target_exists(
     tx: &Transaction<'_>,
     function: &str,
     qualifier: &str,

@@ -4,12 +4,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, SqliteStore, StoreError};
+use crate::{
+    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, SqliteStore,
+    StoreError,
+};
 
 /// A store's parts. Cheap to clone; every clone is the same store.
 #[derive(Clone)]
 pub struct Store {
     metadata: Arc<dyn MetadataStore>,
+    resources: Arc<dyn ResourceStore>,
     code: Arc<dyn CodeStore>,
     logs: Arc<dyn LogStore>,
     queue: Arc<dyn QueueStore>,
@@ -25,10 +29,17 @@ impl Store {
     /// A store whose parts are all one backend.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: MetadataStore + CodeStore + LogStore + QueueStore + ChangeStore + 'static,
+        B: MetadataStore
+            + ResourceStore
+            + CodeStore
+            + LogStore
+            + QueueStore
+            + ChangeStore
+            + 'static,
     {
         Self {
             metadata: backend.clone(),
+            resources: backend.clone(),
             code: backend.clone(),
             logs: backend.clone(),
             queue: backend.clone(),
@@ -40,6 +51,11 @@ impl Store {
     /// log retention, with their change notifications.
     pub fn metadata(&self) -> &dyn MetadataStore {
         &*self.metadata
+    }
+
+    /// Tags, resource-based policies and per-function settings.
+    pub fn resources(&self) -> &dyn ResourceStore {
+        &*self.resources
     }
 
     /// Code blobs and their unpacked directories.

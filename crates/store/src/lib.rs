@@ -20,6 +20,7 @@ mod logs;
 mod migrations;
 mod notify;
 mod queue;
+mod resources;
 mod retention;
 mod space;
 mod sqlite;
@@ -37,6 +38,8 @@ pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
-pub use traits::{ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore};
+pub use traits::{
+    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
+};
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -22,11 +22,18 @@ pub(crate) struct Migration {
     pub apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "the schema before versions were recorded",
-    apply: baseline,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "the schema before versions were recorded",
+        apply: baseline,
+    },
+    Migration {
+        version: 2,
+        name: "tags by resource ARN, resource policies, function settings",
+        apply: resources,
+    },
+];
 
 const BASELINE: &str = "
 CREATE TABLE IF NOT EXISTS functions (
@@ -114,6 +121,42 @@ fn baseline(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute_batch(LOG_ROWS_TO_CHUNKS)?;
     }
     Ok(())
+}
+
+/// Tags move out of the function records (where CreateFunction's were kept) into a
+/// table keyed by resource ARN; policies and settings are new.
+const RESOURCES: &str = "
+CREATE TABLE tags (
+    resource TEXT PRIMARY KEY,
+    function TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX tags_by_function ON tags (function);
+CREATE TABLE policies (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE TABLE function_settings (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+INSERT INTO tags (resource, function, data)
+    SELECT 'arn:aws:lambda:us-east-1:000000000000:function:' || name, name,
+           json_extract(data, '$.tags')
+    FROM functions
+    WHERE json_type(data, '$.tags') = 'object' AND json_extract(data, '$.tags') != '{}';
+UPDATE functions SET data = json_set(data, '$.tags', json('{}'))
+    WHERE json_type(data, '$.tags') = 'object';
+UPDATE versions SET data = json_set(data, '$.tags', json('{}'))
+    WHERE json_type(data, '$.tags') = 'object';
+";
+
+fn resources(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(RESOURCES)
 }
 
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -218,14 +261,41 @@ mod tests {
                 "aliases",
                 "event_invoke_configs",
                 "function_meta",
+                "function_settings",
                 "functions",
                 "log_chunks",
                 "log_groups",
+                "policies",
                 "provisioned",
                 "queue",
+                "tags",
                 "versions"
             ]
         );
+    }
+
+    #[test]
+    fn tags_kept_in_function_records_move_to_the_tags_of_their_arn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut f = crate::db::tests::sample("f");
+        f.tags = [("team".to_string(), "a".to_string())].into();
+        {
+            let mut conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+            migrate(&mut conn, &MIGRATIONS[..1]).expect("version 1");
+            conn.execute(
+                "INSERT INTO functions (name, data) VALUES ('f', ?1)",
+                [serde_json::to_string(&f).expect("json")],
+            )
+            .expect("function");
+        }
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let arn = hearth_model::arn::function_arn("f", None);
+        assert_eq!(
+            crate::ResourceStore::tags(&store, &arn).expect("tags"),
+            f.tags
+        );
+        let stored = store.get_function("f").expect("get").expect("f");
+        assert!(stored.tags.is_empty());
     }
 
     #[test]

@@ -15,6 +15,9 @@ use hearth_model::alias::Alias;
 use hearth_model::concurrency::ProvisionedConfig;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::function::CodeRef;
+use hearth_model::function_settings::FunctionSettings;
+use hearth_model::policy::Policy;
+use hearth_model::tags::Tags;
 use hearth_model::FunctionConfig;
 
 use crate::{
@@ -50,7 +53,8 @@ pub trait MetadataStore: Send + Sync {
     /// dropped.
     fn subscribe(&self, subscriber: Subscriber) -> Subscription;
 
-    /// Inserts a new function; `Exists` if the name is taken.
+    /// Inserts a new function; `Exists` if the name is taken. Its `tags` become the
+    /// tags of its ARN ([`ResourceStore`]); the stored record keeps none.
     fn insert_function(&self, f: &FunctionConfig) -> Result<(), StoreError>;
     fn get_function(&self, name: &str) -> Result<Option<FunctionConfig>, StoreError>;
     /// Reads, changes and writes one function atomically.
@@ -69,8 +73,9 @@ pub trait MetadataStore: Send + Sync {
     fn all_functions(&self) -> Result<Vec<FunctionConfig>, StoreError> {
         self.list_functions(None, usize::MAX >> 1)
     }
-    /// Deletes a function with its versions, aliases, counters, concurrency and
-    /// asynchronous invocation settings; false if there was none.
+    /// Deletes a function with its versions, aliases, counters, concurrency,
+    /// asynchronous invocation settings, tags, policies and settings; false if there
+    /// was none.
     fn delete_function(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Publishes a version atomically: `decide` gets `$LATEST`, the newest version (if
@@ -237,6 +242,89 @@ impl<'s> dyn MetadataStore + 's {
             }),
         )?;
         Ok(answer(outcome, refused))
+    }
+}
+
+/// What Lambda keeps beside a function's records and that invocations do not read:
+/// tags (keyed by resource ARN, so resources other than functions can have them),
+/// resource-based policies (per function and qualifier) and per-function settings
+/// (runtime management, recursion). Deleting a function removes all of them;
+/// deleting a version or an alias removes its policy and settings. Changes are not
+/// told to the metadata subscribers: the registry does not cache them.
+pub trait ResourceStore: Send + Sync {
+    /// A resource's tags (empty if none).
+    fn tags(&self, resource: &str) -> Result<Tags, StoreError>;
+    /// Reads, changes and writes a resource's tags atomically; `owner` is the function
+    /// the resource belongs to (its deletion removes them), `Missing` if it does not
+    /// exist. Empty tags are removed.
+    fn edit_tags(
+        &self,
+        resource: &str,
+        owner: &str,
+        edit: Edit<'_, Tags>,
+    ) -> Result<Edited<Tags>, StoreError>;
+
+    /// The policy of `qualifier` (`$LATEST`, a version or an alias) of `function`.
+    fn policy(&self, function: &str, qualifier: &str) -> Result<Option<Policy>, StoreError>;
+    /// Reads, changes and writes a policy atomically (`None`: there is none; an edit
+    /// leaving `None` or no statements removes it); `Missing` if the function, version
+    /// or alias does not exist.
+    fn edit_policy(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, Option<Policy>>,
+    ) -> Result<Edited<Option<Policy>>, StoreError>;
+
+    /// The settings of `qualifier` of `function` (defaults if none were set).
+    fn function_settings(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<FunctionSettings, StoreError>;
+    /// Reads, changes and writes settings atomically; `Missing` if the function or
+    /// version does not exist.
+    fn edit_function_settings(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, FunctionSettings>,
+    ) -> Result<Edited<FunctionSettings>, StoreError>;
+}
+
+impl<'s> dyn ResourceStore + 's {
+    /// Reads, changes and writes tags atomically, as [`MetadataStore::update_function`]
+    /// (on `dyn MetadataStore`).
+    pub fn update_tags<E>(
+        &self,
+        resource: &str,
+        owner: &str,
+        f: impl FnOnce(&mut Tags) -> Result<(), E>,
+    ) -> Result<Option<Result<Tags, E>>, StoreError> {
+        edited(|edit| self.edit_tags(resource, owner, edit), f)
+    }
+
+    /// Reads, changes and writes a policy atomically.
+    pub fn update_policy<E>(
+        &self,
+        function: &str,
+        qualifier: &str,
+        f: impl FnOnce(&mut Option<Policy>) -> Result<(), E>,
+    ) -> Result<Option<Result<Option<Policy>, E>>, StoreError> {
+        edited(|edit| self.edit_policy(function, qualifier, edit), f)
+    }
+
+    /// Reads, changes and writes settings atomically.
+    pub fn update_function_settings<E>(
+        &self,
+        function: &str,
+        qualifier: &str,
+        f: impl FnOnce(&mut FunctionSettings) -> Result<(), E>,
+    ) -> Result<Option<Result<FunctionSettings, E>>, StoreError> {
+        edited(
+            |edit| self.edit_function_settings(function, qualifier, edit),
+            f,
+        )
     }
 }
 

@@ -129,6 +129,7 @@ impl SqliteStore {
             "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
             params![name, version.to_string()],
         )?;
+        crate::resources::delete_qualifier_resources(&tx, name, &version.to_string())?;
         tx.commit()?;
         drop(conn);
         self.changed(name);
@@ -192,6 +193,7 @@ impl SqliteStore {
             "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
             params![function, name],
         )?;
+        crate::resources::delete_qualifier_resources(&tx, function, name)?;
         tx.commit()?;
         drop(conn);
         self.changed(function);

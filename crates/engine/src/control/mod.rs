@@ -1,6 +1,7 @@
 //! The control plane: the records (functions and their lifecycle and states, versions,
 //! aliases, reserved and provisioned concurrency configurations, event invoke
-//! configurations, log groups and their retention), the registry that caches them for
+//! configurations, log groups and their retention, tags, resource policies and
+//! function settings), the registry that caches them for
 //! the invoke path, and the resolution of a reference to the [`RunSpec`] the executor
 //! runs. It tells the executor what to retire when a record changes (`retire`).
 //!
@@ -8,14 +9,17 @@
 
 mod concurrency;
 mod event_config;
+mod function_settings;
 mod functions;
 mod invoke;
 mod log_groups;
+mod policy;
 mod provisioned;
 pub(crate) mod registry;
 mod resolve;
 mod retire;
 mod settle;
+mod tags;
 mod versions;
 
 pub use functions::AccountSettings;

@@ -1,0 +1,151 @@
+//! Get/PutRuntimeManagementConfig, Get/PutFunctionRecursionConfig and
+//! GetFunctionCodeSigningConfig: settings that SDKs and IaC tools read and write
+//! beside a function's configuration.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, put};
+use axum::{Extension, Json, Router};
+use hearth_model::arn::function_arn;
+use hearth_model::function_settings::{
+    PutFunctionRecursionConfigRequest, PutRuntimeManagementConfigRequest, RecursionConfigResponse,
+    RuntimeManagement, RuntimeManagementConfigResponse,
+};
+use hearth_model::{AwsError, FunctionRef};
+use serde_json::{json, Value};
+
+use crate::action::Operation;
+use crate::error::ApiResult;
+use crate::functions::function_ref;
+use crate::{body, AppState};
+
+const GET_RUNTIME: Operation = Operation::new(
+    "GetRuntimeManagementConfig",
+    "lambda:GetRuntimeManagementConfig",
+);
+const PUT_RUNTIME: Operation = Operation::new(
+    "PutRuntimeManagementConfig",
+    "lambda:PutRuntimeManagementConfig",
+);
+const GET_RECURSION: Operation = Operation::new(
+    "GetFunctionRecursionConfig",
+    "lambda:GetFunctionRecursionConfig",
+);
+const PUT_RECURSION: Operation = Operation::new(
+    "PutFunctionRecursionConfig",
+    "lambda:PutFunctionRecursionConfig",
+);
+const GET_CODE_SIGNING: Operation = Operation::new(
+    "GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionCodeSigningConfig",
+);
+#[cfg(test)]
+pub(crate) const OPERATIONS: &[Operation] = &[
+    GET_RUNTIME,
+    PUT_RUNTIME,
+    GET_RECURSION,
+    PUT_RECURSION,
+    GET_CODE_SIGNING,
+];
+
+/// The recursion operations' `FunctionName` pattern: no qualifier.
+const UNQUALIFIED_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/2021-07-20/functions/{function}/runtime-management-config",
+            get(get_runtime)
+                .layer(Extension(GET_RUNTIME))
+                .merge(put(put_runtime).layer(Extension(PUT_RUNTIME))),
+        )
+        .route(
+            "/2024-08-31/functions/{function}/recursion-config",
+            get(get_recursion)
+                .layer(Extension(GET_RECURSION))
+                .merge(put(put_recursion).layer(Extension(PUT_RECURSION))),
+        )
+        .route(
+            "/2020-06-30/functions/{function}/code-signing-config",
+            get(get_code_signing).layer(Extension(GET_CODE_SIGNING)),
+        )
+}
+
+fn runtime_response(r: &FunctionRef, c: RuntimeManagement) -> RuntimeManagementConfigResponse {
+    RuntimeManagementConfigResponse {
+        update_runtime_on: c.update_runtime_on,
+        runtime_version_arn: c.runtime_version_arn,
+        function_arn: function_arn(&r.name, r.qualifier.as_deref()),
+    }
+}
+
+async fn get_runtime(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<RuntimeManagementConfigResponse>> {
+    let r = function_ref(&function, &query)?;
+    let c = s.engine.get_runtime_management(&r)?;
+    Ok(Json(runtime_response(&r, c)))
+}
+
+async fn put_runtime(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Body,
+) -> ApiResult<Json<RuntimeManagementConfigResponse>> {
+    let r = function_ref(&function, &query)?;
+    let req: PutRuntimeManagementConfigRequest = body::json(body, PUT_RUNTIME.name).await?;
+    let c = s.engine.put_runtime_management(&r, req.validated()?)?;
+    Ok(Json(runtime_response(&r, c)))
+}
+
+/// The function a recursion operation names, which may not be qualified.
+fn unqualified(function: &str) -> ApiResult<String> {
+    let r = FunctionRef::parse(function)?;
+    if r.qualifier.is_some() || function.len() > 140 {
+        return Err(AwsError::constraint(
+            function,
+            "functionName",
+            &format!("Member must satisfy regular expression pattern: {UNQUALIFIED_PATTERN}"),
+        )
+        .into());
+    }
+    Ok(r.name)
+}
+
+async fn get_recursion(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+) -> ApiResult<Json<RecursionConfigResponse>> {
+    let name = unqualified(&function)?;
+    Ok(Json(RecursionConfigResponse {
+        recursive_loop: s.engine.get_recursion(&name)?,
+    }))
+}
+
+async fn put_recursion(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+    body: Body,
+) -> ApiResult<Json<RecursionConfigResponse>> {
+    let name = unqualified(&function)?;
+    let req: PutFunctionRecursionConfigRequest = body::json(body, PUT_RECURSION.name).await?;
+    Ok(Json(RecursionConfigResponse {
+        recursive_loop: s.engine.put_recursion(&name, req.validated()?)?,
+    }))
+}
+
+/// Hearth has no code signing configs: a function has none, which Lambda answers
+/// with an empty object.
+async fn get_code_signing(
+    State(s): State<AppState>,
+    Path(function): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let r = FunctionRef::parse(&function)?;
+    s.engine.check_function_exists(&r)?;
+    Ok(Json(json!({})))
+}

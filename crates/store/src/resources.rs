@@ -1,0 +1,387 @@
+//! Tags (one JSON row per resource ARN, owned by a function), resource-based policies
+//! and per-function settings (one JSON row per function and qualifier): the SQLite
+//! side of [`crate::traits::ResourceStore`].
+
+use hearth_model::arn::function_arn;
+use hearth_model::function_settings::FunctionSettings;
+use hearth_model::policy::Policy;
+use hearth_model::tags::Tags;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::event_config::target_exists;
+use crate::traits::{Edit, Edited, ResourceStore};
+use crate::{SqliteStore, StoreError};
+
+/// The data of a row keyed by function and qualifier in `table`.
+fn qualified_row<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    table: &str,
+    function: &str,
+    qualifier: &str,
+) -> Result<Option<T>, StoreError> {
+    let data: Option<String> = tx
+        .query_row(
+            &format!("SELECT data FROM {table} WHERE function = ?1 AND qualifier = ?2"),
+            params![function, qualifier],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+}
+
+/// Writes (or with `None` deletes) the row of function and qualifier in `table`.
+fn put_qualified_row<T: Serialize>(
+    tx: &Transaction<'_>,
+    table: &str,
+    function: &str,
+    qualifier: &str,
+    data: Option<&T>,
+) -> Result<(), StoreError> {
+    match data {
+        Some(d) => tx.execute(
+            &format!(
+                "INSERT INTO {table} (function, qualifier, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(function, qualifier) DO UPDATE SET data = ?3"
+            ),
+            params![function, qualifier, serde_json::to_string(d)?],
+        )?,
+        None => tx.execute(
+            &format!("DELETE FROM {table} WHERE function = ?1 AND qualifier = ?2"),
+            params![function, qualifier],
+        )?,
+    };
+    Ok(())
+}
+
+/// Stores a new function's tags under its ARN, in the transaction inserting it.
+pub(crate) fn insert_function_tags(
+    tx: &Transaction<'_>,
+    function: &str,
+    tags: &Tags,
+) -> Result<(), StoreError> {
+    if !tags.is_empty() {
+        tx.execute(
+            "INSERT INTO tags (resource, function, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT(resource) DO UPDATE SET function = ?2, data = ?3",
+            params![
+                function_arn(function, None),
+                function,
+                serde_json::to_string(tags)?
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes what belongs to a function, in the transaction deleting it.
+pub(crate) fn delete_function_resources(
+    tx: &Transaction<'_>,
+    function: &str,
+) -> Result<(), StoreError> {
+    for table in ["tags", "policies", "function_settings"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE function = ?1"),
+            params![function],
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes what belongs to a version or an alias, in the transaction deleting it.
+pub(crate) fn delete_qualifier_resources(
+    tx: &Transaction<'_>,
+    function: &str,
+    qualifier: &str,
+) -> Result<(), StoreError> {
+    for table in ["policies", "function_settings"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE function = ?1 AND qualifier = ?2"),
+            params![function, qualifier],
+        )?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Runs a read-modify-write of a row of `table` whose target must exist.
+    fn edit_qualified<T: Serialize + DeserializeOwned + Default + Clone>(
+        &self,
+        table: &str,
+        function: &str,
+        qualifier: &str,
+        keep: impl Fn(&T) -> bool,
+        edit: Edit<'_, T>,
+    ) -> Result<Edited<T>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !target_exists(&tx, function, qualifier)? {
+            return Ok(Edited::Missing);
+        }
+        let mut record: T = qualified_row(&tx, table, function, qualifier)?.unwrap_or_default();
+        if !edit(&mut record) {
+            return Ok(Edited::Declined);
+        }
+        put_qualified_row(
+            &tx,
+            table,
+            function,
+            qualifier,
+            keep(&record).then_some(&record),
+        )?;
+        tx.commit()?;
+        Ok(Edited::Done(record))
+    }
+}
+
+impl ResourceStore for SqliteStore {
+    fn tags(&self, resource: &str) -> Result<Tags, StoreError> {
+        let data: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM tags WHERE resource = ?1",
+                params![resource],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data
+            .map(|d| serde_json::from_str(&d))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    fn edit_tags(
+        &self,
+        resource: &str,
+        owner: &str,
+        edit: Edit<'_, Tags>,
+    ) -> Result<Edited<Tags>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let owner_exists = tx
+            .query_row(
+                "SELECT 1 FROM functions WHERE name = ?1",
+                params![owner],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !owner_exists {
+            return Ok(Edited::Missing);
+        }
+        let data: Option<String> = tx
+            .query_row(
+                "SELECT data FROM tags WHERE resource = ?1",
+                params![resource],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut tags: Tags = data
+            .map(|d| serde_json::from_str(&d))
+            .transpose()?
+            .unwrap_or_default();
+        if !edit(&mut tags) {
+            return Ok(Edited::Declined);
+        }
+        if tags.is_empty() {
+            tx.execute("DELETE FROM tags WHERE resource = ?1", params![resource])?;
+        } else {
+            tx.execute(
+                "INSERT INTO tags (resource, function, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(resource) DO UPDATE SET function = ?2, data = ?3",
+                params![resource, owner, serde_json::to_string(&tags)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Edited::Done(tags))
+    }
+
+    fn policy(&self, function: &str, qualifier: &str) -> Result<Option<Policy>, StoreError> {
+        self.record("policies", "qualifier", function, qualifier)
+    }
+
+    fn edit_policy(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, Option<Policy>>,
+    ) -> Result<Edited<Option<Policy>>, StoreError> {
+        self.edit_qualified(
+            "policies",
+            function,
+            qualifier,
+            |p: &Option<Policy>| p.as_ref().is_some_and(|p| !p.statements.is_empty()),
+            edit,
+        )
+    }
+
+    fn function_settings(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<FunctionSettings, StoreError> {
+        Ok(self
+            .record("function_settings", "qualifier", function, qualifier)?
+            .unwrap_or_default())
+    }
+
+    fn edit_function_settings(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, FunctionSettings>,
+    ) -> Result<Edited<FunctionSettings>, StoreError> {
+        self.edit_qualified(
+            "function_settings",
+            function,
+            qualifier,
+            |s: &FunctionSettings| *s != FunctionSettings::default(),
+            edit,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_model::arn::LATEST;
+    use hearth_model::function_settings::RecursiveLoop;
+    use hearth_model::policy::{Principal, Statement};
+
+    use super::*;
+    use crate::db::tests::sample;
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        (dir, store)
+    }
+
+    fn resources(s: &SqliteStore) -> &dyn ResourceStore {
+        s
+    }
+
+    fn statement(sid: &str) -> Statement {
+        Statement {
+            sid: sid.into(),
+            effect: "Allow".into(),
+            principal: Principal::Anyone("*".into()),
+            action: "lambda:InvokeFunction".into(),
+            resource: "r".into(),
+            condition: None,
+        }
+    }
+
+    fn add(s: &SqliteStore, q: &str, sid: &str) -> Option<Option<Policy>> {
+        resources(s)
+            .update_policy("f", q, |p| {
+                p.get_or_insert_with(|| Policy {
+                    revision_id: "r".into(),
+                    statements: vec![],
+                })
+                .statements
+                .push(statement(sid));
+                Ok::<_, ()>(())
+            })
+            .expect("edit")
+            .map(|r| r.expect("ok"))
+    }
+
+    #[test]
+    fn tags_are_created_with_the_function_edited_and_deleted_with_it() {
+        let (_dir, store) = open();
+        let arn = function_arn("f", None);
+        let mut f = sample("f");
+        f.tags = [("a".to_string(), "1".to_string())].into();
+        store.insert_function(&f).expect("insert");
+        assert_eq!(resources(&store).tags(&arn).expect("tags"), f.tags);
+        assert!(
+            store
+                .get_function("f")
+                .expect("get")
+                .expect("f")
+                .tags
+                .is_empty(),
+            "the record does not keep a second copy"
+        );
+        let edited = resources(&store)
+            .update_tags(&arn, "f", |t| {
+                t.insert("b".into(), "2".into());
+                Ok::<_, ()>(())
+            })
+            .expect("edit");
+        assert_eq!(edited.expect("exists").expect("ok").len(), 2);
+        assert!(resources(&store)
+            .update_tags(&function_arn("g", None), "g", |_| Ok::<_, ()>(()))
+            .expect("edit")
+            .is_none());
+        store.delete_function("f").expect("delete");
+        store.insert_function(&sample("f")).expect("again");
+        assert!(resources(&store).tags(&arn).expect("tags").is_empty());
+    }
+
+    #[test]
+    fn policies_are_per_qualifier_and_go_with_what_they_belong_to() {
+        let (_dir, store) = open();
+        assert_eq!(add(&store, LATEST, "a"), None, "no function");
+        store.insert_function(&sample("f")).expect("insert");
+        assert_eq!(add(&store, "1", "a"), None, "no version");
+        add(&store, LATEST, "a").expect("added");
+        crate::versions::tests::publish(&store, "f");
+        add(&store, "1", "b").expect("added");
+        let latest = resources(&store)
+            .policy("f", LATEST)
+            .expect("get")
+            .expect("some");
+        assert_eq!(latest.statements, vec![statement("a")]);
+        let v1 = resources(&store)
+            .policy("f", "1")
+            .expect("get")
+            .expect("some");
+        assert_eq!(v1.statements, vec![statement("b")]);
+        // Removing the last statement removes the policy.
+        resources(&store)
+            .update_policy("f", LATEST, |p| {
+                *p = None;
+                Ok::<_, ()>(())
+            })
+            .expect("edit");
+        assert_eq!(resources(&store).policy("f", LATEST).expect("get"), None);
+        store.delete_version("f", 1).expect("delete");
+        assert_eq!(resources(&store).policy("f", "1").expect("get"), None);
+    }
+
+    #[test]
+    fn settings_default_until_set_and_go_with_the_function() {
+        let (_dir, store) = open();
+        store.insert_function(&sample("f")).expect("insert");
+        assert_eq!(
+            resources(&store)
+                .function_settings("f", LATEST)
+                .expect("get"),
+            FunctionSettings::default()
+        );
+        resources(&store)
+            .update_function_settings("f", LATEST, |s| {
+                s.recursive_loop = Some(RecursiveLoop::Allow);
+                Ok::<_, ()>(())
+            })
+            .expect("edit")
+            .expect("exists")
+            .expect("ok");
+        assert_eq!(
+            resources(&store)
+                .function_settings("f", LATEST)
+                .expect("get")
+                .recursive_loop,
+            Some(RecursiveLoop::Allow)
+        );
+        store.delete_function("f").expect("delete");
+        assert_eq!(
+            resources(&store)
+                .function_settings("f", LATEST)
+                .expect("get"),
+            FunctionSettings::default()
+        );
+    }
+}
