@@ -1,10 +1,10 @@
 //! The one error type that becomes an HTTP response, in Lambda's encoding, and the one
 //! place where the engine's errors become Lambda's codes, statuses and messages.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hearth_engine::{Conflict, EngineError, NotFound, Size, Throttle};
-use hearth_model::{AwsError, ErrorCode, ThrottleReason};
+use hearth_model::{AwsError, BodyKeys, ErrorCode, ThrottleReason};
 use serde_json::{json, Map, Value};
 
 #[derive(Debug)]
@@ -111,8 +111,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let mut body = Map::new();
-        body.insert("Type".into(), json!(e.code.fault_type()));
-        body.insert(e.code.message_key().into(), json!(e.message));
+        if e.code == ErrorCode::NotImplemented {
+            // Hearth's own code, which no model names: also in the body, for clients
+            // that read the code from there.
+            body.insert("__type".into(), json!(e.code.name()));
+        }
+        match e.body {
+            BodyKeys::Typed => {
+                body.insert("Type".into(), json!(e.code.fault_type()));
+                body.insert(e.code.message_key().into(), json!(e.message));
+            }
+            BodyKeys::Untyped => {
+                body.insert(e.code.message_key().into(), json!(e.message));
+            }
+            BodyKeys::NullMessage => {
+                body.insert(e.code.message_key().into(), Value::Null);
+            }
+        }
         if let Some(reason) = &e.reason {
             body.insert("Reason".into(), json!(reason));
         }
@@ -131,7 +146,16 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-pub(crate) async fn unknown_operation() -> Response {
+/// The router's fallback: an operation of the Lambda model that Hearth does not implement
+/// is named in a typed error; any other request is an unknown operation.
+pub(crate) async fn unknown_operation(method: Method, uri: Uri) -> Response {
+    if let Some(operation) = crate::operations::find(&method, uri.path(), uri.query()) {
+        return ApiError(AwsError::new(
+            ErrorCode::NotImplemented,
+            format!("Hearth does not implement {operation}"),
+        ))
+        .into_response();
+    }
     let mut resp = (
         StatusCode::NOT_FOUND,
         axum::Json(json!({"Type": "User", "message": "Unknown operation"})),
@@ -325,7 +349,7 @@ mod tests {
             EngineError::MissingMember("qualifier"),
             "ValidationException",
             400,
-            "1 validation error detected: Value 'null' at 'qualifier' failed to satisfy constraint: Member must not be null",
+            "1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null",
         );
         expect(
             EngineError::TooLarge {

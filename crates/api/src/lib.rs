@@ -18,7 +18,9 @@ mod functions;
 pub mod guard;
 mod hearth;
 mod invoke;
+mod operations;
 mod page;
+mod reference;
 mod request_id;
 mod version_request;
 mod versions;
@@ -129,6 +131,8 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
         .fallback(error::unknown_operation)
+        // A path of an operation Hearth has with a method it does not: the same answers.
+        .method_not_allowed_fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(request_id::assign))

@@ -12,10 +12,9 @@ use hearth_model::alias::{
     PublishVersionRequest, UpdateAliasRequest,
 };
 use hearth_model::arn::{function_arn, LATEST};
-use hearth_model::FunctionRef;
+use hearth_model::{FunctionRef, NameShape};
 
 use crate::error::ApiResult;
-use crate::functions::function_ref;
 use crate::page::page;
 use crate::{body, AppState};
 
@@ -24,7 +23,7 @@ pub(crate) async fn publish(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
     let v = s
         .engine
@@ -63,7 +62,7 @@ pub(crate) async fn create_alias(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
     let a = s
         .engine
@@ -75,7 +74,7 @@ pub(crate) async fn get_alias(
     State(s): State<AppState>,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     Ok(Json(s.engine.get_alias(&r, &name)?.to_configuration()))
 }
 
@@ -84,7 +83,7 @@ pub(crate) async fn update_alias(
     Path((function, name)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
     Ok(Json(
         s.engine
@@ -97,7 +96,7 @@ pub(crate) async fn delete_alias(
     State(s): State<AppState>,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     s.engine.delete_alias(&r, &name)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -107,7 +106,7 @@ pub(crate) async fn list_aliases(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListAliasesResponse>> {
-    let r = function_ref(&function, &HashMap::new())?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let version = query.get("FunctionVersion").map(String::as_str);
     let aliases = s
         .engine
