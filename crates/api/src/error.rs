@@ -43,6 +43,7 @@ impl From<EngineError> for ApiError {
                 available.join(", ")
             )),
             EngineError::Invalid(message) => AwsError::invalid(message),
+            EngineError::InvalidWithoutType(message) => AwsError::invalid(message).untyped(),
             EngineError::MissingMember(field) => AwsError::null_member(field),
             EngineError::TooLarge {
                 what: Size::Unzipped,
@@ -68,13 +69,17 @@ fn not_found(n: NotFound) -> AwsError {
     match n {
         NotFound::Function { arn } => AwsError::function_not_found(&arn),
         NotFound::Alias { arn } => AwsError::not_found(format!("Alias not found: {arn}")),
+        NotFound::AliasTarget { arn } => {
+            AwsError::not_found(format!("Cannot find alias arn: {arn}"))
+        }
         NotFound::EventConfigTarget => AwsError::not_found("The function doesn't exist."),
         NotFound::EventConfig { arn } => AwsError::not_found(format!(
             "The function {arn} doesn't have an EventInvokeConfig"
         )),
-        NotFound::ProvisionedConfig { arn } => AwsError::new(
+        // AWS's message names no function.
+        NotFound::ProvisionedConfig { .. } => AwsError::new(
             ErrorCode::ProvisionedConcurrencyConfigNotFound,
-            format!("No Provisioned Concurrency Config found for this function: {arn}"),
+            "No Provisioned Concurrency Config found for this function",
         ),
         NotFound::LogGroup => AwsError::not_found("The specified log group does not exist."),
     }
@@ -98,12 +103,16 @@ fn conflict(c: Conflict) -> AwsError {
             aliases.join(", ")
         )),
         Conflict::RevisionMismatch => AwsError::new(ErrorCode::PreconditionFailed, REVISION_MISMATCH),
-        Conflict::CodeShaMismatch { given, current } => AwsError::new(
-            ErrorCode::PreconditionFailed,
-            format!(
-                "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the current CodeSHA256."
-            ),
+        // A 400, not a 412, on AWS (unlike a RevisionId that does not match).
+        Conflict::CodeShaMismatch { given, current } => AwsError::invalid(format!(
+            "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the CodeSHA256 in $LATEST."
+        )),
+        Conflict::AliasVersionProvisioned => AwsError::conflict(
+            "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version",
         ),
+        Conflict::VersionAliasProvisioned => {
+            AwsError::conflict("Version is pointed by a Provisioned Concurrency alias")
+        }
     }
 }
 
@@ -232,7 +241,7 @@ mod tests {
             },
             "ProvisionedConcurrencyConfigNotFoundException",
             404,
-            &format!("No Provisioned Concurrency Config found for this function: {ARN}:1"),
+            "No Provisioned Concurrency Config found for this function",
         );
         expect(
             NotFound::LogGroup,
@@ -300,9 +309,9 @@ mod tests {
                 given: "x".into(),
                 current: "y".into(),
             },
-            "PreconditionFailedException",
-            412,
-            "CodeSHA256 (x) is different from current CodeSHA256 in $LATEST (y). Please try again with the current CodeSHA256.",
+            "InvalidParameterValueException",
+            400,
+            "CodeSHA256 (x) is different from current CodeSHA256 in $LATEST (y). Please try again with the CodeSHA256 in $LATEST.",
         );
     }
 

@@ -23,11 +23,9 @@ pub(crate) async fn publish(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
-    let v = s
-        .engine
-        .publish_version(&r, crate::version_request::new_version(&r, req)?)?;
+    let (r, new) = crate::version_request::new_version(&function, req)?;
+    let v = s.engine.publish_version(&r, new)?;
     Ok((StatusCode::CREATED, Json(v.to_configuration())).into_response())
 }
 
@@ -62,11 +60,9 @@ pub(crate) async fn create_alias(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
-    let a = s
-        .engine
-        .create_alias(&r, crate::version_request::new_alias(req)?)?;
+    let (r, new) = crate::version_request::new_alias(&function, req)?;
+    let a = s.engine.create_alias(&r, new)?;
     Ok((StatusCode::CREATED, Json(a.to_configuration())).into_response())
 }
 
@@ -83,12 +79,10 @@ pub(crate) async fn update_alias(
     Path((function, name)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
+    let (r, change) = crate::version_request::alias_change(&function, &name, req)?;
     Ok(Json(
-        s.engine
-            .update_alias(&r, &name, crate::version_request::alias_change(req)?)?
-            .to_configuration(),
+        s.engine.update_alias(&r, &name, change)?.to_configuration(),
     ))
 }
 
