@@ -228,7 +228,6 @@ def test_unknown_function_everywhere(raw_client, how):
     calls = [
         lambda: raw_client.get_function(FunctionName=ident),
         lambda: raw_client.get_function_configuration(FunctionName=ident),
-        lambda: raw_client.invoke(FunctionName=ident, Payload=b"{}"),
         lambda: raw_client.update_function_code(FunctionName=ident,
                                                 ZipFile=h.zip_bytes("python.zip")),
         lambda: raw_client.update_function_configuration(FunctionName=ident, Timeout=5),
@@ -238,6 +237,11 @@ def test_unknown_function_everywhere(raw_client, how):
         with pytest.raises(ClientError) as e:
             call()
         assert h.error_of(e.value) == expected
+    # Invoke names the $LATEST it would run, as AWS does.
+    with pytest.raises(ClientError) as e:
+        raw_client.invoke(FunctionName=ident, Payload=b"{}")
+    assert h.error_of(e.value) == (404, "ResourceNotFoundException",
+                                   f"Function not found: {h.function_arn(name, '$LATEST')}")
 
 
 def test_not_found_response_shape(server):

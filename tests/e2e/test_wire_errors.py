@@ -130,6 +130,9 @@ def test_loose_names_and_other_regions_and_accounts(raw_client, fn):
     long = "a" * 65
     assert wire_error(raw_client, "get_function", FunctionName=long) == typed(
         404, NOT_FOUND, f"Function not found: {h.function_arn(long)}")
+    # [function_name_too_long-invoke]: Invoke names the $LATEST it would run.
+    assert wire_error(raw_client, "invoke", FunctionName=long) == typed(
+        404, NOT_FOUND, f"Function not found: {h.function_arn(long, '$LATEST')}")
     # [incomplete_arn-get_function]: the ARN cut short names the function "function".
     assert wire_error(raw_client, "get_function", FunctionName=f"arn:aws:lambda:{h.REGION}:{h.ACCOUNT}:function") \
         == typed(404, NOT_FOUND, f"Function not found: {h.function_arn('function')}")
