@@ -197,4 +197,6 @@ def test_dry_run_unknown_function(client):
     name = h.unique_name("missing")
     with pytest.raises(ClientError) as e:
         client.invoke(FunctionName=name, InvocationType="DryRun")
-    assert h.error_of(e.value) == (404, "ResourceNotFoundException", h.not_found_message(name))
+    # Invoke names the $LATEST it would run, as AWS does.
+    assert h.error_of(e.value) == (404, "ResourceNotFoundException",
+                                   f"Function not found: {h.function_arn(name, '$LATEST')}")

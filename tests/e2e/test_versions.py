@@ -59,7 +59,8 @@ def test_publish_preconditions_and_unchanged_code(client):
     with pytest.raises(ClientError) as e:
         client.publish_version(FunctionName=name, CodeSha256="AAAA" + cfg["CodeSha256"][4:])
     status, code, message = h.error_of(e.value)
-    assert (status, code) == (412, "PreconditionFailedException")
+    # A 400 on AWS (recorded), unlike a RevisionId that does not match.
+    assert (status, code) == (400, "InvalidParameterValueException")
     assert "CodeSHA256" in message
     with pytest.raises(ClientError) as e:
         client.publish_version(FunctionName=name, RevisionId="00000000-0000-0000-0000-000000000000")

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use crate::body_budget::Exhausted;
 use crate::error::{bad_content, ApiError};
 
-/// Control-plane bodies: a 50 MB zip, base64-encoded, plus the rest of the request.
-pub(crate) const CONTROL_BODY_MAX: usize = 69_905_067;
+/// Control-plane bodies: a 50 MB zip, base64-encoded, plus the rest of the request; the
+/// limit AWS states for CreateFunction ("Request must be smaller than 70167211 bytes").
+pub(crate) const CONTROL_BODY_MAX: usize = 70_167_211;
 
 /// How slowly a body may arrive: within `grace`, then at `min_rate` bytes a second on
 /// average. Without it a client that trickles a body (slow POST) would hold its connection,
@@ -88,11 +89,28 @@ fn body_error(e: axum::Error) -> ApiError {
 
 /// Reads and parses a JSON request body; an empty body is an empty object.
 pub(crate) async fn json<T: DeserializeOwned>(body: Body, operation: &str) -> Result<T, ApiError> {
-    let bytes = read(body, CONTROL_BODY_MAX, operation).await?;
+    let bytes = control(body, operation).await?;
+    parse(&bytes)
+}
+
+/// Reads a control-plane request body. Over the limit it is AWS's front end that
+/// answers, with its own code (`RequestEntityTooLargeException`) and limit.
+pub(crate) async fn control(body: Body, operation: &str) -> Result<Bytes, ApiError> {
+    read(body, CONTROL_BODY_MAX, operation).await.map_err(|e| {
+        if e.0.code == ErrorCode::RequestTooLarge {
+            ApiError(AwsError::new(ErrorCode::RequestEntityTooLarge, e.0.message))
+        } else {
+            e
+        }
+    })
+}
+
+/// Parses a JSON request body already read; an empty body is an empty object.
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
-        &bytes
+        bytes
     };
     serde_json::from_slice(bytes).map_err(bad_content)
 }

@@ -11,11 +11,11 @@ use hearth_model::concurrency::{
     Concurrency, GetFunctionConcurrencyResponse, ListProvisionedConcurrencyConfigsResponse,
     PutFunctionConcurrencyRequest, PutProvisionedConcurrencyConfigRequest,
 };
-use hearth_model::{validate, AwsError, FunctionRef};
+use hearth_model::{validate, AwsError, FunctionRef, NameShape};
 
 use crate::error::ApiResult;
-use crate::functions::function_ref;
 use crate::page::page;
+use crate::reference::{function_ref as reference, QualifierShape};
 use crate::{body, AppState};
 
 pub(crate) async fn put_reserved(
@@ -23,7 +23,7 @@ pub(crate) async fn put_reserved(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<Concurrency>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let req: PutFunctionConcurrencyRequest = body::json(body, "PutFunctionConcurrency").await?;
     let reserved = req
         .reserved_concurrent_executions
@@ -39,7 +39,7 @@ pub(crate) async fn get_reserved(
     State(s): State<AppState>,
     Path(function): Path<String>,
 ) -> ApiResult<Json<GetFunctionConcurrencyResponse>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     Ok(Json(GetFunctionConcurrencyResponse {
         reserved_concurrent_executions: s.engine.get_function_concurrency(&r)?,
     }))
@@ -49,7 +49,7 @@ pub(crate) async fn delete_reserved(
     State(s): State<AppState>,
     Path(function): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     s.engine.delete_function_concurrency(&r)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -60,7 +60,7 @@ pub(crate) async fn put_provisioned(
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = function_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query)?;
     let req: PutProvisionedConcurrencyConfigRequest =
         body::json(body, "PutProvisionedConcurrencyConfig").await?;
     let requested = req
@@ -78,7 +78,7 @@ pub(crate) async fn get_provisioned(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     if query.get("List").is_some_and(|l| l == "ALL") {
-        let r = FunctionRef::parse(&function)?;
+        let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
         let all = s.engine.list_provisioned(&r)?;
         let (configs, next_marker) = page(all, &query, 50, 50)?;
         return Ok(Json(ListProvisionedConcurrencyConfigsResponse {
@@ -87,7 +87,7 @@ pub(crate) async fn get_provisioned(
         })
         .into_response());
     }
-    let r = function_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query)?;
     Ok(Json(s.engine.get_provisioned(&r)?).into_response())
 }
 
@@ -96,7 +96,17 @@ pub(crate) async fn delete_provisioned(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let r = function_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query)?;
     s.engine.delete_provisioned(&r)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The provisioned-concurrency operations' `FunctionName` and `Qualifier` shapes.
+fn provisioned_ref(function: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
+    Ok(reference(
+        function,
+        NameShape::FunctionName,
+        query,
+        Some(QualifierShape::Plain),
+    )?)
 }

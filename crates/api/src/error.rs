@@ -1,10 +1,10 @@
 //! The one error type that becomes an HTTP response, in Lambda's encoding, and the one
 //! place where the engine's errors become Lambda's codes, statuses and messages.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hearth_engine::{Conflict, EngineError, NotFound, Size, Throttle};
-use hearth_model::{AwsError, ErrorCode, ThrottleReason};
+use hearth_model::{AwsError, BodyKeys, ErrorCode, ThrottleReason};
 use serde_json::{json, Map, Value};
 
 #[derive(Debug)]
@@ -43,6 +43,7 @@ impl From<EngineError> for ApiError {
                 available.join(", ")
             )),
             EngineError::Invalid(message) => AwsError::invalid(message),
+            EngineError::InvalidWithoutType(message) => AwsError::invalid(message).untyped(),
             EngineError::MissingMember(field) => AwsError::null_member(field),
             EngineError::TooLarge {
                 what: Size::Unzipped,
@@ -67,14 +68,18 @@ impl From<EngineError> for ApiError {
 fn not_found(n: NotFound) -> AwsError {
     match n {
         NotFound::Function { arn } => AwsError::function_not_found(&arn),
-        NotFound::Alias { arn } => AwsError::not_found(format!("Cannot find alias arn: {arn}")),
+        NotFound::Alias { arn } => AwsError::not_found(format!("Alias not found: {arn}")),
+        NotFound::AliasTarget { arn } => {
+            AwsError::not_found(format!("Cannot find alias arn: {arn}"))
+        }
         NotFound::EventConfigTarget => AwsError::not_found("The function doesn't exist."),
         NotFound::EventConfig { arn } => AwsError::not_found(format!(
             "The function {arn} doesn't have an EventInvokeConfig"
         )),
-        NotFound::ProvisionedConfig { arn } => AwsError::new(
+        // AWS's message names no function.
+        NotFound::ProvisionedConfig { .. } => AwsError::new(
             ErrorCode::ProvisionedConcurrencyConfigNotFound,
-            format!("No Provisioned Concurrency Config found for this function: {arn}"),
+            "No Provisioned Concurrency Config found for this function",
         ),
         NotFound::LogGroup => AwsError::not_found("The specified log group does not exist."),
         NotFound::Resource => AwsError::not_found("The resource you requested does not exist."),
@@ -116,12 +121,16 @@ fn conflict(c: Conflict) -> AwsError {
             ErrorCode::PreconditionFailed,
             "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id",
         ),
-        Conflict::CodeShaMismatch { given, current } => AwsError::new(
-            ErrorCode::PreconditionFailed,
-            format!(
-                "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the current CodeSHA256."
-            ),
+        // A 400, not a 412, on AWS (unlike a RevisionId that does not match).
+        Conflict::CodeShaMismatch { given, current } => AwsError::invalid(format!(
+            "CodeSHA256 ({given}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the CodeSHA256 in $LATEST."
+        )),
+        Conflict::AliasVersionProvisioned => AwsError::conflict(
+            "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version",
         ),
+        Conflict::VersionAliasProvisioned => {
+            AwsError::conflict("Version is pointed by a Provisioned Concurrency alias")
+        }
     }
 }
 
@@ -129,8 +138,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let mut body = Map::new();
-        body.insert("Type".into(), json!(e.code.fault_type()));
-        body.insert(e.code.message_key().into(), json!(e.message));
+        if e.code == ErrorCode::NotImplemented {
+            // Hearth's own code, which no model names: also in the body, for clients
+            // that read the code from there.
+            body.insert("__type".into(), json!(e.code.name()));
+        }
+        match e.body {
+            BodyKeys::Typed => {
+                body.insert("Type".into(), json!(e.code.fault_type()));
+                body.insert(e.code.message_key().into(), json!(e.message));
+            }
+            BodyKeys::Untyped => {
+                body.insert(e.code.message_key().into(), json!(e.message));
+            }
+            BodyKeys::NullMessage => {
+                body.insert(e.code.message_key().into(), Value::Null);
+            }
+        }
         if let Some(reason) = &e.reason {
             body.insert("Reason".into(), json!(reason));
         }
@@ -149,7 +173,16 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-pub(crate) async fn unknown_operation() -> Response {
+/// The router's fallback: an operation of the Lambda model that Hearth does not implement
+/// is named in a typed error; any other request is an unknown operation.
+pub(crate) async fn unknown_operation(method: Method, uri: Uri) -> Response {
+    if let Some(operation) = crate::operations::find(&method, uri.path(), uri.query()) {
+        return ApiError(AwsError::new(
+            ErrorCode::NotImplemented,
+            format!("Hearth does not implement {operation}"),
+        ))
+        .into_response();
+    }
     let mut resp = (
         StatusCode::NOT_FOUND,
         axum::Json(json!({"Type": "User", "message": "Unknown operation"})),
@@ -204,6 +237,14 @@ mod tests {
             },
             NF,
             404,
+            &format!("Alias not found: {ARN}:live"),
+        );
+        expect(
+            NotFound::AliasTarget {
+                arn: format!("{ARN}:live"),
+            },
+            NF,
+            404,
             &format!("Cannot find alias arn: {ARN}:live"),
         );
         expect(
@@ -226,7 +267,7 @@ mod tests {
             },
             "ProvisionedConcurrencyConfigNotFoundException",
             404,
-            &format!("No Provisioned Concurrency Config found for this function: {ARN}:1"),
+            "No Provisioned Concurrency Config found for this function",
         );
         expect(
             NotFound::LogGroup,
@@ -294,9 +335,9 @@ mod tests {
                 given: "x".into(),
                 current: "y".into(),
             },
-            "PreconditionFailedException",
-            412,
-            "CodeSHA256 (x) is different from current CodeSHA256 in $LATEST (y). Please try again with the current CodeSHA256.",
+            "InvalidParameterValueException",
+            400,
+            "CodeSHA256 (x) is different from current CodeSHA256 in $LATEST (y). Please try again with the CodeSHA256 in $LATEST.",
         );
     }
 

@@ -1,33 +1,95 @@
 //! CreateFunction, UpdateFunctionCode and UpdateFunctionConfiguration's bodies checked
-//! as AWS checks them (required members, model constraints, what Hearth does not
-//! support yet) and turned into the engine's changes. What needs state (is the
-//! runtime installed?) is the engine's to check.
+//! as AWS checks them and turned into the engine's changes: first every constraint of
+//! the model (one `ValidationException` listing all, the path's name among them), then
+//! Lambda's own rules and what Hearth does not support yet. What needs state (is the
+//! runtime installed?) is the engine's to check, after these.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hearth_engine::{CodeChange, ConfigChange, NewFunction};
+use hearth_model::arn::NameParts;
 use hearth_model::limits::*;
 use hearth_model::shapes::{
     CreateFunctionRequest, DeadLetterConfig, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest,
 };
-use hearth_model::{validate, AwsError, FunctionRef};
+use hearth_model::{validate, AwsError, ErrorCode, FunctionRef, NameShape, Violations};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 
 /// Rejects settings Hearth accepts in the model but cannot honour yet, by name.
 fn unsupported(what: &str) -> AwsError {
     AwsError::invalid(format!("{what} is not supported by Hearth yet"))
 }
 
-/// `DeadLetterConfig.TargetArn`, validated; an empty or absent one means none.
-fn dead_letter_target(config: Option<DeadLetterConfig>) -> Result<Option<String>, AwsError> {
-    let arn = config.and_then(|d| d.target_arn).unwrap_or_default();
-    validate::dead_letter_target(&arn)?;
-    Ok(Some(arn).filter(|a| !a.is_empty()))
+/// `Environment.Variables` in the order the request sent them, which is the order
+/// Lambda quotes them in when they are too large.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EnvOrder {
+    #[serde(rename = "Environment", default)]
+    environment: Option<OrderedVariables>,
 }
 
-/// `ZipFile`: base64 of at most the zipped-size limit.
+#[derive(Debug, Default, Deserialize)]
+struct OrderedVariables {
+    #[serde(rename = "Variables", default, deserialize_with = "in_order")]
+    variables: Vec<(String, String)>,
+}
+
+fn in_order<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Pairs;
+    impl<'de> Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(pair) = map.next_entry::<String, String>()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(Pairs)
+}
+
+impl EnvOrder {
+    /// The body's variables in request order (empty when they cannot be read so).
+    pub(crate) fn of(body: &[u8]) -> Self {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+
+    /// `vars` as the request ordered them; any the order misses come after, sorted.
+    fn pairs<'a>(&'a self, vars: &'a BTreeMap<String, String>) -> Vec<(&'a str, &'a str)> {
+        let sent: Vec<(&str, &str)> = self
+            .environment
+            .iter()
+            .flat_map(|e| e.variables.iter())
+            .filter(|(k, _)| vars.contains_key(k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let rest = vars
+            .iter()
+            .filter(|(k, _)| !sent.iter().any(|(s, _)| s == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        sent.iter().copied().chain(rest).collect()
+    }
+}
+
+/// `DeadLetterConfig.TargetArn`; an empty or absent one means none.
+fn dead_letter_target(config: Option<DeadLetterConfig>) -> Option<String> {
+    config.and_then(|d| d.target_arn).filter(|a| !a.is_empty())
+}
+
+/// `ZipFile`: base64 of at most the zipped-size limit. AWS's front end refuses a larger
+/// one (413 `RequestEntityTooLargeException`) before Lambda reads it.
 fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
     let bytes = BASE64.decode(zip_b64.trim()).map_err(|_| {
         AwsError::invalid(
@@ -35,28 +97,112 @@ fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
         )
     })?;
     if bytes.len() as u64 > ZIP_MAX_BYTES {
-        return Err(AwsError::invalid(format!(
-            "Zipped size must be smaller than {ZIP_MAX_BYTES} bytes"
-        )));
+        return Err(AwsError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("Zipped size must be smaller than {ZIP_MAX_BYTES} bytes"),
+        ));
     }
     Ok(bytes)
 }
 
-pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, AwsError> {
-    let name_ref = req
-        .function_name
-        .as_deref()
-        .ok_or_else(|| AwsError::null_member("functionName"))?;
-    let role = req.role.ok_or_else(|| AwsError::null_member("role"))?;
-    let code = req.code.ok_or_else(|| AwsError::null_member("code"))?;
-    let fref = FunctionRef::parse(name_ref)?;
-    if fref.qualifier.is_some() {
-        return Err(AwsError::invalid(
-            "A function name cannot have a qualifier when it is created",
-        ));
+/// The settings CreateFunction and UpdateFunctionConfiguration share, checked against
+/// the model in its member order.
+fn check_settings(
+    v: &mut Violations,
+    role: Option<&str>,
+    handler: Option<&str>,
+    description: Option<&str>,
+    timeout: Option<i64>,
+    memory_size: Option<i64>,
+) {
+    if let Some(r) = role {
+        validate::check_role(r, v);
     }
-    validate::function_name(&fref.name)?;
-    validate::role(&role)?;
+    if let Some(h) = handler {
+        validate::check_handler(h, v);
+    }
+    if let Some(d) = description {
+        validate::check_description(d, v);
+    }
+    if let Some(t) = timeout {
+        validate::check_timeout(t, v);
+    }
+    if let Some(m) = memory_size {
+        validate::check_memory_size(m, v);
+    }
+}
+
+/// Lambda's limits beyond the model, once the model's constraints hold.
+fn lambda_limits(
+    timeout: Option<i64>,
+    memory_size: Option<i64>,
+    ephemeral_storage: Option<i64>,
+    environment: Option<&[(&str, &str)]>,
+) -> Result<(), AwsError> {
+    if let Some(t) = timeout {
+        validate::timeout(t)?;
+    }
+    if let Some(m) = memory_size {
+        validate::memory_size(m)?;
+    }
+    if let Some(e) = ephemeral_storage {
+        validate::ephemeral_storage(e)?;
+    }
+    if let Some(pairs) = environment {
+        validate::environment_limits(pairs)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn new_function(
+    req: CreateFunctionRequest,
+    order: &EnvOrder,
+) -> Result<NewFunction, AwsError> {
+    let mut v = Violations::new();
+    let parts = match req.function_name.as_deref() {
+        Some(name) => FunctionRef::check(name, NameShape::FunctionName, "functionName", &mut v),
+        None => {
+            v.null("functionName");
+            None
+        }
+    };
+    if req.role.is_none() {
+        v.null("role");
+    }
+    check_settings(
+        &mut v,
+        req.role.as_deref(),
+        req.handler.as_deref(),
+        req.description.as_deref(),
+        req.timeout,
+        req.memory_size,
+    );
+    if req.code.is_none() {
+        v.null("code");
+    }
+    let dead_letter = req.dead_letter_config.and_then(|d| d.target_arn);
+    if let Some(arn) = &dead_letter {
+        validate::check_dead_letter_target(arn, &mut v);
+    }
+    let environment = req
+        .environment
+        .and_then(|e| e.variables)
+        .unwrap_or_default();
+    validate::check_environment_names(environment.keys().map(String::as_str), &mut v);
+    if let Some(a) = &req.architectures {
+        validate::check_architectures(a, &mut v);
+    }
+    if let Some(e) = &req.ephemeral_storage {
+        validate::check_ephemeral_storage(e.size, &mut v);
+    }
+    v.into_result()?;
+    let (Some(parts), Some(role), Some(code)) = (parts, req.role, req.code) else {
+        unreachable!("a missing member is a violation");
+    };
+    let name = created_name(parts)?;
+    if let Some(runtime) = &req.runtime {
+        validate::runtime(runtime)?;
+    }
     if req.package_type.as_deref().is_some_and(|p| p != "Zip") || code.image_uri.is_some() {
         return Err(unsupported("PackageType Image (container images)"));
     }
@@ -69,53 +215,75 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
         ));
     };
-    validate::runtime(&runtime)?;
-    validate::handler(&handler)?;
-    let description = req.description.unwrap_or_default();
-    validate::description(&description)?;
     let timeout = req.timeout.unwrap_or(TIMEOUT_DEFAULT_S);
-    validate::timeout(timeout)?;
     let memory_size = req.memory_size.unwrap_or(MEMORY_DEFAULT_MB);
-    validate::memory_size(memory_size)?;
     let ephemeral_storage = req
         .ephemeral_storage
         .map(|e| e.size)
         .unwrap_or(EPHEMERAL_DEFAULT_MB);
-    validate::ephemeral_storage(ephemeral_storage)?;
-    let environment = req
-        .environment
-        .and_then(|e| e.variables)
-        .unwrap_or_default();
-    validate::environment(&environment)?;
+    lambda_limits(
+        Some(timeout),
+        Some(memory_size),
+        Some(ephemeral_storage),
+        Some(&order.pairs(&environment)),
+    )?;
     let architectures = req
         .architectures
         .unwrap_or_else(|| vec![validate::host_architecture().to_string()]);
-    validate::architectures(&architectures)?;
-    let dead_letter_target_arn = dead_letter_target(req.dead_letter_config)?;
+    validate::host_runs(&architectures)?;
     let zip = code.zip_file.ok_or_else(|| {
         AwsError::invalid("Please provide a source for function code (Code.ZipFile).")
     })?;
     let tags = req.tags.unwrap_or_default();
     hearth_model::tags::validate(&tags, tags.len())?;
     Ok(NewFunction {
-        name: fref.name,
+        name,
         runtime,
         handler,
         role,
-        description,
+        description: req.description.unwrap_or_default(),
         timeout,
         memory_size,
         ephemeral_storage,
         environment,
         architectures,
-        dead_letter_target_arn,
+        dead_letter_target_arn: dead_letter.filter(|a| !a.is_empty()),
         tags,
         zip: decode_zip(&zip)?,
         publish: req.publish == Some(true),
     })
 }
 
-pub(crate) fn code_change(req: UpdateFunctionCodeRequest) -> Result<CodeChange, AwsError> {
+/// The name a new function gets: in this region and account, unqualified, and at most 64
+/// characters (Lambda's rule, which it words as the validator would, with `Type`).
+fn created_name(parts: NameParts) -> Result<String, AwsError> {
+    let r = parts.resolve()?;
+    if r.qualifier.is_some() {
+        return Err(AwsError::invalid(
+            "A function name cannot have a qualifier when it is created",
+        ));
+    }
+    if r.name.chars().count() > FUNCTION_NAME_MAX {
+        let mut v = Violations::new();
+        v.length(&r.name, "functionName", 1, FUNCTION_NAME_MAX);
+        return Err(v
+            .into_error_as(ErrorCode::InvalidParameterValue)
+            .expect("one violation"));
+    }
+    Ok(r.name)
+}
+
+pub(crate) fn code_change(
+    path: &str,
+    req: UpdateFunctionCodeRequest,
+) -> Result<(FunctionRef, CodeChange), AwsError> {
+    let mut v = Violations::new();
+    let parts = FunctionRef::check(path, NameShape::FunctionName, "functionName", &mut v);
+    if let Some(a) = &req.architectures {
+        validate::check_architectures(a, &mut v);
+    }
+    v.into_result()?;
+    let r = parts.expect("no violation").resolve()?;
     if req.image_uri.is_some() {
         return Err(unsupported("ImageUri (container images)"));
     }
@@ -123,66 +291,86 @@ pub(crate) fn code_change(req: UpdateFunctionCodeRequest) -> Result<CodeChange, 
         return Err(unsupported("Code from S3 (use ZipFile)"));
     }
     if let Some(a) = &req.architectures {
-        validate::architectures(a)?;
+        validate::host_runs(a)?;
     }
     let zip = req
         .zip_file
         .ok_or_else(|| AwsError::invalid("Please provide a source for function code (ZipFile)."))?;
-    Ok(CodeChange {
-        zip: decode_zip(&zip)?,
-        architectures: req.architectures,
-        revision_id: req.revision_id,
-        dry_run: req.dry_run == Some(true),
-        publish: req.publish == Some(true),
-    })
+    Ok((
+        r,
+        CodeChange {
+            zip: decode_zip(&zip)?,
+            architectures: req.architectures,
+            revision_id: req.revision_id,
+            dry_run: req.dry_run == Some(true),
+            publish: req.publish == Some(true),
+        },
+    ))
 }
 
 pub(crate) fn config_change(
+    path: &str,
     req: UpdateFunctionConfigurationRequest,
-) -> Result<ConfigChange, AwsError> {
-    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
-    if let Some(role) = &req.role {
-        validate::role(role)?;
-    }
-    if let Some(runtime) = &req.runtime {
-        validate::runtime(runtime)?;
-    }
-    if let Some(h) = &req.handler {
-        validate::handler(h)?;
-    }
-    if let Some(d) = &req.description {
-        validate::description(d)?;
-    }
-    if let Some(t) = req.timeout {
-        validate::timeout(t)?;
-    }
-    if let Some(m) = req.memory_size {
-        validate::memory_size(m)?;
-    }
-    if let Some(e) = &req.ephemeral_storage {
-        validate::ephemeral_storage(e.size)?;
-    }
+    order: &EnvOrder,
+) -> Result<(FunctionRef, ConfigChange), AwsError> {
+    let mut v = Violations::new();
+    let parts = FunctionRef::check(path, NameShape::FunctionName, "functionName", &mut v);
+    check_settings(
+        &mut v,
+        req.role.as_deref(),
+        req.handler.as_deref(),
+        req.description.as_deref(),
+        req.timeout,
+        req.memory_size,
+    );
     let environment: Option<BTreeMap<String, String>> =
         req.environment.map(|e| e.variables.unwrap_or_default());
     if let Some(vars) = &environment {
-        validate::environment(vars)?;
+        validate::check_environment_names(vars.keys().map(String::as_str), &mut v);
     }
-    let dead_letter_target_arn = req
+    let dead_letter = req
         .dead_letter_config
-        .map(|d| dead_letter_target(Some(d)))
-        .transpose()?;
-    Ok(ConfigChange {
-        role: req.role,
-        runtime: req.runtime,
-        handler: req.handler,
-        description: req.description,
-        timeout: req.timeout,
-        memory_size: req.memory_size,
-        ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
-        environment,
-        dead_letter_target_arn,
-        revision_id: req.revision_id,
-    })
+        .map(|d| d.target_arn.unwrap_or_default());
+    if let Some(arn) = &dead_letter {
+        validate::check_dead_letter_target(arn, &mut v);
+    }
+    if let Some(e) = &req.ephemeral_storage {
+        validate::check_ephemeral_storage(e.size, &mut v);
+    }
+    v.into_result()?;
+    let r = parts.expect("no violation").resolve()?;
+    if let Some(runtime) = &req.runtime {
+        validate::runtime(runtime)?;
+    }
+    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
+    lambda_limits(
+        req.timeout,
+        req.memory_size,
+        req.ephemeral_storage.as_ref().map(|e| e.size),
+        environment
+            .as_ref()
+            .map(|vars| order.pairs(vars))
+            .as_deref(),
+    )?;
+    Ok((
+        r,
+        ConfigChange {
+            role: req.role,
+            runtime: req.runtime,
+            handler: req.handler,
+            description: req.description,
+            timeout: req.timeout,
+            memory_size: req.memory_size,
+            ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
+            environment,
+            dead_letter_target_arn: dead_letter.map(|a| {
+                dead_letter_target(Some(DeadLetterConfig {
+                    target_arn: Some(a),
+                }))
+            }),
+            revision_id: req.revision_id,
+        },
+    ))
 }
 
 /// Layers and file systems, which Hearth does not have yet: refused, never dropped.
@@ -205,7 +393,11 @@ mod tests {
     use hearth_model::ErrorCode;
 
     fn create(body: serde_json::Value) -> Result<NewFunction, AwsError> {
-        new_function(serde_json::from_value(body).expect("a CreateFunction body"))
+        let order = EnvOrder::of(body.to_string().as_bytes());
+        new_function(
+            serde_json::from_value(body).expect("a CreateFunction body"),
+            &order,
+        )
     }
 
     #[test]
@@ -218,13 +410,18 @@ mod tests {
         .expect("a valid request");
         assert_eq!((ok.name.as_str(), ok.timeout), ("f", TIMEOUT_DEFAULT_S));
         assert_eq!(ok.zip, b"PK\x05\x06");
-        let e = create(serde_json::json!({"Role": "r", "Code": {}})).expect_err("no name");
+        let e = create(serde_json::json!({"Role": "r", "Handler": "a b"})).expect_err("no name");
         assert_eq!(e.code, ErrorCode::Validation);
-        assert!(
-            e.message
-                .contains("'functionName' failed to satisfy constraint: Member must not be null"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.message,
+            format!(
+                "4 validation errors detected: \
+                 Value null at 'functionName' failed to satisfy constraint: Member must not be null; \
+                 Value 'r' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: {}; \
+                 Value 'a b' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: [^\\s]+; \
+                 Value null at 'code' failed to satisfy constraint: Member must not be null",
+                validate::ROLE_PATTERN
+            )
         );
         let e = create(serde_json::json!({
             "FunctionName": "f", "Role": "arn:aws:iam::000000000000:role/r",
@@ -237,12 +434,75 @@ mod tests {
 
     #[test]
     fn a_dead_letter_config_without_target_removes_it() {
-        let c = config_change(
+        let none = EnvOrder::default();
+        let (_, c) = config_change(
+            "f",
             serde_json::from_value(serde_json::json!({"DeadLetterConfig": {}})).expect("a body"),
+            &none,
         )
         .expect("valid");
         assert_eq!(c.dead_letter_target_arn, Some(None));
-        let c = config_change(Default::default()).expect("valid");
+        let (_, c) = config_change("f", Default::default(), &none).expect("valid");
         assert_eq!(c.dead_letter_target_arn, None);
+    }
+
+    #[test]
+    fn the_paths_name_and_the_bodys_members_are_listed_together() {
+        let e = config_change(
+            "bad name",
+            serde_json::from_value(serde_json::json!({"Timeout": 0, "MemorySize": 64}))
+                .expect("a body"),
+            &EnvOrder::default(),
+        )
+        .expect_err("three violations");
+        assert!(
+            e.message
+                .starts_with("3 validation errors detected: Value 'bad name' at 'functionName'"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.ends_with("Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1; Value '64' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"), "{}", e.message);
+    }
+
+    #[test]
+    fn lambdas_own_rules_come_after_the_models() {
+        let zip = BASE64.encode(b"PK\x05\x06");
+        // A name over 64 characters: Lambda's InvalidParameterValue, in the validator's words.
+        let long = "a".repeat(65);
+        let e = create(serde_json::json!({
+            "FunctionName": long, "Role": "arn:aws:iam::000000000000:role/r",
+            "Runtime": "python3.12", "Handler": "a.b", "Code": {"ZipFile": zip},
+        }))
+        .expect_err("too long");
+        assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        assert_eq!(e.message, format!("1 validation error detected: Value '{long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"));
+        let e = create(serde_json::json!({
+            "FunctionName": "f", "Role": "arn:aws:iam::000000000000:role/r",
+            "Runtime": "go1.x", "Handler": "a.b", "Code": {"ZipFile": zip},
+            "Environment": {"Variables": {"Z_VAR": "1", "A_VAR": "x".repeat(4096)}},
+        }))
+        .expect_err("deprecated runtime");
+        assert!(
+            e.message
+                .starts_with("The runtime parameter of go1.x is no longer supported"),
+            "{}",
+            e.message
+        );
+        // Sent Z first: quoted Z first (a JSON object built by serde_json would sort them).
+        let raw = format!(
+            r#"{{"FunctionName":"f","Role":"arn:aws:iam::000000000000:role/r","Runtime":"python3.12","Handler":"a.b","Code":{{"ZipFile":"{zip}"}},"Environment":{{"Variables":{{"Z_VAR":"1","A_VAR":"{}"}}}}}}"#,
+            "x".repeat(4096)
+        );
+        let e = new_function(
+            serde_json::from_str(&raw).expect("a CreateFunction body"),
+            &EnvOrder::of(raw.as_bytes()),
+        )
+        .expect_err("too large");
+        assert!(
+            e.message
+                .contains("String measured: {\"Z_VAR\":\"1\",\"A_VAR\""),
+            "{}",
+            e.message
+        );
     }
 }

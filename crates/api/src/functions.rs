@@ -15,34 +15,27 @@ use hearth_model::shapes::{
     CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
     ListFunctionsResponse, UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
-use hearth_model::{AwsError, FunctionConfig, FunctionRef};
+use hearth_model::{FunctionConfig, FunctionRef, NameShape};
 
 use crate::error::ApiResult;
+use crate::function_request::EnvOrder;
+use crate::reference::{self, QualifierShape};
 use crate::{body, AppState};
 
-/// The function reference from the path, with `?Qualifier=` folded in.
+/// The function reference from the path, with `?Qualifier=` folded in (the shapes of
+/// GetFunction, Invoke, DeleteFunction and the event invoke configs).
 pub(crate) fn function_ref(path: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
-    let mut r = FunctionRef::parse(path)?;
-    if let Some(q) = query.get("Qualifier") {
-        if !hearth_model::arn::valid_qualifier(q) {
-            return Err(AwsError::constraint(
-                q,
-                "qualifier",
-                "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)",
-            )
-            .into());
-        }
-        match &r.qualifier {
-            Some(existing) if existing != q => {
-                return Err(AwsError::invalid(
-                    "The derived qualifier from the function name does not match the specified qualifier.",
-                )
-                .into())
-            }
-            _ => r.qualifier = Some(q.clone()),
-        }
-    }
-    Ok(r)
+    Ok(reference::function_ref(
+        path,
+        NameShape::Namespaced,
+        query,
+        Some(QualifierShape::Namespaced),
+    )?)
+}
+
+/// The function reference from the path alone, as `shape`.
+pub(crate) fn path_ref(path: &str, shape: NameShape) -> ApiResult<FunctionRef> {
+    Ok(FunctionRef::parse_as(path, shape)?)
 }
 
 /// The configuration `r` names. Through an alias it is the alias's version's, under
@@ -62,10 +55,12 @@ fn configuration(
 }
 
 pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<Response> {
-    let req: CreateFunctionRequest = body::json(body, "CreateFunction").await?;
+    let bytes = body::control(body, "CreateFunction").await?;
+    let req: CreateFunctionRequest = body::parse(&bytes)?;
+    let order = EnvOrder::of(&bytes);
     let f = s
         .engine
-        .create_function(crate::function_request::new_function(req)?)
+        .create_function(crate::function_request::new_function(req, &order)?)
         .await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
@@ -132,12 +127,9 @@ pub(crate) async fn update_code(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
     let req: UpdateFunctionCodeRequest = body::json(body, "UpdateFunctionCode").await?;
-    let f = s
-        .engine
-        .update_code(&r, crate::function_request::code_change(req)?)
-        .await?;
+    let (r, change) = crate::function_request::code_change(&function, req)?;
+    let f = s.engine.update_code(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())
 }
 
@@ -146,13 +138,11 @@ pub(crate) async fn update_configuration(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
-    let req: UpdateFunctionConfigurationRequest =
-        body::json(body, "UpdateFunctionConfiguration").await?;
-    let f = s
-        .engine
-        .update_configuration(&r, crate::function_request::config_change(req)?)
-        .await?;
+    let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
+    let req: UpdateFunctionConfigurationRequest = body::parse(&bytes)?;
+    let order = EnvOrder::of(&bytes);
+    let (r, change) = crate::function_request::config_change(&function, req, &order)?;
+    let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())
 }
 

@@ -20,8 +20,10 @@ mod functions;
 pub mod guard;
 mod hearth;
 mod invoke;
+mod operations;
 mod page;
 mod policy;
+mod reference;
 mod request_id;
 mod tags;
 mod version_request;
@@ -136,6 +138,8 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .merge(policy::routes())
         .merge(function_settings::routes())
         .fallback(error::unknown_operation)
+        // A path of an operation Hearth has with a method it does not: the same answers.
+        .method_not_allowed_fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(request_id::assign))

@@ -3,78 +3,135 @@
 //! that need the alias's current version or the versions that exist are the engine's.
 
 use hearth_engine::{AliasChange, NewAlias, NewVersion};
+use std::collections::BTreeMap;
+
 use hearth_model::alias::{
-    validate_alias_name, validate_version, validate_weights, CreateAliasRequest,
+    check_alias_name, check_version, check_weights, validate_weights, CreateAliasRequest,
     PublishVersionRequest, UpdateAliasRequest,
 };
-use hearth_model::{validate, AwsError, FunctionRef};
+use hearth_model::{validate, AwsError, FunctionRef, NameShape, Violations};
 
 pub(crate) fn new_version(
-    r: &FunctionRef,
+    path: &str,
     req: PublishVersionRequest,
-) -> Result<NewVersion, AwsError> {
+) -> Result<(FunctionRef, NewVersion), AwsError> {
+    let mut v = Violations::new();
+    let parts = FunctionRef::check(path, NameShape::FunctionName, "functionName", &mut v);
+    if let Some(d) = &req.description {
+        validate::check_description(d, &mut v);
+    }
+    v.into_result()?;
+    let r = parts.expect("no violation").resolve()?;
     if r.qualifier.is_some() {
         return Err(AwsError::invalid(
             "PublishVersion takes an unqualified function name",
         ));
-    }
-    if let Some(d) = &req.description {
-        validate::description(d)?;
     }
     if req.publish_to.is_some() {
         return Err(AwsError::invalid(
             "PublishTo (capacity providers) is not supported by Hearth",
         ));
     }
-    Ok(NewVersion {
-        description: req.description,
-        revision_id: req.revision_id,
-        code_sha256: req.code_sha256,
-    })
+    Ok((
+        r,
+        NewVersion {
+            description: req.description,
+            revision_id: req.revision_id,
+            code_sha256: req.code_sha256,
+        },
+    ))
 }
 
-pub(crate) fn new_alias(req: CreateAliasRequest) -> Result<NewAlias, AwsError> {
-    let name = req.name.ok_or_else(|| AwsError::null_member("name"))?;
-    let function_version = req
-        .function_version
-        .ok_or_else(|| AwsError::null_member("functionVersion"))?;
-    validate_alias_name(&name)?;
-    let description = req.description.unwrap_or_default();
-    validate::description(&description)?;
+/// The members CreateAlias and UpdateAlias share, in the model's order.
+fn check_alias_members(
+    v: &mut Violations,
+    function_version: Option<&str>,
+    description: Option<&str>,
+    weights: Option<&BTreeMap<String, f64>>,
+) {
+    if let Some(version) = function_version {
+        check_version(version, v);
+    }
+    if let Some(d) = description {
+        validate::check_description(d, v);
+    }
+    if let Some(w) = weights {
+        check_weights(w, v);
+    }
+}
+
+pub(crate) fn new_alias(
+    path: &str,
+    req: CreateAliasRequest,
+) -> Result<(FunctionRef, NewAlias), AwsError> {
+    let mut v = Violations::new();
+    let parts = FunctionRef::check(path, NameShape::FunctionName, "functionName", &mut v);
+    match &req.name {
+        Some(name) => check_alias_name(name, &mut v),
+        None => v.null("name"),
+    }
+    if req.function_version.is_none() {
+        v.null("functionVersion");
+    }
     let weights = req
         .routing_config
         .and_then(|c| c.additional_version_weights)
         .unwrap_or_default();
-    validate_version(&function_version)?;
+    check_alias_members(
+        &mut v,
+        req.function_version.as_deref(),
+        req.description.as_deref(),
+        Some(&weights),
+    );
+    v.into_result()?;
+    let r = parts.expect("no violation").resolve()?;
     validate_weights(&weights)?;
-    Ok(NewAlias {
-        name,
-        function_version,
-        description,
-        weights,
-    })
+    let (Some(name), Some(function_version)) = (req.name, req.function_version) else {
+        unreachable!("a missing member is a violation");
+    };
+    Ok((
+        r,
+        NewAlias {
+            name,
+            function_version,
+            description: req.description.unwrap_or_default(),
+            weights,
+        },
+    ))
 }
 
-pub(crate) fn alias_change(req: UpdateAliasRequest) -> Result<AliasChange, AwsError> {
-    if let Some(d) = &req.description {
-        validate::description(d)?;
-    }
-    if let Some(v) = &req.function_version {
-        validate_version(v)?;
-    }
+pub(crate) fn alias_change(
+    path: &str,
+    name: &str,
+    req: UpdateAliasRequest,
+) -> Result<(FunctionRef, AliasChange), AwsError> {
+    let mut v = Violations::new();
+    let parts = FunctionRef::check(path, NameShape::FunctionName, "functionName", &mut v);
+    check_alias_name(name, &mut v);
     // A routing configuration without weights removes them.
     let weights = req
         .routing_config
         .map(|c| c.additional_version_weights.unwrap_or_default());
+    check_alias_members(
+        &mut v,
+        req.function_version.as_deref(),
+        req.description.as_deref(),
+        weights.as_ref(),
+    );
+    v.into_result()?;
+    let r = parts.expect("no violation").resolve()?;
     if let Some(w) = &weights {
         validate_weights(w)?;
     }
-    Ok(AliasChange {
-        function_version: req.function_version,
-        description: req.description,
-        weights,
-        revision_id: req.revision_id,
-    })
+    Ok((
+        r,
+        AliasChange {
+            function_version: req.function_version,
+            description: req.description,
+            weights,
+            revision_id: req.revision_id,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -83,7 +140,11 @@ mod tests {
     use hearth_model::ErrorCode;
 
     fn create(body: serde_json::Value) -> Result<NewAlias, AwsError> {
-        new_alias(serde_json::from_value(body).expect("a CreateAlias body"))
+        new_alias(
+            "f",
+            serde_json::from_value(body).expect("a CreateAlias body"),
+        )
+        .map(|(_, a)| a)
     }
 
     #[test]
@@ -108,9 +169,11 @@ mod tests {
 
     #[test]
     fn an_update_keeps_what_it_does_not_name() {
-        let c = alias_change(Default::default()).expect("valid");
+        let (_, c) = alias_change("f", "live", Default::default()).expect("valid");
         assert!(c.function_version.is_none() && c.weights.is_none());
-        let c = alias_change(
+        let (_, c) = alias_change(
+            "f",
+            "live",
             serde_json::from_value(serde_json::json!({"RoutingConfig": {}})).expect("a body"),
         )
         .expect("valid");

@@ -12,10 +12,9 @@ use hearth_model::alias::{
     PublishVersionRequest, UpdateAliasRequest,
 };
 use hearth_model::arn::{function_arn, LATEST};
-use hearth_model::FunctionRef;
+use hearth_model::{FunctionRef, NameShape};
 
 use crate::error::ApiResult;
-use crate::functions::function_ref;
 use crate::page::page;
 use crate::{body, AppState};
 
@@ -24,11 +23,9 @@ pub(crate) async fn publish(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
     let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
-    let v = s
-        .engine
-        .publish_version(&r, crate::version_request::new_version(&r, req)?)?;
+    let (r, new) = crate::version_request::new_version(&function, req)?;
+    let v = s.engine.publish_version(&r, new)?;
     Ok((StatusCode::CREATED, Json(v.to_configuration())).into_response())
 }
 
@@ -63,11 +60,9 @@ pub(crate) async fn create_alias(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
     let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
-    let a = s
-        .engine
-        .create_alias(&r, crate::version_request::new_alias(req)?)?;
+    let (r, new) = crate::version_request::new_alias(&function, req)?;
+    let a = s.engine.create_alias(&r, new)?;
     Ok((StatusCode::CREATED, Json(a.to_configuration())).into_response())
 }
 
@@ -75,7 +70,7 @@ pub(crate) async fn get_alias(
     State(s): State<AppState>,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     Ok(Json(s.engine.get_alias(&r, &name)?.to_configuration()))
 }
 
@@ -84,12 +79,10 @@ pub(crate) async fn update_alias(
     Path((function, name)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = FunctionRef::parse(&function)?;
     let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
+    let (r, change) = crate::version_request::alias_change(&function, &name, req)?;
     Ok(Json(
-        s.engine
-            .update_alias(&r, &name, crate::version_request::alias_change(req)?)?
-            .to_configuration(),
+        s.engine.update_alias(&r, &name, change)?.to_configuration(),
     ))
 }
 
@@ -97,7 +90,7 @@ pub(crate) async fn delete_alias(
     State(s): State<AppState>,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let r = FunctionRef::parse(&function)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     s.engine.delete_alias(&r, &name)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -107,7 +100,7 @@ pub(crate) async fn list_aliases(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListAliasesResponse>> {
-    let r = function_ref(&function, &HashMap::new())?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
     let version = query.get("FunctionVersion").map(String::as_str);
     let aliases = s
         .engine

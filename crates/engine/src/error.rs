@@ -34,6 +34,10 @@ pub enum EngineError {
     /// message is for the client.
     #[error("{0}")]
     Invalid(String),
+    /// As `Invalid`, for the refusals AWS answers without `Type` in the body (a
+    /// concurrency beyond what the account has, `$LATEST` with routing weights).
+    #[error("{0}")]
+    InvalidWithoutType(String),
     /// A member the operation requires is absent; checked only once the function is
     /// known to exist, as Lambda does.
     #[error("the member {0} is required")]
@@ -64,6 +68,10 @@ pub enum NotFound {
     Function { arn: String },
     #[error("alias not found: {arn}")]
     Alias { arn: String },
+    /// An alias named as the target of an operation (GetAlias, provisioned concurrency),
+    /// which AWS words differently from UpdateAlias's.
+    #[error("cannot find alias {arn}")]
+    AliasTarget { arn: String },
     /// The function, or the version or alias, an event invoke config operation names.
     #[error("the function of an event invoke config does not exist")]
     EventConfigTarget,
@@ -121,6 +129,12 @@ pub enum Conflict {
     /// PublishVersion's `CodeSha256` is not `$LATEST`'s.
     #[error("code sha256 {given} is not $LATEST's {current}")]
     CodeShaMismatch { given: String, current: String },
+    /// Provisioned concurrency on an alias whose version has its own.
+    #[error("the alias's version has provisioned concurrency")]
+    AliasVersionProvisioned,
+    /// Provisioned concurrency on a version an alias with its own routes to.
+    #[error("an alias with provisioned concurrency routes to the version")]
+    VersionAliasProvisioned,
 }
 
 /// Why an invocation was throttled.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::arn::{function_arn, LATEST};
 use crate::error::AwsError;
 use crate::shapes::FunctionConfiguration;
+use crate::violations::Violations;
 
 /// An alias as stored: a name for one version, optionally sending a share of the
 /// invocations to a second version.
@@ -127,58 +128,64 @@ pub fn is_version_number(q: &str) -> bool {
 
 /// An alias name: 1–128 of `[a-zA-Z0-9-_]`, not all digits (that would be a version).
 pub fn validate_alias_name(name: &str) -> Result<(), AwsError> {
-    let ok = (1..=128).contains(&name.len())
+    let mut v = Violations::new();
+    check_alias_name(name, &mut v);
+    v.into_result()
+}
+
+pub fn check_alias_name(name: &str, v: &mut Violations) {
+    v.length(name, "name", 1, 128);
+    let ok = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         && !is_version_number(name);
-    if ok {
-        Ok(())
-    } else {
-        Err(AwsError::constraint(
-            name,
-            "name",
-            "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)",
-        ))
+    v.pattern(name, "name", ok, "(?!^[0-9]+$)([a-zA-Z0-9-_]+)");
+}
+
+/// A version an alias may point at: `$LATEST`, `$LATEST.PUBLISHED` or a number.
+pub fn check_version(version: &str, v: &mut Violations) {
+    v.length(version, "functionVersion", 1, 1024);
+    let ok = version == LATEST || version == "$LATEST.PUBLISHED" || is_version_number(version);
+    v.pattern(
+        version,
+        "functionVersion",
+        ok,
+        "(\\$LATEST(\\.PUBLISHED)?|[0-9]+)",
+    );
+}
+
+/// `AdditionalVersionWeights` as the model constrains it: keys 1–1024 digits, weights
+/// 0.0–1.0. AWS quotes the whole map as Java prints one (`{2=0.5}`) and lists all of the
+/// keys' or the values' constraints.
+pub fn check_weights(weights: &BTreeMap<String, f64>, v: &mut Violations) {
+    const FIELD: &str = "routingConfig.additionalVersionWeights";
+    let shown = format!(
+        "{{{}}}",
+        weights
+            .iter()
+            .map(|(k, w)| format!("{k}={w:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if weights
+        .keys()
+        .any(|k| !is_version_number(k) || k.len() > 1024)
+    {
+        v.value(&shown, FIELD, "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]");
+    }
+    if weights.values().any(|w| !(0.0..=1.0).contains(w)) {
+        v.value(&shown, FIELD, "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]");
     }
 }
 
-/// A version an alias may point at: `$LATEST` or a number.
-pub fn validate_version(version: &str) -> Result<(), AwsError> {
-    if version == LATEST || (is_version_number(version) && version.len() <= 1024) {
-        Ok(())
-    } else {
-        Err(AwsError::constraint(
-            version,
-            "functionVersion",
-            "Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)",
-        ))
-    }
-}
-
-/// Lambda's rules for `AdditionalVersionWeights` on their own (the request's shape):
-/// at most one additional version, a number, with a weight between 0 and 1.
+/// Lambda's rule for `AdditionalVersionWeights` on their own, once the model's hold: at
+/// most one additional version.
 pub fn validate_weights(weights: &BTreeMap<String, f64>) -> Result<(), AwsError> {
     if weights.len() > 1 {
         return Err(AwsError::invalid(
             "Number of items in AdditionalVersionWeights cannot be greater than 1",
         ));
-    }
-    for (version, weight) in weights {
-        if !is_version_number(version) {
-            return Err(AwsError::constraint(
-                version,
-                "routingConfig.additionalVersionWeights",
-                "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]",
-            ));
-        }
-        if !(0.0..=1.0).contains(weight) || weight.is_nan() {
-            return Err(AwsError::constraint(
-                &weight.to_string(),
-                "routingConfig.additionalVersionWeights",
-                "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]",
-            ));
-        }
     }
     Ok(())
 }
@@ -243,8 +250,16 @@ mod tests {
         assert!(routing_conflict("1", &BTreeMap::new()).is_none());
         assert!(routing_conflict("$LATEST", &BTreeMap::new()).is_none());
         assert!(routing_conflict("1", &w("1", 0.5)).is_some());
-        assert!(validate_weights(&w("2", 1.5)).is_err());
-        assert!(validate_weights(&w("x", 0.5)).is_err());
+        let mut v = Violations::new();
+        check_weights(&w("2", 2.0), &mut v);
+        check_weights(&w("$LATEST", 0.5), &mut v);
+        assert_eq!(
+            v.messages(),
+            [
+                "Value '{2=2.0}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]",
+                "Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]",
+            ]
+        );
         assert!(routing_conflict("$LATEST", &w("2", 0.5)).is_some());
         let two = BTreeMap::from([("2".to_string(), 0.1), ("3".to_string(), 0.1)]);
         assert!(validate_weights(&two).is_err());

@@ -1,7 +1,10 @@
 //! ARNs and the `{FunctionName}` path parameter, which may be a name, a partial ARN
 //! (`123456789012:function:name`) or a full ARN, each optionally with `:qualifier`.
 
+use std::sync::LazyLock;
+
 use crate::error::AwsError;
+use crate::violations::Violations;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "000000000000";
@@ -22,80 +25,142 @@ pub struct FunctionRef {
     pub qualifier: Option<String>,
 }
 
-impl FunctionRef {
-    /// Parses `name`, `name:qualifier`, `account:function:name[:qualifier]` or
-    /// `arn:aws:lambda:region:account:function:name[:qualifier]`.
-    pub fn parse(input: &str) -> Result<Self, AwsError> {
-        let bad = || {
-            AwsError::constraint(
-                input,
-                "functionName",
-                "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
-            )
-        };
-        if input.is_empty() || input.len() > 256 {
-            return Err(bad());
+/// The Lambda model's shapes for a `FunctionName` member, which differ per operation in
+/// length, pattern and whether a qualifier may follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameShape {
+    /// `FunctionName`: CreateFunction, the alias, reserved- and provisioned-concurrency
+    /// and update operations (at most 140 characters).
+    FunctionName,
+    /// `NamespacedFunctionName`: GetFunction, Invoke, DeleteFunction, versions, event
+    /// invoke configs (at most 256; names may hold dots, `$LATEST.PUBLISHED`).
+    Namespaced,
+    /// `UnqualifiedFunctionName`: no qualifier (at most 140).
+    Unqualified,
+}
+
+const FUNCTION_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
+const NAMESPACED_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?";
+const UNQUALIFIED_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)";
+
+/// The same patterns for Rust's `regex`, anchored as Java's `matches()` is, with named
+/// groups for the parts (leftmost-first, as a backtracking engine picks them).
+const PREFIX_RE: &str = r"^(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?(?:(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d):)?(?:(?P<account>\d{12}):)?(?:function:)?";
+
+fn regex_for(shape: NameShape) -> &'static regex::Regex {
+    static FUNCTION_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
+        compile(r"(?P<name>[a-zA-Z0-9\-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9\-_]+))?$")
+    });
+    static NAMESPACED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        compile(
+            r"(?P<name>[a-zA-Z0-9\-_.]+)(?::(?P<qualifier>\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9\-_]+))?$",
+        )
+    });
+    static UNQUALIFIED: LazyLock<regex::Regex> =
+        LazyLock::new(|| compile(r"(?P<name>[a-zA-Z0-9\-_]+)$"));
+    match shape {
+        NameShape::FunctionName => &FUNCTION_NAME,
+        NameShape::Namespaced => &NAMESPACED,
+        NameShape::Unqualified => &UNQUALIFIED,
+    }
+}
+
+fn compile(tail: &str) -> regex::Regex {
+    regex::Regex::new(&format!("{PREFIX_RE}{tail}")).expect("a valid constant pattern")
+}
+
+impl NameShape {
+    /// The model's `max` length.
+    pub fn max(self) -> usize {
+        match self {
+            Self::FunctionName | Self::Unqualified => 140,
+            Self::Namespaced => 256,
         }
-        let parts: Vec<&str> = input.split(':').collect();
-        let (name, qualifier) = match parts.as_slice() {
-            [name] => (*name, None),
-            [name, q] if !is_account(name) => (*name, Some(*q)),
-            [account, "function", name] => {
-                check_account(account, input)?;
-                (*name, None)
-            }
-            [account, "function", name, q] => {
-                check_account(account, input)?;
-                (*name, Some(*q))
-            }
-            ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
-                if partition.starts_with("aws") && rest.len() <= 1 =>
-            {
-                if *region != REGION {
-                    return Err(AwsError::invalid(format!(
-                        "Region {region} in the ARN does not match this Hearth's region {REGION}"
-                    )));
-                }
-                check_account(account, input)?;
-                (*name, rest.first().copied())
-            }
-            _ => return Err(bad()),
-        };
-        if !valid_name(name) {
-            return Err(bad());
+    }
+
+    /// The model's `pattern`, as AWS quotes it in a ValidationException.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            Self::FunctionName => FUNCTION_NAME_PATTERN,
+            Self::Namespaced => NAMESPACED_PATTERN,
+            Self::Unqualified => UNQUALIFIED_PATTERN,
         }
-        if let Some(q) = qualifier {
-            if !valid_qualifier(q) {
-                return Err(bad());
-            }
+    }
+}
+
+/// A function name that matched its shape's pattern, before its region and account are
+/// checked against this Hearth's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameParts {
+    pub name: String,
+    pub qualifier: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+}
+
+impl NameParts {
+    /// This Hearth's function, or AWS's answer for another region's (404) or another
+    /// account's (403, with a `null` message, as AWS answers it).
+    pub fn resolve(self) -> Result<FunctionRef, AwsError> {
+        if let Some(region) = self.region.as_deref().filter(|r| *r != REGION) {
+            return Err(AwsError::not_found(format!(
+                "Functions from '{region}' are not reachable in this region ('{REGION}')"
+            )));
         }
-        Ok(Self {
-            name: name.to_string(),
-            qualifier: qualifier.map(str::to_string),
+        if self.account.as_deref().is_some_and(|a| a != ACCOUNT) {
+            return Err(AwsError {
+                body: crate::error::BodyKeys::NullMessage,
+                ..AwsError::new(crate::ErrorCode::AccessDenied, "")
+            });
+        }
+        Ok(FunctionRef {
+            name: self.name,
+            qualifier: self.qualifier,
         })
     }
 }
 
-fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+impl FunctionRef {
+    /// Parses `name`, `name:qualifier`, `account:function:name[:qualifier]` or
+    /// `arn:aws:lambda:region:account:function:name[:qualifier]` as the `Namespaced` shape
+    /// (the one most operations take).
+    pub fn parse(input: &str) -> Result<Self, AwsError> {
+        Self::parse_as(input, NameShape::Namespaced)
+    }
+
+    /// Parses `input` as the model's `shape` of a function name at `functionName`.
+    pub fn parse_as(input: &str, shape: NameShape) -> Result<Self, AwsError> {
+        let mut v = Violations::new();
+        let parts = Self::check(input, shape, "functionName", &mut v);
+        v.into_result()?;
+        parts
+            .expect("no violation means the pattern matched")
+            .resolve()
+    }
+
+    /// Checks `input` against `shape`'s length and pattern, adding what it breaks to `v`;
+    /// its parts when the pattern matched.
+    pub fn check(
+        input: &str,
+        shape: NameShape,
+        field: &str,
+        v: &mut Violations,
+    ) -> Option<NameParts> {
+        v.length(input, field, 1, shape.max());
+        let caps = regex_for(shape).captures(input);
+        v.pattern(input, field, caps.is_some(), shape.pattern());
+        let caps = caps?;
+        let part = |n: &str| caps.name(n).map(|m| m.as_str().to_string());
+        Some(NameParts {
+            name: part("name")?,
+            qualifier: part("qualifier"),
+            region: part("region"),
+            account: part("account"),
+        })
+    }
 }
 
-fn check_account(account: &str, input: &str) -> Result<(), AwsError> {
-    if !is_account(account) {
-        return Err(AwsError::constraint(
-            input,
-            "functionName",
-            "Member must satisfy regular expression pattern",
-        ));
-    }
-    // Hearth has one account; a different one cannot name any of its functions.
-    if account != ACCOUNT {
-        return Err(AwsError::function_not_found(input));
-    }
-    Ok(())
-}
-
-/// `[a-zA-Z0-9-_]+`, at most 64 characters for a bare name.
+/// `[a-zA-Z0-9-_]+`, at most 64 characters: the name a new function may have.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= crate::limits::FUNCTION_NAME_MAX
@@ -139,26 +204,74 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_names() {
+    fn rejects_bad_names_with_the_models_pattern() {
         for bad in [
             "",
             "a b",
             "f:",
             "f:a:b:c:d",
-            "arn:aws:lambda:us-east-1:000000000000:layer:x",
             "x/y",
+            "invalid-account:function:my-function",
+            "arn:aws:lambda:invalid-region:000000000000:function:f",
+            "arn:aws:lambda::000000000000:function:f",
+            "arn:aws:lambda:us-east-1::function:f",
+            "arn:aws:lambda:us-east-1:000000000000:function:f:$LATES",
+            "function:f:$LATEST:extra",
         ] {
             let err = FunctionRef::parse(bad).expect_err(bad);
             assert_eq!(err.code, crate::ErrorCode::Validation, "{bad}");
         }
-        let long = "a".repeat(65);
-        assert!(FunctionRef::parse(&long).is_err());
+        let e = FunctionRef::parse("my-function!").expect_err("a bang");
+        assert_eq!(
+            e.message,
+            format!("1 validation error detected: Value 'my-function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {NAMESPACED_PATTERN}")
+        );
+        // Too long and off-pattern: two errors, length first.
+        let long = format!(
+            "arn:aws:lambda:invalid-region:000000000000:function:f{}",
+            "a".repeat(140)
+        );
+        let e = FunctionRef::parse_as(&long, NameShape::FunctionName).expect_err("two");
+        assert_eq!(
+            e.message,
+            format!("2 validation errors detected: Value '{long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '{long}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}")
+        );
     }
 
     #[test]
-    fn other_account_is_not_found() {
-        let err = FunctionRef::parse("111111111111:function:f").expect_err("other account");
+    fn names_and_qualifiers_each_shape_allows() {
+        // Dots and $LATEST.PUBLISHED only in the namespaced shape.
+        assert_eq!(
+            ok("f.x:$LATEST.PUBLISHED"),
+            ("f.x".into(), Some("$LATEST.PUBLISHED".into()))
+        );
+        assert!(FunctionRef::parse_as("f.x", NameShape::FunctionName).is_err());
+        assert!(FunctionRef::parse_as("f:1", NameShape::Unqualified).is_err());
+        // A name over 64 characters is well-formed here; it names no function.
+        assert_eq!(ok(&"a".repeat(65)).0.len(), 65);
+        // An ARN cut short names the function "function", as AWS reads it.
+        assert_eq!(
+            ok("arn:aws:lambda:us-east-1:000000000000:function"),
+            ("function".into(), None)
+        );
+        assert_eq!(ok("us-east-1:000000000000:function:f"), ("f".into(), None));
+    }
+
+    #[test]
+    fn other_regions_and_accounts_are_answered_as_aws_does() {
+        let err = FunctionRef::parse("arn:aws:lambda:ap-southeast-1:000000000000:function:f")
+            .expect_err("other region");
         assert_eq!(err.code, crate::ErrorCode::ResourceNotFound);
+        assert_eq!(
+            err.message,
+            "Functions from 'ap-southeast-1' are not reachable in this region ('us-east-1')"
+        );
+        let err = FunctionRef::parse("111111111111:function:f").expect_err("other account");
+        assert_eq!(err.code, crate::ErrorCode::AccessDenied);
+        assert_eq!(err.body, crate::error::BodyKeys::NullMessage);
+        let eusc = FunctionRef::parse("arn:aws:lambda:eusc-de-east-1:000000000000:function:f")
+            .expect_err("a sovereign region");
+        assert_eq!(eusc.code, crate::ErrorCode::ResourceNotFound);
     }
 }
 

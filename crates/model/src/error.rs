@@ -14,6 +14,8 @@ pub enum ErrorCode {
     TooManyRequests,
     PreconditionFailed,
     RequestTooLarge,
+    /// A request body over the API's size limit (AWS's front end, not Lambda, answers it).
+    RequestEntityTooLarge,
     InvalidRequestContent,
     UnsupportedMediaType,
     ProvisionedConcurrencyConfigNotFound,
@@ -22,6 +24,8 @@ pub enum ErrorCode {
     /// The request may not be made at all (a foreign `Host` or `Origin`).
     AccessDenied,
     Service,
+    /// An operation of the Lambda model that Hearth does not implement (Hearth's own code).
+    NotImplemented,
 }
 
 impl ErrorCode {
@@ -35,6 +39,7 @@ impl ErrorCode {
             Self::TooManyRequests => "TooManyRequestsException",
             Self::PreconditionFailed => "PreconditionFailedException",
             Self::RequestTooLarge => "RequestTooLargeException",
+            Self::RequestEntityTooLarge => "RequestEntityTooLargeException",
             Self::InvalidRequestContent => "InvalidRequestContentException",
             Self::UnsupportedMediaType => "UnsupportedMediaTypeException",
             Self::ProvisionedConcurrencyConfigNotFound => {
@@ -43,17 +48,24 @@ impl ErrorCode {
             Self::InvalidZipFile => "InvalidZipFileException",
             Self::AccessDenied => "AccessDeniedException",
             Self::Service => "ServiceException",
+            Self::NotImplemented => "NotImplementedException",
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
             Self::ResourceNotFound | Self::ProvisionedConcurrencyConfigNotFound => 404,
-            Self::InvalidParameterValue | Self::Validation | Self::InvalidRequestContent => 400,
+            // NotImplemented is a 4xx so that no SDK retries it (botocore and the other AWS
+            // SDKs retry 429 and 5xx), and not a 404, which some clients read as "the
+            // resource is absent" and would take for an empty answer.
+            Self::InvalidParameterValue
+            | Self::Validation
+            | Self::InvalidRequestContent
+            | Self::NotImplemented => 400,
             Self::ResourceConflict => 409,
             Self::TooManyRequests => 429,
             Self::PreconditionFailed => 412,
-            Self::RequestTooLarge => 413,
+            Self::RequestTooLarge | Self::RequestEntityTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::InvalidZipFile => 502,
             Self::AccessDenied => 403,
@@ -71,6 +83,16 @@ impl ErrorCode {
         }
     }
 
+    /// The body keys AWS sends for this code unless a message says otherwise: Lambda's own
+    /// errors carry `Type`; the request validator's and the front end's (ValidationException,
+    /// RequestEntityTooLargeException) only the message.
+    pub fn default_body(self) -> BodyKeys {
+        match self {
+            Self::Validation | Self::RequestEntityTooLarge => BodyKeys::Untyped,
+            _ => BodyKeys::Typed,
+        }
+    }
+
     /// Lambda reports client mistakes as `"Type":"User"` and its own faults as `"Service"`.
     pub fn fault_type(self) -> &'static str {
         match self {
@@ -80,11 +102,23 @@ impl ErrorCode {
     }
 }
 
+/// Which keys an error's JSON body has, as AWS's recorded answers show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKeys {
+    /// `Type` and the message (most of Lambda's errors).
+    Typed,
+    /// The message alone (the request validator's errors and some of Lambda's).
+    Untyped,
+    /// The message key with `null` and nothing else (a function ARN of another account).
+    NullMessage,
+}
+
 /// An error a client sees: code plus message (and, for throttles, a reason).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsError {
     pub code: ErrorCode,
     pub message: String,
+    pub body: BodyKeys,
     pub reason: Option<String>,
     /// Seconds a throttled client should wait (`Retry-After`).
     pub retry_after: Option<u32>,
@@ -95,8 +129,17 @@ impl AwsError {
         Self {
             code,
             message: message.into(),
+            body: code.default_body(),
             reason: None,
             retry_after: None,
+        }
+    }
+
+    /// The same error with a body of `Type`-less keys.
+    pub fn untyped(self) -> Self {
+        Self {
+            body: BodyKeys::Untyped,
+            ..self
         }
     }
 
@@ -116,23 +159,18 @@ impl AwsError {
         Self::new(ErrorCode::ResourceNotFound, message)
     }
 
-    /// `ValidationException` in the wording of AWS's request validator.
+    /// `ValidationException` in the wording of AWS's request validator, for one violation.
     pub fn constraint(value: &str, field: &str, constraint: &str) -> Self {
-        Self::new(
-            ErrorCode::Validation,
-            format!(
-                "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
-            ),
-        )
+        let mut v = crate::violations::Violations::new();
+        v.value(value, field, constraint);
+        v.into_error().expect("one violation")
     }
 
     /// A required member that is absent.
     pub fn null_member(field: &str) -> Self {
-        // AWS writes `Value null`, unquoted, for an absent member.
-        Self::new(
-            ErrorCode::Validation,
-            format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"),
-        )
+        let mut v = crate::violations::Violations::new();
+        v.null(field);
+        v.into_error().expect("one violation")
     }
 
     /// A throttle: 429 with Lambda's `Reason` and a `Retry-After` of one second.

@@ -18,7 +18,9 @@ pub mod tags;
 pub mod testing;
 pub mod time;
 pub mod validate;
+pub mod violations;
 
-pub use arn::FunctionRef;
-pub use error::{AwsError, ErrorCode, ThrottleReason};
+pub use arn::{FunctionRef, NameShape};
+pub use error::{AwsError, BodyKeys, ErrorCode, ThrottleReason};
 pub use function::{FunctionConfig, LastUpdateStatus, State};
+pub use violations::Violations;

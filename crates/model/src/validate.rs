@@ -1,14 +1,17 @@
 //! Validation of function settings, with Lambda's error codes and wording.
 //!
-//! Violations of the botocore model's own constraints (patterns, `min`/`max`) are
-//! `ValidationException`, as AWS's request validator reports them; Lambda's service
-//! limits beyond the model (memory above 10240, timeout above 900, reserved variables,
-//! unknown runtimes) are `InvalidParameterValueException`.
+//! Two phases, as on AWS. The `check_*` functions add violations of the botocore
+//! model's own constraints (patterns, `min`/`max`, list lengths) to a [`Violations`],
+//! which becomes one `ValidationException` listing them all, as AWS's request validator
+//! reports them. The others are Lambda's rules beyond the model (memory above 10240,
+//! timeout above 900, reserved variables, runtimes), `InvalidParameterValueException`,
+//! checked only once the request passed the first phase.
 
 use std::collections::BTreeMap;
 
 use crate::error::AwsError;
 use crate::limits::*;
+use crate::violations::Violations;
 
 /// Environment variable names Lambda sets itself and does not let users override.
 const RESERVED_ENV: &[&str] = &[
@@ -24,9 +27,41 @@ const RESERVED_ENV: &[&str] = &[
 ];
 const RESERVED_ENV_PREFIXES: &[&str] = &["AWS_LAMBDA_", "LAMBDA_"];
 
-/// Every runtime identifier the Lambda model knows; a runtime must be one of these
-/// before Hearth checks whether this host can run it.
-pub const MODEL_RUNTIMES: &[&str] = &[
+/// The runtimes Lambda lets a function be created or updated with, in the order AWS
+/// lists them when it refuses another (recorded on AWS), plus `ruby4.0`, which the model
+/// gained after that recording.
+pub const SUPPORTED_RUNTIMES: &[&str] = &[
+    "nodejs20.x",
+    "python3.14",
+    "provided.al2023",
+    "python3.12",
+    "python3.13",
+    "nodejs24.x",
+    "nodejs22.x",
+    "java25",
+    "python3.10",
+    "python3.11",
+    "java21",
+    "ruby3.3",
+    "ruby3.4",
+    "ruby3.2",
+    "python3.8",
+    "python3.9",
+    "java17",
+    "nodejs16.x",
+    "dotnet10",
+    "dotnet8",
+    "java11",
+    "dotnet6",
+    "nodejs18.x",
+    "provided.al2",
+    "java8.al2",
+    "ruby4.0",
+];
+
+/// Runtimes of the model that Lambda no longer accepts for new or updated functions
+/// (`provided` among them: its successors are `provided.al2` and `provided.al2023`).
+pub const DEPRECATED_RUNTIMES: &[&str] = &[
     "nodejs",
     "nodejs4.3",
     "nodejs6.10",
@@ -34,45 +69,19 @@ pub const MODEL_RUNTIMES: &[&str] = &[
     "nodejs10.x",
     "nodejs12.x",
     "nodejs14.x",
-    "nodejs16.x",
     "java8",
-    "java8.al2",
-    "java11",
     "python2.7",
     "python3.6",
     "python3.7",
-    "python3.8",
-    "python3.9",
     "dotnetcore1.0",
     "dotnetcore2.0",
     "dotnetcore2.1",
     "dotnetcore3.1",
-    "dotnet6",
-    "dotnet8",
     "nodejs4.3-edge",
     "go1.x",
     "ruby2.5",
     "ruby2.7",
     "provided",
-    "provided.al2",
-    "nodejs18.x",
-    "python3.10",
-    "java17",
-    "ruby3.2",
-    "ruby3.3",
-    "ruby3.4",
-    "python3.11",
-    "nodejs20.x",
-    "provided.al2023",
-    "python3.12",
-    "java21",
-    "python3.13",
-    "nodejs22.x",
-    "nodejs24.x",
-    "python3.14",
-    "java25",
-    "dotnet10",
-    "ruby4.0",
 ];
 
 pub fn function_name(name: &str) -> Result<(), AwsError> {
@@ -158,9 +167,11 @@ pub fn handler(handler: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-pub fn role(role: &str) -> Result<(), AwsError> {
-    let ok = role
-        .strip_prefix("arn:")
+pub const ROLE_PATTERN: &str = "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+";
+
+/// Whether `role` matches the model's `RoleArn` pattern.
+pub fn role_matches(role: &str) -> bool {
+    role.strip_prefix("arn:")
         .and_then(|r| r.split_once(":iam::"))
         .and_then(|(partition, rest)| {
             (partition.starts_with("aws") || partition.is_empty()).then_some(rest)
@@ -173,15 +184,104 @@ pub fn role(role: &str) -> Result<(), AwsError> {
                 && path
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(AwsError::constraint(
-            role,
-            "role",
-            "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
-        ))
+        })
+}
+
+pub fn role(role: &str) -> Result<(), AwsError> {
+    let mut v = Violations::new();
+    check_role(role, &mut v);
+    v.into_result()
+}
+
+/// `Role`: the model's `RoleArn` (at most 10000 characters, the pattern).
+pub fn check_role(role: &str, v: &mut Violations) {
+    v.length(role, "role", 0, 10000);
+    v.pattern(role, "role", role_matches(role), ROLE_PATTERN);
+}
+
+/// `Handler`: at most 128 characters of `[^\s]+`.
+pub fn check_handler(handler: &str, v: &mut Violations) {
+    v.length(handler, "handler", 0, HANDLER_MAX);
+    let ok = !handler.is_empty() && !handler.chars().any(char::is_whitespace);
+    v.pattern(handler, "handler", ok, "[^\\s]+");
+}
+
+/// `Description`: at most 256 characters.
+pub fn check_description(text: &str, v: &mut Violations) {
+    v.length(text, "description", 0, DESCRIPTION_MAX);
+}
+
+/// `Timeout` and `MemorySize` as the model bounds them (Lambda's own lower maximums are
+/// [`timeout`] and [`memory_size`]).
+pub fn check_timeout(seconds: i64, v: &mut Violations) {
+    v.range(seconds, "timeout", Some(TIMEOUT_MIN_S), Some(5400));
+}
+
+pub fn check_memory_size(mb: i64, v: &mut Violations) {
+    v.range(mb, "memorySize", Some(MEMORY_MIN_MB), Some(32768));
+}
+
+pub fn check_ephemeral_storage(mb: i64, v: &mut Violations) {
+    v.range(
+        mb,
+        "ephemeralStorage.size",
+        Some(EPHEMERAL_MIN_MB),
+        Some(32768),
+    );
+}
+
+/// `Architectures`: one of `[x86_64, arm64]`, as AWS words each violation.
+pub fn check_architectures(arches: &[String], v: &mut Violations) {
+    let shown = format!("[{}]", arches.join(", "));
+    if arches.len() > 1 {
+        v.value(
+            &shown,
+            "architectures",
+            "Member must have length less than or equal to 1",
+        );
+    }
+    if arches.is_empty() {
+        v.value(
+            &shown,
+            "architectures",
+            "Member must have length greater than or equal to 1",
+        );
+    }
+    if arches.iter().any(|a| a != "x86_64" && a != "arm64") {
+        v.value(
+            &shown,
+            "architectures",
+            "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]",
+        );
+    }
+}
+
+/// `Environment.Variables`' names: `[a-zA-Z]([a-zA-Z0-9_])+`.
+pub fn check_environment_names<'a>(keys: impl IntoIterator<Item = &'a str>, v: &mut Violations) {
+    for key in keys {
+        let mut chars = key.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && key.len() >= 2
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        v.pattern(
+            key,
+            "environment.variables",
+            valid,
+            "[a-zA-Z]([a-zA-Z0-9_])+",
+        );
+    }
+}
+
+/// `DeadLetterConfig.TargetArn`.
+pub fn check_dead_letter_target(arn: &str, v: &mut Violations) {
+    if let Err(e) = dead_letter_target(arn) {
+        let _ = e;
+        v.pattern(
+            arn,
+            "deadLetterConfig.targetArn",
+            false,
+            "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()",
+        );
     }
 }
 
@@ -219,9 +319,19 @@ pub fn dead_letter_target(arn: &str) -> Result<(), AwsError> {
 }
 
 pub fn environment(vars: &BTreeMap<String, String>) -> Result<(), AwsError> {
-    let reserved: Vec<&str> = vars
-        .keys()
-        .map(String::as_str)
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut v = Violations::new();
+    check_environment_names(pairs.iter().map(|(k, _)| *k), &mut v);
+    v.into_result()?;
+    environment_limits(&pairs)
+}
+
+/// Lambda's rules on environment variables, given in the order the request sent them
+/// (the size message quotes them so): no reserved names, at most 4 KB as JSON.
+pub fn environment_limits(pairs: &[(&str, &str)]) -> Result<(), AwsError> {
+    let reserved: Vec<&str> = pairs
+        .iter()
+        .map(|(k, _)| *k)
         .filter(|k| {
             RESERVED_ENV.contains(k) || RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
         })
@@ -232,21 +342,15 @@ pub fn environment(vars: &BTreeMap<String, String>) -> Result<(), AwsError> {
             reserved.join(", ")
         )));
     }
-    for key in vars.keys() {
-        let mut chars = key.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-            && key.len() >= 2
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(AwsError::constraint(
-                key,
-                "environment.variables",
-                "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+",
-            ));
-        }
-    }
-    // Lambda measures the variables as the JSON object they are sent as.
-    let measured = serde_json::to_string(vars).unwrap_or_default();
+    // Lambda measures the variables as the JSON object they were sent as.
+    let measured = format!(
+        "{{{}}}",
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     if measured.len() > ENV_VARS_MAX_BYTES {
         return Err(AwsError::invalid(format!(
             "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {measured}"
@@ -255,30 +359,43 @@ pub fn environment(vars: &BTreeMap<String, String>) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Checks the runtime is one Lambda knows (whether this host has it installed is the
-/// engine's to check).
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Checks the runtime is one Lambda accepts (whether this host has it installed is the
+/// engine's to check). Lambda, not the request validator, checks it: an
+/// `InvalidParameterValueException` in AWS's words.
 pub fn runtime(runtime: &str) -> Result<(), AwsError> {
-    if !MODEL_RUNTIMES.contains(&runtime) {
+    if SUPPORTED_RUNTIMES.contains(&runtime) {
+        return Ok(());
+    }
+    if DEPRECATED_RUNTIMES.contains(&runtime) {
         return Err(AwsError::invalid(format!(
-            "Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-            MODEL_RUNTIMES.join(", ")
+            "The runtime parameter of {runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
         )));
     }
-    Ok(())
+    Err(AwsError::invalid(format!(
+        "Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [{}] or be a valid ARN",
+        SUPPORTED_RUNTIMES.join(", ")
+    )))
 }
 
 pub fn architectures(arches: &[String]) -> Result<(), AwsError> {
+    let mut v = Violations::new();
+    check_architectures(arches, &mut v);
+    v.into_result()?;
+    host_runs(arches)
+}
+
+/// Whether this host runs the (well-formed) architecture asked for.
+pub fn host_runs(arches: &[String]) -> Result<(), AwsError> {
     match arches {
-        [a] if a == std::env::consts::ARCH || (a == "arm64" && std::env::consts::ARCH == "aarch64") => Ok(()),
-        [a] if a == "x86_64" || a == "arm64" => Err(AwsError::invalid(format!(
+        [a] if a != host_architecture() => Err(AwsError::invalid(format!(
             "Architecture {a} is not supported by this Hearth host, which runs {}",
             host_architecture()
         ))),
-        _ => Err(AwsError::constraint(
-            &format!("{arches:?}"),
-            "architectures",
-            "Member must have length less than or equal to 1 and satisfy enum value set: [x86_64, arm64]",
-        )),
+        _ => Ok(()),
     }
 }
 
@@ -335,7 +452,6 @@ mod tests {
             "AWS_REGION",
             "AWS_LAMBDA_FUNCTION_NAME",
             "LAMBDA_TASK_ROOT",
-            "_HANDLER",
             "AWS_SECRET_ACCESS_KEY",
         ] {
             let mut v = vars.clone();
@@ -350,17 +466,60 @@ mod tests {
             code(environment(&big)),
             Some(ErrorCode::InvalidParameterValue)
         );
+        // `_HANDLER` breaks the model's name pattern before Lambda sees it is reserved.
+        let mut handler = vars.clone();
+        handler.insert("_HANDLER".to_string(), "x".to_string());
+        assert_eq!(code(environment(&handler)), Some(ErrorCode::Validation));
         let mut bad = BTreeMap::new();
         bad.insert("1BAD".to_string(), "x".to_string());
         assert_eq!(code(environment(&bad)), Some(ErrorCode::Validation));
     }
 
     #[test]
-    fn runtime_must_be_known() {
+    fn runtimes_in_lambdas_words() {
         assert_eq!(code(runtime("python3.11")), None);
+        let e = runtime("PYTHON3.9").expect_err("not a runtime");
+        assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        assert!(e.message.starts_with("Value PYTHON3.9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023,"), "{}", e.message);
+        assert!(
+            e.message
+                .ends_with(", java8.al2, ruby4.0] or be a valid ARN"),
+            "{}",
+            e.message
+        );
+        for old in ["provided", "go1.x", "python3.7", "nodejs12.x"] {
+            assert_eq!(
+                runtime(old).expect_err(old).message,
+                format!("The runtime parameter of {old} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.")
+            );
+        }
+    }
+
+    #[test]
+    fn environment_size_is_measured_in_request_order() {
+        let big = "x".repeat(4096);
+        let e =
+            environment_limits(&[("SMALL_VAR", "ok"), ("LARGE_VAR", &big)]).expect_err("too large");
+        assert!(
+            e.message.ends_with(&format!(
+                "String measured: {{\"SMALL_VAR\":\"ok\",\"LARGE_VAR\":\"{big}\"}}"
+            )),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn architectures_in_the_validators_words() {
+        let mut v = Violations::new();
+        check_architectures(&["x86_64".into(), "arm64".into()], &mut v);
+        check_architectures(&["X86_64".into()], &mut v);
         assert_eq!(
-            code(runtime("cobol")),
-            Some(ErrorCode::InvalidParameterValue)
+            v.messages(),
+            [
+                "Value '[x86_64, arm64]' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1",
+                "Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]",
+            ]
         );
     }
 

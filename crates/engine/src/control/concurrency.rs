@@ -2,7 +2,7 @@
 //! and DeleteFunctionConcurrency. The record is stored, then handed to the executor's
 //! admission, which counts invocations against it.
 
-use hearth_model::arn::function_arn;
+use hearth_model::arn::LATEST;
 use hearth_model::FunctionRef;
 
 use crate::error::EngineError;
@@ -17,7 +17,11 @@ impl Engine {
         reserved: i64,
     ) -> Result<i64, EngineError> {
         self.unqualified(r)?;
-        self.entry(r)?;
+        // AWS names the function's $LATEST when PutFunctionConcurrency finds none.
+        self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: Some(LATEST.into()),
+        })?;
         self.inner
             .executor
             .admission()
@@ -58,10 +62,9 @@ impl Engine {
     fn unqualified(&self, r: &FunctionRef) -> Result<(), EngineError> {
         match r.qualifier.as_deref() {
             None => Ok(()),
-            Some(q) => Err(EngineError::Invalid(format!(
-                "Concurrency is set per function; remove the qualifier from {}",
-                function_arn(&r.name, Some(q))
-            ))),
+            Some(_) => Err(EngineError::Invalid(
+                "This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.".into(),
+            )),
         }
     }
 }

@@ -244,11 +244,11 @@ impl Engine {
                     "$LATEST version cannot be deleted without deleting the function.".into(),
                 ));
             }
-            if !hearth_model::alias::is_version_number(q) {
-                return Err(EngineError::Invalid(format!(
-                    "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for {}",
-                    function_arn(&r.name, Some(q))
-                )));
+            // AWS's words, checked before the function is looked up.
+            if hearth_model::alias::validate_alias_name(q).is_ok() {
+                return Err(EngineError::Invalid(
+                    "Deletion of aliases is not currently supported.".into(),
+                ));
             }
             return self.delete_version(&r.name, q);
         }

@@ -52,7 +52,7 @@ impl Engine {
         } else if let Some(a) = entry.aliases.get(q) {
             (a.revision_id.clone(), true)
         } else if is_alias_name(q) {
-            return Err(NotFound::Alias { arn: qualified_arn }.into());
+            return Err(NotFound::AliasTarget { arn: qualified_arn }.into());
         } else {
             return Err(EngineError::function_not_found(qualified_arn));
         };
@@ -255,7 +255,7 @@ mod tests {
         ));
         assert!(matches!(
             engine.add_permission(&fref("f:nope"), permission("c", None)),
-            Err(EngineError::NotFound(NotFound::Alias { .. }))
+            Err(EngineError::NotFound(NotFound::AliasTarget { .. }))
         ));
         assert!(matches!(
             engine.add_permission(&fref("f:42"), permission("c", None)),

@@ -15,7 +15,7 @@ use hearth_model::FunctionRef;
 
 use super::resolve::spec_of;
 use super::retire::RecordChange;
-use crate::error::{EngineError, NotFound};
+use crate::error::{Conflict, EngineError, NotFound};
 use crate::executor::{status_reason, AllocationView, RunSpec, Wanted};
 use crate::Engine;
 
@@ -37,10 +37,16 @@ impl Engine {
             }
             Some(_) => {}
             None => {
-                let room = self.inner.executor.admission().unreserved_limit() - hearth_model::limits::UNRESERVED_MIN;
+                let unreserved = self.inner.executor.admission().unreserved_limit();
+                let room = unreserved - hearth_model::limits::UNRESERVED_MIN;
+                if requested > unreserved {
+                    return Err(EngineError::InvalidWithoutType(format!(
+                        "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [{unreserved}]."
+                    )));
+                }
                 if others + requested > room {
-                    return Err(EngineError::Invalid(format!(
-                        "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency less its minimum of {} ({room}).",
+                    return Err(EngineError::InvalidWithoutType(format!(
+                        "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{}].",
                         hearth_model::limits::UNRESERVED_MIN
                     )));
                 }
@@ -59,31 +65,62 @@ impl Engine {
 
     /// The qualifier of a provisioned-concurrency request: an existing version or alias.
     fn provisioned_qualifier(&self, r: &FunctionRef) -> Result<String, EngineError> {
-        let Some(q) = r.qualifier.clone() else {
-            return Err(EngineError::MissingMember("qualifier"));
-        };
-        if q == LATEST {
-            return Err(EngineError::Invalid(
-                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
-            ));
-        }
-        let entry = self.entry(r)?;
-        let exists = if is_version_number(&q) {
-            entry.versions.contains_key(&q)
-        } else {
-            entry.aliases.contains_key(&q)
-        };
-        if !exists {
-            return Err(EngineError::function_not_found(function_arn(
-                &r.name,
-                Some(&q),
-            )));
-        }
+        let q = self.provisioned_target(r, true)?;
+        let entry = self.function_entry(&r.name)?;
         if let Some(a) = entry.aliases.get(&q) {
             if a.function_version == LATEST {
                 return Err(EngineError::Invalid(
                     "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
                 ));
+            }
+        }
+        // One configuration per version: either on it or on an alias routing to it.
+        let configs = self
+            .inner
+            .store
+            .metadata()
+            .list_provisioned(Some(&r.name))?;
+        let configured = |qualifier: &str| configs.iter().any(|c| c.qualifier == qualifier);
+        if let Some(a) = entry.aliases.get(&q) {
+            let versions = std::iter::once(&a.function_version).chain(a.additional_weights.keys());
+            if versions.into_iter().any(|v| configured(v)) {
+                return Err(Conflict::AliasVersionProvisioned.into());
+            }
+        } else if entry.aliases.values().any(|a| {
+            (a.function_version == q || a.additional_weights.contains_key(&q))
+                && configured(&a.name)
+        }) {
+            return Err(Conflict::VersionAliasProvisioned.into());
+        }
+        Ok(q)
+    }
+
+    /// The version or alias a provisioned-concurrency operation names, which must exist,
+    /// with AWS's answers: `$LATEST` refused, a missing alias "cannot be found" (even when
+    /// the function is missing too), a missing version or function "not found".
+    fn provisioned_target(&self, r: &FunctionRef, put: bool) -> Result<String, EngineError> {
+        let Some(q) = r.qualifier.clone() else {
+            return Err(EngineError::MissingMember("qualifier"));
+        };
+        if q == LATEST {
+            return Err(EngineError::Invalid(if put {
+                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into()
+            } else {
+                "The function resource provided must be an alias or a published version.".into()
+            }));
+        }
+        let arn = function_arn(&r.name, Some(&q));
+        if is_version_number(&q) {
+            let entry = self.entry(r)?;
+            if !entry.versions.contains_key(&q) {
+                return Err(EngineError::function_not_found(arn));
+            }
+        } else {
+            let exists = self
+                .function_entry(&r.name)
+                .is_ok_and(|entry| entry.aliases.contains_key(&q));
+            if !exists {
+                return Err(NotFound::AliasTarget { arn }.into());
             }
         }
         Ok(q)
@@ -145,10 +182,7 @@ impl Engine {
     /// The qualifier Get/DeleteProvisionedConcurrencyConfig require, of an existing
     /// function.
     fn existing_qualifier(&self, r: &FunctionRef) -> Result<String, EngineError> {
-        self.entry(r)?;
-        r.qualifier
-            .clone()
-            .ok_or(EngineError::MissingMember("qualifier"))
+        self.provisioned_target(r, false)
     }
 
     /// Removes a configuration and its environments (no error if there was none).

@@ -50,7 +50,13 @@ impl Engine {
     /// What an invocation of `r` runs. An alias with routing picks its additional
     /// version with that version's weight.
     pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, EngineError> {
-        let config = self.select(r, |a| a.pick_version(uniform()))?;
+        // An invocation without a qualifier runs $LATEST, and AWS names it so when the
+        // function does not exist.
+        let named = FunctionRef {
+            name: r.name.clone(),
+            qualifier: Some(r.qualifier.clone().unwrap_or_else(|| LATEST.to_string())),
+        };
+        let config = self.select(&named, |a| a.pick_version(uniform()))?;
         Ok(Target {
             spec: run_spec(&config)?,
             qualifier: r.qualifier.clone().filter(|q| q != LATEST),

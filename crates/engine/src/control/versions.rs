@@ -148,7 +148,12 @@ impl Engine {
         weights: &BTreeMap<String, f64>,
     ) -> Result<(), EngineError> {
         if let Some(message) = routing_conflict(primary, weights) {
-            return Err(EngineError::Invalid(message));
+            // AWS answers the $LATEST rule without `Type`, the same-version one with it.
+            return Err(if primary == LATEST {
+                EngineError::InvalidWithoutType(message)
+            } else {
+                EngineError::Invalid(message)
+            });
         }
         for v in std::iter::once(primary).chain(weights.keys().map(String::as_str)) {
             if version_of(entry, v).is_none() {
@@ -168,7 +173,11 @@ impl Engine {
             description,
             weights,
         } = new;
-        let entry = self.function_entry(&r.name)?;
+        // AWS names the version the alias would point at when the function is missing.
+        let entry = self.entry(&FunctionRef {
+            name: r.name.clone(),
+            qualifier: Some(version.clone()),
+        })?;
         self.check_alias_versions(&entry, &r.name, &version, &weights)?;
         let alias = Alias {
             function: r.name.clone(),
@@ -188,11 +197,12 @@ impl Engine {
 
     pub fn get_alias(&self, r: &FunctionRef, name: &str) -> Result<Alias, EngineError> {
         let entry = self.function_entry(&r.name)?;
-        entry
-            .aliases
-            .get(name)
-            .cloned()
-            .ok_or_else(|| alias_not_found(&r.name, name))
+        entry.aliases.get(name).cloned().ok_or_else(|| {
+            NotFound::AliasTarget {
+                arn: function_arn(&r.name, Some(name)),
+            }
+            .into()
+        })
     }
 
     pub fn update_alias(
@@ -268,14 +278,12 @@ impl Engine {
     }
 
     /// Deletes one published version, unless an alias routes to it.
+    /// Deletes a published version. A version that does not exist is already deleted (204,
+    /// as on AWS); a function that does not exist is not found, named without the version.
     pub(crate) fn delete_version(&self, name: &str, version: &str) -> Result<(), EngineError> {
-        let arn = function_arn(name, Some(version));
-        let entry = self.entry(&FunctionRef {
-            name: name.to_string(),
-            qualifier: Some(version.to_string()),
-        })?;
+        let entry = self.function_entry(name)?;
         let Ok(number) = version.parse::<u64>() else {
-            return Err(EngineError::function_not_found(arn));
+            return Ok(());
         };
         let users: Vec<&str> = entry
             .aliases
@@ -289,9 +297,8 @@ impl Engine {
             }
             .into());
         }
-        let existed = self.inner.store.metadata().delete_version(name, number)?;
-        if !existed {
-            return Err(EngineError::function_not_found(arn));
+        if !self.inner.store.metadata().delete_version(name, number)? {
+            return Ok(());
         }
         self.inner
             .store

@@ -104,7 +104,7 @@ impl Admission {
         let s = self.lock();
         let others = s.reserved_total - s.reserved.get(function).copied().unwrap_or(0);
         if self.limit - others - want < UNRESERVED_MIN {
-            return Err(EngineError::Invalid(format!(
+            return Err(EngineError::InvalidWithoutType(format!(
                 "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MIN}]."
             )));
         }
