@@ -594,8 +594,9 @@ def test_privileged_syscalls_are_refused(client, adversary, ordinary):
 
 
 def test_fork_bomb_is_contained(server, client, ordinary):
-    # Memory enough that the pids limit, not the memory limit, stops the bomb.
-    bomb = create_adversary(client, "iso-bomb", MemorySize=3008, Timeout=6)
+    # Memory enough that the pids limit, not the memory limit, stops the bomb. The
+    # timeout leaves a loaded machine time for the ~1000 forks before the limit.
+    bomb = create_adversary(client, "iso-bomb", MemorySize=3008, Timeout=15)
     env_id = attack(client, bomb, "identity")["env_id"]
     footprint = Footprint.capture(server, env_id)
     pids_dir = next((d for d in footprint.cgroup_dirs if (d / "pids.max").exists()), None)
