@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hearth_engine::{CodeChange, ConfigChange, NewFunction};
 use hearth_model::limits::*;
+use hearth_model::settings::{kms_key, Logging, LoggingChange};
 use hearth_model::shapes::{
     CreateFunctionRequest, DeadLetterConfig, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest,
@@ -82,11 +83,28 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
         .map(|e| e.size)
         .unwrap_or(EPHEMERAL_DEFAULT_MB);
     validate::ephemeral_storage(ephemeral_storage)?;
+    let environment_set = req.environment.is_some();
     let environment = req
         .environment
         .and_then(|e| e.variables)
         .unwrap_or_default();
     validate::environment(&environment)?;
+    kms_key(req.kms_key_arn.as_deref())?;
+    if let Some(s) = &req.snap_start {
+        s.check()?;
+    }
+    let logging = match req.logging_config {
+        Some(l) => Logging::default()
+            .merged(&l.change(&fref.name)?)
+            .map_err(AwsError::invalid)?,
+        None => Logging::default(),
+    };
+    let tracing = req
+        .tracing_config
+        .map(|t| t.mode())
+        .transpose()?
+        .unwrap_or_default();
+    let vpc = req.vpc_config.map(|v| v.vpc()).transpose()?;
     let architectures = req
         .architectures
         .unwrap_or_else(|| vec![validate::host_architecture().to_string()]);
@@ -105,8 +123,12 @@ pub(crate) fn new_function(req: CreateFunctionRequest) -> Result<NewFunction, Aw
         memory_size,
         ephemeral_storage,
         environment,
+        environment_set,
         architectures,
         dead_letter_target_arn,
+        logging,
+        tracing,
+        vpc,
         tags: req.tags.unwrap_or_default(),
         zip: decode_zip(&zip)?,
         publish: req.publish == Some(true),
@@ -135,8 +157,10 @@ pub(crate) fn code_change(req: UpdateFunctionCodeRequest) -> Result<CodeChange, 
     })
 }
 
+/// `function` is the unqualified name the request's path gives.
 pub(crate) fn config_change(
     req: UpdateFunctionConfigurationRequest,
+    function: &str,
 ) -> Result<ConfigChange, AwsError> {
     refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
     if let Some(role) = &req.role {
@@ -169,6 +193,14 @@ pub(crate) fn config_change(
         .dead_letter_config
         .map(|d| dead_letter_target(Some(d)))
         .transpose()?;
+    kms_key(req.kms_key_arn.as_deref())?;
+    if let Some(s) = &req.snap_start {
+        s.check()?;
+    }
+    let logging: Option<LoggingChange> =
+        req.logging_config.map(|l| l.change(function)).transpose()?;
+    let tracing = req.tracing_config.map(|t| t.mode()).transpose()?;
+    let vpc = req.vpc_config.map(|v| v.vpc()).transpose()?;
     Ok(ConfigChange {
         role: req.role,
         runtime: req.runtime,
@@ -179,6 +211,9 @@ pub(crate) fn config_change(
         ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
         environment,
         dead_letter_target_arn,
+        logging,
+        tracing,
+        vpc,
         revision_id: req.revision_id,
     })
 }
@@ -237,10 +272,11 @@ mod tests {
     fn a_dead_letter_config_without_target_removes_it() {
         let c = config_change(
             serde_json::from_value(serde_json::json!({"DeadLetterConfig": {}})).expect("a body"),
+            "f",
         )
         .expect("valid");
         assert_eq!(c.dead_letter_target_arn, Some(None));
-        let c = config_change(Default::default()).expect("valid");
+        let c = config_change(Default::default(), "f").expect("valid");
         assert_eq!(c.dead_letter_target_arn, None);
     }
 }
