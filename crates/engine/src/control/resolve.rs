@@ -100,6 +100,11 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
         environment: config.environment.clone(),
         code,
         log_group: config.log_group(),
+        logging: config.logging.clone(),
+        runtime_version_arn: hearth_model::function::runtime_version_arn(
+            &config.runtime,
+            config.runtime_version.as_deref(),
+        ),
     }
 }
 
@@ -140,6 +145,11 @@ mod tests {
                 environment: [("A".to_string(), "1".to_string())].into(),
                 code: code("new"),
                 log_group: "/aws/lambda/f".into(),
+                logging: Default::default(),
+                runtime_version_arn: hearth_model::function::runtime_version_arn(
+                    "python3.12",
+                    None
+                ),
             }
         );
     }
