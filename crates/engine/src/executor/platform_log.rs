@@ -103,6 +103,7 @@ fn record_of(ctx: &PlatformContext<'_>, line: &str) -> (&'static str, &'static s
         "REPORT" => {
             let mut request_id = "";
             let mut status = "success";
+            let mut error_type = None;
             let mut metrics = Map::new();
             for (k, v) in fields(rest) {
                 match k {
@@ -113,16 +114,15 @@ fn record_of(ctx: &PlatformContext<'_>, line: &str) -> (&'static str, &'static s
                     "Max Memory Used" => drop(metrics.insert("maxMemoryUsedMB".into(), number(v))),
                     "Init Duration" => drop(metrics.insert("initDurationMs".into(), number(v))),
                     "Status" => status = v,
+                    "Error Type" => error_type = Some(v),
                     _ => {}
                 }
             }
             let mut record = json!({"requestId": request_id, "metrics": metrics, "status": status});
-            if status == "timeout" || status == "error" {
-                record["errorType"] = Value::from(if status == "timeout" {
-                    "Sandbox.Timedout"
-                } else {
-                    "Runtime.Unknown"
-                });
+            if status == "timeout" {
+                record["errorType"] = Value::from(error_type.unwrap_or("Sandbox.Timedout"));
+            } else if let Some(t) = error_type {
+                record["errorType"] = Value::from(t);
             }
             ("INFO", "platform.report", record)
         }
@@ -224,6 +224,18 @@ mod tests {
                 "durationMs": 3.01, "billedDurationMs": 4, "memorySizeMB": 128,
                 "maxMemoryUsedMB": 36, "initDurationMs": 110.1}})
         );
+    }
+
+    #[test]
+    fn a_failed_report_names_its_error_type() {
+        let logging = json_logging("INFO");
+        let lines = vec![(
+            1,
+            "REPORT RequestId: r\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\tStatus: error\tError Type: Runtime.ExitError".to_string(),
+        )];
+        let got = parsed(render(&ctx(&logging), &lines));
+        assert_eq!(got[0]["record"]["status"], "error");
+        assert_eq!(got[0]["record"]["errorType"], "Runtime.ExitError");
     }
 
     #[test]
