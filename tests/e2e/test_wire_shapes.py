@@ -208,6 +208,19 @@ def test_publish_on_create_and_on_update(client):
     client.delete_function(FunctionName=name)
 
 
+def test_publishing_keeps_latest_warm(client):
+    """PublishVersion's new RevisionId for $LATEST does not make its environments stale."""
+    name = h.unique_name("shape-warm")
+    h.create_function(client, name)
+    before = h.invoke_ok(client, name)
+    revision = client.get_function_configuration(FunctionName=name)["RevisionId"]
+    client.publish_version(FunctionName=name)
+    assert client.get_function_configuration(FunctionName=name)["RevisionId"] != revision
+    after = h.invoke_ok(client, name)
+    assert after["env_id"] == before["env_id"] and after["count"] == before["count"] + 1
+    client.delete_function(FunctionName=name)
+
+
 def test_publish_version_sees_a_changed_description(client):
     """test_version_lifecycle: a description changed on $LATEST is a change; PublishVersion's
     own Description alone is not."""

@@ -93,6 +93,11 @@ pub struct FunctionConfig {
     /// `$LATEST`'s to decide whether anything changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_description: Option<String>,
+    /// On `$LATEST`, after PublishVersion gave it a new `RevisionId`: the revision its
+    /// environments were started for, which publishing does not make stale. Cleared by
+    /// the next change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_revision: Option<String>,
 }
 
 impl FunctionConfig {

@@ -48,5 +48,6 @@ pub fn function(name: &str) -> FunctionConfig {
         vpc: None,
         runtime_version: None,
         published_description: None,
+        environment_revision: None,
     }
 }

@@ -65,7 +65,12 @@ impl SqliteStore {
         };
         if let Some(revision) = latest_revision {
             tx.execute(
-                "UPDATE functions SET data = json_set(data, '$.revision_id', ?2) WHERE name = ?1",
+                // The environments keep the revision they were started for.
+                "UPDATE functions SET data = json_set(data, '$.revision_id', ?2,
+                     '$.environment_revision',
+                     COALESCE(json_extract(data, '$.environment_revision'),
+                              json_extract(data, '$.revision_id')))
+                 WHERE name = ?1",
                 params![name, revision],
             )?;
         }
@@ -243,8 +248,10 @@ pub(crate) mod tests {
             .expect("db")
             .expect("exists")
             .expect("published");
+        let before = sample("f").revision_id;
         let latest = store.get_function("f").expect("db").expect("exists");
         assert_eq!(latest.revision_id, "after-publish");
+        assert_eq!(latest.environment_revision, Some(before));
         assert_eq!(latest.name, "f", "the rest of the record stays");
     }
 

@@ -67,6 +67,7 @@ fn pending_function(
         vpc: new.vpc,
         runtime_version,
         published_description: None,
+        environment_revision: None,
     }
 }
 
@@ -213,6 +214,7 @@ impl Engine {
                 apply(f)?;
                 f.last_modified = now_stamp();
                 f.revision_id = new_revision();
+                f.environment_revision = None;
                 f.last_update_status = LastUpdateStatus::InProgress;
                 f.last_update_status_reason = Some("The function is being created.".into());
                 f.last_update_status_reason_code = Some("Creating".into());

@@ -86,7 +86,14 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
         {
             (previous.clone(), format!("{}~previous", config.revision_id))
         }
-        _ => (config.code.clone(), config.revision_id.clone()),
+        // A PublishVersion's new RevisionId does not make `$LATEST`'s environments stale.
+        _ => (
+            config.code.clone(),
+            config
+                .environment_revision
+                .clone()
+                .unwrap_or_else(|| config.revision_id.clone()),
+        ),
     };
     RunSpec {
         function: config.name.clone(),
@@ -189,5 +196,15 @@ mod tests {
         };
         let spec = run_spec(&version).expect("active");
         assert_eq!((spec.code, spec.revision), (code("new"), "r1".into()));
+    }
+
+    #[test]
+    fn publishing_leaves_latest_environments_current() {
+        let published = FunctionConfig {
+            revision_id: "r2".into(),
+            environment_revision: Some("r1".into()),
+            ..config()
+        };
+        assert_eq!(run_spec(&published).expect("active").revision, "r1");
     }
 }

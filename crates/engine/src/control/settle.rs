@@ -111,6 +111,7 @@ impl Engine {
 /// state changes, so the revision does, as on Lambda.
 fn apply_outcome(f: &mut FunctionConfig, failure: Option<&CodeFailure>) {
     f.revision_id = super::functions::new_revision();
+    f.environment_revision = None;
     match failure {
         None => {
             f.state = State::Active;
