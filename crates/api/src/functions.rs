@@ -241,3 +241,33 @@ pub(crate) async fn delete(
         .delete_function(&function_ref(&function, &query)?)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::valid_master_region;
+
+    #[test]
+    fn master_regions_follow_the_models_pattern() {
+        for ok in [
+            "ALL",
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+        ] {
+            assert!(valid_master_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "all",
+            "us-east",
+            "us-east-12",
+            "USA-east-1",
+            "us-xyz-east-1",
+            "u-east-1",
+        ] {
+            assert!(!valid_master_region(bad), "{bad}");
+        }
+    }
+}
