@@ -12,6 +12,7 @@ use base64::Engine as _;
 use hearth_engine::{CodeChange, ConfigChange, NewFunction};
 use hearth_model::arn::NameParts;
 use hearth_model::limits::*;
+use hearth_model::settings::{kms_key, Logging, LoggingChange};
 use hearth_model::shapes::{
     CreateFunctionRequest, DeadLetterConfig, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest,
@@ -184,6 +185,7 @@ pub(crate) fn new_function(
     if let Some(arn) = &dead_letter {
         validate::check_dead_letter_target(arn, &mut v);
     }
+    let environment_set = req.environment.is_some();
     let environment = req
         .environment
         .and_then(|e| e.variables)
@@ -227,6 +229,23 @@ pub(crate) fn new_function(
         Some(ephemeral_storage),
         Some(&order.pairs(&environment)),
     )?;
+    let (kms_key_arn, snap_start, vpc) = (req.kms_key_arn, req.snap_start, req.vpc_config);
+    kms_key(kms_key_arn.as_deref())?;
+    if let Some(s) = &snap_start {
+        s.check()?;
+    }
+    let logging = match req.logging_config {
+        Some(l) => Logging::default()
+            .merged(&l.change(&name)?)
+            .map_err(AwsError::invalid)?,
+        None => Logging::default(),
+    };
+    let tracing = req
+        .tracing_config
+        .map(|t| t.mode())
+        .transpose()?
+        .unwrap_or_default();
+    let vpc = vpc.map(|v| v.vpc()).transpose()?;
     let architectures = req
         .architectures
         .unwrap_or_else(|| vec![validate::host_architecture().to_string()]);
@@ -246,8 +265,12 @@ pub(crate) fn new_function(
         memory_size,
         ephemeral_storage,
         environment,
+        environment_set,
         architectures,
         dead_letter_target_arn: dead_letter.filter(|a| !a.is_empty()),
+        logging,
+        tracing,
+        vpc,
         tags,
         zip: decode_zip(&zip)?,
         publish: req.publish == Some(true),
@@ -308,6 +331,7 @@ pub(crate) fn code_change(
     ))
 }
 
+/// `function` is the unqualified name the request's path gives.
 pub(crate) fn config_change(
     path: &str,
     req: UpdateFunctionConfigurationRequest,
@@ -352,6 +376,14 @@ pub(crate) fn config_change(
             .map(|vars| order.pairs(vars))
             .as_deref(),
     )?;
+    kms_key(req.kms_key_arn.as_deref())?;
+    if let Some(s) = &req.snap_start {
+        s.check()?;
+    }
+    let logging: Option<LoggingChange> =
+        req.logging_config.map(|l| l.change(&r.name)).transpose()?;
+    let tracing = req.tracing_config.map(|t| t.mode()).transpose()?;
+    let vpc = req.vpc_config.map(|v| v.vpc()).transpose()?;
     Ok((
         r,
         ConfigChange {
@@ -368,6 +400,9 @@ pub(crate) fn config_change(
                     target_arn: Some(a),
                 }))
             }),
+            logging,
+            tracing,
+            vpc,
             revision_id: req.revision_id,
         },
     ))

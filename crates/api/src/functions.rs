@@ -15,7 +15,7 @@ use hearth_model::shapes::{
     CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
     ListFunctionsResponse, UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
-use hearth_model::{FunctionConfig, FunctionRef, NameShape};
+use hearth_model::{AwsError, FunctionConfig, FunctionRef, NameShape};
 
 use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
@@ -106,18 +106,94 @@ pub(crate) async fn get_configuration(
     Ok(Json(c).into_response())
 }
 
+/// `MasterRegion`'s pattern in the model.
+fn valid_master_region(region: &str) -> bool {
+    if region == "ALL" {
+        return true;
+    }
+    let region = region.strip_prefix("eusc-").unwrap_or(region);
+    let parts: Vec<&str> = region.split('-').collect();
+    let letters = |s: &str, n: Option<usize>| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase()) && n.is_none_or(|n| s.len() == n)
+    };
+    let number = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [geo, area, n] => letters(geo, Some(2)) && letters(area, None) && number(n),
+        [geo, qualifier, area, n] => {
+            let qualifier_ok = *qualifier == "gov"
+                || qualifier.strip_prefix("iso").is_some_and(|rest| {
+                    rest.len() <= 1 && rest.bytes().all(|b| b.is_ascii_lowercase())
+                });
+            letters(geo, Some(2)) && qualifier_ok && letters(area, None) && number(n)
+        }
+        _ => false,
+    }
+}
+
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListFunctionsResponse>> {
-    let max = crate::page::max_items(&query, 50, 10_000)?;
+    let all = match query.get("FunctionVersion").map(String::as_str) {
+        None => false,
+        Some("ALL") => true,
+        Some(other) => {
+            return Err(AwsError::constraint(
+                other,
+                "functionVersion",
+                "Member must satisfy enum value set: [ALL]",
+            )
+            .into())
+        }
+    };
+    if let Some(region) = query.get("MasterRegion") {
+        if region.is_empty() || region.len() > 50 || !valid_master_region(region) {
+            return Err(AwsError::constraint(
+                region,
+                "masterRegion",
+                "Member must satisfy regular expression pattern: ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}",
+            )
+            .into());
+        }
+        if !all {
+            return Err(AwsError::invalid(format!(
+                "The combination MasterArn={region} and FunctionVersion=NULL is not supported. Please see our documentation for valid combinations of ListFunctions options."
+            ))
+            .into());
+        }
+    }
+    // Lambda answers at most 50 entries a page, whatever MaxItems asks.
+    let max = crate::page::max_items(&query, 50, 10_000)?.min(50);
     let marker = query
         .get("Marker")
         .map(String::as_str)
         .filter(|m| !m.is_empty());
-    let (functions, next_marker) = s.engine.list_functions(marker, max)?;
+    if query.contains_key("MasterRegion") {
+        // Only Lambda@Edge replicas of functions in another region match, and Hearth
+        // has none.
+        return Ok(Json(ListFunctionsResponse {
+            functions: Vec::new(),
+            next_marker: None,
+        }));
+    }
+    let (functions, next_marker) = if all {
+        s.engine.list_all_versions(marker, max)?
+    } else {
+        s.engine.list_functions(marker, max)?
+    };
+    let functions = functions
+        .iter()
+        .map(|f| {
+            let mut entry = f.to_list_entry();
+            // With ALL, `$LATEST` is listed under its qualified ARN, as Lambda lists it.
+            if all && f.is_latest() {
+                entry.function_arn = function_arn(&f.name, Some(LATEST));
+            }
+            entry
+        })
+        .collect();
     Ok(Json(ListFunctionsResponse {
-        functions: functions.iter().map(|f| f.to_configuration()).collect(),
+        functions,
         next_marker,
     }))
 }
@@ -154,4 +230,34 @@ pub(crate) async fn delete(
     s.engine
         .delete_function(&function_ref(&function, &query)?)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_master_region;
+
+    #[test]
+    fn master_regions_follow_the_models_pattern() {
+        for ok in [
+            "ALL",
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+        ] {
+            assert!(valid_master_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "all",
+            "us-east",
+            "us-east-12",
+            "USA-east-1",
+            "us-xyz-east-1",
+            "u-east-1",
+        ] {
+            assert!(!valid_master_region(bad), "{bad}");
+        }
+    }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn list_versions(
         .list_versions(&r)?
         .iter()
         .map(|v| {
-            let mut c = v.to_configuration();
+            let mut c = v.to_list_entry();
             // Listed among versions, $LATEST carries its qualifier.
             if v.is_latest() {
                 c.function_arn = function_arn(&v.name, Some(LATEST));

@@ -91,6 +91,8 @@ fn function(
             log_group: &log_group_of(&name),
             log_stream: "2024/01/01/[$LATEST]00000000000000000000000000000000",
             initialization_type: contract::Initialization::OnDemand,
+            log_format: "Text",
+            log_level: None,
         },
         // The floor's own Runtime API, whose address is known when the runtime starts.
         None,

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use hearth_model::settings::{Logging, LoggingChange, TracingMode, Vpc};
+
 /// CreateFunction.
 #[derive(Debug, Clone)]
 pub struct NewFunction {
@@ -18,8 +20,13 @@ pub struct NewFunction {
     pub memory_size: i64,
     pub ephemeral_storage: i64,
     pub environment: BTreeMap<String, String>,
+    /// `Environment` was given (even empty).
+    pub environment_set: bool,
     pub architectures: Vec<String>,
     pub dead_letter_target_arn: Option<String>,
+    pub logging: Logging,
+    pub tracing: TracingMode,
+    pub vpc: Option<Vpc>,
     pub tags: BTreeMap<String, String>,
     /// The deployment package, decoded and within the zipped-size limit.
     pub zip: Vec<u8>,
@@ -52,6 +59,10 @@ pub struct ConfigChange {
     pub environment: Option<BTreeMap<String, String>>,
     /// `Some(None)` removes the dead-letter target.
     pub dead_letter_target_arn: Option<Option<String>>,
+    /// Applied to the current `LoggingConfig` (members not given stay).
+    pub logging: Option<LoggingChange>,
+    pub tracing: Option<TracingMode>,
+    pub vpc: Option<Vpc>,
     pub revision_id: Option<String>,
 }
 

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::arn::{function_arn, LATEST};
+use crate::settings::{Logging, TracingMode, Vpc};
 use crate::shapes::{
     DeadLetterConfig, EnvironmentResponse, EphemeralStorage, FunctionConfiguration,
-    LoggingConfigResponse, SnapStartResponse, TracingConfigResponse,
+    LoggingConfigResponse, RuntimeVersionConfig, SnapStartResponse, TracingConfigResponse,
+    VpcConfigResponse,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +71,33 @@ pub struct FunctionConfig {
     /// `$LATEST`; not part of any API shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_code: Option<CodeRef>,
+    /// Whether `Environment` was given (Lambda returns `{"Variables": {}}` for an empty
+    /// one and nothing for none).
+    #[serde(default)]
+    pub environment_set: bool,
+    /// `LoggingConfig` (see [`crate::settings`]).
+    #[serde(default)]
+    pub logging: Logging,
+    /// `TracingConfig.Mode`.
+    #[serde(default)]
+    pub tracing: TracingMode,
+    /// `VpcConfig`, once given (only an empty one: see [`crate::settings`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<Vpc>,
+    /// The installed runtime's version id (64 hex digits, see
+    /// `hearth_runtimes::Catalog::runtime_version`), recorded when the runtime was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_version: Option<String>,
+    /// On a published version: `$LATEST`'s description when it was published (the
+    /// version's own may be PublishVersion's). PublishVersion compares it with
+    /// `$LATEST`'s to decide whether anything changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_description: Option<String>,
+    /// On `$LATEST`, after PublishVersion gave it a new `RevisionId`: the revision its
+    /// environments were started for, which publishing does not make stale. Cleared by
+    /// the next change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_revision: Option<String>,
 }
 
 impl FunctionConfig {
@@ -105,8 +134,10 @@ impl FunctionConfig {
             last_modified: self.last_modified.clone(),
             code_sha256: self.code.sha256_b64.clone(),
             version: self.version.clone(),
-            environment: (!self.environment.is_empty()).then(|| EnvironmentResponse {
-                variables: self.environment.clone(),
+            environment: (self.environment_set || !self.environment.is_empty()).then(|| {
+                EnvironmentResponse {
+                    variables: self.environment.clone(),
+                }
             }),
             dead_letter_config: self
                 .dead_letter_target_arn
@@ -115,14 +146,28 @@ impl FunctionConfig {
                     target_arn: Some(arn),
                 }),
             tracing_config: TracingConfigResponse {
-                mode: "PassThrough".into(),
+                mode: self.tracing.as_str().into(),
             },
+            vpc_config: self.vpc.map(|v| VpcConfigResponse {
+                subnet_ids: Vec::new(),
+                security_group_ids: Vec::new(),
+                vpc_id: String::new(),
+                ipv6_allowed_for_dual_stack: v.ipv6_allowed_for_dual_stack,
+            }),
+            runtime_version_config: Some(RuntimeVersionConfig {
+                runtime_version_arn: runtime_version_arn(
+                    &self.runtime,
+                    self.runtime_version.as_deref(),
+                ),
+            }),
             revision_id: self.revision_id.clone(),
             layers: Vec::new(),
-            state: self.state,
+            state: Some(self.state),
             state_reason: self.state_reason.clone(),
             state_reason_code: self.state_reason_code.clone(),
-            last_update_status: self.last_update_status,
+            // Lambda reports no update status while the function (or version) is
+            // still being created.
+            last_update_status: (self.state != State::Pending).then_some(self.last_update_status),
             last_update_status_reason: self.last_update_status_reason.clone(),
             last_update_status_reason_code: self.last_update_status_reason_code.clone(),
             package_type: "Zip".into(),
@@ -135,11 +180,44 @@ impl FunctionConfig {
                 optimization_status: "Off".into(),
             },
             logging_config: LoggingConfigResponse {
-                log_format: "Text".into(),
+                log_format: self.logging.format.as_str().into(),
+                application_log_level: self.logging.application_level.clone(),
+                system_log_level: self.logging.system_level.clone(),
                 log_group: self.log_group(),
             },
         }
     }
+
+    /// The entry ListFunctions and ListVersionsByFunction give: the configuration
+    /// without the members Lambda leaves to GetFunction (the states, the last update's
+    /// status and the runtime version).
+    pub fn to_list_entry(&self) -> FunctionConfiguration {
+        FunctionConfiguration {
+            state: None,
+            state_reason: None,
+            state_reason_code: None,
+            last_update_status: None,
+            last_update_status_reason: None,
+            last_update_status_reason_code: None,
+            runtime_version_config: None,
+            ..self.to_configuration()
+        }
+    }
+}
+
+/// `arn:aws:lambda:<region>::runtime:<64 hex digits>`: Lambda's form of a runtime
+/// version's ARN. `version` is the installed runtime's id; a record written before
+/// Hearth kept one gets the hash of the runtime's name.
+pub fn runtime_version_arn(runtime: &str, version: Option<&str>) -> String {
+    use sha2::Digest as _;
+    let id = match version {
+        Some(v) => v.to_string(),
+        None => sha2::Sha256::digest(runtime.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    format!("arn:aws:lambda:{}::runtime:{id}", crate::arn::REGION)
 }
 
 /// `/aws/lambda/<function>`: the log group Lambda writes a function's logs to.

@@ -11,6 +11,7 @@ pub mod function;
 pub mod function_settings;
 pub mod limits;
 pub mod policy;
+pub mod settings;
 pub mod shapes;
 pub mod tags;
 /// Sample records for tests (the `testing` feature).

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::function::{LastUpdateStatus, State};
+use crate::settings::{
+    LoggingConfigRequest, SnapStartRequest, TracingConfigRequest, VpcConfigRequest,
+};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -55,13 +58,13 @@ pub struct CreateFunctionRequest {
     pub timeout: Option<i64>,
     pub memory_size: Option<i64>,
     pub publish: Option<bool>,
-    pub vpc_config: Option<Value>,
+    pub vpc_config: Option<VpcConfigRequest>,
     pub package_type: Option<String>,
     pub dead_letter_config: Option<DeadLetterConfig>,
     pub environment: Option<Environment>,
     #[serde(rename = "KMSKeyArn")]
     pub kms_key_arn: Option<String>,
-    pub tracing_config: Option<Value>,
+    pub tracing_config: Option<TracingConfigRequest>,
     pub tags: Option<BTreeMap<String, String>>,
     pub layers: Option<Vec<String>>,
     pub file_system_configs: Option<Vec<Value>>,
@@ -69,8 +72,8 @@ pub struct CreateFunctionRequest {
     pub code_signing_config_arn: Option<String>,
     pub architectures: Option<Vec<String>>,
     pub ephemeral_storage: Option<EphemeralStorage>,
-    pub snap_start: Option<Value>,
-    pub logging_config: Option<Value>,
+    pub snap_start: Option<SnapStartRequest>,
+    pub logging_config: Option<LoggingConfigRequest>,
     pub capacity_provider_config: Option<Value>,
     pub publish_to: Option<String>,
     pub durable_config: Option<Value>,
@@ -102,20 +105,20 @@ pub struct UpdateFunctionConfigurationRequest {
     pub description: Option<String>,
     pub timeout: Option<i64>,
     pub memory_size: Option<i64>,
-    pub vpc_config: Option<Value>,
+    pub vpc_config: Option<VpcConfigRequest>,
     pub environment: Option<Environment>,
     pub runtime: Option<String>,
     pub dead_letter_config: Option<DeadLetterConfig>,
     #[serde(rename = "KMSKeyArn")]
     pub kms_key_arn: Option<String>,
-    pub tracing_config: Option<Value>,
+    pub tracing_config: Option<TracingConfigRequest>,
     pub revision_id: Option<String>,
     pub layers: Option<Vec<String>>,
     pub file_system_configs: Option<Vec<Value>>,
     pub image_config: Option<Value>,
     pub ephemeral_storage: Option<EphemeralStorage>,
-    pub snap_start: Option<Value>,
-    pub logging_config: Option<Value>,
+    pub snap_start: Option<SnapStartRequest>,
+    pub logging_config: Option<LoggingConfigRequest>,
     pub capacity_provider_config: Option<Value>,
     pub durable_config: Option<Value>,
 }
@@ -143,7 +146,26 @@ pub struct SnapStartResponse {
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfigResponse {
     pub log_format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_log_level: Option<String>,
     pub log_group: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfigResponse {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub vpc_id: String,
+    pub ipv6_allowed_for_dual_stack: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuntimeVersionConfig {
+    pub runtime_version_arn: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,15 +188,21 @@ pub struct FunctionConfiguration {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<DeadLetterConfig>,
     pub tracing_config: TracingConfigResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_config: Option<VpcConfigResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_version_config: Option<RuntimeVersionConfig>,
     pub revision_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<Value>,
-    pub state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason_code: Option<String>,
-    pub last_update_status: LastUpdateStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status: Option<LastUpdateStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_update_status_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -42,5 +42,12 @@ pub fn function(name: &str) -> FunctionConfig {
         tags: Default::default(),
         dead_letter_target_arn: None,
         previous_code: None,
+        environment_set: false,
+        logging: Default::default(),
+        tracing: Default::default(),
+        vpc: None,
+        runtime_version: None,
+        published_description: None,
+        environment_revision: None,
     }
 }

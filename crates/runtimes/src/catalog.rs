@@ -127,6 +127,30 @@ impl Catalog {
             .collect()
     }
 
+    /// The id of the runtime version a function of `runtime` gets now, for its
+    /// `RuntimeVersionConfig.RuntimeVersionArn`: 64 hex digits of the SHA-256 of the
+    /// runtime's name, its interpreter's real path and the installed runtime client's
+    /// record (name and pinned version), so it changes when either is replaced and is
+    /// the same on every start. `None` if the runtime is not available here.
+    pub fn runtime_version(&self, runtime: &str) -> Option<String> {
+        use sha2::Digest as _;
+        let family = self
+            .families
+            .get(runtime)
+            .filter(|_| install::is_installed(&self.runtimes_dir, runtime))?;
+        let mut hash = sha2::Sha256::new();
+        hash.update(runtime.as_bytes());
+        if let Family::Python { interpreter, .. } | Family::Node { interpreter, .. } = family {
+            hash.update(b"\0");
+            hash.update(interpreter.as_os_str().as_encoded_bytes());
+            let record = std::fs::read(self.runtimes_dir.join(runtime).join(install::MARKER))
+                .unwrap_or_default();
+            hash.update(b"\0");
+            hash.update(&record);
+        }
+        Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// `python:3.11`, `nodejs:20`, `provided:al2023`: the label on `INIT_START`.
     pub fn version_label(runtime: &str) -> String {
         if let Some(v) = runtime.strip_prefix("python") {

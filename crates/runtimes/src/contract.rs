@@ -24,6 +24,10 @@ pub struct FunctionEnv<'a> {
     pub log_group: &'a str,
     pub log_stream: &'a str,
     pub initialization_type: Initialization,
+    /// `LoggingConfig.LogFormat`: `Text` or `JSON`.
+    pub log_format: &'a str,
+    /// `LoggingConfig.ApplicationLogLevel` (set only with `JSON`).
+    pub log_level: Option<&'a str>,
 }
 
 /// How the environment came to be, as `AWS_LAMBDA_INITIALIZATION_TYPE` says.
@@ -107,6 +111,14 @@ pub fn variables(
         ),
     ];
     env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
+    // Only a JSON-format function is told its format and level (the runtime clients
+    // write text when the variables are absent), as Lambda does.
+    if function.log_format == "JSON" {
+        env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+        if let Some(level) = function.log_level {
+            env.push(("AWS_LAMBDA_LOG_LEVEL".into(), level.to_string()));
+        }
+    }
     // Managed runtimes say which they are; a custom runtime's bootstrap is not told.
     if launch.managed {
         env.push((
@@ -147,6 +159,8 @@ mod tests {
             log_group: "/aws/lambda/f",
             log_stream: "2024/01/01/[$LATEST]abc",
             initialization_type: Initialization::OnDemand,
+            log_format: "Text",
+            log_level: None,
         }
     }
 
@@ -179,6 +193,31 @@ mod tests {
             env["LD_LIBRARY_PATH"],
             "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
         );
+    }
+
+    #[test]
+    fn only_a_json_function_is_told_its_log_format_and_level() {
+        let vars = |f: &FunctionEnv<'_>| -> BTreeMap<String, String> {
+            variables(
+                f,
+                None,
+                Path::new("/t"),
+                &launch(true, None),
+                &GuestPaths::Lambda,
+            )
+            .into_iter()
+            .collect()
+        };
+        let text = vars(&function());
+        assert!(!text.contains_key("AWS_LAMBDA_LOG_FORMAT"));
+        assert!(!text.contains_key("AWS_LAMBDA_LOG_LEVEL"));
+        let json = vars(&FunctionEnv {
+            log_format: "JSON",
+            log_level: Some("DEBUG"),
+            ..function()
+        });
+        assert_eq!(json["AWS_LAMBDA_LOG_FORMAT"], "JSON");
+        assert_eq!(json["AWS_LAMBDA_LOG_LEVEL"], "DEBUG");
     }
 
     #[test]

@@ -178,17 +178,11 @@ UNION SELECT json_extract(data, '$.previous_code.sha256_hex') FROM functions
 UNION SELECT json_extract(data, '$.code.sha256_hex') FROM versions
 ";
 
-/// The same code with its zip size, once per hash.
-const REFERENCED_SIZES: &str = "
-SELECT COALESCE(SUM(size), 0) FROM (
-    SELECT json_extract(data, '$.code.sha256_hex') AS sha,
-           json_extract(data, '$.code.size') AS size FROM functions
-    UNION SELECT json_extract(data, '$.previous_code.sha256_hex'),
-                 json_extract(data, '$.previous_code.size') FROM functions
-          WHERE json_extract(data, '$.previous_code') IS NOT NULL
-    UNION SELECT json_extract(data, '$.code.sha256_hex'),
-                 json_extract(data, '$.code.size') FROM versions
-)";
+/// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published
+/// version, each counted (a version of unchanged code counts again).
+const ACCOUNT_CODE_SIZE: &str = "
+SELECT (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM functions)
+     + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM versions)";
 
 /// Code hashes that rows name.
 fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError> {
@@ -235,10 +229,11 @@ impl SqliteStore {
         referenced(&self.conn())
     }
 
-    /// Bytes of zip stored for the code rows name, each distinct code once (versions
-    /// share their code with `$LATEST` and each other; the store keeps one copy).
+    /// Lambda's `TotalCodeSize`: the zip size of each function's `$LATEST` plus that of
+    /// each published version, as Lambda counts it (not the bytes stored: versions share
+    /// their code's one copy).
     pub(crate) fn total_code_size(&self) -> Result<u64, StoreError> {
-        let size: i64 = self.conn().query_row(REFERENCED_SIZES, [], |r| r.get(0))?;
+        let size: i64 = self.conn().query_row(ACCOUNT_CODE_SIZE, [], |r| r.get(0))?;
         Ok(size.max(0) as u64)
     }
 
@@ -551,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn total_code_size_counts_each_stored_code_once() {
+    fn total_code_size_counts_latest_and_each_version() {
         let (_dir, store) = store();
         assert_eq!(store.total_code_size().expect("size"), 0);
         let a = code(&store, "a");
@@ -559,7 +554,7 @@ mod tests {
         store.insert_function(&function("f", &a)).expect("f");
         store.insert_function(&function("g", &a)).expect("g");
         publish(&store, "f");
-        assert_eq!(store.total_code_size().expect("size"), a.size);
+        assert_eq!(store.total_code_size().expect("size"), 3 * a.size);
         store
             .metadata()
             .update_function("f", |f| {
@@ -570,7 +565,8 @@ mod tests {
             .expect("db")
             .expect("exists")
             .expect("updated");
-        assert_eq!(store.total_code_size().expect("size"), a.size + b.size);
+        // The code being replaced is not counted: `$LATEST` is the new code.
+        assert_eq!(store.total_code_size().expect("size"), 2 * a.size + b.size);
         store.delete_function("g").expect("delete");
         store.delete_function("f").expect("delete");
         assert_eq!(store.total_code_size().expect("size"), 0);

@@ -342,7 +342,8 @@ pub trait CodeStore: Send + Sync {
     fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin>;
     /// Asks for a sweep of unused code: call after a row stopped naming some code.
     fn collect_code(&self);
-    /// Bytes of zip stored for the code that functions and versions name, each once.
+    /// Lambda's `TotalCodeSize`: the zip size of every function's `$LATEST` plus that
+    /// of every published version.
     fn total_code_size(&self) -> Result<u64, StoreError>;
     /// Code hashes that functions and versions name.
     fn referenced_code(&self) -> Result<HashSet<String>, StoreError>;

@@ -14,6 +14,9 @@ pub enum Publish {
     Existing(FunctionConfig),
     /// A new snapshot, stored under the next number.
     New(FunctionConfig),
+    /// A new snapshot, and `$LATEST` takes this `RevisionId` with it (Lambda gives
+    /// `$LATEST` a new one when PublishVersion publishes it).
+    NewRevising(FunctionConfig, String),
 }
 
 impl SqliteStore {
@@ -53,12 +56,24 @@ impl SqliteStore {
             )
             .optional()?;
         let next = last.unwrap_or(0) as u64 + 1;
-        let version = match decide(&latest, newest, next) {
+        let (version, latest_revision) = match decide(&latest, newest, next) {
             None => return Ok(Edited::Declined),
             // Nothing is written, so nothing changed.
             Some(Publish::Existing(v)) => return Ok(Edited::Done(v)),
-            Some(Publish::New(v)) => v,
+            Some(Publish::New(v)) => (v, None),
+            Some(Publish::NewRevising(v, revision)) => (v, Some(revision)),
         };
+        if let Some(revision) = latest_revision {
+            tx.execute(
+                // The environments keep the revision they were started for.
+                "UPDATE functions SET data = json_set(data, '$.revision_id', ?2,
+                     '$.environment_revision',
+                     COALESCE(json_extract(data, '$.environment_revision'),
+                              json_extract(data, '$.revision_id')))
+                 WHERE name = ?1",
+                params![name, revision],
+            )?;
+        }
         tx.execute(
             "INSERT INTO versions (function, version, data) VALUES (?1, ?2, ?3)",
             params![name, next as i64, serde_json::to_string(&version)?],
@@ -218,6 +233,28 @@ pub(crate) mod tests {
             .expect("db")
             .expect("exists")
             .expect("published")
+    }
+
+    #[test]
+    fn publishing_can_give_latest_a_new_revision() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        store.insert_function(&sample("f")).expect("insert");
+        store
+            .metadata()
+            .publish_version("f", |latest, _, next| {
+                let mut v = latest.clone();
+                v.version = next.to_string();
+                Ok::<_, ()>(Publish::NewRevising(v, "after-publish".into()))
+            })
+            .expect("db")
+            .expect("exists")
+            .expect("published");
+        let before = sample("f").revision_id;
+        let latest = store.get_function("f").expect("db").expect("exists");
+        assert_eq!(latest.revision_id, "after-publish");
+        assert_eq!(latest.environment_revision, Some(before));
+        assert_eq!(latest.name, "f", "the rest of the record stays");
     }
 
     #[test]

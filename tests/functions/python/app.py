@@ -8,12 +8,15 @@ The event's "action" field selects a failure mode instead:
   {"action": "kill"}                  SIGKILL itself
   {"action": "big", "size": N}        return a string of N bytes (default: over the 6 MB limit)
   {"action": "log", "line": L}        print L to stdout, then echo
+  {"action": "logging", "line": L}    log L through the `logging` module at INFO and at
+                                      WARNING (the runtime client formats it), then echo
 With HEARTH_TEST_INIT_SLEEP=N in the function's environment, init (the import) takes N
 seconds more, so tests can see whether cold starts overlap. With HEARTH_TEST_PRINT_EVENT set,
 every event is printed as one line `EVENT <json>` (async destinations are read that way).
 """
 
 import json
+import logging
 import os
 import signal
 import time
@@ -76,6 +79,10 @@ def handler(event, context):
         return "x" * int(event.get("size", 6291556 + 1024))
     if action == "log":
         print(event.get("line", "hearth-e2e log line"), flush=True)
+    if action == "logging":
+        line = event.get("line", "hearth-e2e log line")
+        logging.getLogger().info("info %s", line)
+        logging.getLogger().warning("warning %s", line)
 
     marker = _marker_path(event)
     tmp_marker = os.path.exists(marker)

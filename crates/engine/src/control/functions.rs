@@ -32,7 +32,11 @@ pub(crate) fn now_stamp() -> String {
 
 /// The `$LATEST` of a function being created from `new`, running `code`: `Pending`
 /// until its code is unpacked.
-fn pending_function(new: NewFunction, code: CodeRef) -> FunctionConfig {
+fn pending_function(
+    new: NewFunction,
+    code: CodeRef,
+    runtime_version: Option<String>,
+) -> FunctionConfig {
     FunctionConfig {
         name: new.name,
         version: LATEST.into(),
@@ -57,6 +61,13 @@ fn pending_function(new: NewFunction, code: CodeRef) -> FunctionConfig {
         tags: new.tags,
         dead_letter_target_arn: new.dead_letter_target_arn,
         previous_code: None,
+        environment_set: new.environment_set,
+        logging: new.logging,
+        tracing: new.tracing,
+        vpc: new.vpc,
+        runtime_version,
+        published_description: None,
+        environment_revision: None,
     }
 }
 
@@ -67,11 +78,13 @@ impl Engine {
         Ok(tokio::task::spawn_blocking(move || store.code().put_zip(&zip)).await??)
     }
 
-    /// The runtime must be installed on this host (the api checked Lambda knows it).
-    fn check_runtime(&self, runtime: &str) -> Result<(), EngineError> {
-        let available = self.inner.executor.catalog().available();
+    /// The runtime must be installed on this host (the api checked Lambda knows it);
+    /// returns the id of its version (see `Catalog::runtime_version`).
+    fn check_runtime(&self, runtime: &str) -> Result<Option<String>, EngineError> {
+        let catalog = self.inner.executor.catalog();
+        let available = catalog.available();
         if available.iter().any(|r| r == runtime) {
-            return Ok(());
+            return Ok(catalog.runtime_version(runtime));
         }
         Err(EngineError::RuntimeNotInstalled {
             runtime: runtime.to_string(),
@@ -85,11 +98,11 @@ impl Engine {
         &self,
         mut new: NewFunction,
     ) -> Result<FunctionConfig, EngineError> {
-        self.check_runtime(&new.runtime)?;
+        let runtime_version = self.check_runtime(&new.runtime)?;
         // The pin keeps the code until the row naming it is written.
         let (code, _pin) = self.put_zip(std::mem::take(&mut new.zip)).await?;
         let publish = new.publish;
-        let config = pending_function(new, code);
+        let config = pending_function(new, code, runtime_version);
         self.insert_function(&config)?;
         self.spawn_settle(config.name.clone());
         if publish {
@@ -107,7 +120,8 @@ impl Engine {
         }
     }
 
-    /// Functions after `marker`, at most `max`, and the marker of the next page.
+    /// Functions after `marker`, at most `max`, and the marker of the next page (the
+    /// name of the last one given).
     pub fn list_functions(
         &self,
         marker: Option<&str>,
@@ -127,13 +141,54 @@ impl Engine {
         Ok((page, next))
     }
 
+    /// ListFunctions with `FunctionVersion=ALL`: each function's `$LATEST` then its
+    /// versions in order, functions by name; at most `max` entries after `marker`
+    /// (`<function>:<version>`, the last entry given) and the marker of the next page.
+    pub fn list_all_versions(
+        &self,
+        marker: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<FunctionConfig>, Option<String>), EngineError> {
+        let metadata = self.inner.store.metadata();
+        let entries_of = |f: FunctionConfig| -> Result<Vec<FunctionConfig>, EngineError> {
+            let versions = metadata.list_versions(&f.name)?;
+            Ok(std::iter::once(f).chain(versions).collect())
+        };
+        let mut out = Vec::new();
+        let mut after = None;
+        if let Some((name, version)) = marker.and_then(|m| m.split_once(':')) {
+            // The rest of the function the previous page ended in.
+            if let Some(f) = metadata.get_function(name)? {
+                let entries = entries_of(f)?;
+                let seen = entries.iter().position(|e| e.version == version);
+                out.extend(entries.into_iter().skip(seen.map_or(0, |i| i + 1)));
+            }
+            after = Some(name.to_string());
+        }
+        while out.len() <= max {
+            let batch = metadata.list_functions(after.as_deref(), max + 1)?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.name.clone());
+            for f in batch {
+                out.extend(entries_of(f)?);
+            }
+        }
+        let next = if out.len() > max {
+            out.truncate(max);
+            out.last().map(|e| format!("{}:{}", e.name, e.version))
+        } else {
+            None
+        };
+        Ok((out, next))
+    }
+
     /// Applies a change to `$LATEST` under Lambda's preconditions: the function exists,
     /// no other update is in progress, and `RevisionId` (if given) matches.
     fn change(
         &self,
         r: &FunctionRef,
         revision_id: Option<&str>,
-        apply: impl FnOnce(&mut FunctionConfig),
+        apply: impl FnOnce(&mut FunctionConfig) -> Result<(), EngineError>,
     ) -> Result<FunctionConfig, EngineError> {
         let arn = function_arn(&r.name, r.qualifier.as_deref());
         if r.qualifier.as_deref().is_some_and(|q| q != LATEST) {
@@ -143,21 +198,23 @@ impl Engine {
             .inner
             .store
             .metadata()
-            .update_function(&r.name, |f| {
+            .update_function(&r.name, |f| -> Result<(), EngineError> {
                 if f.state == State::Pending {
                     return Err(Conflict::NotActive {
                         state: State::Pending,
-                    });
+                    }
+                    .into());
                 }
                 if f.last_update_status == LastUpdateStatus::InProgress {
-                    return Err(Conflict::UpdateInProgress { arn: f.arn() });
+                    return Err(Conflict::UpdateInProgress { arn: f.arn() }.into());
                 }
                 if revision_id.is_some_and(|want| want != f.revision_id) {
-                    return Err(Conflict::RevisionMismatch);
+                    return Err(Conflict::RevisionMismatch.into());
                 }
-                apply(f);
+                apply(f)?;
                 f.last_modified = now_stamp();
                 f.revision_id = new_revision();
+                f.environment_revision = None;
                 f.last_update_status = LastUpdateStatus::InProgress;
                 f.last_update_status_reason = Some("The function is being created.".into());
                 f.last_update_status_reason_code = Some("Creating".into());
@@ -186,6 +243,7 @@ impl Engine {
             if let Some(a) = change.architectures {
                 f.architectures = a;
             }
+            Ok(())
         })?;
         drop(pin);
         if change.publish {
@@ -199,12 +257,30 @@ impl Engine {
         r: &FunctionRef,
         change: ConfigChange,
     ) -> Result<FunctionConfig, EngineError> {
-        if let Some(runtime) = &change.runtime {
-            self.check_runtime(runtime)?;
-        }
+        // An update takes the runtime's version installed now, as Lambda's automatic
+        // runtime updates do.
+        let runtime_version = match &change.runtime {
+            Some(runtime) => Some(self.check_runtime(runtime)?),
+            None => None,
+        };
         let revision_id = change.revision_id.clone();
         self.change(r, revision_id.as_deref(), |f| {
             let c = change;
+            if let Some(l) = &c.logging {
+                f.logging = f
+                    .logging
+                    .merged(l)
+                    .map_err(|message| EngineError::Invalid(message.into()))?;
+            }
+            if let Some(v) = runtime_version {
+                f.runtime_version = v;
+            }
+            if let Some(v) = c.tracing {
+                f.tracing = v;
+            }
+            if let Some(v) = c.vpc {
+                f.vpc = Some(v);
+            }
             if let Some(v) = c.role {
                 f.role = v;
             }
@@ -228,10 +304,12 @@ impl Engine {
             }
             if let Some(v) = c.environment {
                 f.environment = v;
+                f.environment_set = true;
             }
             if let Some(v) = c.dead_letter_target_arn {
                 f.dead_letter_target_arn = v;
             }
+            Ok(())
         })
     }
 
@@ -324,11 +402,15 @@ mod tests {
             environment: [("K".to_string(), "V".to_string())].into(),
             architectures: vec!["arm64".into()],
             dead_letter_target_arn: Some("arn:dlq".into()),
+            environment_set: false,
+            logging: Default::default(),
+            tracing: Default::default(),
+            vpc: None,
             tags: [("t".to_string(), "1".to_string())].into(),
             zip: Vec::new(),
             publish: false,
         };
-        let f = pending_function(new, code.clone());
+        let f = pending_function(new, code.clone(), None);
         assert_eq!((f.name.as_str(), f.version.as_str()), ("f", LATEST));
         assert_eq!(f.state, State::Pending);
         assert_eq!(f.state_reason_code.as_deref(), Some("Creating"));

@@ -92,7 +92,14 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
         {
             (previous.clone(), format!("{}~previous", config.revision_id))
         }
-        _ => (config.code.clone(), config.revision_id.clone()),
+        // A PublishVersion's new RevisionId does not make `$LATEST`'s environments stale.
+        _ => (
+            config.code.clone(),
+            config
+                .environment_revision
+                .clone()
+                .unwrap_or_else(|| config.revision_id.clone()),
+        ),
     };
     RunSpec {
         function: config.name.clone(),
@@ -106,6 +113,11 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
         environment: config.environment.clone(),
         code,
         log_group: config.log_group(),
+        logging: config.logging.clone(),
+        runtime_version_arn: hearth_model::function::runtime_version_arn(
+            &config.runtime,
+            config.runtime_version.as_deref(),
+        ),
     }
 }
 
@@ -146,6 +158,11 @@ mod tests {
                 environment: [("A".to_string(), "1".to_string())].into(),
                 code: code("new"),
                 log_group: "/aws/lambda/f".into(),
+                logging: Default::default(),
+                runtime_version_arn: hearth_model::function::runtime_version_arn(
+                    "python3.12",
+                    None
+                ),
             }
         );
     }
@@ -185,5 +202,15 @@ mod tests {
         };
         let spec = run_spec(&version).expect("active");
         assert_eq!((spec.code, spec.revision), (code("new"), "r1".into()));
+    }
+
+    #[test]
+    fn publishing_leaves_latest_environments_current() {
+        let published = FunctionConfig {
+            revision_id: "r2".into(),
+            environment_revision: Some("r1".into()),
+            ..config()
+        };
+        assert_eq!(run_spec(&published).expect("active").revision, "r1");
     }
 }

@@ -107,8 +107,11 @@ impl Engine {
     }
 }
 
-/// `$LATEST` once its code was unpacked (`failure` is `None`) or could not be.
+/// `$LATEST` once its code was unpacked (`failure` is `None`) or could not be. The
+/// state changes, so the revision does, as on Lambda.
 fn apply_outcome(f: &mut FunctionConfig, failure: Option<&CodeFailure>) {
+    f.revision_id = super::functions::new_revision();
+    f.environment_revision = None;
     match failure {
         None => {
             f.state = State::Active;
@@ -151,6 +154,7 @@ fn settled_version(
     }
     let failed = code_failed || latest.state == State::Failed;
     v.state = if failed { State::Failed } else { State::Active };
+    v.revision_id = super::functions::new_revision();
     v.state_reason = latest.state_reason.clone();
     v.state_reason_code = latest.state_reason_code.clone();
     v.last_update_status = latest.last_update_status;

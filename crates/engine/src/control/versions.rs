@@ -23,10 +23,21 @@ fn alias_not_found(function: &str, alias: &str) -> EngineError {
     .into()
 }
 
-/// Whether publishing `latest` would give the same function as `version`: code and
-/// every setting that shapes an environment.
+/// Whether publishing `latest` would give the same function as `version`: code, every
+/// setting that shapes an environment, and `$LATEST`'s description when `version` was
+/// published (Lambda publishes a new version when only that changed, but not when only
+/// PublishVersion's own `Description` differs).
 fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
+    let published_from = version
+        .published_description
+        .as_ref()
+        .unwrap_or(&version.description);
     latest.code == version.code
+        && latest.description == *published_from
+        && latest.logging == version.logging
+        && latest.tracing == version.tracing
+        && latest.vpc == version.vpc
+        && latest.runtime_version == version.runtime_version
         && latest.runtime == version.runtime
         && latest.handler == version.handler
         && latest.role == version.role
@@ -116,11 +127,28 @@ impl Engine {
                 v.version = next.to_string();
                 // A version is its own snapshot: it has no code to fall back to.
                 v.previous_code = None;
+                v.published_description = Some(latest.description.clone());
+                // Published as part of an update still in progress: the version is being
+                // created until that update settles (see `settle`), as on Lambda.
+                if latest.last_update_status == LastUpdateStatus::InProgress {
+                    v.state = State::Pending;
+                    v.state_reason = Some("The function is being created.".into());
+                    v.state_reason_code = Some("Creating".into());
+                    v.last_update_status = LastUpdateStatus::Successful;
+                    v.last_update_status_reason = None;
+                    v.last_update_status_reason_code = None;
+                }
                 if let Some(d) = &req.description {
                     v.description = d.clone();
                 }
                 v.revision_id = super::functions::new_revision();
                 v.last_modified = super::functions::now_stamp();
+                // PublishVersion gives `$LATEST` a new revision, as Lambda does. Not a
+                // publish that is part of a create or update: that change is still in
+                // progress, and settling it is keyed by its revision.
+                if check_state {
+                    return Ok(Publish::NewRevising(v, super::functions::new_revision()));
+                }
                 Ok(Publish::New(v))
             });
         let version =

@@ -5,6 +5,7 @@ use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hearth_model::settings::Logging;
 use hearth_model::time::now_ms;
 use hearth_store::{LogBatch, Writer};
 use tokio::net::unix::pipe;
@@ -19,6 +20,27 @@ pub(crate) struct LogSink {
     pub function: String,
     pub stream: String,
     pub limits: LogLimits,
+    /// How platform lines are written (the function's `LoggingConfig`).
+    pub logging: Logging,
+    /// The version the environment runs and its runtime version's ARN, for the JSON
+    /// records of platform lines.
+    pub version: String,
+    pub runtime_version_arn: String,
+}
+
+impl LogSink {
+    /// Platform lines in the function's log format (see `platform_log`).
+    fn platform(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+        super::platform_log::render(
+            &super::platform_log::PlatformContext {
+                logging: &self.logging,
+                function: &self.function,
+                version: &self.version,
+                runtime_version_arn: &self.runtime_version_arn,
+            },
+            lines,
+        )
+    }
 }
 
 /// Reads an environment's merged stdout/stderr as it is written and hands it to the
@@ -107,8 +129,8 @@ impl LogCollector {
     /// The environment starts in its init phase.
     pub(crate) fn start(output: pipe::Receiver, sink: LogSink, first: &[(i64, String)]) -> Self {
         let mut state = Output::new(sink.limits, PeriodKind::Init);
-        for (ts, line) in first {
-            state.push_line(*ts, line);
+        for (ts, line) in sink.platform(first) {
+            state.push_line(ts, &line);
         }
         let shared = Arc::new(Shared {
             output,
@@ -129,10 +151,11 @@ impl LogCollector {
         let s = &self.shared;
         let _order = s.order.lock().await;
         s.drain_all().await;
+        let lines = s.sink.platform(lines);
         let mut out = s.state();
         out.next_period(PeriodKind::Invocation, now_ms());
         for (ts, line) in lines {
-            out.push_line(*ts, line);
+            out.push_line(ts, &line);
         }
     }
 
@@ -145,6 +168,7 @@ impl LogCollector {
         let s = &self.shared;
         let _order = s.order.lock().await;
         s.drain_all().await;
+        let lines = s.sink.platform(lines);
         let (tail, all) = {
             let mut out = s.state();
             let now = now_ms();
@@ -152,7 +176,7 @@ impl LogCollector {
             // The dropped-output note goes before the closing lines.
             out.close_period(now);
             for (ts, line) in lines {
-                out.push_line(*ts, line);
+                out.push_line(ts, &line);
             }
             (out.next_period(PeriodKind::Idle, now), out.take_chunk())
         };
@@ -342,6 +366,9 @@ mod tests {
             function: "f".into(),
             stream: "s".into(),
             limits: LogLimits::default(),
+            logging: Logging::default(),
+            version: "$LATEST".into(),
+            runtime_version_arn: String::new(),
         };
         let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
         use std::io::Write;

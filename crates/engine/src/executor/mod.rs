@@ -15,6 +15,7 @@ mod env;
 mod invoke;
 mod logs;
 mod output;
+mod platform_log;
 mod pool;
 mod provisioned;
 mod spec;

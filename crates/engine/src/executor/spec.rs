@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use hearth_model::function::CodeRef;
+use hearth_model::settings::Logging;
 
 /// A resolved function configuration: one version's code and the settings that shape
 /// its environments. The executor runs it as given; it never looks a function up.
@@ -25,4 +26,9 @@ pub(crate) struct RunSpec {
     pub code: CodeRef,
     /// `/aws/lambda/<function>`, for `AWS_LAMBDA_LOG_GROUP_NAME`.
     pub log_group: String,
+    /// `LoggingConfig`: the runtime's `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`,
+    /// and the form of the platform lines.
+    pub logging: Logging,
+    /// `RuntimeVersionConfig.RuntimeVersionArn`, for the JSON `platform.initStart`.
+    pub runtime_version_arn: String,
 }

@@ -161,6 +161,9 @@ fn collect_output(
         function: attempt.spec.function.clone(),
         stream: attempt.stream.clone(),
         limits,
+        logging: attempt.spec.logging.clone(),
+        version: attempt.spec.version.clone(),
+        runtime_version_arn: attempt.spec.runtime_version_arn.clone(),
     };
     let out = instance.take_output()?;
     Some(LogCollector::start(
@@ -388,6 +391,8 @@ fn spec_for(
             log_group: &spec.log_group,
             log_stream: stream,
             initialization_type,
+            log_format: spec.logging.format.as_str(),
+            log_level: spec.logging.application_level.as_deref(),
         },
         Some(&api.addr().to_string()),
         task_root,
