@@ -9,6 +9,7 @@ pub mod error;
 pub mod event_invoke;
 pub mod function;
 pub mod limits;
+pub mod log_filter;
 pub mod shapes;
 /// Sample records for tests (the `testing` feature).
 #[cfg(any(test, feature = "testing"))]
