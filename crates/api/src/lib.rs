@@ -18,6 +18,7 @@ mod functions;
 pub mod guard;
 mod hearth;
 mod invoke;
+mod logs_read;
 mod page;
 mod request_id;
 mod version_request;
