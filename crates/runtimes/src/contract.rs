@@ -118,6 +118,20 @@ pub fn variables(
     env
 }
 
+/// Where a function's AWS SDK sends its calls: Hearth's AWS API, as `url`. The general
+/// variable and the forms of the services Hearth implements (SDKs read
+/// `AWS_ENDPOINT_URL_<SERVICE ID>`, upper case with underscores).
+pub fn endpoint_variables(url: &str) -> Vec<(String, String)> {
+    [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_LAMBDA",
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), url.to_string()))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -9,6 +9,7 @@
 //! and tells the executor what to retire ([`Retire`]) when they change.
 
 mod admission;
+mod aws_api;
 mod code;
 mod ending;
 mod env;
@@ -27,6 +28,7 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{CodeStore, Writer};
 
 pub(crate) use admission::Admission;
+pub use aws_api::{FunctionApi, FUNCTION_API_LIMITS};
 pub(crate) use code::CodeFailure;
 pub use invoke::{InvokeRequest, InvokeResponse};
 pub use output::LogLimits;
@@ -67,6 +69,7 @@ struct Inner {
     log_limits: LogLimits,
     admission: Arc<Admission>,
     provisioned: provisioned::Provisioned,
+    function_api: std::sync::OnceLock<FunctionApi>,
 }
 
 /// Cheap to clone; every clone is the same executor.
@@ -89,10 +92,17 @@ impl Executor {
                 log_limits: parts.log_limits,
                 admission: Arc::new(parts.admission),
                 provisioned: provisioned::Provisioned::default(),
+                function_api: std::sync::OnceLock::new(),
             }),
         };
         executor.spawn_reaper(idle_ttl);
         executor
+    }
+
+    pub(crate) fn set_function_api(&self, api: FunctionApi) {
+        if self.inner.function_api.set(api).is_err() {
+            tracing::warn!("the AWS API for functions was already set");
+        }
     }
 
     pub(crate) fn catalog(&self) -> &Catalog {
