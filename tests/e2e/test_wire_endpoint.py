@@ -12,6 +12,7 @@ Hearth's Python runtime does not include them.
 """
 
 import os
+import time
 
 import pytest
 
@@ -100,3 +101,35 @@ def test_the_host_loopback_stays_unreachable(server, client, caller):
     got = h.invoke_ok(client, caller, {"action": "get",
                                        "url": f"http://127.0.0.1:{port}/_hearth/runtimes"})
     assert got["error"] == "ConnectionRefusedError", got
+
+
+AWS_API_CAP = 16  # FUNCTION_API_LIMITS in crates/engine/src/executor/aws_api.rs
+
+
+def fd_count(server) -> int:
+    return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
+
+
+@jail_only
+def test_a_function_cannot_flood_the_aws_api(server, client, target):
+    """Like the Runtime API's (test_connections.py): the listener in the environment's
+    namespace is served with its own cap, so a function's connections to it cost the
+    server a bounded number of descriptors."""
+    adversary = h.unique_name("aws-flood")
+    h.create_function(client, adversary, "adversary.zip", handler="adversary.handler",
+                      Timeout=60)
+    h.invoke_ok(client, adversary, {"action": "identity"})
+    base = fd_count(server)
+    count = 2000
+    report = h.invoke_ok(client, adversary, {"action": "conn_flood", "to": "aws_api",
+                                             "count": count, "per_process": 900, "hold": 20})
+    assert report["opened"] == count, report
+    peak = fd_count(server)
+    for _ in range(20):
+        peak = max(peak, fd_count(server))
+        time.sleep(0.1)
+    # Meanwhile another function is served.
+    assert h.invoke_ok(client, target, {"during": "flood"})["event"] == {"during": "flood"}
+    peak = max(peak, fd_count(server))
+    assert peak <= base + AWS_API_CAP + 25, \
+        f"{peak} descriptors while a function held {count} connections (base {base})"

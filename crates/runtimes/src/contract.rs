@@ -196,6 +196,22 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_variables_name_every_form() {
+        let env: BTreeMap<_, _> = endpoint_variables("http://127.0.0.1:9002")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            env.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "AWS_ENDPOINT_URL",
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                "AWS_ENDPOINT_URL_LAMBDA"
+            ]
+        );
+        assert!(env.values().all(|v| v == "http://127.0.0.1:9002"));
+    }
+
+    #[test]
     fn host_paths_and_custom_runtimes() {
         let f = FunctionEnv {
             version: "3",
