@@ -257,8 +257,8 @@ pub(crate) struct GetLogEvents {
     next_token: Option<String>,
     limit: Option<i64>,
     start_from_head: Option<bool>,
-    #[allow(dead_code)]
-    unmask: Option<bool>,
+    // `unmask` and `interleaved` are read and ignored, as unknown members are: Hearth
+    // masks nothing and always interleaves streams.
 }
 
 /// A GetLogEvents position: `f/N` reads events with ids from N on, `b/N` those before N
@@ -364,10 +364,8 @@ pub(crate) struct FilterLogEvents {
     next_token: Option<String>,
     limit: Option<i64>,
     start_from_head: Option<bool>,
-    #[allow(dead_code)]
-    interleaved: Option<bool>,
-    #[allow(dead_code)]
-    unmask: Option<bool>,
+    // `unmask` and `interleaved` are read and ignored, as unknown members are: Hearth
+    // masks nothing and always interleaves streams.
 }
 
 pub(crate) async fn filter_log_events(
