@@ -140,9 +140,9 @@ impl Engine {
     }
 
     /// Gives environments started from now on Hearth's AWS API (`AWS_ENDPOINT_URL`); the
-    /// server calls it once, before it serves. Later calls change nothing.
+    /// server calls it once, before it serves. [`Self::shutdown`] takes it back.
     pub fn serve_api_to_functions(&self, api: FunctionApi) {
-        self.inner.executor.set_function_api(api);
+        self.inner.executor.set_function_api(Some(api));
     }
 
     /// Stops every idle environment (busy ones stop when their invocation is dropped)

@@ -69,7 +69,9 @@ struct Inner {
     log_limits: LogLimits,
     admission: Arc<Admission>,
     provisioned: provisioned::Provisioned,
-    function_api: std::sync::OnceLock<FunctionApi>,
+    /// Set by the server at start, taken at shutdown: the router it holds holds the
+    /// engine, and that cycle would otherwise keep both alive.
+    function_api: std::sync::RwLock<Option<FunctionApi>>,
 }
 
 /// Cheap to clone; every clone is the same executor.
@@ -92,16 +94,25 @@ impl Executor {
                 log_limits: parts.log_limits,
                 admission: Arc::new(parts.admission),
                 provisioned: provisioned::Provisioned::default(),
-                function_api: std::sync::OnceLock::new(),
+                function_api: std::sync::RwLock::new(None),
             }),
         };
         executor.spawn_reaper(idle_ttl);
         executor
     }
 
-    pub(crate) fn set_function_api(&self, api: FunctionApi) {
-        if self.inner.function_api.set(api).is_err() {
-            tracing::warn!("the AWS API for functions was already set");
+    pub(crate) fn set_function_api(&self, api: Option<FunctionApi>) {
+        match self.inner.function_api.write() {
+            Ok(mut slot) => *slot = api,
+            Err(poisoned) => *poisoned.into_inner() = api,
+        }
+    }
+
+    /// What environments started now are given to reach Hearth's AWS API.
+    pub(crate) fn function_api(&self) -> Option<FunctionApi> {
+        match self.inner.function_api.read() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -144,6 +155,7 @@ impl Executor {
     /// Stops every idle environment (busy ones stop when their invocation is dropped)
     /// and waits for the sandbox to have removed them.
     pub(crate) fn shutdown(&self) {
+        self.set_function_api(None);
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
         if let Err(e) = self.inner.writer.flush_blocking() {
