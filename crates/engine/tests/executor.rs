@@ -458,17 +458,17 @@ async fn shutdown_stops_idle_environments() {
     assert_eq!(fx.records.running(), 0);
 }
 
-/// What environments are told of Hearth's AWS API (`AWS_ENDPOINT_URL`): nothing until the
-/// server hands the engine its `FunctionApi`, then, on the host's network (the scripted
-/// sandbox's, as `--sandbox process`), the server's own endpoint, unless the function sets
-/// the variable itself. The jail's in-namespace listener needs root: tested end to end
-/// (tests/e2e/test_wire_endpoint.py).
 const ENDPOINT_VARS: [&str; 3] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_LAMBDA",
     "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
 ];
 
+/// What environments are told of Hearth's AWS API (`AWS_ENDPOINT_URL`): nothing until the
+/// server hands the engine its `FunctionApi`, then, on the host's network (the scripted
+/// sandbox's, as `--sandbox process`), the server's own endpoint, unless the function sets
+/// the variable itself. The jail's in-namespace listener needs root: tested end to end
+/// (tests/e2e/test_wire_endpoint.py).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environments_get_the_endpoint_the_server_hands_over() {
     let fx = engine(Script::default());
