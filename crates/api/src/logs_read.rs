@@ -19,6 +19,10 @@ const RESPONSE_BYTES: usize = 1_048_576;
 const EVENT_OVERHEAD: usize = 26;
 const EVENTS_LIMIT: i64 = 10_000;
 const DESCRIBE_LIMIT: i64 = 50;
+/// Bytes of lines one FilterLogEvents call reads at most; it then answers what it found
+/// with a `nextToken` (possibly with no events), as CloudWatch does when a search takes
+/// long, so that a rare pattern over a large group does not hold the store.
+const FILTER_SCAN_BYTES: usize = 16 << 20;
 
 fn invalid(message: impl Into<String>) -> LogsError {
     LogsError::client("InvalidParameterException", message)
@@ -420,8 +424,10 @@ pub(crate) async fn filter_log_events(
         pattern,
         newest_first,
         limit,
+        scan_bytes: Some(FILTER_SCAN_BYTES),
     };
-    let mut events = s.engine.logs(&function, q).await?;
+    let scan = s.engine.scan_logs(&function, q).await?;
+    let mut events = scan.events;
     if events.is_empty() && token.is_none() && !s.engine.log_group_exists(&function).await? {
         return Err(LogsError::client(
             "ResourceNotFoundException",
@@ -429,16 +435,13 @@ pub(crate) async fn filter_log_events(
         ));
     }
     let cut = fit(&mut events);
-    let next = (cut || events.len() >= limit)
-        .then(|| events.last())
-        .flatten()
-        .map(|last| {
-            if newest_first {
-                Token::Backward(last.id)
-            } else {
-                Token::Forward(last.id + 1)
-            }
-        });
+    let next = match (cut || events.len() >= limit, events.last(), scan.resume) {
+        (true, Some(last), _) if newest_first => Some(Token::Backward(last.id)),
+        (true, Some(last), _) => Some(Token::Forward(last.id + 1)),
+        (_, _, Some(at)) if newest_first => Some(Token::Backward(at)),
+        (_, _, Some(at)) => Some(Token::Forward(at + 1)),
+        _ => None,
+    };
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {

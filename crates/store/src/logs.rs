@@ -74,6 +74,20 @@ pub struct LogQuery {
     /// Newest first (the `limit` newest events of the range).
     pub newest_first: bool,
     pub limit: usize,
+    /// Stop after reading rows holding about this many bytes of lines, even with fewer
+    /// than `limit` events (a pattern that matches little would otherwise read a whole
+    /// log group in one call, holding the store); see [`LogScan::resume`].
+    pub scan_bytes: Option<usize>,
+}
+
+/// Events found, and where a scan stopped early.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogScan {
+    pub events: Vec<LogEvent>,
+    /// Set when `scan_bytes` stopped the scan before `limit` events and the end of the
+    /// range: the last id read going forwards (continue with `after` it), or the first
+    /// going backwards (continue with `before` it).
+    pub resume: Option<i64>,
 }
 
 /// A stream of a log group, as DescribeLogStreams lists it.
@@ -137,6 +151,11 @@ impl SqliteStore {
         function: &str,
         q: &LogQuery,
     ) -> Result<Vec<LogEvent>, StoreError> {
+        Ok(self.scan_logs(function, q)?.events)
+    }
+
+    /// [`Self::query_logs`], stopping early after `scan_bytes`.
+    pub(crate) fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError> {
         let after = q.after.unwrap_or(-1);
         let before = q.before.unwrap_or(i64::MAX);
         let since = q.since_ms.unwrap_or(i64::MIN);
@@ -148,8 +167,9 @@ impl SqliteStore {
         );
         let mut args: Vec<rusqlite::types::Value> = vec![
             function.to_string().into(),
-            (after.max(0) / LINES_PER_ROW).into(),
-            (before / LINES_PER_ROW).into(),
+            // The rows that can hold an id in `after + 1 ..= before - 1`.
+            (after.saturating_add(1).max(0) / LINES_PER_ROW).into(),
+            (before.saturating_sub(1) / LINES_PER_ROW).into(),
             since.into(),
             until.into(),
         ];
@@ -177,10 +197,24 @@ impl SqliteStore {
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut events = Vec::new();
+        let mut scanned = 0usize;
         while let Some(r) = rows.next()? {
             let row_id: i64 = r.get(0)?;
+            if q.scan_bytes.is_some_and(|cap| scanned >= cap) {
+                // Stopped before this row: the previous one was read whole.
+                let resume = if q.newest_first {
+                    (row_id + 1) * LINES_PER_ROW
+                } else {
+                    row_id * LINES_PER_ROW - 1
+                };
+                return Ok(LogScan {
+                    events,
+                    resume: Some(resume),
+                });
+            }
             let stream: String = r.get(1)?;
             let chunk = LogChunk::from_row(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+            scanned += chunk.size();
             let wanted = |(i, (ts, line)): (usize, (i64, &str))| {
                 let id = row_id * LINES_PER_ROW + i as i64;
                 let keep = id > after
@@ -209,11 +243,17 @@ impl SqliteStore {
             for e in found {
                 events.push(e);
                 if events.len() >= limit {
-                    return Ok(events);
+                    return Ok(LogScan {
+                        events,
+                        resume: None,
+                    });
                 }
             }
         }
-        Ok(events)
+        Ok(LogScan {
+            events,
+            resume: None,
+        })
     }
 
     /// A function's streams, in name order.
@@ -423,6 +463,56 @@ pub(crate) mod tests {
             (groups[0].function.as_str(), groups[0].first_ts),
             ("f", Some(10))
         );
+    }
+
+    #[test]
+    fn a_bounded_scan_says_where_to_go_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let rows: Vec<Change> = (0..3)
+            .map(|r| {
+                Change::Logs(LogBatch::from_lines(
+                    "f",
+                    "s",
+                    (0..4).map(move |i| (r * 10 + i, format!("row{r} line{i}"))),
+                ))
+            })
+            .collect();
+        store
+            .apply_changes(&rows, Durability::Committed)
+            .expect("append");
+        let pattern = FilterPattern::parse("line3").expect("pattern");
+        let mut q = LogQuery {
+            pattern: Some(pattern),
+            limit: 100,
+            scan_bytes: Some(1),
+            ..Default::default()
+        };
+        let mut found = Vec::new();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let scan = store.scan_logs("f", &q).expect("scan");
+            found.extend(scan.events.into_iter().map(|e| e.message));
+            match scan.resume {
+                Some(at) => q.after = Some(at),
+                None => break,
+            }
+        }
+        assert_eq!(found, ["row0 line3", "row1 line3", "row2 line3"]);
+        assert_eq!(calls, 3, "one row a call");
+        q.after = None;
+        q.newest_first = true;
+        let mut found = Vec::new();
+        loop {
+            let scan = store.scan_logs("f", &q).expect("scan");
+            found.extend(scan.events.into_iter().map(|e| e.message));
+            match scan.resume {
+                Some(at) => q.before = Some(at),
+                None => break,
+            }
+        }
+        assert_eq!(found, ["row2 line3", "row1 line3", "row0 line3"]);
     }
 
     #[test]

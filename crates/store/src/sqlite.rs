@@ -18,7 +18,7 @@ use hearth_model::FunctionConfig;
 use crate::traits::{Decide, Edit, Edited};
 use crate::{
     code_gc, db, space, Change, ChangeStore, CodePin, CodeStore, Durability, LogEvent,
-    LogGroupInfo, LogQuery, LogStore, LogStreamInfo, MetadataStore, Notifier, QueueStore,
+    LogGroupInfo, LogQuery, LogScan, LogStore, LogStreamInfo, MetadataStore, Notifier, QueueStore,
     QueuedEvent, StoreError, Subscriber, Subscription,
 };
 
@@ -304,6 +304,9 @@ impl CodeStore for SqliteStore {
 impl LogStore for SqliteStore {
     fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError> {
         SqliteStore::query_logs(self, function, q)
+    }
+    fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError> {
+        SqliteStore::scan_logs(self, function, q)
     }
     fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError> {
         SqliteStore::log_streams(self, function)

@@ -18,7 +18,7 @@ use hearth_model::function::CodeRef;
 use hearth_model::FunctionConfig;
 
 use crate::{
-    Change, CodePin, Durability, LogEvent, LogGroupInfo, LogQuery, LogStreamInfo, Publish,
+    Change, CodePin, Durability, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, Publish,
     QueuedEvent, StoreError, Subscriber, Subscription,
 };
 
@@ -266,6 +266,8 @@ pub trait LogStore: Send + Sync {
     /// A function's log events in id order, oldest first (newest first if the query
     /// asks).
     fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError>;
+    /// [`Self::query_logs`], also saying where a scan bounded by `scan_bytes` stopped.
+    fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError>;
     /// A function's log streams, in name order.
     fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError>;
     /// Every log group with lines or a retention, in function-name order.
