@@ -12,6 +12,9 @@
 #   not-executable.zip         the shell bootstrap without its exec bits
 #   adversary.zip              adversary.py, the attacks of the isolation tests
 #   flood.zip                  flood.py, which prints a lot (the tests of log limits)
+#   sdk.zip                    sdk/app.py with boto3 and botocore (only the lambda and logs
+#                              models) and their dependencies, copied from the python3
+#                              running this script (pip install -r tests/requirements.txt)
 #
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
@@ -88,6 +91,35 @@ adv = os.path.join(funcs, "adversary")
 write_zip("adversary.zip", [("adversary.py", read(os.path.join(adv, "adversary.py")), 0o644)])
 
 write_zip("flood.zip", [("flood.py", read(os.path.join(funcs, "flood", "flood.py")), 0o644)])
+
+
+def vendored():
+    """boto3, botocore and their pure-Python dependencies, as installed; botocore's data
+    cut to what a function calling Lambda and CloudWatch Logs needs."""
+    import importlib
+    entries = []
+    for module in ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six"):
+        path = importlib.import_module(module).__file__
+        if os.path.basename(path) != "__init__.py":
+            entries.append((os.path.basename(path), read(path), 0o644))
+            continue
+        root = os.path.dirname(path)
+        base = os.path.dirname(root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            rel = os.path.relpath(dirpath, base)
+            if module == "botocore" and rel.startswith(os.path.join("botocore", "data") + os.sep):
+                service = rel.split(os.sep)[2]
+                if service not in ("lambda", "logs"):
+                    continue
+            for name in sorted(filenames):
+                if name.endswith(".pyc"):
+                    continue
+                entries.append((os.path.join(rel, name), read(os.path.join(dirpath, name)), 0o644))
+    return entries
+
+
+write_zip("sdk.zip", [("app.py", read(os.path.join(funcs, "sdk", "app.py")), 0o644)] + vendored())
 
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])

@@ -547,7 +547,7 @@ def test_cannot_reach_control_plane_or_host_loopback(server, client, adversary, 
             c.connect("\0" + abstract)
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
 
-        out = attack(client, adversary, "net", ports=[server.port, host_port, 9001],
+        out = attack(client, adversary, "net", ports=[server.port, host_port, 9001, 9002],
                      abstract=[abstract],
                      http=["/2015-03-31/functions/", "/_hearth/runtimes",
                            "/2016-08-19/account-settings/"])
@@ -555,12 +555,14 @@ def test_cannot_reach_control_plane_or_host_loopback(server, client, adversary, 
     assert ports[str(server.port)] == "ECONNREFUSED", f"control plane reachable: {out}"
     assert ports[str(host_port)] == "ECONNREFUSED", f"host loopback reachable: {out}"
     assert ports["9001"] == "ok", f"the Runtime API must be at {RUNTIME_API}: {out}"
+    # Hearth's AWS API for the function's SDK (AWS_ENDPOINT_URL), served in-process.
+    assert ports["9002"] == "ok", out
     for port in (server.port, host_port):
         assert out["ipv6"][str(port)] != "ok", out
     assert out["abstract"][abstract] == "ECONNREFUSED", \
         f"the host's abstract unix sockets are reachable: {out}"
     assert out["interfaces"] == ["lo"], out
-    assert out["listening"] == [9001], out
+    assert out["listening"] == [9001, 9002], out
     # The Runtime API answers only the runtime's routes, none of the control plane's.
     for path, res in out["http"].items():
         assert res.get("status") == 404, f"GET {path} on the Runtime API: {res}"

@@ -1,6 +1,7 @@
 //! The part of the CloudWatch Logs API (AWS JSON 1.1, `X-Amz-Target: Logs_20140328.*` on
-//! `POST /`) that manages a function's log group `/aws/lambda/<fn>`: PutRetentionPolicy,
-//! DeleteRetentionPolicy and DeleteLogGroup, with shapes and errors from botocore's
+//! `POST /`) over functions' log groups `/aws/lambda/<fn>`: the dispatch, the errors,
+//! PutRetentionPolicy, DeleteRetentionPolicy and DeleteLogGroup; the reading operations
+//! are in `logs_read.rs`. Shapes and errors from botocore's
 //! `logs/2014-03-28` model.
 
 use axum::body::Body;
@@ -10,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use hearth_engine::{EngineError, RETENTION_DAYS};
 use hearth_model::{AwsError, ErrorCode};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::AppState;
+use crate::{logs_read, AppState};
 
 const TARGET_PREFIX: &str = "Logs_20140328.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -35,14 +36,14 @@ struct GroupOnly {
 }
 
 /// An error in the JSON 1.1 encoding: `{"__type": code, "message": ...}`.
-struct LogsError {
+pub(crate) struct LogsError {
     status: StatusCode,
-    code: &'static str,
+    pub(crate) code: &'static str,
     message: String,
 }
 
 impl LogsError {
-    fn client(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn client(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code,
@@ -87,7 +88,7 @@ impl IntoResponse for LogsError {
 }
 
 /// The function a log group name belongs to.
-fn function_of(group: &str) -> Result<&str, LogsError> {
+pub(crate) fn function_of(group: &str) -> Result<&str, LogsError> {
     let valid = (1..=512).contains(&group.len())
         && group
             .bytes()
@@ -132,8 +133,8 @@ pub(crate) async fn dispatch(
     body: Body,
 ) -> Response {
     match handle(&s, &headers, body).await {
-        Ok(()) => {
-            let mut resp = (StatusCode::OK, "{}").into_response();
+        Ok(answer) => {
+            let mut resp = (StatusCode::OK, answer.to_string()).into_response();
             resp.headers_mut()
                 .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
             resp
@@ -142,7 +143,7 @@ pub(crate) async fn dispatch(
     }
 }
 
-async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<(), LogsError> {
+async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, LogsError> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -156,20 +157,27 @@ async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<(), Log
             let req: PutRetentionPolicy = parse(&bytes)?;
             let f = function_of(&req.log_group_name)?;
             let days = retention_days(req.retention_in_days)?;
-            Ok(s.engine.put_log_retention(f, days).await?)
+            s.engine.put_log_retention(f, days).await?;
+            Ok(json!({}))
         }
         (true, "DeleteRetentionPolicy") => {
             let req: GroupOnly = parse(&bytes)?;
-            Ok(s.engine
+            s.engine
                 .delete_log_retention(function_of(&req.log_group_name)?)
-                .await?)
+                .await?;
+            Ok(json!({}))
         }
         (true, "DeleteLogGroup") => {
             let req: GroupOnly = parse(&bytes)?;
-            Ok(s.engine
+            s.engine
                 .delete_log_group(function_of(&req.log_group_name)?)
-                .await?)
+                .await?;
+            Ok(json!({}))
         }
+        (true, "DescribeLogGroups") => logs_read::describe_log_groups(s, parse(&bytes)?).await,
+        (true, "DescribeLogStreams") => logs_read::describe_log_streams(s, parse(&bytes)?).await,
+        (true, "GetLogEvents") => logs_read::get_log_events(s, parse(&bytes)?).await,
+        (true, "FilterLogEvents") => logs_read::filter_log_events(s, parse(&bytes)?).await,
         _ => Err(LogsError::client(
             "UnknownOperationException",
             format!("Hearth does not implement the operation {target:?}"),

@@ -62,6 +62,7 @@ pub(crate) async fn logs(
         limit: int_param(&query, "limit")?
             .unwrap_or(10_000)
             .clamp(1, 10_000) as usize,
+        ..Default::default()
     };
     let after = q.after;
     let events = s.engine.logs(&r.name, q).await?;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use hearth_api::guard::RequestGuard;
 use hearth_cli::dirs::DirArgs;
 use hearth_cli::sandbox_kind::SandboxKind;
-use hearth_engine::{Engine, EngineConfig};
+use hearth_engine::{Engine, EngineConfig, FunctionApi};
 use hearth_events::{AsyncQueue, EventsConfig};
 use hearth_runtimes::Catalog;
 use hearth_sandbox::{JailSandbox, ProcessSandbox, Sandbox};
@@ -200,10 +200,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     tracing::info!("listening on http://{addr}");
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
+    let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
+    // Functions reach the AWS API in-process from their own network namespace (no
+    // browser can be there, so no guard), sharing the budget of large bodies.
+    engine.serve_api_to_functions(FunctionApi::new(
+        hearth_api::for_functions(
+            body_budget
+                .clone()
+                .apply(hearth_api::router(engine.clone(), invoker.clone())),
+        ),
+        format!("http://{}", endpoint_addr(addr)),
+    ));
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
-        hearth_api::BodyBudget::new(budget, BODY_WAIT)
-            .apply(hearth_api::router(engine.clone(), invoker)),
+        body_budget.apply(hearth_api::router(engine.clone(), invoker)),
         guard,
     );
     let limits = hearth_serve::Limits {
@@ -217,6 +227,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     engine.shutdown();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The address a process on this machine reaches the server at: the loopback address
+/// when it listens on every address.
+fn endpoint_addr(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
 }
 
 async fn shutdown_signal() {

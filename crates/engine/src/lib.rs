@@ -27,11 +27,11 @@ use hearth_store::{Store, Writer};
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
 pub use control::{AccountSettings, InvokePath, RetentionConfig};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
-pub use executor::{InvokeRequest, InvokeResponse, LogLimits};
+pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.
-pub use hearth_store::{LogEvent, LogQuery, RETENTION_DAYS};
+pub use hearth_store::{LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS};
 
 /// Settings of an engine.
 #[derive(Debug, Clone)]
@@ -137,6 +137,12 @@ impl Engine {
     /// Environments busy with an invocation, per function.
     pub fn busy_by_function(&self) -> std::collections::HashMap<String, i64> {
         self.inner.executor.admission().busy_by_function()
+    }
+
+    /// Gives environments started from now on Hearth's AWS API (`AWS_ENDPOINT_URL`); the
+    /// server calls it once, before it serves. [`Self::shutdown`] takes it back.
+    pub fn serve_api_to_functions(&self, api: FunctionApi) {
+        self.inner.executor.set_function_api(Some(api));
     }
 
     /// Stops every idle environment (busy ones stop when their invocation is dropped)

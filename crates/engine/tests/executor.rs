@@ -457,3 +457,43 @@ async fn shutdown_stops_idle_environments() {
     fx.engine.shutdown();
     assert_eq!(fx.records.running(), 0);
 }
+
+const ENDPOINT_VARS: [&str; 3] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+];
+
+/// What environments are told of Hearth's AWS API (`AWS_ENDPOINT_URL`): nothing until the
+/// server hands the engine its `FunctionApi`, then, on the host's network (the scripted
+/// sandbox's, as `--sandbox process`), the server's own endpoint, unless the function sets
+/// the variable itself. The jail's in-namespace listener needs root: tested end to end
+/// (tests/e2e/test_wire_endpoint.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_get_the_endpoint_the_server_hands_over() {
+    let fx = engine(Script::default());
+    fx.create("before", 3, &[]).await;
+    fx.invoke("before", "1").await.ok();
+    let env = fx.records.env(0);
+    assert!(
+        ENDPOINT_VARS.iter().all(|k| !env.contains_key(*k)),
+        "{env:?}"
+    );
+
+    fx.engine
+        .serve_api_to_functions(hearth_engine::FunctionApi::new(
+            axum::Router::new(),
+            "http://127.0.0.1:9000".into(),
+        ));
+    fx.create("after", 3, &[]).await;
+    fx.invoke("after", "2").await.ok();
+    let env = fx.records.env(1);
+    for k in ENDPOINT_VARS {
+        assert_eq!(env[k], "http://127.0.0.1:9000", "{k}");
+    }
+    // The function's own variables come last and win.
+    fx.create("own", 3, &[("AWS_ENDPOINT_URL", "http://elsewhere:1")])
+        .await;
+    fx.invoke("own", "3").await.ok();
+    assert_eq!(fx.records.env(2)["AWS_ENDPOINT_URL"], "http://elsewhere:1");
+}

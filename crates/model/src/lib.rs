@@ -10,6 +10,7 @@ pub mod event_invoke;
 pub mod function;
 pub mod function_settings;
 pub mod limits;
+pub mod log_filter;
 pub mod policy;
 pub mod settings;
 pub mod shapes;

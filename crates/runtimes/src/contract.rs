@@ -130,6 +130,20 @@ pub fn variables(
     env
 }
 
+/// Where a function's AWS SDK sends its calls: Hearth's AWS API, as `url`. The general
+/// variable and the forms of the services Hearth implements (SDKs read
+/// `AWS_ENDPOINT_URL_<SERVICE ID>`, upper case with underscores).
+pub fn endpoint_variables(url: &str) -> Vec<(String, String)> {
+    [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_LAMBDA",
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), url.to_string()))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -218,6 +232,22 @@ mod tests {
         });
         assert_eq!(json["AWS_LAMBDA_LOG_FORMAT"], "JSON");
         assert_eq!(json["AWS_LAMBDA_LOG_LEVEL"], "DEBUG");
+    }
+
+    #[test]
+    fn endpoint_variables_name_every_form() {
+        let env: BTreeMap<_, _> = endpoint_variables("http://127.0.0.1:9002")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            env.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "AWS_ENDPOINT_URL",
+                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+                "AWS_ENDPOINT_URL_LAMBDA"
+            ]
+        );
+        assert!(env.values().all(|v| v == "http://127.0.0.1:9002"));
     }
 
     #[test]

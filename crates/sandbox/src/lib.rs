@@ -61,6 +61,9 @@ pub enum GuestPaths {
 /// API is listening when the runtime first calls it.
 pub struct Prepared {
     listener: Option<TcpListener>,
+    /// Where the function reaches Hearth's AWS API inside its own network namespace;
+    /// none when it shares the host's network.
+    aws_listener: Option<TcpListener>,
     pub(crate) keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -71,8 +74,14 @@ impl Prepared {
     ) -> Self {
         Self {
             listener: Some(listener),
+            aws_listener: None,
             keep,
         }
+    }
+
+    pub(crate) fn with_aws_listener(mut self, listener: TcpListener) -> Self {
+        self.aws_listener = Some(listener);
+        self
     }
 
     /// A listener on a free loopback port and nothing else: what an environment that
@@ -85,6 +94,13 @@ impl Prepared {
     /// The listener the environment's Runtime API must serve on; taken once.
     pub fn take_listener(&mut self) -> Option<TcpListener> {
         self.listener.take()
+    }
+
+    /// The listener inside the environment's own network namespace on which the
+    /// function reaches Hearth's AWS API; `None` when the environment shares the host's
+    /// network (it then uses the server's own endpoint). Taken once.
+    pub fn take_aws_listener(&mut self) -> Option<TcpListener> {
+        self.aws_listener.take()
     }
 }
 

@@ -33,7 +33,7 @@ pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::{StoreError, WriteError};
 pub use handle::Store;
-pub use logs::{LogBatch, LogEvent, LogQuery, LINES_PER_ROW};
+pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;

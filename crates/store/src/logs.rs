@@ -6,6 +6,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use hearth_model::log_filter::FilterPattern;
+
 use crate::chunk::LogChunk;
 use crate::{SqliteStore, StoreError};
 
@@ -55,11 +57,58 @@ impl LogBatch {
 
 #[derive(Debug, Clone, Default)]
 pub struct LogQuery {
-    /// Only events with an id greater than this (for following).
+    /// Only events with an id greater than this (for following, and paging forwards).
     pub after: Option<i64>,
+    /// Only events with an id less than this (for paging backwards).
+    pub before: Option<i64>,
     /// Only events at or after this epoch-millisecond time.
     pub since_ms: Option<i64>,
+    /// Only events before this epoch-millisecond time.
+    pub until_ms: Option<i64>,
+    /// Only these streams (all when empty).
+    pub streams: Vec<String>,
+    /// Only streams whose name starts with this.
+    pub stream_prefix: Option<String>,
+    /// Only events whose message matches.
+    pub pattern: Option<FilterPattern>,
+    /// Newest first (the `limit` newest events of the range).
+    pub newest_first: bool,
     pub limit: usize,
+    /// Stop after reading rows holding about this many bytes of lines, even with fewer
+    /// than `limit` events (a pattern that matches little would otherwise read a whole
+    /// log group in one call, holding the store); see [`LogScan::resume`].
+    pub scan_bytes: Option<usize>,
+}
+
+/// Events found, and where a scan stopped early.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogScan {
+    pub events: Vec<LogEvent>,
+    /// Set when `scan_bytes` stopped the scan before `limit` events and the end of the
+    /// range: the last id read going forwards (continue with `after` it), or the first
+    /// going backwards (continue with `before` it).
+    pub resume: Option<i64>,
+}
+
+/// A stream of a log group, as DescribeLogStreams lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStreamInfo {
+    pub name: String,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    /// The id of its newest line.
+    pub last_id: i64,
+    pub stored_bytes: i64,
+}
+
+/// A log group that holds lines or a retention, as DescribeLogGroups lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogGroupInfo {
+    pub function: String,
+    /// Its oldest line's time; none for a group that only has a retention.
+    pub first_ts: Option<i64>,
+    pub stored_bytes: i64,
+    pub retention_days: Option<u32>,
 }
 
 pub(crate) fn append(tx: &rusqlite::Transaction<'_>, b: &LogBatch) -> Result<(), StoreError> {
@@ -94,43 +143,161 @@ fn insert(
 }
 
 impl SqliteStore {
-    /// A function's log events, oldest first.
+    /// A function's log events in id order (oldest first, or newest first with
+    /// `newest_first`): the rows are chosen by SQL (id, time and stream bounds), the
+    /// lines of a row by their own times and the pattern.
     pub(crate) fn query_logs(
         &self,
         function: &str,
         q: &LogQuery,
     ) -> Result<Vec<LogEvent>, StoreError> {
+        Ok(self.scan_logs(function, q)?.events)
+    }
+
+    /// [`Self::query_logs`], stopping early after `scan_bytes`.
+    pub(crate) fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError> {
         let after = q.after.unwrap_or(-1);
+        let before = q.before.unwrap_or(i64::MAX);
         let since = q.since_ms.unwrap_or(i64::MIN);
+        let until = q.until_ms.unwrap_or(i64::MAX);
         let limit = q.limit.max(1);
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
+        let mut sql = String::from(
             "SELECT id, stream, ts, last_ts, count, stamps, body FROM log_chunks
-             WHERE function = ?1 AND id >= ?2 AND last_ts >= ?3 ORDER BY id",
-        )?;
-        let mut rows = stmt.query(params![function, after.max(0) / LINES_PER_ROW, since])?;
+             WHERE function = ?1 AND id >= ?2 AND id <= ?3 AND last_ts >= ?4 AND ts < ?5",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            function.to_string().into(),
+            // The rows that can hold an id in `after + 1 ..= before - 1`.
+            (after.saturating_add(1).max(0) / LINES_PER_ROW).into(),
+            (before.saturating_sub(1) / LINES_PER_ROW).into(),
+            since.into(),
+            until.into(),
+        ];
+        if !q.streams.is_empty() {
+            let marks: Vec<String> = (0..q.streams.len())
+                .map(|i| format!("?{}", args.len() + 1 + i))
+                .collect();
+            sql.push_str(&format!(" AND stream IN ({})", marks.join(",")));
+            args.extend(q.streams.iter().map(|s| s.clone().into()));
+        }
+        if let Some(prefix) = &q.stream_prefix {
+            sql.push_str(&format!(
+                " AND substr(stream, 1, {}) = ?{}",
+                prefix.chars().count(),
+                args.len() + 1
+            ));
+            args.push(prefix.clone().into());
+        }
+        sql.push_str(if q.newest_first {
+            " ORDER BY id DESC"
+        } else {
+            " ORDER BY id"
+        });
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut events = Vec::new();
+        let mut scanned = 0usize;
         while let Some(r) = rows.next()? {
             let row_id: i64 = r.get(0)?;
+            if q.scan_bytes.is_some_and(|cap| scanned >= cap) {
+                // Stopped before this row: the previous one was read whole.
+                let resume = if q.newest_first {
+                    (row_id + 1) * LINES_PER_ROW
+                } else {
+                    row_id * LINES_PER_ROW - 1
+                };
+                return Ok(LogScan {
+                    events,
+                    resume: Some(resume),
+                });
+            }
             let stream: String = r.get(1)?;
             let chunk = LogChunk::from_row(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-            for (i, (ts, line)) in chunk.lines().enumerate() {
+            scanned += chunk.size();
+            let wanted = |(i, (ts, line)): (usize, (i64, &str))| {
                 let id = row_id * LINES_PER_ROW + i as i64;
-                if id <= after || ts < since {
-                    continue;
-                }
-                events.push(LogEvent {
+                let keep = id > after
+                    && id < before
+                    && ts >= since
+                    && ts < until
+                    && q.pattern.as_ref().is_none_or(|p| p.matches(line));
+                keep.then(|| LogEvent {
                     id,
                     timestamp: ts,
                     log_stream: stream.clone(),
                     message: line.to_string(),
-                });
+                })
+            };
+            let lines = chunk.lines().enumerate();
+            let found: Vec<LogEvent> = if q.newest_first {
+                let mut all: Vec<_> = lines.filter_map(wanted).collect();
+                all.reverse();
+                all
+            } else {
+                lines
+                    .filter_map(wanted)
+                    .take(limit - events.len())
+                    .collect()
+            };
+            for e in found {
+                events.push(e);
                 if events.len() >= limit {
-                    return Ok(events);
+                    return Ok(LogScan {
+                        events,
+                        resume: None,
+                    });
                 }
             }
         }
-        Ok(events)
+        Ok(LogScan {
+            events,
+            resume: None,
+        })
+    }
+
+    /// A function's streams, in name order.
+    pub(crate) fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT stream, MIN(ts), MAX(last_ts), MAX(id * ?2 + count - 1),
+                    SUM(length(CAST(body AS BLOB)) + length(stamps))
+             FROM log_chunks WHERE function = ?1 GROUP BY stream ORDER BY stream",
+        )?;
+        let rows = stmt.query_map(params![function, LINES_PER_ROW], |r| {
+            Ok(LogStreamInfo {
+                name: r.get(0)?,
+                first_ts: r.get(1)?,
+                last_ts: r.get(2)?,
+                last_id: r.get(3)?,
+                stored_bytes: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every log group with lines or a retention, in function-name order.
+    pub(crate) fn log_groups(&self) -> Result<Vec<LogGroupInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT function, MIN(first_ts), SUM(bytes), MAX(days) FROM (
+                 SELECT function, MIN(ts) AS first_ts,
+                        SUM(length(CAST(body AS BLOB)) + length(stamps)) AS bytes,
+                        NULL AS days
+                 FROM log_chunks GROUP BY function
+                 UNION ALL
+                 SELECT function, NULL, 0, retention_days FROM log_groups)
+             GROUP BY function ORDER BY function",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LogGroupInfo {
+                function: r.get(0)?,
+                first_ts: r.get(1)?,
+                stored_bytes: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                retention_days: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Whether anything is logged under `function`.
@@ -208,6 +375,144 @@ pub(crate) mod tests {
             )
             .expect("query");
         assert_eq!(since[0].message, "b");
+    }
+
+    #[test]
+    fn streams_time_ranges_patterns_and_paging_backwards() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let batch = |s: &str, lines: &[(i64, &str)]| {
+            Change::Logs(LogBatch::from_lines("f", s, lines.iter().copied()))
+        };
+        store
+            .apply_changes(
+                &[
+                    batch("2024/a", &[(10, "a1 ERROR"), (20, "a2")]),
+                    batch("2024/b", &[(15, "b1 ERROR"), (25, "b2")]),
+                    batch("2024/a", &[(30, "a3 ERROR")]),
+                    batch("x", &[(40, "x1 ERROR")]),
+                ],
+                Durability::Committed,
+            )
+            .expect("append");
+        let msgs = |q: LogQuery| -> Vec<String> {
+            let q = LogQuery { limit: 100, ..q };
+            let got = store.query_logs("f", &q).expect("query");
+            got.into_iter().map(|e| e.message).collect()
+        };
+        assert_eq!(
+            msgs(LogQuery {
+                streams: vec!["2024/a".into()],
+                ..Default::default()
+            }),
+            ["a1 ERROR", "a2", "a3 ERROR"]
+        );
+        assert_eq!(
+            msgs(LogQuery {
+                stream_prefix: Some("2024/".into()),
+                since_ms: Some(15),
+                until_ms: Some(30),
+                ..Default::default()
+            }),
+            ["a2", "b1 ERROR", "b2"]
+        );
+        assert_eq!(
+            msgs(LogQuery {
+                pattern: Some(FilterPattern::parse("ERROR -b1").expect("pattern")),
+                ..Default::default()
+            }),
+            ["a1 ERROR", "a3 ERROR", "x1 ERROR"]
+        );
+        let newest = store
+            .query_logs(
+                "f",
+                &LogQuery {
+                    newest_first: true,
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .expect("query");
+        assert_eq!(
+            newest
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>(),
+            ["x1 ERROR", "a3 ERROR"]
+        );
+        assert_eq!(
+            msgs(LogQuery {
+                before: Some(newest[1].id),
+                newest_first: true,
+                ..Default::default()
+            }),
+            ["b2", "b1 ERROR", "a2", "a1 ERROR"]
+        );
+        let streams = store.log_streams("f").expect("streams");
+        assert_eq!(
+            streams
+                .iter()
+                .map(|s| (s.name.as_str(), s.first_ts, s.last_ts))
+                .collect::<Vec<_>>(),
+            [("2024/a", 10, 30), ("2024/b", 15, 25), ("x", 40, 40)]
+        );
+        assert_eq!(streams[2].last_id, newest[0].id);
+        let groups = store.log_groups().expect("groups");
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            (groups[0].function.as_str(), groups[0].first_ts),
+            ("f", Some(10))
+        );
+    }
+
+    #[test]
+    fn a_bounded_scan_says_where_to_go_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let rows: Vec<Change> = (0..3)
+            .map(|r| {
+                Change::Logs(LogBatch::from_lines(
+                    "f",
+                    "s",
+                    (0..4).map(move |i| (r * 10 + i, format!("row{r} line{i}"))),
+                ))
+            })
+            .collect();
+        store
+            .apply_changes(&rows, Durability::Committed)
+            .expect("append");
+        let pattern = FilterPattern::parse("line3").expect("pattern");
+        let mut q = LogQuery {
+            pattern: Some(pattern),
+            limit: 100,
+            scan_bytes: Some(1),
+            ..Default::default()
+        };
+        let mut found = Vec::new();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let scan = store.scan_logs("f", &q).expect("scan");
+            found.extend(scan.events.into_iter().map(|e| e.message));
+            match scan.resume {
+                Some(at) => q.after = Some(at),
+                None => break,
+            }
+        }
+        assert_eq!(found, ["row0 line3", "row1 line3", "row2 line3"]);
+        assert_eq!(calls, 3, "one row a call");
+        q.after = None;
+        q.newest_first = true;
+        let mut found = Vec::new();
+        loop {
+            let scan = store.scan_logs("f", &q).expect("scan");
+            found.extend(scan.events.into_iter().map(|e| e.message));
+            match scan.resume {
+                Some(at) => q.before = Some(at),
+                None => break,
+            }
+        }
+        assert_eq!(found, ["row2 line3", "row1 line3", "row0 line3"]);
     }
 
     #[test]

@@ -17,9 +17,9 @@ use hearth_model::FunctionConfig;
 
 use crate::traits::{Decide, Edit, Edited};
 use crate::{
-    code_gc, db, space, Change, ChangeStore, CodePin, CodeStore, Durability, LogEvent, LogQuery,
-    LogStore, MetadataStore, Notifier, QueueStore, QueuedEvent, StoreError, Subscriber,
-    Subscription,
+    code_gc, db, space, Change, ChangeStore, CodePin, CodeStore, Durability, LogEvent,
+    LogGroupInfo, LogQuery, LogScan, LogStore, LogStreamInfo, MetadataStore, Notifier, QueueStore,
+    QueuedEvent, StoreError, Subscriber, Subscription,
 };
 
 /// The SQLite store of one data directory. Cheap to clone; SQLite access is serialised
@@ -304,6 +304,15 @@ impl CodeStore for SqliteStore {
 impl LogStore for SqliteStore {
     fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError> {
         SqliteStore::query_logs(self, function, q)
+    }
+    fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError> {
+        SqliteStore::scan_logs(self, function, q)
+    }
+    fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError> {
+        SqliteStore::log_streams(self, function)
+    }
+    fn log_groups(&self) -> Result<Vec<LogGroupInfo>, StoreError> {
+        SqliteStore::log_groups(self)
     }
     fn has_logs(&self, function: &str) -> Result<bool, StoreError> {
         SqliteStore::has_logs(self, function)

@@ -21,8 +21,8 @@ use hearth_model::tags::Tags;
 use hearth_model::FunctionConfig;
 
 use crate::{
-    Change, CodePin, Durability, LogEvent, LogQuery, Publish, QueuedEvent, StoreError, Subscriber,
-    Subscription,
+    Change, CodePin, Durability, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, Publish,
+    QueuedEvent, StoreError, Subscriber, Subscription,
 };
 
 /// The outcome of a read-modify-write of one record.
@@ -352,8 +352,15 @@ pub trait CodeStore: Send + Sync {
 /// Invocation logs: lines are written through the writer ([`ChangeStore`]); this reads
 /// them, expires them and deletes log groups.
 pub trait LogStore: Send + Sync {
-    /// A function's log events, oldest first.
+    /// A function's log events in id order, oldest first (newest first if the query
+    /// asks).
     fn query_logs(&self, function: &str, q: &LogQuery) -> Result<Vec<LogEvent>, StoreError>;
+    /// [`Self::query_logs`], also saying where a scan bounded by `scan_bytes` stopped.
+    fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError>;
+    /// A function's log streams, in name order.
+    fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError>;
+    /// Every log group with lines or a retention, in function-name order.
+    fn log_groups(&self) -> Result<Vec<LogGroupInfo>, StoreError>;
     /// Whether anything is logged under `function`.
     fn has_logs(&self, function: &str) -> Result<bool, StoreError>;
     /// Deletes a function's logs and its retention; false if there was neither.

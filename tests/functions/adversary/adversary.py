@@ -42,7 +42,8 @@ Actions (event fields in brackets):
               hold]                 Runtime API from child processes of `per_process` sockets
                                     each (a process has 1024 descriptors), report once all
                                     are opened and leave the children holding them for `hold`
-                                    seconds
+                                    seconds; with "to": "aws_api", to Hearth's AWS API
+                                    (AWS_ENDPOINT_URL) instead
   daemon [token, seconds]           leave two daemons behind: a double-forked setsid Python
                                     with `token` in its argv that ignores SIGTERM/SIGHUP, and
                                     a new-session child with an empty environment
@@ -659,7 +660,11 @@ def conn_flood(event):
     count = int(event.get("count", 3000))
     per_process = int(event.get("per_process", 900))
     hold = float(event.get("hold", 60))
-    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
+    if event.get("to") == "aws_api":
+        # Hearth's AWS API for the function (AWS_ENDPOINT_URL, http://host:port).
+        host, port = os.environ["AWS_ENDPOINT_URL"].split("//", 1)[1].rsplit(":", 1)
+    else:
+        host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rsplit(":", 1)
     reports = []
     for start in range(0, count, per_process):
         n = min(per_process, count - start)

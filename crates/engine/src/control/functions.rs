@@ -6,7 +6,7 @@ use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::function::CodeRef;
 use hearth_model::time::lambda_timestamp;
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
-use hearth_store::{CodePin, LogEvent, LogQuery, StoreError};
+use hearth_store::{CodePin, LogEvent, LogQuery, LogScan, StoreError};
 
 use super::retire::RecordChange;
 use crate::changes::{CodeChange, ConfigChange, NewFunction};
@@ -366,6 +366,19 @@ impl Engine {
         let function = function.to_string();
         Ok(
             tokio::task::spawn_blocking(move || store.logs().query_logs(&function, &query))
+                .await??,
+        )
+    }
+
+    /// [`Self::logs`], also saying where a scan bounded by `scan_bytes` stopped.
+    pub async fn scan_logs(&self, function: &str, query: LogQuery) -> Result<LogScan, EngineError> {
+        if let Err(e) = self.inner.writer.flush().await {
+            tracing::warn!(error = %e, "reading logs after a failed write");
+        }
+        let store = self.inner.store.clone();
+        let function = function.to_string();
+        Ok(
+            tokio::task::spawn_blocking(move || store.logs().scan_logs(&function, &query))
                 .await??,
         )
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use hearth_model::time::now_ms;
-use hearth_store::Store;
+use hearth_store::{LogGroupInfo, LogStreamInfo, Store};
 
 use crate::error::{EngineError, NotFound};
 use crate::Engine;
@@ -40,7 +40,7 @@ fn no_group() -> EngineError {
 impl Engine {
     /// Whether `/aws/lambda/<function>` exists: the function does, or it left logs or a
     /// retention behind.
-    async fn log_group_exists(&self, function: &str) -> Result<bool, EngineError> {
+    pub async fn log_group_exists(&self, function: &str) -> Result<bool, EngineError> {
         let store = self.inner.store.clone();
         let name = function.to_string();
         blocking(move || {
@@ -91,6 +91,26 @@ impl Engine {
             return Err(no_group());
         }
         Ok(())
+    }
+
+    /// Every log group with lines or a retention (a function that has logged nothing
+    /// has no group yet, as on Lambda), in name order.
+    pub async fn log_groups(&self) -> Result<Vec<LogGroupInfo>, EngineError> {
+        let store = self.inner.store.clone();
+        blocking(move || store.logs().log_groups()).await
+    }
+
+    /// A function's log streams (one per execution environment), in name order.
+    pub async fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, EngineError> {
+        if let Err(e) = self.inner.writer.flush().await {
+            tracing::warn!(error = %e, "listing log streams after a failed write");
+        }
+        if !self.log_group_exists(function).await? {
+            return Err(no_group());
+        }
+        let store = self.inner.store.clone();
+        let name = function.to_string();
+        blocking(move || store.logs().log_streams(&name)).await
     }
 
     /// Expires old log lines now; returns how many rows went.

@@ -168,7 +168,7 @@ impl Executor {
             spec,
             (pin, &task_root),
             &self.inner.catalog,
-            &self.inner.sandbox,
+            (&self.inner.sandbox, self.function_api().as_ref()),
             request_id,
             origin,
             (&self.inner.writer, self.inner.log_limits),

@@ -9,6 +9,7 @@
 //! and tells the executor what to retire ([`Retire`]) when they change.
 
 mod admission;
+mod aws_api;
 mod code;
 mod ending;
 mod env;
@@ -28,6 +29,7 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{CodeStore, Writer};
 
 pub(crate) use admission::Admission;
+pub use aws_api::{FunctionApi, FUNCTION_API_LIMITS};
 pub(crate) use code::CodeFailure;
 pub use invoke::{InvokeRequest, InvokeResponse};
 pub use output::LogLimits;
@@ -68,6 +70,9 @@ struct Inner {
     log_limits: LogLimits,
     admission: Arc<Admission>,
     provisioned: provisioned::Provisioned,
+    /// Set by the server at start, taken at shutdown: the router it holds holds the
+    /// engine, and that cycle would otherwise keep both alive.
+    function_api: std::sync::RwLock<Option<FunctionApi>>,
 }
 
 /// Cheap to clone; every clone is the same executor.
@@ -90,10 +95,26 @@ impl Executor {
                 log_limits: parts.log_limits,
                 admission: Arc::new(parts.admission),
                 provisioned: provisioned::Provisioned::default(),
+                function_api: std::sync::RwLock::new(None),
             }),
         };
         executor.spawn_reaper(idle_ttl);
         executor
+    }
+
+    pub(crate) fn set_function_api(&self, api: Option<FunctionApi>) {
+        match self.inner.function_api.write() {
+            Ok(mut slot) => *slot = api,
+            Err(poisoned) => *poisoned.into_inner() = api,
+        }
+    }
+
+    /// What environments started now are given to reach Hearth's AWS API.
+    pub(crate) fn function_api(&self) -> Option<FunctionApi> {
+        match self.inner.function_api.read() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub(crate) fn catalog(&self) -> &Catalog {
@@ -135,6 +156,7 @@ impl Executor {
     /// Stops every idle environment (busy ones stop when their invocation is dropped)
     /// and waits for the sandbox to have removed them.
     pub(crate) fn shutdown(&self) {
+        self.set_function_api(None);
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
         if let Err(e) = self.inner.writer.flush_blocking() {

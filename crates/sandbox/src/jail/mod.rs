@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use netns::RUNTIME_API_ADDR;
+pub use netns::{AWS_API_ADDR, RUNTIME_API_ADDR};
 pub use spec::{Bind, Claim, Enter, Exec, Fork, Forked, Tmp, INIT_ARG, READY};
 
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
@@ -225,15 +225,17 @@ impl Sandbox for JailSandbox {
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
         let slot = self.pool.take()?;
-        let listener = slot
+        let netns = &slot
             .parts
             .as_ref()
             .ok_or_else(|| SandboxError::Jail("environment already used".into()))?
-            .netns
-            .listener
+            .netns;
+        let listener = netns.listener.try_clone().map_err(SandboxError::Network)?;
+        let aws_listener = netns
+            .aws_listener
             .try_clone()
             .map_err(SandboxError::Network)?;
-        Ok(Prepared::new(listener, Some(Box::new(slot))))
+        Ok(Prepared::new(listener, Some(Box::new(slot))).with_aws_listener(aws_listener))
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {

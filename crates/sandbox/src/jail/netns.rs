@@ -1,5 +1,7 @@
 //! A network namespace per environment, with only loopback, and the environment's
-//! Runtime API listener bound to `127.0.0.1:9001` inside it (where Lambda puts it).
+//! listeners inside it: the Runtime API at `127.0.0.1:9001` (where Lambda puts it) and
+//! Hearth's AWS API for the function's own SDK calls at `127.0.0.1:9002`
+//! (`AWS_ENDPOINT_URL`), both served by Hearth in-process.
 //!
 //! The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)` affects only
 //! the calling thread), which also opens the listening socket there: a socket belongs
@@ -18,9 +20,13 @@ use nix::sched::{unshare, CloneFlags};
 /// The Runtime API address inside every jailed environment.
 pub const RUNTIME_API_ADDR: &str = "127.0.0.1:9001";
 
-/// A network namespace and the Runtime API listener inside it.
+/// Where a jailed function reaches Hearth's AWS API (`AWS_ENDPOINT_URL`).
+pub const AWS_API_ADDR: &str = "127.0.0.1:9002";
+
+/// A network namespace and the listeners inside it.
 pub struct NetNs {
     pub listener: TcpListener,
+    pub aws_listener: TcpListener,
     handle: OwnedFd,
 }
 
@@ -33,8 +39,13 @@ impl NetNs {
                 unshare(CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
                 loopback_up()?;
                 let listener = TcpListener::bind(RUNTIME_API_ADDR)?;
+                let aws_listener = TcpListener::bind(AWS_API_ADDR)?;
                 let handle = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
-                Ok(Self { listener, handle })
+                Ok(Self {
+                    listener,
+                    aws_listener,
+                    handle,
+                })
             })?
             .join()
             .map_err(|_| std::io::Error::other("network namespace thread panicked"))?

@@ -12,6 +12,7 @@ use hearth_runtimes::contract;
 use hearth_sandbox::Instance;
 use hearth_store::CodePin;
 
+use super::aws_api::ApiServer;
 use super::logs::LogCollector;
 
 /// Why an environment could not be started: the body goes to the caller as the
@@ -75,6 +76,8 @@ pub(crate) struct Environment {
     peak_mb: u64,
     /// Keeps the code it runs from being collected until the environment is gone.
     _code: CodePin,
+    /// Serves Hearth's AWS API inside the environment's network namespace, if it has one.
+    _aws_api: Option<ApiServer>,
 }
 
 /// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.

@@ -14,6 +14,7 @@ use hearth_sandbox::{describe_exit, GuestPaths, Instance, Prepared, Sandbox, San
 use hearth_store::{CodePin, Writer};
 
 use super::{error_body, timeout_body, Environment, InitFailure, Origin};
+use crate::executor::aws_api::{ApiServer, FunctionApi};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
@@ -108,12 +109,20 @@ struct Timings {
     spawned: Instant,
 }
 
+/// What an environment's function is told of Hearth's AWS API, and the server that
+/// serves it inside the environment's network namespace (none on the host's network).
+struct AwsEndpoint {
+    url: Option<String>,
+    server: Option<ApiServer>,
+}
+
 /// Prepares a sandbox (namespaces, mounts, cgroups: blocking work, on the blocking
-/// pool) and starts the Runtime API server on the listener it made.
+/// pool) and starts the Runtime API server on the listener it made, and the AWS API's
+/// server on the other one if the sandbox made it.
 async fn prepare(
-    sandbox: &Arc<dyn Sandbox>,
+    (sandbox, function_api): (&Arc<dyn Sandbox>, Option<&FunctionApi>),
     attempt: &Attempt<'_>,
-) -> Result<(Prepared, RuntimeApi, InitReceiver), InitFailure> {
+) -> Result<(Prepared, RuntimeApi, InitReceiver, AwsEndpoint), InitFailure> {
     let what = "cannot prepare the environment";
     let sb = sandbox.clone();
     let mut prepared = tokio::task::spawn_blocking(move || sb.prepare())
@@ -125,7 +134,26 @@ async fn prepare(
         .ok_or_else(|| attempt.platform(what, &"no listener"))?;
     let (api, init_rx) = RuntimeApi::serve_std(listener)
         .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
-    Ok((prepared, api, init_rx))
+    let aws = match (function_api, prepared.take_aws_listener()) {
+        (Some(f), Some(listener)) => {
+            let (server, url) = f
+                .serve(listener)
+                .map_err(|e| attempt.platform("cannot serve the AWS API", &e))?;
+            AwsEndpoint {
+                url: Some(url),
+                server: Some(server),
+            }
+        }
+        (Some(f), None) => AwsEndpoint {
+            url: Some(f.host_endpoint().to_string()),
+            server: None,
+        },
+        (None, _) => AwsEndpoint {
+            url: None,
+            server: None,
+        },
+    };
+    Ok((prepared, api, init_rx, aws))
 }
 
 /// Starts the runtime process in the prepared sandbox (a fork, on the blocking pool).
@@ -271,7 +299,7 @@ impl Environment {
         // The code, pinned for the environment's life, and where it is unpacked.
         (code, task_root): (CodePin, &Path),
         catalog: &Catalog,
-        sandbox: &Arc<dyn Sandbox>,
+        (sandbox, function_api): (&Arc<dyn Sandbox>, Option<&FunctionApi>),
         request_id: &str,
         origin: Origin,
         logs_to: (&Writer, LogLimits),
@@ -286,12 +314,13 @@ impl Environment {
             )
             .map_err(|e| attempt.fail_early("Runtime.InvalidEntrypoint", e.to_string()))?;
         let prepare = Instant::now();
-        let (prepared, api, init_rx) = self::prepare(sandbox, &attempt).await?;
+        let (prepared, api, init_rx, aws) =
+            self::prepare((sandbox, function_api), &attempt).await?;
         let sandbox_spec = spec_for(
             spec,
             task_root,
             &launch,
-            &api,
+            (&api, aws.url.as_deref()),
             &attempt.stream,
             &sandbox.guest_paths(),
             origin.initialization_type(),
@@ -310,6 +339,7 @@ impl Environment {
         match signal {
             Some(InitSignal::Ready) => {
                 let parts = (api, instance, logs, code);
+                let parts = (parts, aws.server);
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
             }
             Some(InitSignal::Error { body, error_type }) => {
@@ -325,7 +355,10 @@ impl Environment {
     async fn ready(
         attempt: &Attempt<'_>,
         origin: Origin,
-        (api, instance, logs, code): (RuntimeApi, Instance, LogCollector, CodePin),
+        ((api, instance, logs, code), aws_api): (
+            (RuntimeApi, Instance, LogCollector, CodePin),
+            Option<ApiServer>,
+        ),
         init_duration: Duration,
         t: Timings,
     ) -> Self {
@@ -349,6 +382,7 @@ impl Environment {
             init_duration: Some(init_duration),
             peak_mb: 0,
             _code: code,
+            _aws_api: aws_api,
         }
     }
 }
@@ -376,7 +410,7 @@ fn spec_for(
     spec: &RunSpec,
     task_root: &Path,
     launch: &Launch,
-    api: &RuntimeApi,
+    (api, aws_endpoint): (&RuntimeApi, Option<&str>),
     stream: &str,
     guest: &GuestPaths,
     initialization_type: contract::Initialization,
@@ -399,6 +433,9 @@ fn spec_for(
         launch,
         guest,
     );
+    if let Some(url) = aws_endpoint {
+        env.extend(contract::endpoint_variables(url));
+    }
     env.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     SandboxSpec {
         program: launch.program.clone(),

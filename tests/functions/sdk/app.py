@@ -1,0 +1,54 @@
+"""A function that calls Hearth's own AWS API with boto3, as a function on Lambda calls AWS.
+
+The zip (tests/build-functions.sh: sdk.zip) bundles boto3 and botocore (with only the
+lambda and logs models) from the pip-installed copies, since Hearth's Python runtime does
+not include boto3. The SDK finds the endpoint in AWS_ENDPOINT_URL and signs with the
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN the environment has.
+
+  {"action": "invoke", "target": NAME, "payload": P}  Invoke NAME with P; its answer
+  {"action": "streams", "group": G}                   DescribeLogStreams of G
+  {"action": "get", "url": U}                          a plain GET of U: status and body, or
+                                                       the connection error's name
+"""
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
+ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
+
+
+def handler(event, context):
+    action = event.get("action")
+    endpoints = {name: os.environ.get(name) for name in ENDPOINT_VARS}
+    if action == "invoke":
+        client = boto3.client("lambda", config=CONFIG)
+        resp = client.invoke(FunctionName=event["target"],
+                             Payload=json.dumps(event.get("payload", {})))
+        return {
+            "StatusCode": resp["StatusCode"],
+            "ExecutedVersion": resp.get("ExecutedVersion"),
+            "FunctionError": resp.get("FunctionError"),
+            "Payload": json.loads(resp["Payload"].read()),
+            "endpoints": endpoints,
+        }
+    if action == "streams":
+        client = boto3.client("logs", config=CONFIG)
+        resp = client.describe_log_streams(logGroupName=event["group"])
+        return {"streams": [s["logStreamName"] for s in resp["logStreams"]],
+                "endpoints": endpoints}
+    if action == "get":
+        try:
+            with urllib.request.urlopen(event["url"], timeout=5) as r:
+                return {"status": r.status, "body": r.read().decode(errors="replace")}
+        except urllib.error.HTTPError as e:
+            return {"status": e.code, "body": e.read().decode(errors="replace")}
+        except (OSError, urllib.error.URLError) as e:
+            reason = getattr(e, "reason", e)
+            return {"error": type(reason).__name__, "message": str(reason)}
+    return {"endpoints": endpoints}
