@@ -10,6 +10,7 @@ answer is captured from botocore's `after-call` event; a few go through the AWS 
 
 import base64
 import json
+from pathlib import Path
 import re
 
 import botocore.session
@@ -408,6 +409,36 @@ def test_every_operation_of_the_model_routes_or_names_itself(server):
     # What Hearth implements is routed: none of these is refused.
     assert not {"CreateFunction", "Invoke", "GetFunction", "PublishVersion", "CreateAlias",
                 "PutProvisionedConcurrencyConfig", "PutFunctionEventInvokeConfig"} & set(missing)
+    # docs/operations.md says the same, for every operation of the model it lists.
+    documented = _documented("Lambda")
+    listed = [name for name in model.operation_names if name in documented]
+    assert {name: documented[name] for name in listed} == {
+        name: name not in missing for name in listed}
+
+
+def _documented(section) -> dict[str, bool]:
+    """docs/operations.md's table under `## <section>`: operation -> implemented."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    table = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| ")]
+    return {cells[1].strip(): cells[2].strip() == "yes" for cells in rows
+            if cells[1].strip() != "operation"}
+
+
+def test_the_logs_operations_are_those_documented(server):
+    model = botocore.session.get_session().get_service_model("logs")
+    implemented = {name for name, yes in _documented("CloudWatch Logs").items() if yes}
+    answered = set()
+    for name in model.operation_names:
+        status, headers, raw = h.http_request(
+            f"{server.endpoint}/", "POST", b"{}",
+            {"Content-Type": "application/x-amz-json-1.1",
+             "X-Amz-Target": f"Logs_20140328.{name}"})
+        if json.loads(raw).get("__type") == "UnknownOperationException":
+            assert status == 400, (name, status)
+        else:
+            answered.add(name)
+    assert answered == implemented
 
 
 def test_sdks_and_the_cli_name_the_operation(client, aws):
