@@ -510,3 +510,28 @@ def wait_until(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(interval)
+
+
+# --- whole responses, as AWS's recordings keep them ----------------------------------------
+
+
+def answer(resp):
+    """A boto3 response as the recordings keep it: the body and the HTTP status."""
+    out = {k: v for k, v in resp.items() if k != "ResponseMetadata"}
+    out["ResponseMetadata"] = {"HTTPStatusCode": resp["ResponseMetadata"]["HTTPStatusCode"]}
+    return out
+
+
+def failure(call, **kw):
+    """The error answer of `call(**kw)`, which must fail, as `answer` keeps it."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as e:
+        call(**kw)
+    return answer(e.value.response)
+
+
+def not_found_answer(message):
+    """Lambda's 404 ResourceNotFoundException answer with `message`."""
+    return {"Error": {"Code": "ResourceNotFoundException", "Message": message},
+            "Message": message, "Type": "User", "ResponseMetadata": {"HTTPStatusCode": 404}}

@@ -4,7 +4,7 @@ whole responses compared (timestamps, ids and tokens normalised), and AWS CLI v2
 `aws logs tail --follow` played with boto3 making the same calls.
 
 Facts from botocore's logs/2014-03-28 model and the answers recorded on AWS
-(/work/wt/aws-recorded/logs__*.snapshot.json): the group and stream shapes, the error
+(LocalStack's snapshots of real AWS, tests/aws/services/logs/*.snapshot.json): the group and stream shapes, the error
 codes and messages ("The specified log group does not exist.", "The specified nextToken
 is invalid.", the limit validation wording).
 """

@@ -1,13 +1,10 @@
 """Resource-based policies (AddPermission, RemovePermission, GetPolicy) on functions,
-versions and aliases, compared whole with what AWS answered (tests/aws-recorded:
-lambda___test_lambda_api snapshot keys TestLambdaPermissions::*). Policies are stored and
+versions and aliases, compared whole with what AWS answered (LocalStack's snapshots of real
+AWS, test_lambda_api.snapshot.json, keys TestLambdaPermissions::*). Policies are stored and
 returned; nothing enforces them yet (request signing comes with issue 14)."""
 
 import json
 import re
-
-import pytest
-from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
@@ -15,21 +12,8 @@ BUCKET = "arn:aws:s3:::test-bucket"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def answer(resp):
-    out = {k: v for k, v in resp.items() if k != "ResponseMetadata"}
-    out["ResponseMetadata"] = {"HTTPStatusCode": resp["ResponseMetadata"]["HTTPStatusCode"]}
-    return out
-
-
-def failure(call, **kw):
-    with pytest.raises(ClientError) as e:
-        call(**kw)
-    return answer(e.value.response)
-
-
-def not_found(message):
-    return {"Error": {"Code": "ResourceNotFoundException", "Message": message},
-            "Message": message, "Type": "User", "ResponseMetadata": {"HTTPStatusCode": 404}}
+answer, failure = h.answer, h.failure
+not_found = h.not_found_answer
 
 
 def user_error(code, status, message):

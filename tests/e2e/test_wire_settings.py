@@ -1,32 +1,20 @@
 """Runtime management (Get/PutRuntimeManagementConfig), recursion (Get/Put-
 FunctionRecursionConfig) and GetFunctionCodeSigningConfig, compared whole with what AWS
-answered (tests/aws-recorded: TestLambdaRecursion::*, TestCodeSigningConfig::
-test_code_signing_not_found_excs, TestLambdaFunction::test_ops_on_nonexisting_fn)."""
+answered (LocalStack's snapshots of real AWS, test_lambda_api.snapshot.json, keys
+TestLambdaRecursion::*, TestCodeSigningConfig::test_code_signing_not_found_excs,
+TestLambdaFunction::test_ops_on_nonexisting_fn)."""
 
-import pytest
-from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
 RUNTIME_VERSION = "arn:aws:lambda:us-east-1::runtime:0123456789abcdef0123456789abcdef"
 
 
-def answer(resp):
-    out = {k: v for k, v in resp.items() if k != "ResponseMetadata"}
-    out["ResponseMetadata"] = {"HTTPStatusCode": resp["ResponseMetadata"]["HTTPStatusCode"]}
-    return out
-
-
-def failure(call, **kw):
-    with pytest.raises(ClientError) as e:
-        call(**kw)
-    return answer(e.value.response)
+answer, failure = h.answer, h.failure
 
 
 def not_found(arn):
-    message = f"Function not found: {arn}"
-    return {"Error": {"Code": "ResourceNotFoundException", "Message": message},
-            "Message": message, "Type": "User", "ResponseMetadata": {"HTTPStatusCode": 404}}
+    return h.not_found_answer(f"Function not found: {arn}")
 
 
 OK = {"HTTPStatusCode": 200}

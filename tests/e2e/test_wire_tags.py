@@ -1,9 +1,7 @@
 """Tags (TagResource, UntagResource, ListTags, CreateFunction's Tags, GetFunction's Tags),
-compared whole with what AWS answered (tests/aws-recorded: lambda___test_lambda_api
-snapshot keys TestLambdaTag::* and TestLambdaTags::*)."""
+compared whole with what AWS answered (LocalStack's snapshots of real AWS,
+test_lambda_api.snapshot.json, keys TestLambdaTag::* and TestLambdaTags::*)."""
 
-import pytest
-from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
@@ -15,23 +13,11 @@ VALIDATION_PATTERN = (
 QUALIFIED = "Tags on function aliases and versions are not supported. Please specify a function ARN."
 
 
-def answer(resp):
-    """A response as the recordings keep it: the body and the HTTP status."""
-    out = {k: v for k, v in resp.items() if k != "ResponseMetadata"}
-    out["ResponseMetadata"] = {"HTTPStatusCode": resp["ResponseMetadata"]["HTTPStatusCode"]}
-    return out
-
-
-def failure(call, **kw):
-    with pytest.raises(ClientError) as e:
-        call(**kw)
-    return answer(e.value.response)
+answer, failure = h.answer, h.failure
 
 
 def not_found(arn):
-    message = f"Function not found: {arn}"
-    return {"Error": {"Code": "ResourceNotFoundException", "Message": message},
-            "Message": message, "Type": "User", "ResponseMetadata": {"HTTPStatusCode": 404}}
+    return h.not_found_answer(f"Function not found: {arn}")
 
 
 def invalid(message):
