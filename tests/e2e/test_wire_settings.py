@@ -38,6 +38,15 @@ def test_recursion_config(client):
          "Message": "1 validation error detected: Value 'InvalidValue' at 'recursiveLoop' failed "
                     "to satisfy constraint: Member must satisfy enum value set: [Terminate, Allow]"},
         {"HTTPStatusCode": 400})
+    # The recursion operations take the model's UnqualifiedFunctionName: no qualifier.
+    e = failure(raw.get_function_recursion_config, FunctionName=f"{name}:1")
+    assert (e["Error"], e["ResponseMetadata"]) == (
+        {"Code": "ValidationException",
+         "Message": f"1 validation error detected: Value '{name}:1' at 'functionName' failed to "
+                    "satisfy constraint: Member must satisfy regular expression pattern: "
+                    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+                    r"(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"},
+        {"HTTPStatusCode": 400})
     missing = h.unique_name("recursion")
     assert failure(client.get_function_recursion_config, FunctionName=missing) == \
         not_found(h.function_arn(missing))

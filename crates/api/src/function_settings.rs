@@ -13,7 +13,7 @@ use hearth_model::function_settings::{
     PutFunctionRecursionConfigRequest, PutRuntimeManagementConfigRequest, RecursionConfigResponse,
     RuntimeManagement, RuntimeManagementConfigResponse,
 };
-use hearth_model::{AwsError, FunctionRef};
+use hearth_model::{FunctionRef, NameShape};
 use serde_json::{json, Value};
 
 use crate::action::Operation;
@@ -49,9 +49,6 @@ pub(crate) const OPERATIONS: &[Operation] = &[
     PUT_RECURSION,
     GET_CODE_SIGNING,
 ];
-
-/// The recursion operations' `FunctionName` pattern: no qualifier.
-const UNQUALIFIED_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -103,18 +100,9 @@ async fn put_runtime(
     Ok(Json(runtime_response(&r, c)))
 }
 
-/// The function a recursion operation names, which may not be qualified.
+/// The function a recursion operation names: the model's `UnqualifiedFunctionName`.
 fn unqualified(function: &str) -> ApiResult<String> {
-    let r = FunctionRef::parse(function)?;
-    if r.qualifier.is_some() || function.len() > 140 {
-        return Err(AwsError::constraint(
-            function,
-            "functionName",
-            &format!("Member must satisfy regular expression pattern: {UNQUALIFIED_PATTERN}"),
-        )
-        .into());
-    }
-    Ok(r.name)
+    Ok(crate::functions::path_ref(function, NameShape::Unqualified)?.name)
 }
 
 async fn get_recursion(

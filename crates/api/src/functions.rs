@@ -15,7 +15,7 @@ use hearth_model::shapes::{
     CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
     ListFunctionsResponse, UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
-use hearth_model::{AwsError, FunctionConfig, FunctionRef, NameShape};
+use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, NameShape};
 
 use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
@@ -106,30 +106,6 @@ pub(crate) async fn get_configuration(
     Ok(Json(c).into_response())
 }
 
-/// `MasterRegion`'s pattern in the model.
-fn valid_master_region(region: &str) -> bool {
-    if region == "ALL" {
-        return true;
-    }
-    let region = region.strip_prefix("eusc-").unwrap_or(region);
-    let parts: Vec<&str> = region.split('-').collect();
-    let letters = |s: &str, n: Option<usize>| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase()) && n.is_none_or(|n| s.len() == n)
-    };
-    let number = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit());
-    match parts.as_slice() {
-        [geo, area, n] => letters(geo, Some(2)) && letters(area, None) && number(n),
-        [geo, qualifier, area, n] => {
-            let qualifier_ok = *qualifier == "gov"
-                || qualifier.strip_prefix("iso").is_some_and(|rest| {
-                    rest.len() <= 1 && rest.bytes().all(|b| b.is_ascii_lowercase())
-                });
-            letters(geo, Some(2)) && qualifier_ok && letters(area, None) && number(n)
-        }
-        _ => false,
-    }
-}
-
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -147,11 +123,14 @@ pub(crate) async fn list(
         }
     };
     if let Some(region) = query.get("MasterRegion") {
-        if region.is_empty() || region.len() > 50 || !valid_master_region(region) {
+        if region.is_empty() || region.len() > 50 || !validate::master_region_matches(region) {
             return Err(AwsError::constraint(
                 region,
                 "masterRegion",
-                "Member must satisfy regular expression pattern: ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}",
+                &format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    validate::MASTER_REGION_PATTERN
+                ),
             )
             .into());
         }
@@ -230,34 +209,4 @@ pub(crate) async fn delete(
     s.engine
         .delete_function(&function_ref(&function, &query)?)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_master_region;
-
-    #[test]
-    fn master_regions_follow_the_models_pattern() {
-        for ok in [
-            "ALL",
-            "us-east-1",
-            "eu-west-3",
-            "us-gov-west-1",
-            "us-isob-east-1",
-            "eusc-de-east-1",
-        ] {
-            assert!(valid_master_region(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "all",
-            "us-east",
-            "us-east-12",
-            "USA-east-1",
-            "us-xyz-east-1",
-            "u-east-1",
-        ] {
-            assert!(!valid_master_region(bad), "{bad}");
-        }
-    }
 }

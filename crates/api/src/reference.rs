@@ -76,13 +76,7 @@ mod tests {
     use hearth_model::ErrorCode;
 
     use super::*;
-
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::page::tests::q;
 
     fn get(path: &str, query: &[(&str, &str)]) -> Result<FunctionRef, AwsError> {
         function_ref(

@@ -67,6 +67,11 @@ pub fn scripted(dir: &Path, script: Script, config: EngineConfig) -> (Engine, In
     (engine, path, records)
 }
 
+/// `s` parsed as most operations take a function reference (a test's own constant).
+pub fn fref(s: &str) -> FunctionRef {
+    FunctionRef::parse(s).expect("valid reference")
+}
+
 /// CreateFunction's input for a `provided` function `name` whose code is
 /// [`bootstrap_zip`]: 3 seconds, 128 MB, no environment, not published.
 pub fn new_function(name: &str) -> NewFunction {

@@ -8,6 +8,7 @@
 //! checked only once the request passed the first phase.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use crate::error::AwsError;
 use crate::limits::*;
@@ -399,6 +400,19 @@ pub fn host_runs(arches: &[String]) -> Result<(), AwsError> {
     }
 }
 
+/// ListFunctions' `MasterRegion` pattern in the model, as AWS quotes it.
+pub const MASTER_REGION_PATTERN: &str =
+    r"ALL|(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}";
+
+/// Whether `region` matches [`MASTER_REGION_PATTERN`] whole (as Java's `matches()`).
+pub fn master_region_matches(region: &str) -> bool {
+    static RE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(&format!("^(?:{MASTER_REGION_PATTERN})$"))
+            .expect("a valid constant pattern")
+    });
+    RE.is_match(region)
+}
+
 /// The host's architecture in Lambda's vocabulary.
 pub fn host_architecture() -> &'static str {
     match std::env::consts::ARCH {
@@ -411,6 +425,31 @@ pub fn host_architecture() -> &'static str {
 mod tests {
     use super::*;
     use crate::ErrorCode;
+
+    #[test]
+    fn master_regions_follow_the_models_pattern() {
+        for ok in [
+            "ALL",
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+        ] {
+            assert!(master_region_matches(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "all",
+            "us-east",
+            "us-east-12",
+            "USA-east-1",
+            "us-xyz-east-1",
+            "u-east-1",
+        ] {
+            assert!(!master_region_matches(bad), "{bad}");
+        }
+    }
 
     fn code(r: Result<(), AwsError>) -> Option<ErrorCode> {
         r.err().map(|e| e.code)

@@ -250,6 +250,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use crate::changes::{NewAlias, NewFunction};
+    use crate::testing::fref;
     use hearth_model::event_invoke::Destination;
 
     use super::*;
@@ -275,10 +276,6 @@ mod tests {
             })
             .await
             .expect("created");
-    }
-
-    fn fref(s: &str) -> FunctionRef {
-        FunctionRef::parse(s).expect("valid reference")
     }
 
     fn retries(n: i64) -> EventInvokeSettings {

@@ -116,13 +116,9 @@ mod tests {
 
     use crate::changes::NewFunction;
     use crate::error::NotFound;
-    use crate::testing::{create, engine, new_function};
+    use crate::testing::{create, engine, fref, new_function};
 
     use super::*;
-
-    fn fref(s: &str) -> FunctionRef {
-        FunctionRef::parse(s).expect("valid reference")
-    }
 
     #[tokio::test]
     async fn settings_default_are_kept_per_version_and_go_with_the_function() {

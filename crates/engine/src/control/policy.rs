@@ -186,7 +186,7 @@ mod tests {
     use hearth_model::policy::AddPermissionRequest;
 
     use crate::changes::NewFunction;
-    use crate::testing::{create, engine, new_function};
+    use crate::testing::{create, engine, fref, new_function};
 
     use super::*;
 
@@ -200,10 +200,6 @@ mod tests {
         }
         .validated()
         .expect("valid")
-    }
-
-    fn fref(s: &str) -> FunctionRef {
-        FunctionRef::parse(s).expect("valid reference")
     }
 
     #[tokio::test]
