@@ -30,7 +30,7 @@ pub(crate) struct LogSink {
 
 impl LogSink {
     /// Platform lines in the function's log format (see `platform_log`).
-    fn platform(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+    fn platform<'a>(&self, lines: &'a [(i64, String)]) -> std::borrow::Cow<'a, [(i64, String)]> {
         super::platform_log::render(
             &super::platform_log::PlatformContext {
                 logging: &self.logging,
@@ -129,8 +129,8 @@ impl LogCollector {
     /// The environment starts in its init phase.
     pub(crate) fn start(output: pipe::Receiver, sink: LogSink, first: &[(i64, String)]) -> Self {
         let mut state = Output::new(sink.limits, PeriodKind::Init);
-        for (ts, line) in sink.platform(first) {
-            state.push_line(ts, &line);
+        for (ts, line) in sink.platform(first).iter() {
+            state.push_line(*ts, line);
         }
         let shared = Arc::new(Shared {
             output,
@@ -154,8 +154,8 @@ impl LogCollector {
         let lines = s.sink.platform(lines);
         let mut out = s.state();
         out.next_period(PeriodKind::Invocation, now_ms());
-        for (ts, line) in lines {
-            out.push_line(ts, &line);
+        for (ts, line) in lines.iter() {
+            out.push_line(*ts, line);
         }
     }
 
@@ -175,8 +175,8 @@ impl LogCollector {
             out.end_partial(now);
             // The dropped-output note goes before the closing lines.
             out.close_period(now);
-            for (ts, line) in lines {
-                out.push_line(ts, &line);
+            for (ts, line) in lines.iter() {
+                out.push_line(*ts, line);
             }
             (out.next_period(PeriodKind::Idle, now), out.take_chunk())
         };

@@ -11,6 +11,8 @@
 //! environment stopped) become `{"type":"platform.hearth","record":{"message":...}}` at
 //! INFO, or WARN for errors.
 
+use std::borrow::Cow;
+
 use hearth_model::settings::{LogFormat, Logging};
 use serde_json::{json, Map, Value};
 
@@ -22,12 +24,16 @@ pub(crate) struct PlatformContext<'a> {
     pub runtime_version_arn: &'a str,
 }
 
-/// `lines` as the function's log format wants them.
-pub(crate) fn render(ctx: &PlatformContext<'_>, lines: &[(i64, String)]) -> Vec<(i64, String)> {
+/// `lines` as the function's log format wants them: the same lines, not a copy, for
+/// Text (the default, and every invocation passes here).
+pub(crate) fn render<'a>(
+    ctx: &PlatformContext<'_>,
+    lines: &'a [(i64, String)],
+) -> Cow<'a, [(i64, String)]> {
     if ctx.logging.format == LogFormat::Text {
-        return lines.to_vec();
+        return Cow::Borrowed(lines);
     }
-    lines
+    let records: Vec<(i64, String)> = lines
         .iter()
         .filter_map(|(ts, line)| {
             let (level, kind, record) = record_of(ctx, line);
@@ -36,7 +42,8 @@ pub(crate) fn render(ctx: &PlatformContext<'_>, lines: &[(i64, String)]) -> Vec<
                 (*ts, event.to_string())
             })
         })
-        .collect()
+        .collect();
+    Cow::Owned(records)
 }
 
 /// `2024-01-02T03:04:05.678Z`.
@@ -175,7 +182,7 @@ mod tests {
         }
     }
 
-    fn parsed(lines: Vec<(i64, String)>) -> Vec<Value> {
+    fn parsed(lines: Cow<'_, [(i64, String)]>) -> Vec<Value> {
         lines
             .iter()
             .map(|(_, l)| serde_json::from_str(l).expect("a JSON record"))
@@ -186,7 +193,7 @@ mod tests {
     fn text_lines_stay_text() {
         let logging = Logging::default();
         let lines = vec![(1, "START RequestId: r Version: $LATEST".to_string())];
-        assert_eq!(render(&ctx(&logging), &lines), lines);
+        assert_eq!(render(&ctx(&logging), &lines).as_ref(), lines.as_slice());
     }
 
     #[test]
