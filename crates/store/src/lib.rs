@@ -22,6 +22,7 @@ mod notify;
 mod queue;
 mod resources;
 mod retention;
+pub mod seal;
 mod space;
 mod sqlite;
 pub mod traits;
