@@ -28,6 +28,7 @@ mod page;
 mod policy;
 mod reference;
 mod request_id;
+mod services;
 mod tags;
 mod version_request;
 mod versions;
@@ -133,10 +134,10 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
             "/_hearth/logs/{function}",
             get(hearth::logs).delete(hearth::delete_logs),
         )
-        .route("/", post(cloudwatch_logs::dispatch))
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
+        .merge(services::routes())
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
