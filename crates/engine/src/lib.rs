@@ -25,7 +25,10 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
-pub use control::{AccountSettings, InvokePath, RetentionConfig};
+pub use control::{
+    AccountSettings, IamError, InvokePath, Limit, NewRole, RetentionConfig, MAX_ATTACHED_POLICIES,
+    MAX_INLINE_POLICY_CHARS,
+};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
 pub use hearth_runtimes::Catalog;

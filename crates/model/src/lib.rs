@@ -10,6 +10,7 @@ pub mod error;
 pub mod event_invoke;
 pub mod function;
 pub mod function_settings;
+pub mod iam;
 pub mod limits;
 pub mod log_filter;
 pub mod policy;

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, SqliteStore,
-    StoreError,
+    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, RoleStore,
+    SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone; every clone is the same store.
@@ -14,6 +14,7 @@ use crate::{
 pub struct Store {
     metadata: Arc<dyn MetadataStore>,
     resources: Arc<dyn ResourceStore>,
+    roles: Arc<dyn RoleStore>,
     code: Arc<dyn CodeStore>,
     logs: Arc<dyn LogStore>,
     queue: Arc<dyn QueueStore>,
@@ -31,6 +32,7 @@ impl Store {
     where
         B: MetadataStore
             + ResourceStore
+            + RoleStore
             + CodeStore
             + LogStore
             + QueueStore
@@ -40,6 +42,7 @@ impl Store {
         Self {
             metadata: backend.clone(),
             resources: backend.clone(),
+            roles: backend.clone(),
             code: backend.clone(),
             logs: backend.clone(),
             queue: backend.clone(),
@@ -56,6 +59,11 @@ impl Store {
     /// Tags, resource-based policies and per-function settings.
     pub fn resources(&self) -> &dyn ResourceStore {
         &*self.resources
+    }
+
+    /// IAM roles.
+    pub fn roles(&self) -> &dyn RoleStore {
+        &*self.roles
     }
 
     /// Code blobs and their unpacked directories.

@@ -22,6 +22,7 @@ mod notify;
 mod queue;
 mod resources;
 mod retention;
+mod roles;
 pub mod seal;
 mod space;
 mod sqlite;
@@ -40,7 +41,7 @@ pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
+    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore, RoleStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -16,6 +16,7 @@ use hearth_model::concurrency::ProvisionedConfig;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::function::CodeRef;
 use hearth_model::function_settings::FunctionSettings;
+use hearth_model::iam::Role;
 use hearth_model::policy::Policy;
 use hearth_model::tags::Tags;
 use hearth_model::FunctionConfig;
@@ -394,4 +395,37 @@ pub trait ChangeStore: Send + Sync {
     /// After a [`StoreError::DiskFull`]: frees what the store keeps in reserve for what
     /// must still be written; false if there is nothing left to free.
     fn release_reserve(&self) -> bool;
+}
+
+/// IAM roles, each with its trust policy, inline policies and attached managed policy
+/// ARNs in one record, keyed by account and name regardless of case (IAM's names are
+/// unique that way). Every lookup and listing is within one account.
+pub trait RoleStore: Send + Sync {
+    /// Inserts a new role; `Exists` if the account has one of that name (any case).
+    fn insert_role(&self, role: &Role) -> Result<(), StoreError>;
+    fn get_role(&self, account: &str, name: &str) -> Result<Option<Role>, StoreError>;
+    /// Reads, changes and writes one role atomically.
+    fn edit_role(
+        &self,
+        account: &str,
+        name: &str,
+        edit: Edit<'_, Role>,
+    ) -> Result<Edited<Role>, StoreError>;
+    /// Deletes a role if `decide` agrees, atomically: `Done` with the role deleted,
+    /// `Declined` if `decide` refused, `Missing` if there is none.
+    fn delete_role(
+        &self,
+        account: &str,
+        name: &str,
+        decide: Box<dyn FnOnce(&Role) -> bool + '_>,
+    ) -> Result<Edited<Role>, StoreError>;
+    /// The account's roles whose path starts with `path_prefix`, in name order (case
+    /// folded), after the role named `after` (case folded), at most `limit`.
+    fn list_roles(
+        &self,
+        account: &str,
+        path_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Role>, StoreError>;
 }

@@ -18,6 +18,7 @@ mod provisioned;
 pub(crate) mod registry;
 mod resolve;
 mod retire;
+mod roles;
 mod settle;
 mod tags;
 mod versions;
@@ -25,6 +26,7 @@ mod versions;
 pub use functions::AccountSettings;
 pub use invoke::InvokePath;
 pub use log_groups::RetentionConfig;
+pub use roles::{IamError, Limit, NewRole, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS};
 
 use retire::RecordChange;
 
