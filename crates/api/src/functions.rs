@@ -7,9 +7,10 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use hearth_model::alias::is_version_number;
 use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::caller::Caller;
 use hearth_model::concurrency::Concurrency;
 use hearth_model::shapes::{
     CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
@@ -20,6 +21,7 @@ use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, NameShape};
 use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
 use crate::reference::{self, QualifierShape};
+use crate::services::caller_of;
 use crate::{body, AppState};
 
 /// The function reference from the path, with `?Qualifier=` folded in (the shapes of
@@ -54,14 +56,17 @@ fn configuration(
     Ok((f, c))
 }
 
-pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<Response> {
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    body: Body,
+) -> ApiResult<Response> {
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let f = s
-        .engine
-        .create_function(crate::function_request::new_function(req, &order)?)
-        .await?;
+    let new = crate::function_request::new_function(req, &order)?;
+    crate::role_check::check(&s, &caller_of(caller), &new.role)?;
+    let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
 
@@ -191,12 +196,16 @@ pub(crate) async fn update_code(
 pub(crate) async fn update_configuration(
     State(s): State<AppState>,
     Path(function): Path<String>,
+    caller: Option<Extension<Caller>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
     let req: UpdateFunctionConfigurationRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
     let (r, change) = crate::function_request::config_change(&function, req, &order)?;
+    if let Some(role) = &change.role {
+        crate::role_check::check(&s, &caller_of(caller), role)?;
+    }
     let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())
 }

@@ -19,6 +19,7 @@ mod function_request;
 mod function_settings;
 mod functions;
 pub mod guard;
+mod iam;
 pub use for_functions::for_functions;
 mod hearth;
 mod invoke;
@@ -26,9 +27,12 @@ mod logs_read;
 mod operations;
 mod page;
 mod policy;
+mod query;
 mod reference;
 mod request_id;
+mod role_check;
 mod services;
+pub mod sts;
 mod tags;
 mod version_request;
 mod versions;
@@ -50,11 +54,33 @@ pub struct AppState {
     /// The one way a handler makes a function run: Invoke is an event source like the
     /// others (see `hearth-triggers`).
     pub invoker: Invoker,
+    /// What the server turns on (issue 14).
+    pub options: ApiOptions,
+}
+
+/// Settings of the API that depend on how the server authenticates.
+#[derive(Clone, Default)]
+pub struct ApiOptions {
+    /// Mints AssumeRole's temporary credentials; without one AssumeRole answers that
+    /// the service is unavailable.
+    pub session_issuer: sts::Issuer,
+    /// Whether CreateFunction and UpdateFunctionConfiguration check that the role
+    /// exists in the caller's account and trusts `lambda.amazonaws.com`.
+    pub check_roles: bool,
+}
+
+/// The whole HTTP surface, with the default [`ApiOptions`].
+pub fn router(engine: Engine, invoker: Invoker) -> Router {
+    router_with(engine, invoker, ApiOptions::default())
 }
 
 /// The whole HTTP surface.
-pub fn router(engine: Engine, invoker: Invoker) -> Router {
-    let state = AppState { engine, invoker };
+pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Router {
+    let state = AppState {
+        engine,
+        invoker,
+        options,
+    };
     Router::new()
         .route(
             "/2015-03-31/functions",

@@ -9,12 +9,18 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
+use axum::{Extension, Router};
+use hearth_model::caller::Caller;
 
-use crate::{cloudwatch_logs, AppState};
+use crate::query::QueryRequest;
+use crate::{cloudwatch_logs, iam, sts, AppState, RequestId};
+
+/// A query-protocol form is at most this long: a policy document (128 KiB of text)
+/// percent-encoded, with room for the other parameters.
+const QUERY_BODY_MAX: usize = 1 << 20;
 
 /// The AWS service a `POST /` request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,25 +28,116 @@ enum Service {
     /// CloudWatch Logs (AWS JSON 1.1), and any request no other service claims: it
     /// answers `UnknownOperationException` as before services were told apart.
     Logs,
+    /// IAM (query protocol, `Version=2010-05-08`).
+    Iam,
+    /// STS (query protocol, `Version=2011-06-15`).
+    Sts,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/", post(dispatch))
+    Router::new().route("/", post(dispatch).get(dispatch_get))
 }
 
-async fn dispatch(state: State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match service_of(&headers) {
-        Service::Logs => cloudwatch_logs::dispatch(state, headers, body).await,
+/// Who signed the request (the authentication layer's extension), else the default
+/// account's root (authentication off).
+pub(crate) fn caller_of(caller: Option<Extension<Caller>>) -> Caller {
+    caller.map_or_else(Caller::default_root, |Extension(c)| c)
+}
+
+fn request_id_of(id: Option<Extension<RequestId>>) -> String {
+    id.map_or_else(|| uuid::Uuid::new_v4().to_string(), |Extension(r)| r.0)
+}
+
+async fn dispatch(
+    state: State<AppState>,
+    caller: Option<Extension<Caller>>,
+    request_id: Option<Extension<RequestId>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if headers.contains_key("x-amz-target") {
+        return cloudwatch_logs::dispatch(state, headers, body).await;
+    }
+    let scoped = service_of_scope(&headers);
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if scoped == Some(Service::Logs) || (scoped.is_none() && !form) {
+        return cloudwatch_logs::dispatch(state, headers, body).await;
+    }
+    let bytes = match crate::body::read(body, QUERY_BODY_MAX, "query").await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let req = QueryRequest::parse(&bytes);
+    match scoped.or_else(|| service_of_version(&req)) {
+        Some(service @ (Service::Iam | Service::Sts)) => answer(
+            service,
+            &state,
+            caller_of(caller),
+            &req,
+            request_id_of(request_id),
+        ),
+        _ => cloudwatch_logs::dispatch(state, headers, Body::from(bytes)).await,
     }
 }
 
-fn service_of(_headers: &HeaderMap) -> Service {
-    Service::Logs
+/// `GET /?Action=...&Version=...`: the query protocol's other form.
+async fn dispatch_get(
+    state: State<AppState>,
+    caller: Option<Extension<Caller>>,
+    request_id: Option<Extension<RequestId>>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let req = QueryRequest::parse(uri.query().unwrap_or("").as_bytes());
+    match service_of_scope(&headers).or_else(|| service_of_version(&req)) {
+        Some(service @ (Service::Iam | Service::Sts)) => answer(
+            service,
+            &state,
+            caller_of(caller),
+            &req,
+            request_id_of(request_id),
+        ),
+        _ => crate::error::unknown_operation(method, uri).await,
+    }
+}
+
+fn answer(
+    service: Service,
+    state: &AppState,
+    caller: Caller,
+    req: &QueryRequest,
+    request_id: String,
+) -> Response {
+    match service {
+        Service::Sts => sts::dispatch(state, &caller, req, &request_id),
+        _ => iam::dispatch(state, &caller, req, &request_id),
+    }
+}
+
+/// The service the signature's credential scope names, if it is one Hearth has.
+fn service_of_scope(headers: &HeaderMap) -> Option<Service> {
+    match scope_service(headers)? {
+        "iam" => Some(Service::Iam),
+        "sts" => Some(Service::Sts),
+        _ => Some(Service::Logs),
+    }
+}
+
+/// The query-protocol service an unsigned request names by its API version.
+fn service_of_version(req: &QueryRequest) -> Option<Service> {
+    match req.version.as_deref()? {
+        v if v == iam::PROTOCOL.version => Some(Service::Iam),
+        v if v == sts::PROTOCOL.version => Some(Service::Sts),
+        _ => None,
+    }
 }
 
 /// The service named by the request's SigV4 credential scope, if it is signed in the
 /// `Authorization` header (`AWS4-HMAC-SHA256 Credential=AK/20261201/us-east-1/iam/aws4_request, ...`).
-#[allow(dead_code)] // the query-protocol services use it
 pub(crate) fn scope_service(headers: &HeaderMap) -> Option<&str> {
     let auth = headers.get("authorization")?.to_str().ok()?;
     let credential = auth

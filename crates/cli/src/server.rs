@@ -99,6 +99,12 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
 
+    /// CreateFunction and UpdateFunctionConfiguration refuse an execution role that is
+    /// not a role of the caller's account trusting `lambda.amazonaws.com` (IAM's
+    /// CreateRole on this endpoint makes them). To be implied by `--auth sigv4`.
+    #[arg(long, env = "HEARTH_CHECK_ROLES")]
+    pub check_roles: bool,
+
     #[command(flatten)]
     pub dirs: DirArgs,
 
@@ -201,19 +207,28 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
+    let api_options = hearth_api::ApiOptions {
+        // The "sigv4" part's session credentials plug in here.
+        session_issuer: None,
+        check_roles: args.check_roles,
+    };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
     engine.serve_api_to_functions(FunctionApi::new(
-        hearth_api::for_functions(
-            body_budget
-                .clone()
-                .apply(hearth_api::router(engine.clone(), invoker.clone())),
-        ),
+        hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with(
+            engine.clone(),
+            invoker.clone(),
+            api_options.clone(),
+        ))),
         format!("http://{}", endpoint_addr(addr)),
     ));
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
-        body_budget.apply(hearth_api::router(engine.clone(), invoker)),
+        body_budget.apply(hearth_api::router_with(
+            engine.clone(),
+            invoker,
+            api_options,
+        )),
         guard,
     );
     let limits = hearth_serve::Limits {
