@@ -11,12 +11,19 @@ use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
 
 /// The router, its store, and the directory both live in (dropped last).
+#[allow(dead_code)] // not every test binary uses both
 pub fn app() -> (Router, Store, tempfile::TempDir) {
+    app_with(Default::default())
+}
+
+/// As [`app`], with `options`.
+#[allow(dead_code)] // not every test binary uses both
+pub fn app_with(options: hearth_api::ApiOptions) -> (Router, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, path) = hearth_engine::testing::engine(dir.path());
     let store = engine.store().clone();
     let invoker = invoker(&engine, path);
-    (hearth_api::router(engine, invoker), store, dir)
+    (hearth_api::router_with(engine, invoker, options), store, dir)
 }
 
 /// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the
