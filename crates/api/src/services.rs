@@ -2,10 +2,12 @@
 //! apart here, by protocol, and handed to their service's module. JSON protocols name
 //! their operation in `X-Amz-Target` (`Logs_20140328.*`); the query protocol (IAM, STS,
 //! and later SQS and SNS) sends a form with `Action=`, whose service the signature's
-//! credential scope names (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`). Lambda's
-//! REST paths are routed by path and never reach this.
+//! credential scope names (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), or, when
+//! unsigned (`--auth off`), its `Version`. Lambda's REST paths are routed by path and
+//! never reach this. `GET /` with a query string is the query protocol's other form.
 //!
-//! Each service adds one arm to [`Service`] and [`service_of`].
+//! Each service adds one arm to [`Service`], [`service_of_scope`] and, for the query
+//! protocol, [`service_of_version`].
 
 use axum::body::Body;
 use axum::extract::State;

@@ -46,7 +46,10 @@ async fn post(app: &Router, form: &str, caller: Option<Caller>) -> (StatusCode, 
     let mut req = Request::builder()
         .method("POST")
         .uri("/")
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
         .body(Body::from(form.to_string()))
         .expect("request");
     if let Some(c) = caller {
@@ -91,7 +94,13 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
         session_issuer: Some(issuer.clone()),
         check_roles: false,
     });
-    create_role(&app, "trusting", TRUST_ACCOUNT, "&Path=%2Fteam%2F&MaxSessionDuration=7200").await;
+    create_role(
+        &app,
+        "trusting",
+        TRUST_ACCOUNT,
+        "&Path=%2Fteam%2F&MaxSessionDuration=7200",
+    )
+    .await;
     create_role(&app, "lambda-only", TRUST_LAMBDA, "").await;
 
     let (status, body) = post(
@@ -105,8 +114,18 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
     assert_eq!(grants.len(), 1);
     let g = &grants[0];
     assert_eq!(
-        (g.account.as_str(), g.role_arn.as_str(), g.role_name.as_str(), g.session_name.as_str()),
-        ("000000000000", "arn:aws:iam::000000000000:role/team/trusting", "trusting", "s-1")
+        (
+            g.account.as_str(),
+            g.role_arn.as_str(),
+            g.role_name.as_str(),
+            g.session_name.as_str()
+        ),
+        (
+            "000000000000",
+            "arn:aws:iam::000000000000:role/team/trusting",
+            "trusting",
+            "s-1"
+        )
     );
     assert_eq!(g.duration, std::time::Duration::from_secs(7200));
     assert_eq!(g.tags, [("team".to_string(), "a".to_string())]);

@@ -23,7 +23,11 @@ pub fn app_with(options: hearth_api::ApiOptions) -> (Router, Store, tempfile::Te
     let (engine, path) = hearth_engine::testing::engine(dir.path());
     let store = engine.store().clone();
     let invoker = invoker(&engine, path);
-    (hearth_api::router_with(engine, invoker, options), store, dir)
+    (
+        hearth_api::router_with(engine, invoker, options),
+        store,
+        dir,
+    )
 }
 
 /// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the

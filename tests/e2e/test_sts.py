@@ -1,0 +1,125 @@
+"""STS on Hearth's endpoint: GetCallerIdentity and AssumeRole's checks, compared whole with
+what AWS answered (LocalStack's snapshots of real AWS, sts/test_sts.snapshot.json:
+TestSTSIntegrations::test_sts_invalid_parameters, TestSTSAssumeRoleTagging::
+test_assume_role_tag_validation). The credentials come from the authentication layer's
+session issuer; without it (as here, authentication off) AssumeRole says the service is
+unavailable once every check has passed."""
+
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import hearth_e2e as h
+
+answer, failure = h.answer, h.failure
+ROOT = f"arn:aws:iam::{h.ACCOUNT}:root"
+TRUST_ACCOUNT = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": h.ACCOUNT},
+     "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+     "Action": "sts:AssumeRole"}]}
+
+
+def client(endpoint, service, validate=True):
+    return boto3.session.Session().client(
+        service, region_name=h.REGION, endpoint_url=endpoint,
+        aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                      parameter_validation=validate))
+
+
+@pytest.fixture(scope="module")
+def sts(server):
+    return client(server.endpoint, "sts")
+
+
+@pytest.fixture(scope="module")
+def raw_sts(server):
+    return client(server.endpoint, "sts", validate=False)
+
+
+@pytest.fixture(scope="module")
+def iam(server):
+    return client(server.endpoint, "iam")
+
+
+def error(code, message, status, kind="Sender"):
+    return {"Error": {"Type": kind, "Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+def test_get_caller_identity_is_the_default_root(sts, server, tmp_path):
+    assert answer(sts.get_caller_identity()) == {
+        "UserId": h.ACCOUNT, "Account": h.ACCOUNT, "Arn": ROOT,
+        "ResponseMetadata": {"HTTPStatusCode": 200}}
+    run = h.run(h._aws_command() + ["sts", "get-caller-identity", "--endpoint-url",
+                                    server.endpoint, "--region", h.REGION, "--output", "json"],
+                env=h.aws_env(tmp_path))
+    assert run.json == {"UserId": h.ACCOUNT, "Account": h.ACCOUNT, "Arn": ROOT}
+
+
+def test_assume_role_parameters_as_sts_checks_them(sts, raw_sts):
+    for arn in ("nothing-valid-in-here", "arn::b:::something/test-role",
+                "arn:a::::something/test-role", "arn:a:::something/test-role",
+                "arn:a:a::aaaaaaaaaa:"):
+        assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="Session1") == error(
+            "ValidationError", f"{arn} is invalid", 400), arn
+    assert failure(raw_sts.assume_role, RoleArn=f"arn:aws:iam::{h.ACCOUNT}:role/r",
+                   RoleSessionName="Session1:2") == error(
+        "ValidationError",
+        "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to "
+        r"satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*", 400)
+    assert failure(raw_sts.assume_role, RoleArn=f"arn:aws:iam::{h.ACCOUNT}:role/r",
+                   RoleSessionName="s1", DurationSeconds=100) == error(
+        "ValidationError",
+        "1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy "
+        "constraint: Member must have value greater than or equal to 900", 400)
+
+
+def test_assume_role_tag_validation(sts, iam):
+    name = h.unique_name("tagged")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT))
+    arn = f"arn:aws:iam::{h.ACCOUNT}:role/{name}"
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1",
+                   Tags=[{"Key": "k1", "Value": "v"}], TransitiveTagKeys=["k2"]) == error(
+        "InvalidParameterValue",
+        "The specified transitive tag key must be included in the requested tags.", 400)
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1",
+                   Tags=[{"Key": "Key", "Value": "a"}, {"Key": "key", "Value": "b"}]) == error(
+        "InvalidParameterValue",
+        "Duplicate tag keys found. Please note that Tag keys are case insensitive.", 400)
+    iam.delete_role(RoleName=name)
+
+
+def test_assume_role_refused_unless_the_trust_policy_names_the_caller(sts, iam):
+    lambda_only = h.unique_name("lambda-only")
+    iam.create_role(RoleName=lambda_only, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
+    for arn in (f"arn:aws:iam::{h.ACCOUNT}:role/{lambda_only}",
+                f"arn:aws:iam::{h.ACCOUNT}:role/no-such-role",
+                "arn:aws:iam::111111111111:role/other-account"):
+        assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == error(
+            "AccessDenied",
+            f"User: {ROOT} is not authorized to perform: sts:AssumeRole on resource: {arn}",
+            403), arn
+    iam.delete_role(RoleName=lambda_only)
+
+
+def test_assume_role_without_a_session_issuer_is_unavailable(sts, iam):
+    """With authentication off the server has no session issuer: a request that passes
+    every check is answered as the service being unavailable, not with fake credentials."""
+    name = h.unique_name("trusting")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT),
+                    MaxSessionDuration=7200)
+    arn = f"arn:aws:iam::{h.ACCOUNT}:role/{name}"
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1",
+                   DurationSeconds=7201) == error(
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == error(
+        "ServiceUnavailable",
+        "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).",
+        503, kind="Receiver")
+    iam.delete_role(RoleName=name)
