@@ -8,6 +8,7 @@
 
 mod account;
 mod action;
+mod authorize;
 mod body;
 mod body_budget;
 mod cloudwatch_logs;
@@ -38,6 +39,7 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_triggers::Invoker;
 
+pub use authorize::{Authorizer, NoIdentityPolicies, SharedAuthorizer};
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
 pub use request_id::RequestId;
@@ -50,11 +52,23 @@ pub struct AppState {
     /// The one way a handler makes a function run: Invoke is an event source like the
     /// others (see `hearth-triggers`).
     pub invoker: Invoker,
+    /// Where callers' identity policies come from (`authorize.rs`).
+    pub authorizer: SharedAuthorizer,
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, with no identity policies for any key or role (only roots are
+/// allowed anything).
 pub fn router(engine: Engine, invoker: Invoker) -> Router {
-    let state = AppState { engine, invoker };
+    router_with(engine, invoker, std::sync::Arc::new(NoIdentityPolicies))
+}
+
+/// The whole HTTP surface, authorising callers with `authorizer`'s identity policies.
+pub fn router_with(engine: Engine, invoker: Invoker, authorizer: SharedAuthorizer) -> Router {
+    let state = AppState {
+        engine,
+        invoker,
+        authorizer,
+    };
     Router::new()
         .route(
             "/2015-03-31/functions",
@@ -141,6 +155,12 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        // Every route above is checked against its declaration (`action.rs`) before its
+        // handler runs; routes merged after this line would not be: add them above.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorize::layer,
+        ))
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)

@@ -12,8 +12,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
+use axum::{Extension, Router};
 
+use crate::authorize::Access;
 use crate::{cloudwatch_logs, AppState};
 
 /// The AWS service a `POST /` request is for.
@@ -28,9 +29,15 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/", post(dispatch))
 }
 
-async fn dispatch(state: State<AppState>, headers: HeaderMap, body: Body) -> Response {
+/// Each service's dispatcher checks the operation it finds with `access` before it runs it.
+async fn dispatch(
+    state: State<AppState>,
+    Extension(access): Extension<Access>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match service_of(&headers) {
-        Service::Logs => cloudwatch_logs::dispatch(state, headers, body).await,
+        Service::Logs => cloudwatch_logs::dispatch(state, access, headers, body).await,
     }
 }
 

@@ -11,12 +11,27 @@ use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
 
 /// The router, its store, and the directory both live in (dropped last).
+#[allow(dead_code)] // not every test file uses the default authorizer
 pub fn app() -> (Router, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, path) = hearth_engine::testing::engine(dir.path());
     let store = engine.store().clone();
     let invoker = invoker(&engine, path);
     (hearth_api::router(engine, invoker), store, dir)
+}
+
+/// [`app`] with the identity policies of `authorizer`.
+#[allow(dead_code)] // not every test file authorises
+pub fn app_with(authorizer: hearth_api::SharedAuthorizer) -> (Router, Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, path) = hearth_engine::testing::engine(dir.path());
+    let store = engine.store().clone();
+    let invoker = invoker(&engine, path);
+    (
+        hearth_api::router_with(engine, invoker, authorizer),
+        store,
+        dir,
+    )
 }
 
 /// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the
