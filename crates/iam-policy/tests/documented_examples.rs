@@ -393,6 +393,103 @@ fn rows() -> Vec<Row> {
             want: (ImplicitDeny, IdentityPolicy),
         },
         Row {
+            name: "a service asking for a role with no policy naming it is denied",
+            identity: vec![],
+            resource: None,
+            resource_account: A,
+            ctx: RequestContext::new(RequestPrincipal::service("lambda.amazonaws.com")),
+            action: "sts:AssumeRole",
+            target: "arn:aws:iam::111122223333:role/exec",
+            want: (ImplicitDeny, ResourcePolicy),
+        },
+        Row {
+            name: "ForAllValues:StringEquals: the documented allowed tag keys, all within the set",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "lambda:TagResource", "Resource": "*",
+                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["environment", "cost-center"]}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: {
+                let mut c = user(A, "bob");
+                c.set_many("aws:TagKeys", vec!["environment".into()]);
+                c
+            },
+            action: "lambda:TagResource",
+            target: f(),
+            want: (Allow, IdentityPolicy),
+        },
+        Row {
+            name: "ForAllValues:StringEquals: one tag key outside the set",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "lambda:TagResource", "Resource": "*",
+                "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["environment", "cost-center"]}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: {
+                let mut c = user(A, "bob");
+                c.set_many("aws:TagKeys", vec!["environment".into(), "owner".into()]);
+                c
+            },
+            action: "lambda:TagResource",
+            target: f(),
+            want: (ImplicitDeny, IdentityPolicy),
+        },
+        Row {
+            name: "StringLike with a policy variable: the documented home-folder condition",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::amzn-s3-demo-bucket",
+                "Condition": {"StringLike": {"s3:prefix": ["home/${aws:username}/*"]}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: user(A, "bob").with("s3:prefix", "home/bob/photos/"),
+            action: "s3:ListBucket",
+            target: "arn:aws:s3:::amzn-s3-demo-bucket",
+            want: (Allow, IdentityPolicy),
+        },
+        Row {
+            name: "the home-folder condition for another user's folder",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::amzn-s3-demo-bucket",
+                "Condition": {"StringLike": {"s3:prefix": ["home/${aws:username}/*"]}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: user(A, "bob").with("s3:prefix", "home/alice/"),
+            action: "s3:ListBucket",
+            target: "arn:aws:s3:::amzn-s3-demo-bucket",
+            want: (ImplicitDeny, IdentityPolicy),
+        },
+        Row {
+            name: "Null: deny requests made without temporary credentials (aws:TokenIssueTime absent)",
+            identity: vec![everything.clone(), json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*",
+                "Condition": {"Null": {"aws:TokenIssueTime": "true"}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: user(A, "bob"),
+            action: "lambda:ListFunctions",
+            target: "*",
+            want: (ExplicitDeny, IdentityPolicy),
+        },
+        Row {
+            name: "NumericLessThanEquals with IfExists: an absent key passes",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+                "Condition": {"NumericLessThanEqualsIfExists": {"s3:max-keys": "10"}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: user(A, "bob"),
+            action: "s3:ListBucket",
+            target: "arn:aws:s3:::b",
+            want: (Allow, IdentityPolicy),
+        },
+        Row {
+            name: "NumericLessThanEquals: over the limit",
+            identity: vec![json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+                "Condition": {"NumericLessThanEquals": {"s3:max-keys": "10"}}}})],
+            resource: None,
+            resource_account: A,
+            ctx: user(A, "bob").with("s3:max-keys", "11"),
+            action: "s3:ListBucket",
+            target: "arn:aws:s3:::b",
+            want: (ImplicitDeny, IdentityPolicy),
+        },
+        Row {
             name: "StringNotEquals on an absent key holds (Deny unless tagged)",
             identity: vec![everything.clone(), json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "lambda:*", "Resource": "*",
                 "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "core"}}}})],
@@ -423,6 +520,39 @@ fn documented_examples() {
         );
         assert_eq!((got.decision, got.by), row.want, "{}", row.name);
     }
+}
+
+#[test]
+fn a_trust_policy_is_evaluated_as_the_roles_resource_policy() {
+    let trust = parse(
+        &json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}})
+        .to_string(),
+        PolicyKind::Trust,
+    )
+    .expect("trust policy");
+    let role = "arn:aws:iam::111122223333:role/exec";
+    let assume = |who: RequestPrincipal| {
+        evaluate(
+            &RequestContext::new(who),
+            "sts:AssumeRole",
+            role,
+            &[],
+            ResourcePolicy {
+                account: A,
+                policy: Some(&trust),
+            },
+        )
+        .decision
+    };
+    assert_eq!(
+        assume(RequestPrincipal::service("lambda.amazonaws.com")),
+        Decision::Allow
+    );
+    assert_eq!(
+        assume(RequestPrincipal::service("states.amazonaws.com")),
+        Decision::ImplicitDeny
+    );
 }
 
 #[test]
