@@ -1,32 +1,425 @@
-//! The IAM action each operation is authorised as (`lambda:<Operation>`), declared
-//! beside its handler and attached to its route as a request extension
-//! ([`Operation`]), so that the IAM layer (request signing, issue 14) can read which
-//! action a request needs instead of guessing it from the path.
+//! What every route is authorised as: its IAM action and how the ARN of the resource it
+//! acts on is formed from the request, declared here for every (method, path) the router
+//! serves, as Lambda's "Actions, resources, and condition keys" page lists them. The
+//! authorization layer (`authorize.rs`) finds a request's declaration by the route axum
+//! matched; a route with no declaration is refused, so no handler can run unchecked.
+//!
+//! Operations that share one route (`POST /`, told apart by `X-Amz-Target`) are declared
+//! by their service's dispatcher (see [`crate::cloudwatch_logs::OPERATIONS`]), which checks
+//! each before running it.
 
-/// An operation and the IAM action that authorises it.
+use axum::http::Method;
+
+/// How an operation's resource ARN is formed from its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResourceOf {
+    /// `*`: the action acts on no one resource (ListFunctions, GetAccountSettings).
+    Any,
+    /// The function of the `{function}` path parameter, with its qualifier
+    /// (`name:qualifier` or `?Qualifier=`): version and alias ARNs, as Lambda authorises
+    /// GetFunction, Invoke, the policy operations and the event invoke configs.
+    Function,
+    /// The function of the `{function}` path parameter without any qualifier.
+    UnqualifiedFunction,
+    /// The alias of the `{function}` and `{name}` path parameters.
+    Alias,
+    /// The function named by the JSON body's `FunctionName` (CreateFunction).
+    FunctionInBody,
+    /// The ARN in the `{resource}` path parameter (the tag operations).
+    PathArn,
+    /// The route carries several operations (`POST /`): its dispatcher declares and
+    /// checks each one.
+    Dispatched,
+}
+
+/// An operation, the IAM action that authorises it, and its resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Operation {
-    /// The operation's name in botocore's model.
+    /// The operation's name in botocore's model (Hearth's own for `/_hearth`).
     pub name: &'static str,
     /// The IAM action, e.g. `lambda:TagResource`.
     pub action: &'static str,
+    pub resource: ResourceOf,
 }
 
 impl Operation {
-    pub(crate) const fn new(name: &'static str, action: &'static str) -> Self {
-        Self { name, action }
+    pub(crate) const fn new(
+        name: &'static str,
+        action: &'static str,
+        resource: ResourceOf,
+    ) -> Self {
+        Self {
+            name,
+            action,
+            resource,
+        }
     }
 }
 
-/// Every operation the modules that declare theirs handle.
-#[cfg(test)]
-pub(crate) fn declared() -> Vec<Operation> {
-    [
-        crate::tags::OPERATIONS,
-        crate::policy::OPERATIONS,
-        crate::function_settings::OPERATIONS,
-    ]
-    .concat()
+/// One route's declaration: the method and axum path it is served at, and its operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub op: Operation,
+}
+
+const fn r(method: &'static str, path: &'static str, op: Operation) -> Route {
+    Route { method, path, op }
+}
+
+const fn lambda(name: &'static str, action: &'static str, resource: ResourceOf) -> Operation {
+    Operation::new(name, action, resource)
+}
+
+use ResourceOf::{Alias, Any, Function, FunctionInBody, PathArn, UnqualifiedFunction};
+
+const CREATE: Operation = lambda("CreateFunction", "lambda:CreateFunction", FunctionInBody);
+const LIST: Operation = lambda("ListFunctions", "lambda:ListFunctions", Any);
+const INVOKE_ASYNC: Operation = lambda("InvokeAsync", "lambda:InvokeAsync", Function);
+const ACCOUNT: Operation = lambda("GetAccountSettings", "lambda:GetAccountSettings", Any);
+const F: &str = "/2015-03-31/functions/{function}";
+const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurrency";
+const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
+
+/// Every route the router serves, with its operation.
+pub(crate) const ROUTES: &[Route] = &[
+    r("POST", "/2015-03-31/functions", CREATE),
+    r("GET", "/2015-03-31/functions", LIST),
+    r("POST", "/2015-03-31/functions/", CREATE),
+    r("GET", "/2015-03-31/functions/", LIST),
+    r(
+        "GET",
+        F,
+        lambda("GetFunction", "lambda:GetFunction", Function),
+    ),
+    r(
+        "DELETE",
+        F,
+        lambda("DeleteFunction", "lambda:DeleteFunction", Function),
+    ),
+    r(
+        "GET",
+        "/2015-03-31/functions/{function}/configuration",
+        lambda(
+            "GetFunctionConfiguration",
+            "lambda:GetFunctionConfiguration",
+            Function,
+        ),
+    ),
+    r(
+        "PUT",
+        "/2015-03-31/functions/{function}/configuration",
+        lambda(
+            "UpdateFunctionConfiguration",
+            "lambda:UpdateFunctionConfiguration",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "PUT",
+        "/2015-03-31/functions/{function}/code",
+        lambda(
+            "UpdateFunctionCode",
+            "lambda:UpdateFunctionCode",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "POST",
+        "/2015-03-31/functions/{function}/versions",
+        lambda(
+            "PublishVersion",
+            "lambda:PublishVersion",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "GET",
+        "/2015-03-31/functions/{function}/versions",
+        lambda(
+            "ListVersionsByFunction",
+            "lambda:ListVersionsByFunction",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "POST",
+        "/2015-03-31/functions/{function}/aliases",
+        lambda("CreateAlias", "lambda:CreateAlias", UnqualifiedFunction),
+    ),
+    r(
+        "GET",
+        "/2015-03-31/functions/{function}/aliases",
+        lambda("ListAliases", "lambda:ListAliases", UnqualifiedFunction),
+    ),
+    r(
+        "GET",
+        "/2015-03-31/functions/{function}/aliases/{name}",
+        lambda("GetAlias", "lambda:GetAlias", Alias),
+    ),
+    r(
+        "PUT",
+        "/2015-03-31/functions/{function}/aliases/{name}",
+        lambda("UpdateAlias", "lambda:UpdateAlias", Alias),
+    ),
+    r(
+        "DELETE",
+        "/2015-03-31/functions/{function}/aliases/{name}",
+        lambda("DeleteAlias", "lambda:DeleteAlias", Alias),
+    ),
+    r(
+        "PUT",
+        "/2017-10-31/functions/{function}/concurrency",
+        lambda(
+            "PutFunctionConcurrency",
+            "lambda:PutFunctionConcurrency",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "DELETE",
+        "/2017-10-31/functions/{function}/concurrency",
+        lambda(
+            "DeleteFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "GET",
+        "/2019-09-30/functions/{function}/concurrency",
+        lambda(
+            "GetFunctionConcurrency",
+            "lambda:GetFunctionConcurrency",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "PUT",
+        PROVISIONED,
+        lambda(
+            "PutProvisionedConcurrencyConfig",
+            "lambda:PutProvisionedConcurrencyConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        PROVISIONED,
+        lambda(
+            "GetProvisionedConcurrencyConfig",
+            "lambda:GetProvisionedConcurrencyConfig",
+            Function,
+        ),
+    ),
+    r(
+        "DELETE",
+        PROVISIONED,
+        lambda(
+            "DeleteProvisionedConcurrencyConfig",
+            "lambda:DeleteProvisionedConcurrencyConfig",
+            Function,
+        ),
+    ),
+    r(
+        "PUT",
+        EVENT_CONFIG,
+        lambda(
+            "PutFunctionEventInvokeConfig",
+            "lambda:PutFunctionEventInvokeConfig",
+            Function,
+        ),
+    ),
+    r(
+        "POST",
+        EVENT_CONFIG,
+        lambda(
+            "UpdateFunctionEventInvokeConfig",
+            "lambda:UpdateFunctionEventInvokeConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        EVENT_CONFIG,
+        lambda(
+            "GetFunctionEventInvokeConfig",
+            "lambda:GetFunctionEventInvokeConfig",
+            Function,
+        ),
+    ),
+    r(
+        "DELETE",
+        EVENT_CONFIG,
+        lambda(
+            "DeleteFunctionEventInvokeConfig",
+            "lambda:DeleteFunctionEventInvokeConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        "/2019-09-25/functions/{function}/event-invoke-config/list",
+        lambda(
+            "ListFunctionEventInvokeConfigs",
+            "lambda:ListFunctionEventInvokeConfigs",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "POST",
+        "/2015-03-31/functions/{function}/invocations",
+        lambda("Invoke", "lambda:InvokeFunction", Function),
+    ),
+    r(
+        "POST",
+        "/2014-11-13/functions/{function}/invoke-async",
+        INVOKE_ASYNC,
+    ),
+    r(
+        "POST",
+        "/2014-11-13/functions/{function}/invoke-async/",
+        INVOKE_ASYNC,
+    ),
+    r("GET", "/2016-08-19/account-settings", ACCOUNT),
+    r("GET", "/2016-08-19/account-settings/", ACCOUNT),
+    r(
+        "GET",
+        "/2017-03-31/tags/{resource}",
+        lambda("ListTags", "lambda:ListTags", PathArn),
+    ),
+    r(
+        "POST",
+        "/2017-03-31/tags/{resource}",
+        lambda("TagResource", "lambda:TagResource", PathArn),
+    ),
+    r(
+        "DELETE",
+        "/2017-03-31/tags/{resource}",
+        lambda("UntagResource", "lambda:UntagResource", PathArn),
+    ),
+    r(
+        "POST",
+        "/2015-03-31/functions/{function}/policy",
+        lambda("AddPermission", "lambda:AddPermission", Function),
+    ),
+    r(
+        "GET",
+        "/2015-03-31/functions/{function}/policy",
+        lambda("GetPolicy", "lambda:GetPolicy", Function),
+    ),
+    r(
+        "DELETE",
+        "/2015-03-31/functions/{function}/policy/{sid}",
+        lambda("RemovePermission", "lambda:RemovePermission", Function),
+    ),
+    r(
+        "GET",
+        "/2021-07-20/functions/{function}/runtime-management-config",
+        lambda(
+            "GetRuntimeManagementConfig",
+            "lambda:GetRuntimeManagementConfig",
+            Function,
+        ),
+    ),
+    r(
+        "PUT",
+        "/2021-07-20/functions/{function}/runtime-management-config",
+        lambda(
+            "PutRuntimeManagementConfig",
+            "lambda:PutRuntimeManagementConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        "/2024-08-31/functions/{function}/recursion-config",
+        lambda(
+            "GetFunctionRecursionConfig",
+            "lambda:GetFunctionRecursionConfig",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "PUT",
+        "/2024-08-31/functions/{function}/recursion-config",
+        lambda(
+            "PutFunctionRecursionConfig",
+            "lambda:PutFunctionRecursionConfig",
+            UnqualifiedFunction,
+        ),
+    ),
+    r(
+        "GET",
+        "/2020-06-30/functions/{function}/code-signing-config",
+        lambda(
+            "GetFunctionCodeSigningConfig",
+            "lambda:GetFunctionCodeSigningConfig",
+            UnqualifiedFunction,
+        ),
+    ),
+    // Hearth's private endpoints, as `hearth:` actions.
+    r(
+        "GET",
+        "/_hearth/code/{file}",
+        lambda("GetCode", "hearth:GetCode", Any),
+    ),
+    r(
+        "GET",
+        "/_hearth/logs/{function}",
+        lambda("GetLogs", "hearth:GetLogs", UnqualifiedFunction),
+    ),
+    r(
+        "DELETE",
+        "/_hearth/logs/{function}",
+        lambda("DeleteLogs", "hearth:DeleteLogs", UnqualifiedFunction),
+    ),
+    r(
+        "GET",
+        "/_hearth/runtimes",
+        lambda("ListRuntimes", "hearth:ListRuntimes", Any),
+    ),
+    r(
+        "GET",
+        "/_hearth/concurrency",
+        lambda("GetConcurrency", "hearth:GetConcurrency", Any),
+    ),
+    r(
+        "GET",
+        "/_hearth/queue",
+        lambda("GetQueue", "hearth:GetQueue", Any),
+    ),
+    // Every `POST /` service (CloudWatch Logs, IAM, STS) and the query protocol's `GET /`:
+    // each dispatcher checks its own (`services.rs`).
+    r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
+    r("GET", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
+];
+
+/// What the table says of a request's route.
+pub(crate) enum Declared {
+    Op(Operation),
+    /// The path is declared, not this method: the router answers it as an unknown
+    /// operation.
+    OtherMethod,
+    /// No declaration for this path at all: a route someone forgot to declare.
+    Undeclared,
+}
+
+/// The declaration of `method` on the axum route `path`.
+pub(crate) fn declared(method: &Method, path: &str) -> Declared {
+    let mut on_path = false;
+    for route in ROUTES.iter().filter(|r| r.path == path) {
+        on_path = true;
+        if route.method == method.as_str() {
+            return Declared::Op(route.op);
+        }
+    }
+    if on_path {
+        Declared::OtherMethod
+    } else {
+        Declared::Undeclared
+    }
 }
 
 #[cfg(test)]
@@ -34,11 +427,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_action_is_lambda_and_its_operation() {
-        let ops = declared();
-        assert!(!ops.is_empty());
-        for op in ops {
-            assert_eq!(op.action, format!("lambda:{}", op.name), "{op:?}");
+    fn each_lambda_action_is_its_operation() {
+        for route in ROUTES {
+            let op = route.op;
+            match op.action.split_once(':') {
+                Some(("lambda", name)) => {
+                    // Lambda's actions are its operations' names, but for Invoke's.
+                    let expected = if op.name == "Invoke" {
+                        "InvokeFunction"
+                    } else {
+                        op.name
+                    };
+                    assert_eq!(name, expected, "{route:?}");
+                }
+                Some(("hearth", name)) => assert_eq!(name, op.name, "{route:?}"),
+                _ => assert_eq!(op.resource, ResourceOf::Dispatched, "{route:?}"),
+            }
+            let needs_function = matches!(
+                op.resource,
+                ResourceOf::Function | ResourceOf::UnqualifiedFunction | ResourceOf::Alias
+            );
+            assert_eq!(
+                needs_function,
+                route.path.contains("{function}"),
+                "{route:?}"
+            );
+            if op.resource == ResourceOf::PathArn {
+                assert!(route.path.contains("{resource}"), "{route:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_modules_declarations_are_the_tables() {
+        let modules = [
+            crate::tags::OPERATIONS,
+            crate::policy::OPERATIONS,
+            crate::function_settings::OPERATIONS,
+        ]
+        .concat();
+        for op in modules {
+            assert!(ROUTES.iter().any(|r| r.op == op), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn each_method_and_path_is_declared_once() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "declared twice: {a:?}"
+                );
+            }
         }
     }
 }

@@ -13,7 +13,70 @@ use hearth_model::{AwsError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::authorize::{Access, Refused};
 use crate::{logs_read, AppState};
+
+/// Every Logs operation Hearth serves and its IAM action; each acts on the log group its
+/// request names (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*`), DescribeLogGroups on
+/// every group of the account (`log-group:*`). An operation not listed here is answered
+/// `UnknownOperationException` before anything runs.
+pub(crate) const OPERATIONS: &[(&str, &str)] = &[
+    ("PutRetentionPolicy", "logs:PutRetentionPolicy"),
+    ("DeleteRetentionPolicy", "logs:DeleteRetentionPolicy"),
+    ("DeleteLogGroup", "logs:DeleteLogGroup"),
+    ("DescribeLogGroups", "logs:DescribeLogGroups"),
+    ("DescribeLogStreams", "logs:DescribeLogStreams"),
+    ("GetLogEvents", "logs:GetLogEvents"),
+    ("FilterLogEvents", "logs:FilterLogEvents"),
+];
+
+/// The log group ARN a Logs request acts on, read from its body without its whole shape.
+fn log_group_arn(operation: &str, account: &str, bytes: &[u8]) -> String {
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Group {
+        log_group_name: Option<String>,
+        log_group_identifier: Option<String>,
+    }
+    let all = format!(
+        "arn:aws:logs:{}:{account}:log-group:*",
+        hearth_model::arn::REGION
+    );
+    if operation == "DescribeLogGroups" {
+        return all;
+    }
+    let g: Group = serde_json::from_slice(bytes).unwrap_or_default();
+    match (g.log_group_name, g.log_group_identifier) {
+        (Some(name), _) => format!(
+            "arn:aws:logs:{}:{account}:log-group:{name}:*",
+            hearth_model::arn::REGION
+        ),
+        (None, Some(id)) if id.starts_with("arn:") => {
+            let id = id.strip_suffix(":*").unwrap_or(&id);
+            format!("{id}:*")
+        }
+        (None, Some(name)) => format!(
+            "arn:aws:logs:{}:{account}:log-group:{name}:*",
+            hearth_model::arn::REGION
+        ),
+        // No group named: the request fails its validation if allowed to get there; the
+        // check is on every group.
+        (None, None) => all,
+    }
+}
+
+impl From<Refused> for LogsError {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Denied(m) => Self::client("AccessDeniedException", m),
+            Refused::Failed(m) => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "ServiceUnavailableException",
+                message: m,
+            },
+        }
+    }
+}
 
 const TARGET_PREFIX: &str = "Logs_20140328.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -129,10 +192,11 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, LogsError> {
 /// `POST /` with `X-Amz-Target: Logs_20140328.<Operation>`.
 pub(crate) async fn dispatch(
     State(s): State<AppState>,
+    access: Access,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match handle(&s, &headers, body).await {
+    match handle(&s, &access, &headers, body).await {
         Ok(answer) => {
             let mut resp = (StatusCode::OK, answer.to_string()).into_response();
             resp.headers_mut()
@@ -143,7 +207,12 @@ pub(crate) async fn dispatch(
     }
 }
 
-async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, LogsError> {
+async fn handle(
+    s: &AppState,
+    access: &Access,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, LogsError> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -152,6 +221,14 @@ async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, 
     let bytes = crate::body::read(body, BODY_MAX, operation)
         .await
         .map_err(|e| LogsError::from(e.0))?;
+    let declared = OPERATIONS
+        .iter()
+        .find(|(name, _)| target.starts_with(TARGET_PREFIX) && *name == operation);
+    let Some((_, action)) = declared else {
+        return Err(unknown(target));
+    };
+    let resource = log_group_arn(operation, &access.caller.account, &bytes);
+    access.check(s, action, &resource, None)?;
     match (target.starts_with(TARGET_PREFIX), operation) {
         (true, "PutRetentionPolicy") => {
             let req: PutRetentionPolicy = parse(&bytes)?;
@@ -178,9 +255,13 @@ async fn handle(s: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, 
         (true, "DescribeLogStreams") => logs_read::describe_log_streams(s, parse(&bytes)?).await,
         (true, "GetLogEvents") => logs_read::get_log_events(s, parse(&bytes)?).await,
         (true, "FilterLogEvents") => logs_read::filter_log_events(s, parse(&bytes)?).await,
-        _ => Err(LogsError::client(
-            "UnknownOperationException",
-            format!("Hearth does not implement the operation {target:?}"),
-        )),
+        _ => Err(unknown(target)),
     }
+}
+
+fn unknown(target: &str) -> LogsError {
+    LogsError::client(
+        "UnknownOperationException",
+        format!("Hearth does not implement the operation {target:?}"),
+    )
 }

@@ -16,7 +16,7 @@ use hearth_model::function_settings::{
 use hearth_model::{FunctionRef, NameShape};
 use serde_json::{json, Value};
 
-use crate::action::Operation;
+use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
 use crate::functions::function_ref;
 use crate::{body, AppState};
@@ -24,22 +24,27 @@ use crate::{body, AppState};
 const GET_RUNTIME: Operation = Operation::new(
     "GetRuntimeManagementConfig",
     "lambda:GetRuntimeManagementConfig",
+    ResourceOf::Function,
 );
 const PUT_RUNTIME: Operation = Operation::new(
     "PutRuntimeManagementConfig",
     "lambda:PutRuntimeManagementConfig",
+    ResourceOf::Function,
 );
 const GET_RECURSION: Operation = Operation::new(
     "GetFunctionRecursionConfig",
     "lambda:GetFunctionRecursionConfig",
+    ResourceOf::UnqualifiedFunction,
 );
 const PUT_RECURSION: Operation = Operation::new(
     "PutFunctionRecursionConfig",
     "lambda:PutFunctionRecursionConfig",
+    ResourceOf::UnqualifiedFunction,
 );
 const GET_CODE_SIGNING: Operation = Operation::new(
     "GetFunctionCodeSigningConfig",
     "lambda:GetFunctionCodeSigningConfig",
+    ResourceOf::UnqualifiedFunction,
 );
 #[cfg(test)]
 pub(crate) const OPERATIONS: &[Operation] = &[

@@ -8,6 +8,7 @@
 
 mod account;
 mod action;
+mod authorize;
 mod body;
 mod body_budget;
 mod cloudwatch_logs;
@@ -42,6 +43,7 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_triggers::Invoker;
 
+pub use authorize::{Authorizer, NoIdentityPolicies, SharedAuthorizer};
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
 pub use request_id::RequestId;
@@ -59,7 +61,7 @@ pub struct AppState {
 }
 
 /// Settings of the API that depend on how the server authenticates.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ApiOptions {
     /// Mints AssumeRole's temporary credentials; without one AssumeRole answers that
     /// the service is unavailable.
@@ -67,6 +69,20 @@ pub struct ApiOptions {
     /// Whether CreateFunction and UpdateFunctionConfiguration check that the role
     /// exists in the caller's account and trusts `lambda.amazonaws.com`.
     pub check_roles: bool,
+    /// Where callers' identity policies come from (`authorize.rs`).
+    pub authorizer: SharedAuthorizer,
+}
+
+impl Default for ApiOptions {
+    /// No issuer, no role checks, and no identity policies for any key or role (only
+    /// roots are allowed anything).
+    fn default() -> Self {
+        Self {
+            session_issuer: Default::default(),
+            check_roles: false,
+            authorizer: std::sync::Arc::new(NoIdentityPolicies),
+        }
+    }
 }
 
 /// The whole HTTP surface, with the default [`ApiOptions`].
@@ -167,6 +183,12 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        // Every route above is checked against its declaration (`action.rs`) before its
+        // handler runs; routes merged after this line would not be: add them above.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorize::layer,
+        ))
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)

@@ -16,13 +16,21 @@ use hearth_model::policy::{
 };
 use hearth_model::{AwsError, FunctionRef};
 
-use crate::action::Operation;
+use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
 use crate::{body, AppState};
 
-const ADD_PERMISSION: Operation = Operation::new("AddPermission", "lambda:AddPermission");
-const REMOVE_PERMISSION: Operation = Operation::new("RemovePermission", "lambda:RemovePermission");
-const GET_POLICY: Operation = Operation::new("GetPolicy", "lambda:GetPolicy");
+const ADD_PERMISSION: Operation = Operation::new(
+    "AddPermission",
+    "lambda:AddPermission",
+    ResourceOf::Function,
+);
+const REMOVE_PERMISSION: Operation = Operation::new(
+    "RemovePermission",
+    "lambda:RemovePermission",
+    ResourceOf::Function,
+);
+const GET_POLICY: Operation = Operation::new("GetPolicy", "lambda:GetPolicy", ResourceOf::Function);
 #[cfg(test)]
 pub(crate) const OPERATIONS: &[Operation] = &[ADD_PERMISSION, REMOVE_PERMISSION, GET_POLICY];
 

@@ -11,13 +11,14 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use hearth_model::caller::Caller;
 
-use crate::query::QueryRequest;
+use crate::authorize::{Access, Refused};
+use crate::query::{QueryError, QueryRequest};
 use crate::{cloudwatch_logs, iam, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
@@ -50,15 +51,16 @@ fn request_id_of(id: Option<Extension<RequestId>>) -> String {
     id.map_or_else(|| uuid::Uuid::new_v4().to_string(), |Extension(r)| r.0)
 }
 
+/// Each service's dispatcher checks the operation it finds with `access` before it runs it.
 async fn dispatch(
     state: State<AppState>,
-    caller: Option<Extension<Caller>>,
+    Extension(access): Extension<Access>,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     if headers.contains_key("x-amz-target") {
-        return cloudwatch_logs::dispatch(state, headers, body).await;
+        return cloudwatch_logs::dispatch(state, access, headers, body).await;
     }
     let scoped = service_of_scope(&headers);
     let form = headers
@@ -66,7 +68,7 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if scoped == Some(Service::Logs) || (scoped.is_none() && !form) {
-        return cloudwatch_logs::dispatch(state, headers, body).await;
+        return cloudwatch_logs::dispatch(state, access, headers, body).await;
     }
     let bytes = match crate::body::read(body, QUERY_BODY_MAX, "query").await {
         Ok(b) => b,
@@ -74,21 +76,17 @@ async fn dispatch(
     };
     let req = QueryRequest::parse(&bytes);
     match scoped.or_else(|| service_of_version(&req)) {
-        Some(service @ (Service::Iam | Service::Sts)) => answer(
-            service,
-            &state,
-            caller_of(caller),
-            &req,
-            request_id_of(request_id),
-        ),
-        _ => cloudwatch_logs::dispatch(state, headers, Body::from(bytes)).await,
+        Some(service @ (Service::Iam | Service::Sts)) => {
+            answer(service, &state, &access, &req, request_id_of(request_id))
+        }
+        _ => cloudwatch_logs::dispatch(state, access, headers, Body::from(bytes)).await,
     }
 }
 
 /// `GET /?Action=...&Version=...`: the query protocol's other form.
 async fn dispatch_get(
     state: State<AppState>,
-    caller: Option<Extension<Caller>>,
+    Extension(access): Extension<Access>,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     method: Method,
@@ -96,13 +94,9 @@ async fn dispatch_get(
 ) -> Response {
     let req = QueryRequest::parse(uri.query().unwrap_or("").as_bytes());
     match service_of_scope(&headers).or_else(|| service_of_version(&req)) {
-        Some(service @ (Service::Iam | Service::Sts)) => answer(
-            service,
-            &state,
-            caller_of(caller),
-            &req,
-            request_id_of(request_id),
-        ),
+        Some(service @ (Service::Iam | Service::Sts)) => {
+            answer(service, &state, &access, &req, request_id_of(request_id))
+        }
         _ => crate::error::unknown_operation(method, uri).await,
     }
 }
@@ -110,14 +104,60 @@ async fn dispatch_get(
 fn answer(
     service: Service,
     state: &AppState,
-    caller: Caller,
+    access: &Access,
     req: &QueryRequest,
     request_id: String,
 ) -> Response {
-    match service {
-        Service::Sts => sts::dispatch(state, &caller, req, &request_id),
-        _ => iam::dispatch(state, &caller, req, &request_id),
+    let protocol = match service {
+        Service::Sts => sts::PROTOCOL,
+        _ => iam::PROTOCOL,
+    };
+    if let Err(e) = authorize_query(service, state, access, req) {
+        return protocol.error(&e, &request_id);
     }
+    match service {
+        Service::Sts => sts::dispatch(state, &access.caller, req, &request_id),
+        _ => iam::dispatch(state, &access.caller, req, &request_id),
+    }
+}
+
+/// The IAM action and resource a query-protocol operation is authorised as: IAM's
+/// operations on the role they name (or the policy, or `*` for lists), STS's AssumeRole
+/// on the role; GetCallerIdentity needs no permission, as on AWS.
+fn authorize_query(
+    service: Service,
+    state: &AppState,
+    access: &Access,
+    req: &QueryRequest,
+) -> Result<(), QueryError> {
+    let account = &access.caller.account;
+    let (action, resource) = match service {
+        Service::Sts if req.action == "GetCallerIdentity" => return Ok(()),
+        Service::Sts => (
+            format!("sts:{}", req.action),
+            req.get("RoleArn").unwrap_or("*").to_string(),
+        ),
+        _ => {
+            let resource = match (req.get("RoleName"), req.get("PolicyArn")) {
+                (Some(role), _) => format!("arn:aws:iam::{account}:role/{role}"),
+                (None, Some(policy)) => policy.to_string(),
+                (None, None) => "*".to_string(),
+            };
+            (format!("iam:{}", req.action), resource)
+        }
+    };
+    // AWS's managed policies (`arn:aws:iam::aws:policy/...`) are readable from every
+    // account: they are checked as the caller's own.
+    let owner = match resource.split(':').nth(4) {
+        Some("aws") | None | Some("") => account.as_str(),
+        Some(a) => a,
+    };
+    access
+        .check_in(state, &action, &resource, owner)
+        .map_err(|refused| match refused {
+            Refused::Denied(m) => QueryError::sender(StatusCode::FORBIDDEN, "AccessDenied", m),
+            Refused::Failed(m) => QueryError::internal(&m),
+        })
 }
 
 /// The service the signature's credential scope names, if it is one Hearth has.

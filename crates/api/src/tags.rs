@@ -8,13 +8,15 @@ use axum::{Extension, Json, Router};
 use hearth_model::tags::{ListTagsResponse, TagResourceRequest, TaggedResource};
 use hearth_model::AwsError;
 
-use crate::action::Operation;
+use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
 use crate::{body, AppState};
 
-const TAG_RESOURCE: Operation = Operation::new("TagResource", "lambda:TagResource");
-const UNTAG_RESOURCE: Operation = Operation::new("UntagResource", "lambda:UntagResource");
-const LIST_TAGS: Operation = Operation::new("ListTags", "lambda:ListTags");
+const TAG_RESOURCE: Operation =
+    Operation::new("TagResource", "lambda:TagResource", ResourceOf::PathArn);
+const UNTAG_RESOURCE: Operation =
+    Operation::new("UntagResource", "lambda:UntagResource", ResourceOf::PathArn);
+const LIST_TAGS: Operation = Operation::new("ListTags", "lambda:ListTags", ResourceOf::PathArn);
 #[cfg(test)]
 pub(crate) const OPERATIONS: &[Operation] = &[TAG_RESOURCE, UNTAG_RESOURCE, LIST_TAGS];
 

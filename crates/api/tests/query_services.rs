@@ -15,7 +15,7 @@ use chrono::TimeZone;
 use common::app_with;
 use hearth_api::sts::{IssueError, SessionCredentials, SessionGrant, SessionIssuer};
 use hearth_api::ApiOptions;
-use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::caller::Caller;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -92,7 +92,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
     let issuer = Arc::new(TestIssuer::default());
     let (app, _store, _dir) = app_with(ApiOptions {
         session_issuer: Some(issuer.clone()),
-        check_roles: false,
+        ..Default::default()
     });
     create_role(
         &app,
@@ -205,16 +205,12 @@ async fn a_caller_sees_its_own_account_only() {
     let issuer = Arc::new(TestIssuer::default());
     let (app, _store, _dir) = app_with(ApiOptions {
         session_issuer: Some(issuer.clone()),
-        check_roles: false,
+        ..Default::default()
     });
     create_role(&app, "mine", TRUST_ACCOUNT, "").await;
-    let other = Caller {
-        account: "111111111111".into(),
-        arn: "arn:aws:iam::111111111111:user/bob".into(),
-        user_id: "AIDAEXAMPLEEXAMPLE123".into(),
-        access_key_id: Some("AKIAEXAMPLE".into()),
-        kind: CallerKind::User { name: "bob".into() },
-    };
+    // The other account's root: allowed everything in its own account, which has no
+    // role named `mine`.
+    let other = Caller::root("111111111111");
     let (status, body) = post(
         &app,
         "Action=GetCallerIdentity&Version=2011-06-15",
@@ -224,7 +220,7 @@ async fn a_caller_sees_its_own_account_only() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><UserId>AIDAEXAMPLEEXAMPLE123</UserId><Account>111111111111</Account><Arn>arn:aws:iam::111111111111:user/bob</Arn></GetCallerIdentityResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
+        r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><UserId>111111111111</UserId><Account>111111111111</Account><Arn>arn:aws:iam::111111111111:root</Arn></GetCallerIdentityResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
     );
     let (status, body) = post(
         &app,
@@ -237,7 +233,7 @@ async fn a_caller_sees_its_own_account_only() {
         body,
         r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name mine cannot be found.</Message></Error><RequestId>RID</RequestId></ErrorResponse>"#
     );
-    // Account 000000000000 trusts only itself: bob of 111111111111 may not assume it.
+    // Account 000000000000 trusts only itself: 111111111111 may not assume its role.
     let (status, _) = post(
         &app,
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/mine&RoleSessionName=s-1",

@@ -211,6 +211,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         // The "sigv4" part's session credentials plug in here.
         session_issuer: None,
         check_roles: args.check_roles,
+        ..Default::default()
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

@@ -1,0 +1,505 @@
+//! The authorization layer: every request that reaches a route is checked before its
+//! handler runs. Its route's declaration (`action.rs`) gives the IAM action and how the
+//! resource ARN is formed; the caller (the `Caller` extension the authentication layer
+//! inserts, the default account's root when there is none), the source address and the
+//! time make the request context; the caller's identity policies come from the
+//! [`Authorizer`] and the function's resource policy (AddPermission's) from the engine;
+//! `hearth-iam-policy` decides. A denial is AWS's `AccessDeniedException` with AWS's text.
+//!
+//! A route with no declaration answers 500 before its handler runs (fail closed), so a
+//! route added without one cannot serve anything.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hearth_iam_policy::{
+    denial_message, evaluate, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
+};
+use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::{AwsError, ErrorCode, FunctionRef, NameShape, Violations};
+
+use crate::action::{declared, Declared, Operation, ResourceOf};
+use crate::AppState;
+
+/// Where the identity policies of a caller come from (its key's, its role's). Root callers
+/// are never asked: an account's root needs none on its own resources.
+pub trait Authorizer: Send + Sync {
+    /// The identity-based policies attached to `caller`; an `Err` (a store failure) fails
+    /// the request with a service error rather than deciding without them.
+    fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>, String>;
+}
+
+/// No key or role has policies: what Hearth has until keys and roles carry them. Only
+/// roots (every caller with authentication off) are allowed anything.
+pub struct NoIdentityPolicies;
+
+impl Authorizer for NoIdentityPolicies {
+    fn identity_policies(&self, _caller: &Caller) -> Result<Vec<Policy>, String> {
+        Ok(Vec::new())
+    }
+}
+
+/// The shared handle [`crate::AppState`] keeps.
+pub type SharedAuthorizer = Arc<dyn Authorizer>;
+
+/// The request's side of an authorization: who asks, from where, when.
+#[derive(Debug, Clone)]
+pub(crate) struct Access {
+    pub caller: Caller,
+    pub source_ip: Option<IpAddr>,
+    pub epoch_seconds: i64,
+}
+
+/// Why a request is not let through.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// AWS's access-denied text.
+    Denied(String),
+    /// The policies could not be read.
+    Failed(String),
+}
+
+impl Refused {
+    /// In Lambda's REST-JSON encoding: 403 `AccessDeniedException`, `{"Message": ...}`.
+    fn lambda_response(self) -> Response {
+        let e = match self {
+            Self::Denied(m) => AwsError::new(ErrorCode::AccessDenied, m).untyped(),
+            Self::Failed(m) => AwsError::service(m),
+        };
+        crate::ApiError(e).into_response()
+    }
+}
+
+/// The function a resource ARN names, and its account.
+struct Target {
+    arn: String,
+    account: String,
+    function: Option<FunctionRef>,
+}
+
+impl Access {
+    fn from_parts(parts: &Parts) -> Self {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(Caller::default_root);
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Self {
+            caller,
+            source_ip,
+            epoch_seconds: chrono::Utc::now().timestamp(),
+        }
+    }
+
+    fn principal(&self) -> RequestPrincipal {
+        let c = &self.caller;
+        let mut p = match &c.kind {
+            CallerKind::Root => RequestPrincipal::root(&c.account),
+            CallerKind::User { name } => RequestPrincipal::user(&c.account, name),
+            CallerKind::AssumedRole { role_arn, .. } => RequestPrincipal {
+                account: Some(c.account.clone()),
+                arn: c.arn.clone(),
+                kind: hearth_iam_policy::PrincipalKind::AssumedRole {
+                    role_arn: role_arn.clone(),
+                },
+            },
+        };
+        p.arn = c.arn.clone();
+        p
+    }
+
+    fn context(&self) -> RequestContext {
+        let mut ctx = RequestContext::new(self.principal()).at_time(self.epoch_seconds);
+        ctx.set("aws:RequestedRegion", REGION);
+        // Hearth serves plain HTTP until the TLS part sets this from the connection.
+        ctx.set("aws:SecureTransport", "false");
+        if let Some(ip) = self.source_ip {
+            ctx.set("aws:SourceIp", &ip.to_string());
+        }
+        ctx.set("aws:userid", &self.caller.user_id);
+        ctx
+    }
+
+    /// Whether the caller may perform `action` on `resource` (an ARN or `*`). Resource
+    /// policies are read for functions only (the policies AddPermission writes).
+    pub(crate) fn check(
+        &self,
+        s: &AppState,
+        action: &str,
+        resource: &str,
+        function: Option<&FunctionRef>,
+    ) -> Result<(), Refused> {
+        let account = resource
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&self.caller.account)
+            .to_string();
+        self.check_target(
+            s,
+            action,
+            &Target {
+                arn: resource.to_string(),
+                account,
+                function: function.cloned(),
+            },
+        )
+    }
+
+    /// As [`Access::check`], for a resource of another service whose owning account is
+    /// `account` (it has no resource policy Hearth reads).
+    pub(crate) fn check_in(
+        &self,
+        s: &AppState,
+        action: &str,
+        resource: &str,
+        account: &str,
+    ) -> Result<(), Refused> {
+        self.check_target(
+            s,
+            action,
+            &Target {
+                arn: resource.to_string(),
+                account: account.to_string(),
+                function: None,
+            },
+        )
+    }
+
+    fn check_target(&self, s: &AppState, action: &str, t: &Target) -> Result<(), Refused> {
+        // An account's root is allowed everything on its own account's resources unless a
+        // resource policy denies it, and the only resource policies Hearth has
+        // (AddPermission's) hold Allow statements only: nothing to read.
+        if self.caller.kind == CallerKind::Root && self.caller.account == t.account {
+            return Ok(());
+        }
+        let identity = match self.caller.kind {
+            CallerKind::Root => Vec::new(),
+            _ => s
+                .options
+                .authorizer
+                .identity_policies(&self.caller)
+                .map_err(Refused::Failed)?,
+        };
+        let resource_policy = t.function.as_ref().and_then(|f| function_policy(s, f));
+        let ctx = self.context();
+        let outcome = evaluate(
+            &ctx,
+            action,
+            &t.arn,
+            &identity,
+            ResourcePolicy {
+                account: &t.account,
+                policy: resource_policy.as_ref(),
+            },
+        );
+        match denial_message(&outcome, &self.caller.arn, action, &t.arn) {
+            None => Ok(()),
+            Some(m) => Err(Refused::Denied(m)),
+        }
+    }
+}
+
+/// The function's (or version's, or alias's) policy, if it has one.
+fn function_policy(s: &AppState, f: &FunctionRef) -> Option<Policy> {
+    let stored = s.engine.get_policy(f).ok()?;
+    match hearth_iam_policy::parse(&stored.document(), PolicyKind::Resource) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(function = %f.name, error = %e, "a stored function policy does not parse; ignored");
+            None
+        }
+    }
+}
+
+/// The function a `{function}` path parameter names (name, partial ARN or ARN, with or
+/// without a qualifier) as Lambda's loosest name shape reads it; `None` if it reads as no
+/// name, in which case the raw text stands in the ARN and the handler answers its
+/// validation error to whoever is allowed to get that far.
+fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool) -> Target {
+    let mut v = Violations::new();
+    match FunctionRef::check(raw, NameShape::Namespaced, "functionName", &mut v) {
+        Some(parts) if v.into_result().is_ok() => {
+            let account = parts.account.unwrap_or_else(|| ACCOUNT.to_string());
+            let region = parts.region.unwrap_or_else(|| REGION.to_string());
+            let q = if keep_qualifier {
+                parts.qualifier.or(qualifier.map(str::to_string))
+            } else {
+                None
+            };
+            let arn = match &q {
+                Some(q) => format!(
+                    "arn:aws:lambda:{region}:{account}:function:{}:{q}",
+                    parts.name
+                ),
+                None => format!("arn:aws:lambda:{region}:{account}:function:{}", parts.name),
+            };
+            Target {
+                arn,
+                account,
+                function: Some(FunctionRef {
+                    name: parts.name,
+                    qualifier: q,
+                }),
+            }
+        }
+        _ => Target {
+            arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{raw}"),
+            account: ACCOUNT.to_string(),
+            function: None,
+        },
+    }
+}
+
+/// The body's `FunctionName` (CreateFunction), read without the rest of the shape.
+fn function_name_in(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(rename = "FunctionName")]
+        function_name: Option<String>,
+    }
+    serde_json::from_slice::<Named>(bytes).ok()?.function_name
+}
+
+/// The resource `op` acts on in this request.
+async fn target_of(
+    op: &Operation,
+    access: &Access,
+    parts: &mut Parts,
+    s: &AppState,
+    body: Body,
+) -> Result<(Target, Body), Response> {
+    let params = Path::<HashMap<String, String>>::from_request_parts(parts, s)
+        .await
+        .map(|Path(p)| p)
+        .unwrap_or_default();
+    let qualifier = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+        .ok()
+        .and_then(|Query(mut q)| q.remove("Qualifier"));
+    let function = params.get("function").map(String::as_str).unwrap_or("");
+    let own = |arn: String| Target {
+        arn,
+        account: access.caller.account.clone(),
+        function: None,
+    };
+    let target = match op.resource {
+        ResourceOf::Any | ResourceOf::Dispatched => own("*".into()),
+        ResourceOf::Function => function_target(function, qualifier.as_deref(), true),
+        ResourceOf::UnqualifiedFunction => function_target(function, None, false),
+        ResourceOf::Alias => {
+            let alias = params.get("name").map(String::as_str);
+            let mut t = function_target(function, None, false);
+            if let (Some(f), Some(a)) = (t.function.as_mut(), alias) {
+                t.arn = format!("{}:{a}", t.arn);
+                f.qualifier = Some(a.to_string());
+            }
+            t
+        }
+        ResourceOf::PathArn => {
+            let raw = params.get("resource").cloned().unwrap_or_default();
+            let mut t = function_target(&raw, None, true);
+            if raw.starts_with("arn:") {
+                t.arn = raw;
+            }
+            t
+        }
+        ResourceOf::FunctionInBody => {
+            // A function is made in the caller's own account: its root needs no look at
+            // the body (a root's own resources are always its own).
+            if access.caller.kind == CallerKind::Root {
+                return Ok((own("*".into()), body));
+            }
+            let bytes = crate::body::control(body, op.name)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let name = function_name_in(&bytes).unwrap_or_default();
+            let arn = format!(
+                "arn:aws:lambda:{REGION}:{}:function:{name}",
+                access.caller.account
+            );
+            return Ok((own(arn), Body::from(bytes)));
+        }
+    };
+    Ok((target, body))
+}
+
+/// The route layer: finds the request's declaration, checks it, and lets the handler run
+/// only when allowed. `POST /` gets the [`Access`] as an extension for its dispatcher.
+pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(path) = req.extensions().get::<MatchedPath>().cloned() else {
+        return next.run(req).await;
+    };
+    let op = match declared(req.method(), path.as_str()) {
+        Declared::Op(op) => op,
+        Declared::OtherMethod => {
+            return crate::error::unknown_operation(req.method().clone(), req.uri().clone()).await
+        }
+        Declared::Undeclared => {
+            tracing::error!(path = path.as_str(), "a route without an IAM declaration");
+            return crate::ApiError(AwsError::service(format!(
+                "the route {} has no IAM action declared",
+                path.as_str()
+            )))
+            .into_response();
+        }
+    };
+    let (mut parts, body) = req.into_parts();
+    let access = Access::from_parts(&parts);
+    if op.resource == ResourceOf::Dispatched {
+        parts.extensions.insert(access);
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let (target, body) = match target_of(&op, &access, &mut parts, &s, body).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    if let Err(refused) = access.check_target(&s, op.action, &target) {
+        return refused.lambda_response();
+    }
+    parts.extensions.insert(op);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use axum::Router;
+    use hearth_events::AsyncQueue;
+    use hearth_triggers::{EventSource, Invoker, SourceContext};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::action::ROUTES;
+
+    fn state(dir: &std::path::Path) -> AppState {
+        let (engine, path) = hearth_engine::testing::engine(dir);
+        let queue = AsyncQueue::open(
+            engine.store().clone(),
+            engine.writer().clone(),
+            Default::default(),
+        )
+        .expect("the async queue");
+        let invoker = Invoker::new(path, Arc::new(queue.clone()));
+        drop(
+            Box::new(queue.dispatcher())
+                .start(SourceContext::new(invoker.clone()))
+                .expect("the dispatcher starts"),
+        );
+        AppState {
+            engine,
+            invoker,
+            options: Default::default(),
+        }
+    }
+
+    async fn status_and_body(app: Router, method: &str, uri: &str) -> (StatusCode, String) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request");
+        let resp = app.oneshot(req).await.expect("response");
+        let status = resp.status();
+        let bytes = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A route added without a declaration never runs its handler.
+    #[tokio::test]
+    async fn an_undeclared_route_is_refused_before_its_handler() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = state(dir.path());
+        let app = Router::new()
+            .route("/2099-01-01/secrets", get(|| async { "the handler ran" }))
+            .route_layer(axum::middleware::from_fn_with_state(s.clone(), layer))
+            .with_state(s);
+        let (status, body) = status_and_body(app, "GET", "/2099-01-01/secrets").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains("has no IAM action declared"), "{body}");
+        assert!(!body.contains("the handler ran"));
+    }
+
+    /// Walks every route the router's sources add (`.route("PATH", ...)` in this crate)
+    /// and fails for a path the table does not declare.
+    #[test]
+    fn every_routed_path_is_declared() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&src).expect("src") {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("rs")
+                || path.ends_with("authorize.rs")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            // Test modules build routers of their own.
+            let production = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let mut rest = production;
+            while let Some(at) = rest.find(".route(") {
+                rest = &rest[at + ".route(".len()..];
+                let lit = rest.trim_start();
+                let Some(lit) = lit.strip_prefix('"') else {
+                    panic!("{}: a route whose path is not a literal", path.display());
+                };
+                let end = lit.find('"').expect("closing quote");
+                let routed = &lit[..end];
+                seen += 1;
+                assert!(
+                    ROUTES.iter().any(|r| r.path == routed),
+                    "{}: route {routed} has no declaration in action.rs",
+                    path.display()
+                );
+            }
+        }
+        assert!(seen > 20, "found only {seen} routes");
+    }
+
+    /// Every declaration is served by the router with its method: no declaration is stale
+    /// (the default root passes every check, so the answer is the handler's).
+    #[tokio::test]
+    async fn every_declaration_reaches_a_handler() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = state(dir.path());
+        let app = crate::router_with(s.engine, s.invoker, s.options);
+        for route in ROUTES {
+            let uri = route
+                .path
+                .replace("{function}", "nothing")
+                .replace("{name}", "alias")
+                .replace("{sid}", "sid")
+                .replace("{file}", "0000.zip")
+                .replace(
+                    "{resource}",
+                    "arn:aws:lambda:us-east-1:000000000000:function:nothing",
+                );
+            // The query protocol's `GET /` without an `Action` is no operation at all.
+            let uri = match (route.method, uri.as_str()) {
+                ("GET", "/") => "/?Action=GetCallerIdentity&Version=2011-06-15".to_string(),
+                _ => uri,
+            };
+            let (status, body) = status_and_body(app.clone(), route.method, &uri).await;
+            assert!(
+                !body.contains("Unknown operation") && !body.contains("no IAM action declared"),
+                "{route:?}: {status} {body}"
+            );
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! The authorization layer in-process: requests signed (as the authentication layer would
+//! mark them with a `Caller`) by a user whose key has a narrow identity policy are allowed
+//! exactly what it allows, and denied with AWS's `AccessDeniedException` and text
+//! otherwise, on Lambda's REST routes and CloudWatch Logs' JSON 1.1 operations alike.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use base64::Engine as _;
+use hearth_api::Authorizer;
+use hearth_iam_policy::{parse, Policy, PolicyKind};
+use hearth_model::caller::{Caller, CallerKind};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// Identity policies per user name, as the keys' store will hold them.
+struct Users(HashMap<String, Vec<Policy>>);
+
+impl Authorizer for Users {
+    fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>, String> {
+        match &caller.kind {
+            CallerKind::User { name } => Ok(self.0.get(name).cloned().unwrap_or_default()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+fn user(account: &str, name: &str) -> Caller {
+    Caller {
+        account: account.into(),
+        arn: format!("arn:aws:iam::{account}:user/{name}"),
+        user_id: "AIDAEXAMPLE".into(),
+        access_key_id: Some("AKIAEXAMPLE".into()),
+        kind: CallerKind::User { name: name.into() },
+    }
+}
+
+fn policy(v: Value) -> Policy {
+    parse(&v.to_string(), PolicyKind::Identity).expect("policy")
+}
+
+const ME: &str = "000000000000";
+const OTHER: &str = "111111111111";
+
+fn app() -> (Router, tempfile::TempDir) {
+    let mut users = HashMap::new();
+    users.insert(
+        "bob".to_string(),
+        vec![policy(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["lambda:GetFunction*", "lambda:InvokeFunction"],
+             "Resource": "arn:aws:lambda:*:*:function:allowed-*"},
+            {"Effect": "Allow", "Action": "logs:GetLogEvents",
+             "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/allowed-*"},
+            {"Effect": "Deny", "Action": "lambda:DeleteFunction", "Resource": "*"}
+        ]}))],
+    );
+    users.insert(
+        "dana".to_string(),
+        vec![policy(json!({"Version": "2012-10-17", "Statement":
+            {"Effect": "Allow", "Action": "*", "Resource": "*"}}))],
+    );
+    let (app, _store, dir) = common::app_with(hearth_api::ApiOptions {
+        authorizer: Arc::new(Users(users)),
+        ..Default::default()
+    });
+    (app, dir)
+}
+
+fn zip_b64() -> String {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        w.start_file("bootstrap", opts).expect("start");
+        w.write_all(b"#!/bin/sh\nsleep 60\n").expect("write");
+        w.finish().expect("finish");
+    }
+    base64::engine::general_purpose::STANDARD.encode(buf.into_inner())
+}
+
+struct Reply {
+    status: StatusCode,
+    error_type: Option<String>,
+    body: Value,
+}
+
+async fn call(
+    app: &Router,
+    caller: Option<Caller>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut req = b
+        .body(body.map_or_else(Body::empty, |v| Body::from(v.to_string())))
+        .expect("request");
+    if let Some(c) = caller {
+        req.extensions_mut().insert(c);
+    }
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let error_type = resp
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        error_type,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+async fn create(app: &Router, name: &str) {
+    let r = call(
+        app,
+        None,
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        Some(json!({
+            "FunctionName": name, "Runtime": "provided.al2023", "Handler": "bootstrap",
+            "Role": "arn:aws:iam::000000000000:role/test", "Code": {"ZipFile": zip_b64()},
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+fn denied(action: &str, resource: &str, who: &str, why: &str) -> Value {
+    json!({"Message": format!("User: {who} is not authorized to perform: {action} on resource: {resource} {why}")})
+}
+
+fn fn_arn(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:{ME}:function:{name}")
+}
+
+#[tokio::test]
+async fn a_narrow_identity_policy_allows_what_it_names_and_nothing_else() {
+    let (app, _dir) = app();
+    create(&app, "allowed-1").await;
+    create(&app, "other").await;
+    let bob = || Some(user(ME, "bob"));
+    let bob_arn = format!("arn:aws:iam::{ME}:user/bob");
+
+    let r = call(
+        &app,
+        bob(),
+        "GET",
+        "/2015-03-31/functions/allowed-1",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["Configuration"]["FunctionName"], "allowed-1");
+
+    let r = call(&app, bob(), "GET", "/2015-03-31/functions/other", &[], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:GetFunction",
+            &fn_arn("other"),
+            &bob_arn,
+            "because no identity-based policy allows the lambda:GetFunction action"
+        )
+    );
+
+    // A qualifier is part of the resource: `allowed-*` covers `allowed-1:prod` too.
+    let r = call(
+        &app,
+        bob(),
+        "GET",
+        "/2015-03-31/functions/other/configuration?Qualifier=prod",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:GetFunctionConfiguration",
+            &format!("{}:prod", fn_arn("other")),
+            &bob_arn,
+            "because no identity-based policy allows the lambda:GetFunctionConfiguration action"
+        )
+    );
+
+    let r = call(&app, bob(), "GET", "/2015-03-31/functions", &[], None).await;
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:ListFunctions",
+            "*",
+            &bob_arn,
+            "because no identity-based policy allows the lambda:ListFunctions action"
+        )
+    );
+
+    let r = call(
+        &app,
+        bob(),
+        "DELETE",
+        "/2015-03-31/functions/allowed-1",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:DeleteFunction",
+            &fn_arn("allowed-1"),
+            &bob_arn,
+            "with an explicit deny in an identity-based policy"
+        )
+    );
+    // Nothing was deleted: the root still sees it.
+    let r = call(
+        &app,
+        None,
+        "GET",
+        "/2015-03-31/functions/allowed-1",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // CreateFunction's resource is named by its body.
+    let r = call(
+        &app,
+        bob(),
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        Some(json!({"FunctionName": "allowed-2", "Runtime": "provided.al2023"})),
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:CreateFunction",
+            &fn_arn("allowed-2"),
+            &bob_arn,
+            "because no identity-based policy allows the lambda:CreateFunction action"
+        )
+    );
+
+    // Hearth's private endpoints are actions too.
+    let r = call(&app, bob(), "GET", "/_hearth/runtimes", &[], None).await;
+    assert_eq!(
+        r.body,
+        denied(
+            "hearth:ListRuntimes",
+            "*",
+            &bob_arn,
+            "because no identity-based policy allows the hearth:ListRuntimes action"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_resource_policy_allows_within_the_account_and_is_needed_across_accounts() {
+    let (app, _dir) = app();
+    create(&app, "shared").await;
+    let carol = || Some(user(ME, "carol"));
+    let r = call(
+        &app,
+        carol(),
+        "GET",
+        "/2015-03-31/functions/shared/policy",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = call(
+        &app,
+        None,
+        "POST",
+        "/2015-03-31/functions/shared/policy",
+        &[],
+        Some(json!({"StatementId": "carol", "Action": "lambda:GetPolicy",
+                     "Principal": format!("arn:aws:iam::{ME}:user/carol")})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(
+        &app,
+        carol(),
+        "GET",
+        "/2015-03-31/functions/shared/policy",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Another account's user allowed everything by its own policies still needs the
+    // function's policy to name it.
+    let dana = || Some(user(OTHER, "dana"));
+    let dana_arn = format!("arn:aws:iam::{OTHER}:user/dana");
+    let r = call(
+        &app,
+        dana(),
+        "GET",
+        "/2015-03-31/functions/shared",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:GetFunction",
+            &fn_arn("shared"),
+            &dana_arn,
+            "because no resource-based policy allows the lambda:GetFunction action"
+        )
+    );
+    let r = call(
+        &app,
+        None,
+        "POST",
+        "/2015-03-31/functions/shared/policy",
+        &[],
+        Some(json!({"StatementId": "other", "Action": "lambda:GetFunction", "Principal": OTHER})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(
+        &app,
+        dana(),
+        "GET",
+        "/2015-03-31/functions/shared",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Other actions stay denied.
+    let r = call(
+        &app,
+        dana(),
+        "GET",
+        "/2015-03-31/functions/shared/configuration",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn logs_operations_are_checked_on_their_log_group() {
+    let (app, _dir) = app();
+    let logs = |target: &'static str| {
+        [
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"),
+        ]
+    };
+    let bob = || Some(user(ME, "bob"));
+    let r = call(
+        &app,
+        bob(),
+        "POST",
+        "/",
+        &logs("Logs_20140328.DescribeLogGroups"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(
+        r.body,
+        json!({"__type": "AccessDeniedException", "message": format!(
+            "User: arn:aws:iam::{ME}:user/bob is not authorized to perform: logs:DescribeLogGroups on resource: arn:aws:logs:us-east-1:{ME}:log-group:* because no identity-based policy allows the logs:DescribeLogGroups action")})
+    );
+    // Allowed on its group: the operation runs (and finds no such group).
+    let r = call(
+        &app,
+        bob(),
+        "POST",
+        "/",
+        &logs("Logs_20140328.GetLogEvents"),
+        Some(json!({"logGroupName": "/aws/lambda/allowed-x", "logStreamName": "s"})),
+    )
+    .await;
+    assert_eq!(r.body["__type"], "ResourceNotFoundException", "{}", r.body);
+    let r = call(
+        &app,
+        bob(),
+        "POST",
+        "/",
+        &logs("Logs_20140328.GetLogEvents"),
+        Some(json!({"logGroupName": "/aws/lambda/other", "logStreamName": "s"})),
+    )
+    .await;
+    assert_eq!(r.body["__type"], "AccessDeniedException", "{}", r.body);
+}
+
+#[tokio::test]
+async fn without_a_caller_everyone_is_the_default_root_as_before() {
+    let (app, _dir) = app();
+    let r = call(&app, None, "GET", "/2015-03-31/functions", &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({"Functions": []}));
+    // Another account's root is an outsider.
+    let r = call(
+        &app,
+        Some(Caller::root(OTHER)),
+        "GET",
+        "/2015-03-31/functions/nothing",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
