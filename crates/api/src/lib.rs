@@ -13,6 +13,7 @@ mod body_budget;
 mod cloudwatch_logs;
 mod concurrency;
 mod error;
+mod egress;
 mod event_config;
 mod for_functions;
 mod function_request;
@@ -141,6 +142,7 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        .merge(egress::routes())
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)

@@ -25,7 +25,7 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
-pub use control::{AccountSettings, InvokePath, RetentionConfig};
+pub use control::{AccountSettings, EgressView, InvokePath, RetentionConfig};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
 pub use hearth_runtimes::Catalog;
@@ -44,6 +44,8 @@ pub struct EngineConfig {
     pub log_limits: LogLimits,
     /// Bytes of log lines that may wait for the store writer.
     pub log_backlog: usize,
+    /// The egress policy of functions that set none.
+    pub egress_default: hearth_model::egress::EgressPolicy,
 }
 
 /// The control plane's state; the executor is its own part with its own state.
@@ -55,6 +57,7 @@ struct Inner {
     /// Writes invocation logs (and the async queue's changes) in groups.
     writer: Writer,
     executor: executor::Executor,
+    egress_default: hearth_model::egress::EgressPolicy,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -98,6 +101,7 @@ impl Engine {
                 _follow: follow,
                 writer,
                 executor,
+                egress_default: config.egress_default.clone(),
             }),
         };
         engine.resume_pending();
