@@ -77,7 +77,9 @@ async fn put_egress(
     let policy: EgressPolicy = text
         .parse()
         .map_err(|e: String| AwsError::invalid(format!("Invalid egress policy: {e}")))?;
-    Ok(Json(egress_json(&s.engine.put_egress(&name, Some(policy))?)))
+    Ok(Json(egress_json(
+        &s.engine.put_egress(&name, Some(policy))?,
+    )))
 }
 
 async fn delete_egress(

@@ -23,8 +23,12 @@ pub struct EgressArgs {
 
     /// DNS resolvers written to the jails' /etc/resolv.conf (IPv4, comma-separated);
     /// by default the host's own, less loopback ones.
-    #[arg(long = "egress-dns", env = "HEARTH_EGRESS_DNS", value_delimiter = ',',
-          value_name = "ADDRS")]
+    #[arg(
+        long = "egress-dns",
+        env = "HEARTH_EGRESS_DNS",
+        value_delimiter = ',',
+        value_name = "ADDRS"
+    )]
     pub dns: Vec<Ipv4Addr>,
 }
 

@@ -281,8 +281,9 @@ mod tests {
     fn words_and_lists_parse_and_print_back() {
         assert_eq!(parse("all"), Ok(EgressPolicy::All));
         assert_eq!(parse(" none "), Ok(EgressPolicy::None));
-        let p = parse("tcp:203.0.113.7:443, 10.0.0.0/8 udp:192.0.2.0/24:53 198.51.100.0/24:8000-8099")
-            .expect("valid");
+        let p =
+            parse("tcp:203.0.113.7:443, 10.0.0.0/8 udp:192.0.2.0/24:53 198.51.100.0/24:8000-8099")
+                .expect("valid");
         let EgressPolicy::Allow(rules) = &p else {
             panic!("an allowlist: {p:?}")
         };
@@ -298,7 +299,11 @@ mod tests {
             p.to_string(),
             "10.0.0.0/8,udp:192.0.2.0/24:53,198.51.100.0/24:8000-8099,tcp:203.0.113.7:443"
         );
-        assert_eq!(parse(&p.to_string()), Ok(p.clone()), "the printed form reads back");
+        assert_eq!(
+            parse(&p.to_string()),
+            Ok(p.clone()),
+            "the printed form reads back"
+        );
         assert_eq!(
             serde_json::to_string(&p).expect("json"),
             "\"10.0.0.0/8,udp:192.0.2.0/24:53,198.51.100.0/24:8000-8099,tcp:203.0.113.7:443\""
@@ -344,7 +349,9 @@ mod tests {
             let e = parse(bad).expect_err(bad);
             assert!(e.contains(why), "{bad:?}: {e}");
         }
-        let many = (0..=MAX_RULES).map(|i| format!("10.0.{i}.0/24")).collect::<Vec<_>>();
+        let many = (0..=MAX_RULES)
+            .map(|i| format!("10.0.{i}.0/24"))
+            .collect::<Vec<_>>();
         assert!(parse(&many.join(","))
             .expect_err("too many")
             .contains("at most 64"));

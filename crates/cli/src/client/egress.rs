@@ -56,9 +56,15 @@ pub fn run(args: EgressArgs) -> anyhow::Result<()> {
     let path = format!("/_hearth/functions/{}/egress", encode(&name));
     let answer = client.call(method, &path, body.as_ref())?;
     if common.json {
-        return Ok(line(answer)?);
+        return line(answer);
     }
-    let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or("?").to_string();
+    let text = |key: &str| {
+        answer
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
     let enforced = answer.get("Enforced").and_then(Value::as_bool) == Some(true);
     line(format!(
         "{name}: {} ({}){}",

@@ -28,7 +28,11 @@ impl Engine {
         }
     }
 
-    pub(super) fn settings_of(&self, name: &str, qualifier: &str) -> Result<FunctionSettings, EngineError> {
+    pub(super) fn settings_of(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> Result<FunctionSettings, EngineError> {
         Ok(self
             .inner
             .store

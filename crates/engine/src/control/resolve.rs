@@ -167,6 +167,7 @@ mod tests {
                     "python3.12",
                     None
                 ),
+                egress: EgressPolicy::All,
             }
         );
     }

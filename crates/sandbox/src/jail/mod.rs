@@ -11,8 +11,8 @@
 //! `init.rs` for the process tree, and `examples/jail_bench.rs` to measure it.
 
 pub mod cgroup;
-mod handoff;
 pub mod egress;
+mod handoff;
 mod images;
 pub mod init;
 mod loopdev;
@@ -119,7 +119,10 @@ impl JailSandbox {
                 None
             }
         });
-        let resolvers = egress.as_ref().map(|e| e.resolvers().to_vec()).unwrap_or_default();
+        let resolvers = egress
+            .as_ref()
+            .map(|e| e.resolvers().to_vec())
+            .unwrap_or_default();
         let etc = work_dir.join("etc");
         mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME, &resolvers)
             .map_err(|e| jail_err(&etc.display().to_string(), &e))?;

@@ -52,7 +52,9 @@ pub struct Egress {
 
 impl std::fmt::Debug for Egress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Egress").field("table", &self.table).finish()
+        f.debug_struct("Egress")
+            .field("table", &self.table)
+            .finish()
     }
 }
 
@@ -147,7 +149,8 @@ fn sweep(table: &str, prefix: &str, state_file: &Path) -> usize {
 
 /// Claims a range: `wanted`, or the first free automatic one.
 fn claim_range(wanted: Option<Ipv4Net>, seed: u64) -> Result<Ipv4Net, String> {
-    let routes = range::parse_routes(&std::fs::read_to_string("/proc/net/route").unwrap_or_default());
+    let routes =
+        range::parse_routes(&std::fs::read_to_string("/proc/net/route").unwrap_or_default());
     let claim = |r: &Ipv4Net| ip_batch(&format!("route add unreachable {r}\n"));
     if let Some(r) = wanted {
         let clashes = range::clashes(&r, &routes);
@@ -324,7 +327,10 @@ impl Lease {
     /// Sets up the host's end: call from a thread in the host's namespace.
     pub fn plumb_host(&self) -> io::Result<()> {
         let Lease { host, host_if, .. } = self;
-        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{host_if}/disable_ipv6"), "1");
+        let _ = std::fs::write(
+            format!("/proc/sys/net/ipv6/conf/{host_if}/disable_ipv6"),
+            "1",
+        );
         ip_batch(&format!(
             "addr add {host}/31 dev {host_if}\nlink set {host_if} up\n"
         ))
@@ -351,7 +357,8 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let elements = std::mem::take(&mut *self.elements.lock().unwrap_or_else(|p| p.into_inner()));
+        let elements =
+            std::mem::take(&mut *self.elements.lock().unwrap_or_else(|p| p.into_inner()));
         let closed = self.egress.closed.load(Ordering::Acquire);
         if !elements.is_empty() && !closed {
             let script = ruleset::element_commands("delete", &self.egress.table.name, &elements);

@@ -25,10 +25,8 @@ pub fn parse_routes(text: &str) -> Vec<(String, Ipv4Net)> {
         let (Some(iface), Some(dest), Some(mask)) = (cols.first(), cols.get(1), cols.get(7)) else {
             continue;
         };
-        let (Ok(dest), Ok(mask)) = (
-            u32::from_str_radix(dest, 16),
-            u32::from_str_radix(mask, 16),
-        ) else {
+        let (Ok(dest), Ok(mask)) = (u32::from_str_radix(dest, 16), u32::from_str_radix(mask, 16))
+        else {
             continue;
         };
         // The kernel prints the network-order word as a native integer.
@@ -82,7 +80,8 @@ pub fn pair(range: &Ipv4Net, index: u32) -> Option<(Ipv4Addr, Ipv4Addr)> {
 mod tests {
     use super::*;
 
-    const ROUTES: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+    const ROUTES: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
 eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
 tailscale0\t00004064\t00000000\t0001\t0\t0\t0\t0000C0FF\t0\t0\t0
@@ -141,7 +140,10 @@ tailscale0\t00004064\t00000000\t0001\t0\t0\t0\t0000C0FF\t0\t0\t0
         );
         assert_eq!(
             pair(&r, 32767),
-            Some((Ipv4Addr::new(100, 64, 255, 254), Ipv4Addr::new(100, 64, 255, 255)))
+            Some((
+                Ipv4Addr::new(100, 64, 255, 254),
+                Ipv4Addr::new(100, 64, 255, 255)
+            ))
         );
         assert_eq!(pair(&r, 32768), None);
         assert_eq!(pair(&net("192.0.2.7/32"), 0), None);

@@ -25,12 +25,7 @@ use std::net::Ipv4Addr;
 use hearth_model::egress::{EgressPolicy, Ipv4Net, Protocol};
 
 /// Destinations no policy reaches, besides the host's own addresses and the range.
-pub const ALWAYS_BLOCKED: &[&str] = &[
-    "0.0.0.0/8",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "224.0.0.0/3",
-];
+pub const ALWAYS_BLOCKED: &[&str] = &["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3"];
 
 const REJECT: &str = "reject with icmpx type admin-prohibited";
 
@@ -207,10 +202,18 @@ mod tests {
         // Forwarded: the blocked destinations come before every accept of a policy.
         let blocked = at("ip daddr { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/3, 100.64.0.0/16 } reject");
         assert!(at("ip saddr != 100.64.0.0/16 reject") < blocked);
-        for accept in ["@all_out accept", "@net_out accept", "@port_out accept", "established,related accept"] {
+        for accept in ["@all_out accept", "@net_out accept", "@port_out accept"] {
             assert!(blocked < at(accept), "{accept}");
         }
-        assert_eq!(lines[at("@port_out accept") + 1], "reject with icmpx type admin-prohibited");
+        let established = lines
+            .iter()
+            .position(|l| *l == "ct state established,related accept")
+            .expect("established connections of the environment");
+        assert!(blocked < established && established < at("@all_out accept"));
+        assert_eq!(
+            lines[at("@port_out accept") + 1],
+            "reject with icmpx type admin-prohibited"
+        );
         assert!(text.contains("iifname \"hh00abx*\" jump from_env\n"));
         assert!(text.contains("oifname \"hh00abx*\" ct state new reject"));
         assert!(text.contains("ip saddr 100.64.0.0/16 oifname != \"hh00abx*\" masquerade"));
@@ -238,10 +241,22 @@ mod tests {
             [
                 ("may_resolve", "100.64.0.3".to_string()),
                 ("net_out", "100.64.0.3 . 10.0.0.0/8".to_string()),
-                ("port_out", "100.64.0.3 . 192.0.2.0/24 . tcp . 8000-8099".to_string()),
-                ("port_out", "100.64.0.3 . 192.0.2.0/24 . udp . 8000-8099".to_string()),
-                ("port_out", "100.64.0.3 . 198.51.100.1 . udp . 0-65535".to_string()),
-                ("port_out", "100.64.0.3 . 203.0.113.7 . tcp . 443".to_string()),
+                (
+                    "port_out",
+                    "100.64.0.3 . 192.0.2.0/24 . tcp . 8000-8099".to_string()
+                ),
+                (
+                    "port_out",
+                    "100.64.0.3 . 192.0.2.0/24 . udp . 8000-8099".to_string()
+                ),
+                (
+                    "port_out",
+                    "100.64.0.3 . 198.51.100.1 . udp . 0-65535".to_string()
+                ),
+                (
+                    "port_out",
+                    "100.64.0.3 . 203.0.113.7 . tcp . 443".to_string()
+                ),
             ]
         );
         assert_eq!(
