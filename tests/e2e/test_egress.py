@@ -376,3 +376,65 @@ def test_the_policy_is_shown_set_and_refused_when_invalid(client, server, testho
     cli = h.hearth_cli("egress", "get", name, "--endpoint", server.endpoint)
     suffix = "" if enforced else "; NOT ENFORCED by this server's sandbox"
     assert cli.stdout.strip() == f"{name}: none (the function's own){suffix}"
+
+
+def fnv1a(data: bytes) -> int:
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def claimed_range(data_dir: Path) -> str:
+    return (data_dir / "jail" / "egress.state").read_text().strip()
+
+
+def network_of(data_dir: Path, claimed: str) -> dict:
+    """What the server on `data_dir` has on the host: its table, its links and the
+    `unreachable` route that claims its range `claimed`."""
+    digest = fnv1a(str((data_dir / "jail").resolve()).encode())
+    table, prefix = f"hearth_{digest:016x}", f"hh{digest & 0xFFFFFF:06x}x"
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
+                           check=True).stdout
+    routes = subprocess.run(["ip", "route", "show", "type", "unreachable"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    return {"table": table in tables,
+            "links": sum(1 for line in links.splitlines() if f" {prefix}" in line),
+            "route": claimed in routes}
+
+
+@jail_only
+def test_a_crashed_servers_network_is_swept_and_a_stopped_one_leaves_nothing(
+        tmp_path_factory, runtimes_dir, zips, testhost):
+    base = tmp_path_factory.mktemp("hearth-egress-crash")
+    data = base / "data"
+    data.mkdir()
+    srv = h.HearthServer(data, runtimes_dir, base, extra_args=["--egress-dns", testhost.addr])
+    srv.start()
+    try:
+        client = h.lambda_client(srv.endpoint)
+        name = make(client, srv)
+        out = probe(client, name, tcp=[[testhost.addr, HTTP_PORT]])
+        assert out["tcp"] == {f"{testhost.addr}:{HTTP_PORT}": "ok"}, out
+        claimed = claimed_range(data)
+        during = network_of(data, claimed)
+        assert during["table"] and during["route"] and during["links"] >= 1, during
+        srv.kill()
+        # The environments' namespaces die with their processes, and their veths with
+        # them; the table and the range's route stay until the next start.
+        assert h.wait_until(lambda: network_of(data, claimed)["links"] == 0, timeout=15)
+        assert network_of(data, claimed) == {"table": True, "links": 0, "route": True}
+        srv.start()
+        client = h.lambda_client(srv.endpoint)
+        out = probe(client, name, tcp=[[testhost.addr, HTTP_PORT]])
+        assert out["tcp"] == {f"{testhost.addr}:{HTTP_PORT}": "ok"}, out
+        assert "removed the egress network an earlier server left" in srv.stderr_tail()
+        claimed = claimed_range(data)
+        now = network_of(data, claimed)
+        assert now["table"] and now["route"] and now["links"] >= 1, now
+        srv.stop_cleanly()
+        assert network_of(data, claimed) == {"table": False, "links": 0, "route": False}
+    finally:
+        srv.kill()
