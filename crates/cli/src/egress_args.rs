@@ -68,6 +68,7 @@ impl EgressArgs {
         Some(EgressConfig {
             range,
             resolvers: (!self.dns.is_empty()).then(|| self.dns.clone()),
+            likely: self.default.clone(),
         })
     }
 }

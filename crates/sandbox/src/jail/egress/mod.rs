@@ -4,8 +4,9 @@
 //! one nftables table per server (`ruleset.rs`) that masquerades what leaves, refuses
 //! what no policy may reach and holds each environment's policy as set elements.
 //!
-//! The veth is made when the environment is made ahead (in the pool), so a claim adds
-//! only the policy's elements: one `nft` run. Links, routes and the table are made with
+//! The veth is made when the environment is made ahead (in the pool), with the policy
+//! most functions have (the server's default) already applied, so claiming it for such a
+//! function changes no rule, and for another takes one `nft` run that swaps elements. Links, routes and the table are made with
 //! the `ip` and `nft` programs (iproute2 and nftables), which keeps netlink's wire
 //! format out of Hearth; each environment costs two `ip` runs while it is made ahead.
 //!
@@ -38,11 +39,15 @@ pub struct EgressConfig {
     pub range: Option<Ipv4Net>,
     /// The DNS resolvers environments use; `None`: the host's own (non-loopback) ones.
     pub resolvers: Option<Vec<Ipv4Addr>>,
+    /// The policy most functions have (the server's default): environments made ahead
+    /// get it then, so that claiming one for such a function changes no rule.
+    pub likely: EgressPolicy,
 }
 
 /// One server's egress: its table, its range and which addresses are taken.
 pub struct Egress {
     table: Table,
+    likely: EgressPolicy,
     /// Where the range is recorded for a sweep after a crash.
     state_file: PathBuf,
     /// Indexes of /31s not in use, below `next`.
@@ -196,6 +201,7 @@ impl Egress {
         };
         let egress = Arc::new(Self {
             table,
+            likely: config.likely.clone(),
             state_file,
             free: Mutex::new((Vec::new(), 0)),
             closed: AtomicBool::new(false),
@@ -250,7 +256,7 @@ impl Egress {
             guest,
             host_if: format!("{}{index}", self.table.prefix),
             made: AtomicBool::new(false),
-            elements: Mutex::new(Vec::new()),
+            applied: Mutex::new(None),
         })
     }
 
@@ -294,8 +300,8 @@ pub struct Lease {
     pub guest: Ipv4Addr,
     pub host_if: String,
     made: AtomicBool,
-    /// The set elements of the policy applied.
-    elements: Mutex<Vec<(&'static str, String)>>,
+    /// The policy applied and its set elements.
+    applied: Mutex<Option<(EgressPolicy, Vec<(&'static str, String)>)>>,
 }
 
 impl Lease {
@@ -324,7 +330,8 @@ impl Lease {
         Ok(())
     }
 
-    /// Sets up the host's end: call from a thread in the host's namespace.
+    /// Sets up the host's end (call from a thread in the host's namespace) and gives
+    /// the environment the policy most functions have.
     pub fn plumb_host(&self) -> io::Result<()> {
         let Lease { host, host_if, .. } = self;
         let _ = std::fs::write(
@@ -333,32 +340,42 @@ impl Lease {
         );
         ip_batch(&format!(
             "addr add {host}/31 dev {host_if}\nlink set {host_if} up\n"
-        ))
+        ))?;
+        self.apply(&self.egress.likely)
     }
 
-    /// Opens the environment to what `policy` allows; once per environment.
+    /// Opens the environment to what `policy` allows, and only that: nothing to do when
+    /// it has that policy already (as made ahead), else one `nft` run that swaps the
+    /// elements.
     pub fn apply(&self, policy: &EgressPolicy) -> io::Result<()> {
-        let elements = ruleset::elements(self.guest, policy);
-        if elements.is_empty() {
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        if applied.as_ref().is_some_and(|(p, _)| p == policy) {
             return Ok(());
         }
-        nft(&ruleset::element_commands(
-            "add",
-            &self.egress.table.name,
-            &elements,
-        ))?;
-        self.elements
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(elements);
+        let name = &self.egress.table.name;
+        let elements = ruleset::elements(self.guest, policy);
+        let mut script = String::new();
+        if let Some((_, old)) = applied.as_ref() {
+            script.push_str(&ruleset::element_commands("delete", name, old));
+        }
+        script.push_str(&ruleset::element_commands("add", name, &elements));
+        if !script.is_empty() {
+            nft(&script)?;
+        }
+        *applied = Some((policy.clone(), elements));
         Ok(())
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let elements =
-            std::mem::take(&mut *self.elements.lock().unwrap_or_else(|p| p.into_inner()));
+        let elements = self
+            .applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|(_, elements)| elements)
+            .unwrap_or_default();
         let closed = self.egress.closed.load(Ordering::Acquire);
         if !elements.is_empty() && !closed {
             let script = ruleset::element_commands("delete", &self.egress.table.name, &elements);
