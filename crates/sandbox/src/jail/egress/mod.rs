@@ -301,7 +301,7 @@ pub struct Lease {
     pub host_if: String,
     made: AtomicBool,
     /// The policy applied and its set elements.
-    applied: Mutex<Option<(EgressPolicy, Vec<(&'static str, String)>)>>,
+    applied: Mutex<Option<(EgressPolicy, Vec<ruleset::Element>)>>,
 }
 
 impl Lease {

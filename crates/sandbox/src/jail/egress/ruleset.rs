@@ -109,9 +109,12 @@ table inet {name} {{
     }
 }
 
-/// The set elements that give the environment at `addr` its `policy`, as
-/// `(set, element)`; `none` has none (everything is refused by default).
-pub fn elements(addr: Ipv4Addr, policy: &EgressPolicy) -> Vec<(&'static str, String)> {
+/// A set element: the set's name and the element's text.
+pub type Element = (&'static str, String);
+
+/// The set elements that give the environment at `addr` its `policy`; `none` has none
+/// (everything is refused by default).
+pub fn elements(addr: Ipv4Addr, policy: &EgressPolicy) -> Vec<Element> {
     let mut out = Vec::new();
     match policy {
         EgressPolicy::None => {}
