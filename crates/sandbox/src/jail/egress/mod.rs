@@ -13,7 +13,9 @@
 //! Teardown: an environment's elements and veth are removed when it ends (deleting the
 //! host's end removes both), the table and the range's route at shutdown, and what a
 //! crashed server left (the table, links named with its prefix, the range's route,
-//! recorded in `egress.state`) at the next start on the same data directory.
+//! recorded in `egress.state`) at the next start on the same data directory; the table
+//! and route of a server that died on another data directory at any server's start
+//! (owners recorded in `/run/hearth-egress`).
 
 pub mod range;
 pub mod ruleset;
@@ -152,6 +154,53 @@ fn sweep(table: &str, prefix: &str, state_file: &Path) -> usize {
     removed
 }
 
+/// Where each live server records the range it claimed, with its process and table, so
+/// that a start can take back what a server killed on another data directory left (its
+/// own data directory may never start again).
+const OWNERS: &str = "/run/hearth-egress";
+
+fn owner_file(range: &Ipv4Net) -> PathBuf {
+    Path::new(OWNERS).join(format!("{}_{}", range.addr, range.prefix))
+}
+
+/// Records this server as the owner of `range` (best effort: without the record, only
+/// the same data directory's next start sweeps it).
+fn record_owner(range: &Ipv4Net, table: &str) {
+    let written = std::fs::create_dir_all(OWNERS).and_then(|()| {
+        std::fs::write(
+            owner_file(range),
+            format!("{} {table} {range}\n", std::process::id()),
+        )
+    });
+    if let Err(e) = written {
+        tracing::debug!(error = %e, "egress range owner not recorded");
+    }
+}
+
+/// Removes the tables and range routes of recorded owners that are no longer running.
+fn reclaim_from_dead_owners() -> usize {
+    let Ok(entries) = std::fs::read_dir(OWNERS) else {
+        return 0;
+    };
+    let mut reclaimed = 0;
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [pid, table, range] = fields[..] else {
+            continue;
+        };
+        // A pid in use again by another process keeps the claim: the safe mistake.
+        if Path::new("/proc").join(pid).exists() || !table.starts_with("hearth_") {
+            continue;
+        }
+        let _ = nft(&format!("delete table inet {table}\n"));
+        let _ = ip_batch(&format!("route del unreachable {range}\n"));
+        let _ = std::fs::remove_file(entry.path());
+        reclaimed += 1;
+    }
+    reclaimed
+}
+
 /// Claims a range: `wanted`, or the first free automatic one.
 fn claim_range(wanted: Option<Ipv4Net>, seed: u64) -> Result<Ipv4Net, String> {
     let routes =
@@ -187,7 +236,7 @@ impl Egress {
         let (name, prefix, seed) =
             names(work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
         let state_file = work_dir.join("egress.state");
-        let swept = sweep(&name, &prefix, &state_file);
+        let swept = sweep(&name, &prefix, &state_file) + reclaim_from_dead_owners();
         if swept > 0 {
             tracing::info!(swept, "removed the egress network an earlier server left");
         }
@@ -209,6 +258,7 @@ impl Egress {
         // From here on, dropping `egress` (closing it) undoes what was done.
         std::fs::write(&egress.state_file, range.to_string())
             .map_err(|e| format!("{}: {e}", egress.state_file.display()))?;
+        record_owner(&range, &egress.table.name);
         nft(&egress.table.render()).map_err(|e| format!("nftables: {e}"))?;
         let forward = "/proc/sys/net/ipv4/ip_forward";
         if std::fs::read_to_string(forward).is_ok_and(|v| v.trim() != "1") {
@@ -281,6 +331,7 @@ impl Egress {
             tracing::warn!(error = %e, "could not remove the egress range's route");
         }
         let _ = std::fs::remove_file(&self.state_file);
+        let _ = std::fs::remove_file(owner_file(&self.table.range));
     }
 }
 
