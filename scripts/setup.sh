@@ -49,7 +49,7 @@ fi
 install_system_packages() {
   # cmake/autoconf/automake/libtool/g++/make build aws-lambda-ric's native module (nodejs runtimes).
   # e2fsprogs (mkfs.ext4, debugfs, dumpe2fs, tune2fs) makes each jailed environment's /tmp.
-  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs)
+  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2)
   command -v python3 >/dev/null 2>&1 || wanted+=(python3)
   if ! python3 -m pip --version >/dev/null 2>&1; then wanted+=(python3-pip); fi
   command -v node >/dev/null 2>&1 || wanted+=(nodejs npm)

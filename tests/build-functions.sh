@@ -12,6 +12,7 @@
 #   not-executable.zip         the shell bootstrap without its exec bits
 #   adversary.zip              adversary.py, the attacks of the isolation tests
 #   flood.zip                  flood.py, which prints a lot (the tests of log limits)
+#   net.zip                    net.py, network probes (the egress tests)
 #   sdk.zip                    sdk/app.py with boto3 and botocore (only the lambda and logs
 #                              models) and their dependencies, copied from the python3
 #                              running this script (pip install -r tests/requirements.txt)
@@ -91,6 +92,8 @@ adv = os.path.join(funcs, "adversary")
 write_zip("adversary.zip", [("adversary.py", read(os.path.join(adv, "adversary.py")), 0o644)])
 
 write_zip("flood.zip", [("flood.py", read(os.path.join(funcs, "flood", "flood.py")), 0o644)])
+
+write_zip("net.zip", [("net.py", read(os.path.join(funcs, "net", "net.py")), 0o644)])
 
 
 def vendored():

@@ -561,7 +561,8 @@ def test_cannot_reach_control_plane_or_host_loopback(server, client, adversary, 
         assert out["ipv6"][str(port)] != "ok", out
     assert out["abstract"][abstract] == "ECONNREFUSED", \
         f"the host's abstract unix sockets are reachable: {out}"
-    assert out["interfaces"] == ["lo"], out
+    # The veth of the egress network (docs/egress.md) besides loopback.
+    assert out["interfaces"] == ["eth0", "lo"], out
     assert out["listening"] == [9001, 9002], out
     # The Runtime API answers only the runtime's routes, none of the control plane's.
     for path, res in out["http"].items():

@@ -392,6 +392,21 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     // Every `POST /` service (CloudWatch Logs, IAM, STS) and the query protocol's `GET /`:
     // each dispatcher checks its own (`services.rs`).
+    r(
+        "GET",
+        "/_hearth/functions/{function}/egress",
+        crate::egress::OPERATIONS[0],
+    ),
+    r(
+        "PUT",
+        "/_hearth/functions/{function}/egress",
+        crate::egress::OPERATIONS[1],
+    ),
+    r(
+        "DELETE",
+        "/_hearth/functions/{function}/egress",
+        crate::egress::OPERATIONS[2],
+    ),
     r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
     r("GET", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
 ];
@@ -464,6 +479,7 @@ mod tests {
             crate::tags::OPERATIONS,
             crate::policy::OPERATIONS,
             crate::function_settings::OPERATIONS,
+            crate::egress::OPERATIONS,
         ]
         .concat();
         for op in modules {

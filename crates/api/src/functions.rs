@@ -99,6 +99,9 @@ pub(crate) async fn get(
         },
         tags: s.engine.function_tags(&r.name)?,
         concurrency,
+        hearth: Some(serde_json::json!({
+            "Egress": crate::egress::egress_json(&s.engine.get_egress(&r.name)?),
+        })),
     }))
 }
 

@@ -13,6 +13,7 @@ mod body;
 mod body_budget;
 mod cloudwatch_logs;
 mod concurrency;
+mod egress;
 mod error;
 mod event_config;
 mod for_functions;
@@ -183,6 +184,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        .merge(egress::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 
 mod client;
 mod data_lock;
+mod egress_args;
 mod fd_limit;
 mod log_args;
 mod runtime_cmd;

@@ -106,6 +106,9 @@ pub struct ServerArgs {
     pub check_roles: bool,
 
     #[command(flatten)]
+    pub egress: crate::egress_args::EgressArgs,
+
+    #[command(flatten)]
     pub dirs: DirArgs,
 
     #[command(flatten)]
@@ -130,13 +133,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
         SandboxKind::Jail => Arc::new(
             // /proc/self/exe, not the path: the binary may be rebuilt while Hearth runs.
-            JailSandbox::new("/proc/self/exe".into(), &data_dir.join("jail"))
-                .context("cannot use --sandbox jail")?,
+            JailSandbox::new(
+                "/proc/self/exe".into(),
+                &data_dir.join("jail"),
+                args.egress.network().as_ref(),
+            )
+            .context("cannot use --sandbox jail")?,
         ),
         SandboxKind::Process => {
             tracing::warn!(
                 "SANDBOX 'process' ISOLATES NOTHING: functions run as plain child processes with \
                  Hearth's user and can read and change anything it can. Use it for development only."
+            );
+            tracing::warn!(
+                egress_default = %args.egress.default,
+                "EGRESS POLICIES ARE NOT ENFORCED with --sandbox process: functions use the host's \
+                 network, its loopback services included"
             );
             Arc::new(ProcessSandbox)
         }
@@ -151,6 +163,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             account_concurrency: args.account_concurrency,
             log_limits: args.logs.limits(),
             log_backlog: args.logs.backlog(),
+            egress_default: args.egress.default.clone(),
         },
     )
     .context("cannot read the data directory")?;

@@ -26,8 +26,8 @@ use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
 pub use control::{
-    AccountSettings, IamError, InvokePath, Limit, NewRole, RetentionConfig, MAX_ATTACHED_POLICIES,
-    MAX_INLINE_POLICY_CHARS,
+    AccountSettings, EgressView, IamError, InvokePath, Limit, NewRole, RetentionConfig,
+    MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS,
 };
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub log_limits: LogLimits,
     /// Bytes of log lines that may wait for the store writer.
     pub log_backlog: usize,
+    /// The egress policy of functions that set none.
+    pub egress_default: hearth_model::egress::EgressPolicy,
 }
 
 /// The control plane's state; the executor is its own part with its own state.
@@ -58,6 +60,7 @@ struct Inner {
     /// Writes invocation logs (and the async queue's changes) in groups.
     writer: Writer,
     executor: executor::Executor,
+    egress_default: hearth_model::egress::EgressPolicy,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -101,6 +104,7 @@ impl Engine {
                 _follow: follow,
                 writer,
                 executor,
+                egress_default: config.egress_default.clone(),
             }),
         };
         engine.resume_pending();

@@ -37,6 +37,7 @@ pub fn config(idle_ttl: Duration) -> EngineConfig {
         account_concurrency: 1000,
         log_limits: Default::default(),
         log_backlog: hearth_store::LOG_BACKLOG,
+        egress_default: hearth_model::egress::EgressPolicy::All,
     }
 }
 

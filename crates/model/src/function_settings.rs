@@ -49,6 +49,10 @@ pub struct FunctionSettings {
     pub runtime_management: Option<RuntimeManagement>,
     #[serde(default)]
     pub recursive_loop: Option<RecursiveLoop>,
+    /// The function's egress policy (a Hearth extension, kept with `$LATEST`); absent:
+    /// the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<crate::egress::EgressPolicy>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ pub mod alias;
 pub mod arn;
 pub mod caller;
 pub mod concurrency;
+pub mod egress;
 pub mod error;
 pub mod event_invoke;
 pub mod function;

@@ -181,6 +181,7 @@ fn spec(task_root: &Path, api: &str) -> SandboxSpec {
         hidden: vec![],
         memory_mb: 128,
         ephemeral_storage_mb: 512,
+        egress: hearth_model::egress::EgressPolicy::None,
     }
 }
 
@@ -300,7 +301,7 @@ async fn run(
 
     let exe = std::env::current_exe().expect("own path");
     let t = Instant::now();
-    let sandbox = Arc::new(JailSandbox::new(exe, work.path()).expect("jail sandbox"));
+    let sandbox = Arc::new(JailSandbox::new(exe, work.path(), None).expect("jail sandbox"));
     println!("JailSandbox::new {:.2} ms", ms(t.elapsed()));
     // Let the pool fill.
     tokio::time::sleep(Duration::from_millis(500)).await;

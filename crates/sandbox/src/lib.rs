@@ -46,6 +46,9 @@ pub struct SandboxSpec {
     pub hidden: Vec<PathBuf>,
     pub memory_mb: u64,
     pub ephemeral_storage_mb: u64,
+    /// Where the environment may connect to; only a backend whose
+    /// [`Sandbox::enforces_egress`] says so applies it.
+    pub egress: hearth_model::egress::EgressPolicy,
 }
 
 /// Where a runtime finds its code and runtime client.
@@ -133,6 +136,13 @@ pub trait Sandbox: Send + Sync + 'static {
 
     /// Starts the runtime described by `spec` in the environment `prepared` made.
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError>;
+
+    /// Whether environments get the egress policy of their spec (a jail with egress
+    /// networking); otherwise they have either the host's network (`process`) or
+    /// loopback only (a jail on a host that cannot give them more).
+    fn enforces_egress(&self) -> bool {
+        false
+    }
 
     /// Releases what the backend holds ahead of need and waits for environments being
     /// torn down, before the process exits.

@@ -1,7 +1,8 @@
-//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`): small programs that
+//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `egress`): small programs that
 //! talk to a running Hearth server over its AWS-compatible HTTP API.
 
 mod deploy;
+mod egress;
 mod http;
 mod invoke;
 mod logs;
@@ -14,6 +15,7 @@ mod wait;
 use std::process::ExitCode;
 
 pub use deploy::DeployArgs;
+pub use egress::EgressArgs;
 pub use invoke::InvokeArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
@@ -33,6 +35,8 @@ pub enum ClientCommand {
     Rm(RmArgs),
     /// Print a function's log lines, oldest first.
     Logs(LogsArgs),
+    /// Show or set a function's egress policy (where it may connect to).
+    Egress(EgressArgs),
 }
 
 /// Options every client verb takes.
@@ -56,6 +60,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Ls(args) => ls::run(args),
         ClientCommand::Rm(args) => rm::run(args),
         ClientCommand::Logs(args) => logs::run(args),
+        ClientCommand::Egress(args) => egress::run(args),
     }
 }
 

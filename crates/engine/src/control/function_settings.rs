@@ -28,7 +28,11 @@ impl Engine {
         }
     }
 
-    fn settings_of(&self, name: &str, qualifier: &str) -> Result<FunctionSettings, EngineError> {
+    pub(super) fn settings_of(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> Result<FunctionSettings, EngineError> {
         Ok(self
             .inner
             .store
@@ -36,7 +40,7 @@ impl Engine {
             .function_settings(name, qualifier)?)
     }
 
-    fn edit_settings(
+    pub(super) fn edit_settings(
         &self,
         name: &str,
         qualifier: &str,

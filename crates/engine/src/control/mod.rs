@@ -8,6 +8,7 @@
 //! [`RunSpec`]: crate::executor::RunSpec
 
 mod concurrency;
+mod egress;
 mod event_config;
 mod function_settings;
 mod functions;
@@ -23,6 +24,7 @@ mod settle;
 mod tags;
 mod versions;
 
+pub use egress::EgressView;
 pub use functions::AccountSettings;
 pub use invoke::InvokePath;
 pub use log_groups::RetentionConfig;

@@ -273,7 +273,8 @@ impl Engine {
                 qualifier: Some(version.to_string()),
             })
             .map_err(status_reason)?;
-        Ok(Arc::new(spec_of(&config)))
+        let egress = self.egress_of(function).map_err(status_reason)?;
+        Ok(Arc::new(spec_of(&config, egress)))
     }
 
     fn provisioned_view(

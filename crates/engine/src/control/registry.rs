@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use hearth_model::alias::Alias;
+use hearth_model::arn::LATEST;
+use hearth_model::egress::EgressPolicy;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::FunctionConfig;
 use hearth_store::{MetadataChange, Store, StoreError, Subscriber};
@@ -22,6 +24,8 @@ pub(crate) struct Entry {
     pub aliases: HashMap<String, Alias>,
     /// `FunctionEventInvokeConfig`s by qualifier (`$LATEST` when unqualified).
     pub event_configs: HashMap<String, EventInvokeConfig>,
+    /// The function's own egress policy (kept in its settings); `None`: the server's.
+    pub egress: Option<EgressPolicy>,
 }
 
 #[derive(Default)]
@@ -66,6 +70,7 @@ impl Registry {
                 .into_iter()
                 .map(|c| (c.qualifier.clone(), c))
                 .collect(),
+            egress: store.resources().function_settings(name, LATEST)?.egress,
         });
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         // A write since the load started may have been missed: serve this read from

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hearth_model::alias::{is_version_number, Alias};
 use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::egress::EgressPolicy;
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 
 use super::versions::version_of;
@@ -57,17 +58,19 @@ impl Engine {
             qualifier: Some(r.qualifier.clone().unwrap_or_else(|| LATEST.to_string())),
         };
         let config = self.select(&named, |a| a.pick_version(uniform()))?;
+        runnable(&config)?;
         Ok(Target {
-            spec: run_spec(&config)?,
+            spec: spec_of(&config, self.egress_of(&r.name)?),
             qualifier: r.qualifier.clone().filter(|q| q != LATEST),
         })
     }
 }
 
-/// What an invocation of `config` runs, if it can run now.
+/// What an invocation of `config` runs, if it can run now, with the default egress.
+#[cfg(test)]
 pub(crate) fn run_spec(config: &FunctionConfig) -> Result<RunSpec, EngineError> {
     runnable(config)?;
-    Ok(spec_of(config))
+    Ok(spec_of(config, hearth_model::egress::EgressPolicy::All))
 }
 
 /// Whether `config` can run now: it is `Active`.
@@ -85,7 +88,7 @@ pub(crate) fn runnable(config: &FunctionConfig) -> Result<(), EngineError> {
 /// `$LATEST`'s code is in progress, invocations go to the previous code (as Lambda's
 /// do) in environments of their own (a revision of their own keeps them apart in the
 /// pool).
-pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
+pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec {
     let (code, revision) = match &config.previous_code {
         Some(previous)
             if config.is_latest() && config.last_update_status == LastUpdateStatus::InProgress =>
@@ -118,6 +121,7 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
             &config.runtime,
             config.runtime_version.as_deref(),
         ),
+        egress,
     }
 }
 
@@ -163,6 +167,7 @@ mod tests {
                     "python3.12",
                     None
                 ),
+                egress: EgressPolicy::All,
             }
         );
     }

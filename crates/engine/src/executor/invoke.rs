@@ -115,7 +115,7 @@ impl Executor {
         req: &InvokeRequest,
     ) -> Option<Result<InvokeResponse, EngineError>> {
         let key = pool::key(&spec.function, &spec.version);
-        let (warm, stale) = self.inner.pool.acquire(&key, &spec.revision);
+        let (warm, stale) = self.inner.pool.acquire(&key, &spec.environment_key());
         drop(stale);
         let mut env = warm?;
         match self.run_on(spec, req, &mut env, true).await {

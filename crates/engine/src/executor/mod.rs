@@ -125,6 +125,10 @@ impl Executor {
         self.inner.sandbox.name()
     }
 
+    pub(crate) fn enforces_egress(&self) -> bool {
+        self.inner.sandbox.enforces_egress()
+    }
+
     /// The reservations and busy environments invocations are admitted against.
     pub(crate) fn admission(&self) -> &Admission {
         &self.inner.admission

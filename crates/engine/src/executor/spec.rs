@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use hearth_model::egress::EgressPolicy;
 use hearth_model::function::CodeRef;
 use hearth_model::settings::Logging;
 
@@ -31,4 +32,14 @@ pub(crate) struct RunSpec {
     pub logging: Logging,
     /// `RuntimeVersionConfig.RuntimeVersionArn`, for the JSON `platform.initStart`.
     pub runtime_version_arn: String,
+    /// The function's egress policy (its own, or the server's default).
+    pub egress: EgressPolicy,
+}
+
+impl RunSpec {
+    /// What a warm environment must match to be reused: the revision, and the egress
+    /// policy it was started with (a new policy applies to new environments).
+    pub fn environment_key(&self) -> String {
+        format!("{}|{}", self.revision, self.egress)
+    }
 }

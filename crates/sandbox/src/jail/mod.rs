@@ -11,6 +11,7 @@
 //! `init.rs` for the process tree, and `examples/jail_bench.rs` to measure it.
 
 pub mod cgroup;
+pub mod egress;
 mod handoff;
 mod images;
 pub mod init;
@@ -55,6 +56,8 @@ pub struct JailSandbox {
     images: Option<images::DirImages>,
 }
 
+pub use egress::EgressConfig;
+
 impl std::fmt::Debug for JailSandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JailSandbox")
@@ -74,7 +77,14 @@ impl JailSandbox {
     /// directory's lock), and starts keeping environments ready. `work_dir` holds the
     /// root mount points and `/tmp` images.
     /// Must be called inside the tokio runtime.
-    pub fn new(exe: PathBuf, work_dir: &Path) -> Result<Self, SandboxError> {
+    ///
+    /// With `egress`, environments get outbound networking (`egress/`); should the host
+    /// not allow it, a warning says why and environments have loopback only.
+    pub fn new(
+        exe: PathBuf,
+        work_dir: &Path,
+        egress: Option<&EgressConfig>,
+    ) -> Result<Self, SandboxError> {
         if !nix::unistd::geteuid().is_root() {
             return Err(SandboxError::Jail(
                 "the jail sandbox needs root (namespaces, mounts, cgroups); run as root or use --sandbox process".into(),
@@ -102,8 +112,19 @@ impl JailSandbox {
         let seccomp = seccomp::filter()
             .map_err(|e| jail_err("seccomp", &e))?
             .to_compiled();
+        let egress = egress.and_then(|config| match egress::Egress::start(config, work_dir) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "NO FUNCTION EGRESS: environments have loopback only, whatever their egress policy");
+                None
+            }
+        });
+        let resolvers = egress
+            .as_ref()
+            .map(|e| e.resolvers().to_vec())
+            .unwrap_or_default();
         let etc = work_dir.join("etc");
-        mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME)
+        mounts::build_etc(&etc, SANDBOX_UID, SANDBOX_GID, slot::HOSTNAME, &resolvers)
             .map_err(|e| jail_err(&etc.display().to_string(), &e))?;
         let disks = if loopdev::available() {
             let dir = work_dir.join("tmp");
@@ -137,6 +158,7 @@ impl JailSandbox {
             disks,
             cgroups: Arc::from(cgroups),
             seccomp,
+            egress,
         });
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| jail_err("the jail needs a tokio runtime", &e))?;
@@ -221,6 +243,13 @@ impl Sandbox for JailSandbox {
         if let Err(e) = self.maker.cgroups.remove_base() {
             tracing::debug!(error = %e, "cgroup base not removed");
         }
+        if let Some(egress) = &self.maker.egress {
+            egress.close();
+        }
+    }
+
+    fn enforces_egress(&self) -> bool {
+        self.maker.egress.is_some()
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
@@ -259,6 +288,12 @@ impl Sandbox for JailSandbox {
             tmp_disk,
             root,
         } = parts;
+        // The policy's elements before the function runs; removed with the lease.
+        if let Some(lease) = &netns.lease {
+            lease
+                .apply(&spec.egress)
+                .map_err(|e| jail_err("egress policy", &e))?;
+        }
         let limits = Limits::for_memory_mb(spec.memory_mb);
         // From here on, returning early removes everything (the init process is killed
         // when its handle drops).

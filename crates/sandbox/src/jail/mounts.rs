@@ -363,7 +363,17 @@ fn dev(root: &Path) -> io::Result<()> {
 /// harmless files (only what any user may read), mount points for [`ETC_DIRS`], and
 /// Lambda-like identity files. Made once per start, so an environment costs a few binds
 /// instead of one per file and writing its own files.
-pub fn build_etc(dir: &Path, uid: u32, gid: u32, hostname: &str) -> io::Result<()> {
+pub fn build_etc(
+    dir: &Path,
+    uid: u32,
+    gid: u32,
+    hostname: &str,
+    resolvers: &[std::net::Ipv4Addr],
+) -> io::Result<()> {
+    let resolv: String = resolvers
+        .iter()
+        .map(|r| format!("nameserver {r}\n"))
+        .collect();
     if dir.exists() {
         fs::remove_dir_all(dir)?;
     }
@@ -388,7 +398,7 @@ pub fn build_etc(dir: &Path, uid: u32, gid: u32, hostname: &str) -> io::Result<(
         ("group", format!("root:x:0:\nsbx_user:x:{gid}:\n")),
         ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
         ("hostname", format!("{hostname}\n")),
-        ("resolv.conf", String::new()),
+        ("resolv.conf", resolv),
     ];
     for (name, body) in files {
         let path = dir.join(name);

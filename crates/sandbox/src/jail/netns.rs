@@ -14,8 +14,11 @@
 
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 use nix::sched::{unshare, CloneFlags};
+
+use super::egress::{Egress, Lease};
 
 /// The Runtime API address inside every jailed environment.
 pub const RUNTIME_API_ADDR: &str = "127.0.0.1:9001";
@@ -28,27 +31,40 @@ pub struct NetNs {
     pub listener: TcpListener,
     pub aws_listener: TcpListener,
     handle: OwnedFd,
+    /// The veth to the host and its addresses, with egress on; dropped last.
+    pub lease: Option<Lease>,
 }
 
 impl NetNs {
-    /// Creates a namespace with loopback up and binds the Runtime API in it.
-    pub fn create() -> std::io::Result<Self> {
-        std::thread::Builder::new()
+    /// Creates a namespace with loopback up and binds the Runtime API in it; with
+    /// `egress`, also a veth to the host with the environment's addresses and route.
+    pub fn create(egress: Option<&Arc<Egress>>) -> std::io::Result<Self> {
+        let lease = egress.map(|e| e.lease()).transpose()?;
+        let made = std::thread::Builder::new()
             .name("hearth-netns".into())
-            .spawn(|| -> std::io::Result<Self> {
+            .spawn(move || -> std::io::Result<Self> {
                 unshare(CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
                 loopback_up()?;
                 let listener = TcpListener::bind(RUNTIME_API_ADDR)?;
                 let aws_listener = TcpListener::bind(AWS_API_ADDR)?;
                 let handle = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
+                // Made from in here: `ip` inherits this thread's namespace.
+                if let Some(lease) = &lease {
+                    lease.plumb_inside()?;
+                }
                 Ok(Self {
                     listener,
                     aws_listener,
                     handle,
+                    lease,
                 })
             })?
             .join()
-            .map_err(|_| std::io::Error::other("network namespace thread panicked"))?
+            .map_err(|_| std::io::Error::other("network namespace thread panicked"))??;
+        if let Some(lease) = &made.lease {
+            lease.plumb_host()?;
+        }
+        Ok(made)
     }
 
     /// A path through which another process can open this namespace while Hearth

@@ -54,6 +54,8 @@ pub struct Maker {
     pub disks: Option<Arc<TmpDisks>>,
     pub cgroups: Arc<dyn CgroupManager>,
     pub seccomp: seccomp::CompiledFilter,
+    /// Outbound networking, when the host allows it.
+    pub egress: Option<Arc<super::egress::Egress>>,
 }
 
 /// An environment made ahead: its namespaces, cgroup and waiting init process. Dropped
@@ -89,7 +91,7 @@ impl Maker {
     /// Starts an environment; it is ready for a function once [`Slot::wait_ready`]
     /// says so. Must run inside the tokio runtime (the output pipe is a tokio one).
     pub fn make(&self) -> Result<Slot, SandboxError> {
-        let netns = NetNs::create().map_err(SandboxError::Network)?;
+        let netns = NetNs::create(self.egress.as_ref()).map_err(SandboxError::Network)?;
         let id = unique_id();
         let cgroup: Arc<dyn Cgroup> = Arc::from(
             self.cgroups

@@ -26,6 +26,7 @@ fn spec(api: &RuntimeApi) -> SandboxSpec {
         hidden: Vec::new(),
         memory_mb: 128,
         ephemeral_storage_mb: 512,
+        egress: hearth_model::egress::EgressPolicy::None,
     }
 }
 

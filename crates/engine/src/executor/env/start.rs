@@ -372,7 +372,7 @@ impl Environment {
         logs.end_period(&[]).await;
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
         Self {
-            revision: attempt.spec.revision.clone(),
+            revision: attempt.spec.environment_key(),
             version: attempt.spec.version.clone(),
             origin,
             api,
@@ -447,5 +447,6 @@ fn spec_for(
         hidden: launch.hidden.clone(),
         memory_mb: spec.memory_mb.max(0) as u64,
         ephemeral_storage_mb: spec.ephemeral_storage_mb.max(0) as u64,
+        egress: spec.egress.clone(),
     }
 }
