@@ -40,6 +40,8 @@ use hearth_triggers::Invoker;
 
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
+/// How a request arrived (TLS or not, the peer address): a request extension on every request.
+pub use hearth_serve::Transport;
 pub use request_id::RequestId;
 
 /// State shared by every handler.

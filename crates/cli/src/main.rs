@@ -7,6 +7,7 @@ mod log_args;
 mod runtime_cmd;
 mod server;
 mod sources;
+mod tls;
 
 use std::process::ExitCode;
 

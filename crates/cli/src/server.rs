@@ -103,6 +103,9 @@ pub struct ServerArgs {
     pub dirs: DirArgs,
 
     #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+
+    #[command(flatten)]
     pub logs: crate::log_args::LogArgs,
 }
 
@@ -193,13 +196,30 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "runtimes not installed; run `hearth runtime install`"
         );
     }
+    let tls = args.tls.config(&data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{addr}");
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
+    // The names a self-signed certificate was made for are names the server answers to.
+    let allowed_hosts: Vec<&str> = args
+        .allowed_hosts
+        .iter()
+        .chain(&args.tls.tls_self_signed)
+        .map(String::as_str)
+        .collect();
+    let guard = RequestGuard::for_flags(
+        addr,
+        &allowed_hosts,
+        &args
+            .allowed_origins
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
@@ -221,7 +241,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         header_read_timeout: Some(args.header_timeout),
         idle_timeout: Some(args.keep_alive_timeout),
     };
-    hearth_serve::serve(listener, app, limits, shutdown_signal()).await;
+    hearth_serve::serve_tls(listener, app, limits, tls, shutdown_signal()).await;
     // Async events still running after the grace run again at the next start.
     host.stop(STOP_GRACE).await;
     engine.shutdown();

@@ -19,6 +19,7 @@ mod handle;
 mod logs;
 mod migrations;
 mod notify;
+pub mod private;
 mod queue;
 mod resources;
 mod retention;
