@@ -117,11 +117,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
     let data_dir = args.dirs.data_dir()?;
     let runtimes_dir = args.dirs.runtimes_dir()?;
+    // Only the server's user may read its data (see docs/data-protection.md).
+    hearth_store::private::create_dir(&data_dir)
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
     // Held until the server ends: a second server on this directory refuses to start.
     let _lock = crate::data_lock::DataDirLock::acquire(&data_dir)?;
+    // The server key: every secret at rest is sealed under it (or a key derived from it).
+    let seal = hearth_store::seal::SealKey::load_or_create(&data_dir)
+        .context("cannot load the server key")?;
     // Opening the store removes what a dead server left half written (temporaries of
     // stores and unpacks) and code nothing references: safe only under the lock.
-    let store = Store::open(&data_dir)
+    let store = Store::open_sealed(&data_dir, &seal)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {

@@ -26,6 +26,11 @@ impl Store {
         Ok(Self::new(Arc::new(SqliteStore::open(root)?)))
     }
 
+    /// [`Store::open`], sealing secrets under the server's `key`.
+    pub fn open_sealed(root: &Path, key: &crate::seal::SealKey) -> Result<Self, StoreError> {
+        Ok(Self::new(Arc::new(SqliteStore::open_sealed(root, key)?)))
+    }
+
     /// A store whose parts are all one backend.
     pub fn new<B>(backend: Arc<B>) -> Self
     where

@@ -24,6 +24,7 @@ mod queue;
 mod resources;
 mod retention;
 pub mod seal;
+mod sealed_env;
 mod space;
 mod sqlite;
 pub mod traits;

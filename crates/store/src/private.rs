@@ -20,6 +20,47 @@ pub fn create_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))
 }
 
+/// Creates (or truncates) `path` for writing, 0600 when it is new.
+pub fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+}
+
+/// Makes the data directory private at start: the directory itself 0700, the files
+/// directly in it (database and its WAL and SHM, keys, lock, reserve, logs a script
+/// redirected there) and the stored zips 0600. New ones are created that way; this
+/// tightens what an older Hearth (or a copy) left. The unpacked code (`code/`), the
+/// runtimes and the jail's files are left as they are: an environment's sandbox user
+/// reads them through its mounts.
+pub fn tighten_data_dir(root: &Path) -> std::io::Result<()> {
+    create_dir(root)?;
+    // Created empty before SQLite opens it, so that it and the WAL and SHM files SQLite
+    // makes beside it (with the database's mode) are private from the start.
+    let db = root.join("hearth.db");
+    if !db.exists() {
+        drop(create_file(&db)?);
+    }
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            tighten(&entry.path())?;
+        }
+    }
+    let blobs = root.join("blobs");
+    create_dir(&blobs)?;
+    for entry in std::fs::read_dir(&blobs)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            tighten(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `path` whole with mode 0600 (through a temporary beside it, renamed over it,
 /// so a reader never sees half of it and an older, wider mode never survives).
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -76,5 +117,26 @@ mod tests {
         std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         create_dir(&sub).expect("again");
         assert_eq!(mode(&sub), 0o700);
+    }
+
+    #[test]
+    fn the_data_dir_is_tightened_but_code_is_left_readable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data");
+        std::fs::create_dir_all(root.join("blobs")).expect("mkdir");
+        std::fs::create_dir_all(root.join("code/abc")).expect("mkdir");
+        for f in ["hearth.log", "blobs/abc.zip", "code/abc/app.py"] {
+            std::fs::write(root.join(f), b"x").expect("write");
+            std::fs::set_permissions(root.join(f), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+        }
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        tighten_data_dir(&root).expect("tighten");
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("blobs")), 0o700);
+        assert_eq!(mode(&root.join("hearth.db")), 0o600);
+        assert_eq!(mode(&root.join("hearth.log")), 0o600);
+        assert_eq!(mode(&root.join("blobs/abc.zip")), 0o600);
+        assert_eq!(mode(&root.join("code/abc/app.py")), 0o644);
     }
 }
