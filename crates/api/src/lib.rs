@@ -8,8 +8,10 @@
 
 mod account;
 mod action;
+mod audit;
 mod body;
 mod body_budget;
+mod cloudtrail;
 mod cloudwatch_logs;
 mod concurrency;
 mod error;
@@ -143,6 +145,12 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        .merge(audit::routes())
+        // Every route's writes go to the audit trail (a route layer: it sees the route).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)

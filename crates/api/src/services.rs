@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 
-use crate::{cloudwatch_logs, AppState};
+use crate::{cloudtrail, cloudwatch_logs, AppState};
 
 /// The AWS service a `POST /` request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ enum Service {
     /// CloudWatch Logs (AWS JSON 1.1), and any request no other service claims: it
     /// answers `UnknownOperationException` as before services were told apart.
     Logs,
+    /// CloudTrail's LookupEvents (AWS JSON 1.1) over the audit trail.
+    CloudTrail,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -31,10 +33,18 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn dispatch(state: State<AppState>, headers: HeaderMap, body: Body) -> Response {
     match service_of(&headers) {
         Service::Logs => cloudwatch_logs::dispatch(state, headers, body).await,
+        Service::CloudTrail => cloudtrail::dispatch(&state.0, &headers, body).await,
     }
 }
 
-fn service_of(_headers: &HeaderMap) -> Service {
+fn service_of(headers: &HeaderMap) -> Service {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target.starts_with(cloudtrail::TARGET_PREFIX) {
+        return Service::CloudTrail;
+    }
     Service::Logs
 }
 

@@ -105,6 +105,16 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 
+    /// Days the audit trail keeps an event (CloudTrail's event history keeps 90).
+    #[arg(long, env = "HEARTH_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3653))]
+    pub audit_retention_days: u32,
+
+    /// Most events the audit trail keeps; the oldest go first.
+    #[arg(long, env = "HEARTH_AUDIT_MAX_EVENTS", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub audit_max_events: u64,
+
     #[command(flatten)]
     pub logs: crate::log_args::LogArgs,
 }
@@ -158,6 +168,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .context("cannot read the data directory")?;
     engine.spawn_log_sweeper(args.logs.retention());
+    engine.spawn_audit_sweeper(hearth_model::audit::AuditRetention {
+        days: args.audit_retention_days,
+        max_events: args.audit_max_events,
+    });
     // The queue shares the engine's writer: an event's outcome is committed after the
     // log lines of the invocation that decided it.
     let queue = AsyncQueue::open(

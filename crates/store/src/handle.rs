@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, SqliteStore,
-    StoreError,
+    AuditStore, ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore,
+    SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone; every clone is the same store.
@@ -18,6 +18,7 @@ pub struct Store {
     logs: Arc<dyn LogStore>,
     queue: Arc<dyn QueueStore>,
     changes: Arc<dyn ChangeStore>,
+    audit: Arc<dyn AuditStore>,
 }
 
 impl Store {
@@ -40,6 +41,7 @@ impl Store {
             + LogStore
             + QueueStore
             + ChangeStore
+            + AuditStore
             + 'static,
     {
         Self {
@@ -48,6 +50,7 @@ impl Store {
             code: backend.clone(),
             logs: backend.clone(),
             queue: backend.clone(),
+            audit: backend.clone(),
             changes: backend,
         }
     }
@@ -88,6 +91,11 @@ impl Store {
     /// to the writer; tests may apply them directly).
     pub fn changes(&self) -> &dyn ChangeStore {
         &*self.changes
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &dyn AuditStore {
+        &*self.audit
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -8,6 +8,7 @@
 //! applies). The embedded implementation is [`SqliteStore`]: SQLite (WAL) in the data
 //! directory, its schema versioned by `migrations.rs`.
 
+mod audit;
 mod blobs;
 mod chunk;
 mod code_gc;
@@ -42,7 +43,7 @@ pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
+    AuditStore, ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -139,6 +139,7 @@ impl SqliteStore {
                 match change {
                     Change::Logs(b) => crate::logs::append(&tx, b)?,
                     Change::Queue(op) => crate::queue::apply(&tx, op)?,
+                    Change::Audit(event) => crate::audit::append(&tx, event)?,
                 }
             }
             tx.commit()?;
@@ -359,6 +360,22 @@ impl QueueStore for SqliteStore {
     }
     fn last_queue_seq(&self) -> Result<i64, StoreError> {
         SqliteStore::last_queue_seq(self)
+    }
+}
+
+impl crate::traits::AuditStore for SqliteStore {
+    fn lookup_audit(
+        &self,
+        query: &hearth_model::audit::AuditQuery,
+    ) -> Result<hearth_model::audit::AuditPage, StoreError> {
+        SqliteStore::lookup_audit(self, query)
+    }
+    fn expire_audit(
+        &self,
+        now_ms: i64,
+        keep: hearth_model::audit::AuditRetention,
+    ) -> Result<usize, StoreError> {
+        SqliteStore::expire_audit(self, now_ms, keep)
     }
 }
 

@@ -383,6 +383,21 @@ pub trait QueueStore: Send + Sync {
     fn last_queue_seq(&self) -> Result<i64, StoreError>;
 }
 
+/// The audit trail (appended through the writer, [`crate::Change::Audit`]).
+pub trait AuditStore: Send + Sync {
+    /// A page of events, newest first.
+    fn lookup_audit(
+        &self,
+        query: &hearth_model::audit::AuditQuery,
+    ) -> Result<hearth_model::audit::AuditPage, StoreError>;
+    /// Deletes events beyond the retention; returns how many went.
+    fn expire_audit(
+        &self,
+        now_ms: i64,
+        keep: hearth_model::audit::AuditRetention,
+    ) -> Result<usize, StoreError>;
+}
+
 /// What the group-commit writer ([`crate::Writer`]) needs of a store.
 pub trait ChangeStore: Send + Sync {
     /// Applies changes in order, atomically; with [`Durability::Synced`] the commit

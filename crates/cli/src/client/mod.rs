@@ -1,6 +1,7 @@
 //! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`): small programs that
 //! talk to a running Hearth server over its AWS-compatible HTTP API.
 
+mod audit;
 mod deploy;
 mod http;
 mod invoke;
@@ -13,6 +14,7 @@ mod wait;
 
 use std::process::ExitCode;
 
+pub use audit::AuditArgs;
 pub use deploy::DeployArgs;
 pub use invoke::InvokeArgs;
 pub use logs::LogsArgs;
@@ -33,6 +35,8 @@ pub enum ClientCommand {
     Rm(RmArgs),
     /// Print a function's log lines, oldest first.
     Logs(LogsArgs),
+    /// Print the audit trail (who wrote what, from where, with which result), newest first.
+    Audit(AuditArgs),
 }
 
 /// Options every client verb takes.
@@ -56,6 +60,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Ls(args) => ls::run(args),
         ClientCommand::Rm(args) => rm::run(args),
         ClientCommand::Logs(args) => logs::run(args),
+        ClientCommand::Audit(args) => audit::run(args),
     }
 }
 

@@ -7,6 +7,7 @@
 //!
 //! [`RunSpec`]: crate::executor::RunSpec
 
+mod audit;
 mod concurrency;
 mod event_config;
 mod function_settings;
