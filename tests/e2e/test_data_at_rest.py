@@ -10,6 +10,7 @@ import stat
 import uuid
 
 import pytest
+from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
@@ -95,6 +96,50 @@ def test_environment_variables_are_sealed_at_rest(rest_server, client):
     log = rest_server.stderr_tail()
     assert first not in log and second not in log
     # The variables survive a restart (the server key is reused).
-    rest_server.restart()
+    rest_server.restart(same_port=True)
     cfg = h.lambda_client(rest_server.endpoint).get_function_configuration(FunctionName=name)
     assert cfg["Environment"] == {"Variables": {"HEARTH_SECRET": second, "OTHER": "x"}}
+
+
+def test_kms_key_arn_names_a_hearth_key(rest_server, client):
+    made = h.hearth_cli("kms", "create", "--description", "e2e", "--endpoint",
+                        rest_server.endpoint)
+    arn = made.stdout.strip()
+    assert h.UUID_RE.match(arn.removeprefix(f"arn:aws:kms:{h.REGION}:{h.ACCOUNT}:key/")), arn
+    listed = h.hearth_cli("kms", "list", "--endpoint", rest_server.endpoint).stdout
+    assert f"{arn}  e2e\n" in listed
+    name = h.unique_name("rest-kms")
+    value = f"kms-{uuid.uuid4().hex}"
+    created = h.create_function(client, name, KMSKeyArn=arn,
+                                Environment={"Variables": {"HEARTH_SECRET": value}})
+    assert created["KMSKeyArn"] == arn
+    cfg = client.get_function_configuration(FunctionName=name)
+    assert (cfg["KMSKeyArn"], cfg["Environment"]) == (arn, {"Variables": {"HEARTH_SECRET": value}})
+    got = h.invoke_ok(client, name, {"env": ["HEARTH_SECRET"]})
+    assert got["env"]["HEARTH_SECRET"] == value
+    assert files_holding(rest_server.data_dir, value.encode()) == []
+    # Back to the server's key with an empty KMSKeyArn: no KMSKeyArn answered.
+    back = h.update_config(client, name, KMSKeyArn="")
+    assert "KMSKeyArn" not in back
+    assert client.get_function_configuration(FunctionName=name)["Environment"] == {
+        "Variables": {"HEARTH_SECRET": value}}
+    # A key Hearth does not have: Lambda's KMS answer.
+    missing = f"arn:aws:kms:{h.REGION}:{h.ACCOUNT}:key/{uuid.uuid4()}"
+    for call in (lambda: h.create_function(client, h.unique_name("rest-kms"), KMSKeyArn=missing),
+                 lambda: client.update_function_configuration(FunctionName=name,
+                                                              KMSKeyArn=missing)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert h.error_of(e.value) == (
+            400, "InvalidParameterValueException",
+            "Lambda was unable to configure access to your environment variables because the "
+            "KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS "
+            f"Exception: NotFoundExceptionKMS Message: Key '{missing}' does not exist")
+    # The key survives a restart, and the function's variables still open.
+    rest_server.restart(same_port=True)
+    fresh = h.lambda_client(rest_server.endpoint)
+    h.update_config(fresh, name, KMSKeyArn=arn)
+    rest_server.restart(same_port=True)
+    fresh = h.lambda_client(rest_server.endpoint)
+    cfg = fresh.get_function_configuration(FunctionName=name)
+    assert (cfg["KMSKeyArn"], cfg["Environment"]) == (arn, {"Variables": {"HEARTH_SECRET": value}})

@@ -58,10 +58,9 @@ pub(crate) async fn create(State(s): State<AppState>, body: Body) -> ApiResult<R
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let f = s
-        .engine
-        .create_function(crate::function_request::new_function(req, &order)?)
-        .await?;
+    let new = crate::function_request::new_function(req, &order)?;
+    crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
+    let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
 
@@ -197,6 +196,9 @@ pub(crate) async fn update_configuration(
     let req: UpdateFunctionConfigurationRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
     let (r, change) = crate::function_request::config_change(&function, req, &order)?;
+    if let Some(arn) = &change.kms_key_arn {
+        crate::kms::check_key(&s, arn.as_deref()).await?;
+    }
     let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())
 }

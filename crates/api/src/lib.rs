@@ -24,6 +24,7 @@ pub mod guard;
 pub use for_functions::for_functions;
 mod hearth;
 mod invoke;
+mod kms;
 mod logs_read;
 mod operations;
 mod page;
@@ -146,6 +147,7 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .merge(policy::routes())
         .merge(function_settings::routes())
         .merge(audit::routes())
+        .merge(kms::routes())
         // Every route's writes go to the audit trail (a route layer: it sees the route).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

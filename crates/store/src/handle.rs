@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore,
-    SqliteStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, KmsStore, LogStore, MetadataStore, QueueStore,
+    ResourceStore, SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone; every clone is the same store.
@@ -19,6 +19,7 @@ pub struct Store {
     queue: Arc<dyn QueueStore>,
     changes: Arc<dyn ChangeStore>,
     audit: Arc<dyn AuditStore>,
+    kms: Arc<dyn KmsStore>,
 }
 
 impl Store {
@@ -42,6 +43,7 @@ impl Store {
             + QueueStore
             + ChangeStore
             + AuditStore
+            + KmsStore
             + 'static,
     {
         Self {
@@ -51,6 +53,7 @@ impl Store {
             logs: backend.clone(),
             queue: backend.clone(),
             audit: backend.clone(),
+            kms: backend.clone(),
             changes: backend,
         }
     }
@@ -96,6 +99,11 @@ impl Store {
     /// The audit trail.
     pub fn audit(&self) -> &dyn AuditStore {
         &*self.audit
+    }
+
+    /// Hearth's KMS keys.
+    pub fn kms(&self) -> &dyn KmsStore {
+        &*self.kms
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -17,6 +17,7 @@ mod db;
 mod error;
 mod event_config;
 mod handle;
+mod kms;
 mod logs;
 mod migrations;
 mod notify;
@@ -37,13 +38,15 @@ pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::{StoreError, WriteError};
 pub use handle::Store;
+pub use kms::KmsKeyInfo;
 pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AuditStore, ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
+    AuditStore, ChangeStore, CodeStore, Edited, KmsStore, LogStore, MetadataStore, QueueStore,
+    ResourceStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -36,7 +36,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     // 3 and 4 are other branches' (issue 14).
     Migration {
         version: 5,
-        name: "the audit trail",
+        name: "the audit trail, Hearth's KMS keys",
         apply: audit,
     },
 ];
@@ -184,6 +184,13 @@ CREATE TABLE audit_events (
     data TEXT NOT NULL
 );
 CREATE INDEX audit_events_by_time ON audit_events (time_ms);
+CREATE TABLE kms_keys (
+    key_id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    data_key BLOB NOT NULL
+);
 ";
 
 fn audit(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -298,6 +305,7 @@ mod tests {
                 "function_meta",
                 "function_settings",
                 "functions",
+                "kms_keys",
                 "log_chunks",
                 "log_groups",
                 "policies",

@@ -5,6 +5,12 @@
 //! the database alone reveals no variable and a sealed value moved to another function
 //! or version does not open. Records written before this (plain `environment`) still
 //! read, and are sealed when the store opens (see [`SqliteStore::seal_plain_environments`]).
+//!
+//! A function whose `kms_key_arn` names a Hearth key (`kms.rs`) has its variables sealed
+//! under that key's data key instead of the server's `environment` key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use hearth_model::function::FunctionConfig;
@@ -21,6 +27,11 @@ const SEALED: &str = "environment_sealed";
 #[derive(Clone, Debug)]
 pub(crate) struct EnvSeal {
     key: SealKey,
+    /// What Hearth keys' data keys are sealed under.
+    pub(crate) kms_master: SealKey,
+    /// The data keys of the Hearth keys, by ARN (loaded at open, added on creation:
+    /// records are encoded while the database is locked, so no lookup then).
+    pub(crate) kms: Arc<RwLock<HashMap<String, SealKey>>>,
 }
 
 /// What a sealed value is bound to.
@@ -33,6 +44,24 @@ impl EnvSeal {
     pub(crate) fn new(server: &SealKey) -> Self {
         Self {
             key: server.derive("environment"),
+            kms_master: server.derive("kms"),
+            kms: Arc::default(),
+        }
+    }
+
+    /// The key a record's variables are sealed under: its Hearth key's, or the server's.
+    fn key_for(&self, kms_key_arn: Option<&str>) -> Result<SealKey, StoreError> {
+        match kms_key_arn.filter(|a| !a.is_empty()) {
+            None => Ok(self.key.clone()),
+            Some(arn) => self
+                .kms
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(arn)
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Io(std::io::Error::other(format!("no Hearth key {arn}")))
+                }),
         }
     }
 
@@ -58,8 +87,9 @@ impl EnvSeal {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(sealed)
                     .map_err(|_| sealed_error(name, version))?;
+                let kms = map.get("kms_key_arn").and_then(Value::as_str);
                 let plain = self
-                    .key
+                    .key_for(kms)?
                     .open(&bytes, &place(name, version))
                     .map_err(|_| sealed_error(name, version))?;
                 map.insert("environment".into(), serde_json::from_slice(&plain)?);
@@ -79,8 +109,9 @@ impl EnvSeal {
             Some(Value::Object(vars)) if !vars.is_empty() => serde_json::to_vec(vars)?,
             _ => return Ok(()),
         };
+        let kms = map.get("kms_key_arn").and_then(Value::as_str);
         let sealed = self
-            .key
+            .key_for(kms)?
             .seal(&plain, &place(name, version))
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
         map.insert("environment".into(), Value::Object(Map::new()));

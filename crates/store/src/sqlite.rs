@@ -85,6 +85,7 @@ impl SqliteStore {
             changes: Arc::default(),
             env_seal: crate::sealed_env::EnvSeal::new(key),
         };
+        store.load_kms_keys()?;
         let sealed = store.seal_plain_environments()?;
         if sealed > 0 {
             tracing::info!(sealed, "sealed the environment variables of older records");
@@ -360,6 +361,18 @@ impl QueueStore for SqliteStore {
     }
     fn last_queue_seq(&self) -> Result<i64, StoreError> {
         SqliteStore::last_queue_seq(self)
+    }
+}
+
+impl crate::traits::KmsStore for SqliteStore {
+    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError> {
+        SqliteStore::create_kms_key(self, description)
+    }
+    fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError> {
+        SqliteStore::list_kms_keys(self)
+    }
+    fn kms_key_exists(&self, arn: &str) -> bool {
+        SqliteStore::kms_key_exists(self, arn)
     }
 }
 

@@ -398,6 +398,15 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<usize, StoreError>;
 }
 
+/// Hearth's KMS keys (`KMSKeyArn`).
+pub trait KmsStore: Send + Sync {
+    /// Makes a key with a new random data key.
+    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError>;
+    fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError>;
+    /// Whether `arn` names a key.
+    fn kms_key_exists(&self, arn: &str) -> bool;
+}
+
 /// What the group-commit writer ([`crate::Writer`]) needs of a store.
 pub trait ChangeStore: Send + Sync {
     /// Applies changes in order, atomically; with [`Durability::Synced`] the commit

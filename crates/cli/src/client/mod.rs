@@ -5,6 +5,7 @@ mod audit;
 mod deploy;
 mod http;
 mod invoke;
+mod kms;
 mod logs;
 mod ls;
 pub(crate) use hearth_cli::output;
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 pub use audit::AuditArgs;
 pub use deploy::DeployArgs;
 pub use invoke::InvokeArgs;
+pub use kms::KmsArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
 pub use rm::RmArgs;
@@ -37,6 +39,8 @@ pub enum ClientCommand {
     Logs(LogsArgs),
     /// Print the audit trail (who wrote what, from where, with which result), newest first.
     Audit(AuditArgs),
+    /// Make and list KMS keys (for a function's KMSKeyArn).
+    Kms(KmsArgs),
 }
 
 /// Options every client verb takes.
@@ -61,6 +65,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Rm(args) => rm::run(args),
         ClientCommand::Logs(args) => logs::run(args),
         ClientCommand::Audit(args) => audit::run(args),
+        ClientCommand::Kms(args) => kms::run(args),
     }
 }
 

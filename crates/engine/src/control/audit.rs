@@ -1,6 +1,6 @@
 //! The audit trail: recording an event (handed to the store writer, so a request never
 //! waits for its event to be committed), reading events back, and the sweep that keeps
-//! them within their retention.
+//! them within their retention. Also Hearth's KMS keys, which the store keeps beside.
 
 use std::time::Duration;
 
@@ -47,5 +47,27 @@ impl Engine {
                 }
             }
         });
+    }
+}
+
+/// Hearth's KMS keys (`KMSKeyArn`), kept by the store.
+impl Engine {
+    /// Makes a key; returns its description.
+    pub async fn create_kms_key(
+        &self,
+        description: String,
+    ) -> Result<hearth_store::KmsKeyInfo, EngineError> {
+        let store = self.store().clone();
+        Ok(tokio::task::spawn_blocking(move || store.kms().create_kms_key(&description)).await??)
+    }
+
+    pub async fn list_kms_keys(&self) -> Result<Vec<hearth_store::KmsKeyInfo>, EngineError> {
+        let store = self.store().clone();
+        Ok(tokio::task::spawn_blocking(move || store.kms().list_kms_keys()).await??)
+    }
+
+    /// Whether `arn` names a Hearth key.
+    pub fn kms_key_exists(&self, arn: &str) -> bool {
+        self.store().kms().kms_key_exists(arn)
     }
 }
