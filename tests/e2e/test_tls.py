@@ -68,7 +68,20 @@ def test_boto3_over_https_makes_whole_lambda_calls(tls_server):
     assert (result["event"], result["env"]["COLOR"]) == ({"n": 1, "env": ["COLOR"]}, "blue")
     listed = client.list_functions()["Functions"]
     assert [f["FunctionName"] for f in listed] == [name]
-    assert client.delete_function(FunctionName=name)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    deleted = client.delete_function(FunctionName=name)
+    assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
+    # The audit trail knows the write came over TLS, and from where.
+    request_id = deleted["ResponseMetadata"]["RequestId"]
+    found = []
+
+    def recorded():
+        status, _, body = tls_server.get("/_hearth/audit?action=DeleteFunction")
+        found[:] = [e for e in json.loads(body)["events"] if e["request_id"] == request_id]
+        return status == 200 and found
+
+    assert h.wait_until(recorded, timeout=10)
+    assert (found[0]["secure"], found[0]["source_ip"], found[0]["status"]) == (
+        True, "127.0.0.1", 204)
 
 
 def test_a_client_that_does_not_trust_the_certificate_is_refused(tls_server):
