@@ -100,11 +100,12 @@ def free_port() -> int:
 
 
 def http_request(url: str, method: str = "GET", body: bytes | None = None,
-                 headers: dict | None = None, timeout: float = 30):
-    """Returns (status, headers, body) without raising on HTTP error statuses."""
+                 headers: dict | None = None, timeout: float = 30, context=None):
+    """Returns (status, headers, body) without raising on HTTP error statuses; `context`
+    is the ssl.SSLContext of an https URL."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
@@ -129,10 +130,24 @@ class HearthServer:
         self.port: int | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
+        # A server started with a TLS flag: the CA bundle its clients trust (the
+        # certificate it serves, for a self-signed one) and the name it is reached by.
+        self.ca_bundle: Path | None = None
+        self.host = "127.0.0.1"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca_bundle else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def ssl_context(self):
+        """The ssl.SSLContext that trusts the server's certificate (None for plain HTTP);
+        raises OSError while the server has not written a self-signed one yet."""
+        if self.ca_bundle is None:
+            return None
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
 
     def start(self, port: int | None = None, timeout: float = 60):
         assert self.proc is None, "server already running"
@@ -166,7 +181,7 @@ class HearthServer:
                                    f"{self.stderr_tail()}")
             try:
                 status, _, _ = http_request(f"{self.endpoint}/2016-08-19/account-settings/",
-                                            timeout=2)
+                                            timeout=2, context=self.ssl_context())
                 if status == 200:
                     return
             except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
@@ -215,7 +230,7 @@ class HearthServer:
         return "\n".join(out)
 
     def get(self, path: str, **kw):
-        return http_request(self.endpoint + path, **kw)
+        return http_request(self.endpoint + path, context=self.ssl_context(), **kw)
 
 
 def log_events(server: HearthServer, name: str) -> list:

@@ -340,10 +340,13 @@ def test_tracing_vpc_snapstart_and_kms(client, raw_client):
         (dict(SnapStart={"ApplyOn": "invalidOption"}), "ValidationException",
          "1 validation error detected: Value 'invalidOption' at 'snapStart.applyOn' failed to "
          "satisfy constraint: Member must satisfy enum value set: [PublishedVersions, None]"),
+        # A key Hearth does not have (see test_data_at_rest.py for one it has).
         (dict(KMSKeyArn="arn:aws:kms:us-east-1:000000000000:key/k"),
          "InvalidParameterValueException",
-         "KMSKeyArn is not supported by Hearth: environment variables are not encrypted with "
-         "a customer-managed key"),
+         "Lambda was unable to configure access to your environment variables because the KMS "
+         "key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: "
+         "NotFoundExceptionKMS Message: Key 'arn:aws:kms:us-east-1:000000000000:key/k' does not "
+         "exist"),
         (dict(TracingConfig={"Mode": "Sometimes"}), "ValidationException",
          "1 validation error detected: Value 'Sometimes' at 'tracingConfig.mode' failed to "
          "satisfy constraint: Member must satisfy enum value set: [Active, PassThrough]"),

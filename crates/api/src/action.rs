@@ -390,6 +390,21 @@ pub(crate) const ROUTES: &[Route] = &[
         "/_hearth/queue",
         lambda("GetQueue", "hearth:GetQueue", Any),
     ),
+    r(
+        "GET",
+        "/_hearth/audit",
+        lambda("ListAuditEvents", "hearth:ListAuditEvents", Any),
+    ),
+    r(
+        "GET",
+        "/_hearth/kms",
+        lambda("ListKmsKeys", "hearth:ListKmsKeys", Any),
+    ),
+    r(
+        "POST",
+        "/_hearth/kms",
+        lambda("CreateKmsKey", "hearth:CreateKmsKey", Any),
+    ),
     // Every `POST /` service (CloudWatch Logs, IAM, STS) and the query protocol's `GET /`:
     // each dispatcher checks its own (`services.rs`).
     r(

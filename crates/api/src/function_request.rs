@@ -230,7 +230,7 @@ pub(crate) fn new_function(
         Some(&order.pairs(&environment)),
     )?;
     let (kms_key_arn, snap_start, vpc) = (req.kms_key_arn, req.snap_start, req.vpc_config);
-    kms_key(kms_key_arn.as_deref())?;
+    let kms_key_arn = kms_key(kms_key_arn.as_deref())?;
     if let Some(s) = &snap_start {
         s.check()?;
     }
@@ -268,6 +268,7 @@ pub(crate) fn new_function(
         environment_set,
         architectures,
         dead_letter_target_arn: dead_letter.filter(|a| !a.is_empty()),
+        kms_key_arn,
         logging,
         tracing,
         vpc,
@@ -376,7 +377,12 @@ pub(crate) fn config_change(
             .map(|vars| order.pairs(vars))
             .as_deref(),
     )?;
-    kms_key(req.kms_key_arn.as_deref())?;
+    // Given (even empty, which goes back to the server key) or not.
+    let kms_key_arn = req
+        .kms_key_arn
+        .as_deref()
+        .map(|a| kms_key(Some(a)))
+        .transpose()?;
     if let Some(s) = &req.snap_start {
         s.check()?;
     }
@@ -400,6 +406,7 @@ pub(crate) fn config_change(
                     target_arn: Some(a),
                 }))
             }),
+            kms_key_arn,
             logging,
             tracing,
             vpc,

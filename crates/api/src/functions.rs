@@ -66,6 +66,7 @@ pub(crate) async fn create(
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order)?;
     crate::role_check::check(&s, &caller_of(caller), &new.role)?;
+    crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
@@ -208,6 +209,9 @@ pub(crate) async fn update_configuration(
     let (r, change) = crate::function_request::config_change(&function, req, &order)?;
     if let Some(role) = &change.role {
         crate::role_check::check(&s, &caller_of(caller), role)?;
+    }
+    if let Some(arn) = &change.kms_key_arn {
+        crate::kms::check_key(&s, arn.as_deref()).await?;
     }
     let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())

@@ -8,9 +8,11 @@
 
 mod account;
 mod action;
+mod audit;
 mod authorize;
 mod body;
 mod body_budget;
+mod cloudtrail;
 mod cloudwatch_logs;
 mod concurrency;
 mod egress;
@@ -25,6 +27,7 @@ mod iam;
 pub use for_functions::for_functions;
 mod hearth;
 mod invoke;
+mod kms;
 mod logs_read;
 mod operations;
 mod page;
@@ -47,6 +50,8 @@ use hearth_triggers::Invoker;
 pub use authorize::{Authorizer, NoIdentityPolicies, SharedAuthorizer};
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
+/// How a request arrived (TLS or not, the peer address): a request extension on every request.
+pub use hearth_serve::Transport;
 pub use request_id::RequestId;
 
 /// State shared by every handler.
@@ -185,11 +190,19 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(policy::routes())
         .merge(function_settings::routes())
         .merge(egress::routes())
+        .merge(audit::routes())
+        .merge(kms::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authorize::layer,
+        ))
+        // Every route's writes go to the audit trail, refused ones too (outside the
+        // authorization layer, a route layer: it sees the route).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
         ))
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.

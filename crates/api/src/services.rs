@@ -1,6 +1,7 @@
 //! One endpoint for every AWS service: the requests that all arrive as `POST /` are told
 //! apart here, by protocol, and handed to their service's module. JSON protocols name
-//! their operation in `X-Amz-Target` (`Logs_20140328.*`); the query protocol (IAM, STS,
+//! their operation in `X-Amz-Target` (`Logs_20140328.*`, CloudTrail's
+//! `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*`); the query protocol (IAM, STS,
 //! and later SQS and SNS) sends a form with `Action=`, whose service the signature's
 //! credential scope names (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), or, when
 //! unsigned (`--auth off`), its `Version`. Lambda's REST paths are routed by path and
@@ -19,7 +20,7 @@ use hearth_model::caller::Caller;
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudwatch_logs, iam, sts, AppState, RequestId};
+use crate::{cloudtrail, cloudwatch_logs, iam, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -59,7 +60,14 @@ async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if headers.contains_key("x-amz-target") {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target.starts_with(cloudtrail::TARGET_PREFIX) {
+        return cloudtrail::dispatch(&state.0, &access, &headers, body).await;
+    }
+    if !target.is_empty() {
         return cloudwatch_logs::dispatch(state, access, headers, body).await;
     }
     let scoped = service_of_scope(&headers);

@@ -112,6 +112,19 @@ pub struct ServerArgs {
     pub dirs: DirArgs,
 
     #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+
+    /// Days the audit trail keeps an event (CloudTrail's event history keeps 90).
+    #[arg(long, env = "HEARTH_AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3653))]
+    pub audit_retention_days: u32,
+
+    /// Most events the audit trail keeps; the oldest go first.
+    #[arg(long, env = "HEARTH_AUDIT_MAX_EVENTS", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub audit_max_events: u64,
+
+    #[command(flatten)]
     pub logs: crate::log_args::LogArgs,
 }
 
@@ -123,11 +136,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
     let data_dir = args.dirs.data_dir()?;
     let runtimes_dir = args.dirs.runtimes_dir()?;
+    // Only the server's user may read its data (see docs/data-protection.md).
+    hearth_store::private::create_dir(&data_dir)
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
     // Held until the server ends: a second server on this directory refuses to start.
     let _lock = crate::data_lock::DataDirLock::acquire(&data_dir)?;
+    // The server key: every secret at rest is sealed under it (or a key derived from it).
+    let seal = hearth_store::seal::SealKey::load_or_create(&data_dir)
+        .context("cannot load the server key")?;
     // Opening the store removes what a dead server left half written (temporaries of
     // stores and unpacks) and code nothing references: safe only under the lock.
-    let store = Store::open(&data_dir)
+    let store = Store::open_sealed(&data_dir, &seal)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
@@ -168,6 +187,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .context("cannot read the data directory")?;
     engine.spawn_log_sweeper(args.logs.retention());
+    engine.spawn_audit_sweeper(hearth_model::audit::AuditRetention {
+        days: args.audit_retention_days,
+        max_events: args.audit_max_events,
+    });
     // The queue shares the engine's writer: an event's outcome is committed after the
     // log lines of the invocation that decided it.
     let queue = AsyncQueue::open(
@@ -212,13 +235,30 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "runtimes not installed; run `hearth runtime install`"
         );
     }
+    let tls = args.tls.config(&data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{addr}");
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let guard = RequestGuard::for_flags(addr, &args.allowed_hosts, &args.allowed_origins);
+    // The names a self-signed certificate was made for are names the server answers to.
+    let allowed_hosts: Vec<&str> = args
+        .allowed_hosts
+        .iter()
+        .chain(&args.tls.tls_self_signed)
+        .map(String::as_str)
+        .collect();
+    let guard = RequestGuard::for_flags(
+        addr,
+        &allowed_hosts,
+        &args
+            .allowed_origins
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
     let api_options = hearth_api::ApiOptions {
         // The "sigv4" part's session credentials plug in here.
@@ -250,7 +290,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         header_read_timeout: Some(args.header_timeout),
         idle_timeout: Some(args.keep_alive_timeout),
     };
-    hearth_serve::serve(listener, app, limits, shutdown_signal()).await;
+    hearth_serve::serve_tls(listener, app, limits, tls, shutdown_signal()).await;
     // Async events still running after the grace run again at the next start.
     host.stop(STOP_GRACE).await;
     engine.shutdown();

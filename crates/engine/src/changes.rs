@@ -24,6 +24,8 @@ pub struct NewFunction {
     pub environment_set: bool,
     pub architectures: Vec<String>,
     pub dead_letter_target_arn: Option<String>,
+    /// A Hearth key's ARN (checked by the caller) to seal the variables under.
+    pub kms_key_arn: Option<String>,
     pub logging: Logging,
     pub tracing: TracingMode,
     pub vpc: Option<Vpc>,
@@ -59,6 +61,8 @@ pub struct ConfigChange {
     pub environment: Option<BTreeMap<String, String>>,
     /// `Some(None)` removes the dead-letter target.
     pub dead_letter_target_arn: Option<Option<String>>,
+    /// `Some(None)` goes back to the server key.
+    pub kms_key_arn: Option<Option<String>>,
     /// Applied to the current `LoggingConfig` (members not given stay).
     pub logging: Option<LoggingChange>,
     pub tracing: Option<TracingMode>,

@@ -34,7 +34,9 @@ pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTI
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.
-pub use hearth_store::{LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS};
+pub use hearth_store::{
+    KmsKeyInfo, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS,
+};
 
 /// Settings of an engine.
 #[derive(Debug, Clone)]

@@ -88,6 +88,7 @@ pub fn new_function(name: &str) -> NewFunction {
         environment: Default::default(),
         architectures: vec!["x86_64".into()],
         dead_letter_target_arn: None,
+        kms_key_arn: None,
         environment_set: false,
         logging: Default::default(),
         tracing: Default::default(),

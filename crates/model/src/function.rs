@@ -98,6 +98,10 @@ pub struct FunctionConfig {
     /// the next change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_revision: Option<String>,
+    /// `KMSKeyArn`: a Hearth key (`hearth kms create`) the environment variables are
+    /// sealed under instead of the server's own; answered as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
 }
 
 impl FunctionConfig {
@@ -145,6 +149,7 @@ impl FunctionConfig {
                 .map(|arn| DeadLetterConfig {
                     target_arn: Some(arn),
                 }),
+            kms_key_arn: self.kms_key_arn.clone(),
             tracing_config: TracingConfigResponse {
                 mode: self.tracing.as_str().into(),
             },

@@ -4,6 +4,7 @@
 
 pub mod alias;
 pub mod arn;
+pub mod audit;
 pub mod caller;
 pub mod concurrency;
 pub mod egress;

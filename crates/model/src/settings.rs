@@ -269,15 +269,26 @@ impl SnapStartRequest {
     }
 }
 
-/// `KMSKeyArn`: empty means Lambda's own key; a customer-managed key is refused, since
-/// Hearth does not encrypt environment variables with one.
-pub fn kms_key(arn: Option<&str>) -> Result<(), AwsError> {
+/// `KMSKeyArn`: empty (or absent) means the service's own key (Hearth's server key);
+/// otherwise an ARN (the model's pattern), which the API checks names a Hearth key
+/// (`hearth kms create`) before the variables are sealed under it.
+pub fn kms_key(arn: Option<&str>) -> Result<Option<String>, AwsError> {
     match arn {
-        None | Some("") => Ok(()),
-        Some(_) => Err(AwsError::invalid(
-            "KMSKeyArn is not supported by Hearth: environment variables are not encrypted with a customer-managed key",
+        None | Some("") => Ok(None),
+        Some(a) if a.starts_with("arn:") && a.len() <= 10_000 => Ok(Some(a.to_string())),
+        Some(a) => Err(AwsError::constraint(
+            a,
+            "kMSKeyArn",
+            "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()",
         )),
     }
+}
+
+/// Lambda's answer to a `KMSKeyArn` that names no key.
+pub fn kms_key_not_found(arn: &str) -> AwsError {
+    AwsError::invalid(format!(
+        "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: NotFoundExceptionKMS Message: Key '{arn}' does not exist"
+    ))
 }
 
 #[cfg(test)]
@@ -385,7 +396,9 @@ mod tests {
         }
         .check()
         .is_err());
-        assert!(kms_key(Some("")).is_ok());
-        assert!(kms_key(Some("arn:aws:kms:us-east-1:000000000000:key/k")).is_err());
+        assert_eq!(kms_key(Some("")).expect("empty"), None);
+        let arn = "arn:aws:kms:us-east-1:000000000000:key/k";
+        assert_eq!(kms_key(Some(arn)).expect("an ARN"), Some(arn.to_string()));
+        assert!(kms_key(Some("key/k")).is_err());
     }
 }

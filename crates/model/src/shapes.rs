@@ -187,6 +187,8 @@ pub struct FunctionConfiguration {
     pub environment: Option<EnvironmentResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<DeadLetterConfig>,
+    #[serde(rename = "KMSKeyArn", skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
     pub tracing_config: TracingConfigResponse,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<VpcConfigResponse>,

@@ -49,5 +49,6 @@ pub fn function(name: &str) -> FunctionConfig {
         runtime_version: None,
         published_description: None,
         environment_revision: None,
+        kms_key_arn: None,
     }
 }

@@ -9,13 +9,22 @@
 //! moment; when every connection is busy it stops accepting, and new clients wait in the
 //! kernel's listen backlog, which costs the server no descriptor. So an attacker holding idle or half-sent connections cannot
 //! lock legitimate clients out: each new connection pushes out the oldest idle one.
+//!
+//! With a TLS configuration ([`serve_tls`]) each connection first completes a TLS
+//! handshake (within the header-read timeout, like a request head), then speaks HTTP/2
+//! when the client chose `h2` by ALPN, HTTP/1.1 otherwise. Every request carries a
+//! [`Transport`] extension: whether it came over TLS, and from which address.
 
 mod io;
 mod table;
+mod transport;
+
+pub use transport::{tls_config, Transport};
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::pin;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,10 +33,11 @@ use axum::Router;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::table::{Close, Entry, Table};
 
@@ -57,6 +67,18 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_tls(listener, app, limits, None, shutdown).await;
+}
+
+/// [`serve`], over TLS when `tls` is given (see [`tls_config`] for its ALPN protocols).
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = tls.map(TlsAcceptor::from);
     let table = Arc::new(Table::new(Limits {
         max_connections: limits.max_connections.max(1),
         ..limits
@@ -80,13 +102,20 @@ pub async fn serve(
         let can_accept = open < max || (open == max && table.can_make_room());
         tokio::select! {
             accepted = listener.accept(), if can_accept => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let entry = table.register();
                     newest = Some(entry.id);
                     if table.len() > max {
                         table.evict_one(newest);
                     }
-                    tasks.spawn(connection(stream, entry, app.clone(), stop_rx.clone()));
+                    tasks.spawn(connection(
+                        stream,
+                        peer,
+                        acceptor.clone(),
+                        entry,
+                        app.clone(),
+                        stop_rx.clone(),
+                    ));
                 }
                 Err(e) => {
                     // Out of descriptors or memory, or a connection reset before it was
@@ -132,18 +161,118 @@ async fn tick(reaper: &mut Option<tokio::time::Interval>) {
 
 async fn connection(
     stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
     entry: Entry,
     app: Router,
     mut stop: watch::Receiver<bool>,
 ) {
-    let conn = entry.conn.clone();
-    let io = TokioIo::new(io::Watched {
+    let watched = io::Watched {
         stream,
-        conn: conn.clone(),
-    });
-    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        conn: entry.conn.clone(),
+    };
+    let Some(acceptor) = tls else {
+        let service = service(&entry, app, Transport::plain(peer));
+        let http = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(watched), service);
+        return drive(http, &entry, stop).await;
+    };
+    // The handshake is bounded like a request head: the reaper asks a connection that
+    // has answered nothing to close after the header-read timeout, and eviction may too.
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        peeked = watched.stream.peek(&mut first) => peeked,
+        () = asked_to_close(&entry) => return,
+        _ = stop.changed() => return,
+    };
+    match peeked {
+        // A TLS handshake record.
+        Ok(1) if first[0] == TLS_HANDSHAKE => {}
+        Ok(1) => return refuse_plain_http(watched.stream).await,
+        _ => return,
+    }
+    let stream = tokio::select! {
+        accepted = acceptor.accept(watched) => match accepted {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+        },
+        () = asked_to_close(&entry) => return,
+        _ = stop.changed() => return,
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let service = service(&entry, app, Transport::tls(peer));
+    let io = TokioIo::new(stream);
+    if h2 {
+        let http = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, service);
+        drive(http, &entry, stop).await;
+    } else {
+        let http = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        drive(http, &entry, stop).await;
+    }
+}
+
+/// The first byte of a TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// What a client speaking plain HTTP on the TLS port gets, instead of a TLS alert it
+/// cannot read.
+const PLAIN_HTTP_REFUSAL: &str = "This port speaks HTTPS: send the request to https://, \
+     trusting the server's certificate (see docs/tls.md).\n";
+
+/// Answers 400 to a plain HTTP request on the TLS port, then closes the connection.
+async fn refuse_plain_http(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{PLAIN_HTTP_REFUSAL}",
+        PLAIN_HTTP_REFUSAL.len()
+    );
+    let reply = async {
+        // Read what was sent (a request head), so closing does not reset the connection
+        // before the client has read the answer.
+        let mut buf = [0u8; 8192];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), reply).await;
+}
+
+/// Completes when the table asks the connection to close and it may (nothing in flight).
+async fn asked_to_close(entry: &Entry) {
+    loop {
+        entry.conn.close.notified().await;
+        if entry.conn.confirm_close() != Close::No {
+            return;
+        }
+    }
+}
+
+/// The app as a hyper service for one connection: each request carries the connection's
+/// [`Transport`] (and axum's `ConnectInfo`) and keeps the connection busy until its
+/// response body is written.
+fn service(
+    entry: &Entry,
+    app: Router,
+    transport: Transport,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send,
+> + Clone {
+    let conn = entry.conn.clone();
+    hyper::service::service_fn(move |req: Request<Incoming>| {
         let busy = conn.begin();
-        let response = tower_service::Service::call(&mut app.clone(), req.map(Body::new));
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(transport);
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(transport.peer));
+        let response = tower_service::Service::call(&mut app.clone(), req);
         async move {
             let response = response.await?;
             // The connection stays busy until hyper has written and dropped the body.
@@ -154,9 +283,42 @@ async fn connection(
                 }))
             }))
         }
-    });
-    let builder = hyper::server::conn::http1::Builder::new();
-    let mut http = pin!(builder.serve_connection(io, service));
+    })
+}
+
+/// A hyper server connection of either HTTP version, as [`drive`] needs it.
+trait HttpConnection: Future<Output = Result<(), hyper::Error>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, S> HttpConnection for hyper::server::conn::http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::Connection::graceful_shutdown(self);
+    }
+}
+
+impl<I, S> HttpConnection for hyper::server::conn::http2::Connection<I, S, TokioExecutor>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    TokioExecutor: hyper::rt::bounds::Http2ServerConnExec<S::Future, Body>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http2::Connection::graceful_shutdown(self);
+    }
+}
+
+/// Runs one HTTP connection until it ends, closing it when the table asks (never with a
+/// request in flight) or gracefully when the server stops.
+async fn drive(http: impl HttpConnection, entry: &Entry, mut stop: watch::Receiver<bool>) {
+    let mut http = pin!(http);
     let mut stopping = false;
     let mut drain_until = None;
     loop {

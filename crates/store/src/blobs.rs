@@ -63,7 +63,9 @@ impl SqliteStore {
         let path = self.zip_path(&hex);
         if !path.exists() {
             let tmp = path.with_extension(format!("tmp-{}", unique_suffix()));
-            let written = fs::File::create(&tmp).and_then(|mut f| {
+            // Private (0600): only Hearth reads a stored zip; the unpacked code is what
+            // environments see.
+            let written = crate::private::create_file(&tmp).and_then(|mut f| {
                 f.write_all(bytes)?;
                 f.sync_all()
             });

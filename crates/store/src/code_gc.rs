@@ -138,6 +138,7 @@ pub(crate) fn collector(
     root: PathBuf,
     conn: Weak<Mutex<rusqlite::Connection>>,
     uses: Weak<CodeUse>,
+    env_seal: crate::sealed_env::EnvSeal,
 ) {
     loop {
         let Some(code) = uses.upgrade() else { return };
@@ -163,6 +164,7 @@ pub(crate) fn collector(
             code,
             // A sweep changes no metadata: nobody to tell.
             changes: Arc::default(),
+            env_seal: env_seal.clone(),
         };
         if let Err(e) = store.sweep_code() {
             tracing::warn!(error = %e, "code collection failed; it is retried on the next change");
@@ -337,7 +339,12 @@ mod tests {
     /// A store without the background collector, so each test decides when to sweep.
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open_with(dir.path(), false).expect("open");
+        let store = SqliteStore::open_with(
+            dir.path(),
+            &crate::seal::SealKey::from_bytes([1; 32]),
+            false,
+        )
+        .expect("open");
         (dir, store)
     }
 
@@ -497,7 +504,12 @@ mod tests {
     fn open_removes_leftovers_and_unreferenced_code() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (kept, orphan) = {
-            let store = SqliteStore::open_with(dir.path(), false).expect("open");
+            let store = SqliteStore::open_with(
+                dir.path(),
+                &crate::seal::SealKey::from_bytes([1; 32]),
+                false,
+            )
+            .expect("open");
             let kept = code(&store, "kept");
             store
                 .insert_function(&function("f", &kept))
@@ -533,7 +545,12 @@ mod tests {
             .expect("mkdir");
             (kept, orphan)
         };
-        let store = SqliteStore::open_with(dir.path(), false).expect("reopen");
+        let store = SqliteStore::open_with(
+            dir.path(),
+            &crate::seal::SealKey::from_bytes([1; 32]),
+            false,
+        )
+        .expect("reopen");
         assert_eq!(on_disk(&store, &kept), (true, true));
         assert_eq!(on_disk(&store, &orphan), (false, false));
         for sub in ["blobs", "code"] {

@@ -165,7 +165,7 @@ impl SqliteStore {
             tags: Default::default(),
             ..f.clone()
         };
-        let data = serde_json::to_string(&record)?;
+        let data = self.env_seal.encode(&record)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let inserted = tx.execute(
@@ -191,7 +191,7 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+        data.map(|d| self.env_seal.decode(&d)).transpose()
     }
 
     /// Reads, changes and writes one function atomically; `edit` answers whether to
@@ -213,13 +213,13 @@ impl SqliteStore {
         let Some(data) = data else {
             return Ok(Edited::Missing);
         };
-        let mut config: FunctionConfig = serde_json::from_str(&data)?;
+        let mut config: FunctionConfig = self.env_seal.decode(&data)?;
         if !edit(&mut config) {
             return Ok(Edited::Declined);
         }
         tx.execute(
             "UPDATE functions SET data = ?2 WHERE name = ?1",
-            params![name, serde_json::to_string(&config)?],
+            params![name, self.env_seal.encode(&config)?],
         )?;
         tx.commit()?;
         drop(conn);
@@ -241,7 +241,7 @@ impl SqliteStore {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(serde_json::from_str(&row?)?);
+            out.push(self.env_seal.decode(&row?)?);
         }
         Ok(out)
     }

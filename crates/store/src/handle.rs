@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, RoleStore,
-    SqliteStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, KmsStore, LogStore, MetadataStore, QueueStore,
+    ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone; every clone is the same store.
@@ -19,12 +19,19 @@ pub struct Store {
     logs: Arc<dyn LogStore>,
     queue: Arc<dyn QueueStore>,
     changes: Arc<dyn ChangeStore>,
+    audit: Arc<dyn AuditStore>,
+    kms: Arc<dyn KmsStore>,
 }
 
 impl Store {
     /// The embedded store (SQLite) in the data directory `root`.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         Ok(Self::new(Arc::new(SqliteStore::open(root)?)))
+    }
+
+    /// [`Store::open`], sealing secrets under the server's `key`.
+    pub fn open_sealed(root: &Path, key: &crate::seal::SealKey) -> Result<Self, StoreError> {
+        Ok(Self::new(Arc::new(SqliteStore::open_sealed(root, key)?)))
     }
 
     /// A store whose parts are all one backend.
@@ -37,6 +44,8 @@ impl Store {
             + LogStore
             + QueueStore
             + ChangeStore
+            + AuditStore
+            + KmsStore
             + 'static,
     {
         Self {
@@ -46,6 +55,8 @@ impl Store {
             code: backend.clone(),
             logs: backend.clone(),
             queue: backend.clone(),
+            audit: backend.clone(),
+            kms: backend.clone(),
             changes: backend,
         }
     }
@@ -91,6 +102,16 @@ impl Store {
     /// to the writer; tests may apply them directly).
     pub fn changes(&self) -> &dyn ChangeStore {
         &*self.changes
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &dyn AuditStore {
+        &*self.audit
+    }
+
+    /// Hearth's KMS keys.
+    pub fn kms(&self) -> &dyn KmsStore {
+        &*self.kms
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -8,6 +8,7 @@
 //! applies). The embedded implementation is [`SqliteStore`]: SQLite (WAL) in the data
 //! directory, its schema versioned by `migrations.rs`.
 
+mod audit;
 mod blobs;
 mod chunk;
 mod code_gc;
@@ -16,14 +17,17 @@ mod db;
 mod error;
 mod event_config;
 mod handle;
+mod kms;
 mod logs;
 mod migrations;
 mod notify;
+pub mod private;
 mod queue;
 mod resources;
 mod retention;
 mod roles;
 pub mod seal;
+mod sealed_env;
 mod space;
 mod sqlite;
 pub mod traits;
@@ -35,13 +39,15 @@ pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::{StoreError, WriteError};
 pub use handle::Store;
+pub use kms::KmsKeyInfo;
 pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore, RoleStore,
+    AuditStore, ChangeStore, CodeStore, Edited, KmsStore, LogStore, MetadataStore, QueueStore,
+    ResourceStore, RoleStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

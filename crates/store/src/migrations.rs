@@ -33,11 +33,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tags by resource ARN, resource policies, function settings",
         apply: resources,
     },
-    // 3 is the "sigv4" branch's (access keys); 5 and 6 are taken by others of issue 14.
+    // 3 is the "sigv4" branch's (access keys).
     Migration {
         version: 4,
         name: "IAM roles",
         apply: roles,
+    },
+    Migration {
+        version: 5,
+        name: "the audit trail, Hearth's KMS keys",
+        apply: audit,
     },
 ];
 
@@ -180,6 +185,38 @@ fn roles(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(ROLES)
 }
 
+/// The audit trail (`audit.rs`): an event's JSON with the columns lookups filter on.
+/// (Environment variables sealed at rest need no DDL: records are sealed when the store
+/// opens, see `sealed_env.rs`.)
+const AUDIT: &str = "
+CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    event_source TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    access_key TEXT,
+    action TEXT,
+    resource TEXT,
+    resource_type TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX audit_events_by_time ON audit_events (time_ms);
+CREATE TABLE kms_keys (
+    key_id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    data_key BLOB NOT NULL
+);
+";
+
+fn audit(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(AUDIT)
+}
+
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
@@ -264,13 +301,12 @@ mod tests {
     }
 
     #[test]
-    fn the_versions_rise() {
-        // Numbers are handed out per branch (issue 14), so one may be missing until
-        // every branch is merged; they only ever rise.
-        let mut last = 0;
-        for m in MIGRATIONS {
-            assert!(m.version > last, "{}", m.name);
-            last = m.version;
+    fn the_versions_increase_from_one() {
+        // Strictly increasing (branches of one issue take numbers apart, so a branch
+        // alone may skip some until they are merged).
+        assert_eq!(MIGRATIONS[0].version, 1);
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version, "{}", pair[1].name);
         }
     }
 
@@ -284,10 +320,12 @@ mod tests {
             tables(&conn),
             [
                 "aliases",
+                "audit_events",
                 "event_invoke_configs",
                 "function_meta",
                 "function_settings",
                 "functions",
+                "kms_keys",
                 "log_chunks",
                 "log_groups",
                 "policies",

@@ -16,7 +16,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Rows deleted per statement, so that a large expiry does not hold the store's lock
 /// (and every writer behind it) for long.
 /// (A row holds up to about 256 KiB of lines.)
-const DELETE_BATCH: i64 = 200;
+pub(crate) const DELETE_BATCH: i64 = 200;
 /// Pages one `incremental_vacuum` step frees: well under the page cache (SQLite's
 /// default is 2 MiB), so that the freed pages are never written (see `vacuum_in_steps`).
 const VACUUM_STEP: u32 = 128;
@@ -119,7 +119,7 @@ impl SqliteStore {
     }
 
     /// Runs a delete of at most [`DELETE_BATCH`] rows until it deletes fewer.
-    fn delete_batched(
+    pub(crate) fn delete_batched(
         &self,
         delete: impl Fn(&rusqlite::Connection) -> rusqlite::Result<usize>,
     ) -> Result<usize, StoreError> {

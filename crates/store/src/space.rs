@@ -78,7 +78,7 @@ pub(crate) fn keep_reserve(root: &Path) {
     // Written, not sparse: the blocks must really be taken.
     let made = (|| -> std::io::Result<()> {
         use std::io::Write;
-        let mut f = std::fs::File::create(&path)?;
+        let mut f = crate::private::create_file(&path)?;
         let zeros = vec![0u8; 64 * 1024];
         let mut left = size;
         while left > 0 {

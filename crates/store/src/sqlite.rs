@@ -15,6 +15,7 @@ use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::function::CodeRef;
 use hearth_model::FunctionConfig;
 
+use crate::seal::SealKey;
 use crate::traits::{Decide, Edit, Edited};
 use crate::{
     code_gc, db, space, Change, ChangeStore, CodePin, CodeStore, Durability, LogEvent,
@@ -34,20 +35,35 @@ pub struct SqliteStore {
     pub(crate) room: Arc<space::Room>,
     /// Subscribers to metadata changes (see [`crate::notify`]).
     pub(crate) changes: Arc<Notifier>,
+    /// Seals functions' environment variables in their stored records.
+    pub(crate) env_seal: crate::sealed_env::EnvSeal,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed, migrating an older schema) the store in `root`,
     /// removing code that nothing references and what an earlier process left half
     /// written.
+    /// Secrets are sealed under the server key in `root` (made if missing).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        Self::open_with(root, true)
+        crate::private::create_dir(root)?;
+        let key = SealKey::load_or_create(root)
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        Self::open_with(root, &key, true)
     }
 
-    /// [`SqliteStore::open`]; `collector` false leaves sweeps to explicit
+    /// [`SqliteStore::open`], sealing secrets under `key` (the server's one key).
+    pub fn open_sealed(root: &Path, key: &SealKey) -> Result<Self, StoreError> {
+        Self::open_with(root, key, true)
+    }
+
+    /// [`SqliteStore::open_sealed`]; `collector` false leaves sweeps to explicit
     /// [`SqliteStore::sweep_code`] calls (tests that decide when code goes).
-    pub(crate) fn open_with(root: &Path, collector: bool) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(root.join("blobs"))?;
+    pub(crate) fn open_with(
+        root: &Path,
+        key: &SealKey,
+        collector: bool,
+    ) -> Result<Self, StoreError> {
+        crate::private::tighten_data_dir(root)?;
         std::fs::create_dir_all(root.join("code"))?;
         let path = root.join("hearth.db");
         // On a full file system SQLite cannot make its WAL index: the reserve makes room.
@@ -67,7 +83,13 @@ impl SqliteStore {
             code: Arc::default(),
             room: Arc::new(space::Room::new(root)),
             changes: Arc::default(),
+            env_seal: crate::sealed_env::EnvSeal::new(key),
         };
+        store.load_kms_keys()?;
+        let sealed = store.seal_plain_environments()?;
+        if sealed > 0 {
+            tracing::info!(sealed, "sealed the environment variables of older records");
+        }
         let leftovers = store.remove_code_leftovers()?;
         let collected = store.sweep_code()?;
         if leftovers + collected.len() > 0 {
@@ -78,14 +100,15 @@ impl SqliteStore {
             );
         }
         if collector {
-            let (root, conn, code) = (
+            let (root, conn, code, seal) = (
                 store.root.clone(),
                 Arc::downgrade(&store.conn),
                 Arc::downgrade(&store.code),
+                store.env_seal.clone(),
             );
             std::thread::Builder::new()
                 .name("hearth-code-gc".into())
-                .spawn(move || code_gc::collector(root, conn, code))?;
+                .spawn(move || code_gc::collector(root, conn, code, seal))?;
         }
         Ok(store)
     }
@@ -117,6 +140,7 @@ impl SqliteStore {
                 match change {
                     Change::Logs(b) => crate::logs::append(&tx, b)?,
                     Change::Queue(op) => crate::queue::apply(&tx, op)?,
+                    Change::Audit(event) => crate::audit::append(&tx, event)?,
                 }
             }
             tx.commit()?;
@@ -337,6 +361,34 @@ impl QueueStore for SqliteStore {
     }
     fn last_queue_seq(&self) -> Result<i64, StoreError> {
         SqliteStore::last_queue_seq(self)
+    }
+}
+
+impl crate::traits::KmsStore for SqliteStore {
+    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError> {
+        SqliteStore::create_kms_key(self, description)
+    }
+    fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError> {
+        SqliteStore::list_kms_keys(self)
+    }
+    fn kms_key_exists(&self, arn: &str) -> bool {
+        SqliteStore::kms_key_exists(self, arn)
+    }
+}
+
+impl crate::traits::AuditStore for SqliteStore {
+    fn lookup_audit(
+        &self,
+        query: &hearth_model::audit::AuditQuery,
+    ) -> Result<hearth_model::audit::AuditPage, StoreError> {
+        SqliteStore::lookup_audit(self, query)
+    }
+    fn expire_audit(
+        &self,
+        now_ms: i64,
+        keep: hearth_model::audit::AuditRetention,
+    ) -> Result<usize, StoreError> {
+        SqliteStore::expire_audit(self, now_ms, keep)
     }
 }
 

@@ -384,6 +384,30 @@ pub trait QueueStore: Send + Sync {
     fn last_queue_seq(&self) -> Result<i64, StoreError>;
 }
 
+/// The audit trail (appended through the writer, [`crate::Change::Audit`]).
+pub trait AuditStore: Send + Sync {
+    /// A page of events, newest first.
+    fn lookup_audit(
+        &self,
+        query: &hearth_model::audit::AuditQuery,
+    ) -> Result<hearth_model::audit::AuditPage, StoreError>;
+    /// Deletes events beyond the retention; returns how many went.
+    fn expire_audit(
+        &self,
+        now_ms: i64,
+        keep: hearth_model::audit::AuditRetention,
+    ) -> Result<usize, StoreError>;
+}
+
+/// Hearth's KMS keys (`KMSKeyArn`).
+pub trait KmsStore: Send + Sync {
+    /// Makes a key with a new random data key.
+    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError>;
+    fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError>;
+    /// Whether `arn` names a key.
+    fn kms_key_exists(&self, arn: &str) -> bool;
+}
+
 /// What the group-commit writer ([`crate::Writer`]) needs of a store.
 pub trait ChangeStore: Send + Sync {
     /// Applies changes in order, atomically; with [`Durability::Synced`] the commit

@@ -39,7 +39,7 @@ impl SqliteStore {
         let Some(latest) = latest else {
             return Ok(Edited::Missing);
         };
-        let latest: FunctionConfig = serde_json::from_str(&latest)?;
+        let latest: FunctionConfig = self.env_seal.decode(&latest)?;
         let newest: Option<String> = tx
             .query_row(
                 "SELECT data FROM versions WHERE function = ?1 ORDER BY version DESC LIMIT 1",
@@ -47,7 +47,7 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        let newest = newest.map(|d| serde_json::from_str(&d)).transpose()?;
+        let newest = newest.map(|d| self.env_seal.decode(&d)).transpose()?;
         let last: Option<i64> = tx
             .query_row(
                 "SELECT last_version FROM function_meta WHERE function = ?1",
@@ -76,7 +76,7 @@ impl SqliteStore {
         }
         tx.execute(
             "INSERT INTO versions (function, version, data) VALUES (?1, ?2, ?3)",
-            params![name, next as i64, serde_json::to_string(&version)?],
+            params![name, next as i64, self.env_seal.encode(&version)?],
         )?;
         tx.execute(
             "INSERT INTO function_meta (function, last_version) VALUES (?1, ?2)
@@ -102,7 +102,7 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+        data.map(|d| self.env_seal.decode(&d)).transpose()
     }
 
     /// A function's published versions, oldest first.
@@ -113,7 +113,7 @@ impl SqliteStore {
         let rows = stmt.query_map(params![name], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(serde_json::from_str(&row?)?);
+            out.push(self.env_seal.decode(&row?)?);
         }
         Ok(out)
     }
@@ -126,7 +126,7 @@ impl SqliteStore {
         };
         self.conn().execute(
             "UPDATE versions SET data = ?3 WHERE function = ?1 AND version = ?2",
-            params![f.name, number, serde_json::to_string(f)?],
+            params![f.name, number, self.env_seal.encode(f)?],
         )?;
         self.changed(&f.name);
         Ok(())

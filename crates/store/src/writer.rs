@@ -47,6 +47,8 @@ pub type Ack = Box<dyn FnOnce(Result<(), WriteError>) + Send>;
 pub enum Change {
     Logs(LogBatch),
     Queue(QueueOp),
+    /// An audit trail event (boxed: much larger than the others' handles).
+    Audit(Box<hearth_model::audit::AuditEvent>),
 }
 
 /// Whether a commit must reach the disk before its acknowledgement.
@@ -299,7 +301,7 @@ fn commit(
         .iter()
         .map(|c| match c {
             Change::Logs(b) => b.size(),
-            Change::Queue(_) => 0,
+            Change::Queue(_) | Change::Audit(_) => 0,
         })
         .sum();
     let has_logs = log_bytes > 0;

@@ -1,10 +1,12 @@
 //! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `egress`): small programs that
 //! talk to a running Hearth server over its AWS-compatible HTTP API.
 
+mod audit;
 mod deploy;
 mod egress;
 mod http;
 mod invoke;
+mod kms;
 mod logs;
 mod ls;
 pub(crate) use hearth_cli::output;
@@ -14,9 +16,11 @@ mod wait;
 
 use std::process::ExitCode;
 
+pub use audit::AuditArgs;
 pub use deploy::DeployArgs;
 pub use egress::EgressArgs;
 pub use invoke::InvokeArgs;
+pub use kms::KmsArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
 pub use rm::RmArgs;
@@ -37,6 +41,10 @@ pub enum ClientCommand {
     Logs(LogsArgs),
     /// Show or set a function's egress policy (where it may connect to).
     Egress(EgressArgs),
+    /// Print the audit trail (who wrote what, from where, with which result), newest first.
+    Audit(AuditArgs),
+    /// Make and list KMS keys (for a function's KMSKeyArn).
+    Kms(KmsArgs),
 }
 
 /// Options every client verb takes.
@@ -61,6 +69,8 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Rm(args) => rm::run(args),
         ClientCommand::Logs(args) => logs::run(args),
         ClientCommand::Egress(args) => egress::run(args),
+        ClientCommand::Audit(args) => audit::run(args),
+        ClientCommand::Kms(args) => kms::run(args),
     }
 }
 

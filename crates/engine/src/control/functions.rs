@@ -68,6 +68,7 @@ fn pending_function(
         runtime_version,
         published_description: None,
         environment_revision: None,
+        kms_key_arn: new.kms_key_arn,
     }
 }
 
@@ -309,6 +310,9 @@ impl Engine {
             if let Some(v) = c.dead_letter_target_arn {
                 f.dead_letter_target_arn = v;
             }
+            if let Some(v) = c.kms_key_arn {
+                f.kms_key_arn = v;
+            }
             Ok(())
         })
     }
@@ -415,6 +419,7 @@ mod tests {
             environment: [("K".to_string(), "V".to_string())].into(),
             architectures: vec!["arm64".into()],
             dead_letter_target_arn: Some("arn:dlq".into()),
+            kms_key_arn: None,
             environment_set: false,
             logging: Default::default(),
             tracing: Default::default(),

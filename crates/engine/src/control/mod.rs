@@ -7,6 +7,7 @@
 //!
 //! [`RunSpec`]: crate::executor::RunSpec
 
+mod audit;
 mod concurrency;
 mod egress;
 mod event_config;

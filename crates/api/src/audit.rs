@@ -1,0 +1,723 @@
+//! The audit trail's recording: a layer on every route that, for each write (any
+//! request that is not a read: Lambda's POST, PUT and DELETE operations, the mutating
+//! operations of the JSON and query services on `POST /`, the `/_hearth` writes),
+//! records who made it, the operation, the resource, the client's address, the request
+//! id and the outcome, once the answer is ready. The event goes to the store writer,
+//! so no request waits for its event to be committed. Invoke (a data event in
+//! CloudTrail's terms) is not recorded. Also `GET /_hearth/audit`, what `hearth audit`
+//! reads.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::audit::{AuditEvent, AuditQuery};
+use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::AwsError;
+
+use crate::action::Operation;
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, RequestId, Transport};
+
+/// Lambda's writes by HTTP method and path (each `{...}` segment written `{}`), from
+/// botocore's `lambda/2015-03-31` model: the operation a route serves.
+const LAMBDA_WRITES: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/2018-10-31/layers/{}/versions/{}/policy",
+        "AddLayerVersionPermission",
+    ),
+    ("POST", "/2015-03-31/functions/{}/policy", "AddPermission"),
+    (
+        "POST",
+        "/2025-12-01/durable-executions/{}/checkpoint",
+        "CheckpointDurableExecution",
+    ),
+    ("POST", "/2015-03-31/functions/{}/aliases", "CreateAlias"),
+    (
+        "POST",
+        "/2025-11-30/capacity-providers",
+        "CreateCapacityProvider",
+    ),
+    (
+        "POST",
+        "/2020-04-22/code-signing-configs",
+        "CreateCodeSigningConfig",
+    ),
+    (
+        "POST",
+        "/2015-03-31/event-source-mappings",
+        "CreateEventSourceMapping",
+    ),
+    ("POST", "/2015-03-31/functions", "CreateFunction"),
+    (
+        "POST",
+        "/2021-10-31/functions/{}/url",
+        "CreateFunctionUrlConfig",
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/functions/{}/aliases/{}",
+        "DeleteAlias",
+    ),
+    (
+        "DELETE",
+        "/2025-11-30/capacity-providers/{}",
+        "DeleteCapacityProvider",
+    ),
+    (
+        "DELETE",
+        "/2020-04-22/code-signing-configs/{}",
+        "DeleteCodeSigningConfig",
+    ),
+    (
+        "DELETE",
+        "/2025-12-01/durable-executions/{}",
+        "DeleteDurableExecution",
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/event-source-mappings/{}",
+        "DeleteEventSourceMapping",
+    ),
+    ("DELETE", "/2015-03-31/functions/{}", "DeleteFunction"),
+    (
+        "DELETE",
+        "/2020-06-30/functions/{}/code-signing-config",
+        "DeleteFunctionCodeSigningConfig",
+    ),
+    (
+        "DELETE",
+        "/2017-10-31/functions/{}/concurrency",
+        "DeleteFunctionConcurrency",
+    ),
+    (
+        "DELETE",
+        "/2019-09-25/functions/{}/event-invoke-config",
+        "DeleteFunctionEventInvokeConfig",
+    ),
+    (
+        "DELETE",
+        "/2021-10-31/functions/{}/url",
+        "DeleteFunctionUrlConfig",
+    ),
+    (
+        "DELETE",
+        "/2018-10-31/layers/{}/versions/{}",
+        "DeleteLayerVersion",
+    ),
+    (
+        "DELETE",
+        "/2019-09-30/functions/{}/provisioned-concurrency",
+        "DeleteProvisionedConcurrencyConfig",
+    ),
+    (
+        "DELETE",
+        "/2026-07-09/resource-policy/{}",
+        "DeleteResourcePolicy",
+    ),
+    ("POST", "/2015-03-31/functions/{}/invocations", "Invoke"),
+    (
+        "POST",
+        "/2014-11-13/functions/{}/invoke-async",
+        "InvokeAsync",
+    ),
+    (
+        "POST",
+        "/2021-11-15/functions/{}/response-streaming-invocations",
+        "InvokeWithResponseStream",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-executions/{}/pause",
+        "PauseDurableExecution",
+    ),
+    (
+        "POST",
+        "/2018-10-31/layers/{}/versions",
+        "PublishLayerVersion",
+    ),
+    (
+        "POST",
+        "/2015-03-31/functions/{}/versions",
+        "PublishVersion",
+    ),
+    (
+        "PUT",
+        "/2020-06-30/functions/{}/code-signing-config",
+        "PutFunctionCodeSigningConfig",
+    ),
+    (
+        "PUT",
+        "/2017-10-31/functions/{}/concurrency",
+        "PutFunctionConcurrency",
+    ),
+    (
+        "PUT",
+        "/2019-09-25/functions/{}/event-invoke-config",
+        "PutFunctionEventInvokeConfig",
+    ),
+    (
+        "PUT",
+        "/2024-08-31/functions/{}/recursion-config",
+        "PutFunctionRecursionConfig",
+    ),
+    (
+        "PUT",
+        "/2025-11-30/functions/{}/function-scaling-config",
+        "PutFunctionScalingConfig",
+    ),
+    (
+        "PUT",
+        "/2019-09-30/functions/{}/provisioned-concurrency",
+        "PutProvisionedConcurrencyConfig",
+    ),
+    ("PUT", "/2026-07-09/resource-policy/{}", "PutResourcePolicy"),
+    (
+        "PUT",
+        "/2021-07-20/functions/{}/runtime-management-config",
+        "PutRuntimeManagementConfig",
+    ),
+    (
+        "DELETE",
+        "/2018-10-31/layers/{}/versions/{}/policy/{}",
+        "RemoveLayerVersionPermission",
+    ),
+    (
+        "DELETE",
+        "/2015-03-31/functions/{}/policy/{}",
+        "RemovePermission",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-executions/{}/resume",
+        "ResumeDurableExecution",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-execution-callbacks/{}/fail",
+        "SendDurableExecutionCallbackFailure",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-execution-callbacks/{}/heartbeat",
+        "SendDurableExecutionCallbackHeartbeat",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-execution-callbacks/{}/succeed",
+        "SendDurableExecutionCallbackSuccess",
+    ),
+    (
+        "POST",
+        "/2025-12-01/durable-executions/{}/stop",
+        "StopDurableExecution",
+    ),
+    ("POST", "/2017-03-31/tags/{}", "TagResource"),
+    ("DELETE", "/2017-03-31/tags/{}", "UntagResource"),
+    ("PUT", "/2015-03-31/functions/{}/aliases/{}", "UpdateAlias"),
+    (
+        "PUT",
+        "/2025-11-30/capacity-providers/{}",
+        "UpdateCapacityProvider",
+    ),
+    (
+        "PUT",
+        "/2020-04-22/code-signing-configs/{}",
+        "UpdateCodeSigningConfig",
+    ),
+    (
+        "PUT",
+        "/2015-03-31/event-source-mappings/{}",
+        "UpdateEventSourceMapping",
+    ),
+    ("PUT", "/2015-03-31/functions/{}/code", "UpdateFunctionCode"),
+    (
+        "PUT",
+        "/2015-03-31/functions/{}/configuration",
+        "UpdateFunctionConfiguration",
+    ),
+    (
+        "POST",
+        "/2019-09-25/functions/{}/event-invoke-config",
+        "UpdateFunctionEventInvokeConfig",
+    ),
+    (
+        "PUT",
+        "/2021-10-31/functions/{}/url",
+        "UpdateFunctionUrlConfig",
+    ),
+];
+
+/// Bodies of `POST /` requests up to this size are read to name their operation's
+/// resource (a log group) or operation (the query protocol's `Action`).
+const PEEK_MAX: usize = 64 * 1024;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/_hearth/audit", get(list))
+}
+
+/// What one request is, for the trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Described {
+    source: &'static str,
+    name: String,
+    action: Option<String>,
+    resource: Option<(String, &'static str)>,
+}
+
+/// The layer (a `route_layer`, so the route is matched and its path known).
+pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let params: Vec<(String, String)> = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .map(|p| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let matched = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    // `POST /` names its operation in a header or in the body: peek at a small body.
+    let (body, peeked) = if matched == "/" {
+        peek(&parts.headers, body).await
+    } else {
+        (body, None)
+    };
+    let query = parts.uri.query().unwrap_or("").to_string();
+    // The route's declaration (the authorization layer runs inside this one).
+    let declared = match crate::action::declared(&parts.method, &matched) {
+        crate::action::Declared::Op(op) => Some(op),
+        _ => None,
+    };
+    let described = describe(
+        &parts.method,
+        &matched,
+        &params,
+        &query,
+        &parts.headers,
+        peeked.as_deref(),
+        declared,
+    );
+    let caller = parts
+        .extensions
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(Caller::default_root);
+    let transport = parts.extensions.get::<Transport>().copied();
+    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+    let user_agent = header(&parts.headers, "user-agent");
+    let req = Request::from_parts(parts, body);
+    let resp = next.run(req).await;
+    let Some(d) = described else {
+        return resp;
+    };
+    let status = resp.status().as_u16();
+    let error_code = (status >= 400).then(|| {
+        header(resp.headers(), "x-amzn-errortype")
+            .map(|t| t.split(':').next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| format!("HTTP{status}"))
+    });
+    let (principal_type, user_name) = identity(&caller);
+    s.engine.record_audit(AuditEvent {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        time_ms: hearth_model::time::now_ms(),
+        account: caller.account.clone(),
+        principal_arn: caller.arn.clone(),
+        principal_id: caller.user_id.clone(),
+        principal_type: principal_type.to_string(),
+        user_name,
+        access_key_id: caller.access_key_id.clone(),
+        event_source: d.source.to_string(),
+        event_name: d.name,
+        action: d.action,
+        resource_type: d.resource.as_ref().map(|r| r.1.to_string()),
+        resource_arn: d.resource.map(|r| r.0),
+        source_ip: transport.map_or_else(String::new, |t| t.peer.ip().to_string()),
+        user_agent,
+        request_id: request_id.unwrap_or_default(),
+        region: REGION.to_string(),
+        secure: transport.is_some_and(|t| t.secure),
+        status,
+        error_code,
+    });
+    resp
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// CloudTrail's `userIdentity.type` and `Username` of a caller.
+fn identity(c: &Caller) -> (&'static str, String) {
+    match &c.kind {
+        CallerKind::Root => ("Root", "root".to_string()),
+        CallerKind::User { name } => ("IAMUser", name.clone()),
+        CallerKind::AssumedRole { session_name, .. } => ("AssumedRole", session_name.clone()),
+    }
+}
+
+/// Reads a small body whole (to be handed on unchanged), or leaves it as it is.
+async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Vec<u8>>) {
+    let small = header(headers, "content-length")
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n <= PEEK_MAX);
+    if !small {
+        return (body, None);
+    }
+    match axum::body::to_bytes(body, PEEK_MAX).await {
+        Ok(bytes) => (Body::from(bytes.clone()), Some(bytes.to_vec())),
+        // The client went away mid-body: nothing will be answered anyway.
+        Err(_) => (Body::empty(), None),
+    }
+}
+
+/// What a write is; `None` for a read, or what is not recorded (Invoke).
+fn describe(
+    method: &Method,
+    matched: &str,
+    params: &[(String, String)],
+    query: &str,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+    declared: Option<Operation>,
+) -> Option<Described> {
+    if matched == "/" {
+        return describe_service(headers, body);
+    }
+    let param = |names: &[&str]| {
+        params
+            .iter()
+            .find(|(k, _)| names.contains(&k.as_str()))
+            .map(|(_, v)| v.clone())
+    };
+    if let Some(rest) = matched.strip_prefix("/_hearth/") {
+        let function = param(&["function"]);
+        return Some(Described {
+            source: "hearth",
+            name: format!("{method} /_hearth/{}", rest.split('/').next().unwrap_or("")),
+            action: None,
+            resource: function.map(|f| (function_arn(&f, None), "AWS::Lambda::Function")),
+        });
+    }
+    let shape = normalize(matched);
+    let name = declared.map(|o| o.name.to_string()).or_else(|| {
+        LAMBDA_WRITES
+            .iter()
+            .find(|(m, p, _)| *m == method.as_str() && *p == shape)
+            .map(|(_, _, n)| n.to_string())
+    });
+    if matches!(
+        name.as_deref(),
+        Some("Invoke" | "InvokeAsync" | "InvokeWithResponseStream")
+    ) {
+        return None;
+    }
+    let qualifier = query_param(query, "Qualifier");
+    let resource = if let Some(f) = param(&["function", "FunctionName"]) {
+        let alias = param(&["name", "alias", "Name"]);
+        Some((
+            function_arn(&f, alias.as_deref().or(qualifier.as_deref())),
+            "AWS::Lambda::Function",
+        ))
+    } else {
+        param(&["arn", "resource", "ARN", "Resource"]).map(|a| (a, "AWS::Lambda::Function"))
+    };
+    Some(Described {
+        source: "lambda.amazonaws.com",
+        name: name.unwrap_or_else(|| format!("{method} {matched}")),
+        action: declared.map(|o| o.action.to_string()),
+        resource,
+    })
+}
+
+/// A `POST /` request of a JSON service (`X-Amz-Target`) or of the query protocol
+/// (`Action=` in a form, the service in the signature's scope).
+fn describe_service(headers: &HeaderMap, body: Option<&[u8]>) -> Option<Described> {
+    if let Some(target) = header(headers, "x-amz-target") {
+        let (prefix, op) = target.rsplit_once('.').unwrap_or(("", target.as_str()));
+        if is_read(op) {
+            return None;
+        }
+        let (source, service) = if prefix.starts_with("Logs_") {
+            ("logs.amazonaws.com", "logs")
+        } else if prefix.contains("CloudTrail") {
+            ("cloudtrail.amazonaws.com", "cloudtrail")
+        } else {
+            ("unknown", "unknown")
+        };
+        let group = body
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .and_then(|v| v.get("logGroupName")?.as_str().map(str::to_string));
+        return Some(Described {
+            source,
+            name: op.to_string(),
+            action: Some(format!("{service}:{op}")),
+            resource: group.map(|g| {
+                (
+                    format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g}"),
+                    "AWS::Logs::LogGroup",
+                )
+            }),
+        });
+    }
+    let form = body.map(|b| String::from_utf8_lossy(b).into_owned())?;
+    let action = query_param(&form, "Action")?;
+    if is_read(&action) || action == "GetCallerIdentity" {
+        return None;
+    }
+    let service = crate::services::scope_service(headers)
+        .unwrap_or("iam")
+        .to_string();
+    let source = match service.as_str() {
+        "sts" => "sts.amazonaws.com",
+        "iam" => "iam.amazonaws.com",
+        "sqs" => "sqs.amazonaws.com",
+        "sns" => "sns.amazonaws.com",
+        _ => "unknown",
+    };
+    let role = query_param(&form, "RoleName")
+        .map(|r| (format!("arn:aws:iam::{ACCOUNT}:role/{r}"), "AWS::IAM::Role"))
+        .or_else(|| query_param(&form, "RoleArn").map(|r| (r, "AWS::IAM::Role")));
+    Some(Described {
+        source,
+        action: Some(format!("{service}:{action}")),
+        name: action,
+        resource: role,
+    })
+}
+
+/// Whether an operation only reads (AWS's naming: Get, List, Describe, ...).
+fn is_read(op: &str) -> bool {
+    ["Get", "List", "Describe", "Lookup", "Filter", "Test"]
+        .iter()
+        .any(|p| op.starts_with(p))
+}
+
+/// `/2015-03-31/functions/{function}/aliases/{name}` -> `.../functions/{}/aliases/{}`.
+fn normalize(path: &str) -> String {
+    let joined = path
+        .split('/')
+        .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/");
+    joined.trim_end_matches('/').to_string()
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A function's ARN from what a path names (a name, a partial or a full ARN).
+fn function_arn(named: &str, qualifier: Option<&str>) -> String {
+    let base = if named.starts_with("arn:") {
+        named.to_string()
+    } else if let Some((account, name)) = named.split_once(":function:") {
+        format!("arn:aws:lambda:{REGION}:{account}:function:{name}")
+    } else {
+        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{named}")
+    };
+    match qualifier {
+        Some(q) if !base.ends_with(&format!(":{q}")) => format!("{base}:{q}"),
+        _ => base,
+    }
+}
+
+/// `GET /_hearth/audit?since=MS&until=MS&principal=P&action=A&limit=N&before=SEQ`:
+/// `{"events": [...], "next": SEQ}`, newest first.
+async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let int = |name: &str| -> ApiResult<Option<i64>> {
+        q.get(name)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError(AwsError::invalid(format!(
+                        "{name} must be an integer, not {v:?}"
+                    )))
+                })
+            })
+            .transpose()
+    };
+    let query = AuditQuery {
+        start_ms: int("since")?,
+        end_ms: int("until")?,
+        before: int("before")?,
+        principal: q.get("principal").cloned(),
+        action: q.get("action").cloned(),
+        attribute: None,
+        limit: int("limit")?.map_or(1000, |n| n.clamp(1, 10_000) as usize),
+    };
+    let page = s.engine.lookup_audit(query).await?;
+    Ok(Json(serde_json::json!({
+        "events": page.events,
+        "next": page.next,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(method: Method, matched: &str, params: &[(&str, &str)], query: &str) -> Option<Described> {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        describe(
+            &method,
+            matched,
+            &params,
+            query,
+            &HeaderMap::new(),
+            None,
+            None,
+        )
+    }
+
+    #[test]
+    fn lambda_writes_are_named_from_the_model() {
+        let f = "arn:aws:lambda:us-east-1:000000000000:function:f";
+        assert_eq!(
+            d(Method::POST, "/2015-03-31/functions", &[], ""),
+            Some(Described {
+                source: "lambda.amazonaws.com",
+                name: "CreateFunction".into(),
+                action: None,
+                resource: None,
+            })
+        );
+        let alias = d(
+            Method::DELETE,
+            "/2015-03-31/functions/{function}/aliases/{name}",
+            &[("function", "f"), ("name", "live")],
+            "",
+        )
+        .expect("write");
+        assert_eq!(alias.name, "DeleteAlias");
+        assert_eq!(
+            alias.resource,
+            Some((format!("{f}:live"), "AWS::Lambda::Function"))
+        );
+        let conf = d(
+            Method::PUT,
+            "/2015-03-31/functions/{function}/configuration",
+            &[("function", f)],
+            "",
+        )
+        .expect("write");
+        assert_eq!(conf.name, "UpdateFunctionConfiguration");
+        assert_eq!(
+            conf.resource,
+            Some((f.to_string(), "AWS::Lambda::Function"))
+        );
+        // Reads and invocations are not recorded.
+        assert_eq!(
+            d(
+                Method::POST,
+                "/2015-03-31/functions/{function}/invocations",
+                &[("function", "f")],
+                ""
+            ),
+            None
+        );
+        // An operation the model lacks keeps its method and path.
+        assert_eq!(
+            d(
+                Method::DELETE,
+                "/_hearth/logs/{function}",
+                &[("function", "f")],
+                ""
+            )
+            .expect("write")
+            .name,
+            "DELETE /_hearth/logs"
+        );
+    }
+
+    #[test]
+    fn service_writes_are_named_by_target_or_action() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-target",
+            "Logs_20140328.PutRetentionPolicy".parse().expect("h"),
+        );
+        let body = br#"{"logGroupName": "/aws/lambda/f", "retentionInDays": 1}"#;
+        let logs = describe_service(&h, Some(body)).expect("write");
+        assert_eq!(logs.name, "PutRetentionPolicy");
+        assert_eq!(
+            logs.resource,
+            Some((
+                "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/f".to_string(),
+                "AWS::Logs::LogGroup"
+            ))
+        );
+        h.insert(
+            "x-amz-target",
+            "Logs_20140328.FilterLogEvents".parse().expect("h"),
+        );
+        assert_eq!(describe_service(&h, None), None);
+        let form = HeaderMap::new();
+        let role = describe_service(
+            &form,
+            Some(b"Action=CreateRole&RoleName=r%2Fx&Version=2010-05-08"),
+        )
+        .expect("write");
+        assert_eq!(
+            (role.source, role.name.as_str(), role.resource),
+            (
+                "iam.amazonaws.com",
+                "CreateRole",
+                Some((
+                    "arn:aws:iam::000000000000:role/r/x".to_string(),
+                    "AWS::IAM::Role"
+                ))
+            )
+        );
+        assert_eq!(describe_service(&form, Some(b"Action=ListRoles")), None);
+    }
+}

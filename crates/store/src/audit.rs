@@ -1,0 +1,280 @@
+//! The audit trail's table: events appended by the writer thread (never on a request's
+//! path), read newest first with one filter, and kept within a number of days and a
+//! number of rows by the retention sweep.
+
+use hearth_model::audit::{AuditAttribute, AuditEvent, AuditPage, AuditQuery, AuditRetention};
+use rusqlite::{params, Transaction};
+
+use crate::{SqliteStore, StoreError};
+
+const DAY_MS: i64 = 86_400_000;
+/// Rows deleted per statement (as `delete_batched` expects), so that a large expiry does
+/// not hold the lock long.
+const DELETE_BATCH: i64 = crate::retention::DELETE_BATCH;
+
+/// Appends an event in the writer's transaction.
+pub(crate) fn append(tx: &Transaction<'_>, e: &AuditEvent) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit_events (time_ms, event_id, event_name, event_source, user_name,
+             principal, access_key, action, resource, resource_type, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.time_ms,
+        e.event_id,
+        e.event_name,
+        e.event_source,
+        e.user_name,
+        e.principal_arn,
+        e.access_key_id,
+        e.action,
+        e.resource_arn,
+        e.resource_type,
+        serde_json::to_string(e)?,
+    ])?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(crate) fn lookup_audit(&self, q: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let mut sql = String::from("SELECT seq, data FROM audit_events WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(t) = q.start_ms {
+            arg(&mut sql, " AND time_ms >= ?", t.into());
+        }
+        if let Some(t) = q.end_ms {
+            arg(&mut sql, " AND time_ms <= ?", t.into());
+        }
+        if let Some(before) = q.before {
+            arg(&mut sql, " AND seq < ?", before.into());
+        }
+        if let Some((key, value)) = &q.attribute {
+            let column = match key {
+                AuditAttribute::EventId => "event_id",
+                AuditAttribute::EventName => "event_name",
+                AuditAttribute::Username => "user_name",
+                AuditAttribute::ResourceType => "resource_type",
+                AuditAttribute::ResourceName => "resource",
+                AuditAttribute::EventSource => "event_source",
+                AuditAttribute::AccessKeyId => "access_key",
+                // Only writes are recorded.
+                AuditAttribute::ReadOnly if value == "false" => "''",
+                AuditAttribute::ReadOnly => "NULL",
+            };
+            if column == "''" {
+                // Every event is a write: no filter.
+            } else {
+                arg(
+                    &mut sql,
+                    &format!(" AND {column} = ?"),
+                    value.clone().into(),
+                );
+            }
+        }
+        if let Some(p) = &q.principal {
+            args.push(p.clone().into());
+            let n = args.len();
+            sql.push_str(&format!(" AND (principal = ?{n} OR user_name = ?{n})"));
+        }
+        if let Some(a) = &q.action {
+            args.push(a.clone().into());
+            let n = args.len();
+            sql.push_str(&format!(" AND (event_name = ?{n} OR action = ?{n})"));
+        }
+        // One more than asked: whether a next page exists.
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", q.limit + 1));
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut events = Vec::new();
+        let mut last = None;
+        for row in rows {
+            let (seq, data) = row?;
+            if events.len() == q.limit {
+                return Ok(AuditPage { events, next: last });
+            }
+            events.push(serde_json::from_str(&data)?);
+            last = Some(seq);
+        }
+        Ok(AuditPage { events, next: None })
+    }
+
+    /// Deletes events older than the retention's days, then the oldest beyond its row
+    /// cap; returns how many went.
+    pub(crate) fn expire_audit(
+        &self,
+        now_ms: i64,
+        keep: AuditRetention,
+    ) -> Result<usize, StoreError> {
+        let cutoff = now_ms.saturating_sub(i64::from(keep.days).saturating_mul(DAY_MS));
+        let old = self.delete_batched(|conn| {
+            conn.execute(
+                "DELETE FROM audit_events WHERE seq IN
+                     (SELECT seq FROM audit_events WHERE time_ms < ?1 ORDER BY seq LIMIT ?2)",
+                params![cutoff, DELETE_BATCH],
+            )
+        })?;
+        let max = i64::try_from(keep.max_events).unwrap_or(i64::MAX);
+        let over = self.delete_batched(|conn| {
+            conn.execute(
+                "DELETE FROM audit_events WHERE seq IN
+                     (SELECT seq FROM audit_events ORDER BY seq LIMIT
+                          MIN(?2, MAX(0, (SELECT COUNT(*) FROM audit_events) - ?1)))",
+                params![max, DELETE_BATCH],
+            )
+        })?;
+        Ok(old + over)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::SealKey;
+
+    fn event(n: i64, name: &str, user: &str) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("id-{n}"),
+            time_ms: n * 1000,
+            account: "000000000000".into(),
+            principal_arn: format!("arn:aws:iam::000000000000:user/{user}"),
+            principal_id: "AIDA".into(),
+            principal_type: "IAMUser".into(),
+            user_name: user.into(),
+            access_key_id: Some("AKIA".into()),
+            event_source: "lambda.amazonaws.com".into(),
+            event_name: name.into(),
+            action: Some(format!("lambda:{name}")),
+            resource_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+            resource_type: Some("AWS::Lambda::Function".into()),
+            source_ip: "127.0.0.1".into(),
+            user_agent: None,
+            request_id: format!("req-{n}"),
+            region: "us-east-1".into(),
+            secure: false,
+            status: 200,
+            error_code: None,
+        }
+    }
+
+    fn store_with(events: &[AuditEvent]) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            SqliteStore::open_with(dir.path(), &SealKey::from_bytes([1; 32]), false).expect("open");
+        {
+            let mut conn = store.conn();
+            let tx = conn.transaction().expect("tx");
+            for e in events {
+                append(&tx, e).expect("append");
+            }
+            tx.commit().expect("commit");
+        }
+        (dir, store)
+    }
+
+    fn names(page: &AuditPage) -> Vec<String> {
+        page.events.iter().map(|e| e.event_id.clone()).collect()
+    }
+
+    #[test]
+    fn pages_newest_first_with_filters() {
+        let events: Vec<_> = (1..=5)
+            .map(|n| {
+                event(
+                    n,
+                    if n % 2 == 0 {
+                        "DeleteFunction"
+                    } else {
+                        "CreateFunction"
+                    },
+                    if n < 3 { "a" } else { "b" },
+                )
+            })
+            .collect();
+        let (_dir, store) = store_with(&events);
+        let mut q = AuditQuery {
+            limit: 2,
+            ..Default::default()
+        };
+        let first = store.lookup_audit(&q).expect("lookup");
+        assert_eq!(names(&first), ["id-5", "id-4"]);
+        q.before = first.next;
+        let second = store.lookup_audit(&q).expect("lookup");
+        assert_eq!(names(&second), ["id-3", "id-2"]);
+        q.before = second.next;
+        let last = store.lookup_audit(&q).expect("lookup");
+        assert_eq!((names(&last), last.next), (vec!["id-1".to_string()], None));
+
+        let by = |q: AuditQuery| {
+            names(
+                &store
+                    .lookup_audit(&AuditQuery { limit: 50, ..q })
+                    .expect("lookup"),
+            )
+        };
+        assert_eq!(
+            by(AuditQuery {
+                attribute: Some((AuditAttribute::EventName, "DeleteFunction".into())),
+                ..Default::default()
+            }),
+            ["id-4", "id-2"]
+        );
+        assert_eq!(
+            by(AuditQuery {
+                principal: Some("a".into()),
+                ..Default::default()
+            }),
+            ["id-2", "id-1"]
+        );
+        assert_eq!(
+            by(AuditQuery {
+                action: Some("lambda:CreateFunction".into()),
+                start_ms: Some(2000),
+                end_ms: Some(4000),
+                ..Default::default()
+            }),
+            ["id-3"]
+        );
+        assert_eq!(
+            by(AuditQuery {
+                attribute: Some((AuditAttribute::ReadOnly, "true".into())),
+                ..Default::default()
+            }),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn kept_within_days_and_a_row_cap() {
+        let events: Vec<_> = (1..=5).map(|n| event(n, "CreateFunction", "a")).collect();
+        let (_dir, store) = store_with(&events);
+        // Nothing is a day old yet: the cap removes the oldest two.
+        let keep = AuditRetention {
+            days: 1,
+            max_events: 3,
+        };
+        assert_eq!(store.expire_audit(5000, keep).expect("expire"), 2);
+        let all = store
+            .lookup_audit(&AuditQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .expect("lookup");
+        assert_eq!(names(&all), ["id-5", "id-4", "id-3"]);
+        // A day after 3.5 s: event 3 is older than a day.
+        assert_eq!(store.expire_audit(DAY_MS + 3500, keep).expect("expire"), 1);
+        let all = store
+            .lookup_audit(&AuditQuery {
+                limit: 50,
+                ..Default::default()
+            })
+            .expect("lookup");
+        assert_eq!(names(&all), ["id-5", "id-4"]);
+    }
+}
