@@ -222,7 +222,7 @@ def test_hearth_audit_prints_the_trail(server, client, trail):
     assert {k: e[k] for k in ("principal_arn", "event_name", "action", "resource_arn",
                               "source_ip", "status", "error_code", "secure",
                               "event_source")} == {
-        "principal_arn": ROOT, "event_name": "DeleteFunction", "action": None,
+        "principal_arn": ROOT, "event_name": "DeleteFunction", "action": "lambda:DeleteFunction",
         "resource_arn": h.function_arn(name), "source_ip": "127.0.0.1", "status": 204,
         "error_code": None, "secure": False, "event_source": "lambda.amazonaws.com"}
     assert {ev["event_name"] for ev in events} == {"DeleteFunction"}
