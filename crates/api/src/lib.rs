@@ -8,6 +8,7 @@
 
 mod account;
 mod action;
+mod auth;
 mod body;
 mod body_budget;
 mod cloudwatch_logs;
@@ -38,6 +39,7 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_triggers::Invoker;
 
+pub use auth::Auth;
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
 pub use request_id::RequestId;
@@ -52,8 +54,13 @@ pub struct AppState {
     pub invoker: Invoker,
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, every request as the default account's root (`--auth off`).
 pub fn router(engine: Engine, invoker: Invoker) -> Router {
+    router_with_auth(engine, invoker, Auth::Off)
+}
+
+/// The whole HTTP surface, its requests authenticated by `auth`.
+pub fn router_with_auth(engine: Engine, invoker: Invoker, auth: Auth) -> Router {
     let state = AppState { engine, invoker };
     Router::new()
         .route(
@@ -146,6 +153,10 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
         .method_not_allowed_fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

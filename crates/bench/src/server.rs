@@ -83,6 +83,12 @@ impl Server {
                     self.log_tail()
                 );
             }
+            // The server writes its administrator key before it listens.
+            let creds = Self::data_dir(self.log.parent().unwrap_or(Path::new(".")))
+                .join("admin-credentials");
+            if let Some((id, secret)) = read_admin_key(&creds) {
+                super::load::set_credentials(id, secret);
+            }
             let mut conn = Conn::new(self.addr);
             if let Ok(r) = conn.request("GET", "/2016-08-19/account-settings", &[], b"") {
                 if r.status() == 200 {
@@ -335,6 +341,18 @@ fn init_duration_of(message: &str) -> Option<f64> {
     }
     let rest = message.split("Init Duration: ").nth(1)?;
     rest.split_whitespace().next()?.parse().ok()
+}
+
+/// The default profile's key of the administrator credentials file the server writes.
+fn read_admin_key(path: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    Some((value("aws_access_key_id")?, value("aws_secret_access_key")?))
 }
 
 #[cfg(test)]

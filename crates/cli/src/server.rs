@@ -95,6 +95,16 @@ pub struct ServerArgs {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// How requests are authenticated: `sigv4` (AWS Signature Version 4, with the keys of
+    /// `hearth keys` and the administrator key in DATA_DIR/admin-credentials) or `off`
+    /// (anyone who reaches the port is the default account's root: local throwaway use).
+    #[arg(long, env = "HEARTH_AUTH", value_enum, default_value = "sigv4")]
+    pub auth: AuthMode,
+
+    /// Allow `--auth off` on a non-loopback listen address.
+    #[arg(long, env = "HEARTH_AUTH_OFF_ANYWHERE")]
+    pub auth_off_anywhere: bool,
+
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
@@ -106,7 +116,21 @@ pub struct ServerArgs {
     pub logs: crate::log_args::LogArgs,
 }
 
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    Sigv4,
+    Off,
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    if args.auth == AuthMode::Off && !args.listen.ip().is_loopback() && !args.auth_off_anywhere {
+        anyhow::bail!(
+            "--auth off would let anyone who reaches {} deploy and run code as this host; \
+             listen on a loopback address, or add --auth-off-anywhere if you mean it",
+            args.listen
+        );
+    }
     let nofile = crate::fd_limit::raise();
     let max_connections = args.max_connections.map_or_else(
         || crate::fd_limit::default_connections(nofile),
@@ -120,6 +144,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // stores and unpacks) and code nothing references: safe only under the lock.
     let store = Store::open(&data_dir)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    // One server key per data directory: it seals key secrets and session tokens.
+    let server_key = hearth_store::seal::SealKey::load_or_create(&data_dir)
+        .context("cannot load the server key")?;
+    let keys = hearth_auth::KeyRing::load(store.clone(), &server_key)
+        .context("cannot read the access keys")?;
+    let auth = crate::admin_key::setup(args.auth, &keys, &server_key, &data_dir)?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
         SandboxKind::Jail => Arc::new(
@@ -204,16 +234,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
     engine.serve_api_to_functions(FunctionApi::new(
-        hearth_api::for_functions(
-            body_budget
-                .clone()
-                .apply(hearth_api::router(engine.clone(), invoker.clone())),
-        ),
+        hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with_auth(
+            engine.clone(),
+            invoker.clone(),
+            hearth_api::Auth::Off,
+        ))),
         format!("http://{}", endpoint_addr(addr)),
     ));
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
-        body_budget.apply(hearth_api::router(engine.clone(), invoker)),
+        body_budget.apply(hearth_api::router_with_auth(engine.clone(), invoker, auth)),
         guard,
     );
     let limits = hearth_serve::Limits {

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    ChangeStore, CodeStore, LogStore, MetadataStore, QueueStore, ResourceStore, SqliteStore,
-    StoreError,
+    ChangeStore, CodeStore, KeyStore, LogStore, MetadataStore, QueueStore, ResourceStore,
+    SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone; every clone is the same store.
@@ -18,6 +18,7 @@ pub struct Store {
     logs: Arc<dyn LogStore>,
     queue: Arc<dyn QueueStore>,
     changes: Arc<dyn ChangeStore>,
+    keys: Arc<dyn KeyStore>,
 }
 
 impl Store {
@@ -35,6 +36,7 @@ impl Store {
             + LogStore
             + QueueStore
             + ChangeStore
+            + KeyStore
             + 'static,
     {
         Self {
@@ -43,7 +45,8 @@ impl Store {
             code: backend.clone(),
             logs: backend.clone(),
             queue: backend.clone(),
-            changes: backend,
+            changes: backend.clone(),
+            keys: backend,
         }
     }
 
@@ -51,6 +54,11 @@ impl Store {
     /// log retention, with their change notifications.
     pub fn metadata(&self) -> &dyn MetadataStore {
         &*self.metadata
+    }
+
+    /// Access keys.
+    pub fn keys(&self) -> &dyn KeyStore {
+        &*self.keys
     }
 
     /// Tags, resource-based policies and per-function settings.

@@ -8,6 +8,7 @@
 //! applies). The embedded implementation is [`SqliteStore`]: SQLite (WAL) in the data
 //! directory, its schema versioned by `migrations.rs`.
 
+mod access_keys;
 mod blobs;
 mod chunk;
 mod code_gc;
@@ -29,6 +30,7 @@ pub mod traits;
 mod versions;
 mod writer;
 
+pub use access_keys::StoredKey;
 pub use blobs::{inspect_zip, ZipInfo};
 pub use chunk::LogChunk;
 pub use code_gc::CodePin;
@@ -40,7 +42,7 @@ pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ChangeStore, CodeStore, Edited, LogStore, MetadataStore, QueueStore, ResourceStore,
+    ChangeStore, CodeStore, Edited, KeyStore, LogStore, MetadataStore, QueueStore, ResourceStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tags by resource ARN, resource policies, function settings",
         apply: resources,
     },
+    Migration {
+        version: 3,
+        name: "access keys",
+        apply: access_keys,
+    },
 ];
 
 const BASELINE: &str = "
@@ -159,6 +164,23 @@ fn resources(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(RESOURCES)
 }
 
+/// Access keys (issue 14), their secrets sealed under the server key.
+const ACCESS_KEYS: &str = "
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    user_name TEXT,
+    sealed_secret BLOB NOT NULL,
+    policy TEXT,
+    created INTEGER NOT NULL
+);
+CREATE INDEX access_keys_by_user ON access_keys (account, user_name);
+";
+
+fn access_keys(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(ACCESS_KEYS)
+}
+
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
@@ -258,6 +280,7 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "access_keys",
                 "aliases",
                 "event_invoke_configs",
                 "function_meta",

@@ -1,6 +1,7 @@
 //! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`): small programs that
 //! talk to a running Hearth server over its AWS-compatible HTTP API.
 
+mod credentials;
 mod deploy;
 mod http;
 mod invoke;

@@ -1,0 +1,265 @@
+"""SigV4 authentication (issue 14): every AWS request is verified as AWS verifies it, and
+refused with the error each protocol answers (Lambda's REST-JSON, CloudWatch Logs' JSON
+1.1). Requests are signed with botocore's own signer (SigV4Auth, SigV4QueryAuth), the
+administrator key the server wrote to DATA_DIR/admin-credentials, and variations of it.
+
+The messages compared are AWS's: "The security token included in the request is
+invalid.", "The request signature we calculated does not match ...", "Signature expired:
+... is now earlier than ... (... - 15 min.)" and "Credential should be scoped to a valid
+region, not '...'. " are recorded answers of AWS services (see docs/security.md); the
+others follow their pattern."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import time
+
+import boto3
+import botocore.auth
+import pytest
+from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+import hearth_e2e as h
+
+MISMATCH = ("The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service "
+            "documentation for details.")
+INVALID_TOKEN = "The security token included in the request is invalid."
+
+
+def send(server, method, path, body=b"", headers=None, auth=None, sign=True):
+    """(status, error type header, parsed JSON body) of one request signed by `auth`
+    (a botocore signer) or unsigned."""
+    url = server.endpoint + path
+    headers = dict(headers or {})
+    if auth is not None:
+        req = AWSRequest(method=method, url=url, data=body, headers=headers)
+        auth.add_auth(req)
+        headers = dict(req.headers.items())
+        url = req.url
+    status, resp_headers, raw = h.http_request(url, method, body or None, headers, sign=False)
+    doc = json.loads(raw) if raw else None
+    return status, resp_headers.get("x-amzn-ErrorType"), doc
+
+
+def admin(server) -> Credentials:
+    return Credentials(*server.credentials)
+
+
+def lambda_error(message, code):
+    return (403, code, {"message": message})
+
+
+class Payload(SigV4Auth):
+    """A signer that declares `payload` as the body's hash (UNSIGNED-PAYLOAD, or a hash)."""
+
+    def __init__(self, creds, payload):
+        super().__init__(creds, "lambda", h.REGION)
+        self._payload = payload
+
+    def payload(self, request):
+        return self._payload
+
+
+def test_the_admin_key_file_is_private_and_in_the_aws_format(server):
+    path = server.data_dir / "admin-credentials"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key, secret = h.read_credentials(path, "hearth")
+    assert (key, secret) == server.credentials
+    assert key.startswith("AKIA") and len(key) == 20 and len(secret) == 40
+
+
+def test_valid_requests_pass_lambda_and_logs(server, client):
+    assert client.list_functions()["Functions"] == []
+    logs = boto3.session.Session().client(
+        "logs", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=server.credentials[0], aws_secret_access_key=server.credentials[1])
+    assert logs.describe_log_groups()["logGroups"] == []
+
+
+def test_missing_authentication(server):
+    assert send(server, "GET", "/2015-03-31/functions") == lambda_error(
+        "Missing Authentication Token", "MissingAuthenticationTokenException")
+    status, _, raw = h.http_request(server.endpoint + "/", "POST", b"{}", {
+        "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+        "Content-Type": "application/x-amz-json-1.1"}, sign=False)
+    assert (status, json.loads(raw)) == (400, {
+        "__type": "MissingAuthenticationTokenException",
+        "message": "Request is missing Authentication Token"})
+
+
+def test_forged_unknown_and_truncated_signatures(server):
+    key, secret = server.credentials
+    forged = SigV4Auth(Credentials(key, secret[:-1] + "x"), "lambda", h.REGION)
+    assert send(server, "GET", "/2015-03-31/functions", auth=forged) == lambda_error(
+        MISMATCH, "InvalidSignatureException")
+    unknown = SigV4Auth(Credentials("AKIAAAAAAAAAAAAAAAAA", secret), "lambda", h.REGION)
+    assert send(server, "GET", "/2015-03-31/functions", auth=unknown) == lambda_error(
+        INVALID_TOKEN, "UnrecognizedClientException")
+    # A valid signature cut short.
+    req = AWSRequest(method="GET", url=server.endpoint + "/2015-03-31/functions")
+    SigV4Auth(admin(server), "lambda", h.REGION).add_auth(req)
+    headers = dict(req.headers.items())
+    headers["Authorization"] = headers["Authorization"][:-2]
+    status, resp, raw = h.http_request(req.url, "GET", None, headers, sign=False)
+    assert (status, resp["x-amzn-ErrorType"], json.loads(raw)) == lambda_error(
+        MISMATCH, "InvalidSignatureException")
+    # Without its parts.
+    headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={key}/20261201/us-east-1/lambda/aws4_request"
+    status, resp, raw = h.http_request(req.url, "GET", None, headers, sign=False)
+    assert (status, resp["x-amzn-ErrorType"], json.loads(raw)) == lambda_error(
+        "Authorization header requires 'Signature' parameter. Authorization header requires "
+        f"'SignedHeaders' parameter. Authorization={headers['Authorization']}",
+        "IncompleteSignatureException")
+
+
+def test_logs_answers_in_json_1_1(server):
+    forged = SigV4Auth(Credentials("AKIAAAAAAAAAAAAAAAAA", "x" * 40), "logs", h.REGION)
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}", headers={
+        "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+        "Content-Type": "application/x-amz-json-1.1"})
+    forged.add_auth(req)
+    status, _, raw = h.http_request(req.url, "POST", b"{}", dict(req.headers.items()), sign=False)
+    assert (status, json.loads(raw)) == (400, {"__type": "UnrecognizedClientException",
+                                               "message": INVALID_TOKEN})
+
+
+def test_wrong_region_and_service(server):
+    wrong_region = SigV4Auth(admin(server), "lambda", "us-west-2")
+    assert send(server, "GET", "/2015-03-31/functions", auth=wrong_region) == lambda_error(
+        "Credential should be scoped to a valid region, not 'us-west-2'. ",
+        "InvalidSignatureException")
+    wrong_service = SigV4Auth(admin(server), "logs", h.REGION)
+    assert send(server, "GET", "/2015-03-31/functions", auth=wrong_service) == lambda_error(
+        "Credential should be scoped to correct service: 'lambda'. ",
+        "InvalidSignatureException")
+
+
+def test_a_signature_20_minutes_old_is_refused(server, monkeypatch):
+    then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: then)
+    req = AWSRequest(method="GET", url=server.endpoint + "/2015-03-31/functions")
+    SigV4Auth(admin(server), "lambda", h.REGION).add_auth(req)
+    monkeypatch.undo()
+    sent = time.time()
+    status, resp, raw = h.http_request(req.url, "GET", None, dict(req.headers.items()),
+                                       sign=False)
+    message = json.loads(raw)["message"]
+    assert (status, resp["x-amzn-ErrorType"]) == (403, "InvalidSignatureException")
+    stamp = then.strftime("%Y%m%dT%H%M%SZ")
+    # "Signature expired: SIGNED is now earlier than NOW-15 (NOW - 15 min.)"
+    fmt = lambda t: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))  # noqa: E731
+    candidates = {f"Signature expired: {stamp} is now earlier than {fmt(t - 900)} ({fmt(t)} - 15 min.)"
+                  for t in range(int(sent) - 1, int(sent) + 3)}
+    assert message in candidates, message
+
+
+def test_presigned_urls_are_honoured_until_they_expire(server):
+    req = AWSRequest(method="GET", url=server.endpoint + "/2016-08-19/account-settings/")
+    SigV4QueryAuth(admin(server), "lambda", h.REGION, expires=3).add_auth(req)
+    assert "X-Amz-Signature=" in req.url
+    status, _, raw = h.http_request(req.url, sign=False)
+    assert status == 200, raw
+    assert json.loads(raw)["AccountLimit"]["ConcurrentExecutions"] > 0
+    time.sleep(4.2)
+    status, resp, raw = h.http_request(req.url, sign=False)
+    assert (status, resp["x-amzn-ErrorType"]) == (403, "InvalidSignatureException"), raw
+    assert json.loads(raw)["message"].startswith("Signature expired: "), raw
+    # A presigned URL whose signature was changed is refused.
+    status, _, raw = h.http_request(req.url.replace("X-Amz-Signature=", "X-Amz-Signature=0"),
+                                    sign=False)
+    assert status == 403
+
+
+def test_unsigned_payload_is_accepted_and_a_wrong_payload_hash_refused(server, client):
+    name = h.unique_name("auth-payload")
+    h.create_function(client, name)
+    body = json.dumps({"signed": False}).encode()
+    path = f"/2015-03-31/functions/{name}/invocations"
+    status, _, doc = send(server, "POST", path, body,
+                          {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
+                          auth=Payload(admin(server), "UNSIGNED-PAYLOAD"))
+    assert status == 200, doc
+    assert doc["event"] == {"signed": False}
+    # The real hash of the body: accepted.
+    digest = hashlib.sha256(body).hexdigest()
+    status, _, doc = send(server, "POST", path, body, {"X-Amz-Content-SHA256": digest},
+                          auth=Payload(admin(server), digest))
+    assert status == 200, doc
+    # The hash of another body, correctly signed: refused.
+    other = hashlib.sha256(b'{"signed": true}').hexdigest()
+    assert send(server, "POST", path, body, {"X-Amz-Content-SHA256": other},
+                auth=Payload(admin(server), other)) == lambda_error(
+        MISMATCH, "InvalidSignatureException")
+    # A body changed after signing (no declared hash): refused.
+    req = AWSRequest(method="POST", url=server.endpoint + path, data=body)
+    SigV4Auth(admin(server), "lambda", h.REGION).add_auth(req)
+    status, resp, raw = h.http_request(req.url, "POST", body.replace(b"false", b"true "),
+                                       dict(req.headers.items()), sign=False)
+    assert (status, resp["x-amzn-ErrorType"]) == (403, "InvalidSignatureException")
+
+
+def test_private_endpoints_need_the_admin_and_code_urls_stay_open(server, client):
+    status, resp, raw = h.http_request(server.endpoint + "/_hearth/runtimes", sign=False)
+    assert (status, resp["x-amzn-ErrorType"]) == (403, "MissingAuthenticationTokenException")
+    status, _, _ = h.http_request(server.endpoint + "/_hearth/runtimes")
+    assert status == 200
+    name = h.unique_name("auth-code")
+    h.create_function(client, name)
+    location = client.get_function(FunctionName=name)["Code"]["Location"]
+    status, _, body = h.http_request(location, sign=False)
+    assert (status, body) == (200, h.zip_bytes("python.zip"))
+
+
+def test_the_aws_cli_and_hearth_cli_sign(server, tmp_path):
+    assert h.aws_lambda(server.endpoint, tmp_path, "list-functions").rc == 0
+    env = h.aws_env(tmp_path, server.endpoint)
+    env["AWS_SECRET_ACCESS_KEY"] = "wrong" * 8
+    out = h.run(h._aws_command() + ["lambda", "list-functions", "--endpoint-url",
+                                    server.endpoint, "--region", h.REGION],
+                env=env, check=False)
+    assert out.rc != 0
+    assert out.stderr.strip() == (
+        "An error occurred (InvalidSignatureException) when calling the ListFunctions "
+        f"operation (reached max retries: 0): {MISMATCH}"), out
+    assert h.hearth_cli("ls", "--endpoint", server.endpoint).rc == 0
+    # The hearth CLI finds the administrator key in the data directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HEARTH_DATA_DIR=str(server.data_dir), HOME=str(tmp_path))
+    assert h.hearth_cli("ls", "--endpoint", server.endpoint, env=env).rc == 0
+    env["HEARTH_DATA_DIR"] = str(tmp_path)
+    out = h.hearth_cli("ls", "--endpoint", server.endpoint, env=env, check=False)
+    assert out.rc == 1
+    assert "MissingAuthenticationTokenException: Missing Authentication Token" in out.stderr
+
+
+def test_auth_off_accepts_anything(server_with_env):
+    srv = server_with_env("--auth", "off")
+    anyone = boto3.session.Session().client(
+        "lambda", region_name=h.REGION, endpoint_url=srv.endpoint,
+        aws_access_key_id="anyone", aws_secret_access_key="anything",
+        config=Config(retries={"total_max_attempts": 1}))
+    assert anyone.list_functions()["Functions"] == []
+    status, _, _ = h.http_request(srv.endpoint + "/2015-03-31/functions", sign=False)
+    assert status == 200
+    assert "AUTHENTICATION IS OFF" in srv.stderr_tail()
+
+
+def test_auth_off_on_a_public_address_is_refused_without_the_force_flag(tmp_path):
+    port = h.free_port()
+    cmd = [str(h.HEARTH_BIN), "server", "--auth", "off", "--listen", f"0.0.0.0:{port}",
+           "--data-dir", str(tmp_path / "data"), "--runtimes-dir", str(h.RUNTIMES_DIR)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode != 0
+    assert (f"--auth off would let anyone who reaches 0.0.0.0:{port} deploy and run code as "
+            "this host; listen on a loopback address, or add --auth-off-anywhere if you mean "
+            "it") in out.stderr, out.stderr
