@@ -263,3 +263,113 @@ def test_auth_off_on_a_public_address_is_refused_without_the_force_flag(tmp_path
     assert (f"--auth off would let anyone who reaches 0.0.0.0:{port} deploy and run code as "
             "this host; listen on a loopback address, or add --auth-off-anywhere if you mean "
             "it") in out.stderr, out.stderr
+
+
+@pytest.fixture(scope="module")
+def sdk_function(client):
+    name = h.unique_name("auth-sdk")
+    h.create_function(client, name, zip_name="sdk.zip", Timeout=30)
+    return name
+
+
+def test_a_function_signs_with_its_roles_session_credentials(server, client, sdk_function):
+    target = h.unique_name("auth-target")
+    h.create_function(client, target)
+    got = h.invoke_ok(client, sdk_function, {"action": "invoke", "target": target,
+                                             "payload": {"from": "sdk"}})
+    assert (got["StatusCode"], got["Payload"]["event"]) == (200, {"from": "sdk"}), got
+    streams = h.invoke_ok(client, sdk_function, {"action": "streams",
+                                                 "group": f"/aws/lambda/{target}"})
+    assert len(streams["streams"]) == 1, streams
+    creds = h.invoke_ok(client, sdk_function, {"action": "credentials"})
+    key, secret, token = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"],
+                          creds["AWS_SESSION_TOKEN"])
+    assert key.startswith("ASIA") and len(key) == 20, creds
+    assert token and token != "hearth", creds
+    # The same session credentials verify from outside, as temporary credentials do ...
+    session = h.lambda_client(server.endpoint, credentials=(key, secret))
+    with pytest.raises(session.exceptions.ClientError) as missing_token:
+        session.list_functions()
+    assert h.error_of(missing_token.value) == (403, "UnrecognizedClientException", INVALID_TOKEN)
+    with_token = boto3.session.Session().client(
+        "lambda", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+        config=Config(retries={"total_max_attempts": 1}))
+    assert target in [f["FunctionName"] for f in with_token.list_functions()["Functions"]]
+    # ... and a token changed by one character does not.
+    forged = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
+    bad = boto3.session.Session().client(
+        "lambda", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=forged,
+        config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(bad.exceptions.ClientError) as refused:
+        bad.list_functions()
+    assert h.error_of(refused.value) == (403, "UnrecognizedClientException", INVALID_TOKEN)
+
+
+def test_keys_are_created_listed_rotated_and_deleted(server, tmp_path):
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+    made = h.hearth_cli("keys", "create", "--account", "111122223333", "--name", "alice",
+                        "--policy", policy, "--json", "--endpoint", server.endpoint).json
+    key, secret = made["AccessKeyId"], made["SecretAccessKey"]
+    assert key.startswith("AKIA") and len(key) == 20 and len(secret) == 40, made
+    assert {k: v for k, v in made.items() if k not in ("AccessKeyId", "SecretAccessKey", "Created")} == {
+        "Account": "111122223333", "UserName": "alice",
+        "Arn": "arn:aws:iam::111122223333:user/alice",
+        "Policy": '{"Version": "2012-10-17", "Statement": []}'}
+    # The secret is stored sealed, never in the clear.
+    data = b"".join(p.read_bytes() for p in server.data_dir.glob("hearth.db*"))
+    assert secret.encode() not in data
+    listed = h.hearth_cli("keys", "list", "--json", "--endpoint", server.endpoint).json["Keys"]
+    assert [(k["AccessKeyId"], k.get("UserName")) for k in listed] == [
+        (server.credentials[0], None), (key, "alice")]
+    assert all("SecretAccessKey" not in k for k in listed)
+    # The key signs; it is not the administrator's, so Hearth's own endpoints refuse it.
+    alice = h.lambda_client(server.endpoint, credentials=(key, secret))
+    assert isinstance(alice.list_functions()["Functions"], list)
+    status, _, _ = h.http_request(server.endpoint + "/_hearth/keys", sign=False,
+                                  headers=h.sign_headers(server.endpoint + "/_hearth/keys",
+                                                         credentials=(key, secret)))
+    assert status == 403
+    taken = h.hearth_cli("keys", "create", "--account", "111122223333", "--name", "alice",
+                         "--endpoint", server.endpoint, check=False)
+    assert taken.rc == 1 and "ResourceConflictException" in taken.stderr, taken
+    # Rotation: the old key stops working, the new one works.
+    rotated = h.hearth_cli("keys", "rotate", key, "--json", "--endpoint", server.endpoint).json
+    assert rotated["UserName"] == "alice" and rotated["AccessKeyId"] != key
+    with pytest.raises(alice.exceptions.ClientError) as old:
+        alice.list_functions()
+    assert h.error_of(old.value) == (403, "UnrecognizedClientException", INVALID_TOKEN)
+    new = h.lambda_client(server.endpoint, credentials=(rotated["AccessKeyId"],
+                                                       rotated["SecretAccessKey"]))
+    assert isinstance(new.list_functions()["Functions"], list)
+    out = h.hearth_cli("keys", "delete", rotated["AccessKeyId"], "--endpoint", server.endpoint)
+    assert out.stdout.strip() == f"deleted {rotated['AccessKeyId']}"
+    with pytest.raises(new.exceptions.ClientError) as gone:
+        new.list_functions()
+    assert h.error_of(gone.value)[1] == "UnrecognizedClientException"
+    # The administrator key is not deleted (that would lock the operator out).
+    refused = h.hearth_cli("keys", "delete", server.credentials[0], "--endpoint",
+                           server.endpoint, check=False)
+    assert refused.rc == 1 and "cannot be deleted" in refused.stderr, refused
+
+
+def test_rotating_the_admin_key_rewrites_its_file(own_server):
+    old = own_server.credentials
+    rotated = h.hearth_cli("keys", "rotate", old[0], "--json", "--endpoint",
+                           own_server.endpoint).json
+    new = (rotated["AccessKeyId"], rotated["SecretAccessKey"])
+    assert h.read_credentials(own_server.data_dir / "admin-credentials") == new
+    assert h.read_credentials(own_server.data_dir / "admin-credentials", "hearth") == new
+    status, _, _ = h.http_request(own_server.endpoint + "/_hearth/runtimes", sign=False,
+                                  headers=h.sign_headers(own_server.endpoint + "/_hearth/runtimes",
+                                                         credentials=new))
+    assert status == 200
+    status, _, _ = h.http_request(own_server.endpoint + "/_hearth/runtimes", sign=False,
+                                  headers=h.sign_headers(own_server.endpoint + "/_hearth/runtimes",
+                                                         credentials=old))
+    assert status == 403
+    # After a restart the server keeps the rotated key and its file.
+    own_server.restart()
+    assert own_server.credentials == new

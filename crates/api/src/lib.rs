@@ -23,6 +23,7 @@ pub mod guard;
 pub use for_functions::for_functions;
 mod hearth;
 mod invoke;
+mod keys_api;
 mod logs_read;
 mod operations;
 mod page;
@@ -52,16 +53,27 @@ pub struct AppState {
     /// The one way a handler makes a function run: Invoke is an event source like the
     /// others (see `hearth-triggers`).
     pub invoker: Invoker,
+    /// The server's access keys (`/_hearth/keys`); `None` in tests without them.
+    pub keys: Option<hearth_auth::KeyRing>,
 }
 
 /// The whole HTTP surface, every request as the default account's root (`--auth off`).
 pub fn router(engine: Engine, invoker: Invoker) -> Router {
-    router_with_auth(engine, invoker, Auth::Off)
+    router_with_auth(engine, invoker, Auth::Off, None)
 }
 
 /// The whole HTTP surface, its requests authenticated by `auth`.
-pub fn router_with_auth(engine: Engine, invoker: Invoker, auth: Auth) -> Router {
-    let state = AppState { engine, invoker };
+pub fn router_with_auth(
+    engine: Engine,
+    invoker: Invoker,
+    auth: Auth,
+    keys: Option<hearth_auth::KeyRing>,
+) -> Router {
+    let state = AppState {
+        engine,
+        invoker,
+        keys,
+    };
     Router::new()
         .route(
             "/2015-03-31/functions",
@@ -148,6 +160,7 @@ pub fn router_with_auth(engine: Engine, invoker: Invoker, auth: Auth) -> Router 
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        .merge(keys_api::routes())
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)

@@ -22,6 +22,8 @@ pub enum KeyError {
     Seal(#[from] hearth_store::seal::SealError),
     #[error("no access key {0}")]
     NotFound(String),
+    #[error("account {account} already has a key named {name}")]
+    Exists { account: String, name: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -53,12 +55,20 @@ pub struct NewKey {
     pub secret_access_key: String,
 }
 
+/// Told the new administrator key (id, secret) when it is rotated.
+pub type AdminRotated = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// The server's keys. Cheap to clone.
 #[derive(Clone)]
 pub struct KeyRing {
     store: Store,
     seal: SealKey,
     cache: Arc<RwLock<HashMap<String, (LongTermKey, StoredKey)>>>,
+    on_admin_rotated: Option<AdminRotated>,
+}
+
+fn is_admin(k: &StoredKey) -> bool {
+    k.user_name.is_none() && k.account == hearth_model::arn::ACCOUNT
 }
 
 fn caller_of(k: &StoredKey, user_id_key: &SealKey) -> Caller {
@@ -105,9 +115,17 @@ impl KeyRing {
             store,
             seal: server_key.derive("hearth access key secrets"),
             cache: Arc::default(),
+            on_admin_rotated: None,
         };
         ring.reload()?;
         Ok(ring)
+    }
+
+    /// Calls `f` with the new administrator key whenever it is rotated (the server
+    /// rewrites its credentials file).
+    pub fn on_admin_rotated(mut self, f: AdminRotated) -> Self {
+        self.on_admin_rotated = Some(f);
+        self
     }
 
     fn reload(&self) -> Result<(), KeyError> {
@@ -180,7 +198,13 @@ impl KeyRing {
         policy: Option<String>,
     ) -> Result<NewKey, KeyError> {
         let (stored, secret) = self.make(account, user_name, policy)?;
-        self.store.keys().insert_key(&stored)?;
+        self.store.keys().insert_key(&stored).map_err(|e| match e {
+            StoreError::Exists(_) => KeyError::Exists {
+                account: account.to_string(),
+                name: user_name.unwrap_or("(root)").to_string(),
+            },
+            other => KeyError::Store(other),
+        })?;
         self.reload()?;
         Ok(self.answer(&stored, secret))
     }
@@ -195,11 +219,21 @@ impl KeyRing {
             return Err(KeyError::NotFound(access_key_id.to_string()));
         }
         self.reload()?;
+        if is_admin(&stored) {
+            if let Some(f) = &self.on_admin_rotated {
+                f(&stored.access_key_id, &secret);
+            }
+        }
         Ok(self.answer(&stored, secret))
     }
 
-    /// Removes a key.
+    /// Removes a key; never the administrator key (rotate it instead).
     pub fn delete(&self, access_key_id: &str) -> Result<(), KeyError> {
+        if self.stored(access_key_id).is_some_and(|k| is_admin(&k)) {
+            return Err(KeyError::Invalid(format!(
+                "{access_key_id} is the administrator key: it cannot be deleted (rotate it instead)"
+            )));
+        }
         if !self.store.keys().delete_key(access_key_id)? {
             return Err(KeyError::NotFound(access_key_id.to_string()));
         }

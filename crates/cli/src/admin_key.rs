@@ -24,12 +24,19 @@ pub fn setup(
     keys: &KeyRing,
     server_key: &SealKey,
     data_dir: &Path,
-) -> anyhow::Result<hearth_api::Auth> {
+) -> anyhow::Result<(hearth_api::Auth, KeyRing)> {
     let account = hearth_model::arn::ACCOUNT;
     let made = keys
         .ensure_admin(account)
         .context("cannot make the administrator key")?;
     let path = data_dir.join(ADMIN_CREDENTIALS);
+    let file = path.clone();
+    let keys = keys.clone().on_admin_rotated(Arc::new(move |id: &str, secret: &str| {
+        match write_credentials(&file, id, secret) {
+            Ok(()) => tracing::info!(access_key_id = %id, file = %file.display(), "the administrator key was rotated"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot write the rotated administrator key"),
+        }
+    }));
     if let Some((id, secret)) = keys.admin_secret(account) {
         write_credentials(&path, &id, &secret)?;
         if made.is_some() {
@@ -45,19 +52,56 @@ pub fn setup(
         }
     }
     Ok(match mode {
-        AuthMode::Sigv4 => hearth_api::Auth::sigv4(Verifier::new(
-            hearth_auth::REGION,
-            Arc::new(keys.clone()),
-            Sessions::new(server_key),
-        )),
+        AuthMode::Sigv4 => (
+            hearth_api::Auth::sigv4(Verifier::new(
+                hearth_auth::REGION,
+                Arc::new(keys.clone()),
+                Sessions::new(server_key),
+            )),
+            keys,
+        ),
         AuthMode::Off => {
             tracing::warn!(
                 "AUTHENTICATION IS OFF (--auth off): any request with any credentials is the \
                  account's root. Use it for throwaway local work only."
             );
-            hearth_api::Auth::Off
+            (hearth_api::Auth::Off, keys)
         }
     })
+}
+
+/// Issues each environment temporary credentials of its function's execution role
+/// (issue 14): session credentials as STS would give, valid an hour longer than an
+/// environment may live ([`hearth_engine::ENVIRONMENT_MAX_AGE`]), so they never expire
+/// under a running invocation.
+pub struct RoleCredentials(pub Sessions);
+
+impl hearth_engine::CredentialIssuer for RoleCredentials {
+    fn issue(&self, role_arn: &str, function: &str) -> Option<hearth_engine::EnvCredentials> {
+        // arn:aws:iam::ACCOUNT:role/NAME: the role's account (the default one otherwise).
+        let account = role_arn
+            .split(':')
+            .nth(4)
+            .filter(|a| a.len() == 12)
+            .unwrap_or(hearth_model::arn::ACCOUNT);
+        let grant = hearth_auth::SessionGrant {
+            account: account.to_string(),
+            role_arn: role_arn.to_string(),
+            session_name: function.to_string(),
+            duration: hearth_engine::ENVIRONMENT_MAX_AGE + std::time::Duration::from_secs(3600),
+        };
+        match self.0.issue_session(&grant, std::time::SystemTime::now()) {
+            Ok(c) => Some(hearth_engine::EnvCredentials {
+                access_key_id: c.access_key_id,
+                secret_access_key: c.secret_access_key,
+                session_token: c.session_token,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, function, "cannot issue an environment's credentials");
+                None
+            }
+        }
+    }
 }
 
 /// The INI text of a key, under the profiles `default` and `hearth`.

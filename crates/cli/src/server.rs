@@ -149,7 +149,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .context("cannot load the server key")?;
     let keys = hearth_auth::KeyRing::load(store.clone(), &server_key)
         .context("cannot read the access keys")?;
-    let auth = crate::admin_key::setup(args.auth, &keys, &server_key, &data_dir)?;
+    let (auth, keys) = crate::admin_key::setup(args.auth, &keys, &server_key, &data_dir)?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
         SandboxKind::Jail => Arc::new(
@@ -233,17 +233,29 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
-    engine.serve_api_to_functions(FunctionApi::new(
-        hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with_auth(
-            engine.clone(),
-            invoker.clone(),
-            hearth_api::Auth::Off,
+    // They sign with their role's session credentials, verified like any client's.
+    engine.serve_api_to_functions(
+        FunctionApi::new(
+            hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with_auth(
+                engine.clone(),
+                invoker.clone(),
+                auth.clone(),
+                None,
+            ))),
+            format!("http://{}", endpoint_addr(addr)),
+        )
+        .with_credentials(Arc::new(crate::admin_key::RoleCredentials(
+            hearth_auth::Sessions::new(&server_key),
         ))),
-        format!("http://{}", endpoint_addr(addr)),
-    ));
+    );
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
-        body_budget.apply(hearth_api::router_with_auth(engine.clone(), invoker, auth)),
+        body_budget.apply(hearth_api::router_with_auth(
+            engine.clone(),
+            invoker,
+            auth,
+            Some(keys),
+        )),
         guard,
     );
     let limits = hearth_serve::Limits {

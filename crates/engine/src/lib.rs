@@ -27,7 +27,10 @@ use hearth_store::{Store, Writer};
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
 pub use control::{AccountSettings, InvokePath, RetentionConfig};
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
-pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
+pub use executor::{
+    CredentialIssuer, EnvCredentials, FunctionApi, InvokeRequest, InvokeResponse, LogLimits,
+    ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
+};
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.

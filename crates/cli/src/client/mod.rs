@@ -5,6 +5,7 @@ mod credentials;
 mod deploy;
 mod http;
 mod invoke;
+mod keys;
 mod logs;
 mod ls;
 pub(crate) use hearth_cli::output;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 pub use deploy::DeployArgs;
 pub use invoke::InvokeArgs;
+pub use keys::KeysArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
 pub use rm::RmArgs;
@@ -34,6 +36,8 @@ pub enum ClientCommand {
     Rm(RmArgs),
     /// Print a function's log lines, oldest first.
     Logs(LogsArgs),
+    /// Manage the server's access keys (create, list, rotate, delete).
+    Keys(KeysArgs),
 }
 
 /// Options every client verb takes.
@@ -57,6 +61,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Ls(args) => ls::run(args),
         ClientCommand::Rm(args) => rm::run(args),
         ClientCommand::Logs(args) => logs::run(args),
+        ClientCommand::Keys(args) => keys::run(args),
     }
 }
 

@@ -103,6 +103,7 @@ pub(crate) fn spec_of(config: &FunctionConfig) -> RunSpec {
     };
     RunSpec {
         function: config.name.clone(),
+        role: config.role.clone(),
         version: config.version.clone(),
         revision,
         runtime: config.runtime.clone(),
@@ -148,6 +149,7 @@ mod tests {
             spec,
             RunSpec {
                 function: "f".into(),
+                role: function("f").role,
                 version: LATEST.into(),
                 revision: "r1".into(),
                 runtime: "python3.12".into(),
