@@ -373,3 +373,27 @@ def test_rotating_the_admin_key_rewrites_its_file(own_server):
     # After a restart the server keeps the rotated key and its file.
     own_server.restart()
     assert own_server.credentials == new
+
+
+def test_query_protocol_answers_in_xml(server):
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    forged = SigV4Auth(Credentials("AKIAAAAAAAAAAAAAAAAA", "x" * 40), "sts", h.REGION)
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    forged.add_auth(req)
+    status, resp, raw = h.http_request(req.url, "POST", body, dict(req.headers.items()),
+                                       sign=False)
+    request_id = resp["x-amzn-RequestId"]
+    assert (status, raw.decode()) == (403, (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n'
+        "  <Error>\n    <Type>Sender</Type>\n    <Code>InvalidClientTokenId</Code>\n"
+        f"    <Message>{INVALID_TOKEN}</Message>\n  </Error>\n"
+        f"  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n"))
+    # boto3 reads it as AWS's.
+    sts = boto3.session.Session().client(
+        "sts", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=server.credentials[0], aws_secret_access_key="x" * 40,
+        config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(sts.exceptions.ClientError) as refused:
+        sts.get_caller_identity()
+    assert h.error_of(refused.value) == (403, "SignatureDoesNotMatch", MISMATCH)

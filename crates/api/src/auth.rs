@@ -100,7 +100,7 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
     };
     let caller = match verifier.verify(&incoming, service, SystemTime::now()) {
         Ok(c) => c,
-        Err(e) => return refusal(&e, protocol, &service, &request_id),
+        Err(e) => return refusal(&e, protocol, query_namespace(&parts.headers), &request_id),
     };
     if private_path(&path) && !is_admin(&caller) {
         return refusal(
@@ -109,7 +109,7 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
                 caller.arn
             )),
             protocol,
-            &service,
+            query_namespace(&parts.headers),
             &request_id,
         );
     }
@@ -127,12 +127,7 @@ async fn with_caller(mut req: Request, caller: Caller, next: Next) -> Response {
 }
 
 /// A failure as the service's protocol answers it.
-fn refusal(
-    e: &AuthError,
-    protocol: Protocol,
-    service: &ServiceCheck<'_>,
-    request_id: &str,
-) -> Response {
+fn refusal(e: &AuthError, protocol: Protocol, ns: &str, request_id: &str) -> Response {
     let code = e.code(protocol);
     let message = e.message(protocol);
     let status = StatusCode::from_u16(e.status(protocol)).unwrap_or(StatusCode::FORBIDDEN);
@@ -156,11 +151,6 @@ fn refusal(
         )
             .into_response(),
         Protocol::Query => {
-            let ns = match service {
-                ServiceCheck::OneOf(_) | ServiceCheck::Is(_) => {
-                    "https://iam.amazonaws.com/doc/2010-05-08/"
-                }
-            };
             (
                 status,
                 [("content-type", "text/xml")],
@@ -171,6 +161,16 @@ fn refusal(
             )
                 .into_response()
         }
+    }
+}
+
+/// The XML namespace of a query-protocol service's answers, by the scope's service.
+fn query_namespace(headers: &axum::http::HeaderMap) -> &'static str {
+    match crate::services::scope_service(headers) {
+        Some("sts") => "https://sts.amazonaws.com/doc/2011-06-15/",
+        Some("sqs") => "http://queue.amazonaws.com/doc/2012-11-05/",
+        Some("sns") => "http://sns.amazonaws.com/doc/2010-03-31/",
+        _ => "https://iam.amazonaws.com/doc/2010-05-08/",
     }
 }
 

@@ -40,7 +40,6 @@ fn service_of(_headers: &HeaderMap) -> Service {
 
 /// The service named by the request's SigV4 credential scope, if it is signed in the
 /// `Authorization` header (`AWS4-HMAC-SHA256 Credential=AK/20261201/us-east-1/iam/aws4_request, ...`).
-#[allow(dead_code)] // the query-protocol services use it
 pub(crate) fn scope_service(headers: &HeaderMap) -> Option<&str> {
     let auth = headers.get("authorization")?.to_str().ok()?;
     let credential = auth

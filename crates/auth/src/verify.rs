@@ -379,3 +379,289 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::UNIX_EPOCH;
+
+    use hearth_store::seal::SealKey;
+
+    use super::*;
+    use crate::session::SessionGrant;
+
+    const ID: &str = "AKIAEXAMPLE000000000";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    struct Keys(HashMap<String, LongTermKey>);
+
+    impl KeyLookup for Keys {
+        fn lookup(&self, id: &str) -> Option<LongTermKey> {
+            self.0.get(id).cloned()
+        }
+    }
+
+    fn verifier() -> Verifier {
+        let key = LongTermKey {
+            secret: SECRET.into(),
+            caller: Caller::default_root(),
+        };
+        Verifier::new(
+            "us-east-1",
+            Arc::new(Keys([(ID.to_string(), key)].into())),
+            Sessions::new(&SealKey::from_bytes([3; 32])),
+        )
+    }
+
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_796_000_000)
+    }
+
+    /// Signs as an AWS SDK does (aws-sigv4 on the client side): the request's headers.
+    fn signed(
+        (id, secret, token): (&str, &str, Option<&str>),
+        (region, service): (&str, &str),
+        (method, path, body): (&str, &str, &[u8]),
+        at: SystemTime,
+        settings: SigningSettings,
+    ) -> (http::HeaderMap, String) {
+        let identity = Credentials::new(id, secret, token.map(str::to_string), None, "test").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(service)
+            .time(at)
+            .settings(settings)
+            .build()
+            .expect("params")
+            .into();
+        let url = format!("http://127.0.0.1:9000{path}");
+        let req = SignableRequest::new(
+            method,
+            url.clone(),
+            [("host", "127.0.0.1:9000")].into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable");
+        let (instructions, _) = sign(req, &params).expect("sign").into_parts();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "127.0.0.1:9000".parse().expect("host"));
+        for (k, v) in instructions.headers() {
+            headers.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                v.parse().expect("value"),
+            );
+        }
+        let mut path = path.to_string();
+        for (i, (k, v)) in instructions.params().iter().enumerate() {
+            let sep = if i == 0 && !path.contains('?') {
+                '?'
+            } else {
+                '&'
+            };
+            path.push_str(&format!("{sep}{k}={}", percent(v)));
+        }
+        (headers, path)
+    }
+
+    fn percent(v: &str) -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    fn check(
+        v: &Verifier,
+        (method, path, body): (&str, &str, &[u8]),
+        headers: &http::HeaderMap,
+        now: SystemTime,
+    ) -> Result<Caller, AuthError> {
+        v.verify(
+            &Incoming {
+                method,
+                path_and_query: path,
+                headers,
+                body,
+            },
+            ServiceCheck::Is("lambda"),
+            now,
+        )
+    }
+
+    const REQ: (&str, &str, &[u8]) = ("POST", "/2015-03-31/functions/f%24x/invocations", b"{}");
+
+    #[test]
+    fn a_valid_signature_passes_and_any_change_fails() {
+        let v = verifier();
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &headers, t0()), Ok(Caller::default_root()));
+        // Another body, path or method under the same signature.
+        assert_eq!(
+            check(&v, (REQ.0, REQ.1, b"{ }"), &headers, t0()),
+            Err(AuthError::mismatch())
+        );
+        assert_eq!(
+            check(
+                &v,
+                (REQ.0, "/2015-03-31/functions/g/invocations", REQ.2),
+                &headers,
+                t0()
+            ),
+            Err(AuthError::mismatch())
+        );
+        // Another secret; an unknown key.
+        let (forged, _) = signed(
+            (ID, "not-the-secret", None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &forged, t0()), Err(AuthError::mismatch()));
+        let (unknown, _) = signed(
+            ("AKIAUNKNOWN000000000", SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &unknown, t0()), Err(AuthError::UnknownKey));
+        assert_eq!(
+            check(&v, REQ, &http::HeaderMap::new(), t0()),
+            Err(AuthError::Missing)
+        );
+    }
+
+    #[test]
+    fn the_scope_and_the_clock_are_checked() {
+        let v = verifier();
+        let (west, _) = signed(
+            (ID, SECRET, None),
+            ("us-west-2", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &west, t0()),
+            Err(AuthError::Signature(
+                "Credential should be scoped to a valid region, not 'us-west-2'. ".into()
+            ))
+        );
+        let (logs, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "logs"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &logs, t0()),
+            Err(AuthError::Signature(
+                "Credential should be scoped to correct service: 'lambda'. ".into()
+            ))
+        );
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        // 15 minutes either way pass; 20 do not.
+        assert!(check(&v, REQ, &headers, t0() + Duration::from_secs(900)).is_ok());
+        assert!(check(&v, REQ, &headers, t0() - Duration::from_secs(900)).is_ok());
+        let late = t0() + Duration::from_secs(1200);
+        assert_eq!(
+            check(&v, REQ, &headers, late),
+            Err(AuthError::Signature(format!(
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                stamp(t0()),
+                stamp(late - MAX_SKEW),
+                stamp(late)
+            )))
+        );
+        assert!(matches!(
+            check(&v, REQ, &headers, t0() - Duration::from_secs(1200)),
+            Err(AuthError::Signature(m)) if m.starts_with("Signature not yet current: ")
+        ));
+    }
+
+    #[test]
+    fn presigned_urls_pass_until_they_expire() {
+        let v = verifier();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        let get = ("GET", "/2016-08-19/account-settings/?a=b%20c", &b""[..]);
+        let (headers, path) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            get,
+            t0(),
+            settings,
+        );
+        let mut only_host = http::HeaderMap::new();
+        only_host.insert("host", headers["host"].clone());
+        let req = (get.0, path.as_str(), get.2);
+        assert!(check(&v, req, &only_host, t0() + Duration::from_secs(59)).is_ok());
+        assert!(matches!(
+            check(&v, req, &only_host, t0() + Duration::from_secs(61)),
+            Err(AuthError::Signature(m)) if m.starts_with("Signature expired: ")
+        ));
+        let tampered = path.replace("a=b", "a=c");
+        assert_eq!(
+            check(&v, (get.0, &tampered, get.2), &only_host, t0()),
+            Err(AuthError::mismatch())
+        );
+    }
+
+    #[test]
+    fn session_credentials_sign_until_they_expire() {
+        let v = verifier();
+        let grant = SessionGrant {
+            account: "000000000000".into(),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            session_name: "f".into(),
+            duration: Duration::from_secs(3600),
+        };
+        let c = v.sessions().issue_session(&grant, t0()).expect("issued");
+        let creds = (
+            c.access_key_id.as_str(),
+            c.secret_access_key.as_str(),
+            Some(c.session_token.as_str()),
+        );
+        let (headers, _) = signed(
+            creds,
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        let caller = check(&v, REQ, &headers, t0()).expect("verified");
+        assert_eq!(caller.arn, "arn:aws:sts::000000000000:assumed-role/r/f");
+        let later = t0() + Duration::from_secs(3601);
+        let (headers, _) = signed(
+            creds,
+            ("us-east-1", "lambda"),
+            REQ,
+            later,
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &headers, later),
+            Err(AuthError::TokenExpired)
+        );
+    }
+}
