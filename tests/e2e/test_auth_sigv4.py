@@ -328,10 +328,14 @@ def test_keys_are_created_listed_rotated_and_deleted(server, tmp_path):
     # The key signs; it is not the administrator's, so Hearth's own endpoints refuse it.
     alice = h.lambda_client(server.endpoint, credentials=(key, secret))
     assert isinstance(alice.list_functions()["Functions"], list)
-    status, _, _ = h.http_request(server.endpoint + "/_hearth/keys", sign=False,
-                                  headers=h.sign_headers(server.endpoint + "/_hearth/keys",
-                                                         credentials=(key, secret)))
-    assert status == 403
+    status, resp, raw = h.http_request(server.endpoint + "/_hearth/keys", sign=False,
+                                       headers=h.sign_headers(server.endpoint + "/_hearth/keys",
+                                                              credentials=(key, secret)))
+    assert (status, resp["x-amzn-ErrorType"], json.loads(raw)) == (403, "AccessDeniedException", {
+        "Type": "User",
+        "Message": "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: "
+                   "GET /_hearth/keys: Hearth's own endpoints are the administrator's (the "
+                   "default account's root)"})
     taken = h.hearth_cli("keys", "create", "--account", "111122223333", "--name", "alice",
                          "--endpoint", server.endpoint, check=False)
     assert taken.rc == 1 and "ResourceConflictException" in taken.stderr, taken

@@ -103,15 +103,16 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         Err(e) => return refusal(&e, protocol, query_namespace(&parts.headers), &request_id),
     };
     if private_path(&path) && !is_admin(&caller) {
-        return refusal(
-            &AuthError::Signature(format!(
-                "{} is not the administrator: Hearth's own endpoints need the default account's root key.",
-                caller.arn
-            )),
-            protocol,
-            query_namespace(&parts.headers),
-            &request_id,
-        );
+        // Signed, but not by the administrator: AWS's answer to a principal without the
+        // permission, in Lambda's encoding.
+        return crate::error::ApiError(hearth_model::AwsError::new(
+            hearth_model::ErrorCode::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: {} {path}: Hearth's own endpoints are the administrator's (the default account's root)",
+                caller.arn, parts.method
+            ),
+        ))
+        .into_response();
     }
     let req = Request::from_parts(parts, Body::from(bytes));
     with_caller(req, caller, next).await

@@ -664,4 +664,25 @@ mod tests {
             Err(AuthError::TokenExpired)
         );
     }
+
+    /// What one verification costs (run with `--release -- --ignored --nocapture`): the
+    /// figure behind docs/security.md's overhead note, not a check.
+    #[test]
+    #[ignore]
+    fn cost_of_one_verification() {
+        let v = verifier();
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        let n: u32 = 20_000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(check(&v, REQ, &headers, t0()).is_ok());
+        }
+        println!("one verification: {:?}", start.elapsed() / n);
+    }
 }
