@@ -83,8 +83,16 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let (parts, body) = req.into_parts();
+    // Every operation's own limit is at most this one, and its handler still applies it.
     let bytes = match body::read(body, CONTROL_BODY_MAX, "this").await {
         Ok(b) => b,
+        Err(e) if e.0.code == hearth_model::ErrorCode::RequestTooLarge => {
+            return crate::error::ApiError(hearth_model::AwsError::new(
+                hearth_model::ErrorCode::RequestEntityTooLarge,
+                format!("Request must be smaller than {CONTROL_BODY_MAX} bytes"),
+            ))
+            .into_response()
+        }
         Err(e) => return e.into_response(),
     };
     let path_and_query = parts
