@@ -6,6 +6,7 @@
 //! as Hearth's overhead and cap the throughput it reports. The floor is measured without
 //! this client, so everything it costs would be charged to Hearth.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier, RwLock};
@@ -39,8 +40,8 @@ impl Response {
     }
 }
 
-/// The key requests are signed with (SigV4): the bench's server's administrator key.
-static CREDENTIALS: RwLock<Option<(String, String)>> = RwLock::new(None);
+/// The keys requests are signed with (SigV4): each bench server's administrator key.
+static CREDENTIALS: RwLock<Option<HashMap<SocketAddr, (String, String)>>> = RwLock::new(None);
 
 /// How long a signature is reused for the same request: well within the server's 15
 /// minutes of clock skew. Signing each request would charge the client's HMACs (tens of
@@ -48,9 +49,13 @@ static CREDENTIALS: RwLock<Option<(String, String)>> = RwLock::new(None);
 /// the same.
 const SIGNATURE_REUSE: Duration = Duration::from_secs(60);
 
-/// Signs the requests of every connection from now on with this key.
-pub fn set_credentials(access_key_id: String, secret: String) {
-    *CREDENTIALS.write().unwrap_or_else(|p| p.into_inner()) = Some((access_key_id, secret));
+/// Signs the requests of every connection to `addr` from now on with this key.
+pub fn set_credentials(addr: SocketAddr, access_key_id: String, secret: String) {
+    CREDENTIALS
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(addr, (access_key_id, secret));
 }
 
 /// The SigV4 headers of one request for the bench's server.
@@ -65,7 +70,8 @@ fn sign(
     let Some((id, secret)) = CREDENTIALS
         .read()
         .unwrap_or_else(|p| p.into_inner())
-        .clone()
+        .as_ref()
+        .and_then(|m| m.get(&addr).cloned())
     else {
         return Ok(Vec::new());
     };

@@ -40,6 +40,18 @@ impl Server {
         sandbox: &str,
         idle_ttl: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with(exe, work, runtimes_dir, sandbox, idle_ttl, &[])
+    }
+
+    /// [`Server::start`] with more arguments for `hearth server`.
+    pub fn start_with(
+        exe: &Path,
+        work: &Path,
+        runtimes_dir: &Path,
+        sandbox: &str,
+        idle_ttl: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         super::progress(format!("starting hearth server (--sandbox {sandbox})"));
         let data_dir = Self::data_dir(work);
         let log = &work.join("server.log");
@@ -58,6 +70,7 @@ impl Server {
             .arg(sandbox)
             .arg("--idle-ttl")
             .arg(idle_ttl)
+            .args(extra)
             // The log goes to a file and into error messages: no colour codes.
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -87,7 +100,7 @@ impl Server {
             let creds = Self::data_dir(self.log.parent().unwrap_or(Path::new(".")))
                 .join("admin-credentials");
             if let Some((id, secret)) = read_admin_key(&creds) {
-                super::load::set_credentials(id, secret);
+                super::load::set_credentials(self.addr, id, secret);
             }
             let mut conn = Conn::new(self.addr);
             if let Ok(r) = conn.request("GET", "/2016-08-19/account-settings", &[], b"") {

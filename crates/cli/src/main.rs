@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the Lambda-compatible control plane in the foreground.
-    Server(server::ServerArgs),
+    Server(Box<server::ServerArgs>),
     /// Install or list runtimes.
     #[command(subcommand)]
     Runtime(runtime_cmd::RuntimeCommand),
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(server::run(args)) {
+            match runtime.block_on(server::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
