@@ -5,14 +5,14 @@
 //! who signed it, or why no one validly did ([`AuthError`]).
 
 pub mod error;
+pub mod key_ring;
 pub mod keys;
 pub mod parse;
-pub mod ring;
 pub mod session;
 pub mod verify;
 
 pub use error::{AuthError, Protocol};
-pub use ring::{KeyError, KeyInfo, KeyRing, NewKey};
+pub use key_ring::{KeyError, KeyInfo, KeyRing, NewKey};
 pub use session::{SessionCredentials, SessionGrant, Sessions};
 pub use verify::{Incoming, KeyLookup, LongTermKey, ServiceCheck, Verifier};
 
