@@ -18,6 +18,7 @@ runtimes (target/test-runtimes, as the e2e suite makes them). Run as root (the j
 
 import argparse
 import base64
+import configparser
 import json
 import os
 import re
@@ -48,9 +49,18 @@ def start(hearth, sandbox, runtimes, data):
     proc = subprocess.Popen(
         [hearth, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--runtimes-dir", runtimes],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The server writes its administrator key to the data directory before it listens.
+    creds = os.path.join(data, "admin-credentials")
+    for _ in range(200):
+        if os.path.exists(creds):
+            break
+        time.sleep(0.05)
+    ini = configparser.ConfigParser()
+    ini.read(creds)
     client = boto3.client(
         "lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-        aws_access_key_id="bench", aws_secret_access_key="bench",
+        aws_access_key_id=ini["default"]["aws_access_key_id"],
+        aws_secret_access_key=ini["default"]["aws_secret_access_key"],
         config=Config(retries={"max_attempts": 1}, read_timeout=60))
     for _ in range(200):
         try:

@@ -119,7 +119,12 @@ log "installing runtimes (nodejs compiles a native module: a few minutes the fir
 "$HEARTH" runtime list
 
 # ---- server ----------------------------------------------------------------------------------
-answers() { curl -fsS -o /dev/null --max-time 2 "$ENDPOINT/_hearth/runtimes"; }
+# Any HTTP answer (403 without a signature, as by default) means it serves.
+answers() {
+  local code
+  code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$ENDPOINT/_hearth/runtimes")" || return 1
+  [[ "$code" != 000 ]]
+}
 
 if [[ -f "$PID_FILE" ]]; then
   old_pid="$(cat "$PID_FILE")"
@@ -151,14 +156,29 @@ for _ in $(seq 100); do
 done
 answers || die "hearth server did not answer on $ENDPOINT within 20 s; see $LOG_FILE"
 
+# ---- the AWS CLI profile ----------------------------------------------------------------------
+# The server made an administrator key on its first start (DATA_DIR/admin-credentials, 0600):
+# the profile `hearth` of ~/.aws signs with it, for this server's region and endpoint, so that
+# `aws --profile hearth lambda ...` (or AWS_PROFILE=hearth) works without more set-up.
+CREDS="$DATA_DIR/admin-credentials"
+for _ in $(seq 50); do [[ -s "$CREDS" ]] && break; sleep 0.2; done
+[[ -s "$CREDS" ]] || die "the server did not write $CREDS; see $LOG_FILE"
+ini_value() { sed -n "/^\[default\]/,/^\[/ s/^$1 *= *//p" "$CREDS" | head -n 1; }
+KEY_ID="$(ini_value aws_access_key_id)"
+KEY_SECRET="$(ini_value aws_secret_access_key)"
+awsconf() { env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE aws configure set "$@" --profile hearth; }
+awsconf aws_access_key_id "$KEY_ID"
+awsconf aws_secret_access_key "$KEY_SECRET"
+awsconf region us-east-1
+awsconf endpoint_url "$ENDPOINT"
+log "wrote the AWS CLI profile 'hearth' (~/.aws/config and ~/.aws/credentials) for $ENDPOINT"
+
 # ---- the example function, with the AWS CLI --------------------------------------------------
-# Dummy credentials for these commands only: Hearth does not check signatures, and nothing is
-# written to ~/.aws.
 awsh() {
   env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN \
-    AWS_ACCESS_KEY_ID=hearth AWS_SECRET_ACCESS_KEY=hearth AWS_DEFAULT_REGION=us-east-1 \
+    -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
     AWS_EC2_METADATA_DISABLED=true AWS_PAGER="" \
-    aws --endpoint-url "$ENDPOINT" "$@"
+    aws --profile hearth --endpoint-url "$ENDPOINT" "$@"
 }
 
 WORK="$(mktemp -d)"
@@ -199,6 +219,9 @@ Hearth is running at $ENDPOINT (pid $server_pid, data in $DATA_DIR, log in $LOG_
   $HEARTH invoke $FUNCTION --payload '{"name": "you"}' --log
   $HEARTH logs $FUNCTION
   $HEARTH ls
+  aws --profile hearth lambda list-functions
+
+The administrator key is in $CREDS (the \`hearth\` client verbs read it from there).
 
 Stop the server:  kill \$(cat $PID_FILE)
 EOF

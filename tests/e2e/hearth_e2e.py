@@ -99,11 +99,67 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The administrator key of each running test server (by endpoint), read from its data
+# directory's admin-credentials once it serves; the last one started is the default.
+CREDENTIALS: dict = {}
+_LAST_CREDENTIALS: list = []
+
+
+def read_credentials(path: Path, profile: str = "default") -> tuple:
+    """(access key id, secret) of a profile of an AWS shared-credentials file."""
+    import configparser
+
+    ini = configparser.ConfigParser()
+    ini.read(path)
+    return ini[profile]["aws_access_key_id"], ini[profile]["aws_secret_access_key"]
+
+
+def credentials_for(endpoint: str | None = None) -> tuple:
+    """The administrator key of the server at `endpoint` (else of the last one started)."""
+    if endpoint is not None:
+        base = "/".join(endpoint.split("/", 3)[:3])
+        if base in CREDENTIALS:
+            return CREDENTIALS[base]
+    if _LAST_CREDENTIALS:
+        return _LAST_CREDENTIALS[-1]
+    return ("hearth-test", "hearth-test")
+
+
+def service_of(path: str, headers: dict) -> str:
+    """The SigV4 service a request to Hearth is signed for."""
+    if path.split("?")[0] == "/":
+        target = next((v for k, v in headers.items() if k.lower() == "x-amz-target"), "")
+        return "logs" if target.startswith("Logs_") else "sts"
+    return "lambda"
+
+
+def sign_headers(url: str, method: str = "GET", body: bytes | None = None,
+                 headers: dict | None = None, credentials: tuple | None = None,
+                 service: str | None = None, region: str = REGION) -> dict:
+    """`headers` with the SigV4 headers (Authorization, X-Amz-Date) botocore's signer
+    adds for the administrator key of the server at `url` (or `credentials`)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = dict(headers or {})
+    key = credentials or credentials_for(url)
+    path = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "/"
+    req = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+    SigV4Auth(Credentials(*key), service or service_of(path, headers), region).add_auth(req)
+    return dict(req.headers.items())
+
+
 def http_request(url: str, method: str = "GET", body: bytes | None = None,
-                 headers: dict | None = None, timeout: float = 30, context=None):
+                 headers: dict | None = None, timeout: float = 30, context=None,
+                 sign: bool = True):
     """Returns (status, headers, body) without raising on HTTP error statuses; `context`
-    is the ssl.SSLContext of an https URL."""
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    is the ssl.SSLContext of an https URL. Signed with the server's administrator key
+    unless `sign` is false or it has an Authorization header already."""
+    headers = dict(headers or {})
+    if sign and not any(k.lower() == "authorization" for k in headers):
+        headers = sign_headers(url, method, body, headers)
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             return resp.status, resp.headers, resp.read()
@@ -134,6 +190,7 @@ class HearthServer:
         # certificate it serves, for a self-signed one) and the name it is reached by.
         self.ca_bundle: Path | None = None
         self.host = "127.0.0.1"
+        self.credentials: tuple | None = None
 
     @property
     def endpoint(self) -> str:
@@ -181,8 +238,11 @@ class HearthServer:
                                    f"{self.stderr_tail()}")
             try:
                 status, _, _ = http_request(f"{self.endpoint}/2016-08-19/account-settings/",
-                                            timeout=2, context=self.ssl_context())
-                if status == 200:
+                                            timeout=2, context=self.ssl_context(),
+                                            sign=False)
+                # Any answer means it serves (403: authentication on, as by default).
+                if status in (200, 403):
+                    self._register_credentials()
                     return
             except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
                 pass
@@ -191,6 +251,15 @@ class HearthServer:
                 raise RuntimeError(f"hearth server did not answer within {timeout}s:\n"
                                    f"{self.stderr_tail()}")
             time.sleep(0.05)
+
+    def _register_credentials(self):
+        path = self.data_dir / "admin-credentials"
+        if self.cwd and not path.is_absolute():
+            path = self.cwd / path
+        if path.exists():
+            self.credentials = read_credentials(path)
+            CREDENTIALS[self.endpoint] = self.credentials
+            _LAST_CREDENTIALS.append(self.credentials)
 
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM and wait; returns the exit code (raises if it does not exit in time)."""
@@ -251,7 +320,7 @@ def log_events(server: HearthServer, name: str) -> list:
 # Clients
 
 
-def lambda_client(endpoint: str, validate: bool = True):
+def lambda_client(endpoint: str, validate: bool = True, credentials: tuple | None = None):
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
         read_timeout=60,
@@ -262,8 +331,8 @@ def lambda_client(endpoint: str, validate: bool = True):
         "lambda",
         region_name=REGION,
         endpoint_url=endpoint,
-        aws_access_key_id="hearth-test",
-        aws_secret_access_key="hearth-test",
+        aws_access_key_id=(credentials or credentials_for(endpoint))[0],
+        aws_secret_access_key=(credentials or credentials_for(endpoint))[1],
         config=config,
     )
 
@@ -421,11 +490,14 @@ def _aws_major(cmd: list, env: dict) -> int:
     return _AWS_MAJOR[0]
 
 
-def aws_env(tmp_dir: Path) -> dict:
+def aws_env(tmp_dir: Path, endpoint: str | None = None) -> dict:
+    """The AWS CLI's environment: the administrator key of the server at `endpoint` (else
+    of the last one started), no config or credentials files of the user's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    key = credentials_for(endpoint)
     env.update(
-        AWS_ACCESS_KEY_ID="hearth-test",
-        AWS_SECRET_ACCESS_KEY="hearth-test",
+        AWS_ACCESS_KEY_ID=key[0],
+        AWS_SECRET_ACCESS_KEY=key[1],
         AWS_DEFAULT_REGION=REGION,
         AWS_CONFIG_FILE=str(tmp_dir / "aws-config-none"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_dir / "aws-credentials-none"),
@@ -439,7 +511,7 @@ def aws_env(tmp_dir: Path) -> dict:
 def aws_lambda(endpoint: str, tmp_dir: Path, *args, check: bool = True) -> Run:
     """Runs `aws lambda ARGS --endpoint-url ... --region us-east-1 --output json`."""
     cmd = _aws_command()
-    env = aws_env(tmp_dir)
+    env = aws_env(tmp_dir, endpoint)
     extra = []
     # AWS CLI v2 reads blobs as base64 by default; v1 passes them raw and lacks the option.
     if args and args[0] == "invoke" and _aws_major(cmd, env) >= 2:
@@ -448,8 +520,24 @@ def aws_lambda(endpoint: str, tmp_dir: Path, *args, check: bool = True) -> Run:
                       "--output", "json"], env=env, check=check)
 
 
-def hearth_cli(*args, check: bool = True, timeout: float = 120, cwd: Path | None = None) -> Run:
-    return run([HEARTH_BIN, *args], check=check, timeout=timeout, cwd=cwd)
+def cli_env(endpoint: str | None = None) -> dict:
+    """The environment of a `hearth` client verb: the administrator key of the server at
+    `endpoint` (else of the last one started) as AWS_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    key = credentials_for(endpoint)
+    env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
+    return env
+
+
+def hearth_cli(*args, check: bool = True, timeout: float = 120, cwd: Path | None = None,
+               env: dict | None = None) -> Run:
+    """Runs `hearth ARGS`; its client verbs sign with the administrator key of the server
+    named by `--endpoint` (else of the last one started), given as AWS_* variables."""
+    args = [str(a) for a in args]
+    endpoint = args[args.index("--endpoint") + 1] if "--endpoint" in args[:-1] else None
+    if env is None:
+        env = cli_env(endpoint)
+    return run([HEARTH_BIN, *args], check=check, timeout=timeout, cwd=cwd, env=env)
 
 
 def contains_value(haystack: Any, needle: Any) -> bool:

@@ -122,7 +122,7 @@ def test_logs(cli, client, deployed):
 
 def test_logs_follow(server, client, deployed):
     proc = subprocess.Popen([str(h.HEARTH_BIN), "logs", deployed, "--follow", "--endpoint",
-                             server.endpoint], stdout=subprocess.PIPE,
+                             server.endpoint], stdout=subprocess.PIPE, env=h.cli_env(server.endpoint),
                             stderr=subprocess.DEVNULL, text=True)
     seen = []
     found = threading.Event()

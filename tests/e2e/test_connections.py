@@ -153,7 +153,10 @@ def test_keep_alive_connections_wait_for_the_keep_alive_timeout(server_with_env)
     srv = server_with_env(HEARTH_HEADER_TIMEOUT="1s", HEARTH_KEEP_ALIVE_TIMEOUT="6s",
                           HEARTH_SANDBOX="process")
     # The Host names the server's own address and port (the request guard refuses others).
-    request = f"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode()
+    signed = h.sign_headers(f"http://127.0.0.1:{srv.port}/2015-03-31/functions/",
+                            credentials=srv.credentials)
+    request = (f"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+               + "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n").encode()
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
     s.sendall(request)
     head = b""
@@ -240,7 +243,8 @@ def test_parallel_large_uploads_stay_within_the_body_budget(server_with_env):
         # Retries as the SDK does by default: a 429 after a long wait is retried.
         c = boto3.session.Session().client(
             "lambda", region_name=h.REGION, endpoint_url=srv.endpoint,
-            aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+            aws_access_key_id=h.credentials_for(srv.endpoint)[0],
+            aws_secret_access_key=h.credentials_for(srv.endpoint)[1],
             config=Config(retries={"total_max_attempts": 5, "mode": "standard"},
                           read_timeout=120, connect_timeout=10))
         try:

@@ -86,7 +86,7 @@ class PeakRss(threading.Thread):
 def aws_logs(server, tmp_path, *args, check=True):
     cmd = h._aws_command() + ["logs", *args, "--endpoint-url", server.endpoint,
                               "--region", h.REGION, "--output", "json"]
-    return h.run(cmd, env=h.aws_env(tmp_path), check=check)
+    return h.run(cmd, env=h.aws_env(tmp_path, server.endpoint), check=check)
 
 
 @pytest.fixture(scope="module")

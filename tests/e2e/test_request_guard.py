@@ -21,10 +21,15 @@ def raw(server, method, path, body=b"", headers=None, host=None):
     """(status, headers dict with lower-case names, body) of one request with exactly the
     given headers; Host defaults to the server's own 127.0.0.1:PORT."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    host = host if host is not None else f"127.0.0.1:{server.port}"
+    # Signed with the administrator key, for the Host sent: the guard is what is tested.
+    headers = h.sign_headers(f"http://{host}{path}", method, body,
+                             {"Host": host, **(headers or {})}, credentials=server.credentials)
+    headers.pop("Host")
     try:
         conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host if host is not None else f"127.0.0.1:{server.port}")
-        for name, value in (headers or {}).items():
+        conn.putheader("Host", host)
+        for name, value in headers.items():
             conn.putheader(name, value)
         conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)

@@ -33,8 +33,8 @@ def logs_client(endpoint):
         "logs",
         region_name=h.REGION,
         endpoint_url=endpoint,
-        aws_access_key_id="hearth-test",
-        aws_secret_access_key="hearth-test",
+        aws_access_key_id=h.credentials_for(endpoint)[0],
+        aws_secret_access_key=h.credentials_for(endpoint)[1],
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
 
@@ -43,7 +43,7 @@ def aws_logs(server, tmp_path, *args):
     """Runs `aws logs ARGS` (AWS CLI v1) against the server; its JSON output."""
     cmd = h._aws_command()
     run = h.run(cmd + ["logs", *args, "--endpoint-url", server.endpoint,
-                       "--region", h.REGION, "--output", "json"], env=h.aws_env(tmp_path))
+                       "--region", h.REGION, "--output", "json"], env=h.aws_env(tmp_path, server.endpoint))
     return run.json
 
 
@@ -397,7 +397,8 @@ def test_errors_as_aws(logs, fn):
 def test_limit_validation_as_aws(server, fn):
     raw = boto3.session.Session().client(
         "logs", region_name=h.REGION, endpoint_url=server.endpoint,
-        aws_access_key_id="x", aws_secret_access_key="x",
+        aws_access_key_id=h.credentials_for(server.endpoint)[0],
+        aws_secret_access_key=h.credentials_for(server.endpoint)[1],
         config=Config(parameter_validation=False, retries={"total_max_attempts": 1}))
     for call in (lambda: raw.get_log_events(logGroupName=fn["group"], logStreamName=fn["s1"],
                                             limit=10001),

@@ -397,6 +397,26 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     r(
         "GET",
+        "/_hearth/keys",
+        lambda("ListKeys", "hearth:ListKeys", Any),
+    ),
+    r(
+        "POST",
+        "/_hearth/keys",
+        lambda("CreateKey", "hearth:CreateKey", Any),
+    ),
+    r(
+        "POST",
+        "/_hearth/keys/{id}/rotate",
+        lambda("RotateKey", "hearth:RotateKey", Any),
+    ),
+    r(
+        "DELETE",
+        "/_hearth/keys/{id}",
+        lambda("DeleteKey", "hearth:DeleteKey", Any),
+    ),
+    r(
+        "GET",
         "/_hearth/kms",
         lambda("ListKmsKeys", "hearth:ListKmsKeys", Any),
     ),

@@ -9,6 +9,7 @@
 mod account;
 mod action;
 mod audit;
+mod auth;
 mod authorize;
 mod body;
 mod body_budget;
@@ -26,7 +27,9 @@ pub mod guard;
 mod iam;
 pub use for_functions::for_functions;
 mod hearth;
+mod identities;
 mod invoke;
+mod keys_api;
 mod kms;
 mod logs_read;
 mod operations;
@@ -47,11 +50,13 @@ use axum::Router;
 use hearth_engine::Engine;
 use hearth_triggers::Invoker;
 
+pub use auth::Auth;
 pub use authorize::{Authorizer, NoIdentityPolicies, SharedAuthorizer};
 pub use body_budget::BodyBudget;
 pub use error::ApiError;
 /// How a request arrived (TLS or not, the peer address): a request extension on every request.
 pub use hearth_serve::Transport;
+pub use identities::Identities;
 pub use request_id::RequestId;
 
 /// State shared by every handler.
@@ -77,16 +82,22 @@ pub struct ApiOptions {
     pub check_roles: bool,
     /// Where callers' identity policies come from (`authorize.rs`).
     pub authorizer: SharedAuthorizer,
+    /// How requests are authenticated (`auth.rs`).
+    pub auth: Auth,
+    /// The server's access keys (`/_hearth/keys`); `None` in tests without them.
+    pub keys: Option<hearth_auth::KeyRing>,
 }
 
 impl Default for ApiOptions {
-    /// No issuer, no role checks, and no identity policies for any key or role (only
-    /// roots are allowed anything).
+    /// Authentication off (every request the default account's root), no keys, no
+    /// issuer, no role checks, and no identity policies for any key or role.
     fn default() -> Self {
         Self {
             session_issuer: Default::default(),
             check_roles: false,
             authorizer: std::sync::Arc::new(NoIdentityPolicies),
+            auth: Auth::Off,
+            keys: None,
         }
     }
 }
@@ -98,6 +109,7 @@ pub fn router(engine: Engine, invoker: Invoker) -> Router {
 
 /// The whole HTTP surface.
 pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Router {
+    let auth = options.auth.clone();
     let state = AppState {
         engine,
         invoker,
@@ -189,6 +201,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(tags::routes())
         .merge(policy::routes())
         .merge(function_settings::routes())
+        .merge(keys_api::routes())
         .merge(egress::routes())
         .merge(audit::routes())
         .merge(kms::routes())
@@ -209,6 +222,10 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .method_not_allowed_fallback(error::unknown_operation)
         // Bodies are read by `body::read` with per-operation limits and AWS errors.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

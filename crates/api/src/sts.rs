@@ -297,3 +297,25 @@ fn assume_role(s: &AppState, caller: &Caller, req: &QueryRequest) -> Result<Xml,
     x.leaf_opt("SourceIdentity", grant.source_identity.as_deref());
     Ok(x)
 }
+
+/// The server's issuer: hearth-auth's stateless sessions, verified by any server with
+/// the same server key.
+impl SessionIssuer for hearth_auth::Sessions {
+    fn issue(&self, grant: &SessionGrant) -> Result<SessionCredentials, IssueError> {
+        let c = self.issue_session(
+            &hearth_auth::SessionGrant {
+                account: grant.account.clone(),
+                role_arn: grant.role_arn.clone(),
+                session_name: grant.session_name.clone(),
+                duration: grant.duration,
+            },
+            std::time::SystemTime::now(),
+        )?;
+        Ok(SessionCredentials {
+            access_key_id: c.access_key_id,
+            secret_access_key: c.secret_access_key,
+            session_token: c.session_token,
+            expiration: DateTime::<Utc>::from(c.expiration),
+        })
+    }
+}

@@ -7,6 +7,7 @@
 //! measured makes the command fail.
 
 mod asynchronous;
+mod auth_overhead;
 mod binaries;
 mod floor;
 mod functions;
@@ -347,6 +348,17 @@ fn bench(
          p99 - p99, Hearth and floor alternating in batches. The floor runtime's CPU per \
          invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load.",
     );
+
+    progress("SigV4 overhead: the warm Rust echo with authentication on and off");
+    auth_overhead::sigv4_overhead(
+        plan,
+        (exe, runtimes_dir, sandbox),
+        work,
+        &rust,
+        addr,
+        &mut report,
+    )
+    .map_err(|e| server.explain(e))?;
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;

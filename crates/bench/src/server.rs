@@ -40,6 +40,18 @@ impl Server {
         sandbox: &str,
         idle_ttl: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with(exe, work, runtimes_dir, sandbox, idle_ttl, &[])
+    }
+
+    /// [`Server::start`] with more arguments for `hearth server`.
+    pub fn start_with(
+        exe: &Path,
+        work: &Path,
+        runtimes_dir: &Path,
+        sandbox: &str,
+        idle_ttl: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         super::progress(format!("starting hearth server (--sandbox {sandbox})"));
         let data_dir = Self::data_dir(work);
         let log = &work.join("server.log");
@@ -58,6 +70,7 @@ impl Server {
             .arg(sandbox)
             .arg("--idle-ttl")
             .arg(idle_ttl)
+            .args(extra)
             // The log goes to a file and into error messages: no colour codes.
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -82,6 +95,12 @@ impl Server {
                     "the bench's hearth server exited ({status}) while starting:\n{}",
                     self.log_tail()
                 );
+            }
+            // The server writes its administrator key before it listens.
+            let creds = Self::data_dir(self.log.parent().unwrap_or(Path::new(".")))
+                .join("admin-credentials");
+            if let Some((id, secret)) = read_admin_key(&creds) {
+                super::load::set_credentials(self.addr, id, secret);
             }
             let mut conn = Conn::new(self.addr);
             if let Ok(r) = conn.request("GET", "/2016-08-19/account-settings", &[], b"") {
@@ -335,6 +354,18 @@ fn init_duration_of(message: &str) -> Option<f64> {
     }
     let rest = message.split("Init Duration: ").nth(1)?;
     rest.split_whitespace().next()?.parse().ok()
+}
+
+/// The default profile's key of the administrator credentials file the server writes.
+fn read_admin_key(path: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    Some((value("aws_access_key_id")?, value("aws_secret_access_key")?))
 }
 
 #[cfg(test)]

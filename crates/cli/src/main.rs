@@ -1,5 +1,6 @@
 //! `hearth`: the server and its client verbs.
 
+mod admin_key;
 mod client;
 mod data_lock;
 mod egress_args;

@@ -95,6 +95,16 @@ pub struct ServerArgs {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// How requests are authenticated: `sigv4` (AWS Signature Version 4, with the keys of
+    /// `hearth keys` and the administrator key in DATA_DIR/admin-credentials) or `off`
+    /// (anyone who reaches the port is the default account's root: local throwaway use).
+    #[arg(long, env = "HEARTH_AUTH", value_enum, default_value = "sigv4")]
+    pub auth: AuthMode,
+
+    /// Allow `--auth off` on a non-loopback listen address.
+    #[arg(long, env = "HEARTH_AUTH_OFF_ANYWHERE")]
+    pub auth_off_anywhere: bool,
+
     /// How execution environments are isolated.
     #[arg(long, env = "HEARTH_SANDBOX", value_enum, default_value = "jail")]
     pub sandbox: SandboxKind,
@@ -128,7 +138,21 @@ pub struct ServerArgs {
     pub logs: crate::log_args::LogArgs,
 }
 
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    Sigv4,
+    Off,
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    if args.auth == AuthMode::Off && !args.listen.ip().is_loopback() && !args.auth_off_anywhere {
+        anyhow::bail!(
+            "--auth off would let anyone who reaches {} deploy and run code as this host; \
+             listen on a loopback address, or add --auth-off-anywhere if you mean it",
+            args.listen
+        );
+    }
     let nofile = crate::fd_limit::raise();
     let max_connections = args.max_connections.map_or_else(
         || crate::fd_limit::default_connections(nofile),
@@ -148,6 +172,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // stores and unpacks) and code nothing references: safe only under the lock.
     let store = Store::open_sealed(&data_dir, &seal)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    // The same key seals access keys' secrets and session tokens.
+    let keys =
+        hearth_auth::KeyRing::load(store.clone(), &seal).context("cannot read the access keys")?;
+    let (auth, keys) = crate::admin_key::setup(args.auth, &keys, &seal, &data_dir)?;
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
         SandboxKind::Jail => Arc::new(
@@ -261,21 +289,36 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
     let api_options = hearth_api::ApiOptions {
-        // The "sigv4" part's session credentials plug in here.
-        session_issuer: None,
+        // AssumeRole's credentials: sealed sessions, like the functions' own.
+        session_issuer: Some(Arc::new(hearth_auth::Sessions::new(&seal))),
         check_roles: args.check_roles,
-        ..Default::default()
+        // Keys carry their policies; role sessions their role's.
+        authorizer: Arc::new(hearth_api::Identities::new(
+            Some(keys.clone()),
+            engine.clone(),
+        )),
+        auth,
+        keys: Some(keys),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
-    engine.serve_api_to_functions(FunctionApi::new(
-        hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with(
-            engine.clone(),
-            invoker.clone(),
-            api_options.clone(),
+    // They sign with their role's session credentials, verified like any client's.
+    engine.serve_api_to_functions(
+        FunctionApi::new(
+            hearth_api::for_functions(body_budget.clone().apply(hearth_api::router_with(
+                engine.clone(),
+                invoker.clone(),
+                hearth_api::ApiOptions {
+                    keys: None,
+                    ..api_options.clone()
+                },
+            ))),
+            format!("http://{}", endpoint_addr(addr)),
+        )
+        .with_credentials(Arc::new(crate::admin_key::RoleCredentials(
+            hearth_auth::Sessions::new(&seal),
         ))),
-        format!("http://{}", endpoint_addr(addr)),
-    ));
+    );
     // The guard comes first: a foreign request is refused before it waits for the budget.
     let app = hearth_api::guard::guarded(
         body_budget.apply(hearth_api::router_with(

@@ -30,7 +30,10 @@ pub use control::{
     MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS,
 };
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
-pub use executor::{FunctionApi, InvokeRequest, InvokeResponse, LogLimits, FUNCTION_API_LIMITS};
+pub use executor::{
+    CredentialIssuer, EnvCredentials, FunctionApi, InvokeRequest, InvokeResponse, LogLimits,
+    ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
+};
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.

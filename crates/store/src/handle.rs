@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, KmsStore, LogStore, MetadataStore, QueueStore,
+    AuditStore, ChangeStore, CodeStore, KeyStore, KmsStore, LogStore, MetadataStore, QueueStore,
     ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
@@ -21,6 +21,7 @@ pub struct Store {
     changes: Arc<dyn ChangeStore>,
     audit: Arc<dyn AuditStore>,
     kms: Arc<dyn KmsStore>,
+    keys: Arc<dyn KeyStore>,
 }
 
 impl Store {
@@ -46,6 +47,7 @@ impl Store {
             + ChangeStore
             + AuditStore
             + KmsStore
+            + KeyStore
             + 'static,
     {
         Self {
@@ -57,6 +59,7 @@ impl Store {
             queue: backend.clone(),
             audit: backend.clone(),
             kms: backend.clone(),
+            keys: backend.clone(),
             changes: backend,
         }
     }
@@ -65,6 +68,11 @@ impl Store {
     /// log retention, with their change notifications.
     pub fn metadata(&self) -> &dyn MetadataStore {
         &*self.metadata
+    }
+
+    /// Access keys.
+    pub fn keys(&self) -> &dyn KeyStore {
+        &*self.keys
     }
 
     /// Tags, resource-based policies and per-function settings.

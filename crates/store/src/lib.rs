@@ -8,6 +8,7 @@
 //! applies). The embedded implementation is [`SqliteStore`]: SQLite (WAL) in the data
 //! directory, its schema versioned by `migrations.rs`.
 
+mod access_keys;
 mod audit;
 mod blobs;
 mod chunk;
@@ -34,6 +35,7 @@ pub mod traits;
 mod versions;
 mod writer;
 
+pub use access_keys::StoredKey;
 pub use blobs::{inspect_zip, ZipInfo};
 pub use chunk::LogChunk;
 pub use code_gc::CodePin;
@@ -46,8 +48,8 @@ pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AuditStore, ChangeStore, CodeStore, Edited, KmsStore, LogStore, MetadataStore, QueueStore,
-    ResourceStore, RoleStore,
+    AuditStore, ChangeStore, CodeStore, Edited, KeyStore, KmsStore, LogStore, MetadataStore,
+    QueueStore, ResourceStore, RoleStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -33,7 +33,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tags by resource ARN, resource policies, function settings",
         apply: resources,
     },
-    // 3 is the "sigv4" branch's (access keys).
+    Migration {
+        version: 3,
+        name: "access keys",
+        apply: access_keys,
+    },
     Migration {
         version: 4,
         name: "IAM roles",
@@ -168,6 +172,23 @@ UPDATE versions SET data = json_set(data, '$.tags', json('{}'))
 
 fn resources(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(RESOURCES)
+}
+
+/// Access keys (issue 14), their secrets sealed under the server key.
+const ACCESS_KEYS: &str = "
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    user_name TEXT,
+    sealed_secret BLOB NOT NULL,
+    policy TEXT,
+    created INTEGER NOT NULL
+);
+CREATE INDEX access_keys_by_user ON access_keys (account, user_name);
+";
+
+fn access_keys(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(ACCESS_KEYS)
 }
 
 const ROLES: &str = "
@@ -319,6 +340,7 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "access_keys",
                 "aliases",
                 "audit_events",
                 "event_invoke_configs",

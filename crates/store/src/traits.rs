@@ -23,7 +23,7 @@ use hearth_model::FunctionConfig;
 
 use crate::{
     Change, CodePin, Durability, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, Publish,
-    QueuedEvent, StoreError, Subscriber, Subscription,
+    QueuedEvent, StoreError, StoredKey, Subscriber, Subscription,
 };
 
 /// The outcome of a read-modify-write of one record.
@@ -452,4 +452,16 @@ pub trait RoleStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Role>, StoreError>;
+}
+
+/// Access keys: long-term credentials of accounts' roots and IAM users (issue 14).
+pub trait KeyStore: Send + Sync {
+    /// Adds a key; `Exists` if its id, or its user's name in its account, is taken.
+    fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Every key, by account and user.
+    fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Replaces a key by a new one atomically (rotation); false if it does not exist.
+    fn replace_key(&self, old_access_key_id: &str, new: &StoredKey) -> Result<bool, StoreError>;
+    /// Removes a key; false if it did not exist.
+    fn delete_key(&self, access_key_id: &str) -> Result<bool, StoreError>;
 }

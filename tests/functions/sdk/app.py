@@ -7,6 +7,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN the environment ha
 
   {"action": "invoke", "target": NAME, "payload": P}  Invoke NAME with P; its answer
   {"action": "streams", "group": G}                   DescribeLogStreams of G
+  {"action": "credentials"}                           the environment's AWS credentials
   {"action": "get", "url": U}                          a plain GET of U: status and body, or
                                                        the connection error's name
 """
@@ -42,6 +43,9 @@ def handler(event, context):
         resp = client.describe_log_streams(logGroupName=event["group"])
         return {"streams": [s["logStreamName"] for s in resp["logStreams"]],
                 "endpoints": endpoints}
+    if action == "credentials":
+        return {k: os.environ.get(k) for k in
+                ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
     if action == "get":
         try:
             with urllib.request.urlopen(event["url"], timeout=5) as r:

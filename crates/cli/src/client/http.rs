@@ -79,6 +79,7 @@ impl Reply {
 pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
+    credentials: Option<super::credentials::Credentials>,
 }
 
 impl Client {
@@ -90,7 +91,50 @@ impl Client {
         Self {
             agent: config.into(),
             endpoint: endpoint.trim_end_matches('/').to_string(),
+            credentials: super::credentials::find(),
         }
+    }
+
+    /// The SigV4 headers of a request (none without credentials: the server then
+    /// answers `MissingAuthenticationTokenException`, which says what is wrong).
+    fn signature(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let Some(c) = &self.credentials else {
+            return Ok(Vec::new());
+        };
+        let identity = aws_credential_types::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            None,
+            "hearth",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(hearth_model::arn::REGION)
+            .name("lambda")
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()?
+            .into();
+        let request = SignableRequest::new(
+            method.as_str(),
+            url,
+            headers.iter().copied(),
+            SignableBody::Bytes(body),
+        )?;
+        let (instructions, _) = sign(request, &params)?.into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 
     /// Sends one request and returns the answer whatever its status.
@@ -105,6 +149,15 @@ impl Client {
         let mut builder = Request::builder().method(method.clone()).uri(&url);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
+        }
+        let mut signed: Vec<(&str, &str)> = headers.to_vec();
+        if body.is_some() {
+            signed.push(("content-type", "application/json"));
+        }
+        for (name, value) in
+            self.signature(&method, &url, &signed, body.as_deref().unwrap_or_default())?
+        {
+            builder = builder.header(name, value);
         }
         let result = match body {
             Some(body) => {

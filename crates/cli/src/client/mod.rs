@@ -2,10 +2,12 @@
 //! talk to a running Hearth server over its AWS-compatible HTTP API.
 
 mod audit;
+mod credentials;
 mod deploy;
 mod egress;
 mod http;
 mod invoke;
+mod keys;
 mod kms;
 mod logs;
 mod ls;
@@ -20,6 +22,7 @@ pub use audit::AuditArgs;
 pub use deploy::DeployArgs;
 pub use egress::EgressArgs;
 pub use invoke::InvokeArgs;
+pub use keys::KeysArgs;
 pub use kms::KmsArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
@@ -45,6 +48,8 @@ pub enum ClientCommand {
     Audit(AuditArgs),
     /// Make and list KMS keys (for a function's KMSKeyArn).
     Kms(KmsArgs),
+    /// Manage the server's access keys (create, list, rotate, delete).
+    Keys(KeysArgs),
 }
 
 /// Options every client verb takes.
@@ -71,6 +76,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Egress(args) => egress::run(args),
         ClientCommand::Audit(args) => audit::run(args),
         ClientCommand::Kms(args) => kms::run(args),
+        ClientCommand::Keys(args) => keys::run(args),
     }
 }
 

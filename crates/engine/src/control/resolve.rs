@@ -106,6 +106,7 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
     };
     RunSpec {
         function: config.name.clone(),
+        role: config.role.clone(),
         version: config.version.clone(),
         revision,
         runtime: config.runtime.clone(),
@@ -152,6 +153,7 @@ mod tests {
             spec,
             RunSpec {
                 function: "f".into(),
+                role: function("f").role,
                 version: LATEST.into(),
                 revision: "r1".into(),
                 runtime: "python3.12".into(),

@@ -23,11 +23,32 @@ pub const FUNCTION_API_LIMITS: hearth_serve::Limits = hearth_serve::Limits {
     idle_timeout: Some(Duration::from_secs(60)),
 };
 
+/// How long an environment lives at most: its credentials (see [`CredentialIssuer`])
+/// must outlive it by more than the longest invocation (15 minutes), so an environment
+/// this old takes no more invocations and is stopped when its current one ends.
+pub const ENVIRONMENT_MAX_AGE: Duration = Duration::from_secs(11 * 3600);
+
+/// Temporary credentials an environment's SDK signs its calls with.
+#[derive(Clone)]
+pub struct EnvCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+}
+
+/// Makes the temporary credentials of a function's execution role for one environment,
+/// valid for longer than [`ENVIRONMENT_MAX_AGE`] plus an invocation.
+pub trait CredentialIssuer: Send + Sync {
+    /// `None` when none can be made (the environment then gets none).
+    fn issue(&self, role_arn: &str, function: &str) -> Option<EnvCredentials>;
+}
+
 /// What environments are given to reach Hearth's AWS API.
 #[derive(Clone)]
 pub struct FunctionApi {
     router: Router,
     host_endpoint: String,
+    credentials: Option<std::sync::Arc<dyn CredentialIssuer>>,
 }
 
 impl FunctionApi {
@@ -37,7 +58,20 @@ impl FunctionApi {
         Self {
             router,
             host_endpoint,
+            credentials: None,
         }
+    }
+
+    /// Environments get credentials of their function's role from `issuer` instead of
+    /// placeholders.
+    pub fn with_credentials(mut self, issuer: std::sync::Arc<dyn CredentialIssuer>) -> Self {
+        self.credentials = Some(issuer);
+        self
+    }
+
+    /// The credentials of a new environment of `function`, whose role is `role_arn`.
+    pub(crate) fn credentials_for(&self, role_arn: &str, function: &str) -> Option<EnvCredentials> {
+        self.credentials.as_ref()?.issue(role_arn, function)
     }
 
     /// Serves `listener` (inside an environment's network namespace) until the returned

@@ -29,7 +29,9 @@ use hearth_sandbox::Sandbox;
 use hearth_store::{CodeStore, Writer};
 
 pub(crate) use admission::Admission;
-pub use aws_api::{FunctionApi, FUNCTION_API_LIMITS};
+pub use aws_api::{
+    CredentialIssuer, EnvCredentials, FunctionApi, ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
+};
 pub(crate) use code::CodeFailure;
 pub use invoke::{InvokeRequest, InvokeResponse};
 pub use output::LogLimits;

@@ -51,7 +51,7 @@ impl Pool {
         }
         let list = state.idle.entry(function.to_string()).or_default();
         while let Some(mut env) = list.pop() {
-            if env.revision == revision && env.is_alive() {
+            if env.revision == revision && !env.past_max_age() && env.is_alive() {
                 return (Some(env), stale);
             }
             stale.push(env);
@@ -63,7 +63,7 @@ impl Pool {
     /// be dropped.
     pub(crate) fn release(&self, function: &str, mut env: Environment) -> Option<Environment> {
         let mut state = self.lock();
-        if state.current.get(function) != Some(&env.revision) {
+        if state.current.get(function) != Some(&env.revision) || env.past_max_age() {
             return Some(env);
         }
         env.last_used = Instant::now();

@@ -337,7 +337,8 @@ impl Executor {
         else {
             return;
         };
-        if healthy {
+        // One at the age limit is replaced like a broken one: its credentials expire soon.
+        if healthy && !env.past_max_age() {
             drop(self.inner.provisioned.give_back(function, env));
             return;
         }

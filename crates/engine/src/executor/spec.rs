@@ -12,6 +12,8 @@ use hearth_model::settings::Logging;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RunSpec {
     pub function: String,
+    /// The execution role, whose temporary credentials the environment gets.
+    pub role: String,
     /// `$LATEST` or a version number: which pool the environments go back to.
     pub version: String,
     /// Environments started for another revision of the same version are stale.

@@ -71,6 +71,9 @@ pub(crate) struct Environment {
     instance: Instance,
     logs: LogCollector,
     pub last_used: Instant,
+    /// When it became ready: it retires at [`crate::ENVIRONMENT_MAX_AGE`], before its
+    /// credentials expire.
+    pub born: Instant,
     pub init_duration: Option<Duration>,
     /// Peak memory seen when the environment was last sampled, in MB.
     peak_mb: u64,
@@ -89,6 +92,11 @@ impl Environment {
     /// Whether the runtime is still there to take an event.
     pub(crate) fn is_alive(&mut self) -> bool {
         !self.instance.has_exited()
+    }
+
+    /// Whether it is too old to take another invocation.
+    pub(crate) fn past_max_age(&self) -> bool {
+        self.born.elapsed() >= crate::ENVIRONMENT_MAX_AGE
     }
 
     /// Runs one invocation until the runtime answers, exits, or `timeout` passes. On a

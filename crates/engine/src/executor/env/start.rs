@@ -18,6 +18,7 @@ use crate::executor::aws_api::{ApiServer, FunctionApi};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
+use crate::EnvCredentials;
 
 /// What reports the end of the runtime's init phase.
 type InitReceiver = tokio::sync::oneshot::Receiver<InitSignal>;
@@ -316,11 +317,12 @@ impl Environment {
         let prepare = Instant::now();
         let (prepared, api, init_rx, aws) =
             self::prepare((sandbox, function_api), &attempt).await?;
+        let credentials = function_api.and_then(|f| f.credentials_for(&spec.role, &spec.function));
         let sandbox_spec = spec_for(
             spec,
             task_root,
             &launch,
-            (&api, aws.url.as_deref()),
+            (&api, aws.url.as_deref(), credentials.as_ref()),
             &attempt.stream,
             &sandbox.guest_paths(),
             origin.initialization_type(),
@@ -379,6 +381,7 @@ impl Environment {
             instance,
             logs,
             last_used: Instant::now(),
+            born: Instant::now(),
             init_duration: Some(init_duration),
             peak_mb: 0,
             _code: code,
@@ -410,7 +413,7 @@ fn spec_for(
     spec: &RunSpec,
     task_root: &Path,
     launch: &Launch,
-    (api, aws_endpoint): (&RuntimeApi, Option<&str>),
+    (api, aws_endpoint, credentials): (&RuntimeApi, Option<&str>, Option<&EnvCredentials>),
     stream: &str,
     guest: &GuestPaths,
     initialization_type: contract::Initialization,
@@ -435,6 +438,17 @@ fn spec_for(
     );
     if let Some(url) = aws_endpoint {
         env.extend(contract::endpoint_variables(url));
+    }
+    // The role's temporary credentials in place of the placeholders.
+    if let Some(c) = credentials {
+        for (name, value) in env.iter_mut() {
+            match name.as_str() {
+                "AWS_ACCESS_KEY_ID" => value.clone_from(&c.access_key_id),
+                "AWS_SECRET_ACCESS_KEY" => value.clone_from(&c.secret_access_key),
+                "AWS_SESSION_TOKEN" => value.clone_from(&c.session_token),
+                _ => {}
+            }
+        }
     }
     env.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     SandboxSpec {

@@ -1,0 +1,195 @@
+//! Authentication of every request (issue 14): the layer that verifies its SigV4
+//! signature for the service it is for and inserts who signed it
+//! ([`hearth_model::caller::Caller`]) as a request extension, or answers the failure as
+//! that service's protocol does (Lambda's REST-JSON, JSON 1.1, the query protocol's XML).
+//!
+//! The body is read here (with the largest limit any operation has) because a signature
+//! covers its hash; the handler then reads it from memory with its own limit. Open
+//! without a signature: only `/_hearth/code/*`, the `Code.Location` URLs GetFunction
+//! hands out (as AWS hands out presigned S3 URLs). `/_hearth/*` needs the default
+//! account's root.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hearth_auth::{AuthError, Incoming, Protocol, ServiceCheck, Verifier};
+use hearth_model::caller::{Caller, CallerKind};
+
+use crate::body::{self, CONTROL_BODY_MAX};
+use crate::request_id::RequestId;
+
+/// The services of the query protocol (`POST /` with a form), told apart by the scope.
+const QUERY_SERVICES: &[&str] = &["iam", "sts", "sqs", "sns"];
+
+/// How requests are authenticated.
+#[derive(Clone)]
+pub enum Auth {
+    /// `--auth off`: every request is the default account's root.
+    Off,
+    /// `--auth sigv4`.
+    SigV4(Arc<Verifier>),
+}
+
+impl Auth {
+    pub fn sigv4(verifier: Verifier) -> Self {
+        Self::SigV4(Arc::new(verifier))
+    }
+}
+
+/// What a request is for: which service's signature it needs, and its error protocol.
+fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
+    if req.uri().path() != "/" {
+        return (Protocol::RestJson, ServiceCheck::Is("lambda"));
+    }
+    match req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(t) if t.starts_with("Logs_") => (Protocol::Json, ServiceCheck::Is("logs")),
+        // An operation no service claims: any scope, the dispatch answers it unknown.
+        Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
+        None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),
+    }
+}
+
+fn open_path(path: &str) -> bool {
+    path.starts_with("/_hearth/code/")
+}
+
+fn private_path(path: &str) -> bool {
+    path == "/_hearth" || path.starts_with("/_hearth/")
+}
+
+/// The layer: see the module's documentation.
+pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: Next) -> Response {
+    let verifier = match auth {
+        // A caller set in-process (tests of authorization) stands; extensions never come
+        // from the wire.
+        Auth::Off if req.extensions().get::<Caller>().is_some() => return next.run(req).await,
+        Auth::Off => return with_caller(req, Caller::default_root(), next).await,
+        Auth::SigV4(v) => v,
+    };
+    let path = req.uri().path().to_string();
+    if open_path(&path) {
+        return next.run(req).await;
+    }
+    let (protocol, service) = classify(&req);
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let (parts, body) = req.into_parts();
+    // Every operation's own limit is at most this one, and its handler still applies it.
+    let bytes = match body::read(body, CONTROL_BODY_MAX, "this").await {
+        Ok(b) => b,
+        Err(e) if e.0.code == hearth_model::ErrorCode::RequestTooLarge => {
+            return crate::error::ApiError(hearth_model::AwsError::new(
+                hearth_model::ErrorCode::RequestEntityTooLarge,
+                format!("Request must be smaller than {CONTROL_BODY_MAX} bytes"),
+            ))
+            .into_response()
+        }
+        Err(e) => return e.into_response(),
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let incoming = Incoming {
+        method: parts.method.as_str(),
+        path_and_query: &path_and_query,
+        headers: &parts.headers,
+        body: &bytes,
+    };
+    let caller = match verifier.verify(&incoming, service, SystemTime::now()) {
+        Ok(c) => c,
+        Err(e) => return refusal(&e, protocol, query_namespace(&parts.headers), &request_id),
+    };
+    if private_path(&path) && !is_admin(&caller) {
+        // Signed, but not by the administrator: AWS's answer to a principal without the
+        // permission, in Lambda's encoding.
+        return crate::error::ApiError(hearth_model::AwsError::new(
+            hearth_model::ErrorCode::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: {} {path}: Hearth's own endpoints are the administrator's (the default account's root)",
+                caller.arn, parts.method
+            ),
+        ))
+        .into_response();
+    }
+    let req = Request::from_parts(parts, Body::from(bytes));
+    with_caller(req, caller, next).await
+}
+
+fn is_admin(c: &Caller) -> bool {
+    c.kind == CallerKind::Root && c.account == hearth_model::arn::ACCOUNT
+}
+
+async fn with_caller(mut req: Request, caller: Caller, next: Next) -> Response {
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// A failure as the service's protocol answers it.
+fn refusal(e: &AuthError, protocol: Protocol, ns: &str, request_id: &str) -> Response {
+    let code = e.code(protocol);
+    let message = e.message(protocol);
+    let status = StatusCode::from_u16(e.status(protocol)).unwrap_or(StatusCode::FORBIDDEN);
+    match protocol {
+        Protocol::RestJson => {
+            let mut r = (
+                status,
+                [("content-type", "application/json")],
+                serde_json::json!({ "message": message }).to_string(),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(code) {
+                r.headers_mut().insert("x-amzn-errortype", v);
+            }
+            r
+        }
+        Protocol::Json => (
+            status,
+            [("content-type", "application/x-amz-json-1.1")],
+            serde_json::json!({ "__type": code, "message": message }).to_string(),
+        )
+            .into_response(),
+        Protocol::Query => {
+            (
+                status,
+                [("content-type", "text/xml")],
+                format!(
+                    "<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{code}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
+                    xml_escape(&message)
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The XML namespace of a query-protocol service's answers, by the scope's service.
+fn query_namespace(headers: &axum::http::HeaderMap) -> &'static str {
+    match crate::services::scope_service(headers) {
+        Some("sts") => "https://sts.amazonaws.com/doc/2011-06-15/",
+        Some("sqs") => "http://queue.amazonaws.com/doc/2012-11-05/",
+        Some("sns") => "http://sns.amazonaws.com/doc/2010-03-31/",
+        _ => "https://iam.amazonaws.com/doc/2010-05-08/",
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}

@@ -1,0 +1,688 @@
+//! Verifying a SigV4-signed request: parse what it claims, check the scope (region,
+//! service, date), the time (15 minutes of skew; a presigned URL's expiry), find the
+//! secret (a long-term key, or a session token's), re-sign the request as received
+//! with `aws-sigv4` over the headers the client signed, and compare in constant time.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody,
+    SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use hearth_model::caller::Caller;
+use sha2::{Digest, Sha256};
+
+use crate::error::AuthError;
+use crate::parse::{is_presigned, parse_authorization, parse_presigned, Claimed};
+use crate::session::Sessions;
+
+/// How far a request's date may be from the server's clock, either way.
+pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// The longest a presigned URL may be valid (seven days, as on AWS).
+pub const MAX_EXPIRES: u64 = 604_800;
+
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// A long-term key's secret and whose it is.
+#[derive(Clone)]
+pub struct LongTermKey {
+    pub secret: String,
+    pub caller: Caller,
+}
+
+/// Where long-term keys are found (the server's keys, cached from its store).
+pub trait KeyLookup: Send + Sync {
+    fn lookup(&self, access_key_id: &str) -> Option<LongTermKey>;
+}
+
+/// The request as received.
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    /// The path and query exactly as sent (still percent-encoded).
+    pub path_and_query: &'a str,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Which services a request may be scoped to.
+#[derive(Debug, Clone, Copy)]
+pub enum ServiceCheck<'a> {
+    /// The service the request is for.
+    Is(&'a str),
+    /// One of these (the query protocol's services, told apart by the scope itself).
+    OneOf(&'a [&'a str]),
+}
+
+/// Verifies requests for one server (its region, keys and session key).
+#[derive(Clone)]
+pub struct Verifier {
+    region: String,
+    keys: Arc<dyn KeyLookup>,
+    sessions: Sessions,
+}
+
+impl Verifier {
+    pub fn new(region: impl Into<String>, keys: Arc<dyn KeyLookup>, sessions: Sessions) -> Self {
+        Self {
+            region: region.into(),
+            keys,
+            sessions,
+        }
+    }
+
+    /// The session issuer this verifier accepts the tokens of.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Who signed `req`, if its signature is valid at `now` for a service `service` allows.
+    pub fn verify(
+        &self,
+        req: &Incoming<'_>,
+        service: ServiceCheck<'_>,
+        now: SystemTime,
+    ) -> Result<Caller, AuthError> {
+        let query = req.path_and_query.split_once('?').map_or("", |(_, q)| q);
+        let auth = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let claimed = match &auth {
+            Some(header) => parse_authorization(header)?,
+            None if is_presigned(query) => parse_presigned(query)?,
+            None => return Err(AuthError::Missing),
+        };
+        let date_text = match &claimed.date {
+            Some(d) => d.clone(),
+            None => header(req.headers, "x-amz-date")
+                .ok_or_else(|| {
+                    AuthError::Incomplete(format!(
+                        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={}",
+                        auth.as_deref().unwrap_or_default()
+                    ))
+                })?
+                .to_string(),
+        };
+        let signed_at = parse_date(&date_text)?;
+        self.check_scope(&claimed, &date_text, service)?;
+        check_time(&claimed, &date_text, signed_at, now)?;
+        let token = claimed
+            .security_token
+            .clone()
+            .or_else(|| header(req.headers, "x-amz-security-token").map(str::to_string));
+        let (caller, secret) =
+            self.secret_of(&claimed.scope.access_key_id, token.as_deref(), now)?;
+        let expected = self.signature(req, &claimed, &secret, token, signed_at)?;
+        if constant_time_eq(expected.as_bytes(), claimed.signature.as_bytes()) {
+            Ok(caller)
+        } else {
+            Err(AuthError::mismatch())
+        }
+    }
+
+    fn check_scope(
+        &self,
+        claimed: &Claimed,
+        date: &str,
+        service: ServiceCheck<'_>,
+    ) -> Result<(), AuthError> {
+        let scope = &claimed.scope;
+        if date.get(..8) != Some(scope.date.as_str()) {
+            return Err(AuthError::Signature(format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{date}'.",
+                scope.date,
+                date.get(..8).unwrap_or(date)
+            )));
+        }
+        if scope.region != self.region {
+            return Err(AuthError::Signature(format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                scope.region
+            )));
+        }
+        let allowed = match service {
+            ServiceCheck::Is(s) => scope.service == s,
+            ServiceCheck::OneOf(list) => list.contains(&scope.service.as_str()),
+        };
+        if !allowed {
+            let want = match service {
+                ServiceCheck::Is(s) => s,
+                ServiceCheck::OneOf(list) => list.first().copied().unwrap_or_default(),
+            };
+            return Err(AuthError::Signature(format!(
+                "Credential should be scoped to correct service: '{want}'. "
+            )));
+        }
+        Ok(())
+    }
+
+    fn secret_of(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(Caller, String), AuthError> {
+        if access_key_id.starts_with("ASIA") {
+            let token = token.ok_or(AuthError::UnknownKey)?;
+            return self.sessions.open(access_key_id, token, now);
+        }
+        let key = self
+            .keys
+            .lookup(access_key_id)
+            .ok_or(AuthError::UnknownKey)?;
+        Ok((key.caller, key.secret))
+    }
+
+    /// The signature of `req` as a client holding `secret` computes it.
+    fn signature(
+        &self,
+        req: &Incoming<'_>,
+        claimed: &Claimed,
+        secret: &str,
+        token: Option<String>,
+        signed_at: SystemTime,
+    ) -> Result<String, AuthError> {
+        let signs = |name: &str| claimed.signed_headers.iter().any(|h| h == name);
+        let content_sha = header(req.headers, "x-amz-content-sha256");
+        let body = match content_sha {
+            Some(UNSIGNED_PAYLOAD) => SignableBody::UnsignedPayload,
+            Some(hash) => {
+                // A signed payload hash must be the body's: else anything could be sent
+                // under a signature of something else.
+                if !hash.eq_ignore_ascii_case(&hex::encode(Sha256::digest(req.body))) {
+                    return Err(AuthError::mismatch());
+                }
+                SignableBody::Precomputed(hash.to_ascii_lowercase())
+            }
+            None => SignableBody::Bytes(req.body),
+        };
+        // The headers the client signed, as received (several values joined by commas);
+        // aws-sigv4 adds x-amz-date, the token and the content hash itself.
+        let added = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+        let mut headers: Vec<(&str, Cow<'_, str>)> = Vec::new();
+        for name in &claimed.signed_headers {
+            if !claimed.presigned && added.contains(&name.as_str()) {
+                continue;
+            }
+            let values: Vec<&str> = req
+                .headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            headers.push((name.as_str(), Cow::Owned(values.join(","))));
+        }
+        if !signs("host") {
+            // aws-sigv4 always signs a host; without one the client's cannot match.
+            return Err(AuthError::mismatch());
+        }
+        let path_and_query = if claimed.presigned {
+            strip_presign_params(req.path_and_query)
+        } else {
+            Cow::Borrowed(req.path_and_query)
+        };
+        let host = header(req.headers, "host").unwrap_or("localhost");
+        let uri = format!("http://{host}{path_and_query}");
+        let mut settings = SigningSettings::default();
+        settings.excluded_headers = Some(Vec::new());
+        settings.percent_encoding_mode = PercentEncodingMode::Double;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Enabled;
+        settings.payload_checksum_kind =
+            if !claimed.presigned && content_sha.is_some() && signs("x-amz-content-sha256") {
+                PayloadChecksumKind::XAmzSha256
+            } else {
+                PayloadChecksumKind::NoHeader
+            };
+        settings.session_token_mode = if claimed.presigned || signs("x-amz-security-token") {
+            SessionTokenMode::Include
+        } else {
+            SessionTokenMode::Exclude
+        };
+        if claimed.presigned {
+            settings.signature_location = SignatureLocation::QueryParams;
+            settings.expires_in = claimed.expires.map(Duration::from_secs);
+        }
+        let identity = Credentials::new(
+            claimed.scope.access_key_id.clone(),
+            secret.to_string(),
+            token,
+            None,
+            "hearth",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&claimed.scope.region)
+            .name(&claimed.scope.service)
+            .time(signed_at)
+            .settings(settings)
+            .build()
+            .map_err(|_| AuthError::mismatch())?
+            .into();
+        let signable = SignableRequest::new(
+            req.method,
+            uri,
+            headers.iter().map(|(n, v)| (*n, v.as_ref())),
+            body,
+        )
+        .map_err(|_| AuthError::mismatch())?;
+        let out = sign(signable, &params).map_err(|_| AuthError::mismatch())?;
+        Ok(out.signature().to_string())
+    }
+}
+
+/// The query string without the presigned signature's own parameters, which aws-sigv4
+/// adds back from what it signs with.
+fn strip_presign_params(path_and_query: &str) -> Cow<'_, str> {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return Cow::Borrowed(path_and_query);
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let name = crate::parse::decode(p.split_once('=').map_or(p, |(k, _)| k));
+            !matches!(
+                name.as_str(),
+                "X-Amz-Algorithm"
+                    | "X-Amz-Credential"
+                    | "X-Amz-Date"
+                    | "X-Amz-Expires"
+                    | "X-Amz-SignedHeaders"
+                    | "X-Amz-Signature"
+                    | "X-Amz-Security-Token"
+            )
+        })
+        .collect();
+    if kept.is_empty() {
+        Cow::Owned(path.to_string())
+    } else {
+        Cow::Owned(format!("{path}?{}", kept.join("&")))
+    }
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `20261201T203000Z` as a time.
+fn parse_date(text: &str) -> Result<SystemTime, AuthError> {
+    NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ")
+        .map(|t| SystemTime::from(t.and_utc()))
+        .map_err(|_| {
+            AuthError::Incomplete(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
+            ))
+        })
+}
+
+fn stamp(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t)
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// AWS's 15 minutes either way for a signed request; a presigned URL from its date to
+/// its expiry.
+fn check_time(
+    claimed: &Claimed,
+    date: &str,
+    signed_at: SystemTime,
+    now: SystemTime,
+) -> Result<(), AuthError> {
+    if signed_at > now + MAX_SKEW {
+        return Err(AuthError::Signature(format!(
+            "Signature not yet current: {date} is still later than {} ({} + 15 min.)",
+            stamp(now + MAX_SKEW),
+            stamp(now)
+        )));
+    }
+    match claimed.expires {
+        Some(expires) => {
+            if expires > MAX_EXPIRES {
+                return Err(AuthError::Incomplete(format!(
+                    "X-Amz-Expires must be less than a week (in seconds) that is 604800, not {expires}."
+                )));
+            }
+            let until = signed_at + Duration::from_secs(expires);
+            if now > until {
+                return Err(AuthError::Signature(format!(
+                    "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
+                    stamp(until),
+                    stamp(now),
+                    stamp(now),
+                )));
+            }
+        }
+        None => {
+            if signed_at + MAX_SKEW < now {
+                return Err(AuthError::Signature(format!(
+                    "Signature expired: {date} is now earlier than {} ({} - 15 min.)",
+                    stamp(now - MAX_SKEW),
+                    stamp(now)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Equality whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::UNIX_EPOCH;
+
+    use hearth_store::seal::SealKey;
+
+    use super::*;
+    use crate::session::SessionGrant;
+
+    const ID: &str = "AKIAEXAMPLE000000000";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    struct Keys(HashMap<String, LongTermKey>);
+
+    impl KeyLookup for Keys {
+        fn lookup(&self, id: &str) -> Option<LongTermKey> {
+            self.0.get(id).cloned()
+        }
+    }
+
+    fn verifier() -> Verifier {
+        let key = LongTermKey {
+            secret: SECRET.into(),
+            caller: Caller::default_root(),
+        };
+        Verifier::new(
+            "us-east-1",
+            Arc::new(Keys([(ID.to_string(), key)].into())),
+            Sessions::new(&SealKey::from_bytes([3; 32])),
+        )
+    }
+
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_796_000_000)
+    }
+
+    /// Signs as an AWS SDK does (aws-sigv4 on the client side): the request's headers.
+    fn signed(
+        (id, secret, token): (&str, &str, Option<&str>),
+        (region, service): (&str, &str),
+        (method, path, body): (&str, &str, &[u8]),
+        at: SystemTime,
+        settings: SigningSettings,
+    ) -> (http::HeaderMap, String) {
+        let identity = Credentials::new(id, secret, token.map(str::to_string), None, "test").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(service)
+            .time(at)
+            .settings(settings)
+            .build()
+            .expect("params")
+            .into();
+        let url = format!("http://127.0.0.1:9000{path}");
+        let req = SignableRequest::new(
+            method,
+            url.clone(),
+            [("host", "127.0.0.1:9000")].into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable");
+        let (instructions, _) = sign(req, &params).expect("sign").into_parts();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "127.0.0.1:9000".parse().expect("host"));
+        for (k, v) in instructions.headers() {
+            headers.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                v.parse().expect("value"),
+            );
+        }
+        let mut path = path.to_string();
+        for (i, (k, v)) in instructions.params().iter().enumerate() {
+            let sep = if i == 0 && !path.contains('?') {
+                '?'
+            } else {
+                '&'
+            };
+            path.push_str(&format!("{sep}{k}={}", percent(v)));
+        }
+        (headers, path)
+    }
+
+    fn percent(v: &str) -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    fn check(
+        v: &Verifier,
+        (method, path, body): (&str, &str, &[u8]),
+        headers: &http::HeaderMap,
+        now: SystemTime,
+    ) -> Result<Caller, AuthError> {
+        v.verify(
+            &Incoming {
+                method,
+                path_and_query: path,
+                headers,
+                body,
+            },
+            ServiceCheck::Is("lambda"),
+            now,
+        )
+    }
+
+    const REQ: (&str, &str, &[u8]) = ("POST", "/2015-03-31/functions/f%24x/invocations", b"{}");
+
+    #[test]
+    fn a_valid_signature_passes_and_any_change_fails() {
+        let v = verifier();
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &headers, t0()), Ok(Caller::default_root()));
+        // Another body, path or method under the same signature.
+        assert_eq!(
+            check(&v, (REQ.0, REQ.1, b"{ }"), &headers, t0()),
+            Err(AuthError::mismatch())
+        );
+        assert_eq!(
+            check(
+                &v,
+                (REQ.0, "/2015-03-31/functions/g/invocations", REQ.2),
+                &headers,
+                t0()
+            ),
+            Err(AuthError::mismatch())
+        );
+        // Another secret; an unknown key.
+        let (forged, _) = signed(
+            (ID, "not-the-secret", None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &forged, t0()), Err(AuthError::mismatch()));
+        let (unknown, _) = signed(
+            ("AKIAUNKNOWN000000000", SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(check(&v, REQ, &unknown, t0()), Err(AuthError::UnknownKey));
+        assert_eq!(
+            check(&v, REQ, &http::HeaderMap::new(), t0()),
+            Err(AuthError::Missing)
+        );
+    }
+
+    #[test]
+    fn the_scope_and_the_clock_are_checked() {
+        let v = verifier();
+        let (west, _) = signed(
+            (ID, SECRET, None),
+            ("us-west-2", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &west, t0()),
+            Err(AuthError::Signature(
+                "Credential should be scoped to a valid region, not 'us-west-2'. ".into()
+            ))
+        );
+        let (logs, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "logs"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &logs, t0()),
+            Err(AuthError::Signature(
+                "Credential should be scoped to correct service: 'lambda'. ".into()
+            ))
+        );
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        // 15 minutes either way pass; 20 do not.
+        assert!(check(&v, REQ, &headers, t0() + Duration::from_secs(900)).is_ok());
+        assert!(check(&v, REQ, &headers, t0() - Duration::from_secs(900)).is_ok());
+        let late = t0() + Duration::from_secs(1200);
+        assert_eq!(
+            check(&v, REQ, &headers, late),
+            Err(AuthError::Signature(format!(
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                stamp(t0()),
+                stamp(late - MAX_SKEW),
+                stamp(late)
+            )))
+        );
+        assert!(matches!(
+            check(&v, REQ, &headers, t0() - Duration::from_secs(1200)),
+            Err(AuthError::Signature(m)) if m.starts_with("Signature not yet current: ")
+        ));
+    }
+
+    #[test]
+    fn presigned_urls_pass_until_they_expire() {
+        let v = verifier();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        let get = ("GET", "/2016-08-19/account-settings/?a=b%20c", &b""[..]);
+        let (headers, path) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            get,
+            t0(),
+            settings,
+        );
+        let mut only_host = http::HeaderMap::new();
+        only_host.insert("host", headers["host"].clone());
+        let req = (get.0, path.as_str(), get.2);
+        assert!(check(&v, req, &only_host, t0() + Duration::from_secs(59)).is_ok());
+        assert!(matches!(
+            check(&v, req, &only_host, t0() + Duration::from_secs(61)),
+            Err(AuthError::Signature(m)) if m.starts_with("Signature expired: ")
+        ));
+        let tampered = path.replace("a=b", "a=c");
+        assert_eq!(
+            check(&v, (get.0, &tampered, get.2), &only_host, t0()),
+            Err(AuthError::mismatch())
+        );
+    }
+
+    #[test]
+    fn session_credentials_sign_until_they_expire() {
+        let v = verifier();
+        let grant = SessionGrant {
+            account: "000000000000".into(),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            session_name: "f".into(),
+            duration: Duration::from_secs(3600),
+        };
+        let c = v.sessions().issue_session(&grant, t0()).expect("issued");
+        let creds = (
+            c.access_key_id.as_str(),
+            c.secret_access_key.as_str(),
+            Some(c.session_token.as_str()),
+        );
+        let (headers, _) = signed(
+            creds,
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        let caller = check(&v, REQ, &headers, t0()).expect("verified");
+        assert_eq!(caller.arn, "arn:aws:sts::000000000000:assumed-role/r/f");
+        let later = t0() + Duration::from_secs(3601);
+        let (headers, _) = signed(
+            creds,
+            ("us-east-1", "lambda"),
+            REQ,
+            later,
+            SigningSettings::default(),
+        );
+        assert_eq!(
+            check(&v, REQ, &headers, later),
+            Err(AuthError::TokenExpired)
+        );
+    }
+
+    /// What one verification costs (run with `--release -- --ignored --nocapture`): the
+    /// figure behind docs/security.md's overhead note, not a check.
+    #[test]
+    #[ignore]
+    fn cost_of_one_verification() {
+        let v = verifier();
+        let (headers, _) = signed(
+            (ID, SECRET, None),
+            ("us-east-1", "lambda"),
+            REQ,
+            t0(),
+            SigningSettings::default(),
+        );
+        let n: u32 = 20_000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(check(&v, REQ, &headers, t0()).is_ok());
+        }
+        println!("one verification: {:?}", start.elapsed() / n);
+    }
+}

@@ -1,0 +1,97 @@
+//! What SigV4 verification adds to a warm Invoke (issue 14: under 20 µs p50): the same
+//! warm Rust echo on the bench's server (authentication on, its default) and on a second
+//! server started with `--auth off`, at concurrency 1, alternating batches so that both
+//! see the same machine. The client sends the same signed requests to both (it reuses a
+//! signature for a minute, see `load`), so the difference is the server's verification.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Instant;
+
+use super::functions::BenchFunction;
+use super::load::{self, Conn};
+use super::report::{percentile, Report, Target};
+use super::server::{self, Server};
+use super::{payload_1k, Plan, ECHO, WARMUP_INVOKES};
+
+/// Measures and records the overhead; `on` is the bench's server, already serving `ECHO`.
+pub(super) fn sigv4_overhead(
+    plan: &Plan,
+    (exe, runtimes_dir, sandbox): (&Path, &Path, &str),
+    work: &Path,
+    rust: &BenchFunction,
+    on: SocketAddr,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let dir = work.join("auth-off");
+    std::fs::create_dir_all(&dir)?;
+    let mut off = Server::start_with(exe, &dir, runtimes_dir, sandbox, "1h", &["--auth", "off"])?;
+    let result = measure(plan, rust, on, off.addr()).map_err(|e| off.explain(e));
+    off.stop();
+    let (on_us, off_us) = result?;
+    let p50 = |s: &[f64]| percentile(s, 50.0);
+    let diff = p50(&on_us).zip(p50(&off_us)).map(|(a, b)| a - b);
+    report.add(
+        "sigv4_overhead_p50_us",
+        "SigV4 overhead p50 (warm Invoke, on - off)",
+        "us",
+        diff,
+        Some(Target::AtMost(20.0)),
+    );
+    report.add(
+        "sigv4_on_p50_us",
+        "  Invoke p50, --auth sigv4",
+        "us",
+        p50(&on_us),
+        None,
+    );
+    report.add(
+        "sigv4_off_p50_us",
+        "  Invoke p50, --auth off",
+        "us",
+        p50(&off_us),
+        None,
+    );
+    report.method(
+        "sigv4 overhead",
+        "warm Rust echo Invoke latency at concurrency 1 with a 1 KB event on the bench's \
+         server (--auth sigv4) and on a second server with --auth off, alternating batches; \
+         p50 on - p50 off. Both get the same signed requests (a signature is reused for a \
+         minute), so the client's signing is not counted.",
+    );
+    Ok(())
+}
+
+fn measure(
+    plan: &Plan,
+    rust: &BenchFunction,
+    on: SocketAddr,
+    off: SocketAddr,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let payload = payload_1k();
+    let path = server::invoke_path(ECHO);
+    let mut off_conn = Conn::new(off);
+    server::create_function(&mut off_conn, ECHO, &rust.spec)?;
+    server::wait_active(&mut off_conn, ECHO)?;
+    let mut on_conn = Conn::new(on);
+    for _ in 0..WARMUP_INVOKES {
+        server::invoke(&mut on_conn, ECHO, &payload)?;
+        server::invoke(&mut off_conn, ECHO, &payload)?;
+    }
+    let total = plan.warm;
+    let batch = total.div_ceil(plan.rounds.max(1));
+    let (mut on_us, mut off_us) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    while on_us.len() < total {
+        let n = batch.min(total - on_us.len());
+        for (conn, samples) in [(&mut on_conn, &mut on_us), (&mut off_conn, &mut off_us)] {
+            for _ in 0..n {
+                let started = Instant::now();
+                let response = conn.request("POST", &path, &[], &payload)?;
+                let elapsed = started.elapsed();
+                load::check_invoke(&response)?;
+                samples.push(elapsed.as_secs_f64() * 1e6);
+            }
+        }
+    }
+    Ok((on_us, off_us))
+}
