@@ -125,6 +125,12 @@ def credentials_for(endpoint: str | None = None) -> tuple:
     return ("hearth-test", "hearth-test")
 
 
+def key_args(endpoint: str | None = None) -> dict:
+    """boto3's keyword arguments for the administrator key of the server at `endpoint`."""
+    key = credentials_for(endpoint)
+    return {"aws_access_key_id": key[0], "aws_secret_access_key": key[1]}
+
+
 def service_of(path: str, headers: dict) -> str:
     """The SigV4 service a request to Hearth is signed for."""
     if path.split("?")[0] == "/":
@@ -426,6 +432,26 @@ def update_config(client, name: str, **kw) -> dict:
     out = client.update_function_configuration(FunctionName=name, **kw)
     wait_updated(client, name)
     return out
+
+
+def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
+               resource: str = "*") -> None:
+    """Makes the test functions' execution role (ROLE) in the server's IAM, trusting
+    Lambda, with one inline policy allowing `actions` on `resource`: with authentication
+    on, a function's own SDK calls are allowed exactly what its role's policies allow."""
+    iam = boto3.session.Session().client(
+        "iam", region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    try:
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    iam.put_role_policy(RoleName=role, PolicyName="e2e", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
 
 
 def error_of(exc) -> tuple[int, str, str]:

@@ -21,7 +21,7 @@ ROOT = f"arn:aws:iam::{h.ACCOUNT}:root"
 def aws_client(server, service, validate=True):
     return boto3.session.Session().client(
         service, region_name=h.REGION, endpoint_url=server.endpoint,
-        aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+        **h.key_args(server.endpoint),
         config=Config(retries={"total_max_attempts": 1}, parameter_validation=validate))
 
 
@@ -62,7 +62,7 @@ def expected(name, request_id, resource=None, error=None):
     record = {
         "eventVersion": "1.08",
         "userIdentity": {"type": "Root", "principalId": h.ACCOUNT, "arn": ROOT,
-                         "accountId": h.ACCOUNT},
+                         "accountId": h.ACCOUNT, "accessKeyId": h.credentials_for()[0]},
         "eventTime": "<time>",
         "eventSource": "lambda.amazonaws.com",
         "eventName": name,
@@ -88,6 +88,7 @@ def expected(name, request_id, resource=None, error=None):
         "EventId": "<id>",
         "EventName": name,
         "ReadOnly": "false",
+        "AccessKeyId": h.credentials_for()[0],
         "EventTime": "<time>",
         "EventSource": "lambda.amazonaws.com",
         "Username": "root",

@@ -266,7 +266,10 @@ def test_auth_off_on_a_public_address_is_refused_without_the_force_flag(tmp_path
 
 
 @pytest.fixture(scope="module")
-def sdk_function(client):
+def sdk_function(server, client):
+    # Its role allows exactly these; everything else is refused.
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction", "lambda:ListFunctions",
+                                   "logs:DescribeLogStreams"])
     name = h.unique_name("auth-sdk")
     h.create_function(client, name, zip_name="sdk.zip", Timeout=30)
     return name
@@ -296,6 +299,15 @@ def test_a_function_signs_with_its_roles_session_credentials(server, client, sdk
         aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
         config=Config(retries={"total_max_attempts": 1}))
     assert target in [f["FunctionName"] for f in with_token.list_functions()["Functions"]]
+    # What the role's policy does not name is refused, with AWS's text.
+    with pytest.raises(with_token.exceptions.ClientError) as denied:
+        with_token.get_account_settings()
+    session_arn = f"arn:aws:sts::{h.ACCOUNT}:assumed-role/hearth-e2e/{sdk_function}"
+    assert h.error_of(denied.value) == (
+        403, "AccessDeniedException",
+        f"User: {session_arn} is not authorized to perform: lambda:GetAccountSettings on "
+        "resource: * because no identity-based policy allows the lambda:GetAccountSettings "
+        "action")
     # ... and a token changed by one character does not.
     forged = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
     bad = boto3.session.Session().client(
@@ -309,7 +321,14 @@ def test_a_function_signs_with_its_roles_session_credentials(server, client, sdk
 
 def test_keys_are_created_listed_rotated_and_deleted(server, tmp_path):
     policy = tmp_path / "policy.json"
-    policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"Version": "2012-10-17", "Statement": []}')
+    refused = h.hearth_cli("keys", "create", "--account", "111122223333", "--name", "alice",
+                           "--policy", malformed, "--endpoint", server.endpoint, check=False)
+    assert refused.rc == 1 and "InvalidParameterValueException" in refused.stderr, refused
+    allow_list = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                  '"Action": "lambda:ListFunctions", "Resource": "*"}]}')
+    policy.write_text(allow_list)
     made = h.hearth_cli("keys", "create", "--account", "111122223333", "--name", "alice",
                         "--policy", policy, "--json", "--endpoint", server.endpoint).json
     key, secret = made["AccessKeyId"], made["SecretAccessKey"]
@@ -317,7 +336,7 @@ def test_keys_are_created_listed_rotated_and_deleted(server, tmp_path):
     assert {k: v for k, v in made.items() if k not in ("AccessKeyId", "SecretAccessKey", "Created")} == {
         "Account": "111122223333", "UserName": "alice",
         "Arn": "arn:aws:iam::111122223333:user/alice",
-        "Policy": '{"Version": "2012-10-17", "Statement": []}'}
+        "Policy": allow_list}
     # The secret is stored sealed, never in the clear.
     data = b"".join(p.read_bytes() for p in server.data_dir.glob("hearth.db*"))
     assert secret.encode() not in data
@@ -328,6 +347,14 @@ def test_keys_are_created_listed_rotated_and_deleted(server, tmp_path):
     # The key signs; it is not the administrator's, so Hearth's own endpoints refuse it.
     alice = h.lambda_client(server.endpoint, credentials=(key, secret))
     assert isinstance(alice.list_functions()["Functions"], list)
+    # Its policy allows ListFunctions and nothing else.
+    with pytest.raises(alice.exceptions.ClientError) as denied:
+        alice.get_account_settings()
+    assert h.error_of(denied.value) == (
+        403, "AccessDeniedException",
+        "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: "
+        "lambda:GetAccountSettings on resource: * because no identity-based policy allows "
+        "the lambda:GetAccountSettings action")
     status, resp, raw = h.http_request(server.endpoint + "/_hearth/keys", sign=False,
                                        headers=h.sign_headers(server.endpoint + "/_hearth/keys",
                                                               credentials=(key, secret)))

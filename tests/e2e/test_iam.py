@@ -34,7 +34,7 @@ ROLE_ID = re.compile(r"^AROA[A-Z2-7]{17}$")
 def iam_client(endpoint, validate=True):
     return boto3.session.Session().client(
         "iam", region_name=h.REGION, endpoint_url=endpoint,
-        aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+        **h.key_args(endpoint),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                       parameter_validation=validate))
 
@@ -277,15 +277,16 @@ def test_update_assume_role_policy(iam):
 
 
 def test_unknown_action_is_invalid_action(server):
-    req = urllib.request.Request(
-        f"{server.endpoint}/", method="POST", data=b"Action=CreateUser&Version=2010-05-08",
-        headers={"Content-Type": "application/x-www-form-urlencoded"})
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req, timeout=10)
-    body = e.value.read().decode()
-    rid = e.value.headers["x-amzn-RequestId"]
-    assert e.value.code == 400
-    assert e.value.headers["Content-Type"] == "text/xml"
+    url, form = f"{server.endpoint}/", b"Action=CreateUser&Version=2010-05-08"
+    signed = h.sign_headers(url, "POST", form,
+                            {"Content-Type": "application/x-www-form-urlencoded"},
+                            service="iam")
+    status, headers, raw = h.http_request(url, method="POST", body=form, headers=signed,
+                                          timeout=10)
+    body = raw.decode()
+    rid = headers["x-amzn-RequestId"]
+    assert status == 400
+    assert headers["Content-Type"] == "text/xml"
     assert body == (
         '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error>'
         "<Type>Sender</Type><Code>InvalidAction</Code>"

@@ -1,9 +1,8 @@
 """STS on Hearth's endpoint: GetCallerIdentity and AssumeRole's checks, compared whole with
 what AWS answered (LocalStack's snapshots of real AWS, sts/test_sts.snapshot.json:
 TestSTSIntegrations::test_sts_invalid_parameters, TestSTSAssumeRoleTagging::
-test_assume_role_tag_validation). The credentials come from the authentication layer's
-session issuer; without it (as here, authentication off) AssumeRole says the service is
-unavailable once every check has passed."""
+test_assume_role_tag_validation). The credentials are the authentication layer's
+sessions, verified and authorised with the role's policies."""
 
 import json
 
@@ -26,7 +25,7 @@ TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [
 def client(endpoint, service, validate=True):
     return boto3.session.Session().client(
         service, region_name=h.REGION, endpoint_url=endpoint,
-        aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+        **h.key_args(endpoint),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                       parameter_validation=validate))
 
@@ -107,9 +106,10 @@ def test_assume_role_refused_unless_the_trust_policy_names_the_caller(sts, iam):
     iam.delete_role(RoleName=lambda_only)
 
 
-def test_assume_role_without_a_session_issuer_is_unavailable(sts, iam):
-    """With authentication off the server has no session issuer: a request that passes
-    every check is answered as the service being unavailable, not with fake credentials."""
+def test_assumed_credentials_act_as_the_role_with_its_policies(sts, iam, server):
+    """AssumeRole mints session credentials that the server verifies: a client using them
+    is the role's session (GetCallerIdentity), allowed what the role's inline policy
+    allows and refused the rest with AWS's text; a role with no policy is allowed nothing."""
     name = h.unique_name("trusting")
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT),
                     MaxSessionDuration=7200)
@@ -118,8 +118,36 @@ def test_assume_role_without_a_session_issuer_is_unavailable(sts, iam):
                    DurationSeconds=7201) == error(
         "ValidationError",
         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
-    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == error(
-        "ServiceUnavailable",
-        "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).",
-        503, kind="Receiver")
+    got = sts.assume_role(RoleArn=arn, RoleSessionName="s1", DurationSeconds=900)
+    creds = got["Credentials"]
+    role_id = iam.get_role(RoleName=name)["Role"]["RoleId"]
+    assert creds["AccessKeyId"].startswith("ASIA") and len(creds["AccessKeyId"]) == 20
+    assert got["AssumedRoleUser"] == {
+        "AssumedRoleId": f"{role_id}:s1",
+        "Arn": f"arn:aws:sts::{h.ACCOUNT}:assumed-role/{name}/s1"}
+    session = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"], region_name=h.REGION)
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    as_role = session.client("sts", endpoint_url=server.endpoint, config=config)
+    lam = session.client("lambda", endpoint_url=server.endpoint, config=config)
+    assert answer(as_role.get_caller_identity()) == {
+        "UserId": f"{role_id}:s1", "Account": h.ACCOUNT,
+        "Arn": f"arn:aws:sts::{h.ACCOUNT}:assumed-role/{name}/s1",
+        "ResponseMetadata": {"HTTPStatusCode": 200}}
+    session_arn = f"arn:aws:sts::{h.ACCOUNT}:assumed-role/{name}/s1"
+
+    def denied(action, resource):
+        return (f"User: {session_arn} is not authorized to perform: {action} on resource: "
+                f"{resource} because no identity-based policy allows the {action} action")
+
+    # No policy yet: nothing is allowed.
+    assert failure(lam.list_functions)["Error"]["Message"] == denied("lambda:ListFunctions", "*")
+    iam.put_role_policy(RoleName=name, PolicyName="list", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "lambda:ListFunctions", "Resource": "*"}]}))
+    assert answer(lam.list_functions())["ResponseMetadata"] == {"HTTPStatusCode": 200}
+    assert failure(lam.get_account_settings)["Error"]["Message"] == denied(
+        "lambda:GetAccountSettings", "*")
+    iam.delete_role_policy(RoleName=name, PolicyName="list")
     iam.delete_role(RoleName=name)

@@ -36,7 +36,7 @@ def tls_server(tmp_path_factory, runtimes_dir, zips):
 def tls_client(srv, verify):
     return boto3.session.Session().client(
         "lambda", region_name=h.REGION, endpoint_url=srv.endpoint,
-        aws_access_key_id="hearth-test", aws_secret_access_key="hearth-test",
+        **h.key_args(srv.endpoint),
         verify=verify,
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60))
 
@@ -118,7 +118,10 @@ def test_aws_cli_with_ca_bundle(tls_server, tmp_path):
 
 def curl(tls_server, *args):
     return subprocess.run(
-        ["curl", "-sS", "--max-time", "10", "--cacert", str(tls_server.ca_bundle), *args,
+        ["curl", "-sS", "--max-time", "10", "--cacert", str(tls_server.ca_bundle),
+         # Signed as any client must (curl's own SigV4).
+         "--aws-sigv4", f"aws:amz:{h.REGION}:lambda",
+         "--user", ":".join(h.credentials_for(tls_server.endpoint)), *args,
          f"{tls_server.endpoint}/2016-08-19/account-settings/"],
         capture_output=True, text=True, check=False)
 

@@ -30,7 +30,9 @@ def target(client):
 
 
 @pytest.fixture(scope="module")
-def caller(client):
+def caller(server, client):
+    # The caller's role may invoke functions and read logs.
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction", "logs:*"])
     name = h.unique_name("caller")
     h.create_function(client, name, zip_name="sdk.zip", Timeout=30)
     return name

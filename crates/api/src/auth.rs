@@ -52,6 +52,9 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
         .and_then(|v| v.to_str().ok())
     {
         Some(t) if t.starts_with("Logs_") => (Protocol::Json, ServiceCheck::Is("logs")),
+        Some(t) if t.starts_with("com.amazonaws.cloudtrail.") => {
+            (Protocol::Json, ServiceCheck::Is("cloudtrail"))
+        }
         // An operation no service claims: any scope, the dispatch answers it unknown.
         Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
         None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),
@@ -85,7 +88,7 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     // Every operation's own limit is at most this one, and its handler still applies it.
     let bytes = match body::read(body, CONTROL_BODY_MAX, "this").await {
         Ok(b) => b,
@@ -103,6 +106,17 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, which clients sign as
+    // `host`: give it back its header name.
+    if !parts.headers.contains_key(axum::http::header::HOST) {
+        if let Some(host) = parts
+            .uri
+            .authority()
+            .and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert(axum::http::header::HOST, host);
+        }
+    }
     let incoming = Incoming {
         method: parts.method.as_str(),
         path_and_query: &path_and_query,

@@ -62,6 +62,15 @@ async fn list(State(s): State<AppState>) -> Result<Response, ApiError> {
 
 async fn create(State(s): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let req: CreateKey = crate::body::json(body, "CreateKey").await?;
+    // A key's policy is evaluated at every request it signs: refuse one that would not parse.
+    if let Some(doc) = &req.policy {
+        hearth_iam_policy::parse(doc, hearth_iam_policy::PolicyKind::Identity).map_err(|e| {
+            ApiError(hearth_model::AwsError::invalid(format!(
+                "The key's policy is not a valid identity policy ({}): {e}",
+                e.code()
+            )))
+        })?;
+    }
     let key = ring(&s)?
         .create(&req.account, req.user_name.as_deref(), req.policy)
         .map_err(key_error)?;

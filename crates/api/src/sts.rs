@@ -307,6 +307,7 @@ impl SessionIssuer for hearth_auth::Sessions {
                 account: grant.account.clone(),
                 role_arn: grant.role_arn.clone(),
                 session_name: grant.session_name.clone(),
+                role_id: Some(grant.role_id.clone()),
                 duration: grant.duration,
             },
             std::time::SystemTime::now(),

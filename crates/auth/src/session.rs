@@ -23,6 +23,9 @@ pub struct SessionGrant {
     /// `arn:aws:iam::ACCOUNT:role/NAME` (a path may precede the name).
     pub role_arn: String,
     pub session_name: String,
+    /// The role's `AROA...` id when the issuer knows it (AssumeRole); otherwise one is
+    /// derived from the role's ARN.
+    pub role_id: Option<String>,
     pub duration: Duration,
 }
 
@@ -54,6 +57,9 @@ struct Sealed {
     s: String,
     /// Expiration, seconds since the epoch.
     e: u64,
+    /// The role's id, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    i: Option<String>,
 }
 
 /// Where a sealed token belongs: nothing else sealed under the token key opens as one.
@@ -92,6 +98,7 @@ impl Sessions {
             r: grant.role_arn.clone(),
             s: grant.session_name.clone(),
             e,
+            i: grant.role_id.clone(),
         };
         let plain = serde_json::to_vec(&sealed).map_err(|_| SealError::Random)?;
         let token = self.token_key.seal(&plain, TOKEN_AAD)?;
@@ -132,10 +139,12 @@ impl Sessions {
             return Err(AuthError::TokenExpired);
         }
         let role_name = s.r.rsplit('/').next().unwrap_or(&s.r).to_string();
-        let role_id = format!(
-            "AROA{}",
-            &base32(&self.secret_key.mac(s.r.as_bytes()))[..17]
-        );
+        let role_id = s.i.clone().unwrap_or_else(|| {
+            format!(
+                "AROA{}",
+                &base32(&self.secret_key.mac(s.r.as_bytes()))[..17]
+            )
+        });
         let caller = Caller {
             arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{}", s.a, s.s),
             user_id: format!("{role_id}:{}", s.s),
@@ -158,6 +167,7 @@ mod tests {
         SessionGrant {
             account: "000000000000".into(),
             role_arn: "arn:aws:iam::000000000000:role/service/fn-role".into(),
+            role_id: None,
             session_name: "my-fn".into(),
             duration: Duration::from_secs(3600),
         }

@@ -634,6 +634,7 @@ mod tests {
             account: "000000000000".into(),
             role_arn: "arn:aws:iam::000000000000:role/r".into(),
             session_name: "f".into(),
+            role_id: None,
             duration: Duration::from_secs(3600),
         };
         let c = v.sessions().issue_session(&grant, t0()).expect("issued");

@@ -88,6 +88,7 @@ impl hearth_engine::CredentialIssuer for RoleCredentials {
             account: account.to_string(),
             role_arn: role_arn.to_string(),
             session_name: function.to_string(),
+            role_id: None,
             duration: hearth_engine::ENVIRONMENT_MAX_AGE + std::time::Duration::from_secs(3600),
         };
         match self.0.issue_session(&grant, std::time::SystemTime::now()) {
