@@ -244,6 +244,13 @@ impl Statement {
             Some(Value::String(e)) if e == "Deny" => Effect::Deny,
             _ => return Err(PolicyError::syntax()),
         };
+        // A trust policy with a resource is refused for that first, as IAM answers a
+        // permissions policy pasted as a role's trust policy.
+        if kind == PolicyKind::Trust
+            && (m.contains_key("Resource") || m.contains_key("NotResource"))
+        {
+            return Err(PolicyError::msg("Has prohibited field Resource"));
+        }
         let principal = match negatable(m, "Principal")? {
             Some(_) if kind == PolicyKind::Identity => {
                 return Err(PolicyError::msg(
