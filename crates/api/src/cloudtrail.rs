@@ -70,15 +70,7 @@ pub(crate) async fn dispatch(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    match handle(s, access, headers, body).await {
-        Ok(answer) => {
-            let mut resp = (StatusCode::OK, answer.to_string()).into_response();
-            resp.headers_mut()
-                .insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
-            resp
-        }
-        Err(e) => e.into_response(),
-    }
+    crate::cloudwatch_logs::json_answer(handle(s, access, headers, body).await)
 }
 
 async fn handle(

@@ -196,7 +196,13 @@ pub(crate) async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match handle(&s, &access, &headers, body).await {
+    json_answer(handle(&s, &access, &headers, body).await)
+}
+
+/// An AWS JSON 1.1 answer (Logs', CloudTrail's): the value with its content type, or the
+/// error's own response.
+pub(crate) fn json_answer(result: Result<Value, impl IntoResponse>) -> Response {
+    match result {
         Ok(answer) => {
             let mut resp = (StatusCode::OK, answer.to_string()).into_response();
             resp.headers_mut()
