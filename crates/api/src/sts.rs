@@ -154,14 +154,7 @@ fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
     if let Some(si) = source_identity {
         v.length(si, "sourceIdentity", 2, 64);
     }
-    let tags: Vec<Tag> = req
-        .structs("Tags")
-        .into_iter()
-        .map(|t| Tag {
-            key: t.get("Key").copied().unwrap_or_default().to_string(),
-            value: t.get("Value").copied().unwrap_or_default().to_string(),
-        })
-        .collect();
+    let tags = crate::iam::tags_of(req);
     if tags.len() > iam::MAX_TAGS {
         v.value(
             "[...]",

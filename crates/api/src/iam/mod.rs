@@ -200,6 +200,18 @@ pub(crate) fn url_encode(text: &str) -> String {
     out
 }
 
+/// The `Tags.member.N.Key`/`.Value` pairs of a request (IAM's CreateRole, STS's
+/// AssumeRole), as sent; each caller checks them by its own rules.
+pub(crate) fn tags_of(req: &QueryRequest) -> Vec<hearth_model::iam::Tag> {
+    req.structs("Tags")
+        .into_iter()
+        .map(|t| hearth_model::iam::Tag {
+            key: t.get("Key").copied().unwrap_or_default().to_string(),
+            value: t.get("Value").copied().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,14 +23,7 @@ pub(super) fn role_name(req: &QueryRequest) -> Result<&str, QueryError> {
 
 /// `Tags`: the model's limits on each, at most 50, and no key twice (case-folded).
 fn tags(req: &QueryRequest) -> Result<Vec<Tag>, QueryError> {
-    let tags: Vec<Tag> = req
-        .structs("Tags")
-        .into_iter()
-        .map(|t| Tag {
-            key: t.get("Key").copied().unwrap_or_default().to_string(),
-            value: t.get("Value").copied().unwrap_or_default().to_string(),
-        })
-        .collect();
+    let tags = super::tags_of(req);
     let mut v = Violations::new();
     for (i, t) in tags.iter().enumerate() {
         iam::check_tag(&mut v, t, i + 1);

@@ -107,24 +107,10 @@ fn table(events: &[Value]) -> String {
             ]
         })
         .collect();
-    let head = ["TIME", "PRINCIPAL", "EVENT", "RESOURCE", "SOURCE", "RESULT"].map(String::from);
-    let mut widths = head.clone().map(|h| h.len());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for r in std::iter::once(&head).chain(&rows) {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    super::ls::columns(
+        ["TIME", "PRINCIPAL", "EVENT", "RESOURCE", "SOURCE", "RESULT"],
+        &rows,
+    )
 }
 
 #[cfg(test)]

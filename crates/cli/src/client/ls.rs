@@ -131,15 +131,21 @@ fn table(functions: &[Value], queues: &HashMap<String, Queue>) -> String {
             ]
         })
         .collect();
+    columns(header, &rows)
+}
+
+/// `rows` under `header` in left-aligned columns two spaces apart, each as wide as its
+/// widest cell (`hearth ls`, `hearth audit`).
+pub(super) fn columns<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
         }
     }
     let mut out = String::new();
     let header = header.map(str::to_string);
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(&header).chain(rows) {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
