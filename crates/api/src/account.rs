@@ -6,10 +6,14 @@ use hearth_model::limits::*;
 use hearth_model::shapes::{AccountLimit, AccountUsage, GetAccountSettingsResponse};
 
 use crate::error::ApiResult;
+use crate::tenant::Tenant;
 use crate::AppState;
 
-pub(crate) async fn get(State(s): State<AppState>) -> ApiResult<Json<GetAccountSettingsResponse>> {
-    let usage = s.engine.account_settings()?;
+pub(crate) async fn get(
+    State(s): State<AppState>,
+    tenant: Tenant,
+) -> ApiResult<Json<GetAccountSettingsResponse>> {
+    let usage = s.engine.account_settings(tenant.as_str())?;
     Ok(Json(GetAccountSettingsResponse {
         account_limit: AccountLimit {
             total_code_size: TOTAL_CODE_SIZE,

@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::arn::REGION;
 use hearth_model::audit::{AuditEvent, AuditQuery};
 use hearth_model::caller::{Caller, CallerKind};
 use hearth_model::AwsError;
@@ -303,20 +303,20 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         crate::action::Declared::Op(op) => Some(op),
         _ => None,
     };
-    let described = describe(
-        &parts.method,
-        &matched,
-        &params,
-        &query,
-        &parts.headers,
-        peeked.as_deref(),
-        declared,
-    );
     let caller = parts
         .extensions
         .get::<Caller>()
         .cloned()
         .unwrap_or_else(Caller::default_root);
+    let described = describe(
+        &parts.method,
+        &matched,
+        &params,
+        &query,
+        (&parts.headers, peeked.as_deref()),
+        declared,
+        &caller.account,
+    );
     let transport = parts.extensions.get::<Transport>().copied();
     let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
     let user_agent = header(&parts.headers, "user-agent");
@@ -389,17 +389,18 @@ async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Vec<u8>>) {
 }
 
 /// What a write is; `None` for a read, or what is not recorded (Invoke).
+/// `account` is the caller's: the account a resource named without one belongs to.
 fn describe(
     method: &Method,
     matched: &str,
     params: &[(String, String)],
     query: &str,
-    headers: &HeaderMap,
-    body: Option<&[u8]>,
+    (headers, body): (&HeaderMap, Option<&[u8]>),
     declared: Option<Operation>,
+    account: &str,
 ) -> Option<Described> {
     if matched == "/" {
-        return describe_service(headers, body);
+        return describe_service(headers, body, account);
     }
     let param = |names: &[&str]| {
         params
@@ -413,7 +414,7 @@ fn describe(
             source: "hearth",
             name: format!("{method} /_hearth/{}", rest.split('/').next().unwrap_or("")),
             action: None,
-            resource: function.map(|f| (function_arn(&f, None), "AWS::Lambda::Function")),
+            resource: function.map(|f| (function_arn(&f, None, account), "AWS::Lambda::Function")),
         });
     }
     let shape = normalize(matched);
@@ -433,7 +434,7 @@ fn describe(
     let resource = if let Some(f) = param(&["function", "FunctionName"]) {
         let alias = param(&["name", "alias", "Name"]);
         Some((
-            function_arn(&f, alias.as_deref().or(qualifier.as_deref())),
+            function_arn(&f, alias.as_deref().or(qualifier.as_deref()), account),
             "AWS::Lambda::Function",
         ))
     } else {
@@ -449,7 +450,7 @@ fn describe(
 
 /// A `POST /` request of a JSON service (`X-Amz-Target`) or of the query protocol
 /// (`Action=` in a form, the service in the signature's scope).
-fn describe_service(headers: &HeaderMap, body: Option<&[u8]>) -> Option<Described> {
+fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> Option<Described> {
     if let Some(target) = header(headers, "x-amz-target") {
         let (prefix, op) = target.rsplit_once('.').unwrap_or(("", target.as_str()));
         if is_read(op) {
@@ -471,7 +472,7 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>) -> Option<Describe
             action: Some(format!("{service}:{op}")),
             resource: group.map(|g| {
                 (
-                    format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g}"),
+                    format!("arn:aws:logs:{REGION}:{account}:log-group:{g}"),
                     "AWS::Logs::LogGroup",
                 )
             }),
@@ -493,7 +494,7 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>) -> Option<Describe
         _ => "unknown",
     };
     let role = query_param(&form, "RoleName")
-        .map(|r| (format!("arn:aws:iam::{ACCOUNT}:role/{r}"), "AWS::IAM::Role"))
+        .map(|r| (format!("arn:aws:iam::{account}:role/{r}"), "AWS::IAM::Role"))
         .or_else(|| query_param(&form, "RoleArn").map(|r| (r, "AWS::IAM::Role")));
     Some(Described {
         source,
@@ -551,14 +552,15 @@ fn percent_decode(v: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A function's ARN from what a path names (a name, a partial or a full ARN).
-fn function_arn(named: &str, qualifier: Option<&str>) -> String {
+/// A function's ARN from what a path names (a name, a partial or a full ARN), in
+/// `account` when it names none.
+fn function_arn(named: &str, qualifier: Option<&str>, account: &str) -> String {
     let base = if named.starts_with("arn:") {
         named.to_string()
-    } else if let Some((account, name)) = named.split_once(":function:") {
-        format!("arn:aws:lambda:{REGION}:{account}:function:{name}")
+    } else if let Some((named_account, name)) = named.split_once(":function:") {
+        format!("arn:aws:lambda:{REGION}:{named_account}:function:{name}")
     } else {
-        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{named}")
+        format!("arn:aws:lambda:{REGION}:{account}:function:{named}")
     };
     match qualifier {
         Some(q) if !base.ends_with(&format!(":{q}")) => format!("{base}:{q}"),
@@ -589,6 +591,7 @@ async fn list(
         before: int("before")?,
         principal: q.get("principal").cloned(),
         action: q.get("action").cloned(),
+        account: q.get("account").cloned(),
         attribute: None,
         limit: int("limit")?.map_or(1000, |n| n.clamp(1, 10_000) as usize),
     };
@@ -602,6 +605,7 @@ async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_model::arn::ACCOUNT;
 
     fn d(method: Method, matched: &str, params: &[(&str, &str)], query: &str) -> Option<Described> {
         let params: Vec<(String, String)> = params
@@ -613,9 +617,9 @@ mod tests {
             matched,
             &params,
             query,
-            &HeaderMap::new(),
+            (&HeaderMap::new(), None),
             None,
-            None,
+            ACCOUNT,
         )
     }
 
@@ -687,7 +691,7 @@ mod tests {
             "Logs_20140328.PutRetentionPolicy".parse().expect("h"),
         );
         let body = br#"{"logGroupName": "/aws/lambda/f", "retentionInDays": 1}"#;
-        let logs = describe_service(&h, Some(body)).expect("write");
+        let logs = describe_service(&h, Some(body), ACCOUNT).expect("write");
         assert_eq!(logs.name, "PutRetentionPolicy");
         assert_eq!(
             logs.resource,
@@ -700,11 +704,12 @@ mod tests {
             "x-amz-target",
             "Logs_20140328.FilterLogEvents".parse().expect("h"),
         );
-        assert_eq!(describe_service(&h, None), None);
+        assert_eq!(describe_service(&h, None, ACCOUNT), None);
         let form = HeaderMap::new();
         let role = describe_service(
             &form,
             Some(b"Action=CreateRole&RoleName=r%2Fx&Version=2010-05-08"),
+            ACCOUNT,
         )
         .expect("write");
         assert_eq!(
@@ -718,6 +723,9 @@ mod tests {
                 ))
             )
         );
-        assert_eq!(describe_service(&form, Some(b"Action=ListRoles")), None);
+        assert_eq!(
+            describe_service(&form, Some(b"Action=ListRoles"), ACCOUNT),
+            None
+        );
     }
 }

@@ -21,11 +21,12 @@ use axum::response::{IntoResponse, Response};
 use hearth_iam_policy::{
     denial_message, evaluate, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
 };
-use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::arn::{function_key, REGION};
 use hearth_model::caller::{Caller, CallerKind};
 use hearth_model::{AwsError, ErrorCode, FunctionRef, NameShape, Violations};
 
 use crate::action::{declared, Declared, Operation, ResourceOf};
+use crate::tenant::Tenant;
 use crate::AppState;
 
 /// Where the identity policies of a caller come from (its key's, its role's). Root callers
@@ -224,14 +225,15 @@ fn function_policy(s: &AppState, f: &FunctionRef) -> Option<Policy> {
 }
 
 /// The function a `{function}` path parameter names (name, partial ARN or ARN, with or
-/// without a qualifier) as Lambda's loosest name shape reads it; `None` if it reads as no
-/// name, in which case the raw text stands in the ARN and the handler answers its
-/// validation error to whoever is allowed to get that far.
-fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool) -> Target {
+/// without a qualifier) as Lambda's loosest name shape reads it, in the account it names
+/// or else the caller's (`own`); `None` if it reads as no name, in which case the raw
+/// text stands in the ARN and the handler answers its validation error to whoever is
+/// allowed to get that far.
+fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool, own: &str) -> Target {
     let mut v = Violations::new();
     match FunctionRef::check(raw, NameShape::Namespaced, "functionName", &mut v) {
         Some(parts) if v.into_result().is_ok() => {
-            let account = parts.account.unwrap_or_else(|| ACCOUNT.to_string());
+            let account = parts.account.unwrap_or_else(|| own.to_string());
             let region = parts.region.unwrap_or_else(|| REGION.to_string());
             let q = if keep_qualifier {
                 parts.qualifier.or(qualifier.map(str::to_string))
@@ -247,16 +249,16 @@ fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool) -> 
             };
             Target {
                 arn,
-                account,
                 function: Some(FunctionRef {
-                    name: parts.name,
+                    name: function_key(&account, &parts.name),
                     qualifier: q,
                 }),
+                account,
             }
         }
         _ => Target {
-            arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{raw}"),
-            account: ACCOUNT.to_string(),
+            arn: format!("arn:aws:lambda:{REGION}:{own}:function:{raw}"),
+            account: own.to_string(),
             function: None,
         },
     }
@@ -288,6 +290,7 @@ async fn target_of(
         .ok()
         .and_then(|Query(mut q)| q.remove("Qualifier"));
     let function = params.get("function").map(String::as_str).unwrap_or("");
+    let mine = access.caller.account.as_str();
     let own = |arn: String| Target {
         arn,
         account: access.caller.account.clone(),
@@ -295,11 +298,11 @@ async fn target_of(
     };
     let target = match op.resource {
         ResourceOf::Any | ResourceOf::Dispatched => own("*".into()),
-        ResourceOf::Function => function_target(function, qualifier.as_deref(), true),
-        ResourceOf::UnqualifiedFunction => function_target(function, None, false),
+        ResourceOf::Function => function_target(function, qualifier.as_deref(), true, mine),
+        ResourceOf::UnqualifiedFunction => function_target(function, None, false, mine),
         ResourceOf::Alias => {
             let alias = params.get("name").map(String::as_str);
-            let mut t = function_target(function, None, false);
+            let mut t = function_target(function, None, false, mine);
             if let (Some(f), Some(a)) = (t.function.as_mut(), alias) {
                 t.arn = format!("{}:{a}", t.arn);
                 f.qualifier = Some(a.to_string());
@@ -308,7 +311,7 @@ async fn target_of(
         }
         ResourceOf::PathArn => {
             let raw = params.get("resource").cloned().unwrap_or_default();
-            let mut t = function_target(&raw, None, true);
+            let mut t = function_target(&raw, None, true, mine);
             if raw.starts_with("arn:") {
                 t.arn = raw;
             }
@@ -357,6 +360,9 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
     let (mut parts, body) = req.into_parts();
     let access = Access::from_parts(&parts);
     if op.resource == ResourceOf::Dispatched {
+        parts
+            .extensions
+            .insert(Tenant(access.caller.account.clone()));
         parts.extensions.insert(access);
         return next.run(Request::from_parts(parts, body)).await;
     }
@@ -367,6 +373,9 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
     if let Err(refused) = access.check_target(&s, op.action, &target) {
         return refused.lambda_response();
     }
+    // The handler acts in the account of what it was allowed: the caller's own, or
+    // another's whose resource policy let the caller in.
+    parts.extensions.insert(Tenant(target.account));
     parts.extensions.insert(op);
     next.run(Request::from_parts(parts, body)).await
 }

@@ -110,7 +110,11 @@ async fn handle(
         .map_err(|e| client("SerializationException", e.0.message))?;
     let req: LookupEvents = serde_json::from_slice(if bytes.is_empty() { b"{}" } else { &bytes })
         .map_err(|e| client("SerializationException", e.to_string()))?;
-    let query = query_of(&req)?;
+    let query = AuditQuery {
+        // The caller's account's trail only.
+        account: Some(access.caller.account.clone()),
+        ..query_of(&req)?
+    };
     if req.event_category.is_some() {
         // Only management events are recorded: no Insights events.
         return Ok(json!({"Events": []}));
@@ -192,6 +196,7 @@ fn query_of(req: &LookupEvents) -> Result<AuditQuery, TrailError> {
         attribute,
         principal: None,
         action: None,
+        account: None,
         before,
         limit: limit as usize,
     })
@@ -266,7 +271,13 @@ fn record(e: &AuditEvent) -> Value {
         "eventCategory": "Management",
     });
     if let Some(arn) = &e.resource_arn {
-        out["resources"] = json!([{"ARN": arn, "accountId": e.account, "type": e.resource_type}]);
+        // The resource's own account (another's, for a cross-account call).
+        let owner = arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&e.account);
+        out["resources"] = json!([{"ARN": arn, "accountId": owner, "type": e.resource_type}]);
     }
     if let Some(code) = &e.error_code {
         out["errorCode"] = json!(code);

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hearth_engine::{EngineError, RETENTION_DAYS};
+use hearth_model::arn::function_key;
 use hearth_model::{AwsError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -235,32 +236,38 @@ async fn handle(
     };
     let resource = log_group_arn(operation, &access.caller.account, &bytes);
     access.check(s, action, &resource, None)?;
+    // Log groups are the caller's account's functions' (no cross-account reads).
+    let account = access.caller.account.as_str();
     match (target.starts_with(TARGET_PREFIX), operation) {
         (true, "PutRetentionPolicy") => {
             let req: PutRetentionPolicy = parse(&bytes)?;
-            let f = function_of(&req.log_group_name)?;
+            let f = function_key(account, function_of(&req.log_group_name)?);
             let days = retention_days(req.retention_in_days)?;
-            s.engine.put_log_retention(f, days).await?;
+            s.engine.put_log_retention(&f, days).await?;
             Ok(json!({}))
         }
         (true, "DeleteRetentionPolicy") => {
             let req: GroupOnly = parse(&bytes)?;
             s.engine
-                .delete_log_retention(function_of(&req.log_group_name)?)
+                .delete_log_retention(&function_key(account, function_of(&req.log_group_name)?))
                 .await?;
             Ok(json!({}))
         }
         (true, "DeleteLogGroup") => {
             let req: GroupOnly = parse(&bytes)?;
             s.engine
-                .delete_log_group(function_of(&req.log_group_name)?)
+                .delete_log_group(&function_key(account, function_of(&req.log_group_name)?))
                 .await?;
             Ok(json!({}))
         }
-        (true, "DescribeLogGroups") => logs_read::describe_log_groups(s, parse(&bytes)?).await,
-        (true, "DescribeLogStreams") => logs_read::describe_log_streams(s, parse(&bytes)?).await,
-        (true, "GetLogEvents") => logs_read::get_log_events(s, parse(&bytes)?).await,
-        (true, "FilterLogEvents") => logs_read::filter_log_events(s, parse(&bytes)?).await,
+        (true, "DescribeLogGroups") => {
+            logs_read::describe_log_groups(s, account, parse(&bytes)?).await
+        }
+        (true, "DescribeLogStreams") => {
+            logs_read::describe_log_streams(s, account, parse(&bytes)?).await
+        }
+        (true, "GetLogEvents") => logs_read::get_log_events(s, account, parse(&bytes)?).await,
+        (true, "FilterLogEvents") => logs_read::filter_log_events(s, account, parse(&bytes)?).await,
         _ => Err(unknown(target)),
     }
 }

@@ -16,14 +16,16 @@ use hearth_model::{validate, AwsError, FunctionRef, NameShape};
 use crate::error::ApiResult;
 use crate::page::page;
 use crate::reference::{function_ref as reference, QualifierShape};
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 pub(crate) async fn put_reserved(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<Concurrency>> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     let req: PutFunctionConcurrencyRequest = body::json(body, "PutFunctionConcurrency").await?;
     let reserved = req
         .reserved_concurrent_executions
@@ -37,9 +39,10 @@ pub(crate) async fn put_reserved(
 
 pub(crate) async fn get_reserved(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<GetFunctionConcurrencyResponse>> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     Ok(Json(GetFunctionConcurrencyResponse {
         reserved_concurrent_executions: s.engine.get_function_concurrency(&r)?,
     }))
@@ -47,20 +50,22 @@ pub(crate) async fn get_reserved(
 
 pub(crate) async fn delete_reserved(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     s.engine.delete_function_concurrency(&r)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn put_provisioned(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> ApiResult<Response> {
-    let r = provisioned_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query, &tenant)?;
     let req: PutProvisionedConcurrencyConfigRequest =
         body::json(body, "PutProvisionedConcurrencyConfig").await?;
     let requested = req
@@ -74,11 +79,12 @@ pub(crate) async fn put_provisioned(
 /// GetProvisionedConcurrencyConfig, or with `?List=ALL` ListProvisionedConcurrencyConfigs.
 pub(crate) async fn get_provisioned(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     if query.get("List").is_some_and(|l| l == "ALL") {
-        let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+        let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
         let all = s.engine.list_provisioned(&r)?;
         let (configs, next_marker) = page(all, &query, 50, 50)?;
         return Ok(Json(ListProvisionedConcurrencyConfigsResponse {
@@ -87,24 +93,30 @@ pub(crate) async fn get_provisioned(
         })
         .into_response());
     }
-    let r = provisioned_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query, &tenant)?;
     Ok(Json(s.engine.get_provisioned(&r)?).into_response())
 }
 
 pub(crate) async fn delete_provisioned(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let r = provisioned_ref(&function, &query)?;
+    let r = provisioned_ref(&function, &query, &tenant)?;
     s.engine.delete_provisioned(&r)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The provisioned-concurrency operations' `FunctionName` and `Qualifier` shapes.
-fn provisioned_ref(function: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
+fn provisioned_ref(
+    function: &str,
+    query: &HashMap<String, String>,
+    tenant: &Tenant,
+) -> ApiResult<FunctionRef> {
     Ok(reference(
         function,
+        tenant,
         NameShape::FunctionName,
         query,
         Some(QualifierShape::Plain),

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 /// Hearth's own operations, on the function they configure.
@@ -61,24 +62,26 @@ struct PutEgress {
     policy: Option<String>,
 }
 
-fn name_of(function: &str) -> ApiResult<String> {
-    Ok(crate::functions::path_ref(function, NameShape::Unqualified)?.name)
+fn name_of(function: &str, tenant: &Tenant) -> ApiResult<String> {
+    Ok(crate::functions::path_ref(function, NameShape::Unqualified, tenant)?.name)
 }
 
 async fn get_egress(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function)?;
+    let name = name_of(&function, &tenant)?;
     Ok(Json(egress_json(&s.engine.get_egress(&name)?)))
 }
 
 async fn put_egress(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function)?;
+    let name = name_of(&function, &tenant)?;
     let req: PutEgress = body::json(body, PUT_EGRESS.name).await?;
     let text = req
         .policy
@@ -93,8 +96,9 @@ async fn put_egress(
 
 async fn delete_egress(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function)?;
+    let name = name_of(&function, &tenant)?;
     Ok(Json(egress_json(&s.engine.put_egress(&name, None)?)))
 }

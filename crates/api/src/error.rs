@@ -96,9 +96,10 @@ fn not_found(n: NotFound) -> AwsError {
 fn conflict(c: Conflict) -> AwsError {
     const NOT_NOW: &str = "The operation cannot be performed at this time.";
     match c {
-        Conflict::FunctionExists { name } => {
-            AwsError::conflict(format!("Function already exist: {name}"))
-        }
+        Conflict::FunctionExists { name } => AwsError::conflict(format!(
+            "Function already exist: {}",
+            hearth_model::arn::key_name(&name)
+        )),
         Conflict::AliasExists { arn } => AwsError::conflict(format!("Alias already exists: {arn}")),
         Conflict::NotActive { state } => AwsError::conflict(format!(
             "{NOT_NOW} The function is currently in the following state: {state:?}"

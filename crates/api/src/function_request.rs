@@ -158,6 +158,7 @@ fn lambda_limits(
 pub(crate) fn new_function(
     req: CreateFunctionRequest,
     order: &EnvOrder,
+    tenant: &str,
 ) -> Result<NewFunction, AwsError> {
     let mut v = Violations::new();
     let parts = match req.function_name.as_deref() {
@@ -201,7 +202,7 @@ pub(crate) fn new_function(
     let (Some(parts), Some(role), Some(code)) = (parts, req.role, req.code) else {
         unreachable!("a missing member is a violation");
     };
-    let name = created_name(parts)?;
+    let name = created_name(parts, tenant)?;
     if let Some(runtime) = &req.runtime {
         validate::runtime(runtime)?;
     }
@@ -280,16 +281,16 @@ pub(crate) fn new_function(
 
 /// The name a new function gets: in this region and account, unqualified, and at most 64
 /// characters (Lambda's rule, which it words as the validator would, with `Type`).
-fn created_name(parts: NameParts) -> Result<String, AwsError> {
-    let r = parts.resolve()?;
+fn created_name(parts: NameParts, tenant: &str) -> Result<String, AwsError> {
+    let r = parts.resolve(tenant)?;
     if r.qualifier.is_some() {
         return Err(AwsError::invalid(
             "A function name cannot have a qualifier when it is created",
         ));
     }
-    if r.name.chars().count() > FUNCTION_NAME_MAX {
+    if r.display_name().chars().count() > FUNCTION_NAME_MAX {
         let mut v = Violations::new();
-        v.length(&r.name, "functionName", 1, FUNCTION_NAME_MAX);
+        v.length(r.display_name(), "functionName", 1, FUNCTION_NAME_MAX);
         return Err(v
             .into_error_as(ErrorCode::InvalidParameterValue)
             .expect("one violation"));
@@ -299,6 +300,7 @@ fn created_name(parts: NameParts) -> Result<String, AwsError> {
 
 pub(crate) fn code_change(
     path: &str,
+    tenant: &str,
     req: UpdateFunctionCodeRequest,
 ) -> Result<(FunctionRef, CodeChange), AwsError> {
     let mut v = Violations::new();
@@ -307,7 +309,7 @@ pub(crate) fn code_change(
         validate::check_architectures(a, &mut v);
     }
     v.into_result()?;
-    let r = parts.expect("no violation").resolve()?;
+    let r = parts.expect("no violation").resolve(tenant)?;
     if req.image_uri.is_some() {
         return Err(unsupported("ImageUri (container images)"));
     }
@@ -335,6 +337,7 @@ pub(crate) fn code_change(
 /// `function` is the unqualified name the request's path gives.
 pub(crate) fn config_change(
     path: &str,
+    tenant: &str,
     req: UpdateFunctionConfigurationRequest,
     order: &EnvOrder,
 ) -> Result<(FunctionRef, ConfigChange), AwsError> {
@@ -363,7 +366,7 @@ pub(crate) fn config_change(
         validate::check_ephemeral_storage(e.size, &mut v);
     }
     v.into_result()?;
-    let r = parts.expect("no violation").resolve()?;
+    let r = parts.expect("no violation").resolve(tenant)?;
     if let Some(runtime) = &req.runtime {
         validate::runtime(runtime)?;
     }
@@ -439,6 +442,7 @@ mod tests {
         new_function(
             serde_json::from_value(body).expect("a CreateFunction body"),
             &order,
+            hearth_model::arn::ACCOUNT,
         )
     }
 
@@ -479,12 +483,14 @@ mod tests {
         let none = EnvOrder::default();
         let (_, c) = config_change(
             "f",
+            hearth_model::arn::ACCOUNT,
             serde_json::from_value(serde_json::json!({"DeadLetterConfig": {}})).expect("a body"),
             &none,
         )
         .expect("valid");
         assert_eq!(c.dead_letter_target_arn, Some(None));
-        let (_, c) = config_change("f", Default::default(), &none).expect("valid");
+        let (_, c) = config_change("f", hearth_model::arn::ACCOUNT, Default::default(), &none)
+            .expect("valid");
         assert_eq!(c.dead_letter_target_arn, None);
     }
 
@@ -492,6 +498,7 @@ mod tests {
     fn the_paths_name_and_the_bodys_members_are_listed_together() {
         let e = config_change(
             "bad name",
+            hearth_model::arn::ACCOUNT,
             serde_json::from_value(serde_json::json!({"Timeout": 0, "MemorySize": 64}))
                 .expect("a body"),
             &EnvOrder::default(),
@@ -538,6 +545,7 @@ mod tests {
         let e = new_function(
             serde_json::from_str(&raw).expect("a CreateFunction body"),
             &EnvOrder::of(raw.as_bytes()),
+            hearth_model::arn::ACCOUNT,
         )
         .expect_err("too large");
         assert!(

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
 use crate::functions::function_ref;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 const GET_RUNTIME: Operation = Operation::new(
@@ -85,36 +86,39 @@ fn runtime_response(r: &FunctionRef, c: RuntimeManagement) -> RuntimeManagementC
 
 async fn get_runtime(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<RuntimeManagementConfigResponse>> {
-    let r = function_ref(&function, &query)?;
+    let r = function_ref(&function, &query, &tenant)?;
     let c = s.engine.get_runtime_management(&r)?;
     Ok(Json(runtime_response(&r, c)))
 }
 
 async fn put_runtime(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> ApiResult<Json<RuntimeManagementConfigResponse>> {
-    let r = function_ref(&function, &query)?;
+    let r = function_ref(&function, &query, &tenant)?;
     let req: PutRuntimeManagementConfigRequest = body::json(body, PUT_RUNTIME.name).await?;
     let c = s.engine.put_runtime_management(&r, req.validated()?)?;
     Ok(Json(runtime_response(&r, c)))
 }
 
 /// The function a recursion operation names: the model's `UnqualifiedFunctionName`.
-fn unqualified(function: &str) -> ApiResult<String> {
-    Ok(crate::functions::path_ref(function, NameShape::Unqualified)?.name)
+fn unqualified(function: &str, tenant: &Tenant) -> ApiResult<String> {
+    Ok(crate::functions::path_ref(function, NameShape::Unqualified, tenant)?.name)
 }
 
 async fn get_recursion(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<RecursionConfigResponse>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &tenant)?;
     Ok(Json(RecursionConfigResponse {
         recursive_loop: s.engine.get_recursion(&name)?,
     }))
@@ -122,10 +126,11 @@ async fn get_recursion(
 
 async fn put_recursion(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<RecursionConfigResponse>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &tenant)?;
     let req: PutFunctionRecursionConfigRequest = body::json(body, PUT_RECURSION.name).await?;
     Ok(Json(RecursionConfigResponse {
         recursive_loop: s.engine.put_recursion(&name, req.validated()?)?,
@@ -136,9 +141,10 @@ async fn put_recursion(
 /// with an empty object.
 async fn get_code_signing(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = FunctionRef::parse(&function, tenant.as_str())?;
     s.engine.check_function_exists(&r)?;
     Ok(Json(json!({})))
 }

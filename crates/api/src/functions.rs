@@ -22,13 +22,19 @@ use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
 use crate::reference::{self, QualifierShape};
 use crate::services::caller_of;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 /// The function reference from the path, with `?Qualifier=` folded in (the shapes of
 /// GetFunction, Invoke, DeleteFunction and the event invoke configs).
-pub(crate) fn function_ref(path: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
+pub(crate) fn function_ref(
+    path: &str,
+    query: &HashMap<String, String>,
+    tenant: &Tenant,
+) -> ApiResult<FunctionRef> {
     Ok(reference::function_ref(
         path,
+        tenant,
         NameShape::Namespaced,
         query,
         Some(QualifierShape::Namespaced),
@@ -36,8 +42,8 @@ pub(crate) fn function_ref(path: &str, query: &HashMap<String, String>) -> ApiRe
 }
 
 /// The function reference from the path alone, as `shape`.
-pub(crate) fn path_ref(path: &str, shape: NameShape) -> ApiResult<FunctionRef> {
-    Ok(FunctionRef::parse_as(path, shape)?)
+pub(crate) fn path_ref(path: &str, shape: NameShape, tenant: &Tenant) -> ApiResult<FunctionRef> {
+    Ok(FunctionRef::parse_as(path, shape, tenant.as_str())?)
 }
 
 /// The configuration `r` names. Through an alias it is the alias's version's, under
@@ -58,13 +64,14 @@ fn configuration(
 
 pub(crate) async fn create(
     State(s): State<AppState>,
+    tenant: Tenant,
     caller: Option<Extension<Caller>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let new = crate::function_request::new_function(req, &order)?;
+    let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
     crate::role_check::check(&s, &caller_of(caller), &new.role)?;
     crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
     let f = s.engine.create_function(new).await?;
@@ -73,11 +80,12 @@ pub(crate) async fn create(
 
 pub(crate) async fn get(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Json<GetFunctionResponse>> {
-    let r = function_ref(&function, &query)?;
+    let r = function_ref(&function, &query, &tenant)?;
     let (f, configuration) = configuration(&s, &r)?;
     let concurrency = s
         .engine
@@ -108,15 +116,17 @@ pub(crate) async fn get(
 
 pub(crate) async fn get_configuration(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let (_, c) = configuration(&s, &function_ref(&function, &query)?)?;
+    let (_, c) = configuration(&s, &function_ref(&function, &query, &tenant)?)?;
     Ok(Json(c).into_response())
 }
 
 pub(crate) async fn list(
     State(s): State<AppState>,
+    tenant: Tenant,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListFunctionsResponse>> {
     let all = match query.get("FunctionVersion").map(String::as_str) {
@@ -165,9 +175,9 @@ pub(crate) async fn list(
         }));
     }
     let (functions, next_marker) = if all {
-        s.engine.list_all_versions(marker, max)?
+        s.engine.list_all_versions(tenant.as_str(), marker, max)?
     } else {
-        s.engine.list_functions(marker, max)?
+        s.engine.list_functions(tenant.as_str(), marker, max)?
     };
     let functions = functions
         .iter()
@@ -188,17 +198,19 @@ pub(crate) async fn list(
 
 pub(crate) async fn update_code(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: UpdateFunctionCodeRequest = body::json(body, "UpdateFunctionCode").await?;
-    let (r, change) = crate::function_request::code_change(&function, req)?;
+    let (r, change) = crate::function_request::code_change(&function, tenant.as_str(), req)?;
     let f = s.engine.update_code(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())
 }
 
 pub(crate) async fn update_configuration(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     caller: Option<Extension<Caller>>,
     body: Body,
@@ -206,7 +218,8 @@ pub(crate) async fn update_configuration(
     let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
     let req: UpdateFunctionConfigurationRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let (r, change) = crate::function_request::config_change(&function, req, &order)?;
+    let (r, change) =
+        crate::function_request::config_change(&function, tenant.as_str(), req, &order)?;
     if let Some(role) = &change.role {
         crate::role_check::check(&s, &caller_of(caller), role)?;
     }
@@ -219,10 +232,11 @@ pub(crate) async fn update_configuration(
 
 pub(crate) async fn delete(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     s.engine
-        .delete_function(&function_ref(&function, &query)?)?;
+        .delete_function(&function_ref(&function, &query, &tenant)?)?;
     Ok(StatusCode::NO_CONTENT)
 }

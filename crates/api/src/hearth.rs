@@ -13,6 +13,7 @@ use hearth_model::{AwsError, FunctionRef};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
+use crate::tenant::Tenant;
 use crate::AppState;
 
 pub(crate) async fn code(
@@ -50,10 +51,11 @@ fn int_param(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i6
 
 pub(crate) async fn logs(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let r = FunctionRef::parse(&function)?;
+    let r = FunctionRef::parse(&function, tenant.as_str())?;
     // Logs outlive a deleted function (as a CloudWatch log group does), so a missing
     // function is only an error when there is nothing logged under its name either.
     let q = LogQuery {
@@ -79,9 +81,10 @@ pub(crate) async fn logs(
 /// Lambda's error encoding; 200 `{}`, or 404 when there is no such log group.
 pub(crate) async fn delete_logs(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = FunctionRef::parse(&function, tenant.as_str())?;
     s.engine.delete_log_group(&r.name).await?;
     Ok(Json(json!({})))
 }

@@ -18,6 +18,7 @@ use hearth_triggers::{EnqueueRequest, InvokeRequest};
 
 use crate::error::{ApiError, ApiResult};
 use crate::functions::function_ref;
+use crate::tenant::Tenant;
 use crate::{body, AppState, RequestId};
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -81,11 +82,12 @@ fn utf8_detail(payload: &[u8], e: &std::str::Utf8Error) -> String {
 /// but still served: the same queue as an `Event` invoke, answered `202 {"Status": 202}`.
 pub(crate) async fn invoke_async(
     State(s): State<AppState>,
+    tenant: Tenant,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
-    let function = FunctionRef::parse(&function)?;
+    let function = FunctionRef::parse(&function, tenant.as_str())?;
     let payload = read_payload(body, ASYNC_REQUEST_MAX_BYTES, "InvokeAsync").await?;
     s.invoker
         .enqueue(EnqueueRequest {
@@ -104,13 +106,14 @@ pub(crate) async fn invoke_async(
 
 pub(crate) async fn invoke(
     State(s): State<AppState>,
+    tenant: Tenant,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let function = function_ref(&function, &query)?;
+    let function = function_ref(&function, &query, &tenant)?;
     let (dry_run, event) =
         match header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
             "RequestResponse" => (false, false),

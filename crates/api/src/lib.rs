@@ -42,6 +42,7 @@ mod role_check;
 mod services;
 pub mod sts;
 mod tags;
+mod tenant;
 mod version_request;
 mod versions;
 

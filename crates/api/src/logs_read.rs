@@ -5,7 +5,7 @@
 //! writes the answer and its paging tokens.
 
 use hearth_engine::{LogEvent, LogGroupInfo, LogQuery, LogStreamInfo};
-use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::arn::{function_key, key_account, key_name, REGION};
 use hearth_model::log_filter::FilterPattern;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -53,13 +53,17 @@ fn limit(value: Option<i64>, max: i64, default: i64) -> Result<usize, LogsError>
     }
 }
 
-fn group_arn(group: &str) -> String {
-    format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}")
+fn group_arn(group: &str, account: &str) -> String {
+    format!("arn:aws:logs:{REGION}:{account}:log-group:{group}")
 }
 
-/// The function a request's `logGroupName` or `logGroupIdentifier` (a name or an ARN)
-/// names.
-fn group_of(name: &Option<String>, identifier: &Option<String>) -> Result<String, LogsError> {
+/// The key of `account`'s function whose group a request's `logGroupName` or
+/// `logGroupIdentifier` (a name or an ARN) names.
+fn group_of(
+    name: &Option<String>,
+    identifier: &Option<String>,
+    account: &str,
+) -> Result<String, LogsError> {
     let group = match (name, identifier) {
         (Some(_), Some(_)) => {
             return Err(LogsError::client(
@@ -69,7 +73,7 @@ fn group_of(name: &Option<String>, identifier: &Option<String>) -> Result<String
         }
         (Some(n), None) => n.as_str(),
         (None, Some(id)) if id.starts_with("arn:") => id
-            .strip_prefix(&group_arn(""))
+            .strip_prefix(&group_arn("", account))
             .map(|g| g.strip_suffix(":*").unwrap_or(g))
             .ok_or_else(|| {
                 LogsError::client(
@@ -84,7 +88,7 @@ fn group_of(name: &Option<String>, identifier: &Option<String>) -> Result<String
             ))
         }
     };
-    function_of(group).map(str::to_string)
+    function_of(group).map(|name| function_key(account, name))
 }
 
 /// Keeps the events that fit in one answer; true if some were left out.
@@ -114,6 +118,7 @@ pub(crate) struct DescribeLogGroups {
 
 pub(crate) async fn describe_log_groups(
     s: &AppState,
+    account: &str,
     req: DescribeLogGroups,
 ) -> Result<Value, LogsError> {
     if req.log_group_name_prefix.is_some() && req.log_group_name_pattern.is_some() {
@@ -125,7 +130,8 @@ pub(crate) async fn describe_log_groups(
     let groups = s.engine.log_groups().await?;
     let named = groups
         .into_iter()
-        .map(|g| (format!("{GROUP_PREFIX}{}", g.function), g));
+        .filter(|g| key_account(&g.function) == account)
+        .map(|g| (format!("{GROUP_PREFIX}{}", key_name(&g.function)), g));
     let mut chosen: Vec<(String, LogGroupInfo)> = named
         .filter(|(name, _)| {
             req.log_group_name_prefix
@@ -158,10 +164,13 @@ pub(crate) async fn describe_log_groups(
                 o.insert("retentionInDays".into(), json!(d));
             }
             o.insert("metricFilterCount".into(), json!(0));
-            o.insert("arn".into(), json!(format!("{}:*", group_arn(&name))));
+            o.insert(
+                "arn".into(),
+                json!(format!("{}:*", group_arn(&name, account))),
+            );
             o.insert("storedBytes".into(), json!(g.stored_bytes));
             o.insert("logGroupClass".into(), json!("STANDARD"));
-            o.insert("logGroupArn".into(), json!(group_arn(&name)));
+            o.insert("logGroupArn".into(), json!(group_arn(&name, account)));
             o.insert("deletionProtectionEnabled".into(), json!(false));
             Value::Object(o)
         })
@@ -187,9 +196,10 @@ pub(crate) struct DescribeLogStreams {
 
 pub(crate) async fn describe_log_streams(
     s: &AppState,
+    account: &str,
     req: DescribeLogStreams,
 ) -> Result<Value, LogsError> {
-    let function = group_of(&req.log_group_name, &req.log_group_identifier)?;
+    let function = group_of(&req.log_group_name, &req.log_group_identifier, account)?;
     let by_time = match req.order_by.as_deref() {
         None | Some("LogStreamName") => false,
         Some("LastEventTime") => true,
@@ -224,7 +234,7 @@ pub(crate) async fn describe_log_streams(
             .ok_or_else(bad_token)?,
     };
     let total = streams.len();
-    let group = format!("{GROUP_PREFIX}{function}");
+    let group = format!("{GROUP_PREFIX}{}", key_name(&function));
     let page: Vec<Value> = streams
         .into_iter()
         .skip(skip)
@@ -237,7 +247,7 @@ pub(crate) async fn describe_log_streams(
                 "lastEventTimestamp": st.last_ts,
                 "lastIngestionTime": st.last_ts,
                 "uploadSequenceToken": format!("{:056}", st.last_id + 1),
-                "arn": format!("{}:log-stream:{}", group_arn(&group), st.name),
+                "arn": format!("{}:log-stream:{}", group_arn(&group, account), st.name),
                 // Deprecated by CloudWatch, which answers 0 for every stream.
                 "storedBytes": 0,
             })
@@ -296,8 +306,12 @@ impl Token {
     }
 }
 
-pub(crate) async fn get_log_events(s: &AppState, req: GetLogEvents) -> Result<Value, LogsError> {
-    let function = group_of(&req.log_group_name, &req.log_group_identifier)?;
+pub(crate) async fn get_log_events(
+    s: &AppState,
+    account: &str,
+    req: GetLogEvents,
+) -> Result<Value, LogsError> {
+    let function = group_of(&req.log_group_name, &req.log_group_identifier, account)?;
     let limit = limit(req.limit, EVENTS_LIMIT, EVENTS_LIMIT)?;
     let token = req.next_token.as_deref().map(Token::parse).transpose()?;
     let mut q = LogQuery {
@@ -374,9 +388,10 @@ pub(crate) struct FilterLogEvents {
 
 pub(crate) async fn filter_log_events(
     s: &AppState,
+    account: &str,
     req: FilterLogEvents,
 ) -> Result<Value, LogsError> {
-    let function = group_of(&req.log_group_name, &req.log_group_identifier)?;
+    let function = group_of(&req.log_group_name, &req.log_group_identifier, account)?;
     if req.log_stream_names.is_some() && req.log_stream_name_prefix.is_some() {
         return Err(invalid(
             "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
@@ -464,6 +479,7 @@ pub(crate) async fn filter_log_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_model::arn::ACCOUNT;
 
     #[test]
     fn tokens_round_trip_and_bad_ones_are_refused() {
@@ -478,11 +494,11 @@ mod tests {
     #[test]
     fn group_names_and_arns() {
         let name = |n: Option<&str>, id: Option<&str>| {
-            group_of(&n.map(String::from), &id.map(String::from)).map_err(|e| e.code)
+            group_of(&n.map(String::from), &id.map(String::from), ACCOUNT).map_err(|e| e.code)
         };
         assert_eq!(name(Some("/aws/lambda/f"), None), Ok("f".into()));
         assert_eq!(name(None, Some("/aws/lambda/f")), Ok("f".into()));
-        let arn = group_arn("/aws/lambda/f");
+        let arn = group_arn("/aws/lambda/f", ACCOUNT);
         assert_eq!(name(None, Some(&arn)), Ok("f".into()));
         assert_eq!(name(None, Some(&format!("{arn}:*"))), Ok("f".into()));
         assert_eq!(
@@ -494,5 +510,14 @@ mod tests {
             name(Some("/other/f"), None),
             Err("ResourceNotFoundException")
         );
+        // Another account's group, by name and by ARN: that account's function.
+        let other = "111122223333";
+        let mine = group_of(&Some("/aws/lambda/f".into()), &None, other).map_err(|e| e.code);
+        assert_eq!(mine, Ok("111122223333:f".into()));
+        let by_arn = group_of(&None, &Some(group_arn("/aws/lambda/f", other)), other);
+        assert_eq!(by_arn.map_err(|e| e.code), Ok("111122223333:f".into()));
+        // The default account's ARN, asked in another account, is no group of its.
+        let theirs = group_of(&None, &Some(arn), other).map_err(|e| e.code);
+        assert_eq!(theirs, Err("ResourceNotFoundException"));
     }
 }

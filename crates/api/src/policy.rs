@@ -18,6 +18,7 @@ use hearth_model::{AwsError, FunctionRef};
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 const ADD_PERMISSION: Operation = Operation::new(
@@ -53,8 +54,12 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// The function reference with `?Qualifier=` folded in, checked against the policy
 /// operations' qualifier pattern.
-fn policy_ref(path: &str, query: &HashMap<String, String>) -> ApiResult<FunctionRef> {
-    let mut r = FunctionRef::parse(path)?;
+fn policy_ref(
+    path: &str,
+    query: &HashMap<String, String>,
+    tenant: &Tenant,
+) -> ApiResult<FunctionRef> {
+    let mut r = FunctionRef::parse(path, tenant.as_str())?;
     if let Some(q) = query.get("Qualifier") {
         if !valid_qualifier(q) {
             return Err(bad_qualifier(q).into());
@@ -74,13 +79,14 @@ fn policy_ref(path: &str, query: &HashMap<String, String>) -> ApiResult<Function
 
 async fn add_permission(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: AddPermissionRequest = body::json(body, ADD_PERMISSION.name).await?;
     let permission = req.validated()?;
-    let r = policy_ref(&function, &query)?;
+    let r = policy_ref(&function, &query, &tenant)?;
     let statement = s.engine.add_permission(&r, permission)?;
     Ok((
         StatusCode::CREATED,
@@ -93,10 +99,11 @@ async fn add_permission(
 
 async fn remove_permission(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path((function, sid)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let r = policy_ref(&function, &query)?;
+    let r = policy_ref(&function, &query, &tenant)?;
     let sid_ok = !sid.is_empty()
         && sid.len() <= 100
         && sid
@@ -117,10 +124,11 @@ async fn remove_permission(
 
 async fn get_policy(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<GetPolicyResponse>> {
-    let r = policy_ref(&function, &query)?;
+    let r = policy_ref(&function, &query, &tenant)?;
     let policy = s.engine.get_policy(&r)?;
     Ok(Json(GetPolicyResponse {
         policy: policy.document(),

@@ -47,6 +47,7 @@ pub(crate) const QUALIFIER_MISMATCH: &str =
 /// folded in when the operation takes one.
 pub(crate) fn function_ref(
     path: &str,
+    tenant: &crate::tenant::Tenant,
     shape: NameShape,
     query: &HashMap<String, String>,
     qualifier_shape: Option<QualifierShape>,
@@ -61,7 +62,7 @@ pub(crate) fn function_ref(
     v.into_result()?;
     let mut r = parts
         .expect("no violation means the pattern matched")
-        .resolve()?;
+        .resolve(tenant.as_str())?;
     if let Some((q, _)) = given {
         match &r.qualifier {
             Some(derived) if derived != q => return Err(AwsError::invalid(QUALIFIER_MISMATCH)),
@@ -81,6 +82,7 @@ mod tests {
     fn get(path: &str, query: &[(&str, &str)]) -> Result<FunctionRef, AwsError> {
         function_ref(
             path,
+            &crate::tenant::Tenant(hearth_model::arn::ACCOUNT.into()),
             NameShape::Namespaced,
             &q(query),
             Some(QualifierShape::Namespaced),

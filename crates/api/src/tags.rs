@@ -10,6 +10,7 @@ use hearth_model::AwsError;
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 const TAG_RESOURCE: Operation =
@@ -32,10 +33,11 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn tag(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(resource): Path<String>,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let resource = TaggedResource::parse(&resource)?;
+    let resource = TaggedResource::parse(&resource, tenant.as_str())?;
     let req: TagResourceRequest = body::json(body, TAG_RESOURCE.name).await?;
     s.engine.tag_resource(&resource, req.validated()?)?;
     Ok(StatusCode::NO_CONTENT)
@@ -43,10 +45,11 @@ async fn tag(
 
 async fn untag(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(resource): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> ApiResult<StatusCode> {
-    let resource = TaggedResource::parse(&resource)?;
+    let resource = TaggedResource::parse(&resource, tenant.as_str())?;
     let keys: Vec<String> = query
         .into_iter()
         .filter(|(k, _)| k == "tagKeys")
@@ -62,9 +65,10 @@ async fn untag(
 
 async fn list(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(resource): Path<String>,
 ) -> ApiResult<Json<ListTagsResponse>> {
-    let resource = TaggedResource::parse(&resource)?;
+    let resource = TaggedResource::parse(&resource, tenant.as_str())?;
     Ok(Json(ListTagsResponse {
         tags: s.engine.list_tags(&resource)?,
     }))

@@ -13,6 +13,7 @@ use hearth_model::{validate, AwsError, FunctionRef, NameShape, Violations};
 
 pub(crate) fn new_version(
     path: &str,
+    tenant: &str,
     req: PublishVersionRequest,
 ) -> Result<(FunctionRef, NewVersion), AwsError> {
     let mut v = Violations::new();
@@ -21,7 +22,7 @@ pub(crate) fn new_version(
         validate::check_description(d, &mut v);
     }
     v.into_result()?;
-    let r = parts.expect("no violation").resolve()?;
+    let r = parts.expect("no violation").resolve(tenant)?;
     if r.qualifier.is_some() {
         return Err(AwsError::invalid(
             "PublishVersion takes an unqualified function name",
@@ -62,6 +63,7 @@ fn check_alias_members(
 
 pub(crate) fn new_alias(
     path: &str,
+    tenant: &str,
     req: CreateAliasRequest,
 ) -> Result<(FunctionRef, NewAlias), AwsError> {
     let mut v = Violations::new();
@@ -84,7 +86,7 @@ pub(crate) fn new_alias(
         Some(&weights),
     );
     v.into_result()?;
-    let r = parts.expect("no violation").resolve()?;
+    let r = parts.expect("no violation").resolve(tenant)?;
     validate_weights(&weights)?;
     let (Some(name), Some(function_version)) = (req.name, req.function_version) else {
         unreachable!("a missing member is a violation");
@@ -102,6 +104,7 @@ pub(crate) fn new_alias(
 
 pub(crate) fn alias_change(
     path: &str,
+    tenant: &str,
     name: &str,
     req: UpdateAliasRequest,
 ) -> Result<(FunctionRef, AliasChange), AwsError> {
@@ -119,7 +122,7 @@ pub(crate) fn alias_change(
         weights.as_ref(),
     );
     v.into_result()?;
-    let r = parts.expect("no violation").resolve()?;
+    let r = parts.expect("no violation").resolve(tenant)?;
     if let Some(w) = &weights {
         validate_weights(w)?;
     }
@@ -142,6 +145,7 @@ mod tests {
     fn create(body: serde_json::Value) -> Result<NewAlias, AwsError> {
         new_alias(
             "f",
+            hearth_model::arn::ACCOUNT,
             serde_json::from_value(body).expect("a CreateAlias body"),
         )
         .map(|(_, a)| a)
@@ -169,10 +173,12 @@ mod tests {
 
     #[test]
     fn an_update_keeps_what_it_does_not_name() {
-        let (_, c) = alias_change("f", "live", Default::default()).expect("valid");
+        let (_, c) = alias_change("f", hearth_model::arn::ACCOUNT, "live", Default::default())
+            .expect("valid");
         assert!(c.function_version.is_none() && c.weights.is_none());
         let (_, c) = alias_change(
             "f",
+            hearth_model::arn::ACCOUNT,
             "live",
             serde_json::from_value(serde_json::json!({"RoutingConfig": {}})).expect("a body"),
         )

@@ -16,25 +16,28 @@ use hearth_model::{FunctionRef, NameShape};
 
 use crate::error::ApiResult;
 use crate::page::page;
+use crate::tenant::Tenant;
 use crate::{body, AppState};
 
 pub(crate) async fn publish(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: PublishVersionRequest = body::json(body, "PublishVersion").await?;
-    let (r, new) = crate::version_request::new_version(&function, req)?;
+    let (r, new) = crate::version_request::new_version(&function, tenant.as_str(), req)?;
     let v = s.engine.publish_version(&r, new)?;
     Ok((StatusCode::CREATED, Json(v.to_configuration())).into_response())
 }
 
 pub(crate) async fn list_versions(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListVersionsByFunctionResponse>> {
-    let r = FunctionRef::parse(&function)?;
+    let r = FunctionRef::parse(&function, tenant.as_str())?;
     let versions = s
         .engine
         .list_versions(&r)?
@@ -57,30 +60,33 @@ pub(crate) async fn list_versions(
 
 pub(crate) async fn create_alias(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: CreateAliasRequest = body::json(body, "CreateAlias").await?;
-    let (r, new) = crate::version_request::new_alias(&function, req)?;
+    let (r, new) = crate::version_request::new_alias(&function, tenant.as_str(), req)?;
     let a = s.engine.create_alias(&r, new)?;
     Ok((StatusCode::CREATED, Json(a.to_configuration())).into_response())
 }
 
 pub(crate) async fn get_alias(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     Ok(Json(s.engine.get_alias(&r, &name)?.to_configuration()))
 }
 
 pub(crate) async fn update_alias(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path((function, name)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<Json<AliasConfiguration>> {
     let req: UpdateAliasRequest = body::json(body, "UpdateAlias").await?;
-    let (r, change) = crate::version_request::alias_change(&function, &name, req)?;
+    let (r, change) = crate::version_request::alias_change(&function, tenant.as_str(), &name, req)?;
     Ok(Json(
         s.engine.update_alias(&r, &name, change)?.to_configuration(),
     ))
@@ -88,19 +94,21 @@ pub(crate) async fn update_alias(
 
 pub(crate) async fn delete_alias(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path((function, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     s.engine.delete_alias(&r, &name)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn list_aliases(
     State(s): State<AppState>,
+    tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<ListAliasesResponse>> {
-    let r = crate::functions::path_ref(&function, NameShape::FunctionName)?;
+    let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
     let version = query.get("FunctionVersion").map(String::as_str);
     let aliases = s
         .engine

@@ -318,15 +318,12 @@ async fn a_resource_policy_allows_within_the_account_and_is_needed_across_accoun
     // function's policy to name it.
     let dana = || Some(user(OTHER, "dana"));
     let dana_arn = format!("arn:aws:iam::{OTHER}:user/dana");
-    let r = call(
-        &app,
-        dana(),
-        "GET",
-        "/2015-03-31/functions/shared",
-        &[],
-        None,
-    )
-    .await;
+    // By name it would be dana's own account's function: the ARN names this one.
+    let shared_by_arn = format!(
+        "/2015-03-31/functions/{}",
+        fn_arn("shared").replace(':', "%3A")
+    );
+    let r = call(&app, dana(), "GET", &shared_by_arn, &[], None).await;
     assert_eq!(
         r.body,
         denied(
@@ -346,6 +343,20 @@ async fn a_resource_policy_allows_within_the_account_and_is_needed_across_accoun
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(&app, dana(), "GET", &shared_by_arn, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Other actions stay denied.
+    let r = call(
+        &app,
+        dana(),
+        "GET",
+        &format!("{shared_by_arn}/configuration"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // By name, dana's account has no function `shared`.
     let r = call(
         &app,
         dana(),
@@ -355,18 +366,11 @@ async fn a_resource_policy_allows_within_the_account_and_is_needed_across_accoun
         None,
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    // Other actions stay denied.
-    let r = call(
-        &app,
-        dana(),
-        "GET",
-        "/2015-03-31/functions/shared/configuration",
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(
+        r.body["Message"],
+        format!("Function not found: arn:aws:lambda:us-east-1:{OTHER}:function:shared")
+    );
 }
 
 #[tokio::test]
@@ -424,7 +428,14 @@ async fn without_a_caller_everyone_is_the_default_root_as_before() {
     let r = call(&app, None, "GET", "/2015-03-31/functions", &[], None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, json!({"Functions": []}));
-    // Another account's root is an outsider.
+    // Another account's root is an outsider to this account's functions (named by
+    // ARN), and a bare name is looked up in its own account.
+    let theirs = format!(
+        "/2015-03-31/functions/{}",
+        fn_arn("nothing").replace(':', "%3A")
+    );
+    let r = call(&app, Some(Caller::root(OTHER)), "GET", &theirs, &[], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = call(
         &app,
         Some(Caller::root(OTHER)),
@@ -434,5 +445,5 @@ async fn without_a_caller_everyone_is_the_default_root_as_before() {
         None,
     )
     .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

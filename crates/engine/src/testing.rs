@@ -70,7 +70,7 @@ pub fn scripted(dir: &Path, script: Script, config: EngineConfig) -> (Engine, In
 
 /// `s` parsed as most operations take a function reference (a test's own constant).
 pub fn fref(s: &str) -> FunctionRef {
-    FunctionRef::parse(s).expect("valid reference")
+    FunctionRef::parse(s, hearth_model::arn::ACCOUNT).expect("valid reference")
 }
 
 /// CreateFunction's input for a `provided` function `name` whose code is

@@ -223,7 +223,8 @@ async fn finish(
     let mut changes = vec![Change::Queue(QueueOp::Remove(event.seq))];
     let mut follow = None;
     if let (Some(condition), Some(arn)) = (condition, dest) {
-        match FunctionRef::parse(&arn) {
+        // In the function's own account, as the configuration was checked.
+        match FunctionRef::parse(&arn, hearth_model::arn::key_account(&event.function)) {
             Ok(target) => {
                 let record = destination_record(
                     event,

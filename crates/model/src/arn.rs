@@ -1,5 +1,13 @@
 //! ARNs and the `{FunctionName}` path parameter, which may be a name, a partial ARN
 //! (`123456789012:function:name`) or a full ARN, each optionally with `:qualifier`.
+//!
+//! Inside Hearth a function is named by its *key*: its name in the default account
+//! ([`ACCOUNT`]), `ACCOUNT:NAME` in any other ([`function_key`]). A name cannot hold a
+//! colon, so a key is never ambiguous, the default account's records need no rewriting,
+//! and every record keyed by function (versions, aliases, logs, settings, the async
+//! queue) belongs to exactly one account. The wire shows a key's name and ARN
+//! ([`key_name`], [`function_arn`]); a request's name becomes a key in the account it
+//! acts in ([`NameParts::resolve`]).
 
 use std::sync::LazyLock;
 
@@ -10,15 +18,46 @@ pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "000000000000";
 pub const LATEST: &str = "$LATEST";
 
-/// `arn:aws:lambda:us-east-1:000000000000:function:name[:qualifier]`.
-pub fn function_arn(name: &str, qualifier: Option<&str>) -> String {
+/// `arn:aws:lambda:us-east-1:ACCOUNT:function:NAME[:qualifier]` of the function whose
+/// key is `key` (a bare name is the default account's).
+pub fn function_arn(key: &str, qualifier: Option<&str>) -> String {
+    let (account, name) = key_parts(key);
     match qualifier {
-        Some(q) => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}:{q}"),
-        None => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
+        Some(q) => format!("arn:aws:lambda:{REGION}:{account}:function:{name}:{q}"),
+        None => format!("arn:aws:lambda:{REGION}:{account}:function:{name}"),
     }
 }
 
-/// A parsed function reference from a path or request body.
+/// The key of `account`'s function `name`: the bare name in the default account,
+/// `ACCOUNT:NAME` in another.
+pub fn function_key(account: &str, name: &str) -> String {
+    if account == ACCOUNT {
+        name.to_string()
+    } else {
+        format!("{account}:{name}")
+    }
+}
+
+/// The account and the name of a function key.
+pub fn key_parts(key: &str) -> (&str, &str) {
+    match key.split_once(':') {
+        Some((account, name)) => (account, name),
+        None => (ACCOUNT, key),
+    }
+}
+
+/// The name a function key shows on the wire (`FunctionName`).
+pub fn key_name(key: &str) -> &str {
+    key_parts(key).1
+}
+
+/// The account a function key belongs to.
+pub fn key_account(key: &str) -> &str {
+    key_parts(key).0
+}
+
+/// A parsed function reference from a path or request body. `name` is the function's
+/// key (see the module's documentation): the name in the account the request acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRef {
     pub name: String,
@@ -99,22 +138,23 @@ pub struct NameParts {
 }
 
 impl NameParts {
-    /// This Hearth's function, or AWS's answer for another region's (404) or another
-    /// account's (403, with a `null` message, as AWS answers it).
-    pub fn resolve(self) -> Result<FunctionRef, AwsError> {
+    /// The function of `account` (the account the request acts in) this names, or AWS's
+    /// answer for another region's (404) or another account's (403, with a `null`
+    /// message, as AWS answers it).
+    pub fn resolve(self, account: &str) -> Result<FunctionRef, AwsError> {
         if let Some(region) = self.region.as_deref().filter(|r| *r != REGION) {
             return Err(AwsError::not_found(format!(
                 "Functions from '{region}' are not reachable in this region ('{REGION}')"
             )));
         }
-        if self.account.as_deref().is_some_and(|a| a != ACCOUNT) {
+        if self.account.as_deref().is_some_and(|a| a != account) {
             return Err(AwsError {
                 body: crate::error::BodyKeys::NullMessage,
                 ..AwsError::new(crate::ErrorCode::AccessDenied, "")
             });
         }
         Ok(FunctionRef {
-            name: self.name,
+            name: function_key(account, &self.name),
             qualifier: self.qualifier,
         })
     }
@@ -123,19 +163,30 @@ impl NameParts {
 impl FunctionRef {
     /// Parses `name`, `name:qualifier`, `account:function:name[:qualifier]` or
     /// `arn:aws:lambda:region:account:function:name[:qualifier]` as the `Namespaced` shape
-    /// (the one most operations take).
-    pub fn parse(input: &str) -> Result<Self, AwsError> {
-        Self::parse_as(input, NameShape::Namespaced)
+    /// (the one most operations take), a function of `account`.
+    pub fn parse(input: &str, account: &str) -> Result<Self, AwsError> {
+        Self::parse_as(input, NameShape::Namespaced, account)
     }
 
-    /// Parses `input` as the model's `shape` of a function name at `functionName`.
-    pub fn parse_as(input: &str, shape: NameShape) -> Result<Self, AwsError> {
+    /// Parses `input` as the model's `shape` of a function name at `functionName`, a
+    /// function of `account`.
+    pub fn parse_as(input: &str, shape: NameShape, account: &str) -> Result<Self, AwsError> {
         let mut v = Violations::new();
         let parts = Self::check(input, shape, "functionName", &mut v);
         v.into_result()?;
         parts
             .expect("no violation means the pattern matched")
-            .resolve()
+            .resolve(account)
+    }
+
+    /// The function's name as the wire shows it.
+    pub fn display_name(&self) -> &str {
+        key_name(&self.name)
+    }
+
+    /// The account the function belongs to.
+    pub fn account(&self) -> &str {
+        key_account(&self.name)
     }
 
     /// Checks `input` against `shape`'s length and pattern, adding what it breaks to `v`;
@@ -183,7 +234,7 @@ mod tests {
     use super::*;
 
     fn ok(s: &str) -> (String, Option<String>) {
-        let r = FunctionRef::parse(s).expect(s);
+        let r = FunctionRef::parse(s, ACCOUNT).expect(s);
         (r.name, r.qualifier)
     }
 
@@ -218,10 +269,10 @@ mod tests {
             "arn:aws:lambda:us-east-1:000000000000:function:f:$LATES",
             "function:f:$LATEST:extra",
         ] {
-            let err = FunctionRef::parse(bad).expect_err(bad);
+            let err = FunctionRef::parse(bad, ACCOUNT).expect_err(bad);
             assert_eq!(err.code, crate::ErrorCode::Validation, "{bad}");
         }
-        let e = FunctionRef::parse("my-function!").expect_err("a bang");
+        let e = FunctionRef::parse("my-function!", ACCOUNT).expect_err("a bang");
         assert_eq!(
             e.message,
             format!("1 validation error detected: Value 'my-function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {NAMESPACED_PATTERN}")
@@ -231,7 +282,7 @@ mod tests {
             "arn:aws:lambda:invalid-region:000000000000:function:f{}",
             "a".repeat(140)
         );
-        let e = FunctionRef::parse_as(&long, NameShape::FunctionName).expect_err("two");
+        let e = FunctionRef::parse_as(&long, NameShape::FunctionName, ACCOUNT).expect_err("two");
         assert_eq!(
             e.message,
             format!("2 validation errors detected: Value '{long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140; Value '{long}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}")
@@ -245,8 +296,8 @@ mod tests {
             ok("f.x:$LATEST.PUBLISHED"),
             ("f.x".into(), Some("$LATEST.PUBLISHED".into()))
         );
-        assert!(FunctionRef::parse_as("f.x", NameShape::FunctionName).is_err());
-        assert!(FunctionRef::parse_as("f:1", NameShape::Unqualified).is_err());
+        assert!(FunctionRef::parse_as("f.x", NameShape::FunctionName, ACCOUNT).is_err());
+        assert!(FunctionRef::parse_as("f:1", NameShape::Unqualified, ACCOUNT).is_err());
         // A name over 64 characters is well-formed here; it names no function.
         assert_eq!(ok(&"a".repeat(65)).0.len(), 65);
         // An ARN cut short names the function "function", as AWS reads it.
@@ -258,19 +309,56 @@ mod tests {
     }
 
     #[test]
+    fn keys_name_a_function_of_one_account() {
+        assert_eq!(function_key(ACCOUNT, "f"), "f");
+        assert_eq!(function_key("111122223333", "f"), "111122223333:f");
+        assert_eq!(key_parts("f"), (ACCOUNT, "f"));
+        assert_eq!(key_parts("111122223333:f"), ("111122223333", "f"));
+        assert_eq!(
+            function_arn("111122223333:f", Some("1")),
+            "arn:aws:lambda:us-east-1:111122223333:function:f:1"
+        );
+        // The same reference in two accounts names two functions.
+        let mine = FunctionRef::parse("f", "111122223333").expect("a name");
+        assert_eq!(
+            (mine.name.as_str(), mine.display_name()),
+            ("111122223333:f", "f")
+        );
+        let arn = FunctionRef::parse(
+            "arn:aws:lambda:us-east-1:111122223333:function:f:2",
+            "111122223333",
+        )
+        .expect("its own ARN");
+        assert_eq!(
+            (arn.name.as_str(), arn.qualifier.as_deref()),
+            ("111122223333:f", Some("2"))
+        );
+        let theirs = FunctionRef::parse(&function_arn("f", None), "111122223333")
+            .expect_err("the default account's function, from another account");
+        assert_eq!(theirs.code, crate::ErrorCode::AccessDenied);
+    }
+
+    #[test]
     fn other_regions_and_accounts_are_answered_as_aws_does() {
-        let err = FunctionRef::parse("arn:aws:lambda:ap-southeast-1:000000000000:function:f")
-            .expect_err("other region");
+        let err = FunctionRef::parse(
+            "arn:aws:lambda:ap-southeast-1:000000000000:function:f",
+            ACCOUNT,
+        )
+        .expect_err("other region");
         assert_eq!(err.code, crate::ErrorCode::ResourceNotFound);
         assert_eq!(
             err.message,
             "Functions from 'ap-southeast-1' are not reachable in this region ('us-east-1')"
         );
-        let err = FunctionRef::parse("111111111111:function:f").expect_err("other account");
+        let err =
+            FunctionRef::parse("111111111111:function:f", ACCOUNT).expect_err("other account");
         assert_eq!(err.code, crate::ErrorCode::AccessDenied);
         assert_eq!(err.body, crate::error::BodyKeys::NullMessage);
-        let eusc = FunctionRef::parse("arn:aws:lambda:eusc-de-east-1:000000000000:function:f")
-            .expect_err("a sovereign region");
+        let eusc = FunctionRef::parse(
+            "arn:aws:lambda:eusc-de-east-1:000000000000:function:f",
+            ACCOUNT,
+        )
+        .expect_err("a sovereign region");
         assert_eq!(eusc.code, crate::ErrorCode::ResourceNotFound);
     }
 }
@@ -284,7 +372,7 @@ mod proptests {
         /// Any input either parses or is rejected with a client error; nothing panics.
         #[test]
         fn never_panics(s in "\\PC{0,300}") {
-            if let Err(e) = FunctionRef::parse(&s) {
+            if let Err(e) = FunctionRef::parse(&s, ACCOUNT) {
                 prop_assert!(e.code.status() < 500);
             }
         }
@@ -292,7 +380,7 @@ mod proptests {
         /// A valid name and qualifier survive the trip through a full ARN.
         #[test]
         fn arn_round_trips(name in "[a-zA-Z0-9_-]{1,64}", q in proptest::option::of("[a-zA-Z0-9_-]{1,20}")) {
-            let parsed = FunctionRef::parse(&function_arn(&name, q.as_deref())).expect("valid ARN");
+            let parsed = FunctionRef::parse(&function_arn(&name, q.as_deref()), ACCOUNT).expect("valid ARN");
             prop_assert_eq!(parsed.name, name);
             prop_assert_eq!(parsed.qualifier, q);
         }

@@ -90,6 +90,9 @@ pub struct AuditQuery {
     pub principal: Option<String>,
     /// The operation or IAM action (`hearth audit --action`).
     pub action: Option<String>,
+    /// Only this account's events (CloudTrail's LookupEvents reads the caller's trail);
+    /// every account's with `None` (the server's administrator).
+    pub account: Option<String>,
     /// Events older than the one at this position (the previous page's last).
     pub before: Option<i64>,
     /// At most this many.

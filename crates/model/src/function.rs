@@ -126,7 +126,7 @@ impl FunctionConfig {
     /// The `FunctionConfiguration` shape returned by every configuration-returning call.
     pub fn to_configuration(&self) -> FunctionConfiguration {
         FunctionConfiguration {
-            function_name: self.name.clone(),
+            function_name: crate::arn::key_name(&self.name).to_string(),
             function_arn: self.arn(),
             runtime: self.runtime.clone(),
             role: self.role.clone(),
@@ -225,7 +225,8 @@ pub fn runtime_version_arn(runtime: &str, version: Option<&str>) -> String {
     format!("arn:aws:lambda:{}::runtime:{id}", crate::arn::REGION)
 }
 
-/// `/aws/lambda/<function>`: the log group Lambda writes a function's logs to.
+/// `/aws/lambda/<function>`: the log group Lambda writes a function's logs to (in the
+/// function's account; `function` is its key).
 pub fn log_group_of(function: &str) -> String {
-    format!("/aws/lambda/{function}")
+    format!("/aws/lambda/{}", crate::arn::key_name(function))
 }

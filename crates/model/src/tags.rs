@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::arn::{function_arn, ACCOUNT, REGION};
+#[cfg(test)]
+use crate::arn::ACCOUNT;
+use crate::arn::{function_arn, function_key, REGION};
 use crate::error::AwsError;
 
 /// A resource's tags, in key order (as Lambda lists them).
@@ -47,8 +49,9 @@ pub enum TaggedResource {
 }
 
 impl TaggedResource {
-    /// Parses the `{Resource}` of a tagging request.
-    pub fn parse(arn: &str) -> Result<Self, AwsError> {
+    /// Parses the `{Resource}` of a tagging request made in `tenant` (the account the
+    /// request acts in).
+    pub fn parse(arn: &str, tenant: &str) -> Result<Self, AwsError> {
         if arn.is_empty() || arn.len() > 10_000 || !RESOURCE.is_match(arn) {
             return Err(AwsError::constraint(
                 arn,
@@ -66,12 +69,13 @@ impl TaggedResource {
                 "Tags on function aliases and versions are not supported. Please specify a function ARN.",
             ));
         }
-        // Hearth has one region and one account: a function elsewhere does not exist.
-        if region != REGION || account != ACCOUNT {
+        // Hearth has one region: a function elsewhere, or in an account the request
+        // does not act in, does not exist for it.
+        if region != REGION || account != tenant {
             return Err(AwsError::function_not_found(arn));
         }
         Ok(Self::Function {
-            name: function.to_string(),
+            name: function_key(account, function),
         })
     }
 
@@ -181,10 +185,10 @@ mod tests {
     #[test]
     fn resources_parse_as_lambda_names_them() {
         assert_eq!(
-            TaggedResource::parse(F).expect("ok"),
+            TaggedResource::parse(F, ACCOUNT).expect("ok"),
             TaggedResource::Function { name: "f".into() }
         );
-        let e = TaggedResource::parse("arn:aws:something").expect_err("bad");
+        let e = TaggedResource::parse("arn:aws:something", ACCOUNT).expect_err("bad");
         assert_eq!(e.code, crate::ErrorCode::Validation);
         assert!(e.message.starts_with("1 validation error detected: Value 'arn:aws:something' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)"), "{}", e.message);
         for qualified in [
@@ -192,17 +196,19 @@ mod tests {
             format!("{F}:$LATEST"),
             format!("{F}:live"),
         ] {
-            let e = TaggedResource::parse(&qualified).expect_err("qualified");
+            let e = TaggedResource::parse(&qualified, ACCOUNT).expect_err("qualified");
             assert_eq!(e.code, crate::ErrorCode::InvalidParameterValue);
         }
         let other = "arn:aws:lambda:eu-west-1:000000000000:function:f";
         assert_eq!(
-            TaggedResource::parse(other).expect_err("elsewhere").message,
+            TaggedResource::parse(other, ACCOUNT)
+                .expect_err("elsewhere")
+                .message,
             format!("Function not found: {other}")
         );
         let esm = "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f";
         assert!(matches!(
-            TaggedResource::parse(esm),
+            TaggedResource::parse(esm, ACCOUNT),
             Ok(TaggedResource::Unsupported { .. })
         ));
     }
@@ -246,7 +252,7 @@ mod proptests {
         #[test]
         fn never_panics(s in "\\PC{0,300}", name in "[a-zA-Z0-9_-]{1,64}", q in "\\PC{0,20}") {
             for input in [s.clone(), format!("{}:{q}", function_arn(&name, None))] {
-                if let Err(e) = TaggedResource::parse(&input) {
+                if let Err(e) = TaggedResource::parse(&input, ACCOUNT) {
                     prop_assert!(e.code.status() < 500);
                 }
             }
@@ -256,7 +262,7 @@ mod proptests {
         #[test]
         fn function_arns_round_trip(name in "[a-zA-Z0-9_-]{1,64}") {
             let arn = function_arn(&name, None);
-            let parsed = TaggedResource::parse(&arn).expect("valid");
+            let parsed = TaggedResource::parse(&arn, ACCOUNT).expect("valid");
             prop_assert_eq!(parsed.arn(), arn);
         }
 

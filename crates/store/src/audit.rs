@@ -85,6 +85,11 @@ impl SqliteStore {
             let n = args.len();
             sql.push_str(&format!(" AND (event_name = ?{n} OR action = ?{n})"));
         }
+        if let Some(a) = &q.account {
+            args.push(a.clone().into());
+            let n = args.len();
+            sql.push_str(&format!(" AND json_extract(data, '$.account') = ?{n}"));
+        }
         // One more than asked: whether a next page exists.
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", q.limit + 1));
         let conn = self.conn();

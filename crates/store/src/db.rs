@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use hearth_model::arn::ACCOUNT;
 use hearth_model::FunctionConfig;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
@@ -227,23 +228,41 @@ impl SqliteStore {
         Ok(Edited::Done(config))
     }
 
-    /// Functions in name order, starting after `marker`.
+    /// Functions of `account` (every one's with `None`) in key order, after `marker`.
     pub(crate) fn list_functions(
         &self,
+        account: Option<&str>,
         marker: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FunctionConfig>, StoreError> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT data FROM functions WHERE name > ?1 ORDER BY name LIMIT ?2")?;
-        let rows = stmt.query_map(params![marker.unwrap_or(""), limit as i64], |r| {
-            r.get::<_, String>(0)
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(self.env_seal.decode(&row?)?);
-        }
-        Ok(out)
+        // Keys (`hearth_model::arn::function_key`): the default account's hold no colon,
+        // another account's all start with `ACCOUNT:` (and sort before `ACCOUNT;`).
+        let after = marker.unwrap_or("");
+        let limit = limit as i64;
+        let rows: Vec<String> = match account {
+            None => collect(
+                &conn,
+                "SELECT data FROM functions WHERE name > ?1 ORDER BY name LIMIT ?2",
+                params![after, limit],
+            )?,
+            Some(ACCOUNT) => collect(
+                &conn,
+                "SELECT data FROM functions WHERE name > ?1 AND instr(name, ':') = 0 \
+                 ORDER BY name LIMIT ?2",
+                params![after, limit],
+            )?,
+            Some(a) => {
+                let first = format!("{a}:");
+                collect(
+                    &conn,
+                    "SELECT data FROM functions WHERE name > ?1 AND name < ?2 \
+                     ORDER BY name LIMIT ?3",
+                    params![after.max(first.as_str()), format!("{a};"), limit],
+                )?
+            }
+        };
+        rows.iter().map(|row| self.env_seal.decode(row)).collect()
     }
 
     /// Deletes a function with its versions, aliases, counters, concurrency and
@@ -272,6 +291,17 @@ impl SqliteStore {
     }
 }
 
+/// The first column of every row `sql` selects with `params`.
+fn collect(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use hearth_model::FunctionConfig;
@@ -287,6 +317,41 @@ pub(crate) mod tests {
             .remove("dead_letter_target_arn");
         let loaded: FunctionConfig = serde_json::from_value(old).expect("loads");
         assert_eq!(loaded, sample("f"));
+    }
+
+    /// Each account lists its own functions only, in name order, page after page; the
+    /// default account's keys are bare names, another's `ACCOUNT:NAME`.
+    #[test]
+    fn functions_are_listed_per_account() {
+        use hearth_model::arn::{function_key, ACCOUNT};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let (a, b) = ("111122223333", "444455556666");
+        for (account, name) in [(ACCOUNT, "f"), (ACCOUNT, "z"), (a, "f"), (a, "g"), (b, "a")] {
+            store
+                .insert_function(&sample(&function_key(account, name)))
+                .expect("insert");
+        }
+        let keys = |account: Option<&str>, marker: Option<&str>, limit: usize| -> Vec<String> {
+            store
+                .list_functions(account, marker, limit)
+                .expect("list")
+                .into_iter()
+                .map(|f| f.name)
+                .collect()
+        };
+        assert_eq!(keys(Some(ACCOUNT), None, 10), ["f", "z"]);
+        assert_eq!(
+            keys(Some(a), None, 10),
+            [format!("{a}:f"), format!("{a}:g")]
+        );
+        assert_eq!(
+            keys(Some(a), Some(&format!("{a}:f")), 10),
+            [format!("{a}:g")]
+        );
+        assert_eq!(keys(Some(b), None, 1), [format!("{b}:a")]);
+        assert!(keys(Some("999999999999"), None, 10).is_empty());
+        assert_eq!(keys(None, None, 10).len(), 5);
     }
 
     /// A WAL that one large commit grew, with nothing written after it, is cut back by

@@ -184,10 +184,11 @@ impl MetadataStore for SqliteStore {
     }
     fn list_functions(
         &self,
+        account: Option<&str>,
         marker: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FunctionConfig>, StoreError> {
-        SqliteStore::list_functions(self, marker, limit)
+        SqliteStore::list_functions(self, account, marker, limit)
     }
     fn delete_function(&self, name: &str) -> Result<bool, StoreError> {
         SqliteStore::delete_function(self, name)

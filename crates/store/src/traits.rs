@@ -64,15 +64,17 @@ pub trait MetadataStore: Send + Sync {
         name: &str,
         edit: Edit<'_, FunctionConfig>,
     ) -> Result<Edited<FunctionConfig>, StoreError>;
-    /// Functions in name order, starting after `marker`.
+    /// Functions of `account` (every account's with `None`) in key order, starting after
+    /// the key `marker` (`hearth_model::arn::function_key`).
     fn list_functions(
         &self,
+        account: Option<&str>,
         marker: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FunctionConfig>, StoreError>;
-    /// Every function, for start-up recovery and account totals.
+    /// Every function of every account, for start-up recovery.
     fn all_functions(&self) -> Result<Vec<FunctionConfig>, StoreError> {
-        self.list_functions(None, usize::MAX >> 1)
+        self.list_functions(None, None, usize::MAX >> 1)
     }
     /// Deletes a function with its versions, aliases, counters, concurrency,
     /// asynchronous invocation settings, tags, policies and settings; false if there

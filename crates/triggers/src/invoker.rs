@@ -98,7 +98,7 @@ mod tests {
         let err = invoker
             .enqueue(EnqueueRequest {
                 request_id: "r1".into(),
-                function: FunctionRef::parse("nope").expect("a name"),
+                function: FunctionRef::parse("nope", hearth_model::arn::ACCOUNT).expect("a name"),
                 payload: Bytes::from_static(b"{}"),
                 client_context: None,
             })

@@ -225,7 +225,9 @@ impl Engine {
     /// if the ARN names one).
     fn check_function_destination(&self, function: &str, arn: &str) -> Result<(), EngineError> {
         let invalid = || EngineError::Invalid(format!("The destination ARN {arn} is invalid."));
-        let target = FunctionRef::parse(arn).map_err(|_| invalid())?;
+        // A destination in the function's own account (another account's is refused).
+        let target = FunctionRef::parse(arn, hearth_model::arn::key_account(function))
+            .map_err(|_| invalid())?;
         let entry = self
             .inner
             .registry

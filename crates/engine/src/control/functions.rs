@@ -2,7 +2,7 @@
 //! A create or update leaves the function `Pending` or `InProgress`; `settle` finishes
 //! it in the background.
 
-use hearth_model::arn::{function_arn, LATEST};
+use hearth_model::arn::{function_arn, function_key, key_name, LATEST};
 use hearth_model::function::CodeRef;
 use hearth_model::time::lambda_timestamp;
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
@@ -121,32 +121,36 @@ impl Engine {
         }
     }
 
-    /// Functions after `marker`, at most `max`, and the marker of the next page (the
-    /// name of the last one given).
+    /// `account`'s functions after `marker` (a name), at most `max`, and the marker of
+    /// the next page (the name of the last one given).
     pub fn list_functions(
         &self,
+        account: &str,
         marker: Option<&str>,
         max: usize,
     ) -> Result<(Vec<FunctionConfig>, Option<String>), EngineError> {
-        let mut page = self
-            .inner
-            .store
-            .metadata()
-            .list_functions(marker, max + 1)?;
+        let after = marker.map(|m| function_key(account, m));
+        let mut page =
+            self.inner
+                .store
+                .metadata()
+                .list_functions(Some(account), after.as_deref(), max + 1)?;
         let next = if page.len() > max {
             page.truncate(max);
-            page.last().map(|f| f.name.clone())
+            page.last().map(|f| key_name(&f.name).to_string())
         } else {
             None
         };
         Ok((page, next))
     }
 
-    /// ListFunctions with `FunctionVersion=ALL`: each function's `$LATEST` then its
-    /// versions in order, functions by name; at most `max` entries after `marker`
-    /// (`<function>:<version>`, the last entry given) and the marker of the next page.
+    /// ListFunctions with `FunctionVersion=ALL`: each of `account`'s functions' `$LATEST`
+    /// then its versions in order, functions by name; at most `max` entries after
+    /// `marker` (`<function>:<version>`, the last entry given) and the marker of the next
+    /// page.
     pub fn list_all_versions(
         &self,
+        account: &str,
         marker: Option<&str>,
         max: usize,
     ) -> Result<(Vec<FunctionConfig>, Option<String>), EngineError> {
@@ -159,15 +163,16 @@ impl Engine {
         let mut after = None;
         if let Some((name, version)) = marker.and_then(|m| m.split_once(':')) {
             // The rest of the function the previous page ended in.
-            if let Some(f) = metadata.get_function(name)? {
+            let key = function_key(account, name);
+            if let Some(f) = metadata.get_function(&key)? {
                 let entries = entries_of(f)?;
                 let seen = entries.iter().position(|e| e.version == version);
                 out.extend(entries.into_iter().skip(seen.map_or(0, |i| i + 1)));
             }
-            after = Some(name.to_string());
+            after = Some(key);
         }
         while out.len() <= max {
-            let batch = metadata.list_functions(after.as_deref(), max + 1)?;
+            let batch = metadata.list_functions(Some(account), after.as_deref(), max + 1)?;
             let Some(last) = batch.last() else { break };
             after = Some(last.name.clone());
             for f in batch {
@@ -176,7 +181,8 @@ impl Engine {
         }
         let next = if out.len() > max {
             out.truncate(max);
-            out.last().map(|e| format!("{}:{}", e.name, e.version))
+            out.last()
+                .map(|e| format!("{}:{}", key_name(&e.name), e.version))
         } else {
             None
         };
@@ -345,8 +351,13 @@ impl Engine {
         Ok(())
     }
 
-    pub fn account_settings(&self) -> Result<AccountSettings, EngineError> {
-        let all = self.inner.store.metadata().all_functions()?;
+    /// `account`'s settings: its functions, the stored code and the concurrency limits.
+    pub fn account_settings(&self, account: &str) -> Result<AccountSettings, EngineError> {
+        let all =
+            self.inner
+                .store
+                .metadata()
+                .list_functions(Some(account), None, usize::MAX >> 1)?;
         let code_size = self.inner.store.code().total_code_size()?;
         Ok(AccountSettings {
             function_count: all.len() as i64,

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use super::env::Environment;
 
-/// The pool key of a function version: `name:version`.
+/// The pool key of a function version: `KEY#version`. A function key may hold a colon
+/// (`ACCOUNT:NAME`) and a default-account name may be all digits, so the separator is
+/// one that neither keys nor versions can hold.
 pub(crate) fn key(function: &str, version: &str) -> String {
-    format!("{function}:{version}")
+    format!("{function}#{version}")
 }
 
 #[derive(Default)]
@@ -85,7 +87,7 @@ impl Pool {
 
     /// Retires the environments of every version of `function`.
     pub(crate) fn retire_function(&self, function: &str) -> Vec<Environment> {
-        let prefix = format!("{function}:");
+        let prefix = key(function, "");
         let mut state = self.lock();
         state.current.retain(|k, _| !k.starts_with(&prefix));
         let keys: Vec<String> = state

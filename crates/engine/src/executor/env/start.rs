@@ -420,7 +420,8 @@ fn spec_for(
 ) -> SandboxSpec {
     let mut env = contract::variables(
         &contract::FunctionEnv {
-            name: &spec.function,
+            // The wire's name: `spec.function` is the function's key.
+            name: hearth_model::arn::key_name(&spec.function),
             runtime: &spec.runtime,
             handler: &spec.handler,
             version: &spec.version,
