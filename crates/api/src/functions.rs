@@ -65,7 +65,7 @@ pub(crate) async fn create(
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order)?;
-    crate::role_check::check(&s, &caller_of(caller), &new.role)?;
+    crate::role_check::check(&s, &caller_of(caller), &new.role, &new.name)?;
     crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
@@ -208,7 +208,7 @@ pub(crate) async fn update_configuration(
     let order = EnvOrder::of(&bytes);
     let (r, change) = crate::function_request::config_change(&function, req, &order)?;
     if let Some(role) = &change.role {
-        crate::role_check::check(&s, &caller_of(caller), role)?;
+        crate::role_check::check(&s, &caller_of(caller), role, &r.name)?;
     }
     if let Some(arn) = &change.kms_key_arn {
         crate::kms::check_key(&s, arn.as_deref()).await?;

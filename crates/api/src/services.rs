@@ -124,7 +124,7 @@ fn answer(
         return protocol.error(&e, &request_id);
     }
     match service {
-        Service::Sts => sts::dispatch(state, &access.caller, req, &request_id),
+        Service::Sts => sts::dispatch(state, access, req, &request_id),
         _ => iam::dispatch(state, &access.caller, req, &request_id),
     }
 }
@@ -140,8 +140,8 @@ fn authorize_query(
     let account = &access.caller.account;
     let (action, resource) = match service {
         // GetCallerIdentity needs no permission; AssumeRole is decided by the role's
-        // trust policy, which `sts.rs` reads after validating the request, answering
-        // STS's own denial text.
+        // trust policy and the caller's identity policies together, which `sts.rs` asks
+        // after validating the request, answering STS's own denial text.
         Service::Sts => return Ok(()),
         _ => {
             let resource = match (req.get("RoleName"), req.get("PolicyArn")) {
