@@ -124,6 +124,16 @@ mod tests {
     }
 
     use DecidedBy::{IdentityPolicy as Id, ResourcePolicy as Res};
+
+    /// A case: its name, the request, the trust policy's one statement, the caller's
+    /// identity policies, and the expected decision.
+    type Row = (
+        &'static str,
+        RequestContext,
+        Value,
+        Vec<Policy>,
+        (Decision, DecidedBy),
+    );
     use Decision::{Allow as Yes, ExplicitDeny as Deny, ImplicitDeny as No};
 
     #[test]
@@ -131,13 +141,7 @@ mod tests {
         let alice = || user(A, "alice");
         let none: Vec<Policy> = Vec::new();
         let may = identity("sts:AssumeRole", ROLE);
-        let rows: Vec<(
-            &str,
-            RequestContext,
-            Value,
-            Vec<Policy>,
-            (Decision, DecidedBy),
-        )> = vec![
+        let rows: Vec<Row> = vec![
             // The trust policy names the user: enough in its own account.
             (
                 "user named",
