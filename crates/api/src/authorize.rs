@@ -120,7 +120,8 @@ impl Access {
         p
     }
 
-    fn context(&self) -> RequestContext {
+    /// The request context of the caller's request (its principal, source address, time).
+    pub(crate) fn context(&self) -> RequestContext {
         let mut ctx = RequestContext::new(self.principal()).at_time(self.epoch_seconds);
         ctx.set("aws:RequestedRegion", REGION);
         // Hearth serves plain HTTP until the TLS part sets this from the connection.

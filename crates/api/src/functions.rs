@@ -7,10 +7,9 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use hearth_model::alias::is_version_number;
 use hearth_model::arn::{function_arn, LATEST};
-use hearth_model::caller::Caller;
 use hearth_model::concurrency::Concurrency;
 use hearth_model::shapes::{
     CreateFunctionRequest, FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse,
@@ -21,7 +20,6 @@ use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, NameShape};
 use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
 use crate::reference::{self, QualifierShape};
-use crate::services::caller_of;
 use crate::tenant::Tenant;
 use crate::{body, AppState};
 
@@ -65,14 +63,13 @@ fn configuration(
 pub(crate) async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
-    caller: Option<Extension<Caller>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
-    crate::role_check::check(&s, &caller_of(caller), &new.role)?;
+    crate::role_check::check(&s, &new.role, &new.name)?;
     crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
@@ -212,7 +209,6 @@ pub(crate) async fn update_configuration(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(function): Path<String>,
-    caller: Option<Extension<Caller>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
@@ -221,7 +217,7 @@ pub(crate) async fn update_configuration(
     let (r, change) =
         crate::function_request::config_change(&function, tenant.as_str(), req, &order)?;
     if let Some(role) = &change.role {
-        crate::role_check::check(&s, &caller_of(caller), role)?;
+        crate::role_check::check(&s, role, &r.name)?;
     }
     if let Some(arn) = &change.kms_key_arn {
         crate::kms::check_key(&s, arn.as_deref()).await?;

@@ -1,10 +1,14 @@
 //! CreateFunction's and UpdateFunctionConfiguration's role check (with
 //! [`crate::ApiOptions::check_roles`]): the execution role must be a role of the
 //! caller's account whose trust policy lets `lambda.amazonaws.com` assume it, else
-//! Lambda's `InvalidParameterValueException`.
+//! Lambda's `InvalidParameterValueException`. The trust policy is evaluated by the policy
+//! crate with Lambda as the principal and the function as the source
+//! (`aws:SourceAccount`, `aws:SourceArn`), so that a trust policy limited to some
+//! functions or accounts is honoured.
 
 use hearth_engine::IamError;
-use hearth_model::caller::Caller;
+use hearth_iam_policy::{RequestContext, RequestPrincipal};
+use hearth_model::arn::{function_arn, key_account};
 use hearth_model::iam::parse_role_arn;
 use hearth_model::AwsError;
 
@@ -17,15 +21,21 @@ const LAMBDA: &str = "lambda.amazonaws.com";
 /// Lambda's answer when it cannot assume the role.
 const CANNOT_ASSUME: &str = "The role defined for the function cannot be assumed by Lambda.";
 
-/// Checks `role` (already valid to Lambda's pattern) when role checking is on.
-pub(crate) fn check(s: &AppState, caller: &Caller, role: &str) -> ApiResult<()> {
+/// Checks `role` (already valid to Lambda's pattern) as the execution role of the
+/// function whose key is `function` (`hearth_model::arn::function_key`): a role of the
+/// function's own account, when role checking is on.
+pub(crate) fn check(s: &AppState, role: &str, function: &str) -> ApiResult<()> {
     if !s.options.check_roles {
         return Ok(());
     }
+    let owner = key_account(function);
+    let ctx = RequestContext::new(RequestPrincipal::service(LAMBDA))
+        .with("aws:SourceAccount", owner)
+        .with("aws:SourceArn", &function_arn(function, None));
     let trusted = match parse_role_arn(role) {
-        Some((account, name)) if account == caller.account => s
+        Some((account, name)) if account == owner => s
             .engine
-            .role_trusts_service(account, name, LAMBDA)
+            .role_trusts_service(account, name, &ctx)
             .map_err(|e| match e {
                 IamError::Engine(e) => ApiError::from(e),
                 other => ApiError(AwsError::service(other.to_string())),

@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
-use hearth_model::caller::Caller;
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
@@ -40,12 +39,6 @@ enum Service {
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/", post(dispatch).get(dispatch_get))
-}
-
-/// Who signed the request (the authentication layer's extension), else the default
-/// account's root (authentication off).
-pub(crate) fn caller_of(caller: Option<Extension<Caller>>) -> Caller {
-    caller.map_or_else(Caller::default_root, |Extension(c)| c)
 }
 
 fn request_id_of(id: Option<Extension<RequestId>>) -> String {
@@ -124,7 +117,7 @@ fn answer(
         return protocol.error(&e, &request_id);
     }
     match service {
-        Service::Sts => sts::dispatch(state, &access.caller, req, &request_id),
+        Service::Sts => sts::dispatch(state, access, req, &request_id),
         _ => iam::dispatch(state, &access.caller, req, &request_id),
     }
 }
@@ -140,8 +133,8 @@ fn authorize_query(
     let account = &access.caller.account;
     let (action, resource) = match service {
         // GetCallerIdentity needs no permission; AssumeRole is decided by the role's
-        // trust policy, which `sts.rs` reads after validating the request, answering
-        // STS's own denial text.
+        // trust policy and the caller's identity policies together, which `sts.rs` asks
+        // after validating the request, answering STS's own denial text.
         Service::Sts => return Ok(()),
         _ => {
             let resource = match (req.get("RoleName"), req.get("PolicyArn")) {

@@ -1,8 +1,10 @@
 //! STS on Hearth's one endpoint (the query protocol, `Version=2011-06-15`):
 //! GetCallerIdentity and AssumeRole. AssumeRole checks the request, finds the role and
-//! asks its trust policy (`hearth_model::iam::trust`, through the engine) whether the
-//! caller may assume it; the credentials themselves come from a [`SessionIssuer`],
-//! which the server provides when it can verify what it issues.
+//! has the policy crate decide, through the engine, whether the caller may assume it: the
+//! role's trust policy, with the request's condition keys (`sts:ExternalId`,
+//! `aws:SourceIp`, ...), and the caller's identity policies (a root needs none) combined
+//! as AWS combines them. The credentials themselves come from a [`SessionIssuer`], which
+//! the server provides when it can verify what it issues.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,10 +15,10 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use hearth_engine::IamError;
 use hearth_model::caller::{Caller, CallerKind};
-use hearth_model::iam::trust::Principal;
 use hearth_model::iam::{self, Tag};
 use hearth_model::violations::Violations;
 
+use crate::authorize::Access;
 use crate::query::{integer, required, Protocol, QueryError, QueryRequest, Xml};
 use crate::AppState;
 
@@ -73,13 +75,13 @@ pub type Issuer = Option<Arc<dyn SessionIssuer>>;
 /// One STS request, answered.
 pub(crate) fn dispatch(
     s: &AppState,
-    caller: &Caller,
+    access: &Access,
     req: &QueryRequest,
     request_id: &str,
 ) -> Response {
     let result = match req.action.as_str() {
-        "GetCallerIdentity" => Ok(caller_identity(caller)),
-        "AssumeRole" => assume_role(s, caller, req),
+        "GetCallerIdentity" => Ok(caller_identity(&access.caller)),
+        "AssumeRole" => assume_role(s, access, req),
         other => Err(QueryError::invalid_action(other, PROTOCOL.version)),
     };
     match result {
@@ -126,6 +128,7 @@ struct AssumeRequest<'a> {
     tags: Vec<Tag>,
     transitive: Vec<String>,
     source_identity: Option<&'a str>,
+    external_id: Option<&'a str>,
 }
 
 fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
@@ -153,6 +156,17 @@ fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
     let source_identity = req.get("SourceIdentity");
     if let Some(si) = source_identity {
         v.length(si, "sourceIdentity", 2, 64);
+    }
+    let external_id = req.get("ExternalId");
+    if let Some(x) = external_id {
+        v.length(x, "externalId", 2, 1224);
+        v.pattern(
+            x,
+            "externalId",
+            x.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || "+=,.@:/-".contains(c)),
+            r"[\w+=,.@:\/-]*",
+        );
     }
     let tags = crate::iam::tags_of(req);
     if tags.len() > iam::MAX_TAGS {
@@ -199,22 +213,12 @@ fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
         tags,
         transitive,
         source_identity,
+        external_id,
     })
 }
 
-/// Who the caller is to a trust policy.
-fn principal(caller: &Caller) -> Principal<'_> {
-    let mut arns = vec![caller.arn.as_str()];
-    if let CallerKind::AssumedRole { role_arn, .. } = &caller.kind {
-        arns.push(role_arn.as_str());
-    }
-    Principal::Aws {
-        account: &caller.account,
-        arns,
-    }
-}
-
-fn assume_role(s: &AppState, caller: &Caller, req: &QueryRequest) -> Result<Xml, QueryError> {
+fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml, QueryError> {
+    let caller = &access.caller;
     let r = parse(req)?;
     let denied = || {
         QueryError::sender(
@@ -229,7 +233,28 @@ fn assume_role(s: &AppState, caller: &Caller, req: &QueryRequest) -> Result<Xml,
     let Some((account, name)) = role_arn(r.role_arn)? else {
         return Err(denied());
     };
-    let role = match s.engine.role_to_assume(account, name, &principal(caller)) {
+    // The keys AssumeRole adds to the request's context, for the trust policy's
+    // conditions (`sts:ExternalId` is how a third party is made to name its customer).
+    let mut ctx = access.context();
+    ctx.set("sts:RoleSessionName", r.session_name);
+    if let Some(x) = r.external_id {
+        ctx.set("sts:ExternalId", x);
+    }
+    if let Some(si) = r.source_identity {
+        ctx.set("sts:SourceIdentity", si);
+    }
+    if let Some(d) = r.duration {
+        ctx.set("sts:DurationSeconds", &d.to_string());
+    }
+    let identity = match caller.kind {
+        CallerKind::Root => Vec::new(),
+        _ => s
+            .options
+            .authorizer
+            .identity_policies(caller)
+            .map_err(|m| QueryError::internal(&m))?,
+    };
+    let role = match s.engine.role_to_assume(account, name, &ctx, &identity) {
         Ok(role) => role,
         Err(IamError::AssumeDenied) => return Err(denied()),
         Err(e) => return Err(e.into()),

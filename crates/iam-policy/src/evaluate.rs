@@ -58,12 +58,84 @@ pub struct ResourcePolicy<'a> {
     pub policy: Option<&'a Policy>,
 }
 
+/// What the statements of one kind of policy said about a request.
 #[derive(Default)]
-struct Found {
-    allow: bool,
-    deny: bool,
+pub(crate) struct Found {
+    pub(crate) allow: bool,
+    pub(crate) deny: bool,
     /// Allowed only through a statement naming the principal's account.
-    allow_account: bool,
+    pub(crate) allow_account: bool,
+}
+
+/// What the principal's identity policies say of `action` on `resource`. Identity
+/// policies belong to IAM users and roles; a root or a service has none.
+pub(crate) fn identity_found(
+    ctx: &RequestContext,
+    action: &str,
+    resource: &str,
+    identity: &[Policy],
+) -> Found {
+    let mut id = Found::default();
+    if !matches!(
+        ctx.principal.kind,
+        PrincipalKind::User { .. } | PrincipalKind::AssumedRole { .. }
+    ) {
+        return id;
+    }
+    for policy in identity {
+        for s in &policy.statements {
+            if s.action_applies(action)
+                && s.resource_applies(resource, ctx, policy.has_variables())
+                && s.conditions_hold(ctx, policy.has_variables())
+            {
+                match s.effect {
+                    Effect::Allow => id.allow = true,
+                    Effect::Deny => id.deny = true,
+                }
+            }
+        }
+    }
+    id
+}
+
+/// What a resource's policy (or a role's trust policy) says of `action` on `resource`
+/// for the principal of `ctx`: its statements that name the principal (or, with
+/// `NotPrincipal`, do not name it), cover the action and resource, and whose conditions
+/// hold.
+pub(crate) fn resource_found(
+    ctx: &RequestContext,
+    action: &str,
+    resource: &str,
+    policy: Option<&Policy>,
+) -> Found {
+    let mut res = Found::default();
+    let Some(policy) = policy else {
+        return res;
+    };
+    let p = &ctx.principal;
+    for s in &policy.statements {
+        let named = match &s.principal {
+            None => PrincipalMatch::No,
+            Some(np) if np.negated => match np.items.matches(p) {
+                PrincipalMatch::No => PrincipalMatch::Direct,
+                _ => PrincipalMatch::No,
+            },
+            Some(np) => np.items.matches(p),
+        };
+        if named == PrincipalMatch::No
+            || !s.action_applies(action)
+            || !s.resource_applies(resource, ctx, policy.has_variables())
+            || !s.conditions_hold(ctx, policy.has_variables())
+        {
+            continue;
+        }
+        match (s.effect, named) {
+            (Effect::Deny, _) => res.deny = true,
+            (Effect::Allow, PrincipalMatch::Direct) => res.allow = true,
+            (Effect::Allow, _) => res.allow_account = true,
+        }
+    }
+    res
 }
 
 /// Evaluates `action` on `resource` (an ARN, or `*` for actions on no resource) for the
@@ -78,51 +150,8 @@ pub fn evaluate(
     let p = &ctx.principal;
     let outcome = |decision, by| Outcome { decision, by };
     let is_service = matches!(p.kind, PrincipalKind::Service { .. });
-    // Identity policies belong to IAM users and roles; a root or a service has none.
-    let mut id = Found::default();
-    if matches!(
-        p.kind,
-        PrincipalKind::User { .. } | PrincipalKind::AssumedRole { .. }
-    ) {
-        for policy in identity {
-            for s in &policy.statements {
-                if s.action_applies(action)
-                    && s.resource_applies(resource, ctx, policy.has_variables())
-                    && s.conditions_hold(ctx, policy.has_variables())
-                {
-                    match s.effect {
-                        Effect::Allow => id.allow = true,
-                        Effect::Deny => id.deny = true,
-                    }
-                }
-            }
-        }
-    }
-    let mut res = Found::default();
-    if let Some(policy) = resource_policy.policy {
-        for s in &policy.statements {
-            let named = match &s.principal {
-                None => PrincipalMatch::No,
-                Some(np) if np.negated => match np.items.matches(p) {
-                    PrincipalMatch::No => PrincipalMatch::Direct,
-                    _ => PrincipalMatch::No,
-                },
-                Some(np) => np.items.matches(p),
-            };
-            if named == PrincipalMatch::No
-                || !s.action_applies(action)
-                || !s.resource_applies(resource, ctx, policy.has_variables())
-                || !s.conditions_hold(ctx, policy.has_variables())
-            {
-                continue;
-            }
-            match (s.effect, named) {
-                (Effect::Deny, _) => res.deny = true,
-                (Effect::Allow, PrincipalMatch::Direct) => res.allow = true,
-                (Effect::Allow, _) => res.allow_account = true,
-            }
-        }
-    }
+    let id = identity_found(ctx, action, resource, identity);
+    let res = resource_found(ctx, action, resource, resource_policy.policy);
     if id.deny {
         return outcome(Decision::ExplicitDeny, DecidedBy::IdentityPolicy);
     }

@@ -5,7 +5,8 @@
 //! deny wins, identity and resource policies combined within and across accounts).
 //!
 //! The crate knows nothing of Hearth's services: the API layer declares which action and
-//! resource a request needs, builds a [`RequestContext`], and asks [`evaluate`].
+//! resource a request needs, builds a [`RequestContext`], and asks [`evaluate`] (or, whether
+//! a principal may assume a role, [`evaluate_trust`]).
 
 mod condition;
 mod context;
@@ -14,6 +15,7 @@ mod evaluate;
 mod limits;
 mod pattern;
 mod principal;
+mod trust;
 mod variables;
 
 pub use condition::{Condition, Operator, SetQualifier};
@@ -24,3 +26,4 @@ pub use document::{
 pub use evaluate::{denial_message, evaluate, DecidedBy, Decision, Outcome, ResourcePolicy};
 pub use limits::{size_without_whitespace, SizeLimit};
 pub use principal::{PrincipalSpec, PrincipalType};
+pub use trust::{evaluate_trust, TrustedRole, ASSUME_ROLE};

@@ -6,8 +6,8 @@
 //! of policy that decided.
 
 use hearth_iam_policy::{
-    denial_message, evaluate, parse, DecidedBy, Decision, Policy, PolicyKind, RequestContext,
-    RequestPrincipal, ResourcePolicy,
+    denial_message, evaluate, evaluate_trust, parse, DecidedBy, Decision, Policy, PolicyKind,
+    RequestContext, RequestPrincipal, ResourcePolicy, TrustedRole,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -522,6 +522,9 @@ fn documented_examples() {
     }
 }
 
+/// A role's trust policy is its resource policy, with the User Guide's exception: it must
+/// allow the principal itself, even in its own account, where an identity policy allowing
+/// `sts:AssumeRole` would be enough for any other resource (`evaluate`).
 #[test]
 fn a_trust_policy_is_evaluated_as_the_roles_resource_policy() {
     let trust = parse(
@@ -532,26 +535,44 @@ fn a_trust_policy_is_evaluated_as_the_roles_resource_policy() {
     )
     .expect("trust policy");
     let role = "arn:aws:iam::111122223333:role/exec";
-    let assume = |who: RequestPrincipal| {
-        evaluate(
-            &RequestContext::new(who),
+    let assume = |who: RequestPrincipal, ids: &[Policy]| {
+        let ctx = RequestContext::new(who);
+        let as_trust = evaluate_trust(
+            &ctx,
+            TrustedRole {
+                arn: role,
+                account: A,
+                trust: &trust,
+            },
+            ids,
+        )
+        .decision;
+        let as_resource = evaluate(
+            &ctx,
             "sts:AssumeRole",
             role,
-            &[],
+            ids,
             ResourcePolicy {
                 account: A,
                 policy: Some(&trust),
             },
         )
-        .decision
+        .decision;
+        (as_trust, as_resource)
     };
     assert_eq!(
-        assume(RequestPrincipal::service("lambda.amazonaws.com")),
-        Decision::Allow
+        assume(RequestPrincipal::service("lambda.amazonaws.com"), &[]),
+        (Decision::Allow, Decision::Allow)
     );
     assert_eq!(
-        assume(RequestPrincipal::service("states.amazonaws.com")),
-        Decision::ImplicitDeny
+        assume(RequestPrincipal::service("states.amazonaws.com"), &[]),
+        (Decision::ImplicitDeny, Decision::ImplicitDeny)
+    );
+    let may_assume = identity(&json!({"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}}));
+    assert_eq!(
+        assume(RequestPrincipal::user(A, "bob"), &[may_assume]),
+        (Decision::ImplicitDeny, Decision::Allow)
     );
 }
 
@@ -669,6 +690,39 @@ proptest! {
             .collect();
         let p = identity(&json!({"Version": "2012-10-17", "Statement": statements}));
         let out = evaluate(&user(A, "bob"), action, f(), &[p], ResourcePolicy { account: A, policy: None });
+        prop_assert_ne!(out.decision, Decision::Allow);
+    }
+
+    /// Whatever the caller's identity policies allow, a trust policy naming neither the
+    /// caller nor its account lets no one in, and one denying everyone refuses everyone.
+    #[test]
+    fn the_trust_policy_must_allow_and_its_deny_wins(
+        stmts in proptest::collection::vec((
+            arb_effect(),
+            prop_oneof![Just("sts:AssumeRole"), Just("sts:*"), Just("*")],
+            prop_oneof![Just("*"), Just("arn:aws:iam::111122223333:role/r")],
+        ), 0..6),
+        cross in any::<bool>(),
+        deny_all in any::<bool>(),
+    ) {
+        let role = "arn:aws:iam::111122223333:role/r";
+        let statements: Vec<Value> = stmts
+            .iter()
+            .map(|(e, a, r)| json!({"Effect": e, "Action": a, "Resource": r}))
+            .chain([json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role})])
+            .collect();
+        let ids = [identity(&json!({"Version": "2012-10-17", "Statement": statements}))];
+        let trust_doc = if deny_all {
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+                {"Effect": "Deny", "Principal": "*", "Action": "sts:*"}]})
+        } else {
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*"}})
+        };
+        let trust = parse(&trust_doc.to_string(), PolicyKind::Trust).expect("trust policy");
+        let ctx = user(if cross { B } else { A }, "bob");
+        let out = evaluate_trust(&ctx, TrustedRole { arn: role, account: A, trust: &trust }, &ids);
         prop_assert_ne!(out.decision, Decision::Allow);
     }
 }

@@ -7,8 +7,8 @@
 //! checked there too (`hearth_model::iam::policy_document::check`). Every operation is
 //! within one account, the caller's.
 
+use hearth_iam_policy::{evaluate_trust, parse, Policy, PolicyKind, RequestContext, TrustedRole};
 use hearth_model::iam::managed::{self, ManagedPolicy};
-use hearth_model::iam::trust::{self, Principal};
 use hearth_model::iam::{Role, Tag};
 use hearth_store::traits::Edited;
 use hearth_store::StoreError;
@@ -331,14 +331,16 @@ impl Engine {
             .count())
     }
 
-    /// The role `name` of `account` if `principal` may assume it (its trust policy
-    /// allows it); `AssumeDenied` otherwise, also when there is no such role, as STS
-    /// answers.
+    /// The role `name` of `account` if the principal of `ctx` may assume it: the role's
+    /// trust policy and the principal's identity policies (`identity`) decided together
+    /// by the policy crate ([`evaluate_trust`]), conditions included; `AssumeDenied`
+    /// otherwise, also when there is no such role, as STS answers.
     pub fn role_to_assume(
         &self,
         account: &str,
         name: &str,
-        principal: &Principal<'_>,
+        ctx: &RequestContext,
+        identity: &[Policy],
     ) -> Result<Role, IamError> {
         let role = self
             .inner
@@ -347,21 +349,45 @@ impl Engine {
             .get_role(account, name)?
             .ok_or(IamError::AssumeDenied)?;
         // The name must match as given: a role ARN is not case-folded.
-        if role.name != name || !trust::allows(&role.assume_role_policy, principal) {
+        if role.name != name {
             return Err(IamError::AssumeDenied);
         }
-        Ok(role)
+        // Stored trust policies were parsed with this grammar when stored; one that no
+        // longer parses (a grammar change) trusts no one rather than being guessed at.
+        let trust = match parse(&role.assume_role_policy, PolicyKind::Trust) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(role = %role.arn(), error = %e, "a stored trust policy does not parse; nobody may assume the role");
+                return Err(IamError::AssumeDenied);
+            }
+        };
+        let arn = role.arn();
+        let outcome = evaluate_trust(
+            ctx,
+            TrustedRole {
+                arn: &arn,
+                account: &role.account,
+                trust: &trust,
+            },
+            identity,
+        );
+        if outcome.allowed() {
+            Ok(role)
+        } else {
+            Err(IamError::AssumeDenied)
+        }
     }
 
-    /// Whether the role `name` of `account` exists and trusts `service` to assume it
-    /// (CreateFunction's role check, with `lambda.amazonaws.com`).
+    /// Whether the role `name` of `account` exists and its trust policy lets the service
+    /// principal of `ctx` assume it (CreateFunction's role check, with
+    /// `lambda.amazonaws.com` and the function as `aws:SourceArn`/`aws:SourceAccount`).
     pub fn role_trusts_service(
         &self,
         account: &str,
         name: &str,
-        service: &str,
+        ctx: &RequestContext,
     ) -> Result<bool, IamError> {
-        match self.role_to_assume(account, name, &Principal::Service(service)) {
+        match self.role_to_assume(account, name, ctx, &[]) {
             Ok(_) => Ok(true),
             Err(IamError::AssumeDenied) => Ok(false),
             Err(e) => Err(e),
@@ -371,6 +397,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    use hearth_iam_policy::RequestPrincipal;
+
     use super::*;
     use crate::testing;
 
@@ -434,14 +462,19 @@ mod tests {
             e.detach_role_policy("111111111111", "exec", basic),
             Err(IamError::NotAttached { .. })
         ));
+        let service = |name: &str| RequestContext::new(RequestPrincipal::service(name));
+        let lambda = service("lambda.amazonaws.com");
         assert!(e
-            .role_trusts_service("111111111111", "exec", "lambda.amazonaws.com")
+            .role_trusts_service("111111111111", "exec", &lambda)
             .expect("check"));
         assert!(!e
-            .role_trusts_service("111111111111", "exec", "ec2.amazonaws.com")
+            .role_trusts_service("111111111111", "exec", &service("ec2.amazonaws.com"))
             .expect("check"));
         assert!(!e
-            .role_trusts_service("222222222222", "exec", "lambda.amazonaws.com")
+            .role_trusts_service("222222222222", "exec", &lambda)
+            .expect("check"));
+        assert!(!e
+            .role_trusts_service("111111111111", "EXEC", &lambda)
             .expect("check"));
         e.delete_role("111111111111", "exec").expect("delete");
     }

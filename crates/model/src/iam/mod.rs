@@ -1,12 +1,12 @@
 //! IAM roles (issue 14, section 3): the role record the store keeps, the names, paths,
 //! ids and ARNs IAM gives them, and the checks of IAM's request model
 //! (`iam/2010-05-08`) on them. The wire (the query protocol and its XML) is the api's;
-//! the policy documents' checks are in [`policy_document`], the trust check in
-//! [`trust`], Hearth's copies of AWS managed policies in [`managed`].
+//! the policy documents' checks are in [`policy_document`], Hearth's copies of AWS
+//! managed policies in [`managed`]. Whether a principal may assume a role is the policy
+//! language crate's (`hearth_iam_policy::evaluate_trust`).
 
 pub mod managed;
 pub mod policy_document;
-pub mod trust;
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
