@@ -160,6 +160,8 @@ mod tests {
             secure: false,
             status: 200,
             error_code: None,
+            // Kept in the JSON of the row (no column of its own).
+            request_parameters: Some(serde_json::json!({"functionName": "f", "n": n})),
         }
     }
 
