@@ -239,7 +239,8 @@ impl Client {
             ureq::Error::BadUri(uri) => {
                 return anyhow::anyhow!("invalid endpoint {:?}: {uri}", self.endpoint)
             }
-            other if untrusted_certificate(other) => {
+            other if untrusted_certificate(other).is_some() => {
+                let reason = untrusted_certificate(other).map_or(String::new(), |e| e.to_string());
                 let hint = if self.ca_bundle {
                     "it is not signed by a certificate of the --ca-bundle (AWS_CA_BUNDLE) given"
                 } else {
@@ -248,7 +249,7 @@ impl Client {
                 };
                 return anyhow::anyhow!(
                     "cannot reach Hearth at {}: the server's TLS certificate is not trusted \
-                     ({other}); {hint}",
+                     ({reason}); {hint}",
                     self.endpoint
                 );
             }
@@ -261,9 +262,9 @@ impl Client {
     }
 }
 
-/// Whether a transport error is a certificate the client does not trust (rustls's
-/// error, as ureq gives it or inside an I/O error of the handshake).
-fn untrusted_certificate(err: &ureq::Error) -> bool {
+/// The certificate error of a transport error, if it is one (rustls's error, as ureq
+/// gives it or inside an I/O error of the handshake).
+fn untrusted_certificate(err: &ureq::Error) -> Option<&rustls::Error> {
     let rustls_error = match err {
         ureq::Error::Rustls(e) => Some(e),
         ureq::Error::Io(io) => io
@@ -271,7 +272,7 @@ fn untrusted_certificate(err: &ureq::Error) -> bool {
             .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
         _ => None,
     };
-    matches!(rustls_error, Some(rustls::Error::InvalidCertificate(_)))
+    rustls_error.filter(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay; `:` too,
