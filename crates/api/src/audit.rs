@@ -328,14 +328,16 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         }
         _ => (body, None, None),
     };
+    // Only the services whose sensitive members `audit_params` knows: another service's
+    // parameters are left out until its own are listed there.
     let request_parameters = match (&described, service) {
         (None, _) => None,
-        (Some(_), true) => peeked.as_deref().and_then(|b| {
-            if parts.headers.contains_key("x-amz-target") {
-                crate::audit_params::json_body(b)
-            } else {
+        (Some(d), true) => peeked.as_deref().and_then(|b| match d.source {
+            "logs.amazonaws.com" | "cloudtrail.amazonaws.com" => crate::audit_params::json_body(b),
+            "iam.amazonaws.com" | "sts.amazonaws.com" => {
                 crate::audit_params::query_form(&String::from_utf8_lossy(b))
             }
+            _ => None,
         }),
         (Some(_), false) => crate::audit_params::rest(&params, &query, whole.as_deref()),
     };

@@ -175,7 +175,10 @@ fn form_pairs(text: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (crate::audit::percent_decode(k), crate::audit::percent_decode(v))
+            (
+                crate::audit::percent_decode(k),
+                crate::audit::percent_decode(v),
+            )
         })
         .collect()
 }
@@ -216,12 +219,11 @@ mod tests {
             update,
             Some(json!({"functionName": "f", "zipFile": HIDDEN, "publish": true}))
         );
-        let delete = rest(
-            &[("function".into(), "f".into())],
-            "Qualifier=%241",
-            None,
+        let delete = rest(&[("function".into(), "f".into())], "Qualifier=%241", None);
+        assert_eq!(
+            delete,
+            Some(json!({"functionName": "f", "qualifier": "$1"}))
         );
-        assert_eq!(delete, Some(json!({"functionName": "f", "qualifier": "$1"})));
         assert_eq!(rest(&[], "", Some(b"")), None);
     }
 

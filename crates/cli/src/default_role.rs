@@ -56,8 +56,8 @@ pub fn ensure(engine: &Engine) -> anyhow::Result<bool> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn made_once_trusting_lambda_with_basic_execution() {
+    #[tokio::test]
+    async fn made_once_trusting_lambda_with_basic_execution() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, _invoke) = hearth_engine::testing::engine(dir.path());
         assert_eq!(arn(), "arn:aws:iam::000000000000:role/hearth");

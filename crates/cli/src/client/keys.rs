@@ -79,8 +79,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let body = json!({"Account": account, "UserName": name, "Policy": policy});
-            let key =
-                Client::new(&common)?.call(Method::POST, "/_hearth/keys", Some(&body))?;
+            let key = Client::new(&common)?.call(Method::POST, "/_hearth/keys", Some(&body))?;
             print_new(&key, common.json)
         }
         KeysCommand::List { common } => {
