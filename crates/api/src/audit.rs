@@ -315,11 +315,13 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
     );
     // A recorded REST write's body is read whole for its parameters (its handler reads
     // it whole too, within the same limit); what is not recorded (Invoke) is not touched.
-    let declared_small = header(&parts.headers, "content-length")
-        .and_then(|n| n.parse::<usize>().ok())
-        .is_some_and(|n| n <= crate::body::CONTROL_BODY_MAX);
+    let declared_small = |headers: &HeaderMap| {
+        header(headers, "content-length")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n <= crate::body::CONTROL_BODY_MAX)
+    };
     let (body, whole, refused) = match &described {
-        Some(d) if !service && declared_small => {
+        Some(d) if !service && declared_small(&parts.headers) => {
             match crate::body::read(body, crate::body::CONTROL_BODY_MAX, &d.name).await {
                 Ok(bytes) => (Body::from(bytes.clone()), Some(bytes), None),
                 // Too slow, or gone: what the handler's own read would have answered.
