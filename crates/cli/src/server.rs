@@ -115,7 +115,8 @@ pub struct ServerArgs {
     /// [default: true with `--auth sigv4`, false with `--auth off`]; `--check-roles=false`
     /// takes any role of Lambda's pattern.
     #[arg(long, env = "HEARTH_CHECK_ROLES", value_name = "BOOL", num_args = 0..=1,
-          require_equals = true, default_missing_value = "true")]
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub check_roles: Option<bool>,
 
     #[command(flatten)]
