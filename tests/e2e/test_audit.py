@@ -160,6 +160,12 @@ def test_request_parameters_are_recorded_without_secrets(server, client, trail):
     published = client.publish_version(FunctionName=name, Description="v1")
     alias = client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     deleted_alias = client.delete_alias(FunctionName=name, Name="live")
+    tagged = client.tag_resource(Resource=arn, Tags={"Stage": "prod"})
+    untagged = client.untag_resource(Resource=arn, TagKeys=["Stage", "Team"])
+    permitted = client.add_permission(FunctionName=name, StatementId="s1",
+                                      Action="lambda:InvokeFunction",
+                                      Principal="events.amazonaws.com")
+    unpermitted = client.remove_permission(FunctionName=name, StatementId="s1")
     iam = aws_client(server, "iam")
     role = h.unique_name("audited-role")
     trust = json.dumps(h.TRUST_LAMBDA)
@@ -168,8 +174,9 @@ def test_request_parameters_are_recorded_without_secrets(server, client, trail):
     logs = aws_client(server, "logs")
     retention = logs.put_retention_policy(logGroupName=f"/aws/lambda/{name}",
                                           retentionInDays=7)
-    events = events_for(trail, [rid(r) for r in (created, config, code, published, alias,
-                                                 deleted_alias, made_role, retention)])
+    events = events_for(trail, [rid(r) for r in (
+        created, config, code, published, alias, deleted_alias, tagged, untagged, permitted,
+        unpermitted, made_role, retention)])
     role_arn = f"arn:aws:iam::{h.ACCOUNT}:role/{role}"
     record = expected("PutRetentionPolicy", rid(retention), source="logs", params={
         "logGroupName": f"/aws/lambda/{name}", "retentionInDays": 7})
@@ -186,6 +193,15 @@ def test_request_parameters_are_recorded_without_secrets(server, client, trail):
     assert [normal(e) for e in events] == [
         record,
         made,
+        expected("RemovePermission", rid(unpermitted), arn,
+                 params={"functionName": name, "statementId": "s1"}),
+        expected("AddPermission", rid(permitted), arn, params={
+            "functionName": name, "statementId": "s1", "action": "lambda:InvokeFunction",
+            "principal": "events.amazonaws.com"}),
+        expected("UntagResource", rid(untagged), arn,
+                 params={"resource": arn, "tagKeys": ["Stage", "Team"]}),
+        expected("TagResource", rid(tagged), arn,
+                 params={"resource": arn, "tags": {"Stage": "prod"}}),
         expected("DeleteAlias", rid(deleted_alias), f"{arn}:live",
                  params={"functionName": name, "name": "live"}),
         expected("CreateAlias", rid(alias), arn,

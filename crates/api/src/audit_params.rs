@@ -40,6 +40,9 @@ const SENSITIVE: &[&str] = &[
 /// Members that are maps of the caller's own keys (left as written).
 const USER_MAPS: &[&str] = &["Tags"];
 
+/// Query parameters that are lists in the model (one element per repetition).
+const QUERY_LISTS: &[&str] = &["tagKeys"];
+
 /// The model's names of the path parameters of Hearth's routes (by the route's names).
 const PATH_NAMES: &[(&str, &str)] = &[
     ("function", "FunctionName"),
@@ -62,7 +65,16 @@ pub(crate) fn rest(params: &[(String, String)], query: &str, body: Option<&[u8]>
         put(&mut out, model, Value::String(value.clone()));
     }
     for (name, value) in form_pairs(query) {
-        put(&mut out, &name, Value::String(value));
+        if QUERY_LISTS.contains(&name.as_str()) {
+            let list = out
+                .entry(lower_first(&name))
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = list {
+                items.push(Value::String(value));
+            }
+        } else {
+            put(&mut out, &name, Value::String(value));
+        }
     }
     if let Some(Value::Object(members)) = body
         .filter(|b| !b.is_empty())
@@ -223,6 +235,15 @@ mod tests {
         assert_eq!(
             delete,
             Some(json!({"functionName": "f", "qualifier": "$1"}))
+        );
+        let untag = rest(
+            &[("resource".into(), "arn:f".into())],
+            "tagKeys=a&tagKeys=b%20c",
+            None,
+        );
+        assert_eq!(
+            untag,
+            Some(json!({"resource": "arn:f", "tagKeys": ["a", "b c"]}))
         );
         assert_eq!(rest(&[], "", Some(b"")), None);
     }
