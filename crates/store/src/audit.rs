@@ -185,6 +185,29 @@ mod tests {
     }
 
     #[test]
+    fn events_read_back_whole_with_their_parameters() {
+        let written = vec![
+            event(2, "UpdateFunctionCode", "a"),
+            event(1, "CreateFunction", "a"),
+        ];
+        let (_dir, store) = store_with(&[written[1].clone(), written[0].clone()]);
+        let page = store
+            .lookup_audit(&AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .expect("lookup");
+        assert_eq!(page.events, written);
+        // An event recorded before parameters were (no member in its JSON) reads as None.
+        let mut old = serde_json::to_value(&written[0]).expect("json");
+        old.as_object_mut()
+            .expect("object")
+            .remove("request_parameters");
+        let read: AuditEvent = serde_json::from_value(old).expect("old event");
+        assert_eq!(read.request_parameters, None);
+    }
+
+    #[test]
     fn pages_newest_first_with_filters() {
         let events: Vec<_> = (1..=5)
             .map(|n| {

@@ -240,7 +240,8 @@ impl Client {
                 return anyhow::anyhow!("invalid endpoint {:?}: {uri}", self.endpoint)
             }
             other if untrusted_certificate(other).is_some() => {
-                let reason = untrusted_certificate(other).map_or(String::new(), |e| e.to_string());
+                let reason = untrusted_certificate(other).map(ToString::to_string);
+                let reason = reason.unwrap_or_default();
                 let hint = if self.ca_bundle {
                     "it is not signed by a certificate of the --ca-bundle (AWS_CA_BUNDLE) given"
                 } else {
