@@ -178,11 +178,14 @@ class HearthServer:
 
     def __init__(self, data_dir: Path, runtimes_dir: Path, log_dir: Path,
                  cwd: Path | None = None, env: dict | None = None,
-                 extra_args: list | None = None):
+                 extra_args: list | None = None, make_role: bool = True):
         """With `cwd`, the server runs there and gets both directories as relative paths;
         `env` adds to (or overrides) the test's environment, and `extra_args` are added to
-        `hearth server`'s command line."""
+        `hearth server`'s command line. With `make_role` (the default) each start makes
+        the test functions' execution role (ROLE) unless it exists: CreateFunction checks
+        it with authentication on."""
         self.extra_args = [str(a) for a in extra_args or []]
+        self.make_role = make_role
         self.data_dir = Path(data_dir)
         self.runtimes_dir = Path(runtimes_dir)
         self.log_dir = Path(log_dir)
@@ -211,6 +214,10 @@ class HearthServer:
         import ssl
 
         return ssl.create_default_context(cafile=str(self.ca_bundle))
+
+    def ssl_verify(self):
+        """boto3's `verify` for this server: its CA bundle, or the default."""
+        return str(self.ca_bundle) if self.ca_bundle else None
 
     def start(self, port: int | None = None, timeout: float = 60):
         assert self.proc is None, "server already running"
@@ -249,6 +256,8 @@ class HearthServer:
                 # Any answer means it serves (403: authentication on, as by default).
                 if status in (200, 403):
                     self._register_credentials()
+                    if self.make_role and self.credentials:
+                        make_execution_role(self.endpoint, verify=self.ssl_verify())
                     return
             except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
                 pass
@@ -434,6 +443,24 @@ def update_config(client, name: str, **kw) -> dict:
     return out
 
 
+TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+
+
+def make_execution_role(endpoint: str, role: str = "hearth-e2e", verify=None) -> None:
+    """Makes an execution role trusting Lambda (ROLE by default) in the server's IAM with
+    its administrator key, unless it exists: with authentication on, CreateFunction
+    refuses a role that does not exist or does not trust Lambda."""
+    iam = boto3.session.Session().client(
+        "iam", region_name=REGION, endpoint_url=endpoint, verify=verify, **key_args(endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    try:
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+
+
 def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
                resource: str = "*") -> None:
     """Makes the test functions' execution role (ROLE) in the server's IAM, trusting
@@ -442,11 +469,8 @@ def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
     iam = boto3.session.Session().client(
         "iam", region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]}
     try:
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
     except iam.exceptions.EntityAlreadyExistsException:
         pass
     iam.put_role_policy(RoleName=role, PolicyName="e2e", PolicyDocument=json.dumps({

@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 import hearth_e2e as h
 
 ROOT = f"arn:aws:iam::{h.ACCOUNT}:root"
+# What CloudTrail records in place of a member the service model marks sensitive.
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 
 def aws_client(server, service, validate=True):
@@ -57,19 +59,19 @@ def rid(resp) -> str:
     return resp["ResponseMetadata"]["RequestId"]
 
 
-def expected(name, request_id, resource=None, error=None):
+def expected(name, request_id, resource=None, error=None, params=None, source="lambda"):
     """An Event of LookupEvents as Hearth answers it, volatile values left to `normal`."""
     record = {
         "eventVersion": "1.08",
         "userIdentity": {"type": "Root", "principalId": h.ACCOUNT, "arn": ROOT,
                          "accountId": h.ACCOUNT, "accessKeyId": h.credentials_for()[0]},
         "eventTime": "<time>",
-        "eventSource": "lambda.amazonaws.com",
+        "eventSource": f"{source}.amazonaws.com",
         "eventName": name,
         "awsRegion": h.REGION,
         "sourceIPAddress": "127.0.0.1",
         "userAgent": "<agent>",
-        "requestParameters": None,
+        "requestParameters": params,
         "responseElements": None,
         "requestID": request_id,
         "eventID": "<id>",
@@ -90,7 +92,7 @@ def expected(name, request_id, resource=None, error=None):
         "ReadOnly": "false",
         "AccessKeyId": h.credentials_for()[0],
         "EventTime": "<time>",
-        "EventSource": "lambda.amazonaws.com",
+        "EventSource": f"{source}.amazonaws.com",
         "Username": "root",
         "Resources": [{"ResourceType": "AWS::Lambda::Function", "ResourceName": resource}]
         if resource else [],
@@ -126,15 +128,104 @@ def test_writes_are_recorded_with_their_fields_and_reads_are_not(server, client,
     writes = [rid(created), rid(updated), rid(deleted), failed_id]
     events = events_for(trail, writes)
     assert [normal(e) for e in events] == [
-        expected("DeleteFunction", failed_id, arn, error="ResourceNotFoundException"),
-        expected("DeleteFunction", rid(deleted), arn),
-        expected("UpdateFunctionConfiguration", rid(updated), arn),
-        expected("CreateFunction", rid(created)),
+        expected("DeleteFunction", failed_id, arn, error="ResourceNotFoundException",
+                 params={"functionName": name}),
+        expected("DeleteFunction", rid(deleted), arn, params={"functionName": name}),
+        expected("UpdateFunctionConfiguration", rid(updated), arn,
+                 params={"functionName": name, "description": "changed"}),
+        # The zip is never recorded.
+        expected("CreateFunction", rid(created), params={
+            "functionName": name, "runtime": h.PYTHON, "role": h.ROLE,
+            "handler": "app.handler", "code": {"zipFile": HIDDEN}}),
     ]
     read_ids = {rid(read), rid(listed), rid(invoked)}
     time.sleep(0.5)
     recorded = {json.loads(e["CloudTrailEvent"])["requestID"] for e in all_events(trail)}
     assert not read_ids & recorded
+
+
+def test_request_parameters_are_recorded_without_secrets(server, client, trail):
+    """CloudTrail's requestParameters: the operation's input with the model's member names
+    (first letter lower-case), tag keys as written, and what the model marks sensitive
+    (environment variables, zips, tokens) replaced by HIDDEN_DUE_TO_SECURITY_REASONS."""
+    secret = f"s3cr3t-{h.unique_name('v')}"
+    name = h.unique_name("audit-params")
+    arn = h.function_arn(name)
+    created = h.create_function(client, name, MemorySize=256, Timeout=7,
+                                Environment={"Variables": {"DB_PASSWORD": secret}},
+                                TracingConfig={"Mode": "Active"},
+                                Tags={"Team": "core", "cost-center": "42"})
+    config = h.update_config(client, name, Environment={"Variables": {"API_KEY": secret}})
+    code = h.update_code(client, name, "python.zip")
+    published = client.publish_version(FunctionName=name, Description="v1")
+    alias = client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    deleted_alias = client.delete_alias(FunctionName=name, Name="live")
+    tagged = client.tag_resource(Resource=arn, Tags={"Stage": "prod"})
+    untagged = client.untag_resource(Resource=arn, TagKeys=["Stage", "Team"])
+    permitted = client.add_permission(FunctionName=name, StatementId="s1",
+                                      Action="lambda:InvokeFunction",
+                                      Principal="events.amazonaws.com")
+    unpermitted = client.remove_permission(FunctionName=name, StatementId="s1")
+    iam = aws_client(server, "iam")
+    role = h.unique_name("audited-role")
+    trust = json.dumps(h.TRUST_LAMBDA)
+    made_role = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust,
+                                Tags=[{"Key": "Team", "Value": "core"}])
+    logs = aws_client(server, "logs")
+    retention = logs.put_retention_policy(logGroupName=f"/aws/lambda/{name}",
+                                          retentionInDays=7)
+    events = events_for(trail, [rid(r) for r in (
+        created, config, code, published, alias, deleted_alias, tagged, untagged, permitted,
+        unpermitted, made_role, retention)])
+    role_arn = f"arn:aws:iam::{h.ACCOUNT}:role/{role}"
+    record = expected("PutRetentionPolicy", rid(retention), source="logs", params={
+        "logGroupName": f"/aws/lambda/{name}", "retentionInDays": 7})
+    log_group = f"arn:aws:logs:{h.REGION}:{h.ACCOUNT}:log-group:/aws/lambda/{name}"
+    record["Resources"] = [{"ResourceType": "AWS::Logs::LogGroup", "ResourceName": log_group}]
+    record["CloudTrailEvent"]["resources"] = [
+        {"ARN": log_group, "accountId": h.ACCOUNT, "type": "AWS::Logs::LogGroup"}]
+    made = expected("CreateRole", rid(made_role), source="iam", params={
+        "roleName": role, "assumeRolePolicyDocument": trust,
+        "tags": [{"key": "Team", "value": "core"}]})
+    made["Resources"] = [{"ResourceType": "AWS::IAM::Role", "ResourceName": role_arn}]
+    made["CloudTrailEvent"]["resources"] = [
+        {"ARN": role_arn, "accountId": h.ACCOUNT, "type": "AWS::IAM::Role"}]
+    assert [normal(e) for e in events] == [
+        record,
+        made,
+        expected("RemovePermission", rid(unpermitted), arn,
+                 params={"functionName": name, "statementId": "s1"}),
+        expected("AddPermission", rid(permitted), arn, params={
+            "functionName": name, "statementId": "s1", "action": "lambda:InvokeFunction",
+            "principal": "events.amazonaws.com"}),
+        expected("UntagResource", rid(untagged), arn,
+                 params={"resource": arn, "tagKeys": ["Stage", "Team"]}),
+        expected("TagResource", rid(tagged), arn,
+                 params={"resource": arn, "tags": {"Stage": "prod"}}),
+        expected("DeleteAlias", rid(deleted_alias), f"{arn}:live",
+                 params={"functionName": name, "name": "live"}),
+        expected("CreateAlias", rid(alias), arn,
+                 params={"functionName": name, "name": "live", "functionVersion": "1"}),
+        expected("PublishVersion", rid(published), arn,
+                 params={"functionName": name, "description": "v1"}),
+        expected("UpdateFunctionCode", rid(code), arn,
+                 params={"functionName": name, "zipFile": HIDDEN}),
+        expected("UpdateFunctionConfiguration", rid(config), arn, params={
+            "functionName": name, "environment": {"variables": HIDDEN}}),
+        expected("CreateFunction", rid(created), params={
+            "functionName": name, "runtime": h.PYTHON, "role": h.ROLE,
+            "handler": "app.handler", "code": {"zipFile": HIDDEN}, "memorySize": 256,
+            "timeout": 7, "environment": {"variables": HIDDEN},
+            "tracingConfig": {"mode": "Active"},
+            "tags": {"Team": "core", "cost-center": "42"}}),
+    ]
+    # The secret is nowhere in the trail, whichever way it is read.
+    assert secret not in json.dumps(all_events(trail), default=str)
+    everything = h.hearth_cli("audit", "--endpoint", server.endpoint, "--json").stdout
+    assert secret not in everything
+    mine = [e for e in json.loads(everything) if e["request_id"] == rid(config)]
+    assert [e["request_parameters"] for e in mine] == [
+        {"functionName": name, "environment": {"variables": HIDDEN}}]
 
 
 def test_logs_writes_name_their_log_group(server, client, trail):

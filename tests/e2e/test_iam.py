@@ -4,7 +4,8 @@ what AWS answered (LocalStack's snapshots of real AWS, iam/test_iam.snapshot.jso
 TestIAMIntegrations::test_create_describe_role, test_role_attach_policy,
 TestRoles::test_role_with_tags, TestIAMPolicyEncoding::test_put_role_policy_encoding,
 TestIAMExtensions::test_create_role_with_malformed_assume_role_policy_document), and
-CreateFunction's role check with --check-roles."""
+CreateFunction's role check (on by default with --auth sigv4), and the default execution
+role the server makes."""
 
 import datetime
 import json
@@ -232,7 +233,8 @@ def test_managed_policies_attach_list_detach(iam):
     assert re.match(r"^ANPA[A-Z2-7]{17}$", policy["Policy"].pop("PolicyId"))
     assert policy == {"Policy": {
         "PolicyName": "AWSLambdaBasicExecutionRole", "Arn": BASIC, "Path": "/service-role/",
-        "DefaultVersionId": "v1", "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0,
+        # Attached to this role and to the default role the server made (role/hearth).
+        "DefaultVersionId": "v1", "AttachmentCount": 2, "PermissionsBoundaryUsageCount": 0,
         "IsAttachable": True, "Description": "Provides write permissions to CloudWatch Logs.",
         "CreateDate": datetime.datetime(2015, 4, 9, 15, 3, 43, tzinfo=datetime.timezone.utc),
         "UpdateDate": datetime.datetime(2015, 4, 9, 15, 3, 43, tzinfo=datetime.timezone.utc)},
@@ -248,7 +250,7 @@ def test_managed_policies_attach_list_detach(iam):
                                             tzinfo=datetime.timezone.utc)}, **OK}
     attached = iam.list_policies(Scope="AWS", OnlyAttached=True)["Policies"]
     assert sorted((p["PolicyName"], p["AttachmentCount"]) for p in attached) == [
-        ("AWSLambdaBasicExecutionRole", 1), ("AWSXRayDaemonWriteAccess", 1)]
+        ("AWSLambdaBasicExecutionRole", 2), ("AWSXRayDaemonWriteAccess", 1)]
     everything = [p["Arn"] for p in iam.list_policies()["Policies"]]
     assert BASIC in everything and XRAY in everything
     assert iam.list_policies(Scope="Local")["Policies"] == []
@@ -260,7 +262,7 @@ def test_managed_policies_attach_list_detach(iam):
     assert failure(iam.detach_role_policy, RoleName=name, PolicyArn=BASIC) == error(
         "NoSuchEntity", f"Policy {BASIC} was not found.", 404)
     iam.detach_role_policy(RoleName=name, PolicyArn=XRAY)
-    assert iam.get_policy(PolicyArn=BASIC)["Policy"]["AttachmentCount"] == 0
+    assert iam.get_policy(PolicyArn=BASIC)["Policy"]["AttachmentCount"] == 1
     assert answer(iam.delete_role(RoleName=name)) == OK
 
 
@@ -338,14 +340,47 @@ def lambda_refusal(message):
 CANNOT_ASSUME = "The role defined for the function cannot be assumed by Lambda."
 
 
-def test_create_function_checks_the_role_with_check_roles(server_with_env):
-    srv = server_with_env("--check-roles")
+def test_the_server_makes_a_default_execution_role(iam):
+    """role/hearth: what the README's commands, `hearth deploy` and scripts/setup.sh name."""
+    got = normalised(answer(iam.get_role(RoleName="hearth")))
+    assert got == {"Role": {
+        **role("hearth", trust=TRUST_LAMBDA), "MaxSessionDuration": 3600,
+        "Description": "Hearth's default execution role: Lambda may assume it; basic "
+                       "execution (logs)",
+        "RoleLastUsed": {}}, **OK}
+    assert answer(iam.list_attached_role_policies(RoleName="hearth")) == {
+        "AttachedPolicies": [{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": BASIC}],
+        "IsTruncated": False, **OK}
+    assert answer(iam.list_role_policies(RoleName="hearth")) == {
+        "PolicyNames": [], "IsTruncated": False, **OK}
+
+
+def test_the_default_role_is_made_once_and_left_as_the_operator_changed_it(own_server):
+    iam = iam_client(own_server.endpoint)
+    first = iam.get_role(RoleName="hearth")["Role"]
+    iam.detach_role_policy(RoleName="hearth", PolicyArn=BASIC)
+    own_server.restart()
+    iam = iam_client(own_server.endpoint)
+    assert iam.get_role(RoleName="hearth")["Role"]["RoleId"] == first["RoleId"]
+    assert iam.list_attached_role_policies(RoleName="hearth")["AttachedPolicies"] == []
+    # Deleted, it is made again at the next start.
+    iam.delete_role(RoleName="hearth")
+    own_server.restart()
+    iam = iam_client(own_server.endpoint)
+    again = iam.get_role(RoleName="hearth")["Role"]
+    assert again["RoleId"] != first["RoleId"]
+    assert iam.list_attached_role_policies(RoleName="hearth")["AttachedPolicies"] == [
+        {"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": BASIC}]
+
+
+def check_roles_on(srv):
+    """CreateFunction and UpdateFunctionConfiguration refuse what Lambda refuses."""
     iam = iam_client(srv.endpoint)
     lam = h.lambda_client(srv.endpoint)
     iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
     iam.create_role(RoleName="exec", Path="/fn/", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
     name = h.unique_name("checked")
-    for role_arn in (h.ROLE,  # no such role
+    for role_arn in (f"arn:aws:iam::{h.ACCOUNT}:role/no-such-role",
                      f"arn:aws:iam::{h.ACCOUNT}:role/ec2-only",  # does not trust Lambda
                      "arn:aws:iam::111111111111:role/fn/exec"):  # another account's
         assert failure(h.create_function, client=lam, name=name, Role=role_arn) == lambda_refusal(
@@ -361,8 +396,28 @@ def test_create_function_checks_the_role_with_check_roles(server_with_env):
         FunctionName=name, Role=f"arn:aws:iam::{h.ACCOUNT}:role/ec2-only")
     assert updated["Role"] == f"arn:aws:iam::{h.ACCOUNT}:role/ec2-only"
     assert h.invoke_ok(lam, name, {"x": 1}) is not None
+    # The default role and the harness's ROLE (made at start) are taken.
+    for role_arn in (f"arn:aws:iam::{h.ACCOUNT}:role/hearth", h.ROLE):
+        other = h.unique_name("default-role")
+        assert h.create_function(lam, other, Role=role_arn)["Role"] == role_arn
 
 
-def test_without_check_roles_any_role_is_taken(client):
-    name = h.unique_name("unchecked")
-    assert h.create_function(client, name)["Role"] == h.ROLE
+def test_create_function_checks_the_role_by_default(server_with_env):
+    check_roles_on(server_with_env())
+
+
+def test_check_roles_with_auth_off_when_asked(server_with_env):
+    check_roles_on(server_with_env("--auth", "off", "--check-roles"))
+
+
+@pytest.mark.parametrize("args", [("--check-roles=false",), ("--auth", "off")],
+                         ids=["check-roles=false", "auth-off"])
+def test_without_the_check_any_role_is_taken(server_with_env, args):
+    srv = server_with_env(*args)
+    lam = h.lambda_client(srv.endpoint)
+    for role_arn in (f"arn:aws:iam::{h.ACCOUNT}:role/no-such-role",
+                     "arn:aws:iam::111111111111:role/fn/exec"):
+        name = h.unique_name("unchecked")
+        assert h.create_function(lam, name, Role=role_arn)["Role"] == role_arn
+    if args[0] == "--check-roles=false":
+        assert "EXECUTION ROLES ARE NOT CHECKED (--check-roles=false)" in srv.stderr_tail()

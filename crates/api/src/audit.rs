@@ -9,11 +9,11 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hearth_model::arn::REGION;
@@ -292,7 +292,8 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| parts.uri.path().to_string());
     // `POST /` names its operation in a header or in the body: peek at a small body.
-    let (body, peeked) = if matched == "/" {
+    let service = matched == "/";
+    let (body, peeked) = if service {
         peek(&parts.headers, body).await
     } else {
         (body, None)
@@ -317,11 +318,43 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         declared,
         &caller.account,
     );
+    // A recorded REST write's body is read whole for its parameters (its handler reads
+    // it whole too, within the same limit); what is not recorded (Invoke) is not touched.
+    let declared_small = |headers: &HeaderMap| {
+        header(headers, "content-length")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n <= crate::body::CONTROL_BODY_MAX)
+    };
+    let (body, whole, refused) = match &described {
+        Some(d) if !service && declared_small(&parts.headers) => {
+            match crate::body::read(body, crate::body::CONTROL_BODY_MAX, &d.name).await {
+                Ok(bytes) => (Body::from(bytes.clone()), Some(bytes), None),
+                // Too slow, or gone: what the handler's own read would have answered.
+                Err(e) => (Body::empty(), None, Some(e.into_response())),
+            }
+        }
+        _ => (body, None, None),
+    };
+    // Only the services whose sensitive members `audit_params` knows: another service's
+    // parameters are left out until its own are listed there.
+    let request_parameters = match (&described, service) {
+        (None, _) => None,
+        (Some(d), true) => peeked.as_deref().and_then(|b| match d.source {
+            "logs.amazonaws.com" | "cloudtrail.amazonaws.com" => crate::audit_params::json_body(b),
+            "iam.amazonaws.com" | "sts.amazonaws.com" => {
+                crate::audit_params::query_form(&String::from_utf8_lossy(b))
+            }
+            _ => None,
+        }),
+        (Some(_), false) => crate::audit_params::rest(&params, &query, whole.as_deref()),
+    };
     let transport = parts.extensions.get::<Transport>().copied();
     let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
     let user_agent = header(&parts.headers, "user-agent");
-    let req = Request::from_parts(parts, body);
-    let resp = next.run(req).await;
+    let resp = match refused {
+        Some(resp) => resp,
+        None => next.run(Request::from_parts(parts, body)).await,
+    };
     let Some(d) = described else {
         return resp;
     };
@@ -353,6 +386,7 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         secure: transport.is_some_and(|t| t.secure),
         status,
         error_code,
+        request_parameters,
     });
     resp
 }
@@ -374,7 +408,7 @@ fn identity(c: &Caller) -> (&'static str, String) {
 }
 
 /// Reads a small body whole (to be handed on unchanged), or leaves it as it is.
-async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Vec<u8>>) {
+async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Bytes>) {
     let small = header(headers, "content-length")
         .and_then(|n| n.parse::<usize>().ok())
         .is_some_and(|n| n <= PEEK_MAX);
@@ -382,7 +416,7 @@ async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Vec<u8>>) {
         return (body, None);
     }
     match axum::body::to_bytes(body, PEEK_MAX).await {
-        Ok(bytes) => (Body::from(bytes.clone()), Some(bytes.to_vec())),
+        Ok(bytes) => (Body::from(bytes.clone()), Some(bytes)),
         // The client went away mid-body: nothing will be answered anyway.
         Err(_) => (Body::empty(), None),
     }
@@ -528,7 +562,7 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-fn percent_decode(v: &str) -> String {
+pub(crate) fn percent_decode(v: &str) -> String {
     let bytes = v.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

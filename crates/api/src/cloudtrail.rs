@@ -260,7 +260,7 @@ fn record(e: &AuditEvent) -> Value {
         "awsRegion": e.region,
         "sourceIPAddress": e.source_ip,
         "userAgent": e.user_agent,
-        "requestParameters": null,
+        "requestParameters": e.request_parameters,
         "responseElements": null,
         "requestID": e.request_id,
         "eventID": e.event_id,

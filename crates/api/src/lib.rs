@@ -9,6 +9,7 @@
 mod account;
 mod action;
 mod audit;
+mod audit_params;
 mod auth;
 mod authorize;
 mod body;

@@ -214,7 +214,8 @@ pub fn create_function(conn: &mut Conn, name: &str, spec: &FunctionSpec) -> anyh
         "FunctionName": name,
         "Runtime": spec.runtime,
         "Handler": spec.handler,
-        "Role": "arn:aws:iam::000000000000:role/hearth-bench",
+        // The default execution role every server makes (roles are checked).
+        "Role": "arn:aws:iam::000000000000:role/hearth",
         "MemorySize": spec.memory_mb,
         "Timeout": 30,
         "Code": { "ZipFile": spec.zip_base64 },

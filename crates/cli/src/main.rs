@@ -3,6 +3,7 @@
 mod admin_key;
 mod client;
 mod data_lock;
+mod default_role;
 mod egress_args;
 mod fd_limit;
 mod log_args;

@@ -111,9 +111,13 @@ pub struct ServerArgs {
 
     /// CreateFunction and UpdateFunctionConfiguration refuse an execution role that is
     /// not a role of the caller's account trusting `lambda.amazonaws.com` (IAM's
-    /// CreateRole on this endpoint makes them). To be implied by `--auth sigv4`.
-    #[arg(long, env = "HEARTH_CHECK_ROLES")]
-    pub check_roles: bool,
+    /// CreateRole on this endpoint makes them; the server makes `role/hearth`)
+    /// [default: true with `--auth sigv4`, false with `--auth off`]; `--check-roles=false`
+    /// takes any role of Lambda's pattern.
+    #[arg(long, env = "HEARTH_CHECK_ROLES", value_name = "BOOL", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub check_roles: Option<bool>,
 
     #[command(flatten)]
     pub egress: crate::egress_args::EgressArgs,
@@ -214,6 +218,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the data directory")?;
+    if crate::default_role::ensure(&engine)? {
+        tracing::info!(
+            role = %crate::default_role::arn(),
+            "made the default execution role (trusts lambda.amazonaws.com, \
+             AWSLambdaBasicExecutionRole attached); `hearth deploy` gives it to new functions"
+        );
+    }
     engine.spawn_log_sweeper(args.logs.retention());
     engine.spawn_audit_sweeper(hearth_model::audit::AuditRetention {
         days: args.audit_retention_days,
@@ -288,10 +299,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .collect::<Vec<_>>(),
     );
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
+    let check_roles = args.check_roles.unwrap_or(args.auth == AuthMode::Sigv4);
+    if !check_roles && args.auth == AuthMode::Sigv4 {
+        tracing::warn!(
+            "EXECUTION ROLES ARE NOT CHECKED (--check-roles=false): a function may name any \
+             role, its environment then gets that role's credentials"
+        );
+    }
     let api_options = hearth_api::ApiOptions {
         // AssumeRole's credentials: sealed sessions, like the functions' own.
         session_issuer: Some(Arc::new(hearth_auth::Sessions::new(&seal))),
-        check_roles: args.check_roles,
+        check_roles,
         // Keys carry their policies; role sessions their role's.
         authorizer: Arc::new(hearth_api::Identities::new(
             Some(keys.clone()),

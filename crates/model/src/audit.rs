@@ -46,6 +46,10 @@ pub struct AuditEvent {
     pub status: u16,
     /// The error code of a failed request (`ResourceNotFoundException`, ...).
     pub error_code: Option<String>,
+    /// CloudTrail's `requestParameters`: the request's parameters, sensitive ones hidden
+    /// (absent in events recorded before they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_parameters: Option<serde_json::Value>,
 }
 
 /// The one attribute a lookup may filter on (CloudTrail's `LookupAttributeKey`).

@@ -165,6 +165,8 @@ mod tests {
             secure: false,
             status: 200,
             error_code: None,
+            // Kept in the JSON of the row (no column of its own).
+            request_parameters: Some(serde_json::json!({"functionName": "f", "n": n})),
         }
     }
 
@@ -185,6 +187,29 @@ mod tests {
 
     fn names(page: &AuditPage) -> Vec<String> {
         page.events.iter().map(|e| e.event_id.clone()).collect()
+    }
+
+    #[test]
+    fn events_read_back_whole_with_their_parameters() {
+        let written = vec![
+            event(2, "UpdateFunctionCode", "a"),
+            event(1, "CreateFunction", "a"),
+        ];
+        let (_dir, store) = store_with(&[written[1].clone(), written[0].clone()]);
+        let page = store
+            .lookup_audit(&AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .expect("lookup");
+        assert_eq!(page.events, written);
+        // An event recorded before parameters were (no member in its JSON) reads as None.
+        let mut old = serde_json::to_value(&written[0]).expect("json");
+        old.as_object_mut()
+            .expect("object")
+            .remove("request_parameters");
+        let read: AuditEvent = serde_json::from_value(old).expect("old event");
+        assert_eq!(read.request_parameters, None);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct AuditArgs {
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     let mut query = Vec::new();
     if let Some(ago) = args.since {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?;

@@ -13,9 +13,6 @@ use super::http::{function_path, ApiError, Client};
 use super::output::line;
 use super::{package, wait, CommonArgs};
 
-/// The role every function gets: Hearth does not check IAM roles, but the API requires one.
-const ROLE: &str = "arn:aws:iam::000000000000:role/hearth";
-
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
     /// The function's name.
@@ -61,13 +58,14 @@ pub fn parse_env(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: DeployArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     let zip = package::load(&args.path)?;
     let code = base64::engine::general_purpose::STANDARD.encode(&zip);
 
     let mut create = settings(&args);
     create.insert("FunctionName".into(), json!(args.name));
-    create.insert("Role".into(), json!(ROLE));
+    // The default execution role the server makes (trusts Lambda, basic execution).
+    create.insert("Role".into(), json!(crate::default_role::arn()));
     create.insert("Code".into(), json!({ "ZipFile": code }));
     // Lambda wants a handler for every zip function; a custom runtime's is only `_HANDLER`.
     if args.handler.is_none() && args.runtime.starts_with("provided") {

@@ -52,7 +52,7 @@ pub fn run(args: EgressArgs) -> anyhow::Result<()> {
         } => (Method::PUT, name, Some(json!({ "Policy": policy })), common),
         EgressAction::Clear { name, common } => (Method::DELETE, name, None, common),
     };
-    let client = Client::new(&common.endpoint);
+    let client = Client::new(&common)?;
     let path = format!("/_hearth/functions/{}/egress", encode(&name));
     let answer = client.call(method, &path, body.as_ref())?;
     if common.json {

@@ -2,11 +2,13 @@
 //! bodies turned into [`ApiError`], and a clear message when the server cannot be reached.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::Value;
 use ureq::http::{HeaderMap, Method, Request};
+use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig};
 
 /// The largest response body read: invoke payloads are at most 6 MB, plus headroom.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
@@ -80,19 +82,46 @@ pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
     credentials: Option<super::credentials::Credentials>,
+    /// Whether the certificates trusted are a CA bundle's (for the words of a TLS error).
+    ca_bundle: bool,
+}
+
+/// The certificates of a PEM file (`--ca-bundle`, `AWS_CA_BUNDLE`).
+fn ca_bundle(path: &Path) -> anyhow::Result<Vec<Certificate<'static>>> {
+    let pem = std::fs::read(path)
+        .with_context(|| format!("cannot read the CA bundle {}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        match item.with_context(|| format!("the CA bundle {} is not PEM", path.display()))? {
+            PemItem::Certificate(cert) => certs.push(cert),
+            _ => continue,
+        }
+    }
+    if certs.is_empty() {
+        anyhow::bail!("the CA bundle {} holds no certificate", path.display());
+    }
+    Ok(certs)
 }
 
 impl Client {
-    pub fn new(endpoint: &str) -> Self {
-        let config = ureq::Agent::config_builder()
+    /// A client of `common.endpoint`, trusting `common.ca_bundle`'s certificates if given.
+    pub fn new(common: &super::CommonArgs) -> anyhow::Result<Self> {
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .build();
-        Self {
-            agent: config.into(),
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            credentials: super::credentials::find(),
+            .timeout_connect(Some(Duration::from_secs(10)));
+        if let Some(path) = &common.ca_bundle {
+            config = config.tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&ca_bundle(path)?))
+                    .build(),
+            );
         }
+        Ok(Self {
+            agent: config.build().into(),
+            endpoint: common.endpoint.trim_end_matches('/').to_string(),
+            credentials: super::credentials::find(),
+            ca_bundle: common.ca_bundle.is_some(),
+        })
     }
 
     /// The SigV4 headers of a request (none without credentials: the server then
@@ -210,6 +239,21 @@ impl Client {
             ureq::Error::BadUri(uri) => {
                 return anyhow::anyhow!("invalid endpoint {:?}: {uri}", self.endpoint)
             }
+            other if untrusted_certificate(other).is_some() => {
+                let reason = untrusted_certificate(other).map(ToString::to_string);
+                let reason = reason.unwrap_or_default();
+                let hint = if self.ca_bundle {
+                    "it is not signed by a certificate of the --ca-bundle (AWS_CA_BUNDLE) given"
+                } else {
+                    "for a self-signed one (`hearth server --tls-self-signed`), trust \
+                     DATA_DIR/tls/self-signed.pem with --ca-bundle FILE or AWS_CA_BUNDLE"
+                };
+                return anyhow::anyhow!(
+                    "cannot reach Hearth at {}: the server's TLS certificate is not trusted \
+                     ({reason}); {hint}",
+                    self.endpoint
+                );
+            }
             other => other.to_string(),
         };
         anyhow::anyhow!(
@@ -217,6 +261,19 @@ impl Client {
             self.endpoint
         )
     }
+}
+
+/// The certificate error of a transport error, if it is one (rustls's error, as ureq
+/// gives it or inside an I/O error of the handshake).
+fn untrusted_certificate(err: &ureq::Error) -> Option<&rustls::Error> {
+    let rustls_error = match err {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    rustls_error.filter(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
 }
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay; `:` too,

@@ -57,7 +57,7 @@ pub fn read_payload(text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     let body = read_payload(&args.payload)?;
     let mut path = format!("{}/invocations", function_path(&args.name));
     if let Some(qualifier) = &args.qualifier {

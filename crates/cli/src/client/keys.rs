@@ -79,12 +79,11 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let body = json!({"Account": account, "UserName": name, "Policy": policy});
-            let key =
-                Client::new(&common.endpoint).call(Method::POST, "/_hearth/keys", Some(&body))?;
+            let key = Client::new(&common)?.call(Method::POST, "/_hearth/keys", Some(&body))?;
             print_new(&key, common.json)
         }
         KeysCommand::List { common } => {
-            let listed = Client::new(&common.endpoint).call(Method::GET, "/_hearth/keys", None)?;
+            let listed = Client::new(&common)?.call(Method::GET, "/_hearth/keys", None)?;
             if common.json {
                 return line(&listed);
             }
@@ -109,7 +108,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             common,
         } => {
             let path = format!("/_hearth/keys/{}/rotate", encode(&access_key_id));
-            let key = Client::new(&common.endpoint).call(Method::POST, &path, None)?;
+            let key = Client::new(&common)?.call(Method::POST, &path, None)?;
             print_new(&key, common.json)
         }
         KeysCommand::Delete {
@@ -117,7 +116,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
             common,
         } => {
             let path = format!("/_hearth/keys/{}", encode(&access_key_id));
-            Client::new(&common.endpoint).call(Method::DELETE, &path, None)?;
+            Client::new(&common)?.call(Method::DELETE, &path, None)?;
             if common.json {
                 line(json!({"AccessKeyId": access_key_id, "Deleted": true}))
             } else {

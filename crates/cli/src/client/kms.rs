@@ -37,7 +37,7 @@ pub fn run(args: KmsArgs) -> anyhow::Result<()> {
             description,
             common,
         } => {
-            let client = Client::new(&common.endpoint);
+            let client = Client::new(&common)?;
             let made = client.call(
                 Method::POST,
                 "/_hearth/kms",
@@ -54,7 +54,7 @@ pub fn run(args: KmsArgs) -> anyhow::Result<()> {
             emit(format!("{arn}\n").as_bytes())
         }
         KmsCommand::List { common } => {
-            let client = Client::new(&common.endpoint);
+            let client = Client::new(&common)?;
             let listed = client.call(Method::GET, "/_hearth/kms", None)?;
             let keys = listed
                 .get("Keys")

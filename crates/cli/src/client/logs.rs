@@ -37,7 +37,7 @@ pub struct LogsArgs {
 }
 
 pub fn run(args: LogsArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     if args.delete {
         client.call(
             Method::DELETE,

@@ -19,7 +19,7 @@ pub struct LsArgs {
 }
 
 pub fn run(args: LsArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     let mut functions = list_all(&client)?;
     if args.common.json {
         line(serde_json::to_string_pretty(&functions)?)?;

@@ -62,6 +62,12 @@ pub struct CommonArgs {
     /// Print machine-readable JSON instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Trust the certificates of this PEM file (and no others) for an https:// endpoint,
+    /// e.g. DATA_DIR/tls/self-signed.pem of `hearth server --tls-self-signed`, as the AWS
+    /// CLI's `--ca-bundle` [default: the Mozilla roots].
+    #[arg(long, env = "AWS_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 /// Runs one client verb. A function error reported by `invoke` is returned as

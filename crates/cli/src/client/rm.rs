@@ -17,7 +17,7 @@ pub struct RmArgs {
 }
 
 pub fn run(args: RmArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common.endpoint);
+    let client = Client::new(&args.common)?;
     client.call(Method::DELETE, &function_path(&args.name), None)?;
     if args.common.json {
         line(json!({ "FunctionName": args.name, "Deleted": true }))?;
