@@ -227,3 +227,26 @@ def test_logs_and_the_trail_are_per_account(tenants, server):
     a_records = [json.loads(e["CloudTrailEvent"])
                  for e in trail_a.lookup_events(MaxResults=50)["Events"]]
     assert a_records and all(r["recipientAccountId"] == h.ACCOUNT for r in a_records)
+
+
+def test_a_functions_own_calls_act_in_its_account(tenants, server):
+    """A function of B calls Hearth with its role's credentials: a bare name is B's
+    function, and A's is refused without a resource policy naming B."""
+    iam_b = client(server, "iam", tenants["bob"])
+    iam_b.put_role_policy(RoleName="exec", PolicyName="invoke", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}))
+    b = tenants["b"]
+    b.create_function(FunctionName="caller", Runtime=h.PYTHON, Role=tenants["role"],
+                      Handler="app.handler", Code={"ZipFile": h.zip_bytes("sdk.zip")}, Timeout=30)
+    h.wait_active(b, "caller")
+    mine = invoke(b, "caller", {"action": "invoke", "target": "shared",
+                                "payload": {"env": ["OWNER"]}})
+    assert mine["Payload"]["env"]["OWNER"] == "B", mine
+    assert mine["Payload"]["context"]["invoked_function_arn"] == arn(B, "shared")
+    out = b.invoke(FunctionName="caller", Payload=json.dumps(
+        {"action": "invoke", "target": arn(h.ACCOUNT, "shared")}))
+    error = json.loads(out["Payload"].read())
+    assert out.get("FunctionError") == "Unhandled", error
+    assert "AccessDeniedException" in json.dumps(error), error
+    assert "assumed-role/exec/" in json.dumps(error), error
