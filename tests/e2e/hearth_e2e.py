@@ -335,6 +335,18 @@ def log_events(server: HearthServer, name: str) -> list:
 # Clients
 
 
+def start_self_signed(base: Path, runtimes_dir: Path) -> "HearthServer":
+    """A server under `base` with a generated certificate for localhost and 127.0.0.1,
+    started, with `ca_bundle` (its certificate) and `host` set for clients."""
+    (base / "data").mkdir()
+    srv = HearthServer(base / "data", runtimes_dir, base,
+                       extra_args=["--tls-self-signed", "localhost,127.0.0.1"])
+    srv.ca_bundle = base / "data" / "tls" / "self-signed.pem"
+    srv.host = "localhost"
+    srv.start()
+    return srv
+
+
 def lambda_client(endpoint: str, validate: bool = True, credentials: tuple | None = None):
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},

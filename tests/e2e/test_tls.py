@@ -21,13 +21,7 @@ import hearth_e2e as h
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory, runtimes_dir, zips):
-    base = tmp_path_factory.mktemp("hearth-tls")
-    (base / "data").mkdir()
-    srv = h.HearthServer(base / "data", runtimes_dir, base,
-                         extra_args=["--tls-self-signed", "localhost,127.0.0.1"])
-    srv.ca_bundle = base / "data" / "tls" / "self-signed.pem"
-    srv.host = "localhost"
-    srv.start()
+    srv = h.start_self_signed(tmp_path_factory.mktemp("hearth-tls"), runtimes_dir)
     yield srv
     if srv.proc is not None:
         srv.stop_cleanly()
