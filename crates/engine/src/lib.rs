@@ -141,6 +141,13 @@ impl Engine {
         self.inner.executor.idle_environments()
     }
 
+    /// Makes every idle provisioned environment `by` older, as if it had waited that long
+    /// (tests of [`ENVIRONMENT_MAX_AGE`]).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn age_provisioned(&self, by: Duration) {
+        self.inner.executor.age_provisioned(by);
+    }
+
     /// Environments busy with an invocation, account-wide.
     pub fn busy_environments(&self) -> i64 {
         self.inner.executor.admission().busy()

@@ -403,6 +403,36 @@ async fn provisioned_environments_start_ahead_and_are_replaced_after_a_crash() {
     );
 }
 
+/// A provisioned environment at its age limit (its credentials would expire) is replaced
+/// while idle, and never serves another invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_environments_at_their_age_limit_are_replaced() {
+    let fx = engine(Script::default());
+    fx.create("aging", 3, &[]).await;
+    let version = fx.publish("aging");
+    fx.provision("aging", &version, 1);
+    eventually("the environment is provisioned", || {
+        fx.provisioned_available("aging", &version) == 1
+    })
+    .await;
+    assert_eq!(fx.records.environments(), 1);
+    fx.engine.age_provisioned(hearth_engine::ENVIRONMENT_MAX_AGE);
+    eventually("the aged environment is replaced", || {
+        fx.records.environments() == 2 && fx.provisioned_available("aging", &version) == 1
+    })
+    .await;
+    assert_eq!(fx.records.running(), 1, "the aged one is stopped");
+    assert_eq!(
+        fx.records.env(1)["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        "provisioned-concurrency"
+    );
+    // The replacement serves: no cold start, no third environment.
+    let warm = fx.invoke_qualified("aging", &version, "{}").await;
+    warm.ok();
+    assert!(!warm.log().contains("Init Duration"), "{}", warm.log());
+    assert_eq!(fx.records.environments(), 2);
+}
+
 /// Deleting a record retires the environments that ran it: a provisioned
 /// configuration its own, a version its warm ones, the function every other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -136,6 +136,12 @@ impl Executor {
         &self.inner.admission
     }
 
+    /// Makes every idle provisioned environment `by` older (tests of the age limit).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn age_provisioned(&self, by: Duration) {
+        self.inner.provisioned.age(by);
+    }
+
     /// Number of warm environments waiting for work.
     pub(crate) fn idle_environments(&self) -> usize {
         self.inner.pool.idle_count()
@@ -185,6 +191,14 @@ impl Executor {
                     tracing::debug!(count = gone.len(), "reclaiming idle environments");
                 }
                 drop(gone);
+                // Provisioned environments are never reclaimed for idleness, but one at
+                // the age limit is replaced before its credentials expire.
+                let aged = inner.provisioned.take_aged();
+                let executor = Executor { inner };
+                for (function, env) in aged {
+                    tracing::debug!(function, "replacing a provisioned environment at its age limit");
+                    executor.release_provisioned(&function, env, false);
+                }
             }
         });
     }

@@ -68,7 +68,8 @@ impl Provisioned {
         self.allocs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// An idle provisioned environment of `function` at `qualifier` running `version`.
+    /// An idle provisioned environment of `function` at `qualifier` running `version`,
+    /// never one past its age limit (its credentials are about to expire).
     pub(crate) fn take(
         &self,
         function: &str,
@@ -77,8 +78,35 @@ impl Provisioned {
     ) -> Option<Environment> {
         let mut allocs = self.lock();
         let alloc = allocs.get_mut(&key(function, qualifier))?;
-        let i = alloc.idle.iter().rposition(|e| e.version == version)?;
+        let i = alloc
+            .idle
+            .iter()
+            .rposition(|e| e.version == version && !e.past_max_age())?;
         Some(alloc.idle.swap_remove(i))
+    }
+
+    /// Takes every idle environment past its age limit out of its allocation, with its
+    /// function, to be replaced.
+    pub(crate) fn take_aged(&self) -> Vec<(String, Environment)> {
+        let mut aged = Vec::new();
+        for ((function, _), alloc) in self.lock().iter_mut() {
+            let (old, young) = std::mem::take(&mut alloc.idle)
+                .into_iter()
+                .partition::<Vec<_>, _>(Environment::past_max_age);
+            alloc.idle = young;
+            aged.extend(old.into_iter().map(|e| (function.clone(), e)));
+        }
+        aged
+    }
+
+    /// Makes every idle environment `by` older (tests of the age limit).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn age(&self, by: std::time::Duration) {
+        for alloc in self.lock().values_mut() {
+            for env in &mut alloc.idle {
+                env.born = env.born.checked_sub(by).unwrap_or(env.born);
+            }
+        }
     }
 
     /// Whether `generation` is the current one of its allocation.
