@@ -4,11 +4,13 @@
 //! (its service, its protocol's error shapes) is the API layer's; this crate answers
 //! who signed it, or why no one validly did ([`AuthError`]).
 
+mod canonical;
 pub mod error;
 pub mod key_ring;
 pub mod keys;
 pub mod parse;
 pub mod session;
+mod signing_keys;
 pub mod verify;
 
 pub use error::{AuthError, Protocol};

@@ -77,8 +77,20 @@ pub struct BenchArgs {
     #[arg(long, env = "HEARTH_BIN", value_name = "FILE")]
     pub hearth: Option<PathBuf>,
 
+    /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
+    /// servers of its own).
+    #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
+    pub only: Option<Only>,
+
     #[command(flatten)]
     pub dirs: DirArgs,
+}
+
+/// The scenarios `--only` runs alone.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Only {
+    /// What SigV4 verification adds to a warm Invoke.
+    Sigv4,
 }
 
 /// How much of each measurement a run does.
@@ -255,6 +267,18 @@ fn bench(
         report.fact("python_runtime", p.spec.runtime.clone());
     }
 
+    if let Some(Only::Sigv4) = args.only {
+        progress("SigV4 overhead: the warm Rust echo with authentication on and off");
+        auth_overhead::sigv4_overhead(
+            plan,
+            (exe, runtimes_dir, sandbox),
+            work,
+            &rust,
+            &mut report,
+        )?;
+        return Ok(report);
+    }
+
     let mut server = Server::start(
         exe,
         work,
@@ -350,15 +374,7 @@ fn bench(
     );
 
     progress("SigV4 overhead: the warm Rust echo with authentication on and off");
-    auth_overhead::sigv4_overhead(
-        plan,
-        (exe, runtimes_dir, sandbox),
-        work,
-        &rust,
-        addr,
-        &mut report,
-    )
-    .map_err(|e| server.explain(e))?;
+    auth_overhead::sigv4_overhead(plan, (exe, runtimes_dir, sandbox), work, &rust, &mut report)?;
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
