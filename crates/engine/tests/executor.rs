@@ -416,7 +416,8 @@ async fn provisioned_environments_at_their_age_limit_are_replaced() {
     })
     .await;
     assert_eq!(fx.records.environments(), 1);
-    fx.engine.age_provisioned(hearth_engine::ENVIRONMENT_MAX_AGE);
+    fx.engine
+        .age_provisioned(hearth_engine::ENVIRONMENT_MAX_AGE);
     eventually("the aged environment is replaced", || {
         fx.records.environments() == 2 && fx.provisioned_available("aging", &version) == 1
     })

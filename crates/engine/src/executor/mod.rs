@@ -196,7 +196,10 @@ impl Executor {
                 let aged = inner.provisioned.take_aged();
                 let executor = Executor { inner };
                 for (function, env) in aged {
-                    tracing::debug!(function, "replacing a provisioned environment at its age limit");
+                    tracing::debug!(
+                        function,
+                        "replacing a provisioned environment at its age limit"
+                    );
                     executor.release_provisioned(&function, env, false);
                 }
             }
