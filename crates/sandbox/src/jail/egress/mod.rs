@@ -6,9 +6,11 @@
 //!
 //! The veth is made when the environment is made ahead (in the pool), with the policy
 //! most functions have (the server's default) already applied, so claiming it for such a
-//! function changes no rule, and for another takes one `nft` run that swaps elements.
-//! Links, addresses and routes are made over rtnetlink from Hearth's process
-//! (`rtnl.rs`), with no program run; the table and its elements with the `nft` program.
+//! function changes no rule, and for another takes one nftables batch that swaps
+//! elements. Links, addresses and routes are made over rtnetlink from Hearth's process
+//! (`rtnl.rs`), the table and its elements by libnftables in-process (`nft.rs`, the
+//! `nft` program where the library cannot be loaded): making or ending an environment
+//! runs no program.
 //!
 //! Teardown: an environment's elements and veth are removed when it ends (deleting the
 //! host's end removes both), the table and the range's route at shutdown, and what a
@@ -17,15 +19,15 @@
 //! and route of a server that died on another data directory at any server's start
 //! (owners recorded in `/run/hearth-egress`).
 
+mod nft;
 pub mod range;
 pub mod rtnl;
 pub mod ruleset;
 
-use std::io::{self, Write as _};
+use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -68,32 +70,8 @@ impl std::fmt::Debug for Egress {
     }
 }
 
-/// Runs `program` with `input` on its standard input; fails with what it printed.
-fn run(program: &str, args: &[&str], input: &str) -> io::Result<()> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
 fn nft(script: &str) -> io::Result<()> {
-    run("nft", &["-f", "-"], script)
+    nft::run(script)
 }
 
 /// Deletes link `name` of the calling thread's namespace (a veth's peer goes with it).
@@ -280,7 +258,7 @@ impl Egress {
         if egress.table.resolvers.is_empty() {
             tracing::warn!("no DNS resolver for functions (the host's are loopback ones or none): pass --egress-dns");
         }
-        tracing::info!(range = %range, table = %egress.table.name, resolvers = ?egress.table.resolvers, "function egress network");
+        tracing::info!(range = %range, table = %egress.table.name, resolvers = ?egress.table.resolvers, nftables_in_process = nft::in_process(), "function egress network");
         Ok(egress)
     }
 
