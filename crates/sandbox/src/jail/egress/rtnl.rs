@@ -207,3 +207,61 @@ pub fn index_of(name: &str) -> io::Result<u32> {
     nix::net::if_::if_nametoindex(name)
         .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("link {name}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    /// Runs `f` on a thread in a new network namespace of its own; `None` without the
+    /// privilege to make one (the test then checks nothing).
+    fn in_new_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .ok()
+                .map(|()| f())
+        })
+        .join()
+        .expect("thread")
+    }
+
+    #[test]
+    fn a_range_is_claimed_once_and_a_veth_gets_its_addresses_and_route() {
+        let ran = in_new_netns(|| {
+            let mut rtnl = Rtnl::open().expect("socket");
+            let net: Ipv4Net = "100.64.0.0/16".parse().expect("net");
+            rtnl.add_unreachable(&net).expect("claimed");
+            let again = rtnl.add_unreachable(&net).expect_err("claimed twice");
+            assert_eq!(again.kind(), io::ErrorKind::AlreadyExists, "{again}");
+            assert!(again
+                .to_string()
+                .contains("unreachable route 100.64.0.0/16"));
+            rtnl.del_unreachable(&net).expect("released");
+            rtnl.add_unreachable(&net).expect("claimed after release");
+
+            // Both ends in this namespace (the handle of our own): what plumbing does.
+            let own = std::fs::File::open("/proc/thread-self/ns/net").expect("ns");
+            rtnl.add_veth("tv0", "tv1", own.as_fd()).expect("veth");
+            let index = index_of("tv0").expect("tv0");
+            let peer = index_of("tv1").expect("peer made with its name");
+            rtnl.add_address(index, Ipv4Addr::new(100, 64, 0, 1), 31)
+                .expect("address");
+            rtnl.set_up(index).expect("up");
+            rtnl.add_default_route(index, Ipv4Addr::new(100, 64, 0, 0))
+                .expect("default route");
+            let routes = std::fs::read_to_string("/proc/thread-self/net/route").expect("routes");
+            assert!(
+                routes
+                    .lines()
+                    .any(|l| l.starts_with("tv0\t00000000\t00004064")),
+                "{routes}"
+            );
+            rtnl.del_link(peer).expect("deleted");
+            assert!(index_of("tv0").is_err(), "the other end goes with it");
+        });
+        if ran.is_none() {
+            eprintln!("skipped: cannot make a network namespace here");
+        }
+    }
+}
