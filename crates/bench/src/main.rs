@@ -57,6 +57,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
 
+    /// Only the figures of making environments (cold starts, idle memory, the sandbox
+    /// creation burst), then stop: for comparing what environment creation costs.
+    #[arg(long, conflicts_with = "soak")]
+    pub creation_only: bool,
+
     /// Instead of the figures, a soak: mixed load (sync, async, create/update/delete) for
     /// DURATION (e.g. 10m), sampling the server's memory, fds, threads, data directory,
     /// environments and cgroups, then their growth per minute with a verdict.
@@ -346,6 +351,11 @@ fn bench(
         DEPLOY_WORKERS,
         |conn, name: String| server::delete_function(conn, &name),
     )?;
+    if args.creation_only {
+        progress("stopping the server (--creation-only)");
+        server.stop();
+        return Ok(report);
+    }
 
     progress(format!("warm Invoke, Rust, {} invokes per side", plan.warm));
     warm_overhead(plan.warm, plan.rounds, &rust, ECHO, &mut conn, work)

@@ -13,7 +13,7 @@
 #![allow(unsafe_code)]
 
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use nix::sched::{unshare, CloneFlags};
@@ -43,14 +43,21 @@ impl NetNs {
         let made = std::thread::Builder::new()
             .name("hearth-netns".into())
             .spawn(move || -> std::io::Result<Self> {
+                // The namespace the host's end of the veth goes to: this thread's before
+                // it leaves it.
+                let host_ns = match &lease {
+                    Some(_) => Some(std::fs::File::open("/proc/thread-self/ns/net")?),
+                    None => None,
+                };
                 unshare(CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
                 loopback_up()?;
                 let listener = TcpListener::bind(RUNTIME_API_ADDR)?;
                 let aws_listener = TcpListener::bind(AWS_API_ADDR)?;
                 let handle = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
-                // Made from in here: `ip` inherits this thread's namespace.
-                if let Some(lease) = &lease {
-                    lease.plumb_inside()?;
+                // Made from in here: a netlink socket opened on this thread acts in
+                // the new namespace.
+                if let (Some(lease), Some(host_ns)) = (&lease, &host_ns) {
+                    lease.plumb_inside(host_ns.as_fd())?;
                 }
                 Ok(Self {
                     listener,

@@ -6,9 +6,11 @@
 //!
 //! The veth is made when the environment is made ahead (in the pool), with the policy
 //! most functions have (the server's default) already applied, so claiming it for such a
-//! function changes no rule, and for another takes one `nft` run that swaps elements. Links, routes and the table are made with
-//! the `ip` and `nft` programs (iproute2 and nftables), which keeps netlink's wire
-//! format out of Hearth; each environment costs two `ip` runs while it is made ahead.
+//! function changes no rule, and for another takes one nftables batch that swaps
+//! elements. Links, addresses and routes are made over rtnetlink from Hearth's process
+//! (`rtnl.rs`), the table and its elements by libnftables in-process (`nft.rs`, the
+//! `nft` program where the library cannot be loaded): making or ending an environment
+//! runs no program.
 //!
 //! Teardown: an environment's elements and veth are removed when it ends (deleting the
 //! host's end removes both), the table and the range's route at shutdown, and what a
@@ -17,18 +19,21 @@
 //! and route of a server that died on another data directory at any server's start
 //! (owners recorded in `/run/hearth-egress`).
 
+mod nft;
 pub mod range;
+pub mod rtnl;
 pub mod ruleset;
 
-use std::io::{self, Write as _};
+use std::io;
 use std::net::Ipv4Addr;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hearth_model::egress::{EgressPolicy, Ipv4Net};
 
+use rtnl::Rtnl;
 use ruleset::Table;
 
 /// The environment's end of its veth, inside its namespace.
@@ -65,36 +70,14 @@ impl std::fmt::Debug for Egress {
     }
 }
 
-/// Runs `program` with `input` on its standard input; fails with what it printed.
-fn run(program: &str, args: &[&str], input: &str) -> io::Result<()> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("{program}: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
 fn nft(script: &str) -> io::Result<()> {
-    run("nft", &["-f", "-"], script)
+    nft::run(script)
 }
 
-fn ip_batch(script: &str) -> io::Result<()> {
-    run("ip", &["-batch", "-"], script)
+/// Deletes link `name` of the calling thread's namespace (a veth's peer goes with it).
+fn del_link(name: &str) -> io::Result<()> {
+    let index = rtnl::index_of(name)?;
+    Rtnl::open()?.del_link(index)
 }
 
 /// The table name and veth prefix of the jail in `work_dir`: from the same hash as its
@@ -140,13 +123,18 @@ fn sweep(table: &str, prefix: &str, state_file: &Path) -> usize {
     if let Ok(links) = std::fs::read_dir("/sys/class/net") {
         for link in links.flatten() {
             let name = link.file_name().to_string_lossy().into_owned();
-            if name.starts_with(prefix) && ip_batch(&format!("link del {name}\n")).is_ok() {
+            if name.starts_with(prefix) && del_link(&name).is_ok() {
                 removed += 1;
             }
         }
     }
     if let Ok(range) = std::fs::read_to_string(state_file) {
-        if ip_batch(&format!("route del unreachable {}\n", range.trim())).is_ok() {
+        let deleted = range
+            .trim()
+            .parse::<Ipv4Net>()
+            .map_err(io::Error::other)
+            .and_then(|r| Rtnl::open()?.del_unreachable(&r));
+        if deleted.is_ok() {
             removed += 1;
         }
         let _ = std::fs::remove_file(state_file);
@@ -194,7 +182,9 @@ fn reclaim_from_dead_owners() -> usize {
             continue;
         }
         let _ = nft(&format!("delete table inet {table}\n"));
-        let _ = ip_batch(&format!("route del unreachable {range}\n"));
+        if let Ok(range) = range.parse::<Ipv4Net>() {
+            let _ = Rtnl::open().and_then(|mut r| r.del_unreachable(&range));
+        }
         let _ = std::fs::remove_file(entry.path());
         reclaimed += 1;
     }
@@ -205,7 +195,7 @@ fn reclaim_from_dead_owners() -> usize {
 fn claim_range(wanted: Option<Ipv4Net>, seed: u64) -> Result<Ipv4Net, String> {
     let routes =
         range::parse_routes(&std::fs::read_to_string("/proc/net/route").unwrap_or_default());
-    let claim = |r: &Ipv4Net| ip_batch(&format!("route add unreachable {r}\n"));
+    let claim = |r: &Ipv4Net| Rtnl::open()?.add_unreachable(r);
     if let Some(r) = wanted {
         let clashes = range::clashes(&r, &routes);
         if !clashes.is_empty() {
@@ -268,7 +258,7 @@ impl Egress {
         if egress.table.resolvers.is_empty() {
             tracing::warn!("no DNS resolver for functions (the host's are loopback ones or none): pass --egress-dns");
         }
-        tracing::info!(range = %range, table = %egress.table.name, resolvers = ?egress.table.resolvers, "function egress network");
+        tracing::info!(range = %range, table = %egress.table.name, resolvers = ?egress.table.resolvers, nftables_in_process = nft::in_process(), "function egress network");
         Ok(egress)
     }
 
@@ -327,7 +317,8 @@ impl Egress {
         if let Err(e) = nft(&format!("delete table inet {}\n", self.table.name)) {
             tracing::warn!(error = %e, "could not remove the egress table");
         }
-        if let Err(e) = ip_batch(&format!("route del unreachable {}\n", self.table.range)) {
+        let deleted = Rtnl::open().and_then(|mut r| r.del_unreachable(&self.table.range));
+        if let Err(e) = deleted {
             tracing::warn!(error = %e, "could not remove the egress range's route");
         }
         let _ = std::fs::remove_file(&self.state_file);
@@ -357,22 +348,21 @@ pub struct Lease {
 
 impl Lease {
     /// Makes the veth from inside the new namespace: call on the thread that entered
-    /// it (children inherit its namespace). The host's end goes to Hearth's own.
-    pub fn plumb_inside(&self) -> io::Result<()> {
+    /// it. The host's end goes to the namespace `host_ns` is a handle of (Hearth's own).
+    pub fn plumb_inside(&self, host_ns: BorrowedFd<'_>) -> io::Result<()> {
         let Lease {
             host,
             guest,
             host_if,
             ..
         } = self;
-        ip_batch(&format!(
-            "link add {GUEST_IF} type veth peer name {host_if} netns {pid}\n\
-             addr add {guest}/31 dev {GUEST_IF}\n\
-             link set {GUEST_IF} up\n\
-             route add default via {host} dev {GUEST_IF} onlink\n",
-            pid = std::process::id()
-        ))?;
+        let mut rtnl = Rtnl::open()?;
+        rtnl.add_veth(GUEST_IF, host_if, host_ns)?;
         self.made.store(true, Ordering::Release);
+        let index = rtnl::index_of(GUEST_IF)?;
+        rtnl.add_address(index, *guest, 31)?;
+        rtnl.set_up(index)?;
+        rtnl.add_default_route(index, *host)?;
         // IPv4 only (the table refuses IPv6 anyway): no addresses to leak through.
         let _ = std::fs::write(
             format!("/proc/sys/net/ipv6/conf/{GUEST_IF}/disable_ipv6"),
@@ -389,9 +379,10 @@ impl Lease {
             format!("/proc/sys/net/ipv6/conf/{host_if}/disable_ipv6"),
             "1",
         );
-        ip_batch(&format!(
-            "addr add {host}/31 dev {host_if}\nlink set {host_if} up\n"
-        ))?;
+        let index = rtnl::index_of(host_if)?;
+        let mut rtnl = Rtnl::open()?;
+        rtnl.add_address(index, *host, 31)?;
+        rtnl.set_up(index)?;
         self.apply(&self.egress.likely)
     }
 
@@ -436,7 +427,7 @@ impl Drop for Lease {
         }
         if self.made.load(Ordering::Acquire) {
             // Gone already when the namespace went first.
-            let _ = ip_batch(&format!("link del {}\n", self.host_if));
+            let _ = del_link(&self.host_if);
         }
         self.egress.release(self.index);
     }
