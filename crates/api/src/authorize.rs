@@ -70,11 +70,16 @@ pub(crate) enum Refused {
 impl Refused {
     /// In Lambda's REST-JSON encoding: 403 `AccessDeniedException`, `{"Message": ...}`.
     fn lambda_response(self) -> Response {
-        let e = match self {
-            Self::Denied(m) => AwsError::new(ErrorCode::AccessDenied, m).untyped(),
-            Self::Failed(m) => AwsError::service(m),
-        };
-        crate::ApiError(e).into_response()
+        crate::ApiError::from(self).into_response()
+    }
+}
+
+impl From<Refused> for crate::ApiError {
+    fn from(r: Refused) -> Self {
+        Self(match r {
+            Refused::Denied(m) => AwsError::new(ErrorCode::AccessDenied, m).untyped(),
+            Refused::Failed(m) => AwsError::service(m),
+        })
     }
 }
 
@@ -375,8 +380,10 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         return refused.lambda_response();
     }
     // The handler acts in the account of what it was allowed: the caller's own, or
-    // another's whose resource policy let the caller in.
+    // another's whose resource policy let the caller in; it checks what more the
+    // operation needs (CreateFunction's iam:PassRole) with the same access.
     parts.extensions.insert(Tenant(target.account));
+    parts.extensions.insert(access);
     parts.extensions.insert(op);
     next.run(Request::from_parts(parts, body)).await
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use hearth_model::alias::is_version_number;
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::concurrency::Concurrency;
@@ -17,6 +17,7 @@ use hearth_model::shapes::{
 };
 use hearth_model::{validate, AwsError, FunctionConfig, FunctionRef, NameShape};
 
+use crate::authorize::Access;
 use crate::error::ApiResult;
 use crate::function_request::EnvOrder;
 use crate::reference::{self, QualifierShape};
@@ -63,13 +64,14 @@ fn configuration(
 pub(crate) async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
+    access: Option<Extension<Access>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
-    crate::role_check::check(&s, &new.role, &new.name)?;
+    crate::role_check::check(&s, access.as_ref().map(|a| &a.0), &new.role, &new.name)?;
     crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
@@ -209,6 +211,7 @@ pub(crate) async fn update_configuration(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(function): Path<String>,
+    access: Option<Extension<Access>>,
     body: Body,
 ) -> ApiResult<Response> {
     let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
@@ -217,7 +220,7 @@ pub(crate) async fn update_configuration(
     let (r, change) =
         crate::function_request::config_change(&function, tenant.as_str(), req, &order)?;
     if let Some(role) = &change.role {
-        crate::role_check::check(&s, role, &r.name)?;
+        crate::role_check::check(&s, access.as_ref().map(|a| &a.0), role, &r.name)?;
     }
     if let Some(arn) = &change.kms_key_arn {
         crate::kms::check_key(&s, arn.as_deref()).await?;

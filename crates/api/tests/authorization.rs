@@ -61,6 +61,17 @@ fn app() -> (Router, tempfile::TempDir) {
             {"Effect": "Deny", "Action": "lambda:DeleteFunction", "Resource": "*"}
         ]}))],
     );
+    // May create and update functions, and pass one role only.
+    users.insert(
+        "erin".to_string(),
+        vec![policy(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["lambda:CreateFunction",
+                                           "lambda:UpdateFunctionConfiguration"],
+             "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole",
+             "Resource": "arn:aws:iam::000000000000:role/passable"}
+        ]}))],
+    );
     users.insert(
         "dana".to_string(),
         vec![policy(json!({"Version": "2012-10-17", "Statement":
@@ -146,6 +157,63 @@ fn denied(action: &str, resource: &str, who: &str, why: &str) -> Value {
 
 fn fn_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ME}:function:{name}")
+}
+
+/// Handing a role to a function takes `iam:PassRole` on it: a user allowed to create
+/// functions cannot run one with a role its policies do not let it pass.
+#[tokio::test]
+async fn creating_or_updating_a_function_passes_its_role() {
+    let (app, _dir) = app();
+    let erin = || Some(user(ME, "erin"));
+    let body = |role: &str| {
+        json!({
+            "FunctionName": "passed", "Runtime": "provided.al2023", "Handler": "bootstrap",
+            "Role": format!("arn:aws:iam::{ME}:role/{role}"), "Code": {"ZipFile": zip_b64()},
+        })
+    };
+    let r = call(
+        &app,
+        erin(),
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        Some(body("admin")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(
+        r.body,
+        denied(
+            "iam:PassRole",
+            &format!("arn:aws:iam::{ME}:role/admin"),
+            &format!("arn:aws:iam::{ME}:user/erin"),
+            "because no identity-based policy allows the iam:PassRole action"
+        )
+    );
+    let r = call(
+        &app,
+        erin(),
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        Some(body("passable")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let update = |role: &str| json!({"Role": format!("arn:aws:iam::{ME}:role/{role}")});
+    let path = "/2015-03-31/functions/passed/configuration";
+    let r = call(&app, erin(), "PUT", path, &[], Some(update("admin"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The root of the account passes any of its roles (once the function is Active).
+    for _ in 0..200 {
+        let got = call(&app, None, "GET", "/2015-03-31/functions/passed", &[], None).await;
+        if got.body["Configuration"]["State"] == "Active" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let r = call(&app, None, "PUT", path, &[], Some(update("admin"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 #[tokio::test]
