@@ -72,8 +72,8 @@ def role(iam, document, prefix="trusting"):
     return iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"]
 
 
-def denied(caller_arn, role_arn):
-    message = (f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on "
+def denied(caller_arn, role_arn, action="sts:AssumeRole"):
+    message = (f"User: {caller_arn} is not authorized to perform: {action} on "
                f"resource: {role_arn}")
     return {"Error": {"Type": "Sender", "Code": "AccessDenied", "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": 403}}
@@ -134,6 +134,23 @@ def test_source_ip_and_time_conditions(sts, iam):
     assumed(sts, inside)
     assert failure(sts.assume_role, RoleArn=outside, RoleSessionName="s1") == denied(ROOT, outside)
     assert failure(sts.assume_role, RoleArn=expired, RoleSessionName="s1") == denied(ROOT, expired)
+
+
+def test_session_tags_and_source_identity_need_their_own_trust(sts, iam):
+    """Tags ask the trust policy for sts:TagSession, a source identity for
+    sts:SetSourceIdentity; a trust allowing only sts:AssumeRole refuses both."""
+    plain = role(iam, trust(allow({"AWS": ROOT})))
+    tagging = role(iam, trust(allow({"AWS": ROOT}, action=[
+        "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"])))
+    tags = [{"Key": "team", "Value": "a"}]
+    assert failure(sts.assume_role, RoleArn=plain, RoleSessionName="s1", Tags=tags) == \
+        denied(ROOT, plain, "sts:TagSession")
+    assert failure(sts.assume_role, RoleArn=plain, RoleSessionName="s1",
+                   SourceIdentity="alice") == denied(ROOT, plain, "sts:SetSourceIdentity")
+    assert sts.assume_role(RoleArn=plain, RoleSessionName="s1")["AssumedRoleUser"]["Arn"]
+    made = sts.assume_role(RoleArn=tagging, RoleSessionName="s1", Tags=tags,
+                           SourceIdentity="alice")
+    assert made["SourceIdentity"] == "alice"
 
 
 def test_explicit_deny_in_the_trust_policy_wins(sts, iam):

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use hearth_engine::IamError;
+use hearth_iam_policy::{ASSUME_ROLE, SET_SOURCE_IDENTITY, TAG_SESSION};
 use hearth_model::caller::{Caller, CallerKind};
 use hearth_model::iam::{self, Tag};
 use hearth_model::violations::Violations;
@@ -220,16 +221,17 @@ fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
 fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml, QueryError> {
     let caller = &access.caller;
     let r = parse(req)?;
-    let denied = || {
+    let denied_to = |action: &str| {
         QueryError::sender(
             StatusCode::FORBIDDEN,
             "AccessDenied",
             format!(
-                "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                "User: {} is not authorized to perform: {action} on resource: {}",
                 caller.arn, r.role_arn
             ),
         )
     };
+    let denied = || denied_to(ASSUME_ROLE);
     let Some((account, name)) = role_arn(r.role_arn)? else {
         return Err(denied());
     };
@@ -254,9 +256,21 @@ fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml,
             .identity_policies(caller)
             .map_err(|m| QueryError::internal(&m))?,
     };
-    let role = match s.engine.role_to_assume(account, name, &ctx, &identity) {
+    // A tagged session also needs sts:TagSession, a source identity
+    // sts:SetSourceIdentity, from the same trust policy (AWS's session-tag rules).
+    let mut also = Vec::new();
+    if !r.tags.is_empty() || !r.transitive.is_empty() {
+        also.push(TAG_SESSION);
+    }
+    if r.source_identity.is_some() {
+        also.push(SET_SOURCE_IDENTITY);
+    }
+    let role = match s
+        .engine
+        .role_to_assume(account, name, &ctx, &identity, &also)
+    {
         Ok(role) => role,
-        Err(IamError::AssumeDenied) => return Err(denied()),
+        Err(IamError::AssumeDenied { action }) => return Err(denied_to(action)),
         Err(e) => return Err(e.into()),
     };
     let duration = r.duration.unwrap_or(3600);

@@ -26,4 +26,7 @@ pub use document::{
 pub use evaluate::{denial_message, evaluate, DecidedBy, Decision, Outcome, ResourcePolicy};
 pub use limits::{size_without_whitespace, SizeLimit};
 pub use principal::{PrincipalSpec, PrincipalType};
-pub use trust::{evaluate_trust, TrustedRole, ASSUME_ROLE};
+pub use trust::{
+    evaluate_trust, evaluate_trust_action, TrustedRole, ASSUME_ROLE, SET_SOURCE_IDENTITY,
+    TAG_SESSION,
+};

@@ -24,6 +24,10 @@ use crate::evaluate::{identity_found, resource_found, DecidedBy, Decision, Outco
 
 /// The action a trust policy is asked about.
 pub const ASSUME_ROLE: &str = "sts:AssumeRole";
+/// Asked too when AssumeRole passes session tags.
+pub const TAG_SESSION: &str = "sts:TagSession";
+/// Asked too when AssumeRole sets a source identity.
+pub const SET_SOURCE_IDENTITY: &str = "sts:SetSourceIdentity";
 
 /// A role as a trust decision needs it.
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +44,20 @@ pub struct TrustedRole<'a> {
 /// (`identity`, empty for a root or a service). `ctx` carries the request's condition
 /// keys (`sts:ExternalId`, `aws:SourceIp`, `aws:SourceArn`, ...).
 pub fn evaluate_trust(ctx: &RequestContext, role: TrustedRole<'_>, identity: &[Policy]) -> Outcome {
+    evaluate_trust_action(ctx, role, identity, ASSUME_ROLE)
+}
+
+/// [`evaluate_trust`] for `action`: `sts:AssumeRole`, or what an AssumeRole also asks of
+/// the same trust policy ([`TAG_SESSION`], [`SET_SOURCE_IDENTITY`]), with the same rules.
+pub fn evaluate_trust_action(
+    ctx: &RequestContext,
+    role: TrustedRole<'_>,
+    identity: &[Policy],
+    action: &str,
+) -> Outcome {
     let outcome = |decision, by| Outcome { decision, by };
-    let id = identity_found(ctx, ASSUME_ROLE, role.arn, identity);
-    let trust = resource_found(ctx, ASSUME_ROLE, role.arn, Some(role.trust));
+    let id = identity_found(ctx, action, role.arn, identity);
+    let trust = resource_found(ctx, action, role.arn, Some(role.trust));
     if id.deny {
         return outcome(Decision::ExplicitDeny, DecidedBy::IdentityPolicy);
     }

@@ -108,10 +108,10 @@ impl From<IamError> for QueryError {
                 ),
             ),
             // Only STS asks whether a role may be assumed; it words its own answer.
-            IamError::AssumeDenied => QueryError::sender(
+            IamError::AssumeDenied { action } => QueryError::sender(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
-                "Not authorized to perform sts:AssumeRole",
+                format!("Not authorized to perform {action}"),
             ),
             IamError::Engine(e) => QueryError::internal(&e),
         }

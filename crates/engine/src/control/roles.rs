@@ -7,7 +7,9 @@
 //! checked there too (`hearth_model::iam::policy_document::check`). Every operation is
 //! within one account, the caller's.
 
-use hearth_iam_policy::{evaluate_trust, parse, Policy, PolicyKind, RequestContext, TrustedRole};
+use hearth_iam_policy::{
+    evaluate_trust_action, parse, Policy, PolicyKind, RequestContext, TrustedRole, ASSUME_ROLE,
+};
 use hearth_model::iam::managed::{self, ManagedPolicy};
 use hearth_model::iam::{Role, Tag};
 use hearth_store::traits::Edited;
@@ -61,9 +63,11 @@ pub enum IamError {
     /// A quota of IAM's: too many attached policies, or too large inline ones.
     #[error("limit exceeded")]
     LimitExceeded(Limit),
-    /// The principal may not assume the role (or there is no such role).
-    #[error("the principal may not assume the role")]
-    AssumeDenied,
+    /// The principal may not assume the role (or there is no such role): `action` is
+    /// what the trust decision refused (`sts:AssumeRole`, or `sts:TagSession` /
+    /// `sts:SetSourceIdentity` that the request also needed).
+    #[error("the principal may not perform {action} on the role")]
+    AssumeDenied { action: &'static str },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -331,26 +335,34 @@ impl Engine {
             .count())
     }
 
-    /// The role `name` of `account` if the principal of `ctx` may assume it: the role's
+    /// The role `name` of `account` if the principal of `ctx` may assume it, and perform
+    /// each of `also` on it (`sts:TagSession` when the session is tagged, ...): the role's
     /// trust policy and the principal's identity policies (`identity`) decided together
-    /// by the policy crate ([`evaluate_trust`]), conditions included; `AssumeDenied`
-    /// otherwise, also when there is no such role, as STS answers.
+    /// by the policy crate ([`evaluate_trust_action`]), conditions included;
+    /// `AssumeDenied` naming the refused action otherwise, also when there is no such
+    /// role, as STS answers.
     pub fn role_to_assume(
         &self,
         account: &str,
         name: &str,
         ctx: &RequestContext,
         identity: &[Policy],
+        also: &[&'static str],
     ) -> Result<Role, IamError> {
+        let denied = IamError::AssumeDenied {
+            action: ASSUME_ROLE,
+        };
         let role = self
             .inner
             .store
             .roles()
             .get_role(account, name)?
-            .ok_or(IamError::AssumeDenied)?;
+            .ok_or(denied)?;
         // The name must match as given: a role ARN is not case-folded.
         if role.name != name {
-            return Err(IamError::AssumeDenied);
+            return Err(IamError::AssumeDenied {
+                action: ASSUME_ROLE,
+            });
         }
         // Stored trust policies were parsed with this grammar when stored; one that no
         // longer parses (a grammar change) trusts no one rather than being guessed at.
@@ -358,24 +370,23 @@ impl Engine {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(role = %role.arn(), error = %e, "a stored trust policy does not parse; nobody may assume the role");
-                return Err(IamError::AssumeDenied);
+                return Err(IamError::AssumeDenied {
+                    action: ASSUME_ROLE,
+                });
             }
         };
         let arn = role.arn();
-        let outcome = evaluate_trust(
-            ctx,
-            TrustedRole {
-                arn: &arn,
-                account: &role.account,
-                trust: &trust,
-            },
-            identity,
-        );
-        if outcome.allowed() {
-            Ok(role)
-        } else {
-            Err(IamError::AssumeDenied)
+        let trusted = TrustedRole {
+            arn: &arn,
+            account: &role.account,
+            trust: &trust,
+        };
+        for action in std::iter::once(ASSUME_ROLE).chain(also.iter().copied()) {
+            if !evaluate_trust_action(ctx, trusted, identity, action).allowed() {
+                return Err(IamError::AssumeDenied { action });
+            }
         }
+        Ok(role)
     }
 
     /// Whether the role `name` of `account` exists and its trust policy lets the service
@@ -387,9 +398,9 @@ impl Engine {
         name: &str,
         ctx: &RequestContext,
     ) -> Result<bool, IamError> {
-        match self.role_to_assume(account, name, ctx, &[]) {
+        match self.role_to_assume(account, name, ctx, &[], &[]) {
             Ok(_) => Ok(true),
-            Err(IamError::AssumeDenied) => Ok(false),
+            Err(IamError::AssumeDenied { .. }) => Ok(false),
             Err(e) => Err(e),
         }
     }
