@@ -69,6 +69,8 @@ async fn post(app: &Router, form: &str, caller: Option<Caller>) -> (StatusCode, 
 }
 
 const TRUST_ACCOUNT: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22000000000000%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+/// As `TRUST_ACCOUNT`, also letting the session be tagged (`sts:TagSession`).
+const TRUST_ACCOUNT_TAGGED: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22000000000000%22%7D%2C%22Action%22%3A%5B%22sts%3AAssumeRole%22%2C%22sts%3ATagSession%22%5D%7D%5D%7D";
 const TRUST_LAMBDA: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
 
 fn sts_error(code: &str, message: &str, kind: &str) -> String {
@@ -97,7 +99,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
     create_role(
         &app,
         "trusting",
-        TRUST_ACCOUNT,
+        TRUST_ACCOUNT_TAGGED,
         "&Path=%2Fteam%2F&MaxSessionDuration=7200",
     )
     .await;
