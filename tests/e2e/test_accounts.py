@@ -103,8 +103,10 @@ def test_each_account_lists_only_its_own_functions(tenants):
     rest = tenants["b"].list_functions(Marker=first["NextMarker"])
     assert [f["FunctionName"] for f in rest["Functions"]] == ["shared"]
     assert "NextMarker" not in rest
-    assert tenants["b"].get_account_settings()["AccountUsage"]["FunctionCount"] == 2
-    assert tenants["c"].get_account_settings()["AccountUsage"]["FunctionCount"] == 0
+    assert tenants["b"].get_account_settings()["AccountUsage"] == {
+        "FunctionCount": 2, "TotalCodeSize": 2 * len(h.zip_bytes("python.zip"))}
+    assert tenants["c"].get_account_settings()["AccountUsage"] == {
+        "FunctionCount": 0, "TotalCodeSize": 0}
 
 
 def test_the_same_name_is_two_functions(tenants):

@@ -358,7 +358,14 @@ impl Engine {
                 .store
                 .metadata()
                 .list_functions(Some(account), None, usize::MAX >> 1)?;
-        let code_size = self.inner.store.code().total_code_size()?;
+        // Lambda counts `$LATEST` and each published version, shared zips included.
+        let mut code_size = 0;
+        for f in &all {
+            code_size += f.code.size;
+            for v in self.inner.store.metadata().list_versions(&f.name)? {
+                code_size += v.code.size;
+            }
+        }
         Ok(AccountSettings {
             function_count: all.len() as i64,
             total_code_size: code_size as i64,
