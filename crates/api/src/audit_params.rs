@@ -5,6 +5,8 @@
 //! service model marks sensitive (a function's zip and environment variables, passwords,
 //! tokens) replaced by CloudTrail's `HIDDEN_DUE_TO_SECURITY_REASONS`.
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 /// What CloudTrail writes in place of a sensitive member's value.
@@ -76,13 +78,11 @@ pub(crate) fn rest(params: &[(String, String)], query: &str, body: Option<&[u8]>
             put(&mut out, &name, Value::String(value));
         }
     }
-    if let Some(Value::Object(members)) = body
-        .filter(|b| !b.is_empty())
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-    {
-        for (name, value) in members {
-            put(&mut out, &name, value);
-        }
+    if let Some(Value::Object(members)) = body.filter(|b| !b.is_empty()).and_then(|b| {
+        let mut d = serde_json::Deserializer::from_slice(b);
+        Cleaned { name: None }.deserialize(&mut d).ok()
+    }) {
+        out.extend(members);
     }
     (!out.is_empty()).then_some(Value::Object(out))
 }
@@ -137,6 +137,88 @@ fn clean(name: Option<&str>, value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(|v| clean(None, v)).collect()),
         other => other,
+    }
+}
+
+/// A JSON value read already as [`clean`] leaves it, with a sensitive member's value
+/// skipped unread: a 50 MB `ZipFile` is never copied into the record (the request's body
+/// is in memory already, within the body budget; its record must not double it).
+struct Cleaned<'a> {
+    /// The member this is the value of.
+    name: Option<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for Cleaned<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.name.is_some_and(is_sensitive) {
+            IgnoredAny::deserialize(d)?;
+            return Ok(Value::String(HIDDEN.to_string()));
+        }
+        let user_map = self
+            .name
+            .is_some_and(|n| USER_MAPS.iter().any(|m| m.eq_ignore_ascii_case(n)));
+        d.deserialize_any(CleanVisitor { user_map })
+    }
+}
+
+struct CleanVisitor {
+    /// A map of the caller's own keys: kept as written.
+    user_map: bool,
+}
+
+impl<'de> Visitor<'de> for CleanVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Cleaned { name: None })? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if self.user_map {
+                let value = map.next_value_seed(Cleaned { name: None })?;
+                out.insert(key, value);
+            } else {
+                let value = map.next_value_seed(Cleaned { name: Some(&key) })?;
+                out.insert(lower_first(&key), value);
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
