@@ -128,7 +128,7 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll};
     use std::time::Duration;
@@ -158,12 +158,12 @@ mod tests {
 
     /// A body that arrives as these chunks, then ends.
     fn chunks(parts: &[&'static [u8]]) -> Body {
-        Body::new(Chunks(
-            parts.iter().map(|p| Bytes::from_static(p)).collect(),
-        ))
+        let parts: Vec<Bytes> = parts.iter().map(|p| Bytes::from_static(p)).collect();
+        Body::new(Chunks(parts.into_iter()))
     }
 
-    struct Chunks(std::collections::VecDeque<Bytes>);
+    /// A body of unknown length that arrives in these chunks (as a chunked upload).
+    pub(crate) struct Chunks(pub(crate) std::vec::IntoIter<Bytes>);
 
     impl HttpBody for Chunks {
         type Data = Bytes;
@@ -173,7 +173,7 @@ mod tests {
             mut self: Pin<&mut Self>,
             _: &mut Context<'_>,
         ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+            Poll::Ready(self.0.next().map(|b| Ok(Frame::data(b))))
         }
     }
 

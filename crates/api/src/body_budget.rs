@@ -227,28 +227,13 @@ mod tests {
             .expect("a valid request")
     }
 
-    /// A body of unknown length, in 256 KiB chunks (as a chunked upload arrives).
-    struct Chunks(std::vec::IntoIter<Bytes>);
-
-    impl HttpBody for Chunks {
-        type Data = Bytes;
-        type Error = std::convert::Infallible;
-
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-            Poll::Ready(self.0.next().map(|b| Ok(Frame::data(b))))
-        }
-    }
-
     fn chunked(len: usize) -> Request {
         let chunks: Vec<Bytes> = vec![b'x'; len]
             .chunks(256 * 1024)
             .map(Bytes::copy_from_slice)
             .collect();
         Request::post("/")
-            .body(Body::new(Chunks(chunks.into_iter())))
+            .body(Body::new(crate::body::tests::Chunks(chunks.into_iter())))
             .expect("a valid request")
     }
 
