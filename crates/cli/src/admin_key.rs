@@ -4,7 +4,7 @@
 //! start, so that the file always holds the key the server accepts.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -38,7 +38,7 @@ pub fn setup(
         }
     }));
     if let Some((id, secret)) = keys.admin_secret(account) {
-        write_credentials(&path, &id, &secret)?;
+        ensure_credentials(&path, &id, &secret)?;
         if made.is_some() {
             tracing::info!(
                 access_key_id = %id,
@@ -114,6 +114,17 @@ pub fn credentials_ini(id: &str, secret: &str) -> String {
         ));
     }
     out
+}
+
+/// Writes the file unless it already says this (a restart writes nothing, so that a
+/// server whose disk is full still starts), and keeps it private either way.
+fn ensure_credentials(path: &Path, id: &str, secret: &str) -> anyhow::Result<()> {
+    let current = std::fs::read_to_string(path).ok();
+    if current.as_deref() != Some(credentials_ini(id, secret).as_str()) {
+        return write_credentials(path, id, secret);
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot make {} private", path.display()))
 }
 
 fn write_credentials(path: &Path, id: &str, secret: &str) -> anyhow::Result<()> {
