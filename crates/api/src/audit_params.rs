@@ -115,33 +115,15 @@ fn put(out: &mut Map<String, Value>, name: &str, value: Value) {
 }
 
 /// A member's value as recorded: hidden if sensitive, its members renamed (but a user
-/// map's keys), recursively.
+/// map's keys), recursively ([`Cleaned`], reading the value it is given).
 fn clean(name: Option<&str>, value: Value) -> Value {
-    if name.is_some_and(is_sensitive) {
-        return Value::String(HIDDEN.to_string());
-    }
-    let user_map = name.is_some_and(|n| USER_MAPS.iter().any(|m| m.eq_ignore_ascii_case(n)));
-    match value {
-        Value::Object(members) => Value::Object(
-            members
-                .into_iter()
-                .map(|(k, v)| {
-                    if user_map {
-                        (k, v)
-                    } else {
-                        let v = clean(Some(&k), v);
-                        (lower_first(&k), v)
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| clean(None, v)).collect()),
-        other => other,
-    }
+    // Every JSON value reads as one: there is nothing to fail.
+    Cleaned { name }.deserialize(value).unwrap_or(Value::Null)
 }
 
-/// A JSON value read already as [`clean`] leaves it, with a sensitive member's value
-/// skipped unread: a 50 MB `ZipFile` is never copied into the record (the request's body
+/// A JSON value read as it is recorded (hidden if sensitive, members renamed but a user
+/// map's keys), with a sensitive member's value skipped unread: read from a request's
+/// bytes, a 50 MB `ZipFile` is never copied into the record (the request's body
 /// is in memory already, within the body budget; its record must not double it).
 struct Cleaned<'a> {
     /// The member this is the value of.
