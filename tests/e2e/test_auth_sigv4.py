@@ -98,7 +98,9 @@ def test_missing_authentication(server):
 
 def test_forged_unknown_and_truncated_signatures(server):
     key, secret = server.credentials
-    forged = SigV4Auth(Credentials(key, secret[:-1] + "x"), "lambda", h.REGION)
+    # One character changed (never to itself: a secret that ends in "x" would stay valid).
+    forged_secret = secret[:-1] + ("y" if secret.endswith("x") else "x")
+    forged = SigV4Auth(Credentials(key, forged_secret), "lambda", h.REGION)
     assert send(server, "GET", "/2015-03-31/functions", auth=forged) == lambda_error(
         MISMATCH, "InvalidSignatureException")
     unknown = SigV4Auth(Credentials("AKIAAAAAAAAAAAAAAAAA", secret), "lambda", h.REGION)
