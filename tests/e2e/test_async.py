@@ -31,6 +31,9 @@ def srv(tmp_path_factory, runtimes_dir, zips):
         server.start()
     finally:
         del os.environ["HEARTH_ASYNC_RETRY_DELAYS"]
+    # Lambda sends destination records with the function's execution role, which must
+    # allow lambda:InvokeFunction on the destination (see the last test).
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction"])
     yield server
     server.stop_cleanly()
 
@@ -118,6 +121,55 @@ def test_legacy_invoke_async_and_hearth_invoke_event(srv, client):
     assert out.startswith("queued ")
     queued = out.split()[1]
     assert h.wait_until(lambda: starts(srv, name, queued), timeout=30)
+
+
+def test_destinations_are_sent_to_with_the_execution_role(srv, client):
+    """A destination is accepted, and later sent a record, only where the function's
+    execution role may invoke it: by the role's identity policy or by the destination's
+    resource policy naming the role. Otherwise PutFunctionEventInvokeConfig answers
+    Lambda's InvalidParameterValueException, and a role whose permission went away since
+    loses the record (the server says why)."""
+    role = h.unique_name("sender")
+    allowed, other = h.unique_name("dest-ok"), h.unique_name("dest-no")
+    for dest in (allowed, other):
+        h.create_function(client, dest, Environment=PRINT_EVENTS)
+    h.allow_role(srv.endpoint, ["lambda:InvokeFunction"], role=role,
+                 resource=h.function_arn(allowed))
+    role_arn = f"arn:aws:iam::{h.ACCOUNT}:role/{role}"
+    name = h.unique_name("async-role")
+    h.create_function(client, name, Role=role_arn)
+
+    def put(success, failure=None):
+        config = {"OnSuccess": {"Destination": success}}
+        if failure:
+            config["OnFailure"] = {"Destination": failure}
+        return client.put_function_event_invoke_config(FunctionName=name,
+                                                        DestinationConfig=config)
+
+    for denied in ([h.function_arn(other)], [h.function_arn(allowed), h.function_arn(other)],
+                   [h.function_arn(allowed, "$LATEST")]):
+        with pytest.raises(ClientError) as e:
+            put(*denied)
+        assert h.error_of(e.value) == (
+            400, "InvalidParameterValueException",
+            "The function execution role does not have permissions to call InvokeFunction "
+            f"on {denied[-1]}"), denied
+    with pytest.raises(ClientError):
+        client.get_function_event_invoke_config(FunctionName=name)
+    # The destination's own policy may let the role in instead.
+    client.add_permission(FunctionName=other, StatementId="sender", Principal=role_arn,
+                          Action="lambda:InvokeFunction")
+    put(h.function_arn(allowed), h.function_arn(other))
+    first = invoke_event(client, name, {"n": 1})
+    [record] = wait_records(srv, allowed, 1)
+    assert record["requestContext"]["requestId"] == first
+    # The role loses its permission: the next record is not sent.
+    h.allow_role(srv.endpoint, ["lambda:GetFunction"], role=role)
+    second = invoke_event(client, name, {"n": 2})
+    assert h.wait_until(
+        lambda: any("destination record not sent" in line and second in line
+                    for line in srv.stderr_tail().splitlines()), timeout=60), srv.stderr_tail()
+    assert [r["requestContext"]["requestId"] for r in records(srv, allowed)] == [first]
 
 
 def test_payload_limit_and_bad_requests(srv, client):

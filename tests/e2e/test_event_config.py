@@ -14,6 +14,13 @@ EMPTY_DESTINATIONS = {"OnSuccess": {}, "OnFailure": {}}
 SQS = "arn:aws:sqs:us-east-1:000000000000:hearth-dlq"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def destinations_allowed(server):
+    """The functions' execution role may invoke functions: Lambda sends destination
+    records with it, and refuses a destination it may not invoke (`test_async.py`)."""
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction"])
+
+
 def error(call, **kw):
     with pytest.raises(ClientError) as e:
         call(**kw)

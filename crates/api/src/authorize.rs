@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hearth_iam_policy::{
-    denial_message, evaluate, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
+    denial_message, evaluate, Policy, RequestContext, RequestPrincipal, ResourcePolicy,
 };
 use hearth_model::arn::{function_key, REGION};
 use hearth_model::caller::{Caller, CallerKind};
@@ -199,7 +199,10 @@ impl Access {
                 .identity_policies(&self.caller)
                 .map_err(Refused::Failed)?,
         };
-        let resource_policy = t.function.as_ref().and_then(|f| function_policy(s, f));
+        let resource_policy = t
+            .function
+            .as_ref()
+            .and_then(|f| s.engine.function_resource_policy(f));
         let ctx = self.context();
         let outcome = evaluate(
             &ctx,
@@ -214,18 +217,6 @@ impl Access {
         match denial_message(&outcome, &self.caller.arn, action, &t.arn) {
             None => Ok(()),
             Some(m) => Err(Refused::Denied(m)),
-        }
-    }
-}
-
-/// The function's (or version's, or alias's) policy, if it has one.
-fn function_policy(s: &AppState, f: &FunctionRef) -> Option<Policy> {
-    let stored = s.engine.get_policy(f).ok()?;
-    match hearth_iam_policy::parse(&stored.document(), PolicyKind::Resource) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::warn!(function = %f.name, error = %e, "a stored function policy does not parse; ignored");
-            None
         }
     }
 }

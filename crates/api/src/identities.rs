@@ -5,10 +5,9 @@
 //! on their own account.
 
 use hearth_auth::KeyRing;
-use hearth_engine::{Engine, IamError};
+use hearth_engine::Engine;
 use hearth_iam_policy::{parse, Policy, PolicyKind};
 use hearth_model::caller::{Caller, CallerKind};
-use hearth_model::iam::managed;
 
 use crate::authorize::Authorizer;
 
@@ -21,35 +20,6 @@ pub struct Identities {
 impl Identities {
     pub fn new(keys: Option<KeyRing>, engine: Engine) -> Self {
         Self { keys, engine }
-    }
-
-    fn role_policies(&self, role_arn: &str) -> Result<Vec<Policy>, String> {
-        // arn:aws:iam::ACCOUNT:role/PATH/NAME
-        let (Some(account), Some(name)) = (
-            role_arn.split(':').nth(4),
-            role_arn
-                .rsplit('/')
-                .next()
-                .filter(|_| role_arn.contains(":role/")),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let role = match self.engine.get_role(account, name) {
-            Ok(role) => role,
-            // A session of a role deleted since keeps its credentials and nothing else.
-            Err(IamError::NoSuchRole { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(e.to_string()),
-        };
-        let managed = role
-            .attached_policies
-            .iter()
-            .filter_map(|arn| managed::by_arn(arn).map(|p| p.document));
-        role.inline_policies
-            .values()
-            .map(String::as_str)
-            .chain(managed)
-            .map(|doc| parse_stored(doc, role_arn))
-            .collect()
     }
 }
 
@@ -74,7 +44,10 @@ impl Authorizer for Identities {
                     .into_iter()
                     .collect()
             }
-            CallerKind::AssumedRole { role_arn, .. } => self.role_policies(role_arn),
+            CallerKind::AssumedRole { role_arn, .. } => self
+                .engine
+                .role_policies(role_arn)
+                .map_err(|e| e.to_string()),
         }
     }
 }

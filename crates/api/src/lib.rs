@@ -79,9 +79,6 @@ pub struct ApiOptions {
     /// Mints AssumeRole's temporary credentials; without one AssumeRole answers that
     /// the service is unavailable.
     pub session_issuer: sts::Issuer,
-    /// Whether CreateFunction and UpdateFunctionConfiguration check that the role
-    /// exists in the caller's account and trusts `lambda.amazonaws.com`.
-    pub check_roles: bool,
     /// Where callers' identity policies come from (`authorize.rs`).
     pub authorizer: SharedAuthorizer,
     /// How requests are authenticated (`auth.rs`).
@@ -92,11 +89,10 @@ pub struct ApiOptions {
 
 impl Default for ApiOptions {
     /// Authentication off (every request the default account's root), no keys, no
-    /// issuer, no role checks, and no identity policies for any key or role.
+    /// issuer, and no identity policies for any key or role.
     fn default() -> Self {
         Self {
             session_issuer: Default::default(),
-            check_roles: false,
             authorizer: std::sync::Arc::new(NoIdentityPolicies),
             auth: Auth::Off,
             keys: None,

@@ -2,7 +2,7 @@
 //! caller other than an account's root must be allowed `iam:PassRole` on the role, as
 //! AWS requires of whoever hands a role to a service: without it a user allowed to create
 //! functions could run code with any role's permissions. Then (with
-//! [`crate::ApiOptions::check_roles`]) the execution role must be a role of the
+//! [`hearth_engine::EngineConfig::check_roles`]) the execution role must be a role of the
 //! function's account whose trust policy lets `lambda.amazonaws.com` assume it, else
 //! Lambda's `InvalidParameterValueException`. The trust policy is evaluated by the policy
 //! crate with Lambda as the principal and the function as the source
@@ -45,7 +45,7 @@ pub(crate) fn check(
     if let Some(access) = access.filter(|a| a.caller.kind != CallerKind::Root) {
         access.check(s, PASS_ROLE, role, None)?;
     }
-    if !s.options.check_roles {
+    if !s.engine.checks_roles() {
         return Ok(());
     }
     let owner = key_account(function);

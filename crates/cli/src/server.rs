@@ -204,6 +204,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             Arc::new(ProcessSandbox)
         }
     };
+    let check_roles = args.check_roles.unwrap_or(args.auth == AuthMode::Sigv4);
+    if !check_roles && args.auth == AuthMode::Sigv4 {
+        tracing::warn!(
+            "EXECUTION ROLES ARE NOT CHECKED (--check-roles=false): a function may name any \
+             role, its environment then gets that role's credentials"
+        );
+    }
     // The engine is the control plane's; its invoke path goes to the invoker alone.
     let (engine, invoke_path) = Engine::new(
         store,
@@ -215,6 +222,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             log_limits: args.logs.limits(),
             log_backlog: args.logs.backlog(),
             egress_default: args.egress.default.clone(),
+            check_roles,
         },
     )
     .context("cannot read the data directory")?;
@@ -299,17 +307,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .collect::<Vec<_>>(),
     );
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
-    let check_roles = args.check_roles.unwrap_or(args.auth == AuthMode::Sigv4);
-    if !check_roles && args.auth == AuthMode::Sigv4 {
-        tracing::warn!(
-            "EXECUTION ROLES ARE NOT CHECKED (--check-roles=false): a function may name any \
-             role, its environment then gets that role's credentials"
-        );
-    }
     let api_options = hearth_api::ApiOptions {
         // AssumeRole's credentials: sealed sessions, like the functions' own.
         session_issuer: Some(Arc::new(hearth_auth::Sessions::new(&seal))),
-        check_roles,
         // Keys carry their policies; role sessions their role's.
         authorizer: Arc::new(hearth_api::Identities::new(
             Some(keys.clone()),

@@ -54,6 +54,10 @@ pub struct EngineConfig {
     pub log_backlog: usize,
     /// The egress policy of functions that set none.
     pub egress_default: hearth_model::egress::EgressPolicy,
+    /// Whether execution roles are checked: a function's role must exist and trust
+    /// Lambda, and what Lambda does with the role (sending to destinations) needs the
+    /// role's permission. Off, roles are names only.
+    pub check_roles: bool,
 }
 
 /// The control plane's state; the executor is its own part with its own state.
@@ -66,6 +70,7 @@ struct Inner {
     writer: Writer,
     executor: executor::Executor,
     egress_default: hearth_model::egress::EgressPolicy,
+    check_roles: bool,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -110,12 +115,18 @@ impl Engine {
                 writer,
                 executor,
                 egress_default: config.egress_default.clone(),
+                check_roles: config.check_roles,
             }),
         };
         engine.resume_pending();
         engine.resume_provisioned();
         let path = InvokePath::new(engine.clone());
         Ok((engine, path))
+    }
+
+    /// Whether execution roles are checked ([`EngineConfig::check_roles`]).
+    pub fn checks_roles(&self) -> bool {
+        self.inner.check_roles
     }
 
     pub fn store(&self) -> &Store {

@@ -38,6 +38,7 @@ pub fn config(idle_ttl: Duration) -> EngineConfig {
         log_limits: Default::default(),
         log_backlog: hearth_store::LOG_BACKLOG,
         egress_default: hearth_model::egress::EgressPolicy::All,
+        check_roles: false,
     }
 }
 

@@ -98,7 +98,7 @@ async fn run(
     };
     if policy.expired(&event, now_ms()) {
         let condition = Some(Condition::EventAgeExceeded);
-        return finish(s, &event, condition, &payload, dest(condition)).await;
+        return finish(s, invoker, &event, condition, &payload, dest(condition)).await;
     }
     if invoker.reserved_concurrency(&event.function) == Some(0) {
         // Lambda sends an event of a function that may not run straight to its failure
@@ -106,14 +106,16 @@ async fn run(
         let mut event = event;
         event.progress.last_outcome = serde_json::to_string(&throttle_outcome()).ok();
         let condition = Some(Condition::RetriesExhausted);
-        return finish(s, &event, condition, &payload, dest(condition)).await;
+        return finish(s, invoker, &event, condition, &payload, dest(condition)).await;
     }
     let attempt = invoke(invoker, &event, &payload).await;
     let (decision, progress) = decide(&event, &attempt, &policy, now_ms());
     let mut event = event;
     event.progress = progress;
     match decision {
-        Decision::Done(condition) => finish(s, &event, condition, &payload, dest(condition)).await,
+        Decision::Done(condition) => {
+            finish(s, invoker, &event, condition, &payload, dest(condition)).await
+        }
         Decision::Again {
             due_ms,
             pause_function,
@@ -209,6 +211,7 @@ fn throttle_outcome() -> Outcome {
 /// `condition`) if there is one, and removes the event. Nothing goes back to the queue.
 async fn finish(
     s: &Shared,
+    invoker: &Invoker,
     event: &QueuedEvent,
     condition: Option<Condition>,
     payload: &[u8],
@@ -222,6 +225,22 @@ async fn finish(
         .and_then(|o| serde_json::from_str::<Outcome>(o).ok());
     let mut changes = vec![Change::Queue(QueueOp::Remove(event.seq))];
     let mut follow = None;
+    let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
+    // Lambda sends the record with the function's execution role: one that may no
+    // longer invoke the destination (its policy changed since the configuration was
+    // accepted) loses the record, as on AWS.
+    let dest = match dest {
+        Some(arn) if !invoker.role_may_send_to(&event.function, qualifier, &arn)? => {
+            tracing::warn!(
+                function = event.function,
+                request_id = event.request_id,
+                destination = arn,
+                "destination record not sent: the function's execution role does not allow lambda:InvokeFunction on it"
+            );
+            None
+        }
+        dest => dest,
+    };
     if let (Some(condition), Some(arn)) = (condition, dest) {
         // In the function's own account, as the configuration was checked.
         match FunctionRef::parse(&arn, hearth_model::arn::key_account(&event.function)) {

@@ -71,6 +71,20 @@ impl Invoker {
         self.path.engine().event_invoke_config(function, qualifier)
     }
 
+    /// Whether the execution role of `function` at `qualifier` lets Lambda send a record
+    /// to the function `destination` (an ARN in `function`'s account), as Lambda acts
+    /// with the role when it does.
+    pub fn role_may_send_to(
+        &self,
+        function: &str,
+        qualifier: &str,
+        destination: &str,
+    ) -> Result<bool, EngineError> {
+        self.path
+            .engine()
+            .role_may_send_to(function, qualifier, destination)
+    }
+
     /// The function's reserved concurrency, if it has one: a source that delivers many
     /// events at once keeps within it rather than collect throttles.
     pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {

@@ -14,6 +14,7 @@ use hearth_model::event_invoke::{
 use hearth_model::FunctionRef;
 
 use super::registry::Entry;
+use super::role_permissions::cannot_invoke;
 use crate::error::{EngineError, NotFound};
 use crate::Engine;
 
@@ -74,7 +75,7 @@ impl Engine {
     ) -> Result<FunctionEventInvokeConfig, EngineError> {
         let (_, qualifier) = self.event_config_target(r)?;
         if let Some(d) = &req.destination_config {
-            self.check_destinations(&r.name, d)?;
+            self.check_destinations(&r.name, &qualifier, d)?;
         }
         let config = EventInvokeConfig::from_settings(&r.name, &qualifier, &req, now_s());
         let stored = self
@@ -100,7 +101,7 @@ impl Engine {
             return Err(config_missing(&r.name, &qualifier));
         }
         if let Some(d) = &req.destination_config {
-            self.check_destinations(&r.name, d)?;
+            self.check_destinations(&r.name, &qualifier, d)?;
         }
         let updated =
             self.inner
@@ -195,9 +196,15 @@ impl Engine {
         Ok((entry, qualifier.to_string()))
     }
 
-    /// Lambda's checks of the destinations of `function`'s configuration, then Hearth's:
-    /// only Lambda functions receive records so far.
-    fn check_destinations(&self, function: &str, d: &DestinationConfig) -> Result<(), EngineError> {
+    /// Lambda's checks of the destinations of the configuration of `function` at
+    /// `qualifier`, then Hearth's: only Lambda functions receive records so far. Last,
+    /// as Lambda does, that the execution role may send to each of them.
+    fn check_destinations(
+        &self,
+        function: &str,
+        qualifier: &str,
+        d: &DestinationConfig,
+    ) -> Result<(), EngineError> {
         let mut invalid = false;
         let mut not_yet = None;
         for (arn, on_failure) in [(d.on_failure(), true), (d.on_success(), false)] {
@@ -217,6 +224,11 @@ impl Engine {
             return Err(EngineError::Invalid(destination_not_yet_supported(
                 arn, service,
             )));
+        }
+        for arn in [d.on_failure(), d.on_success()].into_iter().flatten() {
+            if !self.role_may_send_to(function, qualifier, arn)? {
+                return Err(cannot_invoke(arn));
+            }
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ mod provisioned;
 pub(crate) mod registry;
 mod resolve;
 mod retire;
+mod role_permissions;
 mod roles;
 mod settle;
 mod tags;
