@@ -78,16 +78,10 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         Auth::Off => return with_caller(req, Caller::default_root(), next).await,
         Auth::SigV4(v) => v,
     };
-    let path = req.uri().path().to_string();
-    if open_path(&path) {
+    if open_path(req.uri().path()) {
         return next.run(req).await;
     }
     let (protocol, service) = classify(&req);
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
     let (mut parts, body) = req.into_parts();
     // Every operation's own limit is at most this one, and its handler still applies it.
     let bytes = match body::read(body, CONTROL_BODY_MAX, "this").await {
@@ -101,11 +95,7 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         }
         Err(e) => return e.into_response(),
     };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
+
     // HTTP/2 carries the host as the `:authority` pseudo-header, which clients sign as
     // `host`: give it back its header name.
     if !parts.headers.contains_key(axum::http::header::HOST) {
@@ -119,15 +109,19 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
     }
     let incoming = Incoming {
         method: parts.method.as_str(),
-        path_and_query: &path_and_query,
+        path_and_query: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
         headers: &parts.headers,
         body: &bytes,
     };
     let caller = match verifier.verify(&incoming, service, SystemTime::now()) {
         Ok(c) => c,
-        Err(e) => return refusal(&e, protocol, query_namespace(&parts.headers), &request_id),
+        Err(e) => {
+            let request_id = parts.extensions.get::<RequestId>().map_or("", |r| &r.0);
+            return refusal(&e, protocol, query_namespace(&parts.headers), request_id);
+        }
     };
-    if private_path(&path) && !is_admin(&caller) {
+    let path = parts.uri.path();
+    if private_path(path) && !is_admin(&caller) {
         // Signed, but not by the administrator: AWS's answer to a principal without the
         // permission, in Lambda's encoding.
         return crate::error::ApiError(hearth_model::AwsError::new(

@@ -11,6 +11,7 @@
 //! `X-Amz-Date`. Anything else answers `None` and aws-sigv4 decides, so both agree by
 //! construction on what is taken, and the unit tests compare them on many requests.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
@@ -193,18 +194,23 @@ pub(crate) fn canonical_request(
             "x-amz-security-token" => out.push_str(s.token.unwrap_or_default()),
             "x-amz-content-sha256" => out.push_str(s.payload_hash),
             _ => {
-                let mut joined = String::new();
-                for (i, v) in headers
+                let mut values = headers
                     .get_all(*name)
                     .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .enumerate()
-                {
-                    if i > 0 {
-                        joined.push(',');
+                    .filter_map(|v| v.to_str().ok());
+                let first = values.next().unwrap_or_default();
+                let joined: Cow<'_, str> = match values.next() {
+                    // One value, almost always: no string is made for it.
+                    None => Cow::Borrowed(first),
+                    Some(second) => {
+                        let mut all = format!("{first},{second}");
+                        for v in values {
+                            all.push(',');
+                            all.push_str(v);
+                        }
+                        Cow::Owned(all)
                     }
-                    joined.push_str(v);
-                }
+                };
                 if *name == "host"
                     && !joined
                         .bytes()

@@ -96,7 +96,11 @@ impl Verifier {
         let auth = req
             .headers
             .get(http::header::AUTHORIZATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            .map(|v| match v.to_str() {
+                Ok(s) => s.to_string(),
+                // Only for the error's text: a signature is ASCII.
+                Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            });
         let claimed = match &auth {
             Some(header) => parse_authorization(header)?,
             None if is_presigned(query) => parse_presigned(query)?,
@@ -122,8 +126,10 @@ impl Verifier {
             .or_else(|| header(req.headers, "x-amz-security-token").map(str::to_string));
         let (caller, secret) =
             self.secret_of(&claimed.scope.access_key_id, token.as_deref(), now)?;
+        // A signature that is not 64 lower-case hex digits matches nothing.
+        let sent = decode_signature(&claimed.signature).ok_or_else(AuthError::mismatch)?;
         let expected = self.signature(req, &claimed, &secret, token, (&date_text, signed_at))?;
-        if constant_time_eq(expected.as_bytes(), claimed.signature.as_bytes()) {
+        if constant_time_eq(&expected, &sent) {
             Ok(caller)
         } else {
             Err(AuthError::mismatch())
@@ -183,7 +189,7 @@ impl Verifier {
         Ok((key.caller, key.secret))
     }
 
-    /// The signature of `req` as a client holding `secret` computes it.
+    /// The signature of `req` as a client holding `secret` computes it (its 32 bytes).
     fn signature(
         &self,
         req: &Incoming<'_>,
@@ -191,7 +197,7 @@ impl Verifier {
         secret: &str,
         token: Option<String>,
         (date_text, signed_at): (&str, SystemTime),
-    ) -> Result<String, AuthError> {
+    ) -> Result<[u8; 32], AuthError> {
         let signs = |name: &str| claimed.signed_headers.iter().any(|h| h == name);
         let content_sha = header(req.headers, "x-amz-content-sha256");
         // The body's hash is computed once, for the check and for the canonical request.
@@ -238,7 +244,7 @@ impl Verifier {
                     &scope.region,
                     &scope.service,
                 );
-                return Ok(v4::calculate_signature(&key, string_to_sign.as_bytes()));
+                return Ok(hmac_sha256(&key, string_to_sign.as_bytes()));
             }
         }
         self.signature_by_aws_sigv4(
@@ -261,7 +267,7 @@ impl Verifier {
         token: Option<String>,
         signed_at: SystemTime,
         (payload_hash, sign_content_sha, sign_token): (String, bool, bool),
-    ) -> Result<String, AuthError> {
+    ) -> Result<[u8; 32], AuthError> {
         let body = SignableBody::Precomputed(payload_hash);
         // The headers the client signed, as received (several values joined by commas);
         // aws-sigv4 adds x-amz-date, the token and the content hash itself.
@@ -328,7 +334,7 @@ impl Verifier {
         )
         .map_err(|_| AuthError::mismatch())?;
         let out = sign(signable, &params).map_err(|_| AuthError::mismatch())?;
-        Ok(out.signature().to_string())
+        decode_signature(out.signature()).ok_or_else(AuthError::mismatch)
     }
 }
 
@@ -447,6 +453,35 @@ fn check_time(
         }
     }
     Ok(())
+}
+
+/// HMAC-SHA256 of `data` under `key`: the last step of a signature, kept as bytes (no hex
+/// string made of it on every request).
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// The 32 bytes of a signature in lower-case hex (AWS's form; anything else is no
+/// signature Hearth computes).
+fn decode_signature(hex: &str) -> Option<[u8; 32]> {
+    let b = hex.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 /// Equality whose time does not depend on where the inputs differ.
@@ -913,10 +948,11 @@ mod tests {
         };
         let date = header(&headers, "x-amz-date").expect("date");
         let hash = canonical::lower_hex(&Sha256::digest(req.2));
+        let sent = decode_signature(&claimed.signature).expect("a signature in hex");
         let start = std::time::Instant::now();
         for _ in 0..n {
             let s = v.signature(&incoming, &claimed, SECRET, None, (date, t0()));
-            assert_eq!(s.as_ref(), Ok(&claimed.signature));
+            assert_eq!(s, Ok(sent));
         }
         println!("  re-signing, direct: {:?}", start.elapsed() / n);
         let start = std::time::Instant::now();
@@ -929,7 +965,7 @@ mod tests {
                 t0(),
                 (hash.clone(), false, false),
             );
-            assert_eq!(s.as_ref(), Ok(&claimed.signature));
+            assert_eq!(s, Ok(sent));
         }
         println!("  re-signing, aws-sigv4: {:?}", start.elapsed() / n);
     }
