@@ -69,8 +69,9 @@ pub struct AppState {
     /// The one way a handler makes a function run: Invoke is an event source like the
     /// others (see `hearth-triggers`).
     pub invoker: Invoker,
-    /// What the server turns on (issue 14).
-    pub options: ApiOptions,
+    /// What the server turns on (issue 14). Shared: the state is cloned for every
+    /// layer of every request.
+    pub options: std::sync::Arc<ApiOptions>,
 }
 
 /// Settings of the API that depend on how the server authenticates.
@@ -111,7 +112,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
     let state = AppState {
         engine,
         invoker,
-        options,
+        options: std::sync::Arc::new(options),
     };
     Router::new()
         .route(

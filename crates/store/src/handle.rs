@@ -9,9 +9,14 @@ use crate::{
     ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
-/// A store's parts. Cheap to clone; every clone is the same store.
+/// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
+/// request's state); every clone is the same store.
 #[derive(Clone)]
 pub struct Store {
+    parts: Arc<Parts>,
+}
+
+struct Parts {
     metadata: Arc<dyn MetadataStore>,
     resources: Arc<dyn ResourceStore>,
     roles: Arc<dyn RoleStore>,
@@ -50,7 +55,7 @@ impl Store {
             + KeyStore
             + 'static,
     {
-        Self {
+        let parts = Parts {
             metadata: backend.clone(),
             resources: backend.clone(),
             roles: backend.clone(),
@@ -61,68 +66,71 @@ impl Store {
             kms: backend.clone(),
             keys: backend.clone(),
             changes: backend,
+        };
+        Self {
+            parts: Arc::new(parts),
         }
     }
 
     /// Functions, versions, aliases, concurrency, asynchronous invocation settings and
     /// log retention, with their change notifications.
     pub fn metadata(&self) -> &dyn MetadataStore {
-        &*self.metadata
+        &*self.parts.metadata
     }
 
     /// Access keys.
     pub fn keys(&self) -> &dyn KeyStore {
-        &*self.keys
+        &*self.parts.keys
     }
 
     /// Tags, resource-based policies and per-function settings.
     pub fn resources(&self) -> &dyn ResourceStore {
-        &*self.resources
+        &*self.parts.resources
     }
 
     /// IAM roles.
     pub fn roles(&self) -> &dyn RoleStore {
-        &*self.roles
+        &*self.parts.roles
     }
 
     /// Code blobs and their unpacked directories.
     pub fn code(&self) -> &dyn CodeStore {
-        &*self.code
+        &*self.parts.code
     }
 
     /// The code blobs alone, shared: for a part (the engine's executor) that reads code
     /// and nothing else of the store.
     pub fn code_handle(&self) -> Arc<dyn CodeStore> {
-        self.code.clone()
+        self.parts.code.clone()
     }
 
     /// Reading, expiring and deleting invocation logs.
     pub fn logs(&self) -> &dyn LogStore {
-        &*self.logs
+        &*self.parts.logs
     }
 
     /// The async queue's durable rows.
     pub fn queue(&self) -> &dyn QueueStore {
-        &*self.queue
+        &*self.parts.queue
     }
 
     /// What the [`crate::Writer`] applies its groups of changes to (callers hand changes
     /// to the writer; tests may apply them directly).
     pub fn changes(&self) -> &dyn ChangeStore {
-        &*self.changes
+        &*self.parts.changes
     }
 
     /// The audit trail.
     pub fn audit(&self) -> &dyn AuditStore {
-        &*self.audit
+        &*self.parts.audit
     }
 
     /// Hearth's KMS keys.
     pub fn kms(&self) -> &dyn KmsStore {
-        &*self.kms
+        &*self.parts.kms
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {
-        self.changes.clone()
+        self.parts.changes.clone()
     }
 }
