@@ -490,6 +490,18 @@ def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
 
 
+def user_key(server, tmp_path, account: str, name: str, statements) -> tuple[str, str]:
+    """A key of IAM user `name` in `account` (`hearth keys create`) whose identity policy
+    has `statements` (None: a key without a policy); (access key id, secret)."""
+    args = ["keys", "create", "--account", account, "--name", name]
+    if statements is not None:
+        path = tmp_path / f"{account}-{name}.json"
+        path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        args += ["--policy", path]
+    made = hearth_cli(*args, "--json", "--endpoint", server.endpoint).json
+    return made["AccessKeyId"], made["SecretAccessKey"]
+
+
 def error_of(exc) -> tuple[int, str, str]:
     """(HTTP status, error code, message) of a botocore ClientError."""
     resp = exc.response

@@ -6,8 +6,8 @@ the caller itself is enough in the role's account; naming only the account (its 
 its id) delegates to the caller's identity policy, which must allow sts:AssumeRole on the
 role; from another account both must allow; an explicit Deny in either wins.
 
-Callers are the administrator key (the default account's root) and IAM users' keys made
-with `hearth keys create`. A refusal is STS's AccessDenied, "User: ARN is not authorized to
+Callers are IAM users' keys made with `hearth keys create` (STS refuses AssumeRole to an
+account's root, `test_sts.py`). A refusal is STS's AccessDenied, "User: ARN is not authorized to
 perform: sts:AssumeRole on resource: ARN", in the query protocol's XML."""
 
 import json
@@ -22,6 +22,7 @@ answer, failure = h.answer, h.failure
 A = h.ACCOUNT
 B = "111122223333"
 ROOT = f"arn:aws:iam::{A}:root"
+OPS = f"arn:aws:iam::{A}:user/ops"
 CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -34,25 +35,17 @@ def client(endpoint, service, creds=None, validate=True):
 
 
 @pytest.fixture(scope="module")
-def sts(server):
-    return client(server.endpoint, "sts")
+def sts(server, tmp_path_factory):
+    """STS as user `ops`, allowed every STS action by its identity policy (STS refuses
+    AssumeRole to an account's root)."""
+    creds = h.user_key(server, tmp_path_factory.mktemp("ops"), A, "ops", [
+        {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}])
+    return client(server.endpoint, "sts", creds)
 
 
 @pytest.fixture(scope="module")
 def iam(server):
     return client(server.endpoint, "iam")
-
-
-def user_key(server, tmp_path, account, name, statements):
-    """A key of IAM user `name` in `account` whose identity policy has `statements`
-    (none: a key without a policy)."""
-    args = ["keys", "create", "--account", account, "--name", name]
-    if statements is not None:
-        path = tmp_path / f"{account}-{name}.json"
-        path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
-        args += ["--policy", path]
-    made = h.hearth_cli(*args, "--json", "--endpoint", server.endpoint).json
-    return made["AccessKeyId"], made["SecretAccessKey"]
 
 
 def trust(*statements):
@@ -101,9 +94,9 @@ def test_external_id_condition(sts, iam):
     """sts:ExternalId is the ExternalId parameter: refused without it or with another
     value, allowed with the one the trust policy names."""
     arn = role(iam, trust(allow({"AWS": A}, {"StringEquals": {"sts:ExternalId": "Unique-42"}})))
-    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == denied(ROOT, arn)
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == denied(OPS, arn)
     assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1",
-                   ExternalId="unique-42") == denied(ROOT, arn)
+                   ExternalId="unique-42") == denied(OPS, arn)
     assumed(sts, arn, ExternalId="Unique-42")
 
 
@@ -132,8 +125,8 @@ def test_source_ip_and_time_conditions(sts, iam):
     expired = role(iam, trust(allow(
         {"AWS": A}, {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}})))
     assumed(sts, inside)
-    assert failure(sts.assume_role, RoleArn=outside, RoleSessionName="s1") == denied(ROOT, outside)
-    assert failure(sts.assume_role, RoleArn=expired, RoleSessionName="s1") == denied(ROOT, expired)
+    assert failure(sts.assume_role, RoleArn=outside, RoleSessionName="s1") == denied(OPS, outside)
+    assert failure(sts.assume_role, RoleArn=expired, RoleSessionName="s1") == denied(OPS, expired)
 
 
 def test_session_tags_and_source_identity_need_their_own_trust(sts, iam):
@@ -144,9 +137,9 @@ def test_session_tags_and_source_identity_need_their_own_trust(sts, iam):
         "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"])))
     tags = [{"Key": "team", "Value": "a"}]
     assert failure(sts.assume_role, RoleArn=plain, RoleSessionName="s1", Tags=tags) == \
-        denied(ROOT, plain, "sts:TagSession")
+        denied(OPS, plain, "sts:TagSession")
     assert failure(sts.assume_role, RoleArn=plain, RoleSessionName="s1",
-                   SourceIdentity="alice") == denied(ROOT, plain, "sts:SetSourceIdentity")
+                   SourceIdentity="alice") == denied(OPS, plain, "sts:SetSourceIdentity")
     assert sts.assume_role(RoleArn=plain, RoleSessionName="s1")["AssumedRoleUser"]["Arn"]
     made = sts.assume_role(RoleArn=tagging, RoleSessionName="s1", Tags=tags,
                            SourceIdentity="alice")
@@ -159,7 +152,7 @@ def test_explicit_deny_in_the_trust_policy_wins(sts, iam):
         {"Effect": "Deny", "Principal": {"AWS": A}, "Action": "sts:AssumeRole",
          "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}})
     arn = role(iam, everyone_but_local)
-    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == denied(ROOT, arn)
+    assert failure(sts.assume_role, RoleArn=arn, RoleSessionName="s1") == denied(OPS, arn)
     # The same trust policy without the deny lets the caller in.
     iam.update_assume_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyDocument=trust(allow("*")))
     assumed(sts, arn)
@@ -169,7 +162,7 @@ def test_a_user_needs_its_identity_policy_when_the_trust_names_the_account(
         server, sts, iam, tmp_path):
     account_only = role(iam, trust(allow({"AWS": ROOT})))
     bob_arn = f"arn:aws:iam::{A}:user/bob"
-    bob = client(server.endpoint, "sts", user_key(server, tmp_path, A, "bob", [
+    bob = client(server.endpoint, "sts", h.user_key(server, tmp_path, A, "bob", [
         {"Effect": "Allow", "Action": "lambda:ListFunctions", "Resource": "*"}]))
     # No identity policy allows sts:AssumeRole: the account's trust is not enough.
     assert failure(bob.assume_role, RoleArn=account_only, RoleSessionName="s1") == denied(
@@ -179,7 +172,7 @@ def test_a_user_needs_its_identity_policy_when_the_trust_names_the_account(
     assumed(bob, names_bob)
     # Carol's policy allows sts:AssumeRole on the account-trusting role only.
     carol_arn = f"arn:aws:iam::{A}:user/carol"
-    carol = client(server.endpoint, "sts", user_key(server, tmp_path, A, "carol", [
+    carol = client(server.endpoint, "sts", h.user_key(server, tmp_path, A, "carol", [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": account_only}]))
     assumed(carol, account_only)
     # Her identity policy alone does not let her into a role whose trust names only bob.
@@ -188,7 +181,7 @@ def test_a_user_needs_its_identity_policy_when_the_trust_names_the_account(
     # An explicit deny in her identity policy wins over a trust policy naming her.
     dave_arn = f"arn:aws:iam::{A}:user/dave"
     names_dave = role(iam, trust(allow({"AWS": [dave_arn, ROOT]})))
-    dave = client(server.endpoint, "sts", user_key(server, tmp_path, A, "dave", [
+    dave = client(server.endpoint, "sts", h.user_key(server, tmp_path, A, "dave", [
         {"Effect": "Allow", "Action": "sts:*", "Resource": "*"},
         {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": names_dave}]))
     assert failure(dave.assume_role, RoleArn=names_dave, RoleSessionName="s1") == denied(
@@ -208,7 +201,7 @@ def test_across_accounts_both_policies_must_allow(server, iam, tmp_path):
         "*", {"StringEquals": {"aws:PrincipalAccount": B}})))
     trusts_a = role(iam, trust(allow({"AWS": A})))
     erin_arn = f"arn:aws:iam::{B}:user/erin"
-    erin = client(server.endpoint, "sts", user_key(server, tmp_path, B, "erin", [
+    erin = client(server.endpoint, "sts", h.user_key(server, tmp_path, B, "erin", [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]))
     assumed(erin, trusts_b)
     assumed(erin, trusts_b_if)
@@ -217,7 +210,7 @@ def test_across_accounts_both_policies_must_allow(server, iam, tmp_path):
     # Named by the trust policy, but without an identity policy of its own account.
     frank_arn = f"arn:aws:iam::{B}:user/frank"
     names_frank = role(iam, trust(allow({"AWS": frank_arn})))
-    frank = client(server.endpoint, "sts", user_key(server, tmp_path, B, "frank", None))
+    frank = client(server.endpoint, "sts", h.user_key(server, tmp_path, B, "frank", None))
     assert failure(frank.assume_role, RoleArn=names_frank, RoleSessionName="s1") == denied(
         frank_arn, names_frank)
     # The session is the role's, in the role's account.

@@ -218,9 +218,21 @@ fn parse(req: &QueryRequest) -> Result<AssumeRequest<'_>, QueryError> {
     })
 }
 
+/// STS's answer to an account's root asking for a role.
+const ROOT_CANNOT_ASSUME: &str = "Roles may not be assumed by root accounts.";
+
 fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml, QueryError> {
     let caller = &access.caller;
     let r = parse(req)?;
+    if caller.kind == CallerKind::Root {
+        // STS refuses every AssumeRole by an account's root, whatever the trust policy
+        // says: a role is for principals the account made (users, other roles).
+        return Err(QueryError::sender(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            ROOT_CANNOT_ASSUME,
+        ));
+    }
     let denied_to = |action: &str| {
         QueryError::sender(
             StatusCode::FORBIDDEN,
@@ -248,14 +260,11 @@ fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml,
     if let Some(d) = r.duration {
         ctx.set("sts:DurationSeconds", &d.to_string());
     }
-    let identity = match caller.kind {
-        CallerKind::Root => Vec::new(),
-        _ => s
-            .options
-            .authorizer
-            .identity_policies(caller)
-            .map_err(|m| QueryError::internal(&m))?,
-    };
+    let identity = s
+        .options
+        .authorizer
+        .identity_policies(caller)
+        .map_err(|m| QueryError::internal(&m))?;
     // A tagged session also needs sts:TagSession, a source identity
     // sts:SetSourceIdentity, from the same trust policy (AWS's session-tag rules).
     let mut also = Vec::new();

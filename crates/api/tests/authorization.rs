@@ -13,38 +13,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
-use hearth_api::Authorizer;
-use hearth_iam_policy::{parse, Policy, PolicyKind};
-use hearth_model::caller::{Caller, CallerKind};
+use common::{policy, user, Users};
+use hearth_model::caller::Caller;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-/// Identity policies per user name, as the keys' store will hold them.
-struct Users(HashMap<String, Vec<Policy>>);
-
-impl Authorizer for Users {
-    fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>, String> {
-        match &caller.kind {
-            CallerKind::User { name } => Ok(self.0.get(name).cloned().unwrap_or_default()),
-            _ => Ok(Vec::new()),
-        }
-    }
-}
-
-fn user(account: &str, name: &str) -> Caller {
-    Caller {
-        account: account.into(),
-        arn: format!("arn:aws:iam::{account}:user/{name}"),
-        user_id: "AIDAEXAMPLE".into(),
-        access_key_id: Some("AKIAEXAMPLE".into()),
-        kind: CallerKind::User { name: name.into() },
-    }
-}
-
-fn policy(v: Value) -> Policy {
-    parse(&v.to_string(), PolicyKind::Identity).expect("policy")
-}
 
 const ME: &str = "000000000000";
 const OTHER: &str = "111111111111";

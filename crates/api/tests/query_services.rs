@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::TimeZone;
-use common::app_with;
+use common::{app_with, policy, user, Users};
 use hearth_api::sts::{IssueError, SessionCredentials, SessionGrant, SessionIssuer};
 use hearth_api::ApiOptions;
 use hearth_model::caller::Caller;
@@ -38,6 +38,28 @@ impl SessionIssuer for TestIssuer {
                 .expect("date"),
         })
     }
+}
+
+/// A user of `account` whose identity policy allows every STS action, with the
+/// options that know its policy: STS refuses AssumeRole to an account's root.
+fn assumer(account: &str, options: ApiOptions) -> (Caller, ApiOptions) {
+    let users = Users(
+        [(
+            "assumer".to_string(),
+            vec![policy(
+                serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}),
+            )],
+        )]
+        .into(),
+    );
+    (
+        user(account, "assumer"),
+        ApiOptions {
+            authorizer: Arc::new(users),
+            ..options
+        },
+    )
 }
 
 /// POSTs a form, as `caller` when given, and answers the status and the body with the
@@ -92,10 +114,14 @@ async fn create_role(app: &Router, name: &str, trust: &str, extra: &str) {
 #[tokio::test]
 async fn assume_role_issues_a_session_for_a_trusting_role() {
     let issuer = Arc::new(TestIssuer::default());
-    let (app, _store, _dir) = app_with(ApiOptions {
-        session_issuer: Some(issuer.clone()),
-        ..Default::default()
-    });
+    let (me, options) = assumer(
+        "000000000000",
+        ApiOptions {
+            session_issuer: Some(issuer.clone()),
+            ..Default::default()
+        },
+    );
+    let (app, _store, _dir) = app_with(options);
     create_role(
         &app,
         "trusting",
@@ -108,7 +134,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
     let (status, body) = post(
         &app,
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fteam%2Ftrusting&RoleSessionName=s-1&DurationSeconds=7200&Tags.member.1.Key=team&Tags.member.1.Value=a",
-        None,
+        Some(me.clone()),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -148,7 +174,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
         let (status, body) = post(
             &app,
             &format!("Action=AssumeRole&Version=2011-06-15&RoleArn={arn}&RoleSessionName=s-1"),
-            None,
+            Some(me.clone()),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -156,7 +182,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
             body,
             sts_error(
                 "AccessDenied",
-                &format!("User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: {arn}"),
+                &format!("User: arn:aws:iam::000000000000:user/assumer is not authorized to perform: sts:AssumeRole on resource: {arn}"),
                 "Sender"
             )
         );
@@ -166,7 +192,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
     let (status, body) = post(
         &app,
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/team/trusting&RoleSessionName=s-1&DurationSeconds=7201",
-        None,
+        Some(me.clone()),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -178,17 +204,34 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
             "Sender"
         )
     );
+    // The account's root, whatever the trust policy says.
+    let (status, body) = post(
+        &app,
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/team/trusting&RoleSessionName=s-1",
+        Some(Caller::default_root()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        sts_error(
+            "AccessDenied",
+            "Roles may not be assumed by root accounts.",
+            "Sender"
+        )
+    );
     assert_eq!(issuer.grants.lock().expect("lock").len(), 1);
 }
 
 #[tokio::test]
 async fn assume_role_without_an_issuer_is_unavailable() {
-    let (app, _store, _dir) = app_with(ApiOptions::default());
+    let (me, options) = assumer("000000000000", ApiOptions::default());
+    let (app, _store, _dir) = app_with(options);
     create_role(&app, "trusting", TRUST_ACCOUNT, "").await;
     let (status, body) = post(
         &app,
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/trusting&RoleSessionName=s-1",
-        None,
+        Some(me),
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -205,10 +248,14 @@ async fn assume_role_without_an_issuer_is_unavailable() {
 #[tokio::test]
 async fn a_caller_sees_its_own_account_only() {
     let issuer = Arc::new(TestIssuer::default());
-    let (app, _store, _dir) = app_with(ApiOptions {
-        session_issuer: Some(issuer.clone()),
-        ..Default::default()
-    });
+    let (theirs, options) = assumer(
+        "111111111111",
+        ApiOptions {
+            session_issuer: Some(issuer.clone()),
+            ..Default::default()
+        },
+    );
+    let (app, _store, _dir) = app_with(options);
     create_role(&app, "mine", TRUST_ACCOUNT, "").await;
     // The other account's root: allowed everything in its own account, which has no
     // role named `mine`.
@@ -227,7 +274,7 @@ async fn a_caller_sees_its_own_account_only() {
     let (status, body) = post(
         &app,
         "Action=GetRole&Version=2010-05-08&RoleName=mine",
-        Some(other.clone()),
+        Some(other),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -235,14 +282,23 @@ async fn a_caller_sees_its_own_account_only() {
         body,
         r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name mine cannot be found.</Message></Error><RequestId>RID</RequestId></ErrorResponse>"#
     );
-    // Account 000000000000 trusts only itself: 111111111111 may not assume its role.
-    let (status, _) = post(
+    // Account 000000000000 trusts only itself: a user of 111111111111, though its own
+    // policy allows it, may not assume its role.
+    let (status, body) = post(
         &app,
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/mine&RoleSessionName=s-1",
-        Some(other),
+        Some(theirs),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        sts_error(
+            "AccessDenied",
+            "User: arn:aws:iam::111111111111:user/assumer is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/mine",
+            "Sender"
+        )
+    );
     assert!(issuer.grants.lock().expect("lock").is_empty());
 }
 

@@ -2,11 +2,15 @@
 //! data directory, an engine on the process sandbox, the async queue with its
 //! dispatcher, and the router over them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
+use hearth_api::Authorizer;
 use hearth_engine::{Engine, InvokePath};
 use hearth_events::AsyncQueue;
+use hearth_iam_policy::{parse, Policy, PolicyKind};
+use hearth_model::caller::{Caller, CallerKind};
 use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
 
@@ -28,6 +32,37 @@ pub fn app_with(options: hearth_api::ApiOptions) -> (Router, Store, tempfile::Te
         store,
         dir,
     )
+}
+
+/// Identity policies per user name, as the keys' store holds them.
+#[allow(dead_code)] // not every test binary uses it
+pub struct Users(pub HashMap<String, Vec<Policy>>);
+
+impl Authorizer for Users {
+    fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>, String> {
+        match &caller.kind {
+            CallerKind::User { name } => Ok(self.0.get(name).cloned().unwrap_or_default()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// IAM user `name` of `account`, as the authentication layer marks its requests.
+#[allow(dead_code)] // not every test binary uses it
+pub fn user(account: &str, name: &str) -> Caller {
+    Caller {
+        account: account.into(),
+        arn: format!("arn:aws:iam::{account}:user/{name}"),
+        user_id: "AIDAEXAMPLE".into(),
+        access_key_id: Some("AKIAEXAMPLE".into()),
+        kind: CallerKind::User { name: name.into() },
+    }
+}
+
+/// An identity policy.
+#[allow(dead_code)] // not every test binary uses it
+pub fn policy(v: serde_json::Value) -> Policy {
+    parse(&v.to_string(), PolicyKind::Identity).expect("policy")
 }
 
 /// The invoker over `engine` and a fresh async queue, whose dispatcher runs until the
