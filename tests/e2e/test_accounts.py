@@ -22,11 +22,8 @@ TRUST_LAMBDA = {"Version": "2012-10-17", "Statement": [{
 
 def user_key(server, tmp_path_factory, account: str, name: str) -> tuple:
     """A key of `account`'s user `name` allowed everything by its identity policy."""
-    policy = tmp_path_factory.mktemp(name) / "policy.json"
-    policy.write_text(json.dumps(ALLOW_ALL))
-    made = h.hearth_cli("keys", "create", "--account", account, "--name", name,
-                        "--policy", policy, "--json", "--endpoint", server.endpoint).json
-    return made["AccessKeyId"], made["SecretAccessKey"]
+    return h.user_key(server, tmp_path_factory.mktemp(name), account, name,
+                      ALLOW_ALL["Statement"])
 
 
 def client(server, service: str, key: tuple):
@@ -252,3 +249,35 @@ def test_a_functions_own_calls_act_in_its_account(tenants, server):
     assert out.get("FunctionError") == "Unhandled", error
     assert "AccessDeniedException" in json.dumps(error), error
     assert "assumed-role/exec/" in json.dumps(error), error
+
+
+def test_each_account_has_its_own_concurrency_limit(tenants):
+    """Reservations count against their own account's limit only, and each account's
+    GetAccountSettings shows its own unreserved pool."""
+    a, b = tenants["a"], tenants["b"]
+    limits = lambda c: c.get_account_settings()["AccountLimit"]  # noqa: E731
+    limit = limits(a)["ConcurrentExecutions"]
+    assert limits(b)["ConcurrentExecutions"] == limit
+    try:
+        a.put_function_concurrency(FunctionName="shared", ReservedConcurrentExecutions=limit - 100)
+        assert limits(a)["UnreservedConcurrentExecutions"] == 100
+        assert limits(b)["UnreservedConcurrentExecutions"] == limit
+        # B's pool is untouched by A's reservation: B may reserve as much.
+        b.put_function_concurrency(FunctionName="shared", ReservedConcurrentExecutions=limit - 100)
+        assert limits(b)["UnreservedConcurrentExecutions"] == 100
+        # And each is now at its own minimum.
+        h.create_function(a, "a-other")
+        for client, name in ((a, "a-other"), (b, "b-only")):
+            with pytest.raises(client.exceptions.InvalidParameterValueException) as e:
+                client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+            assert e.value.response["Error"]["Message"] == (
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                "UnreservedConcurrentExecution below its minimum value of [100].")
+        # Both run, each within its own reservation.
+        assert invoke(a, "shared")["env"]["OWNER"] == "A"
+        assert invoke(b, "shared")["env"]["OWNER"] == "B"
+    finally:
+        a.delete_function_concurrency(FunctionName="shared")
+        b.delete_function_concurrency(FunctionName="shared")
+    assert limits(a)["UnreservedConcurrentExecutions"] == limit
+    assert limits(b)["UnreservedConcurrentExecutions"] == limit

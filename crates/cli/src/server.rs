@@ -37,8 +37,8 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_IDLE_TTL", default_value = "5m", value_parser = crate::duration::parse)]
     pub idle_ttl: Duration,
 
-    /// The account's concurrency limit: environments busy with an invocation at once,
-    /// across all functions (100 of them always stay unreserved).
+    /// Each account's concurrency limit: environments busy with an invocation at once,
+    /// across the account's functions (100 of them always stay unreserved).
     #[arg(long, env = "HEARTH_ACCOUNT_CONCURRENCY", default_value_t = hearth_model::limits::ACCOUNT_CONCURRENCY,
           value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub account_concurrency: i64,

@@ -370,7 +370,11 @@ impl Engine {
             function_count: all.len() as i64,
             total_code_size: code_size as i64,
             concurrent_executions: self.inner.executor.admission().limit(),
-            unreserved_concurrent_executions: self.inner.executor.admission().unreserved_limit(),
+            unreserved_concurrent_executions: self
+                .inner
+                .executor
+                .admission()
+                .unreserved_limit(account),
         })
     }
 

@@ -37,7 +37,7 @@ impl Engine {
             }
             Some(_) => {}
             None => {
-                let unreserved = self.inner.executor.admission().unreserved_limit();
+                let unreserved = self.inner.executor.admission().unreserved_limit(hearth_model::arn::key_account(&r.name));
                 let room = unreserved - hearth_model::limits::UNRESERVED_MIN;
                 if requested > unreserved {
                     return Err(EngineError::InvalidWithoutType(format!(

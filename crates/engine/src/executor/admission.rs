@@ -1,6 +1,8 @@
 //! Concurrency and admission: an invocation runs only while it holds a [`Permit`],
-//! which counts it against its function's reserved concurrency, or against the
-//! account's unreserved pool (the account limit minus everything reserved).
+//! which counts it against its function's reserved concurrency, or against its
+//! account's unreserved pool (the account limit minus everything reserved in that
+//! account). Each account has its own limit, as on AWS: one tenant's load or
+//! reservations never throttle another's functions.
 //!
 //! Concurrency is environments busy with an invocation, cold start included, as
 //! Lambda counts it; idle environments (warm or provisioned) count for nothing.
@@ -8,18 +10,27 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use hearth_model::arn::key_account;
 use hearth_model::limits::UNRESERVED_MIN;
 
 use crate::error::{EngineError, Throttle};
 
+/// Functions are keyed by `hearth_model::arn::function_key`, which carries the account.
 #[derive(Default)]
 struct State {
     reserved: HashMap<String, i64>,
-    reserved_total: i64,
+    /// Per account, the sum of its functions' reservations.
+    reserved_total: HashMap<String, i64>,
     /// Busy environments per function, reserved or not.
     busy: HashMap<String, i64>,
-    /// Busy environments drawing on the unreserved pool.
-    unreserved_busy: i64,
+    /// Per account, busy environments drawing on its unreserved pool.
+    unreserved_busy: HashMap<String, i64>,
+}
+
+impl State {
+    fn reserved_in(&self, account: &str) -> i64 {
+        self.reserved_total.get(account).copied().unwrap_or(0)
+    }
 }
 
 pub(crate) struct Admission {
@@ -38,7 +49,10 @@ impl Admission {
     pub(crate) fn new(limit: i64, reserved: impl IntoIterator<Item = (String, i64)>) -> Self {
         let mut state = State::default();
         for (f, r) in reserved {
-            state.reserved_total += r;
+            *state
+                .reserved_total
+                .entry(key_account(&f).to_string())
+                .or_default() += r;
             state.reserved.insert(f, r);
         }
         Self {
@@ -51,20 +65,21 @@ impl Admission {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Each account's limit.
     pub(crate) fn limit(&self) -> i64 {
         self.limit
     }
 
-    /// The account limit minus every reservation.
-    pub(crate) fn unreserved_limit(&self) -> i64 {
-        self.limit - self.lock().reserved_total
+    /// `account`'s limit minus its reservations.
+    pub(crate) fn unreserved_limit(&self, account: &str) -> i64 {
+        self.limit - self.lock().reserved_in(account)
     }
 
     pub(crate) fn reserved(&self, function: &str) -> Option<i64> {
         self.lock().reserved.get(function).copied()
     }
 
-    /// Environments busy with an invocation, account-wide.
+    /// Environments busy with an invocation, server-wide.
     pub(crate) fn busy(&self) -> i64 {
         self.lock().busy.values().sum()
     }
@@ -77,20 +92,22 @@ impl Admission {
     /// Admits one invocation of `function`, or throttles it with Lambda's reason.
     pub(crate) fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, EngineError> {
         let mut s = self.lock();
+        let account = key_account(function);
         let busy = s.busy.get(function).copied().unwrap_or(0);
+        let pool_busy = s.unreserved_busy.get(account).copied().unwrap_or(0);
         let unreserved = match s.reserved.get(function) {
             Some(&r) if busy >= r => {
                 return Err(EngineError::Throttled(Throttle::ReservedConcurrency))
             }
             Some(_) => false,
-            None if s.unreserved_busy >= self.limit - s.reserved_total => {
+            None if pool_busy >= self.limit - s.reserved_in(account) => {
                 return Err(EngineError::Throttled(Throttle::AccountConcurrency))
             }
             None => true,
         };
         *s.busy.entry(function.to_string()).or_default() += 1;
         if unreserved {
-            s.unreserved_busy += 1;
+            *s.unreserved_busy.entry(account.to_string()).or_default() += 1;
         }
         Ok(Permit {
             admission: self.clone(),
@@ -102,7 +119,8 @@ impl Admission {
     /// Checks that reserving `want` for `function` leaves the unreserved minimum.
     pub(crate) fn check_reservation(&self, function: &str, want: i64) -> Result<(), EngineError> {
         let s = self.lock();
-        let others = s.reserved_total - s.reserved.get(function).copied().unwrap_or(0);
+        let others =
+            s.reserved_in(key_account(function)) - s.reserved.get(function).copied().unwrap_or(0);
         if self.limit - others - want < UNRESERVED_MIN {
             return Err(EngineError::InvalidWithoutType(format!(
                 "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{UNRESERVED_MIN}]."
@@ -119,7 +137,9 @@ impl Admission {
             Some(r) => s.reserved.insert(function.to_string(), r),
             None => s.reserved.remove(function),
         };
-        s.reserved_total += reserved.unwrap_or(0) - old.unwrap_or(0);
+        *s.reserved_total
+            .entry(key_account(function).to_string())
+            .or_default() += reserved.unwrap_or(0) - old.unwrap_or(0);
     }
 }
 
@@ -133,7 +153,9 @@ impl Drop for Permit {
             }
         }
         if self.unreserved {
-            s.unreserved_busy -= 1;
+            if let Some(n) = s.unreserved_busy.get_mut(key_account(&self.function)) {
+                *n -= 1;
+            }
         }
     }
 }
@@ -180,7 +202,7 @@ mod tests {
     fn reserved_zero_throttles_everything() {
         let a = Arc::new(Admission::new(1000, [("off".to_string(), 0)]));
         assert!(a.admit("off").is_err());
-        assert_eq!(a.unreserved_limit(), 1000);
+        assert_eq!(a.unreserved_limit("000000000000"), 1000);
     }
 
     #[test]
@@ -189,12 +211,48 @@ mod tests {
         a.check_reservation("f", 900).expect("leaves 100");
         assert!(a.check_reservation("f", 901).is_err());
         a.set_reserved("f", Some(900));
-        assert_eq!(a.unreserved_limit(), 100);
+        assert_eq!(a.unreserved_limit("000000000000"), 100);
         // Changing f's own reservation does not count it twice.
         a.check_reservation("f", 900).expect("same value");
         assert!(a.check_reservation("g", 1).is_err());
         a.set_reserved("f", None);
-        assert_eq!(a.unreserved_limit(), 1000);
+        assert_eq!(a.unreserved_limit("000000000000"), 1000);
+    }
+
+    #[test]
+    fn each_account_has_its_own_limit_and_reservations() {
+        // `f` and `g` are the default account's, `B:f` and `B:g` account B's.
+        let b = |f: &str| format!("111111111111:{f}");
+        let a = Arc::new(Admission::new(2, [("f".to_string(), 1)]));
+        assert_eq!(a.unreserved_limit("000000000000"), 1);
+        assert_eq!(a.unreserved_limit("111111111111"), 2);
+        let _g = a
+            .admit("g")
+            .expect("the default account's one unreserved slot");
+        assert_eq!(
+            reason(a.admit("h")),
+            Some("ConcurrentInvocationLimitExceeded")
+        );
+        // B's pool is its own: both of its slots are free.
+        let _b1 = a.admit(&b("g")).expect("B's first");
+        let _b2 = a.admit(&b("h")).expect("B's second");
+        assert_eq!(
+            reason(a.admit(&b("i"))),
+            Some("ConcurrentInvocationLimitExceeded")
+        );
+        assert_eq!(a.busy(), 3);
+        // Reservations leave each account's own unreserved minimum.
+        let a = Admission::new(1000, [("f".to_string(), 900)]);
+        assert!(a.check_reservation("g", 1).is_err());
+        a.check_reservation(&b("f"), 900)
+            .expect("B has its own 1000");
+        a.set_reserved(&b("f"), Some(900));
+        assert!(a.check_reservation(&b("g"), 1).is_err());
+        assert_eq!(a.unreserved_limit("000000000000"), 100);
+        assert_eq!(a.unreserved_limit("111111111111"), 100);
+        a.set_reserved("f", None);
+        assert_eq!(a.unreserved_limit("000000000000"), 1000);
+        assert_eq!(a.unreserved_limit("111111111111"), 100);
     }
 
     #[test]
