@@ -281,3 +281,31 @@ def test_each_account_has_its_own_concurrency_limit(tenants):
         b.delete_function_concurrency(FunctionName="shared")
     assert limits(a)["UnreservedConcurrentExecutions"] == limit
     assert limits(b)["UnreservedConcurrentExecutions"] == limit
+
+
+def test_kms_keys_belong_to_an_account(tenants, server):
+    """`hearth kms create --account` makes a key of that account: its functions may name
+    it, another account's may not (Lambda's not-found answer), and the default account's
+    keys are not B's either."""
+    made = lambda *account: h.hearth_cli(  # noqa: E731
+        "kms", "create", *account, "--endpoint", server.endpoint).stdout.strip()
+    b_key, a_key = made("--account", B), made()
+    assert b_key.startswith(f"arn:aws:kms:{h.REGION}:{B}:key/"), b_key
+    assert a_key.startswith(f"arn:aws:kms:{h.REGION}:{h.ACCOUNT}:key/"), a_key
+    b = tenants["b"]
+    name = h.unique_name("b-sealed")
+    b.create_function(FunctionName=name, Runtime=h.PYTHON, Role=tenants["role"],
+                      Handler="app.handler", Code={"ZipFile": h.zip_bytes("python.zip")},
+                      KMSKeyArn=b_key, Environment={"Variables": {"OWNER": "B"}})
+    h.wait_active(b, name)
+    assert invoke(b, name)["env"]["OWNER"] == "B"
+    for client, key in ((tenants["a"], b_key), (b, a_key)):
+        with pytest.raises(client.exceptions.InvalidParameterValueException) as e:
+            client.update_function_configuration(FunctionName="shared", KMSKeyArn=key)
+        assert e.value.response["Error"]["Message"] == (
+            "Lambda was unable to configure access to your environment variables because the "
+            "KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS "
+            f"Exception: NotFoundExceptionKMS Message: Key '{key}' does not exist")
+    bad = h.hearth_cli("kms", "create", "--account", "12", "--endpoint", server.endpoint,
+                       check=False)
+    assert bad.rc != 0 and "Account must be 12 digits, not '12'" in bad.stderr, bad

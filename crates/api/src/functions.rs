@@ -72,7 +72,7 @@ pub(crate) async fn create(
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
     crate::role_check::check(&s, access.as_ref().map(|a| &a.0), &new.role, &new.name)?;
-    crate::kms::check_key(&s, new.kms_key_arn.as_deref()).await?;
+    crate::kms::check_key(&s, new.kms_key_arn.as_deref(), tenant.as_str()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
@@ -223,7 +223,7 @@ pub(crate) async fn update_configuration(
         crate::role_check::check(&s, access.as_ref().map(|a| &a.0), role, &r.name)?;
     }
     if let Some(arn) = &change.kms_key_arn {
-        crate::kms::check_key(&s, arn.as_deref()).await?;
+        crate::kms::check_key(&s, arn.as_deref(), tenant.as_str()).await?;
     }
     let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())

@@ -150,7 +150,7 @@ impl KeyRing {
         user_name: Option<&str>,
         policy: Option<String>,
     ) -> Result<(StoredKey, String), KeyError> {
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        if !hearth_model::arn::is_account_id(account) {
             return Err(KeyError::Invalid(format!(
                 "the account must be 12 digits, not {account:?}"
             )));

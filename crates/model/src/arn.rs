@@ -51,6 +51,11 @@ pub fn key_name(key: &str) -> &str {
     key_parts(key).1
 }
 
+/// Whether `s` is an account id: 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The account a function key belongs to.
 pub fn key_account(key: &str) -> &str {
     key_parts(key).0

@@ -269,7 +269,7 @@ fn parse_principal(p: &str) -> Result<Principal, AwsError> {
     if p == "*" {
         return Ok(Principal::Anyone("*".into()));
     }
-    if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::arn::is_account_id(p) {
         return Ok(Principal::Aws {
             aws: format!("arn:aws:iam::{p}:root"),
         });

@@ -2,7 +2,7 @@
 //! stored sealed under a key derived from the server key and bound to its ARN. A
 //! function naming one has its environment variables sealed under its data key.
 
-use hearth_model::arn::{ACCOUNT, REGION};
+use hearth_model::arn::REGION;
 use rusqlite::params;
 
 use crate::seal::{random_bytes, SealKey};
@@ -43,9 +43,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) fn create_kms_key(&self, description: &str) -> Result<KmsKeyInfo, StoreError> {
+    pub(crate) fn create_kms_key(
+        &self,
+        account: &str,
+        description: &str,
+    ) -> Result<KmsKeyInfo, StoreError> {
         let key_id = uuid::Uuid::new_v4().to_string();
-        let arn = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}");
+        // The account is in the ARN, which the data key is sealed to: no column of its own.
+        let arn = format!("arn:aws:kms:{REGION}:{account}:key/{key_id}");
         let raw = random_bytes::<32>().map_err(io)?;
         let sealed = self
             .env_seal
@@ -105,7 +110,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = SealKey::from_bytes([9; 32]);
         let store = SqliteStore::open_with(dir.path(), &server, false).expect("open");
-        let key = store.create_kms_key("mine").expect("create");
+        let key = store
+            .create_kms_key(hearth_model::arn::ACCOUNT, "mine")
+            .expect("create");
         assert!(key
             .arn
             .starts_with("arn:aws:kms:us-east-1:000000000000:key/"));

@@ -366,8 +366,12 @@ impl QueueStore for SqliteStore {
 }
 
 impl crate::traits::KmsStore for SqliteStore {
-    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError> {
-        SqliteStore::create_kms_key(self, description)
+    fn create_kms_key(
+        &self,
+        account: &str,
+        description: &str,
+    ) -> Result<crate::KmsKeyInfo, StoreError> {
+        SqliteStore::create_kms_key(self, account, description)
     }
     fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError> {
         SqliteStore::list_kms_keys(self)

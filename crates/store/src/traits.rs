@@ -403,8 +403,12 @@ pub trait AuditStore: Send + Sync {
 
 /// Hearth's KMS keys (`KMSKeyArn`).
 pub trait KmsStore: Send + Sync {
-    /// Makes a key with a new random data key.
-    fn create_kms_key(&self, description: &str) -> Result<crate::KmsKeyInfo, StoreError>;
+    /// Makes a key of `account` with a new random data key.
+    fn create_kms_key(
+        &self,
+        account: &str,
+        description: &str,
+    ) -> Result<crate::KmsKeyInfo, StoreError>;
     fn list_kms_keys(&self) -> Result<Vec<crate::KmsKeyInfo>, StoreError>;
     /// Whether `arn` names a key.
     fn kms_key_exists(&self, arn: &str) -> bool;

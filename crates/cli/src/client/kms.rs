@@ -1,5 +1,6 @@
-//! `hearth kms create|list`: Hearth's KMS keys (`/_hearth/kms`), whose ARNs a function's
-//! `KMSKeyArn` may name to have its environment variables sealed under its own key.
+//! `hearth kms create|list`: Hearth's KMS keys (`/_hearth/kms`), whose ARNs a function of
+//! the key's account may name as its `KMSKeyArn` to have its environment variables sealed
+//! under its own key.
 
 use serde_json::{json, Value};
 use ureq::http::Method;
@@ -21,6 +22,10 @@ pub enum KmsCommand {
         /// What the key is for.
         #[arg(long, default_value = "")]
         description: String,
+        /// The account whose functions may name the key (12 digits; the default account
+        /// if not given).
+        #[arg(long)]
+        account: Option<String>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -35,14 +40,15 @@ pub fn run(args: KmsArgs) -> anyhow::Result<()> {
     match args.command {
         KmsCommand::Create {
             description,
+            account,
             common,
         } => {
             let client = Client::new(&common)?;
-            let made = client.call(
-                Method::POST,
-                "/_hearth/kms",
-                Some(&json!({ "Description": description })),
-            )?;
+            let mut body = json!({ "Description": description });
+            if let Some(account) = account {
+                body["Account"] = json!(account);
+            }
+            let made = client.call(Method::POST, "/_hearth/kms", Some(&body))?;
             let meta = made.get("KeyMetadata").cloned().unwrap_or(Value::Null);
             if common.json {
                 return emit(format!("{}\n", serde_json::to_string_pretty(&meta)?).as_bytes());

@@ -52,13 +52,17 @@ impl Engine {
 
 /// Hearth's KMS keys (`KMSKeyArn`), kept by the store.
 impl Engine {
-    /// Makes a key; returns its description.
+    /// Makes a key of `account`; returns its description.
     pub async fn create_kms_key(
         &self,
+        account: String,
         description: String,
     ) -> Result<hearth_store::KmsKeyInfo, EngineError> {
         let store = self.store().clone();
-        Ok(tokio::task::spawn_blocking(move || store.kms().create_kms_key(&description)).await??)
+        Ok(
+            tokio::task::spawn_blocking(move || store.kms().create_kms_key(&account, &description))
+                .await??,
+        )
     }
 
     pub async fn list_kms_keys(&self) -> Result<Vec<hearth_store::KmsKeyInfo>, EngineError> {
@@ -66,7 +70,7 @@ impl Engine {
         Ok(tokio::task::spawn_blocking(move || store.kms().list_kms_keys()).await??)
     }
 
-    /// Whether `arn` names a Hearth key.
+    /// Whether `arn` names a Hearth key (of the account in the ARN).
     pub fn kms_key_exists(&self, arn: &str) -> bool {
         self.store().kms().kms_key_exists(arn)
     }

@@ -113,7 +113,7 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     if arn_ != "arn" || service != "iam" || !region.is_empty() {
         return None;
     }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::arn::is_account_id(account) {
         return None;
     }
     let rest = resource.strip_prefix("role/")?;
