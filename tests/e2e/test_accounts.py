@@ -207,25 +207,36 @@ def test_logs_and_the_trail_are_per_account(tenants, server):
     assert logs_c.describe_log_groups()["logGroups"] == []
     assert error_of(logs_c.get_log_events, logGroupName="/aws/lambda/shared",
                     logStreamName="x")["Code"] == "ResourceNotFoundException"
-    # CloudTrail: B reads B's calls only (its refused attempts on A's function among
-    # them, with A's account as the resource's); A's own writes are not in B's trail.
-    trail_b = client(server, "cloudtrail", tenants["bob"])
-    records = [json.loads(e["CloudTrailEvent"])
-               for e in trail_b.lookup_events(MaxResults=50)["Events"]]
-    assert records and all(r["recipientAccountId"] == B and r["userIdentity"]["accountId"] == B
+    # CloudTrail: each account's trail holds its principals' calls and others' calls on
+    # its resources, as CloudTrail delivers a cross-account call to both accounts.
+    def trail(c):
+        return [json.loads(e["CloudTrailEvent"]) for e in c.lookup_events(MaxResults=50)["Events"]]
+
+    def caller(r):
+        return r["userIdentity"]["accountId"]
+
+    def owner(r):
+        return r["resources"][0]["accountId"] if r.get("resources") else None
+
+    records = trail(client(server, "cloudtrail", tenants["bob"]))
+    assert records and all(r["recipientAccountId"] == B and B in (caller(r), owner(r))
                            for r in records), records
     # Its two functions, and its refused attempt to make one in C's account.
-    made = [r.get("errorCode") for r in records if r["eventName"] == "CreateFunction"]
+    made = [r.get("errorCode") for r in records
+            if r["eventName"] == "CreateFunction" and caller(r) == B]
     assert sorted(made, key=str) == ["AccessDeniedException", None, None], made
-    on_a = [r for r in records if r.get("resources")
+    # Its calls on A's function are in its trail, with A's account as the resource's...
+    on_a = [r["eventID"] for r in records if r.get("resources")
             and r["resources"][0]["ARN"] == arn(h.ACCOUNT, "shared")]
-    assert on_a and all(r["resources"][0]["accountId"] == h.ACCOUNT for r in on_a)
-    trail_a = boto3.session.Session().client(
+    assert on_a and all(owner(r) == h.ACCOUNT for r in records if r["eventID"] in on_a)
+    # ... and in A's, which holds no call of B's on anything else.
+    a_records = trail(boto3.session.Session().client(
         "cloudtrail", region_name=h.REGION, endpoint_url=server.endpoint,
-        **h.key_args(server.endpoint))
-    a_records = [json.loads(e["CloudTrailEvent"])
-                 for e in trail_a.lookup_events(MaxResults=50)["Events"]]
-    assert a_records and all(r["recipientAccountId"] == h.ACCOUNT for r in a_records)
+        **h.key_args(server.endpoint)))
+    assert a_records and all(r["recipientAccountId"] == h.ACCOUNT
+                             and h.ACCOUNT in (caller(r), owner(r)) for r in a_records)
+    from_b = {r["eventID"] for r in a_records if caller(r) == B}
+    assert from_b == set(on_a), (from_b, on_a)
 
 
 def test_a_functions_own_calls_act_in_its_account(tenants, server):

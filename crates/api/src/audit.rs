@@ -378,6 +378,12 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         event_name: d.name,
         action: d.action,
         resource_type: d.resource.as_ref().map(|r| r.1.to_string()),
+        resource_account: d
+            .resource
+            .as_ref()
+            .and_then(|r| r.0.split(':').nth(4))
+            .filter(|a| !a.is_empty() && *a != caller.account)
+            .map(str::to_string),
         resource_arn: d.resource.map(|r| r.0),
         source_ip: transport.map_or_else(String::new, |t| t.peer.ip().to_string()),
         user_agent,

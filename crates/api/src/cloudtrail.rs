@@ -111,7 +111,8 @@ async fn handle(
     let req: LookupEvents = serde_json::from_slice(if bytes.is_empty() { b"{}" } else { &bytes })
         .map_err(|e| client("SerializationException", e.to_string()))?;
     let query = AuditQuery {
-        // The caller's account's trail only.
+        // The caller's account's trail only: its principals' calls, and others' calls on
+        // its resources.
         account: Some(access.caller.account.clone()),
         ..query_of(&req)?
     };
@@ -124,7 +125,11 @@ async fn handle(
         code: "ServiceUnavailableException",
         message: crate::error::ApiError::from(e).0.message,
     })?;
-    let events: Vec<Value> = page.events.iter().map(event).collect();
+    let events: Vec<Value> = page
+        .events
+        .iter()
+        .map(|e| event(e, &access.caller.account))
+        .collect();
     let mut out = json!({ "Events": events });
     if let Some(next) = page.next {
         out["NextToken"] = json!(next.to_string());
@@ -214,8 +219,8 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// One `Event` of the answer.
-fn event(e: &AuditEvent) -> Value {
+/// One `Event` of the answer, as delivered to `recipient`'s trail.
+fn event(e: &AuditEvent, recipient: &str) -> Value {
     let resources: Vec<Value> = e
         .resource_arn
         .iter()
@@ -229,7 +234,7 @@ fn event(e: &AuditEvent) -> Value {
         "EventSource": e.event_source,
         "Username": e.user_name,
         "Resources": resources,
-        "CloudTrailEvent": record(e).to_string(),
+        "CloudTrailEvent": record(e, recipient).to_string(),
     });
     if let Some(k) = &e.access_key_id {
         out["AccessKeyId"] = json!(k);
@@ -237,8 +242,9 @@ fn event(e: &AuditEvent) -> Value {
     out
 }
 
-/// The CloudTrail record (`CloudTrailEvent`, a JSON string in the answer).
-fn record(e: &AuditEvent) -> Value {
+/// The CloudTrail record (`CloudTrailEvent`, a JSON string in the answer) in
+/// `recipient`'s trail: the caller's, or the resource owner's for a cross-account call.
+fn record(e: &AuditEvent, recipient: &str) -> Value {
     let mut identity = json!({
         "type": e.principal_type,
         "principalId": e.principal_id,
@@ -267,7 +273,7 @@ fn record(e: &AuditEvent) -> Value {
         "readOnly": false,
         "eventType": "AwsApiCall",
         "managementEvent": true,
-        "recipientAccountId": e.account,
+        "recipientAccountId": recipient,
         "eventCategory": "Management",
     });
     if let Some(arn) = &e.resource_arn {

@@ -31,6 +31,11 @@ pub struct AuditEvent {
     pub action: Option<String>,
     /// The resource's ARN, when the request names one.
     pub resource_arn: Option<String>,
+    /// The account that owns the resource, when it is not the caller's: the event is in
+    /// that account's trail too, as CloudTrail delivers a cross-account call to both
+    /// (absent in events recorded before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_account: Option<String>,
     /// CloudTrail's resource type, e.g. `AWS::Lambda::Function`.
     pub resource_type: Option<String>,
     /// The client's address.
@@ -94,8 +99,9 @@ pub struct AuditQuery {
     pub principal: Option<String>,
     /// The operation or IAM action (`hearth audit --action`).
     pub action: Option<String>,
-    /// Only this account's events (CloudTrail's LookupEvents reads the caller's trail);
-    /// every account's with `None` (the server's administrator).
+    /// Only this account's events: those its principals made, and those others made on
+    /// its resources (CloudTrail's LookupEvents reads the caller's trail); every
+    /// account's with `None` (the server's administrator).
     pub account: Option<String>,
     /// Events older than the one at this position (the previous page's last).
     pub before: Option<i64>,

@@ -88,7 +88,10 @@ impl SqliteStore {
         if let Some(a) = &q.account {
             args.push(a.clone().into());
             let n = args.len();
-            sql.push_str(&format!(" AND json_extract(data, '$.account') = ?{n}"));
+            sql.push_str(&format!(
+                " AND (json_extract(data, '$.account') = ?{n} \
+                 OR json_extract(data, '$.resource_account') = ?{n})"
+            ));
         }
         // One more than asked: whether a next page exists.
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", q.limit + 1));
@@ -157,6 +160,7 @@ mod tests {
             event_name: name.into(),
             action: Some(format!("lambda:{name}")),
             resource_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+            resource_account: None,
             resource_type: Some("AWS::Lambda::Function".into()),
             source_ip: "127.0.0.1".into(),
             user_agent: None,
@@ -278,6 +282,32 @@ mod tests {
             }),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn an_account_reads_its_principals_events_and_those_on_its_resources() {
+        let mut theirs = event(2, "InvokeFunction", "b");
+        // B's user calling A's function.
+        theirs.account = "111111111111".into();
+        theirs.resource_account = Some("000000000000".into());
+        let mut own_b = event(3, "CreateFunction", "b");
+        own_b.account = "111111111111".into();
+        own_b.resource_arn = Some("arn:aws:lambda:us-east-1:111111111111:function:g".into());
+        let (_dir, store) = store_with(&[event(1, "CreateFunction", "a"), theirs, own_b]);
+        let of = |account: &str| {
+            names(
+                &store
+                    .lookup_audit(&AuditQuery {
+                        limit: 50,
+                        account: Some(account.into()),
+                        ..Default::default()
+                    })
+                    .expect("lookup"),
+            )
+        };
+        assert_eq!(of("000000000000"), ["id-2", "id-1"]);
+        assert_eq!(of("111111111111"), ["id-3", "id-2"]);
+        assert_eq!(of("222222222222"), Vec::<String>::new());
     }
 
     #[test]
