@@ -219,7 +219,6 @@ impl SqliteStore {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::db::tests::sample;
 
     /// Publishes `$LATEST` of `name` as its next version.
     pub(crate) fn publish(store: &SqliteStore, name: &str) -> FunctionConfig {
@@ -233,78 +232,5 @@ pub(crate) mod tests {
             .expect("db")
             .expect("exists")
             .expect("published")
-    }
-
-    #[test]
-    fn publishing_can_give_latest_a_new_revision() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        store.insert_function(&sample("f")).expect("insert");
-        store
-            .metadata()
-            .publish_version("f", |latest, _, next| {
-                let mut v = latest.clone();
-                v.version = next.to_string();
-                Ok::<_, ()>(Publish::NewRevising(v, "after-publish".into()))
-            })
-            .expect("db")
-            .expect("exists")
-            .expect("published");
-        let before = sample("f").revision_id;
-        let latest = store.get_function("f").expect("db").expect("exists");
-        assert_eq!(latest.revision_id, "after-publish");
-        assert_eq!(latest.environment_revision, Some(before));
-        assert_eq!(latest.name, "f", "the rest of the record stays");
-    }
-
-    #[test]
-    fn version_numbers_are_never_reused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        store.insert_function(&sample("f")).expect("insert");
-        assert_eq!(publish(&store, "f").version, "1");
-        assert_eq!(publish(&store, "f").version, "2");
-        assert!(store.delete_version("f", 2).expect("delete"));
-        assert_eq!(publish(&store, "f").version, "3");
-        let listed: Vec<_> = store
-            .list_versions("f")
-            .expect("list")
-            .into_iter()
-            .map(|v| v.version)
-            .collect();
-        assert_eq!(listed, ["1", "3"]);
-        // Deleting the function forgets everything, the counter included.
-        assert!(store.delete_function("f").expect("delete"));
-        store.insert_function(&sample("f")).expect("insert");
-        assert_eq!(publish(&store, "f").version, "1");
-    }
-
-    #[test]
-    fn aliases_round_trip() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        let a = Alias {
-            function: "f".into(),
-            name: "live".into(),
-            function_version: "1".into(),
-            description: String::new(),
-            additional_weights: Default::default(),
-            revision_id: "r1".into(),
-        };
-        store.insert_alias(&a).expect("insert");
-        assert!(matches!(store.insert_alias(&a), Err(StoreError::Exists(_))));
-        let changed = store
-            .metadata()
-            .update_alias("f", "live", |a| {
-                a.function_version = "2".into();
-                Ok::<_, ()>(())
-            })
-            .expect("db")
-            .expect("exists")
-            .expect("updated");
-        assert_eq!(changed.function_version, "2");
-        assert_eq!(store.list_aliases("f").expect("list"), vec![changed]);
-        assert!(store.delete_alias("f", "live").expect("delete"));
-        assert!(store.get_alias("f", "live").expect("get").is_none());
     }
 }
