@@ -10,6 +10,7 @@ use crate::backend::Fixture;
 
 each_backend!(
     rows_live_until_removed_and_reload_as_written,
+    a_group_of_changes_is_applied_whole_or_not_at_all,
     the_writer_commits_in_submission_order,
 );
 
@@ -78,6 +79,33 @@ fn rows_live_until_removed_and_reload_as_written(s: Fixture) {
         .apply_changes(&[Change::Queue(QueueOp::Remove(3))], Durability::Synced)
         .expect("remove");
     assert_eq!(s.queue().last_queue_seq().expect("seq"), 2);
+}
+
+/// A taken sequence number is refused, and with it the whole group it came in: the
+/// lines and events before it are not written either.
+fn a_group_of_changes_is_applied_whole_or_not_at_all(s: Fixture) {
+    s.changes()
+        .apply_changes(&[insert(1)], Durability::Synced)
+        .expect("insert");
+    let group = [
+        Change::Logs(LogBatch::from_lines("f", "s", [(1, "line")])),
+        insert(2),
+        Change::Queue(QueueOp::Remove(1)),
+        insert(2),
+    ];
+    assert!(s
+        .changes()
+        .apply_changes(&group, Durability::Synced)
+        .is_err());
+    assert!(!s.logs().has_logs("f").expect("has"));
+    assert_eq!(s.queue().queued_events().expect("load"), [event(1)]);
+    assert_eq!(s.queue().queued_payload(2).expect("payload"), None);
+    // The store goes on taking changes.
+    s.changes()
+        .apply_changes(&group[..3], Durability::Committed)
+        .expect("apply");
+    assert!(s.logs().has_logs("f").expect("has"));
+    assert_eq!(s.queue().queued_events().expect("load"), [event(2)]);
 }
 
 fn the_writer_commits_in_submission_order(s: Fixture) {
