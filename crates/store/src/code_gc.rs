@@ -333,7 +333,6 @@ mod tests {
     use super::*;
     use crate::blobs::tests::make_zip;
     use crate::db::tests::sample;
-    use crate::versions::tests::publish;
     use hearth_model::function::CodeRef;
 
     /// A store without the background collector, so each test decides when to sweep.
@@ -354,6 +353,22 @@ mod tests {
         let (code, pin) = store.put_zip(&zip).expect("put");
         store.unpacked(&pin).expect("unpack");
         code
+    }
+
+    /// Publishes `$LATEST` of `name` as its next version.
+    fn publish(store: &SqliteStore, name: &str) {
+        let outcome = store
+            .publish_with(
+                name,
+                Box::new(|latest, _, next| {
+                    Some(crate::Publish::New(hearth_model::FunctionConfig {
+                        version: next.to_string(),
+                        ..latest.clone()
+                    }))
+                }),
+            )
+            .expect("publish");
+        assert!(matches!(outcome, crate::Edited::Done(_)), "{outcome:?}");
     }
 
     fn function(name: &str, code: &CodeRef) -> hearth_model::FunctionConfig {

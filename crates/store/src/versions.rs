@@ -215,22 +215,3 @@ impl SqliteStore {
         Ok(n > 0)
     }
 }
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// Publishes `$LATEST` of `name` as its next version.
-    pub(crate) fn publish(store: &SqliteStore, name: &str) -> FunctionConfig {
-        store
-            .metadata()
-            .publish_version(name, |latest, _, next| {
-                let mut v = latest.clone();
-                v.version = next.to_string();
-                Ok::<_, ()>(Publish::New(v))
-            })
-            .expect("db")
-            .expect("exists")
-            .expect("published")
-    }
-}

@@ -197,36 +197,32 @@ fn a_bounded_scan_says_where_to_go_on(s: Fixture) {
         scan_bytes: Some(1),
         ..Default::default()
     };
-    let mut found = Vec::new();
-    let mut calls = 0;
-    loop {
-        calls += 1;
-        let scan = s.logs().scan_logs("f", &q).expect("scan");
-        found.extend(scan.events.into_iter().map(|e| e.message));
-        match scan.resume {
-            Some(at) => q.after = Some(at),
-            None => break,
-        }
-    }
+    let (found, calls) = scan_all(&s, q.clone());
     assert_eq!(found, ["row0 line3", "row1 line3", "row2 line3"]);
     assert!(calls > 1, "a scan of one byte stops before the end");
-    q.after = None;
     q.newest_first = true;
-    let mut found = Vec::new();
-    loop {
-        let scan = s.logs().scan_logs("f", &q).expect("scan");
-        found.extend(scan.events.into_iter().map(|e| e.message));
-        match scan.resume {
-            Some(at) => q.before = Some(at),
-            None => break,
-        }
-    }
+    let (found, _) = scan_all(&s, q.clone());
     assert_eq!(found, ["row2 line3", "row1 line3", "row0 line3"]);
     // Unbounded, one call finds everything.
     q.scan_bytes = None;
-    q.before = None;
     let scan = s.logs().scan_logs("f", &q).expect("scan");
     assert_eq!((scan.events.len(), scan.resume), (3, None));
+}
+
+/// The messages a scan of `f` finds, resumed where each call stopped, and how many
+/// calls it took.
+fn scan_all(s: &Fixture, mut q: LogQuery) -> (Vec<String>, usize) {
+    let mut found = Vec::new();
+    for calls in 1..=100 {
+        let scan = s.logs().scan_logs("f", &q).expect("scan");
+        found.extend(scan.events.into_iter().map(|e| e.message));
+        match scan.resume {
+            Some(at) if q.newest_first => q.before = Some(at),
+            Some(at) => q.after = Some(at),
+            None => return (found, calls),
+        }
+    }
+    panic!("the scan never ended: {found:?}");
 }
 
 fn count(s: &Fixture, function: &str) -> usize {
