@@ -6,7 +6,7 @@ use std::ops::Deref;
 use hearth_store::Store;
 
 /// Where a backend keeps one test's state; it outlives the stores opened on it.
-trait Place {
+trait Place: Send + Sync {
     fn open(&self) -> Store;
 }
 

@@ -15,6 +15,7 @@ each_backend!(
     edits_are_missing_declined_or_done,
     functions_are_listed_per_account,
     deleting_a_function_removes_everything_of_it,
+    concurrent_edits_are_not_lost,
 );
 
 fn inserted_once_and_read_back_after_a_restart(s: Fixture) {
@@ -208,4 +209,30 @@ fn deleting_a_function_removes_everything_of_it(s: Fixture) {
     gone(&s, "f");
     s.metadata().insert_function(&sample("f")).expect("again");
     assert_eq!(publish(&s, "f").version, "1");
+}
+
+/// Read-modify-writes of one function from many threads at once: none is lost.
+fn concurrent_edits_are_not_lost(s: Fixture) {
+    let mut f = sample("f");
+    f.timeout = 0;
+    s.metadata().insert_function(&f).expect("insert");
+    let (threads, each) = (4, 25);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..each {
+                    s.metadata()
+                        .update_function("f", |f| {
+                            f.timeout += 1;
+                            Ok::<_, ()>(())
+                        })
+                        .expect("update")
+                        .expect("exists")
+                        .expect("updated");
+                }
+            });
+        }
+    });
+    let got = s.metadata().get_function("f").expect("get").expect("f");
+    assert_eq!(got.timeout, threads * each);
 }

@@ -77,8 +77,10 @@ fn versions_aliases_and_configs_notify_their_function(s: Fixture) {
     let (seen, _sub) = subscribe(&s);
     let told = |seen: &Seen| -> Vec<String> { taken(seen).into_iter().map(|(f, _)| f).collect() };
 
-    publish(&s, "f");
+    let v1 = publish(&s, "f");
     assert_eq!(told(&seen), ["f"], "publish");
+    m.put_version(&v1).expect("put version");
+    assert_eq!(told(&seen), ["f"], "rewrite a version");
     m.insert_alias(&alias("f", "live")).expect("alias");
     assert_eq!(told(&seen), ["f"], "insert alias");
     m.update_alias("f", "live", |a| {
@@ -87,6 +89,12 @@ fn versions_aliases_and_configs_notify_their_function(s: Fixture) {
     })
     .expect("update alias");
     assert_eq!(told(&seen), ["f"], "edit alias");
+    assert_eq!(
+        m.edit_alias("f", "live", Box::new(|_| false))
+            .expect("edit alias"),
+        hearth_store::Edited::Declined
+    );
+    assert!(told(&seen).is_empty(), "a declined edit is not told");
     let config = EventInvokeConfig {
         function: "f".into(),
         qualifier: LATEST.into(),
@@ -97,6 +105,12 @@ fn versions_aliases_and_configs_notify_their_function(s: Fixture) {
     };
     assert!(m.put_event_invoke_config(&config).expect("put"));
     assert_eq!(told(&seen), ["f"], "put config");
+    m.update_event_invoke_config("f", LATEST, |c| {
+        c.maximum_retry_attempts = Some(1);
+        Ok::<_, ()>(())
+    })
+    .expect("edit config");
+    assert_eq!(told(&seen), ["f"], "edit config");
     assert!(m.delete_event_invoke_config("f", LATEST).expect("delete"));
     assert_eq!(told(&seen), ["f"], "delete config");
     assert!(m.delete_alias("f", "live").expect("delete alias"));

@@ -123,4 +123,8 @@ fn the_writer_commits_in_submission_order(s: Fixture) {
     };
     assert_eq!(s.logs().query_logs("f", &q).expect("logs").len(), 1);
     assert_eq!(s.queue().queued_events().expect("load"), [event(9)]);
+    drop(writer);
+    let s = s.reopen();
+    assert_eq!(s.queue().queued_events().expect("load"), [event(9)]);
+    assert_eq!(s.logs().query_logs("f", &q).expect("logs").len(), 1);
 }

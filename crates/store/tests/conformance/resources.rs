@@ -150,6 +150,13 @@ fn settings_default_until_set_and_go_with_the_function(s: Fixture) {
         .expect("edit")
         .expect("exists")
         .expect("ok");
+    assert_eq!(
+        s.resources()
+            .edit_function_settings("f", "1", Box::new(|_| true))
+            .expect("edit"),
+        Edited::Missing,
+        "no version"
+    );
     let s = s.reopen();
     assert_eq!(
         s.resources()

@@ -55,6 +55,13 @@ fn roles_are_per_account_unique_regardless_of_case_and_listed_by_prefix(s: Fixtu
     assert_eq!(names("/", None, 1), ["Alpha"]);
     assert_eq!(names("/", Some("Alpha"), 10), ["beta"]);
     assert_eq!(names("/", Some("ALPHA"), 10), ["beta"]);
+    let other: Vec<_> = r
+        .list_roles("222222222222", "/", None, 10)
+        .expect("list")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(other, ["alpha"]);
     assert_eq!(
         r.edit_role("111111111111", "gamma", Box::new(|_| true))
             .expect("edit"),

@@ -11,6 +11,7 @@ each_backend!(
     version_numbers_are_never_reused,
     versions_are_rewritten_and_deleted,
     aliases_round_trip,
+    concurrent_publishes_get_distinct_numbers,
 );
 
 fn publishing_snapshots_latest_under_the_next_number(s: Fixture) {
@@ -151,4 +152,21 @@ fn aliases_round_trip(s: Fixture) {
     assert!(!m.delete_alias("f", "live").expect("deleted"));
     assert!(m.get_alias("f", "live").expect("get").is_none());
     assert!(m.get_alias("g", "live").expect("get").is_some());
+}
+
+/// Publishes from many threads at once: each gets a number of its own.
+fn concurrent_publishes_get_distinct_numbers(s: Fixture) {
+    s.metadata().insert_function(&sample("f")).expect("insert");
+    let mut numbers: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| publish(&s, "f").version.parse().expect("a number")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+    assert_eq!(s.metadata().list_versions("f").expect("list").len(), 8);
 }
