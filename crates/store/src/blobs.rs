@@ -210,7 +210,6 @@ fn extract<R: Read + std::io::Seek>(zip: R, dest: &Path) -> Result<(), StoreErro
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     pub(crate) fn make_zip(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
         let mut buf = Cursor::new(Vec::new());
@@ -224,29 +223,6 @@ pub(crate) mod tests {
             w.finish().expect("finish");
         }
         buf.into_inner()
-    }
-
-    #[test]
-    fn stores_and_unpacks_once_keeping_exec_bit() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        let zip = make_zip(&[
-            ("bootstrap", b"#!/bin/sh\n", 0o755),
-            ("lib/a.txt", b"hello", 0o644),
-        ]);
-        let (code, pin) = store.put_zip(&zip).expect("put");
-        assert_eq!(code.size, zip.len() as u64);
-        assert_eq!(code.unzipped_size, 15);
-        let (again, _) = store.put_zip(&zip).expect("put again");
-        assert_eq!(code, again);
-        let root = store.unpacked(&pin).expect("unpack");
-        let mode = fs::metadata(root.join("bootstrap"))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o555);
-        assert_eq!(fs::read(root.join("lib/a.txt")).expect("read"), b"hello");
-        assert_eq!(store.unpacked(&pin).expect("cached"), root);
     }
 
     #[test]

@@ -333,7 +333,6 @@ mod tests {
     use super::*;
     use crate::blobs::tests::make_zip;
     use crate::db::tests::sample;
-    use crate::versions::tests::publish;
     use hearth_model::function::CodeRef;
 
     /// A store without the background collector, so each test decides when to sweep.
@@ -354,6 +353,22 @@ mod tests {
         let (code, pin) = store.put_zip(&zip).expect("put");
         store.unpacked(&pin).expect("unpack");
         code
+    }
+
+    /// Publishes `$LATEST` of `name` as its next version.
+    fn publish(store: &SqliteStore, name: &str) {
+        let outcome = store
+            .publish_with(
+                name,
+                Box::new(|latest, _, next| {
+                    Some(crate::Publish::New(hearth_model::FunctionConfig {
+                        version: next.to_string(),
+                        ..latest.clone()
+                    }))
+                }),
+            )
+            .expect("publish");
+        assert!(matches!(outcome, crate::Edited::Done(_)), "{outcome:?}");
     }
 
     fn function(name: &str, code: &CodeRef) -> hearth_model::FunctionConfig {
@@ -469,38 +484,6 @@ mod tests {
     }
 
     #[test]
-    fn collected_code_cannot_be_pinned_but_can_be_stored_again() {
-        let (_dir, store) = store();
-        let zip = make_zip(&[("bootstrap", b"again", 0o755)]);
-        let (code, pin) = store.put_zip(&zip).expect("put");
-        drop(pin);
-        store.sweep_code().expect("sweep");
-        assert!(store.pin_stored(&code.sha256_hex).is_none());
-        let (again, pin) = store.put_zip(&zip).expect("put again");
-        assert_eq!(again, code);
-        assert!(store
-            .unpacked(&pin)
-            .expect("unpack")
-            .join("bootstrap")
-            .is_file());
-        assert!(store.pin_stored(&code.sha256_hex).is_some());
-    }
-
-    #[test]
-    fn releasing_the_last_pin_wakes_the_collector() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        let zip = make_zip(&[("bootstrap", b"soon gone", 0o755)]);
-        let (code, pin) = store.put_zip(&zip).expect("put");
-        drop(pin);
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while store.zip_path(&code.sha256_hex).exists() {
-            assert!(std::time::Instant::now() < deadline, "never collected");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    #[test]
     fn open_removes_leftovers_and_unreferenced_code() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (kept, orphan) = {
@@ -560,32 +543,5 @@ mod tests {
                 .collect();
             assert_eq!(names.len(), 1, "{sub}: {names:?}");
         }
-    }
-
-    #[test]
-    fn total_code_size_counts_latest_and_each_version() {
-        let (_dir, store) = store();
-        assert_eq!(store.total_code_size().expect("size"), 0);
-        let a = code(&store, "a");
-        let b = code(&store, "bb");
-        store.insert_function(&function("f", &a)).expect("f");
-        store.insert_function(&function("g", &a)).expect("g");
-        publish(&store, "f");
-        assert_eq!(store.total_code_size().expect("size"), 3 * a.size);
-        store
-            .metadata()
-            .update_function("f", |f| {
-                f.code = b.clone();
-                f.previous_code = Some(a.clone());
-                Ok::<_, ()>(())
-            })
-            .expect("db")
-            .expect("exists")
-            .expect("updated");
-        // The code being replaced is not counted: `$LATEST` is the new code.
-        assert_eq!(store.total_code_size().expect("size"), 2 * a.size + b.size);
-        store.delete_function("g").expect("delete");
-        store.delete_function("f").expect("delete");
-        assert_eq!(store.total_code_size().expect("size"), 0);
     }
 }

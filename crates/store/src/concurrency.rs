@@ -90,37 +90,3 @@ impl SqliteStore {
         Ok(n > 0)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reserved_and_provisioned_round_trip() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        assert_eq!(store.get_reserved("f").expect("get"), None);
-        store.set_reserved("f", Some(5)).expect("set");
-        store.set_reserved("g", Some(0)).expect("set");
-        assert_eq!(store.get_reserved("f").expect("get"), Some(5));
-        store.set_reserved("f", None).expect("unset");
-        assert_eq!(
-            store.all_reserved().expect("all"),
-            vec![("g".to_string(), 0)]
-        );
-        let c = ProvisionedConfig {
-            function: "f".into(),
-            qualifier: "live".into(),
-            requested: 2,
-            last_modified: "t".into(),
-        };
-        store.put_provisioned(&c).expect("put");
-        assert_eq!(
-            store.get_provisioned("f", "live").expect("get"),
-            Some(c.clone())
-        );
-        assert_eq!(store.list_provisioned(None).expect("list"), vec![c.clone()]);
-        assert!(store.list_provisioned(Some("g")).expect("list").is_empty());
-        assert!(store.delete_provisioned("f", "live").expect("delete"));
-    }
-}

@@ -319,41 +319,6 @@ pub(crate) mod tests {
         assert_eq!(loaded, sample("f"));
     }
 
-    /// Each account lists its own functions only, in name order, page after page; the
-    /// default account's keys are bare names, another's `ACCOUNT:NAME`.
-    #[test]
-    fn functions_are_listed_per_account() {
-        use hearth_model::arn::{function_key, ACCOUNT};
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = crate::SqliteStore::open(dir.path()).expect("open");
-        let (a, b) = ("111122223333", "444455556666");
-        for (account, name) in [(ACCOUNT, "f"), (ACCOUNT, "z"), (a, "f"), (a, "g"), (b, "a")] {
-            store
-                .insert_function(&sample(&function_key(account, name)))
-                .expect("insert");
-        }
-        let keys = |account: Option<&str>, marker: Option<&str>, limit: usize| -> Vec<String> {
-            store
-                .list_functions(account, marker, limit)
-                .expect("list")
-                .into_iter()
-                .map(|f| f.name)
-                .collect()
-        };
-        assert_eq!(keys(Some(ACCOUNT), None, 10), ["f", "z"]);
-        assert_eq!(
-            keys(Some(a), None, 10),
-            [format!("{a}:f"), format!("{a}:g")]
-        );
-        assert_eq!(
-            keys(Some(a), Some(&format!("{a}:f")), 10),
-            [format!("{a}:g")]
-        );
-        assert_eq!(keys(Some(b), None, 1), [format!("{b}:a")]);
-        assert!(keys(Some("999999999999"), None, 10).is_empty());
-        assert_eq!(keys(None, None, 10).len(), 5);
-    }
-
     /// A WAL that one large commit grew, with nothing written after it, is cut back by
     /// the checkpoint thread: `journal_size_limit` alone would wait for the next write.
     #[test]

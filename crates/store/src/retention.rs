@@ -216,45 +216,6 @@ mod tests {
             .len()
     }
 
-    #[test]
-    fn expiry_follows_each_functions_retention() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        let day = 86_400_000;
-        let now = 100 * day;
-        // `short` keeps 1 day, `plain` the default of 30.
-        store.put_retention("short", 1).expect("put");
-        assert_eq!(store.retention("short").expect("get"), Some(1));
-        write(&store, "short", now - 2 * day);
-        write(&store, "short", now - day / 2);
-        write(&store, "plain", now - 2 * day);
-        write(&store, "plain", now - 31 * day);
-        assert_eq!(store.expire_logs(now, 30).expect("expire"), 2);
-        assert_eq!(count(&store, "short"), 1);
-        assert_eq!(count(&store, "plain"), 1);
-        // Back to the default: the 1.5-day-old line is within 30 days.
-        assert!(store.delete_retention("short").expect("delete"));
-        assert_eq!(store.expire_logs(now, 30).expect("expire"), 0);
-    }
-
-    #[test]
-    fn deleting_a_log_group_removes_lines_and_policy() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(dir.path()).expect("open");
-        // More rows than one delete statement takes.
-        for ts in 0..450 {
-            write(&store, "f", ts);
-        }
-        write(&store, "g", 1);
-        store.put_retention("f", 7).expect("put");
-        assert!(store.delete_log_group("f").expect("delete"));
-        assert_eq!(count(&store, "f"), 0);
-        assert_eq!(store.retention("f").expect("get"), None);
-        assert!(!store.delete_log_group("f").expect("delete again"));
-        assert_eq!(count(&store, "g"), 1);
-        store.release_space();
-    }
-
     /// Freeing 30 MB of deleted logs needs little room of its own (a full disk has
     /// none), and gives the file system the space back.
     #[test]
