@@ -41,8 +41,9 @@ impl SessionIssuer for TestIssuer {
 }
 
 /// A user of `account` whose identity policy allows every STS action, with the
-/// options that know its policy: STS refuses AssumeRole to an account's root.
-fn assumer(account: &str, options: ApiOptions) -> (Caller, ApiOptions) {
+/// options that know its policy and mint sessions with `issuer`: STS refuses AssumeRole
+/// to an account's root.
+fn assumer(account: &str, issuer: Option<Arc<TestIssuer>>) -> (Caller, ApiOptions) {
     let users = Users(
         [(
             "assumer".to_string(),
@@ -57,7 +58,8 @@ fn assumer(account: &str, options: ApiOptions) -> (Caller, ApiOptions) {
         user(account, "assumer"),
         ApiOptions {
             authorizer: Arc::new(users),
-            ..options
+            session_issuer: issuer.map(|i| i as Arc<dyn SessionIssuer>),
+            ..Default::default()
         },
     )
 }
@@ -114,13 +116,7 @@ async fn create_role(app: &Router, name: &str, trust: &str, extra: &str) {
 #[tokio::test]
 async fn assume_role_issues_a_session_for_a_trusting_role() {
     let issuer = Arc::new(TestIssuer::default());
-    let (me, options) = assumer(
-        "000000000000",
-        ApiOptions {
-            session_issuer: Some(issuer.clone()),
-            ..Default::default()
-        },
-    );
+    let (me, options) = assumer("000000000000", Some(issuer.clone()));
     let (app, _store, _dir) = app_with(options);
     create_role(
         &app,
@@ -225,7 +221,7 @@ async fn assume_role_issues_a_session_for_a_trusting_role() {
 
 #[tokio::test]
 async fn assume_role_without_an_issuer_is_unavailable() {
-    let (me, options) = assumer("000000000000", ApiOptions::default());
+    let (me, options) = assumer("000000000000", None);
     let (app, _store, _dir) = app_with(options);
     create_role(&app, "trusting", TRUST_ACCOUNT, "").await;
     let (status, body) = post(
@@ -248,13 +244,7 @@ async fn assume_role_without_an_issuer_is_unavailable() {
 #[tokio::test]
 async fn a_caller_sees_its_own_account_only() {
     let issuer = Arc::new(TestIssuer::default());
-    let (theirs, options) = assumer(
-        "111111111111",
-        ApiOptions {
-            session_issuer: Some(issuer.clone()),
-            ..Default::default()
-        },
-    );
+    let (theirs, options) = assumer("111111111111", Some(issuer.clone()));
     let (app, _store, _dir) = app_with(options);
     create_role(&app, "mine", TRUST_ACCOUNT, "").await;
     // The other account's root: allowed everything in its own account, which has no
