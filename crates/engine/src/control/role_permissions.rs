@@ -94,7 +94,12 @@ impl Engine {
             name: function.to_string(),
             qualifier: Some(qualifier.to_string()),
         };
-        let role = self.select(&source, |a| &a.function_version)?.role.clone();
+        let role = match self.select(&source, |a| &a.function_version) {
+            Ok(config) => config.role.clone(),
+            // Gone since (deleted with its versions): no role to send anything with.
+            Err(EngineError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
         let identity = self.role_policies(&role).map_err(|e| match e {
             IamError::Engine(e) => e,
             other => EngineError::internal(other.to_string()),
