@@ -223,7 +223,7 @@ def test_logs_and_the_trail_are_per_account(tenants, server):
                            for r in records), records
     # Its two functions, and its refused attempt to make one in C's account.
     made = [r.get("errorCode") for r in records
-            if r["eventName"] == "CreateFunction" and caller(r) == B]
+            if r["eventName"] == "CreateFunction20150331" and caller(r) == B]
     assert sorted(made, key=str) == ["AccessDeniedException", None, None], made
     # Its calls on A's function are in its trail, with A's account as the resource's...
     on_a = [r["eventID"] for r in records if r.get("resources")

@@ -128,13 +128,13 @@ def test_writes_are_recorded_with_their_fields_and_reads_are_not(server, client,
     writes = [rid(created), rid(updated), rid(deleted), failed_id]
     events = events_for(trail, writes)
     assert [normal(e) for e in events] == [
-        expected("DeleteFunction", failed_id, arn, error="ResourceNotFoundException",
+        expected("DeleteFunction20150331", failed_id, arn, error="ResourceNotFoundException",
                  params={"functionName": name}),
-        expected("DeleteFunction", rid(deleted), arn, params={"functionName": name}),
-        expected("UpdateFunctionConfiguration", rid(updated), arn,
+        expected("DeleteFunction20150331", rid(deleted), arn, params={"functionName": name}),
+        expected("UpdateFunctionConfiguration20150331v2", rid(updated), arn,
                  params={"functionName": name, "description": "changed"}),
         # The zip is never recorded.
-        expected("CreateFunction", rid(created), params={
+        expected("CreateFunction20150331", rid(created), params={
             "functionName": name, "runtime": h.PYTHON, "role": h.ROLE,
             "handler": "app.handler", "code": {"zipFile": HIDDEN}}),
     ]
@@ -193,26 +193,26 @@ def test_request_parameters_are_recorded_without_secrets(server, client, trail):
     assert [normal(e) for e in events] == [
         record,
         made,
-        expected("RemovePermission", rid(unpermitted), arn,
+        expected("RemovePermission20150331v2", rid(unpermitted), arn,
                  params={"functionName": name, "statementId": "s1"}),
-        expected("AddPermission", rid(permitted), arn, params={
+        expected("AddPermission20150331v2", rid(permitted), arn, params={
             "functionName": name, "statementId": "s1", "action": "lambda:InvokeFunction",
             "principal": "events.amazonaws.com"}),
-        expected("UntagResource", rid(untagged), arn,
+        expected("UntagResource20170331v2", rid(untagged), arn,
                  params={"resource": arn, "tagKeys": ["Stage", "Team"]}),
-        expected("TagResource", rid(tagged), arn,
+        expected("TagResource20170331v2", rid(tagged), arn,
                  params={"resource": arn, "tags": {"Stage": "prod"}}),
-        expected("DeleteAlias", rid(deleted_alias), f"{arn}:live",
+        expected("DeleteAlias20150331", rid(deleted_alias), f"{arn}:live",
                  params={"functionName": name, "name": "live"}),
-        expected("CreateAlias", rid(alias), arn,
+        expected("CreateAlias20150331", rid(alias), arn,
                  params={"functionName": name, "name": "live", "functionVersion": "1"}),
-        expected("PublishVersion", rid(published), arn,
+        expected("PublishVersion20150331", rid(published), arn,
                  params={"functionName": name, "description": "v1"}),
-        expected("UpdateFunctionCode", rid(code), arn,
+        expected("UpdateFunctionCode20150331v2", rid(code), arn,
                  params={"functionName": name, "zipFile": HIDDEN}),
-        expected("UpdateFunctionConfiguration", rid(config), arn, params={
+        expected("UpdateFunctionConfiguration20150331v2", rid(config), arn, params={
             "functionName": name, "environment": {"variables": HIDDEN}}),
-        expected("CreateFunction", rid(created), params={
+        expected("CreateFunction20150331", rid(created), params={
             "functionName": name, "runtime": h.PYTHON, "role": h.ROLE,
             "handler": "app.handler", "code": {"zipFile": HIDDEN}, "memorySize": 256,
             "timeout": 7, "environment": {"variables": HIDDEN},
@@ -268,10 +268,10 @@ def test_lookup_events_pages_and_filters(server, client, trail):
     # One attribute.
     by_name = all_events(trail, LookupAttributes=[
         {"AttributeKey": "ResourceName", "AttributeValue": h.function_arn(names[1])}])
-    assert [e["EventName"] for e in by_name] == ["DeleteFunction"]
+    assert [e["EventName"] for e in by_name] == ["DeleteFunction20150331"]
     creates = all_events(trail, LookupAttributes=[
-        {"AttributeKey": "EventName", "AttributeValue": "CreateFunction"}])
-    assert creates and {e["EventName"] for e in creates} == {"CreateFunction"}
+        {"AttributeKey": "EventName", "AttributeValue": "CreateFunction20150331"}])
+    assert creates and {e["EventName"] for e in creates} == {"CreateFunction20150331"}
     assert all_events(trail, LookupAttributes=[
         {"AttributeKey": "ReadOnly", "AttributeValue": "true"}]) == []
     # A time range.
@@ -314,13 +314,14 @@ def test_hearth_audit_prints_the_trail(server, client, trail):
     assert {k: e[k] for k in ("principal_arn", "event_name", "action", "resource_arn",
                               "source_ip", "status", "error_code", "secure",
                               "event_source")} == {
-        "principal_arn": ROOT, "event_name": "DeleteFunction", "action": "lambda:DeleteFunction",
+        "principal_arn": ROOT, "event_name": "DeleteFunction20150331",
+        "action": "lambda:DeleteFunction",
         "resource_arn": h.function_arn(name), "source_ip": "127.0.0.1", "status": 204,
         "error_code": None, "secure": False, "event_source": "lambda.amazonaws.com"}
-    assert {ev["event_name"] for ev in events} == {"DeleteFunction"}
+    assert {ev["event_name"] for ev in events} == {"DeleteFunction20150331"}
     table = h.hearth_cli("audit", "--endpoint", server.endpoint, "--limit", "1").stdout
     lines = table.splitlines()
     assert lines[0].split() == ["TIME", "PRINCIPAL", "EVENT", "RESOURCE", "SOURCE", "RESULT"]
     assert len(lines) == 2
-    assert lines[1].split()[1:] == [ROOT, "DeleteFunction", h.function_arn(name),
+    assert lines[1].split()[1:] == [ROOT, "DeleteFunction20150331", h.function_arn(name),
                                     "127.0.0.1", "204"]

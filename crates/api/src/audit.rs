@@ -25,6 +25,53 @@ use crate::action::Operation;
 use crate::error::{ApiError, ApiResult};
 use crate::{AppState, RequestId, Transport};
 
+/// The `eventName` CloudTrail records for a Lambda operation whose name differs from it
+/// (the operation's API date and version), from the Lambda Developer Guide's list of
+/// CloudTrail management events; every other operation is recorded by its own name.
+const LAMBDA_EVENT_NAMES: &[(&str, &str)] = &[
+    ("AddPermission", "AddPermission20150331v2"),
+    ("CreateAlias", "CreateAlias20150331"),
+    (
+        "CreateEventSourceMapping",
+        "CreateEventSourceMapping20150331",
+    ),
+    ("CreateFunction", "CreateFunction20150331"),
+    ("DeleteAlias", "DeleteAlias20150331"),
+    (
+        "DeleteEventSourceMapping",
+        "DeleteEventSourceMapping20150331",
+    ),
+    ("DeleteFunction", "DeleteFunction20150331"),
+    (
+        "DeleteFunctionConcurrency",
+        "DeleteFunctionConcurrency20171031",
+    ),
+    ("PublishLayerVersion", "PublishLayerVersion20181031"),
+    ("PublishVersion", "PublishVersion20150331"),
+    ("PutFunctionConcurrency", "PutFunctionConcurrency20171031"),
+    ("RemovePermission", "RemovePermission20150331v2"),
+    ("TagResource", "TagResource20170331v2"),
+    ("UntagResource", "UntagResource20170331v2"),
+    ("UpdateAlias", "UpdateAlias20150331"),
+    (
+        "UpdateEventSourceMapping",
+        "UpdateEventSourceMapping20150331",
+    ),
+    ("UpdateFunctionCode", "UpdateFunctionCode20150331v2"),
+    (
+        "UpdateFunctionConfiguration",
+        "UpdateFunctionConfiguration20150331v2",
+    ),
+];
+
+/// CloudTrail's `eventName` of the Lambda operation `operation`.
+fn lambda_event_name(operation: String) -> String {
+    LAMBDA_EVENT_NAMES
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map_or(operation, |(_, event)| event.to_string())
+}
+
 /// Lambda's writes by HTTP method and path (each `{...}` segment written `{}`), from
 /// botocore's `lambda/2015-03-31` model: the operation a route serves.
 const LAMBDA_WRITES: &[(&str, &str, &str)] = &[
@@ -482,7 +529,7 @@ fn describe(
     };
     Some(Described {
         source: "lambda.amazonaws.com",
-        name: name.unwrap_or_else(|| format!("{method} {matched}")),
+        name: name.map_or_else(|| format!("{method} {matched}"), lambda_event_name),
         action: declared.map(|o| o.action.to_string()),
         resource,
     })
@@ -670,7 +717,8 @@ mod tests {
             d(Method::POST, "/2015-03-31/functions", &[], ""),
             Some(Described {
                 source: "lambda.amazonaws.com",
-                name: "CreateFunction".into(),
+                // CloudTrail's name, with the API's date.
+                name: "CreateFunction20150331".into(),
                 action: None,
                 resource: None,
             })
@@ -682,7 +730,7 @@ mod tests {
             "",
         )
         .expect("write");
-        assert_eq!(alias.name, "DeleteAlias");
+        assert_eq!(alias.name, "DeleteAlias20150331");
         assert_eq!(
             alias.resource,
             Some((format!("{f}:live"), "AWS::Lambda::Function"))
@@ -694,7 +742,7 @@ mod tests {
             "",
         )
         .expect("write");
-        assert_eq!(conf.name, "UpdateFunctionConfiguration");
+        assert_eq!(conf.name, "UpdateFunctionConfiguration20150331v2");
         assert_eq!(
             conf.resource,
             Some((f.to_string(), "AWS::Lambda::Function"))

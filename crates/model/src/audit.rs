@@ -25,7 +25,9 @@ pub struct AuditEvent {
     pub access_key_id: Option<String>,
     /// The service's host name, e.g. `lambda.amazonaws.com`.
     pub event_source: String,
-    /// The operation, e.g. `CreateFunction` (or `METHOD /path` for one without a name).
+    /// CloudTrail's event name: the operation's, e.g. `PutRetentionPolicy`, with the API's
+    /// date for the Lambda operations CloudTrail names so (`CreateFunction20150331`), or
+    /// `METHOD /path` for one without a name.
     pub event_name: String,
     /// The IAM action it is authorised as, when declared (`lambda:CreateFunction`).
     pub action: Option<String>,
@@ -97,7 +99,8 @@ pub struct AuditQuery {
     pub attribute: Option<(AuditAttribute, String)>,
     /// The caller's ARN or user name (`hearth audit --principal`).
     pub principal: Option<String>,
-    /// The operation or IAM action (`hearth audit --action`).
+    /// The event name, the IAM action, or the action's operation (`DeleteFunction` finds
+    /// `lambda:DeleteFunction`) (`hearth audit --action`).
     pub action: Option<String>,
     /// Only this account's events: those its principals made, and those others made on
     /// its resources (CloudTrail's LookupEvents reads the caller's trail); every

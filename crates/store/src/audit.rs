@@ -83,7 +83,11 @@ impl SqliteStore {
         if let Some(a) = &q.action {
             args.push(a.clone().into());
             let n = args.len();
-            sql.push_str(&format!(" AND (event_name = ?{n} OR action = ?{n})"));
+            // An operation's name also finds it by its action (`lambda:DeleteFunction`),
+            // whatever CloudTrail's event name (`DeleteFunction20150331`).
+            sql.push_str(&format!(
+                " AND (event_name = ?{n} OR action = ?{n} OR action LIKE '%:' || ?{n})"
+            ));
         }
         if let Some(a) = &q.account {
             args.push(a.clone().into());
