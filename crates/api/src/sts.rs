@@ -224,6 +224,16 @@ const ROOT_CANNOT_ASSUME: &str = "Roles may not be assumed by root accounts.";
 fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml, QueryError> {
     let caller = &access.caller;
     let r = parse(req)?;
+    // Before the root's refusal: with authentication off every caller is a root, and
+    // this says why no role can be assumed then.
+    let Some(issuer) = s.options.session_issuer.as_ref() else {
+        return Err(QueryError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "ServiceUnavailable".into(),
+            message: "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).".into(),
+            sender: false,
+        });
+    };
     if caller.kind == CallerKind::Root {
         // STS refuses every AssumeRole by an account's root, whatever the trust policy
         // says: a role is for principals the account made (users, other roles).
@@ -288,14 +298,6 @@ fn assume_role(s: &AppState, access: &Access, req: &QueryRequest) -> Result<Xml,
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let Some(issuer) = s.options.session_issuer.as_ref() else {
-        return Err(QueryError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "ServiceUnavailable".into(),
-            message: "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).".into(),
-            sender: false,
-        });
-    };
     let grant = SessionGrant {
         account: role.account.clone(),
         role_arn: role.arn(),

@@ -224,21 +224,24 @@ async fn assume_role_without_an_issuer_is_unavailable() {
     let (me, options) = assumer("000000000000", None);
     let (app, _store, _dir) = app_with(options);
     create_role(&app, "trusting", TRUST_ACCOUNT, "").await;
-    let (status, body) = post(
-        &app,
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/trusting&RoleSessionName=s-1",
-        Some(me),
-    )
-    .await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        body,
-        sts_error(
-            "ServiceUnavailable",
-            "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).",
-            "Receiver"
+    // A user, and the root every caller is with authentication off: the same answer.
+    for caller in [me, Caller::default_root()] {
+        let (status, body) = post(
+            &app,
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/trusting&RoleSessionName=s-1",
+            Some(caller),
         )
-    );
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            sts_error(
+                "ServiceUnavailable",
+                "Hearth issues temporary credentials only with SigV4 authentication on (--auth sigv4).",
+                "Receiver"
+            )
+        );
+    }
 }
 
 #[tokio::test]
