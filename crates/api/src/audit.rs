@@ -428,8 +428,8 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         resource_account: d
             .resource
             .as_ref()
-            .and_then(|r| r.0.split(':').nth(4))
-            .filter(|a| !a.is_empty() && *a != caller.account)
+            .and_then(|r| hearth_model::arn::arn_account(&r.0))
+            .filter(|a| *a != caller.account)
             .map(str::to_string),
         resource_arn: d.resource.map(|r| r.0),
         source_ip: transport.map_or_else(String::new, |t| t.peer.ip().to_string()),

@@ -147,10 +147,7 @@ impl Access {
         resource: &str,
         function: Option<&FunctionRef>,
     ) -> Result<(), Refused> {
-        let account = resource
-            .split(':')
-            .nth(4)
-            .filter(|a| !a.is_empty())
+        let account = hearth_model::arn::arn_account(resource)
             .unwrap_or(&self.caller.account)
             .to_string();
         self.check_target(

@@ -278,11 +278,7 @@ fn record(e: &AuditEvent, recipient: &str) -> Value {
     });
     if let Some(arn) = &e.resource_arn {
         // The resource's own account (another's, for a cross-account call).
-        let owner = arn
-            .split(':')
-            .nth(4)
-            .filter(|a| !a.is_empty())
-            .unwrap_or(&e.account);
+        let owner = hearth_model::arn::arn_account(arn).unwrap_or(&e.account);
         out["resources"] = json!([{"ARN": arn, "accountId": owner, "type": e.resource_type}]);
     }
     if let Some(code) = &e.error_code {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_model::arn::{is_account_id, ACCOUNT};
+use hearth_model::arn::{arn_account, is_account_id, ACCOUNT};
 use hearth_model::settings::kms_key_not_found;
 use hearth_model::AwsError;
 use serde_json::json;
@@ -20,7 +20,7 @@ use crate::AppState;
 /// another account's key is not found, as Hearth keys have no key policies to share them.
 pub(crate) async fn check_key(s: &AppState, arn: Option<&str>, account: &str) -> ApiResult<()> {
     match arn.filter(|a| !a.is_empty()) {
-        Some(a) if a.split(':').nth(4) != Some(account) || !s.engine.kms_key_exists(a) => {
+        Some(a) if arn_account(a) != Some(account) || !s.engine.kms_key_exists(a) => {
             Err(ApiError(kms_key_not_found(a)))
         }
         _ => Ok(()),

@@ -147,8 +147,8 @@ fn authorize_query(
     };
     // AWS's managed policies (`arn:aws:iam::aws:policy/...`) are readable from every
     // account: they are checked as the caller's own.
-    let owner = match resource.split(':').nth(4) {
-        Some("aws") | None | Some("") => account.as_str(),
+    let owner = match hearth_model::arn::arn_account(&resource) {
+        Some("aws") | None => account.as_str(),
         Some(a) => a,
     };
     access

@@ -56,6 +56,12 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The account an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`) names, if it
+/// names one (an S3 bucket's, or `*`, does not).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
 /// The account a function key belongs to.
 pub fn key_account(key: &str) -> &str {
     key_parts(key).0
@@ -241,6 +247,16 @@ mod tests {
     fn ok(s: &str) -> (String, Option<String>) {
         let r = FunctionRef::parse(s, ACCOUNT).expect(s);
         (r.name, r.qualifier)
+    }
+
+    #[test]
+    fn the_account_an_arn_names() {
+        assert_eq!(
+            arn_account("arn:aws:lambda:us-east-1:111111111111:function:f"),
+            Some("111111111111")
+        );
+        assert_eq!(arn_account("arn:aws:s3:::bucket"), None);
+        assert_eq!(arn_account("*"), None);
     }
 
     #[test]
