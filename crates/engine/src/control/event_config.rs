@@ -225,7 +225,13 @@ impl Engine {
                 arn, service,
             )));
         }
-        for arn in [d.on_failure(), d.on_success()].into_iter().flatten() {
+        let mut arns: Vec<&str> = [d.on_failure(), d.on_success()]
+            .into_iter()
+            .flatten()
+            .collect();
+        // Both outcomes often go to one destination: one question of the role.
+        arns.dedup();
+        for arn in arns {
             if !self.role_may_send_to(function, qualifier, arn)? {
                 return Err(cannot_invoke(arn));
             }
