@@ -1,9 +1,13 @@
 //! Reading request bodies with a size limit checked as the bytes arrive and a minimum
 //! pace, and parsing JSON bodies into the model's request shapes.
 
-use axum::body::Body;
+use std::pin::Pin;
+use std::task::Poll;
+
+use axum::body::{Body, HttpBody};
 use bytes::{Bytes, BytesMut};
 use hearth_model::{AwsError, ErrorCode};
+use http_body::Frame;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
@@ -63,12 +67,20 @@ pub(crate) async fn read_paced(
     let start = tokio::time::Instant::now();
     loop {
         let so_far = buf.len() + first.as_ref().map_or(0, Bytes::len);
-        let deadline = pace.deadline(start, so_far);
-        let Ok(frame) = tokio::time::timeout_at(deadline, body.frame()).await else {
-            return Err(bad_content(format!(
-                "the body arrived too slowly ({so_far} bytes in {} s)",
-                start.elapsed().as_secs()
-            )));
+        // A frame already here (a body read before, or one that came with the headers)
+        // is taken without arming a timer: most bodies, on every request.
+        let frame = match frame_now(&mut body).await {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                let deadline = pace.deadline(start, so_far);
+                let Ok(frame) = tokio::time::timeout_at(deadline, body.frame()).await else {
+                    return Err(bad_content(format!(
+                        "the body arrived too slowly ({so_far} bytes in {} s)",
+                        start.elapsed().as_secs()
+                    )));
+                };
+                frame
+            }
         };
         let Some(frame) = frame else { break };
         let frame = frame.map_err(body_error)?;
@@ -88,6 +100,11 @@ pub(crate) async fn read_paced(
         }
     }
     Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+/// The body's next frame if it is ready now, without waiting.
+async fn frame_now(body: &mut Body) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *body).poll_frame(cx))).await
 }
 
 /// A body that could not be read: the body budget's wait ran out (429), or the bytes

@@ -58,12 +58,15 @@ pub struct NewKey {
 /// Told the new administrator key (id, secret) when it is rotated.
 pub type AdminRotated = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
+/// A key as verification reads it (shared: a lookup copies nothing) and as stored.
+type Cached = (Arc<LongTermKey>, StoredKey);
+
 /// The server's keys. Cheap to clone.
 #[derive(Clone)]
 pub struct KeyRing {
     store: Store,
     seal: SealKey,
-    cache: Arc<RwLock<HashMap<String, (LongTermKey, StoredKey)>>>,
+    cache: Arc<RwLock<HashMap<String, Cached>>>,
     on_admin_rotated: Option<AdminRotated>,
 }
 
@@ -138,7 +141,10 @@ impl KeyRing {
                 KeyError::Invalid(format!("the secret of {} is not text", k.access_key_id))
             })?;
             let caller = caller_of(&k, &self.seal);
-            map.insert(k.access_key_id.clone(), (LongTermKey { secret, caller }, k));
+            map.insert(
+                k.access_key_id.clone(),
+                (Arc::new(LongTermKey { secret, caller }), k),
+            );
         }
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = map;
         Ok(())
@@ -287,7 +293,7 @@ impl KeyRing {
 }
 
 impl KeyLookup for KeyRing {
-    fn lookup(&self, access_key_id: &str) -> Option<LongTermKey> {
+    fn lookup(&self, access_key_id: &str) -> Option<Arc<LongTermKey>> {
         let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
         cache.get(access_key_id).map(|(k, _)| k.clone())
     }
