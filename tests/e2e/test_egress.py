@@ -390,11 +390,16 @@ def claimed_range(data_dir: Path) -> str:
     return (data_dir / "jail" / "egress.state").read_text().strip()
 
 
+def network_names(data_dir: Path) -> tuple[str, str]:
+    """The nftables table and the veth name prefix of the server on `data_dir`."""
+    digest = fnv1a(str((data_dir / "jail").resolve()).encode())
+    return f"hearth_{digest:016x}", f"hh{digest & 0xFFFFFF:06x}x"
+
+
 def network_of(data_dir: Path, claimed: str) -> dict:
     """What the server on `data_dir` has on the host: its table, its links and the
     `unreachable` route that claims its range `claimed`."""
-    digest = fnv1a(str((data_dir / "jail").resolve()).encode())
-    table, prefix = f"hearth_{digest:016x}", f"hh{digest & 0xFFFFFF:06x}x"
+    table, prefix = network_names(data_dir)
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
                             check=True).stdout.split()
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
@@ -439,3 +444,53 @@ def test_a_crashed_servers_network_is_swept_and_a_stopped_one_leaves_nothing(
         assert network_of(data, claimed) == {"table": False, "links": 0, "route": False}
     finally:
         srv.kill()
+
+
+def forward_rules(table: str) -> list[dict]:
+    """The rules of the FORWARD chain of the test's `ip` table."""
+    out = subprocess.run(["nft", "-j", "list", "chain", "ip", table, "FORWARD"],
+                         capture_output=True, text=True, check=True).stdout
+    return [item["rule"] for item in json.loads(out)["nftables"] if "rule" in item]
+
+
+@jail_only
+def test_a_host_forward_chain_that_drops_by_default_lets_functions_out(
+        tmp_path_factory, runtimes_dir, zips, testhost):
+    """Docker, ufw and firewalld leave a forward chain whose policy is drop: a packet must
+    pass every base chain, so functions would reach nothing. The server opens such chains
+    to its environments' veths (its own table still decides what passes) while it runs,
+    and takes that back when it stops or, after a crash, at its next start."""
+    table = f"hearth_e2e_drop_{secrets.token_hex(3)}"
+    sh("nft", "add", "table", "ip", table)
+    base = tmp_path_factory.mktemp("hearth-egress-forward-drop")
+    data = base / "data"
+    data.mkdir()
+    srv = h.HearthServer(data, runtimes_dir, base, extra_args=["--egress-dns", testhost.addr])
+    try:
+        sh("nft", "add", "chain", "ip", table, "FORWARD",
+           "{ type filter hook forward priority filter; policy drop; }")
+        srv.start()
+        ours = network_names(data)[0]
+        opened = [r for r in forward_rules(table) if r.get("comment") == ours]
+        assert len(opened) == 2, forward_rules(table)
+        client = h.lambda_client(srv.endpoint)
+        open_name = make(client, srv)
+        closed_name = make(client, srv, "none")
+        target = f"{testhost.addr}:{HTTP_PORT}"
+        assert probe(client, open_name, tcp=[[testhost.addr, HTTP_PORT]])["tcp"] == {
+            target: "ok"}
+        # The host's chain accepting the veths opens nothing the server's table refuses.
+        assert probe(client, closed_name, tcp=[[testhost.addr, HTTP_PORT]])["tcp"] == {
+            target: "EHOSTUNREACH"}
+        # A crash leaves the rules; the next start replaces them rather than adding more.
+        srv.kill()
+        srv.start()
+        assert len([r for r in forward_rules(table) if r.get("comment") == ours]) == 2
+        client = h.lambda_client(srv.endpoint)
+        assert probe(client, open_name, tcp=[[testhost.addr, HTTP_PORT]])["tcp"] == {
+            target: "ok"}
+        srv.stop_cleanly()
+        assert forward_rules(table) == []
+    finally:
+        srv.kill()
+        subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)

@@ -19,6 +19,7 @@
 //! and route of a server that died on another data directory at any server's start
 //! (owners recorded in `/run/hearth-egress`).
 
+mod host_forward;
 mod nft;
 pub mod range;
 pub mod rtnl;
@@ -116,7 +117,7 @@ pub fn parse_resolv_conf(text: &str) -> Vec<Ipv4Addr> {
 /// Removes what an earlier server on this data directory left: its table, its links and
 /// its range's route.
 fn sweep(table: &str, prefix: &str, state_file: &Path) -> usize {
-    let mut removed = 0;
+    let mut removed = host_forward::close(table);
     if nft(&format!("delete table inet {table}\n")).is_ok() {
         removed += 1;
     }
@@ -181,6 +182,7 @@ fn reclaim_from_dead_owners() -> usize {
         if Path::new("/proc").join(pid).exists() || !table.starts_with("hearth_") {
             continue;
         }
+        host_forward::close(table);
         let _ = nft(&format!("delete table inet {table}\n"));
         if let Ok(range) = range.parse::<Ipv4Net>() {
             let _ = Rtnl::open().and_then(|mut r| r.del_unreachable(&range));
@@ -250,6 +252,20 @@ impl Egress {
             .map_err(|e| format!("{}: {e}", egress.state_file.display()))?;
         record_owner(&range, &egress.table.name);
         nft(&egress.table.render()).map_err(|e| format!("nftables: {e}"))?;
+        match host_forward::open(&egress.table.prefix, &egress.table.name) {
+            Ok(0) => {}
+            Ok(chains) => tracing::info!(
+                chains,
+                "the host's forward chains that drop by default (Docker, ufw, firewalld) now accept the environments' veths; the egress table still decides what passes"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not list the host's forward chains: where one drops by default (Docker, ufw, firewalld), functions reach nothing"),
+        }
+        if host_forward::legacy_iptables_loaded() {
+            let p = &egress.table.prefix;
+            tracing::warn!(
+                "legacy iptables rules are loaded and nftables cannot see them: if their FORWARD chain drops by default (Docker, ufw), functions reach nothing; allow the environments with `iptables -I FORWARD -i {p}+ -j ACCEPT` and `iptables -I FORWARD -o {p}+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`"
+            );
+        }
         let forward = "/proc/sys/net/ipv4/ip_forward";
         if std::fs::read_to_string(forward).is_ok_and(|v| v.trim() != "1") {
             std::fs::write(forward, "1").map_err(|e| format!("{forward}: {e}"))?;
@@ -314,6 +330,7 @@ impl Egress {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        host_forward::close(&self.table.name);
         if let Err(e) = nft(&format!("delete table inet {}\n", self.table.name)) {
             tracing::warn!(error = %e, "could not remove the egress table");
         }
