@@ -49,7 +49,9 @@ fi
 install_system_packages() {
   # cmake/autoconf/automake/libtool/g++/make build aws-lambda-ric's native module (nodejs runtimes).
   # e2fsprogs (mkfs.ext4, debugfs, dumpe2fs, tune2fs) makes each jailed environment's /tmp.
-  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2)
+  # postgresql: the store of a fleet (docs/fleet.md); the store's tests start a private cluster
+  # of it (crates/store/tests/conformance/backend.rs).
+  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2 postgresql)
   command -v python3 >/dev/null 2>&1 || wanted+=(python3)
   if ! python3 -m pip --version >/dev/null 2>&1; then wanted+=(python3-pip); fi
   command -v node >/dev/null 2>&1 || wanted+=(nodejs npm)

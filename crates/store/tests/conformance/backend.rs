@@ -55,3 +55,210 @@ pub fn sqlite() -> Fixture {
         tempfile::tempdir().expect("a temporary directory"),
     )))
 }
+
+// Issue 21: joins `each_backend!` once every area is built on PostgreSQL.
+#[allow(dead_code)]
+/// The store on PostgreSQL: a database of its own per test, on the server
+/// `HEARTH_TEST_POSTGRES` names (a URL of a user that may create databases), or else on
+/// a private cluster this test process starts ([`cluster`]).
+struct PgDatabase {
+    url: String,
+    cache: tempfile::TempDir,
+    key: hearth_store::seal::SealKey,
+}
+
+impl Place for PgDatabase {
+    fn open(&self) -> Store {
+        let pg = hearth_store::PgStore::open(&self.url, self.cache.path(), &self.key)
+            .expect("open the PostgreSQL store");
+        Store::new(std::sync::Arc::new(pg))
+    }
+}
+
+/// A fresh PostgreSQL store.
+#[allow(dead_code)]
+pub fn postgres() -> Fixture {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let server = cluster::url();
+    let name = format!(
+        "hearth_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    cluster::create_database(&server, &name);
+    Fixture::on(Box::new(PgDatabase {
+        url: cluster::with_database(&server, &name),
+        cache: tempfile::tempdir().expect("a temporary directory"),
+        key: hearth_store::seal::SealKey::from_bytes([7; 32]),
+    }))
+}
+
+/// The PostgreSQL server the suite uses.
+pub mod cluster {
+    use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    /// The server's URL (key=value form), without a database.
+    pub fn url() -> String {
+        static URL: OnceLock<String> = OnceLock::new();
+        URL.get_or_init(|| std::env::var("HEARTH_TEST_POSTGRES").unwrap_or_else(|_| start()))
+            .clone()
+    }
+
+    /// `url` naming `database`.
+    pub fn with_database(url: &str, database: &str) -> String {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let base = url.split('?').next().unwrap_or(url);
+            let (scheme_host, _) = base.rsplit_once('/').unwrap_or((base, ""));
+            let host_part = if scheme_host.ends_with(':') {
+                base
+            } else {
+                scheme_host
+            };
+            format!("{host_part}/{database}")
+        } else {
+            format!("{url} dbname={database}")
+        }
+    }
+
+    /// Creates `database` on the server (through psql-free SQL on the `postgres` database).
+    pub fn create_database(url: &str, database: &str) {
+        let admin = with_database(url, "postgres");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("connect to the test PostgreSQL ({admin}): {e}"));
+            let driver = tokio::spawn(connection);
+            client
+                .batch_execute(&format!("CREATE DATABASE {database}"))
+                .await
+                .expect("create the test database");
+            drop(client);
+            let _ = driver.await;
+        });
+    }
+
+    /// Debian's PostgreSQL programs (the newest installed version).
+    fn bin_dir() -> PathBuf {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect(
+                "PostgreSQL is not installed (apt-get install postgresql), and \
+                 HEARTH_TEST_POSTGRES names no server",
+            )
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("postgres").exists())
+            .collect();
+        versions.sort();
+        versions
+            .pop()
+            .expect("a PostgreSQL version with its programs")
+    }
+
+    /// Starts a private cluster in a temporary directory, reachable only through a Unix
+    /// socket there, as the `postgres` user (the server refuses root); it dies with this
+    /// process (its parent-death signal), so no test run leaves one behind.
+    fn start() -> String {
+        let bin = bin_dir();
+        let dir = std::env::temp_dir().join(format!("hearth-test-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("the cluster's directory");
+        let (uid, gid) = postgres_user();
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .expect("chown the cluster's directory");
+        let data = dir.join("data");
+        let status = as_postgres(Command::new(bin.join("initdb")), uid, gid)
+            .args([
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run initdb");
+        assert!(status.success(), "initdb failed");
+        let socket_dir = dir.clone();
+        // The server's parent is this thread, which lives as long as the process: a
+        // parent-death signal is sent when the thread that started the child ends.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // setpriv (util-linux) changes the user, then sets the parent-death signal,
+            // which a user change would clear, then runs the server.
+            let mut server = Command::new("setpriv");
+            if running_as_root() {
+                server.args(["--reuid=postgres", "--regid=postgres", "--clear-groups"]);
+            }
+            server
+                .args(["--pdeathsig", "KILL", "--"])
+                .arg(bin.join("postgres"))
+                .args([
+                    "-D",
+                    &data.to_string_lossy(),
+                    "-k",
+                    &socket_dir.to_string_lossy(),
+                    "-h",
+                    "",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=400",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let mut child = server.spawn().expect("start postgres");
+            let _ = tx.send(());
+            let _ = child.wait();
+        });
+        rx.recv().expect("postgres started");
+        let url = format!("host={} port=5432 user=postgres", dir.display());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !dir.join(".s.PGSQL.5432").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the test PostgreSQL did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        url
+    }
+
+    fn postgres_user() -> (u32, u32) {
+        let text = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("postgres:"))
+            .expect("the postgres user (Debian's package makes it)");
+        let f: Vec<&str> = line.split(':').collect();
+        (f[2].parse().expect("uid"), f[3].parse().expect("gid"))
+    }
+
+    fn running_as_root() -> bool {
+        std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2))
+                == Some("0")
+        })
+    }
+
+    /// `cmd` run as the `postgres` user when this process is root.
+    fn as_postgres(mut cmd: Command, uid: u32, gid: u32) -> Command {
+        if running_as_root() {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+}

@@ -1,0 +1,39 @@
+//! The writer's groups of changes (log lines, queue operations, audit events) applied on PostgreSQL ([`ChangeStore`]).
+//!
+//! NOT YET BUILT: every operation answers [`super::not_yet`]; this file is replaced
+//! by the real implementation.
+
+#![allow(unused_variables, unused_imports)]
+
+use super::{not_yet, PgStore};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use hearth_model::alias::Alias;
+use hearth_model::concurrency::ProvisionedConfig;
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::function::CodeRef;
+use hearth_model::function_settings::FunctionSettings;
+use hearth_model::iam::Role;
+use hearth_model::policy::Policy;
+use hearth_model::tags::Tags;
+use hearth_model::FunctionConfig;
+
+use crate::traits::*;
+use crate::*;
+
+/// This area's tables, part of the first migration ([`super::migrations`]).
+pub(super) const SCHEMA: &str = "";
+
+impl ChangeStore for PgStore {
+    fn apply_changes(&self, changes: &[Change], durability: Durability) -> Result<(), StoreError> {
+        Err(not_yet())
+    }
+    fn room_for_logs(&self, bytes: u64) -> bool {
+        true
+    }
+    fn release_reserve(&self) -> bool {
+        false
+    }
+}

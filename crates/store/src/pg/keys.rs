@@ -1,0 +1,42 @@
+//! Access keys on PostgreSQL ([`KeyStore`]).
+//!
+//! NOT YET BUILT: every operation answers [`super::not_yet`]; this file is replaced
+//! by the real implementation.
+
+#![allow(unused_variables, unused_imports)]
+
+use super::{not_yet, PgStore};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use hearth_model::alias::Alias;
+use hearth_model::concurrency::ProvisionedConfig;
+use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::function::CodeRef;
+use hearth_model::function_settings::FunctionSettings;
+use hearth_model::iam::Role;
+use hearth_model::policy::Policy;
+use hearth_model::tags::Tags;
+use hearth_model::FunctionConfig;
+
+use crate::traits::*;
+use crate::*;
+
+/// This area's tables, part of the first migration ([`super::migrations`]).
+pub(super) const SCHEMA: &str = "";
+
+impl KeyStore for PgStore {
+    fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        Err(not_yet())
+    }
+    fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        Err(not_yet())
+    }
+    fn replace_key(&self, old_access_key_id: &str, new: &StoredKey) -> Result<bool, StoreError> {
+        Err(not_yet())
+    }
+    fn delete_key(&self, access_key_id: &str) -> Result<bool, StoreError> {
+        Err(not_yet())
+    }
+}
