@@ -33,6 +33,13 @@ struct Cli {
 enum Command {
     /// Serve the Lambda-compatible control plane in the foreground.
     Server(Box<server::ServerArgs>),
+    /// Bring a PostgreSQL store's schema up to date (a node also does it at start) and
+    /// say its version.
+    Migrate {
+        /// The PostgreSQL URL (as `hearth server --store`).
+        #[arg(long, env = "HEARTH_STORE", value_name = "URL")]
+        store: String,
+    },
     /// Install or list runtimes.
     #[command(subcommand)]
     Runtime(runtime_cmd::RuntimeCommand),
@@ -69,6 +76,26 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Migrate { store } => {
+            if !server::is_postgres(&store) {
+                eprintln!("error: hearth migrate takes a PostgreSQL URL (the embedded store migrates itself at start), not {store:?}");
+                return ExitCode::FAILURE;
+            }
+            match hearth_store::migrate_postgres(&store) {
+                Ok((before, after)) if before == after => {
+                    println!("schema version {after}: up to date");
+                    ExitCode::SUCCESS
+                }
+                Ok((before, after)) => {
+                    println!("schema version {before} -> {after}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
                     ExitCode::FAILURE
                 }
             }

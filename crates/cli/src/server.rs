@@ -125,6 +125,17 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub dirs: DirArgs,
 
+    /// Where the state is: `embedded` (SQLite in DATA_DIR, one machine) or a PostgreSQL
+    /// URL (`postgres://user:password@host/db`, or `host=... dbname=...`) that the nodes
+    /// of a fleet share (docs/fleet.md). Every node needs the same DATA_DIR/server.key.
+    #[arg(
+        long,
+        env = "HEARTH_STORE",
+        default_value = "embedded",
+        value_name = "embedded|URL"
+    )]
+    pub store: String,
+
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 
@@ -140,6 +151,16 @@ pub struct ServerArgs {
 
     #[command(flatten)]
     pub logs: crate::log_args::LogArgs,
+}
+
+/// Whether `store` names a PostgreSQL database: a `postgres://` or `postgresql://` URL,
+/// or libpq's `key=value` form.
+pub fn is_postgres(store: &str) -> bool {
+    store.starts_with("postgres://")
+        || store.starts_with("postgresql://")
+        || store
+            .split_whitespace()
+            .any(|kv| kv.starts_with("host=") || kv.starts_with("dbname="))
 }
 
 /// `--auth`.
@@ -174,8 +195,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .context("cannot load the server key")?;
     // Opening the store removes what a dead server left half written (temporaries of
     // stores and unpacks) and code nothing references: safe only under the lock.
-    let store = Store::open_sealed(&data_dir, &seal)
-        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    let store = if is_postgres(&args.store) {
+        Store::open_postgres(&args.store, &data_dir.join("code-cache"), &seal)
+            .context("cannot open the PostgreSQL store")?
+    } else if args.store == "embedded" {
+        Store::open_sealed(&data_dir, &seal)
+            .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?
+    } else {
+        anyhow::bail!(
+            "--store takes `embedded` or a PostgreSQL URL (postgres://..., or host=... dbname=...), not {:?}",
+            args.store
+        );
+    };
     // The same key seals access keys' secrets and session tokens.
     let keys =
         hearth_auth::KeyRing::load(store.clone(), &seal).context("cannot read the access keys")?;

@@ -40,6 +40,16 @@ impl Store {
         Ok(Self::new(Arc::new(SqliteStore::open_sealed(root, key)?)))
     }
 
+    /// The store on the PostgreSQL database at `url` (a fleet's), sealing secrets under
+    /// `key` and unpacking code under `cache`.
+    pub fn open_postgres(
+        url: &str,
+        cache: &Path,
+        key: &crate::seal::SealKey,
+    ) -> Result<Self, StoreError> {
+        Ok(Self::new(Arc::new(crate::PgStore::open(url, cache, key)?)))
+    }
+
     /// A store whose parts are all one backend.
     pub fn new<B>(backend: Arc<B>) -> Self
     where

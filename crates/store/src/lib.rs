@@ -45,7 +45,7 @@ pub use handle::Store;
 pub use kms::KmsKeyInfo;
 pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
-pub use pg::PgStore;
+pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;

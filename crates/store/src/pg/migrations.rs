@@ -20,6 +20,7 @@ struct Migration {
 
 fn first() -> String {
     [
+        super::SCHEMA,
         super::metadata::SCHEMA,
         super::resources::SCHEMA,
         super::roles::SCHEMA,
@@ -43,6 +44,13 @@ const MIGRATIONS: &[Migration] = &[Migration {
 /// The newest version this build knows.
 pub(crate) fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Applies every migration the database at `url` lacks (`hearth migrate`): the version
+/// before and after.
+pub fn migrate_url(url: &str) -> Result<(i64, i64), StoreError> {
+    let pool = Pool::connect(url)?;
+    migrate(&pool)
 }
 
 /// Applies every migration the database lacks; refuses a newer database. Answers the

@@ -18,6 +18,7 @@ mod listen;
 mod logs;
 mod metadata;
 mod migrations;
+pub use migrations::migrate_url;
 mod pool;
 mod queue;
 mod resources;
@@ -55,6 +56,7 @@ impl PgStore {
         if before != after {
             tracing::info!(from = before, to = after, "PostgreSQL schema up to date");
         }
+        check_fleet_key(&pool, key)?;
         let store = Self {
             pool,
             changes: Arc::default(),
@@ -85,6 +87,38 @@ impl PgStore {
 /// The statement a writing transaction runs (with the function's name as `$1`) so that
 /// every node hears of the change at commit.
 pub(crate) const NOTIFY_SQL: &str = "SELECT pg_notify('hearth_changes', $1)";
+
+/// The fleet's own tables (beside the areas'): which server key the fleet's secrets are
+/// sealed under, as a MAC of a fixed text (the key itself never leaves the nodes).
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE fleet_key (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    key_check TEXT NOT NULL
+);
+";
+
+/// Every node seals and opens the same secrets, so every node needs the same server
+/// key: the first node to open the database records its key's check, and a node with
+/// another key refuses to start rather than fail on every sealed record.
+fn check_fleet_key(pool: &Pool, key: &SealKey) -> Result<(), StoreError> {
+    let check = hex::encode(key.mac(b"hearth fleet key check"));
+    let conn = pool.get()?;
+    wait(conn.execute(
+        "INSERT INTO fleet_key (key_check) VALUES ($1) ON CONFLICT (one) DO NOTHING",
+        &[&check],
+    ))
+    .map_err(backend)?;
+    let row = wait(conn.query_one("SELECT key_check FROM fleet_key", &[])).map_err(backend)?;
+    let recorded: String = row.get(0);
+    if recorded != check {
+        return Err(StoreError::Backend(
+            "this node's server key (DATA_DIR/server.key) is not the one the fleet's \
+             secrets are sealed under: copy server.key from a node of the fleet"
+                .into(),
+        ));
+    }
+    Ok(())
+}
 
 /// What an operation not yet built on PostgreSQL answers.
 pub(crate) fn not_yet() -> StoreError {
