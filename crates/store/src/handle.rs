@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, KeyStore, KmsStore, LogStore, MetadataStore, QueueStore,
-    ResourceStore, RoleStore, SqliteStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, FleetStore, KeyStore, KmsStore, LogStore, MetadataStore,
+    QueueStore, ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -27,6 +27,7 @@ struct Parts {
     audit: Arc<dyn AuditStore>,
     kms: Arc<dyn KmsStore>,
     keys: Arc<dyn KeyStore>,
+    fleet: Arc<dyn FleetStore>,
 }
 
 impl Store {
@@ -63,6 +64,7 @@ impl Store {
             + AuditStore
             + KmsStore
             + KeyStore
+            + FleetStore
             + 'static,
     {
         let parts = Parts {
@@ -75,6 +77,7 @@ impl Store {
             audit: backend.clone(),
             kms: backend.clone(),
             keys: backend.clone(),
+            fleet: backend.clone(),
             changes: backend,
         };
         Self {
@@ -91,6 +94,11 @@ impl Store {
     /// Access keys.
     pub fn keys(&self) -> &dyn KeyStore {
         &*self.parts.keys
+    }
+
+    /// The fleet's nodes and leases (one node, on the embedded store).
+    pub fn fleet(&self) -> &dyn FleetStore {
+        &*self.parts.fleet
     }
 
     /// Tags, resource-based policies and per-function settings.

@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "the audit trail, Hearth's KMS keys",
         apply: audit,
     },
+    Migration {
+        version: 6,
+        name: "fleet nodes and leases",
+        apply: fleet,
+    },
 ];
 
 const BASELINE: &str = "
@@ -238,6 +243,10 @@ fn audit(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(AUDIT)
 }
 
+fn fleet(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::fleet::SQLITE_SCHEMA)
+}
+
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
@@ -344,10 +353,12 @@ mod tests {
                 "aliases",
                 "audit_events",
                 "event_invoke_configs",
+                "fleet_nodes",
                 "function_meta",
                 "function_settings",
                 "functions",
                 "kms_keys",
+                "leases",
                 "log_chunks",
                 "log_groups",
                 "policies",

@@ -31,6 +31,7 @@ fn first() -> String {
         super::logs::SCHEMA,
         super::audit::SCHEMA,
         super::code::SCHEMA,
+        super::fleet::SCHEMA,
     ]
     .concat()
 }

@@ -12,6 +12,7 @@
 mod audit;
 mod changes;
 mod code;
+mod fleet;
 mod keys;
 mod kms;
 mod listen;

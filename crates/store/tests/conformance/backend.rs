@@ -24,6 +24,12 @@ impl Fixture {
         }
     }
 
+    /// A second store open on the same state beside this one, as another node of a fleet
+    /// (or, on the embedded store, another process on the same data directory).
+    pub fn another(&self) -> Store {
+        self.place.open()
+    }
+
     /// Closes this store and opens its state again, as a restarted server does.
     pub fn reopen(self) -> Self {
         let Self { store, place } = self;

@@ -27,6 +27,7 @@ mod backend;
 mod code;
 mod concurrency;
 mod event_config;
+mod fleet;
 mod functions;
 mod keys;
 mod kms;
