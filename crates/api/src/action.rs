@@ -392,6 +392,11 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     r(
         "GET",
+        "/_hearth/nodes",
+        lambda("ListNodes", "hearth:ListNodes", Any),
+    ),
+    r(
+        "GET",
         "/_hearth/audit",
         lambda("ListAuditEvents", "hearth:ListAuditEvents", Any),
     ),

@@ -109,6 +109,18 @@ pub(crate) async fn concurrency(State(s): State<AppState>) -> Json<serde_json::V
     }))
 }
 
+/// `{"nodes": [...]}`: the fleet's nodes as this node sees them (docs/fleet.md), each
+/// with its address, state (`alive` or `gone`), heartbeats and what it told of itself.
+pub(crate) async fn nodes(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let service = |e: String| ApiError(AwsError::new(hearth_model::ErrorCode::Service, e));
+    let engine = s.engine.clone();
+    let nodes = tokio::task::spawn_blocking(move || engine.nodes())
+        .await
+        .map_err(|e| service(e.to_string()))?
+        .map_err(|e| service(e.to_string()))?;
+    Ok(Json(json!({ "nodes": nodes })))
+}
+
 /// `{"functions": [{"function", "queued", "running", "oldestAgeMs"}]}`: the async
 /// queue's events not done yet, per function.
 pub(crate) async fn queue(State(s): State<AppState>) -> Json<serde_json::Value> {

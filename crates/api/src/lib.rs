@@ -196,6 +196,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
+        .route("/_hearth/nodes", get(hearth::nodes))
         .merge(services::routes())
         .merge(tags::routes())
         .merge(policy::routes())

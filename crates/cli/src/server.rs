@@ -125,6 +125,9 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub dirs: DirArgs,
 
+    #[command(flatten)]
+    pub node: crate::node_args::NodeArgs,
+
     /// Where the state is: `embedded` (SQLite in DATA_DIR, one machine) or a PostgreSQL
     /// URL (`postgres://user:password@host/db`, or `host=... dbname=...`) that the nodes
     /// of a fleet share (docs/fleet.md). Every node needs the same DATA_DIR/server.key.
@@ -320,6 +323,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("listening on {scheme}://{addr}");
+    let node = args.node.config(&data_dir, addr)?;
+    tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
+    engine
+        .join_fleet(node)
+        .context("cannot register this node in the store")?;
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     // The names a self-signed certificate was made for are names the server answers to.
     let allowed_hosts: Vec<&str> = args
@@ -385,6 +393,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     hearth_serve::serve_tls(listener, app, limits, tls, shutdown_signal()).await;
     // Async events still running after the grace run again at the next start.
     host.stop(STOP_GRACE).await;
+    engine.leave_fleet();
     engine.shutdown();
     tracing::info!("stopped");
     Ok(())

@@ -13,6 +13,7 @@ mod changes;
 mod control;
 pub mod error;
 mod executor;
+pub mod fleet;
 /// What tests build: engines over temporary stores, a function, a poller (the `testing`
 /// feature).
 #[cfg(any(test, feature = "testing"))]
@@ -71,6 +72,8 @@ struct Inner {
     executor: executor::Executor,
     egress_default: hearth_model::egress::EgressPolicy,
     check_roles: bool,
+    /// This node's part in the fleet, once it joined (`fleet.rs`).
+    membership: std::sync::OnceLock<fleet::Membership>,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -116,6 +119,7 @@ impl Engine {
                 executor,
                 egress_default: config.egress_default.clone(),
                 check_roles: config.check_roles,
+                membership: std::sync::OnceLock::new(),
             }),
         };
         engine.resume_pending();

@@ -11,6 +11,7 @@ mod keys;
 mod kms;
 mod logs;
 mod ls;
+mod nodes;
 pub(crate) use hearth_cli::output;
 mod package;
 mod rm;
@@ -26,6 +27,7 @@ pub use keys::KeysArgs;
 pub use kms::KmsArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
+pub use nodes::NodesArgs;
 pub use rm::RmArgs;
 
 // Meant for `#[command(flatten)]` into the binary's top-level subcommands (a doc comment here
@@ -48,6 +50,8 @@ pub enum ClientCommand {
     Audit(AuditArgs),
     /// Make and list KMS keys (for a function's KMSKeyArn).
     Kms(KmsArgs),
+    /// The fleet's nodes (id, address, alive or gone, environments, runtimes).
+    Nodes(NodesArgs),
     /// Manage the server's access keys (create, list, rotate, delete).
     Keys(KeysArgs),
 }
@@ -82,6 +86,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Egress(args) => egress::run(args),
         ClientCommand::Audit(args) => audit::run(args),
         ClientCommand::Kms(args) => kms::run(args),
+        ClientCommand::Nodes(args) => nodes::run(args),
         ClientCommand::Keys(args) => keys::run(args),
     }
 }

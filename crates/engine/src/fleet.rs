@@ -1,0 +1,149 @@
+//! This node in the fleet (issue 21): it registers itself in the store with its address
+//! and what it has (CPUs, runtimes, environments busy and idle), refreshes that every
+//! heartbeat, and leaves at a clean stop. Every node reads the same rows, so any node
+//! answers which nodes there are and which are gone: a node is gone once its last
+//! heartbeat is older than the timeout, on the store's clock (PostgreSQL's, in a fleet),
+//! so nodes' clocks need not agree. On the embedded store the fleet is this one node.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Engine;
+
+/// How this node takes part.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Stable across restarts (the server keeps it in its data directory).
+    pub id: String,
+    /// Where other nodes reach this one (`host:port`).
+    pub address: String,
+    /// How often it heartbeats.
+    pub heartbeat: Duration,
+    /// Silence after which a node counts as gone.
+    pub timeout: Duration,
+}
+
+/// A node as any node sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeView {
+    pub id: String,
+    pub address: String,
+    /// `alive`, or `gone` (no heartbeat within the timeout).
+    pub state: &'static str,
+    /// Whether it is the node answering.
+    pub this_node: bool,
+    pub registered_ms: i64,
+    pub last_seen_ms: i64,
+    /// How long ago its last heartbeat was, on the store's clock.
+    pub silent_ms: i64,
+    /// What it told of itself (CPUs, runtimes, environments).
+    pub info: serde_json::Value,
+}
+
+/// The membership of a running node; its heartbeat task ends when this is dropped.
+pub(crate) struct Membership {
+    pub(crate) config: NodeConfig,
+    _alive: Arc<()>,
+}
+
+/// What a node tells of itself at each heartbeat.
+fn info(engine: &Engine) -> String {
+    let runtimes = engine.catalog().available();
+    serde_json::json!({
+        "cpus": std::thread::available_parallelism().map_or(1, usize::from),
+        "runtimes": runtimes,
+        "sandbox": engine.sandbox_name(),
+        "busyEnvironments": engine.busy_environments(),
+        "idleEnvironments": engine.idle_environments(),
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+    .to_string()
+}
+
+impl Engine {
+    /// Registers this node and heartbeats until the engine is dropped or
+    /// [`Engine::leave_fleet`]. Must be called inside the tokio runtime, once.
+    pub fn join_fleet(&self, config: NodeConfig) -> Result<(), hearth_store::StoreError> {
+        let store = self.store().clone();
+        store
+            .fleet()
+            .heartbeat(&config.id, &config.address, &info(self))?;
+        let alive = Arc::new(());
+        let watch: Weak<()> = Arc::downgrade(&alive);
+        let engine = Arc::downgrade(&self.inner);
+        let (id, address, every) = (config.id.clone(), config.address.clone(), config.heartbeat);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let (Some(_), Some(inner)) = (watch.upgrade(), engine.upgrade()) else {
+                    return;
+                };
+                let engine = Engine { inner };
+                let (id, address, info) = (id.clone(), address.clone(), info(&engine));
+                let store = engine.store().clone();
+                drop(engine);
+                let beat = tokio::task::spawn_blocking(move || {
+                    store.fleet().heartbeat(&id, &address, &info)
+                })
+                .await;
+                if let Ok(Err(e)) = beat {
+                    tracing::warn!(error = %e, "fleet heartbeat failed");
+                }
+            }
+        });
+        let _ = self.inner.membership.set(Membership {
+            config,
+            _alive: alive,
+        });
+        Ok(())
+    }
+
+    /// This node's id, once it joined.
+    pub fn node_id(&self) -> Option<&str> {
+        self.inner.membership.get().map(|m| m.config.id.as_str())
+    }
+
+    /// Leaves the fleet (a clean stop): the node's row goes, so it is not listed as gone.
+    pub fn leave_fleet(&self) {
+        if let Some(m) = self.inner.membership.get() {
+            if let Err(e) = self.store().fleet().forget_node(&m.config.id) {
+                tracing::warn!(error = %e, "could not leave the fleet");
+            }
+        }
+    }
+
+    /// Every registered node, in id order.
+    pub fn nodes(&self) -> Result<Vec<NodeView>, hearth_store::StoreError> {
+        let fleet = self.store().fleet();
+        let now = fleet.store_time_ms()?;
+        let membership = self.inner.membership.get();
+        let timeout = membership.map_or(Duration::from_secs(10), |m| m.config.timeout);
+        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        Ok(fleet
+            .nodes()?
+            .into_iter()
+            .map(|n| {
+                let silent_ms = (now - n.seen_ms).max(0);
+                NodeView {
+                    this_node: membership.is_some_and(|m| m.config.id == n.id),
+                    state: if silent_ms > timeout_ms {
+                        "gone"
+                    } else {
+                        "alive"
+                    },
+                    info: serde_json::from_str(&n.info).unwrap_or(serde_json::Value::Null),
+                    id: n.id,
+                    address: n.address,
+                    registered_ms: n.registered_ms,
+                    last_seen_ms: n.seen_ms,
+                    silent_ms,
+                }
+            })
+            .collect())
+    }
+}
