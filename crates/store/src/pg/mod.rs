@@ -64,6 +64,8 @@ impl PgStore {
             env_seal: crate::sealed_env::EnvSeal::new(key),
             cache: cache.to_path_buf(),
         };
+        // Hearth keys' data keys, for the records sealed under them (`kms.rs`).
+        store.load_kms_keys()?;
         let config = store.pool.config().clone();
         store
             .pool

@@ -62,8 +62,6 @@ pub fn sqlite() -> Fixture {
     )))
 }
 
-// Issue 21: joins `each_backend!` once every area is built on PostgreSQL.
-#[allow(dead_code)]
 /// The store on PostgreSQL: a database of its own per test, on the server
 /// `HEARTH_TEST_POSTGRES` names (a URL of a user that may create databases), or else on
 /// a private cluster this test process starts ([`cluster`]).
@@ -82,7 +80,6 @@ impl Place for PgDatabase {
 }
 
 /// A fresh PostgreSQL store.
-#[allow(dead_code)]
 pub fn postgres() -> Fixture {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -139,9 +136,25 @@ pub mod cluster {
             .build()
             .expect("a runtime");
         rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("connect to the test PostgreSQL ({admin}): {e}"));
+            // The server makes its socket before it accepts connections: until then it
+            // answers "the database system is starting up", which is waited out.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let (client, connection) = loop {
+                match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    Err(e)
+                        if e.code()
+                            == Some(&tokio_postgres::error::SqlState::CANNOT_CONNECT_NOW)
+                            && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    connected => {
+                        break connected.unwrap_or_else(|e| {
+                            panic!("connect to the test PostgreSQL ({admin}): {e:?}")
+                        })
+                    }
+                }
+            };
             let driver = tokio::spawn(connection);
             client
                 .batch_execute(&format!("CREATE DATABASE {database}"))

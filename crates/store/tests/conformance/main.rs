@@ -17,6 +17,11 @@ macro_rules! each_backend {
                 fn sqlite() {
                     super::$test(crate::backend::sqlite());
                 }
+
+                #[test]
+                fn postgres() {
+                    super::$test(crate::backend::postgres());
+                }
             }
         )+
     };
@@ -28,6 +33,7 @@ mod code;
 mod concurrency;
 mod event_config;
 mod fleet;
+mod fleet_identity;
 mod functions;
 mod keys;
 mod kms;
