@@ -24,6 +24,13 @@ impl Fixture {
         }
     }
 
+    /// Another store opened on this one's state while it stays open, as a second node
+    /// of a fleet sharing one database (for SQLite, a second process on the same data
+    /// directory).
+    pub fn other_node(&self) -> Store {
+        self.place.open()
+    }
+
     /// Closes this store and opens its state again, as a restarted server does.
     pub fn reopen(self) -> Self {
         let Self { store, place } = self;
@@ -56,8 +63,6 @@ pub fn sqlite() -> Fixture {
     )))
 }
 
-// Issue 21: joins `each_backend!` once every area is built on PostgreSQL.
-#[allow(dead_code)]
 /// The store on PostgreSQL: a database of its own per test, on the server
 /// `HEARTH_TEST_POSTGRES` names (a URL of a user that may create databases), or else on
 /// a private cluster this test process starts ([`cluster`]).
@@ -76,7 +81,6 @@ impl Place for PgDatabase {
 }
 
 /// A fresh PostgreSQL store.
-#[allow(dead_code)]
 pub fn postgres() -> Fixture {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -133,9 +137,25 @@ pub mod cluster {
             .build()
             .expect("a runtime");
         rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("connect to the test PostgreSQL ({admin}): {e}"));
+            // A server whose socket has just appeared may still refuse connections
+            // while it starts up (57P03): those are tried again for a while.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let (client, connection) = loop {
+                match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    Err(e)
+                        if e.code()
+                            == Some(&tokio_postgres::error::SqlState::CANNOT_CONNECT_NOW)
+                            && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    done => {
+                        break done.unwrap_or_else(|e| {
+                            panic!("connect to the test PostgreSQL ({admin}): {e}")
+                        })
+                    }
+                }
+            };
             let driver = tokio::spawn(connection);
             client
                 .batch_execute(&format!("CREATE DATABASE {database}"))
