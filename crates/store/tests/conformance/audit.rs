@@ -10,6 +10,7 @@ each_backend!(
     pages_newest_first_with_filters,
     kept_within_days_and_a_row_cap,
     an_account_reads_its_principals_events_and_those_on_its_resources,
+    events_appended_through_one_node_are_looked_up_through_another,
 );
 
 const DAY_MS: i64 = 86_400_000;
@@ -180,4 +181,48 @@ fn an_account_reads_its_principals_events_and_those_on_its_resources(s: Fixture)
     assert_eq!(of("000000000000"), ["id-2", "id-1"]);
     assert_eq!(of("111111111111"), ["id-3", "id-2"]);
     assert_eq!(of("222222222222"), Vec::<String>::new());
+}
+
+/// Two nodes on one store: each looks up the events the other appended, newest first,
+/// and pages through them.
+fn events_appended_through_one_node_are_looked_up_through_another(s: Fixture) {
+    let other = s.another();
+    record(&s, &[event(1, "CreateFunction", "a")]);
+    other
+        .changes()
+        .apply_changes(
+            &[Change::Audit(Box::new(event(2, "DeleteFunction", "b")))],
+            Durability::Synced,
+        )
+        .expect("append through the other node");
+    let page = other
+        .audit()
+        .lookup_audit(&AuditQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .expect("lookup");
+    assert_eq!(ids(&page), ["id-2"]);
+    let rest = s
+        .audit()
+        .lookup_audit(&AuditQuery {
+            limit: 1,
+            before: page.next,
+            ..Default::default()
+        })
+        .expect("lookup");
+    assert_eq!((ids(&rest), rest.next), (vec!["id-1".to_string()], None));
+    assert_eq!(
+        all(&s).events,
+        [
+            event(2, "DeleteFunction", "b"),
+            event(1, "CreateFunction", "a")
+        ]
+    );
+    let keep = AuditRetention {
+        days: 1,
+        max_events: 1,
+    };
+    assert_eq!(other.audit().expire_audit(2000, keep).expect("expire"), 1);
+    assert_eq!(ids(&all(&s)), ["id-2"]);
 }

@@ -12,6 +12,8 @@ each_backend!(
     a_bounded_scan_says_where_to_go_on,
     expiry_follows_each_functions_retention,
     deleting_a_log_group_removes_lines_and_retention,
+    two_nodes_read_each_others_lines,
+    a_follower_misses_no_line_of_nodes_writing_at_once,
 );
 
 const DAY: i64 = 86_400_000;
@@ -272,4 +274,98 @@ fn deleting_a_log_group_removes_lines_and_retention(s: Fixture) {
     let s = s.reopen();
     assert_eq!(count(&s, "f"), 0);
     assert_eq!(count(&s, "g"), 1);
+}
+
+/// Two nodes on one store: lines either writes are read through the other, and ids keep
+/// growing across them (a follower on one node continues after the other's lines).
+fn two_nodes_read_each_others_lines(s: Fixture) {
+    let other = s.another();
+    append(&s, &[batch("f", "a", &[(10, "one"), (20, "two")])]);
+    let q = LogQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let seen = other.logs().query_logs("f", &q).expect("query");
+    assert_eq!(
+        seen.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+    other
+        .changes()
+        .apply_changes(&[batch("f", "b", &[(30, "three")])], Durability::Committed)
+        .expect("append through the other node");
+    let after = LogQuery {
+        after: Some(seen[1].id),
+        ..q.clone()
+    };
+    let next = s.logs().query_logs("f", &after).expect("query");
+    assert_eq!(
+        next.iter()
+            .map(|e| (e.log_stream.as_str(), e.message.as_str()))
+            .collect::<Vec<_>>(),
+        [("b", "three")]
+    );
+    assert!(next[0].id > seen[1].id);
+    let streams = s.logs().log_streams("f").expect("streams");
+    assert_eq!(
+        streams.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert!(s.logs().delete_log_group("f").expect("delete"));
+    assert!(!other.logs().has_logs("f").expect("has"));
+}
+
+/// Two nodes log for one function at once while a follower reads `after` the last id
+/// it saw, as `hearth logs --follow` does: it must see every line once, in id order.
+/// (An id drawn before another node's but committed after it would be skipped.)
+fn a_follower_misses_no_line_of_nodes_writing_at_once(s: Fixture) {
+    const EACH: usize = 150;
+    let nodes = [(*s).clone(), s.another()];
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let follower = s.another();
+    let seen = std::thread::scope(|scope| {
+        for (n, node) in nodes.iter().enumerate() {
+            let done = &done;
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    let line = format!("n{n} {i}");
+                    node.changes()
+                        .apply_changes(
+                            &[batch("f", &format!("s{n}"), &[(i as i64, line.as_str())])],
+                            Durability::Committed,
+                        )
+                        .expect("append");
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let mut seen = Vec::new();
+        let mut last = None;
+        loop {
+            // Whether both writers were done before this read: then it is the last.
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == nodes.len();
+            let q = LogQuery {
+                after: last,
+                limit: 1000,
+                ..Default::default()
+            };
+            let got = follower.logs().query_logs("f", &q).expect("follow");
+            if let Some(e) = got.last() {
+                last = Some(e.id);
+            }
+            seen.extend(got);
+            if finished {
+                return seen;
+            }
+        }
+    });
+    assert!(seen.windows(2).all(|w| w[0].id < w[1].id), "ids in order");
+    let mut messages: Vec<String> = seen.into_iter().map(|e| e.message).collect();
+    messages.sort();
+    let mut want: Vec<String> = (0..2)
+        .flat_map(|n| (0..EACH).map(move |i| format!("n{n} {i}")))
+        .collect();
+    want.sort();
+    assert_eq!(messages.len(), want.len(), "every line once");
+    assert_eq!(messages, want);
 }

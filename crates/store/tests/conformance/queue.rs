@@ -12,6 +12,7 @@ each_backend!(
     rows_live_until_removed_and_reload_as_written,
     a_group_of_changes_is_applied_whole_or_not_at_all,
     the_writer_commits_in_submission_order,
+    a_large_group_is_applied_in_order,
 );
 
 fn event(seq: i64) -> QueuedEvent {
@@ -127,4 +128,62 @@ fn the_writer_commits_in_submission_order(s: Fixture) {
     let s = s.reopen();
     assert_eq!(s.queue().queued_events().expect("load"), [event(9)]);
     assert_eq!(s.logs().query_logs("f", &q).expect("logs").len(), 1);
+}
+
+/// A group as large as the writer makes under load, each change depending on the ones
+/// before it: applied in order, and refused whole when one of its changes fails.
+fn a_large_group_is_applied_in_order(s: Fixture) {
+    let mut group = Vec::new();
+    for seq in 1..=300 {
+        group.push(insert(seq));
+        group.push(Change::Logs(LogBatch::from_lines(
+            "f",
+            "s",
+            [(seq, format!("line {seq}"))],
+        )));
+        if seq % 2 == 0 {
+            group.push(Change::Queue(QueueOp::Remove(seq)));
+        } else {
+            group.push(Change::Queue(QueueOp::Reschedule {
+                seq,
+                due_ms: 10_000 + seq,
+                progress: Progress::default(),
+            }));
+        }
+    }
+    // A taken sequence number early on: the changes after it are refused with it.
+    let mut failing = group.clone();
+    failing.insert(3, insert(1));
+    assert!(s
+        .changes()
+        .apply_changes(&failing, Durability::Synced)
+        .is_err());
+    assert!(s.queue().queued_events().expect("load").is_empty());
+    assert!(!s.logs().has_logs("f").expect("has"));
+    s.changes()
+        .apply_changes(&group, Durability::Committed)
+        .expect("apply");
+    let left = s.queue().queued_events().expect("load");
+    assert_eq!(
+        left.iter().map(|e| (e.seq, e.due_ms)).collect::<Vec<_>>(),
+        (1..=300)
+            .filter(|seq| seq % 2 == 1)
+            .map(|seq| (seq, 10_000 + seq))
+            .collect::<Vec<_>>()
+    );
+    let q = LogQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    let lines: Vec<String> = s
+        .logs()
+        .query_logs("f", &q)
+        .expect("logs")
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(
+        lines,
+        (1..=300).map(|n| format!("line {n}")).collect::<Vec<_>>()
+    );
 }
