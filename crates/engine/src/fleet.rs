@@ -103,6 +103,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether this node is the one to do the fleet-wide singleton work `name` now (a
+    /// retention sweep): it takes or renews the work's lease for `ttl`, so the node that
+    /// holds it keeps it while it renews at least every `ttl`, and another takes over
+    /// once it stops. Blocking (a store round trip). A node that has not joined holds
+    /// leases under its process id (tests).
+    pub(crate) fn holds_lease(&self, name: &str, ttl: Duration) -> bool {
+        let holder = self
+            .node_id()
+            .map_or_else(|| format!("process-{}", std::process::id()), str::to_string);
+        match self.store().fleet().acquire_lease(name, &holder, ttl) {
+            Ok(held) => held.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, lease = name, "could not take a lease");
+                false
+            }
+        }
+    }
+
     /// This node's id, once it joined.
     pub fn node_id(&self) -> Option<&str> {
         self.inner.membership.get().map(|m| m.config.id.as_str())

@@ -35,10 +35,16 @@ impl Engine {
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { return };
-                let store = Engine { inner }.store().clone();
-                let swept =
-                    tokio::task::spawn_blocking(move || store.audit().expire_audit(now_ms(), keep))
-                        .await;
+                let engine = Engine { inner };
+                // One node of a fleet sweeps; its lease outlives two ticks.
+                let ttl = SWEEP_EVERY * 2 + std::time::Duration::from_secs(1);
+                let swept = tokio::task::spawn_blocking(move || {
+                    if !engine.holds_lease("audit-retention-sweep", ttl) {
+                        return Ok(0);
+                    }
+                    engine.store().audit().expire_audit(now_ms(), keep)
+                })
+                .await;
                 match swept {
                     Ok(Ok(0)) => {}
                     Ok(Ok(rows)) => tracing::info!(rows, "expired old audit events"),

@@ -128,6 +128,17 @@ impl Engine {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { return };
                 let engine = Engine { inner };
+                // One node of a fleet sweeps; its lease outlives two ticks.
+                let lease = engine.clone();
+                let ttl = config.sweep_every * 2 + std::time::Duration::from_secs(1);
+                let mine = tokio::task::spawn_blocking(move || {
+                    lease.holds_lease("log-retention-sweep", ttl)
+                })
+                .await
+                .unwrap_or(false);
+                if !mine {
+                    continue;
+                }
                 match engine.sweep_logs(config).await {
                     Ok(0) => {}
                     Ok(rows) => tracing::info!(rows, "expired old log lines"),
