@@ -24,6 +24,12 @@ impl Fixture {
         }
     }
 
+    /// Another store opened on the same state, beside this one: a second node of a
+    /// fleet (only for backends that nodes share, as PostgreSQL).
+    pub fn another(&self) -> Store {
+        self.place.open()
+    }
+
     /// Closes this store and opens its state again, as a restarted server does.
     pub fn reopen(self) -> Self {
         let Self { store, place } = self;
@@ -56,8 +62,6 @@ pub fn sqlite() -> Fixture {
     )))
 }
 
-// Issue 21: joins `each_backend!` once every area is built on PostgreSQL.
-#[allow(dead_code)]
 /// The store on PostgreSQL: a database of its own per test, on the server
 /// `HEARTH_TEST_POSTGRES` names (a URL of a user that may create databases), or else on
 /// a private cluster this test process starts ([`cluster`]).
@@ -76,7 +80,6 @@ impl Place for PgDatabase {
 }
 
 /// A fresh PostgreSQL store.
-#[allow(dead_code)]
 pub fn postgres() -> Fixture {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -133,9 +136,18 @@ pub mod cluster {
             .build()
             .expect("a runtime");
         rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("connect to the test PostgreSQL ({admin}): {e}"));
+            // A cluster just started has its socket before it takes connections ("the
+            // database system is starting up"): the first tests of a run wait for it.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let (client, connection) = loop {
+                match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    Ok(c) => break c,
+                    Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => panic!("connect to the test PostgreSQL ({admin}): {e}"),
+                }
+            };
             let driver = tokio::spawn(connection);
             client
                 .batch_execute(&format!("CREATE DATABASE {database}"))

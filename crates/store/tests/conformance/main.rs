@@ -17,6 +17,11 @@ macro_rules! each_backend {
                 fn sqlite() {
                     super::$test(crate::backend::sqlite());
                 }
+
+                #[test]
+                fn postgres() {
+                    super::$test(crate::backend::postgres());
+                }
             }
         )+
     };
@@ -27,6 +32,7 @@ mod backend;
 mod code;
 mod concurrency;
 mod event_config;
+mod fleet;
 mod functions;
 mod keys;
 mod kms;
