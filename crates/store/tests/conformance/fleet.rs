@@ -7,7 +7,7 @@
 //! assume no other writer), so two `SqliteStore`s on one directory are not a fleet.
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hearth_model::arn::LATEST;
 use hearth_model::policy::Policy;
@@ -101,9 +101,7 @@ fn listen(store: &Store) -> (mpsc::Receiver<MetadataChange>, hearth_store::Subsc
 
 /// Waits (at most [`DELIVERY`]) for a change to `function`; panics on a change to another.
 fn hear(rx: &mpsc::Receiver<MetadataChange>, function: &str) {
-    let deadline = Instant::now() + DELIVERY;
-    let left = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(left) {
+    match rx.recv_timeout(DELIVERY) {
         Ok(MetadataChange::Function(f)) => assert_eq!(f, function),
         other => panic!("waiting for a change to {function}: {other:?}"),
     }
