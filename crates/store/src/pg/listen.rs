@@ -4,6 +4,10 @@
 //! change made on one node reaches every node's caches within milliseconds, never by
 //! polling. When the listening connection is lost, changes may have been missed:
 //! subscribers are told [`MetadataChange::Everything`] once it is back.
+//!
+//! A payload is `<node> <function>`: the listener of the store that wrote skips its own
+//! (its subscribers were told at the commit, and a second, later notice would reach
+//! them after the writer's next change, out of order with it).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -22,9 +26,20 @@ pub(crate) const EVERYTHING: &str = "";
 /// How long to wait before connecting again after the connection was lost.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// The payload of a change to `function` written by the store `node`.
+pub(crate) fn payload(node: &str, function: &str) -> String {
+    format!("{node} {function}")
+}
+
 /// Listens until `notifier` is gone (the store dropped), connecting again whenever the
-/// connection is lost.
-pub(crate) async fn listen(config: Config, notifier: Weak<Notifier>) {
+/// connection is lost; `ready` is told once the first `LISTEN` is in place.
+pub(crate) async fn listen(
+    config: Config,
+    notifier: Weak<Notifier>,
+    node: Arc<str>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
     let mut connected_before = false;
     loop {
         if notifier.strong_count() == 0 {
@@ -62,9 +77,15 @@ pub(crate) async fn listen(config: Config, notifier: Weak<Notifier>) {
                             }
                         }
                         connected_before = true;
+                        if let Some(ready) = ready.take() {
+                            let _ = ready.send(());
+                        }
                         while let Some(payload) = rx.recv().await {
                             let Some(n) = notifier.upgrade() else { return };
-                            tell(&n, &payload);
+                            // A subscriber may read the store, waiting on a client whose
+                            // connection task may sit in this worker's queue: this
+                            // worker's tasks go to another thread while it is told.
+                            tokio::task::block_in_place(|| tell(&n, &node, &payload));
                         }
                         tracing::warn!(
                             "the PostgreSQL change listener lost its connection; reconnecting"
@@ -79,10 +100,45 @@ pub(crate) async fn listen(config: Config, notifier: Weak<Notifier>) {
     }
 }
 
-fn tell(notifier: &Arc<Notifier>, payload: &str) {
+fn tell(notifier: &Arc<Notifier>, node: &str, payload: &str) {
+    match heard(node, payload) {
+        Heard::Everything => notifier.notify(&MetadataChange::Everything),
+        Heard::Function(f) => notifier.function_changed(f),
+        Heard::Own => {}
+    }
+}
+
+/// What a payload says to the store `node`.
+#[derive(Debug, PartialEq, Eq)]
+enum Heard<'p> {
+    Everything,
+    Function(&'p str),
+    /// Its own change, already told.
+    Own,
+}
+
+fn heard<'p>(node: &str, payload: &'p str) -> Heard<'p> {
     if payload == EVERYTHING {
-        notifier.notify(&MetadataChange::Everything);
-    } else {
-        notifier.function_changed(payload);
+        return Heard::Everything;
+    }
+    match payload.split_once(' ') {
+        Some((from, _)) if from == node => Heard::Own,
+        Some((_, function)) => Heard::Function(function),
+        // Not written by a node of this build: taken as a bare function name.
+        None => Heard::Function(payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_skips_its_own_notices_and_hears_the_others() {
+        let ours = payload("n1", "111122223333:f g");
+        assert_eq!(heard("n1", &ours), Heard::Own);
+        assert_eq!(heard("n2", &ours), Heard::Function("111122223333:f g"));
+        assert_eq!(heard("n1", EVERYTHING), Heard::Everything);
+        assert_eq!(heard("n1", "f"), Heard::Function("f"));
     }
 }

@@ -44,7 +44,14 @@ pub struct PgStore {
     pub(crate) env_seal: crate::sealed_env::EnvSeal,
     /// This node's directory for unpacked code (blobs live in the database).
     pub(crate) cache: PathBuf,
+    /// This store's name in its change notifications, so that its listener skips its own
+    /// (its subscribers were told at the commit): random per open store.
+    pub(crate) node: Arc<str>,
 }
+
+/// How long opening waits for the change listener's `LISTEN`: a store is open once it
+/// hears every change committed after.
+const LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl PgStore {
     /// Connects to the database at `url`, migrates its schema and starts listening for
@@ -63,14 +70,33 @@ impl PgStore {
             changes: Arc::default(),
             env_seal: crate::sealed_env::EnvSeal::new(key),
             cache: cache.to_path_buf(),
+            node: uuid::Uuid::new_v4().simple().to_string().into(),
         };
         // Hearth keys' data keys, for the records sealed under them (`kms.rs`).
         store.load_kms_keys()?;
         let config = store.pool.config().clone();
-        store
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        store.pool.runtime().spawn(listen::listen(
+            config,
+            Arc::downgrade(&store.changes),
+            store.node.clone(),
+            ready,
+        ));
+        // A subscriber (the engine's registry) subscribes once the store is open and then
+        // reads: a change committed between its read and a LISTEN not yet running would
+        // leave its cache stale until the function next changes.
+        let listened = store
             .pool
-            .runtime()
-            .spawn(listen::listen(config, Arc::downgrade(&store.changes)));
+            .on_runtime(async move { tokio::time::timeout(LISTEN_WAIT, listening).await });
+        if !matches!(listened, Ok(Ok(()))) {
+            return Err(StoreError::Backend(
+                format!(
+                    "the change listener could not LISTEN within {}s",
+                    LISTEN_WAIT.as_secs()
+                )
+                .into(),
+            ));
+        }
         Ok(store)
     }
 
@@ -81,14 +107,20 @@ impl PgStore {
 
     /// After a commit that changed `function`'s metadata: tells this node's subscribers
     /// at once (so that a caller reading through a cache sees its own write). Other
-    /// nodes learn it from the `NOTIFY` the writing transaction ran ([`notify_sql`]).
+    /// nodes learn it from the `NOTIFY` the writing transaction ran ([`NOTIFY_SQL`]).
     pub(crate) fn function_changed(&self, function: &str) {
         self.changes.function_changed(function);
     }
+
+    /// The payload of a change to `function` for [`NOTIFY_SQL`]: it names this store, so
+    /// that its own listener skips it.
+    pub(crate) fn notice(&self, function: &str) -> String {
+        listen::payload(&self.node, function)
+    }
 }
 
-/// The statement a writing transaction runs (with the function's name as `$1`) so that
-/// every node hears of the change at commit.
+/// The statement a writing transaction runs (with [`PgStore::notice`] of the function
+/// as `$1`) so that every node hears of the change at commit.
 pub(crate) const NOTIFY_SQL: &str = "SELECT pg_notify('hearth_changes', $1)";
 
 /// The fleet's own tables (beside the areas'): which server key the fleet's secrets are

@@ -1,67 +1,249 @@
-//! Tags, resource-based policies and function settings on PostgreSQL ([`ResourceStore`]).
+//! Tags, resource-based policies and function settings on PostgreSQL
+//! ([`ResourceStore`]), with the embedded store's tables and answers (`resources.rs`):
+//! tags as one JSON row per resource ARN owned by a function, policies and settings as
+//! one JSON row per function and qualifier.
 //!
-//! NOT YET BUILT: every operation answers [`super::not_yet`]; this file is replaced
-//! by the real implementation.
+//! An edit locks the row of the function the record belongs to (and the version's or
+//! alias's, [`lock_target`]) before reading the record: the record may not exist yet, so
+//! there is no row of its own to lock, and two nodes adding a permission to one policy
+//! at once must not both start from the same statements. The lock also makes a
+//! concurrent deletion of the function wait, and then remove what the edit wrote. These
+//! changes are not told to subscribers (the registry does not cache them), as on SQLite.
 
-#![allow(unused_variables, unused_imports)]
-
-use super::{not_yet, PgStore};
-use std::collections::HashSet;
-use std::path::PathBuf;
-
-use bytes::Bytes;
-use hearth_model::alias::Alias;
-use hearth_model::concurrency::ProvisionedConfig;
-use hearth_model::event_invoke::EventInvokeConfig;
-use hearth_model::function::CodeRef;
+use hearth_model::arn::function_arn;
 use hearth_model::function_settings::FunctionSettings;
-use hearth_model::iam::Role;
 use hearth_model::policy::Policy;
 use hearth_model::tags::Tags;
-use hearth_model::FunctionConfig;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_postgres::Transaction;
 
-use crate::traits::*;
-use crate::*;
+use super::metadata::{lock_target, tx_text};
+use super::{backend, wait, PgStore};
+use crate::traits::{Edit, Edited, ResourceStore};
+use crate::StoreError;
 
-/// This area's tables, part of the first migration ([`super::migrations`]).
-pub(super) const SCHEMA: &str = "";
+/// This area's tables, part of the first migration ([`super::migrations`]): SQLite's
+/// (`migrations.rs`, migration 2), keys in byte order as there.
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE tags (
+    resource TEXT COLLATE "C" PRIMARY KEY,
+    function TEXT COLLATE "C",
+    data TEXT NOT NULL
+);
+CREATE INDEX tags_by_function ON tags (function);
+CREATE TABLE policies (
+    function TEXT COLLATE "C" NOT NULL,
+    qualifier TEXT COLLATE "C" NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE TABLE function_settings (
+    function TEXT COLLATE "C" NOT NULL,
+    qualifier TEXT COLLATE "C" NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+"#;
+
+/// Upserts a resource's tags.
+const PUT_TAGS: &str = "INSERT INTO tags (resource, function, data) VALUES ($1, $2, $3)
+     ON CONFLICT (resource) DO UPDATE SET function = $2, data = $3";
+
+/// Stores a new function's tags under its ARN, in the transaction inserting it.
+pub(super) fn insert_function_tags(
+    tx: &Transaction<'_>,
+    function: &str,
+    tags: &Tags,
+) -> Result<(), StoreError> {
+    if !tags.is_empty() {
+        wait(tx.execute(
+            PUT_TAGS,
+            &[
+                &function_arn(function, None),
+                &function,
+                &serde_json::to_string(tags)?,
+            ],
+        ))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Removes what belongs to a function, in the transaction deleting it.
+pub(super) fn delete_function_resources(
+    tx: &Transaction<'_>,
+    function: &str,
+) -> Result<(), StoreError> {
+    for table in ["tags", "policies", "function_settings"] {
+        wait(tx.execute(
+            &format!("DELETE FROM {table} WHERE function = $1"),
+            &[&function],
+        ))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Removes what belongs to a version or an alias, in the transaction deleting it.
+pub(super) fn delete_qualifier_resources(
+    tx: &Transaction<'_>,
+    function: &str,
+    qualifier: &str,
+) -> Result<(), StoreError> {
+    for table in ["policies", "function_settings"] {
+        wait(tx.execute(
+            &format!("DELETE FROM {table} WHERE function = $1 AND qualifier = $2"),
+            &[&function, &qualifier],
+        ))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Runs a read-modify-write of a row of `table` whose target must exist; the row is
+    /// removed when `keep` says the result is empty.
+    fn edit_qualified<T: Serialize + DeserializeOwned + Default>(
+        &self,
+        table: &str,
+        function: &str,
+        qualifier: &str,
+        keep: impl Fn(&T) -> bool,
+        edit: Edit<'_, T>,
+    ) -> Result<Edited<T>, StoreError> {
+        let mut c = self.conn()?;
+        let tx = wait(c.transaction()).map_err(backend)?;
+        if !lock_target(&tx, function, qualifier)? {
+            return Ok(Edited::Missing);
+        }
+        let data = tx_text(
+            &tx,
+            &format!("SELECT data FROM {table} WHERE function = $1 AND qualifier = $2"),
+            &[&function, &qualifier],
+        )?;
+        let mut record: T = data
+            .map(|d| serde_json::from_str(&d))
+            .transpose()?
+            .unwrap_or_default();
+        if !edit(&mut record) {
+            return Ok(Edited::Declined);
+        }
+        if keep(&record) {
+            wait(tx.execute(
+                &format!(
+                    "INSERT INTO {table} (function, qualifier, data) VALUES ($1, $2, $3)
+                     ON CONFLICT (function, qualifier) DO UPDATE SET data = $3"
+                ),
+                &[&function, &qualifier, &serde_json::to_string(&record)?],
+            ))
+            .map_err(backend)?;
+        } else {
+            wait(tx.execute(
+                &format!("DELETE FROM {table} WHERE function = $1 AND qualifier = $2"),
+                &[&function, &qualifier],
+            ))
+            .map_err(backend)?;
+        }
+        wait(tx.commit()).map_err(backend)?;
+        Ok(Edited::Done(record))
+    }
+}
 
 impl ResourceStore for PgStore {
     fn tags(&self, resource: &str) -> Result<Tags, StoreError> {
-        Err(not_yet())
+        let data = self.one_text("SELECT data FROM tags WHERE resource = $1", &[&resource])?;
+        Ok(data
+            .map(|d| serde_json::from_str(&d))
+            .transpose()?
+            .unwrap_or_default())
     }
+
     fn edit_tags(
         &self,
         resource: &str,
         owner: &str,
         edit: Edit<'_, Tags>,
     ) -> Result<Edited<Tags>, StoreError> {
-        Err(not_yet())
+        let mut c = self.conn()?;
+        let tx = wait(c.transaction()).map_err(backend)?;
+        // The owner's row is the lock: a resource's tags are always its one owner's.
+        let owner_exists = wait(tx.query_opt(
+            "SELECT 1 FROM functions WHERE name = $1 FOR UPDATE",
+            &[&owner],
+        ))
+        .map_err(backend)?
+        .is_some();
+        if !owner_exists {
+            return Ok(Edited::Missing);
+        }
+        let data = tx_text(
+            &tx,
+            "SELECT data FROM tags WHERE resource = $1",
+            &[&resource],
+        )?;
+        let mut tags: Tags = data
+            .map(|d| serde_json::from_str(&d))
+            .transpose()?
+            .unwrap_or_default();
+        if !edit(&mut tags) {
+            return Ok(Edited::Declined);
+        }
+        if tags.is_empty() {
+            wait(tx.execute("DELETE FROM tags WHERE resource = $1", &[&resource]))
+                .map_err(backend)?;
+        } else {
+            wait(tx.execute(
+                PUT_TAGS,
+                &[&resource, &owner, &serde_json::to_string(&tags)?],
+            ))
+            .map_err(backend)?;
+        }
+        wait(tx.commit()).map_err(backend)?;
+        Ok(Edited::Done(tags))
     }
+
     fn policy(&self, function: &str, qualifier: &str) -> Result<Option<Policy>, StoreError> {
-        Err(not_yet())
+        self.record("policies", "qualifier", function, qualifier)
     }
+
     fn edit_policy(
         &self,
         function: &str,
         qualifier: &str,
         edit: Edit<'_, Option<Policy>>,
     ) -> Result<Edited<Option<Policy>>, StoreError> {
-        Err(not_yet())
+        self.edit_qualified(
+            "policies",
+            function,
+            qualifier,
+            |p: &Option<Policy>| p.as_ref().is_some_and(|p| !p.statements.is_empty()),
+            edit,
+        )
     }
+
     fn function_settings(
         &self,
         function: &str,
         qualifier: &str,
     ) -> Result<FunctionSettings, StoreError> {
-        Err(not_yet())
+        Ok(self
+            .record("function_settings", "qualifier", function, qualifier)?
+            .unwrap_or_default())
     }
+
     fn edit_function_settings(
         &self,
         function: &str,
         qualifier: &str,
         edit: Edit<'_, FunctionSettings>,
     ) -> Result<Edited<FunctionSettings>, StoreError> {
-        Err(not_yet())
+        self.edit_qualified(
+            "function_settings",
+            function,
+            qualifier,
+            |s: &FunctionSettings| *s != FunctionSettings::default(),
+            edit,
+        )
     }
 }

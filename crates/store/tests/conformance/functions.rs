@@ -16,6 +16,7 @@ each_backend!(
     functions_are_listed_per_account,
     deleting_a_function_removes_everything_of_it,
     concurrent_edits_are_not_lost,
+    log_retention_is_per_function_and_outlives_it,
 );
 
 fn inserted_once_and_read_back_after_a_restart(s: Fixture) {
@@ -235,4 +236,25 @@ fn concurrent_edits_are_not_lost(s: Fixture) {
     });
     let got = s.metadata().get_function("f").expect("get").expect("f");
     assert_eq!(got.timeout, threads * each);
+}
+
+/// A function's log retention (`MetadataStore`): set, replaced, read after a restart,
+/// removed; kept when the function is deleted, as CloudWatch keeps the log group.
+fn log_retention_is_per_function_and_outlives_it(s: Fixture) {
+    let m = s.metadata();
+    assert_eq!(m.retention("f").expect("get"), None);
+    assert!(!m.delete_retention("f").expect("delete none"));
+    m.insert_function(&sample("f")).expect("insert");
+    m.put_retention("f", 7).expect("put");
+    m.put_retention("f", 3653).expect("replace");
+    m.put_retention("g", 1).expect("put without a function");
+    let s = s.reopen();
+    let m = s.metadata();
+    assert_eq!(m.retention("f").expect("get"), Some(3653));
+    assert!(m.delete_function("f").expect("delete"));
+    assert_eq!(m.retention("f").expect("get"), Some(3653));
+    assert!(m.delete_retention("f").expect("delete"));
+    assert!(!m.delete_retention("f").expect("deleted"));
+    assert_eq!(m.retention("f").expect("get"), None);
+    assert_eq!(m.retention("g").expect("get"), Some(1));
 }

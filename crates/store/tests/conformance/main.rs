@@ -34,6 +34,7 @@ mod concurrency;
 mod event_config;
 mod fleet;
 mod fleet_identity;
+mod fleet_metadata;
 mod functions;
 mod keys;
 mod kms;
