@@ -62,3 +62,123 @@ def test_the_node_settings_are_checked(tmp_path, runtimes_dir):
         capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "--node-timeout (5s) must be longer than --heartbeat (5s)" in out.stderr, out.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# A fleet on PostgreSQL
+
+
+def postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    if not versions:
+        pytest.fail("PostgreSQL is not installed: scripts/setup.sh installs Debian's package")
+    return versions[-1].parent
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """A private PostgreSQL cluster reachable only through a Unix socket in a temporary
+    directory, run as the `postgres` user; killed with this process if the test dies."""
+    h.require_privileged("root (PostgreSQL runs as the postgres user)", os.geteuid() == 0)
+    base = Path(tmp_path_factory.mktemp("fleet-pg"))
+    shutil.chown(base, "postgres", "postgres")
+    os.chmod(base, 0o755)
+    bin_dir = postgres_bin()
+    as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"]
+    subprocess.run([*as_pg, bin_dir / "initdb", "-D", base / "data", "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [*as_pg, "--pdeathsig", "KILL", "--", bin_dir / "postgres", "-D", base / "data",
+         "-k", base, "-h", "", "-c", "fsync=off"],
+        stdout=subprocess.DEVNULL, stderr=open(base / "postgres.log", "wb"))
+    url = f"host={base} port=5432 user=postgres"
+
+    def ready():
+        return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres",
+                               "--clear-groups", bin_dir / "pg_isready", "-h", base],
+                              capture_output=True).returncode == 0
+
+    assert h.wait_until(ready, timeout=30), (base / "postgres.log").read_text()
+    yield {"url": url, "base": base, "bin": bin_dir}
+    proc.kill()
+    proc.wait()
+
+
+def new_database(postgres, name: str) -> str:
+    subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups",
+                    postgres["bin"] / "createdb", "-h", postgres["base"], name],
+                   check=True, capture_output=True)
+    return f"{postgres['url']} dbname={name}"
+
+
+class Fleet:
+    """Nodes on one database, each with its own data directory and the same server key."""
+
+    def __init__(self, tmp: Path, runtimes_dir: Path, store: str):
+        self.tmp, self.runtimes_dir, self.store = tmp, runtimes_dir, store
+        self.nodes: list = []
+
+    def add(self):
+        i = len(self.nodes)
+        data = self.tmp / f"node{i}"
+        data.mkdir()
+        if self.nodes:
+            shutil.copy(self.nodes[0].data_dir / "server.key", data / "server.key")
+            os.chmod(data / "server.key", 0o600)
+        node = h.HearthServer(data, self.runtimes_dir, self.tmp,
+                              extra_args=["--store", self.store, "--heartbeat", "1s",
+                                          "--node-timeout", "3s"])
+        node.start()
+        self.nodes.append(node)
+        return node
+
+    def stop(self):
+        for n in self.nodes:
+            n.kill()
+
+
+@pytest.fixture
+def fleet(tmp_path, runtimes_dir, zips, postgres):
+    f = Fleet(tmp_path, runtimes_dir, new_database(postgres, f"fleet_{os.getpid()}_"
+                                                           f"{int(time.time() * 1000)}"))
+    yield f
+    f.stop()
+
+
+def test_three_nodes_share_functions_and_see_each_others_updates(fleet):
+    a, b, c = fleet.add(), fleet.add(), fleet.add()
+    ids = {n["id"] for n in nodes(a)}
+    assert len(ids) == 3 and all(n["state"] == "alive" for n in nodes(c)), nodes(c)
+    ca, cb, cc = (h.lambda_client(n.endpoint) for n in (a, b, c))
+    name = h.unique_name("fleet")
+    h.create_function(ca, name)
+    # Created on A, invoked on B and C (the code comes from the database).
+    for client in (cb, cc):
+        out = h.invoke_ok(client, name, {"n": 1})
+        assert out is not None
+    # An update on B reaches A's cache by notification: A answers the new value as soon
+    # as it hears, with no polling (the time is printed, not asserted: CI machines vary).
+    ca.get_function_configuration(FunctionName=name)
+    start = time.monotonic()
+    h.update_config(cb, name, Description="from B")
+    assert h.wait_until(
+        lambda: ca.get_function_configuration(FunctionName=name)["Description"] == "from B",
+        timeout=5, interval=0.005)
+    print(f"update on B seen on A after {(time.monotonic() - start) * 1000:.0f} ms")
+    # A node killed is gone after the timeout; the others keep serving its functions.
+    c.kill()
+    assert h.wait_until(lambda: sorted(n["state"] for n in nodes(b)) == ["alive", "alive", "gone"],
+                        timeout=10), nodes(b)
+    assert h.invoke_ok(ca, name, {"n": 2}) is not None
+
+
+def test_a_node_with_another_server_key_refuses_to_start(fleet, tmp_path):
+    fleet.add()
+    other = tmp_path / "stranger"
+    other.mkdir()
+    out = subprocess.run(
+        [str(h.HEARTH_BIN), "server", "--store", fleet.store, "--data-dir", str(other),
+         "--runtimes-dir", str(fleet.runtimes_dir), "--listen", f"127.0.0.1:{h.free_port()}",
+         "--sandbox", "process"], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "is not the one the fleet's secrets are sealed under" in out.stderr, out.stderr
