@@ -42,6 +42,8 @@ pub struct PgStore {
     pub(crate) env_seal: crate::sealed_env::EnvSeal,
     /// This node's directory for unpacked code (blobs live in the database).
     pub(crate) cache: PathBuf,
+    /// This node's pins of code and its name among the nodes ([`code`]).
+    pub(crate) code: Arc<code::CodeState>,
 }
 
 impl PgStore {
@@ -55,12 +57,15 @@ impl PgStore {
         if before != after {
             tracing::info!(from = before, to = after, "PostgreSQL schema up to date");
         }
+        let code = code::CodeState::register(&pool)?;
         let store = Self {
             pool,
             changes: Arc::default(),
             env_seal: crate::sealed_env::EnvSeal::new(key),
             cache: cache.to_path_buf(),
+            code,
         };
+        code::start(&store)?;
         let config = store.pool.config().clone();
         store
             .pool

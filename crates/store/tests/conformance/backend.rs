@@ -8,6 +8,25 @@ use hearth_store::Store;
 /// Where a backend keeps one test's state; it outlives the stores opened on it.
 trait Place: Send + Sync {
     fn open(&self) -> Store;
+    /// Another node on the same state with a cache of its own, where a backend has
+    /// nodes (a fleet sharing one database).
+    fn another_node(&self) -> Option<Node> {
+        None
+    }
+}
+
+/// A second node of a fleet (it derefs to its [`Store`]), with its own local cache.
+pub struct Node {
+    store: Store,
+    _cache: tempfile::TempDir,
+}
+
+impl Deref for Node {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
 }
 
 /// A store under test (it derefs to the [`Store`] handle) and the state under it.
@@ -22,6 +41,12 @@ impl Fixture {
             store: place.open(),
             place,
         }
+    }
+
+    /// Another node sharing this store's state, with a cache of its own; `None` for a
+    /// backend that is one node only (SQLite).
+    pub fn another_node(&self) -> Option<Node> {
+        self.place.another_node()
     }
 
     /// Closes this store and opens its state again, as a restarted server does.
@@ -56,8 +81,6 @@ pub fn sqlite() -> Fixture {
     )))
 }
 
-// Issue 21: joins `each_backend!` once every area is built on PostgreSQL.
-#[allow(dead_code)]
 /// The store on PostgreSQL: a database of its own per test, on the server
 /// `HEARTH_TEST_POSTGRES` names (a URL of a user that may create databases), or else on
 /// a private cluster this test process starts ([`cluster`]).
@@ -73,10 +96,19 @@ impl Place for PgDatabase {
             .expect("open the PostgreSQL store");
         Store::new(std::sync::Arc::new(pg))
     }
+
+    fn another_node(&self) -> Option<Node> {
+        let cache = tempfile::tempdir().expect("a temporary directory");
+        let pg = hearth_store::PgStore::open(&self.url, cache.path(), &self.key)
+            .expect("open a second node of the PostgreSQL store");
+        Some(Node {
+            store: Store::new(std::sync::Arc::new(pg)),
+            _cache: cache,
+        })
+    }
 }
 
 /// A fresh PostgreSQL store.
-#[allow(dead_code)]
 pub fn postgres() -> Fixture {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -133,9 +165,18 @@ pub mod cluster {
             .build()
             .expect("a runtime");
         rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("connect to the test PostgreSQL ({admin}): {e}"));
+            // The socket appears before the server accepts connections ("the database
+            // system is starting up"): the first tests of a run retry for a while.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            let (client, connection) = loop {
+                match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    Ok(c) => break c,
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(e) => panic!("connect to the test PostgreSQL ({admin}): {e}"),
+                }
+            };
             let driver = tokio::spawn(connection);
             client
                 .batch_execute(&format!("CREATE DATABASE {database}"))

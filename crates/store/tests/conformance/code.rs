@@ -156,3 +156,166 @@ fn total_code_size_counts_latest_and_each_version(s: Fixture) {
     s.metadata().delete_function("f").expect("delete");
     assert_eq!(s.code().total_code_size().expect("size"), 0);
 }
+
+/// A fleet: two nodes on one database, each with its own cache (backends with nodes
+/// only, so these run on PostgreSQL alone).
+mod fleet {
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use crate::backend::{postgres, Fixture, Node};
+    use crate::records::zip;
+
+    fn two_nodes() -> (Fixture, Node) {
+        let a = postgres();
+        let b = a.another_node().expect("PostgreSQL has nodes");
+        (a, b)
+    }
+
+    /// Bytes that do not compress (so that the zip spans several stored chunks).
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Every file under `root`: relative path, mode and bytes.
+    fn tree(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+        let mut out = BTreeMap::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("list") {
+                let path = entry.expect("entry").path();
+                let meta = std::fs::metadata(&path).expect("meta");
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                if meta.is_dir() {
+                    out.insert(rel, (meta.permissions().mode() & 0o777, Vec::new()));
+                    dirs.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read");
+                    out.insert(rel, (meta.permissions().mode() & 0o777, bytes));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn code_put_through_one_node_is_unpacked_by_another_byte_identical() {
+        let (a, b) = two_nodes();
+        let big = noise(3 << 20, 42);
+        let bytes = zip(&[
+            ("bootstrap", b"#!/bin/sh\necho hi\n", 0o755),
+            ("lib/data.bin", &big, 0o644),
+            ("lib/deep/x.txt", b"x", 0o600),
+        ]);
+        assert!(bytes.len() > 3 << 20, "the zip spans several chunks");
+        let (code, pin_a) = a.code().put_zip(&bytes).expect("put on a");
+        let root_a = a.code().unpacked(&pin_a).expect("unpack on a");
+
+        // b has nothing cached: it fetches the zip from the database.
+        assert!(!b.code().zip_path(&code.sha256_hex).exists());
+        let pin_b = b.code().pin_stored(&code.sha256_hex).expect("stored for b");
+        let root_b = b.code().unpacked(&pin_b).expect("unpack on b");
+        assert_ne!(root_a, root_b, "each node has its own cache");
+        assert_eq!(
+            std::fs::read(b.code().zip_path(&code.sha256_hex)).expect("b's zip"),
+            bytes
+        );
+        let (ta, tb) = (tree(&root_a), tree(&root_b));
+        assert_eq!(ta.len(), 5, "{:?}", ta.keys().collect::<Vec<_>>());
+        assert_eq!(ta, tb);
+        assert_eq!(tb["bootstrap"].0, 0o555);
+        assert_eq!(tb["lib/data.bin"].1, big);
+
+        // Storing the same zip through the other node is the same code.
+        let (again, _pin) = b.code().put_zip(&bytes).expect("put on b");
+        assert_eq!(again, code);
+    }
+
+    #[test]
+    fn two_nodes_storing_one_zip_together_both_succeed() {
+        let (a, b) = two_nodes();
+        let bytes = zip(&[("lib/data.bin", &noise(2 << 20, 7), 0o644)]);
+        let (ca, cb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| a.code().put_zip(&bytes).expect("put on a"));
+            let tb = s.spawn(|| b.code().put_zip(&bytes).expect("put on b"));
+            (ta.join().expect("a"), tb.join().expect("b"))
+        });
+        assert_eq!(ca.0, cb.0);
+        for (node, pin) in [(&*a as &hearth_store::Store, &ca.1), (&*b, &cb.1)] {
+            let root = node.code().unpacked(pin).expect("unpack");
+            assert_eq!(
+                std::fs::read(root.join("lib/data.bin")).expect("read"),
+                noise(2 << 20, 7)
+            );
+        }
+    }
+
+    /// The fleet's collection rule: code one node pins (stored, its row not yet written)
+    /// outlives another node's sweeps, which do collect unpinned code; once the pinning
+    /// node lets go, the other node's sweep collects it, and each node's cache follows.
+    #[test]
+    fn a_pin_on_one_node_keeps_code_from_another_nodes_sweeps() {
+        let (a, b) = two_nodes();
+        let kept = zip(&[("bootstrap", b"pinned on a", 0o755)]);
+        let (code, pin) = a.code().put_zip(&kept).expect("put on a");
+        let root_a = a.code().unpacked(&pin).expect("unpack on a");
+        // Unpinned code stored through b: b's sweeps collect it, so they do run and
+        // look at a's code too.
+        let (control, control_pin) = b
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"nobody", 0o755)]))
+            .expect("put on b");
+        drop(control_pin);
+        until_collected_on(&b, &control.sha256_hex);
+        for _ in 0..3 {
+            b.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let probe = b
+            .code()
+            .pin_stored(&code.sha256_hex)
+            .expect("a's pin keeps it");
+        let root_b = b.code().unpacked(&probe).expect("unpack on b");
+        assert_eq!(tree(&root_a), tree(&root_b));
+        drop(probe);
+
+        // a lets go: b's sweep may now collect it from the database, and a's cache is
+        // cleaned by a's own sweep.
+        drop(pin);
+        until_collected_on(&b, &code.sha256_hex);
+        assert!(a.code().pin_stored(&code.sha256_hex).is_none());
+        for (node, root) in [(&*a as &hearth_store::Store, &root_a), (&*b, &root_b)] {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while node.code().zip_path(&code.sha256_hex).exists() || root.exists() {
+                assert!(std::time::Instant::now() < deadline, "a cache kept it");
+                node.code().collect_code();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+
+    fn until_collected_on(node: &hearth_store::Store, hash: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while node.code().pin_stored(hash).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{hash} never collected"
+            );
+            node.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}

@@ -17,6 +17,11 @@ macro_rules! each_backend {
                 fn sqlite() {
                     super::$test(crate::backend::sqlite());
                 }
+
+                #[test]
+                fn postgres() {
+                    super::$test(crate::backend::postgres());
+                }
             }
         )+
     };
