@@ -325,16 +325,39 @@ impl Code<'_> {
         Ok(())
     }
 
+    /// Says this node is alive, and records the pins it holds without a row (taken
+    /// while the database could not be reached, or before a revival).
     fn heartbeat(&self) -> Result<(), StoreError> {
         let mut leased = self.state.leased();
-        self.touch(&*self.pool.get()?)?;
-        self.repin(&mut leased)
+        let conn = self.pool.get()?;
+        self.touch(&*conn)?;
+        self.repin(&mut leased)?;
+        for hex in self.state.uses.pinned() {
+            if leased.contains(&hex) {
+                continue;
+            }
+            match wait(conn.query(PIN, &[&hex, &self.state.node])) {
+                Ok(rows) if !rows.is_empty() => {
+                    leased.insert(hex);
+                }
+                // Not stored (yet: a zip being stored; or no more), or being collected.
+                Ok(_) => {}
+                Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure the pin row of `hex` exists, the caller having counted its pin
     /// already; false if the blob is not stored.
     fn acquire(&self, hex: &str) -> Result<bool, StoreError> {
         let mut leased = self.state.leased();
+        // Already recorded (an environment starting on code this node runs already): no
+        // round trip. A node taken for dead meanwhile learns it on its next heartbeat.
+        if leased.contains(hex) && !self.state.revived.load(Ordering::SeqCst) {
+            return Ok(true);
+        }
         let conn = self.pool.get()?;
         self.touch(&*conn)?;
         self.repin(&mut leased)?;
@@ -554,7 +577,22 @@ impl Code<'_> {
         let pin = self.state.uses.pin(hex);
         // Dropping the pin when the code is not stored asks for a sweep, which finds
         // nothing to keep for it.
-        Ok(self.acquire(hex)?.then_some(pin))
+        match self.acquire(hex) {
+            Ok(stored) => Ok(stored.then_some(pin)),
+            // The database cannot be reached, but this node has the code: it runs from
+            // its cache (its local sweep keeps what is pinned), and the pin's row is
+            // written by the next pin of this code that reaches the database.
+            Err(e) if self.is_cached(hex) => {
+                tracing::warn!(code = hex, error = %e, "cannot record a code pin; running the cached copy");
+                Ok(Some(pin))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this node has the zip or the unpacked tree of `hex`.
+    fn is_cached(&self, hex: &str) -> bool {
+        self.zip_path(hex).is_file() || self.code_dir().join(hex).is_dir()
     }
 
     /// Releases this node's pin rows, collects unused blobs from the database, deletes

@@ -307,6 +307,113 @@ mod fleet {
         }
     }
 
+    /// Code a function names, written through one node, stays through every node's
+    /// sweeps once the writer's pin is gone; deleting the function frees it everywhere.
+    #[test]
+    fn code_a_row_names_stays_through_every_nodes_sweeps() {
+        let (a, b) = two_nodes();
+        let (code, pin) = a
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"named", 0o755)]))
+            .expect("put on a");
+        let mut f = crate::records::sample("f");
+        f.code = code.clone();
+        a.metadata().insert_function(&f).expect("insert");
+        drop(pin);
+        // Unpinned code through b, collected by b's sweeps: they ran past a's code.
+        let (control, control_pin) = b
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"nobody", 0o755)]))
+            .expect("put on b");
+        drop(control_pin);
+        until_collected_on(&b, &control.sha256_hex);
+        until_collected_on(&a, &control.sha256_hex);
+        let pin = b.code().pin_stored(&code.sha256_hex).expect("named, kept");
+        assert!(b.code().unpacked(&pin).expect("unpack").is_dir());
+        drop(pin);
+        assert!(b.metadata().delete_function("f").expect("delete"));
+        until_collected_on(&a, &code.sha256_hex);
+        assert!(b.code().pin_stored(&code.sha256_hex).is_none());
+    }
+
+    /// A node that dies holding pins (a crash: nothing released) keeps its code only
+    /// until it has been silent for longer than the fleet waits for a node; then any
+    /// node's sweep forgets it and collects the code. The wait is simulated by setting
+    /// the dead node's last heartbeat back in the database (the one place this suite
+    /// reaches into PostgreSQL's tables: a test cannot wait minutes).
+    #[test]
+    fn a_dead_nodes_pins_stop_counting() {
+        let server = crate::backend::cluster::url();
+        let name = format!("hearth_test_dead_{}", std::process::id());
+        crate::backend::cluster::create_database(&server, &name);
+        let url = crate::backend::cluster::with_database(&server, &name);
+        let key = hearth_store::seal::SealKey::from_bytes([7; 32]);
+        let open = |cache: &Path| {
+            hearth_store::Store::new(std::sync::Arc::new(
+                hearth_store::PgStore::open(&url, cache, &key).expect("open"),
+            ))
+        };
+        let (cache_a, cache_b) = (tempdir(), tempdir());
+        let a = open(cache_a.path());
+        let nodes_before_b = sql_rows(&url, "SELECT node FROM code_nodes");
+        assert_eq!(nodes_before_b.len(), 1, "a fresh database has node a only");
+        let b = open(cache_b.path());
+        let (code, pin) = a
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"held by the dead", 0o755)]))
+            .expect("put on a");
+        // a crashes: its pin is never released, its heartbeats stop.
+        std::mem::forget(pin);
+        drop(a);
+        for _ in 0..3 {
+            b.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert!(
+            b.code().pin_stored(&code.sha256_hex).is_some(),
+            "a node alive a moment ago still holds its code"
+        );
+        sql_rows(
+            &url,
+            &format!(
+                "UPDATE code_nodes SET alive_at = now() - interval '1 hour' \
+                 WHERE node = '{}' RETURNING node",
+                nodes_before_b[0]
+            ),
+        );
+        until_collected_on(&b, &code.sha256_hex);
+        let left = sql_rows(
+            &url,
+            &format!(
+                "SELECT node FROM code_nodes WHERE node = '{}'",
+                nodes_before_b[0]
+            ),
+        );
+        assert!(left.is_empty(), "the dead node is forgotten");
+    }
+
+    fn tempdir() -> tempfile::TempDir {
+        tempfile::tempdir().expect("a temporary directory")
+    }
+
+    /// Runs `statement` on the database at `url`; answers its rows' first column.
+    fn sql_rows(url: &str, statement: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            let rows = client.query(statement, &[]).await.expect("query");
+            drop(client);
+            let _ = driver.await;
+            rows.iter().map(|r| r.get::<_, String>(0)).collect()
+        })
+    }
+
     fn until_collected_on(node: &hearth_store::Store, hash: &str) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while node.code().pin_stored(hash).is_some() {
