@@ -336,6 +336,55 @@ mod fleet {
         assert!(b.code().pin_stored(&code.sha256_hex).is_none());
     }
 
+    /// One node stores code and writes the functions naming it while the other sweeps
+    /// without pause (and stores code nobody keeps): no function ever names code the
+    /// fleet has lost.
+    #[test]
+    fn code_stored_for_a_function_survives_another_nodes_constant_sweeps() {
+        let (a, b) = two_nodes();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        /// Stops the sweeping node when the test ends, a failing one too (the scope
+        /// waits for it before reporting the failure).
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            let _stop = Stop(&stop);
+            s.spawn(|| {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let junk = zip(&[("bootstrap", format!("junk {n}").as_bytes(), 0o755)]);
+                    drop(b.code().put_zip(&junk).expect("put junk on b"));
+                    b.code().collect_code();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            });
+            for i in 0..40 {
+                let bytes = zip(&[("bootstrap", format!("function {i}").as_bytes(), 0o755)]);
+                let (code, pin) = a.code().put_zip(&bytes).expect("put on a");
+                // The gap a sweep elsewhere must not use: stored, not yet named.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                let mut f = crate::records::sample(&format!("f{i}"));
+                f.code = code.clone();
+                a.metadata().insert_function(&f).expect("insert");
+                drop(pin);
+                let pin = b
+                    .code()
+                    .pin_stored(&code.sha256_hex)
+                    .unwrap_or_else(|| panic!("f{i}'s code was lost"));
+                let root = b.code().unpacked(&pin).expect("unpack on b");
+                assert_eq!(
+                    std::fs::read(root.join("bootstrap")).expect("read"),
+                    format!("function {i}").as_bytes()
+                );
+            }
+        });
+    }
+
     /// A node that dies holding pins (a crash: nothing released) keeps its code only
     /// until it has been silent for longer than the fleet waits for a node; then any
     /// node's sweep forgets it and collects the code. The wait is simulated by setting
