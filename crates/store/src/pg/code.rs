@@ -32,12 +32,24 @@
 //! only after the last local pin is dropped, hence after that write committed: a sweep
 //! that no longer sees the pin sees the row.
 //!
+//! Why pins in the database rather than only a grace period after storing (a blob
+//! younger than some minutes is never collected): a grace period safe against a slow
+//! create or update would delay every collection by as much, whereas code must go as
+//! soon as its last pin does, as on SQLite; and a grace period does not cover a pin
+//! taken to run code whose row is being replaced. A pin row is written once per hash
+//! and node, not per pin: an environment starting on code its node already runs costs
+//! no round trip. [`DEAD_AFTER`] is the only grace period, and only for nodes that stop
+//! without releasing their pins.
+//!
 //! A node that crashes leaves pin rows: they stop counting once its `alive_at` is older
 //! than [`DEAD_AFTER`], and any node's sweep then deletes the node and its pins. A node
 //! that could not reach the database for that long (so that its pins were ignored)
 //! notices on its next heartbeat or pin and records its pins again; code collected in
 //! between stays in its own cache while its environments use it (the local sweep keeps
-//! what is pinned locally), but can no longer be fetched by other nodes.
+//! what is pinned locally), but can no longer be fetched by other nodes. (The one loss
+//! this allows: a zip stored by a node that then stayed out of reach for longer than
+//! [`DEAD_AFTER`] before writing the row naming it.) A node that cannot reach the
+//! database still pins code it has cached, and records the pin at its next heartbeat.
 //!
 //! Each node's own sweep (on [`CodeStore::collect_code`], when its last pin of a hash
 //! goes, and every [`SWEEP_EVERY`]) removes its pin rows for hashes it no longer pins,
@@ -45,6 +57,12 @@
 //! from its cache the zips and trees of blobs no longer in the database that it does not
 //! pin (another node's sweep may have collected them). Temporary and half-removed files
 //! a crashed process left in the cache are removed when the store is opened.
+//!
+//! [`CodeStore::zip_path`] is this node's cache: it holds a zip once this node stored
+//! or unpacked that code, not before. (The engine's `Code.Location` download, which
+//! serves the file at that path, thus finds a zip only on such a node.)
+//!
+//! Every time compared is the database's clock (`now()`), the same for every node.
 
 use std::collections::HashSet;
 use std::fs;
@@ -69,6 +87,7 @@ use crate::{CodePin, StoreError};
 
 /// This area's tables, part of the first migration ([`super::migrations`]).
 pub(super) const SCHEMA: &str = "
+-- stored_at: when first stored, for an operator's eyes (collection does not use it).
 CREATE TABLE code_blobs (sha256_hex TEXT PRIMARY KEY, size BIGINT NOT NULL,
     chunks BIGINT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now());
 CREATE TABLE code_chunks (
