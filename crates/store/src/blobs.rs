@@ -157,7 +157,7 @@ fn copy_entry(
 /// write bits removed: code is read-only to functions. Actual bytes written are capped,
 /// whatever sizes the headers declare. Every entry is read to its end, so its checksum
 /// is verified.
-fn extract<R: Read + std::io::Seek>(zip: R, dest: &Path) -> Result<(), StoreError> {
+pub(crate) fn extract<R: Read + std::io::Seek>(zip: R, dest: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
 
     let mut archive = zip::ZipArchive::new(zip).map_err(|e| StoreError::BadZip(e.to_string()))?;

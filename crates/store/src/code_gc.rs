@@ -45,9 +45,44 @@ impl CodeUse {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn request_sweep(&self) {
+    pub(crate) fn request_sweep(&self) {
         self.lock().dirty = true;
         self.wake.notify_all();
+    }
+
+    /// A new pin of `hex`, counted at once (for a store that keeps its own pins here,
+    /// as the PostgreSQL one does).
+    pub(crate) fn pin(self: &Arc<Self>, hex: &str) -> CodePin {
+        *self.lock().pins.entry(hex.to_string()).or_default() += 1;
+        CodePin {
+            hex: hex.to_string(),
+            uses: self.clone(),
+        }
+    }
+
+    /// The hashes pinned now.
+    pub(crate) fn pinned(&self) -> HashSet<String> {
+        self.lock().pins.keys().cloned().collect()
+    }
+
+    /// Runs `f` on the pinned hashes while no pin can be taken or released (a sweep
+    /// deciding what to remove).
+    pub(crate) fn with_pins<T>(&self, f: impl FnOnce(&HashMap<String, usize>) -> T) -> T {
+        f(&self.lock().pins)
+    }
+
+    /// Waits up to `timeout` for a sweep to be asked for; true if one was (the request
+    /// is then taken).
+    pub(crate) fn wait_for_sweep(&self, timeout: Duration) -> bool {
+        let mut state = self.lock();
+        if !state.dirty {
+            state = self
+                .wake
+                .wait_timeout(state, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        std::mem::take(&mut state.dirty)
     }
 }
 
@@ -93,12 +128,12 @@ impl Drop for CodePin {
 }
 
 /// Whether `name` is a code hash as the store names them (64 lowercase hex digits).
-fn is_hash(name: &str) -> bool {
+pub(crate) fn is_hash(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Whether `name` is a temporary (`.tmp-`) or half-collected (`.gc-`) entry.
-fn is_leftover(name: &str) -> bool {
+pub(crate) fn is_leftover(name: &str) -> bool {
     name.contains(".tmp-") || name.contains(".gc-")
 }
 

@@ -47,6 +47,8 @@ pub struct PgStore {
     /// This store's name in its change notifications, so that its listener skips its own
     /// (its subscribers were told at the commit): random per open store.
     pub(crate) node: Arc<str>,
+    /// This node's pins of code and its name among the nodes ([`code`]).
+    pub(crate) code: Arc<code::CodeState>,
 }
 
 /// How long opening waits for the change listener's `LISTEN`: a store is open once it
@@ -65,15 +67,18 @@ impl PgStore {
             tracing::info!(from = before, to = after, "PostgreSQL schema up to date");
         }
         check_fleet_key(&pool, key)?;
+        let code = code::CodeState::register(&pool)?;
         let store = Self {
             pool,
             changes: Arc::default(),
             env_seal: crate::sealed_env::EnvSeal::new(key),
             cache: cache.to_path_buf(),
             node: uuid::Uuid::new_v4().simple().to_string().into(),
+            code,
         };
         // Hearth keys' data keys, for the records sealed under them (`kms.rs`).
         store.load_kms_keys()?;
+        code::start(&store)?;
         let config = store.pool.config().clone();
         let (ready, listening) = tokio::sync::oneshot::channel();
         store.pool.runtime().spawn(listen::listen(

@@ -8,6 +8,25 @@ use hearth_store::Store;
 /// Where a backend keeps one test's state; it outlives the stores opened on it.
 trait Place: Send + Sync {
     fn open(&self) -> Store;
+    /// Another node on the same state with a cache of its own, where a backend has
+    /// nodes (a fleet sharing one database).
+    fn another_node(&self) -> Option<Node> {
+        None
+    }
+}
+
+/// A second node of a fleet (it derefs to its [`Store`]), with its own local cache.
+pub struct Node {
+    store: Store,
+    _cache: tempfile::TempDir,
+}
+
+impl Deref for Node {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
 }
 
 /// A store under test (it derefs to the [`Store`] handle) and the state under it.
@@ -28,6 +47,12 @@ impl Fixture {
     /// (or, on the embedded store, another process on the same data directory).
     pub fn another(&self) -> Store {
         self.place.open()
+    }
+
+    /// Another node sharing this store's state, with a cache of its own; `None` for a
+    /// backend that is one node only (SQLite).
+    pub fn another_node(&self) -> Option<Node> {
+        self.place.another_node()
     }
 
     /// Closes this store and opens its state again, as a restarted server does.
@@ -76,6 +101,16 @@ impl Place for PgDatabase {
         let pg = hearth_store::PgStore::open(&self.url, self.cache.path(), &self.key)
             .expect("open the PostgreSQL store");
         Store::new(std::sync::Arc::new(pg))
+    }
+
+    fn another_node(&self) -> Option<Node> {
+        let cache = tempfile::tempdir().expect("a temporary directory");
+        let pg = hearth_store::PgStore::open(&self.url, cache.path(), &self.key)
+            .expect("open a second node of the PostgreSQL store");
+        Some(Node {
+            store: Store::new(std::sync::Arc::new(pg)),
+            _cache: cache,
+        })
     }
 }
 

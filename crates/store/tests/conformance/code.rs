@@ -156,3 +156,322 @@ fn total_code_size_counts_latest_and_each_version(s: Fixture) {
     s.metadata().delete_function("f").expect("delete");
     assert_eq!(s.code().total_code_size().expect("size"), 0);
 }
+
+/// A fleet: two nodes on one database, each with its own cache (backends with nodes
+/// only, so these run on PostgreSQL alone).
+mod fleet {
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use crate::backend::{postgres, Fixture, Node};
+    use crate::records::zip;
+
+    fn two_nodes() -> (Fixture, Node) {
+        let a = postgres();
+        let b = a.another_node().expect("PostgreSQL has nodes");
+        (a, b)
+    }
+
+    /// Bytes that do not compress (so that the zip spans several stored chunks).
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Every file under `root`: relative path, mode and bytes.
+    fn tree(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+        let mut out = BTreeMap::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("list") {
+                let path = entry.expect("entry").path();
+                let meta = std::fs::metadata(&path).expect("meta");
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                if meta.is_dir() {
+                    out.insert(rel, (meta.permissions().mode() & 0o777, Vec::new()));
+                    dirs.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read");
+                    out.insert(rel, (meta.permissions().mode() & 0o777, bytes));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn code_put_through_one_node_is_unpacked_by_another_byte_identical() {
+        let (a, b) = two_nodes();
+        let big = noise(3 << 20, 42);
+        let bytes = zip(&[
+            ("bootstrap", b"#!/bin/sh\necho hi\n", 0o755),
+            ("lib/data.bin", &big, 0o644),
+            ("lib/deep/x.txt", b"x", 0o600),
+        ]);
+        assert!(bytes.len() > 3 << 20, "the zip spans several chunks");
+        let (code, pin_a) = a.code().put_zip(&bytes).expect("put on a");
+        let root_a = a.code().unpacked(&pin_a).expect("unpack on a");
+
+        // b has nothing cached: it fetches the zip from the database.
+        assert!(!b.code().zip_path(&code.sha256_hex).exists());
+        let pin_b = b.code().pin_stored(&code.sha256_hex).expect("stored for b");
+        let root_b = b.code().unpacked(&pin_b).expect("unpack on b");
+        assert_ne!(root_a, root_b, "each node has its own cache");
+        assert_eq!(
+            std::fs::read(b.code().zip_path(&code.sha256_hex)).expect("b's zip"),
+            bytes
+        );
+        let (ta, tb) = (tree(&root_a), tree(&root_b));
+        assert_eq!(ta.len(), 5, "{:?}", ta.keys().collect::<Vec<_>>());
+        assert_eq!(ta, tb);
+        assert_eq!(tb["bootstrap"].0, 0o555);
+        assert_eq!(tb["lib/data.bin"].1, big);
+
+        // Storing the same zip through the other node is the same code.
+        let (again, _pin) = b.code().put_zip(&bytes).expect("put on b");
+        assert_eq!(again, code);
+    }
+
+    #[test]
+    fn two_nodes_storing_one_zip_together_both_succeed() {
+        let (a, b) = two_nodes();
+        let bytes = zip(&[("lib/data.bin", &noise(2 << 20, 7), 0o644)]);
+        let (ca, cb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| a.code().put_zip(&bytes).expect("put on a"));
+            let tb = s.spawn(|| b.code().put_zip(&bytes).expect("put on b"));
+            (ta.join().expect("a"), tb.join().expect("b"))
+        });
+        assert_eq!(ca.0, cb.0);
+        for (node, pin) in [(&*a as &hearth_store::Store, &ca.1), (&*b, &cb.1)] {
+            let root = node.code().unpacked(pin).expect("unpack");
+            assert_eq!(
+                std::fs::read(root.join("lib/data.bin")).expect("read"),
+                noise(2 << 20, 7)
+            );
+        }
+    }
+
+    /// The fleet's collection rule: code one node pins (stored, its row not yet written)
+    /// outlives another node's sweeps, which do collect unpinned code; once the pinning
+    /// node lets go, the other node's sweep collects it, and each node's cache follows.
+    #[test]
+    fn a_pin_on_one_node_keeps_code_from_another_nodes_sweeps() {
+        let (a, b) = two_nodes();
+        let kept = zip(&[("bootstrap", b"pinned on a", 0o755)]);
+        let (code, pin) = a.code().put_zip(&kept).expect("put on a");
+        let root_a = a.code().unpacked(&pin).expect("unpack on a");
+        // Unpinned code stored through b: b's sweeps collect it, so they do run and
+        // look at a's code too.
+        let (control, control_pin) = b
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"nobody", 0o755)]))
+            .expect("put on b");
+        drop(control_pin);
+        until_collected_on(&b, &control.sha256_hex);
+        for _ in 0..3 {
+            b.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let probe = b
+            .code()
+            .pin_stored(&code.sha256_hex)
+            .expect("a's pin keeps it");
+        let root_b = b.code().unpacked(&probe).expect("unpack on b");
+        assert_eq!(tree(&root_a), tree(&root_b));
+        drop(probe);
+
+        // a lets go: b's sweep may now collect it from the database, and a's cache is
+        // cleaned by a's own sweep.
+        drop(pin);
+        until_collected_on(&b, &code.sha256_hex);
+        assert!(a.code().pin_stored(&code.sha256_hex).is_none());
+        for (node, root) in [(&*a as &hearth_store::Store, &root_a), (&*b, &root_b)] {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while node.code().zip_path(&code.sha256_hex).exists() || root.exists() {
+                assert!(std::time::Instant::now() < deadline, "a cache kept it");
+                node.code().collect_code();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Code a function names, written through one node, stays through every node's
+    /// sweeps once the writer's pin is gone; deleting the function frees it everywhere.
+    #[test]
+    fn code_a_row_names_stays_through_every_nodes_sweeps() {
+        let (a, b) = two_nodes();
+        let (code, pin) = a
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"named", 0o755)]))
+            .expect("put on a");
+        let mut f = crate::records::sample("f");
+        f.code = code.clone();
+        a.metadata().insert_function(&f).expect("insert");
+        drop(pin);
+        // Unpinned code through b, collected by b's sweeps: they ran past a's code.
+        let (control, control_pin) = b
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"nobody", 0o755)]))
+            .expect("put on b");
+        drop(control_pin);
+        until_collected_on(&b, &control.sha256_hex);
+        until_collected_on(&a, &control.sha256_hex);
+        let pin = b.code().pin_stored(&code.sha256_hex).expect("named, kept");
+        assert!(b.code().unpacked(&pin).expect("unpack").is_dir());
+        drop(pin);
+        assert!(b.metadata().delete_function("f").expect("delete"));
+        until_collected_on(&a, &code.sha256_hex);
+        assert!(b.code().pin_stored(&code.sha256_hex).is_none());
+    }
+
+    /// One node stores code and writes the functions naming it while the other sweeps
+    /// without pause (and stores code nobody keeps): no function ever names code the
+    /// fleet has lost.
+    #[test]
+    fn code_stored_for_a_function_survives_another_nodes_constant_sweeps() {
+        let (a, b) = two_nodes();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        /// Stops the sweeping node when the test ends, a failing one too (the scope
+        /// waits for it before reporting the failure).
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            let _stop = Stop(&stop);
+            s.spawn(|| {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let junk = zip(&[("bootstrap", format!("junk {n}").as_bytes(), 0o755)]);
+                    drop(b.code().put_zip(&junk).expect("put junk on b"));
+                    b.code().collect_code();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            });
+            for i in 0..40 {
+                let bytes = zip(&[("bootstrap", format!("function {i}").as_bytes(), 0o755)]);
+                let (code, pin) = a.code().put_zip(&bytes).expect("put on a");
+                // The gap a sweep elsewhere must not use: stored, not yet named.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                let mut f = crate::records::sample(&format!("f{i}"));
+                f.code = code.clone();
+                a.metadata().insert_function(&f).expect("insert");
+                drop(pin);
+                let pin = b
+                    .code()
+                    .pin_stored(&code.sha256_hex)
+                    .unwrap_or_else(|| panic!("f{i}'s code was lost"));
+                let root = b.code().unpacked(&pin).expect("unpack on b");
+                assert_eq!(
+                    std::fs::read(root.join("bootstrap")).expect("read"),
+                    format!("function {i}").as_bytes()
+                );
+            }
+        });
+    }
+
+    /// A node that dies holding pins (a crash: nothing released) keeps its code only
+    /// until it has been silent for longer than the fleet waits for a node; then any
+    /// node's sweep forgets it and collects the code. The wait is simulated by setting
+    /// the dead node's last heartbeat back in the database (the one place this suite
+    /// reaches into PostgreSQL's tables: a test cannot wait minutes).
+    #[test]
+    fn a_dead_nodes_pins_stop_counting() {
+        let server = crate::backend::cluster::url();
+        let name = format!("hearth_test_dead_{}", std::process::id());
+        crate::backend::cluster::create_database(&server, &name);
+        let url = crate::backend::cluster::with_database(&server, &name);
+        let key = hearth_store::seal::SealKey::from_bytes([7; 32]);
+        let open = |cache: &Path| {
+            hearth_store::Store::new(std::sync::Arc::new(
+                hearth_store::PgStore::open(&url, cache, &key).expect("open"),
+            ))
+        };
+        let (cache_a, cache_b) = (tempdir(), tempdir());
+        let a = open(cache_a.path());
+        let nodes_before_b = sql_rows(&url, "SELECT node FROM code_nodes");
+        assert_eq!(nodes_before_b.len(), 1, "a fresh database has node a only");
+        let b = open(cache_b.path());
+        let (code, pin) = a
+            .code()
+            .put_zip(&zip(&[("bootstrap", b"held by the dead", 0o755)]))
+            .expect("put on a");
+        // a crashes: its pin is never released, its heartbeats stop.
+        std::mem::forget(pin);
+        drop(a);
+        for _ in 0..3 {
+            b.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert!(
+            b.code().pin_stored(&code.sha256_hex).is_some(),
+            "a node alive a moment ago still holds its code"
+        );
+        sql_rows(
+            &url,
+            &format!(
+                "UPDATE code_nodes SET alive_at = now() - interval '1 hour' \
+                 WHERE node = '{}' RETURNING node",
+                nodes_before_b[0]
+            ),
+        );
+        until_collected_on(&b, &code.sha256_hex);
+        let left = sql_rows(
+            &url,
+            &format!(
+                "SELECT node FROM code_nodes WHERE node = '{}'",
+                nodes_before_b[0]
+            ),
+        );
+        assert!(left.is_empty(), "the dead node is forgotten");
+    }
+
+    fn tempdir() -> tempfile::TempDir {
+        tempfile::tempdir().expect("a temporary directory")
+    }
+
+    /// Runs `statement` on the database at `url`; answers its rows' first column.
+    fn sql_rows(url: &str, statement: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            let rows = client.query(statement, &[]).await.expect("query");
+            drop(client);
+            let _ = driver.await;
+            rows.iter().map(|r| r.get::<_, String>(0)).collect()
+        })
+    }
+
+    fn until_collected_on(node: &hearth_store::Store, hash: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while node.code().pin_stored(hash).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{hash} never collected"
+            );
+            node.code().collect_code();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
