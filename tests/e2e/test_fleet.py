@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,11 +77,12 @@ def postgres_bin() -> Path:
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
+def postgres():
     """A private PostgreSQL cluster reachable only through a Unix socket in a temporary
     directory, run as the `postgres` user; killed with this process if the test dies."""
     h.require_privileged("root (PostgreSQL runs as the postgres user)", os.geteuid() == 0)
-    base = Path(tmp_path_factory.mktemp("fleet-pg"))
+    # Not under pytest's temporary directory, which only root may enter.
+    base = Path(tempfile.mkdtemp(prefix="hearth-fleet-pg-"))
     shutil.chown(base, "postgres", "postgres")
     os.chmod(base, 0o755)
     bin_dir = postgres_bin()
@@ -102,6 +104,7 @@ def postgres(tmp_path_factory):
     yield {"url": url, "base": base, "bin": bin_dir}
     proc.kill()
     proc.wait()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def new_database(postgres, name: str) -> str:
@@ -159,12 +162,13 @@ def test_three_nodes_share_functions_and_see_each_others_updates(fleet):
     # An update on B reaches A's cache by notification: A answers the new value as soon
     # as it hears, with no polling (the time is printed, not asserted: CI machines vary).
     ca.get_function_configuration(FunctionName=name)
+    cb.update_function_configuration(FunctionName=name, Description="from B")
     start = time.monotonic()
-    h.update_config(cb, name, Description="from B")
     assert h.wait_until(
         lambda: ca.get_function_configuration(FunctionName=name)["Description"] == "from B",
         timeout=5, interval=0.005)
-    print(f"update on B seen on A after {(time.monotonic() - start) * 1000:.0f} ms")
+    print(f"update on B seen on A {(time.monotonic() - start) * 1000:.0f} ms after B answered")
+    h.wait_updated(cb, name)
     # A node killed is gone after the timeout; the others keep serving its functions.
     c.kill()
     assert h.wait_until(lambda: sorted(n["state"] for n in nodes(b)) == ["alive", "alive", "gone"],

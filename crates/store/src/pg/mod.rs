@@ -6,9 +6,6 @@
 //! (`LISTEN`/`NOTIFY`, [`listen`]), and one file per area, named after the trait it
 //! implements.
 
-// Until every area is built (issue 21), some of the shared parts have no user yet.
-#![allow(dead_code, unused_imports)]
-
 mod audit;
 mod changes;
 mod code;
@@ -158,9 +155,4 @@ fn check_fleet_key(pool: &Pool, key: &SealKey) -> Result<(), StoreError> {
         ));
     }
     Ok(())
-}
-
-/// What an operation not yet built on PostgreSQL answers.
-pub(crate) fn not_yet() -> StoreError {
-    StoreError::Backend("not yet built on PostgreSQL".into())
 }
