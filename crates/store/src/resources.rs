@@ -135,6 +135,17 @@ impl SqliteStore {
     }
 }
 
+/// Whether a policy is stored after an edit (one with no statement is removed), on every
+/// backend.
+pub(crate) fn policy_kept(p: &Option<Policy>) -> bool {
+    p.as_ref().is_some_and(|p| !p.statements.is_empty())
+}
+
+/// Whether settings are stored after an edit (the defaults are not), on every backend.
+pub(crate) fn settings_kept(s: &FunctionSettings) -> bool {
+    *s != FunctionSettings::default()
+}
+
 impl ResourceStore for SqliteStore {
     fn tags(&self, resource: &str) -> Result<Tags, StoreError> {
         let data: Option<String> = self
@@ -211,7 +222,7 @@ impl ResourceStore for SqliteStore {
             "policies",
             function,
             qualifier,
-            |p: &Option<Policy>| p.as_ref().is_some_and(|p| !p.statements.is_empty()),
+            crate::resources::policy_kept,
             edit,
         )
     }
@@ -236,7 +247,7 @@ impl ResourceStore for SqliteStore {
             "function_settings",
             function,
             qualifier,
-            |s: &FunctionSettings| *s != FunctionSettings::default(),
+            crate::resources::settings_kept,
             edit,
         )
     }

@@ -217,7 +217,7 @@ impl ResourceStore for PgStore {
             "policies",
             function,
             qualifier,
-            |p: &Option<Policy>| p.as_ref().is_some_and(|p| !p.statements.is_empty()),
+            crate::resources::policy_kept,
             edit,
         )
     }
@@ -242,7 +242,7 @@ impl ResourceStore for PgStore {
             "function_settings",
             function,
             qualifier,
-            |s: &FunctionSettings| *s != FunctionSettings::default(),
+            crate::resources::settings_kept,
             edit,
         )
     }
