@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,12 @@ def test_three_nodes_share_functions_and_see_each_others_updates(fleet):
     ca, cb, cc = (h.lambda_client(n.endpoint) for n in (a, b, c))
     name = h.unique_name("fleet")
     h.create_function(ca, name)
+    # C has never had the code: GetFunction's Code.Location on C still downloads the zip
+    # (fetched from the database into C's cache).
+    location = cc.get_function(FunctionName=name)["Code"]["Location"]
+    assert location.startswith(c.endpoint), location
+    with urllib.request.urlopen(location, timeout=30) as r:
+        assert r.read() == h.zip_bytes("python.zip")
     # Created on A, invoked on B and C (the code comes from the database).
     for client in (cb, cc):
         out = h.invoke_ok(client, name, {"n": 1})

@@ -20,11 +20,17 @@ pub(crate) async fn code(
     State(s): State<AppState>,
     Path(file): Path<String>,
 ) -> ApiResult<Response> {
-    let hex = file.strip_suffix(".zip").unwrap_or(&file);
-    let path = s
-        .engine
-        .code_zip_path(hex)
-        .ok_or_else(|| ApiError(AwsError::not_found(format!("No code with hash {hex}"))))?;
+    let hex = file.strip_suffix(".zip").unwrap_or(&file).to_string();
+    // Off the async workers: a node of a fleet may fetch the zip from the store first.
+    let engine = s.engine.clone();
+    let (hex, path) = tokio::task::spawn_blocking(move || {
+        let path = engine.code_zip_path(&hex);
+        (hex, path)
+    })
+    .await
+    .map_err(|e| ApiError(AwsError::service(format!("cannot read code: {e}"))))?;
+    let path =
+        path.ok_or_else(|| ApiError(AwsError::not_found(format!("No code with hash {hex}"))))?;
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| ApiError(AwsError::service(format!("cannot read code: {e}"))))?;

@@ -410,10 +410,25 @@ impl Engine {
     }
 
     /// The zip stored under a hash, for `Code.Location`.
+    ///
+    /// Blocking: on a store that nodes share, a node that has not had the code yet fetches
+    /// it first (pinning stored code and unpacking it brings its zip into the node's cache).
     pub fn code_zip_path(&self, sha256_hex: &str) -> Option<std::path::PathBuf> {
         let valid = sha256_hex.len() == 64 && sha256_hex.bytes().all(|b| b.is_ascii_hexdigit());
-        let path = self.inner.store.code().zip_path(sha256_hex);
-        (valid && path.is_file()).then_some(path)
+        if !valid {
+            return None;
+        }
+        let code = self.inner.store.code();
+        let path = code.zip_path(sha256_hex);
+        if path.is_file() {
+            return Some(path);
+        }
+        let pin = code.pin_stored(sha256_hex)?;
+        if let Err(e) = code.unpacked(&pin) {
+            tracing::warn!(code = sha256_hex, error = %e, "cannot fetch code for a download");
+            return None;
+        }
+        path.is_file().then_some(path)
     }
 }
 
