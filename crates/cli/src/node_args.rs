@@ -71,7 +71,8 @@ fn node_id(data_dir: &Path) -> anyhow::Result<String> {
         "node-{}",
         raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    std::fs::write(&path, format!("{id}\n"))
+    // Private, as everything in the data directory (docs/data-protection.md).
+    hearth_store::private::write(&path, format!("{id}\n").as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(id)
 }
@@ -86,5 +87,11 @@ mod tests {
         let id = node_id(dir.path()).expect("made");
         assert!(id.starts_with("node-") && id.len() == 17, "{id}");
         assert_eq!(node_id(dir.path()).expect("read"), id);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("node-id"))
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }
