@@ -18,6 +18,9 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use crate::StoreError;
 
+/// How long a connection attempt may take when the URL does not say.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connections kept open between uses; more are opened when all are busy.
 const MAX_IDLE: usize = 16;
 
@@ -47,7 +50,12 @@ impl Pool {
     /// Parses `url` (`postgres://user:password@host:port/db`, or the key=value form) and
     /// opens one connection to check that it works.
     pub(crate) fn connect(url: &str) -> Result<Arc<Self>, StoreError> {
-        let config: Config = url.parse().map_err(backend)?;
+        let mut config: Config = url.parse().map_err(backend)?;
+        // An unreachable database fails a connection attempt rather than hanging it
+        // (libpq's default is to wait forever); a URL's own `connect_timeout` wins.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hearth-postgres")
