@@ -160,7 +160,6 @@ impl SqliteStore {
         let before = q.before.unwrap_or(i64::MAX);
         let since = q.since_ms.unwrap_or(i64::MIN);
         let until = q.until_ms.unwrap_or(i64::MAX);
-        let limit = q.limit.max(1);
         let mut sql = String::from(
             "SELECT id, stream, ts, last_ts, count, stamps, body FROM log_chunks
              WHERE function = ?1 AND id >= ?2 AND id <= ?3 AND last_ts >= ?4 AND ts < ?5",
@@ -196,64 +195,19 @@ impl SqliteStore {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-        let mut events = Vec::new();
-        let mut scanned = 0usize;
+        let mut scan = ChunkScan::new(q);
         while let Some(r) = rows.next()? {
             let row_id: i64 = r.get(0)?;
-            if q.scan_bytes.is_some_and(|cap| scanned >= cap) {
-                // Stopped before this row: the previous one was read whole.
-                let resume = if q.newest_first {
-                    (row_id + 1) * LINES_PER_ROW
-                } else {
-                    row_id * LINES_PER_ROW - 1
-                };
-                return Ok(LogScan {
-                    events,
-                    resume: Some(resume),
-                });
+            if let Some(stopped) = scan.stop_before(row_id) {
+                return Ok(stopped);
             }
             let stream: String = r.get(1)?;
             let chunk = LogChunk::from_row(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-            scanned += chunk.size();
-            let wanted = |(i, (ts, line)): (usize, (i64, &str))| {
-                let id = row_id * LINES_PER_ROW + i as i64;
-                let keep = id > after
-                    && id < before
-                    && ts >= since
-                    && ts < until
-                    && q.pattern.as_ref().is_none_or(|p| p.matches(line));
-                keep.then(|| LogEvent {
-                    id,
-                    timestamp: ts,
-                    log_stream: stream.clone(),
-                    message: line.to_string(),
-                })
-            };
-            let lines = chunk.lines().enumerate();
-            let found: Vec<LogEvent> = if q.newest_first {
-                let mut all: Vec<_> = lines.filter_map(wanted).collect();
-                all.reverse();
-                all
-            } else {
-                lines
-                    .filter_map(wanted)
-                    .take(limit - events.len())
-                    .collect()
-            };
-            for e in found {
-                events.push(e);
-                if events.len() >= limit {
-                    return Ok(LogScan {
-                        events,
-                        resume: None,
-                    });
-                }
+            if let Some(full) = scan.row(row_id, &stream, &chunk) {
+                return Ok(full);
             }
         }
-        Ok(LogScan {
-            events,
-            resume: None,
-        })
+        Ok(scan.done())
     }
 
     /// A function's streams, in name order.
@@ -307,6 +261,100 @@ impl SqliteStore {
             params![function],
             |r| r.get(0),
         )?)
+    }
+}
+
+/// A scan of log chunks in the query's order, shared by every backend: which lines of
+/// each row a query wants, where a scan bounded by `scan_bytes` stops, and when the
+/// limit is reached.
+pub(crate) struct ChunkScan<'q> {
+    q: &'q LogQuery,
+    after: i64,
+    before: i64,
+    since: i64,
+    until: i64,
+    limit: usize,
+    events: Vec<LogEvent>,
+    scanned: usize,
+}
+
+impl<'q> ChunkScan<'q> {
+    pub(crate) fn new(q: &'q LogQuery) -> Self {
+        Self {
+            q,
+            after: q.after.unwrap_or(-1),
+            before: q.before.unwrap_or(i64::MAX),
+            since: q.since_ms.unwrap_or(i64::MIN),
+            until: q.until_ms.unwrap_or(i64::MAX),
+            limit: q.limit.max(1),
+            events: Vec::new(),
+            scanned: 0,
+        }
+    }
+
+    /// Whether the byte bound stops the scan before row `row_id`: then the scan's answer,
+    /// resuming after the previous row (read whole).
+    pub(crate) fn stop_before(&mut self, row_id: i64) -> Option<LogScan> {
+        if self.q.scan_bytes.is_none_or(|cap| self.scanned < cap) {
+            return None;
+        }
+        let resume = if self.q.newest_first {
+            (row_id + 1) * LINES_PER_ROW
+        } else {
+            row_id * LINES_PER_ROW - 1
+        };
+        Some(LogScan {
+            events: std::mem::take(&mut self.events),
+            resume: Some(resume),
+        })
+    }
+
+    /// Takes the wanted lines of row `row_id` (of `stream`); the scan's answer once the
+    /// limit is reached.
+    pub(crate) fn row(&mut self, row_id: i64, stream: &str, chunk: &LogChunk) -> Option<LogScan> {
+        self.scanned += chunk.size();
+        let (after, before, since, until, q) =
+            (self.after, self.before, self.since, self.until, self.q);
+        let wanted = |(i, (ts, line)): (usize, (i64, &str))| {
+            let id = row_id * LINES_PER_ROW + i as i64;
+            let keep = id > after
+                && id < before
+                && ts >= since
+                && ts < until
+                && q.pattern.as_ref().is_none_or(|p| p.matches(line));
+            keep.then(|| LogEvent {
+                id,
+                timestamp: ts,
+                log_stream: stream.to_string(),
+                message: line.to_string(),
+            })
+        };
+        let lines = chunk.lines().enumerate();
+        let found: Vec<LogEvent> = if q.newest_first {
+            let mut all: Vec<_> = lines.filter_map(wanted).collect();
+            all.reverse();
+            all
+        } else {
+            lines
+                .filter_map(wanted)
+                .take(self.limit - self.events.len())
+                .collect()
+        };
+        for e in found {
+            self.events.push(e);
+            if self.events.len() >= self.limit {
+                return Some(self.done());
+            }
+        }
+        None
+    }
+
+    /// The answer of a scan that read every row.
+    pub(crate) fn done(&mut self) -> LogScan {
+        LogScan {
+            events: std::mem::take(&mut self.events),
+            resume: None,
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{backend, wait, PgStore};
 use crate::chunk::LogChunk;
+use crate::logs::ChunkScan;
 use crate::traits::LogStore;
 use crate::{LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, StoreError, LINES_PER_ROW};
 
@@ -144,11 +145,6 @@ impl LogStore for PgStore {
     }
 
     fn scan_logs(&self, function: &str, q: &LogQuery) -> Result<LogScan, StoreError> {
-        let after = q.after.unwrap_or(-1);
-        let before = q.before.unwrap_or(i64::MAX);
-        let since = q.since_ms.unwrap_or(i64::MIN);
-        let until = q.until_ms.unwrap_or(i64::MAX);
-        let limit = q.limit.max(1);
         let (sql, args) = scan_sql(function, q);
         let mut c = self.conn()?;
         // A portal lives in a transaction; one statement's snapshot, as SQLite's read.
@@ -156,8 +152,7 @@ impl LogStore for PgStore {
         let stmt = wait(tx.prepare(&sql)).map_err(backend)?;
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a).collect();
         let portal = wait(tx.bind(&stmt, &params)).map_err(backend)?;
-        let mut events = Vec::new();
-        let mut scanned = 0usize;
+        let mut scan = ChunkScan::new(q);
         let mut fetch = FIRST_FETCH;
         loop {
             let rows = wait(tx.query_portal(&portal, fetch)).map_err(backend)?;
@@ -165,17 +160,8 @@ impl LogStore for PgStore {
             fetch = next_fetch(fetch);
             for r in &rows {
                 let row_id: i64 = r.try_get(0).map_err(backend)?;
-                if q.scan_bytes.is_some_and(|cap| scanned >= cap) {
-                    // Stopped before this row: the previous one was read whole.
-                    let resume = if q.newest_first {
-                        (row_id + 1) * LINES_PER_ROW
-                    } else {
-                        row_id * LINES_PER_ROW - 1
-                    };
-                    return Ok(LogScan {
-                        events,
-                        resume: Some(resume),
-                    });
+                if let Some(stopped) = scan.stop_before(row_id) {
+                    return Ok(stopped);
                 }
                 let stream: String = r.try_get(1).map_err(backend)?;
                 let chunk = LogChunk::from_row(
@@ -185,40 +171,8 @@ impl LogStore for PgStore {
                     r.try_get(5).map_err(backend)?,
                     r.try_get(6).map_err(backend)?,
                 );
-                scanned += chunk.size();
-                let wanted = |(i, (ts, line)): (usize, (i64, &str))| {
-                    let id = row_id * LINES_PER_ROW + i as i64;
-                    let keep = id > after
-                        && id < before
-                        && ts >= since
-                        && ts < until
-                        && q.pattern.as_ref().is_none_or(|p| p.matches(line));
-                    keep.then(|| LogEvent {
-                        id,
-                        timestamp: ts,
-                        log_stream: stream.clone(),
-                        message: line.to_string(),
-                    })
-                };
-                let lines = chunk.lines().enumerate();
-                let found: Vec<LogEvent> = if q.newest_first {
-                    let mut all: Vec<_> = lines.filter_map(wanted).collect();
-                    all.reverse();
-                    all
-                } else {
-                    lines
-                        .filter_map(wanted)
-                        .take(limit - events.len())
-                        .collect()
-                };
-                for e in found {
-                    events.push(e);
-                    if events.len() >= limit {
-                        return Ok(LogScan {
-                            events,
-                            resume: None,
-                        });
-                    }
+                if let Some(full) = scan.row(row_id, &stream, &chunk) {
+                    return Ok(full);
                 }
             }
             if last_page {
@@ -228,10 +182,7 @@ impl LogStore for PgStore {
         // Read-only: ending it either way is the same; a commit keeps the connection's
         // next use free of a queued ROLLBACK.
         wait(tx.commit()).map_err(backend)?;
-        Ok(LogScan {
-            events,
-            resume: None,
-        })
+        Ok(scan.done())
     }
 
     fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, StoreError> {
