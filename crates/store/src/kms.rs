@@ -6,6 +6,7 @@ use hearth_model::arn::REGION;
 use rusqlite::params;
 
 use crate::seal::{random_bytes, SealKey};
+use crate::sealed_env::EnvSeal;
 use crate::{SqliteStore, StoreError};
 
 /// One key as listed.
@@ -19,6 +20,38 @@ pub struct KmsKeyInfo {
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(std::io::Error::other(e.to_string()))
+}
+
+/// A new Hearth key of `account`: its id, ARN and data key, the data key also sealed
+/// (under the master key, bound to the ARN) as the store keeps it. Every backend makes
+/// keys this way, then stores the row and [`remember`]s the data key.
+pub(crate) struct NewKmsKey {
+    pub(crate) key_id: String,
+    pub(crate) arn: String,
+    pub(crate) raw: [u8; 32],
+    pub(crate) sealed: Vec<u8>,
+}
+
+pub(crate) fn mint(seal: &EnvSeal, account: &str) -> Result<NewKmsKey, StoreError> {
+    let key_id = uuid::Uuid::new_v4().to_string();
+    // The account is in the ARN, which the data key is sealed to: no column of its own.
+    let arn = format!("arn:aws:kms:{REGION}:{account}:key/{key_id}");
+    let raw = random_bytes::<32>().map_err(io)?;
+    let sealed = seal.kms_master.seal(&raw, arn.as_bytes()).map_err(io)?;
+    Ok(NewKmsKey {
+        key_id,
+        arn,
+        raw,
+        sealed,
+    })
+}
+
+/// Keeps a key's data key for the records sealed under it.
+pub(crate) fn remember(seal: &EnvSeal, arn: &str, raw: [u8; 32]) {
+    seal.kms
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(arn.to_string(), SealKey::from_bytes(raw));
 }
 
 impl SqliteStore {
@@ -48,26 +81,19 @@ impl SqliteStore {
         account: &str,
         description: &str,
     ) -> Result<KmsKeyInfo, StoreError> {
-        let key_id = uuid::Uuid::new_v4().to_string();
-        // The account is in the ARN, which the data key is sealed to: no column of its own.
-        let arn = format!("arn:aws:kms:{REGION}:{account}:key/{key_id}");
-        let raw = random_bytes::<32>().map_err(io)?;
-        let sealed = self
-            .env_seal
-            .kms_master
-            .seal(&raw, arn.as_bytes())
-            .map_err(io)?;
+        let NewKmsKey {
+            key_id,
+            arn,
+            raw,
+            sealed,
+        } = mint(&self.env_seal, account)?;
         let created_ms = hearth_model::time::now_ms();
         self.conn().execute(
             "INSERT INTO kms_keys (key_id, arn, description, created_ms, data_key)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![key_id, arn, description, created_ms, sealed],
         )?;
-        self.env_seal
-            .kms
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(arn.clone(), SealKey::from_bytes(raw));
+        remember(&self.env_seal, &arn, raw);
         Ok(KmsKeyInfo {
             key_id,
             arn,

@@ -17,11 +17,11 @@
 //!
 //! [`EnvSeal`]: crate::sealed_env::EnvSeal
 
-use hearth_model::arn::REGION;
 use hearth_model::FunctionConfig;
 
 use super::{backend, wait, PgStore};
-use crate::seal::{random_bytes, SealKey};
+use crate::kms::{mint, remember, NewKmsKey};
+use crate::seal::SealKey;
 use crate::traits::KmsStore;
 use crate::{KmsKeyInfo, StoreError};
 
@@ -134,15 +134,12 @@ impl PgStore {
 
 impl KmsStore for PgStore {
     fn create_kms_key(&self, account: &str, description: &str) -> Result<KmsKeyInfo, StoreError> {
-        let key_id = uuid::Uuid::new_v4().to_string();
-        // The account is in the ARN, which the data key is sealed to: no column of its own.
-        let arn = format!("arn:aws:kms:{REGION}:{account}:key/{key_id}");
-        let raw = random_bytes::<32>().map_err(io)?;
-        let sealed = self
-            .env_seal
-            .kms_master
-            .seal(&raw, arn.as_bytes())
-            .map_err(io)?;
+        let NewKmsKey {
+            key_id,
+            arn,
+            raw,
+            sealed,
+        } = mint(&self.env_seal, account)?;
         let created_ms = hearth_model::time::now_ms();
         {
             let c = self.conn()?;
@@ -153,11 +150,7 @@ impl KmsStore for PgStore {
             ))
             .map_err(backend)?;
         }
-        self.env_seal
-            .kms
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(arn.clone(), SealKey::from_bytes(raw));
+        remember(&self.env_seal, &arn, raw);
         Ok(KmsKeyInfo {
             key_id,
             arn,
