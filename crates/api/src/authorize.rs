@@ -396,6 +396,7 @@ mod tests {
             engine.store().clone(),
             engine.writer().clone(),
             Default::default(),
+            hearth_events::Holder::alone("test"),
         )
         .expect("the async queue");
         let invoker = Invoker::new(path, Arc::new(queue.clone()));

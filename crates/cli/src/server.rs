@@ -272,6 +272,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         days: args.audit_retention_days,
         max_events: args.audit_max_events,
     });
+    let tls = args.tls.config(&data_dir)?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // The node joins before its async queue opens: the events it holds are read back
+    // only once its heartbeat is current (hearth_events::Holder).
+    let node = args.node.config(&data_dir, addr)?;
+    let node_id = node.id.clone();
+    tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
+    engine
+        .join_fleet(node)
+        .context("cannot register this node in the store")?;
     // The queue shares the engine's writer: an event's outcome is committed after the
     // log lines of the invocation that decided it.
     let queue = AsyncQueue::open(
@@ -283,7 +296,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 || ASYNC_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get()),
                 |n| n as usize,
             ),
+            claim_every: args.node.heartbeat,
             ..EventsConfig::default()
+        },
+        hearth_events::Holder {
+            node: node_id,
+            standing: engine.standing().clone(),
         },
     )
     .context("cannot read the async queue")?;
@@ -316,18 +334,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "runtimes not installed; run `hearth runtime install`"
         );
     }
-    let tls = args.tls.config(&data_dir)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
+    // Said once everything is started: tests and scripts wait for this line.
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("listening on {scheme}://{addr}");
-    let node = args.node.config(&data_dir, addr)?;
-    tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
-    engine
-        .join_fleet(node)
-        .context("cannot register this node in the store")?;
     let budget = usize::try_from(args.body_budget_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     // The names a self-signed certificate was made for are names the server answers to.
     let allowed_hosts: Vec<&str> = args

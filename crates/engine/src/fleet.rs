@@ -6,7 +6,9 @@
 //! so nodes' clocks need not agree. On the embedded store the fleet is this one node.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use hearth_store::{NodeRecord, Standing, StoreError};
 
 use serde::Serialize;
 
@@ -31,7 +33,8 @@ pub struct NodeConfig {
 pub struct NodeView {
     pub id: String,
     pub address: String,
-    /// `alive`, or `gone` (no heartbeat within the timeout).
+    /// `alive`, `draining` (asked to take no new work), or `gone` (no heartbeat within
+    /// its own timeout).
     pub state: &'static str,
     /// Whether it is the node answering.
     pub this_node: bool,
@@ -63,18 +66,40 @@ fn info(engine: &Engine) -> String {
     .to_string()
 }
 
+/// How much of its timeout a node counts on after a heartbeat is sent: the rest is a
+/// margin for the two clocks' rates and for the moment between checking the standing
+/// and acting on it.
+fn good_for(timeout: Duration) -> Duration {
+    timeout - timeout / 5
+}
+
+/// One heartbeat; on success the node's standing is renewed from when it was sent.
+fn beat(
+    store: &hearth_store::Store,
+    standing: &Standing,
+    config: &NodeConfig,
+    info: &str,
+) -> Result<NodeRecord, StoreError> {
+    let sent = Instant::now();
+    let node = store
+        .fleet()
+        .heartbeat(&config.id, &config.address, info, config.timeout)?;
+    standing.beat(sent, good_for(config.timeout));
+    standing.set_draining(node.draining);
+    Ok(node)
+}
+
 impl Engine {
     /// Registers this node and heartbeats until the engine is dropped or
     /// [`Engine::leave_fleet`]. Must be called inside the tokio runtime, once.
     pub fn join_fleet(&self, config: NodeConfig) -> Result<(), hearth_store::StoreError> {
         let store = self.store().clone();
-        store
-            .fleet()
-            .heartbeat(&config.id, &config.address, &info(self))?;
+        beat(&store, &self.inner.standing, &config, &info(self))?;
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
-        let (id, address, every) = (config.id.clone(), config.address.clone(), config.heartbeat);
+        let every = config.heartbeat;
+        let node = config.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
@@ -84,14 +109,13 @@ impl Engine {
                     return;
                 };
                 let engine = Engine { inner };
-                let (id, address, info) = (id.clone(), address.clone(), info(&engine));
-                let store = engine.store().clone();
+                let (node, info) = (node.clone(), info(&engine));
+                let (store, standing) = (engine.store().clone(), engine.inner.standing.clone());
                 drop(engine);
-                let beat = tokio::task::spawn_blocking(move || {
-                    store.fleet().heartbeat(&id, &address, &info)
-                })
-                .await;
-                if let Ok(Err(e)) = beat {
+                let beaten =
+                    tokio::task::spawn_blocking(move || beat(&store, &standing, &node, &info))
+                        .await;
+                if let Ok(Err(e)) = beaten {
                     tracing::warn!(error = %e, "fleet heartbeat failed");
                 }
             }
@@ -121,6 +145,13 @@ impl Engine {
         }
     }
 
+    /// Whether this node's heartbeats are current and whether it was asked to drain:
+    /// what decides if it may act on the work it holds (async events). Not good until
+    /// [`Engine::join_fleet`].
+    pub fn standing(&self) -> &Standing {
+        &self.inner.standing
+    }
+
     /// This node's id, once it joined.
     pub fn node_id(&self) -> Option<&str> {
         self.inner.membership.get().map(|m| m.config.id.as_str())
@@ -140,8 +171,6 @@ impl Engine {
         let fleet = self.store().fleet();
         let now = fleet.store_time_ms()?;
         let membership = self.inner.membership.get();
-        let timeout = membership.map_or(Duration::from_secs(10), |m| m.config.timeout);
-        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         Ok(fleet
             .nodes()?
             .into_iter()
@@ -149,8 +178,10 @@ impl Engine {
                 let silent_ms = (now - n.seen_ms).max(0);
                 NodeView {
                     this_node: membership.is_some_and(|m| m.config.id == n.id),
-                    state: if silent_ms > timeout_ms {
+                    state: if n.gone_at(now) {
                         "gone"
+                    } else if n.draining {
+                        "draining"
                     } else {
                         "alive"
                     },

@@ -74,6 +74,8 @@ struct Inner {
     check_roles: bool,
     /// This node's part in the fleet, once it joined (`fleet.rs`).
     membership: std::sync::OnceLock<fleet::Membership>,
+    /// Whether this node's heartbeats are current (see [`hearth_store::Standing`]).
+    standing: hearth_store::Standing,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -120,6 +122,7 @@ impl Engine {
                 egress_default: config.egress_default.clone(),
                 check_roles: config.check_roles,
                 membership: std::sync::OnceLock::new(),
+                standing: hearth_store::Standing::new(),
             }),
         };
         engine.resume_pending();

@@ -11,7 +11,7 @@ use hearth_model::arn::LATEST;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
-use hearth_store::{Change, QueueOp, QueuedEvent};
+use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
 use hearth_triggers::{EngineError, InvokeRequest, Invoker};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
@@ -22,12 +22,20 @@ use crate::Shared;
 /// Longest sleep with nothing due (a push wakes the dispatcher anyway).
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 
+/// How often a node that may not run its events looks again.
+const STANDING_WAIT: Duration = Duration::from_millis(100);
+
 /// Starts attempts while there are ready events and free slots, then sleeps until
 /// something is pushed, finishes, or becomes due.
 pub(crate) async fn dispatch(s: Arc<Shared>, invoker: Invoker) {
     loop {
         if s.stopping.load(Ordering::SeqCst) {
             return;
+        }
+        if !s.may_run() {
+            // Out of good standing or drained: nothing starts (see `claims`).
+            let _ = tokio::time::timeout(STANDING_WAIT, s.wake.notified()).await;
+            continue;
         }
         let now = now_ms();
         let (taken, wakeup) = {
@@ -124,6 +132,7 @@ async fn run(
             // Not waited for (see `finish`): if it is lost, the event runs sooner.
             s.writer.submit_all(vec![Change::Queue(QueueOp::Reschedule {
                 seq: event.seq,
+                owner: Some(s.holder.node.clone()),
                 due_ms,
                 progress: event.progress.clone(),
             })]);
@@ -223,7 +232,6 @@ async fn finish(
         .last_outcome
         .as_deref()
         .and_then(|o| serde_json::from_str::<Outcome>(o).ok());
-    let mut changes = vec![Change::Queue(QueueOp::Remove(event.seq))];
     let mut follow = None;
     let qualifier = event.qualifier.as_deref().unwrap_or(LATEST);
     // Lambda sends the record with the function's execution role: one that may no
@@ -254,7 +262,8 @@ async fn finish(
                 );
                 let now = now_ms();
                 let next = QueuedEvent {
-                    seq: s.seq(),
+                    seq: s.seq()?,
+                    owner: s.new_owner(),
                     request_id: uuid::Uuid::new_v4().to_string(),
                     function: target.name,
                     qualifier: target.qualifier,
@@ -263,12 +272,7 @@ async fn finish(
                     due_ms: now,
                     progress: Default::default(),
                 };
-                let body = Bytes::from(record.to_string());
-                changes.push(Change::Queue(QueueOp::Insert(next.clone(), body.clone())));
-                follow = Some(Pending {
-                    event: next,
-                    payload: Some(body),
-                });
+                follow = Some(Box::new((next, Bytes::from(record.to_string()))));
             }
             Err(e) => {
                 tracing::warn!(
@@ -288,13 +292,30 @@ async fn finish(
             "async event failed"
         );
     }
-    // Submitted after the attempt's log lines, so committed no earlier than them. Not
-    // waited for, so that many attempts share a commit: until it lands, the event's row
-    // is still there, and a crash makes it run again (with the destination record, which
-    // is in the same commit).
-    s.writer.submit_all(changes);
-    if let Some(f) = follow {
-        s.enqueue([f]);
+    let next = follow.as_ref().map(|f| f.0.clone());
+    // The event goes only if this node still holds it, and its record is queued only
+    // then (an event another node took over is done, and recorded, there).
+    let done = Change::Queue(QueueOp::Finish {
+        seq: event.seq,
+        owner: Some(s.holder.node.clone()),
+        follow,
+    });
+    match next {
+        // Submitted after the attempt's log lines, so committed no earlier than them.
+        // Not waited for, so that many attempts share a commit: until it lands, the
+        // event's row is still there, and a crash makes it run again.
+        None => s.writer.submit_all(vec![done]),
+        Some(next) => {
+            // Waited for: the record runs only once it is in the store, read from there
+            // (so a record the fence dropped is not run from memory).
+            s.writer.commit(vec![done], Durability::Committed).await?;
+            if next.owner.is_some() {
+                s.enqueue([Pending {
+                    event: next,
+                    payload: None,
+                }]);
+            }
+        }
     }
     Ok(None)
 }

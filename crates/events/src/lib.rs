@@ -12,19 +12,31 @@
 //! lines and carries any destination record it produced as a new event: so a crash at
 //! any moment loses nothing, and an event that was running is run again after a restart
 //! (at-least-once).
+//!
+//! In a fleet, many nodes share the queue table. An event is held by the node that
+//! accepted it (its row's owner) and run only there; every node claims now and then the
+//! events whose holder is gone (see `claims`), and a node whose own heartbeats are not
+//! current (its [`Standing`]) starts no attempt and lets go of what waits in memory,
+//! reading back what is still its own once it is in good standing again. Every change
+//! it makes to an event is fenced by its name, so an event taken over while it was cut
+//! off is not touched by it.
 
+mod claims;
 mod deliver;
 mod policy;
 mod queue;
 mod record;
 mod source;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use hearth_model::time::now_ms;
-use hearth_store::{Change, Durability, QueueOp, QueuedEvent, Store, WriteError, Writer};
+use hearth_store::{
+    Change, Durability, QueueOp, QueuedEvent, Standing, Store, StoreError, WriteError, Writer,
+};
 use hearth_triggers::{BoxFuture, EventQueue, InvocableEvent, QueueStats};
 use tokio::sync::Notify;
 
@@ -40,6 +52,10 @@ pub struct EventsConfig {
     pub max_running: usize,
     /// Payload bytes kept in memory; beyond it payloads are read from the store.
     pub payload_budget: usize,
+    /// How often the node looks for events whose holder is gone.
+    pub claim_every: Duration,
+    /// How many it claims at a time (it claims again at once while there are more).
+    pub claim_batch: usize,
 }
 
 impl Default for EventsConfig {
@@ -48,6 +64,26 @@ impl Default for EventsConfig {
             retry_delays: vec![Duration::from_secs(60), Duration::from_secs(120)],
             max_running: 16,
             payload_budget: 256 * 1024 * 1024,
+            claim_every: Duration::from_secs(2),
+            claim_batch: 512,
+        }
+    }
+}
+
+/// The node a queue runs on: its name on the events it holds, and whether it may act
+/// on them (its heartbeats' [`Standing`]).
+#[derive(Clone)]
+pub struct Holder {
+    pub node: String,
+    pub standing: Standing,
+}
+
+impl Holder {
+    /// The only user of its store, always in good standing (tests).
+    pub fn alone(node: &str) -> Self {
+        Self {
+            node: node.into(),
+            standing: Standing::always(),
         }
     }
 }
@@ -59,7 +95,12 @@ struct Shared {
     writer: Writer,
     queue: Mutex<queue::Queue>,
     wake: Notify,
-    next_seq: AtomicI64,
+    /// Sequence numbers this node may still give.
+    seqs: Mutex<Range<i64>>,
+    holder: Holder,
+    /// What waited in memory was let go (the node fell out of good standing or was
+    /// drained): what is still its own is read back before it runs anything again.
+    let_go: AtomicBool,
     stopping: AtomicBool,
     config: EventsConfig,
 }
@@ -69,8 +110,27 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn seq(&self) -> i64 {
-        self.next_seq.fetch_add(1, Ordering::Relaxed) + 1
+    /// A sequence number no node has given; a new block from the store when this
+    /// node's is used up (a round trip every [`hearth_store::SEQ_BLOCK`] events).
+    fn seq(&self) -> Result<i64, StoreError> {
+        let mut seqs = self.seqs.lock().unwrap_or_else(|p| p.into_inner());
+        if seqs.is_empty() {
+            *seqs = self.store.queue().queue_seqs()?;
+        }
+        let seq = seqs.start;
+        seqs.start += 1;
+        Ok(seq)
+    }
+
+    /// Whether the node may start attempts: in good standing and not drained.
+    fn may_run(&self) -> bool {
+        self.holder.standing.is_good() && !self.holder.standing.draining()
+    }
+
+    /// The holder an event accepted now gets: this node, or no one while it drains
+    /// (for another node to claim).
+    fn new_owner(&self) -> Option<String> {
+        (!self.holder.standing.draining()).then(|| self.holder.node.clone())
     }
 
     /// Puts new events (written already) in the queue and wakes the dispatcher.
@@ -88,8 +148,10 @@ impl Shared {
     async fn accept(&self, event: InvocableEvent) -> Result<(), WriteError> {
         let req = event.into_request();
         let now = now_ms();
+        let owner = self.new_owner();
         let event = QueuedEvent {
-            seq: self.seq(),
+            seq: self.seq()?,
+            owner: owner.clone(),
             request_id: req.request_id,
             function: req.function.name,
             qualifier: req.function.qualifier,
@@ -107,10 +169,12 @@ impl Shared {
                 Durability::Synced,
             )
             .await?;
-        self.enqueue([queue::Pending {
-            event,
-            payload: Some(req.payload),
-        }]);
+        if owner.is_some() {
+            self.enqueue([queue::Pending {
+                event,
+                payload: Some(req.payload),
+            }]);
+        }
         Ok(())
     }
 }
@@ -122,33 +186,36 @@ pub struct AsyncQueue {
 }
 
 impl AsyncQueue {
-    /// The queue over `store`'s queue rows, with the events a previous run left queued
-    /// (running ones included: they run again). `writer` must be the engine's, so that
-    /// an event's outcome is committed no earlier than its invocation's log lines.
-    /// Nothing is delivered until its [`AsyncQueue::dispatcher`] starts.
+    /// The queue over `store`'s queue rows, held as `holder`'s: with the events a
+    /// previous run of this node left queued (running ones included: they run again) and
+    /// those no live node holds, if the node is in good standing (else once it is).
+    /// `writer` must be the engine's, so that an event's outcome is committed no
+    /// earlier than its invocation's log lines. Nothing is delivered until its
+    /// [`AsyncQueue::dispatcher`] starts.
     pub fn open(
         store: Store,
         writer: Writer,
         config: EventsConfig,
-    ) -> Result<Self, hearth_store::StoreError> {
-        let left = store.queue().queued_events()?;
-        let last_seq = store.queue().last_queue_seq()?;
-        if !left.is_empty() {
-            tracing::info!(events = left.len(), "resuming the async queue");
-        }
+        holder: Holder,
+    ) -> Result<Self, StoreError> {
+        let seqs = store.queue().queue_seqs()?;
         let shared = Arc::new(Shared {
             store,
             writer,
             queue: Mutex::new(queue::Queue::new(config.payload_budget)),
             wake: Notify::new(),
-            next_seq: AtomicI64::new(last_seq),
+            seqs: Mutex::new(seqs),
+            holder,
+            let_go: AtomicBool::new(true),
             stopping: AtomicBool::new(false),
             config,
         });
-        shared.enqueue(left.into_iter().map(|event| queue::Pending {
-            event,
-            payload: None,
-        }));
+        if shared.may_run() {
+            let resumed = claims::read_back(&shared)?;
+            if resumed > 0 {
+                tracing::info!(events = resumed, "resuming the async queue");
+            }
+        }
         Ok(Self { shared })
     }
 

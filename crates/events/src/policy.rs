@@ -153,6 +153,7 @@ mod tests {
 
     fn event(accepted_ms: i64) -> QueuedEvent {
         QueuedEvent {
+            owner: None,
             seq: 1,
             request_id: "r".into(),
             function: "f".into(),

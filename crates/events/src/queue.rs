@@ -7,7 +7,7 @@
 //! of one function does not starve another's events.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use bytes::Bytes;
 use hearth_store::QueuedEvent;
@@ -46,6 +46,8 @@ pub(crate) struct Queue {
     running: usize,
     payload_bytes: usize,
     payload_budget: usize,
+    /// Every event here, waiting or running.
+    known: HashSet<i64>,
 }
 
 impl Queue {
@@ -58,12 +60,36 @@ impl Queue {
             running: 0,
             payload_bytes: 0,
             payload_budget,
+            known: HashSet::new(),
         }
+    }
+
+    /// Whether the event is here (waiting or running).
+    pub(crate) fn knows(&self, seq: i64) -> bool {
+        self.known.contains(&seq)
+    }
+
+    /// Drops every waiting event (running ones stay); answers their sequence numbers.
+    pub(crate) fn let_go(&mut self) -> Vec<i64> {
+        let mut out: Vec<i64> = self.delayed_events.drain().map(|(seq, _)| seq).collect();
+        self.delayed.clear();
+        for lane in self.lanes.values_mut() {
+            out.extend(lane.ready.drain(..).map(|p| p.event.seq));
+            lane.delayed = 0;
+        }
+        self.lanes.retain(|_, l| !l.is_idle());
+        self.ring.clear();
+        self.payload_bytes = 0;
+        for seq in &out {
+            self.known.remove(seq);
+        }
+        out
     }
 
     /// Adds an event; it is ready at its due time. Its payload is kept in memory while
     /// the budget allows, else it is read from the store when the event runs.
     pub(crate) fn push(&mut self, mut p: Pending, now: i64) {
+        self.known.insert(p.event.seq);
         if let Some(b) = &p.payload {
             if self.payload_bytes + b.len() > self.payload_budget {
                 p.payload = None;
@@ -164,8 +190,11 @@ impl Queue {
     /// An event taken by [`Queue::take`] has finished its attempt; `again` puts it back
     /// for another one.
     pub(crate) fn finish(&mut self, function: &str, seq: i64, again: Option<Pending>, now: i64) {
-        if let Some(p) = again {
-            self.push(p, now);
+        match again {
+            Some(p) => self.push(p, now),
+            None => {
+                self.known.remove(&seq);
+            }
         }
         if let Some(lane) = self.lanes.get_mut(function) {
             if lane.running.remove(&seq).is_some() {
@@ -244,6 +273,7 @@ mod tests {
         Pending {
             event: QueuedEvent {
                 seq,
+                owner: None,
                 request_id: format!("r{seq}"),
                 function: function.into(),
                 qualifier: None,
@@ -329,6 +359,30 @@ mod tests {
                 oldest_accepted_ms: 3,
             }]
         );
+    }
+
+    #[test]
+    fn letting_go_drops_what_waits_and_keeps_what_runs() {
+        let mut q = Queue::new(1 << 20);
+        q.push(pending("f", 1, 0, b"{}"), 0);
+        q.push(pending("f", 2, 0, b"{}"), 0);
+        q.push(pending("g", 3, 500, b"{}"), 0);
+        let running = q.take(0, 1, 10, |_| usize::MAX);
+        assert_eq!(running[0].event.seq, 1);
+        let mut gone = q.let_go();
+        gone.sort_unstable();
+        assert_eq!(gone, [2, 3]);
+        assert!(q.knows(1) && !q.knows(2) && !q.knows(3));
+        q.promote(1_000);
+        assert!(q.take(1_000, 10, 10, |_| usize::MAX).is_empty());
+        assert_eq!(q.next_wakeup(0), None);
+        // The running one comes back for another attempt, and is known until done.
+        q.finish("f", 1, Some(pending("f", 1, 0, b"{}")), 0);
+        assert!(q.knows(1));
+        let again = q.take(0, 10, 10, |_| usize::MAX);
+        q.finish("f", again[0].event.seq, None, 0);
+        assert!(!q.knows(1));
+        assert!(q.stats().is_empty());
     }
 
     #[test]

@@ -64,6 +64,7 @@ mod tests {
     #[test]
     fn failure_record_has_lambdas_shape() {
         let e = QueuedEvent {
+            owner: None,
             seq: 7,
             request_id: "req-1".into(),
             function: "f".into(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hearth_triggers::{BoxFuture, EventSource, RunningSource, SourceContext, SourceError};
 
-use crate::{deliver, Shared};
+use crate::{claims, deliver, Shared};
 
 /// The source that delivers an [`crate::AsyncQueue`]'s events.
 pub struct Dispatcher {
@@ -31,6 +31,7 @@ impl EventSource for Dispatcher {
             self.shared.clone(),
             ctx.invoker().clone(),
         ));
+        tokio::spawn(claims::run(self.shared.clone()));
         Ok(self)
     }
 }

@@ -77,6 +77,7 @@ fn open_queue(store: &Store, engine: &Engine) -> AsyncQueue {
         store.clone(),
         engine.writer().clone(),
         EventsConfig::default(),
+        hearth_events::Holder::alone("test"),
     )
     .expect("the async queue")
 }

@@ -8,7 +8,9 @@
 //! when it comes back and must not act on the old one. On the embedded store there is
 //! one node, and the same rows serve its own singletons.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, OptionalExtension};
 
@@ -26,6 +28,19 @@ pub struct NodeRecord {
     pub registered_ms: i64,
     /// Its last heartbeat, on the store's clock (ms).
     pub seen_ms: i64,
+    /// The silence after which it counts as gone, as it declared (ms): every node judges
+    /// a node by the node's own timeout, so that none takes its work over before the
+    /// node itself has stopped counting on it.
+    pub timeout_ms: i64,
+    /// Asked to take no new work (`hearth nodes drain`).
+    pub draining: bool,
+}
+
+impl NodeRecord {
+    /// Whether the node is gone at store time `now_ms`.
+    pub fn gone_at(&self, now_ms: i64) -> bool {
+        now_ms - self.seen_ms > self.timeout_ms
+    }
 }
 
 /// A lease on work that must run once.
@@ -39,12 +54,94 @@ pub struct Lease {
     pub expires_ms: i64,
 }
 
+/// Whether this node may act on the work it holds in the store (the async events it
+/// claimed): only while its heartbeats are current. Another node takes a node's work
+/// over once the node's last heartbeat, on the store's clock, is older than the node's
+/// timeout; the node itself stops a margin sooner, counting on its own monotonic clock
+/// from the moment it *sent* its last successful heartbeat (which the store recorded no
+/// earlier). So a node cut off from the store has stopped before anyone takes over,
+/// whatever the two clocks read, as long as they run at about the same rate. Cheap to
+/// clone; every clone is the same standing.
+#[derive(Clone)]
+pub struct Standing(Arc<StandingState>);
+
+struct StandingState {
+    /// Until when (ms after [`base`], on the monotonic clock); `i64::MAX`: always.
+    until: AtomicI64,
+    /// Asked to take no new work.
+    draining: AtomicBool,
+}
+
+/// The origin of [`Standing`]'s clock.
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+fn mono_ms(t: Instant) -> i64 {
+    i64::try_from(t.saturating_duration_since(base()).as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Standing {
+    /// Not in good standing until its first heartbeat.
+    pub fn new() -> Self {
+        base();
+        Self(Arc::new(StandingState {
+            until: AtomicI64::new(0),
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    /// Always in good standing: a process that is the only one to use its store (tests).
+    pub fn always() -> Self {
+        let s = Self::new();
+        s.0.until.store(i64::MAX, Ordering::SeqCst);
+        s
+    }
+
+    /// A heartbeat sent at `sent` succeeded: good until `sent + valid_for`.
+    pub fn beat(&self, sent: Instant, valid_for: Duration) {
+        let until = mono_ms(sent).saturating_add(ttl_ms(valid_for));
+        self.0.until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// Whether the node may act on its work now.
+    pub fn is_good(&self) -> bool {
+        mono_ms(Instant::now()) < self.0.until.load(Ordering::SeqCst)
+    }
+
+    /// Records whether the node was asked to drain (as its last heartbeat read it).
+    pub fn set_draining(&self, draining: bool) {
+        self.0.draining.store(draining, Ordering::SeqCst);
+    }
+
+    /// Whether the node was asked to take no new work.
+    pub fn draining(&self) -> bool {
+        self.0.draining.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for Standing {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// See the module documentation.
 pub trait FleetStore: Send + Sync {
     /// The store's clock in ms since the epoch (the one leases and heartbeats use).
     fn store_time_ms(&self) -> Result<i64, StoreError>;
-    /// Registers or refreshes node `id` (a heartbeat).
-    fn heartbeat(&self, id: &str, address: &str, info: &str) -> Result<NodeRecord, StoreError>;
+    /// Registers or refreshes node `id` (a heartbeat) that counts as gone after
+    /// `timeout` of silence. A drain asked for stays asked for.
+    fn heartbeat(
+        &self,
+        id: &str,
+        address: &str,
+        info: &str,
+        timeout: Duration,
+    ) -> Result<NodeRecord, StoreError>;
+    /// Asks node `id` to take no new work (or to take it again); false if no such node.
+    fn set_draining(&self, id: &str, draining: bool) -> Result<bool, StoreError>;
     /// Every registered node, in id order.
     fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError>;
     /// Removes a node's registration; false if there was none.
@@ -64,7 +161,8 @@ pub trait FleetStore: Send + Sync {
     fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
 }
 
-/// The nodes and leases tables (SQLite migration 6; PostgreSQL's in `pg/fleet.rs`).
+/// The nodes and leases tables (SQLite migration 6, with the columns of
+/// [`SQLITE_SCHEMA_2`]; PostgreSQL's in `pg/fleet.rs`).
 pub(crate) const SQLITE_SCHEMA: &str = "
 CREATE TABLE fleet_nodes (
     id TEXT PRIMARY KEY,
@@ -81,7 +179,17 @@ CREATE TABLE leases (
 );
 ";
 
-fn now_ms() -> i64 {
+/// Each node's own timeout and its drain (SQLite migration 7).
+pub(crate) const SQLITE_SCHEMA_2: &str = "
+ALTER TABLE fleet_nodes ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 10000;
+ALTER TABLE fleet_nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
+";
+
+/// The columns of a node row, in [`NodeRecord`]'s order.
+pub(crate) const NODE_COLUMNS: &str =
+    "id, address, info, registered_ms, seen_ms, timeout_ms, draining";
+
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -98,6 +206,8 @@ fn node(r: &rusqlite::Row<'_>) -> rusqlite::Result<NodeRecord> {
         info: r.get(2)?,
         registered_ms: r.get(3)?,
         seen_ms: r.get(4)?,
+        timeout_ms: r.get(5)?,
+        draining: r.get(6)?,
     })
 }
 
@@ -115,24 +225,40 @@ impl FleetStore for SqliteStore {
         Ok(now_ms())
     }
 
-    fn heartbeat(&self, id: &str, address: &str, info: &str) -> Result<NodeRecord, StoreError> {
+    fn heartbeat(
+        &self,
+        id: &str,
+        address: &str,
+        info: &str,
+        timeout: Duration,
+    ) -> Result<NodeRecord, StoreError> {
         let now = now_ms();
         Ok(self.conn().query_row(
-            "INSERT INTO fleet_nodes (id, address, info, registered_ms, seen_ms)
-             VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT (id) DO UPDATE SET address = excluded.address,
-                 info = excluded.info, seen_ms = excluded.seen_ms
-             RETURNING id, address, info, registered_ms, seen_ms",
-            params![id, address, info, now],
+            &format!(
+                "INSERT INTO fleet_nodes (id, address, info, registered_ms, seen_ms, timeout_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET address = excluded.address,
+                     info = excluded.info, seen_ms = excluded.seen_ms,
+                     timeout_ms = excluded.timeout_ms
+                 RETURNING {NODE_COLUMNS}"
+            ),
+            params![id, address, info, now, ttl_ms(timeout)],
             node,
         )?)
     }
 
+    fn set_draining(&self, id: &str, draining: bool) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE fleet_nodes SET draining = ?2 WHERE id = ?1",
+            params![id, draining],
+        )? > 0)
+    }
+
     fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, address, info, registered_ms, seen_ms FROM fleet_nodes ORDER BY id",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {NODE_COLUMNS} FROM fleet_nodes ORDER BY id"
+        ))?;
         let rows = stmt.query_map([], node)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -186,5 +312,36 @@ impl FleetStore for SqliteStore {
                 lease,
             )
             .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standing_lasts_from_the_heartbeats_sending() {
+        let s = Standing::new();
+        assert!(!s.is_good(), "not before a heartbeat");
+        // The clock's origin well behind the instants below.
+        std::thread::sleep(Duration::from_millis(150));
+        s.beat(Instant::now(), Duration::from_secs(60));
+        assert!(s.is_good());
+        // A heartbeat sent long ago (its answer came late) gives nothing more.
+        let late = Standing::new();
+        late.beat(
+            Instant::now() - Duration::from_millis(50),
+            Duration::from_millis(40),
+        );
+        assert!(!late.is_good());
+        // An older heartbeat's late answer does not shorten a newer one's.
+        s.beat(
+            Instant::now() - Duration::from_secs(100),
+            Duration::from_secs(1),
+        );
+        assert!(s.is_good());
+        assert!(Standing::always().is_good());
+        s.set_draining(true);
+        assert!(s.clone().draining());
     }
 }

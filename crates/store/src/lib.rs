@@ -42,13 +42,13 @@ pub use blobs::{inspect_zip, ZipInfo};
 pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::{StoreError, WriteError};
-pub use fleet::{FleetStore, Lease, NodeRecord};
+pub use fleet::{FleetStore, Lease, NodeRecord, Standing};
 pub use handle::Store;
 pub use kms::KmsKeyInfo;
 pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use pg::{migrate_url as migrate_postgres, PgStore};
-pub use queue::{Progress, QueueOp, QueuedEvent};
+pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use traits::{

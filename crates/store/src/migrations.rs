@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "fleet nodes and leases",
         apply: fleet,
     },
+    Migration {
+        version: 7,
+        name: "async events held by nodes, nodes' own timeouts and drains",
+        apply: owners,
+    },
 ];
 
 const BASELINE: &str = "
@@ -245,6 +250,11 @@ fn audit(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn fleet(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::fleet::SQLITE_SCHEMA)
+}
+
+fn owners(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::queue::OWNER_SCHEMA)?;
+    tx.execute_batch(crate::fleet::SQLITE_SCHEMA_2)
 }
 
 fn version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -3,6 +3,12 @@
 //! attempt is rescheduled, and deleted when the event is done (delivered, sent to its
 //! destination, or discarded), so after a crash the table is exactly the events still
 //! owed.
+//!
+//! Each row names the node that holds it (its `owner`): only that node runs it, and its
+//! changes to the row are fenced by that name, so a node that lost an event (it fell
+//! silent and another node claimed it) changes nothing when it comes back. An event
+//! with no owner, or whose owner is gone (no heartbeat within the owner's own timeout,
+//! on the store's clock), is claimed by any node ([`crate::QueueStore::claim_events`]).
 
 use bytes::Bytes;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -12,8 +18,11 @@ use crate::{SqliteStore, StoreError};
 /// An accepted event as the queue keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedEvent {
-    /// Order of acceptance; unique, assigned by the caller.
+    /// Unique in the store, from a block the node took ([`crate::QueueStore::queue_seqs`]);
+    /// the order of acceptance on one node.
     pub seq: i64,
+    /// The node that holds the event; `None` for anyone to claim.
+    pub owner: Option<String>,
     /// The id the function sees on every attempt (and the 202's `x-amzn-RequestId`).
     pub request_id: String,
     pub function: String,
@@ -37,57 +46,117 @@ pub struct Progress {
     pub last_outcome: Option<String>,
 }
 
-/// A change to the queue, applied in order by the writer (see `writer`).
+/// A change to the queue, applied in order by the writer (see `writer`). `owner` fences
+/// a change: it applies only while that node holds the event (`None`: whoever does).
 #[derive(Debug, Clone)]
 pub enum QueueOp {
     Insert(QueuedEvent, Bytes),
-    /// The event is done.
-    Remove(i64),
+    /// The event is done; if it was still `owner`'s, `follow` (its destination record,
+    /// a new event) is queued in its place.
+    Finish {
+        seq: i64,
+        owner: Option<String>,
+        follow: Option<Box<(QueuedEvent, Bytes)>>,
+    },
     /// The event waits for another attempt at `due_ms`.
     Reschedule {
         seq: i64,
+        owner: Option<String>,
         due_ms: i64,
         progress: Progress,
     },
 }
 
+impl QueueOp {
+    /// The event is done, whoever holds it.
+    pub fn remove(seq: i64) -> Self {
+        Self::Finish {
+            seq,
+            owner: None,
+            follow: None,
+        }
+    }
+}
+
+/// The columns of a row but its payload, in [`QueuedEvent`]'s order (shared by both
+/// backends' reads).
+pub(crate) const EVENT_COLUMNS: &str = "seq, owner, request_id, function, qualifier, \
+    client_context, accepted_ms, due_ms, runs, setbacks, last_outcome";
+
+/// The owner column (SQLite migration 7; PostgreSQL's 2).
+pub(crate) const OWNER_SCHEMA: &str = "
+ALTER TABLE queue ADD COLUMN owner TEXT;
+CREATE INDEX queue_by_owner ON queue (owner, seq);
+";
+
+/// How many sequence numbers a node takes at once on a shared store.
+pub const SEQ_BLOCK: i64 = 1 << 16;
+
+fn insert(tx: &Transaction<'_>, e: &QueuedEvent, payload: &[u8]) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO queue (seq, owner, request_id, function, qualifier, payload, client_context,
+                            accepted_ms, due_ms, runs, setbacks, last_outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        e.seq,
+        e.owner,
+        e.request_id,
+        e.function,
+        e.qualifier,
+        payload,
+        e.client_context,
+        e.accepted_ms,
+        e.due_ms,
+        e.progress.runs,
+        e.progress.setbacks,
+        e.progress.last_outcome,
+    ])?;
+    Ok(())
+}
+
+fn event(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedEvent> {
+    Ok(QueuedEvent {
+        seq: r.get(0)?,
+        owner: r.get(1)?,
+        request_id: r.get(2)?,
+        function: r.get(3)?,
+        qualifier: r.get(4)?,
+        client_context: r.get(5)?,
+        accepted_ms: r.get(6)?,
+        due_ms: r.get(7)?,
+        progress: Progress {
+            runs: r.get(8)?,
+            setbacks: r.get(9)?,
+            last_outcome: r.get(10)?,
+        },
+    })
+}
+
 pub(crate) fn apply(tx: &Transaction<'_>, op: &QueueOp) -> Result<(), StoreError> {
     match op {
-        QueueOp::Insert(e, payload) => {
-            tx.prepare_cached(
-                "INSERT INTO queue (seq, request_id, function, qualifier, payload, client_context,
-                                    accepted_ms, due_ms, runs, setbacks, last_outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                e.seq,
-                e.request_id,
-                e.function,
-                e.qualifier,
-                payload.as_ref(),
-                e.client_context,
-                e.accepted_ms,
-                e.due_ms,
-                e.progress.runs,
-                e.progress.setbacks,
-                e.progress.last_outcome,
-            ])?;
-        }
-        QueueOp::Remove(seq) => {
-            tx.prepare_cached("DELETE FROM queue WHERE seq = ?1")?
-                .execute(params![seq])?;
+        QueueOp::Insert(e, payload) => insert(tx, e, payload)?,
+        QueueOp::Finish { seq, owner, follow } => {
+            let gone = tx
+                .prepare_cached("DELETE FROM queue WHERE seq = ?1 AND (?2 IS NULL OR owner = ?2)")?
+                .execute(params![seq, owner])?;
+            if let (1, Some(f)) = (gone, follow) {
+                insert(tx, &f.0, &f.1)?;
+            }
         }
         QueueOp::Reschedule {
             seq,
+            owner,
             due_ms,
             progress,
         } => {
             tx.prepare_cached(
-                "UPDATE queue SET due_ms = ?2, runs = ?3, setbacks = ?4, last_outcome = ?5
-                 WHERE seq = ?1",
+                "UPDATE queue SET due_ms = ?3, runs = ?4, setbacks = ?5, last_outcome = ?6
+                 WHERE seq = ?1 AND (?2 IS NULL OR owner = ?2)",
             )?
             .execute(params![
                 seq,
+                owner,
                 due_ms,
                 progress.runs,
                 progress.setbacks,
@@ -98,32 +167,24 @@ pub(crate) fn apply(tx: &Transaction<'_>, op: &QueueOp) -> Result<(), StoreError
     Ok(())
 }
 
+/// Whether the row's owner is gone at `?now` (SQL over a row aliased `q`): no such node,
+/// or silent beyond its own timeout. Shared by both backends (PostgreSQL's `now` is its
+/// clock).
+pub(crate) fn orphan_sql(me: &str, now: &str) -> String {
+    format!(
+        "(q.owner IS NULL OR (q.owner <> {me} AND NOT EXISTS (
+             SELECT 1 FROM fleet_nodes n
+             WHERE n.id = q.owner AND n.seen_ms + n.timeout_ms >= {now})))"
+    )
+}
+
 impl SqliteStore {
     /// Every queued event in acceptance order, without payloads (read them with
     /// [`SqliteStore::queued_payload`] when the event runs).
     pub(crate) fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT seq, request_id, function, qualifier, client_context, accepted_ms, due_ms,
-                    runs, setbacks, last_outcome
-             FROM queue ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(QueuedEvent {
-                seq: r.get(0)?,
-                request_id: r.get(1)?,
-                function: r.get(2)?,
-                qualifier: r.get(3)?,
-                client_context: r.get(4)?,
-                accepted_ms: r.get(5)?,
-                due_ms: r.get(6)?,
-                progress: Progress {
-                    runs: r.get(7)?,
-                    setbacks: r.get(8)?,
-                    last_outcome: r.get(9)?,
-                },
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM queue ORDER BY seq"))?;
+        let rows = stmt.query_map([], event)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -140,11 +201,51 @@ impl SqliteStore {
         Ok(payload.map(Bytes::from))
     }
 
-    /// The highest sequence number ever queued that is still there (0 if none); new
-    /// events continue after it.
-    pub(crate) fn last_queue_seq(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM queue", [], |r| r.get(0))?)
+    /// One process has the database (the data directory's lock): its numbers follow the
+    /// highest still queued, to the end of the range.
+    pub(crate) fn queue_seqs(&self) -> Result<std::ops::Range<i64>, StoreError> {
+        let last: i64 =
+            self.conn()
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM queue", [], |r| r.get(0))?;
+        Ok(last + 1..i64::MAX)
+    }
+
+    pub(crate) fn own_events(&self, node: &str) -> Result<Vec<QueuedEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {EVENT_COLUMNS} FROM queue WHERE owner = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![node], event)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn claim_events(
+        &self,
+        node: &str,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "UPDATE queue SET owner = ?1 WHERE seq IN (
+                 SELECT q.seq FROM queue q WHERE {} ORDER BY q.seq LIMIT ?2)
+             RETURNING {EVENT_COLUMNS}",
+            orphan_sql("?1", "?3")
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![node, limit, crate::fleet::now_ms()], event)?;
+        let mut out: Vec<QueuedEvent> = rows.collect::<Result<_, _>>()?;
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
+    }
+
+    pub(crate) fn release_events(&self, node: &str, seqs: &[i64]) -> Result<usize, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("UPDATE queue SET owner = NULL WHERE seq = ?1 AND owner = ?2")?;
+        let mut n = 0;
+        for seq in seqs {
+            n += stmt.execute(params![seq, node])?;
+        }
+        Ok(n)
     }
 }

@@ -360,8 +360,17 @@ impl QueueStore for SqliteStore {
     fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError> {
         SqliteStore::queued_payload(self, seq)
     }
-    fn last_queue_seq(&self) -> Result<i64, StoreError> {
-        SqliteStore::last_queue_seq(self)
+    fn queue_seqs(&self) -> Result<std::ops::Range<i64>, StoreError> {
+        SqliteStore::queue_seqs(self)
+    }
+    fn own_events(&self, node: &str) -> Result<Vec<QueuedEvent>, StoreError> {
+        SqliteStore::own_events(self, node)
+    }
+    fn claim_events(&self, node: &str, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
+        SqliteStore::claim_events(self, node, limit)
+    }
+    fn release_events(&self, node: &str, seqs: &[i64]) -> Result<usize, StoreError> {
+        SqliteStore::release_events(self, node, seqs)
     }
 }
 

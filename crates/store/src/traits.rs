@@ -375,15 +375,28 @@ pub trait LogStore: Send + Sync {
     fn release_space(&self);
 }
 
-/// The asynchronous invocation queue's durable rows (changed through the writer).
+/// The asynchronous invocation queue's durable rows (written through the writer; see
+/// `crate::queue` for owners and claims).
 pub trait QueueStore: Send + Sync {
-    /// Every queued event in acceptance order, without payloads.
+    /// Every queued event in sequence order, without payloads, whoever holds it.
     fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError>;
     /// A queued event's payload; `None` once the event is done.
     fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError>;
-    /// The highest sequence number still queued (0 if none); new events continue after
-    /// it.
-    fn last_queue_seq(&self) -> Result<i64, StoreError>;
+    /// Sequence numbers for new events that no other node uses: a block of
+    /// [`crate::queue::SEQ_BLOCK`] on a shared store, the rest of the range on the
+    /// embedded one.
+    fn queue_seqs(&self) -> Result<std::ops::Range<i64>, StoreError>;
+    /// The events `node` holds, in sequence order. On a shared store the rows are
+    /// locked on the way, so an event another node is claiming at that moment is not
+    /// answered once that claim is committed.
+    fn own_events(&self, node: &str) -> Result<Vec<QueuedEvent>, StoreError>;
+    /// Gives `node` up to `limit` events that no one holds or whose holder is gone (no
+    /// heartbeat within its own timeout, on the store's clock), in sequence order. Nodes
+    /// claiming at once get distinct events.
+    fn claim_events(&self, node: &str, limit: usize) -> Result<Vec<QueuedEvent>, StoreError>;
+    /// Lets go of those of `seqs` that `node` holds, for any node to claim (a drain);
+    /// answers how many.
+    fn release_events(&self, node: &str, seqs: &[i64]) -> Result<usize, StoreError>;
 }
 
 /// The audit trail (appended through the writer, [`crate::Change::Audit`]).

@@ -395,7 +395,7 @@ mod tests {
             .build()
             .expect("runtime");
         let err = rt
-            .block_on(writer.commit(vec![Change::Queue(QueueOp::Remove(1))], Durability::Synced))
+            .block_on(writer.commit(vec![Change::Queue(QueueOp::remove(1))], Durability::Synced))
             .expect_err("no queue table");
         assert!(
             matches!(&err, WriteError::Failed(e) if matches!(**e, crate::StoreError::Backend(_))),

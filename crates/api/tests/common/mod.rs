@@ -72,6 +72,7 @@ fn invoker(engine: &Engine, path: InvokePath) -> Invoker {
         engine.store().clone(),
         engine.writer().clone(),
         Default::default(),
+        hearth_events::Holder::alone("test"),
     )
     .expect("the async queue");
     let invoker = Invoker::new(path, Arc::new(queue.clone()));

@@ -74,12 +74,21 @@ fn lock_keys(changes: &[Change]) -> Vec<i32> {
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1, $2)";
 const LOG_SQL: &str = "INSERT INTO log_chunks (function, stream, ts, last_ts, count, stamps, body)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const QUEUE_INSERT_SQL: &str = "INSERT INTO queue (seq, request_id, function, qualifier, payload,
-         client_context, accepted_ms, due_ms, runs, setbacks, last_outcome)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-const QUEUE_REMOVE_SQL: &str = "DELETE FROM queue WHERE seq = $1";
-const QUEUE_RESCHEDULE_SQL: &str =
-    "UPDATE queue SET due_ms = $2, runs = $3, setbacks = $4, last_outcome = $5 WHERE seq = $1";
+const QUEUE_INSERT_SQL: &str = "INSERT INTO queue (seq, owner, request_id, function, qualifier,
+         payload, client_context, accepted_ms, due_ms, runs, setbacks, last_outcome)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const QUEUE_REMOVE_SQL: &str =
+    "DELETE FROM queue WHERE seq = $1 AND ($2::text IS NULL OR owner = $2)";
+/// The removal and, only if it removed the row, the insert of the follow-up (one
+/// statement, so that the group stays one pipeline).
+const QUEUE_FOLLOW_SQL: &str = "WITH gone AS (
+         DELETE FROM queue WHERE seq = $1 AND ($2::text IS NULL OR owner = $2) RETURNING 1)
+     INSERT INTO queue (seq, owner, request_id, function, qualifier, payload, client_context,
+         accepted_ms, due_ms, runs, setbacks, last_outcome)
+     SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM gone)";
+const QUEUE_RESCHEDULE_SQL: &str = "UPDATE queue SET due_ms = $3, runs = $4, setbacks = $5,
+         last_outcome = $6
+     WHERE seq = $1 AND ($2::text IS NULL OR owner = $2)";
 const AUDIT_SQL: &str = "INSERT INTO audit_events (time_ms, event_id, event_name, event_source,
          user_name, principal, access_key, action, resource, resource_type, data)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
@@ -91,15 +100,17 @@ enum Kind {
     Log,
     QueueInsert,
     QueueRemove,
+    QueueFollow,
     QueueReschedule,
     Audit,
 }
 
-const KINDS: [(Kind, &str); 6] = [
+const KINDS: [(Kind, &str); 7] = [
     (Kind::Lock, LOCK_SQL),
     (Kind::Log, LOG_SQL),
     (Kind::QueueInsert, QUEUE_INSERT_SQL),
     (Kind::QueueRemove, QUEUE_REMOVE_SQL),
+    (Kind::QueueFollow, QUEUE_FOLLOW_SQL),
     (Kind::QueueReschedule, QUEUE_RESCHEDULE_SQL),
     (Kind::Audit, AUDIT_SQL),
 ];
@@ -127,6 +138,24 @@ fn chunk_params<'a>(b: &'a LogBatch, chunk: (i64, i64, u32, Param<'a>, Param<'a>
             body,
         ],
     }
+}
+
+/// An event row's parameters, in the insert's column order.
+fn event_params<'a>(e: &'a crate::QueuedEvent, payload: &'a bytes::Bytes) -> Vec<Param<'a>> {
+    vec![
+        Box::new(e.seq),
+        Box::new(&e.owner),
+        Box::new(&e.request_id),
+        Box::new(&e.function),
+        Box::new(&e.qualifier),
+        Box::new(payload.as_ref()),
+        Box::new(&e.client_context),
+        Box::new(e.accepted_ms),
+        Box::new(e.due_ms),
+        Box::new(e.progress.runs),
+        Box::new(e.progress.setbacks),
+        Box::new(&e.progress.last_outcome),
+    ]
 }
 
 /// The statements that apply `changes`, in order, after the log-order locks.
@@ -167,32 +196,38 @@ fn steps(changes: &[Change]) -> Result<Vec<Step<'_>>, StoreError> {
             }
             Change::Queue(QueueOp::Insert(e, payload)) => out.push(Step {
                 kind: Kind::QueueInsert,
-                params: vec![
-                    Box::new(e.seq),
-                    Box::new(&e.request_id),
-                    Box::new(&e.function),
-                    Box::new(&e.qualifier),
-                    Box::new(payload.as_ref()),
-                    Box::new(&e.client_context),
-                    Box::new(e.accepted_ms),
-                    Box::new(e.due_ms),
-                    Box::new(e.progress.runs),
-                    Box::new(e.progress.setbacks),
-                    Box::new(&e.progress.last_outcome),
-                ],
+                params: event_params(e, payload),
             }),
-            Change::Queue(QueueOp::Remove(seq)) => out.push(Step {
+            Change::Queue(QueueOp::Finish {
+                seq,
+                owner,
+                follow: None,
+            }) => out.push(Step {
                 kind: Kind::QueueRemove,
-                params: vec![Box::new(*seq)],
+                params: vec![Box::new(*seq), Box::new(owner)],
             }),
+            Change::Queue(QueueOp::Finish {
+                seq,
+                owner,
+                follow: Some(f),
+            }) => {
+                let mut params: Vec<Param<'_>> = vec![Box::new(*seq), Box::new(owner)];
+                params.extend(event_params(&f.0, &f.1));
+                out.push(Step {
+                    kind: Kind::QueueFollow,
+                    params,
+                });
+            }
             Change::Queue(QueueOp::Reschedule {
                 seq,
+                owner,
                 due_ms,
                 progress,
             }) => out.push(Step {
                 kind: Kind::QueueReschedule,
                 params: vec![
                     Box::new(*seq),
+                    Box::new(owner),
                     Box::new(*due_ms),
                     Box::new(progress.runs),
                     Box::new(progress.setbacks),
@@ -360,7 +395,7 @@ mod tests {
                 "s",
                 Vec::<(i64, &str)>::new(),
             )),
-            Change::Queue(QueueOp::Remove(1)),
+            Change::Queue(QueueOp::remove(1)),
         ];
         let mut want = vec![log_lock_key("f"), log_lock_key("g")];
         want.sort_unstable();
@@ -371,6 +406,7 @@ mod tests {
     fn steps_follow_the_changes_after_the_locks() {
         let event = crate::QueuedEvent {
             seq: 1,
+            owner: None,
             request_id: "r".into(),
             function: "f".into(),
             qualifier: None,
@@ -382,7 +418,7 @@ mod tests {
         let changes = [
             Change::Queue(QueueOp::Insert(event, Bytes::from_static(b"{}"))),
             Change::Logs(LogBatch::from_lines("f", "s", [(1, "x")])),
-            Change::Queue(QueueOp::Remove(1)),
+            Change::Queue(QueueOp::remove(1)),
         ];
         let kinds: Vec<Kind> = steps(&changes)
             .expect("steps")

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{backend, wait, PgStore};
-use crate::fleet::{ttl_ms, FleetStore, Lease, NodeRecord};
+use crate::fleet::{ttl_ms, FleetStore, Lease, NodeRecord, NODE_COLUMNS};
 use crate::StoreError;
 
 /// This area's tables, part of the first migration ([`super::migrations`]).
@@ -25,8 +25,14 @@ CREATE TABLE leases (
 );
 ";
 
+/// Each node's own timeout and its drain (migration 2).
+pub(super) const SCHEMA_2: &str = "
+ALTER TABLE fleet_nodes ADD COLUMN timeout_ms BIGINT NOT NULL DEFAULT 10000;
+ALTER TABLE fleet_nodes ADD COLUMN draining BOOLEAN NOT NULL DEFAULT false;
+";
+
 /// The database's clock in ms, as SQL.
-const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+pub(super) const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 fn node(r: &tokio_postgres::Row) -> NodeRecord {
     NodeRecord {
@@ -35,6 +41,8 @@ fn node(r: &tokio_postgres::Row) -> NodeRecord {
         info: r.get(2),
         registered_ms: r.get(3),
         seen_ms: r.get(4),
+        timeout_ms: r.get(5),
+        draining: r.get(6),
     }
 }
 
@@ -54,26 +62,43 @@ impl FleetStore for PgStore {
         Ok(row.get(0))
     }
 
-    fn heartbeat(&self, id: &str, address: &str, info: &str) -> Result<NodeRecord, StoreError> {
+    fn heartbeat(
+        &self,
+        id: &str,
+        address: &str,
+        info: &str,
+        timeout: Duration,
+    ) -> Result<NodeRecord, StoreError> {
         let c = self.conn()?;
         let row = wait(c.query_one(
             &format!(
-                "INSERT INTO fleet_nodes (id, address, info, registered_ms, seen_ms)
-                 VALUES ($1, $2, $3, {NOW_MS}, {NOW_MS})
+                "INSERT INTO fleet_nodes (id, address, info, registered_ms, seen_ms, timeout_ms)
+                 VALUES ($1, $2, $3, {NOW_MS}, {NOW_MS}, $4)
                  ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address,
-                     info = EXCLUDED.info, seen_ms = EXCLUDED.seen_ms
-                 RETURNING id, address, info, registered_ms, seen_ms"
+                     info = EXCLUDED.info, seen_ms = EXCLUDED.seen_ms,
+                     timeout_ms = EXCLUDED.timeout_ms
+                 RETURNING {NODE_COLUMNS}"
             ),
-            &[&id, &address, &info],
+            &[&id, &address, &info, &ttl_ms(timeout)],
         ))
         .map_err(backend)?;
         Ok(node(&row))
     }
 
+    fn set_draining(&self, id: &str, draining: bool) -> Result<bool, StoreError> {
+        let c = self.conn()?;
+        let n = wait(c.execute(
+            "UPDATE fleet_nodes SET draining = $2 WHERE id = $1",
+            &[&id, &draining],
+        ))
+        .map_err(backend)?;
+        Ok(n > 0)
+    }
+
     fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
         let c = self.conn()?;
         let rows = wait(c.query(
-            "SELECT id, address, info, registered_ms, seen_ms FROM fleet_nodes ORDER BY id",
+            &format!("SELECT {NODE_COLUMNS} FROM fleet_nodes ORDER BY id"),
             &[],
         ))
         .map_err(backend)?;

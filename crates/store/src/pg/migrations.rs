@@ -4,6 +4,13 @@
 //! node refuses a database whose version is newer than it knows (a newer Hearth wrote
 //! it). Add a migration at the end; never change one that has shipped. Migration 1 is
 //! the schema of every area (each area's file holds its tables).
+//!
+//! Rolling upgrades: nodes of two adjacent versions share the database while the fleet
+//! is upgraded one node at a time, so a migration says whether the nodes that know only
+//! the one before it can keep running on it (`breaks_older`: false for what they do not
+//! see, as added columns with defaults, new tables and sequences). The database keeps
+//! the oldest version that may still run on it, and a node refuses only a database that
+//! says it may not.
 
 use super::pool::{backend, wait, Pool};
 use crate::StoreError;
@@ -16,6 +23,9 @@ struct Migration {
     version: i64,
     name: &'static str,
     sql: fn() -> String,
+    /// Whether a node that knows only the versions before this one must stop using the
+    /// database once it is applied.
+    breaks_older: bool,
 }
 
 fn first() -> String {
@@ -36,11 +46,27 @@ fn first() -> String {
     .concat()
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "the schema of every area",
-    sql: first,
-}];
+/// Async events held by nodes (a queue row's owner, sequence blocks), each node's own
+/// timeout and its drain: columns older nodes leave at their defaults (a row they queue
+/// has no owner, so any new node claims it).
+fn second() -> String {
+    [super::queue::schema_2(), super::fleet::SCHEMA_2.to_string()].concat()
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "the schema of every area",
+        sql: first,
+        breaks_older: true,
+    },
+    Migration {
+        version: 2,
+        name: "async events held by nodes, nodes' own timeouts and drains",
+        sql: second,
+        breaks_older: false,
+    },
+];
 
 /// The newest version this build knows.
 pub(crate) fn latest() -> i64 {
@@ -58,30 +84,46 @@ pub fn migrate_url(url: &str) -> Result<(i64, i64), StoreError> {
 /// version before and after.
 pub(crate) fn migrate(pool: &Pool) -> Result<(i64, i64), StoreError> {
     let mut conn = pool.get()?;
-    wait(conn.batch_execute("CREATE TABLE IF NOT EXISTS hearth_schema (version BIGINT NOT NULL)"))
-        .map_err(backend)?;
+    wait(conn.batch_execute(
+        "CREATE TABLE IF NOT EXISTS hearth_schema (version BIGINT NOT NULL);
+         ALTER TABLE hearth_schema ADD COLUMN IF NOT EXISTS oldest_reader BIGINT",
+    ))
+    .map_err(backend)?;
     let mut before = None;
     loop {
         let tx = wait(conn.transaction()).map_err(backend)?;
         wait(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])).map_err(backend)?;
-        let row = wait(tx.query_one("SELECT COALESCE(MAX(version), 0) FROM hearth_schema", &[]))
-            .map_err(backend)?;
-        let found: i64 = row.get(0);
+        let row = wait(tx.query_opt(
+            "SELECT version, COALESCE(oldest_reader, version) FROM hearth_schema
+             ORDER BY version DESC LIMIT 1",
+            &[],
+        ))
+        .map_err(backend)?;
+        let (found, oldest_reader): (i64, i64) = row.map_or((0, 0), |r| (r.get(0), r.get(1)));
         before.get_or_insert(found);
         if found > latest() {
-            return Err(StoreError::NewerSchema {
-                found,
-                supported: latest(),
-            });
+            if oldest_reader > latest() {
+                return Err(StoreError::NewerSchema {
+                    found,
+                    supported: latest(),
+                });
+            }
+            // A newer node migrated, keeping the database usable by this one.
+            return Ok((found, found));
         }
         let Some(next) = MIGRATIONS.iter().find(|m| m.version > found) else {
             return Ok((before.unwrap_or(found), found));
         };
+        let oldest = if next.breaks_older || found == 0 {
+            next.version
+        } else {
+            oldest_reader
+        };
         wait(tx.batch_execute(&(next.sql)())).map_err(backend)?;
         wait(tx.execute("DELETE FROM hearth_schema", &[])).map_err(backend)?;
         wait(tx.execute(
-            "INSERT INTO hearth_schema (version) VALUES ($1)",
-            &[&next.version],
+            "INSERT INTO hearth_schema (version, oldest_reader) VALUES ($1, $2)",
+            &[&next.version, &oldest],
         ))
         .map_err(backend)?;
         wait(tx.commit()).map_err(backend)?;

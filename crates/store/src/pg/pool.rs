@@ -21,6 +21,15 @@ use crate::StoreError;
 /// How long a connection attempt may take when the URL does not say.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long data sent to the database may go unacknowledged before the connection is
+/// given up, and how soon an idle connection's peer is probed: a node cut off from the
+/// network sees its store calls fail within seconds (and reconnects when it is back)
+/// rather than waiting out the kernel's retransmissions for a quarter of an hour.
+const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const KEEPALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+const KEEPALIVE_RETRIES: u32 = 3;
+
 /// Connections kept open between uses; more are opened when all are busy.
 const MAX_IDLE: usize = 16;
 
@@ -55,6 +64,16 @@ impl Pool {
         // (libpq's default is to wait forever); a URL's own `connect_timeout` wins.
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if config.get_keepalives_interval().is_none() {
+            config
+                .keepalives(true)
+                .keepalives_idle(KEEPALIVE_IDLE)
+                .keepalives_interval(KEEPALIVE_INTERVAL)
+                .keepalives_retries(KEEPALIVE_RETRIES);
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

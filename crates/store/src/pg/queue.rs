@@ -1,10 +1,12 @@
 //! The asynchronous queue's rows on PostgreSQL ([`QueueStore`]): one row per accepted
 //! event not yet done, as in SQLite (`crate::queue`). Rows are written by the writer's
-//! groups ([`super::changes`]); this reads them.
+//! groups ([`super::changes`]); this reads them, and claims them for nodes.
 
 use bytes::Bytes;
 
+use super::fleet::NOW_MS;
 use super::{backend, wait, PgStore};
+use crate::queue::{orphan_sql, EVENT_COLUMNS, SEQ_BLOCK};
 use crate::traits::QueueStore;
 use crate::{Progress, QueuedEvent, StoreError};
 
@@ -25,34 +27,50 @@ CREATE TABLE queue (
 );
 ";
 
+/// Owners (see `crate::queue`) and the sequence blocks (migration 2). A block is
+/// `nextval << 16`: the first block is past every number an earlier node chose itself.
+pub(super) fn schema_2() -> String {
+    format!(
+        "{owner}
+         CREATE SEQUENCE queue_seq_blocks;
+         SELECT setval('queue_seq_blocks', (SELECT COALESCE(MAX(seq), 0) / {SEQ_BLOCK} FROM queue) + 1, false);",
+        owner = crate::queue::OWNER_SCHEMA
+    )
+}
+
+fn event(r: &tokio_postgres::Row) -> Result<QueuedEvent, StoreError> {
+    Ok(QueuedEvent {
+        seq: r.try_get(0).map_err(backend)?,
+        owner: r.try_get(1).map_err(backend)?,
+        request_id: r.try_get(2).map_err(backend)?,
+        function: r.try_get(3).map_err(backend)?,
+        qualifier: r.try_get(4).map_err(backend)?,
+        client_context: r.try_get(5).map_err(backend)?,
+        accepted_ms: r.try_get(6).map_err(backend)?,
+        due_ms: r.try_get(7).map_err(backend)?,
+        progress: Progress {
+            runs: r.try_get(8).map_err(backend)?,
+            setbacks: r.try_get(9).map_err(backend)?,
+            last_outcome: r.try_get(10).map_err(backend)?,
+        },
+    })
+}
+
+fn events(rows: &[tokio_postgres::Row]) -> Result<Vec<QueuedEvent>, StoreError> {
+    let mut out = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|e| e.seq);
+    Ok(out)
+}
+
 impl QueueStore for PgStore {
     fn queued_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
         let c = self.conn()?;
         let rows = wait(c.query(
-            "SELECT seq, request_id, function, qualifier, client_context, accepted_ms, due_ms,
-                    runs, setbacks, last_outcome
-             FROM queue ORDER BY seq",
+            &format!("SELECT {EVENT_COLUMNS} FROM queue ORDER BY seq"),
             &[],
         ))
         .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(QueuedEvent {
-                    seq: r.try_get(0).map_err(backend)?,
-                    request_id: r.try_get(1).map_err(backend)?,
-                    function: r.try_get(2).map_err(backend)?,
-                    qualifier: r.try_get(3).map_err(backend)?,
-                    client_context: r.try_get(4).map_err(backend)?,
-                    accepted_ms: r.try_get(5).map_err(backend)?,
-                    due_ms: r.try_get(6).map_err(backend)?,
-                    progress: Progress {
-                        runs: r.try_get(7).map_err(backend)?,
-                        setbacks: r.try_get(8).map_err(backend)?,
-                        last_outcome: r.try_get(9).map_err(backend)?,
-                    },
-                })
-            })
-            .collect()
+        events(&rows)
     }
 
     fn queued_payload(&self, seq: i64) -> Result<Option<Bytes>, StoreError> {
@@ -64,10 +82,51 @@ impl QueueStore for PgStore {
             .map_err(backend)
     }
 
-    fn last_queue_seq(&self) -> Result<i64, StoreError> {
+    fn queue_seqs(&self) -> Result<std::ops::Range<i64>, StoreError> {
         let c = self.conn()?;
-        let row =
-            wait(c.query_one("SELECT COALESCE(MAX(seq), 0) FROM queue", &[])).map_err(backend)?;
-        row.try_get(0).map_err(backend)
+        let row = wait(c.query_one("SELECT nextval('queue_seq_blocks')", &[])).map_err(backend)?;
+        let block: i64 = row.try_get(0).map_err(backend)?;
+        let start = block.saturating_mul(SEQ_BLOCK);
+        Ok(start..start.saturating_add(SEQ_BLOCK))
+    }
+
+    fn own_events(&self, node: &str) -> Result<Vec<QueuedEvent>, StoreError> {
+        let c = self.conn()?;
+        // An update, not a read: it waits for a claim in flight on a row and then sees
+        // the row as that claim left it (READ COMMITTED re-checks `owner`), so an event
+        // taken over while this node was silent is never answered as its own.
+        let rows = wait(c.query(
+            &format!("UPDATE queue SET owner = owner WHERE owner = $1 RETURNING {EVENT_COLUMNS}"),
+            &[&node],
+        ))
+        .map_err(backend)?;
+        events(&rows)
+    }
+
+    fn claim_events(&self, node: &str, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
+        let c = self.conn()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = wait(c.query(
+            &format!(
+                "UPDATE queue SET owner = $1 WHERE seq IN (
+                     SELECT q.seq FROM queue q WHERE {}
+                     ORDER BY q.seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING {EVENT_COLUMNS}",
+                orphan_sql("$1", NOW_MS)
+            ),
+            &[&node, &limit],
+        ))
+        .map_err(backend)?;
+        events(&rows)
+    }
+
+    fn release_events(&self, node: &str, seqs: &[i64]) -> Result<usize, StoreError> {
+        let c = self.conn()?;
+        let n = wait(c.execute(
+            "UPDATE queue SET owner = NULL WHERE seq = ANY($1) AND owner = $2",
+            &[&seqs, &node],
+        ))
+        .map_err(backend)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 }

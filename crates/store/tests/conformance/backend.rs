@@ -114,8 +114,8 @@ impl Place for PgDatabase {
     }
 }
 
-/// A fresh PostgreSQL store.
-pub fn postgres() -> Fixture {
+/// The URL of a fresh, empty PostgreSQL database.
+pub fn postgres_database() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let server = cluster::url();
@@ -125,8 +125,13 @@ pub fn postgres() -> Fixture {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     cluster::create_database(&server, &name);
+    cluster::with_database(&server, &name)
+}
+
+/// A fresh PostgreSQL store.
+pub fn postgres() -> Fixture {
     Fixture::on(Box::new(PgDatabase {
-        url: cluster::with_database(&server, &name),
+        url: postgres_database(),
         cache: tempfile::tempdir().expect("a temporary directory"),
         key: hearth_store::seal::SealKey::from_bytes([7; 32]),
     }))

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::backend::Fixture;
 
+const TIMEOUT: Duration = Duration::from_secs(10);
+
 each_backend!(
     a_lease_has_one_holder_until_it_lapses_or_is_given_up,
     racing_nodes_never_both_hold_a_lease,
@@ -122,18 +124,39 @@ fn nodes_register_and_are_listed_with_their_heartbeats(a: Fixture) {
     assert!(a.fleet().nodes().expect("list").is_empty());
     let first = a
         .fleet()
-        .heartbeat("n2", "10.0.0.2:9000", r#"{"cpus":2}"#)
+        .heartbeat("n2", "10.0.0.2:9000", r#"{"cpus":2}"#, TIMEOUT)
         .expect("register");
     b.fleet()
-        .heartbeat("n1", "10.0.0.1:9000", r#"{"cpus":4}"#)
+        .heartbeat("n1", "10.0.0.1:9000", r#"{"cpus":4}"#, TIMEOUT)
         .expect("register");
     std::thread::sleep(Duration::from_millis(5));
     let again = a
         .fleet()
-        .heartbeat("n2", "10.0.0.2:9001", r#"{"cpus":2,"draining":true}"#)
+        .heartbeat(
+            "n2",
+            "10.0.0.2:9001",
+            r#"{"cpus":2}"#,
+            Duration::from_secs(7),
+        )
         .expect("heartbeat");
     assert_eq!(again.registered_ms, first.registered_ms);
     assert!(again.seen_ms > first.seen_ms);
+    assert_eq!((first.timeout_ms, again.timeout_ms), (10_000, 7_000));
+    assert!(!again.draining && !again.gone_at(again.seen_ms + 7_000));
+    assert!(again.gone_at(again.seen_ms + 7_001));
+    // A drain asked for by any node stays through the node's heartbeats.
+    assert!(b.fleet().set_draining("n2", true).expect("drain"));
+    assert!(!b.fleet().set_draining("nobody", true).expect("drain"));
+    let again = a
+        .fleet()
+        .heartbeat(
+            "n2",
+            "10.0.0.2:9001",
+            r#"{"cpus":2}"#,
+            Duration::from_secs(7),
+        )
+        .expect("heartbeat");
+    assert!(again.draining);
     let nodes = b.fleet().nodes().expect("list");
     let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
     assert_eq!(ids, ["n1", "n2"]);

@@ -40,6 +40,7 @@ mod keys;
 mod kms;
 mod logs;
 mod notify;
+mod pg_schema;
 mod queue;
 mod records;
 mod resources;

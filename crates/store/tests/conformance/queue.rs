@@ -1,6 +1,9 @@
 //! The asynchronous queue's durable rows (`QueueStore`, written through `ChangeStore` and
 //! the `Writer`).
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use bytes::Bytes;
 use hearth_store::{
     Change, Durability, LogBatch, LogQuery, Progress, QueueOp, QueuedEvent, Writer,
@@ -13,11 +16,19 @@ each_backend!(
     a_group_of_changes_is_applied_whole_or_not_at_all,
     the_writer_commits_in_submission_order,
     a_large_group_is_applied_in_order,
+    claims_take_events_no_live_node_holds,
+    changes_are_fenced_by_the_holder,
+    racing_claims_get_distinct_events,
+    an_event_taken_over_is_no_longer_the_old_holders,
+    sequence_numbers_are_never_given_twice,
 );
+
+const TIMEOUT: Duration = Duration::from_secs(600);
 
 fn event(seq: i64) -> QueuedEvent {
     QueuedEvent {
         seq,
+        owner: None,
         request_id: format!("req-{seq}"),
         function: "f".into(),
         qualifier: Some("live".into()),
@@ -35,8 +46,25 @@ fn insert(seq: i64) -> Change {
     ))
 }
 
+fn owned(seq: i64, owner: &str) -> QueuedEvent {
+    QueuedEvent {
+        owner: Some(owner.into()),
+        ..event(seq)
+    }
+}
+
+fn insert_owned(seq: i64, owner: &str) -> Change {
+    Change::Queue(QueueOp::Insert(
+        owned(seq, owner),
+        Bytes::from_static(b"{}"),
+    ))
+}
+
+fn seqs(events: &[QueuedEvent]) -> Vec<i64> {
+    events.iter().map(|e| e.seq).collect()
+}
+
 fn rows_live_until_removed_and_reload_as_written(s: Fixture) {
-    assert_eq!(s.queue().last_queue_seq().expect("seq"), 0);
     assert!(s.queue().queued_events().expect("load").is_empty());
     s.changes()
         .apply_changes(&[insert(1), insert(2), insert(3)], Durability::Synced)
@@ -55,10 +83,11 @@ fn rows_live_until_removed_and_reload_as_written(s: Fixture) {
             &[
                 Change::Queue(QueueOp::Reschedule {
                     seq: 2,
+                    owner: None,
                     due_ms: 5_000,
                     progress: progress.clone(),
                 }),
-                Change::Queue(QueueOp::Remove(1)),
+                Change::Queue(QueueOp::remove(1)),
             ],
             Durability::Committed,
         )
@@ -74,12 +103,6 @@ fn rows_live_until_removed_and_reload_as_written(s: Fixture) {
         Some(Bytes::from_static(b"{\"n\":3}"))
     );
     assert_eq!(s.queue().queued_payload(1).expect("payload"), None);
-    assert_eq!(s.queue().last_queue_seq().expect("seq"), 3);
-    // The newest event done, the highest still queued is what new ones follow.
-    s.changes()
-        .apply_changes(&[Change::Queue(QueueOp::Remove(3))], Durability::Synced)
-        .expect("remove");
-    assert_eq!(s.queue().last_queue_seq().expect("seq"), 2);
 }
 
 /// A taken sequence number is refused, and with it the whole group it came in: the
@@ -91,7 +114,7 @@ fn a_group_of_changes_is_applied_whole_or_not_at_all(s: Fixture) {
     let group = [
         Change::Logs(LogBatch::from_lines("f", "s", [(1, "line")])),
         insert(2),
-        Change::Queue(QueueOp::Remove(1)),
+        Change::Queue(QueueOp::remove(1)),
         insert(2),
     ];
     assert!(s
@@ -142,10 +165,11 @@ fn a_large_group_is_applied_in_order(s: Fixture) {
             [(seq, format!("line {seq}"))],
         )));
         if seq % 2 == 0 {
-            group.push(Change::Queue(QueueOp::Remove(seq)));
+            group.push(Change::Queue(QueueOp::remove(seq)));
         } else {
             group.push(Change::Queue(QueueOp::Reschedule {
                 seq,
+                owner: None,
                 due_ms: 10_000 + seq,
                 progress: Progress::default(),
             }));
@@ -186,4 +210,214 @@ fn a_large_group_is_applied_in_order(s: Fixture) {
         lines,
         (1..=300).map(|n| format!("line {n}")).collect::<Vec<_>>()
     );
+}
+
+/// Events with no holder, or whose holder is gone (silent beyond its own timeout, or
+/// not registered at all), are claimed; a live node's and the claimer's own are not.
+fn claims_take_events_no_live_node_holds(s: Fixture) {
+    let fleet = s.fleet();
+    fleet.heartbeat("live", "a:1", "{}", TIMEOUT).expect("beat");
+    fleet.heartbeat("me", "a:2", "{}", TIMEOUT).expect("beat");
+    fleet
+        .heartbeat("silent", "a:3", "{}", Duration::from_millis(1))
+        .expect("beat");
+    s.changes()
+        .apply_changes(
+            &[
+                insert(1),
+                insert_owned(2, "live"),
+                insert_owned(3, "silent"),
+                insert_owned(4, "never-registered"),
+                insert_owned(5, "me"),
+            ],
+            Durability::Synced,
+        )
+        .expect("insert");
+    std::thread::sleep(Duration::from_millis(20));
+    let claimed = s.queue().claim_events("me", 2).expect("claim");
+    assert_eq!(seqs(&claimed), [1, 3], "a limit of 2, in sequence order");
+    assert!(claimed.iter().all(|e| e.owner.as_deref() == Some("me")));
+    assert_eq!(seqs(&s.queue().claim_events("me", 10).expect("claim")), [4]);
+    assert!(s.queue().claim_events("me", 10).expect("claim").is_empty());
+    assert_eq!(
+        seqs(&s.queue().own_events("me").expect("own")),
+        [1, 3, 4, 5]
+    );
+    assert_eq!(seqs(&s.queue().own_events("live").expect("own")), [2]);
+    // A drain lets events go; anyone claims them, the node that let go included.
+    assert_eq!(
+        s.queue().release_events("me", &[1, 2, 5]).expect("release"),
+        2
+    );
+    assert_eq!(seqs(&s.queue().own_events("me").expect("own")), [3, 4]);
+    assert_eq!(
+        seqs(&s.queue().claim_events("live", 10).expect("claim")),
+        [1, 5]
+    );
+    // A node that left (its row forgotten) is gone at once.
+    assert!(fleet.forget_node("live").expect("forget"));
+    assert_eq!(
+        seqs(&s.queue().claim_events("me", 10).expect("claim")),
+        [1, 2, 5]
+    );
+}
+
+/// A node's changes to an event apply only while it holds the event; a done event's
+/// follow-up (its destination record) is queued only if the event was still its own.
+fn changes_are_fenced_by_the_holder(s: Fixture) {
+    s.changes()
+        .apply_changes(
+            &[insert_owned(1, "a"), insert_owned(2, "a")],
+            Durability::Synced,
+        )
+        .expect("insert");
+    let reschedule = |seq, owner: &str| {
+        Change::Queue(QueueOp::Reschedule {
+            seq,
+            owner: Some(owner.into()),
+            due_ms: 9_999,
+            progress: Progress {
+                runs: 1,
+                ..Progress::default()
+            },
+        })
+    };
+    let finish = |seq, owner: &str, follow: i64| {
+        Change::Queue(QueueOp::Finish {
+            seq,
+            owner: Some(owner.into()),
+            follow: Some(Box::new((owned(follow, owner), Bytes::from_static(b"{}")))),
+        })
+    };
+    s.changes()
+        .apply_changes(
+            &[reschedule(1, "b"), finish(2, "b", 10)],
+            Durability::Synced,
+        )
+        .expect("not b's: nothing happens");
+    assert_eq!(
+        s.queue().queued_events().expect("load"),
+        [owned(1, "a"), owned(2, "a")]
+    );
+    s.changes()
+        .apply_changes(
+            &[reschedule(1, "a"), finish(2, "a", 10)],
+            Durability::Synced,
+        )
+        .expect("a's");
+    let left = s.queue().queued_events().expect("load");
+    assert_eq!(seqs(&left), [1, 10]);
+    assert_eq!((left[0].due_ms, left[0].progress.runs), (9_999, 1));
+    assert_eq!(left[1], owned(10, "a"));
+    // Done twice (a retry of a lost answer): the follow-up is not queued twice.
+    s.changes()
+        .apply_changes(&[finish(2, "a", 11)], Durability::Synced)
+        .expect("again");
+    assert_eq!(seqs(&s.queue().queued_events().expect("load")), [1, 10]);
+}
+
+/// Four nodes claiming a dead node's 400 events at once: each event goes to one of
+/// them, and all are taken.
+fn racing_claims_get_distinct_events(s: Fixture) {
+    let group: Vec<Change> = (1..=400).map(|seq| insert_owned(seq, "dead")).collect();
+    s.changes()
+        .apply_changes(&group, Durability::Synced)
+        .expect("insert");
+    let claims: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|n| {
+                let store = s.another();
+                scope.spawn(move || {
+                    let me = format!("node-{n}");
+                    // Claimers are live nodes (an unregistered holder counts as gone).
+                    store
+                        .fleet()
+                        .heartbeat(&me, "a:1", "{}", TIMEOUT)
+                        .expect("beat");
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = store.queue().claim_events(&me, 7).expect("claim");
+                        if got.is_empty() {
+                            return mine;
+                        }
+                        assert!(got.iter().all(|e| e.owner.as_deref() == Some(me.as_str())));
+                        mine.extend(seqs(&got));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("claimer"))
+            .collect()
+    });
+    let all: Vec<i64> = claims.iter().flatten().copied().collect();
+    let distinct: BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        400,
+        "claimed twice: {}",
+        all.len() - distinct.len()
+    );
+    assert_eq!(distinct, (1..=400).collect::<BTreeSet<i64>>());
+}
+
+/// Once another node claimed a silent node's events, they are not the silent node's
+/// when it comes back, and its fenced changes to them do nothing.
+fn an_event_taken_over_is_no_longer_the_old_holders(s: Fixture) {
+    let fleet = s.fleet();
+    fleet
+        .heartbeat("x", "a:1", "{}", Duration::from_millis(1))
+        .expect("beat");
+    s.changes()
+        .apply_changes(
+            &[insert_owned(1, "x"), insert_owned(2, "x")],
+            Durability::Synced,
+        )
+        .expect("insert");
+    std::thread::sleep(Duration::from_millis(20));
+    let other = s.another();
+    assert_eq!(
+        seqs(&other.queue().claim_events("y", 1).expect("claim")),
+        [1]
+    );
+    // x is back (a heartbeat): what was not taken is still its own.
+    fleet.heartbeat("x", "a:1", "{}", TIMEOUT).expect("beat");
+    assert_eq!(seqs(&s.queue().own_events("x").expect("own")), [2]);
+    assert!(other
+        .queue()
+        .claim_events("y", 10)
+        .expect("claim")
+        .is_empty());
+    s.changes()
+        .apply_changes(
+            &[Change::Queue(QueueOp::Finish {
+                seq: 1,
+                owner: Some("x".into()),
+                follow: None,
+            })],
+            Durability::Synced,
+        )
+        .expect("fenced");
+    assert_eq!(seqs(&s.queue().own_events("y").expect("own")), [1]);
+}
+
+/// Nodes take sequence numbers that no other node takes, past every number queued.
+fn sequence_numbers_are_never_given_twice(s: Fixture) {
+    let first = s.queue().queue_seqs().expect("seqs");
+    s.changes()
+        .apply_changes(&[insert(first.start)], Durability::Synced)
+        .expect("insert");
+    let s = s.reopen();
+    let again = s.queue().queue_seqs().expect("seqs");
+    assert!(
+        again.start > first.start && again.end > again.start,
+        "{again:?}"
+    );
+    let first = again;
+    if let Some(b) = s.another_node() {
+        let second = b.queue().queue_seqs().expect("seqs");
+        assert!(second.start >= first.end || second.end <= first.start);
+        assert!(second.end - second.start >= 1 << 16);
+    }
 }

@@ -1,0 +1,58 @@
+//! PostgreSQL's schema versions (PostgreSQL only: SQLite's are unit-tested in the
+//! crate): a node migrates an empty database to the newest version it knows, and during
+//! a rolling upgrade keeps running on a database one newer node migrated, unless that
+//! migration says the older nodes must stop.
+
+use hearth_store::StoreError;
+
+use crate::backend::postgres_database;
+
+/// Sets what the database says of its schema, as a newer node would have left it.
+fn pretend(url: &str, version: i64, oldest_reader: i64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let driver = tokio::spawn(connection);
+        client
+            .execute(
+                "UPDATE hearth_schema SET version = $1, oldest_reader = $2",
+                &[&version, &oldest_reader],
+            )
+            .await
+            .expect("update");
+        drop(client);
+        let _ = driver.await;
+    });
+}
+
+#[test]
+fn a_node_runs_on_a_newer_schema_only_if_it_keeps_older_nodes_working() {
+    let url = postgres_database();
+    let (before, after) = hearth_store::migrate_postgres(&url).expect("migrate");
+    assert_eq!(before, 0);
+    assert!(after >= 2, "{after}");
+    assert_eq!(
+        hearth_store::migrate_postgres(&url).expect("again"),
+        (after, after),
+        "nothing left to apply"
+    );
+    // One version newer, compatible with this one: accepted, and left as it is.
+    pretend(&url, after + 1, after);
+    assert_eq!(
+        hearth_store::migrate_postgres(&url).expect("a compatible newer schema"),
+        (after + 1, after + 1)
+    );
+    // A newer version that older nodes may not use: refused.
+    pretend(&url, after + 1, after + 1);
+    match hearth_store::migrate_postgres(&url) {
+        Err(StoreError::NewerSchema { found, supported }) => {
+            assert_eq!((found, supported), (after + 1, after));
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
