@@ -178,12 +178,15 @@ class HearthServer:
 
     def __init__(self, data_dir: Path, runtimes_dir: Path, log_dir: Path,
                  cwd: Path | None = None, env: dict | None = None,
-                 extra_args: list | None = None, make_role: bool = True):
+                 extra_args: list | None = None, make_role: bool = True,
+                 netns: str | None = None, host: str = "127.0.0.1"):
         """With `cwd`, the server runs there and gets both directories as relative paths;
         `env` adds to (or overrides) the test's environment, and `extra_args` are added to
         `hearth server`'s command line. With `make_role` (the default) each start makes
         the test functions' execution role (ROLE) unless it exists: CreateFunction checks
-        it with authentication on."""
+        it with authentication on. With `netns` the server runs in that network namespace
+        (`nsenter --net`), listening on `host`, an address of that namespace."""
+        self.netns = netns
         self.extra_args = [str(a) for a in extra_args or []]
         self.make_role = make_role
         self.data_dir = Path(data_dir)
@@ -198,7 +201,9 @@ class HearthServer:
         # A server started with a TLS flag: the CA bundle its clients trust (the
         # certificate it serves, for a self-signed one) and the name it is reached by.
         self.ca_bundle: Path | None = None
-        self.host = "127.0.0.1"
+        self.host = host
+        # Where it listens (clients may reach it by another name, as `localhost`).
+        self.listen_host = host
         self.credentials: tuple | None = None
 
     @property
@@ -230,8 +235,11 @@ class HearthServer:
             data_dir = os.path.relpath(data_dir, self.cwd)
             runtimes_dir = os.path.relpath(runtimes_dir, self.cwd)
         cmd = [
+            # nsenter, not `ip netns exec`, which also remounts /sys (hiding the cgroup
+            # hierarchies the jail needs).
+            *(["nsenter", f"--net=/var/run/netns/{self.netns}", "--"] if self.netns else []),
             str(HEARTH_BIN), "server",
-            "--listen", f"127.0.0.1:{self.port}",
+            "--listen", f"{self.listen_host}:{self.port}",
             "--data-dir", data_dir,
             "--runtimes-dir", runtimes_dir,
             *self.extra_args,

@@ -122,16 +122,20 @@ class Fleet:
         self.tmp, self.runtimes_dir, self.store = tmp, runtimes_dir, store
         self.nodes: list = []
 
-    def add(self):
+    def add(self, *extra_args, store: str | None = None, **kw):
+        """A node; `extra_args` for its `hearth server`, `store` instead of the fleet's
+        URL (the same database reached another way), `kw` for its HearthServer."""
         i = len(self.nodes)
         data = self.tmp / f"node{i}"
         data.mkdir()
         if self.nodes:
             shutil.copy(self.nodes[0].data_dir / "server.key", data / "server.key")
             os.chmod(data / "server.key", 0o600)
-        node = h.HearthServer(data, self.runtimes_dir, self.tmp,
-                              extra_args=["--store", self.store, "--heartbeat", "1s",
-                                          "--node-timeout", "3s"])
+        logs = self.tmp / f"node{i}-logs"
+        logs.mkdir()
+        node = h.HearthServer(data, self.runtimes_dir, logs,
+                              extra_args=["--store", store or self.store, "--heartbeat", "1s",
+                                          "--node-timeout", "3s", *extra_args], **kw)
         node.start()
         self.nodes.append(node)
         return node

@@ -2,7 +2,8 @@
 //! events whose holder is gone (a node that died, or was cut off from the store beyond
 //! its own timeout) or that no one holds (let go by a drained node, or queued by an
 //! older Hearth). While its own heartbeats are not current, or it is drained, it lets
-//! go of what waits in memory (a drained node gives it back to the store for others);
+//! go of what waits in memory (a drained node gives it back to the store for others; the
+//! dispatcher itself lets it go when the node falls out of standing, see [`lapsed`]);
 //! once it may run again it reads back what is still its own, which excludes anything
 //! another node took over meanwhile.
 
@@ -99,19 +100,31 @@ pub(crate) async fn run(s: Arc<Shared>) {
     }
 }
 
-/// The node may not run its events: what waits in memory is let go, and given back to
-/// the store if the node is drained (a node out of good standing may not reach it).
-async fn let_go(s: &Arc<Shared>) {
+/// The node is out of good standing: what waits in memory is let go (it is read back
+/// once the node is in standing again). Called by the dispatcher, which must not start
+/// anything meanwhile.
+pub(crate) fn lapsed(s: &Shared) {
     let first = !s.let_go.swap(true, Ordering::SeqCst);
     let waiting = s.queue().let_go();
-    let drained = s.holder.standing.is_good() && s.holder.standing.draining();
-    if first && !drained {
+    if first {
         tracing::warn!(
             events = waiting.len(),
             "this node's heartbeats are not current: it starts no async event until they are"
         );
     }
-    if waiting.is_empty() || !drained {
+}
+
+/// The node may not run its events. Drained (and in standing), it gives what waits in
+/// memory back to the store for other nodes; out of standing the dispatcher lets it go
+/// ([`lapsed`]).
+async fn let_go(s: &Arc<Shared>) {
+    let standing = &s.holder.standing;
+    if !standing.is_good() || !standing.draining() {
+        return;
+    }
+    s.let_go.store(true, Ordering::SeqCst);
+    let waiting = s.queue().let_go();
+    if waiting.is_empty() {
         return;
     }
     let shared = s.clone();

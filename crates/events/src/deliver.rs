@@ -33,7 +33,12 @@ pub(crate) async fn dispatch(s: Arc<Shared>, invoker: Invoker) {
             return;
         }
         if !s.may_run() {
-            // Out of good standing or drained: nothing starts (see `claims`).
+            // Out of good standing or drained: nothing starts (see `claims`). Out of
+            // standing, what waits is let go here, at once, not by the claim task, which
+            // may be stuck in a store call to a database it cannot reach.
+            if !s.holder.standing.is_good() {
+                crate::claims::lapsed(&s);
+            }
             let _ = tokio::time::timeout(STANDING_WAIT, s.wake.notified()).await;
             continue;
         }
