@@ -77,32 +77,40 @@ def postgres_bin() -> Path:
     return versions[-1].parent
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    """A private PostgreSQL cluster reachable only through a Unix socket in a temporary
-    directory, run as the `postgres` user; killed with this process if the test dies."""
+def start_postgres(prefix: str, listen: str = "", port: int = 5432, hba: list | None = None):
+    """A private PostgreSQL cluster run as the `postgres` user, killed with this process
+    if the test dies: reachable through a Unix socket in its temporary directory, and over
+    TCP on `listen` (none by default) for the clients `hba` lines let in. Answers the
+    process, its directory and the server's binaries directory."""
     h.require_privileged("root (PostgreSQL runs as the postgres user)", os.geteuid() == 0)
     # Not under pytest's temporary directory, which only root may enter.
-    base = Path(tempfile.mkdtemp(prefix="hearth-fleet-pg-"))
+    base = Path(tempfile.mkdtemp(prefix=prefix))
     shutil.chown(base, "postgres", "postgres")
     os.chmod(base, 0o755)
     bin_dir = postgres_bin()
     as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"]
     subprocess.run([*as_pg, bin_dir / "initdb", "-D", base / "data", "-U", "postgres",
                     "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    with open(base / "data" / "pg_hba.conf", "a") as f:
+        f.writelines(line + "\n" for line in hba or [])
     proc = subprocess.Popen(
         [*as_pg, "--pdeathsig", "KILL", "--", bin_dir / "postgres", "-D", base / "data",
-         "-k", base, "-h", "", "-c", "fsync=off"],
+         "-k", base, "-h", listen, "-p", str(port), "-c", "fsync=off"],
         stdout=subprocess.DEVNULL, stderr=open(base / "postgres.log", "wb"))
-    url = f"host={base} port=5432 user=postgres"
 
     def ready():
-        return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres",
-                               "--clear-groups", bin_dir / "pg_isready", "-h", base],
+        return subprocess.run([*as_pg, bin_dir / "pg_isready", "-h", base, "-p", str(port)],
                               capture_output=True).returncode == 0
 
     assert h.wait_until(ready, timeout=30), (base / "postgres.log").read_text()
-    yield {"url": url, "base": base, "bin": bin_dir}
+    return proc, base, bin_dir
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A private PostgreSQL cluster reachable only through a Unix socket."""
+    proc, base, bin_dir = start_postgres("hearth-fleet-pg-")
+    yield {"url": f"host={base} port=5432 user=postgres", "base": base, "bin": bin_dir}
     proc.kill()
     proc.wait()
     shutil.rmtree(base, ignore_errors=True)

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import hearth_e2e as h
-from test_fleet import Fleet, fleet, new_database, nodes, postgres, postgres_bin  # noqa: F401
+from test_fleet import Fleet, fleet, new_database, nodes, postgres, start_postgres  # noqa: F401
 
 # The function: sleeps so that a node holds a backlog, and prints what it ran and when.
 APP = """
@@ -146,26 +145,10 @@ def cut_net():
 def postgres_tcp(cut_net):
     """A private PostgreSQL that also listens on the host's end of the veth (the node in
     the namespace reaches it over TCP, which the cut interrupts)."""
-    base = Path(tempfile.mkdtemp(prefix="hearth-cut-pg-"))
-    shutil.chown(base, "postgres", "postgres")
-    os.chmod(base, 0o755)
-    bin_dir = postgres_bin()
-    as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"]
-    subprocess.run([*as_pg, bin_dir / "initdb", "-D", base / "data", "-U", "postgres",
-                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
-    with open(base / "data" / "pg_hba.conf", "a") as f:
-        f.write(f"host all all {cut_net['node_ip']}/32 trust\n")
     port = h.free_port()
-    proc = subprocess.Popen(
-        [*as_pg, "--pdeathsig", "KILL", "--", bin_dir / "postgres", "-D", base / "data",
-         "-k", base, "-h", cut_net["host_ip"], "-p", str(port), "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=open(base / "postgres.log", "wb"))
-
-    def ready():
-        return subprocess.run([*as_pg, bin_dir / "pg_isready", "-h", base, "-p", str(port)],
-                              capture_output=True).returncode == 0
-
-    assert h.wait_until(ready, timeout=30), (base / "postgres.log").read_text()
+    proc, base, bin_dir = start_postgres("hearth-cut-pg-", listen=cut_net["host_ip"], port=port,
+                                         hba=[f"host all all {cut_net['node_ip']}/32 trust"])
+    as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"]
     subprocess.run([*as_pg, bin_dir / "createdb", "-h", base, "-p", str(port), "cut"],
                    check=True, capture_output=True)
     yield {"socket": f"host={base} port={port} user=postgres dbname=cut",

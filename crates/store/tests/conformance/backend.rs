@@ -145,6 +145,24 @@ pub mod cluster {
     use std::sync::OnceLock;
     use std::time::{Duration, Instant};
 
+    /// Runs `statement` on the database at `url`; answers its rows' first column (text).
+    pub fn sql_rows(url: &str, statement: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            let rows = client.query(statement, &[]).await.expect("query");
+            drop(client);
+            let _ = driver.await;
+            rows.iter().map(|r| r.get::<_, String>(0)).collect()
+        })
+    }
+
     /// The server's URL (key=value form), without a database.
     pub fn url() -> String {
         static URL: OnceLock<String> = OnceLock::new();

@@ -404,7 +404,7 @@ mod fleet {
         };
         let (cache_a, cache_b) = (tempdir(), tempdir());
         let a = open(cache_a.path());
-        let nodes_before_b = sql_rows(&url, "SELECT node FROM code_nodes");
+        let nodes_before_b = crate::backend::cluster::sql_rows(&url, "SELECT node FROM code_nodes");
         assert_eq!(nodes_before_b.len(), 1, "a fresh database has node a only");
         let b = open(cache_b.path());
         let (code, pin) = a
@@ -422,7 +422,7 @@ mod fleet {
             b.code().pin_stored(&code.sha256_hex).is_some(),
             "a node alive a moment ago still holds its code"
         );
-        sql_rows(
+        crate::backend::cluster::sql_rows(
             &url,
             &format!(
                 "UPDATE code_nodes SET alive_at = now() - interval '1 hour' \
@@ -431,7 +431,7 @@ mod fleet {
             ),
         );
         until_collected_on(&b, &code.sha256_hex);
-        let left = sql_rows(
+        let left = crate::backend::cluster::sql_rows(
             &url,
             &format!(
                 "SELECT node FROM code_nodes WHERE node = '{}'",
@@ -443,24 +443,6 @@ mod fleet {
 
     fn tempdir() -> tempfile::TempDir {
         tempfile::tempdir().expect("a temporary directory")
-    }
-
-    /// Runs `statement` on the database at `url`; answers its rows' first column.
-    fn sql_rows(url: &str, statement: &str) -> Vec<String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .expect("connect");
-            let driver = tokio::spawn(connection);
-            let rows = client.query(statement, &[]).await.expect("query");
-            drop(client);
-            let _ = driver.await;
-            rows.iter().map(|r| r.get::<_, String>(0)).collect()
-        })
     }
 
     fn until_collected_on(node: &hearth_store::Store, hash: &str) {

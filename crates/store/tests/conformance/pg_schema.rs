@@ -5,29 +5,14 @@
 
 use hearth_store::StoreError;
 
-use crate::backend::postgres_database;
+use crate::backend::{cluster, postgres_database};
 
 /// Sets what the database says of its schema, as a newer node would have left it.
 fn pretend(url: &str, version: i64, oldest_reader: i64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let driver = tokio::spawn(connection);
-        client
-            .execute(
-                "UPDATE hearth_schema SET version = $1, oldest_reader = $2",
-                &[&version, &oldest_reader],
-            )
-            .await
-            .expect("update");
-        drop(client);
-        let _ = driver.await;
-    });
+    cluster::sql_rows(
+        url,
+        &format!("UPDATE hearth_schema SET version = {version}, oldest_reader = {oldest_reader}"),
+    );
 }
 
 #[test]
