@@ -56,6 +56,26 @@ fn event(r: &tokio_postgres::Row) -> Result<QueuedEvent, StoreError> {
     })
 }
 
+/// The advisory lock that claims and read-backs take ("hearthcl").
+const CLAIM_LOCK: i64 = 0x6865_6172_7468_636c;
+
+/// Runs a claim or a read-back alone in the fleet: under [`CLAIM_LOCK`], its statement
+/// takes its snapshot after the previous one committed. Without it, a claim whose
+/// snapshot predates a node's heartbeat could judge the node gone and take an event
+/// that node read back as its own meanwhile (both would run it).
+fn claiming(
+    store: &PgStore,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<QueuedEvent>, StoreError> {
+    let mut c = store.conn()?;
+    let tx = wait(c.transaction()).map_err(backend)?;
+    wait(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])).map_err(backend)?;
+    let rows = wait(tx.query(sql, params)).map_err(backend)?;
+    wait(tx.commit()).map_err(backend)?;
+    events(&rows)
+}
+
 fn events(rows: &[tokio_postgres::Row]) -> Result<Vec<QueuedEvent>, StoreError> {
     let mut out = rows.iter().map(event).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|e| e.seq);
@@ -91,22 +111,20 @@ impl QueueStore for PgStore {
     }
 
     fn own_events(&self, node: &str) -> Result<Vec<QueuedEvent>, StoreError> {
-        let c = self.conn()?;
         // An update, not a read: it waits for a claim in flight on a row and then sees
         // the row as that claim left it (READ COMMITTED re-checks `owner`), so an event
         // taken over while this node was silent is never answered as its own.
-        let rows = wait(c.query(
+        claiming(
+            self,
             &format!("UPDATE queue SET owner = owner WHERE owner = $1 RETURNING {EVENT_COLUMNS}"),
             &[&node],
-        ))
-        .map_err(backend)?;
-        events(&rows)
+        )
     }
 
     fn claim_events(&self, node: &str, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
-        let c = self.conn()?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = wait(c.query(
+        claiming(
+            self,
             &format!(
                 "UPDATE queue SET owner = $1 WHERE seq IN (
                      SELECT q.seq FROM queue q WHERE {}
@@ -115,9 +133,7 @@ impl QueueStore for PgStore {
                 orphan_sql("$1", NOW_MS)
             ),
             &[&node, &limit],
-        ))
-        .map_err(backend)?;
-        events(&rows)
+        )
     }
 
     fn release_events(&self, node: &str, seqs: &[i64]) -> Result<usize, StoreError> {
