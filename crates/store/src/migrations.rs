@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "async events held by nodes, nodes' own timeouts and drains",
         apply: owners,
     },
+    Migration {
+        version: 8,
+        name: "concurrency tokens held by nodes",
+        apply: tokens,
+    },
 ];
 
 const BASELINE: &str = "
@@ -255,6 +260,10 @@ fn fleet(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 fn owners(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::queue::OWNER_SCHEMA)?;
     tx.execute_batch(crate::fleet::SQLITE_SCHEMA_2)
+}
+
+fn tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::tokens::SQLITE_SCHEMA)
 }
 
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
