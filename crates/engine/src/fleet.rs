@@ -95,6 +95,17 @@ impl Engine {
     pub fn join_fleet(&self, config: NodeConfig) -> Result<(), hearth_store::StoreError> {
         let store = self.store().clone();
         beat(&store, &self.inner.standing, &config, &info(self))?;
+        let admission = self.inner.executor.admission_handle();
+        // Other nodes may share the store: concurrency limits hold for the fleet, through
+        // tokens leased for as long as the node counts as alive.
+        if store.fleet().shared() {
+            admission.join_fleet(crate::executor::FleetTokens {
+                store: store.clone(),
+                node: config.id.clone(),
+                ttl: config.timeout,
+                standing: self.inner.standing.clone(),
+            });
+        }
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
@@ -118,6 +129,7 @@ impl Engine {
                 if let Ok(Err(e)) = beaten {
                     tracing::warn!(error = %e, "fleet heartbeat failed");
                 }
+                admission.renew_tokens().await;
             }
         });
         let _ = self.inner.membership.set(Membership {
@@ -160,6 +172,7 @@ impl Engine {
     /// Leaves the fleet (a clean stop): the node's row goes, so it is not listed as gone.
     pub fn leave_fleet(&self) {
         if let Some(m) = self.inner.membership.get() {
+            self.inner.executor.admission().give_back_tokens();
             if let Err(e) = self.store().fleet().forget_node(&m.config.id) {
                 tracing::warn!(error = %e, "could not leave the fleet");
             }
