@@ -50,6 +50,8 @@ pub(crate) struct Holding {
     peak: i64,
     /// Invocations waiting for this node's next request.
     waiting: i64,
+    /// Answers the store gave for this scope so far.
+    answers: u64,
 }
 
 impl Holding {
@@ -59,6 +61,7 @@ impl Holding {
             until: Instant::now(),
             peak: 0,
             waiting: 0,
+            answers: 0,
         }
     }
 
@@ -77,10 +80,10 @@ fn want_when_short(in_use: i64, waiting: i64, limit: i64) -> i64 {
     (in_use + waiting).min(limit)
 }
 
-/// How many tokens to keep at a renewal: the peak since the last one (never less than
-/// what runs now), within the limit; the rest goes back.
-fn want_at_renewal(in_use: i64, peak: i64, limit: i64) -> i64 {
-    in_use.max(peak).min(limit)
+/// How many tokens to keep at a renewal: the peak since the last one, never less than
+/// what runs and waits now, within the limit; the rest goes back.
+fn want_at_renewal(in_use: i64, waiting: i64, peak: i64, limit: i64) -> i64 {
+    (in_use + waiting).max(peak).min(limit)
 }
 
 /// How long a node may use tokens leased for `ttl`: the rest is a margin for the clocks'
@@ -129,11 +132,18 @@ impl Admission {
         let Some(fleet) = self.fleet.get() else {
             return Err(EngineError::Throttled(throttle));
         };
-        self.waiting(&scope, 1);
+        let answers = self.waiting(&scope, 1);
         let turn = fleet.asking.lock().await;
-        // A request made while this one waited may have brought enough.
+        // A request answered while this one waited counted it among the waiting: if it
+        // did not bring enough, the fleet had none to spare, and asking again now would
+        // only make a throttle wait for one more round trip.
         let mut admitted = self.try_admit(function);
-        if matches!(admitted, Err(Refused::Short(..))) {
+        let asked_since = self
+            .lock()
+            .holdings
+            .get(&scope)
+            .is_some_and(|h| h.answers != answers);
+        if matches!(admitted, Err(Refused::Short(..))) && !asked_since {
             let (key, want, limit) = {
                 let s = self.lock();
                 let limit = self.scope_limit(&s, &scope);
@@ -151,12 +161,12 @@ impl Admission {
         })
     }
 
-    fn waiting(&self, scope: &Scope, by: i64) {
+    /// Counts an invocation in or out of the waiting; answers the answers so far.
+    fn waiting(&self, scope: &Scope, by: i64) -> u64 {
         let mut s = self.lock();
-        s.holdings
-            .entry(scope.clone())
-            .or_insert_with(Holding::new)
-            .waiting += by;
+        let h = s.holdings.entry(scope.clone()).or_insert_with(Holding::new);
+        h.waiting += by;
+        h.answers
     }
 
     /// Sets this node's tokens of `scope` to `want` if the store grants them, and
@@ -174,6 +184,7 @@ impl Admission {
             Ok(Ok(granted)) => {
                 h.held = granted;
                 h.until = sent + good_for(ttl);
+                h.answers += 1;
             }
             Ok(Err(e)) => tracing::warn!(error = %e, scope = ?scope, "could not lease tokens"),
             Err(e) => tracing::warn!(error = %e, scope = ?scope, "could not lease tokens"),
@@ -202,7 +213,7 @@ impl Admission {
                     let in_use = Self::in_use(&s, &scope);
                     let limit = self.scope_limit(&s, &scope);
                     let h = s.holdings.get_mut(&scope).expect("listed");
-                    let want = want_at_renewal(in_use, h.peak, limit);
+                    let want = want_at_renewal(in_use, h.waiting, h.peak, limit);
                     h.peak = in_use;
                     (scope, want, limit)
                 })
@@ -256,10 +267,11 @@ mod tests {
 
     #[test]
     fn a_renewal_keeps_the_peak_and_gives_back_the_rest() {
-        assert_eq!(want_at_renewal(0, 3, 5), 3, "used since the last renewal");
-        assert_eq!(want_at_renewal(0, 0, 5), 0, "idle for a period: all back");
-        assert_eq!(want_at_renewal(2, 0, 5), 2, "what runs is kept");
-        assert_eq!(want_at_renewal(4, 4, 2), 2, "a lowered limit");
+        assert_eq!(want_at_renewal(0, 0, 3, 5), 3, "used since the last renewal");
+        assert_eq!(want_at_renewal(0, 0, 0, 5), 0, "idle for a period: all back");
+        assert_eq!(want_at_renewal(2, 0, 0, 5), 2, "what runs is kept");
+        assert_eq!(want_at_renewal(2, 2, 3, 5), 4, "and what waits");
+        assert_eq!(want_at_renewal(4, 0, 4, 2), 2, "a lowered limit");
     }
 
     fn fleet_node(store: &Store, node: &str) -> Arc<Admission> {
