@@ -111,3 +111,51 @@ def test_reserved_concurrency_holds_for_the_fleet_and_follows_the_load(fleet):  
 
     assert h.wait_until(one_node_uses_all, timeout=60, interval=0.5), tries[-1]
     assert sum(1 for r in tries[-1] if r[0] == 429) == 1, tries[-1]
+
+
+def provisioned_on_nodes(endpoint: str, name: str, qualifier: str) -> dict:
+    """Per live node: the provisioned environments it has allocated for `name:qualifier`, as
+    its last heartbeat told."""
+    listed = json.loads(h.hearth_cli("nodes", "--json", "--endpoint", endpoint).stdout)
+    out = {}
+    for n in listed:
+        if n["state"] == "gone":
+            continue
+        out[n["id"]] = sum(a["allocated"] for a in n["info"].get("provisioned", [])
+                           if a["function"] == name and a["qualifier"] == qualifier)
+    return out
+
+
+def test_provisioned_concurrency_is_spread_over_the_nodes(fleet):  # noqa: F811
+    nodes = [fleet.add(), fleet.add(), fleet.add()]
+    clients = [h.lambda_client(n.endpoint) for n in nodes]
+    name = h.unique_name("fleet-pc")
+    h.create_function(clients[0], name, zip_file=sleeper_zip())
+    version = clients[0].publish_version(FunctionName=name)["Version"]
+    clients[1].put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=4)
+    # Each node starts its share (4 over 3 nodes: 2, 1, 1), whichever node was asked.
+    seen = []
+
+    def spread(expected):
+        seen.append(provisioned_on_nodes(nodes[0].endpoint, name, version))
+        return sorted(seen[-1].values()) == expected
+
+    assert h.wait_until(lambda: spread([1, 1, 2]), timeout=60, interval=0.5), seen[-1]
+    # Every node reports the fleet's allocation.
+    for c in clients:
+        assert h.wait_until(
+            lambda c=c: c.get_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+            ["AllocatedProvisionedConcurrentExecutions"] == 4, timeout=30), \
+            c.get_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+    got = clients[2].get_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+    assert got["Status"] == "READY" and got["RequestedProvisionedConcurrentExecutions"] == 4, got
+    # A node gone: the two left take its share over (2 and 2).
+    nodes[2].kill()
+    assert h.wait_until(lambda: spread([2, 2]), timeout=60, interval=0.5), seen[-1]
+    assert h.wait_until(
+        lambda: clients[0].get_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+        ["AllocatedProvisionedConcurrentExecutions"] == 4, timeout=30)
+    # Deleted on one node: every node lets its environments go.
+    clients[1].delete_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+    assert h.wait_until(lambda: spread([0, 0]), timeout=30, interval=0.5), seen[-1]

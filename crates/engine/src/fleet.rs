@@ -62,6 +62,7 @@ fn info(engine: &Engine) -> String {
         "busyEnvironments": engine.busy_environments(),
         "idleEnvironments": engine.idle_environments(),
         "version": env!("CARGO_PKG_VERSION"),
+        "provisioned": engine.provisioned_info(),
     })
     .to_string()
 }
@@ -97,8 +98,11 @@ impl Engine {
         beat(&store, &self.inner.standing, &config, &info(self))?;
         let admission = self.inner.executor.admission_handle();
         // Other nodes may share the store: concurrency limits hold for the fleet, through
-        // tokens leased for as long as the node counts as alive.
-        if store.fleet().shared() {
+        // tokens leased for as long as the node counts as alive, and provisioned
+        // concurrency is spread over the live nodes.
+        let shared = store.fleet().shared();
+        if shared {
+            self.spread_provisioned(&config.id);
             admission.join_fleet(crate::executor::FleetTokens {
                 store: store.clone(),
                 node: config.id.clone(),
@@ -122,10 +126,16 @@ impl Engine {
                 let engine = Engine { inner };
                 let (node, info) = (node.clone(), info(&engine));
                 let (store, standing) = (engine.store().clone(), engine.inner.standing.clone());
+                let spread = shared.then(|| Arc::downgrade(&engine.inner));
                 drop(engine);
-                let beaten =
-                    tokio::task::spawn_blocking(move || beat(&store, &standing, &node, &info))
-                        .await;
+                let beaten = tokio::task::spawn_blocking(move || {
+                    let beaten = beat(&store, &standing, &node, &info);
+                    if let Some(inner) = spread.and_then(|w| w.upgrade()) {
+                        Engine { inner }.spread_provisioned(&node.id);
+                    }
+                    beaten
+                })
+                .await;
                 if let Ok(Err(e)) = beaten {
                     tracing::warn!(error = %e, "fleet heartbeat failed");
                 }

@@ -267,8 +267,16 @@ mod tests {
 
     #[test]
     fn a_renewal_keeps_the_peak_and_gives_back_the_rest() {
-        assert_eq!(want_at_renewal(0, 0, 3, 5), 3, "used since the last renewal");
-        assert_eq!(want_at_renewal(0, 0, 0, 5), 0, "idle for a period: all back");
+        assert_eq!(
+            want_at_renewal(0, 0, 3, 5),
+            3,
+            "used since the last renewal"
+        );
+        assert_eq!(
+            want_at_renewal(0, 0, 0, 5),
+            0,
+            "idle for a period: all back"
+        );
         assert_eq!(want_at_renewal(2, 0, 0, 5), 2, "what runs is kept");
         assert_eq!(want_at_renewal(2, 2, 3, 5), 4, "and what waits");
         assert_eq!(want_at_renewal(4, 0, 4, 2), 2, "a lowered limit");
