@@ -66,12 +66,13 @@ def most_at_once(results: list) -> int:
     return most
 
 
-def assert_throttled_as_lambda(results: list) -> None:
+def assert_throttled_as_lambda(results: list,
+                               reason="ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
     for status, headers, body in results:
         assert status in (200, 429), (status, body)
         if status == 429:
             assert headers["x-amzn-ErrorType"] == "TooManyRequestsException", headers
-            assert body["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded", body
+            assert body["Reason"] == reason, body
             assert body["Type"] == "User" and body["message"] == "Rate Exceeded.", body
 
 
@@ -111,6 +112,23 @@ def test_reserved_concurrency_holds_for_the_fleet_and_follows_the_load(fleet):  
 
     assert h.wait_until(one_node_uses_all, timeout=60, interval=0.5), tries[-1]
     assert sum(1 for r in tries[-1] if r[0] == 429) == 1, tries[-1]
+
+
+def test_the_account_limit_holds_for_the_fleet(fleet):  # noqa: F811
+    limit = 4
+    nodes = [fleet.add(["--account-concurrency", limit]) for _ in range(3)]
+    client = h.lambda_client(nodes[0].endpoint)
+    name = h.unique_name("fleet-acct")
+    h.create_function(client, name, zip_file=sleeper_zip(), Timeout=30)
+    assert client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == limit
+    results = burst([n.endpoint for n in nodes] * 4, name, 1.5)
+    assert_throttled_as_lambda(results, "ConcurrentInvocationLimitExceeded")
+    ran = sum(1 for r in results if r[0] == 200)
+    overlap = most_at_once(results)
+    print(f"account limit {limit} over three nodes: {ran} ran, {len(results) - ran} "
+          f"throttled, at most {overlap} at once")
+    assert 1 <= overlap <= limit, results
+    assert ran < len(results), "nothing was throttled"
 
 
 def provisioned_on_nodes(endpoint: str, name: str, qualifier: str) -> dict:
