@@ -371,6 +371,7 @@ mod tests {
                 "access_keys",
                 "aliases",
                 "audit_events",
+                "concurrency_tokens",
                 "event_invoke_configs",
                 "fleet_nodes",
                 "function_meta",

@@ -156,9 +156,7 @@ impl Admission {
                     Throttle::ReservedConcurrency,
                 )
             };
-            // A node whose heartbeats are not current may hold tokens that have lapsed
-            // in the store: it admits nothing more on them.
-            if !fleet.standing.is_good() {
+            if !fleet.admits() {
                 return Err(Refused::Throttled(throttle));
             }
             match s.holdings.get_mut(&scope) {

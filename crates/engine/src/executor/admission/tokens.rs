@@ -13,6 +13,7 @@
 //!   was sent, less a margin, on its own monotonic clock: by then the store's copy,
 //!   counted from when the store wrote it (no earlier), has not lapsed yet.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,9 +106,20 @@ pub(crate) struct Fleet {
     store: Store,
     node: String,
     ttl: Duration,
-    pub(super) standing: Standing,
+    standing: Standing,
     /// One request to the store at a time: answers are applied in the store's order.
     asking: tokio::sync::Mutex<()>,
+    /// The node left the fleet (a clean stop): it admits nothing more.
+    left: AtomicBool,
+}
+
+impl Fleet {
+    /// Whether the node may admit on its tokens at all: a node whose heartbeats are not
+    /// current may hold tokens that have lapsed in the store, and a node that left has
+    /// given them back.
+    pub(super) fn admits(&self) -> bool {
+        self.standing.is_good() && !self.left.load(Ordering::SeqCst)
+    }
 }
 
 impl Admission {
@@ -119,6 +131,7 @@ impl Admission {
             ttl: t.ttl,
             standing: t.standing,
             asking: tokio::sync::Mutex::new(()),
+            left: AtomicBool::new(false),
         });
     }
 
@@ -231,19 +244,33 @@ impl Admission {
         }
     }
 
-    /// Gives every token back (a clean stop). Blocking.
+    /// Gives back every token not in use (a clean stop), and admits nothing more: the
+    /// tokens of invocations still running (async events past the stop's grace) stay
+    /// leased, and lapse with the lease once the node is gone. Blocking.
     pub(crate) fn give_back_tokens(&self) {
         let Some(fleet) = self.fleet.get() else {
             return;
         };
-        let scopes: Vec<Scope> = self.lock().holdings.drain().map(|(k, _)| k).collect();
-        for scope in scopes {
-            if let Err(e) =
-                fleet
-                    .store
-                    .fleet()
-                    .lease_tokens(&scope.key(), &fleet.node, 0, 0, fleet.ttl)
-            {
+        fleet.left.store(true, Ordering::SeqCst);
+        let keep: Vec<(Scope, i64, i64)> = {
+            let mut s = self.lock();
+            let scopes: Vec<Scope> = s.holdings.drain().map(|(k, _)| k).collect();
+            scopes
+                .into_iter()
+                .map(|scope| {
+                    let (in_use, limit) = (Self::in_use(&s, &scope), self.scope_limit(&s, &scope));
+                    (scope, in_use, limit)
+                })
+                .collect()
+        };
+        for (scope, in_use, limit) in keep {
+            if let Err(e) = fleet.store.fleet().lease_tokens(
+                &scope.key(),
+                &fleet.node,
+                in_use,
+                limit,
+                fleet.ttl,
+            ) {
                 tracing::warn!(error = %e, scope = ?scope, "could not give tokens back");
             }
         }
@@ -330,6 +357,26 @@ mod tests {
             b.admit("f").await.expect("a gave both back"),
             b.admit("f").await.expect("a gave both back"),
         );
+    }
+
+    /// A node that leaves keeps the tokens of what still runs (they lapse with its
+    /// lease), gives the rest back, and admits nothing more.
+    #[tokio::test]
+    async fn a_node_leaving_keeps_only_what_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let (a, b) = (fleet_node(&store, "a"), fleet_node(&store, "b"));
+        let running = a.admit("f").await.expect("a's first");
+        let idle = a.admit("f").await.expect("a's second");
+        drop(idle);
+        a.give_back_tokens();
+        assert!(a.admit("f").await.is_err(), "a left");
+        let _b = b.admit("f").await.expect("the idle token came back");
+        assert!(
+            b.admit("f").await.is_err(),
+            "the running one's token stays a's"
+        );
+        drop(running);
     }
 
     /// A node whose heartbeats are not current admits nothing on its tokens.
