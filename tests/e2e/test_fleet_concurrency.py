@@ -177,3 +177,42 @@ def test_provisioned_concurrency_is_spread_over_the_nodes(fleet):  # noqa: F811
     # Deleted on one node: every node lets its environments go.
     clients[1].delete_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
     assert h.wait_until(lambda: spread([0, 0]), timeout=30, interval=0.5), seen[-1]
+
+
+def test_a_dead_nodes_tokens_lapse_and_the_others_admit_again(fleet):  # noqa: F811
+    nodes = [fleet.add(), fleet.add()]
+    clients = [h.lambda_client(n.endpoint) for n in nodes]
+    name = h.unique_name("fleet-dead")
+    h.create_function(clients[0], name, zip_file=sleeper_zip(), Timeout=60)
+    clients[0].put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
+    for c in clients:
+        assert h.wait_until(
+            lambda c=c: c.get_function_concurrency(FunctionName=name)
+            .get("ReservedConcurrentExecutions") == 2, timeout=20)
+
+    def busy_on(node) -> int:
+        status, _, body = node.get("/_hearth/concurrency")
+        assert status == 200, body
+        return json.loads(body)["functions"].get(name, 0)
+
+    def quietly(endpoint):
+        try:
+            return raw_invoke(endpoint, name, {"seconds": 30})
+        except Exception as e:  # the node is killed under it
+            return e
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        # The first node runs two long invocations: it holds both tokens.
+        held = [pool.submit(quietly, nodes[0].endpoint) for _ in range(2)]
+        assert h.wait_until(lambda: busy_on(nodes[0]) == 2, timeout=60)
+        status, _, body = raw_invoke(nodes[1].endpoint, name, {"seconds": 0})
+        assert (status, body["Reason"]) == (
+            429, "ReservedFunctionConcurrentInvocationLimitExceeded"), body
+        # Killed mid-invocation: its tokens lapse with its lease (its 3 s timeout), and then
+        # the other node admits again.
+        nodes[0].kill()
+        assert h.wait_until(
+            lambda: raw_invoke(nodes[1].endpoint, name, {"seconds": 0})[0] == 200,
+            timeout=30, interval=0.5)
+        for f in held:
+            f.result()

@@ -51,8 +51,11 @@ pub(crate) struct Holding {
     peak: i64,
     /// Invocations waiting for this node's next request.
     waiting: i64,
-    /// Answers the store gave for this scope so far.
-    answers: u64,
+    /// Invocations that ever waited here (each waiter's ticket is the count after its
+    /// own).
+    registered: u64,
+    /// The tickets the last answered request counted among the waiting (all up to it).
+    covered: u64,
 }
 
 impl Holding {
@@ -62,7 +65,8 @@ impl Holding {
             until: Instant::now(),
             peak: 0,
             waiting: 0,
-            answers: 0,
+            registered: 0,
+            covered: 0,
         }
     }
 
@@ -145,46 +149,66 @@ impl Admission {
         let Some(fleet) = self.fleet.get() else {
             return Err(EngineError::Throttled(throttle));
         };
-        let answers = self.waiting(&scope, 1);
+        let ticket = self.wait(&scope);
         let turn = fleet.asking.lock().await;
-        // A request answered while this one waited counted it among the waiting: if it
-        // did not bring enough, the fleet had none to spare, and asking again now would
-        // only make a throttle wait for one more round trip.
+        // If a request answered while this one waited counted it among the waiting and
+        // did not bring enough, the fleet had none to spare: asking again now would only
+        // make a throttle wait for one more round trip.
         let mut admitted = self.try_admit(function);
-        let asked_since = self
+        let counted = self
             .lock()
             .holdings
             .get(&scope)
-            .is_some_and(|h| h.answers != answers);
-        if matches!(admitted, Err(Refused::Short(..))) && !asked_since {
-            let (key, want, limit) = {
+            .is_some_and(|h| h.covered >= ticket);
+        if matches!(admitted, Err(Refused::Short(..))) && !counted {
+            let (key, want, limit, covered) = {
                 let s = self.lock();
                 let limit = self.scope_limit(&s, &scope);
-                let waiting = s.holdings.get(&scope).map_or(0, |h| h.waiting);
+                let (waiting, covered) = s
+                    .holdings
+                    .get(&scope)
+                    .map_or((0, 0), |h| (h.waiting, h.registered));
                 let in_use = Self::in_use(&s, &scope);
-                (scope.key(), want_when_short(in_use, waiting, limit), limit)
+                let want = want_when_short(in_use, waiting, limit);
+                (scope.key(), want, limit, covered)
             };
-            self.lease(fleet, &scope, key, want, limit).await;
+            self.lease(fleet, &scope, key, want, limit, covered).await;
             admitted = self.try_admit(function);
         }
         drop(turn);
-        self.waiting(&scope, -1);
+        self.done_waiting(&scope);
         admitted.map_err(|r| match r {
             Refused::Throttled(t) | Refused::Short(_, t) => EngineError::Throttled(t),
         })
     }
 
-    /// Counts an invocation in or out of the waiting; answers the answers so far.
-    fn waiting(&self, scope: &Scope, by: i64) -> u64 {
+    /// Counts an invocation among the waiting; answers its ticket.
+    fn wait(&self, scope: &Scope) -> u64 {
         let mut s = self.lock();
         let h = s.holdings.entry(scope.clone()).or_insert_with(Holding::new);
-        h.waiting += by;
-        h.answers
+        h.waiting += 1;
+        h.registered += 1;
+        h.registered
+    }
+
+    fn done_waiting(&self, scope: &Scope) {
+        if let Some(h) = self.lock().holdings.get_mut(scope) {
+            h.waiting -= 1;
+        }
     }
 
     /// Sets this node's tokens of `scope` to `want` if the store grants them, and
-    /// records what it granted. The caller holds `fleet.asking`.
-    async fn lease(&self, fleet: &Fleet, scope: &Scope, key: String, want: i64, limit: i64) {
+    /// records what it granted and that it counted the waiters up to ticket `covered`.
+    /// The caller holds `fleet.asking`.
+    async fn lease(
+        &self,
+        fleet: &Fleet,
+        scope: &Scope,
+        key: String,
+        want: i64,
+        limit: i64,
+        covered: u64,
+    ) {
         let (store, node, ttl) = (fleet.store.clone(), fleet.node.clone(), fleet.ttl);
         let sent = Instant::now();
         let answer = tokio::task::spawn_blocking(move || {
@@ -197,7 +221,7 @@ impl Admission {
             Ok(Ok(granted)) => {
                 h.held = granted;
                 h.until = sent + good_for(ttl);
-                h.answers += 1;
+                h.covered = h.covered.max(covered);
             }
             Ok(Err(e)) => tracing::warn!(error = %e, scope = ?scope, "could not lease tokens"),
             Err(e) => tracing::warn!(error = %e, scope = ?scope, "could not lease tokens"),
@@ -217,7 +241,7 @@ impl Admission {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not read reservations"),
             Err(e) => tracing::warn!(error = %e, "could not read reservations"),
         }
-        let plans: Vec<(Scope, i64, i64)> = {
+        let plans: Vec<(Scope, i64, i64, u64)> = {
             let mut s = self.lock();
             let scopes: Vec<Scope> = s.holdings.keys().cloned().collect();
             scopes
@@ -228,12 +252,13 @@ impl Admission {
                     let h = s.holdings.get_mut(&scope).expect("listed");
                     let want = want_at_renewal(in_use, h.waiting, h.peak, limit);
                     h.peak = in_use;
-                    (scope, want, limit)
+                    (scope, want, limit, h.registered)
                 })
                 .collect()
         };
-        for (scope, want, limit) in plans {
-            self.lease(fleet, &scope, scope.key(), want, limit).await;
+        for (scope, want, limit, covered) in plans {
+            self.lease(fleet, &scope, scope.key(), want, limit, covered)
+                .await;
             let mut s = self.lock();
             if s.holdings
                 .get(&scope)
@@ -357,6 +382,20 @@ mod tests {
             b.admit("f").await.expect("a gave both back"),
             b.admit("f").await.expect("a gave both back"),
         );
+    }
+
+    /// Invocations arriving together on one node, each short of a token, are all
+    /// admitted while the limit has room: one that came after a request was made asks
+    /// again rather than being throttled by that request's answer.
+    #[tokio::test]
+    async fn invocations_arriving_together_all_get_tokens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let a = fleet_node(&store, "a");
+        let (p1, p2) = tokio::join!(a.admit("f"), a.admit("f"));
+        let (_p1, _p2) = (p1.expect("first"), p2.expect("second"));
+        let (p3, p4) = tokio::join!(a.admit("f"), a.admit("f"));
+        assert!(p3.is_err() && p4.is_err(), "the reservation of 2 is used");
     }
 
     /// A node that leaves keeps the tokens of what still runs (they lapse with its
