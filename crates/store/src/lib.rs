@@ -52,7 +52,7 @@ pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
-pub use tokens::{grant as grant_tokens, TokenLease};
+pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, KeyStore, KmsStore, LogStore, MetadataStore,
     QueueStore, ResourceStore, RoleStore,

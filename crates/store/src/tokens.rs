@@ -27,7 +27,7 @@ pub struct TokenLease {
 
 /// How many of `want` tokens a node may hold when the other nodes hold `others` of
 /// `limit` (never fewer than none).
-pub fn grant(want: i64, limit: i64, others: i64) -> i64 {
+pub(crate) fn grant(want: i64, limit: i64, others: i64) -> i64 {
     want.min(limit.saturating_sub(others)).max(0)
 }
 
