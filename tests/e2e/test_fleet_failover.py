@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import hearth_e2e as h
-from test_fleet import Fleet, fleet, new_database, nodes, postgres, start_postgres  # noqa: F401
+from hearth_fleet import AS_POSTGRES, Fleet, fleet, nodes, postgres, start_postgres  # noqa: F401
 
 # The function: sleeps so that a node holds a backlog, and prints what it ran and when.
 APP = """
@@ -75,7 +75,7 @@ def send_async(client, name: str, ids: list[str], sleep: float) -> list[str]:
 
 def test_killing_a_node_under_async_load_loses_no_accepted_event(fleet):
     # One event at a time per node, so that each holds a backlog when C dies.
-    a, b, c = (fleet.add("--async-concurrency", "1") for _ in range(3))
+    a, b, c = (fleet.add(["--async-concurrency", "1"]) for _ in range(3))
     clients = [h.lambda_client(n.endpoint) for n in (a, b, c)]
     name = h.unique_name("failover")
     h.create_function(clients[0], name, zip_file=app_zip())
@@ -148,8 +148,7 @@ def postgres_tcp(cut_net):
     port = h.free_port()
     proc, base, bin_dir = start_postgres("hearth-cut-pg-", listen=cut_net["host_ip"], port=port,
                                          hba=[f"host all all {cut_net['node_ip']}/32 trust"])
-    as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups"]
-    subprocess.run([*as_pg, bin_dir / "createdb", "-h", base, "-p", str(port), "cut"],
+    subprocess.run([*AS_POSTGRES, bin_dir / "createdb", "-h", base, "-p", str(port), "cut"],
                    check=True, capture_output=True)
     yield {"socket": f"host={base} port={port} user=postgres dbname=cut",
            "tcp": f"host={cut_net['host_ip']} port={port} user=postgres dbname=cut"}
@@ -165,7 +164,7 @@ def test_a_node_cut_off_loses_its_events_to_the_others_and_does_not_run_them_bac
         a = fleet.add()
         b = fleet.add()
         # C runs in the namespace, on TCP to PostgreSQL, one event at a time.
-        c = fleet.add("--async-concurrency", "1", store=postgres_tcp["tcp"],
+        c = fleet.add(["--async-concurrency", "1"], store=postgres_tcp["tcp"],
                       netns=cut_net["ns"], host=cut_net["node_ip"])
         ca, cc = h.lambda_client(a.endpoint), h.lambda_client(c.endpoint)
         name = h.unique_name("cut")

@@ -62,6 +62,7 @@ fn info(engine: &Engine) -> String {
         "busyEnvironments": engine.busy_environments(),
         "idleEnvironments": engine.idle_environments(),
         "version": env!("CARGO_PKG_VERSION"),
+        "provisioned": engine.provisioned_info(),
     })
     .to_string()
 }
@@ -95,6 +96,20 @@ impl Engine {
     pub fn join_fleet(&self, config: NodeConfig) -> Result<(), hearth_store::StoreError> {
         let store = self.store().clone();
         beat(&store, &self.inner.standing, &config, &info(self))?;
+        let admission = self.inner.executor.admission_handle();
+        // Other nodes may share the store: concurrency limits hold for the fleet, through
+        // tokens leased for as long as the node counts as alive, and provisioned
+        // concurrency is spread over the live nodes.
+        let shared = store.fleet().shared();
+        if shared {
+            self.spread_provisioned(&config.id);
+            admission.join_fleet(crate::executor::FleetTokens {
+                store: store.clone(),
+                node: config.id.clone(),
+                ttl: config.timeout,
+                standing: self.inner.standing.clone(),
+            });
+        }
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
@@ -111,13 +126,20 @@ impl Engine {
                 let engine = Engine { inner };
                 let (node, info) = (node.clone(), info(&engine));
                 let (store, standing) = (engine.store().clone(), engine.inner.standing.clone());
+                let spread = shared.then(|| Arc::downgrade(&engine.inner));
                 drop(engine);
-                let beaten =
-                    tokio::task::spawn_blocking(move || beat(&store, &standing, &node, &info))
-                        .await;
+                let beaten = tokio::task::spawn_blocking(move || {
+                    let beaten = beat(&store, &standing, &node, &info);
+                    if let Some(inner) = spread.and_then(|w| w.upgrade()) {
+                        Engine { inner }.spread_provisioned(&node.id);
+                    }
+                    beaten
+                })
+                .await;
                 if let Ok(Err(e)) = beaten {
                     tracing::warn!(error = %e, "fleet heartbeat failed");
                 }
+                admission.renew_tokens().await;
             }
         });
         let _ = self.inner.membership.set(Membership {
@@ -160,6 +182,7 @@ impl Engine {
     /// Leaves the fleet (a clean stop): the node's row goes, so it is not listed as gone.
     pub fn leave_fleet(&self) {
         if let Some(m) = self.inner.membership.get() {
+            self.inner.executor.admission().give_back_tokens();
             if let Err(e) = self.store().fleet().forget_node(&m.config.id) {
                 tracing::warn!(error = %e, "could not leave the fleet");
             }

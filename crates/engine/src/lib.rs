@@ -76,6 +76,10 @@ struct Inner {
     membership: std::sync::OnceLock<fleet::Membership>,
     /// Whether this node's heartbeats are current (see [`hearth_store::Standing`]).
     standing: hearth_store::Standing,
+    /// Where this node stands among the live nodes, in a fleet on a shared store: what
+    /// its share of provisioned concurrency is (`control/spread.rs`). `None`: every
+    /// environment is this node's.
+    placement: std::sync::Mutex<Option<control::spread::Placement>>,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -123,10 +127,14 @@ impl Engine {
                 check_roles: config.check_roles,
                 membership: std::sync::OnceLock::new(),
                 standing: hearth_store::Standing::new(),
+                placement: std::sync::Mutex::new(None),
             }),
         };
         engine.resume_pending();
-        engine.resume_provisioned();
+        // On a shared store the node provisions its share once it has joined the fleet.
+        if !engine.store().fleet().shared() {
+            engine.resume_provisioned();
+        }
         let path = InvokePath::new(engine.clone());
         Ok((engine, path))
     }

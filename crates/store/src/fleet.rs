@@ -159,6 +159,24 @@ pub trait FleetStore: Send + Sync {
     /// The lease `name` as it stands (perhaps lapsed: compare with
     /// [`FleetStore::store_time_ms`]).
     fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+    /// Whether other nodes may share this store (PostgreSQL), so that what must hold for
+    /// the fleet (concurrency limits) must be agreed through it; false on the embedded
+    /// store, whose one node keeps such counts in memory.
+    fn shared(&self) -> bool;
+    /// Sets `node`'s tokens of `scope` (see `crate::tokens`) to as many of `want` as the
+    /// other nodes' unexpired tokens leave of `limit`, until `ttl` from now on the
+    /// store's clock: takes, grows, shrinks (gives back) and renews in one atomic step,
+    /// and answers how many it holds now (none: its row is gone).
+    fn lease_tokens(
+        &self,
+        scope: &str,
+        node: &str,
+        want: i64,
+        limit: i64,
+        ttl: Duration,
+    ) -> Result<i64, StoreError>;
+    /// The unexpired tokens of `scope`, by node (in node order).
+    fn token_leases(&self, scope: &str) -> Result<Vec<crate::TokenLease>, StoreError>;
 }
 
 /// The nodes and leases tables (SQLite migration 6, with the columns of
@@ -312,6 +330,25 @@ impl FleetStore for SqliteStore {
                 lease,
             )
             .optional()?)
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    fn lease_tokens(
+        &self,
+        scope: &str,
+        node: &str,
+        want: i64,
+        limit: i64,
+        ttl: Duration,
+    ) -> Result<i64, StoreError> {
+        self.lease_tokens_sqlite(scope, node, want, limit, ttl)
+    }
+
+    fn token_leases(&self, scope: &str) -> Result<Vec<crate::TokenLease>, StoreError> {
+        self.token_leases_sqlite(scope)
     }
 }
 

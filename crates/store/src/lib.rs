@@ -33,6 +33,7 @@ pub mod seal;
 mod sealed_env;
 mod space;
 mod sqlite;
+mod tokens;
 pub mod traits;
 mod versions;
 mod writer;
@@ -51,6 +52,7 @@ pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
+pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, KeyStore, KmsStore, LogStore, MetadataStore,
     QueueStore, ResourceStore, RoleStore,

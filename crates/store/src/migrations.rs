@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "async events held by nodes, nodes' own timeouts and drains",
         apply: owners,
     },
+    Migration {
+        version: 8,
+        name: "concurrency tokens held by nodes",
+        apply: tokens,
+    },
 ];
 
 const BASELINE: &str = "
@@ -257,6 +262,10 @@ fn owners(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::fleet::SQLITE_SCHEMA_2)
 }
 
+fn tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::tokens::SQLITE_SCHEMA)
+}
+
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
@@ -362,6 +371,7 @@ mod tests {
                 "access_keys",
                 "aliases",
                 "audit_events",
+                "concurrency_tokens",
                 "event_invoke_configs",
                 "fleet_nodes",
                 "function_meta",

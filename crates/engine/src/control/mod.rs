@@ -23,6 +23,7 @@ mod retire;
 mod role_permissions;
 mod roles;
 mod settle;
+pub(crate) mod spread;
 mod tags;
 mod versions;
 

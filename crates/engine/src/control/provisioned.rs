@@ -237,8 +237,9 @@ impl Engine {
     }
 
     /// Starts a new generation of a configuration's allocation: the environments it
-    /// wants per version, resolved here and started by the executor.
-    fn allocate(&self, function: &str, qualifier: &str) -> Result<(), EngineError> {
+    /// wants per version (this node's share of them, in a fleet: `spread.rs`), resolved
+    /// here and started by the executor.
+    pub(crate) fn allocate(&self, function: &str, qualifier: &str) -> Result<(), EngineError> {
         let Some(config) = self
             .inner
             .store
@@ -247,12 +248,8 @@ impl Engine {
         else {
             return Ok(());
         };
-        let entry = self.function_entry(function)?;
-        let counts = match entry.aliases.get(qualifier) {
-            None => vec![(qualifier.to_string(), config.requested)],
-            Some(a) => split(config.requested, &a.function_version, &a.additional_weights),
-        };
-        let targets = counts
+        let targets = self
+            .provisioned_plan(&config)?
             .into_iter()
             .map(|(version, count)| Wanted {
                 spec: self.provisioned_spec(function, &version),
@@ -262,6 +259,22 @@ impl Engine {
             .collect();
         self.inner.executor.allocate(function, qualifier, targets);
         Ok(())
+    }
+
+    /// The environments this node starts for a configuration, per version: its share,
+    /// an alias's split between its versions by weight.
+    pub(crate) fn provisioned_plan(
+        &self,
+        config: &ProvisionedConfig,
+    ) -> Result<Vec<(String, i64)>, EngineError> {
+        let (function, qualifier) = (config.function.as_str(), config.qualifier.as_str());
+        let count = self.share_of(function, qualifier, config.requested);
+        let entry = self.function_entry(function)?;
+        let counts = match entry.aliases.get(qualifier) {
+            None => vec![(qualifier.to_string(), count)],
+            Some(a) => split(count, &a.function_version, &a.additional_weights),
+        };
+        Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
     }
 
     /// What the environments of one version of an allocation run, or the reason the
@@ -282,9 +295,10 @@ impl Engine {
         c: &ProvisionedConfig,
         with_arn: bool,
     ) -> ProvisionedConcurrencyConfig {
+        let local = self.inner.executor.allocation(&c.function, &c.qualifier);
         view(
             c,
-            self.inner.executor.allocation(&c.function, &c.qualifier),
+            self.fleet_allocation(&c.function, &c.qualifier, c.requested, local),
             with_arn,
         )
     }

@@ -6,14 +6,23 @@
 //!
 //! Concurrency is environments busy with an invocation, cold start included, as
 //! Lambda counts it; idle environments (warm or provisioned) count for nothing.
+//!
+//! In a fleet (a shared store) a node also needs a token of the limit's scope for each
+//! invocation it admits, from the tokens it holds in the store ([`tokens`]): the limits
+//! then hold for the fleet, not per node. On the embedded store there are no tokens and
+//! admission is the in-memory count alone.
+
+mod tokens;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use hearth_model::arn::key_account;
 use hearth_model::limits::UNRESERVED_MIN;
 
 use crate::error::{EngineError, Throttle};
+pub(crate) use tokens::FleetTokens;
+use tokens::{Fleet, Holding, Scope};
 
 /// Functions are keyed by `hearth_model::arn::function_key`, which carries the account.
 #[derive(Default)]
@@ -25,17 +34,41 @@ struct State {
     busy: HashMap<String, i64>,
     /// Per account, busy environments drawing on its unreserved pool.
     unreserved_busy: HashMap<String, i64>,
+    /// In a fleet, the tokens this node holds, per scope.
+    holdings: HashMap<Scope, Holding>,
 }
 
 impl State {
     fn reserved_in(&self, account: &str) -> i64 {
         self.reserved_total.get(account).copied().unwrap_or(0)
     }
+
+    /// Replaces every reservation (as read from the store).
+    fn set_all_reserved(&mut self, reserved: impl IntoIterator<Item = (String, i64)>) {
+        self.reserved.clear();
+        self.reserved_total.clear();
+        for (f, r) in reserved {
+            *self
+                .reserved_total
+                .entry(key_account(&f).to_string())
+                .or_default() += r;
+            self.reserved.insert(f, r);
+        }
+    }
 }
 
 pub(crate) struct Admission {
     limit: i64,
     state: Mutex<State>,
+    /// Set when the node joins a fleet on a shared store.
+    fleet: OnceLock<Fleet>,
+}
+
+/// Why [`Admission::try_admit`] admitted nothing.
+enum Refused {
+    Throttled(Throttle),
+    /// The limit leaves room but this node holds no token for it: ask the store.
+    Short(Scope, Throttle),
 }
 
 /// One admitted invocation; dropping it frees its slot.
@@ -48,16 +81,11 @@ pub(crate) struct Permit {
 impl Admission {
     pub(crate) fn new(limit: i64, reserved: impl IntoIterator<Item = (String, i64)>) -> Self {
         let mut state = State::default();
-        for (f, r) in reserved {
-            *state
-                .reserved_total
-                .entry(key_account(&f).to_string())
-                .or_default() += r;
-            state.reserved.insert(f, r);
-        }
+        state.set_all_reserved(reserved);
         Self {
             limit,
             state: Mutex::new(state),
+            fleet: OnceLock::new(),
         }
     }
 
@@ -89,22 +117,53 @@ impl Admission {
         self.lock().busy.clone()
     }
 
-    /// Admits one invocation of `function`, or throttles it with Lambda's reason.
-    pub(crate) fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, EngineError> {
+    /// Admits one invocation of `function`, or throttles it with Lambda's reason. In a
+    /// fleet, a node short of tokens asks the store for more first (one round trip,
+    /// shared by the invocations waiting with it); a node that holds enough does not.
+    pub(crate) async fn admit(self: &Arc<Self>, function: &str) -> Result<Permit, EngineError> {
+        match self.try_admit(function) {
+            Ok(p) => Ok(p),
+            Err(Refused::Throttled(t)) => Err(EngineError::Throttled(t)),
+            Err(Refused::Short(scope, t)) => self.admit_with_more_tokens(function, scope, t).await,
+        }
+    }
+
+    /// Admits against what this node has now, without the store.
+    fn try_admit(self: &Arc<Self>, function: &str) -> Result<Permit, Refused> {
         let mut s = self.lock();
         let account = key_account(function);
         let busy = s.busy.get(function).copied().unwrap_or(0);
         let pool_busy = s.unreserved_busy.get(account).copied().unwrap_or(0);
         let unreserved = match s.reserved.get(function) {
-            Some(&r) if busy >= r => {
-                return Err(EngineError::Throttled(Throttle::ReservedConcurrency))
-            }
+            Some(&r) if busy >= r => return Err(Refused::Throttled(Throttle::ReservedConcurrency)),
             Some(_) => false,
             None if pool_busy >= self.limit - s.reserved_in(account) => {
-                return Err(EngineError::Throttled(Throttle::AccountConcurrency))
+                return Err(Refused::Throttled(Throttle::AccountConcurrency))
             }
             None => true,
         };
+        if let Some(fleet) = self.fleet.get() {
+            let (scope, in_use, throttle) = if unreserved {
+                (
+                    Scope::Unreserved(account.to_string()),
+                    pool_busy,
+                    Throttle::AccountConcurrency,
+                )
+            } else {
+                (
+                    Scope::Reserved(function.to_string()),
+                    busy,
+                    Throttle::ReservedConcurrency,
+                )
+            };
+            if !fleet.admits() {
+                return Err(Refused::Throttled(throttle));
+            }
+            match s.holdings.get_mut(&scope) {
+                Some(h) if h.usable(in_use) => h.used(in_use + 1),
+                _ => return Err(Refused::Short(scope, throttle)),
+            }
+        }
         *s.busy.entry(function.to_string()).or_default() += 1;
         if unreserved {
             *s.unreserved_busy.entry(account.to_string()).or_default() += 1;
@@ -114,6 +173,23 @@ impl Admission {
             function: function.to_string(),
             unreserved,
         })
+    }
+
+    /// Invocations of `function` busy now, or of `account`'s unreserved pool: what a
+    /// scope's tokens are in use for.
+    fn in_use(s: &State, scope: &Scope) -> i64 {
+        match scope {
+            Scope::Reserved(f) => s.busy.get(f).copied().unwrap_or(0),
+            Scope::Unreserved(a) => s.unreserved_busy.get(a).copied().unwrap_or(0),
+        }
+    }
+
+    /// A scope's limit as this node knows it (0 for a reservation that is gone).
+    fn scope_limit(&self, s: &State, scope: &Scope) -> i64 {
+        match scope {
+            Scope::Reserved(f) => s.reserved.get(f).copied().unwrap_or(0),
+            Scope::Unreserved(a) => (self.limit - s.reserved_in(a)).max(0),
+        }
     }
 
     /// Checks that reserving `want` for `function` leaves the unreserved minimum.
@@ -164,6 +240,15 @@ impl Drop for Permit {
 mod tests {
     use super::*;
 
+    impl Admission {
+        /// Admission on one node, where nothing waits for the store.
+        fn admit_now(self: &Arc<Self>, function: &str) -> Result<Permit, EngineError> {
+            self.try_admit(function).map_err(|r| match r {
+                Refused::Throttled(t) | Refused::Short(_, t) => EngineError::Throttled(t),
+            })
+        }
+    }
+
     fn reason(r: Result<Permit, EngineError>) -> Option<&'static str> {
         match r.err()? {
             EngineError::Throttled(Throttle::ReservedConcurrency) => {
@@ -179,29 +264,29 @@ mod tests {
     #[test]
     fn reserved_functions_have_their_own_slots() {
         let a = Arc::new(Admission::new(3, [("r".to_string(), 1)]));
-        let p1 = a.admit("r").expect("first reserved call");
+        let p1 = a.admit_now("r").expect("first reserved call");
         assert_eq!(
-            reason(a.admit("r")),
+            reason(a.admit_now("r")),
             Some("ReservedFunctionConcurrentInvocationLimitExceeded")
         );
         // The unreserved pool is 3 - 1 = 2.
-        let u1 = a.admit("u").expect("unreserved");
-        let u2 = a.admit("v").expect("unreserved");
+        let u1 = a.admit_now("u").expect("unreserved");
+        let u2 = a.admit_now("v").expect("unreserved");
         assert_eq!(
-            reason(a.admit("u")),
+            reason(a.admit_now("u")),
             Some("ConcurrentInvocationLimitExceeded")
         );
         assert_eq!(a.busy(), 3);
         drop((p1, u1));
-        a.admit("r").expect("slot freed");
-        a.admit("u").expect("slot freed");
+        a.admit_now("r").expect("slot freed");
+        a.admit_now("u").expect("slot freed");
         drop(u2);
     }
 
     #[test]
     fn reserved_zero_throttles_everything() {
         let a = Arc::new(Admission::new(1000, [("off".to_string(), 0)]));
-        assert!(a.admit("off").is_err());
+        assert!(a.admit_now("off").is_err());
         assert_eq!(a.unreserved_limit("000000000000"), 1000);
     }
 
@@ -227,17 +312,17 @@ mod tests {
         assert_eq!(a.unreserved_limit("000000000000"), 1);
         assert_eq!(a.unreserved_limit("111111111111"), 2);
         let _g = a
-            .admit("g")
+            .admit_now("g")
             .expect("the default account's one unreserved slot");
         assert_eq!(
-            reason(a.admit("h")),
+            reason(a.admit_now("h")),
             Some("ConcurrentInvocationLimitExceeded")
         );
         // B's pool is its own: both of its slots are free.
-        let _b1 = a.admit(&b("g")).expect("B's first");
-        let _b2 = a.admit(&b("h")).expect("B's second");
+        let _b1 = a.admit_now(&b("g")).expect("B's first");
+        let _b2 = a.admit_now(&b("h")).expect("B's second");
         assert_eq!(
-            reason(a.admit(&b("i"))),
+            reason(a.admit_now(&b("i"))),
             Some("ConcurrentInvocationLimitExceeded")
         );
         assert_eq!(a.busy(), 3);
@@ -258,13 +343,13 @@ mod tests {
     #[test]
     fn a_permit_keeps_the_pool_it_was_admitted_from() {
         let a = Arc::new(Admission::new(200, []));
-        let p = a.admit("f").expect("unreserved");
+        let p = a.admit_now("f").expect("unreserved");
         a.set_reserved("f", Some(50));
         drop(p);
         // The unreserved count went back to zero, not below.
         for _ in 0..150 {
-            std::mem::forget(a.admit("g").expect("unreserved"));
+            std::mem::forget(a.admit_now("g").expect("unreserved"));
         }
-        assert!(a.admit("g").is_err());
+        assert!(a.admit_now("g").is_err());
     }
 }

@@ -71,7 +71,7 @@ impl Executor {
         req: &InvokeRequest,
     ) -> Option<Result<InvokeResponse, EngineError>> {
         // Held until the invocation is over: concurrency is busy environments.
-        let _permit = match self.inner.admission.admit(&spec.function) {
+        let _permit = match self.inner.admission.admit(&spec.function).await {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };

@@ -28,7 +28,7 @@ use hearth_runtimes::Catalog;
 use hearth_sandbox::Sandbox;
 use hearth_store::{CodeStore, Writer};
 
-pub(crate) use admission::Admission;
+pub(crate) use admission::{Admission, FleetTokens};
 pub use aws_api::{
     CredentialIssuer, EnvCredentials, FunctionApi, ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
 };
@@ -134,6 +134,11 @@ impl Executor {
     /// The reservations and busy environments invocations are admitted against.
     pub(crate) fn admission(&self) -> &Admission {
         &self.inner.admission
+    }
+
+    /// The same, shared (for the heartbeat task that renews the node's tokens).
+    pub(crate) fn admission_handle(&self) -> Arc<Admission> {
+        self.inner.admission.clone()
     }
 
     /// Makes every idle provisioned environment `by` older (tests of the age limit).

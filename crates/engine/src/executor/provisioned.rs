@@ -42,6 +42,16 @@ pub(crate) struct AllocationView {
     pub failure: Option<String>,
 }
 
+/// One allocation on this node, as the fleet's spread reads it (`control/spread.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct AllocationEntry {
+    pub function: String,
+    pub qualifier: String,
+    pub view: AllocationView,
+    /// The environments it wants, per version.
+    pub plan: Vec<(String, i64)>,
+}
+
 struct Alloc {
     generation: u64,
     targets: Vec<Wanted>,
@@ -212,6 +222,31 @@ impl Provisioned {
             .collect()
     }
 
+    /// Every allocation, in function and qualifier order.
+    fn all(&self) -> Vec<AllocationEntry> {
+        let allocs = self.lock();
+        let mut out: Vec<_> = allocs
+            .iter()
+            .map(|((f, q), a)| AllocationEntry {
+                function: f.clone(),
+                qualifier: q.clone(),
+                view: AllocationView {
+                    allocated: a.allocated,
+                    available: a.idle.len() as i64,
+                    wanted: a.targets.iter().map(|t| t.count).sum(),
+                    failure: a.failure.clone(),
+                },
+                plan: a
+                    .targets
+                    .iter()
+                    .map(|t| (t.version.clone(), t.count))
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.function, &a.qualifier).cmp(&(&b.function, &b.qualifier)));
+        out
+    }
+
     fn view(&self, function: &str, qualifier: &str) -> Option<AllocationView> {
         let allocs = self.lock();
         let a = allocs.get(&key(function, qualifier))?;
@@ -270,6 +305,12 @@ impl Executor {
     /// is none.
     pub(crate) fn allocation(&self, function: &str, qualifier: &str) -> Option<AllocationView> {
         self.inner.provisioned.view(function, qualifier)
+    }
+
+    /// Every allocation on this node: function, qualifier, how far it came, and the
+    /// environments it wants per version.
+    pub(crate) fn allocations(&self) -> Vec<AllocationEntry> {
+        self.inner.provisioned.all()
     }
 
     /// Starts the environments one [`Wanted`] asks for, a few at a time.

@@ -161,4 +161,23 @@ impl FleetStore for PgStore {
         .map_err(backend)?;
         Ok(row.as_ref().map(lease))
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn lease_tokens(
+        &self,
+        scope: &str,
+        node: &str,
+        want: i64,
+        limit: i64,
+        ttl: Duration,
+    ) -> Result<i64, StoreError> {
+        self.lease_tokens_pg(scope, node, want, limit, ttl)
+    }
+
+    fn token_leases(&self, scope: &str) -> Result<Vec<crate::TokenLease>, StoreError> {
+        self.token_leases_pg(scope)
+    }
 }

@@ -53,6 +53,12 @@ fn second() -> String {
     [super::queue::schema_2(), super::fleet::SCHEMA_2.to_string()].concat()
 }
 
+/// Concurrency tokens (`tokens.rs`): a new table, unseen by older nodes, which keep
+/// admitting against their own counts until they are upgraded.
+fn third() -> String {
+    super::tokens::SCHEMA.to_string()
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -64,6 +70,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "async events held by nodes, nodes' own timeouts and drains",
         sql: second,
+        breaks_older: false,
+    },
+    Migration {
+        version: 3,
+        name: "concurrency tokens held by nodes",
+        sql: third,
         breaks_older: false,
     },
 ];

@@ -21,6 +21,7 @@ mod pool;
 mod queue;
 mod resources;
 mod roles;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

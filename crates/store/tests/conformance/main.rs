@@ -45,4 +45,5 @@ mod queue;
 mod records;
 mod resources;
 mod roles;
+mod tokens;
 mod versions;
