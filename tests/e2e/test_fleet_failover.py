@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
 
