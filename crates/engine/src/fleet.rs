@@ -60,6 +60,8 @@ fn info(engine: &Engine) -> String {
         "runtimes": runtimes,
         "sandbox": engine.sandbox_name(),
         "busyEnvironments": engine.busy_environments(),
+        "maxConcurrency": engine.inner.max_concurrency,
+        "scheme": engine.inner.placement.scheme(),
         "idleEnvironments": engine.idle_environments(),
         "version": env!("CARGO_PKG_VERSION"),
     })
@@ -95,6 +97,7 @@ impl Engine {
     pub fn join_fleet(&self, config: NodeConfig) -> Result<(), hearth_store::StoreError> {
         let store = self.store().clone();
         beat(&store, &self.inner.standing, &config, &info(self))?;
+        crate::placement::refresh(&store, &self.inner.placement, &config.id);
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
@@ -111,10 +114,14 @@ impl Engine {
                 let engine = Engine { inner };
                 let (node, info) = (node.clone(), info(&engine));
                 let (store, standing) = (engine.store().clone(), engine.inner.standing.clone());
+                let placement = engine.inner.placement.clone();
                 drop(engine);
-                let beaten =
-                    tokio::task::spawn_blocking(move || beat(&store, &standing, &node, &info))
-                        .await;
+                let beaten = tokio::task::spawn_blocking(move || {
+                    let beaten = beat(&store, &standing, &node, &info);
+                    crate::placement::refresh(&store, &placement, &node.id);
+                    beaten
+                })
+                .await;
                 if let Ok(Err(e)) = beaten {
                     tracing::warn!(error = %e, "fleet heartbeat failed");
                 }

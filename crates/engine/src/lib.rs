@@ -14,6 +14,7 @@ mod control;
 pub mod error;
 mod executor;
 pub mod fleet;
+pub mod placement;
 /// What tests build: engines over temporary stores, a function, a poller (the `testing`
 /// feature).
 #[cfg(any(test, feature = "testing"))]
@@ -76,6 +77,10 @@ struct Inner {
     membership: std::sync::OnceLock<fleet::Membership>,
     /// Whether this node's heartbeats are current (see [`hearth_store::Standing`]).
     standing: hearth_store::Standing,
+    /// Where synchronous invokes run in the fleet (`placement.rs`).
+    placement: Arc<placement::Placement>,
+    /// How many invocations this node runs at once at most (published for placement).
+    max_concurrency: i64,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -123,6 +128,8 @@ impl Engine {
                 check_roles: config.check_roles,
                 membership: std::sync::OnceLock::new(),
                 standing: hearth_store::Standing::new(),
+                placement: Arc::default(),
+                max_concurrency: config.account_concurrency,
             }),
         };
         engine.resume_pending();
