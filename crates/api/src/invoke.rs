@@ -1,5 +1,6 @@
 //! Invoke (`POST /2015-03-31/functions/{fn}/invocations`): synchronous, dry run, or
 //! asynchronous (`Event`, queued durably and answered 202); and the legacy InvokeAsync.
+//! In a fleet a synchronous invoke may run on another node (`forward.rs`).
 
 use std::collections::HashMap;
 
@@ -14,6 +15,8 @@ use bytes::Bytes;
 use hearth_model::event_invoke::ASYNC_REQUEST_MAX_BYTES;
 use hearth_model::limits::{CLIENT_CONTEXT_MAX_BYTES, SYNC_REQUEST_MAX_BYTES};
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_engine::InvokeResponse;
+use hearth_model::caller::Caller;
 use hearth_triggers::{EnqueueRequest, InvokeRequest};
 
 use crate::error::{ApiError, ApiResult};
@@ -110,6 +113,7 @@ pub(crate) async fn invoke(
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -177,6 +181,20 @@ pub(crate) async fn invoke(
             .await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
+    if !dry_run {
+        let caller = caller.as_ref().map_or("", |Extension(c)| c.arn.as_str());
+        let forwardable = crate::forward::Forwardable {
+            request_id: &request_id,
+            caller,
+            function: &function,
+            log_tail,
+            client_context: header_str(&headers, "x-amz-client-context"),
+            payload: &payload,
+        };
+        if let Some(answer) = crate::forward::route(&s, &forwardable).await {
+            return Ok(answer);
+        }
+    }
     let resp = s
         .invoker
         .invoke(InvokeRequest {
@@ -189,6 +207,11 @@ pub(crate) async fn invoke(
             attempt: None,
         })
         .await?;
+    Ok(respond(resp, dry_run))
+}
+
+/// A synchronous invoke's answer, as this node or the node it was forwarded to gives it.
+pub(crate) fn respond(resp: InvokeResponse, dry_run: bool) -> Response {
     let status = if dry_run {
         StatusCode::NO_CONTENT
     } else {
@@ -214,7 +237,7 @@ pub(crate) async fn invoke(
     if let Some(log) = &resp.log_result {
         set("x-amz-log-result", log);
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
