@@ -200,7 +200,13 @@ mod tests {
             );
         }
         assert_eq!(
-            key.verify(("POST", "/_hearth/fleet/other"), &s, b"{\"a\":1}", &sig, now),
+            key.verify(
+                ("POST", "/_hearth/fleet/other"),
+                &s,
+                b"{\"a\":1}",
+                &sig,
+                now
+            ),
             Err(Refused::BadSignature)
         );
         let other = FleetKey::new(b"another fleet");

@@ -182,7 +182,11 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>) -> Sent {
 fn relayed(name: &HeaderName) -> bool {
     !matches!(
         name.as_str(),
-        "connection" | "keep-alive" | "transfer-encoding" | "content-length" | "date"
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "content-length"
+            | "date"
             | "x-amzn-requestid"
     )
 }

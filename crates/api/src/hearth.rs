@@ -151,7 +151,9 @@ async fn set_draining(
         .map_err(|e| ApiError(AwsError::service(e.to_string())))?
         .map_err(|e| ApiError(AwsError::service(e.to_string())))?;
     if !found {
-        return Err(ApiError(AwsError::not_found(format!("No node with id {id}"))));
+        return Err(ApiError(AwsError::not_found(format!(
+            "No node with id {id}"
+        ))));
     }
     let state = if draining { "draining" } else { "alive" };
     Ok(Json(json!({ "id": id, "state": state })).into_response())

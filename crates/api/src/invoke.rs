@@ -12,11 +12,11 @@ use axum::Extension;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
+use hearth_engine::InvokeResponse;
+use hearth_model::caller::Caller;
 use hearth_model::event_invoke::ASYNC_REQUEST_MAX_BYTES;
 use hearth_model::limits::{CLIENT_CONTEXT_MAX_BYTES, SYNC_REQUEST_MAX_BYTES};
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
-use hearth_engine::InvokeResponse;
-use hearth_model::caller::Caller;
 use hearth_triggers::{EnqueueRequest, InvokeRequest};
 
 use crate::error::{ApiError, ApiResult};

@@ -184,7 +184,10 @@ impl Placement {
 /// Replaces `placement`'s view with the store's nodes (at each heartbeat; blocking).
 pub(crate) fn refresh(store: &hearth_store::Store, placement: &Placement, this: &str) {
     let fleet = store.fleet();
-    match fleet.store_time_ms().and_then(|now| Ok((now, fleet.nodes()?))) {
+    match fleet
+        .store_time_ms()
+        .and_then(|now| Ok((now, fleet.nodes()?)))
+    {
         Ok((now, nodes)) => placement.refresh(this, &nodes, now),
         Err(e) => tracing::warn!(error = %e, "could not read the fleet's nodes"),
     }
@@ -349,7 +352,10 @@ mod tests {
         let Route::Forward(to) = p.route(key, 0) else {
             panic!("not forwarded")
         };
-        assert_eq!(to.iter().map(|p| &p.id).collect::<Vec<_>>(), [&order[0], &order[1]]);
+        assert_eq!(
+            to.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            [&order[0], &order[1]]
+        );
         // The home unreachable: the second home.
         p.avoid(&order[0]);
         let Route::Forward(to) = p.route(key, 0) else {
@@ -371,7 +377,9 @@ mod tests {
         assert_eq!(p.route(key, 0), Route::Local);
         // The home itself draining forwards its own invokes to a node with capacity.
         let mut drained = records.clone();
-        drained.iter_mut().for_each(|r| r.draining = r.id == order[0]);
+        drained
+            .iter_mut()
+            .for_each(|r| r.draining = r.id == order[0]);
         p.refresh(&order[0], &drained, 100_000);
         let Route::Forward(to) = p.route(key, 0) else {
             panic!("not forwarded")
