@@ -113,13 +113,14 @@ pub(crate) async fn invoke(
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    // The headers, and the caller the authentication layer found (forwarded in a fleet).
+    parts: axum::http::request::Parts,
     body: Body,
 ) -> ApiResult<Response> {
+    let headers = &parts.headers;
     let function = function_ref(&function, &query, &tenant)?;
     let (dry_run, event) =
-        match header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        match header_str(headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
             "RequestResponse" => (false, false),
             "DryRun" => (true, false),
             "Event" => (false, true),
@@ -132,7 +133,7 @@ pub(crate) async fn invoke(
                 .into())
             }
         };
-    let log_tail = match header_str(&headers, "x-amz-log-type").unwrap_or("None") {
+    let log_tail = match header_str(headers, "x-amz-log-type").unwrap_or("None") {
         "Tail" => true,
         "None" => false,
         other => {
@@ -144,7 +145,7 @@ pub(crate) async fn invoke(
             .into())
         }
     };
-    let client_context = match header_str(&headers, "x-amz-client-context") {
+    let client_context = match header_str(headers, "x-amz-client-context") {
         None => None,
         Some(cc) if cc.len() > CLIENT_CONTEXT_MAX_BYTES => {
             return Err(AwsError::invalid(format!(
@@ -182,13 +183,16 @@ pub(crate) async fn invoke(
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     if !dry_run {
-        let caller = caller.as_ref().map_or("", |Extension(c)| c.arn.as_str());
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .map_or("", |c| c.arn.as_str());
         let forwardable = crate::forward::Forwardable {
             request_id: &request_id,
             caller,
             function: &function,
             log_tail,
-            client_context: header_str(&headers, "x-amz-client-context"),
+            client_context: header_str(headers, "x-amz-client-context"),
             payload: &payload,
         };
         if let Some(answer) = crate::forward::route(&s, &forwardable).await {
