@@ -84,7 +84,9 @@ pub struct BenchArgs {
     pub hearth: Option<PathBuf>,
 
     /// A PostgreSQL database (`postgres://...`) for the fleet figure: what forwarding a
-    /// warm Invoke to its home node adds, on two nodes of the bench's own on it.
+    /// warm Invoke to its home node adds, on two nodes of the bench's own on it. An empty
+    /// database, new for each run: the bench's nodes make a new server key, and a
+    /// database that recorded another fleet's key refuses them.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 
