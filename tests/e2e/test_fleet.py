@@ -9,6 +9,7 @@ own data directory and the same server key.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import urllib.request
@@ -103,3 +104,173 @@ def test_a_node_with_another_server_key_refuses_to_start(fleet, tmp_path):
          "--sandbox", "process"], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "is not the one the fleet's secrets are sealed under" in out.stderr, out.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Placement, forwarding and draining (docs/fleet.md, "Where a synchronous invoke runs")
+
+# Answers which environment ran it (a random id made at import, once per environment) and
+# how many invocations that environment has run; sleeps when asked.
+ENV_APP = """
+import time, uuid
+ENV = uuid.uuid4().hex
+COUNT = 0
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    time.sleep(event.get("sleep", 0))
+    return {"env": ENV, "count": COUNT, "requestId": context.aws_request_id}
+"""
+
+
+def env_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", ENV_APP)
+    return buf.getvalue()
+
+
+def concurrency(node) -> dict:
+    status, _, body = node.get("/_hearth/concurrency")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def node_id(node) -> str:
+    return next(n["id"] for n in nodes(node) if n["thisNode"])
+
+
+def views_refreshed():
+    """Each node's placement view is the one of its last heartbeat (1 s in these tests):
+    two heartbeats later every node has read the store's nodes again."""
+    time.sleep(2.5)
+
+
+def test_invokes_run_on_the_functions_home_node_and_move_when_it_drains(fleet):
+    a, b, c = fleet.add(), fleet.add(), fleet.add()
+    everyone = (a, b, c)
+    clients = [h.lambda_client(n.endpoint) for n in everyone]
+    assert h.wait_until(lambda: all(len([m for m in nodes(n) if m["state"] == "alive"]) == 3
+                                    for n in everyone), timeout=10)
+    assert all(n["info"]["maxConcurrency"] >= 1 and n["info"]["scheme"] == "http"
+               for n in nodes(a)), nodes(a)
+    views_refreshed()
+    name = h.unique_name("home")
+    h.create_function(clients[0], name, zip_file=env_zip(), Timeout=60)
+    # Through A, B and C in turn: one environment fleet-wide answers them all (without
+    # forwarding each node would start its own).
+    answers = [h.invoke(clients[i % 3], name, {}) for i in range(30)]
+    assert all(r.status == 200 and r.function_error is None for r in answers), answers
+    assert {r.json["env"] for r in answers} == {answers[0].json["env"]}, answers
+    assert [r.json["count"] for r in answers] == list(range(1, 31)), answers
+    # The function sees the request id its caller got, whichever node ran it.
+    assert all(r.json["requestId"] == r.request_id for r in answers), answers
+    env0 = answers[0].json["env"]
+    idle = {n.port: concurrency(n)["idle"] for n in everyone}
+    homes = [n for n in everyone if idle[n.port] == 1]
+    assert len(homes) == 1 and sum(idle.values()) == 1, idle
+    home = homes[0]
+    others = [n for n in everyone if n is not home]
+    # A forwarded invoke keeps the local invoke's answer: a log tail, an error.
+    tail = h.invoke(h.lambda_client(others[0].endpoint), name, {}, LogType="Tail")
+    assert tail.status == 200 and "START RequestId: " + tail.request_id in tail.log, tail
+    assert tail.executed_version == "$LATEST", tail
+
+    # An invocation running on the home when it is drained finishes there.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(h.invoke, h.lambda_client(others[0].endpoint), name, {"sleep": 4})
+        assert h.wait_until(lambda: concurrency(home)["busy"] == 1, timeout=10)
+        home_id = node_id(home)
+        out = h.hearth_cli("nodes", "drain", home_id, "--endpoint", others[1].endpoint).stdout
+        assert "draining" in out, out
+        assert {n["id"]: n["state"] for n in nodes(a)}[home_id] == "draining"
+        text = h.hearth_cli("nodes", "--endpoint", a.endpoint).stdout
+        assert any(line.startswith(home_id) and " draining " in line
+                   for line in text.splitlines()), text
+        done = slow.result(timeout=60)
+        assert done.status == 200 and done.function_error is None, done
+        assert done.json["env"] == env0, done
+    views_refreshed()
+    # The home's environment is warm and idle, yet nothing goes there: through every node
+    # (the drained one too) the invokes run in one environment elsewhere.
+    moved = [h.invoke(clients[i % 3], name, {}) for i in range(12)]
+    assert all(r.status == 200 and r.function_error is None for r in moved), moved
+    assert {r.json["env"] for r in moved} == {moved[0].json["env"]}, moved
+    assert moved[0].json["env"] != env0, moved
+    assert concurrency(home)["idle"] == 1, concurrency(home)
+    # Undrained, its home takes its invokes again (its environment is still warm).
+    h.hearth_cli("nodes", "undrain", home_id, "--endpoint", a.endpoint)
+    views_refreshed()
+    back = [h.invoke(clients[i % 3], name, {}) for i in range(6)]
+    assert {r.json["env"] for r in back} == {env0}, back
+    # A function's error comes back through the forwarding node as it left the home.
+    failed = h.invoke(h.lambda_client(others[0].endpoint), name, {"sleep": "x"})
+    assert failed.status == 200 and failed.function_error == "Unhandled", failed
+    assert "TypeError" in failed.payload.decode(), failed
+
+
+def fleet_secret(node) -> bytes:
+    """The forwarding secret every node derives from the fleet's server key."""
+    import hashlib
+    import hmac
+
+    key = (node.data_dir / "server.key").read_bytes()
+    return hmac.new(key, b"hearth fleet forwarding", hashlib.sha256).digest()
+
+
+def forward(node, secret: bytes | None, function: str, body: bytes = b"{}",
+            time_ms: int | None = None, signed_body: bytes | None = None):
+    """POST /_hearth/fleet/invoke as another node would, signed with `secret` (None: not
+    signed); `signed_body` signs other bytes than those sent."""
+    import hashlib
+    import hmac
+
+    fields = {
+        "x-hearth-fleet-time": str(time_ms if time_ms is not None else int(time.time() * 1000)),
+        "x-hearth-fleet-from": "node-test",
+        "x-hearth-fleet-request-id": f"forged-{time.time_ns()}",
+        "x-hearth-fleet-caller": "arn:aws:iam::000000000000:root",
+        "x-hearth-fleet-function": function,  # a key: the bare name in the default account
+        "x-hearth-fleet-qualifier": "$LATEST",
+        "x-amz-log-type": "None",
+    }
+    headers = dict(fields)
+    if secret is not None:
+        parts = ["HEARTH-FLEET-1", "POST", "/_hearth/fleet/invoke",
+                 *[fields[k] for k in ("x-hearth-fleet-time", "x-hearth-fleet-from",
+                                       "x-hearth-fleet-request-id", "x-hearth-fleet-caller",
+                                       "x-hearth-fleet-function", "x-hearth-fleet-qualifier",
+                                       "x-amz-log-type")],
+                 "", hashlib.sha256(signed_body if signed_body is not None else body).hexdigest()]
+        mac = hmac.new(secret, digestmod=hashlib.sha256)
+        for p in parts:
+            mac.update(len(p.encode()).to_bytes(8, "big") + p.encode())
+        headers["x-hearth-fleet-signature"] = mac.hexdigest()
+    return h.http_request(f"{node.endpoint}/_hearth/fleet/invoke", method="POST", body=body,
+                          headers=headers, sign=False)
+
+
+def test_forwards_must_be_signed_with_the_fleets_key_and_fresh(fleet):
+    a = fleet.add()
+    name = h.unique_name("forged")
+    h.create_function(h.lambda_client(a.endpoint), name, zip_file=env_zip())
+    secret = fleet_secret(a)
+    # Signed with the fleet's key: run here, answered as an invoke.
+    status, headers, body = forward(a, secret, name)
+    assert status == 200, body
+    assert json.loads(body)["count"] == 1
+    # Unsigned, another key, a body that is not the signed one, stale: 403, nothing ran.
+    for forged in (forward(a, None, name),
+                   forward(a, b"\0" * 32, name),
+                   forward(a, secret, name, body=b'{"sleep": 0}', signed_body=b"{}"),
+                   forward(a, secret, name, time_ms=int(time.time() * 1000) - 120_000)):
+        status, headers, body = forged
+        assert status == 403, (status, body)
+        assert headers.get("x-amzn-errortype", "").startswith("AccessDeniedException"), headers
+    assert json.loads(forward(a, secret, name)[2])["count"] == 2

@@ -396,6 +396,24 @@ pub(crate) const ROUTES: &[Route] = &[
         lambda("ListNodes", "hearth:ListNodes", Any),
     ),
     r(
+        "POST",
+        "/_hearth/nodes/{id}/drain",
+        lambda("DrainNode", "hearth:DrainNode", Any),
+    ),
+    r(
+        "POST",
+        "/_hearth/nodes/{id}/undrain",
+        lambda("UndrainNode", "hearth:UndrainNode", Any),
+    ),
+    // A node's forward to another (`forward.rs`): merged outside the authorization layer,
+    // it is authenticated by the fleet's key and no caller's policy applies; declared so
+    // that the table names every route.
+    r(
+        "POST",
+        "/_hearth/fleet/invoke",
+        lambda("ForwardInvoke", "hearth:ForwardInvoke", Any),
+    ),
+    r(
         "GET",
         "/_hearth/audit",
         lambda("ListAuditEvents", "hearth:ListAuditEvents", Any),

@@ -309,6 +309,12 @@ async fn enforce(State(guard): State<Arc<RequestGuard>>, req: Request, next: Nex
 }
 
 fn inspect(guard: &RequestGuard, req: &Request) -> Result<(), Refusal> {
+    // Another node's forward names the address this node advertises, which need not be
+    // one it listens on; it carries the fleet's signature, which no browser can send
+    // (a custom header needs a preflight, which is refused).
+    if crate::forward::is_forward(req.uri().path(), req.headers()) {
+        return Ok(());
+    }
     let text = |name| req.headers().get(name).map(HeaderValue::to_str);
     let host = match text(header::HOST) {
         Some(Ok(h)) => Some(h.to_string()),

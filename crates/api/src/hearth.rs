@@ -1,6 +1,7 @@
 //! Hearth-private endpoints: code downloads (GetFunction's `Code.Location`), a
 //! function's logs for `hearth logs` (read and delete), the runtime list, and the environments busy with
-//! an invocation right now, and the async queue per function.
+//! an invocation right now, the async queue per function, and the fleet's nodes (listed,
+//! drained and undrained).
 
 use std::collections::HashMap;
 
@@ -125,6 +126,37 @@ pub(crate) async fn nodes(State(s): State<AppState>) -> Result<Json<serde_json::
         .map_err(|e| service(e.to_string()))?
         .map_err(|e| service(e.to_string()))?;
     Ok(Json(json!({ "nodes": nodes })))
+}
+
+/// `POST /_hearth/nodes/{id}/drain`: node `id` takes no new work (docs/fleet.md); its
+/// invocations running now finish. `{"id", "state": "draining"}`, or 404.
+pub(crate) async fn drain(s: State<AppState>, id: Path<String>) -> ApiResult<Response> {
+    set_draining(s, id, true).await
+}
+
+/// `POST /_hearth/nodes/{id}/undrain`: node `id` takes new work again.
+pub(crate) async fn undrain(s: State<AppState>, id: Path<String>) -> ApiResult<Response> {
+    set_draining(s, id, false).await
+}
+
+async fn set_draining(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    draining: bool,
+) -> ApiResult<Response> {
+    let engine = s.engine.clone();
+    let node = id.clone();
+    let found = tokio::task::spawn_blocking(move || engine.drain_node(&node, draining))
+        .await
+        .map_err(|e| ApiError(AwsError::service(e.to_string())))?
+        .map_err(|e| ApiError(AwsError::service(e.to_string())))?;
+    if !found {
+        return Err(ApiError(AwsError::not_found(format!(
+            "No node with id {id}"
+        ))));
+    }
+    let state = if draining { "draining" } else { "alive" };
+    Ok(Json(json!({ "id": id, "state": state })).into_response())
 }
 
 /// `{"functions": [{"function", "queued", "running", "oldestAgeMs"}]}`: the async

@@ -1,5 +1,6 @@
 //! Invoke (`POST /2015-03-31/functions/{fn}/invocations`): synchronous, dry run, or
 //! asynchronous (`Event`, queued durably and answered 202); and the legacy InvokeAsync.
+//! In a fleet a synchronous invoke may run on another node (`forward.rs`).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ use axum::Extension;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
+use hearth_engine::InvokeResponse;
+use hearth_model::caller::Caller;
 use hearth_model::event_invoke::ASYNC_REQUEST_MAX_BYTES;
 use hearth_model::limits::{CLIENT_CONTEXT_MAX_BYTES, SYNC_REQUEST_MAX_BYTES};
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
@@ -110,12 +113,14 @@ pub(crate) async fn invoke(
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    // The headers, and the caller the authentication layer found (forwarded in a fleet).
+    parts: axum::http::request::Parts,
     body: Body,
 ) -> ApiResult<Response> {
+    let headers = &parts.headers;
     let function = function_ref(&function, &query, &tenant)?;
     let (dry_run, event) =
-        match header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        match header_str(headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
             "RequestResponse" => (false, false),
             "DryRun" => (true, false),
             "Event" => (false, true),
@@ -128,7 +133,7 @@ pub(crate) async fn invoke(
                 .into())
             }
         };
-    let log_tail = match header_str(&headers, "x-amz-log-type").unwrap_or("None") {
+    let log_tail = match header_str(headers, "x-amz-log-type").unwrap_or("None") {
         "Tail" => true,
         "None" => false,
         other => {
@@ -140,7 +145,7 @@ pub(crate) async fn invoke(
             .into())
         }
     };
-    let client_context = match header_str(&headers, "x-amz-client-context") {
+    let client_context = match header_str(headers, "x-amz-client-context") {
         None => None,
         Some(cc) if cc.len() > CLIENT_CONTEXT_MAX_BYTES => {
             return Err(AwsError::invalid(format!(
@@ -177,6 +182,23 @@ pub(crate) async fn invoke(
             .await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
+    if !dry_run {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .map_or("", |c| c.arn.as_str());
+        let forwardable = crate::forward::Forwardable {
+            request_id: &request_id,
+            caller,
+            function: &function,
+            log_tail,
+            client_context: header_str(headers, "x-amz-client-context"),
+            payload: &payload,
+        };
+        if let Some(answer) = crate::forward::route(&s, &forwardable).await {
+            return Ok(answer);
+        }
+    }
     let resp = s
         .invoker
         .invoke(InvokeRequest {
@@ -189,6 +211,11 @@ pub(crate) async fn invoke(
             attempt: None,
         })
         .await?;
+    Ok(respond(resp, dry_run))
+}
+
+/// A synchronous invoke's answer, as this node or the node it was forwarded to gives it.
+pub(crate) fn respond(resp: InvokeResponse, dry_run: bool) -> Response {
     let status = if dry_run {
         StatusCode::NO_CONTENT
     } else {
@@ -214,7 +241,7 @@ pub(crate) async fn invoke(
     if let Some(log) = &resp.log_result {
         set("x-amz-log-result", log);
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@ mod concurrency;
 mod egress;
 mod error;
 mod event_config;
+mod fleet_auth;
 mod for_functions;
+pub mod forward;
 mod function_request;
 mod function_settings;
 mod functions;
@@ -86,6 +88,10 @@ pub struct ApiOptions {
     pub auth: Auth,
     /// The server's access keys (`/_hearth/keys`); `None` in tests without them.
     pub keys: Option<hearth_auth::KeyRing>,
+    /// This node's part in forwarding synchronous invokes to other nodes of its fleet
+    /// (`forward.rs`); `None` on the embedded store: nothing is forwarded and forwards
+    /// are refused.
+    pub fleet: Option<std::sync::Arc<forward::Fleet>>,
 }
 
 impl Default for ApiOptions {
@@ -97,6 +103,7 @@ impl Default for ApiOptions {
             authorizer: std::sync::Arc::new(NoIdentityPolicies),
             auth: Auth::Off,
             keys: None,
+            fleet: None,
         }
     }
 }
@@ -197,6 +204,8 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
         .route("/_hearth/nodes", get(hearth::nodes))
+        .route("/_hearth/nodes/{id}/drain", post(hearth::drain))
+        .route("/_hearth/nodes/{id}/undrain", post(hearth::undrain))
         .merge(services::routes())
         .merge(tags::routes())
         .merge(policy::routes())
@@ -226,6 +235,9 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
             auth,
             auth::authenticate,
         ))
+        // Forwards between nodes carry the fleet's signature instead of a caller's: the
+        // node that forwarded authenticated and authorised the caller.
+        .merge(forward::routes())
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

@@ -10,6 +10,7 @@ mod asynchronous;
 mod auth_overhead;
 mod binaries;
 mod floor;
+mod forward_overhead;
 mod functions;
 mod load;
 mod measure;
@@ -82,8 +83,15 @@ pub struct BenchArgs {
     #[arg(long, env = "HEARTH_BIN", value_name = "FILE")]
     pub hearth: Option<PathBuf>,
 
+    /// A PostgreSQL database (`postgres://...`) for the fleet figure: what forwarding a
+    /// warm Invoke to its home node adds, on two nodes of the bench's own on it. An empty
+    /// database, new for each run: the bench's nodes make a new server key, and a
+    /// database that recorded another fleet's key refuses them.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
-    /// servers of its own).
+    /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -96,6 +104,8 @@ pub struct BenchArgs {
 pub enum Only {
     /// What SigV4 verification adds to a warm Invoke.
     Sigv4,
+    /// What forwarding a warm Invoke to its home node adds (--store postgres://...).
+    Forward,
 }
 
 /// How much of each measurement a run does.
@@ -283,6 +293,22 @@ fn bench(
         )?;
         return Ok(report);
     }
+    if let Some(Only::Forward) = args.only {
+        let store = args
+            .store
+            .as_deref()
+            .context("--only forward needs --store postgres://...")?;
+        progress("forwarding overhead: a warm Rust echo through its home node and another");
+        forward_overhead::forward_overhead(
+            plan,
+            (exe, runtimes_dir, sandbox),
+            store,
+            work,
+            &rust,
+            &mut report,
+        )?;
+        return Ok(report);
+    }
 
     let mut server = Server::start(
         exe,
@@ -385,6 +411,17 @@ fn bench(
 
     progress("SigV4 overhead: the warm Rust echo with authentication on and off");
     auth_overhead::sigv4_overhead(plan, (exe, runtimes_dir, sandbox), work, &rust, &mut report)?;
+    if let Some(store) = &args.store {
+        progress("forwarding overhead: a warm Rust echo through its home node and another");
+        forward_overhead::forward_overhead(
+            plan,
+            (exe, runtimes_dir, sandbox),
+            store,
+            work,
+            &rust,
+            &mut report,
+        )?;
+    }
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;

@@ -281,6 +281,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // only once its heartbeat is current (hearth_events::Holder).
     let node = args.node.config(&data_dir, addr)?;
     let node_id = node.id.clone();
+    engine.serve_https(tls.is_some());
     tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
     engine
         .join_fleet(node)
@@ -300,11 +301,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             ..EventsConfig::default()
         },
         hearth_events::Holder {
-            node: node_id,
+            node: node_id.clone(),
             standing: engine.standing().clone(),
         },
     )
     .context("cannot read the async queue")?;
+    let fleet_node = node_id;
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
@@ -365,6 +367,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )),
         auth,
         keys: Some(keys),
+        // Only a fleet forwards: its nodes share the server key, so each derives the
+        // same secret to sign forwards with (a MAC of a label under the key).
+        fleet: is_postgres(&args.store).then(|| {
+            hearth_api::forward::fleet(&fleet_node, &seal.mac(b"hearth fleet forwarding"))
+        }),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

@@ -60,6 +60,8 @@ fn info(engine: &Engine) -> String {
         "runtimes": runtimes,
         "sandbox": engine.sandbox_name(),
         "busyEnvironments": engine.busy_environments(),
+        "maxConcurrency": engine.inner.max_concurrency,
+        "scheme": engine.inner.placement.scheme(),
         "idleEnvironments": engine.idle_environments(),
         "version": env!("CARGO_PKG_VERSION"),
         "provisioned": engine.provisioned_info(),
@@ -110,6 +112,7 @@ impl Engine {
                 standing: self.inner.standing.clone(),
             });
         }
+        crate::placement::refresh(&store, &self.inner.placement, &config.id);
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
@@ -127,9 +130,11 @@ impl Engine {
                 let (node, info) = (node.clone(), info(&engine));
                 let (store, standing) = (engine.store().clone(), engine.inner.standing.clone());
                 let spread = shared.then(|| Arc::downgrade(&engine.inner));
+                let placement = engine.inner.placement.clone();
                 drop(engine);
                 let beaten = tokio::task::spawn_blocking(move || {
                     let beaten = beat(&store, &standing, &node, &info);
+                    crate::placement::refresh(&store, &placement, &node.id);
                     if let Some(inner) = spread.and_then(|w| w.upgrade()) {
                         Engine { inner }.spread_provisioned(&node.id);
                     }

@@ -14,6 +14,7 @@ mod control;
 pub mod error;
 mod executor;
 pub mod fleet;
+pub mod placement;
 /// What tests build: engines over temporary stores, a function, a poller (the `testing`
 /// feature).
 #[cfg(any(test, feature = "testing"))]
@@ -79,7 +80,11 @@ struct Inner {
     /// Where this node stands among the live nodes, in a fleet on a shared store: what
     /// its share of provisioned concurrency is (`control/spread.rs`). `None`: every
     /// environment is this node's.
-    placement: std::sync::Mutex<Option<control::spread::Placement>>,
+    share: std::sync::Mutex<Option<control::spread::Placement>>,
+    /// Where synchronous invokes run in the fleet (`placement.rs`).
+    placement: Arc<placement::Placement>,
+    /// How many invocations this node runs at once at most (published for placement).
+    max_concurrency: i64,
 }
 
 /// The engine: a façade over the control plane (`control`: the records and the
@@ -127,7 +132,9 @@ impl Engine {
                 check_roles: config.check_roles,
                 membership: std::sync::OnceLock::new(),
                 standing: hearth_store::Standing::new(),
-                placement: std::sync::Mutex::new(None),
+                share: std::sync::Mutex::new(None),
+                placement: Arc::default(),
+                max_concurrency: config.account_concurrency,
             }),
         };
         engine.resume_pending();

@@ -1,29 +1,67 @@
 //! `hearth nodes`: the fleet's nodes as the server asked sees them (`/_hearth/nodes`,
 //! docs/fleet.md): id, address, whether it is alive, how long it has been silent, and
-//! what it told of itself; `*` marks the node that answered.
+//! what it told of itself; `*` marks the node that answered. `hearth nodes drain ID` and
+//! `undrain ID` ask a node to take no new work, or to take it again.
 
 use serde_json::Value;
 use ureq::http::Method;
 
-use super::http::Client;
-use super::output::emit;
+use super::http::{encode, Client};
+use super::output::{emit, line};
 use super::CommonArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct NodesArgs {
+    #[command(subcommand)]
+    pub action: Option<NodesAction>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum NodesAction {
+    /// Ask a node to take no new work: no invokes are placed on it, it forwards its own
+    /// and gives its queued async events back; what it runs now finishes.
+    Drain {
+        /// The node's id (as `hearth nodes` lists it).
+        id: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Let a drained node take new work again.
+    Undrain {
+        /// The node's id.
+        id: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
 pub fn run(args: NodesArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.common)?;
+    let (verb, id, common) = match args.action {
+        None => return list(&args.common),
+        Some(NodesAction::Drain { id, common }) => ("drain", id, common),
+        Some(NodesAction::Undrain { id, common }) => ("undrain", id, common),
+    };
+    let client = Client::new(&common)?;
+    let path = format!("/_hearth/nodes/{}/{verb}", encode(&id));
+    let answer = client.call(Method::POST, &path, None)?;
+    if common.json {
+        return line(answer);
+    }
+    let state = answer.get("state").and_then(Value::as_str).unwrap_or("-");
+    emit(format!("{id}  {state}\n").as_bytes())
+}
+
+fn list(common: &CommonArgs) -> anyhow::Result<()> {
+    let client = Client::new(common)?;
     let listed = client.call(Method::GET, "/_hearth/nodes", None)?;
     let nodes = listed
         .get("nodes")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if args.common.json {
+    if common.json {
         return emit(format!("{}\n", serde_json::to_string_pretty(&nodes)?).as_bytes());
     }
     emit(table(&nodes).as_bytes())
@@ -38,6 +76,7 @@ fn table(nodes: &[Value]) -> String {
         "SILENT".into(),
         "CPUS".into(),
         "BUSY".into(),
+        "MAX".into(),
         "IDLE".into(),
         "RUNTIMES".into(),
     ]];
@@ -74,11 +113,12 @@ fn table(nodes: &[Value]) -> String {
             silent,
             text(info.and_then(|i| i.get("cpus"))),
             text(info.and_then(|i| i.get("busyEnvironments"))),
+            text(info.and_then(|i| i.get("maxConcurrency"))),
             text(info.and_then(|i| i.get("idleEnvironments"))),
             runtimes,
         ]);
     }
-    let widths: Vec<usize> = (0..8)
+    let widths: Vec<usize> = (0..9)
         .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -102,7 +142,7 @@ mod tests {
     fn the_table_marks_this_node_and_fills_missing_fields() {
         let nodes: Vec<Value> = serde_json::from_str(
             r#"[{"id":"node-a","address":"h1:9000","state":"alive","thisNode":true,"silentMs":1500,
-                 "info":{"cpus":2,"busyEnvironments":1,"idleEnvironments":3,"runtimes":["python3.12","nodejs20.x"]}},
+                 "info":{"cpus":2,"busyEnvironments":1,"maxConcurrency":1000,"idleEnvironments":3,"runtimes":["python3.12","nodejs20.x"]}},
                 {"id":"node-b","address":"h2:9000","state":"gone","thisNode":false,"silentMs":12000,"info":null}]"#,
         )
         .expect("json");

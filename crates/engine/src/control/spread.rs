@@ -56,10 +56,7 @@ impl Engine {
     }
 
     fn placement(&self) -> std::sync::MutexGuard<'_, Option<Placement>> {
-        self.inner
-            .placement
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.share.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Reads the live nodes and the configurations and allocates or retires what this

@@ -1,0 +1,299 @@
+//! Synchronous invokes forwarded between the nodes of a fleet (issue 21 §3,
+//! docs/fleet.md). The node a caller reached authenticates and authorises the call,
+//! asks the engine where it should run (`hearth_engine::placement`), and when that is
+//! another node sends it there on `POST /_hearth/fleet/invoke`, signed with the fleet's
+//! key (`fleet_auth.rs`). The receiving node checks that signature (never the caller's
+//! SigV4, which the first node checked) and runs the invoke itself, never forwarding it
+//! again. The answer goes back unchanged: status, payload, `X-Amz-Function-Error`,
+//! `X-Amz-Executed-Version`, `X-Amz-Log-Result`, errors in Lambda's shape; the request
+//! id is the first node's, which the function also sees.
+//!
+//! A node that cannot be connected to (or refuses the forward) is left out for a while
+//! and the next candidate is tried, then this node runs it. Once a request may have
+//! reached a node it is not sent again (it could run twice). Connections to other nodes
+//! are kept and reused (HTTP/1.1 keep-alive). Nodes serving HTTPS are not forwarded to
+//! yet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use hearth_engine::placement::{Peer, Route};
+use hearth_engine::InvokeRequest;
+use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
+use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::error::ApiError;
+use crate::fleet_auth::{FleetKey, Refused, Signed};
+use crate::{body, AppState};
+
+/// Where forwarded invokes are received.
+pub(crate) const PATH: &str = "/_hearth/fleet/invoke";
+
+/// On a refusal by the receiving node (so the sender tells it from the function's own
+/// errors, which come back as they are).
+const REFUSED: &str = "x-hearth-fleet-refused";
+
+const H_TIME: &str = "x-hearth-fleet-time";
+const H_FROM: &str = "x-hearth-fleet-from";
+const H_REQUEST_ID: &str = "x-hearth-fleet-request-id";
+const H_CALLER: &str = "x-hearth-fleet-caller";
+const H_FUNCTION: &str = "x-hearth-fleet-function";
+const H_QUALIFIER: &str = "x-hearth-fleet-qualifier";
+const H_SIGNATURE: &str = "x-hearth-fleet-signature";
+const H_LOG_TYPE: &str = "x-amz-log-type";
+const H_CLIENT_CONTEXT: &str = "x-amz-client-context";
+
+/// How long a connection to another node may take before the next one is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// This node's part in forwarding: its id, the fleet's key and its connections.
+pub struct Fleet {
+    node: String,
+    key: FleetKey,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Fleet {
+    /// Node `node` of a fleet whose forwarding secret is `secret` (the same on every
+    /// node: derived from the shared server key). Needs the tokio runtime.
+    pub fn new(node: &str, secret: &[u8]) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        connector.set_nodelay(true);
+        Self {
+            node: node.to_string(),
+            key: FleetKey::new(secret),
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
+        }
+    }
+}
+
+/// A synchronous invoke as the first node authorised it.
+pub(crate) struct Forwardable<'a> {
+    pub request_id: &'a str,
+    pub caller: &'a str,
+    pub function: &'a FunctionRef,
+    pub log_tail: bool,
+    /// As the caller sent it (Base64).
+    pub client_context: Option<&'a str>,
+    pub payload: &'a Bytes,
+}
+
+/// What became of one attempt.
+enum Sent {
+    /// The node answered: its answer, for the caller.
+    Answered(Response),
+    /// The node could not be reached, or refused the forward: try another.
+    Elsewhere(String),
+}
+
+/// Runs `req` where the fleet's placement says: the answer of the node that ran it, or
+/// `None` when this node should run it (no fleet, its turn, or no other node answered).
+pub(crate) async fn route(s: &AppState, req: &Forwardable<'_>) -> Option<Response> {
+    let fleet = s.options.fleet.as_ref()?;
+    let key = format!(
+        "{}:{}",
+        req.function.name,
+        req.function.qualifier.as_deref().unwrap_or("$LATEST")
+    );
+    let Route::Forward(peers) = s.engine.place(&key) else {
+        return None;
+    };
+    for peer in peers.iter().filter(|p| p.scheme == "http") {
+        match send(fleet, peer, req).await {
+            Sent::Answered(resp) => return Some(resp),
+            Sent::Elsewhere(why) => {
+                tracing::warn!(node = %peer.id, address = %peer.address, why, "cannot forward an invoke to this node; trying the next");
+                s.engine.avoid_node(&peer.id);
+            }
+        }
+    }
+    None
+}
+
+async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>) -> Sent {
+    let signed = Signed {
+        time_ms: hearth_model::time::now_ms(),
+        from: &fleet.node,
+        request_id: req.request_id,
+        caller: req.caller,
+        function: &req.function.name,
+        qualifier: req.function.qualifier.as_deref().unwrap_or(""),
+        log_type: if req.log_tail { "Tail" } else { "None" },
+        client_context: req.client_context.unwrap_or(""),
+    };
+    let signature = fleet.key.sign("POST", PATH, &signed, req.payload);
+    let mut builder = Request::post(format!("http://{}{PATH}", peer.address))
+        .header(axum::http::header::HOST, &peer.address)
+        .header(H_TIME, signed.time_ms.to_string())
+        .header(H_FROM, signed.from)
+        .header(H_REQUEST_ID, signed.request_id)
+        .header(H_CALLER, signed.caller)
+        .header(H_FUNCTION, signed.function)
+        .header(H_QUALIFIER, signed.qualifier)
+        .header(H_LOG_TYPE, signed.log_type)
+        .header(H_SIGNATURE, signature);
+    if !signed.client_context.is_empty() {
+        builder = builder.header(H_CLIENT_CONTEXT, signed.client_context);
+    }
+    let request = match builder.body(Full::new(req.payload.clone())) {
+        Ok(r) => r,
+        Err(e) => return Sent::Elsewhere(format!("cannot make the request: {e}")),
+    };
+    let resp = match fleet.client.request(request).await {
+        Ok(r) => r,
+        // Not connected: the request never left, another node may run it.
+        Err(e) if e.is_connect() => return Sent::Elsewhere(e.to_string()),
+        // It may have reached the node (and run): not sent again.
+        Err(e) => return Sent::Answered(lost(&peer.id, &e.to_string())),
+    };
+    if resp.headers().contains_key(REFUSED) {
+        return Sent::Elsewhere(format!("it refused the forward ({})", resp.status()));
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Sent::Answered(lost(&peer.id, &e.to_string())),
+    };
+    let mut out = (parts.status, bytes).into_response();
+    for (name, value) in &parts.headers {
+        if relayed(name) {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Sent::Answered(out)
+}
+
+/// Whether a header of the executing node's answer goes to the caller: not the
+/// connection's own, nor the request id (the caller's is this node's).
+fn relayed(name: &HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "content-length"
+            | "date"
+            | "x-amzn-requestid"
+    )
+}
+
+/// The answer when a forwarded invoke's outcome is unknown.
+fn lost(node: &str, why: &str) -> Response {
+    tracing::error!(node, why, "a forwarded invoke got no answer");
+    ApiError(AwsError::service(
+        "The invocation was sent to another node of the fleet, which did not answer",
+    ))
+    .into_response()
+}
+
+/// `POST /_hearth/fleet/invoke`: a forwarded invoke, run here if its signature holds.
+pub(crate) async fn receive(State(s): State<AppState>, req: Request<Body>) -> Response {
+    let (parts, body) = req.into_parts();
+    let payload = match body::read(body, SYNC_REQUEST_MAX_BYTES, "Invoke").await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let h = &parts.headers;
+    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(fleet) = s.options.fleet.as_ref() else {
+        return refuse(&Refused::NoFleet);
+    };
+    let (Some(signature), Ok(time_ms)) = (h.get(H_SIGNATURE), text(H_TIME).parse::<i64>()) else {
+        return refuse(&Refused::Unsigned);
+    };
+    let signed = Signed {
+        time_ms,
+        from: text(H_FROM),
+        request_id: text(H_REQUEST_ID),
+        caller: text(H_CALLER),
+        function: text(H_FUNCTION),
+        qualifier: text(H_QUALIFIER),
+        log_type: text(H_LOG_TYPE),
+        client_context: text(H_CLIENT_CONTEXT),
+    };
+    let checked = fleet.key.verify(
+        ("POST", parts.uri.path()),
+        &signed,
+        &payload,
+        signature.to_str().unwrap_or(""),
+        hearth_model::time::now_ms(),
+    );
+    if let Err(e) = checked {
+        tracing::warn!(from = signed.from, error = %e, "refused a forwarded invoke");
+        return refuse(&e);
+    }
+    let client_context = match signed.client_context {
+        "" => None,
+        cc => BASE64
+            .decode(cc)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+    };
+    let function = FunctionRef {
+        name: signed.function.to_string(),
+        qualifier: Some(signed.qualifier)
+            .filter(|q| !q.is_empty())
+            .map(str::to_string),
+    };
+    let request_id = signed.request_id.to_string();
+    let run = s
+        .invoker
+        .invoke(InvokeRequest {
+            request_id: request_id.clone(),
+            function,
+            payload,
+            log_tail: signed.log_type == "Tail",
+            client_context,
+            dry_run: false,
+            attempt: None,
+        })
+        .await;
+    let mut out = match run {
+        Ok(resp) => crate::invoke::respond(resp, false),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        out.headers_mut().insert("x-amzn-requestid", v);
+    }
+    out
+}
+
+/// 403 `AccessDeniedException`, marked as the fleet's refusal.
+fn refuse(why: &Refused) -> Response {
+    let mut resp =
+        ApiError(AwsError::new(ErrorCode::AccessDenied, why.to_string())).into_response();
+    resp.headers_mut()
+        .insert(REFUSED, HeaderValue::from_static("1"));
+    resp
+}
+
+/// The routes of forwarding: they authenticate by the fleet's key, not SigV4, so they
+/// are merged outside the authentication and authorization layers.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/_hearth/fleet/invoke", axum::routing::post(receive))
+}
+
+/// Whether a header map is a forward's (the request guard lets these through: they
+/// carry their own authentication, which no browser can forge).
+pub fn is_forward(path: &str, headers: &HeaderMap) -> bool {
+    path == PATH && headers.contains_key(H_SIGNATURE)
+}
+
+/// A fleet's key from its server key's derived secret (shared for the server's use).
+pub fn fleet(node: &str, secret: &[u8]) -> Arc<Fleet> {
+    Arc::new(Fleet::new(node, secret))
+}
