@@ -68,7 +68,7 @@ fn outstanding(conn: &mut Conn, function: &str) -> anyhow::Result<u64> {
 }
 
 /// Waits until `function` has no events left; returns how long that took.
-fn drain(conn: &mut Conn, function: &str) -> anyhow::Result<Duration> {
+pub(super) fn drain(conn: &mut Conn, function: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     while outstanding(conn, function)? > 0 {
         if started.elapsed() > DRAIN_TIMEOUT {

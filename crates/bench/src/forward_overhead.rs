@@ -3,7 +3,8 @@
 //! the same invoke sent to its home (run there) and to the other node (forwarded to the
 //! home over the fleet's signed internal endpoint, answered back), alternating every few
 //! invokes at concurrency 1, so that both see the same machine and the same environment.
-//! The figure is p50 through the forwarding node minus p50 on the home.
+//! The figure is p50 through the forwarding node minus p50 on the home. The same nodes
+//! then give the fleet's store figures (`fleet_figures`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use super::fleet_figures;
 use super::functions::BenchFunction;
 use super::load::{self, Conn};
 use super::report::{percentile, Report, Target};
@@ -46,7 +48,21 @@ pub(super) fn forward_overhead(
     let mut second = Server::start_with(exe, &second_dir, runtimes_dir, sandbox, "1h", &extra)
         .map_err(|e| first.explain(e))?;
     let name = format!("bench-forward-{}", std::process::id());
+    // While the two nodes are up, the fleet's store figures too (`fleet_figures`).
     let result = measure(plan.warm, rust, &name, first.addr(), second.addr())
+        .and_then(|r| {
+            fleet_figures::update_reach(first.addr(), second.addr(), &name, report)?;
+            fleet_figures::async_accepts(
+                plan,
+                (exe, runtimes_dir, sandbox),
+                first.addr(),
+                work,
+                rust,
+                &name,
+                report,
+            )?;
+            Ok(r)
+        })
         .map_err(|e| first.explain(e))
         .map_err(|e| second.explain(e));
     let _ = server::delete_function(&mut Conn::new(first.addr()), &name);

@@ -9,6 +9,7 @@
 mod asynchronous;
 mod auth_overhead;
 mod binaries;
+mod fleet_figures;
 mod floor;
 mod forward_overhead;
 mod functions;
@@ -104,7 +105,9 @@ pub struct BenchArgs {
 pub enum Only {
     /// What SigV4 verification adds to a warm Invoke.
     Sigv4,
-    /// What forwarding a warm Invoke to its home node adds (--store postgres://...).
+    /// What forwarding a warm Invoke to its home node adds, the time for an update to
+    /// reach another node, and async accepts on PostgreSQL beside SQLite (--store
+    /// postgres://...).
     Forward,
 }
 

@@ -184,7 +184,7 @@ impl Drop for Server {
 }
 
 /// The path of a function's resource.
-fn function_path(name: &str) -> String {
+pub fn function_path(name: &str) -> String {
     format!("/2015-03-31/functions/{name}")
 }
 
@@ -203,7 +203,7 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
 }
 
-fn json_of(response: &Response) -> anyhow::Result<Value> {
+pub fn json_of(response: &Response) -> anyhow::Result<Value> {
     serde_json::from_slice(&response.body)
         .with_context(|| format!("the server answered with invalid JSON: {}", response.text()))
 }
