@@ -103,8 +103,12 @@ impl Engine {
         // tokens leased for as long as the node counts as alive, and provisioned
         // concurrency is spread over the live nodes.
         let shared = store.fleet().shared();
+        // One read of the nodes serves the provisioned spread and the placement view.
+        let view = crate::placement::read_nodes(&store);
         if shared {
-            self.spread_provisioned(&config.id);
+            if let Some((now, nodes)) = &view {
+                self.spread_provisioned(&config.id, *now, nodes);
+            }
             admission.join_fleet(crate::executor::FleetTokens {
                 store: store.clone(),
                 node: config.id.clone(),
@@ -112,7 +116,9 @@ impl Engine {
                 standing: self.inner.standing.clone(),
             });
         }
-        crate::placement::refresh(&store, &self.inner.placement, &config.id);
+        if let Some((now, nodes)) = &view {
+            self.inner.placement.refresh(&config.id, nodes, *now);
+        }
         let alive = Arc::new(());
         let watch: Weak<()> = Arc::downgrade(&alive);
         let engine = Arc::downgrade(&self.inner);
@@ -134,9 +140,11 @@ impl Engine {
                 drop(engine);
                 let beaten = tokio::task::spawn_blocking(move || {
                     let beaten = beat(&store, &standing, &node, &info);
-                    crate::placement::refresh(&store, &placement, &node.id);
-                    if let Some(inner) = spread.and_then(|w| w.upgrade()) {
-                        Engine { inner }.spread_provisioned(&node.id);
+                    if let Some((now, nodes)) = crate::placement::read_nodes(&store) {
+                        placement.refresh(&node.id, &nodes, now);
+                        if let Some(inner) = spread.and_then(|w| w.upgrade()) {
+                            Engine { inner }.spread_provisioned(&node.id, now, &nodes);
+                        }
                     }
                     beaten
                 })

@@ -181,15 +181,26 @@ impl Placement {
     }
 }
 
-/// Replaces `placement`'s view with the store's nodes (at each heartbeat; blocking).
-pub(crate) fn refresh(store: &hearth_store::Store, placement: &Placement, this: &str) {
+/// The store's clock and its nodes, read once for everything a heartbeat refreshes (the
+/// placement view, the provisioned spread); `None` (logged) if the store failed. Blocking.
+pub(crate) fn read_nodes(store: &hearth_store::Store) -> Option<(i64, Vec<NodeRecord>)> {
     let fleet = store.fleet();
     match fleet
         .store_time_ms()
         .and_then(|now| Ok((now, fleet.nodes()?)))
     {
-        Ok((now, nodes)) => placement.refresh(this, &nodes, now),
-        Err(e) => tracing::warn!(error = %e, "could not read the fleet's nodes"),
+        Ok(read) => Some(read),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the fleet's nodes");
+            None
+        }
+    }
+}
+
+/// Replaces `placement`'s view with the store's nodes (blocking).
+pub(crate) fn refresh(store: &hearth_store::Store, placement: &Placement, this: &str) {
+    if let Some((now, nodes)) = read_nodes(store) {
+        placement.refresh(this, &nodes, now);
     }
 }
 

@@ -12,6 +12,8 @@
 
 use std::collections::HashSet;
 
+use hearth_store::NodeRecord;
+
 use crate::executor::{AllocationView, Retire};
 use crate::Engine;
 
@@ -59,17 +61,10 @@ impl Engine {
         self.inner.share.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads the live nodes and the configurations and allocates or retires what this
-    /// node's share asks for (at each heartbeat, node `me`). Blocking.
-    pub(crate) fn spread_provisioned(&self, me: &str) {
-        let fleet = self.store().fleet();
-        let (now, nodes) = match (fleet.store_time_ms(), fleet.nodes()) {
-            (Ok(now), Ok(nodes)) => (now, nodes),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "could not read the fleet to spread provisioned concurrency");
-                return;
-            }
-        };
+    /// From the fleet's `nodes` at store time `now` (read once per heartbeat, see
+    /// `placement::read_nodes`), works out this node's share and reads the configurations,
+    /// allocating or retiring what the share asks for (node `me`). Blocking.
+    pub(crate) fn spread_provisioned(&self, me: &str, now: i64, nodes: &[NodeRecord]) {
         let live: Vec<&str> = nodes
             .iter()
             .filter(|n| !n.gone_at(now) && !n.draining)
