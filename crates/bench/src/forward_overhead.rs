@@ -26,7 +26,7 @@ const ALTERNATE_EVERY: usize = 10;
 const HEARTBEAT: &str = "500ms";
 
 /// Measures and records the overhead on two nodes of its own under `work`, on `store`.
-pub(super) fn forward_overhead(
+pub(super) fn run(
     plan: &Plan,
     (exe, runtimes_dir, sandbox): (&Path, &Path, &str),
     store: &str,
@@ -34,6 +34,7 @@ pub(super) fn forward_overhead(
     rust: &BenchFunction,
     report: &mut Report,
 ) -> anyhow::Result<()> {
+    progress("forwarding overhead: a warm Rust echo through its home node and another");
     let extra = ["--store", store, "--heartbeat", HEARTBEAT];
     let first_dir = work.join("fleet-node-1");
     std::fs::create_dir_all(&first_dir)?;

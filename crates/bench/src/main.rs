@@ -301,8 +301,7 @@ fn bench(
             .store
             .as_deref()
             .context("--only forward needs --store postgres://...")?;
-        progress("forwarding overhead: a warm Rust echo through its home node and another");
-        forward_overhead::forward_overhead(
+        forward_overhead::run(
             plan,
             (exe, runtimes_dir, sandbox),
             store,
@@ -415,8 +414,7 @@ fn bench(
     progress("SigV4 overhead: the warm Rust echo with authentication on and off");
     auth_overhead::sigv4_overhead(plan, (exe, runtimes_dir, sandbox), work, &rust, &mut report)?;
     if let Some(store) = &args.store {
-        progress("forwarding overhead: a warm Rust echo through its home node and another");
-        forward_overhead::forward_overhead(
+        forward_overhead::run(
             plan,
             (exe, runtimes_dir, sandbox),
             store,
