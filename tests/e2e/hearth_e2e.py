@@ -355,7 +355,9 @@ def start_self_signed(base: Path, runtimes_dir: Path) -> "HearthServer":
     return srv
 
 
-def lambda_client(endpoint: str, validate: bool = True, credentials: tuple | None = None):
+def lambda_client(endpoint: str, validate: bool = True, credentials: tuple | None = None,
+                  verify=None):
+    """A boto3 Lambda client of `endpoint`; `verify` as boto3's (a CA bundle for HTTPS)."""
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
         read_timeout=60,
@@ -369,6 +371,7 @@ def lambda_client(endpoint: str, validate: bool = True, credentials: tuple | Non
         aws_access_key_id=(credentials or credentials_for(endpoint))[0],
         aws_secret_access_key=(credentials or credentials_for(endpoint))[1],
         config=config,
+        verify=verify,
     )
 
 

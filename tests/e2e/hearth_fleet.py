@@ -27,7 +27,8 @@ AS_POSTGRES = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-group
 
 def nodes(server) -> list:
     """The fleet as `hearth nodes --json` on `server` lists it."""
-    out = h.hearth_cli("nodes", "--json", "--endpoint", server.endpoint).stdout
+    ca = ["--ca-bundle", server.ca_bundle] if server.ca_bundle else []
+    out = h.hearth_cli("nodes", "--json", "--endpoint", server.endpoint, *ca).stdout
     return json.loads(out)
 
 
@@ -89,9 +90,11 @@ class Fleet:
         self.tmp, self.runtimes_dir, self.store = tmp, runtimes_dir, store
         self.nodes: list = []
 
-    def add(self, extra_args: list | None = None, store: str | None = None, **kw):
+    def add(self, extra_args: list | None = None, store: str | None = None,
+            ca_bundle: Path | None = None, **kw):
         """A node; `extra_args` for its `hearth server`, `store` instead of the fleet's
-        URL (the same database reached another way), `kw` for its HearthServer."""
+        URL (the same database reached another way), `ca_bundle` what its clients trust
+        when it serves HTTPS, `kw` for its HearthServer."""
         i = len(self.nodes)
         data = self.tmp / f"node{i}"
         data.mkdir()
@@ -104,6 +107,7 @@ class Fleet:
         node = h.HearthServer(data, self.runtimes_dir, logs,
                               extra_args=["--store", store or self.store, "--heartbeat", "1s",
                                           "--node-timeout", "3s", *(extra_args or [])], **kw)
+        node.ca_bundle = ca_bundle
         node.start()
         self.nodes.append(node)
         return node

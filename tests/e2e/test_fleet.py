@@ -274,3 +274,67 @@ def test_forwards_must_be_signed_with_the_fleets_key_and_fresh(fleet):
         assert status == 403, (status, body)
         assert headers.get("x-amzn-errortype", "").startswith("AccessDeniedException"), headers
     assert json.loads(forward(a, secret, name)[2])["count"] == 2
+
+
+def test_forwards_reach_https_nodes_keyed_on_the_version_run_and_never_run_twice(fleet):
+    """Nodes serving HTTPS forward to each other (trusting the certificate they serve,
+    shared here); an alias and the version it names share one home; a forward whose node
+    dies mid-invoke answers ServiceException and is not run again; a node that cannot be
+    reached is passed over (docs/fleet.md, "Forwarding")."""
+    import concurrent.futures
+
+    from botocore.exceptions import ClientError
+
+    cert = fleet.tmp / "node0" / "tls" / "self-signed.pem"
+    a = fleet.add(["--tls-self-signed", "127.0.0.1"], ca_bundle=cert)
+    b = fleet.add(["--tls-cert", cert, "--tls-key", cert.with_suffix(".key")], ca_bundle=cert)
+    both = (a, b)
+    clients = [h.lambda_client(n.endpoint, verify=str(cert)) for n in both]
+    assert h.wait_until(lambda: len([m for m in nodes(a) if m["state"] == "alive"]) == 2,
+                        timeout=10)
+    assert {n["info"]["scheme"] for n in nodes(a)} == {"https"}, nodes(a)
+    views_refreshed()
+    name = h.unique_name("https-home")
+    h.create_function(clients[0], name, zip_file=env_zip(), Timeout=60)
+    version = clients[0].publish_version(FunctionName=name)["Version"]
+    # Keyed on the qualifier as invoked, each alias would have its own home: with four,
+    # all five keys would share a first node by chance one time in sixteen.
+    aliases = ["live", "blue", "green", "canary"]
+    for alias in aliases:
+        clients[0].create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+
+    # Through both nodes, by version and by alias: one environment answers them all.
+    qualifiers = [version, *aliases]
+    answers = [h.invoke(clients[i % 2], name, {}, Qualifier=qualifiers[i // 2 % 5])
+               for i in range(20)]
+    assert all(r.status == 200 and r.function_error is None for r in answers), answers
+    assert {r.json["env"] for r in answers} == {answers[0].json["env"]}, answers
+    assert [r.json["count"] for r in answers] == list(range(1, 21)), answers
+    assert {r.executed_version for r in answers} == {version}, answers
+    idle = {n.port: concurrency(n)["idle"] for n in both}
+    assert sorted(idle.values()) == [0, 1], idle
+    home, other = (a, b) if idle[a.port] == 1 else (b, a)
+    via_other = clients[both.index(other)]
+
+    # The home dies while running a forwarded invoke: its outcome is unknown, so the
+    # forwarding node answers ServiceException and does not run it itself.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(h.invoke, via_other, name, {"sleep": 30}, Qualifier="live")
+        assert h.wait_until(lambda: concurrency(home)["busy"] == 1, timeout=20)
+        home.kill()
+        try:
+            lost = slow.result(timeout=60)
+            raise AssertionError(f"answered after its node died: {lost}")
+        except ClientError as e:
+            err = e.response["Error"]
+            assert err["Code"] == "ServiceException", e.response
+            assert "did not answer" in err["Message"], e.response
+    assert concurrency(other) == {**concurrency(other), "busy": 0, "idle": 0}, \
+        concurrency(other)
+
+    # The dead home is still in the other node's view (its timeout has not passed), but it
+    # refuses connections: the invoke runs on the node it reached, in a new environment.
+    again = h.invoke(via_other, name, {}, Qualifier="live")
+    assert again.status == 200 and again.function_error is None, again
+    assert again.json["count"] == 1 and again.json["env"] != answers[0].json["env"], again
+    assert "cannot forward an invoke to this node" in other.stderr_tail(), other.stderr_tail()

@@ -11,8 +11,8 @@
 //! A node that cannot be connected to (or refuses the forward) is left out for a while
 //! and the next candidate is tried, then this node runs it. Once a request may have
 //! reached a node it is not sent again (it could run twice). Connections to other nodes
-//! are kept and reused (HTTP/1.1 keep-alive). Nodes serving HTTPS are not forwarded to
-//! yet.
+//! are kept and reused (HTTP/1.1 keep-alive), over TLS to nodes that serve HTTPS
+//! (trusting the certificates the server was told to trust for its fleet).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +24,12 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use hearth_engine::placement::{Peer, Route};
+use hearth_engine::placement::Peer;
 use hearth_engine::InvokeRequest;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -57,20 +58,40 @@ const H_CLIENT_CONTEXT: &str = "x-amz-client-context";
 /// How long a connection to another node may take before the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long past the function's timeout a forwarded invoke may go unanswered before its
+/// outcome counts as lost (the executing node answers a timed-out invoke itself, well
+/// within this).
+const ANSWER_GRACE: Duration = Duration::from_secs(30);
+
 /// This node's part in forwarding: its id, the fleet's key and its connections.
 pub struct Fleet {
     node: String,
     key: FleetKey,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Fleet {
     /// Node `node` of a fleet whose forwarding secret is `secret` (the same on every
-    /// node: derived from the shared server key). Needs the tokio runtime.
-    pub fn new(node: &str, secret: &[u8]) -> Self {
+    /// node: derived from the shared server key), trusting `roots` for the nodes that
+    /// serve HTTPS. Needs the tokio runtime.
+    pub fn new(node: &str, secret: &[u8], roots: rustls::RootCertStore) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
+        // The scheme of each request picks plain TCP or TLS.
+        connector.enforce_http(false);
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         Self {
             node: node.to_string(),
             key: FleetKey::new(secret),
@@ -104,16 +125,10 @@ enum Sent {
 /// `None` when this node should run it (no fleet, its turn, or no other node answered).
 pub(crate) async fn route(s: &AppState, req: &Forwardable<'_>) -> Option<Response> {
     let fleet = s.options.fleet.as_ref()?;
-    let key = format!(
-        "{}:{}",
-        req.function.name,
-        req.function.qualifier.as_deref().unwrap_or("$LATEST")
-    );
-    let Route::Forward(peers) = s.engine.place(&key) else {
-        return None;
-    };
-    for peer in peers.iter().filter(|p| p.scheme == "http") {
-        match send(fleet, peer, req).await {
+    let forward = s.engine.place(req.function)?;
+    let wait = forward.timeout + ANSWER_GRACE;
+    for peer in &forward.peers {
+        match send(fleet, peer, req, wait).await {
             Sent::Answered(resp) => return Some(resp),
             Sent::Elsewhere(why) => {
                 tracing::warn!(node = %peer.id, address = %peer.address, why, "cannot forward an invoke to this node; trying the next");
@@ -124,7 +139,7 @@ pub(crate) async fn route(s: &AppState, req: &Forwardable<'_>) -> Option<Respons
     None
 }
 
-async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>) -> Sent {
+async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration) -> Sent {
     let signed = Signed {
         time_ms: hearth_model::time::now_ms(),
         from: &fleet.node,
@@ -136,7 +151,7 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>) -> Sent {
         client_context: req.client_context.unwrap_or(""),
     };
     let signature = fleet.key.sign("POST", PATH, &signed, req.payload);
-    let mut builder = Request::post(format!("http://{}{PATH}", peer.address))
+    let mut builder = Request::post(format!("{}://{}{PATH}", peer.scheme, peer.address))
         .header(axum::http::header::HOST, &peer.address)
         .header(H_TIME, signed.time_ms.to_string())
         .header(H_FROM, signed.from)
@@ -153,20 +168,36 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>) -> Sent {
         Ok(r) => r,
         Err(e) => return Sent::Elsewhere(format!("cannot make the request: {e}")),
     };
-    let resp = match fleet.client.request(request).await {
-        Ok(r) => r,
-        // Not connected: the request never left, another node may run it.
-        Err(e) if e.is_connect() => return Sent::Elsewhere(e.to_string()),
-        // It may have reached the node (and run): not sent again.
-        Err(e) => return Sent::Answered(lost(&peer.id, &e.to_string())),
-    };
-    if resp.headers().contains_key(REFUSED) {
-        return Sent::Elsewhere(format!("it refused the forward ({})", resp.status()));
-    }
-    let (parts, body) = resp.into_parts();
-    let bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return Sent::Answered(lost(&peer.id, &e.to_string())),
+    // The answer in full, or what became of it. A node that stopped answering (stopped,
+    // or its network gone without a reset) must not hold the caller forever.
+    let answer = tokio::time::timeout(wait, async {
+        let resp = match fleet.client.request(request).await {
+            Ok(r) => r,
+            // Not connected: the request never left, another node may run it.
+            Err(e) if e.is_connect() => return Err(Sent::Elsewhere(e.to_string())),
+            // It may have reached the node (and run): not sent again.
+            Err(e) => return Err(Sent::Answered(lost(&peer.id, &e.to_string()))),
+        };
+        if resp.headers().contains_key(REFUSED) {
+            return Err(Sent::Elsewhere(format!(
+                "it refused the forward ({})",
+                resp.status()
+            )));
+        }
+        let (parts, body) = resp.into_parts();
+        match body.collect().await {
+            Ok(b) => Ok((parts, b.to_bytes())),
+            Err(e) => Err(Sent::Answered(lost(&peer.id, &e.to_string()))),
+        }
+    })
+    .await;
+    let (parts, bytes) = match answer {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(sent)) => return sent,
+        Err(_) => {
+            let why = format!("no answer within {} s", wait.as_secs());
+            return Sent::Answered(lost(&peer.id, &why));
+        }
     };
     let mut out = (parts.status, bytes).into_response();
     for (name, value) in &parts.headers {
@@ -293,7 +324,8 @@ pub fn is_forward(path: &str, headers: &HeaderMap) -> bool {
     path == PATH && headers.contains_key(H_SIGNATURE)
 }
 
-/// A fleet's key from its server key's derived secret (shared for the server's use).
-pub fn fleet(node: &str, secret: &[u8]) -> Arc<Fleet> {
-    Arc::new(Fleet::new(node, secret))
+/// A fleet's key from its server key's derived secret (shared for the server's use),
+/// trusting `roots` for nodes that serve HTTPS.
+pub fn fleet(node: &str, secret: &[u8], roots: rustls::RootCertStore) -> Arc<Fleet> {
+    Arc::new(Fleet::new(node, secret, roots))
 }

@@ -369,9 +369,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         keys: Some(keys),
         // Only a fleet forwards: its nodes share the server key, so each derives the
         // same secret to sign forwards with (a MAC of a label under the key).
-        fleet: is_postgres(&args.store).then(|| {
-            hearth_api::forward::fleet(&fleet_node, &seal.mac(b"hearth fleet forwarding"))
-        }),
+        fleet: match is_postgres(&args.store) {
+            true => Some(hearth_api::forward::fleet(
+                &fleet_node,
+                &seal.mac(b"hearth fleet forwarding"),
+                args.node
+                    .fleet_roots(args.tls.served(&data_dir).as_deref())?,
+            )),
+            false => None,
+        },
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

@@ -47,6 +47,16 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// The certificate file the server serves, if it serves HTTPS (after [`Self::config`]
+    /// made a self-signed one).
+    pub fn served(&self, data_dir: &Path) -> Option<PathBuf> {
+        match &self.tls_cert {
+            Some(cert) => Some(cert.clone()),
+            None if !self.tls_self_signed.is_empty() => Some(data_dir.join("tls").join(CERT_FILE)),
+            None => None,
+        }
+    }
+
     /// The server's TLS configuration, or None for plain HTTP.
     pub fn config(&self, data_dir: &Path) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
         let (cert, key) = match (&self.tls_cert, &self.tls_key) {
@@ -124,7 +134,11 @@ fn reusable(about: &str, names: &[String], now: i64) -> bool {
 
 /// A certificate (PEM) for `names` valid from a day before `now` (clocks differ) until
 /// `not_after`, and its private key (PEM).
-fn generate(names: &[String], now: i64, not_after: i64) -> anyhow::Result<(String, String)> {
+pub(crate) fn generate(
+    names: &[String],
+    now: i64,
+    not_after: i64,
+) -> anyhow::Result<(String, String)> {
     let mut params = rcgen::CertificateParams::new(names.to_vec())
         .context("cannot make a certificate for these names")?;
     let (y, m, d) = ymd(now - 86_400)?;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use hearth_model::FunctionRef;
 use hearth_store::NodeRecord;
 
 /// How many nodes of a function's order are its home.
@@ -70,6 +71,15 @@ pub enum Route {
     Local,
     /// On the first of these that answers (in order), else on this node.
     Forward(Vec<Peer>),
+}
+
+/// An invoke to send to another node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward {
+    /// The nodes to try, in order; this node runs it if none answers.
+    pub peers: Vec<Peer>,
+    /// The function's timeout: a forward unanswered well beyond it is lost.
+    pub timeout: Duration,
 }
 
 /// A 64-bit mix of `node` and `key` (FNV-1a, then SplitMix64's finaliser for the
@@ -205,10 +215,22 @@ pub(crate) fn refresh(store: &hearth_store::Store, placement: &Placement, this: 
 }
 
 impl crate::Engine {
-    /// Where a synchronous invoke of `key` (a function key and the version or alias it
-    /// names) should run. No store round trip: the view is the last heartbeat's.
-    pub fn place(&self, key: &str) -> Route {
-        self.inner.placement.route(key, self.busy_environments())
+    /// Where a synchronous invoke of `r` should run: `None` on this node, else the nodes
+    /// to try. No store round trip: the view is the last heartbeat's, the function's
+    /// configuration the registry's. A reference that does not resolve runs here, which
+    /// answers its error.
+    pub fn place(&self, r: &FunctionRef) -> Option<Forward> {
+        // Keyed on the version the invoke runs (an alias's primary version), so that an
+        // alias and the version it names share one home set, as they share environments.
+        let config = self.select(r, |a| a.function_version.as_str()).ok()?;
+        let key = format!("{}:{}", r.name, config.version);
+        match self.inner.placement.route(&key, self.busy_environments()) {
+            Route::Local => None,
+            Route::Forward(peers) => Some(Forward {
+                peers,
+                timeout: Duration::from_secs(config.timeout.max(1) as u64),
+            }),
+        }
     }
 
     /// Node `id` could not be reached: no invokes go to it for [`AVOID_FOR`].

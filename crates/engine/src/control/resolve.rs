@@ -30,7 +30,7 @@ pub(super) fn uniform() -> f64 {
 impl Engine {
     /// The configuration `r` names: `$LATEST`, a version, or the version of an alias
     /// that `pick` chooses.
-    pub(super) fn select(
+    pub(crate) fn select(
         &self,
         r: &FunctionRef,
         pick: impl FnOnce(&Alias) -> &str,
