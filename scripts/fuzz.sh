@@ -5,7 +5,9 @@
 #
 # cargo-fuzz wants a nightly compiler for its -Z flags; the one stable toolchain here takes
 # them with RUSTC_BOOTSTRAP=1. The targets' code is safe Rust, so AddressSanitizer finds
-# nothing libFuzzer's panics would not: `--sanitizer none` keeps the build plain and fast.
+# nothing libFuzzer's panics would not: `--sanitizer none` keeps the build plain and fast,
+# and 16 codegen units (not cargo-fuzz's 1) build it in a fraction of the time on two
+# cores, for somewhat fewer executions in the seconds each target runs.
 # New inputs go to a scratch corpus (the committed seeds in fuzz/seeds/TARGET are read, not
 # written); a failing input is kept in fuzz/artifacts/TARGET and the script fails.
 set -euo pipefail
@@ -35,6 +37,6 @@ for target in "${targets[@]}"; do
   mkdir -p "$scratch/$target"
   seeds=()
   [[ -d "fuzz/seeds/$target" ]] && seeds=("fuzz/seeds/$target")
-  (cd fuzz && cargo fuzz run --sanitizer none "$target" "$scratch/$target" \
+  (cd fuzz && cargo fuzz run --sanitizer none --codegen-units 16 "$target" "$scratch/$target" \
     "${seeds[@]/#/../}" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1)
 done

@@ -8,6 +8,8 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import os
 import subprocess
@@ -27,27 +29,52 @@ def hearth_bin():
     return h.HEARTH_BIN
 
 
+@contextlib.contextmanager
+def _alone(name: str):
+    """Held by one test process at a time: the workers of a parallel run (pytest-xdist,
+    `-n`) share the runtimes and zips, which one of them makes."""
+    h.REPO.joinpath("target").mkdir(exist_ok=True)
+    with open(h.REPO / "target" / f".e2e-{name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _this_run() -> str:
+    """The id of a parallel run, shared by its workers ("" for a run alone)."""
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+
+
 @pytest.fixture(scope="session")
 def runtimes_dir(hearth_bin):
     """The shared runtimes dir with python3.11 and nodejs20.x installed (once; idempotent)."""
-    h.RUNTIMES_DIR.mkdir(parents=True, exist_ok=True)
-    missing = [r for r in h.MANAGED_RUNTIMES
-               if not (h.RUNTIMES_DIR / r / ".hearth-installed").exists()]
-    if missing:
-        result = h.run([hearth_bin, "runtime", "install", "--runtimes-dir", h.RUNTIMES_DIR,
-                        *missing], check=False, timeout=900)
-        if result.rc != 0:
-            pytest.fail(f"hearth runtime install failed:\n{result}", pytrace=False)
+    with _alone("runtimes"):
+        h.RUNTIMES_DIR.mkdir(parents=True, exist_ok=True)
+        missing = [r for r in h.MANAGED_RUNTIMES
+                   if not (h.RUNTIMES_DIR / r / ".hearth-installed").exists()]
+        if missing:
+            result = h.run([hearth_bin, "runtime", "install", "--runtimes-dir", h.RUNTIMES_DIR,
+                            *missing], check=False, timeout=900)
+            if result.rc != 0:
+                pytest.fail(f"hearth runtime install failed:\n{result}", pytrace=False)
     return h.RUNTIMES_DIR
 
 
 @pytest.fixture(scope="session")
 def zips():
-    """Builds every test function zip once per session into HEARTH_TEST_ZIPS."""
-    proc = subprocess.run(["bash", str(h.BUILD_SCRIPT), str(h.ZIPS_DIR)],
-                          capture_output=True, text=True, timeout=1200)
-    if proc.returncode != 0:
-        pytest.fail(f"build-functions.sh failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+    """Builds every test function zip once per run into HEARTH_TEST_ZIPS (the first
+    worker of a parallel run builds them, while the others wait: rewriting them later
+    could hand a test half a zip)."""
+    with _alone("zips"):
+        stamp = h.ZIPS_DIR / ".built-for-run"
+        if _this_run() and stamp.exists() and stamp.read_text() == _this_run():
+            return h.ZIPS_DIR
+        stamp.unlink(missing_ok=True)
+        proc = subprocess.run(["bash", str(h.BUILD_SCRIPT), str(h.ZIPS_DIR)],
+                              capture_output=True, text=True, timeout=1200)
+        if proc.returncode != 0:
+            pytest.fail(f"build-functions.sh failed:\n{proc.stdout}\n{proc.stderr}",
+                        pytrace=False)
+        stamp.write_text(_this_run())
     return h.ZIPS_DIR
 
 
@@ -111,10 +138,12 @@ def aws(server, tmp_path):
     return _aws
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _remove_tmp_markers():
-    """The Python test function leaves /tmp markers (the process sandbox shares the host /tmp)."""
-    yield
+def pytest_sessionfinish(session):
+    """The Python test function leaves /tmp markers (the process sandbox shares the host
+    /tmp): removed once every test ran (by the controller of a parallel run, not by a
+    worker while another one's tests still use theirs)."""
+    if hasattr(session.config, "workerinput"):
+        return
     for path in glob.glob("/tmp/hearth-e2e-marker-*"):
         try:
             os.remove(path)
