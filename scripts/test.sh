@@ -27,9 +27,26 @@ fi
 cargo build --locked
 cargo test --workspace --locked
 # The suite under the development-only process sandbox, which must behave the same
-# (the isolation tests skip there), then under the default jail sandbox.
-HEARTH_SANDBOX=process python3 -m pytest tests/e2e -q -p no:cacheprovider "$@"
-python3 -m pytest tests/e2e -q "$@"
+# (the isolation tests skip there), then under the default jail sandbox. Each runs its
+# modules on parallel workers (pytest-xdist; a module's tests stay on one worker, sharing
+# its server), then alone the tests that look at host-wide state (marked host_wide).
+workers="${HEARTH_TEST_WORKERS:-2}"
+e2e() {
+  pytest_part "$#" -n "$workers" --dist loadfile -m "not host_wide" "$@"
+  pytest_part "$#" -m host_wide "$@"
+}
+# One part of a pass; the first argument is how many arguments the caller gave. Those that
+# select tests (`-k ...`) may leave a part with none, which pytest reports as exit status 5:
+# not a failure then; without them it is.
+pytest_part() {
+  local given="$1" rc=0
+  shift
+  python3 -m pytest tests/e2e -q -p no:cacheprovider "$@" || rc=$?
+  if [ "$rc" = 5 ] && [ "$given" -gt 0 ]; then rc=0; fi
+  return "$rc"
+}
+HEARTH_SANDBOX=process e2e "$@"
+e2e "$@"
 # The benchmark must keep working: a --quick smoke run (figures from a debug build and a
 # short run are not worth quoting; `hearth-bench` on a release build is the measurement).
 # `cargo build` above built it next to the `hearth` whose server it starts.

@@ -25,6 +25,10 @@ import pytest
 
 import hearth_e2e as h
 
+# Looks at the host's cgroups and what a killed server left, which other servers' sweeps
+# would also touch: never run beside other tests' servers (scripts/test.sh runs it alone).
+pytestmark = pytest.mark.host_wide
+
 JAILED = os.environ.get("HEARTH_SANDBOX", "jail") == "jail"
 V1_HIERARCHIES = ("memory", "cpu", "pids", "freezer")
 

@@ -29,6 +29,10 @@ import pytest
 
 import hearth_e2e as h
 
+# Looks at (and changes) the host's firewall, network namespaces and sweeps of what other
+# servers left: never run beside other tests' servers (scripts/test.sh runs it alone).
+pytestmark = pytest.mark.host_wide
+
 PROCESS = os.environ.get("HEARTH_SANDBOX") == "process"
 jail_only = pytest.mark.skipif(PROCESS, reason="the process sandbox enforces no egress policy")
 

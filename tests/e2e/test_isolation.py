@@ -33,12 +33,17 @@ import pytest
 
 import hearth_e2e as h
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("HEARTH_SANDBOX") == "process"
-    and not os.environ.get("HEARTH_ISOLATION_UNDER_PROCESS"),
-    reason="the process sandbox isolates nothing by design (set "
-           "HEARTH_ISOLATION_UNDER_PROCESS=1 to watch these tests fail there)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.environ.get("HEARTH_SANDBOX") == "process"
+        and not os.environ.get("HEARTH_ISOLATION_UNDER_PROCESS"),
+        reason="the process sandbox isolates nothing by design (set "
+               "HEARTH_ISOLATION_UNDER_PROCESS=1 to watch these tests fail there)",
+    ),
+    # Scans every process's namespaces and the host's cgroups for what an environment
+    # left: never run beside other tests' servers (scripts/test.sh runs it alone).
+    pytest.mark.host_wide,
+]
 
 ADVERSARY_SOURCE = h.FUNCTIONS_DIR / "adversary" / "adversary.py"
 HANDLER = "adversary.handler"
