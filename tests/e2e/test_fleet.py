@@ -338,3 +338,27 @@ def test_forwards_reach_https_nodes_keyed_on_the_version_run_and_never_run_twice
     assert again.status == 200 and again.function_error is None, again
     assert again.json["count"] == 1 and again.json["env"] != answers[0].json["env"], again
     assert "cannot forward an invoke to this node" in other.stderr_tail(), other.stderr_tail()
+
+
+def test_a_node_whose_certificate_is_not_trusted_is_passed_over(fleet):
+    """Two nodes, each with a self-signed certificate of its own and no --fleet-ca: neither
+    trusts the other's, so neither can forward to the other. Every invoke still succeeds,
+    on the node that received it, and the node that would forward logs why it did not."""
+    certs = [fleet.tmp / f"node{i}" / "tls" / "self-signed.pem" for i in range(2)]
+    a = fleet.add(["--tls-self-signed", "127.0.0.1"], ca_bundle=certs[0])
+    b = fleet.add(["--tls-self-signed", "127.0.0.1"], ca_bundle=certs[1])
+    assert certs[0].read_bytes() != certs[1].read_bytes()
+    clients = [h.lambda_client(n.endpoint, verify=str(c)) for n, c in zip((a, b), certs)]
+    assert h.wait_until(lambda: len([m for m in nodes(a) if m["state"] == "alive"]) == 2,
+                        timeout=10)
+    views_refreshed()
+    name = h.unique_name("untrusted")
+    h.create_function(clients[0], name, zip_file=env_zip(), Timeout=60)
+    answers = [h.invoke(clients[i % 2], name, {}) for i in range(6)]
+    assert all(r.status == 200 and r.function_error is None for r in answers), answers
+    # One environment on each node: nothing was forwarded.
+    assert len({r.json["env"] for r in answers}) == 2, answers
+    assert {concurrency(n)["idle"] for n in (a, b)} == {1}
+    logs = a.stderr_tail() + b.stderr_tail()
+    refused = [line for line in logs.splitlines() if "cannot forward an invoke" in line]
+    assert refused and all("invalid peer certificate" in line for line in refused), logs

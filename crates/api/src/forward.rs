@@ -174,9 +174,9 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         let resp = match fleet.client.request(request).await {
             Ok(r) => r,
             // Not connected: the request never left, another node may run it.
-            Err(e) if e.is_connect() => return Err(Sent::Elsewhere(e.to_string())),
+            Err(e) if e.is_connect() => return Err(Sent::Elsewhere(causes(&e))),
             // It may have reached the node (and run): not sent again.
-            Err(e) => return Err(Sent::Answered(lost(&peer.id, &e.to_string()))),
+            Err(e) => return Err(Sent::Answered(lost(&peer.id, &causes(&e)))),
         };
         if resp.headers().contains_key(REFUSED) {
             return Err(Sent::Elsewhere(format!(
@@ -187,7 +187,7 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         let (parts, body) = resp.into_parts();
         match body.collect().await {
             Ok(b) => Ok((parts, b.to_bytes())),
-            Err(e) => Err(Sent::Answered(lost(&peer.id, &e.to_string()))),
+            Err(e) => Err(Sent::Answered(lost(&peer.id, &causes(&e)))),
         }
     })
     .await;
@@ -206,6 +206,19 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         }
     }
     Sent::Answered(out)
+}
+
+/// An error with its causes ("client error (Connect): invalid peer certificate: ..."):
+/// the client's own words name only the stage that failed.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether a header of the executing node's answer goes to the caller: not the
