@@ -27,13 +27,17 @@ fi
 cargo build --locked
 cargo test --workspace --locked
 # The suite under the development-only process sandbox, which must behave the same
-# (the isolation tests skip there), then under the default jail sandbox. Each runs its
-# modules on parallel workers (pytest-xdist; a module's tests stay on one worker, sharing
-# its server), then alone the tests that look at host-wide state (marked host_wide).
+# (the isolation tests skip there; the modules marked sandbox_neutral, which the sandbox
+# plays no part in, run in the jail pass only), then under the default jail sandbox. Each
+# pass runs its modules on parallel workers (pytest-xdist; a module's tests stay on one
+# worker, sharing its server), then alone the tests that look at host-wide state (marked
+# host_wide).
 workers="${HEARTH_TEST_WORKERS:-2}"
 e2e() {
-  pytest_part "$#" -n "$workers" --dist loadfile -m "not host_wide" "$@"
-  pytest_part "$#" -m host_wide "$@"
+  local only="$1"
+  shift
+  pytest_part "$#" -n "$workers" --dist loadfile -m "not host_wide $only" "$@"
+  pytest_part "$#" -m "host_wide $only" "$@"
 }
 # One part of a pass; the first argument is how many arguments the caller gave. Those that
 # select tests (`-k ...`) may leave a part with none, which pytest reports as exit status 5:
@@ -45,8 +49,8 @@ pytest_part() {
   if [ "$rc" = 5 ] && [ "$given" -gt 0 ]; then rc=0; fi
   return "$rc"
 }
-HEARTH_SANDBOX=process e2e "$@"
-e2e "$@"
+HEARTH_SANDBOX=process e2e "and not sandbox_neutral" "$@"
+e2e "" "$@"
 # The benchmark must keep working: a --quick smoke run (figures from a debug build and a
 # short run are not worth quoting; `hearth-bench` on a release build is the measurement).
 # `cargo build` above built it next to the `hearth` whose server it starts.

@@ -11,6 +11,12 @@ from botocore.config import Config
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
+
 B = "111122223333"
 C = "444455556666"
 ALLOW_ALL = {"Version": "2012-10-17",

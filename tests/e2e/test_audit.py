@@ -15,6 +15,12 @@ from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
+
 ROOT = f"arn:aws:iam::{h.ACCOUNT}:root"
 # What CloudTrail records in place of a member the service model marks sensitive.
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"

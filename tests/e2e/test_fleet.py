@@ -14,8 +14,15 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
 import hearth_e2e as h
 from hearth_fleet import fleet, nodes, postgres  # noqa: F401 (fixtures)
+
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
 
 
 def test_one_node_lists_itself_alive_and_keeps_its_id(tmp_path, runtimes_dir):

@@ -14,8 +14,15 @@ import io
 import json
 import zipfile
 
+import pytest
+
 import hearth_e2e as h
 from hearth_fleet import fleet, postgres  # noqa: F401 (fixtures)
+
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
 
 RESERVED = 3
 

@@ -25,6 +25,11 @@ import pytest
 import hearth_e2e as h
 from hearth_fleet import AS_POSTGRES, Fleet, fleet, nodes, postgres, start_postgres  # noqa: F401
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
 # The function: sleeps so that a node holds a backlog, and prints what it ran and when.
 APP = """
 import json, time

@@ -14,6 +14,12 @@ import pytest
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
+
 FOREIGN = "http://evil.example"
 
 

@@ -18,6 +18,11 @@ from botocore.exceptions import SSLError
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory, runtimes_dir, zips):

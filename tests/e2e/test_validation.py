@@ -13,6 +13,12 @@ from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
+
 IPV = (400, "InvalidParameterValueException")
 VALIDATION = (400, "ValidationException")
 

@@ -19,6 +19,12 @@ from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
+
 VALIDATION = "ValidationException"
 IPV = "InvalidParameterValueException"
 NOT_FOUND = "ResourceNotFoundException"

@@ -5,7 +5,15 @@ TestLambdaRecursion::*, TestCodeSigningConfig::test_code_signing_not_found_excs,
 TestLambdaFunction::test_ops_on_nonexisting_fn)."""
 
 
+import pytest
+
 import hearth_e2e as h
+
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
 
 RUNTIME_VERSION = "arn:aws:lambda:us-east-1::runtime:0123456789abcdef0123456789abcdef"
 

@@ -3,7 +3,15 @@ compared whole with what AWS answered (LocalStack's snapshots of real AWS,
 test_lambda_api.snapshot.json, keys TestLambdaTag::* and TestLambdaTags::*)."""
 
 
+import pytest
+
 import hearth_e2e as h
+
+# How environments are isolated plays no part here (or the tests choose their sandbox
+# themselves): run once, in the jail pass, not again under the process sandbox
+# (scripts/test.sh).
+pytestmark = pytest.mark.sandbox_neutral
+
 
 VALIDATION_PATTERN = (
     r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:"
