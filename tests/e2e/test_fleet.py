@@ -37,6 +37,7 @@ def test_one_node_lists_itself_alive_and_keeps_its_id(tmp_path, runtimes_dir):
         assert me["address"] == f"127.0.0.1:{srv.port}", me
         assert me["id"] == (tmp_path / "data" / "node-id").read_text().strip()
         assert me["info"]["cpus"] >= 1 and "provided.al2023" in me["info"]["runtimes"], me
+        assert 0 < me["info"]["memoryAvailableMb"] <= me["info"]["memoryMb"], me
         # Heartbeats move its last sighting on.
         first = me["lastSeenMs"]
         assert h.wait_until(lambda: nodes(srv)[0]["lastSeenMs"] > first, timeout=10)

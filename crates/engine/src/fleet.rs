@@ -1,5 +1,5 @@
 //! This node in the fleet (issue 21): it registers itself in the store with its address
-//! and what it has (CPUs, runtimes, environments busy and idle), refreshes that every
+//! and what it has (CPUs, memory, runtimes, environments busy and idle), refreshes that every
 //! heartbeat, and leaves at a clean stop. Every node reads the same rows, so any node
 //! answers which nodes there are and which are gone: a node is gone once its last
 //! heartbeat is older than the timeout, on the store's clock (PostgreSQL's, in a fleet),
@@ -55,8 +55,13 @@ pub(crate) struct Membership {
 /// What a node tells of itself at each heartbeat.
 fn info(engine: &Engine) -> String {
     let runtimes = engine.catalog().available();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| HostMemory::parse(&text));
     serde_json::json!({
         "cpus": std::thread::available_parallelism().map_or(1, usize::from),
+        "memoryMb": memory.map(|m| m.total_mb),
+        "memoryAvailableMb": memory.map(|m| m.available_mb),
         "runtimes": runtimes,
         "sandbox": engine.sandbox_name(),
         "busyEnvironments": engine.busy_environments(),
@@ -67,6 +72,30 @@ fn info(engine: &Engine) -> String {
         "provisioned": engine.provisioned_info(),
     })
     .to_string()
+}
+
+/// The host's memory, in MiB: all of it, and what the kernel counts as available for new
+/// work without swapping (`MemAvailable`), which is what new environments can take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HostMemory {
+    total_mb: u64,
+    available_mb: u64,
+}
+
+impl HostMemory {
+    /// From `/proc/meminfo`'s text (values in kB).
+    fn parse(meminfo: &str) -> Option<Self> {
+        let field = |name: &str| {
+            meminfo.lines().find_map(|line| {
+                let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+                rest.split_whitespace().next()?.parse::<u64>().ok()
+            })
+        };
+        Some(Self {
+            total_mb: field("MemTotal")? / 1024,
+            available_mb: field("MemAvailable")? / 1024,
+        })
+    }
 }
 
 /// How much of its timeout a node counts on after a heartbeat is sent: the rest is a
@@ -230,5 +259,29 @@ impl Engine {
                 }
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_memory_is_read_from_meminfo_in_mib() {
+        let text = "MemTotal:       24576000 kB\nMemFree:         1000000 kB\n\
+                    MemAvailable:   12288000 kB\nBuffers:          100 kB\n";
+        assert_eq!(
+            HostMemory::parse(text),
+            Some(HostMemory {
+                total_mb: 24_000,
+                available_mb: 12_000
+            })
+        );
+        // A kernel without MemAvailable (before 3.14): not guessed.
+        assert_eq!(
+            HostMemory::parse("MemTotal: 1024 kB\nMemFree: 10 kB\n"),
+            None
+        );
+        assert_eq!(HostMemory::parse(""), None);
     }
 }

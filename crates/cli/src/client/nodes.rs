@@ -67,6 +67,19 @@ fn list(common: &CommonArgs) -> anyhow::Result<()> {
     emit(table(&nodes).as_bytes())
 }
 
+/// A node's memory as `available/total` GiB (`11.2/23.4G`), or `-` if it did not say.
+fn memory(info: Option<&Value>) -> String {
+    let mib = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_u64);
+    match (mib("memoryAvailableMb"), mib("memoryMb")) {
+        (Some(available), Some(total)) => format!(
+            "{:.1}/{:.1}G",
+            available as f64 / 1024.0,
+            total as f64 / 1024.0
+        ),
+        _ => "-".into(),
+    }
+}
+
 /// The nodes as a table.
 fn table(nodes: &[Value]) -> String {
     let mut rows = vec![[
@@ -75,6 +88,7 @@ fn table(nodes: &[Value]) -> String {
         "STATE".into(),
         "SILENT".into(),
         "CPUS".into(),
+        "MEMORY".into(),
         "BUSY".into(),
         "MAX".into(),
         "IDLE".into(),
@@ -112,13 +126,14 @@ fn table(nodes: &[Value]) -> String {
             text(n.get("state")),
             silent,
             text(info.and_then(|i| i.get("cpus"))),
+            memory(info),
             text(info.and_then(|i| i.get("busyEnvironments"))),
             text(info.and_then(|i| i.get("maxConcurrency"))),
             text(info.and_then(|i| i.get("idleEnvironments"))),
             runtimes,
         ]);
     }
-    let widths: Vec<usize> = (0..9)
+    let widths: Vec<usize> = (0..10)
         .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -142,7 +157,7 @@ mod tests {
     fn the_table_marks_this_node_and_fills_missing_fields() {
         let nodes: Vec<Value> = serde_json::from_str(
             r#"[{"id":"node-a","address":"h1:9000","state":"alive","thisNode":true,"silentMs":1500,
-                 "info":{"cpus":2,"busyEnvironments":1,"maxConcurrency":1000,"idleEnvironments":3,"runtimes":["python3.12","nodejs20.x"]}},
+                 "info":{"cpus":2,"memoryMb":24000,"memoryAvailableMb":12000,"busyEnvironments":1,"maxConcurrency":1000,"idleEnvironments":3,"runtimes":["python3.12","nodejs20.x"]}},
                 {"id":"node-b","address":"h2:9000","state":"gone","thisNode":false,"silentMs":12000,"info":null}]"#,
         )
         .expect("json");
@@ -155,6 +170,7 @@ mod tests {
             "{t}"
         );
         assert!(lines[1].ends_with("python3.12,nodejs20.x"), "{t}");
+        assert!(lines[1].contains(" 11.7/23.4G "), "{t}");
         assert!(
             lines[2].contains("gone") && lines[2].contains("12.0s"),
             "{t}"
