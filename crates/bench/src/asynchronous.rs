@@ -19,6 +19,17 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often the queue is polled while draining.
 const POLL: Duration = Duration::from_millis(10);
 
+/// An Event invoke of `body` on `path` (a function's invocations path), whose answer
+/// must be 202 Accepted.
+pub(super) fn event_invoke<'a>(path: &'a str, body: &'a [u8]) -> load::Request<'a> {
+    load::Request {
+        path,
+        headers: &[("X-Amz-Invocation-Type", "Event")],
+        body,
+        check: check_accepted,
+    }
+}
+
 /// An Event invoke's answer must be 202 Accepted.
 pub(super) fn check_accepted(response: &Response) -> anyhow::Result<()> {
     if response.status() != 202 {
@@ -87,12 +98,7 @@ pub(super) fn async_events(
     let addr = server.addr();
     let path = server::invoke_path(ECHO);
     let payload = payload_1k();
-    let req = load::Request {
-        path: &path,
-        headers: &[("X-Amz-Invocation-Type", "Event")],
-        body: &payload,
-        check: check_accepted,
-    };
+    let req = event_invoke(&path, &payload);
     let mut conn = Conn::new(addr);
     progress(format!(
         "async: Event invokes at concurrency {CLIENTS}, {:?} warm-up, {:?} measured, then the drain",

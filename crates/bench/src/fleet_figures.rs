@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde_json::{json, Value};
 
-use super::asynchronous::{check_accepted, drain};
+use super::asynchronous::{drain, event_invoke};
 use super::functions::BenchFunction;
 use super::load::{self, Conn};
 use super::report::{percentile, Report};
@@ -92,12 +92,7 @@ pub(super) fn update_reach(
 fn accepts(plan: &Plan, addr: SocketAddr, name: &str) -> anyhow::Result<f64> {
     let path = server::invoke_path(name);
     let payload = payload_1k();
-    let req = load::Request {
-        path: &path,
-        headers: &[("X-Amz-Invocation-Type", "Event")],
-        body: &payload,
-        check: check_accepted,
-    };
+    let req = event_invoke(&path, &payload);
     load::closed_loop(addr, req, CLIENTS, plan.warmup, WARMUP_PER_WORKER)?;
     drain(&mut Conn::new(addr), name)?;
     let accepted = load::closed_loop(addr, req, CLIENTS, plan.window, 0)?;
