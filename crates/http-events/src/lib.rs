@@ -1,0 +1,6 @@
+//! HTTP requests as Lambda events and function results as HTTP responses, the way
+//! Lambda's HTTP fronts build and read them: function URLs and API Gateway HTTP APIs
+//! (payload format 2.0), and HTTP APIs' REST-style payload format 1.0; the platform's
+//! CORS handling. Nothing here knows the engine or a server: the api crate hands in a
+//! request's parts and body and gets back the event to invoke with, then hands in the
+//! function's answer and gets back the response to send.
