@@ -27,6 +27,7 @@ mod function_request;
 mod function_settings;
 mod functions;
 pub mod guard;
+pub mod http_endpoints;
 mod iam;
 pub use for_functions::for_functions;
 mod hearth;
@@ -92,6 +93,8 @@ pub struct ApiOptions {
     /// (`forward.rs`); `None` on the embedded store: nothing is forwarded and forwards
     /// are refused.
     pub fleet: Option<std::sync::Arc<forward::Fleet>>,
+    /// Where function URLs and HTTP APIs answer on this server.
+    pub endpoints: http_endpoints::HttpEndpoints,
 }
 
 impl Default for ApiOptions {
@@ -104,6 +107,7 @@ impl Default for ApiOptions {
             auth: Auth::Off,
             keys: None,
             fleet: None,
+            endpoints: Default::default(),
         }
     }
 }

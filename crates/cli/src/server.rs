@@ -142,6 +142,19 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 
+    /// The address clients reach this server at (`https://hearth.example.com`), in the
+    /// function URLs and API endpoints it answers [default: the scheme and the address
+    /// other nodes reach it at].
+    #[arg(long, env = "HEARTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// A domain whose names all resolve to this server (wildcard DNS): function URLs are
+    /// then `<id>.lambda-url.<region>.<domain>` and HTTP APIs
+    /// `<id>.execute-api.<region>.<domain>`, besides the path forms that always work
+    /// (`/lambda-url/<id>/`, `/execute-api/<id>/`).
+    #[arg(long, env = "HEARTH_HTTP_DOMAIN", value_name = "DOMAIN")]
+    pub http_domain: Option<String>,
+
     /// Days the audit trail keeps an event (CloudTrail's event history keeps 90).
     #[arg(long, env = "HEARTH_AUDIT_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u32).range(1..=3653))]
@@ -281,6 +294,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // only once its heartbeat is current (hearth_events::Holder).
     let node = args.node.config(&data_dir, addr)?;
     let node_id = node.id.clone();
+    let endpoints = hearth_api::http_endpoints::HttpEndpoints::new(
+        &args.public_url.clone().unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}", node.address)
+        }),
+        args.http_domain.as_deref(),
+    );
     engine.serve_https(tls.is_some());
     tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
     engine
@@ -378,6 +398,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             )),
             false => None,
         },
+        endpoints,
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
