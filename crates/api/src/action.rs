@@ -30,6 +30,9 @@ pub(crate) enum ResourceOf {
     /// The route carries several operations (`POST /`): its dispatcher declares and
     /// checks each one.
     Dispatched,
+    /// An API Gateway resource: `arn:aws:apigateway:REGION::` and the request's path
+    /// after `/v2` (`/apis/{apiId}/routes/{routeId}`), as API Gateway's IAM resources are.
+    ApiGatewayPath,
 }
 
 /// An operation, the IAM action that authorises it, and its resource.
@@ -79,6 +82,16 @@ const LIST: Operation = lambda("ListFunctions", "lambda:ListFunctions", Any);
 const INVOKE_ASYNC: Operation = lambda("InvokeAsync", "lambda:InvokeAsync", Function);
 const ACCOUNT: Operation = lambda("GetAccountSettings", "lambda:GetAccountSettings", Any);
 const F: &str = "/2015-03-31/functions/{function}";
+const APIGW_API: &str = "/v2/apis/{apiId}";
+const APIGW_INTEGRATION: &str = "/v2/apis/{apiId}/integrations/{integrationId}";
+const APIGW_ROUTE: &str = "/v2/apis/{apiId}/routes/{routeId}";
+const APIGW_STAGE: &str = "/v2/apis/{apiId}/stages/{stageName}";
+const APIGW_DEPLOYMENT: &str = "/v2/apis/{apiId}/deployments/{deploymentId}";
+const APIGW_TAGS: &str = "/v2/tags/{arn}";
+
+const fn apigw(name: &'static str, action: &'static str) -> Operation {
+    Operation::new(name, action, ResourceOf::ApiGatewayPath)
+}
 const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurrency";
 const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
 
@@ -466,6 +479,107 @@ pub(crate) const ROUTES: &[Route] = &[
         crate::egress::OPERATIONS[2],
     ),
     r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
+    // API Gateway HTTP APIs (`http_api/`): `apigateway:` actions by HTTP method, as
+    // "Actions, resources, and condition keys for Amazon API Gateway Management V2" has.
+    r("POST", "/v2/apis", apigw("CreateApi", "apigateway:POST")),
+    r("GET", "/v2/apis", apigw("GetApis", "apigateway:GET")),
+    r("GET", APIGW_API, apigw("GetApi", "apigateway:GET")),
+    r("PATCH", APIGW_API, apigw("UpdateApi", "apigateway:PATCH")),
+    r("DELETE", APIGW_API, apigw("DeleteApi", "apigateway:DELETE")),
+    r(
+        "POST",
+        "/v2/apis/{apiId}/integrations",
+        apigw("CreateIntegration", "apigateway:POST"),
+    ),
+    r(
+        "GET",
+        "/v2/apis/{apiId}/integrations",
+        apigw("GetIntegrations", "apigateway:GET"),
+    ),
+    r(
+        "GET",
+        APIGW_INTEGRATION,
+        apigw("GetIntegration", "apigateway:GET"),
+    ),
+    r(
+        "PATCH",
+        APIGW_INTEGRATION,
+        apigw("UpdateIntegration", "apigateway:PATCH"),
+    ),
+    r(
+        "DELETE",
+        APIGW_INTEGRATION,
+        apigw("DeleteIntegration", "apigateway:DELETE"),
+    ),
+    r(
+        "POST",
+        "/v2/apis/{apiId}/routes",
+        apigw("CreateRoute", "apigateway:POST"),
+    ),
+    r(
+        "GET",
+        "/v2/apis/{apiId}/routes",
+        apigw("GetRoutes", "apigateway:GET"),
+    ),
+    r("GET", APIGW_ROUTE, apigw("GetRoute", "apigateway:GET")),
+    r(
+        "PATCH",
+        APIGW_ROUTE,
+        apigw("UpdateRoute", "apigateway:PATCH"),
+    ),
+    r(
+        "DELETE",
+        APIGW_ROUTE,
+        apigw("DeleteRoute", "apigateway:DELETE"),
+    ),
+    r(
+        "POST",
+        "/v2/apis/{apiId}/stages",
+        apigw("CreateStage", "apigateway:POST"),
+    ),
+    r(
+        "GET",
+        "/v2/apis/{apiId}/stages",
+        apigw("GetStages", "apigateway:GET"),
+    ),
+    r("GET", APIGW_STAGE, apigw("GetStage", "apigateway:GET")),
+    r(
+        "PATCH",
+        APIGW_STAGE,
+        apigw("UpdateStage", "apigateway:PATCH"),
+    ),
+    r(
+        "DELETE",
+        APIGW_STAGE,
+        apigw("DeleteStage", "apigateway:DELETE"),
+    ),
+    r(
+        "POST",
+        "/v2/apis/{apiId}/deployments",
+        apigw("CreateDeployment", "apigateway:POST"),
+    ),
+    r(
+        "GET",
+        "/v2/apis/{apiId}/deployments",
+        apigw("GetDeployments", "apigateway:GET"),
+    ),
+    r(
+        "GET",
+        APIGW_DEPLOYMENT,
+        apigw("GetDeployment", "apigateway:GET"),
+    ),
+    r(
+        "DELETE",
+        APIGW_DEPLOYMENT,
+        apigw("DeleteDeployment", "apigateway:DELETE"),
+    ),
+    r("GET", APIGW_TAGS, apigw("GetTags", "apigateway:GET")),
+    r("POST", APIGW_TAGS, apigw("TagResource", "apigateway:POST")),
+    r(
+        "DELETE",
+        APIGW_TAGS,
+        apigw("UntagResource", "apigateway:DELETE"),
+    ),
     r("GET", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
 ];
 
@@ -514,6 +628,12 @@ mod tests {
                     assert_eq!(name, expected, "{route:?}");
                 }
                 Some(("hearth", name)) => assert_eq!(name, op.name, "{route:?}"),
+                // API Gateway's actions are HTTP methods: the route's own.
+                Some(("apigateway", method)) => {
+                    assert_eq!(method, route.method, "{route:?}");
+                    assert_eq!(op.resource, ResourceOf::ApiGatewayPath, "{route:?}");
+                    assert!(route.path.starts_with("/v2/"), "{route:?}");
+                }
                 _ => assert_eq!(op.resource, ResourceOf::Dispatched, "{route:?}"),
             }
             let needs_function = matches!(

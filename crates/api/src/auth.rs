@@ -43,6 +43,9 @@ impl Auth {
 
 /// What a request is for: which service's signature it needs, and its error protocol.
 fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
+    if req.uri().path().starts_with("/v2/") {
+        return (Protocol::RestJson, ServiceCheck::Is("apigateway"));
+    }
     if req.uri().path() != "/" {
         return (Protocol::RestJson, ServiceCheck::Is("lambda"));
     }

@@ -311,6 +311,11 @@ async fn target_of(
             }
             t
         }
+        ResourceOf::ApiGatewayPath => {
+            let path = parts.uri.path();
+            let rest = path.strip_prefix("/v2").unwrap_or(path);
+            own(format!("arn:aws:apigateway:{REGION}::{rest}"))
+        }
         ResourceOf::FunctionInBody => {
             // A function is made in the caller's own account: its root needs no look at
             // the body (a root's own resources are always its own).
@@ -492,6 +497,15 @@ mod tests {
                 .replace("{name}", "alias")
                 .replace("{sid}", "sid")
                 .replace("{file}", "0000.zip")
+                .replace("{apiId}", "nothing")
+                .replace("{integrationId}", "nothing")
+                .replace("{routeId}", "nothing")
+                .replace("{stageName}", "nothing")
+                .replace("{deploymentId}", "nothing")
+                .replace(
+                    "{arn}",
+                    "arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fnothing",
+                )
                 .replace(
                     "{resource}",
                     "arn:aws:lambda:us-east-1:000000000000:function:nothing",

@@ -27,6 +27,7 @@ mod function_request;
 mod function_settings;
 mod functions;
 pub mod guard;
+mod http_api;
 pub mod http_endpoints;
 mod iam;
 pub use for_functions::for_functions;
@@ -218,6 +219,8 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(egress::routes())
         .merge(audit::routes())
         .merge(kms::routes())
+        // API Gateway HTTP APIs' control plane (`/v2/...`).
+        .merge(http_api::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(
@@ -242,6 +245,9 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // Forwards between nodes carry the fleet's signature instead of a caller's: the
         // node that forwarded authenticated and authorised the caller.
         .merge(forward::routes())
+        // HTTP APIs' data plane by path, unauthenticated as API Gateway's endpoints are
+        // (a stand-in for the front middleware, which will call `http_api::serve`).
+        .merge(http_api::data_plane())
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

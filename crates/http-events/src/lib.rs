@@ -4,3 +4,6 @@
 //! CORS handling. Nothing here knows the engine or a server: the api crate hands in a
 //! request's parts and body and gets back the event to invoke with, then hands in the
 //! function's answer and gets back the response to send.
+
+pub mod routes;
+pub mod v1;

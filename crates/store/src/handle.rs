@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, FleetStore, KeyStore, KmsStore, LogStore, MetadataStore,
-    QueueStore, ResourceStore, RoleStore, SqliteStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, FleetStore, HttpApiStore, KeyStore, KmsStore, LogStore,
+    MetadataStore, QueueStore, ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -28,6 +28,7 @@ struct Parts {
     kms: Arc<dyn KmsStore>,
     keys: Arc<dyn KeyStore>,
     fleet: Arc<dyn FleetStore>,
+    http_apis: Arc<dyn HttpApiStore>,
 }
 
 impl Store {
@@ -65,6 +66,7 @@ impl Store {
             + KmsStore
             + KeyStore
             + FleetStore
+            + HttpApiStore
             + 'static,
     {
         let parts = Parts {
@@ -78,6 +80,7 @@ impl Store {
             kms: backend.clone(),
             keys: backend.clone(),
             fleet: backend.clone(),
+            http_apis: backend.clone(),
             changes: backend,
         };
         Self {
@@ -146,6 +149,11 @@ impl Store {
     /// Hearth's KMS keys.
     pub fn kms(&self) -> &dyn KmsStore {
         &*self.parts.kms
+    }
+
+    /// API Gateway HTTP APIs.
+    pub fn http_apis(&self) -> &dyn HttpApiStore {
+        &*self.parts.http_apis
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

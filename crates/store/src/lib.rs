@@ -19,6 +19,7 @@ mod error;
 mod event_config;
 pub mod fleet;
 mod handle;
+mod http_apis;
 mod kms;
 mod logs;
 mod migrations;
@@ -54,8 +55,8 @@ pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
 pub use tokens::TokenLease;
 pub use traits::{
-    AuditStore, ChangeStore, CodeStore, Edited, KeyStore, KmsStore, LogStore, MetadataStore,
-    QueueStore, ResourceStore, RoleStore,
+    AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
+    MetadataStore, QueueStore, ResourceStore, RoleStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

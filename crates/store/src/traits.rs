@@ -484,3 +484,52 @@ pub trait KeyStore: Send + Sync {
     /// Removes a key; false if it did not exist.
     fn delete_key(&self, access_key_id: &str) -> Result<bool, StoreError>;
 }
+
+/// API Gateway HTTP APIs (`apigatewayv2`): each API one JSON record keyed by its id, and
+/// its integrations, routes, stages and deployments as JSON child records keyed by
+/// (API, kind, id). The records' shapes are the API layer's; the store only keeps them.
+/// Deleting an API deletes its children.
+pub trait HttpApiStore: Send + Sync {
+    /// Inserts an API of `account`; `Exists` if the id is taken.
+    fn insert_http_api(&self, account: &str, id: &str, data: &str) -> Result<(), StoreError>;
+    /// An API's account and record.
+    fn get_http_api(&self, id: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// The records of `account`'s APIs in id order, after the id `after`, at most `limit`.
+    fn list_http_apis(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Replaces an API's record; false if there is no such API.
+    fn put_http_api(&self, id: &str, data: &str) -> Result<bool, StoreError>;
+    /// Deletes an API and its children; false if there was none.
+    fn delete_http_api(&self, id: &str) -> Result<bool, StoreError>;
+    /// Inserts a child record (`kind`: integration, route, stage, deployment); `Exists` if
+    /// the API has one of that kind and id; false (nothing stored) if the API is gone.
+    fn insert_http_api_child(
+        &self,
+        api: &str,
+        kind: &str,
+        id: &str,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a child record; false if there is none.
+    fn put_http_api_child(
+        &self,
+        api: &str,
+        kind: &str,
+        id: &str,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    fn get_http_api_child(
+        &self,
+        api: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// An API's children of `kind` in id order.
+    fn list_http_api_children(&self, api: &str, kind: &str) -> Result<Vec<String>, StoreError>;
+    /// Deletes a child record; false if there was none.
+    fn delete_http_api_child(&self, api: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
+}

@@ -13,6 +13,7 @@ mod egress;
 mod event_config;
 mod function_settings;
 mod functions;
+mod http_apis;
 mod invoke;
 mod log_groups;
 mod policy;
@@ -29,6 +30,7 @@ mod versions;
 
 pub use egress::EgressView;
 pub use functions::AccountSettings;
+pub use http_apis::Inserted;
 pub use invoke::InvokePath;
 pub use log_groups::RetentionConfig;
 pub use roles::{IamError, Limit, NewRole, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS};

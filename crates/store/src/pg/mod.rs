@@ -10,6 +10,7 @@ mod audit;
 mod changes;
 mod code;
 mod fleet;
+mod http_apis;
 mod keys;
 mod kms;
 mod listen;

@@ -36,6 +36,7 @@ mod fleet;
 mod fleet_identity;
 mod fleet_metadata;
 mod functions;
+mod http_apis;
 mod keys;
 mod kms;
 mod logs;
