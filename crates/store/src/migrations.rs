@@ -390,6 +390,8 @@ mod tests {
                 "function_meta",
                 "function_settings",
                 "functions",
+                "http_api_children",
+                "http_apis",
                 "kms_keys",
                 "leases",
                 "log_chunks",
