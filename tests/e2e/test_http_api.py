@@ -450,3 +450,35 @@ def test_restart_keeps_apis(own_server):
     assert after == before
     r = call({"ApiEndpoint": f"{own_server.endpoint}/execute-api/{api['ApiId']}"}, "/items/5")
     assert r.status_code == 200 and r.json()["pathParameters"] == {"id": "5"}
+
+
+def test_iam_authorizes_by_method_and_resource(server, gw, tmp_path):
+    """A user may do what its policy allows of `apigateway:<METHOD>` on
+    `arn:aws:apigateway:REGION::/apis...`, and no more; another account sees none of the
+    default account's APIs."""
+    mine = gw.create_api(Name="iam", ProtocolType="HTTP")["ApiId"]
+    reader = h.user_key(server, tmp_path, h.ACCOUNT, h.unique_name("reader"), [{
+        "Effect": "Allow", "Action": "apigateway:GET",
+        "Resource": [f"arn:aws:apigateway:{h.REGION}::/apis",
+                     f"arn:aws:apigateway:{h.REGION}::/apis/*"]}])
+    as_reader = boto3.session.Session().client(
+        "apigatewayv2", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=reader[0], aws_secret_access_key=reader[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    assert as_reader.get_api(ApiId=mine)["Name"] == "iam"
+    assert mine in [a["ApiId"] for a in as_reader.get_apis()["Items"]]
+    status, code, message = error(as_reader.create_api, Name="no", ProtocolType="HTTP")
+    assert (status, code) == (403, "AccessDeniedException")
+    assert f"apigateway:POST on resource: arn:aws:apigateway:{h.REGION}::/apis" in message
+    assert error(as_reader.delete_api, ApiId=mine)[:2] == (403, "AccessDeniedException")
+
+    other = h.user_key(server, tmp_path, "111111111111", "root-ish", [{
+        "Effect": "Allow", "Action": "apigateway:*", "Resource": "*"}])
+    as_other = boto3.session.Session().client(
+        "apigatewayv2", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=other[0], aws_secret_access_key=other[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    assert error(as_other.get_api, ApiId=mine) == (
+        404, "NotFoundException", f"Invalid API identifier specified 111111111111:{mine}")
+    assert mine not in [a["ApiId"] for a in as_other.get_apis()["Items"]]
+    gw.delete_api(ApiId=mine)

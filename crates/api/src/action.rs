@@ -580,6 +580,15 @@ pub(crate) const ROUTES: &[Route] = &[
         APIGW_TAGS,
         apigw("UntagResource", "apigateway:DELETE"),
     ),
+    // HTTP APIs' data plane by path (`http_api/mod.rs`): merged outside authentication
+    // and authorization, as API Gateway's endpoints without an authorizer are (a
+    // function's resource policy decides, `http_api/permission.rs`); declared so that the
+    // table names every route.
+    r(
+        "GET",
+        "/execute-api/{*rest}",
+        lambda("Invoke", "execute-api:Invoke", Any),
+    ),
     r("GET", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
 ];
 
@@ -628,6 +637,9 @@ mod tests {
                     assert_eq!(name, expected, "{route:?}");
                 }
                 Some(("hearth", name)) => assert_eq!(name, op.name, "{route:?}"),
+                Some(("execute-api", "Invoke")) => {
+                    assert!(route.path.starts_with("/execute-api/"), "{route:?}");
+                }
                 // API Gateway's actions are HTTP methods: the route's own.
                 Some(("apigateway", method)) => {
                     assert_eq!(method, route.method, "{route:?}");
