@@ -425,6 +425,11 @@ def test_permission_is_needed(gw, client):
     # One for this API's GET routes of any stage does.
     allow_api(client, fn, api["ApiId"], pattern="*/GET/*")
     assert call(api, "/x").status_code == 200
+    # A function that may not run now (reserved concurrency 0) is throttled: 429.
+    client.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)
+    r = call(api, "/x")
+    assert (r.status_code, r.json()) == (429, {"message": "Too Many Requests"})
+    assert r.headers["apigw-requestid"]
 
 
 def test_restart_keeps_apis(own_server):
