@@ -84,6 +84,18 @@ impl RouteKey {
                     }
                     None => return Err(RouteKeyError::Segment((*part).into())),
                 };
+                let name = match &segment {
+                    Segment::Variable(n) | Segment::Greedy(n) => Some(n),
+                    Segment::Literal(_) => None,
+                };
+                if let Some(n) = name {
+                    let taken = segments.iter().any(|s: &Segment| {
+                        matches!(s, Segment::Variable(o) | Segment::Greedy(o) if o == n)
+                    });
+                    if taken {
+                        return Err(RouteKeyError::Segment((*part).into()));
+                    }
+                }
                 segments.push(segment);
             }
         }
@@ -399,6 +411,10 @@ mod tests {
         );
         assert!(matches!(
             RouteKey::parse("GET /a//b"),
+            Err(RouteKeyError::Segment(_))
+        ));
+        assert!(matches!(
+            RouteKey::parse("GET /{id}/{id}"),
             Err(RouteKeyError::Segment(_))
         ));
         assert!(matches!(
