@@ -487,3 +487,29 @@ def test_iam_authorizes_by_method_and_resource(server, gw, tmp_path):
         404, "NotFoundException", f"Invalid API identifier specified 111111111111:{mine}")
     assert mine not in [a["ApiId"] for a in as_other.get_apis()["Items"]]
     gw.delete_api(ApiId=mine)
+
+
+def test_a_stage_without_auto_deploy_serves_its_deployment(gw, client, echo):
+    api = gw.create_api(Name="deployed", ProtocolType="HTTP")
+    api_id = api["ApiId"]
+    integ = gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                  IntegrationUri=h.function_arn(echo),
+                                  PayloadFormatVersion="1.0")["IntegrationId"]
+    gw.create_route(ApiId=api_id, RouteKey="GET /a", Target=f"integrations/{integ}")
+    gw.create_stage(ApiId=api_id, StageName="v1")
+    allow_api(client, echo, api_id)
+    # Never deployed: nothing answers.
+    assert call(api, "/v1/a").status_code == 404
+    first = gw.create_deployment(ApiId=api_id, StageName="v1")["DeploymentId"]
+    assert call(api, "/v1/a").json()["resource"] == "/a"
+    # A route added later is not in the stage until the next deployment.
+    gw.create_route(ApiId=api_id, RouteKey="GET /b", Target=f"integrations/{integ}")
+    assert call(api, "/v1/b").status_code == 404
+    second = gw.create_deployment(ApiId=api_id, StageName="v1")["DeploymentId"]
+    assert call(api, "/v1/b").json()["resource"] == "/b"
+    assert error(gw.delete_deployment, ApiId=api_id, DeploymentId=second) == (
+        400, "BadRequestException",
+        "Active stages pointing to this deployment must be moved or deleted")
+    gw.delete_deployment(ApiId=api_id, DeploymentId=first)
+    assert [d["DeploymentId"] for d in gw.get_deployments(ApiId=api_id)["Items"]] == [second]
+    gw.delete_api(ApiId=api_id)

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::error::{GwError, GwResult};
 use super::model::{
-    self, Deployment, Integration, Members, Route, Stage, DEFAULT_STAGE, DEPLOYMENT, INTEGRATION,
-    ROUTE, STAGE,
+    self, Deployment, Integration, Members, Route, Snapshot, Stage, DEFAULT_STAGE, DEPLOYMENT,
+    INTEGRATION, ROUTE, SNAPSHOT, STAGE,
 };
 use super::records;
 use crate::tenant::Tenant;
@@ -528,6 +528,11 @@ pub(crate) async fn create_deployment(
         deployment_status: "DEPLOYED".into(),
         description: m.string("description")?,
     };
+    let snapshot = Snapshot {
+        routes: records::children(&s, &api, ROUTE).await?,
+        integrations: records::children(&s, &api, INTEGRATION).await?,
+    };
+    records::insert_child(&s, &api, SNAPSHOT, &deployment.deployment_id, &snapshot).await?;
     records::insert_child(&s, &api, DEPLOYMENT, &deployment.deployment_id, &deployment).await?;
     if let (Some(st), Some(n)) = (stage.as_mut(), stage_name) {
         st.deployment_id = Some(deployment.deployment_id.clone());
@@ -562,7 +567,17 @@ pub(crate) async fn delete_deployment(
     Path((api, id)): Path<(String, String)>,
 ) -> GwResult<StatusCode> {
     let _: Deployment = one(&s, &tenant, &api, DEPLOYMENT, &id, no_deployment).await?;
+    let stages: Vec<Stage> = records::children(&s, &api, STAGE).await?;
+    if stages
+        .iter()
+        .any(|st| st.deployment_id.as_deref() == Some(id.as_str()))
+    {
+        return Err(GwError::bad_request(
+            "Active stages pointing to this deployment must be moved or deleted",
+        ));
+    }
     records::delete_child(&s, &api, DEPLOYMENT, &id).await?;
+    records::delete_child(&s, &api, SNAPSHOT, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -15,6 +15,9 @@ pub(crate) const INTEGRATION: &str = "integration";
 pub(crate) const ROUTE: &str = "route";
 pub(crate) const STAGE: &str = "stage";
 pub(crate) const DEPLOYMENT: &str = "deployment";
+/// What a deployment froze: the API's routes and integrations at that moment, kept under
+/// the deployment's id and served by the stages that point at it without auto-deploying.
+pub(crate) const SNAPSHOT: &str = "snapshot";
 
 /// The `$default` stage's name, which a request needs no path segment to reach.
 pub(crate) const DEFAULT_STAGE: &str = "$default";
@@ -101,6 +104,12 @@ pub(crate) struct Deployment {
     pub deployment_status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    pub routes: Vec<Route>,
+    pub integrations: Vec<Integration>,
 }
 
 /// A request body's members.

@@ -22,7 +22,7 @@ use hearth_model::FunctionRef;
 use hearth_triggers::InvokeRequest;
 
 use super::children::function_arn_of;
-use super::model::{Api, Integration, Route, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, STAGE};
+use super::model::{Api, Snapshot, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, SNAPSHOT, STAGE};
 use super::{permission, records, v2_interim};
 use crate::{AppState, Transport};
 
@@ -57,6 +57,26 @@ pub(crate) async fn serve(s: &AppState, api_id: &str, path: &str, req: Request) 
         resp.headers_mut().insert("apigw-requestid", v);
     }
     resp
+}
+
+/// The routes and integrations a stage serves: the API's own for a stage that deploys
+/// automatically, else those its deployment froze (the API's own for a deployment made
+/// before deployments froze anything).
+async fn served(s: &AppState, api_id: &str, stage: &Stage) -> Result<Snapshot, ()> {
+    if let (false, Some(d)) = (stage.auto_deploy, stage.deployment_id.as_deref()) {
+        if let Some(frozen) = records::child::<Snapshot>(s, api_id, SNAPSHOT, d)
+            .await
+            .map_err(drop)?
+        {
+            return Ok(frozen);
+        }
+    }
+    Ok(Snapshot {
+        routes: records::children(s, api_id, ROUTE).await.map_err(drop)?,
+        integrations: records::children(s, api_id, INTEGRATION)
+            .await
+            .map_err(drop)?,
+    })
 }
 
 /// The stage a request is for and the path after it.
@@ -101,10 +121,10 @@ async fn route_and_invoke(
     if !stage.auto_deploy && stage.deployment_id.is_none() {
         return not_found();
     }
-    let routes: Vec<Route> = match records::children(s, api_id, ROUTE).await {
-        Ok(r) => r,
-        Err(_) => return internal_error(),
+    let Ok(served) = served(s, api_id, stage).await else {
+        return internal_error();
     };
+    let routes = &served.routes;
     let keys: Vec<RouteKey> = routes
         .iter()
         .map(|r| RouteKey::parse(&r.route_key).unwrap_or(RouteKey::Default))
@@ -120,12 +140,13 @@ async fn route_and_invoke(
     else {
         return not_found();
     };
-    let integration: Integration =
-        match records::child(s, api_id, INTEGRATION, integration_id).await {
-            Ok(Some(i)) => i,
-            Ok(None) => return internal_error(),
-            Err(_) => return internal_error(),
-        };
+    let Some(integration) = served
+        .integrations
+        .iter()
+        .find(|i| i.integration_id == integration_id)
+    else {
+        return internal_error();
+    };
     let Some(function_arn) = function_arn_of(&integration.integration_uri).map(str::to_string)
     else {
         return internal_error();
