@@ -513,3 +513,32 @@ def test_a_stage_without_auto_deploy_serves_its_deployment(gw, client, echo):
     gw.delete_deployment(ApiId=api_id, DeploymentId=first)
     assert [d["DeploymentId"] for d in gw.get_deployments(ApiId=api_id)["Items"]] == [second]
     gw.delete_api(ApiId=api_id)
+
+
+def test_writes_reach_the_audit_trail(server, gw):
+    """CreateApi and DeleteApi are recorded as API Gateway's (CloudTrail's LookupEvents);
+    GetApi, a read, is not."""
+    created = gw.create_api(Name="audited", ProtocolType="HTTP")
+    api_id = created["ApiId"]
+    gw.get_api(ApiId=api_id)
+    deleted = gw.delete_api(ApiId=api_id)
+    ids = [created["ResponseMetadata"]["RequestId"], deleted["ResponseMetadata"]["RequestId"]]
+    trail = boto3.session.Session().client(
+        "cloudtrail", region_name=h.REGION, endpoint_url=server.endpoint,
+        **h.key_args(server.endpoint), config=Config(retries={"total_max_attempts": 1}))
+    found = {}
+
+    def recorded():
+        for e in trail.lookup_events(MaxResults=50)["Events"]:
+            event = json.loads(e["CloudTrailEvent"])
+            if event["requestID"] in ids:
+                found[event["eventName"]] = (event, e)
+        return len(found) == 2
+
+    assert h.wait_until(recorded, timeout=10), found
+    event, summary = found["CreateApi"]
+    assert event["eventSource"] == "apigateway.amazonaws.com"
+    resource = f"arn:aws:apigateway:{h.REGION}::/apis"
+    assert resource in [r.get("ResourceName") for r in summary["Resources"]]
+    event, summary = found["DeleteApi"]
+    assert f"{resource}/{api_id}" in [r.get("ResourceName") for r in summary["Resources"]]

@@ -504,6 +504,9 @@ fn describe(
             resource: function.map(|f| (function_arn(&f, None, account), "AWS::Lambda::Function")),
         });
     }
+    if let Some(rest) = matched.strip_prefix("/v2/") {
+        return describe_api_gateway(method, rest, &param, declared);
+    }
     let shape = normalize(matched);
     let name = declared.map(|o| o.name.to_string()).or_else(|| {
         LAMBDA_WRITES
@@ -532,6 +535,37 @@ fn describe(
         name: name.map_or_else(|| format!("{method} {matched}"), lambda_event_name),
         action: declared.map(|o| o.action.to_string()),
         resource,
+    })
+}
+
+/// A write of API Gateway's HTTP APIs (`/v2/...`): its operation and IAM action, and the
+/// API Gateway resource it names (`arn:aws:apigateway:REGION::/apis/ID/...`).
+fn describe_api_gateway(
+    method: &Method,
+    rest: &str,
+    param: &dyn Fn(&[&str]) -> Option<String>,
+    declared: Option<Operation>,
+) -> Option<Described> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let mut path = String::new();
+    for segment in rest.split('/') {
+        path.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => path.push_str(&param(&[name]).unwrap_or_default()),
+            None => path.push_str(segment),
+        }
+    }
+    let resource = match path.strip_prefix("/tags/") {
+        Some(arn) => arn.to_string(),
+        None => format!("arn:aws:apigateway:{}::{path}", hearth_model::arn::REGION),
+    };
+    Some(Described {
+        source: "apigateway.amazonaws.com",
+        name: declared.map_or_else(|| format!("{method} /v2/{rest}"), |o| o.name.to_string()),
+        action: declared.map(|o| o.action.to_string()),
+        resource: Some((resource, "AWS::ApiGatewayV2::Api")),
     })
 }
 
