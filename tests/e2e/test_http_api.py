@@ -501,7 +501,10 @@ def test_a_stage_without_auto_deploy_serves_its_deployment(gw, client, echo):
     # Never deployed: nothing answers.
     assert call(api, "/v1/a").status_code == 404
     first = gw.create_deployment(ApiId=api_id, StageName="v1")["DeploymentId"]
-    assert call(api, "/v1/a").json()["resource"] == "/a"
+    e = call(api, "/v1/a").json()
+    # The 1.0 event's paths keep the stage, as HTTP APIs send them.
+    assert (e["resource"], e["path"], e["requestContext"]["path"]) == ("/a", "/v1/a", "/v1/a")
+    assert e["requestContext"]["stage"] == "v1"
     # A route added later is not in the stage until the next deployment.
     gw.create_route(ApiId=api_id, RouteKey="GET /b", Target=f"integrations/{integ}")
     assert call(api, "/v1/b").status_code == 404
