@@ -292,7 +292,7 @@ pub(crate) async fn create_route(
     let routes: Vec<Route> = records::children(&s, &api, ROUTE).await?;
     if routes.iter().any(|r| r.route_key == key) {
         return Err(GwError::conflict(format!(
-            "Unable to complete operation due to concurrent modification. Please try again later. Route with key {key} already exists for this API"
+            "Route with key {key} already exists for this API"
         )));
     }
     let route = Route {
