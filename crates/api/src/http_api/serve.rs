@@ -5,6 +5,7 @@
 //! answer as API Gateway does (`{"message": "Not Found"}` and the like), and every answer
 //! carries `apigw-requestid`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ use hearth_model::FunctionRef;
 use hearth_triggers::InvokeRequest;
 
 use super::children::function_arn_of;
-use super::model::{Api, Snapshot, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, SNAPSHOT, STAGE};
+use super::model::{
+    Api, Integration, Route, Snapshot, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, SNAPSHOT, STAGE,
+};
 use super::{permission, records, v2_interim};
 use crate::{AppState, Transport};
 
@@ -96,6 +99,21 @@ fn stage_of<'a>(stages: &'a [Stage], path: &'a str) -> Option<(&'a Stage, &'a st
     Some((default, if path.is_empty() { "/" } else { path }))
 }
 
+/// Where a request goes, found before its body is read.
+struct Target {
+    account: String,
+    stage: Stage,
+    route: Route,
+    /// The route's path (`/items/{id}`, `$default`).
+    resource: String,
+    path_parameters: BTreeMap<String, String>,
+    integration: Integration,
+    function_arn: String,
+    function: FunctionRef,
+    /// The path after the stage.
+    route_path: String,
+}
+
 async fn route_and_invoke(
     s: &AppState,
     api_id: &str,
@@ -103,76 +121,111 @@ async fn route_and_invoke(
     req: Request,
     request_id: &str,
 ) -> Response {
-    let (account, api): (String, Api) = match records::find_api(s, api_id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(_) => return internal_error(),
+    let target = match resolve(s, api_id, path, req.method()).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
     };
-    if api.disable_execute_api_endpoint {
-        return answer(StatusCode::FORBIDDEN, "Forbidden");
-    }
-    let stages: Vec<Stage> = match records::children(s, api_id, STAGE).await {
-        Ok(st) => st,
-        Err(_) => return internal_error(),
-    };
-    let Some((stage, route_path)) = stage_of(&stages, path) else {
-        return not_found();
-    };
-    if !stage.auto_deploy && stage.deployment_id.is_none() {
-        return not_found();
-    }
-    let Ok(served) = served(s, api_id, stage).await else {
-        return internal_error();
-    };
-    let routes = &served.routes;
-    let keys: Vec<RouteKey> = routes
-        .iter()
-        .map(|r| RouteKey::parse(&r.route_key).unwrap_or(RouteKey::Default))
-        .collect();
-    let Some(matched) = match_route(&keys, req.method(), route_path) else {
-        return not_found();
-    };
-    let route = &routes[matched.index];
-    let Some(integration_id) = route
-        .target
-        .as_deref()
-        .and_then(|t| t.strip_prefix("integrations/"))
-    else {
-        return not_found();
-    };
-    let Some(integration) = served
-        .integrations
-        .iter()
-        .find(|i| i.integration_id == integration_id)
-    else {
-        return internal_error();
-    };
-    let Some(function_arn) = function_arn_of(&integration.integration_uri).map(str::to_string)
-    else {
-        return internal_error();
-    };
-    let function = match FunctionRef::parse(&function_arn, &account) {
-        Ok(f) => f,
-        Err(_) => return internal_error(),
-    };
-    let method = req.method().as_str().to_string();
     let source = permission::source_arn(
-        &account,
+        &target.account,
         api_id,
-        &stage.stage_name,
-        &method,
-        &route.route_key,
+        &target.stage.stage_name,
+        req.method().as_str(),
+        &target.route.route_key,
     );
-    if let Err(why) = permission::check(s, &function_arn, &function, &source, &account) {
-        tracing::warn!(api = api_id, route = %route.route_key, reason = %why, "API Gateway may not invoke the function");
+    let allowed = permission::check(
+        s,
+        &target.function_arn,
+        &target.function,
+        &source,
+        &target.account,
+    );
+    if let Err(why) = allowed {
+        tracing::warn!(api = api_id, route = %target.route.route_key, reason = %why, "API Gateway may not invoke the function");
         return internal_error();
     }
-
     let (parts, body) = req.into_parts();
     let body = match crate::body::read(body, SYNC_REQUEST_MAX_BYTES, "execute-api").await {
         Ok(b) => b,
         Err(_) => return answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
+    let event = event(s, api_id, request_id, &target, &parts, &body);
+    match serde_json::to_vec(&event) {
+        Ok(payload) => run(s, api_id, target, Bytes::from(payload)).await,
+        Err(_) => internal_error(),
+    }
+}
+
+/// The API's stage, route and integration for a request, or API Gateway's answer when
+/// there is none.
+async fn resolve(
+    s: &AppState,
+    api_id: &str,
+    path: &str,
+    method: &axum::http::Method,
+) -> Result<Target, Response> {
+    let (account, api): (String, Api) = match records::find_api(s, api_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(not_found()),
+        Err(_) => return Err(internal_error()),
+    };
+    if api.disable_execute_api_endpoint {
+        return Err(answer(StatusCode::FORBIDDEN, "Forbidden"));
+    }
+    let stages: Vec<Stage> = records::children(s, api_id, STAGE)
+        .await
+        .map_err(|_| internal_error())?;
+    let (stage, route_path) = stage_of(&stages, path).ok_or_else(not_found)?;
+    if !stage.auto_deploy && stage.deployment_id.is_none() {
+        return Err(not_found());
+    }
+    let served = served(s, api_id, stage)
+        .await
+        .map_err(|_| internal_error())?;
+    // Keys were checked when stored; one that no longer parses matches nothing.
+    let (routes, keys): (Vec<&Route>, Vec<RouteKey>) = served
+        .routes
+        .iter()
+        .filter_map(|r| RouteKey::parse(&r.route_key).ok().map(|k| (r, k)))
+        .unzip();
+    let matched = match_route(&keys, method, route_path).ok_or_else(not_found)?;
+    let route = routes[matched.index].clone();
+    let integration_id = route
+        .target
+        .as_deref()
+        .and_then(|t| t.strip_prefix("integrations/"))
+        .ok_or_else(not_found)?;
+    let integration = served
+        .integrations
+        .iter()
+        .find(|i| i.integration_id == integration_id)
+        .cloned()
+        .ok_or_else(internal_error)?;
+    let function_arn = function_arn_of(&integration.integration_uri)
+        .map(str::to_string)
+        .ok_or_else(internal_error)?;
+    let function = FunctionRef::parse(&function_arn, &account).map_err(|_| internal_error())?;
+    Ok(Target {
+        account,
+        stage: stage.clone(),
+        resource: keys[matched.index].resource(),
+        route,
+        path_parameters: matched.path_parameters,
+        integration,
+        function_arn,
+        function,
+        route_path: route_path.to_string(),
+    })
+}
+
+/// The event of the integration's payload format.
+fn event(
+    s: &AppState,
+    api_id: &str,
+    request_id: &str,
+    t: &Target,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> serde_json::Value {
     let source_ip = parts
         .extensions
         .get::<Transport>()
@@ -192,69 +245,63 @@ async fn route_and_invoke(
     let now = chrono::Utc::now();
     let time = now.format("%d/%b/%Y:%H:%M:%S %z").to_string();
     let epoch_ms = now.timestamp_millis();
-    let full_path = if stage.stage_name == DEFAULT_STAGE {
-        route_path.to_string()
-    } else {
-        format!(
-            "/{}{}",
-            stage.stage_name,
-            if route_path == "/" { "" } else { route_path }
-        )
+    // Both formats' paths keep a named stage, as HTTP APIs send them.
+    let full_path = match t.stage.stage_name.as_str() {
+        DEFAULT_STAGE => t.route_path.clone(),
+        name if t.route_path == "/" => format!("/{name}"),
+        name => format!("/{name}{}", t.route_path),
     };
     let request = V1Request {
         method: &parts.method,
         version: parts.version,
         headers: &parts.headers,
         query: parts.uri.query(),
-        body: &body,
+        body,
     };
-    let v1 = integration.payload_format_version == "1.0";
-    let resource = keys[matched.index].resource();
-    let event = if v1 {
-        v1::event(
+    if t.integration.payload_format_version == "1.0" {
+        return v1::event(
             &request,
             &V1Context {
-                account_id: &account,
+                account_id: &t.account,
                 api_id,
                 domain_name: &domain_name,
                 request_id,
-                stage: &stage.stage_name,
+                stage: &t.stage.stage_name,
                 path: &full_path,
-                route_key: &route.route_key,
-                resource: &resource,
-                path_parameters: &matched.path_parameters,
-                stage_variables: &stage.stage_variables,
+                route_key: &t.route.route_key,
+                resource: &t.resource,
+                path_parameters: &t.path_parameters,
+                stage_variables: &t.stage.stage_variables,
                 source_ip: &source_ip,
                 request_time: &time,
                 request_time_epoch_ms: epoch_ms,
             },
-        )
-    } else {
-        v2_interim::event(
-            &request,
-            &v2_interim::V2Context {
-                account_id: &account,
-                api_id,
-                domain_name: &domain_name,
-                request_id,
-                route_key: &route.route_key,
-                stage: &stage.stage_name,
-                raw_path: &full_path,
-                path_parameters: &matched.path_parameters,
-                stage_variables: &stage.stage_variables,
-                source_ip: &source_ip,
-                time: &time,
-                time_epoch_ms: epoch_ms,
-            },
-        )
-    };
-    let payload = match serde_json::to_vec(&event) {
-        Ok(p) => Bytes::from(p),
-        Err(_) => return internal_error(),
-    };
+        );
+    }
+    v2_interim::event(
+        &request,
+        &v2_interim::V2Context {
+            account_id: &t.account,
+            api_id,
+            domain_name: &domain_name,
+            request_id,
+            route_key: &t.route.route_key,
+            stage: &t.stage.stage_name,
+            raw_path: &full_path,
+            path_parameters: &t.path_parameters,
+            stage_variables: &t.stage.stage_variables,
+            source_ip: &source_ip,
+            time: &time,
+            time_epoch_ms: epoch_ms,
+        },
+    )
+}
+
+/// Invokes the function within the integration's timeout and maps its answer.
+async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response {
     let invoke = s.invoker.invoke(InvokeRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
-        function,
+        function: t.function,
         payload,
         log_tail: false,
         client_context: None,
@@ -262,25 +309,22 @@ async fn route_and_invoke(
         attempt: None,
     });
     let timeout =
-        Duration::from_millis(u64::try_from(integration.timeout_in_millis).unwrap_or(30000));
-    let result = match tokio::time::timeout(timeout, invoke).await {
-        Ok(r) => r,
+        Duration::from_millis(u64::try_from(t.integration.timeout_in_millis).unwrap_or(30000));
+    let out = match tokio::time::timeout(timeout, invoke).await {
         Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
-    };
-    let out = match result {
-        Ok(out) => out,
-        Err(e) if e.is_throttle() => {
+        Ok(Err(e)) if e.is_throttle() => {
             return answer(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(api = api_id, error = %e, "an HTTP API's function could not be invoked");
             return internal_error();
         }
+        Ok(Ok(out)) => out,
     };
     if out.function_error.is_some() {
         return internal_error();
     }
-    let mapped = if v1 {
+    let mapped = if t.integration.payload_format_version == "1.0" {
         v1::response(&out.payload).map_err(|e| e.to_string())
     } else {
         v2_interim::response(&out.payload).ok_or_else(|| "not a 2.0 response".to_string())
@@ -312,7 +356,6 @@ pub(crate) async fn by_path(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use serde_json::json;
