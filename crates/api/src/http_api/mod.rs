@@ -3,13 +3,17 @@
 //! deployments, tags) and the data plane ([`serve`]), which routes a request to a
 //! function as API Gateway does and answers with what the function returns.
 
+mod api_routes;
 mod apis;
 mod children;
+mod deployments;
 mod error;
+mod integrations;
 mod model;
 mod permission;
 mod records;
 mod serve;
+mod stages;
 mod v2_interim;
 
 use axum::routing::{any, get, post};
@@ -23,7 +27,6 @@ use crate::AppState;
 /// The control plane's routes (authenticated and authorised with the rest).
 pub(crate) fn routes() -> Router<AppState> {
     use apis as a;
-    use children as c;
     Router::new()
         .route("/v2/apis", post(a::create).get(a::list))
         .route(
@@ -32,41 +35,41 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/v2/apis/{apiId}/integrations",
-            post(c::create_integration).get(c::get_integrations),
+            post(integrations::create_integration).get(integrations::get_integrations),
         )
         .route(
             "/v2/apis/{apiId}/integrations/{integrationId}",
-            get(c::get_integration)
-                .patch(c::update_integration)
-                .delete(c::delete_integration),
+            get(integrations::get_integration)
+                .patch(integrations::update_integration)
+                .delete(integrations::delete_integration),
         )
         .route(
             "/v2/apis/{apiId}/routes",
-            post(c::create_route).get(c::get_routes),
+            post(api_routes::create_route).get(api_routes::get_routes),
         )
         .route(
             "/v2/apis/{apiId}/routes/{routeId}",
-            get(c::get_route)
-                .patch(c::update_route)
-                .delete(c::delete_route),
+            get(api_routes::get_route)
+                .patch(api_routes::update_route)
+                .delete(api_routes::delete_route),
         )
         .route(
             "/v2/apis/{apiId}/stages",
-            post(c::create_stage).get(c::get_stages),
+            post(stages::create_stage).get(stages::get_stages),
         )
         .route(
             "/v2/apis/{apiId}/stages/{stageName}",
-            get(c::get_stage)
-                .patch(c::update_stage)
-                .delete(c::delete_stage),
+            get(stages::get_stage)
+                .patch(stages::update_stage)
+                .delete(stages::delete_stage),
         )
         .route(
             "/v2/apis/{apiId}/deployments",
-            post(c::create_deployment).get(c::get_deployments),
+            post(deployments::create_deployment).get(deployments::get_deployments),
         )
         .route(
             "/v2/apis/{apiId}/deployments/{deploymentId}",
-            get(c::get_deployment).delete(c::delete_deployment),
+            get(deployments::get_deployment).delete(deployments::delete_deployment),
         )
         .route(
             "/v2/tags/{arn}",
