@@ -272,6 +272,16 @@ pub(crate) const ROUTES: &[Route] = &[
         "/2015-03-31/functions/{function}/invocations",
         lambda("Invoke", "lambda:InvokeFunction", Function),
     ),
+    // Response streaming (docs/streaming.md).
+    r(
+        "POST",
+        "/2021-11-15/functions/{function}/response-streaming-invocations",
+        lambda(
+            "InvokeWithResponseStream",
+            "lambda:InvokeFunction",
+            Function,
+        ),
+    ),
     r(
         "POST",
         "/2014-11-13/functions/{function}/invoke-async",

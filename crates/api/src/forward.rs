@@ -304,6 +304,7 @@ pub(crate) async fn receive(State(s): State<AppState>, req: Request<Body>) -> Re
             client_context,
             dry_run: false,
             attempt: None,
+            stream: None,
         })
         .await;
     let mut out = match run {

@@ -4,3 +4,7 @@
 //! CORS handling. Nothing here knows the engine or a server: the api crate hands in a
 //! request's parts and body and gets back the event to invoke with, then hands in the
 //! function's answer and gets back the response to send.
+
+pub mod prelude;
+
+pub use prelude::{Piece, Prelude, PreludeError, PreludeSplitter, HTTP_INTEGRATION_CONTENT_TYPE};
