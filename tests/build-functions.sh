@@ -8,6 +8,8 @@
 #   node.zip                   index.mjs
 #   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
+#   stream-node.zip            stream/index.mjs (awslambda.streamifyResponse, HttpResponseStream)
+#   stream-shell.zip           stream/shell/bootstrap: a custom runtime streaming with curl
 #   no-bootstrap.zip           a custom-runtime package without a bootstrap
 #   not-executable.zip         the shell bootstrap without its exec bits
 #   adversary.zip              adversary.py, the attacks of the isolation tests
@@ -82,6 +84,9 @@ write_zip("node.zip", [("index.mjs", read(os.path.join(funcs, "node", "index.mjs
 
 shell_bootstrap = read(os.path.join(funcs, "shell", "echo", "bootstrap"))
 write_zip("shell.zip", [("bootstrap", shell_bootstrap, 0o755)])
+write_zip("stream-node.zip", [("index.mjs", read(os.path.join(funcs, "stream", "index.mjs")), 0o644)])
+write_zip("stream-shell.zip",
+          [("bootstrap", read(os.path.join(funcs, "stream", "shell", "bootstrap")), 0o755)])
 write_zip("not-executable.zip", [("bootstrap", shell_bootstrap, 0o644)])
 write_zip(
     "no-bootstrap.zip",

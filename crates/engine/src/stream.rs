@@ -79,8 +79,10 @@ enum Source {
     /// The function streams: parts as it writes them, then the invocation's end.
     Live {
         parts: mpsc::Receiver<StreamPart>,
-        done: oneshot::Receiver<Result<InvokeResponse, EngineError>>,
-        /// Set once the invocation is over; what is left in `parts` goes out first.
+        /// The invocation's result, until it came.
+        done: Option<oneshot::Receiver<Result<InvokeResponse, EngineError>>>,
+        /// Set once the invocation is over; what is left in `parts` goes out first,
+        /// then this, once.
         ended: Option<StreamEnd>,
     },
     /// The function answered buffered, or failed before it streamed: at most one
@@ -100,7 +102,7 @@ impl StreamedInvoke {
                 None => end.take().map(StreamEvent::End),
             },
             Source::Live { parts, done, ended } => loop {
-                if ended.is_some() {
+                let Some(running) = done else {
                     // The runtime's post was read to its end before the outcome was
                     // sent, so every chunk it wrote is already queued.
                     return match parts.try_recv() {
@@ -108,17 +110,19 @@ impl StreamedInvoke {
                         Ok(StreamPart::Start { .. }) => continue,
                         Err(_) => ended.take().map(StreamEvent::End),
                     };
-                }
-                tokio::select! {
+                };
+                let result = tokio::select! {
                     biased;
                     part = parts.recv() => match part {
                         Some(StreamPart::Chunk(c)) => return Some(StreamEvent::Chunk(c)),
                         Some(StreamPart::Start { .. }) => continue,
                         // Every sender is gone only once the invocation is over.
-                        None => *ended = Some(end_of((&mut *done).await.ok())),
+                        None => running.await,
                     },
-                    result = &mut *done => *ended = Some(end_of(result.ok())),
-                }
+                    result = &mut *running => result,
+                };
+                *done = None;
+                *ended = Some(end_of(result.ok()));
             },
         }
     }
@@ -208,7 +212,7 @@ impl Engine {
                 Ok(StreamedInvoke {
                     executed_version,
                     content_type,
-                    source: Source::Live { parts, done, ended: None },
+                    source: Source::Live { parts, done: Some(done), ended: None },
                 })
             }
             result = &mut done => {
@@ -225,7 +229,7 @@ impl Engine {
                         content_type,
                         source: Source::Live {
                             parts,
-                            done,
+                            done: None,
                             ended: Some(end_of(result.ok())),
                         },
                     });
