@@ -7,6 +7,7 @@
 #   python.zip, python-v2.zip  app.py (+ broken_import.py, broken_raise.py), differing in version.txt
 #   node.zip                   index.mjs
 #   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
+#   rust-stream.zip            `bootstrap`: hearth-echo-stream (crates/echo, lambda_runtime streaming)
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
 #   stream-node.zip            stream/index.mjs (awslambda.streamifyResponse, HttpResponseStream)
 #   stream-shell.zip           stream/shell/bootstrap: a custom runtime streaming with curl
@@ -131,4 +132,5 @@ write_zip("sdk.zip", [("app.py", read(os.path.join(funcs, "sdk", "app.py")), 0o6
 
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])
+    write_zip("rust-stream.zip", [("bootstrap", read(rust_bin + "-stream"), 0o755)])
 PY

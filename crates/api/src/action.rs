@@ -515,8 +515,10 @@ mod tests {
             let op = route.op;
             match op.action.split_once(':') {
                 Some(("lambda", name)) => {
-                    // Lambda's actions are its operations' names, but for Invoke's.
-                    let expected = if op.name == "Invoke" {
+                    // Lambda's actions are its operations' names, but for the invokes'
+                    // (InvokeWithResponseStream needs lambda:InvokeFunction, as its
+                    // documentation in the model says).
+                    let expected = if matches!(op.name, "Invoke" | "InvokeWithResponseStream") {
                         "InvokeFunction"
                     } else {
                         op.name
