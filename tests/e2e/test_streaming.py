@@ -11,6 +11,7 @@ import time
 import pytest
 
 import hearth_e2e as h
+from hearth_fleet import fleet, nodes, postgres  # noqa: F401 (fixtures)
 
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
 
@@ -177,3 +178,34 @@ def test_a_throttled_stream_answers_as_a_throttled_invoke(client):
                           Payload=b"{}")
     assert as_stream == as_invoke
     assert as_stream["Error"]["Code"] == "TooManyRequestsException"
+
+
+def test_a_fleet_forwards_streams_and_passes_them_through_as_they_come(fleet):
+    a, b = fleet.add(), fleet.add()
+    assert h.wait_until(lambda: all(len([m for m in nodes(n) if m["state"] == "alive"]) == 2
+                                    for n in (a, b)), timeout=10)
+    # Each node's placement view is the one of its last heartbeat (1 s here).
+    time.sleep(2.5)
+    clients = [h.lambda_client(n.endpoint) for n in (a, b)]
+    name = h.unique_name("st-fleet")
+    h.create_function(clients[0], name, "stream-node.zip", h.NODE, "index.handler")
+    got = [stream(clients[i % 2], name, {"mode": "chunks", "chunks": [str(i), "-end"]})
+           for i in range(6)]
+    assert [g.payload for g in got] == [f"{i}-end".encode() for i in range(6)]
+    assert all(g.complete == {} and g.content_type == "text/plain" for g in got), got
+    # One environment fleet-wide answered them all: the other node's calls were forwarded.
+    idle = []
+    for n in (a, b):
+        status, _, body = n.get("/_hearth/concurrency")
+        assert status == 200, body
+        idle.append(json.loads(body)["idle"])
+    assert sorted(idle) == [0, 1], idle
+    # Through each node, the first chunk arrives while the function is still writing (a
+    # forward passes the stream through rather than collecting it), and the log tail
+    # comes back with InvokeComplete.
+    for c in clients:
+        paced = stream(c, name, {"mode": "paced", "waitMs": 1000}, LogType="Tail")
+        assert paced.chunks[0][1] == b"first"
+        second = b"".join(x for _, x in paced.chunks[1:]).decode()
+        assert paced.chunks[0][0] < int(second.split()[1]), paced.chunks
+        assert "REPORT RequestId:" in base64.b64decode(paced.complete["LogResult"]).decode()

@@ -424,6 +424,15 @@ pub(crate) const ROUTES: &[Route] = &[
         lambda("ForwardInvoke", "hearth:ForwardInvoke", Any),
     ),
     r(
+        "POST",
+        "/_hearth/fleet/invoke-stream",
+        lambda(
+            "ForwardInvokeWithResponseStream",
+            "hearth:ForwardInvokeWithResponseStream",
+            Any,
+        ),
+    ),
+    r(
         "GET",
         "/_hearth/audit",
         lambda("ListAuditEvents", "hearth:ListAuditEvents", Any),

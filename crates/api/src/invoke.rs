@@ -200,6 +200,7 @@ pub(crate) async fn invoke(
             log_tail,
             client_context: header_str(headers, "x-amz-client-context"),
             payload: &payload,
+            stream: false,
         };
         if let Some(answer) = crate::forward::route(&s, &forwardable).await {
             return Ok(answer);

@@ -3,7 +3,8 @@
 //! sent as the function writes, and one `InvokeComplete` (the function's error, the log
 //! tail). The response's `Content-Type` is the type the function gave its stream (the
 //! model's `ResponseStreamContentType`). Errors before the function runs (no such
-//! function, throttled, a bad header) answer exactly as Invoke answers them.
+//! function, throttled, a bad header) answer exactly as Invoke answers them. In a fleet
+//! the call may run on another node, whose event stream is passed through (`forward.rs`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use bytes::Bytes;
+use hearth_model::caller::Caller;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::AwsError;
 use hearth_triggers::{InvokeRequest, StreamEvent, StreamedInvoke};
@@ -39,9 +41,11 @@ async fn invoke_with_response_stream(
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    // The headers, and the caller the authentication layer found (forwarded in a fleet).
+    parts: axum::http::request::Parts,
     body: Body,
 ) -> ApiResult<Response> {
+    let headers = parts.headers;
     let function = function_ref(&function, &query, &tenant)?;
     let dry_run = match header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => false,
@@ -58,6 +62,24 @@ async fn invoke_with_response_stream(
     let log_tail = log_tail(&headers)?;
     let client_context = client_context(&headers)?;
     let payload = read_payload(body, SYNC_REQUEST_MAX_BYTES, "InvokeWithResponseStream").await?;
+    if !dry_run {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .map_or("", |c| c.arn.as_str());
+        let forwardable = crate::forward::Forwardable {
+            request_id: &request_id,
+            caller,
+            function: &function,
+            log_tail,
+            client_context: header_str(&headers, "x-amz-client-context"),
+            payload: &payload,
+            stream: true,
+        };
+        if let Some(answer) = crate::forward::route(&s, &forwardable).await {
+            return Ok(answer);
+        }
+    }
     let streamed = s
         .invoker
         .invoke_stream(InvokeRequest {
@@ -76,7 +98,7 @@ async fn invoke_with_response_stream(
 
 /// The answer: status, `X-Amz-Executed-Version`, the stream's content type, and the
 /// events as the stream yields them (each one frame of the chunked body).
-fn respond(streamed: StreamedInvoke, dry_run: bool) -> Response {
+pub(crate) fn respond(streamed: StreamedInvoke, dry_run: bool) -> Response {
     if dry_run {
         let mut out = StatusCode::NO_CONTENT.into_response();
         set_version(out.headers_mut(), &streamed.executed_version);
