@@ -151,6 +151,25 @@ def test_a_custom_runtime_streams_with_curl(client, fns):
     assert got.complete == {}
 
 
+def test_a_rust_lambda_runtime_function_streams(client):
+    if not h.zip_path("rust-stream.zip").exists():
+        pytest.skip("rust-stream.zip is built without HEARTH_SKIP_RUST")
+    name = h.unique_name("st-rust")
+    h.create_function(client, name, "rust-stream.zip", h.PROVIDED, "ignored")
+    got = stream(client, name, {"chunks": ["one", "two", "three"], "waitMs": 300})
+    # lambda_runtime always sends a metadata prelude, as HttpResponseStream.from does.
+    assert got.content_type == HTTP_INTEGRATION
+    prelude, sep, body = got.payload.partition(b"\0" * 8)
+    assert sep, got.payload
+    assert json.loads(prelude) == {"statusCode": 200,
+                                   "headers": {"content-type": "application/octet-stream"},
+                                   "cookies": []}
+    assert body == b"onetwothree"
+    assert got.complete == {}
+    # The chunks came apart, as written (300 ms apart), not as one buffered answer.
+    assert [c for _, c in got.chunks][-3:] == [b"one", b"two", b"three"], got.chunks
+
+
 def test_errors_before_the_stream_answer_as_invoke_does(client, fns):
     missing = h.unique_name("st-missing")
     as_invoke = h.failure(client.invoke, FunctionName=missing, Payload=b"{}")
