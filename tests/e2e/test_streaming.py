@@ -148,6 +148,28 @@ def test_a_buffered_function_through_the_stream_is_one_chunk(client, fns):
     assert got.complete == {}
 
 
+def test_a_stream_holds_its_concurrency_until_it_ends(client):
+    name = h.unique_name("st-slot")
+    h.create_function(client, name, "stream-node.zip", h.NODE, "index.handler", Timeout=8)
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    resp = client.invoke_with_response_stream(FunctionName=name,
+                                              Payload=json.dumps({"mode": "hang"}).encode())
+    events = iter(resp["EventStream"])
+    assert next(events)["PayloadChunk"]["Payload"] == b"before"
+    # The function is still running (it hangs until its timeout): its one slot is taken,
+    # by the stream as by any invocation.
+    throttled = h.failure(client.invoke_with_response_stream, FunctionName=name,
+                          Payload=b"{}")
+    assert throttled["Error"]["Code"] == "TooManyRequestsException"
+    assert h.failure(client.invoke, FunctionName=name,
+                     Payload=b"{}")["Error"]["Code"] == "TooManyRequestsException"
+    rest = list(events)
+    assert rest[-1]["InvokeComplete"]["ErrorCode"] == "Sandbox.Timedout", rest
+    # Once the stream ended, the slot is free again.
+    again = stream(client, name, {"mode": "chunks", "chunks": ["free"]})
+    assert again.payload == b"free"
+
+
 def test_a_custom_runtime_streams_with_curl(client, fns):
     got = stream(client, fns["shell"], {"lines": 4})
     assert got.content_type == "text/plain"
