@@ -195,48 +195,38 @@ impl Engine {
         tokio::spawn(async move {
             let _ = done_tx.send(engine.invoke(req).await);
         });
+        // Written by the run before it hands the event over, so set by the time the
+        // runtime's start arrives.
+        let executed_version = || {
+            version
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .unwrap_or_default()
+        };
+        let lost = |_| EngineError::internal("the invocation was lost");
         tokio::select! {
             biased;
-            part = parts.recv() => {
-                let Some(StreamPart::Start { content_type }) = part else {
-                    // The runtime API sends the start first, and the invocation holds a
-                    // sender until it is over: this is an invocation that ended.
-                    return done.await.map_err(|_| EngineError::internal("the invocation was lost"))?
-                        .map(|r| whole(r, true));
-                };
-                let executed_version = version
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone()
-                    .unwrap_or_default();
-                Ok(StreamedInvoke {
-                    executed_version,
+            part = parts.recv() => match part {
+                Some(StreamPart::Start { content_type }) => Ok(StreamedInvoke {
+                    executed_version: executed_version(),
                     content_type,
                     source: Source::Live { parts, done: Some(done), ended: None },
-                })
-            }
-            result = &mut done => {
-                // Over without streaming; a start sent just before the end is read
-                // first, as the biased select above would have.
-                if let Ok(StreamPart::Start { content_type }) = parts.try_recv() {
-                    let executed_version = version
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone()
-                        .unwrap_or_default();
-                    return Ok(StreamedInvoke {
-                        executed_version,
-                        content_type,
-                        source: Source::Live {
-                            parts,
-                            done: None,
-                            ended: Some(end_of(result.ok())),
-                        },
-                    });
-                }
-                result.map_err(|_| EngineError::internal("the invocation was lost"))?
-                    .map(|r| whole(r, true))
-            }
+                }),
+                // The start is always the first part, and the invocation holds a sender
+                // until it is over: this one ended without streaming.
+                _ => done.await.map_err(lost)?.map(|r| whole(r, true)),
+            },
+            result = &mut done => match parts.try_recv() {
+                // A start sent just before the end is read first, as the biased select
+                // would have read it.
+                Ok(StreamPart::Start { content_type }) => Ok(StreamedInvoke {
+                    executed_version: executed_version(),
+                    content_type,
+                    source: Source::Live { parts, done: None, ended: Some(end_of(result.ok())) },
+                }),
+                _ => result.map_err(lost)?.map(|r| whole(r, true)),
+            },
         }
     }
 }
