@@ -82,7 +82,8 @@ impl PreludeSplitter {
             .position(|w| w == SEPARATOR)
             .map(|p| p + from)
         else {
-            if self.held.len() > PRELUDE_MAX_BYTES {
+            // The separator could still begin in the last 7 bytes held.
+            if self.held.len().saturating_sub(SEPARATOR.len() - 1) > PRELUDE_MAX_BYTES {
                 return Err(PreludeError::TooLong);
             }
             return Ok(Vec::new());
@@ -227,6 +228,21 @@ mod tests {
             PreludeSplitter::new().finish(),
             Ok(Some(Prelude::default()))
         );
+    }
+
+    #[test]
+    fn a_prelude_of_the_largest_size_is_taken_however_it_is_cut() {
+        let mut data = vec![b' '; PRELUDE_MAX_BYTES - 2];
+        data.extend_from_slice(b"{}");
+        data.extend_from_slice(&SEPARATOR);
+        data.extend_from_slice(b"body");
+        for cut in PRELUDE_MAX_BYTES - 2..data.len() {
+            assert_eq!(split_at(&data, &[cut]).1, b"body", "cut at {cut}");
+        }
+        let mut over = vec![b' '; PRELUDE_MAX_BYTES + 1];
+        over.extend_from_slice(&SEPARATOR);
+        let mut s = PreludeSplitter::new();
+        assert_eq!(s.push(Bytes::from(over)), Err(PreludeError::TooLong));
     }
 
     #[test]
