@@ -184,3 +184,21 @@ async fn a_caller_that_hangs_up_does_not_stop_the_function() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_stream_for_a_buffered_caller_keeps_the_buffered_limit() {
+    let (_api, addr, outcome) = delivered("s-5", None).await;
+    let mut s = open(addr, "s-5", "application/octet-stream").await;
+    let piece = vec![b'x'; 1 << 20];
+    for _ in 0..6 {
+        chunk(&mut s, &piece).await;
+    }
+    // 6 MiB so far, within the 6,291,556 bytes; one more byte than those is refused.
+    chunk(&mut s, &vec![b'y'; 6_291_556 - 6 * (1 << 20) + 1]).await;
+    assert_eq!(outcome.await.expect("outcome"), Outcome::ResponseTooLarge);
+    // The 413 may be lost to a reset: the server closes with the rest of the body unread.
+    let mut raw = Vec::new();
+    if s.read_to_end(&mut raw).await.is_ok() && raw.len() >= 12 {
+        assert_eq!(&raw[9..12], b"413");
+    }
+}
