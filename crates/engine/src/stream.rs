@@ -103,8 +103,9 @@ impl StreamedInvoke {
             },
             Source::Live { parts, done, ended } => loop {
                 let Some(running) = done else {
-                    // The runtime's post was read to its end before the outcome was
-                    // sent, so every chunk it wrote is already queued.
+                    // A finished post was read to its end before its outcome was sent,
+                    // so what is queued is the rest of it; after a timeout or a crash,
+                    // whatever the dying post still sends is not waited for.
                     return match parts.try_recv() {
                         Ok(StreamPart::Chunk(c)) => Some(StreamEvent::Chunk(c)),
                         Ok(StreamPart::Start { .. }) => continue,
