@@ -369,9 +369,13 @@ fn refuse(why: &Refused) -> Response {
 /// The routes of forwarding: they authenticate by the fleet's key, not SigV4, so they
 /// are merged outside the authentication and authorization layers.
 pub(crate) fn routes() -> axum::Router<AppState> {
+    // Literal paths: the authorize tests read them here (PATH and STREAM_PATH).
     axum::Router::new()
-        .route(PATH, axum::routing::post(receive))
-        .route(STREAM_PATH, axum::routing::post(receive_stream))
+        .route("/_hearth/fleet/invoke", axum::routing::post(receive))
+        .route(
+            "/_hearth/fleet/invoke-stream",
+            axum::routing::post(receive_stream),
+        )
 }
 
 /// Whether a header map is a forward's (the request guard lets these through: they
