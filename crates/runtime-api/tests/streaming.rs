@@ -194,7 +194,7 @@ async fn a_stream_for_a_buffered_caller_keeps_the_buffered_limit() {
         chunk(&mut s, &piece).await;
     }
     // 6 MiB so far, within the 6,291,556 bytes; one more byte than those is refused.
-    chunk(&mut s, &vec![b'y'; 6_291_556 - 6 * (1 << 20) + 1]).await;
+    chunk(&mut s, &[b'y'; 6_291_556 - 6 * (1 << 20) + 1]).await;
     assert_eq!(outcome.await.expect("outcome"), Outcome::ResponseTooLarge);
     // The 413 may be lost to a reset: the server closes with the rest of the body unread.
     let mut raw = Vec::new();
