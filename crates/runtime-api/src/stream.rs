@@ -72,19 +72,7 @@ pub(crate) async fn read(
     let mut failure = None;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            let failure = broken(total);
-            let outcome = if streaming {
-                Outcome::Streamed {
-                    bytes: total,
-                    failure: Some(failure),
-                }
-            } else {
-                Outcome::Error {
-                    body: failure.body,
-                    error_type: failure.error_type,
-                }
-            };
-            return (outcome, Read::Broken);
+            return (Outcome::StreamBroken { bytes: total }, Read::Broken);
         };
         let data = match frame.into_data() {
             Ok(data) => data,
@@ -151,18 +139,6 @@ fn failure_of(trailers: &HeaderMap) -> Option<FunctionFailure> {
         })
         .unwrap_or_default();
     Some(FunctionFailure { body, error_type })
-}
-
-/// The failure of a stream whose connection broke before it ended.
-fn broken(bytes: u64) -> FunctionFailure {
-    let message = format!("The response stream broke off after {bytes} bytes");
-    FunctionFailure {
-        body: Bytes::from(
-            serde_json::json!({"errorMessage": message, "errorType": "Runtime.InvalidResponse"})
-                .to_string(),
-        ),
-        error_type: Some("Runtime.InvalidResponse".into()),
-    }
 }
 
 #[cfg(test)]

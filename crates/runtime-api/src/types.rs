@@ -63,6 +63,11 @@ pub enum Outcome {
         bytes: u64,
         failure: Option<FunctionFailure>,
     },
+    /// A streamed response broke off after `bytes` (the runtime's connection closed
+    /// before the body ended, as when it crashes while writing).
+    StreamBroken {
+        bytes: u64,
+    },
     /// A streamed response passed [`hearth_model::limits::STREAM_RESPONSE_MAX_BYTES`];
     /// what came before went to the sink, the rest was refused with a 413.
     StreamTooLarge,

@@ -202,3 +202,22 @@ async fn a_stream_for_a_buffered_caller_keeps_the_buffered_limit() {
         assert_eq!(&raw[9..12], b"413");
     }
 }
+
+#[tokio::test]
+async fn a_stream_cut_off_is_reported_as_broken() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let (_api, addr, outcome) = delivered("s-6", Some(tx)).await;
+    let mut s = open(addr, "s-6", "text/plain").await;
+    chunk(&mut s, b"half").await;
+    assert!(matches!(rx.recv().await, Some(StreamPart::Start { .. })));
+    assert_eq!(
+        rx.recv().await,
+        Some(StreamPart::Chunk(Bytes::from_static(b"half")))
+    );
+    // The runtime dies: its connection closes before the last chunk.
+    drop(s);
+    assert_eq!(
+        outcome.await.expect("outcome"),
+        Outcome::StreamBroken { bytes: 4 }
+    );
+}

@@ -48,6 +48,14 @@ impl Ending {
             RunEnd::Finished(Outcome::Streamed { failure: None, .. }) => {
                 Self::healthy(Bytes::new())
             }
+            // The runtime's connection closed mid-stream: it is not trusted again.
+            RunEnd::Finished(Outcome::StreamBroken { bytes }) => Self::failed(
+                error_body(
+                    "Runtime.InvalidResponse",
+                    &format!("RequestId: {id} Error: the response stream broke off after {bytes} bytes"),
+                ),
+                "error\tError Type: Runtime.InvalidResponse".into(),
+            ),
             RunEnd::Finished(Outcome::StreamTooLarge) => Self::failed(
                 Bytes::from(serde_json::json!({
                     "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({STREAM_RESPONSE_MAX_BYTES} bytes)."),
@@ -228,6 +236,17 @@ mod tests {
         assert_eq!(
             json(&big.payload)["errorType"],
             "Function.ResponseSizeTooLarge"
+        );
+        let broken = Ending::of(
+            RunEnd::Finished(Outcome::StreamBroken { bytes: 5 }),
+            "r",
+            3,
+            false,
+        );
+        assert!(!broken.healthy);
+        assert_eq!(
+            json(&broken.payload)["errorMessage"],
+            "RequestId: r Error: the response stream broke off after 5 bytes"
         );
         let gone = Ending::of(RunEnd::Abandoned, "r", 3, false);
         assert!(!gone.healthy);
