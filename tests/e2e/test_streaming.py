@@ -132,6 +132,17 @@ def test_a_timeout_mid_stream_ends_the_stream_with_sandbox_timedout(client, fns)
     assert (again.payload, again.complete) == (b"ok", {})
 
 
+def test_a_runtime_that_dies_mid_stream_ends_the_stream_with_an_error(client, fns):
+    got = stream(client, fns["node"], {"mode": "crash"})
+    assert got.payload == b"doomed"
+    # Which Hearth sees first, the process's exit or its connection closing, names it.
+    assert got.complete.get("ErrorCode") in ("Runtime.ExitError", "Runtime.InvalidResponse"), \
+        got.complete
+    # The environment is gone; the next invocation gets a new one.
+    again = stream(client, fns["node"], {"mode": "chunks", "chunks": ["alive"]})
+    assert (again.payload, again.complete) == (b"alive", {})
+
+
 def test_a_streaming_function_through_invoke_is_buffered_whole(client, fns):
     inv = h.invoke(client, fns["node"], {"mode": "chunks", "chunks": ["x", "y", "z"]})
     assert (inv.status, inv.function_error, inv.payload) == (200, None, b"xyz")

@@ -7,6 +7,7 @@
 //   http    HttpResponseStream.from with a status, headers and a cookie, then a body
 //   hang    writes "before", then never ends (the function's timeout ends it)
 //   log     prints a line, writes "logged"
+//   crash   writes "doomed", then the process exits (status 3) mid-stream
 // `buffered` is an ordinary (non-streaming) handler returning JSON.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,6 +51,11 @@ export const handler = awslambda.streamifyResponse(async (event, responseStream,
       console.log("streamed-log-line");
       responseStream.write("logged");
       responseStream.end();
+      return;
+    case "crash":
+      responseStream.write("doomed");
+      await sleep(50);
+      process.exit(3);
       return;
     default:
       responseStream.write(JSON.stringify({ unknown: event.mode ?? null }));
