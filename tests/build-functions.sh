@@ -7,7 +7,10 @@
 #   python.zip, python-v2.zip  app.py (+ broken_import.py, broken_raise.py), differing in version.txt
 #   node.zip                   index.mjs
 #   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
+#   rust-stream.zip            `bootstrap`: hearth-echo-stream (crates/echo, lambda_runtime streaming)
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
+#   stream-node.zip            stream/index.mjs (awslambda.streamifyResponse, HttpResponseStream)
+#   stream-shell.zip           stream/shell/bootstrap: a custom runtime streaming with curl
 #   no-bootstrap.zip           a custom-runtime package without a bootstrap
 #   not-executable.zip         the shell bootstrap without its exec bits
 #   adversary.zip              adversary.py, the attacks of the isolation tests
@@ -82,6 +85,9 @@ write_zip("node.zip", [("index.mjs", read(os.path.join(funcs, "node", "index.mjs
 
 shell_bootstrap = read(os.path.join(funcs, "shell", "echo", "bootstrap"))
 write_zip("shell.zip", [("bootstrap", shell_bootstrap, 0o755)])
+write_zip("stream-node.zip", [("index.mjs", read(os.path.join(funcs, "stream", "index.mjs")), 0o644)])
+write_zip("stream-shell.zip",
+          [("bootstrap", read(os.path.join(funcs, "stream", "shell", "bootstrap")), 0o755)])
 write_zip("not-executable.zip", [("bootstrap", shell_bootstrap, 0o644)])
 write_zip(
     "no-bootstrap.zip",
@@ -126,4 +132,5 @@ write_zip("sdk.zip", [("app.py", read(os.path.join(funcs, "sdk", "app.py")), 0o6
 
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])
+    write_zip("rust-stream.zip", [("bootstrap", read(rust_bin + "-stream"), 0o755)])
 PY

@@ -285,6 +285,16 @@ pub(crate) const ROUTES: &[Route] = &[
         "/2015-03-31/functions/{function}/invocations",
         lambda("Invoke", "lambda:InvokeFunction", Function),
     ),
+    // Response streaming (docs/streaming.md).
+    r(
+        "POST",
+        "/2021-11-15/functions/{function}/response-streaming-invocations",
+        lambda(
+            "InvokeWithResponseStream",
+            "lambda:InvokeFunction",
+            Function,
+        ),
+    ),
     r(
         "POST",
         "/2014-11-13/functions/{function}/invoke-async",
@@ -425,6 +435,15 @@ pub(crate) const ROUTES: &[Route] = &[
         "POST",
         "/_hearth/fleet/invoke",
         lambda("ForwardInvoke", "hearth:ForwardInvoke", Any),
+    ),
+    r(
+        "POST",
+        "/_hearth/fleet/invoke-stream",
+        lambda(
+            "ForwardInvokeWithResponseStream",
+            "hearth:ForwardInvokeWithResponseStream",
+            Any,
+        ),
     ),
     r(
         "GET",
@@ -628,8 +647,10 @@ mod tests {
             let op = route.op;
             match op.action.split_once(':') {
                 Some(("lambda", name)) => {
-                    // Lambda's actions are its operations' names, but for Invoke's.
-                    let expected = if op.name == "Invoke" {
+                    // Lambda's actions are its operations' names, but for the invokes'
+                    // (InvokeWithResponseStream needs lambda:InvokeFunction, as its
+                    // documentation in the model says).
+                    let expected = if matches!(op.name, "Invoke" | "InvokeWithResponseStream") {
                         "InvokeFunction"
                     } else {
                         op.name

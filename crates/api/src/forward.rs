@@ -40,6 +40,9 @@ use crate::{body, AppState};
 
 /// Where forwarded invokes are received.
 pub(crate) const PATH: &str = "/_hearth/fleet/invoke";
+/// Where forwarded InvokeWithResponseStream calls are received: the answer is the event
+/// stream, passed through to the caller as it comes.
+pub(crate) const STREAM_PATH: &str = "/_hearth/fleet/invoke-stream";
 
 /// On a refusal by the receiving node (so the sender tells it from the function's own
 /// errors, which come back as they are).
@@ -111,6 +114,8 @@ pub(crate) struct Forwardable<'a> {
     /// As the caller sent it (Base64).
     pub client_context: Option<&'a str>,
     pub payload: &'a Bytes,
+    /// An InvokeWithResponseStream: the answer streams through, not collected.
+    pub stream: bool,
 }
 
 /// What became of one attempt.
@@ -150,8 +155,9 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         log_type: if req.log_tail { "Tail" } else { "None" },
         client_context: req.client_context.unwrap_or(""),
     };
-    let signature = fleet.key.sign("POST", PATH, &signed, req.payload);
-    let mut builder = Request::post(format!("{}://{}{PATH}", peer.scheme, peer.address))
+    let path = if req.stream { STREAM_PATH } else { PATH };
+    let signature = fleet.key.sign("POST", path, &signed, req.payload);
+    let mut builder = Request::post(format!("{}://{}{path}", peer.scheme, peer.address))
         .header(axum::http::header::HOST, &peer.address)
         .header(H_TIME, signed.time_ms.to_string())
         .header(H_FROM, signed.from)
@@ -168,8 +174,9 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         Ok(r) => r,
         Err(e) => return Sent::Elsewhere(format!("cannot make the request: {e}")),
     };
-    // The answer in full, or what became of it. A node that stopped answering (stopped,
-    // or its network gone without a reset) must not hold the caller forever.
+    // The answer in full (its head, for a stream), or what became of it. A node that
+    // stopped answering (stopped, or its network gone without a reset) must not hold the
+    // caller forever.
     let answer = tokio::time::timeout(wait, async {
         let resp = match fleet.client.request(request).await {
             Ok(r) => r,
@@ -185,13 +192,17 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
             )));
         }
         let (parts, body) = resp.into_parts();
+        if req.stream {
+            // Each event goes on as the executing node sends it.
+            return Ok((parts, Body::new(body)));
+        }
         match body.collect().await {
-            Ok(b) => Ok((parts, b.to_bytes())),
+            Ok(b) => Ok((parts, Body::from(b.to_bytes()))),
             Err(e) => Err(Sent::Answered(lost(&peer.id, &causes(&e)))),
         }
     })
     .await;
-    let (parts, bytes) = match answer {
+    let (parts, body) = match answer {
         Ok(Ok(answer)) => answer,
         Ok(Err(sent)) => return sent,
         Err(_) => {
@@ -199,7 +210,7 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
             return Sent::Answered(lost(&peer.id, &why));
         }
     };
-    let mut out = (parts.status, bytes).into_response();
+    let mut out = (parts.status, body).into_response();
     for (name, value) in &parts.headers {
         if relayed(name) {
             out.headers_mut().insert(name.clone(), value.clone());
@@ -246,18 +257,57 @@ fn lost(node: &str, why: &str) -> Response {
 
 /// `POST /_hearth/fleet/invoke`: a forwarded invoke, run here if its signature holds.
 pub(crate) async fn receive(State(s): State<AppState>, req: Request<Body>) -> Response {
-    let (parts, body) = req.into_parts();
-    let payload = match body::read(body, SYNC_REQUEST_MAX_BYTES, "Invoke").await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
+    let (req, request_id) = match verified(&s, req, "Invoke").await {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
+    let mut out = match s.invoker.invoke(req).await {
+        Ok(resp) => crate::invoke::respond(resp, false),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    set_request_id(&mut out, &request_id);
+    out
+}
+
+/// `POST /_hearth/fleet/invoke-stream`: a forwarded InvokeWithResponseStream, run here
+/// if its signature holds; the event stream goes back as the function writes.
+pub(crate) async fn receive_stream(State(s): State<AppState>, req: Request<Body>) -> Response {
+    let (req, request_id) = match verified(&s, req, "InvokeWithResponseStream").await {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
+    };
+    let mut out = match s.invoker.invoke_stream(req).await {
+        Ok(streamed) => crate::invoke_stream::respond(streamed, false),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    set_request_id(&mut out, &request_id);
+    out
+}
+
+fn set_request_id(out: &mut Response, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        out.headers_mut().insert("x-amzn-requestid", v);
+    }
+}
+
+/// The invoke a forward asks for, once its signature (over its path, headers and
+/// payload) holds; else the refusal to answer. Also returns the first node's request id.
+async fn verified(
+    s: &AppState,
+    req: Request<Body>,
+    operation: &str,
+) -> Result<(InvokeRequest, String), Response> {
+    let (parts, body) = req.into_parts();
+    let payload = body::read(body, SYNC_REQUEST_MAX_BYTES, operation)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let h = &parts.headers;
     let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(fleet) = s.options.fleet.as_ref() else {
-        return refuse(&Refused::NoFleet);
+        return Err(refuse(&Refused::NoFleet));
     };
     let (Some(signature), Ok(time_ms)) = (h.get(H_SIGNATURE), text(H_TIME).parse::<i64>()) else {
-        return refuse(&Refused::Unsigned);
+        return Err(refuse(&Refused::Unsigned));
     };
     let signed = Signed {
         time_ms,
@@ -278,7 +328,7 @@ pub(crate) async fn receive(State(s): State<AppState>, req: Request<Body>) -> Re
     );
     if let Err(e) = checked {
         tracing::warn!(from = signed.from, error = %e, "refused a forwarded invoke");
-        return refuse(&e);
+        return Err(refuse(&e));
     }
     let client_context = match signed.client_context {
         "" => None,
@@ -294,26 +344,17 @@ pub(crate) async fn receive(State(s): State<AppState>, req: Request<Body>) -> Re
             .map(str::to_string),
     };
     let request_id = signed.request_id.to_string();
-    let run = s
-        .invoker
-        .invoke(InvokeRequest {
-            request_id: request_id.clone(),
-            function,
-            payload,
-            log_tail: signed.log_type == "Tail",
-            client_context,
-            dry_run: false,
-            attempt: None,
-        })
-        .await;
-    let mut out = match run {
-        Ok(resp) => crate::invoke::respond(resp, false),
-        Err(e) => ApiError::from(e).into_response(),
+    let req = InvokeRequest {
+        request_id: request_id.clone(),
+        function,
+        payload,
+        log_tail: signed.log_type == "Tail",
+        client_context,
+        dry_run: false,
+        attempt: None,
+        stream: None,
     };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        out.headers_mut().insert("x-amzn-requestid", v);
-    }
-    out
+    Ok((req, request_id))
 }
 
 /// 403 `AccessDeniedException`, marked as the fleet's refusal.
@@ -328,13 +369,19 @@ fn refuse(why: &Refused) -> Response {
 /// The routes of forwarding: they authenticate by the fleet's key, not SigV4, so they
 /// are merged outside the authentication and authorization layers.
 pub(crate) fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/_hearth/fleet/invoke", axum::routing::post(receive))
+    // Literal paths: the authorize tests read them here (PATH and STREAM_PATH).
+    axum::Router::new()
+        .route("/_hearth/fleet/invoke", axum::routing::post(receive))
+        .route(
+            "/_hearth/fleet/invoke-stream",
+            axum::routing::post(receive_stream),
+        )
 }
 
 /// Whether a header map is a forward's (the request guard lets these through: they
 /// carry their own authentication, which no browser can forge).
 pub fn is_forward(path: &str, headers: &HeaderMap) -> bool {
-    path == PATH && headers.contains_key(H_SIGNATURE)
+    (path == PATH || path == STREAM_PATH) && headers.contains_key(H_SIGNATURE)
 }
 
 /// A fleet's key from its server key's derived secret (shared for the server's use),

@@ -24,7 +24,7 @@ use crate::functions::function_ref;
 use crate::tenant::Tenant;
 use crate::{body, AppState, RequestId};
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -33,7 +33,7 @@ fn invalid_content(message: impl Into<String>) -> ApiError {
 }
 
 /// Reads an invoke payload: JSON (or nothing) within `limit` bytes.
-async fn read_payload(body: Body, limit: usize, operation: &str) -> ApiResult<Bytes> {
+pub(crate) async fn read_payload(body: Body, limit: usize, operation: &str) -> ApiResult<Bytes> {
     let payload = body::read(body, limit, operation).await?;
     check_payload(&payload).map_err(|detail| {
         invalid_content(format!(
@@ -79,6 +79,42 @@ fn utf8_detail(payload: &[u8], e: &std::str::Utf8Error) -> String {
         None => "Unexpected end-of-input in a UTF-8 character".to_string(),
     };
     format!("{what} at line {line} column {column}")
+}
+
+/// `X-Amz-Log-Type`: whether the caller asked for the log tail.
+pub(crate) fn log_tail(headers: &HeaderMap) -> ApiResult<bool> {
+    match header_str(headers, "x-amz-log-type").unwrap_or("None") {
+        "Tail" => Ok(true),
+        "None" => Ok(false),
+        other => Err(AwsError::constraint(
+            other,
+            "logType",
+            "Member must satisfy enum value set: [None, Tail]",
+        )
+        .into()),
+    }
+}
+
+/// `X-Amz-Client-Context`: base64 JSON, at most 3,583 bytes; returns the decoded JSON.
+pub(crate) fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(cc) = header_str(headers, "x-amz-client-context") else {
+        return Ok(None);
+    };
+    if cc.len() > CLIENT_CONTEXT_MAX_BYTES {
+        return Err(AwsError::invalid(format!(
+            "Client context must be no longer than {CLIENT_CONTEXT_MAX_BYTES} bytes"
+        ))
+        .into());
+    }
+    BASE64
+        .decode(cc)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| serde_json::from_str::<serde_json::Value>(s).is_ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid_content("Client context must be a valid Base64-encoded JSON object.")
+        })
 }
 
 /// InvokeAsync (`POST /2014-11-13/functions/{fn}/invoke-async/`), deprecated by Lambda
@@ -133,38 +169,8 @@ pub(crate) async fn invoke(
                 .into())
             }
         };
-    let log_tail = match header_str(headers, "x-amz-log-type").unwrap_or("None") {
-        "Tail" => true,
-        "None" => false,
-        other => {
-            return Err(AwsError::constraint(
-                other,
-                "logType",
-                "Member must satisfy enum value set: [None, Tail]",
-            )
-            .into())
-        }
-    };
-    let client_context = match header_str(headers, "x-amz-client-context") {
-        None => None,
-        Some(cc) if cc.len() > CLIENT_CONTEXT_MAX_BYTES => {
-            return Err(AwsError::invalid(format!(
-                "Client context must be no longer than {CLIENT_CONTEXT_MAX_BYTES} bytes"
-            ))
-            .into())
-        }
-        Some(cc) => {
-            let decoded = BASE64
-                .decode(cc)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|s| serde_json::from_str::<serde_json::Value>(s).is_ok())
-                .ok_or_else(|| {
-                    invalid_content("Client context must be a valid Base64-encoded JSON object.")
-                })?;
-            Some(decoded)
-        }
-    };
+    let log_tail = log_tail(headers)?;
+    let client_context = client_context(headers)?;
     let limit = if event {
         ASYNC_REQUEST_MAX_BYTES
     } else {
@@ -194,6 +200,7 @@ pub(crate) async fn invoke(
             log_tail,
             client_context: header_str(headers, "x-amz-client-context"),
             payload: &payload,
+            stream: false,
         };
         if let Some(answer) = crate::forward::route(&s, &forwardable).await {
             return Ok(answer);
@@ -209,6 +216,7 @@ pub(crate) async fn invoke(
             client_context,
             dry_run,
             attempt: None,
+            stream: None,
         })
         .await?;
     Ok(respond(resp, dry_run))

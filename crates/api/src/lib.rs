@@ -31,9 +31,11 @@ mod http_api;
 pub mod http_endpoints;
 mod iam;
 pub use for_functions::for_functions;
+mod eventstream;
 mod hearth;
 mod identities;
 mod invoke;
+mod invoke_stream;
 mod keys_api;
 mod kms;
 mod logs_read;
@@ -211,6 +213,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/_hearth/nodes", get(hearth::nodes))
         .route("/_hearth/nodes/{id}/drain", post(hearth::drain))
         .route("/_hearth/nodes/{id}/undrain", post(hearth::undrain))
+        .merge(invoke_stream::routes())
         .merge(services::routes())
         .merge(tags::routes())
         .merge(policy::routes())

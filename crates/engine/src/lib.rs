@@ -15,6 +15,7 @@ pub mod error;
 mod executor;
 pub mod fleet;
 pub mod placement;
+mod stream;
 /// What tests build: engines over temporary stores, a function, a poller (the `testing`
 /// feature).
 #[cfg(any(test, feature = "testing"))]
@@ -42,6 +43,7 @@ pub use hearth_runtimes::Catalog;
 pub use hearth_store::{
     KmsKeyInfo, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS,
 };
+pub use stream::{StreamEnd, StreamError, StreamEvent, StreamTarget, StreamedInvoke};
 
 /// Settings of an engine.
 #[derive(Debug, Clone)]

@@ -175,6 +175,7 @@ async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Atte
             client_context: event.client_context.clone(),
             dry_run: false,
             attempt: Some(event.progress.runs + 1),
+            stream: None,
         })
         .await;
     match result {

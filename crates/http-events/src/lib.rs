@@ -5,5 +5,8 @@
 //! request's parts and body and gets back the event to invoke with, then hands in the
 //! function's answer and gets back the response to send.
 
+pub mod prelude;
 pub mod routes;
 pub mod v1;
+
+pub use prelude::{Piece, Prelude, PreludeError, PreludeSplitter, HTTP_INTEGRATION_CONTENT_TYPE};

@@ -22,6 +22,8 @@ pub const UNZIPPED_MAX_BYTES: u64 = 250 * 1024 * 1024;
 pub const SYNC_REQUEST_MAX_BYTES: usize = 6 * 1024 * 1024;
 /// Synchronous response payload posted by the runtime (Lambda's exact figure).
 pub const SYNC_RESPONSE_MAX_BYTES: usize = 6_291_556;
+/// A streamed response (Lambda's documented maximum for response streaming, 200 MB).
+pub const STREAM_RESPONSE_MAX_BYTES: u64 = 200 * 1024 * 1024;
 /// `X-Amz-Client-Context` header, base64 as sent.
 pub const CLIENT_CONTEXT_MAX_BYTES: usize = 3583;
 /// Tail of the invocation log returned in `X-Amz-Log-Result`.

@@ -13,7 +13,8 @@ use hearth_model::limits::SYNC_RESPONSE_MAX_BYTES;
 use http_body_util::BodyExt;
 use serde_json::json;
 
-use crate::{InitSignal, Outcome, Shared};
+use crate::stream::{self, Read};
+use crate::{InitSignal, Outcome, Reply, Shared};
 
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
@@ -60,7 +61,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     // rather than race for one event. Receiving is cancel-safe: a runtime that hangs up
     // while waiting loses no event.
     let received = shared.queue.lock().await.recv().await;
-    let Some((inv, reply)) = received else {
+    let Some((mut inv, outcome)) = received else {
         return runtime_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServiceException",
@@ -88,6 +89,10 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         set("lambda-runtime-cognito-identity", ci);
     }
     *Shared::lock(&shared.delivered) = Some(inv.request_id.clone());
+    let reply = Reply {
+        outcome,
+        sink: inv.stream.take(),
+    };
     *Shared::lock(&shared.current) = Some((inv.request_id.clone(), reply));
     (StatusCode::OK, headers, inv.payload).into_response()
 }
@@ -117,11 +122,8 @@ impl IntoResponse for Rejection {
     }
 }
 
-/// Takes the sender of invocation `id`.
-fn take_current(
-    shared: &Shared,
-    id: &str,
-) -> Result<tokio::sync::oneshot::Sender<Outcome>, Rejection> {
+/// Takes where invocation `id` answers.
+fn take_current(shared: &Shared, id: &str) -> Result<Reply, Rejection> {
     let mut current = Shared::lock(&shared.current);
     match current.take() {
         Some((cur, tx)) if cur == id => {
@@ -157,12 +159,31 @@ async fn read_limited(body: Body, limit: usize) -> Result<Option<Bytes>, axum::E
 async fn response(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let tx = match take_current(&shared, &id) {
-        Ok(tx) => tx,
+    let reply = match take_current(&shared, &id) {
+        Ok(reply) => reply,
         Err(rejection) => return rejection.into_response(),
     };
+    if stream::is_streaming(&headers) {
+        let (outcome, read) = stream::read(body, &headers, reply.sink).await;
+        let _ = reply.outcome.send(outcome);
+        return match read {
+            Read::Done => accepted(),
+            Read::TooLarge { limit } => runtime_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                &format!("Exceeded maximum allowed payload size ({limit} bytes)."),
+            ),
+            Read::Broken => runtime_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidResponse",
+                "could not read the body",
+            ),
+        };
+    }
+    let tx = reply.outcome;
     match read_limited(body, SYNC_RESPONSE_MAX_BYTES).await {
         Ok(Some(bytes)) => {
             let _ = tx.send(Outcome::Response(bytes));
@@ -202,8 +223,8 @@ async fn error(
     body: Bytes,
 ) -> Response {
     match take_current(&shared, &id) {
-        Ok(tx) => {
-            let _ = tx.send(Outcome::Error {
+        Ok(reply) => {
+            let _ = reply.outcome.send(Outcome::Error {
                 body,
                 error_type: error_type(&headers),
             });

@@ -6,6 +6,7 @@
 //! answers exactly 200, every POST answers exactly 202, responses over 6291556 bytes get 413.
 
 mod handlers;
+mod stream;
 mod types;
 
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use types::{InitSignal, Invocation, Outcome};
+pub use types::{FunctionFailure, InitSignal, Invocation, Outcome, ResponseSink, StreamPart};
 
 /// A runtime needs one or two connections (a runtime interface client keeps one alive;
 /// `lambda_runtime` pools a few). The cap keeps a function that opens connections to its
@@ -34,13 +35,20 @@ pub(crate) struct Shared {
     /// Invocations handed over by the engine, waiting for the runtime's `next`.
     pub(crate) queue: tokio::sync::Mutex<mpsc::Receiver<(Invocation, oneshot::Sender<Outcome>)>>,
     /// The invocation the runtime is working on.
-    pub(crate) current: Mutex<Option<(String, oneshot::Sender<Outcome>)>>,
+    pub(crate) current: Mutex<Option<(String, Reply)>>,
     /// The last finished request id, to tell a repeated post (403) from an unknown id (400).
     pub(crate) finished: Mutex<Option<String>>,
     /// The request id `next` last handed to the runtime.
     pub(crate) delivered: Mutex<Option<String>>,
     /// Signals the end of init: the first `next`, or an `/init/error`.
     pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
+}
+
+/// Where the outcome of the invocation in progress goes.
+pub(crate) struct Reply {
+    pub(crate) outcome: oneshot::Sender<Outcome>,
+    /// Where a streamed response goes, when the caller reads it as a stream.
+    pub(crate) sink: Option<ResponseSink>,
 }
 
 impl Shared {

@@ -68,6 +68,7 @@ fn invocation(id: &str) -> Invocation {
             .into(),
         client_context: Some(r#"{"custom":{"k":"v"}}"#.into()),
         cognito_identity: None,
+        stream: None,
     }
 }
 

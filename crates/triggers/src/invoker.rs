@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hearth_engine::{EngineError, InvokePath, InvokeRequest, InvokeResponse};
+use hearth_engine::{EngineError, InvokePath, InvokeRequest, InvokeResponse, StreamedInvoke};
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::FunctionRef;
 
@@ -47,6 +47,12 @@ impl Invoker {
     /// admits it against the concurrency limits, runs it and writes its log lines.
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, EngineError> {
         self.path.invoke(req).await
+    }
+
+    /// Runs the invocation with its response read as a stream, through the same path
+    /// as [`Invoker::invoke`]: chunks as the function writes them, then its end.
+    pub async fn invoke_stream(&self, req: InvokeRequest) -> Result<StreamedInvoke, EngineError> {
+        self.path.invoke_stream(req).await
     }
 
     /// Hands the event to the asynchronous queue once the engine finds its function

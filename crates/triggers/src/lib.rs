@@ -28,4 +28,6 @@ pub use queue::{EventQueue, InvocableEvent, QueueStats};
 pub use source::{BoxFuture, EventSource, RunningSource, SourceContext, SourceError};
 
 /// What an invocation answers and how it fails, in the engine's terms.
-pub use hearth_engine::{EngineError, InvokeRequest, InvokeResponse};
+pub use hearth_engine::{
+    EngineError, InvokeRequest, InvokeResponse, StreamEnd, StreamError, StreamEvent, StreamedInvoke,
+};

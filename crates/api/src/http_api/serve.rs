@@ -307,6 +307,7 @@ async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response 
         client_context: None,
         dry_run: false,
         attempt: None,
+        stream: None,
     });
     let timeout =
         Duration::from_millis(u64::try_from(t.integration.timeout_in_millis).unwrap_or(30000));

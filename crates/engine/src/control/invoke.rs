@@ -32,6 +32,17 @@ impl InvokePath {
         self.engine.invoke(req).await
     }
 
+    /// As [`InvokePath::invoke`], with the response read as a stream: chunks as the
+    /// function writes them (a function that answers buffered gives one chunk), then
+    /// the end, with the function's error and the log tail. Errors before anything ran
+    /// are returned as `invoke` returns them.
+    pub async fn invoke_stream(
+        &self,
+        req: InvokeRequest,
+    ) -> Result<crate::StreamedInvoke, EngineError> {
+        self.engine.invoke_stream(req).await
+    }
+
     /// The engine it runs on, for the reads that deciding how to deliver needs.
     pub fn engine(&self) -> &Engine {
         &self.engine

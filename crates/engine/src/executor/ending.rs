@@ -3,9 +3,9 @@
 //! status, and whether the environment may serve again.
 
 use bytes::Bytes;
-use hearth_model::limits::SYNC_RESPONSE_MAX_BYTES;
+use hearth_model::limits::{STREAM_RESPONSE_MAX_BYTES, SYNC_RESPONSE_MAX_BYTES};
 use hearth_model::time::now_ms;
-use hearth_runtime_api::Outcome;
+use hearth_runtime_api::{FunctionFailure, Outcome};
 use hearth_sandbox::describe_exit;
 
 use super::env::{error_body, timeout_body, RunEnd};
@@ -30,13 +30,39 @@ impl Ending {
     pub(super) fn of(end: RunEnd, id: &str, timeout_s: i64, oom_killed: bool) -> Self {
         match end {
             RunEnd::Finished(Outcome::Response(body)) => Self::healthy(body),
-            RunEnd::Finished(Outcome::Error { body, error_type }) => {
+            // An error the runtime reported, posted or in a stream's trailers.
+            RunEnd::Finished(
+                Outcome::Error { body, error_type }
+                | Outcome::Streamed {
+                    failure: Some(FunctionFailure { body, error_type }),
+                    ..
+                },
+            ) => {
                 let t = error_type.unwrap_or_else(|| "Unhandled".into());
                 Self {
                     healthy: true,
                     ..Self::failed(body, format!("error\tError Type: {t}"))
                 }
             }
+            // A streamed response is already with the caller; only its end is left.
+            RunEnd::Finished(Outcome::Streamed { failure: None, .. }) => {
+                Self::healthy(Bytes::new())
+            }
+            // The runtime's connection closed mid-stream: it is not trusted again.
+            RunEnd::Finished(Outcome::StreamBroken { bytes }) => Self::failed(
+                error_body(
+                    "Runtime.InvalidResponse",
+                    &format!("RequestId: {id} Error: the response stream broke off after {bytes} bytes"),
+                ),
+                "error\tError Type: Runtime.InvalidResponse".into(),
+            ),
+            RunEnd::Finished(Outcome::StreamTooLarge) => Self::failed(
+                Bytes::from(serde_json::json!({
+                    "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({STREAM_RESPONSE_MAX_BYTES} bytes)."),
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }).to_string()),
+                "error\tError Type: Function.ResponseSizeTooLarge".into(),
+            ),
             // Runtime clients differ after a 413 (awslambdaric exits); a fresh
             // environment serves the next event either way.
             RunEnd::Finished(Outcome::ResponseTooLarge) => Self::failed(
@@ -210,6 +236,17 @@ mod tests {
         assert_eq!(
             json(&big.payload)["errorType"],
             "Function.ResponseSizeTooLarge"
+        );
+        let broken = Ending::of(
+            RunEnd::Finished(Outcome::StreamBroken { bytes: 5 }),
+            "r",
+            3,
+            false,
+        );
+        assert!(!broken.healthy);
+        assert_eq!(
+            json(&broken.payload)["errorMessage"],
+            "RequestId: r Error: the response stream broke off after 5 bytes"
         );
         let gone = Ending::of(RunEnd::Abandoned, "r", 3, false);
         assert!(!gone.healthy);

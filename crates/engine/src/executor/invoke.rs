@@ -35,6 +35,9 @@ pub struct InvokeRequest {
     pub dry_run: bool,
     /// Which attempt at an asynchronous event this is (1 for the first), for the log.
     pub attempt: Option<i64>,
+    /// Where a streamed response goes; set only by `InvokePath::invoke_stream`, `None`
+    /// for every other caller (a streamed response is then buffered whole).
+    pub stream: Option<crate::StreamTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -306,6 +309,7 @@ fn invocation(spec: &RunSpec, req: &InvokeRequest, start_ms: i64, timeout: Durat
         trace_id: trace_id(),
         client_context: req.client_context.clone(),
         cognito_identity: None,
+        stream: req.stream.as_ref().map(|t| t.for_version(&spec.version)),
     }
 }
 

@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use http_body_util::channel::Channel;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderMap, HOST};
+use hyper::body::Body;
+use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -72,6 +74,32 @@ impl Client {
         self.call(Method::POST, &path, None, body).await.map(drop)
     }
 
+    /// `POST .../{id}/response` streamed (`Lambda-Runtime-Function-Response-Mode:
+    /// streaming`, chunked): the body is what `body` is sent, trailers included, until
+    /// its sender is dropped.
+    pub(crate) async fn stream(
+        &self,
+        request_id: &str,
+        content_type: &str,
+        body: Channel<Bytes>,
+    ) -> Result<(), CallError> {
+        let path = format!("/2018-06-01/runtime/invocation/{request_id}/response");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(&path)
+            .header(HOST, self.addr.to_string())
+            .header("Lambda-Runtime-Function-Response-Mode", "streaming")
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .header(
+                hyper::header::TRAILER,
+                HeaderValue::from_static(
+                    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+                ),
+            )
+            .body(body)?;
+        self.exchange(&path, request).await.map(drop)
+    }
+
     /// `POST .../{id}/error`, or `POST /runtime/init/error` without an invocation.
     pub(crate) async fn error(
         &self,
@@ -88,9 +116,6 @@ impl Client {
             .map(drop)
     }
 
-    /// One request on its own connection (a runtime client keeps one alive; the
-    /// Runtime API serves either the same way). The connection is driven here, so
-    /// dropping the call (the runtime being killed) closes it.
     async fn call(
         &self,
         method: Method,
@@ -98,9 +123,6 @@ impl Client {
         error_type: Option<&str>,
         body: Bytes,
     ) -> Result<(HeaderMap, Bytes), CallError> {
-        let stream = TcpStream::connect(self.addr).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -109,6 +131,24 @@ impl Client {
             request = request.header(ERROR_TYPE, t);
         }
         let request = request.body(Full::new(body))?;
+        self.exchange(path, request).await
+    }
+
+    /// One request on its own connection (a runtime client keeps one alive; the
+    /// Runtime API serves either the same way). The connection is driven here, so
+    /// dropping the call (the runtime being killed) closes it.
+    async fn exchange<B>(
+        &self,
+        path: &str,
+        request: Request<B>,
+    ) -> Result<(HeaderMap, Bytes), CallError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let stream = TcpStream::connect(self.addr).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         let exchange = async move {
             let response = sender.send_request(request).await?;
             let (parts, body) = response.into_parts();

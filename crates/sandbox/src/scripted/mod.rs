@@ -50,6 +50,12 @@ pub enum Step {
     },
     /// Never goes on: the engine's timeout (or a kill) ends it.
     Hang,
+    /// Posts the invocation's response as a stream with this content type, playing
+    /// `parts` while the post is open (as Node's `streamifyResponse` writes).
+    Stream {
+        content_type: String,
+        parts: Vec<StreamStep>,
+    },
     /// Ends the runtime with this exit code, as `exit(code)` would.
     Exit(i32),
     /// Ends the runtime as this signal would (11: a segmentation fault).
@@ -72,6 +78,29 @@ impl Step {
             error_type: error_type.to_string(),
             body: Bytes::from(body.to_string()),
         }
+    }
+
+    pub fn until(wait: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self::Until(Box::pin(wait))
+    }
+}
+
+/// One thing a scripted runtime does while its streamed response is open.
+pub enum StreamStep {
+    /// Writes a chunk of the body.
+    Write(Bytes),
+    /// Waits for a future the test controls.
+    Until(Pin<Box<dyn Future<Output = ()> + Send>>),
+    /// Never goes on: the engine's timeout (or a kill) ends it.
+    Hang,
+    /// Ends the stream with this error in its trailers
+    /// (`Lambda-Runtime-Function-Error-Type`, `Lambda-Runtime-Function-Error-Body`).
+    Fail { error_type: String, body: Bytes },
+}
+
+impl StreamStep {
+    pub fn write(chunk: impl Into<Bytes>) -> Self {
+        Self::Write(chunk.into())
     }
 
     pub fn until(wait: impl Future<Output = ()> + Send + 'static) -> Self {
@@ -272,12 +301,60 @@ impl Runtime {
                 Step::Fail { error_type, body } => {
                     self.client.error(request_id, &error_type, body).await
                 }
+                Step::Stream {
+                    content_type,
+                    parts,
+                } => match request_id {
+                    Some(id) => self.stream(id, &content_type, parts).await,
+                    None => Ok(()),
+                },
             };
             if let Err(e) = posted {
                 return Flow::Exit(self.crash(&e).await);
             }
         }
         Flow::Continue
+    }
+
+    /// Posts a streamed response, writing `parts` into its body as they come.
+    async fn stream(
+        &self,
+        request_id: &str,
+        content_type: &str,
+        parts: Vec<StreamStep>,
+    ) -> Result<(), client::CallError> {
+        let (mut tx, body) = http_body_util::channel::Channel::new(1);
+        let post = self.client.stream(request_id, content_type, body);
+        let feed = async move {
+            for part in parts {
+                match part {
+                    StreamStep::Write(chunk) => {
+                        let _ = tx.send_data(chunk).await;
+                    }
+                    StreamStep::Until(wait) => wait.await,
+                    StreamStep::Hang => std::future::pending::<()>().await,
+                    StreamStep::Fail { error_type, body } => {
+                        let mut trailers = hyper::HeaderMap::new();
+                        let encoded = base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            &body,
+                        );
+                        for (name, value) in [
+                            ("lambda-runtime-function-error-type", error_type),
+                            ("lambda-runtime-function-error-body", encoded),
+                        ] {
+                            if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+                                trailers.insert(name, v);
+                            }
+                        }
+                        let _ = tx.send_trailers(trailers).await;
+                    }
+                }
+            }
+            // Dropping the sender ends the body.
+        };
+        let (posted, ()) = tokio::join!(post, feed);
+        posted
     }
 
     async fn print(&mut self, line: &str) -> std::io::Result<()> {

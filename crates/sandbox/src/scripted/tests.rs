@@ -55,6 +55,7 @@ fn invocation(id: &str, payload: &'static str) -> Invocation {
         trace_id: "Root=1-0-0".into(),
         client_context: None,
         cognito_identity: None,
+        stream: None,
     }
 }
 
