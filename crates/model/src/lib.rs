@@ -12,6 +12,7 @@ pub mod error;
 pub mod event_invoke;
 pub mod function;
 pub mod function_settings;
+pub mod function_url;
 pub mod iam;
 pub mod limits;
 pub mod log_filter;

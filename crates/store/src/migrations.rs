@@ -64,6 +64,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         apply: tokens,
     },
     HTTP_APIS,
+    Migration {
+        version: 10,
+        name: "function URLs",
+        apply: function_urls,
+    },
 ];
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -279,6 +284,23 @@ fn tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::tokens::SQLITE_SCHEMA)
 }
 
+/// Function URLs: one JSON row per function and qualifier, found by the URL's id (a
+/// generated column, so that the data plane's lookup is one index probe).
+const FUNCTION_URLS: &str = "
+CREATE TABLE function_urls (
+    function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    data TEXT NOT NULL,
+    url_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.url_id')) VIRTUAL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE UNIQUE INDEX function_urls_by_id ON function_urls (url_id);
+";
+
+fn function_urls(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(FUNCTION_URLS)
+}
+
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
@@ -389,6 +411,7 @@ mod tests {
                 "fleet_nodes",
                 "function_meta",
                 "function_settings",
+                "function_urls",
                 "functions",
                 "http_api_children",
                 "http_apis",

@@ -4,6 +4,7 @@
 
 use hearth_model::arn::function_arn;
 use hearth_model::function_settings::FunctionSettings;
+use hearth_model::function_url::FunctionUrl;
 use hearth_model::policy::Policy;
 use hearth_model::tags::Tags;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -80,7 +81,7 @@ pub(crate) fn delete_function_resources(
     tx: &Transaction<'_>,
     function: &str,
 ) -> Result<(), StoreError> {
-    for table in ["tags", "policies", "function_settings"] {
+    for table in ["tags", "policies", "function_settings", "function_urls"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE function = ?1"),
             params![function],
@@ -95,7 +96,7 @@ pub(crate) fn delete_qualifier_resources(
     function: &str,
     qualifier: &str,
 ) -> Result<(), StoreError> {
-    for table in ["policies", "function_settings"] {
+    for table in ["policies", "function_settings", "function_urls"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE function = ?1 AND qualifier = ?2"),
             params![function, qualifier],
@@ -250,5 +251,44 @@ impl ResourceStore for SqliteStore {
             crate::resources::settings_kept,
             edit,
         )
+    }
+
+    fn function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<FunctionUrl>, StoreError> {
+        self.record("function_urls", "qualifier", function, qualifier)
+    }
+
+    fn edit_function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, Option<FunctionUrl>>,
+    ) -> Result<Edited<Option<FunctionUrl>>, StoreError> {
+        self.edit_qualified("function_urls", function, qualifier, Option::is_some, edit)
+    }
+
+    fn function_urls(&self, function: &str) -> Result<Vec<FunctionUrl>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT data FROM function_urls WHERE function = ?1 ORDER BY qualifier",
+        )?;
+        let rows = stmt.query_map(params![function], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            out.push(serde_json::from_str(&data?)?);
+        }
+        Ok(out)
+    }
+
+    fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrl>, StoreError> {
+        let data: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT data FROM function_urls WHERE url_id = ?1")?
+            .query_row(params![url_id], |r| r.get(0))
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 }

@@ -16,6 +16,7 @@ use hearth_model::concurrency::ProvisionedConfig;
 use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::function::CodeRef;
 use hearth_model::function_settings::FunctionSettings;
+use hearth_model::function_url::FunctionUrl;
 use hearth_model::iam::Role;
 use hearth_model::policy::Policy;
 use hearth_model::tags::Tags;
@@ -293,6 +294,25 @@ pub trait ResourceStore: Send + Sync {
         qualifier: &str,
         edit: Edit<'_, FunctionSettings>,
     ) -> Result<Edited<FunctionSettings>, StoreError>;
+
+    /// The function URL of `qualifier` (`$LATEST` or an alias) of `function`.
+    fn function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<FunctionUrl>, StoreError>;
+    /// Reads, changes and writes a function URL atomically (`None`: there is none; an
+    /// edit leaving `None` removes it); `Missing` if the function or alias does not exist.
+    fn edit_function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, Option<FunctionUrl>>,
+    ) -> Result<Edited<Option<FunctionUrl>>, StoreError>;
+    /// The function URLs of `function`, in qualifier order.
+    fn function_urls(&self, function: &str) -> Result<Vec<FunctionUrl>, StoreError>;
+    /// The function URL whose id is `url_id` (the data plane's lookup).
+    fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrl>, StoreError>;
 }
 
 impl<'s> dyn ResourceStore + 's {
@@ -315,6 +335,16 @@ impl<'s> dyn ResourceStore + 's {
         f: impl FnOnce(&mut Option<Policy>) -> Result<(), E>,
     ) -> Result<Option<Result<Option<Policy>, E>>, StoreError> {
         edited(|edit| self.edit_policy(function, qualifier, edit), f)
+    }
+
+    /// Reads, changes and writes a function URL atomically.
+    pub fn update_function_url<E>(
+        &self,
+        function: &str,
+        qualifier: &str,
+        f: impl FnOnce(&mut Option<FunctionUrl>) -> Result<(), E>,
+    ) -> Result<Option<Result<Option<FunctionUrl>, E>>, StoreError> {
+        edited(|edit| self.edit_function_url(function, qualifier, edit), f)
     }
 
     /// Reads, changes and writes settings atomically.

@@ -59,6 +59,11 @@ fn third() -> String {
     super::tokens::SCHEMA.to_string()
 }
 
+/// Function URLs: a new table, unseen by older nodes (which answer no URL operations).
+fn fifth() -> String {
+    super::resources::URLS_SCHEMA.to_string()
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -79,6 +84,12 @@ const MIGRATIONS: &[Migration] = &[
         breaks_older: false,
     },
     HTTP_APIS,
+    Migration {
+        version: 5,
+        name: "function URLs",
+        sql: fifth,
+        breaks_older: false,
+    },
 ];
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own

@@ -12,6 +12,7 @@
 
 use hearth_model::arn::function_arn;
 use hearth_model::function_settings::FunctionSettings;
+use hearth_model::function_url::FunctionUrl;
 use hearth_model::policy::Policy;
 use hearth_model::tags::Tags;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,19 @@ CREATE TABLE function_settings (
 );
 "#;
 
+/// Function URLs (migration 5): one JSON row per function and qualifier, found by the
+/// URL's id, a column of its own so that the data plane's lookup is one index probe.
+pub(super) const URLS_SCHEMA: &str = r#"
+CREATE TABLE function_urls (
+    function TEXT COLLATE "C" NOT NULL,
+    qualifier TEXT COLLATE "C" NOT NULL,
+    url_id TEXT COLLATE "C" GENERATED ALWAYS AS (data::jsonb ->> 'url_id') STORED,
+    data TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE UNIQUE INDEX function_urls_by_id ON function_urls (url_id);
+"#;
+
 /// Upserts a resource's tags.
 const PUT_TAGS: &str = "INSERT INTO tags (resource, function, data) VALUES ($1, $2, $3)
      ON CONFLICT (resource) DO UPDATE SET function = $2, data = $3";
@@ -75,7 +89,7 @@ pub(super) fn delete_function_resources(
     tx: &Transaction<'_>,
     function: &str,
 ) -> Result<(), StoreError> {
-    for table in ["tags", "policies", "function_settings"] {
+    for table in ["tags", "policies", "function_settings", "function_urls"] {
         wait(tx.execute(
             &format!("DELETE FROM {table} WHERE function = $1"),
             &[&function],
@@ -91,7 +105,7 @@ pub(super) fn delete_qualifier_resources(
     function: &str,
     qualifier: &str,
 ) -> Result<(), StoreError> {
-    for table in ["policies", "function_settings"] {
+    for table in ["policies", "function_settings", "function_urls"] {
         wait(tx.execute(
             &format!("DELETE FROM {table} WHERE function = $1 AND qualifier = $2"),
             &[&function, &qualifier],
@@ -245,5 +259,40 @@ impl ResourceStore for PgStore {
             crate::resources::settings_kept,
             edit,
         )
+    }
+
+    fn function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<FunctionUrl>, StoreError> {
+        self.record("function_urls", "qualifier", function, qualifier)
+    }
+
+    fn edit_function_url(
+        &self,
+        function: &str,
+        qualifier: &str,
+        edit: Edit<'_, Option<FunctionUrl>>,
+    ) -> Result<Edited<Option<FunctionUrl>>, StoreError> {
+        self.edit_qualified("function_urls", function, qualifier, Option::is_some, edit)
+    }
+
+    fn function_urls(&self, function: &str) -> Result<Vec<FunctionUrl>, StoreError> {
+        self.texts(
+            "SELECT data FROM function_urls WHERE function = $1 ORDER BY qualifier",
+            &[&function],
+        )?
+        .iter()
+        .map(|d| Ok(serde_json::from_str(d)?))
+        .collect()
+    }
+
+    fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrl>, StoreError> {
+        let data = self.one_text(
+            "SELECT data FROM function_urls WHERE url_id = $1",
+            &[&url_id],
+        )?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 }

@@ -35,6 +35,7 @@ mod event_config;
 mod fleet;
 mod fleet_identity;
 mod fleet_metadata;
+mod function_urls;
 mod functions;
 mod http_apis;
 mod keys;
