@@ -19,6 +19,10 @@ from botocore.config import Config
 
 import hearth_e2e as h
 
+# API Gateway's routing, events and answers: the sandbox plays no part beyond running the
+# function, which every other module checks under both sandboxes.
+pytestmark = pytest.mark.sandbox_neutral
+
 # The function: echoes its event as a proxy response, unless the request body asks it
 # to raise, sleep, or answer something else.
 ECHO = '''
