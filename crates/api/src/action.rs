@@ -94,6 +94,7 @@ const fn apigw(name: &'static str, action: &'static str) -> Operation {
 }
 const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurrency";
 const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
+const URL: &str = "/2021-10-31/functions/{function}/url";
 
 /// Every route the router serves, with its operation.
 pub(crate) const ROUTES: &[Route] = &[
@@ -284,6 +285,52 @@ pub(crate) const ROUTES: &[Route] = &[
         "POST",
         "/2015-03-31/functions/{function}/invocations",
         lambda("Invoke", "lambda:InvokeFunction", Function),
+    ),
+    // Function URLs (docs/function-urls.md): the alias's ARN with `?Qualifier=`.
+    r(
+        "POST",
+        URL,
+        lambda(
+            "CreateFunctionUrlConfig",
+            "lambda:CreateFunctionUrlConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        URL,
+        lambda(
+            "GetFunctionUrlConfig",
+            "lambda:GetFunctionUrlConfig",
+            Function,
+        ),
+    ),
+    r(
+        "PUT",
+        URL,
+        lambda(
+            "UpdateFunctionUrlConfig",
+            "lambda:UpdateFunctionUrlConfig",
+            Function,
+        ),
+    ),
+    r(
+        "DELETE",
+        URL,
+        lambda(
+            "DeleteFunctionUrlConfig",
+            "lambda:DeleteFunctionUrlConfig",
+            Function,
+        ),
+    ),
+    r(
+        "GET",
+        "/2021-10-31/functions/{function}/urls",
+        lambda(
+            "ListFunctionUrlConfigs",
+            "lambda:ListFunctionUrlConfigs",
+            UnqualifiedFunction,
+        ),
     ),
     // Response streaming (docs/streaming.md).
     r(

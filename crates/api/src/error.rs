@@ -83,6 +83,7 @@ fn not_found(n: NotFound) -> AwsError {
         ),
         NotFound::LogGroup => AwsError::not_found("The specified log group does not exist."),
         NotFound::Resource => AwsError::not_found("The resource you requested does not exist."),
+        NotFound::UrlFunction => AwsError::not_found("Function does not exist"),
         NotFound::PolicyOf { arn } => AwsError::not_found(format!("No policy found for: {arn}")),
         NotFound::NoPolicy => {
             AwsError::not_found("No policy is associated with the given resource.")
@@ -101,6 +102,10 @@ fn conflict(c: Conflict) -> AwsError {
             hearth_model::arn::key_name(&name)
         )),
         Conflict::AliasExists { arn } => AwsError::conflict(format!("Alias already exists: {arn}")),
+        // Two spaces after "message:", as AWS writes it.
+        Conflict::FunctionUrlExists { arn } => AwsError::conflict(format!(
+            "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
+        )),
         Conflict::NotActive { state } => AwsError::conflict(format!(
             "{NOT_NOW} The function is currently in the following state: {state:?}"
         )),

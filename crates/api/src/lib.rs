@@ -25,6 +25,7 @@ mod for_functions;
 pub mod forward;
 mod function_request;
 mod function_settings;
+mod function_urls;
 mod functions;
 pub mod guard;
 mod http_api;
@@ -191,6 +192,17 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route(
             "/2015-03-31/functions/{function}/invocations",
             post(invoke::invoke),
+        )
+        .route(
+            "/2021-10-31/functions/{function}/url",
+            post(function_urls::create)
+                .get(function_urls::get)
+                .put(function_urls::update)
+                .delete(function_urls::delete),
+        )
+        .route(
+            "/2021-10-31/functions/{function}/urls",
+            get(function_urls::list),
         )
         .route(
             "/2014-11-13/functions/{function}/invoke-async",

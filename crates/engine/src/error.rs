@@ -86,6 +86,9 @@ pub enum NotFound {
     /// (GetPolicy says no more, whichever is missing).
     #[error("the resource does not exist")]
     Resource,
+    /// A function URL operation's function, or the alias it names, does not exist.
+    #[error("the function of a function URL does not exist")]
+    UrlFunction,
     /// RemovePermission on a function that does not exist.
     #[error("no policy found for {arn}")]
     PolicyOf { arn: String },
@@ -104,6 +107,9 @@ pub enum Conflict {
     FunctionExists { name: String },
     #[error("alias already exists: {arn}")]
     AliasExists { arn: String },
+    /// The function (at that qualifier) has a URL already.
+    #[error("a function URL exists for {arn}")]
+    FunctionUrlExists { arn: String },
     /// The function is not `Active` (still being created, or failed).
     #[error("the function is {state:?}")]
     NotActive { state: State },

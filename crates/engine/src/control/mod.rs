@@ -12,6 +12,7 @@ mod concurrency;
 mod egress;
 mod event_config;
 mod function_settings;
+mod function_urls;
 mod functions;
 mod http_apis;
 mod invoke;
