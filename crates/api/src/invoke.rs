@@ -189,20 +189,13 @@ pub(crate) async fn invoke(
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     if !dry_run {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .map_or("", |c| c.arn.as_str());
-        let forwardable = crate::forward::Forwardable {
+        let sync = SyncInvoke {
             request_id: &request_id,
-            caller,
             function: &function,
             log_tail,
-            client_context: header_str(headers, "x-amz-client-context"),
             payload: &payload,
-            stream: false,
         };
-        if let Some(answer) = crate::forward::route(&s, &forwardable).await {
+        if let Some(answer) = forwarded(&s, &parts, &sync, false).await {
             return Ok(answer);
         }
     }
@@ -220,6 +213,39 @@ pub(crate) async fn invoke(
         })
         .await?;
     Ok(respond(resp, dry_run))
+}
+
+/// What a synchronous invoke (buffered or streamed) hands to forwarding.
+pub(crate) struct SyncInvoke<'a> {
+    pub request_id: &'a str,
+    pub function: &'a FunctionRef,
+    pub log_tail: bool,
+    pub payload: &'a Bytes,
+}
+
+/// In a fleet, the answer of the node the invoke is placed on when that is another node
+/// (the caller the authentication layer found and the client context go with it);
+/// `None` when it runs here.
+pub(crate) async fn forwarded(
+    s: &AppState,
+    parts: &axum::http::request::Parts,
+    sync: &SyncInvoke<'_>,
+    stream: bool,
+) -> Option<Response> {
+    let caller = parts
+        .extensions
+        .get::<Caller>()
+        .map_or("", |c| c.arn.as_str());
+    let forwardable = crate::forward::Forwardable {
+        request_id: sync.request_id,
+        caller,
+        function: sync.function,
+        log_tail: sync.log_tail,
+        client_context: header_str(&parts.headers, "x-amz-client-context"),
+        payload: sync.payload,
+        stream,
+    };
+    crate::forward::route(s, &forwardable).await
 }
 
 /// A synchronous invoke's answer, as this node or the node it was forwarded to gives it.

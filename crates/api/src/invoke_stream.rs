@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use bytes::Bytes;
-use hearth_model::caller::Caller;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::AwsError;
 use hearth_triggers::{InvokeRequest, StreamEvent, StreamedInvoke};
@@ -24,7 +23,7 @@ use hearth_triggers::{InvokeRequest, StreamEvent, StreamedInvoke};
 use crate::error::ApiResult;
 use crate::eventstream::lambda::{invoke_complete, payload_chunk, InvokeComplete};
 use crate::functions::function_ref;
-use crate::invoke::{client_context, header_str, log_tail, read_payload};
+use crate::invoke::{client_context, forwarded, header_str, log_tail, read_payload, SyncInvoke};
 use crate::tenant::Tenant;
 use crate::{AppState, RequestId};
 
@@ -45,9 +44,9 @@ async fn invoke_with_response_stream(
     parts: axum::http::request::Parts,
     body: Body,
 ) -> ApiResult<Response> {
-    let headers = parts.headers;
+    let headers = &parts.headers;
     let function = function_ref(&function, &query, &tenant)?;
-    let dry_run = match header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+    let dry_run = match header_str(headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => false,
         "DryRun" => true,
         other => {
@@ -59,24 +58,17 @@ async fn invoke_with_response_stream(
             .into())
         }
     };
-    let log_tail = log_tail(&headers)?;
-    let client_context = client_context(&headers)?;
+    let log_tail = log_tail(headers)?;
+    let client_context = client_context(headers)?;
     let payload = read_payload(body, SYNC_REQUEST_MAX_BYTES, "InvokeWithResponseStream").await?;
     if !dry_run {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .map_or("", |c| c.arn.as_str());
-        let forwardable = crate::forward::Forwardable {
+        let sync = SyncInvoke {
             request_id: &request_id,
-            caller,
             function: &function,
             log_tail,
-            client_context: header_str(&headers, "x-amz-client-context"),
             payload: &payload,
-            stream: true,
         };
-        if let Some(answer) = crate::forward::route(&s, &forwardable).await {
+        if let Some(answer) = forwarded(&s, &parts, &sync, true).await {
             return Ok(answer);
         }
     }
