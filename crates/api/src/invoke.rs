@@ -188,64 +188,75 @@ pub(crate) async fn invoke(
             .await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    if !dry_run {
-        let sync = SyncInvoke {
-            request_id: &request_id,
-            function: &function,
-            log_tail,
-            payload: &payload,
-        };
-        if let Some(answer) = forwarded(&s, &parts, &sync, false).await {
-            return Ok(answer);
-        }
+    let sync = SyncInvoke {
+        request_id,
+        function,
+        payload,
+        log_tail,
+        client_context,
+        dry_run,
+    };
+    if let Some(answer) = sync.forwarded(&s, &parts, false).await {
+        return Ok(answer);
     }
-    let resp = s
-        .invoker
-        .invoke(InvokeRequest {
-            request_id,
-            function,
-            payload,
-            log_tail,
-            client_context,
-            dry_run,
-            attempt: None,
-            stream: None,
-        })
-        .await?;
+    let resp = s.invoker.invoke(sync.into_request()).await?;
     Ok(respond(resp, dry_run))
 }
 
-/// What a synchronous invoke (buffered or streamed) hands to forwarding.
-pub(crate) struct SyncInvoke<'a> {
-    pub request_id: &'a str,
-    pub function: &'a FunctionRef,
+/// A synchronous invoke (buffered or streamed), read from its request: forwarded to the
+/// node it is placed on, or run here.
+pub(crate) struct SyncInvoke {
+    pub request_id: String,
+    pub function: FunctionRef,
+    pub payload: Bytes,
     pub log_tail: bool,
-    pub payload: &'a Bytes,
+    /// The decoded JSON of `X-Amz-Client-Context`.
+    pub client_context: Option<String>,
+    pub dry_run: bool,
 }
 
-/// In a fleet, the answer of the node the invoke is placed on when that is another node
-/// (the caller the authentication layer found and the client context go with it);
-/// `None` when it runs here.
-pub(crate) async fn forwarded(
-    s: &AppState,
-    parts: &axum::http::request::Parts,
-    sync: &SyncInvoke<'_>,
-    stream: bool,
-) -> Option<Response> {
-    let caller = parts
-        .extensions
-        .get::<Caller>()
-        .map_or("", |c| c.arn.as_str());
-    let forwardable = crate::forward::Forwardable {
-        request_id: sync.request_id,
-        caller,
-        function: sync.function,
-        log_tail: sync.log_tail,
-        client_context: header_str(&parts.headers, "x-amz-client-context"),
-        payload: sync.payload,
-        stream,
-    };
-    crate::forward::route(s, &forwardable).await
+impl SyncInvoke {
+    /// In a fleet, the answer of the node the invoke is placed on when that is another
+    /// node (the caller the authentication layer found and the client context as sent go
+    /// with it); `None` when it runs here, as a dry run always does.
+    pub(crate) async fn forwarded(
+        &self,
+        s: &AppState,
+        parts: &axum::http::request::Parts,
+        stream: bool,
+    ) -> Option<Response> {
+        if self.dry_run {
+            return None;
+        }
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .map_or("", |c| c.arn.as_str());
+        let forwardable = crate::forward::Forwardable {
+            request_id: &self.request_id,
+            caller,
+            function: &self.function,
+            log_tail: self.log_tail,
+            client_context: header_str(&parts.headers, "x-amz-client-context"),
+            payload: &self.payload,
+            stream,
+        };
+        crate::forward::route(s, &forwardable).await
+    }
+
+    /// The engine's request to run it here.
+    pub(crate) fn into_request(self) -> InvokeRequest {
+        InvokeRequest {
+            request_id: self.request_id,
+            function: self.function,
+            payload: self.payload,
+            log_tail: self.log_tail,
+            client_context: self.client_context,
+            dry_run: self.dry_run,
+            attempt: None,
+            stream: None,
+        }
+    }
 }
 
 /// A synchronous invoke's answer, as this node or the node it was forwarded to gives it.

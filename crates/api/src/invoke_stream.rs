@@ -18,12 +18,12 @@ use axum::{Extension, Router};
 use bytes::Bytes;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::AwsError;
-use hearth_triggers::{InvokeRequest, StreamEvent, StreamedInvoke};
+use hearth_triggers::{StreamEvent, StreamedInvoke};
 
 use crate::error::ApiResult;
 use crate::eventstream::lambda::{invoke_complete, payload_chunk, InvokeComplete};
 use crate::functions::function_ref;
-use crate::invoke::{client_context, forwarded, header_str, log_tail, read_payload, SyncInvoke};
+use crate::invoke::{client_context, header_str, log_tail, read_payload, SyncInvoke};
 use crate::tenant::Tenant;
 use crate::{AppState, RequestId};
 
@@ -61,30 +61,18 @@ async fn invoke_with_response_stream(
     let log_tail = log_tail(headers)?;
     let client_context = client_context(headers)?;
     let payload = read_payload(body, SYNC_REQUEST_MAX_BYTES, "InvokeWithResponseStream").await?;
-    if !dry_run {
-        let sync = SyncInvoke {
-            request_id: &request_id,
-            function: &function,
-            log_tail,
-            payload: &payload,
-        };
-        if let Some(answer) = forwarded(&s, &parts, &sync, true).await {
-            return Ok(answer);
-        }
+    let sync = SyncInvoke {
+        request_id,
+        function,
+        payload,
+        log_tail,
+        client_context,
+        dry_run,
+    };
+    if let Some(answer) = sync.forwarded(&s, &parts, true).await {
+        return Ok(answer);
     }
-    let streamed = s
-        .invoker
-        .invoke_stream(InvokeRequest {
-            request_id,
-            function,
-            payload,
-            log_tail,
-            client_context,
-            dry_run,
-            attempt: None,
-            stream: None,
-        })
-        .await?;
+    let streamed = s.invoker.invoke_stream(sync.into_request()).await?;
     Ok(respond(streamed, dry_run))
 }
 
