@@ -76,9 +76,6 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<ListFunctionEventInvokeConfigsResponse>> {
     let r = FunctionRef::parse(&function, tenant.as_str())?;
     let max = max_items(&query, LIST_MAX_ITEMS, LIST_MAX_ITEMS)?;
-    let marker = query
-        .get("Marker")
-        .map(String::as_str)
-        .filter(|m| !m.is_empty());
+    let marker = crate::page::marker(&query);
     Ok(Json(s.engine.list_event_invoke_configs(&r, marker, max)?))
 }

@@ -100,10 +100,7 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<serde_json::Value>> {
     let r = FunctionRef::parse(&function, tenant.as_str())?;
     let max = max_items(&query, LIST_MAX_ITEMS, LIST_MAX_ITEMS)?;
-    let marker = query
-        .get("Marker")
-        .map(String::as_str)
-        .filter(|m| !m.is_empty());
+    let marker = crate::page::marker(&query);
     let (urls, next) = s.engine.list_function_urls(&r, marker, max)?;
     let mut out = serde_json::json!({
         "FunctionUrlConfigs": urls.iter().map(|u| shape(&s, u, true)).collect::<Vec<_>>(),

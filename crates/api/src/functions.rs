@@ -161,10 +161,7 @@ pub(crate) async fn list(
     }
     // Lambda answers at most 50 entries a page, whatever MaxItems asks.
     let max = crate::page::max_items(&query, 50, 10_000)?.min(50);
-    let marker = query
-        .get("Marker")
-        .map(String::as_str)
-        .filter(|m| !m.is_empty());
+    let marker = crate::page::marker(&query);
     if query.contains_key("MasterRegion") {
         // Only Lambda@Edge replicas of functions in another region match, and Hearth
         // has none.

@@ -28,6 +28,14 @@ pub(crate) fn max_items(
     }
 }
 
+/// The request's `Marker`, if it has a non-empty one.
+pub(crate) fn marker(query: &HashMap<String, String>) -> Option<&str> {
+    query
+        .get("Marker")
+        .map(String::as_str)
+        .filter(|m| !m.is_empty())
+}
+
 /// The page of `items` after `Marker`, and the marker of the next page.
 pub(crate) fn page<T>(
     items: Vec<T>,
@@ -36,7 +44,7 @@ pub(crate) fn page<T>(
     max: usize,
 ) -> ApiResult<(Vec<T>, Option<String>)> {
     let limit = max_items(query, default, max)?;
-    let start = match query.get("Marker").filter(|m| !m.is_empty()) {
+    let start = match marker(query) {
         None => 0,
         Some(m) => m
             .parse::<usize>()
