@@ -29,28 +29,12 @@ fn qualifier_of(r: &FunctionRef) -> &str {
 }
 
 impl Engine {
-    /// Whether `function` exists with `qualifier` (`$LATEST` or an alias): Lambda's
-    /// "Function does not exist" otherwise.
-    fn url_target(&self, r: &FunctionRef) -> Result<(), EngineError> {
-        let entry = self
-            .inner
-            .registry
-            .get(&self.inner.store, &r.name)?
-            .ok_or(NotFound::UrlFunction)?;
-        let q = qualifier_of(r);
-        if q != LATEST && !entry.aliases.contains_key(q) {
-            return Err(NotFound::UrlFunction.into());
-        }
-        Ok(())
-    }
-
     /// CreateFunctionUrlConfig: a new URL for the function at its qualifier.
     pub fn create_function_url(
         &self,
         r: &FunctionRef,
         change: UrlChange,
     ) -> Result<FunctionUrl, EngineError> {
-        self.url_target(r)?;
         let q = qualifier_of(r);
         let now = now_timestamp();
         let url = FunctionUrl {
@@ -80,7 +64,7 @@ impl Engine {
         match created {
             Some(Ok(_)) => Ok(url),
             Some(Err(arn)) => Err(Conflict::FunctionUrlExists { arn }.into()),
-            // Deleted between the check and the write.
+            // The store finds the function and alias (`$LATEST` or an alias) missing.
             None => Err(NotFound::UrlFunction.into()),
         }
     }
@@ -100,7 +84,6 @@ impl Engine {
         r: &FunctionRef,
         change: UrlChange,
     ) -> Result<FunctionUrl, EngineError> {
-        self.url_target(r)?;
         let now = now_timestamp();
         let updated =
             self.inner
