@@ -8,6 +8,7 @@
 #   node.zip                   index.mjs
 #   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
 #   rust-stream.zip            `bootstrap`: hearth-echo-stream (crates/echo, lambda_runtime streaming)
+#   rust-http.zip              `bootstrap`: hearth-echo-http (crates/echo, a lambda_http web app)
 #   shell.zip                  a bash `bootstrap` speaking the Runtime API with curl
 #   stream-node.zip            stream/index.mjs (awslambda.streamifyResponse, HttpResponseStream)
 #   stream-shell.zip           stream/shell/bootstrap: a custom runtime streaming with curl
@@ -24,7 +25,7 @@
 # and with unix mode bits in external_attr so `bootstrap` stays executable.
 # The Rust echo is built with `cargo build --release -p hearth-echo` into the workspace's target
 # directory (CARGO_TARGET_DIR if set), next to target/release/hearth, where `hearth-bench` also
-# finds it. HEARTH_SKIP_RUST=1 skips rust.zip.
+# finds it. HEARTH_SKIP_RUST=1 skips the rust zips.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -133,4 +134,5 @@ write_zip("sdk.zip", [("app.py", read(os.path.join(funcs, "sdk", "app.py")), 0o6
 if rust_bin:
     write_zip("rust.zip", [("bootstrap", read(rust_bin), 0o755)])
     write_zip("rust-stream.zip", [("bootstrap", read(rust_bin + "-stream"), 0o755)])
+    write_zip("rust-http.zip", [("bootstrap", read(rust_bin + "-http"), 0o755)])
 PY

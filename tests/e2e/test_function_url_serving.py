@@ -366,3 +366,61 @@ def test_streamed_urls_without_a_prelude_and_failures(streamer):
     assert (r.status_code, r.headers["content-type"], r.text) == (200, "text/csv", "a,b\n1,2\n")
     r = requests.get(streamer + "fail", timeout=60)
     assert r.status_code == 502
+
+
+def _gateway(endpoint):
+    import boto3
+    from botocore.config import Config
+    key = h.credentials_for(endpoint)
+    return boto3.session.Session().client(
+        "apigatewayv2", region_name=h.REGION, endpoint_url=endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+@pytest.fixture(scope="module")
+def rust_http(client, server):
+    """A Rust `lambda_http` app behind a function URL and HTTP APIs of both payload
+    formats: its base URLs by front."""
+    if not h.zip_path("rust-http.zip").exists():
+        pytest.skip("rust-http.zip is built without HEARTH_SKIP_RUST")
+    name = h.unique_name("url-rust-http")
+    h.create_function(client, name, "rust-http.zip", h.PROVIDED, "ignored")
+    bases = {"url": client.create_function_url_config(
+        FunctionName=name, AuthType="NONE")["FunctionUrl"].rstrip("/")}
+    allow_public(client, name)
+    gw = _gateway(server.endpoint)
+    for version in ("1.0", "2.0"):
+        api = gw.create_api(Name=h.unique_name("rust-http"), ProtocolType="HTTP")
+        integ = gw.create_integration(ApiId=api["ApiId"], IntegrationType="AWS_PROXY",
+                                      IntegrationUri=h.function_arn(name),
+                                      PayloadFormatVersion=version)
+        gw.create_route(ApiId=api["ApiId"], RouteKey="$default",
+                        Target=f"integrations/{integ['IntegrationId']}")
+        gw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
+        client.add_permission(
+            FunctionName=name, StatementId=f"apigw-{api['ApiId']}",
+            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{h.REGION}:{h.ACCOUNT}:{api['ApiId']}/*")
+        bases[f"api-{version}"] = api["ApiEndpoint"]
+    return bases
+
+
+@pytest.mark.parametrize("front", ["url", "api-1.0", "api-2.0"])
+def test_a_rust_lambda_http_app_serves_unchanged(rust_http, front):
+    base = rust_http[front]
+    r = requests.get(base + "/hello/hearth?greeting=Hi", timeout=60)
+    assert (r.status_code, r.headers["content-type"], r.text) == (200, "text/plain",
+                                                                  "Hi, hearth!")
+    png = bytes(range(256)) * 4
+    r = requests.post(base + "/echo", data=png, headers={"Content-Type": "image/png"},
+                      timeout=60)
+    assert (r.status_code, r.headers["content-type"], r.content) == (200, "image/png", png)
+    r = requests.post(base + "/echo", json={"a": [1, 2]}, timeout=60)
+    assert r.json() == {"a": [1, 2]}
+    r = requests.get(base + "/cookies", headers={"Cookie": "x=1; y=2"}, timeout=60)
+    assert r.json() == {"cookies": ["x=1", "y=2"]}
+    assert sorted(r.raw.headers.getlist("Set-Cookie")) == ["session=abc; Path=/; HttpOnly",
+                                                           "theme=dark"]
+    r = requests.get(base + "/nowhere", timeout=60)
+    assert (r.status_code, r.text) == (404, "not found")
