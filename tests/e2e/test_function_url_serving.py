@@ -338,6 +338,26 @@ def test_host_based_addressing(own_server, tmp_path):
     # The path form keeps working beside it.
     r = requests.get(f"{own_server.endpoint}/lambda-url/{url_id}/p", timeout=30)
     assert r.json()["rawPath"] == "/p"
+    # An HTTP API by its host, likewise.
+    gw = _gateway(own_server.endpoint)
+    api = gw.create_api(Name="by-host", ProtocolType="HTTP", Target=h.function_arn(name))
+    api_host = f"{api['ApiId']}.execute-api.{h.REGION}.hearth.test"
+    assert api["ApiEndpoint"] == f"http://{api_host}:{own_server.port}"
+    client.add_permission(FunctionName=name, StatementId="apigw", Principal="apigateway.amazonaws.com",
+                          Action="lambda:InvokeFunction")
+    out = subprocess.run(
+        ["curl", "-sS", "--resolve", f"{api_host}:{own_server.port}:127.0.0.1",
+         api["ApiEndpoint"] + "/via/api"], capture_output=True, check=True, timeout=60)
+    event = json.loads(out.stdout)
+    assert event["rawPath"] == "/via/api"
+    assert event["requestContext"]["domainName"] == api_host
+    # A name under the domain that is neither is Lambda's API's, and refused by the guard.
+    out = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--resolve",
+         f"x.other.{h.REGION}.hearth.test:{own_server.port}:127.0.0.1",
+         f"http://x.other.{h.REGION}.hearth.test:{own_server.port}/2015-03-31/functions"],
+        capture_output=True, check=True, timeout=60)
+    assert out.stdout == b"403"
 
 
 @pytest.fixture(scope="module")
