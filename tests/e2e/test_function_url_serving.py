@@ -36,6 +36,10 @@ def handler(event, context):
         cmd = {}
     if "raise" in cmd:
         raise RuntimeError("boom")
+    if "sleep" in cmd:
+        time.sleep(cmd["sleep"])
+    if "big" in cmd:
+        return "x" * cmd["big"]
     if "respond" in cmd:
         return cmd["respond"]
     return {"statusCode": 200,
@@ -202,6 +206,25 @@ def test_answers_map_as_lambda_maps_them(public):
     # So is an answer that is not a response.
     r = requests.post(public, json={"respond": {"statusCode": "teapot"}}, timeout=30)
     assert r.status_code == 502
+
+
+def test_limits_and_timeouts_answer_as_lambda(client):
+    name = h.unique_name("url-limits")
+    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler",
+                      Timeout=1)
+    url = client.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    allow_public(client, name)
+    # A timeout is the function's failure: 502.
+    r = requests.post(url, json={"sleep": 3}, timeout=60)
+    assert (r.status_code, r.text) == (502, "Internal Server Error")
+    # A request over 6 MB is refused before the function runs; a response over Lambda's
+    # 6,291,556 bytes fails.
+    r = requests.post(url, data=b"x" * (6 * 1024 * 1024 + 1), timeout=60)
+    assert r.status_code == 413, r.text
+    r = requests.post(url, json={"big": 6_291_556}, timeout=60)
+    assert r.status_code == 502
+    # The function still serves afterwards.
+    assert requests.post(url, json={"respond": {"ok": 1}}, timeout=60).json() == {"ok": 1}
 
 
 def test_browsers_on_other_origins_reach_urls_and_get_cors(client):
