@@ -193,20 +193,18 @@ def fetch(url: str, method: str = "GET", body: bytes | None = None,
     return h.http_request(url, method, body, headers, sign=False)
 
 
-@pytest.fixture(params=APPS)
-def app(request):
-    return request.param
-
-
-@pytest.fixture(params=FRONTS)
-def base(request, app, fronts):
-    return fronts[app, request.param]
+@pytest.fixture(params=[(app, front) for app in APPS for front in FRONTS],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def served(request, fronts):
+    """Each app through each front: (app, its base URL)."""
+    return request.param[0], fronts[request.param]
 
 
 # ---- the routes -----------------------------------------------------------------------------
 
 
-def test_html_page(app, base):
+def test_html_page(served):
+    app, base = served
     status, headers, body = fetch(base + "/")
     assert status == 200, body
     assert headers["Content-Type"] == "text/html; charset=utf-8"
@@ -215,14 +213,16 @@ def test_html_page(app, base):
         f"<h1>Hello from {FRAMEWORK[app]} on Hearth</h1>")
 
 
-def test_path_parameter_and_query(base):
+def test_path_parameter_and_query(served):
+    _, base = served
     status, headers, body = fetch(base + "/items/42?q=caf%C3%A9%20%26%20more&other=1")
     assert status == 200, body
     assert headers["Content-Type"].startswith("application/json")
     assert json.loads(body) == {"id": "42", "q": "café & more"}
 
 
-def test_form_post(base):
+def test_form_post(served):
+    _, base = served
     form = urllib.parse.urlencode({"name": "Ada Lovelace", "note": "café au lait & more"})
     status, headers, body = fetch(base + "/form", "POST", form.encode(), {
         "Content-Type": "application/x-www-form-urlencoded"})
@@ -231,14 +231,16 @@ def test_form_post(base):
     assert json.loads(body) == {"name": "Ada Lovelace", "note": "café au lait & more"}
 
 
-def test_binary_png_arrives_byte_for_byte(base):
+def test_binary_png_arrives_byte_for_byte(served):
+    _, base = served
     status, headers, body = fetch(base + "/image.png")
     assert status == 200, body[:500]
     assert headers["Content-Type"] == "image/png"
     assert body == PNG, f"{len(body)} bytes, not the {len(PNG)} of image.png"
 
 
-def test_two_cookies_set_and_sent_back(base):
+def test_two_cookies_set_and_sent_back(served):
+    _, base = served
     status, headers, body = fetch(base + "/cookie", headers={"Cookie": "session=abc; theme=dark"})
     assert status == 200, body
     assert json.loads(body) == {"received": {"session": "abc", "theme": "dark"}}
