@@ -2,7 +2,7 @@
 boto3 and the AWS CLI: whole answers, AWS's errors and messages, one URL per qualifier,
 aliases only as qualifiers, and the URL's id kept across updates and restarts.
 
-The data plane (serving requests at the URL) is not built yet (issue 15)."""
+Serving requests at the URL: test_function_url_serving.py."""
 
 import json
 import re

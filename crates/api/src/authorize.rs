@@ -147,6 +147,19 @@ impl Access {
         resource: &str,
         function: Option<&FunctionRef>,
     ) -> Result<(), Refused> {
+        self.check_keyed(s, action, resource, function, &[])
+    }
+
+    /// As [`Access::check`], with condition keys of the request besides the caller's
+    /// (`lambda:FunctionUrlAuthType`, ...).
+    pub(crate) fn check_keyed(
+        &self,
+        s: &AppState,
+        action: &str,
+        resource: &str,
+        function: Option<&FunctionRef>,
+        keys: &[(&str, &str)],
+    ) -> Result<(), Refused> {
         let account = hearth_model::arn::arn_account(resource)
             .unwrap_or(&self.caller.account)
             .to_string();
@@ -158,6 +171,7 @@ impl Access {
                 account,
                 function: function.cloned(),
             },
+            keys,
         )
     }
 
@@ -178,10 +192,17 @@ impl Access {
                 account: account.to_string(),
                 function: None,
             },
+            &[],
         )
     }
 
-    fn check_target(&self, s: &AppState, action: &str, t: &Target) -> Result<(), Refused> {
+    fn check_target(
+        &self,
+        s: &AppState,
+        action: &str,
+        t: &Target,
+        keys: &[(&str, &str)],
+    ) -> Result<(), Refused> {
         // An account's root is allowed everything on its own account's resources unless a
         // resource policy denies it, and the only resource policies Hearth has
         // (AddPermission's) hold Allow statements only: nothing to read.
@@ -200,7 +221,10 @@ impl Access {
             .function
             .as_ref()
             .and_then(|f| s.engine.function_resource_policy(f));
-        let ctx = self.context();
+        let mut ctx = self.context();
+        for (k, v) in keys {
+            ctx.set(k, v);
+        }
         let outcome = evaluate(
             &ctx,
             action,
@@ -369,7 +393,7 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         Ok(t) => t,
         Err(resp) => return resp,
     };
-    if let Err(refused) = access.check_target(&s, op.action, &target) {
+    if let Err(refused) = access.check_target(&s, op.action, &target, &[]) {
         return refused.lambda_response();
     }
     // The handler acts in the account of what it was allowed: the caller's own, or

@@ -353,6 +353,7 @@ async fn verified(
         dry_run: false,
         attempt: None,
         stream: None,
+        trace_id: None,
     };
     Ok((req, request_id))
 }

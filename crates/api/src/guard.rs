@@ -16,6 +16,10 @@
 //!   come from the server's own origin (`http://` + its `Host`) or one configured with
 //!   `--allowed-origins`.
 //!
+//! Function URLs and HTTP APIs (`http_endpoints.rs`) are public endpoints meant for
+//! browsers: a request for one passes whatever its origin, and by its host when that is
+//! under the server's domain.
+//!
 //! A refused request gets 403 `AccessDeniedException` with a message naming the flag that
 //! would allow it. Hearth never answers with CORS headers, so a preflight (`OPTIONS` with
 //! an `Origin`) from another origin is refused like any other request and a browser never
@@ -102,6 +106,10 @@ pub struct RequestGuard {
     local: LocalNames,
     /// Looks up the interface addresses now (swapped out in tests).
     current_addresses: fn() -> Vec<IpAddr>,
+    /// Where function URLs and HTTP APIs answer: public endpoints, which browsers on any
+    /// origin and hosts under the server's domain may reach (they authorize each request
+    /// themselves and answer CORS as configured).
+    fronts: Option<crate::http_endpoints::HttpEndpoints>,
 }
 
 /// Why a request was refused.
@@ -136,7 +144,15 @@ impl RequestGuard {
             origins,
             local,
             current_addresses: interface_addresses,
+            fronts: None,
         }
+    }
+
+    /// Lets requests for the function URLs and HTTP APIs of `endpoints` through, whatever
+    /// their host (under its domain) or origin.
+    pub fn with_fronts(mut self, endpoints: crate::http_endpoints::HttpEndpoints) -> Self {
+        self.fronts = Some(endpoints);
+        self
     }
 
     /// The guard of a server listening on `listen`, with the items of `--allowed-hosts`
@@ -322,6 +338,11 @@ fn inspect(guard: &RequestGuard, req: &Request) -> Result<(), Refusal> {
         // HTTP/2 carries the host in the URI instead.
         None => req.uri().authority().map(|a| a.to_string()),
     };
+    if let Some(fronts) = &guard.fronts {
+        if fronts.target(host.as_deref(), req.uri().path()).is_some() {
+            return Ok(());
+        }
+    }
     let origin = match text(header::ORIGIN) {
         Some(Ok(o)) => Some(o),
         Some(Err(_)) => return Err(Refusal::Origin("(not text)".into())),
@@ -526,5 +547,30 @@ mod tests {
         assert!(Refusal::Origin("x".into())
             .message()
             .contains("--allowed-origins (HEARTH_ALLOWED_ORIGINS)"));
+    }
+
+    #[test]
+    fn function_urls_and_http_apis_pass_from_any_origin_and_their_hosts() {
+        let g = guard("127.0.0.1:9000", &[], &[]).with_fronts(
+            crate::http_endpoints::HttpEndpoints::new("http://127.0.0.1:9000", Some("hearth.test")),
+        );
+        let req = |host: &str, path: &str, origin: Option<&str>| {
+            let mut b = Request::builder().uri(path).header(header::HOST, host);
+            if let Some(o) = origin {
+                b = b.header(header::ORIGIN, o);
+            }
+            b.body(axum::body::Body::empty()).expect("request")
+        };
+        let page = Some("https://app.example");
+        assert!(inspect(&g, &req("127.0.0.1:9000", "/lambda-url/abc/x", page)).is_ok());
+        assert!(inspect(&g, &req("127.0.0.1:9000", "/execute-api/a1/prod", page)).is_ok());
+        let url_host = "abc.lambda-url.us-east-1.hearth.test:9000";
+        assert!(inspect(&g, &req(url_host, "/anything", page)).is_ok());
+        // Lambda's API is still guarded, by host and by origin.
+        assert!(inspect(&g, &req("127.0.0.1:9000", "/2015-03-31/functions", page)).is_err());
+        assert!(inspect(&g, &req("evil.example:9000", "/2015-03-31/functions", None)).is_err());
+        // Another name under the domain is no front.
+        let other = "abc.other.us-east-1.hearth.test:9000";
+        assert!(inspect(&g, &req(other, "/x", None)).is_err());
     }
 }

@@ -255,6 +255,7 @@ impl SyncInvoke {
             dry_run: self.dry_run,
             attempt: None,
             stream: None,
+            trace_id: None,
         }
     }
 }

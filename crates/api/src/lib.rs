@@ -23,6 +23,7 @@ mod event_config;
 mod fleet_auth;
 mod for_functions;
 pub mod forward;
+mod front;
 mod function_request;
 mod function_settings;
 mod function_urls;
@@ -260,9 +261,13 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // Forwards between nodes carry the fleet's signature instead of a caller's: the
         // node that forwarded authenticated and authorised the caller.
         .merge(forward::routes())
-        // HTTP APIs' data plane by path, unauthenticated as API Gateway's endpoints are
-        // (a stand-in for the front middleware, which will call `http_api::serve`).
-        .merge(http_api::data_plane())
         .layer(axum::middleware::from_fn(request_id::assign))
+        // Function URLs and HTTP APIs answer before anything of the Lambda API sees the
+        // request: they authenticate as their configuration says and answer in their own
+        // terms (`front.rs`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            front::dispatch,
+        ))
         .with_state(state)
 }

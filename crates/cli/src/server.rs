@@ -375,7 +375,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
-    );
+    )
+    .with_fronts(endpoints.clone());
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
     let api_options = hearth_api::ApiOptions {
         // AssumeRole's credentials: sealed sessions, like the functions' own.

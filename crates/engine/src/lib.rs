@@ -34,8 +34,8 @@ pub use control::{
 };
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::{
-    CredentialIssuer, EnvCredentials, FunctionApi, InvokeRequest, InvokeResponse, LogLimits,
-    ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
+    trace_id, CredentialIssuer, EnvCredentials, FunctionApi, InvokeRequest, InvokeResponse,
+    LogLimits, ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
 };
 pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the

@@ -38,6 +38,7 @@ async fn try_stream(
             dry_run: false,
             attempt: None,
             stream: None,
+            trace_id: None,
         })
         .await
 }

@@ -176,6 +176,7 @@ async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Atte
             dry_run: false,
             attempt: Some(event.progress.runs + 1),
             stream: None,
+            trace_id: None,
         })
         .await;
     match result {

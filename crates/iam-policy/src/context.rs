@@ -17,6 +17,9 @@ pub enum PrincipalKind {
     /// An AWS service acting on a resource (`lambda.amazonaws.com`, `sns.amazonaws.com`,
     /// ...): only resource policies grant it anything.
     Service { name: String },
+    /// An unauthenticated caller (a request to a function URL with `AuthType` `NONE`):
+    /// named only by a `*` principal, granted only by resource policies.
+    Anonymous,
 }
 
 /// The principal of a request.
@@ -55,6 +58,15 @@ impl RequestPrincipal {
             kind: PrincipalKind::AssumedRole {
                 role_arn: format!("arn:aws:iam::{account}:role/{role}"),
             },
+        }
+    }
+
+    /// The unauthenticated caller; its ARN as denial messages print it.
+    pub fn anonymous() -> Self {
+        Self {
+            account: None,
+            arn: "anonymous".into(),
+            kind: PrincipalKind::Anonymous,
         }
     }
 
@@ -104,6 +116,9 @@ impl RequestContext {
             PrincipalKind::Service { name } => {
                 ctx.set("aws:PrincipalServiceName", name);
                 ctx.set("aws:PrincipalType", "Service");
+            }
+            PrincipalKind::Anonymous => {
+                ctx.set("aws:PrincipalType", "Anonymous");
             }
         }
         ctx

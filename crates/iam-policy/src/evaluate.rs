@@ -12,6 +12,8 @@
 //!    outside principal to other accounts.
 //! 6. Service principals (`sns.amazonaws.com`, ...) have no identity policies: only a
 //!    resource policy can allow them, usually with `aws:SourceArn`/`aws:SourceAccount`.
+//!    Nor has an anonymous caller (a function URL with `AuthType` `NONE`), which only a
+//!    statement with principal `*` names.
 //!
 //! Hearth has no organizations (SCPs, RCPs), permissions boundaries or session policies.
 
@@ -149,7 +151,12 @@ pub fn evaluate(
 ) -> Outcome {
     let p = &ctx.principal;
     let outcome = |decision, by| Outcome { decision, by };
-    let is_service = matches!(p.kind, PrincipalKind::Service { .. });
+    // Neither a service nor an anonymous caller has identity policies or an account of
+    // its own: the resource's policy alone can allow.
+    let is_service = matches!(
+        p.kind,
+        PrincipalKind::Service { .. } | PrincipalKind::Anonymous
+    );
     let id = identity_found(ctx, action, resource, identity);
     let res = resource_found(ctx, action, resource, resource_policy.policy);
     if id.deny {

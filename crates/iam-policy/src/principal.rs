@@ -126,6 +126,10 @@ fn match_aws(n: &str, p: &RequestPrincipal) -> PrincipalMatch {
     if n == "*" {
         return PrincipalMatch::Direct;
     }
+    // Nothing but `*` names a caller that did not say who it is.
+    if p.kind == PrincipalKind::Anonymous {
+        return PrincipalMatch::No;
+    }
     let account = if is_account(n) {
         Some(n)
     } else {

@@ -75,6 +75,10 @@ pub fn evaluate_trust_action(
                 outcome(Decision::ImplicitDeny, DecidedBy::ResourcePolicy)
             };
         }
+        // No role trusts a caller that did not say who it is.
+        PrincipalKind::Anonymous => {
+            return outcome(Decision::ImplicitDeny, DecidedBy::ResourcePolicy);
+        }
         PrincipalKind::User { .. } | PrincipalKind::AssumedRole { .. } => {}
     }
     let same_account = p.account.as_deref() == Some(role.account);

@@ -16,10 +16,9 @@ mod serve;
 mod stages;
 mod v2_interim;
 
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 
-#[allow(unused_imports)]
 pub(crate) use serve::serve;
 
 use crate::AppState;
@@ -75,11 +74,4 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v2/tags/{arn}",
             get(a::get_tags).post(a::tag).delete(a::untag),
         )
-}
-
-/// The data plane by path (`/execute-api/<api-id>/...`), outside authentication: a
-/// stand-in until the front middleware (host or path, `HttpEndpoints::target`) calls
-/// [`serve`] for every request it finds is for an API.
-pub(crate) fn data_plane() -> Router<AppState> {
-    Router::new().route("/execute-api/{*rest}", any(serve::by_path))
 }

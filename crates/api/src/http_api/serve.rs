@@ -308,6 +308,7 @@ async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response 
         dry_run: false,
         attempt: None,
         stream: None,
+        trace_id: None,
     });
     let timeout =
         Duration::from_millis(u64::try_from(t.integration.timeout_in_millis).unwrap_or(30000));
@@ -336,22 +337,6 @@ async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response 
             tracing::warn!(api = api_id, reason = %why, "an HTTP API's function answered a malformed response");
             internal_error()
         }
-    }
-}
-
-/// The router's stand-in for the front middleware: `/execute-api/<api-id>/...` (any
-/// method), outside authentication, as API Gateway's endpoints are.
-pub(crate) async fn by_path(
-    axum::extract::State(s): axum::extract::State<AppState>,
-    req: Request,
-) -> Response {
-    let uri_path = req.uri().path().to_string();
-    match s.options.endpoints.target(None, &uri_path) {
-        Some(crate::http_endpoints::FrontTarget::HttpApi { id, path }) => {
-            let (id, path) = (id.to_string(), path.to_string());
-            serve(&s, &id, &path, req).await
-        }
-        _ => not_found(),
     }
 }
 

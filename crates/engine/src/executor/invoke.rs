@@ -38,6 +38,10 @@ pub struct InvokeRequest {
     /// Where a streamed response goes; set only by `InvokePath::invoke_stream`, `None`
     /// for every other caller (a streamed response is then buffered whole).
     pub stream: Option<crate::StreamTarget>,
+    /// The X-Ray trace header the function sees (`Lambda-Runtime-Trace-Id`), when the
+    /// caller has one (a function URL passes on its request's `X-Amzn-Trace-Id`); a
+    /// new one otherwise.
+    pub trace_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -306,7 +310,7 @@ fn invocation(spec: &RunSpec, req: &InvokeRequest, start_ms: i64, timeout: Durat
         },
         deadline_ms: start_ms + timeout.as_millis() as i64,
         invoked_function_arn: function_arn(&spec.function, req.function.qualifier.as_deref()),
-        trace_id: trace_id(),
+        trace_id: req.trace_id.clone().unwrap_or_else(trace_id),
         client_context: req.client_context.clone(),
         cognito_identity: None,
         stream: req.stream.as_ref().map(|t| t.for_version(&spec.version)),
@@ -369,7 +373,7 @@ struct RunResult {
 }
 
 /// An X-Ray style trace header: `Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0`.
-fn trace_id() -> String {
+pub fn trace_id() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!(
         "Root=1-{:08x}-{};Parent={};Sampled=0",

@@ -33,7 +33,7 @@ pub use aws_api::{
     CredentialIssuer, EnvCredentials, FunctionApi, ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
 };
 pub(crate) use code::CodeFailure;
-pub use invoke::{InvokeRequest, InvokeResponse};
+pub use invoke::{trace_id, InvokeRequest, InvokeResponse};
 pub use output::LogLimits;
 pub(crate) use provisioned::{status_reason, AllocationView, Wanted};
 pub(crate) use spec::RunSpec;

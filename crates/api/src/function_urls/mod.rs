@@ -1,7 +1,11 @@
 //! Create-, Get-, Update-, Delete- and ListFunctionUrlConfig(s)
 //! (`/2021-10-31/functions/{function}/url` and `/urls`): one URL per function and
 //! qualifier (`$LATEST`, or an alias named by `?Qualifier=`), answered at the address
-//! this server serves it at ([`crate::http_endpoints`]).
+//! this server serves it at ([`crate::http_endpoints`]). The URLs themselves are served
+//! by [`serve`], who may call them is [`access`].
+
+mod access;
+pub(crate) mod serve;
 
 use std::collections::HashMap;
 

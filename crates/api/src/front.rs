@@ -1,0 +1,51 @@
+//! The front door of function URLs and HTTP APIs: the outermost layer of the router
+//! sends a request whose host (under the server's domain) or path prefix names one
+//! (`http_endpoints.rs`) to its data plane, before Lambda's authentication, request ids
+//! and routes see it. Those endpoints authenticate (or not) as their own configuration
+//! says, and answer in their own terms, not as the Lambda API does.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::http_endpoints::FrontTarget;
+use crate::AppState;
+
+/// The layer: a function URL's or HTTP API's request goes to its data plane, any other
+/// to the API.
+pub(crate) async fn dispatch(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        // HTTP/2 carries the host in the URI instead.
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let path = req.uri().path().to_string();
+    let target = s.options.endpoints.target(host.as_deref(), &path);
+    match target {
+        Some(FrontTarget::FunctionUrl { id, path }) => {
+            let (id, path) = (id.to_string(), path.to_string());
+            crate::function_urls::serve::serve(&s, &id, &path, req).await
+        }
+        Some(FrontTarget::HttpApi { id, path }) => {
+            let (id, path) = (id.to_string(), path.to_string());
+            crate::http_api::serve(&s, &id, &path, req).await
+        }
+        None => next.run(req).await,
+    }
+}
+
+/// The address a request came from: the connection's peer as the server saw it.
+pub(crate) fn source_ip(parts: &axum::http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<crate::Transport>()
+        .map(|t| t.peer.ip())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+}
