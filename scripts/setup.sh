@@ -51,7 +51,8 @@ install_system_packages() {
   # e2fsprogs (mkfs.ext4, debugfs, dumpe2fs, tune2fs) makes each jailed environment's /tmp.
   # postgresql: the store of a fleet (docs/fleet.md); the store's tests start a private cluster
   # of it (crates/store/tests/conformance/backend.rs).
-  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2 postgresql)
+  # chromium: the headless browser of the CORS tests (tests/e2e/test_http_frameworks.py).
+  local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2 postgresql chromium)
   command -v python3 >/dev/null 2>&1 || wanted+=(python3)
   if ! python3 -m pip --version >/dev/null 2>&1; then wanted+=(python3-pip); fi
   command -v node >/dev/null 2>&1 || wanted+=(nodejs npm)
