@@ -5,8 +5,11 @@
 //! request's parts and body and gets back the event to invoke with, then hands in the
 //! function's answer and gets back the response to send.
 
+pub mod cors;
 pub mod prelude;
+pub mod response;
 pub mod routes;
 pub mod v1;
+pub mod v2;
 
 pub use prelude::{Piece, Prelude, PreludeError, PreludeSplitter, HTTP_INTEGRATION_CONTENT_TYPE};
