@@ -6,10 +6,13 @@ Expected shapes are AWS's: the members botocore's `apigatewayv2/2018-11-29` mode
 each answer, the 1.0 and 2.0 events of "Working with AWS Lambda proxy integrations for
 HTTP APIs", and API Gateway's own answers (`{"message": "Not Found"}`, ...)."""
 
+import http.client
 import io
 import json
 import re
 import subprocess
+import time
+import urllib.parse
 import zipfile
 
 import boto3
@@ -404,6 +407,137 @@ def test_2_0_event_on_a_named_stage(gw, client, echo):
     # Without a $default stage, a path without the stage finds nothing.
     r = call(api, "/items/9")
     assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
+
+
+def raw_request(api, method, path, headers, body=b""):
+    """A request with exactly these headers (repeats included), by http.client."""
+    url = urllib.parse.urlsplit(api["ApiEndpoint"])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    conn.putrequest(method, url.path + path, skip_accept_encoding=True)
+    for name, value in headers:
+        conn.putheader(name, value)
+    if body:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body or None)
+    resp = conn.getresponse()
+    out = (resp.status, dict(resp.getheaders()), resp.read())
+    conn.close()
+    return out
+
+
+def test_2_0_event_whole(gw, client, echo):
+    """The 2.0 event of the page's example request, compared whole: only the request's id,
+    time and host are the server's own."""
+    api, _ = make_api(gw, client, echo, "2.0", routes=("POST /my/{name}",),
+                      StageVariables={"stageVariable1": "value1"})
+    query = "parameter1=value1&parameter1=value2&parameter2=value"
+    before = int(time.time() * 1000)
+    status, headers, body = raw_request(
+        api, "POST", "/my/path?" + query,
+        [("Header1", "value1"), ("Header2", "value1"), ("Header2", "value2"),
+         ("Cookie", "cookie1; cookie2"), ("User-Agent", "agent"),
+         ("Content-Type", "text/plain")],
+        b"Hello from client!")
+    assert status == 200, body
+    e = json.loads(body)
+    ctx = e["requestContext"]
+    host = urllib.parse.urlsplit(api["ApiEndpoint"]).netloc
+    assert e == {
+        "version": "2.0",
+        "routeKey": "POST /my/{name}",
+        "rawPath": "/my/path",
+        "rawQueryString": query,
+        "cookies": ["cookie1", "cookie2"],
+        "headers": {"host": host, "header1": "value1", "header2": "value1,value2",
+                    "user-agent": "agent", "content-type": "text/plain",
+                    "content-length": "18"},
+        "queryStringParameters": {"parameter1": "value1,value2", "parameter2": "value"},
+        "requestContext": {
+            "accountId": h.ACCOUNT,
+            "apiId": api["ApiId"],
+            "domainName": ctx["domainName"],
+            "domainPrefix": ctx["domainName"].split(".")[0],
+            "http": {"method": "POST", "path": "/my/path", "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "agent"},
+            "requestId": headers["apigw-requestid"],
+            "routeKey": "POST /my/{name}",
+            "stage": "$default",
+            "time": ctx["time"],
+            "timeEpoch": ctx["timeEpoch"],
+        },
+        "body": "Hello from client!",
+        "pathParameters": {"name": "path"},
+        "isBase64Encoded": False,
+        "stageVariables": {"stageVariable1": "value1"},
+    }
+    assert before <= ctx["timeEpoch"] <= int(time.time() * 1000)
+    assert ctx["time"] == time.strftime("%d/%b/%Y:%H:%M:%S +0000",
+                                        time.gmtime(ctx["timeEpoch"] / 1000))
+    # A string answer is the body of a 200 JSON answer; cookies become Set-Cookie.
+    r = call(api, "/my/x", "POST", json={"respond": "Hello from Lambda!"})
+    assert (r.status_code, r.headers["content-type"], r.text) == (
+        200, "application/json", "Hello from Lambda!")
+    r = call(api, "/my/x", "POST", json={"respond": {
+        "statusCode": "201", "cookies": ["a=1", "b=2; Path=/"], "body": "made"}})
+    assert (r.status_code, r.text) == (201, "made")
+    assert r.raw.headers.getlist("set-cookie") == ["a=1", "b=2; Path=/"]
+    r = call(api, "/my/x", "POST", json={"respond": {"statusCode": 200, "body": {"a": 1}}})
+    assert (r.status_code, r.json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_cors(server_with_env):
+    """An API's CorsConfiguration: API Gateway answers preflights itself, whatever the
+    routes, and its headers replace the function's on every answer. (The server's request
+    guard refuses requests from other origins unless `--allowed-origins` lets them in, on
+    the data plane too until the fronts are exempted from it.)"""
+    srv = server_with_env("--allowed-origins", "*")
+    gw, client = gw_client(srv.endpoint), h.lambda_client(srv.endpoint)
+    echo = h.unique_name("apigw-cors")
+    h.create_function(client, echo, zip_file=_zip(ECHO), handler="echo.handler")
+    api, _ = make_api(gw, client, echo, "2.0", routes=("GET /items", "OPTIONS /opt"))
+    gw.update_api(ApiId=api["ApiId"], CorsConfiguration={
+        "AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"],
+        "AllowHeaders": ["x-custom"], "ExposeHeaders": ["x-trace"], "MaxAge": 300})
+    origin = "https://app.example.com"
+    cors_keys = lambda r: {k.lower(): v for k, v in r.headers.items()  # noqa: E731
+                           if k.lower().startswith("access-control-")}
+    pre = {"Origin": origin, "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "X-Custom"}
+    # No OPTIONS route for /items, and the one for /opt is not invoked: a bare 204.
+    for path in ("/items", "/opt", "/nowhere"):
+        r = call(api, path, "OPTIONS", headers=pre)
+        assert (r.status_code, r.content) == (204, b""), (path, r.text)
+        assert cors_keys(r) == {
+            "access-control-allow-origin": origin,
+            "access-control-allow-methods": "GET,POST",
+            "access-control-allow-headers": "x-custom",
+            "access-control-max-age": "300"}, path
+        assert r.headers["vary"] == "Origin"
+    # A preflight from another origin, or for a method not allowed: no CORS headers.
+    r = call(api, "/items", "OPTIONS", headers={**pre, "Origin": "https://evil.example"})
+    assert (r.status_code, cors_keys(r)) == (204, {})
+    r = call(api, "/items", "OPTIONS", headers={**pre, "Access-Control-Request-Method": "PUT"})
+    assert (r.status_code, cors_keys(r)) == (204, {})
+    # An OPTIONS request that is no preflight reaches the function.
+    r = call(api, "/opt", "OPTIONS", headers={"Origin": origin})
+    assert r.status_code == 200 and r.json()["requestContext"]["http"]["method"] == "OPTIONS"
+    # The actual request: the configured headers, the function's own dropped.
+    r = call(api, "/items", headers={"Origin": origin})
+    assert r.status_code == 200 and r.json()["headers"]["origin"] == origin
+    assert cors_keys(r) == {"access-control-allow-origin": origin,
+                            "access-control-expose-headers": "x-trace"}
+    fn_cors = {"statusCode": 200, "body": "x",
+               "headers": {"Access-Control-Allow-Origin": "*", "X-Own": "kept"}}
+    r = call(api, "/items", "GET", headers={"Origin": origin},
+             data=json.dumps({"respond": fn_cors}))
+    assert (r.headers["x-own"], cors_keys(r)["access-control-allow-origin"]) == ("kept", origin)
+    r = call(api, "/items", "GET", headers={"Origin": "https://evil.example"},
+             data=json.dumps({"respond": fn_cors}))
+    assert (r.headers["x-own"], cors_keys(r)) == ("kept", {})
+    # Without a configuration, preflights go to the routes like any request.
+    plain, _ = make_api(gw, client, echo, "2.0", routes=("GET /items",))
+    r = call(plain, "/items", "OPTIONS", headers=pre)
+    assert (r.status_code, r.json(), cors_keys(r)) == (404, {"message": "Not Found"}, {})
 
 
 def test_curl_reaches_a_route(gw, client, echo):

@@ -14,7 +14,6 @@ mod permission;
 mod records;
 mod serve;
 mod stages;
-mod v2_interim;
 
 use axum::routing::{get, post};
 use axum::Router;

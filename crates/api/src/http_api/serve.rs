@@ -1,9 +1,11 @@
 //! The data plane of HTTP APIs: a request for an API (its path after the API: the stage
 //! first for a named stage) finds its stage and route, becomes a 1.0 or 2.0 event per
 //! the route's integration, runs the function through the one invoke path
-//! ([`hearth_triggers::Invoker`]), and its answer becomes the HTTP response. Failures
-//! answer as API Gateway does (`{"message": "Not Found"}` and the like), and every answer
-//! carries `apigw-requestid`.
+//! ([`hearth_triggers::Invoker`]), and its answer becomes the HTTP response. An API with
+//! a `CorsConfiguration` answers preflights itself (whatever the routes) and puts its
+//! CORS headers on every other answer in place of the function's
+//! ([`hearth_http_events::cors`]). Failures answer as API Gateway does
+//! (`{"message": "Not Found"}` and the like), and every answer carries `apigw-requestid`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -11,13 +13,16 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE as BASE64_URL;
 use base64::Engine as _;
 use bytes::Bytes;
+use hearth_http_events::cors::CorsRules;
+use hearth_http_events::response;
 use hearth_http_events::routes::{match_route, RouteKey};
 use hearth_http_events::v1::{self, V1Context, V1Request};
+use hearth_http_events::v2::{self, Front, V2Context};
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::FunctionRef;
 use hearth_triggers::InvokeRequest;
@@ -26,7 +31,7 @@ use super::children::function_arn_of;
 use super::model::{
     Api, Integration, Route, Snapshot, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, SNAPSHOT, STAGE,
 };
-use super::{permission, records, v2_interim};
+use super::{permission, records};
 use crate::{AppState, Transport};
 
 /// API Gateway's answers of its own.
@@ -114,6 +119,8 @@ struct Target {
     route_path: String,
 }
 
+/// The API's CORS first (a preflight answered here, the answer's headers set), then the
+/// route.
 async fn route_and_invoke(
     s: &AppState,
     api_id: &str,
@@ -121,7 +128,43 @@ async fn route_and_invoke(
     req: Request,
     request_id: &str,
 ) -> Response {
-    let target = match resolve(s, api_id, path, req.method()).await {
+    let (account, api): (String, Api) = match records::find_api(s, api_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(_) => return internal_error(),
+    };
+    if api.disable_execute_api_endpoint {
+        return answer(StatusCode::FORBIDDEN, "Forbidden");
+    }
+    let Some(cors) = api
+        .cors_configuration
+        .as_ref()
+        .and_then(CorsRules::from_json)
+    else {
+        return invoke_route(s, api_id, (account, api), path, req, request_id).await;
+    };
+    if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
+        return preflight.map(Body::from).into_response();
+    }
+    let mut origin = HeaderMap::new();
+    if let Some(o) = req.headers().get(axum::http::header::ORIGIN) {
+        origin.insert(axum::http::header::ORIGIN, o.clone());
+    }
+    let mut resp = invoke_route(s, api_id, (account, api), path, req, request_id).await;
+    cors.apply(&origin, resp.headers_mut());
+    resp
+}
+
+/// The request's route, its function invoked.
+async fn invoke_route(
+    s: &AppState,
+    api_id: &str,
+    found: (String, Api),
+    path: &str,
+    req: Request,
+    request_id: &str,
+) -> Response {
+    let target = match resolve(s, found, path, req.method()).await {
         Ok(t) => t,
         Err(resp) => return resp,
     };
@@ -159,18 +202,11 @@ async fn route_and_invoke(
 /// there is none.
 async fn resolve(
     s: &AppState,
-    api_id: &str,
+    (account, api): (String, Api),
     path: &str,
     method: &axum::http::Method,
 ) -> Result<Target, Response> {
-    let (account, api): (String, Api) = match records::find_api(s, api_id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return Err(not_found()),
-        Err(_) => return Err(internal_error()),
-    };
-    if api.disable_execute_api_endpoint {
-        return Err(answer(StatusCode::FORBIDDEN, "Forbidden"));
-    }
+    let api_id = api.api_id.as_str();
     let stages: Vec<Stage> = records::children(s, api_id, STAGE)
         .await
         .map_err(|_| internal_error())?;
@@ -242,9 +278,7 @@ fn event(
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok());
     let domain_name = s.options.endpoints.domain_name(api_id, "execute-api", host);
-    let now = chrono::Utc::now();
-    let time = now.format("%d/%b/%Y:%H:%M:%S %z").to_string();
-    let epoch_ms = now.timestamp_millis();
+    let (time, epoch_ms) = v2::request_time(chrono::Utc::now());
     // Both formats' paths keep a named stage, as HTTP APIs send them.
     let full_path = match t.stage.stage_name.as_str() {
         DEFAULT_STAGE => t.route_path.clone(),
@@ -278,9 +312,9 @@ fn event(
             },
         );
     }
-    v2_interim::event(
+    v2::event(
         &request,
-        &v2_interim::V2Context {
+        &V2Context {
             account_id: &t.account,
             api_id,
             domain_name: &domain_name,
@@ -288,11 +322,13 @@ fn event(
             route_key: &t.route.route_key,
             stage: &t.stage.stage_name,
             raw_path: &full_path,
-            path_parameters: &t.path_parameters,
-            stage_variables: &t.stage.stage_variables,
+            path_parameters: Some(&t.path_parameters),
+            stage_variables: Some(&t.stage.stage_variables),
             source_ip: &source_ip,
             time: &time,
             time_epoch_ms: epoch_ms,
+            authorizer: None,
+            front: Front::HttpApi,
         },
     )
 }
@@ -329,7 +365,7 @@ async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response 
     let mapped = if t.integration.payload_format_version == "1.0" {
         v1::response(&out.payload).map_err(|e| e.to_string())
     } else {
-        v2_interim::response(&out.payload).ok_or_else(|| "not a 2.0 response".to_string())
+        response::response(&out.payload).map_err(|e| e.to_string())
     };
     match mapped {
         Ok(r) => r.map(Body::from).into_response(),
