@@ -8,11 +8,10 @@
 //! (`{"message": "Not Found"}` and the like), and every answer carries `apigw-requestid`.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE as BASE64_URL;
@@ -32,7 +31,7 @@ use super::model::{
     Api, Integration, Route, Snapshot, Stage, DEFAULT_STAGE, INTEGRATION, ROUTE, SNAPSHOT, STAGE,
 };
 use super::{permission, records};
-use crate::{AppState, Transport};
+use crate::AppState;
 
 /// API Gateway's answers of its own.
 fn answer(status: StatusCode, message: &str) -> Response {
@@ -262,17 +261,8 @@ fn event(
     parts: &axum::http::request::Parts,
     body: &[u8],
 ) -> serde_json::Value {
-    let source_ip = parts
-        .extensions
-        .get::<Transport>()
-        .map(|t| t.peer.ip().to_string())
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        })
-        .unwrap_or_else(|| "127.0.0.1".into());
+    let source_ip =
+        crate::front::source_ip(parts).map_or_else(|| "127.0.0.1".to_string(), |ip| ip.to_string());
     let host = parts
         .headers
         .get(axum::http::header::HOST)
