@@ -18,12 +18,12 @@
 //!   answers its error for a function's failure (a function URL [`url_answers::function_error`],
 //!   an HTTP API 500 `{"message":"Internal Server Error"}`).
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
 use http::StatusCode;
 use serde_json::{Map, Value};
+
+use crate::v1::{answer_body, scalar, BodyFault};
 
 /// Why a function's answer is no HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,16 +40,6 @@ pub enum ResponseError {
     Body,
     #[error("the function's response says isBase64Encoded but its body is not base64")]
     Base64,
-}
-
-/// A header value as the fronts take it: strings, numbers and booleans.
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 fn status(v: &Value) -> Option<StatusCode> {
@@ -80,19 +70,10 @@ pub fn response(payload: &[u8]) -> Result<http::Response<Bytes>, ResponseError> 
         .get("statusCode")
         .and_then(status)
         .ok_or(ResponseError::StatusCode)?;
-    let encoded = match obj.get("isBase64Encoded") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ResponseError::Body),
-    };
-    let body = match obj.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if encoded => {
-            Bytes::from(BASE64.decode(s.trim()).map_err(|_| ResponseError::Base64)?)
-        }
-        Some(Value::String(s)) => Bytes::from(s.clone()),
-        Some(_) => return Err(ResponseError::Body),
-    };
+    let body = answer_body(&obj).map_err(|f| match f {
+        BodyFault::Body => ResponseError::Body,
+        BodyFault::Base64 => ResponseError::Base64,
+    })?;
     let mut r = http::Response::new(body);
     *r.status_mut() = status;
     let headers = match obj.get("headers") {

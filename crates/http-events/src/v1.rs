@@ -212,13 +212,49 @@ pub enum Malformed {
     Base64,
 }
 
-/// A header value as API Gateway takes it: strings, numbers and booleans.
-fn scalar(v: &Value) -> Option<String> {
+/// A header value as the fronts take it: strings, numbers and booleans.
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+/// Why a proxy answer's body cannot be read.
+pub(crate) enum BodyFault {
+    /// `body` or `isBase64Encoded` of the wrong type.
+    Body,
+    /// `isBase64Encoded` with a body that is not base64.
+    Base64,
+}
+
+impl From<BodyFault> for Malformed {
+    fn from(f: BodyFault) -> Self {
+        match f {
+            BodyFault::Body => Malformed::Body,
+            BodyFault::Base64 => Malformed::Base64,
+        }
+    }
+}
+
+/// The `body` of a proxy answer, base64-decoded when `isBase64Encoded` says so: both
+/// payload formats read it alike (absent or `null` is empty).
+pub(crate) fn answer_body(obj: &Map<String, Value>) -> Result<Bytes, BodyFault> {
+    let encoded = match obj.get("isBase64Encoded") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(BodyFault::Body),
+    };
+    match obj.get("body") {
+        None | Some(Value::Null) => Ok(Bytes::new()),
+        Some(Value::String(s)) if encoded => BASE64
+            .decode(s.trim())
+            .map(Bytes::from)
+            .map_err(|_| BodyFault::Base64),
+        Some(Value::String(s)) => Ok(Bytes::from(s.clone())),
+        Some(_) => Err(BodyFault::Body),
     }
 }
 
@@ -268,19 +304,7 @@ pub fn response(payload: &[u8]) -> Result<http::Response<Bytes>, Malformed> {
             ));
         }
     }
-    let encoded = match obj.get("isBase64Encoded") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(Malformed::Body),
-    };
-    let body = match obj.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if encoded => {
-            Bytes::from(BASE64.decode(s.trim()).map_err(|_| Malformed::Base64)?)
-        }
-        Some(Value::String(s)) => Bytes::from(s.clone()),
-        Some(_) => return Err(Malformed::Body),
-    };
+    let body = answer_body(obj)?;
     let mut resp = http::Response::new(body);
     *resp.status_mut() = status;
     for (k, v) in headers {

@@ -31,12 +31,21 @@ fn own(answer: fn() -> axum::http::Response<Bytes>) -> Response {
     answer().map(Body::from)
 }
 
-/// What the request asked for, besides its body.
+/// A request being served: its URL and the ids its answer carries.
 struct Served<'a> {
     url: &'a FunctionUrl,
-    function: FunctionRef,
     request_id: &'a str,
     trace_id: &'a str,
+}
+
+impl Served<'_> {
+    /// The function (or alias) the URL runs.
+    fn function(&self) -> FunctionRef {
+        FunctionRef {
+            name: self.url.function.clone(),
+            qualifier: (self.url.qualifier != LATEST).then(|| self.url.qualifier.clone()),
+        }
+    }
 }
 
 /// Serves a request for the function URL `url_id`; `path` is the path the function
@@ -50,7 +59,14 @@ pub(crate) async fn serve(s: &AppState, url_id: &str, path: &str, req: Request) 
         .filter(|t| t.starts_with("Root=1-"))
         .map_or_else(hearth_engine::trace_id, str::to_string);
     let mut resp = match s.engine.function_url_by_id(url_id) {
-        Ok(Some(url)) => handle(s, &url, path, req, &request_id, &trace_id).await,
+        Ok(Some(url)) => {
+            let served = Served {
+                url: &url,
+                request_id: &request_id,
+                trace_id: &trace_id,
+            };
+            handle(s, &served, path, req).await
+        }
         // As Lambda answers a host that names no URL.
         Ok(None) => own(url_answers::no_such_url),
         Err(e) => {
@@ -82,15 +98,8 @@ fn cors_rules(c: &Cors) -> CorsRules {
     }
 }
 
-async fn handle(
-    s: &AppState,
-    url: &FunctionUrl,
-    path: &str,
-    req: Request,
-    request_id: &str,
-    trace_id: &str,
-) -> Response {
-    let cors = url.cors.as_ref().map(cors_rules);
+async fn handle(s: &AppState, served: &Served<'_>, path: &str, req: Request) -> Response {
+    let cors = served.url.cors.as_ref().map(cors_rules);
     if let Some(preflight) = cors
         .as_ref()
         .and_then(|c| c.preflight(req.method(), req.headers()))
@@ -98,25 +107,15 @@ async fn handle(
         return preflight.map(Body::from);
     }
     let request_headers: HeaderMap = req.headers().clone();
-    let mut resp = invoke(s, url, path, req, request_id, trace_id).await;
+    let mut resp = invoke(s, served, path, req).await;
     if let Some(c) = &cors {
         c.apply(&request_headers, resp.headers_mut());
     }
     resp
 }
 
-async fn invoke(
-    s: &AppState,
-    url: &FunctionUrl,
-    path: &str,
-    req: Request,
-    request_id: &str,
-    trace_id: &str,
-) -> Response {
-    let function = FunctionRef {
-        name: url.function.clone(),
-        qualifier: (url.qualifier != LATEST).then(|| url.qualifier.clone()),
-    };
+async fn invoke(s: &AppState, served: &Served<'_>, path: &str, req: Request) -> Response {
+    let (url, function) = (served.url, served.function());
     let (parts, body) = req.into_parts();
     let body = match crate::body::read(body, SYNC_REQUEST_MAX_BYTES, "lambda-url").await {
         Ok(b) => b,
@@ -130,13 +129,7 @@ async fn invoke(
             return own(url_answers::forbidden);
         }
     };
-    let served = Served {
-        url,
-        function,
-        request_id,
-        trace_id,
-    };
-    let event = event(s, &served, &principal, path, &parts, &body, source_ip);
+    let event = event(s, served, &principal, path, &parts, &body, source_ip);
     let payload = match serde_json::to_vec(&event) {
         Ok(p) => Bytes::from(p),
         Err(_) => return own(url_answers::function_error),
@@ -203,15 +196,8 @@ fn event(
 
 fn request(served: &Served<'_>, payload: Bytes) -> InvokeRequest {
     InvokeRequest {
-        request_id: served.request_id.to_string(),
-        function: served.function.clone(),
-        payload,
-        log_tail: false,
-        client_context: None,
-        dry_run: false,
-        attempt: None,
-        stream: None,
         trace_id: Some(served.trace_id.to_string()),
+        ..InvokeRequest::new(served.request_id.to_string(), served.function(), payload)
     }
 }
 
@@ -225,8 +211,8 @@ fn refused(url: &FunctionUrl, e: &hearth_engine::EngineError) -> Response {
 }
 
 /// `BUFFERED`: the whole answer, mapped as payload 2.0 says.
-async fn buffered(s: &AppState, served: Served<'_>, payload: Bytes) -> Response {
-    let out = match s.invoker.invoke(request(&served, payload)).await {
+async fn buffered(s: &AppState, served: &Served<'_>, payload: Bytes) -> Response {
+    let out = match s.invoker.invoke(request(served, payload)).await {
         Ok(out) => out,
         Err(e) => return refused(served.url, &e),
     };
@@ -247,8 +233,8 @@ async fn buffered(s: &AppState, served: Served<'_>, payload: Bytes) -> Response 
 /// becomes the response's head; any other is a 200 of the stream's content type. A
 /// function that fails before its head is known answers 502; one that fails later ends
 /// the body early, as Lambda does (the status is gone by then).
-async fn streamed(s: &AppState, served: Served<'_>, payload: Bytes) -> Response {
-    let mut st = match s.invoker.invoke_stream(request(&served, payload)).await {
+async fn streamed(s: &AppState, served: &Served<'_>, payload: Bytes) -> Response {
+    let mut st = match s.invoker.invoke_stream(request(served, payload)).await {
         Ok(st) => st,
         Err(e) => return refused(served.url, &e),
     };

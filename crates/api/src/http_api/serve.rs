@@ -325,17 +325,11 @@ fn event(
 
 /// Invokes the function within the integration's timeout and maps its answer.
 async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response {
-    let invoke = s.invoker.invoke(InvokeRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        function: t.function,
+    let invoke = s.invoker.invoke(InvokeRequest::new(
+        uuid::Uuid::new_v4().to_string(),
+        t.function,
         payload,
-        log_tail: false,
-        client_context: None,
-        dry_run: false,
-        attempt: None,
-        stream: None,
-        trace_id: None,
-    });
+    ));
     let timeout =
         Duration::from_millis(u64::try_from(t.integration.timeout_in_millis).unwrap_or(30000));
     let out = match tokio::time::timeout(timeout, invoke).await {

@@ -44,6 +44,24 @@ pub struct InvokeRequest {
     pub trace_id: Option<String>,
 }
 
+impl InvokeRequest {
+    /// A synchronous invoke of `function` with `payload` and nothing else asked: no log
+    /// tail, client context, dry run, stream or trace of the caller's.
+    pub fn new(request_id: String, function: FunctionRef, payload: Bytes) -> Self {
+        Self {
+            request_id,
+            function,
+            payload,
+            log_tail: false,
+            client_context: None,
+            dry_run: false,
+            attempt: None,
+            stream: None,
+            trace_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct InvokeResponse {
     pub executed_version: String,
