@@ -6,6 +6,7 @@
 # Writes into OUTDIR:
 #   python.zip, python-v2.zip  app.py (+ broken_import.py, broken_raise.py), differing in version.txt
 #   node.zip                   index.mjs
+#   http-echo.zip              http/echo.py, the echo of the function URL and HTTP API tests
 #   rust.zip                   `bootstrap`: the workspace's hearth-echo (crates/echo, lambda_runtime)
 #   rust-stream.zip            `bootstrap`: hearth-echo-stream (crates/echo, lambda_runtime streaming)
 #   rust-http.zip              `bootstrap`: hearth-echo-http (crates/echo, a lambda_http web app)
@@ -83,6 +84,7 @@ write_zip("python.zip", py_files + [("version.txt", b"v1\n", 0o644)])
 write_zip("python-v2.zip", py_files + [("version.txt", b"v2\n", 0o644)])
 
 write_zip("node.zip", [("index.mjs", read(os.path.join(funcs, "node", "index.mjs")), 0o644)])
+write_zip("http-echo.zip", [("echo.py", read(os.path.join(funcs, "http", "echo.py")), 0o644)])
 
 shell_bootstrap = read(os.path.join(funcs, "shell", "echo", "bootstrap"))
 write_zip("shell.zip", [("bootstrap", shell_bootstrap, 0o755)])

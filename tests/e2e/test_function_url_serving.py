@@ -20,33 +20,10 @@ import hearth_e2e as h
 # sandbox only runs the function, which every other module checks under both sandboxes.
 pytestmark = pytest.mark.sandbox_neutral
 
-# Echoes its event in a 2.0 response, unless the request body asks for another answer.
-ECHO = '''
-import base64, json, os, time
+# The function (tests/functions/http/echo.py, in http-echo.zip) echoes its event in a 2.0
+# response, with the trace it ran under in `x-seen-trace`, unless the request body asks
+# for another answer.
 
-def handler(event, context):
-    body = event.get("body")
-    if body and event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
-    try:
-        cmd = json.loads(body) if body else {}
-    except ValueError:
-        cmd = {}
-    if not isinstance(cmd, dict):
-        cmd = {}
-    if "raise" in cmd:
-        raise RuntimeError("boom")
-    if "sleep" in cmd:
-        time.sleep(cmd["sleep"])
-    if "big" in cmd:
-        return "x" * cmd["big"]
-    if "respond" in cmd:
-        return cmd["respond"]
-    return {"statusCode": 200,
-            "headers": {"content-type": "application/json",
-                        "x-seen-trace": os.environ.get("_X_AMZN_TRACE_ID", "")},
-            "body": json.dumps(event)}
-'''
 
 # Streams through awslambda.HttpResponseStream: a status, headers and cookies, then the
 # body in three writes; `/plain` streams without a prelude; `/fail` throws after a write.
@@ -95,7 +72,7 @@ def allow_public(client, fn, qualifier=None):
 @pytest.fixture(scope="module")
 def echo(client):
     name = h.unique_name("url-echo")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     return name
 
 
@@ -109,7 +86,7 @@ def public(client, echo):
 
 def test_a_url_without_a_public_permission_is_forbidden(client):
     name = h.unique_name("url-closed")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     url = client.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
     r = requests.get(url, timeout=30)
     assert (r.status_code, r.json()) == (403, {"Message": "Forbidden"})
@@ -210,7 +187,7 @@ def test_answers_map_as_lambda_maps_them(public):
 
 def test_limits_and_timeouts_answer_as_lambda(client):
     name = h.unique_name("url-limits")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler",
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler",
                       Timeout=1)
     url = client.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
     allow_public(client, name)
@@ -229,7 +206,7 @@ def test_limits_and_timeouts_answer_as_lambda(client):
 
 def test_browsers_on_other_origins_reach_urls_and_get_cors(client):
     name = h.unique_name("url-cors")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     url = client.create_function_url_config(
         FunctionName=name, AuthType="NONE",
         Cors={"AllowOrigins": ["https://app.example"], "AllowMethods": ["POST"],
@@ -263,7 +240,7 @@ def test_browsers_on_other_origins_reach_urls_and_get_cors(client):
 
 def test_aws_iam_urls_need_a_signature_and_a_permission(client, server, tmp_path):
     name = h.unique_name("url-iam")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     url = client.create_function_url_config(FunctionName=name,
                                             AuthType="AWS_IAM")["FunctionUrl"]
     r = requests.get(url + "x", timeout=30)
@@ -302,7 +279,7 @@ def test_aws_iam_urls_need_a_signature_and_a_permission(client, server, tmp_path
 
 def test_urls_of_aliases_run_the_alias(client):
     name = h.unique_name("url-alias")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     version = client.publish_version(FunctionName=name)["Version"]
     client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
     url = client.create_function_url_config(FunctionName=name, Qualifier="live",
@@ -317,7 +294,7 @@ def test_urls_of_aliases_run_the_alias(client):
 
 def test_a_throttled_function_answers_429(client):
     name = h.unique_name("url-throttle")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     url = client.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
     allow_public(client, name)
     client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
@@ -343,7 +320,7 @@ def test_host_based_addressing(own_server, tmp_path):
     own_server.start()
     client = h.lambda_client(own_server.endpoint)
     name = h.unique_name("url-host")
-    h.create_function(client, name, zip_file=_zip("echo.py", ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     url = client.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
     allow_public(client, name)
     url_id = url.split("//", 1)[1].split(".", 1)[0]

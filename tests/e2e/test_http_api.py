@@ -7,13 +7,11 @@ each answer, the 1.0 and 2.0 events of "Working with AWS Lambda proxy integratio
 HTTP APIs", and API Gateway's own answers (`{"message": "Not Found"}`, ...)."""
 
 import http.client
-import io
 import json
 import re
 import subprocess
 import time
 import urllib.parse
-import zipfile
 
 import boto3
 import pytest
@@ -26,30 +24,9 @@ import hearth_e2e as h
 # function, which every other module checks under both sandboxes.
 pytestmark = pytest.mark.sandbox_neutral
 
-# The function: echoes its event as a proxy response, unless the request body asks it
-# to raise, sleep, or answer something else.
-ECHO = '''
-import base64, json, time
+# The function (tests/functions/http/echo.py, in http-echo.zip) echoes its event as a
+# proxy response, unless the request body asks it to raise, sleep, or answer something else.
 
-def handler(event, context):
-    body = event.get("body")
-    if body and event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
-    try:
-        cmd = json.loads(body) if body else {}
-    except ValueError:
-        cmd = {}
-    if not isinstance(cmd, dict):
-        cmd = {}
-    if "raise" in cmd:
-        raise RuntimeError("boom")
-    if "sleep" in cmd:
-        time.sleep(cmd["sleep"])
-    if "respond" in cmd:
-        return cmd["respond"]
-    return {"statusCode": 200, "headers": {"content-type": "application/json"},
-            "body": json.dumps(event)}
-'''
 
 # The 1.0 event of AWS's page: its keys, its requestContext's and identity's (the client
 # certificate aside: Hearth has no mutual TLS).
@@ -73,13 +50,6 @@ V2_CONTEXT_KEYS = {"accountId", "apiId", "domainName", "domainPrefix", "http", "
 API_KEYS = {"ApiEndpoint", "ApiId", "ApiKeySelectionExpression", "CreatedDate",
             "DisableExecuteApiEndpoint", "IpAddressType", "Name", "ProtocolType",
             "RouteSelectionExpression", "Tags"}
-
-
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("echo.py", source)
-    return buf.getvalue()
 
 
 def gw_client(endpoint: str, validate: bool = True):
@@ -116,7 +86,7 @@ def gw(server):
 @pytest.fixture(scope="module")
 def echo(client):
     name = h.unique_name("apigw-echo")
-    h.create_function(client, name, zip_file=_zip(ECHO), handler="echo.handler")
+    h.create_function(client, name, "http-echo.zip", handler="echo.handler")
     return name
 
 
@@ -492,7 +462,7 @@ def test_cors(gw, client):
     routes, and its headers replace the function's on every answer. Requests from other
     origins pass the server's request guard: APIs are public endpoints."""
     echo = h.unique_name("apigw-cors")
-    h.create_function(client, echo, zip_file=_zip(ECHO), handler="echo.handler")
+    h.create_function(client, echo, "http-echo.zip", handler="echo.handler")
     api, _ = make_api(gw, client, echo, "2.0", routes=("GET /items", "OPTIONS /opt"))
     gw.update_api(ApiId=api["ApiId"], CorsConfiguration={
         "AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"],
@@ -552,7 +522,7 @@ def test_curl_reaches_a_route(gw, client, echo):
 
 def test_permission_is_needed(gw, client):
     fn = h.unique_name("apigw-noperm")
-    h.create_function(client, fn, zip_file=_zip(ECHO), handler="echo.handler")
+    h.create_function(client, fn, "http-echo.zip", handler="echo.handler")
     api, _ = make_api(gw, client, fn, "2.0", routes=("GET /x",), allow=False)
     r = call(api, "/x")
     assert (r.status_code, r.json()) == (500, {"message": "Internal Server Error"})
@@ -573,7 +543,7 @@ def test_restart_keeps_apis(own_server):
     client = h.lambda_client(own_server.endpoint)
     gw = gw_client(own_server.endpoint)
     fn = h.unique_name("apigw-restart")
-    h.create_function(client, fn, zip_file=_zip(ECHO), handler="echo.handler")
+    h.create_function(client, fn, "http-echo.zip", handler="echo.handler")
     api, _ = make_api(gw, client, fn, "1.0", routes=("GET /items/{id}",))
     before = {"api": meta(gw.get_api(ApiId=api["ApiId"])),
               "routes": gw.get_routes(ApiId=api["ApiId"])["Items"],
