@@ -8,10 +8,12 @@
 //! function's writes back (back-pressure), and a gone one makes them dropped.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_runtime_api::{ResponseSink, StreamPart};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::error::EngineError;
 use crate::executor::{InvokeRequest, InvokeResponse};
@@ -23,6 +25,36 @@ const HELD_PARTS: usize = 16;
 
 /// The content type of a response that was not streamed (a buffered function's JSON).
 const BUFFERED_CONTENT_TYPE: &str = "application/json";
+
+/// Lambda's bandwidth for streamed responses ("Bandwidth limits for response
+/// streaming"): the first 6 MB go uncapped, the rest at most 2 MB/s.
+const UNCAPPED_BYTES: u64 = 6 * 1024 * 1024;
+const CAPPED_BYTES_PER_SECOND: f64 = 2.0 * 1024.0 * 1024.0;
+
+/// Paces a stream's chunks to Lambda's bandwidth.
+#[derive(Debug, Default)]
+struct Pace {
+    /// Bytes given so far.
+    given: u64,
+    /// When the stream passed its uncapped bytes.
+    capped_since: Option<Instant>,
+}
+
+impl Pace {
+    /// How long a chunk of `len` bytes waits at `now` before it may go: none within
+    /// the uncapped bytes; past them, until the capped rate since the crossing has
+    /// room for every byte past them.
+    fn delay(&mut self, len: u64, now: Instant) -> Duration {
+        self.given += len;
+        if self.given <= UNCAPPED_BYTES {
+            return Duration::ZERO;
+        }
+        let since = *self.capped_since.get_or_insert(now);
+        let past = (self.given - UNCAPPED_BYTES) as f64;
+        let due = since + Duration::from_secs_f64(past / CAPPED_BYTES_PER_SECOND);
+        due.saturating_duration_since(now)
+    }
+}
 
 /// Where a streamed response goes, set on an [`InvokeRequest`] only by
 /// [`Engine::invoke_stream`]; every other caller leaves `stream` empty.
@@ -73,6 +105,7 @@ pub struct StreamedInvoke {
     /// function that answered buffered).
     pub content_type: String,
     source: Source,
+    pace: Pace,
 }
 
 enum Source {
@@ -94,8 +127,20 @@ enum Source {
 }
 
 impl StreamedInvoke {
-    /// The next chunk, or the end; `None` after the end.
+    /// The next chunk, or the end; `None` after the end. Chunks past the first 6 MB
+    /// come no faster than 2 MB/s, as Lambda streams them.
     pub async fn next(&mut self) -> Option<StreamEvent> {
+        let event = self.next_unpaced().await;
+        if let Some(StreamEvent::Chunk(c)) = &event {
+            let wait = self.pace.delay(c.len() as u64, Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        event
+    }
+
+    async fn next_unpaced(&mut self) -> Option<StreamEvent> {
         match &mut self.source {
             Source::Whole { chunk, end } => match chunk.take() {
                 Some(c) => Some(StreamEvent::Chunk(c)),
@@ -213,6 +258,7 @@ impl Engine {
                     executed_version: executed_version(),
                     content_type,
                     source: Source::Live { parts, done: Some(done), ended: None },
+                    pace: Pace::default(),
                 }),
                 // The start is always the first part, and the invocation holds a sender
                 // until it is over: this one ended without streaming.
@@ -225,6 +271,7 @@ impl Engine {
                     executed_version: executed_version(),
                     content_type,
                     source: Source::Live { parts, done: None, ended: Some(end_of(result.ok())) },
+                    pace: Pace::default(),
                 }),
                 _ => result.map_err(lost)?.map(|r| whole(r, true)),
             },
@@ -245,12 +292,76 @@ fn whole(resp: InvokeResponse, with_payload: bool) -> StreamedInvoke {
             chunk,
             end: Some(end),
         },
+        pace: Pace::default(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MB: u64 = 1024 * 1024;
+
+    #[test]
+    fn the_first_6_mb_go_uncapped_and_the_rest_at_2_mb_a_second() {
+        let start = Instant::now();
+        let mut pace = Pace::default();
+        for _ in 0..6 {
+            assert_eq!(pace.delay(MB, start), Duration::ZERO);
+        }
+        // The 7th MB crosses the line now: it may go half a second later.
+        let at = start + Duration::from_secs(1);
+        assert_eq!(pace.delay(MB, at), Duration::from_millis(500));
+        // Sent when due, the 8th MB waits another half second.
+        let at = at + Duration::from_millis(500);
+        assert_eq!(pace.delay(MB, at), Duration::from_millis(500));
+        // A reader that fell behind owes nothing: the rate is over the whole stream.
+        let late = at + Duration::from_secs(10);
+        assert_eq!(pace.delay(MB, late), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_past_6_mb_is_read_at_2_mb_a_second() {
+        let (tx, parts) = mpsc::channel(16);
+        let mut st = StreamedInvoke {
+            executed_version: "1".into(),
+            content_type: "text/plain".into(),
+            source: Source::Live {
+                parts,
+                done: None,
+                ended: Some(StreamEnd {
+                    error: None,
+                    log_result: None,
+                }),
+            },
+            pace: Pace::default(),
+        };
+        for _ in 0..10 {
+            let chunk = Bytes::from(vec![0u8; MB as usize]);
+            tx.send(StreamPart::Chunk(chunk)).await.expect("queued");
+        }
+        drop(tx);
+        // Paused time: the clock moves only by the stream's own waits.
+        let start = Instant::now();
+        let mut chunks = 0;
+        while let Some(StreamEvent::Chunk(_)) = st.next().await {
+            chunks += 1;
+        }
+        assert_eq!(chunks, 10);
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(2),
+            "4 MB past the line"
+        );
+    }
+
+    #[test]
+    fn a_chunk_across_the_line_waits_only_for_its_bytes_past_it() {
+        let now = Instant::now();
+        let mut pace = Pace::default();
+        assert_eq!(pace.delay(5 * MB, now), Duration::ZERO);
+        assert_eq!(pace.delay(2 * MB, now), Duration::from_millis(500));
+    }
 
     #[test]
     fn a_lambda_error_payload_gives_its_type_and_message() {
