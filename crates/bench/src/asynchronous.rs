@@ -23,10 +23,12 @@ const POLL: Duration = Duration::from_millis(10);
 /// must be 202 Accepted.
 pub(super) fn event_invoke<'a>(path: &'a str, body: &'a [u8]) -> load::Request<'a> {
     load::Request {
+        method: "POST",
         path,
         headers: &[("X-Amz-Invocation-Type", "Event")],
         body,
         check: check_accepted,
+        signed: true,
     }
 }
 

@@ -114,6 +114,8 @@ pub struct Conn {
     stream: Option<Stream>,
     /// Reused for every request so that sending allocates nothing once warm.
     buf: Vec<u8>,
+    /// Whether requests are signed (with the key [`set_credentials`] gave for `addr`).
+    signing: bool,
     signed: Option<Signed>,
 }
 
@@ -123,7 +125,17 @@ impl Conn {
             addr,
             stream: None,
             buf: Vec::with_capacity(4096),
+            signing: true,
             signed: None,
+        }
+    }
+
+    /// A connection whose requests are never signed, whatever key `addr` has: a caller
+    /// of a function URL without authentication.
+    pub fn unsigned(addr: SocketAddr) -> Self {
+        Self {
+            signing: false,
+            ..Self::new(addr)
         }
     }
 
@@ -160,24 +172,26 @@ impl Conn {
         for (name, value) in headers {
             write!(self.buf, "{name}: {value}\r\n")?;
         }
-        let fresh = self.signed.as_ref().is_some_and(|s| {
-            s.at.elapsed() < SIGNATURE_REUSE
-                && s.method == method
-                && s.path == path
-                && s.body == body
-        });
-        if !fresh {
-            self.signed = Some(Signed {
-                method: method.to_string(),
-                path: path.to_string(),
-                body: body.to_vec(),
-                at: Instant::now(),
-                headers: sign(self.addr, method, path, headers, body)?,
+        if self.signing {
+            let fresh = self.signed.as_ref().is_some_and(|s| {
+                s.at.elapsed() < SIGNATURE_REUSE
+                    && s.method == method
+                    && s.path == path
+                    && s.body == body
             });
-        }
-        if let Some(signed) = &self.signed {
-            for (name, value) in &signed.headers {
-                write!(self.buf, "{name}: {value}\r\n")?;
+            if !fresh {
+                self.signed = Some(Signed {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    body: body.to_vec(),
+                    at: Instant::now(),
+                    headers: sign(self.addr, method, path, headers, body)?,
+                });
+            }
+            if let Some(signed) = &self.signed {
+                for (name, value) in &signed.headers {
+                    write!(self.buf, "{name}: {value}\r\n")?;
+                }
             }
         }
         self.buf.extend_from_slice(b"\r\n");
@@ -250,6 +264,8 @@ pub fn check_invoke(response: &Response) -> anyhow::Result<()> {
 pub struct LoadResult {
     pub completed: u64,
     pub elapsed: Duration,
+    /// Every completed request's latency, in µs, all workers together.
+    pub latencies_us: Vec<f64>,
 }
 
 impl LoadResult {
@@ -261,10 +277,13 @@ impl LoadResult {
 /// A closed-loop request: what to send and what an answer must look like to count.
 #[derive(Clone, Copy)]
 pub struct Request<'a> {
+    pub method: &'a str,
     pub path: &'a str,
     pub headers: &'a [(&'static str, &'static str)],
     pub body: &'a [u8],
     pub check: fn(&Response) -> anyhow::Result<()>,
+    /// Whether requests are signed (see [`Conn::unsigned`]).
+    pub signed: bool,
 }
 
 /// Runs `concurrency` workers sending `req` until `duration` has passed and each worker
@@ -283,30 +302,41 @@ pub fn closed_loop(
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let barrier = barrier.clone();
+        let method = req.method.to_string();
         let path = req.path.to_string();
         let headers = req.headers.to_vec();
         let body = req.body.to_vec();
         let check = req.check;
-        workers.push(std::thread::spawn(move || -> anyhow::Result<u64> {
-            let mut conn = Conn::new(addr);
+        let signed = req.signed;
+        workers.push(std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+            let mut conn = if signed {
+                Conn::new(addr)
+            } else {
+                Conn::unsigned(addr)
+            };
             barrier.wait();
             let deadline = Instant::now() + duration;
-            let mut done = 0;
-            while done < min_each || Instant::now() < deadline {
-                let response = conn.request("POST", &path, &headers, &body)?;
+            let mut latencies = Vec::with_capacity(1024);
+            loop {
+                let started = Instant::now();
+                if latencies.len() as u64 >= min_each && started >= deadline {
+                    break;
+                }
+                let response = conn.request(&method, &path, &headers, &body)?;
+                let elapsed = started.elapsed();
                 check(&response)?;
-                done += 1;
+                latencies.push(elapsed.as_secs_f64() * 1e6);
             }
-            Ok(done)
+            Ok(latencies)
         }));
     }
     barrier.wait();
     let started = Instant::now();
-    let mut completed = 0;
+    let mut latencies_us = Vec::new();
     let mut first_error = None;
     for worker in workers {
         match worker.join() {
-            Ok(Ok(n)) => completed += n,
+            Ok(Ok(l)) => latencies_us.extend(l),
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }
@@ -319,7 +349,11 @@ pub fn closed_loop(
     if let Some(e) = first_error {
         return Err(e);
     }
-    Ok(LoadResult { completed, elapsed })
+    Ok(LoadResult {
+        completed: latencies_us.len() as u64,
+        elapsed,
+        latencies_us,
+    })
 }
 
 /// Runs `jobs` (each to be done once) on `concurrency` workers, each with its own connection

@@ -2,7 +2,8 @@
 //! jail sandbox by default), deploys its own functions through the Lambda REST API, and measures Hearth side by side with a floor (the
 //! same runtime process under a minimal Runtime API in the bench, nothing in between): warm
 //! Invoke overhead, cold starts, throughput, sandbox creation rate and the memory of an idle
-//! environment, and async Event invokes accepted and delivered per second. Prints a table
+//! environment, what a function URL adds to Invoke, and async Event invokes accepted and
+//! delivered per second. Prints a table
 //! with targets and verdicts, and `--json FILE` writes the figures. A missed target is a verdict, not a failure; only a figure that cannot be
 //! measured makes the command fail.
 
@@ -19,6 +20,7 @@ mod procs;
 mod report;
 mod server;
 mod soak;
+mod url_overhead;
 mod wire;
 
 use std::path::{Path, PathBuf};
@@ -92,7 +94,8 @@ pub struct BenchArgs {
     pub store: Option<String>,
 
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
-    /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store).
+    /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
+    /// `url`: the function URL overhead, on a server holding only the Rust echo).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -109,6 +112,8 @@ pub enum Only {
     /// reach another node, and async accepts on PostgreSQL beside SQLite (--store
     /// postgres://...).
     Forward,
+    /// What calling a warm function through its function URL adds to Invoke.
+    Url,
 }
 
 /// How much of each measurement a run does.
@@ -311,6 +316,17 @@ fn bench(
         )?;
         return Ok(report);
     }
+    if let Some(Only::Url) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        let mut conn = Conn::new(server.addr());
+        server::create_function(&mut conn, ECHO, &rust.spec)
+            .and_then(|()| server::wait_active(&mut conn, ECHO))
+            .and_then(|()| url_overhead::url_overhead(plan, &server, &mut report))
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
 
     let mut server = Server::start(
         exe,
@@ -425,6 +441,9 @@ fn bench(
     }
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    // After the throughput figure, whose 32 environments the loaded comparison reuses.
+    url_overhead::url_overhead(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     asynchronous::async_events(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;

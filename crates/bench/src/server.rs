@@ -304,6 +304,55 @@ pub fn delete_function(conn: &mut Conn, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CreateFunctionUrlConfig with `AuthType` `NONE`, and AddPermission for anyone to call
+/// it (which such a URL needs before it serves anything); the path of the URL on the
+/// server (`/lambda-url/<url-id>/`).
+pub fn create_public_url(conn: &mut Conn, name: &str) -> anyhow::Result<String> {
+    let body = serde_json::to_vec(&json!({ "AuthType": "NONE" }))?;
+    let response = conn.request(
+        "POST",
+        &format!("/2021-10-31/functions/{name}/url"),
+        &[("Content-Type", "application/json")],
+        &body,
+    )?;
+    if response.status() != 201 {
+        bail!(
+            "CreateFunctionUrlConfig {name} answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
+    let config = json_of(&response)?;
+    let url = config
+        .get("FunctionUrl")
+        .and_then(Value::as_str)
+        .context("CreateFunctionUrlConfig answered no FunctionUrl")?;
+    let path = url
+        .find("/lambda-url/")
+        .map(|i| url[i..].to_string())
+        .with_context(|| format!("the function URL {url} has no /lambda-url/ path"))?;
+    let body = serde_json::to_vec(&json!({
+        "StatementId": "bench-public-url",
+        "Action": "lambda:InvokeFunctionUrl",
+        "Principal": "*",
+        "FunctionUrlAuthType": "NONE",
+    }))?;
+    let response = conn.request(
+        "POST",
+        &format!("{}/policy", function_path(name)),
+        &[("Content-Type", "application/json")],
+        &body,
+    )?;
+    if response.status() != 201 {
+        bail!(
+            "AddPermission {name} answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
+    Ok(path)
+}
+
 /// One successful Invoke; a failure says what the function logged.
 pub fn invoke(conn: &mut Conn, name: &str, payload: &[u8]) -> anyhow::Result<()> {
     let response = conn.request("POST", &invoke_path(name), &[], payload)?;

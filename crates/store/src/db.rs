@@ -112,13 +112,14 @@ impl SqliteStore {
         function: &str,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
+        // Cached: some of these are read on every request (a function URL's resource
+        // policy), and parsing the statement anew costs more than running it.
         let data: Option<String> = self
             .conn()
-            .query_row(
-                &format!("SELECT data FROM {table} WHERE function = ?1 AND {key_column} = ?2"),
-                params![function, key],
-                |r| r.get(0),
-            )
+            .prepare_cached(&format!(
+                "SELECT data FROM {table} WHERE function = ?1 AND {key_column} = ?2"
+            ))?
+            .query_row(params![function, key], |r| r.get(0))
             .optional()?;
         Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
     }
