@@ -232,7 +232,7 @@ impl Access {
             &identity,
             ResourcePolicy {
                 account: &t.account,
-                policy: resource_policy.as_ref(),
+                policy: resource_policy.as_deref(),
             },
         );
         match denial_message(&outcome, &self.caller.arn, action, &t.arn) {

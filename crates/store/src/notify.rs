@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataChange {
-    /// The function's `$LATEST`, a version, an alias or an asynchronous invocation
-    /// setting of it was written or deleted (or the whole function was).
+    /// The function's `$LATEST`, a version, an alias, an asynchronous invocation
+    /// setting, or a resource of a qualifier of it (its policy, settings or function
+    /// URL) was written or deleted (or the whole function was).
     Function(String),
     /// Changes may have been missed (a subscription fell behind, a connection was
     /// lost): forget everything cached.

@@ -132,6 +132,9 @@ impl SqliteStore {
             keep(&record).then_some(&record),
         )?;
         tx.commit()?;
+        drop(conn);
+        // The data plane caches policies and URLs (as the registry caches functions).
+        self.changed(function);
         Ok(Edited::Done(record))
     }
 }

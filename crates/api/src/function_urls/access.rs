@@ -86,7 +86,7 @@ pub(crate) fn authorize(
                 &[],
                 ResourcePolicy {
                     account,
-                    policy: policy.as_ref(),
+                    policy: policy.as_deref(),
                 },
             );
             if outcome.allowed() {

@@ -2,6 +2,8 @@
 //! qualifier, `$LATEST` or an alias; its id kept for its life) and the data plane's
 //! lookup of a URL by its id.
 
+use std::sync::Arc;
+
 use hearth_model::arn::LATEST;
 use hearth_model::function_url::{now_timestamp, FunctionUrl, UrlChange};
 use hearth_model::FunctionRef;
@@ -148,14 +150,48 @@ impl Engine {
     }
 
     /// The URL whose id is `url_id`, for the data plane.
-    pub fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrl>, EngineError> {
-        Ok(self.inner.store.resources().function_url_by_id(url_id)?)
+    /// Kept in the registry until its function changes: every request to the URL asks.
+    pub fn function_url_by_id(
+        &self,
+        url_id: &str,
+    ) -> Result<Option<Arc<FunctionUrl>>, EngineError> {
+        Ok(self.inner.registry.url(url_id, || {
+            self.inner.store.resources().function_url_by_id(url_id)
+        })?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use hearth_model::function_url::AuthType;
+
     use super::*;
+    use crate::testing::{create, engine, fref, new_function};
+
+    #[tokio::test]
+    async fn a_url_read_by_id_follows_updates_and_deletion() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, _) = engine(dir.path());
+        create(&engine, new_function("f")).await;
+        let change = |auth| UrlChange {
+            auth_type: Some(auth),
+            ..Default::default()
+        };
+        let made = engine
+            .create_function_url(&fref("f"), change(AuthType::None))
+            .expect("create");
+        let by_id = |e: &Engine| e.function_url_by_id(&made.url_id).expect("read");
+        assert_eq!(by_id(&engine).map(|u| u.auth_type), Some(AuthType::None));
+        engine
+            .update_function_url(&fref("f"), change(AuthType::AwsIam))
+            .expect("update");
+        assert_eq!(by_id(&engine).map(|u| u.auth_type), Some(AuthType::AwsIam));
+        engine.delete_function_url(&fref("f")).expect("delete");
+        assert!(
+            by_id(&engine).is_none(),
+            "a deleted URL is not served from memory"
+        );
+    }
 
     #[test]
     fn url_ids_are_32_lower_case_letters_and_digits() {

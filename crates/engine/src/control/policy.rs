@@ -203,6 +203,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_cached_parsed_policy_follows_every_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, _) = engine(dir.path());
+        create(&engine, new_function("f")).await;
+        let statements = |e: &Engine| {
+            e.function_resource_policy(&fref("f"))
+                .map_or(0, |p| p.statements.len())
+        };
+        assert_eq!(statements(&engine), 0);
+        engine
+            .add_permission(&fref("f"), permission("a", None))
+            .expect("add");
+        assert_eq!(statements(&engine), 1, "an added statement is seen at once");
+        engine
+            .add_permission(&fref("f"), permission("b", None))
+            .expect("add");
+        assert_eq!(statements(&engine), 2);
+        engine
+            .remove_permission(&fref("f"), "a", None)
+            .expect("remove");
+        assert_eq!(statements(&engine), 1, "so is a removed one");
+    }
+
+    #[tokio::test]
     async fn policies_keep_statements_revisions_and_lambdas_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, _) = engine(dir.path());

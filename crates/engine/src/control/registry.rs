@@ -1,18 +1,22 @@
 //! An in-memory view of each function's `$LATEST`, published versions, aliases and
 //! asynchronous invocation settings, so the invoke path (and the async dispatcher, for
-//! every event) resolves a reference without a database read. It follows the store's
-//! change notifications ([`MetadataChange`]), so a write is seen whoever made it: a
-//! change forgets the function's entry, and a load that raced with a change is not kept
-//! (a global generation counter tells).
+//! every event) resolves a reference without a database read; and of what every request
+//! of the HTTP fronts and most API requests read besides: functions' resource policies,
+//! parsed, and function URLs by id. It follows the store's change notifications
+//! ([`MetadataChange`]), so a write is seen whoever made it: a change forgets what it
+//! touches of the function, and a load that raced with a change is not kept (a global
+//! generation counter tells).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use hearth_iam_policy::Policy;
 use hearth_model::alias::Alias;
 use hearth_model::arn::LATEST;
 use hearth_model::egress::EgressPolicy;
 use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::function_url::FunctionUrl;
 use hearth_model::FunctionConfig;
 use hearth_store::{MetadataChange, Store, StoreError, Subscriber};
 
@@ -28,10 +32,27 @@ pub(crate) struct Entry {
     pub egress: Option<EgressPolicy>,
 }
 
+/// A function's key and a qualifier as asked (`""` unqualified).
+type PolicyKey = (String, String);
+
 #[derive(Default)]
 pub(crate) struct Registry {
     entries: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Resource policies by function and qualifier as asked (`None`: none, or none that
+    /// parses).
+    policies: RwLock<HashMap<PolicyKey, Option<Arc<Policy>>>>,
+    /// Function URLs by id (only URLs that exist: an unknown id is not remembered).
+    urls: RwLock<HashMap<String, Arc<FunctionUrl>>>,
     generation: AtomicU64,
+}
+
+/// Reads a map, whatever a panicking writer left (every write is one insert or remove).
+fn read<K, V>(m: &RwLock<HashMap<K, V>>) -> std::sync::RwLockReadGuard<'_, HashMap<K, V>> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<K, V>(m: &RwLock<HashMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
+    m.write().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Registry {
@@ -81,15 +102,64 @@ impl Registry {
         Ok(Some(entry))
     }
 
+    /// The resource policy of `function` at `qualifier` (`""` unqualified), loaded with
+    /// `load` on a miss.
+    pub(crate) fn policy<E>(
+        &self,
+        function: &str,
+        qualifier: &str,
+        load: impl FnOnce() -> Result<Option<Policy>, E>,
+    ) -> Result<Option<Arc<Policy>>, E> {
+        let key = (function.to_string(), qualifier.to_string());
+        if let Some(p) = read(&self.policies).get(&key) {
+            return Ok(p.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let loaded = load()?.map(Arc::new);
+        let mut policies = write(&self.policies);
+        if self.generation.load(Ordering::Acquire) == generation {
+            policies.insert(key, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// The function URL `url_id`, loaded with `load` on a miss.
+    pub(crate) fn url<E>(
+        &self,
+        url_id: &str,
+        load: impl FnOnce() -> Result<Option<FunctionUrl>, E>,
+    ) -> Result<Option<Arc<FunctionUrl>>, E> {
+        if let Some(u) = read(&self.urls).get(url_id) {
+            return Ok(Some(u.clone()));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let Some(loaded) = load()?.map(Arc::new) else {
+            return Ok(None);
+        };
+        let mut urls = write(&self.urls);
+        if self.generation.load(Ordering::Acquire) == generation {
+            urls.insert(url_id.to_string(), loaded.clone());
+        }
+        Ok(Some(loaded))
+    }
+
     /// Forgets what `change` made stale.
     pub(crate) fn forget(&self, change: &MetadataChange) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut entries = write(&self.entries);
+        let mut policies = write(&self.policies);
+        let mut urls = write(&self.urls);
         self.generation.fetch_add(1, Ordering::AcqRel);
         match change {
             MetadataChange::Function(name) => {
                 entries.remove(name);
+                policies.retain(|(function, _), _| function != name);
+                urls.retain(|_, url| &url.function != name);
             }
-            MetadataChange::Everything => entries.clear(),
+            MetadataChange::Everything => {
+                entries.clear();
+                policies.clear();
+                urls.clear();
+            }
         }
     }
 

@@ -9,6 +9,8 @@
 //! Only with role checking on (`EngineConfig::check_roles`): without it a function's
 //! role need not exist, and destinations are sent to as before.
 
+use std::sync::Arc;
+
 use hearth_iam_policy::{
     evaluate, parse, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
 };
@@ -66,15 +68,26 @@ impl Engine {
 
     /// The resource policy (AddPermission's) of the function, version or alias `r`, if it
     /// has one that parses.
-    pub fn function_resource_policy(&self, r: &FunctionRef) -> Option<Policy> {
-        let stored = self.get_policy(r).ok()?;
-        match parse(&stored.document(), PolicyKind::Resource) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(function = %r.name, error = %e, "a stored function policy does not parse; ignored");
-                None
-            }
-        }
+    /// Kept parsed in the registry until the function changes: most API requests and
+    /// every request of the HTTP fronts read it.
+    pub fn function_resource_policy(&self, r: &FunctionRef) -> Option<Arc<Policy>> {
+        let qualifier = r.qualifier.as_deref().unwrap_or_default();
+        let loaded = self
+            .inner
+            .registry
+            .policy(&r.name, qualifier, || -> Result<_, EngineError> {
+                let Ok(stored) = self.get_policy(r) else {
+                    return Ok(None);
+                };
+                match parse(&stored.document(), PolicyKind::Resource) {
+                    Ok(p) => Ok(Some(p)),
+                    Err(e) => {
+                        tracing::warn!(function = %r.name, error = %e, "a stored function policy does not parse; ignored");
+                        Ok(None)
+                    }
+                }
+            });
+        loaded.ok().flatten()
     }
 
     /// Whether the execution role of `function` (a key) at `qualifier` (`$LATEST`, a
@@ -123,7 +136,7 @@ impl Engine {
             &identity,
             ResourcePolicy {
                 account: key_account(&target.name),
-                policy: resource_policy.as_ref(),
+                policy: resource_policy.as_deref(),
             },
         );
         Ok(outcome.allowed())

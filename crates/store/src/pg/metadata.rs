@@ -211,7 +211,7 @@ impl PgStore {
     }
 
     /// Has `tx` tell every node, at its commit, that `function` changed.
-    fn notify(&self, tx: &Transaction<'_>, function: &str) -> Result<(), StoreError> {
+    pub(super) fn notify(&self, tx: &Transaction<'_>, function: &str) -> Result<(), StoreError> {
         wait(tx.execute(super::NOTIFY_SQL, &[&self.notice(function)])).map_err(backend)?;
         Ok(())
     }

@@ -159,7 +159,11 @@ impl PgStore {
             ))
             .map_err(backend)?;
         }
+        // The data plane caches policies and URLs (as the registry caches functions).
+        self.notify(&tx, function)?;
         wait(tx.commit()).map_err(backend)?;
+        drop(c);
+        self.function_changed(function);
         Ok(Edited::Done(record))
     }
 }
