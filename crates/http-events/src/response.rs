@@ -51,6 +51,18 @@ fn status(v: &Value) -> Option<StatusCode> {
     StatusCode::from_u16(u16::try_from(n).ok()?).ok()
 }
 
+/// Whether an answer has `statusCode` (of any value, `null` too), read without keeping
+/// anything else of it.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "statusCode", default, deserialize_with = "present")]
+    status_code: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
+}
+
 fn json_answer(body: Bytes) -> http::Response<Bytes> {
     let mut r = http::Response::new(body);
     r.headers_mut()
@@ -60,6 +72,11 @@ fn json_answer(body: Bytes) -> http::Response<Bytes> {
 
 /// The HTTP response of a function's answer to a 2.0 event.
 pub fn response(payload: &[u8]) -> Result<http::Response<Bytes>, ResponseError> {
+    // Most answers of web apps are responses, but an object without `statusCode` is
+    // answered as it is: tell which without building its tree (it can be megabytes).
+    if let Ok(Probe { status_code: false }) = serde_json::from_slice::<Probe>(payload) {
+        return Ok(json_answer(Bytes::copy_from_slice(payload)));
+    }
     let v: Value = serde_json::from_slice(payload).map_err(|_| ResponseError::NotJson)?;
     let obj = match v {
         Value::Object(o) if o.contains_key("statusCode") => o,
@@ -276,7 +293,16 @@ mod tests {
             parts(&response(br#""Hello from Lambda!""#).expect("a response")),
             (200, json_ct.clone(), "Hello from Lambda!".into())
         );
-        for other in ["3", "3.1", "true", "null", r#"["hello", 3, true]"#] {
+        for other in [
+            "3",
+            "3.1",
+            "true",
+            "null",
+            "[]",
+            "{}",
+            r#"["hello", 3, true]"#,
+            r#"{"inner": {"statusCode": 201}}"#,
+        ] {
             assert_eq!(
                 parts(&response(other.as_bytes()).expect("a response")),
                 (200, json_ct.clone(), other.into()),
