@@ -221,3 +221,65 @@ async fn a_stream_cut_off_is_reported_as_broken() {
         Outcome::StreamBroken { bytes: 4 }
     );
 }
+
+/// A caller that does not read holds the function's writes back once the sink's
+/// channel and the sockets' buffers are full: the server buffers nothing more, so a
+/// stream's memory is bounded whatever the function writes.
+#[tokio::test]
+async fn a_reader_that_does_not_read_holds_the_writer_back() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const CHUNK: usize = 64 * 1024;
+    // Far more than the loopback sockets' buffers hold.
+    const CHUNKS: usize = 1024;
+    let (tx, mut rx) = mpsc::channel(4);
+    let (_api, addr, outcome) = delivered("s-bp", Some(tx)).await;
+    let mut s = open(addr, "s-bp", "application/octet-stream").await;
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    let writer = tokio::spawn(async move {
+        let data = vec![7u8; CHUNK];
+        for _ in 0..CHUNKS {
+            chunk(&mut s, &data).await;
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        finish(s, &[]).await
+    });
+    // Wait until the writer makes no more progress (the caller reads nothing).
+    let mut last = usize::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = written.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    eprintln!("the writer stalled after {last} of {CHUNKS} chunks");
+    assert!(
+        last < CHUNKS,
+        "the writer wrote all {CHUNKS} chunks with nobody reading: the server buffered them"
+    );
+    // Reading lets it finish, every byte delivered in order of arrival.
+    let reader = tokio::spawn(async move {
+        let mut bytes = 0;
+        while let Some(part) = rx.recv().await {
+            if let StreamPart::Chunk(c) = part {
+                bytes += c.len();
+            }
+        }
+        bytes
+    });
+    assert_eq!(writer.await.expect("writer"), 202);
+    assert_eq!(
+        outcome.await.expect("outcome"),
+        Outcome::Streamed {
+            bytes: (CHUNK * CHUNKS) as u64,
+            failure: None,
+        }
+    );
+    drop(_api);
+    assert_eq!(reader.await.expect("reader"), CHUNK * CHUNKS);
+}
