@@ -8,9 +8,10 @@
 //!
 //! The two paths do different work besides the invoke itself: Invoke verifies a SigV4
 //! signature and passes the body as the event; a URL request has no signature, but its
-//! server looks up the URL and the function's resource policy, evaluates the policy for
-//! an anonymous caller, builds the payload 2.0 event (headers, request context, the body
-//! as a string) and maps the function's answer to an HTTP response. The echo answers
+//! server finds the URL and the function's resource policy (in memory once read),
+//! evaluates the policy for an anonymous caller, builds the payload 2.0 event (headers,
+//! request context, the body as a string) and maps the function's answer to an HTTP
+//! response. The echo answers
 //! with the event it got, so the URL's answer is the larger (see the facts
 //! `url_response_bytes` and `url_invoke_response_bytes`).
 
@@ -172,8 +173,9 @@ pub(super) fn url_overhead(
              of {LOADED} clients, alternating URL and Invoke windows of {window:?}, {rounds} \
              of each after a warm-up of each; completed requests per second, every \
              request's latency, and the CPU time (utime + stime from /proc/<pid>/stat) of \
-             the server and of the processes below it over the windows, per request. A URL request has no signature to verify, but looks up the \
-             URL and the function's resource policy, evaluates it for an anonymous caller, \
+             the server and of the processes below it over the windows, per request. A URL request has no signature to verify, but finds \
+             the URL and the function's resource policy (in memory once read), evaluates \
+             it for an anonymous caller, \
              builds a payload 2.0 event (headers, request context, the body as a string) \
              and maps the function's answer (JSON without statusCode: a 200 \
              application/json of it) to the HTTP response; the echo answers with its event, \
