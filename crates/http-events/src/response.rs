@@ -51,18 +51,6 @@ fn status(v: &Value) -> Option<StatusCode> {
     StatusCode::from_u16(u16::try_from(n).ok()?).ok()
 }
 
-/// Whether an answer has `statusCode` (of any value, `null` too), read without keeping
-/// anything else of it.
-#[derive(serde::Deserialize)]
-struct Probe {
-    #[serde(rename = "statusCode", default, deserialize_with = "present")]
-    status_code: bool,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
-}
-
 fn json_answer(body: Bytes) -> http::Response<Bytes> {
     let mut r = http::Response::new(body);
     r.headers_mut()
@@ -72,11 +60,9 @@ fn json_answer(body: Bytes) -> http::Response<Bytes> {
 
 /// The HTTP response of a function's answer to a 2.0 event.
 pub fn response(payload: &[u8]) -> Result<http::Response<Bytes>, ResponseError> {
-    // Most answers of web apps are responses, but an object without `statusCode` is
-    // answered as it is: tell which without building its tree (it can be megabytes).
-    if let Ok(Probe { status_code: false }) = serde_json::from_slice::<Probe>(payload) {
-        return Ok(json_answer(Bytes::copy_from_slice(payload)));
-    }
+    // Parsed whole, even to answer it as it came: a cheaper probe for `statusCode` (serde's
+    // IgnoredAny) skips members without checking them (invalid UTF-8, lone surrogates),
+    // which would pass off an answer that is no JSON as one.
     let v: Value = serde_json::from_slice(payload).map_err(|_| ResponseError::NotJson)?;
     let obj = match v {
         Value::Object(o) if o.contains_key("statusCode") => o,
@@ -353,6 +339,9 @@ mod tests {
         let cases: &[(&[u8], ResponseError)] = &[
             (b"not json", ResponseError::NotJson),
             (b"", ResponseError::NotJson),
+            // Found by the fuzzer: an ignored member of invalid UTF-8.
+            (b"{\"\": \"\xc5\"}", ResponseError::NotJson),
+            (br#"{"a": "\ud800"}"#, ResponseError::NotJson),
             (br#"{"statusCode": "abc"}"#, ResponseError::StatusCode),
             (br#"{"statusCode": 99}"#, ResponseError::StatusCode),
             (br#"{"statusCode": 70000}"#, ResponseError::StatusCode),

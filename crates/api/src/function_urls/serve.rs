@@ -86,7 +86,7 @@ pub(crate) async fn serve(s: &AppState, url_id: &str, path: &str, req: Request) 
     resp
 }
 
-/// The URL's CORS rules, if it has any.
+/// The CORS rules of a URL's `Cors`, absent members empty (nothing allowed).
 fn cors_rules(c: &Cors) -> CorsRules {
     CorsRules {
         allow_credentials: c.allow_credentials.unwrap_or(false),
