@@ -109,6 +109,30 @@ def call(api, path, method="GET", **kw):
     return requests.request(method, api["ApiEndpoint"] + path, timeout=60, **kw)
 
 
+def test_update_api_changes_what_quick_create_made(client, echo, gw):
+    """UpdateApi's Target replaces the quick-create integration's URI and its RouteKey the
+    quick-create route's key; an API made without quick create has neither."""
+    other = h.unique_name("apigw-other")
+    h.create_function(client, other)
+    api = gw.create_api(Name=h.unique_name("quick"), ProtocolType="HTTP",
+                        Target=h.function_arn(echo))
+    allow_api(client, echo, api["ApiId"])
+    allow_api(client, other, api["ApiId"])
+    assert call(api, "/anything").json()["rawPath"] == "/anything"
+    gw.update_api(ApiId=api["ApiId"], Target=h.function_arn(other), RouteKey="GET /only")
+    (integration,) = gw.get_integrations(ApiId=api["ApiId"])["Items"]
+    assert integration["IntegrationUri"] == h.function_arn(other)
+    (route,) = gw.get_routes(ApiId=api["ApiId"])["Items"]
+    assert (route["RouteKey"], route["ApiGatewayManaged"]) == ("GET /only", True)
+    # The other function (tests/functions/python/app.py) answers with its own name.
+    r = call(api, "/only")
+    assert r.status_code == 200 and other in r.text, r.text
+    assert call(api, "/anything").status_code == 404
+    plain = gw.create_api(Name=h.unique_name("plain"), ProtocolType="HTTP")
+    with pytest.raises(gw.exceptions.BadRequestException):
+        gw.update_api(ApiId=plain["ApiId"], Target=h.function_arn(echo))
+
+
 def test_quick_create_with_the_cli(server, client, echo, gw, tmp_path):
     arn = h.function_arn(echo)
     out = aws_gw(server.endpoint, tmp_path, "create-api", "--name", "quick",

@@ -238,13 +238,72 @@ pub(crate) async fn update(
     if let Some(e) = m.string("routeSelectionExpression")? {
         api.route_selection_expression = e;
     }
-    if m.has("target") || m.has("routeKey") {
-        return Err(GwError::bad_request(
-            "Hearth does not update quick create's Target or RouteKey: update the integration or route",
-        ));
+    let target = m.string("target")?;
+    let route_key = m.string("routeKey")?;
+    if let Some(t) = &target {
+        check_function_uri(t)?;
+    }
+    if let Some(k) = &route_key {
+        super::children::check_route_key(k)?;
+    }
+    if target.is_some() || route_key.is_some() {
+        update_quick_create(&s, &id, target, route_key).await?;
     }
     records::put_api(&s, &api).await?;
     Ok(Json(shape(&s, &api)))
+}
+
+/// UpdateApi's `Target` and `RouteKey`: they change what quick create made, the
+/// integration's URI and the route's key ("If not specified, the route created using
+/// quick create is kept. Otherwise, this value replaces the route key of the quick create
+/// route"). An API that quick create did not make has neither to change.
+async fn update_quick_create(
+    s: &AppState,
+    api: &str,
+    target: Option<String>,
+    route_key: Option<String>,
+) -> GwResult<()> {
+    let not_quick = || {
+        GwError::bad_request(
+            "Target and RouteKey can only be updated on an API made by quick create",
+        )
+    };
+    let managed = |m: Option<bool>| m == Some(true);
+    if let Some(target) = target {
+        let mut integration = records::children::<Integration>(s, api, INTEGRATION)
+            .await?
+            .into_iter()
+            .find(|i| managed(i.api_gateway_managed))
+            .ok_or_else(not_quick)?;
+        integration.integration_uri = target;
+        records::put_child(
+            s,
+            api,
+            INTEGRATION,
+            &integration.integration_id.clone(),
+            &integration,
+        )
+        .await?;
+    }
+    if let Some(key) = route_key {
+        let routes: Vec<Route> = records::children(s, api, ROUTE).await?;
+        let mut route = routes
+            .iter()
+            .find(|r| managed(r.api_gateway_managed))
+            .cloned()
+            .ok_or_else(not_quick)?;
+        if routes
+            .iter()
+            .any(|r| r.route_key == key && r.route_id != route.route_id)
+        {
+            return Err(GwError::conflict(format!(
+                "Route with key {key} already exists for this API"
+            )));
+        }
+        route.route_key = key;
+        records::put_child(s, api, ROUTE, &route.route_id.clone(), &route).await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn delete(
