@@ -501,6 +501,33 @@ def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
 
 
+def gateway_client(endpoint: str, validate: bool = True):
+    """boto3's `apigatewayv2` client for the server at `endpoint`, with its administrator
+    key; `validate=False` turns botocore's parameter validation off."""
+    return boto3.session.Session().client(
+        "apigatewayv2", region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                      parameter_validation=validate))
+
+
+def http_api(gw, client, fn: str, version: str, cors: dict | None = None) -> str:
+    """An HTTP API whose `$default` route and stage send everything to `fn` with payload
+    format `version`, allowed to invoke it; its base URL (without a trailing slash)."""
+    api = gw.create_api(Name=unique_name("http-api"), ProtocolType="HTTP",
+                        **({"CorsConfiguration": cors} if cors else {}))
+    integ = gw.create_integration(ApiId=api["ApiId"], IntegrationType="AWS_PROXY",
+                                  IntegrationUri=function_arn(fn),
+                                  PayloadFormatVersion=version)
+    gw.create_route(ApiId=api["ApiId"], RouteKey="$default",
+                    Target=f"integrations/{integ['IntegrationId']}")
+    gw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
+    client.add_permission(
+        FunctionName=fn, StatementId=f"apigw-{api['ApiId']}", Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api['ApiId']}/*")
+    return api["ApiEndpoint"]
+
+
 def user_key(server, tmp_path, account: str, name: str, statements) -> tuple[str, str]:
     """A key of IAM user `name` in `account` (`hearth keys create`) whose identity policy
     has `statements` (None: a key without a policy); (access key id, secret)."""

@@ -339,7 +339,7 @@ def test_host_based_addressing(own_server, tmp_path):
     r = requests.get(f"{own_server.endpoint}/lambda-url/{url_id}/p", timeout=30)
     assert r.json()["rawPath"] == "/p"
     # An HTTP API by its host, likewise.
-    gw = _gateway(own_server.endpoint)
+    gw = h.gateway_client(own_server.endpoint)
     api = gw.create_api(Name="by-host", ProtocolType="HTTP", Target=h.function_arn(name))
     api_host = f"{api['ApiId']}.execute-api.{h.REGION}.hearth.test"
     assert api["ApiEndpoint"] == f"http://{api_host}:{own_server.port}"
@@ -388,16 +388,6 @@ def test_streamed_urls_without_a_prelude_and_failures(streamer):
     assert r.status_code == 502
 
 
-def _gateway(endpoint):
-    import boto3
-    from botocore.config import Config
-    key = h.credentials_for(endpoint)
-    return boto3.session.Session().client(
-        "apigatewayv2", region_name=h.REGION, endpoint_url=endpoint,
-        aws_access_key_id=key[0], aws_secret_access_key=key[1],
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
 @pytest.fixture(scope="module")
 def rust_http(client, server):
     """A Rust `lambda_http` app behind a function URL and HTTP APIs of both payload
@@ -409,20 +399,9 @@ def rust_http(client, server):
     bases = {"url": client.create_function_url_config(
         FunctionName=name, AuthType="NONE")["FunctionUrl"].rstrip("/")}
     allow_public(client, name)
-    gw = _gateway(server.endpoint)
+    gw = h.gateway_client(server.endpoint)
     for version in ("1.0", "2.0"):
-        api = gw.create_api(Name=h.unique_name("rust-http"), ProtocolType="HTTP")
-        integ = gw.create_integration(ApiId=api["ApiId"], IntegrationType="AWS_PROXY",
-                                      IntegrationUri=h.function_arn(name),
-                                      PayloadFormatVersion=version)
-        gw.create_route(ApiId=api["ApiId"], RouteKey="$default",
-                        Target=f"integrations/{integ['IntegrationId']}")
-        gw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
-        client.add_permission(
-            FunctionName=name, StatementId=f"apigw-{api['ApiId']}",
-            Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:aws:execute-api:{h.REGION}:{h.ACCOUNT}:{api['ApiId']}/*")
-        bases[f"api-{version}"] = api["ApiEndpoint"]
+        bases[f"api-{version}"] = h.http_api(gw, client, name, version)
     return bases
 
 

@@ -52,15 +52,6 @@ API_KEYS = {"ApiEndpoint", "ApiId", "ApiKeySelectionExpression", "CreatedDate",
             "RouteSelectionExpression", "Tags"}
 
 
-def gw_client(endpoint: str, validate: bool = True):
-    key = h.credentials_for(endpoint)
-    return boto3.session.Session().client(
-        "apigatewayv2", region_name=h.REGION, endpoint_url=endpoint,
-        aws_access_key_id=key[0], aws_secret_access_key=key[1],
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                      parameter_validation=validate))
-
-
 def aws_gw(endpoint, tmp_path, *args, check=True):
     cmd = [*h._aws_command(), "apigatewayv2", *args, "--endpoint-url", endpoint,
            "--region", h.REGION, "--output", "json"]
@@ -80,7 +71,7 @@ def allow_api(client, fn: str, api_id: str, sid: str | None = None, pattern: str
 
 @pytest.fixture(scope="module")
 def gw(server):
-    return gw_client(server.endpoint)
+    return h.gateway_client(server.endpoint)
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +273,7 @@ def error(call, **kw):
 
 
 def test_errors(gw, server, echo):
-    raw = gw_client(server.endpoint, validate=False)
+    raw = h.gateway_client(server.endpoint, validate=False)
     assert error(gw.get_api, ApiId="nope") == (
         404, "NotFoundException", f"Invalid API identifier specified {h.ACCOUNT}:nope")
     assert error(gw.delete_api, ApiId="nope")[:2] == (404, "NotFoundException")
@@ -565,7 +556,7 @@ def test_permission_is_needed(gw, client):
 
 def test_restart_keeps_apis(own_server):
     client = h.lambda_client(own_server.endpoint)
-    gw = gw_client(own_server.endpoint)
+    gw = h.gateway_client(own_server.endpoint)
     fn = h.unique_name("apigw-restart")
     h.create_function(client, fn, "http-echo.zip", handler="echo.handler")
     api, _ = make_api(gw, client, fn, "1.0", routes=("GET /items/{id}",))
@@ -574,7 +565,7 @@ def test_restart_keeps_apis(own_server):
               "integrations": gw.get_integrations(ApiId=api["ApiId"])["Items"],
               "stages": gw.get_stages(ApiId=api["ApiId"])["Items"]}
     own_server.restart()
-    gw = gw_client(own_server.endpoint)
+    gw = h.gateway_client(own_server.endpoint)
     after = {"api": meta(gw.get_api(ApiId=api["ApiId"])),
              "routes": gw.get_routes(ApiId=api["ApiId"])["Items"],
              "integrations": gw.get_integrations(ApiId=api["ApiId"])["Items"],

@@ -26,9 +26,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 import hearth_e2e as h
 
@@ -122,33 +120,9 @@ def flask_zip():
 # ---- functions, APIs and URLs ---------------------------------------------------------------
 
 
-def gw_client(endpoint: str):
-    return boto3.session.Session().client(
-        "apigatewayv2", region_name=h.REGION, endpoint_url=endpoint, **h.key_args(endpoint),
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
 @pytest.fixture(scope="module")
 def gw(server):
-    return gw_client(server.endpoint)
-
-
-def http_api(gw, client, fn: str, version: str, cors: dict | None = None) -> str:
-    """An HTTP API whose `$default` route and stage send everything to `fn` with payload
-    format `version`, allowed to invoke it; its base URL (without a trailing slash)."""
-    api = gw.create_api(Name=h.unique_name("frameworks"), ProtocolType="HTTP",
-                        **({"CorsConfiguration": cors} if cors else {}))
-    integ = gw.create_integration(ApiId=api["ApiId"], IntegrationType="AWS_PROXY",
-                                  IntegrationUri=h.function_arn(fn),
-                                  PayloadFormatVersion=version)
-    gw.create_route(ApiId=api["ApiId"], RouteKey="$default",
-                    Target=f"integrations/{integ['IntegrationId']}")
-    gw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
-    client.add_permission(
-        FunctionName=fn, StatementId=f"apigw-{api['ApiId']}", Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com",
-        SourceArn=f"arn:aws:execute-api:{h.REGION}:{h.ACCOUNT}:{api['ApiId']}/*")
-    return api["ApiEndpoint"]
+    return h.gateway_client(server.endpoint)
 
 
 def public_url(client, fn: str, **config) -> str:
@@ -180,8 +154,8 @@ def fronts(apps, gw, client):
     """(app, front) -> the base URL the app is served at through that front."""
     out = {}
     for app, fn in apps.items():
-        out[app, "api-1.0"] = http_api(gw, client, fn, "1.0")
-        out[app, "api-2.0"] = http_api(gw, client, fn, "2.0")
+        out[app, "api-1.0"] = h.http_api(gw, client, fn, "1.0")
+        out[app, "api-2.0"] = h.http_api(gw, client, fn, "2.0")
         out[app, "url"] = public_url(client, fn)
     return out
 
@@ -428,8 +402,8 @@ def cors_apis(gw, client, cors_fn, page_server):
     """Two HTTP APIs (payload 2.0) in front of the app: one whose CorsConfiguration allows
     the page's origin, one that allows another origin only."""
     origin, _ = page_server
-    return {"allowed": http_api(gw, client, cors_fn, "2.0", cors=cors_for(origin)),
-            "refused": http_api(gw, client, cors_fn, "2.0",
+    return {"allowed": h.http_api(gw, client, cors_fn, "2.0", cors=cors_for(origin)),
+            "refused": h.http_api(gw, client, cors_fn, "2.0",
                                 cors=cors_for("http://nobody.example"))}
 
 
