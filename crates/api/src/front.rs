@@ -11,27 +11,38 @@ use axum::response::Response;
 use crate::http_endpoints::FrontTarget;
 use crate::AppState;
 
+/// Which front a request is for.
+enum Front {
+    Url,
+    Api,
+}
+
 /// The layer: a function URL's or HTTP API's request goes to its data plane, any other
 /// to the API.
 pub(crate) async fn dispatch(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        // HTTP/2 carries the host in the URI instead.
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    let path = req.uri().path().to_string();
-    let target = s.options.endpoints.target(host.as_deref(), &path);
-    match target {
-        Some(FrontTarget::FunctionUrl { id, path }) => {
-            let (id, path) = (id.to_string(), path.to_string());
+    // Only a request for a front pays for owning its id and path.
+    let front = {
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            // HTTP/2 carries the host in the URI instead.
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        s.options
+            .endpoints
+            .target(host, req.uri().path())
+            .map(|t| match t {
+                FrontTarget::FunctionUrl { id, path } => {
+                    (Front::Url, id.to_owned(), path.to_owned())
+                }
+                FrontTarget::HttpApi { id, path } => (Front::Api, id.to_owned(), path.to_owned()),
+            })
+    };
+    match front {
+        Some((Front::Url, id, path)) => {
             crate::function_urls::serve::serve(&s, &id, &path, req).await
         }
-        Some(FrontTarget::HttpApi { id, path }) => {
-            let (id, path) = (id.to_string(), path.to_string());
-            crate::http_api::serve(&s, &id, &path, req).await
-        }
+        Some((Front::Api, id, path)) => crate::http_api::serve(&s, &id, &path, req).await,
         None => next.run(req).await,
     }
 }
