@@ -345,15 +345,9 @@ async fn verified(
     };
     let request_id = signed.request_id.to_string();
     let req = InvokeRequest {
-        request_id: request_id.clone(),
-        function,
-        payload,
         log_tail: signed.log_type == "Tail",
         client_context,
-        dry_run: false,
-        attempt: None,
-        stream: None,
-        trace_id: None,
+        ..InvokeRequest::new(request_id.clone(), function, payload)
     };
     Ok((req, request_id))
 }

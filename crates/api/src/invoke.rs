@@ -247,15 +247,10 @@ impl SyncInvoke {
     /// The engine's request to run it here.
     pub(crate) fn into_request(self) -> InvokeRequest {
         InvokeRequest {
-            request_id: self.request_id,
-            function: self.function,
-            payload: self.payload,
             log_tail: self.log_tail,
             client_context: self.client_context,
             dry_run: self.dry_run,
-            attempt: None,
-            stream: None,
-            trace_id: None,
+            ..InvokeRequest::new(self.request_id, self.function, self.payload)
         }
     }
 }

@@ -30,15 +30,12 @@ async fn try_stream(
 ) -> Result<StreamedInvoke, EngineError> {
     fx.path
         .invoke_stream(InvokeRequest {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            function: function(name),
-            payload: Bytes::from(payload.to_string()),
             log_tail: true,
-            client_context: None,
-            dry_run: false,
-            attempt: None,
-            stream: None,
-            trace_id: None,
+            ..InvokeRequest::new(
+                uuid::Uuid::new_v4().to_string(),
+                function(name),
+                Bytes::from(payload.to_string()),
+            )
         })
         .await
 }

@@ -165,18 +165,16 @@ fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<St
 async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Attempt {
     let result = invoker
         .invoke(InvokeRequest {
-            request_id: event.request_id.clone(),
-            function: FunctionRef {
-                name: event.function.clone(),
-                qualifier: event.qualifier.clone(),
-            },
-            payload: payload.clone(),
-            log_tail: false,
             client_context: event.client_context.clone(),
-            dry_run: false,
             attempt: Some(event.progress.runs + 1),
-            stream: None,
-            trace_id: None,
+            ..InvokeRequest::new(
+                event.request_id.clone(),
+                FunctionRef {
+                    name: event.function.clone(),
+                    qualifier: event.qualifier.clone(),
+                },
+                payload.clone(),
+            )
         })
         .await;
     match result {
