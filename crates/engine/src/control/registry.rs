@@ -59,12 +59,7 @@ impl Registry {
     /// The function's entry, loaded from the store on a miss; `None` if it does not
     /// exist.
     pub(crate) fn get(&self, store: &Store, name: &str) -> Result<Option<Arc<Entry>>, StoreError> {
-        if let Some(e) = self
-            .entries
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-        {
+        if let Some(e) = read(&self.entries).get(name) {
             return Ok(Some(e.clone()));
         }
         let generation = self.generation.load(Ordering::Acquire);
@@ -93,12 +88,7 @@ impl Registry {
                 .collect(),
             egress: store.resources().function_settings(name, LATEST)?.egress,
         });
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        // A write since the load started may have been missed: serve this read from
-        // what was loaded, but do not keep it.
-        if self.generation.load(Ordering::Acquire) == generation {
-            entries.insert(name.to_string(), entry.clone());
-        }
+        self.keep(&self.entries, generation, name.to_string(), entry.clone());
         Ok(Some(entry))
     }
 
@@ -116,10 +106,7 @@ impl Registry {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = load()?.map(Arc::new);
-        let mut policies = write(&self.policies);
-        if self.generation.load(Ordering::Acquire) == generation {
-            policies.insert(key, loaded.clone());
-        }
+        self.keep(&self.policies, generation, key, loaded.clone());
         Ok(loaded)
     }
 
@@ -136,11 +123,24 @@ impl Registry {
         let Some(loaded) = load()?.map(Arc::new) else {
             return Ok(None);
         };
-        let mut urls = write(&self.urls);
-        if self.generation.load(Ordering::Acquire) == generation {
-            urls.insert(url_id.to_string(), loaded.clone());
-        }
+        self.keep(&self.urls, generation, url_id.to_string(), loaded.clone());
         Ok(Some(loaded))
+    }
+
+    /// Keeps what a load that began at `generation` read, unless a change came since: the
+    /// load may have missed it, so its value serves that one read and is not kept.
+    /// (`forget` moves the generation while it holds every map's lock.)
+    fn keep<K: Eq + std::hash::Hash, V>(
+        &self,
+        map: &RwLock<HashMap<K, V>>,
+        generation: u64,
+        key: K,
+        value: V,
+    ) {
+        let mut kept = write(map);
+        if self.generation.load(Ordering::Acquire) == generation {
+            kept.insert(key, value);
+        }
     }
 
     /// Forgets what `change` made stale.
