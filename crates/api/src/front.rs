@@ -4,9 +4,15 @@
 //! and routes see it. Those endpoints authenticate (or not) as their own configuration
 //! says, and answer in their own terms, not as the Lambda API does.
 
+use std::future::Future;
+
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::header::ORIGIN;
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
+use hearth_http_events::cors::CorsRules;
 
 use crate::http_endpoints::FrontTarget;
 use crate::AppState;
@@ -59,4 +65,28 @@ pub(crate) fn source_ip(parts: &axum::http::request::Parts) -> Option<std::net::
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip())
         })
+}
+
+/// A front's CORS around its answer: with `cors`, a preflight is answered from it without
+/// running `answer`, and any other answer gets its headers for the request's `Origin` (in
+/// place of the function's). Without, `answer` as it is.
+pub(crate) async fn with_cors<F: Future<Output = Response>>(
+    cors: Option<&CorsRules>,
+    req: Request,
+    answer: impl FnOnce(Request) -> F,
+) -> Response {
+    let Some(cors) = cors else {
+        return answer(req).await;
+    };
+    if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
+        return preflight.map(Body::from);
+    }
+    // The origin is all the rules read of the request.
+    let mut origin = HeaderMap::new();
+    if let Some(o) = req.headers().get(ORIGIN) {
+        origin.insert(ORIGIN, o.clone());
+    }
+    let mut resp = answer(req).await;
+    cors.apply(&origin, resp.headers_mut());
+    resp
 }

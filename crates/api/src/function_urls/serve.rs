@@ -100,18 +100,7 @@ fn cors_rules(c: &Cors) -> CorsRules {
 
 async fn handle(s: &AppState, served: &Served<'_>, path: &str, req: Request) -> Response {
     let cors = served.url.cors.as_ref().map(cors_rules);
-    if let Some(preflight) = cors
-        .as_ref()
-        .and_then(|c| c.preflight(req.method(), req.headers()))
-    {
-        return preflight.map(Body::from);
-    }
-    let request_headers: HeaderMap = req.headers().clone();
-    let mut resp = invoke(s, served, path, req).await;
-    if let Some(c) = &cors {
-        c.apply(&request_headers, resp.headers_mut());
-    }
-    resp
+    crate::front::with_cors(cors.as_ref(), req, |req| invoke(s, served, path, req)).await
 }
 
 async fn invoke(s: &AppState, served: &Served<'_>, path: &str, req: Request) -> Response {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE as BASE64_URL;
 use base64::Engine as _;
@@ -135,23 +135,14 @@ async fn route_and_invoke(
     if api.disable_execute_api_endpoint {
         return answer(StatusCode::FORBIDDEN, "Forbidden");
     }
-    let Some(cors) = api
+    let cors = api
         .cors_configuration
         .as_ref()
-        .and_then(CorsRules::from_json)
-    else {
-        return invoke_route(s, api_id, (account, api), path, req, request_id).await;
-    };
-    if let Some(preflight) = cors.preflight(req.method(), req.headers()) {
-        return preflight.map(Body::from).into_response();
-    }
-    let mut origin = HeaderMap::new();
-    if let Some(o) = req.headers().get(axum::http::header::ORIGIN) {
-        origin.insert(axum::http::header::ORIGIN, o.clone());
-    }
-    let mut resp = invoke_route(s, api_id, (account, api), path, req, request_id).await;
-    cors.apply(&origin, resp.headers_mut());
-    resp
+        .and_then(CorsRules::from_json);
+    crate::front::with_cors(cors.as_ref(), req, |req| {
+        invoke_route(s, api_id, (account, api), path, req, request_id)
+    })
+    .await
 }
 
 /// The request's route, its function invoked.
