@@ -124,7 +124,7 @@ fn is_signed(parts: &Parts) -> bool {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"))
+        .is_some_and(|v| v.starts_with(hearth_auth::parse::ALGORITHM))
         || parts
             .uri
             .query()
