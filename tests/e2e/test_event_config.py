@@ -16,9 +16,10 @@ SQS = "arn:aws:sqs:us-east-1:000000000000:hearth-dlq"
 
 @pytest.fixture(scope="module", autouse=True)
 def destinations_allowed(server):
-    """The functions' execution role may invoke functions: Lambda sends destination
-    records with it, and refuses a destination it may not invoke (`test_async.py`)."""
-    h.allow_role(server.endpoint, ["lambda:InvokeFunction"])
+    """The functions' execution role may invoke functions, send to queues and publish to
+    topics: Lambda sends destination records and dead letters with it, and refuses a
+    destination or dead-letter target it may not send to (`test_async.py`)."""
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction", "sqs:SendMessage", "sns:Publish"])
 
 
 def error(call, **kw):
@@ -268,11 +269,11 @@ def test_destinations(client, raw_client):
     assert error(put, success=iam) == invalid(
         f"The provided destination config DestinationConfig(onSuccess=OnSuccess(destination="
         f"{iam}), onFailure=null) is invalid.")
-    for arn in (SQS, "arn:aws:sns:us-east-1:000000000000:topic",
-                "arn:aws:events:us-east-1:000000000000:event-bus/default"):
-        status, code, message = error(put, failure=arn)
-        assert (status, code) == (400, "InvalidParameterValueException")
-        assert arn in message and "only to Lambda functions" in message, message
+    bus = "arn:aws:events:us-east-1:000000000000:event-bus/default"
+    status, code, message = error(put, failure=bus)
+    assert (status, code) == (400, "InvalidParameterValueException")
+    assert bus in message and "only to Lambda functions, SQS queues and SNS topics" in message, \
+        message
     bad = h.function_arn(other).replace(":lambda:", ":_-/!lambda:")
     status, code, message = error(put, failure=bad, c=raw_client)
     assert (status, code) == (400, "ValidationException")
@@ -374,6 +375,7 @@ def test_dead_letter_config(client, raw_client, aws):
     got = aws("get-function-configuration", "--function-name", name).json
     assert "DeadLetterConfig" not in got
 
+
     for call, kw in [
         (raw_client.update_function_configuration, {"FunctionName": name}),
         (raw_client.create_function, {"FunctionName": h.unique_name("dlq-bad"),
@@ -390,3 +392,29 @@ def test_dead_letter_config(client, raw_client, aws):
 
     plain = h.unique_name("dlq-none")
     assert "DeadLetterConfig" not in h.create_function(client, plain)
+
+
+def test_a_role_that_may_not_send_to_the_target_is_refused(server, client):
+    """Lambda sends dead letters and destination records with the execution role, so it
+    refuses a target the role may not send to, with its own messages."""
+    h.allow_role(server.endpoint, ["lambda:InvokeFunction"], role="hearth-e2e-nosend")
+    role = h.ROLE.replace("hearth-e2e", "hearth-e2e-nosend")
+    name = h.unique_name("dlq-refused")
+    topic = "arn:aws:sns:us-east-1:000000000000:hearth-dlq"
+    assert error(h.create_function, client=client, name=name, Role=role,
+                 DeadLetterConfig={"TargetArn": SQS}) == (
+        400, "InvalidParameterValueException",
+        "The provided execution role does not have permissions to call SendMessage on SQS")
+    h.create_function(client, name, Role=role)
+    assert error(client.update_function_configuration, FunctionName=name,
+                 DeadLetterConfig={"TargetArn": topic}) == (
+        400, "InvalidParameterValueException",
+        "The provided execution role does not have permissions to call Publish on SNS")
+    assert error(client.put_function_event_invoke_config, FunctionName=name,
+                 DestinationConfig={"OnFailure": {"Destination": SQS}}) == (
+        400, "InvalidParameterValueException",
+        f"The function execution role does not have permissions to call SendMessage on {SQS}")
+    # The role the function is given decides: one that may send is accepted.
+    h.update_config(client, name, DeadLetterConfig={"TargetArn": topic}, Role=h.ROLE)
+    assert client.get_function_configuration(FunctionName=name)["DeadLetterConfig"] == {
+        "TargetArn": topic}

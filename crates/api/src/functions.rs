@@ -72,6 +72,9 @@ pub(crate) async fn create(
     let order = EnvOrder::of(&bytes);
     let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
     crate::role_check::check(&s, access.as_ref().map(|a| &a.0), &new.role, &new.name)?;
+    if let Some(target) = &new.dead_letter_target_arn {
+        crate::role_check::check_dead_letters(&s, &new.role, &new.name, target)?;
+    }
     crate::kms::check_key(&s, new.kms_key_arn.as_deref(), tenant.as_str()).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
@@ -218,6 +221,18 @@ pub(crate) async fn update_configuration(
         crate::function_request::config_change(&function, tenant.as_str(), req, &order)?;
     if let Some(role) = &change.role {
         crate::role_check::check(&s, access.as_ref().map(|a| &a.0), role, &r.name)?;
+    }
+    if change.role.is_some() || matches!(change.dead_letter_target_arn, Some(Some(_))) {
+        // The role and the target the function will have: either may be the one changed.
+        let current = s.engine.get_function(&r)?;
+        let role = change.role.as_ref().unwrap_or(&current.role);
+        let target = match &change.dead_letter_target_arn {
+            Some(t) => t.as_ref(),
+            None => current.dead_letter_target_arn.as_ref(),
+        };
+        if let Some(target) = target {
+            crate::role_check::check_dead_letters(&s, role, &r.name, target)?;
+        }
     }
     if let Some(arn) = &change.kms_key_arn {
         crate::kms::check_key(&s, arn.as_deref(), tenant.as_str()).await?;

@@ -8,6 +8,10 @@
 //! crate with Lambda as the principal and the function as the source
 //! (`aws:SourceAccount`, `aws:SourceArn`), so that a trust policy limited to some
 //! functions or accounts is honoured.
+//!
+//! A function with a `DeadLetterConfig` must also have a role that may send to it
+//! (`sqs:SendMessage` on the queue, `sns:Publish` on the topic), as Lambda sends dead
+//! letters with the role: [`check_dead_letters`].
 
 use hearth_engine::IamError;
 use hearth_iam_policy::{RequestContext, RequestPrincipal};
@@ -66,5 +70,21 @@ pub(crate) fn check(
         Ok(())
     } else {
         Err(AwsError::invalid(CANNOT_ASSUME).into())
+    }
+}
+
+/// With role checking on, whether `role`, the execution role of the function whose key is
+/// `function`, may send its dead letters to `target` (an SQS queue or SNS topic ARN),
+/// else Lambda's `InvalidParameterValueException`.
+pub(crate) fn check_dead_letters(
+    s: &AppState,
+    role: &str,
+    function: &str,
+    target: &str,
+) -> ApiResult<()> {
+    if s.engine.role_may_send(role, function, target)? {
+        Ok(())
+    } else {
+        Err(hearth_engine::dead_letters_refused(target).into())
     }
 }

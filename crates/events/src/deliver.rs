@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_model::arn::LATEST;
-use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::event_invoke::{DestinationKind, EventInvokeConfig};
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
 use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
-use hearth_triggers::{EngineError, InvokeRequest, Invoker};
+use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
-use crate::record::destination_record;
+use crate::record::{dead_letter_message, destination_record};
 use crate::Shared;
 
 /// Longest sleep with nothing due (a push wakes the dispatcher anyway).
@@ -222,7 +222,10 @@ fn throttle_outcome() -> Outcome {
 }
 
 /// The event is done: sends a record to `dest` (the destination configured for
-/// `condition`) if there is one, and removes the event. Nothing goes back to the queue.
+/// `condition`) if there is one, and its event to the dead-letter target if it failed,
+/// and removes the event. Nothing goes back to the queue. A record or dead letter sent
+/// to a queue or topic goes before the event's removal is committed: a crash between
+/// sends it again when the event runs again (at-least-once, as everywhere here).
 async fn finish(
     s: &Shared,
     invoker: &Invoker,
@@ -255,38 +258,21 @@ async fn finish(
         dest => dest,
     };
     if let (Some(condition), Some(arn)) = (condition, dest) {
-        // In the function's own account, as the configuration was checked.
-        match FunctionRef::parse(&arn, hearth_model::arn::key_account(&event.function)) {
-            Ok(target) => {
-                let record = destination_record(
-                    event,
-                    payload,
-                    condition,
-                    last.as_ref(),
-                    chrono::Utc::now(),
-                );
-                let now = now_ms();
-                let next = QueuedEvent {
-                    seq: s.seq()?,
-                    owner: s.new_owner(),
-                    request_id: uuid::Uuid::new_v4().to_string(),
-                    function: target.name,
-                    qualifier: target.qualifier,
-                    client_context: None,
-                    accepted_ms: now,
-                    due_ms: now,
-                    progress: Default::default(),
+        let record =
+            destination_record(event, payload, condition, last.as_ref(), chrono::Utc::now());
+        match DestinationKind::of(&arn, condition != Condition::Success) {
+            DestinationKind::Queue | DestinationKind::Topic => {
+                let message = OutboundMessage {
+                    body: record.to_string(),
+                    attributes: Vec::new(),
                 };
-                follow = Some(Box::new((next, Bytes::from(record.to_string()))));
+                send(s, &arn, message, "destination record", event).await;
             }
-            Err(e) => {
-                tracing::warn!(
-                    destination = arn,
-                    error = e.message,
-                    "destination is not a function; record dropped"
-                )
-            }
+            _ => follow = function_record(s, event, &arn, record)?,
         }
+    }
+    if let Some(failed) = condition.filter(|c| *c != Condition::Success) {
+        dead_letter(s, invoker, event, qualifier, payload, last.as_ref(), failed).await?;
     }
     if condition.is_some_and(|c| c != Condition::Success) {
         tracing::info!(
@@ -323,6 +309,92 @@ async fn finish(
         }
     }
     Ok(None)
+}
+
+/// The record for a function destination, queued as a new event of that function (in
+/// the source function's own account, as the configuration was checked).
+fn function_record(
+    s: &Shared,
+    event: &QueuedEvent,
+    arn: &str,
+    record: serde_json::Value,
+) -> Result<Option<Box<(QueuedEvent, Bytes)>>, EngineError> {
+    let target = match FunctionRef::parse(arn, hearth_model::arn::key_account(&event.function)) {
+        Ok(target) => target,
+        Err(e) => {
+            tracing::warn!(
+                destination = arn,
+                error = e.message,
+                "destination is not a function; record dropped"
+            );
+            return Ok(None);
+        }
+    };
+    let now = now_ms();
+    let next = QueuedEvent {
+        seq: s.seq()?,
+        owner: s.new_owner(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        function: target.name,
+        qualifier: target.qualifier,
+        client_context: None,
+        accepted_ms: now,
+        due_ms: now,
+        progress: Default::default(),
+    };
+    Ok(Some(Box::new((next, Bytes::from(record.to_string())))))
+}
+
+/// Sends a failed event to the function's dead-letter queue or topic, if it has one its
+/// role may send to: the event as it was given, with Lambda's attributes saying why
+/// (`RequestID`, `ErrorCode`, `ErrorMessage`).
+async fn dead_letter(
+    s: &Shared,
+    invoker: &Invoker,
+    event: &QueuedEvent,
+    qualifier: &str,
+    payload: &[u8],
+    last: Option<&Outcome>,
+    condition: Condition,
+) -> Result<(), EngineError> {
+    let Some(target) = invoker.dead_letter_target(&event.function, qualifier)? else {
+        return Ok(());
+    };
+    if !invoker.role_may_send_to(&event.function, qualifier, &target)? {
+        tracing::warn!(
+            function = event.function,
+            request_id = event.request_id,
+            target,
+            "dead letter not sent: the function's execution role may not send to its dead-letter target"
+        );
+        return Ok(());
+    }
+    let message = dead_letter_message(event, payload, last, condition);
+    send(s, &target, message, "dead letter", event).await;
+    Ok(())
+}
+
+/// Hands `message` to the queue or topic `target`; a message that cannot be sent is
+/// dropped with a warning, as Lambda counts it in `DestinationDeliveryFailures` and
+/// goes on.
+async fn send(s: &Shared, target: &str, message: OutboundMessage, what: &str, event: &QueuedEvent) {
+    let Some(sink) = s.sink.get() else {
+        tracing::warn!(
+            target,
+            what,
+            "not sent: this server has no queues or topics"
+        );
+        return;
+    };
+    if let Err(e) = sink.send(target, message).await {
+        tracing::warn!(
+            function = event.function,
+            request_id = event.request_id,
+            target,
+            error = %e,
+            "{what} not sent"
+        );
+    }
 }
 
 async fn read_payload(s: &Shared, seq: i64) -> Result<Option<Bytes>, EngineError> {

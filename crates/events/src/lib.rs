@@ -30,14 +30,14 @@ mod source;
 
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use hearth_model::time::now_ms;
 use hearth_store::{
     Change, Durability, QueueOp, QueuedEvent, Standing, Store, StoreError, WriteError, Writer,
 };
-use hearth_triggers::{BoxFuture, EventQueue, InvocableEvent, QueueStats};
+use hearth_triggers::{BoxFuture, EventQueue, InvocableEvent, MessageSink, QueueStats};
 use tokio::sync::Notify;
 
 pub use source::Dispatcher;
@@ -103,6 +103,9 @@ struct Shared {
     let_go: AtomicBool,
     stopping: AtomicBool,
     config: EventsConfig,
+    /// Where records for queue and topic destinations, and dead letters, go: set once
+    /// by the server when it has those services.
+    sink: OnceLock<Arc<dyn MessageSink>>,
 }
 
 impl Shared {
@@ -209,6 +212,7 @@ impl AsyncQueue {
             let_go: AtomicBool::new(true),
             stopping: AtomicBool::new(false),
             config,
+            sink: OnceLock::new(),
         });
         if shared.may_run() {
             let resumed = claims::read_back(&shared)?;
@@ -217,6 +221,13 @@ impl AsyncQueue {
             }
         }
         Ok(Self { shared })
+    }
+
+    /// Gives the queue the services that take records for queue and topic destinations
+    /// and dead letters (the first call counts). Without one such a record is dropped
+    /// with a warning.
+    pub fn send_messages_with(&self, sink: Arc<dyn MessageSink>) {
+        let _ = self.shared.sink.set(sink);
     }
 
     /// The event source that delivers this queue's events; the server starts one.

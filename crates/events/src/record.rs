@@ -1,8 +1,10 @@
-//! The invocation record sent to an OnSuccess or OnFailure destination; its shape is
-//! written down in `docs/wire/destinations.md`.
+//! The invocation record sent to an OnSuccess or OnFailure destination, and the message
+//! sent to a dead-letter queue or topic; their shapes are written down in
+//! `docs/wire/destinations.md`.
 
 use hearth_model::arn::{function_arn, LATEST};
 use hearth_store::QueuedEvent;
+use hearth_triggers::{MessageAttribute, OutboundMessage};
 use serde_json::{json, Value};
 
 use crate::policy::{Condition, Outcome};
@@ -54,6 +56,54 @@ pub(crate) fn destination_record(
         record["responsePayload"] = as_json(o.payload.as_bytes());
     }
     record
+}
+
+/// Lambda truncates a dead letter's `ErrorMessage` to 1 KB.
+const ERROR_MESSAGE_MAX: usize = 1024;
+
+/// The dead letter for `event`: its payload unchanged as the body, and why it failed as
+/// attributes — `RequestID`, `ErrorCode` (the 3-digit HTTP status of the last answer:
+/// 200 for a function error, 429 for a throttle; 500 when the function never answered)
+/// and `ErrorMessage` (the function's `errorMessage`, else what it answered, else the
+/// condition).
+pub(crate) fn dead_letter_message(
+    event: &QueuedEvent,
+    payload: &[u8],
+    last: Option<&Outcome>,
+    condition: Condition,
+) -> OutboundMessage {
+    let code = last.map_or(500, |o| o.status_code);
+    let message = last
+        .map(|o| match serde_json::from_str::<Value>(&o.payload) {
+            Ok(Value::Object(m)) => match m.get("errorMessage") {
+                Some(Value::String(text)) => text.clone(),
+                _ => o.payload.clone(),
+            },
+            _ => o.payload.clone(),
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| condition.as_str().to_string());
+    OutboundMessage {
+        body: String::from_utf8_lossy(payload).into_owned(),
+        attributes: vec![
+            MessageAttribute::new("RequestID", "String", event.request_id.clone()),
+            MessageAttribute::new("ErrorCode", "Number", code.to_string()),
+            MessageAttribute::new(
+                "ErrorMessage",
+                "String",
+                truncate(&message, ERROR_MESSAGE_MAX),
+            ),
+        ],
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character.
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 #[cfg(test)]

@@ -9,10 +9,14 @@ use bytes::Bytes;
 use hearth_engine::testing::{self, eventually};
 use hearth_engine::Engine;
 use hearth_events::{AsyncQueue, EventsConfig};
+use hearth_model::event_invoke::{Destination, DestinationConfig, EventInvokeSettings};
 use hearth_model::FunctionRef;
 use hearth_sandbox::scripted::{Records, Script, Step};
 use hearth_store::Store;
-use hearth_triggers::{EnqueueRequest, EventSource, Host, Invoker, SourceContext};
+use hearth_triggers::{
+    BoxFuture, EnqueueRequest, EventSource, Host, Invoker, MessageAttribute, MessageSink,
+    OutboundMessage, SendError, SourceContext,
+};
 
 struct Server {
     store: Store,
@@ -135,4 +139,88 @@ async fn an_event_still_running_at_stop_stays_queued_for_the_next_start() {
     let stats = hearth_triggers::EventQueue::stats(&next);
     assert_eq!(stats.len(), 1, "{stats:?}");
     assert_eq!((stats[0].function.as_str(), stats[0].queued), ("slow", 1));
+}
+
+/// What a sink was handed: (target, message).
+#[derive(Default)]
+struct Sent(std::sync::Mutex<Vec<(String, OutboundMessage)>>);
+
+impl Sent {
+    fn all(&self) -> Vec<(String, OutboundMessage)> {
+        self.0.lock().expect("lock").clone()
+    }
+}
+
+impl MessageSink for Sent {
+    fn send<'a>(
+        &'a self,
+        target: &'a str,
+        message: OutboundMessage,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.0
+            .lock()
+            .expect("lock")
+            .push((target.to_string(), message));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_event_goes_to_its_queue_destination_and_its_dead_letter_topic() {
+    const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:failures";
+    const TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:dead";
+    let server = Server::new(Script::default().on_invoke(|_| {
+        vec![Step::Fail {
+            error_type: "Handled".into(),
+            body: Bytes::from_static(br#"{"errorMessage":"it broke","errorType":"Handled"}"#),
+        }]
+    }));
+    let sent = Arc::new(Sent::default());
+    server.queue.send_messages_with(sent.clone());
+    let mut new = testing::new_function("f");
+    new.dead_letter_target_arn = Some(TOPIC.into());
+    testing::create(&server.engine, new).await;
+    server
+        .engine
+        .put_event_invoke_config(
+            &function("f"),
+            EventInvokeSettings {
+                maximum_retry_attempts: Some(0),
+                maximum_event_age_in_seconds: None,
+                destination_config: Some(DestinationConfig {
+                    on_success: Destination::default(),
+                    on_failure: Destination {
+                        destination: Some(QUEUE.into()),
+                    },
+                }),
+            },
+        )
+        .expect("the configuration");
+    let host = server.host().await;
+    server.enqueue("f", "req-3", r#"{"n":3}"#).await;
+    eventually("the record and the dead letter are sent", || {
+        sent.all().len() == 2
+    })
+    .await;
+    host.stop(Duration::from_secs(1)).await;
+    let sent = sent.all();
+    let (target, record) = &sent[0];
+    assert_eq!(target, QUEUE);
+    assert!(record.attributes.is_empty());
+    let record: serde_json::Value = serde_json::from_str(&record.body).expect("JSON");
+    assert_eq!(record["requestContext"]["requestId"], "req-3");
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestPayload"], serde_json::json!({"n": 3}));
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    let (target, letter) = &sent[1];
+    assert_eq!(target, TOPIC);
+    assert_eq!(letter.body, r#"{"n":3}"#);
+    assert_eq!(
+        letter.attributes,
+        [
+            MessageAttribute::new("RequestID", "String", "req-3"),
+            MessageAttribute::new("ErrorCode", "Number", "200"),
+            MessageAttribute::new("ErrorMessage", "String", "it broke"),
+        ]
+    );
 }

@@ -128,8 +128,12 @@ impl DestinationConfig {
 pub enum DestinationKind {
     /// A Lambda function (`arn:aws:lambda:...`).
     Function,
-    /// A kind Lambda delivers to but Hearth does not yet (queues, topics, event buses,
-    /// and buckets for failures): the service's name.
+    /// An SQS queue (`arn:aws:sqs:...`): the record is sent as a message.
+    Queue,
+    /// An SNS topic (`arn:aws:sns:...`): the record is published.
+    Topic,
+    /// A kind Lambda delivers to but Hearth does not yet (event buses, and buckets for
+    /// failures): the service's name.
     NotYetSupported(&'static str),
     /// A kind Lambda rejects as a destination of this outcome.
     Invalid,
@@ -143,8 +147,8 @@ impl DestinationKind {
         }
         match arn.split(':').nth(2) {
             Some("lambda") => Self::Function,
-            Some("sqs") => Self::NotYetSupported("sqs"),
-            Some("sns") => Self::NotYetSupported("sns"),
+            Some("sqs") => Self::Queue,
+            Some("sns") => Self::Topic,
             Some("events") => Self::NotYetSupported("events"),
             Some("s3") if on_failure => Self::NotYetSupported("s3"),
             _ => Self::Invalid,
@@ -155,8 +159,21 @@ impl DestinationKind {
 /// The message for a destination Lambda accepts but Hearth cannot deliver to yet.
 pub fn destination_not_yet_supported(arn: &str, service: &str) -> String {
     format!(
-        "The destination ARN {arn} names a {service} resource; Hearth delivers asynchronous invocation records only to Lambda functions so far."
+        "The destination ARN {arn} names a {service} resource; Hearth delivers asynchronous invocation records only to Lambda functions, SQS queues and SNS topics so far."
     )
+}
+
+/// The operation Lambda calls, with the function's execution role, to hand something to
+/// the resource `arn` names (a destination record, a dead-letter message): its IAM action
+/// and the operation's name as Lambda's messages write it. `None` for a service Lambda
+/// does not send to this way.
+pub fn send_operation(arn: &str) -> Option<(&'static str, &'static str)> {
+    match arn.split(':').nth(2)? {
+        "lambda" => Some(("lambda:InvokeFunction", "InvokeFunction")),
+        "sqs" => Some(("sqs:SendMessage", "SendMessage")),
+        "sns" => Some(("sns:Publish", "Publish")),
+        _ => None,
+    }
 }
 
 /// Put- and UpdateFunctionEventInvokeConfig's body. Put replaces the whole
@@ -455,12 +472,23 @@ mod tests {
             DestinationKind::of(&arn("lambda"), false),
             DestinationKind::Function
         );
-        for service in ["sqs", "sns", "events"] {
-            assert_eq!(
-                DestinationKind::of(&arn(service), false),
-                DestinationKind::NotYetSupported(service)
-            );
-        }
+        assert_eq!(
+            DestinationKind::of(&arn("sqs"), false),
+            DestinationKind::Queue
+        );
+        assert_eq!(
+            DestinationKind::of(&arn("sns"), true),
+            DestinationKind::Topic
+        );
+        assert_eq!(
+            DestinationKind::of(&arn("events"), false),
+            DestinationKind::NotYetSupported("events")
+        );
+        assert_eq!(
+            send_operation(&arn("sqs")),
+            Some(("sqs:SendMessage", "SendMessage"))
+        );
+        assert_eq!(send_operation(&arn("events")), None);
         assert_eq!(
             DestinationKind::of("arn:aws:s3:::b", true),
             DestinationKind::NotYetSupported("s3")

@@ -61,8 +61,9 @@ pub struct FunctionConfig {
     pub last_update_status_reason: Option<String>,
     pub last_update_status_reason_code: Option<String>,
     pub tags: BTreeMap<String, String>,
-    /// `DeadLetterConfig.TargetArn` (stored only: Hearth does not deliver to queues or
-    /// topics yet). Absent from records written before Hearth knew it.
+    /// `DeadLetterConfig.TargetArn`: the SQS queue or SNS topic an asynchronous event goes
+    /// to when it fails (with its destination on failure, if any). Absent from records
+    /// written before Hearth knew it.
     #[serde(default)]
     pub dead_letter_target_arn: Option<String>,
     /// While an UpdateFunctionCode is in progress, the code it replaces: what

@@ -78,8 +78,8 @@ impl Invoker {
     }
 
     /// Whether the execution role of `function` at `qualifier` lets Lambda send a record
-    /// to the function `destination` (an ARN in `function`'s account), as Lambda acts
-    /// with the role when it does.
+    /// to `destination` (a function, queue or topic ARN; a function's in `function`'s
+    /// account), as Lambda acts with the role when it does.
     pub fn role_may_send_to(
         &self,
         function: &str,
@@ -89,6 +89,24 @@ impl Invoker {
         self.path
             .engine()
             .role_may_send_to(function, qualifier, destination)
+    }
+
+    /// The dead-letter queue or topic (`DeadLetterConfig.TargetArn`) of `function` at
+    /// `qualifier`, if it has one; `None` too for a function that is gone.
+    pub fn dead_letter_target(
+        &self,
+        function: &str,
+        qualifier: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let r = FunctionRef {
+            name: function.to_string(),
+            qualifier: Some(qualifier.to_string()),
+        };
+        match self.path.engine().get_function(&r) {
+            Ok(config) => Ok(config.dead_letter_target_arn),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The function's reserved concurrency, if it has one: a source that delivers many

@@ -17,6 +17,7 @@
 
 mod host;
 mod invoker;
+mod outbound;
 mod queue;
 mod source;
 #[cfg(test)]
@@ -24,6 +25,7 @@ mod test_support;
 
 pub use host::{Host, StartError};
 pub use invoker::{EnqueueRequest, Invoker};
+pub use outbound::{MessageAttribute, MessageSink, OutboundMessage, SendError};
 pub use queue::{EventQueue, InvocableEvent, QueueStats};
 pub use source::{BoxFuture, EventSource, RunningSource, SourceContext, SourceError};
 

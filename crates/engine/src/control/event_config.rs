@@ -14,7 +14,7 @@ use hearth_model::event_invoke::{
 use hearth_model::FunctionRef;
 
 use super::registry::Entry;
-use super::role_permissions::cannot_invoke;
+use super::role_permissions::cannot_send;
 use crate::error::{EngineError, NotFound};
 use crate::Engine;
 
@@ -197,7 +197,7 @@ impl Engine {
     }
 
     /// Lambda's checks of the destinations of the configuration of `function` at
-    /// `qualifier`, then Hearth's: only Lambda functions receive records so far. Last,
+    /// `qualifier`, then Hearth's: event buses and buckets receive no records yet. Last,
     /// as Lambda does, that the execution role may send to each of them.
     fn check_destinations(
         &self,
@@ -211,6 +211,9 @@ impl Engine {
             let Some(arn) = arn else { continue };
             match DestinationKind::of(arn, on_failure) {
                 DestinationKind::Function => self.check_function_destination(function, arn)?,
+                // Whether the queue or topic exists is found when a record is sent, as
+                // on AWS (a failed send is logged and the record dropped).
+                DestinationKind::Queue | DestinationKind::Topic => {}
                 DestinationKind::NotYetSupported(service) => {
                     not_yet.get_or_insert((arn, service));
                 }
@@ -233,7 +236,7 @@ impl Engine {
         arns.dedup();
         for arn in arns {
             if !self.role_may_send_to(function, qualifier, arn)? {
-                return Err(cannot_invoke(arn));
+                return Err(cannot_send(arn));
             }
         }
         Ok(())
@@ -459,8 +462,10 @@ mod tests {
             invalid(put(&function_arn("f", Some("1")))),
             "You can't specify the function as a destination for itself."
         );
-        let message = invalid(put("arn:aws:sqs:us-east-1:000000000000:q"));
-        assert!(message.contains("only to Lambda functions"), "{message}");
+        put("arn:aws:sqs:us-east-1:000000000000:q").expect("a queue");
+        put("arn:aws:sns:us-east-1:000000000000:t").expect("a topic");
+        let message = invalid(put("arn:aws:events:us-east-1:000000000000:event-bus/b"));
+        assert!(message.contains("names a events resource"), "{message}");
         let message = invalid(put("arn:aws:iam::000000000000:role/r"));
         assert!(
             message.starts_with("The provided destination config"),

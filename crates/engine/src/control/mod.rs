@@ -34,6 +34,7 @@ pub use functions::AccountSettings;
 pub use http_apis::Inserted;
 pub use invoke::InvokePath;
 pub use log_groups::RetentionConfig;
+pub use role_permissions::dead_letters_refused;
 pub use roles::{IamError, Limit, NewRole, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS};
 
 use retire::RecordChange;

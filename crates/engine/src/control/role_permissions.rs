@@ -1,8 +1,9 @@
 //! What a function's execution role lets Lambda do on the function's behalf. Lambda acts
-//! with the role when it sends an asynchronous invocation's record to a destination, so
-//! a function destination is accepted (`PutFunctionEventInvokeConfig`) and later sent
-//! to only where the role's identity policies, or the destination's resource policy
-//! (AddPermission's), allow `lambda:InvokeFunction` on it. The same questions serve the
+//! with the role when it sends an asynchronous invocation's record to a destination or
+//! its event to the dead-letter queue, so a destination (`PutFunctionEventInvokeConfig`)
+//! or dead-letter target (`DeadLetterConfig`) is accepted and later sent to only where
+//! the role's identity policies allow `lambda:InvokeFunction` (a function's resource
+//! policy, AddPermission's, may allow it too), `sqs:SendMessage` or `sns:Publish` on it. The same questions serve the
 //! authorization of a role's own sessions (`role_policies`) and the api's reading of a
 //! function's resource policy (`function_resource_policy`).
 //!
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use hearth_iam_policy::{
     evaluate, parse, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
 };
-use hearth_model::arn::{function_arn, key_account, key_name, REGION};
+use hearth_model::arn::{arn_account, function_arn, key_account, key_name, REGION};
+use hearth_model::event_invoke::send_operation;
 use hearth_model::iam::{managed, parse_role_arn};
 use hearth_model::FunctionRef;
 
@@ -26,9 +28,22 @@ use crate::Engine;
 const INVOKE: &str = "lambda:InvokeFunction";
 
 /// Lambda's answer when the role may not send to a destination.
-pub(crate) fn cannot_invoke(destination: &str) -> EngineError {
+pub(crate) fn cannot_send(destination: &str) -> EngineError {
+    let operation = send_operation(destination).map_or("InvokeFunction", |(_, op)| op);
     EngineError::Invalid(format!(
-        "The function execution role does not have permissions to call InvokeFunction on {destination}"
+        "The function execution role does not have permissions to call {operation} on {destination}"
+    ))
+}
+
+/// Lambda's answer when the role may not send to the dead-letter queue or topic a
+/// function's `DeadLetterConfig` names (its text, as CloudFormation users meet it).
+pub fn dead_letters_refused(target: &str) -> EngineError {
+    let (operation, service) = match target.split(':').nth(2) {
+        Some("sns") => ("Publish", "SNS"),
+        _ => ("SendMessage", "SQS"),
+    };
+    EngineError::Invalid(format!(
+        "The provided execution role does not have permissions to call {operation} on {service}"
     ))
 }
 
@@ -91,9 +106,10 @@ impl Engine {
     }
 
     /// Whether the execution role of `function` (a key) at `qualifier` (`$LATEST`, a
-    /// version or an alias: its primary version's role) may invoke the function
-    /// `destination` (its ARN, in `function`'s account): always true with role checking
-    /// off.
+    /// version or an alias: its primary version's role) may hand something to
+    /// `destination`: invoke the function, send to the SQS queue or publish to the SNS
+    /// topic it names (in `function`'s account unless the ARN names another). Always true
+    /// with role checking off.
     pub fn role_may_send_to(
         &self,
         function: &str,
@@ -113,29 +129,58 @@ impl Engine {
             Err(EngineError::NotFound(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let identity = self.role_policies(&role).map_err(|e| match e {
+        self.role_may_send(&role, function, destination)
+    }
+
+    /// Whether `role`, as the session Lambda holds for the function `function` (a key),
+    /// may hand something to `destination` (see [`Engine::role_may_send_to`]). A function
+    /// is asked with its resource policy too; a queue's or topic's own policy is not
+    /// consulted, so a destination in another account is refused.
+    pub fn role_may_send(
+        &self,
+        role: &str,
+        function: &str,
+        destination: &str,
+    ) -> Result<bool, EngineError> {
+        if !self.inner.check_roles {
+            return Ok(true);
+        }
+        let Some((action, _)) = send_operation(destination) else {
+            return Ok(false);
+        };
+        let identity = self.role_policies(role).map_err(|e| match e {
             IamError::Engine(e) => e,
             other => EngineError::internal(other.to_string()),
         })?;
-        let account = key_account(function);
-        let Ok(target) = FunctionRef::parse(destination, account) else {
-            return Ok(false);
-        };
-        let Some((role_account, role_name)) = parse_role_arn(&role) else {
+        let Some((role_account, role_name)) = parse_role_arn(role) else {
             return Ok(false);
         };
         // The session Lambda holds for the function: the role's, named after it.
         let principal = RequestPrincipal::assumed_role(role_account, role_name, key_name(function));
         let mut ctx = RequestContext::new(principal).at_time(chrono::Utc::now().timestamp());
         ctx.set("aws:RequestedRegion", REGION);
-        let resource_policy = self.function_resource_policy(&target);
+        let (resource, owner, resource_policy) = if action == INVOKE {
+            let Ok(target) = FunctionRef::parse(destination, key_account(function)) else {
+                return Ok(false);
+            };
+            (
+                function_arn(&target.name, target.qualifier.as_deref()),
+                key_account(&target.name).to_string(),
+                self.function_resource_policy(&target),
+            )
+        } else {
+            let Some(owner) = arn_account(destination) else {
+                return Ok(false);
+            };
+            (destination.to_string(), owner.to_string(), None)
+        };
         let outcome = evaluate(
             &ctx,
-            INVOKE,
-            &function_arn(&target.name, target.qualifier.as_deref()),
+            action,
+            &resource,
             &identity,
             ResourcePolicy {
-                account: key_account(&target.name),
+                account: &owner,
                 policy: resource_policy.as_deref(),
             },
         );
