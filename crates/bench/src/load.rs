@@ -76,7 +76,25 @@ fn sign(
         return Ok(Vec::new());
     };
     let identity = aws_credential_types::Credentials::new(id, secret, None, None, "bench").into();
-    let service = if path == "/" { "logs" } else { "lambda" };
+    // The server tells services apart by the signature's scope: SQS's JSON protocol
+    // names itself in its target, the bench's only forms are IAM's; everything else on
+    // `/` is CloudWatch Logs'.
+    let header = |wanted: &str| {
+        headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| *value)
+    };
+    let service = match path {
+        _ if header("x-amz-target").is_some_and(|t| t.starts_with("AmazonSQS.")) => "sqs",
+        _ if header("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) =>
+        {
+            "iam"
+        }
+        "/" => "logs",
+        _ => "lambda",
+    };
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")

@@ -16,6 +16,8 @@ mod forward_overhead;
 mod functions;
 mod load;
 mod measure;
+mod messaging;
+mod messaging;
 mod procs;
 mod report;
 mod server;
@@ -114,6 +116,8 @@ pub enum Only {
     Forward,
     /// What calling a warm function through its function URL adds to Invoke.
     Url,
+    /// SQS sends, receives, long-poll wake-up, and an event-source mapping to the echo.
+    Queues,
 }
 
 /// How much of each measurement a run does.
@@ -316,6 +320,15 @@ fn bench(
         )?;
         return Ok(report);
     }
+    if let Some(Only::Queues) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        messaging::messaging(plan, &server, &mut report)
+            .and_then(|()| messaging::mapping(plan, &server, &rust.spec, &mut report))
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
     if let Some(Only::Url) = args.only {
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         let mut conn = Conn::new(server.addr());
@@ -446,6 +459,10 @@ fn bench(
     url_overhead::url_overhead(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     asynchronous::async_events(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    messaging::messaging(plan, &server, &mut report)
+        .and_then(|()| messaging::mapping(plan, &server, &rust.spec, &mut report))
+        .map_err(|e| server.explain(e))?;
     server.check_alive()?;
     progress("stopping the server");
     server.stop();

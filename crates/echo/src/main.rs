@@ -4,7 +4,11 @@
 //!
 //! Returns the payload and the invocation context as the runtime client saw it, so the tests
 //! can check the Runtime API headers and environment variables the crate insists on.
-//! A payload of `{"fail": "message"}` returns an error instead.
+//! A payload of `{"fail": "message"}` returns an error instead. An SQS event (from an
+//! event-source mapping) whose message bodies carry `{"sent_us": <epoch µs>}` gets a log
+//! line per such message, `hearth-bench-sqs-latency-us <µs>`: how long after its sender
+//! wrote it the handler saw it (`hearth-bench`'s send-to-handler figure; the sender and
+//! the function share the host's clock).
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -15,6 +19,7 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
         return Err(message.to_string().into());
     }
     println!("rust-echo handling {}", context.request_id);
+    report_queue_latency(&payload);
     Ok(json!({
         "rust": true,
         "event": payload,
@@ -30,6 +35,29 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
         },
         "pid": std::process::id(),
     }))
+}
+
+/// Prints the send-to-handler latency of each SQS record that carries its send time.
+fn report_queue_latency(payload: &Value) {
+    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+        return;
+    };
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    for record in records {
+        if record.get("eventSource").and_then(Value::as_str) != Some("aws:sqs") {
+            continue;
+        }
+        let sent = record
+            .get("body")
+            .and_then(Value::as_str)
+            .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            .and_then(|b| b.get("sent_us").and_then(Value::as_i64));
+        if let Some(sent) = sent {
+            println!("hearth-bench-sqs-latency-us {}", now_us - sent);
+        }
+    }
 }
 
 // One thread: the function handles one event at a time, and a work-stealing runtime
