@@ -17,7 +17,6 @@ mod functions;
 mod load;
 mod measure;
 mod messaging;
-mod messaging;
 mod procs;
 mod report;
 mod server;
