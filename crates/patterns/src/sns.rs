@@ -25,7 +25,9 @@ pub fn sns_attributes_document(attrs: impl IntoIterator<Item = (String, String, 
     let mut doc = Map::new();
     for (name, data_type, value) in attrs {
         let base = data_type.split('.').next().unwrap_or_default();
-        let v = if data_type == "String.Array" {
+        // `String.Array` is SNS's array type; the SNS guide's examples also show a
+        // `Number.Array`, read the same way.
+        let v = if data_type.ends_with(".Array") {
             match serde_json::from_str::<Value>(&value) {
                 Ok(array @ Value::Array(_)) => array,
                 _ => Value::String(value),
@@ -137,6 +139,7 @@ mod tests {
             ("arr", "String.Array", r#"["a", 1, true, null]"#),
             ("bad_arr", "String.Array", "not json"),
             ("n", "Number", "210.75"),
+            ("narr", "Number.Array", "[100, 50]"),
             ("n2", "Number.float", "1e3"),
             ("bad_n", "Number", "abc"),
             ("b", "Binary", "AAEC"),
@@ -145,7 +148,7 @@ mod tests {
             doc,
             json!({
                 "s": "hello", "custom": "x", "arr": ["a", 1, true, null], "bad_arr": "not json",
-                "n": 210.75, "n2": 1000.0, "bad_n": "abc"
+                "n": 210.75, "narr": [100, 50], "n2": 1000.0, "bad_n": "abc"
             })
         );
     }
