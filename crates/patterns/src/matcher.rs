@@ -65,8 +65,8 @@ pub(crate) enum Matcher {
 pub(crate) enum AnythingBut {
     /// Strings only or numbers only, as AWS requires of the list.
     Values(Vec<Literal>),
-    Prefix(String),
-    Suffix(String),
+    Prefix(Vec<String>),
+    Suffix(Vec<String>),
     /// Kept lowercased.
     IgnoreCase(Vec<String>),
     Wildcard(Vec<Wildcard>),
@@ -139,13 +139,25 @@ fn collect_leaves<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
 impl Literal {
     fn equals(&self, v: &Value) -> bool {
         match (self, v) {
-            (Literal::Str(a), Value::String(b)) => a == b,
+            (Literal::Str(a), Value::String(b)) => a == b || same_ip_address(a, b),
             (Literal::Num(a), Value::Number(b)) => numbers_equal(a, b),
             (Literal::Bool(a), Value::Bool(b)) => a == b,
             (Literal::Null, Value::Null) => true,
             _ => false,
         }
     }
+}
+
+/// Event Ruler reads an exact string that is an IP address as that address, so that
+/// `"2001:db8::1"` matches `"2001:0db8:0:0::1"`.
+fn same_ip_address(a: &str, b: &str) -> bool {
+    let looks_like_ip = |s: &str| s.contains(['.', ':']);
+    looks_like_ip(a)
+        && looks_like_ip(b)
+        && matches!(
+            (a.parse::<std::net::IpAddr>(), b.parse::<std::net::IpAddr>()),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 impl Matcher {
@@ -194,8 +206,12 @@ impl AnythingBut {
     fn matches_leaf(&self, v: &Value) -> bool {
         match self {
             AnythingBut::Values(excluded) => !excluded.iter().any(|lit| lit.equals(v)),
-            AnythingBut::Prefix(p) => v.as_str().is_none_or(|s| !s.starts_with(p.as_str())),
-            AnythingBut::Suffix(p) => v.as_str().is_none_or(|s| !s.ends_with(p.as_str())),
+            AnythingBut::Prefix(excluded) => v
+                .as_str()
+                .is_none_or(|s| !excluded.iter().any(|p| s.starts_with(p.as_str()))),
+            AnythingBut::Suffix(excluded) => v
+                .as_str()
+                .is_none_or(|s| !excluded.iter().any(|p| s.ends_with(p.as_str()))),
             AnythingBut::IgnoreCase(excluded) => v.as_str().is_none_or(|s| {
                 let lower = s.to_lowercase();
                 !excluded.contains(&lower)
@@ -238,6 +254,14 @@ mod tests {
             !p.matches(&json!({"a": {"x": 1}})),
             "an object is not a leaf value"
         );
+    }
+
+    #[test]
+    fn exact_ip_addresses_match_in_any_spelling() {
+        let p = eb(json!({"ip": ["2001:db8::1", "10.0.0.1"]}));
+        assert!(p.matches(&json!({"ip": "2001:0db8:0:0::1"})));
+        assert!(p.matches(&json!({"ip": "10.0.0.1"})));
+        assert!(!p.matches(&json!({"ip": "2001:db8::2"})));
     }
 
     #[test]
@@ -338,6 +362,10 @@ mod tests {
         let wc = eb(json!({"a": [{"anything-but": {"wildcard": "*/lib/*"}}]}));
         assert!(!wc.matches(&json!({"a": "/usr/lib/x"})));
         assert!(wc.matches(&json!({"a": "/usr/bin/x"})));
+        let pre_list = eb(json!({"a": [{"anything-but": {"prefix": ["init", "error"]}}]}));
+        assert!(!pre_list.matches(&json!({"a": "error: disk"})));
+        assert!(!pre_list.matches(&json!({"a": "initializing"})));
+        assert!(pre_list.matches(&json!({"a": "running"})));
         let suf = eb(json!({"a": [{"anything-but": {"suffix": ".png"}}]}));
         assert!(!suf.matches(&json!({"a": "a.png"})));
         assert!(suf.matches(&json!({"a": "a.jpg"})));

@@ -10,18 +10,23 @@ use crate::wildcard::Wildcard;
 use crate::{Dialect, PatternError};
 use serde_json::{Map, Value};
 
-/// Operator names, which Ruler refuses as field names inside `$or` (they would be
-/// ambiguous with a match expression there).
-const OPERATORS: [&str; 9] = [
-    "anything-but",
-    "numeric",
+/// Ruler's reserved words (operator names and numeric comparisons), refused as field
+/// names inside `$or`, where they would be ambiguous with a match expression.
+const RESERVED_IN_OR: [&str; 14] = [
+    "exactly",
+    "equals-ignore-case",
     "prefix",
     "suffix",
+    "anything-but",
     "exists",
-    "equals-ignore-case",
     "wildcard",
+    "numeric",
     "cidr",
-    "exactly",
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
 ];
 
 /// The largest magnitude of a number that `anything-but` can exclude (Ruler keeps the
@@ -74,7 +79,7 @@ impl Parser {
                 pattern.any_of.push(self.or(value)?);
                 continue;
             }
-            if in_or && OPERATORS.contains(&name.as_str()) {
+            if in_or && RESERVED_IN_OR.contains(&name.as_str()) {
                 return Err(self.err(format!(
                     "{name} is Ruler reserved fieldName which cannot be used inside $or."
                 )));
@@ -180,23 +185,28 @@ impl Parser {
     /// `"prefix": "text"` or `"prefix": {"equals-ignore-case": "text"}` (and the same for
     /// suffix); the ignore-case text is kept lowercased.
     fn affix(&self, name: &str, value: &Value) -> Result<(String, bool), PatternError> {
-        let not_string = || self.err(format!("{name} match pattern must be a string"));
         match value {
             Value::String(s) => Ok((s.clone(), false)),
             Value::Object(inner) => {
                 let mut entries = inner.iter();
-                match (entries.next(), entries.next()) {
-                    (Some((k, Value::String(s))), None) if k == "equals-ignore-case" => {
-                        Ok((s.to_lowercase(), true))
-                    }
-                    (Some((k, _)), None) if k != "equals-ignore-case" => {
-                        Err(self.err(format!("Unsupported {name} pattern: {k}")))
-                    }
-                    (Some(_), Some(_)) => Err(self.err("Only one key allowed in match expression")),
-                    _ => Err(not_string()),
+                let Some((op, text)) = entries.next() else {
+                    // "Prefix expression name not found", "Suffix expression name not found"
+                    let mut capital = name.to_string();
+                    capital[..1].make_ascii_uppercase();
+                    return Err(self.err(format!("{capital} expression name not found")));
+                };
+                if op != "equals-ignore-case" {
+                    return Err(self.err(format!("Unsupported {name} pattern: {op}")));
                 }
+                let Value::String(text) = text else {
+                    return Err(self.err("equals-ignore-case match pattern must be a string"));
+                };
+                if entries.next().is_some() {
+                    return Err(self.err("Only one key allowed in match expression"));
+                }
+                Ok((text.to_lowercase(), true))
             }
-            _ => Err(not_string()),
+            _ => Err(self.err(format!("{name} match pattern must be a string"))),
         }
     }
 
@@ -255,16 +265,18 @@ impl Parser {
         }
         match form.as_str() {
             "prefix" | "suffix" => {
-                let Value::String(text) = value else {
-                    return Err(self.err("prefix/suffix match pattern must be a string"));
-                };
-                if text.is_empty() {
+                // One text or a list of them, as Event Ruler takes them (EventBridge's
+                // guide once said "only a single prefix"; the engine now takes lists).
+                let texts = strings(value)
+                    .ok_or_else(|| self.err("prefix/suffix match pattern must be a string"))?;
+                if texts.iter().any(|t| t.is_empty()) {
                     return Err(self.err("Null prefix/suffix not allowed"));
                 }
+                let texts = texts.into_iter().map(str::to_string).collect();
                 Ok(if form == "prefix" {
-                    AnythingBut::Prefix(text.clone())
+                    AnythingBut::Prefix(texts)
                 } else {
-                    AnythingBut::Suffix(text.clone())
+                    AnythingBut::Suffix(texts)
                 })
             }
             "equals-ignore-case" => {
@@ -344,6 +356,10 @@ mod tests {
             (r#"{"a": [{"contains": "x"}]}"#, "Unrecognized match type contains"),
             (r#"{"a": [{"prefix": 1}]}"#, "prefix match pattern must be a string"),
             (r#"{"a": [{"suffix": null}]}"#, "suffix match pattern must be a string"),
+            (r#"{"a": [{"prefix": {}}]}"#, "Prefix expression name not found"),
+            (r#"{"a": [{"suffix": {}}]}"#, "Suffix expression name not found"),
+            (r#"{"a": [{"prefix": {"x": "y"}}]}"#, "Unsupported prefix pattern: x"),
+            (r#"{"a": [{"suffix": {"equals-ignore-case": 1}}]}"#, "equals-ignore-case match pattern must be a string"),
             (r#"{"a": [{"equals-ignore-case": 1}]}"#, "equals-ignore-case match pattern must be a string"),
             (r#"{"a": [{"wildcard": 1}]}"#, "wildcard match pattern must be a string"),
             (r#"{"a": [{"wildcard": "a**"}]}"#, "Consecutive wildcard characters at pos 1"),
@@ -364,6 +380,8 @@ mod tests {
             (r#"{"$or": [{"a": [1]}]}"#, "There must have at least 2 Objects in $or relationship."),
             (r#"{"$or": [{"a": [1]}, 2]}"#, "Only JSON object is allowed in array of $or relationship."),
             (r#"{"$or": [{"a": [1]}, {"prefix": [2]}]}"#, "prefix is Ruler reserved fieldName which cannot be used inside $or."),
+            (r#"{"$or": [{"a": [1]}, {"<=": [2]}]}"#, "<= is Ruler reserved fieldName which cannot be used inside $or."),
+            (r#"{"a": [{"anything-but": {"suffix": ["x", ""]}}]}"#, "Null prefix/suffix not allowed"),
         ];
         for (text, want) in cases {
             assert_eq!(reason(text, eb), want, "{text}");

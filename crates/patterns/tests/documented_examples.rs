@@ -212,13 +212,38 @@ mod eventbridge_content_filtering {
         );
     }
 
+    // The guide's note "anything-but matching only works with a single prefix, not a list"
+    // predates the engine's lists; Event Ruler's README
+    // (https://github.com/aws/event-ruler#anything-but-matching) gives these examples.
     #[test]
-    fn anything_but_works_with_a_single_prefix_not_a_list() {
+    fn anything_but_prefix_and_suffix_lists() {
+        let prefixes = eb(
+            r#"{"detail": {"state": [ { "anything-but": { "prefix": [ "init", "error" ] } } ]}}"#,
+        );
+        check(
+            &prefixes,
+            &[
+                (json!({"detail": {"state": "running"}}), true),
+                (json!({"detail": {"state": "initializing"}}), false),
+                (json!({"detail": {"state": "error-disk"}}), false),
+            ],
+        );
+        let suffixes = eb(
+            r#"{"detail": {"instance-id": [ { "anything-but": { "suffix": [ "1234", "6789" ] } } ]}}"#,
+        );
+        check(
+            &suffixes,
+            &[
+                (json!({"detail": {"instance-id": "i-0000"}}), true),
+                (json!({"detail": {"instance-id": "i-1234"}}), false),
+                (json!({"detail": {"instance-id": "i-6789"}}), false),
+            ],
+        );
         let e = Pattern::parse(
-            r#"{"detail": {"state": [ { "anything-but": { "prefix": ["init", "stop"] } } ]}}"#,
+            r#"{"detail": {"state": [ { "anything-but": { "prefix": ["init", 5] } } ]}}"#,
             Dialect::EventBridge,
         )
-        .expect_err("a list of prefixes");
+        .expect_err("a number among the prefixes");
         assert_eq!(e.error_code(), "InvalidEventPatternException");
         assert_eq!(
             e.to_string(),
