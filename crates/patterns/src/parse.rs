@@ -36,13 +36,22 @@ const ANYTHING_BUT_NUMBER_LIMIT: f64 = 5.0e9;
 pub(crate) fn parse(text: &str, dialect: Dialect) -> Result<ObjectPattern, PatternError> {
     if dialect.is_sns() {
         sns::check_size(text, dialect)?;
+        if text.trim().is_empty() {
+            // SNS takes an empty FilterPolicy as "no filter".
+            return Ok(ObjectPattern::default());
+        }
     }
     // serde_json keeps the last of repeated keys, which is what EventBridge documents:
     // "if you include a key more than once the last reference will be the one used".
-    let value: Value = serde_json::from_str(text)
-        // AWS words these with its JSON parser's messages; serde_json's say the same thing
-        // (what was unexpected, and where).
-        .map_err(|e| PatternError::new(dialect, e.to_string()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        // AWS words the detail with its JSON parser's messages; serde_json's say the same
+        // thing (what was unexpected, and where). SNS leads with "failed to parse JSON."
+        if dialect.is_sns() {
+            PatternError::new(dialect, format!("failed to parse JSON. {e}"))
+        } else {
+            PatternError::new(dialect, e.to_string())
+        }
+    })?;
     let Value::Object(map) = value else {
         return Err(PatternError::new(dialect, "Filter is not an object"));
     };

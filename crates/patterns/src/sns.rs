@@ -209,6 +209,8 @@ mod tests {
     fn an_empty_policy_matches_everything() {
         let p = Pattern::parse("{}", Dialect::SnsMessageAttributes).expect("empty is allowed");
         assert!(p.matches(&json!({})));
+        let blank = Pattern::parse("", Dialect::SnsMessageBody).expect("blank is no filter");
+        assert!(blank.matches(&json!({"a": 1})));
         assert!(Pattern::parse("{}", Dialect::EventBridge).is_err());
     }
 }
