@@ -22,6 +22,13 @@ pub(crate) fn quantize(f: f64) -> Option<i64> {
 
 /// Exact matching of a pattern number against a document number: equal by value when both
 /// are comparable, otherwise (an account id, a huge integer) equal by their text.
+///
+/// EventBridge's and Lambda's guides say numbers match by their string representation
+/// ("300, 300.0, and 3.0e2 are not considered equal"), but the engine behind them adds a
+/// numeric-equality matcher for every number of a pattern beside the literal one (Event
+/// Ruler's JsonRuleCompiler: "we'll insert matchers for both the literal expression and
+/// the ComparableNumber form", its ByteMachine tests matching 300.0 with "300" and
+/// "3.0e+2"). Hearth follows the engine.
 pub(crate) fn numbers_equal(a: &Number, b: &Number) -> bool {
     if let (Some(x), Some(y)) = (a.as_f64().and_then(quantize), b.as_f64().and_then(quantize)) {
         return x == y;
