@@ -5,7 +5,8 @@
 //!   matching alternative; the values listed for a field are alternatives (OR);
 //! - a document array matches if ANY element matches; for a nested pattern object the
 //!   element must match the whole object, so fields matched inside an array come from the
-//!   same element (Event Ruler's array consistency);
+//!   same element (Event Ruler's array consistency); a pattern object that only says
+//!   fields are absent must hold for every element (no element has the field);
 //! - a field is missing when it is absent, when it is an object where a leaf value was
 //!   expected (EventBridge: "exists matching only works on leaf nodes"), or an empty array;
 //!   `null` is a value, distinct from `""`;
@@ -85,10 +86,17 @@ impl ObjectPattern {
                         .iter()
                         .all(|alternatives| alternatives.iter().any(|alt| alt.matches(value)))
             }
-            Some(Value::Array(items)) if items.iter().any(is_container) => items
-                .iter()
-                .filter(|item| is_container(item))
-                .any(|item| self.matches(Some(item))),
+            Some(Value::Array(items)) if items.iter().any(is_container) => {
+                let mut elements = items.iter().filter(|item| is_container(item));
+                if self.only_absences() {
+                    // "Has no field x" under an array means no element has it: Event Ruler
+                    // checks an absence against every element when nothing else was
+                    // matched under the array.
+                    elements.all(|item| self.matches(Some(item)))
+                } else {
+                    elements.any(|item| self.matches(Some(item)))
+                }
+            }
             // A scalar, an empty array or nothing: every field below is missing.
             _ => {
                 self.fields.iter().all(|(_, field)| field.matches(None))
@@ -98,6 +106,20 @@ impl ObjectPattern {
                         .all(|alternatives| alternatives.iter().any(|alt| alt.matches(None)))
             }
         }
+    }
+}
+
+impl ObjectPattern {
+    /// Whether the pattern says only that fields are absent (`{"exists": false}` leaves,
+    /// possibly nested).
+    fn only_absences(&self) -> bool {
+        self.any_of.is_empty()
+            && self.fields.iter().all(|(_, field)| match field {
+                FieldPattern::Nested(inner) => inner.only_absences(),
+                FieldPattern::Leaf(matchers) => {
+                    matchers.iter().all(|m| matches!(m, Matcher::Exists(false)))
+                }
+            })
     }
 }
 
@@ -310,6 +332,18 @@ mod tests {
             assert_eq!(yes.matches(&doc), present, "exists true on {doc}");
             assert_eq!(no.matches(&doc), !present, "exists false on {doc}");
         }
+    }
+
+    #[test]
+    fn absence_under_an_array_means_no_element_has_the_field() {
+        let absent = eb(json!({"r": {"a": [{"exists": false}]}}));
+        assert!(!absent.matches(&json!({"r": [{"a": 1}, {"b": 2}]})));
+        assert!(absent.matches(&json!({"r": [{"b": 1}, {"b": 2}]})));
+        assert!(absent.matches(&json!({"r": []})));
+        // Beside a field that must match, the absence is of the element that matched.
+        let mixed = eb(json!({"r": {"b": [2], "z": [{"exists": false}]}}));
+        assert!(mixed.matches(&json!({"r": [{"z": 1}, {"b": 2}]})));
+        assert!(!mixed.matches(&json!({"r": [{"z": 1, "b": 2}]})));
     }
 
     #[test]
