@@ -30,7 +30,7 @@ def test_nothing_acknowledged_is_lost_across_kill_9(own_server):
     sqs = client(own_server)
     url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
     lock = threading.Lock()
-    sent, received, deleted = set(), set(), set()
+    sent, received, deleting, deleted = set(), set(), set(), set()
     stop = threading.Event()
 
     def send(n):
@@ -57,6 +57,7 @@ def test_nothing_acknowledged_is_lost_across_kill_9(own_server):
             for m in msgs:
                 with lock:
                     received.add(m["Body"])
+                    deleting.add(m["Body"])
                 try:
                     c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
                 except Exception:
@@ -75,6 +76,8 @@ def test_nothing_acknowledged_is_lost_across_kill_9(own_server):
         t.join(30)
     with lock:
         sent_acked, deleted_acked, seen = set(sent), set(deleted), set(received)
+        # A deletion the kill cut off may or may not have been committed.
+        maybe_deleted = set(deleting) - deleted_acked
     assert len(sent_acked) > 200, "the load did not get going"
     assert deleted_acked, "nothing was deleted before the kill"
 
@@ -91,12 +94,14 @@ def test_nothing_acknowledged_is_lost_across_kill_9(own_server):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     left = set(drained)
     assert len(drained) == len(left), "a message came back twice after the restart"
-    lost = sent_acked - deleted_acked - left
-    assert not lost, f"{len(lost)} acknowledged messages lost, e.g. {sorted(lost)[:5]}"
+    lost = sent_acked - deleted_acked - maybe_deleted - left
+    assert not lost, (f"{len(lost)} acknowledged messages lost, e.g. {sorted(lost)[:5]}; "
+                      f"received before the kill: {sorted(lost & seen)[:5]}")
+    assert len(maybe_deleted) <= 4 * 10, "more deletions in flight than receivers hold"
     back = deleted_acked & left
     assert not back, f"{len(back)} messages came back after their deletion was acknowledged"
     # Duplicates (delivered before the kill and again now) were received, not deleted.
     redelivered = seen & left
     assert redelivered <= seen - deleted_acked
     print(f"sent {len(sent_acked)}, deleted {len(deleted_acked)}, left {len(left)}, "
-          f"redelivered {len(redelivered)}")
+          f"redelivered {len(redelivered)}, deletions cut off {len(maybe_deleted)}")

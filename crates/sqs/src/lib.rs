@@ -17,8 +17,10 @@ mod commit;
 mod error;
 mod md5;
 mod message;
+mod messages;
 mod move_task;
 mod queue;
+mod queues;
 mod service;
 
 pub use attributes::{MAX_MESSAGE_SIZE, MAX_VISIBILITY, MAX_WAIT};

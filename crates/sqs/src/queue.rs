@@ -202,9 +202,12 @@ impl State {
         let candidates: Vec<i64> = if self.config.fifo {
             self.fifo_candidates(now, &mut t.next_ms)
         } else {
+            // A few more than asked for, in case some have expired or go to the
+            // dead-letter queue: never the whole backlog.
             self.ready
                 .iter()
                 .take_while(|(v, _)| *v <= now)
+                .take(n * 4 + 16)
                 .map(|(_, seq)| *seq)
                 .collect()
         };
