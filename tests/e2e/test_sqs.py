@@ -316,6 +316,12 @@ def test_fifo_order_group_lock_and_deduplication(sqs):
     sqs.delete_message(QueueUrl=q, ReceiptHandle=first[0]["ReceiptHandle"])
     nxt = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in nxt] == ["a1", "a2"]
+    # A retried receive with the same attempt id gets the same messages and receipts.
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=first[1]["ReceiptHandle"])
+    tries = [sqs.receive_message(QueueUrl=q, ReceiveRequestAttemptId="try-1")["Messages"]
+             for _ in range(2)]
+    assert [m["Body"] for m in tries[0]] == ["b1"]
+    assert tries[0][0]["ReceiptHandle"] == tries[1][0]["ReceiptHandle"]
     explicit = h.unique_name("d")
     one = sqs.send_message(QueueUrl=q, MessageBody="p", MessageGroupId="c",
                            MessageDeduplicationId=explicit)
@@ -350,6 +356,38 @@ def test_permissions_and_queue_policy(sqs, server, tmp_path):
     sqs.remove_permission(QueueUrl=q, Label="let-in")
     assert failure(theirs.send_message, QueueUrl=q, MessageBody="x")["Error"]["Code"] == \
         "AccessDenied"
+
+
+def test_a_deny_in_the_queue_policy_binds_the_owner_too(sqs):
+    name = h.unique_name("deny")
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "sqs:SendMessage",
+            "Resource": arn_of(name)}]})})
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x")
+    assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == (403, "AccessDenied")
+    assert "explicit deny" in err["Error"]["Message"]
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": ""})
+    sqs.send_message(QueueUrl=q, MessageBody="x")
+
+
+def test_validation_errors_whole(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("val"))["QueueUrl"]
+    assert failure(sqs.receive_message, QueueUrl=q, WaitTimeSeconds=21) == {
+        "Error": {"Code": "InvalidParameterValue", "Type": "Sender",
+                  "QueryErrorCode": "InvalidParameterValueException",
+                  "Message": "Value 21 for parameter WaitTimeSeconds is invalid. Reason: Must "
+                             "be >= 0 and <= 20, if provided."},
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
+    assert failure(sqs.create_queue, QueueName=h.unique_name("v"),
+                   Attributes={"MessageRetentionPeriod": "59"}) == {
+        "Error": {"Code": "InvalidAttributeValue", "Type": "Sender",
+                  "QueryErrorCode": "InvalidAttributeValue",
+                  "Message": "Invalid value for the parameter MessageRetentionPeriod."},
+        # botocore adds a modeled error's members when its code names the shape.
+        "message": "Invalid value for the parameter MessageRetentionPeriod.",
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 def test_aws_cli(server, tmp_path):

@@ -88,19 +88,25 @@ mod tests {
     }
 
     #[test]
-    fn a_known_digest_from_an_sqs_answer() {
-        // SendMessage of {"attr": String "value"}: the digest SQS answers (the same value
-        // the Java SDK's MessageMD5ChecksumInterceptor recomputes).
+    fn known_digests() {
+        // Computed apart from this code (Python's hashlib over the documented encoding).
         let mut attrs = BTreeMap::new();
         attrs.insert("attr".to_string(), string("String", "value"));
-        let mut raw = Vec::new();
-        for part in [&b"attr"[..], b"String"] {
-            raw.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            raw.extend_from_slice(part);
-        }
-        raw.push(1);
-        raw.extend_from_slice(&5u32.to_be_bytes());
-        raw.extend_from_slice(b"value");
-        assert_eq!(md5_of_attributes(&attrs), Some(md5_hex(&raw)));
+        assert_eq!(
+            md5_of_attributes(&attrs).as_deref(),
+            Some("0a3eacc505c2c642f442010ddab0e8dc")
+        );
+        let mut trace = BTreeMap::new();
+        trace.insert(
+            "AWSTraceHeader".to_string(),
+            string(
+                "String",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            ),
+        );
+        assert_eq!(
+            md5_of_attributes(&trace).as_deref(),
+            Some("5ae4d5d7636402d80f4eb6d213245a88")
+        );
     }
 }

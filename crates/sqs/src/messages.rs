@@ -16,7 +16,7 @@ use crate::message::{
     check_attributes, check_body, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
     SentMessage, StoredMessage,
 };
-use crate::queue::{message_attributes, system_attributes, Dedup, Msg, Queue, DEDUP_MS};
+use crate::queue::{message_attributes, system_attributes, Attempt, Dedup, Msg, Queue, DEDUP_MS};
 use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, QueueId, Sqs};
 
 impl Sqs {
@@ -292,6 +292,10 @@ impl Sqs {
                 if s.deleted {
                     return Err(SqsError::no_queue());
                 }
+                let attempt = req.attempt_id.as_deref().filter(|_| s.config.fifo);
+                if let Some(previous) = attempt.and_then(|a| s.repeat_attempt(a, now)) {
+                    return Ok(previous);
+                }
                 let vis = req.visibility_timeout.unwrap_or(s.config.visibility);
                 let inner = &self.inner;
                 let mut nonce = || inner.nonce.fetch_add(1, Ordering::Relaxed);
@@ -328,6 +332,21 @@ impl Sqs {
                     let (attrs, md5) = message_attributes(m, &req.message_attribute_names);
                     r.message_attributes = attrs;
                     r.md5_of_message_attributes = md5;
+                }
+                if let (Some(a), false) = (attempt, out.is_empty()) {
+                    let receipts = t
+                        .received
+                        .iter()
+                        .filter_map(|(seq, _, _)| s.msgs.get(seq).map(|m| (*seq, m.nonce)))
+                        .collect();
+                    s.attempts.insert(
+                        a.to_string(),
+                        Attempt {
+                            expires_ms: now + DEDUP_MS,
+                            receipts,
+                            messages: out.clone(),
+                        },
+                    );
                 }
                 if !t.to_dead_letter.is_empty() {
                     if let Some((dlq, _)) = &redrive {

@@ -45,6 +45,14 @@ pub(crate) struct Msg {
     pub pending: bool,
 }
 
+/// A FIFO receive remembered by its attempt id.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub expires_ms: i64,
+    pub receipts: Vec<(i64, u64)>,
+    pub messages: Vec<ReceivedMessage>,
+}
+
 /// A remembered deduplication id: the message it accepted.
 #[derive(Debug, Clone)]
 pub(crate) struct Dedup {
@@ -62,6 +70,9 @@ pub(crate) struct State {
     pub dedup: HashMap<String, Dedup>,
     pub dedup_order: VecDeque<(i64, String)>,
     pub purged_ms: Option<i64>,
+    /// FIFO receives by `ReceiveRequestAttemptId`: until when, the messages and the
+    /// receipts handed out, so that a retried receive gets the same answer.
+    pub attempts: HashMap<String, Attempt>,
     pub deleted: bool,
 }
 
@@ -111,6 +122,7 @@ impl Queue {
                 dedup: HashMap::new(),
                 dedup_order: VecDeque::new(),
                 purged_ms: None,
+                attempts: HashMap::new(),
                 deleted: false,
             }),
             arrived: Notify::new(),
@@ -168,6 +180,19 @@ impl State {
             }
         }
         c
+    }
+
+    /// The answer of an earlier FIFO receive with this attempt id, if it still stands:
+    /// within five minutes, and each of its messages still in flight under its receipt.
+    pub fn repeat_attempt(&mut self, id: &str, now: i64) -> Option<Vec<ReceivedMessage>> {
+        self.attempts.retain(|_, a| a.expires_ms > now);
+        let a = self.attempts.get(id)?;
+        let standing = a.receipts.iter().all(|(seq, nonce)| {
+            self.msgs
+                .get(seq)
+                .is_some_and(|m| m.nonce == *nonce && m.in_flight && m.visible_ms > now)
+        });
+        standing.then(|| a.messages.clone())
     }
 
     /// Forgets deduplication ids older than five minutes.
