@@ -327,9 +327,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .context("cannot read the async queue")?;
     let fleet_node = node_id;
-    // SQS: queues and messages from the store; messages in flight before a restart are
-    // visible again.
-    let sqs = hearth_sqs::Sqs::open(engine.store().sqs_handle())
+    // SQS: queues and messages from the store (messages in flight before a restart are
+    // visible again); on a fleet, served by the holder of the `sqs` lease.
+    let sqs = hearth_sqs::Sqs::open_on(engine.store(), &fleet_node)
         .map_err(|e| anyhow::anyhow!("cannot read the SQS queues: {e}"))?;
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     OverLimit,
     InvalidAddress,
     InvalidSecurity,
+    /// Another node of the fleet serves SQS.
+    Unavailable,
     /// Hearth's own failure (the store): the client sees little.
     Internal,
 }
@@ -53,6 +55,7 @@ impl ErrorKind {
             Self::OverLimit => "OverLimit",
             Self::InvalidAddress => "InvalidAddress",
             Self::InvalidSecurity => "InvalidSecurity",
+            Self::Unavailable => "ServiceUnavailable",
             Self::Internal => "InternalError",
         }
     }
@@ -83,6 +86,7 @@ impl ErrorKind {
             Self::OverLimit => "OverLimit",
             Self::InvalidAddress => "InvalidAddress",
             Self::InvalidSecurity => "InvalidSecurity",
+            Self::Unavailable => "ServiceUnavailable",
             Self::Internal => "InternalError",
         }
     }
@@ -93,13 +97,14 @@ impl ErrorKind {
             Self::OverLimit | Self::InvalidSecurity => 403,
             Self::ResourceNotFound => 404,
             Self::Internal => 500,
+            Self::Unavailable => 503,
             _ => 400,
         }
     }
 
     /// Whether the client is at fault (`Sender`) rather than the service (`Receiver`).
     pub fn sender(self) -> bool {
-        self != Self::Internal
+        !matches!(self, Self::Internal | Self::Unavailable)
     }
 }
 

@@ -7,14 +7,15 @@
 //! a group commit before an operation is answered (`commit.rs`); what changes on every
 //! receive (visibility, receipts, FIFO group locks) is in memory (`queue.rs`).
 //!
-//! Fleet: the in-memory state is this node's. Several nodes on one PostgreSQL store
-//! would each load and serve the same messages; until queues are owned by a node under
-//! a store lease, point SQS clients at one node. Long-poll wake-ups are in-process.
+//! Fleet: the in-memory state is one node's, so on a shared store one node serves SQS at
+//! a time, the holder of the store lease `sqs` (`fleet.rs`); the others answer
+//! `ServiceUnavailable` naming it. Long-poll wake-ups are in-process.
 
 mod attributes;
 mod batch;
 mod commit;
 mod error;
+mod fleet;
 mod md5;
 mod message;
 mod messages;
@@ -26,6 +27,7 @@ mod service;
 pub use attributes::{MAX_MESSAGE_SIZE, MAX_VISIBILITY, MAX_WAIT};
 pub use batch::{check_batch, EntryResult};
 pub use error::{ErrorKind, SqsError};
+pub use fleet::LEASE;
 pub use md5::{md5_hex, md5_of_attributes};
 pub use message::{
     MessageAttributeValue, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,

@@ -20,6 +20,7 @@ impl Sqs {
         attrs: BTreeMap<String, String>,
         tags: BTreeMap<String, String>,
     ) -> Result<QueueId, SqsError> {
+        self.serving()?;
         let fifo = attrs.get("FifoQueue").map(String::as_str) == Some("true");
         attributes::check_name(
             name,
@@ -118,6 +119,7 @@ impl Sqs {
         max_results: Option<i64>,
         next_token: Option<&str>,
     ) -> Result<Page<QueueId>, SqsError> {
+        self.serving()?;
         if let Some(m) = max_results {
             if !(1..=1000).contains(&m) {
                 return Err(SqsError::invalid_value(

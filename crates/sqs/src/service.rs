@@ -77,6 +77,10 @@ pub type Page<T> = (Vec<T>, Option<String>);
 
 pub(crate) struct Inner {
     pub queues: RwLock<HashMap<String, Arc<Queue>>>,
+    store: Arc<dyn SqsStore>,
+    /// `None` while this node serves SQS; else what to answer (on a fleet, another node
+    /// holds the SQS lease).
+    elsewhere: RwLock<Option<String>>,
     pub commit: Committer,
     pub(crate) seq: AtomicI64,
     pub(crate) nonce: AtomicU64,
@@ -127,54 +131,39 @@ pub(crate) fn fifo_id_ok(id: &str) -> bool {
 }
 
 impl Sqs {
-    /// Opens the service on its store: loads every queue and message.
+    /// Opens the service on its store (the embedded one, or a fleet's node that serves
+    /// SQS alone): loads every queue and message.
     pub fn open(store: Arc<dyn SqsStore>) -> Result<Self, SqsError> {
-        let rows = store.sqs_queues().map_err(|e| SqsError::internal(&e))?;
-        let max_seq = store.sqs_max_seq().map_err(|e| SqsError::internal(&e))?;
-        let mut queues = HashMap::new();
-        let now = now_ms();
-        let mut messages = 0usize;
-        for row in rows {
-            let record: QueueRecord =
-                serde_json::from_str(&row.data).map_err(|e| SqsError::internal(&e))?;
-            let q = Queue::new(row.arn.clone(), row.account, row.name, record);
-            {
-                let mut s = q.lock();
-                for m in store
-                    .sqs_messages(&row.arn)
-                    .map_err(|e| SqsError::internal(&e))?
-                {
-                    let rec: StoredMessage =
-                        serde_json::from_str(&m.data).map_err(|e| SqsError::internal(&e))?;
-                    let msg = Msg {
-                        visible_ms: rec.available_ms,
-                        rec,
-                        receive_count: m.receive_count,
-                        first_receive_ms: m.first_receive_ms,
-                        in_flight: false,
-                        nonce: 0,
-                        pending: false,
-                    };
-                    s.insert_ready(m.seq, msg);
-                    messages += 1;
-                }
-            }
-            queues.insert(row.arn, Arc::new(q));
-        }
-        tracing::info!(queues = queues.len(), messages, "SQS queues loaded");
-        let commit = Committer::start(store).map_err(|e| SqsError::internal(&e))?;
-        let sqs = Self {
+        let (queues, max_seq) = load(&*store)?;
+        let sqs = Self::with(store, queues, max_seq, None)?;
+        sqs.spawn_sweeper();
+        Ok(sqs)
+    }
+
+    pub(crate) fn with(
+        store: Arc<dyn SqsStore>,
+        queues: HashMap<String, Arc<Queue>>,
+        max_seq: i64,
+        elsewhere: Option<String>,
+    ) -> Result<Self, SqsError> {
+        let commit = Committer::start(store.clone()).map_err(|e| SqsError::internal(&e))?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 queues: RwLock::new(queues),
+                store,
+                elsewhere: RwLock::new(elsewhere),
                 commit,
                 seq: AtomicI64::new(max_seq + 1),
                 // Receipts of an earlier process never match one of this one's.
-                nonce: AtomicU64::new((now as u64) << 16),
+                nonce: AtomicU64::new((now_ms() as u64) << 16),
                 moves: MoveTasks::default(),
             }),
-        };
+        })
+    }
+
+    pub(crate) fn spawn_sweeper(&self) {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let weak = Arc::downgrade(&sqs.inner);
+            let weak = Arc::downgrade(&self.inner);
             rt.spawn(async move {
                 loop {
                     tokio::time::sleep(SWEEP_EVERY).await;
@@ -183,7 +172,54 @@ impl Sqs {
                 }
             });
         }
-        Ok(sqs)
+    }
+
+    /// Refuses with `ServiceUnavailable` while another node of the fleet serves SQS.
+    pub(crate) fn serving(&self) -> Result<(), SqsError> {
+        match &*self
+            .inner
+            .elsewhere
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            None => Ok(()),
+            Some(m) => Err(SqsError::new(ErrorKind::Unavailable, m.clone())),
+        }
+    }
+
+    /// Stops serving: forgets what memory held (a later holder reloads the store) and
+    /// wakes long polls, which answer that the queue is gone.
+    pub(crate) fn stand_down(&self, why: String) {
+        *self
+            .inner
+            .elsewhere
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(why);
+        let all: Vec<_> = self
+            .inner
+            .queues
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, q)| q)
+            .collect();
+        for q in all {
+            q.lock().deleted = true;
+            q.arrived.notify_waiters();
+        }
+    }
+
+    /// Starts serving: loads every queue and message, numbering new messages after them.
+    pub(crate) fn take_over(&self) -> Result<(), SqsError> {
+        let (queues, max_seq) = load(&*self.inner.store)?;
+        self.inner.seq.fetch_max(max_seq + 1, Ordering::Relaxed);
+        *self.inner.queues.write().unwrap_or_else(|p| p.into_inner()) = queues;
+        *self
+            .inner
+            .elsewhere
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
     }
 
     pub(crate) fn queue(&self, id: &QueueId) -> Result<Arc<Queue>, SqsError> {
@@ -191,6 +227,7 @@ impl Sqs {
     }
 
     pub(crate) fn queue_by_arn(&self, arn: &str) -> Result<Arc<Queue>, SqsError> {
+        self.serving()?;
         self.inner
             .queues
             .read()
@@ -288,6 +325,43 @@ impl Sqs {
         }
         Ok(())
     }
+}
+
+/// Every queue and message in the store, and the highest message number.
+fn load(store: &dyn SqsStore) -> Result<(HashMap<String, Arc<Queue>>, i64), SqsError> {
+    let rows = store.sqs_queues().map_err(|e| SqsError::internal(&e))?;
+    let max_seq = store.sqs_max_seq().map_err(|e| SqsError::internal(&e))?;
+    let mut queues = HashMap::new();
+    let mut messages = 0usize;
+    for row in rows {
+        let record: QueueRecord =
+            serde_json::from_str(&row.data).map_err(|e| SqsError::internal(&e))?;
+        let q = Queue::new(row.arn.clone(), row.account, row.name, record);
+        {
+            let mut s = q.lock();
+            for m in store
+                .sqs_messages(&row.arn)
+                .map_err(|e| SqsError::internal(&e))?
+            {
+                let rec: StoredMessage =
+                    serde_json::from_str(&m.data).map_err(|e| SqsError::internal(&e))?;
+                let msg = Msg {
+                    visible_ms: rec.available_ms,
+                    rec,
+                    receive_count: m.receive_count,
+                    first_receive_ms: m.first_receive_ms,
+                    in_flight: false,
+                    nonce: 0,
+                    pending: false,
+                };
+                s.insert_ready(m.seq, msg);
+                messages += 1;
+            }
+        }
+        queues.insert(row.arn, Arc::new(q));
+    }
+    tracing::info!(queues = queues.len(), messages, "SQS queues loaded");
+    Ok((queues, max_seq))
 }
 
 pub(crate) fn decode_token(token: Option<&str>) -> Result<Option<String>, SqsError> {
