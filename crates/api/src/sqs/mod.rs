@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use hearth_sqs::{QueueId, Sqs, SqsError, REGION};
@@ -330,15 +330,21 @@ pub(crate) async fn dispatch_query(
     }
 }
 
-/// `POST /<account>/<queue>`: the query protocol sent to a queue's URL.
+/// `POST /<account>/<queue>`: the query protocol sent to a queue's URL. A path whose
+/// first segment is not an account (`/2015-03-31/event-source-mappings`) is Lambda's, and
+/// answered as the router answers an operation it does not have.
 pub(crate) async fn at_queue_url(
     State(state): State<AppState>,
     Extension(access): Extension<Access>,
     request_id: Option<Extension<RequestId>>,
     Path((account, queue)): Path<(String, String)>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return crate::error::unknown_operation(Method::POST, uri).await;
+    }
     let request_id = request_id_of(request_id);
     let bytes = match crate::body::read(body, BODY_MAX, "query").await {
         Ok(b) => b,
