@@ -2,7 +2,8 @@
 //! them: durable SendMessage per second at concurrency 1 and 32 (each answered only once
 //! its message is committed to the store), then messages received and deleted per second
 //! (ReceiveMessage of up to 10, then DeleteMessageBatch of what came, 32 clients) while
-//! draining what the sends left.
+//! draining what the sends left; and how soon a waiting long poll answers once a message
+//! is sent.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
@@ -12,12 +13,17 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use super::load::{self, Conn, Response};
-use super::report::{Report, Target};
+use super::report::{percentile, Report, Target};
 use super::server::Server;
 use super::{progress, Plan, WARMUP_PER_WORKER};
 
 /// Concurrency of the loaded figures.
 const CLIENTS: usize = 32;
+/// Long polls measured, one at a time.
+const POLLS: usize = 50;
+/// How long a long poll has been waiting when the message is sent.
+const POLL_SETTLE: Duration = Duration::from_millis(30);
+
 /// A message's body: a small JSON document's worth.
 const BODY_BYTES: usize = 256;
 
@@ -74,6 +80,7 @@ pub(super) fn sqs(plan: &Plan, server: &Server, report: &mut Report) -> anyhow::
     let one = load::closed_loop(addr, send, 1, plan.window, 0)?;
     let many = load::closed_loop(addr, send, CLIENTS, plan.window, 0)?;
     let (drained, took) = receive_and_delete(addr, &url, plan.window)?;
+    let wake = long_poll_wake(addr, &mut conn)?;
     report.add(
         "sqs_send_c1_rps",
         "SQS durable SendMessage, concurrency 1",
@@ -94,6 +101,29 @@ pub(super) fn sqs(plan: &Plan, server: &Server, report: &mut Report) -> anyhow::
         "/s",
         Some(drained as f64 / took.as_secs_f64().max(1e-9)),
         None,
+    );
+    report.add(
+        "sqs_long_poll_wake_p50_ms",
+        "SQS long poll: send started to the waiting receive answered, p50",
+        "ms",
+        percentile(&wake, 50.0),
+        Some(Target::AtMost(2.0)),
+    );
+    report.add(
+        "sqs_long_poll_wake_p99_ms",
+        "  p99",
+        "ms",
+        percentile(&wake, 99.0),
+        None,
+    );
+    report.method(
+        "sqs_long_poll",
+        &format!(
+            "{POLLS} times: a client's ReceiveMessage (WaitTimeSeconds 5) waits on an empty \
+             queue for {POLL_SETTLE:?}, then another client sends a message; the time from \
+             the send's start to the waiting receive's answer, which includes the send's \
+             commit."
+        ),
     );
     report.method(
         "sqs",
@@ -156,4 +186,50 @@ fn receive_and_delete(
             .map_err(|_| anyhow::anyhow!("a receive worker panicked"))??;
     }
     Ok((total, started.elapsed()))
+}
+
+/// `POLLS` times, the ms from starting a send to the answer of a receive waiting for it.
+fn long_poll_wake(addr: SocketAddr, conn: &mut Conn) -> anyhow::Result<Vec<f64>> {
+    let url = call(
+        conn,
+        "AmazonSQS.CreateQueue",
+        &json!({"QueueName": "bench-long-poll"}),
+    )?["QueueUrl"]
+        .as_str()
+        .context("CreateQueue answered no QueueUrl")?
+        .to_string();
+    let receive = json!({"QueueUrl": url, "WaitTimeSeconds": 5}).to_string();
+    let send = json!({"QueueUrl": url, "MessageBody": "wake"});
+    let mut poller = Conn::new(addr);
+    let mut out = Vec::with_capacity(POLLS);
+    for _ in 0..POLLS {
+        let (receive, mut p) = (
+            receive.clone(),
+            std::mem::replace(&mut poller, Conn::new(addr)),
+        );
+        let waiting = std::thread::spawn(move || -> anyhow::Result<(Instant, Value, Conn)> {
+            let got = p.request("POST", "/", RECEIVE, receive.as_bytes())?;
+            let at = Instant::now();
+            check_ok(&got)?;
+            Ok((at, serde_json::from_slice(&got.body)?, p))
+        });
+        std::thread::sleep(POLL_SETTLE);
+        let started = Instant::now();
+        call(conn, "AmazonSQS.SendMessage", &send)?;
+        let (answered, doc, p) = waiting
+            .join()
+            .map_err(|_| anyhow::anyhow!("the long poll panicked"))??;
+        poller = p;
+        let handle = doc["Messages"][0]["ReceiptHandle"]
+            .as_str()
+            .with_context(|| format!("the long poll answered no message: {doc}"))?
+            .to_string();
+        out.push(answered.saturating_duration_since(started).as_secs_f64() * 1e3);
+        call(
+            conn,
+            "AmazonSQS.DeleteMessage",
+            &json!({"QueueUrl": url, "ReceiptHandle": handle}),
+        )?;
+    }
+    Ok(out)
 }
