@@ -20,6 +20,7 @@ mod md5;
 mod message;
 mod messages;
 mod move_task;
+mod policy;
 mod queue;
 mod queues;
 mod service;
