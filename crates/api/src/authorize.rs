@@ -572,6 +572,8 @@ mod tests {
                 .replace("{routeId}", "nothing")
                 .replace("{stageName}", "nothing")
                 .replace("{deploymentId}", "nothing")
+                .replace("{account}", "000000000000")
+                .replace("{queue}", "nothing")
                 .replace(
                     "{arn}",
                     "arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fnothing",
