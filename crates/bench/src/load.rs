@@ -76,14 +76,7 @@ fn sign(
         return Ok(Vec::new());
     };
     let identity = aws_credential_types::Credentials::new(id, secret, None, None, "bench").into();
-    let sqs = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("x-amz-target") && v.starts_with("AmazonSQS."));
-    let service = match (sqs, path) {
-        (true, _) => "sqs",
-        (false, "/") => "logs",
-        _ => "lambda",
-    };
+    let service = if path == "/" { "logs" } else { "lambda" };
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")

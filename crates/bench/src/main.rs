@@ -20,7 +20,6 @@ mod procs;
 mod report;
 mod server;
 mod soak;
-mod sqs_figures;
 mod url_overhead;
 mod wire;
 
@@ -96,8 +95,7 @@ pub struct BenchArgs {
 
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
-    /// `url`: the function URL overhead, on a server holding only the Rust echo; `sqs`:
-    /// the SQS figures, on a server of their own).
+    /// `url`: the function URL overhead, on a server holding only the Rust echo).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -116,8 +114,6 @@ pub enum Only {
     Forward,
     /// What calling a warm function through its function URL adds to Invoke.
     Url,
-    /// The SQS figures: durable sends per second, receive+delete per second.
-    Sqs,
 }
 
 /// How much of each measurement a run does.
@@ -320,13 +316,6 @@ fn bench(
         )?;
         return Ok(report);
     }
-    if let Some(Only::Sqs) = args.only {
-        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
-        sqs_figures::sqs(plan, &server, &mut report).map_err(|e| server.explain(e))?;
-        server.check_alive()?;
-        server.stop();
-        return Ok(report);
-    }
     if let Some(Only::Url) = args.only {
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         let mut conn = Conn::new(server.addr());
@@ -457,8 +446,6 @@ fn bench(
     url_overhead::url_overhead(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     asynchronous::async_events(plan, &server, &mut report).map_err(|e| server.explain(e))?;
-    server.check_alive()?;
-    sqs_figures::sqs(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     progress("stopping the server");
     server.stop();
