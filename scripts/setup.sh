@@ -94,6 +94,13 @@ install_python_tools() {
     export PATH="$HOME/.local/bin:$PATH"
   fi
   command -v aws >/dev/null 2>&1 || die "the AWS CLI is still not on PATH after installing awscli"
+  # SQS's query protocol is tested with an older botocore (1.30, the last before SQS moved
+  # to AWS JSON 1.0), kept apart from the current one (tests/e2e/test_sqs_query.py).
+  if [[ ! -f "$ROOT/target/old-botocore/botocore/__init__.py" ]]; then
+    log "installing an older botocore for the SQS query protocol's tests"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$ROOT/target/old-botocore" \
+      'botocore<1.31' 'boto3<1.28'
+  fi
 }
 
 install_system_packages

@@ -545,6 +545,13 @@ pub(crate) const ROUTES: &[Route] = &[
         crate::egress::OPERATIONS[2],
     ),
     r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
+    // SQS's query protocol POSTed to a queue URL: its dispatcher checks each operation
+    // (`sqs/mod.rs`).
+    r(
+        "POST",
+        "/{account}/{queue}",
+        lambda("Dispatch", "", ResourceOf::Dispatched),
+    ),
     // API Gateway HTTP APIs (`http_api/`): `apigateway:` actions by HTTP method, as
     // "Actions, resources, and condition keys for Amazon API Gateway Management V2" has.
     r("POST", "/v2/apis", apigw("CreateApi", "apigateway:POST")),

@@ -46,21 +46,40 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
     if req.uri().path().starts_with("/v2/") {
         return (Protocol::RestJson, ServiceCheck::Is("apigateway"));
     }
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    if queue_url_path(req.uri().path()) {
+        // SQS sent to a queue's URL (`/<account>/<queue>`): its JSON or query protocol.
+        return match target {
+            Some(_) => (Protocol::Json, ServiceCheck::Is("sqs")),
+            None => (Protocol::Query, ServiceCheck::Is("sqs")),
+        };
+    }
     if req.uri().path() != "/" {
         return (Protocol::RestJson, ServiceCheck::Is("lambda"));
     }
-    match req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-    {
+    match target {
         Some(t) if t.starts_with("Logs_") => (Protocol::Json, ServiceCheck::Is("logs")),
+        Some(t) if t.starts_with("AmazonSQS.") => (Protocol::Json, ServiceCheck::Is("sqs")),
         Some(t) if t.starts_with("com.amazonaws.cloudtrail.") => {
             (Protocol::Json, ServiceCheck::Is("cloudtrail"))
         }
         // An operation no service claims: any scope, the dispatch answers it unknown.
         Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
         None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),
+    }
+}
+
+/// `/<12-digit account>/<queue name>`: an SQS queue URL's path.
+fn queue_url_path(path: &str) -> bool {
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(account), Some(name), None) => {
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
+        }
+        _ => false,
     }
 }
 

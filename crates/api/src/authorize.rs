@@ -88,6 +88,9 @@ struct Target {
     arn: String,
     account: String,
     function: Option<FunctionRef>,
+    /// The resource's own policy, for resources of other services (an SQS queue's
+    /// `Policy` attribute).
+    policy: Option<Arc<Policy>>,
 }
 
 impl Access {
@@ -170,6 +173,7 @@ impl Access {
                 arn: resource.to_string(),
                 account,
                 function: function.cloned(),
+                policy: None,
             },
             keys,
         )
@@ -191,6 +195,30 @@ impl Access {
                 arn: resource.to_string(),
                 account: account.to_string(),
                 function: None,
+                policy: None,
+            },
+            &[],
+        )
+    }
+
+    /// As [`Access::check_in`], with the resource's own policy (an SQS queue's), which
+    /// can allow other accounts and deny anyone.
+    pub(crate) fn check_with_policy(
+        &self,
+        s: &AppState,
+        action: &str,
+        resource: &str,
+        account: &str,
+        policy: Option<Arc<Policy>>,
+    ) -> Result<(), Refused> {
+        self.check_target(
+            s,
+            action,
+            &Target {
+                arn: resource.to_string(),
+                account: account.to_string(),
+                function: None,
+                policy,
             },
             &[],
         )
@@ -206,7 +234,10 @@ impl Access {
         // An account's root is allowed everything on its own account's resources unless a
         // resource policy denies it, and the only resource policies Hearth has
         // (AddPermission's) hold Allow statements only: nothing to read.
-        if self.caller.kind == CallerKind::Root && self.caller.account == t.account {
+        if self.caller.kind == CallerKind::Root
+            && self.caller.account == t.account
+            && t.policy.is_none()
+        {
             return Ok(());
         }
         let identity = match self.caller.kind {
@@ -217,10 +248,11 @@ impl Access {
                 .identity_policies(&self.caller)
                 .map_err(Refused::Failed)?,
         };
-        let resource_policy = t
-            .function
-            .as_ref()
-            .and_then(|f| s.engine.function_resource_policy(f));
+        let resource_policy = t.policy.clone().or_else(|| {
+            t.function
+                .as_ref()
+                .and_then(|f| s.engine.function_resource_policy(f))
+        });
         let mut ctx = self.context();
         for (k, v) in keys {
             ctx.set(k, v);
@@ -271,6 +303,7 @@ fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool, own
                     name: function_key(&account, &parts.name),
                     qualifier: q,
                 }),
+                policy: None,
                 account,
             }
         }
@@ -278,6 +311,7 @@ fn function_target(raw: &str, qualifier: Option<&str>, keep_qualifier: bool, own
             arn: format!("arn:aws:lambda:{REGION}:{own}:function:{raw}"),
             account: own.to_string(),
             function: None,
+            policy: None,
         },
     }
 }
@@ -313,6 +347,7 @@ async fn target_of(
         arn,
         account: access.caller.account.clone(),
         function: None,
+        policy: None,
     };
     let target = match op.resource {
         ResourceOf::Any | ResourceOf::Dispatched => own("*".into()),
@@ -537,6 +572,8 @@ mod tests {
                 .replace("{routeId}", "nothing")
                 .replace("{stageName}", "nothing")
                 .replace("{deploymentId}", "nothing")
+                .replace("{account}", "000000000000")
+                .replace("{queue}", "nothing")
                 .replace(
                     "{arn}",
                     "arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fnothing",

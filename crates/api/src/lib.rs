@@ -49,6 +49,7 @@ mod reference;
 mod request_id;
 mod role_check;
 mod services;
+mod sqs;
 pub mod sts;
 mod tags;
 mod tenant;
@@ -100,6 +101,8 @@ pub struct ApiOptions {
     pub fleet: Option<std::sync::Arc<forward::Fleet>>,
     /// Where function URLs and HTTP APIs answer on this server.
     pub endpoints: http_endpoints::HttpEndpoints,
+    /// The SQS service (`sqs/`); `None` answers SQS requests that it is not enabled.
+    pub sqs: Option<hearth_sqs::Sqs>,
 }
 
 impl Default for ApiOptions {
@@ -113,6 +116,7 @@ impl Default for ApiOptions {
             keys: None,
             fleet: None,
             endpoints: Default::default(),
+            sqs: None,
         }
     }
 }

@@ -36,6 +36,11 @@ impl QueryRequest {
     }
 
     /// A scalar parameter.
+    /// Every parameter but `Action` and `Version`.
+    pub fn params(&self) -> &HashMap<String, String> {
+        &self.params
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }

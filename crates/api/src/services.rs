@@ -19,7 +19,7 @@ use axum::{Extension, Router};
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudtrail, cloudwatch_logs, iam, sts, AppState, RequestId};
+use crate::{cloudtrail, cloudwatch_logs, iam, sqs, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -35,10 +35,14 @@ enum Service {
     Iam,
     /// STS (query protocol, `Version=2011-06-15`).
     Sts,
+    /// SQS (AWS JSON 1.0 `AmazonSQS.*`, or the query protocol, `Version=2012-11-05`).
+    Sqs,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/", post(dispatch).get(dispatch_get))
+    Router::new()
+        .route("/", post(dispatch).get(dispatch_get))
+        .route("/{account}/{queue}", post(sqs::at_queue_url))
 }
 
 fn request_id_of(id: Option<Extension<RequestId>>) -> String {
@@ -57,6 +61,10 @@ async fn dispatch(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    if target.starts_with(sqs::TARGET_PREFIX) {
+        return sqs::dispatch_json(&state.0, &access, &headers, body, request_id_of(request_id))
+            .await;
+    }
     if target.starts_with(cloudtrail::TARGET_PREFIX) {
         return cloudtrail::dispatch(&state.0, &access, &headers, body).await;
     }
@@ -77,6 +85,10 @@ async fn dispatch(
     };
     let req = QueryRequest::parse(&bytes);
     match scoped.or_else(|| service_of_version(&req)) {
+        Some(Service::Sqs) => {
+            let id = request_id_of(request_id);
+            sqs::dispatch_query(&state.0, &access, &headers, &req, None, &id).await
+        }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
         }
@@ -95,6 +107,10 @@ async fn dispatch_get(
 ) -> Response {
     let req = QueryRequest::parse(uri.query().unwrap_or("").as_bytes());
     match service_of_scope(&headers).or_else(|| service_of_version(&req)) {
+        Some(Service::Sqs) => {
+            let id = request_id_of(request_id);
+            sqs::dispatch_query(&state.0, &access, &headers, &req, None, &id).await
+        }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
         }
@@ -164,6 +180,7 @@ fn service_of_scope(headers: &HeaderMap) -> Option<Service> {
     match scope_service(headers)? {
         "iam" => Some(Service::Iam),
         "sts" => Some(Service::Sts),
+        "sqs" => Some(Service::Sqs),
         _ => Some(Service::Logs),
     }
 }
@@ -173,6 +190,7 @@ fn service_of_version(req: &QueryRequest) -> Option<Service> {
     match req.version.as_deref()? {
         v if v == iam::PROTOCOL.version => Some(Service::Iam),
         v if v == sts::PROTOCOL.version => Some(Service::Sts),
+        v if v == sqs::PROTOCOL.version => Some(Service::Sqs),
         _ => None,
     }
 }

@@ -325,8 +325,16 @@ async fn services_are_told_apart_by_scope_then_version() {
         .expect("request");
     let resp = app.clone().oneshot(req).await.expect("response");
     assert_eq!(resp.status(), StatusCode::OK);
-    // A form of no query-protocol service Hearth has goes to the JSON services' answer.
+    // SQS's version reaches SQS (not enabled in this app: it says so, in its XML).
     let (status, body) = post(&app, "Action=ListQueues&Version=2012-11-05", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("http://queue.amazonaws.com/doc/2012-11-05/")
+            && body.contains("SQS is not enabled on this server."),
+        "{body}"
+    );
+    // A form of no query-protocol service Hearth has goes to the JSON services' answer.
+    let (status, body) = post(&app, "Action=ListThings&Version=2099-01-01", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("UnknownOperationException"), "{body}");
 }

@@ -327,6 +327,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .context("cannot read the async queue")?;
     let fleet_node = node_id;
+    // SQS: queues and messages from the store (messages in flight before a restart are
+    // visible again); on a fleet, served by the holder of the `sqs` lease.
+    let sqs = hearth_sqs::Sqs::open_on(engine.store(), &fleet_node)
+        .map_err(|e| anyhow::anyhow!("cannot read the SQS queues: {e}"))?;
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
@@ -400,6 +404,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             false => None,
         },
         endpoints,
+        sqs: Some(sqs),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

@@ -34,6 +34,7 @@ pub mod seal;
 mod sealed_env;
 mod space;
 mod sqlite;
+mod sqs;
 mod tokens;
 pub mod traits;
 mod versions;
@@ -53,10 +54,11 @@ pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
 pub use sqlite::SqliteStore;
+pub use sqs::{SqsMessageRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore,
+    MetadataStore, QueueStore, ResourceStore, RoleStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -69,7 +69,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "function URLs",
         apply: function_urls,
     },
+    SQS,
 ];
+
+/// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
+/// renumbers simply.
+const SQS: Migration = Migration {
+    version: 11,
+    name: "SQS queues and messages",
+    apply: sqs,
+};
+
+fn sqs(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::sqs::SCHEMA)
+}
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
 /// (`http_apis.rs`). Its own constant so that a step added beside it renumbers simply.
@@ -423,6 +436,8 @@ mod tests {
                 "provisioned",
                 "queue",
                 "roles",
+                "sqs_messages",
+                "sqs_queues",
                 "tags",
                 "versions"
             ]

@@ -563,3 +563,15 @@ pub trait HttpApiStore: Send + Sync {
     /// Deletes a child record; false if there was none.
     fn delete_http_api_child(&self, api: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
 }
+
+/// SQS queues and messages (`hearth-sqs`): what survives a restart of the service.
+pub trait SqsStore: Send + Sync {
+    /// Applies the changes in order in one transaction.
+    fn sqs_apply(&self, ops: &[crate::SqsOp]) -> Result<(), StoreError>;
+    /// Every queue of every account.
+    fn sqs_queues(&self) -> Result<Vec<crate::SqsQueueRow>, StoreError>;
+    /// A queue's messages in `seq` order.
+    fn sqs_messages(&self, queue: &str) -> Result<Vec<crate::SqsMessageRow>, StoreError>;
+    /// The highest message `seq` stored (0 when none), so new numbers follow it.
+    fn sqs_max_seq(&self) -> Result<i64, StoreError>;
+}

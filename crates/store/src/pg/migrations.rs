@@ -90,7 +90,21 @@ const MIGRATIONS: &[Migration] = &[
         sql: fifth,
         breaks_older: false,
     },
+    SQS,
 ];
+
+/// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
+/// constant so that a step added beside it renumbers simply.
+const SQS: Migration = Migration {
+    version: 6,
+    name: "SQS queues and messages",
+    sql: sqs,
+    breaks_older: false,
+};
+
+fn sqs() -> String {
+    super::sqs::SCHEMA.to_string()
+}
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own
 /// constant so that a step added beside it renumbers simply.

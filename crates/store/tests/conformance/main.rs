@@ -47,5 +47,6 @@ mod queue;
 mod records;
 mod resources;
 mod roles;
+mod sqs;
 mod tokens;
 mod versions;

@@ -1,0 +1,39 @@
+//! `hearth-sqs`: an SQS-compatible queue service behind a typed handle, [`Sqs`]. It knows
+//! nothing of HTTP (the wire protocols are in `hearth-api`'s `sqs` module): each
+//! operation takes the queue ([`QueueId`], parsed from a URL or ARN) and typed arguments,
+//! and answers typed results or an [`SqsError`] that carries what both protocols need.
+//!
+//! State: queues and messages are in the store ([`hearth_store::SqsStore`]), written by
+//! a group commit before an operation is answered (`commit.rs`); what changes on every
+//! receive (visibility, receipts, FIFO group locks) is in memory (`queue.rs`).
+//!
+//! Fleet: the in-memory state is one node's, so on a shared store one node serves SQS at
+//! a time, the holder of the store lease `sqs` (`fleet.rs`); the others answer
+//! `ServiceUnavailable` naming it. Long-poll wake-ups are in-process.
+
+mod attributes;
+mod batch;
+mod commit;
+mod error;
+mod fleet;
+mod md5;
+mod message;
+mod messages;
+mod move_task;
+mod policy;
+mod queue;
+mod queues;
+mod service;
+
+pub use attributes::{MAX_MESSAGE_SIZE, MAX_VISIBILITY, MAX_WAIT};
+pub use batch::{check_batch, EntryResult};
+pub use error::{ErrorKind, SqsError};
+pub use fleet::LEASE;
+pub use md5::{md5_hex, md5_of_attributes};
+pub use message::{
+    MessageAttributeValue, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
+    SentMessage,
+};
+pub use move_task::MoveTaskInfo;
+pub use queue::Counts;
+pub use service::{Page, QueueId, Sqs, REGION};

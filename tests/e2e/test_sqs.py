@@ -1,0 +1,411 @@
+"""SQS on Hearth's endpoint, driven by boto3 (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.*`) and
+the AWS CLI: every operation, errors compared whole with what AWS answers, long polling
+that wakes as soon as a message arrives, visibility timeouts and receipt handles,
+redrive to a dead-letter queue and back (message move tasks), FIFO order and
+deduplication, and the batch rules. The checksums AWS answers (MD5OfMessageBody,
+MD5OfMessageAttributes) are recomputed here as AWS documents them."""
+
+import hashlib
+import json
+import struct
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import hearth_e2e as h
+
+pytestmark = pytest.mark.sandbox_neutral
+
+answer, failure = h.answer, h.failure
+
+
+@pytest.fixture(scope="module")
+def sqs(server):
+    return boto3.session.Session().client(
+        "sqs", region_name=h.REGION, endpoint_url=server.endpoint, **h.key_args(server.endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def url_of(server, name):
+    return f"{server.endpoint}/{h.ACCOUNT}/{name}"
+
+
+def arn_of(name):
+    return f"arn:aws:sqs:{h.REGION}:{h.ACCOUNT}:{name}"
+
+
+def md5_of_attributes(attrs: dict) -> str:
+    """AWS's documented encoding: per attribute by name, length-prefixed name, type, a
+    transport byte (1 string, 2 binary) and the length-prefixed value."""
+    buf = b""
+    for name in sorted(attrs):
+        v = attrs[name]
+        for part in (name.encode(), v["DataType"].encode()):
+            buf += struct.pack(">I", len(part)) + part
+        if "BinaryValue" in v:
+            buf += b"\x02" + struct.pack(">I", len(v["BinaryValue"])) + v["BinaryValue"]
+        else:
+            s = v["StringValue"].encode()
+            buf += b"\x01" + struct.pack(">I", len(s)) + s
+    return hashlib.md5(buf).hexdigest()
+
+
+def no_queue():
+    return {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue",
+                      "Message": "The specified queue does not exist.",
+                      "QueryErrorCode": "QueueDoesNotExist", "Type": "Sender"},
+            "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def test_queue_lifecycle_and_attributes(sqs, server):
+    name = h.unique_name("life")
+    made = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"},
+                            tags={"team": "a"})
+    assert made["QueueUrl"] == url_of(server, name)
+    # Idempotent for the same attributes; a different value is refused.
+    assert sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "45"})["QueueUrl"] \
+        == made["QueueUrl"]
+    err = failure(sqs.create_queue, QueueName=name, Attributes={"VisibilityTimeout": "46"})
+    assert err["Error"]["Code"] == "QueueAlreadyExists"
+    assert err["Error"]["QueryErrorCode"] == "QueueNameExists"
+    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == made["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=made["QueueUrl"], AttributeNames=["All"])["Attributes"]
+    created = attrs.pop("CreatedTimestamp")
+    modified = attrs.pop("LastModifiedTimestamp")
+    assert abs(int(created) - time.time()) < 60 and modified == created
+    assert attrs == {
+        "QueueArn": arn_of(name), "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0", "ApproximateNumberOfMessagesDelayed": "0",
+        "VisibilityTimeout": "45", "MaximumMessageSize": "262144",
+        "MessageRetentionPeriod": "345600", "DelaySeconds": "0",
+        "ReceiveMessageWaitTimeSeconds": "0", "SqsManagedSseEnabled": "true"}
+    sqs.set_queue_attributes(QueueUrl=made["QueueUrl"], Attributes={"DelaySeconds": "2"})
+    got = sqs.get_queue_attributes(QueueUrl=made["QueueUrl"], AttributeNames=["DelaySeconds"])
+    assert got["Attributes"] == {"DelaySeconds": "2"}
+    err = failure(sqs.set_queue_attributes, QueueUrl=made["QueueUrl"],
+                  Attributes={"VisibilityTimeout": "43201"})
+    assert err["Error"]["Code"] == "InvalidAttributeValue"
+    assert err["Error"]["Message"] == "Invalid value for the parameter VisibilityTimeout."
+    err = failure(sqs.get_queue_attributes, QueueUrl=made["QueueUrl"], AttributeNames=["Nope"])
+    assert err["Error"]["Code"] == "InvalidAttributeName"
+    # Tags.
+    assert sqs.list_queue_tags(QueueUrl=made["QueueUrl"])["Tags"] == {"team": "a"}
+    sqs.tag_queue(QueueUrl=made["QueueUrl"], Tags={"b": "2"})
+    sqs.untag_queue(QueueUrl=made["QueueUrl"], TagKeys=["team"])
+    assert sqs.list_queue_tags(QueueUrl=made["QueueUrl"])["Tags"] == {"b": "2"}
+    sqs.delete_queue(QueueUrl=made["QueueUrl"])
+    assert failure(sqs.get_queue_url, QueueName=name) == no_queue()
+    assert failure(sqs.send_message, QueueUrl=made["QueueUrl"], MessageBody="x") == no_queue()
+
+
+def test_names_and_listing(sqs):
+    prefix = h.unique_name("ls")
+    for i in range(3):
+        sqs.create_queue(QueueName=f"{prefix}-{i}")
+    err = failure(sqs.create_queue, QueueName="bad name")
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    assert err["Error"]["Message"] == ("Can only include alphanumeric characters, hyphens, or "
+                                       "underscores. 1 to 80 in length")
+    listed = sqs.list_queues(QueueNamePrefix=prefix)["QueueUrls"]
+    assert [u.rsplit("/", 1)[1] for u in listed] == [f"{prefix}-{i}" for i in range(3)]
+    first = sqs.list_queues(QueueNamePrefix=prefix, MaxResults=2)
+    assert len(first["QueueUrls"]) == 2 and "NextToken" in first
+    rest = sqs.list_queues(QueueNamePrefix=prefix, MaxResults=2, NextToken=first["NextToken"])
+    assert rest["QueueUrls"] == listed[2:] and "NextToken" not in rest
+    assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix="nothing-has-this")
+
+
+def test_send_receive_delete_with_attributes_and_checksums(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("msgs"))["QueueUrl"]
+    attrs = {"s": {"DataType": "String", "StringValue": "héllo"},
+             "n": {"DataType": "Number", "StringValue": "12.5"},
+             "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xff"}}
+    body = "body ✓"
+    sent = sqs.send_message(QueueUrl=q, MessageBody=body, MessageAttributes=attrs,
+                            MessageSystemAttributes={"AWSTraceHeader": {
+                                "DataType": "String", "StringValue": "Root=1-abc"}})
+    assert sent["MD5OfMessageBody"] == hashlib.md5(body.encode()).hexdigest()
+    assert sent["MD5OfMessageAttributes"] == md5_of_attributes(attrs)
+    assert sent["MD5OfMessageSystemAttributes"] == md5_of_attributes(
+        {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}})
+    got = sqs.receive_message(QueueUrl=q, MessageAttributeNames=["All"],
+                              MessageSystemAttributeNames=["All"])["Messages"]
+    assert len(got) == 1
+    m = got[0]
+    assert (m["MessageId"], m["Body"], m["MD5OfBody"]) == (sent["MessageId"], body,
+                                                           sent["MD5OfMessageBody"])
+    assert m["MessageAttributes"] == attrs
+    assert m["MD5OfMessageAttributes"] == md5_of_attributes(attrs)
+    a = m["Attributes"]
+    assert a["ApproximateReceiveCount"] == "1" and a["AWSTraceHeader"] == "Root=1-abc"
+    assert set(a) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount",
+                      "ApproximateFirstReceiveTimestamp", "AWSTraceHeader"}
+    # Only the attributes asked for, and the checksum of those.
+    sqs.change_message_visibility(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    some = sqs.receive_message(QueueUrl=q, MessageAttributeNames=["s"])["Messages"][0]
+    assert some["MessageAttributes"] == {"s": attrs["s"]}
+    assert some["MD5OfMessageAttributes"] == md5_of_attributes({"s": attrs["s"]})
+    assert "Attributes" not in some
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=some["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=q)
+    err = failure(sqs.delete_message, QueueUrl=q, ReceiptHandle="garbage")
+    assert err["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="bad \x01")
+    assert err["Error"]["Code"] == "InvalidMessageContents"
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x" * 262145)
+    assert err["Error"]["Message"] == ("One or more parameters are invalid. Reason: Message must "
+                                       "be shorter than 262144 bytes.")
+    err = failure(sqs.receive_message, QueueUrl=q, MaxNumberOfMessages=11)
+    assert err["Error"]["Message"] == ("Value 11 for parameter MaxNumberOfMessages is invalid. "
+                                       "Reason: Must be between 1 and 10, if provided.")
+
+
+def test_visibility_and_receipt_handles(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("vis"))["QueueUrl"]
+    sqs.send_message(QueueUrl=q, MessageBody="m")
+    first = sqs.receive_message(QueueUrl=q, VisibilityTimeout=1)["Messages"][0]
+    assert "Messages" not in sqs.receive_message(QueueUrl=q)
+    counts = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"
+    time.sleep(1.2)
+    second = sqs.receive_message(QueueUrl=q, VisibilityTimeout=30,
+                                 AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert second["ReceiptHandle"] != first["ReceiptHandle"]
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+    # The old receipt no longer deletes the message: SQS answers success and keeps it.
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=first["ReceiptHandle"])
+    err = failure(sqs.change_message_visibility, QueueUrl=q,
+                  ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.MessageNotInflight"
+    sqs.change_message_visibility(QueueUrl=q, ReceiptHandle=second["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=q)["Messages"][0]
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=third["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)
+
+
+def test_long_polling_wakes_when_a_message_arrives(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("poll"))["QueueUrl"]
+    result = {}
+
+    def wait():
+        start = time.monotonic()
+        result["got"] = sqs.receive_message(QueueUrl=q, WaitTimeSeconds=10)
+        result["took"] = time.monotonic() - start
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.5)
+    sqs.send_message(QueueUrl=q, MessageBody="wake")
+    t.join(15)
+    assert result["got"]["Messages"][0]["Body"] == "wake"
+    assert result["took"] < 3, result
+    # Nothing arrives: the wait lasts its whole time.
+    start = time.monotonic()
+    assert "Messages" not in sqs.receive_message(QueueUrl=q, WaitTimeSeconds=1)
+    assert time.monotonic() - start >= 0.9
+
+
+def test_delays_and_purge(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("delay"))["QueueUrl"]
+    sqs.send_message(QueueUrl=q, MessageBody="later", DelaySeconds=1)
+    assert "Messages" not in sqs.receive_message(QueueUrl=q)
+    attrs = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
+    got = sqs.receive_message(QueueUrl=q, WaitTimeSeconds=3)
+    assert got["Messages"][0]["Body"] == "later"
+    sqs.send_message(QueueUrl=q, MessageBody="gone")
+    sqs.purge_queue(QueueUrl=q)
+    assert "Messages" not in sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)
+    err = failure(sqs.purge_queue, QueueUrl=q)
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.PurgeQueueInProgress"
+
+
+def test_batches_and_their_rules(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("batch"))["QueueUrl"]
+    out = sqs.send_message_batch(QueueUrl=q, Entries=[
+        {"Id": "a", "MessageBody": "1"}, {"Id": "b", "MessageBody": "2", "DelaySeconds": 0},
+        {"Id": "c", "MessageBody": "bad \x02"}])
+    assert sorted(e["Id"] for e in out["Successful"]) == ["a", "b"]
+    assert out["Failed"] == [{"Id": "c", "SenderFault": True, "Code": "InvalidMessageContents",
+                              "Message": "Invalid characters found. Valid unicode characters "
+                                         "are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
+                                         "#xFFFD | #x10000 to #x10FFFF"}]
+    err = failure(sqs.send_message_batch, QueueUrl=q, Entries=[
+        {"Id": "x", "MessageBody": "1"}, {"Id": "x", "MessageBody": "2"}])
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+    assert err["Error"]["Message"] == "Id x repeated."
+    err = failure(sqs.send_message_batch, QueueUrl=q,
+                  Entries=[{"Id": str(i), "MessageBody": "m"} for i in range(11)])
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+    err = failure(sqs.send_message_batch, QueueUrl=q, Entries=[{"Id": "a b", "MessageBody": "m"}])
+    assert err["Error"]["Code"] == "AWS.SimpleQueueService.InvalidBatchEntryId"
+    msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert sorted(m["Body"] for m in msgs) == ["1", "2"]
+    vis = sqs.change_message_visibility_batch(QueueUrl=q, Entries=[
+        {"Id": "v", "ReceiptHandle": msgs[0]["ReceiptHandle"], "VisibilityTimeout": 60}])
+    assert vis["Successful"] == [{"Id": "v"}]
+    gone = sqs.delete_message_batch(QueueUrl=q, Entries=[
+        {"Id": f"d{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)] + [
+        {"Id": "bad", "ReceiptHandle": "nope"}])
+    assert sorted(e["Id"] for e in gone["Successful"]) == ["d0", "d1"]
+    assert gone["Failed"][0]["Id"] == "bad"
+    assert gone["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_dead_letter_redrive_and_move_back(sqs):
+    dlq = sqs.create_queue(QueueName=h.unique_name("dlq"))["QueueUrl"]
+    src_name = h.unique_name("src")
+    policy = json.dumps({"deadLetterTargetArn": arn_of(dlq.rsplit("/", 1)[1]),
+                         "maxReceiveCount": "2"})
+    src = sqs.create_queue(QueueName=src_name, Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=src, MessageBody="poison")
+    for _ in range(2):
+        assert sqs.receive_message(QueueUrl=src, VisibilityTimeout=0)["Messages"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=src)
+    moved = sqs.receive_message(QueueUrl=dlq, MessageSystemAttributeNames=["All"],
+                                VisibilityTimeout=0)["Messages"][0]
+    assert moved["MessageId"] == sent["MessageId"]
+    assert moved["Attributes"]["DeadLetterQueueSourceArn"] == arn_of(src_name)
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [src]
+    err = failure(sqs.create_queue, QueueName=h.unique_name("src"), Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn_of("no-such-queue"),
+                                     "maxReceiveCount": 1})})
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    # Moved back to where it came from.
+    task = sqs.start_message_move_task(SourceArn=arn_of(dlq.rsplit("/", 1)[1]))
+    assert task["TaskHandle"]
+    deadline = time.time() + 10
+    while True:
+        tasks = sqs.list_message_move_tasks(SourceArn=arn_of(dlq.rsplit("/", 1)[1]))["Results"]
+        if tasks[0]["Status"] == "COMPLETED" or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert tasks[0]["Status"] == "COMPLETED"
+    assert tasks[0]["ApproximateNumberOfMessagesMoved"] == 1
+    back = sqs.receive_message(QueueUrl=src, WaitTimeSeconds=2)["Messages"][0]
+    assert back["Body"] == "poison"
+
+
+def test_fifo_order_group_lock_and_deduplication(sqs):
+    name = h.unique_name("order") + ".fifo"
+    err = failure(sqs.create_queue, QueueName=h.unique_name("nofifo"),
+                  Attributes={"FifoQueue": "true"})
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    q = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true",
+                                                     "ContentBasedDeduplication": "true"})["QueueUrl"]
+    seqs = []
+    for i in range(3):
+        for g in ("a", "b"):
+            r = sqs.send_message(QueueUrl=q, MessageBody=f"{g}{i}", MessageGroupId=g)
+            seqs.append(int(r["SequenceNumber"]))
+    assert seqs == sorted(seqs)
+    dup = sqs.send_message(QueueUrl=q, MessageBody="a0", MessageGroupId="a")
+    assert int(dup["SequenceNumber"]) == seqs[0], "deduplicated by content"
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x")
+    assert err["Error"]["Message"] == "The request must contain the parameter MessageGroupId."
+    first = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=2,
+                                AttributeNames=["MessageGroupId"])["Messages"]
+    assert [m["Body"] for m in first] == ["a0", "b0"]
+    # Both groups are locked while their messages are in flight.
+    assert "Messages" not in sqs.receive_message(QueueUrl=q)
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=first[0]["ReceiptHandle"])
+    nxt = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in nxt] == ["a1", "a2"]
+    # A retried receive with the same attempt id gets the same messages and receipts.
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=first[1]["ReceiptHandle"])
+    tries = [sqs.receive_message(QueueUrl=q, ReceiveRequestAttemptId="try-1")["Messages"]
+             for _ in range(2)]
+    assert [m["Body"] for m in tries[0]] == ["b1"]
+    assert tries[0][0]["ReceiptHandle"] == tries[1][0]["ReceiptHandle"]
+    explicit = h.unique_name("d")
+    one = sqs.send_message(QueueUrl=q, MessageBody="p", MessageGroupId="c",
+                           MessageDeduplicationId=explicit)
+    two = sqs.send_message(QueueUrl=q, MessageBody="q", MessageGroupId="c",
+                           MessageDeduplicationId=explicit)
+    assert one["MessageId"] == two["MessageId"]
+
+
+def test_permissions_and_queue_policy(sqs, server, tmp_path):
+    name = h.unique_name("perm")
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    other = "111111111111"
+    key = h.user_key(server, tmp_path, other, "sender",
+                     [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
+    theirs = boto3.session.Session().client(
+        "sqs", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    err = failure(theirs.send_message, QueueUrl=q, MessageBody="x")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert err["Error"]["Code"] == "AccessDenied"
+    sqs.add_permission(QueueUrl=q, Label="let-in", AWSAccountIds=[other],
+                       Actions=["SendMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["Policy"])
+                        ["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Sid"] == "let-in"
+    theirs.send_message(QueueUrl=q, MessageBody="from another account")
+    err = failure(theirs.receive_message, QueueUrl=q)
+    assert err["Error"]["Code"] == "AccessDenied"
+    got = sqs.receive_message(QueueUrl=q, AttributeNames=["SenderId"])["Messages"][0]
+    assert got["Body"] == "from another account"
+    sqs.remove_permission(QueueUrl=q, Label="let-in")
+    assert failure(theirs.send_message, QueueUrl=q, MessageBody="x")["Error"]["Code"] == \
+        "AccessDenied"
+
+
+def test_a_deny_in_the_queue_policy_binds_the_owner_too(sqs):
+    name = h.unique_name("deny")
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "sqs:SendMessage",
+            "Resource": arn_of(name)}]})})
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x")
+    assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == (403, "AccessDenied")
+    assert "explicit deny" in err["Error"]["Message"]
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"Policy": ""})
+    sqs.send_message(QueueUrl=q, MessageBody="x")
+
+
+def test_validation_errors_whole(sqs):
+    q = sqs.create_queue(QueueName=h.unique_name("val"))["QueueUrl"]
+    assert failure(sqs.receive_message, QueueUrl=q, WaitTimeSeconds=21) == {
+        "Error": {"Code": "InvalidParameterValue", "Type": "Sender",
+                  "QueryErrorCode": "InvalidParameterValueException",
+                  "Message": "Value 21 for parameter WaitTimeSeconds is invalid. Reason: Must "
+                             "be >= 0 and <= 20, if provided."},
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
+    assert failure(sqs.create_queue, QueueName=h.unique_name("v"),
+                   Attributes={"MessageRetentionPeriod": "59"}) == {
+        "Error": {"Code": "InvalidAttributeValue", "Type": "Sender",
+                  "QueryErrorCode": "InvalidAttributeValue",
+                  "Message": "Invalid value for the parameter MessageRetentionPeriod."},
+        # botocore adds a modeled error's members when its code names the shape.
+        "message": "Invalid value for the parameter MessageRetentionPeriod.",
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def test_aws_cli(server, tmp_path):
+    env = h.aws_env(tmp_path, server.endpoint)
+    cmd = h._aws_command()
+
+    def aws(*args):
+        return h.run(cmd + ["sqs", *args, "--endpoint-url", server.endpoint, "--region",
+                            h.REGION, "--output", "json"], env=env).json
+
+    name = h.unique_name("cli")
+    url = aws("create-queue", "--queue-name", name)["QueueUrl"]
+    assert url == url_of(server, name)
+    sent = aws("send-message", "--queue-url", url, "--message-body", "from the cli")
+    got = aws("receive-message", "--queue-url", url, "--wait-time-seconds", "1")
+    assert got["Messages"][0]["MessageId"] == sent["MessageId"]
+    h.run(cmd + ["sqs", "delete-message", "--queue-url", url, "--receipt-handle",
+                 got["Messages"][0]["ReceiptHandle"], "--endpoint-url", server.endpoint,
+                 "--region", h.REGION], env=env)
+    attrs = aws("get-queue-attributes", "--queue-url", url, "--attribute-names", "All")
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
