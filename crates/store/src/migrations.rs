@@ -69,7 +69,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "function URLs",
         apply: function_urls,
     },
+    SNS,
 ];
+
+/// SNS topics, subscriptions, pending deliveries and settings (`sns.rs`). Its own
+/// constant so that steps added beside it (issue 16's other services) renumber simply.
+const SNS: Migration = Migration {
+    version: 11,
+    name: "SNS topics, subscriptions and deliveries",
+    apply: sns,
+};
+
+fn sns(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::sns::SCHEMA)
+}
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
 /// (`http_apis.rs`). Its own constant so that a step added beside it renumbers simply.
@@ -423,6 +436,10 @@ mod tests {
                 "provisioned",
                 "queue",
                 "roles",
+                "sns_deliveries",
+                "sns_settings",
+                "sns_subscriptions",
+                "sns_topics",
                 "tags",
                 "versions"
             ]

@@ -90,7 +90,21 @@ const MIGRATIONS: &[Migration] = &[
         sql: fifth,
         breaks_older: false,
     },
+    SNS,
 ];
+
+/// SNS topics, subscriptions, pending deliveries and settings (`sns.rs`): new tables,
+/// unseen by older nodes. Its own constant so that steps added beside it renumber simply.
+const SNS: Migration = Migration {
+    version: 6,
+    name: "SNS topics, subscriptions and deliveries",
+    sql: sns,
+    breaks_older: false,
+};
+
+fn sns() -> String {
+    super::sns::SCHEMA.to_string()
+}
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own
 /// constant so that a step added beside it renumbers simply.

@@ -22,6 +22,7 @@ mod pool;
 mod queue;
 mod resources;
 mod roles;
+mod sns;
 mod tokens;
 
 use std::path::{Path, PathBuf};
