@@ -257,18 +257,22 @@ impl SnsStore for SqliteStore {
         Ok(())
     }
 
-    fn sns_setting(&self, name: &str, init: &str) -> Result<String, StoreError> {
+    fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO sns_settings (name, value) VALUES (?1, ?2)",
-            params![name, init],
-        )?;
-        let value: String = tx.query_row(
-            "SELECT value FROM sns_settings WHERE name = ?1",
-            params![name],
-            |r| r.get(0),
-        )?;
+        if let Some(init) = init {
+            tx.execute(
+                "INSERT OR IGNORE INTO sns_settings (name, value) VALUES (?1, ?2)",
+                params![name, init],
+            )?;
+        }
+        let value: Option<String> = tx
+            .query_row(
+                "SELECT value FROM sns_settings WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
         tx.commit()?;
         Ok(value)
     }
@@ -360,7 +364,14 @@ mod tests {
         // A holder that went away: its hold ends and another node takes the row.
         let got = s.claim_sns_deliveries("n3", 200, 50, 10).expect("claim");
         assert_eq!(got.len(), 1);
-        assert_eq!(s.sns_setting("k", "v1").expect("setting"), "v1");
-        assert_eq!(s.sns_setting("k", "v2").expect("setting"), "v1");
+        assert_eq!(s.sns_setting("k", None).expect("setting"), None);
+        assert_eq!(
+            s.sns_setting("k", Some("v1")).expect("setting").as_deref(),
+            Some("v1")
+        );
+        assert_eq!(
+            s.sns_setting("k", Some("v2")).expect("setting").as_deref(),
+            Some("v1")
+        );
     }
 }

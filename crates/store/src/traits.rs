@@ -622,7 +622,7 @@ pub trait SnsStore: Send + Sync {
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError>;
     /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.
     fn retry_sns_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError>;
-    /// The setting `name`, set to `init` first if it has none (the first node to ask
-    /// decides it for the fleet).
-    fn sns_setting(&self, name: &str, init: &str) -> Result<String, StoreError>;
+    /// The setting `name`; with `init`, set to it first if it has none (the first node to
+    /// set it decides it for the fleet).
+    fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError>;
 }

@@ -250,15 +250,18 @@ impl SnsStore for PgStore {
         Ok(())
     }
 
-    fn sns_setting(&self, name: &str, init: &str) -> Result<String, StoreError> {
+    fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError> {
         let c = self.conn()?;
-        wait(c.execute(
-            "INSERT INTO sns_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            &[&name, &init],
-        ))
-        .map_err(backend)?;
-        let row = wait(c.query_one("SELECT value FROM sns_settings WHERE name = $1", &[&name]))
+        if let Some(init) = init {
+            wait(c.execute(
+                "INSERT INTO sns_settings (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &init],
+            ))
             .map_err(backend)?;
-        text(&row, 0)
+        }
+        let row = wait(c.query_opt("SELECT value FROM sns_settings WHERE name = $1", &[&name]))
+            .map_err(backend)?;
+        row.map(|r| text(&r, 0)).transpose()
     }
 }

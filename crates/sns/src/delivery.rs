@@ -1,0 +1,372 @@
+//! [`Deliveries`]: the event source that delivers what Publish, Subscribe and Unsubscribe
+//! queued. Each node claims due rows of the store's delivery queue for a while (a hold: a
+//! node that dies mid-delivery leaves its rows to be claimed again, so every message is
+//! delivered at least once, across restarts too), delivers them — `lambda` by an
+//! asynchronous invocation through the `Invoker` once the function's resource policy lets
+//! `sns.amazonaws.com` invoke it for the topic, `http`/`https` by a POST with AWS's
+//! headers, `sqs` through the [`crate::QueueSink`] — and then deletes each row, or puts it
+//! back due after its retry policy's delay. A message its policy gives up on goes to the
+//! subscription's dead-letter queue, if it has one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hearth_iam_policy::{evaluate, RequestContext, RequestPrincipal, ResourcePolicy};
+use hearth_model::FunctionRef;
+use hearth_store::SnsDelivery;
+use hearth_triggers::{
+    BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
+};
+use http_body_util::Full;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{watch, Semaphore};
+
+use crate::envelope::{Kind, Urls};
+use crate::service::Job;
+use crate::sign::Signer;
+use crate::{QueueMessage, Sns};
+
+/// How long a claimed row is held before another node may take it.
+const HOLD_MS: i64 = 120_000;
+/// Rows claimed at once, and deliveries running at once.
+const BATCH: usize = 32;
+/// How often the queue is looked at with nothing woken it (retries coming due, other
+/// nodes' rows whose holder died).
+const POLL: Duration = Duration::from_millis(500);
+/// An HTTP/S endpoint's time to answer.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The service principal SNS invokes functions as.
+pub const PRINCIPAL: &str = "sns.amazonaws.com";
+/// The `SenderId` of messages SNS sends to queues.
+const SENDER_ID: &str = "AIDAIT2UOQQY3AUEKVGXU";
+
+/// The delivery source; the server adds it to its event sources.
+pub struct Deliveries {
+    sns: Sns,
+}
+
+impl Deliveries {
+    pub fn new(sns: &Sns) -> Self {
+        Self { sns: sns.clone() }
+    }
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSource for Running {
+    fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = self.stop.send(true);
+            let _ = tokio::time::timeout(grace, self.task).await;
+        })
+    }
+}
+
+impl EventSource for Deliveries {
+    fn name(&self) -> &'static str {
+        "sns"
+    }
+
+    fn start(self: Box<Self>, ctx: SourceContext) -> Result<Box<dyn RunningSource>, SourceError> {
+        let (stop, stopped) = watch::channel(false);
+        let worker = Worker {
+            sns: self.sns,
+            invoker: ctx.invoker().clone(),
+            http: http_client(),
+            node: format!("sns-{}", uuid::Uuid::new_v4()),
+        };
+        let task = tokio::spawn(worker.run(stopped));
+        Ok(Box::new(Running { stop, task }))
+    }
+}
+
+type Http = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+fn http_client() -> Http {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    connector.enforce_http(false);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+enum Outcome {
+    Delivered,
+    /// Worth trying again (by the retry policy).
+    Retry(String),
+    /// Will not succeed: straight to the dead-letter queue (an HTTP 4xx answer).
+    Permanent(String),
+}
+
+#[derive(Clone)]
+struct Worker {
+    sns: Sns,
+    invoker: Invoker,
+    http: Http,
+    node: String,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Worker {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let running = Arc::new(Semaphore::new(BATCH));
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let room = running.available_permits();
+            let claimed = if room == 0 {
+                Vec::new()
+            } else {
+                self.sns
+                    .inner
+                    .store
+                    .sns()
+                    .claim_sns_deliveries(&self.node, now_ms(), HOLD_MS, room)
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot claim SNS deliveries");
+                        Vec::new()
+                    })
+            };
+            let full = claimed.len() == room && room > 0;
+            for row in claimed {
+                let Ok(permit) = running.clone().acquire_owned().await else {
+                    break;
+                };
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.deliver_row(row).await;
+                    drop(permit);
+                });
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = self.sns.inner.wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        // Deliveries under way finish (or their rows' holds end and they run again).
+        let _ = running.acquire_many(BATCH as u32).await;
+    }
+
+    async fn deliver_row(&self, row: SnsDelivery) {
+        let store = self.sns.inner.store.clone();
+        let job: Job = match serde_json::from_str(&row.data) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(id = %row.id, error = %e, "an unreadable SNS delivery is dropped");
+                let _ = store.sns().finish_sns_delivery(&row.id);
+                return;
+            }
+        };
+        let outcome = match self.sns.signer().await {
+            Ok(signer) => self.attempt(&job, signer).await,
+            Err(e) => Outcome::Retry(e.to_string()),
+        };
+        let failed = row.attempts + 1;
+        let result = match outcome {
+            Outcome::Delivered => store.sns().finish_sns_delivery(&row.id),
+            Outcome::Retry(why) => match job.retry.next_delay(failed) {
+                Some(delay) => {
+                    tracing::debug!(id = %row.id, %why, delay, "SNS delivery failed; retrying");
+                    store.sns().retry_sns_delivery(
+                        &row.id,
+                        now_ms() + i64::from(delay) * 1000,
+                        failed,
+                    )
+                }
+                None => self.give_up(&row, job, &why),
+            },
+            Outcome::Permanent(why) => self.give_up(&row, job, &why),
+        };
+        if let Err(e) = result {
+            tracing::warn!(id = %row.id, error = %e, "cannot record an SNS delivery's outcome");
+        }
+    }
+
+    /// The delivery is over without success: to the dead-letter queue (as a new row, so
+    /// that sending it is retried like any SQS delivery), or dropped.
+    fn give_up(
+        &self,
+        row: &SnsDelivery,
+        job: Job,
+        why: &str,
+    ) -> Result<(), hearth_store::StoreError> {
+        let store = self.sns.inner.store.sns();
+        match job.dead_letter.clone() {
+            Some(dlq) => {
+                tracing::info!(id = %row.id, %why, %dlq, "SNS delivery failed; to the dead-letter queue");
+                let moved = Job {
+                    protocol: "sqs".into(),
+                    endpoint: dlq,
+                    dead_letter: None,
+                    retry: crate::retry::Retry::Managed,
+                    ..job
+                };
+                store.add_sns_deliveries(&[SnsDelivery {
+                    id: format!("{}/dead-letter", row.id),
+                    due_ms: now_ms(),
+                    attempts: 0,
+                    data: serde_json::to_string(&moved).expect("jobs serialize"),
+                }])?;
+            }
+            None => {
+                tracing::warn!(id = %row.id, %why, "SNS delivery failed; given up");
+            }
+        }
+        store.finish_sns_delivery(&row.id)
+    }
+
+    async fn attempt(&self, job: &Job, signer: &Signer) -> Outcome {
+        let urls = Urls {
+            base: &self.sns.inner.endpoint,
+            signer,
+        };
+        match job.protocol.as_str() {
+            "lambda" => self.to_lambda(job, &urls).await,
+            "sqs" => self.to_queue(job, &urls).await,
+            _ => self.to_http(job, &urls).await,
+        }
+    }
+
+    async fn to_lambda(&self, job: &Job, urls: &Urls<'_>) -> Outcome {
+        let account = hearth_model::arn::arn_account(&job.endpoint).unwrap_or_default();
+        let function = match FunctionRef::parse(&job.endpoint, account) {
+            Ok(f) => f,
+            Err(e) => return Outcome::Permanent(e.to_string()),
+        };
+        if let Err(why) = self.may_invoke(&function, job) {
+            return Outcome::Retry(why);
+        }
+        let payload = job.message.lambda_event(urls).to_string();
+        let req = EnqueueRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            function,
+            payload: Bytes::from(payload),
+            client_context: None,
+        };
+        match self.invoker.enqueue(req).await {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    /// Whether the function's resource policy lets SNS invoke it for the topic, as Lambda
+    /// decides for `sns.amazonaws.com` with `aws:SourceArn` the topic's ARN.
+    fn may_invoke(&self, function: &FunctionRef, job: &Job) -> Result<(), String> {
+        let policy = self.invoker.function_resource_policy(function);
+        let topic = &job.message.topic_arn;
+        let mut ctx = RequestContext::new(RequestPrincipal::service(PRINCIPAL));
+        ctx.set("aws:SourceArn", topic);
+        if let Some(a) = hearth_model::arn::arn_account(topic) {
+            ctx.set("aws:SourceAccount", a);
+        }
+        let outcome = evaluate(
+            &ctx,
+            "lambda:InvokeFunction",
+            &job.endpoint,
+            &[],
+            ResourcePolicy {
+                account: function.account(),
+                policy: policy.as_deref(),
+            },
+        );
+        if outcome.allowed() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the resource policy of {} does not allow {PRINCIPAL} to invoke it for {topic}",
+                job.endpoint
+            ))
+        }
+    }
+
+    fn body(job: &Job, urls: &Urls<'_>) -> String {
+        if job.raw && job.message.kind == Kind::Notification {
+            job.message.message.clone()
+        } else {
+            job.message.envelope(urls)
+        }
+    }
+
+    async fn to_queue(&self, job: &Job, urls: &Urls<'_>) -> Outcome {
+        let raw = job.raw && job.message.kind == Kind::Notification;
+        let msg = QueueMessage {
+            body: Self::body(job, urls),
+            attributes: if raw {
+                job.message.attributes.clone()
+            } else {
+                Default::default()
+            },
+            group_id: job.group_id.clone(),
+            dedup_id: job.dedup_id.clone(),
+            sender_id: SENDER_ID.to_string(),
+            source_arn: job.message.topic_arn.clone(),
+        };
+        match self.sns.inner.sink.send(&job.endpoint, msg).await {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    async fn to_http(&self, job: &Job, urls: &Urls<'_>) -> Outcome {
+        let m = &job.message;
+        let mut req = hyper::Request::post(&job.endpoint)
+            .header("x-amz-sns-message-type", m.kind.as_str())
+            .header("x-amz-sns-message-id", &m.message_id)
+            .header("x-amz-sns-topic-arn", &m.topic_arn)
+            .header("content-type", "text/plain; charset=UTF-8")
+            .header("user-agent", "Amazon Simple Notification Service Agent");
+        if m.kind != Kind::SubscriptionConfirmation {
+            req = req.header("x-amz-sns-subscription-arn", &m.subscription_arn);
+        }
+        if job.raw && m.kind == Kind::Notification {
+            req = req.header("x-amz-sns-rawdelivery", "true");
+        }
+        let req = match req.body(Full::new(Bytes::from(Self::body(job, urls)))) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Permanent(e.to_string()),
+        };
+        match tokio::time::timeout(HTTP_TIMEOUT, self.http.request(req)).await {
+            Err(_) => Outcome::Retry("the endpoint did not answer in time".into()),
+            Ok(Err(e)) => Outcome::Retry(e.to_string()),
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                if status.is_success() {
+                    Outcome::Delivered
+                } else if status.as_u16() == 429 || status.is_server_error() {
+                    Outcome::Retry(format!("the endpoint answered {status}"))
+                } else {
+                    Outcome::Permanent(format!("the endpoint answered {status}"))
+                }
+            }
+        }
+    }
+}
