@@ -196,12 +196,45 @@ impl Access {
         )
     }
 
+    /// As [`Access::check_in`], with `policy` as the resource's policy (an SNS topic's
+    /// `Policy`).
+    pub(crate) fn check_with_policy(
+        &self,
+        s: &AppState,
+        action: &str,
+        resource: &str,
+        account: &str,
+        policy: Option<&hearth_iam_policy::Policy>,
+    ) -> Result<(), Refused> {
+        let t = Target {
+            arn: resource.to_string(),
+            account: account.to_string(),
+            function: None,
+        };
+        self.decide(s, action, &t, &[], policy)
+    }
+
     fn check_target(
         &self,
         s: &AppState,
         action: &str,
         t: &Target,
         keys: &[(&str, &str)],
+    ) -> Result<(), Refused> {
+        let resource_policy = t
+            .function
+            .as_ref()
+            .and_then(|f| s.engine.function_resource_policy(f));
+        self.decide(s, action, t, keys, resource_policy.as_deref())
+    }
+
+    fn decide(
+        &self,
+        s: &AppState,
+        action: &str,
+        t: &Target,
+        keys: &[(&str, &str)],
+        resource_policy: Option<&hearth_iam_policy::Policy>,
     ) -> Result<(), Refused> {
         // An account's root is allowed everything on its own account's resources unless a
         // resource policy denies it, and the only resource policies Hearth has
@@ -217,10 +250,6 @@ impl Access {
                 .identity_policies(&self.caller)
                 .map_err(Refused::Failed)?,
         };
-        let resource_policy = t
-            .function
-            .as_ref()
-            .and_then(|f| s.engine.function_resource_policy(f));
         let mut ctx = self.context();
         for (k, v) in keys {
             ctx.set(k, v);
@@ -232,7 +261,7 @@ impl Access {
             &identity,
             ResourcePolicy {
                 account: &t.account,
-                policy: resource_policy.as_deref(),
+                policy: resource_policy,
             },
         );
         match denial_message(&outcome, &self.caller.arn, action, &t.arn) {

@@ -49,6 +49,7 @@ mod reference;
 mod request_id;
 mod role_check;
 mod services;
+mod sns;
 pub mod sts;
 mod tags;
 mod tenant;
@@ -100,6 +101,8 @@ pub struct ApiOptions {
     pub fleet: Option<std::sync::Arc<forward::Fleet>>,
     /// Where function URLs and HTTP APIs answer on this server.
     pub endpoints: http_endpoints::HttpEndpoints,
+    /// The SNS service; `None` answers its operations as unknown.
+    pub sns: Option<hearth_sns::Sns>,
 }
 
 impl Default for ApiOptions {
@@ -113,6 +116,7 @@ impl Default for ApiOptions {
             keys: None,
             fleet: None,
             endpoints: Default::default(),
+            sns: None,
         }
     }
 }
@@ -237,6 +241,9 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(kms::routes())
         // API Gateway HTTP APIs' control plane (`/v2/...`).
         .merge(http_api::routes())
+        // SNS's signing certificate: public, as AWS serves it (`auth.rs` lets it through
+        // unsigned, as the default root, like `/_hearth/code`).
+        .merge(sns::public_routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

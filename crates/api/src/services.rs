@@ -19,7 +19,7 @@ use axum::{Extension, Router};
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudtrail, cloudwatch_logs, iam, sts, AppState, RequestId};
+use crate::{cloudtrail, cloudwatch_logs, iam, sns, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -35,6 +35,9 @@ enum Service {
     Iam,
     /// STS (query protocol, `Version=2011-06-15`).
     Sts,
+    /// SNS (query protocol, `Version=2010-03-31`; it authorises each operation itself,
+    /// with its topic's policy).
+    Sns,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -77,6 +80,9 @@ async fn dispatch(
     };
     let req = QueryRequest::parse(&bytes);
     match scoped.or_else(|| service_of_version(&req)) {
+        Some(Service::Sns) => {
+            sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
+        }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
         }
@@ -95,6 +101,9 @@ async fn dispatch_get(
 ) -> Response {
     let req = QueryRequest::parse(uri.query().unwrap_or("").as_bytes());
     match service_of_scope(&headers).or_else(|| service_of_version(&req)) {
+        Some(Service::Sns) => {
+            sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
+        }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
         }
@@ -164,15 +173,22 @@ fn service_of_scope(headers: &HeaderMap) -> Option<Service> {
     match scope_service(headers)? {
         "iam" => Some(Service::Iam),
         "sts" => Some(Service::Sts),
+        "sns" => Some(Service::Sns),
         _ => Some(Service::Logs),
     }
 }
 
 /// The query-protocol service an unsigned request names by its API version.
 fn service_of_version(req: &QueryRequest) -> Option<Service> {
+    // The links in SNS's messages (`SubscribeURL`, `UnsubscribeURL`) carry no version.
+    if req.version.is_none() && matches!(req.action.as_str(), "ConfirmSubscription" | "Unsubscribe")
+    {
+        return Some(Service::Sns);
+    }
     match req.version.as_deref()? {
         v if v == iam::PROTOCOL.version => Some(Service::Iam),
         v if v == sts::PROTOCOL.version => Some(Service::Sts),
+        v if v == sns::PROTOCOL.version => Some(Service::Sns),
         _ => None,
     }
 }
