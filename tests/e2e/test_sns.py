@@ -304,6 +304,7 @@ class Subscriber:
 
     def __init__(self):
         self.received = []
+        self.status = 200
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -311,7 +312,7 @@ class Subscriber:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append(({k.lower(): v for k, v in self.headers.items()},
                                       body.decode()))
-                self.send_response(200)
+                self.send_response(outer.status)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -396,6 +397,40 @@ def test_an_http_subscriber_confirms_and_verifies_every_message(sns):
         assert bye["Type"] == "UnsubscribeConfirmation"
         verify(bye, cert)
         assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
+    finally:
+        endpoint.httpd.shutdown()
+
+
+@neutral
+def test_an_accepted_message_is_delivered_after_a_kill(own_server):
+    """A Publish is durable: the server is killed (-9) while the endpoint fails, and the
+    message is delivered after the restart, by the retry policy set on the subscription."""
+    sns = sns_client(own_server.endpoint)
+    endpoint = Subscriber()
+    try:
+        arn = sns.create_topic(Name="t-durable")["TopicArn"]
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint.url)
+        _, body = endpoint.wait(1)
+        sub = sns.confirm_subscription(TopicArn=arn, Token=json.loads(body)["Token"])[
+            "SubscriptionArn"]
+        sns.set_subscription_attributes(
+            SubscriptionArn=sub, AttributeName="DeliveryPolicy", AttributeValue=json.dumps(
+                {"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 1,
+                                        "maxDelayTarget": 1}}))
+        endpoint.status = 503
+        message_id = sns.publish(TopicArn=arn, Message="survives")["MessageId"]
+        endpoint.wait(3)  # the first attempt and a retry, both refused
+        port = own_server.port
+        own_server.kill()
+        endpoint.status = 200
+        seen = len(endpoint.received)
+        own_server.start(port=port)
+        headers, body = endpoint.wait(seen + 1)
+        assert json.loads(body)["MessageId"] == message_id
+        assert headers["x-amz-sns-subscription-arn"] == sub
+        # Delivered: no more attempts follow.
+        time.sleep(2.5)
+        assert len(endpoint.received) == seen + 1
     finally:
         endpoint.httpd.shutdown()
 

@@ -29,8 +29,10 @@ use crate::service::Job;
 use crate::sign::Signer;
 use crate::{QueueMessage, Sns};
 
-/// How long a claimed row is held before another node may take it.
-const HOLD_MS: i64 = 120_000;
+/// How long a claimed row is held before another node may take it: longer than an
+/// attempt can take (an HTTP answer's 15 s), short enough that a row whose node died
+/// mid-attempt is soon taken up again.
+const HOLD_MS: i64 = 60_000;
 /// Rows claimed at once, and deliveries running at once.
 const BATCH: usize = 32;
 /// How often the queue is looked at with nothing woken it (retries coming due, other
@@ -220,22 +222,10 @@ impl Worker {
         why: &str,
     ) -> Result<(), hearth_store::StoreError> {
         let store = self.sns.inner.store.sns();
-        match job.dead_letter.clone() {
-            Some(dlq) => {
-                tracing::info!(id = %row.id, %why, %dlq, "SNS delivery failed; to the dead-letter queue");
-                let moved = Job {
-                    protocol: "sqs".into(),
-                    endpoint: dlq,
-                    dead_letter: None,
-                    retry: crate::retry::Retry::Managed,
-                    ..job
-                };
-                store.add_sns_deliveries(&[SnsDelivery {
-                    id: format!("{}/dead-letter", row.id),
-                    due_ms: now_ms(),
-                    attempts: 0,
-                    data: serde_json::to_string(&moved).expect("jobs serialize"),
-                }])?;
+        match dead_letter_row(&row.id, job, now_ms()) {
+            Some(moved) => {
+                tracing::info!(id = %row.id, %why, "SNS delivery failed; to the dead-letter queue");
+                store.add_sns_deliveries(&[moved])?;
             }
             None => {
                 tracing::warn!(id = %row.id, %why, "SNS delivery failed; given up");
@@ -308,28 +298,8 @@ impl Worker {
         }
     }
 
-    fn body(job: &Job, urls: &Urls<'_>) -> String {
-        if job.raw && job.message.kind == Kind::Notification {
-            job.message.message.clone()
-        } else {
-            job.message.envelope(urls)
-        }
-    }
-
     async fn to_queue(&self, job: &Job, urls: &Urls<'_>) -> Outcome {
-        let raw = job.raw && job.message.kind == Kind::Notification;
-        let msg = QueueMessage {
-            body: Self::body(job, urls),
-            attributes: if raw {
-                job.message.attributes.clone()
-            } else {
-                Default::default()
-            },
-            group_id: job.group_id.clone(),
-            dedup_id: job.dedup_id.clone(),
-            sender_id: SENDER_ID.to_string(),
-            source_arn: job.message.topic_arn.clone(),
-        };
+        let msg = queue_message(job, urls);
         match self.sns.inner.sink.send(&job.endpoint, msg).await {
             Ok(()) => Outcome::Delivered,
             Err(e) => Outcome::Retry(e.to_string()),
@@ -350,7 +320,7 @@ impl Worker {
         if job.raw && m.kind == Kind::Notification {
             req = req.header("x-amz-sns-rawdelivery", "true");
         }
-        let req = match req.body(Full::new(Bytes::from(Self::body(job, urls)))) {
+        let req = match req.body(Full::new(Bytes::from(body(job, urls)))) {
             Ok(r) => r,
             Err(e) => return Outcome::Permanent(e.to_string()),
         };
@@ -368,5 +338,128 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// What a subscriber receives as a body: the raw message (`RawMessageDelivery`), else the
+/// JSON envelope.
+fn body(job: &Job, urls: &Urls<'_>) -> String {
+    if job.raw && job.message.kind == Kind::Notification {
+        job.message.message.clone()
+    } else {
+        job.message.envelope(urls)
+    }
+}
+
+/// The message a queue receives: the body, and with raw delivery the message's
+/// attributes as the queue message's (they are in the envelope otherwise).
+fn queue_message(job: &Job, urls: &Urls<'_>) -> QueueMessage {
+    let raw = job.raw && job.message.kind == Kind::Notification;
+    QueueMessage {
+        body: body(job, urls),
+        attributes: if raw {
+            job.message.attributes.clone()
+        } else {
+            Default::default()
+        },
+        group_id: job.group_id.clone(),
+        dedup_id: job.dedup_id.clone(),
+        sender_id: SENDER_ID.to_string(),
+        source_arn: job.message.topic_arn.clone(),
+    }
+}
+
+/// The delivery of a failed job to its subscription's dead-letter queue, due at `now`, as
+/// a delivery of its own (so that sending it is retried like any SQS delivery); `None`
+/// without a dead-letter queue. The message goes as the subscription would have received
+/// it (raw or in its envelope).
+fn dead_letter_row(id: &str, job: Job, now: i64) -> Option<SnsDelivery> {
+    let dlq = job.dead_letter.clone()?;
+    let moved = Job {
+        protocol: "sqs".into(),
+        endpoint: dlq,
+        dead_letter: None,
+        retry: crate::retry::Retry::Managed,
+        ..job
+    };
+    Some(SnsDelivery {
+        id: format!("{id}/dead-letter"),
+        due_ms: now,
+        attempts: 0,
+        data: serde_json::to_string(&moved).expect("jobs serialize"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::envelope::Message;
+    use crate::message::MessageAttribute;
+    use crate::retry::{HealthyRetryPolicy, Retry};
+
+    fn job(raw: bool) -> Job {
+        Job {
+            message: Message {
+                kind: Kind::Notification,
+                message_id: "m".into(),
+                topic_arn: "arn:aws:sns:us-east-1:000000000000:t".into(),
+                subscription_arn: "arn:aws:sns:us-east-1:000000000000:t:s".into(),
+                message: "body".into(),
+                subject: None,
+                timestamp: "2026-12-03T00:00:00.000Z".into(),
+                attributes: BTreeMap::from([(
+                    "k".to_string(),
+                    MessageAttribute {
+                        data_type: "String".into(),
+                        string_value: Some("v".into()),
+                        binary_value: None,
+                    },
+                )]),
+                sequence_number: None,
+                token: None,
+                signature_version: "1".into(),
+            },
+            protocol: "http".into(),
+            endpoint: "http://127.0.0.1:1/".into(),
+            raw,
+            group_id: Some("g".into()),
+            dedup_id: Some("d".into()),
+            retry: Retry::Http(HealthyRetryPolicy::default()),
+            dead_letter: Some("arn:aws:sqs:us-east-1:000000000000:dlq".into()),
+        }
+    }
+
+    #[test]
+    fn queues_get_the_envelope_or_the_raw_message_with_its_attributes() {
+        let (signer, _) = Signer::generate().expect("key");
+        let urls = Urls {
+            base: "http://h:1",
+            signer: &signer,
+        };
+        let wrapped = queue_message(&job(false), &urls);
+        let env: serde_json::Value = serde_json::from_str(&wrapped.body).expect("json");
+        assert_eq!(env["Message"], "body");
+        assert_eq!(env["MessageAttributes"]["k"]["Value"], "v");
+        assert!(wrapped.attributes.is_empty());
+        assert_eq!(wrapped.group_id.as_deref(), Some("g"));
+        assert_eq!(wrapped.source_arn, "arn:aws:sns:us-east-1:000000000000:t");
+        let raw = queue_message(&job(true), &urls);
+        assert_eq!(raw.body, "body");
+        assert_eq!(raw.attributes["k"].string_value.as_deref(), Some("v"));
+
+        let moved = dead_letter_row("r1", job(false), 7).expect("a dead-letter queue");
+        assert_eq!(
+            (moved.id.as_str(), moved.due_ms, moved.attempts),
+            ("r1/dead-letter", 7, 0)
+        );
+        let moved: Job = serde_json::from_str(&moved.data).expect("job");
+        assert_eq!(moved.protocol, "sqs");
+        assert_eq!(moved.endpoint, "arn:aws:sqs:us-east-1:000000000000:dlq");
+        assert_eq!((moved.dead_letter, moved.retry), (None, Retry::Managed));
+        let mut none = job(false);
+        none.dead_letter = None;
+        assert!(dead_letter_row("r1", none, 7).is_none());
     }
 }

@@ -810,3 +810,172 @@ impl Sns {
         Ok(self.tagged_topic(arn)?.tags)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::MessageAttribute;
+    use crate::NoQueues;
+
+    fn service() -> (tempfile::TempDir, Sns) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let sns = Sns::new(
+            store,
+            SnsConfig {
+                endpoint: "http://h:1/".into(),
+                sink: Arc::new(NoQueues),
+            },
+        );
+        (dir, sns)
+    }
+
+    fn queued(sns: &Sns) -> Vec<Job> {
+        sns.inner
+            .store
+            .sns()
+            .claim_sns_deliveries("t", i64::MAX / 2, 1, 100)
+            .expect("claim")
+            .iter()
+            .map(|d| serde_json::from_str(&d.data).expect("job"))
+            .collect()
+    }
+
+    const ACCOUNT: &str = "000000000000";
+
+    #[test]
+    fn publish_queues_one_delivery_per_matching_subscription() {
+        let (_d, sns) = service();
+        let topic = sns
+            .create_topic(ACCOUNT, "t", BTreeMap::new(), vec![])
+            .expect("topic");
+        let queue = "arn:aws:sqs:us-east-1:000000000000:q";
+        let sub = sns
+            .subscribe(
+                ACCOUNT,
+                &topic,
+                "sqs",
+                Some(queue),
+                BTreeMap::from([
+                    ("RawMessageDelivery".into(), "true".into()),
+                    ("FilterPolicy".into(), r#"{"color":["red"]}"#.into()),
+                    (
+                        "RedrivePolicy".into(),
+                        r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}"#
+                            .into(),
+                    ),
+                ]),
+                false,
+            )
+            .expect("subscribe");
+        let color = |c: &str| {
+            BTreeMap::from([(
+                "color".to_string(),
+                MessageAttribute {
+                    data_type: "String".into(),
+                    string_value: Some(c.into()),
+                    binary_value: None,
+                },
+            )])
+        };
+        let publish = |m: &str, attributes| {
+            sns.publish(
+                &topic,
+                PublishInput {
+                    message: m.into(),
+                    attributes,
+                    message_structure: Some("json".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("publish")
+        };
+        publish(r#"{"default":"d","sqs":"for queues"}"#, color("blue"));
+        let red = publish(r#"{"default":"d","sqs":"for queues"}"#, color("red"));
+        let jobs = queued(&sns);
+        assert_eq!(jobs.len(), 1, "the blue message is filtered out");
+        let j = &jobs[0];
+        assert_eq!(j.message.message_id, red.message_id);
+        assert_eq!(j.message.message, "for queues");
+        assert_eq!(j.message.subscription_arn, sub);
+        assert!(j.raw);
+        assert_eq!(j.endpoint, queue);
+        assert_eq!(
+            j.dead_letter.as_deref(),
+            Some("arn:aws:sqs:us-east-1:000000000000:dlq")
+        );
+        assert_eq!(j.retry, Retry::Managed);
+    }
+
+    #[test]
+    fn http_subscriptions_confirm_with_their_token_and_say_goodbye() {
+        let (_d, sns) = service();
+        let topic = sns
+            .create_topic(ACCOUNT, "t", BTreeMap::new(), vec![])
+            .expect("topic");
+        let pending = sns
+            .subscribe(
+                ACCOUNT,
+                &topic,
+                "http",
+                Some("http://127.0.0.1:1/"),
+                BTreeMap::new(),
+                false,
+            )
+            .expect("subscribe");
+        assert_eq!(pending, "pending confirmation");
+        let jobs = queued(&sns);
+        assert_eq!(jobs.len(), 1);
+        let confirm = &jobs[0].message;
+        assert_eq!(confirm.kind, Kind::SubscriptionConfirmation);
+        let token = confirm.token.clone().expect("token");
+        assert_eq!(token.len(), 128);
+        // Nothing is delivered to a subscription that has not confirmed.
+        sns.publish(
+            &topic,
+            PublishInput {
+                message: "m".into(),
+                ..Default::default()
+            },
+        )
+        .expect("publish");
+        assert!(queued(&sns).is_empty());
+        assert!(sns.confirm_subscription(&topic, "nope", false).is_err());
+        let arn = sns
+            .confirm_subscription(&topic, &token, false)
+            .expect("confirm");
+        assert_eq!(arn, confirm.subscription_arn);
+        assert_eq!(
+            sns.get_subscription_attributes(&arn).expect("attrs")["PendingConfirmation"],
+            "false"
+        );
+        sns.unsubscribe(&arn, true).expect("unsubscribe");
+        let jobs = queued(&sns);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].message.kind, Kind::UnsubscribeConfirmation);
+    }
+
+    #[test]
+    fn topics_are_idempotent_and_listed_in_pages() {
+        let (_d, sns) = service();
+        for i in 0..101 {
+            sns.create_topic(ACCOUNT, &format!("t{i:03}"), BTreeMap::new(), vec![])
+                .expect("topic");
+        }
+        let (first, next) = sns.list_topics(ACCOUNT, None).expect("list");
+        assert_eq!(first.len(), 100);
+        let (second, last) = sns.list_topics(ACCOUNT, next.as_deref()).expect("list");
+        assert_eq!(second, [topic_arn(ACCOUNT, "t100")]);
+        assert_eq!(last, None);
+        assert!(sns.list_topics(ACCOUNT, Some("%%")).is_err());
+        let again = sns
+            .create_topic(
+                ACCOUNT,
+                "t000",
+                BTreeMap::from([("FifoTopic".into(), "false".into())]),
+                vec![],
+            )
+            .expect("same");
+        assert_eq!(again, topic_arn(ACCOUNT, "t000"));
+    }
+}
