@@ -163,8 +163,20 @@ def test_publish_validation_as_aws_answers(sns, raw_sns):
     assert failure(raw_sns.publish, TopicArn=arn, Message="m",
                    MessageAttributes=attr("String")) == error(
         400, "ParameterValueInvalid",
+        "The message attribute 'a' with type 'String' must use field 'String'.")
+    assert failure(sns.publish, TopicArn=arn, Message="m",
+                   MessageAttributes=attr("String", StringValue="")) == error(
+        400, "ParameterValueInvalid",
         "The message attribute 'a' must contain non-empty message attribute value for message "
         "attribute type 'String'.")
+    assert failure(sns.publish, TopicArn=arn, Message="m",
+                   MessageAttributes={"a b": {"DataType": "String", "StringValue": "x"}}) == error(
+        400, "ParameterValueInvalid",
+        "Invalid non-alphanumeric character '#x20' was found in the message attribute name. "
+        "Can only include alphanumeric characters, hyphens, underscores, or dots.")
+    # The message is checked before the topic is looked up.
+    assert failure(raw_sns.publish, TopicArn=f"{TOPIC}:missing", Message="") == \
+        invalid("Empty message")
     ok = sns.publish(TopicArn=arn, Message="m", Subject="s",
                      MessageAttributes=attr("Number.int", StringValue="12"))
     assert set(ok) == {"MessageId", "ResponseMetadata"}
@@ -245,8 +257,7 @@ def test_subscriptions_tags_and_their_errors(sns):
     sns.unsubscribe(SubscriptionArn=sub)
     assert failure(sns.get_subscription_attributes, SubscriptionArn=sub) == \
         error(404, "NotFound", "Subscription does not exist")
-    assert failure(sns.unsubscribe, SubscriptionArn=sub) == \
-        error(404, "NotFound", "Subscription does not exist")
+    sns.unsubscribe(SubscriptionArn=sub)  # gone already: success, as AWS answers
 
     assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "team",
                                                                      "Value": "a"}]
@@ -259,6 +270,9 @@ def test_subscriptions_tags_and_their_errors(sns):
         error(404, "ResourceNotFound", "Resource does not exist")
     assert failure(sns.create_topic, Name="t-subs", Tags=[{"Key": "team", "Value": "z"}]) == \
         invalid("Tags Reason: Topic already exists with different tags")
+    assert failure(sns.tag_resource, ResourceArn=arn, Tags=[{"Key": "k", "Value": "1"},
+                                                            {"Key": "k", "Value": "2"}]) == \
+        invalid("Duplicated keys are not allowed.")
     sns.delete_topic(TopicArn=arn)
     assert failure(sns.get_subscription_attributes, SubscriptionArn=qsub) == \
         error(404, "NotFound", "Subscription does not exist")

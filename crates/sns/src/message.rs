@@ -43,55 +43,75 @@ pub struct PublishInput {
     pub dedup_id: Option<String>,
 }
 
+/// Checks a message attribute's name as SNS does: letters, digits, `_`, `-` and `.`, no
+/// `.` first, last or twice in a row, under 256 bytes (ParameterValueInvalid).
+fn check_attribute_name(name: &str) -> Result<(), SnsError> {
+    if name.len() > 256 {
+        return Err(SnsError::value_invalid(
+            "Length of message attribute name must be less than 256 bytes.",
+        ));
+    }
+    if name.starts_with('.') {
+        return Err(SnsError::value_invalid(
+            "Invalid message attribute name starting with character '.' was found.",
+        ));
+    }
+    if name.ends_with('.') {
+        return Err(SnsError::value_invalid(
+            "Invalid message attribute name ending with character '.' was found.",
+        ));
+    }
+    let mut last = '\0';
+    for c in name.chars() {
+        if !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            return Err(SnsError::value_invalid(format!(
+                "Invalid non-alphanumeric character '#x{:X}' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.",
+                c as u32
+            )));
+        }
+        if c == '.' && last == '.' {
+            return Err(SnsError::value_invalid(
+                "Message attribute name can not have successive '.' character.",
+            ));
+        }
+        last = c;
+    }
+    Ok(())
+}
+
 /// Checks the message attributes (ParameterValueInvalid, as AWS answers).
 pub fn check_attributes(attrs: &BTreeMap<String, MessageAttribute>) -> Result<(), SnsError> {
     for (name, a) in attrs {
-        if name.is_empty()
-            || name.len() > 256
-            || name.starts_with('.')
-            || name.ends_with('.')
-            || name.contains("..")
-            || !name
+        check_attribute_name(name)?;
+        let data_type = a.data_type.as_str();
+        let base = data_type.split('.').next().unwrap_or("");
+        let custom_ok = data_type.len() == base.len()
+            || data_type[base.len() + 1..]
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        {
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !matches!(base, "String" | "Number" | "Binary") || !custom_ok {
             return Err(SnsError::value_invalid(format!(
-                "The message attribute name '{name}' is invalid."
+                "The message attribute '{name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String."
             )));
         }
-        let base = a.data_type.split('.').next().unwrap_or("");
-        let kind = match base {
-            "String" | "Number" | "Binary" => base,
-            _ => {
-                return Err(SnsError::value_invalid(format!(
-                    "The message attribute '{name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String."
-                )))
-            }
+        let (field, value) = if base == "Binary" {
+            ("Binary", a.binary_value.as_deref())
+        } else {
+            ("String", a.string_value.as_deref())
         };
-        let value = match kind {
-            "Binary" => a.binary_value.as_deref(),
-            _ => a.string_value.as_deref(),
-        };
-        if value.is_none_or(str::is_empty) {
+        let Some(value) = value else {
             return Err(SnsError::value_invalid(format!(
-                "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{kind}'."
+                "The message attribute '{name}' with type '{data_type}' must use field '{field}'."
+            )));
+        };
+        if value.is_empty() {
+            return Err(SnsError::value_invalid(format!(
+                "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{data_type}'."
             )));
         }
-        if kind == "Number" && value.is_some_and(|v| v.trim().parse::<f64>().is_err()) {
+        if base == "Number" && value.trim().parse::<f64>().is_err() {
             return Err(SnsError::value_invalid(format!(
                 "Could not cast message attribute '{name}' value to number."
-            )));
-        }
-        if a.data_type == "String.Array"
-            && value.is_some_and(|v| {
-                !matches!(
-                    serde_json::from_str::<serde_json::Value>(v),
-                    Ok(serde_json::Value::Array(_))
-                )
-            })
-        {
-            return Err(SnsError::value_invalid(format!(
-                "The message attribute '{name}' with type 'String.Array' has an invalid value."
             )));
         }
     }
@@ -112,9 +132,6 @@ pub fn size(input: &PublishInput) -> usize {
 /// Checks a publish for a topic (`fifo`, `content_dedup`): everything AWS checks before
 /// it accepts a message.
 pub fn check(input: &PublishInput, fifo: bool, content_dedup: bool) -> Result<(), SnsError> {
-    if input.message.is_empty() {
-        return Err(SnsError::invalid("Empty message"));
-    }
     if let Some(subject) = &input.subject {
         let ok = !subject.is_empty()
             && subject.chars().count() <= 100
@@ -125,14 +142,10 @@ pub fn check(input: &PublishInput, fifo: bool, content_dedup: bool) -> Result<()
             return Err(SnsError::invalid("Subject"));
         }
     }
-    if let Some(structure) = &input.message_structure {
-        if structure != "json" {
-            return Err(SnsError::invalid("MessageStructure"));
-        }
-        structured(&input.message)?;
+    if input.message.is_empty() {
+        return Err(SnsError::invalid("Empty message"));
     }
-    check_attributes(&input.attributes)?;
-    if size(input) > MAX_MESSAGE_BYTES {
+    if input.message.len() > MAX_MESSAGE_BYTES {
         return Err(SnsError::invalid("Message too long"));
     }
     if fifo {
@@ -158,17 +171,24 @@ pub fn check(input: &PublishInput, fifo: bool, content_dedup: bool) -> Result<()
                 }
             }
         }
-    } else {
-        if input.dedup_id.is_some() {
-            return Err(SnsError::invalid(
-                "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type",
-            ));
+    } else if input.dedup_id.is_some() {
+        return Err(SnsError::invalid(
+            "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type",
+        ));
+    } else if input.group_id.is_some() {
+        return Err(SnsError::invalid(
+            "MessageGroupId Reason: The request includes MessageGroupId parameter that is not valid for this topic type",
+        ));
+    }
+    if let Some(structure) = &input.message_structure {
+        if structure != "json" {
+            return Err(SnsError::invalid("MessageStructure"));
         }
-        if input.group_id.is_some() {
-            return Err(SnsError::invalid(
-                "MessageGroupId Reason: The request includes MessageGroupId parameter that is not valid for this topic type",
-            ));
-        }
+        structured(&input.message)?;
+    }
+    check_attributes(&input.attributes)?;
+    if size(input) > MAX_MESSAGE_BYTES {
+        return Err(SnsError::invalid("Message too long"));
     }
     Ok(())
 }
@@ -183,15 +203,14 @@ pub fn structured(message: &str) -> Result<BTreeMap<String, String>, SnsError> {
             "Message Structure - JSON message body failed to parse",
         ));
     };
-    let mut out = BTreeMap::new();
-    for (k, v) in map {
-        let serde_json::Value::String(s) = v else {
-            return Err(SnsError::invalid(format!(
-                "Message Structure - Message for protocol {k} is not a string"
-            )));
-        };
-        out.insert(k, s);
-    }
+    // Entries whose values are not strings are ignored, as AWS ignores them.
+    let out: BTreeMap<String, String> = map
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            _ => None,
+        })
+        .collect();
     if !out.contains_key("default") {
         return Err(SnsError::invalid(
             "Message Structure - No default entry in JSON message body",
@@ -261,7 +280,25 @@ mod tests {
                 .to_string(),
             "Could not cast message attribute 'a' value to number."
         );
-        assert!(check_attributes(&one(attr("String", None))).is_err());
+        assert_eq!(
+            check_attributes(&one(attr("String", None)))
+                .expect_err("no value")
+                .to_string(),
+            "The message attribute 'a' with type 'String' must use field 'String'."
+        );
+        assert_eq!(
+            check_attributes(&one(attr("String.x", Some(""))))
+                .expect_err("empty")
+                .to_string(),
+            "The message attribute 'a' must contain non-empty message attribute value for message attribute type 'String.x'."
+        );
+        let named = |n: &str| BTreeMap::from([(n.to_string(), attr("String", Some("x")))]);
+        assert_eq!(
+            check_attributes(&named("a b")).expect_err("space").to_string(),
+            "Invalid non-alphanumeric character '#x20' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots."
+        );
+        assert!(check_attributes(&named("a..b")).is_err());
+        assert!(check_attributes(&named(".a")).is_err());
         assert!(check_attributes(&one(attr("String.Array", Some("[1,\"a\"]")))).is_ok());
     }
 

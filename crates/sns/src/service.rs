@@ -417,7 +417,8 @@ impl Sns {
             endpoint: endpoint.to_string(),
             attributes,
             confirmed: managed,
-            token: (!managed).then(|| random_hex(64)),
+            // AWS's tokens are 288 hexadecimal digits.
+            token: (!managed).then(|| random_hex(144)),
             authenticated: managed,
         };
         if !self.inner.store.sns().insert_sns_subscription(
@@ -517,8 +518,13 @@ impl Sns {
     /// Unsubscribe; an http/https endpoint is sent an UnsubscribeConfirmation.
     /// `authenticated`: whether the caller signed the request (an unsigned call cannot
     /// remove a subscription confirmed with `AuthenticateOnUnsubscribe`).
+    /// Unsubscribing what is not (or no longer) subscribed succeeds, as AWS's does.
     pub fn unsubscribe(&self, arn: &str, authenticated: bool) -> Result<(), SnsError> {
-        let s = self.subscription(arn)?;
+        subscription_topic(arn)?;
+        let Some(data) = self.inner.store.sns().get_sns_subscription(arn)? else {
+            return Ok(());
+        };
+        let s: Subscription = decode(&data)?;
         if !authenticated && s.authenticated && !matches!(s.protocol.as_str(), "lambda" | "sqs") {
             return Err(SnsError::authorization(
                 "Unsubscribe of this subscription needs an authenticated request",
@@ -632,7 +638,12 @@ impl Sns {
     }
 
     /// Publish.
+    /// The message is checked before the topic is looked up, as AWS does (a FIFO topic is
+    /// known by its name; its deduplication setting needs the record).
     pub fn publish(&self, topic_arn: &str, input: PublishInput) -> Result<Published, SnsError> {
+        let (_, name) = parse_topic_arn(topic_arn, "TopicArn")?;
+        let fifo = name.ends_with(".fifo");
+        message::check(&input, fifo, true)?;
         let t = self.topic(topic_arn, "TopicArn")?;
         message::check(&input, t.fifo(), t.content_based_dedup())?;
         self.accept(&t, input)
@@ -929,7 +940,7 @@ mod tests {
         let confirm = &jobs[0].message;
         assert_eq!(confirm.kind, Kind::SubscriptionConfirmation);
         let token = confirm.token.clone().expect("token");
-        assert_eq!(token.len(), 128);
+        assert_eq!(token.len(), 288);
         // Nothing is delivered to a subscription that has not confirmed.
         sns.publish(
             &topic,

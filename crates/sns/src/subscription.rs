@@ -109,6 +109,7 @@ pub fn check_attribute(protocol: &str, name: &str, value: &str) -> Result<(), Sn
                 )));
             }
         }
+        "FilterPolicy" if value.is_empty() => {}
         "FilterPolicy" => crate::filter::check(value)?,
         "FilterPolicyScope" => {
             if value != "MessageAttributes" && value != "MessageBody" {

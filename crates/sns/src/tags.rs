@@ -17,7 +17,10 @@ pub const MAX_TAGS: usize = 50;
 
 /// Checks the tags given to TagResource or CreateTopic.
 pub fn check(tags: &[Tag]) -> Result<(), SnsError> {
-    for t in tags {
+    for (i, t) in tags.iter().enumerate() {
+        if tags[..i].iter().any(|o| o.key == t.key) {
+            return Err(SnsError::invalid("Duplicated keys are not allowed."));
+        }
         if t.key.is_empty() || t.key.chars().count() > 128 {
             return Err(SnsError::invalid("TagKey"));
         }
