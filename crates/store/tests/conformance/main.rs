@@ -47,5 +47,6 @@ mod queue;
 mod records;
 mod resources;
 mod roles;
+mod sns;
 mod tokens;
 mod versions;
