@@ -279,6 +279,34 @@ def test_subscriptions_tags_and_their_errors(sns):
 
 
 @neutral
+def test_another_account_publishes_when_the_topic_policy_lets_it(server, sns, tmp_path):
+    """sns:Publish across accounts needs the caller's identity policy AND the topic's
+    Policy, as AWS evaluates it; a user of the topic's own account needs its own policy."""
+    other = "111111111111"
+    arn = sns.create_topic(Name="t-shared")["TopicArn"]
+    key = h.user_key(server, tmp_path, other, "publisher", [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}])
+    publisher = boto3.session.Session().client(
+        "sns", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    denied = failure(publisher.publish, TopicArn=arn, Message="m")
+    assert denied["Error"]["Code"] == "AuthorizationError"
+    assert denied["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "sns:Publish" in denied["Error"]["Message"]
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps({
+        "Version": "2008-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
+            "Action": "SNS:Publish", "Resource": arn}]}))
+    assert "MessageId" in publisher.publish(TopicArn=arn, Message="m")
+    # Only Publish: the policy does not let the other account delete the topic.
+    assert failure(publisher.delete_topic, TopicArn=arn)["Error"]["Code"] == \
+        "AuthorizationError"
+    assert failure(sns.set_topic_attributes, TopicArn=arn, AttributeName="Policy",
+                   AttributeValue="{") ["Error"]["Code"] == "InvalidParameter"
+
+
+@neutral
 def test_the_aws_cli(server, tmp_path):
     env = h.aws_env(tmp_path, server.endpoint)
 
