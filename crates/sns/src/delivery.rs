@@ -398,6 +398,7 @@ mod tests {
     use crate::envelope::Message;
     use crate::message::MessageAttribute;
     use crate::retry::{HealthyRetryPolicy, Retry};
+    use crate::PublishInput;
 
     fn job(raw: bool) -> Job {
         Job {
@@ -461,5 +462,140 @@ mod tests {
         let mut none = job(false);
         none.dead_letter = None;
         assert!(dead_letter_row("r1", none, 7).is_none());
+    }
+
+    /// A sink that keeps what queues it is given, refusing those named in `missing`.
+    #[derive(Default)]
+    struct Sink {
+        got: std::sync::Mutex<Vec<(String, QueueMessage)>>,
+        missing: Vec<String>,
+    }
+
+    impl crate::QueueSink for Sink {
+        fn send(
+            &self,
+            queue_arn: &str,
+            msg: QueueMessage,
+        ) -> crate::BoxFuture<'_, Result<(), crate::SinkError>> {
+            let result = if self.missing.iter().any(|m| m == queue_arn) {
+                Err(crate::SinkError::NoQueue(queue_arn.to_string()))
+            } else {
+                self.got
+                    .lock()
+                    .expect("not poisoned")
+                    .push((queue_arn.to_string(), msg));
+                Ok(())
+            };
+            Box::pin(async move { result })
+        }
+    }
+
+    struct NoEvents;
+
+    impl hearth_triggers::EventQueue for NoEvents {
+        fn accept(
+            &self,
+            _event: hearth_triggers::InvocableEvent,
+        ) -> BoxFuture<'_, Result<(), hearth_store::WriteError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn stats(&self) -> Vec<hearth_triggers::QueueStats> {
+            Vec::new()
+        }
+    }
+
+    /// The source as the server runs it, delivering to a test sink: a queue subscription
+    /// gets the envelope; an HTTP endpoint that cannot be reached, with no retries left
+    /// by its policy, sends the message to its dead-letter queue.
+    #[tokio::test]
+    async fn the_source_delivers_to_queues_and_redrives_what_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, path) = hearth_engine::testing::engine(dir.path());
+        let sink = Arc::new(Sink::default());
+        let sns = Sns::new(
+            engine.store().clone(),
+            crate::SnsConfig {
+                endpoint: "http://127.0.0.1:1".into(),
+                sink: sink.clone(),
+            },
+        );
+        let invoker = Invoker::new(path, Arc::new(NoEvents));
+        let running = Box::new(Deliveries::new(&sns))
+            .start(SourceContext::new(invoker))
+            .expect("start");
+        let account = "000000000000";
+        let topic = sns
+            .create_topic(account, "t", BTreeMap::new(), vec![])
+            .expect("topic");
+        let queue = "arn:aws:sqs:us-east-1:000000000000:q";
+        let dlq = "arn:aws:sqs:us-east-1:000000000000:dlq";
+        sns.subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
+            .expect("sqs");
+        // An endpoint nothing listens on (port 9 of loopback), confirmed by hand.
+        sns.subscribe(
+            account,
+            &topic,
+            "http",
+            Some("http://127.0.0.1:9/"),
+            BTreeMap::from([
+                (
+                    "DeliveryPolicy".to_string(),
+                    r#"{"healthyRetryPolicy":{"numRetries":0}}"#.to_string(),
+                ),
+                (
+                    "RedrivePolicy".to_string(),
+                    format!(r#"{{"deadLetterTargetArn":"{dlq}"}}"#),
+                ),
+            ]),
+            false,
+        )
+        .expect("http");
+        let subs = sns.topic_subscriptions(&topic).expect("subs");
+        let http = subs
+            .iter()
+            .find(|s| s.protocol == "http")
+            .expect("http sub");
+        let token = http.token.clone().expect("token");
+        // Its SubscriptionConfirmation fails too (no dead-letter queue for those).
+        sns.confirm_subscription(&topic, &token, false)
+            .expect("confirm");
+        let published = sns
+            .publish(
+                &topic,
+                PublishInput {
+                    message: "hello".into(),
+                    ..Default::default()
+                },
+            )
+            .expect("publish");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if sink.got.lock().expect("not poisoned").len() >= 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        running.stop(Duration::from_secs(5)).await;
+        let got = sink.got.lock().expect("not poisoned").clone();
+        let mut queues: Vec<&str> = got.iter().map(|(q, _)| q.as_str()).collect();
+        queues.sort_unstable();
+        assert_eq!(queues, [dlq, queue]);
+        for (_, msg) in &got {
+            let env: serde_json::Value = serde_json::from_str(&msg.body).expect("envelope");
+            assert_eq!(env["Type"], "Notification");
+            assert_eq!(env["MessageId"], published.message_id.as_str());
+            assert_eq!(env["Message"], "hello");
+            assert_eq!(msg.sender_id, SENDER_ID);
+        }
+        // Nothing is left to deliver.
+        let left = sns
+            .inner
+            .store
+            .sns()
+            .claim_sns_deliveries("check", i64::MAX / 2, 1, 10)
+            .expect("claim");
+        assert!(left.is_empty(), "{left:?}");
     }
 }

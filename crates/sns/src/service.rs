@@ -225,7 +225,7 @@ impl Sns {
         decode(&data)
     }
 
-    fn topic_subscriptions(&self, topic: &str) -> Result<Vec<Subscription>, SnsError> {
+    pub(crate) fn topic_subscriptions(&self, topic: &str) -> Result<Vec<Subscription>, SnsError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
