@@ -293,7 +293,9 @@ def test_another_account_publishes_when_the_topic_policy_lets_it(server, sns, tm
     denied = failure(publisher.publish, TopicArn=arn, Message="m")
     assert denied["Error"]["Code"] == "AuthorizationError"
     assert denied["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert "sns:Publish" in denied["Error"]["Message"]
+    assert denied["Error"]["Message"] == (
+        f"User: arn:aws:iam::{other}:user/publisher is not authorized to perform: SNS:Publish "
+        f"on resource: {arn} because no resource-based policy allows the SNS:Publish action")
     sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps({
         "Version": "2008-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"},

@@ -147,7 +147,8 @@ fn authorize(
     access
         .check_with_policy(
             s,
-            &format!("sns:{}", req.action),
+            // AWS names SNS's actions this way in its denials (matching ignores case).
+            &format!("SNS:{}", req.action),
             &resource,
             owner,
             policy.as_ref(),
