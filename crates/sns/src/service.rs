@@ -989,4 +989,34 @@ mod tests {
             .expect("same");
         assert_eq!(again, topic_arn(ACCOUNT, "t000"));
     }
+
+    #[test]
+    fn subscriptions_are_listed_in_pages() {
+        let (_d, sns) = service();
+        let topic = sns
+            .create_topic(ACCOUNT, "t", BTreeMap::new(), vec![])
+            .expect("topic");
+        for i in 0..101 {
+            let queue = format!("arn:aws:sqs:us-east-1:000000000000:q{i}");
+            sns.subscribe(ACCOUNT, &topic, "sqs", Some(&queue), BTreeMap::new(), false)
+                .expect("subscribe");
+        }
+        let (first, next) = sns.list_subscriptions(ACCOUNT, None).expect("list");
+        assert_eq!(first.len(), 100);
+        let (second, last) = sns
+            .list_subscriptions_by_topic(&topic, next.as_deref())
+            .expect("list");
+        assert_eq!((second.len(), last), (1, None));
+        assert!(!first
+            .iter()
+            .any(|s| s.subscription_arn == second[0].subscription_arn));
+        assert_eq!(
+            sns.list_subscriptions_by_topic(&topic_arn(ACCOUNT, "gone"), None)
+                .expect_err("no topic")
+                .to_string(),
+            "Topic does not exist"
+        );
+        let (other, _) = sns.list_subscriptions("111111111111", None).expect("list");
+        assert!(other.is_empty());
+    }
 }

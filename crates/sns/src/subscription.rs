@@ -62,6 +62,12 @@ pub fn check_endpoint(protocol: &str, endpoint: &str, fifo: bool) -> Result<(), 
         "http" => endpoint.starts_with("http://") && endpoint.len() > 7,
         _ => endpoint.starts_with("https://") && endpoint.len() > 8,
     };
+    if ok && protocol == "sqs" && endpoint.ends_with(".fifo") && !fifo {
+        // AWS's message repeats its prefix.
+        return Err(SnsError::invalid(
+            "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
+        ));
+    }
     if ok {
         return Ok(());
     }
@@ -223,6 +229,14 @@ mod tests {
             "Invalid parameter: Amazon SNS does not support this protocol string: email"
         );
         assert!(check_endpoint("lambda", f, true).is_err());
+        let fifo_queue = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
+        assert!(check_endpoint("sqs", fifo_queue, true).is_ok());
+        assert_eq!(
+            check_endpoint("sqs", fifo_queue, false)
+                .expect_err("standard topic")
+                .to_string(),
+            "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+        );
     }
 
     #[test]
