@@ -299,4 +299,34 @@ mod tests {
         assert_eq!(event["Records"][0]["Sns"]["Subject"], Value::Null);
         assert_eq!(event["Records"][0]["EventSource"], "aws:sns");
     }
+
+    fn signer() -> &'static Signer {
+        static SIGNER: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
+        SIGNER.get_or_init(|| Signer::generate().expect("key").0)
+    }
+
+    proptest::proptest! {
+        // Each case signs twice with a 2048-bit key: fewer cases than the default.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Any message, subject and attribute text make a JSON envelope and event that
+        /// carry them unchanged.
+        #[test]
+        fn envelopes_carry_any_text(text in "\\PC{0,40}", subject in proptest::option::of("\\PC{0,8}"), value in "\\PC{0,8}") {
+            let urls = Urls { base: "http://h:1", signer: signer() };
+            let mut m = message(Kind::Notification);
+            m.message = text.clone();
+            m.subject = subject.clone();
+            m.attributes.insert("a".into(), MessageAttribute {
+                data_type: "String".into(),
+                string_value: Some(value.clone()),
+                binary_value: None,
+            });
+            let env: Value = serde_json::from_str(&m.envelope(&urls)).expect("json");
+            proptest::prop_assert_eq!(&env["Message"], &Value::String(text.clone()));
+            proptest::prop_assert_eq!(&env["MessageAttributes"]["a"]["Value"], &Value::String(value));
+            let event = m.lambda_event(&urls);
+            proptest::prop_assert_eq!(&event["Records"][0]["Sns"]["Subject"], &json!(subject));
+        }
+    }
 }

@@ -342,4 +342,36 @@ mod tests {
         assert!(check(&m, false, false).is_err());
         assert_eq!(dedup_id(&msg("a")).len(), 64);
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends, the checks answer (an error or not) without panicking,
+        /// and a structured message that passes has its `default` entry for every protocol.
+        #[test]
+        fn checks_take_any_input(
+            message in ".{0,64}",
+            subject in proptest::option::of(".{0,8}"),
+            name in ".{0,8}",
+            data_type in "(String|Number|Binary|Nope)(\\.[a-z.]{0,3})?",
+            value in proptest::option::of(".{0,8}"),
+            json in proptest::bool::ANY,
+            fifo in proptest::bool::ANY,
+        ) {
+            let input = PublishInput {
+                message: message.clone(),
+                subject,
+                message_structure: json.then(|| "json".to_string()),
+                attributes: BTreeMap::from([(name, MessageAttribute {
+                    data_type,
+                    string_value: value.clone(),
+                    binary_value: value,
+                })]),
+                group_id: fifo.then(|| "g".to_string()),
+                dedup_id: None,
+            };
+            if check(&input, fifo, true).is_ok() && json {
+                let map = structured(&message).expect("checked");
+                proptest::prop_assert_eq!(for_protocol(&input, "nothing"), map["default"].clone());
+            }
+        }
+    }
 }
