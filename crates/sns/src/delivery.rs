@@ -8,7 +8,8 @@
 //! back due after its retry policy's delay. A message its policy gives up on goes to the
 //! subscription's dead-letter queue, if it has one.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,6 +39,8 @@ const BATCH: usize = 32;
 /// How often the queue is looked at with nothing woken it (retries coming due, other
 /// nodes' rows whose holder died).
 const POLL: Duration = Duration::from_millis(500);
+/// How long a FIFO message waits when the one before it in its group is under way.
+const FIFO_WAIT_MS: i64 = 50;
 /// An HTTP/S endpoint's time to answer.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 /// The service principal SNS invokes functions as.
@@ -111,6 +114,12 @@ fn http_client() -> Http {
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
+/// A FIFO message group of one subscription: (subscription ARN, group id).
+type GroupKey = (String, String);
+
+/// Rows delivered together, in order: one standard message, or a FIFO group's.
+type Unit = (Option<GroupKey>, Vec<(SnsDelivery, Job)>);
+
 /// How one attempt ended.
 #[derive(Debug)]
 enum Outcome {
@@ -136,6 +145,9 @@ fn now_ms() -> i64 {
 impl Worker {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let running = Arc::new(Semaphore::new(BATCH));
+        // The FIFO message groups (subscription, group) with a delivery under way: a later
+        // message of a group waits for the one before it.
+        let busy: Arc<Mutex<HashSet<GroupKey>>> = Arc::default();
         loop {
             if *stopped.borrow() {
                 break;
@@ -155,13 +167,24 @@ impl Worker {
                     })
             };
             let full = claimed.len() == room && room > 0;
-            for row in claimed {
+            for (key, rows) in self.in_groups(claimed) {
+                if let Some(key) = &key {
+                    if !busy.lock().expect("busy lock").insert(key.clone()) {
+                        // Its group is busy: back in a moment, in its order.
+                        self.defer(&rows, now_ms() + FIFO_WAIT_MS);
+                        continue;
+                    }
+                }
                 let Ok(permit) = running.clone().acquire_owned().await else {
                     break;
                 };
                 let me = self.clone();
+                let busy = busy.clone();
                 tokio::spawn(async move {
-                    me.deliver_row(row).await;
+                    me.deliver_in_order(rows).await;
+                    if let Some(key) = key {
+                        busy.lock().expect("busy lock").remove(&key);
+                    }
                     drop(permit);
                 });
             }
@@ -178,31 +201,77 @@ impl Worker {
         let _ = running.acquire_many(BATCH as u32).await;
     }
 
-    async fn deliver_row(&self, row: SnsDelivery) {
-        let store = self.sns.inner.store.clone();
-        let job: Job = match serde_json::from_str(&row.data) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::error!(id = %row.id, error = %e, "an unreadable SNS delivery is dropped");
-                let _ = store.sns().finish_sns_delivery(&row.id);
+    /// The claimed rows (in the store's order: due, then id, which for a FIFO message
+    /// starts with its sequence number) as units of work: each standard message alone,
+    /// the messages of one FIFO group of one subscription together, in order.
+    fn in_groups(&self, claimed: Vec<SnsDelivery>) -> Vec<Unit> {
+        let mut out: Vec<Unit> = Vec::new();
+        for row in claimed {
+            let job: Job = match serde_json::from_str(&row.data) {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::error!(id = %row.id, error = %e, "an unreadable SNS delivery is dropped");
+                    let _ = self.sns.inner.store.sns().finish_sns_delivery(&row.id);
+                    continue;
+                }
+            };
+            let key = job
+                .group_id
+                .clone()
+                .map(|g| (job.message.subscription_arn.clone(), g));
+            match out.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+                Some((_, rows)) => rows.push((row, job)),
+                None => out.push((key, vec![(row, job)])),
+            }
+        }
+        out
+    }
+
+    /// Puts rows back, due at `due`, without counting an attempt.
+    fn defer<T>(&self, rows: &[(SnsDelivery, T)], due: i64) {
+        for (row, _) in rows {
+            if let Err(e) =
+                self.sns
+                    .inner
+                    .store
+                    .sns()
+                    .retry_sns_delivery(&row.id, due, row.attempts)
+            {
+                tracing::warn!(id = %row.id, error = %e, "cannot put back an SNS delivery");
+            }
+        }
+    }
+
+    /// Delivers rows one after the other; when one is to be tried again, the rest wait
+    /// until it is due (a FIFO group keeps its order).
+    async fn deliver_in_order(&self, rows: Vec<(SnsDelivery, Job)>) {
+        let mut rows = rows.into_iter();
+        while let Some((row, job)) = rows.next() {
+            if let Some(due) = self.deliver(row, job).await {
+                let rest: Vec<_> = rows.collect();
+                self.defer(&rest, due);
                 return;
             }
-        };
+        }
+    }
+
+    /// One attempt and its outcome recorded; `Some(due)` when the row is to be tried again.
+    async fn deliver(&self, row: SnsDelivery, job: Job) -> Option<i64> {
+        let store = self.sns.inner.store.clone();
         let outcome = match self.sns.signer().await {
             Ok(signer) => self.attempt(&job, signer).await,
             Err(e) => Outcome::Retry(e.to_string()),
         };
         let failed = row.attempts + 1;
+        let mut again = None;
         let result = match outcome {
             Outcome::Delivered => store.sns().finish_sns_delivery(&row.id),
             Outcome::Retry(why) => match job.retry.next_delay(failed) {
                 Some(delay) => {
                     tracing::debug!(id = %row.id, %why, delay, "SNS delivery failed; retrying");
-                    store.sns().retry_sns_delivery(
-                        &row.id,
-                        now_ms() + i64::from(delay) * 1000,
-                        failed,
-                    )
+                    let due = now_ms() + i64::from(delay) * 1000;
+                    again = Some(due);
+                    store.sns().retry_sns_delivery(&row.id, due, failed)
                 }
                 None => self.give_up(&row, job, &why),
             },
@@ -211,6 +280,7 @@ impl Worker {
         if let Err(e) = result {
             tracing::warn!(id = %row.id, error = %e, "cannot record an SNS delivery's outcome");
         }
+        again
     }
 
     /// The delivery is over without success: to the dead-letter queue (as a new row, so
@@ -464,11 +534,13 @@ mod tests {
         assert!(dead_letter_row("r1", none, 7).is_none());
     }
 
-    /// A sink that keeps what queues it is given, refusing those named in `missing`.
+    /// A sink that keeps what queues it is given, refusing those named in `missing`, and
+    /// refusing once the first message whose body contains `refuse_once`.
     #[derive(Default)]
     struct Sink {
         got: std::sync::Mutex<Vec<(String, QueueMessage)>>,
         missing: Vec<String>,
+        refuse_once: std::sync::Mutex<Option<String>>,
     }
 
     impl crate::QueueSink for Sink {
@@ -477,7 +549,14 @@ mod tests {
             queue_arn: &str,
             msg: QueueMessage,
         ) -> crate::BoxFuture<'_, Result<(), crate::SinkError>> {
-            let result = if self.missing.iter().any(|m| m == queue_arn) {
+            let mut refuse = self.refuse_once.lock().expect("not poisoned");
+            let refused = refuse.as_deref().is_some_and(|r| msg.body.contains(r));
+            if refused {
+                *refuse = None;
+            }
+            let result = if refused {
+                Err(crate::SinkError::Failed("refused once".into()))
+            } else if self.missing.iter().any(|m| m == queue_arn) {
                 Err(crate::SinkError::NoQueue(queue_arn.to_string()))
             } else {
                 self.got
@@ -597,5 +676,72 @@ mod tests {
             .claim_sns_deliveries("check", i64::MAX / 2, 1, 10)
             .expect("claim");
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// A FIFO group keeps its order even when its first message must be tried again.
+    #[tokio::test]
+    async fn a_fifo_group_is_delivered_in_order_through_a_retry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, path) = hearth_engine::testing::engine(dir.path());
+        let sink = Arc::new(Sink {
+            refuse_once: std::sync::Mutex::new(Some("m0".into())),
+            ..Sink::default()
+        });
+        let sns = Sns::new(
+            engine.store().clone(),
+            crate::SnsConfig {
+                endpoint: "http://127.0.0.1:1".into(),
+                sink: sink.clone(),
+            },
+        );
+        let account = "000000000000";
+        let topic = sns
+            .create_topic(
+                account,
+                "t.fifo",
+                BTreeMap::from([
+                    ("FifoTopic".to_string(), "true".to_string()),
+                    ("ContentBasedDeduplication".to_string(), "true".to_string()),
+                ]),
+                vec![],
+            )
+            .expect("topic");
+        let queue = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
+        sns.subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
+            .expect("sqs");
+        for i in 0..5 {
+            sns.publish(
+                &topic,
+                PublishInput {
+                    message: format!("m{i}"),
+                    group_id: Some("g".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("publish");
+        }
+        let invoker = Invoker::new(path, Arc::new(NoEvents));
+        let running = Box::new(Deliveries::new(&sns))
+            .start(SourceContext::new(invoker))
+            .expect("start");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sink.got.lock().expect("not poisoned").len() < 5 {
+            assert!(std::time::Instant::now() < deadline, "not delivered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        running.stop(Duration::from_secs(5)).await;
+        let got = sink.got.lock().expect("not poisoned").clone();
+        let bodies: Vec<String> = got
+            .iter()
+            .map(|(_, m)| {
+                let env: serde_json::Value = serde_json::from_str(&m.body).expect("json");
+                env["Message"].as_str().expect("message").to_string()
+            })
+            .collect();
+        assert_eq!(bodies, ["m0", "m1", "m2", "m3", "m4"]);
+        assert!(got.iter().all(|(_, m)| m.group_id.as_deref() == Some("g")));
+        assert!(got
+            .iter()
+            .all(|(_, m)| m.dedup_id.as_ref().is_some_and(|d| d.len() == 64)));
     }
 }

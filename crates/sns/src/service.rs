@@ -480,7 +480,11 @@ impl Sns {
         let rows: Vec<SnsDelivery> = jobs
             .iter()
             .map(|j| SnsDelivery {
-                id: format!("{}/{}", j.message.message_id, j.message.subscription_arn),
+                // A FIFO message's row sorts by its sequence number among its group's.
+                id: match &j.message.sequence_number {
+                    Some(seq) => format!("{seq}/{}", j.message.subscription_arn),
+                    None => format!("{}/{}", j.message.message_id, j.message.subscription_arn),
+                },
                 due_ms: due,
                 attempts: 0,
                 data: encode(j),

@@ -219,7 +219,7 @@ impl SnsStore for SqliteStore {
         let claimed: Vec<SnsDelivery> = {
             let mut stmt = tx.prepare(
                 "SELECT id, due_ms, attempts, data FROM sns_deliveries
-                 WHERE due_ms <= ?1 AND held_until <= ?1 ORDER BY due_ms LIMIT ?2",
+                 WHERE due_ms <= ?1 AND held_until <= ?1 ORDER BY due_ms, id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now_ms, limit_of(limit)], |r| {
                 Ok(SnsDelivery {

@@ -609,8 +609,8 @@ pub trait SnsStore: Send + Sync {
     /// is kept as it is.
     fn add_sns_deliveries(&self, deliveries: &[crate::SnsDelivery]) -> Result<(), StoreError>;
     /// Gives `node` up to `limit` deliveries due at `now_ms` that no one holds (or whose
-    /// hold ended), held for `hold_ms`, soonest due first. Nodes claiming at once get
-    /// distinct rows.
+    /// hold ended), held for `hold_ms`, soonest due first (then by id). Nodes claiming at
+    /// once get distinct rows.
     fn claim_sns_deliveries(
         &self,
         node: &str,

@@ -211,7 +211,7 @@ impl SnsStore for PgStore {
         let rows = wait(c.query(
             "UPDATE sns_deliveries SET holder = $1, held_until = $3 WHERE id IN (
                  SELECT id FROM sns_deliveries WHERE due_ms <= $2 AND held_until <= $2
-                 ORDER BY due_ms LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 ORDER BY due_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
              RETURNING id, due_ms, attempts, data",
             &[&node, &now_ms, &until, &limit_of(limit)],
         ))
@@ -228,7 +228,7 @@ impl SnsStore for PgStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        out.sort_by_key(|d| d.due_ms);
+        out.sort_by(|a, b| (a.due_ms, &a.id).cmp(&(b.due_ms, &b.id)));
         Ok(out)
     }
 
