@@ -2,10 +2,10 @@
 //! [`hearth_store::SnsStore`]. A Publish is accepted once one row per matching
 //! subscription is in the durable delivery queue (`delivery.rs` delivers them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use hearth_store::{SnsDelivery, Store};
@@ -26,7 +26,8 @@ use crate::{QueueSink, SnsError};
 const PAGE: usize = 100;
 /// The setting that holds the signing key.
 const KEY_SETTING: &str = "signing-key";
-/// How long a FIFO topic remembers a deduplication id.
+/// How long a FIFO topic remembers a deduplication id (in the store: fleet-wide, across
+/// restarts).
 const DEDUP_WINDOW: Duration = Duration::from_secs(300);
 /// The most entries of a PublishBatch.
 const BATCH_MAX: usize = 10;
@@ -66,13 +67,8 @@ pub(crate) struct Inner {
     signer: tokio::sync::OnceCell<Signer>,
     /// Wakes the delivery loop when a publish queued something.
     pub wake: tokio::sync::Notify,
-    /// FIFO deduplication: (topic, id) → when seen, message id and sequence number.
-    dedup: Mutex<HashMap<(String, String), Seen>>,
     seq: AtomicU64,
 }
-
-/// A FIFO message remembered for deduplication: when, its message id, its sequence number.
-type Seen = (Instant, String, String);
 
 /// A PublishBatch's answer: the successful entries (by id) and the failed ones.
 pub type BatchOutcome = (Vec<(String, Published)>, Vec<BatchFailure>);
@@ -162,7 +158,6 @@ impl Sns {
                 sink: config.sink,
                 signer: tokio::sync::OnceCell::new(),
                 wake: tokio::sync::Notify::new(),
-                dedup: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
             }),
         }
@@ -659,19 +654,22 @@ impl Sns {
         let mut dedup_id = None;
         if t.fifo() {
             let id = message::dedup_id(&input);
-            let key = (t.arn.clone(), id.clone());
-            let now = Instant::now();
-            let mut seen = self.inner.dedup.lock().expect("dedup lock");
-            seen.retain(|_, (at, _, _)| now.duration_since(*at) < DEDUP_WINDOW);
-            if let Some((_, mid, seq)) = seen.get(&key) {
-                return Ok(Published {
-                    message_id: mid.clone(),
-                    sequence_number: Some(seq.clone()),
-                });
-            }
             let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
             let seq = format!("{:020}", (now_ms() as u64).saturating_mul(1000) + n % 1000);
-            seen.insert(key, (now, message_id.clone(), seq.clone()));
+            let window = i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
+            if let Some((first, first_seq)) = self.inner.store.sns().sns_dedup(
+                &t.arn,
+                &id,
+                &message_id,
+                &seq,
+                now_ms(),
+                window,
+            )? {
+                return Ok(Published {
+                    message_id: first,
+                    sequence_number: Some(first_seq),
+                });
+            }
             sequence_number = Some(seq);
             dedup_id = Some(id);
         }

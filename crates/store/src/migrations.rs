@@ -436,6 +436,7 @@ mod tests {
                 "provisioned",
                 "queue",
                 "roles",
+                "sns_dedup",
                 "sns_deliveries",
                 "sns_settings",
                 "sns_subscriptions",

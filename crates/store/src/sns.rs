@@ -38,6 +38,15 @@ CREATE TABLE sns_settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE sns_dedup (
+    topic TEXT NOT NULL,
+    id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    seq TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (topic, id)
+);
+CREATE INDEX sns_dedup_at ON sns_dedup (at_ms);
 ";
 
 /// One pending delivery of a message to one subscription: its record (the service's
@@ -255,6 +264,35 @@ impl SnsStore for SqliteStore {
             params![id, due_ms, attempts],
         )?;
         Ok(())
+    }
+
+    fn sns_dedup(
+        &self,
+        topic: &str,
+        id: &str,
+        message_id: &str,
+        seq: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sns_dedup WHERE at_ms <= ?1",
+            params![now_ms.saturating_sub(window_ms)],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO sns_dedup (topic, id, message_id, seq, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![topic, id, message_id, seq, now_ms],
+        )?;
+        let kept: (String, String) = tx.query_row(
+            "SELECT message_id, seq FROM sns_dedup WHERE topic = ?1 AND id = ?2",
+            params![topic, id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.commit()?;
+        Ok((kept.0 != message_id).then_some(kept))
     }
 
     fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError> {

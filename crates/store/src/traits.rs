@@ -622,6 +622,19 @@ pub trait SnsStore: Send + Sync {
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError>;
     /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.
     fn retry_sns_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError>;
+    /// FIFO deduplication: the message id and sequence number already published to
+    /// `topic` with deduplication id `id` less than `window_ms` before `now_ms`, if any;
+    /// else `message_id` and `seq` are recorded for it and `None` answered. Entries older
+    /// than the window go.
+    fn sns_dedup(
+        &self,
+        topic: &str,
+        id: &str,
+        message_id: &str,
+        seq: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Option<(String, String)>, StoreError>;
     /// The setting `name`; with `init`, set to it first if it has none (the first node to
     /// set it decides it for the fleet).
     fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError>;

@@ -38,6 +38,15 @@ CREATE TABLE sns_settings (
     name TEXT COLLATE "C" PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE sns_dedup (
+    topic TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    message_id TEXT NOT NULL,
+    seq TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (topic, id)
+);
+CREATE INDEX sns_dedup_at ON sns_dedup (at_ms);
 "#;
 
 fn text(r: &Row, i: usize) -> Result<String, StoreError> {
@@ -248,6 +257,38 @@ impl SnsStore for PgStore {
         ))
         .map_err(backend)?;
         Ok(())
+    }
+
+    fn sns_dedup(
+        &self,
+        topic: &str,
+        id: &str,
+        message_id: &str,
+        seq: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut c = self.conn()?;
+        let tx = wait(c.transaction()).map_err(backend)?;
+        let expired = now_ms.saturating_sub(window_ms);
+        wait(tx.execute("DELETE FROM sns_dedup WHERE at_ms <= $1", &[&expired]))
+            .map_err(backend)?;
+        // A racing node's insert of the same id shows as no row inserted; the row read
+        // back is the one that won.
+        wait(tx.execute(
+            "INSERT INTO sns_dedup (topic, id, message_id, seq, at_ms) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (topic, id) DO NOTHING",
+            &[&topic, &id, &message_id, &seq, &now_ms],
+        ))
+        .map_err(backend)?;
+        let row = wait(tx.query_one(
+            "SELECT message_id, seq FROM sns_dedup WHERE topic = $1 AND id = $2",
+            &[&topic, &id],
+        ))
+        .map_err(backend)?;
+        wait(tx.commit()).map_err(backend)?;
+        let kept = (text(&row, 0)?, text(&row, 1)?);
+        Ok((kept.0 != message_id).then_some(kept))
     }
 
     fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError> {

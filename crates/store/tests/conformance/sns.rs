@@ -11,8 +11,45 @@ const B: &str = "111111111111";
 each_backend!(
     topics_and_subscriptions_survive_a_restart,
     deliveries_are_claimed_once_and_held,
-    a_setting_is_decided_by_the_first_to_set_it
+    a_setting_is_decided_by_the_first_to_set_it,
+    fifo_deduplication_remembers_an_id_for_its_window
 );
+
+fn fifo_deduplication_remembers_an_id_for_its_window(s: Fixture) {
+    let sns = s.sns();
+    assert_eq!(
+        sns.sns_dedup("t", "d", "m1", "1", 1_000, 300)
+            .expect("first"),
+        None
+    );
+    let other = s.another();
+    assert_eq!(
+        other
+            .sns()
+            .sns_dedup("t", "d", "m2", "2", 1_100, 300)
+            .expect("again"),
+        Some(("m1".to_string(), "1".to_string()))
+    );
+    // Another topic, another id.
+    assert_eq!(
+        sns.sns_dedup("u", "d", "m3", "3", 1_100, 300)
+            .expect("other"),
+        None
+    );
+    let s = s.reopen();
+    let sns = s.sns();
+    assert_eq!(
+        sns.sns_dedup("t", "d", "m4", "4", 1_299, 300)
+            .expect("within"),
+        Some(("m1".to_string(), "1".to_string()))
+    );
+    // Past the window the id is new again.
+    assert_eq!(
+        sns.sns_dedup("t", "d", "m5", "5", 1_300, 300)
+            .expect("after"),
+        None
+    );
+}
 
 fn topics_and_subscriptions_survive_a_restart(s: Fixture) {
     let sns = s.sns();
