@@ -559,6 +559,53 @@ def test_sns_validator_accepts_hearths_messages(tmp_path_factory, runtimes_dir, 
         srv.stop_cleanly()
 
 
+@neutral
+def test_filter_policies_and_raw_delivery_over_http(sns):
+    """Only the messages a subscription's FilterPolicy matches reach it (attributes, or the
+    body with FilterPolicyScope MessageBody), and RawMessageDelivery posts the message
+    itself with x-amz-sns-rawdelivery."""
+    by_attr, by_body = Subscriber(), Subscriber()
+    try:
+        arn = sns.create_topic(Name="t-filtered")["TopicArn"]
+        for endpoint, attrs in [
+            (by_attr, {"FilterPolicy": '{"color": ["red"]}', "RawMessageDelivery": "true"}),
+            (by_body, {"FilterPolicy": '{"kind": ["order"]}',
+                       "FilterPolicyScope": "MessageBody"}),
+        ]:
+            sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=endpoint.url, Attributes=attrs)
+            _, body = endpoint.wait(1)
+            sns.confirm_subscription(TopicArn=arn, Token=json.loads(body)["Token"])
+        color = lambda c: {"color": {"DataType": "String", "StringValue": c}}  # noqa: E731
+        sns.publish(TopicArn=arn, Message='{"kind": "refund"}', MessageAttributes=color("blue"))
+        sns.publish(TopicArn=arn, Message='{"kind": "order"}', MessageAttributes=color("red"))
+        headers, body = by_attr.wait(2)
+        assert body == '{"kind": "order"}'
+        assert headers["x-amz-sns-rawdelivery"] == "true"
+        _, body = by_body.wait(2)
+        assert json.loads(body)["Message"] == '{"kind": "order"}'
+        time.sleep(1)
+        assert len(by_attr.received) == 2 and len(by_body.received) == 2
+    finally:
+        by_attr.httpd.shutdown()
+        by_body.httpd.shutdown()
+
+
+@neutral
+def test_fifo_deduplication_outlives_a_restart(own_server):
+    sns = sns_client(own_server.endpoint)
+    arn = sns.create_topic(Name="t-dedup.fifo", Attributes={
+        "FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    first = sns.publish(TopicArn=arn, Message="once", MessageGroupId="g")
+    own_server.restart(same_port=True)
+    sns = sns_client(own_server.endpoint)
+    again = sns.publish(TopicArn=arn, Message="once", MessageGroupId="g")
+    assert (again["MessageId"], again["SequenceNumber"]) == \
+        (first["MessageId"], first["SequenceNumber"])
+    other = sns.publish(TopicArn=arn, Message="twice", MessageGroupId="g")
+    assert other["MessageId"] != first["MessageId"]
+    assert other["SequenceNumber"] > first["SequenceNumber"]
+
+
 RECORDER = """
 import json
 
