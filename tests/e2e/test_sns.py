@@ -560,6 +560,25 @@ def test_sns_validator_accepts_hearths_messages(tmp_path_factory, runtimes_dir, 
 
 
 @neutral
+def test_only_the_links_work_unsigned(server, sns):
+    """SubscribeURL and UnsubscribeURL are opened without credentials; nothing else is,
+    however the query is dressed (a later duplicate Action is the one that would run)."""
+    import urllib.error
+    arn = sns.create_topic(Name="t-links")["TopicArn"]
+    for query in ["Action=ListTopics&Version=2010-03-31",
+                  f"Action=ConfirmSubscription&Action=DeleteTopic&TopicArn={arn}",
+                  "Action=Unsubscribe&Action=ListRoles&Version=2010-05-08"]:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            fetch(f"{server.endpoint}/?{query}")
+        assert e.value.code == 403, query
+    assert arn in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        fetch(f"{server.endpoint}/?Action=ConfirmSubscription&TopicArn={arn}&Token=nope")
+    assert e.value.code == 400
+    assert b"<Code>InvalidParameter</Code>" in e.value.read()
+
+
+@neutral
 def test_filter_policies_and_raw_delivery_over_http(sns):
     """Only the messages a subscription's FilterPolicy matches reach it (attributes, or the
     body with FilterPolicyScope MessageBody), and RawMessageDelivery posts the message

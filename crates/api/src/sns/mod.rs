@@ -37,9 +37,14 @@ pub(crate) fn open_link(method: &axum::http::Method, uri: &axum::http::Uri) -> b
     if uri.path().starts_with(CERT_PREFIX) {
         return true;
     }
-    uri.path() == "/"
-        && form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .any(|(k, v)| k == "Action" && (v == "ConfirmSubscription" || v == "Unsubscribe"))
+    if uri.path() != "/" {
+        return false;
+    }
+    // Read as the dispatcher reads it (a later duplicate wins), so that what is let through
+    // unsigned is what runs: SNS's two link operations, and nothing of another service.
+    let req = QueryRequest::parse(uri.query().unwrap_or("").as_bytes());
+    matches!(req.action.as_str(), "ConfirmSubscription" | "Unsubscribe")
+        && req.version.as_deref().is_none_or(|v| v == PROTOCOL.version)
 }
 
 /// The certificate's route (declared in `action.rs`; `auth.rs` lets it through unsigned).
@@ -359,4 +364,30 @@ fn run(
         other => return Err(QueryError::invalid_action(other, PROTOCOL.version)),
     }
     Ok(Some(x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_snss_links_pass_unsigned() {
+        let get = axum::http::Method::GET;
+        let open = |uri: &str| open_link(&get, &uri.parse().expect("uri"));
+        assert!(open("/?Action=ConfirmSubscription&TopicArn=a&Token=t"));
+        assert!(open(
+            "/?Action=Unsubscribe&SubscriptionArn=a&Version=2010-03-31"
+        ));
+        assert!(open("/SimpleNotificationService-abc.pem"));
+        assert!(!open("/?Action=Unsubscribe&Version=2010-05-08"));
+        assert!(!open(
+            "/?Action=ConfirmSubscription&Action=DeleteRole&Version=2010-05-08"
+        ));
+        assert!(!open("/?Action=Publish&TopicArn=a&Message=m"));
+        assert!(!open("/x?Action=Unsubscribe"));
+        assert!(!open_link(
+            &axum::http::Method::POST,
+            &"/?Action=Unsubscribe".parse().expect("uri")
+        ));
+    }
 }
