@@ -576,6 +576,15 @@ def test_only_the_links_work_unsigned(server, sns):
         fetch(f"{server.endpoint}/?Action=ConfirmSubscription&TopicArn={arn}&Token=nope")
     assert e.value.code == 400
     assert b"<Code>InvalidParameter</Code>" in e.value.read()
+    # A subscription confirmed by an authenticated call (lambda and sqs ones are, by their
+    # Subscribe) is not removed by an unsigned link.
+    queue = f"arn:aws:sqs:{h.REGION}:{h.ACCOUNT}:links"
+    sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue)["SubscriptionArn"]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        fetch(f"{server.endpoint}/?Action=Unsubscribe&SubscriptionArn={sub}")
+    assert e.value.code == 403
+    assert b"<Code>AuthorizationError</Code>" in e.value.read()
+    assert sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["Endpoint"] == queue
 
 
 @neutral

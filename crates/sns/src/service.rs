@@ -524,7 +524,8 @@ impl Sns {
             return Ok(());
         };
         let s: Subscription = decode(&data)?;
-        if !authenticated && s.authenticated && !matches!(s.protocol.as_str(), "lambda" | "sqs") {
+        // Lambda and SQS subscriptions are confirmed by their authenticated Subscribe.
+        if !authenticated && s.authenticated {
             return Err(SnsError::authorization(
                 "Unsubscribe of this subscription needs an authenticated request",
             ));
