@@ -325,6 +325,26 @@ def test_the_aws_cli(server, tmp_path):
     assert set(out) == {"MessageId"}
     attrs = aws("get-topic-attributes", "--topic-arn", arn)["Attributes"]
     assert attrs["TopicArn"] == arn
+    queue = f"arn:aws:sqs:{h.REGION}:{h.ACCOUNT}:cli-queue"
+    sub = aws("subscribe", "--topic-arn", arn, "--protocol", "sqs", "--notification-endpoint",
+              queue, "--attributes", '{"RawMessageDelivery": "true"}')["SubscriptionArn"]
+    listed = aws("list-subscriptions-by-topic", "--topic-arn", arn)["Subscriptions"]
+    assert listed == [{"SubscriptionArn": sub, "Owner": h.ACCOUNT, "Protocol": "sqs",
+                       "Endpoint": queue, "TopicArn": arn}]
+    aws("set-subscription-attributes", "--subscription-arn", sub, "--attribute-name",
+        "FilterPolicy", "--attribute-value", '{"k": ["v"]}')
+    assert aws("get-subscription-attributes", "--subscription-arn", sub)["Attributes"][
+        "FilterPolicy"] == '{"k": ["v"]}'
+    batch = aws("publish-batch", "--topic-arn", arn, "--publish-batch-request-entries",
+                json.dumps([{"Id": "a", "Message": "one"}, {"Id": "b", "Message": "two"}]))
+    assert [e["Id"] for e in batch["Successful"]] == ["a", "b"] and batch["Failed"] == []
+    aws("tag-resource", "--resource-arn", arn, "--tags", "Key=team,Value=cli")
+    assert aws("list-tags-for-resource", "--resource-arn", arn)["Tags"] == [
+        {"Key": "team", "Value": "cli"}]
+    aws("untag-resource", "--resource-arn", arn, "--tag-keys", "team")
+    assert aws("list-tags-for-resource", "--resource-arn", arn)["Tags"] == []
+    aws("unsubscribe", "--subscription-arn", sub)
+    assert sub not in [x["SubscriptionArn"] for x in aws("list-subscriptions")["Subscriptions"]]
     aws("delete-topic", "--topic-arn", arn)
     assert arn not in [t["TopicArn"] for t in aws("list-topics")["Topics"]]
 
