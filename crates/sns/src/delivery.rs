@@ -39,6 +39,8 @@ const BATCH: usize = 32;
 /// How often the queue is looked at with nothing woken it (retries coming due, other
 /// nodes' rows whose holder died).
 const POLL: Duration = Duration::from_millis(500);
+/// The end of a dead-letter delivery's row id.
+const DEAD_LETTER_SUFFIX: &str = "/dead-letter";
 /// How long a FIFO message waits when the one before it in its group is under way.
 const FIFO_WAIT_MS: i64 = 50;
 /// An HTTP/S endpoint's time to answer.
@@ -258,6 +260,23 @@ impl Worker {
     /// One attempt and its outcome recorded; `Some(due)` when the row is to be tried again.
     async fn deliver(&self, row: SnsDelivery, job: Job) -> Option<i64> {
         let store = self.sns.inner.store.clone();
+        // A notification for a subscription that is gone (unsubscribed, or its topic
+        // deleted) is not delivered any more; confirmations and dead letters still are.
+        let notification =
+            job.message.kind == Kind::Notification && !row.id.ends_with(DEAD_LETTER_SUFFIX);
+        if notification
+            && matches!(
+                store
+                    .sns()
+                    .get_sns_subscription(&job.message.subscription_arn),
+                Ok(None)
+            )
+        {
+            if let Err(e) = store.sns().finish_sns_delivery(&row.id) {
+                tracing::warn!(id = %row.id, error = %e, "cannot drop an SNS delivery");
+            }
+            return None;
+        }
         let outcome = match self.sns.signer().await {
             Ok(signer) => self.attempt(&job, signer).await,
             Err(e) => Outcome::Retry(e.to_string()),
@@ -453,7 +472,7 @@ fn dead_letter_row(id: &str, job: Job, now: i64) -> Option<SnsDelivery> {
         ..job
     };
     Some(SnsDelivery {
-        id: format!("{id}/dead-letter"),
+        id: format!("{id}{DEAD_LETTER_SUFFIX}"),
         due_ms: now,
         attempts: 0,
         data: serde_json::to_string(&moved).expect("jobs serialize"),
@@ -743,5 +762,71 @@ mod tests {
         assert!(got
             .iter()
             .all(|(_, m)| m.dedup_id.as_ref().is_some_and(|d| d.len() == 64)));
+    }
+
+    /// What was queued for a subscription that goes away is dropped, not retried.
+    #[tokio::test]
+    async fn an_unsubscribed_endpoint_gets_nothing_more() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, path) = hearth_engine::testing::engine(dir.path());
+        let queue = "arn:aws:sqs:us-east-1:000000000000:gone";
+        let sink = Arc::new(Sink {
+            missing: vec![queue.to_string()],
+            ..Sink::default()
+        });
+        let sns = Sns::new(
+            engine.store().clone(),
+            crate::SnsConfig {
+                endpoint: "http://127.0.0.1:1".into(),
+                sink: sink.clone(),
+            },
+        );
+        let account = "000000000000";
+        let topic = sns
+            .create_topic(account, "t", BTreeMap::new(), vec![])
+            .expect("topic");
+        let sub = sns
+            .subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
+            .expect("sqs");
+        let invoker = Invoker::new(path, Arc::new(NoEvents));
+        let running = Box::new(Deliveries::new(&sns))
+            .start(SourceContext::new(invoker))
+            .expect("start");
+        sns.publish(
+            &topic,
+            PublishInput {
+                message: "m".into(),
+                ..Default::default()
+            },
+        )
+        .expect("publish");
+        sns.unsubscribe(&sub, true).expect("unsubscribe");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = sns
+                .inner
+                .store
+                .sns()
+                .claim_sns_deliveries("check", i64::MAX / 2, 1, 10)
+                .expect("claim");
+            if left.is_empty() {
+                break;
+            }
+            // Claimed only to look: put back at once.
+            for row in &left {
+                sns.inner
+                    .store
+                    .sns()
+                    .retry_sns_delivery(&row.id, row.due_ms, row.attempts)
+                    .expect("put back");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still queued: {left:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        running.stop(Duration::from_secs(5)).await;
+        assert!(sink.got.lock().expect("not poisoned").is_empty());
     }
 }
