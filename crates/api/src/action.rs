@@ -429,6 +429,13 @@ pub(crate) const ROUTES: &[Route] = &[
             UnqualifiedFunction,
         ),
     ),
+    // SNS's signing certificate (`SigningCertURL`): public, opened unsigned by
+    // subscribers that verify messages.
+    r(
+        "GET",
+        "/SimpleNotificationService-{file}",
+        lambda("GetSigningCertificate", "sns:GetSigningCertificate", Any),
+    ),
     // Hearth's private endpoints, as `hearth:` actions.
     r(
         "GET",
@@ -712,6 +719,7 @@ mod tests {
                     assert_eq!(name, expected, "{route:?}");
                 }
                 Some(("hearth", name)) => assert_eq!(name, op.name, "{route:?}"),
+                Some(("sns", name)) => assert_eq!(name, op.name, "{route:?}"),
                 Some(("execute-api", "Invoke")) => {
                     assert!(route.path.starts_with("/execute-api/"), "{route:?}");
                 }

@@ -100,7 +100,10 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         Auth::Off => return with_caller(req, Caller::default_root(), next).await,
         Auth::SigV4(v) => v,
     };
-    if open_path(req.uri().path()) {
+    if open_path(req.uri().path())
+        || (!req.headers().contains_key("authorization")
+            && crate::sns::open_link(req.method(), req.uri()))
+    {
         return next.run(req).await;
     }
     let (protocol, service) = classify(&req);

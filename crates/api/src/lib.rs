@@ -50,6 +50,7 @@ mod request_id;
 mod role_check;
 mod services;
 mod sqs;
+mod sns;
 pub mod sts;
 mod tags;
 mod tenant;
@@ -103,6 +104,8 @@ pub struct ApiOptions {
     pub endpoints: http_endpoints::HttpEndpoints,
     /// The SQS service (`sqs/`); `None` answers SQS requests that it is not enabled.
     pub sqs: Option<hearth_sqs::Sqs>,
+    /// The SNS service; `None` answers its operations as unknown.
+    pub sns: Option<hearth_sns::Sns>,
 }
 
 impl Default for ApiOptions {
@@ -117,6 +120,7 @@ impl Default for ApiOptions {
             fleet: None,
             endpoints: Default::default(),
             sqs: None,
+            sns: None,
         }
     }
 }
@@ -241,6 +245,9 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(kms::routes())
         // API Gateway HTTP APIs' control plane (`/v2/...`).
         .merge(http_api::routes())
+        // SNS's signing certificate: public, as AWS serves it (`auth.rs` lets it through
+        // unsigned, as the default root, like `/_hearth/code`).
+        .merge(sns::public_routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

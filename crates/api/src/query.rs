@@ -55,9 +55,19 @@ impl QueryRequest {
     /// A list of structures: for `name.member.N.Field`, one map of `Field` to value per
     /// `N` from 1 up to the first gap.
     pub fn structs(&self, name: &str) -> Vec<HashMap<&str, &str>> {
+        self.items(name, "member")
+    }
+
+    /// A map's entries: for `name.entry.N.Field` (`key`/`value`, or the names the model
+    /// gives them), one map of `Field` to value per `N` from 1 up to the first gap.
+    pub fn entries(&self, name: &str) -> Vec<HashMap<&str, &str>> {
+        self.items(name, "entry")
+    }
+
+    fn items(&self, name: &str, word: &str) -> Vec<HashMap<&str, &str>> {
         let mut out = Vec::new();
         for i in 1.. {
-            let prefix = format!("{name}.member.{i}.");
+            let prefix = format!("{name}.{word}.{i}.");
             let item: HashMap<&str, &str> = self
                 .params
                 .iter()

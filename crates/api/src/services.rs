@@ -19,7 +19,7 @@ use axum::{Extension, Router};
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudtrail, cloudwatch_logs, iam, sqs, sts, AppState, RequestId};
+use crate::{cloudtrail, cloudwatch_logs, iam, sns, sqs, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -37,6 +37,9 @@ enum Service {
     Sts,
     /// SQS (AWS JSON 1.0 `AmazonSQS.*`, or the query protocol, `Version=2012-11-05`).
     Sqs,
+    /// SNS (query protocol, `Version=2010-03-31`; it authorises each operation itself,
+    /// with its topic's policy).
+    Sns,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -89,6 +92,9 @@ async fn dispatch(
             let id = request_id_of(request_id);
             sqs::dispatch_query(&state.0, &access, &headers, &req, None, &id).await
         }
+        Some(Service::Sns) => {
+            sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
+        }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
         }
@@ -110,6 +116,9 @@ async fn dispatch_get(
         Some(Service::Sqs) => {
             let id = request_id_of(request_id);
             sqs::dispatch_query(&state.0, &access, &headers, &req, None, &id).await
+        }
+        Some(Service::Sns) => {
+            sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
         }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
@@ -181,16 +190,23 @@ fn service_of_scope(headers: &HeaderMap) -> Option<Service> {
         "iam" => Some(Service::Iam),
         "sts" => Some(Service::Sts),
         "sqs" => Some(Service::Sqs),
+        "sns" => Some(Service::Sns),
         _ => Some(Service::Logs),
     }
 }
 
 /// The query-protocol service an unsigned request names by its API version.
 fn service_of_version(req: &QueryRequest) -> Option<Service> {
+    // The links in SNS's messages (`SubscribeURL`, `UnsubscribeURL`) carry no version.
+    if req.version.is_none() && matches!(req.action.as_str(), "ConfirmSubscription" | "Unsubscribe")
+    {
+        return Some(Service::Sns);
+    }
     match req.version.as_deref()? {
         v if v == iam::PROTOCOL.version => Some(Service::Iam),
         v if v == sts::PROTOCOL.version => Some(Service::Sts),
         v if v == sqs::PROTOCOL.version => Some(Service::Sqs),
+        v if v == sns::PROTOCOL.version => Some(Service::Sns),
         _ => None,
     }
 }

@@ -294,12 +294,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // only once its heartbeat is current (hearth_events::Holder).
     let node = args.node.config(&data_dir, addr)?;
     let node_id = node.id.clone();
-    let endpoints = hearth_api::http_endpoints::HttpEndpoints::new(
-        &args.public_url.clone().unwrap_or_else(|| {
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            format!("{scheme}://{}", node.address)
-        }),
-        args.http_domain.as_deref(),
+    let public_url = args.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", node.address)
+    });
+    let endpoints =
+        hearth_api::http_endpoints::HttpEndpoints::new(&public_url, args.http_domain.as_deref());
+    // SNS: its links and signing certificate are on this server's public URL. Queues
+    // join at the merge with SQS (`hearth_sns::QueueSink` over Hearth's queues).
+    let sns = hearth_sns::Sns::new(
+        engine.store().clone(),
+        hearth_sns::SnsConfig {
+            endpoint: public_url,
+            sink: Arc::new(hearth_sns::NoQueues),
+        },
     );
     engine.serve_https(tls.is_some());
     tracing::info!(node = %node.id, address = %node.address, "joined the fleet");
@@ -334,7 +342,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
-        crate::sources::sources(&queue),
+        crate::sources::sources(&queue, &sns),
         STOP_GRACE,
     )
     .await?;
@@ -405,6 +413,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
         endpoints,
         sqs: Some(sqs),
+        sns: Some(sns),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

@@ -7,6 +7,10 @@ use hearth_triggers::EventSource;
 
 /// Every source the server runs. The control plane's Invoke is not among them: it makes
 /// functions run through the same invoker, but is driven by the HTTP server.
-pub(crate) fn sources(queue: &AsyncQueue) -> Vec<Box<dyn EventSource>> {
-    vec![Box::new(queue.dispatcher())]
+pub(crate) fn sources(queue: &AsyncQueue, sns: &hearth_sns::Sns) -> Vec<Box<dyn EventSource>> {
+    vec![
+        Box::new(queue.dispatcher()),
+        // After the async queue: SNS's Lambda deliveries are async invocations.
+        Box::new(hearth_sns::Deliveries::new(sns)),
+    ]
 }

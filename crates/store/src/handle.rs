@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::{
     AuditStore, ChangeStore, CodeStore, FleetStore, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore, SqliteStore, SqsStore, StoreError,
+    MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -30,6 +30,7 @@ struct Parts {
     fleet: Arc<dyn FleetStore>,
     http_apis: Arc<dyn HttpApiStore>,
     sqs: Arc<dyn SqsStore>,
+    sns: Arc<dyn SnsStore>,
 }
 
 impl Store {
@@ -69,6 +70,7 @@ impl Store {
             + FleetStore
             + HttpApiStore
             + SqsStore
+            + SnsStore
             + 'static,
     {
         let parts = Parts {
@@ -84,6 +86,7 @@ impl Store {
             fleet: backend.clone(),
             http_apis: backend.clone(),
             sqs: backend.clone(),
+            sns: backend.clone(),
             changes: backend,
         };
         Self {
@@ -167,6 +170,11 @@ impl Store {
     /// The SQS part alone, shared: for `hearth-sqs`'s committing thread.
     pub fn sqs_handle(&self) -> Arc<dyn SqsStore> {
         self.parts.sqs.clone()
+    }
+
+    /// SNS topics, subscriptions and pending deliveries.
+    pub fn sns(&self) -> &dyn SnsStore {
+        &*self.parts.sns
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

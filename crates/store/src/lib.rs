@@ -32,6 +32,7 @@ mod retention;
 mod roles;
 pub mod seal;
 mod sealed_env;
+mod sns;
 mod space;
 mod sqlite;
 mod sqs;
@@ -53,12 +54,13 @@ pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
+pub use sns::SnsDelivery;
 pub use sqlite::SqliteStore;
 pub use sqs::{SqsMessageRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore, SqsStore,
+    MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

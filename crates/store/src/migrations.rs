@@ -70,6 +70,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         apply: function_urls,
     },
     SQS,
+    SNS,
 ];
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
@@ -82,6 +83,18 @@ const SQS: Migration = Migration {
 
 fn sqs(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::sqs::SCHEMA)
+}
+
+/// SNS topics, subscriptions, pending deliveries and settings (`sns.rs`). Its own
+/// constant so that steps added beside it (issue 16's other services) renumber simply.
+const SNS: Migration = Migration {
+    version: 12,
+    name: "SNS topics, subscriptions and deliveries",
+    apply: sns,
+};
+
+fn sns(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::sns::SCHEMA)
 }
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -436,6 +449,11 @@ mod tests {
                 "provisioned",
                 "queue",
                 "roles",
+                "sns_dedup",
+                "sns_deliveries",
+                "sns_settings",
+                "sns_subscriptions",
+                "sns_topics",
                 "sqs_messages",
                 "sqs_queues",
                 "tags",

@@ -575,3 +575,79 @@ pub trait SqsStore: Send + Sync {
     /// The highest message `seq` stored (0 when none), so new numbers follow it.
     fn sqs_max_seq(&self) -> Result<i64, StoreError>;
 }
+
+/// SNS (issue 16): topics and subscriptions as JSON records keyed by ARN (their shapes are
+/// `hearth-sns`'s; the store only keeps them), the durable queue of pending deliveries,
+/// and the service's own settings. Deleting a topic deletes its subscriptions.
+pub trait SnsStore: Send + Sync {
+    /// Inserts a topic of `account`; `Exists` if the ARN is taken.
+    fn insert_sns_topic(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError>;
+    fn get_sns_topic(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces a topic's record; false if there is no such topic.
+    fn put_sns_topic(&self, arn: &str, data: &str) -> Result<bool, StoreError>;
+    /// Deletes a topic and its subscriptions; false if there was none.
+    fn delete_sns_topic(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of `account`'s topics in ARN order, after the ARN `after`, at most `limit`.
+    fn list_sns_topics(
+        &self,
+        account: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Inserts a subscription owned by `account` to `topic`; `Exists` if the ARN is taken;
+    /// false (nothing stored) if the topic is gone.
+    fn insert_sns_subscription(
+        &self,
+        account: &str,
+        topic: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    fn get_sns_subscription(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces a subscription's record; false if there is none.
+    fn put_sns_subscription(&self, arn: &str, data: &str) -> Result<bool, StoreError>;
+    /// Deletes a subscription; false if there was none.
+    fn delete_sns_subscription(&self, arn: &str) -> Result<bool, StoreError>;
+    /// Subscriptions (of `account`, to `topic`, where given) in ARN order, after `after`,
+    /// at most `limit`.
+    fn list_sns_subscriptions(
+        &self,
+        account: Option<&str>,
+        topic: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Adds pending deliveries, all or none (one publish's fan-out); an id already queued
+    /// is kept as it is.
+    fn add_sns_deliveries(&self, deliveries: &[crate::SnsDelivery]) -> Result<(), StoreError>;
+    /// Gives `node` up to `limit` deliveries due at `now_ms` that no one holds (or whose
+    /// hold ended), held for `hold_ms`, soonest due first (then by id). Nodes claiming at
+    /// once get distinct rows.
+    fn claim_sns_deliveries(
+        &self,
+        node: &str,
+        now_ms: i64,
+        hold_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::SnsDelivery>, StoreError>;
+    /// A delivery is done (delivered, or given up): its row goes.
+    fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError>;
+    /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.
+    fn retry_sns_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError>;
+    /// FIFO deduplication: the message id and sequence number already published to
+    /// `topic` with deduplication id `id` less than `window_ms` before `now_ms`, if any;
+    /// else `message_id` and `seq` are recorded for it and `None` answered. Entries older
+    /// than the window go.
+    fn sns_dedup(
+        &self,
+        topic: &str,
+        id: &str,
+        message_id: &str,
+        seq: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// The setting `name`; with `init`, set to it first if it has none (the first node to
+    /// set it decides it for the fleet).
+    fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError>;
+}

@@ -109,6 +109,16 @@ impl Invoker {
         }
     }
 
+    /// The function's resource-based policy (AddPermission's), if it has one: a source
+    /// that invokes as a service principal (SNS as `sns.amazonaws.com`) is allowed by it,
+    /// as Lambda decides.
+    pub fn function_resource_policy(
+        &self,
+        function: &FunctionRef,
+    ) -> Option<Arc<hearth_iam_policy::Policy>> {
+        self.path.engine().function_resource_policy(function)
+    }
+
     /// The function's reserved concurrency, if it has one: a source that delivers many
     /// events at once keeps within it rather than collect throttles.
     pub fn reserved_concurrency(&self, function: &str) -> Option<i64> {

@@ -91,6 +91,7 @@ const MIGRATIONS: &[Migration] = &[
         breaks_older: false,
     },
     SQS,
+    SNS,
 ];
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
@@ -104,6 +105,19 @@ const SQS: Migration = Migration {
 
 fn sqs() -> String {
     super::sqs::SCHEMA.to_string()
+}
+
+/// SNS topics, subscriptions, pending deliveries and settings (`sns.rs`): new tables,
+/// unseen by older nodes. Its own constant so that steps added beside it renumber simply.
+const SNS: Migration = Migration {
+    version: 7,
+    name: "SNS topics, subscriptions and deliveries",
+    sql: sns,
+    breaks_older: false,
+};
+
+fn sns() -> String {
+    super::sns::SCHEMA.to_string()
 }
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own

@@ -23,6 +23,7 @@ mod queue;
 mod resources;
 mod roles;
 mod sqs;
+mod sns;
 mod tokens;
 
 use std::path::{Path, PathBuf};

@@ -48,5 +48,6 @@ mod records;
 mod resources;
 mod roles;
 mod sqs;
+mod sns;
 mod tokens;
 mod versions;
