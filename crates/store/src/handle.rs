@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::{
     AuditStore, ChangeStore, CodeStore, FleetStore, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore, SqliteStore, StoreError,
+    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SqliteStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -29,6 +29,7 @@ struct Parts {
     keys: Arc<dyn KeyStore>,
     fleet: Arc<dyn FleetStore>,
     http_apis: Arc<dyn HttpApiStore>,
+    mappings: Arc<dyn MappingStore>,
 }
 
 impl Store {
@@ -67,6 +68,7 @@ impl Store {
             + KeyStore
             + FleetStore
             + HttpApiStore
+            + MappingStore
             + 'static,
     {
         let parts = Parts {
@@ -81,6 +83,7 @@ impl Store {
             keys: backend.clone(),
             fleet: backend.clone(),
             http_apis: backend.clone(),
+            mappings: backend.clone(),
             changes: backend,
         };
         Self {
@@ -154,6 +157,11 @@ impl Store {
     /// API Gateway HTTP APIs.
     pub fn http_apis(&self) -> &dyn HttpApiStore {
         &*self.parts.http_apis
+    }
+
+    /// Event-source mappings.
+    pub fn mappings(&self) -> &dyn MappingStore {
+        &*self.parts.mappings
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -22,6 +22,7 @@ mod handle;
 mod http_apis;
 mod kms;
 mod logs;
+mod mappings;
 mod migrations;
 mod notify;
 mod pg;
@@ -56,7 +57,7 @@ pub use sqlite::SqliteStore;
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore,
+    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

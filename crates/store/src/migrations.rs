@@ -69,7 +69,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "function URLs",
         apply: function_urls,
     },
+    EVENT_SOURCE_MAPPINGS,
 ];
+
+/// Event-source mappings (`mappings.rs`). Its own constant so that a step added beside
+/// it renumbers simply.
+const EVENT_SOURCE_MAPPINGS: Migration = Migration {
+    version: 11,
+    name: "event-source mappings",
+    apply: event_source_mappings,
+};
+
+fn event_source_mappings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::mappings::SCHEMA)
+}
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
 /// (`http_apis.rs`). Its own constant so that a step added beside it renumbers simply.
@@ -408,6 +421,7 @@ mod tests {
                 "audit_events",
                 "concurrency_tokens",
                 "event_invoke_configs",
+                "event_source_mappings",
                 "fleet_nodes",
                 "function_meta",
                 "function_settings",

@@ -90,7 +90,21 @@ const MIGRATIONS: &[Migration] = &[
         sql: fifth,
         breaks_older: false,
     },
+    EVENT_SOURCE_MAPPINGS,
 ];
+
+/// Event-source mappings (`mappings.rs`): a new table, unseen by older nodes. Its own
+/// constant so that a step added beside it renumbers simply.
+const EVENT_SOURCE_MAPPINGS: Migration = Migration {
+    version: 6,
+    name: "event-source mappings",
+    sql: event_source_mappings,
+    breaks_older: false,
+};
+
+fn event_source_mappings() -> String {
+    super::mappings::SCHEMA.to_string()
+}
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own
 /// constant so that a step added beside it renumbers simply.
