@@ -335,6 +335,10 @@ async fn target_of(
             }
             t
         }
+        ResourceOf::EventSourceMapping => {
+            let uuid = params.get("uuid").map(String::as_str).unwrap_or("");
+            own(hearth_model::event_source_mapping::mapping_arn(mine, uuid))
+        }
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);

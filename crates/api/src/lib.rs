@@ -20,6 +20,7 @@ mod concurrency;
 mod egress;
 mod error;
 mod event_config;
+mod event_source_mappings;
 mod fleet_auth;
 mod for_functions;
 pub mod forward;
@@ -237,6 +238,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(kms::routes())
         // API Gateway HTTP APIs' control plane (`/v2/...`).
         .merge(http_api::routes())
+        .merge(event_source_mappings::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -3,10 +3,11 @@
 //! the list; `docs/event-sources.md` says what else it needs.
 
 use hearth_events::AsyncQueue;
+use hearth_mappings::MappingSource;
 use hearth_triggers::EventSource;
 
 /// Every source the server runs. The control plane's Invoke is not among them: it makes
 /// functions run through the same invoker, but is driven by the HTTP server.
-pub(crate) fn sources(queue: &AsyncQueue) -> Vec<Box<dyn EventSource>> {
-    vec![Box::new(queue.dispatcher())]
+pub(crate) fn sources(queue: &AsyncQueue, mappings: MappingSource) -> Vec<Box<dyn EventSource>> {
+    vec![Box::new(queue.dispatcher()), Box::new(mappings)]
 }
