@@ -373,3 +373,30 @@ def test_filtered_out_messages_are_deleted_unseen(client, server, sqs):
     assert attrs["ApproximateNumberOfMessages"] == "0"
     assert [json.loads(r["body"]) for r in records_seen(server, name)] == [{"kind": "keep"}]
     client.delete_event_source_mapping(UUID=made["UUID"])
+
+
+def test_a_mapping_polls_another_sqs_endpoint(server_with_env, sqs):
+    """`--sqs-endpoint` points the queues of one region and account at another
+    SQS-compatible endpoint (here a second Hearth), signed with the credentials given."""
+    other = server_with_env()
+    if not answers_sqs(other.endpoint):
+        pytest.skip("the server does not answer AmazonSQS.ListQueues (SQS not merged yet)")
+    key_id, secret = h.credentials_for(other.endpoint)
+    this = server_with_env(
+        "--sqs-endpoint", f"{h.REGION}/{h.ACCOUNT}={other.endpoint}",
+        "--sqs-endpoint-credentials", f"{h.REGION}/{h.ACCOUNT}={key_id}:{secret}")
+    h.allow_role(this.endpoint, SQS_ACTIONS)
+    client = h.lambda_client(this.endpoint)
+    remote = sqs_client(other.endpoint)
+    q = remote.create_queue(QueueName=h.unique_name("remote"))["QueueUrl"]
+    arn = remote.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    name = consumer(client, h.PYTHON)
+    made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
+    wait_state(client, made["UUID"], "Enabled")
+    remote.send_message(QueueUrl=q, MessageBody="from-afar")
+    wait_until(lambda: [r for r in records_seen(this, name) if r["body"] == "from-afar"],
+               what="the remote message delivered")
+    wait_until(lambda: remote.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])[
+        "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0",
+        what="the remote message deleted")
