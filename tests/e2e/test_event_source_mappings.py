@@ -225,6 +225,37 @@ def test_mappings_survive_a_restart(own_server):
     assert (got["State"], got["BatchSize"]) == ("Enabled", 7)
 
 
+def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
+    """Create and List act on `*` with the condition key `lambda:FunctionArn`; Get, Update
+    and Delete on the mapping's ARN (and the same key, of the mapping's function)."""
+    allowed, other = h.unique_name("esm-iam"), h.unique_name("esm-iam-other")
+    h.create_function(client, allowed)
+    h.create_function(client, other)
+    key = h.user_key(server, tmp_path, h.ACCOUNT, h.unique_name("esm-user"), [
+        {"Effect": "Allow", "Resource": "*",
+         "Action": ["lambda:CreateEventSourceMapping", "lambda:ListEventSourceMappings",
+                    "lambda:GetEventSourceMapping"],
+         "Condition": {"StringEquals": {"lambda:FunctionArn": h.function_arn(allowed)}}},
+    ])
+    user = h.lambda_client(server.endpoint, credentials=key)
+    made = user.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+                                            FunctionName=allowed)
+    assert user.get_event_source_mapping(UUID=made["UUID"])["UUID"] == made["UUID"]
+    assert [m["UUID"] for m in user.list_event_source_mappings(
+        FunctionName=allowed)["EventSourceMappings"]] == [made["UUID"]]
+    assert error(user.create_event_source_mapping, EventSourceArn=queue_arn("q-other"),
+                 FunctionName=other)[:2] == (403, "AccessDeniedException")
+    assert error(user.list_event_source_mappings, FunctionName=other)[:2] == (
+        403, "AccessDeniedException")
+    # Not allowed to delete, whatever the function.
+    assert error(user.delete_event_source_mapping, UUID=made["UUID"])[:2] == (
+        403, "AccessDeniedException")
+    mine = client.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+                                              FunctionName=other)
+    assert error(user.get_event_source_mapping, UUID=mine["UUID"])[:2] == (
+        403, "AccessDeniedException")
+
+
 # ---------------------------------------------------------------------------------------------
 # Delivery, through Hearth's own SQS
 

@@ -31,8 +31,15 @@ pub(crate) enum ResourceOf {
     /// checks each one.
     Dispatched,
     /// The event-source mapping of the `{uuid}` path parameter:
-    /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID` in the caller's account.
+    /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID` in the caller's account,
+    /// with the condition key `lambda:FunctionArn` of its function.
     EventSourceMapping,
+    /// `*`, with the condition key `lambda:FunctionArn` of the body's `FunctionName`
+    /// (CreateEventSourceMapping).
+    AnyForFunctionInBody,
+    /// `*`, with the condition key `lambda:FunctionArn` of the query's `FunctionName`
+    /// when it has one (ListEventSourceMappings).
+    AnyForFunctionInQuery,
     /// An API Gateway resource: `arn:aws:apigateway:REGION::` and the request's path
     /// after `/v2` (`/apis/{apiId}/routes/{routeId}`), as API Gateway's IAM resources are.
     ApiGatewayPath,
@@ -105,12 +112,12 @@ const URL: &str = "/2021-10-31/functions/{function}/url";
 const ESM_CREATE: Operation = lambda(
     "CreateEventSourceMapping",
     "lambda:CreateEventSourceMapping",
-    Any,
+    ResourceOf::AnyForFunctionInBody,
 );
 const ESM_LIST: Operation = lambda(
     "ListEventSourceMappings",
     "lambda:ListEventSourceMappings",
-    Any,
+    ResourceOf::AnyForFunctionInQuery,
 );
 const ESM: &str = "/2015-03-31/event-source-mappings/{uuid}";
 
