@@ -47,7 +47,7 @@ impl EventSource for MappingSource {
     }
 
     fn start(self: Box<Self>, ctx: SourceContext) -> Result<Box<dyn RunningSource>, SourceError> {
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(None);
         let follower = Follower {
             store: self.store,
             clients: self.clients,
@@ -62,14 +62,15 @@ impl EventSource for MappingSource {
 }
 
 struct Running {
-    stop: watch::Sender<bool>,
+    /// The stop, with the grace the runs' invocations have to finish.
+    stop: watch::Sender<Option<Duration>>,
     task: JoinHandle<()>,
 }
 
 impl RunningSource for Running {
     fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let _ = self.stop.send(true);
+            let _ = self.stop.send(Some(grace));
             // The follower stops its runs, waiting for them up to the grace.
             let _ = tokio::time::timeout(grace + Duration::from_millis(100), self.task).await;
         })
@@ -87,7 +88,7 @@ struct Follower {
     clients: Arc<dyn QueueClients>,
     node: String,
     invoker: Invoker,
-    stop: watch::Receiver<bool>,
+    stop: watch::Receiver<Option<Duration>>,
     runs: HashMap<String, Active>,
 }
 
@@ -119,8 +120,12 @@ impl Follower {
         for a in &runs {
             let _ = a.stop.send(true);
         }
+        // One grace for all: the host gives the source no more than its own.
+        let grace = (*self.stop.borrow()).unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + grace;
         for a in runs {
-            a.run.join(Duration::from_secs(5)).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            a.run.join(left).await;
             self.release(&a.run.mapping.uuid).await;
         }
     }

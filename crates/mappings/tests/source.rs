@@ -347,3 +347,35 @@ async fn a_disabled_mapping_does_not_poll_and_a_deleted_one_goes() {
     eventually("the record goes", || server.mapping().is_none()).await;
     host.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pollers_scale_with_the_backlog_up_to_the_maximum_concurrency() {
+    let script = Script::default().on_invoke(|_| {
+        vec![
+            Step::Sleep(Duration::from_millis(300)),
+            Step::respond(Bytes::from_static(b"{}")),
+        ]
+    });
+    let server = Server::new(script);
+    testing::create(&server.engine, testing::new_function("f")).await;
+    for i in 0..60 {
+        server.queue.send(&format!("m{i:02}"), "work");
+    }
+    server.map(|m| m.maximum_concurrency = Some(3));
+    let host = server.host().await;
+    // Environments stay warm, and one starts only when none is idle: how many started is
+    // how many invocations ran at once at the most.
+    let mut most = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while server.queue.deleted().len() < 60 {
+        most = most.max(server.records.running());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backlog was not drained"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(most >= 2, "the pollers did not scale: {most} at once");
+    assert!(most <= 3, "more than MaximumConcurrency at once: {most}");
+    host.stop(Duration::from_secs(1)).await;
+}
