@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hearth_model::event_source_mapping::{sqs_queue, EventSourceMapping};
+use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::FunctionRef;
 use hearth_store::Store;
 use hearth_triggers::{EngineError, InvokeRequest, Invoker};
@@ -233,6 +234,13 @@ impl MappingRun {
         }
         // Lambda deletes what its filters drop.
         self.delete(dropped.iter()).await;
+        // A batch is cut to what fits in one invocation's payload; the rest goes back to
+        // the queue at once, for the next batch.
+        let over = overflow(&kept);
+        if over < kept.len() {
+            let back: Vec<Message> = kept.drain(over..).map(|(msg, _)| msg).collect();
+            self.release(&back).await;
+        }
         if kept.is_empty() {
             return Processed::Done;
         }
@@ -306,6 +314,27 @@ impl MappingRun {
         }
     }
 
+    /// Makes messages visible again now (ChangeMessageVisibilityBatch to 0).
+    async fn release(&self, messages: &[Message]) {
+        let entries: Vec<Entry> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, msg)| Entry {
+                id: i.to_string(),
+                receipt_handle: msg.receipt_handle.clone(),
+            })
+            .collect();
+        for chunk in entries.chunks(RECEIVE_MAX as usize) {
+            if let Err(e) = self
+                .client
+                .change_visibility_batch(&self.mapping.event_source_arn, chunk.to_vec(), 0)
+                .await
+            {
+                tracing::warn!(mapping = %self.mapping.uuid, error = %e, "ChangeMessageVisibilityBatch failed");
+            }
+        }
+    }
+
     /// Writes `LastProcessingResult` when it changed.
     async fn record(&self, result: String) {
         {
@@ -344,6 +373,20 @@ fn invoke_problem(e: &EngineError) -> (&'static str, Processed) {
     }
 }
 
+/// How many of the records, in order, fit in one synchronous invocation's payload
+/// (`{"Records":[...]}`); at least one, whose invocation is refused if it alone is too
+/// large, as Lambda's would be.
+fn overflow(records: &[(Message, Value)]) -> usize {
+    let mut size = r#"{"Records":[]}"#.len();
+    for (i, (_, r)) in records.iter().enumerate() {
+        size += r.to_string().len() + usize::from(i > 0);
+        if size > SYNC_REQUEST_MAX_BYTES && i > 0 {
+            return i;
+        }
+    }
+    records.len()
+}
+
 fn next_backoff(current: Duration) -> Duration {
     (current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX)
 }
@@ -357,6 +400,22 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_cut_to_what_one_payload_holds() {
+        let big = |id: &str| {
+            let m = Message {
+                message_id: id.into(),
+                body: "x".repeat(2 * 1024 * 1024),
+                ..Default::default()
+            };
+            let r = crate::event::record(&m, "arn:aws:sqs:us-east-1:000000000000:q", "us-east-1");
+            (m, r)
+        };
+        let batch = vec![big("a"), big("b"), big("c"), big("d")];
+        assert_eq!(overflow(&batch), 2);
+        assert_eq!(overflow(&batch[..1]), 1);
+    }
 
     #[test]
     fn backoff_doubles_within_its_bounds() {
