@@ -225,6 +225,21 @@ def test_mappings_survive_a_restart(own_server):
     assert (got["State"], got["BatchSize"]) == ("Enabled", 7)
 
 
+def test_mappings_are_tagged_by_their_arn(client):
+    name = h.unique_name("esm-tags")
+    h.create_function(client, name)
+    made = client.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+                                              FunctionName=name, Tags={"team": "a"})
+    arn = made["EventSourceMappingArn"]
+    assert client.list_tags(Resource=arn)["Tags"] == {"team": "a"}
+    client.tag_resource(Resource=arn, Tags={"stage": "prod"})
+    client.untag_resource(Resource=arn, TagKeys=["team"])
+    assert client.list_tags(Resource=arn)["Tags"] == {"stage": "prod"}
+    client.delete_event_source_mapping(UUID=made["UUID"])
+    wait_gone(client, made["UUID"])
+    assert error(client.list_tags, Resource=arn)[:2] == (404, "ResourceNotFoundException")
+
+
 def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
     """Create and List act on `*` with the condition key `lambda:FunctionArn`; Get, Update
     and Delete on the mapping's ARN (and the same key, of the mapping's function)."""
