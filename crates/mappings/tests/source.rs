@@ -379,3 +379,33 @@ async fn pollers_scale_with_the_backlog_up_to_the_maximum_concurrency() {
     assert!(most <= 3, "more than MaximumConcurrency at once: {most}");
     host.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_batch_stays_in_the_queue() {
+    let server = Server::new(reporter());
+    testing::create(&server.engine, testing::new_function("f")).await;
+    server
+        .engine
+        .put_function_concurrency(
+            &hearth_model::FunctionRef {
+                name: "f".into(),
+                qualifier: None,
+            },
+            0,
+        )
+        .expect("reserve none");
+    server.queue.send("a", "ok-a");
+    server.map(|_| {});
+    let host = server.host().await;
+    eventually("the throttle is recorded", || {
+        server
+            .mapping()
+            .and_then(|m| m.last_processing_result)
+            .as_deref()
+            == Some("PROBLEM: Function call throttled")
+    })
+    .await;
+    assert!(server.records.events().is_empty());
+    assert!(server.queue.deleted().is_empty());
+    host.stop(Duration::from_secs(1)).await;
+}
