@@ -113,7 +113,14 @@ impl HttpQueueClient {
             ("x-amz-target".into(), target),
         ];
         if let Some(secret) = self.credentials.credentials() {
-            headers.extend(self.signature(&uri, &headers, &payload, &secret)?);
+            headers.extend(signature(
+                &self.region,
+                &uri,
+                &headers,
+                &payload,
+                &secret,
+                SystemTime::now(),
+            )?);
         }
         let mut req = http::Request::post(&uri);
         for (k, v) in &headers {
@@ -161,53 +168,55 @@ impl HttpQueueClient {
         Err(QueueError::Service { code, message })
     }
 
-    /// The SigV4 headers for the request.
-    fn signature(
-        &self,
-        uri: &str,
-        headers: &[(String, String)],
-        payload: &[u8],
-        secret: &Secret,
-    ) -> Result<Vec<(String, String)>, QueueError> {
-        let identity = Credentials::new(
-            secret.access_key_id.clone(),
-            secret.secret_access_key.clone(),
-            secret.session_token.clone(),
-            None,
-            "hearth-mappings",
-        )
-        .into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("sqs")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| QueueError::Transport(e.to_string()))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            uri,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(payload),
-        )
-        .map_err(|e| QueueError::Transport(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| QueueError::Transport(e.to_string()))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect())
-    }
-
     fn entries(entries: &[Entry]) -> Value {
         json!(entries
             .iter()
             .map(|e| json!({"Id": e.id, "ReceiptHandle": e.receipt_handle}))
             .collect::<Vec<_>>())
     }
+}
+
+/// The SigV4 headers (`authorization`, `x-amz-date`, and the session token's) of a
+/// request to the service `sqs` signed at `at`.
+fn signature(
+    region: &str,
+    uri: &str,
+    headers: &[(String, String)],
+    payload: &[u8],
+    secret: &Secret,
+    at: SystemTime,
+) -> Result<Vec<(String, String)>, QueueError> {
+    let identity = Credentials::new(
+        secret.access_key_id.clone(),
+        secret.secret_access_key.clone(),
+        secret.session_token.clone(),
+        None,
+        "hearth-mappings",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("sqs")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| QueueError::Transport(e.to_string()))?
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        uri,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(payload),
+    )
+    .map_err(|e| QueueError::Transport(e.to_string()))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| QueueError::Transport(e.to_string()))?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
 }
 
 /// The ids of a batch answer's `Failed` entries.
@@ -298,5 +307,54 @@ impl QueueClient for HttpQueueClient {
                 })
                 .unwrap_or_default())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signature botocore's SigV4Auth makes of the same request (credentials
+    /// AKID/SECRET, 2024-01-01T00:00:00Z), so that any SQS endpoint that verifies as AWS
+    /// does accepts the poller's requests.
+    #[test]
+    fn requests_are_signed_as_botocore_signs_them() {
+        let headers = vec![
+            ("host".to_string(), "127.0.0.1:9000".to_string()),
+            (
+                "content-type".to_string(),
+                "application/x-amz-json-1.0".to_string(),
+            ),
+            (
+                "x-amz-target".to_string(),
+                "AmazonSQS.ReceiveMessage".to_string(),
+            ),
+        ];
+        let secret = Secret {
+            access_key_id: "AKID".into(),
+            secret_access_key: "SECRET".into(),
+            session_token: None,
+        };
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+        let signed = signature(
+            "us-east-1",
+            "http://127.0.0.1:9000/",
+            &headers,
+            br#"{"a":1}"#,
+            &secret,
+            at,
+        )
+        .expect("signed");
+        let auth = signed
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.as_str())
+            .expect("an authorization header");
+        assert_eq!(
+            auth,
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/sqs/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date;x-amz-target, \
+             Signature=8988855bb51fb2faf378fff90cb6fada6451000c719ec5b007686f3b9bb33dc2"
+        );
     }
 }
