@@ -182,7 +182,9 @@ impl MappingRun {
                     if left.is_zero() {
                         break;
                     }
-                    (left.as_secs() as u32).clamp(0, LONG_POLL)
+                    // Rounded up: a long poll that ends with the window, not a run of
+                    // empty calls in its last second.
+                    (left.as_secs_f64().ceil() as u32).min(LONG_POLL)
                 }
             };
             let want = (size - batch.len()).min(RECEIVE_MAX as usize) as u32;

@@ -409,3 +409,32 @@ async fn a_throttled_batch_stays_in_the_queue() {
     assert!(server.queue.deleted().is_empty());
     host.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batching_window_gathers_more_than_one_receive() {
+    let server = Server::new(reporter());
+    testing::create(&server.engine, testing::new_function("f")).await;
+    for i in 0..15 {
+        server.queue.send(&format!("m{i:02}"), "work");
+    }
+    server.map(|m| {
+        m.batch_size = 20;
+        m.maximum_batching_window = 1;
+    });
+    let host = server.host().await;
+    eventually("the batch is deleted", || {
+        server.queue.deleted().len() == 15
+    })
+    .await;
+    let sizes: Vec<usize> = server
+        .records
+        .events()
+        .iter()
+        .map(|e| {
+            let v: Value = serde_json::from_slice(&e.payload).expect("JSON event");
+            v["Records"].as_array().expect("records").len()
+        })
+        .collect();
+    assert_eq!(sizes, [15]);
+    host.stop(Duration::from_secs(1)).await;
+}
