@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import hearth_e2e as h
+from hearth_fleet import fleet, postgres  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.sandbox_neutral
 
@@ -269,6 +270,33 @@ def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
                                               FunctionName=other)
     assert error(user.get_event_source_mapping, UUID=mine["UUID"])[:2] == (
         403, "AccessDeniedException")
+
+
+def polls(node, uuid) -> bool:
+    return any("polling" in line and uuid in line
+               for line in node.stderr_tail().splitlines())
+
+
+def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
+    """Each mapping's pollers run on the one node holding its lease; when that node dies,
+    another takes the lease once it lapses."""
+    first = fleet.add()
+    second = fleet.add()
+    h.allow_role(first.endpoint, SQS_ACTIONS)
+    client = h.lambda_client(first.endpoint)
+    name = h.unique_name("esm-fleet")
+    h.create_function(client, name)
+    made = client.create_event_source_mapping(EventSourceArn=queue_arn("q-fleet"),
+                                              FunctionName=name)
+    uuid = made["UUID"]
+    wait_state(h.lambda_client(second.endpoint), uuid, "Enabled")
+    wait_until(lambda: polls(first, uuid) or polls(second, uuid), what="a node polling")
+    time.sleep(3)
+    holders = [n for n in (first, second) if polls(n, uuid)]
+    assert len(holders) == 1, "both nodes poll the mapping"
+    survivor = second if holders[0] is first else first
+    holders[0].kill()
+    wait_until(lambda: polls(survivor, uuid), timeout=60, what="the other node taking over")
 
 
 # ---------------------------------------------------------------------------------------------
