@@ -105,8 +105,27 @@ impl MappingRun {
         n.max(1)
     }
 
+    /// Adds a poller unless the limit is reached (two pollers seeing a backlog at once
+    /// cannot both pass it).
+    fn try_add_poller(self: &Arc<Self>) {
+        let limit = self.limit();
+        if self
+            .pollers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
+        {
+            self.spawn_poller();
+        }
+    }
+
     fn add_poller(self: &Arc<Self>) {
         self.pollers.fetch_add(1, Ordering::SeqCst);
+        self.spawn_poller();
+    }
+
+    fn spawn_poller(self: &Arc<Self>) {
         let run = self.clone();
         let handle = tokio::spawn(async move { run.poll().await });
         let mut tasks = self.lock_tasks();
@@ -155,8 +174,8 @@ impl MappingRun {
                 continue;
             }
             let full = batch.len() as u32 >= self.mapping.batch_size.min(RECEIVE_MAX);
-            if full && self.pollers.load(Ordering::SeqCst) < self.limit() {
-                self.add_poller();
+            if full {
+                self.try_add_poller();
             }
             match self.process(batch).await {
                 Processed::Done => backoff = Duration::ZERO,
