@@ -113,7 +113,7 @@ def test_tag_exceptions(client):
                     "constraint: Member must not be null"}, 400)
     assert failure(client.tag_resource, Resource=arn, Tags={}) == invalid(
         "An error occurred and the request cannot be processed.")
-    # A kind of resource Hearth does not have cannot exist.
+    # A mapping that does not exist.
     esm = "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
     message = "The resource you requested does not exist."
     assert failure(client.list_tags, Resource=esm) == {

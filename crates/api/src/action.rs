@@ -30,6 +30,16 @@ pub(crate) enum ResourceOf {
     /// The route carries several operations (`POST /`): its dispatcher declares and
     /// checks each one.
     Dispatched,
+    /// The event-source mapping of the `{uuid}` path parameter:
+    /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID` in the caller's account,
+    /// with the condition key `lambda:FunctionArn` of its function.
+    EventSourceMapping,
+    /// `*`, with the condition key `lambda:FunctionArn` of the body's `FunctionName`
+    /// (CreateEventSourceMapping).
+    AnyForFunctionInBody,
+    /// `*`, with the condition key `lambda:FunctionArn` of the query's `FunctionName`
+    /// when it has one (ListEventSourceMappings).
+    AnyForFunctionInQuery,
     /// An API Gateway resource: `arn:aws:apigateway:REGION::` and the request's path
     /// after `/v2` (`/apis/{apiId}/routes/{routeId}`), as API Gateway's IAM resources are.
     ApiGatewayPath,
@@ -96,8 +106,54 @@ const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurre
 const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
 const URL: &str = "/2021-10-31/functions/{function}/url";
 
+// Event-source mappings (docs/event-source-mappings.md): Create and List act on `*`
+// (Lambda's page lists the condition key `lambda:FunctionArn` for them), the others on
+// the mapping's ARN.
+const ESM_CREATE: Operation = lambda(
+    "CreateEventSourceMapping",
+    "lambda:CreateEventSourceMapping",
+    ResourceOf::AnyForFunctionInBody,
+);
+const ESM_LIST: Operation = lambda(
+    "ListEventSourceMappings",
+    "lambda:ListEventSourceMappings",
+    ResourceOf::AnyForFunctionInQuery,
+);
+const ESM: &str = "/2015-03-31/event-source-mappings/{uuid}";
+
 /// Every route the router serves, with its operation.
 pub(crate) const ROUTES: &[Route] = &[
+    r("POST", "/2015-03-31/event-source-mappings", ESM_CREATE),
+    r("POST", "/2015-03-31/event-source-mappings/", ESM_CREATE),
+    r("GET", "/2015-03-31/event-source-mappings", ESM_LIST),
+    r("GET", "/2015-03-31/event-source-mappings/", ESM_LIST),
+    r(
+        "GET",
+        ESM,
+        lambda(
+            "GetEventSourceMapping",
+            "lambda:GetEventSourceMapping",
+            ResourceOf::EventSourceMapping,
+        ),
+    ),
+    r(
+        "PUT",
+        ESM,
+        lambda(
+            "UpdateEventSourceMapping",
+            "lambda:UpdateEventSourceMapping",
+            ResourceOf::EventSourceMapping,
+        ),
+    ),
+    r(
+        "DELETE",
+        ESM,
+        lambda(
+            "DeleteEventSourceMapping",
+            "lambda:DeleteEventSourceMapping",
+            ResourceOf::EventSourceMapping,
+        ),
+    ),
     r("POST", "/2015-03-31/functions", CREATE),
     r("GET", "/2015-03-31/functions", LIST),
     r("POST", "/2015-03-31/functions/", CREATE),

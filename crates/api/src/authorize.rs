@@ -333,7 +333,7 @@ async fn target_of(
     parts: &mut Parts,
     s: &AppState,
     body: Body,
-) -> Result<(Target, Body), Response> {
+) -> Result<(Target, Body, Option<String>), Response> {
     let params = Path::<HashMap<String, String>>::from_request_parts(parts, s)
         .await
         .map(|Path(p)| p)
@@ -370,6 +370,36 @@ async fn target_of(
             }
             t
         }
+        ResourceOf::EventSourceMapping => {
+            let uuid = params.get("uuid").cloned().unwrap_or_default();
+            let arn = hearth_model::event_source_mapping::mapping_arn(mine, &uuid);
+            // The mapping's function, for `lambda:FunctionArn` (none for one that does
+            // not exist, whose handler answers that it does not).
+            let function = match s.engine.mapping(uuid).await {
+                Ok(Some(m)) if m.account == mine => Some(m.function_arn),
+                _ => None,
+            };
+            return Ok((own(arn), body, function));
+        }
+        ResourceOf::AnyForFunctionInQuery => {
+            let function = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+                .ok()
+                .and_then(|Query(mut q)| q.remove("FunctionName"))
+                .filter(|f| !f.is_empty())
+                .map(|f| function_target(&f, None, true, mine).arn);
+            return Ok((own("*".into()), body, function));
+        }
+        ResourceOf::AnyForFunctionInBody => {
+            if access.caller.kind == CallerKind::Root {
+                return Ok((own("*".into()), body, None));
+            }
+            let bytes = crate::body::control(body, op.name)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let function =
+                function_name_in(&bytes).map(|f| function_target(&f, None, true, mine).arn);
+            return Ok((own("*".into()), Body::from(bytes), function));
+        }
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);
@@ -379,7 +409,7 @@ async fn target_of(
             // A function is made in the caller's own account: its root needs no look at
             // the body (a root's own resources are always its own).
             if access.caller.kind == CallerKind::Root {
-                return Ok((own("*".into()), body));
+                return Ok((own("*".into()), body, None));
             }
             let bytes = crate::body::control(body, op.name)
                 .await
@@ -389,10 +419,10 @@ async fn target_of(
                 "arn:aws:lambda:{REGION}:{}:function:{name}",
                 access.caller.account
             );
-            return Ok((own(arn), Body::from(bytes)));
+            return Ok((own(arn), Body::from(bytes), None));
         }
     };
-    Ok((target, body))
+    Ok((target, body, None))
 }
 
 /// The route layer: finds the request's declaration, checks it, and lets the handler run
@@ -424,11 +454,16 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
         parts.extensions.insert(access);
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let (target, body) = match target_of(&op, &access, &mut parts, &s, body).await {
+    let (target, body, function_arn) = match target_of(&op, &access, &mut parts, &s, body).await {
         Ok(t) => t,
         Err(resp) => return resp,
     };
-    if let Err(refused) = access.check_target(&s, op.action, &target, &[]) {
+    let keys: Vec<(&str, &str)> = function_arn
+        .as_deref()
+        .map(|f| ("lambda:FunctionArn", f))
+        .into_iter()
+        .collect();
+    if let Err(refused) = access.check_target(&s, op.action, &target, &keys) {
         return refused.lambda_response();
     }
     // The handler acts in the account of what it was allowed: the caller's own, or

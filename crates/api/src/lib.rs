@@ -20,6 +20,7 @@ mod concurrency;
 mod egress;
 mod error;
 mod event_config;
+mod event_source_mappings;
 mod fleet_auth;
 mod for_functions;
 pub mod forward;
@@ -248,6 +249,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // SNS's signing certificate: public, as AWS serves it (`auth.rs` lets it through
         // unsigned, as the default root, like `/_hearth/code`).
         .merge(sns::public_routes())
+        .merge(event_source_mappings::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -7,6 +7,7 @@ mod default_role;
 mod egress_args;
 mod fd_limit;
 mod log_args;
+mod mapping_args;
 mod node_args;
 mod runtime_cmd;
 mod server;

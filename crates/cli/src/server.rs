@@ -167,6 +167,9 @@ pub struct ServerArgs {
 
     #[command(flatten)]
     pub logs: crate::log_args::LogArgs,
+
+    #[command(flatten)]
+    pub mappings: crate::mapping_args::MappingArgs,
 }
 
 /// Whether `store` names a PostgreSQL database: a `postgres://` or `postgresql://` URL,
@@ -334,6 +337,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
+    // The mappings' pollers read this server's own queues as SQS clients do, signed
+    // with sessions of the functions' execution roles (unsigned with --auth off).
+    let poller_sessions: Arc<dyn hearth_mappings::RoleSessions> = match args.auth {
+        AuthMode::Sigv4 => Arc::new(crate::mapping_args::PollerSessions(
+            hearth_auth::Sessions::new(&seal),
+        )),
+        AuthMode::Off => Arc::new(crate::mapping_args::Unsigned),
+    };
+    let mapping_source = hearth_mappings::MappingSource::new(
+        engine.store().clone(),
+        Arc::new(
+            args.mappings
+                .endpoints(&format!("http://{}", endpoint_addr(addr)), poller_sessions)?,
+        ),
+        &node_id,
+    );
     let fleet_node = node_id;
     // SQS: queues and messages from the store (messages in flight before a restart are
     // visible again); on a fleet, served by the holder of the `sqs` lease.
@@ -342,7 +361,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
-        crate::sources::sources(&queue, &sns),
+        crate::sources::sources(&queue, &sns, mapping_source),
         STOP_GRACE,
     )
     .await?;

@@ -3,14 +3,20 @@
 //! the list; `docs/event-sources.md` says what else it needs.
 
 use hearth_events::AsyncQueue;
+use hearth_mappings::MappingSource;
 use hearth_triggers::EventSource;
 
 /// Every source the server runs. The control plane's Invoke is not among them: it makes
 /// functions run through the same invoker, but is driven by the HTTP server.
-pub(crate) fn sources(queue: &AsyncQueue, sns: &hearth_sns::Sns) -> Vec<Box<dyn EventSource>> {
+pub(crate) fn sources(
+    queue: &AsyncQueue,
+    sns: &hearth_sns::Sns,
+    mappings: MappingSource,
+) -> Vec<Box<dyn EventSource>> {
     vec![
         Box::new(queue.dispatcher()),
         // After the async queue: SNS's Lambda deliveries are async invocations.
         Box::new(hearth_sns::Deliveries::new(sns)),
+        Box::new(mappings),
     ]
 }

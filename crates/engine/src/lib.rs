@@ -41,7 +41,7 @@ pub use hearth_runtimes::Catalog;
 /// The store's types that the engine's callers read and pass (log queries, the
 /// retention CloudWatch accepts), so that they need not depend on the store.
 pub use hearth_store::{
-    KmsKeyInfo, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS,
+    Edited, KmsKeyInfo, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, RETENTION_DAYS,
 };
 pub use stream::{StreamEnd, StreamError, StreamEvent, StreamTarget, StreamedInvoke};
 

@@ -11,6 +11,9 @@ pub enum ErrorCode {
     InvalidParameterValue,
     Validation,
     ResourceConflict,
+    /// The resource is in a state that does not allow the operation (an event-source
+    /// mapping being deleted).
+    ResourceInUse,
     TooManyRequests,
     PreconditionFailed,
     RequestTooLarge,
@@ -36,6 +39,7 @@ impl ErrorCode {
             Self::InvalidParameterValue => "InvalidParameterValueException",
             Self::Validation => "ValidationException",
             Self::ResourceConflict => "ResourceConflictException",
+            Self::ResourceInUse => "ResourceInUseException",
             Self::TooManyRequests => "TooManyRequestsException",
             Self::PreconditionFailed => "PreconditionFailedException",
             Self::RequestTooLarge => "RequestTooLargeException",
@@ -61,6 +65,7 @@ impl ErrorCode {
             Self::InvalidParameterValue
             | Self::Validation
             | Self::InvalidRequestContent
+            | Self::ResourceInUse
             | Self::NotImplemented => 400,
             Self::ResourceConflict => 409,
             Self::TooManyRequests => 429,

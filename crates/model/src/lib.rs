@@ -10,6 +10,7 @@ pub mod concurrency;
 pub mod egress;
 pub mod error;
 pub mod event_invoke;
+pub mod event_source_mapping;
 pub mod function;
 pub mod function_settings;
 pub mod function_url;

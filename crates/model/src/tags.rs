@@ -41,8 +41,14 @@ pub enum TaggedResource {
     Function {
         name: String,
     },
-    /// A kind of resource the model names that Hearth does not have (event source
-    /// mappings, code signing configs, capacity providers...): it cannot exist.
+    /// An event-source mapping of the account the request acts in (its tags are kept in
+    /// its record).
+    EventSourceMapping {
+        account: String,
+        uuid: String,
+    },
+    /// A kind of resource the model names that Hearth does not have (code signing
+    /// configs, capacity providers...): it cannot exist.
     Unsupported {
         arn: String,
     },
@@ -61,6 +67,15 @@ impl TaggedResource {
         }
         let parts: Vec<&str> = arn.splitn(7, ':').collect();
         let (region, account, rest) = (parts[3], parts[4], parts[5..].join(":"));
+        if let Some(uuid) = rest.strip_prefix("event-source-mapping:") {
+            if region == REGION && account == tenant && !uuid.is_empty() {
+                return Ok(Self::EventSourceMapping {
+                    account: account.into(),
+                    uuid: uuid.into(),
+                });
+            }
+            return Ok(Self::Unsupported { arn: arn.into() });
+        }
         let Some(function) = rest.strip_prefix("function:") else {
             return Ok(Self::Unsupported { arn: arn.into() });
         };
@@ -83,6 +98,9 @@ impl TaggedResource {
     pub fn arn(&self) -> String {
         match self {
             Self::Function { name } => function_arn(name, None),
+            Self::EventSourceMapping { account, uuid } => {
+                crate::event_source_mapping::mapping_arn(account, uuid)
+            }
             Self::Unsupported { arn } => arn.clone(),
         }
     }
@@ -207,8 +225,21 @@ mod tests {
             format!("Function not found: {other}")
         );
         let esm = "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f";
+        assert_eq!(
+            TaggedResource::parse(esm, ACCOUNT).expect("a mapping"),
+            TaggedResource::EventSourceMapping {
+                account: ACCOUNT.into(),
+                uuid: "0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f".into()
+            }
+        );
+        assert_eq!(
+            TaggedResource::parse(esm, ACCOUNT)
+                .expect("a mapping")
+                .arn(),
+            esm
+        );
         assert!(matches!(
-            TaggedResource::parse(esm, ACCOUNT),
+            TaggedResource::parse(esm, "111111111111"),
             Ok(TaggedResource::Unsupported { .. })
         ));
     }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::{
     AuditStore, ChangeStore, CodeStore, FleetStore, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
+    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqliteStore,
+    SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -31,6 +32,7 @@ struct Parts {
     http_apis: Arc<dyn HttpApiStore>,
     sqs: Arc<dyn SqsStore>,
     sns: Arc<dyn SnsStore>,
+    mappings: Arc<dyn MappingStore>,
 }
 
 impl Store {
@@ -71,6 +73,7 @@ impl Store {
             + HttpApiStore
             + SqsStore
             + SnsStore
+            + MappingStore
             + 'static,
     {
         let parts = Parts {
@@ -87,6 +90,7 @@ impl Store {
             http_apis: backend.clone(),
             sqs: backend.clone(),
             sns: backend.clone(),
+            mappings: backend.clone(),
             changes: backend,
         };
         Self {
@@ -175,6 +179,11 @@ impl Store {
     /// SNS topics, subscriptions and pending deliveries.
     pub fn sns(&self) -> &dyn SnsStore {
         &*self.parts.sns
+    }
+
+    /// Event-source mappings.
+    pub fn mappings(&self) -> &dyn MappingStore {
+        &*self.parts.mappings
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

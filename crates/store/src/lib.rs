@@ -22,6 +22,7 @@ mod handle;
 mod http_apis;
 mod kms;
 mod logs;
+mod mappings;
 mod migrations;
 mod notify;
 mod pg;
@@ -60,7 +61,7 @@ pub use sqs::{SqsMessageRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqsStore,
+    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

@@ -71,6 +71,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     SQS,
     SNS,
+    EVENT_SOURCE_MAPPINGS,
 ];
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
@@ -95,6 +96,18 @@ const SNS: Migration = Migration {
 
 fn sns(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::sns::SCHEMA)
+}
+
+/// Event-source mappings (`mappings.rs`). Its own constant so that a step added beside
+/// it renumbers simply.
+const EVENT_SOURCE_MAPPINGS: Migration = Migration {
+    version: 13,
+    name: "event-source mappings",
+    apply: event_source_mappings,
+};
+
+fn event_source_mappings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::mappings::SCHEMA)
 }
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -434,6 +447,7 @@ mod tests {
                 "audit_events",
                 "concurrency_tokens",
                 "event_invoke_configs",
+                "event_source_mappings",
                 "fleet_nodes",
                 "function_meta",
                 "function_settings",

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use hearth_model::alias::Alias;
 use hearth_model::concurrency::ProvisionedConfig;
 use hearth_model::event_invoke::EventInvokeConfig;
+use hearth_model::event_source_mapping::EventSourceMapping;
 use hearth_model::function::CodeRef;
 use hearth_model::function_settings::FunctionSettings;
 use hearth_model::function_url::FunctionUrl;
@@ -650,4 +651,35 @@ pub trait SnsStore: Send + Sync {
     /// The setting `name`; with `init`, set to it first if it has none (the first node to
     /// set it decides it for the fleet).
     fn sns_setting(&self, name: &str, init: Option<&str>) -> Result<Option<String>, StoreError>;
+}
+
+/// Event-source mappings (`hearth_model::event_source_mapping`), keyed by UUID, at most
+/// one per (function ARN, source ARN): Lambda's `ResourceConflictException` is the
+/// store's to decide, so that two nodes creating the same mapping at once cannot both
+/// succeed.
+pub trait MappingStore: Send + Sync {
+    /// Inserts a new mapping; `Exists` with the UUID of the mapping that already joins
+    /// the same function ARN and source ARN.
+    fn insert_mapping(&self, m: &EventSourceMapping) -> Result<(), StoreError>;
+    fn get_mapping(&self, uuid: &str) -> Result<Option<EventSourceMapping>, StoreError>;
+    /// `account`'s mappings in UUID order after `after`, at most `limit`, only those of
+    /// `function_arn` and of `source_arn` when given.
+    fn list_mappings(
+        &self,
+        account: &str,
+        function_arn: Option<&str>,
+        source_arn: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<EventSourceMapping>, StoreError>;
+    /// Every mapping of every account (what the pollers follow).
+    fn all_mappings(&self) -> Result<Vec<EventSourceMapping>, StoreError>;
+    /// Reads, changes and writes one mapping atomically.
+    fn edit_mapping(
+        &self,
+        uuid: &str,
+        edit: Edit<'_, EventSourceMapping>,
+    ) -> Result<Edited<EventSourceMapping>, StoreError>;
+    /// Deletes a mapping; false if there was none.
+    fn delete_mapping(&self, uuid: &str) -> Result<bool, StoreError>;
 }

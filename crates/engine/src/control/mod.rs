@@ -17,6 +17,7 @@ mod functions;
 mod http_apis;
 mod invoke;
 mod log_groups;
+mod mappings;
 mod policy;
 mod provisioned;
 pub(crate) mod registry;

@@ -187,3 +187,47 @@ impl Engine {
         Ok(outcome.allowed())
     }
 }
+
+impl Engine {
+    /// Whether the execution role of `function` (a key) at `qualifier` lets Lambda call
+    /// `action` on `resource` (an ARN of another service, whose own resource policy
+    /// Hearth does not hold here): what a mapping needs of the role before it polls its
+    /// source (`sqs:ReceiveMessage` on the queue). Always true with role checking off.
+    pub fn role_may_call(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        action: &str,
+        resource: &str,
+    ) -> Result<bool, EngineError> {
+        if !self.inner.check_roles {
+            return Ok(true);
+        }
+        let source = FunctionRef {
+            name: function.to_string(),
+            qualifier: qualifier.map(str::to_string),
+        };
+        let role = self.select(&source, |a| &a.function_version)?.role.clone();
+        let identity = self.role_policies(&role).map_err(|e| match e {
+            IamError::Engine(e) => e,
+            other => EngineError::internal(other.to_string()),
+        })?;
+        let Some((role_account, role_name)) = parse_role_arn(&role) else {
+            return Ok(false);
+        };
+        let principal = RequestPrincipal::assumed_role(role_account, role_name, key_name(function));
+        let mut ctx = RequestContext::new(principal).at_time(chrono::Utc::now().timestamp());
+        ctx.set("aws:RequestedRegion", REGION);
+        let outcome = evaluate(
+            &ctx,
+            action,
+            resource,
+            &identity,
+            ResourcePolicy {
+                account: role_account,
+                policy: None,
+            },
+        );
+        Ok(outcome.allowed())
+    }
+}

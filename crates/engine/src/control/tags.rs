@@ -9,6 +9,12 @@ use crate::Engine;
 impl Engine {
     /// ListTags.
     pub fn list_tags(&self, resource: &TaggedResource) -> Result<Tags, EngineError> {
+        if let TaggedResource::EventSourceMapping { account, uuid } = resource {
+            return match self.inner.store.mappings().get_mapping(uuid)? {
+                Some(m) if &m.account == account => Ok(m.tags),
+                _ => Err(NotFound::Resource.into()),
+            };
+        }
         let owner = self.tag_owner(resource)?;
         self.function_entry(owner)?;
         Ok(self.inner.store.resources().tags(&resource.arn())?)
@@ -54,6 +60,9 @@ impl Engine {
         resource: &TaggedResource,
         f: impl FnOnce(&mut Tags) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
+        if let TaggedResource::EventSourceMapping { account, uuid } = resource {
+            return self.edit_mapping_tags(account, uuid, f);
+        }
         let owner = self.tag_owner(resource)?;
         let arn = resource.arn();
         match self.inner.store.resources().update_tags(&arn, owner, f)? {
@@ -62,11 +71,37 @@ impl Engine {
         }
     }
 
+    /// A mapping's tags, kept in its record, edited atomically with it.
+    fn edit_mapping_tags(
+        &self,
+        account: &str,
+        uuid: &str,
+        f: impl FnOnce(&mut Tags) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let mut outcome = Err(NotFound::Resource.into());
+        let found = &mut outcome;
+        self.inner.store.mappings().edit_mapping(
+            uuid,
+            Box::new(move |m| {
+                if m.account != account {
+                    return false;
+                }
+                let result = f(&mut m.tags);
+                let write = result.is_ok();
+                *found = result;
+                write
+            }),
+        )?;
+        outcome
+    }
+
     /// The function whose deletion removes the resource's tags.
     fn tag_owner<'r>(&self, resource: &'r TaggedResource) -> Result<&'r str, EngineError> {
         match resource {
             TaggedResource::Function { name } => Ok(name),
-            TaggedResource::Unsupported { .. } => Err(NotFound::Resource.into()),
+            TaggedResource::EventSourceMapping { .. } | TaggedResource::Unsupported { .. } => {
+                Err(NotFound::Resource.into())
+            }
         }
     }
 }

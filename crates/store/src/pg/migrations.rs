@@ -92,6 +92,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     SQS,
     SNS,
+    EVENT_SOURCE_MAPPINGS,
 ];
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
@@ -118,6 +119,19 @@ const SNS: Migration = Migration {
 
 fn sns() -> String {
     super::sns::SCHEMA.to_string()
+}
+
+/// Event-source mappings (`mappings.rs`): a new table, unseen by older nodes. Its own
+/// constant so that a step added beside it renumbers simply.
+const EVENT_SOURCE_MAPPINGS: Migration = Migration {
+    version: 8,
+    name: "event-source mappings",
+    sql: event_source_mappings,
+    breaks_older: false,
+};
+
+fn event_source_mappings() -> String {
+    super::mappings::SCHEMA.to_string()
 }
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own

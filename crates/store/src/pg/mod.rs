@@ -15,6 +15,7 @@ mod keys;
 mod kms;
 mod listen;
 mod logs;
+mod mappings;
 mod metadata;
 mod migrations;
 pub use migrations::migrate_url;

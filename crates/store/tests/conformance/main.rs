@@ -41,6 +41,7 @@ mod http_apis;
 mod keys;
 mod kms;
 mod logs;
+mod mappings;
 mod notify;
 mod pg_schema;
 mod queue;

@@ -1,0 +1,565 @@
+//! Create-, Get-, Update-, Delete- and ListEventSourceMappings: Lambda's REST shapes of
+//! an event-source mapping (SQS queues only), their validation with Lambda's messages,
+//! and the records they write (`MappingStore`, through the engine). The pollers of
+//! `hearth-mappings` follow the records and settle their transitional states.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hearth_engine::Edited;
+use hearth_model::arn::function_arn;
+use hearth_model::event_source_mapping::{
+    self as esm, sqs_queue, EventSourceMapping, MappingState,
+};
+use hearth_model::{AwsError, ErrorCode, FunctionRef, NameShape, Violations};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::tenant::Tenant;
+use crate::{body, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/2015-03-31/event-source-mappings", get(list).post(create))
+        .route("/2015-03-31/event-source-mappings/", get(list).post(create))
+        .route(
+            "/2015-03-31/event-source-mappings/{uuid}",
+            get(get_one).put(update).delete(delete),
+        )
+}
+
+/// The model's pattern of `EventSourceArn`, as a ValidationException quotes it.
+const SOURCE_ARN_PATTERN: &str = r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)";
+
+/// The SQS actions Lambda polls a queue with: the execution role must allow each.
+const POLL_ACTIONS: [&str; 3] = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+
+/// Parameters of other sources' mappings (streams, Kafka, MQ, DocumentDB), which an SQS
+/// mapping refuses by name.
+const NOT_FOR_SQS: &[&str] = &[
+    "StartingPosition",
+    "StartingPositionTimestamp",
+    "ParallelizationFactor",
+    "MaximumRecordAgeInSeconds",
+    "BisectBatchOnFunctionError",
+    "MaximumRetryAttempts",
+    "TumblingWindowInSeconds",
+    "Topics",
+    "Queues",
+    "SourceAccessConfigurations",
+    "SelfManagedEventSource",
+    "AmazonManagedKafkaEventSourceConfig",
+    "SelfManagedKafkaEventSourceConfig",
+    "DocumentDBEventSourceConfig",
+    "ProvisionedPollerConfig",
+    "DestinationConfig",
+];
+
+#[derive(Debug, Deserialize)]
+struct Filter {
+    #[serde(rename = "Pattern")]
+    pattern: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FilterCriteria {
+    #[serde(rename = "Filters", default)]
+    filters: Vec<Filter>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScalingConfig {
+    #[serde(rename = "MaximumConcurrency")]
+    maximum_concurrency: Option<i64>,
+}
+
+/// The members of Create and Update that an SQS mapping reads; the rest is kept in
+/// `other`, to be refused by name when present.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MappingRequest {
+    event_source_arn: Option<String>,
+    function_name: Option<String>,
+    enabled: Option<bool>,
+    batch_size: Option<i64>,
+    filter_criteria: Option<FilterCriteria>,
+    maximum_batching_window_in_seconds: Option<i64>,
+    function_response_types: Option<Vec<String>>,
+    scaling_config: Option<ScalingConfig>,
+    tags: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+impl MappingRequest {
+    /// The model's constraints, every violation in one ValidationException, in the
+    /// order the model declares the members; the function's name parts if it has one.
+    fn violations(&self, create: bool) -> Result<Option<hearth_model::arn::NameParts>, AwsError> {
+        let mut v = Violations::new();
+        if let Some(arn) = &self.event_source_arn {
+            v.length(arn, "eventSourceArn", 12, 1024);
+            v.pattern(
+                arn,
+                "eventSourceArn",
+                arn.starts_with("arn:") && arn.split(':').count() >= 6,
+                SOURCE_ARN_PATTERN,
+            );
+        }
+        let parts = match &self.function_name {
+            Some(name) => FunctionRef::check(name, NameShape::FunctionName, "functionName", &mut v),
+            None if create => {
+                v.null("functionName");
+                None
+            }
+            None => None,
+        };
+        if let Some(n) = self.batch_size {
+            v.range(n, "batchSize", Some(1), Some(i64::from(esm::SQS_MAX_BATCH)));
+        }
+        if let Some(n) = self.maximum_batching_window_in_seconds {
+            v.range(
+                n,
+                "maximumBatchingWindowInSeconds",
+                Some(0),
+                Some(i64::from(esm::MAX_BATCHING_WINDOW)),
+            );
+        }
+        if let Some(types) = &self.function_response_types {
+            if types.len() > 1 {
+                v.value(
+                    &format!("[{}]", types.join(", ")),
+                    "functionResponseTypes",
+                    "Member must have length less than or equal to 1",
+                );
+            }
+            if types.iter().any(|t| t != esm::REPORT_BATCH_ITEM_FAILURES) {
+                v.value(
+                    &format!("[{}]", types.join(", ")),
+                    "functionResponseTypes",
+                    "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+                );
+            }
+        }
+        if let Some(n) = self
+            .scaling_config
+            .as_ref()
+            .and_then(|s| s.maximum_concurrency)
+        {
+            v.range(
+                n,
+                "scalingConfig.maximumConcurrency",
+                Some(i64::from(esm::MIN_CONCURRENCY)),
+                Some(i64::from(esm::MAX_CONCURRENCY)),
+            );
+        }
+        v.into_result()?;
+        Ok(parts)
+    }
+
+    /// Parameters given (not null) that an SQS mapping does not take.
+    fn refuse_other_sources(&self) -> Result<(), AwsError> {
+        for name in NOT_FOR_SQS {
+            if self.other.get(*name).is_some_and(|v| !v.is_null()) {
+                return Err(AwsError::invalid(format!(
+                    "Unsupported {name} parameter for given event source mapping type."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The filters' patterns, each one checked; `Some(empty)` clears them (Update).
+    fn filters(&self) -> Result<Option<Vec<String>>, AwsError> {
+        let Some(criteria) = &self.filter_criteria else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for f in &criteria.filters {
+            let p = f.pattern.clone().unwrap_or_default();
+            hearth_mappings::filter::check(&p).map_err(AwsError::invalid)?;
+            out.push(p);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Lambda's answer for a UUID it does not know (or another account's).
+fn no_such_mapping() -> ApiError {
+    ApiError(AwsError::not_found(
+        "The resource you requested does not exist.",
+    ))
+}
+
+/// A mapping as Lambda's answers show it.
+pub(crate) fn shape(m: &EventSourceMapping) -> Value {
+    let mut o = json!({
+        "UUID": m.uuid,
+        "BatchSize": m.batch_size,
+        "MaximumBatchingWindowInSeconds": m.maximum_batching_window,
+        "EventSourceArn": m.event_source_arn,
+        "FunctionArn": m.function_arn,
+        "LastModified": m.last_modified_ms as f64 / 1000.0,
+        "State": m.state.as_str(),
+        "StateTransitionReason": m.state_transition_reason,
+        "FunctionResponseTypes": m.function_response_types,
+        "EventSourceMappingArn": m.arn(),
+    });
+    let obj = o.as_object_mut().expect("a JSON object");
+    if let Some(filters) = m.filters.as_ref().filter(|f| !f.is_empty()) {
+        obj.insert(
+            "FilterCriteria".into(),
+            json!({ "Filters": filters.iter().map(|p| json!({ "Pattern": p })).collect::<Vec<_>>() }),
+        );
+    }
+    if let Some(n) = m.maximum_concurrency {
+        obj.insert("ScalingConfig".into(), json!({ "MaximumConcurrency": n }));
+    }
+    if let Some(r) = &m.last_processing_result {
+        obj.insert("LastProcessingResult".into(), json!(r));
+    }
+    if let Some(d) = &m.on_failure {
+        obj.insert(
+            "DestinationConfig".into(),
+            json!({ "OnFailure": { "Destination": d } }),
+        );
+    }
+    o
+}
+
+/// The SQS rules on batch size and window, for the mapping as it would stand.
+fn check_batching(m: &EventSourceMapping) -> Result<(), AwsError> {
+    let fifo = sqs_queue(&m.event_source_arn).is_some_and(|q| q.is_fifo());
+    if fifo {
+        if m.batch_size > esm::SQS_MAX_BATCH_UNWINDOWED {
+            return Err(AwsError::invalid(
+                "Batch size must be between 1 and 10 inclusive for FIFO queues.",
+            ));
+        }
+        if m.maximum_batching_window > 0 {
+            return Err(AwsError::invalid(
+                "Batching window is not supported for FIFO queues.",
+            ));
+        }
+    } else if m.batch_size > esm::SQS_MAX_BATCH_UNWINDOWED && m.maximum_batching_window == 0 {
+        return Err(AwsError::invalid(
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        ));
+    }
+    Ok(())
+}
+
+/// The function a mapping's `FunctionName` names, which must exist, and its ARN as the
+/// mapping shows it (with the qualifier it was named with).
+fn resolve_function(
+    s: &AppState,
+    parts: hearth_model::arn::NameParts,
+    tenant: &Tenant,
+) -> ApiResult<(FunctionRef, String)> {
+    let r = parts.resolve(tenant.as_str())?;
+    s.engine.get_function(&r)?;
+    let arn = function_arn(&r.name, r.qualifier.as_deref());
+    Ok((r, arn))
+}
+
+/// Lambda checks, when a mapping is made or pointed at another function, that the
+/// function's execution role may poll the queue.
+fn check_role(s: &AppState, r: &FunctionRef, queue_arn: &str) -> ApiResult<()> {
+    for action in POLL_ACTIONS {
+        if !s
+            .engine
+            .role_may_call(&r.name, r.qualifier.as_deref(), action, queue_arn)?
+        {
+            let call = action.trim_start_matches("sqs:");
+            return Err(ApiError(AwsError::invalid(format!(
+                "The provided execution role does not have permissions to call {call} on SQS"
+            ))));
+        }
+    }
+    Ok(())
+}
+
+fn conflict(source: &str, function: &FunctionRef, uuid: &str) -> ApiError {
+    ApiError(AwsError::conflict(format!(
+        "An event source mapping with SQS arn (\" {source} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {uuid}",
+        function.display_name()
+    )))
+}
+
+async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiResult<Response> {
+    let req: MappingRequest = body::json(body, "CreateEventSourceMapping").await?;
+    let parts = req.violations(true)?.expect("a create's name was checked");
+    let (r, function_arn) = resolve_function(&s, parts, &tenant)?;
+    let source = req.event_source_arn.clone().unwrap_or_default();
+    if sqs_queue(&source).is_none() {
+        return Err(ApiError(AwsError::invalid("Unrecognized event source.")));
+    }
+    req.refuse_other_sources()?;
+    let filters = req.filters()?.filter(|f| !f.is_empty());
+    let enabled = req.enabled.unwrap_or(true);
+    let account = hearth_model::arn::key_account(&r.name).to_string();
+    let m = EventSourceMapping {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        account,
+        function: r.name.clone(),
+        qualifier: r.qualifier.clone(),
+        function_arn,
+        event_source_arn: source.clone(),
+        state: MappingState::Creating,
+        enabled,
+        state_transition_reason: "USER_INITIATED".into(),
+        last_modified_ms: hearth_model::time::now_ms(),
+        last_processing_result: None,
+        batch_size: req.batch_size.map_or(esm::SQS_DEFAULT_BATCH, |n| n as u32),
+        maximum_batching_window: req.maximum_batching_window_in_seconds.unwrap_or(0) as u32,
+        filters,
+        function_response_types: req.function_response_types.clone().unwrap_or_default(),
+        maximum_concurrency: req
+            .scaling_config
+            .as_ref()
+            .and_then(|c| c.maximum_concurrency)
+            .map(|n| n as u32),
+        on_failure: None,
+        tags: req.tags.clone().unwrap_or_default(),
+    };
+    check_batching(&m)?;
+    check_role(&s, &r, &source)?;
+    if let Err(existing) = s.engine.insert_mapping(m.clone()).await? {
+        return Err(conflict(&source, &r, &existing));
+    }
+    Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response())
+}
+
+/// The mapping `uuid` of the tenant's account.
+async fn find(s: &AppState, tenant: &Tenant, uuid: &str) -> ApiResult<EventSourceMapping> {
+    match s.engine.mapping(uuid.to_string()).await? {
+        Some(m) if m.account == tenant.as_str() => Ok(m),
+        _ => Err(no_such_mapping()),
+    }
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(uuid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(shape(&find(&s, &tenant, &uuid).await?)))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(uuid): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: MappingRequest = body::json(body, "UpdateEventSourceMapping").await?;
+    let parts = req.violations(false)?;
+    let current = find(&s, &tenant, &uuid).await?;
+    if current.state == MappingState::Deleting {
+        return Err(ApiError(AwsError::new(
+            ErrorCode::ResourceInUse,
+            format!("Cannot update the event source mapping {uuid} because it is being deleted."),
+        )));
+    }
+    req.refuse_other_sources()?;
+    let filters = req.filters()?;
+    let mut next = current.clone();
+    if let Some(parts) = parts {
+        let (r, arn) = resolve_function(&s, parts, &tenant)?;
+        if arn != current.function_arn {
+            let taken = s
+                .engine
+                .list_mappings(
+                    current.account.clone(),
+                    Some(arn.clone()),
+                    Some(current.event_source_arn.clone()),
+                    None,
+                    1,
+                )
+                .await?;
+            if let Some(other) = taken.first() {
+                return Err(conflict(&current.event_source_arn, &r, &other.uuid));
+            }
+            check_role(&s, &r, &current.event_source_arn)?;
+        }
+        next.function = r.name.clone();
+        next.qualifier = r.qualifier.clone();
+        next.function_arn = arn;
+    }
+    if let Some(n) = req.batch_size {
+        next.batch_size = n as u32;
+    }
+    if let Some(n) = req.maximum_batching_window_in_seconds {
+        next.maximum_batching_window = n as u32;
+    }
+    if let Some(f) = filters {
+        next.filters = (!f.is_empty()).then_some(f);
+    }
+    if let Some(t) = &req.function_response_types {
+        next.function_response_types = t.clone();
+    }
+    if let Some(c) = &req.scaling_config {
+        next.maximum_concurrency = c.maximum_concurrency.map(|n| n as u32);
+    }
+    check_batching(&next)?;
+    let enabling = req.enabled.filter(|e| *e != current.enabled);
+    next.state = match enabling {
+        Some(true) => MappingState::Enabling,
+        Some(false) => MappingState::Disabling,
+        None => MappingState::Updating,
+    };
+    next.enabled = req.enabled.unwrap_or(current.enabled);
+    next.state_transition_reason = "USER_INITIATED".into();
+    next.last_modified_ms = hearth_model::time::now_ms();
+    let written = next.clone();
+    match s
+        .engine
+        .edit_mapping(uuid, move |m| {
+            // A delete that came in between wins.
+            if m.state == MappingState::Deleting {
+                return false;
+            }
+            *m = written;
+            true
+        })
+        .await?
+    {
+        Edited::Done(m) => Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response()),
+        Edited::Missing | Edited::Declined => Err(no_such_mapping()),
+    }
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Path(uuid): Path<String>,
+) -> ApiResult<Response> {
+    find(&s, &tenant, &uuid).await?;
+    match s
+        .engine
+        .edit_mapping(uuid, |m| {
+            m.state = MappingState::Deleting;
+            m.state_transition_reason = "USER_INITIATED".into();
+            m.last_modified_ms = hearth_model::time::now_ms();
+            true
+        })
+        .await?
+    {
+        Edited::Done(m) => Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response()),
+        Edited::Missing | Edited::Declined => Err(no_such_mapping()),
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let limit = crate::page::max_items(&query, esm::LIST_DEFAULT_ITEMS, esm::LIST_MAX_ITEMS)?;
+    let function = match query.get("FunctionName").filter(|f| !f.is_empty()) {
+        Some(name) => {
+            let r = FunctionRef::parse_as(name, NameShape::Namespaced, tenant.as_str())?;
+            Some(function_arn(&r.name, r.qualifier.as_deref()))
+        }
+        None => None,
+    };
+    let source = query
+        .get("EventSourceArn")
+        .filter(|a| !a.is_empty())
+        .cloned();
+    let after = crate::page::marker(&query).map(str::to_string);
+    // One more than the page tells whether there is a next one.
+    let mut found = s
+        .engine
+        .list_mappings(tenant.0.clone(), function, source, after, limit + 1)
+        .await?;
+    let next = (found.len() > limit).then(|| {
+        found.truncate(limit);
+        found.last().map(|m| m.uuid.clone()).unwrap_or_default()
+    });
+    let mut out = json!({
+        "EventSourceMappings": found.iter().map(shape).collect::<Vec<_>>(),
+    });
+    if let Some(marker) = next {
+        out["NextMarker"] = json!(marker);
+    }
+    Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> EventSourceMapping {
+        EventSourceMapping {
+            uuid: "u".into(),
+            account: "000000000000".into(),
+            function: "f".into(),
+            qualifier: None,
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
+            event_source_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
+            state: MappingState::Creating,
+            enabled: true,
+            state_transition_reason: "USER_INITIATED".into(),
+            last_modified_ms: 1_500,
+            last_processing_result: None,
+            batch_size: 10,
+            maximum_batching_window: 0,
+            filters: None,
+            function_response_types: vec![],
+            maximum_concurrency: None,
+            on_failure: None,
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_shape_has_lambdas_members_and_only_those_that_are_set() {
+        let v = shape(&sample());
+        assert_eq!(v["LastModified"], json!(1.5));
+        assert_eq!(v["State"], "Creating");
+        assert_eq!(v["FunctionResponseTypes"], json!([]));
+        assert_eq!(
+            v["EventSourceMappingArn"],
+            "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:u"
+        );
+        assert!(v.get("FilterCriteria").is_none());
+        assert!(v.get("ScalingConfig").is_none());
+        assert!(v.get("LastProcessingResult").is_none());
+    }
+
+    #[test]
+    fn a_batch_over_ten_needs_a_window_and_a_fifo_queue_takes_neither() {
+        let mut m = sample();
+        m.batch_size = 11;
+        assert!(check_batching(&m)
+            .expect_err("no window")
+            .message
+            .starts_with("Maximum batch window in seconds must be greater than 0"));
+        m.maximum_batching_window = 1;
+        assert!(check_batching(&m).is_ok());
+        m.event_source_arn.push_str(".fifo");
+        assert!(check_batching(&m).is_err());
+    }
+
+    #[test]
+    fn model_constraints_are_one_validation_exception() {
+        let req: MappingRequest = serde_json::from_value(json!({
+            "FunctionName": "f", "BatchSize": 0, "ScalingConfig": {"MaximumConcurrency": 1},
+            "FunctionResponseTypes": ["Nope"]
+        }))
+        .expect("parses");
+        let e = req.violations(true).expect_err("invalid");
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert!(e.message.starts_with("3 validation errors detected: Value '0' at 'batchSize' failed to satisfy constraint: Member must have value greater than or equal to 1"), "{}", e.message);
+    }
+}

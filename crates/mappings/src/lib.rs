@@ -1,0 +1,20 @@
+//! Event-source mappings: what polls an SQS queue for a function and invokes it with
+//! batches of messages (`docs/event-source-mappings.md`).
+//!
+//! The mappings' records are in the store (`MappingStore`); the control plane
+//! (`crates/api/src/event_source_mappings.rs`) writes them and this crate follows them.
+
+pub mod client;
+pub mod endpoints;
+pub mod event;
+pub mod filter;
+pub mod http;
+
+pub use client::{QueueClient, QueueClients, QueueError};
+pub use hearth_triggers::BoxFuture;
+mod poller;
+mod source;
+
+pub use endpoints::{Endpoints, Override, RoleSessions};
+pub use poller::DEFAULT_POLLERS;
+pub use source::MappingSource;
