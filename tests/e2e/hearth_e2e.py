@@ -501,6 +501,16 @@ def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
 
 
+def service_client(endpoint: str, service: str, validate: bool = True):
+    """boto3's client of `service` (`sqs`, `sns`, ...) for the server at `endpoint`, with
+    its administrator key and no retries; `validate=False` turns botocore's parameter
+    validation off."""
+    return boto3.session.Session().client(
+        service, region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                      parameter_validation=validate))
+
+
 def gateway_client(endpoint: str, validate: bool = True):
     """boto3's `apigatewayv2` client for the server at `endpoint`, with its administrator
     key; `validate=False` turns botocore's parameter validation off."""

@@ -3,17 +3,14 @@ Lambda's shapes, states, validation and errors, the execution role's SQS permiss
 mappings surviving a restart) and delivery (Python and Node functions consuming a queue
 with partial batch failures, the queue's redrive policy to a dead-letter queue, filters).
 
-The delivery tests need Hearth's SQS service on the same port; until it is merged they
-are skipped by `needs_sqs` (a temporary guard for the merge: remove it then)."""
+The delivery tests use Hearth's own SQS service, on the same port."""
 
 import io
 import json
 import time
 import zipfile
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import hearth_e2e as h
@@ -304,24 +301,11 @@ def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
 
 
 def sqs_client(endpoint):
-    return boto3.session.Session().client(
-        "sqs", region_name=h.REGION, endpoint_url=endpoint, **h.key_args(endpoint),
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
-def answers_sqs(endpoint) -> bool:
-    try:
-        sqs_client(endpoint).list_queues()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means no SQS service here yet
-        return False
+    return h.service_client(endpoint, "sqs")
 
 
 @pytest.fixture(scope="module")
 def sqs(server):
-    # TEMPORARY guard for the merge of the SQS service (issue 16): remove it then.
-    if not answers_sqs(server.endpoint):
-        pytest.skip("the server does not answer AmazonSQS.ListQueues (SQS not merged yet)")
     return sqs_client(server.endpoint)
 
 
@@ -453,8 +437,6 @@ def test_a_mapping_polls_another_sqs_endpoint(server_with_env, sqs):
     """`--sqs-endpoint` points the queues of one region and account at another
     SQS-compatible endpoint (here a second Hearth), signed with the credentials given."""
     other = server_with_env()
-    if not answers_sqs(other.endpoint):
-        pytest.skip("the server does not answer AmazonSQS.ListQueues (SQS not merged yet)")
     key_id, secret = h.credentials_for(other.endpoint)
     this = server_with_env(
         "--sqs-endpoint", f"{h.REGION}/{h.ACCOUNT}={other.endpoint}",

@@ -32,10 +32,7 @@ TOPIC = f"arn:aws:sns:{h.REGION}:{h.ACCOUNT}"
 
 
 def sns_client(endpoint, validate=True):
-    return boto3.session.Session().client(
-        "sns", region_name=h.REGION, endpoint_url=endpoint, **h.key_args(endpoint),
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                      parameter_validation=validate))
+    return h.service_client(endpoint, "sns", validate)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ mod egress_args;
 mod fd_limit;
 mod log_args;
 mod mapping_args;
+mod messaging;
 mod node_args;
 mod runtime_cmd;
 mod server;

@@ -303,13 +303,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     });
     let endpoints =
         hearth_api::http_endpoints::HttpEndpoints::new(&public_url, args.http_domain.as_deref());
-    // SNS: its links and signing certificate are on this server's public URL. Queues
-    // join at the merge with SQS (`hearth_sns::QueueSink` over Hearth's queues).
+    // SNS: its links and signing certificate are on this server's public URL; it sends
+    // to Hearth's queues once the SQS service opens (below).
+    let queues = crate::messaging::Queues::default();
     let sns = hearth_sns::Sns::new(
         engine.store().clone(),
         hearth_sns::SnsConfig {
             endpoint: public_url,
-            sink: Arc::new(hearth_sns::NoQueues),
+            sink: Arc::new(queues.clone()),
         },
     );
     engine.serve_https(tls.is_some());
@@ -358,6 +359,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // visible again); on a fleet, served by the holder of the `sqs` lease.
     let sqs = hearth_sqs::Sqs::open_on(engine.store(), &fleet_node)
         .map_err(|e| anyhow::anyhow!("cannot read the SQS queues: {e}"))?;
+    queues.open(sqs.clone());
+    let sqs_for_shutdown = sqs.clone();
+    // Records of asynchronous invocations and dead letters for queues and topics.
+    queue.send_messages_with(Arc::new(crate::messaging::Outbound {
+        sqs: sqs.clone(),
+        sns: sns.clone(),
+    }));
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
@@ -467,7 +475,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         header_read_timeout: Some(args.header_timeout),
         idle_timeout: Some(args.keep_alive_timeout),
     };
-    hearth_serve::serve_tls(listener, app, limits, tls, shutdown_signal()).await;
+    let long_polls = sqs_for_shutdown;
+    let stopping = async move {
+        shutdown_signal().await;
+        long_polls.close_long_polls();
+    };
+    hearth_serve::serve_tls(listener, app, limits, tls, stopping).await;
     // Async events still running after the grace run again at the next start.
     host.stop(STOP_GRACE).await;
     engine.leave_fleet();

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client::{Entry, Message, QueueClient, Receive};
-use crate::event::{filter_view, item_failures, record, BatchOutcome};
+use crate::event::{item_failures, record, BatchOutcome};
 use crate::filter;
 
 /// SQS's most messages per ReceiveMessage, and longest long poll.
@@ -247,7 +247,7 @@ impl MappingRun {
         let mut dropped: Vec<Message> = Vec::new();
         for msg in batch {
             let r = record(&msg, &m.event_source_arn, region);
-            if filter::keeps(&patterns, &filter_view(&r)) {
+            if filter::keeps(&patterns, &r) {
                 kept.push((msg, r));
             } else {
                 dropped.push(msg);

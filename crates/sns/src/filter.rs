@@ -1,19 +1,40 @@
-//! Subscription filter policies: stored as the client gave them, checked to be JSON
-//! objects, and matched against a message's attributes or body.
+//! Subscription filter policies: stored as the client gave them, checked and matched
+//! with the one event-pattern matcher (`hearth-patterns`, its SNS dialects) against a
+//! message's attributes or body.
 
 use std::collections::BTreeMap;
+
+use hearth_patterns::{sns_attributes_document, sns_body_document, Dialect, Pattern, PatternError};
 
 use crate::message::MessageAttribute;
 use crate::SnsError;
 
-/// Checks a filter policy's text.
-// TODO(merge): hearth_patterns — parse with `Pattern::parse(text, Dialect::SnsMessageAttributes
-// | Dialect::SnsMessageBody)` (by the subscription's scope) and answer its `PatternError`.
+/// Checks a filter policy's text with the one pattern grammar (`hearth-patterns`), as SNS
+/// refuses it. The subscription's scope may be set apart from its policy, so a policy
+/// valid for either scope is kept; one valid for neither gets the attribute scope's
+/// refusal (the default scope).
 pub fn check(text: &str) -> Result<(), SnsError> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(SnsError::invalid("FilterPolicy: failed to parse JSON.")),
+    if serde_json::from_str::<serde_json::Value>(text).is_err() {
+        // SNS says no more than this of text that is not JSON.
+        return Err(SnsError::invalid("FilterPolicy: failed to parse JSON."));
     }
+    match Pattern::parse(text, Dialect::SnsMessageAttributes) {
+        Ok(_) => Ok(()),
+        Err(e) => match Pattern::parse(text, Dialect::SnsMessageBody) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(refusal(&e)),
+        },
+    }
+}
+
+/// SNS's `InvalidParameter` for a refused policy.
+fn refusal(e: &PatternError) -> SnsError {
+    let message = e.message();
+    SnsError::invalid(
+        message
+            .strip_prefix("Invalid parameter: ")
+            .unwrap_or(&message),
+    )
 }
 
 /// What a filter policy looks at: the message's attributes, or its body (when the
@@ -23,63 +44,35 @@ pub enum Scope<'a> {
     Body(&'a str),
 }
 
-/// The JSON document a policy of `scope` is matched against: attributes as
-/// `{"name": value}` (a `Number` as a number, a `String.Array` as its array), or the body
-/// parsed (a body that is not JSON matches no body policy).
+/// The JSON document a policy of `scope` is matched against (`hearth-patterns`'
+/// builders): typed attributes as values (a `Number` as a number, a `String.Array` as
+/// its array; binary ones left out), or the body if it is a JSON object.
 pub fn document(scope: &Scope<'_>) -> Option<serde_json::Value> {
     match scope {
-        Scope::Body(body) => serde_json::from_str(body).ok(),
-        Scope::Attributes(attrs) => {
-            let mut doc = serde_json::Map::new();
-            for (name, a) in attrs.iter() {
-                let Some(text) = a.string_value.as_deref() else {
-                    continue;
-                };
-                let value = if a.data_type.starts_with("Number") {
-                    text.parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
-                        .map_or_else(|| text.into(), serde_json::Value::Number)
-                } else if a.data_type == "String.Array" {
-                    serde_json::from_str(text).unwrap_or_else(|_| text.into())
-                } else {
-                    serde_json::Value::String(text.to_string())
-                };
-                doc.insert(name.clone(), value);
-            }
-            Some(serde_json::Value::Object(doc))
-        }
+        Scope::Body(body) => sns_body_document(body),
+        Scope::Attributes(attrs) => Some(sns_attributes_document(attrs.iter().filter_map(
+            |(name, a)| {
+                let value = a.string_value.clone()?;
+                Some((name.clone(), a.data_type.clone(), value))
+            },
+        ))),
     }
 }
 
-/// Whether a message passes `policy` (the subscription's `FilterPolicy`; none passes
-/// everything).
-// TODO(merge): hearth_patterns — `Pattern::parse(policy, dialect)?.matches(&doc)`; until
-// then every key of the policy must be an array of exact values, one of which the
-// document's value (or one of its array's values) equals.
+/// Whether a message passes `policy` (the subscription's `FilterPolicy`; none, or an
+/// empty one, passes everything), read in the dialect of its scope.
 pub fn matches(policy: Option<&str>, scope: &Scope<'_>) -> bool {
-    let Some(policy) = policy else {
+    let Some(policy) = policy.filter(|p| !p.trim().is_empty()) else {
         return true;
     };
-    let Ok(serde_json::Value::Object(policy)) = serde_json::from_str(policy) else {
+    let dialect = match scope {
+        Scope::Body(_) => Dialect::SnsMessageBody,
+        Scope::Attributes(_) => Dialect::SnsMessageAttributes,
+    };
+    let Ok(pattern) = Pattern::parse(policy, dialect) else {
         return false;
     };
-    let Some(doc) = document(scope) else {
-        return false;
-    };
-    policy.iter().all(|(key, allowed)| {
-        let Some(value) = doc.get(key) else {
-            return false;
-        };
-        let Some(allowed) = allowed.as_array() else {
-            return false;
-        };
-        let values: Vec<&serde_json::Value> = match value {
-            serde_json::Value::Array(items) => items.iter().collect(),
-            v => vec![v],
-        };
-        values.iter().any(|v| allowed.contains(v))
-    })
+    document(scope).is_some_and(|doc| pattern.matches(&doc))
 }
 
 #[cfg(test)]
@@ -109,5 +102,22 @@ mod tests {
         ));
         assert!(check("[1]").is_err());
         assert!(check(r#"{"a":["b"]}"#).is_ok());
+        // The grammar beyond exact values: prefixes, numbers, anything-but.
+        assert!(matches(Some(r#"{"color":[{"prefix":"r"}]}"#), &scope));
+        assert!(!matches(
+            Some(r#"{"color":[{"anything-but":"red"}]}"#),
+            &scope
+        ));
+        let nested = Scope::Body(r#"{"order":{"total":120}}"#);
+        assert!(matches(
+            Some(r#"{"order":{"total":[{"numeric":[">",100]}]}}"#),
+            &nested
+        ));
+        assert_eq!(
+            check(r#"{"a":[{"bogus":1}]}"#)
+                .expect_err("refused")
+                .to_string(),
+            "Invalid parameter: FilterPolicy: Unrecognized match type bogus"
+        );
     }
 }

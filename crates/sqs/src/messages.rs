@@ -363,12 +363,27 @@ impl Sqs {
                 self.inner.commit.submit(ops);
                 (out, t.next_ms)
             };
-            if !out.is_empty() || now >= deadline {
+            if !out.is_empty()
+                || now >= deadline
+                || self.inner.closing.load(std::sync::atomic::Ordering::SeqCst)
+            {
                 return Ok(out);
             }
             let until = next_ms.map_or(deadline, |n| n.min(deadline));
             let sleep = Duration::from_millis((until - now).max(1) as u64);
             let _ = tokio::time::timeout(sleep, notified).await;
+        }
+    }
+
+    /// Ends every long poll now, empty, and every later one at once: the server is
+    /// stopping, and its graceful shutdown waits for the requests in flight.
+    pub fn close_long_polls(&self) {
+        self.inner
+            .closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let queues = self.inner.queues.read().unwrap_or_else(|p| p.into_inner());
+        for q in queues.values() {
+            q.arrived.notify_waiters();
         }
     }
 

@@ -85,6 +85,9 @@ pub(crate) struct Inner {
     pub(crate) seq: AtomicI64,
     pub(crate) nonce: AtomicU64,
     pub moves: MoveTasks,
+    /// Set when the server stops: long polls answer at once, so that no connection holds
+    /// the server's graceful shutdown for up to 20 s.
+    pub(crate) closing: std::sync::atomic::AtomicBool,
 }
 
 /// The SQS service. Cheap to clone; every clone is the same service.
@@ -153,6 +156,7 @@ impl Sqs {
                 store,
                 elsewhere: RwLock::new(elsewhere),
                 commit,
+                closing: std::sync::atomic::AtomicBool::new(false),
                 seq: AtomicI64::new(max_seq + 1),
                 // Receipts of an earlier process never match one of this one's.
                 nonce: AtomicU64::new((now_ms() as u64) << 16),

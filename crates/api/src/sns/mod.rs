@@ -145,12 +145,11 @@ fn authorize(
     let account = &access.caller.account;
     let resource = topic_of(sns, req, account).unwrap_or_else(|| "*".to_string());
     let owner = hearth_model::arn::arn_account(&resource).unwrap_or(account);
-    let policy =
-        sns.topic_policy(&resource).ok().flatten().and_then(|p| {
-            hearth_iam_policy::parse(&p, hearth_iam_policy::PolicyKind::Resource)
-                .ok()
-                .map(std::sync::Arc::new)
-        });
+    let policy = sns.topic_policy(&resource).ok().flatten().and_then(|p| {
+        hearth_iam_policy::parse(&p, hearth_iam_policy::PolicyKind::Resource)
+            .ok()
+            .map(std::sync::Arc::new)
+    });
     access
         .check_with_policy(
             s,

@@ -148,17 +148,6 @@ impl Engine {
         let Some((action, _)) = send_operation(destination) else {
             return Ok(false);
         };
-        let identity = self.role_policies(role).map_err(|e| match e {
-            IamError::Engine(e) => e,
-            other => EngineError::internal(other.to_string()),
-        })?;
-        let Some((role_account, role_name)) = parse_role_arn(role) else {
-            return Ok(false);
-        };
-        // The session Lambda holds for the function: the role's, named after it.
-        let principal = RequestPrincipal::assumed_role(role_account, role_name, key_name(function));
-        let mut ctx = RequestContext::new(principal).at_time(chrono::Utc::now().timestamp());
-        ctx.set("aws:RequestedRegion", REGION);
         let (resource, owner, resource_policy) = if action == INVOKE {
             let Ok(target) = FunctionRef::parse(destination, key_account(function)) else {
                 return Ok(false);
@@ -174,14 +163,47 @@ impl Engine {
             };
             (destination.to_string(), owner.to_string(), None)
         };
+        self.role_allows(
+            role,
+            function,
+            action,
+            &resource,
+            &owner,
+            resource_policy.as_deref(),
+        )
+    }
+
+    /// Whether `role`, as the session Lambda holds for the function `function` (a key,
+    /// the session's name), may call `action` on `resource`, owned by `owner`, whose
+    /// resource policy (if Hearth holds one) is `resource_policy`.
+    fn role_allows(
+        &self,
+        role: &str,
+        function: &str,
+        action: &str,
+        resource: &str,
+        owner: &str,
+        resource_policy: Option<&Policy>,
+    ) -> Result<bool, EngineError> {
+        let identity = self.role_policies(role).map_err(|e| match e {
+            IamError::Engine(e) => e,
+            other => EngineError::internal(other.to_string()),
+        })?;
+        let Some((role_account, role_name)) = parse_role_arn(role) else {
+            return Ok(false);
+        };
+        // The session Lambda holds for the function: the role's, named after it.
+        let principal = RequestPrincipal::assumed_role(role_account, role_name, key_name(function));
+        let mut ctx = RequestContext::new(principal).at_time(chrono::Utc::now().timestamp());
+        ctx.set("aws:RequestedRegion", REGION);
         let outcome = evaluate(
             &ctx,
             action,
-            &resource,
+            resource,
             &identity,
             ResourcePolicy {
-                account: &owner,
-                policy: resource_policy.as_deref(),
+                account: owner,
+                policy: resource_policy,
             },
         );
         Ok(outcome.allowed())
@@ -208,26 +230,7 @@ impl Engine {
             qualifier: qualifier.map(str::to_string),
         };
         let role = self.select(&source, |a| &a.function_version)?.role.clone();
-        let identity = self.role_policies(&role).map_err(|e| match e {
-            IamError::Engine(e) => e,
-            other => EngineError::internal(other.to_string()),
-        })?;
-        let Some((role_account, role_name)) = parse_role_arn(&role) else {
-            return Ok(false);
-        };
-        let principal = RequestPrincipal::assumed_role(role_account, role_name, key_name(function));
-        let mut ctx = RequestContext::new(principal).at_time(chrono::Utc::now().timestamp());
-        ctx.set("aws:RequestedRegion", REGION);
-        let outcome = evaluate(
-            &ctx,
-            action,
-            resource,
-            &identity,
-            ResourcePolicy {
-                account: role_account,
-                policy: None,
-            },
-        );
-        Ok(outcome.allowed())
+        let owner = arn_account(resource).unwrap_or_else(|| key_account(function));
+        self.role_allows(&role, function, action, resource, owner, None)
     }
 }

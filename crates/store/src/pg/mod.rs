@@ -23,8 +23,8 @@ mod pool;
 mod queue;
 mod resources;
 mod roles;
-mod sqs;
 mod sns;
+mod sqs;
 mod tokens;
 
 use std::path::{Path, PathBuf};

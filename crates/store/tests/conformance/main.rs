@@ -48,7 +48,7 @@ mod queue;
 mod records;
 mod resources;
 mod roles;
-mod sqs;
 mod sns;
+mod sqs;
 mod tokens;
 mod versions;

@@ -1,0 +1,174 @@
+//! Joins the messaging services to what sends through them: Hearth's queues behind SNS's
+//! [`QueueSink`] (subscriptions of protocol `sqs`, subscriptions' dead-letter queues), and
+//! both services behind the async queue's [`MessageSink`] (destination records and dead
+//! letters of asynchronous invocations). The services do not know each other; the server
+//! composes them here.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use hearth_sns::{QueueMessage, QueueSink, SinkError, Sns, SnsError};
+use hearth_sqs::{ErrorKind, MessageAttributeValue, OutgoingMessage, QueueId, Sqs, SqsError};
+use hearth_triggers::{BoxFuture, MessageSink, OutboundMessage, SendError};
+
+/// The service principal SNS sends to queues as, which a queue's policy must allow.
+const SNS_PRINCIPAL: &str = "sns.amazonaws.com";
+
+/// Hearth's queues, as SNS sends to them. Made before the SQS service opens (SNS is
+/// built first), so it holds the service once it is there.
+#[derive(Clone, Default)]
+pub(crate) struct Queues(Arc<OnceLock<Sqs>>);
+
+impl Queues {
+    pub(crate) fn open(&self, sqs: Sqs) {
+        let _ = self.0.set(sqs);
+    }
+}
+
+impl QueueSink for Queues {
+    fn send(&self, queue_arn: &str, msg: QueueMessage) -> BoxFuture<'_, Result<(), SinkError>> {
+        let queue_arn = queue_arn.to_string();
+        Box::pin(async move {
+            let Some(sqs) = self.0.get() else {
+                return Err(SinkError::NoQueue(queue_arn));
+            };
+            // A topic sends to a queue only if the queue's policy allows SNS for it,
+            // whoever owns them (AWS's rule for SNS-to-SQS subscriptions).
+            if !sqs.service_may_send(&queue_arn, SNS_PRINCIPAL, &msg.source_arn) {
+                let exists = QueueId::parse(&queue_arn, "")
+                    .and_then(|id| sqs.get_queue(&id.account, &id.name, None))
+                    .is_ok();
+                return Err(if exists {
+                    SinkError::Denied(queue_arn)
+                } else {
+                    SinkError::NoQueue(queue_arn)
+                });
+            }
+            let attributes = msg
+                .attributes
+                .into_iter()
+                .map(|(name, a)| {
+                    let binary = a.binary_value.and_then(|b| {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.decode(b).ok()
+                    });
+                    (
+                        name,
+                        MessageAttributeValue {
+                            data_type: a.data_type,
+                            string_value: a.string_value,
+                            binary_value: binary,
+                        },
+                    )
+                })
+                .collect();
+            let out = OutgoingMessage {
+                body: msg.body,
+                attributes,
+                group_id: msg.group_id,
+                dedup_id: msg.dedup_id,
+                sender_id: msg.sender_id,
+                delay_seconds: None,
+            };
+            match sqs.send_internal(&queue_arn, out).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind == ErrorKind::QueueDoesNotExist => {
+                    Err(SinkError::NoQueue(queue_arn))
+                }
+                Err(e) => Err(SinkError::Failed(e.message)),
+            }
+        })
+    }
+}
+
+/// Queues and topics, as asynchronous invocation sends records and dead letters to them
+/// (with the function's execution role, which the dispatcher has checked).
+pub(crate) struct Outbound {
+    pub sqs: Sqs,
+    pub sns: Sns,
+}
+
+impl MessageSink for Outbound {
+    fn send<'a>(
+        &'a self,
+        target: &'a str,
+        message: OutboundMessage,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            match target.split(':').nth(2) {
+                Some("sqs") => {
+                    let attributes = message
+                        .attributes
+                        .into_iter()
+                        .map(|a| {
+                            (
+                                a.name,
+                                MessageAttributeValue {
+                                    data_type: a.data_type,
+                                    string_value: Some(a.value),
+                                    binary_value: None,
+                                },
+                            )
+                        })
+                        .collect();
+                    let out = OutgoingMessage {
+                        body: message.body,
+                        attributes,
+                        // Lambda's service identity, as the record's sender.
+                        sender_id: "AIDAIHEARTHLAMBDA".into(),
+                        ..OutgoingMessage::default()
+                    };
+                    self.sqs
+                        .send_internal(target, out)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| queue_error(target, e))
+                }
+                Some("sns") => {
+                    let attributes: BTreeMap<_, _> = message
+                        .attributes
+                        .into_iter()
+                        .map(|a| {
+                            (
+                                a.name,
+                                hearth_sns::MessageAttribute {
+                                    data_type: a.data_type,
+                                    string_value: Some(a.value),
+                                    binary_value: None,
+                                },
+                            )
+                        })
+                        .collect();
+                    let input = hearth_sns::PublishInput {
+                        message: message.body,
+                        attributes,
+                        ..Default::default()
+                    };
+                    self.sns
+                        .publish(target, input)
+                        .map(|_| ())
+                        .map_err(|e| topic_error(target, e))
+                }
+                _ => Err(SendError::NotFound(target.to_string())),
+            }
+        })
+    }
+}
+
+fn queue_error(target: &str, e: SqsError) -> SendError {
+    match e.kind {
+        ErrorKind::QueueDoesNotExist => SendError::NotFound(target.to_string()),
+        ErrorKind::Internal | ErrorKind::Unavailable => SendError::Failed(e.message),
+        _ => SendError::Refused(e.message),
+    }
+}
+
+fn topic_error(target: &str, e: SnsError) -> SendError {
+    match e {
+        SnsError::Client {
+            code: "NotFound", ..
+        } => SendError::NotFound(target.to_string()),
+        SnsError::Client { message, .. } => SendError::Refused(message),
+        other => SendError::Failed(other.to_string()),
+    }
+}
