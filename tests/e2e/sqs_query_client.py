@@ -4,13 +4,13 @@ client saw. Usage: sqs_query_client.py ENDPOINT ACCESS_KEY SECRET."""
 
 import hashlib
 import json
-import struct
 import sys
 
 import boto3
 import botocore
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from sqs_md5 import md5_of_attributes
 
 endpoint, key, secret = sys.argv[1:4]
 sqs = boto3.session.Session().client(
@@ -26,20 +26,6 @@ def error(call, **kw):
         return {"status": e.response["ResponseMetadata"]["HTTPStatusCode"],
                 "error": e.response["Error"]}
     return None
-
-
-def md5_of_attributes(attrs):
-    buf = b""
-    for name in sorted(attrs):
-        v = attrs[name]
-        for part in (name.encode(), v["DataType"].encode()):
-            buf += struct.pack(">I", len(part)) + part
-        if "BinaryValue" in v:
-            buf += b"\x02" + struct.pack(">I", len(v["BinaryValue"])) + v["BinaryValue"]
-        else:
-            s = v["StringValue"].encode()
-            buf += b"\x01" + struct.pack(">I", len(s)) + s
-    return hashlib.md5(buf).hexdigest()
 
 
 name = sys.argv[4]

@@ -7,7 +7,6 @@ MD5OfMessageAttributes) are recomputed here as AWS documents them."""
 
 import hashlib
 import json
-import struct
 import threading
 import time
 
@@ -16,6 +15,7 @@ import pytest
 from botocore.config import Config
 
 import hearth_e2e as h
+from sqs_md5 import md5_of_attributes
 
 pytestmark = pytest.mark.sandbox_neutral
 
@@ -35,22 +35,6 @@ def url_of(server, name):
 
 def arn_of(name):
     return f"arn:aws:sqs:{h.REGION}:{h.ACCOUNT}:{name}"
-
-
-def md5_of_attributes(attrs: dict) -> str:
-    """AWS's documented encoding: per attribute by name, length-prefixed name, type, a
-    transport byte (1 string, 2 binary) and the length-prefixed value."""
-    buf = b""
-    for name in sorted(attrs):
-        v = attrs[name]
-        for part in (name.encode(), v["DataType"].encode()):
-            buf += struct.pack(">I", len(part)) + part
-        if "BinaryValue" in v:
-            buf += b"\x02" + struct.pack(">I", len(v["BinaryValue"])) + v["BinaryValue"]
-        else:
-            s = v["StringValue"].encode()
-            buf += b"\x01" + struct.pack(">I", len(s)) + s
-    return hashlib.md5(buf).hexdigest()
 
 
 def no_queue():
