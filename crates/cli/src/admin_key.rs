@@ -78,19 +78,11 @@ pub struct RoleCredentials(pub Sessions);
 
 impl hearth_engine::CredentialIssuer for RoleCredentials {
     fn issue(&self, role_arn: &str, function: &str) -> Option<hearth_engine::EnvCredentials> {
-        // arn:aws:iam::ACCOUNT:role/NAME: the role's account (the default one otherwise).
-        let account = role_arn
-            .split(':')
-            .nth(4)
-            .filter(|a| a.len() == 12)
-            .unwrap_or(hearth_model::arn::ACCOUNT);
-        let grant = hearth_auth::SessionGrant {
-            account: account.to_string(),
-            role_arn: role_arn.to_string(),
-            session_name: function.to_string(),
-            role_id: None,
-            duration: hearth_engine::ENVIRONMENT_MAX_AGE + std::time::Duration::from_secs(3600),
-        };
+        let grant = role_session_grant(
+            role_arn,
+            function,
+            hearth_engine::ENVIRONMENT_MAX_AGE + std::time::Duration::from_secs(3600),
+        );
         match self.0.issue_session(&grant, std::time::SystemTime::now()) {
             Ok(c) => Some(hearth_engine::EnvCredentials {
                 access_key_id: c.access_key_id,
@@ -102,6 +94,28 @@ impl hearth_engine::CredentialIssuer for RoleCredentials {
                 None
             }
         }
+    }
+}
+
+/// A session of the role `role_arn` named `session_name`, as Hearth issues them for what
+/// acts as a role on its own (a function's environment, a mapping's poller), in the
+/// role's account (`arn:aws:iam::ACCOUNT:role/NAME`; the default account otherwise).
+pub fn role_session_grant(
+    role_arn: &str,
+    session_name: &str,
+    duration: std::time::Duration,
+) -> hearth_auth::SessionGrant {
+    let account = role_arn
+        .split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12)
+        .unwrap_or(hearth_model::arn::ACCOUNT);
+    hearth_auth::SessionGrant {
+        account: account.to_string(),
+        role_arn: role_arn.to_string(),
+        session_name: session_name.to_string(),
+        role_id: None,
+        duration,
     }
 }
 

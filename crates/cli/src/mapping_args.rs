@@ -78,18 +78,7 @@ pub struct PollerSessions(pub hearth_auth::Sessions);
 
 impl RoleSessions for PollerSessions {
     fn session(&self, role_arn: &str, session_name: &str) -> Option<Secret> {
-        let account = role_arn
-            .split(':')
-            .nth(4)
-            .filter(|a| a.len() == 12)
-            .unwrap_or(hearth_model::arn::ACCOUNT);
-        let grant = hearth_auth::SessionGrant {
-            account: account.to_string(),
-            role_arn: role_arn.to_string(),
-            session_name: session_name.to_string(),
-            role_id: None,
-            duration: SESSION,
-        };
+        let grant = crate::admin_key::role_session_grant(role_arn, session_name, SESSION);
         match self.0.issue_session(&grant, SystemTime::now()) {
             Ok(c) => Some(Secret {
                 access_key_id: c.access_key_id,
