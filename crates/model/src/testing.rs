@@ -1,7 +1,8 @@
 //! Records for tests (of this crate and, through the `testing` feature, of the crates
-//! over it): one sample function, written once.
+//! over it): one sample function and one sample event-source mapping, each written once.
 
-use crate::arn::LATEST;
+use crate::arn::{function_arn, key_account, LATEST};
+use crate::event_source_mapping::{EventSourceMapping, MappingState, SQS_DEFAULT_BATCH};
 use crate::function::CodeRef;
 use crate::{FunctionConfig, LastUpdateStatus, State};
 
@@ -50,5 +51,31 @@ pub fn function(name: &str) -> FunctionConfig {
         published_description: None,
         environment_revision: None,
         kms_key_arn: None,
+    }
+}
+
+/// The SQS mapping `uuid` of the function whose key is `function` to the queue `queue`,
+/// as CreateEventSourceMapping writes it: `Creating`, enabled, batches of 10 with no
+/// window, and no filters, item-failure reports, scaling or tags.
+pub fn mapping(uuid: &str, function: &str, queue: &str) -> EventSourceMapping {
+    EventSourceMapping {
+        uuid: uuid.into(),
+        account: key_account(function).into(),
+        function: function.into(),
+        qualifier: None,
+        function_arn: function_arn(function, None),
+        event_source_arn: queue.into(),
+        state: MappingState::Creating,
+        enabled: true,
+        state_transition_reason: "USER_INITIATED".into(),
+        last_modified_ms: 1,
+        last_processing_result: None,
+        batch_size: SQS_DEFAULT_BATCH,
+        maximum_batching_window: 0,
+        filters: None,
+        function_response_types: vec![],
+        maximum_concurrency: None,
+        on_failure: None,
+        tags: Default::default(),
     }
 }

@@ -147,31 +147,9 @@ impl MappingStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use hearth_model::event_source_mapping::MappingState;
+    use hearth_model::testing::mapping as sample;
 
     use super::*;
-
-    pub(crate) fn sample(uuid: &str, function: &str, source: &str) -> EventSourceMapping {
-        EventSourceMapping {
-            uuid: uuid.into(),
-            account: "000000000000".into(),
-            function: function.into(),
-            qualifier: None,
-            function_arn: format!("arn:aws:lambda:us-east-1:000000000000:function:{function}"),
-            event_source_arn: source.into(),
-            state: MappingState::Creating,
-            enabled: true,
-            state_transition_reason: "USER_INITIATED".into(),
-            last_modified_ms: 1,
-            last_processing_result: None,
-            batch_size: 10,
-            maximum_batching_window: 0,
-            filters: None,
-            function_response_types: vec![],
-            maximum_concurrency: None,
-            on_failure: None,
-            tags: Default::default(),
-        }
-    }
 
     #[test]
     fn one_mapping_per_function_and_source_and_lists_filter_and_page() {

@@ -9,27 +9,14 @@ use crate::backend::Fixture;
 const A: &str = "000000000000";
 const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:q";
 
+/// The shared sample with every optional member set, so that each one's round trip is
+/// seen.
 fn mapping(uuid: &str, function: &str, source: &str) -> EventSourceMapping {
-    EventSourceMapping {
-        uuid: uuid.into(),
-        account: A.into(),
-        function: function.into(),
-        qualifier: None,
-        function_arn: hearth_model::arn::function_arn(function, None),
-        event_source_arn: source.into(),
-        state: MappingState::Creating,
-        enabled: true,
-        state_transition_reason: "USER_INITIATED".into(),
-        last_modified_ms: 1,
-        last_processing_result: None,
-        batch_size: 10,
-        maximum_batching_window: 0,
-        filters: Some(vec![r#"{"body": {"k": ["v"]}}"#.into()]),
-        function_response_types: vec!["ReportBatchItemFailures".into()],
-        maximum_concurrency: Some(2),
-        on_failure: None,
-        tags: Default::default(),
-    }
+    let mut m = hearth_model::testing::mapping(uuid, function, source);
+    m.filters = Some(vec![r#"{"body": {"k": ["v"]}}"#.into()]);
+    m.function_response_types = vec!["ReportBatchItemFailures".into()];
+    m.maximum_concurrency = Some(2);
+    m
 }
 
 each_backend!(one_mapping_per_function_and_queue_survives_a_restart);
