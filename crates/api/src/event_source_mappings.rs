@@ -1,7 +1,14 @@
 //! Create-, Get-, Update-, Delete- and ListEventSourceMappings: Lambda's REST shapes of
 //! an event-source mapping (SQS queues only), their validation with Lambda's messages,
 //! and the records they write (`MappingStore`, through the engine). The pollers of
-//! `hearth-mappings` follow the records and settle their transitional states.
+//! `hearth-mappings` follow the records and settle their transitional states; until
+//! they have, another Update or Delete is refused (`ResourceInUseException`), as Lambda
+//! refuses it.
+//!
+//! A mapping is made (or pointed at another function) only for a queue that exists,
+//! whose visibility timeout is at least the function's timeout, and that the function's
+//! execution role may poll: the queue is asked through the client its pollers would use
+//! (`ApiOptions::mapping_queues`), this server's queues or another endpoint's.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hearth_engine::Edited;
+use hearth_mappings::QueueError;
 use hearth_model::arn::function_arn;
 use hearth_model::event_source_mapping::{
     self as esm, sqs_queue, EventSourceMapping, MappingState,
@@ -36,6 +44,9 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// The model's pattern of `EventSourceArn`, as a ValidationException quotes it.
 const SOURCE_ARN_PATTERN: &str = r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)";
+
+/// SQS's default `VisibilityTimeout`, for an endpoint that does not say.
+const DEFAULT_VISIBILITY: i64 = 30;
 
 /// The SQS actions Lambda polls a queue with: the execution role must allow each.
 const POLL_ACTIONS: [&str; 3] = [
@@ -258,27 +269,46 @@ fn check_batching(m: &EventSourceMapping) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// The function a mapping's `FunctionName` names, which must exist, and its ARN as the
-/// mapping shows it (with the qualifier it was named with).
+/// The function a mapping's `FunctionName` names.
+struct Target {
+    r: FunctionRef,
+    /// Its ARN as the mapping shows it (with the qualifier it was named with).
+    arn: String,
+    /// Its timeout, in seconds (the version's, or the alias's version's).
+    timeout: i64,
+}
+
+/// The function a mapping's `FunctionName` names, which must exist.
 fn resolve_function(
     s: &AppState,
     parts: hearth_model::arn::NameParts,
     tenant: &Tenant,
-) -> ApiResult<(FunctionRef, String)> {
+) -> ApiResult<Target> {
     let r = parts.resolve(tenant.as_str())?;
-    s.engine.get_function(&r)?;
+    let timeout = s.engine.get_function(&r)?.timeout;
     let arn = function_arn(&r.name, r.qualifier.as_deref());
-    Ok((r, arn))
+    Ok(Target { r, arn, timeout })
 }
 
 /// Lambda checks, when a mapping is made or pointed at another function, that the
-/// function's execution role may poll the queue.
+/// function's execution role may poll the queue: with the queue's own policy when this
+/// server has the queue, as its pollers' calls are authorized.
 fn check_role(s: &AppState, r: &FunctionRef, queue_arn: &str) -> ApiResult<()> {
+    let policy = s.options.sqs.as_ref().and_then(|sqs| {
+        let q = sqs_queue(queue_arn)?;
+        sqs.resource_policy(&hearth_sqs::QueueId {
+            account: q.account.to_string(),
+            name: q.name.to_string(),
+        })
+    });
     for action in POLL_ACTIONS {
-        if !s
-            .engine
-            .role_may_call(&r.name, r.qualifier.as_deref(), action, queue_arn)?
-        {
+        if !s.engine.role_may_call(
+            &r.name,
+            r.qualifier.as_deref(),
+            action,
+            queue_arn,
+            policy.as_ref(),
+        )? {
             let call = action.trim_start_matches("sqs:");
             return Err(ApiError(AwsError::invalid(format!(
                 "The provided execution role does not have permissions to call {call} on SQS"
@@ -286,6 +316,54 @@ fn check_role(s: &AppState, r: &FunctionRef, queue_arn: &str) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// Lambda's answer for a queue it cannot poll: what SQS answered, in its words.
+fn sqs_refused(code: &str, message: &str) -> ApiError {
+    ApiError(AwsError::invalid(format!(
+        "Error occurred while ReceiveMessage. SQS Error Code: {code}. SQS Error Message: {message}"
+    )))
+}
+
+/// The queue must exist, and hide a received message for at least as long as the
+/// function may run on it (else another poller would receive it meanwhile): asked of the
+/// queue through the client the mapping's pollers use.
+async fn check_queue(s: &AppState, m: &EventSourceMapping, function_timeout: i64) -> ApiResult<()> {
+    let Some(queues) = &s.options.mapping_queues else {
+        return Ok(());
+    };
+    let client = queues.client(m);
+    let attrs = match client
+        .attributes(&m.event_source_arn, &["VisibilityTimeout"])
+        .await
+    {
+        Ok(attrs) => attrs,
+        Err(QueueError::Service { code, message }) => return Err(sqs_refused(&code, &message)),
+        Err(QueueError::Transport(cause)) => {
+            tracing::warn!(queue = %m.event_source_arn, %cause, "cannot ask the queue of a mapping");
+            return Err(ApiError(AwsError::service(
+                "The event source could not be reached. Please try again.",
+            )));
+        }
+    };
+    let visibility = attrs
+        .get("VisibilityTimeout")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(DEFAULT_VISIBILITY);
+    if visibility < function_timeout {
+        return Err(ApiError(AwsError::invalid(format!(
+            "Queue visibility timeout: {visibility} seconds is less than Function timeout: {function_timeout} seconds"
+        ))));
+    }
+    Ok(())
+}
+
+/// Lambda's answer to a change of a mapping whose last change is not in effect yet.
+fn in_use(verb: &str) -> ApiError {
+    ApiError(AwsError::new(
+        ErrorCode::ResourceInUse,
+        format!("Cannot {verb} the event source mapping because it is in use."),
+    ))
 }
 
 fn conflict(source: &str, function: &FunctionRef, uuid: &str) -> ApiError {
@@ -298,7 +376,8 @@ fn conflict(source: &str, function: &FunctionRef, uuid: &str) -> ApiError {
 async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiResult<Response> {
     let req: MappingRequest = body::json(body, "CreateEventSourceMapping").await?;
     let parts = req.violations(true)?.expect("a create's name was checked");
-    let (r, function_arn) = resolve_function(&s, parts, &tenant)?;
+    let target = resolve_function(&s, parts, &tenant)?;
+    let r = &target.r;
     let source = req.event_source_arn.clone().unwrap_or_default();
     if sqs_queue(&source).is_none() {
         return Err(ApiError(AwsError::invalid("Unrecognized event source.")));
@@ -312,7 +391,7 @@ async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiRes
         account,
         function: r.name.clone(),
         qualifier: r.qualifier.clone(),
-        function_arn,
+        function_arn: target.arn.clone(),
         event_source_arn: source.clone(),
         state: MappingState::Creating,
         enabled,
@@ -332,9 +411,10 @@ async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiRes
         tags: req.tags.clone().unwrap_or_default(),
     };
     check_batching(&m)?;
-    check_role(&s, &r, &source)?;
+    check_role(&s, r, &source)?;
+    check_queue(&s, &m, target.timeout).await?;
     if let Err(existing) = s.engine.insert_mapping(m.clone()).await? {
-        return Err(conflict(&source, &r, &existing));
+        return Err(conflict(&source, r, &existing));
     }
     Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response())
 }
@@ -364,36 +444,35 @@ async fn update(
     let req: MappingRequest = body::json(body, "UpdateEventSourceMapping").await?;
     let parts = req.violations(false)?;
     let current = find(&s, &tenant, &uuid).await?;
-    if current.state == MappingState::Deleting {
-        return Err(ApiError(AwsError::new(
-            ErrorCode::ResourceInUse,
-            format!("Cannot update the event source mapping {uuid} because it is being deleted."),
-        )));
+    if current.state.is_transitional() {
+        return Err(in_use("update"));
     }
     req.refuse_other_sources()?;
     let filters = req.filters()?;
     let mut next = current.clone();
+    let mut retargeted = None;
     if let Some(parts) = parts {
-        let (r, arn) = resolve_function(&s, parts, &tenant)?;
-        if arn != current.function_arn {
+        let target = resolve_function(&s, parts, &tenant)?;
+        if target.arn != current.function_arn {
             let taken = s
                 .engine
                 .list_mappings(
                     current.account.clone(),
-                    Some(arn.clone()),
+                    Some(target.arn.clone()),
                     Some(current.event_source_arn.clone()),
                     None,
                     1,
                 )
                 .await?;
             if let Some(other) = taken.first() {
-                return Err(conflict(&current.event_source_arn, &r, &other.uuid));
+                return Err(conflict(&current.event_source_arn, &target.r, &other.uuid));
             }
-            check_role(&s, &r, &current.event_source_arn)?;
+            check_role(&s, &target.r, &current.event_source_arn)?;
+            retargeted = Some(target.timeout);
         }
-        next.function = r.name.clone();
-        next.qualifier = r.qualifier.clone();
-        next.function_arn = arn;
+        next.function = target.r.name.clone();
+        next.qualifier = target.r.qualifier.clone();
+        next.function_arn = target.arn;
     }
     if let Some(n) = req.batch_size {
         next.batch_size = n as u32;
@@ -411,6 +490,9 @@ async fn update(
         next.maximum_concurrency = c.maximum_concurrency.map(|n| n as u32);
     }
     check_batching(&next)?;
+    if let Some(timeout) = retargeted {
+        check_queue(&s, &next, timeout).await?;
+    }
     let enabling = req.enabled.filter(|e| *e != current.enabled);
     next.state = match enabling {
         Some(true) => MappingState::Enabling,
@@ -424,8 +506,8 @@ async fn update(
     match s
         .engine
         .edit_mapping(uuid, move |m| {
-            // A delete that came in between wins.
-            if m.state == MappingState::Deleting {
+            // A change that came in between is in progress: this one waits for it.
+            if m.state.is_transitional() {
                 return false;
             }
             *m = written;
@@ -434,7 +516,8 @@ async fn update(
         .await?
     {
         Edited::Done(m) => Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response()),
-        Edited::Missing | Edited::Declined => Err(no_such_mapping()),
+        Edited::Declined => Err(in_use("update")),
+        Edited::Missing => Err(no_such_mapping()),
     }
 }
 
@@ -447,6 +530,9 @@ async fn delete(
     match s
         .engine
         .edit_mapping(uuid, |m| {
+            if m.state.is_transitional() {
+                return false;
+            }
             m.state = MappingState::Deleting;
             m.state_transition_reason = "USER_INITIATED".into();
             m.last_modified_ms = hearth_model::time::now_ms();
@@ -455,7 +541,8 @@ async fn delete(
         .await?
     {
         Edited::Done(m) => Ok((StatusCode::ACCEPTED, Json(shape(&m))).into_response()),
-        Edited::Missing | Edited::Declined => Err(no_such_mapping()),
+        Edited::Declined => Err(in_use("delete")),
+        Edited::Missing => Err(no_such_mapping()),
     }
 }
 
@@ -499,27 +586,12 @@ async fn list(
 mod tests {
     use super::*;
 
+    /// The shared sample mapping, last modified at 1.5 s.
     fn sample() -> EventSourceMapping {
-        EventSourceMapping {
-            uuid: "u".into(),
-            account: "000000000000".into(),
-            function: "f".into(),
-            qualifier: None,
-            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
-            event_source_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
-            state: MappingState::Creating,
-            enabled: true,
-            state_transition_reason: "USER_INITIATED".into(),
-            last_modified_ms: 1_500,
-            last_processing_result: None,
-            batch_size: 10,
-            maximum_batching_window: 0,
-            filters: None,
-            function_response_types: vec![],
-            maximum_concurrency: None,
-            on_failure: None,
-            tags: Default::default(),
-        }
+        let mut m =
+            hearth_model::testing::mapping("u", "f", "arn:aws:sqs:us-east-1:000000000000:q");
+        m.last_modified_ms = 1_500;
+        m
     }
 
     #[test]

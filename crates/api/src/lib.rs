@@ -107,6 +107,10 @@ pub struct ApiOptions {
     pub sqs: Option<hearth_sqs::Sqs>,
     /// The SNS service; `None` answers its operations as unknown.
     pub sns: Option<hearth_sns::Sns>,
+    /// The queues event-source mappings poll (this server's, or another endpoint's),
+    /// which CreateEventSourceMapping asks whether the queue exists and how long its
+    /// visibility timeout is; `None` (tests without queues) asks nothing.
+    pub mapping_queues: Option<std::sync::Arc<dyn hearth_mappings::QueueClients>>,
 }
 
 impl Default for ApiOptions {
@@ -122,6 +126,7 @@ impl Default for ApiOptions {
             endpoints: Default::default(),
             sqs: None,
             sns: None,
+            mapping_queues: None,
         }
     }
 }

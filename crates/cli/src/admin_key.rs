@@ -98,8 +98,7 @@ impl hearth_engine::CredentialIssuer for RoleCredentials {
 }
 
 /// A session of the role `role_arn` named `session_name`, as Hearth issues them for what
-/// acts as a role on its own (a function's environment, a mapping's poller), in the
-/// role's account (`arn:aws:iam::ACCOUNT:role/NAME`; the default account otherwise).
+/// acts as a role on its own (a function's environment), in the role's account (`arn:aws:iam::ACCOUNT:role/NAME`; the default account otherwise).
 pub fn role_session_grant(
     role_arn: &str,
     session_name: &str,

@@ -1,14 +1,11 @@
 //! `hearth server`'s settings of the event-source mappings' pollers: which SQS endpoint a
 //! queue's region and account are polled at when it is not this server
-//! (`--sqs-endpoint`, `--sqs-endpoint-credentials`), and the session credentials the
-//! pollers sign with for Hearth's own queues (the function's execution role's).
+//! (`--sqs-endpoint`, `--sqs-endpoint-credentials`). This server's own queues are polled
+//! in-process (`hearth_mappings::local`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-use hearth_mappings::http::Secret;
-use hearth_mappings::{Endpoints, Override, RoleSessions};
+use hearth_mappings::{Endpoints, LocalQueues, Override};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MappingArgs {
@@ -35,12 +32,8 @@ pub struct MappingArgs {
 }
 
 impl MappingArgs {
-    /// The endpoints the pollers use: `own` (this server's address) unless overridden.
-    pub fn endpoints(
-        &self,
-        own: &str,
-        sessions: Arc<dyn RoleSessions>,
-    ) -> anyhow::Result<Endpoints> {
+    /// The endpoints the pollers use: this server's queues (`local`) unless overridden.
+    pub fn endpoints(&self, local: LocalQueues) -> anyhow::Result<Endpoints> {
         let mut overrides: HashMap<(String, String), Override> = HashMap::new();
         for s in &self.sqs_endpoint {
             let (key, url) = hearth_mappings::endpoints::parse_endpoint(s)
@@ -65,39 +58,6 @@ impl MappingArgs {
             })?;
             o.credentials = Some(secret);
         }
-        Ok(Endpoints::new(own, sessions, overrides))
-    }
-}
-
-/// How long a poller's session lasts: each call mints a new one.
-const SESSION: Duration = Duration::from_secs(900);
-
-/// Sessions of execution roles, as AssumeRole's are made: verified by this server like a
-/// function's own credentials.
-pub struct PollerSessions(pub hearth_auth::Sessions);
-
-impl RoleSessions for PollerSessions {
-    fn session(&self, role_arn: &str, session_name: &str) -> Option<Secret> {
-        let grant = crate::admin_key::role_session_grant(role_arn, session_name, SESSION);
-        match self.0.issue_session(&grant, SystemTime::now()) {
-            Ok(c) => Some(Secret {
-                access_key_id: c.access_key_id,
-                secret_access_key: c.secret_access_key,
-                session_token: Some(c.session_token),
-            }),
-            Err(e) => {
-                tracing::error!(error = %e, role_arn, "cannot issue a poller's credentials");
-                None
-            }
-        }
-    }
-}
-
-/// With `--auth off` the pollers send unsigned requests.
-pub struct Unsigned;
-
-impl RoleSessions for Unsigned {
-    fn session(&self, _role_arn: &str, _session_name: &str) -> Option<Secret> {
-        None
+        Ok(Endpoints::new(local, overrides))
     }
 }

@@ -338,27 +338,23 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
-    // The mappings' pollers read this server's own queues as SQS clients do, signed
-    // with sessions of the functions' execution roles (unsigned with --auth off).
-    let poller_sessions: Arc<dyn hearth_mappings::RoleSessions> = match args.auth {
-        AuthMode::Sigv4 => Arc::new(crate::mapping_args::PollerSessions(
-            hearth_auth::Sessions::new(&seal),
-        )),
-        AuthMode::Off => Arc::new(crate::mapping_args::Unsigned),
-    };
-    let mapping_source = hearth_mappings::MappingSource::new(
-        engine.store().clone(),
-        Arc::new(
-            args.mappings
-                .endpoints(&format!("http://{}", endpoint_addr(addr)), poller_sessions)?,
-        ),
-        &node_id,
-    );
     let fleet_node = node_id;
     // SQS: queues and messages from the store (messages in flight before a restart are
     // visible again); on a fleet, served by the holder of the `sqs` lease.
     let sqs = hearth_sqs::Sqs::open_on(engine.store(), &fleet_node)
         .map_err(|e| anyhow::anyhow!("cannot read the SQS queues: {e}"))?;
+    // The mappings' pollers call this server's own queues in-process, authorized for the
+    // functions' execution roles; the queues of `--sqs-endpoint`s over HTTP.
+    let mapping_queues: Arc<dyn hearth_mappings::QueueClients> =
+        Arc::new(args.mappings.endpoints(hearth_mappings::LocalQueues {
+            sqs: sqs.clone(),
+            engine: engine.clone(),
+        })?);
+    let mapping_source = hearth_mappings::MappingSource::new(
+        engine.store().clone(),
+        mapping_queues.clone(),
+        &fleet_node,
+    );
     queues.open(sqs.clone());
     let sqs_for_shutdown = sqs.clone();
     // Records of asynchronous invocations and dead letters for queues and topics.
@@ -441,6 +437,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         endpoints,
         sqs: Some(sqs),
         sns: Some(sns),
+        mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

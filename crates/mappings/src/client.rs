@@ -1,11 +1,13 @@
 //! [`QueueClient`]: what a poller asks of an SQS-compatible queue, in SQS's own terms
 //! (ReceiveMessage with long polling, DeleteMessageBatch, ChangeMessageVisibilityBatch,
-//! GetQueueAttributes). The server's implementation speaks SQS's AWS JSON 1.0 over HTTP
-//! (`crate::http`), to Hearth's own port or to another endpoint; tests script one.
+//! GetQueueAttributes). The server has two: calls on its own queues in-process
+//! (`crate::local`), and SQS's AWS JSON 1.0 over HTTP to another endpoint
+//! (`crate::http`); tests script one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use hearth_model::event_source_mapping::EventSourceMapping;
 use serde::Deserialize;
 
 use crate::BoxFuture;
@@ -122,9 +124,9 @@ pub trait QueueClient: Send + Sync {
     ) -> BoxFuture<'a, Result<BTreeMap<String, String>, QueueError>>;
 }
 
-/// Makes the client a mapping polls with: the endpoint of the queue's region and account,
-/// signed with credentials for the function's execution role (`role_arn`), or with the
-/// endpoint's own configured ones.
+/// Makes the client a mapping polls its queue with: this server's own queues, called
+/// with the execution role of the mapping's function (at its qualifier), or the endpoint
+/// configured for the queue's region and account, with that endpoint's credentials.
 pub trait QueueClients: Send + Sync {
-    fn client(&self, queue_arn: &str, role_arn: &str, session: &str) -> Arc<dyn QueueClient>;
+    fn client(&self, mapping: &EventSourceMapping) -> Arc<dyn QueueClient>;
 }

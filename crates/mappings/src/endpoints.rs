@@ -1,22 +1,17 @@
 //! Which SQS endpoint a mapping polls, and with whose credentials ([`Endpoints`], the
-//! server's [`QueueClients`]): Hearth's own port with a session of the function's
-//! execution role, unless the queue's region and account are configured to another
-//! SQS-compatible endpoint (`--sqs-endpoint REGION/ACCOUNT=URL`), which is signed with
-//! that endpoint's own credentials.
+//! server's [`QueueClients`]): this server's own queues, in-process and authorized for
+//! the function's execution role (`crate::local`), unless the queue's region and account
+//! are configured to another SQS-compatible endpoint (`--sqs-endpoint REGION/ACCOUNT=URL`),
+//! which is called over HTTP and signed with that endpoint's own credentials.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hearth_model::event_source_mapping::sqs_queue;
+use hearth_model::event_source_mapping::{sqs_queue, EventSourceMapping};
 
 use crate::client::{QueueClient, QueueClients};
-use crate::http::{http_client, CredentialSource, HttpClient, HttpQueueClient, Secret};
-
-/// Mints the session credentials of a function's execution role, as Lambda polls with
-/// the role; `None` when the server does not authenticate (requests go unsigned).
-pub trait RoleSessions: Send + Sync {
-    fn session(&self, role_arn: &str, session_name: &str) -> Option<Secret>;
-}
+use crate::http::{http_client, HttpClient, HttpQueueClient, Secret};
+use crate::local::LocalQueues;
 
 /// Another endpoint for one region and account.
 #[derive(Debug, Clone)]
@@ -71,70 +66,36 @@ fn parse_key(key: &str) -> Result<(String, String), String> {
 
 /// The server's [`QueueClients`].
 pub struct Endpoints {
-    own: String,
-    sessions: Arc<dyn RoleSessions>,
+    local: LocalQueues,
     overrides: HashMap<(String, String), Override>,
     http: HttpClient,
 }
 
 impl Endpoints {
-    /// Hearth's own endpoint (`http://127.0.0.1:9000`) with role sessions from
-    /// `sessions`, and the configured other endpoints.
-    pub fn new(
-        own: &str,
-        sessions: Arc<dyn RoleSessions>,
-        overrides: HashMap<(String, String), Override>,
-    ) -> Self {
+    /// This server's queues, and the configured other endpoints.
+    pub fn new(local: LocalQueues, overrides: HashMap<(String, String), Override>) -> Self {
         Self {
-            own: own.to_string(),
-            sessions,
+            local,
             overrides,
             http: http_client(),
         }
     }
 }
 
-/// A role's session, minted afresh for each call.
-struct RoleSource {
-    sessions: Arc<dyn RoleSessions>,
-    role: String,
-    name: String,
-}
-
-impl CredentialSource for RoleSource {
-    fn credentials(&self) -> Option<Secret> {
-        self.sessions.session(&self.role, &self.name)
-    }
-}
-
 impl QueueClients for Endpoints {
-    fn client(&self, queue_arn: &str, role_arn: &str, session: &str) -> Arc<dyn QueueClient> {
-        let (region, account) = sqs_queue(queue_arn).map_or_else(
-            || (String::new(), String::new()),
-            |q| (q.region.to_string(), q.account.to_string()),
-        );
-        let signing_region = if region.is_empty() {
-            hearth_model::arn::REGION.to_string()
-        } else {
-            region.clone()
-        };
-        match self.overrides.get(&(region, account)) {
+    fn client(&self, mapping: &EventSourceMapping) -> Arc<dyn QueueClient> {
+        let queue = sqs_queue(&mapping.event_source_arn);
+        let key = queue.map(|q| (q.region.to_string(), q.account.to_string()));
+        match key.as_ref().and_then(|k| self.overrides.get(k)) {
             Some(o) => Arc::new(HttpQueueClient::new(
                 &o.url,
-                &signing_region,
-                Arc::new(o.credentials.clone()),
+                queue.map_or(hearth_model::arn::REGION, |q| q.region),
+                o.credentials.clone(),
                 self.http.clone(),
             )),
-            None => Arc::new(HttpQueueClient::new(
-                &self.own,
-                &signing_region,
-                Arc::new(RoleSource {
-                    sessions: self.sessions.clone(),
-                    role: role_arn.to_string(),
-                    name: session.to_string(),
-                }),
-                self.http.clone(),
-            )),
+            None => self
+                .local
+                .client(&mapping.function, mapping.qualifier.as_deref()),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! The [`QueueClient`] the server polls with: SQS's AWS JSON 1.0 protocol over HTTP
+//! The [`QueueClient`] of another SQS-compatible endpoint, configured for a queue's
+//! region and account (`--sqs-endpoint`): SQS's AWS JSON 1.0 protocol over HTTP
 //! (`POST /`, `X-Amz-Target: AmazonSQS.<Operation>`, `application/x-amz-json-1.0`),
-//! SigV4-signed for the service `sqs`, to one endpoint: Hearth's own port by default, or
-//! the SQS-compatible endpoint configured for the queue's region and account
-//! (`--sqs-endpoint`). Plain `http://` endpoints only.
+//! SigV4-signed for the service `sqs` with the endpoint's credentials, or unsigned
+//! without. Plain `http://` endpoints only. (This server's own queues are called
+//! in-process: `crate::local`.)
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -37,19 +37,6 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Where a client's credentials come from at each call (a role's session is minted
-/// afresh, so it never expires under a long-running poller); `None` sends unsigned
-/// requests (a server with `--auth off`).
-pub trait CredentialSource: Send + Sync {
-    fn credentials(&self) -> Option<Secret>;
-}
-
-impl CredentialSource for Option<Secret> {
-    fn credentials(&self) -> Option<Secret> {
-        self.clone()
-    }
-}
-
 /// How long a call may take beyond its long poll.
 const CALL_SLACK: Duration = Duration::from_secs(10);
 
@@ -71,7 +58,8 @@ pub struct HttpQueueClient {
     /// `http://host:port`, without a trailing slash.
     endpoint: String,
     region: String,
-    credentials: Arc<dyn CredentialSource>,
+    /// `None` sends unsigned requests.
+    credentials: Option<Secret>,
     http: HttpClient,
 }
 
@@ -79,7 +67,7 @@ impl HttpQueueClient {
     pub fn new(
         endpoint: &str,
         region: &str,
-        credentials: Arc<dyn CredentialSource>,
+        credentials: Option<Secret>,
         http: HttpClient,
     ) -> Self {
         Self {
@@ -112,13 +100,13 @@ impl HttpQueueClient {
             ("content-type".into(), "application/x-amz-json-1.0".into()),
             ("x-amz-target".into(), target),
         ];
-        if let Some(secret) = self.credentials.credentials() {
+        if let Some(secret) = &self.credentials {
             headers.extend(signature(
                 &self.region,
                 &uri,
                 &headers,
                 &payload,
-                &secret,
+                secret,
                 SystemTime::now(),
             )?);
         }

@@ -9,12 +9,14 @@ pub mod endpoints;
 pub mod event;
 pub mod filter;
 pub mod http;
+pub mod local;
 
 pub use client::{QueueClient, QueueClients, QueueError};
 pub use hearth_triggers::BoxFuture;
 mod poller;
 mod source;
 
-pub use endpoints::{Endpoints, Override, RoleSessions};
+pub use endpoints::{Endpoints, Override};
+pub use local::LocalQueues;
 pub use poller::DEFAULT_POLLERS;
 pub use source::MappingSource;

@@ -1,9 +1,14 @@
 //! [`MappingSource`] (`sqs-mapping`): the event source that follows the store's mappings.
-//! Once a second it reads them all and settles what changed: a transitional state
-//! (`Creating`, `Enabling`, `Updating`, `Disabling`) becomes `Enabled` or `Disabled`, a
-//! `Deleting` mapping's pollers stop and its record goes, an enabled mapping gets its
-//! pollers (restarted when its settings change), a disabled one loses them. On a shared
-//! store each mapping's pollers run on the one node that holds its lease.
+//! Once a second it reads them all and applies what changed: an enabled mapping gets its
+//! pollers (restarted when its settings change), a disabled one loses them, a `Deleting`
+//! mapping's pollers stop and its record goes; and only then does a transitional state
+//! (`Creating`, `Enabling`, `Updating`, `Disabling`) become `Enabled` or `Disabled`, so
+//! that the state a change answers lasts until the change is in effect (Lambda refuses
+//! another change meanwhile: `crates/api/src/event_source_mappings.rs`).
+//!
+//! On a shared store a mapping is applied, polled and settled by the one node that holds
+//! its lease; while the holder is away (until its lease lapses) the mapping's transitional
+//! state stays. A mapping that neither polls nor changes needs no holder.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -143,27 +148,9 @@ impl Follower {
 
     async fn follow(&mut self) -> Result<(), String> {
         let all = self.blocking(|s| s.mappings().all_mappings()).await?;
-        let mut seen = Vec::new();
+        let seen: Vec<String> = all.iter().map(|m| m.uuid.clone()).collect();
         for m in all {
-            seen.push(m.uuid.clone());
-            if m.state == MappingState::Deleting {
-                self.halt(&m.uuid);
-                let uuid = m.uuid.clone();
-                self.blocking(move |s| s.mappings().delete_mapping(&uuid))
-                    .await?;
-                continue;
-            }
-            let m = if m.state.is_transitional() {
-                self.settle(m).await?
-            } else {
-                Some(m)
-            };
-            let Some(m) = m else { continue };
-            if m.enabled && self.holds(&m.uuid).await {
-                self.ensure(m).await;
-            } else {
-                self.halt(&m.uuid);
-            }
+            self.apply(m).await?;
         }
         let gone: Vec<String> = self
             .runs
@@ -173,6 +160,37 @@ impl Follower {
             .collect();
         for uuid in gone {
             self.halt(&uuid);
+        }
+        Ok(())
+    }
+
+    /// Puts one mapping in effect on this node if it holds it, then settles its state.
+    async fn apply(&mut self, m: EventSourceMapping) -> Result<(), String> {
+        let changing = m.state.is_transitional();
+        if !(m.enabled || changing) || !self.holds(&m.uuid).await {
+            self.halt(&m.uuid);
+            return Ok(());
+        }
+        let uuid = m.uuid.clone();
+        if m.state == MappingState::Deleting {
+            self.halt(&uuid);
+            let gone = uuid.clone();
+            self.blocking(move |s| s.mappings().delete_mapping(&gone))
+                .await?;
+            self.release(&uuid).await;
+            return Ok(());
+        }
+        if m.enabled {
+            self.ensure(&m).await;
+        } else {
+            self.halt(&uuid);
+        }
+        if changing {
+            let settled = self.settle(m).await?;
+            if settled.is_some_and(|m| !m.enabled) {
+                // Disabled: nothing of it runs here any more.
+                self.release(&uuid).await;
+            }
         }
         Ok(())
     }
@@ -227,21 +245,21 @@ impl Follower {
         }
     }
 
-    /// Starts the mapping's pollers, or restarts them if its settings changed.
-    async fn ensure(&mut self, m: EventSourceMapping) {
+    /// Starts the mapping's pollers, or restarts them if its settings changed; none for
+    /// a mapping whose function is gone.
+    async fn ensure(&mut self, m: &EventSourceMapping) {
         if let Some(a) = self.runs.get(&m.uuid) {
-            if settings(&a.run.mapping) == settings(&m) {
+            if settings(&a.run.mapping) == settings(m) {
                 return;
             }
             self.halt(&m.uuid);
         }
-        let role = {
-            let function = m.function.clone();
-            self.blocking(move |s| s.metadata().get_function(&function))
-                .await
-        };
-        let role = match role {
-            Ok(Some(f)) => f.role,
+        let function = m.function.clone();
+        match self
+            .blocking(move |s| s.metadata().get_function(&function))
+            .await
+        {
+            Ok(Some(_)) => {}
             Ok(None) => {
                 tracing::debug!(mapping = %m.uuid, "the mapping's function does not exist");
                 return;
@@ -250,9 +268,8 @@ impl Follower {
                 tracing::warn!(mapping = %m.uuid, error = %e, "cannot read the mapping's function");
                 return;
             }
-        };
-        let session = hearth_model::arn::key_name(&m.function).to_string();
-        let client = self.clients.client(&m.event_source_arn, &role, &session);
+        }
+        let client = self.clients.client(m);
         let (stop, stopped) = watch::channel(false);
         tracing::info!(mapping = %m.uuid, queue = %m.event_source_arn, function = %m.function_arn, "polling");
         let run = MappingRun::start(
@@ -262,7 +279,7 @@ impl Follower {
             self.store.clone(),
             stopped,
         );
-        self.runs.insert(m.uuid, Active { run, stop });
+        self.runs.insert(m.uuid.clone(), Active { run, stop });
     }
 
     /// Stops a mapping's pollers; their invocations finish on their own.

@@ -125,7 +125,7 @@ impl QueueClient for MemQueue {
 struct Clients(Arc<MemQueue>);
 
 impl QueueClients for Clients {
-    fn client(&self, _queue: &str, _role: &str, _session: &str) -> Arc<dyn QueueClient> {
+    fn client(&self, _mapping: &EventSourceMapping) -> Arc<dyn QueueClient> {
         self.0.clone()
     }
 }
@@ -183,26 +183,7 @@ impl Server {
     }
 
     fn map(&self, edit: impl FnOnce(&mut EventSourceMapping)) -> EventSourceMapping {
-        let mut m = EventSourceMapping {
-            uuid: "m-1".into(),
-            account: hearth_model::arn::ACCOUNT.into(),
-            function: "f".into(),
-            qualifier: None,
-            function_arn: hearth_model::arn::function_arn("f", None),
-            event_source_arn: QUEUE.into(),
-            state: MappingState::Creating,
-            enabled: true,
-            state_transition_reason: "USER_INITIATED".into(),
-            last_modified_ms: 1,
-            last_processing_result: None,
-            batch_size: 10,
-            maximum_batching_window: 0,
-            filters: None,
-            function_response_types: vec![],
-            maximum_concurrency: None,
-            on_failure: None,
-            tags: Default::default(),
-        };
+        let mut m = hearth_model::testing::mapping("m-1", "f", QUEUE);
         edit(&mut m);
         self.store.mappings().insert_mapping(&m).expect("insert");
         m

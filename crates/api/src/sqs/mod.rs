@@ -211,10 +211,7 @@ fn authorize(
     let (arn, owner) = resource_of(op, input, &access.caller.account)?;
     let policy = QueueId::parse(&arn, &owner)
         .ok()
-        .and_then(|id| sqs.queue_policy(&id))
-        .and_then(|text| {
-            hearth_iam_policy::parse(&text, hearth_iam_policy::PolicyKind::Resource).ok()
-        })
+        .and_then(|id| sqs.resource_policy(&id))
         .map(Arc::new);
     access
         .check_with_policy(state, action, &arn, &owner, policy)

@@ -211,16 +211,20 @@ impl Engine {
 }
 
 impl Engine {
-    /// Whether the execution role of `function` (a key) at `qualifier` lets Lambda call
-    /// `action` on `resource` (an ARN of another service, whose own resource policy
-    /// Hearth does not hold here): what a mapping needs of the role before it polls its
-    /// source (`sqs:ReceiveMessage` on the queue). Always true with role checking off.
+    /// Whether the execution role of `function` (a key) at `qualifier` (`$LATEST` when
+    /// `None`, a version, or an alias: its primary version's role) lets Lambda call
+    /// `action` on `resource`, an ARN of another service whose own resource policy, if it
+    /// has one, is `resource_policy` (an SQS queue's `Policy`: it can let the role in from
+    /// another account, and deny it anywhere). What a mapping needs of the role to poll
+    /// its queue: asked when it is made and at each call its poller makes. Always true
+    /// with role checking off.
     pub fn role_may_call(
         &self,
         function: &str,
         qualifier: Option<&str>,
         action: &str,
         resource: &str,
+        resource_policy: Option<&Policy>,
     ) -> Result<bool, EngineError> {
         if !self.inner.check_roles {
             return Ok(true);
@@ -231,6 +235,6 @@ impl Engine {
         };
         let role = self.select(&source, |a| &a.function_version)?.role.clone();
         let owner = arn_account(resource).unwrap_or_else(|| key_account(function));
-        self.role_allows(&role, function, action, resource, owner, None)
+        self.role_allows(&role, function, action, resource, owner, resource_policy)
     }
 }
