@@ -31,6 +31,11 @@ pub const DEFAULT_POLLERS: usize = 5;
 /// A throttled or failing poller's first and longest wait.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// A long poll that answers nothing sooner than this did not wait (a server whose long
+/// polls end as it shuts down, an endpoint without long polling): the poller waits
+/// before the next, rather than call again at once, in a loop that never yields when
+/// the queue is in-process.
+const EARLY_EMPTY: Duration = Duration::from_secs(1);
 
 /// What became of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +160,7 @@ impl MappingRun {
                     _ = stop.changed() => break,
                 }
             }
+            let polled = Instant::now();
             let batch = tokio::select! {
                 b = self.collect() => b,
                 _ = stop.changed() => break,
@@ -171,6 +177,11 @@ impl MappingRun {
                 if self.leave_if_not_last() {
                     return;
                 }
+                backoff = if polled.elapsed() < EARLY_EMPTY {
+                    next_backoff(backoff)
+                } else {
+                    Duration::ZERO
+                };
                 continue;
             }
             let full = batch.len() as u32 >= self.mapping.batch_size.min(RECEIVE_MAX);

@@ -21,10 +21,13 @@ use serde_json::Value;
 const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:jobs";
 
 /// A queue in memory: what is visible, what was received and not deleted, and what was
-/// deleted.
+/// deleted. Its long polls wait for a message as SQS's do, unless it answers at once
+/// (`no_long_polls`), as a server shutting down does.
 #[derive(Default)]
 struct MemQueue {
     state: Mutex<QueueState>,
+    arrived: tokio::sync::Notify,
+    no_long_polls: bool,
 }
 
 #[derive(Default)]
@@ -32,6 +35,7 @@ struct QueueState {
     visible: VecDeque<Message>,
     in_flight: BTreeMap<String, Message>,
     deleted: Vec<String>,
+    receives: usize,
 }
 
 impl MemQueue {
@@ -45,6 +49,11 @@ impl MemQueue {
             attributes: BTreeMap::from([("ApproximateReceiveCount".into(), "1".into())]),
             ..Default::default()
         });
+        self.arrived.notify_waiters();
+    }
+
+    fn receives(&self) -> usize {
+        self.state.lock().expect("queue").receives
     }
 
     fn deleted(&self) -> Vec<String> {
@@ -71,20 +80,27 @@ impl QueueClient for MemQueue {
         req: Receive,
     ) -> BoxFuture<'a, Result<Vec<Message>, QueueError>> {
         Box::pin(async move {
-            let got: Vec<Message> = {
-                let mut s = self.state.lock().expect("queue");
-                let n = (req.max_messages as usize).min(s.visible.len());
-                let got: Vec<Message> = s.visible.drain(..n).collect();
-                for m in &got {
-                    s.in_flight.insert(m.receipt_handle.clone(), m.clone());
+            let deadline =
+                tokio::time::Instant::now() + Duration::from_secs(u64::from(req.wait_seconds));
+            loop {
+                let arrived = self.arrived.notified();
+                let got: Vec<Message> = {
+                    let mut s = self.state.lock().expect("queue");
+                    s.receives += 1;
+                    let n = (req.max_messages as usize).min(s.visible.len());
+                    let got: Vec<Message> = s.visible.drain(..n).collect();
+                    for m in &got {
+                        s.in_flight.insert(m.receipt_handle.clone(), m.clone());
+                    }
+                    got
+                };
+                if !got.is_empty() || self.no_long_polls {
+                    return Ok(got);
                 }
-                got
-            };
-            if got.is_empty() && req.wait_seconds > 0 {
-                // A short stand-in for the long poll.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                    return Ok(got);
+                }
             }
-            Ok(got)
         })
     }
 
@@ -417,5 +433,27 @@ async fn a_batching_window_gathers_more_than_one_receive() {
         })
         .collect();
     assert_eq!(sizes, [15]);
+    host.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_that_answers_at_once_is_not_called_again_at_once() {
+    let mut server = Server::new(reporter());
+    server.queue = Arc::new(MemQueue {
+        no_long_polls: true,
+        ..Default::default()
+    });
+    testing::create(&server.engine, testing::new_function("f")).await;
+    server.map(|_| {});
+    let host = server.host().await;
+    eventually("the poller receives", || server.queue.receives() > 0).await;
+    let first = server.queue.receives();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Backing off from 100 ms, doubling: a handful of calls in two seconds, not a loop.
+    let more = server.queue.receives() - first;
+    assert!(more <= 10, "{more} receives in two seconds");
+    // Still polling: a message sent now is delivered.
+    server.queue.send("a", "ok-a");
+    eventually("the message is deleted", || server.queue.deleted() == ["a"]).await;
     host.stop(Duration::from_secs(1)).await;
 }
