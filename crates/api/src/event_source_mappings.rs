@@ -247,21 +247,15 @@ pub(crate) fn shape(m: &EventSourceMapping) -> Value {
     o
 }
 
-/// The SQS rules on batch size and window, for the mapping as it would stand.
-fn check_batching(m: &EventSourceMapping) -> Result<(), AwsError> {
-    let fifo = sqs_queue(&m.event_source_arn).is_some_and(|q| q.is_fifo());
-    if fifo {
-        if m.batch_size > esm::SQS_MAX_BATCH_UNWINDOWED {
-            return Err(AwsError::invalid(
-                "Batch size must be between 1 and 10 inclusive for FIFO queues.",
-            ));
-        }
-        if m.maximum_batching_window > 0 {
-            return Err(AwsError::invalid(
-                "Batching window is not supported for FIFO queues.",
-            ));
-        }
-    } else if m.batch_size > esm::SQS_MAX_BATCH_UNWINDOWED && m.maximum_batching_window == 0 {
+/// The SQS rules on batch size and window, for the mapping as it would stand. A FIFO
+/// queue takes no window, so its batches stay within 10 as well.
+fn check_batching(queue_arn: &str, batch_size: u32, window: u32) -> Result<(), AwsError> {
+    if window > 0 && sqs_queue(queue_arn).is_some_and(|q| q.is_fifo()) {
+        return Err(AwsError::invalid(
+            "Batching window is not supported for FIFO queues",
+        ));
+    }
+    if batch_size > esm::SQS_MAX_BATCH_UNWINDOWED && window == 0 {
         return Err(AwsError::invalid(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         ));
@@ -278,14 +272,22 @@ struct Target {
     timeout: i64,
 }
 
-/// The function a mapping's `FunctionName` names, which must exist.
+/// The function a mapping's `FunctionName` names, which must exist (else Lambda's
+/// `InvalidParameterValueException`, not the `ResourceNotFoundException` of the
+/// function's own operations).
 fn resolve_function(
     s: &AppState,
     parts: hearth_model::arn::NameParts,
     tenant: &Tenant,
 ) -> ApiResult<Target> {
     let r = parts.resolve(tenant.as_str())?;
-    let timeout = s.engine.get_function(&r)?.timeout;
+    let timeout = match s.engine.get_function(&r) {
+        Ok(config) => config.timeout,
+        Err(hearth_engine::EngineError::NotFound(_)) => {
+            return Err(ApiError(AwsError::invalid("Function does not exist")))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let arn = function_arn(&r.name, r.qualifier.as_deref());
     Ok(Target { r, arn, timeout })
 }
@@ -376,14 +378,19 @@ fn conflict(source: &str, function: &FunctionRef, uuid: &str) -> ApiError {
 async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiResult<Response> {
     let req: MappingRequest = body::json(body, "CreateEventSourceMapping").await?;
     let parts = req.violations(true)?.expect("a create's name was checked");
-    let target = resolve_function(&s, parts, &tenant)?;
-    let r = &target.r;
+    // What the request asks of the source is checked before the function is looked
+    // for, as Lambda answers.
     let source = req.event_source_arn.clone().unwrap_or_default();
     if sqs_queue(&source).is_none() {
         return Err(ApiError(AwsError::invalid("Unrecognized event source.")));
     }
     req.refuse_other_sources()?;
     let filters = req.filters()?.filter(|f| !f.is_empty());
+    let batch_size = req.batch_size.map_or(esm::SQS_DEFAULT_BATCH, |n| n as u32);
+    let window = req.maximum_batching_window_in_seconds.unwrap_or(0) as u32;
+    check_batching(&source, batch_size, window)?;
+    let target = resolve_function(&s, parts, &tenant)?;
+    let r = &target.r;
     let enabled = req.enabled.unwrap_or(true);
     let account = hearth_model::arn::key_account(&r.name).to_string();
     let m = EventSourceMapping {
@@ -398,8 +405,8 @@ async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiRes
         state_transition_reason: "USER_INITIATED".into(),
         last_modified_ms: hearth_model::time::now_ms(),
         last_processing_result: None,
-        batch_size: req.batch_size.map_or(esm::SQS_DEFAULT_BATCH, |n| n as u32),
-        maximum_batching_window: req.maximum_batching_window_in_seconds.unwrap_or(0) as u32,
+        batch_size,
+        maximum_batching_window: window,
         filters,
         function_response_types: req.function_response_types.clone().unwrap_or_default(),
         maximum_concurrency: req
@@ -410,7 +417,6 @@ async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiRes
         on_failure: None,
         tags: req.tags.clone().unwrap_or_default(),
     };
-    check_batching(&m)?;
     check_role(&s, r, &source)?;
     check_queue(&s, &m, target.timeout).await?;
     if let Err(existing) = s.engine.insert_mapping(m.clone()).await? {
@@ -489,7 +495,11 @@ async fn update(
     if let Some(c) = &req.scaling_config {
         next.maximum_concurrency = c.maximum_concurrency.map(|n| n as u32);
     }
-    check_batching(&next)?;
+    check_batching(
+        &next.event_source_arn,
+        next.batch_size,
+        next.maximum_batching_window,
+    )?;
     if let Some(timeout) = retargeted {
         check_queue(&s, &next, timeout).await?;
     }
@@ -610,17 +620,26 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_over_ten_needs_a_window_and_a_fifo_queue_takes_neither() {
-        let mut m = sample();
-        m.batch_size = 11;
-        assert!(check_batching(&m)
+    fn a_batch_over_ten_needs_a_window_and_a_fifo_queue_takes_none() {
+        let standard = "arn:aws:sqs:us-east-1:000000000000:q";
+        let fifo = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
+        assert_eq!(
+            check_batching(standard, 11, 0)
+                .expect_err("no window")
+                .message,
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
+        );
+        assert!(check_batching(standard, 11, 1).is_ok());
+        assert!(check_batching(fifo, 10, 0).is_ok());
+        // A FIFO queue's batch over 10 is refused for the window either way.
+        assert_eq!(
+            check_batching(fifo, 100, 5).expect_err("a window").message,
+            "Batching window is not supported for FIFO queues"
+        );
+        assert!(check_batching(fifo, 11, 0)
             .expect_err("no window")
             .message
-            .starts_with("Maximum batch window in seconds must be greater than 0"));
-        m.maximum_batching_window = 1;
-        assert!(check_batching(&m).is_ok());
-        m.event_source_arn.push_str(".fifo");
-        assert!(check_batching(&m).is_err());
+            .starts_with("Maximum batch window in seconds"));
     }
 
     #[test]

@@ -146,8 +146,19 @@ fn error(reply: (StatusCode, Value)) -> (u16, String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mapping_needs_a_queue_that_hides_messages_as_long_as_the_function_runs() {
+async fn a_mapping_needs_a_function_and_a_queue_that_hides_messages_as_long_as_it_runs() {
     let f = Fixture::new().await;
+    let missing = f
+        .call(
+            "POST",
+            "/2015-03-31/event-source-mappings/",
+            Some(json!({"FunctionName": "nope", "EventSourceArn": queue_arn("nothing")})),
+        )
+        .await;
+    assert_eq!(
+        error(missing),
+        (400, "User".into(), "Function does not exist".into())
+    );
     let (status, body) = f.create(&queue_arn("nothing")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
