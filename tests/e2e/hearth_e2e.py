@@ -485,12 +485,13 @@ def make_execution_role(endpoint: str, role: str = "hearth-e2e", verify=None) ->
 
 
 def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
-               resource: str = "*") -> None:
+               resource: str = "*", verify=None) -> None:
     """Makes the test functions' execution role (ROLE) in the server's IAM, trusting
     Lambda, with one inline policy allowing `actions` on `resource`: with authentication
-    on, a function's own SDK calls are allowed exactly what its role's policies allow."""
+    on, a function's own SDK calls are allowed exactly what its role's policies allow.
+    `verify` as boto3's (a CA bundle for HTTPS)."""
     iam = boto3.session.Session().client(
-        "iam", region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
+        "iam", region_name=REGION, endpoint_url=endpoint, verify=verify, **key_args(endpoint),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
     try:
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
@@ -501,12 +502,12 @@ def allow_role(endpoint: str, actions: list, role: str = "hearth-e2e",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
 
 
-def service_client(endpoint: str, service: str, validate: bool = True):
+def service_client(endpoint: str, service: str, validate: bool = True, verify=None):
     """boto3's client of `service` (`sqs`, `sns`, ...) for the server at `endpoint`, with
     its administrator key and no retries; `validate=False` turns botocore's parameter
-    validation off."""
+    validation off; `verify` as boto3's (a CA bundle for HTTPS)."""
     return boto3.session.Session().client(
-        service, region_name=REGION, endpoint_url=endpoint, **key_args(endpoint),
+        service, region_name=REGION, endpoint_url=endpoint, verify=verify, **key_args(endpoint),
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                       parameter_validation=validate))
 

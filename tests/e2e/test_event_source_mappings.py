@@ -1,9 +1,11 @@
 """Event-source mappings (SQS): the control plane (Create/Get/Update/Delete/List with
-Lambda's shapes, states, validation and errors, the execution role's SQS permissions,
+Lambda's shapes, states, validation and errors, the queue's existence and visibility
+timeout, the execution role's SQS permissions, no change while another is in progress,
 mappings surviving a restart) and delivery (Python and Node functions consuming a queue
-with partial batch failures, the queue's redrive policy to a dead-letter queue, filters).
+with partial batch failures, the queue's redrive policy to a dead-letter queue, filters,
+a version's own role, a server serving HTTPS, another SQS endpoint).
 
-The delivery tests use Hearth's own SQS service, on the same port."""
+The queues are Hearth's own SQS service's, which the pollers call in-process."""
 
 import io
 import json
@@ -59,16 +61,33 @@ def wait_gone(client, uuid, timeout=30):
         time.sleep(0.2)
 
 
+def sqs_client(endpoint, verify=None):
+    return h.service_client(endpoint, "sqs", verify=verify)
+
+
+@pytest.fixture(scope="module")
+def sqs(server):
+    return sqs_client(server.endpoint)
+
+
+def new_queue(sqs, prefix="q", **attributes):
+    """A queue of a unique name with `attributes`, and its ARN."""
+    url = sqs.create_queue(QueueName=h.unique_name(prefix),
+                           Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def role_may_poll(server):
     """The test functions' execution role may poll queues (Lambda checks it at create)."""
     h.allow_role(server.endpoint, SQS_ACTIONS)
 
 
-def test_create_get_list_update_delete(client):
+def test_create_get_list_update_delete(client, sqs):
     name = h.unique_name("esm")
     h.create_function(client, name)
-    arn = queue_arn(h.unique_name("q"))
+    arn = new_queue(sqs)
     made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
     assert made["ResponseMetadata"]["HTTPStatusCode"] == 202
     uuid = made["UUID"]
@@ -123,13 +142,13 @@ def test_create_get_list_update_delete(client):
     assert client.list_event_source_mappings(FunctionName=name)["EventSourceMappings"] == []
 
 
-def test_created_disabled_and_paged(client):
+def test_created_disabled_and_paged(client, sqs):
     name = h.unique_name("esm-page")
     h.create_function(client, name)
     uuids = []
     for i in range(3):
         m = client.create_event_source_mapping(
-            EventSourceArn=queue_arn(h.unique_name(f"q{i}")), FunctionName=name, Enabled=False)
+            EventSourceArn=new_queue(sqs, f"q{i}"), FunctionName=name, Enabled=False)
         uuids.append(m["UUID"])
     wait_state(client, uuids[0], "Disabled")
     seen, marker = [], None
@@ -144,10 +163,10 @@ def test_created_disabled_and_paged(client):
     assert sorted(seen) == sorted(uuids)
 
 
-def test_errors_as_lambda_gives_them(client, raw_client):
+def test_errors_as_lambda_gives_them(client, raw_client, sqs):
     name = h.unique_name("esm-err")
     h.create_function(client, name)
-    arn = queue_arn(h.unique_name("q"))
+    arn = new_queue(sqs)
 
     # A batch over 10 needs a batching window.
     assert error(client.create_event_source_mapping, EventSourceArn=arn, FunctionName=name,
@@ -172,11 +191,18 @@ def test_errors_as_lambda_gives_them(client, raw_client):
     assert error(client.create_event_source_mapping, EventSourceArn=arn, FunctionName=name,
                  FilterCriteria={"Filters": [{"Pattern": "not json"}]}) == (
         400, "InvalidParameterValueException", "Invalid filter pattern definition.")
-    # The function must exist.
-    status, code, message = error(client.create_event_source_mapping, EventSourceArn=arn,
-                                  FunctionName=name + "-missing")
-    assert (status, code) == (404, "ResourceNotFoundException")
-    assert message == f"Function not found: {h.function_arn(name + '-missing')}"
+    # A FIFO queue takes no batching window.
+    fifo = sqs.create_queue(QueueName=h.unique_name("q") + ".fifo",
+                            Attributes={"FifoQueue": "true"})["QueueUrl"]
+    fifo_arn = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    assert error(client.create_event_source_mapping, EventSourceArn=fifo_arn,
+                 FunctionName=name, BatchSize=100, MaximumBatchingWindowInSeconds=5) == (
+        400, "InvalidParameterValueException", "Batching window is not supported for FIFO queues")
+    # The function must exist: Lambda's words for a mapping, not GetFunction's.
+    assert error(client.create_event_source_mapping, EventSourceArn=arn,
+                 FunctionName=name + "-missing") == (
+        400, "InvalidParameterValueException", "Function does not exist")
 
     made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
     assert error(client.create_event_source_mapping, EventSourceArn=arn,
@@ -186,6 +212,7 @@ def test_errors_as_lambda_gives_them(client, raw_client):
         f"already exists. Please update or delete the existing mapping with UUID "
         f"{made['UUID']}")
     # BatchSize over 10 on update too, unless the window comes with it.
+    wait_state(client, made["UUID"], "Enabled")
     assert error(client.update_event_source_mapping, UUID=made["UUID"], BatchSize=20)[1] == \
         "InvalidParameterValueException"
 
@@ -214,8 +241,9 @@ def test_mappings_survive_a_restart(own_server):
     client = h.lambda_client(own_server.endpoint)
     name = h.unique_name("esm-restart")
     h.create_function(client, name)
-    made = client.create_event_source_mapping(EventSourceArn=queue_arn("q-restart"),
-                                              FunctionName=name, BatchSize=7)
+    made = client.create_event_source_mapping(
+        EventSourceArn=new_queue(sqs_client(own_server.endpoint)), FunctionName=name,
+        BatchSize=7)
     wait_state(client, made["UUID"], "Enabled")
     own_server.restart()
     client = h.lambda_client(own_server.endpoint)
@@ -223,22 +251,23 @@ def test_mappings_survive_a_restart(own_server):
     assert (got["State"], got["BatchSize"]) == ("Enabled", 7)
 
 
-def test_mappings_are_tagged_by_their_arn(client):
+def test_mappings_are_tagged_by_their_arn(client, sqs):
     name = h.unique_name("esm-tags")
     h.create_function(client, name)
-    made = client.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+    made = client.create_event_source_mapping(EventSourceArn=new_queue(sqs),
                                               FunctionName=name, Tags={"team": "a"})
     arn = made["EventSourceMappingArn"]
     assert client.list_tags(Resource=arn)["Tags"] == {"team": "a"}
     client.tag_resource(Resource=arn, Tags={"stage": "prod"})
     client.untag_resource(Resource=arn, TagKeys=["team"])
     assert client.list_tags(Resource=arn)["Tags"] == {"stage": "prod"}
+    wait_state(client, made["UUID"], "Enabled")
     client.delete_event_source_mapping(UUID=made["UUID"])
     wait_gone(client, made["UUID"])
     assert error(client.list_tags, Resource=arn)[:2] == (404, "ResourceNotFoundException")
 
 
-def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
+def test_iam_scopes_mappings_by_function_and_by_arn(client, server, sqs, tmp_path):
     """Create and List act on `*` with the condition key `lambda:FunctionArn`; Get, Update
     and Delete on the mapping's ARN (and the same key, of the mapping's function)."""
     allowed, other = h.unique_name("esm-iam"), h.unique_name("esm-iam-other")
@@ -251,7 +280,7 @@ def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
          "Condition": {"StringEquals": {"lambda:FunctionArn": h.function_arn(allowed)}}},
     ])
     user = h.lambda_client(server.endpoint, credentials=key)
-    made = user.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+    made = user.create_event_source_mapping(EventSourceArn=new_queue(sqs),
                                             FunctionName=allowed)
     assert user.get_event_source_mapping(UUID=made["UUID"])["UUID"] == made["UUID"]
     assert [m["UUID"] for m in user.list_event_source_mappings(
@@ -263,7 +292,7 @@ def test_iam_scopes_mappings_by_function_and_by_arn(client, server, tmp_path):
     # Not allowed to delete, whatever the function.
     assert error(user.delete_event_source_mapping, UUID=made["UUID"])[:2] == (
         403, "AccessDeniedException")
-    mine = client.create_event_source_mapping(EventSourceArn=queue_arn(h.unique_name("q")),
+    mine = client.create_event_source_mapping(EventSourceArn=new_queue(sqs),
                                               FunctionName=other)
     assert error(user.get_event_source_mapping, UUID=mine["UUID"])[:2] == (
         403, "AccessDeniedException")
@@ -274,20 +303,42 @@ def polls(node, uuid) -> bool:
                for line in node.stderr_tail().splitlines())
 
 
-def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
-    """Each mapping's pollers run on the one node holding its lease; when that node dies,
-    another takes the lease once it lapses."""
+def serving_sqs(nodes):
+    """The node of a fleet that serves SQS (holds the `sqs` lease)."""
+    def serving():
+        for n in nodes:
+            try:
+                sqs_client(n.endpoint).list_queues()
+                return n
+            except ClientError:
+                pass
+        return None
+    return wait_until(serving, what="a node serving SQS")
+
+
+def mapped_fleet(fleet):
+    """Two nodes, a function and a mapping of it polled by one of them: the nodes, the
+    mapping's UUID and the node polling it."""
     first = fleet.add()
     second = fleet.add()
     h.allow_role(first.endpoint, SQS_ACTIONS)
-    client = h.lambda_client(first.endpoint)
+    node = serving_sqs([first, second])
+    client = h.lambda_client(node.endpoint)
     name = h.unique_name("esm-fleet")
     h.create_function(client, name)
-    made = client.create_event_source_mapping(EventSourceArn=queue_arn("q-fleet"),
-                                              FunctionName=name)
+    made = client.create_event_source_mapping(
+        EventSourceArn=new_queue(sqs_client(node.endpoint)), FunctionName=name)
     uuid = made["UUID"]
     wait_state(h.lambda_client(second.endpoint), uuid, "Enabled")
     wait_until(lambda: polls(first, uuid) or polls(second, uuid), what="a node polling")
+    holder = first if polls(first, uuid) else second
+    return (first, second), uuid, holder
+
+
+def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
+    """Each mapping's pollers run on the one node holding its lease; when that node dies,
+    another takes the lease once it lapses."""
+    (first, second), uuid, _ = mapped_fleet(fleet)
     time.sleep(3)
     holders = [n for n in (first, second) if polls(n, uuid)]
     assert len(holders) == 1, "both nodes poll the mapping"
@@ -296,17 +347,34 @@ def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
     wait_until(lambda: polls(survivor, uuid), timeout=60, what="the other node taking over")
 
 
+def test_a_change_is_refused_until_the_last_one_is_in_effect(fleet):
+    """A change's transitional state lasts until the node holding the mapping has applied
+    it; meanwhile Lambda refuses another Update or Delete (ResourceInUseException). With
+    the holder killed its lease stands for up to 15 s, so the state observably stays."""
+    nodes, uuid, holder = mapped_fleet(fleet)
+    survivor = nodes[1] if holder is nodes[0] else nodes[0]
+    holder.kill()
+    client = h.lambda_client(survivor.endpoint)
+    updated = client.update_event_source_mapping(UUID=uuid, BatchSize=5)
+    assert (updated["State"], updated["BatchSize"]) == ("Updating", 5)
+    assert error(client.update_event_source_mapping, UUID=uuid, BatchSize=6) == (
+        400, "ResourceInUseException",
+        "Cannot update the event source mapping because it is in use.")
+    assert error(client.delete_event_source_mapping, UUID=uuid) == (
+        400, "ResourceInUseException",
+        "Cannot delete the event source mapping because it is in use.")
+    got = client.get_event_source_mapping(UUID=uuid)
+    assert (got["State"], got["BatchSize"]) == ("Updating", 5)
+    # Once the lease lapses, the survivor applies the change and settles it.
+    wait_state(client, uuid, "Enabled", timeout=60)
+    assert polls(survivor, uuid)
+    assert client.delete_event_source_mapping(UUID=uuid)["State"] == "Deleting"
+    assert error(client.delete_event_source_mapping, UUID=uuid)[1] == "ResourceInUseException"
+    wait_gone(client, uuid)
+
+
 # ---------------------------------------------------------------------------------------------
 # Delivery, through Hearth's own SQS
-
-
-def sqs_client(endpoint):
-    return h.service_client(endpoint, "sqs")
-
-
-@pytest.fixture(scope="module")
-def sqs(server):
-    return sqs_client(server.endpoint)
 
 
 PY_HANDLER = """
@@ -335,15 +403,15 @@ def zipped(filename, source):
     return buf.getvalue()
 
 
-def consumer(client, runtime):
+def consumer(client, runtime, timeout=10, **kw):
     name = h.unique_name("esm-consumer")
     if runtime == h.PYTHON:
         h.create_function(client, name, zip_file=zipped("app.py", PY_HANDLER),
-                          handler="app.handler", Timeout=10)
+                          handler="app.handler", Timeout=timeout, **kw)
     else:
         h.create_function(client, name, runtime=h.NODE,
                           zip_file=zipped("index.mjs", NODE_HANDLER),
-                          handler="index.handler", Timeout=10)
+                          handler="index.handler", Timeout=timeout, **kw)
     return name
 
 
@@ -366,12 +434,12 @@ def wait_until(check, timeout=60, what="condition"):
         time.sleep(0.5)
 
 
-def queue_with_dlq(sqs, max_receives=2):
+def queue_with_dlq(sqs, max_receives=2, visibility=5):
     dlq = sqs.create_queue(QueueName=h.unique_name("dlq"))["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     q = sqs.create_queue(QueueName=h.unique_name("src"), Attributes={
-        "VisibilityTimeout": "2",
+        "VisibilityTimeout": str(visibility),
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": str(max_receives)})})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
@@ -379,10 +447,40 @@ def queue_with_dlq(sqs, max_receives=2):
     return q, arn, dlq
 
 
+def test_a_mapping_needs_a_queue_that_hides_messages_as_long_as_the_function_runs(
+        client, sqs):
+    """CreateEventSourceMapping asks the queue (GetQueueAttributes): it must exist, and its
+    visibility timeout must not be shorter than the function's timeout, or a message
+    would be received again while the function still runs on it."""
+    name = consumer(client, h.PYTHON, timeout=60)
+    missing = queue_arn(h.unique_name("missing"))
+    assert error(client.create_event_source_mapping, EventSourceArn=missing,
+                 FunctionName=name) == (
+        400, "InvalidParameterValueException",
+        "Error occurred while ReceiveMessage. SQS Error Code: "
+        "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does "
+        "not exist.")
+    short = new_queue(sqs)
+    assert error(client.create_event_source_mapping, EventSourceArn=short,
+                 FunctionName=name) == (
+        400, "InvalidParameterValueException",
+        "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds")
+    assert client.list_event_source_mappings(FunctionName=name)["EventSourceMappings"] == []
+    enough = new_queue(sqs, VisibilityTimeout=60)
+    made = client.create_event_source_mapping(EventSourceArn=enough, FunctionName=name)
+    assert made["State"] == "Creating"
+    # Pointing a mapping at a function that runs longer is refused the same way.
+    slow = consumer(client, h.PYTHON, timeout=90)
+    wait_state(client, made["UUID"], "Enabled")
+    assert error(client.update_event_source_mapping, UUID=made["UUID"], FunctionName=slow) == (
+        400, "InvalidParameterValueException",
+        "Queue visibility timeout: 60 seconds is less than Function timeout: 90 seconds")
+
+
 @pytest.mark.parametrize("runtime", [h.PYTHON, h.NODE])
 def test_partial_batch_failures_reach_the_dead_letter_queue(client, server, sqs, runtime):
-    name = consumer(client, runtime)
-    q, arn, dlq = queue_with_dlq(sqs)
+    name = consumer(client, runtime, timeout=5)
+    q, arn, dlq = queue_with_dlq(sqs, visibility=5)
     sqs.send_message(QueueUrl=q, MessageBody="ok-1",
                      MessageAttributes={"team": {"DataType": "String", "StringValue": "a"}})
     sqs.send_message(QueueUrl=q, MessageBody="fail-1")
@@ -433,9 +531,61 @@ def test_filtered_out_messages_are_deleted_unseen(client, server, sqs):
     client.delete_event_source_mapping(UUID=made["UUID"])
 
 
-def test_a_mapping_polls_another_sqs_endpoint(server_with_env, sqs):
+def test_a_mapping_of_a_version_polls_with_that_versions_role(client, server, sqs):
+    """Lambda polls with the execution role of the version (or alias) the mapping names:
+    version 1's role may poll the queue, the role $LATEST has since been given may not."""
+    h.make_execution_role(server.endpoint, role="hearth-e2e-no-sqs")
+    name = consumer(client, h.PYTHON, Publish=True)
+    h.update_config(client, name, Role=f"arn:aws:iam::{h.ACCOUNT}:role/hearth-e2e-no-sqs")
+    q = sqs.create_queue(QueueName=h.unique_name("versioned"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    # $LATEST's role may not poll; version 1's may.
+    assert error(client.create_event_source_mapping, EventSourceArn=arn, FunctionName=name)[
+        2] == "The provided execution role does not have permissions to call ReceiveMessage on SQS"
+    made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=f"{name}:1")
+    assert made["FunctionArn"] == h.function_arn(name) + ":1"
+    wait_state(client, made["UUID"], "Enabled")
+    sqs.send_message(QueueUrl=q, MessageBody="to-version-1")
+    wait_until(lambda: [r for r in records_seen(server, name) if r["body"] == "to-version-1"],
+               what="the message delivered to version 1")
+    wait_until(lambda: sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])[
+        "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0",
+        what="the message deleted")
+    assert client.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"] == "OK"
+    client.delete_event_source_mapping(UUID=made["UUID"])
+
+
+def test_mappings_deliver_when_the_server_serves_https(tmp_path_factory, runtimes_dir, zips):
+    """The pollers call the server's queues in-process: a server that serves HTTPS
+    (--tls-self-signed) delivers as one serving HTTP does."""
+    srv = h.start_self_signed(tmp_path_factory.mktemp("hearth-esm-tls"), runtimes_dir)
+    try:
+        verify = str(srv.ca_bundle)
+        h.allow_role(srv.endpoint, SQS_ACTIONS, verify=verify)
+        client = h.lambda_client(srv.endpoint, verify=verify)
+        tls_sqs = sqs_client(srv.endpoint, verify=verify)
+        name = consumer(client, h.PYTHON)
+        q = tls_sqs.create_queue(QueueName=h.unique_name("tls"))["QueueUrl"]
+        arn = tls_sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
+        wait_state(client, made["UUID"], "Enabled")
+        tls_sqs.send_message(QueueUrl=q, MessageBody="over-tls")
+        wait_until(lambda: [r for r in records_seen(srv, name) if r["body"] == "over-tls"],
+                   what="the message delivered")
+        wait_until(lambda: tls_sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])[
+            "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0",
+            what="the message deleted")
+        assert client.get_event_source_mapping(UUID=made["UUID"])["LastProcessingResult"] == "OK"
+    finally:
+        srv.stop_cleanly()
+
+
+def test_a_mapping_polls_another_sqs_endpoint(server_with_env):
     """`--sqs-endpoint` points the queues of one region and account at another
-    SQS-compatible endpoint (here a second Hearth), signed with the credentials given."""
+    SQS-compatible endpoint (here a second Hearth), signed with the credentials given;
+    CreateEventSourceMapping asks that endpoint whether the queue exists."""
     other = server_with_env()
     key_id, secret = h.credentials_for(other.endpoint)
     this = server_with_env(
@@ -444,10 +594,16 @@ def test_a_mapping_polls_another_sqs_endpoint(server_with_env, sqs):
     h.allow_role(this.endpoint, SQS_ACTIONS)
     client = h.lambda_client(this.endpoint)
     remote = sqs_client(other.endpoint)
+    name = consumer(client, h.PYTHON)
+    # A queue of this server's own is not where the mapping would poll.
+    local = new_queue(sqs_client(this.endpoint))
+    assert error(client.create_event_source_mapping, EventSourceArn=local,
+                 FunctionName=name)[2].startswith(
+        "Error occurred while ReceiveMessage. SQS Error Code: "
+        "AWS.SimpleQueueService.NonExistentQueue.")
     q = remote.create_queue(QueueName=h.unique_name("remote"))["QueueUrl"]
     arn = remote.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    name = consumer(client, h.PYTHON)
     made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
     wait_state(client, made["UUID"], "Enabled")
     remote.send_message(QueueUrl=q, MessageBody="from-afar")
