@@ -67,7 +67,7 @@ impl Fixture {
         let queues = Endpoints::new(
             LocalQueues {
                 sqs: sqs.clone(),
-                engine: engine.clone(),
+                invoker: invoker.clone(),
             },
             Default::default(),
         );

@@ -338,6 +338,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
+    let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let fleet_node = node_id;
     // SQS: queues and messages from the store (messages in flight before a restart are
     // visible again); on a fleet, served by the holder of the `sqs` lease.
@@ -348,7 +349,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mapping_queues: Arc<dyn hearth_mappings::QueueClients> =
         Arc::new(args.mappings.endpoints(hearth_mappings::LocalQueues {
             sqs: sqs.clone(),
-            engine: engine.clone(),
+            invoker: invoker.clone(),
         })?);
     let mapping_source = hearth_mappings::MappingSource::new(
         engine.store().clone(),
@@ -362,7 +363,6 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sqs: sqs.clone(),
         sns: sns.clone(),
     }));
-    let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let host = Host::start(
         SourceContext::new(invoker.clone()),
         crate::sources::sources(&queue, &sns, mapping_source),

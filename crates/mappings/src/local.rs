@@ -2,9 +2,10 @@
 //! [`hearth_sqs::Sqs`] in-process, with no HTTP, signing or TLS between the poller and
 //! its queue. Lambda polls with the function's execution role, so each call is first
 //! authorized as the API would authorize the role's own request: the role (of the
-//! mapping's version or alias, [`Engine::role_may_call`]) must be allowed the call's
+//! mapping's version or alias, [`Invoker::role_may_call`]) must be allowed the call's
 //! action on the queue, with the queue's `Policy` as its resource policy, which can let
-//! another account's role in and deny anyone.
+//! another account's role in and deny anyone. The role is the engine's to judge, asked
+//! through the [`Invoker`] as a source asks it everything.
 //!
 //! A node that does not serve SQS (on a fleet, another node holds the `sqs` lease)
 //! answers a transport error, which the poller retries.
@@ -13,9 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use hearth_engine::{Engine, EngineError};
 use hearth_model::event_source_mapping::sqs_queue;
 use hearth_sqs::{ErrorKind, QueueId, ReceiveRequest, ReceivedMessage, Sqs, SqsError};
+use hearth_triggers::{EngineError, Invoker};
 
 use crate::client::{AttributeValue, Entry, Message, QueueClient, QueueError, Receive};
 use crate::BoxFuture;
@@ -30,17 +31,17 @@ const GET_ATTRIBUTES: &str = "sqs:GetQueueAttributes";
 /// the mapping's function at its qualifier.
 pub struct LocalQueueClient {
     sqs: Sqs,
-    engine: Engine,
+    invoker: Invoker,
     /// The function's key, and the version or alias the mapping names.
     function: String,
     qualifier: Option<String>,
 }
 
 impl LocalQueueClient {
-    pub fn new(sqs: Sqs, engine: Engine, function: &str, qualifier: Option<&str>) -> Self {
+    pub fn new(sqs: Sqs, invoker: Invoker, function: &str, qualifier: Option<&str>) -> Self {
         Self {
             sqs,
-            engine,
+            invoker,
             function: function.to_string(),
             qualifier: qualifier.map(str::to_string),
         }
@@ -68,7 +69,7 @@ impl LocalQueueClient {
             None
         };
         let allowed = self
-            .engine
+            .invoker
             .role_may_call(
                 &self.function,
                 self.qualifier.as_deref(),
@@ -251,14 +252,14 @@ impl QueueClient for LocalQueueClient {
 #[derive(Clone)]
 pub struct LocalQueues {
     pub sqs: Sqs,
-    pub engine: Engine,
+    pub invoker: Invoker,
 }
 
 impl LocalQueues {
     pub fn client(&self, function: &str, qualifier: Option<&str>) -> Arc<dyn QueueClient> {
         Arc::new(LocalQueueClient::new(
             self.sqs.clone(),
-            self.engine.clone(),
+            self.invoker.clone(),
             function,
             qualifier,
         ))

@@ -4,14 +4,17 @@
 //! and what SQS answers reaches the poller in the JSON client's shapes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_engine::testing;
 use hearth_engine::{ConfigChange, Engine, NewFunction, NewRole};
+use hearth_events::{AsyncQueue, EventsConfig};
 use hearth_mappings::client::{Entry, Receive};
 use hearth_mappings::{LocalQueues, QueueError};
 use hearth_sandbox::scripted::Script;
 use hearth_sqs::{MessageAttributeValue, OutgoingMessage, QueueId, SendRequest, Sqs};
+use hearth_triggers::Invoker;
 use serde_json::json;
 
 const ACCOUNT: &str = "000000000000";
@@ -32,16 +35,21 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = testing::config(Duration::from_secs(60));
         config.check_roles = true;
-        let (engine, _, _) = testing::scripted(dir.path(), Script::default(), config);
+        let (engine, path, _) = testing::scripted(dir.path(), Script::default(), config);
+        let events = AsyncQueue::open(
+            engine.store().clone(),
+            engine.writer().clone(),
+            EventsConfig::default(),
+            hearth_events::Holder::alone("test"),
+        )
+        .expect("the async queue");
+        let invoker = Invoker::new(path, Arc::new(events));
         let sqs = Sqs::open_on(engine.store(), "test").expect("the SQS service");
         sqs.create_queue(ACCOUNT, "jobs", BTreeMap::new(), BTreeMap::new())
             .await
             .expect("the queue");
         Self {
-            queues: LocalQueues {
-                sqs,
-                engine: engine.clone(),
-            },
+            queues: LocalQueues { sqs, invoker },
             engine,
             _dir: dir,
         }

@@ -91,6 +91,23 @@ impl Invoker {
             .role_may_send_to(function, qualifier, destination)
     }
 
+    /// Whether the execution role of `function` at `qualifier` (`$LATEST` when `None`)
+    /// lets Lambda call `action` on `resource`, another service's, whose own resource
+    /// policy is `resource_policy`: what a mapping's poller asks before each call on its
+    /// queue, as Lambda calls it with the role.
+    pub fn role_may_call(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<&hearth_iam_policy::Policy>,
+    ) -> Result<bool, EngineError> {
+        self.path
+            .engine()
+            .role_may_call(function, qualifier, action, resource, resource_policy)
+    }
+
     /// The dead-letter queue or topic (`DeadLetterConfig.TargetArn`) of `function` at
     /// `qualifier`, if it has one; `None` too for a function that is gone.
     pub fn dead_letter_target(
