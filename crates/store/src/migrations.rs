@@ -481,7 +481,9 @@ mod tests {
                 "sns_settings",
                 "sns_subscriptions",
                 "sns_topics",
+                "sqs_deleted_queues",
                 "sqs_messages",
+                "sqs_move_tasks",
                 "sqs_queues",
                 "tags",
                 "versions"
