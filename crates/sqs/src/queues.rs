@@ -161,7 +161,7 @@ impl Sqs {
     }
 
     /// DeleteQueue, with its messages and the move tasks it is the source of. Its
-    /// deletion time is recorded, and those older than [`DELETED_WAIT_MS`] forgotten (so
+    /// deletion time is recorded, and those older than `DELETED_WAIT_MS` forgotten (so
     /// the store keeps only the last minute's).
     pub async fn delete_queue(&self, id: &QueueId) -> Result<(), SqsError> {
         let q = self.queue(id)?;
@@ -249,7 +249,7 @@ impl Sqs {
         Ok(all.into_iter().filter(|(k, _)| names.contains(k)).collect())
     }
 
-    /// SetQueueAttributes, as [`attributes::apply`] applies them (an empty Policy,
+    /// SetQueueAttributes, as `attributes::apply` applies them (an empty Policy,
     /// RedrivePolicy, RedriveAllowPolicy or KmsMasterKeyId removes it).
     pub async fn set_queue_attributes(
         &self,
