@@ -306,6 +306,68 @@ def test_another_account_publishes_when_the_topic_policy_lets_it(server, sns, tm
 
 
 @neutral
+def test_add_and_remove_permission_edit_the_topic_policy(server, sns, tmp_path):
+    """AddPermission writes a statement into the topic's Policy (AWS's default policy kept
+    beside it) in AWS's shape — one account or action a string, several a list — that lets
+    the other account in; RemovePermission takes it out; errors as AWS answers them (as
+    recorded from AWS by LocalStack's validated tests)."""
+    other = "111111111111"
+    arn = sns.create_topic(Name=h.unique_name("t-perm"))["TopicArn"]
+    key = h.user_key(server, tmp_path, other, "perm-publisher", [
+        {"Effect": "Allow", "Action": "sns:*", "Resource": "*"}])
+    theirs = boto3.session.Session().client(
+        "sns", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    assert failure(theirs.publish, TopicArn=arn, Message="m")["Error"]["Code"] == \
+        "AuthorizationError"
+    added = sns.add_permission(TopicArn=arn, Label="let-publish", AWSAccountId=[other],
+                               ActionName=["Publish"])
+    assert answer(added) == {"ResponseMetadata": {"HTTPStatusCode": 200}}
+    sns.add_permission(TopicArn=arn, Label="two", AWSAccountId=[other, "222222222222"],
+                       ActionName=["Publish", "Subscribe"])
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    assert policy["Id"] == "__default_policy_ID" and policy["Version"] == "2008-10-17"
+    default, one, two = policy["Statement"]
+    assert default["Sid"] == "__default_statement_ID"
+    assert one == {"Sid": "let-publish", "Effect": "Allow",
+                   "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
+                   "Action": "SNS:Publish", "Resource": arn}
+    assert two["Principal"] == {"AWS": [f"arn:aws:iam::{other}:root",
+                                        "arn:aws:iam::222222222222:root"]}
+    assert two["Action"] == ["SNS:Publish", "SNS:Subscribe"]
+    assert "MessageId" in theirs.publish(TopicArn=arn, Message="let in")
+    # Publish only: the other account may not delete the topic.
+    assert failure(theirs.delete_topic, TopicArn=arn)["Error"]["Code"] == "AuthorizationError"
+
+    assert failure(sns.add_permission, TopicArn=arn, Label="let-publish",
+                   AWSAccountId=[other], ActionName=["AddPermission"]) == \
+        invalid("Statement already exists")
+    assert failure(sns.add_permission, TopicArn=arn, Label="x", AWSAccountId=[other],
+                   ActionName=["InvalidAction"]) == \
+        invalid("Policy statement action out of service scope!")
+    assert failure(sns.add_permission, TopicArn=f"{arn}-not-existing", Label="x",
+                   AWSAccountId=[other], ActionName=["Publish"]) == \
+        error(404, "NotFound", "Topic does not exist")
+    assert failure(sns.remove_permission, TopicArn=f"{arn}-not-existing", Label="x") == \
+        error(404, "NotFound", "Topic does not exist")
+
+    sns.remove_permission(TopicArn=arn, Label="let-publish")
+    sns.remove_permission(TopicArn=arn, Label="two")
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID"]
+    assert failure(theirs.publish, TopicArn=arn, Message="m")["Error"]["Code"] == \
+        "AuthorizationError"
+    # Each is authorised as its own action: the other account, let do Publish only,
+    # may not add a permission.
+    sns.add_permission(TopicArn=arn, Label="p", AWSAccountId=[other], ActionName=["Publish"])
+    denied = failure(theirs.add_permission, TopicArn=arn, Label="mine",
+                     AWSAccountId=[other], ActionName=["DeleteTopic"])
+    assert denied["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "SNS:AddPermission" in denied["Error"]["Message"]
+
+
+@neutral
 def test_the_aws_cli(server, tmp_path):
     env = h.aws_env(tmp_path, server.endpoint)
 
@@ -340,6 +402,15 @@ def test_the_aws_cli(server, tmp_path):
         {"Key": "team", "Value": "cli"}]
     aws("untag-resource", "--resource-arn", arn, "--tag-keys", "team")
     assert aws("list-tags-for-resource", "--resource-arn", arn)["Tags"] == []
+    aws("add-permission", "--topic-arn", arn, "--label", "cli", "--aws-account-id",
+        "111111111111", "--action-name", "Publish", "GetTopicAttributes")
+    policy = json.loads(aws("get-topic-attributes", "--topic-arn", arn)["Attributes"]["Policy"])
+    assert policy["Statement"][-1] == {
+        "Sid": "cli", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+        "Action": ["SNS:Publish", "SNS:GetTopicAttributes"], "Resource": arn}
+    aws("remove-permission", "--topic-arn", arn, "--label", "cli")
+    policy = json.loads(aws("get-topic-attributes", "--topic-arn", arn)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID"]
     aws("unsubscribe", "--subscription-arn", sub)
     assert sub not in [x["SubscriptionArn"] for x in aws("list-subscriptions")["Subscriptions"]]
     aws("delete-topic", "--topic-arn", arn)

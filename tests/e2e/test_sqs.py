@@ -205,8 +205,14 @@ def test_delays_and_purge(sqs):
     sqs.send_message(QueueUrl=q, MessageBody="gone")
     sqs.purge_queue(QueueUrl=q)
     assert "Messages" not in sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)
-    err = failure(sqs.purge_queue, QueueUrl=q)
-    assert err["Error"]["Code"] == "AWS.SimpleQueueService.PurgeQueueInProgress"
+    # 403, as SQS answers it (the query model's httpStatusCode).
+    name = q.rsplit("/", 1)[1]
+    assert failure(sqs.purge_queue, QueueUrl=q) == {
+        "Error": {"Code": "AWS.SimpleQueueService.PurgeQueueInProgress", "Type": "Sender",
+                  "QueryErrorCode": "PurgeQueueInProgress",
+                  "Message": f"Only one PurgeQueue operation on {name} is allowed every 60 "
+                             "seconds."},
+        "ResponseMetadata": {"HTTPStatusCode": 403}}
 
 
 def test_batches_and_their_rules(sqs):
@@ -372,6 +378,221 @@ def test_validation_errors_whole(sqs):
         # botocore adds a modeled error's members when its code names the shape.
         "message": "Invalid value for the parameter MessageRetentionPeriod.",
         "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def deleted_recently():
+    message = ("You must wait 60 seconds after deleting a queue before you can create another "
+               "with the same name.")
+    return {"Error": {"Code": "AWS.SimpleQueueService.QueueDeletedRecently", "Type": "Sender",
+                      "QueryErrorCode": "QueueDeletedRecently", "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def sqs_client(server):
+    return boto3.session.Session().client(
+        "sqs", region_name=h.REGION, endpoint_url=server.endpoint, **h.key_args(server.endpoint),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def test_a_deleted_queues_name_waits_60_seconds_even_across_a_restart(own_server):
+    sqs = sqs_client(own_server)
+    name = h.unique_name("again")
+    q = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.delete_queue(QueueUrl=q)
+    assert failure(sqs.create_queue, QueueName=name) == deleted_recently()
+    own_server.restart()
+    sqs = sqs_client(own_server)
+    assert failure(sqs.create_queue, QueueName=name) == deleted_recently()
+    # Another name is not held back.
+    sqs.create_queue(QueueName=name + "-2")
+
+
+def wait_task(sqs, source, status, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        tasks = sqs.list_message_move_tasks(SourceArn=source, MaxResults=10)["Results"]
+        if tasks and tasks[0]["Status"] == status or time.time() > deadline:
+            assert tasks and tasks[0]["Status"] == status, tasks
+            return tasks
+        time.sleep(0.2)
+
+
+def dead_letter_pipe(sqs, n):
+    """A queue whose dead-letter queue holds `n` messages moved there by receives; the
+    DLQ's ARN and URL, and the source's URL."""
+    dlq = sqs.create_queue(QueueName=h.unique_name("mt-dlq"))["QueueUrl"]
+    dlq_arn = arn_of(dlq.rsplit("/", 1)[1])
+    src = sqs.create_queue(QueueName=h.unique_name("mt-src"), Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})[
+        "QueueUrl"]
+    for i in range(n):
+        sqs.send_message(QueueUrl=src, MessageBody=f"m{i}")
+    deadline = time.time() + 20
+    while int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"][
+            "ApproximateNumberOfMessages"]) < n and time.time() < deadline:
+        sqs.receive_message(QueueUrl=src, VisibilityTimeout=0, MaxNumberOfMessages=10)
+    return dlq_arn, dlq, src
+
+
+def test_a_running_move_task_resumes_after_a_restart(own_server):
+    sqs = sqs_client(own_server)
+    dlq_arn, dlq, _ = dead_letter_pipe(sqs, 12)
+    dest = sqs.create_queue(QueueName=h.unique_name("mt-dest"))["QueueUrl"]
+    dest_arn = arn_of(dest.rsplit("/", 1)[1])
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=dest_arn,
+                                MaxNumberOfMessagesPerSecond=1)
+    running = wait_task(sqs, dlq_arn, "RUNNING")[0]
+    assert running["ApproximateNumberOfMessagesToMove"] == 12 and running["TaskHandle"]
+    own_server.restart()
+    sqs = sqs_client(own_server)
+    listed = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    # One a second: the restart came in the middle.
+    assert listed[0]["Status"] == "RUNNING", listed
+    assert 0 < listed[0]["ApproximateNumberOfMessagesMoved"] < 12, listed
+    assert listed[0]["TaskHandle"] == running["TaskHandle"]
+    done = wait_task(sqs, dlq_arn, "COMPLETED")[0]
+    assert done["ApproximateNumberOfMessagesMoved"] == 12, done
+    assert "TaskHandle" not in done
+    got = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=dest, MaxNumberOfMessages=10,
+                                   VisibilityTimeout=60).get("Messages", [])
+        if not msgs:
+            break
+        got += [m["Body"] for m in msgs]
+    assert sorted(got) == sorted(f"m{i}" for i in range(12))
+    # Listed again after another restart, as it ended.
+    own_server.restart()
+    sqs = sqs_client(own_server)
+    again = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+    assert again == done
+
+
+def test_move_task_errors_and_a_destination_deleted_under_a_task(sqs):
+    assert failure(sqs.cancel_message_move_task, TaskHandle="foobared") == {
+        "Error": {"Code": "InvalidParameterValue", "Type": "Sender",
+                  "QueryErrorCode": "InvalidParameterValueException",
+                  "Message": "Value for parameter TaskHandle is invalid."},
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
+    import base64
+    gone = base64.b64encode(json.dumps({
+        "taskId": "10f57157-fc38-4da9-a113-4de7e12d05dd",
+        "sourceArn": arn_of("no-such-queue")}).encode()).decode()
+    err = failure(sqs.cancel_message_move_task, TaskHandle=gone)
+    assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"],
+            err["Error"]["Message"]) == (
+        404, "ResourceNotFoundException",
+        "The resource that you specified for the SourceArn parameter doesn't exist.")
+    dlq_arn, dlq, _ = dead_letter_pipe(sqs, 5)
+    dest = sqs.create_queue(QueueName=h.unique_name("mt-gone"))["QueueUrl"]
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(dest.rsplit("/", 1)[1]),
+                                MaxNumberOfMessagesPerSecond=1)
+    sqs.delete_queue(QueueUrl=dest)
+    failed = wait_task(sqs, dlq_arn, "FAILED")[0]
+    assert failed["FailureReason"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert failed["ApproximateNumberOfMessagesMoved"] < 5
+    assert sqs.receive_message(QueueUrl=dlq)["Messages"], "the rest stay in the DLQ"
+
+
+def test_fifo_high_throughput_and_deduplication_scope(sqs):
+    high = sqs.create_queue(QueueName=h.unique_name("ht") + ".fifo", Attributes={
+        "FifoQueue": "true", "DeduplicationScope": "messageGroup",
+        "FifoThroughputLimit": "perMessageGroupId"})["QueueUrl"]
+    normal = sqs.create_queue(QueueName=h.unique_name("nt") + ".fifo",
+                              Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for q in (high, normal):
+        for body, group in (("a1", "a"), ("b1", "b"), ("a2", "a")):
+            sqs.send_message(QueueUrl=q, MessageBody=body, MessageGroupId=group,
+                             MessageDeduplicationId="same")
+
+    def bodies(q):
+        got = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10,
+                                       VisibilityTimeout=60).get("Messages", [])
+            if not msgs:
+                return sorted(got)
+            got += [m["Body"] for m in msgs]
+
+    # Per group: the same id in another group is another message; per queue it is not.
+    assert bodies(high) == ["a1", "b1"]
+    assert bodies(normal) == ["a1"]
+    attrs = sqs.get_queue_attributes(QueueUrl=high, AttributeNames=["All"])["Attributes"]
+    assert (attrs["DeduplicationScope"], attrs["FifoThroughputLimit"]) == \
+        ("messageGroup", "perMessageGroupId")
+    # perMessageGroupId needs messageGroup, whichever request sets either.
+    for call, kw in ((sqs.set_queue_attributes, {"QueueUrl": normal, "Attributes": {
+            "FifoThroughputLimit": "perMessageGroupId"}}),
+            (sqs.set_queue_attributes, {"QueueUrl": high, "Attributes": {
+                "DeduplicationScope": "queue"}})):
+        err = failure(call, **kw)
+        assert err["Error"]["Code"] == "InvalidAttributeValue", err
+        assert "DeduplicationScope is messageGroup" in err["Error"]["Message"]
+    message = "You can specify the DeduplicationScope only when FifoQueue is set to true."
+    assert failure(sqs.create_queue, QueueName=h.unique_name("std"),
+                   Attributes={"DeduplicationScope": "queue"}) == {
+        "Error": {"Code": "InvalidAttributeName", "Type": "Sender",
+                  "QueryErrorCode": "InvalidAttributeName", "Message": message},
+        "message": message, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def test_server_side_encryption_attributes_as_sqs_keeps_them(sqs):
+    """SSE-SQS on by default; a KMS key turns it off (and shows its data key reuse period);
+    removing the key leaves the queue unencrypted; one kind at a time. Hearth encrypts no
+    queue itself (messages are protected as the store protects everything): these are kept
+    and shown as AWS shows them (LocalStack's recordings of AWS)."""
+    q = sqs.create_queue(QueueName=h.unique_name("sse"))["QueueUrl"]
+    names = ["KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"]
+
+    def sse():
+        return sqs.get_queue_attributes(QueueUrl=q, AttributeNames=names)["Attributes"]
+
+    assert sse() == {"SqsManagedSseEnabled": "true"}
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"KmsMasterKeyId": "testKeyId",
+                                                     "KmsDataKeyReusePeriodSeconds": "6000"})
+    assert sse() == {"KmsMasterKeyId": "testKeyId", "KmsDataKeyReusePeriodSeconds": "6000",
+                     "SqsManagedSseEnabled": "false"}
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"KmsMasterKeyId": "",
+                                                     "KmsDataKeyReusePeriodSeconds": "300"})
+    assert sse() == {"SqsManagedSseEnabled": "false"}
+    message = ("You can use one type of server-side encryption (SSE) at one time. You can "
+               "either enable KMS SSE or SQS SSE.")
+    err = failure(sqs.set_queue_attributes, QueueUrl=q, Attributes={
+        "KmsMasterKeyId": "testKeyId", "SqsManagedSseEnabled": "true"})
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == ("InvalidAttributeName", message)
+    err = failure(sqs.set_queue_attributes, QueueUrl=q,
+                  Attributes={"KmsDataKeyReusePeriodSeconds": "59"})
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == (
+        "InvalidAttributeValue", "Invalid value for the parameter KmsDataKeyReusePeriodSeconds.")
+    kms = sqs.create_queue(QueueName=h.unique_name("kms"),
+                           Attributes={"KmsMasterKeyId": "alias/aws/sqs"})["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=kms, AttributeNames=names)["Attributes"] == {
+        "KmsMasterKeyId": "alias/aws/sqs", "KmsDataKeyReusePeriodSeconds": "300",
+        "SqsManagedSseEnabled": "false"}
+
+
+def test_json_error_shapes_and_query_codes(server, sqs, tmp_path):
+    """Errors of SQS's model are `com.amazonaws.sqs#<Shape>`, the others its framework's
+    (`com.amazon.coral.service#...`); the code SDKs expose is `x-amzn-query-error`'s."""
+    q = sqs.create_queue(QueueName=h.unique_name("shapes"))["QueueUrl"]
+
+    def call(op, body, credentials=None):
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0",
+                   "X-Amz-Target": f"AmazonSQS.{op}"}
+        signed = h.sign_headers(server.endpoint + "/", "POST", data, headers,
+                                credentials=credentials, service="sqs")
+        status, headers, raw = h.http_request(server.endpoint + "/", "POST", data, signed)
+        return status, headers["x-amzn-query-error"], json.loads(raw)["__type"]
+
+    assert call("ReceiveMessage", {"QueueUrl": q, "WaitTimeSeconds": 21}) == (
+        400, "InvalidParameterValue;Sender", "com.amazon.coral.service#InvalidParameterValueException")
+    assert call("GetQueueUrl", {"QueueName": "no-such-queue"}) == (
+        400, "AWS.SimpleQueueService.NonExistentQueue;Sender", "com.amazonaws.sqs#QueueDoesNotExist")
+    key = h.user_key(server, tmp_path, "111111111111", "shapes",
+                     [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
+    assert call("SendMessage", {"QueueUrl": q, "MessageBody": "x"}, credentials=key) == (
+        403, "AccessDenied;Sender", "com.amazon.coral.service#AccessDeniedException")
 
 
 def test_aws_cli(server, tmp_path):

@@ -100,3 +100,26 @@ def test_a_form_posted_to_the_queue_url(server):
     assert err.tag == f"{NS}ErrorResponse"
     assert err.find(f"{NS}Error/{NS}Code").text == "AWS.SimpleQueueService.NonExistentQueue"
     assert err.find(f"{NS}Error/{NS}Type").text == "Sender"
+
+
+def test_query_errors_of_deleted_queue_names_and_purges(server):
+    """QueueDeletedRecently and PurgeQueueInProgress with the query protocol's codes and
+    statuses (botocore 1.30's model: 400 and 403)."""
+    name = h.unique_name("qdel")
+    path = f"/{h.ACCOUNT}/{name}"
+    assert post_form(server, "/", {"Action": "CreateQueue", "Version": "2012-11-05",
+                                   "QueueName": name})[0] == 200
+    assert post_form(server, path, {"Action": "PurgeQueue", "Version": "2012-11-05"})[0] == 200
+    status, _, body = post_form(server, path, {"Action": "PurgeQueue", "Version": "2012-11-05"})
+    err = ET.fromstring(body).find(f"{NS}Error")
+    assert (status, err.find(f"{NS}Code").text, err.find(f"{NS}Type").text) == (
+        403, "AWS.SimpleQueueService.PurgeQueueInProgress", "Sender")
+    assert post_form(server, path, {"Action": "DeleteQueue", "Version": "2012-11-05"})[0] == 200
+    status, _, body = post_form(server, "/", {"Action": "CreateQueue", "Version": "2012-11-05",
+                                              "QueueName": name})
+    err = ET.fromstring(body).find(f"{NS}Error")
+    assert (status, err.find(f"{NS}Code").text, err.find(f"{NS}Type").text,
+            err.find(f"{NS}Message").text) == (
+        400, "AWS.SimpleQueueService.QueueDeletedRecently", "Sender",
+        "You must wait 60 seconds after deleting a queue before you can create another with "
+        "the same name.")

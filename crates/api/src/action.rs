@@ -4,9 +4,10 @@
 //! authorization layer (`authorize.rs`) finds a request's declaration by the route axum
 //! matched; a route with no declaration is refused, so no handler can run unchecked.
 //!
-//! Operations that share one route (`POST /`, told apart by `X-Amz-Target`) are declared
-//! by their service's dispatcher (see [`crate::cloudwatch_logs::OPERATIONS`]), which checks
-//! each before running it.
+//! Operations that share one route (`POST /`, told apart by `X-Amz-Target` or the query
+//! protocol's `Action`) are declared by their service's dispatcher (see
+//! [`crate::cloudwatch_logs::OPERATIONS`], [`crate::sqs::OPERATIONS`],
+//! [`crate::sns::OPERATIONS`]), which checks each before running it.
 
 use axum::http::Method;
 

@@ -13,6 +13,7 @@ pub mod envelope;
 mod error;
 pub mod filter;
 pub mod message;
+mod permission;
 pub mod retry;
 mod service;
 pub mod sign;

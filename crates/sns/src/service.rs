@@ -145,7 +145,7 @@ fn decode<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, SnsError> {
     serde_json::from_str(data).map_err(|e| SnsError::Internal(format!("an SNS record: {e}")))
 }
 
-fn encode<T: Serialize>(v: &T) -> String {
+pub(crate) fn encode<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize")
 }
 
@@ -204,7 +204,7 @@ impl Sns {
             .transpose()
     }
 
-    fn topic(&self, arn: &str, field: &str) -> Result<Topic, SnsError> {
+    pub(crate) fn topic(&self, arn: &str, field: &str) -> Result<Topic, SnsError> {
         parse_topic_arn(arn, field)?;
         self.get_topic(arn)?.ok_or_else(SnsError::no_topic)
     }

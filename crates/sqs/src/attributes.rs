@@ -1,5 +1,11 @@
-//! A queue's settable attributes: their defaults, AWS's limits and messages, and the
-//! settings the service reads from them ([`Config`]).
+//! A queue's settable attributes: their defaults, AWS's limits and messages, the rules
+//! between them ([`apply`]: one server-side encryption at a time, high-throughput FIFO's
+//! pair), what GetQueueAttributes shows ([`view`]), and the settings the service reads
+//! from them ([`Config`]).
+//!
+//! The encryption attributes are kept and shown as SQS keeps them, but Hearth encrypts
+//! nothing per queue: messages are protected at rest as the store protects everything
+//! (docs/data-protection.md), not by a queue's key.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +47,9 @@ const FIFO_ONLY: &[&str] = &[
     "DeduplicationScope",
     "FifoThroughputLimit",
 ];
+
+/// The data key reuse period a queue encrypted with a KMS key has unless given.
+const DEFAULT_KMS_REUSE: &str = "300";
 
 /// The attributes a new queue has unless given.
 pub fn defaults(fifo: bool) -> BTreeMap<String, String> {
@@ -100,10 +109,12 @@ pub fn check(attrs: &BTreeMap<String, String>, fifo: bool, creating: bool) -> Re
             ));
         }
         if FIFO_ONLY.contains(&name.as_str()) && !fifo {
-            return Err(SqsError::new(
-                ErrorKind::InvalidAttributeName,
-                format!("Unknown Attribute {name}."),
-            ));
+            let message = if name == "ContentBasedDeduplication" {
+                format!("Unknown Attribute {name}.")
+            } else {
+                format!("You can specify the {name} only when FifoQueue is set to true.")
+            };
+            return Err(SqsError::new(ErrorKind::InvalidAttributeName, message));
         }
         match name.as_str() {
             "DelaySeconds" => int_in(name, v, 0, MAX_DELAY)?,
@@ -141,16 +152,80 @@ pub fn check(attrs: &BTreeMap<String, String>, fifo: bool, creating: bool) -> Re
             _ => {}
         }
     }
-    if attrs.get("FifoThroughputLimit").map(String::as_str) == Some("perMessageGroupId")
-        && attrs.get("DeduplicationScope").map(String::as_str) == Some("queue")
-    {
-        return Err(SqsError::invalid_value(
-            "FifoThroughputLimit",
-            "perMessageGroupId",
-            "The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup.",
+    let kms_key = attrs.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty());
+    if kms_key && attrs.get("SqsManagedSseEnabled").map(String::as_str) == Some("true") {
+        return Err(SqsError::new(
+            ErrorKind::InvalidAttributeName,
+            "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.",
         ));
     }
     Ok(())
+}
+
+/// A queue's attributes once `attrs` (checked by [`check`]) are applied to `current`
+/// (a new queue's [`defaults`] at CreateQueue), as SQS applies them:
+/// - an empty `Policy`, `RedrivePolicy`, `RedriveAllowPolicy` or `KmsMasterKeyId`
+///   removes it;
+/// - a KMS key turns SQS-managed encryption off, and `SqsManagedSseEnabled=true` turns
+///   KMS encryption off: a queue has one kind of server-side encryption at a time;
+/// - `FifoThroughputLimit=perMessageGroupId` needs `DeduplicationScope=messageGroup`
+///   (high throughput is the two together), whichever request set either.
+pub fn apply(
+    current: &BTreeMap<String, String>,
+    attrs: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, SqsError> {
+    let mut out = current.clone();
+    for (k, v) in attrs {
+        let removable = matches!(
+            k.as_str(),
+            "Policy" | "RedrivePolicy" | "RedriveAllowPolicy" | "KmsMasterKeyId"
+        );
+        if k == "KmsMasterKeyId" && !v.is_empty() {
+            out.insert("SqsManagedSseEnabled".into(), "false".into());
+        }
+        if k == "SqsManagedSseEnabled" && v == "true" {
+            out.remove("KmsMasterKeyId");
+        }
+        if v.is_empty() && removable {
+            out.remove(&k);
+        } else {
+            out.insert(k, v);
+        }
+    }
+    if out.get("FifoThroughputLimit").map(String::as_str) == Some("perMessageGroupId")
+        && out.get("DeduplicationScope").map(String::as_str) != Some("messageGroup")
+    {
+        return Err(SqsError::new(
+            ErrorKind::InvalidAttributeValue,
+            "Invalid value for the parameter FifoThroughputLimit. Reason: The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup.",
+        ));
+    }
+    Ok(out)
+}
+
+/// The value an attribute has for CreateQueue's comparison with an existing queue: its
+/// own, else its default.
+pub fn effective(attrs: &BTreeMap<String, String>, fifo: bool, name: &str) -> Option<String> {
+    if let Some(v) = attrs.get(name) {
+        return Some(v.clone());
+    }
+    if name == "KmsDataKeyReusePeriodSeconds" {
+        return Some(DEFAULT_KMS_REUSE.into());
+    }
+    defaults(fifo).remove(name)
+}
+
+/// The stored attributes as GetQueueAttributes shows them: the data key reuse period
+/// only while a KMS key is set (300 unless given), as SQS shows it.
+pub fn view(attrs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = attrs.clone();
+    if out.contains_key("KmsMasterKeyId") {
+        out.entry("KmsDataKeyReusePeriodSeconds".into())
+            .or_insert_with(|| DEFAULT_KMS_REUSE.into());
+    } else {
+        out.remove("KmsDataKeyReusePeriodSeconds");
+    }
+    out
 }
 
 /// A redrive policy: the dead-letter queue's ARN and the receives before a move.
@@ -294,6 +369,91 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::InvalidAttributeName);
         assert!(check(&one("ContentBasedDeduplication", "true"), false, true).is_err());
         assert!(check(&one("ContentBasedDeduplication", "true"), true, true).is_ok());
+    }
+
+    #[test]
+    fn fifo_attributes_on_a_standard_queue_are_named() {
+        let e = check(&one("DeduplicationScope", "queue"), false, true).expect_err("std");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::InvalidAttributeName,
+                "You can specify the DeduplicationScope only when FifoQueue is set to true."
+            )
+        );
+        let e = check(&one("FifoThroughputLimit", "perQueue"), false, false).expect_err("std");
+        assert_eq!(
+            e.message,
+            "You can specify the FifoThroughputLimit only when FifoQueue is set to true."
+        );
+        let e = check(&one("ContentBasedDeduplication", "false"), false, true).expect_err("std");
+        assert_eq!(e.message, "Unknown Attribute ContentBasedDeduplication.");
+    }
+
+    #[test]
+    fn high_throughput_needs_both_attributes_whichever_request_set_them() {
+        let fifo = defaults(true);
+        let both = [
+            ("DeduplicationScope".to_string(), "messageGroup".to_string()),
+            ("FifoThroughputLimit".into(), "perMessageGroupId".into()),
+        ];
+        let high = apply(&fifo, both.into_iter().collect()).expect("both at once");
+        assert_eq!(high["FifoThroughputLimit"], "perMessageGroupId");
+        // The limit alone on a queue-scoped queue, or the scope set back under it.
+        let e = apply(&fifo, one("FifoThroughputLimit", "perMessageGroupId")).expect_err("alone");
+        assert_eq!(e.kind, ErrorKind::InvalidAttributeValue);
+        assert!(apply(&high, one("DeduplicationScope", "queue")).is_err());
+        // Deduplication per group alone is allowed (normal throughput).
+        assert!(apply(&fifo, one("DeduplicationScope", "messageGroup")).is_ok());
+        assert!(
+            Config::of(&apply(&fifo, one("DeduplicationScope", "messageGroup")).expect("ok"))
+                .dedup_per_group
+        );
+    }
+
+    #[test]
+    fn one_server_side_encryption_at_a_time() {
+        let new = defaults(false);
+        assert_eq!(new["SqsManagedSseEnabled"], "true");
+        let both = [
+            ("KmsMasterKeyId".to_string(), "alias/aws/sqs".to_string()),
+            ("SqsManagedSseEnabled".into(), "true".into()),
+        ];
+        let e = check(&both.into_iter().collect(), false, true).expect_err("both");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::InvalidAttributeName,
+                "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE."
+            )
+        );
+        // A KMS key turns SSE-SQS off; the reuse period shows while there is a key.
+        let kms = apply(&new, one("KmsMasterKeyId", "k")).expect("kms");
+        assert_eq!(kms["SqsManagedSseEnabled"], "false");
+        assert_eq!(view(&kms)["KmsDataKeyReusePeriodSeconds"], "300");
+        let kms = apply(&kms, one("KmsDataKeyReusePeriodSeconds", "6000")).expect("period");
+        assert_eq!(view(&kms)["KmsDataKeyReusePeriodSeconds"], "6000");
+        // Removing the key leaves the queue unencrypted, and hides the period.
+        let none = apply(&kms, one("KmsMasterKeyId", "")).expect("remove");
+        let shown = view(&none);
+        assert!(!shown.contains_key("KmsMasterKeyId"));
+        assert!(!shown.contains_key("KmsDataKeyReusePeriodSeconds"));
+        assert_eq!(shown["SqsManagedSseEnabled"], "false");
+        // SSE-SQS turned on replaces a KMS key.
+        let sqs = apply(&kms, one("SqsManagedSseEnabled", "true")).expect("sse-sqs");
+        assert!(!sqs.contains_key("KmsMasterKeyId"));
+        for bad in ["59", "86401", "x"] {
+            let e =
+                check(&one("KmsDataKeyReusePeriodSeconds", bad), false, false).expect_err("range");
+            assert_eq!(
+                e.message,
+                "Invalid value for the parameter KmsDataKeyReusePeriodSeconds."
+            );
+        }
+        assert_eq!(
+            effective(&new, false, "KmsDataKeyReusePeriodSeconds").as_deref(),
+            Some("300")
+        );
     }
 
     #[test]

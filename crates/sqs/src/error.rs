@@ -7,6 +7,8 @@
 pub enum ErrorKind {
     QueueDoesNotExist,
     QueueNameExists,
+    /// CreateQueue of a name whose queue was deleted less than 60 s ago.
+    QueueDeletedRecently,
     InvalidAttributeName,
     InvalidAttributeValue,
     InvalidParameterValue,
@@ -37,6 +39,7 @@ impl ErrorKind {
         match self {
             Self::QueueDoesNotExist => "QueueDoesNotExist",
             Self::QueueNameExists => "QueueNameExists",
+            Self::QueueDeletedRecently => "QueueDeletedRecently",
             Self::InvalidAttributeName => "InvalidAttributeName",
             Self::InvalidAttributeValue => "InvalidAttributeValue",
             Self::InvalidParameterValue => "InvalidParameterValueException",
@@ -66,6 +69,7 @@ impl ErrorKind {
         match self {
             Self::QueueDoesNotExist => "AWS.SimpleQueueService.NonExistentQueue",
             Self::QueueNameExists => "QueueAlreadyExists",
+            Self::QueueDeletedRecently => "AWS.SimpleQueueService.QueueDeletedRecently",
             Self::InvalidAttributeName => "InvalidAttributeName",
             Self::InvalidAttributeValue => "InvalidAttributeValue",
             Self::InvalidParameterValue => "InvalidParameterValue",
@@ -91,10 +95,11 @@ impl ErrorKind {
         }
     }
 
-    /// The HTTP status.
+    /// The HTTP status (the query-protocol model's `httpStatusCode`, which SQS answers
+    /// in both protocols).
     pub fn status(self) -> u16 {
         match self {
-            Self::OverLimit | Self::InvalidSecurity => 403,
+            Self::OverLimit | Self::InvalidSecurity | Self::PurgeQueueInProgress => 403,
             Self::ResourceNotFound => 404,
             Self::Internal => 500,
             Self::Unavailable => 503,

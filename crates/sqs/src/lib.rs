@@ -3,9 +3,10 @@
 //! operation takes the queue ([`QueueId`], parsed from a URL or ARN) and typed arguments,
 //! and answers typed results or an [`SqsError`] that carries what both protocols need.
 //!
-//! State: queues and messages are in the store ([`hearth_store::SqsStore`]), written by
-//! a group commit before an operation is answered (`commit.rs`); what changes on every
-//! receive (visibility, receipts, FIFO group locks) is in memory (`queue.rs`).
+//! State: queues, messages, deletion times and move tasks are in the store
+//! ([`hearth_store::SqsStore`]), written by a group commit before an operation is
+//! answered (`commit.rs`); what changes on every receive (visibility, receipts, FIFO
+//! group locks) is in memory (`queue.rs`).
 //!
 //! Fleet: the in-memory state is one node's, so on a shared store one node serves SQS at
 //! a time, the holder of the store lease `sqs` (`fleet.rs`); the others answer
@@ -34,6 +35,6 @@ pub use message::{
     MessageAttributeValue, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
     SentMessage,
 };
-pub use move_task::MoveTaskInfo;
+pub use move_task::{move_task_source, MoveTaskInfo};
 pub use queue::Counts;
 pub use service::{Page, QueueId, Sqs, REGION};

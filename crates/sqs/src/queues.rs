@@ -11,6 +11,10 @@ use crate::error::{ErrorKind, SqsError};
 use crate::queue::{Queue, QueueRecord};
 use crate::service::{decode_token, now_ms, page, Page, QueueId, Sqs};
 
+/// How long after a queue is deleted its name cannot be used again, as SQS documents:
+/// "you must wait at least 60 seconds before creating a queue with the same name".
+pub(crate) const DELETED_WAIT_MS: i64 = 60_000;
+
 impl Sqs {
     /// CreateQueue: idempotent for the same attributes.
     pub async fn create_queue(
@@ -41,11 +45,9 @@ impl Sqs {
         };
         if let Ok(q) = self.queue(&id) {
             let s = q.lock();
-            let current = &s.record.attributes;
-            let defaults = attributes::defaults(fifo);
             for (k, v) in &attrs {
-                let have = current.get(k).or(defaults.get(k));
-                let same = have == Some(v) || (have.is_none() && v.is_empty());
+                let have = attributes::effective(&s.record.attributes, fifo, k);
+                let same = have.as_ref() == Some(v) || (have.is_none() && v.is_empty());
                 if !same {
                     return Err(SqsError::new(
                         ErrorKind::QueueNameExists,
@@ -55,13 +57,9 @@ impl Sqs {
             }
             return Ok(id);
         }
+        self.check_not_deleted_recently(&id.arn())?;
         self.check_redrive(&id.arn(), &attrs, fifo)?;
-        let mut all = attributes::defaults(fifo);
-        for (k, v) in attrs {
-            if !v.is_empty() {
-                all.insert(k, v);
-            }
-        }
+        let all = attributes::apply(&attributes::defaults(fifo), attrs)?;
         let now_s = now_ms() / 1000;
         let record = QueueRecord {
             attributes: all,
@@ -144,16 +142,45 @@ impl Sqs {
         Ok(page(ids, max_results, |q| q.name.clone()))
     }
 
-    /// DeleteQueue, with its messages.
+    /// Refuses a name whose queue was deleted less than [`DELETED_WAIT_MS`] ago: the
+    /// deletion time is read from the store, so the wait outlasts a restart and holds on
+    /// whichever node of a fleet serves SQS.
+    fn check_not_deleted_recently(&self, arn: &str) -> Result<(), SqsError> {
+        let deleted = self
+            .inner
+            .store
+            .sqs_deleted_at(arn)
+            .map_err(|e| SqsError::internal(&e))?;
+        if deleted.is_some_and(|at| now_ms() - at < DELETED_WAIT_MS) {
+            return Err(SqsError::new(
+                ErrorKind::QueueDeletedRecently,
+                "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// DeleteQueue, with its messages and the move tasks it is the source of. Its
+    /// deletion time is recorded, and those older than `DELETED_WAIT_MS` forgotten (so
+    /// the store keeps only the last minute's).
     pub async fn delete_queue(&self, id: &QueueId) -> Result<(), SqsError> {
         let q = self.queue(id)?;
         let pending = {
             let mut map = self.inner.queues.write().unwrap_or_else(|p| p.into_inner());
             map.remove(&q.arn);
             q.lock().deleted = true;
-            self.inner
-                .commit
-                .enqueue(vec![SqsOp::DeleteQueue { arn: q.arn.clone() }])
+            self.inner.moves.forget_source(&q.arn);
+            let now = now_ms();
+            self.inner.commit.enqueue(vec![
+                SqsOp::DeleteQueue { arn: q.arn.clone() },
+                SqsOp::ForgetDeletions {
+                    before_ms: now - DELETED_WAIT_MS,
+                },
+                SqsOp::QueueDeleted {
+                    arn: q.arn.clone(),
+                    at_ms: now,
+                },
+            ])
         };
         q.arrived.notify_waiters();
         pending.done().await
@@ -199,7 +226,7 @@ impl Sqs {
         }
         let q = self.queue(id)?;
         let s = q.lock();
-        let mut all = s.record.attributes.clone();
+        let mut all = attributes::view(&s.record.attributes);
         let c = s.counts(now_ms());
         all.insert("QueueArn".into(), q.arn.clone());
         all.insert("ApproximateNumberOfMessages".into(), c.visible.to_string());
@@ -222,7 +249,8 @@ impl Sqs {
         Ok(all.into_iter().filter(|(k, _)| names.contains(k)).collect())
     }
 
-    /// SetQueueAttributes; an empty Policy, RedrivePolicy or RedriveAllowPolicy removes it.
+    /// SetQueueAttributes, as `attributes::apply` applies them (an empty Policy,
+    /// RedrivePolicy, RedriveAllowPolicy or KmsMasterKeyId removes it).
     pub async fn set_queue_attributes(
         &self,
         id: &QueueId,
@@ -234,18 +262,7 @@ impl Sqs {
         self.check_redrive(&q.arn, &attrs, fifo)?;
         let pending = {
             let mut s = q.lock();
-            for (k, v) in attrs {
-                if v.is_empty()
-                    && matches!(
-                        k.as_str(),
-                        "Policy" | "RedrivePolicy" | "RedriveAllowPolicy"
-                    )
-                {
-                    s.record.attributes.remove(&k);
-                } else {
-                    s.record.attributes.insert(k, v);
-                }
-            }
+            s.record.attributes = attributes::apply(&s.record.attributes, attrs)?;
             s.record.modified_s = now_ms() / 1000;
             s.config = Config::of(&s.record.attributes);
             self.inner

@@ -3,7 +3,8 @@
 //! (`commit.rs`) before answering: a SendMessage is answered once its message is in the
 //! store; a DeleteMessage once the deletion is. Receive counts are written without
 //! waiting. What is recovered at start: queues, and every message not deleted with its
-//! receive count; every message is visible again (receipts from before are void).
+//! receive count; every message is visible again (receipts from before are void); move
+//! tasks, the running ones resumed (`move_task.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -77,7 +78,7 @@ pub type Page<T> = (Vec<T>, Option<String>);
 
 pub(crate) struct Inner {
     pub queues: RwLock<HashMap<String, Arc<Queue>>>,
-    store: Arc<dyn SqsStore>,
+    pub(crate) store: Arc<dyn SqsStore>,
     /// `None` while this node serves SQS; else what to answer (on a fleet, another node
     /// holds the SQS lease).
     elsewhere: RwLock<Option<String>>,
@@ -140,6 +141,7 @@ impl Sqs {
         let (queues, max_seq) = load(&*store)?;
         let sqs = Self::with(store, queues, max_seq, None)?;
         sqs.spawn_sweeper();
+        sqs.load_move_tasks()?;
         Ok(sqs)
     }
 
@@ -213,7 +215,8 @@ impl Sqs {
         }
     }
 
-    /// Starts serving: loads every queue and message, numbering new messages after them.
+    /// Starts serving: loads every queue and message, numbering new messages after them,
+    /// and the move tasks (resuming those that were running).
     pub(crate) fn take_over(&self) -> Result<(), SqsError> {
         let (queues, max_seq) = load(&*self.inner.store)?;
         self.inner.seq.fetch_max(max_seq + 1, Ordering::Relaxed);
@@ -223,7 +226,7 @@ impl Sqs {
             .elsewhere
             .write()
             .unwrap_or_else(|p| p.into_inner()) = None;
-        Ok(())
+        self.load_move_tasks()
     }
 
     pub(crate) fn queue(&self, id: &QueueId) -> Result<Arc<Queue>, SqsError> {

@@ -57,7 +57,7 @@ pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
 pub use retention::RETENTION_DAYS;
 pub use sns::SnsDelivery;
 pub use sqlite::SqliteStore;
-pub use sqs::{SqsMessageRow, SqsOp, SqsQueueRow};
+pub use sqs::{SqsMessageRow, SqsMoveTaskRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,

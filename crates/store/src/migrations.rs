@@ -72,6 +72,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     SQS,
     SNS,
     EVENT_SOURCE_MAPPINGS,
+    SQS_DELETIONS_AND_MOVE_TASKS,
 ];
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
@@ -108,6 +109,18 @@ const EVENT_SOURCE_MAPPINGS: Migration = Migration {
 
 fn event_source_mappings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::mappings::SCHEMA)
+}
+
+/// SQS's deleted queues and message move tasks (`sqs.rs`). Its own constant so that a
+/// step added beside it renumbers simply.
+const SQS_DELETIONS_AND_MOVE_TASKS: Migration = Migration {
+    version: 14,
+    name: "SQS queue deletions and message move tasks",
+    apply: sqs_deletions_and_move_tasks,
+};
+
+fn sqs_deletions_and_move_tasks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::sqs::SCHEMA_14)
 }
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -468,7 +481,9 @@ mod tests {
                 "sns_settings",
                 "sns_subscriptions",
                 "sns_topics",
+                "sqs_deleted_queues",
                 "sqs_messages",
+                "sqs_move_tasks",
                 "sqs_queues",
                 "tags",
                 "versions"

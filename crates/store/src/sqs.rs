@@ -8,8 +8,11 @@
 //!
 //! Every change goes through [`crate::SqsStore::sqs_apply`], one transaction per group
 //! of changes, so `hearth-sqs`'s committing thread shares one commit among many callers.
+//!
+//! Beside them (migration 14): when each queue was deleted, for SQS's 60 s before a
+//! deleted queue's name may be used again, and message move tasks with their progress.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::{SqliteStore, StoreError};
 
@@ -34,14 +37,38 @@ pub struct SqsMessageRow {
     pub first_receive_ms: i64,
 }
 
+/// A message move task as stored: its handle (the key), its source queue, when it
+/// started (listings are newest first), and its record (JSON, owned by `hearth-sqs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqsMoveTaskRow {
+    pub handle: String,
+    pub source: String,
+    pub started_ms: i64,
+    pub data: String,
+}
+
 /// One change to queues or messages, applied in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqsOp {
     /// Inserts or replaces a queue's record.
     PutQueue(SqsQueueRow),
-    /// Deletes a queue with its messages.
+    /// Deletes a queue with its messages and the move tasks it is the source of.
     DeleteQueue {
         arn: String,
+    },
+    /// Records that the queue `arn` was deleted at `at_ms`.
+    QueueDeleted {
+        arn: String,
+        at_ms: i64,
+    },
+    /// Forgets the deletions recorded before `before_ms`.
+    ForgetDeletions {
+        before_ms: i64,
+    },
+    /// Inserts or replaces a move task.
+    PutMoveTask(SqsMoveTaskRow),
+    DeleteMoveTask {
+        handle: String,
     },
     PutMessage(SqsMessageRow),
     /// A message was received: its count and first receive.
@@ -80,6 +107,21 @@ CREATE TABLE sqs_messages (
 );
 ";
 
+/// Migration 14: deletion times and move tasks.
+pub(crate) const SCHEMA_14: &str = "
+CREATE TABLE sqs_deleted_queues (
+    arn TEXT PRIMARY KEY,
+    deleted_ms INTEGER NOT NULL
+);
+CREATE TABLE sqs_move_tasks (
+    handle TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX sqs_move_tasks_by_source ON sqs_move_tasks (source, started_ms);
+";
+
 fn apply(tx: &Transaction<'_>, op: &SqsOp) -> Result<(), StoreError> {
     match op {
         SqsOp::PutQueue(q) => {
@@ -94,6 +136,31 @@ fn apply(tx: &Transaction<'_>, op: &SqsOp) -> Result<(), StoreError> {
                 .execute(params![arn])?;
             tx.prepare_cached("DELETE FROM sqs_queues WHERE arn = ?1")?
                 .execute(params![arn])?;
+            tx.prepare_cached("DELETE FROM sqs_move_tasks WHERE source = ?1")?
+                .execute(params![arn])?;
+        }
+        SqsOp::QueueDeleted { arn, at_ms } => {
+            tx.prepare_cached(
+                "INSERT INTO sqs_deleted_queues (arn, deleted_ms) VALUES (?1, ?2)
+                 ON CONFLICT (arn) DO UPDATE SET deleted_ms = excluded.deleted_ms",
+            )?
+            .execute(params![arn, at_ms])?;
+        }
+        SqsOp::ForgetDeletions { before_ms } => {
+            tx.prepare_cached("DELETE FROM sqs_deleted_queues WHERE deleted_ms < ?1")?
+                .execute(params![before_ms])?;
+        }
+        SqsOp::PutMoveTask(t) => {
+            tx.prepare_cached(
+                "INSERT INTO sqs_move_tasks (handle, source, started_ms, data)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (handle) DO UPDATE SET data = excluded.data",
+            )?
+            .execute(params![t.handle, t.source, t.started_ms, t.data])?;
+        }
+        SqsOp::DeleteMoveTask { handle } => {
+            tx.prepare_cached("DELETE FROM sqs_move_tasks WHERE handle = ?1")?
+                .execute(params![handle])?;
         }
         SqsOp::PutMessage(m) => {
             tx.prepare_cached(
@@ -176,5 +243,33 @@ impl crate::traits::SqsStore for SqliteStore {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM sqs_messages", [], |r| {
                 r.get(0)
             })?)
+    }
+
+    fn sqs_deleted_at(&self, arn: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT deleted_ms FROM sqs_deleted_queues WHERE arn = ?1",
+                params![arn],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn sqs_move_tasks(&self) -> Result<Vec<SqsMoveTaskRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT handle, source, started_ms, data FROM sqs_move_tasks
+             ORDER BY source, started_ms, handle",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SqsMoveTaskRow {
+                handle: r.get(0)?,
+                source: r.get(1)?,
+                started_ms: r.get(2)?,
+                data: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

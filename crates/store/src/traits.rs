@@ -575,6 +575,10 @@ pub trait SqsStore: Send + Sync {
     fn sqs_messages(&self, queue: &str) -> Result<Vec<crate::SqsMessageRow>, StoreError>;
     /// The highest message `seq` stored (0 when none), so new numbers follow it.
     fn sqs_max_seq(&self) -> Result<i64, StoreError>;
+    /// When the queue `arn` was last deleted (`SqsOp::QueueDeleted`), if that is recorded.
+    fn sqs_deleted_at(&self, arn: &str) -> Result<Option<i64>, StoreError>;
+    /// Every message move task, by source queue and then oldest first.
+    fn sqs_move_tasks(&self) -> Result<Vec<crate::SqsMoveTaskRow>, StoreError>;
 }
 
 /// SNS (issue 16): topics and subscriptions as JSON records keyed by ARN (their shapes are

@@ -1,6 +1,7 @@
 //! SNS on Hearth's one endpoint (the query protocol, `Version=2010-03-31`, answers in
-//! `http://sns.amazonaws.com/doc/2010-03-31/`): each operation is authorised as
-//! `sns:<Operation>` on its topic (the topic's `Policy` is its resource policy), parsed
+//! `http://sns.amazonaws.com/doc/2010-03-31/`): each operation of [`OPERATIONS`] is
+//! authorised as its IAM action on its topic (the topic's `Policy` is its resource
+//! policy; another is answered `InvalidAction` before anything else), parsed
 //! from the form, run by the typed service (`hearth-sns`) and answered in XML. The
 //! signing certificate is served at `/SimpleNotificationService-{id}.pem`, and the
 //! `SubscribeURL`/`UnsubscribeURL` links of SNS's messages (`GET /?Action=...`) work
@@ -23,6 +24,31 @@ pub(crate) const PROTOCOL: Protocol = Protocol {
     namespace: "http://sns.amazonaws.com/doc/2010-03-31/",
     version: "2010-03-31",
 };
+
+/// Every operation Hearth's SNS serves and the IAM action that authorises it (SNS's
+/// actions are its operations' names; AWS writes them `SNS:<Operation>` in denials and
+/// policies, and matching ignores case).
+pub(crate) const OPERATIONS: &[(&str, &str)] = &[
+    ("AddPermission", "SNS:AddPermission"),
+    ("ConfirmSubscription", "SNS:ConfirmSubscription"),
+    ("CreateTopic", "SNS:CreateTopic"),
+    ("DeleteTopic", "SNS:DeleteTopic"),
+    ("GetSubscriptionAttributes", "SNS:GetSubscriptionAttributes"),
+    ("GetTopicAttributes", "SNS:GetTopicAttributes"),
+    ("ListSubscriptions", "SNS:ListSubscriptions"),
+    ("ListSubscriptionsByTopic", "SNS:ListSubscriptionsByTopic"),
+    ("ListTagsForResource", "SNS:ListTagsForResource"),
+    ("ListTopics", "SNS:ListTopics"),
+    ("Publish", "SNS:Publish"),
+    ("PublishBatch", "SNS:Publish"),
+    ("RemovePermission", "SNS:RemovePermission"),
+    ("SetSubscriptionAttributes", "SNS:SetSubscriptionAttributes"),
+    ("SetTopicAttributes", "SNS:SetTopicAttributes"),
+    ("Subscribe", "SNS:Subscribe"),
+    ("TagResource", "SNS:TagResource"),
+    ("Unsubscribe", "SNS:Unsubscribe"),
+    ("UntagResource", "SNS:UntagResource"),
+];
 
 /// The path prefix of the signing certificate.
 pub(crate) const CERT_PREFIX: &str = "/SimpleNotificationService-";
@@ -139,6 +165,9 @@ fn authorize(
     req: &QueryRequest,
     signed: bool,
 ) -> Result<(), QueryError> {
+    let Some((_, action)) = OPERATIONS.iter().find(|(op, _)| *op == req.action) else {
+        return Err(QueryError::invalid_action(&req.action, PROTOCOL.version));
+    };
     if req.action == "ConfirmSubscription" || (req.action == "Unsubscribe" && !signed) {
         return Ok(());
     }
@@ -151,14 +180,7 @@ fn authorize(
             .map(std::sync::Arc::new)
     });
     access
-        .check_with_policy(
-            s,
-            // AWS names SNS's actions this way in its denials (matching ignores case).
-            &format!("SNS:{}", req.action),
-            &resource,
-            owner,
-            policy,
-        )
+        .check_with_policy(s, action, &resource, owner, policy)
         .map_err(|refused| match refused {
             Refused::Denied(m) => {
                 QueryError::sender(StatusCode::FORBIDDEN, "AuthorizationError", m)
@@ -341,6 +363,21 @@ fn run(
                     });
                 }
             });
+        }
+        "AddPermission" => {
+            sns.add_permission(
+                required(req, "TopicArn")?,
+                required(req, "Label")?,
+                &req.list("AWSAccountId"),
+                &req.list("ActionName"),
+            )
+            .map_err(error_of)?;
+            return Ok(None);
+        }
+        "RemovePermission" => {
+            sns.remove_permission(required(req, "TopicArn")?, required(req, "Label")?)
+                .map_err(error_of)?;
+            return Ok(None);
         }
         "TagResource" => {
             sns.tag_resource(required(req, "ResourceArn")?, &shapes::tags(req))

@@ -107,11 +107,27 @@ impl From<Refused> for WireError {
     }
 }
 
+/// The JSON protocol's errors that are not shapes of SQS's model, which SQS answers in
+/// its service framework's namespace (`com.amazon.coral.service#...`, as observed of
+/// `InvalidParameterValueException`) rather than `com.amazonaws.sqs#...`. SDKs read the
+/// shape after the `#` and the code from `x-amzn-query-error` either way.
+const FRAMEWORK_SHAPES: &[&str] = &[
+    "InvalidParameterValueException",
+    "MissingRequiredParameterException",
+    "AccessDeniedException",
+    "SerializationException",
+];
+
 impl WireError {
     fn json(self, request_id: &str) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let namespace = if FRAMEWORK_SHAPES.contains(&self.shape) {
+            "com.amazon.coral.service"
+        } else {
+            "com.amazonaws.sqs"
+        };
         let body = json!({
-            "__type": format!("com.amazonaws.sqs#{}", self.shape),
+            "__type": format!("{namespace}#{}", self.shape),
             "message": self.message,
         });
         let mut resp = (status, body.to_string()).into_response();
@@ -169,20 +185,12 @@ fn resource_of(op: &str, input: &Value, account: &str) -> Result<(String, String
             QueueId::parse(s("SourceArn").unwrap_or_default(), account).map_err(WireError::from)?
         }
         "CancelMessageMoveTask" => {
-            use base64::Engine;
-            let source = s("TaskHandle")
-                .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h).ok())
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| {
-                    v.get("sourceArn")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .unwrap_or_default();
+            let handle = s("TaskHandle").ok_or_else(|| SqsError::missing("TaskHandle"))?;
+            let source = hearth_sqs::move_task_source(handle)?;
             QueueId::parse(&source, account).map_err(|_| {
                 WireError::from(SqsError::new(
                     hearth_sqs::ErrorKind::ResourceNotFound,
-                    "Task does not exist.",
+                    "The resource that you specified for the SourceArn parameter doesn't exist.",
                 ))
             })?
         }

@@ -449,11 +449,13 @@ pub(crate) async fn run(
             batch_json(results, |entry, _| json!({"Id": entry}))
         }
         "StartMessageMoveTask" => {
-            let handle = sqs.start_message_move_task(
-                required(input, "SourceArn")?,
-                str_of(input, "DestinationArn"),
-                int_of(input, "MaxNumberOfMessagesPerSecond")?,
-            )?;
+            let handle = sqs
+                .start_message_move_task(
+                    required(input, "SourceArn")?,
+                    str_of(input, "DestinationArn"),
+                    int_of(input, "MaxNumberOfMessagesPerSecond")?,
+                )
+                .await?;
             json!({ "TaskHandle": handle })
         }
         "ListMessageMoveTasks" => {
@@ -488,7 +490,9 @@ pub(crate) async fn run(
             json!({ "Results": results })
         }
         "CancelMessageMoveTask" => {
-            let moved = sqs.cancel_message_move_task(required(input, "TaskHandle")?)?;
+            let moved = sqs
+                .cancel_message_move_task(required(input, "TaskHandle")?)
+                .await?;
             json!({ "ApproximateNumberOfMessagesMoved": moved })
         }
         other => {

@@ -93,6 +93,7 @@ const MIGRATIONS: &[Migration] = &[
     SQS,
     SNS,
     EVENT_SOURCE_MAPPINGS,
+    SQS_DELETIONS_AND_MOVE_TASKS,
 ];
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
@@ -132,6 +133,19 @@ const EVENT_SOURCE_MAPPINGS: Migration = Migration {
 
 fn event_source_mappings() -> String {
     super::mappings::SCHEMA.to_string()
+}
+
+/// SQS's deleted queues and message move tasks (`sqs.rs`): new tables, unseen by older
+/// nodes. Its own constant so that a step added beside it renumbers simply.
+const SQS_DELETIONS_AND_MOVE_TASKS: Migration = Migration {
+    version: 9,
+    name: "SQS queue deletions and message move tasks",
+    sql: sqs_deletions_and_move_tasks,
+    breaks_older: false,
+};
+
+fn sqs_deletions_and_move_tasks() -> String {
+    super::sqs::SCHEMA_9.to_string()
 }
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own
