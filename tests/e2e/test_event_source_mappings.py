@@ -567,6 +567,8 @@ def test_mappings_deliver_when_the_server_serves_https(tmp_path_factory, runtime
         tls_sqs = sqs_client(srv.endpoint, verify=verify)
         name = consumer(client, h.PYTHON)
         q = tls_sqs.create_queue(QueueName=h.unique_name("tls"))["QueueUrl"]
+        # The queue's URL is the server's own: https, on the port the client used.
+        assert q.startswith(srv.endpoint + "/"), (q, srv.endpoint)
         arn = tls_sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
         made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)

@@ -51,6 +51,11 @@ impl HttpEndpoints {
         }
     }
 
+    /// The scheme clients reach the server with (`http` or `https`).
+    pub fn scheme(&self) -> &str {
+        self.scheme_and_port().0.trim_end_matches("://")
+    }
+
     /// The base URL's `scheme://` and, after its host, its `:port` if it has one.
     fn scheme_and_port(&self) -> (&str, &str) {
         let (scheme_end, authority) = match self.base_url.find("://") {

@@ -226,8 +226,9 @@ fn authorize(
         .map_err(WireError::from)
 }
 
-/// `http(s)://<the host the client used>`: queue URLs answered start with it.
-fn base_url(headers: &HeaderMap) -> String {
+/// The queue URLs' base: the host the client used, with the scheme a proxy in front
+/// reports, else the server's own (`https` when it serves TLS).
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -235,7 +236,10 @@ fn base_url(headers: &HeaderMap) -> String {
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+        .unwrap_or_else(|| match state.options.endpoints.scheme() {
+            "" => "http",
+            scheme => scheme,
+        });
     format!("{scheme}://{host}")
 }
 
@@ -248,7 +252,7 @@ async fn execute(
 ) -> Result<Value, WireError> {
     let sqs = service(state)?;
     authorize(state, sqs, access, op, input)?;
-    let base = base_url(headers);
+    let base = base_url(state, headers);
     let caller = ops::Caller {
         account: &access.caller.account,
         sender_id: &access.caller.user_id,
@@ -325,7 +329,7 @@ pub(crate) async fn dispatch_query(
     let mut input = form::to_json(req.params(), &req.action);
     if let (Some((account, name)), Some(obj)) = (queue, input.as_object_mut()) {
         if !obj.contains_key("QueueUrl") {
-            let url = format!("{}/{account}/{name}", base_url(headers));
+            let url = format!("{}/{account}/{name}", base_url(state, headers));
             obj.insert("QueueUrl".into(), Value::String(url));
         }
     }
