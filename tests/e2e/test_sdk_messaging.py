@@ -11,7 +11,8 @@ FIFO topic into a FIFO queue raw.
 
 Both run as inside a Lambda function (AWS_LAMBDA_FUNCTION_NAME and _X_AMZN_TRACE_ID set),
 where the SDKs send every request with an `X-Amzn-Trace-Id` header: SQS keeps it as the
-`AWSTraceHeader` of each message sent without its own."""
+`AWSTraceHeader` of each message sent without its own, and a topic passes a publish's on to
+the messages it delivers into queues."""
 
 import base64
 import hashlib
@@ -249,10 +250,11 @@ def expected(endpoint: str, prefix: str, sdk: str) -> list:
                             "string: carrier-pigeon")),
         ("Publish", {"Fifo": [{"MessageId": "<id10>", "SequenceNumber": "<seq3>"},
                               {"MessageId": "<id11>", "SequenceNumber": "<seq4>"}]}),
-        # Raw delivery: the message's attributes become the queue message's.
+        # Raw delivery: the message's attributes become the queue message's; the
+        # publisher's trace header passes through (TracingConfig PassThrough).
         ("ReceiveMessage", {"Messages": [
             msg(body, mid, {"beat": {"DataType": "String", "StringValue": body.upper()}},
-                {"MessageGroupId": "clock"})
+                {"MessageGroupId": "clock", "AWSTraceHeader": LAMBDA_TRACE})
             for body, mid in (("tick", "<id12>"), ("tock", "<id13>"))]}),
         ("ListTopics", {"Topics": [f"{tarn}-feed.fifo", f"{tarn}-news"]}),
         ("Done", {}),

@@ -341,7 +341,10 @@ pub(crate) async fn flow(
     print("Publish", json!({ "Fifo": fifo_published }));
     let group = Wanted {
         message_attributes: &["All"],
-        system_attributes: &[MessageSystemAttributeName::MessageGroupId],
+        system_attributes: &[
+            MessageSystemAttributeName::MessageGroupId,
+            MessageSystemAttributeName::AwsTraceHeader,
+        ],
     };
     let ticks = drain(sqs, &feed_queue, 2, &group).await?;
     print(

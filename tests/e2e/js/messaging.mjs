@@ -399,7 +399,7 @@ for (const Message of ["tick", "tock"]) {
 }
 print("Publish", { Fifo: fifoPublished });
 const ticks = await drain(feedQueue, 2, {
-  MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["MessageGroupId"],
+  MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["MessageGroupId", "AWSTraceHeader"],
 });
 print("ReceiveMessage", { Messages: ticks.map(received) });
 
