@@ -11,7 +11,9 @@
 //! Credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`),
 //! the region from `--region` or `AWS_REGION`.
 
+mod dead_letters;
 mod errors;
+mod receive;
 mod sns;
 mod sqs;
 
@@ -49,9 +51,9 @@ pub(crate) fn print(op: &str, fields: Value) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // The SDK's own hyper client without TLS, for the plain HTTP of Hearth's test servers:
-    // no TLS stack (aws-lc would need cmake), and no TLS features unified into the
-    // workspace's own builds of hyper-rustls.
+    // The SDK's own hyper client without TLS (its plain-HTTP builder, outside the crate's
+    // documented API), for the plain HTTP of Hearth's test servers: no TLS stack (aws-lc
+    // would need cmake), and no TLS features unified into the workspace's hyper-rustls.
     let http = aws_smithy_http_client::Builder::new().build_http();
     // Credentials from the environment only: the default chain would end by asking the
     // instance metadata service, an address off this machine, when they are missing.

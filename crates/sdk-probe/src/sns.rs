@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::errors::{print_failure, OrFail};
 use crate::print;
-use crate::sqs::{drain, receive_all, received, Wanted};
+use crate::receive::{drain, receive_all, received, Wanted};
 
 fn string_attribute(data_type: &str, value: &str) -> anyhow::Result<MessageAttributeValue> {
     Ok(MessageAttributeValue::builder()

@@ -1,7 +1,7 @@
 //! The SQS half of the flow, call for call as tests/e2e/js/messaging.mjs makes it: queues
 //! (standard and FIFO), messages with every kind of attribute, batches with a failing
-//! entry, receiving with attribute names, visibility, attributes, and two errors. The
-//! `received` lines are also what sns.rs prints of the messages SNS delivers.
+//! entry, receiving with attribute names, visibility, tags, paginated listings, a
+//! dead-letter queue (dead_letters.rs), and two errors.
 
 use std::collections::BTreeMap;
 
@@ -13,59 +13,20 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use crate::dead_letters::dead_letters;
 use crate::errors::{print_failure, OrFail};
 use crate::print;
+use crate::receive::{receive_all, received, Wanted};
 
 const TRACE: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 fn string_attribute(data_type: &str, value: &str) -> anyhow::Result<MessageAttributeValue> {
     Ok(MessageAttributeValue::builder()
         .data_type(data_type)
         .string_value(value)
         .build()?)
-}
-
-/// A received message as the line shows it: attributes sorted, binary values in base64.
-pub(crate) fn received(m: &Message) -> Value {
-    let mut o = Map::new();
-    o.insert("Body".into(), json!(m.body()));
-    o.insert("MD5OfBody".into(), json!(m.md5_of_body()));
-    o.insert("MessageId".into(), json!(m.message_id()));
-    if let Some(md5) = m.md5_of_message_attributes() {
-        o.insert("MD5OfMessageAttributes".into(), json!(md5));
-    }
-    let attrs: BTreeMap<&str, Value> = m
-        .message_attributes()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| {
-            let mut a = Map::new();
-            a.insert("DataType".into(), json!(v.data_type()));
-            if let Some(s) = v.string_value() {
-                a.insert("StringValue".into(), json!(s));
-            }
-            if let Some(b) = v.binary_value() {
-                a.insert("BinaryValue".into(), json!(b64(b.as_ref())));
-            }
-            (k.as_str(), Value::Object(a))
-        })
-        .collect();
-    o.insert("MessageAttributes".into(), json!(attrs));
-    let system: BTreeMap<&str, &str> = m
-        .attributes()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    o.insert("Attributes".into(), json!(system));
-    Value::Object(o)
 }
 
 fn failed(list: &[BatchResultErrorEntry]) -> Value {
@@ -77,190 +38,8 @@ fn failed(list: &[BatchResultErrorEntry]) -> Value {
         .collect()
 }
 
-/// What to ask for when receiving.
-#[derive(Default)]
-pub(crate) struct Wanted<'a> {
-    pub message_attributes: &'a [&'a str],
-    pub system_attributes: &'a [MessageSystemAttributeName],
-}
-
-/// Receives until `n` messages came, long-polling a second at a time (20 tries at most).
-pub(crate) async fn receive_all(
-    sqs: &Client,
-    url: &str,
-    n: usize,
-    wanted: &Wanted<'_>,
-) -> anyhow::Result<Vec<Message>> {
-    let mut got = Vec::new();
-    for _ in 0..20 {
-        if got.len() >= n {
-            break;
-        }
-        let mut call = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1);
-        for name in wanted.message_attributes {
-            call = call.message_attribute_names(*name);
-        }
-        for name in wanted.system_attributes {
-            call = call.message_system_attribute_names(name.clone());
-        }
-        let out = call.send().await.or_fail("ReceiveMessage")?;
-        got.extend(out.messages.unwrap_or_default());
-    }
-    Ok(got)
-}
-
-/// Receives and deletes until `n` messages came: a FIFO queue hands out the next of a
-/// group only once the one before is gone.
-pub(crate) async fn drain(
-    sqs: &Client,
-    url: &str,
-    n: usize,
-    wanted: &Wanted<'_>,
-) -> anyhow::Result<Vec<Message>> {
-    let mut got = Vec::new();
-    for _ in 0..20 {
-        if got.len() >= n {
-            break;
-        }
-        let batch = receive_all(sqs, url, 1, wanted).await?;
-        for m in &batch {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .or_fail("DeleteMessage")?;
-        }
-        got.extend(batch);
-    }
-    Ok(got)
-}
-
 fn by_body(list: &mut [Message]) {
     list.sort_by(|a, b| a.body().cmp(&b.body()));
-}
-
-/// A dead-letter queue for `work`: its source listed, and a move task from it back to
-/// `work`. Answers the dead-letter queue's URL.
-async fn dead_letters(
-    sqs: &Client,
-    prefix: &str,
-    work: &str,
-    work_arn: &str,
-) -> anyhow::Result<String> {
-    let dead = sqs
-        .create_queue()
-        .queue_name(format!("{prefix}-dead"))
-        .send()
-        .await
-        .or_fail("CreateQueue")?
-        .queue_url
-        .unwrap_or_default();
-    let dead_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dead)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .or_fail("GetQueueAttributes")?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
-    let redrive = json!({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 3});
-    sqs.set_queue_attributes()
-        .queue_url(work)
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .or_fail("SetQueueAttributes")?;
-    let sources = sqs
-        .list_dead_letter_source_queues()
-        .queue_url(&dead)
-        .send()
-        .await
-        .or_fail("ListDeadLetterSourceQueues")?;
-    print(
-        "ListDeadLetterSourceQueues",
-        json!({ "queueUrls": sources.queue_urls() }),
-    );
-    sqs.send_message()
-        .queue_url(&dead)
-        .message_body("back again")
-        .send()
-        .await
-        .or_fail("SendMessage")?;
-    let task = sqs
-        .start_message_move_task()
-        .source_arn(&dead_arn)
-        .destination_arn(work_arn)
-        .send()
-        .await
-        .or_fail("StartMessageMoveTask")?;
-    print(
-        "StartMessageMoveTask",
-        json!({ "TaskHandle": task.task_handle() }),
-    );
-    let moved = receive_all(sqs, work, 1, &Wanted::default()).await?;
-    let mut results = Vec::new();
-    for _ in 0..50 {
-        let tasks = sqs
-            .list_message_move_tasks()
-            .source_arn(&dead_arn)
-            .send()
-            .await
-            .or_fail("ListMessageMoveTasks")?;
-        results = tasks.results.unwrap_or_default();
-        if results.first().and_then(|t| t.status()) != Some("RUNNING") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let results: Vec<Value> = results
-        .iter()
-        .map(|t| {
-            let mut o = Map::new();
-            let mut put = |k: &str, v: Value| {
-                if !v.is_null() {
-                    o.insert(k.into(), v);
-                }
-            };
-            put(
-                "ApproximateNumberOfMessagesMoved",
-                json!(t.approximate_number_of_messages_moved()),
-            );
-            put(
-                "ApproximateNumberOfMessagesToMove",
-                json!(t.approximate_number_of_messages_to_move()),
-            );
-            put("DestinationArn", json!(t.destination_arn()));
-            put("FailureReason", json!(t.failure_reason()));
-            put(
-                "MaxNumberOfMessagesPerSecond",
-                json!(t.max_number_of_messages_per_second()),
-            );
-            put("SourceArn", json!(t.source_arn()));
-            put(
-                "StartedTimestamp",
-                json!(if t.started_timestamp() > 0 {
-                    "number"
-                } else {
-                    "none"
-                }),
-            );
-            put("Status", json!(t.status()));
-            put("TaskHandle", json!(t.task_handle()));
-            Value::Object(o)
-        })
-        .collect();
-    print(
-        "ListMessageMoveTasks",
-        json!({"Moved": moved.iter().map(Message::body).collect::<Vec<_>>(), "Results": results}),
-    );
-    Ok(dead)
 }
 
 pub(crate) async fn flow(sqs: &Client, prefix: &str) -> anyhow::Result<()> {
