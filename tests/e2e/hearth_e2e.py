@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -650,6 +651,46 @@ def cli_env(endpoint: str | None = None) -> dict:
     key = credentials_for(endpoint)
     env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
     return env
+
+
+# ---------------------------------------------------------------------------------------------
+# The AWS SDK for JavaScript
+
+JS_DIR = REPO / "target" / "e2e-js-sdk"
+JS_SCRIPTS = REPO / "tests" / "e2e" / "js"
+
+
+def _npm_version(name: str) -> str | None:
+    try:
+        return json.loads((JS_DIR / "node_modules" / name / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def npm_packages(packages: dict) -> Path:
+    """`packages` ({name: exact version}) installed with npm under target/e2e-js-sdk, once
+    for every test process (a file lock keeps parallel workers from installing at once);
+    its node_modules. Versions are pinned so that a run tests what the last one did."""
+    JS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(JS_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [f"{n}@{v}" for n, v in packages.items() if _npm_version(n) != v]
+        if missing:
+            done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--save-exact",
+                                   *missing], cwd=JS_DIR, capture_output=True, text=True,
+                                  timeout=600, stdin=subprocess.DEVNULL)
+            if done.returncode != 0:
+                pytest.fail(f"npm install {' '.join(missing)} failed:\n{done.stderr}",
+                            pytrace=False)
+    return JS_DIR / "node_modules"
+
+
+def js_script(name: str) -> Path:
+    """tests/e2e/js/`name` copied beside the installed packages, where node resolves its
+    imports (ES modules do not look at NODE_PATH)."""
+    path = JS_DIR / name
+    path.write_bytes((JS_SCRIPTS / name).read_bytes())
+    return path
 
 
 def hearth_cli(*args, check: bool = True, timeout: float = 120, cwd: Path | None = None,

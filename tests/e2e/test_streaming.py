@@ -5,7 +5,6 @@ that posts a chunked body with curl; a streaming function through plain Invoke, 
 one through the streaming API; errors and timeouts after the stream began."""
 
 import base64
-import fcntl
 import json
 import subprocess
 import time
@@ -16,8 +15,6 @@ import hearth_e2e as h
 from hearth_fleet import fleet, nodes, postgres  # noqa: F401 (fixtures)
 
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
-JS_SDK_DIR = h.REPO / "target" / "e2e-js-sdk"
-JS_READER = h.REPO / "tests" / "e2e" / "js" / "stream_reader.mjs"
 
 
 @pytest.fixture(scope="module")
@@ -269,28 +266,14 @@ def test_a_fleet_forwards_streams_and_passes_them_through_as_they_come(fleet):
 
 @pytest.fixture(scope="session")
 def js_sdk():
-    """The JS SDK v3's Lambda client, installed once with npm under target/."""
-    JS_SDK_DIR.mkdir(parents=True, exist_ok=True)
-    with open(JS_SDK_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (JS_SDK_DIR / "node_modules" / "@aws-sdk" / "client-lambda").exists():
-            done = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
-                                   "@aws-sdk/client-lambda"], cwd=JS_SDK_DIR,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                pytest.fail(f"npm install @aws-sdk/client-lambda failed:\n{done.stderr}",
-                            pytrace=False)
-    return JS_SDK_DIR / "node_modules"
+    """The JS SDK v3's Lambda client (hearth_e2e.npm_packages)."""
+    return h.npm_packages({"@aws-sdk/client-lambda": "3.1164.0"})
 
 
 def test_the_js_sdk_v3_reads_the_stream(server, fns, js_sdk, tmp_path):
     env = h.aws_env(tmp_path, server.endpoint)
     env["AWS_REGION"] = h.REGION
-    # The reader runs from the SDK's directory, where node resolves its imports (ES modules
-    # do not look at NODE_PATH).
-    reader = js_sdk.parent / "stream_reader.mjs"
-    reader.write_bytes(JS_READER.read_bytes())
-    out = subprocess.run(["node", reader, server.endpoint, fns["node"],
+    out = subprocess.run(["node", h.js_script("stream_reader.mjs"), server.endpoint, fns["node"],
                           json.dumps({"mode": "paced", "waitMs": 1000})],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -70,7 +70,10 @@ impl QueueSink for Queues {
                 sender_id: msg.sender_id,
                 delay_seconds: None,
             };
-            match sqs.send_internal(&queue_arn, out).await {
+            match sqs
+                .send_internal_traced(&queue_arn, out, msg.trace_header)
+                .await
+            {
                 Ok(_) => Ok(()),
                 Err(e) if e.kind == ErrorKind::QueueDoesNotExist => {
                     Err(SinkError::NoQueue(queue_arn))

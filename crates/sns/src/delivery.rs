@@ -455,6 +455,7 @@ fn queue_message(job: &Job, urls: &Urls<'_>) -> QueueMessage {
         dedup_id: job.dedup_id.clone(),
         sender_id: SENDER_ID.to_string(),
         source_arn: job.message.topic_arn.clone(),
+        trace_header: job.trace_header.clone(),
     }
 }
 
@@ -518,6 +519,7 @@ mod tests {
             dedup_id: Some("d".into()),
             retry: Retry::Http(HealthyRetryPolicy::default()),
             dead_letter: Some("arn:aws:sqs:us-east-1:000000000000:dlq".into()),
+            trace_header: Some("Root=1-a".into()),
         }
     }
 
@@ -538,6 +540,9 @@ mod tests {
         let raw = queue_message(&job(true), &urls);
         assert_eq!(raw.body, "body");
         assert_eq!(raw.attributes["k"].string_value.as_deref(), Some("v"));
+        // The publisher's trace goes along either way, and to the dead-letter queue.
+        assert_eq!(raw.trace_header.as_deref(), Some("Root=1-a"));
+        assert_eq!(wrapped.trace_header, raw.trace_header);
 
         let moved = dead_letter_row("r1", job(false), 7).expect("a dead-letter queue");
         assert_eq!(
@@ -545,12 +550,25 @@ mod tests {
             ("r1/dead-letter", 7, 0)
         );
         let moved: Job = serde_json::from_str(&moved.data).expect("job");
+        assert_eq!(moved.trace_header.as_deref(), Some("Root=1-a"));
         assert_eq!(moved.protocol, "sqs");
         assert_eq!(moved.endpoint, "arn:aws:sqs:us-east-1:000000000000:dlq");
         assert_eq!((moved.dead_letter, moved.retry), (None, Retry::Managed));
         let mut none = job(false);
         none.dead_letter = None;
         assert!(dead_letter_row("r1", none, 7).is_none());
+    }
+
+    #[test]
+    fn rows_queued_before_the_trace_was_kept_still_read() {
+        let mut row = serde_json::to_value(job(false)).expect("json");
+        row.as_object_mut().expect("object").remove("trace_header");
+        let old: Job = serde_json::from_value(row).expect("an older row");
+        assert_eq!(old.trace_header, None);
+        let mut untraced = job(false);
+        untraced.trace_header = None;
+        let written = serde_json::to_value(untraced).expect("json");
+        assert!(written.get("trace_header").is_none());
     }
 
     /// A sink that keeps what queues it is given, refusing those named in `missing`, and

@@ -41,6 +41,10 @@ pub struct PublishInput {
     pub attributes: BTreeMap<String, MessageAttribute>,
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
+    /// The publisher's `X-Amzn-Trace-Id`, which a topic passes through to its queue
+    /// subscriptions as their messages' `AWSTraceHeader` (`TracingConfig` `PassThrough`, the
+    /// default; `Active` passes it on too).
+    pub trace_header: Option<String>,
 }
 
 /// Checks a message attribute's name as SNS does: letters, digits, `_`, `-` and `.`, no
@@ -367,6 +371,7 @@ mod tests {
                 })]),
                 group_id: fifo.then(|| "g".to_string()),
                 dedup_id: None,
+                trace_header: None,
             };
             if check(&input, fifo, true).is_ok() && json {
                 let map = structured(&message).expect("checked");

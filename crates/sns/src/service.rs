@@ -43,6 +43,9 @@ pub struct Job {
     pub dedup_id: Option<String>,
     pub retry: Retry,
     pub dead_letter: Option<String>,
+    /// The publisher's trace header (absent from rows written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
 }
 
 /// How the server sets the service up.
@@ -463,6 +466,7 @@ impl Sns {
                 t.attributes.get("DeliveryPolicy").map(String::as_str),
             )),
             dead_letter: None,
+            trace_header: None,
         };
         self.queue(&[job])
     }
@@ -719,6 +723,7 @@ impl Sns {
                 group_id: input.group_id.clone(),
                 dedup_id: dedup_id.clone(),
                 retry,
+                trace_header: input.trace_header.clone(),
             });
         }
         self.queue(&jobs)?;

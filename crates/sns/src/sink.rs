@@ -23,6 +23,8 @@ pub struct QueueMessage {
     pub sender_id: String,
     /// The topic the message comes from (the queue policy's `aws:SourceArn`).
     pub source_arn: String,
+    /// The publisher's trace header: the queue message's `AWSTraceHeader`.
+    pub trace_header: Option<String>,
 }
 
 /// Why a queue did not take a message.

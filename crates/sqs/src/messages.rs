@@ -13,8 +13,8 @@ use crate::attributes::{self, Config};
 use crate::error::{ErrorKind, SqsError};
 use crate::md5::{md5_hex, md5_of_attributes};
 use crate::message::{
-    check_attributes, check_body, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
-    SentMessage, StoredMessage,
+    check_attributes, check_body, MessageAttributeValue, OutgoingMessage, ReceiveRequest,
+    ReceivedMessage, SendRequest, SentMessage, StoredMessage,
 };
 use crate::queue::{message_attributes, system_attributes, Attempt, Dedup, Msg, Queue, DEDUP_MS};
 use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, QueueId, Sqs};
@@ -37,12 +37,33 @@ impl Sqs {
         queue_arn: &str,
         msg: OutgoingMessage,
     ) -> Result<SentMessage, SqsError> {
+        self.send_internal_traced(queue_arn, msg, None).await
+    }
+
+    /// [`Sqs::send_internal`] with the X-Ray trace header of what caused the message (an
+    /// SNS publish's), kept as its `AWSTraceHeader` system attribute.
+    pub async fn send_internal_traced(
+        &self,
+        queue_arn: &str,
+        msg: OutgoingMessage,
+        trace_header: Option<String>,
+    ) -> Result<SentMessage, SqsError> {
         let q = self.queue_by_arn(queue_arn)?;
+        let system_attributes = trace_header
+            .map(|t| {
+                let value = MessageAttributeValue {
+                    data_type: "String".into(),
+                    string_value: Some(t),
+                    binary_value: None,
+                };
+                BTreeMap::from([("AWSTraceHeader".to_string(), value)])
+            })
+            .unwrap_or_default();
         self.send_to(
             &q,
             SendRequest {
                 message: msg,
-                system_attributes: BTreeMap::new(),
+                system_attributes,
             },
         )
         .await

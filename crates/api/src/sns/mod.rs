@@ -127,8 +127,12 @@ pub(crate) fn dispatch(
         );
     };
     let signed = headers.contains_key("authorization") || req.get("X-Amz-Signature").is_some();
+    let trace = headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
     let result =
-        authorize(s, sns, access, req, signed).and_then(|()| run(sns, access, req, signed));
+        authorize(s, sns, access, req, signed).and_then(|()| run(sns, access, req, signed, trace));
     match result {
         Ok(result) => PROTOCOL.answer(&req.action, request_id, result),
         Err(e) => PROTOCOL.error(&e, request_id),
@@ -189,9 +193,12 @@ fn authorize(
         })
 }
 
+/// A publish's fields (an entry's, in a batch), and the request's trace header (which the
+/// SDKs send from inside a Lambda function) for the topic to pass through.
 fn publish_input<'a>(
     get: impl Fn(&str) -> Option<&'a str> + Copy,
     prefix: &str,
+    trace: Option<&str>,
 ) -> Result<PublishInput, QueryError> {
     let field = |f: &str| get(&format!("{prefix}{f}")).map(str::to_string);
     Ok(PublishInput {
@@ -201,6 +208,7 @@ fn publish_input<'a>(
         attributes: shapes::message_attributes(get, &format!("{prefix}MessageAttributes."))?,
         group_id: field("MessageGroupId"),
         dedup_id: field("MessageDeduplicationId"),
+        trace_header: trace.map(str::to_string),
     })
 }
 
@@ -209,6 +217,7 @@ fn run(
     access: &Access,
     req: &QueryRequest,
     signed: bool,
+    trace: Option<&str>,
 ) -> Result<Option<Xml>, QueryError> {
     let account = access.caller.account.as_str();
     let mut x = Xml::default();
@@ -328,7 +337,7 @@ fn run(
                 }
             };
             required(req, "Message")?;
-            let input = publish_input(|k| req.get(k), "")?;
+            let input = publish_input(|k| req.get(k), "", trace)?;
             let p = sns.publish(topic, input).map_err(error_of)?;
             x.leaf("MessageId", &p.message_id);
             x.leaf_opt("SequenceNumber", p.sequence_number.as_deref());
@@ -340,7 +349,7 @@ fn run(
             for e in &raw {
                 entries.push(BatchEntry {
                     id: e.get("Id").copied().unwrap_or("").to_string(),
-                    input: publish_input(shapes::lookup(e), "")?,
+                    input: publish_input(shapes::lookup(e), "", trace)?,
                 });
             }
             let (ok, failed) = sns.publish_batch(topic, entries).map_err(error_of)?;

@@ -257,6 +257,10 @@ async fn execute(
         account: &access.caller.account,
         sender_id: &access.caller.user_id,
         base_url: &base,
+        trace_header: headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty()),
     };
     Ok(ops::run(sqs, &caller, op, input).await?)
 }

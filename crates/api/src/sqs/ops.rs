@@ -18,6 +18,9 @@ pub(crate) struct Caller<'a> {
     pub sender_id: &'a str,
     /// `http://host:port`: the queue URLs answered start with it.
     pub base_url: &'a str,
+    /// The request's `X-Amzn-Trace-Id` (which the SDKs send from inside a Lambda
+    /// function): the `AWSTraceHeader` of every message sent without its own.
+    pub trace_header: Option<&'a str>,
 }
 
 fn url(c: &Caller<'_>, id: &QueueId) -> String {
@@ -160,6 +163,30 @@ fn send_request(input: &Value, c: &Caller<'_>) -> Result<SendRequest, SqsError> 
         system_attributes: attribute_values(input, "MessageSystemAttributes")?,
     })
 }
+
+/// Sends with the request's trace header as the message's `AWSTraceHeader` system
+/// attribute where the message has none (AWS: the attribute overrides the header). The
+/// answer's `MD5OfMessageSystemAttributes` stays the digest of what the client sent: none,
+/// when the attribute came from the header.
+fn traced(mut req: SendRequest, c: &Caller<'_>) -> (SendRequest, bool) {
+    let untold = match c.trace_header {
+        Some(trace) if !req.system_attributes.contains_key(TRACE_ATTRIBUTE) => {
+            req.system_attributes.insert(
+                TRACE_ATTRIBUTE.into(),
+                MessageAttributeValue {
+                    data_type: "String".into(),
+                    string_value: Some(trace.to_string()),
+                    binary_value: None,
+                },
+            );
+            true
+        }
+        _ => false,
+    };
+    (req, untold)
+}
+
+const TRACE_ATTRIBUTE: &str = "AWSTraceHeader";
 
 fn sent_json(s: &SentMessage) -> Map<String, Value> {
     let mut o = Map::new();
@@ -351,7 +378,11 @@ pub(crate) async fn run(
         "SendMessage" => {
             let id = queue(input, c)?;
             required(input, "MessageBody")?;
-            let sent = sqs.send_message(&id, send_request(input, c)?).await?;
+            let (req, untold) = traced(send_request(input, c)?, c);
+            let mut sent = sqs.send_message(&id, req).await?;
+            if untold {
+                sent.md5_of_system_attributes = None;
+            }
             Value::Object(sent_json(&sent))
         }
         "SendMessageBatch" => {
@@ -359,10 +390,17 @@ pub(crate) async fn run(
             let list = entries(input);
             let ids = entry_ids(&list);
             let mut reqs = Vec::new();
+            let mut untold = Vec::new();
             let mut early: Vec<EntryResult<SentMessage>> = Vec::new();
             for (e, entry_id) in list.iter().zip(&ids) {
                 match send_request(e, c) {
-                    Ok(r) if !r.message.body.is_empty() => reqs.push((entry_id.clone(), r)),
+                    Ok(r) if !r.message.body.is_empty() => {
+                        let (r, from_header) = traced(r, c);
+                        if from_header {
+                            untold.push(entry_id.clone());
+                        }
+                        reqs.push((entry_id.clone(), r));
+                    }
                     Ok(_) => early.push((entry_id.clone(), Err(SqsError::missing("MessageBody")))),
                     Err(err) => early.push((entry_id.clone(), Err(err))),
                 }
@@ -375,6 +413,11 @@ pub(crate) async fn run(
                 sqs.send_message_batch(&id, reqs).await?
             };
             results.extend(early);
+            for (entry, r) in &mut results {
+                if let (Ok(sent), true) = (r, untold.contains(entry)) {
+                    sent.md5_of_system_attributes = None;
+                }
+            }
             batch_json(results, |entry, s| {
                 let mut o = sent_json(s);
                 o.insert("Id".into(), json!(entry));
@@ -502,4 +545,43 @@ pub(crate) async fn run(
             ))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(trace_header: Option<&str>) -> Caller<'_> {
+        Caller {
+            account: "000000000000",
+            sender_id: "000000000000",
+            base_url: "http://localhost",
+            trace_header,
+        }
+    }
+
+    fn trace_of(req: &SendRequest) -> Option<&str> {
+        req.system_attributes
+            .get(TRACE_ATTRIBUTE)
+            .and_then(|v| v.string_value.as_deref())
+    }
+
+    #[test]
+    fn the_trace_header_is_the_trace_of_a_message_without_its_own() {
+        let plain = send_request(&json!({"MessageBody": "b"}), &caller(None)).expect("request");
+        let header = Some("Root=1-a;Sampled=1");
+        let (req, from_header) = traced(plain.clone(), &caller(header));
+        assert!(from_header);
+        assert_eq!(trace_of(&req), header);
+        // The attribute overrides the header, as AWS documents.
+        let own = json!({"MessageBody": "b", "MessageSystemAttributes": {
+            "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-own"}}});
+        let own = send_request(&own, &caller(header)).expect("request");
+        let (req, from_header) = traced(own, &caller(header));
+        assert!(!from_header);
+        assert_eq!(trace_of(&req), Some("Root=1-own"));
+        // No header, nothing added.
+        let (req, from_header) = traced(plain, &caller(None));
+        assert!(!from_header && req.system_attributes.is_empty());
+    }
 }
