@@ -140,6 +140,29 @@ def test_logs_answers_in_json_1_1(server):
                                                "message": INVALID_TOKEN})
 
 
+def test_sqs_answers_in_json_1_0_with_its_query_code(server):
+    """SQS speaks JSON 1.0 and is compatible with its query protocol: a refusal comes back
+    in 1.0 with `x-amzn-query-error`, whose code boto3 (and the other SDKs) report."""
+    forged = SigV4Auth(Credentials("AKIAAAAAAAAAAAAAAAAA", "x" * 40), "sqs", h.REGION)
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}", headers={
+        "X-Amz-Target": "AmazonSQS.ListQueues",
+        "Content-Type": "application/x-amz-json-1.0"})
+    forged.add_auth(req)
+    status, headers, raw = h.http_request(req.url, "POST", b"{}", dict(req.headers.items()),
+                                          sign=False)
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert (status, json.loads(raw)) == (400, {"__type": "UnrecognizedClientException",
+                                               "message": INVALID_TOKEN})
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    assert headers["x-amzn-query-error"] == "InvalidClientTokenId;Sender"
+    sqs = boto3.session.Session().client(
+        "sqs", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id="AKIAAAAAAAAAAAAAAAAA", aws_secret_access_key="x" * 40)
+    with pytest.raises(sqs.exceptions.ClientError) as refused:
+        sqs.list_queues()
+    assert h.error_of(refused.value) == (400, "InvalidClientTokenId", INVALID_TOKEN)
+
+
 def test_wrong_region_and_service(server):
     wrong_region = SigV4Auth(admin(server), "lambda", "us-west-2")
     assert send(server, "GET", "/2015-03-31/functions", auth=wrong_region) == lambda_error(

@@ -142,7 +142,7 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         Ok(c) => c,
         Err(e) => {
             let request_id = parts.extensions.get::<RequestId>().map_or("", |r| &r.0);
-            return refusal(&e, protocol, query_namespace(&parts.headers), request_id);
+            return refusal(&e, protocol, &parts.headers, request_id);
         }
     };
     let path = parts.uri.path();
@@ -171,8 +171,16 @@ async fn with_caller(mut req: Request, caller: Caller, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A failure as the service's protocol answers it.
-fn refusal(e: &AuthError, protocol: Protocol, ns: &str, request_id: &str) -> Response {
+/// A failure as the service's protocol answers it. A JSON answer has the request's JSON
+/// version (SQS speaks 1.0, the others 1.1); SQS, compatible with its query protocol, also
+/// names the query protocol's code in `x-amzn-query-error`, which SDKs report as the
+/// error's code.
+fn refusal(
+    e: &AuthError,
+    protocol: Protocol,
+    headers: &axum::http::HeaderMap,
+    request_id: &str,
+) -> Response {
     let code = e.code(protocol);
     let message = e.message(protocol);
     let status = StatusCode::from_u16(e.status(protocol)).unwrap_or(StatusCode::FORBIDDEN);
@@ -189,13 +197,32 @@ fn refusal(e: &AuthError, protocol: Protocol, ns: &str, request_id: &str) -> Res
             }
             r
         }
-        Protocol::Json => (
-            status,
-            [("content-type", "application/x-amz-json-1.1")],
-            serde_json::json!({ "__type": code, "message": message }).to_string(),
-        )
-            .into_response(),
+        Protocol::Json => {
+            let content_type = match headers.get(axum::http::header::CONTENT_TYPE) {
+                Some(v) if v.as_bytes() == b"application/x-amz-json-1.0" => v.clone(),
+                _ => HeaderValue::from_static("application/x-amz-json-1.1"),
+            };
+            let mut r = (
+                status,
+                [(axum::http::header::CONTENT_TYPE, content_type)],
+                serde_json::json!({ "__type": code, "message": message }).to_string(),
+            )
+                .into_response();
+            let sqs = crate::services::scope_service(headers) == Some("sqs")
+                || headers.get("x-amz-target").is_some_and(|t| {
+                    t.as_bytes()
+                        .starts_with(crate::sqs::TARGET_PREFIX.as_bytes())
+                });
+            if sqs {
+                let query = format!("{};Sender", e.code(Protocol::Query));
+                if let Ok(v) = HeaderValue::from_str(&query) {
+                    r.headers_mut().insert("x-amzn-query-error", v);
+                }
+            }
+            r
+        }
         Protocol::Query => {
+            let ns = query_namespace(headers);
             (
                 status,
                 [("content-type", "text/xml")],
