@@ -101,6 +101,8 @@ impl SnsStore for SqliteStore {
             "DELETE FROM sns_subscriptions WHERE topic = ?1",
             params![arn],
         )?;
+        // A FIFO topic created again under the name deduplicates afresh.
+        tx.execute("DELETE FROM sns_dedup WHERE topic = ?1", params![arn])?;
         let n = tx.execute("DELETE FROM sns_topics WHERE arn = ?1", params![arn])?;
         tx.commit()?;
         Ok(n > 0)

@@ -100,6 +100,8 @@ impl SnsStore for PgStore {
             wait(tx.execute("DELETE FROM sns_topics WHERE arn = $1", &[&arn])).map_err(backend)?;
         wait(tx.execute("DELETE FROM sns_subscriptions WHERE topic = $1", &[&arn]))
             .map_err(backend)?;
+        // A FIFO topic created again under the name deduplicates afresh.
+        wait(tx.execute("DELETE FROM sns_dedup WHERE topic = $1", &[&arn])).map_err(backend)?;
         wait(tx.commit()).map_err(backend)?;
         Ok(n > 0)
     }

@@ -49,6 +49,20 @@ fn fifo_deduplication_remembers_an_id_for_its_window(s: Fixture) {
             .expect("after"),
         None
     );
+    // A topic deleted and created again under its name remembers nothing of the old one.
+    sns.insert_sns_topic(A, "arn:fifo", "F").expect("insert");
+    assert_eq!(
+        sns.sns_dedup("arn:fifo", "d", "m6", "6", 1_300, 300)
+            .expect("first"),
+        None
+    );
+    assert!(sns.delete_sns_topic("arn:fifo").expect("delete"));
+    sns.insert_sns_topic(A, "arn:fifo", "F").expect("again");
+    assert_eq!(
+        sns.sns_dedup("arn:fifo", "d", "m7", "7", 1_301, 300)
+            .expect("new topic"),
+        None
+    );
 }
 
 fn topics_and_subscriptions_survive_a_restart(s: Fixture) {
