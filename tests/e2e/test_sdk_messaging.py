@@ -189,7 +189,7 @@ def expected(endpoint: str, prefix: str, sdk: str) -> list:
             "ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesDelayed": "0",
             "ApproximateNumberOfMessagesNotVisible": "0", "CreatedTimestamp": "<epoch>",
             "DelaySeconds": "0", "LastModifiedTimestamp": "<epoch>",
-            "MaximumMessageSize": "262144", "MessageRetentionPeriod": "3600",
+            "MaximumMessageSize": "1048576", "MessageRetentionPeriod": "3600",
             "QueueArn": f"{qarn}-work", "ReceiveMessageWaitTimeSeconds": "0",
             "SqsManagedSseEnabled": "true", "VisibilityTimeout": "30"}}),
         ("ListQueueTags", {"Tags": {"suite": "sdk", "team": "queues"}}),

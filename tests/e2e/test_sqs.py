@@ -63,7 +63,7 @@ def test_queue_lifecycle_and_attributes(sqs, server):
     assert attrs == {
         "QueueArn": arn_of(name), "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0", "ApproximateNumberOfMessagesDelayed": "0",
-        "VisibilityTimeout": "45", "MaximumMessageSize": "262144",
+        "VisibilityTimeout": "45", "MaximumMessageSize": "1048576",
         "MessageRetentionPeriod": "345600", "DelaySeconds": "0",
         "ReceiveMessageWaitTimeSeconds": "0", "SqsManagedSseEnabled": "true"}
     sqs.set_queue_attributes(QueueUrl=made["QueueUrl"], Attributes={"DelaySeconds": "2"})
@@ -140,6 +140,15 @@ def test_send_receive_delete_with_attributes_and_checksums(sqs):
     assert err["Error"]["Code"] == "ReceiptHandleIsInvalid"
     err = failure(sqs.send_message, QueueUrl=q, MessageBody="bad \x01")
     assert err["Error"]["Code"] == "InvalidMessageContents"
+    # 1 MiB by default (AWS's most since 2025); a queue's MaximumMessageSize lowers it.
+    big = sqs.send_message(QueueUrl=q, MessageBody="x" * 1048576)
+    got = sqs.receive_message(QueueUrl=q)["Messages"][0]
+    assert (got["MessageId"], len(got["Body"])) == (big["MessageId"], 1048576)
+    sqs.delete_message(QueueUrl=q, ReceiptHandle=got["ReceiptHandle"])
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x" * 1048577)
+    assert err["Error"]["Message"] == ("One or more parameters are invalid. Reason: Message must "
+                                       "be shorter than 1048576 bytes.")
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"MaximumMessageSize": "262144"})
     err = failure(sqs.send_message, QueueUrl=q, MessageBody="x" * 262145)
     assert err["Error"]["Message"] == ("One or more parameters are invalid. Reason: Message must "
                                        "be shorter than 262144 bytes.")

@@ -19,8 +19,9 @@ pub const MAX_VISIBILITY: i64 = 43_200;
 pub const MAX_WAIT: i64 = 20;
 /// Most a message may be delayed.
 pub const MAX_DELAY: i64 = 900;
-/// Largest message (body and attributes).
-pub const MAX_MESSAGE_SIZE: i64 = 262_144;
+/// Largest message (body and attributes): 1 MiB, the most and the default since AWS raised
+/// it from 256 KiB in 2025 (botocore's model documents 1,048,576).
+pub const MAX_MESSAGE_SIZE: i64 = 1_048_576;
 
 /// Attributes a client may set, in the order GetQueueAttributes lists them.
 pub const SETTABLE: &[&str] = &[
@@ -55,7 +56,7 @@ const DEFAULT_KMS_REUSE: &str = "300";
 pub fn defaults(fifo: bool) -> BTreeMap<String, String> {
     let mut a: BTreeMap<String, String> = [
         ("DelaySeconds", "0"),
-        ("MaximumMessageSize", "262144"),
+        ("MaximumMessageSize", "1048576"),
         ("MessageRetentionPeriod", "345600"),
         ("ReceiveMessageWaitTimeSeconds", "0"),
         ("VisibilityTimeout", "30"),

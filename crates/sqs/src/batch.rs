@@ -1,5 +1,5 @@
 //! The batch operations' shared rules (1 to 10 entries, distinct ids of letters, digits,
-//! `-` and `_`, a send batch of at most 256 KiB) and the batches themselves: each entry
+//! `-` and `_`, a send batch of at most 1 MiB) and the batches themselves: each entry
 //! succeeds or fails on its own.
 
 use std::collections::HashSet;

@@ -35,7 +35,7 @@ pub(crate) const PROTOCOL: Protocol = Protocol {
     version: "2012-11-05",
 };
 
-/// The largest request body: a batch of ten 256 KiB messages, base64 and escapes.
+/// The largest request body: a send batch of 1 MiB in all, with base64 and JSON escapes.
 const BODY_MAX: usize = 8 << 20;
 
 /// Every operation and the IAM action that authorizes it.
