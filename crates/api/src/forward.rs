@@ -28,11 +28,8 @@ use hearth_engine::placement::Peer;
 use hearth_engine::InvokeRequest;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_serve::HttpClient;
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::error::ApiError;
 use crate::fleet_auth::{FleetKey, Refused, Signed};
@@ -66,11 +63,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// within this).
 const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
-/// This node's part in forwarding: its id, the fleet's key and its connections.
+/// This node's part in forwarding: its id, the fleet's key and its connections (SQS
+/// calls to the node that serves SQS share them, `sqs/fleet.rs`).
 pub struct Fleet {
-    node: String,
-    key: FleetKey,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(crate) node: String,
+    pub(crate) key: FleetKey,
+    pub(crate) client: HttpClient,
 }
 
 impl Fleet {
@@ -78,29 +76,10 @@ impl Fleet {
     /// node: derived from the shared server key), trusting `roots` for the nodes that
     /// serve HTTPS. Needs the tokio runtime.
     pub fn new(node: &str, secret: &[u8], roots: rustls::RootCertStore) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        // The scheme of each request picks plain TCP or TLS.
-        connector.enforce_http(false);
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         Self {
             node: node.to_string(),
             key: FleetKey::new(secret),
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
+            client: hearth_serve::http_client(roots, CONNECT_TIMEOUT),
         }
     }
 }

@@ -19,10 +19,8 @@ use hearth_store::SnsDelivery;
 use hearth_triggers::{
     BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
 };
+use hearth_serve::HttpClient;
 use http_body_util::Full;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{watch, Semaphore};
 
 use crate::envelope::{Kind, Urls};
@@ -93,27 +91,9 @@ impl EventSource for Deliveries {
     }
 }
 
-type Http = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-fn http_client() -> Http {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    connector.enforce_http(false);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    Client::builder(TokioExecutor::new()).build(connector)
+/// The client for HTTP/S subscribers: the public web's roots, a few seconds to connect.
+fn http_client() -> HttpClient {
+    hearth_serve::http_client(hearth_serve::public_roots(), Duration::from_secs(5))
 }
 
 /// A FIFO message group of one subscription: (subscription ARN, group id).
@@ -136,7 +116,7 @@ enum Outcome {
 struct Worker {
     sns: Sns,
     invoker: Invoker,
-    http: Http,
+    http: HttpClient,
     node: String,
 }
 
