@@ -15,11 +15,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use hearth_iam_policy::{evaluate, RequestContext, RequestPrincipal, ResourcePolicy};
 use hearth_model::FunctionRef;
+use hearth_serve::HttpClient;
 use hearth_store::SnsDelivery;
 use hearth_triggers::{
     BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
 };
-use hearth_serve::HttpClient;
 use http_body_util::Full;
 use tokio::sync::{watch, Semaphore};
 

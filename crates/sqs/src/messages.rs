@@ -17,9 +17,9 @@ use crate::message::{
     SentMessage, StoredMessage,
 };
 use crate::queue::{message_attributes, system_attributes, Attempt, Dedup, Msg, Queue, DEDUP_MS};
-use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, QueueId, Sqs};
+use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, Local, QueueId};
 
-impl Sqs {
+impl Local {
     /// SendMessage.
     pub async fn send_message(
         &self,
@@ -136,6 +136,8 @@ impl Sqs {
         let (seq, sent, pending) = {
             let mut s = q.lock();
             if s.deleted {
+                // Gone with this node's standing down: SQS is served elsewhere now.
+                self.serving()?;
                 return Err(SqsError::no_queue());
             }
             let dedup_key = if s.config.fifo {
@@ -290,6 +292,9 @@ impl Sqs {
             let (out, next_ms) = {
                 let mut s = q.lock();
                 if s.deleted {
+                    // Gone with this node's standing down: taken nothing, and SQS is
+                    // served elsewhere now (the caller may ask there).
+                    self.serving()?;
                     return Err(SqsError::no_queue());
                 }
                 let attempt = req.attempt_id.as_deref().filter(|_| s.config.fifo);

@@ -13,10 +13,10 @@ use base64::Engine;
 
 use crate::error::{ErrorKind, SqsError};
 use crate::queue::Msg;
-use crate::service::{now_ms, Sqs};
+use crate::service::{now_ms, Local};
 
 /// A task as ListMessageMoveTasks shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MoveTaskInfo {
     pub task_handle: String,
     /// `RUNNING`, `COMPLETED`, `CANCELLING`, `CANCELLED` or `FAILED`.
@@ -53,7 +53,7 @@ impl MoveTasks {
     }
 }
 
-impl Sqs {
+impl Local {
     /// StartMessageMoveTask: answers the task's handle.
     pub fn start_message_move_task(
         &self,
@@ -239,6 +239,7 @@ impl Sqs {
 
     /// CancelMessageMoveTask: answers the messages moved so far.
     pub fn cancel_message_move_task(&self, handle: &str) -> Result<i64, SqsError> {
+        self.serving()?;
         let task = self
             .inner
             .moves

@@ -8,19 +8,26 @@ use hearth_iam_policy::{
     evaluate, parse, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
 };
 
-use crate::service::{now_ms, QueueId, Sqs};
+use crate::error::SqsError;
+use crate::service::{now_ms, Local, QueueId};
 
-impl Sqs {
+impl Local {
     /// Whether the queue `queue_arn`'s policy allows `service` (`sns.amazonaws.com`) to
-    /// `sqs:SendMessage` for the resource `source_arn` (the topic).
-    pub fn service_may_send(&self, queue_arn: &str, service: &str, source_arn: &str) -> bool {
+    /// `sqs:SendMessage` for the resource `source_arn` (the topic); an error only when
+    /// the queue's policy cannot be read (SQS is not served).
+    pub fn service_may_send(
+        &self,
+        queue_arn: &str,
+        service: &str,
+        source_arn: &str,
+    ) -> Result<bool, SqsError> {
         let Ok(id) = QueueId::parse(queue_arn, "") else {
-            return false;
+            return Ok(false);
         };
-        let Some(text) = self.queue_policy(&id) else {
-            return false;
+        let Some(text) = self.queue_policy(&id)? else {
+            return Ok(false);
         };
-        allows(&text, &id, service, source_arn)
+        Ok(allows(&text, &id, service, source_arn))
     }
 }
 

@@ -9,9 +9,9 @@ use hearth_store::SqsOp;
 use crate::attributes::{self, Config};
 use crate::error::{ErrorKind, SqsError};
 use crate::queue::{Queue, QueueRecord};
-use crate::service::{decode_token, now_ms, page, Page, QueueId, Sqs};
+use crate::service::{decode_token, now_ms, page, Local, Page, QueueId};
 
-impl Sqs {
+impl Local {
     /// CreateQueue: idempotent for the same attributes.
     pub async fn create_queue(
         &self,
@@ -255,11 +255,16 @@ impl Sqs {
         pending.done().await
     }
 
-    /// The queue's `Policy` attribute, for the API's authorization.
-    pub fn queue_policy(&self, id: &QueueId) -> Option<String> {
-        let q = self.queue(id).ok()?;
+    /// The queue's `Policy` attribute, for the API's authorization: `None` when it has
+    /// none or there is no such queue (the operation answers that).
+    pub fn queue_policy(&self, id: &QueueId) -> Result<Option<String>, SqsError> {
+        let q = match self.queue(id) {
+            Ok(q) => q,
+            Err(e) if e.kind == ErrorKind::QueueDoesNotExist => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let s = q.lock();
-        s.record.attributes.get("Policy").cloned()
+        Ok(s.record.attributes.get("Policy").cloned())
     }
 
     pub async fn purge_queue(&self, id: &QueueId) -> Result<(), SqsError> {
