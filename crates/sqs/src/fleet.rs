@@ -84,30 +84,38 @@ impl Local {
     }
 
     /// Looks for the holder again now (a call found the one it knew gone): takes the
-    /// lease if it lapsed. False when this node is not on a fleet.
+    /// lease if it lapsed. Calls failing together look once. False when this node is not
+    /// on a fleet.
     pub(crate) async fn look_for_holder(&self) -> bool {
-        let Some(link) = self.inner.fleet.get() else {
+        if self.inner.fleet.get().is_none() {
             return false;
-        };
-        let recent = link
-            .last
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|at| at.elapsed() < LOOK_AGAIN_AFTER);
-        if !recent {
-            let local = self.clone();
-            let _ = tokio::task::spawn_blocking(move || contend(&local)).await;
         }
+        let local = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            contend_unless(&local, |last| {
+                last.is_some_and(|at| at.elapsed() < LOOK_AGAIN_AFTER)
+            })
+        })
+        .await;
         true
     }
 }
 
 /// Takes or renews the lease and serves, or stands down naming its holder.
 fn contend(sqs: &Local) {
+    contend_unless(sqs, |_| false);
+}
+
+/// [`contend`], unless `fresh` says the last time (when it ended) is recent enough. One
+/// node contends once at a time (its renewals and lookups take turns).
+fn contend_unless(sqs: &Local, fresh: impl Fn(Option<Instant>) -> bool) {
     let Some(link) = sqs.inner.fleet.get() else {
         return;
     };
     let mut last = link.last.lock().unwrap_or_else(|p| p.into_inner());
+    if fresh(*last) {
+        return;
+    }
     let (store, node) = (&link.store, link.node.as_str());
     let serving = sqs.serving().is_ok();
     match store.fleet().acquire_lease(LEASE, node, TTL) {
