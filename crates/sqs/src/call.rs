@@ -164,7 +164,7 @@ fn encode<T: Serialize>(result: Result<T, SqsError>) -> Vec<u8> {
 }
 
 impl Sqs {
-    /// Runs a call another node sent (the bytes of a [`Call`]) on this node, which must
+    /// Runs a call another node sent (the bytes of a `Call`, `call.rs`) on this node, which must
     /// serve SQS (else it answers `ServiceUnavailable`, having done nothing); answers
     /// the bytes the sender reads its result from. Never sent on again.
     pub async fn answer(&self, call: &[u8]) -> Vec<u8> {

@@ -8,8 +8,8 @@
 //! receive (visibility, receipts, FIFO group locks) is in memory (`queue.rs`).
 //!
 //! Fleet: the in-memory state is one node's, so on a shared store one node serves SQS at
-//! a time, the holder of the store lease `sqs` (`fleet.rs`). [`Sqs`] is the same on
-//! every node all the same (`handle.rs`): where it does not serve, each operation goes to
+//! a time, the holder of the store lease `sqs` (`fleet.rs`). [`Sqs`] works the same
+//! on every node (`handle.rs`): where it does not serve, each operation goes to
 //! the holder as a typed call (`call.rs`) through the server's [`Relay`] (`relay.rs`),
 //! and is answered as if local. Long polls wait at the holder, where every send arrives.
 

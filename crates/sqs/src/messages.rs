@@ -1,4 +1,5 @@
-//! The message operations of [`Sqs`]: send (with FIFO deduplication), receive (long
+//! The message operations as the node that serves SQS runs them ([`crate::Sqs`] sends
+//! them there from other nodes): send (with FIFO deduplication), receive (long
 //! polling, visibility, redrive to the dead-letter queue), delete and visibility changes.
 
 use std::collections::BTreeMap;

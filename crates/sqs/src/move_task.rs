@@ -1,8 +1,8 @@
 //! Message move tasks (StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask):
 //! a dead-letter queue's messages moved back to the queues they came from, or to a named
-//! queue, at an optional rate. A task runs on the node that started it and is kept in
-//! memory: after a restart the messages not yet moved are still in the dead-letter
-//! queue, and the task is no longer listed.
+//! queue, at an optional rate. A task runs on the node that serves SQS and is kept in
+//! memory: after a restart (or a change of holder) the messages not yet moved are still
+//! in the dead-letter queue, and the task is no longer listed.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,5 @@
 //! Whether a queue's `Policy` lets an AWS service send to it on behalf of one of its
-//! resources: what Hearth's own senders ask before [`Sqs::send_internal`] (SNS delivering
+//! resources: what Hearth's own senders ask before [`crate::Sqs::send_internal`] (SNS delivering
 //! a topic's message: `sns.amazonaws.com` with `aws:SourceArn` the topic; EventBridge, S3
 //! notifications later). As on AWS, a queue without a policy that allows it takes nothing
 //! from a service.

@@ -1,4 +1,5 @@
-//! The queue operations of [`Sqs`]: create, find, list and delete queues, their
+//! The queue operations as the node that serves SQS runs them ([`crate::Sqs`] sends them
+//! there from other nodes): create, find, list and delete queues, their
 //! attributes, tags, purges, dead-letter sources and permissions.
 
 use std::collections::BTreeMap;
