@@ -29,17 +29,23 @@ def old_botocore():
 
 
 def test_an_older_botocore_speaks_the_query_protocol(server, old_botocore):
+    check_scenario(server.endpoint, old_botocore)
+
+
+def check_scenario(endpoint, old_botocore):
+    """Runs sqs_query_client.py against `endpoint` (a fleet's node too) and checks what
+    the older botocore saw."""
     name = h.unique_name("query")
-    key = h.credentials_for(server.endpoint)
+    key = h.credentials_for(endpoint)
     proc = subprocess.run(
         [sys.executable, str(h.REPO / "tests" / "e2e" / "sqs_query_client.py"),
-         server.endpoint, key[0], key[1], name],
+         endpoint, key[0], key[1], name],
         capture_output=True, text=True, timeout=120,
         env={"PYTHONPATH": str(old_botocore), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout)
     assert seen["protocol"] == "query", seen["botocore"]
-    url = f"{server.endpoint}/{h.ACCOUNT}/{name}"
+    url = f"{endpoint}/{h.ACCOUNT}/{name}"
     assert seen["url"] == seen["get_url"] == url
     assert seen["listed"] == [url]
     assert seen["attributes"] == {"VisibilityTimeout": "40",
@@ -70,6 +76,11 @@ def post_form(server, path, form):
 
 
 def test_a_form_posted_to_the_queue_url(server):
+    check_forms(server)
+
+
+def check_forms(server):
+    """Forms POSTed to `/` and to a queue's URL on `server` (a fleet's node too)."""
     name = h.unique_name("form")
     status, _, body = post_form(server, "/", {"Action": "CreateQueue", "Version": "2012-11-05",
                                               "QueueName": name})

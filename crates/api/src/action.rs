@@ -556,6 +556,12 @@ pub(crate) const ROUTES: &[Route] = &[
             Any,
         ),
     ),
+    // An SQS operation sent to the node that serves SQS (`sqs/fleet.rs`), likewise.
+    r(
+        "POST",
+        "/_hearth/fleet/sqs",
+        lambda("ForwardSqsCall", "hearth:ForwardSqsCall", Any),
+    ),
     r(
         "GET",
         "/_hearth/audit",

@@ -295,14 +295,19 @@ fn resolve_function(
 /// Lambda checks, when a mapping is made or pointed at another function, that the
 /// function's execution role may poll the queue: with the queue's own policy when this
 /// server has the queue, as its pollers' calls are authorized.
-fn check_role(s: &AppState, r: &FunctionRef, queue_arn: &str) -> ApiResult<()> {
-    let policy = s.options.sqs.as_ref().and_then(|sqs| {
-        let q = sqs_queue(queue_arn)?;
-        sqs.resource_policy(&hearth_sqs::QueueId {
-            account: q.account.to_string(),
-            name: q.name.to_string(),
-        })
-    });
+async fn check_role(s: &AppState, r: &FunctionRef, queue_arn: &str) -> ApiResult<()> {
+    // A policy that cannot be read now (SQS changing hands on a fleet) counts as none: the
+    // role's own policies decide, which can only refuse more than the queue's would.
+    let policy = match (s.options.sqs.as_ref(), sqs_queue(queue_arn)) {
+        (Some(sqs), Some(q)) => sqs
+            .resource_policy(&hearth_sqs::QueueId {
+                account: q.account.to_string(),
+                name: q.name.to_string(),
+            })
+            .await
+            .unwrap_or(None),
+        _ => None,
+    };
     for action in POLL_ACTIONS {
         if !s.engine.role_may_call(
             &r.name,
@@ -417,7 +422,7 @@ async fn create(State(s): State<AppState>, tenant: Tenant, body: Body) -> ApiRes
         on_failure: None,
         tags: req.tags.clone().unwrap_or_default(),
     };
-    check_role(&s, r, &source)?;
+    check_role(&s, r, &source).await?;
     check_queue(&s, &m, target.timeout).await?;
     if let Err(existing) = s.engine.insert_mapping(m.clone()).await? {
         return Err(conflict(&source, r, &existing));
@@ -473,7 +478,7 @@ async fn update(
             if let Some(other) = taken.first() {
                 return Err(conflict(&current.event_source_arn, &target.r, &other.uuid));
             }
-            check_role(&s, &target.r, &current.event_source_arn)?;
+            check_role(&s, &target.r, &current.event_source_arn).await?;
             retargeted = Some(target.timeout);
         }
         next.function = target.r.name.clone();

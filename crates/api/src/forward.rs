@@ -28,11 +28,8 @@ use hearth_engine::placement::Peer;
 use hearth_engine::InvokeRequest;
 use hearth_model::limits::SYNC_REQUEST_MAX_BYTES;
 use hearth_model::{AwsError, ErrorCode, FunctionRef};
+use hearth_serve::HttpClient;
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::error::ApiError;
 use crate::fleet_auth::{FleetKey, Refused, Signed};
@@ -46,7 +43,7 @@ pub(crate) const STREAM_PATH: &str = "/_hearth/fleet/invoke-stream";
 
 /// On a refusal by the receiving node (so the sender tells it from the function's own
 /// errors, which come back as they are).
-const REFUSED: &str = "x-hearth-fleet-refused";
+pub(crate) const REFUSED: &str = "x-hearth-fleet-refused";
 
 const H_TIME: &str = "x-hearth-fleet-time";
 const H_FROM: &str = "x-hearth-fleet-from";
@@ -66,11 +63,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// within this).
 const ANSWER_GRACE: Duration = Duration::from_secs(30);
 
-/// This node's part in forwarding: its id, the fleet's key and its connections.
+/// This node's part in forwarding: its id, the fleet's key and its connections (SQS
+/// calls to the node that serves SQS share them, `sqs/fleet.rs`).
 pub struct Fleet {
-    node: String,
-    key: FleetKey,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(crate) node: String,
+    pub(crate) key: FleetKey,
+    pub(crate) client: HttpClient,
 }
 
 impl Fleet {
@@ -78,29 +76,10 @@ impl Fleet {
     /// node: derived from the shared server key), trusting `roots` for the nodes that
     /// serve HTTPS. Needs the tokio runtime.
     pub fn new(node: &str, secret: &[u8], roots: rustls::RootCertStore) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        // The scheme of each request picks plain TCP or TLS.
-        connector.enforce_http(false);
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         Self {
             node: node.to_string(),
             key: FleetKey::new(secret),
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
+            client: hearth_serve::http_client(roots, CONNECT_TIMEOUT),
         }
     }
 }
@@ -157,19 +136,9 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
     };
     let path = if req.stream { STREAM_PATH } else { PATH };
     let signature = fleet.key.sign("POST", path, &signed, req.payload);
-    let mut builder = Request::post(format!("{}://{}{path}", peer.scheme, peer.address))
-        .header(axum::http::header::HOST, &peer.address)
-        .header(H_TIME, signed.time_ms.to_string())
-        .header(H_FROM, signed.from)
-        .header(H_REQUEST_ID, signed.request_id)
-        .header(H_CALLER, signed.caller)
-        .header(H_FUNCTION, signed.function)
-        .header(H_QUALIFIER, signed.qualifier)
-        .header(H_LOG_TYPE, signed.log_type)
-        .header(H_SIGNATURE, signature);
-    if !signed.client_context.is_empty() {
-        builder = builder.header(H_CLIENT_CONTEXT, signed.client_context);
-    }
+    let builder = Request::post(format!("{}://{}{path}", peer.scheme, peer.address))
+        .header(axum::http::header::HOST, &peer.address);
+    let builder = signed_headers(builder, &signed, &signature);
     let request = match builder.body(Full::new(req.payload.clone())) {
         Ok(r) => r,
         Err(e) => return Sent::Elsewhere(format!("cannot make the request: {e}")),
@@ -221,7 +190,7 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
 
 /// An error with its causes ("client error (Connect): invalid peer certificate: ..."):
 /// the client's own words name only the stage that failed.
-fn causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -301,35 +270,7 @@ async fn verified(
     let payload = body::read(body, SYNC_REQUEST_MAX_BYTES, operation)
         .await
         .map_err(IntoResponse::into_response)?;
-    let h = &parts.headers;
-    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(fleet) = s.options.fleet.as_ref() else {
-        return Err(refuse(&Refused::NoFleet));
-    };
-    let (Some(signature), Ok(time_ms)) = (h.get(H_SIGNATURE), text(H_TIME).parse::<i64>()) else {
-        return Err(refuse(&Refused::Unsigned));
-    };
-    let signed = Signed {
-        time_ms,
-        from: text(H_FROM),
-        request_id: text(H_REQUEST_ID),
-        caller: text(H_CALLER),
-        function: text(H_FUNCTION),
-        qualifier: text(H_QUALIFIER),
-        log_type: text(H_LOG_TYPE),
-        client_context: text(H_CLIENT_CONTEXT),
-    };
-    let checked = fleet.key.verify(
-        ("POST", parts.uri.path()),
-        &signed,
-        &payload,
-        signature.to_str().unwrap_or(""),
-        hearth_model::time::now_ms(),
-    );
-    if let Err(e) = checked {
-        tracing::warn!(from = signed.from, error = %e, "refused a forwarded invoke");
-        return Err(refuse(&e));
-    }
+    let signed = signed_by_fleet(s, &parts, &payload).map_err(|e| refuse(&e))?;
     let client_context = match signed.client_context {
         "" => None,
         cc => BASE64
@@ -352,8 +293,72 @@ async fn verified(
     Ok((req, request_id))
 }
 
+/// What a forward says, once its signature (over its method, path, fields and body)
+/// holds; else why it is refused (answer it with [`refuse`]).
+pub(crate) fn signed_by_fleet<'h>(
+    s: &AppState,
+    parts: &'h axum::http::request::Parts,
+    body: &[u8],
+) -> Result<Signed<'h>, Refused> {
+    let h = &parts.headers;
+    let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(fleet) = s.options.fleet.as_ref() else {
+        return Err(Refused::NoFleet);
+    };
+    let (Some(signature), Ok(time_ms)) = (h.get(H_SIGNATURE), text(H_TIME).parse::<i64>()) else {
+        return Err(Refused::Unsigned);
+    };
+    let signed = Signed {
+        time_ms,
+        from: text(H_FROM),
+        request_id: text(H_REQUEST_ID),
+        caller: text(H_CALLER),
+        function: text(H_FUNCTION),
+        qualifier: text(H_QUALIFIER),
+        log_type: text(H_LOG_TYPE),
+        client_context: text(H_CLIENT_CONTEXT),
+    };
+    let checked = fleet.key.verify(
+        (parts.method.as_str(), parts.uri.path()),
+        &signed,
+        body,
+        signature.to_str().unwrap_or(""),
+        hearth_model::time::now_ms(),
+    );
+    if let Err(e) = checked {
+        tracing::warn!(from = signed.from, path = parts.uri.path(), error = %e, "refused a forward from another node");
+        return Err(e);
+    }
+    Ok(signed)
+}
+
+/// The headers of a forward that carry its signed fields (the empty ones left out).
+pub(crate) fn signed_headers(
+    mut builder: axum::http::request::Builder,
+    signed: &Signed<'_>,
+    signature: &str,
+) -> axum::http::request::Builder {
+    builder = builder
+        .header(H_TIME, signed.time_ms.to_string())
+        .header(H_SIGNATURE, signature);
+    for (name, value) in [
+        (H_FROM, signed.from),
+        (H_REQUEST_ID, signed.request_id),
+        (H_CALLER, signed.caller),
+        (H_FUNCTION, signed.function),
+        (H_QUALIFIER, signed.qualifier),
+        (H_LOG_TYPE, signed.log_type),
+        (H_CLIENT_CONTEXT, signed.client_context),
+    ] {
+        if !value.is_empty() {
+            builder = builder.header(name, value);
+        }
+    }
+    builder
+}
+
 /// 403 `AccessDeniedException`, marked as the fleet's refusal.
-fn refuse(why: &Refused) -> Response {
+pub(crate) fn refuse(why: &Refused) -> Response {
     let mut resp =
         ApiError(AwsError::new(ErrorCode::AccessDenied, why.to_string())).into_response();
     resp.headers_mut()
@@ -361,8 +366,9 @@ fn refuse(why: &Refused) -> Response {
     resp
 }
 
-/// The routes of forwarding: they authenticate by the fleet's key, not SigV4, so they
-/// are merged outside the authentication and authorization layers.
+/// The routes of forwarding (invokes here, SQS calls in `sqs/fleet.rs`): they
+/// authenticate by the fleet's key, not SigV4, so they are merged outside the
+/// authentication and authorization layers.
 pub(crate) fn routes() -> axum::Router<AppState> {
     // Literal paths: the authorize tests read them here (PATH and STREAM_PATH).
     axum::Router::new()
@@ -371,16 +377,27 @@ pub(crate) fn routes() -> axum::Router<AppState> {
             "/_hearth/fleet/invoke-stream",
             axum::routing::post(receive_stream),
         )
+        .route(
+            "/_hearth/fleet/sqs",
+            axum::routing::post(crate::sqs::fleet::receive),
+        )
 }
 
 /// Whether a header map is a forward's (the request guard lets these through: they
 /// carry their own authentication, which no browser can forge).
 pub fn is_forward(path: &str, headers: &HeaderMap) -> bool {
-    (path == PATH || path == STREAM_PATH) && headers.contains_key(H_SIGNATURE)
+    (path == PATH || path == STREAM_PATH || path == crate::sqs::fleet::PATH)
+        && headers.contains_key(H_SIGNATURE)
 }
 
 /// A fleet's key from its server key's derived secret (shared for the server's use),
 /// trusting `roots` for nodes that serve HTTPS.
 pub fn fleet(node: &str, secret: &[u8], roots: rustls::RootCertStore) -> Arc<Fleet> {
     Arc::new(Fleet::new(node, secret, roots))
+}
+
+/// How this node's SQS sends its calls to the node that serves SQS, over `fleet`'s
+/// signed channel ([`hearth_sqs::Sqs::relay_through`]).
+pub fn sqs_relay(fleet: &Arc<Fleet>) -> Arc<dyn hearth_sqs::Relay> {
+    crate::sqs::fleet::relay(fleet)
 }

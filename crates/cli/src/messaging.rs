@@ -33,15 +33,22 @@ impl QueueSink for Queues {
                 return Err(SinkError::NoQueue(queue_arn));
             };
             // A topic sends to a queue only if the queue's policy allows SNS for it,
-            // whoever owns them (AWS's rule for SNS-to-SQS subscriptions).
-            if !sqs.service_may_send(&queue_arn, SNS_PRINCIPAL, &msg.source_arn) {
-                let exists = QueueId::parse(&queue_arn, "")
-                    .and_then(|id| sqs.get_queue(&id.account, &id.name, None))
-                    .is_ok();
-                return Err(if exists {
-                    SinkError::Denied(queue_arn)
-                } else {
-                    SinkError::NoQueue(queue_arn)
+            // whoever owns them (AWS's rule for SNS-to-SQS subscriptions). On a fleet the
+            // policy is read, and the message sent, where SQS is served.
+            let allowed = sqs
+                .service_may_send(&queue_arn, SNS_PRINCIPAL, &msg.source_arn)
+                .await
+                .map_err(|e| SinkError::Failed(e.message))?;
+            if !allowed {
+                let Ok(id) = QueueId::parse(&queue_arn, "") else {
+                    return Err(SinkError::NoQueue(queue_arn));
+                };
+                return Err(match sqs.get_queue(&id.account, &id.name, None).await {
+                    Ok(_) => SinkError::Denied(queue_arn),
+                    Err(e) if e.kind == ErrorKind::QueueDoesNotExist => {
+                        SinkError::NoQueue(queue_arn)
+                    }
+                    Err(e) => SinkError::Failed(e.message),
                 });
             }
             let attributes = msg

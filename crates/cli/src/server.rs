@@ -413,6 +413,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .with_fronts(endpoints.clone());
     let body_budget = hearth_api::BodyBudget::new(budget, BODY_WAIT);
+    // Only a fleet forwards: its nodes share the server key, so each derives the same
+    // secret to sign forwards with (a MAC of a label under the key). SQS calls go to the
+    // node that serves SQS the same way.
+    let fleet = match is_postgres(&args.store) {
+        true => Some(hearth_api::forward::fleet(
+            &fleet_node,
+            &seal.mac(b"hearth fleet forwarding"),
+            args.node
+                .fleet_roots(args.tls.served(&data_dir).as_deref())?,
+        )),
+        false => None,
+    };
+    if let Some(fleet) = &fleet {
+        sqs.relay_through(hearth_api::forward::sqs_relay(fleet));
+    }
     let api_options = hearth_api::ApiOptions {
         // AssumeRole's credentials: sealed sessions, like the functions' own.
         session_issuer: Some(Arc::new(hearth_auth::Sessions::new(&seal))),
@@ -423,17 +438,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         )),
         auth,
         keys: Some(keys),
-        // Only a fleet forwards: its nodes share the server key, so each derives the
-        // same secret to sign forwards with (a MAC of a label under the key).
-        fleet: match is_postgres(&args.store) {
-            true => Some(hearth_api::forward::fleet(
-                &fleet_node,
-                &seal.mac(b"hearth fleet forwarding"),
-                args.node
-                    .fleet_roots(args.tls.served(&data_dir).as_deref())?,
-            )),
-            false => None,
-        },
+        fleet: fleet.clone(),
         endpoints,
         sqs: Some(sqs),
         sns: Some(sns),

@@ -49,7 +49,7 @@ impl LocalQueueClient {
 
     /// The queue `queue_arn` names here, and whether the role may call `action` on it;
     /// a queue of another region is none of this server's.
-    fn authorized(&self, queue_arn: &str, action: &str) -> Result<QueueId, QueueError> {
+    async fn authorized(&self, queue_arn: &str, action: &str) -> Result<QueueId, QueueError> {
         let q = sqs_queue(queue_arn)
             .ok_or_else(|| QueueError::Transport(format!("not a queue ARN: {queue_arn}")))?;
         let id = QueueId {
@@ -59,12 +59,10 @@ impl LocalQueueClient {
         let exists = q.region == hearth_sqs::REGION;
         // The API authorizes before it looks for the queue: a role that may not call the
         // queue learns nothing of whether it exists.
+        // The policy is read where SQS is served (another node of a fleet, perhaps): none
+        // when the queue has none or does not exist.
         let policy = if exists {
-            match self.sqs.get_queue_attributes(&id, &[]) {
-                Ok(_) => self.sqs.resource_policy(&id),
-                Err(e) if e.kind == ErrorKind::QueueDoesNotExist => None,
-                Err(e) => return Err(queue_error(e)),
-            }
+            self.sqs.resource_policy(&id).await.map_err(queue_error)?
         } else {
             None
         };
@@ -95,9 +93,9 @@ impl LocalQueueClient {
 
     /// A receive's error: a node that stood down while the long poll waited answers that
     /// the queue is gone, which is a transport matter if the node no longer serves SQS.
-    fn receive_error(&self, id: &QueueId, e: SqsError) -> QueueError {
+    async fn receive_error(&self, id: &QueueId, e: SqsError) -> QueueError {
         if e.kind == ErrorKind::QueueDoesNotExist {
-            if let Err(now) = self.sqs.get_queue_attributes(id, &[]) {
+            if let Err(now) = self.sqs.get_queue_attributes(id, &[]).await {
                 return queue_error(now);
             }
         }
@@ -172,9 +170,9 @@ impl QueueClient for LocalQueueClient {
         req: Receive,
     ) -> BoxFuture<'a, Result<Vec<Message>, QueueError>> {
         Box::pin(async move {
-            let id = self.authorized(queue_arn, RECEIVE)?;
+            let id = self.authorized(queue_arn, RECEIVE).await?;
             let all = vec!["All".to_string()];
-            let got = self
+            let got = match self
                 .sqs
                 .receive_message(
                     &id,
@@ -188,7 +186,10 @@ impl QueueClient for LocalQueueClient {
                     },
                 )
                 .await
-                .map_err(|e| self.receive_error(&id, e))?;
+            {
+                Ok(got) => got,
+                Err(e) => return Err(self.receive_error(&id, e).await),
+            };
             Ok(got.into_iter().map(message).collect())
         })
     }
@@ -199,7 +200,7 @@ impl QueueClient for LocalQueueClient {
         entries: Vec<Entry>,
     ) -> BoxFuture<'a, Result<Vec<String>, QueueError>> {
         Box::pin(async move {
-            let id = self.authorized(queue_arn, DELETE)?;
+            let id = self.authorized(queue_arn, DELETE).await?;
             let pairs = entries
                 .into_iter()
                 .map(|e| (e.id, e.receipt_handle))
@@ -220,7 +221,7 @@ impl QueueClient for LocalQueueClient {
         timeout: u32,
     ) -> BoxFuture<'a, Result<Vec<String>, QueueError>> {
         Box::pin(async move {
-            let id = self.authorized(queue_arn, CHANGE_VISIBILITY)?;
+            let id = self.authorized(queue_arn, CHANGE_VISIBILITY).await?;
             let triples = entries
                 .into_iter()
                 .map(|e| (e.id, e.receipt_handle, i64::from(timeout)))
@@ -228,6 +229,7 @@ impl QueueClient for LocalQueueClient {
             let results = self
                 .sqs
                 .change_message_visibility_batch(&id, triples)
+                .await
                 .map_err(queue_error)?;
             Ok(failed(results))
         })
@@ -239,10 +241,11 @@ impl QueueClient for LocalQueueClient {
         names: &'a [&'a str],
     ) -> BoxFuture<'a, Result<BTreeMap<String, String>, QueueError>> {
         Box::pin(async move {
-            let id = self.authorized(queue_arn, GET_ATTRIBUTES)?;
+            let id = self.authorized(queue_arn, GET_ATTRIBUTES).await?;
             let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
             self.sqs
                 .get_queue_attributes(&id, &names)
+                .await
                 .map_err(queue_error)
         })
     }

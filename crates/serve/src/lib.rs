@@ -14,11 +14,16 @@
 //! handshake (within the header-read timeout, like a request head), then speaks HTTP/2
 //! when the client chose `h2` by ALPN, HTTP/1.1 otherwise. Every request carries a
 //! [`Transport`] extension: whether it came over TLS, and from which address.
+//!
+//! The outbound side is here too ([`http_client`]): one client shape for what Hearth
+//! sends to other nodes and to subscribers.
 
+mod client;
 mod io;
 mod table;
 mod transport;
 
+pub use client::{http_client, public_roots, HttpClient};
 pub use transport::{tls_config, Transport};
 
 use std::convert::Infallible;

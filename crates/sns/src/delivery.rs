@@ -7,6 +7,12 @@
 //! headers, `sqs` through the [`crate::QueueSink`] — and then deletes each row, or puts it
 //! back due after its retry policy's delay. A message its policy gives up on goes to the
 //! subscription's dead-letter queue, if it has one.
+//!
+//! FIFO order holds across the fleet: a FIFO row's id is its group's line (subscription
+//! and group) then its sequence number, and a row is delivered only once no row of its
+//! line is queued ahead of it (the store is asked: the one ahead may be another node's,
+//! under way, or due again after a failed attempt); until then it waits, with the rest
+//! of its group claimed with it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,18 +21,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use hearth_iam_policy::{evaluate, RequestContext, RequestPrincipal, ResourcePolicy};
 use hearth_model::FunctionRef;
+use hearth_serve::HttpClient;
 use hearth_store::SnsDelivery;
 use hearth_triggers::{
     BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
 };
 use http_body_util::Full;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{watch, Semaphore};
 
 use crate::envelope::{Kind, Urls};
-use crate::service::Job;
+use crate::service::{fifo_line, Job};
 use crate::sign::Signer;
 use crate::{QueueMessage, Sns};
 
@@ -41,7 +45,8 @@ const BATCH: usize = 32;
 const POLL: Duration = Duration::from_millis(500);
 /// The end of a dead-letter delivery's row id.
 const DEAD_LETTER_SUFFIX: &str = "/dead-letter";
-/// How long a FIFO message waits when the one before it in its group is under way.
+/// How long a FIFO message waits when the one before it in its group is under way (here
+/// or at another node).
 const FIFO_WAIT_MS: i64 = 50;
 /// An HTTP/S endpoint's time to answer.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -93,27 +98,9 @@ impl EventSource for Deliveries {
     }
 }
 
-type Http = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-fn http_client() -> Http {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    connector.enforce_http(false);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    Client::builder(TokioExecutor::new()).build(connector)
+/// The client for HTTP/S subscribers: the public web's roots, a few seconds to connect.
+fn http_client() -> HttpClient {
+    hearth_serve::http_client(hearth_serve::public_roots(), Duration::from_secs(5))
 }
 
 /// A FIFO message group of one subscription: (subscription ARN, group id).
@@ -136,7 +123,7 @@ enum Outcome {
 struct Worker {
     sns: Sns,
     invoker: Invoker,
-    http: Http,
+    http: HttpClient,
     node: String,
 }
 
@@ -204,7 +191,7 @@ impl Worker {
     }
 
     /// The claimed rows (in the store's order: due, then id, which for a FIFO message
-    /// starts with its sequence number) as units of work: each standard message alone,
+    /// is its group's line then its sequence number) as units of work: each standard message alone,
     /// the messages of one FIFO group of one subscription together, in order.
     fn in_groups(&self, claimed: Vec<SnsDelivery>) -> Vec<Unit> {
         let mut out: Vec<Unit> = Vec::new();
@@ -245,14 +232,48 @@ impl Worker {
     }
 
     /// Delivers rows one after the other; when one is to be tried again, the rest wait
-    /// until it is due (a FIFO group keeps its order).
+    /// until it is due (a FIFO group keeps its order). A FIFO row with a row of its group
+    /// still queued ahead of it (being delivered by another node, or due again later)
+    /// waits for that one, with the rest.
     async fn deliver_in_order(&self, rows: Vec<(SnsDelivery, Job)>) {
         let mut rows = rows.into_iter();
         while let Some((row, job)) = rows.next() {
+            if let Some(due) = self.behind(&row, &job) {
+                let mut rest = vec![(row, job)];
+                rest.extend(rows);
+                self.defer(&rest, due);
+                return;
+            }
             if let Some(due) = self.deliver(row, job).await {
                 let rest: Vec<_> = rows.collect();
                 self.defer(&rest, due);
                 return;
+            }
+        }
+    }
+
+    /// When a FIFO row is to be looked at again, if a row of its group is queued ahead of
+    /// it: the store is asked, so that the order holds across the fleet's nodes. Rows of
+    /// an older Hearth (named otherwise) are delivered as they are claimed.
+    fn behind(&self, row: &SnsDelivery, job: &Job) -> Option<i64> {
+        let group = job.group_id.as_deref()?;
+        let line = fifo_line(&job.message.subscription_arn, group);
+        if !row.id.starts_with(&line) {
+            return None;
+        }
+        let wait = now_ms() + FIFO_WAIT_MS;
+        match self
+            .sns
+            .inner
+            .store
+            .sns()
+            .sns_delivery_ahead(&line, &row.id)
+        {
+            Ok(None) => None,
+            Ok(Some(due)) => Some(due.max(wait)),
+            Err(e) => {
+                tracing::warn!(id = %row.id, error = %e, "cannot look for an SNS delivery ahead of this one");
+                Some(wait)
             }
         }
     }
@@ -780,6 +801,111 @@ mod tests {
         assert!(got
             .iter()
             .all(|(_, m)| m.dedup_id.as_ref().is_some_and(|d| d.len() == 64)));
+    }
+
+    /// A sink that takes a while over each message, as a queue at another node may, and
+    /// refuses one message once.
+    struct Slow {
+        got: std::sync::Mutex<Vec<String>>,
+        refuse_once: std::sync::Mutex<Option<String>>,
+    }
+
+    impl crate::QueueSink for Slow {
+        fn send(
+            &self,
+            _queue_arn: &str,
+            msg: QueueMessage,
+        ) -> crate::BoxFuture<'_, Result<(), crate::SinkError>> {
+            Box::pin(async move {
+                let body: serde_json::Value = serde_json::from_str(&msg.body).expect("json");
+                let body = body["Message"].as_str().expect("message").to_string();
+                tokio::time::sleep(Duration::from_millis(5 + body.len() as u64 % 7)).await;
+                let mut refuse = self.refuse_once.lock().expect("not poisoned");
+                if refuse.as_deref() == Some(body.as_str()) {
+                    *refuse = None;
+                    return Err(crate::SinkError::Failed("refused once".into()));
+                }
+                self.got.lock().expect("not poisoned").push(body);
+                Ok(())
+            })
+        }
+    }
+
+    /// Two nodes' workers on one store deliver a FIFO topic's groups, published while
+    /// they run, each in its order: a message waits for the one ahead of it in its group
+    /// wherever that one is being delivered, and through a retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fifo_groups_keep_their_order_across_nodes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, path) = hearth_engine::testing::engine(dir.path());
+        let sink = Arc::new(Slow {
+            got: std::sync::Mutex::default(),
+            refuse_once: std::sync::Mutex::new(Some("g1-3".into())),
+        });
+        let sns = Sns::new(
+            engine.store().clone(),
+            crate::SnsConfig {
+                endpoint: "http://127.0.0.1:1".into(),
+                sink: sink.clone(),
+            },
+        );
+        let account = "000000000000";
+        let topic = sns
+            .create_topic(
+                account,
+                "t.fifo",
+                BTreeMap::from([
+                    ("FifoTopic".to_string(), "true".to_string()),
+                    ("ContentBasedDeduplication".to_string(), "true".to_string()),
+                ]),
+                vec![],
+            )
+            .expect("topic");
+        let queue = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
+        sns.subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
+            .expect("sqs");
+        let invoker = Invoker::new(path, Arc::new(NoEvents));
+        let nodes: Vec<_> = (0..2)
+            .map(|_| {
+                Box::new(Deliveries::new(&sns))
+                    .start(SourceContext::new(invoker.clone()))
+                    .expect("start")
+            })
+            .collect();
+        let (groups, per_group) = (3, 12);
+        for i in 0..per_group {
+            for g in 0..groups {
+                sns.publish(
+                    &topic,
+                    PublishInput {
+                        message: format!("g{g}-{i}"),
+                        group_id: Some(format!("g{g}")),
+                        ..Default::default()
+                    },
+                )
+                .expect("publish");
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while sink.got.lock().expect("not poisoned").len() < groups * per_group {
+            assert!(std::time::Instant::now() < deadline, "not delivered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for node in nodes {
+            node.stop(Duration::from_secs(5)).await;
+        }
+        let got = sink.got.lock().expect("not poisoned").clone();
+        assert_eq!(got.len(), groups * per_group, "{got:?}");
+        for g in 0..groups {
+            let order: Vec<&str> = got
+                .iter()
+                .map(String::as_str)
+                .filter(|b| b.starts_with(&format!("g{g}-")))
+                .collect();
+            let expected: Vec<String> = (0..per_group).map(|i| format!("g{g}-{i}")).collect();
+            assert_eq!(order, expected, "group g{g} in {got:?}");
+        }
     }
 
     /// What was queued for a subscription that goes away is dropped, not retried.

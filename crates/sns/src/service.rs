@@ -148,6 +148,14 @@ fn decode<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, SnsError> {
     serde_json::from_str(data).map_err(|e| SnsError::Internal(format!("an SNS record: {e}")))
 }
 
+/// The start of the delivery row ids of one FIFO message group of one subscription
+/// (`<subscription ARN> <group id> `, then the sequence number and message id): its
+/// rows sort in the group's order, and no other group's start with it (neither has a
+/// space in it).
+pub(crate) fn fifo_line(subscription_arn: &str, group_id: &str) -> String {
+    format!("{subscription_arn} {group_id} ")
+}
+
 pub(crate) fn encode<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize")
 }
@@ -479,10 +487,15 @@ impl Sns {
         let rows: Vec<SnsDelivery> = jobs
             .iter()
             .map(|j| SnsDelivery {
-                // A FIFO message's row sorts by its sequence number among its group's.
-                id: match &j.message.sequence_number {
-                    Some(seq) => format!("{seq}/{}", j.message.subscription_arn),
-                    None => format!("{}/{}", j.message.message_id, j.message.subscription_arn),
+                // A FIFO message's row sorts by its sequence number among its group's,
+                // which the delivery workers read as its place in the group's line.
+                id: match (&j.message.sequence_number, &j.group_id) {
+                    (Some(seq), Some(group)) => format!(
+                        "{}{seq} {}",
+                        fifo_line(&j.message.subscription_arn, group),
+                        j.message.message_id
+                    ),
+                    _ => format!("{}/{}", j.message.message_id, j.message.subscription_arn),
                 },
                 due_ms: due,
                 attempts: 0,
@@ -659,8 +672,18 @@ impl Sns {
         let mut dedup_id = None;
         if t.fifo() {
             let id = message::dedup_id(&input);
-            let n = self.inner.seq.fetch_add(1, Ordering::Relaxed);
-            let seq = format!("{:020}", (now_ms() as u64).saturating_mul(1000) + n % 1000);
+            // The microsecond of publishing: numbers only grow on this node, and across
+            // nodes they follow the clocks (publishes through two nodes a moment apart
+            // are numbered in that order).
+            let floor = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+            let last = self
+                .inner
+                .seq
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                    Some(floor.max(last + 1))
+                })
+                .unwrap_or(floor);
+            let seq = format!("{:020}", floor.max(last + 1));
             let window = i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
             if let Some((first, first_seq)) = self.inner.store.sns().sns_dedup(
                 &t.arn,

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 
 use crate::error::{ErrorKind, SqsError};
 use crate::message::{SendRequest, SentMessage};
-use crate::service::{QueueId, Sqs};
+use crate::service::{Local, QueueId};
 
 /// Checks a batch's entry ids; `entry` names the entry shape in AWS's message
 /// (`SendMessageBatchRequestEntry`).
@@ -54,7 +54,7 @@ pub fn check_batch(ids: &[&str], entry: &str) -> Result<(), SqsError> {
 /// One entry's outcome.
 pub type EntryResult<T> = (String, Result<T, SqsError>);
 
-impl Sqs {
+impl Local {
     /// SendMessageBatch: entries are sent in order (a FIFO queue keeps it) and committed
     /// together.
     pub async fn send_message_batch(

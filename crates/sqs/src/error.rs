@@ -2,8 +2,10 @@
 //! need to write it (the JSON protocol's `__type` shape, the query protocol's code, which
 //! SDKs also read from the JSON answer's `x-amzn-query-error` header, and the status).
 
+use serde::{Deserialize, Serialize};
+
 /// What went wrong, as the SQS model names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorKind {
     QueueDoesNotExist,
     QueueNameExists,
@@ -27,7 +29,8 @@ pub enum ErrorKind {
     OverLimit,
     InvalidAddress,
     InvalidSecurity,
-    /// Another node of the fleet serves SQS.
+    /// SQS is not served here and the call could not be sent to the node that serves it
+    /// (or it is being handed over).
     Unavailable,
     /// Hearth's own failure (the store): the client sees little.
     Internal,
@@ -113,8 +116,9 @@ impl ErrorKind {
     }
 }
 
-/// An SQS error: its kind and AWS's message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// An SQS error: its kind and AWS's message. Serializable: the node that serves SQS
+/// answers other nodes' calls with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{message}")]
 pub struct SqsError {
     pub kind: ErrorKind,

@@ -9,14 +9,18 @@
 //! group locks) is in memory (`queue.rs`).
 //!
 //! Fleet: the in-memory state is one node's, so on a shared store one node serves SQS at
-//! a time, the holder of the store lease `sqs` (`fleet.rs`); the others answer
-//! `ServiceUnavailable` naming it. Long-poll wake-ups are in-process.
+//! a time, the holder of the store lease `sqs` (`fleet.rs`). [`Sqs`] works the same
+//! on every node (`handle.rs`): where it does not serve, each operation goes to
+//! the holder as a typed call (`call.rs`) through the server's [`Relay`] (`relay.rs`),
+//! and is answered as if local. Long polls wait at the holder, where every send arrives.
 
 mod attributes;
 mod batch;
+mod call;
 mod commit;
 mod error;
 mod fleet;
+mod handle;
 mod md5;
 mod message;
 mod messages;
@@ -24,12 +28,14 @@ mod move_task;
 mod policy;
 mod queue;
 mod queues;
+mod relay;
 mod service;
 
 pub use attributes::{MAX_MESSAGE_SIZE, MAX_VISIBILITY, MAX_WAIT};
 pub use batch::{check_batch, EntryResult};
 pub use error::{ErrorKind, SqsError};
 pub use fleet::LEASE;
+pub use handle::Sqs;
 pub use md5::{md5_hex, md5_of_attributes};
 pub use message::{
     MessageAttributeValue, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
@@ -37,4 +43,5 @@ pub use message::{
 };
 pub use move_task::{move_task_source, MoveTaskInfo};
 pub use queue::Counts;
-pub use service::{Page, QueueId, Sqs, REGION};
+pub use relay::{Holder, Relay, RelayError};
+pub use service::{Page, QueueId, REGION};

@@ -169,7 +169,8 @@ pub fn check_body(body: &str) -> Result<usize, SqsError> {
 }
 
 /// A message to send, from a client or from Hearth itself ([`crate::Sqs::send_internal`]).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OutgoingMessage {
     pub body: String,
     pub attributes: BTreeMap<String, MessageAttributeValue>,
@@ -181,7 +182,8 @@ pub struct OutgoingMessage {
 }
 
 /// A client's SendMessage (or one entry of a batch).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SendRequest {
     pub message: OutgoingMessage,
     /// `MessageSystemAttributes`: only `AWSTraceHeader`.
@@ -189,7 +191,7 @@ pub struct SendRequest {
 }
 
 /// What a send answers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentMessage {
     pub message_id: String,
     pub md5_of_body: String,
@@ -200,7 +202,8 @@ pub struct SentMessage {
 }
 
 /// A ReceiveMessage request.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReceiveRequest {
     pub max_messages: Option<i64>,
     pub visibility_timeout: Option<i64>,
@@ -212,7 +215,7 @@ pub struct ReceiveRequest {
 }
 
 /// A received message as the client gets it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceivedMessage {
     pub message_id: String,
     pub receipt_handle: String,

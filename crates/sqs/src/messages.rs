@@ -1,4 +1,5 @@
-//! The message operations of [`Sqs`]: send (with FIFO deduplication), receive (long
+//! The message operations as the node that serves SQS runs them ([`crate::Sqs`] sends
+//! them there from other nodes): send (with FIFO deduplication), receive (long
 //! polling, visibility, redrive to the dead-letter queue), delete and visibility changes.
 
 use std::collections::BTreeMap;
@@ -17,9 +18,9 @@ use crate::message::{
     ReceivedMessage, SendRequest, SentMessage, StoredMessage,
 };
 use crate::queue::{message_attributes, system_attributes, Attempt, Dedup, Msg, Queue, DEDUP_MS};
-use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, QueueId, Sqs};
+use crate::service::{fifo_id_ok, now_ms, parse_receipt, receipt, Local, QueueId};
 
-impl Sqs {
+impl Local {
     /// SendMessage.
     pub async fn send_message(
         &self,
@@ -31,17 +32,9 @@ impl Sqs {
     }
 
     /// Sends a message for Hearth itself (SNS deliveries, async destinations and DLQs) to
-    /// the queue `queue_arn`. The caller has authorized the sender.
-    pub async fn send_internal(
-        &self,
-        queue_arn: &str,
-        msg: OutgoingMessage,
-    ) -> Result<SentMessage, SqsError> {
-        self.send_internal_traced(queue_arn, msg, None).await
-    }
-
-    /// [`Sqs::send_internal`] with the X-Ray trace header of what caused the message (an
-    /// SNS publish's), kept as its `AWSTraceHeader` system attribute.
+    /// the queue `queue_arn`, with the X-Ray trace header of what caused it (an SNS
+    /// publish's) kept as its `AWSTraceHeader` system attribute. The caller has authorized
+    /// the sender.
     pub async fn send_internal_traced(
         &self,
         queue_arn: &str,
@@ -157,6 +150,8 @@ impl Sqs {
         let (seq, sent, pending) = {
             let mut s = q.lock();
             if s.deleted {
+                // Gone with this node's standing down: SQS is served elsewhere now.
+                self.serving()?;
                 return Err(SqsError::no_queue());
             }
             let dedup_key = if s.config.fifo {
@@ -311,6 +306,9 @@ impl Sqs {
             let (out, next_ms) = {
                 let mut s = q.lock();
                 if s.deleted {
+                    // Gone with this node's standing down: taken nothing, and SQS is
+                    // served elsewhere now (the caller may ask there).
+                    self.serving()?;
                     return Err(SqsError::no_queue());
                 }
                 let attempt = req.attempt_id.as_deref().filter(|_| s.config.fifo);

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, SqsError};
 use crate::queue::{Msg, Queue};
-use crate::service::{now_ms, Sqs};
+use crate::service::{now_ms, Local};
 
 /// The most tasks kept per source queue: ListMessageMoveTasks' `MaxResults` at most.
 pub(crate) const KEPT_PER_SOURCE: usize = 10;
@@ -125,7 +125,7 @@ fn no_source() -> SqsError {
 /// What a task whose destination is gone ends with, as AWS reports it.
 const NO_DESTINATION: &str = "AWS.SimpleQueueService.NonExistentQueue";
 
-impl Sqs {
+impl Local {
     /// StartMessageMoveTask: answers the task's handle once the task is stored.
     pub async fn start_message_move_task(
         &self,
@@ -133,6 +133,7 @@ impl Sqs {
         destination_arn: Option<&str>,
         max_per_second: Option<i64>,
     ) -> Result<String, SqsError> {
+        self.serving()?;
         let source = self.queue_by_arn(source_arn).map_err(|_| no_source())?;
         if self.dead_letter_sources(source_arn).is_empty() {
             return Err(SqsError::invalid(
@@ -350,6 +351,7 @@ impl Sqs {
         source_arn: &str,
         max_results: Option<i64>,
     ) -> Result<Vec<MoveTaskInfo>, SqsError> {
+        self.serving()?;
         self.queue_by_arn(source_arn).map_err(|_| no_source())?;
         let max = max_results.unwrap_or(1);
         if !(1..=10).contains(&max) {
@@ -380,6 +382,7 @@ impl Sqs {
     /// CancelMessageMoveTask: answers the messages moved so far once the cancellation
     /// is stored; the task stops before its next batch.
     pub async fn cancel_message_move_task(&self, handle: &str) -> Result<i64, SqsError> {
+        self.serving()?;
         let source = move_task_source(handle)?;
         self.queue_by_arn(&source).map_err(|_| no_source())?;
         let no_task = || SqsError::new(ErrorKind::ResourceNotFound, "Task does not exist.");

@@ -1,34 +1,35 @@
 //! A queue's `Policy` as a resource policy: read for the authorization of a call on the
 //! queue (the API's, an event-source mapping's poller's), and asked whether it lets an
 //! AWS service send to the queue on behalf of one of its resources: what Hearth's own
-//! senders ask before [`Sqs::send_internal`] (SNS delivering a topic's message:
+//! senders ask before [`crate::Sqs::send_internal`] (SNS delivering a topic's message:
 //! `sns.amazonaws.com` with `aws:SourceArn` the topic; EventBridge, S3 notifications
 //! later). As on AWS, a queue without a policy that allows it takes nothing from a
 //! service.
 
 use hearth_iam_policy::{
-    evaluate, parse, Policy, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
+    evaluate, parse, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
 };
 
-use crate::service::{now_ms, QueueId, Sqs};
+use crate::error::SqsError;
+use crate::service::{now_ms, Local, QueueId};
 
-impl Sqs {
-    /// The queue's `Policy`, parsed: none when it has none, the queue is not served here,
-    /// or the document does not parse (it was checked when it was set).
-    pub fn resource_policy(&self, id: &QueueId) -> Option<Policy> {
-        parse(&self.queue_policy(id)?, PolicyKind::Resource).ok()
-    }
-
+impl Local {
     /// Whether the queue `queue_arn`'s policy allows `service` (`sns.amazonaws.com`) to
-    /// `sqs:SendMessage` for the resource `source_arn` (the topic).
-    pub fn service_may_send(&self, queue_arn: &str, service: &str, source_arn: &str) -> bool {
+    /// `sqs:SendMessage` for the resource `source_arn` (the topic); an error only when
+    /// the queue's policy cannot be read (SQS is not served).
+    pub fn service_may_send(
+        &self,
+        queue_arn: &str,
+        service: &str,
+        source_arn: &str,
+    ) -> Result<bool, SqsError> {
         let Ok(id) = QueueId::parse(queue_arn, "") else {
-            return false;
+            return Ok(false);
         };
-        let Some(text) = self.queue_policy(&id) else {
-            return false;
+        let Some(text) = self.queue_policy(&id)? else {
+            return Ok(false);
         };
-        allows(&text, &id, service, source_arn)
+        Ok(allows(&text, &id, service, source_arn))
     }
 }
 

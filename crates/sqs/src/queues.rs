@@ -1,4 +1,5 @@
-//! The queue operations of [`Sqs`]: create, find, list and delete queues, their
+//! The queue operations as the node that serves SQS runs them ([`crate::Sqs`] sends them
+//! there from other nodes): create, find, list and delete queues, their
 //! attributes, tags, purges, dead-letter sources and permissions.
 
 use std::collections::BTreeMap;
@@ -9,13 +10,13 @@ use hearth_store::SqsOp;
 use crate::attributes::{self, Config};
 use crate::error::{ErrorKind, SqsError};
 use crate::queue::{Queue, QueueRecord};
-use crate::service::{decode_token, now_ms, page, Page, QueueId, Sqs};
+use crate::service::{decode_token, now_ms, page, Local, Page, QueueId};
 
 /// How long after a queue is deleted its name cannot be used again, as SQS documents:
 /// "you must wait at least 60 seconds before creating a queue with the same name".
 pub(crate) const DELETED_WAIT_MS: i64 = 60_000;
 
-impl Sqs {
+impl Local {
     /// CreateQueue: idempotent for the same attributes.
     pub async fn create_queue(
         &self,
@@ -272,11 +273,16 @@ impl Sqs {
         pending.done().await
     }
 
-    /// The queue's `Policy` attribute, for the API's authorization.
-    pub fn queue_policy(&self, id: &QueueId) -> Option<String> {
-        let q = self.queue(id).ok()?;
+    /// The queue's `Policy` attribute, for the API's authorization: `None` when it has
+    /// none or there is no such queue (the operation answers that).
+    pub fn queue_policy(&self, id: &QueueId) -> Result<Option<String>, SqsError> {
+        let q = match self.queue(id) {
+            Ok(q) => q,
+            Err(e) if e.kind == ErrorKind::QueueDoesNotExist => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let s = q.lock();
-        s.record.attributes.get("Policy").cloned()
+        Ok(s.record.attributes.get("Policy").cloned())
     }
 
     pub async fn purge_queue(&self, id: &QueueId) -> Result<(), SqsError> {

@@ -1,5 +1,6 @@
-//! [`Sqs`]: the queue service's handle. It holds every queue in memory (loaded from the
-//! store at [`Sqs::open`]) and hands every durable change to the group commit
+//! [`Local`]: the queue service as this node runs it (behind the public handle,
+//! `handle.rs`). It holds every queue in memory (loaded from the store at
+//! [`Local::open`]) and hands every durable change to the group commit
 //! (`commit.rs`) before answering: a SendMessage is answered once its message is in the
 //! store; a DeleteMessage once the deletion is. Receive counts are written without
 //! waiting. What is recovered at start: queues, and every message not deleted with its
@@ -8,18 +9,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use base64::Engine;
 use hearth_store::{SqsOp, SqsQueueRow, SqsStore};
+use serde::{Deserialize, Serialize};
 
 use crate::attributes;
 use crate::commit::Committer;
 use crate::error::{ErrorKind, SqsError};
+use crate::fleet::FleetLink;
 use crate::message::StoredMessage;
 use crate::move_task::MoveTasks;
 use crate::queue::{Msg, Queue, QueueRecord};
+use crate::relay::{Holder, Relay};
 
 /// The region of every queue's ARN.
 pub const REGION: &str = "us-east-1";
@@ -28,7 +32,7 @@ pub const REGION: &str = "us-east-1";
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// A queue's identity: its owner and name (its URL's path is `/<account>/<name>`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct QueueId {
     pub account: String,
     pub name: String,
@@ -76,12 +80,26 @@ impl QueueId {
 /// One page of a listing and the token of the next.
 pub type Page<T> = (Vec<T>, Option<String>);
 
+/// Whether this node serves SQS, and where it is served when not.
+#[derive(Debug, Clone)]
+pub(crate) enum Standing {
+    Serving,
+    /// Another node serves SQS (`holder`, when it is known and can be reached), or none
+    /// does yet: `why` is answered when a call cannot be sent on.
+    Elsewhere {
+        holder: Option<Holder>,
+        why: String,
+    },
+}
+
 pub(crate) struct Inner {
     pub queues: RwLock<HashMap<String, Arc<Queue>>>,
     pub(crate) store: Arc<dyn SqsStore>,
-    /// `None` while this node serves SQS; else what to answer (on a fleet, another node
-    /// holds the SQS lease).
-    elsewhere: RwLock<Option<String>>,
+    standing: RwLock<Standing>,
+    /// How calls reach the holder (set by the server on a fleet).
+    pub(crate) relay: OnceLock<Arc<dyn Relay>>,
+    /// The fleet's store and this node's id, to look again for the holder.
+    pub(crate) fleet: OnceLock<FleetLink>,
     pub commit: Committer,
     pub(crate) seq: AtomicI64,
     pub(crate) nonce: AtomicU64,
@@ -89,11 +107,13 @@ pub(crate) struct Inner {
     /// Set when the server stops: long polls answer at once, so that no connection holds
     /// the server's graceful shutdown for up to 20 s.
     pub(crate) closing: std::sync::atomic::AtomicBool,
+    /// Wakes long polls sent to the holder when the server stops.
+    pub(crate) closed: tokio::sync::Notify,
 }
 
-/// The SQS service. Cheap to clone; every clone is the same service.
+/// The service as this node runs it. Cheap to clone; every clone is the same service.
 #[derive(Clone)]
-pub struct Sqs {
+pub(crate) struct Local {
     pub(crate) inner: Arc<Inner>,
 }
 
@@ -134,12 +154,12 @@ pub(crate) fn fifo_id_ok(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic())
 }
 
-impl Sqs {
+impl Local {
     /// Opens the service on its store (the embedded one, or a fleet's node that serves
     /// SQS alone): loads every queue and message.
-    pub fn open(store: Arc<dyn SqsStore>) -> Result<Self, SqsError> {
+    pub(crate) fn open(store: Arc<dyn SqsStore>) -> Result<Self, SqsError> {
         let (queues, max_seq) = load(&*store)?;
-        let sqs = Self::with(store, queues, max_seq, None)?;
+        let sqs = Self::with(store, queues, max_seq, Standing::Serving)?;
         sqs.spawn_sweeper();
         sqs.load_move_tasks()?;
         Ok(sqs)
@@ -149,16 +169,19 @@ impl Sqs {
         store: Arc<dyn SqsStore>,
         queues: HashMap<String, Arc<Queue>>,
         max_seq: i64,
-        elsewhere: Option<String>,
+        standing: Standing,
     ) -> Result<Self, SqsError> {
         let commit = Committer::start(store.clone()).map_err(|e| SqsError::internal(&e))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 queues: RwLock::new(queues),
                 store,
-                elsewhere: RwLock::new(elsewhere),
+                standing: RwLock::new(standing),
+                relay: OnceLock::new(),
+                fleet: OnceLock::new(),
                 commit,
                 closing: std::sync::atomic::AtomicBool::new(false),
+                closed: tokio::sync::Notify::new(),
                 seq: AtomicI64::new(max_seq + 1),
                 // Receipts of an earlier process never match one of this one's.
                 nonce: AtomicU64::new((now_ms() as u64) << 16),
@@ -174,33 +197,45 @@ impl Sqs {
                 loop {
                     tokio::time::sleep(SWEEP_EVERY).await;
                     let Some(inner) = weak.upgrade() else { break };
-                    Sqs { inner }.sweep(now_ms());
+                    Local { inner }.sweep(now_ms());
                 }
             });
         }
+    }
+
+    /// Whether this node serves SQS, and where it is served when not.
+    pub(crate) fn standing(&self) -> Standing {
+        self.inner
+            .standing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Refuses with `ServiceUnavailable` while another node of the fleet serves SQS.
     pub(crate) fn serving(&self) -> Result<(), SqsError> {
         match &*self
             .inner
-            .elsewhere
+            .standing
             .read()
             .unwrap_or_else(|p| p.into_inner())
         {
-            None => Ok(()),
-            Some(m) => Err(SqsError::new(ErrorKind::Unavailable, m.clone())),
+            Standing::Serving => Ok(()),
+            Standing::Elsewhere { why, .. } => {
+                Err(SqsError::new(ErrorKind::Unavailable, why.clone()))
+            }
         }
     }
 
-    /// Stops serving: forgets what memory held (a later holder reloads the store) and
-    /// wakes long polls, which answer that the queue is gone.
-    pub(crate) fn stand_down(&self, why: String) {
+    /// Stops serving (or notes where SQS is served now): forgets what memory held (a
+    /// later holder reloads the store) and wakes long polls, which answer that SQS is
+    /// served elsewhere (their callers send them there).
+    pub(crate) fn stand_down(&self, holder: Option<Holder>, why: String) {
         *self
             .inner
-            .elsewhere
+            .standing
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(why);
+            .unwrap_or_else(|p| p.into_inner()) = Standing::Elsewhere { holder, why };
         let all: Vec<_> = self
             .inner
             .queues
@@ -223,9 +258,9 @@ impl Sqs {
         *self.inner.queues.write().unwrap_or_else(|p| p.into_inner()) = queues;
         *self
             .inner
-            .elsewhere
+            .standing
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+            .unwrap_or_else(|p| p.into_inner()) = Standing::Serving;
         self.load_move_tasks()
     }
 

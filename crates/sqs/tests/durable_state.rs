@@ -157,7 +157,10 @@ async fn dead_letters(sqs: &Sqs, n: usize) -> (QueueId, QueueId) {
 async fn wait_status(sqs: &Sqs, source: &str, status: &str) -> MoveTaskInfo {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let tasks = sqs.list_message_move_tasks(source, None).expect("list");
+        let tasks = sqs
+            .list_message_move_tasks(source, None)
+            .await
+            .expect("list");
         if tasks[0].status == status || Instant::now() > deadline {
             assert_eq!(tasks[0].status, status, "{tasks:?}");
             return tasks[0].clone();
@@ -187,7 +190,9 @@ async fn move_tasks_are_listed_after_a_restart_and_a_running_one_resumes() {
     // The finished task is listed after a restart.
     let sqs = Sqs::open(store.sqs_handle()).expect("reopen");
     assert_eq!(
-        sqs.list_message_move_tasks(&source, None).expect("list"),
+        sqs.list_message_move_tasks(&source, None)
+            .await
+            .expect("list"),
         vec![done.clone()]
     );
     // A task that was RUNNING when the service stopped (one message of four moved)
@@ -238,11 +243,13 @@ async fn move_tasks_are_listed_after_a_restart_and_a_running_one_resumes() {
     );
     let listed = sqs
         .list_message_move_tasks(&source, Some(10))
+        .await
         .expect("list");
     assert_eq!(listed.len(), 2, "newest first: {listed:?}");
     assert_eq!(listed[1], done);
     let other = sqs
         .list_message_move_tasks("arn:aws:sqs:us-east-1:000000000000:src", None)
+        .await
         .expect("list");
     assert_eq!(other[0].status, "CANCELLED");
 }
@@ -292,6 +299,7 @@ async fn a_cancelled_task_stays_cancelled_and_each_source_keeps_ten() {
     let sqs = Sqs::open(store.sqs_handle()).expect("reopen");
     let listed = sqs
         .list_message_move_tasks(&source, Some(10))
+        .await
         .expect("list");
     assert_eq!(listed.len(), 10);
     assert!(listed.iter().all(|t| t.status == "COMPLETED"), "{listed:?}");

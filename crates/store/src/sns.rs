@@ -253,6 +253,18 @@ impl SnsStore for SqliteStore {
         Ok(claimed)
     }
 
+    fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT due_ms FROM sns_deliveries WHERE id >= ?1 AND id < ?2
+                 ORDER BY id LIMIT 1",
+                params![from, before],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM sns_deliveries WHERE id = ?1", params![id])?;

@@ -635,6 +635,11 @@ pub trait SnsStore: Send + Sync {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::SnsDelivery>, StoreError>;
+    /// The due time of the first queued delivery (by id, held or not) whose id is at
+    /// least `from` and less than `before`, if any: with FIFO rows named by their
+    /// group's prefix then their sequence number, the delivery ahead of `before` in its
+    /// group, which must be done before it is delivered.
+    fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError>;
     /// A delivery is done (delivered, or given up): its row goes.
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError>;
     /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.

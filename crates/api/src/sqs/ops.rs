@@ -275,20 +275,24 @@ pub(crate) async fn run(
             json!({"QueueUrl": url(c, &id)})
         }
         "GetQueueUrl" => {
-            let id = sqs.get_queue(
-                c.account,
-                required(input, "QueueName")?,
-                str_of(input, "QueueOwnerAWSAccountId"),
-            )?;
+            let id = sqs
+                .get_queue(
+                    c.account,
+                    required(input, "QueueName")?,
+                    str_of(input, "QueueOwnerAWSAccountId"),
+                )
+                .await?;
             json!({"QueueUrl": url(c, &id)})
         }
         "ListQueues" => {
-            let (ids, token) = sqs.list_queues(
-                c.account,
-                str_of(input, "QueueNamePrefix"),
-                int_of(input, "MaxResults")?,
-                str_of(input, "NextToken"),
-            )?;
+            let (ids, token) = sqs
+                .list_queues(
+                    c.account,
+                    str_of(input, "QueueNamePrefix"),
+                    int_of(input, "MaxResults")?,
+                    str_of(input, "NextToken"),
+                )
+                .await?;
             let mut o = Map::new();
             if !ids.is_empty() {
                 let urls: Vec<String> = ids.iter().map(|i| url(c, i)).collect();
@@ -308,7 +312,7 @@ pub(crate) async fn run(
             if names.is_empty() {
                 names.push("All".into());
             }
-            let attrs = sqs.get_queue_attributes(&queue(input, c)?, &names)?;
+            let attrs = sqs.get_queue_attributes(&queue(input, c)?, &names).await?;
             if attrs.is_empty() {
                 json!({})
             } else {
@@ -335,7 +339,7 @@ pub(crate) async fn run(
             json!({})
         }
         "ListQueueTags" => {
-            let tags = sqs.list_queue_tags(&queue(input, c)?)?;
+            let tags = sqs.list_queue_tags(&queue(input, c)?).await?;
             if tags.is_empty() {
                 json!({})
             } else {
@@ -343,11 +347,13 @@ pub(crate) async fn run(
             }
         }
         "ListDeadLetterSourceQueues" => {
-            let (ids, token) = sqs.list_dead_letter_source_queues(
-                &queue(input, c)?,
-                int_of(input, "MaxResults")?,
-                str_of(input, "NextToken"),
-            )?;
+            let (ids, token) = sqs
+                .list_dead_letter_source_queues(
+                    &queue(input, c)?,
+                    int_of(input, "MaxResults")?,
+                    str_of(input, "NextToken"),
+                )
+                .await?;
             let urls: Vec<String> = ids.iter().map(|i| url(c, i)).collect();
             let mut o = Map::new();
             o.insert("queueUrls".into(), json!(urls));
@@ -474,7 +480,8 @@ pub(crate) async fn run(
                 &queue(input, c)?,
                 required(input, "ReceiptHandle")?,
                 timeout,
-            )?;
+            )
+            .await?;
             json!({})
         }
         "ChangeMessageVisibilityBatch" => {
@@ -488,7 +495,7 @@ pub(crate) async fn run(
                     int_of(e, "VisibilityTimeout")?.unwrap_or(0),
                 ));
             }
-            let results = sqs.change_message_visibility_batch(&id, triples)?;
+            let results = sqs.change_message_visibility_batch(&id, triples).await?;
             batch_json(results, |entry, _| json!({"Id": entry}))
         }
         "StartMessageMoveTask" => {
@@ -502,10 +509,12 @@ pub(crate) async fn run(
             json!({ "TaskHandle": handle })
         }
         "ListMessageMoveTasks" => {
-            let tasks = sqs.list_message_move_tasks(
-                required(input, "SourceArn")?,
-                int_of(input, "MaxResults")?,
-            )?;
+            let tasks = sqs
+                .list_message_move_tasks(
+                    required(input, "SourceArn")?,
+                    int_of(input, "MaxResults")?,
+                )
+                .await?;
             let results: Vec<Value> = tasks
                 .iter()
                 .map(|t| {

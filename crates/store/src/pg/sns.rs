@@ -243,6 +243,17 @@ impl SnsStore for PgStore {
         Ok(out)
     }
 
+    fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError> {
+        let c = self.conn()?;
+        let row = wait(c.query_opt(
+            "SELECT due_ms FROM sns_deliveries WHERE id >= $1 AND id < $2
+             ORDER BY id LIMIT 1",
+            &[&from, &before],
+        ))
+        .map_err(backend)?;
+        row.map(|r| r.try_get(0).map_err(backend)).transpose()
+    }
+
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
         let c = self.conn()?;
         wait(c.execute("DELETE FROM sns_deliveries WHERE id = $1", &[&id])).map_err(backend)?;

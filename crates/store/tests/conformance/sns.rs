@@ -11,6 +11,7 @@ const B: &str = "111111111111";
 each_backend!(
     topics_and_subscriptions_survive_a_restart,
     deliveries_are_claimed_once_and_held,
+    a_delivery_sees_the_one_ahead_of_it_in_its_group,
     a_setting_is_decided_by_the_first_to_set_it,
     fifo_deduplication_remembers_an_id_for_its_window
 );
@@ -195,6 +196,48 @@ fn deliveries_are_claimed_once_and_held(s: Fixture) {
         .claim_sns_deliveries("n5", 2_000, 50, 10)
         .expect("claim");
     assert_eq!(ids(&all), ["b", "c"]);
+}
+
+/// FIFO rows are named `<subscription> <group> <sequence>`: the row ahead of one is the
+/// first of its prefix below it, held or not, until it is done; other groups, and ids
+/// that merely start alike (a longer group name), are not ahead of it.
+fn a_delivery_sees_the_one_ahead_of_it_in_its_group(s: Fixture) {
+    let sns = s.sns();
+    sns.add_sns_deliveries(&[
+        row("s g 002", 10),
+        row("s g 003", 20),
+        row("s g 001 x/dead-letter", 30),
+        row("s g2 000", 5),
+        row("s h 000", 5),
+    ])
+    .expect("add");
+    assert_eq!(
+        sns.sns_delivery_ahead("s g ", "s g 003").expect("ahead"),
+        Some(30)
+    );
+    sns.claim_sns_deliveries("n1", 100, 50, 10).expect("claim");
+    let other = s.another();
+    let ahead = |before: &str| {
+        other
+            .sns()
+            .sns_delivery_ahead("s g ", before)
+            .expect("ahead")
+    };
+    // Held by a node is still ahead.
+    assert_eq!(ahead("s g 002"), Some(30));
+    other
+        .sns()
+        .finish_sns_delivery("s g 001 x/dead-letter")
+        .expect("finish");
+    assert_eq!(ahead("s g 002"), None);
+    assert_eq!(ahead("s g 003"), Some(10));
+    assert_eq!(
+        other
+            .sns()
+            .sns_delivery_ahead("s h ", "s h 000")
+            .expect("ahead"),
+        None
+    );
 }
 
 fn a_setting_is_decided_by_the_first_to_set_it(s: Fixture) {
