@@ -387,6 +387,30 @@ def test_validation_errors_whole(sqs):
         # botocore adds a modeled error's members when its code names the shape.
         "message": "Invalid value for the parameter MessageRetentionPeriod.",
         "ResponseMetadata": {"HTTPStatusCode": 400}}
+    # SQS knows FifoQueue only as `true` on a FIFO queue's creation.
+    assert failure(sqs.create_queue, QueueName=h.unique_name("v"),
+                   Attributes={"FifoQueue": "false"}) == {
+        "Error": {"Code": "InvalidAttributeName", "Type": "Sender",
+                  "QueryErrorCode": "InvalidAttributeName",
+                  "Message": "Unknown Attribute FifoQueue."},
+        "message": "Unknown Attribute FifoQueue.",
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def test_a_standard_queue_keeps_a_message_group_id(sqs):
+    # Fair queues: a standard queue takes MessageGroupId (the tenant) with FIFO's rules
+    # and answers it back, but no order or lock comes with it.
+    q = sqs.create_queue(QueueName=h.unique_name("fair"))["QueueUrl"]
+    for body in ("t1", "t2"):
+        sqs.send_message(QueueUrl=q, MessageBody=body, MessageGroupId="tenant-a")
+    got = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10,
+                              MessageSystemAttributeNames=["MessageGroupId"])["Messages"]
+    assert sorted((m["Body"], m["Attributes"]) for m in got) == [
+        ("t1", {"MessageGroupId": "tenant-a"}), ("t2", {"MessageGroupId": "tenant-a"})]
+    err = failure(sqs.send_message, QueueUrl=q, MessageBody="x", MessageGroupId="no spaces")
+    assert err["Error"]["Message"] == (
+        "Value no spaces for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
+        "only include alphanumeric and punctuation characters. 1 to 128 in length.")
 
 
 def deleted_recently():

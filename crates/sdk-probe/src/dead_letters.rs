@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::errors::OrFail;
 use crate::print;
 use crate::receive::{receive_all, Wanted};
+use crate::sqs::queue_arn;
 
 /// A dead-letter queue for `work`: its source listed, and a move task from it back to
 /// `work`. Answers the dead-letter queue's URL.
@@ -26,16 +27,7 @@ pub(crate) async fn dead_letters(
         .or_fail("CreateQueue")?
         .queue_url
         .unwrap_or_default();
-    let dead_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dead)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .or_fail("GetQueueAttributes")?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
+    let dead_arn = queue_arn(sqs, &dead).await?;
     let redrive = json!({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 3});
     sqs.set_queue_attributes()
         .queue_url(work)

@@ -40,16 +40,7 @@ async fn queue_for(
         .or_fail("CreateQueue")?
         .queue_url
         .unwrap_or_default();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .or_fail("GetQueueAttributes")?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default();
+    let arn = crate::sqs::queue_arn(sqs, &url).await?;
     let policy = json!({
         "Version": "2012-10-17",
         "Statement": [{

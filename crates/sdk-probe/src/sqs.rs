@@ -377,3 +377,17 @@ pub(crate) async fn flow(sqs: &Client, prefix: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The ARN of the queue at `url` (GetQueueAttributes).
+pub(crate) async fn queue_arn(sqs: &Client, url: &str) -> anyhow::Result<String> {
+    Ok(sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .or_fail("GetQueueAttributes")?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .unwrap_or_default())
+}

@@ -737,19 +737,17 @@ mod tests {
     }
 
     /// A FIFO group keeps its order even when its first message must be tried again.
-    #[tokio::test]
-    async fn a_fifo_group_is_delivered_in_order_through_a_retry() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (engine, path) = hearth_engine::testing::engine(dir.path());
-        let sink = Arc::new(Sink {
-            refuse_once: std::sync::Mutex::new(Some("m0".into())),
-            ..Sink::default()
-        });
+    /// A FIFO topic with content-based deduplication and one `sqs` subscription, whose
+    /// deliveries go to `sink`.
+    fn fifo_topic_to_a_queue(
+        engine: &hearth_engine::Engine,
+        sink: Arc<dyn crate::QueueSink>,
+    ) -> (Sns, String) {
         let sns = Sns::new(
             engine.store().clone(),
             crate::SnsConfig {
                 endpoint: "http://127.0.0.1:1".into(),
-                sink: sink.clone(),
+                sink,
             },
         );
         let account = "000000000000";
@@ -767,6 +765,18 @@ mod tests {
         let queue = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
         sns.subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
             .expect("sqs");
+        (sns, topic)
+    }
+
+    #[tokio::test]
+    async fn a_fifo_group_is_delivered_in_order_through_a_retry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (engine, path) = hearth_engine::testing::engine(dir.path());
+        let sink = Arc::new(Sink {
+            refuse_once: std::sync::Mutex::new(Some("m0".into())),
+            ..Sink::default()
+        });
+        let (sns, topic) = fifo_topic_to_a_queue(&engine, sink.clone());
         for i in 0..5 {
             sns.publish(
                 &topic,
@@ -842,28 +852,7 @@ mod tests {
             got: std::sync::Mutex::default(),
             refuse_once: std::sync::Mutex::new(Some("g1-3".into())),
         });
-        let sns = Sns::new(
-            engine.store().clone(),
-            crate::SnsConfig {
-                endpoint: "http://127.0.0.1:1".into(),
-                sink: sink.clone(),
-            },
-        );
-        let account = "000000000000";
-        let topic = sns
-            .create_topic(
-                account,
-                "t.fifo",
-                BTreeMap::from([
-                    ("FifoTopic".to_string(), "true".to_string()),
-                    ("ContentBasedDeduplication".to_string(), "true".to_string()),
-                ]),
-                vec![],
-            )
-            .expect("topic");
-        let queue = "arn:aws:sqs:us-east-1:000000000000:q.fifo";
-        sns.subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
-            .expect("sqs");
+        let (sns, topic) = fifo_topic_to_a_queue(&engine, sink.clone());
         let invoker = Invoker::new(path, Arc::new(NoEvents));
         let nodes: Vec<_> = (0..2)
             .map(|_| {

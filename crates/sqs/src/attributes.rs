@@ -126,7 +126,9 @@ pub fn check(attrs: &BTreeMap<String, String>, fifo: bool, creating: bool) -> Re
             "KmsDataKeyReusePeriodSeconds" => int_in(name, v, 60, 86_400)?,
             "SqsManagedSseEnabled" | "ContentBasedDeduplication" => boolean(name, v)?,
             "FifoQueue" => {
-                if !creating {
+                // SQS knows the attribute only as `true` on a FIFO queue's creation: a
+                // standard queue's `false` is refused too.
+                if !creating || !fifo {
                     return Err(SqsError::new(
                         ErrorKind::InvalidAttributeName,
                         "Unknown Attribute FifoQueue.",
@@ -389,6 +391,16 @@ mod tests {
         );
         let e = check(&one("ContentBasedDeduplication", "false"), false, true).expect_err("std");
         assert_eq!(e.message, "Unknown Attribute ContentBasedDeduplication.");
+        // Even `FifoQueue=false` (a client naming the type it wants): SQS knows only `true`.
+        let e = check(&one("FifoQueue", "false"), false, true).expect_err("std");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::InvalidAttributeName,
+                "Unknown Attribute FifoQueue."
+            )
+        );
+        assert!(check(&one("FifoQueue", "true"), true, true).is_ok());
     }
 
     #[test]

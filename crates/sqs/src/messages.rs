@@ -122,6 +122,13 @@ impl Local {
                 }
                 _ => {}
             }
+        } else if let Some(group) = m.group_id.as_deref().filter(|g| !fifo_id_ok(g)) {
+            // A standard queue takes a group id too (fair queues' tenant), with FIFO's rules.
+            return Err(SqsError::invalid_value(
+                "MessageGroupId",
+                group,
+                "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+            ));
         } else if m.dedup_id.is_some() {
             return Err(SqsError::invalid_value(
                 "MessageDeduplicationId",

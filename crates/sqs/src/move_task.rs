@@ -320,21 +320,21 @@ impl Local {
                     return;
                 };
                 let count = msgs.len() as i64;
-                // The batch's last commit carries the task's new count with it.
-                let ops = {
+                // The batch's last commit carries the task's new count with it, queued
+                // under the task's lock: a cancellation's CANCELLING row is queued either
+                // before (and this row says CANCELLING too) or after it, never overwritten
+                // by a RUNNING row that a restart would resume.
+                let pending = {
                     let mut i = task.info();
                     i.moved += count;
-                    if k + 1 == last {
+                    let ops = if k + 1 == last {
                         vec![i.row()]
                     } else {
                         Vec::new()
-                    }
+                    };
+                    self.move_messages(&source, &q, msgs, None, ops)
                 };
-                if let Err(e) = self
-                    .move_messages(&source, &q, msgs, None, ops)
-                    .done()
-                    .await
-                {
+                if let Err(e) = pending.done().await {
                     self.finish(&source, &task, "FAILED", Some(e.message)).await;
                     return;
                 }
