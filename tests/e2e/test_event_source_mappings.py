@@ -347,6 +347,38 @@ def test_one_node_of_a_fleet_polls_a_mapping_and_another_takes_over(fleet):
     wait_until(lambda: polls(survivor, uuid), timeout=60, what="the other node taking over")
 
 
+def test_mappings_polled_by_nodes_without_sqs_deliver_through_the_holder(fleet):
+    """A mapping's poller on a node that does not serve SQS receives and deletes through the
+    holder of the `sqs` lease (docs/sqs.md#on-a-fleet), as one on the holder does. Which
+    node takes each mapping's lease is the fleet's choice: of three mappings on three
+    nodes, each is delivered wherever it is polled (the log says where)."""
+    first = fleet.add()
+    wait_until(lambda: "this node serves SQS" in first.stderr_tail(), what="SQS served")
+    others = [fleet.add(), fleet.add()]
+    h.allow_role(first.endpoint, SQS_ACTIONS)
+    client = h.lambda_client(others[0].endpoint)
+    name = h.unique_name("esm-relay")
+    h.create_function(client, name)
+    sqs = sqs_client(others[1].endpoint)
+    mapped = []
+    for _ in range(3):
+        arn = new_queue(sqs, "relay")
+        uuid = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+        mapped.append((uuid, sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]))
+    for uuid, url in mapped:
+        wait_state(client, uuid, "Enabled")
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"to": uuid}))
+
+    def drained(url):
+        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return a["ApproximateNumberOfMessages"] == a["ApproximateNumberOfMessagesNotVisible"] \
+            == "0"
+    for uuid, url in mapped:
+        wait_until(lambda: drained(url), timeout=60, what=f"mapping {uuid} delivering")
+    pollers = {uuid: [n for n in (first, *others) if polls(n, uuid)] for uuid, _ in mapped}
+    assert all(len(p) == 1 for p in pollers.values()), pollers
+
+
 def test_a_change_is_refused_until_the_last_one_is_in_effect(fleet):
     """A change's transitional state lasts until the node holding the mapping has applied
     it; meanwhile Lambda refuses another Update or Delete (ResourceInUseException). With
