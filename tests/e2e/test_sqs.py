@@ -399,7 +399,8 @@ def test_validation_errors_whole(sqs):
 
 def test_a_standard_queue_keeps_a_message_group_id(sqs):
     # Fair queues: a standard queue takes MessageGroupId (the tenant) with FIFO's rules
-    # and answers it back, but no order or lock comes with it.
+    # and answers it back, no order or lock comes with it, and one tenant's backlog does
+    # not hold back another's message.
     q = sqs.create_queue(QueueName=h.unique_name("fair"))["QueueUrl"]
     for body in ("t1", "t2"):
         sqs.send_message(QueueUrl=q, MessageBody=body, MessageGroupId="tenant-a")
@@ -407,6 +408,14 @@ def test_a_standard_queue_keeps_a_message_group_id(sqs):
                               MessageSystemAttributeNames=["MessageGroupId"])["Messages"]
     assert sorted((m["Body"], m["Attributes"]) for m in got) == [
         ("t1", {"MessageGroupId": "tenant-a"}), ("t2", {"MessageGroupId": "tenant-a"})]
+    sqs.send_message_batch(QueueUrl=q, Entries=[
+        {"Id": str(i), "MessageBody": f"noisy{i}", "MessageGroupId": "noisy"} for i in range(10)])
+    sqs.send_message_batch(QueueUrl=q, Entries=[
+        {"Id": str(i), "MessageBody": f"noisy{i}", "MessageGroupId": "noisy"}
+        for i in range(10, 15)])
+    sqs.send_message(QueueUrl=q, MessageBody="quiet", MessageGroupId="quiet")
+    got = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=3)["Messages"]
+    assert [m["Body"] for m in got] == ["noisy0", "quiet", "noisy1"]
     err = failure(sqs.send_message, QueueUrl=q, MessageBody="x", MessageGroupId="no spaces")
     assert err["Error"]["Message"] == (
         "Value no spaces for parameter MessageGroupId is invalid. Reason: MessageGroupId can "

@@ -4,7 +4,9 @@
 //! every message visible (its delay kept), as nothing was in flight for this process.
 //!
 //! Standard queues receive from an index of messages by the time they become visible;
-//! FIFO queues scan in send order, skipping groups with a message in flight.
+//! with more than one tenant (`MessageGroupId`, fair queues), from one such index per
+//! tenant in turns. FIFO queues scan in send order, skipping groups with a message in
+//! flight.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -18,6 +20,9 @@ use crate::message::{selects, MessageAttributeValue, ReceivedMessage, StoredMess
 
 /// How long FIFO deduplication ids are remembered.
 pub(crate) const DEDUP_MS: i64 = 5 * 60 * 1000;
+
+/// A message's place in a visibility index: `(visible_ms, seq)`.
+type Entry = (i64, i64);
 
 /// A queue's record in the store.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -67,6 +72,10 @@ pub(crate) struct State {
     pub msgs: BTreeMap<i64, Msg>,
     /// `(visible_ms, seq)` of every committed message.
     pub ready: BTreeSet<(i64, i64)>,
+    /// A standard queue's `ready` by tenant (`MessageGroupId`, `""` for none): a receive
+    /// takes from the tenants in turns, so one tenant's backlog does not hold back the
+    /// others' messages (fair queues).
+    pub tenants: HashMap<String, BTreeSet<(i64, i64)>>,
     pub dedup: HashMap<String, Dedup>,
     pub dedup_order: VecDeque<(i64, String)>,
     pub purged_ms: Option<i64>,
@@ -119,6 +128,7 @@ impl Queue {
                 config,
                 msgs: BTreeMap::new(),
                 ready: BTreeSet::new(),
+                tenants: HashMap::new(),
                 dedup: HashMap::new(),
                 dedup_order: VecDeque::new(),
                 purged_ms: None,
@@ -139,32 +149,51 @@ impl Queue {
 impl State {
     /// Adds a committed message (loaded, moved, or a send once stored).
     pub fn insert_ready(&mut self, seq: i64, msg: Msg) {
-        self.ready.insert((msg.visible_ms, seq));
+        let key = (msg.visible_ms, seq);
+        self.ready.insert(key);
+        if !self.config.fifo && !msg.pending {
+            index_tenant(&mut self.tenants, tenant_of(&msg), key, true);
+        }
         self.msgs.insert(seq, msg);
     }
 
     /// Marks a pending message committed.
     pub fn commit(&mut self, seq: i64) {
-        if let Some(m) = self.msgs.get_mut(&seq) {
-            m.pending = false;
-            self.ready.insert((m.visible_ms, seq));
+        let Some(m) = self.msgs.get_mut(&seq) else {
+            return;
+        };
+        m.pending = false;
+        let key = (m.visible_ms, seq);
+        self.ready.insert(key);
+        if !self.config.fifo {
+            index_tenant(&mut self.tenants, tenant_of(m), key, true);
         }
     }
 
     pub fn remove(&mut self, seq: i64) -> Option<Msg> {
         let m = self.msgs.remove(&seq)?;
-        self.ready.remove(&(m.visible_ms, seq));
+        let key = (m.visible_ms, seq);
+        self.ready.remove(&key);
+        if !self.config.fifo && !m.pending {
+            index_tenant(&mut self.tenants, tenant_of(&m), key, false);
+        }
         Some(m)
     }
 
     pub fn set_visible(&mut self, seq: i64, visible_ms: i64, in_flight: bool) {
-        if let Some(m) = self.msgs.get_mut(&seq) {
-            if !m.pending {
-                self.ready.remove(&(m.visible_ms, seq));
-                self.ready.insert((visible_ms, seq));
+        let Some(m) = self.msgs.get_mut(&seq) else {
+            return;
+        };
+        let old = (m.visible_ms, seq);
+        m.visible_ms = visible_ms;
+        m.in_flight = in_flight;
+        if !m.pending {
+            self.ready.remove(&old);
+            self.ready.insert((visible_ms, seq));
+            if !self.config.fifo {
+                index_tenant(&mut self.tenants, tenant_of(m), old, false);
+                index_tenant(&mut self.tenants, tenant_of(m), (visible_ms, seq), true);
             }
-            m.visible_ms = visible_ms;
-            m.in_flight = in_flight;
         }
     }
 
@@ -226,6 +255,8 @@ impl State {
         let mut t = Taken::default();
         let candidates: Vec<i64> = if self.config.fifo {
             self.fifo_candidates(now, &mut t.next_ms)
+        } else if self.tenants.len() > 1 {
+            self.fair_candidates(now, n * 4 + 16)
         } else {
             // A few more than asked for, in case some have expired or go to the
             // dead-letter queue: never the whole backlog.
@@ -286,6 +317,35 @@ impl State {
         t
     }
 
+    /// A standard queue of several tenants: up to `want` messages visible now, one of each
+    /// tenant in turn (the tenant whose oldest visible message is oldest first), so a
+    /// tenant with a large backlog gets no more of a receive than one with a message.
+    fn fair_candidates(&self, now: i64, want: usize) -> Vec<i64> {
+        let mut heads: Vec<(Entry, &BTreeSet<Entry>)> = self
+            .tenants
+            .values()
+            .filter_map(|set| set.first().filter(|(v, _)| *v <= now).map(|f| (*f, set)))
+            .collect();
+        heads.sort_unstable_by_key(|(first, _)| *first);
+        let mut turns: Vec<_> = heads.into_iter().map(|(_, set)| set.iter()).collect();
+        let mut out = Vec::with_capacity(want);
+        while out.len() < want && !turns.is_empty() {
+            turns.retain_mut(|it| {
+                if out.len() >= want {
+                    return true;
+                }
+                match it.next() {
+                    Some((v, seq)) if *v <= now => {
+                        out.push(*seq);
+                        true
+                    }
+                    _ => false,
+                }
+            });
+        }
+        out
+    }
+
     /// FIFO: the messages that may be received now, in send order: the first ones of
     /// each group with nothing in flight (or waiting to be committed, or delayed).
     fn fifo_candidates(&self, now: i64, next_ms: &mut Option<i64>) -> Vec<i64> {
@@ -316,6 +376,36 @@ impl State {
         }
         out
     }
+}
+
+/// Adds (`add`) or removes a standard queue's message's entry in its tenant's index; a
+/// tenant without messages is forgotten.
+fn index_tenant(
+    tenants: &mut HashMap<String, BTreeSet<Entry>>,
+    tenant: &str,
+    key: Entry,
+    add: bool,
+) {
+    if add {
+        match tenants.get_mut(tenant) {
+            Some(set) => {
+                set.insert(key);
+            }
+            None => {
+                tenants.insert(tenant.to_string(), BTreeSet::from([key]));
+            }
+        }
+    } else if let Some(set) = tenants.get_mut(tenant) {
+        set.remove(&key);
+        if set.is_empty() {
+            tenants.remove(tenant);
+        }
+    }
+}
+
+/// The tenant of a standard queue's message (fair queues): its `MessageGroupId`.
+fn tenant_of(m: &Msg) -> &str {
+    m.rec.group_id.as_deref().unwrap_or("")
 }
 
 /// The system attributes of a message a receive asked for.
@@ -416,6 +506,36 @@ mod tests {
 
     fn ids(t: &Taken) -> Vec<&str> {
         t.messages.iter().map(|m| m.message_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_fair_queue_takes_from_each_tenant_in_turn() {
+        let mut s = queue(false);
+        for i in 1..=20 {
+            s.insert_ready(i, msg(&format!("noisy{i}"), Some("noisy"), 0));
+        }
+        s.insert_ready(21, msg("quiet1", Some("quiet"), 0));
+        s.insert_ready(22, msg("quiet2", Some("quiet"), 0));
+        s.insert_ready(23, msg("plain", None, 0));
+        s.insert_ready(24, msg("later", Some("later"), 9_000));
+        let mut nonce = || 1;
+        let t = s.take(5, 30, 1_000, None, &mut nonce);
+        assert_eq!(ids(&t), ["noisy1", "quiet1", "plain", "noisy2", "quiet2"]);
+        // Received, the taken ones leave their tenants' turns until visible again.
+        let t = s.take(3, 30, 2_000, None, &mut nonce);
+        assert_eq!(ids(&t), ["noisy3", "noisy4", "noisy5"]);
+        s.set_visible(21, 2_000, true);
+        let t = s.take(2, 30, 2_000, None, &mut nonce);
+        assert_eq!(ids(&t), ["noisy6", "quiet1"]);
+        // Deleted, a tenant's last message takes the tenant with it.
+        s.remove(21);
+        s.remove(22);
+        s.remove(23);
+        assert_eq!(s.tenants.len(), 2);
+        assert_eq!(
+            s.tenants.values().map(BTreeSet::len).sum::<usize>(),
+            s.ready.len()
+        );
     }
 
     #[test]
