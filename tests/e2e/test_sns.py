@@ -303,6 +303,12 @@ def test_another_account_publishes_when_the_topic_policy_lets_it(server, sns, tm
         "AuthorizationError"
     assert failure(sns.set_topic_attributes, TopicArn=arn, AttributeName="Policy",
                    AttributeValue="{") ["Error"]["Code"] == "InvalidParameter"
+    # A topic policy names only the topic's own actions, as SNS checks.
+    assert failure(sns.set_topic_attributes, TopicArn=arn, AttributeName="Policy",
+                   AttributeValue=json.dumps({"Version": "2012-10-17", "Statement": [{
+                       "Effect": "Allow", "Principal": {"AWS": "*"},
+                       "Action": ["sns:Publish", "sns:CreateTopic"], "Resource": arn}]})) == \
+        invalid("Policy statement action out of service scope!")
 
 
 @neutral

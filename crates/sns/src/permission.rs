@@ -22,6 +22,28 @@ const TOPIC_ACTIONS: &[&str] = &[
     "Receive",
 ];
 
+/// Refuses a topic policy with an action that names none of the topic's own operations
+/// (`sns:CreateTopic`, `sqs:SendMessage`), as SNS does; wildcards that cover one of them
+/// (`sns:*`, `SNS:Get*`, `*`) pass.
+pub(crate) fn check_scope(policy: &hearth_iam_policy::Policy) -> Result<(), SnsError> {
+    let in_scope = |p: &hearth_iam_policy::ActionPattern| {
+        TOPIC_ACTIONS.iter().any(|a| p.matches(&format!("sns:{a}")))
+    };
+    let all = policy
+        .statements
+        .iter()
+        .filter(|s| !s.action.negated)
+        .flat_map(|s| &s.action.items);
+    for pattern in all {
+        if !in_scope(pattern) {
+            return Err(SnsError::invalid(
+                "Policy statement action out of service scope!",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One value, or a list of several, as AWS writes a statement's fields.
 fn one_or_list(items: Vec<String>) -> Value {
     match <[String; 1]>::try_from(items) {

@@ -107,8 +107,9 @@ pub fn check_attribute(
             }
         }
         "Policy" => {
-            hearth_iam_policy::parse(value, hearth_iam_policy::PolicyKind::Resource)
+            let policy = hearth_iam_policy::parse(value, hearth_iam_policy::PolicyKind::Resource)
                 .map_err(|e| SnsError::invalid(format!("Policy Error: {e}")))?;
+            crate::permission::check_scope(&policy)?;
         }
         "DeliveryPolicy" | "DataProtectionPolicy" | "ArchivePolicy" => {
             if serde_json::from_str::<serde_json::Value>(value).is_err() {
@@ -250,6 +251,31 @@ mod tests {
         assert!(check_attribute("ContentBasedDeduplication", "true", false, false).is_err());
         assert!(check_attribute("ContentBasedDeduplication", "true", true, false).is_ok());
         assert!(check_attribute("DeliveryPolicy", "{", false, false).is_err());
+    }
+
+    #[test]
+    fn a_policy_names_only_the_topics_own_actions() {
+        let policy = |action: &str| {
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["SNS:Publish", action],
+                "Resource": "arn:aws:sns:us-east-1:000000000000:t"}]})
+            .to_string()
+        };
+        for ok in ["sns:Subscribe", "SNS:*", "sns:Get*", "*"] {
+            assert!(
+                check_attribute("Policy", &policy(ok), false, false).is_ok(),
+                "{ok}"
+            );
+        }
+        for out in ["sns:CreateTopic", "sqs:SendMessage", "sns:List*Topics"] {
+            assert_eq!(
+                check_attribute("Policy", &policy(out), false, false)
+                    .expect_err(out)
+                    .to_string(),
+                "Invalid parameter: Policy statement action out of service scope!",
+                "{out}"
+            );
+        }
     }
 
     #[test]
