@@ -1,0 +1,29 @@
+//! The logic of Hearth's EventBridge that needs no store and no network: the event envelope
+//! AWS builds ([`Envelope`]), the checks of a PutEvents entry and request ([`validate_entry`],
+//! [`check_request`]), and what a rule's target receives ([`TargetInput`], [`shape`]) with
+//! the JSONPath subset EventBridge evaluates ([`JsonPath`]). Events are held as [`Json`],
+//! which keeps object keys in the order the sender wrote them, as AWS delivers them.
+//!
+//! Every AWS message is in the `messages` module, each with where it was read and those not
+//! seen in an AWS answer marked UNSURE. Rule matching is `hearth-patterns`' job.
+
+mod entry;
+mod envelope;
+mod input;
+mod json;
+mod jsonpath;
+mod messages;
+mod template;
+
+pub use entry::{
+    check_request, entry_size, validate_entry, EntryError, PutEventsEntry, RequestError,
+    ValidEntry, MAX_DETAIL_TYPE_CHARS, MAX_ENTRIES, MAX_REQUEST_SIZE, TIME_SIZE,
+};
+pub use envelope::{Envelope, EventTime, SCHEDULED_DETAIL_TYPE, SCHEDULED_SOURCE};
+pub use input::{
+    shape, InputError, RuleContext, TargetInput, TargetInputFields, Transformer, TransformerFields,
+    EVENT, EVENT_JSON, INGESTION_TIME, MAX_INPUT_CHARS, MAX_NAME_CHARS, MAX_PATHS, MAX_PATH_CHARS,
+    MAX_TEMPLATE_CHARS, PREDEFINED, RULE_ARN, RULE_NAME,
+};
+pub use json::Json;
+pub use jsonpath::{JsonPath, PathError};
