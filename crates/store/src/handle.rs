@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, FleetStore, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqliteStore,
-    SqsStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, EventsStore, FleetStore, HttpApiStore, KeyStore, KmsStore,
+    LogStore, MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore,
+    SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -33,6 +33,7 @@ struct Parts {
     sqs: Arc<dyn SqsStore>,
     sns: Arc<dyn SnsStore>,
     mappings: Arc<dyn MappingStore>,
+    events: Arc<dyn EventsStore>,
 }
 
 impl Store {
@@ -74,6 +75,7 @@ impl Store {
             + SqsStore
             + SnsStore
             + MappingStore
+            + EventsStore
             + 'static,
     {
         let parts = Parts {
@@ -91,6 +93,7 @@ impl Store {
             sqs: backend.clone(),
             sns: backend.clone(),
             mappings: backend.clone(),
+            events: backend.clone(),
             changes: backend,
         };
         Self {
@@ -184,6 +187,12 @@ impl Store {
     /// Event-source mappings.
     pub fn mappings(&self) -> &dyn MappingStore {
         &*self.parts.mappings
+    }
+
+    /// EventBridge buses and rules, Scheduler groups and schedules, their fire progress
+    /// and pending target deliveries.
+    pub fn events(&self) -> &dyn EventsStore {
+        &*self.parts.events
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -17,6 +17,7 @@ mod concurrency;
 mod db;
 mod error;
 mod event_config;
+mod events;
 pub mod fleet;
 mod handle;
 mod http_apis;
@@ -47,6 +48,7 @@ pub use blobs::{inspect_zip, ZipInfo};
 pub use chunk::LogChunk;
 pub use code_gc::CodePin;
 pub use error::{StoreError, WriteError};
+pub use events::EventDelivery;
 pub use fleet::{FleetStore, Lease, NodeRecord, Standing};
 pub use handle::Store;
 pub use kms::KmsKeyInfo;
@@ -60,8 +62,9 @@ pub use sqlite::SqliteStore;
 pub use sqs::{SqsMessageRow, SqsMoveTaskRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
-    AuditStore, ChangeStore, CodeStore, Edited, HttpApiStore, KeyStore, KmsStore, LogStore,
-    MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore, SqsStore,
+    AuditStore, ChangeStore, CodeStore, Edited, EventsStore, HttpApiStore, KeyStore, KmsStore,
+    LogStore, MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore,
+    SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

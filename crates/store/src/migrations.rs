@@ -73,6 +73,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     SNS,
     EVENT_SOURCE_MAPPINGS,
     SQS_DELETIONS_AND_MOVE_TASKS,
+    EVENTS,
 ];
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
@@ -121,6 +122,19 @@ const SQS_DELETIONS_AND_MOVE_TASKS: Migration = Migration {
 
 fn sqs_deletions_and_move_tasks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::sqs::SCHEMA_14)
+}
+
+/// EventBridge's buses and rules, Scheduler's groups and schedules, their fire progress
+/// and pending target deliveries (`events.rs`). Its own constant so that a step added
+/// beside it renumbers simply.
+const EVENTS: Migration = Migration {
+    version: 15,
+    name: "EventBridge buses and rules, Scheduler groups and schedules, deliveries",
+    apply: events,
+};
+
+fn events(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::events::SCHEMA)
 }
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -461,6 +475,12 @@ mod tests {
                 "concurrency_tokens",
                 "event_invoke_configs",
                 "event_source_mappings",
+                "events_buses",
+                "events_deliveries",
+                "events_rules",
+                "events_schedule_groups",
+                "events_schedule_slots",
+                "events_schedules",
                 "fleet_nodes",
                 "function_meta",
                 "function_settings",

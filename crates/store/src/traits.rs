@@ -692,3 +692,174 @@ pub trait MappingStore: Send + Sync {
     /// Deletes a mapping; false if there was none.
     fn delete_mapping(&self, uuid: &str) -> Result<bool, StoreError>;
 }
+
+/// EventBridge and EventBridge Scheduler (issue 17): event buses, rules (their targets
+/// inside), schedule groups and schedules as JSON records keyed by ARN (their shapes are
+/// the services'; the store keys, lists and guards them), each schedule's fire progress,
+/// and the durable queue of pending target deliveries.
+///
+/// A record's name, by which listings are ordered and filtered, is taken from its ARN:
+/// for a bus or a schedule group what follows the first `/` (`event-bus/<name>`, where a
+/// partner bus's name has `/`s of its own; `schedule-group/<name>`), for a rule or a
+/// schedule what follows the last `/` (`rule/[<bus>/]<name>`,
+/// `schedule/<group>/<name>`; their names have none). Names compare bytewise.
+///
+/// Deleting a bus deletes its rules, deleting a group its schedules, and deleting a rule
+/// or a schedule its fire progress.
+pub trait EventsStore: Send + Sync {
+    /// Inserts an event bus of `account`; `Exists` if the ARN is taken.
+    fn insert_event_bus(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError>;
+    /// A bus's record.
+    fn get_event_bus(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces a bus's record; false if there is no such bus.
+    fn put_event_bus(&self, arn: &str, data: &str) -> Result<bool, StoreError>;
+    /// Deletes a bus with its rules and their fire progress; false if there was none.
+    fn delete_event_bus(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of `account`'s buses whose name starts with `prefix` (any, with
+    /// `None`), in name order, after the name `after`, at most `limit`.
+    fn list_event_buses(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Inserts a rule of `account` on the bus `bus_arn`; `Exists` if the ARN is taken;
+    /// false (nothing stored) if the bus is gone.
+    fn insert_event_rule(
+        &self,
+        account: &str,
+        bus_arn: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    /// A rule's record (its targets with it).
+    fn get_event_rule(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Reads, changes and writes one rule's record atomically (PutRule on an existing
+    /// rule, PutTargets, RemoveTargets, Enable/DisableRule): two nodes editing one rule
+    /// at once each see the other's change.
+    fn edit_event_rule(
+        &self,
+        arn: &str,
+        edit: Edit<'_, String>,
+    ) -> Result<Edited<String>, StoreError>;
+    /// Deletes a rule with its fire progress; false if there was none.
+    fn delete_event_rule(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of the rules on `bus_arn` whose name starts with `name_prefix` (any,
+    /// with `None`), in name order, after the name `after`, at most `limit`.
+    fn list_event_rules(
+        &self,
+        bus_arn: &str,
+        name_prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Every rule of every bus in ARN order (what the matcher and the scheduler load at
+    /// start and then follow).
+    fn all_event_rules(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Inserts a schedule group of `account`; `Exists` if the ARN is taken.
+    fn insert_schedule_group(&self, account: &str, arn: &str, data: &str)
+        -> Result<(), StoreError>;
+    /// A schedule group's record.
+    fn get_schedule_group(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces a schedule group's record; false if there is no such group.
+    fn put_schedule_group(&self, arn: &str, data: &str) -> Result<bool, StoreError>;
+    /// Deletes a schedule group with its schedules and their fire progress; false if
+    /// there was none.
+    fn delete_schedule_group(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of `account`'s schedule groups whose name starts with `prefix` (any,
+    /// with `None`), in name order, after the name `after`, at most `limit`.
+    fn list_schedule_groups(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Inserts a schedule of `account` in the group `group_arn`; `Exists` if the ARN is
+    /// taken; false (nothing stored) if the group is gone.
+    fn insert_schedule(
+        &self,
+        account: &str,
+        group_arn: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    /// A schedule's record.
+    fn get_schedule(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Reads, changes and writes one schedule's record atomically (UpdateSchedule).
+    fn edit_schedule(
+        &self,
+        arn: &str,
+        edit: Edit<'_, String>,
+    ) -> Result<Edited<String>, StoreError>;
+    /// Deletes a schedule with its fire progress; false if there was none.
+    fn delete_schedule(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of `account`'s schedules (in the group `group_arn` only, where
+    /// given) whose name starts with `name_prefix` (any, with `None`), in (group ARN,
+    /// name) order, after the schedule `after` names by its (group ARN, name), at most
+    /// `limit`.
+    fn list_schedules(
+        &self,
+        account: &str,
+        group_arn: Option<&str>,
+        name_prefix: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Every schedule of every group in ARN order (what the scheduler loads at start and
+    /// then follows).
+    fn all_schedules(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Claims the slot `slot_ms` (the time it is due) of the rule or schedule `arn`, so
+    /// that each slot fires once across restarts and the nodes of a fleet: records it as
+    /// the last fired slot and answers true only if it is later than the one recorded
+    /// and the rule or schedule still exists (a node that has not yet heard of a deletion
+    /// fires nothing more). Nodes claiming one slot at once: exactly one gets true.
+    fn claim_schedule_slot(&self, arn: &str, slot_ms: i64) -> Result<bool, StoreError>;
+    /// The last slot claimed for the rule or schedule `arn`, if any.
+    fn last_schedule_slot(&self, arn: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Adds pending deliveries, all or none (one event's targets); an id already queued
+    /// is kept as it is.
+    fn add_event_deliveries(&self, deliveries: &[crate::EventDelivery]) -> Result<(), StoreError>;
+    /// Gives `node` up to `limit` deliveries due at `now_ms` that no one holds (or whose
+    /// hold ended), held for `hold_ms`, soonest due first (then by id). Nodes claiming at
+    /// once get distinct rows.
+    fn claim_event_deliveries(
+        &self,
+        node: &str,
+        now_ms: i64,
+        hold_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::EventDelivery>, StoreError>;
+    /// A delivery is done (delivered, or given up): its row goes.
+    fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError>;
+    /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.
+    fn retry_event_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError>;
+}
+
+impl<'s> dyn EventsStore + 's {
+    /// Reads, changes and writes one rule's record atomically: `f` returns `Err` to
+    /// abort, and `Ok(None)` means the rule does not exist.
+    pub fn update_event_rule<E>(
+        &self,
+        arn: &str,
+        f: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<Option<Result<String, E>>, StoreError> {
+        edited(|edit| self.edit_event_rule(arn, edit), f)
+    }
+
+    /// Reads, changes and writes one schedule's record atomically, as
+    /// [`Self::update_event_rule`].
+    pub fn update_schedule<E>(
+        &self,
+        arn: &str,
+        f: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<Option<Result<String, E>>, StoreError> {
+        edited(|edit| self.edit_schedule(arn, edit), f)
+    }
+}

@@ -94,6 +94,7 @@ const MIGRATIONS: &[Migration] = &[
     SNS,
     EVENT_SOURCE_MAPPINGS,
     SQS_DELETIONS_AND_MOVE_TASKS,
+    EVENTS,
 ];
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
@@ -146,6 +147,20 @@ const SQS_DELETIONS_AND_MOVE_TASKS: Migration = Migration {
 
 fn sqs_deletions_and_move_tasks() -> String {
     super::sqs::SCHEMA_9.to_string()
+}
+
+/// EventBridge's buses and rules, Scheduler's groups and schedules, their fire progress
+/// and pending target deliveries (`events.rs`): new tables, unseen by older nodes. Its
+/// own constant so that a step added beside it renumbers simply.
+const EVENTS: Migration = Migration {
+    version: 10,
+    name: "EventBridge buses and rules, Scheduler groups and schedules, deliveries",
+    sql: events,
+    breaks_older: false,
+};
+
+fn events() -> String {
+    super::events::SCHEMA.to_string()
 }
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own

@@ -32,6 +32,7 @@ mod backend;
 mod code;
 mod concurrency;
 mod event_config;
+mod events;
 mod fleet;
 mod fleet_identity;
 mod fleet_metadata;

@@ -1,7 +1,7 @@
 //! PostgreSQL's schema versions (PostgreSQL only: SQLite's are unit-tested in the
 //! crate): a node migrates an empty database to the newest version it knows, and during
 //! a rolling upgrade keeps running on a database one newer node migrated, unless that
-//! migration says the older nodes must stop.
+//! migration says the older nodes must stop; and the tables a fresh database gets.
 
 use hearth_store::StoreError;
 
@@ -40,4 +40,66 @@ fn a_node_runs_on_a_newer_schema_only_if_it_keeps_older_nodes_working() {
         }
         other => panic!("expected NewerSchema, got {other:?}"),
     }
+}
+
+/// Every table of a freshly migrated database (a migration that adds one lists it here,
+/// as SQLite's own test does for its schema).
+#[test]
+fn a_fresh_database_gets_every_table() {
+    let url = postgres_database();
+    hearth_store::migrate_postgres(&url).expect("migrate");
+    let tables = cluster::sql_rows(
+        &url,
+        "SELECT tablename::TEXT FROM pg_tables WHERE schemaname = 'public'
+         ORDER BY tablename COLLATE \"C\"",
+    );
+    assert_eq!(
+        tables,
+        [
+            "access_keys",
+            "aliases",
+            "audit_events",
+            "code_blobs",
+            "code_chunks",
+            "code_nodes",
+            "code_pins",
+            "concurrency_tokens",
+            "event_invoke_configs",
+            "event_source_mappings",
+            "events_buses",
+            "events_deliveries",
+            "events_rules",
+            "events_schedule_groups",
+            "events_schedule_slots",
+            "events_schedules",
+            "fleet_key",
+            "fleet_nodes",
+            "function_meta",
+            "function_settings",
+            "function_urls",
+            "functions",
+            "hearth_schema",
+            "http_api_children",
+            "http_apis",
+            "kms_keys",
+            "leases",
+            "log_chunks",
+            "log_groups",
+            "policies",
+            "provisioned",
+            "queue",
+            "roles",
+            "sns_dedup",
+            "sns_deliveries",
+            "sns_settings",
+            "sns_subscriptions",
+            "sns_topics",
+            "sqs_deleted_queues",
+            "sqs_messages",
+            "sqs_move_tasks",
+            "sqs_queues",
+            "tags",
+            "versions",
+        ]
+    );
 }

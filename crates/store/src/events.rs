@@ -1,0 +1,588 @@
+//! EventBridge and EventBridge Scheduler on SQLite: the side of
+//! [`crate::traits::EventsStore`] that keeps buses', rules', schedule groups' and
+//! schedules' JSON records with the columns they are listed by (`events_buses`,
+//! `events_rules`, `events_schedule_groups`, `events_schedules`), the last slot each
+//! rule or schedule fired (`events_schedule_slots`) and the durable queue of pending
+//! target deliveries (`events_deliveries`: one row per event and target until it is
+//! delivered or given up).
+
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::traits::{Edit, Edited, EventsStore};
+use crate::{SqliteStore, StoreError};
+
+/// The migration step that makes the tables (see `migrations.rs`). A record's name is a
+/// column of its own (taken from its ARN, see [`container_name`], [`member_name`]) so
+/// that listings page by name on an index.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE events_buses (
+    arn TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_buses_account ON events_buses (account, name);
+CREATE TABLE events_rules (
+    arn TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    bus TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_rules_bus ON events_rules (bus, name);
+CREATE TABLE events_schedule_groups (
+    arn TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_schedule_groups_account ON events_schedule_groups (account, name);
+CREATE TABLE events_schedules (
+    arn TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    group_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_schedules_account ON events_schedules (account, group_arn, name);
+CREATE INDEX events_schedules_group ON events_schedules (group_arn, name);
+CREATE TABLE events_schedule_slots (
+    arn TEXT PRIMARY KEY,
+    slot_ms INTEGER NOT NULL
+);
+CREATE TABLE events_deliveries (
+    id TEXT PRIMARY KEY,
+    due_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    holder TEXT,
+    held_until INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_deliveries_due ON events_deliveries (due_ms);
+";
+
+/// One pending delivery of an event to one target: its record (the service's shape),
+/// when it is due, and how many attempts were made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDelivery {
+    pub id: String,
+    pub due_ms: i64,
+    pub attempts: u32,
+    pub data: String,
+}
+
+/// The name of a bus or a schedule group: what follows the first `/` of its ARN
+/// (`...:event-bus/<name>`, a partner bus's name having `/`s of its own).
+pub(crate) fn container_name(arn: &str) -> &str {
+    arn.split_once('/').map_or(arn, |(_, name)| name)
+}
+
+/// The name of a rule or a schedule: what follows the last `/` of its ARN
+/// (`...:rule/[<bus>/]<name>`, `...:schedule/<group>/<name>`).
+pub(crate) fn member_name(arn: &str) -> &str {
+    arn.rsplit_once('/').map_or(arn, |(_, name)| name)
+}
+
+pub(crate) fn limit_of(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Which names a listing keeps: those starting with `prefix`, after `after`. The
+/// `name >= prefix` half lets the index start at the prefix; `substr` decides (a `LIKE`
+/// would read the `_` that names may hold as a wildcard).
+const NAMES: &str = "name > ?2 AND name >= ?3 AND substr(name, 1, length(?3)) = ?3";
+
+fn texts(
+    tx: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = tx.prepare(sql)?;
+    let rows = stmt.query_map(params, |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn one(conn: &rusqlite::Connection, sql: &str, arn: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row(sql, params![arn], |r| r.get(0)).optional()?)
+}
+
+/// Inserts a record under a parent (a rule on its bus, a schedule in its group): false
+/// if the parent is gone, `Exists` if the ARN is taken. Immediate, so that a second
+/// store on the same file waits its turn instead of failing to upgrade its read.
+fn insert_member(
+    store: &SqliteStore,
+    parent_sql: &str,
+    parent: &str,
+    insert_sql: &str,
+    account: &str,
+    arn: &str,
+    data: &str,
+) -> Result<bool, StoreError> {
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if one(&tx, parent_sql, parent)?.is_none() {
+        return Ok(false);
+    }
+    let n = tx.execute(
+        insert_sql,
+        params![arn, account, parent, member_name(arn), data],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Exists(arn.to_string()));
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Reads, edits and writes one record of `table` (a rule or a schedule) in one
+/// immediate transaction.
+fn edit_record(
+    store: &SqliteStore,
+    table: &str,
+    arn: &str,
+    edit: Edit<'_, String>,
+) -> Result<Edited<String>, StoreError> {
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let Some(mut data) = one(
+        &tx,
+        &format!("SELECT data FROM {table} WHERE arn = ?1"),
+        arn,
+    )?
+    else {
+        return Ok(Edited::Missing);
+    };
+    if !edit(&mut data) {
+        return Ok(Edited::Declined);
+    }
+    tx.execute(
+        &format!("UPDATE {table} SET data = ?2 WHERE arn = ?1"),
+        params![arn, data],
+    )?;
+    tx.commit()?;
+    Ok(Edited::Done(data))
+}
+
+/// Deletes a record (rule or schedule) with its fire progress.
+fn delete_member(store: &SqliteStore, table: &str, arn: &str) -> Result<bool, StoreError> {
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(&format!("DELETE FROM {table} WHERE arn = ?1"), params![arn])?;
+    forget_slots(&tx, "arn = ?1", arn)?;
+    tx.commit()?;
+    Ok(n > 0)
+}
+
+/// Deletes the fire progress of the ARNs `which` selects (`?1` bound to `key`).
+fn forget_slots(tx: &Transaction<'_>, which: &str, key: &str) -> Result<(), StoreError> {
+    tx.execute(
+        &format!("DELETE FROM events_schedule_slots WHERE {which}"),
+        params![key],
+    )?;
+    Ok(())
+}
+
+impl EventsStore for SqliteStore {
+    fn insert_event_bus(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO events_buses (arn, account, name, data)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![arn, account, container_name(arn), data],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Exists(arn.to_string()));
+        }
+        Ok(())
+    }
+
+    fn get_event_bus(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        one(
+            &self.conn(),
+            "SELECT data FROM events_buses WHERE arn = ?1",
+            arn,
+        )
+    }
+
+    fn put_event_bus(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE events_buses SET data = ?2 WHERE arn = ?1",
+            params![arn, data],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn delete_event_bus(&self, arn: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        forget_slots(
+            &tx,
+            "arn IN (SELECT arn FROM events_rules WHERE bus = ?1)",
+            arn,
+        )?;
+        tx.execute("DELETE FROM events_rules WHERE bus = ?1", params![arn])?;
+        let n = tx.execute("DELETE FROM events_buses WHERE arn = ?1", params![arn])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn list_event_buses(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        texts(
+            &self.conn(),
+            &format!(
+                "SELECT data FROM events_buses WHERE account = ?1 AND {NAMES}
+                 ORDER BY name LIMIT ?4"
+            ),
+            params![
+                account,
+                after.unwrap_or(""),
+                prefix.unwrap_or(""),
+                limit_of(limit)
+            ],
+        )
+    }
+
+    fn insert_event_rule(
+        &self,
+        account: &str,
+        bus_arn: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<bool, StoreError> {
+        insert_member(
+            self,
+            "SELECT arn FROM events_buses WHERE arn = ?1",
+            bus_arn,
+            "INSERT OR IGNORE INTO events_rules (arn, account, bus, name, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            account,
+            arn,
+            data,
+        )
+    }
+
+    fn get_event_rule(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        one(
+            &self.conn(),
+            "SELECT data FROM events_rules WHERE arn = ?1",
+            arn,
+        )
+    }
+
+    fn edit_event_rule(
+        &self,
+        arn: &str,
+        edit: Edit<'_, String>,
+    ) -> Result<Edited<String>, StoreError> {
+        edit_record(self, "events_rules", arn, edit)
+    }
+
+    fn delete_event_rule(&self, arn: &str) -> Result<bool, StoreError> {
+        delete_member(self, "events_rules", arn)
+    }
+
+    fn list_event_rules(
+        &self,
+        bus_arn: &str,
+        name_prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        texts(
+            &self.conn(),
+            &format!(
+                "SELECT data FROM events_rules WHERE bus = ?1 AND {NAMES}
+                 ORDER BY name LIMIT ?4"
+            ),
+            params![
+                bus_arn,
+                after.unwrap_or(""),
+                name_prefix.unwrap_or(""),
+                limit_of(limit)
+            ],
+        )
+    }
+
+    fn all_event_rules(&self) -> Result<Vec<String>, StoreError> {
+        texts(
+            &self.conn(),
+            "SELECT data FROM events_rules ORDER BY arn",
+            [],
+        )
+    }
+
+    fn insert_schedule_group(
+        &self,
+        account: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<(), StoreError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO events_schedule_groups (arn, account, name, data)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![arn, account, container_name(arn), data],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Exists(arn.to_string()));
+        }
+        Ok(())
+    }
+
+    fn get_schedule_group(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        one(
+            &self.conn(),
+            "SELECT data FROM events_schedule_groups WHERE arn = ?1",
+            arn,
+        )
+    }
+
+    fn put_schedule_group(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE events_schedule_groups SET data = ?2 WHERE arn = ?1",
+            params![arn, data],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn delete_schedule_group(&self, arn: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        forget_slots(
+            &tx,
+            "arn IN (SELECT arn FROM events_schedules WHERE group_arn = ?1)",
+            arn,
+        )?;
+        tx.execute(
+            "DELETE FROM events_schedules WHERE group_arn = ?1",
+            params![arn],
+        )?;
+        let n = tx.execute(
+            "DELETE FROM events_schedule_groups WHERE arn = ?1",
+            params![arn],
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn list_schedule_groups(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        texts(
+            &self.conn(),
+            &format!(
+                "SELECT data FROM events_schedule_groups WHERE account = ?1 AND {NAMES}
+                 ORDER BY name LIMIT ?4"
+            ),
+            params![
+                account,
+                after.unwrap_or(""),
+                prefix.unwrap_or(""),
+                limit_of(limit)
+            ],
+        )
+    }
+
+    fn insert_schedule(
+        &self,
+        account: &str,
+        group_arn: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<bool, StoreError> {
+        insert_member(
+            self,
+            "SELECT arn FROM events_schedule_groups WHERE arn = ?1",
+            group_arn,
+            "INSERT OR IGNORE INTO events_schedules (arn, account, group_arn, name, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            account,
+            arn,
+            data,
+        )
+    }
+
+    fn get_schedule(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        one(
+            &self.conn(),
+            "SELECT data FROM events_schedules WHERE arn = ?1",
+            arn,
+        )
+    }
+
+    fn edit_schedule(
+        &self,
+        arn: &str,
+        edit: Edit<'_, String>,
+    ) -> Result<Edited<String>, StoreError> {
+        edit_record(self, "events_schedules", arn, edit)
+    }
+
+    fn delete_schedule(&self, arn: &str) -> Result<bool, StoreError> {
+        delete_member(self, "events_schedules", arn)
+    }
+
+    fn list_schedules(
+        &self,
+        account: &str,
+        group_arn: Option<&str>,
+        name_prefix: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let (after_group, after_name) = after.unwrap_or(("", ""));
+        texts(
+            &self.conn(),
+            "SELECT data FROM events_schedules
+             WHERE account = ?1 AND (?2 IS NULL OR group_arn = ?2)
+               AND (group_arn, name) > (?3, ?4)
+               AND substr(name, 1, length(?5)) = ?5
+             ORDER BY group_arn, name LIMIT ?6",
+            params![
+                account,
+                group_arn,
+                after_group,
+                after_name,
+                name_prefix.unwrap_or(""),
+                limit_of(limit)
+            ],
+        )
+    }
+
+    fn all_schedules(&self) -> Result<Vec<String>, StoreError> {
+        texts(
+            &self.conn(),
+            "SELECT data FROM events_schedules ORDER BY arn",
+            [],
+        )
+    }
+
+    fn claim_schedule_slot(&self, arn: &str, slot_ms: i64) -> Result<bool, StoreError> {
+        // One statement, so one write lock: of two stores on the file claiming a slot
+        // at once, the second sees the first's row and updates nothing.
+        let n = self.conn().execute(
+            "INSERT INTO events_schedule_slots (arn, slot_ms)
+             SELECT ?1, ?2
+             WHERE EXISTS (SELECT 1 FROM events_rules WHERE arn = ?1)
+                OR EXISTS (SELECT 1 FROM events_schedules WHERE arn = ?1)
+             ON CONFLICT (arn) DO UPDATE SET slot_ms = excluded.slot_ms
+             WHERE excluded.slot_ms > events_schedule_slots.slot_ms",
+            params![arn, slot_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn last_schedule_slot(&self, arn: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT slot_ms FROM events_schedule_slots WHERE arn = ?1",
+                params![arn],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn add_event_deliveries(&self, deliveries: &[EventDelivery]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR IGNORE INTO events_deliveries (id, due_ms, attempts, data)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for d in deliveries {
+                stmt.execute(params![d.id, d.due_ms, d.attempts, d.data])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn claim_event_deliveries(
+        &self,
+        node: &str,
+        now_ms: i64,
+        hold_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<EventDelivery>, StoreError> {
+        let mut conn = self.conn();
+        // Immediate: another store on the file claiming at once waits for this claim's
+        // commit and then sees its holds.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let claimed: Vec<EventDelivery> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, due_ms, attempts, data FROM events_deliveries
+                 WHERE due_ms <= ?1 AND held_until <= ?1 ORDER BY due_ms, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms, limit_of(limit)], |r| {
+                Ok(EventDelivery {
+                    id: r.get(0)?,
+                    due_ms: r.get(1)?,
+                    attempts: r.get(2)?,
+                    data: r.get(3)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE events_deliveries SET holder = ?2, held_until = ?3 WHERE id = ?1",
+            )?;
+            for d in &claimed {
+                stmt.execute(params![d.id, node, now_ms.saturating_add(hold_ms)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(claimed)
+    }
+
+    fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM events_deliveries WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    fn retry_event_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE events_deliveries
+             SET due_ms = ?2, attempts = ?3, holder = NULL, held_until = 0
+             WHERE id = ?1",
+            params![id, due_ms, attempts],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_arns() {
+        let bus = "arn:aws:events:us-east-1:000000000000:event-bus/aws.partner/x.com/1/b";
+        assert_eq!(container_name(bus), "aws.partner/x.com/1/b");
+        assert_eq!(
+            container_name("arn:aws:scheduler:us-east-1:0:schedule-group/default"),
+            "default"
+        );
+        assert_eq!(
+            member_name("arn:aws:events:us-east-1:0:rule/custom/r1"),
+            "r1"
+        );
+        assert_eq!(member_name("arn:aws:events:us-east-1:0:rule/r1"), "r1");
+        assert_eq!(
+            member_name("arn:aws:scheduler:us-east-1:0:schedule/g/s.1"),
+            "s.1"
+        );
+        assert_eq!(member_name("plain"), "plain");
+    }
+}
