@@ -184,8 +184,11 @@ def node_prefix_server(tmp_path, runtimes_dir, zips):
     searches after NODE_PATH."""
     real = os.path.realpath(shutil.which("node"))
     # Outside /tmp (a jail's /tmp is the function's own), on the same file system as
-    # the real node so that a hard link serves.
-    prefix = h.REPO / "target" / f"e2e-node-prefix-{os.getpid()}-{tmp_path.name}"
+    # the real node so that a hard link serves; /var/tmp when the checkout is in /tmp.
+    base = h.REPO / "target"
+    if base.resolve().is_relative_to("/tmp"):
+        base = Path("/var/tmp")
+    prefix = base / f"e2e-node-prefix-{os.getpid()}-{tmp_path.name}"
     (prefix / "bin").mkdir(parents=True)
     try:
         try:
