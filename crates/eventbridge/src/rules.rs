@@ -366,7 +366,9 @@ mod tests {
             "{message}"
         );
         assert_eq!(
-            code_and_message(put(&eb, "r", Some(r#"{"source":["a"]}"#), Some("nope")).expect_err("no bus")),
+            code_and_message(
+                put(&eb, "r", Some(r#"{"source":["a"]}"#), Some("nope")).expect_err("no bus")
+            ),
             (
                 "ResourceNotFoundException".into(),
                 "Event bus nope does not exist.".into()
