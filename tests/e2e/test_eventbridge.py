@@ -7,7 +7,9 @@ unknown operation is."""
 
 import json
 
+import boto3
 import pytest
+from botocore.config import Config
 
 import hearth_e2e as h
 
@@ -328,3 +330,30 @@ def test_the_aws_cli(server, tmp_path):
         "Name": "cli-rule", "Arn": f"{EVENTS}:rule/cli-rule", "EventPattern": PATTERN,
         "State": "ENABLED", "EventBusName": "default", "CreatedBy": A}
     assert aws("delete-rule", "--name", "cli-rule", "--force") is None
+
+
+@neutral
+def test_each_operation_is_authorised_as_its_action_on_its_rule_or_bus(server, events, tmp_path):
+    key = h.user_key(server, tmp_path, A, "rules-reader", [
+        {"Effect": "Allow", "Action": ["events:DescribeRule", "events:ListRules"],
+         "Resource": f"{EVENTS}:rule/r-auth"},
+        {"Effect": "Allow", "Action": "events:ListRules", "Resource": "*"}])
+    reader = boto3.session.Session().client(
+        "events", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    events.put_rule(Name="r-auth", EventPattern=PATTERN)
+    events.put_rule(Name="r-auth-other", EventPattern=PATTERN)
+    assert reader.describe_rule(Name="r-auth")["Name"] == "r-auth"
+    assert "Rules" in reader.list_rules(NamePrefix="r-auth")
+    denied = failure(reader.describe_rule, Name="r-auth-other")
+    assert denied == error(
+        "AccessDeniedException",
+        f"User: arn:aws:iam::{A}:user/rules-reader is not authorized to perform: "
+        f"events:DescribeRule on resource: {EVENTS}:rule/r-auth-other because no "
+        "identity-based policy allows the events:DescribeRule action")
+    assert failure(reader.put_rule, Name="r-auth", EventPattern=PATTERN)["Error"]["Code"] == \
+        "AccessDeniedException"
+    # The answers are AWS JSON 1.1.
+    raw = events.describe_rule(Name="r-auth")["ResponseMetadata"]["HTTPHeaders"]
+    assert raw["content-type"] == "application/x-amz-json-1.1"
