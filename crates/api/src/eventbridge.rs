@@ -89,11 +89,7 @@ pub(crate) const OPERATIONS: &[(&str, &str, Resource)] = &[
     ),
     ("TagResource", "events:TagResource", Resource::ArnInBody),
     ("TestEventPattern", "events:TestEventPattern", Resource::Any),
-    (
-        "UntagResource",
-        "events:UntagResource",
-        Resource::ArnInBody,
-    ),
+    ("UntagResource", "events:UntagResource", Resource::ArnInBody),
 ];
 
 /// An error in the JSON 1.1 encoding.
