@@ -7,7 +7,8 @@
 //! Operations that share one route (`POST /`, told apart by `X-Amz-Target` or the query
 //! protocol's `Action`) are declared by their service's dispatcher (see
 //! [`crate::cloudwatch_logs::OPERATIONS`], [`crate::sqs::OPERATIONS`],
-//! [`crate::sns::OPERATIONS`]), which checks each before running it.
+//! [`crate::sns::OPERATIONS`], [`crate::eventbridge::OPERATIONS`]), which checks each
+//! before running it.
 
 use axum::http::Method;
 

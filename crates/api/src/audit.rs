@@ -581,6 +581,8 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> 
             ("logs.amazonaws.com", "logs")
         } else if prefix.contains("CloudTrail") {
             ("cloudtrail.amazonaws.com", "cloudtrail")
+        } else if prefix == "AWSEvents" {
+            ("events.amazonaws.com", "events")
         } else {
             ("unknown", "unknown")
         };

@@ -66,6 +66,7 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
         Some(t) if t.starts_with("com.amazonaws.cloudtrail.") => {
             (Protocol::Json, ServiceCheck::Is("cloudtrail"))
         }
+        Some(t) if t.starts_with("AWSEvents.") => (Protocol::Json, ServiceCheck::Is("events")),
         // An operation no service claims: any scope, the dispatch answers it unknown.
         Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
         None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),

@@ -21,6 +21,7 @@ mod egress;
 mod error;
 mod event_config;
 mod event_source_mappings;
+mod eventbridge;
 mod fleet_auth;
 mod for_functions;
 pub mod forward;
@@ -107,6 +108,9 @@ pub struct ApiOptions {
     pub sqs: Option<hearth_sqs::Sqs>,
     /// The SNS service; `None` answers its operations as unknown.
     pub sns: Option<hearth_sns::Sns>,
+    /// The EventBridge control plane (`eventbridge.rs`); `None` answers its operations
+    /// as unknown.
+    pub events: Option<hearth_eventbridge::EventBridge>,
     /// The queues event-source mappings poll (this server's, or another endpoint's),
     /// which CreateEventSourceMapping asks whether the queue exists and how long its
     /// visibility timeout is; `None` (tests without queues) asks nothing.
@@ -126,6 +130,7 @@ impl Default for ApiOptions {
             endpoints: Default::default(),
             sqs: None,
             sns: None,
+            events: None,
             mapping_queues: None,
         }
     }

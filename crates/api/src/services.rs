@@ -8,7 +8,8 @@
 //! never reach this. `GET /` with a query string is the query protocol's other form.
 //!
 //! Each service adds one arm to [`Service`], [`service_of_scope`] and, for the query
-//! protocol, [`service_of_version`].
+//! protocol, [`service_of_version`]. EventBridge (`AWSEvents.*`, scope `events`) is
+//! told by its target or scope before the others.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -19,7 +20,7 @@ use axum::{Extension, Router};
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudtrail, cloudwatch_logs, iam, sns, sqs, sts, AppState, RequestId};
+use crate::{cloudtrail, cloudwatch_logs, eventbridge, iam, sns, sqs, sts, AppState, RequestId};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -70,6 +71,11 @@ async fn dispatch(
     }
     if target.starts_with(cloudtrail::TARGET_PREFIX) {
         return cloudtrail::dispatch(&state.0, &access, &headers, body).await;
+    }
+    // EventBridge (AWS JSON 1.1, `AWSEvents.*`), or anything signed for `events`, which
+    // its dispatcher answers as an unknown operation unless it is one of its own.
+    if target.starts_with(eventbridge::TARGET_PREFIX) || scope_service(&headers) == Some("events") {
+        return eventbridge::dispatch(&state.0, &access, target, body).await;
     }
     if !target.is_empty() {
         return cloudwatch_logs::dispatch(state, access, headers, body).await;

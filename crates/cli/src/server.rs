@@ -442,6 +442,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         endpoints,
         sqs: Some(sqs),
         sns: Some(sns),
+        events: Some(hearth_eventbridge::EventBridge::new(engine.store().clone())),
         mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no

@@ -4,15 +4,28 @@
 //! the JSONPath subset EventBridge evaluates ([`JsonPath`]). Events are held as [`Json`],
 //! which keeps object keys in the order the sender wrote them, as AWS delivers them.
 //!
+//! [`EventBridge`] is the control plane over the store's `EventsStore`: buses (the
+//! `default` one of each account always there), rules, their targets, tags and
+//! TestEventPattern; its AWS JSON 1.1 wire is in `hearth-api`. Nothing is delivered yet.
+//!
 //! Every AWS message is in the `messages` module, each with where it was read and those not
 //! seen in an AWS answer marked UNSURE. Rule matching is `hearth-patterns`' job.
 
+pub mod arn;
+mod checks;
 mod entry;
 mod envelope;
+mod error;
 mod input;
 mod json;
 mod jsonpath;
 mod messages;
+pub mod records;
+pub mod requests;
+mod rules;
+mod service;
+mod tagging;
+mod targets;
 mod template;
 
 pub use entry::{
@@ -20,6 +33,7 @@ pub use entry::{
     ValidEntry, MAX_DETAIL_TYPE_CHARS, MAX_ENTRIES, MAX_REQUEST_SIZE, TIME_SIZE,
 };
 pub use envelope::{Envelope, EventTime, SCHEDULED_DETAIL_TYPE, SCHEDULED_SOURCE};
+pub use error::EventsError;
 pub use input::{
     shape, InputError, RuleContext, TargetInput, TargetInputFields, Transformer, TransformerFields,
     EVENT, EVENT_JSON, INGESTION_TIME, MAX_INPUT_CHARS, MAX_NAME_CHARS, MAX_PATHS, MAX_PATH_CHARS,
@@ -27,3 +41,5 @@ pub use input::{
 };
 pub use json::Json;
 pub use jsonpath::{JsonPath, PathError};
+pub use service::{Clock, EventBridge};
+pub use targets::{TargetKind, MAX_TARGETS};

@@ -85,3 +85,78 @@ pub(crate) fn constraint(value: &str, at: &str, constraint: &str) -> String {
         "1 validation error detected: Value '{value}' at '{at}' failed to satisfy constraint: {constraint}"
     )
 }
+
+// --- The control plane (buses, rules, targets, tags) ---
+
+/// Seen in AWS answers (and kept by moto and LocalStack): a rule missing on its bus.
+pub(crate) fn no_rule(rule: &str, bus: &str) -> String {
+    format!("Rule {rule} does not exist on EventBus {bus}.")
+}
+
+/// Seen in AWS answers (and kept by moto and LocalStack): a bus that does not exist.
+pub(crate) fn no_bus(bus: &str) -> String {
+    format!("Event bus {bus} does not exist.")
+}
+
+/// Seen in AWS answers (and kept by moto and LocalStack): CreateEventBus of a taken name.
+pub(crate) fn bus_exists(bus: &str) -> String {
+    format!("Event bus {bus} already exists.")
+}
+
+/// Seen in AWS answers (and kept by moto): DeleteEventBus of `default`.
+pub(crate) const CANNOT_DELETE_DEFAULT: &str = "Cannot delete event bus default.";
+
+/// Seen in AWS answers (and kept by moto): DeleteRule of a rule with targets, without Force.
+pub(crate) const RULE_HAS_TARGETS: &str = "Rule can't be deleted since it has targets.";
+
+/// Kept by moto as AWS's answer to a PutRule with neither a pattern nor a schedule;
+/// UNSURE whether AWS words it exactly so.
+pub(crate) const PATTERN_OR_SCHEDULE: &str =
+    "Parameter(s) EventPattern or ScheduleExpression must be specified.";
+
+/// Kept by moto as AWS's answer to a schedule on a bus other than `default`; UNSURE.
+pub(crate) const SCHEDULE_ON_DEFAULT_ONLY: &str =
+    "ScheduleExpression is supported only on the default event bus.";
+
+/// Kept by moto as AWS's answer to a bus name with `/` without a partner event source;
+/// UNSURE.
+pub(crate) const BUS_NAME_SLASH: &str = "Event bus name must not contain '/'.";
+
+/// UNSURE: Hearth has no partner event sources; this follows AWS's `does not exist` form.
+pub(crate) fn no_event_source(source: &str) -> String {
+    format!("Event source {source} does not exist.")
+}
+
+/// UNSURE: AWS's LimitExceededException text for a sixth target of a rule (the quota is
+/// five per rule) was not found; LocalStack answers with this generic quota text.
+pub(crate) const TOO_MANY_TARGETS: &str =
+    "The requested resource exceeds the maximum number allowed.";
+
+/// UNSURE: the `ErrorCode` and words of a `FailedEntries` entry for a target whose ARN
+/// names a service Hearth does not deliver to.
+pub(crate) fn unsupported_target(arn: &str) -> String {
+    format!("Hearth delivers to Lambda functions, SQS queues, SNS topics and event buses only; {arn} is none of them.")
+}
+
+/// UNSURE: a `DeadLetterConfig.Arn` that is not an SQS queue; AWS's words were not found.
+pub(crate) fn dead_letter_not_queue(target_id: &str) -> String {
+    format!("Dead-letter queue of target {target_id} must be an SQS queue ARN.")
+}
+
+/// UNSURE: the `ErrorCode`/`ErrorMessage` of a RemoveTargets entry naming no target of
+/// the rule.
+pub(crate) fn no_target(target_id: &str, rule: &str) -> String {
+    format!("Target {target_id} does not exist on rule {rule}.")
+}
+
+/// UNSURE: a tag operation's ARN that names neither a rule nor a bus.
+pub(crate) fn no_resource(arn: &str) -> String {
+    format!("Resource {arn} does not exist.")
+}
+
+/// Recorded from AWS (LocalStack's validated snapshot) for a TestEventPattern `Event`
+/// that is not JSON or lacks a mandatory field.
+pub(crate) const EVENT_NOT_VALID: &str = "Parameter Event is not valid.";
+
+/// UNSURE: a NextToken Hearth did not hand out.
+pub(crate) const BAD_NEXT_TOKEN: &str = "The NextToken provided is not valid.";

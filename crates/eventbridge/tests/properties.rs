@@ -70,3 +70,31 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A rule's or bus's ARN reads back as what made it, and any text given as an ARN
+    /// (a tag operation's `ResourceARN`, an `EventBusName`) parses without panicking.
+    #[test]
+    fn arns_read_back_as_made(
+        account in "[0-9]{12}",
+        bus in "[.\\-_A-Za-z0-9]{1,20}",
+        rule in "[.\\-_A-Za-z0-9]{1,20}",
+        text in ".{0,80}",
+    ) {
+        use hearth_eventbridge::arn;
+        let made = arn::rule_arn(&account, &bus, &rule);
+        prop_assert_eq!(arn::parse_rule_arn(&made), Some((account.as_str(), bus.as_str(), rule.as_str())));
+        let bus_arn = arn::bus_arn(&account, &bus);
+        prop_assert_eq!(arn::parse_bus_arn(&bus_arn), Some((account.as_str(), bus.as_str())));
+        let _ = arn::parse_rule_arn(&text);
+        let _ = arn::parse_bus_arn(&text);
+        let _ = hearth_eventbridge::TargetKind::of(&text);
+    }
+
+    /// Any JSON body read as a PutTargets request either parses or is refused, never
+    /// panics.
+    #[test]
+    fn put_targets_bodies_parse_or_are_refused(body in json_value()) {
+        let _ = serde_json::from_value::<hearth_eventbridge::requests::PutTargets>(body);
+    }
+}
