@@ -61,15 +61,8 @@ CREATE TABLE events_deliveries (
 CREATE INDEX events_deliveries_due ON events_deliveries (due_ms);
 ";
 
-/// One pending delivery of an event to one target: its record (the service's shape),
-/// when it is due, and how many attempts were made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventDelivery {
-    pub id: String,
-    pub due_ms: i64,
-    pub attempts: u32,
-    pub data: String,
-}
+/// One pending delivery of an event to one target (the queue's row: `crate::deliveries`).
+pub type EventDelivery = crate::deliveries::Delivery;
 
 /// The name of a bus or a schedule group: what follows the first `/` of its ARN
 /// (`...:event-bus/<name>`, a partner bus's name having `/`s of its own).
@@ -492,19 +485,7 @@ impl EventsStore for SqliteStore {
     }
 
     fn add_event_deliveries(&self, deliveries: &[EventDelivery]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO events_deliveries (id, due_ms, attempts, data)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for d in deliveries {
-                stmt.execute(params![d.id, d.due_ms, d.attempts, d.data])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        crate::deliveries::add(&mut self.conn(), "events_deliveries", deliveries)
     }
 
     fn claim_event_deliveries(
@@ -514,51 +495,22 @@ impl EventsStore for SqliteStore {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<EventDelivery>, StoreError> {
-        let mut conn = self.conn();
-        // Immediate: another store on the file claiming at once waits for this claim's
-        // commit and then sees its holds.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let claimed: Vec<EventDelivery> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, due_ms, attempts, data FROM events_deliveries
-                 WHERE due_ms <= ?1 AND held_until <= ?1 ORDER BY due_ms, id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now_ms, limit_of(limit)], |r| {
-                Ok(EventDelivery {
-                    id: r.get(0)?,
-                    due_ms: r.get(1)?,
-                    attempts: r.get(2)?,
-                    data: r.get(3)?,
-                })
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        {
-            let mut stmt = tx.prepare(
-                "UPDATE events_deliveries SET holder = ?2, held_until = ?3 WHERE id = ?1",
-            )?;
-            for d in &claimed {
-                stmt.execute(params![d.id, node, now_ms.saturating_add(hold_ms)])?;
-            }
-        }
-        tx.commit()?;
-        Ok(claimed)
+        crate::deliveries::claim(
+            &mut self.conn(),
+            "events_deliveries",
+            node,
+            now_ms,
+            hold_ms,
+            limit,
+        )
     }
 
     fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM events_deliveries WHERE id = ?1", params![id])?;
-        Ok(())
+        crate::deliveries::finish(&self.conn(), "events_deliveries", id)
     }
 
     fn retry_event_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE events_deliveries
-             SET due_ms = ?2, attempts = ?3, holder = NULL, held_until = 0
-             WHERE id = ?1",
-            params![id, due_ms, attempts],
-        )?;
-        Ok(())
+        crate::deliveries::retry(&self.conn(), "events_deliveries", id, due_ms, attempts)
     }
 }
 

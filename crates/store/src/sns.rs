@@ -49,15 +49,8 @@ CREATE TABLE sns_dedup (
 CREATE INDEX sns_dedup_at ON sns_dedup (at_ms);
 ";
 
-/// One pending delivery of a message to one subscription: its record (the service's
-/// shape), when it is due, and how many attempts were made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnsDelivery {
-    pub id: String,
-    pub due_ms: i64,
-    pub attempts: u32,
-    pub data: String,
-}
+/// One pending delivery of a message to one subscription (the queue's row: `crate::deliveries`).
+pub type SnsDelivery = crate::deliveries::Delivery;
 
 fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -203,19 +196,7 @@ impl SnsStore for SqliteStore {
     }
 
     fn add_sns_deliveries(&self, deliveries: &[SnsDelivery]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR IGNORE INTO sns_deliveries (id, due_ms, attempts, data)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for d in deliveries {
-                stmt.execute(params![d.id, d.due_ms, d.attempts, d.data])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+        crate::deliveries::add(&mut self.conn(), "sns_deliveries", deliveries)
     }
 
     fn claim_sns_deliveries(
@@ -225,32 +206,14 @@ impl SnsStore for SqliteStore {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<SnsDelivery>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let claimed: Vec<SnsDelivery> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, due_ms, attempts, data FROM sns_deliveries
-                 WHERE due_ms <= ?1 AND held_until <= ?1 ORDER BY due_ms, id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now_ms, limit_of(limit)], |r| {
-                Ok(SnsDelivery {
-                    id: r.get(0)?,
-                    due_ms: r.get(1)?,
-                    attempts: r.get(2)?,
-                    data: r.get(3)?,
-                })
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        {
-            let mut stmt =
-                tx.prepare("UPDATE sns_deliveries SET holder = ?2, held_until = ?3 WHERE id = ?1")?;
-            for d in &claimed {
-                stmt.execute(params![d.id, node, now_ms.saturating_add(hold_ms)])?;
-            }
-        }
-        tx.commit()?;
-        Ok(claimed)
+        crate::deliveries::claim(
+            &mut self.conn(),
+            "sns_deliveries",
+            node,
+            now_ms,
+            hold_ms,
+            limit,
+        )
     }
 
     fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError> {
@@ -266,18 +229,11 @@ impl SnsStore for SqliteStore {
     }
 
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM sns_deliveries WHERE id = ?1", params![id])?;
-        Ok(())
+        crate::deliveries::finish(&self.conn(), "sns_deliveries", id)
     }
 
     fn retry_sns_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE sns_deliveries SET due_ms = ?2, attempts = ?3, holder = NULL, held_until = 0
-             WHERE id = ?1",
-            params![id, due_ms, attempts],
-        )?;
-        Ok(())
+        crate::deliveries::retry(&self.conn(), "sns_deliveries", id, due_ms, attempts)
     }
 
     fn sns_dedup(

@@ -503,19 +503,7 @@ impl EventsStore for PgStore {
     }
 
     fn add_event_deliveries(&self, deliveries: &[EventDelivery]) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
-        let tx = wait(c.transaction()).map_err(backend)?;
-        for d in deliveries {
-            let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
-            execute(
-                &tx,
-                "INSERT INTO events_deliveries (id, due_ms, attempts, data)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-                &[&d.id, &d.due_ms, &attempts, &d.data],
-            )?;
-        }
-        wait(tx.commit()).map_err(backend)?;
-        Ok(())
+        crate::pg::deliveries::add(self, "events_deliveries", deliveries)
     }
 
     fn claim_event_deliveries(
@@ -525,51 +513,14 @@ impl EventsStore for PgStore {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<EventDelivery>, StoreError> {
-        let c = self.conn()?;
-        let until = now_ms.saturating_add(hold_ms);
-        let rows = wait(c.query(
-            "UPDATE events_deliveries SET holder = $1, held_until = $3 WHERE id IN (
-                 SELECT id FROM events_deliveries WHERE due_ms <= $2 AND held_until <= $2
-                 ORDER BY due_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id, due_ms, attempts, data",
-            &[&node, &now_ms, &until, &limit_of(limit)],
-        ))
-        .map_err(backend)?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                let attempts: i32 = r.try_get(2).map_err(backend)?;
-                Ok(EventDelivery {
-                    id: text(r, 0)?,
-                    due_ms: r.try_get(1).map_err(backend)?,
-                    attempts: u32::try_from(attempts).unwrap_or(0),
-                    data: text(r, 3)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        // RETURNING keeps no order.
-        out.sort_by(|a, b| (a.due_ms, &a.id).cmp(&(b.due_ms, &b.id)));
-        Ok(out)
+        crate::pg::deliveries::claim(self, "events_deliveries", node, now_ms, hold_ms, limit)
     }
 
     fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError> {
-        execute(
-            &*self.conn()?,
-            "DELETE FROM events_deliveries WHERE id = $1",
-            &[&id],
-        )?;
-        Ok(())
+        crate::pg::deliveries::finish(self, "events_deliveries", id)
     }
 
     fn retry_event_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError> {
-        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        execute(
-            &*self.conn()?,
-            "UPDATE events_deliveries
-             SET due_ms = $2, attempts = $3, holder = NULL, held_until = 0
-             WHERE id = $1",
-            &[&id, &due_ms, &attempts],
-        )?;
-        Ok(())
+        crate::pg::deliveries::retry(self, "events_deliveries", id, due_ms, attempts)
     }
 }

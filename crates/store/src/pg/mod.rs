@@ -9,6 +9,7 @@
 mod audit;
 mod changes;
 mod code;
+mod deliveries;
 mod events;
 mod fleet;
 mod http_apis;

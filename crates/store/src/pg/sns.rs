@@ -195,19 +195,7 @@ impl SnsStore for PgStore {
     }
 
     fn add_sns_deliveries(&self, deliveries: &[SnsDelivery]) -> Result<(), StoreError> {
-        let mut c = self.conn()?;
-        let tx = wait(c.transaction()).map_err(backend)?;
-        for d in deliveries {
-            let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
-            wait(tx.execute(
-                "INSERT INTO sns_deliveries (id, due_ms, attempts, data) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO NOTHING",
-                &[&d.id, &d.due_ms, &attempts, &d.data],
-            ))
-            .map_err(backend)?;
-        }
-        wait(tx.commit()).map_err(backend)?;
-        Ok(())
+        crate::pg::deliveries::add(self, "sns_deliveries", deliveries)
     }
 
     fn claim_sns_deliveries(
@@ -217,30 +205,7 @@ impl SnsStore for PgStore {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<SnsDelivery>, StoreError> {
-        let c = self.conn()?;
-        let until = now_ms.saturating_add(hold_ms);
-        let rows = wait(c.query(
-            "UPDATE sns_deliveries SET holder = $1, held_until = $3 WHERE id IN (
-                 SELECT id FROM sns_deliveries WHERE due_ms <= $2 AND held_until <= $2
-                 ORDER BY due_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id, due_ms, attempts, data",
-            &[&node, &now_ms, &until, &limit_of(limit)],
-        ))
-        .map_err(backend)?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                let attempts: i32 = r.try_get(2).map_err(backend)?;
-                Ok(SnsDelivery {
-                    id: text(r, 0)?,
-                    due_ms: r.try_get(1).map_err(backend)?,
-                    attempts: u32::try_from(attempts).unwrap_or(0),
-                    data: text(r, 3)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        out.sort_by(|a, b| (a.due_ms, &a.id).cmp(&(b.due_ms, &b.id)));
-        Ok(out)
+        crate::pg::deliveries::claim(self, "sns_deliveries", node, now_ms, hold_ms, limit)
     }
 
     fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError> {
@@ -255,21 +220,11 @@ impl SnsStore for PgStore {
     }
 
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
-        let c = self.conn()?;
-        wait(c.execute("DELETE FROM sns_deliveries WHERE id = $1", &[&id])).map_err(backend)?;
-        Ok(())
+        crate::pg::deliveries::finish(self, "sns_deliveries", id)
     }
 
     fn retry_sns_delivery(&self, id: &str, due_ms: i64, attempts: u32) -> Result<(), StoreError> {
-        let c = self.conn()?;
-        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        wait(c.execute(
-            "UPDATE sns_deliveries SET due_ms = $2, attempts = $3, holder = NULL, held_until = 0
-             WHERE id = $1",
-            &[&id, &due_ms, &attempts],
-        ))
-        .map_err(backend)?;
-        Ok(())
+        crate::pg::deliveries::retry(self, "sns_deliveries", id, due_ms, attempts)
     }
 
     fn sns_dedup(
