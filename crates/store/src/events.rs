@@ -175,11 +175,40 @@ fn forget_slots(tx: &Transaction<'_>, which: &str, key: &str) -> Result<(), Stor
     Ok(())
 }
 
-impl EventsStore for SqliteStore {
-    fn insert_event_bus(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {
-        let n = self.conn().execute(
-            "INSERT OR IGNORE INTO events_buses (arn, account, name, data)
-             VALUES (?1, ?2, ?3, ?4)",
+/// A kind of record that holds others (a bus its rules, a schedule group its schedules):
+/// its table, its members' table and the members' column naming it.
+struct Container {
+    table: &'static str,
+    members: &'static str,
+    parent: &'static str,
+}
+
+const BUSES: Container = Container {
+    table: "events_buses",
+    members: "events_rules",
+    parent: "bus",
+};
+
+const GROUPS: Container = Container {
+    table: "events_schedule_groups",
+    members: "events_schedules",
+    parent: "group_arn",
+};
+
+impl Container {
+    /// Inserts a record of `account`; `Exists` if the ARN is taken.
+    fn insert(
+        &self,
+        conn: &rusqlite::Connection,
+        account: &str,
+        arn: &str,
+        data: &str,
+    ) -> Result<(), StoreError> {
+        let n = conn.execute(
+            &format!(
+                "INSERT OR IGNORE INTO {} (arn, account, name, data) VALUES (?1, ?2, ?3, ?4)",
+                self.table
+            ),
             params![arn, account, container_name(arn), data],
         )?;
         if n == 0 {
@@ -188,34 +217,81 @@ impl EventsStore for SqliteStore {
         Ok(())
     }
 
-    fn get_event_bus(&self, arn: &str) -> Result<Option<String>, StoreError> {
+    fn get(&self, conn: &rusqlite::Connection, arn: &str) -> Result<Option<String>, StoreError> {
         one(
-            &self.conn(),
-            "SELECT data FROM events_buses WHERE arn = ?1",
+            conn,
+            &format!("SELECT data FROM {} WHERE arn = ?1", self.table),
             arn,
         )
     }
 
-    fn put_event_bus(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
-            "UPDATE events_buses SET data = ?2 WHERE arn = ?1",
+    /// Replaces a record; false if there is none.
+    fn put(&self, conn: &rusqlite::Connection, arn: &str, data: &str) -> Result<bool, StoreError> {
+        let n = conn.execute(
+            &format!("UPDATE {} SET data = ?2 WHERE arn = ?1", self.table),
             params![arn, data],
         )?;
         Ok(n > 0)
     }
 
-    fn delete_event_bus(&self, arn: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
+    /// Deletes a record with its members and their slot progress; false if there was none.
+    fn delete(&self, conn: &mut rusqlite::Connection, arn: &str) -> Result<bool, StoreError> {
+        let (table, members, parent) = (self.table, self.members, self.parent);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         forget_slots(
             &tx,
-            "arn IN (SELECT arn FROM events_rules WHERE bus = ?1)",
+            &format!("arn IN (SELECT arn FROM {members} WHERE {parent} = ?1)"),
             arn,
         )?;
-        tx.execute("DELETE FROM events_rules WHERE bus = ?1", params![arn])?;
-        let n = tx.execute("DELETE FROM events_buses WHERE arn = ?1", params![arn])?;
+        tx.execute(
+            &format!("DELETE FROM {members} WHERE {parent} = ?1"),
+            params![arn],
+        )?;
+        let n = tx.execute(&format!("DELETE FROM {table} WHERE arn = ?1"), params![arn])?;
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// `account`'s records in name order, those starting with `prefix`, after `after`.
+    fn list(
+        &self,
+        conn: &rusqlite::Connection,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        texts(
+            conn,
+            &format!(
+                "SELECT data FROM {} WHERE account = ?1 AND {NAMES} ORDER BY name LIMIT ?4",
+                self.table
+            ),
+            params![
+                account,
+                after.unwrap_or(""),
+                prefix.unwrap_or(""),
+                limit_of(limit)
+            ],
+        )
+    }
+}
+
+impl EventsStore for SqliteStore {
+    fn insert_event_bus(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {
+        BUSES.insert(&self.conn(), account, arn, data)
+    }
+
+    fn get_event_bus(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        BUSES.get(&self.conn(), arn)
+    }
+
+    fn put_event_bus(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
+        BUSES.put(&self.conn(), arn, data)
+    }
+
+    fn delete_event_bus(&self, arn: &str) -> Result<bool, StoreError> {
+        BUSES.delete(&mut self.conn(), arn)
     }
 
     fn list_event_buses(
@@ -225,19 +301,7 @@ impl EventsStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        texts(
-            &self.conn(),
-            &format!(
-                "SELECT data FROM events_buses WHERE account = ?1 AND {NAMES}
-                 ORDER BY name LIMIT ?4"
-            ),
-            params![
-                account,
-                after.unwrap_or(""),
-                prefix.unwrap_or(""),
-                limit_of(limit)
-            ],
-        )
+        BUSES.list(&self.conn(), account, prefix, after, limit)
     }
 
     fn insert_event_rule(
@@ -315,51 +379,19 @@ impl EventsStore for SqliteStore {
         arn: &str,
         data: &str,
     ) -> Result<(), StoreError> {
-        let n = self.conn().execute(
-            "INSERT OR IGNORE INTO events_schedule_groups (arn, account, name, data)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![arn, account, container_name(arn), data],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Exists(arn.to_string()));
-        }
-        Ok(())
+        GROUPS.insert(&self.conn(), account, arn, data)
     }
 
     fn get_schedule_group(&self, arn: &str) -> Result<Option<String>, StoreError> {
-        one(
-            &self.conn(),
-            "SELECT data FROM events_schedule_groups WHERE arn = ?1",
-            arn,
-        )
+        GROUPS.get(&self.conn(), arn)
     }
 
     fn put_schedule_group(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
-            "UPDATE events_schedule_groups SET data = ?2 WHERE arn = ?1",
-            params![arn, data],
-        )?;
-        Ok(n > 0)
+        GROUPS.put(&self.conn(), arn, data)
     }
 
     fn delete_schedule_group(&self, arn: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        forget_slots(
-            &tx,
-            "arn IN (SELECT arn FROM events_schedules WHERE group_arn = ?1)",
-            arn,
-        )?;
-        tx.execute(
-            "DELETE FROM events_schedules WHERE group_arn = ?1",
-            params![arn],
-        )?;
-        let n = tx.execute(
-            "DELETE FROM events_schedule_groups WHERE arn = ?1",
-            params![arn],
-        )?;
-        tx.commit()?;
-        Ok(n > 0)
+        GROUPS.delete(&mut self.conn(), arn)
     }
 
     fn list_schedule_groups(
@@ -369,19 +401,7 @@ impl EventsStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        texts(
-            &self.conn(),
-            &format!(
-                "SELECT data FROM events_schedule_groups WHERE account = ?1 AND {NAMES}
-                 ORDER BY name LIMIT ?4"
-            ),
-            params![
-                account,
-                after.unwrap_or(""),
-                prefix.unwrap_or(""),
-                limit_of(limit)
-            ],
-        )
+        GROUPS.list(&self.conn(), account, prefix, after, limit)
     }
 
     fn insert_schedule(

@@ -157,6 +157,38 @@ fn delete_member(store: &PgStore, table: &str, arn: &str) -> Result<bool, StoreE
     Ok(n > 0)
 }
 
+/// Inserts a parent (a bus, a schedule group) of `account`; `Exists` if the ARN is taken.
+fn insert_parent(
+    store: &PgStore,
+    table: &str,
+    account: &str,
+    arn: &str,
+    data: &str,
+) -> Result<(), StoreError> {
+    let n = execute(
+        &*store.conn()?,
+        &format!(
+            "INSERT INTO {table} (arn, account, name, data) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (arn) DO NOTHING"
+        ),
+        &[&arn, &account, &container_name(arn), &data],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Exists(arn.to_string()));
+    }
+    Ok(())
+}
+
+/// Replaces a record of `table`; false if there is none.
+fn put_record(store: &PgStore, table: &str, arn: &str, data: &str) -> Result<bool, StoreError> {
+    let n = execute(
+        &*store.conn()?,
+        &format!("UPDATE {table} SET data = $2 WHERE arn = $1"),
+        &[&arn, &data],
+    )?;
+    Ok(n > 0)
+}
+
 /// Deletes a parent (bus or group) first, so that inserts under it wait or find it
 /// gone, then its members and their fire progress.
 fn delete_parent(
@@ -222,17 +254,7 @@ fn all_of(store: &PgStore, sql: &str) -> Result<Vec<String>, StoreError> {
 
 impl EventsStore for PgStore {
     fn insert_event_bus(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {
-        let c = self.conn()?;
-        let n = execute(
-            &*c,
-            "INSERT INTO events_buses (arn, account, name, data) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (arn) DO NOTHING",
-            &[&arn, &account, &container_name(arn), &data],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Exists(arn.to_string()));
-        }
-        Ok(())
+        insert_parent(self, "events_buses", account, arn, data)
     }
 
     fn get_event_bus(&self, arn: &str) -> Result<Option<String>, StoreError> {
@@ -244,12 +266,7 @@ impl EventsStore for PgStore {
     }
 
     fn put_event_bus(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
-        let n = execute(
-            &*self.conn()?,
-            "UPDATE events_buses SET data = $2 WHERE arn = $1",
-            &[&arn, &data],
-        )?;
-        Ok(n > 0)
+        put_record(self, "events_buses", arn, data)
     }
 
     fn delete_event_bus(&self, arn: &str) -> Result<bool, StoreError> {
@@ -345,16 +362,7 @@ impl EventsStore for PgStore {
         arn: &str,
         data: &str,
     ) -> Result<(), StoreError> {
-        let n = execute(
-            &*self.conn()?,
-            "INSERT INTO events_schedule_groups (arn, account, name, data)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (arn) DO NOTHING",
-            &[&arn, &account, &container_name(arn), &data],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Exists(arn.to_string()));
-        }
-        Ok(())
+        insert_parent(self, "events_schedule_groups", account, arn, data)
     }
 
     fn get_schedule_group(&self, arn: &str) -> Result<Option<String>, StoreError> {
@@ -366,12 +374,7 @@ impl EventsStore for PgStore {
     }
 
     fn put_schedule_group(&self, arn: &str, data: &str) -> Result<bool, StoreError> {
-        let n = execute(
-            &*self.conn()?,
-            "UPDATE events_schedule_groups SET data = $2 WHERE arn = $1",
-            &[&arn, &data],
-        )?;
-        Ok(n > 0)
+        put_record(self, "events_schedule_groups", arn, data)
     }
 
     fn delete_schedule_group(&self, arn: &str) -> Result<bool, StoreError> {
