@@ -96,16 +96,18 @@ impl Local {
                 ));
             }
         }
+        // A group id has FIFO's rules on either kind of queue (on a standard one it is a
+        // fair queue's tenant).
+        if let Some(group) = m.group_id.as_deref().filter(|g| !fifo_id_ok(g)) {
+            return Err(SqsError::invalid_value(
+                "MessageGroupId",
+                group,
+                "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+            ));
+        }
         if config.fifo {
-            let Some(group) = &m.group_id else {
+            if m.group_id.is_none() {
                 return Err(SqsError::missing("MessageGroupId"));
-            };
-            if !fifo_id_ok(group) {
-                return Err(SqsError::invalid_value(
-                    "MessageGroupId",
-                    group,
-                    "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
-                ));
             }
             match &m.dedup_id {
                 Some(d) if !fifo_id_ok(d) => {
@@ -122,13 +124,6 @@ impl Local {
                 }
                 _ => {}
             }
-        } else if let Some(group) = m.group_id.as_deref().filter(|g| !fifo_id_ok(g)) {
-            // A standard queue takes a group id too (fair queues' tenant), with FIFO's rules.
-            return Err(SqsError::invalid_value(
-                "MessageGroupId",
-                group,
-                "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
-            ));
         } else if m.dedup_id.is_some() {
             return Err(SqsError::invalid_value(
                 "MessageDeduplicationId",
