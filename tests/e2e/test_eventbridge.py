@@ -2,8 +2,8 @@
 the AWS CLI: buses (the `default` one always there), rules, targets, tags and
 TestEventPattern, every answer compared whole (minus ResponseMetadata's request id) with
 the shapes of botocore's `events` model and AWS's messages (docs/eventbridge.md says where
-each was read and which are unsure). PutEvents is not served yet: it is answered as any
-unknown operation is."""
+each was read and which are unsure). PutEvents and delivery are in
+test_eventbridge_delivery.py."""
 
 import json
 
@@ -280,14 +280,6 @@ def test_test_event_pattern_answers_true_false_or_refuses(events):
     lacking = {k: v for k, v in EVENT.items() if k != "region"}
     assert failure(events.test_event_pattern, EventPattern=PATTERN, Event=json.dumps(lacking)) == \
         error("ValidationException", "Parameter Event is not valid.")
-
-
-@neutral
-def test_put_events_is_not_served_yet(events):
-    refused = failure(events.put_events, Entries=[
-        {"Source": "orders", "DetailType": "created", "Detail": "{}"}])
-    assert refused == error("UnknownOperationException",
-                            "Hearth does not implement EventBridge's PutEvents")
 
 
 def test_rules_targets_and_buses_survive_a_restart(own_server):

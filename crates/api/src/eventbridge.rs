@@ -4,15 +4,15 @@
 //! TestEventPattern), its body read into the model's request shape, run by the typed
 //! service (`hearth-eventbridge`) and answered in `application/x-amz-json-1.1`; errors
 //! are `{"__type": "<Code>", "message": "..."}` with the model's codes. An operation not
-//! in the table (PutEvents among them, until events are delivered) is answered
-//! `UnknownOperationException` before anything else.
+//! in the table is answered `UnknownOperationException` before anything else. PutEvents is authorised as
+//! `events:PutEvents` on each bus its entries name.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hearth_eventbridge::arn::BusRef;
 use hearth_eventbridge::requests::{self, Page, Tag};
-use hearth_eventbridge::{EventBridge, EventsError};
+use hearth_eventbridge::{Caller, EventBridge, EventsError, PutEventsEntry};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,6 +38,8 @@ pub(crate) enum Resource {
     RuleByRule,
     /// The ARN in `ResourceARN`.
     ArnInBody,
+    /// Each bus the `Entries` name (PutEvents).
+    EntryBuses,
 }
 
 /// Every operation Hearth's EventBridge serves, the IAM action that authorises it (the
@@ -80,6 +82,7 @@ pub(crate) const OPERATIONS: &[(&str, &str, Resource)] = &[
         "events:ListTargetsByRule",
         Resource::RuleByRule,
     ),
+    ("PutEvents", "events:PutEvents", Resource::EntryBuses),
     ("PutRule", "events:PutRule", Resource::RuleByName),
     ("PutTargets", "events:PutTargets", Resource::RuleByRule),
     (
@@ -170,12 +173,36 @@ fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
 
+/// The resources an operation is authorised on: one, except for PutEvents (each bus its
+/// entries name, once).
+fn resources_of(resource: Resource, body: &Value, account: &str) -> Vec<String> {
+    if resource != Resource::EntryBuses {
+        return vec![resource_of(resource, body, account)];
+    }
+    let mut buses: Vec<String> = Vec::new();
+    for entry in body
+        .get("Entries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let arn = BusRef::of(account, text(entry, "EventBusName")).arn();
+        if !buses.contains(&arn) {
+            buses.push(arn);
+        }
+    }
+    if buses.is_empty() {
+        buses.push(BusRef::of(account, None).arn());
+    }
+    buses
+}
+
 /// The resource an operation is authorised on.
 fn resource_of(resource: Resource, body: &Value, account: &str) -> String {
     let bus = || BusRef::of(account, text(body, "EventBusName"));
     let rule = |key: &str| text(body, key).map(|n| bus().rule_arn(n));
     match resource {
-        Resource::Any => None,
+        Resource::Any | Resource::EntryBuses => None,
         Resource::BusByName => Some(BusRef::of(account, text(body, "Name")).arn()),
         Resource::RuleByName => rule("Name"),
         Resource::RuleByRule => rule("Rule"),
@@ -184,14 +211,23 @@ fn resource_of(resource: Resource, body: &Value, account: &str) -> String {
     .unwrap_or_else(|| "*".to_string())
 }
 
-pub(crate) async fn dispatch(s: &AppState, access: &Access, target: &str, body: Body) -> Response {
-    crate::cloudwatch_logs::json_answer(handle(s, access, target, body).await)
+/// Answers one request; `trace_header` is its `X-Amzn-Trace-Id`, which PutEvents passes
+/// on to the targets.
+pub(crate) async fn dispatch(
+    s: &AppState,
+    access: &Access,
+    target: &str,
+    trace_header: Option<&str>,
+    body: Body,
+) -> Response {
+    crate::cloudwatch_logs::json_answer(handle(s, access, target, trace_header, body).await)
 }
 
 async fn handle(
     s: &AppState,
     access: &Access,
     target: &str,
+    trace_header: Option<&str>,
     body: Body,
 ) -> Result<Value, EventsWireError> {
     let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or(target);
@@ -214,19 +250,34 @@ async fn handle(
         ));
     }
     let account = access.caller.account.as_str();
-    let arn = resource_of(*resource, &body, account);
-    let owner = hearth_model::arn::arn_account(&arn).unwrap_or(account);
-    access
-        .check_in(s, action, &arn, owner)
-        .map_err(|refused| match refused {
-            Refused::Denied(m) => client("AccessDeniedException", m),
-            Refused::Failed(m) => EventsWireError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                code: "InternalException".into(),
-                message: m,
-            },
-        })?;
+    for arn in resources_of(*resource, &body, account) {
+        let owner = hearth_model::arn::arn_account(&arn).unwrap_or(account);
+        access
+            .check_in(s, action, &arn, owner)
+            .map_err(|refused| match refused {
+                Refused::Denied(m) => client("AccessDeniedException", m),
+                Refused::Failed(m) => EventsWireError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "InternalException".into(),
+                    message: m,
+                },
+            })?;
+    }
+    if operation == "PutEvents" {
+        let r: PutEvents = parse(&body)?;
+        let caller = Caller {
+            account,
+            trace_header,
+        };
+        return Ok(eb.put_events(&caller, &r.entries)?);
+    }
     run(eb, account, operation, &body)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutEvents {
+    entries: Vec<PutEventsEntry>,
 }
 
 /// The members several requests share.
@@ -401,7 +452,16 @@ mod tests {
         for (op, action, _) in OPERATIONS {
             assert_eq!(*action, format!("events:{op}"));
         }
-        assert!(!OPERATIONS.iter().any(|(op, _, _)| *op == "PutEvents"));
+        let entries = json!({"Entries": [{}, {"EventBusName": "b"}, {"EventBusName": "default"},
+            {"EventBusName": "arn:aws:events:us-east-1:210987654321:event-bus/x"}]});
+        assert_eq!(
+            resources_of(Resource::EntryBuses, &entries, acct),
+            [
+                "arn:aws:events:us-east-1:123456789012:event-bus/default",
+                "arn:aws:events:us-east-1:123456789012:event-bus/b",
+                "arn:aws:events:us-east-1:210987654321:event-bus/x",
+            ]
+        );
     }
 
     #[test]

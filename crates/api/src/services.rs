@@ -75,7 +75,8 @@ async fn dispatch(
     // EventBridge (AWS JSON 1.1, `AWSEvents.*`), or anything signed for `events`, which
     // its dispatcher answers as an unknown operation unless it is one of its own.
     if target.starts_with(eventbridge::TARGET_PREFIX) || scope_service(&headers) == Some("events") {
-        return eventbridge::dispatch(&state.0, &access, target, body).await;
+        let trace = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok());
+        return eventbridge::dispatch(&state.0, &access, target, trace, body).await;
     }
     if !target.is_empty() {
         return cloudwatch_logs::dispatch(state, access, headers, body).await;

@@ -5,6 +5,7 @@ mod client;
 mod data_lock;
 mod default_role;
 mod egress_args;
+mod event_targets;
 mod fd_limit;
 mod log_args;
 mod mapping_args;

@@ -35,21 +35,11 @@ impl QueueSink for Queues {
             // A topic sends to a queue only if the queue's policy allows SNS for it,
             // whoever owns them (AWS's rule for SNS-to-SQS subscriptions). On a fleet the
             // policy is read, and the message sent, where SQS is served.
-            let allowed = sqs
-                .service_may_send(&queue_arn, SNS_PRINCIPAL, &msg.source_arn)
-                .await
-                .map_err(|e| SinkError::Failed(e.message))?;
-            if !allowed {
-                let Ok(id) = QueueId::parse(&queue_arn, "") else {
-                    return Err(SinkError::NoQueue(queue_arn));
-                };
-                return Err(match sqs.get_queue(&id.account, &id.name, None).await {
-                    Ok(_) => SinkError::Denied(queue_arn),
-                    Err(e) if e.kind == ErrorKind::QueueDoesNotExist => {
-                        SinkError::NoQueue(queue_arn)
-                    }
-                    Err(e) => SinkError::Failed(e.message),
-                });
+            match service_may_send(sqs, &queue_arn, SNS_PRINCIPAL, &msg.source_arn).await {
+                Ok(()) => {}
+                Err(Refusal::NoQueue) => return Err(SinkError::NoQueue(queue_arn)),
+                Err(Refusal::Denied) => return Err(SinkError::Denied(queue_arn)),
+                Err(Refusal::Failed(m)) => return Err(SinkError::Failed(m)),
             }
             let attributes = msg
                 .attributes
@@ -89,6 +79,38 @@ impl QueueSink for Queues {
             }
         })
     }
+}
+
+/// Why a service may not send to a queue.
+pub(crate) enum Refusal {
+    NoQueue,
+    Denied,
+    Failed(String),
+}
+
+/// Whether the queue's policy lets the service principal `service` send to it for
+/// `source_arn` (a topic, a rule); a queue that is not there is told apart.
+pub(crate) async fn service_may_send(
+    sqs: &Sqs,
+    queue_arn: &str,
+    service: &str,
+    source_arn: &str,
+) -> Result<(), Refusal> {
+    let allowed = sqs
+        .service_may_send(queue_arn, service, source_arn)
+        .await
+        .map_err(|e| Refusal::Failed(e.message))?;
+    if allowed {
+        return Ok(());
+    }
+    let Ok(id) = QueueId::parse(queue_arn, "") else {
+        return Err(Refusal::NoQueue);
+    };
+    Err(match sqs.get_queue(&id.account, &id.name, None).await {
+        Ok(_) => Refusal::Denied,
+        Err(e) if e.kind == ErrorKind::QueueDoesNotExist => Refusal::NoQueue,
+        Err(e) => Refusal::Failed(e.message),
+    })
 }
 
 /// Queues and topics, as asynchronous invocation sends records and dead letters to them

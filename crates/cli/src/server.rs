@@ -363,9 +363,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sqs: sqs.clone(),
         sns: sns.clone(),
     }));
+    // EventBridge: its deliveries reach Hearth's queues and topics through the server.
+    let events = hearth_eventbridge::EventBridge::new(engine.store().clone());
+    let event_targets = Arc::new(crate::event_targets::EventTargets {
+        sqs: sqs.clone(),
+        sns: sns.clone(),
+        invoker: invoker.clone(),
+    });
     let host = Host::start(
         SourceContext::new(invoker.clone()),
-        crate::sources::sources(&queue, &sns, mapping_source),
+        crate::sources::sources(
+            &queue,
+            &sns,
+            mapping_source,
+            hearth_eventbridge::Deliveries::new(&events, event_targets),
+        ),
         STOP_GRACE,
     )
     .await?;
@@ -442,7 +454,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         endpoints,
         sqs: Some(sqs),
         sns: Some(sns),
-        events: Some(hearth_eventbridge::EventBridge::new(engine.store().clone())),
+        events: Some(events),
         mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no

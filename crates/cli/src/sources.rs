@@ -12,11 +12,14 @@ pub(crate) fn sources(
     queue: &AsyncQueue,
     sns: &hearth_sns::Sns,
     mappings: MappingSource,
+    events: hearth_eventbridge::Deliveries,
 ) -> Vec<Box<dyn EventSource>> {
     vec![
         Box::new(queue.dispatcher()),
-        // After the async queue: SNS's Lambda deliveries are async invocations.
+        // After the async queue: SNS's and EventBridge's Lambda deliveries are async
+        // invocations.
         Box::new(hearth_sns::Deliveries::new(sns)),
+        Box::new(events),
         Box::new(mappings),
     ]
 }

@@ -13,21 +13,26 @@
 
 pub mod arn;
 mod checks;
+mod delivery;
 mod entry;
 mod envelope;
 mod error;
 mod input;
+mod job;
 mod json;
 mod jsonpath;
 mod messages;
+mod put_events;
 pub mod records;
 pub mod requests;
+mod routing;
 mod rules;
 mod service;
 mod tagging;
 mod targets;
 mod template;
 
+pub use delivery::{Deliveries, Outgoing, TargetError, Targets, PRINCIPAL, SCHEDULER_SESSION};
 pub use entry::{
     check_request, entry_size, validate_entry, EntryError, PutEventsEntry, RequestError,
     ValidEntry, MAX_DETAIL_TYPE_CHARS, MAX_ENTRIES, MAX_REQUEST_SIZE, TIME_SIZE,
@@ -39,7 +44,9 @@ pub use input::{
     EVENT, EVENT_JSON, INGESTION_TIME, MAX_INPUT_CHARS, MAX_NAME_CHARS, MAX_PATHS, MAX_PATH_CHARS,
     MAX_TEMPLATE_CHARS, PREDEFINED, RULE_ARN, RULE_NAME,
 };
+pub use job::{Failure, Job, Sender};
 pub use json::Json;
 pub use jsonpath::{JsonPath, PathError};
+pub use put_events::Caller;
 pub use service::{Clock, EventBridge};
 pub use targets::{TargetKind, MAX_TARGETS};

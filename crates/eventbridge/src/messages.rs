@@ -160,3 +160,8 @@ pub(crate) const EVENT_NOT_VALID: &str = "Parameter Event is not valid.";
 
 /// UNSURE: a NextToken Hearth did not hand out.
 pub(crate) const BAD_NEXT_TOKEN: &str = "The NextToken provided is not valid.";
+
+/// UNSURE: a PutEvents entry for a bus that does not exist. AWS reports it in the entry
+/// (the other entries go through) with the not-found code and the message DescribeEventBus
+/// gives for the bus; neither was seen in an AWS answer for PutEvents.
+pub(crate) const NO_BUS_CODE: &str = "ResourceNotFoundException";

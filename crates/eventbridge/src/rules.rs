@@ -64,6 +64,7 @@ impl EventBridge {
                 *data = serde_json::to_string(&rule)?;
                 Ok::<(), EventsError>(())
             })?;
+        self.rules_changed();
         match edited {
             None => Err(EventsError::not_found(messages::no_rule(name, &bus.name))),
             Some(Err(e)) => Err(e),
@@ -133,7 +134,10 @@ impl EventBridge {
                 &arn,
                 &serde_json::to_string(&record)?,
             ) {
-                Ok(true) => return Ok(json!({"RuleArn": arn})),
+                Ok(true) => {
+                    self.rules_changed();
+                    return Ok(json!({"RuleArn": arn}));
+                }
                 Ok(false) => return Err(EventsError::not_found(messages::no_bus(&bus.name))),
                 // Made meanwhile by another request: replace it as an update would.
                 Err(StoreError::Exists(_)) => {}
@@ -222,6 +226,7 @@ impl EventBridge {
             return Err(EventsError::validation(messages::RULE_HAS_TARGETS));
         }
         self.store.events().delete_event_rule(&arn)?;
+        self.rules_changed();
         Ok(())
     }
 

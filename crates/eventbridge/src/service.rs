@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::arn::{BusRef, DEFAULT_BUS};
 use crate::records::Bus;
 use crate::requests::{CreateEventBus, Page};
+use crate::routing::RuleIndex;
 use crate::{checks, messages, EventsError};
 
 /// The most entries of one page of a listing (the model's `LimitMax100`).
@@ -24,6 +25,16 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct EventBridge {
     pub(crate) store: Store,
     pub(crate) clock: Clock,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every clone of the service shares: the rules compiled for matching, and the
+/// delivery worker's wake-up.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub rules: RuleIndex,
+    /// Woken when deliveries are queued.
+    pub wake: tokio::sync::Notify,
 }
 
 fn system_ms() -> i64 {
@@ -86,7 +97,16 @@ impl EventBridge {
 
     /// The service over `store`, with `clock` telling the time.
     pub fn with_clock(store: Store, clock: Clock) -> Self {
-        EventBridge { store, clock }
+        EventBridge {
+            store,
+            clock,
+            shared: Arc::default(),
+        }
+    }
+
+    /// Rules were written here: the next match reads them again.
+    pub(crate) fn rules_changed(&self) {
+        self.shared.rules.forget();
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -241,6 +261,7 @@ impl EventBridge {
         self.store
             .events()
             .delete_event_bus(&BusRef::of(account, Some(name)).arn())?;
+        self.rules_changed();
         Ok(())
     }
 }

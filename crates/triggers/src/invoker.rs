@@ -108,6 +108,22 @@ impl Invoker {
             .role_may_call(function, qualifier, action, resource, resource_policy)
     }
 
+    /// Whether `role`, assumed by a service in a session named `session` (EventBridge
+    /// Scheduler with a schedule's role), may call `action` on `resource`, whose own
+    /// resource policy (a function's) is `resource_policy`.
+    pub fn role_may_act(
+        &self,
+        role: &str,
+        session: &str,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<&hearth_iam_policy::Policy>,
+    ) -> Result<bool, EngineError> {
+        self.path
+            .engine()
+            .role_may_act(role, session, action, resource, resource_policy)
+    }
+
     /// The dead-letter queue or topic (`DeadLetterConfig.TargetArn`) of `function` at
     /// `qualifier`, if it has one; `None` too for a function that is gone.
     pub fn dead_letter_target(

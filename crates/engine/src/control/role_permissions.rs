@@ -173,6 +173,27 @@ impl Engine {
         )
     }
 
+    /// Whether `role`, assumed by another service in a session named `session` (what
+    /// EventBridge Scheduler does with a schedule's `RoleArn`), may call `action` on
+    /// `resource` (an ARN; its account owns it), whose resource policy, if Hearth holds
+    /// one, is `resource_policy`. Always true with role checking off.
+    pub fn role_may_act(
+        &self,
+        role: &str,
+        session: &str,
+        action: &str,
+        resource: &str,
+        resource_policy: Option<&Policy>,
+    ) -> Result<bool, EngineError> {
+        if !self.inner.check_roles {
+            return Ok(true);
+        }
+        let Some(owner) = arn_account(resource) else {
+            return Ok(false);
+        };
+        self.role_allows(role, session, action, resource, owner, resource_policy)
+    }
+
     /// Whether `role`, as the session Lambda holds for the function `function` (a key,
     /// the session's name), may call `action` on `resource`, owned by `owner`, whose
     /// resource policy (if Hearth holds one) is `resource_policy`.
