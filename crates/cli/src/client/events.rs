@@ -76,8 +76,8 @@ fn put(args: PutArgs) -> anyhow::Result<()> {
 }
 
 /// EventBridge takes a detail that is a JSON object (botocore's `events` model,
-/// PutEventsRequestEntry.Detail: "A
-/// valid JSON object"); anything else is refused here, before the round trip.
+/// PutEventsRequestEntry.Detail: "A valid JSON object"); anything else is refused here,
+/// before the round trip.
 fn check_detail(detail: &str) -> anyhow::Result<()> {
     match serde_json::from_str::<Value>(detail) {
         Ok(Value::Object(_)) => Ok(()),
