@@ -10,6 +10,9 @@ use serde_json::Value;
 use ureq::http::{HeaderMap, Method, Request};
 use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig};
 
+/// The signing name of Lambda's API, the one most verbs speak.
+const LAMBDA: &str = "lambda";
+
 /// The largest response body read: invoke payloads are at most 6 MB, plus headroom.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -128,6 +131,7 @@ impl Client {
     /// answers `MissingAuthenticationTokenException`, which says what is wrong).
     fn signature(
         &self,
+        service: &str,
         method: &Method,
         url: &str,
         headers: &[(&str, &str)],
@@ -148,7 +152,7 @@ impl Client {
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region(hearth_model::arn::REGION)
-            .name("lambda")
+            .name(service)
             .time(std::time::SystemTime::now())
             .settings(SigningSettings::default())
             .build()?
@@ -166,7 +170,7 @@ impl Client {
             .collect())
     }
 
-    /// Sends one request and returns the answer whatever its status.
+    /// Sends one Lambda request and returns the answer whatever its status.
     pub fn send(
         &self,
         method: Method,
@@ -174,24 +178,46 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> anyhow::Result<Reply> {
+        self.send_to(LAMBDA, method, path, headers, body)
+    }
+
+    /// Sends one request signed for `service` (the credential scope's service, which the
+    /// server checks against the API the request is for) and returns the answer whatever
+    /// its status. A body is sent as `application/json` unless `headers` name another
+    /// `content-type`.
+    pub fn send_to(
+        &self,
+        service: &str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Reply> {
         let url = format!("{}{}", self.endpoint, path);
         let mut builder = Request::builder().method(method.clone()).uri(&url);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
         let mut signed: Vec<(&str, &str)> = headers.to_vec();
-        if body.is_some() {
+        let typed = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !typed {
             signed.push(("content-type", "application/json"));
         }
-        for (name, value) in
-            self.signature(&method, &url, &signed, body.as_deref().unwrap_or_default())?
-        {
+        for (name, value) in &signed {
+            builder = builder.header(*name, *value);
+        }
+        let signature = self.signature(
+            service,
+            &method,
+            &url,
+            &signed,
+            body.as_deref().unwrap_or_default(),
+        )?;
+        for (name, value) in signature {
             builder = builder.header(name, value);
         }
         let result = match body {
             Some(body) => {
                 let request = builder
-                    .header("content-type", "application/json")
                     .body(body)
                     .with_context(|| format!("invalid request {method} {url}"))?;
                 self.agent.run(request)
@@ -219,10 +245,42 @@ impl Client {
         })
     }
 
-    /// Sends a JSON request and returns the JSON answer; an error status becomes [`ApiError`].
+    /// Sends a JSON request to Lambda's API and returns the JSON answer; an error status
+    /// becomes [`ApiError`].
     pub fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        self.call_to(LAMBDA, method, path, body)
+    }
+
+    /// [`Client::call`] for another REST-JSON API, signed for `service`.
+    pub fn call_to(
+        &self,
+        service: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
         let body = body.map(serde_json::to_vec).transpose()?;
-        let reply = self.send(method, path, &[], body)?;
+        let reply = self.send_to(service, method, path, &[], body)?;
+        if !reply.is_success() {
+            return Err(reply.error().into());
+        }
+        reply.json()
+    }
+
+    /// One operation of an AWS JSON 1.1 API (`X-Amz-Target: <prefix>.<operation>` on
+    /// `POST /`), signed for `service`; an error status becomes [`ApiError`].
+    pub fn call_json11(&self, service: &str, target: &str, body: &Value) -> anyhow::Result<Value> {
+        let headers = [
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"),
+        ];
+        let reply = self.send_to(
+            service,
+            Method::POST,
+            "/",
+            &headers,
+            Some(serde_json::to_vec(body)?),
+        )?;
         if !reply.is_success() {
             return Err(reply.error().into());
         }

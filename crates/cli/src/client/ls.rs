@@ -1,5 +1,6 @@
 //! `hearth ls`: ListFunctions, all pages, as a table (with each function's async queue:
-//! events not done yet and the age of the oldest) or JSON.
+//! events not done yet and the age of the oldest, and under it, indented, a line per
+//! trigger: see [`super::triggers`]) or JSON (each function with its `Triggers`).
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use ureq::http::Method;
 
 use super::http::{encode, function_path, Client};
 use super::output::{emit, line};
+use super::triggers::{self, Found};
 use super::{wait, CommonArgs};
 
 const PAGE_SIZE: u32 = 50;
@@ -21,7 +23,12 @@ pub struct LsArgs {
 pub fn run(args: LsArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.common)?;
     let mut functions = list_all(&client)?;
+    let found = triggers::gather(&client, &functions);
     if args.common.json {
+        for function in &mut functions {
+            let name = wait::field(function, "FunctionName").to_string();
+            function["Triggers"] = serde_json::to_value(found.of(&name))?;
+        }
         line(serde_json::to_string_pretty(&functions)?)?;
         return Ok(());
     }
@@ -36,7 +43,7 @@ pub fn run(args: LsArgs) -> anyhow::Result<()> {
         }
     }
     let queues = queues(&client);
-    emit(table(&functions, &queues).as_bytes())
+    emit(table(&functions, &queues, &found).as_bytes())
 }
 
 /// A function's async events not done yet: how many, and the oldest one's age.
@@ -98,7 +105,7 @@ fn list_all(client: &Client) -> anyhow::Result<Vec<Value>> {
     }
 }
 
-fn table(functions: &[Value], queues: &HashMap<String, Queue>) -> String {
+fn table(functions: &[Value], queues: &HashMap<String, Queue>, found: &Found) -> String {
     let header = [
         "NAME",
         "RUNTIME",
@@ -131,7 +138,20 @@ fn table(functions: &[Value], queues: &HashMap<String, Queue>) -> String {
             ]
         })
         .collect();
-    columns(header, &rows)
+    // Each function's triggers go under its row, indented: the table stays one line per
+    // function to the eye, and a long URL or ARN does not widen every row.
+    let mut out = String::new();
+    for (i, row) in columns(header, &rows).lines().enumerate() {
+        out.push_str(row);
+        out.push('\n');
+        let Some(function) = i.checked_sub(1).and_then(|n| functions.get(n)) else {
+            continue;
+        };
+        for trigger in found.of(wait::field(function, "FunctionName")) {
+            out.push_str(&format!("  {}\n", trigger.line()));
+        }
+    }
+    out
 }
 
 /// `rows` under `header` in left-aligned columns two spaces apart, each as wide as its
@@ -182,7 +202,7 @@ mod tests {
                 oldest_ms: 184_000,
             },
         )]);
-        let text = table(&functions, &queues);
+        let text = table(&functions, &queues, &Found::default());
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
@@ -192,11 +212,43 @@ mod tests {
             lines[1],
             "hello-python  python3.11  128 MB  3 s      Active  12      3m04s   2026-11-23T10:00:00.000+0000"
         );
-        let idle = table(&functions, &HashMap::new());
+        let idle = table(&functions, &HashMap::new(), &Found::default());
         assert!(idle
             .lines()
             .nth(1)
             .expect("row")
             .contains("Active  0       -"));
+    }
+
+    #[test]
+    fn triggers_go_under_their_function() {
+        let arn = |n: &str| format!("arn:aws:lambda:us-east-1:000000000000:function:{n}");
+        let functions = vec![
+            json!({"FunctionName": "a", "FunctionArn": arn("a"), "Runtime": "python3.11",
+                   "MemorySize": 128, "Timeout": 3, "State": "Active", "LastModified": "t"}),
+            json!({"FunctionName": "b", "FunctionArn": arn("b"), "Runtime": "python3.11",
+                   "MemorySize": 128, "Timeout": 3, "State": "Active", "LastModified": "t"}),
+        ];
+        let mut found = Found::new(&functions);
+        found.add(
+            &arn("a"),
+            triggers::Kind::Schedule,
+            "default/every-5".into(),
+            Some("ENABLED".into()),
+        );
+        found.add(
+            &arn("a"),
+            triggers::Kind::Url,
+            "http://u/".into(),
+            Some("NONE".into()),
+        );
+        assert_eq!(
+            table(&functions, &HashMap::new(), &found),
+            "NAME  RUNTIME     MEMORY  TIMEOUT  STATE   QUEUED  OLDEST  LAST-MODIFIED\n\
+             a     python3.11  128 MB  3 s      Active  0       -       t\n\
+             \x20 url       http://u/ (NONE)\n\
+             \x20 schedule  default/every-5 (ENABLED)\n\
+             b     python3.11  128 MB  3 s      Active  0       -       t\n"
+        );
     }
 }

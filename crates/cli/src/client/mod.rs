@@ -1,10 +1,13 @@
-//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `egress`): small programs that
-//! talk to a running Hearth server over its AWS-compatible HTTP API.
+//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `egress`,
+//! `schedule`, `events`, ...): small programs that talk to a running Hearth server over its
+//! AWS-compatible HTTP API.
 
 mod audit;
 mod credentials;
 mod deploy;
 mod egress;
+mod eventbridge;
+mod events;
 mod http;
 mod invoke;
 mod keys;
@@ -15,6 +18,10 @@ mod nodes;
 pub(crate) use hearth_cli::output;
 mod package;
 mod rm;
+mod schedule;
+mod scheduler;
+mod sns;
+mod triggers;
 mod wait;
 
 use std::process::ExitCode;
@@ -22,6 +29,7 @@ use std::process::ExitCode;
 pub use audit::AuditArgs;
 pub use deploy::DeployArgs;
 pub use egress::EgressArgs;
+pub use events::EventsArgs;
 pub use invoke::InvokeArgs;
 pub use keys::KeysArgs;
 pub use kms::KmsArgs;
@@ -29,6 +37,7 @@ pub use logs::LogsArgs;
 pub use ls::LsArgs;
 pub use nodes::NodesArgs;
 pub use rm::RmArgs;
+pub use schedule::ScheduleArgs;
 
 // Meant for `#[command(flatten)]` into the binary's top-level subcommands (a doc comment here
 // would become the binary's `about` text).
@@ -38,7 +47,7 @@ pub enum ClientCommand {
     Deploy(DeployArgs),
     /// Invoke a function synchronously and print its response.
     Invoke(InvokeArgs),
-    /// List functions.
+    /// List functions, each with what invokes it (URLs, queues, rules, schedules, topics).
     Ls(LsArgs),
     /// Delete a function.
     Rm(RmArgs),
@@ -54,6 +63,12 @@ pub enum ClientCommand {
     Nodes(NodesArgs),
     /// Manage the server's access keys (create, list, rotate, delete).
     Keys(KeysArgs),
+    /// Invoke a function on a schedule (EventBridge Scheduler): `hearth schedule NAME
+    /// 'rate(5 minutes)' --function F`; `schedule ls`, `schedule rm NAME`.
+    Schedule(Box<ScheduleArgs>),
+    /// Put an event on an EventBridge bus: `hearth events put --source S --detail-type T
+    /// --detail JSON`.
+    Events(EventsArgs),
 }
 
 /// Options every client verb takes.
@@ -88,6 +103,8 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Kms(args) => kms::run(args),
         ClientCommand::Nodes(args) => nodes::run(args),
         ClientCommand::Keys(args) => keys::run(args),
+        ClientCommand::Schedule(args) => schedule::run(*args),
+        ClientCommand::Events(args) => events::run(args),
     }
 }
 
