@@ -26,15 +26,23 @@ pub(crate) fn limit_of(limit: usize) -> i64 {
 /// Adds deliveries to `table`, all or none; an id already queued is kept as it is.
 pub(crate) fn add(conn: &mut Connection, table: &str, ds: &[Delivery]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut stmt = tx.prepare(&format!(
-            "INSERT OR IGNORE INTO {table} (id, due_ms, attempts, data) VALUES (?1, ?2, ?3, ?4)"
-        ))?;
-        for d in ds {
-            stmt.execute(params![d.id, d.due_ms, d.attempts, d.data])?;
-        }
-    }
+    add_in(&tx, table, ds)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// [`add`] inside the caller's transaction.
+pub(crate) fn add_in(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    ds: &[Delivery],
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare(&format!(
+        "INSERT OR IGNORE INTO {table} (id, due_ms, attempts, data) VALUES (?1, ?2, ?3, ?4)"
+    ))?;
+    for d in ds {
+        stmt.execute(params![d.id, d.due_ms, d.attempts, d.data])?;
+    }
     Ok(())
 }
 

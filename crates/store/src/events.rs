@@ -479,9 +479,20 @@ impl EventsStore for SqliteStore {
     }
 
     fn claim_schedule_slot(&self, arn: &str, slot_ms: i64) -> Result<bool, StoreError> {
-        // One statement, so one write lock: of two stores on the file claiming a slot
-        // at once, the second sees the first's row and updates nothing.
-        let n = self.conn().execute(
+        self.fire_schedule_slot(arn, slot_ms, &[])
+    }
+
+    fn fire_schedule_slot(
+        &self,
+        arn: &str,
+        slot_ms: i64,
+        deliveries: &[EventDelivery],
+    ) -> Result<bool, StoreError> {
+        // Immediate: of two stores on the file claiming a slot at once, the second
+        // waits for the first's commit, sees its row and updates nothing.
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "INSERT INTO events_schedule_slots (arn, slot_ms)
              SELECT ?1, ?2
              WHERE EXISTS (SELECT 1 FROM events_rules WHERE arn = ?1)
@@ -490,6 +501,10 @@ impl EventsStore for SqliteStore {
              WHERE excluded.slot_ms > events_schedule_slots.slot_ms",
             params![arn, slot_ms],
         )?;
+        if n > 0 {
+            crate::deliveries::add_in(&tx, "events_deliveries", deliveries)?;
+        }
+        tx.commit()?;
         Ok(n > 0)
     }
 

@@ -820,6 +820,15 @@ pub trait EventsStore: Send + Sync {
     /// and the rule or schedule still exists (a node that has not yet heard of a deletion
     /// fires nothing more). Nodes claiming one slot at once: exactly one gets true.
     fn claim_schedule_slot(&self, arn: &str, slot_ms: i64) -> Result<bool, StoreError>;
+    /// [`EventsStore::claim_schedule_slot`] and, only if the claim succeeds, queues
+    /// `deliveries` (as [`EventsStore::add_event_deliveries`]) in the same transaction: a
+    /// slot is never claimed without its deliveries, nor delivered twice.
+    fn fire_schedule_slot(
+        &self,
+        arn: &str,
+        slot_ms: i64,
+        deliveries: &[crate::EventDelivery],
+    ) -> Result<bool, StoreError>;
     /// The last slot claimed for the rule or schedule `arn`, if any.
     fn last_schedule_slot(&self, arn: &str) -> Result<Option<i64>, StoreError>;
 

@@ -10,6 +10,17 @@ use crate::StoreError;
 pub(crate) fn add(store: &PgStore, table: &str, ds: &[Delivery]) -> Result<(), StoreError> {
     let mut c = store.conn()?;
     let tx = wait(c.transaction()).map_err(backend)?;
+    add_in(&tx, table, ds)?;
+    wait(tx.commit()).map_err(backend)?;
+    Ok(())
+}
+
+/// [`add`] inside the caller's transaction.
+pub(crate) fn add_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    ds: &[Delivery],
+) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO {table} (id, due_ms, attempts, data) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO NOTHING"
@@ -18,7 +29,6 @@ pub(crate) fn add(store: &PgStore, table: &str, ds: &[Delivery]) -> Result<(), S
         let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
         wait(tx.execute(&sql, &[&d.id, &d.due_ms, &attempts, &d.data])).map_err(backend)?;
     }
-    wait(tx.commit()).map_err(backend)?;
     Ok(())
 }
 

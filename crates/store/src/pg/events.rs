@@ -480,10 +480,21 @@ impl EventsStore for PgStore {
     }
 
     fn claim_schedule_slot(&self, arn: &str, slot_ms: i64) -> Result<bool, StoreError> {
+        self.fire_schedule_slot(arn, slot_ms, &[])
+    }
+
+    fn fire_schedule_slot(
+        &self,
+        arn: &str,
+        slot_ms: i64,
+        deliveries: &[crate::EventDelivery],
+    ) -> Result<bool, StoreError> {
         // Of two nodes claiming at once, the second's upsert waits for the first's row
-        // and then checks the condition against it: equal is not later, no row changes.
-        let n = execute(
-            &*self.conn()?,
+        // (and its transaction) and then checks the condition against it: equal is not
+        // later, no row changes.
+        let mut c = self.conn()?;
+        let tx = wait(c.transaction()).map_err(backend)?;
+        let n = wait(tx.execute(
             "INSERT INTO events_schedule_slots (arn, slot_ms)
              SELECT $1::TEXT, $2::BIGINT
              WHERE EXISTS (SELECT 1 FROM events_rules WHERE arn = $1)
@@ -491,7 +502,12 @@ impl EventsStore for PgStore {
              ON CONFLICT (arn) DO UPDATE SET slot_ms = EXCLUDED.slot_ms
              WHERE events_schedule_slots.slot_ms < EXCLUDED.slot_ms",
             &[&arn, &slot_ms],
-        )?;
+        ))
+        .map_err(backend)?;
+        if n > 0 {
+            super::deliveries::add_in(&tx, "events_deliveries", deliveries)?;
+        }
+        wait(tx.commit()).map_err(backend)?;
         Ok(n > 0)
     }
 

@@ -20,6 +20,7 @@ each_backend!(
     edits_by_racing_nodes_all_land,
     a_slot_is_claimed_once_and_only_while_its_owner_exists,
     racing_nodes_claim_each_slot_exactly_once,
+    a_fired_slot_queues_its_deliveries_with_the_claim,
     deliveries_are_claimed_once_and_held,
     racing_claimers_get_distinct_deliveries
 );
@@ -628,6 +629,30 @@ fn row(id: &str, due_ms: i64) -> EventDelivery {
 
 fn ids(rows: &[EventDelivery]) -> Vec<&str> {
     rows.iter().map(|r| r.id.as_str()).collect()
+}
+
+fn a_fired_slot_queues_its_deliveries_with_the_claim(s: Fixture) {
+    let ev = s.events();
+    let b = bus(A, "default");
+    let r = rule(A, "default", "cron");
+    ev.insert_event_bus(A, &b, "B").expect("bus");
+    // No rule: no claim, nothing queued.
+    assert!(!ev
+        .fire_schedule_slot(&r, 60_000, &[row("gone", 0)])
+        .expect("fire"));
+    assert!(ev.insert_event_rule(A, &b, &r, "R").expect("rule"));
+    assert!(ev
+        .fire_schedule_slot(&r, 60_000, &[row("x", 0), row("y", 0)])
+        .expect("fire"));
+    // The same slot again (another node, a restart): nothing more is queued.
+    assert!(!s
+        .another()
+        .events()
+        .fire_schedule_slot(&r, 60_000, &[row("z", 0)])
+        .expect("again"));
+    let queued = ev.claim_event_deliveries("n", 100, 50, 10).expect("claim");
+    assert_eq!(ids(&queued), ["x", "y"]);
+    assert_eq!(ev.last_schedule_slot(&r).expect("last"), Some(60_000));
 }
 
 fn deliveries_are_claimed_once_and_held(s: Fixture) {
