@@ -377,6 +377,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             &sns,
             mapping_source,
             hearth_eventbridge::Deliveries::new(&events, event_targets),
+            hearth_eventbridge::Timer::new(
+                &events,
+                vec![Arc::new(hearth_eventbridge::ScheduledRules(events.clone()))],
+                &fleet_node,
+            ),
         ),
         STOP_GRACE,
     )

@@ -13,6 +13,7 @@ pub(crate) fn sources(
     sns: &hearth_sns::Sns,
     mappings: MappingSource,
     events: hearth_eventbridge::Deliveries,
+    timer: hearth_eventbridge::Timer,
 ) -> Vec<Box<dyn EventSource>> {
     vec![
         Box::new(queue.dispatcher()),
@@ -20,6 +21,8 @@ pub(crate) fn sources(
         // invocations.
         Box::new(hearth_sns::Deliveries::new(sns)),
         Box::new(events),
+        // After the deliveries: what a slot fires is delivered by them.
+        Box::new(timer),
         Box::new(mappings),
     ]
 }

@@ -447,9 +447,32 @@ fn message(job: &Job) -> Outgoing {
     }
 }
 
-/// What the dead-letter queue receives: the event and, as attributes, why.
+/// What the dead-letter queue receives: the event and, as attributes, why. A schedule's
+/// dead letter names the schedule in Scheduler's attributes (UNSURE: their names are taken
+/// from AWS's examples of Scheduler's dead-letter messages, not from a reference).
 fn dead_letter_message(job: &Job) -> Outgoing {
-    let mut attributes = vec![("RULE_ARN".to_string(), job.origin.clone())];
+    let mut attributes = match &job.sender {
+        Sender::Rule => vec![("RULE_ARN".to_string(), job.origin.clone())],
+        Sender::Schedule { .. } => {
+            let (group, name) = job
+                .origin
+                .rsplit_once(":schedule/")
+                .and_then(|(_, path)| path.split_once('/'))
+                .unwrap_or(("", ""));
+            vec![
+                ("X-Amz-Scheduler-Schedule-Arn".to_string(), job.origin.clone()),
+                ("X-Amz-Scheduler-Group".to_string(), group.to_string()),
+                ("X-Amz-Scheduler-Schedule".to_string(), name.to_string()),
+                (
+                    "X-Amz-Scheduler-Attempt".to_string(),
+                    job.failure
+                        .as_ref()
+                        .map_or(1, |f| f.retry_attempts + 1)
+                        .to_string(),
+                ),
+            ]
+        }
+    };
     if let Some(f) = &job.failure {
         attributes.push(("TARGET_ARN".into(), f.target_arn.clone()));
         attributes.push(("ERROR_CODE".into(), f.code.clone()));

@@ -31,6 +31,7 @@ mod service;
 mod tagging;
 mod targets;
 mod template;
+mod timer;
 
 pub use delivery::{Deliveries, Outgoing, TargetError, Targets, PRINCIPAL, SCHEDULER_SESSION};
 pub use entry::{
@@ -50,3 +51,4 @@ pub use jsonpath::{JsonPath, PathError};
 pub use put_events::Caller;
 pub use service::{Clock, EventBridge};
 pub use targets::{TargetKind, MAX_TARGETS};
+pub use timer::{next_slot, Fire, RuleFire, ScheduledRules, ScheduledTarget, Timed, Timer, Timetable};

@@ -52,6 +52,10 @@ pub struct Rule {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub targets: Vec<Value>,
+    /// When its `ScheduleExpression` was set (ms since the epoch): a rate counts from
+    /// here. Absent in records of an older Hearth (then the epoch).
+    #[serde(default)]
+    pub scheduled_ms: i64,
 }
 
 /// Seconds since the epoch, as the JSON protocol writes a timestamp.
@@ -141,6 +145,7 @@ mod tests {
             created_by: "123456789012".into(),
             tags: vec![],
             targets: vec![],
+            scheduled_ms: 0,
         };
         assert_eq!(
             rule.describe(),

@@ -106,7 +106,11 @@ impl EventBridge {
         }
         let arn = bus.rule_arn(&req.name);
         let state = req.state.clone().unwrap_or_else(|| "ENABLED".to_string());
+        let now = self.now();
         let replace = |rule: &mut Rule| {
+            if rule.schedule_expression != req.schedule_expression {
+                rule.scheduled_ms = now;
+            }
             rule.event_pattern = req.event_pattern.clone();
             rule.schedule_expression = req.schedule_expression.clone();
             rule.state = state.clone();
@@ -126,6 +130,7 @@ impl EventBridge {
             created_by: account.to_string(),
             tags: req.tags.clone(),
             targets: Vec::new(),
+            scheduled_ms: now,
         };
         if self.store.events().get_event_rule(&arn)?.is_none() {
             match self.store.events().insert_event_rule(
@@ -200,7 +205,13 @@ impl EventBridge {
         checks::name(name, "name")?;
         let bus = BusRef::of(account, bus);
         self.find_bus(&bus)?;
+        let now = self.now();
         self.edit_rule(&bus, name, |rule| {
+            // A rule enabled again counts its schedule from now: the slots it missed
+            // while disabled are not fired late.
+            if enabled && rule.state == "DISABLED" {
+                rule.scheduled_ms = now;
+            }
             rule.state = if enabled { "ENABLED" } else { "DISABLED" }.to_string();
             Ok(())
         })

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub rules: RuleIndex,
     /// Woken when deliveries are queued.
     pub wake: tokio::sync::Notify,
+    /// Woken when a rule was written (the timer reads the scheduled ones again).
+    pub rules_written: Arc<tokio::sync::Notify>,
 }
 
 fn system_ms() -> i64 {
@@ -107,6 +109,7 @@ impl EventBridge {
     /// Rules were written here: the next match reads them again.
     pub(crate) fn rules_changed(&self) {
         self.shared.rules.forget();
+        self.shared.rules_written.notify_one();
     }
 
     pub(crate) fn now(&self) -> i64 {
