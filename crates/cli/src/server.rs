@@ -443,6 +443,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sqs: Some(sqs),
         sns: Some(sns),
         events: Some(hearth_eventbridge::EventBridge::new(engine.store().clone())),
+        scheduler: Some(hearth_scheduler::Scheduler::new(engine.store().clone())),
         mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
