@@ -307,3 +307,66 @@ mod tests {
         assert!(is_source("$.detail"));
     }
 }
+
+/// The hand-written matchers against the model's own regular expressions (ASCII `\w`, as
+/// Java's), on strings made of the characters ARNs are made of and a few others.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn model(pattern: &str) -> regex::Regex {
+        regex::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .expect("the model's pattern compiles")
+    }
+
+    /// Strings near the shape of an ARN of `service`, and anything else now and then.
+    fn near_arn(service: &'static str) -> impl Strategy<Value = String> {
+        prop_oneof![
+            (
+                "(aws|aws-cn|aws-|AWS)",
+                "(us-east-1|eu-west-2|)",
+                "[0-9]{11,13}",
+                "(role/|key/|alias/|schedule-group/|schedule/|user/|)[a-zA-Z0-9_.+=,@/-]{0,12}[ é:]?",
+            )
+                .prop_map(move |(p, r, a, rest)| format!("arn:{p}:{service}:{r}:{a}:{rest}")),
+            (
+                "(aws|aws-cn)",
+                "[0-9]{12}",
+                "[a-zA-Z0-9_.+=,@/-]{1,12}"
+            )
+                .prop_map(move |(p, a, name)| format!("arn:{p}:{service}::{a}:role/{name}")),
+            "\\PC{0,40}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn role_arns(s in near_arn("iam")) {
+            prop_assert_eq!(is_role_arn(&s), model(ROLE_PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn queue_arns(s in near_arn("sqs")) {
+            prop_assert_eq!(is_queue_arn(&s), model(DLQ_PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn kms_arns(s in near_arn("kms")) {
+            prop_assert_eq!(is_kms_arn(&s), model(KMS_PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn group_arns(s in near_arn("scheduler")) {
+            prop_assert_eq!(is_group_arn(&s), model(GROUP_ARN_PATTERN).is_match(&s), "{}", s);
+        }
+
+        #[test]
+        fn names(s in "[a-zA-Z0-9_. é-]{0,70}") {
+            let matches = model(NAME_PATTERN).is_match(&s) && s.chars().count() <= 64;
+            prop_assert_eq!(name(&s, "name").is_ok(), matches, "{}", s);
+        }
+    }
+}

@@ -279,3 +279,53 @@ fn check_target(t: &TargetInput) -> Result<Target, SchedulerError> {
         eventbridge_source: source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_are_epoch_seconds_or_iso_8601() {
+        assert_eq!(
+            timestamp_ms(&json!(1_700_000_000), "StartDate").expect("int"),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            timestamp_ms(&json!(1_700_000_000.25), "StartDate").expect("float"),
+            1_700_000_000_250
+        );
+        assert_eq!(
+            timestamp_ms(&json!("1700000000"), "StartDate").expect("text"),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            timestamp_ms(&json!("2023-11-14T22:13:20+00:00"), "StartDate").expect("iso"),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            timestamp_ms(&json!("tomorrow"), "EndDate")
+                .expect_err("text")
+                .to_string(),
+            "Invalid timestamp for EndDate."
+        );
+        assert!(timestamp_ms(&json!(1e300), "EndDate").is_err());
+        assert!(timestamp_ms(&json!(true), "EndDate").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_timestamp_is_read_or_refused(secs in proptest::num::f64::ANY, text in "\\PC{0,30}") {
+            if let Ok(ms) = timestamp_ms(&json!(secs), "StartDate") {
+                prop_assert!(DateTime::from_timestamp_millis(ms).is_some());
+            }
+            let _ = timestamp_ms(&json!(text), "StartDate");
+        }
+
+        #[test]
+        fn whole_seconds_read_back(secs in -8_000_000_000_i64..8_000_000_000) {
+            prop_assert_eq!(timestamp_ms(&json!(secs), "StartDate").expect("in range"), secs * 1000);
+        }
+    }
+}
