@@ -789,6 +789,54 @@ mod tests {
     }
 
     #[test]
+    fn scheduler_writes_name_their_schedule_or_group() {
+        let op = crate::action::Operation::new(
+            "DeleteSchedule",
+            "scheduler:DeleteSchedule",
+            crate::action::ResourceOf::Dispatched,
+        );
+        let params = vec![("Name".to_string(), "nightly".to_string())];
+        let deleted = describe(
+            &Method::DELETE,
+            "/schedules/{Name}",
+            &params,
+            "groupName=ops&clientToken=t",
+            (&HeaderMap::new(), None),
+            Some(op),
+            ACCOUNT,
+        );
+        assert_eq!(
+            deleted,
+            Some(Described {
+                source: "scheduler.amazonaws.com",
+                name: "DeleteSchedule".into(),
+                action: Some("scheduler:DeleteSchedule".into()),
+                resource: Some((
+                    "arn:aws:scheduler:us-east-1:000000000000:schedule/ops/nightly".into(),
+                    "AWS::Scheduler::Schedule"
+                )),
+            })
+        );
+        let group = d(
+            Method::POST,
+            "/schedule-groups/{Name}",
+            &[("Name", "ops")],
+            "",
+        )
+        .expect("write");
+        assert_eq!(
+            (group.source, group.resource),
+            (
+                "scheduler.amazonaws.com",
+                Some((
+                    "arn:aws:scheduler:us-east-1:000000000000:schedule-group/ops".into(),
+                    "AWS::Scheduler::ScheduleGroup"
+                ))
+            )
+        );
+    }
+
+    #[test]
     fn lambda_writes_are_named_from_the_model() {
         let f = "arn:aws:lambda:us-east-1:000000000000:function:f";
         assert_eq!(
