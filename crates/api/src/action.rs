@@ -104,6 +104,16 @@ const APIGW_TAGS: &str = "/v2/tags/{arn}";
 const fn apigw(name: &'static str, action: &'static str) -> Operation {
     Operation::new(name, action, ResourceOf::ApiGatewayPath)
 }
+const SCHEDULE: &str = "/schedules/{Name}";
+const SCHEDULE_GROUP: &str = "/schedule-groups/{Name}";
+const SCHEDULER_TAGS: &str = "/tags/{ResourceArn}";
+
+/// An EventBridge Scheduler operation (`scheduler.rs` checks these against its table),
+/// its resource found by the dispatcher.
+const fn sched(name: &'static str, action: &'static str) -> Operation {
+    Operation::new(name, action, ResourceOf::Dispatched)
+}
+
 const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurrency";
 const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
 const URL: &str = "/2021-10-31/functions/{function}/url";
@@ -723,6 +733,68 @@ pub(crate) const ROUTES: &[Route] = &[
         "DELETE",
         APIGW_TAGS,
         apigw("UntagResource", "apigateway:DELETE"),
+    ),
+    // EventBridge Scheduler (`scheduler.rs`): each route one operation, checked by its
+    // dispatcher against its `OPERATIONS` (the schedule's group can be in the body).
+    r(
+        "GET",
+        "/schedules",
+        sched("ListSchedules", "scheduler:ListSchedules"),
+    ),
+    r(
+        "POST",
+        SCHEDULE,
+        sched("CreateSchedule", "scheduler:CreateSchedule"),
+    ),
+    r(
+        "GET",
+        SCHEDULE,
+        sched("GetSchedule", "scheduler:GetSchedule"),
+    ),
+    r(
+        "PUT",
+        SCHEDULE,
+        sched("UpdateSchedule", "scheduler:UpdateSchedule"),
+    ),
+    r(
+        "DELETE",
+        SCHEDULE,
+        sched("DeleteSchedule", "scheduler:DeleteSchedule"),
+    ),
+    r(
+        "GET",
+        "/schedule-groups",
+        sched("ListScheduleGroups", "scheduler:ListScheduleGroups"),
+    ),
+    r(
+        "POST",
+        SCHEDULE_GROUP,
+        sched("CreateScheduleGroup", "scheduler:CreateScheduleGroup"),
+    ),
+    r(
+        "GET",
+        SCHEDULE_GROUP,
+        sched("GetScheduleGroup", "scheduler:GetScheduleGroup"),
+    ),
+    r(
+        "DELETE",
+        SCHEDULE_GROUP,
+        sched("DeleteScheduleGroup", "scheduler:DeleteScheduleGroup"),
+    ),
+    r(
+        "GET",
+        SCHEDULER_TAGS,
+        sched("ListTagsForResource", "scheduler:ListTagsForResource"),
+    ),
+    r(
+        "POST",
+        SCHEDULER_TAGS,
+        sched("TagResource", "scheduler:TagResource"),
+    ),
+    r(
+        "DELETE",
+        SCHEDULER_TAGS,
+        sched("UntagResource", "scheduler:UntagResource"),
     ),
     // HTTP APIs' data plane by path (`http_api/mod.rs`): merged outside authentication
     // and authorization, as API Gateway's endpoints without an authorizer are (a

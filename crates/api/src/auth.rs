@@ -57,6 +57,9 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
             None => (Protocol::Query, ServiceCheck::Is("sqs")),
         };
     }
+    if scheduler_path(req.uri().path()) {
+        return (Protocol::RestJson, ServiceCheck::Is("scheduler"));
+    }
     if req.uri().path() != "/" {
         return (Protocol::RestJson, ServiceCheck::Is("lambda"));
     }
@@ -71,6 +74,16 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
         Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
         None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),
     }
+}
+
+/// EventBridge Scheduler's paths: `/schedules[/…]`, `/schedule-groups[/…]` and its tags,
+/// `/tags/{ResourceArn}` (Lambda's are under `/2017-03-31/tags/`, API Gateway's under
+/// `/v2/tags/`).
+pub(crate) fn scheduler_path(path: &str) -> bool {
+    ["/schedules", "/schedule-groups"]
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+        || path.starts_with("/tags/")
 }
 
 /// `/<12-digit account>/<queue name>`: an SQS queue URL's path.

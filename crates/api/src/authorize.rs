@@ -609,6 +609,11 @@ mod tests {
                 .replace("{deploymentId}", "nothing")
                 .replace("{account}", "000000000000")
                 .replace("{queue}", "nothing")
+                .replace("{Name}", "nothing")
+                .replace(
+                    "{ResourceArn}",
+                    "arn%3Aaws%3Ascheduler%3Aus-east-1%3A000000000000%3Aschedule-group%2Fnothing",
+                )
                 .replace(
                     "{arn}",
                     "arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fnothing",

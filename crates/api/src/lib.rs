@@ -50,6 +50,7 @@ mod query;
 mod reference;
 mod request_id;
 mod role_check;
+mod scheduler;
 mod services;
 mod sns;
 mod sqs;
@@ -111,6 +112,9 @@ pub struct ApiOptions {
     /// The EventBridge control plane (`eventbridge.rs`); `None` answers its operations
     /// as unknown.
     pub events: Option<hearth_eventbridge::EventBridge>,
+    /// The EventBridge Scheduler control plane (`scheduler.rs`); `None` answers its
+    /// operations as not enabled.
+    pub scheduler: Option<hearth_scheduler::Scheduler>,
     /// The queues event-source mappings poll (this server's, or another endpoint's),
     /// which CreateEventSourceMapping asks whether the queue exists and how long its
     /// visibility timeout is; `None` (tests without queues) asks nothing.
@@ -131,6 +135,7 @@ impl Default for ApiOptions {
             sqs: None,
             sns: None,
             events: None,
+            scheduler: None,
             mapping_queues: None,
         }
     }
@@ -260,6 +265,9 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // unsigned, as the default root, like `/_hearth/code`).
         .merge(sns::public_routes())
         .merge(event_source_mappings::routes())
+        // EventBridge Scheduler's REST-JSON paths (`/schedules`, `/schedule-groups`,
+        // `/tags/{ResourceArn}`).
+        .merge(scheduler::routes())
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -12,6 +12,7 @@ mod mapping_args;
 mod messaging;
 mod node_args;
 mod runtime_cmd;
+mod schedules;
 mod server;
 mod sources;
 mod tls;

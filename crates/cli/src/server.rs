@@ -365,6 +365,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }));
     // EventBridge: its deliveries reach Hearth's queues and topics through the server.
     let events = hearth_eventbridge::EventBridge::new(engine.store().clone());
+    let scheduler = hearth_scheduler::Scheduler::new(engine.store().clone());
     let event_targets = Arc::new(crate::event_targets::EventTargets {
         sqs: sqs.clone(),
         sns: sns.clone(),
@@ -379,7 +380,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             hearth_eventbridge::Deliveries::new(&events, event_targets),
             hearth_eventbridge::Timer::new(
                 &events,
-                vec![Arc::new(hearth_eventbridge::ScheduledRules(events.clone()))],
+                vec![
+                    Arc::new(hearth_eventbridge::ScheduledRules(events.clone())),
+                    Arc::new(crate::schedules::Schedules(scheduler.clone())),
+                ],
                 &fleet_node,
             ),
         ),
@@ -460,6 +464,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sqs: Some(sqs),
         sns: Some(sns),
         events: Some(events),
+        scheduler: Some(scheduler),
         mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
