@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use hearth_eventbridge::{Outgoing, Sender, TargetError, Targets, PRINCIPAL, SCHEDULER_SESSION};
+use hearth_eventbridge::{Outgoing, Sender, TargetError, Targets, PRINCIPAL, SCHEDULER_PRINCIPAL};
 use hearth_iam_policy::{evaluate, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy};
 use hearth_sns::{PublishInput, Sns, SnsError};
 use hearth_sqs::{ErrorKind, MessageAttributeValue, OutgoingMessage, Sqs};
@@ -25,15 +25,25 @@ pub(crate) struct EventTargets {
 }
 
 impl EventTargets {
-    /// Whether the schedule's role may call `action` on `resource`.
-    fn role_may(&self, role: &str, action: &str, resource: &str) -> Result<(), TargetError> {
-        match self
-            .invoker
-            .role_may_act(role, SCHEDULER_SESSION, action, resource, None)
-        {
+    /// Whether the schedule `schedule`'s role may call `action` on `resource`.
+    fn role_may(
+        &self,
+        role: &str,
+        schedule: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), TargetError> {
+        match self.invoker.role_may_act(
+            role,
+            SCHEDULER_PRINCIPAL,
+            schedule,
+            action,
+            resource,
+            None,
+        ) {
             Ok(true) => Ok(()),
             Ok(false) => Err(TargetError::NoPermissions(format!(
-                "the role {role} may not {action} on {resource}"
+                "the role {role} does not trust {SCHEDULER_PRINCIPAL} or may not {action} on {resource}"
             ))),
             Err(e) => Err(TargetError::Failed(e.to_string())),
         }
@@ -94,15 +104,17 @@ impl Targets for EventTargets {
                                 "{queue_arn} does not exist"
                             )))
                         }
-                        Err(Refusal::Denied) => return Err(TargetError::NoPermissions(format!(
+                        Err(Refusal::Denied) => {
+                            return Err(TargetError::NoPermissions(format!(
                             "the policy of {queue_arn} does not allow {PRINCIPAL} to send for {}",
                             msg.source_arn
-                        ))),
+                        )))
+                        }
                         Err(Refusal::Failed(m)) => return Err(TargetError::Failed(m)),
                     }
                 }
                 Sender::Schedule { role_arn } => {
-                    self.role_may(role_arn, "sqs:SendMessage", queue_arn)?
+                    self.role_may(role_arn, &msg.source_arn, "sqs:SendMessage", queue_arn)?
                 }
             }
             let attributes = msg
@@ -153,7 +165,7 @@ impl Targets for EventTargets {
             match &msg.sender {
                 Sender::Rule => self.topic_allows(topic_arn, &msg.source_arn)?,
                 Sender::Schedule { role_arn } => {
-                    self.role_may(role_arn, "sns:Publish", topic_arn)?
+                    self.role_may(role_arn, &msg.source_arn, "sns:Publish", topic_arn)?
                 }
             }
             let input = PublishInput {

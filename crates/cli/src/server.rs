@@ -276,6 +276,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the data directory")?;
+    if crate::default_role::ensure_scheduler(&engine)? {
+        tracing::info!(
+            role = crate::default_role::SCHEDULER_NAME,
+            "made the default schedule role (trusts scheduler.amazonaws.com); `hearth schedule` gives it to new schedules"
+        );
+    }
     if crate::default_role::ensure(&engine)? {
         tracing::info!(
             role = %crate::default_role::arn(),

@@ -44,9 +44,8 @@ const BATCH: usize = 64;
 const POLL: Duration = Duration::from_millis(500);
 /// The service principal EventBridge acts as for rules.
 pub const PRINCIPAL: &str = "events.amazonaws.com";
-/// The session Scheduler holds a schedule's role in (UNSURE: AWS does not document the
-/// name it gives the session).
-pub const SCHEDULER_SESSION: &str = "hearth-scheduler";
+/// The service principal EventBridge Scheduler assumes a schedule's role as.
+pub const SCHEDULER_PRINCIPAL: &str = "scheduler.amazonaws.com";
 /// The most buses an event is routed through (a loop of bus targets ends there).
 const MAX_HOPS: u32 = 4;
 
@@ -359,7 +358,8 @@ impl Worker {
                 .invoker
                 .role_may_act(
                     role_arn,
-                    SCHEDULER_SESSION,
+                    SCHEDULER_PRINCIPAL,
+                    &job.origin,
                     "lambda:InvokeFunction",
                     &job.target_arn,
                     policy.as_deref(),
@@ -460,7 +460,10 @@ fn dead_letter_message(job: &Job) -> Outgoing {
                 .and_then(|(_, path)| path.split_once('/'))
                 .unwrap_or(("", ""));
             vec![
-                ("X-Amz-Scheduler-Schedule-Arn".to_string(), job.origin.clone()),
+                (
+                    "X-Amz-Scheduler-Schedule-Arn".to_string(),
+                    job.origin.clone(),
+                ),
                 ("X-Amz-Scheduler-Group".to_string(), group.to_string()),
                 ("X-Amz-Scheduler-Schedule".to_string(), name.to_string()),
                 (

@@ -33,7 +33,7 @@ mod targets;
 mod template;
 mod timer;
 
-pub use delivery::{Deliveries, Outgoing, TargetError, Targets, PRINCIPAL, SCHEDULER_SESSION};
+pub use delivery::{Deliveries, Outgoing, TargetError, Targets, PRINCIPAL, SCHEDULER_PRINCIPAL};
 pub use entry::{
     check_request, entry_size, validate_entry, EntryError, PutEventsEntry, RequestError,
     ValidEntry, MAX_DETAIL_TYPE_CHARS, MAX_ENTRIES, MAX_REQUEST_SIZE, TIME_SIZE,
@@ -51,4 +51,6 @@ pub use jsonpath::{JsonPath, PathError};
 pub use put_events::Caller;
 pub use service::{Clock, EventBridge};
 pub use targets::{TargetKind, MAX_TARGETS};
-pub use timer::{next_slot, Fire, RuleFire, ScheduledRules, ScheduledTarget, Timed, Timer, Timetable};
+pub use timer::{
+    next_slot, Fire, RuleFire, ScheduledRules, ScheduledTarget, Timed, Timer, Timetable,
+};

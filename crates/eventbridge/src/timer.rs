@@ -223,8 +223,7 @@ impl Timed {
             .unwrap_or_else(|| EventTime::from_epoch_seconds(0).expect("the epoch"));
         match &self.fire {
             Fire::Rule(r) => {
-                let json =
-                    Envelope::scheduled(&id, &r.account, REGION, time, &self.arn).to_json();
+                let json = Envelope::scheduled(&id, &r.account, REGION, time, &self.arn).to_json();
                 let event = Routing::new(&id, &json, None, 0);
                 r.routed.deliveries(&event, slot_ms)
             }
@@ -277,7 +276,9 @@ fn target_job(arn: &str, t: &ScheduledTarget, id: &str, slot_ms: i64, time: Even
             _ => {
                 let failure = Failure {
                     code: "INVALID_JSON".into(),
-                    message: "the schedule's Input is not a JSON object, which an event's detail must be".into(),
+                    message:
+                        "the schedule's Input is not a JSON object, which an event's detail must be"
+                            .into(),
                     exhausted: None,
                     retry_attempts: 0,
                     target_arn: String::new(),
@@ -633,7 +634,10 @@ mod tests {
                     let job: Job = serde_json::from_str(&r.data).expect("job");
                     let event: serde_json::Value =
                         serde_json::from_str(&job.payload).expect("event");
-                    eb.store.events().finish_event_delivery(&r.id).expect("done");
+                    eb.store
+                        .events()
+                        .finish_event_delivery(&r.id)
+                        .expect("done");
                     event["time"].as_str().expect("time").to_string()
                 })
                 .collect::<Vec<_>>()
@@ -672,10 +676,12 @@ mod tests {
         );
         assert_eq!(event["detail"], serde_json::json!({}));
         // Disabled: nothing fires; enabled again: it counts from then.
-        eb.set_rule_state(ACCOUNT, "tick", None, false).expect("disable");
+        eb.set_rule_state(ACCOUNT, "tick", None, false)
+            .expect("disable");
         assert!(fired(&mut state, t0 + 5 * MIN).is_empty());
         time.store(t0 + 5 * MIN + 30_000, Ordering::SeqCst);
-        eb.set_rule_state(ACCOUNT, "tick", None, true).expect("enable");
+        eb.set_rule_state(ACCOUNT, "tick", None, true)
+            .expect("enable");
         assert!(fired(&mut state, t0 + 6 * MIN).is_empty());
         assert_eq!(
             fired(&mut state, t0 + 6 * MIN + 30_000),
@@ -726,7 +732,10 @@ mod tests {
         assert_eq!(next_slot(&t, Some(0), 601 * MIN), Some(600 * MIN));
         let strict = timed("rate(5 minutes)", 0, MIN);
         assert_eq!(next_slot(&strict, Some(0), 23 * MIN), Some(25 * MIN));
-        assert_eq!(next_slot(&strict, Some(0), 20 * MIN + 30_000), Some(20 * MIN));
+        assert_eq!(
+            next_slot(&strict, Some(0), 20 * MIN + 30_000),
+            Some(20 * MIN)
+        );
     }
 
     #[test]

@@ -108,20 +108,26 @@ impl Invoker {
             .role_may_call(function, qualifier, action, resource, resource_policy)
     }
 
-    /// Whether `role`, assumed by a service in a session named `session` (EventBridge
-    /// Scheduler with a schedule's role), may call `action` on `resource`, whose own
-    /// resource policy (a function's) is `resource_policy`.
+    /// Whether `role` trusts the service principal `service` for `source_arn` and lets
+    /// it call `action` on `resource`, whose own resource policy (a function's) is
+    /// `resource_policy`: EventBridge Scheduler calling a schedule's target with its role.
     pub fn role_may_act(
         &self,
         role: &str,
-        session: &str,
+        service: &str,
+        source_arn: &str,
         action: &str,
         resource: &str,
         resource_policy: Option<&hearth_iam_policy::Policy>,
     ) -> Result<bool, EngineError> {
-        self.path
-            .engine()
-            .role_may_act(role, session, action, resource, resource_policy)
+        self.path.engine().role_may_act(
+            role,
+            service,
+            source_arn,
+            action,
+            resource,
+            resource_policy,
+        )
     }
 
     /// The dead-letter queue or topic (`DeadLetterConfig.TargetArn`) of `function` at

@@ -50,8 +50,9 @@ pub struct CreateArgs {
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
 
-    /// The role the Scheduler invokes the function with [default: the function's own
-    /// execution role].
+    /// The role the Scheduler invokes the function with [default: the server's schedule
+    /// role, `hearth-scheduler`, in the function's account: it trusts the Scheduler and
+    /// may invoke functions].
     #[arg(long, value_name = "ARN")]
     pub role: Option<String>,
 
@@ -86,7 +87,7 @@ pub enum ScheduleCommand {
 }
 
 /// What CreateSchedule needs besides the command line: the function's ARN and, unless
-/// `--role` names one, its execution role.
+/// `--role` names one, the role to use (the default schedule role of its account).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Function {
     pub arn: String,
@@ -157,7 +158,7 @@ fn input_json(text: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// The function's ARN and execution role (GetFunction).
+/// The function's ARN (GetFunction) and the default schedule role of its account.
 fn resolve(client: &Client, function: &str) -> anyhow::Result<Function> {
     let got = client
         .call(Method::GET, &function_path(function), None)
@@ -170,14 +171,17 @@ fn resolve(client: &Client, function: &str) -> anyhow::Result<Function> {
             .map(str::to_string)
             .with_context(|| format!("GetFunction's answer for {function} has no {key}"))
     };
+    let arn = text("FunctionArn")?;
+    let account = arn.split(':').nth(4).unwrap_or_default().to_string();
     Ok(Function {
-        arn: text("FunctionArn")?,
-        role: text("Role")?,
+        // The schedule role the server makes on its first start.
+        role: format!("arn:aws:iam::{account}:role/hearth-scheduler"),
+        arn,
     })
 }
 
 /// CreateSchedule's body: the function's ARN as the target, no flexible window, the
-/// role given or else the function's own.
+/// role given or else the default schedule role.
 fn request(
     args: &CreateArgs,
     expression: &str,

@@ -173,14 +173,16 @@ impl Engine {
         )
     }
 
-    /// Whether `role`, assumed by another service in a session named `session` (what
-    /// EventBridge Scheduler does with a schedule's `RoleArn`), may call `action` on
-    /// `resource` (an ARN; its account owns it), whose resource policy, if Hearth holds
-    /// one, is `resource_policy`. Always true with role checking off.
+    /// Whether `role` may be assumed by the service principal `service` for `source_arn`
+    /// (its trust policy, with `aws:SourceArn` and `aws:SourceAccount`) and, so assumed,
+    /// call `action` on `resource` (an ARN; its account owns it), whose resource policy,
+    /// if Hearth holds one, is `resource_policy`: what EventBridge Scheduler needs of a
+    /// schedule's `RoleArn` to call its target. Always true with role checking off.
     pub fn role_may_act(
         &self,
         role: &str,
-        session: &str,
+        service: &str,
+        source_arn: &str,
         action: &str,
         resource: &str,
         resource_policy: Option<&Policy>,
@@ -188,9 +190,28 @@ impl Engine {
         if !self.inner.check_roles {
             return Ok(true);
         }
-        let Some(owner) = arn_account(resource) else {
+        let (Some(owner), Some((role_account, role_name))) =
+            (arn_account(resource), parse_role_arn(role))
+        else {
             return Ok(false);
         };
+        let mut ctx = RequestContext::new(RequestPrincipal::service(service))
+            .at_time(chrono::Utc::now().timestamp());
+        ctx.set("aws:SourceArn", source_arn);
+        if let Some(a) = arn_account(source_arn) {
+            ctx.set("aws:SourceAccount", a);
+        }
+        let trusted = match self.role_trusts_service(role_account, role_name, &ctx) {
+            Ok(t) => t,
+            Err(IamError::Engine(e)) => return Err(e),
+            // No such role: nothing to act with.
+            Err(_) => false,
+        };
+        if !trusted {
+            return Ok(false);
+        }
+        // The session is named after the service (`scheduler`).
+        let session = service.split('.').next().unwrap_or(service);
         self.role_allows(role, session, action, resource, owner, resource_policy)
     }
 
