@@ -269,11 +269,11 @@ def test_destinations(client, raw_client):
     assert error(put, success=iam) == invalid(
         f"The provided destination config DestinationConfig(onSuccess=OnSuccess(destination="
         f"{iam}), onFailure=null) is invalid.")
-    bus = "arn:aws:events:us-east-1:000000000000:event-bus/default"
-    status, code, message = error(put, failure=bus)
+    bucket = "arn:aws:s3:::records"
+    status, code, message = error(put, failure=bucket)
     assert (status, code) == (400, "InvalidParameterValueException")
-    assert bus in message and "only to Lambda functions, SQS queues and SNS topics" in message, \
-        message
+    assert bucket in message and \
+        "only to Lambda functions, SQS queues, SNS topics and event buses" in message, message
     bad = h.function_arn(other).replace(":lambda:", ":_-/!lambda:")
     status, code, message = error(put, failure=bad, c=raw_client)
     assert (status, code) == (400, "ValidationException")

@@ -272,3 +272,48 @@ def test_the_cli_puts_events(server, events, sqs, tmp_path):
     assert resp["FailedEntryCount"] == 0
     [m] = receive(sqs, url, 1)
     assert json.loads(m["Body"])["id"] == resp["Entries"][0]["EventId"]
+
+
+OUTCOME = """
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"ok": event["n"]}
+"""
+
+
+def test_async_destinations_put_the_record_on_a_bus(server, client, events, sqs):
+    role = "eb-destinations"
+    h.allow_role(server.endpoint, ["events:PutEvents", "logs:*"], role=role)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", OUTCOME)
+    name = h.unique_name("eb-dest")
+    fn = h.create_function(client, name, zip_file=buf.getvalue(),
+                           Role=f"arn:aws:iam::{A}:role/{role}")["FunctionArn"]
+    bus = f"{EVENTS}:event-bus/default"
+    client.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=0,
+        DestinationConfig={"OnSuccess": {"Destination": bus}, "OnFailure": {"Destination": bus}})
+    rule = events.put_rule(Name="lambda-results", EventPattern=json.dumps(
+        {"source": ["lambda"], "resources": [{"prefix": fn}]}))["RuleArn"]
+    url, queue = queue_for_events(sqs, "eb-results", [rule])
+    events.put_targets(Rule="lambda-results", Targets=[{"Id": "q", "Arn": queue}])
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 7}))
+    client.invoke(FunctionName=name, InvocationType="Event",
+                  Payload=json.dumps({"n": 8, "fail": True}))
+    got = {json.loads(m["Body"])["detail-type"]: json.loads(m["Body"])
+           for m in receive(sqs, url, 2, timeout=60)}
+    ok = got["Lambda Function Invocation Result - Success"]
+    failed = got["Lambda Function Invocation Result - Failure"]
+    for event in (ok, failed):
+        assert list(event) == ["version", "id", "detail-type", "source", "account", "time",
+                               "region", "resources", "detail"]
+        assert (event["source"], event["account"]) == ("lambda", A)
+        assert event["resources"] == [bus, f"{fn}:$LATEST"]
+    assert ok["detail"]["requestPayload"] == {"n": 7}
+    assert ok["detail"]["responsePayload"] == {"ok": 7}
+    assert ok["detail"]["requestContext"]["condition"] == "Success"
+    assert failed["detail"]["requestPayload"] == {"n": 8, "fail": True}
+    assert failed["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+    assert failed["detail"]["responsePayload"]["errorMessage"] == "asked to fail"

@@ -118,6 +118,7 @@ pub(crate) async fn service_may_send(
 pub(crate) struct Outbound {
     pub sqs: Sqs,
     pub sns: Sns,
+    pub events: hearth_eventbridge::EventBridge,
 }
 
 impl MessageSink for Outbound {
@@ -180,6 +181,37 @@ impl MessageSink for Outbound {
                         .publish(target, input)
                         .map(|_| ())
                         .map_err(|e| topic_error(target, e))
+                }
+                Some("events") => {
+                    // A destination record: source `lambda`, the record as the detail,
+                    // the bus and the function's version as the resources (UNSURE: the
+                    // order of AWS's `resources`).
+                    let Some(detail_type) = message.detail_type.as_deref() else {
+                        return Err(SendError::Refused(
+                            "an event needs a detail-type".to_string(),
+                        ));
+                    };
+                    let function = serde_json::from_str::<serde_json::Value>(&message.body)
+                        .ok()
+                        .and_then(|r| {
+                            r.pointer("/requestContext/functionArn")
+                                .and_then(serde_json::Value::as_str)
+                                .map(str::to_string)
+                        });
+                    let resources = std::iter::once(target.to_string()).chain(function).collect();
+                    self.events
+                        .put_service_event(target, "lambda", detail_type, &message.body, resources)
+                        .map(|_| ())
+                        .map_err(|e| match e {
+                            hearth_eventbridge::EventsError::Client {
+                                code: "ResourceNotFoundException",
+                                ..
+                            } => SendError::NotFound(target.to_string()),
+                            hearth_eventbridge::EventsError::Client { message, .. } => {
+                                SendError::Refused(message)
+                            }
+                            other => SendError::Failed(other.to_string()),
+                        })
                 }
                 _ => Err(SendError::NotFound(target.to_string())),
             }

@@ -365,13 +365,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     queues.open(sqs.clone());
     let sqs_for_shutdown = sqs.clone();
     // Records of asynchronous invocations and dead letters for queues and topics.
-    queue.send_messages_with(Arc::new(crate::messaging::Outbound {
-        sqs: sqs.clone(),
-        sns: sns.clone(),
-    }));
     // EventBridge: its deliveries reach Hearth's queues and topics through the server.
     let events = hearth_eventbridge::EventBridge::new(engine.store().clone());
     let scheduler = hearth_scheduler::Scheduler::new(engine.store().clone());
+    // Records of asynchronous invocations and dead letters for queues, topics and buses.
+    queue.send_messages_with(Arc::new(crate::messaging::Outbound {
+        sqs: sqs.clone(),
+        sns: sns.clone(),
+        events: events.clone(),
+    }));
     let event_targets = Arc::new(crate::event_targets::EventTargets {
         sqs: sqs.clone(),
         sns: sns.clone(),

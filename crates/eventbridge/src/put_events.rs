@@ -69,6 +69,44 @@ impl EventBridge {
     }
 }
 
+impl EventBridge {
+    /// Puts an event an AWS service sends on its own behalf (a Lambda destination record:
+    /// source `lambda`) on the bus `bus_arn`, in the bus's account; returns its id. The
+    /// sender was authorised by whoever calls this.
+    pub fn put_service_event(
+        &self,
+        bus_arn: &str,
+        source: &str,
+        detail_type: &str,
+        detail: &str,
+        resources: Vec<String>,
+    ) -> Result<String, EventsError> {
+        let bus = BusRef::of("", Some(bus_arn));
+        self.find_bus(&bus)?;
+        let detail = crate::Json::parse(detail)
+            .map_err(|_| EventsError::validation(messages::DETAIL_MALFORMED))?;
+        let now = self.now();
+        let time = EventTime::from_epoch_seconds(now.div_euclid(1000))
+            .ok_or_else(|| EventsError::Internal("the clock is out of range".into()))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let envelope = Envelope {
+            id: id.clone(),
+            detail_type: detail_type.to_string(),
+            source: source.to_string(),
+            account: bus.account.clone(),
+            time,
+            region: REGION.to_string(),
+            resources,
+            detail,
+        };
+        let json = envelope.to_json();
+        let event = Routing::new(&id, &json, None, 0);
+        let jobs = self.route(&bus.arn(), &event, now)?;
+        self.queue(&jobs, now)?;
+        Ok(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

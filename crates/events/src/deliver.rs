@@ -265,6 +265,21 @@ async fn finish(
                 let message = OutboundMessage {
                     body: record.to_string(),
                     attributes: Vec::new(),
+                    detail_type: None,
+                };
+                send(s, &arn, message, "destination record", event).await;
+            }
+            // An event of source `lambda` whose detail is the record (AWS's shape).
+            DestinationKind::EventBus => {
+                let detail_type = if condition == Condition::Success {
+                    "Lambda Function Invocation Result - Success"
+                } else {
+                    "Lambda Function Invocation Result - Failure"
+                };
+                let message = OutboundMessage {
+                    body: record.to_string(),
+                    attributes: Vec::new(),
+                    detail_type: Some(detail_type.to_string()),
                 };
                 send(s, &arn, message, "destination record", event).await;
             }

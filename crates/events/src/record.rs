@@ -94,6 +94,7 @@ pub(crate) fn dead_letter_message(
                 truncate(&message, ERROR_MESSAGE_MAX),
             ),
         ],
+        detail_type: None,
     }
 }
 

@@ -132,8 +132,11 @@ pub enum DestinationKind {
     Queue,
     /// An SNS topic (`arn:aws:sns:...`): the record is published.
     Topic,
-    /// A kind Lambda delivers to but Hearth does not yet (event buses, and buckets for
-    /// failures): the service's name.
+    /// An EventBridge event bus (`arn:aws:events:...:event-bus/...`): the record is the
+    /// detail of an event put on it.
+    EventBus,
+    /// A kind Lambda delivers to but Hearth does not yet (buckets, for failures): the
+    /// service's name.
     NotYetSupported(&'static str),
     /// A kind Lambda rejects as a destination of this outcome.
     Invalid,
@@ -149,7 +152,9 @@ impl DestinationKind {
             Some("lambda") => Self::Function,
             Some("sqs") => Self::Queue,
             Some("sns") => Self::Topic,
-            Some("events") => Self::NotYetSupported("events"),
+            Some("events") if arn.split(':').nth(5).is_some_and(|r| r.starts_with("event-bus/")) => {
+                Self::EventBus
+            }
             Some("s3") if on_failure => Self::NotYetSupported("s3"),
             _ => Self::Invalid,
         }
@@ -172,6 +177,7 @@ pub fn send_operation(arn: &str) -> Option<(&'static str, &'static str)> {
         "lambda" => Some(("lambda:InvokeFunction", "InvokeFunction")),
         "sqs" => Some(("sqs:SendMessage", "SendMessage")),
         "sns" => Some(("sns:Publish", "Publish")),
+        "events" => Some(("events:PutEvents", "PutEvents")),
         _ => None,
     }
 }
@@ -481,14 +487,25 @@ mod tests {
             DestinationKind::Topic
         );
         assert_eq!(
+            DestinationKind::of(
+                "arn:aws:events:us-east-1:000000000000:event-bus/default",
+                false
+            ),
+            DestinationKind::EventBus
+        );
+        assert_eq!(
             DestinationKind::of(&arn("events"), false),
-            DestinationKind::NotYetSupported("events")
+            DestinationKind::Invalid
         );
         assert_eq!(
             send_operation(&arn("sqs")),
             Some(("sqs:SendMessage", "SendMessage"))
         );
-        assert_eq!(send_operation(&arn("events")), None);
+        assert_eq!(
+            send_operation(&arn("events")),
+            Some(("events:PutEvents", "PutEvents"))
+        );
+        assert_eq!(send_operation(&arn("s3")), None);
         assert_eq!(
             DestinationKind::of("arn:aws:s3:::b", true),
             DestinationKind::NotYetSupported("s3")

@@ -31,6 +31,8 @@ impl MessageAttribute {
 pub struct OutboundMessage {
     pub body: String,
     pub attributes: Vec<MessageAttribute>,
+    /// For an event bus: the event's `detail-type` (the body is its detail).
+    pub detail_type: Option<String>,
 }
 
 /// Why a message was not taken.

@@ -197,7 +197,7 @@ impl Engine {
     }
 
     /// Lambda's checks of the destinations of the configuration of `function` at
-    /// `qualifier`, then Hearth's: event buses and buckets receive no records yet. Last,
+    /// `qualifier`, then Hearth's: buckets receive no records yet. Last,
     /// as Lambda does, that the execution role may send to each of them.
     fn check_destinations(
         &self,
@@ -211,9 +211,9 @@ impl Engine {
             let Some(arn) = arn else { continue };
             match DestinationKind::of(arn, on_failure) {
                 DestinationKind::Function => self.check_function_destination(function, arn)?,
-                // Whether the queue or topic exists is found when a record is sent, as
-                // on AWS (a failed send is logged and the record dropped).
-                DestinationKind::Queue | DestinationKind::Topic => {}
+                // Whether the queue, topic or bus exists is found when a record is
+                // sent, as on AWS (a failed send is logged and the record dropped).
+                DestinationKind::Queue | DestinationKind::Topic | DestinationKind::EventBus => {}
                 DestinationKind::NotYetSupported(service) => {
                     not_yet.get_or_insert((arn, service));
                 }
@@ -464,8 +464,9 @@ mod tests {
         );
         put("arn:aws:sqs:us-east-1:000000000000:q").expect("a queue");
         put("arn:aws:sns:us-east-1:000000000000:t").expect("a topic");
-        let message = invalid(put("arn:aws:events:us-east-1:000000000000:event-bus/b"));
-        assert!(message.contains("names a events resource"), "{message}");
+        put("arn:aws:events:us-east-1:000000000000:event-bus/b").expect("a bus");
+        let message = invalid(put("arn:aws:s3:::bucket"));
+        assert!(message.contains("names a s3 resource"), "{message}");
         let message = invalid(put("arn:aws:iam::000000000000:role/r"));
         assert!(
             message.starts_with("The provided destination config"),
