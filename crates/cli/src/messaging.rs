@@ -198,7 +198,9 @@ impl MessageSink for Outbound {
                                 .and_then(serde_json::Value::as_str)
                                 .map(str::to_string)
                         });
-                    let resources = std::iter::once(target.to_string()).chain(function).collect();
+                    let resources = std::iter::once(target.to_string())
+                        .chain(function)
+                        .collect();
                     self.events
                         .put_service_event(target, "lambda", detail_type, &message.body, resources)
                         .map(|_| ())

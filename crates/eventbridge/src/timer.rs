@@ -748,6 +748,43 @@ mod tests {
     }
 
     #[test]
+    fn a_cron_in_a_time_zone_follows_its_clock_across_daylight_saving() {
+        let ms = |t: &str| t.parse::<DateTime<Utc>>().expect("time").timestamp_millis();
+        let since = ms("2024-10-25T00:00:00Z");
+        let mut t = timed("rate(5 minutes)", since, 60 * MIN);
+        t.schedule = Schedule::scheduler(
+            "cron(0 9 * * ? *)",
+            Some("Europe/Berlin"),
+            None,
+            None,
+            to_time(since),
+        )
+        .expect("schedule");
+        // 09:00 in Berlin: CEST (UTC+2) until 27 October 2024, CET (UTC+1) after.
+        let first = next_slot(&t, None, since).expect("slot");
+        assert_eq!(first, ms("2024-10-25T07:00:00Z"));
+        let second = next_slot(&t, Some(first), first).expect("slot");
+        assert_eq!(second, ms("2024-10-26T07:00:00Z"));
+        let third = next_slot(&t, Some(second), second).expect("slot");
+        assert_eq!(third, ms("2024-10-27T08:00:00Z"));
+        // Spring forward (31 March 2024, 02:00 → 03:00): 02:30 does not exist that day
+        // and is skipped; the first slot after the 30th's noon is 1 April's.
+        t.schedule = Schedule::scheduler(
+            "cron(30 2 * * ? *)",
+            Some("Europe/Berlin"),
+            None,
+            None,
+            to_time(ms("2024-03-30T12:00:00Z")),
+        )
+        .expect("schedule");
+        t.since_ms = ms("2024-03-30T12:00:00Z");
+        let a = next_slot(&t, None, t.since_ms).expect("slot");
+        assert_eq!(a, ms("2024-04-01T00:30:00Z"));
+        let b = next_slot(&t, Some(a), a).expect("slot");
+        assert_eq!(b, ms("2024-04-02T00:30:00Z"));
+    }
+
+    #[test]
     fn a_one_time_schedule_has_one_slot() {
         let t = timed("at(1970-01-01T01:00:00)", 0, 60 * MIN);
         assert_eq!(next_slot(&t, None, 0), Some(60 * MIN));

@@ -152,7 +152,12 @@ impl DestinationKind {
             Some("lambda") => Self::Function,
             Some("sqs") => Self::Queue,
             Some("sns") => Self::Topic,
-            Some("events") if arn.split(':').nth(5).is_some_and(|r| r.starts_with("event-bus/")) => {
+            Some("events")
+                if arn
+                    .split(':')
+                    .nth(5)
+                    .is_some_and(|r| r.starts_with("event-bus/")) =>
+            {
                 Self::EventBus
             }
             Some("s3") if on_failure => Self::NotYetSupported("s3"),
@@ -164,7 +169,7 @@ impl DestinationKind {
 /// The message for a destination Lambda accepts but Hearth cannot deliver to yet.
 pub fn destination_not_yet_supported(arn: &str, service: &str) -> String {
     format!(
-        "The destination ARN {arn} names a {service} resource; Hearth delivers asynchronous invocation records only to Lambda functions, SQS queues and SNS topics so far."
+        "The destination ARN {arn} names a {service} resource; Hearth delivers asynchronous invocation records only to Lambda functions, SQS queues, SNS topics and event buses so far."
     )
 }
 
