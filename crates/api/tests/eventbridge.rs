@@ -80,17 +80,32 @@ async fn rules_are_answered_in_json_1_1() {
 }
 
 #[tokio::test]
-async fn put_events_is_answered_as_any_unknown_operation() {
+async fn put_events_answers_each_entry_and_unknown_operations_are_refused() {
     let (app, _dir, _app_dir) = with_events();
-    for op in ["PutEvents", "NoSuchOperation"] {
-        let (status, _, answer) = call(&app, op, json!({})).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            answer,
-            json!({"__type": "UnknownOperationException",
-                   "message": format!("Hearth does not implement EventBridge's {op}")})
-        );
-    }
+    let (status, _, answer) = call(
+        &app,
+        "PutEvents",
+        json!({"Entries": [{"Source": "shop", "DetailType": "t", "Detail": "{}"},
+                           {"Source": "shop", "DetailType": "t", "Detail": "[]"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["FailedEntryCount"], json!(1));
+    assert!(answer["Entries"][0]["EventId"].is_string());
+    assert_eq!(
+        answer["Entries"][1],
+        json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+    );
+    let (status, _, refused) = call(&app, "PutEvents", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["__type"], json!("ValidationException"));
+    let (status, _, answer) = call(&app, "NoSuchOperation", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer,
+        json!({"__type": "UnknownOperationException",
+               "message": "Hearth does not implement EventBridge's NoSuchOperation"})
+    );
     // Without the service, its operations are unknown too.
     let (app, _, _dir) = app_with(ApiOptions::default());
     let (_, _, answer) = call(&app, "ListRules", json!({})).await;
