@@ -138,8 +138,8 @@ def test_schedule_create_ls_rm(cli, client, scheduler, function):
     assert got["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert got["State"] == "ENABLED"
     assert got["Target"]["Arn"] == h.function_arn(function)
-    # The function's own execution role, as --help says.
-    assert got["Target"]["RoleArn"] == h.ROLE
+    # The server's default schedule role (trusting the Scheduler), as --help says.
+    assert got["Target"]["RoleArn"] == f"arn:aws:iam::{A}:role/hearth-scheduler"
     assert got["Target"]["Input"] == '{"from": "cli"}'
 
     _, triggers = rows_of(cli("ls").stdout, function)
