@@ -9,6 +9,7 @@ import base64
 import dataclasses
 import fcntl
 import hashlib
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -439,6 +441,26 @@ def wait_active(client, name: str) -> dict:
 
 def wait_updated(client, name: str) -> dict:
     return wait_for(client, name, "LastUpdateStatus", "Successful")
+
+
+RECORDER_MARK = "RECORDED-EVENT "
+
+
+def recorder_zip() -> bytes:
+    """A Python function that prints every event it gets, as one JSON line after
+    RECORDER_MARK, and answers `{}`."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "import json\n\n\ndef handler(event, context):\n"
+                             f"    print({RECORDER_MARK!r} + json.dumps(event))\n"
+                             "    return {}\n")
+    return buf.getvalue()
+
+
+def recorded(server: "HearthServer", name: str) -> list:
+    """The events the recorder function `name` printed, oldest first."""
+    return [json.loads(e["message"].split(RECORDER_MARK, 1)[1])
+            for e in log_events(server, name) if RECORDER_MARK in e.get("message", "")]
 
 
 def create_function(client, name: str, zip_name: str | None = "python.zip",

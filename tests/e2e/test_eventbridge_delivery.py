@@ -18,31 +18,6 @@ neutral = pytest.mark.sandbox_neutral
 A = h.ACCOUNT
 EVENTS = f"arn:aws:events:{h.REGION}:{A}"
 
-RECORDER = """
-import json
-
-def handler(event, context):
-    print("EB-EVENT " + json.dumps(event))
-    return {}
-"""
-
-
-def recorder_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", RECORDER)
-    return buf.getvalue()
-
-
-def received(server, name):
-    out = []
-    for e in h.log_events(server, name):
-        msg = e.get("message", "")
-        if "EB-EVENT " in msg:
-            out.append(json.loads(msg.split("EB-EVENT ", 1)[1]))
-    return out
-
-
 @pytest.fixture(scope="module")
 def events(server):
     return h.service_client(server.endpoint, "events")
@@ -121,7 +96,7 @@ def test_entries_are_answered_in_order_with_ids_or_errors(events):
 
 def test_a_function_receives_the_event_once_the_rule_may_invoke_it(server, client, events, sqs):
     name = h.unique_name("eb-fn")
-    fn = h.create_function(client, name, zip_file=recorder_zip())["FunctionArn"]
+    fn = h.create_function(client, name, zip_file=h.recorder_zip())["FunctionArn"]
     rule = events.put_rule(Name="to-fn", EventPattern=json.dumps(
         {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}))["RuleArn"]
     dlq_url, dlq = queue_for_events(sqs, "eb-fn-dlq", [rule])
@@ -138,7 +113,7 @@ def test_a_function_receives_the_event_once_the_rule_may_invoke_it(server, clien
     assert attrs["RULE_ARN"] == rule and attrs["TARGET_ARN"] == fn
     assert attrs["ERROR_CODE"] == "NO_PERMISSIONS" and attrs["RETRY_ATTEMPTS"] == "0"
     assert "EXHAUSTED_RETRY_CONDITION" not in attrs
-    assert received(server, name) == []
+    assert h.recorded(server, name) == []
 
     client.add_permission(FunctionName=name, StatementId="eb", Action="lambda:InvokeFunction",
                           Principal="events.amazonaws.com", SourceArn=rule)
@@ -148,8 +123,8 @@ def test_a_function_receives_the_event_once_the_rule_may_invoke_it(server, clien
         {"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps({"total": 5})},
     ])
     assert sent["FailedEntryCount"] == 0
-    assert h.wait_until(lambda: len(received(server, name)) >= 1, timeout=60)
-    [got] = received(server, name)
+    assert h.wait_until(lambda: len(h.recorded(server, name)) >= 1, timeout=60)
+    [got] = h.recorded(server, name)
     assert list(got) == ["version", "id", "detail-type", "source", "account", "time",
                          "region", "resources", "detail"]
     assert {k: v for k, v in got.items() if k != "time"} == {

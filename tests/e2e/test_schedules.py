@@ -5,10 +5,8 @@ across a `kill -9` of the server. Timing itself (how close to its slot a schedul
 is measured by `hearth-bench`, not asserted here."""
 
 import datetime
-import io
 import json
 import time
-import zipfile
 
 
 import hearth_e2e as h
@@ -65,27 +63,6 @@ def test_a_rate_rule_sends_the_scheduled_event_every_minute(server):
 SCHEDULE_ROLE = f"arn:aws:iam::{A}:role/hearth-scheduler"
 OFF = {"Mode": "OFF"}
 
-RECORDER = """
-import json
-
-def handler(event, context):
-    print("SCHEDULED " + json.dumps(event))
-    return {}
-"""
-
-
-def recorder_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", RECORDER)
-    return buf.getvalue()
-
-
-def received(server, name):
-    return [json.loads(e["message"].split("SCHEDULED ", 1)[1])
-            for e in h.log_events(server, name) if "SCHEDULED " in e.get("message", "")]
-
-
 def at(t: float) -> str:
     """`at(...)` of the epoch time `t`, in UTC."""
     return "at(" + datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
@@ -95,7 +72,7 @@ def at(t: float) -> str:
 def test_a_schedule_invokes_a_function_with_its_input_and_role(server, client):
     sched = h.service_client(server.endpoint, "scheduler")
     name = h.unique_name("sched-fn")
-    fn = h.create_function(client, name, zip_file=recorder_zip())["FunctionArn"]
+    fn = h.create_function(client, name, zip_file=h.recorder_zip())["FunctionArn"]
     # A role that does not trust the Scheduler (the functions' own) invokes nothing.
     sched.create_schedule(Name="untrusted", ScheduleExpression="rate(1 minute)",
                           FlexibleTimeWindow=OFF, Target={
@@ -107,12 +84,12 @@ def test_a_schedule_invokes_a_function_with_its_input_and_role(server, client):
             {"schedule": "<aws.scheduler.schedule-arn>",
              "at": "<aws.scheduler.scheduled-time>"})})["ScheduleArn"]
     # A rate without a StartDate starts at once.
-    assert h.wait_until(lambda: received(server, name), timeout=30)
-    [event] = received(server, name)
+    assert h.wait_until(lambda: h.recorded(server, name), timeout=30)
+    [event] = h.recorded(server, name)
     assert event["schedule"] == arn
     assert datetime.datetime.strptime(event["at"], "%Y-%m-%dT%H:%M:%SZ")
     time.sleep(2)
-    assert [e for e in received(server, name) if e.get("from") == "untrusted"] == []
+    assert [e for e in h.recorded(server, name) if e.get("from") == "untrusted"] == []
     sched.delete_schedule(Name="untrusted")
     sched.delete_schedule(Name="every-minute")
 

@@ -14,8 +14,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-import zipfile
-import io
 
 import boto3
 import pytest
@@ -728,47 +726,22 @@ def test_fifo_deduplication_outlives_a_restart(own_server):
     assert other["SequenceNumber"] > first["SequenceNumber"]
 
 
-RECORDER = """
-import json
-
-def handler(event, context):
-    print("SNS-EVENT " + json.dumps(event))
-    return {}
-"""
-
-
-def recorder_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", RECORDER)
-    return buf.getvalue()
-
-
-def events_of(server, name):
-    out = []
-    for e in h.log_events(server, name):
-        msg = e.get("message", "")
-        if "SNS-EVENT " in msg:
-            out.append(json.loads(msg.split("SNS-EVENT ", 1)[1]))
-    return out
-
-
 def test_a_function_receives_the_sns_event(server, client, sns):
     name = h.unique_name("sns-fn")
-    fn = h.create_function(client, name, zip_file=recorder_zip())["FunctionArn"]
+    fn = h.create_function(client, name, zip_file=h.recorder_zip())["FunctionArn"]
     arn = sns.create_topic(Name="t-lambda")["TopicArn"]
     sub = sns.subscribe(TopicArn=arn, Protocol="lambda", Endpoint=fn)["SubscriptionArn"]
     # Without a permission for SNS, the function is not invoked (SNS keeps retrying).
     sns.publish(TopicArn=arn, Message="denied")
     time.sleep(2)
-    assert events_of(server, name) == []
+    assert h.recorded(server, name) == []
     client.add_permission(FunctionName=name, StatementId="sns", Action="lambda:InvokeFunction",
                           Principal="sns.amazonaws.com", SourceArn=arn)
     published = sns.publish(TopicArn=arn, Message="hello", Subject="subj", MessageAttributes={
         "s": {"DataType": "String", "StringValue": "v"},
         "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}})
-    assert h.wait_until(lambda: len(events_of(server, name)) >= 2, timeout=60)
-    events = events_of(server, name)
+    assert h.wait_until(lambda: len(h.recorded(server, name)) >= 2, timeout=60)
+    events = h.recorded(server, name)
     by_message = {e["Records"][0]["Sns"]["Message"]: e for e in events}
     # The one published before the permission is delivered by a retry.
     assert set(by_message) == {"denied", "hello"}

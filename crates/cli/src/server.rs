@@ -385,7 +385,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             &queue,
             &sns,
             mapping_source,
-            hearth_eventbridge::Deliveries::new(&events, event_targets),
+            hearth_eventbridge::Deliveries::new(&events, event_targets, &fleet_node),
             hearth_eventbridge::Timer::new(
                 &events,
                 vec![
@@ -394,6 +394,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 ],
                 &fleet_node,
             ),
+            &fleet_node,
         ),
         STOP_GRACE,
     )

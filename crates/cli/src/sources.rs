@@ -14,12 +14,13 @@ pub(crate) fn sources(
     mappings: MappingSource,
     events: hearth_eventbridge::Deliveries,
     timer: hearth_eventbridge::Timer,
+    node: &str,
 ) -> Vec<Box<dyn EventSource>> {
     vec![
         Box::new(queue.dispatcher()),
         // After the async queue: SNS's and EventBridge's Lambda deliveries are async
         // invocations.
-        Box::new(hearth_sns::Deliveries::new(sns)),
+        Box::new(hearth_sns::Deliveries::new(sns, node)),
         Box::new(events),
         // After the deliveries: what a slot fires is delivered by them.
         Box::new(timer),

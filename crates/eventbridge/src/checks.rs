@@ -2,6 +2,8 @@
 //! refuses them (`1 validation error detected: Value 'x' at 'name' failed to satisfy
 //! constraint: …`; only the first broken constraint is reported).
 
+use hearth_model::first_violation;
+
 use crate::messages;
 use crate::EventsError;
 
@@ -16,22 +18,7 @@ fn fail(value: &str, at: &str, constraint: &str) -> EventsError {
 
 /// A length of `min..=max` characters.
 pub(crate) fn length(value: &str, at: &str, min: usize, max: usize) -> Result<(), EventsError> {
-    let n = value.chars().count();
-    if n > max {
-        return Err(fail(
-            value,
-            at,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    if n < min {
-        return Err(fail(
-            value,
-            at,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    Ok(())
+    first_violation::length(value, at, min, max).map_err(EventsError::validation)
 }
 
 /// An optional value's length.
@@ -78,36 +65,12 @@ pub(crate) fn bus_name(value: &str, at: &str) -> Result<(), EventsError> {
 
 /// A value of an enum.
 pub(crate) fn one_of(value: &str, at: &str, allowed: &[&str]) -> Result<(), EventsError> {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    Err(fail(
-        value,
-        at,
-        &format!(
-            "Member must satisfy enum value set: [{}]",
-            allowed.join(", ")
-        ),
-    ))
+    first_violation::one_of(value, at, allowed).map_err(EventsError::validation)
 }
 
 /// An integer within `min..=max`.
 pub(crate) fn range(value: i64, at: &str, min: i64, max: i64) -> Result<(), EventsError> {
-    if value > max {
-        return Err(fail(
-            &value.to_string(),
-            at,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    if value < min {
-        return Err(fail(
-            &value.to_string(),
-            at,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
-    Ok(())
+    first_violation::range(value, at, min, max).map_err(EventsError::validation)
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use hearth_model::FunctionRef;
 use hearth_store::Delivery;
 use hearth_triggers::{
     BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
+    SpawnedSource,
 };
 use tokio::sync::{watch, Semaphore};
 
@@ -117,28 +118,18 @@ pub trait Targets: Send + Sync + 'static {
 pub struct Deliveries {
     eb: EventBridge,
     targets: Arc<dyn Targets>,
+    node: String,
 }
 
 impl Deliveries {
-    pub fn new(eb: &EventBridge, targets: Arc<dyn Targets>) -> Self {
+    /// The deliveries of node `node` of the fleet (its stable id): at start it frees the
+    /// rows it held when it last stopped (see `hearth_sns::Deliveries::new`).
+    pub fn new(eb: &EventBridge, targets: Arc<dyn Targets>, node: &str) -> Self {
         Self {
             eb: eb.clone(),
             targets,
+            node: node.to_string(),
         }
-    }
-}
-
-struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningSource for Running {
-    fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let _ = self.stop.send(true);
-            let _ = tokio::time::timeout(grace, self.task).await;
-        })
     }
 }
 
@@ -148,15 +139,21 @@ impl EventSource for Deliveries {
     }
 
     fn start(self: Box<Self>, ctx: SourceContext) -> Result<Box<dyn RunningSource>, SourceError> {
-        let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             eb: self.eb,
             targets: self.targets,
             invoker: ctx.invoker().clone(),
-            node: format!("events-{}", uuid::Uuid::new_v4()),
+            node: format!("events-{}", self.node),
         };
-        let task = tokio::spawn(worker.run(stopped));
-        Ok(Box::new(Running { stop, task }))
+        if let Err(e) = worker
+            .eb
+            .store
+            .events()
+            .release_event_deliveries(&worker.node)
+        {
+            tracing::warn!(error = %e, "cannot free the EventBridge deliveries this node held");
+        }
+        Ok(SpawnedSource::spawn(|stopped| worker.run(stopped)))
     }
 }
 

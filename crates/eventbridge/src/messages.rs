@@ -81,9 +81,7 @@ pub(crate) fn invalid_paths_map_path(target_id: &str, name: &str, reason: &str) 
 /// e.g. `Member must have length less than or equal to 8192`. The form is AWS's (seen on
 /// every AWS JSON service); how a map or a long value is shown inside `Value '…'` is UNSURE.
 pub(crate) fn constraint(value: &str, at: &str, constraint: &str) -> String {
-    format!(
-        "1 validation error detected: Value '{value}' at '{at}' failed to satisfy constraint: {constraint}"
-    )
+    hearth_model::first_violation::message(value, at, constraint)
 }
 
 // --- The control plane (buses, rules, targets, tags) ---

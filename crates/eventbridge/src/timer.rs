@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use hearth_schedule::{fire_time, FlexibleTimeWindow, Schedule};
-use hearth_triggers::{BoxFuture, EventSource, RunningSource, SourceContext, SourceError};
+use hearth_triggers::{EventSource, RunningSource, SourceContext, SourceError, SpawnedSource};
 use tokio::sync::{watch, Notify};
 
 use crate::arn::REGION;
@@ -311,27 +311,12 @@ impl Timer {
     }
 }
 
-struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningSource for Running {
-    fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let _ = self.stop.send(true);
-            let _ = tokio::time::timeout(grace, self.task).await;
-        })
-    }
-}
-
 impl EventSource for Timer {
     fn name(&self) -> &'static str {
         "schedules"
     }
 
     fn start(self: Box<Self>, _ctx: SourceContext) -> Result<Box<dyn RunningSource>, SourceError> {
-        let (stop, stopped) = watch::channel(false);
         // One wake-up for every timetable's changes.
         let changed = Arc::new(Notify::new());
         let mut forwards = Vec::new();
@@ -345,13 +330,12 @@ impl EventSource for Timer {
                 }
             }));
         }
-        let task = tokio::spawn(async move {
+        Ok(SpawnedSource::spawn(|stopped| async move {
             self.run(changed, stopped).await;
             for f in forwards {
                 f.abort();
             }
-        });
-        Ok(Box::new(Running { stop, task }))
+        }))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod egress;
 pub mod error;
 pub mod event_invoke;
 pub mod event_source_mapping;
+pub mod first_violation;
 pub mod function;
 pub mod function_settings;
 pub mod function_url;

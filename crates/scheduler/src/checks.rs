@@ -4,7 +4,9 @@
 //! every AWS service framework answers; the member paths (`target.retryPolicy.…`, in
 //! camelCase) are UNSURE for Scheduler's REST-JSON framework.
 
-use crate::{messages, SchedulerError};
+use hearth_model::first_violation;
+
+use crate::SchedulerError;
 
 /// The model's `Name`, `ScheduleGroupName` and their prefixes' pattern.
 pub(crate) const NAME_PATTERN: &str = "^[0-9a-zA-Z-_.]+$";
@@ -24,28 +26,9 @@ pub(crate) const GROUP_ARN_PATTERN: &str =
 pub(crate) const SOURCE_PATTERN: &str =
     r"^(?=[/\.\-_A-Za-z0-9]+)((?!aws\.).*)|(\$(\.[\w_-]+(\[(\d+|\*)\])*)*)$";
 
-fn fail(value: &str, at: &str, constraint: &str) -> SchedulerError {
-    SchedulerError::validation(messages::constraint(value, at, constraint))
-}
-
 /// A length of `min..=max` characters.
 pub(crate) fn length(value: &str, at: &str, min: usize, max: usize) -> Result<(), SchedulerError> {
-    let n = value.chars().count();
-    if n > max {
-        return Err(fail(
-            value,
-            at,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    if n < min {
-        return Err(fail(
-            value,
-            at,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    Ok(())
+    first_violation::length(value, at, min, max).map_err(SchedulerError::validation)
 }
 
 /// An optional value's length.
@@ -65,14 +48,7 @@ pub(crate) fn pattern(
     pattern: &str,
     ok: impl Fn(&str) -> bool,
 ) -> Result<(), SchedulerError> {
-    if ok(value) {
-        return Ok(());
-    }
-    Err(fail(
-        value,
-        at,
-        &format!("Member must satisfy regular expression pattern: {pattern}"),
-    ))
+    first_violation::pattern(value, at, ok(value), pattern).map_err(SchedulerError::validation)
 }
 
 fn name_char(c: char) -> bool {
@@ -212,36 +188,12 @@ pub(crate) fn is_source(value: &str) -> bool {
 
 /// A value of an enum.
 pub(crate) fn one_of(value: &str, at: &str, allowed: &[&str]) -> Result<(), SchedulerError> {
-    if allowed.contains(&value) {
-        return Ok(());
-    }
-    Err(fail(
-        value,
-        at,
-        &format!(
-            "Member must satisfy enum value set: [{}]",
-            allowed.join(", ")
-        ),
-    ))
+    first_violation::one_of(value, at, allowed).map_err(SchedulerError::validation)
 }
 
 /// An integer within `min..=max`.
 pub(crate) fn range(value: i64, at: &str, min: i64, max: i64) -> Result<(), SchedulerError> {
-    if value > max {
-        return Err(fail(
-            &value.to_string(),
-            at,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    if value < min {
-        return Err(fail(
-            &value.to_string(),
-            at,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
-    Ok(())
+    first_violation::range(value, at, min, max).map_err(SchedulerError::validation)
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@
 /// (`Member must have length less than or equal to 64`). The form is AWS's, seen on every
 /// AWS service; how Scheduler's framework names a nested member is UNSURE.
 pub(crate) fn constraint(value: &str, at: &str, constraint: &str) -> String {
-    format!(
-        "1 validation error detected: Value '{value}' at '{at}' failed to satisfy constraint: {constraint}"
-    )
+    hearth_model::first_violation::message(value, at, constraint)
 }
 
 /// The framework's message for a required member that is absent.

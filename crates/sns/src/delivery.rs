@@ -24,7 +24,7 @@ use hearth_model::FunctionRef;
 use hearth_serve::HttpClient;
 use hearth_store::SnsDelivery;
 use hearth_triggers::{
-    BoxFuture, EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError,
+    EnqueueRequest, EventSource, Invoker, RunningSource, SourceContext, SourceError, SpawnedSource,
 };
 use http_body_util::Full;
 use tokio::sync::{watch, Semaphore};
@@ -58,25 +58,18 @@ const SENDER_ID: &str = "AIDAIT2UOQQY3AUEKVGXU";
 /// The delivery source; the server adds it to its event sources.
 pub struct Deliveries {
     sns: Sns,
+    node: String,
 }
 
 impl Deliveries {
-    pub fn new(sns: &Sns) -> Self {
-        Self { sns: sns.clone() }
-    }
-}
-
-struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningSource for Running {
-    fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let _ = self.stop.send(true);
-            let _ = tokio::time::timeout(grace, self.task).await;
-        })
+    /// The deliveries of node `node` of the fleet (its stable id): at start it frees the
+    /// rows it held when it last stopped, so that a killed node's deliveries go on as soon
+    /// as it is back rather than when their holds end.
+    pub fn new(sns: &Sns, node: &str) -> Self {
+        Self {
+            sns: sns.clone(),
+            node: node.to_string(),
+        }
     }
 }
 
@@ -86,15 +79,22 @@ impl EventSource for Deliveries {
     }
 
     fn start(self: Box<Self>, ctx: SourceContext) -> Result<Box<dyn RunningSource>, SourceError> {
-        let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             sns: self.sns,
             invoker: ctx.invoker().clone(),
             http: http_client(),
-            node: format!("sns-{}", uuid::Uuid::new_v4()),
+            node: format!("sns-{}", self.node),
         };
-        let task = tokio::spawn(worker.run(stopped));
-        Ok(Box::new(Running { stop, task }))
+        if let Err(e) = worker
+            .sns
+            .inner
+            .store
+            .sns()
+            .release_sns_deliveries(&worker.node)
+        {
+            tracing::warn!(error = %e, "cannot free the SNS deliveries this node held");
+        }
+        Ok(SpawnedSource::spawn(|stopped| worker.run(stopped)))
     }
 }
 
@@ -510,6 +510,7 @@ mod tests {
     use crate::message::MessageAttribute;
     use crate::retry::{HealthyRetryPolicy, Retry};
     use crate::PublishInput;
+    use hearth_triggers::BoxFuture;
 
     fn job(raw: bool) -> Job {
         Job {
@@ -658,7 +659,7 @@ mod tests {
             },
         );
         let invoker = Invoker::new(path, Arc::new(NoEvents));
-        let running = Box::new(Deliveries::new(&sns))
+        let running = Box::new(Deliveries::new(&sns, "test-node"))
             .start(SourceContext::new(invoker))
             .expect("start");
         let account = "000000000000";
@@ -789,7 +790,7 @@ mod tests {
             .expect("publish");
         }
         let invoker = Invoker::new(path, Arc::new(NoEvents));
-        let running = Box::new(Deliveries::new(&sns))
+        let running = Box::new(Deliveries::new(&sns, "test-node"))
             .start(SourceContext::new(invoker))
             .expect("start");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -856,7 +857,7 @@ mod tests {
         let invoker = Invoker::new(path, Arc::new(NoEvents));
         let nodes: Vec<_> = (0..2)
             .map(|_| {
-                Box::new(Deliveries::new(&sns))
+                Box::new(Deliveries::new(&sns, "test-node"))
                     .start(SourceContext::new(invoker.clone()))
                     .expect("start")
             })
@@ -922,7 +923,7 @@ mod tests {
             .subscribe(account, &topic, "sqs", Some(queue), BTreeMap::new(), false)
             .expect("sqs");
         let invoker = Invoker::new(path, Arc::new(NoEvents));
-        let running = Box::new(Deliveries::new(&sns))
+        let running = Box::new(Deliveries::new(&sns, "test-node"))
             .start(SourceContext::new(invoker))
             .expect("start");
         sns.publish(

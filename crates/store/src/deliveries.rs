@@ -86,6 +86,15 @@ pub(crate) fn claim(
     Ok(claimed)
 }
 
+/// The rows `holder` held are free to be claimed at once: it started again, and what it
+/// held when it stopped (or was killed) is under way nowhere.
+pub(crate) fn release(conn: &Connection, table: &str, holder: &str) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        &format!("UPDATE {table} SET held_until = 0 WHERE holder = ?1"),
+        params![holder],
+    )?)
+}
+
 /// A delivery is done (delivered, or given up): its row goes.
 pub(crate) fn finish(conn: &Connection, table: &str, id: &str) -> Result<(), StoreError> {
     conn.execute(&format!("DELETE FROM {table} WHERE id = ?1"), params![id])?;

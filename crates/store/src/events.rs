@@ -540,6 +540,10 @@ impl EventsStore for SqliteStore {
         )
     }
 
+    fn release_event_deliveries(&self, holder: &str) -> Result<usize, StoreError> {
+        crate::deliveries::release(&self.conn(), "events_deliveries", holder)
+    }
+
     fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError> {
         crate::deliveries::finish(&self.conn(), "events_deliveries", id)
     }

@@ -228,6 +228,10 @@ impl SnsStore for SqliteStore {
             .optional()?)
     }
 
+    fn release_sns_deliveries(&self, holder: &str) -> Result<usize, StoreError> {
+        crate::deliveries::release(&self.conn(), "sns_deliveries", holder)
+    }
+
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
         crate::deliveries::finish(&self.conn(), "sns_deliveries", id)
     }

@@ -640,6 +640,9 @@ pub trait SnsStore: Send + Sync {
     /// group's prefix then their sequence number, the delivery ahead of `before` in its
     /// group, which must be done before it is delivered.
     fn sns_delivery_ahead(&self, from: &str, before: &str) -> Result<Option<i64>, StoreError>;
+    /// Frees the rows `holder` held (a node that started again): they may be claimed at
+    /// once rather than when their hold ends. How many there were.
+    fn release_sns_deliveries(&self, holder: &str) -> Result<usize, StoreError>;
     /// A delivery is done (delivered, or given up): its row goes.
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError>;
     /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.
@@ -845,6 +848,8 @@ pub trait EventsStore: Send + Sync {
         hold_ms: i64,
         limit: usize,
     ) -> Result<Vec<crate::EventDelivery>, StoreError>;
+    /// Frees the rows `holder` held, as [`SnsStore::release_sns_deliveries`].
+    fn release_event_deliveries(&self, holder: &str) -> Result<usize, StoreError>;
     /// A delivery is done (delivered, or given up): its row goes.
     fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError>;
     /// A delivery failed: it is due again at `due_ms`, held by no one, after `attempts`.

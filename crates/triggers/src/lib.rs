@@ -27,7 +27,9 @@ pub use host::{Host, StartError};
 pub use invoker::{EnqueueRequest, Invoker};
 pub use outbound::{MessageAttribute, MessageSink, OutboundMessage, SendError};
 pub use queue::{EventQueue, InvocableEvent, QueueStats};
-pub use source::{BoxFuture, EventSource, RunningSource, SourceContext, SourceError};
+pub use source::{
+    BoxFuture, EventSource, RunningSource, SourceContext, SourceError, SpawnedSource,
+};
 
 /// What an invocation answers and how it fails, in the engine's terms.
 pub use hearth_engine::{

@@ -50,3 +50,32 @@ pub trait RunningSource: Send {
     /// asynchronous queue does), not lost.
     fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()>;
 }
+
+/// The started form of the common source: one task, told to stop by a watch channel
+/// turning true, waited for up to the grace.
+pub struct SpawnedSource {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SpawnedSource {
+    /// Spawns `run` with the receiver that turns true when the source is to stop.
+    pub fn spawn<F, Fut>(run: F) -> Box<dyn RunningSource>
+    where
+        F: FnOnce(tokio::sync::watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(run(stopped));
+        Box::new(SpawnedSource { stop, task })
+    }
+}
+
+impl RunningSource for SpawnedSource {
+    fn stop(self: Box<Self>, grace: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = self.stop.send(true);
+            let _ = tokio::time::timeout(grace, self.task).await;
+        })
+    }
+}

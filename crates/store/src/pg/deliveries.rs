@@ -71,6 +71,17 @@ pub(crate) fn claim(
     Ok(out)
 }
 
+/// The rows `holder` held are free to be claimed at once (see SQLite's `release`).
+pub(crate) fn release(store: &PgStore, table: &str, holder: &str) -> Result<usize, StoreError> {
+    let c = store.conn()?;
+    let n = wait(c.execute(
+        &format!("UPDATE {table} SET held_until = 0 WHERE holder = $1"),
+        &[&holder],
+    ))
+    .map_err(backend)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// A delivery is done (delivered, or given up): its row goes.
 pub(crate) fn finish(store: &PgStore, table: &str, id: &str) -> Result<(), StoreError> {
     let c = store.conn()?;

@@ -535,6 +535,10 @@ impl EventsStore for PgStore {
         crate::pg::deliveries::claim(self, "events_deliveries", node, now_ms, hold_ms, limit)
     }
 
+    fn release_event_deliveries(&self, holder: &str) -> Result<usize, StoreError> {
+        crate::pg::deliveries::release(self, "events_deliveries", holder)
+    }
+
     fn finish_event_delivery(&self, id: &str) -> Result<(), StoreError> {
         crate::pg::deliveries::finish(self, "events_deliveries", id)
     }

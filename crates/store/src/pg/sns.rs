@@ -219,6 +219,10 @@ impl SnsStore for PgStore {
         row.map(|r| r.try_get(0).map_err(backend)).transpose()
     }
 
+    fn release_sns_deliveries(&self, holder: &str) -> Result<usize, StoreError> {
+        crate::pg::deliveries::release(self, "sns_deliveries", holder)
+    }
+
     fn finish_sns_delivery(&self, id: &str) -> Result<(), StoreError> {
         crate::pg::deliveries::finish(self, "sns_deliveries", id)
     }

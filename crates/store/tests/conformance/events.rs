@@ -21,6 +21,7 @@ each_backend!(
     a_slot_is_claimed_once_and_only_while_its_owner_exists,
     racing_nodes_claim_each_slot_exactly_once,
     a_fired_slot_queues_its_deliveries_with_the_claim,
+    a_node_started_again_frees_what_it_held,
     deliveries_are_claimed_once_and_held,
     racing_claimers_get_distinct_deliveries
 );
@@ -653,6 +654,35 @@ fn a_fired_slot_queues_its_deliveries_with_the_claim(s: Fixture) {
     let queued = ev.claim_event_deliveries("n", 100, 50, 10).expect("claim");
     assert_eq!(ids(&queued), ["x", "y"]);
     assert_eq!(ev.last_schedule_slot(&r).expect("last"), Some(60_000));
+}
+
+fn a_node_started_again_frees_what_it_held(s: Fixture) {
+    let ev = s.events();
+    ev.add_event_deliveries(&[row("a", 10), row("b", 10), row("c", 10)])
+        .expect("add");
+    assert_eq!(
+        ids(&ev
+            .claim_event_deliveries("n1", 100, 60_000, 2)
+            .expect("claim")),
+        ["a", "b"]
+    );
+    assert_eq!(
+        ids(&ev
+            .claim_event_deliveries("n2", 100, 60_000, 1)
+            .expect("claim")),
+        ["c"]
+    );
+    // n1 was killed and starts again: its rows are free, n2's stay held.
+    let s = s.reopen();
+    let ev = s.events();
+    assert_eq!(ev.release_event_deliveries("n1").expect("release"), 2);
+    assert_eq!(
+        ids(&ev
+            .claim_event_deliveries("n1", 200, 60_000, 10)
+            .expect("claim")),
+        ["a", "b"]
+    );
+    assert_eq!(ev.release_event_deliveries("nobody").expect("release"), 0);
 }
 
 fn deliveries_are_claimed_once_and_held(s: Fixture) {
