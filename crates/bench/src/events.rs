@@ -2,10 +2,12 @@
 //!
 //! - PutEvents entries per second (10 entries a request, concurrency 32) on a bus with 100
 //!   rules that do not match (prefix, numeric, anything-but and exact patterns on the
-//!   entries' fields) and one that matches every entry and sends it to an SQS queue; its
-//!   floor is the same PutEvents on a bus with no rules, and their ratio is the cost of
-//!   matching (and of queueing each matched entry's delivery, which PutEvents does durably
-//!   before it answers). The 100-rule run ends once every matched entry is in the queue.
+//!   entries' fields) and one that matches every entry, side by side with the same
+//!   PutEvents on a bus with no rules (the floor); their ratio is the cost of matching.
+//!   Twice: with the matching rule's target left out (ingest and matching only), and with
+//!   it sending each entry to an SQS queue (PutEvents then queues each delivery durably
+//!   before it answers, and the deliveries share the CPUs); that run ends once every
+//!   matched entry is in the queue.
 //! - PutEvents to handler start: a rule sends each event to the warm Rust echo (async
 //!   invoke), measured exactly as the queues' send-to-handler figure: the echo logs
 //!   now − send time for an SQS-shaped record carrying `sent_us`. The unchanged echo is made
@@ -183,40 +185,51 @@ fn allow_events(conn: &mut Conn, url: &str, arn: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The matching-cost figure.
+/// Puts the [`MISSING_RULES`] rules that match nothing and the one that matches every
+/// entry on `bus`; the matching one targets `target` when given.
+fn put_rules(conn: &mut Conn, bus: &str, target: Option<Value>) -> anyhow::Result<()> {
+    create_bus(conn, bus)?;
+    for i in 0..MISSING_RULES {
+        put_rule(conn, bus, &format!("miss-{i}"), &missing_pattern(i))?;
+    }
+    put_rule(conn, bus, "match", &matching_pattern())?;
+    if let Some(target) = target {
+        put_target(conn, bus, "match", target)?;
+    }
+    Ok(())
+}
+
+/// The matching-cost figures.
 pub(super) fn matching(plan: &Plan, server: &Server, report: &mut Report) -> anyhow::Result<()> {
     let addr = server.addr();
     let mut conn = Conn::new(addr);
-    let (empty, ruled) = ("bench-empty", "bench-rules");
-    create_bus(&mut conn, empty)?;
-    create_bus(&mut conn, ruled)?;
+    let (empty, bare, queued) = ("bench-empty", "bench-rules", "bench-rules-sqs");
+    let rules = MISSING_RULES + 1;
     progress(format!(
-        "events: {MISSING_RULES} rules that match nothing and one to SQS on {ruled}"
+        "events: {MISSING_RULES} rules that match nothing and one that matches, with no \
+         target on {bare} and to SQS on {queued}"
     ));
-    for i in 0..MISSING_RULES {
-        put_rule(&mut conn, ruled, &format!("miss-{i}"), &missing_pattern(i))?;
-    }
+    create_bus(&mut conn, empty)?;
+    put_rules(&mut conn, bare, None)?;
     let url = create_queue(&mut conn, "bench-events-matched")?;
     let arn = queue_arn(&mut conn, &url)?;
     allow_events(&mut conn, &url, &arn)?;
-    put_rule(&mut conn, ruled, "match", &matching_pattern())?;
-    put_target(
+    put_rules(
         &mut conn,
-        ruled,
-        "match",
-        json!({ "Id": "queue", "Arn": arn }),
+        queued,
+        Some(json!({ "Id": "queue", "Arn": arn })),
     )?;
 
-    progress(format!(
-        "events: PutEvents ({ENTRIES} entries) at concurrency {CLIENTS}, a bus with no rules"
-    ));
-    let (floor, _) = put_rate(plan, addr, empty)?;
-    progress(format!(
-        "events: PutEvents ({ENTRIES} entries) at concurrency {CLIENTS}, a bus with {} rules",
-        MISSING_RULES + 1
-    ));
+    let rate = |bus: &str, what: &str| {
+        progress(format!(
+            "events: PutEvents ({ENTRIES} entries) at concurrency {CLIENTS}, {what}"
+        ));
+        put_rate(plan, addr, bus)
+    };
+    let (floor, _) = rate(empty, "a bus with no rules")?;
+    let (matched, _) = rate(bare, &format!("{rules} rules, no target"))?;
     let started = Instant::now();
-    let (rate, accepted) = put_rate(plan, addr, ruled)?;
+    let (delivered, accepted) = rate(queued, &format!("{rules} rules, one to SQS"))?;
     progress(format!(
         "events: waiting for the {accepted} matched entries to reach their queue"
     ));
@@ -234,15 +247,7 @@ pub(super) fn matching(plan: &Plan, server: &Server, report: &mut Report) -> any
         "events_matched_delivery_done_s",
         started.elapsed().as_secs_f64(),
     );
-    report.add(
-        "events_put_rules101_per_s",
-        &format!(
-            "PutEvents entries/s, {MISSING_RULES} rules missing + 1 matching to SQS, c{CLIENTS}"
-        ),
-        "/s",
-        Some(rate),
-        None,
-    );
+    let ratio = |value: f64| (floor > 0.0).then(|| value / floor);
     report.add(
         "events_put_rules0_per_s",
         &format!("PutEvents entries/s, bus with no rules (floor), c{CLIENTS}"),
@@ -251,10 +256,31 @@ pub(super) fn matching(plan: &Plan, server: &Server, report: &mut Report) -> any
         None,
     );
     report.add(
-        "events_put_rules_ratio",
-        "PutEvents with 101 rules / with none (matching + queueing cost)",
+        "events_put_rules101_per_s",
+        &format!("PutEvents entries/s, {MISSING_RULES} rules missing + 1 matching (no target)"),
+        "/s",
+        Some(matched),
+        None,
+    );
+    report.add(
+        "events_put_rules101_ratio",
+        "  ratio to no rules (matching cost, ingest only)",
         "×",
-        (floor > 0.0).then(|| rate / floor),
+        ratio(matched),
+        None,
+    );
+    report.add(
+        "events_put_rules101_sqs_per_s",
+        &format!("PutEvents entries/s, {MISSING_RULES} rules missing + 1 matching to SQS"),
+        "/s",
+        Some(delivered),
+        None,
+    );
+    report.add(
+        "events_put_rules101_sqs_ratio",
+        "  ratio to no rules (matching + queueing and delivering to SQS)",
+        "×",
+        ratio(delivered),
         None,
     );
     report.method(
@@ -262,13 +288,14 @@ pub(super) fn matching(plan: &Plan, server: &Server, report: &mut Report) -> any
         &format!(
             "EventBridge's AWS JSON 1.1 protocol, signed. Closed loops of PutEvents, {ENTRIES} \
              identical entries a request (source bench.orders, a 4-field detail), at \
-             concurrency {CLIENTS}, {:?} after a warm-up; entries accepted / elapsed. First on \
-             a custom bus with no rules (the floor), then on one with {MISSING_RULES} rules \
-             that match none of them (prefix, numeric, anything-but and exact patterns on the \
-             detail, each after a matching source) and one that matches every entry and \
-             targets an SQS queue: each answer comes once each matched entry's delivery is \
-             queued durably, and the queue's deliveries run on the same CPUs during the window. \
-             The run then waits until every matched entry is in the queue.",
+             concurrency {CLIENTS}, {:?} after a warm-up; entries accepted / elapsed. On three \
+             custom buses in turn: one with no rules (the floor); one with {MISSING_RULES} \
+             rules that match none of the entries (prefix, numeric, anything-but and exact \
+             patterns on the detail, each after a matching source) and one that matches every \
+             entry but has no target (ingest and matching only); the same rules with the \
+             matching one targeting an SQS queue: each answer then comes once each entry's \
+             delivery is queued durably, and the deliveries run on the same CPUs during the \
+             window. The run then waits until every matched entry is in the queue.",
             plan.window
         ),
     );
@@ -400,8 +427,8 @@ pub(super) fn to_handler(
         &format!(
             "A rule on a custom bus targets the warm Rust echo ({HANDLER}, async invoke, \
              InputPath $.detail). One PutEvents of one entry every {PACING:?}, its detail an \
-             SQS-shaped record whose body carries the send time in µs (taken just before the \
-             request is written); the echo logs now − sent for it, as in the queues' \
+             SQS-shaped record whose body carries the send time in µs (taken as the request is \
+             built); the echo logs now − sent for it, as in the queues' \
              send-to-handler figure (same host clock), read back from its log group."
         ),
     );
