@@ -190,6 +190,14 @@ pub(super) fn jitter(
     report.fact("schedules", count);
     report.fact("schedules_per_second", per_second);
     report.fact("schedules_duplicated", duplicates);
+    // Each schedule's lateness in slot order (null: never arrived), to see where the tail is.
+    report.fact(
+        "schedule_lateness_ms",
+        late_ms
+            .iter()
+            .map(|l| l.map(|ms| (ms * 10.0).round() / 10.0))
+            .collect::<Vec<_>>(),
+    );
     report.add(
         "schedule_fire_to_queue_p50_ms",
         "Scheduler at() slot to message in SQS at the bench p50 (incl. delivery)",
