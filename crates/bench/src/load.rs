@@ -76,9 +76,9 @@ fn sign(
         return Ok(Vec::new());
     };
     let identity = aws_credential_types::Credentials::new(id, secret, None, None, "bench").into();
-    // The server tells services apart by the signature's scope: SQS's JSON protocol
-    // names itself in its target, the bench's only forms are IAM's; everything else on
-    // `/` is CloudWatch Logs'.
+    // The server tells services apart by the signature's scope: SQS's and EventBridge's
+    // JSON protocols name themselves in their targets, the bench's only forms are IAM's;
+    // everything else on `/` is CloudWatch Logs'; Scheduler's REST paths are its own.
     let header = |wanted: &str| {
         headers
             .iter()
@@ -87,12 +87,14 @@ fn sign(
     };
     let service = match path {
         _ if header("x-amz-target").is_some_and(|t| t.starts_with("AmazonSQS.")) => "sqs",
+        _ if header("x-amz-target").is_some_and(|t| t.starts_with("AWSEvents.")) => "events",
         _ if header("content-type")
             .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) =>
         {
             "iam"
         }
         "/" => "logs",
+        _ if path.starts_with("/schedules/") => "scheduler",
         _ => "lambda",
     };
     let params = aws_sigv4::sign::v4::SigningParams::builder()

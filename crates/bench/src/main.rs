@@ -10,6 +10,7 @@
 mod asynchronous;
 mod auth_overhead;
 mod binaries;
+mod events;
 mod fleet_figures;
 mod floor;
 mod forward_overhead;
@@ -19,6 +20,7 @@ mod measure;
 mod messaging;
 mod procs;
 mod report;
+mod schedules;
 mod server;
 mod soak;
 mod url_overhead;
@@ -96,9 +98,17 @@ pub struct BenchArgs {
 
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
-    /// `url`: the function URL overhead, on a server holding only the Rust echo).
+    /// `url`: the function URL overhead, on a server holding only the Rust echo; `queues`:
+    /// SQS; `events`: EventBridge and Scheduler, not part of the full run).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
+
+    /// With `--only events`: how many of the one-time schedules share each `at()` second.
+    /// 1 (the figure as specified) spreads 1,000 schedules (60 with --quick) over as many
+    /// seconds; 10 fires the same number in a tenth of the time.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub schedules_per_second: u32,
 
     #[command(flatten)]
     pub dirs: DirArgs,
@@ -117,6 +127,9 @@ pub enum Only {
     Url,
     /// SQS sends, receives, long-poll wake-up, and an event-source mapping to the echo.
     Queues,
+    /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
+    /// the firing jitter of one-time Scheduler schedules (about 17 minutes; 1 with --quick).
+    Events,
 }
 
 /// How much of each measurement a run does.
@@ -323,6 +336,19 @@ fn bench(
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         messaging::messaging(plan, &server, &mut report)
             .and_then(|()| messaging::mapping(plan, &server, &rust.spec, &mut report))
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
+    if let Some(Only::Events) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        let schedules = if args.quick { 60 } else { 1_000 };
+        events::matching(plan, &server, &mut report)
+            .and_then(|()| events::to_handler(plan, &server, &rust.spec, &mut report))
+            .and_then(|()| {
+                schedules::jitter(&server, schedules, args.schedules_per_second, &mut report)
+            })
             .map_err(|e| server.explain(e))?;
         server.check_alive()?;
         server.stop();

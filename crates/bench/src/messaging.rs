@@ -43,7 +43,7 @@ fn target(op: &'static str) -> (&'static str, &'static str) {
 }
 
 /// An SQS call (`op` is the whole target, `AmazonSQS.SendMessage`) that must answer 200.
-fn sqs(conn: &mut Conn, op: &'static str, body: &Value) -> anyhow::Result<Value> {
+pub(super) fn sqs(conn: &mut Conn, op: &'static str, body: &Value) -> anyhow::Result<Value> {
     let response = conn.request(
         "POST",
         "/",
@@ -76,13 +76,13 @@ fn body_1k() -> String {
     "m".repeat(1024)
 }
 
-fn now_us() -> i64 {
+pub(super) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-fn create_queue(conn: &mut Conn, name: &str) -> anyhow::Result<String> {
+pub(super) fn create_queue(conn: &mut Conn, name: &str) -> anyhow::Result<String> {
     let out = sqs(conn, "AmazonSQS.CreateQueue", &json!({ "QueueName": name }))?;
     out["QueueUrl"]
         .as_str()
@@ -90,7 +90,7 @@ fn create_queue(conn: &mut Conn, name: &str) -> anyhow::Result<String> {
         .context("CreateQueue answered no QueueUrl")
 }
 
-fn queue_arn(conn: &mut Conn, url: &str) -> anyhow::Result<String> {
+pub(super) fn queue_arn(conn: &mut Conn, url: &str) -> anyhow::Result<String> {
     let out = sqs(
         conn,
         "AmazonSQS.GetQueueAttributes",
@@ -103,7 +103,7 @@ fn queue_arn(conn: &mut Conn, url: &str) -> anyhow::Result<String> {
 }
 
 /// Messages in the queue, visible or in flight.
-fn backlog(conn: &mut Conn, url: &str) -> anyhow::Result<u64> {
+pub(super) fn backlog(conn: &mut Conn, url: &str) -> anyhow::Result<u64> {
     let out = sqs(
         conn,
         "AmazonSQS.GetQueueAttributes",
@@ -357,7 +357,7 @@ pub(super) fn mapping(
         )?;
         wait_empty(&mut conn, &url)?;
     }
-    let latencies = handler_latencies(&mut conn, rounds)?;
+    let latencies = handler_latencies(&mut conn, MAPPED, rounds)?;
     report.add(
         "sqs_mapping_send_to_handler_p50_ms",
         "SQS send to handler through a mapping p50",
@@ -512,16 +512,21 @@ fn fill(addr: SocketAddr, url: &str, messages: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The echo's `hearth-bench-sqs-latency-us` lines from its log group, in ms; waits for
-/// `want` of them (log lines are committed shortly after the invocation).
-fn handler_latencies(conn: &mut Conn, want: usize) -> anyhow::Result<Vec<f64>> {
+/// The `hearth-bench-sqs-latency-us` lines from the log group of the echo deployed as
+/// `function`, in ms; waits for `want` of them (log lines are committed shortly after the
+/// invocation).
+pub(super) fn handler_latencies(
+    conn: &mut Conn,
+    function: &str,
+    want: usize,
+) -> anyhow::Result<Vec<f64>> {
     let started = Instant::now();
     loop {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut body = json!({
-                "logGroupName": format!("/aws/lambda/{MAPPED}"),
+                "logGroupName": format!("/aws/lambda/{function}"),
                 "filterPattern": "hearth-bench-sqs-latency-us",
             });
             if let Some(t) = &token {
