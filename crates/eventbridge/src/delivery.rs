@@ -172,6 +172,15 @@ impl Worker {
             if *stopped.borrow() {
                 break;
             }
+            if running.available_permits() == 0 {
+                // Every slot is busy: claim again as soon as one delivery ends (not at
+                // the next poll, which would cap a backlog at BATCH rows a poll).
+                tokio::select! {
+                    _ = running.acquire() => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
+            }
             let room = running.available_permits();
             let claimed = if room == 0 {
                 Vec::new()
