@@ -41,6 +41,8 @@ const LEASE_TTL: Duration = Duration::from_secs(10);
 const RENEW: Duration = Duration::from_secs(3);
 /// How often the schedules are read again with no change seen here (another node's).
 const REFRESH: Duration = Duration::from_secs(2);
+/// How close a slot may be for a periodic reread to wait until it fired.
+const QUIET_MS: i64 = 100;
 /// A slot whose firing failed (the store) is tried again this much later.
 const FIRE_RETRY_MS: i64 = 1000;
 /// The most missed slots looked through to find the latest (bounded by the event age).
@@ -390,12 +392,22 @@ impl Timer {
                 holding = held;
                 renewed = tokio::time::Instant::now();
             }
-            if holding && (reload || loaded.elapsed() >= REFRESH) {
+            if holding {
+                self.fire_due(&mut state);
+            }
+            // Reading every schedule again waits while a slot is about to fire, so that
+            // it does not make that slot late (a change seen here reloads at once).
+            let imminent = state
+                .heap
+                .peek()
+                .is_some_and(|Reverse((at, _, _))| *at - self.eb.now() < QUIET_MS);
+            let overdue = loaded.elapsed() >= REFRESH;
+            // ... but not forever, when slots come close after each other.
+            let long_overdue = loaded.elapsed() >= 2 * REFRESH;
+            if holding && (reload || (overdue && !imminent) || long_overdue) {
                 self.reload(&mut state);
                 loaded = tokio::time::Instant::now();
                 reload = false;
-            }
-            if holding {
                 self.fire_due(&mut state);
             }
             let now = self.eb.now();
@@ -405,8 +417,9 @@ impl Timer {
                 .map(|Reverse((at, _, _))| *at)
                 .filter(|_| holding);
             let mut wait = RENEW.saturating_sub(renewed.elapsed());
-            if holding {
-                wait = wait.min(REFRESH.saturating_sub(loaded.elapsed()));
+            // An overdue reread waits for the imminent slot, which bounds the wait.
+            if holding && loaded.elapsed() < REFRESH {
+                wait = wait.min(REFRESH - loaded.elapsed());
             }
             if let Some(at) = next {
                 let until = u64::try_from(at.saturating_sub(now)).unwrap_or(0);
