@@ -139,34 +139,9 @@ impl From<EventsError> for EventsWireError {
     }
 }
 
-/// A body read into a request shape. A missing required member is the service
-/// framework's `Member must not be null`; a member of the wrong type is a
-/// `SerializationException` (AWS's text for it is UNSURE: serde's is given).
+/// A body read into a request shape (`crate::shape`).
 fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, EventsWireError> {
-    T::deserialize(body).map_err(|e| {
-        let text = e.to_string();
-        match text
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            Some(field) => client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-                    camel(field)
-                ),
-            ),
-            None => client("SerializationException", text),
-        }
-    })
-}
-
-/// `EventBusName` → `eventBusName`, as the framework names members.
-fn camel(field: &str) -> String {
-    let mut chars = field.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_ascii_lowercase().to_string() + chars.as_str()
-    })
+    crate::shape::read(body).map_err(|(code, message)| client(code, message))
 }
 
 fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {

@@ -52,6 +52,7 @@ mod request_id;
 mod role_check;
 mod scheduler;
 mod services;
+mod shape;
 mod sns;
 mod sqs;
 pub mod sts;

@@ -161,34 +161,9 @@ impl From<SchedulerError> for WireError {
     }
 }
 
-/// A body read into a request shape. A missing required member is the framework's
-/// `Member must not be null`; a member of the wrong type a `SerializationException`
-/// (AWS's words for it are UNSURE: serde's are given).
+/// A body read into a request shape (`crate::shape`).
 fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, WireError> {
-    T::deserialize(body).map_err(|e| {
-        let text = e.to_string();
-        match text
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            Some(field) => client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-                    camel(field)
-                ),
-            ),
-            None => client("SerializationException", text),
-        }
-    })
-}
-
-/// `GroupName` → `groupName`, as the framework names members.
-fn camel(field: &str) -> String {
-    let mut chars = field.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_ascii_lowercase().to_string() + chars.as_str()
-    })
+    crate::shape::read(body).map_err(|(code, message)| client(code, message))
 }
 
 /// The query string's parameters, repeated ones (`TagKeys`) in order.
