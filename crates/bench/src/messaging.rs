@@ -44,10 +44,21 @@ fn target(op: &'static str) -> (&'static str, &'static str) {
 
 /// An SQS call (`op` is the whole target, `AmazonSQS.SendMessage`) that must answer 200.
 pub(super) fn sqs(conn: &mut Conn, op: &'static str, body: &Value) -> anyhow::Result<Value> {
+    json_call(conn, JSON_1_0, op, body)
+}
+
+/// A call of an AWS JSON protocol (`content_type` names its version; `op` is the whole
+/// `X-Amz-Target`) that must answer 200: its answer.
+pub(super) fn json_call(
+    conn: &mut Conn,
+    content_type: (&str, &str),
+    op: &'static str,
+    body: &Value,
+) -> anyhow::Result<Value> {
     let response = conn.request(
         "POST",
         "/",
-        &[JSON_1_0, target(op)],
+        &[content_type, target(op)],
         &serde_json::to_vec(body)?,
     )?;
     if response.status() != 200 {
