@@ -36,6 +36,8 @@ impl EventBridge {
         let mut results = Vec::with_capacity(entries.len());
         let mut jobs: Vec<Job> = Vec::new();
         let mut failed = 0;
+        // The buses looked up, and why each is refused (`None`: it exists).
+        let mut buses: Vec<(String, Option<String>)> = Vec::new();
         for entry in entries {
             let valid = match validate_entry(entry) {
                 Ok(v) => v,
@@ -46,15 +48,24 @@ impl EventBridge {
                 }
             };
             let bus = BusRef::of(caller.account, valid.event_bus_name.as_deref());
-            match self.find_bus(&bus) {
-                Ok(_) => {}
-                Err(EventsError::Client { message, .. }) => {
-                    failed += 1;
-                    results
-                        .push(json!({"ErrorCode": messages::NO_BUS_CODE, "ErrorMessage": message}));
-                    continue;
+            // Each bus is looked up once a request (its entries usually share one).
+            let arn = bus.arn();
+            let found = match buses.iter().find(|(a, _)| *a == arn) {
+                Some((_, found)) => found.clone(),
+                None => {
+                    let found = match self.find_bus(&bus) {
+                        Ok(_) => None,
+                        Err(EventsError::Client { message, .. }) => Some(message),
+                        Err(e) => return Err(e),
+                    };
+                    buses.push((arn, found.clone()));
+                    found
                 }
-                Err(e) => return Err(e),
+            };
+            if let Some(message) = found {
+                failed += 1;
+                results.push(json!({"ErrorCode": messages::NO_BUS_CODE, "ErrorMessage": message}));
+                continue;
             }
             let id = uuid::Uuid::new_v4().to_string();
             let envelope = Envelope::custom(&valid, &id, caller.account, REGION, received);
@@ -284,6 +295,24 @@ mod tests {
         eb.set_rule_state(ACCOUNT, "r", None, false)
             .expect("disable");
         assert_eq!(put(), 0);
+    }
+
+    #[test]
+    fn every_entry_for_a_missing_bus_is_refused_and_the_others_go_through() {
+        let (eb, _time, _dir) = service();
+        let mut missing = entry("shop", "{}");
+        missing.event_bus_name = Some("nope".into());
+        let answer = eb
+            .put_events(&caller(), &[missing.clone(), entry("shop", "{}"), missing])
+            .expect("put");
+        assert_eq!(answer["FailedEntryCount"], 2);
+        for i in [0, 2] {
+            assert_eq!(
+                answer["Entries"][i]["ErrorCode"],
+                "ResourceNotFoundException"
+            );
+        }
+        assert!(answer["Entries"][1]["EventId"].is_string());
     }
 
     #[test]
