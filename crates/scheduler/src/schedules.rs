@@ -32,6 +32,25 @@ impl Scheduler {
         }
     }
 
+    /// Where a Create- or UpdateSchedule request puts its schedule: its name checked, its
+    /// group (`default` when absent), its ARN, and the time of the request.
+    fn place<'a>(
+        &self,
+        account: &'a str,
+        name: &'a str,
+        req: &'a ScheduleInput,
+    ) -> Result<Placement<'a>, SchedulerError> {
+        checks::name(name, "name")?;
+        let group = group_of(req.group_name.as_deref())?;
+        Ok(Placement {
+            account,
+            group,
+            name,
+            arn: schedule_arn(account, group, name),
+            now_ms: self.now(),
+        })
+    }
+
     /// CreateSchedule: `{"ScheduleArn": …}`.
     pub fn create_schedule(
         &self,
@@ -39,17 +58,8 @@ impl Scheduler {
         name: &str,
         req: ScheduleInput,
     ) -> Result<Value, SchedulerError> {
-        checks::name(name, "name")?;
-        let group = group_of(req.group_name.as_deref())?;
-        let now = self.now();
-        let arn = schedule_arn(account, group, name);
-        let place = Placement {
-            account,
-            group,
-            name,
-            arn: arn.clone(),
-            now_ms: now,
-        };
+        let place = self.place(account, name, &req)?;
+        let (group, now, arn) = (place.group, place.now_ms, place.arn.clone());
         let record = schedule_record(&req, &place, now)?;
         let group_record = self.find_group(account, group)?;
         let answer = json!({"ScheduleArn": arn});
@@ -113,17 +123,8 @@ impl Scheduler {
         name: &str,
         req: ScheduleInput,
     ) -> Result<Value, SchedulerError> {
-        checks::name(name, "name")?;
-        let group = group_of(req.group_name.as_deref())?;
-        let now = self.now();
-        let arn = schedule_arn(account, group, name);
-        let place = Placement {
-            account,
-            group,
-            name,
-            arn: arn.clone(),
-            now_ms: now,
-        };
+        let place = self.place(account, name, &req)?;
+        let (group, now, arn) = (place.group, place.now_ms, place.arn.clone());
         // Validated before the schedule is looked at, as AWS's framework does.
         let fresh = schedule_record(&req, &place, now)?;
         let mut changed = false;
