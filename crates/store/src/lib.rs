@@ -25,6 +25,7 @@ mod http_apis;
 mod kms;
 mod logs;
 mod mappings;
+mod metrics;
 mod migrations;
 mod notify;
 mod pg;
@@ -55,6 +56,7 @@ pub use fleet::{FleetStore, Lease, NodeRecord, Standing};
 pub use handle::Store;
 pub use kms::KmsKeyInfo;
 pub use logs::{LogBatch, LogEvent, LogGroupInfo, LogQuery, LogScan, LogStreamInfo, LINES_PER_ROW};
+pub use metrics::{MeterRow, MetricPoint, MetricSeries};
 pub use notify::{MetadataChange, Notifier, Subscriber, Subscription};
 pub use pg::{migrate_url as migrate_postgres, PgStore};
 pub use queue::{Progress, QueueOp, QueuedEvent, SEQ_BLOCK};
@@ -65,8 +67,8 @@ pub use sqs::{SqsMessageRow, SqsMoveTaskRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, EventsStore, HttpApiStore, KeyStore, KmsStore,
-    LogStore, MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore,
-    SqsStore,
+    LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore, RoleStore,
+    SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};

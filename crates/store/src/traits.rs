@@ -877,3 +877,120 @@ impl<'s> dyn EventsStore + 's {
         edited(|edit| self.edit_schedule(arn, edit), f)
     }
 }
+
+/// CloudWatch metrics (series and their points), metric alarms with their history, and
+/// metering (see `metrics.rs`). Alarms are JSON records keyed by ARN (their shape is the
+/// service's; the store keys, lists and guards them).
+pub trait MetricStore: Send + Sync {
+    /// Adds `points`, creating their `series` or moving their `last_ms` forward: all or
+    /// none. Every point's series is in `series`.
+    fn add_metric_points(
+        &self,
+        series: &[crate::MetricSeries],
+        points: &[crate::MetricPoint],
+    ) -> Result<(), StoreError>;
+    /// A series by id.
+    fn get_metric_series(&self, id: &str) -> Result<Option<crate::MetricSeries>, StoreError>;
+    /// `account`'s series (of `namespace` and `name`, where given) whose `last_ms` is at
+    /// least `active_since_ms`, in id order, after the id `after`, at most `limit`.
+    fn list_metric_series(
+        &self,
+        account: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        active_since_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::MetricSeries>, StoreError>;
+    /// The points of `series` with `from_ms <= start_ms < to_ms`, by start (then
+    /// resolution; rows of one period in the order written).
+    fn metric_points(
+        &self,
+        series: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::MetricPoint>, StoreError>;
+    /// Replaces, atomically, every point of `series` with `from_ms <= start_ms < to_ms`
+    /// by `points` (their merge, or a rollup to a longer period).
+    fn replace_metric_points(
+        &self,
+        series: &str,
+        from_ms: i64,
+        to_ms: i64,
+        points: &[crate::MetricPoint],
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` ids of series with a point before `before_ms` at a resolution
+    /// shorter than `resolution_s`, in id order after `after` (what a rollup pass walks).
+    fn metric_series_to_roll_up(
+        &self,
+        before_ms: i64,
+        resolution_s: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Deletes every point that starts before `before_ms`, then every series left with
+    /// no point whose `last_ms` is before it; answers how many points went.
+    fn delete_metric_points_before(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// Inserts or replaces the alarm `arn` of `account` (its name is what follows
+    /// `alarm:` in the ARN).
+    fn put_metric_alarm(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError>;
+    /// An alarm's record.
+    fn get_metric_alarm(&self, arn: &str) -> Result<Option<String>, StoreError>;
+    /// Reads, changes and writes one alarm's record atomically (state changes).
+    fn edit_metric_alarm(
+        &self,
+        arn: &str,
+        edit: Edit<'_, String>,
+    ) -> Result<Edited<String>, StoreError>;
+    /// Deletes an alarm (its history stays until it ages out); false if there was none.
+    fn delete_metric_alarm(&self, arn: &str) -> Result<bool, StoreError>;
+    /// The records of `account`'s alarms whose name starts with `prefix` (any, with
+    /// `None`), in name order, after the name `after`, at most `limit`.
+    fn list_metric_alarms(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Every alarm of every account in ARN order (what the evaluator walks).
+    fn all_metric_alarms(&self) -> Result<Vec<String>, StoreError>;
+    /// Adds a history item of `account`'s alarm `name` at `ts_ms`.
+    fn add_alarm_history(
+        &self,
+        account: &str,
+        name: &str,
+        ts_ms: i64,
+        data: &str,
+    ) -> Result<(), StoreError>;
+    /// `account`'s history items (of the alarm `name`, where given) with
+    /// `from_ms <= ts < to_ms`, newest first, skipping `skip`, at most `limit`, as
+    /// `(ts_ms, data)`.
+    fn list_alarm_history(
+        &self,
+        account: &str,
+        name: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Deletes history items older than `before_ms`; answers how many went.
+    fn delete_alarm_history_before(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// Adds each row's counts to the stored row of its (account, function, version,
+    /// day, architecture, memory, ephemeral storage), creating it: all or none.
+    fn add_metering(&self, rows: &[crate::MeterRow]) -> Result<(), StoreError>;
+    /// `account`'s rows (of `function`, where given) with `from_day <= day < to_day`, by
+    /// (function, version, day).
+    fn metering(
+        &self,
+        account: &str,
+        function: Option<&str>,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::MeterRow>, StoreError>;
+    /// Deletes rows of days before `before_day`; answers how many went.
+    fn delete_metering_before(&self, before_day: i64) -> Result<usize, StoreError>;
+}
