@@ -13,4 +13,4 @@ mod error;
 mod service;
 
 pub use error::CloudWatchError;
-pub use service::CloudWatch;
+pub use service::{Clock, CloudWatch};

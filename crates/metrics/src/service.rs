@@ -13,7 +13,12 @@ use crate::{alarms, data, CloudWatchError};
 pub struct CloudWatch {
     pub(crate) store: Arc<dyn MetricStore>,
     pub(crate) region: String,
+    /// The clock, in ms since the epoch (injectable for tests of periods and alarms).
+    pub(crate) clock: Clock,
 }
+
+/// A clock in ms since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 impl CloudWatch {
     /// The store it keeps series, points and alarms in.
@@ -30,7 +35,19 @@ impl CloudWatch {
         Self {
             store,
             region: region.to_string(),
+            clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
         }
+    }
+
+    /// This service with `clock` in place of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the service's clock, in ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
     }
 
     /// Runs the operation `op` for `account` on `input` (its AWS JSON 1.0 form: timestamps
