@@ -98,7 +98,8 @@ fn queue_url_path(path: &str) -> bool {
 }
 
 fn open_path(path: &str) -> bool {
-    path.starts_with("/_hearth/code/")
+    // `/metrics` checks its own bearer token (`prometheus.rs`).
+    path.starts_with("/_hearth/code/") || path == crate::prometheus::PATH
 }
 
 fn private_path(path: &str) -> bool {

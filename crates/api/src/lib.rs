@@ -46,6 +46,7 @@ mod logs_read;
 mod operations;
 mod page;
 mod policy;
+mod prometheus;
 mod query;
 mod reference;
 mod request_id;
@@ -120,6 +121,11 @@ pub struct ApiOptions {
     /// which CreateEventSourceMapping asks whether the queue exists and how long its
     /// visibility timeout is; `None` (tests without queues) asks nothing.
     pub mapping_queues: Option<std::sync::Arc<dyn hearth_mappings::QueueClients>>,
+    /// The engine's observer, whose Prometheus metrics `GET /metrics` renders; `None`
+    /// answers 404 there.
+    pub observatory: Option<std::sync::Arc<hearth_observe::Observatory>>,
+    /// The bearer token `/metrics` needs when requests are signed (`prometheus.rs`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ApiOptions {
@@ -138,6 +144,8 @@ impl Default for ApiOptions {
             events: None,
             scheduler: None,
             mapping_queues: None,
+            observatory: None,
+            metrics_token: None,
         }
     }
 }
@@ -241,6 +249,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/2016-08-19/account-settings", get(account::get))
         .route("/2016-08-19/account-settings/", get(account::get))
         .route("/_hearth/code/{file}", get(hearth::code))
+        .route(prometheus::PATH, get(prometheus::metrics))
         .route(
             "/_hearth/logs/{function}",
             get(hearth::logs).delete(hearth::delete_logs),

@@ -70,6 +70,11 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
     pub keep_alive_timeout: Duration,
 
+    /// The bearer token Prometheus sends to scrape `/metrics` when requests are signed
+    /// (`--auth sigv4`); without it `/metrics` is refused then. Open with `--auth off`.
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// MB of large request bodies (over 1 MB, such as CreateFunction zips) being received
     /// and handled at once; a request beyond it waits up to 30 s, then gets 429.
     #[arg(long, env = "HEARTH_BODY_BUDGET_MB", default_value_t = 256,
@@ -261,6 +266,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
              role, its environment then gets that role's credentials"
         );
     }
+    // Counts every invocation for `/metrics`, CloudWatch and metering.
+    let observatory = hearth_observe::Observatory::new();
     // The engine is the control plane's; its invoke path goes to the invoker alone.
     let (engine, invoke_path) = Engine::new(
         store,
@@ -273,6 +280,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             log_backlog: args.logs.backlog(),
             egress_default: args.egress.default.clone(),
             check_roles,
+            observer: hearth_engine::observe::ObserverHandle(observatory.clone()),
         },
     )
     .context("cannot read the data directory")?;
@@ -475,6 +483,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         events: Some(events),
         scheduler: Some(scheduler),
         mapping_queues: Some(mapping_queues),
+        observatory: Some(observatory.clone()),
+        metrics_token: args.metrics_token.clone(),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.

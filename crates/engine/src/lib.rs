@@ -14,6 +14,7 @@ mod control;
 pub mod error;
 mod executor;
 pub mod fleet;
+pub mod observe;
 pub mod placement;
 mod stream;
 /// What tests build: engines over temporary stores, a function, a poller (the `testing`
@@ -33,6 +34,7 @@ pub use control::{
     NewRole, RetentionConfig, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS,
 };
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
+pub use executor::billed_ms;
 pub use executor::{
     trace_id, CredentialIssuer, EnvCredentials, FunctionApi, InvokeRequest, InvokeResponse,
     LogLimits, ENVIRONMENT_MAX_AGE, FUNCTION_API_LIMITS,
@@ -62,6 +64,8 @@ pub struct EngineConfig {
     /// Lambda, and what Lambda does with the role (sending to destinations) needs the
     /// role's permission. Off, roles are names only.
     pub check_roles: bool,
+    /// Told about every invocation, throttle and environment start.
+    pub observer: observe::ObserverHandle,
 }
 
 /// The control plane's state; the executor is its own part with its own state.
@@ -120,6 +124,7 @@ impl Engine {
                 writer: writer.clone(),
                 log_limits: config.log_limits,
                 admission: executor::Admission::new(config.account_concurrency, reserved),
+                observer: config.observer.clone(),
             },
             config.idle_ttl,
         );
@@ -181,6 +186,11 @@ impl Engine {
     #[cfg(any(test, feature = "testing"))]
     pub fn age_provisioned(&self, by: Duration) {
         self.inner.executor.age_provisioned(by);
+    }
+
+    /// Warm on-demand environments waiting for work, per function key.
+    pub fn idle_by_function(&self) -> std::collections::HashMap<String, usize> {
+        self.inner.executor.idle_by_function()
     }
 
     /// Environments busy with an invocation, account-wide.

@@ -39,6 +39,7 @@ pub fn config(idle_ttl: Duration) -> EngineConfig {
         log_backlog: hearth_store::LOG_BACKLOG,
         egress_default: hearth_model::egress::EgressPolicy::All,
         check_roles: false,
+        observer: Default::default(),
     }
 }
 

@@ -123,6 +123,12 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
             config.runtime_version.as_deref(),
         ),
         egress,
+        architecture: config
+            .architectures
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "x86_64".to_string()),
+        tracing: config.tracing,
     }
 }
 
@@ -170,6 +176,8 @@ mod tests {
                     None
                 ),
                 egress: EgressPolicy::All,
+                architecture: "x86_64".into(),
+                tracing: hearth_model::settings::TracingMode::PassThrough,
             }
         );
     }

@@ -21,6 +21,7 @@ use super::env::{Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
+use crate::observe::{Ending as ObservedEnding, Invoked, Start};
 
 /// A synchronous (or dry-run) invocation.
 #[derive(Debug, Clone)]
@@ -98,7 +99,13 @@ impl Executor {
         // Held until the invocation is over: concurrency is busy environments.
         let _permit = match self.inner.admission.admit(&spec.function).await {
             Ok(p) => p,
-            Err(e) => return Some(Err(e)),
+            Err(e) => {
+                if e.is_throttle() {
+                    self.observer()
+                        .throttled(&spec.function, req.function.qualifier.as_deref());
+                }
+                return Some(Err(e));
+            }
         };
         if let Some(q) = qualifier {
             if let Some(done) = self.run_provisioned(spec, q, req).await {
@@ -189,7 +196,8 @@ impl Executor {
             Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
             Err(failure) => return Err(StartError::Code(failure.to_error())),
         };
-        Environment::start(
+        let began = Instant::now();
+        let started = Environment::start(
             spec,
             (pin, &task_root),
             &self.inner.catalog,
@@ -198,8 +206,14 @@ impl Executor {
             origin,
             (&self.inner.writer, self.inner.log_limits),
         )
-        .await
-        .map_err(StartError::Init)
+        .await;
+        self.observer().started(&crate::observe::Started {
+            function: &spec.function,
+            version: &spec.version,
+            duration: began.elapsed(),
+            ok: started.is_ok(),
+        });
+        started.map_err(StartError::Init)
     }
 
     /// Returns a healthy environment to where it came from, and answers.
@@ -237,6 +251,7 @@ impl Executor {
         let timeout = Duration::from_secs(spec.timeout_s.max(1) as u64);
         let start_ms = now_ms();
         let invocation = invocation(spec, req, start_ms, timeout);
+        let invocation_trace = invocation.trace_id.clone();
         env.begin_log(&start_lines(start_ms, &spec.version, req))
             .await;
         let started = Instant::now();
@@ -254,8 +269,24 @@ impl Executor {
         }
         let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
         let healthy = ending.healthy;
-        let response = Ok(close(spec, req, env, ending, duration).await);
-        Ran::Done(RunResult { response, healthy })
+        let start = match env.origin {
+            Origin::Provisioned { .. } => Start::Provisioned,
+            Origin::OnDemand if warm => Start::Warm,
+            Origin::OnDemand => Start::Cold,
+        };
+        let init = env.init_duration;
+        let observed = observed_ending(&ending);
+        let response = close(spec, req, env, ending, duration).await;
+        self.observer().invoked(&Invoked {
+            start,
+            init,
+            max_memory_used_mb: env.max_memory_used_mb(),
+            ..invoked(spec, req, &invocation_trace, start_ms, duration, observed)
+        });
+        Ran::Done(RunResult {
+            response: Ok(response),
+            healthy,
+        })
     }
 
     /// An environment failed to start: the caller gets the init error, the log gets
@@ -295,12 +326,29 @@ impl Executor {
             .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
         self.submit_logs(&spec.function, &failure.stream, &all[unlogged..])
             .await;
+        let trace = req.trace_id.clone().unwrap_or_else(trace_id);
+        self.observer().invoked(&Invoked {
+            init: Some(failure.init_duration),
+            ..invoked(
+                spec,
+                req,
+                &trace,
+                now_ms(),
+                failure.init_duration,
+                ObservedEnding::InitError,
+            )
+        });
         Ok(InvokeResponse {
             executed_version: spec.version.clone(),
             function_error: Some("Unhandled".into()),
             log_result,
             payload: failure.body,
         })
+    }
+
+    /// Whom the executor tells about its work.
+    pub(crate) fn observer(&self) -> &dyn crate::observe::Observer {
+        self.inner.observer.0.as_ref()
     }
 
     /// Queues lines for the log store (see `hearth_store::Writer`: readers of the logs
@@ -314,6 +362,45 @@ impl Executor {
                 lines.iter().map(|(t, l)| (*t, l.as_str())),
             ))
             .await;
+    }
+}
+
+/// The observer's record of an invocation on a cold environment (the caller sets what
+/// differs).
+fn invoked<'a>(
+    spec: &'a RunSpec,
+    req: &'a InvokeRequest,
+    trace_header: &'a str,
+    start_ms: i64,
+    duration: Duration,
+    ending: ObservedEnding,
+) -> Invoked<'a> {
+    Invoked {
+        function: &spec.function,
+        qualifier: req.function.qualifier.as_deref(),
+        executed_version: &spec.version,
+        request_id: &req.request_id,
+        trace_header,
+        tracing: spec.tracing,
+        start_ms,
+        duration,
+        init: None,
+        start: Start::Cold,
+        ending,
+        memory_mb: spec.memory_mb,
+        max_memory_used_mb: 0,
+        ephemeral_storage_mb: spec.ephemeral_storage_mb,
+        architecture: &spec.architecture,
+        runtime: &spec.runtime,
+    }
+}
+
+/// How an ending counts for the observer: a timeout, another failure, or success.
+fn observed_ending(ending: &Ending) -> ObservedEnding {
+    match (ending.function_error, ending.status.as_deref()) {
+        (None, _) => ObservedEnding::Success,
+        (Some(_), Some(s)) if s.starts_with("timeout") => ObservedEnding::Timeout,
+        (Some(_), _) => ObservedEnding::Error,
     }
 }
 

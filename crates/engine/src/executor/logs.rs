@@ -266,9 +266,18 @@ pub(crate) struct Report<'a> {
     pub status: Option<String>,
 }
 
+/// What AWS bills for an invocation, in ms: its duration and, since 1 August 2025, the
+/// init phase of the on-demand environment it cold-started (before, only custom runtimes
+/// and container images had theirs billed), together rounded up to the millisecond, at
+/// least 1. Provisioned environments' init is not in it: their allocation is billed.
+pub fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
+    let total = duration + init.unwrap_or_default();
+    (total.as_secs_f64() * 1000.0).ceil().max(1.0) as u64
+}
+
 impl Report<'_> {
     pub(crate) fn line(&self) -> String {
-        let billed = (self.duration.as_secs_f64() * 1000.0).ceil().max(1.0) as u64;
+        let billed = billed_ms(self.duration, self.init_duration);
         let mut line = format!(
             "REPORT RequestId: {}\tDuration: {}\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
             field(self.request_id),
@@ -320,7 +329,7 @@ mod tests {
         };
         assert_eq!(
             r.line(),
-            "REPORT RequestId: abc\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms"
+            "REPORT RequestId: abc\tDuration: 3.01 ms\tBilled Duration: 114 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms"
         );
     }
 

@@ -34,6 +34,7 @@ pub use aws_api::{
 };
 pub(crate) use code::CodeFailure;
 pub use invoke::{trace_id, InvokeRequest, InvokeResponse};
+pub use logs::billed_ms;
 pub use output::LogLimits;
 pub(crate) use provisioned::{status_reason, AllocationView, Wanted};
 pub(crate) use spec::RunSpec;
@@ -47,6 +48,7 @@ pub(crate) struct Parts {
     pub writer: Writer,
     pub log_limits: LogLimits,
     pub admission: Admission,
+    pub observer: crate::observe::ObserverHandle,
 }
 
 /// Environments that a change of the records makes stale, as the control plane names
@@ -72,6 +74,7 @@ struct Inner {
     log_limits: LogLimits,
     admission: Arc<Admission>,
     provisioned: provisioned::Provisioned,
+    observer: crate::observe::ObserverHandle,
     /// Set by the server at start, taken at shutdown: the router it holds holds the
     /// engine, and that cycle would otherwise keep both alive.
     function_api: std::sync::RwLock<Option<FunctionApi>>,
@@ -97,6 +100,7 @@ impl Executor {
                 log_limits: parts.log_limits,
                 admission: Arc::new(parts.admission),
                 provisioned: provisioned::Provisioned::default(),
+                observer: parts.observer,
                 function_api: std::sync::RwLock::new(None),
             }),
         };
@@ -150,6 +154,11 @@ impl Executor {
     /// Number of warm environments waiting for work.
     pub(crate) fn idle_environments(&self) -> usize {
         self.inner.pool.idle_count()
+    }
+
+    /// Warm environments waiting for work, per function key.
+    pub(crate) fn idle_by_function(&self) -> std::collections::HashMap<String, usize> {
+        self.inner.pool.idle_by_function()
     }
 
     /// Stops what `retire` names: idle environments now, busy ones when their

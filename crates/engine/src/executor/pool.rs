@@ -126,4 +126,14 @@ impl Pool {
     pub(crate) fn idle_count(&self) -> usize {
         self.lock().idle.values().map(Vec::len).sum()
     }
+
+    /// Idle environments per function key (every version's together).
+    pub(crate) fn idle_by_function(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for (key, list) in self.lock().idle.iter().filter(|(_, l)| !l.is_empty()) {
+            let function = key.rsplit_once('#').map_or(key.as_str(), |(f, _)| f);
+            *counts.entry(function.to_string()).or_default() += list.len();
+        }
+        counts
+    }
 }

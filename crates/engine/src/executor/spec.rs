@@ -36,6 +36,10 @@ pub(crate) struct RunSpec {
     pub runtime_version_arn: String,
     /// The function's egress policy (its own, or the server's default).
     pub egress: EgressPolicy,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// `TracingConfig.Mode`.
+    pub tracing: hearth_model::settings::TracingMode,
 }
 
 impl RunSpec {

@@ -1,0 +1,256 @@
+//! The `AWS/Lambda` metrics of what the table counted, as AWS publishes them: per
+//! account (no dimension), per function (`FunctionName`), per version or alias invoked
+//! (`FunctionName`, `Resource` = `name:qualifier`), and for an alias per version it ran
+//! (`ExecutedVersion`, `FunctionName`, `Resource`, which AWS gives alias invocations
+//! only).
+
+use hearth_model::arn::key_parts;
+
+use crate::table::Entry;
+
+/// The namespace of the metrics Lambda publishes.
+pub const NAMESPACE: &str = "AWS/Lambda";
+
+/// CloudWatch's units of the metrics published here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    /// CloudWatch's name of the unit.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Count => "Count",
+            Self::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// Where published data points go (the CloudWatch service's recorder).
+pub trait MetricSink: Send + Sync {
+    /// Records `values` of a metric at `ts_ms` (each value one sample).
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        account: &str,
+        namespace: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        unit: Unit,
+        ts_ms: i64,
+        values: &[f64],
+    );
+
+    /// Records one sample of `count` events (a sum over the period).
+    fn count(
+        &self,
+        account: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        ts_ms: i64,
+        count: u64,
+    ) {
+        self.record(
+            account,
+            NAMESPACE,
+            name,
+            dimensions,
+            Unit::Count,
+            ts_ms,
+            &[count as f64],
+        );
+    }
+}
+
+/// Whether a qualifier names an alias (not a version number nor `$LATEST`).
+fn is_alias(qualifier: &str) -> bool {
+    qualifier != "$LATEST" && !qualifier.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Publishes every entry's minutes to `sink`.
+pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
+    for e in entries {
+        let (account, name) = key_parts(&e.function);
+        let resource = e.qualifier.as_ref().map(|q| format!("{name}:{q}"));
+        let mut sets: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("FunctionName", name)]];
+        if let Some(r) = &resource {
+            sets.push(vec![("FunctionName", name), ("Resource", r)]);
+            let alias = e.qualifier.as_deref().is_some_and(is_alias);
+            if alias && !e.version.is_empty() {
+                sets.push(vec![
+                    ("ExecutedVersion", &e.version),
+                    ("FunctionName", name),
+                    ("Resource", r),
+                ]);
+            }
+        }
+        for m in &e.minutes {
+            for dims in &sets {
+                let ts = m.start_ms;
+                if m.invocations > 0 {
+                    sink.count(account, "Invocations", dims, ts, m.invocations);
+                    sink.count(account, "Errors", dims, ts, m.errors);
+                    sink.record(
+                        account,
+                        NAMESPACE,
+                        "Duration",
+                        dims,
+                        Unit::Milliseconds,
+                        ts,
+                        &m.durations,
+                    );
+                }
+                if m.provisioned_invocations > 0 {
+                    sink.count(
+                        account,
+                        "ProvisionedConcurrencyInvocations",
+                        dims,
+                        ts,
+                        m.provisioned_invocations,
+                    );
+                }
+                if m.throttles > 0 {
+                    sink.count(account, "Throttles", dims, ts, m.throttles);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::table::Minute;
+
+    /// What a test sink was given, as `(account, name, dims, unit, ts, values)`.
+    type Recorded = (
+        String,
+        String,
+        Vec<(String, String)>,
+        &'static str,
+        i64,
+        Vec<f64>,
+    );
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<Recorded>>);
+
+    impl MetricSink for Sink {
+        fn record(
+            &self,
+            account: &str,
+            namespace: &str,
+            name: &str,
+            dimensions: &[(&str, &str)],
+            unit: Unit,
+            ts_ms: i64,
+            values: &[f64],
+        ) {
+            assert_eq!(namespace, NAMESPACE);
+            self.0.lock().expect("sink").push((
+                account.into(),
+                name.into(),
+                dimensions
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                unit.name(),
+                ts_ms,
+                values.to_vec(),
+            ));
+        }
+    }
+
+    fn dims(d: &[(&str, &str)]) -> Vec<(String, String)> {
+        d.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_alias_invocation_is_published_under_every_dimension_set() {
+        let entry = Entry {
+            function: "111122223333:f".into(),
+            qualifier: Some("live".into()),
+            version: "3".into(),
+            minutes: vec![Minute {
+                start_ms: 120_000,
+                invocations: 2,
+                errors: 1,
+                durations: vec![1.5, 2.5],
+                ..Minute::default()
+            }],
+            meters: vec![],
+        };
+        let sink = Sink::default();
+        publish(&[entry], &sink);
+        let got = sink.0.into_inner().expect("sink");
+        let invocations: Vec<_> = got.iter().filter(|r| r.1 == "Invocations").collect();
+        assert_eq!(
+            invocations.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+            vec![
+                dims(&[]),
+                dims(&[("FunctionName", "f")]),
+                dims(&[("FunctionName", "f"), ("Resource", "f:live")]),
+                dims(&[
+                    ("ExecutedVersion", "3"),
+                    ("FunctionName", "f"),
+                    ("Resource", "f:live")
+                ]),
+            ]
+        );
+        assert!(invocations
+            .iter()
+            .all(|r| r.0 == "111122223333" && r.4 == 120_000 && r.5 == vec![2.0]));
+        let duration = got
+            .iter()
+            .find(|r| r.1 == "Duration" && r.2 == dims(&[("FunctionName", "f")]))
+            .expect("duration");
+        assert_eq!(
+            (duration.3, duration.5.clone()),
+            ("Milliseconds", vec![1.5, 2.5])
+        );
+        assert_eq!(got.iter().filter(|r| r.1 == "Errors").count(), 4);
+        assert_eq!(got.iter().filter(|r| r.1 == "Throttles").count(), 0);
+    }
+
+    #[test]
+    fn an_unqualified_invocation_has_no_resource_and_versions_no_executed_version() {
+        let minute = Minute {
+            start_ms: 0,
+            invocations: 1,
+            durations: vec![1.0],
+            ..Minute::default()
+        };
+        let sink = Sink::default();
+        let entry = |qualifier: Option<&str>| Entry {
+            function: "f".into(),
+            qualifier: qualifier.map(str::to_string),
+            version: "2".into(),
+            minutes: vec![minute.clone()],
+            meters: vec![],
+        };
+        publish(&[entry(None), entry(Some("2"))], &sink);
+        let got = sink.0.into_inner().expect("sink");
+        let sets: Vec<_> = got
+            .iter()
+            .filter(|r| r.1 == "Invocations")
+            .map(|r| (r.0.clone(), r.2.clone()))
+            .collect();
+        let default = hearth_model::arn::ACCOUNT.to_string();
+        assert_eq!(
+            sets,
+            vec![
+                (default.clone(), dims(&[])),
+                (default.clone(), dims(&[("FunctionName", "f")])),
+                (default.clone(), dims(&[])),
+                (default.clone(), dims(&[("FunctionName", "f")])),
+                (default, dims(&[("FunctionName", "f"), ("Resource", "f:2")])),
+            ]
+        );
+    }
+}
