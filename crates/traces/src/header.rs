@@ -264,10 +264,19 @@ pub struct InvocationTrace {
 
 impl InvocationTrace {
     /// The header handed to the runtime as `Lambda-Runtime-Trace-Id`.
+    ///
+    /// Its `Parent` is the function segment when Hearth records it; otherwise the caller's
+    /// `Parent`, so what the function records still hangs from a segment that exists.
+    /// UNSURE: which `Parent` AWS hands a PassThrough function is not documented.
     pub fn function_header(&self) -> TraceHeader {
+        let parent = if self.record_platform_segments {
+            self.function_segment_id
+        } else {
+            self.upstream_parent.unwrap_or(self.function_segment_id)
+        };
         TraceHeader {
             root: Some(self.trace_id),
-            parent: Some(self.function_segment_id),
+            parent: Some(parent),
             sampled: Some(if self.sampled {
                 Sampled::Yes
             } else {
@@ -467,11 +476,14 @@ mod tests {
             assert_eq!(trace.upstream_parent, Some(SegmentId(0x53995c3f42cd8ad8)));
             assert!(trace.sampled);
             assert_eq!(trace.record_platform_segments, mode == TracingMode::Active);
+            let parent = match mode {
+                TracingMode::Active => trace.function_segment_id.to_string(),
+                TracingMode::PassThrough => "53995c3f42cd8ad8".to_owned(),
+            };
             assert_eq!(
                 trace.function_header().to_string(),
                 format!(
-                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent={};Sampled=1;Lineage=a87bd80c:1",
-                    trace.function_segment_id
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent={parent};Sampled=1;Lineage=a87bd80c:1"
                 )
             );
         }

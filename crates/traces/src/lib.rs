@@ -7,6 +7,18 @@
 //!
 //! Hearth keeps no trace store of its own: with no OTLP endpoint configured, sampled
 //! invocations still get correct headers, and nothing else runs.
+//!
+//! How an invocation uses it:
+//! 1. On receipt: parse the caller's `X-Amzn-Trace-Id` (or the event's `AWSTraceHeader`)
+//!    with [`TraceHeader`]'s `FromStr`, treating an error as no header; call
+//!    [`continue_trace`] with the function's [`TracingMode`] and, as its `sample`, the
+//!    function's [`Sampler::sample`] at the receipt time.
+//! 2. Hand [`InvocationTrace::function_header`] to the runtime as `Lambda-Runtime-Trace-Id`.
+//! 3. When done, if [`InvocationTrace::record_platform_segments`], build the segments with
+//!    [`platform_segments`] and pass them to [`Exporter::record`] (when an exporter runs).
+//! 4. Functions' own segments: a [`Daemon`] on a UDP socket inside the environment (its
+//!    address given to the function as `AWS_XRAY_DAEMON_ADDRESS=<ip>:<port>`), whose
+//!    callback passes each document to [`Exporter::record`].
 
 mod daemon;
 mod export;
