@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::{
     AuditStore, ChangeStore, CodeStore, EventsStore, FleetStore, HttpApiStore, KeyStore, KmsStore,
-    LogStore, MappingStore, MetadataStore, QueueStore, ResourceStore, RoleStore, SnsStore,
-    SqliteStore, SqsStore, StoreError,
+    LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore, RoleStore,
+    SnsStore, SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -34,6 +34,7 @@ struct Parts {
     sns: Arc<dyn SnsStore>,
     mappings: Arc<dyn MappingStore>,
     events: Arc<dyn EventsStore>,
+    metrics: Arc<dyn MetricStore>,
 }
 
 impl Store {
@@ -76,6 +77,7 @@ impl Store {
             + SnsStore
             + MappingStore
             + EventsStore
+            + MetricStore
             + 'static,
     {
         let parts = Parts {
@@ -94,6 +96,7 @@ impl Store {
             sns: backend.clone(),
             mappings: backend.clone(),
             events: backend.clone(),
+            metrics: backend.clone(),
             changes: backend,
         };
         Self {
@@ -193,6 +196,12 @@ impl Store {
     /// and pending target deliveries.
     pub fn events(&self) -> &dyn EventsStore {
         &*self.parts.events
+    }
+
+    /// CloudWatch metric series and points, metric alarms with their history, and
+    /// metering; shared, as the metrics service holds it.
+    pub fn metrics(&self) -> &Arc<dyn MetricStore> {
+        &self.parts.metrics
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -74,6 +74,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     EVENT_SOURCE_MAPPINGS,
     SQS_DELETIONS_AND_MOVE_TASKS,
     EVENTS,
+    METRICS,
 ];
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
@@ -135,6 +136,19 @@ const EVENTS: Migration = Migration {
 
 fn events(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::events::SCHEMA)
+}
+
+/// CloudWatch's metric series and points, metric alarms with their history, and
+/// metering (`metrics.rs`). Its own constant so that a step added beside it renumbers
+/// simply.
+const METRICS: Migration = Migration {
+    version: 16,
+    name: "CloudWatch metrics, alarms and alarm history, metering",
+    apply: metrics,
+};
+
+fn metrics(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::metrics::SCHEMA)
 }
 
 /// API Gateway HTTP APIs and their integrations, routes, stages and deployments
@@ -492,6 +506,11 @@ mod tests {
                 "leases",
                 "log_chunks",
                 "log_groups",
+                "metering",
+                "metric_alarm_history",
+                "metric_alarms",
+                "metric_points",
+                "metric_series",
                 "policies",
                 "provisioned",
                 "queue",

@@ -994,3 +994,15 @@ pub trait MetricStore: Send + Sync {
     /// Deletes rows of days before `before_day`; answers how many went.
     fn delete_metering_before(&self, before_day: i64) -> Result<usize, StoreError>;
 }
+
+impl<'s> dyn MetricStore + 's {
+    /// Reads, changes and writes one alarm's record atomically: `f` returns `Err` to
+    /// abort, and `Ok(None)` means the alarm does not exist.
+    pub fn update_metric_alarm<E>(
+        &self,
+        arn: &str,
+        f: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<Option<Result<String, E>>, StoreError> {
+        edited(|edit| self.edit_metric_alarm(arn, edit), f)
+    }
+}

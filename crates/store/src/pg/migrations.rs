@@ -95,6 +95,7 @@ const MIGRATIONS: &[Migration] = &[
     EVENT_SOURCE_MAPPINGS,
     SQS_DELETIONS_AND_MOVE_TASKS,
     EVENTS,
+    METRICS,
 ];
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
@@ -161,6 +162,20 @@ const EVENTS: Migration = Migration {
 
 fn events() -> String {
     super::events::SCHEMA.to_string()
+}
+
+/// CloudWatch's metric series and points, metric alarms with their history, and
+/// metering (`metrics.rs`): new tables, unseen by older nodes. Its own constant so that
+/// a step added beside it renumbers simply.
+const METRICS: Migration = Migration {
+    version: 11,
+    name: "CloudWatch metrics, alarms and alarm history, metering",
+    sql: metrics,
+    breaks_older: false,
+};
+
+fn metrics() -> String {
+    super::metrics::SCHEMA.to_string()
 }
 
 /// API Gateway HTTP APIs (`http_apis.rs`): new tables, unseen by older nodes. Its own

@@ -19,6 +19,7 @@ mod listen;
 mod logs;
 mod mappings;
 mod metadata;
+mod metrics;
 mod migrations;
 pub use migrations::migrate_url;
 mod pool;

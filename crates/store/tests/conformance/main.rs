@@ -43,6 +43,7 @@ mod keys;
 mod kms;
 mod logs;
 mod mappings;
+mod metrics;
 mod notify;
 mod pg_schema;
 mod queue;
