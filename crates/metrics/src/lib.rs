@@ -5,12 +5,23 @@
 //!
 //! [`CloudWatch`] is the service: it takes an operation's input in its AWS JSON 1.0 form
 //! (what the wire codecs of `hearth-api` decode every protocol into) and answers its output
-//! in the same form, or a [`CloudWatchError`]. State is behind the store's `MetricStore`.
+//! in the same form, or a [`CloudWatchError`]. State is behind the store's `MetricStore`;
+//! what is recorded goes through the in-memory [`Recorder`] first.
 
 mod alarms;
 mod data;
 mod error;
+#[cfg(test)]
+mod mem_store;
+pub mod point;
+pub mod recorder;
+pub mod series;
 mod service;
+pub mod statistic;
+pub mod stats;
 
 pub use error::CloudWatchError;
+pub use recorder::Recorder;
+pub use series::Unit;
 pub use service::{Clock, CloudWatch};
+pub use stats::Stats;
