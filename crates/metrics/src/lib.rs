@@ -10,18 +10,33 @@
 
 mod alarms;
 mod data;
+pub mod emf;
 mod error;
+pub mod expr;
+pub mod get_data;
+mod get_statistics;
+mod list;
 #[cfg(test)]
 mod mem_store;
+mod params;
 pub mod point;
+mod put;
+mod query;
 pub mod recorder;
+pub mod rollup;
 pub mod series;
 mod service;
 pub mod statistic;
 pub mod stats;
+#[cfg(test)]
+mod tests;
 
+pub use emf::EmfError;
 pub use error::CloudWatchError;
+pub use get_data::QueryResult;
+pub use query::MetricRef;
 pub use recorder::Recorder;
+pub use rollup::{Retention, RollupReport};
 pub use series::Unit;
 pub use service::{Clock, CloudWatch};
 pub use stats::Stats;
