@@ -61,7 +61,12 @@ pub fn extract(line: &str) -> Result<Vec<Datum>, EmfError> {
     let Some(aws) = aws.as_object() else {
         return bad("_aws is not an object");
     };
-    let ts_ms = match aws.get("Timestamp").and_then(Value::as_i64) {
+    let ts = aws.get("Timestamp");
+    let ts_ms = match ts.and_then(Value::as_i64).or_else(|| {
+        ts.and_then(Value::as_f64)
+            .filter(|f| f.is_finite() && f.abs() < 9e15)
+            .map(|f| f as i64)
+    }) {
         Some(t) => t,
         None => return bad("_aws.Timestamp is not a number of milliseconds"),
     };

@@ -20,6 +20,8 @@ mod list;
 mod mem_store;
 mod params;
 pub mod point;
+#[cfg(test)]
+mod proptests;
 mod put;
 mod query;
 pub mod recorder;
