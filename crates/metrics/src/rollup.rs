@@ -2,6 +2,11 @@
 //! `minute_days` (15), five-minute points until 63 days, one-hour points until 455 days,
 //! then deleted (AWS's retention; each configurable). A pass also compacts the rows of
 //! one closed period that separate flushes wrote into one.
+//!
+//! Each level remembers (on this node) the cutoff its last pass reached and reads only
+//! from there on, so that a pass reads new rows, not a series' whole history; a node's
+//! first pass reads everything once. Rows that arrive behind a level's cutoff (data
+//! PutMetricData accepts up to two weeks back) are merged by the next level.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -91,23 +96,29 @@ impl CloudWatch {
     pub fn roll_up(&self, now_ms: i64) -> Result<RollupReport, CloudWatchError> {
         let r = self.retention;
         let mut report = RollupReport::default();
-        for (resolution_s, age_ms) in [
+        let marks = &self.rolled_until;
+        for (level, (resolution_s, age_ms)) in [
             (60u32, r.high_res_hours * HOUR_MS),
             (300, r.minute_days * DAY_MS),
             (3600, r.five_minute_days * DAY_MS),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let len = i64::from(resolution_s) * 1000;
             let cutoff = (now_ms - age_ms).div_euclid(len) * len;
-            report.rolled += self.rewrite(cutoff, resolution_s, i64::MIN, cutoff, resolution_s)?;
+            // A cutoff aligned to the level's period: no period spans two passes.
+            let from = marks[level].load(Ordering::Relaxed).min(cutoff);
+            report.rolled += self.rewrite(cutoff, resolution_s, from, cutoff, resolution_s)?;
+            marks[level].store(cutoff, Ordering::Relaxed);
         }
-        // Rows of closed periods not yet rolled up: from where the last pass stopped
-        // (on this node; a new one starts at the oldest minute data).
+        // Rows of closed periods not yet rolled up, from the minute data's oldest.
         let closed = (now_ms - 2 * MINUTE_MS).div_euclid(MINUTE_MS) * MINUTE_MS;
         let floor = now_ms - r.minute_days * DAY_MS;
-        let from = self.compacted_until.load(Ordering::Relaxed).max(floor);
+        let from = marks[3].load(Ordering::Relaxed).max(floor);
         if from < closed {
             report.compacted += self.rewrite(closed, u32::MAX, from, closed, 1)?;
-            self.compacted_until.store(closed, Ordering::Relaxed);
+            marks[3].store(closed, Ordering::Relaxed);
         }
         report.deleted = self
             .store

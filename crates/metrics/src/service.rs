@@ -21,8 +21,9 @@ pub struct CloudWatch {
     /// What was recorded on this node and not yet flushed to the store.
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) retention: Retention,
-    /// Where the rollup's compaction of recent rows stopped (ms).
-    pub(crate) compacted_until: Arc<AtomicI64>,
+    /// Where this node's rollup passes stopped (ms): the 60-, 300- and 3600-second
+    /// levels, then the compaction of recent rows (see `rollup.rs`).
+    pub(crate) rolled_until: Arc<[AtomicI64; 4]>,
 }
 
 /// A clock in ms since the Unix epoch.
@@ -46,7 +47,7 @@ impl CloudWatch {
             clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
             recorder: Arc::new(Recorder::new()),
             retention: Retention::default(),
-            compacted_until: Arc::new(AtomicI64::new(i64::MIN)),
+            rolled_until: Arc::new(std::array::from_fn(|_| AtomicI64::new(i64::MIN))),
         }
     }
 
