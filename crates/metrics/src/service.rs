@@ -1,12 +1,15 @@
 //! [`CloudWatch`]: the service over the store, its operations told apart by name and
 //! handed to the module that owns them (metric data or alarms).
 
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hearth_store::MetricStore;
 use serde_json::Value;
 
-use crate::{alarms, data, CloudWatchError};
+use crate::rollup::Retention;
+use crate::{alarms, data, CloudWatchError, Recorder};
 
 /// CloudWatch over a store.
 #[derive(Clone)]
@@ -15,6 +18,12 @@ pub struct CloudWatch {
     pub(crate) region: String,
     /// The clock, in ms since the epoch (injectable for tests of periods and alarms).
     pub(crate) clock: Clock,
+    /// What was recorded on this node and not yet flushed to the store.
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) retention: Retention,
+    /// Where this node's rollup passes stopped (ms): the 60-, 300- and 3600-second
+    /// levels, then the compaction of recent rows (see `rollup.rs`).
+    pub(crate) rolled_until: Arc<[AtomicI64; 4]>,
 }
 
 /// A clock in ms since the Unix epoch.
@@ -36,6 +45,36 @@ impl CloudWatch {
             store,
             region: region.to_string(),
             clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
+            recorder: Arc::new(Recorder::new()),
+            retention: Retention::default(),
+            rolled_until: Arc::new(std::array::from_fn(|_| AtomicI64::new(i64::MIN))),
+        }
+    }
+
+    /// The accumulator the engine records invocation metrics into.
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// Writes what the recorder holds to the store (every read does it first).
+    pub fn flush(&self) -> Result<usize, CloudWatchError> {
+        Ok(self.recorder.flush(self.store.as_ref())?)
+    }
+
+    /// Flushes the recorder every `interval` (10 s in the server), forever: the caller
+    /// spawns it. A failed flush keeps its points for the next.
+    pub async fn run_flusher(self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let cw = self.clone();
+            let flushed = tokio::task::spawn_blocking(move || cw.flush()).await;
+            match flushed {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("flushing metrics failed: {e}"),
+                Err(e) => tracing::warn!("the metrics flush task failed: {e}"),
+            }
         }
     }
 
