@@ -178,3 +178,61 @@ pub(crate) async fn queue(State(s): State<AppState>) -> Json<serde_json::Value> 
         .collect();
     Json(json!({ "functions": list }))
 }
+
+/// The query of `GET /_hearth/metering`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct MeteringQuery {
+    /// Days since the epoch (UTC), the first included.
+    from_day: i64,
+    /// The first day not included.
+    to_day: i64,
+    function: Option<String>,
+    /// The account whose functions (the default account when absent).
+    account: Option<String>,
+}
+
+/// `{"Rows": [...]}`: the metered use of an account's functions per version, day and
+/// configuration (`hearth cost` prices it).
+pub(crate) async fn metering(
+    State(s): State<AppState>,
+    Query(q): Query<MeteringQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let service = |e: String| ApiError(AwsError::new(hearth_model::ErrorCode::Service, e));
+    let engine = s.engine.clone();
+    let flush = s.options.metrics_flush.clone();
+    let account = q
+        .account
+        .unwrap_or_else(|| hearth_model::arn::ACCOUNT.to_string());
+    let rows = tokio::task::spawn_blocking(move || {
+        if let Some(flush) = flush {
+            flush();
+        }
+        engine
+            .store()
+            .metrics()
+            .metering(&account, q.function.as_deref(), q.from_day, q.to_day)
+    })
+    .await
+    .map_err(|e| service(e.to_string()))?
+    .map_err(|e| service(e.to_string()))?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "Function": r.function,
+                "Version": r.version,
+                "Day": r.day,
+                "Architecture": r.architecture,
+                "MemoryMB": r.memory_mb,
+                "EphemeralMB": r.ephemeral_mb,
+                "Requests": r.requests,
+                "BilledMs": r.billed_ms,
+                "InitBilledMs": r.init_billed_ms,
+                "ProvisionedSeconds": r.provisioned_s,
+                "HostCpuMs": r.host_cpu_ms,
+                "HostMemoryMbMs": r.host_memory_mb_ms,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "Rows": rows })))
+}

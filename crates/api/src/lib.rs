@@ -124,6 +124,9 @@ pub struct ApiOptions {
     /// The engine's observer, whose Prometheus metrics `GET /metrics` renders; `None`
     /// answers 404 there.
     pub observatory: Option<std::sync::Arc<hearth_observe::Observatory>>,
+    /// Flushes what the engine's observer counted into CloudWatch and metering, before
+    /// they are read (blocking).
+    pub metrics_flush: Option<hearth_observe::FlushNow>,
     /// The bearer token `/metrics` needs when requests are signed (`prometheus.rs`).
     pub metrics_token: Option<String>,
 }
@@ -146,6 +149,7 @@ impl Default for ApiOptions {
             mapping_queues: None,
             observatory: None,
             metrics_token: None,
+            metrics_flush: None,
         }
     }
 }
@@ -257,6 +261,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/_hearth/runtimes", get(hearth::runtimes))
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
+        .route("/_hearth/metering", get(hearth::metering))
         .route("/_hearth/nodes", get(hearth::nodes))
         .route("/_hearth/nodes/{id}/drain", post(hearth::drain))
         .route("/_hearth/nodes/{id}/undrain", post(hearth::undrain))

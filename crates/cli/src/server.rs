@@ -407,6 +407,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         STOP_GRACE,
     )
     .await?;
+    // CloudWatch's metrics: the engine's counts, concurrency samples, rollups.
+    let cloudwatch = hearth_metrics::CloudWatch::new(
+        engine.store().metrics().clone(),
+        hearth_model::arn::REGION,
+    );
+    let housekeeping = hearth_observe::Housekeeping {
+        observatory: observatory.clone(),
+        cloudwatch: cloudwatch.clone(),
+        engine: engine.clone(),
+        node: fleet_node.clone(),
+    }
+    .start();
     let available = catalog.available();
     tracing::info!(
         data_dir = %data_dir.display(),
@@ -485,6 +497,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         mapping_queues: Some(mapping_queues),
         observatory: Some(observatory.clone()),
         metrics_token: args.metrics_token.clone(),
+        metrics_flush: Some(housekeeping.flush_now()),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
@@ -527,6 +540,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     hearth_serve::serve_tls(listener, app, limits, tls, stopping).await;
     // Async events still running after the grace run again at the next start.
     host.stop(STOP_GRACE).await;
+    // After the sources: what their last invocations counted is flushed too.
+    housekeeping.stop(STOP_GRACE).await;
     engine.leave_fleet();
     engine.shutdown();
     tracing::info!("stopped");

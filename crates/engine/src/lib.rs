@@ -188,6 +188,11 @@ impl Engine {
         self.inner.executor.age_provisioned(by);
     }
 
+    /// This node's concurrency now, per function and provisioned allocation.
+    pub fn concurrency(&self) -> observe::Concurrency {
+        self.inner.executor.concurrency()
+    }
+
     /// Warm on-demand environments waiting for work, per function key.
     pub fn idle_by_function(&self) -> std::collections::HashMap<String, usize> {
         self.inner.executor.idle_by_function()

@@ -75,6 +75,38 @@ pub struct Started<'a> {
     pub ok: bool,
 }
 
+/// One function's concurrency now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConcurrency {
+    /// The function's key.
+    pub function: String,
+    /// Environments busy with an invocation.
+    pub busy: i64,
+    /// Its reserved concurrency, if any.
+    pub reserved: Option<i64>,
+}
+
+/// One provisioned-concurrency allocation now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedConcurrency {
+    pub function: String,
+    /// The alias or version it is configured on.
+    pub qualifier: String,
+    /// Environments allocated (ready, idle or busy).
+    pub allocated: i64,
+    /// Of those, busy with an invocation.
+    pub busy: i64,
+}
+
+/// This node's concurrency now: what the `ConcurrentExecutions` family of metrics
+/// samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Functions with environments busy or concurrency reserved.
+    pub functions: Vec<FunctionConcurrency>,
+    pub provisioned: Vec<ProvisionedConcurrency>,
+}
+
 /// Receives the engine's reports. Every method has an empty default.
 pub trait Observer: Send + Sync {
     /// An invocation ended (including one whose environment failed to start).

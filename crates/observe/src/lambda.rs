@@ -4,6 +4,7 @@
 //! (`ExecutedVersion`, `FunctionName`, `Resource`, which AWS gives alias invocations
 //! only).
 
+use hearth_metrics::{Recorder, Stats, Unit};
 use hearth_model::arn::key_parts;
 
 use crate::table::Entry;
@@ -11,36 +12,17 @@ use crate::table::Entry;
 /// The namespace of the metrics Lambda publishes.
 pub const NAMESPACE: &str = "AWS/Lambda";
 
-/// CloudWatch's units of the metrics published here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    Milliseconds,
-}
-
-impl Unit {
-    /// CloudWatch's name of the unit.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Count => "Count",
-            Self::Milliseconds => "Milliseconds",
-        }
-    }
-}
-
-/// Where published data points go (the CloudWatch service's recorder).
+/// Where published data points go: the CloudWatch service's recorder, or a test's.
 pub trait MetricSink: Send + Sync {
-    /// Records `values` of a metric at `ts_ms` (each value one sample).
-    #[allow(clippy::too_many_arguments)]
+    /// Records the aggregate `stats` of a metric in the minute of `ts_ms`.
     fn record(
         &self,
         account: &str,
-        namespace: &str,
         name: &str,
         dimensions: &[(&str, &str)],
         unit: Unit,
         ts_ms: i64,
-        values: &[f64],
+        stats: &Stats,
     );
 
     /// Records one sample of `count` events (a sum over the period).
@@ -54,13 +36,26 @@ pub trait MetricSink: Send + Sync {
     ) {
         self.record(
             account,
-            NAMESPACE,
             name,
             dimensions,
-            Unit::Count,
+            Unit::COUNT,
             ts_ms,
-            &[count as f64],
+            &Stats::of(count as f64),
         );
+    }
+}
+
+impl MetricSink for Recorder {
+    fn record(
+        &self,
+        account: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        unit: Unit,
+        ts_ms: i64,
+        stats: &Stats,
+    ) {
+        self.record_stats(account, NAMESPACE, name, dimensions, unit, 60, ts_ms, stats);
     }
 }
 
@@ -87,20 +82,16 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
             }
         }
         for m in &e.minutes {
+            // One distribution of the minute's durations, shared by every dimension set.
+            let durations = (m.invocations > 0)
+                .then(|| Stats::from_values(&m.durations, None))
+                .flatten();
             for dims in &sets {
                 let ts = m.start_ms;
-                if m.invocations > 0 {
+                if let Some(durations) = &durations {
                     sink.count(account, "Invocations", dims, ts, m.invocations);
                     sink.count(account, "Errors", dims, ts, m.errors);
-                    sink.record(
-                        account,
-                        NAMESPACE,
-                        "Duration",
-                        dims,
-                        Unit::Milliseconds,
-                        ts,
-                        &m.durations,
-                    );
+                    sink.record(account, "Duration", dims, Unit::MILLISECONDS, ts, durations);
                 }
                 if m.provisioned_invocations > 0 {
                     sink.count(
@@ -126,14 +117,14 @@ mod tests {
     use super::*;
     use crate::table::Minute;
 
-    /// What a test sink was given, as `(account, name, dims, unit, ts, values)`.
+    /// What a test sink was given, as `(account, name, dims, unit, ts, (count, sum))`.
     type Recorded = (
         String,
         String,
         Vec<(String, String)>,
         &'static str,
         i64,
-        Vec<f64>,
+        (f64, f64),
     );
 
     #[derive(Default)]
@@ -143,14 +134,12 @@ mod tests {
         fn record(
             &self,
             account: &str,
-            namespace: &str,
             name: &str,
             dimensions: &[(&str, &str)],
             unit: Unit,
             ts_ms: i64,
-            values: &[f64],
+            stats: &Stats,
         ) {
-            assert_eq!(namespace, NAMESPACE);
             self.0.lock().expect("sink").push((
                 account.into(),
                 name.into(),
@@ -160,7 +149,7 @@ mod tests {
                     .collect(),
                 unit.name(),
                 ts_ms,
-                values.to_vec(),
+                (stats.count, stats.sum),
             ));
         }
     }
@@ -205,15 +194,12 @@ mod tests {
         );
         assert!(invocations
             .iter()
-            .all(|r| r.0 == "111122223333" && r.4 == 120_000 && r.5 == vec![2.0]));
+            .all(|r| r.0 == "111122223333" && r.4 == 120_000 && r.5 == (1.0, 2.0)));
         let duration = got
             .iter()
             .find(|r| r.1 == "Duration" && r.2 == dims(&[("FunctionName", "f")]))
             .expect("duration");
-        assert_eq!(
-            (duration.3, duration.5.clone()),
-            ("Milliseconds", vec![1.5, 2.5])
-        );
+        assert_eq!((duration.3, duration.5), ("Milliseconds", (2.0, 4.0)));
         assert_eq!(got.iter().filter(|r| r.1 == "Errors").count(), 4);
         assert_eq!(got.iter().filter(|r| r.1 == "Throttles").count(), 0);
     }

@@ -8,6 +8,7 @@
 //! happens when the server flushes, off that path.
 
 mod host;
+mod housekeeping;
 mod lambda;
 mod metering;
 mod prom;
@@ -18,7 +19,8 @@ use std::sync::Arc;
 use hearth_engine::observe::{Invoked, Observer, Started};
 
 pub use host::Host;
-pub use lambda::{MetricSink, Unit, NAMESPACE};
+pub use housekeeping::{FlushNow, Housekeeping, Running};
+pub use lambda::{MetricSink, NAMESPACE};
 pub use prom::Prometheus;
 
 /// The engine's observer: counts every invocation, throttle and environment start for

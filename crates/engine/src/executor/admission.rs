@@ -107,6 +107,16 @@ impl Admission {
         self.lock().reserved.get(function).copied()
     }
 
+    /// Every reservation, per function key.
+    pub(crate) fn all_reserved(&self) -> Vec<(String, i64)> {
+        let state = self.lock();
+        state
+            .reserved
+            .iter()
+            .map(|(f, r)| (f.clone(), *r))
+            .collect()
+    }
+
     /// Environments busy with an invocation, server-wide.
     pub(crate) fn busy(&self) -> i64 {
         self.lock().busy.values().sum()

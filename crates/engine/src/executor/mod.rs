@@ -156,6 +156,44 @@ impl Executor {
         self.inner.pool.idle_count()
     }
 
+    /// This node's concurrency now (see [`crate::observe::Concurrency`]).
+    pub(crate) fn concurrency(&self) -> crate::observe::Concurrency {
+        let admission = &self.inner.admission;
+        let mut functions: Vec<_> = admission
+            .busy_by_function()
+            .into_iter()
+            .map(|(function, busy)| crate::observe::FunctionConcurrency {
+                reserved: admission.reserved(&function),
+                function,
+                busy,
+            })
+            .collect();
+        for (function, reserved) in admission.all_reserved() {
+            if !functions.iter().any(|f| f.function == function) {
+                functions.push(crate::observe::FunctionConcurrency {
+                    function,
+                    busy: 0,
+                    reserved: Some(reserved),
+                });
+            }
+        }
+        functions.sort_by(|a, b| a.function.cmp(&b.function));
+        let provisioned = self
+            .allocations()
+            .into_iter()
+            .map(|a| crate::observe::ProvisionedConcurrency {
+                busy: a.view.allocated - a.view.available,
+                allocated: a.view.allocated,
+                function: a.function,
+                qualifier: a.qualifier,
+            })
+            .collect();
+        crate::observe::Concurrency {
+            functions,
+            provisioned,
+        }
+    }
+
     /// Warm environments waiting for work, per function key.
     pub(crate) fn idle_by_function(&self) -> std::collections::HashMap<String, usize> {
         self.inner.pool.idle_by_function()
