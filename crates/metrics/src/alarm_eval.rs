@@ -12,9 +12,10 @@
 //!   except where `missing` and `ignore` lack the data to say: with no real datapoint,
 //!   `missing` goes to `INSUFFICIENT_DATA` and `ignore` keeps the state; with only
 //!   breaching real ones short of M, `missing` goes to `ALARM` when the oldest evaluated
-//!   datapoint is a real one from before the last N periods (the guide's sixth row) and
-//!   to `INSUFFICIENT_DATA` otherwise, and `ignore` keeps the state. That last rule is
-//!   inferred from the guide's table, which states no general rule (UNSURE).
+//!   datapoint (of the last N periods, or further back to the oldest real one) is a real
+//!   one, as the guide explains its sixth row, and to `INSUFFICIENT_DATA` otherwise, and
+//!   `ignore` keeps the state. That last rule is inferred from the guide's explanation;
+//!   the guide states no general rule (UNSURE).
 //! - With `EvaluateLowSampleCountPercentile: ignore`, a percentile alarm keeps its state
 //!   while an evaluated datapoint has fewer samples than the guide's 10/(1-p) (p ≥ 0.5)
 //!   or 10/p (p < 0.5).
@@ -147,9 +148,11 @@ pub fn evaluate(
             if b_real >= m || g_real > 0 {
                 return Some(ctx.by_count(range, &window, b_real));
             }
-            let oldest_before_last_n = real[0].0 + n < range.len();
+            // The evaluated periods are the last N, or further back to the oldest real datapoint;
+            // "ALARM" when that oldest evaluated one is real (and so breaching).
+            let oldest_is_real = real[0].0 + n <= range.len();
             match treat {
-                TreatMissing::Missing if oldest_before_last_n => {
+                TreatMissing::Missing if oldest_is_real => {
                     Some(ctx.verdict(range, &window, StateValue::Alarm, b_real))
                 }
                 TreatMissing::Missing => Some(ctx.insufficient(range, &window, fills)),
@@ -474,6 +477,21 @@ mod tests {
                 ("0 - X - -", ["OK", "OK", "ALARM", "OK"]),
                 ("- - - - 0", ["OK", "OK", "ALARM", "OK"]),
                 ("- - - - X", ["Insufficient", "Retain", "ALARM", "OK"]),
+            ],
+        );
+    }
+
+    #[test]
+    fn missing_mode_between_the_tables_rows() {
+        // Not in AWS's tables: the breaching datapoint opens the last three periods, so
+        // it is the oldest evaluated one, as in the guide's sixth row.
+        table(
+            3,
+            &[
+                ("- - X - -", ["ALARM", "Retain", "ALARM", "OK"]),
+                ("- - - X -", ["Insufficient", "Retain", "ALARM", "OK"]),
+                ("- - X X -", ["ALARM", "Retain", "ALARM", "OK"]),
+                ("- - 0 X -", ["OK", "OK", "OK", "OK"]),
             ],
         );
     }

@@ -75,6 +75,8 @@ pub struct EvaluationReport {
     pub failed_actions: usize,
     /// Alarms whose data could not be read (their state is kept).
     pub unreadable: usize,
+    /// Alarms whose evaluation failed in the store.
+    pub failed: usize,
 }
 
 impl CloudWatch {
@@ -87,44 +89,63 @@ impl CloudWatch {
     ) -> Result<EvaluationReport, CloudWatchError> {
         let mut report = EvaluationReport::default();
         for record in self.store.all_metric_alarms()? {
-            let Ok(mut alarm) = MetricAlarm::from_record(&record) else {
+            let Ok(alarm) = MetricAlarm::from_record(&record) else {
                 tracing::warn!("skipping an alarm whose record does not parse");
                 continue;
             };
             report.evaluated += 1;
-            match range_of(&alarm, now_ms, data) {
-                Ok(range) => {
-                    let decided = alarm_eval::evaluate(&alarm, alarm.state_value, &range, now_ms);
-                    if let Some(e) = decided.filter(|e| e.state != alarm.state_value) {
-                        let expect = Expect {
-                            state_updated_ms: alarm.state_updated_ms,
-                            configuration_updated_ms: alarm.configuration_updated_ms,
-                        };
-                        let new = NewState {
-                            state: e.state,
-                            reason: e.reason,
-                            reason_data: Some(e.reason_data.to_string()),
-                        };
-                        if let Some((_, written)) =
-                            alarm_state::change(self, &alarm.alarm_arn, Some(expect), new, now_ms)?
-                        {
-                            report.changed += 1;
-                            alarm = written;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(alarm = %alarm.alarm_arn, error = %e, "alarm data unreadable");
-                    report.unreadable += 1;
-                }
-            }
-            if !alarm.pending.is_empty() {
-                let (ok, failed) = self.deliver(&alarm, actions, now_ms).await?;
-                report.notified += ok;
-                report.failed_actions += failed;
+            // One alarm's failure (its store writes) leaves the others to be evaluated.
+            if let Err(e) = self
+                .evaluate_one(alarm.clone(), now_ms, data, actions, &mut report)
+                .await
+            {
+                tracing::warn!(alarm = %alarm.alarm_arn, error = %e, "alarm evaluation failed");
+                report.failed += 1;
             }
         }
         Ok(report)
+    }
+
+    async fn evaluate_one(
+        &self,
+        mut alarm: MetricAlarm,
+        now_ms: i64,
+        data: &dyn AlarmData,
+        actions: &dyn AlarmActions,
+        report: &mut EvaluationReport,
+    ) -> Result<(), CloudWatchError> {
+        match range_of(&alarm, now_ms, data) {
+            Ok(range) => {
+                let decided = alarm_eval::evaluate(&alarm, alarm.state_value, &range, now_ms);
+                if let Some(e) = decided.filter(|e| e.state != alarm.state_value) {
+                    let expect = Expect {
+                        state_updated_ms: alarm.state_updated_ms,
+                        configuration_updated_ms: alarm.configuration_updated_ms,
+                    };
+                    let new = NewState {
+                        state: e.state,
+                        reason: e.reason,
+                        reason_data: Some(e.reason_data.to_string()),
+                    };
+                    if let Some((_, written)) =
+                        alarm_state::change(self, &alarm.alarm_arn, Some(expect), new, now_ms)?
+                    {
+                        report.changed += 1;
+                        alarm = written;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(alarm = %alarm.alarm_arn, error = %e, "alarm data unreadable");
+                report.unreadable += 1;
+            }
+        }
+        if !alarm.pending.is_empty() {
+            let (ok, failed) = self.deliver(&alarm, actions, now_ms).await?;
+            report.notified += ok;
+            report.failed_actions += failed;
+        }
+        Ok(())
     }
 
     /// Delivers `alarm`'s pending notifications, records each as an Action history item,

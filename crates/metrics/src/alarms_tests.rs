@@ -451,7 +451,8 @@ async fn the_evaluator_changes_state_and_notifies() {
             changed: 1,
             notified: 1,
             failed_actions: 1,
-            unreadable: 0
+            unreadable: 0,
+            failed: 0
         }
     );
     assert_eq!(
@@ -708,4 +709,77 @@ async fn alarm_history_filters_orders_and_pages() {
         .await
         .expect_err("token");
     assert_eq!(bad.code, "InvalidNextToken");
+}
+
+#[tokio::test]
+async fn a_stale_evaluation_is_not_written() {
+    use crate::alarm_model::StateValue;
+    use crate::alarm_state::{change, Expect, NewState};
+    let e = env();
+    e.put("x", json!({})).await;
+    let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x";
+    // Read at T, then reconfigured at T + 1 min: the evaluation made of the old read
+    // is declined.
+    e.at(T + MIN);
+    e.put("x", json!({"Threshold": 9.0})).await;
+    let stale = Expect {
+        state_updated_ms: T,
+        configuration_updated_ms: T,
+    };
+    let new = || NewState {
+        state: StateValue::Alarm,
+        reason: "r".into(),
+        reason_data: None,
+    };
+    let written = change(&e.cw, arn, Some(stale), new(), T + 2 * MIN).expect("store");
+    assert_eq!(written, None);
+    assert_eq!(e.alarm("x").await["StateValue"], "INSUFFICIENT_DATA");
+    let fresh = Expect {
+        state_updated_ms: T,
+        configuration_updated_ms: T + MIN,
+    };
+    let (old, alarm) = change(&e.cw, arn, Some(fresh), new(), T + 2 * MIN)
+        .expect("store")
+        .expect("written");
+    assert_eq!(
+        (old, alarm.state_value),
+        (StateValue::InsufficientData, StateValue::Alarm)
+    );
+}
+
+/// Data that cannot be read.
+struct BrokenData;
+
+impl AlarmData for BrokenData {
+    fn datapoints(
+        &self,
+        _: &str,
+        _: &MetricQuery<'_>,
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<Datapoint>, String> {
+        Err("no data service".into())
+    }
+    fn metric_math(
+        &self,
+        _: &str,
+        _: &[MetricDataQuery],
+        _: i64,
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<Datapoint>, String> {
+        Err("no data service".into())
+    }
+}
+
+#[tokio::test]
+async fn unreadable_data_keeps_the_state() {
+    let e = env();
+    e.put("x", json!({"TreatMissingData": "breaching"})).await;
+    let r =
+        e.cw.evaluate_alarms(T + MIN, &BrokenData, &FakeActions::default())
+            .await
+            .expect("pass");
+    assert_eq!((r.evaluated, r.unreadable, r.changed), (1, 1, 0));
+    assert_eq!(e.alarm("x").await["StateValue"], "INSUFFICIENT_DATA");
 }
