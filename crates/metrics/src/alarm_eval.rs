@@ -11,11 +11,12 @@
 //! - `ALARM` when at least `DatapointsToAlarm` (M) evaluated datapoints breach, else `OK`,
 //!   except where `missing` and `ignore` lack the data to say: with no real datapoint,
 //!   `missing` goes to `INSUFFICIENT_DATA` and `ignore` keeps the state; with only
-//!   breaching real ones short of M, `missing` goes to `ALARM` when the oldest evaluated
-//!   datapoint (of the last N periods, or further back to the oldest real one) is a real
-//!   one, as the guide explains its sixth row, and to `INSUFFICIENT_DATA` otherwise, and
-//!   `ignore` keeps the state. That last rule is inferred from the guide's explanation;
-//!   the guide states no general rule (UNSURE).
+//!   breaching real ones short of M, `missing` goes to `ALARM` when the oldest of them is
+//!   at least M periods old, and to `INSUFFICIENT_DATA` otherwise; `ignore` keeps the
+//!   state. The guide states that rule in "Avoiding premature transitions to alarm
+//!   state" (an `- - X - -` range goes to ALARM for 3 of 3 even when treated as missing);
+//!   where it disagrees with the table (`0 - X - -`, 2 of 3: the table's OK), the table is
+//!   followed, a non-breaching datapoint deciding OK (UNSURE beyond the guide's rows).
 //! - With `EvaluateLowSampleCountPercentile: ignore`, a percentile alarm keeps its state
 //!   while an evaluated datapoint has fewer samples than the guide's 10/(1-p) (p ≥ 0.5)
 //!   or 10/p (p < 0.5).
@@ -66,14 +67,9 @@ enum Cell<'a> {
     Fill { start_ms: i64, breaching: bool },
 }
 
-/// Evaluates `alarm`, now in state `current`, over `range` (oldest first, newest last,
-/// one slot per period). `None` keeps the current state.
-pub fn evaluate(
-    alarm: &MetricAlarm,
-    current: StateValue,
-    range: &[Slot],
-    now_ms: i64,
-) -> Option<Evaluated> {
+/// Evaluates `alarm` over `range` (oldest first, newest last, one slot per period).
+/// `None` keeps the current state.
+pub fn evaluate(alarm: &MetricAlarm, range: &[Slot], now_ms: i64) -> Option<Evaluated> {
     let n = alarm.evaluation_periods as usize;
     let m = alarm.datapoints_to_alarm() as usize;
     let treat = alarm.treat_missing();
@@ -86,7 +82,6 @@ pub fn evaluate(
 
     let ctx = Ctx {
         alarm,
-        current,
         now_ms,
         n,
         m,
@@ -148,11 +143,11 @@ pub fn evaluate(
             if b_real >= m || g_real > 0 {
                 return Some(ctx.by_count(range, &window, b_real));
             }
-            // The evaluated periods are the last N, or further back to the oldest real datapoint;
-            // "ALARM" when that oldest evaluated one is real (and so breaching).
-            let oldest_is_real = real[0].0 + n <= range.len();
+            // Every real datapoint breaches: "ALARM" when the oldest is at least M
+            // periods old (the newest period being 1 old).
+            let oldest_is_old_enough = range.len() - real[0].0 >= m;
             match treat {
-                TreatMissing::Missing if oldest_is_real => {
+                TreatMissing::Missing if oldest_is_old_enough => {
                     Some(ctx.verdict(range, &window, StateValue::Alarm, b_real))
                 }
                 TreatMissing::Missing => Some(ctx.insufficient(range, &window, fills)),
@@ -189,7 +184,6 @@ fn low_sample(alarm: &MetricAlarm, window: &[(usize, Cell)]) -> bool {
 
 struct Ctx<'a> {
     alarm: &'a MetricAlarm,
-    current: StateValue,
     now_ms: i64,
     n: usize,
     m: usize,
@@ -264,7 +258,7 @@ impl Ctx<'_> {
         };
         let reason = format!(
             "Threshold Crossed: {k} out of the last {} datapoints [{}] {} {}{} the threshold \
-             ({}) (minimum {} for {} -> {} transition).",
+             ({}) (minimum {} for {} transition).",
             window.len(),
             listed.join(", "),
             was(k),
@@ -272,8 +266,13 @@ impl Ctx<'_> {
             self.alarm.comparison_operator.phrase(),
             java_double(self.alarm.threshold),
             plural(minimum, "datapoint"),
-            self.current.as_str(),
-            state.as_str(),
+            // AWS names the transition by the side crossed, whatever the old state: an
+            // alarm leaving INSUFFICIENT_DATA reads "OK -> ALARM".
+            if alarm_side {
+                "OK -> ALARM"
+            } else {
+                "ALARM -> OK"
+            },
         );
         Evaluated {
             state,
@@ -431,10 +430,9 @@ mod tests {
         a
     }
 
-    /// The state each mode reaches from `current`, as the guide's tables write it.
+    /// The state each mode reaches, as the guide's tables write it.
     fn outcome(m: u32, pattern: &str, treat: TreatMissing) -> &'static str {
-        let current = StateValue::Ok;
-        match evaluate(&alarm(m, 3, treat), current, &range(pattern), T) {
+        match evaluate(&alarm(m, 3, treat), &range(pattern), T) {
             None => "Retain",
             Some(e) => match e.state {
                 StateValue::Ok => "OK",
@@ -482,9 +480,9 @@ mod tests {
     }
 
     #[test]
-    fn missing_mode_between_the_tables_rows() {
-        // Not in AWS's tables: the breaching datapoint opens the last three periods, so
-        // it is the oldest evaluated one, as in the guide's sixth row.
+    fn missing_mode_premature_transitions() {
+        // The guide's "- - X - -" for 3 of 3, and its rule (the oldest breaching
+        // datapoint at least M periods old, none more recent within) for others.
         table(
             3,
             &[
@@ -492,6 +490,13 @@ mod tests {
                 ("- - - X -", ["Insufficient", "Retain", "ALARM", "OK"]),
                 ("- - X X -", ["ALARM", "Retain", "ALARM", "OK"]),
                 ("- - 0 X -", ["OK", "OK", "OK", "OK"]),
+            ],
+        );
+        table(
+            2,
+            &[
+                ("- - - X -", ["ALARM", "Retain", "ALARM", "OK"]),
+                ("- - - - X", ["Insufficient", "Retain", "ALARM", "OK"]),
             ],
         );
     }
@@ -502,16 +507,16 @@ mod tests {
         // 2 of 4: the two old breaches fall out of the last four.
         let mut a = alarm(2, 4, Missing);
         a.evaluation_periods = 4;
-        let e = evaluate(&a, StateValue::Alarm, &range("X X 0 0 X 0"), T).expect("decides");
+        let e = evaluate(&a, &range("X X 0 0 X 0"), T).expect("decides");
         assert_eq!(e.state, StateValue::Ok);
-        let e = evaluate(&a, StateValue::Ok, &range("X X 0 X X 0"), T).expect("decides");
+        let e = evaluate(&a, &range("X X 0 X X 0"), T).expect("decides");
         assert_eq!(e.state, StateValue::Alarm);
     }
 
     #[test]
     fn alarm_reason_is_aws_wording() {
         let a = alarm(1, 1, TreatMissing::Missing);
-        let e = evaluate(&a, StateValue::Ok, &range("- - X"), T).expect("decides");
+        let e = evaluate(&a, &range("- - X"), T).expect("decides");
         assert_eq!(e.state, StateValue::Alarm);
         assert_eq!(
             e.reason,
@@ -539,7 +544,7 @@ mod tests {
     fn ok_reason_counts_the_datapoints_within() {
         let mut a = alarm(2, 3, TreatMissing::Missing);
         a.comparison_operator = Comparison::GreaterThanOrEqualToThreshold;
-        let e = evaluate(&a, StateValue::Alarm, &range("X X 0 X 0"), T).expect("decides");
+        let e = evaluate(&a, &range("X X 0 X 0"), T).expect("decides");
         assert_eq!(e.state, StateValue::Ok);
         assert_eq!(
             e.reason,
@@ -552,7 +557,7 @@ mod tests {
     #[test]
     fn all_missing_reasons() {
         let a = alarm(1, 2, TreatMissing::Breaching);
-        let e = evaluate(&a, StateValue::Ok, &range("- - - -"), T).expect("decides");
+        let e = evaluate(&a, &range("- - - -"), T).expect("decides");
         assert_eq!(e.state, StateValue::Alarm);
         assert_eq!(
             e.reason,
@@ -560,7 +565,7 @@ mod tests {
              datapoints were treated as [Breaching]."
         );
         let a = alarm(1, 1, TreatMissing::Missing);
-        let e = evaluate(&a, StateValue::Ok, &range("- - -"), T).expect("decides");
+        let e = evaluate(&a, &range("- - -"), T).expect("decides");
         assert_eq!(e.state, StateValue::InsufficientData);
         assert_eq!(e.reason, "Insufficient Data: 1 datapoint was unknown.");
         assert_eq!(
@@ -580,12 +585,12 @@ mod tests {
         if let Some(p) = r[2].point.as_mut() {
             p.sample_count = Some(999.0);
         }
-        assert_eq!(evaluate(&a, StateValue::Ok, &r, T), None);
+        assert_eq!(evaluate(&a, &r, T), None);
         if let Some(p) = r[2].point.as_mut() {
             p.sample_count = Some(1000.0);
         }
         assert_eq!(
-            evaluate(&a, StateValue::Ok, &r, T).map(|e| e.state),
+            evaluate(&a, &r, T).map(|e| e.state),
             Some(StateValue::Alarm)
         );
         a.evaluate_low_sample_count_percentile = Some("evaluate".into());
@@ -593,7 +598,7 @@ mod tests {
             p.sample_count = Some(3.0);
         }
         assert_eq!(
-            evaluate(&a, StateValue::Ok, &r, T).map(|e| e.state),
+            evaluate(&a, &r, T).map(|e| e.state),
             Some(StateValue::Alarm)
         );
         // p10 needs 10 / 0.1 = 100.
@@ -602,6 +607,6 @@ mod tests {
         if let Some(p) = r[2].point.as_mut() {
             p.sample_count = Some(99.0);
         }
-        assert_eq!(evaluate(&a, StateValue::Ok, &r, T), None);
+        assert_eq!(evaluate(&a, &r, T), None);
     }
 }

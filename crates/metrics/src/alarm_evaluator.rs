@@ -116,7 +116,7 @@ impl CloudWatch {
     ) -> Result<(), CloudWatchError> {
         match range_of(&alarm, now_ms, data) {
             Ok(range) => {
-                let decided = alarm_eval::evaluate(&alarm, alarm.state_value, &range, now_ms);
+                let decided = alarm_eval::evaluate(&alarm, &range, now_ms);
                 if let Some(e) = decided.filter(|e| e.state != alarm.state_value) {
                     let expect = Expect {
                         state_updated_ms: alarm.state_updated_ms,

@@ -468,8 +468,8 @@ async fn the_evaluator_changes_state_and_notifies() {
     let a = e.alarm("errors").await;
     assert_eq!(a["StateValue"], "ALARM");
     let reason = "Threshold Crossed: 1 out of the last 1 datapoints [5.0 (03/12/26 10:02:00)] \
-                  was greater than the threshold (1.0) (minimum 1 datapoint for \
-                  INSUFFICIENT_DATA -> ALARM transition).";
+                  was greater than the threshold (1.0) (minimum 1 datapoint for OK -> ALARM \
+                  transition).";
     assert_eq!(a["StateReason"], reason);
     assert_eq!(a["StateTransitionedTimestamp"], json!(now as f64 / 1000.0));
     {
