@@ -95,7 +95,7 @@ pub fn evaluate(alarm: &MetricAlarm, range: &[Slot], now_ms: i64) -> Option<Eval
             return None;
         }
         let b = window.iter().filter(|(_, c)| ctx.breaching(c)).count();
-        return Some(ctx.by_count(range, &window, b));
+        return Some(ctx.by_count(&window, b));
     }
     // Fewer real datapoints than N: fill the most recent missing periods, as few as
     // needed, and keep every real one.
@@ -126,9 +126,9 @@ pub fn evaluate(alarm: &MetricAlarm, range: &[Slot], now_ms: i64) -> Option<Eval
     if real.is_empty() {
         return match treat {
             TreatMissing::Ignore => None,
-            TreatMissing::Missing => Some(ctx.insufficient(range, &window, n)),
+            TreatMissing::Missing => Some(ctx.insufficient(&window, n)),
             TreatMissing::Breaching | TreatMissing::NotBreaching => {
-                Some(ctx.all_filled(range, &window, treat))
+                Some(ctx.all_filled(&window, treat))
             }
         };
     }
@@ -137,20 +137,20 @@ pub fn evaluate(alarm: &MetricAlarm, range: &[Slot], now_ms: i64) -> Option<Eval
     match treat {
         TreatMissing::Breaching | TreatMissing::NotBreaching => {
             let b = window.iter().filter(|(_, c)| ctx.breaching(c)).count();
-            Some(ctx.by_count(range, &window, b))
+            Some(ctx.by_count(&window, b))
         }
         TreatMissing::Missing | TreatMissing::Ignore => {
             if b_real >= m || g_real > 0 {
-                return Some(ctx.by_count(range, &window, b_real));
+                return Some(ctx.by_count(&window, b_real));
             }
             // Every real datapoint breaches: "ALARM" when the oldest is at least M
             // periods old (the newest period being 1 old).
             let oldest_is_old_enough = range.len() - real[0].0 >= m;
             match treat {
                 TreatMissing::Missing if oldest_is_old_enough => {
-                    Some(ctx.verdict(range, &window, StateValue::Alarm, b_real))
+                    Some(ctx.verdict(&window, StateValue::Alarm, b_real))
                 }
-                TreatMissing::Missing => Some(ctx.insufficient(range, &window, fills)),
+                TreatMissing::Missing => Some(ctx.insufficient(&window, fills)),
                 _ => None,
             }
         }
@@ -216,7 +216,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn by_count(&self, range: &[Slot], window: &[(usize, Cell)], breaching: usize) -> Evaluated {
+    fn by_count(&self, window: &[(usize, Cell)], breaching: usize) -> Evaluated {
         let state = if breaching >= self.m {
             StateValue::Alarm
         } else {
@@ -226,18 +226,12 @@ impl Ctx<'_> {
             StateValue::Alarm => breaching,
             _ => window.len() - breaching,
         };
-        self.verdict(range, window, state, k)
+        self.verdict(window, state, k)
     }
 
     /// "Threshold Crossed: k out of the last n datapoints [v (date), ...] was (not)
     /// greater than the threshold (t) (minimum x datapoints for A -> B transition)."
-    fn verdict(
-        &self,
-        range: &[Slot],
-        window: &[(usize, Cell)],
-        state: StateValue,
-        k: usize,
-    ) -> Evaluated {
+    fn verdict(&self, window: &[(usize, Cell)], state: StateValue, k: usize) -> Evaluated {
         let alarm_side = state == StateValue::Alarm;
         let listed: Vec<String> = window
             .iter()
@@ -256,38 +250,45 @@ impl Ctx<'_> {
         } else {
             self.n - self.m + 1
         };
-        let reason = format!(
-            "Threshold Crossed: {k} out of the last {} datapoints [{}] {} {}{} the threshold \
-             ({}) (minimum {} for {} transition).",
-            window.len(),
-            listed.join(", "),
-            was(k),
-            if alarm_side { "" } else { "not " },
-            self.alarm.comparison_operator.phrase(),
-            java_double(self.alarm.threshold),
-            plural(minimum, "datapoint"),
+        let side = if alarm_side { "" } else { "not " };
+        let phrase = self.alarm.comparison_operator.phrase();
+        let threshold = java_double(self.alarm.threshold);
+        let reason = if self.alarm.datapoints_to_alarm.is_none() {
+            // Without DatapointsToAlarm AWS writes the short form (recorded in 2023:
+            // "Threshold Crossed: 1 datapoint [21.5 (26/10/23 16:42:00)] was greater than
+            // the threshold (2.0).").
+            format!(
+                "Threshold Crossed: {} [{}] {} {side}{phrase} the threshold ({threshold}).",
+                plural(listed.len(), "datapoint"),
+                listed.join(", "),
+                was(listed.len()),
+            )
+        } else {
             // AWS names the transition by the side crossed, whatever the old state: an
             // alarm leaving INSUFFICIENT_DATA reads "OK -> ALARM".
-            if alarm_side {
+            let transition = if alarm_side {
                 "OK -> ALARM"
             } else {
                 "ALARM -> OK"
-            },
-        );
+            };
+            format!(
+                "Threshold Crossed: {k} out of the last {} datapoints [{}] {} {side}{phrase} \
+                 the threshold ({threshold}) (minimum {} for {transition} transition).",
+                window.len(),
+                listed.join(", "),
+                was(k),
+                plural(minimum, "datapoint"),
+            )
+        };
         Evaluated {
             state,
             reason,
-            reason_data: self.reason_data(range, window),
+            reason_data: self.reason_data(window),
         }
     }
 
     /// Every evaluated datapoint missing and filled as breaching or not.
-    fn all_filled(
-        &self,
-        range: &[Slot],
-        window: &[(usize, Cell)],
-        treat: TreatMissing,
-    ) -> Evaluated {
+    fn all_filled(&self, window: &[(usize, Cell)], treat: TreatMissing) -> Evaluated {
         let breaching = treat == TreatMissing::Breaching;
         let state = if breaching && self.n >= self.m {
             StateValue::Alarm
@@ -314,11 +315,11 @@ impl Ctx<'_> {
         Evaluated {
             state,
             reason,
-            reason_data: self.reason_data(range, window),
+            reason_data: self.reason_data(window),
         }
     }
 
-    fn insufficient(&self, range: &[Slot], window: &[(usize, Cell)], unknown: usize) -> Evaluated {
+    fn insufficient(&self, window: &[(usize, Cell)], unknown: usize) -> Evaluated {
         Evaluated {
             state: StateValue::InsufficientData,
             reason: format!(
@@ -326,25 +327,26 @@ impl Ctx<'_> {
                 plural(unknown, "datapoint"),
                 was(unknown)
             ),
-            reason_data: self.reason_data(range, window),
+            reason_data: self.reason_data(window),
         }
     }
 
-    /// AWS's `StateReasonData` (UNSURE of members beyond those AWS documents in its
-    /// examples: version, queryDate, startDate, statistic, period, recentDatapoints,
-    /// threshold, evaluatedDatapoints).
-    fn reason_data(&self, range: &[Slot], window: &[(usize, Cell)]) -> Value {
+    /// AWS's `StateReasonData`, with the members of AWS's recorded answers: version,
+    /// queryDate, startDate, unit, statistic, period, recentDatapoints, threshold,
+    /// evaluatedDatapoints (extendedStatistic for percentiles is UNSURE).
+    fn reason_data(&self, window: &[(usize, Cell)]) -> Value {
         let a = self.alarm;
         let mut m = Map::new();
         m.insert("version".into(), json!("1.0"));
         m.insert("queryDate".into(), json!(iso_date(self.now_ms)));
-        let start = window
-            .first()
-            .and_then(|(i, _)| range.get(*i))
-            .or(range.first())
-            .map(|s| s.start_ms)
-            .unwrap_or(self.now_ms);
-        m.insert("startDate".into(), json!(iso_date(start)));
+        // AWS gives a startDate only when a datapoint was received.
+        let first_real = window.iter().find_map(|(_, c)| match c {
+            Cell::Real(p) => Some(p.timestamp_ms),
+            Cell::Fill { .. } => None,
+        });
+        if let Some(start) = first_real {
+            m.insert("startDate".into(), json!(iso_date(start)));
+        }
         if let Some(s) = &a.statistic {
             m.insert("statistic".into(), json!(s));
         }
@@ -541,6 +543,24 @@ mod tests {
     }
 
     #[test]
+    fn short_reason_without_datapoints_to_alarm() {
+        let mut a = alarm(1, 1, TreatMissing::Missing);
+        a.datapoints_to_alarm = None;
+        let e = evaluate(&a, &range("- - X"), T).expect("decides");
+        assert_eq!(
+            e.reason,
+            "Threshold Crossed: 1 datapoint [5.0 (03/12/26 09:59:00)] was greater than the \
+             threshold (1.0)."
+        );
+        let e = evaluate(&a, &range("- - 0"), T).expect("decides");
+        assert_eq!(
+            e.reason,
+            "Threshold Crossed: 1 datapoint [0.0 (03/12/26 09:59:00)] was not greater than \
+             the threshold (1.0)."
+        );
+    }
+
+    #[test]
     fn ok_reason_counts_the_datapoints_within() {
         let mut a = alarm(2, 3, TreatMissing::Missing);
         a.comparison_operator = Comparison::GreaterThanOrEqualToThreshold;
@@ -569,8 +589,16 @@ mod tests {
         assert_eq!(e.state, StateValue::InsufficientData);
         assert_eq!(e.reason, "Insufficient Data: 1 datapoint was unknown.");
         assert_eq!(
-            e.reason_data["evaluatedDatapoints"],
-            json!([{"timestamp": "2026-12-03T09:59:00.000+0000"}])
+            e.reason_data,
+            json!({
+                "version": "1.0",
+                "queryDate": "2026-12-03T10:00:00.000+0000",
+                "statistic": "Sum",
+                "period": 60,
+                "recentDatapoints": [],
+                "threshold": 1.0,
+                "evaluatedDatapoints": [{"timestamp": "2026-12-03T09:59:00.000+0000"}]
+            })
         );
     }
 

@@ -2,10 +2,10 @@
 //! `Message` of the SNS publish) and its subject (`ALARM: "name" in US East (N.
 //! Virginia)`), for SNS topics and (Hearth's extension) webhooks alike.
 //!
-//! Members follow the messages AWS publishes; `TreatMissingData` is written as the bare
-//! mode (older AWS messages wrote "- TreatMissingData: missing") and a metric-math
-//! alarm's `Trigger` carries its `Metrics` in place of the single metric's members
-//! (UNSURE of their exact form in AWS's messages).
+//! Members follow messages AWS published (2022, and LocalStack's 2023 recordings):
+//! `DatapointsToAlarm` only when set, `TreatMissingData` the mode set or "", `Unit` null
+//! when not set. A metric-math alarm's `Trigger` carries its `Metrics` in place of the
+//! single metric's members (UNSURE of their exact form in AWS's messages).
 
 use serde_json::{json, Map, Value};
 
@@ -99,10 +99,9 @@ pub fn message(alarm: &MetricAlarm, old: StateValue, region: &str) -> Value {
         trigger.insert("Period".into(), json!(alarm.period_s()));
     }
     trigger.insert("EvaluationPeriods".into(), json!(alarm.evaluation_periods));
-    trigger.insert(
-        "DatapointsToAlarm".into(),
-        json!(alarm.datapoints_to_alarm()),
-    );
+    if let Some(d) = alarm.datapoints_to_alarm {
+        trigger.insert("DatapointsToAlarm".into(), json!(d));
+    }
     trigger.insert(
         "ComparisonOperator".into(),
         json!(alarm.comparison_operator.as_str()),
@@ -110,7 +109,10 @@ pub fn message(alarm: &MetricAlarm, old: StateValue, region: &str) -> Value {
     trigger.insert("Threshold".into(), json!(alarm.threshold));
     trigger.insert(
         "TreatMissingData".into(),
-        json!(alarm.treat_missing().as_str()),
+        json!(alarm
+            .treat_missing_data
+            .map(|t| t.as_str())
+            .unwrap_or_default()),
     );
     trigger.insert(
         "EvaluateLowSampleCountPercentile".into(),
@@ -188,10 +190,9 @@ mod tests {
                     "Dimensions": [{"value": "f", "name": "FunctionName"}],
                     "Period": 60,
                     "EvaluationPeriods": 1,
-                    "DatapointsToAlarm": 1,
                     "ComparisonOperator": "GreaterThanThreshold",
                     "Threshold": 1.0,
-                    "TreatMissingData": "missing",
+                    "TreatMissingData": "",
                     "EvaluateLowSampleCountPercentile": ""
                 }
             })

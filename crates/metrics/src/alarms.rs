@@ -150,7 +150,8 @@ struct DescribeAlarmsInput {
     next_token: Option<String>,
 }
 
-const STATES: &[&str] = &["OK", "ALARM", "INSUFFICIENT_DATA"];
+/// StateValue's members in the order AWS's validation message lists them.
+const STATES: &[&str] = &["INSUFFICIENT_DATA", "ALARM", "OK"];
 
 fn describe_alarms(cw: &CloudWatch, account: &str, input: Value) -> Result<Value, CloudWatchError> {
     let i: DescribeAlarmsInput = parse_input(input)?;
@@ -413,11 +414,12 @@ struct SetAlarmStateInput {
     state_reason_data: Option<String>,
 }
 
-/// The ResourceNotFound (HTTP 404 in the model) of an alarm that does not exist.
-fn not_found(name: &str) -> CloudWatchError {
+/// The ResourceNotFound (HTTP 404 in the model) of an alarm that does not exist: AWS
+/// answers it with no message (LocalStack's 2023 recording of SetAlarmState).
+fn not_found() -> CloudWatchError {
     CloudWatchError {
         code: "ResourceNotFound".into(),
-        message: format!("Alarm {name} not found"),
+        message: String::new(),
         status: 404,
         sender_fault: true,
     }
@@ -449,7 +451,7 @@ fn set_alarm_state(cw: &CloudWatch, account: &str, input: Value) -> Result<Value
     let arn = alarm_arn(cw.region(), account, &name);
     match alarm_state::change(cw, &arn, None, new, cw.now_ms())? {
         Some(_) => Ok(json!({})),
-        None => Err(not_found(&name)),
+        None => Err(not_found()),
     }
 }
 
