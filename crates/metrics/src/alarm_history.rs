@@ -57,33 +57,103 @@ pub enum ConfigChange {
     Delete,
 }
 
-/// A configuration update's summary and data.
-pub fn configuration(alarm: &MetricAlarm, change: ConfigChange) -> (String, Value) {
+/// An alarm's configuration as AWS's ConfigurationUpdate history writes it (recorded in
+/// 2023: camelCase members, ISO dates, dimensions as `{value, name}`, and `okactions`
+/// in lower case). A metric-math alarm's `metrics` are its queries' wire form (UNSURE).
+fn history_config(a: &MetricAlarm) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("alarmName".into(), json!(a.alarm_name));
+    if let Some(d) = &a.alarm_description {
+        m.insert("alarmDescription".into(), json!(d));
+    }
+    m.insert("alarmArn".into(), json!(a.alarm_arn));
+    m.insert(
+        "alarmConfigurationUpdatedTimestamp".into(),
+        json!(iso_date(a.configuration_updated_ms)),
+    );
+    let optional = [
+        ("namespace", &a.namespace),
+        ("metricName", &a.metric_name),
+        ("statistic", &a.statistic),
+        ("extendedStatistic", &a.extended_statistic),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(p) = a.period {
+        m.insert("period".into(), json!(p));
+    }
+    if let Some(u) = &a.unit {
+        m.insert("unit".into(), json!(u));
+    }
+    if a.metrics.is_empty() {
+        let dims: Vec<Value> = a
+            .dimensions
+            .iter()
+            .map(|d| json!({"value": d.value, "name": d.name}))
+            .collect();
+        m.insert("dimensions".into(), json!(dims));
+    } else {
+        m.insert("metrics".into(), json!(a.metrics));
+    }
+    m.insert("threshold".into(), json!(a.threshold));
+    m.insert(
+        "comparisonOperator".into(),
+        json!(a.comparison_operator.as_str()),
+    );
+    m.insert("evaluationPeriods".into(), json!(a.evaluation_periods));
+    if let Some(d) = a.datapoints_to_alarm {
+        m.insert("datapointsToAlarm".into(), json!(d));
+    }
+    if let Some(t) = a.treat_missing_data {
+        m.insert("treatMissingData".into(), json!(t.as_str()));
+    }
+    if let Some(e) = &a.evaluate_low_sample_count_percentile {
+        m.insert("evaluateLowSampleCountPercentile".into(), json!(e));
+    }
+    m.insert("stateValue".into(), json!(a.state_value.as_str()));
+    m.insert(
+        "stateUpdatedTimestamp".into(),
+        json!(iso_date(a.state_updated_ms)),
+    );
+    m.insert("actionsEnabled".into(), json!(a.actions_enabled));
+    m.insert("alarmActions".into(), json!(a.alarm_actions));
+    m.insert(
+        "insufficientDataActions".into(),
+        json!(a.insufficient_data_actions),
+    );
+    m.insert("okactions".into(), json!(a.ok_actions));
+    m
+}
+
+/// A configuration update's summary and data. An update also carries
+/// `originalUpdatedFields`, the former values of the members it changed (UNSURE: modelled
+/// on AWS's, not checked against a recording).
+pub fn configuration(
+    alarm: &MetricAlarm,
+    change: ConfigChange,
+    original: Option<&MetricAlarm>,
+) -> (String, Value) {
     let (verb, kind, member) = match change {
         ConfigChange::Create => ("created", "Create", "createdAlarm"),
         ConfigChange::Update => ("updated", "Update", "updatedAlarm"),
         ConfigChange::Delete => ("deleted", "Delete", "deletedAlarm"),
     };
-    let mut config = Map::new();
-    if let Value::Object(wire) = alarm.to_wire() {
-        for (k, v) in wire {
-            // AWS's history writes the configuration's members in camelCase.
-            let mut c = k.chars();
-            let key: String = match c.next() {
-                Some(f) => f.to_lowercase().chain(c).collect(),
-                None => k.clone(),
-            };
-            config.insert(key, v);
-        }
+    let config = history_config(alarm);
+    let mut data = json!({"version": "1.0", "type": kind, member: config});
+    if let Some(old) = original {
+        let before = history_config(old);
+        let changed: Map<String, Value> = before
+            .into_iter()
+            .filter(|(k, v)| {
+                k != "alarmConfigurationUpdatedTimestamp" && data[member].get(k) != Some(v)
+            })
+            .collect();
+        data["originalUpdatedFields"] = Value::Object(changed);
     }
-    config.insert(
-        "timestamp".into(),
-        json!(iso_date(alarm.configuration_updated_ms)),
-    );
-    (
-        format!("Alarm \"{}\" {verb}", alarm.alarm_name),
-        json!({"version": "1.0", "type": kind, member: config}),
-    )
+    (format!("Alarm \"{}\" {verb}", alarm.alarm_name), data)
 }
 
 /// A state update's summary and data.
@@ -137,6 +207,52 @@ pub fn action(
                 "error": e,
             }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarm_model::tests::sample;
+
+    #[test]
+    fn configuration_is_aws_history_shape() {
+        let a = sample("errors");
+        let (summary, data) = configuration(&a, ConfigChange::Create, None);
+        assert_eq!(summary, "Alarm \"errors\" created");
+        assert_eq!(
+            data,
+            json!({
+                "version": "1.0",
+                "type": "Create",
+                "createdAlarm": {
+                    "alarmName": "errors",
+                    "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors",
+                    "alarmConfigurationUpdatedTimestamp": "1970-01-01T00:00:01.000+0000",
+                    "namespace": "AWS/Lambda",
+                    "metricName": "Errors",
+                    "statistic": "Sum",
+                    "period": 60,
+                    "dimensions": [{"value": "f", "name": "FunctionName"}],
+                    "threshold": 1.0,
+                    "comparisonOperator": "GreaterThanThreshold",
+                    "evaluationPeriods": 1,
+                    "stateValue": "INSUFFICIENT_DATA",
+                    "stateUpdatedTimestamp": "1970-01-01T00:00:01.000+0000",
+                    "actionsEnabled": true,
+                    "alarmActions": [],
+                    "insufficientDataActions": [],
+                    "okactions": []
+                }
+            })
+        );
+        let mut b = a.clone();
+        b.threshold = 3.0;
+        b.configuration_updated_ms = 2_000;
+        let (summary, data) = configuration(&b, ConfigChange::Update, Some(&a));
+        assert_eq!(summary, "Alarm \"errors\" updated");
+        assert_eq!(data["updatedAlarm"]["threshold"], json!(3.0));
+        assert_eq!(data["originalUpdatedFields"], json!({"threshold": 1.0}));
     }
 }
 

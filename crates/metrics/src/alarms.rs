@@ -4,6 +4,9 @@
 //!
 //! `SetAlarmState`'s actions run as for a change the evaluator makes: written with the
 //! change, delivered by the evaluator's next pass (within a minute).
+//!
+//! Alarm actions are SNS topic ARNs and, as a Hearth extension, `https://` or `http://`
+//! webhook URLs, which receive the same JSON notification (see `alarm_notify`).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -77,7 +80,7 @@ fn put_metric_alarm(
         }
         cw.store
             .put_metric_alarm(account, &arn, &fresh.to_record())?;
-        let (summary, data) = alarm_history::configuration(&fresh, ConfigChange::Create);
+        let (summary, data) = alarm_history::configuration(&fresh, ConfigChange::Create, None);
         alarm_history::add(
             cw,
             account,
@@ -91,7 +94,7 @@ fn put_metric_alarm(
     }
     // An update replaces the configuration and keeps the state, the tags given at
     // creation and any notifications still to deliver.
-    let mut updated: Option<MetricAlarm> = None;
+    let mut updated: Option<(MetricAlarm, MetricAlarm)> = None;
     let config = fresh.clone();
     cw.store.edit_metric_alarm(
         &arn,
@@ -101,29 +104,30 @@ fn put_metric_alarm(
             };
             let alarm = MetricAlarm {
                 state_value: old.state_value,
-                state_reason: old.state_reason,
-                state_reason_data: old.state_reason_data,
+                state_reason: old.state_reason.clone(),
+                state_reason_data: old.state_reason_data.clone(),
                 state_updated_ms: old.state_updated_ms,
                 state_transitioned_ms: old.state_transitioned_ms,
-                tags: old.tags,
-                pending: old.pending,
+                tags: old.tags.clone(),
+                pending: old.pending.clone(),
                 ..config
             };
             *record = alarm.to_record();
-            updated = Some(alarm);
+            updated = Some((alarm, old));
             true
         }),
     )?;
     // Deleted between the read and the edit: create it as new.
-    let alarm = match updated {
-        Some(a) => a,
+    let (alarm, original) = match updated {
+        Some((a, old)) => (a, Some(old)),
         None => {
             cw.store
                 .put_metric_alarm(account, &arn, &fresh.to_record())?;
-            fresh
+            (fresh, None)
         }
     };
-    let (summary, data) = alarm_history::configuration(&alarm, ConfigChange::Update);
+    let (summary, data) =
+        alarm_history::configuration(&alarm, ConfigChange::Update, original.as_ref());
     alarm_history::add(
         cw,
         account,
@@ -390,7 +394,7 @@ fn delete_alarms(cw: &CloudWatch, account: &str, input: Value) -> Result<Value, 
         if cw.store.delete_metric_alarm(&arn)? {
             let mut alarm = parse_record(&record)?;
             alarm.configuration_updated_ms = now;
-            let (summary, data) = alarm_history::configuration(&alarm, ConfigChange::Delete);
+            let (summary, data) = alarm_history::configuration(&alarm, ConfigChange::Delete, None);
             alarm_history::add(
                 cw,
                 account,
