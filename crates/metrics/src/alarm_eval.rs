@@ -140,8 +140,13 @@ pub fn evaluate(alarm: &MetricAlarm, range: &[Slot], now_ms: i64) -> Option<Eval
             Some(ctx.by_count(&window, b))
         }
         TreatMissing::Missing | TreatMissing::Ignore => {
-            if b_real >= m || g_real > 0 {
-                return Some(ctx.by_count(&window, b_real));
+            // The missing datapoints count for neither side here: the reason counts the
+            // real ones.
+            if b_real >= m {
+                return Some(ctx.verdict(&window, StateValue::Alarm, b_real));
+            }
+            if g_real > 0 {
+                return Some(ctx.verdict(&window, StateValue::Ok, g_real));
             }
             // Every real datapoint breaches: "ALARM" when the oldest is at least M
             // periods old (the newest period being 1 old).
@@ -571,6 +576,25 @@ mod tests {
             "Threshold Crossed: 2 out of the last 3 datapoints [0.0 (03/12/26 09:59:00), \
              0.0 (03/12/26 09:57:00)] were not greater than or equal to the threshold (1.0) \
              (minimum 2 datapoints for ALARM -> OK transition)."
+        );
+    }
+
+    #[test]
+    fn partial_data_reasons_count_real_datapoints() {
+        let a = alarm(3, 3, TreatMissing::Missing);
+        let e = evaluate(&a, &range("0 - - - -"), T).expect("decides");
+        assert_eq!(
+            e.reason,
+            "Threshold Crossed: 1 out of the last 3 datapoints [0.0 (03/12/26 09:55:00)] was \
+             not greater than the threshold (1.0) (minimum 1 datapoint for ALARM -> OK \
+             transition)."
+        );
+        let e = evaluate(&a, &range("X - - - -"), T).expect("decides");
+        assert_eq!(
+            e.reason,
+            "Threshold Crossed: 1 out of the last 3 datapoints [5.0 (03/12/26 09:55:00)] was \
+             greater than the threshold (1.0) (minimum 3 datapoints for OK -> ALARM \
+             transition)."
         );
     }
 
