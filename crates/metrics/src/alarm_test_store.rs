@@ -1,5 +1,6 @@
 //! An in-memory [`MetricStore`] holding alarms and their history, for the tests of the
-//! alarm operations and the evaluator (metric series, points and metering are not kept).
+//! alarm operations and the evaluator; series and points are the crate's `MemStore`'s
+//! (metering is not kept).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -7,8 +8,12 @@ use std::sync::Mutex;
 use hearth_store::traits::Edit;
 use hearth_store::{Edited, MeterRow, MetricPoint, MetricSeries, MetricStore, StoreError};
 
+use crate::mem_store::MemStore;
+
 #[derive(Default)]
 pub struct MemoryAlarms {
+    /// Series and points.
+    metrics: MemStore,
     /// ARN → (account, record).
     alarms: Mutex<BTreeMap<String, (String, String)>>,
     /// (account, name, ts, data), in insertion order.
@@ -20,46 +25,58 @@ fn name_of(arn: &str) -> &str {
 }
 
 impl MetricStore for MemoryAlarms {
-    fn add_metric_points(&self, _: &[MetricSeries], _: &[MetricPoint]) -> Result<(), StoreError> {
-        Ok(())
+    fn add_metric_points(
+        &self,
+        series: &[MetricSeries],
+        points: &[MetricPoint],
+    ) -> Result<(), StoreError> {
+        self.metrics.add_metric_points(series, points)
     }
-    fn get_metric_series(&self, _: &str) -> Result<Option<MetricSeries>, StoreError> {
-        Ok(None)
+    fn get_metric_series(&self, id: &str) -> Result<Option<MetricSeries>, StoreError> {
+        self.metrics.get_metric_series(id)
     }
     fn list_metric_series(
         &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<&str>,
-        _: i64,
-        _: Option<&str>,
-        _: usize,
+        account: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        active_since_ms: i64,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<MetricSeries>, StoreError> {
-        Ok(vec![])
+        self.metrics
+            .list_metric_series(account, namespace, name, active_since_ms, after, limit)
     }
-    fn metric_points(&self, _: &str, _: i64, _: i64) -> Result<Vec<MetricPoint>, StoreError> {
-        Ok(vec![])
+    fn metric_points(
+        &self,
+        series: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<MetricPoint>, StoreError> {
+        self.metrics.metric_points(series, from_ms, to_ms)
     }
     fn replace_metric_points(
         &self,
-        _: &str,
-        _: i64,
-        _: i64,
-        _: &[MetricPoint],
+        series: &str,
+        from_ms: i64,
+        to_ms: i64,
+        points: &[MetricPoint],
     ) -> Result<(), StoreError> {
-        Ok(())
+        self.metrics
+            .replace_metric_points(series, from_ms, to_ms, points)
     }
     fn metric_series_to_roll_up(
         &self,
-        _: i64,
-        _: u32,
-        _: Option<&str>,
-        _: usize,
+        before_ms: i64,
+        resolution_s: u32,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        Ok(vec![])
+        self.metrics
+            .metric_series_to_roll_up(before_ms, resolution_s, after, limit)
     }
-    fn delete_metric_points_before(&self, _: i64) -> Result<usize, StoreError> {
-        Ok(0)
+    fn delete_metric_points_before(&self, before_ms: i64) -> Result<usize, StoreError> {
+        self.metrics.delete_metric_points_before(before_ms)
     }
 
     fn put_metric_alarm(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {

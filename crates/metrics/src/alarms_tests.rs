@@ -789,3 +789,70 @@ async fn unreadable_data_keeps_the_state() {
     assert_eq!((r.evaluated, r.unreadable, r.changed), (1, 1, 0));
     assert_eq!(e.alarm("x").await["StateValue"], "INSUFFICIENT_DATA");
 }
+
+#[tokio::test]
+async fn the_evaluator_reads_this_services_own_data() {
+    let e = env();
+    let now = T + 3 * MIN + 30_000;
+    e.at(now);
+    e.put(
+        "app-errors",
+        json!({"Namespace": "App", "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
+               "AlarmActions": [TOPIC]}),
+    )
+    .await;
+    e.ok(
+        "PutMetricAlarm",
+        json!({
+            "AlarmName": "app-double",
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "Threshold": 10.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Metrics": [
+                {"Id": "e", "ReturnData": false, "MetricStat": {"Metric": {"Namespace": "App",
+                    "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "f"}]},
+                    "Period": 60, "Stat": "Sum"}},
+                {"Id": "d", "Expression": "e * 2"}
+            ]
+        }),
+    )
+    .await;
+    e.ok(
+        "PutMetricData",
+        json!({"Namespace": "App", "MetricData": [{
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
+            "Values": [2.0, 4.0],
+            "Timestamp": (T + 2 * MIN + 10_000) as f64 / 1000.0
+        }]}),
+    )
+    .await;
+    let actions = FakeActions::default();
+    let r =
+        e.cw.evaluate_alarms(now, &e.cw, &actions)
+            .await
+            .expect("pass");
+    assert_eq!((r.evaluated, r.changed, r.unreadable), (2, 2, 0));
+    let a = e.alarm("app-errors").await;
+    assert_eq!(a["StateValue"], "ALARM");
+    assert_eq!(
+        a["StateReason"],
+        "Threshold Crossed: 1 datapoint [6.0 (03/12/26 10:02:00)] was greater than the \
+         threshold (1.0)."
+    );
+    let data: Value =
+        serde_json::from_str(a["StateReasonData"].as_str().expect("text")).expect("json");
+    assert_eq!(
+        data["evaluatedDatapoints"],
+        json!([{"timestamp": "2026-12-03T10:02:00.000+0000", "sampleCount": 2.0, "value": 6.0}])
+    );
+    let m = e.alarm("app-double").await;
+    assert_eq!(m["StateValue"], "ALARM");
+    assert_eq!(
+        m["StateReason"],
+        "Threshold Crossed: 1 out of the last 1 datapoints [12.0 (03/12/26 10:02:00)] was \
+         greater than the threshold (10.0) (minimum 1 datapoint for OK -> ALARM transition)."
+    );
+    assert_eq!(actions.sent.lock().expect("lock").len(), 1);
+}

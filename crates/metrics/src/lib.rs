@@ -9,6 +9,7 @@
 //! what is recorded goes through the in-memory [`Recorder`] first.
 
 mod alarm_checks;
+mod alarm_data;
 pub mod alarm_eval;
 pub mod alarm_evaluator;
 mod alarm_history;
