@@ -856,3 +856,67 @@ async fn the_evaluator_reads_this_services_own_data() {
     );
     assert_eq!(actions.sent.lock().expect("lock").len(), 1);
 }
+
+/// The lifecycle over the embedded SQLite store, as the server runs it.
+#[tokio::test]
+async fn the_lifecycle_on_the_sqlite_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = hearth_store::Store::open(dir.path()).expect("store");
+    let now = Arc::new(AtomicI64::new(T));
+    let clock = now.clone();
+    let cw = CloudWatch::new(store.metrics().clone(), "us-east-1")
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+    let e = Env { cw, now };
+    for n in ["s-1", "s-2", "t-1"] {
+        e.put(n, json!({"AlarmActions": [TOPIC]})).await;
+    }
+    let page = e
+        .ok(
+            "DescribeAlarms",
+            json!({"AlarmNamePrefix": "s-", "MaxRecords": 1}),
+        )
+        .await;
+    assert_eq!(names(&page), ["s-1"]);
+    let next = e
+        .ok(
+            "DescribeAlarms",
+            json!({"AlarmNamePrefix": "s-", "MaxRecords": 1, "NextToken": page["NextToken"]}),
+        )
+        .await;
+    assert_eq!(names(&next), ["s-2"]);
+    assert_eq!(next.get("NextToken"), None);
+
+    let data = FakeData::default();
+    data.set(&[(T + 2 * MIN, 5.0)]);
+    let actions = FakeActions::default();
+    let r =
+        e.cw.evaluate_alarms(T + 3 * MIN, &data, &actions)
+            .await
+            .expect("pass");
+    assert_eq!((r.evaluated, r.changed, r.notified), (3, 3, 3));
+    let again =
+        e.cw.evaluate_alarms(T + 4 * MIN, &data, &actions)
+            .await
+            .expect("pass");
+    assert_eq!((again.changed, again.notified), (0, 0));
+    e.at(T + 5 * MIN);
+    e.ok("DeleteAlarms", json!({"AlarmNames": ["t-1"]})).await;
+    let h = e
+        .ok("DescribeAlarmHistory", json!({"AlarmName": "t-1"}))
+        .await;
+    let summaries: Vec<&str> = h["AlarmHistoryItems"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["HistorySummary"].as_str().expect("summary"))
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "Alarm \"t-1\" deleted",
+            "Successfully executed action arn:aws:sns:us-east-1:123456789012:ops",
+            "Alarm updated from INSUFFICIENT_DATA to ALARM",
+            "Alarm \"t-1\" created"
+        ]
+    );
+}
