@@ -382,8 +382,9 @@ fn alarm_names(input: Value) -> Result<Vec<String>, CloudWatchError> {
     Ok(names)
 }
 
-/// Deletes the named alarms; names of no alarm are passed over (UNSURE: the model lists
-/// ResourceNotFound for DeleteAlarms, but AWS is not known to answer it for them).
+/// Deletes the named alarms; names of no alarm are passed over, as AWS documents ("If
+/// you specify any incorrect alarm names, the alarms you specify with correct names are
+/// still deleted").
 fn delete_alarms(cw: &CloudWatch, account: &str, input: Value) -> Result<Value, CloudWatchError> {
     let now = cw.now_ms();
     for name in alarm_names(input)? {

@@ -459,7 +459,8 @@ async fn the_evaluator_changes_state_and_notifies() {
             notified: 1,
             failed_actions: 1,
             unreadable: 0,
-            failed: 0
+            failed: 0,
+            history_deleted: 0
         }
     );
     assert_eq!(
@@ -919,4 +920,19 @@ async fn the_lifecycle_on_the_sqlite_store() {
             "Alarm \"t-1\" created"
         ]
     );
+    // History outlives the alarm, then ages out after 30 days: all but the deletion.
+    let later = T + 5 * MIN + crate::alarm_evaluator::ALARM_HISTORY_RETENTION_MS;
+    let aged =
+        e.cw.evaluate_alarms(later, &data, &actions)
+            .await
+            .expect("pass");
+    assert_eq!(aged.history_deleted, 9);
+    let h = e
+        .ok("DescribeAlarmHistory", json!({"AlarmName": "t-1"}))
+        .await;
+    assert_eq!(
+        h["AlarmHistoryItems"][0]["HistorySummary"],
+        "Alarm \"t-1\" deleted"
+    );
+    assert_eq!(h["AlarmHistoryItems"].as_array().map(Vec::len), Some(1));
 }
