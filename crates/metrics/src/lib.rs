@@ -8,7 +8,21 @@
 //! in the same form, or a [`CloudWatchError`]. State is behind the store's `MetricStore`;
 //! what is recorded goes through the in-memory [`Recorder`] first.
 
+mod alarm_checks;
+mod alarm_data;
+pub mod alarm_eval;
+pub mod alarm_evaluator;
+mod alarm_history;
+pub mod alarm_model;
+pub mod alarm_notify;
+mod alarm_put;
+mod alarm_state;
+#[cfg(test)]
+mod alarm_test_store;
+mod alarm_time;
 mod alarms;
+#[cfg(test)]
+mod alarms_tests;
 mod data;
 pub mod emf;
 mod error;
@@ -33,6 +47,8 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use alarm_eval::Datapoint;
+pub use alarm_evaluator::{AlarmActions, AlarmData, BoxFuture, EvaluationReport, MetricQuery};
 pub use emf::EmfError;
 pub use error::CloudWatchError;
 pub use get_data::QueryResult;
