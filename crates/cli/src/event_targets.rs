@@ -7,12 +7,11 @@
 use std::collections::BTreeMap;
 
 use hearth_eventbridge::{Outgoing, Sender, TargetError, Targets, PRINCIPAL, SCHEDULER_PRINCIPAL};
-use hearth_iam_policy::{evaluate, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy};
 use hearth_sns::{PublishInput, Sns, SnsError};
 use hearth_sqs::{ErrorKind, MessageAttributeValue, OutgoingMessage, Sqs};
 use hearth_triggers::{BoxFuture, Invoker};
 
-use crate::messaging::{service_may_send, Refusal};
+use crate::messaging::{service_may_publish, service_may_send, Refusal};
 
 /// The sender SQS records for EventBridge's messages (UNSURE: AWS's service identity
 /// for EventBridge is not documented).
@@ -51,40 +50,13 @@ impl EventTargets {
 
     /// Whether the topic's policy lets EventBridge publish for the rule `source_arn`.
     fn topic_allows(&self, topic_arn: &str, source_arn: &str) -> Result<(), TargetError> {
-        let text = match self.sns.topic_policy(topic_arn) {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                return Err(TargetError::NoResource(format!(
-                    "{topic_arn} does not exist"
-                )))
-            }
-            Err(e) => return Err(topic_error(topic_arn, e)),
-        };
-        let policy = hearth_iam_policy::parse(&text, PolicyKind::Resource)
-            .map_err(|e| TargetError::NoPermissions(format!("the topic's policy: {e}")))?;
-        let mut ctx = RequestContext::new(RequestPrincipal::service(PRINCIPAL));
-        ctx.set("aws:SourceArn", source_arn);
-        if let Some(a) = hearth_model::arn::arn_account(source_arn) {
-            ctx.set("aws:SourceAccount", a);
-        }
-        let owner = hearth_model::arn::arn_account(topic_arn).unwrap_or_default();
-        let outcome = evaluate(
-            &ctx,
-            "sns:Publish",
-            topic_arn,
-            &[],
-            ResourcePolicy {
-                account: owner,
-                policy: Some(&policy),
-            },
-        );
-        if outcome.allowed() {
-            Ok(())
-        } else {
-            Err(TargetError::NoPermissions(format!(
+        service_may_publish(&self.sns, topic_arn, PRINCIPAL, source_arn).map_err(|r| match r {
+            Refusal::NoQueue => TargetError::NoResource(format!("{topic_arn} does not exist")),
+            Refusal::Denied => TargetError::NoPermissions(format!(
                 "the policy of {topic_arn} does not allow {PRINCIPAL} to publish for {source_arn}"
-            )))
-        }
+            )),
+            Refusal::Failed(e) => TargetError::Failed(e),
+        })
     }
 }
 

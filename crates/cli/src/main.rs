@@ -1,6 +1,7 @@
 //! `hearth`: the server and its client verbs.
 
 mod admin_key;
+mod alarm_actions;
 mod client;
 mod data_lock;
 mod default_role;

@@ -113,6 +113,50 @@ pub(crate) async fn service_may_send(
     })
 }
 
+/// Whether the topic's policy lets the service principal `service` publish to it for
+/// `source_arn` (a rule, an alarm); a topic that is not there is [`Refusal::NoQueue`].
+pub(crate) fn service_may_publish(
+    sns: &Sns,
+    topic_arn: &str,
+    service: &str,
+    source_arn: &str,
+) -> Result<(), Refusal> {
+    use hearth_iam_policy::{
+        evaluate, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
+    };
+    let text = match sns.topic_policy(topic_arn) {
+        Ok(Some(t)) => t,
+        Ok(None)
+        | Err(SnsError::Client {
+            code: "NotFound", ..
+        }) => return Err(Refusal::NoQueue),
+        Err(e) => return Err(Refusal::Failed(e.to_string())),
+    };
+    let policy = hearth_iam_policy::parse(&text, PolicyKind::Resource)
+        .map_err(|e| Refusal::Failed(format!("the topic's policy: {e}")))?;
+    let mut ctx = RequestContext::new(RequestPrincipal::service(service));
+    ctx.set("aws:SourceArn", source_arn);
+    if let Some(a) = hearth_model::arn::arn_account(source_arn) {
+        ctx.set("aws:SourceAccount", a);
+    }
+    let owner = hearth_model::arn::arn_account(topic_arn).unwrap_or_default();
+    let outcome = evaluate(
+        &ctx,
+        "sns:Publish",
+        topic_arn,
+        &[],
+        ResourcePolicy {
+            account: owner,
+            policy: Some(&policy),
+        },
+    );
+    if outcome.allowed() {
+        Ok(())
+    } else {
+        Err(Refusal::Denied)
+    }
+}
+
 /// Queues and topics, as asynchronous invocation sends records and dead letters to them
 /// (with the function's execution role, which the dispatcher has checked).
 pub(crate) struct Outbound {

@@ -417,6 +417,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         cloudwatch: cloudwatch.clone(),
         engine: engine.clone(),
         node: fleet_node.clone(),
+        alarm_actions: Arc::new(crate::alarm_actions::Actions::new(sns.clone())),
     }
     .start();
     let available = catalog.available();

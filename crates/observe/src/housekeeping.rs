@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use hearth_engine::observe::Concurrency;
 use hearth_engine::Engine;
+use hearth_metrics::alarm_evaluator::AlarmActions;
 use hearth_metrics::{CloudWatch, Recorder, Unit};
 use hearth_model::arn::key_parts;
 use tokio::sync::watch;
@@ -21,7 +22,7 @@ const LEASE: &str = "metrics";
 const LEASE_TTL: Duration = Duration::from_secs(180);
 /// How often counts go to the store.
 const FLUSH_EVERY_S: u64 = 10;
-/// How often the leased work runs.
+/// How often the leased work runs (alarms are evaluated once a minute, as on AWS).
 const ROLL_UP_EVERY_S: u64 = 60;
 /// Metering is kept this long (as CloudWatch's hourly points).
 const METERING_DAYS: i64 = 455;
@@ -33,6 +34,8 @@ pub struct Housekeeping {
     pub engine: Engine,
     /// This node's id in the fleet (the lease holder's name).
     pub node: String,
+    /// Where alarms' actions go.
+    pub alarm_actions: Arc<dyn AlarmActions>,
 }
 
 /// The running housekeeping; [`Running::stop`] flushes one last time.
@@ -116,7 +119,8 @@ impl Housekeeping {
         }
     }
 
-    /// What one node of the fleet does: rollups and retention.
+    /// What one node of the fleet does: alarms, rollups and retention (on a blocking
+    /// thread: the store's calls block).
     fn leased_work(&self) {
         let store = self.engine.store();
         match store.fleet().acquire_lease(LEASE, &self.node, LEASE_TTL) {
@@ -128,6 +132,21 @@ impl Housekeeping {
             }
         }
         let now = self.cloudwatch.now_ms();
+        // The alarms read what was counted until now.
+        self.flush();
+        let cw = &self.cloudwatch;
+        let report = tokio::runtime::Handle::current().block_on(cw.evaluate_alarms(
+            now,
+            cw,
+            self.alarm_actions.as_ref(),
+        ));
+        match report {
+            Ok(r) if r.failed_actions > 0 => {
+                tracing::warn!(report = ?r, "some alarm actions failed (see the alarms' history)")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot evaluate the alarms"),
+        }
         if let Err(e) = self.cloudwatch.roll_up(now) {
             tracing::warn!(error = %e, "cannot roll up metric points");
         }
