@@ -85,10 +85,10 @@ impl Housekeeping {
             n += 1;
             let now = me.cloudwatch.now_ms();
             sample(&me.engine.concurrency(), me.cloudwatch.recorder(), now);
-            if n % FLUSH_EVERY_S == 0 {
+            if n.is_multiple_of(FLUSH_EVERY_S) {
                 me.flush_off_thread().await;
             }
-            if n % ROLL_UP_EVERY_S == 0 {
+            if n.is_multiple_of(ROLL_UP_EVERY_S) {
                 let m = me.clone();
                 let _ = tokio::task::spawn_blocking(move || m.leased_work()).await;
             }
