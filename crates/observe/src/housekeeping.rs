@@ -259,8 +259,11 @@ mod tests {
 
     use super::*;
 
-    /// The (name, dims, max) of every series the recorder drained.
-    fn drained(r: &Recorder) -> Vec<(String, Vec<(String, String)>, f64)> {
+    /// A drained series: its name, its dimensions and the largest value recorded.
+    type Drained = (String, Vec<(String, String)>, f64);
+
+    /// Every series the recorder drained.
+    fn drained(r: &Recorder) -> Vec<Drained> {
         let (series, points) = r.drain();
         let mut out: Vec<_> = points
             .iter()
