@@ -537,6 +537,14 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     r(
         "GET",
+        "/_hearth/metering",
+        lambda("GetMetering", "hearth:GetMetering", Any),
+    ),
+    // Prometheus's scrape: outside the signature check, it checks its bearer token
+    // itself (`prometheus.rs`).
+    r("GET", "/metrics", lambda("GetMetrics", "hearth:GetMetrics", Any)),
+    r(
+        "GET",
         "/_hearth/nodes",
         lambda("ListNodes", "hearth:ListNodes", Any),
     ),
