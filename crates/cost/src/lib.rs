@@ -10,7 +10,7 @@ mod prices;
 
 pub use calendar::{month_of_day, Month};
 pub use invocation::{bill_invocation, Billed, Invocation, RuntimeKind, INIT_BILLED_FOR_ALL_SINCE};
-pub use month::{price_usage, Bill, Charges, UsageRow};
+pub use month::{price_usage, Bill, Charges, Line, UsageRow};
 pub use prices::{
     ArchPrices, Architecture, DurationTier, FreeTier, PriceError, PriceTable, RegionPrices,
 };
