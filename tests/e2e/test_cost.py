@@ -2,14 +2,18 @@
 
 Needs the server's `GET /_hearth/metering` (the lead's work): until it answers, the test is
 an expected failure (xfail), and once it exists it is expected to pass as written. The
-expected figures are computed here by hand from the price file and from the `Billed
-Duration` of each invocation's REPORT line (with the free tier off, so every request and
-GB-second is priced).
+expected figures are computed here by hand from the price file and from each invocation's
+REPORT line (with the free tier off, so every request and GB-second is priced). The billed
+milliseconds are AWS's since 1 August 2025: `Duration` plus `Init Duration` (on a cold
+start) rounded up to the millisecond, as the metering counts them. Where the REPORT line's own
+`Billed Duration` already includes the INIT phase it is the same figure; Hearth's REPORT of a
+managed runtime leaves INIT out of it (the pre-August-2025 rule), hence the sum here.
 """
 
 import json
 import math
 import re
+import time
 
 import pytest
 
@@ -17,7 +21,19 @@ import hearth_e2e as h
 
 PRICES = json.loads((h.REPO / "crates" / "cost" / "data" / "lambda-prices.json").read_text())
 
-BILLED = re.compile(r"\tBilled Duration: (\d+) ms")
+DURATION = re.compile(r"\tDuration: (\d+)\.(\d\d) ms")
+INIT = re.compile(r"\tInit Duration: (\d+)\.(\d\d) ms")
+
+
+def billed_ms(log: str) -> int:
+    """ceil(Duration + Init Duration) in whole ms, in integer hundredths (no float noise)."""
+    report = next(line for line in log.splitlines() if line.startswith("REPORT "))
+    hundredths = 0
+    for pattern in (DURATION, INIT):
+        m = pattern.search(report)
+        if m:
+            hundredths += int(m.group(1)) * 100 + int(m.group(2))
+    return max(1, -(-hundredths // 100))
 
 
 def test_cost_prices_a_scripted_workload(server, client):
@@ -28,15 +44,22 @@ def test_cost_prices_a_scripted_workload(server, client):
     memory = 256
     h.create_function(client, name, MemorySize=memory)
     invocations = 7
-    billed_ms = 0
+    billed = 0
     for i in range(invocations):
         inv = h.invoke(client, name, {"i": i}, LogType="Tail")
         assert inv.function_error is None
-        billed_ms += int(BILLED.search(inv.log).group(1))
+        billed += billed_ms(inv.log)
 
-    out = h.hearth_cli("cost", "--function", name, "--no-free-tier", "--since", "1d",
-                       "--json", "--endpoint", server.endpoint)
-    doc = json.loads(out.stdout)
+    # The metering may be written a moment after the answers: wait for all the requests.
+    deadline = time.monotonic() + 15
+    while True:
+        out = h.hearth_cli("cost", "--function", name, "--no-free-tier", "--since", "1d",
+                           "--json", "--endpoint", server.endpoint)
+        doc = json.loads(out.stdout)
+        counted = doc["Functions"].get(name, {}).get("Requests", 0)
+        if counted >= invocations or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     assert doc["Region"] == "us-east-1"
     assert doc["FreeTier"] is False
     assert doc["PricesReadOn"] == PRICES["ReadOn"]
@@ -44,7 +67,7 @@ def test_cost_prices_a_scripted_workload(server, client):
     line = doc["Functions"][name]
 
     x86 = PRICES["Regions"]["us-east-1"]["x86_64"]
-    gb_seconds = billed_ms / 1000 * memory / 1024
+    gb_seconds = billed / 1000 * memory / 1024
     requests = invocations * x86["RequestsPerMillion"] / 1e6
     duration = gb_seconds * x86["DurationTiers"][0]["PerGbSecond"]
     assert line["Requests"] == invocations

@@ -105,7 +105,7 @@ def test_tune_text_output_has_the_chart_and_a_recommendation(server, client, fun
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["MEMORY", "P50-MS", "P95-MS", "AVG-BILLED-MS", "$/1M-INVOKES"]
     assert lines[1].split()[:2] == ["128", "MB"]
-    assert "recommended (Cost): 128 MB" in out.stdout
+    assert "recommended (cost): 128 MB" in out.stdout
     # Not a terminal: no progress bar on stderr.
     assert out.stderr == ""
     assert copies_of(client, function) == []

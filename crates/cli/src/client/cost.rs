@@ -35,11 +35,19 @@ pub struct CostArgs {
     pub free_tier: bool,
 
     /// Price every request and GB-second, as an account past its free tier pays.
-    #[arg(long)]
+    #[arg(long, overrides_with = "free_tier")]
     pub no_free_tier: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl CostArgs {
+    /// The last of `--free-tier` / `--no-free-tier` wins (each overrides the other); neither
+    /// means the free tier.
+    fn wants_free_tier(&self) -> bool {
+        !self.no_free_tier
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,7 +66,7 @@ fn day_range(now: Duration, since: Duration) -> (u64, u64) {
 pub fn run(args: CostArgs) -> anyhow::Result<()> {
     let table = PriceTable::aws();
     let prices = table.region(&args.region)?;
-    let free_tier = !args.no_free_tier || args.free_tier;
+    let free_tier = args.wants_free_tier();
     let client = Client::new(&args.common)?;
     let (from, to) = day_range(SystemTime::now().duration_since(UNIX_EPOCH)?, args.since);
     let mut path = format!("/_hearth/metering?from_day={from}&to_day={to}");
@@ -170,6 +178,28 @@ fn money(dollars: f64) -> String {
 mod tests {
     use super::*;
     use hearth_cost::Architecture;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: CostArgs,
+    }
+
+    fn free(argv: &[&str]) -> bool {
+        use clap::Parser;
+        let cmd = Cmd::try_parse_from(std::iter::once("cost").chain(argv.iter().copied()))
+            .expect("valid options");
+        cmd.args.wants_free_tier()
+    }
+
+    #[test]
+    fn the_last_free_tier_flag_wins() {
+        assert!(free(&[]));
+        assert!(free(&["--free-tier"]));
+        assert!(!free(&["--no-free-tier"]));
+        assert!(free(&["--no-free-tier", "--free-tier"]));
+        assert!(!free(&["--free-tier", "--no-free-tier"]));
+    }
 
     #[test]
     fn days_cover_the_period_and_today() {

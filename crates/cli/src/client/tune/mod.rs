@@ -159,8 +159,9 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
     out.push_str(&chart::terminal(&sizes, best));
     if let Some(i) = best {
         out.push_str(&format!(
-            "\nrecommended ({:?}): {} MB\n",
-            args.strategy, sizes[i].memory_mb
+            "\nrecommended ({}): {} MB\n",
+            args.strategy.name(),
+            sizes[i].memory_mb
         ));
     }
     out.push_str(&format!(

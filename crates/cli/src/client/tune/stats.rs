@@ -42,6 +42,17 @@ pub enum Strategy {
     Balanced,
 }
 
+impl Strategy {
+    /// As on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cost => "cost",
+            Self::Speed => "speed",
+            Self::Balanced => "balanced",
+        }
+    }
+}
+
 /// The weight of cost in `balanced` (Power Tuning's default `balancedWeight`).
 pub const BALANCED_WEIGHT: f64 = 0.5;
 
