@@ -54,6 +54,8 @@ pub struct PriceTable {
     pub read_on: String,
     /// Where from.
     pub source: String,
+    /// How they were read, and what they cover.
+    pub note: String,
     pub currency: String,
     pub free_tier: FreeTier,
     pub regions: BTreeMap<String, RegionPrices>,
@@ -199,6 +201,7 @@ mod tests {
         let table = PriceTable::aws();
         assert_eq!(table.read_on, "2026-12-03");
         assert_eq!(table.currency, "USD");
+        assert_eq!(table.source, "https://aws.amazon.com/lambda/pricing/");
         assert_eq!(table.free_tier.requests, 1_000_000);
         assert!(close(table.free_tier.gb_seconds, 400_000.0));
         let us = table.region("us-east-1").expect("us-east-1 is in the file");

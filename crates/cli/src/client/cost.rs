@@ -90,6 +90,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<()> {
             "Currency": table.currency,
             "PricesReadOn": table.read_on,
             "PricesSource": table.source,
+            "PricesNote": table.note,
             "Months": bill.months,
             "Functions": bill.functions,
             "Total": bill.total,

@@ -267,8 +267,10 @@ fn base_name(name_or_arn: &str) -> String {
 /// `F-tune-<mem>-<tag>`, `F` shortened to keep within Lambda's 64 characters.
 fn copy_name(base: &str, memory: u32, tag: &str) -> String {
     let suffix = format!("-tune-{memory}-{tag}");
-    let keep = MAX_NAME.saturating_sub(suffix.len()).min(base.len());
-    format!("{}{suffix}", &base[..keep])
+    let keep = MAX_NAME.saturating_sub(suffix.len());
+    // By characters: a name the server would refuse anyway must not panic here.
+    let base: String = base.chars().take(keep).collect();
+    format!("{base}{suffix}")
 }
 
 /// Eight hex digits, different per run (the hasher's keys are random per process).
@@ -316,6 +318,7 @@ mod tests {
         );
         assert_eq!(base_name("f"), "f");
         assert_eq!(random_tag().len(), 8);
+        assert_eq!(copy_name("é", 128, "0a1b2c3d"), "é-tune-128-0a1b2c3d");
     }
 
     #[test]
