@@ -192,9 +192,29 @@ const PYTHON: &str = "bench-python";
 /// When the run started, for the progress lines.
 static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
+/// The spinner under the progress lines, naming the phase under way (a terminal only).
+static PHASE: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+/// Says which phase starts: a line on standard error, and on a terminal the spinner below
+/// the lines names it with its elapsed time.
 fn progress(message: impl std::fmt::Display) {
     let t = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
-    eprintln!("hearth-bench [{t:5.1}s]: {message}");
+    let text = format!("hearth-bench [{t:5.1}s]: {message}");
+    if hearth_cli::progress::enabled() {
+        let phase = PHASE.get_or_init(|| hearth_cli::progress::spinner(""));
+        phase.println(&text);
+        phase.set_message(message.to_string());
+        phase.reset_elapsed();
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Takes the spinner off the terminal before the report is printed.
+fn progress_done() {
+    if let Some(phase) = PHASE.get() {
+        phase.finish_and_clear();
+    }
 }
 
 /// A 1 KB JSON event: `{"data":"xxx…"}`.
@@ -236,6 +256,7 @@ fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     if let Some(duration) = args.soak {
         let result = soak::run(&args, duration, &exe, &echo, &runtimes_dir, &sandbox, &work);
+        progress_done();
         return match result {
             Ok(()) => {
                 if let Err(e) = std::fs::remove_dir_all(&work) {
@@ -250,6 +271,7 @@ fn run(args: BenchArgs) -> anyhow::Result<()> {
         };
     }
     let result = bench(&plan, &args, &exe, &echo, &runtimes_dir, &sandbox, &work);
+    progress_done();
     match result {
         Ok(report) => {
             if let Err(e) = std::fs::remove_dir_all(&work) {

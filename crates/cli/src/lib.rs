@@ -4,4 +4,5 @@
 pub mod dirs;
 pub mod duration;
 pub mod output;
+pub mod progress;
 pub mod sandbox_kind;

@@ -54,6 +54,9 @@ fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
         args.names
     };
     let mut failed = Vec::new();
+    // Each install runs pip or npm for seconds to minutes: a count of the runtimes done,
+    // naming the one under way (on a terminal only).
+    let bar = hearth_cli::progress::counter(names.len() as u64, "runtimes");
     for name in &names {
         let managed = name.starts_with("python3.") || name.starts_with("nodejs");
         if managed && !install::is_installed(&dir, name) {
@@ -62,20 +65,26 @@ fn install_runtimes(args: InstallArgs) -> anyhow::Result<()> {
             } else {
                 ""
             };
-            eprintln!("installing {name} into {}{slow}", dir.join(name).display());
+            bar.suspend(|| eprintln!("installing {name} into {}{slow}", dir.join(name).display()));
         }
-        match install::install(&dir, name) {
-            Ok(InstallOutcome::Installed) => line(format!("{name}: installed"))?,
-            Ok(InstallOutcome::AlreadyInstalled) => line(format!("{name}: already installed"))?,
+        bar.set_message(format!("installing {name}"));
+        let outcome = install::install(&dir, name);
+        let said = bar.suspend(|| match outcome {
+            Ok(InstallOutcome::Installed) => line(format!("{name}: installed")),
+            Ok(InstallOutcome::AlreadyInstalled) => line(format!("{name}: already installed")),
             Ok(InstallOutcome::Builtin) => {
-                line(format!("{name}: built in (runs the function's bootstrap)"))?
+                line(format!("{name}: built in (runs the function's bootstrap)"))
             }
             Err(err) => {
                 eprintln!("error: {err}");
                 failed.push(name.as_str());
+                Ok(())
             }
-        }
+        });
+        said?;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     if !failed.is_empty() {
         bail!(
             "{} of {} runtimes failed to install: {}",

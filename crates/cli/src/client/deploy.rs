@@ -13,6 +13,9 @@ use super::http::{function_path, ApiError, Client};
 use super::output::line;
 use super::{package, wait, CommonArgs};
 
+/// From this size (1 MiB) a deploy shows its upload on a progress bar.
+const LARGE_ZIP: usize = 1 << 20;
+
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
     /// The function's name.
@@ -71,11 +74,15 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
     if args.handler.is_none() && args.runtime.starts_with("provided") {
         create.insert("Handler".into(), json!("bootstrap"));
     }
-    let created = match client.call(
-        Method::POST,
-        "/2015-03-31/functions",
-        Some(&Value::Object(create)),
-    ) {
+    let create = Value::Object(create);
+    // A large zip takes a while to send: its bytes on a bar (on a terminal only).
+    let sent = if zip.len() >= LARGE_ZIP && hearth_cli::progress::enabled() {
+        let bar = hearth_cli::progress::bytes(0, "uploading");
+        client.call_tracked(Method::POST, "/2015-03-31/functions", &create, &bar)
+    } else {
+        client.call(Method::POST, "/2015-03-31/functions", Some(&create))
+    };
+    let created = match sent {
         Ok(_) => true,
         Err(err) if is_conflict(&err) => false,
         Err(err) => return Err(err),
@@ -87,13 +94,15 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         let path = function_path(&args.name);
         // An update still running from before would make ours a conflict.
         wait::settled(&client, &args.name)?;
-        client
-            .call(
-                Method::PUT,
-                &format!("{path}/code"),
-                Some(&json!({ "ZipFile": code })),
-            )
-            .context("updating the function's code")?;
+        let code_path = format!("{path}/code");
+        let update = json!({ "ZipFile": code });
+        if zip.len() >= LARGE_ZIP && hearth_cli::progress::enabled() {
+            let bar = hearth_cli::progress::bytes(0, "uploading");
+            client.call_tracked(Method::PUT, &code_path, &update, &bar)
+        } else {
+            client.call(Method::PUT, &code_path, Some(&update))
+        }
+        .context("updating the function's code")?;
         wait::ready(&client, &args.name)?;
         client
             .call(

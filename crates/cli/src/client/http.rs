@@ -193,6 +193,37 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> anyhow::Result<Reply> {
+        self.send_with(service, method, path, headers, body, None)
+    }
+
+    /// [`Client::call`] with the request body's bytes counted on `bar` as they are sent
+    /// (large uploads: a deploy's zip).
+    pub fn call_tracked(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<Value> {
+        let body = serde_json::to_vec(body)?;
+        bar.set_length(body.len() as u64);
+        let reply = self.send_with(LAMBDA, method, path, &[], Some(body), Some(bar))?;
+        bar.finish_and_clear();
+        if !reply.is_success() {
+            return Err(reply.error().into());
+        }
+        reply.json()
+    }
+
+    fn send_with(
+        &self,
+        service: &str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        bar: Option<&indicatif::ProgressBar>,
+    ) -> anyhow::Result<Reply> {
         let url = format!("{}{}", self.endpoint, path);
         let mut builder = Request::builder().method(method.clone()).uri(&url);
         let mut signed: Vec<(&str, &str)> = headers.to_vec();
@@ -216,6 +247,17 @@ impl Client {
             builder = builder.header(name, value);
         }
         let result = match body {
+            Some(body) if bar.is_some() => {
+                let bar = bar.cloned().unwrap_or_else(indicatif::ProgressBar::hidden);
+                // A reader body would go chunked: the length keeps it a plain upload.
+                let request = builder
+                    .header("content-length", body.len())
+                    .body(ureq::SendBody::from_owned_reader(
+                        bar.wrap_read(std::io::Cursor::new(body)),
+                    ))
+                    .with_context(|| format!("invalid request {method} {url}"))?;
+                self.agent.run(request)
+            }
             Some(body) => {
                 let request = builder
                     .body(body)

@@ -3,6 +3,7 @@
 //! AWS-compatible HTTP API.
 
 mod audit;
+mod cost;
 mod credentials;
 mod deploy;
 mod egress;
@@ -22,11 +23,13 @@ mod schedule;
 mod scheduler;
 mod sns;
 mod triggers;
+mod tune;
 mod wait;
 
 use std::process::ExitCode;
 
 pub use audit::AuditArgs;
+pub use cost::CostArgs;
 pub use deploy::DeployArgs;
 pub use egress::EgressArgs;
 pub use events::EventsArgs;
@@ -38,6 +41,7 @@ pub use ls::LsArgs;
 pub use nodes::NodesArgs;
 pub use rm::RmArgs;
 pub use schedule::ScheduleArgs;
+pub use tune::TuneArgs;
 
 // Meant for `#[command(flatten)]` into the binary's top-level subcommands (a doc comment here
 // would become the binary's `about` text).
@@ -69,6 +73,12 @@ pub enum ClientCommand {
     /// Put an event on an EventBridge bus: `hearth events put --source S --detail-type T
     /// --detail JSON`.
     Events(EventsArgs),
+    /// What the metered use would cost on AWS Lambda, per function, with the host's own
+    /// CPU and memory use beside it.
+    Cost(CostArgs),
+    /// Power tuning: measure isolated copies of a function at several memory sizes and
+    /// recommend one (by cost, speed or balanced); the copies are always deleted.
+    Tune(Box<TuneArgs>),
 }
 
 /// Options every client verb takes.
@@ -105,6 +115,8 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Keys(args) => keys::run(args),
         ClientCommand::Schedule(args) => schedule::run(*args),
         ClientCommand::Events(args) => events::run(args),
+        ClientCommand::Cost(args) => cost::run(args),
+        ClientCommand::Tune(args) => tune::run(*args),
     }
 }
 
