@@ -12,7 +12,6 @@ import math
 import re
 import time
 
-
 import hearth_e2e as h
 
 PRICES = json.loads((h.REPO / "crates" / "cost" / "data" / "lambda-prices.json").read_text())
