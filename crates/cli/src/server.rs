@@ -474,6 +474,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sns: Some(sns),
         events: Some(events),
         scheduler: Some(scheduler),
+        // TODO(lead): wire `hearth_metrics::CloudWatch` over the store's `MetricStore`
+        // once the store side lands; until then CloudWatch answers as not enabled.
+        cloudwatch: None,
         mapping_queues: Some(mapping_queues),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
