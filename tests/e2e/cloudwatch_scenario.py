@@ -67,7 +67,13 @@ def run(cw, namespace, alarm, now):
         {"Id": "s", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": "Latency",
                                               "Dimensions": dims},
                                    "Period": 60, "Stat": "Sum"}}], **window)
-    step("metrics", cw.list_metrics, Namespace=namespace)
+    step("metrics", cw.list_metrics, Namespace=namespace, MetricName="Latency")
+    # A body past botocore's 10 KiB threshold, which botocore 1.43 sends gzip-compressed
+    # (`Content-Encoding: gzip`, PutMetricData's `requestcompression`).
+    step("bulk_put", cw.put_metric_data, Namespace=namespace, MetricData=[
+        {"MetricName": "Bulk", "Timestamp": t, "Value": 1.0} for _ in range(500)])
+    step("bulk", cw.get_metric_statistics, Namespace=namespace, MetricName="Bulk",
+         Period=60, Statistics=["SampleCount", "Sum"], **window)
     step("put_alarm", cw.put_metric_alarm, AlarmName=alarm, Namespace=namespace,
          MetricName="Latency", Dimensions=dims, Statistic="Average", Period=60,
          EvaluationPeriods=1, Threshold=100.0, ComparisonOperator="GreaterThanThreshold",

@@ -422,3 +422,34 @@ fn cbor_paths_and_gzip_bodies_are_recognised() {
     );
     assert!(inflate(&headers, bytes::Bytes::from_static(b"not gzip")).is_err());
 }
+
+/// Every truncation and every one-byte change of the fixtures decodes or is refused,
+/// without a panic (the decoders take untrusted bytes; a deterministic sweep rather than
+/// a fuzz target, as `hearth-api`'s internals are not reachable from `fuzz/`).
+#[test]
+fn damaged_bodies_are_refused_without_panicking() {
+    for (op, fixture) in [("PutMetricData", PUT_CBOR), ("PutMetricAlarm", ALARM_CBOR)] {
+        let bytes = hex(fixture);
+        let mut refused = 0;
+        for cut in 0..bytes.len() {
+            refused += usize::from(cbor::decode(&bytes[..cut], input(op)).is_err());
+        }
+        // Only the empty body (no members) decodes among the truncations.
+        assert_eq!(refused, bytes.len() - 1, "{op}");
+        for at in 0..bytes.len() {
+            for flip in [0x01u8, 0x20, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= flip;
+                let _ = cbor::decode(&damaged, input(op));
+            }
+        }
+    }
+    for (op, fixture) in [
+        ("PutMetricData", PUT_QUERY),
+        ("PutMetricAlarm", ALARM_QUERY),
+    ] {
+        for cut in 0..fixture.len() {
+            let _ = form::decode(&form(&fixture[..cut]), input(op));
+        }
+    }
+}

@@ -6,7 +6,9 @@
 //! code (its `RpcV2CBORParser` and `JSONParser` read the header before `__type`), while
 //! `__type` names the model's error shape (`com.amazonaws.cloudwatch#ResourceNotFound`).
 //! UNSURE: the exact `__type` AWS writes for its framework errors (unknown operation,
-//! serialization) — the bare code is given; SDKs read the header's code either way.
+//! serialization) — the bare code is given; SDKs read the header's code either way. UNSURE
+//! too: whether AWS answers an operation without output in CBOR with an empty body (as
+//! here; botocore reads it as no members) or an empty map.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
