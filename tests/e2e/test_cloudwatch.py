@@ -13,6 +13,7 @@ import sys
 import time
 
 import boto3
+import botocore.parsers
 import botocore.session
 import pytest
 from botocore.config import Config
@@ -228,3 +229,23 @@ def test_the_aws_cli_puts_and_reads_back(server, tmp_path):
     assert bad.rc != 0
     assert "An error occurred (InvalidParameterValue) when calling the PutMetricData " \
            "operation" in bad.stderr, str(bad)
+
+
+def test_an_unsigned_cbor_request_is_refused_in_cbor(server):
+    """Authentication refuses an RPC v2 CBOR request in CBOR, which botocore's parser
+    reads as the query protocol's code."""
+    url = server.endpoint + "/service/GraniteServiceVersion20100801/operation/ListMetrics"
+    status, headers, answer = h.http_request(
+        url, "POST", b"\xa0", {"smithy-protocol": "rpc-v2-cbor",
+                               "Content-Type": "application/cbor"}, sign=False)
+    assert status == 400
+    assert headers["Content-Type"] == "application/cbor"
+    assert headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert headers["x-amzn-query-error"] == "MissingAuthenticationToken;Sender"
+    parsed = botocore.parsers.create_parser("smithy-rpc-v2-cbor").parse(
+        {"status_code": status, "headers": {k.lower(): v for k, v in headers.items()},
+         "body": answer}, None)
+    assert parsed["Error"] == {"Code": "MissingAuthenticationToken",
+                               "Message": "Request is missing Authentication Token",
+                               "QueryErrorCode": "MissingAuthenticationTokenException",
+                               "Type": "Sender"}
