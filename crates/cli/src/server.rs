@@ -495,6 +495,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sns: Some(sns),
         events: Some(events),
         scheduler: Some(scheduler),
+        cloudwatch: Some(cloudwatch.clone()),
         mapping_queues: Some(mapping_queues),
         observatory: Some(observatory.clone()),
         metrics_token: args.metrics_token.clone(),
