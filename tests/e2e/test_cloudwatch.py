@@ -7,6 +7,7 @@ target/old-botocore (1.30, run in its own process by cloudwatch_query_client.py)
 signed requests, and the AWS CLI. The scenario (cloudwatch_scenario.py) puts data and reads
 it back exactly, lives an alarm through, and reads errors as code and message."""
 
+import datetime
 import json
 import subprocess
 import sys
@@ -166,12 +167,21 @@ def comparable(seen, fields):
             out[key] = [{k: a.get(k) for k in keep} for a in seen[key]["MetricAlarms"]]
     if isinstance(seen.get("data"), dict):
         out["data"] = {k: v for k, v in seen["data"].items() if v != []}
+        if isinstance(out["data"].get("MetricDataResults"), list):
+            out["data"]["MetricDataResults"] = [
+                {k: v for k, v in r.items() if v != []}
+                for r in out["data"]["MetricDataResults"]]
     if isinstance(seen.get("metrics"), dict):
         out["metrics"] = {k: v for k, v in seen["metrics"].items() if k != "NextToken"}
-    for key in ("aws_namespace", "missing_alarm"):
-        if isinstance(seen.get(key), dict):
-            assert seen[key].get("message"), seen[key]
-            out[key] = {k: v for k, v in seen[key].items() if k != "message"}
+    if isinstance(seen.get("aws_namespace"), dict):
+        assert seen["aws_namespace"].get("message"), seen["aws_namespace"]
+        out["aws_namespace"] = {k: v for k, v in seen["aws_namespace"].items() if k != "message"}
+    # SetAlarmState on a missing alarm: AWS answers ResourceNotFound with an empty message
+    # (as recorded against AWS in LocalStack's snapshots).
+    # (The query protocol's parser reads the empty element as None.)
+    if isinstance(seen.get("missing_alarm"), dict):
+        assert seen["missing_alarm"].get("message") in ("", None), seen["missing_alarm"]
+        out["missing_alarm"] = {k: v for k, v in seen["missing_alarm"].items() if k != "message"}
     return out
 
 
@@ -214,6 +224,12 @@ def test_the_aws_cli_puts_and_reads_back(server, tmp_path):
         "--metric-name", "Latency", "--dimensions", "Name=Fn,Value=f",
         "--start-time", str(start), "--end-time", str(start + 180),
         "--period", "60", "--statistics", "SampleCount", "Sum", "Maximum").json
+    # The CLI prints timestamps as they came on the wire (its default `cli_timestamp_format`):
+    # epoch seconds in CBOR, which is what it speaks to CloudWatch now.
+    for d in stats["Datapoints"]:
+        if isinstance(d["Timestamp"], (int, float)):
+            d["Timestamp"] = datetime.datetime.fromtimestamp(
+                d["Timestamp"], datetime.timezone.utc).isoformat()
     assert stats == {"Label": "Latency", "Datapoints": [
         {"Timestamp": t.isoformat(), "SampleCount": 3.0, "Sum": 50.0, "Maximum": 20.0,
          "Unit": "Milliseconds"}]}

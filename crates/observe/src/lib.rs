@@ -19,7 +19,7 @@ use std::sync::Arc;
 use hearth_engine::observe::{Invoked, Observer, Started};
 
 pub use host::Host;
-pub use housekeeping::{FlushNow, Housekeeping, Running};
+pub use housekeeping::{FlushNow, Housekeeping, Running, EVALUATE_EVERY};
 pub use lambda::{MetricSink, NAMESPACE};
 pub use prom::Prometheus;
 

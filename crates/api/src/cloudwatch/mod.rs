@@ -356,7 +356,9 @@ async fn run(
     };
     // A read sees every invocation answered before it: what the engine's observer
     // counted since its last flush goes to CloudWatch first.
-    let reads = ["Get", "List", "Describe"].iter().any(|p| op.starts_with(p));
+    let reads = ["Get", "List", "Describe"]
+        .iter()
+        .any(|p| op.starts_with(p));
     if let (true, Some(flush)) = (reads, s.options.metrics_flush.clone()) {
         let _ = tokio::task::spawn_blocking(move || flush()).await;
     }
