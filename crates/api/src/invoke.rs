@@ -195,6 +195,7 @@ pub(crate) async fn invoke(
         log_tail,
         client_context,
         dry_run,
+        trace_id: header_str(headers, "x-amzn-trace-id").map(str::to_string),
     };
     if let Some(answer) = sync.forwarded(&s, &parts, false).await {
         return Ok(answer);
@@ -213,6 +214,8 @@ pub(crate) struct SyncInvoke {
     /// The decoded JSON of `X-Amz-Client-Context`.
     pub client_context: Option<String>,
     pub dry_run: bool,
+    /// The caller's `X-Amzn-Trace-Id`, continued as Lambda continues it.
+    pub trace_id: Option<String>,
 }
 
 impl SyncInvoke {
@@ -250,6 +253,7 @@ impl SyncInvoke {
             log_tail: self.log_tail,
             client_context: self.client_context,
             dry_run: self.dry_run,
+            trace_id: self.trace_id,
             ..InvokeRequest::new(self.request_id, self.function, self.payload)
         }
     }

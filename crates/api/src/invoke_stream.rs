@@ -68,6 +68,7 @@ async fn invoke_with_response_stream(
         log_tail,
         client_context,
         dry_run,
+        trace_id: header_str(headers, "x-amzn-trace-id").map(str::to_string),
     };
     if let Some(answer) = sync.forwarded(&s, &parts, true).await {
         return Ok(answer);

@@ -70,6 +70,16 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
     pub keep_alive_timeout: Duration,
 
+    /// Where sampled invocations' traces go: an OpenTelemetry collector's OTLP endpoint
+    /// (`http://collector:4317` for gRPC, `http://collector:4318` for HTTP). Unset, no
+    /// trace is exported (headers are still handed to functions).
+    #[arg(long, env = "HEARTH_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// The OTLP protocol: `grpc` (the default) or `http/protobuf`.
+    #[arg(long, env = "HEARTH_OTLP_PROTOCOL")]
+    pub otlp_protocol: Option<String>,
+
     /// How often CloudWatch alarms are evaluated (and old metric points rolled up); AWS
     /// evaluates every minute.
     #[arg(long, env = "HEARTH_ALARM_INTERVAL", default_value = "60s", value_parser = crate::duration::parse)]
@@ -271,8 +281,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
              role, its environment then gets that role's credentials"
         );
     }
-    // Counts every invocation for `/metrics`, CloudWatch and metering.
-    let observatory = hearth_observe::Observatory::new();
+    // Counts every invocation for `/metrics`, CloudWatch and metering; traces sampled
+    // invocations of Active functions to the operator's OTLP collector, if any.
+    let otlp = hearth_traces::ExportConfig::from_settings(
+        args.otlp_endpoint.as_deref(),
+        args.otlp_protocol.as_deref(),
+    )
+    .context("--otlp-protocol")?;
+    if let Some(otlp) = &otlp {
+        tracing::info!(endpoint = %otlp.endpoint, protocol = ?otlp.protocol, "exporting traces over OTLP");
+    }
+    let observatory = hearth_observe::Observatory::with_traces(otlp.as_ref())
+        .context("cannot start the OTLP exporter")?;
     // The engine is the control plane's; its invoke path goes to the invoker alone.
     let (engine, invoke_path) = Engine::new(
         store,

@@ -115,6 +115,18 @@ pub trait Observer: Send + Sync {
     fn throttled(&self, _function: &str, _qualifier: Option<&str>) {}
     /// An environment started, or failed to.
     fn started(&self, _start: &Started<'_>) {}
+    /// The X-Ray trace header the runtime gets for invocation `request_id` of `function`
+    /// (`Lambda-Runtime-Trace-Id`), from the caller's (`incoming`) and the function's
+    /// tracing mode. The default passes the caller's on, or makes a new, unsampled one.
+    fn trace_header(
+        &self,
+        _request_id: &str,
+        _function: &str,
+        _tracing: TracingMode,
+        incoming: Option<&str>,
+    ) -> String {
+        incoming.map_or_else(crate::trace_id, str::to_string)
+    }
 }
 
 /// The observer of an engine that has none.

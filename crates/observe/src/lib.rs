@@ -13,6 +13,7 @@ mod lambda;
 mod metering;
 mod prom;
 mod table;
+mod tracer;
 
 use std::sync::Arc;
 
@@ -28,15 +29,30 @@ pub use prom::Prometheus;
 pub struct Observatory {
     prom: Prometheus,
     table: table::Table,
+    tracer: tracer::Tracer,
 }
 
 impl Observatory {
+    /// An observatory that records no traces.
     pub fn new() -> Arc<Self> {
-        let prom = Prometheus::new();
-        Arc::new(Self {
+        Self::with_traces(None).expect("no exporter to start")
+    }
+
+    /// An observatory exporting sampled invocations' traces to `otlp`'s collector (must be
+    /// called inside the tokio runtime then).
+    pub fn with_traces(
+        otlp: Option<&hearth_traces::ExportConfig>,
+    ) -> Result<Arc<Self>, hearth_traces::ExportError> {
+        Ok(Arc::new(Self {
             table: table::Table::default(),
-            prom,
-        })
+            prom: Prometheus::new(),
+            tracer: tracer::Tracer::new(otlp)?,
+        }))
+    }
+
+    /// Spans exported, dropped and failed so far, when traces are exported.
+    pub fn trace_stats(&self) -> Option<hearth_traces::ExportStats> {
+        self.tracer.stats()
     }
 
     /// The Prometheus registry, for `GET /metrics` and the samplers that set its gauges.
@@ -57,6 +73,17 @@ impl Observer for Observatory {
     fn invoked(&self, i: &Invoked<'_>) {
         self.prom.invoked(i);
         self.table.invoked(i);
+        self.tracer.invoked(i);
+    }
+
+    fn trace_header(
+        &self,
+        request_id: &str,
+        function: &str,
+        tracing: hearth_model::settings::TracingMode,
+        incoming: Option<&str>,
+    ) -> String {
+        self.tracer.header(request_id, function, tracing, incoming)
     }
 
     fn throttled(&self, function: &str, qualifier: Option<&str>) {

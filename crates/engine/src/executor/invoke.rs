@@ -250,7 +250,13 @@ impl Executor {
     ) -> Ran {
         let timeout = Duration::from_secs(spec.timeout_s.max(1) as u64);
         let start_ms = now_ms();
-        let invocation = invocation(spec, req, start_ms, timeout);
+        let trace = self.observer().trace_header(
+            &req.request_id,
+            &spec.function,
+            spec.tracing,
+            req.trace_id.as_deref(),
+        );
+        let invocation = invocation(spec, req, start_ms, timeout, trace);
         let invocation_trace = invocation.trace_id.clone();
         env.begin_log(&start_lines(start_ms, &spec.version, req))
             .await;
@@ -326,7 +332,12 @@ impl Executor {
             .then(|| BASE64.encode(logs::tail(&all, LOG_TAIL_BYTES)));
         self.submit_logs(&spec.function, &failure.stream, &all[unlogged..])
             .await;
-        let trace = req.trace_id.clone().unwrap_or_else(trace_id);
+        let trace = self.observer().trace_header(
+            &req.request_id,
+            &spec.function,
+            spec.tracing,
+            req.trace_id.as_deref(),
+        );
         self.observer().invoked(&Invoked {
             init: Some(failure.init_duration),
             ..invoked(
@@ -405,7 +416,13 @@ fn observed_ending(ending: &Ending) -> ObservedEnding {
 }
 
 /// The event as the runtime's `/next` hands it over (an empty payload becomes `{}`).
-fn invocation(spec: &RunSpec, req: &InvokeRequest, start_ms: i64, timeout: Duration) -> Invocation {
+fn invocation(
+    spec: &RunSpec,
+    req: &InvokeRequest,
+    start_ms: i64,
+    timeout: Duration,
+    trace_id: String,
+) -> Invocation {
     Invocation {
         request_id: req.request_id.clone(),
         payload: if req.payload.is_empty() {
@@ -415,7 +432,7 @@ fn invocation(spec: &RunSpec, req: &InvokeRequest, start_ms: i64, timeout: Durat
         },
         deadline_ms: start_ms + timeout.as_millis() as i64,
         invoked_function_arn: function_arn(&spec.function, req.function.qualifier.as_deref()),
-        trace_id: req.trace_id.clone().unwrap_or_else(trace_id),
+        trace_id,
         client_context: req.client_context.clone(),
         cognito_identity: None,
         stream: req.stream.as_ref().map(|t| t.for_version(&spec.version)),
