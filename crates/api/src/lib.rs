@@ -258,7 +258,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/2016-08-19/account-settings", get(account::get))
         .route("/2016-08-19/account-settings/", get(account::get))
         .route("/_hearth/code/{file}", get(hearth::code))
-        .route(prometheus::PATH, get(prometheus::metrics))
+        .route("/metrics", get(prometheus::metrics))
         .route(
             "/_hearth/logs/{function}",
             get(hearth::logs).delete(hearth::delete_logs),
