@@ -1,7 +1,8 @@
 //! What the engine tells an [`Observer`] about its work: every invocation's end (with
 //! the figures its `REPORT` line has, how its environment was found and how it ended),
-//! every throttled request, every environment start. Metrics, metering and traces are
-//! built from these by the server (`hearth-observe`); the engine knows none of them.
+//! every throttled request, every environment start; and, for every environment, the
+//! socket of its X-Ray daemon. Metrics, metering and traces are built from these by the
+//! server (`hearth-observe`); the engine knows none of them.
 //!
 //! Observers are called on the invocation's task, after its answer is settled: they
 //! must be cheap (record and return; anything slow goes to a task of their own).
@@ -75,6 +76,21 @@ pub struct Started<'a> {
     pub ok: bool,
 }
 
+/// The environment whose X-Ray daemon socket an observer is handed.
+#[derive(Debug, Clone)]
+pub struct Daemonized<'a> {
+    /// The function's key (`name` in the default account, `ACCOUNT:name` in another).
+    pub function: &'a str,
+    /// The version it runs (`$LATEST` or a number).
+    pub version: &'a str,
+    /// Its log stream, which names the environment.
+    pub log_stream: &'a str,
+}
+
+/// What an observer keeps running for an environment (its X-Ray daemon): held by the
+/// environment for its life, dropped with it.
+pub type DaemonGuard = Box<dyn Send + Sync>;
+
 /// One function's concurrency now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionConcurrency {
@@ -126,6 +142,18 @@ pub trait Observer: Send + Sync {
         incoming: Option<&str>,
     ) -> String {
         incoming.map_or_else(crate::trace_id, str::to_string)
+    }
+    /// An environment is starting: `socket` is where its function's X-Ray SDK sends
+    /// segment documents (`AWS_XRAY_DAEMON_ADDRESS`). What is returned runs the daemon
+    /// and is kept until the environment is gone; dropping it must stop the daemon.
+    /// Called on the Tokio runtime, before the runtime starts. By default the socket is
+    /// dropped and datagrams go nowhere, as on a Lambda function without tracing.
+    fn xray_daemon(
+        &self,
+        _environment: &Daemonized<'_>,
+        _socket: std::net::UdpSocket,
+    ) -> Option<DaemonGuard> {
+        None
     }
 }
 

@@ -243,6 +243,11 @@ impl Prometheus {
         }
     }
 
+    /// The registry itself, for collectors of other modules.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The registry in Prometheus's text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = Vec::new();

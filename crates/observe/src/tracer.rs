@@ -145,6 +145,22 @@ impl Tracer {
         exporter.record(&resource, attributes, segments.to_vec());
     }
 
+    /// Whether traces go anywhere (a collector is configured).
+    pub(crate) fn exports(&self) -> bool {
+        self.exporter.is_some()
+    }
+
+    /// Records a function's own segment document, received by its environment's daemon.
+    pub(crate) fn received(&self, function: &str, version: &str, segment: hearth_traces::Segment) {
+        if let Some(exporter) = &self.exporter {
+            let attributes = InvocationAttributes {
+                request_id: None,
+                cold_start: None,
+            };
+            exporter.record(&self.resource(function, version), attributes, vec![segment]);
+        }
+    }
+
     fn resource(&self, function: &str, version: &str) -> Arc<FunctionResource> {
         let key = format!("{function}#{version}");
         let mut resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());

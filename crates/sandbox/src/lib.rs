@@ -1,9 +1,10 @@
 //! Execution-environment sandboxes: the [`Sandbox`] trait and its backends.
 //!
 //! A sandbox first [`prepares`](Sandbox::prepare) an environment's network side (the
-//! listener its Runtime API serves on), then starts the runtime with exactly the
-//! environment it is given and hands back an [`Instance`]: the process, its merged
-//! stdout/stderr as a non-blocking pipe, and a way to kill everything it started.
+//! listener its Runtime API serves on, the socket of its X-Ray daemon), then starts the
+//! runtime with exactly the environment it is given and hands back an [`Instance`]: the
+//! process, its merged stdout/stderr as a non-blocking pipe, and a way to kill
+//! everything it started.
 //! `process` isolates nothing and exists for development; `jail` isolates each
 //! environment in its own namespaces under cgroup limits. `scripted` (tests only, the
 //! `scripted` feature) runs in-process scripted runtimes instead of processes.
@@ -16,8 +17,9 @@ mod process;
 pub mod scripted;
 #[cfg(test)]
 mod test_privileges;
+pub mod xray;
 
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 
 pub use exit::describe_exit;
@@ -67,6 +69,9 @@ pub struct Prepared {
     /// Where the function reaches Hearth's AWS API inside its own network namespace;
     /// none when it shares the host's network.
     aws_listener: Option<TcpListener>,
+    /// Where the function's X-Ray SDK sends its segments ([`xray`]); none from a
+    /// sandbox that makes no daemon socket.
+    xray_socket: Option<UdpSocket>,
     pub(crate) keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -78,12 +83,18 @@ impl Prepared {
         Self {
             listener: Some(listener),
             aws_listener: None,
+            xray_socket: None,
             keep,
         }
     }
 
     pub(crate) fn with_aws_listener(mut self, listener: TcpListener) -> Self {
         self.aws_listener = Some(listener);
+        self
+    }
+
+    pub(crate) fn with_xray_socket(mut self, socket: UdpSocket) -> Self {
+        self.xray_socket = Some(socket);
         self
     }
 
@@ -104,6 +115,13 @@ impl Prepared {
     /// network (it then uses the server's own endpoint). Taken once.
     pub fn take_aws_listener(&mut self) -> Option<TcpListener> {
         self.aws_listener.take()
+    }
+
+    /// The X-Ray daemon's socket of the environment, bound where its function sends
+    /// segments (the address [`xray::variables`] tells it: the socket's local address).
+    /// Whoever takes it reads the datagrams; dropped, they go nowhere. Taken once.
+    pub fn take_xray_socket(&mut self) -> Option<UdpSocket> {
+        self.xray_socket.take()
     }
 }
 
@@ -131,7 +149,8 @@ pub trait Sandbox: Send + Sync + 'static {
     /// Paths as the runtime sees them.
     fn guest_paths(&self) -> GuestPaths;
 
-    /// Makes the listener for an environment's Runtime API.
+    /// Makes the listener for an environment's Runtime API (and the other sockets of
+    /// its network side, see [`Prepared`]).
     fn prepare(&self) -> Result<Prepared, SandboxError>;
 
     /// Starts the runtime described by `spec` in the environment `prepared` made.

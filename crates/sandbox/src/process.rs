@@ -24,7 +24,8 @@ impl Sandbox for ProcessSandbox {
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
-        Prepared::loopback()
+        let xray = crate::xray::bind_host().map_err(SandboxError::Network)?;
+        Ok(Prepared::loopback()?.with_xray_socket(xray))
     }
 
     fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
@@ -52,5 +53,20 @@ impl Sandbox for ProcessSandbox {
         let (child, output) = spawn_with_output(cmd, &spec.program)?;
         let pid = child.id().unwrap_or_default();
         Ok(Instance::new(child, pid, output, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_gets_a_daemon_socket_on_a_free_loopback_port() {
+        let mut prepared = ProcessSandbox.prepare().expect("prepared");
+        let socket = prepared.take_xray_socket().expect("a daemon socket");
+        let addr = socket.local_addr().expect("bound");
+        assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+        assert_ne!(addr.port(), 0);
+        assert!(prepared.take_xray_socket().is_none(), "taken once");
     }
 }

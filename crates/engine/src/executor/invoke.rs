@@ -201,7 +201,11 @@ impl Executor {
             spec,
             (pin, &task_root),
             &self.inner.catalog,
-            (&self.inner.sandbox, self.function_api().as_ref()),
+            (
+                &self.inner.sandbox,
+                self.function_api().as_ref(),
+                self.observer(),
+            ),
             request_id,
             origin,
             (&self.inner.writer, self.inner.log_limits),

@@ -264,7 +264,10 @@ impl Sandbox for JailSandbox {
             .aws_listener
             .try_clone()
             .map_err(SandboxError::Network)?;
-        Ok(Prepared::new(listener, Some(Box::new(slot))).with_aws_listener(aws_listener))
+        let xray = netns.xray.try_clone().map_err(SandboxError::Network)?;
+        Ok(Prepared::new(listener, Some(Box::new(slot)))
+            .with_aws_listener(aws_listener)
+            .with_xray_socket(xray))
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {

@@ -1,7 +1,9 @@
 //! A network namespace per environment, with only loopback, and the environment's
 //! listeners inside it: the Runtime API at `127.0.0.1:9001` (where Lambda puts it) and
 //! Hearth's AWS API for the function's own SDK calls at `127.0.0.1:9002`
-//! (`AWS_ENDPOINT_URL`), both served by Hearth in-process.
+//! (`AWS_ENDPOINT_URL`), both served by Hearth in-process; and the X-Ray daemon's UDP
+//! socket at Lambda's own `169.254.79.129:2000` (`AWS_XRAY_DAEMON_ADDRESS`), that
+//! address added to the namespace's loopback (see [`bind_xray`]).
 //!
 //! The namespace is made on a short-lived thread (`unshare(CLONE_NEWNET)` affects only
 //! the calling thread), which also opens the listening socket there: a socket belongs
@@ -12,13 +14,15 @@
 // Unsafe code is allowed here, and only here: bringing `lo` up takes an ioctl on a C struct; each use says why it is sound.
 #![allow(unsafe_code)]
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use nix::sched::{unshare, CloneFlags};
 
+use super::egress::rtnl::{self, Rtnl};
 use super::egress::{Egress, Lease};
+use crate::xray::{LAMBDA_DAEMON_ADDR, LAMBDA_DAEMON_IP, LOOPBACK_DAEMON_ADDR};
 
 /// The Runtime API address inside every jailed environment.
 pub const RUNTIME_API_ADDR: &str = "127.0.0.1:9001";
@@ -30,6 +34,8 @@ pub const AWS_API_ADDR: &str = "127.0.0.1:9002";
 pub struct NetNs {
     pub listener: TcpListener,
     pub aws_listener: TcpListener,
+    /// The X-Ray daemon's socket; its local address is the one the function is told.
+    pub xray: UdpSocket,
     handle: OwnedFd,
     /// The veth to the host and its addresses, with egress on; dropped last.
     pub lease: Option<Lease>,
@@ -53,6 +59,7 @@ impl NetNs {
                 loopback_up()?;
                 let listener = TcpListener::bind(RUNTIME_API_ADDR)?;
                 let aws_listener = TcpListener::bind(AWS_API_ADDR)?;
+                let xray = bind_xray()?;
                 let handle = OwnedFd::from(std::fs::File::open("/proc/thread-self/ns/net")?);
                 // Made from in here: a netlink socket opened on this thread acts in
                 // the new namespace.
@@ -62,6 +69,7 @@ impl NetNs {
                 Ok(Self {
                     listener,
                     aws_listener,
+                    xray,
                     handle,
                     lease,
                 })
@@ -82,6 +90,28 @@ impl NetNs {
             std::process::id(),
             self.handle.as_raw_fd()
         )
+    }
+}
+
+/// Binds the X-Ray daemon's socket in the calling thread's (new) network namespace, at
+/// Lambda's address, which goes on `lo` as a /32 first: the namespace has no other
+/// interface that could hold a 169.254 address, and one on `lo` is delivered locally,
+/// never routed out, so it opens nothing (with egress, the host's rules refuse
+/// 169.254.0.0/16 and spoofed sources anyway). Should the kernel refuse the address,
+/// the namespace's `127.0.0.1:2000` serves instead (the function is told whichever was
+/// bound), with one warning per server.
+fn bind_xray() -> std::io::Result<UdpSocket> {
+    let added =
+        rtnl::index_of("lo").and_then(|lo| Rtnl::open()?.add_address(lo, LAMBDA_DAEMON_IP, 32));
+    match added {
+        Ok(()) => UdpSocket::bind(SocketAddr::V4(LAMBDA_DAEMON_ADDR)),
+        Err(e) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(error = %e, "cannot give environments Lambda's X-Ray daemon address; their daemon is at {LOOPBACK_DAEMON_ADDR}");
+            });
+            UdpSocket::bind(SocketAddr::V4(LOOPBACK_DAEMON_ADDR))
+        }
     }
 }
 
@@ -113,4 +143,41 @@ fn loopback_up() -> std::io::Result<()> {
     // SAFETY: as above; SIOCSIFFLAGS reads the struct and changes only the interface.
     unsafe { set_flags(sock.as_raw_fd(), &req) }.map_err(std::io::Error::from)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_privileges;
+
+    #[test]
+    fn the_xray_socket_is_at_lambdas_address_inside_the_namespace() {
+        if !test_privileges::require("root", test_privileges::is_root()) {
+            return;
+        }
+        let netns = NetNs::create(None).expect("a network namespace");
+        assert_eq!(
+            netns.xray.local_addr().expect("bound"),
+            SocketAddr::V4(LAMBDA_DAEMON_ADDR)
+        );
+        // A datagram sent from inside the namespace, as an SDK sends it (from an unbound
+        // socket), arrives.
+        let path = netns.path();
+        let sent = std::thread::spawn(move || -> std::io::Result<usize> {
+            let ns = std::fs::File::open(&path)?;
+            nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)?;
+            let client = UdpSocket::bind("0.0.0.0:0")?;
+            client.send_to(b"segment", LAMBDA_DAEMON_ADDR)
+        })
+        .join()
+        .expect("sender thread");
+        assert_eq!(sent.expect("sent from inside"), 7);
+        let mut buf = [0u8; 16];
+        netns
+            .xray
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout set");
+        let (n, _) = netns.xray.recv_from(&mut buf).expect("received");
+        assert_eq!(&buf[..n], b"segment");
+    }
 }

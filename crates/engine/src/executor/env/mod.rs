@@ -81,6 +81,8 @@ pub(crate) struct Environment {
     _code: CodePin,
     /// Serves Hearth's AWS API inside the environment's network namespace, if it has one.
     _aws_api: Option<ApiServer>,
+    /// Runs the environment's X-Ray daemon, if its observer runs one.
+    _xray: Option<crate::observe::DaemonGuard>,
 }
 
 /// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.

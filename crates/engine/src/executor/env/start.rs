@@ -1,7 +1,9 @@
 //! Cold start: an environment made step by step (the launch command from the
-//! catalogue, the sandbox prepared, the runtime spawned with its output collected, init
-//! awaited), and what each failure of it reports.
+//! catalogue, the sandbox prepared, its X-Ray daemon socket handed to the observer, the
+//! runtime spawned with its output collected, init awaited), and what each failure of
+//! it reports.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use crate::executor::aws_api::{ApiServer, FunctionApi};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
+use crate::observe::{DaemonGuard, Daemonized, Observer};
 use crate::EnvCredentials;
 
 /// What reports the end of the runtime's init phase.
@@ -115,6 +118,54 @@ struct Timings {
 struct AwsEndpoint {
     url: Option<String>,
     server: Option<ApiServer>,
+}
+
+/// The environment's X-Ray daemon: the address its function is told, and what the
+/// observer runs on its socket (none when the observer takes no interest).
+struct XrayDaemon {
+    addr: Option<SocketAddr>,
+    guard: Option<DaemonGuard>,
+}
+
+impl XrayDaemon {
+    /// Hands the sandbox's daemon socket, if it made one, to `observer`.
+    fn start(
+        socket: Option<std::net::UdpSocket>,
+        observer: &dyn Observer,
+        attempt: &Attempt<'_>,
+    ) -> Self {
+        let Some(socket) = socket else {
+            return Self {
+                addr: None,
+                guard: None,
+            };
+        };
+        let addr = match socket.local_addr() {
+            Ok(addr) => addr,
+            Err(e) => {
+                tracing::warn!(error = %e, "an environment's X-Ray daemon socket has no address; its function is not told of one");
+                return Self {
+                    addr: None,
+                    guard: None,
+                };
+            }
+        };
+        let environment = Daemonized {
+            function: &attempt.spec.function,
+            version: &attempt.spec.version,
+            log_stream: &attempt.stream,
+        };
+        Self {
+            addr: Some(addr),
+            guard: observer.xray_daemon(&environment, socket),
+        }
+    }
+}
+
+/// What runs beside a ready environment's Runtime API for its life.
+struct Beside {
+    aws_api: Option<ApiServer>,
+    xray: Option<DaemonGuard>,
 }
 
 /// Prepares a sandbox (namespaces, mounts, cgroups: blocking work, on the blocking
@@ -300,7 +351,7 @@ impl Environment {
         // The code, pinned for the environment's life, and where it is unpacked.
         (code, task_root): (CodePin, &Path),
         catalog: &Catalog,
-        (sandbox, function_api): (&Arc<dyn Sandbox>, Option<&FunctionApi>),
+        (sandbox, function_api, observer): (&Arc<dyn Sandbox>, Option<&FunctionApi>, &dyn Observer),
         request_id: &str,
         origin: Origin,
         logs_to: (&Writer, LogLimits),
@@ -315,14 +366,15 @@ impl Environment {
             )
             .map_err(|e| attempt.fail_early("Runtime.InvalidEntrypoint", e.to_string()))?;
         let prepare = Instant::now();
-        let (prepared, api, init_rx, aws) =
+        let (mut prepared, api, init_rx, aws) =
             self::prepare((sandbox, function_api), &attempt).await?;
+        let xray = XrayDaemon::start(prepared.take_xray_socket(), observer, &attempt);
         let credentials = function_api.and_then(|f| f.credentials_for(&spec.role, &spec.function));
         let sandbox_spec = spec_for(
             spec,
             task_root,
             &launch,
-            (&api, aws.url.as_deref(), credentials.as_ref()),
+            (&api, aws.url.as_deref(), xray.addr, credentials.as_ref()),
             &attempt.stream,
             &sandbox.guest_paths(),
             origin.initialization_type(),
@@ -341,7 +393,11 @@ impl Environment {
         match signal {
             Some(InitSignal::Ready) => {
                 let parts = (api, instance, logs, code);
-                let parts = (parts, aws.server);
+                let beside = Beside {
+                    aws_api: aws.server,
+                    xray: xray.guard,
+                };
+                let parts = (parts, beside);
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
             }
             Some(InitSignal::Error { body, error_type }) => {
@@ -357,9 +413,9 @@ impl Environment {
     async fn ready(
         attempt: &Attempt<'_>,
         origin: Origin,
-        ((api, instance, logs, code), aws_api): (
+        ((api, instance, logs, code), beside): (
             (RuntimeApi, Instance, LogCollector, CodePin),
-            Option<ApiServer>,
+            Beside,
         ),
         init_duration: Duration,
         t: Timings,
@@ -385,7 +441,8 @@ impl Environment {
             init_duration: Some(init_duration),
             peak_mb: 0,
             _code: code,
-            _aws_api: aws_api,
+            _aws_api: beside.aws_api,
+            _xray: beside.xray,
         }
     }
 }
@@ -413,7 +470,12 @@ fn spec_for(
     spec: &RunSpec,
     task_root: &Path,
     launch: &Launch,
-    (api, aws_endpoint, credentials): (&RuntimeApi, Option<&str>, Option<&EnvCredentials>),
+    (api, aws_endpoint, xray, credentials): (
+        &RuntimeApi,
+        Option<&str>,
+        Option<SocketAddr>,
+        Option<&EnvCredentials>,
+    ),
     stream: &str,
     guest: &GuestPaths,
     initialization_type: contract::Initialization,
@@ -439,6 +501,9 @@ fn spec_for(
     );
     if let Some(url) = aws_endpoint {
         env.extend(contract::endpoint_variables(url));
+    }
+    if let Some(daemon) = xray {
+        env.extend(hearth_sandbox::xray::variables(daemon));
     }
     // The role's temporary credentials in place of the placeholders.
     if let Some(c) = credentials {
