@@ -134,3 +134,23 @@ def test_unsampled_and_passthrough_invocations_export_nothing(client):
     assert h.wait_until(lambda: spans_of(root_c[2:].replace("-", "")), timeout=20)
     for root in (root_a, root_b):
         assert spans_of(root[2:].replace("-", "")) == []
+
+
+def test_a_functions_own_segment_arrives_in_the_same_trace(client):
+    """The function's X-Ray SDK sends a subsegment to `AWS_XRAY_DAEMON_ADDRESS` under the
+    header's Parent (test_xray_daemon's function does it as the SDK's UDP emitter does): it
+    is exported in the invocation's trace, under Lambda's function segment."""
+    import test_xray_daemon
+
+    name = h.unique_name("own-segment")
+    h.create_function(client, name, zip_file=test_xray_daemon.function_zip(),
+                      TracingConfig={"Mode": "Active"})
+    root = "1-5759e988-00000000000000000000000d"
+    invoke_traced(client, name, f"Root={root};Parent={PARENT};Sampled=1", {})
+    trace_hex = root[2:].replace("-", "")
+    assert h.wait_until(lambda: {"work", "Invocation"} <= {
+        s.name for _, s in spans_of(trace_hex)}, timeout=20), spans_of(trace_hex)
+    spans = {s.name: s for _, s in spans_of(trace_hex)}
+    function = next(s for _, s in spans_of(trace_hex)
+                    if s.name == name and s.parent_span_id.hex() != PARENT)
+    assert spans["work"].parent_span_id == function.span_id
