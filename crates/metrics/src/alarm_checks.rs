@@ -12,36 +12,8 @@ pub const INVALID_VALUE: &str = "InvalidParameterValue";
 pub const INVALID_COMBINATION: &str = "InvalidParameterCombination";
 pub const MISSING: &str = "MissingParameter";
 
-/// The units of `StandardUnit`.
-pub const UNITS: &[&str] = &[
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-];
+/// The units of `StandardUnit` (one list, the series').
+pub const UNITS: &[&str] = &crate::series::STANDARD_UNITS;
 
 /// The statistics of `Statistic`.
 pub const STATISTICS: &[&str] = &["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
