@@ -1,6 +1,7 @@
 //! What the engine tells an [`Observer`] about its work: every invocation's end (with
 //! the figures its `REPORT` line has, how its environment was found and how it ended),
-//! every throttled request, every environment start. Metrics, metering and traces are
+//! every throttled request, every environment start, and every line a function wrote
+//! that may be an Embedded Metric Format document. Metrics, metering and traces are
 //! built from these by the server (`hearth-observe`); the engine knows none of them.
 //!
 //! Observers are called on the invocation's task, after its answer is settled: they
@@ -115,6 +116,17 @@ pub trait Observer: Send + Sync {
     fn throttled(&self, _function: &str, _qualifier: Option<&str>) {}
     /// An environment started, or failed to.
     fn started(&self, _start: &Started<'_>) {}
+    /// A line `function` wrote (and its log stored) that may be an Embedded Metric
+    /// Format document (see [`may_be_emf`]). Called from the environment's output
+    /// collector, not on the invocation's answer.
+    fn metric_line(&self, _function: &str, _line: &str) {}
+}
+
+/// The cheap test a line passes before it is handed to [`Observer::metric_line`]: a JSON
+/// object (`{` first, after blanks) that names `"_aws"`. Parsing is the observer's, off
+/// the path that reads the output.
+pub fn may_be_emf(line: &str) -> bool {
+    line.trim_start().starts_with('{') && line.contains("\"_aws\"")
 }
 
 /// The observer of an engine that has none.

@@ -204,7 +204,11 @@ impl Executor {
             (&self.inner.sandbox, self.function_api().as_ref()),
             request_id,
             origin,
-            (&self.inner.writer, self.inner.log_limits),
+            (
+                &self.inner.writer,
+                self.inner.log_limits,
+                &self.inner.observer,
+            ),
         )
         .await;
         self.observer().started(&crate::observe::Started {
