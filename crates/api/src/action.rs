@@ -7,7 +7,8 @@
 //! Operations that share one route (`POST /`, told apart by `X-Amz-Target` or the query
 //! protocol's `Action`) are declared by their service's dispatcher (see
 //! [`crate::cloudwatch_logs::OPERATIONS`], [`crate::sqs::OPERATIONS`],
-//! [`crate::sns::OPERATIONS`], [`crate::eventbridge::OPERATIONS`]), which checks each
+//! [`crate::sns::OPERATIONS`], [`crate::eventbridge::OPERATIONS`],
+//! [`crate::cloudwatch::OPERATIONS`]), which checks each
 //! before running it.
 
 use axum::http::Method;
@@ -638,6 +639,12 @@ pub(crate) const ROUTES: &[Route] = &[
         crate::egress::OPERATIONS[2],
     ),
     r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
+    // CloudWatch's RPC v2 CBOR: its dispatcher checks each operation (`cloudwatch/`).
+    r(
+        "POST",
+        "/service/{service}/operation/{operation}",
+        lambda("Dispatch", "", ResourceOf::Dispatched),
+    ),
     // SQS's query protocol POSTed to a queue URL: its dispatcher checks each operation
     // (`sqs/mod.rs`).
     r(

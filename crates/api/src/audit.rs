@@ -510,6 +510,16 @@ fn describe(
     if let Some(rest) = matched.strip_prefix("/v2/") {
         return describe_api_gateway(method, rest, &param, declared);
     }
+    // CloudWatch's RPC v2 CBOR names its operation in the path.
+    if matched == "/service/{service}/operation/{operation}" {
+        let op = param(&["operation"]).filter(|op| !is_read(op))?;
+        return Some(Described {
+            source: "monitoring.amazonaws.com",
+            action: Some(format!("cloudwatch:{op}")),
+            name: op,
+            resource: None,
+        });
+    }
     if crate::auth::scheduler_path(matched) {
         return Some(describe_scheduler(
             matched, &param, query, declared, account,
@@ -625,6 +635,8 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> 
             ("cloudtrail.amazonaws.com", "cloudtrail")
         } else if prefix == "AWSEvents" {
             ("events.amazonaws.com", "events")
+        } else if prefix == crate::cloudwatch::TARGET_PREFIX.trim_end_matches('.') {
+            ("monitoring.amazonaws.com", "cloudwatch")
         } else {
             ("unknown", "unknown")
         };
@@ -648,10 +660,17 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> 
     if is_read(&action) || action == "GetCallerIdentity" {
         return None;
     }
-    let service = crate::services::scope_service(headers)
-        .unwrap_or("iam")
-        .to_string();
+    // CloudWatch signs as `monitoring` and authorises as `cloudwatch:`.
+    let version = query_param(&form, "Version");
+    let service = match crate::services::scope_service(headers) {
+        Some(crate::cloudwatch::SCOPE) => "cloudwatch",
+        Some(scope) => scope,
+        None if version.as_deref() == Some(crate::cloudwatch::VERSION) => "cloudwatch",
+        None => "iam",
+    }
+    .to_string();
     let source = match service.as_str() {
+        "cloudwatch" => "monitoring.amazonaws.com",
         "sts" => "sts.amazonaws.com",
         "iam" => "iam.amazonaws.com",
         "sqs" => "sqs.amazonaws.com",
@@ -940,6 +959,46 @@ mod tests {
         assert_eq!(
             describe_service(&form, Some(b"Action=ListRoles"), ACCOUNT),
             None
+        );
+        let put = describe_service(
+            &form,
+            Some(b"Action=PutMetricAlarm&Version=2010-08-01&AlarmName=a"),
+            ACCOUNT,
+        )
+        .expect("write");
+        assert_eq!(
+            (put.source, put.name.as_str(), put.action.as_deref()),
+            (
+                "monitoring.amazonaws.com",
+                "PutMetricAlarm",
+                Some("cloudwatch:PutMetricAlarm")
+            )
+        );
+        h.insert(
+            "x-amz-target",
+            "GraniteServiceVersion20100801.DeleteAlarms"
+                .parse()
+                .expect("h"),
+        );
+        let deleted = describe_service(&h, None, ACCOUNT).expect("write");
+        assert_eq!(
+            (deleted.source, deleted.action.as_deref()),
+            ("monitoring.amazonaws.com", Some("cloudwatch:DeleteAlarms"))
+        );
+        let params = vec![("operation".to_string(), "SetAlarmState".to_string())];
+        let cbor = describe(
+            &Method::POST,
+            "/service/{service}/operation/{operation}",
+            &params,
+            "",
+            (&HeaderMap::new(), None),
+            None,
+            ACCOUNT,
+        )
+        .expect("write");
+        assert_eq!(
+            (cbor.source, cbor.name.as_str()),
+            ("monitoring.amazonaws.com", "SetAlarmState")
         );
     }
 }

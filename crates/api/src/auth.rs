@@ -24,7 +24,7 @@ use crate::body::{self, CONTROL_BODY_MAX};
 use crate::request_id::RequestId;
 
 /// The services of the query protocol (`POST /` with a form), told apart by the scope.
-const QUERY_SERVICES: &[&str] = &["iam", "sts", "sqs", "sns"];
+const QUERY_SERVICES: &[&str] = &["iam", "sts", "sqs", "sns", "monitoring"];
 
 /// How requests are authenticated.
 #[derive(Clone)]
@@ -57,6 +57,10 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
             None => (Protocol::Query, ServiceCheck::Is("sqs")),
         };
     }
+    if crate::cloudwatch::is_cbor_path(req.uri().path()) {
+        // CloudWatch's RPC v2 CBOR: refused in CBOR (`refusal`), signed for `monitoring`.
+        return (Protocol::Json, ServiceCheck::Is(crate::cloudwatch::SCOPE));
+    }
     if scheduler_path(req.uri().path()) {
         return (Protocol::RestJson, ServiceCheck::Is("scheduler"));
     }
@@ -70,6 +74,9 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
             (Protocol::Json, ServiceCheck::Is("cloudtrail"))
         }
         Some(t) if t.starts_with("AWSEvents.") => (Protocol::Json, ServiceCheck::Is("events")),
+        Some(t) if t.starts_with(crate::cloudwatch::TARGET_PREFIX) => {
+            (Protocol::Json, ServiceCheck::Is(crate::cloudwatch::SCOPE))
+        }
         // An operation no service claims: any scope, the dispatch answers it unknown.
         Some(_) => (Protocol::Json, ServiceCheck::OneOf(&["logs", "lambda"])),
         None => (Protocol::Query, ServiceCheck::OneOf(QUERY_SERVICES)),
@@ -157,6 +164,15 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
         Ok(c) => c,
         Err(e) => {
             let request_id = parts.extensions.get::<RequestId>().map_or("", |r| &r.0);
+            if crate::cloudwatch::is_cbor_path(parts.uri.path()) {
+                return crate::cloudwatch::refusal(
+                    e.code(Protocol::Json),
+                    e.code(Protocol::Query),
+                    &e.message(Protocol::Json),
+                    e.status(Protocol::Json),
+                    request_id,
+                );
+            }
             return refusal(&e, protocol, &parts.headers, request_id);
         }
     };
@@ -186,8 +202,9 @@ async fn with_caller(mut req: Request, caller: Caller, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A failure as the service's protocol answers it. A JSON answer has the request's JSON
-/// version (SQS speaks 1.0, the others 1.1); SQS, compatible with its query protocol, also
+/// A failure as the service's protocol answers it (CloudWatch's CBOR aside: see
+/// `cloudwatch::refusal`). A JSON answer has the request's JSON version (SQS and
+/// CloudWatch speak 1.0, the others 1.1); SQS and CloudWatch, compatible with their query protocol, also
 /// names the query protocol's code in `x-amzn-query-error`, which SDKs report as the
 /// error's code.
 fn refusal(
@@ -223,12 +240,16 @@ fn refusal(
                 serde_json::json!({ "__type": code, "message": message }).to_string(),
             )
                 .into_response();
-            let sqs = crate::services::scope_service(headers) == Some("sqs")
-                || headers.get("x-amz-target").is_some_and(|t| {
-                    t.as_bytes()
-                        .starts_with(crate::sqs::TARGET_PREFIX.as_bytes())
-                });
-            if sqs {
+            // SQS and CloudWatch are compatible with their query protocol.
+            let query_compatible = matches!(
+                crate::services::scope_service(headers),
+                Some("sqs" | crate::cloudwatch::SCOPE)
+            ) || headers.get("x-amz-target").is_some_and(|t| {
+                [crate::sqs::TARGET_PREFIX, crate::cloudwatch::TARGET_PREFIX]
+                    .iter()
+                    .any(|p| t.as_bytes().starts_with(p.as_bytes()))
+            });
+            if query_compatible {
                 let query = format!("{};Sender", e.code(Protocol::Query));
                 if let Ok(v) = HeaderValue::from_str(&query) {
                     r.headers_mut().insert("x-amzn-query-error", v);
@@ -257,6 +278,7 @@ fn query_namespace(headers: &axum::http::HeaderMap) -> &'static str {
         Some("sts") => "https://sts.amazonaws.com/doc/2011-06-15/",
         Some("sqs") => "http://queue.amazonaws.com/doc/2012-11-05/",
         Some("sns") => "http://sns.amazonaws.com/doc/2010-03-31/",
+        Some(crate::cloudwatch::SCOPE) => crate::cloudwatch::PROTOCOL.namespace,
         _ => "https://iam.amazonaws.com/doc/2010-05-08/",
     }
 }

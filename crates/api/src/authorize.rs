@@ -610,6 +610,8 @@ mod tests {
                 .replace("{account}", "000000000000")
                 .replace("{queue}", "nothing")
                 .replace("{Name}", "nothing")
+                .replace("{service}", "GraniteServiceVersion20100801")
+                .replace("{operation}", "ListMetrics")
                 .replace(
                     "{ResourceArn}",
                     "arn%3Aaws%3Ascheduler%3Aus-east-1%3A000000000000%3Aschedule-group%2Fnothing",

@@ -15,6 +15,7 @@ mod authorize;
 mod body;
 mod body_budget;
 mod cloudtrail;
+mod cloudwatch;
 mod cloudwatch_logs;
 mod concurrency;
 mod egress;
@@ -117,6 +118,9 @@ pub struct ApiOptions {
     /// The EventBridge Scheduler control plane (`scheduler.rs`); `None` answers its
     /// operations as not enabled.
     pub scheduler: Option<hearth_scheduler::Scheduler>,
+    /// CloudWatch's metrics and alarms (`cloudwatch/`); `None` answers its operations as
+    /// not enabled.
+    pub cloudwatch: Option<hearth_metrics::CloudWatch>,
     /// The queues event-source mappings poll (this server's, or another endpoint's),
     /// which CreateEventSourceMapping asks whether the queue exists and how long its
     /// visibility timeout is; `None` (tests without queues) asks nothing.
@@ -146,6 +150,7 @@ impl Default for ApiOptions {
             sns: None,
             events: None,
             scheduler: None,
+            cloudwatch: None,
             mapping_queues: None,
             observatory: None,
             metrics_token: None,
@@ -283,6 +288,11 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // EventBridge Scheduler's REST-JSON paths (`/schedules`, `/schedule-groups`,
         // `/tags/{ResourceArn}`).
         .merge(scheduler::routes())
+        // CloudWatch's Smithy RPC v2 CBOR paths (`/service/<Service>/operation/<Op>`).
+        .route(
+            "/service/{service}/operation/{operation}",
+            post(cloudwatch::dispatch_cbor),
+        )
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
         .route_layer(axum::middleware::from_fn_with_state(

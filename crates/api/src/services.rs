@@ -8,7 +8,8 @@
 //! never reach this. `GET /` with a query string is the query protocol's other form.
 //!
 //! Each service adds one arm to [`Service`], [`service_of_scope`] and, for the query
-//! protocol, [`service_of_version`]. EventBridge (`AWSEvents.*`, scope `events`) is
+//! protocol, [`service_of_version`]. CloudWatch (`GraniteServiceVersion20100801.*`, scope
+//! `monitoring`, `Version=2010-08-01`) is handed to `cloudwatch/`. EventBridge (`AWSEvents.*`, scope `events`) is
 //! told by its target or scope before the others.
 
 use axum::body::Body;
@@ -20,7 +21,9 @@ use axum::{Extension, Router};
 
 use crate::authorize::{Access, Refused};
 use crate::query::{QueryError, QueryRequest};
-use crate::{cloudtrail, cloudwatch_logs, eventbridge, iam, sns, sqs, sts, AppState, RequestId};
+use crate::{
+    cloudtrail, cloudwatch, cloudwatch_logs, eventbridge, iam, sns, sqs, sts, AppState, RequestId,
+};
 
 /// A query-protocol form is at most this long: a policy document (128 KiB of text)
 /// percent-encoded, with room for the other parameters.
@@ -41,6 +44,9 @@ enum Service {
     /// SNS (query protocol, `Version=2010-03-31`; it authorises each operation itself,
     /// with its topic's policy).
     Sns,
+    /// CloudWatch (query protocol, `Version=2010-08-01`, scope `monitoring`; its JSON 1.0
+    /// and CBOR forms are told by target and path).
+    CloudWatch,
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -69,6 +75,10 @@ async fn dispatch(
         return sqs::dispatch_json(&state.0, &access, &headers, body, request_id_of(request_id))
             .await;
     }
+    if target.starts_with(cloudwatch::TARGET_PREFIX) {
+        let id = request_id_of(request_id);
+        return cloudwatch::dispatch_json(&state.0, &access, &headers, body, &id).await;
+    }
     if target.starts_with(cloudtrail::TARGET_PREFIX) {
         return cloudtrail::dispatch(&state.0, &access, &headers, body).await;
     }
@@ -93,6 +103,14 @@ async fn dispatch(
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
+    // botocore gzips CloudWatch's PutMetricData forms (`Content-Encoding: gzip`).
+    let bytes = match cloudwatch::inflate(&headers, bytes) {
+        Ok(b) => b,
+        Err(m) => {
+            let e = QueryError::sender(StatusCode::BAD_REQUEST, "MalformedQueryString", m);
+            return cloudwatch::PROTOCOL.error(&e, &request_id_of(request_id));
+        }
+    };
     let req = QueryRequest::parse(&bytes);
     match scoped.or_else(|| service_of_version(&req)) {
         Some(Service::Sqs) => {
@@ -101,6 +119,9 @@ async fn dispatch(
         }
         Some(Service::Sns) => {
             sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
+        }
+        Some(Service::CloudWatch) => {
+            cloudwatch::dispatch_query(&state.0, &access, &req, &request_id_of(request_id)).await
         }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
@@ -126,6 +147,9 @@ async fn dispatch_get(
         }
         Some(Service::Sns) => {
             sns::dispatch(&state, &access, &headers, &req, &request_id_of(request_id))
+        }
+        Some(Service::CloudWatch) => {
+            cloudwatch::dispatch_query(&state.0, &access, &req, &request_id_of(request_id)).await
         }
         Some(service @ (Service::Iam | Service::Sts)) => {
             answer(service, &state, &access, &req, request_id_of(request_id))
@@ -198,6 +222,7 @@ fn service_of_scope(headers: &HeaderMap) -> Option<Service> {
         "sts" => Some(Service::Sts),
         "sqs" => Some(Service::Sqs),
         "sns" => Some(Service::Sns),
+        cloudwatch::SCOPE => Some(Service::CloudWatch),
         _ => Some(Service::Logs),
     }
 }
@@ -214,6 +239,7 @@ fn service_of_version(req: &QueryRequest) -> Option<Service> {
         v if v == sts::PROTOCOL.version => Some(Service::Sts),
         v if v == sqs::PROTOCOL.version => Some(Service::Sqs),
         v if v == sns::PROTOCOL.version => Some(Service::Sns),
+        cloudwatch::VERSION => Some(Service::CloudWatch),
         _ => None,
     }
 }

@@ -1,6 +1,4 @@
-//! What CloudWatch alarms' actions reach: Hearth's SNS topics (published as
-//! `cloudwatch.amazonaws.com`, which the topic's policy must allow for the alarm, as on
-//! AWS; the default topic policy allows its own account), and — a Hearth extension —
+//! What CloudWatch alarms' actions reach: Hearth's SNS topics, and — a Hearth extension —
 //! webhooks: an action that is an `http://` or `https://` URL gets the same JSON
 //! message in a POST.
 
@@ -13,7 +11,7 @@ use hearth_sns::{PublishInput, Sns};
 use http_body_util::Full;
 use serde_json::Value;
 
-use crate::messaging::{service_may_publish, Refusal};
+use crate::messaging::{may_publish, Refusal};
 
 /// The service principal alarms act as.
 const PRINCIPAL: &str = "cloudwatch.amazonaws.com";
@@ -33,8 +31,20 @@ impl Actions {
         }
     }
 
+    /// Publishes to a topic as AWS does for an alarm: an alarm of the topic's own account
+    /// publishes as that account (`aws:SourceOwner`, which SNS's default topic policy
+    /// allows), another account's as `cloudwatch.amazonaws.com` for the alarm, which the
+    /// topic's policy must allow. UNSURE: AWS documents that same-account alarms publish to
+    /// topics with the default policy, not as which principal.
     fn publish(&self, topic_arn: &str, alarm_arn: &str, message: &Value) -> Result<(), String> {
-        service_may_publish(&self.sns, topic_arn, PRINCIPAL, alarm_arn).map_err(|r| match r {
+        let alarm_account = hearth_model::arn::arn_account(alarm_arn).unwrap_or_default();
+        let topic_account = hearth_model::arn::arn_account(topic_arn).unwrap_or_default();
+        let principal = if alarm_account == topic_account {
+            hearth_iam_policy::RequestPrincipal::root(alarm_account)
+        } else {
+            hearth_iam_policy::RequestPrincipal::service(PRINCIPAL)
+        };
+        may_publish(&self.sns, topic_arn, principal, alarm_arn).map_err(|r| match r {
             Refusal::NoQueue => format!("the topic {topic_arn} does not exist"),
             Refusal::Denied => format!(
                 "the policy of {topic_arn} does not allow {PRINCIPAL} to publish for {alarm_arn}"

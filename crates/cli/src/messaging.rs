@@ -121,9 +121,24 @@ pub(crate) fn service_may_publish(
     service: &str,
     source_arn: &str,
 ) -> Result<(), Refusal> {
-    use hearth_iam_policy::{
-        evaluate, PolicyKind, RequestContext, RequestPrincipal, ResourcePolicy,
-    };
+    may_publish(
+        sns,
+        topic_arn,
+        hearth_iam_policy::RequestPrincipal::service(service),
+        source_arn,
+    )
+}
+
+/// Whether the topic's policy lets `principal` publish to it for `source_arn`, whose
+/// account is `aws:SourceAccount` and `aws:SourceOwner` (the key SNS's default policy
+/// names).
+pub(crate) fn may_publish(
+    sns: &Sns,
+    topic_arn: &str,
+    principal: hearth_iam_policy::RequestPrincipal,
+    source_arn: &str,
+) -> Result<(), Refusal> {
+    use hearth_iam_policy::{evaluate, PolicyKind, RequestContext, ResourcePolicy};
     let text = match sns.topic_policy(topic_arn) {
         Ok(Some(t)) => t,
         Ok(None)
@@ -134,10 +149,11 @@ pub(crate) fn service_may_publish(
     };
     let policy = hearth_iam_policy::parse(&text, PolicyKind::Resource)
         .map_err(|e| Refusal::Failed(format!("the topic's policy: {e}")))?;
-    let mut ctx = RequestContext::new(RequestPrincipal::service(service));
+    let mut ctx = RequestContext::new(principal);
     ctx.set("aws:SourceArn", source_arn);
     if let Some(a) = hearth_model::arn::arn_account(source_arn) {
         ctx.set("aws:SourceAccount", a);
+        ctx.set("aws:SourceOwner", a);
     }
     let owner = hearth_model::arn::arn_account(topic_arn).unwrap_or_default();
     let outcome = evaluate(

@@ -70,6 +70,11 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
     pub keep_alive_timeout: Duration,
 
+    /// How often CloudWatch alarms are evaluated (and old metric points rolled up); AWS
+    /// evaluates every minute.
+    #[arg(long, env = "HEARTH_ALARM_INTERVAL", default_value = "60s", value_parser = crate::duration::parse)]
+    pub alarm_interval: Duration,
+
     /// The bearer token Prometheus sends to scrape `/metrics` when requests are signed
     /// (`--auth sigv4`); without it `/metrics` is refused then. Open with `--auth off`.
     #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true)]
@@ -420,6 +425,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         engine: engine.clone(),
         node: fleet_node.clone(),
         alarm_actions: Arc::new(crate::alarm_actions::Actions::new(sns.clone())),
+        evaluate_every: args.alarm_interval,
     }
     .start();
     let available = catalog.available();
@@ -497,6 +503,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         sns: Some(sns),
         events: Some(events),
         scheduler: Some(scheduler),
+        cloudwatch: Some(cloudwatch.clone()),
         mapping_queues: Some(mapping_queues),
         observatory: Some(observatory.clone()),
         metrics_token: args.metrics_token.clone(),

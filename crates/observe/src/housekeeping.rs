@@ -23,8 +23,9 @@ const LEASE: &str = "metrics";
 const LEASE_TTL: Duration = Duration::from_secs(180);
 /// How often counts go to the store.
 const FLUSH_EVERY_S: u64 = 10;
-/// How often the leased work runs (alarms are evaluated once a minute, as on AWS).
-const ROLL_UP_EVERY_S: u64 = 60;
+/// How often the leased work runs by default (alarms are evaluated once a minute, as on
+/// AWS).
+pub const EVALUATE_EVERY: Duration = Duration::from_secs(60);
 /// Metering is kept this long (as CloudWatch's hourly points).
 const METERING_DAYS: i64 = 455;
 
@@ -37,6 +38,8 @@ pub struct Housekeeping {
     pub node: String,
     /// Where alarms' actions go.
     pub alarm_actions: Arc<dyn AlarmActions>,
+    /// How often alarms are evaluated and points rolled up ([`EVALUATE_EVERY`]).
+    pub evaluate_every: Duration,
 }
 
 /// The running housekeeping; [`Running::stop`] flushes one last time.
@@ -78,6 +81,7 @@ impl Housekeeping {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut n: u64 = 0;
+        let mut evaluated = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -89,7 +93,8 @@ impl Housekeeping {
             if n.is_multiple_of(FLUSH_EVERY_S) {
                 me.flush_off_thread().await;
             }
-            if n.is_multiple_of(ROLL_UP_EVERY_S) {
+            if evaluated.elapsed() >= me.evaluate_every {
+                evaluated = tokio::time::Instant::now();
                 let m = me.clone();
                 let _ = tokio::task::spawn_blocking(move || m.leased_work()).await;
             }

@@ -26,7 +26,7 @@ use crate::prom::EmfOutcome;
 
 pub use emf::EmfSink;
 pub use host::Host;
-pub use housekeeping::{FlushNow, Housekeeping, Running};
+pub use housekeeping::{FlushNow, Housekeeping, Running, EVALUATE_EVERY};
 pub use lambda::{MetricSink, NAMESPACE};
 pub use prom::Prometheus;
 
