@@ -230,9 +230,10 @@ fn throttle_outcome() -> Outcome {
 
 /// The event is done (with `condition`, and dropped for a reason unless it succeeded):
 /// sends a record to `dest` (the destination configured for `condition`) if there is
-/// one, and its event to the dead-letter target if it failed, and removes the event. Nothing goes back to the queue. A record or dead letter sent
-/// to a queue or topic goes before the event's removal is committed: a crash between
-/// sends it again when the event runs again (at-least-once, as everywhere here).
+/// one, and its event to the dead-letter target if it failed, and removes the event.
+/// Nothing goes back to the queue. A record or dead letter sent to a queue or topic goes
+/// before the event's removal is committed: a crash between sends it again when the
+/// event runs again (at-least-once, as everywhere here; so are its reports).
 async fn finish(
     s: &Shared,
     invoker: &Invoker,
