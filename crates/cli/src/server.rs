@@ -377,6 +377,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot read the async queue")?;
+    // Lambda's asynchronous-invocation metrics are counted from the queue's reports.
+    queue.report_to(observatory.clone());
     let invoker = Invoker::new(invoke_path, Arc::new(queue.clone()));
     let fleet_node = node_id;
     // SQS: queues and messages from the store (messages in flight before a restart are

@@ -1,8 +1,9 @@
 //! What the engine tells an [`Observer`] about its work: every invocation's end (with
 //! the figures its `REPORT` line has, how its environment was found and how it ended),
-//! every throttled request, every environment start; and, for every environment, the
-//! socket of its X-Ray daemon. Metrics, metering and traces are built from these by the
-//! server (`hearth-observe`); the engine knows none of them.
+//! every throttled request, every environment start, every line a function wrote that
+//! may be an Embedded Metric Format document; and, for every environment, the socket of
+//! its X-Ray daemon. Metrics, metering and traces are built from these by the server
+//! (`hearth-observe`); the engine knows none of them.
 //!
 //! Observers are called on the invocation's task, after its answer is settled: they
 //! must be cheap (record and return; anything slow goes to a task of their own).
@@ -155,6 +156,17 @@ pub trait Observer: Send + Sync {
     ) -> Option<DaemonGuard> {
         None
     }
+    /// A line `function` wrote (and its log stored) that may be an Embedded Metric
+    /// Format document (see [`may_be_emf`]). Called from the environment's output
+    /// collector, not on the invocation's answer.
+    fn metric_line(&self, _function: &str, _line: &str) {}
+}
+
+/// The cheap test a line passes before it is handed to [`Observer::metric_line`]: a JSON
+/// object (`{` first, after blanks) that names `"_aws"`. Parsing is the observer's, off
+/// the path that reads the output.
+pub fn may_be_emf(line: &str) -> bool {
+    line.trim_start().starts_with('{') && line.contains("\"_aws\"")
 }
 
 /// The observer of an engine that has none.

@@ -17,6 +17,7 @@ use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage};
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
 use crate::record::{dead_letter_message, destination_record};
+use crate::report::{age_ms, DropReason, Happened};
 use crate::Shared;
 
 /// Longest sleep with nothing due (a push wakes the dispatcher anyway).
@@ -109,9 +110,11 @@ async fn run(
             None => return Ok(None),
         },
     };
-    if policy.expired(&event, now_ms()) {
+    let now = now_ms();
+    if policy.expired(&event, now) {
         let condition = Some(Condition::EventAgeExceeded);
-        return finish(s, invoker, &event, condition, &payload, dest(condition)).await;
+        let ending = (condition, DropReason::of(condition));
+        return finish(s, invoker, &event, ending, &payload, dest(condition)).await;
     }
     if invoker.reserved_concurrency(&event.function) == Some(0) {
         // Lambda sends an event of a function that may not run straight to its failure
@@ -119,15 +122,19 @@ async fn run(
         let mut event = event;
         event.progress.last_outcome = serde_json::to_string(&throttle_outcome()).ok();
         let condition = Some(Condition::RetriesExhausted);
-        return finish(s, invoker, &event, condition, &payload, dest(condition)).await;
+        let ending = (condition, Some(DropReason::NoConcurrency));
+        return finish(s, invoker, &event, ending, &payload, dest(condition)).await;
     }
+    let age_ms = age_ms(event.accepted_ms, now);
+    s.report_at(&event, Happened::Attempt { age_ms }, now);
     let attempt = invoke(invoker, &event, &payload).await;
     let (decision, progress) = decide(&event, &attempt, &policy, now_ms());
     let mut event = event;
     event.progress = progress;
     match decision {
         Decision::Done(condition) => {
-            finish(s, invoker, &event, condition, &payload, dest(condition)).await
+            let ending = (condition, DropReason::of(condition));
+            finish(s, invoker, &event, ending, &payload, dest(condition)).await
         }
         Decision::Again {
             due_ms,
@@ -221,19 +228,23 @@ fn throttle_outcome() -> Outcome {
     }
 }
 
-/// The event is done: sends a record to `dest` (the destination configured for
-/// `condition`) if there is one, and its event to the dead-letter target if it failed,
-/// and removes the event. Nothing goes back to the queue. A record or dead letter sent
-/// to a queue or topic goes before the event's removal is committed: a crash between
-/// sends it again when the event runs again (at-least-once, as everywhere here).
+/// The event is done (with `condition`, and dropped for a reason unless it succeeded):
+/// sends a record to `dest` (the destination configured for `condition`) if there is
+/// one, and its event to the dead-letter target if it failed, and removes the event.
+/// Nothing goes back to the queue. A record or dead letter sent to a queue or topic goes
+/// before the event's removal is committed: a crash between sends it again when the
+/// event runs again (at-least-once, as everywhere here; so are its reports).
 async fn finish(
     s: &Shared,
     invoker: &Invoker,
     event: &QueuedEvent,
-    condition: Option<Condition>,
+    (condition, dropped): (Option<Condition>, Option<DropReason>),
     payload: &[u8],
     dest: Option<String>,
 ) -> Result<Option<Pending>, EngineError> {
+    if let Some(reason) = dropped {
+        s.report(event, Happened::Dropped(reason));
+    }
     // The function's last answer, if it ever answered.
     let last = event
         .progress
@@ -253,6 +264,7 @@ async fn finish(
                 destination = arn,
                 "destination record not sent: the function's execution role does not allow lambda:InvokeFunction on it"
             );
+            s.report(event, Happened::DestinationDeliveryFailure);
             None
         }
         dest => dest,
@@ -267,7 +279,9 @@ async fn finish(
                     attributes: Vec::new(),
                     detail_type: None,
                 };
-                send(s, &arn, message, "destination record", event).await;
+                if !send(s, &arn, message, "destination record", event).await {
+                    s.report(event, Happened::DestinationDeliveryFailure);
+                }
             }
             // An event of source `lambda` whose detail is the record (AWS's shape).
             DestinationKind::EventBus => {
@@ -281,7 +295,9 @@ async fn finish(
                     attributes: Vec::new(),
                     detail_type: Some(detail_type.to_string()),
                 };
-                send(s, &arn, message, "destination record", event).await;
+                if !send(s, &arn, message, "destination record", event).await {
+                    s.report(event, Happened::DestinationDeliveryFailure);
+                }
             }
             _ => follow = function_record(s, event, &arn, record)?,
         }
@@ -315,6 +331,7 @@ async fn finish(
             // Waited for: the record runs only once it is in the store, read from there
             // (so a record the fence dropped is not run from memory).
             s.writer.commit(vec![done], Durability::Committed).await?;
+            s.report(&next, Happened::Received);
             if next.owner.is_some() {
                 s.enqueue([Pending {
                     event: next,
@@ -342,6 +359,7 @@ fn function_record(
                 error = e.message,
                 "destination is not a function; record dropped"
             );
+            s.report(event, Happened::DestinationDeliveryFailure);
             return Ok(None);
         }
     };
@@ -382,33 +400,47 @@ async fn dead_letter(
             target,
             "dead letter not sent: the function's execution role may not send to its dead-letter target"
         );
+        s.report(event, Happened::DeadLetterError);
         return Ok(());
     }
     let message = dead_letter_message(event, payload, last, condition);
-    send(s, &target, message, "dead letter", event).await;
+    if !send(s, &target, message, "dead letter", event).await {
+        s.report(event, Happened::DeadLetterError);
+    }
     Ok(())
 }
 
-/// Hands `message` to the queue or topic `target`; a message that cannot be sent is
-/// dropped with a warning, as Lambda counts it in `DestinationDeliveryFailures` and
-/// goes on.
-async fn send(s: &Shared, target: &str, message: OutboundMessage, what: &str, event: &QueuedEvent) {
+/// Hands `message` to the queue or topic `target`; answers whether it was taken. A
+/// message that cannot be sent is dropped with a warning (the caller counts it, as
+/// Lambda counts it in `DestinationDeliveryFailures` or `DeadLetterErrors`, and goes
+/// on).
+async fn send(
+    s: &Shared,
+    target: &str,
+    message: OutboundMessage,
+    what: &str,
+    event: &QueuedEvent,
+) -> bool {
     let Some(sink) = s.sink.get() else {
         tracing::warn!(
             target,
             what,
             "not sent: this server has no queues or topics"
         );
-        return;
+        return false;
     };
-    if let Err(e) = sink.send(target, message).await {
-        tracing::warn!(
-            function = event.function,
-            request_id = event.request_id,
-            target,
-            error = %e,
-            "{what} not sent"
-        );
+    match sink.send(target, message).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(
+                function = event.function,
+                request_id = event.request_id,
+                target,
+                error = %e,
+                "{what} not sent"
+            );
+            false
+        }
     }
 }
 

@@ -26,6 +26,7 @@ mod deliver;
 mod policy;
 mod queue;
 mod record;
+mod report;
 mod source;
 
 use std::ops::Range;
@@ -40,6 +41,7 @@ use hearth_store::{
 use hearth_triggers::{BoxFuture, EventQueue, InvocableEvent, MessageSink, QueueStats};
 use tokio::sync::Notify;
 
+pub use report::{AsyncObserver, AsyncReport, DropReason, Happened};
 pub use source::Dispatcher;
 
 /// Settings of the async machinery.
@@ -106,6 +108,8 @@ struct Shared {
     /// Where records for queue and topic destinations, and dead letters, go: set once
     /// by the server when it has those services.
     sink: OnceLock<Arc<dyn MessageSink>>,
+    /// Where the queue's reports go (set once by the server).
+    observer: OnceLock<Arc<dyn AsyncObserver>>,
 }
 
 impl Shared {
@@ -123,6 +127,22 @@ impl Shared {
         let seq = seqs.start;
         seqs.start += 1;
         Ok(seq)
+    }
+
+    /// Tells the observer, if any, what `what` happened to `event` now.
+    fn report(&self, event: &QueuedEvent, what: Happened) {
+        self.report_at(event, what, now_ms());
+    }
+
+    fn report_at(&self, event: &QueuedEvent, what: Happened, at_ms: i64) {
+        if let Some(o) = self.observer.get() {
+            o.report(&AsyncReport {
+                function: &event.function,
+                qualifier: event.qualifier.as_deref(),
+                at_ms,
+                what,
+            });
+        }
     }
 
     /// Whether the node may start attempts: in good standing and not drained.
@@ -172,6 +192,7 @@ impl Shared {
                 Durability::Synced,
             )
             .await?;
+        self.report_at(&event, Happened::Received, now);
         if owner.is_some() {
             self.enqueue([queue::Pending {
                 event,
@@ -213,6 +234,7 @@ impl AsyncQueue {
             stopping: AtomicBool::new(false),
             config,
             sink: OnceLock::new(),
+            observer: OnceLock::new(),
         });
         if shared.may_run() {
             let resumed = claims::read_back(&shared)?;
@@ -228,6 +250,12 @@ impl AsyncQueue {
     /// with a warning.
     pub fn send_messages_with(&self, sink: Arc<dyn MessageSink>) {
         let _ = self.shared.sink.set(sink);
+    }
+
+    /// Gives the queue the observer of what happens to its events (the first call
+    /// counts): see [`AsyncObserver`].
+    pub fn report_to(&self, observer: Arc<dyn AsyncObserver>) {
+        let _ = self.shared.observer.set(observer);
     }
 
     /// The event source that delivers this queue's events; the server starts one.

@@ -1,7 +1,8 @@
 //! The server's metric housekeeping, on every node: each second a sample of this node's
 //! concurrency (the `ConcurrentExecutions` family of `AWS/Lambda` metrics); every ten
 //! seconds, and when the server stops, what the observatory counted goes to CloudWatch's
-//! recorder and the metering rows to the store, and the recorder to the store. Once a
+//! recorder (with the metrics of the functions' EMF lines it held) and the metering rows
+//! to the store, and the recorder to the store. Once a
 //! minute, under the store's `metrics` lease (so once per fleet), old points are rolled
 //! up and metering past its retention deleted.
 
@@ -114,6 +115,7 @@ impl Housekeeping {
     /// Hands the observatory's counts to CloudWatch and the store.
     pub fn flush(&self) {
         let rows = self.observatory.flush(self.cloudwatch.recorder().as_ref());
+        self.observatory.flush_emf(&self.cloudwatch);
         if !rows.is_empty() {
             if let Err(e) = self.engine.store().metrics().add_metering(&rows) {
                 tracing::warn!(error = %e, rows = rows.len(), "cannot write metering; these counts are lost");

@@ -2,12 +2,16 @@
 //! account (no dimension), per function (`FunctionName`), per version or alias invoked
 //! (`FunctionName`, `Resource` = `name:qualifier`), and for an alias per version it ran
 //! (`ExecutedVersion`, `FunctionName`, `Resource`, which AWS gives alias invocations
-//! only).
+//! only). The asynchronous-invocation metrics (`AsyncEventsReceived`, `AsyncEventAge`,
+//! `AsyncEventsDropped`, `DeadLetterErrors`, `DestinationDeliveryFailures`) go under
+//! `FunctionName`, and `FunctionName` and `Resource` for an event that named a
+//! qualifier. UNSURE: whether AWS also aggregates those per account (no dimension);
+//! its documentation does not say, so Hearth does not.
 
 use hearth_metrics::{Recorder, Stats, Unit};
 use hearth_model::arn::key_parts;
 
-use crate::table::Entry;
+use crate::table::{Entry, Minute};
 
 /// The namespace of the metrics Lambda publishes.
 pub const NAMESPACE: &str = "AWS/Lambda";
@@ -106,7 +110,37 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
                     sink.count(account, "Throttles", dims, ts, m.throttles);
                 }
             }
+            // The function's sets: not the account's, and no version ran an event.
+            for dims in sets.iter().filter(|d| matches!(d.len(), 1 | 2)) {
+                publish_async(account, dims, m, sink);
+            }
         }
+    }
+}
+
+/// One minute's asynchronous-invocation metrics under `dims` (those that happened).
+fn publish_async(account: &str, dims: &[(&str, &str)], m: &Minute, sink: &dyn MetricSink) {
+    let ts = m.start_ms;
+    let counts = [
+        ("AsyncEventsReceived", m.async_received),
+        ("AsyncEventsDropped", m.async_dropped),
+        ("DeadLetterErrors", m.dead_letter_errors),
+        ("DestinationDeliveryFailures", m.destination_failures),
+    ];
+    for (name, n) in counts {
+        if n > 0 {
+            sink.count(account, name, dims, ts, n);
+        }
+    }
+    if let Some(ages) = Stats::from_values(&m.async_ages, None) {
+        sink.record(
+            account,
+            "AsyncEventAge",
+            dims,
+            Unit::MILLISECONDS,
+            ts,
+            &ages,
+        );
     }
 }
 
@@ -115,7 +149,6 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::table::Minute;
 
     /// What a test sink was given, as `(account, name, dims, unit, ts, (count, sum))`.
     type Recorded = (
@@ -236,6 +269,52 @@ mod tests {
                 (default.clone(), dims(&[])),
                 (default.clone(), dims(&[("FunctionName", "f")])),
                 (default, dims(&[("FunctionName", "f"), ("Resource", "f:2")])),
+            ]
+        );
+    }
+
+    #[test]
+    fn async_metrics_go_under_the_function_and_its_resource_only() {
+        let entry = Entry {
+            function: "111122223333:f".into(),
+            qualifier: Some("live".into()),
+            version: String::new(),
+            minutes: vec![Minute {
+                start_ms: 60_000,
+                async_received: 1,
+                async_ages: vec![5.0, 70_000.0],
+                async_dropped: 1,
+                dead_letter_errors: 1,
+                ..Minute::default()
+            }],
+            meters: vec![],
+        };
+        let sink = Sink::default();
+        publish(&[entry], &sink);
+        let mut got: Vec<_> = sink
+            .0
+            .into_inner()
+            .expect("sink")
+            .into_iter()
+            .map(|r| (r.1, r.2, r.3, r.5))
+            .collect();
+        got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let f = dims(&[("FunctionName", "f")]);
+        let live = dims(&[("FunctionName", "f"), ("Resource", "f:live")]);
+        let row = |name: &str, d: &Vec<(String, String)>, unit, stats| {
+            (name.to_string(), d.clone(), unit, stats)
+        };
+        assert_eq!(
+            got,
+            vec![
+                row("AsyncEventAge", &f, "Milliseconds", (2.0, 70_005.0)),
+                row("AsyncEventAge", &live, "Milliseconds", (2.0, 70_005.0)),
+                row("AsyncEventsDropped", &f, "Count", (1.0, 1.0)),
+                row("AsyncEventsDropped", &live, "Count", (1.0, 1.0)),
+                row("AsyncEventsReceived", &f, "Count", (1.0, 1.0)),
+                row("AsyncEventsReceived", &live, "Count", (1.0, 1.0)),
+                row("DeadLetterErrors", &f, "Count", (1.0, 1.0)),
+                row("DeadLetterErrors", &live, "Count", (1.0, 1.0)),
             ]
         );
     }

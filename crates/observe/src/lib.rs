@@ -1,14 +1,16 @@
 //! What Hearth shows of its work: the engine's reports ([`hearth_engine::observe`]) turned
 //! into Prometheus metrics (`GET /metrics`), the `AWS/Lambda` CloudWatch metrics AWS
-//! publishes for every function, and metering as AWS bills it, per function version and
-//! day; and each environment's X-Ray daemon, whose segment documents go to the
-//! server's [`SegmentSink`]. [`Observatory`] is the engine's observer; the server
-//! renders and flushes it.
+//! publishes for every function (the asynchronous queue's among them, from its
+//! reports), functions' Embedded Metric Format lines extracted into CloudWatch, and
+//! metering as AWS bills it, per function version and day; and each environment's X-Ray
+//! daemon, whose segment documents go to the server's [`SegmentSink`]. [`Observatory`] is
+//! the engine's observer and the async queue's; the server renders and flushes it.
 //!
 //! The invocation path only counts: one short lock on its function's [`table`] entry and
 //! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples)
 //! happens when the server flushes, off that path.
 
+mod emf;
 mod host;
 mod housekeeping;
 mod lambda;
@@ -21,7 +23,11 @@ mod xray;
 use std::sync::Arc;
 
 use hearth_engine::observe::{DaemonGuard, Daemonized, Invoked, Observer, Started};
+use hearth_events::{AsyncObserver, AsyncReport};
 
+use crate::prom::EmfOutcome;
+
+pub use emf::EmfSink;
 pub use host::Host;
 pub use housekeeping::{FlushNow, Housekeeping, Running, EVALUATE_EVERY};
 pub use lambda::{MetricSink, NAMESPACE};
@@ -29,10 +35,13 @@ pub use prom::Prometheus;
 pub use xray::{SegmentSink, SegmentSource};
 
 /// The engine's observer: counts every invocation, throttle and environment start for
-/// Prometheus, CloudWatch and metering, and runs environments' X-Ray daemons.
+/// Prometheus, CloudWatch and metering, holds functions' EMF lines for CloudWatch, runs
+/// environments' X-Ray daemons, and (as the async queue's observer) counts what happens to
+/// asynchronous events.
 pub struct Observatory {
     prom: Prometheus,
     table: table::Table,
+    emf: emf::EmfQueue,
     tracer: Arc<tracer::Tracer>,
     xray: xray::Daemons,
 }
@@ -72,6 +81,7 @@ impl Observatory {
         let xray = xray::Daemons::new(prom.registry(), sink);
         Arc::new(Self {
             table: table::Table::default(),
+            emf: emf::EmfQueue::default(),
             prom,
             tracer,
             xray,
@@ -94,6 +104,18 @@ impl Observatory {
         let drained = self.table.drain();
         lambda::publish(&drained, sink);
         metering::rows(&drained)
+    }
+
+    /// Extracts the EMF lines held since the last call into `sink` (CloudWatch).
+    pub fn flush_emf(&self, sink: &dyn EmfSink) {
+        self.emf.flush(sink, &self.prom);
+    }
+}
+
+impl AsyncObserver for Observatory {
+    fn report(&self, r: &AsyncReport<'_>) {
+        self.prom.async_report(r);
+        self.table.async_report(r);
     }
 }
 
@@ -129,5 +151,128 @@ impl Observer for Observatory {
         socket: std::net::UdpSocket,
     ) -> Option<DaemonGuard> {
         self.xray.start(environment, socket)
+    }
+
+    fn metric_line(&self, function: &str, line: &str) {
+        if !self.emf.push(function, line) {
+            self.prom.emf(function, EmfOutcome::Dropped);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use hearth_events::{DropReason, Happened};
+    use hearth_metrics::{Stats, Unit};
+
+    use super::*;
+
+    /// (name, dimensions, unit, count, sum) of what was published.
+    type Row = (String, Vec<(String, String)>, &'static str, f64, f64);
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<Row>>);
+
+    impl MetricSink for Sink {
+        fn record(
+            &self,
+            _account: &str,
+            name: &str,
+            dimensions: &[(&str, &str)],
+            unit: Unit,
+            _ts_ms: i64,
+            stats: &Stats,
+        ) {
+            self.0.lock().expect("sink").push((
+                name.into(),
+                dimensions
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                unit.name(),
+                stats.count,
+                stats.sum,
+            ));
+        }
+    }
+
+    #[test]
+    fn the_async_queues_reports_become_cloudwatch_and_prometheus_counts() {
+        let o = Observatory::new();
+        let report = |what, at_ms| {
+            o.report(&AsyncReport {
+                function: "f",
+                qualifier: None,
+                at_ms,
+                what,
+            })
+        };
+        // A retried event that then failed, with a dead letter and a record lost.
+        report(Happened::Received, 60_000);
+        report(Happened::Attempt { age_ms: 4 }, 60_004);
+        report(Happened::Attempt { age_ms: 61_000 }, 121_000);
+        report(Happened::Dropped(DropReason::RetriesExhausted), 121_010);
+        report(Happened::DeadLetterError, 121_020);
+        report(Happened::DestinationDeliveryFailure, 121_030);
+        let sink = Sink::default();
+        assert!(o.flush(&sink).is_empty(), "no metering");
+        let mut got = sink.0.into_inner().expect("sink");
+        got.sort_by(|a, b| a.0.cmp(&b.0).then(a.4.total_cmp(&b.4)));
+        let f = vec![("FunctionName".to_string(), "f".to_string())];
+        let row = |n: &str, u, c, s| (n.to_string(), f.clone(), u, c, s);
+        assert_eq!(
+            got,
+            vec![
+                row("AsyncEventAge", "Milliseconds", 1.0, 4.0),
+                row("AsyncEventAge", "Milliseconds", 1.0, 61_000.0),
+                row("AsyncEventsDropped", "Count", 1.0, 1.0),
+                row("AsyncEventsReceived", "Count", 1.0, 1.0),
+                row("DeadLetterErrors", "Count", 1.0, 1.0),
+                row("DestinationDeliveryFailures", "Count", 1.0, 1.0),
+            ]
+        );
+        let text = o.prometheus().render();
+        let l = "account=\"000000000000\",function=\"f\"";
+        for line in [
+            format!("hearth_async_events_received_total{{{l}}} 1"),
+            format!("hearth_async_event_age_seconds_count{{{l}}} 2"),
+            format!("hearth_async_event_age_seconds_sum{{{l}}} 61.004"),
+            format!("hearth_async_events_dropped_total{{{l},reason=\"retries_exhausted\"}} 1"),
+            format!("hearth_async_dead_letter_errors_total{{{l}}} 1"),
+            format!("hearth_async_destination_delivery_failures_total{{{l}}} 1"),
+        ] {
+            assert!(
+                text.lines().any(|x| x == line),
+                "{line} missing from\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn emf_lines_wait_for_the_flush_and_beyond_room_are_counted_dropped() {
+        struct Count(Mutex<Vec<String>>);
+        impl EmfSink for Count {
+            fn record_emf(
+                &self,
+                _account: &str,
+                line: &str,
+            ) -> Result<usize, hearth_metrics::EmfError> {
+                self.0.lock().expect("sink").push(line.into());
+                Ok(1)
+            }
+        }
+        let o = Observatory::new();
+        o.metric_line("f", r#"{"_aws":{}}"#);
+        let sink = Count(Mutex::default());
+        o.flush_emf(&sink);
+        assert_eq!(*sink.0.lock().expect("sink"), [r#"{"_aws":{}}"#]);
+        let big = "x".repeat(20 * 1024 * 1024);
+        o.metric_line("f", &big);
+        o.metric_line("f", &big);
+        let text = o.prometheus().render();
+        let line = "hearth_emf_dropped_total{account=\"000000000000\",function=\"f\"} 1";
+        assert!(text.lines().any(|x| x == line), "{text}");
     }
 }

@@ -1,12 +1,16 @@
 //! Prometheus metrics (the `prometheus` crate's registry and text encoder): per function,
 //! invocations by outcome, their durations, init durations, cold starts, throttles and
-//! memory used; environment starts and their latency; and the gauges the server's
-//! samplers set (concurrency, warm environments, host pressure, queue depths).
+//! memory used; environment starts and their latency; the asynchronous queue's events
+//! (received, their age at each attempt, dropped, failed dead letters and destination
+//! records); functions' EMF lines (values recorded, lines rejected, lines dropped for
+//! want of room); and the gauges the server's samplers set (concurrency, warm
+//! environments, host pressure, queue depths).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hearth_engine::observe::{Ending, Invoked, Start, Started};
+use hearth_events::{AsyncReport, Happened};
 use prometheus::{
     exponential_buckets, Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
     IntCounterVec, Opts, Registry, TextEncoder,
@@ -28,6 +32,17 @@ struct Handles {
     throttles: IntCounter,
 }
 
+/// What became of one EMF line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EmfOutcome {
+    /// Its values were recorded (this many).
+    Recorded(usize),
+    /// It breaks the format.
+    Rejected,
+    /// It was not kept: the queue of lines was full.
+    Dropped,
+}
+
 /// Hearth's Prometheus registry.
 pub struct Prometheus {
     registry: Registry,
@@ -39,6 +54,14 @@ pub struct Prometheus {
     throttles: IntCounterVec,
     starts: IntCounterVec,
     start_latency: Histogram,
+    async_received: IntCounterVec,
+    async_age: HistogramVec,
+    async_dropped: IntCounterVec,
+    dead_letter_errors: IntCounterVec,
+    destination_failures: IntCounterVec,
+    emf_values: IntCounterVec,
+    emf_rejected: IntCounterVec,
+    emf_dropped: IntCounterVec,
     /// Set by samplers: `hearth_<name>{labels}`.
     gauges: Mutex<HashMap<&'static str, GaugeVec>>,
     functions: Mutex<HashMap<String, std::sync::Arc<Handles>>>,
@@ -73,7 +96,51 @@ impl Prometheus {
             .expect("unique name");
         let mut labels = FN.to_vec();
         labels.push("outcome");
+        let mut reason = FN.to_vec();
+        reason.push("reason");
         Self {
+            async_received: counter(
+                "hearth_async_events_received_total",
+                "Events queued for asynchronous invocation (AsyncEventsReceived).",
+                FN,
+            ),
+            async_age: histogram(
+                "hearth_async_event_age_seconds",
+                "Time from an event's queueing to each attempt to run it (AsyncEventAge).",
+                // 1 ms to about 18 hours: an event may wait up to 6.
+                exponential_buckets(0.001, 4.0, 14).expect("valid buckets"),
+                FN,
+            ),
+            async_dropped: counter(
+                "hearth_async_events_dropped_total",
+                "Events dropped without a successful run, by reason (AsyncEventsDropped).",
+                &reason,
+            ),
+            dead_letter_errors: counter(
+                "hearth_async_dead_letter_errors_total",
+                "Dead letters that could not be sent (DeadLetterErrors).",
+                FN,
+            ),
+            destination_failures: counter(
+                "hearth_async_destination_delivery_failures_total",
+                "Destination records that could not be sent (DestinationDeliveryFailures).",
+                FN,
+            ),
+            emf_values: counter(
+                "hearth_emf_values_total",
+                "Metric values recorded from functions' embedded metric format lines.",
+                FN,
+            ),
+            emf_rejected: counter(
+                "hearth_emf_rejected_total",
+                "Embedded metric format lines that break the format (left as log lines only).",
+                FN,
+            ),
+            emf_dropped: counter(
+                "hearth_emf_dropped_total",
+                "Embedded metric format lines not extracted: more waited than Hearth holds.",
+                FN,
+            ),
             invocations: counter(
                 "hearth_invocations_total",
                 "Invocations that ran, by outcome (success, error, timeout, init_error).",
@@ -167,6 +234,38 @@ impl Prometheus {
 
     pub(crate) fn throttled(&self, function: &str) {
         self.handles(function).throttles.inc();
+    }
+
+    /// Counts what the async queue reports.
+    pub(crate) fn async_report(&self, r: &AsyncReport<'_>) {
+        let (account, name) = hearth_model::arn::key_parts(r.function);
+        let l = [account, name];
+        match r.what {
+            Happened::Received => self.async_received.with_label_values(&l).inc(),
+            Happened::Attempt { age_ms } => self
+                .async_age
+                .with_label_values(&l)
+                .observe(age_ms as f64 / 1000.0),
+            Happened::Dropped(why) => self
+                .async_dropped
+                .with_label_values(&[account, name, why.as_str()])
+                .inc(),
+            Happened::DeadLetterError => self.dead_letter_errors.with_label_values(&l).inc(),
+            Happened::DestinationDeliveryFailure => {
+                self.destination_failures.with_label_values(&l).inc()
+            }
+        }
+    }
+
+    /// Counts what became of one EMF line of `function`.
+    pub(crate) fn emf(&self, function: &str, outcome: EmfOutcome) {
+        let (account, name) = hearth_model::arn::key_parts(function);
+        let l = [account, name];
+        match outcome {
+            EmfOutcome::Recorded(n) => self.emf_values.with_label_values(&l).inc_by(n as u64),
+            EmfOutcome::Rejected => self.emf_rejected.with_label_values(&l).inc(),
+            EmfOutcome::Dropped => self.emf_dropped.with_label_values(&l).inc(),
+        }
     }
 
     pub(crate) fn started(&self, s: &Started<'_>) {

@@ -1,5 +1,6 @@
 //! What the invocation path counts between two flushes, per function, qualifier and
-//! executed version: per minute, the `AWS/Lambda` counts and durations; per day and
+//! executed version: per minute, the `AWS/Lambda` counts and durations (and, from the
+//! asynchronous queue's reports, its counts and event ages); per day and
 //! configuration, what AWS would bill. One lock, held for a few adds; no allocation once
 //! a function version has been seen this flush.
 
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hearth_engine::observe::{Ending, Invoked, Start};
+use hearth_events::{AsyncReport, Happened};
 
 /// One minute's counts of one entry.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -19,6 +21,13 @@ pub(crate) struct Minute {
     pub provisioned_invocations: u64,
     /// Each invocation's duration, ms.
     pub durations: Vec<f64>,
+    /// Events queued for asynchronous invocation.
+    pub async_received: u64,
+    /// Each attempt's event age, ms.
+    pub async_ages: Vec<f64>,
+    pub async_dropped: u64,
+    pub dead_letter_errors: u64,
+    pub destination_failures: u64,
 }
 
 /// One day's billed use of one configuration of an entry.
@@ -39,7 +48,7 @@ pub(crate) struct Meter {
 pub(crate) struct Entry {
     pub function: String,
     pub qualifier: Option<String>,
-    /// Empty for throttles, which are refused before a version runs.
+    /// Empty for throttles and the async queue's counts, which no version ran.
     pub version: String,
     pub minutes: Vec<Minute>,
     pub meters: Vec<Meter>,
@@ -122,6 +131,20 @@ impl Table {
             }
         };
         f(entry)
+    }
+
+    /// Counts what the async queue reports.
+    pub(crate) fn async_report(&self, r: &AsyncReport<'_>) {
+        self.with(r.function, r.qualifier, "", |e| {
+            let m = e.minute(r.at_ms);
+            match r.what {
+                Happened::Received => m.async_received += 1,
+                Happened::Attempt { age_ms } => m.async_ages.push(age_ms as f64),
+                Happened::Dropped(_) => m.async_dropped += 1,
+                Happened::DeadLetterError => m.dead_letter_errors += 1,
+                Happened::DestinationDeliveryFailure => m.destination_failures += 1,
+            }
+        })
     }
 
     /// Counts an invocation's end.
@@ -289,6 +312,7 @@ mod tests {
                 throttles: 0,
                 provisioned_invocations: 0,
                 durations: vec![2.0],
+                ..Minute::default()
             }
         );
         assert_eq!(e.minutes[1].start_ms, 60_000);

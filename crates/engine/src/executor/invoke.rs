@@ -208,7 +208,11 @@ impl Executor {
             ),
             request_id,
             origin,
-            (&self.inner.writer, self.inner.log_limits),
+            (
+                &self.inner.writer,
+                self.inner.log_limits,
+                &self.inner.observer,
+            ),
         )
         .await;
         self.observer().started(&crate::observe::Started {

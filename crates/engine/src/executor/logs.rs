@@ -26,9 +26,18 @@ pub(crate) struct LogSink {
     /// records of platform lines.
     pub version: String,
     pub runtime_version_arn: String,
+    /// Told of the lines that may be EMF documents.
+    pub observer: crate::observe::ObserverHandle,
 }
 
 impl LogSink {
+    /// Hands the lines that may be EMF documents to the observer.
+    fn metric_lines(&self, lines: Vec<String>) {
+        for line in &lines {
+            self.observer.0.metric_line(&self.function, line);
+        }
+    }
+
     /// Platform lines in the function's log format (see `platform_log`).
     fn platform<'a>(&self, lines: &'a [(i64, String)]) -> std::borrow::Cow<'a, [(i64, String)]> {
         super::platform_log::render(
@@ -107,7 +116,11 @@ impl Shared {
 
     /// [`Self::flush`] for a caller that holds `order`.
     async fn submit_held(&self) {
-        let chunk = self.state().take_chunk();
+        let (chunk, metric_lines) = {
+            let mut out = self.state();
+            (out.take_chunk(), out.take_metric_lines())
+        };
+        self.sink.metric_lines(metric_lines);
         if !chunk.is_empty() {
             let s = &self.sink;
             s.writer
@@ -169,7 +182,7 @@ impl LogCollector {
         let _order = s.order.lock().await;
         s.drain_all().await;
         let lines = s.sink.platform(lines);
-        let (tail, all) = {
+        let (tail, all, metric_lines) = {
             let mut out = s.state();
             let now = now_ms();
             out.end_partial(now);
@@ -178,9 +191,11 @@ impl LogCollector {
             for (ts, line) in lines.iter() {
                 out.push_line(*ts, line);
             }
-            (out.next_period(PeriodKind::Idle, now), out.take_chunk())
+            let tail = out.next_period(PeriodKind::Idle, now);
+            (tail, out.take_chunk(), out.take_metric_lines())
         };
         let sink = &s.sink;
+        sink.metric_lines(metric_lines);
         sink.writer
             .submit_logs(LogBatch::new(&sink.function, &sink.stream, all))
             .await;
@@ -199,6 +214,9 @@ impl Drop for LogCollector {
         out.end_partial(now_ms());
         out.next_period(PeriodKind::Idle, now_ms());
         let chunk = out.take_chunk();
+        let metric_lines = out.take_metric_lines();
+        drop(out);
+        s.sink.metric_lines(metric_lines);
         s.sink
             .writer
             .submit_logs_now(LogBatch::new(&s.sink.function, &s.sink.stream, chunk));
@@ -363,6 +381,52 @@ mod tests {
         assert_eq!(tail(&wide, 4), "é\n");
     }
 
+    /// Keeps the metric lines it is told of.
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<(String, String)>>);
+
+    impl crate::observe::Observer for Lines {
+        fn metric_line(&self, function: &str, line: &str) {
+            self.0
+                .lock()
+                .expect("lock")
+                .push((function.into(), line.into()));
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_that_may_be_emf_reach_the_observer_by_the_end_of_the_invocation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = hearth_store::Store::open(dir.path()).expect("store");
+        let writer = Writer::with_backlog(store, 64 * 1024).expect("writer");
+        let (reader, mut w) = std::io::pipe().expect("pipe");
+        let rx = pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader)).expect("rx");
+        let lines = Arc::new(Lines::default());
+        let sink = LogSink {
+            writer,
+            function: "111122223333:f".into(),
+            stream: "s".into(),
+            limits: LogLimits::default(),
+            logging: Logging::default(),
+            version: "$LATEST".into(),
+            runtime_version_arn: String::new(),
+            observer: crate::observe::ObserverHandle(lines.clone()),
+        };
+        let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
+        collector.begin_invocation(&[(2, "START".into())]).await;
+        use std::io::Write;
+        w.write_all(b"plain\n{\"_aws\":{\"Timestamp\":1}}\n{\"no\":1}")
+            .expect("write");
+        collector.end_period(&[(3, "END".into())]).await;
+        assert_eq!(
+            *lines.0.lock().expect("lock"),
+            [(
+                "111122223333:f".to_string(),
+                r#"{"_aws":{"Timestamp":1}}"#.to_string()
+            )]
+        );
+    }
+
     #[tokio::test]
     async fn an_invocations_output_is_in_its_log_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -378,6 +442,7 @@ mod tests {
             logging: Logging::default(),
             version: "$LATEST".into(),
             runtime_version_arn: String::new(),
+            observer: Default::default(),
         };
         let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
         use std::io::Write;

@@ -70,6 +70,9 @@ pub(crate) struct Output {
     /// The last lines of the current init or invocation, for `X-Amz-Log-Result`.
     recent: VecDeque<(i64, String)>,
     recent_bytes: usize,
+    /// The function's stored lines that may be EMF documents (a subset of the chunk's,
+    /// so bounded with it), for the observer.
+    metric_lines: Vec<String>,
 }
 
 impl Output {
@@ -81,6 +84,7 @@ impl Output {
             chunk: LogChunk::default(),
             recent: VecDeque::new(),
             recent_bytes: 0,
+            metric_lines: Vec::new(),
         }
     }
 
@@ -170,6 +174,11 @@ impl Output {
         self.period.stored += size;
         self.chunk.push(now, line);
         self.remember(now, line);
+        // Only the function's own lines, and only those stored: CloudWatch Logs extracts
+        // metrics from the events it has.
+        if crate::observe::may_be_emf(line) {
+            self.metric_lines.push(line.to_string());
+        }
         // Keep the allocation for the next line, unless a long one made it large.
         if bytes.capacity() <= 4096 {
             self.partial = bytes;
@@ -234,6 +243,11 @@ impl Output {
     /// The lines ready to be handed over.
     pub(crate) fn take_chunk(&mut self) -> LogChunk {
         std::mem::take(&mut self.chunk)
+    }
+
+    /// The function's lines that may be EMF documents, since the last call.
+    pub(crate) fn take_metric_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.metric_lines)
     }
 }
 
@@ -307,6 +321,24 @@ mod tests {
         );
         o.push_bytes(b"fresh\n", 5);
         assert_eq!(lines(&o.take_chunk()), ["fresh"]);
+    }
+
+    #[test]
+    fn stored_function_lines_that_may_be_emf_are_kept_for_the_observer() {
+        let limits = LogLimits {
+            invocation: 50,
+            idle: 0,
+        };
+        let mut o = Output::new(limits, PeriodKind::Invocation);
+        o.push_line(1, r#"{"_aws":"a platform line"}"#);
+        o.push_bytes(
+            b"{\"_aws\":{}}\nplain \"_aws\"\n  {\"a\":1}\n {\"_aws\":2}\n",
+            1,
+        );
+        // Over the cap: dropped from the log, so not extracted either.
+        o.push_bytes(b"{\"_aws\":3, \"pad\":\"xxxxxxxxxx\"}\n", 1);
+        assert_eq!(o.take_metric_lines(), [r#"{"_aws":{}}"#, r#" {"_aws":2}"#]);
+        assert!(o.take_metric_lines().is_empty());
     }
 
     #[test]

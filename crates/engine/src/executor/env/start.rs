@@ -20,7 +20,7 @@ use crate::executor::aws_api::{ApiServer, FunctionApi};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
-use crate::observe::{DaemonGuard, Daemonized, Observer};
+use crate::observe::{DaemonGuard, Daemonized, Observer, ObserverHandle};
 use crate::EnvCredentials;
 
 /// What reports the end of the runtime's init phase.
@@ -234,7 +234,7 @@ async fn spawn(
 fn collect_output(
     instance: &mut Instance,
     attempt: &Attempt<'_>,
-    (writer, limits): (&Writer, LogLimits),
+    (writer, limits, observer): (&Writer, LogLimits, &ObserverHandle),
 ) -> Option<LogCollector> {
     let sink = LogSink {
         writer: writer.clone(),
@@ -244,6 +244,7 @@ fn collect_output(
         logging: attempt.spec.logging.clone(),
         version: attempt.spec.version.clone(),
         runtime_version_arn: attempt.spec.runtime_version_arn.clone(),
+        observer: observer.clone(),
     };
     let out = instance.take_output()?;
     Some(LogCollector::start(
@@ -354,7 +355,7 @@ impl Environment {
         (sandbox, function_api, observer): (&Arc<dyn Sandbox>, Option<&FunctionApi>, &dyn Observer),
         request_id: &str,
         origin: Origin,
-        logs_to: (&Writer, LogLimits),
+        logs_to: (&Writer, LogLimits, &ObserverHandle),
     ) -> Result<Self, InitFailure> {
         let attempt = Attempt::new(spec, request_id);
         let launch = catalog
