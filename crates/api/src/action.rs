@@ -542,7 +542,11 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     // Prometheus's scrape: outside the signature check, it checks its bearer token
     // itself (`prometheus.rs`).
-    r("GET", "/metrics", lambda("GetMetrics", "hearth:GetMetrics", Any)),
+    r(
+        "GET",
+        "/metrics",
+        lambda("GetMetrics", "hearth:GetMetrics", Any),
+    ),
     r(
         "GET",
         "/_hearth/nodes",

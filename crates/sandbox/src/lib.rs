@@ -16,6 +16,7 @@ mod process;
 pub mod scripted;
 #[cfg(test)]
 mod test_privileges;
+mod usage;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ pub use exit::describe_exit;
 pub use instance::{Instance, Teardown};
 pub use jail::JailSandbox;
 pub use process::ProcessSandbox;
+pub use usage::{Usage, UsageSource};
 
 /// What to run in a new environment. Paths in `program`, `args` and `env` are as the
 /// runtime sees them (see [`Sandbox::guest_paths`]); the other paths are the host's.
