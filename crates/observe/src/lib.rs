@@ -4,8 +4,9 @@
 //! day. [`Observatory`] is the engine's observer; the server renders and flushes it.
 //!
 //! The invocation path only counts: one short lock on its function's [`table`] entry and
-//! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples)
-//! happens when the server flushes, off that path.
+//! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples,
+//! environments' use of the host, provisioned time) happens when the server flushes, off
+//! that path.
 
 mod host;
 mod housekeeping;
@@ -13,10 +14,11 @@ mod lambda;
 mod metering;
 mod prom;
 mod table;
+mod usage;
 
 use std::sync::Arc;
 
-use hearth_engine::observe::{Invoked, Observer, Started};
+use hearth_engine::observe::{HostUse, Invoked, Observer, ProvisionedVersion, Started};
 
 pub use host::Host;
 pub use housekeeping::{FlushNow, Housekeeping, Running};
@@ -28,6 +30,7 @@ pub use prom::Prometheus;
 pub struct Observatory {
     prom: Prometheus,
     table: table::Table,
+    provisioned: usage::ProvisionedClock,
 }
 
 impl Observatory {
@@ -35,6 +38,7 @@ impl Observatory {
         let prom = Prometheus::new();
         Arc::new(Self {
             table: table::Table::default(),
+            provisioned: usage::ProvisionedClock::default(),
             prom,
         })
     }
@@ -42,6 +46,20 @@ impl Observatory {
     /// The Prometheus registry, for `GET /metrics` and the samplers that set its gauges.
     pub fn prometheus(&self) -> &Prometheus {
         &self.prom
+    }
+
+    /// Counts, on the day of `now_ms`, what environments used of the host (sampled by
+    /// the engine) and the provisioned concurrency configured since the last call.
+    pub fn count_use(
+        &self,
+        host: &[HostUse],
+        provisioned: &[ProvisionedVersion],
+        now: std::time::Instant,
+        now_ms: i64,
+    ) {
+        usage::count_host_use(&self.table, host, now_ms);
+        self.provisioned
+            .count(&self.table, provisioned, now, now_ms);
     }
 
     /// Hands what was counted since the last flush to `sink` (the `AWS/Lambda`

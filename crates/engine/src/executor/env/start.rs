@@ -378,6 +378,7 @@ impl Environment {
             version: attempt.spec.version.clone(),
             origin,
             api,
+            usage: None,
             instance,
             logs,
             last_used: Instant::now(),
