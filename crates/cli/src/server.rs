@@ -70,6 +70,12 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
     pub keep_alive_timeout: Duration,
 
+    /// `off`: the engine reports to nothing: no Prometheus metrics (`/metrics` answers
+    /// 404), no `AWS/Lambda` invocation metrics, no metering. For measuring what metrics
+    /// cost (`hearth-bench`); CloudWatch's concurrency samples and alarms still run.
+    #[arg(long, env = "HEARTH_METRICS", default_value = "on", value_enum)]
+    pub metrics: MetricsMode,
+
     /// The bearer token Prometheus sends to scrape `/metrics` when requests are signed
     /// (`--auth sigv4`); without it `/metrics` is refused then. Open with `--auth off`.
     #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true)]
@@ -194,6 +200,13 @@ pub enum AuthMode {
     Off,
 }
 
+/// `--metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsMode {
+    On,
+    Off,
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if args.auth == AuthMode::Off && !args.listen.ip().is_loopback() && !args.auth_off_anywhere {
         anyhow::bail!(
@@ -266,8 +279,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
              role, its environment then gets that role's credentials"
         );
     }
-    // Counts every invocation for `/metrics`, CloudWatch and metering.
+    // Counts every invocation for `/metrics`, CloudWatch and metering; with metrics off
+    // it stays empty and the engine reports to nothing.
     let observatory = hearth_observe::Observatory::new();
+    let metrics_on = args.metrics == MetricsMode::On;
+    let observer = if metrics_on {
+        hearth_engine::observe::ObserverHandle(observatory.clone())
+    } else {
+        tracing::info!(
+            "metrics are off (--metrics off): no /metrics, no invocation metrics, no metering"
+        );
+        hearth_engine::observe::ObserverHandle::default()
+    };
     // The engine is the control plane's; its invoke path goes to the invoker alone.
     let (engine, invoke_path) = Engine::new(
         store,
@@ -280,7 +303,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             log_backlog: args.logs.backlog(),
             egress_default: args.egress.default.clone(),
             check_roles,
-            observer: hearth_engine::observe::ObserverHandle(observatory.clone()),
+            observer,
         },
     )
     .context("cannot read the data directory")?;
@@ -418,6 +441,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         engine: engine.clone(),
         node: fleet_node.clone(),
         alarm_actions: Arc::new(crate::alarm_actions::Actions::new(sns.clone())),
+        metering: metrics_on,
     }
     .start();
     let available = catalog.available();
@@ -496,7 +520,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         events: Some(events),
         scheduler: Some(scheduler),
         mapping_queues: Some(mapping_queues),
-        observatory: Some(observatory.clone()),
+        observatory: metrics_on.then(|| observatory.clone()),
         metrics_token: args.metrics_token.clone(),
         metrics_flush: Some(housekeeping.flush_now()),
     };
