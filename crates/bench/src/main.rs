@@ -18,6 +18,7 @@ mod functions;
 mod load;
 mod measure;
 mod messaging;
+mod metrics_overhead;
 mod procs;
 mod report;
 mod schedules;
@@ -125,6 +126,8 @@ pub enum Only {
     Forward,
     /// What calling a warm function through its function URL adds to Invoke.
     Url,
+    /// What metrics cost: warm throughput at concurrency 32 with --metrics on and off.
+    Metrics,
     /// SQS sends, receives, long-poll wake-up, and an event-source mapping to the echo.
     Queues,
     /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
@@ -339,6 +342,16 @@ fn bench(
         )?;
         return Ok(report);
     }
+    if let Some(Only::Metrics) = args.only {
+        metrics_overhead::metrics_overhead(
+            plan,
+            (exe, runtimes_dir, sandbox),
+            work,
+            &rust,
+            &mut report,
+        )?;
+        return Ok(report);
+    }
     if let Some(Only::Forward) = args.only {
         let store = args
             .store
@@ -502,6 +515,14 @@ fn bench(
 
     throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
+    progress("metrics overhead: warm throughput with --metrics on and off");
+    metrics_overhead::metrics_overhead(
+        plan,
+        (exe, runtimes_dir, sandbox),
+        work,
+        &rust,
+        &mut report,
+    )?;
     // After the throughput figure, whose 32 environments the loaded comparison reuses.
     url_overhead::url_overhead(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;

@@ -84,6 +84,11 @@ pub struct ServerArgs {
     /// evaluates every minute.
     #[arg(long, env = "HEARTH_ALARM_INTERVAL", default_value = "60s", value_parser = crate::duration::parse)]
     pub alarm_interval: Duration,
+    /// `off`: the engine reports to nothing: no Prometheus metrics (`/metrics` answers
+    /// 404), no `AWS/Lambda` invocation metrics, no metering. For measuring what metrics
+    /// cost (`hearth-bench`); CloudWatch's concurrency samples and alarms still run.
+    #[arg(long, env = "HEARTH_METRICS", default_value = "on", value_enum)]
+    pub metrics: MetricsMode,
 
     /// The bearer token Prometheus sends to scrape `/metrics` when requests are signed
     /// (`--auth sigv4`); without it `/metrics` is refused then. Open with `--auth off`.
@@ -209,6 +214,13 @@ pub enum AuthMode {
     Off,
 }
 
+/// `--metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsMode {
+    On,
+    Off,
+}
+
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if args.auth == AuthMode::Off && !args.listen.ip().is_loopback() && !args.auth_off_anywhere {
         anyhow::bail!(
@@ -282,7 +294,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         );
     }
     // Counts every invocation for `/metrics`, CloudWatch and metering; traces sampled
-    // invocations of Active functions to the operator's OTLP collector, if any.
+    // invocations of Active functions to the operator's OTLP collector, if any. With
+    // metrics off it stays empty and the engine reports to nothing.
     let otlp = hearth_traces::ExportConfig::from_settings(
         args.otlp_endpoint.as_deref(),
         args.otlp_protocol.as_deref(),
@@ -293,6 +306,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     let observatory = hearth_observe::Observatory::with_traces(otlp.as_ref())
         .context("cannot start the OTLP exporter")?;
+    let metrics_on = args.metrics == MetricsMode::On;
+    let observer = if metrics_on {
+        hearth_engine::observe::ObserverHandle(observatory.clone())
+    } else {
+        tracing::info!(
+            "metrics are off (--metrics off): no /metrics, no invocation metrics or traces, no metering"
+        );
+        hearth_engine::observe::ObserverHandle::default()
+    };
     // The engine is the control plane's; its invoke path goes to the invoker alone.
     let (engine, invoke_path) = Engine::new(
         store,
@@ -305,7 +327,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             log_backlog: args.logs.backlog(),
             egress_default: args.egress.default.clone(),
             check_roles,
-            observer: hearth_engine::observe::ObserverHandle(observatory.clone()),
+            observer,
         },
     )
     .context("cannot read the data directory")?;
@@ -446,6 +468,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         node: fleet_node.clone(),
         alarm_actions: Arc::new(crate::alarm_actions::Actions::new(sns.clone())),
         evaluate_every: args.alarm_interval,
+        metering: metrics_on,
     }
     .start();
     let available = catalog.available();
@@ -525,7 +548,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         scheduler: Some(scheduler),
         cloudwatch: Some(cloudwatch.clone()),
         mapping_queues: Some(mapping_queues),
-        observatory: Some(observatory.clone()),
+        observatory: metrics_on.then(|| observatory.clone()),
         metrics_token: args.metrics_token.clone(),
         metrics_flush: Some(housekeeping.flush_now()),
     };

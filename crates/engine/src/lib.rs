@@ -193,6 +193,18 @@ impl Engine {
         self.inner.executor.concurrency()
     }
 
+    /// What the live environments (and those that ended) used of the host since the
+    /// last call, read now: the server's housekeeping calls it every few seconds. It
+    /// reads a file or two per environment; never call it per invocation.
+    pub fn sample_host_use(&self, now: std::time::Instant) -> Vec<observe::HostUse> {
+        self.inner.executor.sample_host_use(now)
+    }
+
+    /// Provisioned concurrency configured on this node now, per function version.
+    pub fn provisioned_versions(&self) -> Vec<observe::ProvisionedVersion> {
+        self.inner.executor.provisioned_versions()
+    }
+
     /// Warm on-demand environments waiting for work, per function key.
     pub fn idle_by_function(&self) -> std::collections::HashMap<String, usize> {
         self.inner.executor.idle_by_function()

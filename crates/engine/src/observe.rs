@@ -124,6 +124,37 @@ pub struct Concurrency {
     pub provisioned: Vec<ProvisionedConcurrency>,
 }
 
+/// What one function version's environments used of the host between two samples
+/// (see `Engine::sample_host_use`), per configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostUse {
+    /// The function's key.
+    pub function: String,
+    pub version: String,
+    pub memory_mb: i64,
+    pub ephemeral_storage_mb: i64,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// CPU time, in ns.
+    pub cpu_ns: u64,
+    /// Memory × time, in MiB × µs.
+    pub memory_mib_us: u64,
+}
+
+/// Provisioned concurrency configured on this node for one function version now: what
+/// AWS bills for as long as it is configured, whether or not it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedVersion {
+    /// The function's key.
+    pub function: String,
+    pub version: String,
+    /// Environments configured (this node's share of the allocation).
+    pub environments: i64,
+    pub memory_mb: i64,
+    pub ephemeral_storage_mb: i64,
+    pub architecture: String,
+}
+
 /// Receives the engine's reports. Every method has an empty default.
 pub trait Observer: Send + Sync {
     /// An invocation ended (including one whose environment failed to start).

@@ -1,8 +1,9 @@
 //! The server's metric housekeeping, on every node: each second a sample of this node's
 //! concurrency (the `ConcurrentExecutions` family of `AWS/Lambda` metrics); every ten
-//! seconds, and when the server stops, what the observatory counted goes to CloudWatch's
-//! recorder (with the metrics of the functions' EMF lines it held) and the metering rows
-//! to the store, and the recorder to the store. Once a
+//! seconds, and when the server stops, the environments' use of the host and the
+//! provisioned concurrency configured are sampled, what the observatory counted goes to
+//! CloudWatch's recorder (with the metrics of the functions' EMF lines it held) and the
+//! metering rows to the store, and the recorder to the store. Once a
 //! minute, under the store's `metrics` lease (so once per fleet), old points are rolled
 //! up and metering past its retention deleted.
 
@@ -40,6 +41,9 @@ pub struct Housekeeping {
     pub alarm_actions: Arc<dyn AlarmActions>,
     /// How often alarms are evaluated and points rolled up ([`EVALUATE_EVERY`]).
     pub evaluate_every: Duration,
+    /// Whether the environments' use of the host and provisioned time are sampled into
+    /// metering (off with the server's metrics, when the observatory counts nothing).
+    pub metering: bool,
 }
 
 /// The running housekeeping; [`Running::stop`] flushes one last time.
@@ -112,8 +116,18 @@ impl Housekeeping {
         let _ = tokio::task::spawn_blocking(move || me.flush()).await;
     }
 
-    /// Hands the observatory's counts to CloudWatch and the store.
+    /// Hands the observatory's counts to CloudWatch and the store, after sampling what
+    /// the environments used of the host and the provisioned concurrency configured.
     pub fn flush(&self) {
+        if self.metering {
+            let now = std::time::Instant::now();
+            self.observatory.count_use(
+                &self.engine.sample_host_use(now),
+                &self.engine.provisioned_versions(),
+                now,
+                self.cloudwatch.now_ms(),
+            );
+        }
         let rows = self.observatory.flush(self.cloudwatch.recorder().as_ref());
         self.observatory.flush_emf(&self.cloudwatch);
         if !rows.is_empty() {

@@ -7,8 +7,9 @@
 //! the engine's observer and the async queue's; the server renders and flushes it.
 //!
 //! The invocation path only counts: one short lock on its function's [`table`] entry and
-//! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples)
-//! happens when the server flushes, off that path.
+//! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples,
+//! environments' use of the host, provisioned time) happens when the server flushes, off
+//! that path.
 
 mod emf;
 mod host;
@@ -18,11 +19,14 @@ mod metering;
 mod prom;
 mod table;
 mod tracer;
+mod usage;
 mod xray;
 
 use std::sync::Arc;
 
-use hearth_engine::observe::{DaemonGuard, Daemonized, Invoked, Observer, Started};
+use hearth_engine::observe::{
+    DaemonGuard, Daemonized, HostUse, Invoked, Observer, ProvisionedVersion, Started,
+};
 use hearth_events::{AsyncObserver, AsyncReport};
 
 use crate::prom::EmfOutcome;
@@ -44,6 +48,7 @@ pub struct Observatory {
     emf: emf::EmfQueue,
     tracer: Arc<tracer::Tracer>,
     xray: xray::Daemons,
+    provisioned: usage::ProvisionedClock,
 }
 
 impl Observatory {
@@ -82,6 +87,7 @@ impl Observatory {
         Arc::new(Self {
             table: table::Table::default(),
             emf: emf::EmfQueue::default(),
+            provisioned: usage::ProvisionedClock::default(),
             prom,
             tracer,
             xray,
@@ -96,6 +102,20 @@ impl Observatory {
     /// The Prometheus registry, for `GET /metrics` and the samplers that set its gauges.
     pub fn prometheus(&self) -> &Prometheus {
         &self.prom
+    }
+
+    /// Counts, on the day of `now_ms`, what environments used of the host (sampled by
+    /// the engine) and the provisioned concurrency configured since the last call.
+    pub fn count_use(
+        &self,
+        host: &[HostUse],
+        provisioned: &[ProvisionedVersion],
+        now: std::time::Instant,
+        now_ms: i64,
+    ) {
+        usage::count_host_use(&self.table, host, now_ms);
+        self.provisioned
+            .count(&self.table, provisioned, now, now_ms);
     }
 
     /// Hands what was counted since the last flush to `sink` (the `AWS/Lambda`

@@ -41,6 +41,19 @@ pub(crate) struct Meter {
     pub requests: u64,
     pub billed_ms: u64,
     pub init_billed_ms: u64,
+    /// What the host spent on the version's environments (see `crate::usage`).
+    pub host_cpu_ns: u64,
+    pub host_memory_mib_us: u64,
+    /// Whole seconds of provisioned concurrency configured (environments × seconds).
+    pub provisioned_s: u64,
+}
+
+/// A meter's configuration: what AWS prices differently.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config<'a> {
+    pub memory_mb: i64,
+    pub ephemeral_mb: i64,
+    pub architecture: &'a str,
 }
 
 /// The counts of one (function, qualifier, executed version).
@@ -71,21 +84,31 @@ impl Entry {
     }
 
     fn meter(&mut self, i: &Invoked<'_>) -> &mut Meter {
-        let day = i.start_ms.div_euclid(86_400_000);
-        let memory_mb = i.memory_mb.max(0) as u32;
-        let ephemeral_mb = i.ephemeral_storage_mb.max(0) as u32;
+        let config = Config {
+            memory_mb: i.memory_mb,
+            ephemeral_mb: i.ephemeral_storage_mb,
+            architecture: i.architecture,
+        };
+        self.meter_of(i.start_ms, config)
+    }
+
+    /// The meter of the day of `ts_ms` and of `config`.
+    pub(crate) fn meter_of(&mut self, ts_ms: i64, config: Config<'_>) -> &mut Meter {
+        let day = ts_ms.div_euclid(86_400_000);
+        let memory_mb = config.memory_mb.max(0) as u32;
+        let ephemeral_mb = config.ephemeral_mb.max(0) as u32;
         let found = self.meters.iter().rposition(|m| {
             m.day == day
                 && m.memory_mb == memory_mb
                 && m.ephemeral_mb == ephemeral_mb
-                && m.architecture == i.architecture
+                && m.architecture == config.architecture
         });
         match found {
             Some(n) => &mut self.meters[n],
             None => {
                 self.meters.push(Meter {
                     day,
-                    architecture: i.architecture.to_string(),
+                    architecture: config.architecture.to_string(),
                     memory_mb,
                     ephemeral_mb,
                     ..Meter::default()
@@ -103,7 +126,7 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    fn with<R>(
+    pub(crate) fn with<R>(
         &self,
         function: &str,
         qualifier: Option<&str>,

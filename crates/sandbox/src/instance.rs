@@ -46,6 +46,10 @@ pub trait Teardown: Send + Sync {
     fn kill_all(&self);
     /// Called when the runtime has finished its init phase.
     fn init_done(&self) {}
+    /// What reads the environment's use of the host (see [`crate::usage`]).
+    fn usage_source(&self) -> Option<std::sync::Arc<dyn crate::UsageSource>> {
+        None
+    }
 }
 
 /// A process Hearth did not start itself (the jail's zygote forks it) and learns the
@@ -198,6 +202,19 @@ impl Instance {
             .parse()
             .ok()?;
         Some(kb * 1024)
+    }
+
+    /// What reads the environment's use of the host while it runs: its cgroup in a
+    /// jail, the runtime process otherwise; none for a scripted runtime.
+    pub fn usage_source(&self) -> Option<std::sync::Arc<dyn crate::UsageSource>> {
+        if let Some(t) = &self.teardown {
+            return t.usage_source();
+        }
+        #[cfg(any(test, feature = "scripted"))]
+        if let Process::Task(_) = &self.process {
+            return None;
+        }
+        Some(std::sync::Arc::new(crate::usage::ProcUsage::new(self.pid)))
     }
 
     /// Waits for the runtime process to exit.

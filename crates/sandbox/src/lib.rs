@@ -17,6 +17,7 @@ mod process;
 pub mod scripted;
 #[cfg(test)]
 mod test_privileges;
+mod usage;
 pub mod xray;
 
 use std::net::{TcpListener, UdpSocket};
@@ -26,6 +27,7 @@ pub use exit::describe_exit;
 pub use instance::{Instance, Teardown};
 pub use jail::JailSandbox;
 pub use process::ProcessSandbox;
+pub use usage::{Usage, UsageSource};
 
 /// What to run in a new environment. Paths in `program`, `args` and `env` are as the
 /// runtime sees them (see [`Sandbox::guest_paths`]); the other paths are the host's.

@@ -221,7 +221,14 @@ impl Executor {
             duration: began.elapsed(),
             ok: started.is_ok(),
         });
-        started.map_err(StartError::Init)
+        let mut env = started.map_err(StartError::Init)?;
+        env.register_usage(&self.inner.usage, usage_tag(spec), began);
+        Ok(env)
+    }
+
+    /// What a live environment's use is sampled for (see [`Executor::sample_host_use`]).
+    pub(crate) fn sample_host_use(&self, now: Instant) -> Vec<crate::observe::HostUse> {
+        self.inner.usage.sample(now)
     }
 
     /// Returns a healthy environment to where it came from, and answers.
@@ -511,4 +518,15 @@ pub fn trace_id() -> String {
         &id[..24],
         &uuid::Uuid::new_v4().simple().to_string()[..16]
     )
+}
+
+/// What an environment of `spec` is attributed its use to.
+fn usage_tag(spec: &RunSpec) -> super::usage::Tag {
+    super::usage::Tag {
+        function: spec.function.clone(),
+        version: spec.version.clone(),
+        memory_mb: spec.memory_mb,
+        ephemeral_storage_mb: spec.ephemeral_storage_mb,
+        architecture: spec.architecture.clone(),
+    }
 }

@@ -20,6 +20,7 @@ mod platform_log;
 mod pool;
 mod provisioned;
 mod spec;
+mod usage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +75,8 @@ struct Inner {
     log_limits: LogLimits,
     admission: Arc<Admission>,
     provisioned: provisioned::Provisioned,
+    /// The live environments, for sampling their use of the host.
+    usage: Arc<usage::Registry>,
     observer: crate::observe::ObserverHandle,
     /// Set by the server at start, taken at shutdown: the router it holds holds the
     /// engine, and that cycle would otherwise keep both alive.
@@ -100,6 +103,7 @@ impl Executor {
                 log_limits: parts.log_limits,
                 admission: Arc::new(parts.admission),
                 provisioned: provisioned::Provisioned::default(),
+                usage: Arc::default(),
                 observer: parts.observer,
                 function_api: std::sync::RwLock::new(None),
             }),
@@ -192,6 +196,11 @@ impl Executor {
             functions,
             provisioned,
         }
+    }
+
+    /// Provisioned concurrency configured on this node now, per function version.
+    pub(crate) fn provisioned_versions(&self) -> Vec<crate::observe::ProvisionedVersion> {
+        self.inner.provisioned.configured()
     }
 
     /// Warm environments waiting for work, per function key.

@@ -247,6 +247,39 @@ impl Provisioned {
         out
     }
 
+    /// Environments configured per function version, over every allocation (two
+    /// aliases on one version are two configurations, billed each), for as long as the
+    /// configuration stands: a version that could not be resolved runs nothing.
+    pub(crate) fn configured(&self) -> Vec<crate::observe::ProvisionedVersion> {
+        let allocs = self.lock();
+        let mut out: Vec<crate::observe::ProvisionedVersion> = Vec::new();
+        for ((function, _), a) in allocs.iter() {
+            for t in a.targets.iter().filter(|t| t.count > 0) {
+                let Ok(spec) = &t.spec else { continue };
+                let same = out.iter_mut().find(|p| {
+                    p.function == *function
+                        && p.version == t.version
+                        && p.memory_mb == spec.memory_mb
+                        && p.ephemeral_storage_mb == spec.ephemeral_storage_mb
+                        && p.architecture == spec.architecture
+                });
+                match same {
+                    Some(p) => p.environments += t.count,
+                    None => out.push(crate::observe::ProvisionedVersion {
+                        function: function.clone(),
+                        version: t.version.clone(),
+                        environments: t.count,
+                        memory_mb: spec.memory_mb,
+                        ephemeral_storage_mb: spec.ephemeral_storage_mb,
+                        architecture: spec.architecture.clone(),
+                    }),
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.function, &a.version).cmp(&(&b.function, &b.version)));
+        out
+    }
+
     fn view(&self, function: &str, qualifier: &str) -> Option<AllocationView> {
         let allocs = self.lock();
         let a = allocs.get(&key(function, qualifier))?;

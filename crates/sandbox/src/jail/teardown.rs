@@ -54,6 +54,10 @@ impl Teardown for JailResources {
             tracing::warn!(error = %e, "could not set an environment's CPU limit");
         }
     }
+
+    fn usage_source(&self) -> Option<Arc<dyn crate::UsageSource>> {
+        Some(Arc::new(crate::usage::CgroupUsage(self.cgroup.clone())))
+    }
 }
 
 /// Teardowns in flight, so that shutdown can wait for them: a process that exits in

@@ -68,6 +68,9 @@ pub(crate) struct Environment {
     pub version: String,
     pub origin: Origin,
     api: RuntimeApi,
+    /// Its entry among the live environments whose use is sampled: declared before
+    /// `instance` so that its last reading is taken before the processes are killed.
+    usage: Option<super::usage::Registration>,
     instance: Instance,
     logs: LogCollector,
     pub last_used: Instant,
@@ -94,6 +97,19 @@ impl Environment {
     /// Whether the runtime is still there to take an event.
     pub(crate) fn is_alive(&mut self) -> bool {
         !self.instance.has_exited()
+    }
+
+    /// Joins the live environments whose use of the host is sampled (see
+    /// `executor::usage`); `began` is when its start began.
+    pub(crate) fn register_usage(
+        &mut self,
+        registry: &std::sync::Arc<super::usage::Registry>,
+        tag: super::usage::Tag,
+        began: Instant,
+    ) {
+        if let Some(source) = self.instance.usage_source() {
+            self.usage = Some(registry.register(tag, source, began));
+        }
     }
 
     /// Whether it is too old to take another invocation.

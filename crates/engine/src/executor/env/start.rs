@@ -435,6 +435,7 @@ impl Environment {
             version: attempt.spec.version.clone(),
             origin,
             api,
+            usage: None,
             instance,
             logs,
             last_used: Instant::now(),

@@ -48,6 +48,13 @@ pub fn detect_from(
             pids?.join(base),
             freezer?.join(base),
         ])?;
+        let manager = match v1_base(&mounts, &memberships, "cpuacct") {
+            Ok(cpuacct) => manager.with_cpuacct(cpuacct.join(base))?,
+            Err(e) => {
+                tracing::info!(error = %e, "environments' CPU time will not be measured");
+                manager
+            }
+        };
         return Ok(Box::new(manager));
     }
     Ok(Box::new(V2Manager::new(

@@ -143,6 +143,13 @@ pub trait Cgroup: Send + Sync + fmt::Debug {
     /// `memory.events`).
     fn oom_kills(&self) -> u64;
 
+    /// CPU time its processes used since creation, in ns (v1 `cpuacct.usage`, when the
+    /// `cpuacct` hierarchy is used; v2 `usage_usec` of `cpu.stat`).
+    fn cpu_usage_ns(&self) -> Option<u64>;
+
+    /// Memory charged to it now (v1 `memory.usage_in_bytes`; v2 `memory.current`).
+    fn memory_bytes(&self) -> Option<u64>;
+
     /// Kills every process in the cgroup, including ones that forked or daemonised
     /// (v2: `cgroup.kill` when present, else freeze and SIGKILL; v1: freezer `FROZEN`,
     /// SIGKILL all, `THAWED`), repeating until it is empty, for at most a few seconds.

@@ -20,6 +20,9 @@ pub struct V1Manager {
     bases: [PathBuf; 4],
     /// Whether swap accounting is on (`memory.memsw.*` exists), probed in the base.
     memsw: bool,
+    /// Base directory in the `cpuacct` hierarchy, when it is mounted: only for
+    /// accounting (`cpuacct.usage`), so a host without it still runs environments.
+    cpuacct: Option<PathBuf>,
 }
 
 impl V1Manager {
@@ -31,13 +34,30 @@ impl V1Manager {
             fs::create_dir_all(base)?;
         }
         let memsw = bases[0].join("memory.memsw.limit_in_bytes").exists();
-        Ok(V1Manager { bases, memsw })
+        Ok(V1Manager {
+            bases,
+            memsw,
+            cpuacct: None,
+        })
+    }
+
+    /// Also puts environments in the `cpuacct` hierarchy at `base` (creating it), for
+    /// their CPU time. On many hybrid hosts `cpuacct` is co-mounted with `cpu` and this
+    /// is the cpu base again; where it is mounted alone it is a directory of its own.
+    pub fn with_cpuacct(mut self, base: PathBuf) -> Result<Self, CgroupError> {
+        fs::create_dir_all(&base)?;
+        self.cpuacct = Some(base);
+        Ok(self)
+    }
+
+    fn cpuacct_dir(&self, name: &str) -> Option<PathBuf> {
+        self.cpuacct.as_ref().map(|b| b.join(name))
     }
 
     /// The base directories, each once, in [`CONTROLLERS`] order.
     fn unique_bases(&self) -> Vec<&Path> {
         let mut out: Vec<&Path> = Vec::new();
-        for base in &self.bases {
+        for base in self.bases.iter().chain(&self.cpuacct) {
             if !out.contains(&base.as_path()) {
                 out.push(base);
             }
@@ -78,6 +98,7 @@ impl CgroupManager for V1Manager {
             pids,
             freezer,
             memsw: self.memsw,
+            cpuacct: self.cpuacct_dir(name),
         }))
     }
 
@@ -105,6 +126,7 @@ impl CgroupManager for V1Manager {
             pids,
             freezer,
             memsw: self.memsw,
+            cpuacct: self.cpuacct_dir(name),
         };
         if let Err(e) = cgroup.set_limits(limits) {
             let _ = fs::remove_cgroup_dirs(&cgroup.dirs);
@@ -130,6 +152,8 @@ pub struct V1Cgroup {
     freezer: PathBuf,
     /// Whether swap accounting exists (`memory.memsw.*`).
     memsw: bool,
+    /// Its directory in the `cpuacct` hierarchy, if Hearth uses that hierarchy.
+    cpuacct: Option<PathBuf>,
 }
 
 impl V1Cgroup {
@@ -235,6 +259,14 @@ impl Cgroup for V1Cgroup {
 
     fn oom_kills(&self) -> u64 {
         fs::read_keyed(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0)
+    }
+
+    fn cpu_usage_ns(&self) -> Option<u64> {
+        fs::read_u64(&self.cpuacct.as_ref()?.join("cpuacct.usage"))
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        fs::read_u64(&self.memory.join("memory.usage_in_bytes"))
     }
 
     fn kill_all(&self) -> Result<(), CgroupError> {

@@ -256,6 +256,15 @@ impl Cgroup for V2Cgroup {
         fs::read_keyed(&self.dir.join("memory.events"), "oom_kill").unwrap_or(0)
     }
 
+    fn cpu_usage_ns(&self) -> Option<u64> {
+        let usec = fs::read_keyed(&self.dir.join("cpu.stat"), "usage_usec")?;
+        Some(usec.saturating_mul(1000))
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        fs::read_u64(&self.dir.join("memory.current"))
+    }
+
     fn kill_all(&self) -> Result<(), CgroupError> {
         if self.kill_file {
             match fs::write(&self.dir.join("cgroup.kill"), "1") {

@@ -161,3 +161,35 @@ fn a_failed_create_removes_what_it_made() {
     assert!(!tmp.path().join("memory/process_api/x/hearth/env1").exists());
     assert!(!tmp.path().join("cpu,cpuacct/hearth/env1").exists());
 }
+
+#[test]
+fn usage_comes_from_cpuacct_and_memory_usage() {
+    let (tmp, manager) = tree(false);
+    let root = tmp.path();
+    // cpuacct mounted on its own, as on this kind of hybrid host.
+    let manager = manager
+        .with_cpuacct(root.join("cpuacct/hearth"))
+        .expect("cpuacct base");
+    let cg = manager.create("env1", &limits()).expect("created");
+    let acct = root.join("cpuacct/hearth/env1");
+    assert!(
+        cg.procs_files().contains(&acct.join("cgroup.procs")),
+        "the environment joins the cpuacct hierarchy too"
+    );
+    assert_eq!(cg.cpu_usage_ns(), None);
+    write(acct.join("cpuacct.usage"), "1234567890\n").expect("write");
+    let mem = root.join("memory/process_api/x/hearth/env1");
+    write(mem.join("memory.usage_in_bytes"), "41943040\n").expect("write");
+    assert_eq!(cg.cpu_usage_ns(), Some(1_234_567_890));
+    assert_eq!(cg.memory_bytes(), Some(41_943_040));
+    assert_eq!(manager.children().expect("children"), ["env1"]);
+}
+
+#[test]
+fn without_cpuacct_there_is_no_cpu_time() {
+    let (tmp, manager) = tree(false);
+    let cg = manager.create("env1", &limits()).expect("created");
+    let cpu = tmp.path().join("cpu,cpuacct/hearth/env1");
+    write(cpu.join("cpuacct.usage"), "5\n").expect("write");
+    assert_eq!(cg.cpu_usage_ns(), None);
+}

@@ -207,3 +207,21 @@ fn existing_cgroup_and_bad_names_are_refused() {
         ));
     }
 }
+
+#[test]
+fn usage_comes_from_cpu_stat_and_memory_current() {
+    let (_tmp, own) = own_cgroup(ALL, "");
+    let manager = V2Manager::new(&own, "hearth").expect("manager");
+    let cg = manager.create("env", &limits()).expect("created");
+    let dir = own.join("hearth/env");
+    assert_eq!(cg.cpu_usage_ns(), None);
+    assert_eq!(cg.memory_bytes(), None);
+    write(
+        dir.join("cpu.stat"),
+        "usage_usec 2500100\nuser_usec 2000000\nsystem_usec 500100\n",
+    )
+    .expect("write");
+    write(dir.join("memory.current"), "8388608\n").expect("write");
+    assert_eq!(cg.cpu_usage_ns(), Some(2_500_100_000));
+    assert_eq!(cg.memory_bytes(), Some(8_388_608));
+}
