@@ -1,4 +1,5 @@
-"""`hearth cost`: the server's metering priced as AWS Lambda would bill it.
+"""`hearth cost`: the server's metering priced as AWS Lambda would bill it, by the server
+(`GET /_hearth/cost`), which the verb prints.
 
 The expected figures are computed here by hand from the price file and from each
 invocation's REPORT line (with the free tier off, so every request and GB-second is priced).
@@ -11,6 +12,7 @@ import json
 import math
 import re
 import time
+import urllib.parse
 
 import hearth_e2e as h
 
@@ -79,3 +81,78 @@ def test_cost_prices_a_scripted_workload(server, client):
     assert text[1].split()[:2] == [name, str(invocations)]
     assert text[2].split()[0] == "TOTAL"
     assert text[3].startswith(f"AWS Lambda prices for us-east-1 (USD), read on {PRICES['ReadOn']}")
+
+
+HOST = ("HostCpuSeconds", "HostMemoryGbSeconds")
+
+
+def without_host(doc: dict) -> dict:
+    """`doc` without the host's measured use, per function and in total."""
+    doc = json.loads(json.dumps(doc))
+    for line in [*doc["Functions"].values(), doc["Total"]]:
+        for key in HOST:
+            line.pop(key)
+    return doc
+
+
+def cost_endpoint(server, **params):
+    """`GET /_hearth/cost` signed with the administrator key: (status, headers, body)."""
+    query = urllib.parse.urlencode(params)
+    return h.http_request(f"{server.endpoint}/_hearth/cost?{query}")
+
+
+def test_the_cost_endpoint_is_what_hearth_cost_prints(server, client):
+    name = h.unique_name("costapi")
+    h.create_function(client, name, MemorySize=128)
+    invocations = 3
+    for i in range(invocations):
+        h.invoke_ok(client, name, {"i": i})
+
+    def cli():
+        out = h.hearth_cli("cost", "--function", name, "--no-free-tier", "--since", "1d",
+                           "--json", "--endpoint", server.endpoint)
+        return json.loads(out.stdout)
+
+    deadline = time.monotonic() + 15
+    while True:
+        doc = cli()
+        if doc["Functions"].get(name, {}).get("Requests", 0) >= invocations \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert doc["Functions"][name]["Requests"] == invocations
+    period = {"from_day": doc["FromDay"], "to_day": doc["ToDay"], "function": name,
+              "region": "us-east-1", "free_tier": "false"}
+
+    # The host's use of a live environment grows each time the server samples it (every
+    # read flushes): those figures lie between the endpoint's answers before and after the
+    # CLI's; everything else is equal.
+    status, headers, before = cost_endpoint(server, **period)
+    assert status == 200, before
+    assert headers["Content-Type"] == "application/json"
+    printed = cli()
+    status, _, after = cost_endpoint(server, **period)
+    assert status == 200, after
+    before, after = json.loads(before), json.loads(after)
+    assert without_host(printed) == without_host(before) == without_host(after)
+    for key in HOST:
+        for pick in (lambda d: d["Functions"][name], lambda d: d["Total"]):
+            assert pick(before)[key] <= pick(printed)[key] <= pick(after)[key], key
+    line = printed["Functions"][name]
+    assert line["GbSeconds"] == line["X86GbSeconds"] and line["ArmGbSeconds"] == 0
+    assert 0 < line["InitGbSeconds"] < line["GbSeconds"]
+    assert line["ProvisionedGbSeconds"] == 0
+
+
+def test_the_cost_endpoint_refuses_a_bad_query(server):
+    status, headers, body = cost_endpoint(server, since="soon")
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
+    assert json.loads(body) == {
+        "Type": "User",
+        "message": 'since must be a whole number and a unit (s, m, h or d), such as 30d, '
+                   'got "soon"'}
+    status, _, body = cost_endpoint(server, region="eu-west-9")
+    assert status == 400
+    assert json.loads(body)["message"] == \
+        'no AWS Lambda prices for region "eu-west-9" (known: us-east-1)'

@@ -541,6 +541,13 @@ pub(crate) const ROUTES: &[Route] = &[
         "/_hearth/metering",
         lambda("GetMetering", "hearth:GetMetering", Any),
     ),
+    // The metering priced (`cost.rs`): the same data as GetMetering, its own action so
+    // that a policy can grant the bill without the raw rows.
+    r(
+        "GET",
+        "/_hearth/cost",
+        lambda("GetCost", "hearth:GetCost", Any),
+    ),
     // Prometheus's scrape: outside the signature check, it checks its bearer token
     // itself (`prometheus.rs`).
     r(

@@ -192,29 +192,15 @@ pub(crate) struct MeteringQuery {
 }
 
 /// `{"Rows": [...]}`: the metered use of an account's functions per version, day and
-/// configuration (`hearth cost` prices it).
+/// configuration (`GET /_hearth/cost` prices it).
 pub(crate) async fn metering(
     State(s): State<AppState>,
     Query(q): Query<MeteringQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let service = |e: String| ApiError(AwsError::new(hearth_model::ErrorCode::Service, e));
-    let engine = s.engine.clone();
-    let flush = s.options.metrics_flush.clone();
     let account = q
         .account
         .unwrap_or_else(|| hearth_model::arn::ACCOUNT.to_string());
-    let rows = tokio::task::spawn_blocking(move || {
-        if let Some(flush) = flush {
-            flush();
-        }
-        engine
-            .store()
-            .metrics()
-            .metering(&account, q.function.as_deref(), q.from_day, q.to_day)
-    })
-    .await
-    .map_err(|e| service(e.to_string()))?
-    .map_err(|e| service(e.to_string()))?;
+    let rows = read_metering(&s, account, q.function, q.from_day, q.to_day).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .map(|r| {
@@ -235,4 +221,31 @@ pub(crate) async fn metering(
         })
         .collect();
     Ok(Json(json!({ "Rows": rows })))
+}
+
+/// `account`'s metering rows (of `function`, where given) of the days
+/// `[from_day, to_day)`, after flushing what the observer counted so far, so that an
+/// invocation answered before the request is in them.
+pub(crate) async fn read_metering(
+    s: &AppState,
+    account: String,
+    function: Option<String>,
+    from_day: i64,
+    to_day: i64,
+) -> ApiResult<Vec<hearth_store::MeterRow>> {
+    let service = |e: String| ApiError(AwsError::new(hearth_model::ErrorCode::Service, e));
+    let engine = s.engine.clone();
+    let flush = s.options.metrics_flush.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Some(flush) = flush {
+            flush();
+        }
+        engine
+            .store()
+            .metrics()
+            .metering(&account, function.as_deref(), from_day, to_day)
+    })
+    .await
+    .map_err(|e| service(e.to_string()))?
+    .map_err(|e| service(e.to_string()))
 }

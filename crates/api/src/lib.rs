@@ -18,6 +18,8 @@ mod cloudtrail;
 mod cloudwatch;
 mod cloudwatch_logs;
 mod concurrency;
+mod cost;
+mod cost_query;
 mod egress;
 mod error;
 mod event_config;
@@ -267,6 +269,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .route("/_hearth/concurrency", get(hearth::concurrency))
         .route("/_hearth/queue", get(hearth::queue))
         .route("/_hearth/metering", get(hearth::metering))
+        .route("/_hearth/cost", get(cost::cost))
         .route("/_hearth/nodes", get(hearth::nodes))
         .route("/_hearth/nodes/{id}/drain", post(hearth::drain))
         .route("/_hearth/nodes/{id}/undrain", post(hearth::undrain))

@@ -48,7 +48,7 @@ impl UsageRow {
 }
 
 /// Dollars, by what they pay for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Charges {
     pub requests: f64,
@@ -71,11 +71,19 @@ impl Charges {
 }
 
 /// One function's (or the total's) use and price over the period.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Line {
     pub requests: u64,
+    /// Billed duration × memory, INIT included.
     pub gb_seconds: f64,
+    /// Of `gb_seconds`, the billed INIT phases.
+    pub init_gb_seconds: f64,
+    /// Of `gb_seconds`, what ran on x86_64 and on arm64 (they are priced apart).
+    pub x86_gb_seconds: f64,
+    pub arm_gb_seconds: f64,
+    /// Provisioned concurrency configured: environments × seconds × memory.
+    pub provisioned_gb_seconds: f64,
     pub charges: Charges,
     pub total: f64,
     pub host_cpu_seconds: f64,
@@ -86,6 +94,10 @@ impl Line {
     fn add(&mut self, other: &Line) {
         self.requests += other.requests;
         self.gb_seconds += other.gb_seconds;
+        self.init_gb_seconds += other.init_gb_seconds;
+        self.x86_gb_seconds += other.x86_gb_seconds;
+        self.arm_gb_seconds += other.arm_gb_seconds;
+        self.provisioned_gb_seconds += other.provisioned_gb_seconds;
         self.charges.add(&other.charges);
         self.total = self.charges.total();
         self.host_cpu_seconds += other.host_cpu_seconds;
@@ -94,7 +106,7 @@ impl Line {
 }
 
 /// The price of a period of usage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Bill {
     pub functions: BTreeMap<String, Line>,
@@ -179,9 +191,18 @@ fn price_month(
                 * (row.billed_ms as f64 / 1000.0)
                 * arch.ephemeral_per_gb_second,
         };
+        let (x86_gb_seconds, arm_gb_seconds) = match row.architecture {
+            Architecture::X86_64 => (gb_seconds, 0.0),
+            Architecture::Arm64 => (0.0, gb_seconds),
+        };
         let line = Line {
             requests: row.requests,
             gb_seconds,
+            init_gb_seconds: (row.init_billed_ms as f64) * (row.memory_mb as f64)
+                / MB_MS_PER_GB_SECOND,
+            x86_gb_seconds,
+            arm_gb_seconds,
+            provisioned_gb_seconds: row.provisioned_seconds as f64 * memory_gb,
             charges,
             total: charges.total(),
             host_cpu_seconds: row.host_cpu_ms as f64 / 1000.0,
@@ -310,6 +331,12 @@ mod tests {
         assert!(close(p.charges.duration, 0.000_972_22));
         assert!(close(p.charges.ephemeral, 0.000_003_09));
         assert!(close(p.charges.requests, 0.000_2));
+        // 1,000 × 100 ms × 1 GB = 100 GB-s, all x86; 2 × 3600 s × 1 GB configured.
+        assert_eq!(
+            (p.gb_seconds, p.x86_gb_seconds, p.arm_gb_seconds),
+            (100.0, 100.0, 0.0)
+        );
+        assert_eq!(p.provisioned_gb_seconds, 7200.0);
         assert!(close(p.host_cpu_seconds, 2.5));
         assert!(close(p.host_memory_gb_seconds, 2.0));
     }

@@ -1,5 +1,5 @@
 //! Tests of the alarm operations and the evaluator through `CloudWatch::call`, over the
-//! in-memory store of `alarm_test_store`.
+//! in-memory store of `mem_store`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::alarm_evaluator::{AlarmActions, AlarmData, BoxFuture, EvaluationReport, MetricQuery};
 use crate::alarm_model::MetricDataQuery;
 use crate::alarm_notify::subject_of;
-use crate::alarm_test_store::MemoryAlarms;
+use crate::mem_store::MemStore;
 use crate::{CloudWatch, CloudWatchError, Datapoint};
 
 const ACCOUNT: &str = "123456789012";
@@ -26,7 +26,7 @@ struct Env {
 fn env() -> Env {
     let now = Arc::new(AtomicI64::new(T));
     let clock = now.clone();
-    let cw = CloudWatch::new(Arc::new(MemoryAlarms::default()), "us-east-1")
+    let cw = CloudWatch::new(Arc::new(MemStore::default()), "us-east-1")
         .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
     Env { cw, now }
 }

@@ -17,8 +17,6 @@ pub mod alarm_model;
 pub mod alarm_notify;
 mod alarm_put;
 mod alarm_state;
-#[cfg(test)]
-mod alarm_test_store;
 mod alarm_time;
 mod alarms;
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! An in-memory `MetricStore` for the tests of this crate (metric series and points only;
-//! the alarm and metering calls fail).
+//! The in-memory [`MetricStore`] of this crate's tests: metric series and points (with a
+//! switch that makes writes fail, as a store that is down), alarms and their history.
+//! Metering is not kept: nothing in this crate reads it.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -14,10 +15,19 @@ pub(crate) struct MemStore {
     pub(crate) points: Mutex<Vec<MetricPoint>>,
     /// Makes `add_metric_points` fail (a store that is down).
     pub(crate) fail_adds: Mutex<bool>,
+    /// ARN → (account, record).
+    alarms: Mutex<BTreeMap<String, (String, String)>>,
+    /// (account, name, ts, data), in insertion order.
+    history: Mutex<Vec<(String, String, i64, String)>>,
 }
 
-fn unsupported() -> StoreError {
-    StoreError::DiskFull("not in the test store".to_string())
+/// What a write to a store that is down answers.
+fn down() -> StoreError {
+    StoreError::DiskFull("the test store is down".to_string())
+}
+
+fn name_of(arn: &str) -> &str {
+    arn.split_once(":alarm:").map(|(_, n)| n).unwrap_or(arn)
 }
 
 impl MetricStore for MemStore {
@@ -27,7 +37,7 @@ impl MetricStore for MemStore {
         points: &[MetricPoint],
     ) -> Result<(), StoreError> {
         if *self.fail_adds.lock().expect("lock") {
-            return Err(unsupported());
+            return Err(down());
         }
         let mut all = self.series.lock().expect("lock");
         for s in series {
@@ -135,53 +145,110 @@ impl MetricStore for MemStore {
         Ok(gone)
     }
 
-    fn put_metric_alarm(&self, _: &str, _: &str, _: &str) -> Result<(), StoreError> {
-        Err(unsupported())
+    fn put_metric_alarm(&self, account: &str, arn: &str, data: &str) -> Result<(), StoreError> {
+        let mut a = self.alarms.lock().expect("lock");
+        a.insert(arn.to_string(), (account.to_string(), data.to_string()));
+        Ok(())
     }
-    fn get_metric_alarm(&self, _: &str) -> Result<Option<String>, StoreError> {
-        Err(unsupported())
+    fn get_metric_alarm(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        let a = self.alarms.lock().expect("lock");
+        Ok(a.get(arn).map(|(_, d)| d.clone()))
     }
     fn edit_metric_alarm(
         &self,
-        _: &str,
-        _: Edit<'_, String>,
+        arn: &str,
+        edit: Edit<'_, String>,
     ) -> Result<Edited<String>, StoreError> {
-        Err(unsupported())
+        let mut a = self.alarms.lock().expect("lock");
+        let Some((_, data)) = a.get_mut(arn) else {
+            return Ok(Edited::Missing);
+        };
+        let mut copy = data.clone();
+        if !edit(&mut copy) {
+            return Ok(Edited::Declined);
+        }
+        *data = copy.clone();
+        Ok(Edited::Done(copy))
     }
-    fn delete_metric_alarm(&self, _: &str) -> Result<bool, StoreError> {
-        Err(unsupported())
+    fn delete_metric_alarm(&self, arn: &str) -> Result<bool, StoreError> {
+        Ok(self.alarms.lock().expect("lock").remove(arn).is_some())
     }
     fn list_metric_alarms(
         &self,
-        _: &str,
-        _: Option<&str>,
-        _: Option<&str>,
-        _: usize,
+        account: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        Err(unsupported())
+        let a = self.alarms.lock().expect("lock");
+        let mut rows: Vec<(&str, &String)> = a
+            .iter()
+            .filter(|(arn, (acc, _))| {
+                let n = name_of(arn);
+                acc == account
+                    && prefix.is_none_or(|p| n.starts_with(p))
+                    && after.is_none_or(|x| n > x)
+            })
+            .map(|(arn, (_, d))| (name_of(arn), d))
+            .collect();
+        rows.sort_by_key(|(n, _)| *n);
+        Ok(rows
+            .into_iter()
+            .take(limit)
+            .map(|(_, d)| d.clone())
+            .collect())
     }
     fn all_metric_alarms(&self) -> Result<Vec<String>, StoreError> {
-        Err(unsupported())
+        let a = self.alarms.lock().expect("lock");
+        Ok(a.values().map(|(_, d)| d.clone()).collect())
     }
-    fn add_alarm_history(&self, _: &str, _: &str, _: i64, _: &str) -> Result<(), StoreError> {
-        Err(unsupported())
+    fn add_alarm_history(
+        &self,
+        account: &str,
+        name: &str,
+        ts_ms: i64,
+        data: &str,
+    ) -> Result<(), StoreError> {
+        let mut h = self.history.lock().expect("lock");
+        h.push((account.into(), name.into(), ts_ms, data.into()));
+        Ok(())
     }
     fn list_alarm_history(
         &self,
-        _: &str,
-        _: Option<&str>,
-        _: i64,
-        _: i64,
-        _: usize,
-        _: usize,
+        account: &str,
+        name: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        skip: usize,
+        limit: usize,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        Err(unsupported())
+        let h = self.history.lock().expect("lock");
+        let mut rows: Vec<(usize, i64, String)> = h
+            .iter()
+            .enumerate()
+            .filter(|(_, (acc, n, ts, _))| {
+                acc == account && name.is_none_or(|x| x == n) && *ts >= from_ms && *ts < to_ms
+            })
+            .map(|(i, (_, _, ts, d))| (i, *ts, d.clone()))
+            .collect();
+        // Newest first; of one instant, the later written first.
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        Ok(rows
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|(_, ts, d)| (ts, d))
+            .collect())
     }
-    fn delete_alarm_history_before(&self, _: i64) -> Result<usize, StoreError> {
-        Err(unsupported())
+    fn delete_alarm_history_before(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let mut h = self.history.lock().expect("lock");
+        let n = h.len();
+        h.retain(|(_, _, ts, _)| *ts >= before_ms);
+        Ok(n - h.len())
     }
+
     fn add_metering(&self, _: &[MeterRow]) -> Result<(), StoreError> {
-        Err(unsupported())
+        Ok(())
     }
     fn metering(
         &self,
@@ -190,9 +257,9 @@ impl MetricStore for MemStore {
         _: i64,
         _: i64,
     ) -> Result<Vec<MeterRow>, StoreError> {
-        Err(unsupported())
+        Ok(vec![])
     }
     fn delete_metering_before(&self, _: i64) -> Result<usize, StoreError> {
-        Err(unsupported())
+        Ok(0)
     }
 }

@@ -1,12 +1,10 @@
-//! `hearth cost`: what the server's metered use (`GET /_hearth/metering`) would have cost on
-//! AWS Lambda, per function, with the host's own use beside it. The pricing is
-//! `hearth-cost`'s; this module fetches the rows and prints.
+//! `hearth cost`: what the server's metered use would have cost on AWS Lambda, per function,
+//! with the host's own use beside it. The server prices it (`GET /_hearth/cost`, with
+//! `hearth-cost`); this module asks for the period and prints the answer.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hearth_cost::{price_usage, Bill, Line, PriceTable, UsageRow};
-use serde::Deserialize;
-use serde_json::json;
+use hearth_cost::{Line, Report};
 use ureq::http::Method;
 
 use super::http::{encode, Client};
@@ -50,12 +48,6 @@ impl CostArgs {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Metering {
-    rows: Vec<UsageRow>,
-}
-
 /// The days `[from, to)` (since the epoch, UTC) that cover the last `since` up to today.
 fn day_range(now: Duration, since: Duration) -> (u64, u64) {
     let today = now.as_secs() / SECONDS_PER_DAY;
@@ -64,44 +56,28 @@ fn day_range(now: Duration, since: Duration) -> (u64, u64) {
 }
 
 pub fn run(args: CostArgs) -> anyhow::Result<()> {
-    let table = PriceTable::aws();
-    let prices = table.region(&args.region)?;
     let free_tier = args.wants_free_tier();
     let client = Client::new(&args.common)?;
     let (from, to) = day_range(SystemTime::now().duration_since(UNIX_EPOCH)?, args.since);
-    let mut path = format!("/_hearth/metering?from_day={from}&to_day={to}");
+    let mut path = format!(
+        "/_hearth/cost?from_day={from}&to_day={to}&region={}&free_tier={free_tier}",
+        encode(&args.region)
+    );
     if let Some(function) = &args.function {
         path.push_str(&format!("&function={}", encode(function)));
     }
     let doc = client.call(Method::GET, &path, None)?;
-    let metering: Metering = serde_json::from_value(doc)
-        .map_err(|e| anyhow::anyhow!("the server's metering answer is not understood: {e}"))?;
-    let bill = price_usage(
-        &metering.rows,
-        prices,
-        free_tier.then_some(&table.free_tier),
-    );
     if args.common.json {
-        let doc = json!({
-            "Region": args.region,
-            "FreeTier": free_tier,
-            "FromDay": from,
-            "ToDay": to,
-            "Currency": table.currency,
-            "PricesReadOn": table.read_on,
-            "PricesSource": table.source,
-            "PricesNote": table.note,
-            "Months": bill.months,
-            "Functions": bill.functions,
-            "Total": bill.total,
-        });
+        // The server's answer as it came: the one copy of the figures is the server's.
         return line(serde_json::to_string_pretty(&doc)?);
     }
-    emit(render(&bill, table, &args.region, free_tier).as_bytes())
+    let report: Report = serde_json::from_value(doc)
+        .map_err(|e| anyhow::anyhow!("the server's cost answer is not understood: {e}"))?;
+    emit(render(&report).as_bytes())
 }
 
 /// The table: one line per function, a total line, and under it where the prices are from.
-fn render(bill: &Bill, table: &PriceTable, region: &str, free_tier: bool) -> String {
+fn render(bill: &Report) -> String {
     let header = [
         "FUNCTION",
         "REQUESTS",
@@ -156,12 +132,12 @@ fn render(bill: &Bill, table: &PriceTable, region: &str, free_tier: bool) -> Str
         bill.months.join(", ")
     };
     out.push_str(&format!(
-        "AWS Lambda prices for {region} ({}), read on {} from {}\n",
-        table.currency, table.read_on, table.source
+        "AWS Lambda prices for {} ({}), read on {} from {}\n",
+        bill.region, bill.currency, bill.prices_read_on, bill.prices_source
     ));
     out.push_str(&format!(
         "months: {months}; free tier {}\n",
-        if free_tier {
+        if bill.free_tier {
             "taken off each calendar month"
         } else {
             "not applied"
@@ -178,7 +154,7 @@ fn money(dollars: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_cost::Architecture;
+    use hearth_cost::{Architecture, Period, PriceTable, UsageRow};
 
     #[derive(Debug, clap::Parser)]
     struct Cmd {
@@ -229,10 +205,13 @@ mod tests {
             host_cpu_ms: 1500,
             host_memory_mb_ms: 1_024_000,
         };
-        let table = PriceTable::aws();
-        let prices = table.region("us-east-1").expect("us-east-1");
-        let bill = price_usage(&[row], prices, None);
-        let text = render(&bill, table, "us-east-1", false);
+        let period = Period {
+            from_day: 20_400,
+            to_day: 20_426,
+        };
+        let report = Report::price(&[row], PriceTable::aws(), "us-east-1", false, period)
+            .expect("us-east-1 is priced");
+        let text = render(&report);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
         assert_eq!(
