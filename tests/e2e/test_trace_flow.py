@@ -5,7 +5,8 @@ botocore forwards `_X_AMZN_TRACE_ID` as `X-Amzn-Trace-Id` on its own) and the AW
 (`put-function-recursion-config`, `cloudwatch get-metric-statistics`).
 
 - An asynchronous Invoke keeps the caller's header with the queued event: the function
-  sees the same Root in `_X_AMZN_TRACE_ID`.
+  sees the same Root in `_X_AMZN_TRACE_ID`. So does an invoke one node of a fleet forwards
+  to the node it runs on.
 - A Python function mapped to an SQS queue sends a message to its own queue each time it
   runs. Its messages carry its trace (SQS keeps the SDK's header as `AWSTraceHeader`), the
   poller continues it, and the header's `Lineage` counts the chain's invocations: the 16th
@@ -21,6 +22,7 @@ import time
 import pytest
 
 import hearth_e2e as h
+from hearth_fleet import fleet, nodes, postgres  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.sandbox_neutral
 
@@ -69,6 +71,34 @@ def test_an_async_invoke_continues_the_callers_trace(server, client):
     # The caller's decision is kept; no Lineage: an Invoke is not counted.
     assert header["Sampled"] == "0", line
     assert "Lineage" not in header, line
+
+
+def invoke_traced(client, name):
+    def add(request, **kw):
+        request.headers["X-Amzn-Trace-Id"] = CALLER
+    client.meta.events.register("before-sign.lambda.Invoke", add)
+    try:
+        return h.invoke_ok(client, name, {"action": "trace"})
+    finally:
+        client.meta.events.unregister("before-sign.lambda.Invoke", add)
+
+
+def test_a_forwarded_invoke_continues_the_callers_trace(fleet):
+    a, b = fleet.add(), fleet.add()
+    assert h.wait_until(lambda: all(
+        len([m for m in nodes(n) if m["state"] == "alive"]) == 2 for n in (a, b)), timeout=10)
+    time.sleep(2.5)  # each node's placement view is its last heartbeat's (1 s here)
+    clients = [h.lambda_client(n.endpoint) for n in (a, b)]
+    name = h.unique_name("fwd-trace")
+    h.create_function(clients[0], name, "sdk.zip", Timeout=30)
+    # One node is the function's home: through the other, the invoke is forwarded.
+    answers = [invoke_traced(c, name) for c in clients]
+    idle = [json.loads(n.get("/_hearth/concurrency")[2])["idle"] for n in (a, b)]
+    assert sorted(idle) == [0, 1], idle
+    for answer in answers:
+        header = dict(p.split("=", 1) for p in answer["trace"].split(";"))
+        assert header["Root"] == ROOT, answers
+        assert header["Sampled"] == "0", answers
 
 
 def loop_function(server, client, sqs, limit):
