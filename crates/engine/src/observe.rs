@@ -58,6 +58,10 @@ pub struct Invoked<'a> {
     /// The init phase, for the invocation that cold-started its environment.
     pub init: Option<Duration>,
     pub start: Start,
+    /// Whether it ran on on-demand concurrency although its version or alias has
+    /// provisioned concurrency allocated, all of it busy
+    /// (`ProvisionedConcurrencySpilloverInvocations`).
+    pub provisioned_spillover: bool,
     pub ending: Ending,
     pub memory_mb: i64,
     pub max_memory_used_mb: u64,
