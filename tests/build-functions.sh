@@ -18,8 +18,8 @@
 #   adversary.zip              adversary.py, the attacks of the isolation tests
 #   flood.zip                  flood.py, which prints a lot (the tests of log limits)
 #   net.zip                    net.py, network probes (the egress tests)
-#   sdk.zip                    sdk/app.py with boto3 and botocore (only the lambda and logs
-#                              models) and their dependencies, copied from the python3
+#   sdk.zip                    sdk/app.py with boto3 and botocore (only the lambda, logs and
+#                              sqs models) and their dependencies, copied from the python3
 #                              running this script (pip install -r tests/requirements.txt)
 #
 # Zips are written with fixed timestamps so the same sources give the same bytes (and CodeSha256),
@@ -107,7 +107,7 @@ write_zip("net.zip", [("net.py", read(os.path.join(funcs, "net", "net.py")), 0o6
 
 def vendored():
     """boto3, botocore and their pure-Python dependencies, as installed; botocore's data
-    cut to what a function calling Lambda and CloudWatch Logs needs."""
+    cut to what a function calling Lambda, CloudWatch Logs and SQS needs."""
     import importlib
     entries = []
     for module in ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six"):
@@ -122,7 +122,7 @@ def vendored():
             rel = os.path.relpath(dirpath, base)
             if module == "botocore" and rel.startswith(os.path.join("botocore", "data") + os.sep):
                 service = rel.split(os.sep)[2]
-                if service not in ("lambda", "logs"):
+                if service not in ("lambda", "logs", "sqs"):
                     continue
             for name in sorted(filenames):
                 if name.endswith(".pyc"):

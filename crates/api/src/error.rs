@@ -53,6 +53,9 @@ impl From<EngineError> for ApiError {
                 "Could not unzip uploaded file. Please check your file, then try to upload again.",
             ),
             EngineError::CodeUnusable(message) => AwsError::new(ErrorCode::InvalidZipFile, message),
+            EngineError::RecursiveInvocation(message) => {
+                AwsError::new(ErrorCode::RecursiveInvocation, message)
+            }
             EngineError::DiskFull(cause) => {
                 tracing::error!(error = %cause, "a change could not be stored: the disk is full");
                 AwsError::service(DISK_FULL)

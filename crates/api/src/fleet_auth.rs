@@ -33,6 +33,9 @@ pub(crate) struct Signed<'a> {
     pub log_type: &'a str,
     /// `X-Amz-Client-Context` as the caller sent it (Base64), or empty.
     pub client_context: &'a str,
+    /// The caller's `X-Amzn-Trace-Id`, or empty: the node that runs the invoke continues
+    /// the caller's trace.
+    pub trace_header: &'a str,
 }
 
 /// Why a forward was refused.
@@ -91,6 +94,12 @@ impl FleetKey {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
+        // Covered only when present, so that a forward without one signs as nodes that
+        // predate the field sign it.
+        if !s.trace_header.is_empty() {
+            mac.update(&(s.trace_header.len() as u64).to_be_bytes());
+            mac.update(s.trace_header.as_bytes());
+        }
         mac
     }
 
@@ -143,6 +152,7 @@ mod tests {
             qualifier: "$LATEST",
             log_type: "None",
             client_context: "",
+            trace_header: "",
         }
     }
 
@@ -186,6 +196,10 @@ mod tests {
             },
             Signed {
                 log_type: "Tail",
+                ..s.clone()
+            },
+            Signed {
+                trace_header: "Root=1-5759e988-bd862e3fe1be46a994272793",
                 ..s.clone()
             },
             Signed {

@@ -54,6 +54,8 @@ const H_QUALIFIER: &str = "x-hearth-fleet-qualifier";
 const H_SIGNATURE: &str = "x-hearth-fleet-signature";
 const H_LOG_TYPE: &str = "x-amz-log-type";
 const H_CLIENT_CONTEXT: &str = "x-amz-client-context";
+/// The caller's trace header, under its own name (signed with the rest).
+const H_TRACE: &str = "x-amzn-trace-id";
 
 /// How long a connection to another node may take before the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,6 +94,8 @@ pub(crate) struct Forwardable<'a> {
     pub log_tail: bool,
     /// As the caller sent it (Base64).
     pub client_context: Option<&'a str>,
+    /// The caller's `X-Amzn-Trace-Id`, continued on the node that runs it.
+    pub trace_header: Option<&'a str>,
     pub payload: &'a Bytes,
     /// An InvokeWithResponseStream: the answer streams through, not collected.
     pub stream: bool,
@@ -133,6 +137,7 @@ async fn send(fleet: &Fleet, peer: &Peer, req: &Forwardable<'_>, wait: Duration)
         qualifier: req.function.qualifier.as_deref().unwrap_or(""),
         log_type: if req.log_tail { "Tail" } else { "None" },
         client_context: req.client_context.unwrap_or(""),
+        trace_header: req.trace_header.unwrap_or(""),
     };
     let path = if req.stream { STREAM_PATH } else { PATH };
     let signature = fleet.key.sign("POST", path, &signed, req.payload);
@@ -288,6 +293,9 @@ async fn verified(
     let req = InvokeRequest {
         log_tail: signed.log_type == "Tail",
         client_context,
+        trace_id: Some(signed.trace_header)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
         ..InvokeRequest::new(request_id.clone(), function, payload)
     };
     Ok((req, request_id))
@@ -317,6 +325,7 @@ pub(crate) fn signed_by_fleet<'h>(
         qualifier: text(H_QUALIFIER),
         log_type: text(H_LOG_TYPE),
         client_context: text(H_CLIENT_CONTEXT),
+        trace_header: text(H_TRACE),
     };
     let checked = fleet.key.verify(
         (parts.method.as_str(), parts.uri.path()),
@@ -349,6 +358,7 @@ pub(crate) fn signed_headers(
         (H_QUALIFIER, signed.qualifier),
         (H_LOG_TYPE, signed.log_type),
         (H_CLIENT_CONTEXT, signed.client_context),
+        (H_TRACE, signed.trace_header),
     ] {
         if !value.is_empty() {
             builder = builder.header(name, value);

@@ -124,6 +124,7 @@ pub(crate) async fn invoke_async(
     tenant: Tenant,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     let function = FunctionRef::parse(&function, tenant.as_str())?;
@@ -134,6 +135,9 @@ pub(crate) async fn invoke_async(
             function,
             payload,
             client_context: None,
+            // Kept with the event: every attempt continues the caller's trace.
+            trace_header: header_str(&headers, "x-amzn-trace-id").map(str::to_string),
+            counts_lineage: false,
         })
         .await?;
     Ok((
@@ -184,6 +188,8 @@ pub(crate) async fn invoke(
                 function,
                 payload,
                 client_context,
+                trace_header: header_str(headers, "x-amzn-trace-id").map(str::to_string),
+                counts_lineage: false,
             })
             .await?;
         return Ok(StatusCode::ACCEPTED.into_response());
@@ -241,6 +247,7 @@ impl SyncInvoke {
             function: &self.function,
             log_tail: self.log_tail,
             client_context: header_str(&parts.headers, "x-amz-client-context"),
+            trace_header: self.trace_id.as_deref(),
             payload: &self.payload,
             stream,
         };

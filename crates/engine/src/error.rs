@@ -52,6 +52,10 @@ pub enum EngineError {
     /// says which file and what is wrong.
     #[error("{0}")]
     CodeUnusable(String),
+    /// Lambda's recursive loop detection stopped the invocation (the function's
+    /// recursion config is `Terminate`); the message names the function.
+    #[error("{0}")]
+    RecursiveInvocation(String),
     /// A change could not be stored: the data directory's file system is full.
     #[error("the disk is full: {0}")]
     DiskFull(#[source] Cause),

@@ -1,6 +1,7 @@
 //! What the engine tells an [`Observer`] about its work: every invocation's end (with
 //! the figures its `REPORT` line has, how its environment was found and how it ended),
-//! every throttled request, every environment start, every line a function wrote that
+//! every throttled request, every invocation recursive loop detection dropped, every
+//! environment start, every line a function wrote that
 //! may be an Embedded Metric Format document; and, for every environment, the socket of
 //! its X-Ray daemon. Metrics, metering and traces are built from these by the server
 //! (`hearth-observe`); the engine knows none of them.
@@ -165,6 +166,9 @@ pub trait Observer: Send + Sync {
     fn invoked(&self, _invocation: &Invoked<'_>) {}
     /// A request for `function` (`qualifier`) was refused for want of concurrency.
     fn throttled(&self, _function: &str, _qualifier: Option<&str>) {}
+    /// An invocation of `function` (its key) from SQS or SNS was dropped by recursive
+    /// loop detection (`AWS/Lambda` `RecursiveInvocationsDropped`).
+    fn recursive_invocation_dropped(&self, _function: &str) {}
     /// An environment started, or failed to.
     fn started(&self, _start: &Started<'_>) {}
     /// The X-Ray trace header the runtime gets for invocation `request_id` of `function`

@@ -329,6 +329,10 @@ impl Worker {
             function,
             payload: Bytes::from(job.payload.clone()),
             client_context: None,
+            // The PutEvents caller's trace, continued by the function. EventBridge is
+            // not among the services whose invocations Lambda's loop detection counts.
+            trace_header: job.trace_header.clone(),
+            counts_lineage: false,
         };
         match self.invoker.enqueue(req).await {
             Ok(()) => Ok(()),

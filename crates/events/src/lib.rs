@@ -182,6 +182,8 @@ impl Shared {
             accepted_ms: now,
             due_ms: now,
             progress: Default::default(),
+            trace_header: req.trace_header,
+            counts_lineage: req.counts_lineage,
         };
         self.writer
             .commit(

@@ -162,6 +162,8 @@ mod tests {
             accepted_ms,
             due_ms: accepted_ms,
             progress: Progress::default(),
+            trace_header: None,
+            counts_lineage: false,
         }
     }
 

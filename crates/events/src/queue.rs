@@ -281,6 +281,8 @@ mod tests {
                 accepted_ms: seq,
                 due_ms,
                 progress: Progress::default(),
+                trace_header: None,
+                counts_lineage: false,
             },
             payload: Some(Bytes::from_static(payload)),
         }

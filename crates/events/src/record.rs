@@ -127,6 +127,8 @@ mod tests {
                 runs: 3,
                 ..Default::default()
             },
+            trace_header: None,
+            counts_lineage: false,
         };
         let last = Outcome {
             status_code: 200,

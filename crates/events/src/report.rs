@@ -22,6 +22,9 @@ pub enum DropReason {
     NoConcurrency,
     /// Its function (or the version or alias named) no longer exists.
     FunctionGone,
+    /// Recursive loop detection stopped it (an SNS event of a chain that invoked the
+    /// function more than 16 times).
+    RecursiveLoop,
 }
 
 impl DropReason {
@@ -43,6 +46,7 @@ impl DropReason {
             Self::EventAgeExceeded => "event_age_exceeded",
             Self::NoConcurrency => "no_concurrency",
             Self::FunctionGone => "function_gone",
+            Self::RecursiveLoop => "recursive_loop",
         }
     }
 }

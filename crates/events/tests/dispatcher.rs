@@ -64,12 +64,28 @@ impl Server {
     }
 
     async fn enqueue(&self, name: &str, request_id: &str, payload: &'static str) {
+        self.enqueue_traced(name, request_id, payload, None, false)
+            .await
+    }
+
+    /// As an SNS subscription queues it: with the publisher's trace header, counted by
+    /// recursive loop detection when `counts_lineage`.
+    async fn enqueue_traced(
+        &self,
+        name: &str,
+        request_id: &str,
+        payload: &'static str,
+        trace_header: Option<&str>,
+        counts_lineage: bool,
+    ) {
         self.invoker
             .enqueue(EnqueueRequest {
                 request_id: request_id.into(),
                 function: function(name),
                 payload: Bytes::from_static(payload.as_bytes()),
                 client_context: Some(r#"{"custom":{"k":"v"}}"#.into()),
+                trace_header: trace_header.map(str::to_string),
+                counts_lineage,
             })
             .await
             .expect("the event is accepted");
@@ -223,4 +239,113 @@ async fn a_failed_event_goes_to_its_queue_destination_and_its_dead_letter_topic(
             MessageAttribute::new("ErrorMessage", "String", "it broke"),
         ]
     );
+}
+
+/// The headers the runtimes were given, and the functions whose invocations recursive
+/// loop detection dropped.
+#[derive(Default)]
+struct Traces {
+    headers: std::sync::Mutex<Vec<String>>,
+    dropped: std::sync::Mutex<Vec<String>>,
+}
+
+impl hearth_engine::observe::Observer for Traces {
+    fn invoked(&self, i: &hearth_engine::observe::Invoked<'_>) {
+        self.headers
+            .lock()
+            .expect("not poisoned")
+            .push(i.trace_header.to_string());
+    }
+
+    fn recursive_invocation_dropped(&self, function: &str) {
+        self.dropped
+            .lock()
+            .expect("not poisoned")
+            .push(function.to_string());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_trace_reaches_the_attempt_and_a_looped_event_goes_to_its_failure_targets() {
+    const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:failures";
+    const TOPIC: &str = "arn:aws:sns:us-east-1:000000000000:dead";
+    const ROOT: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0";
+    let traces = Arc::new(Traces::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = hearth_engine::EngineConfig {
+        observer: hearth_engine::observe::ObserverHandle(traces.clone()),
+        ..testing::config(Duration::from_secs(600))
+    };
+    let (engine, path, records) = testing::scripted(dir.path(), Script::default(), config);
+    let store = engine.store().clone();
+    let queue = open_queue(&store, &engine);
+    let invoker = Invoker::new(path, Arc::new(queue.clone()));
+    let server = Server {
+        store,
+        engine,
+        records,
+        queue,
+        invoker,
+        _dir: dir,
+    };
+    let sent = Arc::new(Sent::default());
+    server.queue.send_messages_with(sent.clone());
+    let mut new = testing::new_function("f");
+    new.dead_letter_target_arn = Some(TOPIC.into());
+    testing::create(&server.engine, new).await;
+    server
+        .engine
+        .put_event_invoke_config(
+            &function("f"),
+            EventInvokeSettings {
+                maximum_retry_attempts: Some(2),
+                maximum_event_age_in_seconds: None,
+                destination_config: Some(DestinationConfig {
+                    on_success: Destination::default(),
+                    on_failure: Destination {
+                        destination: Some(QUEUE.into()),
+                    },
+                }),
+            },
+        )
+        .expect("the configuration");
+    let host = server.host().await;
+
+    // An Invoke's header is handed to the attempt as it came (not counted).
+    server
+        .enqueue_traced("f", "req-1", r#"{"n":1}"#, Some(ROOT), false)
+        .await;
+    eventually("the event runs", || !server.records.events().is_empty()).await;
+    assert_eq!(*traces.headers.lock().expect("headers"), [ROOT]);
+
+    // An SNS event of a chain that has invoked f 16 times is not run, nor retried: it goes
+    // to the on-failure destination and the dead-letter topic.
+    let h = hearth_traces::function_hash(&hearth_model::arn::function_arn("f", None));
+    let looped = format!("{ROOT};Lineage={h}:16");
+    server
+        .enqueue_traced("f", "req-2", r#"{"n":2}"#, Some(&looped), true)
+        .await;
+    eventually("the record and the dead letter are sent", || {
+        sent.all().len() == 2
+    })
+    .await;
+    host.stop(Duration::from_secs(1)).await;
+    assert_eq!(
+        server.records.events().len(),
+        1,
+        "the looped event never ran"
+    );
+    assert_eq!(*traces.dropped.lock().expect("dropped"), ["f"]);
+    let sent = sent.all();
+    assert_eq!(sent[0].0, QUEUE);
+    let record: serde_json::Value = serde_json::from_str(&sent[0].1.body).expect("JSON");
+    assert_eq!(record["requestContext"]["requestId"], "req-2");
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 0);
+    assert_eq!(
+        record["responsePayload"]["errorType"],
+        "RecursiveInvocationException"
+    );
+    assert_eq!(sent[1].0, TOPIC);
+    assert_eq!(sent[1].1.body, r#"{"n":2}"#);
 }

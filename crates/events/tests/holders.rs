@@ -123,6 +123,8 @@ impl Node {
                     },
                     payload: Bytes::from_static(b"{}"),
                     client_context: None,
+                    trace_header: None,
+                    counts_lineage: false,
                 })
                 .await
                 .expect("accepted");

@@ -145,6 +145,8 @@ impl Server {
                 function,
                 payload: Bytes::from_static(b"{}"),
                 client_context: None,
+                trace_header: None,
+                counts_lineage: false,
             })
             .await
             .expect("the event is accepted");
@@ -179,6 +181,8 @@ async fn write_old_event(engine: &Engine) {
         accepted_ms,
         due_ms: accepted_ms,
         progress: Default::default(),
+        trace_header: None,
+        counts_lineage: false,
     };
     engine
         .writer()

@@ -294,7 +294,11 @@ impl MappingRun {
             name: m.function.clone(),
             qualifier: m.qualifier.clone(),
         };
-        let req = InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload);
+        let req = InvokeRequest {
+            trace_id: batch_trace(kept.iter().map(|(msg, _)| msg)),
+            counts_lineage: true,
+            ..InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload)
+        };
         let invoked = self.invoker.invoke(req).await;
         if invoked.is_ok() {
             self.count(EventCount::Invoked, kept.len());
@@ -416,8 +420,28 @@ impl MappingRun {
     }
 }
 
+/// The trace header a batch's invocation continues: the first message's
+/// `AWSTraceHeader` that has one. AWS documents the attribute per message (each record's
+/// `attributes.AWSTraceHeader`) and, for X-Ray, that the Lambda segment of a batch links
+/// to the traces of its messages; which one trace the function's own header continues is
+/// not documented (UNSURE: Hearth takes the first, so a single-message batch, the case
+/// recursive loop detection is about, continues its message's trace and `Lineage`).
+fn batch_trace<'a>(mut messages: impl Iterator<Item = &'a Message>) -> Option<String> {
+    messages.find_map(|m| m.attributes.get("AWSTraceHeader").cloned())
+}
+
 /// What an invocation that did not run says, and how the poller goes on.
 fn invoke_problem(e: &EngineError) -> (&'static str, Processed) {
+    if matches!(e, EngineError::RecursiveInvocation(_)) {
+        // The messages stay in the queue (not deleted): received again after their
+        // visibility timeout, dropped again, until the queue's redrive policy moves them
+        // to its dead-letter queue, or they expire without one, as on AWS.
+        // UNSURE: the `LastProcessingResult` AWS shows for it.
+        return (
+            "PROBLEM: Function call stopped by recursive loop detection",
+            Processed::Problem,
+        );
+    }
     if e.is_throttle() {
         ("PROBLEM: Function call throttled", Processed::Throttled)
     } else if matches!(e, EngineError::NotFound(_)) {
@@ -453,6 +477,8 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -469,6 +495,37 @@ mod tests {
         let batch = vec![big("a"), big("b"), big("c"), big("d")];
         assert_eq!(overflow(&batch), 2);
         assert_eq!(overflow(&batch[..1]), 1);
+    }
+
+    #[test]
+    fn a_batch_continues_the_first_trace_among_its_messages() {
+        let msg = |id: &str, trace: Option<&str>| Message {
+            message_id: id.into(),
+            attributes: trace
+                .map(|t| BTreeMap::from([("AWSTraceHeader".to_string(), t.to_string())]))
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        let batch = [
+            msg("a", None),
+            msg(
+                "b",
+                Some("Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=a87bd80c:3"),
+            ),
+            msg("c", Some("Root=1-5759e988-bd862e3fe1be46a994272794")),
+        ];
+        assert_eq!(
+            batch_trace(batch.iter()).as_deref(),
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=a87bd80c:3")
+        );
+        assert_eq!(batch_trace(batch[..1].iter()), None);
+        assert_eq!(
+            invoke_problem(&EngineError::RecursiveInvocation("loop".into())),
+            (
+                "PROBLEM: Function call stopped by recursive loop detection",
+                Processed::Problem
+            )
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     InvalidZipFile,
     /// The request may not be made at all (a foreign `Host` or `Origin`).
     AccessDenied,
+    /// Recursive loop detection stopped the invocation (400, botocore's model).
+    RecursiveInvocation,
     Service,
     /// An operation of the Lambda model that Hearth does not implement (Hearth's own code).
     NotImplemented,
@@ -51,6 +53,7 @@ impl ErrorCode {
             }
             Self::InvalidZipFile => "InvalidZipFileException",
             Self::AccessDenied => "AccessDeniedException",
+            Self::RecursiveInvocation => "RecursiveInvocationException",
             Self::Service => "ServiceException",
             Self::NotImplemented => "NotImplementedException",
         }
@@ -66,6 +69,7 @@ impl ErrorCode {
             | Self::Validation
             | Self::InvalidRequestContent
             | Self::ResourceInUse
+            | Self::RecursiveInvocation
             | Self::NotImplemented => 400,
             Self::ResourceConflict => 409,
             Self::TooManyRequests => 429,
@@ -81,9 +85,11 @@ impl ErrorCode {
     /// The body key botocore's model names for this error's message (it varies).
     pub fn message_key(self) -> &'static str {
         match self {
-            Self::ResourceNotFound | Self::InvalidZipFile | Self::AccessDenied | Self::Service => {
-                "Message"
-            }
+            Self::ResourceNotFound
+            | Self::InvalidZipFile
+            | Self::AccessDenied
+            | Self::Service
+            | Self::RecursiveInvocation => "Message",
             _ => "message",
         }
     }

@@ -6,7 +6,8 @@
 //! `AsyncEventsDropped`, `DeadLetterErrors`, `DestinationDeliveryFailures`) go under
 //! `FunctionName`, and `FunctionName` and `Resource` for an event that named a
 //! qualifier. UNSURE: whether AWS also aggregates those per account (no dimension);
-//! its documentation does not say, so Hearth does not.
+//! its documentation does not say, so Hearth does not. `RecursiveInvocationsDropped`
+//! (Count) goes under `FunctionName` only, as AWS documents it.
 
 use hearth_metrics::{Recorder, Stats, Unit};
 use hearth_model::arn::key_parts;
@@ -122,6 +123,11 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
             // The function's sets: not the account's, and no version ran an event.
             for dims in sets.iter().filter(|d| matches!(d.len(), 1 | 2)) {
                 publish_async(account, dims, m, sink);
+            }
+            if m.recursive_dropped > 0 {
+                let dims = [("FunctionName", name)];
+                let n = m.recursive_dropped;
+                sink.count(account, "RecursiveInvocationsDropped", &dims, m.start_ms, n);
             }
         }
     }
@@ -292,6 +298,35 @@ mod tests {
                 (default.clone(), dims(&[("FunctionName", "f")])),
                 (default, dims(&[("FunctionName", "f"), ("Resource", "f:2")])),
             ]
+        );
+    }
+
+    #[test]
+    fn recursive_drops_go_under_the_function_name_only() {
+        let entry = Entry {
+            function: "111122223333:f".into(),
+            qualifier: None,
+            version: String::new(),
+            minutes: vec![Minute {
+                start_ms: 60_000,
+                recursive_dropped: 2,
+                ..Minute::default()
+            }],
+            meters: vec![],
+        };
+        let sink = Sink::default();
+        publish(&[entry], &sink);
+        let got = sink.0.into_inner().expect("sink");
+        assert_eq!(
+            got,
+            vec![(
+                "111122223333".to_string(),
+                "RecursiveInvocationsDropped".to_string(),
+                dims(&[("FunctionName", "f")]),
+                "Count",
+                60_000,
+                (1.0, 2.0)
+            )]
         );
     }
 

@@ -179,6 +179,12 @@ impl Observer for Observatory {
         self.table.throttled(function, qualifier);
     }
 
+    fn recursive_invocation_dropped(&self, function: &str) {
+        self.prom.recursive_dropped(function);
+        self.table
+            .recursive_dropped(function, hearth_model::time::now_ms());
+    }
+
     fn started(&self, s: &Started<'_>) {
         self.prom.started(s);
     }

@@ -1,6 +1,6 @@
 //! Prometheus metrics (the `prometheus` crate's registry and text encoder): per function,
-//! invocations by outcome, their durations, init durations, cold starts, throttles and
-//! memory used; environment starts and their latency; the asynchronous queue's events
+//! invocations by outcome, their durations, init durations, cold starts, throttles,
+//! invocations dropped by recursive loop detection and memory used; environment starts and their latency; the asynchronous queue's events
 //! (received, their age at each attempt, dropped, failed dead letters and destination
 //! records); functions' EMF lines (values recorded, lines rejected, lines dropped for
 //! want of room); and the gauges the server's samplers set (concurrency, warm
@@ -54,6 +54,7 @@ pub struct Prometheus {
     spillovers: IntCounterVec,
     memory: HistogramVec,
     throttles: IntCounterVec,
+    recursive_dropped: IntCounterVec,
     starts: IntCounterVec,
     start_latency: Histogram,
     async_received: IntCounterVec,
@@ -181,6 +182,11 @@ impl Prometheus {
                 "Requests refused for want of concurrency.",
                 FN,
             ),
+            recursive_dropped: counter(
+                "hearth_recursive_invocations_dropped_total",
+                "Invocations from SQS or SNS that recursive loop detection dropped (AWS/Lambda RecursiveInvocationsDropped).",
+                FN,
+            ),
             starts: counter(
                 "hearth_environment_starts_total",
                 "Environments started, by outcome (ok, failed).",
@@ -245,6 +251,14 @@ impl Prometheus {
 
     pub(crate) fn throttled(&self, function: &str) {
         self.handles(function).throttles.inc();
+    }
+
+    /// Counts an invocation recursive loop detection dropped (rare: no cached handle).
+    pub(crate) fn recursive_dropped(&self, function: &str) {
+        let (account, name) = hearth_model::arn::key_parts(function);
+        self.recursive_dropped
+            .with_label_values(&[account, name])
+            .inc();
     }
 
     /// Counts what the async queue reports.
@@ -399,6 +413,7 @@ mod tests {
             runtime: "python3.12",
         });
         p.throttled("f");
+        p.recursive_dropped("f");
         p.set_gauge(
             "hearth_warm_environments",
             "Idle warm environments.",
@@ -412,6 +427,7 @@ mod tests {
             "hearth_cold_starts_total{account=\"000000000000\",function=\"f\"} 1",
             "hearth_provisioned_spillover_invocations_total{account=\"000000000000\",function=\"f\"} 1",
             "hearth_throttles_total{account=\"000000000000\",function=\"f\"} 1",
+            "hearth_recursive_invocations_dropped_total{account=\"000000000000\",function=\"f\"} 1",
             "hearth_invocation_duration_seconds_count{account=\"000000000000\",function=\"f\"} 1",
             "hearth_init_duration_seconds_sum{account=\"000000000000\",function=\"f\"} 0.12",
             "hearth_warm_environments{function=\"f\"} 2",

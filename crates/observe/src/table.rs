@@ -30,6 +30,8 @@ pub(crate) struct Minute {
     pub async_dropped: u64,
     pub dead_letter_errors: u64,
     pub destination_failures: u64,
+    /// Invocations recursive loop detection dropped.
+    pub recursive_dropped: u64,
 }
 
 /// One day's billed use of one configuration of an entry.
@@ -200,6 +202,14 @@ impl Table {
     pub(crate) fn throttled(&self, function: &str, qualifier: Option<&str>) {
         let now = hearth_model::time::now_ms();
         self.with(function, qualifier, "", |e| e.minute(now).throttles += 1);
+    }
+
+    /// Counts an invocation recursive loop detection dropped (the function's, no
+    /// qualifier: AWS publishes it per function).
+    pub(crate) fn recursive_dropped(&self, function: &str, at_ms: i64) {
+        self.with(function, None, "", |e| {
+            e.minute(at_ms).recursive_dropped += 1
+        });
     }
 
     /// Everything counted since the last drain; the table starts empty again.

@@ -380,6 +380,10 @@ impl Worker {
             function,
             payload: Bytes::from(payload),
             client_context: None,
+            // The publisher's trace, continued by the function; Lambda counts SNS
+            // invocations in its `Lineage` to stop recursive loops.
+            trace_header: job.trace_header.clone(),
+            counts_lineage: true,
         };
         match self.invoker.enqueue(req).await {
             Ok(()) => Outcome::Delivered,

@@ -75,7 +75,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     SQS_DELETIONS_AND_MOVE_TASKS,
     EVENTS,
     METRICS,
+    QUEUE_TRACES,
 ];
+
+/// The asynchronous queue's trace header and loop-detection mark (`queue.rs`). Its own
+/// constant so that a step added beside it renumbers simply.
+const QUEUE_TRACES: Migration = Migration {
+    version: 17,
+    name: "async events' trace headers",
+    apply: queue_traces,
+};
+
+fn queue_traces(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::queue::TRACE_SCHEMA)
+}
 
 /// SQS queues and messages (`sqs.rs`). Its own constant so that a step added beside it
 /// renumbers simply.
@@ -552,6 +565,31 @@ mod tests {
         );
         let stored = store.get_function("f").expect("get").expect("f");
         assert!(stored.tags.is_empty());
+    }
+
+    #[test]
+    fn queued_events_from_before_trace_headers_read_back_with_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut conn = Connection::open(dir.path().join("hearth.db")).expect("db");
+            let before = MIGRATIONS
+                .iter()
+                .position(|m| m.version == QUEUE_TRACES.version)
+                .expect("the step");
+            migrate(&mut conn, &MIGRATIONS[..before]).expect("the version before");
+            conn.execute(
+                "INSERT INTO queue (seq, request_id, function, payload, accepted_ms, due_ms)
+                 VALUES (1, 'r', 'f', x'7b7d', 5, 5)",
+                [],
+            )
+            .expect("an old row");
+        }
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let events = store.queued_events().expect("load");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].request_id, "r");
+        assert_eq!(events[0].trace_header, None);
+        assert!(!events[0].counts_lineage);
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub struct QueuedEvent {
     /// When the next attempt may start.
     pub due_ms: i64,
     pub progress: Progress,
+    /// The caller's X-Ray trace header (`X-Amzn-Trace-Id`, or the SNS publisher's),
+    /// handed to every attempt; `None` for rows written before it was kept.
+    pub trace_header: Option<String>,
+    /// Whether the event came from an SNS subscription, whose invocations recursive
+    /// loop detection counts (see `hearth_engine::InvokeRequest::counts_lineage`).
+    pub counts_lineage: bool,
 }
 
 /// How far an event has got: what changes between attempts.
@@ -81,12 +87,20 @@ impl QueueOp {
 /// The columns of a row but its payload, in [`QueuedEvent`]'s order (shared by both
 /// backends' reads).
 pub(crate) const EVENT_COLUMNS: &str = "seq, owner, request_id, function, qualifier, \
-    client_context, accepted_ms, due_ms, runs, setbacks, last_outcome";
+    client_context, accepted_ms, due_ms, runs, setbacks, last_outcome, trace_header, \
+    counts_lineage";
 
 /// The owner column (SQLite migration 7; PostgreSQL's 2).
 pub(crate) const OWNER_SCHEMA: &str = "
 ALTER TABLE queue ADD COLUMN owner TEXT;
 CREATE INDEX queue_by_owner ON queue (owner, seq);
+";
+
+/// The trace header and the loop-detection mark (SQLite migration 17; PostgreSQL's 12):
+/// rows written before read back with no header, not counted.
+pub(crate) const TRACE_SCHEMA: &str = "
+ALTER TABLE queue ADD COLUMN trace_header TEXT;
+ALTER TABLE queue ADD COLUMN counts_lineage BOOLEAN NOT NULL DEFAULT FALSE;
 ";
 
 /// How many sequence numbers a node takes at once on a shared store.
@@ -95,8 +109,9 @@ pub const SEQ_BLOCK: i64 = 1 << 16;
 fn insert(tx: &Transaction<'_>, e: &QueuedEvent, payload: &[u8]) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO queue (seq, owner, request_id, function, qualifier, payload, client_context,
-                            accepted_ms, due_ms, runs, setbacks, last_outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            accepted_ms, due_ms, runs, setbacks, last_outcome, trace_header,
+                            counts_lineage)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         e.seq,
@@ -111,6 +126,8 @@ fn insert(tx: &Transaction<'_>, e: &QueuedEvent, payload: &[u8]) -> Result<(), S
         e.progress.runs,
         e.progress.setbacks,
         e.progress.last_outcome,
+        e.trace_header,
+        e.counts_lineage,
     ])?;
     Ok(())
 }
@@ -130,6 +147,8 @@ fn event(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedEvent> {
             setbacks: r.get(9)?,
             last_outcome: r.get(10)?,
         },
+        trace_header: r.get(11)?,
+        counts_lineage: r.get(12)?,
     })
 }
 

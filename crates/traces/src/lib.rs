@@ -3,7 +3,8 @@
 //! ([`Sampler`]), segment documents ([`Segment`]) and the ones Lambda's service records for
 //! an invocation ([`platform_segments`]), the X-Ray daemon's UDP endpoint functions' SDKs
 //! send their own segments to ([`Daemon`]), and the export of all of them as OpenTelemetry
-//! spans over OTLP ([`Exporter`]).
+//! spans over OTLP ([`Exporter`]); and Lambda's recursive loop detection, which counts a
+//! chain's invocations of each function in the header's `Lineage=` ([`count_invocation`]).
 //!
 //! Hearth keeps no trace store of its own: with no OTLP endpoint configured, sampled
 //! invocations still get correct headers, and nothing else runs.
@@ -23,6 +24,7 @@
 mod daemon;
 mod export;
 mod header;
+mod lineage;
 mod platform;
 mod sampler;
 mod segment;
@@ -36,6 +38,7 @@ pub use header::{
     continue_trace, HeaderError, InvocationTrace, Sampled, SegmentId, TraceHeader, TraceId,
     TracingMode,
 };
+pub use lineage::{count_invocation, function_hash, LineageStep, RECURSION_LIMIT};
 pub use platform::{
     platform_segments, InitTimes, InvocationInfo, InvocationTimes, Outcome, Queued,
     ORIGIN_FUNCTION, ORIGIN_SERVICE,

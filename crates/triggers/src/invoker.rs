@@ -23,6 +23,13 @@ pub struct EnqueueRequest {
     pub payload: Bytes,
     /// The decoded JSON of `X-Amz-Client-Context`.
     pub client_context: Option<String>,
+    /// The caller's X-Ray trace header (an Invoke's `X-Amzn-Trace-Id`, an SNS
+    /// publisher's, a PutEvents caller's), kept with the event and handed to every
+    /// attempt as `InvokeRequest::trace_id`.
+    pub trace_header: Option<String>,
+    /// The event comes from an SNS subscription: its invocations count in the header's
+    /// `Lineage` for recursive loop detection (`InvokeRequest::counts_lineage`).
+    pub counts_lineage: bool,
 }
 
 /// Cheap to clone; every clone reaches the same engine and queue.
@@ -188,6 +195,8 @@ mod tests {
                 function: FunctionRef::parse("nope", hearth_model::arn::ACCOUNT).expect("a name"),
                 payload: Bytes::from_static(b"{}"),
                 client_context: None,
+                trace_header: None,
+                counts_lineage: false,
             })
             .await
             .expect_err("refused");

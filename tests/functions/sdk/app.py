@@ -1,7 +1,7 @@
 """A function that calls Hearth's own AWS API with boto3, as a function on Lambda calls AWS.
 
 The zip (tests/build-functions.sh: sdk.zip) bundles boto3 and botocore (with only the
-lambda and logs models) from the pip-installed copies, since Hearth's Python runtime does
+lambda, logs and sqs models) from the pip-installed copies, since Hearth's Python runtime does
 not include boto3. The SDK finds the endpoint in AWS_ENDPOINT_URL and signs with the
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN the environment has.
 
@@ -10,6 +10,13 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN the environment ha
   {"action": "credentials"}                           the environment's AWS credentials
   {"action": "get", "url": U}                          a plain GET of U: status and body, or
                                                        the connection error's name
+  {"action": "trace"}                                  prints and answers _X_AMZN_TRACE_ID
+  an SQS batch ({"Records": [...]})                    the recursive loop of test_trace_flow.py:
+                                                       for each record {"n": N}, prints
+                                                       `LOOP n=N+1 trace=<_X_AMZN_TRACE_ID>` and,
+                                                       below LOOP_LIMIT, sends {"n": N+1} to the
+                                                       queue named LOOP_QUEUE (boto3 adds the
+                                                       trace header, as on Lambda)
 """
 
 import json
@@ -24,8 +31,25 @@ CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeo
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
 
 
+def loop(event):
+    sqs = boto3.client("sqs", config=CONFIG)
+    url = sqs.get_queue_url(QueueName=os.environ["LOOP_QUEUE"])["QueueUrl"]
+    for record in event["Records"]:
+        n = json.loads(record["body"]).get("n", 0) + 1
+        print(f"LOOP n={n} trace={os.environ.get('_X_AMZN_TRACE_ID')}", flush=True)
+        if n < int(os.environ.get("LOOP_LIMIT", "0")):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+    return {}
+
+
 def handler(event, context):
+    if "Records" in event:
+        return loop(event)
     action = event.get("action")
+    if action == "trace":
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        print(f"TRACE {trace}", flush=True)
+        return {"trace": trace}
     endpoints = {name: os.environ.get(name) for name in ENDPOINT_VARS}
     if action == "invoke":
         client = boto3.client("lambda", config=CONFIG)

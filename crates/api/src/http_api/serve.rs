@@ -182,8 +182,13 @@ async fn invoke_route(
         Err(_) => return answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
     let event = event(s, api_id, request_id, &target, &parts, &body);
+    let trace = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     match serde_json::to_vec(&event) {
-        Ok(payload) => run(s, api_id, target, Bytes::from(payload)).await,
+        Ok(payload) => run(s, api_id, target, Bytes::from(payload), trace).await,
         Err(_) => internal_error(),
     }
 }
@@ -314,13 +319,22 @@ fn event(
     )
 }
 
-/// Invokes the function within the integration's timeout and maps its answer.
-async fn run(s: &AppState, api_id: &str, t: Target, payload: Bytes) -> Response {
-    let invoke = s.invoker.invoke(InvokeRequest::new(
-        uuid::Uuid::new_v4().to_string(),
-        t.function,
-        payload,
-    ));
+/// Invokes the function within the integration's timeout and maps its answer. The
+/// request's `X-Amzn-Trace-Id` (`trace`) is continued by the function, as API Gateway
+/// passes its trace to Lambda. UNSURE: AWS documents X-Ray for REST APIs, not HTTP APIs;
+/// that an HTTP API hands the caller's header on is our reading of its event, whose
+/// headers keep it.
+async fn run(
+    s: &AppState,
+    api_id: &str,
+    t: Target,
+    payload: Bytes,
+    trace: Option<String>,
+) -> Response {
+    let invoke = s.invoker.invoke(InvokeRequest {
+        trace_id: trace,
+        ..InvokeRequest::new(uuid::Uuid::new_v4().to_string(), t.function, payload)
+    });
     let timeout =
         Duration::from_millis(u64::try_from(t.integration.timeout_in_millis).unwrap_or(30000));
     let out = match tokio::time::timeout(timeout, invoke).await {

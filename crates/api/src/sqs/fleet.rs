@@ -60,6 +60,7 @@ impl Relay for FleetRelay {
                 qualifier: "",
                 log_type: "",
                 client_context: "",
+                trace_header: "",
             };
             let signature = fleet.key.sign("POST", PATH, &signed, &call);
             let builder = Request::post(format!("{}://{}{PATH}", to.scheme, to.address))

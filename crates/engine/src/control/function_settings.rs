@@ -2,7 +2,8 @@
 //! `$LATEST` or version), recursive-loop detection (per function), and the code
 //! signing config a function has (none: Hearth has no code signing configs). Stored
 //! and returned; Hearth runs the one installed version of each runtime whatever they
-//! say, and does not detect recursive loops.
+//! say. The recursive-loop setting is obeyed by the invoke path's loop detection
+//! (`recursion.rs`): `Terminate` drops the invocation that makes a loop, `Allow` runs it.
 
 use hearth_model::alias::is_version_number;
 use hearth_model::arn::{function_arn, LATEST};

@@ -70,6 +70,18 @@ impl Engine {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
         };
+        let counted;
+        let req = if req.counts_lineage && !req.dry_run {
+            match self.count_recursion(&target.spec.function, req) {
+                Ok(r) => {
+                    counted = r;
+                    &counted
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        } else {
+            req
+        };
         if req.dry_run {
             return Some(Ok(InvokeResponse {
                 executed_version: target.spec.version.clone(),

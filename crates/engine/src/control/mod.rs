@@ -20,6 +20,7 @@ mod log_groups;
 mod mappings;
 mod policy;
 mod provisioned;
+mod recursion;
 pub(crate) mod registry;
 mod resolve;
 mod retire;

@@ -43,6 +43,10 @@ pub struct InvokeRequest {
     /// caller has one (a function URL passes on its request's `X-Amzn-Trace-Id`); a
     /// new one otherwise.
     pub trace_id: Option<String>,
+    /// The invocation comes from an SQS queue (an event-source mapping) or an SNS
+    /// subscription: Lambda counts it in the trace header's `Lineage` and stops a
+    /// recursive loop (see `Engine::count_recursion`). False for every other caller.
+    pub counts_lineage: bool,
 }
 
 impl InvokeRequest {
@@ -59,6 +63,7 @@ impl InvokeRequest {
             attempt: None,
             stream: None,
             trace_id: None,
+            counts_lineage: false,
         }
     }
 }

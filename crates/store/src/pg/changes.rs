@@ -75,8 +75,9 @@ const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1, $2)";
 const LOG_SQL: &str = "INSERT INTO log_chunks (function, stream, ts, last_ts, count, stamps, body)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const QUEUE_INSERT_SQL: &str = "INSERT INTO queue (seq, owner, request_id, function, qualifier,
-         payload, client_context, accepted_ms, due_ms, runs, setbacks, last_outcome)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+         payload, client_context, accepted_ms, due_ms, runs, setbacks, last_outcome,
+         trace_header, counts_lineage)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 const QUEUE_REMOVE_SQL: &str =
     "DELETE FROM queue WHERE seq = $1 AND ($2::text IS NULL OR owner = $2)";
 /// The removal and, only if it removed the row, the insert of the follow-up (one
@@ -84,8 +85,9 @@ const QUEUE_REMOVE_SQL: &str =
 const QUEUE_FOLLOW_SQL: &str = "WITH gone AS (
          DELETE FROM queue WHERE seq = $1 AND ($2::text IS NULL OR owner = $2) RETURNING 1)
      INSERT INTO queue (seq, owner, request_id, function, qualifier, payload, client_context,
-         accepted_ms, due_ms, runs, setbacks, last_outcome)
-     SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 WHERE EXISTS (SELECT 1 FROM gone)";
+         accepted_ms, due_ms, runs, setbacks, last_outcome, trace_header, counts_lineage)
+     SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+     WHERE EXISTS (SELECT 1 FROM gone)";
 const QUEUE_RESCHEDULE_SQL: &str = "UPDATE queue SET due_ms = $3, runs = $4, setbacks = $5,
          last_outcome = $6
      WHERE seq = $1 AND ($2::text IS NULL OR owner = $2)";
@@ -155,6 +157,8 @@ fn event_params<'a>(e: &'a crate::QueuedEvent, payload: &'a bytes::Bytes) -> Vec
         Box::new(e.progress.runs),
         Box::new(e.progress.setbacks),
         Box::new(&e.progress.last_outcome),
+        Box::new(&e.trace_header),
+        Box::new(e.counts_lineage),
     ]
 }
 
@@ -414,6 +418,8 @@ mod tests {
             accepted_ms: 0,
             due_ms: 0,
             progress: crate::Progress::default(),
+            trace_header: None,
+            counts_lineage: false,
         };
         let changes = [
             Change::Queue(QueueOp::Insert(event, Bytes::from_static(b"{}"))),

@@ -96,7 +96,22 @@ const MIGRATIONS: &[Migration] = &[
     SQS_DELETIONS_AND_MOVE_TASKS,
     EVENTS,
     METRICS,
+    QUEUE_TRACES,
 ];
+
+/// The asynchronous queue's trace header and loop-detection mark (`crate::queue`): new
+/// columns with defaults, which older nodes leave as they are (their events carry no
+/// trace). Its own constant so that a step added beside it renumbers simply.
+const QUEUE_TRACES: Migration = Migration {
+    version: 12,
+    name: "async events' trace headers",
+    sql: queue_traces,
+    breaks_older: false,
+};
+
+fn queue_traces() -> String {
+    crate::queue::TRACE_SCHEMA.to_string()
+}
 
 /// SQS queues and messages (`sqs.rs`): new tables, unseen by older nodes. Its own
 /// constant so that a step added beside it renumbers simply.

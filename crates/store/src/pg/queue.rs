@@ -53,6 +53,8 @@ fn event(r: &tokio_postgres::Row) -> Result<QueuedEvent, StoreError> {
             setbacks: r.try_get(9).map_err(backend)?,
             last_outcome: r.try_get(10).map_err(backend)?,
         },
+        trace_header: r.try_get(11).map_err(backend)?,
+        counts_lineage: r.try_get(12).map_err(backend)?,
     })
 }
 

@@ -36,6 +36,14 @@ fn event(seq: i64) -> QueuedEvent {
         accepted_ms: 100 + seq,
         due_ms: 100 + seq,
         progress: Progress::default(),
+        // Every other row carries a trace header (and the SNS mark): both round-trip.
+        trace_header: (seq % 2 == 0).then(|| {
+            format!(
+                "Root=1-5759e988-bd862e3fe1be46a99427279{};Sampled=1;Lineage=a87bd80c:{seq}",
+                seq % 10
+            )
+        }),
+        counts_lineage: seq % 4 == 0,
     }
 }
 
@@ -67,12 +75,25 @@ fn seqs(events: &[QueuedEvent]) -> Vec<i64> {
 fn rows_live_until_removed_and_reload_as_written(s: Fixture) {
     assert!(s.queue().queued_events().expect("load").is_empty());
     s.changes()
-        .apply_changes(&[insert(1), insert(2), insert(3)], Durability::Synced)
+        .apply_changes(
+            &[insert(1), insert(2), insert(3), insert(4)],
+            Durability::Synced,
+        )
         .expect("insert");
+    let loaded = s.queue().queued_events().expect("load");
+    assert_eq!(loaded, [event(1), event(2), event(3), event(4)]);
+    assert_eq!(loaded[0].trace_header, None);
     assert_eq!(
-        s.queue().queued_events().expect("load"),
-        [event(1), event(2), event(3)]
+        loaded[1].trace_header.as_deref(),
+        Some("Root=1-5759e988-bd862e3fe1be46a994272792;Sampled=1;Lineage=a87bd80c:2")
     );
+    assert_eq!(
+        loaded.iter().map(|e| e.counts_lineage).collect::<Vec<_>>(),
+        [false, false, false, true]
+    );
+    s.changes()
+        .apply_changes(&[Change::Queue(QueueOp::remove(4))], Durability::Synced)
+        .expect("remove 4");
     let progress = Progress {
         runs: 1,
         setbacks: 0,
