@@ -380,6 +380,7 @@ mod tests {
             init: Some(Duration::from_millis(120)),
             start: Start::Cold,
             ending: Ending::Success,
+            queued: None,
             memory_mb: 128,
             max_memory_used_mb: 30,
             ephemeral_storage_mb: 512,

@@ -258,6 +258,7 @@ mod tests {
             init: None,
             start,
             ending,
+            queued: None,
             memory_mb: 512,
             max_memory_used_mb: 40,
             ephemeral_storage_mb: 512,
