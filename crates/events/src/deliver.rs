@@ -12,7 +12,7 @@ use hearth_model::event_invoke::{DestinationKind, EventInvokeConfig};
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
 use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
-use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage};
+use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage, Queued};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
@@ -168,12 +168,22 @@ fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<St
     .map(str::to_string)
 }
 
+/// What the queue knows of the event for its trace: X-Ray's `Dwell Time` runs from its
+/// acceptance to this attempt's start, and `Attempt #N` counts from 1.
+fn queued(event: &QueuedEvent) -> Queued {
+    Queued {
+        accepted_ms: event.accepted_ms,
+        attempt: u32::try_from(event.progress.runs + 1).unwrap_or(u32::MAX),
+    }
+}
+
 /// Runs the event once through the invoker.
 async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Attempt {
     let result = invoker
         .invoke(InvokeRequest {
             client_context: event.client_context.clone(),
             attempt: Some(event.progress.runs + 1),
+            queued: Some(queued(event)),
             ..InvokeRequest::new(
                 event.request_id.clone(),
                 FunctionRef {

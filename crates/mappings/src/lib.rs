@@ -13,6 +13,7 @@ pub mod local;
 
 pub use client::{QueueClient, QueueClients, QueueError};
 pub use hearth_triggers::BoxFuture;
+mod dwell;
 mod poller;
 mod source;
 

@@ -283,7 +283,10 @@ impl MappingRun {
             name: m.function.clone(),
             qualifier: m.qualifier.clone(),
         };
-        let req = InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload);
+        let req = InvokeRequest {
+            queued: crate::dwell::queued(kept.iter().map(|(msg, _)| msg)),
+            ..InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload)
+        };
         let outcome = match self.invoker.invoke(req).await {
             Ok(resp) if resp.function_error.is_some() => BatchOutcome::Failure,
             Ok(resp) if m.reports_item_failures() => item_failures(&resp.payload, &ids),
