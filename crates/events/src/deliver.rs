@@ -168,12 +168,13 @@ fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<St
     .map(str::to_string)
 }
 
-/// What the queue knows of the event for its trace: X-Ray's `Dwell Time` runs from its
-/// acceptance to this attempt's start, and `Attempt #N` counts from 1.
-fn queued(event: &QueuedEvent) -> Queued {
+/// What the queue knows of an event accepted at `accepted_ms` and run `runs` times
+/// before, for its trace: X-Ray's `Dwell Time` runs from its acceptance to this attempt's
+/// start, and `Attempt #N` counts from 1.
+fn queued(accepted_ms: i64, runs: i64) -> Queued {
     Queued {
-        accepted_ms: event.accepted_ms,
-        attempt: u32::try_from(event.progress.runs + 1).unwrap_or(u32::MAX),
+        accepted_ms,
+        attempt: u32::try_from(runs.saturating_add(1).max(1)).unwrap_or(u32::MAX),
     }
 }
 
@@ -183,7 +184,7 @@ async fn invoke(invoker: &Invoker, event: &QueuedEvent, payload: &Bytes) -> Atte
         .invoke(InvokeRequest {
             client_context: event.client_context.clone(),
             attempt: Some(event.progress.runs + 1),
-            queued: Some(queued(event)),
+            queued: Some(queued(event.accepted_ms, event.progress.runs)),
             ..InvokeRequest::new(
                 event.request_id.clone(),
                 FunctionRef {
@@ -465,6 +466,19 @@ mod tests {
     use hearth_model::State;
 
     use super::*;
+
+    #[test]
+    fn an_attempt_counts_from_one_after_the_runs_before_it() {
+        let first = queued(1_700_000_000_123, 0);
+        assert_eq!(
+            first,
+            Queued {
+                accepted_ms: 1_700_000_000_123,
+                attempt: 1
+            }
+        );
+        assert_eq!(queued(5, 2).attempt, 3);
+    }
 
     #[test]
     fn only_a_throttle_comes_back_without_counting() {
