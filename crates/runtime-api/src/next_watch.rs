@@ -29,27 +29,29 @@ impl NextWatch {
         rx
     }
 
-    /// A `next` arrived at `now()` while `finished` was the last invocation the runtime
-    /// finished: it ends that invocation's overhead if it is the one watched. A `next`
-    /// that abandons the invocation (it was never finished) does not count.
+    /// A `next` arrived at `now()`: it ends the watched invocation's overhead if that is
+    /// the one the runtime finished last (`is_finished`). A `next` that abandons the
+    /// invocation (it was never finished) does not count; a watch nobody waits for any
+    /// more (the engine's bound passed) is dropped.
     pub(crate) fn next_requested(
         &self,
-        finished: impl FnOnce() -> Option<String>,
+        is_finished: impl FnOnce(&str) -> bool,
         now: impl FnOnce() -> SystemTime,
     ) {
         if !self.armed.load(Ordering::Acquire) {
             return;
         }
         let mut slot = self.lock();
-        let Some(finished) = finished() else {
+        let Some((id, tx)) = slot.as_ref() else {
             return;
         };
-        if slot.as_ref().is_some_and(|(id, _)| *id == finished) {
-            if let Some((_, tx)) = slot.take() {
-                self.armed.store(false, Ordering::Release);
-                // The engine may have stopped waiting (its bound passed): nothing to tell.
-                let _ = tx.send(now());
-            }
+        if !tx.is_closed() && !is_finished(id) {
+            return;
+        }
+        if let Some((_, tx)) = slot.take() {
+            self.armed.store(false, Ordering::Release);
+            // Closed when the engine stopped waiting: nothing to tell then.
+            let _ = tx.send(now());
         }
     }
 
@@ -72,10 +74,10 @@ mod tests {
     fn the_next_after_the_watched_invocation_is_reported_once() {
         let watch = NextWatch::default();
         let mut rx = watch.arm("req-1".into());
-        watch.next_requested(|| Some("req-1".into()), || at(7));
+        watch.next_requested(|id| id == "req-1", || at(7));
         assert_eq!(rx.try_recv(), Ok(at(7)));
         let mut later = watch.arm("req-2".into());
-        watch.next_requested(|| Some("req-1".into()), || at(9));
+        watch.next_requested(|id| id == "req-1", || at(9));
         assert_eq!(later.try_recv(), Err(oneshot::error::TryRecvError::Empty));
         drop(watch);
         assert_eq!(later.try_recv(), Err(oneshot::error::TryRecvError::Closed));
@@ -84,12 +86,23 @@ mod tests {
     #[test]
     fn an_abandoning_next_or_an_unarmed_one_reports_nothing() {
         let watch = NextWatch::default();
-        watch.next_requested(|| panic!("unarmed: not read"), || panic!("not read"));
+        watch.next_requested(|_| panic!("unarmed: not read"), || panic!("not read"));
         let mut rx = watch.arm("req-3".into());
-        watch.next_requested(|| None, || at(1));
-        watch.next_requested(|| Some("req-2".into()), || at(2));
+        // Abandoned (never finished), or another one finished last.
+        watch.next_requested(|id| id == "req-2", || at(2));
         assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty));
-        watch.next_requested(|| Some("req-3".into()), || at(3));
+        watch.next_requested(|id| id == "req-3", || at(3));
         assert_eq!(rx.try_recv(), Ok(at(3)));
+    }
+
+    #[test]
+    fn a_watch_nobody_waits_for_is_dropped() {
+        let watch = NextWatch::default();
+        drop(watch.arm("req-4".into()));
+        watch.next_requested(|_| false, || at(4));
+        assert!(!watch.armed.load(Ordering::Acquire));
+        assert!(watch.lock().is_none());
+        // Disarmed: the next `next` neither asks nor reads the clock.
+        watch.next_requested(|_| panic!("not asked"), || panic!("not read"));
     }
 }
