@@ -1,6 +1,6 @@
 //! `GET /metrics`: the server's Prometheus metrics in the text exposition format. The
 //! gauges of what exists now (busy and warm environments per function, the async queue,
-//! the host's pressure) are read at the scrape; counters and histograms are kept by the
+//! SQS queues' depths and mappings' backlogs, the host's pressure) are read at the scrape; counters and histograms are kept by the
 //! engine's observer.
 //!
 //! Prometheus cannot sign SigV4, so the path is outside the signature check: with
@@ -34,6 +34,7 @@ pub(crate) async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Re
     }
     let engine = s.engine.clone();
     let queues = s.invoker.queue_stats();
+    let sqs = s.options.sqs.clone();
     // Reading /proc and the registry is blocking work, however short.
     let text = tokio::task::spawn_blocking(move || {
         let prom = observatory.prometheus();
@@ -74,6 +75,11 @@ pub(crate) async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Re
                     .collect(),
             ),
         );
+        if let Some(sqs) = &sqs {
+            let depths = sqs.all_depths(hearth_model::time::now_ms());
+            let mappings = engine.store().mappings().all_mappings().unwrap_or_default();
+            prom.set_queues(&depths, &backlogs(&depths, &mappings));
+        }
         prom.set_host(&hearth_observe::Host::read());
         prom.render()
     })
@@ -87,6 +93,31 @@ pub(crate) async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Re
         text,
     )
         .into_response()
+}
+
+/// Each enabled mapping's backlog: the visible messages of its queue, for the queues this
+/// server serves (another endpoint's are not known here).
+fn backlogs(
+    depths: &[hearth_sqs::QueueDepth],
+    mappings: &[hearth_model::event_source_mapping::EventSourceMapping],
+) -> Vec<hearth_observe::Backlog> {
+    mappings
+        .iter()
+        .filter(|m| m.enabled)
+        .filter_map(|m| {
+            let q = hearth_model::event_source_mapping::sqs_queue(&m.event_source_arn)?;
+            let depth = depths
+                .iter()
+                .find(|d| d.account == q.account && d.name == q.name)?;
+            Some(hearth_observe::Backlog {
+                account: m.account.clone(),
+                uuid: m.uuid.clone(),
+                function: hearth_model::arn::key_parts(&m.function).1.to_string(),
+                queue: q.name.to_string(),
+                visible: depth.counts.visible,
+            })
+        })
+        .collect()
 }
 
 /// Whether the scrape may read the metrics (see the module's documentation).

@@ -414,11 +414,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             sqs: sqs.clone(),
             invoker: invoker.clone(),
         })?);
-    let mapping_source = hearth_mappings::MappingSource::new(
+    let mut mapping_source = hearth_mappings::MappingSource::new(
         engine.store().clone(),
         mapping_queues.clone(),
         &fleet_node,
     );
+    if metrics_on {
+        // Mappings with `MetricsConfig` count their events for `AWS/Lambda`; the store's
+        // writer tells `/metrics` of its commits.
+        mapping_source = mapping_source.counting_into(observatory.clone());
+        engine.writer().on_commit(observatory.commit_hook());
+    }
     queues.open(sqs.clone());
     let sqs_for_shutdown = sqs.clone();
     // Records of asynchronous invocations and dead letters for queues and topics.
@@ -469,6 +475,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         alarm_actions: Arc::new(crate::alarm_actions::Actions::new(sns.clone())),
         evaluate_every: args.alarm_interval,
         metering: metrics_on,
+        sqs: metrics_on.then(|| sqs.clone()),
     }
     .start();
     let available = catalog.available();

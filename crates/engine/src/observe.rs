@@ -67,6 +67,10 @@ pub struct Invoked<'a> {
     /// The init phase, for the invocation that cold-started its environment.
     pub init: Option<Duration>,
     pub start: Start,
+    /// Whether it ran on on-demand concurrency although its version or alias has
+    /// provisioned concurrency allocated, all of it busy
+    /// (`ProvisionedConcurrencySpilloverInvocations`).
+    pub provisioned_spillover: bool,
     pub ending: Ending,
     /// Set for an event that waited in a queue.
     pub queued: Option<Queued>,

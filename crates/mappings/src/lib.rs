@@ -10,6 +10,7 @@ pub mod event;
 pub mod filter;
 pub mod http;
 pub mod local;
+pub mod metrics;
 
 pub use client::{QueueClient, QueueClients, QueueError};
 pub use hearth_triggers::BoxFuture;
@@ -19,5 +20,6 @@ mod source;
 
 pub use endpoints::{Endpoints, Override};
 pub use local::LocalQueues;
+pub use metrics::{EventCount, MappingMetrics};
 pub use poller::DEFAULT_POLLERS;
 pub use source::MappingSource;

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::client::{Entry, Message, QueueClient, Receive};
 use crate::event::{item_failures, record, BatchOutcome};
 use crate::filter;
+use crate::metrics::{Counter, EventCount};
 
 /// SQS's most messages per ReceiveMessage, and longest long poll.
 const RECEIVE_MAX: u32 = 10;
@@ -56,6 +57,8 @@ pub(crate) struct MappingRun {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The last `LastProcessingResult` written, so that only a change is written.
     last_result: Mutex<Option<String>>,
+    /// Where its event counts go (`MetricsConfig`).
+    counter: Counter,
 }
 
 impl MappingRun {
@@ -66,6 +69,7 @@ impl MappingRun {
         invoker: Invoker,
         store: Store,
         stop: watch::Receiver<bool>,
+        counter: Counter,
     ) -> Arc<Self> {
         let last_result = Mutex::new(mapping.last_processing_result.clone());
         let run = Arc::new(Self {
@@ -77,6 +81,7 @@ impl MappingRun {
             pollers: AtomicUsize::new(0),
             tasks: Mutex::new(Vec::new()),
             last_result,
+            counter,
         });
         run.add_poller();
         run
@@ -250,8 +255,13 @@ impl MappingRun {
         Ok(batch)
     }
 
+    fn count(&self, what: EventCount, n: usize) {
+        self.counter.count(&self.mapping, what, n);
+    }
+
     async fn process(&self, batch: Vec<Message>) -> Processed {
         let m = &self.mapping;
+        self.count(EventCount::Polled, batch.len());
         let region = sqs_queue(&m.event_source_arn).map_or("us-east-1", |q| q.region);
         let patterns = m.filters.clone().unwrap_or_default();
         let mut kept: Vec<(Message, Value)> = Vec::new();
@@ -265,6 +275,7 @@ impl MappingRun {
             }
         }
         // Lambda deletes what its filters drop.
+        self.count(EventCount::FilteredOut, dropped.len());
         self.delete(dropped.iter()).await;
         // A batch is cut to what fits in one invocation's payload; the rest goes back to
         // the queue at once, for the next batch.
@@ -287,11 +298,16 @@ impl MappingRun {
             queued: crate::dwell::queued(kept.iter().map(|(msg, _)| msg)),
             ..InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload)
         };
-        let outcome = match self.invoker.invoke(req).await {
+        let invoked = self.invoker.invoke(req).await;
+        if invoked.is_ok() {
+            self.count(EventCount::Invoked, kept.len());
+        }
+        let outcome = match invoked {
             Ok(resp) if resp.function_error.is_some() => BatchOutcome::Failure,
             Ok(resp) if m.reports_item_failures() => item_failures(&resp.payload, &ids),
             Ok(_) => BatchOutcome::Success,
             Err(e) => {
+                self.count(EventCount::FailedInvoke, kept.len());
                 let (result, processed) = invoke_problem(&e);
                 self.record(result.to_string()).await;
                 return processed;
@@ -304,6 +320,7 @@ impl MappingRun {
                 Processed::Done
             }
             BatchOutcome::Partial(failed) => {
+                self.count(EventCount::FailedInvoke, failed.len());
                 self.delete(
                     kept.iter()
                         .map(|(msg, _)| msg)
@@ -317,6 +334,7 @@ impl MappingRun {
             // visibility timeout passes, and reach the dead-letter queue by its redrive
             // policy.
             BatchOutcome::Failure => {
+                self.count(EventCount::FailedInvoke, kept.len());
                 self.record("PROBLEM: Function call failed".into()).await;
                 Processed::Problem
             }
@@ -338,8 +356,12 @@ impl MappingRun {
                 .delete_batch(&self.mapping.event_source_arn, chunk.to_vec())
                 .await
             {
-                Ok(failed) if failed.is_empty() => {}
+                Ok(failed) if failed.is_empty() => self.count(EventCount::Deleted, chunk.len()),
                 Ok(failed) => {
+                    self.count(
+                        EventCount::Deleted,
+                        chunk.len().saturating_sub(failed.len()),
+                    );
                     tracing::warn!(mapping = %self.mapping.uuid, ?failed, "messages not deleted")
                 }
                 Err(e) => {

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client::QueueClients;
+use crate::metrics::{Counter, MappingMetrics};
 use crate::poller::MappingRun;
 
 /// How often the mappings are read again.
@@ -34,6 +35,8 @@ pub struct MappingSource {
     clients: Arc<dyn QueueClients>,
     /// This node's id (a lease's holder).
     node: String,
+    /// Where mappings with `MetricsConfig` count their events.
+    metrics: Option<Arc<dyn MappingMetrics>>,
 }
 
 impl MappingSource {
@@ -42,7 +45,15 @@ impl MappingSource {
             store,
             clients,
             node: node.to_string(),
+            metrics: None,
         }
+    }
+
+    /// Mappings that ask for their event counts (`MetricsConfig`) count them into
+    /// `metrics`; without it they count nothing.
+    pub fn counting_into(mut self, metrics: Arc<dyn MappingMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -57,6 +68,7 @@ impl EventSource for MappingSource {
             store: self.store,
             clients: self.clients,
             node: self.node,
+            metrics: self.metrics,
             invoker: ctx.invoker().clone(),
             stop: stopped,
             runs: HashMap::new(),
@@ -92,6 +104,7 @@ struct Follower {
     store: Store,
     clients: Arc<dyn QueueClients>,
     node: String,
+    metrics: Option<Arc<dyn MappingMetrics>>,
     invoker: Invoker,
     stop: watch::Receiver<Option<Duration>>,
     runs: HashMap<String, Active>,
@@ -272,12 +285,14 @@ impl Follower {
         let client = self.clients.client(m);
         let (stop, stopped) = watch::channel(false);
         tracing::info!(mapping = %m.uuid, queue = %m.event_source_arn, function = %m.function_arn, "polling");
+        let counter = Counter::for_mapping(m, self.metrics.as_ref());
         let run = MappingRun::start(
             m.clone(),
             client,
             self.invoker.clone(),
             self.store.clone(),
             stopped,
+            counter,
         );
         self.runs.insert(m.uuid.clone(), Active { run, stop });
     }

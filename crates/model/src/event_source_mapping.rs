@@ -22,6 +22,12 @@ pub const MAX_CONCURRENCY: u32 = 1000;
 pub const MAX_FILTERS: usize = 5;
 /// `FunctionResponseTypes`' one value.
 pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
+/// `MetricsConfig.Metrics`' values (botocore's `EventSourceMappingMetric`), and the one
+/// an SQS mapping takes: `ErrorCount` and `KafkaMetrics` are Kafka's.
+pub const METRICS: [&str; 3] = ["EventCount", "ErrorCount", "KafkaMetrics"];
+pub const EVENT_COUNT: &str = "EventCount";
+/// `MetricsConfig.Metrics`' longest list.
+pub const MAX_METRICS: usize = 3;
 /// ListEventSourceMappings' largest and default page.
 pub const LIST_MAX_ITEMS: usize = 10_000;
 pub const LIST_DEFAULT_ITEMS: usize = 100;
@@ -97,6 +103,9 @@ pub struct EventSourceMapping {
     pub maximum_concurrency: Option<u32>,
     /// `DestinationConfig.OnFailure.Destination`.
     pub on_failure: Option<String>,
+    /// `MetricsConfig.Metrics`, as last given (absent from records older than it).
+    #[serde(default)]
+    pub metrics: Option<Vec<String>>,
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
@@ -104,6 +113,14 @@ impl EventSourceMapping {
     /// `arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID`.
     pub fn arn(&self) -> String {
         mapping_arn(&self.account, &self.uuid)
+    }
+
+    /// Whether the mapping publishes its event counts (`MetricsConfig` with
+    /// `EventCount`).
+    pub fn counts_events(&self) -> bool {
+        self.metrics
+            .as_ref()
+            .is_some_and(|m| m.iter().any(|x| x == EVENT_COUNT))
     }
 
     /// Whether the function answers with `batchItemFailures`.
@@ -164,6 +181,20 @@ mod tests {
         assert!(q.is_fifo());
         assert!(sqs_queue("arn:aws:kinesis:us-east-1:123456789012:stream/s").is_none());
         assert!(sqs_queue("arn:aws:sqs:us-east-1:1234:q").is_none());
+    }
+
+    #[test]
+    fn a_record_without_metrics_reads_as_none_and_event_count_turns_counting_on() {
+        let mut m = crate::testing::mapping("u", "f", "arn:aws:sqs:us-east-1:000000000000:q");
+        let mut v = serde_json::to_value(&m).expect("json");
+        v.as_object_mut().expect("object").remove("metrics");
+        let old: EventSourceMapping = serde_json::from_value(v).expect("an older record");
+        assert_eq!(old.metrics, None);
+        assert!(!old.counts_events());
+        m.metrics = Some(vec![]);
+        assert!(!m.counts_events());
+        m.metrics = Some(vec![EVENT_COUNT.into()]);
+        assert!(m.counts_events());
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn mapping(uuid: &str, function: &str, queue: &str) -> EventSourceMapping {
         function_response_types: vec![],
         maximum_concurrency: None,
         on_failure: None,
+        metrics: None,
         tags: Default::default(),
     }
 }

@@ -3,9 +3,12 @@
 //! seconds, and when the server stops, the environments' use of the host and the
 //! provisioned concurrency configured are sampled, what the observatory counted goes to
 //! CloudWatch's recorder (with the metrics of the functions' EMF lines it held) and the
-//! metering rows to the store, and the recorder to the store. Once a
-//! minute, under the store's `metrics` lease (so once per fleet), old points are rolled
-//! up and metering past its retention deleted.
+//! metering rows to the store, and the recorder to the store (with the `AWS/SQS` counts of
+//! the calls SQS handled). Once a minute, under the store's `metrics` lease (so once per
+//! fleet), old points are rolled up and metering past its retention deleted; and, on the
+//! node that serves SQS (one per fleet: queues' state is in its memory alone, so the
+//! lease holder could not read it without a call to that node), the depths of active
+//! queues are sampled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +47,8 @@ pub struct Housekeeping {
     /// Whether the environments' use of the host and provisioned time are sampled into
     /// metering (off with the server's metrics, when the observatory counts nothing).
     pub metering: bool,
+    /// The queue service whose `AWS/SQS` metrics are published, if any.
+    pub sqs: Option<hearth_sqs::Sqs>,
 }
 
 /// The running housekeeping; [`Running::stop`] flushes one last time.
@@ -99,6 +104,7 @@ impl Housekeeping {
             }
             if evaluated.elapsed() >= me.evaluate_every {
                 evaluated = tokio::time::Instant::now();
+                me.sample_queues(now);
                 let m = me.clone();
                 let _ = tokio::task::spawn_blocking(move || m.leased_work()).await;
             }
@@ -129,6 +135,10 @@ impl Housekeeping {
             );
         }
         let rows = self.observatory.flush(self.cloudwatch.recorder().as_ref());
+        if let Some(sqs) = &self.sqs {
+            let now = self.cloudwatch.now_ms();
+            crate::publish_activity(&sqs.take_activity(), self.cloudwatch.recorder(), now);
+        }
         self.observatory.flush_emf(&self.cloudwatch);
         if !rows.is_empty() {
             if let Err(e) = self.engine.store().metrics().add_metering(&rows) {
@@ -137,6 +147,13 @@ impl Housekeeping {
         }
         if let Err(e) = self.cloudwatch.flush() {
             tracing::warn!(error = %e, "cannot write metric points; they wait for the next flush");
+        }
+    }
+
+    /// One sample of the active queues' depths, where SQS is served.
+    fn sample_queues(&self, now_ms: i64) {
+        if let Some(sqs) = self.sqs.as_ref().filter(|s| s.serves_here()) {
+            crate::publish_depths(&sqs.depths(now_ms), self.cloudwatch.recorder(), now_ms);
         }
     }
 

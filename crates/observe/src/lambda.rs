@@ -106,6 +106,15 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
                         m.provisioned_invocations,
                     );
                 }
+                if m.provisioned_spillovers > 0 {
+                    sink.count(
+                        account,
+                        "ProvisionedConcurrencySpilloverInvocations",
+                        dims,
+                        ts,
+                        m.provisioned_spillovers,
+                    );
+                }
                 if m.throttles > 0 {
                     sink.count(account, "Throttles", dims, ts, m.throttles);
                 }
@@ -203,6 +212,7 @@ mod tests {
                 start_ms: 120_000,
                 invocations: 2,
                 errors: 1,
+                provisioned_spillovers: 1,
                 durations: vec![1.5, 2.5],
                 ..Minute::default()
             }],
@@ -235,6 +245,18 @@ mod tests {
         assert_eq!((duration.3, duration.5), ("Milliseconds", (2.0, 4.0)));
         assert_eq!(got.iter().filter(|r| r.1 == "Errors").count(), 4);
         assert_eq!(got.iter().filter(|r| r.1 == "Throttles").count(), 0);
+        let spilled: Vec<_> = got
+            .iter()
+            .filter(|r| r.1 == "ProvisionedConcurrencySpilloverInvocations")
+            .map(|r| (r.2.clone(), r.3, r.5))
+            .collect();
+        assert_eq!(
+            spilled,
+            invocations
+                .iter()
+                .map(|r| (r.2.clone(), "Count", (1.0, 1.0)))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -4,19 +4,24 @@
 //! reports), functions' Embedded Metric Format lines extracted into CloudWatch, and
 //! metering as AWS bills it, per function version and day; and each environment's X-Ray
 //! daemon, whose segment documents go to the server's [`SegmentSink`]. [`Observatory`] is
-//! the engine's observer and the async queue's; the server renders and flushes it.
+//! the engine's observer and the async queue's, and what the mappings' pollers count
+//! their events into; the server renders and flushes it. The `AWS/SQS` metrics and the
+//! store writer's commits are read from SQS and the writer (`queues.rs`, `commits.rs`).
 //!
 //! The invocation path only counts: one short lock on its function's [`table`] entry and
 //! a few atomic adds. Everything else (CloudWatch series, metering rows, host samples,
 //! environments' use of the host, provisioned time) happens when the server flushes, off
 //! that path.
 
+mod commits;
 mod emf;
 mod host;
 mod housekeeping;
 mod lambda;
 mod metering;
 mod prom;
+mod queues;
+mod sources;
 mod table;
 mod tracer;
 mod usage;
@@ -36,6 +41,7 @@ pub use host::Host;
 pub use housekeeping::{FlushNow, Housekeeping, Running, EVALUATE_EVERY};
 pub use lambda::{MetricSink, NAMESPACE};
 pub use prom::Prometheus;
+pub use queues::{publish_activity, publish_depths, Backlog, SQS_NAMESPACE};
 pub use xray::{SegmentSink, SegmentSource};
 
 /// The engine's observer: counts every invocation, throttle and environment start for
@@ -49,6 +55,9 @@ pub struct Observatory {
     tracer: Arc<tracer::Tracer>,
     xray: xray::Daemons,
     provisioned: usage::ProvisionedClock,
+    /// The event counts of mappings with `MetricsConfig`.
+    mappings: sources::MappingCounts,
+    commits: commits::Commits,
 }
 
 impl Observatory {
@@ -84,7 +93,10 @@ impl Observatory {
     fn build(tracer: Arc<tracer::Tracer>, sink: Option<SegmentSink>) -> Arc<Self> {
         let prom = Prometheus::new();
         let xray = xray::Daemons::new(prom.registry(), sink);
+        let commits = commits::Commits::new(prom.registry());
         Arc::new(Self {
+            mappings: sources::MappingCounts::default(),
+            commits,
             table: table::Table::default(),
             emf: emf::EmfQueue::default(),
             provisioned: usage::ProvisionedClock::default(),
@@ -102,6 +114,11 @@ impl Observatory {
     /// The Prometheus registry, for `GET /metrics` and the samplers that set its gauges.
     pub fn prometheus(&self) -> &Prometheus {
         &self.prom
+    }
+
+    /// What the store's writer is to tell of each commit (`Writer::on_commit`).
+    pub fn commit_hook(&self) -> hearth_store::CommitHook {
+        self.commits.hook()
     }
 
     /// Counts, on the day of `now_ms`, what environments used of the host (sampled by
@@ -123,6 +140,7 @@ impl Observatory {
     pub fn flush(&self, sink: &dyn MetricSink) -> Vec<hearth_store::MeterRow> {
         let drained = self.table.drain();
         lambda::publish(&drained, sink);
+        self.mappings.publish(sink);
         metering::rows(&drained)
     }
 

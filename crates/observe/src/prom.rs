@@ -28,6 +28,7 @@ struct Handles {
     duration: Histogram,
     init: Histogram,
     cold: IntCounter,
+    spillovers: IntCounter,
     memory: Histogram,
     throttles: IntCounter,
 }
@@ -50,6 +51,7 @@ pub struct Prometheus {
     duration: HistogramVec,
     init: HistogramVec,
     cold: IntCounterVec,
+    spillovers: IntCounterVec,
     memory: HistogramVec,
     throttles: IntCounterVec,
     starts: IntCounterVec,
@@ -163,6 +165,11 @@ impl Prometheus {
                 "Invocations that started their environment.",
                 FN,
             ),
+            spillovers: counter(
+                "hearth_provisioned_spillover_invocations_total",
+                "Invocations of a version or alias with provisioned concurrency that ran on demand, all of it busy (ProvisionedConcurrencySpilloverInvocations).",
+                FN,
+            ),
             memory: histogram(
                 "hearth_invocation_memory_used_megabytes",
                 "Peak memory of the environment at each invocation's end (REPORT's Max Memory Used).",
@@ -204,6 +211,7 @@ impl Prometheus {
             duration: self.duration.with_label_values(&l),
             init: self.init.with_label_values(&l),
             cold: self.cold.with_label_values(&l),
+            spillovers: self.spillovers.with_label_values(&l),
             memory: self.memory.with_label_values(&l),
             throttles: self.throttles.with_label_values(&l),
         });
@@ -229,6 +237,9 @@ impl Prometheus {
         }
         if i.start == Start::Cold {
             h.cold.inc();
+        }
+        if i.provisioned_spillover {
+            h.spillovers.inc();
         }
     }
 
@@ -379,6 +390,7 @@ mod tests {
             duration: Duration::from_millis(3),
             init: Some(Duration::from_millis(120)),
             start: Start::Cold,
+            provisioned_spillover: true,
             ending: Ending::Success,
             queued: None,
             memory_mb: 128,
@@ -399,6 +411,7 @@ mod tests {
             "hearth_invocations_total{account=\"000000000000\",function=\"f\",outcome=\"success\"} 1",
             "hearth_invocations_total{account=\"000000000000\",function=\"f\",outcome=\"error\"} 0",
             "hearth_cold_starts_total{account=\"000000000000\",function=\"f\"} 1",
+            "hearth_provisioned_spillover_invocations_total{account=\"000000000000\",function=\"f\"} 1",
             "hearth_throttles_total{account=\"000000000000\",function=\"f\"} 1",
             "hearth_invocation_duration_seconds_count{account=\"000000000000\",function=\"f\"} 1",
             "hearth_init_duration_seconds_sum{account=\"000000000000\",function=\"f\"} 0.12",

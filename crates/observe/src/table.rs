@@ -19,6 +19,8 @@ pub(crate) struct Minute {
     pub errors: u64,
     pub throttles: u64,
     pub provisioned_invocations: u64,
+    /// Invocations of a qualifier with provisioned concurrency that ran on demand.
+    pub provisioned_spillovers: u64,
     /// Each invocation's duration, ms.
     pub durations: Vec<f64>,
     /// Events queued for asynchronous invocation.
@@ -183,6 +185,9 @@ impl Table {
             if i.start == Start::Provisioned {
                 m.provisioned_invocations += 1;
             }
+            if i.provisioned_spillover {
+                m.provisioned_spillovers += 1;
+            }
             m.durations.push(duration_ms);
             let meter = e.meter(i);
             meter.requests += 1;
@@ -257,6 +262,7 @@ mod tests {
             duration: Duration::from_micros(duration_us),
             init: None,
             start,
+            provisioned_spillover: false,
             ending,
             queued: None,
             memory_mb: 512,
@@ -318,7 +324,10 @@ mod tests {
         let t = Table::default();
         t.invoked(&invoked(59_999, 2_000, Start::Warm, Ending::Success));
         t.invoked(&invoked(60_000, 5_000, Start::Provisioned, Ending::Error));
-        t.invoked(&invoked(60_001, 1_000, Start::Warm, Ending::Timeout));
+        t.invoked(&Invoked {
+            provisioned_spillover: true,
+            ..invoked(60_001, 1_000, Start::Warm, Ending::Timeout)
+        });
         t.throttled("f", Some("live"));
         let mut drained = t.drain();
         drained.sort_by(|a, b| a.version.cmp(&b.version));
@@ -343,6 +352,8 @@ mod tests {
         assert_eq!(e.minutes[1].invocations, 2);
         assert_eq!(e.minutes[1].errors, 2, "a timeout is an error");
         assert_eq!(e.minutes[1].provisioned_invocations, 1);
+        assert_eq!(e.minutes[1].provisioned_spillovers, 1);
+        assert_eq!(e.minutes[0].provisioned_spillovers, 0);
         assert_eq!(e.meters.len(), 1);
         assert_eq!(e.meters[0].requests, 3);
         assert_eq!(e.meters[0].billed_ms, 2 + 5 + 1);

@@ -24,6 +24,7 @@ mod handle;
 mod md5;
 mod message;
 mod messages;
+mod meter;
 mod move_task;
 mod policy;
 mod queue;
@@ -41,6 +42,7 @@ pub use message::{
     MessageAttributeValue, OutgoingMessage, ReceiveRequest, ReceivedMessage, SendRequest,
     SentMessage,
 };
+pub use meter::{Activity, QueueActivity, QueueDepth, Sizes, ACTIVE_FOR_MS};
 pub use move_task::{move_task_source, MoveTaskInfo};
 pub use queue::Counts;
 pub use relay::{Holder, Relay, RelayError};

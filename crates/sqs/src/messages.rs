@@ -141,6 +141,9 @@ impl Local {
     ) -> Result<SentMessage, SqsError> {
         let config = q.lock().config.clone();
         Self::check_send(&config, &req)?;
+        // Checked above: these cannot fail now.
+        let size = check_body(&req.message.body).unwrap_or(0)
+            + check_attributes(&req.message.attributes).unwrap_or(0);
         let SendRequest {
             message: m,
             system_attributes,
@@ -169,6 +172,7 @@ impl Local {
                 s.expire_dedup(now);
                 if let Some(d) = s.dedup.get(&key).filter(|d| d.expires_ms > now) {
                     // A duplicate within five minutes is accepted and not enqueued.
+                    q.meter.sent(size, now);
                     return Ok(SentMessage {
                         message_id: d.message_id.clone(),
                         md5_of_body: md5_body,
@@ -244,6 +248,7 @@ impl Local {
         match pending.done().await {
             Ok(()) => {
                 q.lock().commit(seq);
+                q.meter.sent(size, now);
                 q.arrived.notify_waiters();
                 Ok(sent)
             }
@@ -315,6 +320,7 @@ impl Local {
                 }
                 let attempt = req.attempt_id.as_deref().filter(|_| s.config.fifo);
                 if let Some(previous) = attempt.and_then(|a| s.repeat_attempt(a, now)) {
+                    q.meter.received(previous.len(), now);
                     return Ok(previous);
                 }
                 let vis = req.visibility_timeout.unwrap_or(s.config.visibility);
@@ -388,6 +394,7 @@ impl Local {
                 || now >= deadline
                 || self.inner.closing.load(std::sync::atomic::Ordering::SeqCst)
             {
+                q.meter.received(out.len(), now);
                 return Ok(out);
             }
             let until = next_ms.map_or(deadline, |n| n.min(deadline));
@@ -481,10 +488,14 @@ impl Local {
                 _ => None,
             }
         };
-        match pending {
+        let done = match pending {
             Some(p) => p.done().await,
             None => Ok(()),
+        };
+        if done.is_ok() {
+            q.meter.deleted(now_ms());
         }
+        done
     }
 
     /// ChangeMessageVisibility of a message in flight under this receipt.

@@ -92,6 +92,8 @@ pub(crate) struct Queue {
     pub state: Mutex<State>,
     /// Woken when a message may have become receivable (a send, a visibility change).
     pub arrived: Notify,
+    /// What the queue counts for its metrics.
+    pub meter: crate::meter::Meter,
 }
 
 /// The approximate counts.
@@ -136,6 +138,7 @@ impl Queue {
                 deleted: false,
             }),
             arrived: Notify::new(),
+            meter: crate::meter::Meter::since(crate::service::now_ms()),
         }
     }
 

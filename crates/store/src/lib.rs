@@ -71,4 +71,4 @@ pub use traits::{
     SnsStore, SqsStore,
 };
 pub use versions::Publish;
-pub use writer::{Ack, Change, Durability, Writer, LOG_BACKLOG};
+pub use writer::{Ack, Change, CommitHook, Committed, Durability, Writer, LOG_BACKLOG};

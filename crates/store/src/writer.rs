@@ -20,8 +20,11 @@
 //! rather than buffered. A commit that fails (a full disk) drops its log lines with an
 //! error in the server log, still applies the queue's changes if it can, and the
 //! thread goes on with the next group.
+//!
+//! Each commit's time and size go to the [`CommitHook`] the server sets
+//! ([`Writer::on_commit`]): the store knows nothing of the metrics it becomes.
 
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -38,6 +41,18 @@ const GATHER: Duration = Duration::from_millis(2);
 pub const LOG_BACKLOG: usize = 16 * 1024 * 1024;
 /// The unit of the backlog's semaphore (its permits are counted in `u32`).
 const ROOM_UNIT: usize = 1024;
+
+/// One group's commit, as the writer's [`CommitHook`] is told of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// The transaction's time (with the fsync, when one was asked for).
+    pub duration: Duration,
+    /// Changes the group held (log batches, queue changes, audit events).
+    pub changes: usize,
+}
+
+/// Told of every group the writer commits (or fails to), on its thread: must be cheap.
+pub type CommitHook = Arc<dyn Fn(Committed) + Send + Sync>;
 
 /// Told once everything submitted before it (and its own changes) is committed.
 pub type Ack = Box<dyn FnOnce(Result<(), WriteError>) + Send>;
@@ -76,6 +91,7 @@ enum Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    hook: Arc<OnceLock<CommitHook>>,
     log_room: Arc<Semaphore>,
     log_backlog: usize,
 }
@@ -89,15 +105,24 @@ impl Writer {
     pub fn with_backlog(store: Store, log_backlog: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let store = store.change_store();
+        let hook: Arc<OnceLock<CommitHook>> = Arc::default();
+        let told = hook.clone();
         std::thread::Builder::new()
             .name("hearth-writer".into())
-            .spawn(move || run(store, rx))?;
+            .spawn(move || run(store, rx, &told))?;
         let units = (log_backlog / ROOM_UNIT).clamp(1, Semaphore::MAX_PERMITS);
         Ok(Self {
             jobs,
+            hook,
             log_room: Arc::new(Semaphore::new(units)),
             log_backlog: units * ROOM_UNIT,
         })
+    }
+
+    /// Tells `hook` of every commit from now on; the first hook set stays (false if one
+    /// was set already).
+    pub fn on_commit(&self, hook: CommitHook) -> bool {
+        self.hook.set(hook).is_ok()
     }
 
     /// Queues changes to be committed together, without waiting.
@@ -194,7 +219,7 @@ impl Writer {
     }
 }
 
-fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>) {
+fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>, hook: &OnceLock<CommitHook>) {
     let mut drops = Drops::default();
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + GATHER;
@@ -233,7 +258,15 @@ fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>) {
                 rx.try_recv().ok()
             };
         }
+        let count = changes.len();
+        let began = Instant::now();
         let result = commit(&*store, changes, durability, &mut drops);
+        if let (Some(hook), true) = (hook.get(), count > 0) {
+            hook(Committed {
+                duration: began.elapsed(),
+                changes: count,
+            });
+        }
         drop(rooms);
         for ack in acks {
             ack(result.clone());
@@ -402,5 +435,30 @@ mod tests {
             "{err:?}"
         );
         assert!(!err.is_disk_full());
+    }
+
+    #[test]
+    fn every_commit_is_told_to_the_hook_with_its_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        let writer = Writer::start(Store::new(Arc::new(store))).expect("writer");
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        assert!(writer.on_commit(Arc::new(move |c: Committed| {
+            into.lock().expect("seen").push(c.changes)
+        })));
+        assert!(!writer.on_commit(Arc::new(|_| {})), "the first hook stays");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let batch = |n: usize| LogBatch::from_lines("f", "s", (0..n).map(|i| (i as i64, "x")));
+        rt.block_on(writer.commit(
+            vec![Change::Logs(batch(2)), Change::Logs(batch(1))],
+            Durability::Committed,
+        ))
+        .expect("commit");
+        // A flush with nothing to write commits nothing.
+        rt.block_on(writer.flush()).expect("flush");
+        assert_eq!(*seen.lock().expect("seen"), vec![2]);
     }
 }

@@ -308,11 +308,13 @@ impl Executor {
             Origin::OnDemand => Start::Cold,
         };
         let init = env.init_duration;
+        let provisioned_spillover = start != Start::Provisioned && self.spills(spec, req);
         let observed = observed_ending(&ending);
         let response = close(spec, req, env, ending, duration).await;
         self.observer().invoked(&Invoked {
             start,
             init,
+            provisioned_spillover,
             max_memory_used_mb: env.max_memory_used_mb(),
             ..invoked(spec, req, &invocation_trace, start_ms, duration, observed)
         });
@@ -394,6 +396,7 @@ impl Executor {
         );
         self.observer().invoked(&Invoked {
             init: Some(failure.init_duration),
+            provisioned_spillover: self.spills(spec, req),
             ..invoked(
                 spec,
                 req,
@@ -409,6 +412,15 @@ impl Executor {
             log_result,
             payload: failure.body,
         })
+    }
+
+    /// Whether an on-demand run of `req` spills over from its qualifier's provisioned
+    /// concurrency (see [`crate::observe::Invoked::provisioned_spillover`]).
+    fn spills(&self, spec: &RunSpec, req: &InvokeRequest) -> bool {
+        req.function
+            .qualifier
+            .as_deref()
+            .is_some_and(|q| self.inner.provisioned.spills(&spec.function, q))
     }
 
     /// Whom the executor tells about its work.
@@ -451,6 +463,7 @@ fn invoked<'a>(
         duration,
         init: None,
         start: Start::Cold,
+        provisioned_spillover: false,
         ending,
         queued: req.queued,
         memory_mb: spec.memory_mb,

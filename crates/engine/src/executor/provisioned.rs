@@ -95,6 +95,15 @@ impl Provisioned {
         Some(alloc.idle.swap_remove(i))
     }
 
+    /// Whether an invocation of `function` at `qualifier` that runs on demand spills
+    /// over: the qualifier has provisioned environments allocated (all busy, or it would
+    /// have taken one).
+    pub(crate) fn spills(&self, function: &str, qualifier: &str) -> bool {
+        self.lock()
+            .get(&key(function, qualifier))
+            .is_some_and(|a| a.allocated > 0)
+    }
+
     /// Takes every idle environment past its age limit out of its allocation, with its
     /// function, to be replaced.
     pub(crate) fn take_aged(&self) -> Vec<(String, Environment)> {

@@ -16,6 +16,7 @@ fn mapping(uuid: &str, function: &str, source: &str) -> EventSourceMapping {
     m.filters = Some(vec![r#"{"body": {"k": ["v"]}}"#.into()]);
     m.function_response_types = vec!["ReportBatchItemFailures".into()];
     m.maximum_concurrency = Some(2);
+    m.metrics = Some(vec!["EventCount".into()]);
     m
 }
 
