@@ -333,6 +333,7 @@ mod tests {
             init,
             start,
             ending: Ending::Success,
+            provisioned_spillover: false,
             queued,
             memory_mb: 128,
             max_memory_used_mb: 30,
