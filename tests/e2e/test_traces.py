@@ -3,8 +3,9 @@ HTTP/protobuf collector endpoint decoding `ExportTraceServiceRequest` with the
 OpenTelemetry project's own protobuf classes): an Active function's sampled invocation
 gives the spans of the `AWS::Lambda` and `AWS::Lambda::Function` segments with the right
 trace and parent ids, continuing the caller's `X-Amzn-Trace-Id`; the function sees the
-header it continues as `_X_AMZN_TRACE_ID`; an unsampled or PassThrough invocation exports
-nothing. (gRPC export is tested against a tonic receiver in crates/traces/tests/otlp.rs.)"""
+header it continues as `_X_AMZN_TRACE_ID`; an asynchronous invocation's `Dwell Time` and
+`Attempt #1`; the function segment's `Overhead` after `Invocation`; an unsampled or
+PassThrough invocation exports nothing. (gRPC export is tested against a tonic receiver in crates/traces/tests/otlp.rs.)"""
 
 import http.server
 import threading
@@ -154,3 +155,68 @@ def test_a_functions_own_segment_arrives_in_the_same_trace(client):
     function = next(s for _, s in spans_of(trace_hex)
                     if s.name == name and s.parent_span_id.hex() != PARENT)
     assert spans["work"].parent_span_id == function.span_id
+
+
+def origin(span):
+    return {a.key: a.value.string_value for a in span.attributes}.get("aws.xray.origin")
+
+
+def spans_named(function):
+    """The spans of `function`'s invocations (its resource names it)."""
+    return [s for r, s in Collector.spans if r.get("service.name") == function]
+
+
+def test_an_event_invocation_exports_its_dwell_time_and_attempt(client):
+    """Queued (`InvocationType: Event`): the `AWS::Lambda` segment runs from the queue's
+    acceptance, `Dwell Time` until the event was taken, then `Attempt #1`, under which the
+    function's segment hangs."""
+    name = h.unique_name("traced-event")
+    h.create_function(client, name, TracingConfig={"Mode": "Active"})
+    # A new function's first trace is sampled (X-Ray's reservoir of 1 a second).
+    resp = client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert resp["StatusCode"] == 202
+    wanted = {"Dwell Time", "Attempt #1", "Invocation", "Overhead"}
+    assert h.wait_until(lambda: wanted <= {s.name for s in spans_named(name)}, timeout=30), \
+        spans_named(name)
+    spans = spans_named(name)
+    assert len({s.trace_id for s in spans}) == 1, spans
+    by_name = {s.name: s for s in spans if s.name != name}
+    service = next(s for s in spans if s.name == name and origin(s) == "AWS::Lambda")
+    function = next(s for s in spans if s.name == name and origin(s) == "AWS::Lambda::Function")
+    dwell, attempt = by_name["Dwell Time"], by_name["Attempt #1"]
+    invocation = by_name["Invocation"]
+    assert dwell.parent_span_id == service.span_id
+    assert attempt.parent_span_id == service.span_id
+    assert function.parent_span_id == attempt.span_id
+    assert invocation.parent_span_id == function.span_id
+    # Accepted → dequeued → run → answered, each span within its parent.
+    assert service.start_time_unix_nano == dwell.start_time_unix_nano
+    assert dwell.start_time_unix_nano <= dwell.end_time_unix_nano
+    assert dwell.end_time_unix_nano == attempt.start_time_unix_nano
+    assert attempt.start_time_unix_nano <= function.start_time_unix_nano
+    assert function.start_time_unix_nano <= invocation.start_time_unix_nano
+    assert invocation.end_time_unix_nano <= attempt.end_time_unix_nano
+    assert attempt.end_time_unix_nano == service.end_time_unix_nano
+    status = {a.key: a.value.int_value for a in service.attributes}["http.response.status_code"]
+    assert status == 202
+
+
+def test_a_synchronous_invocation_exports_overhead_after_invocation(client):
+    """The runtime's `next` after its response ends `Overhead`, the function segment's last
+    subsegment; the caller was answered before it."""
+    name = h.unique_name("overhead")
+    h.create_function(client, name, TracingConfig={"Mode": "Active"})
+    root = "1-5759e988-00000000000000000000000e"
+    invoke_traced(client, name, f"Root={root};Parent={PARENT};Sampled=1", {})
+    trace_hex = root[2:].replace("-", "")
+    assert h.wait_until(lambda: {"Invocation", "Overhead"} <= {
+        s.name for _, s in spans_of(trace_hex)}, timeout=20), spans_of(trace_hex)
+    spans = {s.name: s for _, s in spans_of(trace_hex) if s.name != name}
+    function = next(s for _, s in spans_of(trace_hex)
+                    if s.name == name and s.parent_span_id.hex() != PARENT)
+    assert "Dwell Time" not in spans and "Attempt #1" not in spans
+    invocation, overhead = spans["Invocation"], spans["Overhead"]
+    assert overhead.parent_span_id == function.span_id
+    assert invocation.end_time_unix_nano == overhead.start_time_unix_nano
+    assert overhead.start_time_unix_nano <= overhead.end_time_unix_nano
+    assert overhead.end_time_unix_nano <= function.end_time_unix_nano

@@ -10,7 +10,7 @@
 //! must be cheap (record and return; anything slow goes to a task of their own).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hearth_model::settings::TracingMode;
 
@@ -38,6 +38,16 @@ pub enum Ending {
     InitError,
 }
 
+/// What the queue an event waited in knows of it (an asynchronous invocation's, or an
+/// event source mapping's batch): what X-Ray's `Dwell Time` and `Attempt #N` show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// When the event was accepted into the queue (ms since the epoch).
+    pub accepted_ms: i64,
+    /// Which attempt at it this is, from 1.
+    pub attempt: u32,
+}
+
 /// One invocation's end, with what its `REPORT` line says.
 #[derive(Debug, Clone)]
 pub struct Invoked<'a> {
@@ -63,6 +73,8 @@ pub struct Invoked<'a> {
     /// (`ProvisionedConcurrencySpilloverInvocations`).
     pub provisioned_spillover: bool,
     pub ending: Ending,
+    /// Set for an event that waited in a queue.
+    pub queued: Option<Queued>,
     pub memory_mb: i64,
     pub max_memory_used_mb: u64,
     pub ephemeral_storage_mb: i64,
@@ -195,6 +207,19 @@ pub trait Observer: Send + Sync {
     ) -> Option<DaemonGuard> {
         None
     }
+    /// Whether the observer wants to know when the runtime asks for its next event after
+    /// invocation `request_id` (the end of X-Ray's `Overhead`). Asked only for
+    /// invocations of functions with Active tracing, before the event is handed over;
+    /// when it answers `true` and the invocation is reported by [`Observer::invoked`],
+    /// [`Observer::next_requested`] follows for it, exactly once.
+    fn watches_next(&self, _request_id: &str) -> bool {
+        false
+    }
+    /// The runtime asked for its next event at `at` after finishing invocation
+    /// `request_id` (which [`Observer::watches_next`] asked for), or `None` when it did
+    /// not by the invocation's deadline, or its environment ended first. Called from a
+    /// task of its own, after the caller was answered.
+    fn next_requested(&self, _request_id: &str, _at: Option<SystemTime>) {}
     /// A line `function` wrote (and its log stored) that may be an Embedded Metric
     /// Format document (see [`may_be_emf`]). Called from the environment's output
     /// collector, not on the invocation's answer.

@@ -12,7 +12,7 @@ use hearth_model::event_invoke::{DestinationKind, EventInvokeConfig};
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
 use hearth_store::{Change, Durability, QueueOp, QueuedEvent};
-use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage};
+use hearth_triggers::{EngineError, InvokeRequest, Invoker, OutboundMessage, Queued};
 
 use crate::policy::{decide, Attempt, Condition, Decision, Outcome, Policy};
 use crate::queue::Pending;
@@ -181,6 +181,16 @@ fn destination(c: &EventInvokeConfig, condition: Option<Condition>) -> Option<St
     .map(str::to_string)
 }
 
+/// What the queue knows of an event accepted at `accepted_ms` and run `runs` times
+/// before, for its trace: X-Ray's `Dwell Time` runs from its acceptance to this attempt's
+/// start, and `Attempt #N` counts from 1.
+fn queued(accepted_ms: i64, runs: i64) -> Queued {
+    Queued {
+        accepted_ms,
+        attempt: u32::try_from(runs.saturating_add(1).max(1)).unwrap_or(u32::MAX),
+    }
+}
+
 /// Runs the event once through the invoker, with the caller's trace header; the message
 /// of the refusal when recursive loop detection stopped it.
 async fn invoke(
@@ -194,6 +204,7 @@ async fn invoke(
             attempt: Some(event.progress.runs + 1),
             trace_id: event.trace_header.clone(),
             counts_lineage: event.counts_lineage,
+            queued: Some(queued(event.accepted_ms, event.progress.runs)),
             ..InvokeRequest::new(
                 event.request_id.clone(),
                 FunctionRef {
@@ -494,6 +505,19 @@ mod tests {
     use hearth_model::State;
 
     use super::*;
+
+    #[test]
+    fn an_attempt_counts_from_one_after_the_runs_before_it() {
+        let first = queued(1_700_000_000_123, 0);
+        assert_eq!(
+            first,
+            Queued {
+                accepted_ms: 1_700_000_000_123,
+                attempt: 1
+            }
+        );
+        assert_eq!(queued(5, 2).attempt, 3);
+    }
 
     #[test]
     fn only_a_throttle_comes_back_without_counting() {

@@ -14,6 +14,7 @@ pub mod metrics;
 
 pub use client::{QueueClient, QueueClients, QueueError};
 pub use hearth_triggers::BoxFuture;
+mod dwell;
 mod poller;
 mod source;
 

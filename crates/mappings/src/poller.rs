@@ -297,6 +297,7 @@ impl MappingRun {
         let req = InvokeRequest {
             trace_id: batch_trace(kept.iter().map(|(msg, _)| msg)),
             counts_lineage: true,
+            queued: crate::dwell::queued(kept.iter().map(|(msg, _)| msg)),
             ..InvokeRequest::new(uuid::Uuid::new_v4().to_string(), function, payload)
         };
         let invoked = self.invoker.invoke(req).await;

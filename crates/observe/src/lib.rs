@@ -174,6 +174,14 @@ impl Observer for Observatory {
         self.tracer.header(request_id, function, tracing, incoming)
     }
 
+    fn watches_next(&self, request_id: &str) -> bool {
+        self.tracer.watches_next(request_id)
+    }
+
+    fn next_requested(&self, request_id: &str, at: Option<std::time::SystemTime>) {
+        self.tracer.next_requested(request_id, at)
+    }
+
     fn throttled(&self, function: &str, qualifier: Option<&str>) {
         self.prom.throttled(function);
         self.table.throttled(function, qualifier);

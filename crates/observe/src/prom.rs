@@ -406,6 +406,7 @@ mod tests {
             start: Start::Cold,
             provisioned_spillover: true,
             ending: Ending::Success,
+            queued: None,
             memory_mb: 128,
             max_memory_used_mb: 30,
             ephemeral_storage_mb: 512,

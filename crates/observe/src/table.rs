@@ -274,6 +274,7 @@ mod tests {
             start,
             provisioned_spillover: false,
             ending,
+            queued: None,
             memory_mb: 512,
             max_memory_used_mb: 40,
             ephemeral_storage_mb: 512,

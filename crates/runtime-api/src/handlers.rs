@@ -51,6 +51,10 @@ fn error_type(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.next_watch.next_requested(
+        |id| Shared::lock(&shared.finished).as_deref() == Some(id),
+        std::time::SystemTime::now,
+    );
     if let Some(init) = Shared::lock(&shared.init).take() {
         let _ = init.send(InitSignal::Ready);
     }

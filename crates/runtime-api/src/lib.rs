@@ -6,6 +6,7 @@
 //! answers exactly 200, every POST answers exactly 202, responses over 6291556 bytes get 413.
 
 mod handlers;
+mod next_watch;
 mod stream;
 mod types;
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) delivered: Mutex<Option<String>>,
     /// Signals the end of init: the first `next`, or an `/init/error`.
     pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
+    /// Who waits for the runtime's `next` after an invocation (see [`RuntimeApi::watch_next`]).
+    pub(crate) next_watch: next_watch::NextWatch,
 }
 
 /// Where the outcome of the invocation in progress goes.
@@ -91,6 +94,7 @@ impl RuntimeApi {
             finished: Mutex::new(None),
             delivered: Mutex::new(None),
             init: Mutex::new(Some(init_tx)),
+            next_watch: next_watch::NextWatch::default(),
         });
         let app = handlers::router(shared.clone());
         // Aborting this task (on drop) closes the environment's connections with it.
@@ -131,6 +135,16 @@ impl RuntimeApi {
     /// Whether the runtime received invocation `request_id` from `next`.
     pub fn delivered(&self, request_id: &str) -> bool {
         Shared::lock(&self.shared.delivered).as_deref() == Some(request_id)
+    }
+
+    /// Watches for the runtime's first `next` after it finishes invocation `request_id`
+    /// (posts its response or error): the receiver yields when that request arrived (the
+    /// end of X-Ray's `Overhead`). Arm it before dispatching the invocation, since a
+    /// runtime may ask again as soon as its post is answered. The receiver fails when the
+    /// environment goes first, the runtime abandons the invocation, or a later watch
+    /// replaces this one. Only one invocation is watched at a time.
+    pub fn watch_next(&self, request_id: &str) -> oneshot::Receiver<std::time::SystemTime> {
+        self.shared.next_watch.arm(request_id.to_string())
     }
 }
 

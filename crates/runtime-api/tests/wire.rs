@@ -229,3 +229,31 @@ async fn init_error_ends_init() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_watch_yields_the_next_after_the_response_only() {
+    let (api, _init, addr) = start().await;
+    let first = tokio::spawn(http(addr, "GET", NEXT, &[], b""));
+    let mut watch = api.watch_next("req-w");
+    let outcome = api.dispatch(invocation("req-w")).await;
+    assert_eq!(first.await.expect("next").status, 200);
+    // The `next` that handed the event over was asked for before it finished.
+    assert_eq!(
+        watch.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+    );
+    assert_eq!(post(addr, "req-w", "response", &[], b"1").await.status, 202);
+    assert_eq!(
+        outcome.await.expect("outcome"),
+        Outcome::Response(Bytes::from_static(b"1"))
+    );
+    let posted = std::time::SystemTime::now();
+    assert_eq!(
+        watch.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+    );
+    // This `next` waits for an event that never comes: it is not awaited.
+    let _pending = tokio::spawn(http(addr, "GET", NEXT, &[], b""));
+    let at = watch.await.expect("the next after the response");
+    assert!(at >= posted, "{at:?} is not after {posted:?}");
+}

@@ -35,3 +35,6 @@ pub use source::{
 pub use hearth_engine::{
     EngineError, InvokeRequest, InvokeResponse, StreamEnd, StreamError, StreamEvent, StreamedInvoke,
 };
+
+/// What a queue tells the engine of an event it ran (for its trace's `Dwell Time`).
+pub use hearth_engine::observe::Queued;

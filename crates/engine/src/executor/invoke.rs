@@ -10,6 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use hearth_model::arn::function_arn;
 use hearth_model::limits::LOG_TAIL_BYTES;
+use hearth_model::settings::TracingMode;
 use hearth_model::time::now_ms;
 use hearth_model::FunctionRef;
 use hearth_runtime_api::Invocation;
@@ -21,7 +22,7 @@ use super::env::{Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
-use crate::observe::{Ending as ObservedEnding, Invoked, Start};
+use crate::observe::{Ending as ObservedEnding, Invoked, Queued, Start};
 
 /// A synchronous (or dry-run) invocation.
 #[derive(Debug, Clone)]
@@ -47,6 +48,10 @@ pub struct InvokeRequest {
     /// subscription: Lambda counts it in the trace header's `Lineage` and stops a
     /// recursive loop (see `Engine::count_recursion`). False for every other caller.
     pub counts_lineage: bool,
+    /// Set for an event that waited in a queue (an asynchronous invocation, an event
+    /// source mapping's batch): when it was accepted and which attempt this is, for its
+    /// trace's `Dwell Time` and `Attempt #N`.
+    pub queued: Option<Queued>,
 }
 
 impl InvokeRequest {
@@ -64,6 +69,7 @@ impl InvokeRequest {
             stream: None,
             trace_id: None,
             counts_lineage: false,
+            queued: None,
         }
     }
 }
@@ -278,11 +284,17 @@ impl Executor {
         );
         let invocation = invocation(spec, req, start_ms, timeout, trace);
         let invocation_trace = invocation.trace_id.clone();
+        // Armed before the event is handed over: the runtime may ask again as soon as
+        // its response is taken. Only Active tracing asks the observer at all.
+        let next_watch = (spec.tracing == TracingMode::Active
+            && self.observer().watches_next(&req.request_id))
+        .then(|| env.watch_next(&req.request_id));
         env.begin_log(&start_lines(start_ms, &spec.version, req))
             .await;
         let started = Instant::now();
         let end = env.run(invocation, timeout).await;
         let duration = started.elapsed();
+        let finished = matches!(end, RunEnd::Finished(_));
         let id = &req.request_id;
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
             // Its START (held until output or the end) goes out with this line.
@@ -311,10 +323,37 @@ impl Executor {
             max_memory_used_mb: env.max_memory_used_mb(),
             ..invoked(spec, req, &invocation_trace, start_ms, duration, observed)
         });
+        if let Some(watch) = next_watch {
+            self.await_next(&req.request_id, watch, finished, started + timeout);
+        }
         Ran::Done(RunResult {
             response: Ok(response),
             healthy,
         })
+    }
+
+    /// Tells the observer when the runtime asks for its next event after invocation
+    /// `request_id`, from a task of its own so that the caller's answer does not wait:
+    /// a runtime may work on after posting its response, and Lambda counts that time to
+    /// the invocation's timeout, so the wait ends at `deadline`. An invocation that did
+    /// not finish (timed out, crashed, abandoned) has no `next` to wait for.
+    fn await_next(
+        &self,
+        request_id: &str,
+        watch: tokio::sync::oneshot::Receiver<std::time::SystemTime>,
+        finished: bool,
+        deadline: Instant,
+    ) {
+        if !finished {
+            self.observer().next_requested(request_id, None);
+            return;
+        }
+        let observer = self.inner.observer.0.clone();
+        let request_id = request_id.to_string();
+        tokio::spawn(async move {
+            let at = tokio::time::timeout_at(deadline.into(), watch).await;
+            observer.next_requested(&request_id, at.ok().and_then(Result::ok));
+        });
     }
 
     /// An environment failed to start: the caller gets the init error, the log gets
@@ -431,6 +470,7 @@ fn invoked<'a>(
         start: Start::Cold,
         provisioned_spillover: false,
         ending,
+        queued: req.queued,
         memory_mb: spec.memory_mb,
         max_memory_used_mb: 0,
         ephemeral_storage_mb: spec.ephemeral_storage_mb,

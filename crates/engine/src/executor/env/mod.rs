@@ -150,6 +150,15 @@ impl Environment {
         self.api.delivered(request_id)
     }
 
+    /// Watches for the runtime's `next` after it finishes invocation `request_id` (see
+    /// `RuntimeApi::watch_next`); armed before the invocation is run.
+    pub(crate) fn watch_next(
+        &self,
+        request_id: &str,
+    ) -> tokio::sync::oneshot::Receiver<std::time::SystemTime> {
+        self.api.watch_next(request_id)
+    }
+
     /// Starts an invocation's log with `lines` (`START`), after the output so far.
     pub(crate) async fn begin_log(&self, lines: &[(i64, String)]) {
         self.logs.begin_invocation(lines).await;
