@@ -81,8 +81,12 @@ def scrape(server) -> set:
 def test_every_metric_the_dashboard_queries_is_scraped(server):
     """Scraped after an invocation (its environment then waits in the warm pool), and
     while one invocation runs and one asynchronous event waits or runs: the gauges of
-    what exists now have no series when nothing is there to count."""
+    what exists now have no series when nothing is there to count (a queue with a
+    message gives the SQS panel its series)."""
     client = h.lambda_client(server.endpoint)
+    sqs = h.service_client(server.endpoint, "sqs")
+    url = sqs.create_queue(QueueName=h.unique_name("dashboard-q"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="waiting")
     name = h.unique_name("dashboard")
     h.create_function(client, name, Timeout=30)
     assert h.invoke(client, name, {"n": 1}).function_error is None
