@@ -161,9 +161,9 @@ fn publish_async(account: &str, dims: &[(&str, &str)], m: &Minute, sink: &dyn Me
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
+
+    use crate::test_sink::Sink;
 
     /// What a test sink was given, as `(account, name, dims, unit, ts, (count, sum))`.
     type Recorded = (
@@ -175,31 +175,11 @@ mod tests {
         (f64, f64),
     );
 
-    #[derive(Default)]
-    struct Sink(Mutex<Vec<Recorded>>);
-
-    impl MetricSink for Sink {
-        fn record(
-            &self,
-            account: &str,
-            name: &str,
-            dimensions: &[(&str, &str)],
-            unit: Unit,
-            ts_ms: i64,
-            stats: &Stats,
-        ) {
-            self.0.lock().expect("sink").push((
-                account.into(),
-                name.into(),
-                dimensions
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                unit.name(),
-                ts_ms,
-                (stats.count, stats.sum),
-            ));
-        }
+    fn recorded(sink: Sink) -> Vec<Recorded> {
+        sink.rows()
+            .into_iter()
+            .map(|(a, n, d, u, ts, count, sum)| (a, n, d, u, ts, (count, sum)))
+            .collect()
     }
 
     fn dims(d: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -226,7 +206,7 @@ mod tests {
         };
         let sink = Sink::default();
         publish(&[entry], &sink);
-        let got = sink.0.into_inner().expect("sink");
+        let got = recorded(sink);
         let invocations: Vec<_> = got.iter().filter(|r| r.1 == "Invocations").collect();
         assert_eq!(
             invocations.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
@@ -282,7 +262,7 @@ mod tests {
             meters: vec![],
         };
         publish(&[entry(None), entry(Some("2"))], &sink);
-        let got = sink.0.into_inner().expect("sink");
+        let got = recorded(sink);
         let sets: Vec<_> = got
             .iter()
             .filter(|r| r.1 == "Invocations")
@@ -316,7 +296,7 @@ mod tests {
         };
         let sink = Sink::default();
         publish(&[entry], &sink);
-        let got = sink.0.into_inner().expect("sink");
+        let got = recorded(sink);
         assert_eq!(
             got,
             vec![(
@@ -348,10 +328,7 @@ mod tests {
         };
         let sink = Sink::default();
         publish(&[entry], &sink);
-        let mut got: Vec<_> = sink
-            .0
-            .into_inner()
-            .expect("sink")
+        let mut got: Vec<_> = recorded(sink)
             .into_iter()
             .map(|r| (r.1, r.2, r.3, r.5))
             .collect();

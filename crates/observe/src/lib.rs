@@ -23,6 +23,8 @@ mod prom;
 mod queues;
 mod sources;
 mod table;
+#[cfg(test)]
+mod test_sink;
 mod tracer;
 mod usage;
 mod xray;
@@ -217,37 +219,19 @@ mod tests {
     use std::sync::Mutex;
 
     use hearth_events::{DropReason, Happened};
-    use hearth_metrics::{Stats, Unit};
 
     use super::*;
+
+    use crate::test_sink::Sink;
 
     /// (name, dimensions, unit, count, sum) of what was published.
     type Row = (String, Vec<(String, String)>, &'static str, f64, f64);
 
-    #[derive(Default)]
-    struct Sink(Mutex<Vec<Row>>);
-
-    impl MetricSink for Sink {
-        fn record(
-            &self,
-            _account: &str,
-            name: &str,
-            dimensions: &[(&str, &str)],
-            unit: Unit,
-            _ts_ms: i64,
-            stats: &Stats,
-        ) {
-            self.0.lock().expect("sink").push((
-                name.into(),
-                dimensions
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                unit.name(),
-                stats.count,
-                stats.sum,
-            ));
-        }
+    fn rows(sink: Sink) -> Vec<Row> {
+        sink.rows()
+            .into_iter()
+            .map(|(_, n, d, u, _, count, sum)| (n, d, u, count, sum))
+            .collect()
     }
 
     #[test]
@@ -270,7 +254,7 @@ mod tests {
         report(Happened::DestinationDeliveryFailure, 121_030);
         let sink = Sink::default();
         assert!(o.flush(&sink).is_empty(), "no metering");
-        let mut got = sink.0.into_inner().expect("sink");
+        let mut got = rows(sink);
         got.sort_by(|a, b| a.0.cmp(&b.0).then(a.4.total_cmp(&b.4)));
         let f = vec![("FunctionName".to_string(), "f".to_string())];
         let row = |n: &str, u, c, s| (n.to_string(), f.clone(), u, c, s);

@@ -58,12 +58,11 @@ impl hearth_mappings::MappingMetrics for crate::Observatory {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use hearth_metrics::{Stats, Unit};
-
     use super::*;
 
+    use crate::test_sink::Sink;
+
+    /// `(account, name, dims, unit, ts, sum)` of what was published.
     type Row = (
         String,
         String,
@@ -73,31 +72,11 @@ mod tests {
         f64,
     );
 
-    #[derive(Default)]
-    struct Sink(Mutex<Vec<Row>>);
-
-    impl MetricSink for Sink {
-        fn record(
-            &self,
-            account: &str,
-            name: &str,
-            dimensions: &[(&str, &str)],
-            unit: Unit,
-            ts_ms: i64,
-            stats: &Stats,
-        ) {
-            self.0.lock().expect("sink").push((
-                account.into(),
-                name.into(),
-                dimensions
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                unit.name(),
-                ts_ms,
-                stats.sum,
-            ));
-        }
+    fn rows(sink: Sink) -> Vec<Row> {
+        sink.rows()
+            .into_iter()
+            .map(|(a, n, d, u, ts, _, sum)| (a, n, d, u, ts, sum))
+            .collect()
     }
 
     #[test]
@@ -120,7 +99,7 @@ mod tests {
             )
         };
         assert_eq!(
-            sink.0.into_inner().expect("sink"),
+            rows(sink),
             vec![
                 row("PolledEventCount", 60_000, 5.0),
                 row("DeletedEventCount", 120_000, 5.0),
@@ -128,6 +107,6 @@ mod tests {
         );
         let again = Sink::default();
         c.publish(&again);
-        assert!(again.0.into_inner().expect("sink").is_empty());
+        assert!(rows(again).is_empty());
     }
 }
