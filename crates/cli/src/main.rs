@@ -11,6 +11,7 @@ mod fd_limit;
 mod log_args;
 mod mapping_args;
 mod messaging;
+mod metric_args;
 mod node_args;
 mod runtime_cmd;
 mod schedules;

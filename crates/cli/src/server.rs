@@ -195,6 +195,9 @@ pub struct ServerArgs {
 
     #[command(flatten)]
     pub mappings: crate::mapping_args::MappingArgs,
+
+    #[command(flatten)]
+    pub metric_retention: crate::metric_args::MetricArgs,
 }
 
 /// Whether `store` names a PostgreSQL database: a `postgres://` or `postgresql://` URL,
@@ -229,6 +232,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
+    let metric_retention = args
+        .metric_retention
+        .retention()
+        .map_err(anyhow::Error::msg)?;
     let nofile = crate::fd_limit::raise();
     let max_connections = args.max_connections.map_or_else(
         || crate::fd_limit::default_connections(nofile),
@@ -466,7 +473,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let cloudwatch = hearth_metrics::CloudWatch::new(
         engine.store().metrics().clone(),
         hearth_model::arn::REGION,
-    );
+    )
+    .with_retention(metric_retention);
     let housekeeping = hearth_observe::Housekeeping {
         observatory: observatory.clone(),
         cloudwatch: cloudwatch.clone(),
