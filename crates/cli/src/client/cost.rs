@@ -156,6 +156,23 @@ mod tests {
     use super::*;
     use hearth_cost::{Architecture, Period, PriceTable, UsageRow};
 
+    #[test]
+    fn the_servers_figures_print_exactly_as_they_came() {
+        // `--json` parses the answer and prints it again: a parser that rounds the last
+        // bit (serde_json without `float_roundtrip`) would print another number.
+        for figure in ["1.1875023750000003e-7", "7.187502375000001e-7", "0.007125"] {
+            let value: serde_json::Value = serde_json::from_str(figure).expect("a number");
+            let again: f64 = serde_json::to_string(&value)
+                .expect("prints")
+                .parse()
+                .expect("a number");
+            assert_eq!(
+                again.to_bits(),
+                figure.parse::<f64>().expect("f64").to_bits()
+            );
+        }
+    }
+
     #[derive(Debug, clap::Parser)]
     struct Cmd {
         #[command(flatten)]
