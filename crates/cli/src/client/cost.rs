@@ -2,7 +2,7 @@
 //! with the host's own use beside it. The server prices it (`GET /_hearth/cost`, with
 //! `hearth-cost`); this module asks for the period and prints the answer.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hearth_cost::{Line, Report};
 use ureq::http::Method;
@@ -10,8 +10,6 @@ use ureq::http::Method;
 use super::http::{encode, Client};
 use super::output::{emit, line};
 use super::CommonArgs;
-
-const SECONDS_PER_DAY: u64 = 86_400;
 
 #[derive(Debug, clap::Args)]
 pub struct CostArgs {
@@ -48,19 +46,13 @@ impl CostArgs {
     }
 }
 
-/// The days `[from, to)` (since the epoch, UTC) that cover the last `since` up to today.
-fn day_range(now: Duration, since: Duration) -> (u64, u64) {
-    let today = now.as_secs() / SECONDS_PER_DAY;
-    let from = now.saturating_sub(since).as_secs() / SECONDS_PER_DAY;
-    (from, today + 1)
-}
-
 pub fn run(args: CostArgs) -> anyhow::Result<()> {
     let free_tier = args.wants_free_tier();
     let client = Client::new(&args.common)?;
-    let (from, to) = day_range(SystemTime::now().duration_since(UNIX_EPOCH)?, args.since);
+    // The server turns the period into whole UTC days (today included), as it prices.
     let mut path = format!(
-        "/_hearth/cost?from_day={from}&to_day={to}&region={}&free_tier={free_tier}",
+        "/_hearth/cost?since={}s&region={}&free_tier={free_tier}",
+        args.since.as_secs(),
         encode(&args.region)
     );
     if let Some(function) = &args.function {
@@ -193,17 +185,6 @@ mod tests {
         assert!(!free(&["--no-free-tier"]));
         assert!(free(&["--no-free-tier", "--free-tier"]));
         assert!(!free(&["--free-tier", "--no-free-tier"]));
-    }
-
-    #[test]
-    fn days_cover_the_period_and_today() {
-        // 2025-12-03T12:00Z is day 20425 + half a day.
-        let now = Duration::from_secs(20_425 * SECONDS_PER_DAY + 43_200);
-        assert_eq!(
-            day_range(now, Duration::from_secs(30 * SECONDS_PER_DAY)),
-            (20_395, 20_426)
-        );
-        assert_eq!(day_range(now, Duration::from_secs(3600)), (20_425, 20_426));
     }
 
     #[test]
