@@ -22,8 +22,15 @@ const WATCH: Duration = Duration::from_millis(100);
 /// Reads back the events this node holds and claims those no live node holds; queues
 /// the ones not in memory yet. Blocking (store round trips). Answers how many it queued.
 pub(crate) fn read_back(s: &Shared) -> Result<usize, StoreError> {
-    let mut events = s.store.queue().own_events(&s.holder.node)?;
+    // Cleared first: a let-go while the store answers asks for another read-back.
     s.let_go.store(false, Ordering::SeqCst);
+    let mut events = match s.store.queue().own_events(&s.holder.node) {
+        Ok(events) => events,
+        Err(e) => {
+            s.let_go.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
+    };
     events.extend(claim_all(s)?);
     Ok(queue_new(s, events))
 }

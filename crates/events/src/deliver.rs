@@ -29,6 +29,8 @@ const STANDING_WAIT: Duration = Duration::from_millis(100);
 /// Starts attempts while there are ready events and free slots, then sleeps until
 /// something is pushed, finishes, or becomes due.
 pub(crate) async fn dispatch(s: Arc<Shared>, invoker: Invoker) {
+    // The standing's lapses this dispatcher has let go for.
+    let mut lapses = s.holder.standing.lapses();
     loop {
         if s.stopping.load(Ordering::SeqCst) {
             return;
@@ -39,8 +41,19 @@ pub(crate) async fn dispatch(s: Arc<Shared>, invoker: Invoker) {
             // may be stuck in a store call to a database it cannot reach.
             if !s.holder.standing.is_good() {
                 crate::claims::lapsed(&s);
+                // The heartbeat that ends this lapse counts it.
+                lapses = s.holder.standing.lapses() + 1;
             }
             let _ = tokio::time::timeout(STANDING_WAIT, s.wake.notified()).await;
+            continue;
+        }
+        let seen = s.holder.standing.lapses();
+        if seen != lapses {
+            // The standing lapsed while this dispatcher slept (all slots busy, say, on
+            // attempts whose store writes hung while the node was cut off): what waits
+            // may have been taken over meanwhile.
+            lapses = seen;
+            crate::claims::lapsed(&s);
             continue;
         }
         let now = now_ms();

@@ -13,7 +13,7 @@ use hearth_engine::testing::{self, eventually};
 use hearth_engine::{Engine, InvokePath};
 use hearth_events::{AsyncQueue, EventsConfig, Holder};
 use hearth_model::FunctionRef;
-use hearth_sandbox::scripted::{Records, Script};
+use hearth_sandbox::scripted::{Records, Script, Step};
 use hearth_store::{Standing, Store};
 use hearth_triggers::{EnqueueRequest, EventSource, Host, Invoker, SourceContext};
 
@@ -39,9 +39,13 @@ struct Node {
 
 impl Fleet {
     async fn new() -> Self {
+        Self::with_script(Script::default()).await
+    }
+
+    async fn with_script(script: Script) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = testing::config(LONG);
-        let (engine, path, records) = testing::scripted(dir.path(), Script::default(), config);
+        let (engine, path, records) = testing::scripted(dir.path(), script, config);
         testing::create(&engine, testing::new_function("f")).await;
         Self {
             store: engine.store().clone(),
@@ -62,11 +66,17 @@ impl Fleet {
     }
 
     fn node(&self, name: &str, standing: Standing) -> Node {
+        self.node_running(name, standing, EventsConfig::default().max_running)
+    }
+
+    /// A node that runs at most `max_running` events at once.
+    fn node_running(&self, name: &str, standing: Standing, max_running: usize) -> Node {
         let queue = AsyncQueue::open(
             self.store.clone(),
             self.engine.writer().clone(),
             EventsConfig {
                 claim_every: Duration::from_millis(50),
+                max_running,
                 ..EventsConfig::default()
             },
             Holder {
@@ -195,6 +205,61 @@ async fn a_node_cut_off_does_not_run_what_another_took_over() {
     // And a runs what it accepts now.
     a.accept(ids("back", 3)).await;
     eventually("a runs again", || fleet.ran().len() == 23).await;
+    host_a.stop(Duration::from_secs(1)).await;
+    host_b.stop(Duration::from_secs(1)).await;
+}
+
+/// The dispatcher of a node whose every slot is busy sleeps through a lapse of its
+/// standing (the test's CI failure: cut off, its one attempt's store writes hung until
+/// the network was back, and then it started the backlog another node had run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_busy_through_a_lapse_does_not_run_what_another_took_over() {
+    // a's first attempt at a-0 waits on a gate; b's attempt at it does not.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let gated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (g, first) = (gate.clone(), gated.clone());
+    let script = Script::default().on_invoke(move |e| {
+        let mut steps = Vec::new();
+        if e.request_id == "a-0" && !first.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let g = g.clone();
+            steps.push(Step::Until(Box::pin(async move {
+                g.acquire().await.expect("the gate").forget();
+            })));
+        }
+        steps.push(Step::Respond(e.payload.clone()));
+        steps
+    });
+    let fleet = Fleet::with_script(script).await;
+    fleet.heartbeat("a", Duration::from_millis(200));
+    let standing = Standing::new();
+    standing.beat(Instant::now(), Duration::from_millis(300));
+    let a = fleet.node_running("a", standing.clone(), 1);
+    let host_a = a.start().await;
+    a.accept(ids("a", 5)).await;
+    eventually("a starts a-0", || fleet.ran().len() == 1).await;
+    // a's standing lapses while a-0 holds its one slot; b takes everything over.
+    eventually("a's standing lapses", || !standing.is_good()).await;
+    fleet.heartbeat("b", LONG);
+    let b = fleet.node("b", Standing::always());
+    let host_b = b.start().await;
+    eventually("b ran a's events", || {
+        fleet.ran().iter().collect::<BTreeSet<_>>().len() == 5
+    })
+    .await;
+    let before = fleet.ran().len();
+    // a is back, then a-0 ends and its dispatcher wakes.
+    fleet.heartbeat("a", LONG);
+    standing.beat(Instant::now(), LONG);
+    gate.add_permits(1);
+    still(
+        Duration::from_millis(500),
+        "a ran nothing b took over",
+        || fleet.ran().len() == before,
+    )
+    .await;
+    fleet.all_done().await;
+    a.accept(ids("back", 2)).await;
+    eventually("a runs again", || fleet.ran().len() == before + 2).await;
     host_a.stop(Duration::from_secs(1)).await;
     host_b.stop(Duration::from_secs(1)).await;
 }

@@ -8,7 +8,7 @@
 //! when it comes back and must not act on the old one. On the embedded store there is
 //! one node, and the same rows serve its own singletons.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -70,6 +70,8 @@ struct StandingState {
     until: AtomicI64,
     /// Asked to take no new work.
     draining: AtomicBool,
+    /// How many heartbeats found the standing lapsed (see [`Standing::lapses`]).
+    lapses: AtomicU64,
 }
 
 /// The origin of [`Standing`]'s clock.
@@ -89,6 +91,7 @@ impl Standing {
         Self(Arc::new(StandingState {
             until: AtomicI64::new(0),
             draining: AtomicBool::new(false),
+            lapses: AtomicU64::new(0),
         }))
     }
 
@@ -102,7 +105,21 @@ impl Standing {
     /// A heartbeat sent at `sent` succeeded: good until `sent + valid_for`.
     pub fn beat(&self, sent: Instant, valid_for: Duration) {
         let until = mono_ms(sent).saturating_add(ttl_ms(valid_for));
+        // Counted before the new term shows, so that whoever sees the standing good
+        // again also sees that it lapsed.
+        if !self.is_good() {
+            self.0.lapses.fetch_add(1, Ordering::SeqCst);
+        }
         self.0.until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// How many times a heartbeat found the standing lapsed (the first heartbeat
+    /// included). A holder that saw a different count when it last looked may hold in
+    /// memory what others took over meanwhile, even if it never saw the lapse itself (it
+    /// was waiting on something else the whole time): it must let that go and read back
+    /// what is still its own.
+    pub fn lapses(&self) -> u64 {
+        self.0.lapses.load(Ordering::SeqCst)
     }
 
     /// Whether the node may act on its work now.
@@ -357,6 +374,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_heartbeat_after_a_lapse_counts_it() {
+        let s = Standing::new();
+        s.beat(Instant::now(), Duration::from_millis(30));
+        assert_eq!(
+            s.lapses(),
+            1,
+            "the first heartbeat ends the lapse before it"
+        );
+        s.beat(Instant::now(), Duration::from_millis(30));
+        assert_eq!(s.lapses(), 1, "a heartbeat in standing is no lapse");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!s.is_good());
+        s.beat(Instant::now(), Duration::from_secs(60));
+        assert!(s.is_good());
+        assert_eq!(s.lapses(), 2);
+    }
+
+    #[test]
     fn a_standing_lasts_from_the_heartbeats_sending() {
         let s = Standing::new();
         assert!(!s.is_good(), "not before a heartbeat");
@@ -378,6 +413,7 @@ mod tests {
         );
         assert!(s.is_good());
         assert!(Standing::always().is_good());
+        assert_eq!(Standing::always().lapses(), 0);
         s.set_draining(true);
         assert!(s.clone().draining());
     }
