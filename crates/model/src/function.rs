@@ -38,6 +38,16 @@ pub struct CodeRef {
     pub unzipped_size: u64,
 }
 
+/// A layer version a function uses: its version ARN (`arn:aws:lambda:...:layer:NAME:N`)
+/// and its content, resolved when the function's `Layers` were set (a version keeps the
+/// layers it was published with; a deleted layer version keeps working for them, as
+/// on AWS, since its blob stays referenced from here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub arn: String,
+    pub code: CodeRef,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionConfig {
     pub name: String,
@@ -103,6 +113,9 @@ pub struct FunctionConfig {
     /// sealed under instead of the server's own; answered as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
+    /// `Layers`, in the order given: a later layer's files win in `/opt`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerRef>,
 }
 
 impl FunctionConfig {
@@ -167,7 +180,14 @@ impl FunctionConfig {
                 ),
             }),
             revision_id: self.revision_id.clone(),
-            layers: Vec::new(),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| crate::shapes::LayerShape {
+                    arn: l.arn.clone(),
+                    code_size: l.code.size,
+                })
+                .collect(),
             state: Some(self.state),
             state_reason: self.state_reason.clone(),
             state_reason_code: self.state_reason_code.clone(),

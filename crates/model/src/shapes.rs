@@ -196,7 +196,7 @@ pub struct FunctionConfiguration {
     pub runtime_version_config: Option<RuntimeVersionConfig>,
     pub revision_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub layers: Vec<Value>,
+    pub layers: Vec<LayerShape>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,4 +278,12 @@ pub struct FunctionErrorBody {
     pub error_message: String,
     #[serde(rename = "errorType")]
     pub error_type: String,
+}
+
+/// A layer in a function's configuration (`Layer` in Lambda's model).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayerShape {
+    pub arn: String,
+    pub code_size: u64,
 }

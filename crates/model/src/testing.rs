@@ -51,6 +51,7 @@ pub fn function(name: &str) -> FunctionConfig {
         published_description: None,
         environment_revision: None,
         kms_key_arn: None,
+        layers: Vec::new(),
     }
 }
 

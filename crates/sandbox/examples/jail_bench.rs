@@ -177,6 +177,7 @@ fn spec(task_root: &Path, api: &str) -> SandboxSpec {
         env: runtime_env(api),
         task_root: task_root.to_path_buf(),
         runtime_dir: None,
+        opt_dir: None,
         ro_paths: vec![],
         hidden: vec![],
         memory_mb: 128,

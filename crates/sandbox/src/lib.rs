@@ -41,6 +41,9 @@ pub struct SandboxSpec {
     pub task_root: PathBuf,
     /// Runtime client files (host path), `/var/runtime` inside a jail.
     pub runtime_dir: Option<PathBuf>,
+    /// The function's layers composed into one tree (host path), `/opt` inside a jail,
+    /// read-only; `None` for a function without layers.
+    pub opt_dir: Option<PathBuf>,
     /// Host directories the runtime needs read-only at the same path (an interpreter
     /// installed outside `/usr`).
     pub ro_paths: Vec<PathBuf>,

@@ -69,6 +69,7 @@ fn pending_function(
         published_description: None,
         environment_revision: None,
         kms_key_arn: new.kms_key_arn,
+        layers: Vec::new(),
     }
 }
 

@@ -128,6 +128,7 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
             .first()
             .cloned()
             .unwrap_or_else(|| "x86_64".to_string()),
+        layers: config.layers.iter().map(|l| l.code.clone()).collect(),
         tracing: config.tracing,
     }
 }
@@ -178,6 +179,7 @@ mod tests {
                 egress: EgressPolicy::All,
                 architecture: "x86_64".into(),
                 tracing: hearth_model::settings::TracingMode::PassThrough,
+                layers: Vec::new(),
             }
         );
     }

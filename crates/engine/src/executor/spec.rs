@@ -40,6 +40,8 @@ pub(crate) struct RunSpec {
     pub architecture: String,
     /// `TracingConfig.Mode`.
     pub tracing: hearth_model::settings::TracingMode,
+    /// The layers' code, in the function's order (a later layer's files win in `/opt`).
+    pub layers: Vec<CodeRef>,
 }
 
 impl RunSpec {

@@ -22,6 +22,7 @@ fn spec(api: &RuntimeApi) -> SandboxSpec {
         ],
         task_root: PathBuf::from("/var/task"),
         runtime_dir: None,
+        opt_dir: None,
         ro_paths: Vec::new(),
         hidden: Vec::new(),
         memory_mb: 128,

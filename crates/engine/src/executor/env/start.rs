@@ -525,6 +525,8 @@ fn spec_for(
         env,
         task_root: task_root.to_path_buf(),
         runtime_dir: launch.runtime_dir.clone(),
+        // Composed from `spec.layers` once layers reach environments.
+        opt_dir: None,
         ro_paths: launch.ro_paths.clone(),
         hidden: launch.hidden.clone(),
         memory_mb: spec.memory_mb.max(0) as u64,
