@@ -16,6 +16,7 @@ pub mod function;
 pub mod function_settings;
 pub mod function_url;
 pub mod iam;
+pub mod layer;
 pub mod limits;
 pub mod log_filter;
 pub mod policy;

@@ -208,11 +208,18 @@ pub(crate) fn collector(
 }
 
 /// Hashes of every code a row names: `$LATEST`'s, the code an update in progress
-/// falls back to, and every published version's.
+/// falls back to, every published version's, every layer version's, and the layers
+/// `$LATEST` and the versions use (a deleted layer version's zip keeps serving the
+/// functions that use it).
 const REFERENCED: &str = "
 SELECT json_extract(data, '$.code.sha256_hex') FROM functions
 UNION SELECT json_extract(data, '$.previous_code.sha256_hex') FROM functions
 UNION SELECT json_extract(data, '$.code.sha256_hex') FROM versions
+UNION SELECT json_extract(data, '$.code.sha256_hex') FROM layer_versions
+UNION SELECT json_extract(l.value, '$.code.sha256_hex')
+    FROM functions, json_each(functions.data, '$.layers') l
+UNION SELECT json_extract(l.value, '$.code.sha256_hex')
+    FROM versions, json_each(versions.data, '$.layers') l
 ";
 
 /// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::{
     AuditStore, ChangeStore, CodeStore, EventsStore, FleetStore, HttpApiStore, KeyStore, KmsStore,
-    LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore, RoleStore,
-    SnsStore, SqliteStore, SqsStore, StoreError,
+    LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore,
+    RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -35,6 +35,7 @@ struct Parts {
     mappings: Arc<dyn MappingStore>,
     events: Arc<dyn EventsStore>,
     metrics: Arc<dyn MetricStore>,
+    layers: Arc<dyn LayerStore>,
 }
 
 impl Store {
@@ -78,6 +79,7 @@ impl Store {
             + MappingStore
             + EventsStore
             + MetricStore
+            + LayerStore
             + 'static,
     {
         let parts = Parts {
@@ -97,6 +99,7 @@ impl Store {
             mappings: backend.clone(),
             events: backend.clone(),
             metrics: backend.clone(),
+            layers: backend.clone(),
             changes: backend,
         };
         Self {
@@ -185,6 +188,11 @@ impl Store {
     /// SNS topics, subscriptions and pending deliveries.
     pub fn sns(&self) -> &dyn SnsStore {
         &*self.parts.sns
+    }
+
+    /// Lambda layers' versions.
+    pub fn layers(&self) -> &dyn LayerStore {
+        &*self.parts.layers
     }
 
     /// Event-source mappings.

@@ -23,6 +23,7 @@ pub mod fleet;
 mod handle;
 mod http_apis;
 mod kms;
+mod layers;
 mod logs;
 mod mappings;
 mod metrics;
@@ -67,8 +68,8 @@ pub use sqs::{SqsMessageRow, SqsMoveTaskRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, Edited, EventsStore, HttpApiStore, KeyStore, KmsStore,
-    LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore, RoleStore,
-    SnsStore, SqsStore,
+    LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore,
+    RoleStore, SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, CommitHook, Committed, Durability, Writer, LOG_BACKLOG};

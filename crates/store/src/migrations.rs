@@ -76,7 +76,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     EVENTS,
     METRICS,
     QUEUE_TRACES,
+    LAYERS,
 ];
+
+/// Lambda layers' versions and their numbering (`layers.rs`). Its own constant so that
+/// a step added beside it renumbers simply.
+const LAYERS: Migration = Migration {
+    version: 18,
+    name: "Lambda layer versions",
+    apply: layers,
+};
+
+fn layers(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::layers::SCHEMA)
+}
 
 /// The asynchronous queue's trace header and loop-detection mark (`queue.rs`). Its own
 /// constant so that a step added beside it renumbers simply.
@@ -516,6 +529,8 @@ mod tests {
                 "http_api_children",
                 "http_apis",
                 "kms_keys",
+                "layer_meta",
+                "layer_versions",
                 "leases",
                 "log_chunks",
                 "log_groups",

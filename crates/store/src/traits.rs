@@ -1006,3 +1006,61 @@ impl<'s> dyn MetricStore + 's {
         edited(|edit| self.edit_metric_alarm(arn, edit), f)
     }
 }
+
+/// Lambda layers: each published version's record (`hearth_model::layer::LayerVersion`,
+/// with its policy), and per layer the last version number given, which never goes
+/// back (a number is not reused, even after every version was deleted).
+pub trait LayerStore: Send + Sync {
+    /// Stores `layer` as the next version of its account's layer of its name (its
+    /// `version` is ignored), answering it with its number.
+    fn publish_layer_version(
+        &self,
+        layer: &hearth_model::layer::LayerVersion,
+    ) -> Result<hearth_model::layer::LayerVersion, StoreError>;
+    fn get_layer_version(
+        &self,
+        account: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<hearth_model::layer::LayerVersion>, StoreError>;
+    /// The versions of `account`'s layers (of the layer `name`, where given), by name,
+    /// newest version first.
+    fn list_layer_versions(
+        &self,
+        account: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<hearth_model::layer::LayerVersion>, StoreError>;
+    /// Reads, changes and writes one version atomically (its policy).
+    fn edit_layer_version(
+        &self,
+        account: &str,
+        name: &str,
+        version: u64,
+        edit: Edit<'_, hearth_model::layer::LayerVersion>,
+    ) -> Result<Edited<hearth_model::layer::LayerVersion>, StoreError>;
+    /// Deletes a version; false if there was none. Its blob stays while a function
+    /// version's `layers` names it (see the code collection).
+    fn delete_layer_version(
+        &self,
+        account: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<bool, StoreError>;
+}
+
+impl<'s> dyn LayerStore + 's {
+    /// Reads, changes and writes one layer version atomically: `f` returns `Err` to
+    /// abort, and `Ok(None)` means the version does not exist.
+    pub fn update_layer_version<E>(
+        &self,
+        account: &str,
+        name: &str,
+        version: u64,
+        f: impl FnOnce(&mut hearth_model::layer::LayerVersion) -> Result<(), E>,
+    ) -> Result<Option<Result<hearth_model::layer::LayerVersion, E>>, StoreError> {
+        edited(
+            |edit| self.edit_layer_version(account, name, version, edit),
+            f,
+        )
+    }
+}

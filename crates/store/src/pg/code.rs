@@ -135,12 +135,17 @@ const LIVE_PIN: &str = concat!(
 );
 
 /// Hashes of every code a row names: `$LATEST`'s, the code an update in progress
-/// falls back to, and every published version's (the SQLite store's query, on the same
-/// JSON).
+/// falls back to, every published version's, every layer version's and the layers
+/// functions and versions use (the SQLite store's query, on the same JSON).
 const REFERENCED: &str = "
 SELECT data::jsonb #>> '{code,sha256_hex}' FROM functions
 UNION SELECT data::jsonb #>> '{previous_code,sha256_hex}' FROM functions
-UNION SELECT data::jsonb #>> '{code,sha256_hex}' FROM versions";
+UNION SELECT data::jsonb #>> '{code,sha256_hex}' FROM versions
+UNION SELECT data::jsonb #>> '{code,sha256_hex}' FROM layer_versions
+UNION SELECT l #>> '{code,sha256_hex}'
+    FROM functions, jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l
+UNION SELECT l #>> '{code,sha256_hex}'
+    FROM versions, jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l";
 
 /// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published
 /// version, each counted.

@@ -97,7 +97,21 @@ const MIGRATIONS: &[Migration] = &[
     EVENTS,
     METRICS,
     QUEUE_TRACES,
+    LAYERS,
 ];
+
+/// Lambda layers' versions and their numbering (`layers.rs`): new tables, unseen by
+/// older nodes. Its own constant so that a step added beside it renumbers simply.
+const LAYERS: Migration = Migration {
+    version: 13,
+    name: "Lambda layer versions",
+    sql: layers,
+    breaks_older: false,
+};
+
+fn layers() -> String {
+    super::layers::SCHEMA.to_string()
+}
 
 /// The asynchronous queue's trace header and loop-detection mark (`crate::queue`): new
 /// columns with defaults, which older nodes leave as they are (their events carry no

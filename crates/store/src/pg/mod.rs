@@ -15,6 +15,7 @@ mod fleet;
 mod http_apis;
 mod keys;
 mod kms;
+mod layers;
 mod listen;
 mod logs;
 mod mappings;

@@ -16,6 +16,7 @@ each_backend!(
     releasing_the_last_pin_lets_the_code_go,
     code_that_rows_name_stays_through_collection_and_restart,
     total_code_size_counts_latest_and_each_version,
+    a_layer_blob_stays_while_its_version_or_a_function_uses_it,
 );
 
 /// Stores a distinct zip, pinned.
@@ -456,4 +457,54 @@ mod fleet {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+}
+
+fn a_layer_blob_stays_while_its_version_or_a_function_uses_it(s: Fixture) {
+    let a = hearth_model::arn::ACCOUNT;
+    let (used, p1) = put(&s, "used layer");
+    let (unused, p2) = put(&s, "unused layer");
+    let (function_code, p3) = put(&s, "function");
+    let v1 = s
+        .layers()
+        .publish_layer_version(&crate::layers::layer(a, "l", used.clone()))
+        .expect("publish");
+    s.layers()
+        .publish_layer_version(&crate::layers::layer(a, "l", unused.clone()))
+        .expect("publish");
+    let mut f = sample("f");
+    f.code = function_code.clone();
+    f.layers = vec![hearth_model::function::LayerRef {
+        arn: v1.version_arn(),
+        code: used.clone(),
+    }];
+    s.metadata().insert_function(&f).expect("insert");
+    // Version 1 of the function keeps the layer when `$LATEST` drops it.
+    publish(&s, "f");
+    s.metadata()
+        .update_function("f", |f| {
+            f.layers.clear();
+            Ok::<_, ()>(())
+        })
+        .expect("db")
+        .expect("exists")
+        .expect("updated");
+    drop((p1, p2, p3));
+    let hashes = |codes: &[&CodeRef]| codes.iter().map(|c| c.sha256_hex.clone()).collect();
+    assert_eq!(
+        s.code().referenced_code().expect("referenced"),
+        hashes(&[&used, &unused, &function_code])
+    );
+    // Both layer versions deleted: the one a function version uses stays.
+    assert!(s.layers().delete_layer_version(a, "l", 1).expect("delete"));
+    assert!(s.layers().delete_layer_version(a, "l", 2).expect("delete"));
+    until_collected(&s, &unused.sha256_hex);
+    let pin = s.code().pin_stored(&used.sha256_hex).expect("kept");
+    assert!(s.code().unpacked(&pin).expect("unpack").is_dir());
+    drop(pin);
+    assert!(s.metadata().delete_version("f", 1).expect("delete"));
+    until_collected(&s, &used.sha256_hex);
+    assert_eq!(
+        s.code().referenced_code().expect("referenced"),
+        hashes(&[&function_code])
+    );
 }

@@ -41,6 +41,7 @@ mod functions;
 mod http_apis;
 mod keys;
 mod kms;
+mod layers;
 mod logs;
 mod mappings;
 mod metrics;

@@ -82,6 +82,8 @@ fn a_fresh_database_gets_every_table() {
             "http_api_children",
             "http_apis",
             "kms_keys",
+            "layer_meta",
+            "layer_versions",
             "leases",
             "log_chunks",
             "log_groups",
