@@ -53,6 +53,9 @@ impl From<EngineError> for ApiError {
                 "Could not unzip uploaded file. Please check your file, then try to upload again.",
             ),
             EngineError::CodeUnusable(message) => AwsError::new(ErrorCode::InvalidZipFile, message),
+            EngineError::AccessDenied(message) => {
+                AwsError::new(ErrorCode::AccessDenied, message).untyped()
+            }
             EngineError::RecursiveInvocation(message) => {
                 AwsError::new(ErrorCode::RecursiveInvocation, message)
             }
@@ -90,6 +93,9 @@ fn not_found(n: NotFound) -> AwsError {
         NotFound::PolicyOf { arn } => AwsError::not_found(format!("No policy found for: {arn}")),
         NotFound::NoPolicy => {
             AwsError::not_found("No policy is associated with the given resource.")
+        }
+        NotFound::LayerVersion { arn } => {
+            AwsError::not_found(format!("Layer version {arn} does not exist."))
         }
         NotFound::Statement { sid } => {
             AwsError::not_found(format!("Statement {sid} is not found in resource policy."))

@@ -275,6 +275,7 @@ pub(crate) fn new_function(
         vpc,
         tags,
         zip: decode_zip(&zip)?,
+        layers: Vec::new(),
         publish: req.publish == Some(true),
     })
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use hearth_model::function::LayerRef;
 use hearth_model::settings::{Logging, LoggingChange, TracingMode, Vpc};
 
 /// CreateFunction.
@@ -34,6 +35,8 @@ pub struct NewFunction {
     pub zip: Vec<u8>,
     /// Publish a version once created.
     pub publish: bool,
+    /// The layers, resolved (`Engine::resolve_layers`).
+    pub layers: Vec<LayerRef>,
 }
 
 /// UpdateFunctionCode.
@@ -67,6 +70,8 @@ pub struct ConfigChange {
     pub logging: Option<LoggingChange>,
     pub tracing: Option<TracingMode>,
     pub vpc: Option<Vpc>,
+    /// The layers, resolved (`Engine::resolve_layers`); `Some(vec![])` removes them.
+    pub layers: Option<Vec<LayerRef>>,
     pub revision_id: Option<String>,
 }
 

@@ -56,6 +56,10 @@ pub enum EngineError {
     /// recursion config is `Terminate`); the message names the function.
     #[error("{0}")]
     RecursiveInvocation(String),
+    /// A resource of another account that its policy does not let the caller use
+    /// (a layer version): AWS's access-denied text.
+    #[error("{0}")]
+    AccessDenied(String),
     /// A change could not be stored: the data directory's file system is full.
     #[error("the disk is full: {0}")]
     DiskFull(#[source] Cause),
@@ -100,6 +104,9 @@ pub enum NotFound {
     #[error("no policy is associated with the resource")]
     NoPolicy,
     /// RemovePermission of a statement the policy does not have.
+    /// A layer version of the caller's account that does not exist.
+    #[error("layer version {arn} does not exist")]
+    LayerVersion { arn: String },
     #[error("statement {sid} is not in the policy")]
     Statement { sid: String },
 }

@@ -30,8 +30,9 @@ use hearth_store::{Store, Writer};
 
 pub use changes::{AliasChange, CodeChange, ConfigChange, NewAlias, NewFunction, NewVersion};
 pub use control::{
-    dead_letters_refused, AccountSettings, EgressView, IamError, Inserted, InvokePath, Limit,
-    NewRole, RetentionConfig, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS,
+    dead_letters_refused, AccountSettings, EgressView, IamError, Inserted, InvokePath, LayerCaller,
+    LayerVersionRef, Limit, NewLayerStatement, NewLayerVersion, NewRole, RetentionConfig,
+    MAX_ATTACHED_POLICIES, MAX_FUNCTION_LAYERS, MAX_INLINE_POLICY_CHARS,
 };
 pub use error::{Conflict, EngineError, NotFound, Size, Throttle};
 pub use executor::billed_ms;

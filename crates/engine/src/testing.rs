@@ -97,6 +97,7 @@ pub fn new_function(name: &str) -> NewFunction {
         vpc: None,
         tags: Default::default(),
         zip: bootstrap_zip(),
+        layers: Vec::new(),
         publish: false,
     }
 }

@@ -69,13 +69,13 @@ fn pending_function(
         published_description: None,
         environment_revision: None,
         kms_key_arn: new.kms_key_arn,
-        layers: Vec::new(),
+        layers: new.layers,
     }
 }
 
 impl Engine {
     /// Stores a zip; the pin keeps it until the caller has written the row naming it.
-    async fn put_zip(&self, zip: Vec<u8>) -> Result<(CodeRef, CodePin), EngineError> {
+    pub(crate) async fn put_zip(&self, zip: Vec<u8>) -> Result<(CodeRef, CodePin), EngineError> {
         let store = self.inner.store.clone();
         Ok(tokio::task::spawn_blocking(move || store.code().put_zip(&zip)).await??)
     }
@@ -103,6 +103,7 @@ impl Engine {
         let runtime_version = self.check_runtime(&new.runtime)?;
         // The pin keeps the code until the row naming it is written.
         let (code, _pin) = self.put_zip(std::mem::take(&mut new.zip)).await?;
+        super::layers::check_total_size(code.unzipped_size, &new.layers)?;
         let publish = new.publish;
         let config = pending_function(new, code, runtime_version);
         self.insert_function(&config)?;
@@ -245,6 +246,7 @@ impl Engine {
         let updated = self.change(r, change.revision_id.as_deref(), |f| {
             // Invocations keep running the code being replaced until the new one is
             // unpacked, and the function goes back to it if it cannot be.
+            super::layers::check_total_size(code.unzipped_size, &f.layers)?;
             if f.code != code {
                 f.previous_code = Some(std::mem::replace(&mut f.code, code));
             }
@@ -319,6 +321,10 @@ impl Engine {
             }
             if let Some(v) = c.kms_key_arn {
                 f.kms_key_arn = v;
+            }
+            if let Some(layers) = c.layers {
+                super::layers::check_total_size(f.code.unzipped_size, &layers)?;
+                f.layers = layers;
             }
             Ok(())
         })
@@ -464,6 +470,7 @@ mod tests {
             vpc: None,
             tags: [("t".to_string(), "1".to_string())].into(),
             zip: Vec::new(),
+            layers: Vec::new(),
             publish: false,
         };
         let f = pending_function(new, code.clone(), None);

@@ -1,7 +1,7 @@
 //! The control plane: the records (functions and their lifecycle and states, versions,
 //! aliases, reserved and provisioned concurrency configurations, event invoke
 //! configurations, log groups and their retention, tags, resource policies and
-//! function settings), the registry that caches them for
+//! function settings, layers), the registry that caches them for
 //! the invoke path, and the resolution of a reference to the [`RunSpec`] the executor
 //! runs. It tells the executor what to retire when a record changes (`retire`).
 //!
@@ -16,6 +16,7 @@ mod function_urls;
 mod functions;
 mod http_apis;
 mod invoke;
+mod layers;
 mod log_groups;
 mod mappings;
 mod policy;
@@ -35,6 +36,9 @@ pub use egress::EgressView;
 pub use functions::AccountSettings;
 pub use http_apis::Inserted;
 pub use invoke::InvokePath;
+pub use layers::{
+    LayerCaller, LayerVersionRef, NewLayerStatement, NewLayerVersion, MAX_FUNCTION_LAYERS,
+};
 pub use log_groups::RetentionConfig;
 pub use role_permissions::dead_letters_refused;
 pub use roles::{IamError, Limit, NewRole, MAX_ATTACHED_POLICIES, MAX_INLINE_POLICY_CHARS};
