@@ -43,6 +43,13 @@ pub(crate) enum ResourceOf {
     /// `*`, with the condition key `lambda:FunctionArn` of the query's `FunctionName`
     /// when it has one (ListEventSourceMappings).
     AnyForFunctionInQuery,
+    /// The layer of the `{LayerName}` path parameter (a name, or a layer ARN):
+    /// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME`, in the caller's account (another
+    /// account's layer policy is the engine's to read).
+    Layer,
+    /// The layer version of the `{LayerName}` and `{VersionNumber}` path parameters:
+    /// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`, as [`ResourceOf::Layer`].
+    LayerVersion,
     /// An API Gateway resource: `arn:aws:apigateway:REGION::` and the request's path
     /// after `/v2` (`/apis/{apiId}/routes/{routeId}`), as API Gateway's IAM resources are.
     ApiGatewayPath,
@@ -134,8 +141,79 @@ const ESM_LIST: Operation = lambda(
 );
 const ESM: &str = "/2015-03-31/event-source-mappings/{uuid}";
 
+// Layers (docs/layers.md): ListLayers and ListLayerVersions act on `*` (GetLayerVersionByArn
+// shares ListLayers' route and is checked again by its handler), publishing on the
+// layer, the others on the layer version.
+const LAYERS: &str = "/2018-10-31/layers/{LayerName}/versions";
+const LAYER_VERSION: &str = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}";
+const LAYER_POLICY: &str = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy";
+
 /// Every route the router serves, with its operation.
 pub(crate) const ROUTES: &[Route] = &[
+    r(
+        "GET",
+        "/2018-10-31/layers",
+        lambda("ListLayers", "lambda:ListLayers", Any),
+    ),
+    r(
+        "POST",
+        LAYERS,
+        lambda(
+            "PublishLayerVersion",
+            "lambda:PublishLayerVersion",
+            ResourceOf::Layer,
+        ),
+    ),
+    r(
+        "GET",
+        LAYERS,
+        lambda("ListLayerVersions", "lambda:ListLayerVersions", Any),
+    ),
+    r(
+        "GET",
+        LAYER_VERSION,
+        lambda(
+            "GetLayerVersion",
+            "lambda:GetLayerVersion",
+            ResourceOf::LayerVersion,
+        ),
+    ),
+    r(
+        "DELETE",
+        LAYER_VERSION,
+        lambda(
+            "DeleteLayerVersion",
+            "lambda:DeleteLayerVersion",
+            ResourceOf::LayerVersion,
+        ),
+    ),
+    r(
+        "POST",
+        LAYER_POLICY,
+        lambda(
+            "AddLayerVersionPermission",
+            "lambda:AddLayerVersionPermission",
+            ResourceOf::LayerVersion,
+        ),
+    ),
+    r(
+        "GET",
+        LAYER_POLICY,
+        lambda(
+            "GetLayerVersionPolicy",
+            "lambda:GetLayerVersionPolicy",
+            ResourceOf::LayerVersion,
+        ),
+    ),
+    r(
+        "DELETE",
+        "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}",
+        lambda(
+            "RemoveLayerVersionPermission",
+            "lambda:RemoveLayerVersionPermission",
+            ResourceOf::LayerVersion,
+        ),
+    ),
     r("POST", "/2015-03-31/event-source-mappings", ESM_CREATE),
     r("POST", "/2015-03-31/event-source-mappings/", ESM_CREATE),
     r("GET", "/2015-03-31/event-source-mappings", ESM_LIST),

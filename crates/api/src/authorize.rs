@@ -400,6 +400,20 @@ async fn target_of(
                 function_name_in(&bytes).map(|f| function_target(&f, None, true, mine).arn);
             return Ok((own("*".into()), Body::from(bytes), function));
         }
+        ResourceOf::Layer | ResourceOf::LayerVersion => {
+            let raw = params.get("LayerName").map(String::as_str).unwrap_or("");
+            let name = hearth_model::layer::parse_layer_name(raw, mine)
+                .map_or_else(|| raw.to_string(), |(_, name)| name);
+            let mut arn = hearth_model::layer::layer_arn(mine, &name);
+            if op.resource == ResourceOf::LayerVersion {
+                let version = params
+                    .get("VersionNumber")
+                    .map(String::as_str)
+                    .unwrap_or("");
+                arn = format!("{arn}:{version}");
+            }
+            own(arn)
+        }
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);

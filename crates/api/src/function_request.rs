@@ -91,7 +91,7 @@ fn dead_letter_target(config: Option<DeadLetterConfig>) -> Option<String> {
 
 /// `ZipFile`: base64 of at most the zipped-size limit. AWS's front end refuses a larger
 /// one (413 `RequestEntityTooLargeException`) before Lambda reads it.
-fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
+pub(crate) fn decode_zip(zip_b64: &str) -> Result<Vec<u8>, AwsError> {
     let bytes = BASE64.decode(zip_b64.trim()).map_err(|_| {
         AwsError::invalid(
             "Could not unzip uploaded file. Please check your file, then try to upload again.",
@@ -212,7 +212,8 @@ pub(crate) fn new_function(
     if code.s3_bucket.is_some() || code.s3_key.is_some() {
         return Err(unsupported("Code from S3 (use Code.ZipFile)"));
     }
-    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
+    check_layers(req.layers.as_deref())?;
+    refuse_file_systems(&req.file_system_configs)?;
     let (Some(runtime), Some(handler)) = (req.runtime, req.handler) else {
         return Err(AwsError::invalid(
             "Runtime and Handler are mandatory parameters for functions created with deployment packages.",
@@ -371,7 +372,8 @@ pub(crate) fn config_change(
     if let Some(runtime) = &req.runtime {
         validate::runtime(runtime)?;
     }
-    refuse_layers_and_file_systems(&req.layers, &req.file_system_configs)?;
+    check_layers(req.layers.as_deref())?;
+    refuse_file_systems(&req.file_system_configs)?;
     lambda_limits(
         req.timeout,
         req.memory_size,
@@ -414,19 +416,36 @@ pub(crate) fn config_change(
             logging,
             tracing,
             vpc,
+            // Resolved by the handler (`crate::layers::resolve`).
+            layers: None,
             revision_id: req.revision_id,
         },
     ))
 }
 
-/// Layers and file systems, which Hearth does not have yet: refused, never dropped.
-fn refuse_layers_and_file_systems<L, F>(
-    layers: &Option<Vec<L>>,
-    file_systems: &Option<Vec<F>>,
-) -> Result<(), AwsError> {
-    if layers.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(unsupported("Layers"));
+/// `Layers`: version ARNs (botocore's `LayerVersionArn`). Whether they exist and may
+/// be used is the engine's to say (`Engine::resolve_layers`).
+fn check_layers(layers: Option<&[String]>) -> Result<(), AwsError> {
+    let mut v = Violations::new();
+    for (i, arn) in layers.unwrap_or_default().iter().enumerate() {
+        let field = format!("layers.{}.member", i + 1);
+        v.length(arn, &field, 1, 140);
+        v.pattern(
+            arn,
+            &field,
+            hearth_model::layer::parse_layer_version_arn(arn).is_some(),
+            LAYER_VERSION_ARN_PATTERN,
+        );
     }
+    v.into_result()
+}
+
+/// botocore's pattern of `LayerVersionArn`.
+const LAYER_VERSION_ARN_PATTERN: &str =
+    r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+";
+
+/// File systems, which Hearth does not have yet: refused, never dropped.
+fn refuse_file_systems<F>(file_systems: &Option<Vec<F>>) -> Result<(), AwsError> {
     if file_systems.as_ref().is_some_and(|l| !l.is_empty()) {
         return Err(unsupported("FileSystemConfigs"));
     }

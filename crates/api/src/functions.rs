@@ -61,6 +61,17 @@ fn configuration(
     Ok((f, c))
 }
 
+/// Where the zip of hash `hex` downloads from on this server: the stand-in for the
+/// presigned S3 URL of GetFunction's `Code.Location` and GetLayerVersion's
+/// `Content.Location`.
+pub(crate) fn code_location(headers: &HeaderMap, hex: &str) -> String {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:9000");
+    format!("http://{host}/_hearth/code/{hex}.zip")
+}
+
 pub(crate) async fn create(
     State(s): State<AppState>,
     tenant: Tenant,
@@ -70,12 +81,14 @@ pub(crate) async fn create(
     let bytes = body::control(body, "CreateFunction").await?;
     let req: CreateFunctionRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let new = crate::function_request::new_function(req, &order, tenant.as_str())?;
+    let layers = req.layers.clone().unwrap_or_default();
+    let mut new = crate::function_request::new_function(req, &order, tenant.as_str())?;
     crate::role_check::check(&s, access.as_ref().map(|a| &a.0), &new.role, &new.name)?;
     if let Some(target) = &new.dead_letter_target_arn {
         crate::role_check::check_dead_letters(&s, &new.role, &new.name, target)?;
     }
     crate::kms::check_key(&s, new.kms_key_arn.as_deref(), tenant.as_str()).await?;
+    new.layers = crate::layers::resolve(&s, &tenant, access.as_ref(), layers).await?;
     let f = s.engine.create_function(new).await?;
     Ok((StatusCode::CREATED, Json(f.to_configuration())).into_response())
 }
@@ -98,15 +111,11 @@ pub(crate) async fn get(
         .map(|n| Concurrency {
             reserved_concurrent_executions: n,
         });
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:9000");
     Ok(Json(GetFunctionResponse {
         configuration,
         code: FunctionCodeLocation {
             repository_type: "S3".into(),
-            location: format!("http://{host}/_hearth/code/{}.zip", f.code.sha256_hex),
+            location: code_location(&headers, &f.code.sha256_hex),
         },
         tags: s.engine.function_tags(&r.name)?,
         concurrency,
@@ -217,7 +226,8 @@ pub(crate) async fn update_configuration(
     let bytes = body::control(body, "UpdateFunctionConfiguration").await?;
     let req: UpdateFunctionConfigurationRequest = body::parse(&bytes)?;
     let order = EnvOrder::of(&bytes);
-    let (r, change) =
+    let layers = req.layers.clone();
+    let (r, mut change) =
         crate::function_request::config_change(&function, tenant.as_str(), req, &order)?;
     if let Some(role) = &change.role {
         crate::role_check::check(&s, access.as_ref().map(|a| &a.0), role, &r.name)?;
@@ -236,6 +246,9 @@ pub(crate) async fn update_configuration(
     }
     if let Some(arn) = &change.kms_key_arn {
         crate::kms::check_key(&s, arn.as_deref(), tenant.as_str()).await?;
+    }
+    if let Some(arns) = layers {
+        change.layers = Some(crate::layers::resolve(&s, &tenant, access.as_ref(), arns).await?);
     }
     let f = s.engine.update_configuration(&r, change).await?;
     Ok(Json(f.to_configuration()).into_response())

@@ -45,6 +45,7 @@ mod invoke;
 mod invoke_stream;
 mod keys_api;
 mod kms;
+mod layers;
 mod logs_read;
 mod operations;
 mod page;
@@ -288,6 +289,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // unsigned, as the default root, like `/_hearth/code`).
         .merge(sns::public_routes())
         .merge(event_source_mappings::routes())
+        .merge(layers::routes())
         // EventBridge Scheduler's REST-JSON paths (`/schedules`, `/schedule-groups`,
         // `/tags/{ResourceArn}`).
         .merge(scheduler::routes())
