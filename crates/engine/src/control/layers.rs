@@ -47,7 +47,7 @@ impl LayerCaller {
     /// AWS's access-denied text for `action` on `resource`.
     fn denied(&self, action: &str, resource: &str) -> EngineError {
         EngineError::AccessDenied(format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource}",
+            "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
             self.arn
         ))
     }

@@ -148,7 +148,7 @@ async fn policies_keep_statements_revisions_and_let_other_accounts_in() {
         .expect_err("not shared yet");
     assert_eq!(
         denied.to_string(),
-        "User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:GetLayerVersion on resource: arn:aws:lambda:us-east-1:000000000000:layer:shared:1"
+        "User: arn:aws:iam::222222222222:root is not authorized to perform: lambda:GetLayerVersion on resource: arn:aws:lambda:us-east-1:000000000000:layer:shared:1 because no resource-based policy allows the lambda:GetLayerVersion action"
     );
     let statement = |sid: &str, principal: &str| NewLayerStatement {
         statement: LayerStatement {
