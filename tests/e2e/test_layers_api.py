@@ -387,3 +387,31 @@ def test_a_layers_zip_goes_only_when_nothing_uses_it(client, server):
     assert hex_ in blobs(server)
     client.delete_function(FunctionName=name)
     assert h.wait_until(lambda: hex_ not in blobs(server), timeout=30), sorted(blobs(server))
+
+
+def test_the_hearth_cli_publishes_lists_deploys_with_and_removes_layers(server, client, tmp_path):
+    name = h.unique_name("lay-hcli")
+    tree = tmp_path / "layer" / "python"
+    tree.mkdir(parents=True)
+    (tree / "shared.py").write_text("VALUE = 1\n")
+    cli = lambda *args, **kw: h.hearth_cli(*args, "--endpoint", server.endpoint, **kw)  # noqa: E731
+    arn = cli("layer", "publish", name, tmp_path / "layer", "--runtime", "python3.12",
+              "--runtime", "python3.11", "--architecture", "x86_64", "--description", "d",
+              "--license", "MIT").stdout.strip()
+    assert arn == f"{layer_arn(name)}:1"
+    got = client.get_layer_version_by_arn(Arn=arn)
+    assert (got["CompatibleRuntimes"], got["CompatibleArchitectures"], got["Description"],
+            got["LicenseInfo"]) == (["python3.12", "python3.11"], ["x86_64"], "d", "MIT")
+    with zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(got["Content"]["Location"]).read())) as z:
+        assert z.namelist() == ["python/", "python/shared.py"]
+    listed = cli("layer", "ls", name).stdout.splitlines()
+    assert listed == [f"{arn}  python3.12,python3.11  x86_64  {got['CreatedDate']}"]
+    assert any(line.startswith(f"{arn} ") for line in cli("layer", "ls").stdout.splitlines())
+
+    fn = h.unique_name("lay-hcli-f")
+    cli("deploy", fn, h.zip_path("python.zip"), "--runtime", h.PYTHON, "--handler",
+        "app.handler", "--layer", arn)
+    assert client.get_function_configuration(FunctionName=fn)["Layers"] == [
+        {"Arn": arn, "CodeSize": got["Content"]["CodeSize"]}]
+    assert cli("layer", "rm", name, "1").stdout.strip() == f"deleted {name}:1"
+    assert cli("layer", "ls", name).stdout == ""

@@ -48,6 +48,11 @@ pub struct DeployArgs {
     #[arg(long)]
     pub description: Option<String>,
 
+    /// A layer version ARN (`hearth layer ls` shows them); repeat for more, in the order
+    /// they apply. Replaces all layers on update; without it they stay as they are.
+    #[arg(long = "layer", value_name = "ARN")]
+    pub layers: Vec<String>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -154,6 +159,9 @@ fn settings(args: &DeployArgs) -> Map<String, Value> {
     }
     if let Some(description) = &args.description {
         body.insert("Description".into(), json!(description));
+    }
+    if !args.layers.is_empty() {
+        body.insert("Layers".into(), json!(args.layers));
     }
     body
 }

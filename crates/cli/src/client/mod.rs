@@ -1,4 +1,4 @@
-//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `egress`,
+//! The client verbs of `hearth` (`deploy`, `invoke`, `ls`, `rm`, `logs`, `layer`, `egress`,
 //! `schedule`, `events`, ...): small programs that talk to a running Hearth server over its
 //! AWS-compatible HTTP API.
 
@@ -13,6 +13,7 @@ mod http;
 mod invoke;
 mod keys;
 mod kms;
+mod layer;
 mod logs;
 mod ls;
 mod nodes;
@@ -36,6 +37,7 @@ pub use events::EventsArgs;
 pub use invoke::InvokeArgs;
 pub use keys::KeysArgs;
 pub use kms::KmsArgs;
+pub use layer::LayerArgs;
 pub use logs::LogsArgs;
 pub use ls::LsArgs;
 pub use nodes::NodesArgs;
@@ -63,6 +65,9 @@ pub enum ClientCommand {
     Audit(AuditArgs),
     /// Make and list KMS keys (for a function's KMSKeyArn).
     Kms(KmsArgs),
+    /// Publish, list and delete layers (`hearth layer publish NAME DIR|ZIP`, `layer ls`,
+    /// `layer rm NAME VERSION`); a function names them with `hearth deploy --layer ARN`.
+    Layer(LayerArgs),
     /// The fleet's nodes (id, address, alive or gone, environments, runtimes).
     Nodes(NodesArgs),
     /// Manage the server's access keys (create, list, rotate, delete).
@@ -111,6 +116,7 @@ pub fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Egress(args) => egress::run(args),
         ClientCommand::Audit(args) => audit::run(args),
         ClientCommand::Kms(args) => kms::run(args),
+        ClientCommand::Layer(args) => layer::run(args),
         ClientCommand::Nodes(args) => nodes::run(args),
         ClientCommand::Keys(args) => keys::run(args),
         ClientCommand::Schedule(args) => schedule::run(*args),
