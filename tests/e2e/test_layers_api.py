@@ -415,3 +415,17 @@ def test_the_hearth_cli_publishes_lists_deploys_with_and_removes_layers(server, 
         {"Arn": arn, "CodeSize": got["Content"]["CodeSize"]}]
     assert cli("layer", "rm", name, "1").stdout.strip() == f"deleted {name}:1"
     assert cli("layer", "ls", name).stdout == ""
+
+
+def test_changing_only_the_layers_publishes_a_new_version(client):
+    lib = h.unique_name("lay-pubv")
+    v1 = publish(client, lib)
+    name = h.unique_name("lay-pubv-f")
+    h.create_function(client, name)
+    assert client.publish_version(FunctionName=name)["Version"] == "1"
+    h.update_config(client, name, Layers=[v1["LayerVersionArn"]])
+    second = client.publish_version(FunctionName=name)
+    assert (second["Version"], second["Layers"]) == (
+        "2", [{"Arn": v1["LayerVersionArn"], "CodeSize": v1["Content"]["CodeSize"]}])
+    # Nothing changed since: version 2 again.
+    assert client.publish_version(FunctionName=name)["Version"] == "2"

@@ -47,6 +47,7 @@ fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
         && latest.environment == version.environment
         && latest.architectures == version.architectures
         && latest.dead_letter_target_arn == version.dead_letter_target_arn
+        && latest.layers == version.layers
 }
 
 impl Engine {

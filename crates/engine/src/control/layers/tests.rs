@@ -341,6 +341,11 @@ async fn a_functions_layers_are_checked_resolved_and_kept_by_its_versions() {
         qualifier: Some("1".into()),
     };
     assert_eq!(engine.get_function(&version).expect("v1").layers, refs);
+    // Other layers are a change: the next publish is a new version, without them.
+    let v2 = engine
+        .publish_version(&fref("f"), NewVersion::default())
+        .expect("publish");
+    assert_eq!((v2.version.as_str(), v2.layers.len()), ("2", 0));
 
     // Too big together: a layer the size limit allows, with the function's code.
     let mut huge = refs[0].clone();
