@@ -374,8 +374,12 @@ def test_a_layers_zip_goes_only_when_nothing_uses_it(client, server):
     lib = h.unique_name("lay-gc")
     data = layer_zip(lib, size=4096)
     hex_ = hashlib.sha256(data).hexdigest()
+    usage = lambda: client.get_account_settings()["AccountUsage"]["TotalCodeSize"]  # noqa: E731
+    before = usage()
     v1 = client.publish_layer_version(LayerName=lib, Content={"ZipFile": data})
     assert hex_ in blobs(server)
+    # A layer archive counts in TotalCodeSize, as "deployment packages and layer archives".
+    assert usage() == before + len(data)
     name = h.unique_name("lay-gc-f")
     h.create_function(client, name, Layers=[v1["LayerVersionArn"]])
     client.publish_version(FunctionName=name)

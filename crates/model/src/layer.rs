@@ -312,3 +312,38 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any input either parses or is refused; nothing panics, and what parses is an
+        /// ARN this module would write.
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            if let Some((account, name, version)) = parse_layer_version_arn(&s) {
+                prop_assert!(crate::arn::is_account_id(&account));
+                prop_assert!(valid_layer_name(&name));
+                prop_assert!(s.starts_with("arn:"));
+                let middle = format!(":{account}:layer:{name}:");
+                prop_assert!(s.contains(&middle));
+                prop_assert!(s.ends_with(&version.to_string()));
+            }
+            let _ = parse_layer_name(&s, "000000000000");
+        }
+
+        /// A valid account, name and version survive the trip through a version ARN.
+        #[test]
+        fn version_arn_round_trips(
+            account in "[0-9]{12}",
+            name in "[a-zA-Z0-9_-]{1,64}",
+            version in 1u64..1_000_000,
+        ) {
+            let arn = layer_version_arn(&account, &name, version);
+            prop_assert_eq!(parse_layer_version_arn(&arn), Some((account.clone(), name.clone(), version)));
+            prop_assert_eq!(parse_layer_name(&layer_arn(&account, &name), "1"), Some((account, name)));
+        }
+    }
+}

@@ -222,11 +222,13 @@ UNION SELECT json_extract(l.value, '$.code.sha256_hex')
     FROM versions, json_each(versions.data, '$.layers') l
 ";
 
-/// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published
-/// version, each counted (a version of unchanged code counts again).
+/// Lambda's `TotalCodeSize`: the zip of every `$LATEST`, of every published version
+/// (a version of unchanged code counts again) and of every layer version ("deployment
+/// packages and layer archives", in the model's words).
 const ACCOUNT_CODE_SIZE: &str = "
 SELECT (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM functions)
-     + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM versions)";
+     + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM versions)
+     + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM layer_versions)";
 
 /// Code hashes that rows name.
 fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError> {
@@ -274,7 +276,7 @@ impl SqliteStore {
     }
 
     /// Lambda's `TotalCodeSize`: the zip size of each function's `$LATEST` plus that of
-    /// each published version, as Lambda counts it (not the bytes stored: versions share
+    /// each published version and each layer version, as Lambda counts it (not the bytes stored: versions share
     /// their code's one copy).
     pub(crate) fn total_code_size(&self) -> Result<u64, StoreError> {
         let size: i64 = self.conn().query_row(ACCOUNT_CODE_SIZE, [], |r| r.get(0))?;

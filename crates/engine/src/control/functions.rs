@@ -365,13 +365,22 @@ impl Engine {
                 .store
                 .metadata()
                 .list_functions(Some(account), None, usize::MAX >> 1)?;
-        // Lambda counts `$LATEST` and each published version, shared zips included.
+        // Lambda counts `$LATEST`, each published version and each layer version ("deployment
+        // packages and layer archives"), shared zips included.
         let mut code_size = 0;
         for f in &all {
             code_size += f.code.size;
             for v in self.inner.store.metadata().list_versions(&f.name)? {
                 code_size += v.code.size;
             }
+        }
+        for l in self
+            .inner
+            .store
+            .layers()
+            .list_layer_versions(account, None)?
+        {
+            code_size += l.code.size;
         }
         Ok(AccountSettings {
             function_count: all.len() as i64,

@@ -147,11 +147,12 @@ UNION SELECT l #>> '{code,sha256_hex}'
 UNION SELECT l #>> '{code,sha256_hex}'
     FROM versions, jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l";
 
-/// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published
-/// version, each counted.
+/// Lambda's `TotalCodeSize`: the zip of every `$LATEST`, of every published version and
+/// of every layer version, each counted.
 const ACCOUNT_CODE_SIZE: &str = "
 SELECT ((SELECT COALESCE(SUM((data::jsonb #>> '{code,size}')::bigint), 0) FROM functions)
-      + (SELECT COALESCE(SUM((data::jsonb #>> '{code,size}')::bigint), 0) FROM versions))::bigint";
+      + (SELECT COALESCE(SUM((data::jsonb #>> '{code,size}')::bigint), 0) FROM versions)
+      + (SELECT COALESCE(SUM((data::jsonb #>> '{code,size}')::bigint), 0) FROM layer_versions))::bigint";
 
 /// Blobs that look collectable (each is decided again under its lock).
 fn candidates_sql() -> String {

@@ -494,6 +494,11 @@ fn a_layer_blob_stays_while_its_version_or_a_function_uses_it(s: Fixture) {
         s.code().referenced_code().expect("referenced"),
         hashes(&[&used, &unused, &function_code])
     );
+    // Both layer versions count, with `$LATEST` and version 1 of the function.
+    assert_eq!(
+        s.code().total_code_size().expect("size"),
+        used.size + unused.size + 2 * function_code.size
+    );
     // Both layer versions deleted: the one a function version uses stays.
     assert!(s.layers().delete_layer_version(a, "l", 1).expect("delete"));
     assert!(s.layers().delete_layer_version(a, "l", 2).expect("delete"));
