@@ -140,7 +140,16 @@ const LIVE_PIN: &str = concat!(
 const REFERENCED: &str = "
 SELECT data::jsonb #>> '{code,sha256_hex}' FROM functions
 UNION SELECT data::jsonb #>> '{previous_code,sha256_hex}' FROM functions
-UNION SELECT data::jsonb #>> '{code,sha256_hex}' FROM versions";
+UNION SELECT data::jsonb #>> '{code,sha256_hex}' FROM versions
+UNION SELECT l #>> '{code,sha256_hex}' FROM functions,
+    jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l
+UNION SELECT l #>> '{code,sha256_hex}' FROM versions,
+    jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l";
+
+/// Every row's `layers`, for the compositions rows name (`layer_trees.rs`).
+const LAYER_LISTS: &str = "
+SELECT data::jsonb ->> 'layers' FROM functions
+UNION ALL SELECT data::jsonb ->> 'layers' FROM versions";
 
 /// Lambda's `TotalCodeSize`: the zip of every `$LATEST` and of every published
 /// version, each counted.
@@ -611,6 +620,23 @@ impl Code<'_> {
         }
     }
 
+    /// The `/opt` of pinned layers, composed in this node's cache (`layer_trees.rs`).
+    /// Its pin is counted in memory only: a composition is this node's own, not a blob
+    /// (the heartbeat's attempt at a pin row for it finds no blob and writes none).
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        let key = crate::layer_trees::composition_key(layers.iter().map(|p| p.sha256_hex()));
+        let pin = self.state.uses.pin(&key);
+        let opt = self.cache.join(crate::layer_trees::OPT_DIR);
+        let mut trees = Vec::new();
+        if !opt.join(&key).is_dir() {
+            for layer in layers {
+                trees.push(self.unpacked(layer)?);
+            }
+        }
+        let dir = crate::layer_trees::compose(&opt, &key, &trees)?;
+        Ok((pin, dir))
+    }
+
     /// Whether this node has the zip or the unpacked tree of `hex`.
     fn is_cached(&self, hex: &str) -> bool {
         self.zip_path(hex).is_file() || self.code_dir().join(hex).is_dir()
@@ -630,8 +656,19 @@ impl Code<'_> {
                 "forgot the code pins of nodes silent too long"
             );
         }
+        let lists: Vec<String> = wait(conn.query(LAYER_LISTS, &[]))
+            .map_err(backend)?
+            .iter()
+            .filter_map(|r| r.get::<_, Option<String>>(0))
+            .collect();
         drop(conn);
         self.clean_cache()?;
+        let (compositions, _) = crate::layer_trees::named_by_rows(lists);
+        crate::layer_trees::sweep(
+            &self.cache.join(crate::layer_trees::OPT_DIR),
+            &compositions,
+            &self.state.uses,
+        )?;
         if !collected.is_empty() {
             tracing::debug!(count = collected.len(), "collected unreferenced code");
         }
@@ -755,6 +792,8 @@ impl Code<'_> {
                 }
             }
         }
+        removed +=
+            crate::layer_trees::remove_leftovers(&self.cache.join(crate::layer_trees::OPT_DIR))?;
         Ok(removed)
     }
 }
@@ -788,6 +827,10 @@ impl CodeStore for PgStore {
                 tracing::warn!(code = sha256_hex, error = %e, "cannot pin code");
                 None
             })
+    }
+
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        self.code_parts().composed(layers)
     }
 
     fn collect_code(&self) {
