@@ -1,0 +1,82 @@
+//! A function's layers inside a jail: its composed `/opt` mounted read-only where
+//! Lambda has it, the later layer's files winning, found on the runtime's `PATH` and
+//! `LD_LIBRARY_PATH` (`/opt/bin`, `/opt/lib`). Needs root (see the sandbox crate's
+//! `test_privileges`: skipped without, unless `HEARTH_REQUIRE_PRIVILEGED_TESTS=1`).
+//!
+//! Without the test harness: the jail runs this very binary as its zygote
+//! (`<exe> __jail-init`), as the benchmark's `jail_bench` example does.
+
+mod layers_fixture;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hearth_engine::testing;
+use hearth_engine::{Engine, InvokeRequest};
+use hearth_sandbox::JailSandbox;
+use layers_fixture::{first_layer, give_layers, second_layer, EXPECTED};
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some(hearth_sandbox::jail::INIT_ARG) {
+        hearth_sandbox::jail::init::main();
+    }
+    let required = std::env::var("HEARTH_REQUIRE_PRIVILEGED_TESTS").is_ok_and(|v| v == "1");
+    if !is_root() {
+        assert!(
+            !required,
+            "this test needs root, and HEARTH_REQUIRE_PRIVILEGED_TESTS=1 says it must run"
+        );
+        println!("skipped: a_jailed_function_finds_its_layers_at_opt needs root");
+        println!("test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(a_jailed_function_finds_its_layers_at_opt());
+    println!("test a_jailed_function_finds_its_layers_at_opt ... ok");
+    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+}
+
+/// Whether this process runs as root: `/proc/self` belongs to its effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+async fn a_jailed_function_finds_its_layers_at_opt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::env::current_exe().expect("own path");
+    let sandbox = Arc::new(JailSandbox::new(exe, &dir.path().join("jail"), None).expect("jail"));
+    let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
+    let (engine, path) = Engine::new(
+        store,
+        testing::catalog(),
+        sandbox.clone(),
+        testing::config(Duration::from_secs(60)),
+    )
+    .expect("engine");
+    testing::create(&engine, layers_fixture::function("jailed")).await;
+    give_layers(&engine, "jailed", &[first_layer(), second_layer()]);
+    let r = path
+        .invoke(InvokeRequest {
+            log_tail: true,
+            ..InvokeRequest::new(
+                "req-jailed-1".into(),
+                testing::fref("jailed"),
+                Bytes::from_static(b"{}"),
+            )
+        })
+        .await
+        .expect("invoke");
+    assert_eq!(r.function_error, None, "{:?} {:?}", r.payload, r.log_result);
+    assert_eq!(
+        String::from_utf8(r.payload.to_vec()).expect("utf-8"),
+        EXPECTED
+    );
+    drop((engine, path));
+    hearth_sandbox::Sandbox::shutdown(sandbox.as_ref());
+}
