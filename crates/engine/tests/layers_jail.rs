@@ -15,7 +15,7 @@ use bytes::Bytes;
 use hearth_engine::testing;
 use hearth_engine::{Engine, InvokeRequest};
 use hearth_sandbox::JailSandbox;
-use layers_fixture::{first_layer, give_layers, second_layer, EXPECTED};
+use layers_fixture::{first_layer, give_layers, second_layer};
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some(hearth_sandbox::jail::INIT_ARG) {
@@ -59,7 +59,11 @@ async fn a_jailed_function_finds_its_layers_at_opt() {
         testing::config(Duration::from_secs(60)),
     )
     .expect("engine");
-    testing::create(&engine, layers_fixture::function("jailed")).await;
+    let function = hearth_engine::NewFunction {
+        environment: [("OPT_PROBE".to_string(), "/opt/probe".to_string())].into(),
+        ..layers_fixture::function("jailed")
+    };
+    testing::create(&engine, function).await;
     give_layers(&engine, "jailed", &[first_layer(), second_layer()]);
     let r = path
         .invoke(InvokeRequest {
@@ -73,9 +77,10 @@ async fn a_jailed_function_finds_its_layers_at_opt() {
         .await
         .expect("invoke");
     assert_eq!(r.function_error, None, "{:?} {:?}", r.payload, r.log_result);
+    // The layers' files, the later layer's winning, on a read-only /opt.
     assert_eq!(
         String::from_utf8(r.payload.to_vec()).expect("utf-8"),
-        EXPECTED
+        "\"two first lib-two read-only\""
     );
     drop((engine, path));
     hearth_sandbox::Sandbox::shutdown(sandbox.as_ref());

@@ -149,6 +149,17 @@ impl Executor {
         .await
     }
 
+    /// Composes `layers` (in the function's order) into their `/opt` ahead of the first
+    /// environment, which then finds it; the pins go when this returns. `Ok` without
+    /// layers.
+    pub(crate) async fn compose_layers(&self, layers: &[CodeRef]) -> Result<(), CodeFailure> {
+        let layers: Vec<String> = layers.iter().map(|l| l.sha256_hex.clone()).collect();
+        blocking(self.inner.code.clone(), move |store| {
+            pin_and_compose(store, &layers).map(drop)
+        })
+        .await
+    }
+
     /// Pins and unpacks `code`, and pins and composes `layers` (in the function's
     /// order) into its `/opt`: what an environment needs. One trip to the blocking pool:
     /// once both exist, this is a few `stat`s.

@@ -46,12 +46,16 @@ pub fn second_layer() -> Vec<u8> {
 
 /// A runtime in sh: each event is answered with `"<answer> <only-one> <lib.txt>"`,
 /// the programs found on `PATH` and the file in the last directory of
-/// `LD_LIBRARY_PATH` (Lambda's `/opt/lib`).
+/// `LD_LIBRARY_PATH` (Lambda's `/opt/lib`), then, if the function sets `OPT_PROBE`,
+/// whether a file can be created there (`writable` or `read-only`).
 const BOOTSTRAP: &str = r#"#!/bin/sh
 api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 while :; do
   id=$(curl -gsS -D - -o /dev/null "$api/invocation/next" | tr -d '\r' | sed -n 's/^lambda-runtime-aws-request-id: *//Ip')
   out="$(answer) $(only-one) $(cat "${LD_LIBRARY_PATH##*:}/lib.txt")"
+  if [ -n "$OPT_PROBE" ]; then
+    if touch "$OPT_PROBE" 2>/dev/null; then out="$out writable"; else out="$out read-only"; fi
+  fi
   curl -gsS -X POST -d "\"$out\"" "$api/invocation/$id/response" >/dev/null
 done
 "#;
