@@ -100,7 +100,7 @@ pub struct BenchArgs {
 
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
-    /// `url`: the function URL overhead, on a server holding only the Rust echo; `queues`:
+    /// `url`: the function URL overhead, on a server holding only the Rust echo; `layers`: cold start with 5 layers beside none; `queues`:
     /// SQS; `events`: EventBridge and Scheduler, not part of the full run).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
