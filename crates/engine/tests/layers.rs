@@ -159,3 +159,52 @@ async fn the_process_sandbox_runs_with_the_layers_on_its_paths() {
     assert_eq!(body(&r), EXPECTED);
     eventually("one environment idle", || engine.idle_environments() == 1).await;
 }
+
+/// A change settling composes the layers before any environment needs them; the
+/// function deleted (its environments retired, their pins released), the composition
+/// goes with its layers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settling_composes_and_a_deleted_function_takes_its_composition_along() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, path, records) = testing::scripted(
+        dir.path(),
+        Script::default(),
+        testing::config(Duration::from_secs(60)),
+    );
+    testing::create(&engine, testing::new_function("s")).await;
+    let layers = give_layers(&engine, "s", &[first_layer(), second_layer()]);
+    let key = hearth_store::composition_key(layers.iter().map(|l| l.code.sha256_hex.as_str()));
+    let opt = dir.path().join("data/opt").join(&key);
+    assert!(!opt.exists());
+    // Any change settles; this one changes a variable.
+    engine
+        .update_configuration(
+            &testing::fref("s"),
+            hearth_engine::ConfigChange {
+                environment: Some([("K".to_string(), "v".to_string())].into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update");
+    testing::settled(&engine, "s").await;
+    assert!(opt.is_dir(), "composed when the change settled");
+    assert_eq!(records.environments(), 0);
+    let r = path.invoke(request("s", "1")).await.expect("invoke");
+    assert_eq!(body(&r), "1");
+    assert_eq!(records.spec(0).expect("spec").opt_dir, Some(opt.clone()));
+    engine.delete_function(&testing::fref("s")).expect("delete");
+    let code = engine.store().code_handle();
+    eventually("the composition is collected", || {
+        code.collect_code();
+        !opt.exists()
+    })
+    .await;
+    for l in &layers {
+        assert!(
+            code.pin_stored(&l.code.sha256_hex).is_none(),
+            "{} kept",
+            l.arn
+        );
+    }
+}
