@@ -108,9 +108,11 @@ fn build(dest: &Path, trees: &[PathBuf]) -> io::Result<()> {
     for tree in trees {
         overlay(tree, dest, &mut dirs)?;
     }
-    // Deepest first does not matter for chmod; the list holds each directory once.
     for d in dirs {
-        fs::set_permissions(&d, fs::Permissions::from_mode(0o555))?;
+        // A directory a later layer replaced with a file is gone, or a file now.
+        if fs::symlink_metadata(&d).is_ok_and(|m| m.is_dir()) {
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o555))?;
+        }
     }
     Ok(())
 }
@@ -281,6 +283,26 @@ mod tests {
             .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
             .collect();
         assert_eq!(names, vec![key]);
+    }
+
+    #[test]
+    fn a_later_layers_file_replaces_a_directory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let a = tree(tmp.path(), "a", &[("x/inside", "dir in a"), ("y", "kept")]);
+        let b = tree(tmp.path(), "b", &[("x", "file in b")]);
+        let opt = tmp.path().join("opt");
+        let dir = compose(&opt, &composition_key(["a", "b"]), &[a, b]).expect("compose");
+        assert_eq!(
+            fs::read_to_string(dir.join("x")).expect("read"),
+            "file in b"
+        );
+        let mode = fs::metadata(dir.join("x"))
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o444);
+        assert_eq!(fs::read_to_string(dir.join("y")).expect("read"), "kept");
     }
 
     #[test]
