@@ -208,3 +208,85 @@ async fn settling_composes_and_a_deleted_function_takes_its_composition_along() 
         );
     }
 }
+
+/// The Python runtime on the process sandbox: a module from the layers (the later
+/// layer's), and `AWS_LAMBDA_EXEC_WRAPPER` naming a wrapper that a layer brings
+/// (`/opt/wrapper.sh`, read as the composed tree's path). Needs `python3.11` installed in
+/// `HEARTH_TEST_RUNTIMES` (`hearth runtime install python3.11 --runtimes-dir DIR`, as the
+/// end-to-end suite does); skipped, saying so, without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_imports_from_layers_through_a_wrapper_from_a_layer() {
+    let Some(runtimes) = std::env::var_os("HEARTH_TEST_RUNTIMES")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.join("python3.11/.hearth-installed").exists())
+    else {
+        eprintln!("skipped: needs python3.11 installed in HEARTH_TEST_RUNTIMES");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
+    let (engine, path) = hearth_engine::Engine::new(
+        store,
+        hearth_engine::Catalog::discover(&runtimes),
+        Arc::new(hearth_sandbox::ProcessSandbox),
+        testing::config(Duration::from_secs(60)),
+    )
+    .expect("engine");
+    let handler = r#"import os
+import hearth_mod
+
+def handler(event, context):
+    return {"mod": hearth_mod.VALUE, "wrapped": os.environ.get("WRAPPED"),
+            "path": os.environ["PYTHONPATH"].split(":")}
+"#;
+
+    let function = hearth_engine::NewFunction {
+        runtime: "python3.11".into(),
+        handler: "app.handler".into(),
+        zip: layers_fixture::zip(&[("app.py", handler, 0o644)]),
+        environment: [(
+            "AWS_LAMBDA_EXEC_WRAPPER".to_string(),
+            "/opt/wrapper.sh".to_string(),
+        )]
+        .into(),
+        timeout: 10,
+        ..testing::new_function("py")
+    };
+    testing::create(&engine, function).await;
+    let wrapper = "#!/bin/sh\nexport WRAPPED=\"$1 $#\"\nexec \"$@\"\n";
+    let layers = give_layers(
+        &engine,
+        "py",
+        &[
+            layers_fixture::zip(&[
+                ("python/hearth_mod.py", "VALUE = 'a'\n", 0o644),
+                ("wrapper.sh", wrapper, 0o755),
+            ]),
+            layers_fixture::zip(&[("python/hearth_mod.py", "VALUE = 'b'\n", 0o644)]),
+        ],
+    );
+    let r = path.invoke(request("py", "{}")).await.expect("invoke");
+    let out: serde_json::Value = serde_json::from_str(&body(&r)).expect("json");
+    assert_eq!(out["mod"], "b");
+    // The wrapper got the interpreter and its arguments (-S -c <prelude> <handler>).
+    let wrapped = out["wrapped"].as_str().expect("wrapped");
+    let (program, argc) = wrapped.rsplit_once(' ').expect("two words");
+    assert!(program.contains("python"), "{wrapped}");
+    assert_eq!(argc, "5");
+    let key = hearth_store::composition_key(layers.iter().map(|l| l.code.sha256_hex.as_str()));
+    let opt = dir.path().join("data/opt").join(key);
+    let path: Vec<&str> = out["path"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    let layer_dir = |p: &str| opt.join(p).display().to_string();
+    assert_eq!(
+        path[..2],
+        [
+            layer_dir("python/lib/python3.11/site-packages"),
+            layer_dir("python")
+        ]
+    );
+}

@@ -38,7 +38,19 @@ fn main() {
         .expect("tokio runtime");
     runtime.block_on(a_jailed_function_finds_its_layers_at_opt());
     println!("test a_jailed_function_finds_its_layers_at_opt ... ok");
-    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+    let python = std::env::var_os("HEARTH_TEST_RUNTIMES")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.join("python3.11/.hearth-installed").exists());
+    let Some(runtimes) = python else {
+        println!(
+            "skipped: jailed_python_with_layers needs python3.11 installed in HEARTH_TEST_RUNTIMES"
+        );
+        println!("test result: ok. 1 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
+        return;
+    };
+    runtime.block_on(jailed_python_with_layers(&runtimes));
+    println!("test jailed_python_with_layers ... ok");
+    println!("test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
 }
 
 /// Whether this process runs as root: `/proc/self` belongs to its effective user.
@@ -82,6 +94,87 @@ async fn a_jailed_function_finds_its_layers_at_opt() {
         String::from_utf8(r.payload.to_vec()).expect("utf-8"),
         "\"two first lib-two read-only\""
     );
+    drop((engine, path));
+    hearth_sandbox::Sandbox::shutdown(sandbox.as_ref());
+}
+
+/// The Python runtime in a jail: Lambda's layer directories first on `PYTHONPATH`
+/// after the function's own (`/var/task/vendor`), a module from the later layer, and a
+/// wrapper at `/opt/wrapper.sh` given the runtime's command.
+async fn jailed_python_with_layers(runtimes: &std::path::Path) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::env::current_exe().expect("own path");
+    let sandbox = Arc::new(JailSandbox::new(exe, &dir.path().join("jail"), None).expect("jail"));
+    let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
+    let (engine, path) = Engine::new(
+        store,
+        hearth_engine::Catalog::discover(runtimes),
+        sandbox.clone(),
+        testing::config(Duration::from_secs(60)),
+    )
+    .expect("engine");
+    let handler = r#"import os
+import hearth_mod, hearth_vendored
+
+def handler(event, context):
+    return {"mod": hearth_mod.VALUE, "vendored": hearth_vendored.VALUE,
+            "wrapped": os.environ.get("WRAPPED"), "path": os.environ["PYTHONPATH"],
+            "file": hearth_mod.__file__}
+"#;
+    let function = hearth_engine::NewFunction {
+        runtime: "python3.11".into(),
+        handler: "app.handler".into(),
+        zip: layers_fixture::zip(&[
+            ("app.py", handler, 0o644),
+            ("vendor/hearth_vendored.py", "VALUE = 'v'\n", 0o644),
+        ]),
+        environment: [
+            ("AWS_LAMBDA_EXEC_WRAPPER", "/opt/wrapper.sh"),
+            ("PYTHONPATH", "/var/task/vendor"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        timeout: 10,
+        ..testing::new_function("py")
+    };
+    testing::create(&engine, function).await;
+    let wrapper = "#!/bin/sh\nexport WRAPPED=\"$1 $#\"\nexec \"$@\"\n";
+    give_layers(
+        &engine,
+        "py",
+        &[
+            layers_fixture::zip(&[
+                ("python/hearth_mod.py", "VALUE = 'a'\n", 0o644),
+                ("wrapper.sh", wrapper, 0o755),
+            ]),
+            layers_fixture::zip(&[("python/hearth_mod.py", "VALUE = 'b'\n", 0o644)]),
+        ],
+    );
+    let r = path
+        .invoke(InvokeRequest {
+            log_tail: true,
+            ..InvokeRequest::new(
+                "req-py-1".into(),
+                testing::fref("py"),
+                Bytes::from_static(b"{}"),
+            )
+        })
+        .await
+        .expect("invoke");
+    assert_eq!(r.function_error, None, "{:?} {:?}", r.payload, r.log_result);
+    let out: serde_json::Value = serde_json::from_slice(&r.payload).expect("json");
+    assert_eq!(out["mod"], "b");
+    assert_eq!(out["vendored"], "v");
+    assert_eq!(out["file"], "/opt/python/hearth_mod.py");
+    assert_eq!(
+        out["path"],
+        "/var/task/vendor:/opt/python/lib/python3.11/site-packages:/opt/python:/var/runtime"
+    );
+    let wrapped = out["wrapped"].as_str().expect("wrapped");
+    let (program, argc) = wrapped.rsplit_once(' ').expect("two words");
+    assert!(program.contains("python"), "{wrapped}");
+    assert_eq!(argc, "5");
     drop((engine, path));
     hearth_sandbox::Sandbox::shutdown(sandbox.as_ref());
 }
