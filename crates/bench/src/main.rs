@@ -15,6 +15,7 @@ mod fleet_figures;
 mod floor;
 mod forward_overhead;
 mod functions;
+mod layers_cold;
 mod load;
 mod measure;
 mod messaging;
@@ -99,7 +100,7 @@ pub struct BenchArgs {
 
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
-    /// `url`: the function URL overhead, on a server holding only the Rust echo; `queues`:
+    /// `url`: the function URL overhead, on a server holding only the Rust echo; `layers`: cold start with 5 layers beside none; `queues`:
     /// SQS; `events`: EventBridge and Scheduler, not part of the full run).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
@@ -130,6 +131,8 @@ pub enum Only {
     Metrics,
     /// SQS sends, receives, long-poll wake-up, and an event-source mapping to the echo.
     Queues,
+    /// Cold start of a function with 5 layers beside one without.
+    Layers,
     /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
     /// the firing jitter of one-time Scheduler schedules (about 17 minutes; 1 with --quick).
     Events,
@@ -389,6 +392,21 @@ fn bench(
         server.stop();
         return Ok(report);
     }
+    if let Some(Only::Layers) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        let mut conn = Conn::new(server.addr());
+        // The first environment of the bench's zip unpacks it: not part of the figure.
+        server::create_function(&mut conn, ECHO, &rust.spec)
+            .and_then(|()| server::wait_active(&mut conn, ECHO))
+            .and_then(|()| server::invoke(&mut conn, ECHO, &payload_1k()))
+            .and_then(|()| {
+                layers_cold::cold_starts_with_layers(&rust.spec, plan.cold, &mut conn, &mut report)
+            })
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
     if let Some(Only::Url) = args.only {
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         let mut conn = Conn::new(server.addr());
@@ -450,6 +468,9 @@ fn bench(
     // function): not part of any figure.
     server::invoke(&mut conn, ECHO, &payload_1k()).map_err(|e| server.explain(e))?;
     cold_starts(&rust, &cold_names, &mut conn, work, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    layers_cold::cold_starts_with_layers(&rust.spec, plan.cold, &mut conn, &mut report)
+        .map_err(|e| server.explain(e))?;
     server.check_alive()?;
 
     idle_memory(

@@ -42,6 +42,10 @@ pub struct Launch {
     pub hidden: Vec<PathBuf>,
     /// Managed runtimes get `AWS_EXECUTION_ENV`; custom ones do not.
     pub managed: bool,
+    /// Where the function's layers are as the runtime sees them: `/opt` in a jail (as on
+    /// Lambda, layers or not); in the process sandbox the composed tree's host path, or
+    /// none for a function without layers (the host's own `/opt` is not the function's).
+    pub opt: Option<PathBuf>,
 }
 
 /// Why an environment cannot start: reported to the caller as `Runtime.InvalidEntrypoint`.
@@ -51,6 +55,9 @@ pub enum LaunchError {
     NoBootstrap,
     #[error("fork/exec /var/task/bootstrap: permission denied")]
     NotExecutable,
+    /// The bootstrap a layer brought (`/opt/bootstrap`) cannot be run.
+    #[error("fork/exec /opt/bootstrap: permission denied")]
+    OptNotExecutable,
     #[error("runtime {0} is not installed on this host (run `hearth runtime install {0}`)")]
     NotInstalled(String),
 }
@@ -166,12 +173,27 @@ impl Catalog {
     }
 
     /// The command for `runtime` running `handler` from `task_root` (a host path), with
-    /// paths as the runtime will see them.
+    /// paths as the runtime will see them, for a function without layers.
     pub fn launch(
         &self,
         runtime: &str,
         handler: &str,
         task_root: &Path,
+        guest: &GuestPaths,
+    ) -> Result<Launch, LaunchError> {
+        self.launch_with_layers(runtime, handler, task_root, None, guest)
+    }
+
+    /// [`Self::launch`] for a function whose layers are composed at `layers` (a host
+    /// path): their directories join the search paths as Lambda's do (`PYTHONPATH`,
+    /// `NODE_PATH`, `PATH`, and `LD_LIBRARY_PATH` from [`crate::contract`]), and a
+    /// custom runtime's `bootstrap` may come from a layer (`/opt/bootstrap`).
+    pub fn launch_with_layers(
+        &self,
+        runtime: &str,
+        handler: &str,
+        task_root: &Path,
+        layers: Option<&Path>,
         guest: &GuestPaths,
     ) -> Result<Launch, LaunchError> {
         let family = self
@@ -180,10 +202,19 @@ impl Catalog {
             .filter(|_| install::is_installed(&self.runtimes_dir, runtime))
             .ok_or_else(|| LaunchError::NotInstalled(runtime.to_string()))?;
         let dir = self.runtimes_dir.join(runtime);
-        let (task_g, runtime_g) = match guest {
-            GuestPaths::Host => (task_root.to_path_buf(), dir.clone()),
-            GuestPaths::Lambda => (PathBuf::from("/var/task"), PathBuf::from("/var/runtime")),
+        let (task_g, runtime_g, opt_g) = match guest {
+            GuestPaths::Host => (
+                task_root.to_path_buf(),
+                dir.clone(),
+                layers.map(Path::to_path_buf),
+            ),
+            GuestPaths::Lambda => (
+                PathBuf::from("/var/task"),
+                PathBuf::from("/var/runtime"),
+                Some(PathBuf::from("/opt")),
+            ),
         };
+        let opt = opt_g.as_deref();
         Ok(match family {
             Family::Python {
                 interpreter,
@@ -198,14 +229,15 @@ impl Catalog {
                     handler.into(),
                 ],
                 env: vec![
-                    ("PYTHONPATH".into(), python_path(runtime, &runtime_g, guest)),
-                    ("PATH".into(), lambda_path(interpreter)),
+                    ("PYTHONPATH".into(), python_path(runtime, &runtime_g, opt)),
+                    ("PATH".into(), lambda_path(Some(interpreter), opt)),
                 ],
                 runtime_dir: Some(dir),
                 ro_paths: interpreter_paths(interpreter, prefix),
                 // -S leaves nothing of the host's to hide.
                 hidden: Vec::new(),
                 managed: true,
+                opt: opt_g.clone(),
             },
             Family::Node {
                 interpreter,
@@ -228,13 +260,14 @@ impl Catalog {
                         (
                             "NODE_PATH".into(),
                             format!(
-                                "{}:{}:{}",
+                                "{}{}:{}:{}",
+                                node_layer_paths(runtime, opt),
                                 modules_g.display(),
                                 runtime_g.display(),
                                 task_g.display()
                             ),
                         ),
-                        ("PATH".into(), lambda_path(interpreter)),
+                        ("PATH".into(), lambda_path(Some(interpreter), opt)),
                     ],
                     runtime_dir: Some(dir),
                     ro_paths: interpreter_paths(interpreter, prefix),
@@ -243,25 +276,43 @@ impl Catalog {
                     // searched, as HOME is unset.
                     hidden: vec![prefix.join("lib/node")],
                     managed: true,
+                    opt: opt_g.clone(),
                 }
             }
             Family::Provided => {
-                let bootstrap = task_root.join("bootstrap");
-                let meta = std::fs::metadata(&bootstrap).map_err(|_| LaunchError::NoBootstrap)?;
-                if !meta.is_file() {
+                // Lambda's order: the function's own, then a layer's.
+                let found = [(
+                    task_root.join("bootstrap"),
+                    task_g.join("bootstrap"),
+                    LaunchError::NotExecutable,
+                )]
+                .into_iter()
+                .chain(layers.zip(opt).map(|(host, guest)| {
+                    (
+                        host.join("bootstrap"),
+                        guest.join("bootstrap"),
+                        LaunchError::OptNotExecutable,
+                    )
+                }))
+                .find_map(|(host, guest, not_executable)| {
+                    let meta = std::fs::metadata(&host).ok().filter(|m| m.is_file())?;
+                    Some((meta, guest, not_executable))
+                });
+                let Some((meta, program, not_executable)) = found else {
                     return Err(LaunchError::NoBootstrap);
-                }
+                };
                 if meta.permissions().mode() & 0o111 == 0 {
-                    return Err(LaunchError::NotExecutable);
+                    return Err(not_executable);
                 }
                 Launch {
-                    program: task_g.join("bootstrap"),
+                    program,
                     args: Vec::new(),
-                    env: vec![("PATH".into(), LAMBDA_PATH.into())],
+                    env: vec![("PATH".into(), lambda_path(None, opt))],
                     runtime_dir: None,
                     ro_paths: Vec::new(),
                     hidden: Vec::new(),
                     managed: false,
+                    opt: opt_g.clone(),
                 }
             }
         })
@@ -279,16 +330,33 @@ const PYTHON_PRELUDE: &str = "import site, runpy\n\
 site.setquit(); site.setcopyright(); site.sethelper()\n\
 runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)\n";
 
-/// The runtime client's directory, after Lambda's layer directories in a jail (empty
-/// there until Hearth has layers; a host's `/opt` is not the function's).
-fn python_path(runtime: &str, runtime_g: &Path, guest: &GuestPaths) -> String {
-    match guest {
-        GuestPaths::Host => runtime_g.display().to_string(),
-        GuestPaths::Lambda => format!(
-            "/opt/python/lib/{runtime}/site-packages:/opt/python:{}",
-            runtime_g.display()
-        ),
+/// The runtime client's directory, after Lambda's layer directories (site-packages
+/// first, then `python`, the order of Lambda's `sys.path`) where the function has them.
+fn python_path(runtime: &str, runtime_g: &Path, opt: Option<&Path>) -> String {
+    match opt {
+        None => runtime_g.display().to_string(),
+        Some(opt) => {
+            let opt = opt.display();
+            format!(
+                "{opt}/python/lib/{runtime}/site-packages:{opt}/python:{}",
+                runtime_g.display()
+            )
+        }
     }
+}
+
+/// Lambda's layer folders on `NODE_PATH` (`/opt/nodejs/node20/node_modules`, then
+/// `/opt/nodejs/node_modules`), each followed by `:`; nothing without layers.
+fn node_layer_paths(runtime: &str, opt: Option<&Path>) -> String {
+    let Some(opt) = opt else {
+        return String::new();
+    };
+    let opt = opt.display();
+    let major = runtime
+        .strip_prefix("nodejs")
+        .unwrap_or(runtime)
+        .trim_end_matches(".x");
+    format!("{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:")
 }
 
 /// The path with every symlink resolved, if it exists: an interpreter reached through a
@@ -310,16 +378,21 @@ fn interpreter_paths(interpreter: &Path, prefix: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// Lambda's `PATH`.
-const LAMBDA_PATH: &str = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
+/// Lambda's `PATH` without its last entry, the layers' `/opt/bin`.
+const LAMBDA_PATH: &str = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin";
 
-/// Lambda's `PATH` with the interpreter's own directory first, where `/var/lang/bin`
-/// would hold it on Lambda.
-fn lambda_path(interpreter: &Path) -> String {
-    match interpreter.parent() {
+/// Lambda's `PATH` (`/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin`) with the
+/// interpreter's own directory first, where `/var/lang/bin` would hold it on Lambda,
+/// and the layers' `bin` last where the function has layers.
+fn lambda_path(interpreter: Option<&Path>, opt: Option<&Path>) -> String {
+    let mut path = match interpreter.and_then(Path::parent) {
         Some(dir) => format!("{}:{LAMBDA_PATH}", dir.display()),
         None => LAMBDA_PATH.to_string(),
+    };
+    if let Some(opt) = opt {
+        path.push_str(&format!(":{}/bin", opt.display()));
     }
+    path
 }
 
 /// Runs `program args` and returns its output lines (the interpreter's own answer
@@ -401,6 +474,137 @@ mod tests {
         assert_eq!(
             interpreter_paths(Path::new("/opt/a/bin/python3"), Path::new("/opt/b")),
             [PathBuf::from("/opt/b"), PathBuf::from("/opt/a/bin")]
+        );
+    }
+
+    /// A catalogue of one installed runtime of `family`, in `dir`.
+    fn one(dir: &Path, runtime: &str, family: Family) -> Catalog {
+        std::fs::create_dir_all(dir.join("rt").join(runtime)).expect("mkdir");
+        std::fs::write(dir.join("rt").join(runtime).join(".hearth-installed"), "").expect("mark");
+        Catalog {
+            runtimes_dir: dir.join("rt"),
+            families: BTreeMap::from([(runtime.to_string(), family)]),
+        }
+    }
+
+    #[test]
+    fn layers_join_the_search_paths_as_on_lambda() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let task = dir.path().join("task");
+        let layers = Path::new("/data/opt/k");
+        let python = one(
+            dir.path(),
+            "python3.12",
+            Family::Python {
+                interpreter: PathBuf::from("/usr/bin/python3.12"),
+                prefix: PathBuf::from("/usr"),
+            },
+        );
+        let env = |l: Launch| -> BTreeMap<String, String> { l.env.into_iter().collect() };
+        let rt = dir.path().join("rt/python3.12").display().to_string();
+        let host = python
+            .launch_with_layers("python3.12", "h", &task, Some(layers), &GuestPaths::Host)
+            .expect("launch");
+        assert_eq!(host.opt.as_deref(), Some(layers));
+        let host = env(host);
+        assert_eq!(
+            host["PYTHONPATH"],
+            format!("/data/opt/k/python/lib/python3.12/site-packages:/data/opt/k/python:{rt}")
+        );
+        assert_eq!(
+            host["PATH"],
+            "/usr/bin:/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/data/opt/k/bin"
+        );
+        // Without layers the process sandbox names no /opt at all.
+        let bare = python
+            .launch("python3.12", "h", &task, &GuestPaths::Host)
+            .expect("launch");
+        assert_eq!(bare.opt, None);
+        let bare = env(bare);
+        assert_eq!(bare["PYTHONPATH"], rt);
+        assert_eq!(
+            bare["PATH"],
+            "/usr/bin:/var/lang/bin:/usr/local/bin:/usr/bin/:/bin"
+        );
+        // A jail always has Lambda's /opt, layers or not.
+        let jailed = env(python
+            .launch("python3.12", "h", &task, &GuestPaths::Lambda)
+            .expect("launch"));
+        assert_eq!(
+            jailed["PATH"],
+            "/usr/bin:/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+        );
+
+        let node = one(
+            dir.path(),
+            "nodejs20.x",
+            Family::Node {
+                interpreter: PathBuf::from("/usr/bin/node"),
+                prefix: PathBuf::from("/usr"),
+            },
+        );
+        let jailed = env(node
+            .launch_with_layers("nodejs20.x", "h", &task, Some(layers), &GuestPaths::Lambda)
+            .expect("launch"));
+        assert_eq!(
+            jailed["NODE_PATH"],
+            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"
+        );
+        let host = env(node
+            .launch_with_layers("nodejs20.x", "h", &task, Some(layers), &GuestPaths::Host)
+            .expect("launch"));
+        assert!(
+            host["NODE_PATH"].starts_with(
+                "/data/opt/k/nodejs/node20/node_modules:/data/opt/k/nodejs/node_modules:"
+            ),
+            "{}",
+            host["NODE_PATH"]
+        );
+    }
+
+    #[test]
+    fn a_layer_may_bring_the_bootstrap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = one(dir.path(), "provided.al2023", Family::Provided);
+        let task = dir.path().join("task");
+        let opt = dir.path().join("opt");
+        std::fs::create_dir_all(&task).expect("mkdir");
+        std::fs::create_dir_all(&opt).expect("mkdir");
+        std::fs::write(opt.join("bootstrap"), "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            opt.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .expect("chmod");
+        let launch =
+            |guest| catalog.launch_with_layers("provided.al2023", "h", &task, Some(&opt), guest);
+        assert_eq!(
+            launch(&GuestPaths::Lambda).err(),
+            Some(LaunchError::OptNotExecutable)
+        );
+        std::fs::set_permissions(
+            opt.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        assert_eq!(
+            launch(&GuestPaths::Lambda).expect("launch").program,
+            Path::new("/opt/bootstrap")
+        );
+        assert_eq!(
+            launch(&GuestPaths::Host).expect("launch").program,
+            opt.join("bootstrap")
+        );
+        // The function's own comes first.
+        std::fs::write(task.join("bootstrap"), "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            task.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        assert_eq!(
+            launch(&GuestPaths::Lambda).expect("launch").program,
+            Path::new("/var/task/bootstrap")
         );
     }
 

@@ -105,9 +105,18 @@ pub fn variables(
         ("AWS_SESSION_TOKEN", "hearth".to_string()),
         ("TZ", ":UTC".to_string()),
         ("LANG", "en_US.UTF-8".to_string()),
+        // Lambda's, whose last entry is the layers' `/opt/lib` (there only where the
+        // function has layers in the process sandbox).
         (
             "LD_LIBRARY_PATH",
-            format!("/var/lang/lib:/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:{task}/lib:/opt/lib"),
+            format!(
+                "/var/lang/lib:/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:{task}/lib{}",
+                launch
+                    .opt
+                    .as_ref()
+                    .map(|o| format!(":{}/lib", o.display()))
+                    .unwrap_or_default()
+            ),
         ),
     ];
     env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
@@ -160,6 +169,7 @@ mod tests {
             ro_paths: Vec::new(),
             hidden: Vec::new(),
             managed,
+            opt: Some(PathBuf::from("/opt")),
         }
     }
 
@@ -285,5 +295,29 @@ mod tests {
         let with_dir: BTreeMap<_, _> = with_dir.into_iter().collect();
         assert_eq!(with_dir["LAMBDA_RUNTIME_DIR"], "/rt/python3.12");
         assert!(with_dir["LD_LIBRARY_PATH"].contains(":/rt/python3.12/lib:/srv/code/x:"));
+        assert!(with_dir["LD_LIBRARY_PATH"].ends_with(":/srv/code/x/lib:/opt/lib"));
+        // The process sandbox without layers names no /opt; with them, their tree.
+        for (opt, tail) in [
+            (None, "/srv/code/x/lib"),
+            (Some("/data/opt/k"), "/srv/code/x/lib:/data/opt/k/lib"),
+        ] {
+            let l = Launch {
+                opt: opt.map(PathBuf::from),
+                ..launch(true, None)
+            };
+            let env: BTreeMap<_, _> =
+                variables(&f, None, Path::new("/srv/code/x"), &l, &GuestPaths::Host)
+                    .into_iter()
+                    .collect();
+            assert!(
+                env["LD_LIBRARY_PATH"].ends_with(tail),
+                "{}",
+                env["LD_LIBRARY_PATH"]
+            );
+            assert_eq!(
+                env["LD_LIBRARY_PATH"].matches("/opt").count(),
+                usize::from(opt.is_some())
+            );
+        }
     }
 }

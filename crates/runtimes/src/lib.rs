@@ -6,6 +6,7 @@
 
 mod catalog;
 pub mod contract;
+pub mod function_env;
 mod host;
 pub mod install;
 

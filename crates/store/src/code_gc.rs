@@ -230,7 +230,7 @@ SELECT (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM function
      + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM versions)
      + (SELECT COALESCE(SUM(json_extract(data, '$.code.size')), 0) FROM layer_versions)";
 
-/// Code hashes that rows name.
+/// Code hashes that rows name, their layers' included.
 fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError> {
     let mut stmt = conn.prepare_cached(REFERENCED)?;
     let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
@@ -238,7 +238,26 @@ fn referenced(conn: &rusqlite::Connection) -> Result<HashSet<String>, StoreError
     for row in rows {
         out.extend(row?);
     }
+    out.extend(named_layers(conn)?.1);
     Ok(out)
+}
+
+/// Every row's `layers` (a JSON array), for [`crate::layer_trees::named_by_rows`].
+const LAYER_LISTS: &str = "
+SELECT json_extract(data, '$.layers') FROM functions
+UNION ALL SELECT json_extract(data, '$.layers') FROM versions";
+
+/// The compositions and the layer code that rows name (see `layer_trees.rs`).
+fn named_layers(
+    conn: &rusqlite::Connection,
+) -> Result<(HashSet<String>, HashSet<String>), StoreError> {
+    let mut stmt = conn.prepare_cached(LAYER_LISTS)?;
+    let rows = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+    let mut lists = Vec::new();
+    for row in rows {
+        lists.extend(row?);
+    }
+    Ok(crate::layer_trees::named_by_rows(lists))
 }
 
 impl SqliteStore {
@@ -310,10 +329,12 @@ impl SqliteStore {
         let candidates = self.stored_code()?;
         let mut trash = Vec::new();
         let mut collected = Vec::new();
+        let compositions;
         {
             // The database before the pins, always: a pin may be released (and this lock
             // taken) by code that holds the database, never the other way round.
             let conn = self.conn();
+            compositions = named_layers(&conn)?.0;
             let state = self.code.lock();
             let referenced = referenced(&conn)?;
             for hex in candidates {
@@ -351,7 +372,31 @@ impl SqliteStore {
         if !collected.is_empty() {
             tracing::debug!(count = collected.len(), "collected unreferenced code");
         }
+        let trees = crate::layer_trees::sweep(
+            &self.root.join(crate::layer_trees::OPT_DIR),
+            &compositions,
+            &self.code,
+        )?;
+        if !trees.is_empty() {
+            tracing::debug!(count = trees.len(), "collected unused layer trees");
+        }
         Ok(collected)
+    }
+
+    /// The `/opt` composed from pinned layers (in the function's order), built on first
+    /// use, and a pin of it for as long as an environment uses it (see `layer_trees.rs`).
+    pub(crate) fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        let key = crate::layer_trees::composition_key(layers.iter().map(|p| p.sha256_hex()));
+        let pin = self.pin(&key);
+        let mut trees = Vec::with_capacity(layers.len());
+        let opt = self.root.join(crate::layer_trees::OPT_DIR);
+        if !opt.join(&key).is_dir() {
+            for layer in layers {
+                trees.push(self.unpacked(layer)?);
+            }
+        }
+        let dir = crate::layer_trees::compose(&opt, &key, &trees)?;
+        Ok((pin, dir))
     }
 
     /// Removes what an earlier process left half done: temporary zips and trees of a
@@ -368,6 +413,8 @@ impl SqliteStore {
                 }
             }
         }
+        removed +=
+            crate::layer_trees::remove_leftovers(&self.root.join(crate::layer_trees::OPT_DIR))?;
         Ok(removed)
     }
 }
@@ -499,6 +546,64 @@ mod tests {
             vec![latest.sha256_hex.clone()]
         );
         assert!(store.stored_code().expect("list").is_empty());
+    }
+
+    #[test]
+    fn a_functions_layers_and_their_composition_stay_while_it_names_them() {
+        let (_dir, store) = store();
+        let own = code(&store, "own");
+        let first = code(&store, "layer one");
+        let second = code(&store, "layer two");
+        let mut f = function("f", &own);
+        f.layers = [&first, &second]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| hearth_model::function::LayerRef {
+                arn: format!("arn:aws:lambda:us-east-1:000000000000:layer:l:{i}"),
+                code: (*c).clone(),
+            })
+            .collect();
+        store.insert_function(&f).expect("insert");
+        let pins: Vec<_> = [&first, &second]
+            .iter()
+            .map(|c| store.pin_stored(&c.sha256_hex).expect("stored"))
+            .collect();
+        let (opt_pin, opt) = store.composed(&pins).expect("composed");
+        assert_eq!(
+            opt,
+            store
+                .root()
+                .join("opt")
+                .join(crate::layer_trees::composition_key([
+                    first.sha256_hex.as_str(),
+                    second.sha256_hex.as_str()
+                ]))
+        );
+        // The later layer's bootstrap wins.
+        assert_eq!(fs::read(opt.join("bootstrap")).expect("read"), b"layer two");
+        drop((opt_pin, pins));
+        // Unpinned, but named by the function's row: nothing goes.
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        assert!(opt.is_dir());
+        assert_eq!(on_disk(&store, &first), (true, true));
+        // An unnamed composition that is pinned stays until its pin goes.
+        let only_second = [store.pin_stored(&second.sha256_hex).expect("stored")];
+        let (pin, other) = store.composed(&only_second).expect("composed");
+        drop(only_second);
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        assert!(other.is_dir());
+        drop(pin);
+        assert!(store.sweep_code().expect("sweep").is_empty());
+        assert!(!other.exists());
+        assert!(opt.is_dir());
+        // The function gone, its layers and their composition go with its code.
+        assert!(store.delete_function("f").expect("delete"));
+        let mut gone = store.sweep_code().expect("sweep");
+        gone.sort();
+        let mut want = vec![own.sha256_hex, first.sha256_hex, second.sha256_hex];
+        want.sort();
+        assert_eq!(gone, want);
+        assert!(!opt.exists());
     }
 
     #[test]

@@ -315,6 +315,9 @@ impl CodeStore for SqliteStore {
     fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin> {
         SqliteStore::pin_stored(self, sha256_hex)
     }
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        SqliteStore::composed(self, layers)
+    }
     fn collect_code(&self) {
         SqliteStore::collect_code(self)
     }

@@ -374,6 +374,10 @@ pub trait CodeStore: Send + Sync {
     fn unpacked(&self, pin: &CodePin) -> Result<PathBuf, StoreError>;
     /// Pins stored code for use; `None` if it is not stored.
     fn pin_stored(&self, sha256_hex: &str) -> Option<CodePin>;
+    /// The `/opt` composed from pinned layers in this order (a later layer's files win),
+    /// built once per order of layers and shared read-only, with a pin that keeps it
+    /// while an environment uses it.
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError>;
     /// Asks for a sweep of unused code: call after a row stopped naming some code.
     fn collect_code(&self);
     /// Lambda's `TotalCodeSize`: the zip size of every function's `$LATEST` plus that

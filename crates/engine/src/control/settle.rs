@@ -3,7 +3,8 @@
 //! code is unpacked, and so fully checked, while the change is in progress: a package
 //! that cannot be unpacked fails the creation (`State` `Failed`) or the update
 //! (`LastUpdateStatus` `Failed`, `$LATEST` back on its previous code), and versions
-//! published meanwhile share that fate.
+//! published meanwhile share that fate. The function's layers are composed into its
+//! `/opt` at the same time, for the same reason.
 
 use hearth_model::{FunctionConfig, LastUpdateStatus, State};
 use hearth_store::StoreError;
@@ -31,6 +32,13 @@ impl Engine {
         let ready = self.inner.executor.ready_code(&f.code).await;
         if let Err(failure) = &ready {
             tracing::warn!(function = name, reason = %failure.reason(), "the function's code cannot be unpacked");
+        }
+        // The layers' `/opt` too, so that the first environment finds it made. A layer
+        // that cannot be composed does not fail the change (layers are checked when
+        // published); the environments that need it report it.
+        let layers: Vec<_> = f.layers.iter().map(|l| l.code.clone()).collect();
+        if let Err(failure) = self.inner.executor.compose_layers(&layers).await {
+            tracing::warn!(function = name, reason = %failure.reason(), "the function's layers cannot be composed");
         }
         let result = self.record_outcome(name, &f.revision_id, ready.as_ref().err());
         // Gone, failed, or a newer change settles (and settles these versions) itself.

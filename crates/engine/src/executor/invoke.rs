@@ -195,14 +195,15 @@ impl Executor {
     }
 
     /// Starts an environment for a function version; its code (unpacked on first use)
-    /// stays pinned for as long as the environment lives.
+    /// and its layers (composed on first use) stay pinned for as long as the
+    /// environment lives.
     pub(crate) async fn start_environment(
         &self,
         spec: &RunSpec,
         request_id: &str,
         origin: Origin,
     ) -> Result<Environment, StartError> {
-        let (pin, task_root) = match self.ready_code(&spec.code).await {
+        let ready = match self.ready_with_layers(&spec.code, &spec.layers).await {
             Ok(ready) => ready,
             Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
             Err(failure) => return Err(StartError::Code(failure.to_error())),
@@ -210,7 +211,7 @@ impl Executor {
         let began = Instant::now();
         let started = Environment::start(
             spec,
-            (pin, &task_root),
+            ready,
             &self.inner.catalog,
             (
                 &self.inner.sandbox,

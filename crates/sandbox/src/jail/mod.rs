@@ -180,11 +180,16 @@ impl JailSandbox {
     fn binds(&self, spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
         let mut binds = Vec::new();
         let mut fds = Vec::new();
-        // The code and the runtime client as file systems of their own, so that their
-        // mounts do not show the host's paths; bound as they are should that fail.
+        // The code, the runtime client and the layers as file systems of their own, so
+        // that their mounts do not show the host's paths; bound as they are should that
+        // fail.
         let mut own = vec![(spec.task_root.clone(), PathBuf::from("/var/task"))];
         if let Some(dir) = &spec.runtime_dir {
             own.push((dir.clone(), PathBuf::from("/var/runtime")));
+        }
+        // The function's layers, composed once on the host, at Lambda's `/opt`.
+        if let Some(dir) = &spec.opt_dir {
+            own.push((dir.clone(), PathBuf::from("/opt")));
         }
         let mut wanted = Vec::new();
         for (host, target) in own {

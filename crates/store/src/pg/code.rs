@@ -147,6 +147,11 @@ UNION SELECT l #>> '{code,sha256_hex}'
 UNION SELECT l #>> '{code,sha256_hex}'
     FROM versions, jsonb_array_elements(COALESCE(data::jsonb -> 'layers', '[]'::jsonb)) l";
 
+/// Every row's `layers`, for the compositions rows name (`layer_trees.rs`).
+const LAYER_LISTS: &str = "
+SELECT data::jsonb ->> 'layers' FROM functions
+UNION ALL SELECT data::jsonb ->> 'layers' FROM versions";
+
 /// Lambda's `TotalCodeSize`: the zip of every `$LATEST`, of every published version and
 /// of every layer version, each counted.
 const ACCOUNT_CODE_SIZE: &str = "
@@ -617,6 +622,23 @@ impl Code<'_> {
         }
     }
 
+    /// The `/opt` of pinned layers, composed in this node's cache (`layer_trees.rs`).
+    /// Its pin is counted in memory only: a composition is this node's own, not a blob
+    /// (the heartbeat's attempt at a pin row for it finds no blob and writes none).
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        let key = crate::layer_trees::composition_key(layers.iter().map(|p| p.sha256_hex()));
+        let pin = self.state.uses.pin(&key);
+        let opt = self.cache.join(crate::layer_trees::OPT_DIR);
+        let mut trees = Vec::new();
+        if !opt.join(&key).is_dir() {
+            for layer in layers {
+                trees.push(self.unpacked(layer)?);
+            }
+        }
+        let dir = crate::layer_trees::compose(&opt, &key, &trees)?;
+        Ok((pin, dir))
+    }
+
     /// Whether this node has the zip or the unpacked tree of `hex`.
     fn is_cached(&self, hex: &str) -> bool {
         self.zip_path(hex).is_file() || self.code_dir().join(hex).is_dir()
@@ -636,8 +658,19 @@ impl Code<'_> {
                 "forgot the code pins of nodes silent too long"
             );
         }
+        let lists: Vec<String> = wait(conn.query(LAYER_LISTS, &[]))
+            .map_err(backend)?
+            .iter()
+            .filter_map(|r| r.get::<_, Option<String>>(0))
+            .collect();
         drop(conn);
         self.clean_cache()?;
+        let (compositions, _) = crate::layer_trees::named_by_rows(lists);
+        crate::layer_trees::sweep(
+            &self.cache.join(crate::layer_trees::OPT_DIR),
+            &compositions,
+            &self.state.uses,
+        )?;
         if !collected.is_empty() {
             tracing::debug!(count = collected.len(), "collected unreferenced code");
         }
@@ -761,6 +794,8 @@ impl Code<'_> {
                 }
             }
         }
+        removed +=
+            crate::layer_trees::remove_leftovers(&self.cache.join(crate::layer_trees::OPT_DIR))?;
         Ok(removed)
     }
 }
@@ -794,6 +829,10 @@ impl CodeStore for PgStore {
                 tracing::warn!(code = sha256_hex, error = %e, "cannot pin code");
                 None
             })
+    }
+
+    fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
+        self.code_parts().composed(layers)
     }
 
     fn collect_code(&self) {

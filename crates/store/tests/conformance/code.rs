@@ -17,6 +17,7 @@ each_backend!(
     code_that_rows_name_stays_through_collection_and_restart,
     total_code_size_counts_latest_and_each_version,
     a_layer_blob_stays_while_its_version_or_a_function_uses_it,
+    layers_compose_once_and_stay_while_a_row_names_them,
 );
 
 /// Stores a distinct zip, pinned.
@@ -512,4 +513,68 @@ fn a_layer_blob_stays_while_its_version_or_a_function_uses_it(s: Fixture) {
         s.code().referenced_code().expect("referenced"),
         hashes(&[&function_code])
     );
+}
+
+fn layers_compose_once_and_stay_while_a_row_names_them(s: Fixture) {
+    let (own, p0) = put(&s, "own");
+    let (first, p1) = put(&s, "first");
+    let (second, p2) = put(&s, "second");
+    let mut f = sample("f");
+    f.code = own.clone();
+    f.layers = [&first, &second]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| hearth_model::function::LayerRef {
+            arn: format!("arn:aws:lambda:us-east-1:000000000000:layer:l{i}:1"),
+            code: (*c).clone(),
+        })
+        .collect();
+    s.metadata().insert_function(&f).expect("insert");
+    drop((p0, p1, p2));
+    let hashes = |codes: &[&CodeRef]| codes.iter().map(|c| c.sha256_hex.clone()).collect();
+    // A function's layers are code its row names.
+    assert_eq!(
+        s.code().referenced_code().expect("referenced"),
+        hashes(&[&own, &first, &second])
+    );
+    let pins: Vec<CodePin> = [&first, &second]
+        .iter()
+        .map(|c| s.code().pin_stored(&c.sha256_hex).expect("stored"))
+        .collect();
+    let (opt_pin, opt) = s.code().composed(&pins).expect("composed");
+    assert_eq!(
+        opt.file_name().and_then(|n| n.to_str()),
+        Some(
+            hearth_store::composition_key([first.sha256_hex.as_str(), second.sha256_hex.as_str()])
+                .as_str()
+        )
+    );
+    // The later layer's file wins; the tree is read-only.
+    assert_eq!(
+        std::fs::read(opt.join("bootstrap")).expect("read"),
+        b"second"
+    );
+    let mode = std::fs::metadata(&opt).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o555);
+    let (pin_again, again) = s.code().composed(&pins).expect("composed again");
+    assert_eq!(again, opt);
+    drop((opt_pin, pins, pin_again));
+    // Named by the row: a sweep keeps it.
+    s.code().collect_code();
+    assert!(s.code().pin_stored(&first.sha256_hex).is_some());
+    // The function gone, its code, its layers and their tree go.
+    assert!(s.metadata().delete_function("f").expect("delete"));
+    for c in [&own, &first, &second] {
+        until_collected(&s, &c.sha256_hex);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while opt.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never collected",
+            opt.display()
+        );
+        s.code().collect_code();
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -6,11 +6,11 @@ mod start;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use crate::executor::code::CodePins;
 use bytes::Bytes;
 use hearth_runtime_api::{Invocation, Outcome, RuntimeApi};
 use hearth_runtimes::contract;
 use hearth_sandbox::Instance;
-use hearth_store::CodePin;
 
 use super::aws_api::ApiServer;
 use super::logs::LogCollector;
@@ -80,8 +80,9 @@ pub(crate) struct Environment {
     pub init_duration: Option<Duration>,
     /// Peak memory seen when the environment was last sampled, in MB.
     peak_mb: u64,
-    /// Keeps the code it runs from being collected until the environment is gone.
-    _code: CodePin,
+    /// Keeps the code it runs and its layers from being collected until the
+    /// environment is gone.
+    _code: CodePins,
     /// Serves Hearth's AWS API inside the environment's network namespace, if it has one.
     _aws_api: Option<ApiServer>,
     /// Runs the environment's X-Ray daemon, if its observer runs one.

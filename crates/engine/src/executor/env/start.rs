@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hearth_model::time::now_ms;
 use hearth_runtime_api::{InitSignal, RuntimeApi};
-use hearth_runtimes::{contract, Catalog, Launch};
+use hearth_runtimes::{contract, function_env, Catalog, Launch};
 use hearth_sandbox::{describe_exit, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec};
-use hearth_store::{CodePin, Writer};
+use hearth_store::Writer;
 
 use super::{error_body, timeout_body, Environment, InitFailure, Origin};
 use crate::executor::aws_api::{ApiServer, FunctionApi};
+use crate::executor::code::{CodePins, ReadyCode};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
@@ -349,8 +350,8 @@ impl Environment {
     /// stalling the async workers.
     pub(crate) async fn start(
         spec: &RunSpec,
-        // The code, pinned for the environment's life, and where it is unpacked.
-        (code, task_root): (CodePin, &Path),
+        // The code and layers, pinned for the environment's life, and where they are.
+        ready: ReadyCode,
         catalog: &Catalog,
         (sandbox, function_api, observer): (&Arc<dyn Sandbox>, Option<&FunctionApi>, &dyn Observer),
         request_id: &str,
@@ -358,11 +359,18 @@ impl Environment {
         logs_to: (&Writer, LogLimits, &ObserverHandle),
     ) -> Result<Self, InitFailure> {
         let attempt = Attempt::new(spec, request_id);
+        let ReadyCode {
+            pins: code,
+            task_root,
+            opt_dir,
+        } = ready;
+        let task_root = task_root.as_path();
         let launch = catalog
-            .launch(
+            .launch_with_layers(
                 &spec.runtime,
                 &spec.handler,
                 task_root,
+                opt_dir.as_deref(),
                 &sandbox.guest_paths(),
             )
             .map_err(|e| attempt.fail_early("Runtime.InvalidEntrypoint", e.to_string()))?;
@@ -373,8 +381,8 @@ impl Environment {
         let credentials = function_api.and_then(|f| f.credentials_for(&spec.role, &spec.function));
         let sandbox_spec = spec_for(
             spec,
-            task_root,
-            &launch,
+            (task_root, opt_dir.as_deref()),
+            launch,
             (&api, aws.url.as_deref(), xray.addr, credentials.as_ref()),
             &attempt.stream,
             &sandbox.guest_paths(),
@@ -415,7 +423,7 @@ impl Environment {
         attempt: &Attempt<'_>,
         origin: Origin,
         ((api, instance, logs, code), beside): (
-            (RuntimeApi, Instance, LogCollector, CodePin),
+            (RuntimeApi, Instance, LogCollector, CodePins),
             Beside,
         ),
         init_duration: Duration,
@@ -470,8 +478,8 @@ fn io_reason(e: &std::io::Error) -> String {
 /// The environment variables and command of one environment (docs/wire/environment.md).
 fn spec_for(
     spec: &RunSpec,
-    task_root: &Path,
-    launch: &Launch,
+    (task_root, opt_dir): (&Path, Option<&Path>),
+    mut launch: Launch,
     (api, aws_endpoint, xray, credentials): (
         &RuntimeApi,
         Option<&str>,
@@ -498,7 +506,7 @@ fn spec_for(
         },
         Some(&api.addr().to_string()),
         task_root,
-        launch,
+        &launch,
         guest,
     );
     if let Some(url) = aws_endpoint {
@@ -518,17 +526,22 @@ fn spec_for(
             }
         }
     }
-    env.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let own: Vec<(String, String)> = spec
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    function_env::merge(&mut env, &own);
+    function_env::wrap(&mut launch, &own, (task_root, opt_dir), guest);
     SandboxSpec {
-        program: launch.program.clone(),
-        args: launch.args.clone(),
+        program: launch.program,
+        args: launch.args,
         env,
         task_root: task_root.to_path_buf(),
-        runtime_dir: launch.runtime_dir.clone(),
-        // Composed from `spec.layers` once layers reach environments.
-        opt_dir: None,
-        ro_paths: launch.ro_paths.clone(),
-        hidden: launch.hidden.clone(),
+        runtime_dir: launch.runtime_dir,
+        opt_dir: opt_dir.map(Path::to_path_buf),
+        ro_paths: launch.ro_paths,
+        hidden: launch.hidden,
         memory_mb: spec.memory_mb.max(0) as u64,
         ephemeral_storage_mb: spec.ephemeral_storage_mb.max(0) as u64,
         egress: spec.egress.clone(),
