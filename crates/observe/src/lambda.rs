@@ -91,12 +91,17 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
             let durations = (m.invocations > 0)
                 .then(|| Stats::from_values(&m.durations, None))
                 .flatten();
+            let post_runtime = Stats::from_values(&m.post_runtime_extensions, None);
             for dims in &sets {
                 let ts = m.start_ms;
                 if let Some(durations) = &durations {
                     sink.count(account, "Invocations", dims, ts, m.invocations);
                     sink.count(account, "Errors", dims, ts, m.errors);
                     sink.record(account, "Duration", dims, Unit::MILLISECONDS, ts, durations);
+                }
+                if let Some(post) = &post_runtime {
+                    let name = "PostRuntimeExtensionsDuration";
+                    sink.record(account, name, dims, Unit::MILLISECONDS, ts, post);
                 }
                 if m.provisioned_invocations > 0 {
                     sink.count(

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hearth_model::time::now_ms;
-use hearth_runtime_api::{InitSignal, RuntimeApi};
+use hearth_runtime_api::{ExtensionSetup, InitSignal, RuntimeApi};
 use hearth_runtimes::{contract, Catalog, Launch};
-use hearth_sandbox::{describe_exit, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec};
+use hearth_sandbox::{
+    describe_exit, ExtensionExits, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec,
+};
 use hearth_store::{CodePin, Writer};
 
 use super::{error_body, timeout_body, Environment, InitFailure, Origin};
@@ -254,20 +256,66 @@ fn collect_output(
     ))
 }
 
-/// Waits for the runtime to end its init: ready (`Some(Ready)`), failed with the error
-/// it posted, or out of time (`None`). A runtime that exits first is an error here.
+/// How init ended, when neither the runtime nor Hearth failed outright.
+enum InitEnd {
+    /// The runtime and every extension asked for their first event.
+    Ready,
+    /// The runtime posted `/init/error`: its body and error type.
+    Posted(Bytes, Option<String>),
+    /// An extension failed: it reported `init/error`, or its process ended.
+    Extension { error_type: String, message: String },
+    /// Out of time.
+    TimedOut,
+}
+
+/// What init waits on besides the runtime's process.
+struct InitWatch<'a> {
+    api: &'a RuntimeApi,
+    init_rx: InitReceiver,
+    exits: Option<&'a mut ExtensionExits>,
+}
+
+/// Waits for init to end: the runtime ready and then every extension (see
+/// `RuntimeApi::extensions_init_done`), the runtime's or an extension's failure, or the
+/// limit. A runtime that exits first is an error here; an extension that exits before
+/// init is over is `Extension.Crash`.
 async fn await_init(
     instance: &mut Instance,
     logs: &LogCollector,
-    init_rx: InitReceiver,
+    watch: InitWatch<'_>,
     attempt: &Attempt<'_>,
-) -> Result<Option<InitSignal>, InitFailure> {
+) -> Result<InitEnd, InitFailure> {
     let limit = INIT_LIMIT + Duration::from_secs(attempt.spec.timeout_s.max(1) as u64);
+    let InitWatch {
+        api,
+        init_rx,
+        exits,
+    } = watch;
+    let phases = async {
+        match init_rx.await {
+            Ok(InitSignal::Ready) => {}
+            Ok(InitSignal::Error { body, error_type }) => return InitEnd::Posted(body, error_type),
+            Err(_) => return InitEnd::TimedOut,
+        }
+        match api.extensions_init_done().await {
+            Ok(()) => InitEnd::Ready,
+            Err(failure) => InitEnd::Extension {
+                message: format!("Extension {} reported an init error", failure.name),
+                error_type: failure.error_type,
+            },
+        }
+    };
+    let crashed = async {
+        match exits {
+            Some(exits) => exits.next().await,
+            None => std::future::pending().await,
+        }
+    };
     // Biased: a runtime that posts `/init/error` and exits at once must be reported
     // with the error it posted, not as a crash.
     tokio::select! {
         biased;
-        s = init_rx => Ok(s.ok()),
+        end = phases => Ok(end),
         status = instance.wait() => {
             let lines = logs.end_period(&[]).await;
             let reason = match status {
@@ -280,7 +328,11 @@ async fn await_init(
                 ..attempt.fail("Runtime.ExitError", reason, lines)
             })
         }
-        _ = tokio::time::sleep(limit) => Ok(None),
+        (name, status) = crashed => Ok(InitEnd::Extension {
+            error_type: "Extension.Crash".into(),
+            message: format!("Extension {name} exited with error: {}", describe_exit(status)),
+        }),
+        _ = tokio::time::sleep(limit) => Ok(InitEnd::TimedOut),
     }
 }
 
@@ -349,8 +401,9 @@ impl Environment {
     /// stalling the async workers.
     pub(crate) async fn start(
         spec: &RunSpec,
-        // The code, pinned for the environment's life, and where it is unpacked.
-        (code, task_root): (CodePin, &Path),
+        // The code, pinned for the environment's life, where it is unpacked, and the
+        // layers composed for `/opt`.
+        (code, task_root, opt_dir): (CodePin, &Path, Option<&Path>),
         catalog: &Catalog,
         (sandbox, function_api, observer): (&Arc<dyn Sandbox>, Option<&FunctionApi>, &dyn Observer),
         request_id: &str,
@@ -373,15 +426,29 @@ impl Environment {
         let credentials = function_api.and_then(|f| f.credentials_for(&spec.role, &spec.function));
         let sandbox_spec = spec_for(
             spec,
-            task_root,
+            (task_root, opt_dir),
             &launch,
             (&api, aws.url.as_deref(), xray.addr, credentials.as_ref()),
             &attempt.stream,
             &sandbox.guest_paths(),
             origin.initialization_type(),
         );
+        // Told before any process starts: an extension may register at once.
+        let external = if sandbox.starts_extensions() {
+            hearth_sandbox::extensions::list(opt_dir)
+        } else {
+            Vec::new()
+        };
+        api.set_extensions(ExtensionSetup {
+            external,
+            function_name: hearth_model::arn::key_name(&spec.function).to_string(),
+            function_version: spec.version.clone(),
+            handler: spec.handler.clone(),
+            account_id: Some(hearth_model::arn::ACCOUNT.to_string()),
+        });
         let spawn = Instant::now();
         let mut instance = self::spawn(sandbox, sandbox_spec, prepared, &attempt).await?;
+        let mut exits = instance.take_extension_exits();
         let logs = collect_output(&mut instance, &attempt, logs_to)
             .ok_or_else(|| attempt.fail_early("Runtime.Unknown", "no output pipe".into()))?;
         let timings = Timings {
@@ -389,11 +456,21 @@ impl Environment {
             spawn,
             spawned: Instant::now(),
         };
-        let signal = await_init(&mut instance, &logs, init_rx, &attempt).await?;
+        let watch = InitWatch {
+            api: &api,
+            init_rx,
+            exits: exits.as_mut(),
+        };
+        let end = await_init(&mut instance, &logs, watch, &attempt).await?;
         let init_duration = attempt.started.elapsed();
-        match signal {
-            Some(InitSignal::Ready) => {
-                let parts = (api, instance, logs, code);
+        match end {
+            InitEnd::Ready => {
+                let extensions = exits.map(|exits| super::extensions::Started {
+                    exits: Some(exits),
+                    reason: hearth_runtime_api::ShutdownReason::Spindown,
+                    killed: false,
+                });
+                let parts = (api, instance, logs, code, extensions);
                 let beside = Beside {
                     aws_api: aws.server,
                     xray: xray.guard,
@@ -401,11 +478,24 @@ impl Environment {
                 let parts = (parts, beside);
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
             }
-            Some(InitSignal::Error { body, error_type }) => {
+            InitEnd::Posted(body, error_type) => {
                 let posted = Some((body, error_type));
                 Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
             }
-            None => Err(failed_init(attempt, (instance, logs), None, init_duration).await),
+            InitEnd::Extension {
+                error_type,
+                message,
+            } => {
+                let body = error_body(
+                    &error_type,
+                    &format!("RequestId: {} Error: {message}", attempt.request_id),
+                );
+                let posted = Some((body, Some(error_type)));
+                Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
+            }
+            InitEnd::TimedOut => {
+                Err(failed_init(attempt, (instance, logs), None, init_duration).await)
+            }
         }
     }
 
@@ -414,8 +504,14 @@ impl Environment {
     async fn ready(
         attempt: &Attempt<'_>,
         origin: Origin,
-        ((api, instance, logs, code), beside): (
-            (RuntimeApi, Instance, LogCollector, CodePin),
+        ((api, instance, logs, code, extensions), beside): (
+            (
+                RuntimeApi,
+                Instance,
+                LogCollector,
+                CodePin,
+                Option<super::extensions::Started>,
+            ),
             Beside,
         ),
         init_duration: Duration,
@@ -434,10 +530,11 @@ impl Environment {
             revision: attempt.spec.environment_key(),
             version: attempt.spec.version.clone(),
             origin,
-            api,
+            api: Arc::new(api),
             usage: None,
             instance,
-            logs,
+            logs: Arc::new(logs),
+            extensions,
             last_used: Instant::now(),
             born: Instant::now(),
             init_duration: Some(init_duration),
@@ -470,7 +567,7 @@ fn io_reason(e: &std::io::Error) -> String {
 /// The environment variables and command of one environment (docs/wire/environment.md).
 fn spec_for(
     spec: &RunSpec,
-    task_root: &Path,
+    (task_root, opt_dir): (&Path, Option<&Path>),
     launch: &Launch,
     (api, aws_endpoint, xray, credentials): (
         &RuntimeApi,
@@ -525,8 +622,7 @@ fn spec_for(
         env,
         task_root: task_root.to_path_buf(),
         runtime_dir: launch.runtime_dir.clone(),
-        // Composed from `spec.layers` once layers reach environments.
-        opt_dir: None,
+        opt_dir: opt_dir.map(Path::to_path_buf),
         ro_paths: launch.ro_paths.clone(),
         hidden: launch.hidden.clone(),
         memory_mb: spec.memory_mb.max(0) as u64,
