@@ -21,7 +21,8 @@
 //!    mounts, releases the runtime's process, reaps orphans, and ends when the runtime
 //!    does — taking every process left in the namespace with it, daemons included;
 //! 3. **runtime** (PID 2): drops every privilege and installs seccomp while waiting;
-//!    released with the command to run, enters `/var/task` and execs it.
+//!    released with the command to run, enters `/var/task`, starts the function's
+//!    external extensions (each handed to the reaper) and execs the runtime.
 //!
 //! Each of them dies with its parent (`PR_SET_PDEATHSIG`), the zygote with Hearth's
 //! thread that started it. Each step runs in a single-threaded process, so `fork` is
@@ -49,7 +50,7 @@ use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execve, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
-use super::spec::{Claim, Enter, Exec, Fork, Forked, Tmp, MAX_FDS, READY};
+use super::spec::{Claim, Enter, Exec, ExtensionExec, Fork, Forked, Tmp, MAX_FDS, READY};
 use super::{mounts, seccomp};
 
 /// Exit code for a failure to set the environment up (not the function's).
@@ -463,6 +464,9 @@ fn runtime(
         }
         let spec: Exec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
         nix::unistd::chdir("/var/task").map_err(os)?;
+        for extension in &spec.extensions {
+            start_extension(extension)?;
+        }
         let program = cstring(spec.program.as_os_str().as_encoded_bytes())?;
         let mut argv = vec![program.clone()];
         for a in &spec.args {
@@ -483,6 +487,42 @@ fn runtime(
     match attempt() {
         Ok(never) => match never {},
         Err(e) => e,
+    }
+}
+
+/// Starts an external extension with the runtime's process's own state (user, no
+/// capabilities, seccomp filter, namespaces, cgroup, directory, output), before the
+/// runtime: forked twice so that it is the reaper's (PID 1 reaps it, and takes it down
+/// with the environment) and not a child the runtime never waits for. A program that
+/// cannot be executed says so on the output and never registers.
+fn start_extension(extension: &ExtensionExec) -> io::Result<()> {
+    // Everything the child needs is made before the fork.
+    let program = cstring(extension.program.as_os_str().as_encoded_bytes())?;
+    let argv = [program.clone()];
+    let envp = extension
+        .env
+        .iter()
+        .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
+        .collect::<io::Result<Vec<_>>>()?;
+    // SAFETY: the runtime's process is single-threaded (a fork of the reaper, which is).
+    match unsafe { fork() }.map_err(os)? {
+        ForkResult::Child => {
+            // SAFETY: as above; this child is single-threaded too.
+            if let Ok(ForkResult::Child) = unsafe { fork() } {
+                let Err(e) = execve(&program, &argv, &envp);
+                eprintln!(
+                    "hearth jail: cannot start extension {}: {}",
+                    extension.program.display(),
+                    os(e)
+                );
+                exit(127)
+            }
+            exit(0)
+        }
+        ForkResult::Parent { child } => {
+            waitpid(child, None).map_err(os)?;
+            Ok(())
+        }
     }
 }
 

@@ -439,6 +439,7 @@ impl Environment {
         } else {
             Vec::new()
         };
+        let has_extensions = !external.is_empty();
         api.set_extensions(ExtensionSetup {
             external,
             function_name: hearth_model::arn::key_name(&spec.function).to_string(),
@@ -465,8 +466,8 @@ impl Environment {
         let init_duration = attempt.started.elapsed();
         match end {
             InitEnd::Ready => {
-                let extensions = exits.map(|exits| super::extensions::Started {
-                    exits: Some(exits),
+                let extensions = has_extensions.then(|| super::extensions::Started {
+                    exits,
                     reason: hearth_runtime_api::ShutdownReason::Spindown,
                     killed: false,
                 });
