@@ -216,6 +216,17 @@ async fn a_python_extension_registers_gets_each_invoke_and_the_shutdown() {
         log.contains(&format!("runtime got {}", first.request_id)),
         "{log}"
     );
+    // The init's lines (not in the invocation's tail) name the extension.
+    let lines = log_lines(&s.engine, "ext-py").await;
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix));
+    assert_eq!(
+        lines[at("EXTENSION").expect("an EXTENSION line")],
+        "EXTENSION Name: pyext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]"
+    );
+    assert!(
+        at("INIT_START") < at("EXTENSION") && at("EXTENSION") < at("START"),
+        "{lines:#?}"
+    );
     let second = request("ext-py", "2", true);
     s.path.invoke(second.clone()).await.expect("answered");
     assert_eq!(

@@ -38,6 +38,14 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// The name on the wire: `INVOKE`, `SHUTDOWN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoke => "INVOKE",
+            Self::Shutdown => "SHUTDOWN",
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "INVOKE" => Some(Self::Invoke),
@@ -374,6 +382,25 @@ impl Extensions {
                     .any(|a| &&a.name == n && a.phase == Phase::Ready)
             })
             .cloned()
+            .collect()
+    }
+
+    /// Every registered extension with the events it subscribed to, in registration
+    /// order.
+    pub(crate) fn registered(&self) -> Vec<(String, Vec<EventType>)> {
+        self.lock()
+            .agents
+            .iter()
+            .map(|a| {
+                let mut events = Vec::new();
+                if a.invoke {
+                    events.push(EventType::Invoke);
+                }
+                if a.shutdown {
+                    events.push(EventType::Shutdown);
+                }
+                (a.name.clone(), events)
+            })
             .collect()
     }
 

@@ -170,6 +170,12 @@ impl RuntimeApi {
         self.shared.extensions.init_done().await
     }
 
+    /// Every registered extension (external or internal) and the events it subscribed
+    /// to, in registration order.
+    pub fn registered_extensions(&self) -> Vec<(String, Vec<EventType>)> {
+        self.shared.extensions.registered()
+    }
+
     /// The external extensions that have not asked for their first event yet.
     pub fn extensions_not_ready(&self) -> Vec<String> {
         self.shared.extensions.not_ready()

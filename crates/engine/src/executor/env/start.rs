@@ -525,7 +525,7 @@ impl Environment {
             "cold start"
         );
         instance.init_done();
-        logs.end_period(&[]).await;
+        logs.end_period(&extension_lines(&api)).await;
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
         Self {
             revision: attempt.spec.environment_key(),
@@ -545,6 +545,24 @@ impl Environment {
             _xray: beside.xray,
         }
     }
+}
+
+/// `EXTENSION Name: … State: Ready Events: [INVOKE,SHUTDOWN]`, one line per registered
+/// extension at the end of a successful init, as Lambda writes them.
+fn extension_lines(api: &RuntimeApi) -> Vec<(i64, String)> {
+    api.registered_extensions()
+        .into_iter()
+        .map(|(name, events)| {
+            let events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+            (
+                now_ms(),
+                format!(
+                    "EXTENSION Name: {name}\tState: Ready\tEvents: [{}]",
+                    events.join(",")
+                ),
+            )
+        })
+        .collect()
 }
 
 fn error_type_of(body: &[u8]) -> Option<String> {
