@@ -251,6 +251,42 @@ mod tests {
     }
 
     #[test]
+    fn post_runtime_extensions_duration_covers_only_invocations_extensions_took() {
+        let entry = |post: Vec<f64>| Entry {
+            function: "f".into(),
+            qualifier: None,
+            version: "$LATEST".into(),
+            minutes: vec![Minute {
+                start_ms: 60_000,
+                invocations: 3,
+                durations: vec![10.0, 250.0, 400.0],
+                post_runtime_extensions: post,
+                ..Minute::default()
+            }],
+            meters: vec![],
+        };
+        let sink = Sink::default();
+        publish(&[entry(vec![200.0, 300.0])], &sink);
+        let got = recorded(sink);
+        let post: Vec<_> = got
+            .iter()
+            .filter(|r| r.1 == "PostRuntimeExtensionsDuration")
+            .map(|r| (r.2.clone(), r.3, r.5))
+            .collect();
+        assert_eq!(
+            post,
+            vec![
+                (dims(&[]), "Milliseconds", (2.0, 500.0)),
+                (dims(&[("FunctionName", "f")]), "Milliseconds", (2.0, 500.0)),
+            ]
+        );
+        let sink = Sink::default();
+        publish(&[entry(vec![])], &sink);
+        let got = recorded(sink);
+        assert!(!got.iter().any(|r| r.1 == "PostRuntimeExtensionsDuration"));
+    }
+
+    #[test]
     fn an_unqualified_invocation_has_no_resource_and_versions_no_executed_version() {
         let minute = Minute {
             start_ms: 0,
