@@ -355,3 +355,27 @@ async fn a_function_without_extensions_runs_as_before() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].1, None, "no PostRuntimeExtensionsDuration");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_reported_to_the_runtime_api_fails_init_too() {
+    // What the jail's watcher sends when an extension's process ends (here the
+    // extension sends it itself, and stays: only the report says it ended).
+    let reporter = r#"#!/usr/bin/env python3
+import os, time, urllib.request
+req = urllib.request.Request("http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/_hearth/extension/exited",
+    method="POST", data=b"", headers={"Hearth-Extension-Name": "reporter", "Hearth-Extension-Status": "512"})
+urllib.request.urlopen(req).read()
+time.sleep(60)
+"#;
+    let s = setup("ext-reported", &[("reporter", reporter)], &[]).await;
+    let req = request("ext-reported", "{}", true);
+    let answer = s.path.invoke(req.clone()).await.expect("answered");
+    let body: serde_json::Value = serde_json::from_slice(&answer.payload).expect("JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "errorType": "Extension.Crash",
+            "errorMessage": format!("RequestId: {} Error: Extension reporter exited with error: exit status 2", req.request_id),
+        })
+    );
+}

@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/2020-01-01/extension/event/next", get(next))
         .route("/2020-01-01/extension/init/error", post(init_error))
         .route("/2020-01-01/extension/exit/error", post(exit_error))
+        .route("/_hearth/extension/exited", post(exited))
 }
 
 impl IntoResponse for Refusal {
@@ -133,4 +134,18 @@ async fn init_error(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Re
 
 async fn exit_error(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     reported(&shared, &headers, false).await
+}
+
+/// Hearth's own: the jail's watcher of an external extension reports that its process
+/// ended (`Hearth-Extension-Name`, `Hearth-Extension-Status`: the wait status). A
+/// function that calls it can only fail its own environment.
+async fn exited(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let name = header(&headers, "hearth-extension-name").unwrap_or_default();
+    let status = header(&headers, "hearth-extension-status").and_then(|s| s.parse::<i32>().ok());
+    match status {
+        Some(status) if shared.extensions.exited(name, status) => {
+            (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+        }
+        _ => StatusCode::BAD_REQUEST.into_response(),
+    }
 }

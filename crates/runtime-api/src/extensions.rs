@@ -153,6 +153,9 @@ pub(crate) struct State {
     /// Closed once init is over: later registrations are refused.
     pub(crate) closed: bool,
     pub(crate) failure: Option<ExtensionFailure>,
+    /// External extensions whose process ended, as the jail's watcher reports them
+    /// (name, wait status), not yet taken by the engine.
+    pub(crate) exits: std::collections::VecDeque<(String, i32)>,
 }
 
 /// The extensions of one environment.
@@ -469,6 +472,35 @@ impl Extensions {
                     .any(|a| a.shutdown && a.phase == Phase::Busy)
             })
             .await;
+    }
+
+    /// Records that external extension `name`'s process ended with wait status
+    /// `status`; false for a name that is not one of the external extensions.
+    pub(crate) fn exited(&self, name: &str, status: i32) -> bool {
+        let mut state = self.lock();
+        if !state.setup.external.iter().any(|n| n == name) {
+            return false;
+        }
+        state.exits.push_back((name.to_string(), status));
+        drop(state);
+        self.bump();
+        true
+    }
+
+    /// Waits for the next reported end of an external extension's process.
+    pub(crate) async fn next_exit(&self) -> (String, i32) {
+        let mut rx = self.changed.subscribe();
+        let mut got = None;
+        let _ = rx
+            .wait_for(|_| {
+                got = self.lock().exits.pop_front();
+                got.is_some()
+            })
+            .await;
+        match got {
+            Some(exit) => exit,
+            None => std::future::pending().await,
+        }
     }
 
     /// The first failure an extension reported, if any.

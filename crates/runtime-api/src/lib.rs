@@ -209,6 +209,13 @@ impl RuntimeApi {
         self.shared.extensions.shutdown_done().await;
     }
 
+    /// Waits until an external extension's process is reported ended (by the jail's
+    /// watcher, `POST /_hearth/extension/exited`): its name and wait status. Never
+    /// resolves when none is.
+    pub async fn extension_exit(&self) -> (String, i32) {
+        self.shared.extensions.next_exit().await
+    }
+
     /// The first error an extension reported (`init/error`, `exit/error`), if any.
     pub fn extension_failure(&self) -> Option<ExtensionFailure> {
         self.shared.extensions.failure()

@@ -429,3 +429,27 @@ async fn without_extensions_nothing_is_waited_for() {
         .await
         .expect("nothing to wait for");
 }
+
+#[tokio::test]
+async fn the_jails_watcher_reports_an_extensions_end() {
+    let (api, addr) = server(&["a"]).await;
+    let path = "/_hearth/extension/exited";
+    let exited = |name: &str, status: &str| {
+        let headers = [
+            ("Hearth-Extension-Name".to_string(), name.to_string()),
+            ("Hearth-Extension-Status".to_string(), status.to_string()),
+        ];
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            call(addr, "POST", path, &headers, "").await.status
+        }
+    };
+    assert_eq!(exited("not-external", "256").await, 400);
+    assert_eq!(exited("a", "x").await, 400);
+    assert_eq!(exited("a", "256").await, 202);
+    let got = tokio::time::timeout(Duration::from_secs(5), api.extension_exit()).await;
+    assert_eq!(got, Ok(("a".to_string(), 256)));
+}

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth_model::time::now_ms;
-use hearth_runtime_api::{Invocation, InvokeEvent, ShutdownReason};
+use std::os::unix::process::ExitStatusExt;
+
+use hearth_runtime_api::{Invocation, InvokeEvent, RuntimeApi, ShutdownReason};
 use hearth_sandbox::ExtensionExits;
 
 use super::Environment;
@@ -67,12 +69,7 @@ impl Environment {
     /// both), or an extension's process ends.
     pub(crate) async fn await_extensions(&mut self, deadline: Instant) -> AfterRuntime {
         let exits = self.extensions.as_mut().and_then(|e| e.exits.as_mut());
-        let crashed = async {
-            match exits {
-                Some(exits) => exits.next().await,
-                None => std::future::pending().await,
-            }
-        };
+        let crashed = crashed(exits, &self.api);
         let end = tokio::select! {
             biased;
             () = self.api.extensions_invoke_done() => AfterRuntime::Done,
@@ -102,6 +99,24 @@ impl Environment {
         if let Some(e) = &mut self.extensions {
             e.killed = true;
         }
+    }
+}
+
+/// The end of an external extension's process, as its sandbox reports it (`exits`:
+/// the process backend's children) or as the jail's watcher tells the Runtime API.
+pub(super) async fn crashed(
+    exits: Option<&mut ExtensionExits>,
+    api: &RuntimeApi,
+) -> (String, ExitStatus) {
+    let from_sandbox = async {
+        match exits {
+            Some(exits) => exits.next().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        exit = from_sandbox => exit,
+        (name, raw) = api.extension_exit() => (name, ExitStatus::from_raw(raw)),
     }
 }
 

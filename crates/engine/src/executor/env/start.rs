@@ -305,12 +305,7 @@ async fn await_init(
             },
         }
     };
-    let crashed = async {
-        match exits {
-            Some(exits) => exits.next().await,
-            None => std::future::pending().await,
-        }
-    };
+    let crashed = super::extensions::crashed(exits, api);
     // Biased: a runtime that posts `/init/error` and exits at once must be reported
     // with the error it posted, not as a crash.
     tokio::select! {
