@@ -379,3 +379,36 @@ time.sleep(60)
         })
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_error_retires_the_environment_after_the_invocation() {
+    let failing = r#"#!/usr/bin/env python3
+import json, os, urllib.request
+base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension/"
+req = urllib.request.Request(base + "register", method="POST",
+    data=json.dumps({"events": ["INVOKE"]}).encode(), headers={"Lambda-Extension-Name": "failing"})
+with urllib.request.urlopen(req) as r:
+    ext_id = r.headers["Lambda-Extension-Identifier"]
+next_req = urllib.request.Request(base + "event/next", headers={"Lambda-Extension-Identifier": ext_id})
+urllib.request.urlopen(next_req).read()
+urllib.request.urlopen(urllib.request.Request(base + "exit/error", method="POST", data=b"{}",
+    headers={"Lambda-Extension-Identifier": ext_id, "Lambda-Extension-Function-Error-Type": "Extension.Broken"})).read()
+urllib.request.urlopen(next_req).read()
+"#;
+    let s = setup("ext-exit", &[("failing", failing)], &[]).await;
+    let answer = s
+        .path
+        .invoke(request("ext-exit", "1", true))
+        .await
+        .expect("answered");
+    assert_eq!(&answer.payload[..], b"1", "the runtime's answer stands");
+    // Done with the invocation once it reported the error: retired at its end (and
+    // killed at once, as it has no SHUTDOWN to hear), so the next one cold-starts.
+    assert_eq!(s.engine.idle_environments(), 0, "retired");
+    let again = s
+        .path
+        .invoke(request("ext-exit", "2", true))
+        .await
+        .expect("answered");
+    assert!(tail(&again).contains("Init Duration"), "{}", tail(&again));
+}

@@ -383,6 +383,10 @@ impl Executor {
                 ending.lines.push(line);
                 ending.healthy = false;
             }
+            if env.extension_failed() {
+                // It posted `exit/error`: the environment is not used again.
+                ending.healthy = false;
+            }
             if matches!(after, AfterRuntime::TimedOut) && ending.status.is_none() {
                 ending.status = Some("timeout".into());
             }

@@ -84,6 +84,16 @@ impl Environment {
         end
     }
 
+    /// Whether an extension reported an error (`exit/error`): the environment is then
+    /// retired (reason `failure`). Takes a lock: asked only of invocations extensions took.
+    pub(crate) fn extension_failed(&mut self) -> bool {
+        let failed = self.api.extension_failure().is_some();
+        if failed {
+            self.set_shutdown_reason(ShutdownReason::Failure);
+        }
+        failed
+    }
+
     /// Whether the environment started external extensions, which hear of its end.
     pub(super) fn shuts_down_extensions(&self) -> bool {
         self.extensions.as_ref().is_some_and(|e| !e.killed)
