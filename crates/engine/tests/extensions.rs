@@ -16,15 +16,20 @@ use hearth_engine::{ConfigChange, Engine, InvokePath, InvokeRequest, NewFunction
 use hearth_model::FunctionRef;
 use hearth_store::LogQuery;
 
-/// A custom runtime: answers each event with its payload.
+/// A custom runtime: answers each event with its payload; `"hang"` makes it hang and
+/// `"exit"` exit.
 const RUNTIME: &str = r#"#!/usr/bin/env python3
-import os, urllib.request
+import os, time, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         body = r.read()
     print("runtime got", rid, flush=True)
+    if body == b'"hang"':
+        time.sleep(600)
+    if body == b'"exit"':
+        os._exit(2)
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
 
@@ -108,6 +113,16 @@ fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
 /// An engine on the process sandbox whose environments have `extensions` (name,
 /// script) in `/opt/extensions`, and a function `name` running [`RUNTIME`].
 async fn setup(name: &str, extensions: &[(&str, &str)], env: &[(&str, &str)]) -> Setup {
+    setup_timed(name, extensions, env, 5).await
+}
+
+/// [`setup`] with a timeout of `timeout` seconds.
+async fn setup_timed(
+    name: &str,
+    extensions: &[(&str, &str)],
+    env: &[(&str, &str)],
+    timeout: i64,
+) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let opt = dir.path().join("opt");
     let out = dir.path().join("out");
@@ -139,7 +154,7 @@ async fn setup(name: &str, extensions: &[(&str, &str)], env: &[(&str, &str)]) ->
         NewFunction {
             environment,
             handler: "app.handler".into(),
-            timeout: 5,
+            timeout,
             zip: zip_of(&[("bootstrap", RUNTIME)]),
             ..testing::new_function(name)
         },
@@ -411,4 +426,31 @@ urllib.request.urlopen(next_req).read()
         .await
         .expect("answered");
     assert!(tail(&again).contains("Init Duration"), "{}", tail(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_says_why_a_failed_environment_goes() {
+    let s = setup_timed("ext-why", &[("pyext", EXTENSION)], &[], 1).await;
+    let ext_log = s.out.join("pyext.log");
+    let timed_out = s
+        .path
+        .invoke(request("ext-why", r#""hang""#, true))
+        .await
+        .expect("answered");
+    assert_eq!(timed_out.function_error.as_deref(), Some("Unhandled"));
+    eventually("the extension hears of the timeout", || {
+        read(&ext_log).ends_with("SHUTDOWN timeout\n")
+    })
+    .await;
+    std::fs::remove_file(&ext_log).expect("reset the record");
+    let crashed = s
+        .path
+        .invoke(request("ext-why", r#""exit""#, true))
+        .await
+        .expect("answered");
+    assert_eq!(crashed.function_error.as_deref(), Some("Unhandled"));
+    eventually("the extension hears of the failure", || {
+        read(&ext_log).ends_with("SHUTDOWN failure\n")
+    })
+    .await;
 }

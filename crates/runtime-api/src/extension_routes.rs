@@ -88,7 +88,11 @@ async fn register(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
 }
 
 async fn next(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let inbox = match identifier(&headers).and_then(|id| shared.extensions.next(id)) {
+    let id = match identifier(&headers) {
+        Ok(id) => id,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let inbox = match shared.extensions.next(id) {
         Ok(inbox) => inbox,
         Err(refusal) => return refusal.into_response(),
     };
@@ -97,6 +101,7 @@ async fn next(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response
     let event = inbox.lock().await.recv().await;
     match event {
         Some(body) => {
+            shared.extensions.received(id);
             let mut response = (StatusCode::OK, body).into_response();
             response
                 .headers_mut()

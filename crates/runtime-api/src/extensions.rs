@@ -117,10 +117,8 @@ fn shutdown_body(reason: ShutdownReason, deadline_ms: i64) -> Bytes {
 pub(crate) enum Phase {
     /// Registered, has not asked for an event yet.
     Registered,
-    /// Waiting in `next` (or about to): done with whatever it was given.
+    /// Asked for its first event: init is over for it.
     Ready,
-    /// Handed an event it has not finished (it has not called `next` again).
-    Busy,
     /// Reported an error (`init/error`, `exit/error`).
     Failed,
 }
@@ -131,8 +129,22 @@ pub(crate) struct Agent {
     pub(crate) invoke: bool,
     pub(crate) shutdown: bool,
     pub(crate) phase: Phase,
+    /// Events queued for it that its `next` has not taken yet.
+    outstanding: u32,
+    /// Whether it took an event and has not asked for the next one since: it works on it.
+    working: bool,
     events: mpsc::Sender<Bytes>,
     pub(crate) inbox: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Bytes>>>,
+}
+
+impl Agent {
+    /// Whether it has an event it has not finished: one queued for it, or one it took
+    /// and has not asked past. An event counts as finished only by the `next` after the
+    /// one that took it, so a `next` that ends an INVOKE does not end a SHUTDOWN queued
+    /// meanwhile.
+    fn busy(&self) -> bool {
+        self.phase != Phase::Failed && (self.outstanding > 0 || self.working)
+    }
 }
 
 /// An extension's failure reported on the API.
@@ -269,6 +281,8 @@ impl Extensions {
             invoke,
             shutdown,
             phase: Phase::Registered,
+            outstanding: 0,
+            working: false,
             events: tx,
             inbox: std::sync::Arc::new(tokio::sync::Mutex::new(rx)),
         });
@@ -303,6 +317,7 @@ impl Extensions {
             ));
         }
         agent.phase = Phase::Ready;
+        agent.working = false;
         let inbox = agent.inbox.clone();
         drop(state);
         self.bump();
@@ -407,6 +422,17 @@ impl Extensions {
             .collect()
     }
 
+    /// Extension `id`'s `next` took an event: it works on it until it asks again.
+    pub(crate) fn received(&self, id: &str) {
+        let mut state = self.lock();
+        if let Ok(agent) = find(&mut state, id) {
+            agent.outstanding = agent.outstanding.saturating_sub(1);
+            agent.working = true;
+        }
+        drop(state);
+        self.bump();
+    }
+
     /// Whether any extension wants INVOKE events (one atomic load).
     pub(crate) fn wants_invoke(&self) -> bool {
         self.any_invoke.load(Ordering::Acquire)
@@ -420,10 +446,11 @@ impl Extensions {
             if agent.phase == Phase::Failed {
                 continue;
             }
-            agent.phase = Phase::Busy;
             // Full only if the extension has not taken its last events: it is then
             // still counted busy until it asks again.
-            let _ = agent.events.try_send(body.clone());
+            if agent.events.try_send(body.clone()).is_ok() {
+                agent.outstanding += 1;
+            }
         }
         drop(state);
         self.bump();
@@ -434,13 +461,7 @@ impl Extensions {
     pub(crate) async fn invoke_done(&self) {
         let mut rx = self.changed.subscribe();
         let _ = rx
-            .wait_for(|_| {
-                !self
-                    .lock()
-                    .agents
-                    .iter()
-                    .any(|a| a.invoke && a.phase == Phase::Busy)
-            })
+            .wait_for(|_| !self.lock().agents.iter().any(|a| a.invoke && a.busy()))
             .await;
     }
 
@@ -451,8 +472,9 @@ impl Extensions {
         state.closed = true;
         let mut n = 0;
         for agent in state.agents.iter_mut().filter(|a| a.shutdown) {
-            agent.phase = Phase::Busy;
-            let _ = agent.events.try_send(body.clone());
+            if agent.events.try_send(body.clone()).is_ok() {
+                agent.outstanding += 1;
+            }
             n += 1;
         }
         drop(state);
@@ -464,13 +486,7 @@ impl Extensions {
     pub(crate) async fn shutdown_done(&self) {
         let mut rx = self.changed.subscribe();
         let _ = rx
-            .wait_for(|_| {
-                !self
-                    .lock()
-                    .agents
-                    .iter()
-                    .any(|a| a.shutdown && a.phase == Phase::Busy)
-            })
+            .wait_for(|_| !self.lock().agents.iter().any(|a| a.shutdown && a.busy()))
             .await;
     }
 

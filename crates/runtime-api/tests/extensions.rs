@@ -453,3 +453,46 @@ async fn the_jails_watcher_reports_an_extensions_end() {
     let got = tokio::time::timeout(Duration::from_secs(5), api.extension_exit()).await;
     assert_eq!(got, Ok(("a".to_string(), 256)));
 }
+
+#[tokio::test]
+async fn the_next_that_ends_an_invoke_does_not_end_a_shutdown_queued_meanwhile() {
+    let (api, addr) = server(&["a"]).await;
+    let api = std::sync::Arc::new(api);
+    let a = register(addr, "a", r#"["INVOKE","SHUTDOWN"]"#).await;
+    let id = a
+        .header("lambda-extension-identifier")
+        .expect("id")
+        .to_string();
+    let next = |id: String| async move {
+        call(
+            addr,
+            "GET",
+            NEXT,
+            &[("Lambda-Extension-Identifier", &id)],
+            "",
+        )
+        .await
+    };
+    let first = tokio::spawn(next(id.clone()));
+    api.extensions_init_done().await.expect("init over");
+    api.invoke_extensions(&event("req-1"));
+    assert_eq!(first.await.expect("joined").body["eventType"], "INVOKE");
+    // SHUTDOWN is queued while the extension still works on the INVOKE.
+    assert_eq!(api.shutdown_extensions(ShutdownReason::Spindown, 0), 1);
+    let done = tokio::spawn({
+        let api = api.clone();
+        async move { api.extensions_shutdown_done().await }
+    });
+    // This `next` ends the INVOKE and takes the SHUTDOWN: not done yet.
+    let got = next(id.clone()).await;
+    assert_eq!(got.body["eventType"], "SHUTDOWN");
+    tokio::task::yield_now().await;
+    assert!(!done.is_finished(), "still working on SHUTDOWN");
+    // Asking once more means it is done with SHUTDOWN.
+    let last = tokio::spawn(next(id));
+    tokio::time::timeout(Duration::from_secs(5), done)
+        .await
+        .expect("shutdown over")
+        .expect("joined");
+    last.abort();
+}
