@@ -67,6 +67,10 @@ pub struct Invoked<'a> {
     pub duration: Duration,
     /// The init phase, for the invocation that cold-started its environment.
     pub init: Option<Duration>,
+    /// The part of `duration` after the runtime's response during which extensions
+    /// subscribed to INVOKE still worked on it (`PostRuntimeExtensionsDuration`); `None`
+    /// when no extension took the invocation.
+    pub post_runtime_extensions: Option<Duration>,
     pub start: Start,
     /// Whether it ran on on-demand concurrency although its version or alias has
     /// provisioned concurrency allocated, all of it busy

@@ -91,12 +91,17 @@ pub(crate) fn publish(entries: &[Entry], sink: &dyn MetricSink) {
             let durations = (m.invocations > 0)
                 .then(|| Stats::from_values(&m.durations, None))
                 .flatten();
+            let post_runtime = Stats::from_values(&m.post_runtime_extensions, None);
             for dims in &sets {
                 let ts = m.start_ms;
                 if let Some(durations) = &durations {
                     sink.count(account, "Invocations", dims, ts, m.invocations);
                     sink.count(account, "Errors", dims, ts, m.errors);
                     sink.record(account, "Duration", dims, Unit::MILLISECONDS, ts, durations);
+                }
+                if let Some(post) = &post_runtime {
+                    let name = "PostRuntimeExtensionsDuration";
+                    sink.record(account, name, dims, Unit::MILLISECONDS, ts, post);
                 }
                 if m.provisioned_invocations > 0 {
                     sink.count(
@@ -243,6 +248,42 @@ mod tests {
                 .map(|r| (r.2.clone(), "Count", (1.0, 1.0)))
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn post_runtime_extensions_duration_covers_only_invocations_extensions_took() {
+        let entry = |post: Vec<f64>| Entry {
+            function: "f".into(),
+            qualifier: None,
+            version: "$LATEST".into(),
+            minutes: vec![Minute {
+                start_ms: 60_000,
+                invocations: 3,
+                durations: vec![10.0, 250.0, 400.0],
+                post_runtime_extensions: post,
+                ..Minute::default()
+            }],
+            meters: vec![],
+        };
+        let sink = Sink::default();
+        publish(&[entry(vec![200.0, 300.0])], &sink);
+        let got = recorded(sink);
+        let post: Vec<_> = got
+            .iter()
+            .filter(|r| r.1 == "PostRuntimeExtensionsDuration")
+            .map(|r| (r.2.clone(), r.3, r.5))
+            .collect();
+        assert_eq!(
+            post,
+            vec![
+                (dims(&[]), "Milliseconds", (2.0, 500.0)),
+                (dims(&[("FunctionName", "f")]), "Milliseconds", (2.0, 500.0)),
+            ]
+        );
+        let sink = Sink::default();
+        publish(&[entry(vec![])], &sink);
+        let got = recorded(sink);
+        assert!(!got.iter().any(|r| r.1 == "PostRuntimeExtensionsDuration"));
     }
 
     #[test]

@@ -403,6 +403,7 @@ mod tests {
             start_ms: 0,
             duration: Duration::from_millis(3),
             init: Some(Duration::from_millis(120)),
+            post_runtime_extensions: None,
             start: Start::Cold,
             provisioned_spillover: true,
             ending: Ending::Success,

@@ -23,6 +23,8 @@ pub(crate) struct Minute {
     pub provisioned_spillovers: u64,
     /// Each invocation's duration, ms.
     pub durations: Vec<f64>,
+    /// Each `PostRuntimeExtensionsDuration`, ms: only invocations that extensions took.
+    pub post_runtime_extensions: Vec<f64>,
     /// Events queued for asynchronous invocation.
     pub async_received: u64,
     /// Each attempt's event age, ms.
@@ -191,6 +193,9 @@ impl Table {
                 m.provisioned_spillovers += 1;
             }
             m.durations.push(duration_ms);
+            if let Some(post) = i.post_runtime_extensions {
+                m.post_runtime_extensions.push(post.as_secs_f64() * 1000.0);
+            }
             let meter = e.meter(i);
             meter.requests += 1;
             meter.billed_ms += billed.total_ms;
@@ -271,6 +276,7 @@ mod tests {
             start_ms,
             duration: Duration::from_micros(duration_us),
             init: None,
+            post_runtime_extensions: None,
             start,
             provisioned_spillover: false,
             ending,

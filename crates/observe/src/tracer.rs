@@ -331,6 +331,7 @@ mod tests {
             start_ms: T0 + 200,
             duration: Duration::from_millis(30),
             init,
+            post_runtime_extensions: None,
             start,
             ending: Ending::Success,
             provisioned_spillover: false,

@@ -4,7 +4,10 @@
 //!
 //! The wire contract is written down in `docs/wire/runtime-api.md`: `next` long-polls and
 //! answers exactly 200, every POST answers exactly 202, responses over 6291556 bytes get 413.
+//! The same listener serves the Extensions API (2020-01-01, `docs/extensions.md`).
 
+mod extension_routes;
+mod extensions;
 mod handlers;
 mod next_watch;
 mod stream;
@@ -17,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use extensions::{EventType, ExtensionFailure, ExtensionSetup, InvokeEvent, ShutdownReason};
 pub use types::{FunctionFailure, InitSignal, Invocation, Outcome, ResponseSink, StreamPart};
 
 /// A runtime needs one or two connections (a runtime interface client keeps one alive;
@@ -45,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
     /// Who waits for the runtime's `next` after an invocation (see [`RuntimeApi::watch_next`]).
     pub(crate) next_watch: next_watch::NextWatch,
+    /// The Extensions API's registrations and events.
+    pub(crate) extensions: extensions::Extensions,
 }
 
 /// Where the outcome of the invocation in progress goes.
@@ -95,6 +101,7 @@ impl RuntimeApi {
             delivered: Mutex::new(None),
             init: Mutex::new(Some(init_tx)),
             next_watch: next_watch::NextWatch::default(),
+            extensions: extensions::Extensions::default(),
         });
         let app = handlers::router(shared.clone());
         // Aborting this task (on drop) closes the environment's connections with it.
@@ -145,6 +152,73 @@ impl RuntimeApi {
     /// replaces this one. Only one invocation is watched at a time.
     pub fn watch_next(&self, request_id: &str) -> oneshot::Receiver<std::time::SystemTime> {
         self.shared.next_watch.arm(request_id.to_string())
+    }
+}
+
+/// The Extensions API side (see `docs/extensions.md`).
+impl RuntimeApi {
+    /// Tells the API which external extensions were started and what registering
+    /// extensions are told of the function. Call before starting any process.
+    pub fn set_extensions(&self, setup: ExtensionSetup) {
+        self.shared.extensions.setup(setup);
+    }
+
+    /// Waits until init is over for the extensions: every external extension
+    /// registered and every registered one asked for its first event; then closes
+    /// registration. `Err` when one reported an error (`init/error`).
+    pub async fn extensions_init_done(&self) -> Result<(), ExtensionFailure> {
+        self.shared.extensions.init_done().await
+    }
+
+    /// Every registered extension (external or internal) and the events it subscribed
+    /// to, in registration order.
+    pub fn registered_extensions(&self) -> Vec<(String, Vec<EventType>)> {
+        self.shared.extensions.registered()
+    }
+
+    /// The external extensions that have not asked for their first event yet.
+    pub fn extensions_not_ready(&self) -> Vec<String> {
+        self.shared.extensions.not_ready()
+    }
+
+    /// Whether any extension subscribed to INVOKE (one atomic load: the whole cost of
+    /// extensions for an invocation of a function without them).
+    pub fn extensions_want_invoke(&self) -> bool {
+        self.shared.extensions.wants_invoke()
+    }
+
+    /// Hands the INVOKE event to every extension subscribed to it.
+    pub fn invoke_extensions(&self, event: &InvokeEvent) {
+        self.shared.extensions.invoke(event);
+    }
+
+    /// Waits until every extension given the INVOKE event asked for its next event.
+    pub async fn extensions_invoke_done(&self) {
+        self.shared.extensions.invoke_done().await;
+    }
+
+    /// Hands SHUTDOWN to every extension subscribed to it and closes registration;
+    /// returns how many got it.
+    pub fn shutdown_extensions(&self, reason: ShutdownReason, deadline_ms: i64) -> usize {
+        self.shared.extensions.shutdown(reason, deadline_ms)
+    }
+
+    /// Waits until every extension given SHUTDOWN asked for its next event (which,
+    /// after SHUTDOWN, never comes: asking means it is done).
+    pub async fn extensions_shutdown_done(&self) {
+        self.shared.extensions.shutdown_done().await;
+    }
+
+    /// Waits until an external extension's process is reported ended (by the jail's
+    /// watcher, `POST /_hearth/extension/exited`): its name and wait status. Never
+    /// resolves when none is.
+    pub async fn extension_exit(&self) -> (String, i32) {
+        self.shared.extensions.next_exit().await
+    }
+
+    /// The first error an extension reported (`init/error`, `exit/error`), if any.
+    pub fn extension_failure(&self) -> Option<ExtensionFailure> {
+        self.shared.extensions.failure()
     }
 }
 

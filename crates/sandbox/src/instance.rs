@@ -7,17 +7,19 @@ use std::process::{ExitStatus, Stdio};
 use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::SandboxError;
 
 /// Starts `cmd` as the leader of its own process group, with stdout and stderr merged
 /// into one non-blocking pipe (the environment's log) and killed if the handle drops.
-pub(crate) fn spawn_with_output(
+/// The caller makes the pipe (and may have given its write end to other processes of
+/// the environment: extensions).
+pub(crate) fn spawn_on_pipe(
     mut cmd: Command,
     program: &Path,
+    (reader, writer): (std::io::PipeReader, std::io::PipeWriter),
 ) -> Result<(Child, pipe::Receiver), SandboxError> {
-    let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
     let writer2 = writer.try_clone().map_err(SandboxError::Pipe)?;
     cmd.stdout(Stdio::from(writer))
         .stderr(Stdio::from(writer2))
@@ -64,9 +66,33 @@ pub(crate) struct Adopted {
 enum Process {
     Child(Child),
     Adopted(Adopted),
+    /// Taken out by [`Instance::take`]: nothing left to wait for or kill.
+    Gone,
     /// Not an OS process: the scripted sandbox's in-process runtime.
     #[cfg(any(test, feature = "scripted"))]
     Task(crate::scripted::Task),
+}
+
+/// The external extensions started beside the runtime (see [`crate::extensions`]).
+pub(crate) struct ExtensionProcesses {
+    /// Each leads its own process group, killed with the environment.
+    pub pids: Vec<u32>,
+    /// How each ended, with its name, as it ends.
+    pub exits: mpsc::UnboundedReceiver<(String, ExitStatus)>,
+}
+
+/// Reports how an environment's external extensions end.
+pub struct ExtensionExits(mpsc::UnboundedReceiver<(String, ExitStatus)>);
+
+impl ExtensionExits {
+    /// Waits for the next extension to end: its name and how. Never resolves once
+    /// every one has been reported (so that it can sit in a `select!`).
+    pub async fn next(&mut self) -> (String, ExitStatus) {
+        match self.0.recv().await {
+            Some(exit) => exit,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// The runtime process of one environment, leader of its own process group.
@@ -75,6 +101,9 @@ pub struct Instance {
     pid: u32,
     output: Option<pipe::Receiver>,
     teardown: Option<Box<dyn Teardown>>,
+    /// None for an environment without external extensions (or whose backend reports
+    /// none).
+    extensions: Option<ExtensionProcesses>,
 }
 
 impl Instance {
@@ -89,7 +118,35 @@ impl Instance {
             pid,
             output: Some(output),
             teardown,
+            extensions: None,
         }
+    }
+
+    /// The same instance with its external extensions' processes.
+    pub(crate) fn with_extensions(mut self, extensions: Option<ExtensionProcesses>) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// How the external extensions' processes end, as they end; taken once. None for
+    /// an environment without any.
+    pub fn take_extension_exits(&mut self) -> Option<ExtensionExits> {
+        let e = self.extensions.as_mut()?;
+        let (_, empty) = mpsc::unbounded_channel();
+        Some(ExtensionExits(std::mem::replace(&mut e.exits, empty)))
+    }
+
+    /// Takes the instance out, leaving one that has no process (for an environment
+    /// that hands its processes to a task that ends them later).
+    pub fn take(&mut self) -> Instance {
+        let gone = Instance {
+            process: Process::Gone,
+            pid: 0,
+            output: None,
+            teardown: None,
+            extensions: None,
+        };
+        std::mem::replace(self, gone)
     }
 
     pub(crate) fn adopted(
@@ -102,6 +159,7 @@ impl Instance {
             process: Process::Adopted(process),
             output: Some(output),
             teardown,
+            extensions: None,
         }
     }
 
@@ -114,6 +172,7 @@ impl Instance {
             pid: 0,
             output: Some(output),
             teardown: None,
+            extensions: None,
         }
     }
 
@@ -130,6 +189,15 @@ impl Instance {
     /// Kills every process of the environment, including ones the runtime started in
     /// the background.
     pub fn kill(&mut self) {
+        if let Process::Gone = self.process {
+            return;
+        }
+        for pid in self.extensions.iter().flat_map(|e| &e.pids) {
+            if let Some(pid) = i32::try_from(*pid).ok().and_then(Pid::from_raw) {
+                // ESRCH (already gone) is the only expected failure.
+                let _ = kill_process_group(pid, Signal::KILL);
+            }
+        }
         #[cfg(any(test, feature = "scripted"))]
         if let Process::Task(task) = &self.process {
             task.kill();
@@ -143,6 +211,7 @@ impl Instance {
             Process::Child(child) => {
                 let _ = child.start_kill();
             }
+            Process::Gone => {}
             #[cfg(any(test, feature = "scripted"))]
             Process::Task(_) => {}
             Process::Adopted(p) => {
@@ -172,6 +241,7 @@ impl Instance {
         match &mut self.process {
             Process::Child(child) => !matches!(child.try_wait(), Ok(None)),
             Process::Adopted(p) => p.status.borrow().is_some(),
+            Process::Gone => true,
             #[cfg(any(test, feature = "scripted"))]
             Process::Task(task) => task.has_exited(),
         }
@@ -187,6 +257,9 @@ impl Instance {
     pub fn peak_memory_bytes(&self) -> Option<u64> {
         if let Some(t) = &self.teardown {
             return t.peak_memory_bytes();
+        }
+        if let Process::Gone = self.process {
+            return None;
         }
         #[cfg(any(test, feature = "scripted"))]
         if let Process::Task(_) = &self.process {
@@ -210,6 +283,9 @@ impl Instance {
         if let Some(t) = &self.teardown {
             return t.usage_source();
         }
+        if let Process::Gone = self.process {
+            return None;
+        }
         #[cfg(any(test, feature = "scripted"))]
         if let Process::Task(_) = &self.process {
             return None;
@@ -227,6 +303,7 @@ impl Instance {
                 })?;
                 (*status).ok_or_else(|| std::io::Error::other("no exit status"))
             }
+            Process::Gone => Err(std::io::Error::other("the instance was taken")),
             #[cfg(any(test, feature = "scripted"))]
             Process::Task(task) => task.wait().await,
         }

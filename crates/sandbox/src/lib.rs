@@ -10,6 +10,7 @@
 //! `scripted` feature) runs in-process scripted runtimes instead of processes.
 
 mod exit;
+pub mod extensions;
 mod instance;
 pub mod jail;
 mod process;
@@ -24,7 +25,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 
 pub use exit::describe_exit;
-pub use instance::{Instance, Teardown};
+pub use instance::{ExtensionExits, Instance, Teardown};
 pub use jail::JailSandbox;
 pub use process::ProcessSandbox;
 pub use usage::{Usage, UsageSource};
@@ -138,6 +139,13 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// An executable of `/opt/extensions` could not be started.
+    #[error("cannot start extension {name}: {source}")]
+    ExtensionSpawn {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the output pipe: {0}")]
     Pipe(#[source] std::io::Error),
     #[error("cannot prepare the environment's network: {0}")]
@@ -165,6 +173,12 @@ pub trait Sandbox: Send + Sync + 'static {
     /// networking); otherwise they have either the host's network (`process`) or
     /// loopback only (a jail on a host that cannot give them more).
     fn enforces_egress(&self) -> bool {
+        false
+    }
+
+    /// Whether the backend starts the external extensions of a spec's `opt_dir`
+    /// (`<opt>/extensions/*`) before the runtime.
+    fn starts_extensions(&self) -> bool {
         false
     }
 

@@ -18,7 +18,7 @@ use hearth_store::LogBatch;
 
 use super::code::CodeFailure;
 use super::ending::Ending;
-use super::env::{Environment, InitFailure, Origin, RunEnd};
+use super::env::{AfterRuntime, Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
@@ -107,9 +107,10 @@ impl Executor {
         qualifier: Option<&str>,
         req: &InvokeRequest,
     ) -> Option<Result<InvokeResponse, EngineError>> {
-        // Held until the invocation is over: concurrency is busy environments.
-        let _permit = match self.inner.admission.admit(&spec.function).await {
-            Ok(p) => p,
+        // Held until the invocation is over (which may be after the caller is answered,
+        // see `finish`): concurrency is busy environments.
+        let mut permit = match self.inner.admission.admit(&spec.function).await {
+            Ok(p) => Some(p),
             Err(e) => {
                 if e.is_throttle() {
                     self.observer()
@@ -119,14 +120,14 @@ impl Executor {
             }
         };
         if let Some(q) = qualifier {
-            if let Some(done) = self.run_provisioned(spec, q, req).await {
+            if let Some(done) = self.run_provisioned(spec, q, req, &mut permit).await {
                 return Some(done);
             }
         }
-        if let Some(done) = self.run_warm(spec, req).await {
+        if let Some(done) = self.run_warm(spec, req, &mut permit).await {
             return Some(done);
         }
-        self.run_cold(spec, req).await
+        self.run_cold(spec, req, &mut permit).await
     }
 
     /// Runs the event on an idle provisioned environment of `qualifier`, if there is
@@ -136,13 +137,14 @@ impl Executor {
         spec: &RunSpec,
         qualifier: &str,
         req: &InvokeRequest,
+        permit: &mut Option<super::admission::Permit>,
     ) -> Option<Result<InvokeResponse, EngineError>> {
         let mut env = self
             .inner
             .provisioned
             .take(&spec.function, qualifier, &spec.version)?;
         match self.run_on(spec, req, &mut env, true).await {
-            Ran::Done(result) => Some(self.finish(spec, env, result)),
+            Ran::Done(result) => Some(self.finish(spec, req, env, result, permit)),
             Ran::Undelivered => {
                 self.release_provisioned(&spec.function, env, false);
                 None
@@ -156,13 +158,14 @@ impl Executor {
         &self,
         spec: &RunSpec,
         req: &InvokeRequest,
+        permit: &mut Option<super::admission::Permit>,
     ) -> Option<Result<InvokeResponse, EngineError>> {
         let key = pool::key(&spec.function, &spec.version);
         let (warm, stale) = self.inner.pool.acquire(&key, &spec.environment_key());
         drop(stale);
         let mut env = warm?;
         match self.run_on(spec, req, &mut env, true).await {
-            Ran::Done(result) => Some(self.finish(spec, env, result)),
+            Ran::Done(result) => Some(self.finish(spec, req, env, result, permit)),
             // The warm runtime died before it took the event: nothing ran, so the
             // event goes to a fresh environment instead.
             Ran::Undelivered => None,
@@ -175,6 +178,7 @@ impl Executor {
         &self,
         spec: &RunSpec,
         req: &InvokeRequest,
+        permit: &mut Option<super::admission::Permit>,
     ) -> Option<Result<InvokeResponse, EngineError>> {
         let mut env = match self
             .start_environment(spec, &req.request_id, Origin::OnDemand)
@@ -188,7 +192,7 @@ impl Executor {
             }
         };
         Some(match self.run_on(spec, req, &mut env, false).await {
-            Ran::Done(result) => self.finish(spec, env, result),
+            Ran::Done(result) => self.finish(spec, req, env, result, permit),
             // Only warm runs report this; a cold one reports the crash itself.
             Ran::Undelivered => Err(EngineError::internal("a new environment lost its event")),
         })
@@ -203,11 +207,15 @@ impl Executor {
         request_id: &str,
         origin: Origin,
     ) -> Result<Environment, StartError> {
-        let ready = match self.ready_with_layers(&spec.code, &spec.layers).await {
+        let mut ready = match self.ready_with_layers(&spec.code, &spec.layers).await {
             Ok(ready) => ready,
             Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
             Err(failure) => return Err(StartError::Code(failure.to_error())),
         };
+        if let Some(dir) = self.opt_dir() {
+            // A test's own `/opt` in place of the composed layers.
+            ready.opt_dir = Some(dir);
+        }
         let began = Instant::now();
         let started = Environment::start(
             spec,
@@ -243,13 +251,20 @@ impl Executor {
         self.inner.usage.sample(now)
     }
 
-    /// Returns a healthy environment to where it came from, and answers.
+    /// Returns a healthy environment to where it came from, and answers; an invocation
+    /// that extensions still work on is finished later, with its concurrency `permit`.
     fn finish(
         &self,
         spec: &RunSpec,
+        req: &InvokeRequest,
         env: Environment,
-        result: RunResult,
+        mut result: RunResult,
+        permit: &mut Option<super::admission::Permit>,
     ) -> Result<InvokeResponse, EngineError> {
+        if let Some(post) = result.deferred.take() {
+            self.conclude_later(spec, req, env, post, permit.take());
+            return result.response;
+        }
         match env.origin {
             Origin::Provisioned { .. } => {
                 self.release_provisioned(&spec.function, env, result.healthy)
@@ -265,9 +280,12 @@ impl Executor {
     }
 
     /// Runs the event on `env` and writes the invocation's log: hands it to the
-    /// runtime, waits for its end, then closes the log with `END` and `REPORT`. A warm
-    /// environment whose runtime exited before it took the event reports
-    /// [`Ran::Undelivered`] instead.
+    /// runtime (and to the extensions subscribed to INVOKE), waits for its end, then
+    /// closes the log with `END` and `REPORT`. When extensions still work on the
+    /// invocation after the runtime's response, the caller gets that response at once
+    /// and the rest is [`RunResult::deferred`] (unless it asked for the log's tail,
+    /// which waits for `REPORT`). A warm environment whose runtime exited before it
+    /// took the event reports [`Ran::Undelivered`] instead.
     async fn run_on(
         &self,
         spec: &RunSpec,
@@ -293,8 +311,13 @@ impl Executor {
         env.begin_log(&start_lines(start_ms, &spec.version, req))
             .await;
         let started = Instant::now();
+        // One atomic load for a function without extensions.
+        let extensions = env.extensions_want_invoke();
+        if extensions {
+            env.invoke_extensions(&invocation);
+        }
         let end = env.run(invocation, timeout).await;
-        let duration = started.elapsed();
+        let runtime_duration = started.elapsed();
         let finished = matches!(end, RunEnd::Finished(_));
         let id = &req.request_id;
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
@@ -307,30 +330,131 @@ impl Executor {
             return Ran::Undelivered;
         }
         let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
-        let healthy = ending.healthy;
         let start = match env.origin {
             Origin::Provisioned { .. } => Start::Provisioned,
             Origin::OnDemand if warm => Start::Warm,
             Origin::OnDemand => Start::Cold,
         };
+        let post = PostRuntime {
+            provisioned_spillover: start != Start::Provisioned && self.spills(spec, req),
+            start,
+            ending,
+            invocation_trace,
+            start_ms,
+            started,
+            runtime_duration,
+            timeout,
+            next_watch,
+            finished,
+            extensions: extensions && finished,
+        };
+        if post.extensions && !req.log_tail {
+            let response = InvokeResponse {
+                executed_version: spec.version.clone(),
+                function_error: post.ending.function_error.map(str::to_string),
+                log_result: None,
+                payload: post.ending.payload.clone(),
+            };
+            return Ran::Done(RunResult {
+                response: Ok(response),
+                healthy: post.ending.healthy,
+                deferred: Some(Box::new(post)),
+            });
+        }
+        Ran::Done(self.conclude(spec, req, env, post).await)
+    }
+
+    /// The end of an invocation once the runtime answered: waits for the extensions
+    /// subscribed to INVOKE if there are any (their time counts in `Duration`, as
+    /// `PostRuntimeExtensionsDuration`), writes `END` and `REPORT`, and tells the
+    /// observer.
+    async fn conclude(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+        env: &mut Environment,
+        post: PostRuntime,
+    ) -> RunResult {
+        let PostRuntime {
+            start, mut ending, ..
+        } = post;
+        let mut post_runtime = None;
+        let duration = if post.extensions {
+            let after = env.await_extensions(post.started + post.timeout).await;
+            let duration = post.started.elapsed();
+            post_runtime = Some(duration.saturating_sub(post.runtime_duration));
+            if let Some(line) = after_runtime_line(&req.request_id, &after, spec.timeout_s) {
+                ending.lines.push(line);
+                ending.healthy = false;
+            }
+            if env.extension_failed() {
+                // It posted `exit/error`: the environment is not used again.
+                ending.healthy = false;
+            }
+            if matches!(after, AfterRuntime::TimedOut) && ending.status.is_none() {
+                ending.status = Some("timeout".into());
+            }
+            duration
+        } else {
+            post.runtime_duration
+        };
+        let healthy = ending.healthy;
         let init = env.init_duration;
-        let provisioned_spillover = start != Start::Provisioned && self.spills(spec, req);
         let observed = observed_ending(&ending);
         let response = close(spec, req, env, ending, duration).await;
         self.observer().invoked(&Invoked {
             start,
             init,
-            provisioned_spillover,
+            provisioned_spillover: post.provisioned_spillover,
             max_memory_used_mb: env.max_memory_used_mb(),
-            ..invoked(spec, req, &invocation_trace, start_ms, duration, observed)
+            post_runtime_extensions: post_runtime,
+            ..invoked(
+                spec,
+                req,
+                &post.invocation_trace,
+                post.start_ms,
+                duration,
+                observed,
+            )
         });
-        if let Some(watch) = next_watch {
-            self.await_next(&req.request_id, watch, finished, started + timeout);
+        if let Some(watch) = post.next_watch {
+            self.await_next(
+                &req.request_id,
+                watch,
+                post.finished,
+                post.started + post.timeout,
+            );
         }
-        Ran::Done(RunResult {
+        RunResult {
             response: Ok(response),
             healthy,
-        })
+            deferred: None,
+        }
+    }
+
+    /// Finishes an invocation whose caller already has the runtime's response, from a
+    /// task of its own: the environment stays busy (its concurrency `permit` held)
+    /// until the extensions are done with the invocation, then goes back.
+    fn conclude_later(
+        &self,
+        spec: &RunSpec,
+        req: &InvokeRequest,
+        mut env: Environment,
+        post: Box<PostRuntime>,
+        permit: Option<super::admission::Permit>,
+    ) {
+        let executor = self.clone();
+        let spec = spec.clone();
+        // Without the caller's stream: holding it would keep the caller's response open.
+        let req = InvokeRequest {
+            stream: None,
+            ..req.clone()
+        };
+        tokio::spawn(async move {
+            let result = executor.conclude(&spec, &req, &mut env, *post).await;
+            let _ = executor.finish(&spec, &req, env, result, &mut None);
+            drop(permit);
+        });
     }
 
     /// Tells the observer when the runtime asks for its next event after invocation
@@ -468,6 +592,7 @@ fn invoked<'a>(
         start_ms,
         duration,
         init: None,
+        post_runtime_extensions: None,
         start: Start::Cold,
         provisioned_spillover: false,
         ending,
@@ -566,6 +691,42 @@ enum Ran {
 struct RunResult {
     response: Result<InvokeResponse, EngineError>,
     healthy: bool,
+    /// What is left to do once extensions are done with the invocation, when the
+    /// caller is answered before.
+    deferred: Option<Box<PostRuntime>>,
+}
+
+/// An invocation whose runtime has answered, waiting to be concluded (see
+/// [`Executor::conclude`]).
+struct PostRuntime {
+    start: Start,
+    provisioned_spillover: bool,
+    ending: Ending,
+    invocation_trace: String,
+    start_ms: i64,
+    /// When the event was handed over, and how long the runtime took.
+    started: Instant,
+    runtime_duration: Duration,
+    timeout: Duration,
+    next_watch: Option<tokio::sync::oneshot::Receiver<std::time::SystemTime>>,
+    finished: bool,
+    /// Whether extensions subscribed to INVOKE are waited for.
+    extensions: bool,
+}
+
+/// The line an invocation's log gets when its extensions did not finish cleanly.
+fn after_runtime_line(id: &str, after: &AfterRuntime, timeout_s: i64) -> Option<(i64, String)> {
+    let text = match after {
+        AfterRuntime::Done => return None,
+        AfterRuntime::TimedOut => format!(
+            "RequestId: {id} Error: Extensions did not finish the invocation within its timeout of {timeout_s}.00 seconds"
+        ),
+        AfterRuntime::Crashed { name, status } => format!(
+            "RequestId: {id} Error: Extension {name} exited with error: {}",
+            hearth_sandbox::describe_exit(*status)
+        ),
+    };
+    Some((now_ms(), text))
 }
 
 /// An X-Ray style trace header: `Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0`.

@@ -133,6 +133,26 @@ fn record_of(ctx: &PlatformContext<'_>, line: &str) -> (&'static str, &'static s
             }
             ("INFO", "platform.report", record)
         }
+        "EXTENSION" => {
+            let mut record = Map::new();
+            for (k, v) in fields(rest) {
+                match k {
+                    "Name" => drop(record.insert("name".into(), v.into())),
+                    "State" => drop(record.insert("state".into(), v.into())),
+                    "Events" => {
+                        let list = v.trim_start_matches('[').trim_end_matches(']');
+                        let events: Vec<Value> = list
+                            .split(',')
+                            .filter(|e| !e.is_empty())
+                            .map(|e| e.trim().into())
+                            .collect();
+                        record.insert("events".into(), Value::Array(events));
+                    }
+                    _ => {}
+                }
+            }
+            ("INFO", "platform.extension", Value::Object(record))
+        }
         "INIT_REPORT" => {
             let mut record = Map::new();
             record.insert("initializationType".into(), "on-demand".into());
@@ -230,6 +250,21 @@ mod tests {
             json!({"requestId": "r", "status": "success", "metrics": {
                 "durationMs": 3.01, "billedDurationMs": 4, "memorySizeMB": 128,
                 "maxMemoryUsedMB": 36, "initDurationMs": 110.1}})
+        );
+    }
+
+    #[test]
+    fn an_extension_line_becomes_platform_extension() {
+        let logging = json_logging("INFO");
+        let lines = vec![(
+            0,
+            "EXTENSION Name: probe\tState: Ready\tEvents: [INVOKE,SHUTDOWN]".to_string(),
+        )];
+        let got = parsed(render(&ctx(&logging), &lines));
+        assert_eq!(
+            got[0],
+            json!({"time": "1970-01-01T00:00:00.000Z", "type": "platform.extension",
+                   "record": {"name": "probe", "state": "Ready", "events": ["INVOKE", "SHUTDOWN"]}})
         );
     }
 

@@ -21,7 +21,8 @@
 //!    mounts, releases the runtime's process, reaps orphans, and ends when the runtime
 //!    does — taking every process left in the namespace with it, daemons included;
 //! 3. **runtime** (PID 2): drops every privilege and installs seccomp while waiting;
-//!    released with the command to run, enters `/var/task` and execs it.
+//!    released with the command to run, enters `/var/task`, starts the function's
+//!    external extensions (each handed to the reaper) and execs the runtime.
 //!
 //! Each of them dies with its parent (`PR_SET_PDEATHSIG`), the zygote with Hearth's
 //! thread that started it. Each step runs in a single-threaded process, so `fork` is
@@ -49,7 +50,7 @@ use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execve, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
-use super::spec::{Claim, Enter, Exec, Fork, Forked, Tmp, MAX_FDS, READY};
+use super::spec::{Claim, Enter, Exec, ExtensionExec, Fork, Forked, Tmp, MAX_FDS, READY};
 use super::{mounts, seccomp};
 
 /// Exit code for a failure to set the environment up (not the function's).
@@ -463,6 +464,9 @@ fn runtime(
         }
         let spec: Exec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
         nix::unistd::chdir("/var/task").map_err(os)?;
+        for extension in &spec.extensions {
+            start_extension(extension)?;
+        }
         let program = cstring(spec.program.as_os_str().as_encoded_bytes())?;
         let mut argv = vec![program.clone()];
         for a in &spec.args {
@@ -483,6 +487,90 @@ fn runtime(
     match attempt() {
         Ok(never) => match never {},
         Err(e) => e,
+    }
+}
+
+/// Starts an external extension with the runtime's process's own state (user, no
+/// capabilities, seccomp filter, namespaces, cgroup, directory, output), before the
+/// runtime. A watcher forked twice (so that the reaper, PID 1, adopts and reaps it, not
+/// the runtime, which never waits for children it did not make) runs the extension as
+/// its child and tells the environment's Runtime API how it ended (see
+/// [`report_exit`]), which is how Hearth learns of an extension's crash. A program that
+/// cannot be executed says so on the output and ends with 127.
+fn start_extension(extension: &ExtensionExec) -> io::Result<()> {
+    // What the extension's process needs is made before the forks.
+    let program = cstring(extension.program.as_os_str().as_encoded_bytes())?;
+    let argv = [program.clone()];
+    let envp = extension
+        .env
+        .iter()
+        .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
+        .collect::<io::Result<Vec<_>>>()?;
+    // SAFETY: the runtime's process is single-threaded (a fork of the reaper, which is),
+    // and so is each child below.
+    match unsafe { fork() }.map_err(os)? {
+        ForkResult::Child => {
+            // SAFETY: as above.
+            if let Ok(ForkResult::Child) = unsafe { fork() } {
+                // The watcher.
+                // SAFETY: as above.
+                match unsafe { fork() } {
+                    Ok(ForkResult::Child) => {
+                        let Err(e) = execve(&program, &argv, &envp);
+                        eprintln!(
+                            "hearth jail: cannot start extension {}: {}",
+                            extension.program.display(),
+                            os(e)
+                        );
+                        exit(127)
+                    }
+                    Ok(ForkResult::Parent { child }) => {
+                        if let Some(end) = waitpid(child, None).ok().and_then(End::of) {
+                            report_exit(extension, end);
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            exit(0)
+        }
+        ForkResult::Parent { child } => {
+            waitpid(child, None).map_err(os)?;
+            Ok(())
+        }
+    }
+}
+
+/// Tells the environment's Runtime API (`AWS_LAMBDA_RUNTIME_API` of the extension's
+/// environment) that an extension's process ended: `POST /_hearth/extension/exited`
+/// with its file name and wait status. Best effort: an environment already going away
+/// does not listen.
+fn report_exit(extension: &ExtensionExec, end: End) {
+    let Some(addr) = extension
+        .env
+        .iter()
+        .find(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+        .map(|(_, v)| v)
+    else {
+        return;
+    };
+    let name = extension
+        .program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let status = match end {
+        End::Code(code) => (code & 0xff) << 8,
+        End::Signal(sig) => sig & 0x7f,
+    };
+    let request = format!(
+        "POST /_hearth/extension/exited HTTP/1.1\r\nHost: {addr}\r\nHearth-Extension-Name: {name}\r\n\
+         Hearth-Extension-Status: {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if let Ok(mut stream) = std::net::TcpStream::connect(addr.as_str()) {
+        let _ = stream.write_all(request.as_bytes());
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }
 

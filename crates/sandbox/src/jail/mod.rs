@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use netns::{AWS_API_ADDR, RUNTIME_API_ADDR};
-pub use spec::{Bind, Claim, Enter, Exec, Fork, Forked, Tmp, INIT_ARG, READY};
+pub use spec::{Bind, Claim, Enter, Exec, ExtensionExec, Fork, Forked, Tmp, INIT_ARG, READY};
 
 use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
 use cgroup::Limits;
@@ -223,6 +223,23 @@ impl JailSandbox {
     }
 }
 
+/// The external extensions of the spec's `opt_dir`, as the jail shows them at
+/// `/opt/extensions/` (where the composed layers are mounted).
+fn extension_execs(spec: &SandboxSpec) -> Vec<ExtensionExec> {
+    let names = crate::extensions::list(spec.opt_dir.as_deref());
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let env = crate::extensions::environment(&spec.env);
+    names
+        .into_iter()
+        .map(|name| ExtensionExec {
+            program: PathBuf::from("/opt/extensions").join(name),
+            env: env.clone(),
+        })
+        .collect()
+}
+
 impl Drop for JailSandbox {
     fn drop(&mut self) {
         // Stops the workers and frees the ready environments. Environments still in use
@@ -251,6 +268,12 @@ impl Sandbox for JailSandbox {
         if let Some(egress) = &self.maker.egress {
             egress.close();
         }
+    }
+
+    /// Started by the runtime's process before it execs the runtime (see `init`); their
+    /// programs are found at `/opt/extensions/` only where `opt_dir` is mounted at `/opt`.
+    fn starts_extensions(&self) -> bool {
+        true
     }
 
     fn enforces_egress(&self) -> bool {
@@ -365,10 +388,60 @@ impl Sandbox for JailSandbox {
                 program: spec.program.clone(),
                 args: spec.args.clone(),
                 env: spec.env.clone(),
+                extensions: extension_execs(spec),
             },
         };
         handoff::send_claim(&control, &claim, &fds)
             .map_err(|e| jail_err("cannot hand the environment its function", &e))?;
         Ok(instance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn extensions_are_started_from_opt_with_the_runtimes_environment_less_its_own() {
+        let opt = std::env::temp_dir().join(format!("hearth-jail-ext-{}", std::process::id()));
+        let dir = crate::extensions::dir(&opt);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let probe = dir.join("probe");
+        std::fs::write(&probe, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut spec = SandboxSpec {
+            program: "/var/runtime/bootstrap".into(),
+            args: vec![],
+            env: vec![
+                ("_HANDLER".into(), "app.handler".into()),
+                ("AWS_LAMBDA_RUNTIME_API".into(), "169.254.100.1:9001".into()),
+            ],
+            task_root: "/nonexistent".into(),
+            runtime_dir: None,
+            opt_dir: None,
+            ro_paths: vec![],
+            hidden: vec![],
+            memory_mb: 128,
+            ephemeral_storage_mb: 512,
+            egress: Default::default(),
+        };
+        assert!(
+            extension_execs(&spec).is_empty(),
+            "no layers, no extensions"
+        );
+        spec.opt_dir = Some(opt.clone());
+        let execs = extension_execs(&spec);
+        std::fs::remove_dir_all(&opt).expect("cleanup");
+        assert_eq!(execs.len(), 1);
+        assert_eq!(execs[0].program, PathBuf::from("/opt/extensions/probe"));
+        assert_eq!(
+            execs[0].env,
+            vec![(
+                "AWS_LAMBDA_RUNTIME_API".to_string(),
+                "169.254.100.1:9001".to_string()
+            )]
+        );
     }
 }

@@ -101,4 +101,14 @@ pub struct Exec {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// External extensions to start first (`/opt/extensions/*`).
+    #[serde(default)]
+    pub extensions: Vec<ExtensionExec>,
+}
+
+/// An external extension, as a path inside the jail and its environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtensionExec {
+    pub program: PathBuf,
+    pub env: Vec<(String, String)>,
 }

@@ -1,6 +1,10 @@
 //! One execution environment: a runtime process in a sandbox, its Runtime API server
-//! and its log collector, running one invocation at a time. Its cold start is `start`.
+//! and its log collector, running one invocation at a time. Its cold start is `start`;
+//! its external extensions' part of an invocation and of its end is `extensions`.
 
+mod extensions;
+
+pub(crate) use extensions::AfterRuntime;
 mod start;
 
 use std::process::ExitStatus;
@@ -8,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::executor::code::CodePins;
 use bytes::Bytes;
-use hearth_runtime_api::{Invocation, Outcome, RuntimeApi};
+use std::sync::Arc;
+
+use hearth_runtime_api::{Invocation, Outcome, RuntimeApi, ShutdownReason};
 use hearth_runtimes::contract;
 use hearth_sandbox::Instance;
 
@@ -67,12 +73,16 @@ pub(crate) struct Environment {
     /// The function version it runs (`$LATEST` or a number).
     pub version: String,
     pub origin: Origin,
-    api: RuntimeApi,
+    /// Shared with the task that shuts down its extensions, if it has any.
+    api: Arc<RuntimeApi>,
     /// Its entry among the live environments whose use is sampled: declared before
     /// `instance` so that its last reading is taken before the processes are killed.
     usage: Option<super::usage::Registration>,
     instance: Instance,
-    logs: LogCollector,
+    /// Shared with the task that shuts down its extensions, if it has any.
+    logs: Arc<LogCollector>,
+    /// Its external extensions: none for most functions, which then pay nothing.
+    extensions: Option<extensions::Started>,
     pub last_used: Instant,
     /// When it became ready: it retires at [`crate::ENVIRONMENT_MAX_AGE`], before its
     /// credentials expire.
@@ -135,8 +145,16 @@ impl Environment {
             _ = tokio::time::sleep(timeout) => RunEnd::TimedOut,
         };
         self.sample_memory();
-        if matches!(end, RunEnd::TimedOut) {
-            self.kill().await;
+        match &end {
+            // Extensions subscribed to SHUTDOWN hear of it before the end (see Drop).
+            RunEnd::TimedOut if self.shuts_down_extensions() => {
+                self.set_shutdown_reason(ShutdownReason::Timeout);
+            }
+            RunEnd::TimedOut => self.kill().await,
+            RunEnd::Exited(_) | RunEnd::Abandoned => {
+                self.set_shutdown_reason(ShutdownReason::Failure);
+            }
+            RunEnd::Finished(_) => {}
         }
         end
     }
@@ -185,6 +203,7 @@ impl Environment {
     /// Kills every process of the environment and reaps the runtime.
     pub(crate) async fn kill(&mut self) {
         self.instance.kill();
+        self.extensions_killed();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.instance.wait()).await;
     }
 }

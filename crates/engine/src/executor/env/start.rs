@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hearth_model::time::now_ms;
-use hearth_runtime_api::{InitSignal, RuntimeApi};
+use hearth_runtime_api::{ExtensionSetup, InitSignal, RuntimeApi};
 use hearth_runtimes::{contract, function_env, Catalog, Launch};
-use hearth_sandbox::{describe_exit, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec};
+use hearth_sandbox::{
+    describe_exit, ExtensionExits, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec,
+};
 use hearth_store::Writer;
 
 use super::{error_body, timeout_body, Environment, InitFailure, Origin};
@@ -255,20 +257,61 @@ fn collect_output(
     ))
 }
 
-/// Waits for the runtime to end its init: ready (`Some(Ready)`), failed with the error
-/// it posted, or out of time (`None`). A runtime that exits first is an error here.
+/// How init ended, when neither the runtime nor Hearth failed outright.
+enum InitEnd {
+    /// The runtime and every extension asked for their first event.
+    Ready,
+    /// The runtime posted `/init/error`: its body and error type.
+    Posted(Bytes, Option<String>),
+    /// An extension failed: it reported `init/error`, or its process ended.
+    Extension { error_type: String, message: String },
+    /// Out of time.
+    TimedOut,
+}
+
+/// What init waits on besides the runtime's process.
+struct InitWatch<'a> {
+    api: &'a RuntimeApi,
+    init_rx: InitReceiver,
+    exits: Option<&'a mut ExtensionExits>,
+}
+
+/// Waits for init to end: the runtime ready and then every extension (see
+/// `RuntimeApi::extensions_init_done`), the runtime's or an extension's failure, or the
+/// limit. A runtime that exits first is an error here; an extension that exits before
+/// init is over is `Extension.Crash`.
 async fn await_init(
     instance: &mut Instance,
     logs: &LogCollector,
-    init_rx: InitReceiver,
+    watch: InitWatch<'_>,
     attempt: &Attempt<'_>,
-) -> Result<Option<InitSignal>, InitFailure> {
+) -> Result<InitEnd, InitFailure> {
     let limit = INIT_LIMIT + Duration::from_secs(attempt.spec.timeout_s.max(1) as u64);
+    let InitWatch {
+        api,
+        init_rx,
+        exits,
+    } = watch;
+    let phases = async {
+        match init_rx.await {
+            Ok(InitSignal::Ready) => {}
+            Ok(InitSignal::Error { body, error_type }) => return InitEnd::Posted(body, error_type),
+            Err(_) => return InitEnd::TimedOut,
+        }
+        match api.extensions_init_done().await {
+            Ok(()) => InitEnd::Ready,
+            Err(failure) => InitEnd::Extension {
+                message: format!("Extension {} reported an init error", failure.name),
+                error_type: failure.error_type,
+            },
+        }
+    };
+    let crashed = super::extensions::crashed(exits, api);
     // Biased: a runtime that posts `/init/error` and exits at once must be reported
     // with the error it posted, not as a crash.
     tokio::select! {
         biased;
-        s = init_rx => Ok(s.ok()),
+        end = phases => Ok(end),
         status = instance.wait() => {
             let lines = logs.end_period(&[]).await;
             let reason = match status {
@@ -281,7 +324,11 @@ async fn await_init(
                 ..attempt.fail("Runtime.ExitError", reason, lines)
             })
         }
-        _ = tokio::time::sleep(limit) => Ok(None),
+        (name, status) = crashed => Ok(InitEnd::Extension {
+            error_type: "Extension.Crash".into(),
+            message: format!("Extension {name} exited with error: {}", describe_exit(status)),
+        }),
+        _ = tokio::time::sleep(limit) => Ok(InitEnd::TimedOut),
     }
 }
 
@@ -388,8 +435,23 @@ impl Environment {
             &sandbox.guest_paths(),
             origin.initialization_type(),
         );
+        // Told before any process starts: an extension may register at once.
+        let external = if sandbox.starts_extensions() {
+            hearth_sandbox::extensions::list(opt_dir.as_deref())
+        } else {
+            Vec::new()
+        };
+        let has_extensions = !external.is_empty();
+        api.set_extensions(ExtensionSetup {
+            external,
+            function_name: hearth_model::arn::key_name(&spec.function).to_string(),
+            function_version: spec.version.clone(),
+            handler: spec.handler.clone(),
+            account_id: Some(hearth_model::arn::ACCOUNT.to_string()),
+        });
         let spawn = Instant::now();
         let mut instance = self::spawn(sandbox, sandbox_spec, prepared, &attempt).await?;
+        let mut exits = instance.take_extension_exits();
         let logs = collect_output(&mut instance, &attempt, logs_to)
             .ok_or_else(|| attempt.fail_early("Runtime.Unknown", "no output pipe".into()))?;
         let timings = Timings {
@@ -397,11 +459,21 @@ impl Environment {
             spawn,
             spawned: Instant::now(),
         };
-        let signal = await_init(&mut instance, &logs, init_rx, &attempt).await?;
+        let watch = InitWatch {
+            api: &api,
+            init_rx,
+            exits: exits.as_mut(),
+        };
+        let end = await_init(&mut instance, &logs, watch, &attempt).await?;
         let init_duration = attempt.started.elapsed();
-        match signal {
-            Some(InitSignal::Ready) => {
-                let parts = (api, instance, logs, code);
+        match end {
+            InitEnd::Ready => {
+                let extensions = has_extensions.then(|| super::extensions::Started {
+                    exits,
+                    reason: hearth_runtime_api::ShutdownReason::Spindown,
+                    killed: false,
+                });
+                let parts = (api, instance, logs, code, extensions);
                 let beside = Beside {
                     aws_api: aws.server,
                     xray: xray.guard,
@@ -409,11 +481,24 @@ impl Environment {
                 let parts = (parts, beside);
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
             }
-            Some(InitSignal::Error { body, error_type }) => {
+            InitEnd::Posted(body, error_type) => {
                 let posted = Some((body, error_type));
                 Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
             }
-            None => Err(failed_init(attempt, (instance, logs), None, init_duration).await),
+            InitEnd::Extension {
+                error_type,
+                message,
+            } => {
+                let body = error_body(
+                    &error_type,
+                    &format!("RequestId: {} Error: {message}", attempt.request_id),
+                );
+                let posted = Some((body, Some(error_type)));
+                Err(failed_init(attempt, (instance, logs), posted, init_duration).await)
+            }
+            InitEnd::TimedOut => {
+                Err(failed_init(attempt, (instance, logs), None, init_duration).await)
+            }
         }
     }
 
@@ -422,8 +507,14 @@ impl Environment {
     async fn ready(
         attempt: &Attempt<'_>,
         origin: Origin,
-        ((api, instance, logs, code), beside): (
-            (RuntimeApi, Instance, LogCollector, CodePins),
+        ((api, instance, logs, code, extensions), beside): (
+            (
+                RuntimeApi,
+                Instance,
+                LogCollector,
+                CodePins,
+                Option<super::extensions::Started>,
+            ),
             Beside,
         ),
         init_duration: Duration,
@@ -436,16 +527,17 @@ impl Environment {
             "cold start"
         );
         instance.init_done();
-        logs.end_period(&[]).await;
+        logs.end_period(&extension_lines(&api)).await;
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
         Self {
             revision: attempt.spec.environment_key(),
             version: attempt.spec.version.clone(),
             origin,
-            api,
+            api: Arc::new(api),
             usage: None,
             instance,
-            logs,
+            logs: Arc::new(logs),
+            extensions,
             last_used: Instant::now(),
             born: Instant::now(),
             init_duration: Some(init_duration),
@@ -455,6 +547,24 @@ impl Environment {
             _xray: beside.xray,
         }
     }
+}
+
+/// `EXTENSION Name: … State: Ready Events: [INVOKE,SHUTDOWN]`, one line per registered
+/// extension at the end of a successful init, as Lambda writes them.
+fn extension_lines(api: &RuntimeApi) -> Vec<(i64, String)> {
+    api.registered_extensions()
+        .into_iter()
+        .map(|(name, events)| {
+            let events: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+            (
+                now_ms(),
+                format!(
+                    "EXTENSION Name: {name}\tState: Ready\tEvents: [{}]",
+                    events.join(",")
+                ),
+            )
+        })
+        .collect()
 }
 
 fn error_type_of(body: &[u8]) -> Option<String> {
