@@ -17,6 +17,9 @@ pub mod subscriber;
 pub mod subscription;
 pub mod transport;
 
+#[cfg(test)]
+mod test_support;
+
 pub use destination::{Destination, EnvironmentAddress, Protocol, Resolver};
 pub use event::{Event, LogLine, Record};
 pub use hub::{Caller, Hub};

@@ -19,7 +19,7 @@ use crate::bounds::{DELIVERY_ATTEMPTS, LOGS_DROPPED_REASON, RETRY_BACKOFF_INITIA
 use crate::buffer::{Batch, Buffer, Pushed};
 use crate::event::{Event, LogsDropped, Record};
 use crate::subscription::Subscription;
-use crate::transport::Transport;
+use crate::transport::{Sink, Transport};
 use std::net::SocketAddr;
 
 /// The clock records are stamped with (a parameter so tests fix it).
@@ -74,14 +74,18 @@ impl Subscriber {
     /// Starts the delivery task for `subscription`, sending to `addr` (the destination
     /// resolved by the caller). Must be called within a tokio runtime.
     pub fn spawn(subscription: Subscription, addr: SocketAddr, clock: Arc<dyn Clock>) -> Self {
+        let sink = Sink::Net(Transport::new(subscription.destination.clone(), addr));
+        Self::spawn_with(subscription, sink, clock)
+    }
+
+    fn spawn_with(subscription: Subscription, sink: Sink, clock: Arc<dyn Clock>) -> Self {
         let shared = Arc::new(Shared {
             buffer: Mutex::new(Buffer::new(subscription.buffering)),
             subscription,
             wake: Notify::new(),
             closing: AtomicBool::new(false),
         });
-        let transport = Transport::new(shared.subscription.destination.clone(), addr);
-        let task = tokio::spawn(run(Arc::clone(&shared), transport, clock));
+        let task = tokio::spawn(run(Arc::clone(&shared), sink, clock));
         Subscriber { shared, task }
     }
 
@@ -126,7 +130,7 @@ enum Step {
     Stop,
 }
 
-async fn run(shared: Arc<Shared>, mut transport: Transport, clock: Arc<dyn Clock>) {
+async fn run(shared: Arc<Shared>, mut transport: Sink, clock: Arc<dyn Clock>) {
     loop {
         let step = {
             let mut buffer = shared.buffer();
@@ -164,12 +168,7 @@ async fn run(shared: Arc<Shared>, mut transport: Transport, clock: Arc<dyn Clock
 }
 
 /// Sends a batch with its retries; `false` when it was given up.
-async fn deliver(
-    shared: &Shared,
-    transport: &mut Transport,
-    clock: &dyn Clock,
-    batch: Batch,
-) -> bool {
+async fn deliver(shared: &Shared, transport: &mut Sink, clock: &dyn Clock, batch: Batch) -> bool {
     let mut items = Vec::with_capacity(batch.items.len() + 1);
     if let Some(dropped) = batch.dropped {
         let event = Event {
@@ -210,3 +209,7 @@ async fn deliver(
     shared.buffer().note_dropped(lost);
     false
 }
+
+#[cfg(test)]
+#[path = "subscriber_tests.rs"]
+mod tests;

@@ -45,6 +45,37 @@ pub fn json_array(items: &[Vec<u8>]) -> Vec<u8> {
     body
 }
 
+/// Where a subscriber's batches go: the network, or in unit tests a scripted channel.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// HTTP or TCP to the subscriber.
+    Net(Transport),
+    /// Tests: fails the first `failures` sends, then hands batches to `batches`.
+    #[cfg(test)]
+    Script {
+        failures: u32,
+        batches: tokio::sync::mpsc::UnboundedSender<Vec<Vec<u8>>>,
+    },
+}
+
+impl Sink {
+    pub(crate) async fn send(&mut self, items: &[Vec<u8>]) -> Result<(), SendError> {
+        match self {
+            Sink::Net(transport) => transport.send(items).await,
+            #[cfg(test)]
+            Sink::Script { failures, batches } => {
+                if *failures > 0 {
+                    *failures -= 1;
+                    return Err(SendError::Status(500));
+                }
+                // A test that dropped its receiver no longer cares.
+                let _ = batches.send(items.to_vec());
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A subscriber's connection state: TCP keeps its connection between batches.
 #[derive(Debug)]
 pub(crate) struct Transport {
