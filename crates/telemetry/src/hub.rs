@@ -157,3 +157,114 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destination::EnvironmentAddress;
+    use crate::test_support::{clock, http_server, line};
+    use serde_json::json;
+
+    fn hub() -> Hub {
+        let loopback = EnvironmentAddress("127.0.0.1".parse().expect("an IP"));
+        Hub::new(Arc::new(loopback), clock())
+    }
+
+    fn caller(id: &str) -> Caller {
+        Caller {
+            id: id.to_owned(),
+            name: format!("ext-{id}"),
+        }
+    }
+
+    fn body(schema: &str, types: &str, port: u16) -> String {
+        format!(
+            r#"{{"schemaVersion":"{schema}","types":{types},"buffering":{{"timeoutMs":30000}},
+            "destination":{{"protocol":"HTTP","URI":"http://sandbox.localdomain:{port}/in"}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_its_subscription_record_then_what_it_asked_for() {
+        let (addr, mut rx) = http_server(None).await;
+        let hub = hub();
+        let request = body("2022-12-13", r#"["platform","function"]"#, addr.port());
+        assert_eq!(
+            hub.subscribe(Api::Telemetry, &caller("a"), request.as_bytes()),
+            Ok(())
+        );
+        hub.publish(&line("hello"));
+        hub.publish(&Event {
+            time: crate::test_support::t0(),
+            record: Record::ExtensionLog(crate::event::LogLine::Text("not asked for".into())),
+        });
+        hub.shutdown().await;
+        let got = rx.recv().await.expect("a request");
+        assert_eq!(got.path, "/in");
+        assert_eq!(
+            got.items(),
+            vec![
+                json!({"time": "2026-01-02T03:04:05.000Z", "type": "platform.telemetrySubscription",
+                    "record": {"name": "ext-a", "state": "Subscribed", "types": ["platform", "function"]}}),
+                json!({"time": "2026-01-02T03:04:05.000Z", "type": "function", "record": "hello"}),
+            ]
+        );
+        assert!(hub.is_empty());
+    }
+
+    // Nothing listens at these ports: the paused clock skips the retries' waits.
+    #[tokio::test(start_paused = true)]
+    async fn the_other_api_is_refused_once_one_is_used() {
+        let hub = hub();
+        let telemetry = body("2022-12-13", r#"["platform"]"#, 4243);
+        hub.subscribe(Api::Telemetry, &caller("a"), telemetry.as_bytes())
+            .expect("subscribes");
+        let logs = body("2021-03-18", r#"["platform"]"#, 4244);
+        let err = hub
+            .subscribe(Api::Logs, &caller("b"), logs.as_bytes())
+            .expect_err("refused");
+        assert_eq!(
+            err.body(),
+            r#"{"errorMessage":"extensions of this environment already subscribed through the Telemetry API","errorType":"Logs.ValidationError"}"#
+        );
+        assert_eq!(err.status, 400);
+        hub.shutdown().await;
+    }
+
+    // Nothing listens at these ports: the paused clock skips the retries' waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_second_request_replaces_the_first_and_init_end_closes() {
+        let hub = hub();
+        let first = body("2022-12-13", r#"["platform"]"#, 4243);
+        let second = body("2022-07-01", r#"["function"]"#, 4245);
+        hub.subscribe(Api::Telemetry, &caller("a"), first.as_bytes())
+            .expect("subscribes");
+        hub.subscribe(Api::Telemetry, &caller("a"), second.as_bytes())
+            .expect("subscribes again");
+        assert_eq!(hub.len(), 1);
+        hub.close_subscriptions();
+        let err = hub
+            .subscribe(Api::Telemetry, &caller("b"), first.as_bytes())
+            .expect_err("refused");
+        assert_eq!(
+            err.body(),
+            r#"{"errorMessage":"subscriptions are accepted only during the Init phase","errorType":"ValidationError"}"#
+        );
+        hub.shutdown().await;
+    }
+
+    // Nothing listens at these ports: the paused clock skips the retries' waits.
+    #[tokio::test(start_paused = true)]
+    async fn an_invalid_request_is_refused_without_a_subscription() {
+        let hub = hub();
+        let err = hub
+            .subscribe(
+                Api::Telemetry,
+                &caller("a"),
+                br#"{"schemaVersion":"2022-12-13","types":["platform"]}"#,
+            )
+            .expect_err("refused");
+        assert_eq!(err.message, "destination is not provided");
+        assert!(hub.is_empty());
+    }
+}
