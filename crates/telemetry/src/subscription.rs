@@ -588,3 +588,43 @@ mod tests {
         assert!(telemetry(body).is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_answered_without_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for api in [Api::Telemetry, Api::Logs] {
+                if let Err(e) = parse_subscription(api, &body) {
+                    prop_assert_eq!(e.status, 400);
+                    prop_assert_eq!(e.error_type.as_str(), api.validation_error_type());
+                }
+            }
+        }
+
+        #[test]
+        fn buffering_is_accepted_exactly_within_the_bounds(
+            items in 0u64..20_000, bytes in 0u64..2_000_000, timeout in 0u64..40_000,
+        ) {
+            let body = format!(
+                r#"{{"schemaVersion":"2022-12-13","types":["platform"],
+                "buffering":{{"maxItems":{items},"maxBytes":{bytes},"timeoutMs":{timeout}}},
+                "destination":{{"protocol":"HTTP","URI":"http://sandbox.localdomain:8080"}}}}"#
+            );
+            let within = (u64::from(MAX_ITEMS_MIN)..=u64::from(MAX_ITEMS_MAX)).contains(&items)
+                && (u64::from(MAX_BYTES_MIN)..=u64::from(MAX_BYTES_MAX)).contains(&bytes)
+                && (u64::from(TIMEOUT_MS_MIN)..=u64::from(TIMEOUT_MS_MAX)).contains(&timeout);
+            let parsed = parse_subscription(Api::Telemetry, body.as_bytes());
+            prop_assert_eq!(parsed.is_ok(), within);
+            if let Ok(sub) = parsed {
+                prop_assert_eq!(
+                    (u64::from(sub.buffering.max_items), u64::from(sub.buffering.max_bytes), u64::from(sub.buffering.timeout_ms)),
+                    (items, bytes, timeout)
+                );
+            }
+        }
+    }
+}
