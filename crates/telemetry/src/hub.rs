@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::destination::Resolver;
 use crate::event::{Event, Record, SubscriptionState};
 use crate::subscriber::{Clock, Subscriber};
-use crate::subscription::{parse_subscription, Api, SubscribeError};
+use crate::subscription::{parse_subscription, Api, SubscribeError, OK_BODY};
 
 /// The extension making a subscribe request, as the Extensions API's registry knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +127,14 @@ impl Hub {
         Ok(())
     }
 
+    /// [`Hub::subscribe`] as the HTTP answer the Runtime API sends: `(status, JSON body)`.
+    pub fn answer(&self, api: Api, caller: &Caller, body: &[u8]) -> (u16, String) {
+        match self.subscribe(api, caller, body) {
+            Ok(()) => (200, OK_BODY.to_owned()),
+            Err(e) => (e.status, e.body()),
+        }
+    }
+
     /// Ends the Init phase: later subscribe requests are refused.
     pub fn close_subscriptions(&self) {
         self.inner().closed = true;
@@ -190,8 +198,8 @@ mod tests {
         let hub = hub();
         let request = body("2022-12-13", r#"["platform","function"]"#, addr.port());
         assert_eq!(
-            hub.subscribe(Api::Telemetry, &caller("a"), request.as_bytes()),
-            Ok(())
+            hub.answer(Api::Telemetry, &caller("a"), request.as_bytes()),
+            (200, "\"OK\"".to_owned())
         );
         hub.publish(&line("hello"));
         hub.publish(&Event {
@@ -257,14 +265,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_invalid_request_is_refused_without_a_subscription() {
         let hub = hub();
-        let err = hub
-            .subscribe(
-                Api::Telemetry,
-                &caller("a"),
-                br#"{"schemaVersion":"2022-12-13","types":["platform"]}"#,
+        let request = br#"{"schemaVersion":"2022-12-13","types":["platform"]}"#;
+        assert_eq!(
+            hub.answer(Api::Telemetry, &caller("a"), request),
+            (
+                400,
+                r#"{"errorMessage":"destination is not provided","errorType":"ValidationError"}"#
+                    .to_owned()
             )
-            .expect_err("refused");
-        assert_eq!(err.message, "destination is not provided");
+        );
         assert!(hub.is_empty());
     }
 }

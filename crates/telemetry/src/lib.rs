@@ -8,6 +8,10 @@
 //! the function's and extensions' log lines), [`Hub::close_subscriptions`] when Init ends and
 //! [`Hub::shutdown`] when the environment ends. See `docs/telemetry.md`.
 
+/// The header that names the calling extension on a subscribe request (its value is the
+/// identifier the Extensions API's register call answered with).
+pub const EXTENSION_IDENTIFIER_HEADER: &str = "Lambda-Extension-Identifier";
+
 pub mod bounds;
 pub mod buffer;
 pub mod destination;

@@ -7,6 +7,7 @@
 //! its records as dropped (reported by the next batch's `platform.logsDropped`). Records
 //! keep arriving meanwhile, up to the buffer's backlog bound.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -20,7 +21,6 @@ use crate::buffer::{Batch, Buffer, Pushed};
 use crate::event::{Event, LogsDropped, Record};
 use crate::subscription::Subscription;
 use crate::transport::{Sink, Transport};
-use std::net::SocketAddr;
 
 /// The clock records are stamped with (a parameter so tests fix it).
 pub trait Clock: Send + Sync {
