@@ -143,8 +143,8 @@ pub struct InitStart {
     pub function_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
-    /// The environment's memory in MB (AWS's example shows a bare number; the unit is
-    /// Hearth's reading).
+    /// The environment's memory in **bytes**: AWS's schema page shows a bare number, and
+    /// recorded records show `134217728` for a 128 MB function.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_max_memory: Option<u64>,
 }
@@ -450,7 +450,7 @@ mod tests {
             function_name: Some("my-function".into()),
             function_version: Some("$LATEST".into()),
             instance_id: Some("82561ce0-53dd-47d1-90e0-c8f5e063e62e".into()),
-            instance_max_memory: Some(256),
+            instance_max_memory: Some(134_217_728),
         }));
         assert_eq!(
             e.render(T22),
@@ -458,7 +458,7 @@ mod tests {
                 json!({"time": "2022-10-12T00:00:15.064Z", "type": "platform.initStart", "record": {
                 "initializationType": "on-demand", "phase": "init", "runtimeVersion": "nodejs-14.v3",
                 "runtimeVersionArn": "arn", "functionName": "my-function", "functionVersion": "$LATEST",
-                "instanceId": "82561ce0-53dd-47d1-90e0-c8f5e063e62e", "instanceMaxMemory": 256}})
+                "instanceId": "82561ce0-53dd-47d1-90e0-c8f5e063e62e", "instanceMaxMemory": 134_217_728u64}})
             )
         );
         assert_eq!(e.render(L21), None);
