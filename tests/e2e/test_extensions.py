@@ -93,7 +93,7 @@ def test_an_extension_gets_each_invoke_and_the_shutdown(server, client, ext_laye
     assert f"[e2e-ext] registered {name} $LATEST" in lines, lines
     assert "EXTENSION Name: e2e-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]" in lines, lines
     # An update retires the environment: the extension hears of it before it goes.
-    h.update_config(client, name, Environment={"Variables": {"V": "2"}})
+    h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
     eventually("the extension gets SHUTDOWN",
                lambda: "[e2e-ext] SHUTDOWN spindown" in messages(server, name))
 

@@ -27,6 +27,9 @@ const RESERVED_ENV: &[&str] = &[
     "AWS_SESSION_TOKEN",
 ];
 const RESERVED_ENV_PREFIXES: &[&str] = &["AWS_LAMBDA_", "LAMBDA_"];
+/// Names under those prefixes that AWS documents as the function's to set: the wrapper
+/// script of an internal extension.
+const UNRESERVED_ENV: &[&str] = &["AWS_LAMBDA_EXEC_WRAPPER"];
 
 /// The runtimes Lambda lets a function be created or updated with, in the order AWS
 /// lists them when it refuses another (recorded on AWS), plus `ruby4.0`, which the model
@@ -334,7 +337,9 @@ pub fn environment_limits(pairs: &[(&str, &str)]) -> Result<(), AwsError> {
         .iter()
         .map(|(k, _)| *k)
         .filter(|k| {
-            RESERVED_ENV.contains(k) || RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
+            RESERVED_ENV.contains(k)
+                || (RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
+                    && !UNRESERVED_ENV.contains(k))
         })
         .collect();
     if !reserved.is_empty() {
@@ -487,6 +492,10 @@ mod tests {
         let mut vars = BTreeMap::new();
         vars.insert("GREETING".to_string(), "hi".to_string());
         assert_eq!(code(environment(&vars)), None);
+        // An internal extension's wrapper is the function's to name.
+        let mut wrapped = vars.clone();
+        wrapped.insert("AWS_LAMBDA_EXEC_WRAPPER".into(), "/opt/wrapper".into());
+        assert_eq!(code(environment(&wrapped)), None);
         for k in [
             "AWS_REGION",
             "AWS_LAMBDA_FUNCTION_NAME",

@@ -70,12 +70,14 @@ fn host_path(path: &str, task_root: &Path, layers: Option<&Path>) -> PathBuf {
 pub fn merge(runtime_env: &mut Vec<(String, String)>, function_env: &[(String, String)]) {
     let runtime_python = last(runtime_env, "PYTHONPATH").map(str::to_string);
     for (name, value) in function_env {
-        match (&runtime_python, name.as_str()) {
-            (Some(ours), "PYTHONPATH") if !value.is_empty() => {
-                runtime_env.push((name.clone(), format!("{value}:{ours}")));
-            }
-            _ => runtime_env.push((name.clone(), value.clone())),
-        }
+        let value = match (&runtime_python, name.as_str()) {
+            (Some(ours), "PYTHONPATH") if !value.is_empty() => format!("{value}:{ours}"),
+            _ => value.clone(),
+        };
+        // Replaced in place, never set twice: a jail hands the list to `execve` as it
+        // is, and a runtime's `getenv` reads the first of two entries.
+        runtime_env.retain(|(n, _)| n != name);
+        runtime_env.push((name.clone(), value));
     }
 }
 
@@ -182,6 +184,8 @@ mod tests {
             Some("/var/task/vendor:/opt/python:/var/runtime")
         );
         assert_eq!(last(&env, "NODE_OPTIONS"), Some("--y"));
+        // Each name once: `execve` passes duplicates on, and `getenv` reads the first.
+        assert_eq!(env.len(), 2, "{env:?}");
         // A runtime without PYTHONPATH (Node, custom): the function's is set as given.
         let mut env = vars(&[("NODE_PATH", "/opt/nodejs/node_modules")]);
         merge(&mut env, &vars(&[("PYTHONPATH", "/x")]));
