@@ -67,39 +67,6 @@ fn publish(conn: &mut Conn, name: &str, zip: &[u8]) -> anyhow::Result<Option<Str
     }
 }
 
-/// CreateFunction of `spec` with `layers`.
-fn create_with_layers(
-    conn: &mut Conn,
-    name: &str,
-    spec: &FunctionSpec,
-    layers: &[String],
-) -> anyhow::Result<()> {
-    let body = serde_json::to_vec(&json!({
-        "FunctionName": name,
-        "Runtime": spec.runtime,
-        "Handler": spec.handler,
-        "Role": "arn:aws:iam::000000000000:role/hearth",
-        "MemorySize": spec.memory_mb,
-        "Timeout": 30,
-        "Code": { "ZipFile": spec.zip_base64 },
-        "Layers": layers,
-    }))?;
-    let response = conn.request(
-        "POST",
-        "/2015-03-31/functions",
-        &[("Content-Type", "application/json")],
-        &body,
-    )?;
-    if response.status() != 201 {
-        bail!(
-            "CreateFunction {name} with layers answered HTTP {}: {}",
-            response.status(),
-            response.text()
-        );
-    }
-    Ok(())
-}
-
 /// `runs` functions with [`LAYERS`] layers and `runs` without, each invoked once (a new
 /// environment each), alternating, timed by the client.
 pub(super) fn cold_starts_with_layers(
@@ -133,7 +100,7 @@ pub(super) fn cold_starts_with_layers(
     let layered: Vec<String> = (0..runs).map(|i| format!("bench-layers5-{i}")).collect();
     let bare: Vec<String> = (0..runs).map(|i| format!("bench-layers0-{i}")).collect();
     for (with, without) in layered.iter().zip(&bare) {
-        create_with_layers(conn, with, spec, &arns)?;
+        server::create_function_with_layers(conn, with, spec, &arns)?;
         server::create_function(conn, without, spec)?;
     }
     for name in layered.iter().chain(&bare) {

@@ -210,7 +210,17 @@ pub fn json_of(response: &Response) -> anyhow::Result<Value> {
 
 /// CreateFunction.
 pub fn create_function(conn: &mut Conn, name: &str, spec: &FunctionSpec) -> anyhow::Result<()> {
-    let body = json!({
+    create_function_with_layers(conn, name, spec, &[])
+}
+
+/// CreateFunction with `layers` (version ARNs, in order; none: no `Layers` member).
+pub fn create_function_with_layers(
+    conn: &mut Conn,
+    name: &str,
+    spec: &FunctionSpec,
+    layers: &[String],
+) -> anyhow::Result<()> {
+    let mut body = json!({
         "FunctionName": name,
         "Runtime": spec.runtime,
         "Handler": spec.handler,
@@ -220,6 +230,9 @@ pub fn create_function(conn: &mut Conn, name: &str, spec: &FunctionSpec) -> anyh
         "Timeout": 30,
         "Code": { "ZipFile": spec.zip_base64 },
     });
+    if !layers.is_empty() {
+        body["Layers"] = json!(layers);
+    }
     let body = serde_json::to_vec(&body)?;
     let response = conn.request(
         "POST",
