@@ -114,12 +114,21 @@ impl Subscriber {
     }
 
     /// Sends everything buffered (AWS flushes when the environment ends) and stops.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.shared.closing.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        if let Err(e) = self.task.await {
+        if let Err(e) = (&mut self.task).await {
             tracing::warn!(error = %e, "telemetry delivery task ended abnormally");
         }
+    }
+}
+
+impl Drop for Subscriber {
+    /// A subscriber dropped without [`Subscriber::shutdown`] (its environment failed or went
+    /// without a shutdown phase) stops its task rather than leave it waiting forever; after
+    /// a shutdown the task has ended and this does nothing.
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -310,3 +310,16 @@ async fn a_stalled_http_subscriber_loses_records_past_the_backlog_and_is_told() 
     assert_eq!(third[999]["record"], json!("r2999"));
     sub.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_dropped_without_shutdown_stops_its_task() {
+    let (sub, mut rx) = scripted(buffering(1000, 262_144, 1000), 0);
+    // Its task holds the only other reference to the shared state.
+    let shared = Arc::downgrade(&sub.shared);
+    drop(sub);
+    // The aborted task drops its state (and the script's channel) at its next poll.
+    // (Without the abort it would wait forever: the paused clock runs the limit out.)
+    let closed = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+    assert_eq!(closed, Ok(None));
+    assert!(shared.upgrade().is_none());
+}
