@@ -116,7 +116,8 @@ impl Hub {
                 ));
             }
             inner.api = Some(api);
-            let subscriber = Subscriber::spawn(subscription, addr, Arc::clone(&self.clock));
+            let to = (addr, Arc::clone(&self.resolver));
+            let subscriber = Subscriber::spawn(subscription, to, Arc::clone(&self.clock));
             self.active.store(true, Ordering::Release);
             inner.subscribers.insert(caller.id.clone(), subscriber)
         };

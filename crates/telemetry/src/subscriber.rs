@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::bounds::{DELIVERY_ATTEMPTS, LOGS_DROPPED_REASON, RETRY_BACKOFF_INITIAL};
 use crate::buffer::{Batch, Buffer, Pushed};
+use crate::destination::Resolver;
 use crate::event::{Event, LogsDropped, Record};
 use crate::subscription::Subscription;
 use crate::transport::{Sink, Transport};
@@ -73,8 +74,13 @@ impl std::fmt::Debug for Subscriber {
 impl Subscriber {
     /// Starts the delivery task for `subscription`, sending to `addr` (the destination
     /// resolved by the caller). Must be called within a tokio runtime.
-    pub fn spawn(subscription: Subscription, addr: SocketAddr, clock: Arc<dyn Clock>) -> Self {
-        let sink = Sink::Net(Transport::new(subscription.destination.clone(), addr));
+    pub fn spawn(
+        subscription: Subscription,
+        (addr, resolver): (SocketAddr, Arc<dyn Resolver>),
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let destination = subscription.destination.clone();
+        let sink = Sink::Net(Transport::new(destination, addr, resolver));
         Self::spawn_with(subscription, sink, clock)
     }
 
