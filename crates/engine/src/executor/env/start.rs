@@ -192,7 +192,7 @@ async fn prepare(
     // A sandbox gives an AWS API listener exactly when the environment has its own network
     // namespace (see `Prepared`).
     let aws_listener = prepared.take_aws_listener();
-    let hub = telemetry_hub(&listener, aws_listener.is_some())
+    let hub = telemetry_hub(&listener, aws_listener.is_some(), prepared.take_connector())
         .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
     let (api, init_rx) = RuntimeApi::serve_std_with_telemetry(listener, hub)
         .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
@@ -218,35 +218,57 @@ async fn prepare(
     Ok((prepared, api, init_rx, aws))
 }
 
-/// Refuses every destination: the environment has its own network namespace, which the
-/// host's delivery tasks cannot reach yet (see `docs/telemetry.md`, "The jail").
-struct UnreachableNamespace;
+/// Delivers into an environment's own network namespace: `sandbox.localdomain` is its
+/// loopback, reached by connections the sandbox opens there.
+struct InsideNamespace(hearth_sandbox::Connector);
 
-impl hearth_telemetry::Resolver for UnreachableNamespace {
+impl hearth_telemetry::Resolver for InsideNamespace {
+    fn resolve(&self, d: &hearth_telemetry::Destination) -> std::io::Result<SocketAddr> {
+        Ok(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, d.port)))
+    }
+
+    fn connects(&self) -> bool {
+        true
+    }
+
+    fn connect(&self, addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+        (self.0)(addr)
+    }
+}
+
+/// Refuses every destination: the environment has a network of its own and the sandbox
+/// gave no way into it (none does today; a safeguard against delivering to the host's
+/// loopback, where the environment's listener is not).
+struct Unreachable;
+
+impl hearth_telemetry::Resolver for Unreachable {
     fn resolve(&self, _: &hearth_telemetry::Destination) -> std::io::Result<SocketAddr> {
         Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
-            "delivery into a jailed environment's network namespace is not supported yet",
+            "the sandbox gives no way into this environment's network",
         ))
     }
 }
 
 /// The environment's Telemetry/Logs API hub. On the host's network (the process sandbox)
 /// `sandbox.localdomain` is the address the Runtime API listens on (loopback); in a
-/// namespace of its own, subscriptions are refused rather than delivered to the host's
-/// loopback, where a jailed function's listener is not.
+/// namespace of its own (the jail) it is that namespace's loopback, reached through the
+/// sandbox's connector.
 fn telemetry_hub(
     listener: &std::net::TcpListener,
     own_network: bool,
+    connector: Option<hearth_sandbox::Connector>,
 ) -> std::io::Result<Arc<hearth_telemetry::Hub>> {
-    let resolver: Arc<dyn hearth_telemetry::Resolver> = if own_network {
-        Arc::new(UnreachableNamespace)
-    } else {
-        let ip = match listener.local_addr()?.ip() {
-            ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-            ip => ip,
-        };
-        Arc::new(hearth_telemetry::EnvironmentAddress(ip))
+    let resolver: Arc<dyn hearth_telemetry::Resolver> = match (own_network, connector) {
+        (_, Some(connector)) => Arc::new(InsideNamespace(connector)),
+        (true, None) => Arc::new(Unreachable),
+        (false, None) => {
+            let ip = match listener.local_addr()?.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            };
+            Arc::new(hearth_telemetry::EnvironmentAddress(ip))
+        }
     };
     Ok(Arc::new(hearth_telemetry::Hub::new(
         resolver,
