@@ -48,7 +48,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn identifier(headers: &HeaderMap) -> Result<&str, Refusal> {
+pub(crate) fn identifier(headers: &HeaderMap) -> Result<&str, Refusal> {
     header(headers, ID_HEADER).ok_or_else(|| Refusal {
         error_type: "Extension.MissingHeader",
         message: "Lambda-Extension-Identifier not found".into(),

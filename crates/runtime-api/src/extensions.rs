@@ -519,6 +519,13 @@ impl Extensions {
         }
     }
 
+    /// The registered name of extension `id` (the Telemetry and Logs APIs' caller); the
+    /// same refusal as its other calls when the identifier is unknown.
+    pub(crate) fn name_of(&self, id: &str) -> Result<String, Refusal> {
+        let mut state = self.lock();
+        Ok(find(&mut state, id)?.name.clone())
+    }
+
     /// The first failure an extension reported, if any.
     pub(crate) fn failure(&self) -> Option<ExtensionFailure> {
         self.lock().failure.clone()

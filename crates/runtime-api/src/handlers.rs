@@ -28,6 +28,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .merge(crate::extension_routes::routes())
+        .merge(crate::telemetry_routes::routes())
         .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }

@@ -4,13 +4,15 @@
 //!
 //! The wire contract is written down in `docs/wire/runtime-api.md`: `next` long-polls and
 //! answers exactly 200, every POST answers exactly 202, responses over 6291556 bytes get 413.
-//! The same listener serves the Extensions API (2020-01-01, `docs/extensions.md`).
+//! The same listener serves the Extensions API (2020-01-01, `docs/extensions.md`) and the
+//! Telemetry API (2022-07-01) and Logs API (2020-08-15) (`docs/telemetry.md`).
 
 mod extension_routes;
 mod extensions;
 mod handlers;
 mod next_watch;
 mod stream;
+mod telemetry_routes;
 mod types;
 
 use std::net::SocketAddr;
@@ -51,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) next_watch: next_watch::NextWatch,
     /// The Extensions API's registrations and events.
     pub(crate) extensions: extensions::Extensions,
+    /// The environment's Telemetry/Logs API subscriptions.
+    pub(crate) telemetry: Arc<hearth_telemetry::Hub>,
 }
 
 /// Where the outcome of the invocation in progress goes.
@@ -79,7 +83,7 @@ impl RuntimeApi {
     /// Binds `addr` (port 0 for any free port) and starts serving. Returns the server
     /// and the receiver that reports the end of the runtime's init phase.
     pub async fn start(addr: SocketAddr) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
-        Self::serve(TcpListener::bind(addr).await?)
+        Self::serve(TcpListener::bind(addr).await?, None)
     }
 
     /// Serves on a listener made elsewhere (inside an environment's network namespace).
@@ -87,11 +91,36 @@ impl RuntimeApi {
         listener: std::net::TcpListener,
     ) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
         listener.set_nonblocking(true)?;
-        Self::serve(TcpListener::from_std(listener)?)
+        Self::serve(TcpListener::from_std(listener)?, None)
     }
 
-    fn serve(listener: TcpListener) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
+    /// [`RuntimeApi::serve_std`] with the environment's telemetry hub made by the caller
+    /// (which knows how the host reaches the environment's `sandbox.localdomain`).
+    pub fn serve_std_with_telemetry(
+        listener: std::net::TcpListener,
+        telemetry: Arc<hearth_telemetry::Hub>,
+    ) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
+        listener.set_nonblocking(true)?;
+        Self::serve(TcpListener::from_std(listener)?, Some(telemetry))
+    }
+
+    fn serve(
+        listener: TcpListener,
+        telemetry: Option<Arc<hearth_telemetry::Hub>>,
+    ) -> std::io::Result<(Self, oneshot::Receiver<InitSignal>)> {
         let addr = listener.local_addr()?;
+        // Without a hub from the caller, the environment is where this listener is: its
+        // own address, or loopback when it listens on every address.
+        let telemetry = telemetry.unwrap_or_else(|| {
+            let ip = match addr.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            };
+            Arc::new(hearth_telemetry::Hub::new(
+                Arc::new(hearth_telemetry::EnvironmentAddress(ip)),
+                Arc::new(hearth_telemetry::SystemClock),
+            ))
+        });
         let (tx, rx) = mpsc::channel(1);
         let (init_tx, init_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
@@ -102,6 +131,7 @@ impl RuntimeApi {
             init: Mutex::new(Some(init_tx)),
             next_watch: next_watch::NextWatch::default(),
             extensions: extensions::Extensions::default(),
+            telemetry,
         });
         let app = handlers::router(shared.clone());
         // Aborting this task (on drop) closes the environment's connections with it.
@@ -120,6 +150,11 @@ impl RuntimeApi {
             },
             init_rx,
         ))
+    }
+
+    /// The environment's Telemetry/Logs API subscriptions, to publish records to.
+    pub fn telemetry(&self) -> &Arc<hearth_telemetry::Hub> {
+        &self.shared.telemetry
     }
 
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.

@@ -68,9 +68,18 @@ pub enum GuestPaths {
     Lambda,
 }
 
+/// Opens a TCP connection to an address inside an environment's own network namespace,
+/// for the host (the Telemetry API's deliveries to an extension's listener). Blocking.
+pub type Connector = std::sync::Arc<
+    dyn Fn(std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> + Send + Sync,
+>;
+
 /// An environment's network side, made before its runtime starts so that the Runtime
 /// API is listening when the runtime first calls it.
 pub struct Prepared {
+    /// How the host connects into the environment's own network namespace; none when it
+    /// shares the host's network.
+    connector: Option<Connector>,
     listener: Option<TcpListener>,
     /// Where the function reaches Hearth's AWS API inside its own network namespace;
     /// none when it shares the host's network.
@@ -88,6 +97,7 @@ impl Prepared {
     ) -> Self {
         Self {
             listener: Some(listener),
+            connector: None,
             aws_listener: None,
             xray_socket: None,
             keep,
@@ -97,6 +107,17 @@ impl Prepared {
     pub(crate) fn with_aws_listener(mut self, listener: TcpListener) -> Self {
         self.aws_listener = Some(listener);
         self
+    }
+
+    pub(crate) fn with_connector(mut self, connector: Connector) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+
+    /// How the host opens a connection inside the environment's own network namespace;
+    /// `None` when it shares the host's network (connect there). Taken once.
+    pub fn take_connector(&mut self) -> Option<Connector> {
+        self.connector.take()
     }
 
     pub(crate) fn with_xray_socket(mut self, socket: UdpSocket) -> Self {

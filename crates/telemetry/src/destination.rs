@@ -51,6 +51,19 @@ impl Destination {
 pub trait Resolver: Send + Sync {
     /// The address to connect to for `destination`.
     fn resolve(&self, destination: &Destination) -> io::Result<SocketAddr>;
+
+    /// Whether deliveries connect through [`Resolver::connect`] (the environment has a
+    /// network of its own, which the host's network does not reach) rather than from the
+    /// host's network.
+    fn connects(&self) -> bool {
+        false
+    }
+
+    /// Opens a connection to `addr` (an address [`Resolver::resolve`] gave), when
+    /// [`Resolver::connects`]: a blocking call, which deliveries run on tokio's blocking pool.
+    fn connect(&self, addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+        std::net::TcpStream::connect(addr)
+    }
 }
 
 /// A resolver that sends every destination to one IP address at the destination's port: the

@@ -10,6 +10,7 @@
 //! validation `errorType` and a message saying which rule refused it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::destination::Resolver;
@@ -39,6 +40,10 @@ struct Inner {
 /// The subscriptions of one execution environment (see the module docs).
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Whether any subscription was ever made (until shutdown): the one thing a producer
+    /// reads for an environment without subscribers (an atomic load; no lock, no
+    /// allocation).
+    active: AtomicBool,
     resolver: Arc<dyn Resolver>,
     clock: Arc<dyn Clock>,
 }
@@ -55,6 +60,7 @@ impl Hub {
     pub fn new(resolver: Arc<dyn Resolver>, clock: Arc<dyn Clock>) -> Self {
         Hub {
             inner: Mutex::new(Inner::default()),
+            active: AtomicBool::new(false),
             resolver,
             clock,
         }
@@ -110,7 +116,9 @@ impl Hub {
                 ));
             }
             inner.api = Some(api);
-            let subscriber = Subscriber::spawn(subscription, addr, Arc::clone(&self.clock));
+            let to = (addr, Arc::clone(&self.resolver));
+            let subscriber = Subscriber::spawn(subscription, to, Arc::clone(&self.clock));
+            self.active.store(true, Ordering::Release);
             inner.subscribers.insert(caller.id.clone(), subscriber)
         };
         if let Some(old) = replaced {
@@ -140,8 +148,18 @@ impl Hub {
         self.inner().closed = true;
     }
 
-    /// Offers an event to every subscriber; never waits on a subscriber.
+    /// Whether anyone subscribed (one atomic load). A producer checks it before building an
+    /// [`Event`], so that an environment without subscribers pays nothing more.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Offers an event to every subscriber; never waits on a subscriber. Without
+    /// subscribers it takes no lock.
     pub fn publish(&self, event: &Event) {
+        if !self.is_active() {
+            return;
+        }
         for subscriber in self.inner().subscribers.values() {
             subscriber.offer(event);
         }
@@ -160,6 +178,7 @@ impl Hub {
     /// Flushes every subscriber and stops their tasks (the environment is ending).
     pub async fn shutdown(&self) {
         let subscribers = std::mem::take(&mut self.inner().subscribers);
+        self.active.store(false, Ordering::Release);
         for subscriber in subscribers.into_values() {
             subscriber.shutdown().await;
         }
@@ -201,6 +220,7 @@ mod tests {
             hub.answer(Api::Telemetry, &caller("a"), request.as_bytes()),
             (200, "\"OK\"".to_owned())
         );
+        assert!(hub.is_active());
         hub.publish(&line("hello"));
         hub.publish(&Event {
             time: crate::test_support::t0(),
@@ -218,6 +238,17 @@ mod tests {
             ]
         );
         assert!(hub.is_empty());
+        assert!(!hub.is_active());
+    }
+
+    #[tokio::test]
+    async fn a_hub_without_subscribers_is_inactive() {
+        let hub = hub();
+        assert!(!hub.is_active());
+        hub.publish(&line("nobody listens"));
+        assert!(hub.is_empty());
+        hub.shutdown().await;
+        assert!(!hub.is_active());
     }
 
     // Nothing listens at these ports: the paused clock skips the retries' waits.

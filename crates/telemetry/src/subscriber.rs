@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::bounds::{DELIVERY_ATTEMPTS, LOGS_DROPPED_REASON, RETRY_BACKOFF_INITIAL};
 use crate::buffer::{Batch, Buffer, Pushed};
+use crate::destination::Resolver;
 use crate::event::{Event, LogsDropped, Record};
 use crate::subscription::Subscription;
 use crate::transport::{Sink, Transport};
@@ -73,8 +74,13 @@ impl std::fmt::Debug for Subscriber {
 impl Subscriber {
     /// Starts the delivery task for `subscription`, sending to `addr` (the destination
     /// resolved by the caller). Must be called within a tokio runtime.
-    pub fn spawn(subscription: Subscription, addr: SocketAddr, clock: Arc<dyn Clock>) -> Self {
-        let sink = Sink::Net(Transport::new(subscription.destination.clone(), addr));
+    pub fn spawn(
+        subscription: Subscription,
+        (addr, resolver): (SocketAddr, Arc<dyn Resolver>),
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let destination = subscription.destination.clone();
+        let sink = Sink::Net(Transport::new(destination, addr, resolver));
         Self::spawn_with(subscription, sink, clock)
     }
 
@@ -114,12 +120,21 @@ impl Subscriber {
     }
 
     /// Sends everything buffered (AWS flushes when the environment ends) and stops.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.shared.closing.store(true, Ordering::SeqCst);
         self.shared.wake.notify_one();
-        if let Err(e) = self.task.await {
+        if let Err(e) = (&mut self.task).await {
             tracing::warn!(error = %e, "telemetry delivery task ended abnormally");
         }
+    }
+}
+
+impl Drop for Subscriber {
+    /// A subscriber dropped without [`Subscriber::shutdown`] (its environment failed or went
+    /// without a shutdown phase) stops its task rather than leave it waiting forever; after
+    /// a shutdown the task has ended and this does nothing.
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -36,6 +36,13 @@ fn scripted(
     )
 }
 
+/// Deliveries from the host's network.
+fn host() -> Arc<dyn crate::destination::Resolver> {
+    Arc::new(crate::destination::EnvironmentAddress(
+        "127.0.0.1".parse().expect("an IP"),
+    ))
+}
+
 fn buffering(max_items: u32, max_bytes: u32, timeout_ms: u32) -> Buffering {
     Buffering {
         max_items,
@@ -205,7 +212,7 @@ async fn http_delivery_posts_a_json_array_to_the_destination() {
         Protocol::Http,
         4243,
     );
-    let sub = Subscriber::spawn(sub, addr, clock());
+    let sub = Subscriber::spawn(sub, (addr, host()), clock());
     sub.offer(&line("one"));
     sub.offer(&line("two"));
     sub.shutdown().await;
@@ -241,7 +248,7 @@ async fn tcp_delivery_writes_newline_delimited_json() {
         Protocol::Tcp,
         4244,
     );
-    let sub = Subscriber::spawn(sub, addr, clock());
+    let sub = Subscriber::spawn(sub, (addr, host()), clock());
     sub.offer(&line("one"));
     sub.offer(&line("two"));
     // Shutting down flushes, then drops the connection, which ends the reader.
@@ -268,7 +275,7 @@ async fn a_stalled_http_subscriber_loses_records_past_the_backlog_and_is_told() 
         Protocol::Http,
         4243,
     );
-    let sub = Subscriber::spawn(sub, addr, clock());
+    let sub = Subscriber::spawn(sub, (addr, host()), clock());
     let name = |n: usize| format!("r{n}");
     for n in 0..1000 {
         sub.offer(&line(&name(n)));
@@ -309,4 +316,71 @@ async fn a_stalled_http_subscriber_loses_records_past_the_backlog_and_is_told() 
     assert_eq!(third[0]["record"], json!("r2000"));
     assert_eq!(third[999]["record"], json!("r2999"));
     sub.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_dropped_without_shutdown_stops_its_task() {
+    let (sub, mut rx) = scripted(buffering(1000, 262_144, 1000), 0);
+    // Its task holds the only other reference to the shared state.
+    let shared = Arc::downgrade(&sub.shared);
+    drop(sub);
+    // The aborted task drops its state (and the script's channel) at its next poll.
+    // (Without the abort it would wait forever: the paused clock runs the limit out.)
+    let closed = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+    assert_eq!(closed, Ok(None));
+    assert!(shared.upgrade().is_none());
+}
+
+/// A resolver whose connections are its own (as a jail's, into its network namespace):
+/// it counts them and connects to `real` whatever address it is given.
+struct OwnConnections {
+    real: std::net::SocketAddr,
+    opened: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::destination::Resolver for OwnConnections {
+    fn resolve(
+        &self,
+        d: &crate::destination::Destination,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        Ok(std::net::SocketAddr::from(([127, 0, 0, 1], d.port)))
+    }
+
+    fn connects(&self) -> bool {
+        true
+    }
+
+    fn connect(&self, _: std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::net::TcpStream::connect(self.real)
+    }
+}
+
+#[tokio::test]
+async fn a_resolver_that_connects_opens_the_deliverys_connection() {
+    let (addr, mut rx) = http_server(None).await;
+    let resolver = Arc::new(OwnConnections {
+        real: addr,
+        opened: Default::default(),
+    });
+    let sub = subscription(
+        TELEMETRY,
+        &ALL,
+        buffering(1000, 262_144, 30_000),
+        Protocol::Http,
+        4243,
+    );
+    // The address given is nowhere: only the resolver's own connection reaches the server.
+    let nowhere = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    let sub = Subscriber::spawn(sub, (nowhere, resolver.clone()), clock());
+    sub.offer(&line("one"));
+    sub.shutdown().await;
+    let got = rx.recv().await.expect("a request");
+    assert_eq!(got.host, "sandbox.localdomain:4243");
+    assert_eq!(
+        got.items(),
+        vec![json!({"time": "2026-01-02T03:04:05.000Z", "type": "function", "record": "one"})]
+    );
+    assert_eq!(resolver.opened.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -12,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::bounds::DELIVERY_TIMEOUT;
-use crate::destination::{Destination, Protocol};
+use crate::destination::{Destination, Protocol, Resolver};
 
 /// Why a delivery failed (it is then retried).
 #[derive(Debug, thiserror::Error)]
@@ -77,20 +78,48 @@ impl Sink {
 }
 
 /// A subscriber's connection state: TCP keeps its connection between batches.
-#[derive(Debug)]
 pub(crate) struct Transport {
     destination: Destination,
     addr: SocketAddr,
+    /// Opens the connections when the environment's network is not the host's.
+    resolver: Arc<dyn Resolver>,
     tcp: Option<TcpStream>,
 }
 
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("destination", &self.destination)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Transport {
-    pub(crate) fn new(destination: Destination, addr: SocketAddr) -> Self {
+    pub(crate) fn new(
+        destination: Destination,
+        addr: SocketAddr,
+        resolver: Arc<dyn Resolver>,
+    ) -> Self {
         Transport {
             destination,
             addr,
+            resolver,
             tcp: None,
         }
+    }
+
+    /// A connection to the subscriber: from the host's network, or through the resolver.
+    async fn open(&self) -> std::io::Result<TcpStream> {
+        if !self.resolver.connects() {
+            return TcpStream::connect(self.addr).await;
+        }
+        let (resolver, addr) = (Arc::clone(&self.resolver), self.addr);
+        let stream = tokio::task::spawn_blocking(move || resolver.connect(addr))
+            .await
+            .map_err(std::io::Error::other)??;
+        stream.set_nonblocking(true)?;
+        TcpStream::from_std(stream)
     }
 
     /// Sends one batch, within [`DELIVERY_TIMEOUT`].
@@ -119,7 +148,7 @@ impl Transport {
     }
 
     async fn post(&self, items: &[Vec<u8>]) -> Result<(), SendError> {
-        let stream = TcpStream::connect(self.addr).await?;
+        let stream = self.open().await?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         let driver = tokio::spawn(connection);
@@ -142,7 +171,7 @@ impl Transport {
 
     async fn write_lines(&mut self, items: &[Vec<u8>]) -> Result<(), SendError> {
         if self.tcp.is_none() {
-            self.tcp = Some(TcpStream::connect(self.addr).await?);
+            self.tcp = Some(self.open().await?);
         }
         let stream = self.tcp.as_mut().expect("connected just above");
         let mut payload = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum());

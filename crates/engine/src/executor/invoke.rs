@@ -20,6 +20,7 @@ use super::code::CodeFailure;
 use super::ending::Ending;
 use super::env::{AfterRuntime, Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
+use super::telemetry::Figures;
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
 use crate::observe::{Ending as ObservedEnding, Invoked, Queued, Start};
@@ -310,6 +311,9 @@ impl Executor {
         .then(|| env.watch_next(&req.request_id));
         env.begin_log(&start_lines(start_ms, &spec.version, req))
             .await;
+        // One atomic load without subscribers.
+        env.telemetry
+            .start(start_ms, &req.request_id, &spec.version, &invocation_trace);
         let started = Instant::now();
         // One atomic load for a function without extensions.
         let extensions = env.extensions_want_invoke();
@@ -401,7 +405,8 @@ impl Executor {
         let healthy = ending.healthy;
         let init = env.init_duration;
         let observed = observed_ending(&ending);
-        let response = close(spec, req, env, ending, duration).await;
+        let durations = (post.runtime_duration, duration);
+        let response = close(spec, req, env, ending, durations, &post.invocation_trace).await;
         self.observer().invoked(&Invoked {
             start,
             init,
@@ -644,7 +649,8 @@ async fn close(
     req: &InvokeRequest,
     env: &mut Environment,
     ending: Ending,
-    duration: Duration,
+    (runtime_duration, duration): (Duration, Duration),
+    trace: &str,
 ) -> InvokeResponse {
     let id = &req.request_id;
     let report = Report {
@@ -656,9 +662,27 @@ async fn close(
         status: ending.status,
     };
     let mut closing = ending.lines;
+    let runtime_done_ms = now_ms();
     closing.push((now_ms(), format!("END RequestId: {}", logs::field(id))));
     closing.push((now_ms(), report.line()));
     let lines = env.end_log(&closing).await;
+    // After the function's last lines (`end_log` read them all), as in the log.
+    if env.telemetry.active() {
+        env.telemetry.ended(
+            (runtime_done_ms, now_ms()),
+            &Figures {
+                request_id: id,
+                report_status: report.status.as_deref(),
+                runtime_duration,
+                duration,
+                billed_ms: logs::billed_ms(duration, report.init_duration),
+                memory_size_mb: spec.memory_mb,
+                max_memory_used_mb: report.max_memory_used_mb,
+                init_duration: report.init_duration,
+                trace: Some(trace),
+            },
+        );
+    }
     let log_result = req
         .log_tail
         .then(|| BASE64.encode(logs::tail(&lines, LOG_TAIL_BYTES)));

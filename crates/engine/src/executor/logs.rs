@@ -28,6 +28,8 @@ pub(crate) struct LogSink {
     pub runtime_version_arn: String,
     /// Told of the lines that may be EMF documents.
     pub observer: crate::observe::ObserverHandle,
+    /// Where the function's lines go as `function` records, if anyone may subscribe.
+    pub telemetry: Option<super::telemetry::Telemetry>,
 }
 
 impl LogSink {
@@ -142,6 +144,7 @@ impl LogCollector {
     /// The environment starts in its init phase.
     pub(crate) fn start(output: pipe::Receiver, sink: LogSink, first: &[(i64, String)]) -> Self {
         let mut state = Output::new(sink.limits, PeriodKind::Init);
+        state.set_telemetry(sink.telemetry.clone());
         for (ts, line) in sink.platform(first).iter() {
             state.push_line(*ts, line);
         }
@@ -410,6 +413,7 @@ mod tests {
             logging: Logging::default(),
             version: "$LATEST".into(),
             runtime_version_arn: String::new(),
+            telemetry: None,
             observer: crate::observe::ObserverHandle(lines.clone()),
         };
         let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
@@ -442,6 +446,7 @@ mod tests {
             logging: Logging::default(),
             version: "$LATEST".into(),
             runtime_version_arn: String::new(),
+            telemetry: None,
             observer: Default::default(),
         };
         let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);

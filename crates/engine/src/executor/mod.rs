@@ -20,6 +20,7 @@ mod platform_log;
 mod pool;
 mod provisioned;
 mod spec;
+mod telemetry;
 mod usage;
 
 use std::sync::Arc;

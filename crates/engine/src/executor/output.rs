@@ -73,6 +73,9 @@ pub(crate) struct Output {
     /// The function's stored lines that may be EMF documents (a subset of the chunk's,
     /// so bounded with it), for the observer.
     metric_lines: Vec<String>,
+    /// Where the function's lines go as `function` records, all of them (CloudWatch's cap
+    /// does not apply to a subscriber); none for an output nobody may subscribe to.
+    telemetry: Option<super::telemetry::Telemetry>,
 }
 
 impl Output {
@@ -85,7 +88,13 @@ impl Output {
             recent: VecDeque::new(),
             recent_bytes: 0,
             metric_lines: Vec::new(),
+            telemetry: None,
         }
+    }
+
+    /// Sends the function's lines to `telemetry` from now on.
+    pub(crate) fn set_telemetry(&mut self, telemetry: Option<super::telemetry::Telemetry>) {
+        self.telemetry = telemetry;
     }
 
     fn period(limits: LogLimits, kind: PeriodKind) -> Period {
@@ -165,6 +174,9 @@ impl Output {
         let bytes = std::mem::take(&mut self.partial);
         let line = String::from_utf8_lossy(&bytes);
         let line = line.strip_suffix('\r').unwrap_or(&line);
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.function_line(now, line);
+        }
         // Counted as printed, newline included: a flood of empty lines costs too.
         let size = line.len() as u64 + 1;
         if self.period.stored + size > self.period.limit {

@@ -293,8 +293,10 @@ impl Sandbox for JailSandbox {
             .try_clone()
             .map_err(SandboxError::Network)?;
         let xray = netns.xray.try_clone().map_err(SandboxError::Network)?;
+        let connector = netns.connector().map_err(SandboxError::Network)?;
         Ok(Prepared::new(listener, Some(Box::new(slot)))
             .with_aws_listener(aws_listener)
+            .with_connector(connector)
             .with_xray_socket(xray))
     }
 

@@ -396,7 +396,12 @@ pub fn build_etc(
             ),
         ),
         ("group", format!("root:x:0:\nsbx_user:x:{gid}:\n")),
-        ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
+        // `sandbox.localdomain` is the environment itself (the Telemetry API's destinations
+        // name it; AWS's sample extensions bind their listener to it).
+        (
+            "hosts",
+            "127.0.0.1 localhost sandbox.localdomain sandbox\n::1 localhost\n".to_string(),
+        ),
         ("hostname", format!("{hostname}\n")),
         ("resolv.conf", resolv),
     ];
@@ -442,4 +447,31 @@ fn pivot(root: &Path) -> io::Result<()> {
     umount2("/.old-root", MntFlags::MNT_DETACH)
         .map_err(|e| err("umount", Path::new("/.old-root"), e))?;
     fs::remove_dir("/.old-root")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_synthetic_etc_names_the_environment_sandbox_localdomain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let etc = dir.path().join("etc");
+        build_etc(
+            &etc,
+            993,
+            990,
+            "169.254.1.1",
+            &["10.0.0.2".parse().expect("an IP")],
+        )
+        .expect("built");
+        assert_eq!(
+            fs::read_to_string(etc.join("hosts")).expect("hosts"),
+            "127.0.0.1 localhost sandbox.localdomain sandbox\n::1 localhost\n"
+        );
+        assert_eq!(
+            fs::read_to_string(etc.join("resolv.conf")).expect("resolv.conf"),
+            "nameserver 10.0.0.2\n"
+        );
+    }
 }

@@ -14,7 +14,7 @@
 // Unsafe code is allowed here, and only here: bringing `lo` up takes an ioctl on a C struct; each use says why it is sound.
 #![allow(unsafe_code)]
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
@@ -82,6 +82,13 @@ impl NetNs {
         Ok(made)
     }
 
+    /// Opens connections from inside this namespace, for the host (see
+    /// [`crate::Connector`]); it holds the namespace open while it lives.
+    pub fn connector(&self) -> std::io::Result<crate::Connector> {
+        let ns = Arc::new(self.handle.try_clone()?);
+        Ok(Arc::new(move |addr| connect_inside(&ns, addr)))
+    }
+
     /// A path through which another process can open this namespace while Hearth
     /// holds it: `/proc/<hearth pid>/fd/<n>`.
     pub fn path(&self) -> String {
@@ -91,6 +98,26 @@ impl NetNs {
             self.handle.as_raw_fd()
         )
     }
+}
+
+/// How long a connection into a namespace may take to open: the peer is a listener on
+/// the environment's loopback, which answers at once or not at all.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A connection to `addr` made from inside the namespace `ns`, on a short-lived thread
+/// that joins it (`setns` affects only the calling thread, as `unshare` above); the socket
+/// belongs to the namespace it was created in, whichever thread uses it later.
+fn connect_inside(ns: &Arc<OwnedFd>, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let ns = Arc::clone(ns);
+    std::thread::Builder::new()
+        .name("hearth-netns-connect".into())
+        .spawn(move || {
+            nix::sched::setns(ns.as_fd(), CloneFlags::CLONE_NEWNET)
+                .map_err(std::io::Error::from)?;
+            TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        })?
+        .join()
+        .map_err(|_| std::io::Error::other("network namespace thread panicked"))?
 }
 
 /// Binds the X-Ray daemon's socket in the calling thread's (new) network namespace, at
@@ -179,5 +206,26 @@ mod tests {
             .expect("timeout set");
         let (n, _) = netns.xray.recv_from(&mut buf).expect("received");
         assert_eq!(&buf[..n], b"segment");
+    }
+
+    #[test]
+    fn the_connector_reaches_a_listener_on_the_namespaces_loopback() {
+        if !test_privileges::require("root", test_privileges::is_root()) {
+            return;
+        }
+        let netns = NetNs::create(None).expect("a network namespace");
+        // The Runtime API's listener is on the namespace's 127.0.0.1:9001, not the host's.
+        let connect = netns.connector().expect("a connector");
+        let addr: SocketAddr = RUNTIME_API_ADDR.parse().expect("an address");
+        let mut stream = connect(addr).expect("connected from inside");
+        let (mut accepted, _) = netns.listener.accept().expect("accepted");
+        use std::io::{Read, Write};
+        stream.write_all(b"ping").expect("written");
+        let mut buf = [0u8; 4];
+        accepted.read_exact(&mut buf).expect("read");
+        assert_eq!(&buf, b"ping");
+        // Nothing listens at a port of the namespace's loopback nobody bound.
+        let refused = connect(SocketAddr::from(([127, 0, 0, 1], 9))).expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

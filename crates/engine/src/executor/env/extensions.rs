@@ -149,14 +149,23 @@ impl Drop for Environment {
             return;
         };
         let deadline_ms = now_ms() + SHUTDOWN_LIMIT.as_millis() as i64;
-        if self.api.shutdown_extensions(reason, deadline_ms) == 0 {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_LIMIT;
+        // Telemetry subscribers are flushed first, within the phase's limit, while their
+        // listeners still run: the last invocation's `platform.report` may still wait in
+        // a buffer (one atomic load without subscribers).
+        let flush = self.api.telemetry().is_active();
+        if !flush && self.api.shutdown_extensions(reason, deadline_ms) == 0 {
             return;
         }
         let mut instance = self.instance.take();
         let api = Arc::clone(&self.api);
         let logs = Arc::clone(&self.logs);
         runtime.spawn(async move {
-            let _ = tokio::time::timeout(SHUTDOWN_LIMIT, api.extensions_shutdown_done()).await;
+            if flush {
+                let _ = tokio::time::timeout_at(deadline, api.telemetry().shutdown()).await;
+                api.shutdown_extensions(reason, deadline_ms);
+            }
+            let _ = tokio::time::timeout_at(deadline, api.extensions_shutdown_done()).await;
             instance.kill();
             let _ = tokio::time::timeout(Duration::from_secs(5), instance.wait()).await;
             // The last of their output goes to the log when the collector goes.

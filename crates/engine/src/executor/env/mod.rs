@@ -97,6 +97,8 @@ pub(crate) struct Environment {
     _aws_api: Option<ApiServer>,
     /// Runs the environment's X-Ray daemon, if its observer runs one.
     _xray: Option<crate::observe::DaemonGuard>,
+    /// Its Telemetry/Logs API records' producer.
+    pub(crate) telemetry: super::telemetry::Telemetry,
 }
 
 /// `{"errorType": ..., "errorMessage": ...}` as Lambda's platform writes it.

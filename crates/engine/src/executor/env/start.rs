@@ -23,6 +23,7 @@ use crate::executor::code::{CodePins, ReadyCode};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
+use crate::executor::telemetry::{InitFacts, Telemetry};
 use crate::observe::{DaemonGuard, Daemonized, Observer, ObserverHandle};
 use crate::EnvCredentials;
 
@@ -169,6 +170,7 @@ impl XrayDaemon {
 struct Beside {
     aws_api: Option<ApiServer>,
     xray: Option<DaemonGuard>,
+    telemetry: Telemetry,
 }
 
 /// Prepares a sandbox (namespaces, mounts, cgroups: blocking work, on the blocking
@@ -187,9 +189,14 @@ async fn prepare(
     let listener = prepared
         .take_listener()
         .ok_or_else(|| attempt.platform(what, &"no listener"))?;
-    let (api, init_rx) = RuntimeApi::serve_std(listener)
+    // A sandbox gives an AWS API listener exactly when the environment has its own network
+    // namespace (see `Prepared`).
+    let aws_listener = prepared.take_aws_listener();
+    let hub = telemetry_hub(&listener, aws_listener.is_some(), prepared.take_connector())
         .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
-    let aws = match (function_api, prepared.take_aws_listener()) {
+    let (api, init_rx) = RuntimeApi::serve_std_with_telemetry(listener, hub)
+        .map_err(|e| attempt.platform("cannot start the Runtime API", &e))?;
+    let aws = match (function_api, aws_listener) {
         (Some(f), Some(listener)) => {
             let (server, url) = f
                 .serve(listener)
@@ -209,6 +216,64 @@ async fn prepare(
         },
     };
     Ok((prepared, api, init_rx, aws))
+}
+
+/// Delivers into an environment's own network namespace: `sandbox.localdomain` is its
+/// loopback, reached by connections the sandbox opens there.
+struct InsideNamespace(hearth_sandbox::Connector);
+
+impl hearth_telemetry::Resolver for InsideNamespace {
+    fn resolve(&self, d: &hearth_telemetry::Destination) -> std::io::Result<SocketAddr> {
+        Ok(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, d.port)))
+    }
+
+    fn connects(&self) -> bool {
+        true
+    }
+
+    fn connect(&self, addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+        (self.0)(addr)
+    }
+}
+
+/// Refuses every destination: the environment has a network of its own and the sandbox
+/// gave no way into it (none does today; a safeguard against delivering to the host's
+/// loopback, where the environment's listener is not).
+struct Unreachable;
+
+impl hearth_telemetry::Resolver for Unreachable {
+    fn resolve(&self, _: &hearth_telemetry::Destination) -> std::io::Result<SocketAddr> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "the sandbox gives no way into this environment's network",
+        ))
+    }
+}
+
+/// The environment's Telemetry/Logs API hub. On the host's network (the process sandbox)
+/// `sandbox.localdomain` is the address the Runtime API listens on (loopback); in a
+/// namespace of its own (the jail) it is that namespace's loopback, reached through the
+/// sandbox's connector.
+fn telemetry_hub(
+    listener: &std::net::TcpListener,
+    own_network: bool,
+    connector: Option<hearth_sandbox::Connector>,
+) -> std::io::Result<Arc<hearth_telemetry::Hub>> {
+    let resolver: Arc<dyn hearth_telemetry::Resolver> = match (own_network, connector) {
+        (_, Some(connector)) => Arc::new(InsideNamespace(connector)),
+        (true, None) => Arc::new(Unreachable),
+        (false, None) => {
+            let ip = match listener.local_addr()?.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            };
+            Arc::new(hearth_telemetry::EnvironmentAddress(ip))
+        }
+    };
+    Ok(Arc::new(hearth_telemetry::Hub::new(
+        resolver,
+        Arc::new(hearth_telemetry::SystemClock),
+    )))
 }
 
 /// Starts the runtime process in the prepared sandbox (a fork, on the blocking pool).
@@ -238,8 +303,10 @@ fn collect_output(
     instance: &mut Instance,
     attempt: &Attempt<'_>,
     (writer, limits, observer): (&Writer, LogLimits, &ObserverHandle),
+    telemetry: &Telemetry,
 ) -> Option<LogCollector> {
     let sink = LogSink {
+        telemetry: Some(telemetry.clone()),
         writer: writer.clone(),
         function: attempt.spec.function.clone(),
         stream: attempt.stream.clone(),
@@ -452,7 +519,11 @@ impl Environment {
         let spawn = Instant::now();
         let mut instance = self::spawn(sandbox, sandbox_spec, prepared, &attempt).await?;
         let mut exits = instance.take_extension_exits();
-        let logs = collect_output(&mut instance, &attempt, logs_to)
+        let telemetry = Telemetry::new(
+            Arc::clone(api.telemetry()),
+            spec.logging.format == hearth_model::settings::LogFormat::Json,
+        );
+        let logs = collect_output(&mut instance, &attempt, logs_to, &telemetry)
             .ok_or_else(|| attempt.fail_early("Runtime.Unknown", "no output pipe".into()))?;
         let timings = Timings {
             prepare,
@@ -474,9 +545,11 @@ impl Environment {
                     killed: false,
                 });
                 let parts = (api, instance, logs, code, extensions);
+                let beside_telemetry = telemetry;
                 let beside = Beside {
                     aws_api: aws.server,
                     xray: xray.guard,
+                    telemetry: beside_telemetry,
                 };
                 let parts = (parts, beside);
                 Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
@@ -528,6 +601,9 @@ impl Environment {
         );
         instance.init_done();
         logs.end_period(&extension_lines(&api)).await;
+        init_records(&beside.telemetry, &api, attempt, &origin, init_duration);
+        // Init is over: AWS processes no subscription after it.
+        api.telemetry().close_subscriptions();
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
         Self {
             revision: attempt.spec.environment_key(),
@@ -545,8 +621,49 @@ impl Environment {
             _code: code,
             _aws_api: beside.aws_api,
             _xray: beside.xray,
+            telemetry: beside.telemetry,
         }
     }
+}
+
+/// The init phase's records for the Telemetry API's subscribers: `platform.extension` for
+/// each registered extension, then `initStart`, `initRuntimeDone` and `initReport` (see
+/// [`Telemetry::init_ended`]). `initRuntimeDone` carries the end of init's time: Hearth
+/// does not note when the runtime alone was done.
+fn init_records(
+    telemetry: &Telemetry,
+    api: &RuntimeApi,
+    attempt: &Attempt<'_>,
+    origin: &Origin,
+    init_duration: Duration,
+) {
+    if !telemetry.active() {
+        return;
+    }
+    let now = now_ms();
+    for (name, events) in api.registered_extensions() {
+        telemetry.publish(now, || {
+            hearth_telemetry::Record::Extension(hearth_telemetry::event::ExtensionState {
+                name,
+                state: "Ready".to_owned(),
+                events: events.iter().map(|e| e.as_str().to_owned()).collect(),
+                error_type: None,
+            })
+        });
+    }
+    let spec = attempt.spec;
+    telemetry.init_ended(
+        &InitFacts {
+            provisioned: matches!(origin, Origin::Provisioned { .. }),
+            runtime_version: &Catalog::version_label(&spec.runtime),
+            runtime_version_arn: &spec.runtime_version_arn,
+            function_name: hearth_model::arn::key_name(&spec.function),
+            function_version: &spec.version,
+            memory_mb: spec.memory_mb,
+        },
+        (attempt.init_start.0, now, now),
+        init_duration,
+    );
 }
 
 /// `EXTENSION Name: … State: Ready Events: [INVOKE,SHUTDOWN]`, one line per registered
