@@ -19,14 +19,17 @@ use hearth_model::function::LayerRef;
 use hearth_model::FunctionRef;
 
 /// A custom runtime: prints a line naming each event's request id, answers with its payload.
+/// The line is one write: the probe's output shares the pipe, and a line of its written
+/// between two pieces of the runtime's would make one line of both.
 const RUNTIME: &str = r#"#!/usr/bin/env python3
-import os, urllib.request
+import os, sys, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         body = r.read()
-    print("runtime got", rid, flush=True)
+    sys.stdout.write("runtime got %s\n" % rid)
+    sys.stdout.flush()
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
 
