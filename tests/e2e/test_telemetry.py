@@ -3,7 +3,9 @@
 destination `sandbox.localdomain`, its listener on the environment's loopback) and prints what it receives to its output,
 the function's log stream. It gets the init's records, each invocation's `platform.start`,
 the function's lines, `platform.runtimeDone` and `platform.report`, the last of them
-flushed at the shutdown phase before SHUTDOWN. In a jail the listener is on the
+flushed at the shutdown phase before SHUTDOWN. It also checks them itself and prints a
+verdict: the init's records in order, for each request id it had an INVOKE for exactly
+start, the handler's line, runtimeDone and report, and a summary at SHUTDOWN. In a jail the listener is on the
 environment's own loopback, which Hearth reaches through the jail's network namespace."""
 
 import io
@@ -22,6 +24,38 @@ api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 base = "http://" + api + "/2020-01-01/extension/"
 def say(text):
     print("[telext] " + text, flush=True)
+# What it checks: the INVOKEs it had, the init's records, each request id's records, and
+# the request whose platform.start came last (the handler's lines are that one's).
+lock = threading.Lock()
+invoked, init, traces, current = set(), [], {}, [None]
+tally = {"verdicts": 0, "ok": 0}
+INIT = ["platform.telemetrySubscription", "platform.extension", "platform.initStart",
+        "platform.initRuntimeDone:success", "platform.initReport"]
+def check(r):
+    kind, rec = r["type"], r["record"]
+    if kind == "function":
+        if current[0] and isinstance(rec, str) and rec.startswith("handler says"):
+            traces[current[0]].append("function")
+    elif kind in ("platform.telemetrySubscription", "platform.extension", "platform.initStart",
+                  "platform.initReport"):
+        init.append(kind)
+    elif kind == "platform.initRuntimeDone":
+        init.append(kind + ":" + rec["status"])
+    elif kind == "platform.start":
+        traces.setdefault(rec["requestId"], []).append("start")
+        current[0] = rec["requestId"]
+    elif kind == "platform.runtimeDone":
+        traces.setdefault(rec["requestId"], []).append("runtimeDone:" + rec["status"])
+        current[0] = None
+    elif kind == "platform.report":
+        trace = traces.pop(rec["requestId"], []) + ["report:" + rec["status"]]
+        ok = rec["requestId"] in invoked and trace == [
+            "start", "function", "runtimeDone:success", "report:success"]
+        tally["verdicts"] += 1
+        tally["ok"] += ok
+        say("verdict %s %s %s" % (rec["requestId"], "OK" if ok else "FAIL", ",".join(trace)))
+    if kind == "platform.initReport":
+        say("verdict init " + ("OK" if init == INIT else "FAIL " + ",".join(init)))
 class Listener(BaseHTTPRequestHandler):
     def do_POST(self):
         batch = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -36,6 +70,8 @@ class Listener(BaseHTTPRequestHandler):
                 say("got %s %s" % (r["type"], rec["initializationType"]))
             else:
                 say("got " + r["type"])
+            with lock:
+                check(r)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -63,12 +99,25 @@ while True:
     req = urllib.request.Request(base + "event/next", headers={"Lambda-Extension-Identifier": ext_id})
     with urllib.request.urlopen(req) as r:
         event = json.load(r)
+    if event["eventType"] == "INVOKE":
+        with lock:
+            invoked.add(event["requestId"])
     if event["eventType"] == "SHUTDOWN":
+        with lock:
+            say("verdict summary invokes=%d verdicts=%d ok=%d"
+                % (len(invoked), tally["verdicts"], tally["ok"]))
         say("SHUTDOWN")
         sys.exit(0)
 '''
 
-HANDLER = "def handler(event, context):\n    print('handler says', event['n'])\n    return event\n"
+# One write for the line: the extension's output shares the function's pipe, and `print`
+# writes its arguments, separators and newline one by one, so a line of the extension's
+# could land inside.
+HANDLER = ("import sys\n"
+           "def handler(event, context):\n"
+           "    sys.stdout.write('handler says %s\\n' % event['n'])\n"
+           "    sys.stdout.flush()\n"
+           "    return event\n")
 
 
 def zip_of(files: dict) -> bytes:
@@ -119,9 +168,12 @@ def test_an_extension_from_a_layer_receives_the_telemetry(server, client):
         "[telext] got platform.initStart on-demand",
         "[telext] got platform.initRuntimeDone",
         "[telext] got platform.initReport",
+        "[telext] verdict init OK",
         f"[telext] got platform.start {rid} -",
         "[telext] got function handler says 1",
         f"[telext] got platform.runtimeDone {rid} success",
         f"[telext] got platform.report {rid} success",
+        f"[telext] verdict {rid} OK start,function,runtimeDone:success,report:success",
+        "[telext] verdict summary invokes=1 verdicts=1 ok=1",
         "[telext] SHUTDOWN",
     ], got

@@ -1,17 +1,21 @@
-//! The Telemetry API on the process sandbox with real executables: a Python extension in
-//! `/opt/extensions` registers, subscribes to `platform` and `function` records with a
+//! The Telemetry API on the process sandbox with real executables: a Python extension,
+//! `extensions/telext` in a layer published through the engine's Layers API and named in
+//! the function's `Layers`, registers, subscribes to `platform` and `function` records with a
 //! local HTTP listener, and writes every record it is sent to `$EXT_OUT/telemetry.jsonl`;
 //! the test reads that file once the extension has had SHUTDOWN (the engine flushes the
 //! subscribers before sending it), so no assertion waits on a clock.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{ConfigChange, Engine, InvokeRequest, NewFunction};
+use hearth_engine::{
+    ConfigChange, Engine, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
+};
+use hearth_model::arn::ACCOUNT;
+use hearth_model::function::LayerRef;
 use hearth_model::FunctionRef;
 use serde_json::{json, Value};
 
@@ -74,11 +78,6 @@ while True:
         sys.exit(0)
 "#;
 
-fn write_exec(path: &Path, text: &str) {
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
 fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
     use std::io::Write;
     let mut buf = std::io::Cursor::new(Vec::new());
@@ -90,6 +89,33 @@ fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
     }
     zip.finish().expect("zip finish");
     buf.into_inner()
+}
+
+/// Publishes `zip` as a layer through the engine's Layers API and resolves its version ARN
+/// as CreateFunction's `Layers` is.
+async fn layer(engine: &Engine, name: &str, zip: Vec<u8>) -> Vec<LayerRef> {
+    let published = engine
+        .publish_layer_version(NewLayerVersion {
+            account: ACCOUNT.into(),
+            name: name.into(),
+            description: String::new(),
+            license_info: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            zip,
+        })
+        .await
+        .expect("publish the layer");
+    engine
+        .resolve_layers(
+            LayerCaller {
+                account: ACCOUNT.into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:root"),
+            },
+            vec![published.version_arn()],
+        )
+        .await
+        .expect("resolve the layer")
 }
 
 fn function(name: &str) -> FunctionRef {
@@ -120,11 +146,8 @@ fn assert_ms(value: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_extension_receives_the_platform_and_function_records() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opt = dir.path().join("opt");
     let out = dir.path().join("out");
-    std::fs::create_dir_all(opt.join("extensions")).expect("mkdir");
     std::fs::create_dir_all(&out).expect("mkdir");
-    write_exec(&opt.join("extensions").join("telext"), EXTENSION);
     let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
     let (engine, path): (Engine, _) = Engine::new(
         store,
@@ -133,7 +156,12 @@ async fn a_python_extension_receives_the_platform_and_function_records() {
         config(Duration::from_secs(600)),
     )
     .expect("engine");
-    engine.set_opt_dir(Some(opt));
+    let layers = layer(
+        &engine,
+        "telext",
+        zip_of(&[("extensions/telext", EXTENSION)]),
+    )
+    .await;
     let environment = [("EXT_OUT".to_string(), out.display().to_string())].into();
     testing::create(
         &engine,
@@ -141,6 +169,7 @@ async fn a_python_extension_receives_the_platform_and_function_records() {
             environment,
             timeout: 5,
             zip: zip_of(&[("bootstrap", RUNTIME)]),
+            layers,
             ..testing::new_function("tel")
         },
     )

@@ -1,36 +1,76 @@
 //! `hearth-ext-probe`, built on the official `lambda-extension` crate, as an external
-//! extension of a function on the process sandbox: it registers, gets each INVOKE, and
-//! SHUTDOWN when the environment is retired.
+//! extension of a function on the process sandbox, shipped the way a user ships one: as
+//! `extensions/rust-probe` in a layer published through the engine's Layers API and named
+//! in the function's `Layers`. It registers, gets each INVOKE, subscribes to the Telemetry
+//! API and checks the records it is sent (its verdicts, one per invocation, and its summary
+//! at SHUTDOWN, in `$EXT_OUT/rust-probe.telemetry.log`), and gets SHUTDOWN when the
+//! environment is retired.
 
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{ConfigChange, Engine, InvokeRequest, NewFunction};
+use hearth_engine::{
+    ConfigChange, Engine, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
+};
+use hearth_model::arn::ACCOUNT;
+use hearth_model::function::LayerRef;
 use hearth_model::FunctionRef;
 
-/// A custom runtime: answers each event with its payload.
+/// A custom runtime: prints a line naming each event's request id, answers with its payload.
+/// The line is one write: the probe's output shares the pipe, and a line of its written
+/// between two pieces of the runtime's would make one line of both.
 const RUNTIME: &str = r#"#!/usr/bin/env python3
-import os, urllib.request
+import os, sys, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         body = r.read()
+    sys.stdout.write("runtime got %s\n" % rid)
+    sys.stdout.flush()
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
 
-fn zip_of(name: &str, text: &str) -> Vec<u8> {
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buf);
     let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file(name, opts).expect("zip entry");
-    zip.write_all(text.as_bytes()).expect("zip write");
+    for (name, body) in files {
+        zip.start_file(*name, opts).expect("zip entry");
+        zip.write_all(body).expect("zip write");
+    }
     zip.finish().expect("zip finish");
     buf.into_inner()
+}
+
+/// Publishes `zip` as a layer through the engine's Layers API and resolves its version ARN
+/// as CreateFunction's `Layers` is.
+async fn layer(engine: &Engine, name: &str, zip: Vec<u8>) -> Vec<LayerRef> {
+    let published = engine
+        .publish_layer_version(NewLayerVersion {
+            account: ACCOUNT.into(),
+            name: name.into(),
+            description: String::new(),
+            license_info: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            zip,
+        })
+        .await
+        .expect("publish the layer");
+    engine
+        .resolve_layers(
+            LayerCaller {
+                account: ACCOUNT.into(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:root"),
+            },
+            vec![published.version_arn()],
+        )
+        .await
+        .expect("resolve the layer")
 }
 
 fn function() -> FunctionRef {
@@ -41,15 +81,11 @@ fn function() -> FunctionRef {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lambda_extension_crate_registers_gets_invokes_and_the_shutdown() {
+async fn the_lambda_extension_crate_registers_gets_invokes_the_telemetry_and_the_shutdown() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let extensions = dir.path().join("opt/extensions");
     let out = dir.path().join("out");
-    std::fs::create_dir_all(&extensions).expect("mkdir");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let probe = extensions.join("rust-probe");
-    std::fs::copy(env!("CARGO_BIN_EXE_hearth-ext-probe"), &probe).expect("copy the probe");
-    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let probe = std::fs::read(env!("CARGO_BIN_EXE_hearth-ext-probe")).expect("the probe");
 
     let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
     let (engine, path) = Engine::new(
@@ -59,7 +95,12 @@ async fn the_lambda_extension_crate_registers_gets_invokes_and_the_shutdown() {
         config(Duration::from_secs(600)),
     )
     .expect("engine");
-    engine.set_opt_dir(Some(dir.path().join("opt")));
+    let layers = layer(
+        &engine,
+        "rust-probe",
+        zip_of(&[("extensions/rust-probe", &probe)]),
+    )
+    .await;
     let env = |extra: &[(&str, &str)]| {
         let mut vars: std::collections::BTreeMap<String, String> =
             [("EXT_OUT".to_string(), out.display().to_string())].into();
@@ -70,7 +111,8 @@ async fn the_lambda_extension_crate_registers_gets_invokes_and_the_shutdown() {
         &engine,
         NewFunction {
             environment: env(&[]),
-            zip: zip_of("bootstrap", RUNTIME),
+            zip: zip_of(&[("bootstrap", RUNTIME.as_bytes())]),
+            layers,
             ..testing::new_function("ext-rust")
         },
     )
@@ -119,4 +161,19 @@ async fn the_lambda_extension_crate_registers_gets_invokes_and_the_shutdown() {
         std::fs::read_to_string(&recorded).is_ok_and(|r| r.ends_with("SHUTDOWN spindown\n"))
     })
     .await;
+    // The engine flushed the telemetry before SHUTDOWN: every verdict is in.
+    let verdicts = std::fs::read_to_string(out.join("rust-probe.telemetry.log"))
+        .expect("the probe's verdicts");
+    let invocation = |id: &str| {
+        format!("TELEMETRY {id} OK invoke=yes records=start,runtimeDone:success,report:success function=1 naming-id=1")
+    };
+    assert_eq!(
+        verdicts.lines().collect::<Vec<_>>(),
+        [
+            "TELEMETRY init OK records=telemetrySubscription:Subscribed,extension:Ready,initStart:on-demand,initRuntimeDone:success,initReport:on-demand".to_string(),
+            invocation(&ids[0]),
+            invocation(&ids[1]),
+            "TELEMETRY summary invokes=2 verdicts=2 ok=2 init=OK outside=0 dropped=0".to_string(),
+        ]
+    );
 }
