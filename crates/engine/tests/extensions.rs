@@ -17,9 +17,33 @@ use hearth_model::FunctionRef;
 use hearth_store::LogQuery;
 
 /// A custom runtime: answers each event with its payload; `"hang"` makes it hang and
-/// `"exit"` exit.
+/// `"exit"` exit. On SIGTERM it writes `runtime SIGTERM` to `$EXT_OUT/order.log` and
+/// exits, or carries on with `ON_SIGTERM=ignore`. With `INTERNAL_EXT` set it registers
+/// an internal extension (`in-process`, no events) first, whose thread waits in `next`
+/// with SIGTERM blocked (Python runs handlers in the main thread only, and a signal the
+/// kernel gave to another thread would wait until the main thread's `next` returned).
 const RUNTIME: &str = r#"#!/usr/bin/env python3
-import os, time, urllib.request
+import os, signal, threading, time, urllib.request
+out = os.environ["EXT_OUT"]
+def on_term(sig, frame):
+    with open(os.path.join(out, "order.log"), "a") as f:
+        f.write("runtime SIGTERM\n")
+    if os.environ.get("ON_SIGTERM") != "ignore":
+        os._exit(0)
+signal.signal(signal.SIGTERM, on_term)
+with open(os.path.join(out, "runtime.pid"), "w") as f:
+    f.write(str(os.getpid()))
+if os.environ.get("INTERNAL_EXT"):
+    ext = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension/"
+    req = urllib.request.Request(ext + "register", method="POST", data=b'{"events": []}',
+        headers={"Lambda-Extension-Name": "in-process"})
+    with urllib.request.urlopen(req) as r:
+        ext_id = r.headers["Lambda-Extension-Identifier"]
+    def wait():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        urllib.request.urlopen(urllib.request.Request(ext + "event/next",
+            headers={"Lambda-Extension-Identifier": ext_id})).read()
+    threading.Thread(target=wait, daemon=True).start()
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
@@ -36,7 +60,8 @@ while True:
 /// An extension registered for INVOKE and SHUTDOWN that writes what it gets to
 /// `$EXT_OUT/<its name>.log`; with `$EXT_OUT/gate` present it waits for
 /// `$EXT_OUT/release` after an INVOKE, then works `EXT_POST_MS` more, before its
-/// next `next`.
+/// next `next`. SHUTDOWN also goes to `$EXT_OUT/order.log`, and after `EXT_SHUTDOWN_MS`
+/// of work `<name> done` with it.
 const EXTENSION: &str = r#"#!/usr/bin/env python3
 import json, os, sys, time, urllib.request
 name = os.path.basename(sys.argv[0])
@@ -65,6 +90,11 @@ while True:
             time.sleep(int(os.environ.get("EXT_POST_MS", "0")) / 1000)
     else:
         log("SHUTDOWN %s" % event["shutdownReason"])
+        with open(os.path.join(out, "order.log"), "a") as f:
+            f.write("%s SHUTDOWN %s\n" % (name, event["shutdownReason"]))
+        time.sleep(int(os.environ.get("EXT_SHUTDOWN_MS", "0")) / 1000)
+        with open(os.path.join(out, "order.log"), "a") as f:
+            f.write("%s done\n" % name)
         sys.exit(0)
 "#;
 
@@ -453,4 +483,110 @@ async fn shutdown_says_why_a_failed_environment_goes() {
         read(&ext_log).ends_with("SHUTDOWN failure\n")
     })
     .await;
+}
+
+/// The process whose pid the runtime wrote (`$EXT_OUT/runtime.pid`) is gone.
+fn runtime_gone(out: &Path) -> bool {
+    let pid = read(&out.join("runtime.pid"));
+    assert!(!pid.is_empty(), "the runtime wrote its pid");
+    !Path::new("/proc").join(pid.trim()).exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_gets_sigterm_before_the_extensions_get_shutdown() {
+    let s = setup("ext-term", &[("pyext", EXTENSION)], &[]).await;
+    s.path
+        .invoke(request("ext-term", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    // The server's stop: the phase runs and is waited for.
+    s.engine.end_environments().await;
+    assert_eq!(s.engine.shutdown_phases_running(), 0);
+    assert_eq!(
+        read(&s.out.join("order.log")),
+        "runtime SIGTERM\npyext SHUTDOWN spindown\npyext done\n"
+    );
+    assert!(runtime_gone(&s.out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_extension_alone_gets_the_runtime_sigterm_and_500_ms() {
+    let s = setup(
+        "ext-internal",
+        &[],
+        &[("INTERNAL_EXT", "1"), ("ON_SIGTERM", "ignore")],
+    )
+    .await;
+    let answer = s
+        .path
+        .invoke(request("ext-internal", "1", false))
+        .await
+        .expect("answered");
+    assert_eq!(&answer.payload[..], b"1");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    let lines = log_lines(&s.engine, "ext-internal").await;
+    assert!(
+        lines.contains(&"EXTENSION Name: in-process\tState: Ready\tEvents: []".to_string()),
+        "{lines:#?}"
+    );
+    let began = std::time::Instant::now();
+    s.engine.end_environments().await;
+    let took = began.elapsed();
+    assert_eq!(read(&s.out.join("order.log")), "runtime SIGTERM\n");
+    // A runtime that stays is killed at the 500 ms limit, short of the 2,000 ms of
+    // external extensions.
+    assert!(runtime_gone(&s.out));
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_ignores_sigterm_is_killed_and_the_extensions_get_their_share() {
+    let s = setup(
+        "ext-stubborn",
+        &[("pyext", EXTENSION)],
+        &[("ON_SIGTERM", "ignore"), ("EXT_SHUTDOWN_MS", "1000")],
+    )
+    .await;
+    s.path
+        .invoke(request("ext-stubborn", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    s.engine.end_environments().await;
+    // The extension got SHUTDOWN after the runtime's share (300 ms) and still had the
+    // second of work it needed before the limit (2,000 ms).
+    assert_eq!(
+        read(&s.out.join("order.log")),
+        "runtime SIGTERM\npyext SHUTDOWN spindown\npyext done\n"
+    );
+    assert!(runtime_gone(&s.out), "killed at the limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_without_extensions_gets_no_sigterm() {
+    let s = setup("no-ext-term", &[], &[]).await;
+    s.path
+        .invoke(request("no-ext-term", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    s.engine.end_environments().await;
+    assert_eq!(s.engine.shutdown_phases_running(), 0);
+    assert_eq!(read(&s.out.join("order.log")), "", "killed at once");
 }
