@@ -1,10 +1,10 @@
 //! External extensions on the process sandbox, with real executables: a Python runtime
-//! (`bootstrap`) and Python extensions in the environment's `/opt/extensions` (set with
-//! `Engine::set_opt_dir` until layers compose `/opt`). What the extensions saw is
-//! written to files in the test's directory (`EXT_OUT`), so that no assertion waits on
-//! a clock: a gate file holds a slow extension until the test lets it go.
+//! (`bootstrap`) and Python extensions under `extensions/` of a published layer, which
+//! the function names (its `/opt/extensions`). What the extensions saw is written to
+//! files in the test's directory (`EXT_OUT`), so that no assertion waits on a clock: a
+//! gate file holds a slow extension until the test lets it go. The shutdown phase's
+//! tests end the environments as the server's stop does (`Engine::end_environments`).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use hearth_engine::observe::{Invoked, Observer, ObserverHandle};
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{ConfigChange, Engine, InvokePath, InvokeRequest, NewFunction};
+use hearth_engine::{
+    ConfigChange, Engine, InvokePath, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
+};
 use hearth_model::FunctionRef;
 use hearth_store::LogQuery;
 
@@ -122,11 +124,6 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-fn write_exec(path: &Path, text: &str) {
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
 fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
     use std::io::Write;
     let mut buf = std::io::Cursor::new(Vec::new());
@@ -154,13 +151,8 @@ async fn setup_timed(
     timeout: i64,
 ) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opt = dir.path().join("opt");
     let out = dir.path().join("out");
-    std::fs::create_dir_all(opt.join("extensions")).expect("mkdir");
     std::fs::create_dir_all(&out).expect("mkdir");
-    for (ext, script) in extensions {
-        write_exec(&opt.join("extensions").join(ext), script);
-    }
     let observer = Arc::new(Recording::default());
     let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
     let (engine, path) = Engine::new(
@@ -173,7 +165,11 @@ async fn setup_timed(
         },
     )
     .expect("engine");
-    engine.set_opt_dir(Some(opt));
+    let layers = if extensions.is_empty() {
+        Vec::new()
+    } else {
+        published_layer(&engine, name, extensions).await
+    };
     let mut environment: std::collections::BTreeMap<String, String> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -186,6 +182,7 @@ async fn setup_timed(
             handler: "app.handler".into(),
             timeout,
             zip: zip_of(&[("bootstrap", RUNTIME)]),
+            layers,
             ..testing::new_function(name)
         },
     )
@@ -197,6 +194,41 @@ async fn setup_timed(
         out,
         _dir: dir,
     }
+}
+
+/// A layer version with `extensions` (name, script) under `extensions/`, published and
+/// resolved as a function's `Layers`.
+async fn published_layer(
+    engine: &Engine,
+    name: &str,
+    extensions: &[(&str, &str)],
+) -> Vec<hearth_model::function::LayerRef> {
+    let files: Vec<(String, &str)> = extensions
+        .iter()
+        .map(|(ext, script)| (format!("extensions/{ext}"), *script))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    let account = hearth_model::arn::ACCOUNT.to_string();
+    let published = engine
+        .publish_layer_version(NewLayerVersion {
+            account: account.clone(),
+            name: format!("{name}-extensions"),
+            description: String::new(),
+            license_info: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            zip: zip_of(&files),
+        })
+        .await
+        .expect("published");
+    let caller = LayerCaller {
+        arn: format!("arn:aws:iam::{account}:root"),
+        account,
+    };
+    engine
+        .resolve_layers(caller, vec![published.version_arn()])
+        .await
+        .expect("resolved")
 }
 
 fn function(name: &str) -> FunctionRef {
