@@ -16,11 +16,24 @@ import zipfile
 import hearth_e2e as h
 
 RUNTIME = r'''#!/usr/bin/env python3
-import os, signal, urllib.request
+import os, signal, threading, urllib.request
 def on_term(sig, frame):
     print("[runtime] SIGTERM", flush=True)
     os._exit(0)
 signal.signal(signal.SIGTERM, on_term)
+if os.environ.get("INTERNAL_EXT"):
+    # An internal extension: registered from the runtime's process, waiting in `next` on
+    # a thread that leaves SIGTERM to the main one.
+    ext = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension/"
+    req = urllib.request.Request(ext + "register", method="POST", data=b'{"events": []}',
+                                 headers={"Lambda-Extension-Name": "in-process"})
+    with urllib.request.urlopen(req) as r:
+        ext_id = r.headers["Lambda-Extension-Identifier"]
+    def wait():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        urllib.request.urlopen(urllib.request.Request(ext + "event/next",
+            headers={"Lambda-Extension-Identifier": ext_id})).read()
+    threading.Thread(target=wait, daemon=True).start()
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
@@ -59,14 +72,17 @@ def zip_of(files: dict) -> bytes:
     return buf.getvalue()
 
 
-def graceful_function(client) -> str:
-    layer = client.publish_layer_version(
-        LayerName=h.unique_name("shutdown-ext"),
-        Content={"ZipFile": zip_of({"extensions/e2e-ext": EXTENSION})})
+def graceful_function(client, with_layer: bool = True, **kw) -> str:
+    """A function running RUNTIME, with the extension's layer unless `with_layer` is
+    false."""
+    if with_layer:
+        layer = client.publish_layer_version(
+            LayerName=h.unique_name("shutdown-ext"),
+            Content={"ZipFile": zip_of({"extensions/e2e-ext": EXTENSION})})
+        kw["Layers"] = [layer["LayerVersionArn"]]
     name = h.unique_name("graceful")
     h.create_function(client, name, None, runtime="provided.al2023", handler="x",
-                      zip_file=zip_of({"bootstrap": RUNTIME}),
-                      Layers=[layer["LayerVersionArn"]])
+                      zip_file=zip_of({"bootstrap": RUNTIME}), **kw)
     return name
 
 
@@ -103,6 +119,27 @@ def test_an_update_gives_the_runtime_sigterm_then_the_extension_shutdown(server,
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
     eventually("the extension gets SHUTDOWN", lambda: SHUTDOWN in messages(server, name))
     assert_sigterm_then_shutdown(messages(server, name))
+
+
+def test_an_internal_extension_alone_gets_the_runtime_sigterm(server, client):
+    name = graceful_function(client, with_layer=False,
+                             Environment={"Variables": {"INTERNAL_EXT": "1"}})
+    invoked_and_idle(server, client, name)
+    assert "EXTENSION Name: in-process\tState: Ready\tEvents: []" in messages(server, name)
+    h.update_config(client, name, Environment={"Variables": {"INTERNAL_EXT": "2"}})
+    eventually("the runtime gets SIGTERM", lambda: SIGTERM in messages(server, name))
+    assert SHUTDOWN not in messages(server, name)
+
+
+def test_without_extensions_the_runtime_gets_no_sigterm(server, client):
+    name = graceful_function(client, with_layer=False)
+    invoked_and_idle(server, client, name)
+    h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
+    # The next invocation runs in a new environment: the old one is gone by then.
+    h.invoke_ok(client, name, {"n": 2})
+    eventually("two INIT_STARTs",
+               lambda: sum(m.startswith("INIT_START") for m in messages(server, name)) == 2)
+    assert SIGTERM not in messages(server, name)
 
 
 def test_the_servers_stop_runs_the_shutdown_phase(own_server):
