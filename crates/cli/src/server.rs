@@ -611,6 +611,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // After the sources: what their last invocations counted is flushed too.
     housekeeping.stop(STOP_GRACE).await;
     engine.leave_fleet();
+    // Environments with extensions get their shutdown phase (SIGTERM, SHUTDOWN) first.
+    engine.end_environments().await;
     engine.shutdown();
     tracing::info!("stopped");
     Ok(())

@@ -235,6 +235,19 @@ impl Engine {
         self.inner.executor.set_function_api(Some(api));
     }
 
+    /// Stops every idle environment and waits for the shutdown phases of those that
+    /// registered extensions (SIGTERM to the runtime, SHUTDOWN to external extensions;
+    /// docs/extensions.md), which run in parallel, each bounded by its limit (2,000 ms
+    /// at most, then the kill). The server's stop calls it before [`Self::shutdown`].
+    pub async fn end_environments(&self) {
+        self.inner.executor.end_environments().await;
+    }
+
+    /// How many shutdown phases of environments with extensions are under way.
+    pub fn shutdown_phases_running(&self) -> usize {
+        self.inner.executor.shutdown_phases().running()
+    }
+
     /// Stops every idle environment (busy ones stop when their invocation is dropped)
     /// and waits for the sandbox to have removed them.
     pub fn shutdown(&self) {

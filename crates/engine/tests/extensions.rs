@@ -1,10 +1,10 @@
 //! External extensions on the process sandbox, with real executables: a Python runtime
-//! (`bootstrap`) and Python extensions in the environment's `/opt/extensions` (set with
-//! `Engine::set_opt_dir` until layers compose `/opt`). What the extensions saw is
-//! written to files in the test's directory (`EXT_OUT`), so that no assertion waits on
-//! a clock: a gate file holds a slow extension until the test lets it go.
+//! (`bootstrap`) and Python extensions under `extensions/` of a published layer, which
+//! the function names (its `/opt/extensions`). What the extensions saw is written to
+//! files in the test's directory (`EXT_OUT`), so that no assertion waits on a clock: a
+//! gate file holds a slow extension until the test lets it go. The shutdown phase's
+//! tests end the environments as the server's stop does (`Engine::end_environments`).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,14 +12,40 @@ use std::time::Duration;
 use bytes::Bytes;
 use hearth_engine::observe::{Invoked, Observer, ObserverHandle};
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{ConfigChange, Engine, InvokePath, InvokeRequest, NewFunction};
+use hearth_engine::{
+    ConfigChange, Engine, InvokePath, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
+};
 use hearth_model::FunctionRef;
 use hearth_store::LogQuery;
 
 /// A custom runtime: answers each event with its payload; `"hang"` makes it hang and
-/// `"exit"` exit.
+/// `"exit"` exit. On SIGTERM it writes `runtime SIGTERM` to `$EXT_OUT/order.log` and
+/// exits, or carries on with `ON_SIGTERM=ignore`. With `INTERNAL_EXT` set it registers
+/// an internal extension (`in-process`, no events) first, whose thread waits in `next`
+/// with SIGTERM blocked (Python runs handlers in the main thread only, and a signal the
+/// kernel gave to another thread would wait until the main thread's `next` returned).
 const RUNTIME: &str = r#"#!/usr/bin/env python3
-import os, time, urllib.request
+import os, signal, threading, time, urllib.request
+out = os.environ["EXT_OUT"]
+def on_term(sig, frame):
+    with open(os.path.join(out, "order.log"), "a") as f:
+        f.write("runtime SIGTERM\n")
+    if os.environ.get("ON_SIGTERM") != "ignore":
+        os._exit(0)
+signal.signal(signal.SIGTERM, on_term)
+with open(os.path.join(out, "runtime.pid"), "w") as f:
+    f.write(str(os.getpid()))
+if os.environ.get("INTERNAL_EXT"):
+    ext = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension/"
+    req = urllib.request.Request(ext + "register", method="POST", data=b'{"events": []}',
+        headers={"Lambda-Extension-Name": "in-process"})
+    with urllib.request.urlopen(req) as r:
+        ext_id = r.headers["Lambda-Extension-Identifier"]
+    def wait():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        urllib.request.urlopen(urllib.request.Request(ext + "event/next",
+            headers={"Lambda-Extension-Identifier": ext_id})).read()
+    threading.Thread(target=wait, daemon=True).start()
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
     with urllib.request.urlopen(api + "next") as r:
@@ -36,7 +62,8 @@ while True:
 /// An extension registered for INVOKE and SHUTDOWN that writes what it gets to
 /// `$EXT_OUT/<its name>.log`; with `$EXT_OUT/gate` present it waits for
 /// `$EXT_OUT/release` after an INVOKE, then works `EXT_POST_MS` more, before its
-/// next `next`.
+/// next `next`. SHUTDOWN also goes to `$EXT_OUT/order.log`, and after `EXT_SHUTDOWN_MS`
+/// of work `<name> done` with it.
 const EXTENSION: &str = r#"#!/usr/bin/env python3
 import json, os, sys, time, urllib.request
 name = os.path.basename(sys.argv[0])
@@ -65,6 +92,11 @@ while True:
             time.sleep(int(os.environ.get("EXT_POST_MS", "0")) / 1000)
     else:
         log("SHUTDOWN %s" % event["shutdownReason"])
+        with open(os.path.join(out, "order.log"), "a") as f:
+            f.write("%s SHUTDOWN %s\n" % (name, event["shutdownReason"]))
+        time.sleep(int(os.environ.get("EXT_SHUTDOWN_MS", "0")) / 1000)
+        with open(os.path.join(out, "order.log"), "a") as f:
+            f.write("%s done\n" % name)
         sys.exit(0)
 "#;
 
@@ -90,11 +122,6 @@ struct Setup {
     observer: Arc<Recording>,
     out: PathBuf,
     _dir: tempfile::TempDir,
-}
-
-fn write_exec(path: &Path, text: &str) {
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
@@ -124,13 +151,8 @@ async fn setup_timed(
     timeout: i64,
 ) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opt = dir.path().join("opt");
     let out = dir.path().join("out");
-    std::fs::create_dir_all(opt.join("extensions")).expect("mkdir");
     std::fs::create_dir_all(&out).expect("mkdir");
-    for (ext, script) in extensions {
-        write_exec(&opt.join("extensions").join(ext), script);
-    }
     let observer = Arc::new(Recording::default());
     let store = hearth_store::Store::open(&dir.path().join("data")).expect("store");
     let (engine, path) = Engine::new(
@@ -143,7 +165,11 @@ async fn setup_timed(
         },
     )
     .expect("engine");
-    engine.set_opt_dir(Some(opt));
+    let layers = if extensions.is_empty() {
+        Vec::new()
+    } else {
+        published_layer(&engine, name, extensions).await
+    };
     let mut environment: std::collections::BTreeMap<String, String> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -156,6 +182,7 @@ async fn setup_timed(
             handler: "app.handler".into(),
             timeout,
             zip: zip_of(&[("bootstrap", RUNTIME)]),
+            layers,
             ..testing::new_function(name)
         },
     )
@@ -167,6 +194,41 @@ async fn setup_timed(
         out,
         _dir: dir,
     }
+}
+
+/// A layer version with `extensions` (name, script) under `extensions/`, published and
+/// resolved as a function's `Layers`.
+async fn published_layer(
+    engine: &Engine,
+    name: &str,
+    extensions: &[(&str, &str)],
+) -> Vec<hearth_model::function::LayerRef> {
+    let files: Vec<(String, &str)> = extensions
+        .iter()
+        .map(|(ext, script)| (format!("extensions/{ext}"), *script))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    let account = hearth_model::arn::ACCOUNT.to_string();
+    let published = engine
+        .publish_layer_version(NewLayerVersion {
+            account: account.clone(),
+            name: format!("{name}-extensions"),
+            description: String::new(),
+            license_info: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            zip: zip_of(&files),
+        })
+        .await
+        .expect("published");
+    let caller = LayerCaller {
+        arn: format!("arn:aws:iam::{account}:root"),
+        account,
+    };
+    engine
+        .resolve_layers(caller, vec![published.version_arn()])
+        .await
+        .expect("resolved")
 }
 
 fn function(name: &str) -> FunctionRef {
@@ -453,4 +515,110 @@ async fn shutdown_says_why_a_failed_environment_goes() {
         read(&ext_log).ends_with("SHUTDOWN failure\n")
     })
     .await;
+}
+
+/// The process whose pid the runtime wrote (`$EXT_OUT/runtime.pid`) is gone.
+fn runtime_gone(out: &Path) -> bool {
+    let pid = read(&out.join("runtime.pid"));
+    assert!(!pid.is_empty(), "the runtime wrote its pid");
+    !Path::new("/proc").join(pid.trim()).exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_gets_sigterm_before_the_extensions_get_shutdown() {
+    let s = setup("ext-term", &[("pyext", EXTENSION)], &[]).await;
+    s.path
+        .invoke(request("ext-term", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    // The server's stop: the phase runs and is waited for.
+    s.engine.end_environments().await;
+    assert_eq!(s.engine.shutdown_phases_running(), 0);
+    assert_eq!(
+        read(&s.out.join("order.log")),
+        "runtime SIGTERM\npyext SHUTDOWN spindown\npyext done\n"
+    );
+    assert!(runtime_gone(&s.out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_extension_alone_gets_the_runtime_sigterm_and_500_ms() {
+    let s = setup(
+        "ext-internal",
+        &[],
+        &[("INTERNAL_EXT", "1"), ("ON_SIGTERM", "ignore")],
+    )
+    .await;
+    let answer = s
+        .path
+        .invoke(request("ext-internal", "1", false))
+        .await
+        .expect("answered");
+    assert_eq!(&answer.payload[..], b"1");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    let lines = log_lines(&s.engine, "ext-internal").await;
+    assert!(
+        lines.contains(&"EXTENSION Name: in-process\tState: Ready\tEvents: []".to_string()),
+        "{lines:#?}"
+    );
+    let began = std::time::Instant::now();
+    s.engine.end_environments().await;
+    let took = began.elapsed();
+    assert_eq!(read(&s.out.join("order.log")), "runtime SIGTERM\n");
+    // A runtime that stays is killed at the 500 ms limit, short of the 2,000 ms of
+    // external extensions.
+    assert!(runtime_gone(&s.out));
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_ignores_sigterm_is_killed_and_the_extensions_get_their_share() {
+    let s = setup(
+        "ext-stubborn",
+        &[("pyext", EXTENSION)],
+        &[("ON_SIGTERM", "ignore"), ("EXT_SHUTDOWN_MS", "1000")],
+    )
+    .await;
+    s.path
+        .invoke(request("ext-stubborn", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    s.engine.end_environments().await;
+    // The extension got SHUTDOWN after the runtime's share (300 ms) and still had the
+    // second of work it needed before the limit (2,000 ms).
+    assert_eq!(
+        read(&s.out.join("order.log")),
+        "runtime SIGTERM\npyext SHUTDOWN spindown\npyext done\n"
+    );
+    assert!(runtime_gone(&s.out), "killed at the limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_without_extensions_gets_no_sigterm() {
+    let s = setup("no-ext-term", &[], &[]).await;
+    s.path
+        .invoke(request("no-ext-term", "1", false))
+        .await
+        .expect("answered");
+    eventually("the environment is idle", || {
+        s.engine.idle_environments() == 1
+    })
+    .await;
+    s.engine.end_environments().await;
+    assert_eq!(s.engine.shutdown_phases_running(), 0);
+    assert_eq!(read(&s.out.join("order.log")), "", "killed at once");
 }

@@ -178,6 +178,9 @@ pub(crate) struct Extensions {
     /// Whether any extension subscribed to INVOKE: the only thing an invocation of a
     /// function without extensions reads (one atomic load; no lock, task or allocation).
     any_invoke: AtomicBool,
+    /// Whether an internal extension registered: what an environment's end reads to
+    /// know it has a shutdown phase (one atomic load for a function without extensions).
+    any_internal: AtomicBool,
 }
 
 impl Default for Extensions {
@@ -186,6 +189,7 @@ impl Default for Extensions {
             state: Mutex::new(State::default()),
             changed: watch::channel(0).0,
             any_invoke: AtomicBool::new(false),
+            any_internal: AtomicBool::new(false),
         }
     }
 }
@@ -288,6 +292,9 @@ impl Extensions {
         });
         if invoke {
             self.any_invoke.store(true, Ordering::Release);
+        }
+        if !external {
+            self.any_internal.store(true, Ordering::Release);
         }
         let mut body = json!({
             "functionName": state.setup.function_name,
@@ -436,6 +443,14 @@ impl Extensions {
     /// Whether any extension wants INVOKE events (one atomic load).
     pub(crate) fn wants_invoke(&self) -> bool {
         self.any_invoke.load(Ordering::Acquire)
+    }
+
+    /// Whether an internal extension registered (one atomic load). Internal means
+    /// registered under a name that is not the file name of an executable of
+    /// `/opt/extensions`, as in Lambda's runtime interface emulator: the registry does
+    /// not see which process calls it.
+    pub(crate) fn any_internal(&self) -> bool {
+        self.any_internal.load(Ordering::Acquire)
     }
 
     /// Hands `event` to every extension subscribed to INVOKE.

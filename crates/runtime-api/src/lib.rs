@@ -222,6 +222,13 @@ impl RuntimeApi {
         self.shared.extensions.wants_invoke()
     }
 
+    /// Whether an internal extension (one registered from inside the runtime's process,
+    /// under a name that is no executable of `/opt/extensions`) registered: one atomic
+    /// load. Such an environment has a shutdown phase of its own (SIGTERM, 500 ms).
+    pub fn internal_extensions_registered(&self) -> bool {
+        self.shared.extensions.any_internal()
+    }
+
     /// Hands the INVOKE event to every extension subscribed to it.
     pub fn invoke_extensions(&self, event: &InvokeEvent) {
         self.shared.extensions.invoke(event);

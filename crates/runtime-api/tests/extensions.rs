@@ -496,3 +496,17 @@ async fn the_next_that_ends_an_invoke_does_not_end_a_shutdown_queued_meanwhile()
         .expect("joined");
     last.abort();
 }
+
+#[tokio::test]
+async fn an_internal_registration_is_told_apart_by_its_name() {
+    let (api, addr) = server(&["ext"]).await;
+    assert!(!api.internal_extensions_registered());
+    assert_eq!(register(addr, "ext", r#"["SHUTDOWN"]"#).await.status, 200);
+    // The external extension alone is not internal.
+    assert!(!api.internal_extensions_registered());
+    assert_eq!(
+        register(addr, "in-process", r#"["INVOKE"]"#).await.status,
+        200
+    );
+    assert!(api.internal_extensions_registered());
+}

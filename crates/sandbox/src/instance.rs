@@ -228,6 +228,31 @@ impl Instance {
         }
     }
 
+    /// Sends SIGTERM to the runtime's process alone (not its group, nor the
+    /// extensions): the start of the shutdown phase of an environment with extensions.
+    /// In a jail the signal goes to the environment's init, which relays it to the
+    /// reaper, which relays it to the runtime (see `jail::init`). Nothing for a process
+    /// that already ended, or a scripted runtime.
+    pub fn terminate_runtime(&mut self) {
+        if self.has_exited() {
+            return;
+        }
+        let pid = match &self.process {
+            Process::Child(child) => child.id(),
+            Process::Adopted(p) => Some(p.pid),
+            Process::Gone => None,
+            #[cfg(any(test, feature = "scripted"))]
+            Process::Task(_) => None,
+        };
+        if let Some(pid) = pid
+            .and_then(|p| i32::try_from(p).ok())
+            .and_then(Pid::from_raw)
+        {
+            // ESRCH (ended meanwhile) is the only expected failure.
+            let _ = kill_process(pid, Signal::TERM);
+        }
+    }
+
     /// Tells the backend the runtime finished init (a jail then lowers the CPU limit
     /// from the init phase's full CPU to the function's share).
     pub fn init_done(&self) {

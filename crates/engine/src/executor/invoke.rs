@@ -244,6 +244,7 @@ impl Executor {
         });
         let mut env = started.map_err(StartError::Init)?;
         env.register_usage(&self.inner.usage, usage_tag(spec), began);
+        env.count_shutdown_in(&self.inner.phases);
         Ok(env)
     }
 

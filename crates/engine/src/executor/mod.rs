@@ -85,6 +85,8 @@ struct Inner {
     /// The `/opt` of every environment started, set by tests (`Engine::set_opt_dir`) in
     /// place of the layers composed from their `RunSpec`.
     opt_dir: std::sync::RwLock<Option<std::path::PathBuf>>,
+    /// The shutdown phases of environments with extensions, under way.
+    phases: Arc<env::ShutdownPhases>,
 }
 
 /// Cheap to clone; every clone is the same executor.
@@ -111,6 +113,7 @@ impl Executor {
                 observer: parts.observer,
                 function_api: std::sync::RwLock::new(None),
                 opt_dir: std::sync::RwLock::new(None),
+                phases: Arc::default(),
             }),
         };
         executor.spawn_reaper(idle_ttl);
@@ -246,6 +249,19 @@ impl Executor {
                 drop(self.inner.pool.retire_function(function));
             }
         }
+    }
+
+    /// Stops every idle environment, and waits for the shutdown phases of those with
+    /// extensions (run in parallel, each bounded by its limit) and any already under way.
+    pub(crate) async fn end_environments(&self) {
+        drop(self.inner.pool.drain());
+        drop(self.inner.provisioned.drain());
+        self.inner.phases.finished().await;
+    }
+
+    /// The shutdown phases of environments with extensions under way.
+    pub(crate) fn shutdown_phases(&self) -> &env::ShutdownPhases {
+        &self.inner.phases
     }
 
     /// Stops every idle environment (busy ones stop when their invocation is dropped)

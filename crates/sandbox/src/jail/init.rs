@@ -25,7 +25,13 @@
 //!    external extensions (each handed to the reaper) and execs the runtime.
 //!
 //! Each of them dies with its parent (`PR_SET_PDEATHSIG`), the zygote with Hearth's
-//! thread that started it. Each step runs in a single-threaded process, so `fork` is
+//! thread that started it.
+//!
+//! **SIGTERM** (the shutdown phase of an environment with extensions) reaches the
+//! runtime through a relay: Hearth signals init, init its reaper, the reaper the runtime
+//! (PID 2) alone. Once it relayed one, the reaper outlives the runtime until every other
+//! process of the namespace (the extensions) ended, since its own end would kill them
+//! before their share of the phase; Hearth kills them all at the phase's limit. Each step runs in a single-threaded process, so `fork` is
 //! sound here.
 
 // Unsafe code is allowed here, and only here: fork, signal dispositions, PR_CAPBSET_DROP
@@ -38,13 +44,14 @@ use std::fs;
 use std::io::{self, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::process::exit;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::SigSet;
-use nix::sys::signal::{kill, signal, SigHandler, Signal};
+use nix::sys::signal::{kill, sigaction, signal, SaFlags, SigAction, SigHandler, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -52,6 +59,39 @@ use nix::unistd::{execve, fork, setgroups, setresgid, setresuid, ForkResult, Gid
 
 use super::spec::{Claim, Enter, Exec, ExtensionExec, Fork, Forked, Tmp, MAX_FDS, READY};
 use super::{mounts, seccomp};
+
+/// Where this process relays SIGTERM: init to its reaper, the reaper to the runtime
+/// (0: nobody yet). Set by the parent after its fork, so a child's copy is 0.
+static RELAY_TO: AtomicI32 = AtomicI32::new(0);
+/// Set once SIGTERM was relayed.
+static TERMINATING: AtomicBool = AtomicBool::new(false);
+
+/// The SIGTERM handler of init and the reaper: `kill` is async-signal-safe, and so
+/// are the atomics.
+extern "C" fn relay_sigterm(_: libc::c_int) {
+    let to = RELAY_TO.load(Ordering::Acquire);
+    // 0 would signal the whole process group.
+    if to > 0 {
+        TERMINATING.store(true, Ordering::Release);
+        let _ = kill(Pid::from_raw(to), Signal::SIGTERM);
+    }
+}
+
+/// Relays SIGTERM to `to` from now on. `SA_RESTART`: the blocking `waitpid`s around
+/// carry on. In the reaper (PID 1 of its namespace) the handler is also what lets the
+/// signal in from Hearth's namespace at all.
+fn relay_sigterm_to(to: Pid) -> io::Result<()> {
+    RELAY_TO.store(to.as_raw(), Ordering::Release);
+    let action = SigAction::new(
+        SigHandler::Handler(relay_sigterm),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only loads and stores atomics and calls kill, all
+    // async-signal-safe.
+    unsafe { sigaction(Signal::SIGTERM, &action) }.map_err(os)?;
+    Ok(())
+}
 
 /// Exit code for a failure to set the environment up (not the function's).
 const SETUP_FAILED: i32 = 125;
@@ -293,6 +333,7 @@ fn run(enter: &Enter) -> io::Result<End> {
             exit(0)
         }
         ForkResult::Parent { child } => {
+            relay_sigterm_to(child)?;
             // The reaper alone holds the control socket now: if it dies, Hearth sees
             // the socket close.
             drop(control);
@@ -383,6 +424,8 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     };
     drop(exec_read);
     drop(ready_write);
+    // After the fork: the runtime's process keeps the default disposition.
+    relay_sigterm_to(runtime)?;
     let mut said = [0u8; 1];
     if (&ready_read).read(&mut said)? != 1 {
         // It died setting up, and said why on the environment's output.
@@ -407,16 +450,27 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     // Should the runtime's process be gone, its exit (reaped below) says so.
     let _ = exec_write.write_all(&exec);
     drop(exec_write);
+    let mut ended = None;
     loop {
         match waitpid(None, None) {
             Ok(status) if status.pid() == Some(runtime) => {
                 if let Some(end) = End::of(status) {
-                    return Ok(end);
+                    if !TERMINATING.load(Ordering::Acquire) {
+                        return Ok(end);
+                    }
+                    // Shutting down: the extensions still have their share.
+                    ended = Some(end);
                 }
             }
             Ok(_) => {}
             Err(nix::Error::EINTR) => {}
-            Err(e) => return Err(os(e)),
+            Err(e) => {
+                // ECHILD: every process of the namespace ended.
+                return match ended {
+                    Some(end) if e == nix::Error::ECHILD => Ok(end),
+                    _ => Err(os(e)),
+                };
+            }
         }
     }
 }

@@ -1,29 +1,20 @@
 //! An environment's extensions after init (docs/extensions.md): handing them each
 //! invocation, waiting until those subscribed to INVOKE are done with it (the
-//! invocation's `PostRuntimeExtensionsDuration`), and the shutdown phase when the
-//! environment goes.
+//! invocation's `PostRuntimeExtensionsDuration`), and starting the shutdown phase
+//! ([`super::shutdown`]) when the environment goes.
 //!
 //! A function without extensions pays one atomic load per invocation
-//! ([`Environment::extensions_want_invoke`]) and nothing when its environment goes.
+//! ([`Environment::extensions_want_invoke`]) and one when its environment goes.
 
+use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use hearth_model::time::now_ms;
-use std::os::unix::process::ExitStatusExt;
+use std::time::Instant;
 
 use hearth_runtime_api::{Invocation, InvokeEvent, RuntimeApi, ShutdownReason};
 use hearth_sandbox::ExtensionExits;
 
-use super::Environment;
-
-/// How long extensions subscribed to SHUTDOWN have before everything is killed:
-/// Lambda's shutdown phase lasts up to 2,000 ms for a function with registered
-/// external extensions (500 ms with internal ones only, which cannot subscribe to
-/// SHUTDOWN, and none without extensions). This is the figure AWS's documentation of
-/// the execution environment lifecycle gives, as remembered.
-pub(crate) const SHUTDOWN_LIMIT: Duration = Duration::from_millis(2000);
+use super::{shutdown, Environment};
 
 /// The external extensions an environment started.
 pub(crate) struct Started {
@@ -131,46 +122,35 @@ pub(super) async fn crashed(
 }
 
 impl Drop for Environment {
-    /// The shutdown phase: extensions subscribed to SHUTDOWN get the event and have
-    /// until [`SHUTDOWN_LIMIT`] (or until each asked for its next event) before every
-    /// process of the environment is killed, from a task of its own so that nobody
-    /// waits for it. Without a tokio runtime (the process is ending) there is no
+    /// The shutdown phase ([`super::shutdown`]) of an environment that registered
+    /// extensions, from a task of its own (the server's stop waits for it). Without
+    /// extensions, or without a tokio runtime (the process is ending), there is no
     /// phase: the processes go at once.
     fn drop(&mut self) {
-        let Some(reason) = self
+        let external = self
             .extensions
             .as_ref()
             .filter(|e| !e.killed)
-            .map(|e| e.reason)
-        else {
+            .map(|e| e.reason);
+        // An internal-only environment whose runtime is gone has nobody to tell.
+        let internal = self.api.internal_extensions_registered()
+            && (external.is_some() || !self.instance.has_exited());
+        let Some(plan) = shutdown::plan(external.is_some(), internal) else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let deadline_ms = now_ms() + SHUTDOWN_LIMIT.as_millis() as i64;
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_LIMIT;
-        // Telemetry subscribers are flushed first, within the phase's limit, while their
-        // listeners still run: the last invocation's `platform.report` may still wait in
-        // a buffer (one atomic load without subscribers).
-        let flush = self.api.telemetry().is_active();
-        if !flush && self.api.shutdown_extensions(reason, deadline_ms) == 0 {
-            return;
+        let ending = shutdown::Ending {
+            plan,
+            reason: external.unwrap_or(ShutdownReason::Spindown),
+            instance: self.instance.take(),
+            api: Arc::clone(&self.api),
+            logs: Arc::clone(&self.logs),
+        };
+        match &self.phases {
+            Some(phases) => phases.spawn(&runtime, shutdown::run(ending)),
+            None => drop(runtime.spawn(shutdown::run(ending))),
         }
-        let mut instance = self.instance.take();
-        let api = Arc::clone(&self.api);
-        let logs = Arc::clone(&self.logs);
-        runtime.spawn(async move {
-            if flush {
-                let _ = tokio::time::timeout_at(deadline, api.telemetry().shutdown()).await;
-                api.shutdown_extensions(reason, deadline_ms);
-            }
-            let _ = tokio::time::timeout_at(deadline, api.extensions_shutdown_done()).await;
-            instance.kill();
-            let _ = tokio::time::timeout(Duration::from_secs(5), instance.wait()).await;
-            // The last of their output goes to the log when the collector goes.
-            drop(logs);
-            drop(api);
-        });
     }
 }

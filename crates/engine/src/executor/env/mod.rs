@@ -3,8 +3,10 @@
 //! its external extensions' part of an invocation and of its end is `extensions`.
 
 mod extensions;
+mod shutdown;
 
 pub(crate) use extensions::AfterRuntime;
+pub(crate) use shutdown::ShutdownPhases;
 mod start;
 
 use std::process::ExitStatus;
@@ -83,6 +85,8 @@ pub(crate) struct Environment {
     logs: Arc<LogCollector>,
     /// Its external extensions: none for most functions, which then pay nothing.
     extensions: Option<extensions::Started>,
+    /// Where its shutdown phase is counted, if it has one (see [`Self::count_shutdown_in`]).
+    phases: Option<Arc<ShutdownPhases>>,
     pub last_used: Instant,
     /// When it became ready: it retires at [`crate::ENVIRONMENT_MAX_AGE`], before its
     /// credentials expire.
@@ -123,6 +127,12 @@ impl Environment {
         if let Some(source) = self.instance.usage_source() {
             self.usage = Some(registry.register(tag, source, began));
         }
+    }
+
+    /// Counts its shutdown phase, if it has one, in `phases` (the server's stop waits
+    /// for them).
+    pub(crate) fn count_shutdown_in(&mut self, phases: &Arc<ShutdownPhases>) {
+        self.phases = Some(Arc::clone(phases));
     }
 
     /// Whether it is too old to take another invocation.

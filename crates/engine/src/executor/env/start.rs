@@ -614,6 +614,7 @@ impl Environment {
             instance,
             logs: Arc::new(logs),
             extensions,
+            phases: None,
             last_used: Instant::now(),
             born: Instant::now(),
             init_duration: Some(init_duration),
