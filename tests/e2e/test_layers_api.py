@@ -366,6 +366,31 @@ def test_another_accounts_layer_only_through_its_policy(client, bob):
     assert (status, code) == (403, "AccessDeniedException")
 
 
+def test_a_key_allowed_get_layer_version_reads_by_arn_and_cannot_list(server, client,
+                                                                        tmp_path):
+    """GetLayerVersionByArn (`GET /2018-10-31/layers?find=LayerVersion`, ListLayers' path)
+    is authorized as `lambda:GetLayerVersion` on the version its ARN names, as AWS's service
+    authorization reference lists it: a key allowed only that action reads by ARN and is
+    refused ListLayers."""
+    lib = h.unique_name("lay-get")
+    arn = publish(client, lib)["LayerVersionArn"]
+    key = h.user_key(server, tmp_path, h.ACCOUNT, "lena", [
+        {"Effect": "Allow", "Action": "lambda:GetLayerVersion", "Resource": "*"}])
+    lena = boto3.session.Session().client(
+        "lambda", region_name=h.REGION, endpoint_url=server.endpoint,
+        aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    assert strip(lena.get_layer_version_by_arn(Arn=arn)) == strip(
+        client.get_layer_version_by_arn(Arn=arn))
+    assert strip(lena.get_layer_version(LayerName=lib, VersionNumber=1)) == strip(
+        client.get_layer_version_by_arn(Arn=arn))
+    user = f"arn:aws:iam::{h.ACCOUNT}:user/lena"
+    assert error(lena.list_layers) == (
+        403, "AccessDeniedException",
+        f"User: {user} is not authorized to perform: lambda:ListLayers on resource: * "
+        "because no identity-based policy allows the lambda:ListLayers action")
+
+
 def blobs(server) -> set:
     return {p.name[:-4] for p in (server.data_dir / "blobs").glob("*.zip")}
 

@@ -2,7 +2,12 @@
 //! acts on is formed from the request, declared here for every (method, path) the router
 //! serves, as Lambda's "Actions, resources, and condition keys" page lists them. The
 //! authorization layer (`authorize.rs`) finds a request's declaration by the route axum
-//! matched; a route with no declaration is refused, so no handler can run unchecked.
+//! matched and, where two operations share a route and differ by a fixed query parameter
+//! (botocore's `requestUri` with a query: GetLayerVersionByArn's `?find=LayerVersion` on
+//! ListLayers' route, ListProvisionedConcurrencyConfigs' `?List=ALL`), by that parameter,
+//! read as the router's fallback and the handlers read it ([`crate::operations::binds`]);
+//! so each is authorized as its own action on its own resource. A route with no
+//! declaration is refused, so no handler can run unchecked.
 //!
 //! Operations that share one route (`POST /`, told apart by `X-Amz-Target` or the query
 //! protocol's `Action`) are declared by their service's dispatcher (see
@@ -50,6 +55,11 @@ pub(crate) enum ResourceOf {
     /// The layer version of the `{LayerName}` and `{VersionNumber}` path parameters:
     /// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`, as [`ResourceOf::Layer`].
     LayerVersion,
+    /// The layer version ARN of the query's `Arn` (GetLayerVersionByArn), as given, the
+    /// caller's identity policies asked in the caller's account (another account's
+    /// layer policy is the engine's to read, as for [`ResourceOf::Layer`]); `*` when the
+    /// query has none, whose handler answers the validation error.
+    LayerVersionInQuery,
     /// An API Gateway resource: `arn:aws:apigateway:REGION::` and the request's path
     /// after `/v2` (`/apis/{apiId}/routes/{routeId}`), as API Gateway's IAM resources are.
     ApiGatewayPath,
@@ -79,16 +89,35 @@ impl Operation {
     }
 }
 
-/// One route's declaration: the method and axum path it is served at, and its operation.
+/// One route's declaration: the method and axum path it is served at, the query
+/// parameter that binds it (`Key=Value`, as [`crate::operations::Operation::query`];
+/// empty for the operation a route serves without one), and its operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Route {
     pub method: &'static str,
     pub path: &'static str,
+    pub query: &'static str,
     pub op: Operation,
 }
 
 const fn r(method: &'static str, path: &'static str, op: Operation) -> Route {
-    Route { method, path, op }
+    Route {
+        method,
+        path,
+        query: "",
+        op,
+    }
+}
+
+/// A route's operation bound by a fixed query parameter (`query`, `Key=Value`): it is
+/// declared beside the operation the same method and path serve without it.
+const fn rq(method: &'static str, path: &'static str, query: &'static str, op: Operation) -> Route {
+    Route {
+        method,
+        path,
+        query,
+        op,
+    }
 }
 
 const fn lambda(name: &'static str, action: &'static str, resource: ResourceOf) -> Operation {
@@ -141,15 +170,25 @@ const ESM_LIST: Operation = lambda(
 );
 const ESM: &str = "/2015-03-31/event-source-mappings/{uuid}";
 
-// Layers (docs/layers.md): ListLayers and ListLayerVersions act on `*` (GetLayerVersionByArn
-// shares ListLayers' route and is checked again by its handler), publishing on the
-// layer, the others on the layer version.
+// Layers (docs/layers.md): ListLayers and ListLayerVersions act on `*`, publishing on the
+// layer, the others on the layer version (GetLayerVersionByArn, on ListLayers' route with
+// `?find=LayerVersion`, on the version its `Arn` names).
 const LAYERS: &str = "/2018-10-31/layers/{LayerName}/versions";
 const LAYER_VERSION: &str = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}";
 const LAYER_POLICY: &str = "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy";
 
 /// Every route the router serves, with its operation.
 pub(crate) const ROUTES: &[Route] = &[
+    rq(
+        "GET",
+        "/2018-10-31/layers",
+        "find=LayerVersion",
+        lambda(
+            "GetLayerVersionByArn",
+            "lambda:GetLayerVersion",
+            ResourceOf::LayerVersionInQuery,
+        ),
+    ),
     r(
         "GET",
         "/2018-10-31/layers",
@@ -363,6 +402,16 @@ pub(crate) const ROUTES: &[Route] = &[
             "PutProvisionedConcurrencyConfig",
             "lambda:PutProvisionedConcurrencyConfig",
             Function,
+        ),
+    ),
+    rq(
+        "GET",
+        PROVISIONED,
+        "List=ALL",
+        lambda(
+            "ListProvisionedConcurrencyConfigs",
+            "lambda:ListProvisionedConcurrencyConfigs",
+            UnqualifiedFunction,
         ),
     ),
     r(
@@ -922,19 +971,26 @@ pub(crate) enum Declared {
     Undeclared,
 }
 
-/// The declaration of `method` on the axum route `path`.
-pub(crate) fn declared(method: &Method, path: &str) -> Declared {
+/// The declaration of `method` on the axum route `path` for a request with the query
+/// string `query`: the operation its query binds if one does, else the route's own.
+pub(crate) fn declared(method: &Method, path: &str, query: Option<&str>) -> Declared {
     let mut on_path = false;
+    let mut plain = None;
     for route in ROUTES.iter().filter(|r| r.path == path) {
         on_path = true;
-        if route.method == method.as_str() {
+        if route.method != method.as_str() {
+            continue;
+        }
+        if route.query.is_empty() {
+            plain = Some(route.op);
+        } else if crate::operations::binds(query, route.query) {
             return Declared::Op(route.op);
         }
     }
-    if on_path {
-        Declared::OtherMethod
-    } else {
-        Declared::Undeclared
+    match plain {
+        Some(op) => Declared::Op(op),
+        None if on_path => Declared::OtherMethod,
+        None => Declared::Undeclared,
     }
 }
 
@@ -951,10 +1007,12 @@ mod tests {
                     // Lambda's actions are its operations' names, but for the invokes'
                     // (InvokeWithResponseStream needs lambda:InvokeFunction, as its
                     // documentation in the model says).
-                    let expected = if matches!(op.name, "Invoke" | "InvokeWithResponseStream") {
-                        "InvokeFunction"
-                    } else {
-                        op.name
+                    // GetLayerVersionByArn needs lambda:GetLayerVersion, as the
+                    // service authorization reference lists it.
+                    let expected = match op.name {
+                        "Invoke" | "InvokeWithResponseStream" => "InvokeFunction",
+                        "GetLayerVersionByArn" => "GetLayerVersion",
+                        name => name,
                     };
                     assert_eq!(name, expected, "{route:?}");
                 }
@@ -1001,14 +1059,115 @@ mod tests {
     }
 
     #[test]
-    fn each_method_and_path_is_declared_once() {
+    fn each_method_path_and_query_is_declared_once() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
                 assert!(
-                    !(a.method == b.method && a.path == b.path),
+                    !(a.method == b.method && a.path == b.path && a.query == b.query),
                     "declared twice: {a:?}"
                 );
             }
         }
+    }
+
+    /// A route bound by a query parameter is a variant of one served without it.
+    #[test]
+    fn each_query_binding_has_its_plain_route() {
+        for bound in ROUTES.iter().filter(|r| !r.query.is_empty()) {
+            assert!(
+                ROUTES.iter().any(|r| r.method == bound.method
+                    && r.path == bound.path
+                    && r.query.is_empty()),
+                "{bound:?}"
+            );
+        }
+    }
+
+    /// `template` (the model's `{FunctionName}`) against an axum path (`{function}`):
+    /// the same segments, any label for any label.
+    fn same_shape(template: &str, path: &str) -> bool {
+        let label = |s: &str| s.starts_with('{');
+        let (a, b): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| x == y || (label(x) && label(y)))
+    }
+
+    /// Every operation of botocore's Lambda model whose `requestUri` carries a query
+    /// (`crate::operations`, the model's bindings) and whose method and path the router
+    /// serves is declared as itself, not as the operation of the same route without it.
+    #[test]
+    fn every_query_bound_operation_of_the_model_is_authorized_as_itself() {
+        let bound: Vec<_> = crate::operations::OPERATIONS
+            .iter()
+            .filter(|o| !o.query.is_empty())
+            .collect();
+        let names: Vec<&str> = bound.iter().map(|o| o.name).collect();
+        assert_eq!(
+            names,
+            ["GetLayerVersionByArn", "ListProvisionedConcurrencyConfigs"],
+            "the model's query-bound operations"
+        );
+        for o in bound {
+            let Some(route) = ROUTES
+                .iter()
+                .find(|r| r.method == o.method && same_shape(o.path, r.path))
+            else {
+                continue;
+            };
+            let method = Method::from_bytes(o.method.as_bytes()).expect("a method");
+            let query = format!("{}&Arn=x&Marker=m", o.query);
+            let Declared::Op(op) = declared(&method, route.path, Some(&query)) else {
+                panic!("{} is not declared", o.name);
+            };
+            assert_eq!(op.name, o.name, "{route:?}");
+            let Declared::Op(plain) = declared(&method, route.path, None) else {
+                panic!("{} without its query is not declared", o.name);
+            };
+            assert_ne!(plain.name, o.name, "{route:?}");
+            assert_ne!(plain.action, op.action, "{route:?}");
+        }
+        let get = Method::GET;
+        let by_arn = declared(&get, "/2018-10-31/layers", Some("find=LayerVersion&Arn=a"));
+        assert!(matches!(
+            by_arn,
+            Declared::Op(Operation {
+                name: "GetLayerVersionByArn",
+                action: "lambda:GetLayerVersion",
+                resource: ResourceOf::LayerVersionInQuery,
+            })
+        ));
+        let list = declared(
+            &get,
+            "/2018-10-31/layers",
+            Some("CompatibleRuntime=python3.12"),
+        );
+        assert!(matches!(
+            list,
+            Declared::Op(Operation {
+                name: "ListLayers",
+                action: "lambda:ListLayers",
+                resource: ResourceOf::Any,
+            })
+        ));
+        let all = declared(&get, PROVISIONED, Some("List=ALL"));
+        assert!(matches!(
+            all,
+            Declared::Op(Operation {
+                name: "ListProvisionedConcurrencyConfigs",
+                action: "lambda:ListProvisionedConcurrencyConfigs",
+                resource: ResourceOf::UnqualifiedFunction,
+            })
+        ));
+        assert!(matches!(
+            declared(
+                &Method::POST,
+                "/2018-10-31/layers",
+                Some("find=LayerVersion")
+            ),
+            Declared::OtherMethod
+        ));
     }
 }

@@ -347,7 +347,7 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
     };
     let query = parts.uri.query().unwrap_or("").to_string();
     // The route's declaration (the authorization layer runs inside this one).
-    let declared = match crate::action::declared(&parts.method, &matched) {
+    let declared = match crate::action::declared(&parts.method, &matched, parts.uri.query()) {
         crate::action::Declared::Op(op) => Some(op),
         _ => None,
     };

@@ -414,6 +414,13 @@ async fn target_of(
             }
             own(arn)
         }
+        ResourceOf::LayerVersionInQuery => {
+            let arn = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+                .ok()
+                .and_then(|Query(mut q)| q.remove("Arn"))
+                .unwrap_or_else(|| "*".into());
+            own(arn)
+        }
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);
@@ -445,7 +452,7 @@ pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -
     let Some(path) = req.extensions().get::<MatchedPath>().cloned() else {
         return next.run(req).await;
     };
-    let op = match declared(req.method(), path.as_str()) {
+    let op = match declared(req.method(), path.as_str(), req.uri().query()) {
         Declared::Op(op) => op,
         Declared::OtherMethod => {
             return crate::error::unknown_operation(req.method().clone(), req.uri().clone()).await
@@ -641,6 +648,7 @@ mod tests {
             // The query protocol's `GET /` without an `Action` is no operation at all.
             let uri = match (route.method, uri.as_str()) {
                 ("GET", "/") => "/?Action=GetCallerIdentity&Version=2011-06-15".to_string(),
+                _ if !route.query.is_empty() => format!("{uri}?{}", route.query),
                 _ => uri,
             };
             let (status, body) = status_and_body(app.clone(), route.method, &uri).await;

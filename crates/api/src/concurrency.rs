@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -82,8 +82,10 @@ pub(crate) async fn get_provisioned(
     tenant: Tenant,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    if query.get("List").is_some_and(|l| l == "ALL") {
+    // The binding its declaration (`action.rs`) was authorized by.
+    if crate::operations::binds(raw.as_deref(), "List=ALL") {
         let r = crate::functions::path_ref(&function, NameShape::FunctionName, &tenant)?;
         let all = s.engine.list_provisioned(&r)?;
         let (configs, next_marker) = page(all, &query, 50, 50)?;

@@ -5,14 +5,17 @@
 //! CreateFunction and UpdateFunctionConfiguration.
 //!
 //! Authorization: the route's declaration (`action.rs`) checks the caller's identity
-//! policies against the layer's ARN in the caller's account; whether another account's
+//! policies against the layer's ARN in the caller's account (GetLayerVersionByArn's is
+//! declared by its query binding, as `lambda:GetLayerVersion` on the version its `Arn`
+//! names, and this module tells it from ListLayers by the same binding,
+//! [`crate::operations::binds`]); whether another account's
 //! layer version may be used is its layer policy's to say, which the engine reads
 //! ([`hearth_engine::LayerCaller`]).
 
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -242,8 +245,8 @@ async fn get_version(
     Ok(Json(l.to_response(location(&headers, &l))).into_response())
 }
 
-/// GetLayerVersionByArn, on ListLayers' route: the declaration there is ListLayers', so
-/// the caller's identity policies are asked here about `lambda:GetLayerVersion`.
+/// GetLayerVersionByArn, on ListLayers' route with `?find=LayerVersion`: authorized as
+/// `lambda:GetLayerVersion` on its `Arn` by its declaration.
 async fn get_by_arn(
     s: &AppState,
     tenant: &Tenant,
@@ -266,9 +269,6 @@ async fn get_by_arn(
     }
     v.into_result()?;
     let (account, name, version) = parse_layer_version_arn(&arn).expect("no violation");
-    if let Some(a) = access {
-        a.0.check_in(s, "lambda:GetLayerVersion", &arn, tenant.as_str())?;
-    }
     let l = s
         .engine
         .layer_version(
@@ -329,9 +329,10 @@ async fn list_layers(
     tenant: Tenant,
     access: Option<Extension<Access>>,
     Query(query): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if query.get("find").map(String::as_str) == Some("LayerVersion") {
+    if crate::operations::binds(raw.as_deref(), "find=LayerVersion") {
         return get_by_arn(&s, &tenant, access.as_ref(), &query, &headers).await;
     }
     let (runtime, architecture) = filters(&query)?;

@@ -558,7 +558,7 @@ pub(crate) fn find(method: &Method, path: &str, query: Option<&str>) -> Option<&
         .find(|o| {
             o.method == method.as_str()
                 && path_matches(o.path, path)
-                && (o.query.is_empty() || has_pair(query, o.query))
+                && (o.query.is_empty() || binds(query, o.query))
         })
         .map(|o| o.name)
 }
@@ -585,9 +585,15 @@ fn path_matches(template: &str, path: &str) -> bool {
     }
 }
 
-/// Whether the query string holds `pair` (`Key=Value`).
-fn has_pair(query: Option<&str>, pair: &str) -> bool {
-    query.is_some_and(|q| q.split('&').any(|p| p == pair))
+/// Whether the query string binds the operation whose fixed query parameter is `pair`
+/// (`Key=Value`): one of its parameters, decoded as handlers' `Query` extractors decode
+/// them, is that key with that value. The router's fallback, the IAM declarations
+/// ([`crate::action::declared`]) and the handlers that serve two operations on one route
+/// all ask this, so that an operation is never authorized as one and run as another
+/// (`find=Layer%56ersion` or `find=x&find=LayerVersion` bind the same for all).
+pub(crate) fn binds(query: Option<&str>, pair: &str) -> bool {
+    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == key && v == value))
 }
 
 #[cfg(test)]
@@ -633,6 +639,20 @@ mod tests {
         assert_eq!(find(&get, "/2015-03-31/functions/f/nothing", None), None);
         assert_eq!(find(&get, "/2015-03-31/functions//url", None), None);
         assert_eq!(find(&Method::PATCH, "/2015-03-31/functions/f", None), None);
+    }
+
+    #[test]
+    fn a_binding_is_read_decoded_from_any_of_the_parameters() {
+        let pair = "find=LayerVersion";
+        assert!(binds(Some("find=LayerVersion&Arn=x"), pair));
+        assert!(binds(Some("Arn=x&find=LayerVersion"), pair));
+        assert!(binds(Some("find=Layer%56ersion"), pair));
+        assert!(binds(Some("find=x&find=LayerVersion"), pair));
+        assert!(!binds(Some("find=LayerVersions"), pair));
+        assert!(!binds(Some("find=layerversion"), pair));
+        assert!(!binds(Some("Find=LayerVersion"), pair));
+        assert!(!binds(Some(""), pair));
+        assert!(!binds(None, pair));
     }
 
     #[test]

@@ -45,6 +45,17 @@ fn app() -> (Router, tempfile::TempDir) {
              "Resource": "arn:aws:iam::000000000000:role/passable"}
         ]}))],
     );
+    // May read layer versions of one layer and list provisioned-concurrency configs,
+    // nothing else: the operations that share a route with another by a query parameter.
+    users.insert(
+        "lena".to_string(),
+        vec![policy(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "lambda:GetLayerVersion",
+             "Resource": "arn:aws:lambda:*:*:layer:shared:*"},
+            {"Effect": "Allow", "Action": "lambda:ListProvisionedConcurrencyConfigs",
+             "Resource": "arn:aws:lambda:*:*:function:*"}
+        ]}))],
+    );
     users.insert(
         "dana".to_string(),
         vec![policy(json!({"Version": "2012-10-17", "Statement":
@@ -487,4 +498,134 @@ async fn without_a_caller_everyone_is_the_default_root_as_before() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn publish_layer(app: &Router, name: &str) -> String {
+    let r = call(
+        app,
+        None,
+        "POST",
+        &format!("/2018-10-31/layers/{name}/versions"),
+        &[],
+        Some(json!({"Content": {"ZipFile": zip_b64()}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["LayerVersionArn"]
+        .as_str()
+        .expect("LayerVersionArn")
+        .to_string()
+}
+
+/// GetLayerVersionByArn shares ListLayers' route (`?find=LayerVersion`) and
+/// ListProvisionedConcurrencyConfigs GetProvisionedConcurrencyConfig's (`?List=ALL`):
+/// each is authorized as its own action on its own resource, and the query is read as
+/// the handler reads it.
+#[tokio::test]
+async fn operations_bound_by_a_query_parameter_are_authorized_as_themselves() {
+    let (app, _dir) = app();
+    let shared = publish_layer(&app, "shared").await;
+    let private = publish_layer(&app, "private").await;
+    assert_eq!(
+        shared,
+        format!("arn:aws:lambda:us-east-1:{ME}:layer:shared:1")
+    );
+    let lena = || Some(user(ME, "lena"));
+    let lena_arn = format!("arn:aws:iam::{ME}:user/lena");
+    let by_arn = |arn: &str, find: &str| {
+        format!(
+            "/2018-10-31/layers?find={find}&Arn={}",
+            arn.replace(':', "%3A")
+        )
+    };
+
+    let r = call(
+        &app,
+        lena(),
+        "GET",
+        &by_arn(&shared, "LayerVersion"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["LayerVersionArn"], json!(shared));
+    assert_eq!(r.body["Version"], 1);
+    // The binding decoded, as the handler decodes it.
+    let r = call(
+        &app,
+        lena(),
+        "GET",
+        &by_arn(&shared, "Layer%56ersion"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["LayerVersionArn"], json!(shared));
+
+    let r = call(
+        &app,
+        lena(),
+        "GET",
+        &by_arn(&private, "LayerVersion"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:GetLayerVersion",
+            &private,
+            &lena_arn,
+            "because no identity-based policy allows the lambda:GetLayerVersion action"
+        )
+    );
+
+    let r = call(&app, lena(), "GET", "/2018-10-31/layers", &[], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:ListLayers",
+            "*",
+            &lena_arn,
+            "because no identity-based policy allows the lambda:ListLayers action"
+        )
+    );
+
+    create(&app, "pc").await;
+    let r = call(
+        &app,
+        lena(),
+        "GET",
+        "/2019-09-30/functions/pc/provisioned-concurrency?List=ALL",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"ProvisionedConcurrencyConfigs": []}));
+    let r = call(
+        &app,
+        lena(),
+        "GET",
+        "/2019-09-30/functions/pc/provisioned-concurrency?Qualifier=1",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.body,
+        denied(
+            "lambda:GetProvisionedConcurrencyConfig",
+            &format!("{}:1", fn_arn("pc")),
+            &lena_arn,
+            "because no identity-based policy allows the lambda:GetProvisionedConcurrencyConfig action"
+        )
+    );
 }

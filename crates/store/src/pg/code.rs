@@ -188,6 +188,18 @@ SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM code_blobs WHERE sha256_hex = $1)
 ON CONFLICT (sha256_hex, node) DO UPDATE SET node = EXCLUDED.node
 RETURNING 1";
 
+/// Records this node's pins of every hash of the array `$1` whose blob is stored, in one
+/// statement (a heartbeat's or a revival's: one round trip however many codes and layer
+/// compositions the node pins); answers the hashes that have their row. The blob rows
+/// are read `FOR KEY SHARE`, the lock the foreign key takes: a blob being collected
+/// (locked `FOR UPDATE` by a sweep, then deleted) is waited for and then left out, where
+/// the foreign key check would fail the whole statement and with it the others' pins.
+const PIN_ALL: &str = "
+INSERT INTO code_pins (sha256_hex, node)
+SELECT sha256_hex, $2 FROM code_blobs WHERE sha256_hex = ANY($1) FOR KEY SHARE
+ON CONFLICT (sha256_hex, node) DO UPDATE SET node = EXCLUDED.node
+RETURNING sha256_hex";
+
 /// One node's code state: its pins (counted in memory as the SQLite store's are), its
 /// name among the nodes, and which of its pins have a row.
 pub(crate) struct CodeState {
@@ -334,9 +346,14 @@ impl Code<'_> {
         Ok(())
     }
 
-    /// After a revival: writes a pin row for each hash this node pins (those whose blob
-    /// is gone meanwhile stay pinned locally, from the cache, without a row).
-    fn repin(&self, leased: &mut HashSet<String>) -> Result<(), StoreError> {
+    /// After a revival: writes a pin row for each hash this node pins, in one statement
+    /// (those whose blob is gone meanwhile stay pinned locally, from the cache, without a
+    /// row).
+    fn repin(
+        &self,
+        client: &impl GenericClient,
+        leased: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
         if !self.state.revived.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
@@ -344,41 +361,52 @@ impl Code<'_> {
             node = self.state.node,
             "this node was taken for dead by the fleet; recording its code pins again"
         );
-        let conn = self.pool.get()?;
         leased.clear();
-        for hex in self.state.uses.pinned() {
-            if !wait(conn.query(PIN, &[&hex, &self.state.node]))
-                .map_err(backend)?
-                .is_empty()
-            {
-                leased.insert(hex);
-            }
+        self.record(client, self.state.uses.pinned(), leased)
+    }
+
+    /// Writes the pin rows of `hashes` whose blob is stored, in one statement, and
+    /// marks them leased. The others (a zip being stored, code no longer stored, a layer
+    /// composition's key, which is never a blob's) get no row and are tried again at
+    /// the next heartbeat.
+    fn record(
+        &self,
+        client: &impl GenericClient,
+        hashes: impl IntoIterator<Item = String>,
+        leased: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
+        let hashes: Vec<String> = hashes.into_iter().collect();
+        if hashes.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        match wait(client.query(PIN_ALL, &[&hashes, &self.state.node])) {
+            Ok(rows) => {
+                leased.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+                Ok(())
+            }
+            // Not expected with the blobs locked as read; if it happens, nothing was
+            // recorded and the next heartbeat tries again.
+            Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
     }
 
     /// Says this node is alive, and records the pins it holds without a row (taken
-    /// while the database could not be reached, or before a revival).
+    /// while the database could not be reached, or before a revival) in one statement
+    /// for all of them.
     fn heartbeat(&self) -> Result<(), StoreError> {
         let mut leased = self.state.leased();
         let conn = self.pool.get()?;
         self.touch(&*conn)?;
-        self.repin(&mut leased)?;
-        for hex in self.state.uses.pinned() {
-            if leased.contains(&hex) {
-                continue;
-            }
-            match wait(conn.query(PIN, &[&hex, &self.state.node])) {
-                Ok(rows) if !rows.is_empty() => {
-                    leased.insert(hex);
-                }
-                // Not stored (yet: a zip being stored; or no more), or being collected.
-                Ok(_) => {}
-                Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {}
-                Err(e) => return Err(backend(e)),
-            }
-        }
-        Ok(())
+        self.repin(&*conn, &mut leased)?;
+        let unrecorded: Vec<String> = self
+            .state
+            .uses
+            .pinned()
+            .into_iter()
+            .filter(|h| !leased.contains(h))
+            .collect();
+        self.record(&*conn, unrecorded, &mut leased)
     }
 
     /// Makes sure the pin row of `hex` exists, the caller having counted its pin
@@ -392,7 +420,7 @@ impl Code<'_> {
         }
         let conn = self.pool.get()?;
         self.touch(&*conn)?;
-        self.repin(&mut leased)?;
+        self.repin(&*conn, &mut leased)?;
         if leased.contains(hex) {
             return Ok(true);
         }

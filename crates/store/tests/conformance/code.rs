@@ -443,6 +443,88 @@ mod fleet {
         assert!(left.is_empty(), "the dead node is forgotten");
     }
 
+    /// A node taken for dead (its `code_nodes` row deleted, its pin rows with it) records
+    /// every pin it holds again, in one statement however many codes and layer
+    /// compositions it pins (the statement its heartbeat sends for the pins without a
+    /// row, which a composition's key always is). Statements are counted by a
+    /// statement-level trigger on `code_pins`, a second reach into PostgreSQL's tables.
+    #[test]
+    fn a_revived_node_records_all_its_pins_in_one_statement() {
+        let server = crate::backend::cluster::url();
+        let name = format!("hearth_test_repin_{}", std::process::id());
+        crate::backend::cluster::create_database(&server, &name);
+        let url = crate::backend::cluster::with_database(&server, &name);
+        let sql = |statement: &str| {
+            let mut rows = crate::backend::cluster::sql_rows(&url, statement);
+            rows.sort();
+            rows
+        };
+        let key = hearth_store::seal::SealKey::from_bytes([7; 32]);
+        let cache = tempdir();
+        let a = hearth_store::Store::new(std::sync::Arc::new(
+            hearth_store::PgStore::open(&url, cache.path(), &key).expect("open"),
+        ));
+        let node = sql("SELECT node FROM code_nodes");
+        assert_eq!(node.len(), 1, "a fresh database has node a only");
+        let (mut blobs, mut pins) = (Vec::new(), Vec::new());
+        for i in 0..6 {
+            let (code, pin) = a
+                .code()
+                .put_zip(&zip(&[(
+                    "bootstrap",
+                    format!("layer {i}").as_bytes(),
+                    0o755,
+                )]))
+                .expect("put");
+            blobs.push(code.sha256_hex);
+            pins.push(pin);
+        }
+        // Every ordered pair of the first four layers: 12 compositions, each pinned.
+        let mut compositions = Vec::new();
+        for i in 0..4 {
+            for j in (0..4).filter(|&j| j != i) {
+                let layers =
+                    [&blobs[i], &blobs[j]].map(|h| a.code().pin_stored(h).expect("stored"));
+                compositions.push(a.code().composed(&layers).expect("composed").0);
+            }
+        }
+        assert_eq!(compositions.len(), 12);
+        blobs.sort();
+        let pin_rows = format!(
+            "SELECT sha256_hex FROM code_pins WHERE node = '{}'",
+            node[0]
+        );
+        assert_eq!(sql(&pin_rows), blobs);
+        for statement in [
+            "CREATE TABLE pin_statements (n BIGINT NOT NULL)",
+            "INSERT INTO pin_statements VALUES (0)",
+            "CREATE FUNCTION count_pin_statement() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN UPDATE pin_statements SET n = n + 1; RETURN NULL; END $$",
+            "CREATE TRIGGER count_pin_statements AFTER INSERT ON code_pins \
+             FOR EACH STATEMENT EXECUTE FUNCTION count_pin_statement()",
+        ] {
+            sql(statement);
+        }
+        sql(&format!(
+            "DELETE FROM code_nodes WHERE node = '{}' RETURNING node",
+            node[0]
+        ));
+        assert!(sql(&pin_rows).is_empty(), "the node's pins went with it");
+        // Its next round trip tells a it was taken for dead: a pin of code nobody stored.
+        assert!(a.code().pin_stored(&"0".repeat(64)).is_none());
+        assert_eq!(
+            sql(&pin_rows),
+            blobs,
+            "every stored code pinned has its row again"
+        );
+        assert_eq!(
+            sql("SELECT n::text FROM pin_statements"),
+            ["2"],
+            "one statement for the 6 codes and 12 compositions pinned, one for the code asked about"
+        );
+        drop((pins, compositions));
+    }
+
     fn tempdir() -> tempfile::TempDir {
         tempfile::tempdir().expect("a temporary directory")
     }
