@@ -212,6 +212,10 @@ pub(crate) struct CodeState {
     /// Set when this node found its `code_nodes` row gone (declared dead) and wrote it
     /// again: its pin rows went with it and must be written again.
     revived: AtomicBool,
+    /// The layer compositions this node has composed: their pins are counted in `uses`
+    /// like a blob's, but a composition is this node's own and never has a row, so the
+    /// heartbeat leaves them out rather than ask the database for them every time.
+    compositions: Mutex<HashSet<String>>,
 }
 
 impl CodeState {
@@ -229,12 +233,28 @@ impl CodeState {
             node: row.get(0),
             leased: Mutex::default(),
             revived: AtomicBool::new(false),
+            compositions: Mutex::default(),
         }))
     }
 
     fn leased(&self) -> MutexGuard<'_, HashSet<String>> {
         // A set of names: a panic elsewhere cannot leave it half-changed.
         self.leased.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn compositions(&self) -> MutexGuard<'_, HashSet<String>> {
+        // A set of names, as above.
+        self.compositions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pinned hashes that may have a row: every pin but the compositions'.
+    fn pinned_blobs(&self) -> Vec<String> {
+        let compositions = self.compositions();
+        self.uses
+            .pinned()
+            .into_iter()
+            .filter(|h| !compositions.contains(h))
+            .collect()
     }
 }
 
@@ -362,13 +382,12 @@ impl Code<'_> {
             "this node was taken for dead by the fleet; recording its code pins again"
         );
         leased.clear();
-        self.record(client, self.state.uses.pinned(), leased)
+        self.record(client, self.state.pinned_blobs(), leased)
     }
 
     /// Writes the pin rows of `hashes` whose blob is stored, in one statement, and
-    /// marks them leased. The others (a zip being stored, code no longer stored, a layer
-    /// composition's key, which is never a blob's) get no row and are tried again at
-    /// the next heartbeat.
+    /// marks them leased. The others (a zip being stored, code no longer stored) get no
+    /// row and are tried again at the next heartbeat.
     fn record(
         &self,
         client: &impl GenericClient,
@@ -401,8 +420,7 @@ impl Code<'_> {
         self.repin(&*conn, &mut leased)?;
         let unrecorded: Vec<String> = self
             .state
-            .uses
-            .pinned()
+            .pinned_blobs()
             .into_iter()
             .filter(|h| !leased.contains(h))
             .collect();
@@ -651,10 +669,11 @@ impl Code<'_> {
     }
 
     /// The `/opt` of pinned layers, composed in this node's cache (`layer_trees.rs`).
-    /// Its pin is counted in memory only: a composition is this node's own, not a blob
-    /// (the heartbeat's attempt at a pin row for it finds no blob and writes none).
+    /// Its pin is counted in memory only: a composition is this node's own, not a blob,
+    /// and the heartbeat does not ask for a row for it (`CodeState::compositions`).
     fn composed(&self, layers: &[CodePin]) -> Result<(CodePin, PathBuf), StoreError> {
         let key = crate::layer_trees::composition_key(layers.iter().map(|p| p.sha256_hex()));
+        self.state.compositions().insert(key.clone());
         let pin = self.state.uses.pin(&key);
         let opt = self.cache.join(crate::layer_trees::OPT_DIR);
         let mut trees = Vec::new();
@@ -699,6 +718,10 @@ impl Code<'_> {
             &compositions,
             &self.state.uses,
         )?;
+        let opt = self.cache.join(crate::layer_trees::OPT_DIR);
+        self.state
+            .compositions()
+            .retain(|key| opt.join(key).is_dir());
         if !collected.is_empty() {
             tracing::debug!(count = collected.len(), "collected unreferenced code");
         }
@@ -895,6 +918,23 @@ mod tests {
             dead_after!(),
             format!("interval '{} seconds'", DEAD_AFTER.as_secs())
         );
+    }
+
+    #[test]
+    fn the_heartbeat_asks_for_the_rows_of_blobs_and_not_of_compositions() {
+        let state = CodeState {
+            uses: Arc::default(),
+            node: "n".into(),
+            leased: Mutex::default(),
+            revived: AtomicBool::new(false),
+            compositions: Mutex::default(),
+        };
+        let key = crate::layer_trees::composition_key(["a".repeat(64).as_str()]);
+        state.compositions().insert(key.clone());
+        let pins = [state.uses.pin(&"a".repeat(64)), state.uses.pin(&key)];
+        assert_eq!(state.uses.pinned().len(), 2);
+        assert_eq!(state.pinned_blobs(), vec!["a".repeat(64)]);
+        drop(pins);
     }
 
     #[test]

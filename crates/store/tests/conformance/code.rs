@@ -445,8 +445,8 @@ mod fleet {
 
     /// A node taken for dead (its `code_nodes` row deleted, its pin rows with it) records
     /// every pin it holds again, in one statement however many codes and layer
-    /// compositions it pins (the statement its heartbeat sends for the pins without a
-    /// row, which a composition's key always is). Statements are counted by a
+    /// compositions it pins (a composition's pin is the node's own and asks for no row).
+    /// Statements are counted by a
     /// statement-level trigger on `code_pins`, a second reach into PostgreSQL's tables.
     #[test]
     fn a_revived_node_records_all_its_pins_in_one_statement() {
@@ -520,7 +520,7 @@ mod fleet {
         assert_eq!(
             sql("SELECT n::text FROM pin_statements"),
             ["2"],
-            "one statement for the 6 codes and 12 compositions pinned, one for the code asked about"
+            "one statement for the 6 codes pinned (none for the 12 compositions), one for the code asked about"
         );
         drop((pins, compositions));
     }
