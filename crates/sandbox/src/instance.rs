@@ -79,6 +79,9 @@ pub(crate) struct ExtensionProcesses {
     pub pids: Vec<u32>,
     /// How each ended, with its name, as it ends.
     pub exits: mpsc::UnboundedReceiver<(String, ExitStatus)>,
+    /// Their merged stdout/stderr, a pipe of their own: the environment's log gets it as
+    /// the runtime's, the Telemetry API tells it apart (`extension` records).
+    pub output: Option<pipe::Receiver>,
 }
 
 /// Reports how an environment's external extensions end.
@@ -134,6 +137,12 @@ impl Instance {
         let e = self.extensions.as_mut()?;
         let (_, empty) = mpsc::unbounded_channel();
         Some(ExtensionExits(std::mem::replace(&mut e.exits, empty)))
+    }
+
+    /// The external extensions' merged stdout/stderr, when they have a pipe of their own
+    /// (the process sandbox); taken once. None when they write to the runtime's.
+    pub fn take_extension_output(&mut self) -> Option<pipe::Receiver> {
+        self.extensions.as_mut()?.output.take()
     }
 
     /// Takes the instance out, leaving one that has no process (for an environment

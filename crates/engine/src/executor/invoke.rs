@@ -20,7 +20,7 @@ use super::code::CodeFailure;
 use super::ending::Ending;
 use super::env::{AfterRuntime, Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
-use super::telemetry::Figures;
+use super::telemetry::{Figures, ResponseSpans};
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
 use crate::observe::{Ending as ObservedEnding, Invoked, Queued, Start};
@@ -324,6 +324,13 @@ impl Executor {
         let runtime_duration = started.elapsed();
         let finished = matches!(end, RunEnd::Finished(_));
         let id = &req.request_id;
+        // Noted by the Runtime API only while someone subscribed: one atomic load else.
+        let response = match env.telemetry.active() {
+            true => env
+                .take_response_timing()
+                .map(|t| ResponseSpans::of((started, start_ms), &t)),
+            false => None,
+        };
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
             // Its START (held until output or the end) goes out with this line.
             env.end_log(&[(
@@ -332,6 +339,9 @@ impl Executor {
             )])
             .await;
             return Ran::Undelivered;
+        }
+        if matches!(end, RunEnd::Exited(_)) {
+            env.telemetry.fault(now_ms(), id);
         }
         let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
         let start = match env.origin {
@@ -351,6 +361,7 @@ impl Executor {
             next_watch,
             finished,
             extensions: extensions && finished,
+            response,
         };
         if post.extensions && !req.log_tail {
             let response = InvokeResponse {
@@ -406,7 +417,8 @@ impl Executor {
         let init = env.init_duration;
         let observed = observed_ending(&ending);
         let durations = (post.runtime_duration, duration);
-        let response = close(spec, req, env, ending, durations, &post.invocation_trace).await;
+        let telemetry = (post.invocation_trace.as_str(), post.response);
+        let response = close(spec, req, env, ending, durations, telemetry).await;
         self.observer().invoked(&Invoked {
             start,
             init,
@@ -650,7 +662,7 @@ async fn close(
     env: &mut Environment,
     ending: Ending,
     (runtime_duration, duration): (Duration, Duration),
-    trace: &str,
+    (trace, response): (&str, Option<ResponseSpans>),
 ) -> InvokeResponse {
     let id = &req.request_id;
     let report = Report {
@@ -680,6 +692,7 @@ async fn close(
                 max_memory_used_mb: report.max_memory_used_mb,
                 init_duration: report.init_duration,
                 trace: Some(trace),
+                response,
             },
         );
     }
@@ -736,6 +749,8 @@ struct PostRuntime {
     finished: bool,
     /// Whether extensions subscribed to INVOKE are waited for.
     extensions: bool,
+    /// How the response came, for the Telemetry API (none without subscribers).
+    response: Option<ResponseSpans>,
 }
 
 /// The line an invocation's log gets when its extensions did not finish cleanly.
