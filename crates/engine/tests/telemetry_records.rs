@@ -39,6 +39,8 @@ while True:
         rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
         body = r.read()
     print("runtime got", rid, flush=True)
+    if os.environ.get("EXIT_ON_INVOKE"):
+        os._exit(3)
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
 
@@ -72,7 +74,12 @@ with urllib.request.urlopen(req) as r:
 subscription = {"schemaVersion": "2022-12-13", "types": ["platform", "function", "extension"],
     "buffering": {"timeoutMs": 25},
     "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:%d/t" % server.server_address[1]}}
-req = urllib.request.Request("http://" + api + "/2022-07-01/telemetry", method="PUT",
+path = "/2022-07-01/telemetry"
+if os.environ.get("LOGS_API"):
+    path = "/2020-08-15/logs"
+    subscription = {"schemaVersion": "2021-03-18", "types": ["platform"],
+        "buffering": {"timeoutMs": 25}, "destination": subscription["destination"]}
+req = urllib.request.Request("http://" + api + path, method="PUT",
     data=json.dumps(subscription).encode(), headers={"Lambda-Extension-Identifier": ext_id})
 urllib.request.urlopen(req).read()
 print("extension says hello", flush=True)
@@ -299,4 +306,42 @@ async fn a_failed_init_reaches_the_subscriber_before_the_environment_goes() {
     assert_eq!(report["status"], "error");
     assert_eq!(report["errorType"], "Custom.InitBoom");
     ms(&report["metrics"]["durationMs"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_api_hears_of_a_runtime_that_exits_during_an_invocation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("LOGS_API", "1"), ("EXIT_ON_INVOKE", "1")];
+    let (_engine, path, out) = setup(dir.path(), "crash", &env).await;
+    let request = InvokeRequest::new(ID.into(), function("crash"), Bytes::from_static(b"{}"));
+    let answer = path.invoke(request).await.expect("answered");
+    assert_eq!(answer.function_error.as_deref(), Some("Unhandled"));
+    // The environment goes: its subscriber is flushed before SHUTDOWN.
+    let ext_log = out.join("ext.log");
+    eventually("the extension gets SHUTDOWN", || {
+        read(&ext_log) == "SHUTDOWN\n"
+    })
+    .await;
+    let records = records(&out);
+    assert_eq!(
+        types(&records),
+        [
+            "platform.logsSubscription",
+            "platform.extension",
+            "platform.start",
+            "platform.fault",
+            "platform.runtimeDone",
+            "platform.end",
+            "platform.report",
+        ],
+        "{records:#?}"
+    );
+    assert_eq!(
+        records[3]["record"],
+        format!("RequestId: {ID} Process exited before completing request")
+    );
+    assert_eq!(
+        records[4]["record"],
+        json!({"requestId": ID, "status": "failure"})
+    );
 }
