@@ -40,11 +40,13 @@ impl Sandbox for ProcessSandbox {
     fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
         let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
         // Before the runtime, as Lambda starts them.
-        let extensions = start_extensions(spec)?;
+        let (extensions, extension_output) = start_extensions(spec)?.unzip();
         let cmd = command(&spec.program, &spec.args, &spec.env, spec);
         let (child, output) = spawn_on_pipe(cmd, &spec.program, (reader, writer))?;
         let pid = child.id().unwrap_or_default();
-        Ok(Instance::new(child, pid, output, None).with_extensions(extensions))
+        Ok(Instance::new(child, pid, output, None)
+            .with_extensions(extensions)
+            .with_extension_output(extension_output))
     }
 }
 
@@ -82,8 +84,10 @@ fn command(
 
 /// Starts the executables of `<opt>/extensions/`, each the leader of its own process
 /// group, writing to the extensions' own output pipe; a task per extension reports its
-/// end.
-fn start_extensions(spec: &SandboxSpec) -> Result<Option<ExtensionProcesses>, SandboxError> {
+/// end. Returns them and the reading end of their pipe.
+fn start_extensions(
+    spec: &SandboxSpec,
+) -> Result<Option<(ExtensionProcesses, tokio::net::unix::pipe::Receiver)>, SandboxError> {
     let names = extensions::list(spec.opt_dir.as_deref());
     let Some(opt) = spec.opt_dir.as_deref().filter(|_| !names.is_empty()) else {
         return Ok(None);
@@ -118,11 +122,7 @@ fn start_extensions(spec: &SandboxSpec) -> Result<Option<ExtensionProcesses>, Sa
     let output =
         tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
             .map_err(SandboxError::Pipe)?;
-    Ok(Some(ExtensionProcesses {
-        pids,
-        exits,
-        output: Some(output),
-    }))
+    Ok(Some((ExtensionProcesses { pids, exits }, output)))
 }
 
 #[cfg(test)]
