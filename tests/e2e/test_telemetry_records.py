@@ -7,7 +7,6 @@ their own), `platform.runtimeDone` carries
 environment goes."""
 
 import io
-import json
 import time
 import zipfile
 

@@ -24,10 +24,12 @@ use serde_json::{json, Value};
 const RUNTIME: &str = r#"#!/usr/bin/env python3
 import json, os, time, urllib.request
 base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/"
-if os.environ.get("FAIL_INIT"):
+if os.environ.get("FAIL_INIT") or os.environ.get("CRASH_INIT"):
     # After the extension subscribed and wrote its lines, so that it hears of the failure.
     while not os.path.exists(os.path.join(os.environ["EXT_OUT"], "subscribed")):
         time.sleep(0.01)
+    if os.environ.get("CRASH_INIT"):
+        os._exit(2)
     req = urllib.request.Request(base + "init/error", method="POST",
         data=json.dumps({"errorType": "Custom.InitBoom", "errorMessage": "no"}).encode(),
         headers={"Lambda-Runtime-Function-Error-Type": "Custom.InitBoom"})
@@ -85,6 +87,12 @@ urllib.request.urlopen(req).read()
 print("extension says hello", flush=True)
 print("extension warns", file=sys.stderr, flush=True)
 open(os.path.join(out, "subscribed"), "w").close()
+if os.environ.get("EXT_INIT_ERROR"):
+    req = urllib.request.Request(base + "init/error", method="POST", data=b"{}",
+        headers={"Lambda-Extension-Identifier": ext_id,
+                 "Lambda-Extension-Function-Error-Type": "Extension.Boom"})
+    urllib.request.urlopen(req).read()
+    threading.Event().wait()
 while True:
     req = urllib.request.Request(base + "event/next", headers={"Lambda-Extension-Identifier": ext_id})
     with urllib.request.urlopen(req) as r:
@@ -344,4 +352,48 @@ async fn the_logs_api_hears_of_a_runtime_that_exits_during_an_invocation() {
         records[4]["record"],
         json!({"requestId": ID, "status": "failure"})
     );
+}
+
+/// The records of a failed init, after the subscription and the extension's two lines.
+async fn failed_init_records(name: &str, env: &[(&str, &str)]) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_engine, path, out) = setup(dir.path(), name, env).await;
+    let request = InvokeRequest::new(ID.into(), function(name), Bytes::from_static(b"{}"));
+    let answer = path.invoke(request).await.expect("answered");
+    assert_eq!(answer.function_error.as_deref(), Some("Unhandled"));
+    let records = records(&out);
+    assert_eq!(
+        types(&records),
+        [
+            "platform.telemetrySubscription",
+            "extension",
+            "extension",
+            "platform.initStart",
+            "platform.initRuntimeDone",
+            "platform.initReport",
+        ],
+        "{records:#?}"
+    );
+    records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_exits_during_init_is_a_failure() {
+    let records = failed_init_records("crash-init", &[("CRASH_INIT", "1")]).await;
+    for record in &records[4..] {
+        assert_eq!(record["record"]["status"], "failure", "{record}");
+        assert_eq!(
+            record["record"]["errorType"], "Runtime.ExitError",
+            "{record}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extensions_init_error_is_an_error_with_its_type() {
+    let records = failed_init_records("ext-init", &[("EXT_INIT_ERROR", "1")]).await;
+    for record in &records[4..] {
+        assert_eq!(record["record"]["status"], "error", "{record}");
+        assert_eq!(record["record"]["errorType"], "Extension.Boom", "{record}");
+    }
 }
