@@ -29,6 +29,7 @@ if os.environ.get("FAIL_INIT") or os.environ.get("CRASH_INIT"):
     while not os.path.exists(os.path.join(os.environ["EXT_OUT"], "subscribed")):
         time.sleep(0.01)
     if os.environ.get("CRASH_INIT"):
+        print("runtime dying", flush=True)
         os._exit(2)
     req = urllib.request.Request(base + "init/error", method="POST",
         data=json.dumps({"errorType": "Custom.InitBoom", "errorMessage": "no"}).encode(),
@@ -354,33 +355,34 @@ async fn the_logs_api_hears_of_a_runtime_that_exits_during_an_invocation() {
     );
 }
 
-/// The records of a failed init, after the subscription and the extension's two lines.
-async fn failed_init_records(name: &str, env: &[(&str, &str)]) -> Vec<Value> {
+/// The records of a failed init, after the subscription, the extension's two lines and
+/// the runtime's `printed` lines (all of them: the pipes are read before the records).
+async fn failed_init_records(name: &str, env: &[(&str, &str)], printed: &[&str]) -> Vec<Value> {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_engine, path, out) = setup(dir.path(), name, env).await;
     let request = InvokeRequest::new(ID.into(), function(name), Bytes::from_static(b"{}"));
     let answer = path.invoke(request).await.expect("answered");
     assert_eq!(answer.function_error.as_deref(), Some("Unhandled"));
     let records = records(&out);
-    assert_eq!(
-        types(&records),
-        [
-            "platform.telemetrySubscription",
-            "extension",
-            "extension",
-            "platform.initStart",
-            "platform.initRuntimeDone",
-            "platform.initReport",
-        ],
-        "{records:#?}"
-    );
-    records
+    let mut expected = vec!["platform.telemetrySubscription", "extension", "extension"];
+    expected.extend(printed.iter().map(|_| "function"));
+    expected.extend([
+        "platform.initStart",
+        "platform.initRuntimeDone",
+        "platform.initReport",
+    ]);
+    assert_eq!(types(&records), expected, "{records:#?}");
+    for (i, line) in printed.iter().enumerate() {
+        assert_eq!(records[3 + i]["record"], *line);
+    }
+    records[3 + printed.len()..].to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runtime_that_exits_during_init_is_a_failure() {
-    let records = failed_init_records("crash-init", &[("CRASH_INIT", "1")]).await;
-    for record in &records[4..] {
+    let records =
+        failed_init_records("crash-init", &[("CRASH_INIT", "1")], &["runtime dying"]).await;
+    for record in &records[1..] {
         assert_eq!(record["record"]["status"], "failure", "{record}");
         assert_eq!(
             record["record"]["errorType"], "Runtime.ExitError",
@@ -391,8 +393,8 @@ async fn a_runtime_that_exits_during_init_is_a_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extensions_init_error_is_an_error_with_its_type() {
-    let records = failed_init_records("ext-init", &[("EXT_INIT_ERROR", "1")]).await;
-    for record in &records[4..] {
+    let records = failed_init_records("ext-init", &[("EXT_INIT_ERROR", "1")], &[]).await;
+    for record in &records[1..] {
         assert_eq!(record["record"]["status"], "error", "{record}");
         assert_eq!(record["record"]["errorType"], "Extension.Boom", "{record}");
     }

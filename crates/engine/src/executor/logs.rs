@@ -202,6 +202,14 @@ impl LogCollector {
         }
     }
 
+    /// Reads everything written so far (its lines reach the Telemetry API's subscribers)
+    /// without ending the period.
+    pub(crate) async fn catch_up(&self) {
+        let s = &self.shared;
+        let _order = s.order.lock().await;
+        s.drain_all().await;
+    }
+
     /// Ends the current init or invocation with `lines` (`END`, `REPORT`), after
     /// everything written so far: output that reached the pipe before this call is
     /// included (the runtime wrote it before posting its response, and a pipe write is

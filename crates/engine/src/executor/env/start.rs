@@ -570,7 +570,11 @@ impl Environment {
         let end = await_init(&mut instance, watch, &attempt, &mut runtime_ready_ms).await;
         let init_duration = attempt.started.elapsed();
         if !matches!(end, InitEnd::Ready) {
-            // The subscribers hear of the failure while their extensions still run.
+            // The subscribers hear of the failure while their extensions still run, after
+            // the lines written so far (a traceback before `/init/error`).
+            if telemetry.active() {
+                logs.catch_up().await;
+            }
             let records = InitRecords {
                 attempt: &attempt,
                 origin: &origin,
