@@ -136,8 +136,8 @@ def test_a_failed_init_reaches_the_subscriber(server, client):
     got = [m for m in messages(server, name) if m.startswith("[recext] got platform.init")]
     # The error type the runtime posted, as the log's INIT_REPORT line has it.
     assert got == [
-        "[recext] got platform.initRuntimeDone error RuntimeError",
-        "[recext] got platform.initReport error RuntimeError",
+        "[recext] got platform.initRuntimeDone failure RuntimeError",
+        "[recext] got platform.initReport failure RuntimeError",
     ], got
     reports = [m for m in messages(server, name) if m.startswith("INIT_REPORT")]
     assert reports and reports[0].endswith("\tStatus: error\tError Type: RuntimeError"), reports

@@ -308,11 +308,11 @@ async fn a_failed_init_reaches_the_subscriber_before_the_environment_goes() {
     );
     assert_eq!(
         records[4]["record"],
-        json!({"initializationType": "on-demand", "phase": "init", "status": "error",
+        json!({"initializationType": "on-demand", "phase": "init", "status": "failure",
             "errorType": "Custom.InitBoom"})
     );
     let report = &records[5]["record"];
-    assert_eq!(report["status"], "error");
+    assert_eq!(report["status"], "failure");
     assert_eq!(report["errorType"], "Custom.InitBoom");
     ms(&report["metrics"]["durationMs"]);
 }
@@ -392,10 +392,10 @@ async fn a_runtime_that_exits_during_init_is_a_failure() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_extensions_init_error_is_an_error_with_its_type() {
+async fn an_extensions_init_error_is_a_failure_with_its_type() {
     let records = failed_init_records("ext-init", &[("EXT_INIT_ERROR", "1")], &[]).await;
     for record in &records[1..] {
-        assert_eq!(record["record"]["status"], "error", "{record}");
+        assert_eq!(record["record"]["status"], "failure", "{record}");
         assert_eq!(record["record"]["errorType"], "Extension.Boom", "{record}");
     }
 }

@@ -368,9 +368,13 @@ async fn await_init(
     } = watch;
     let phases = async {
         match init_rx.await {
-            // The runtime's first `/next`: `platform.initRuntimeDone`'s time.
+            // The runtime's first `/next` or its `/init/error`: `platform.initRuntimeDone`'s
+            // time (as the runtime interface emulator sends it).
             Ok(InitSignal::Ready) => *runtime_ready_ms = Some(now_ms()),
-            Ok(InitSignal::Error { body, error_type }) => return InitEnd::Posted(body, error_type),
+            Ok(InitSignal::Error { body, error_type }) => {
+                *runtime_ready_ms = Some(now_ms());
+                return InitEnd::Posted(body, error_type);
+            }
             Err(_) => return InitEnd::TimedOut,
         }
         match api.extensions_init_done().await {
@@ -402,29 +406,29 @@ async fn await_init(
 
 impl InitEnd {
     /// How `platform.initRuntimeDone` and `platform.initReport` tell of this end. AWS
-    /// documents the statuses (`success`, `error`, `failure`, `timeout`) without saying
-    /// which failure is which: Hearth's reading is `error` for an error reported through
-    /// an API (`/init/error`, an extension's `init/error`), `failure` for a process that
-    /// ended (`Runtime.ExitError`, `Extension.Crash`), `timeout` with `Sandbox.Timedout`.
+    /// documents the statuses (`success`, `failure`, `error`, `timeout`) without saying
+    /// which failure is which; Amazon's runtime interface emulator answers a runtime's
+    /// `/init/error` with `failure` (its `initErrorHandler`), so every failure is
+    /// `failure` here, with the error type the `INIT_REPORT` line has; out of time is
+    /// `timeout` (its `errorType` is Hearth's).
     fn outcome(&self) -> InitOutcome {
-        let (status, error_type) = match self {
+        let error_type = match self {
             Self::Ready => return InitOutcome::success(),
-            Self::Posted(body, error_type) => (
-                Status::Error,
-                error_type
-                    .clone()
-                    .or_else(|| error_type_of(body))
-                    .unwrap_or_else(|| "Runtime.Unknown".into()),
-            ),
-            Self::Extension { error_type, .. } if error_type == "Extension.Crash" => {
-                (Status::Failure, error_type.clone())
+            Self::TimedOut => {
+                return InitOutcome {
+                    status: Status::Timeout,
+                    error_type: Some("Sandbox.Timedout".to_owned()),
+                }
             }
-            Self::Extension { error_type, .. } => (Status::Error, error_type.clone()),
-            Self::TimedOut => (Status::Timeout, "Sandbox.Timedout".to_owned()),
-            Self::Exited(_) => (Status::Failure, "Runtime.ExitError".to_owned()),
+            Self::Posted(body, error_type) => error_type
+                .clone()
+                .or_else(|| error_type_of(body))
+                .unwrap_or_else(|| "Runtime.Unknown".into()),
+            Self::Extension { error_type, .. } => error_type.clone(),
+            Self::Exited(_) => "Runtime.ExitError".to_owned(),
         };
         InitOutcome {
-            status,
+            status: Status::Failure,
             error_type: Some(error_type),
         }
     }
