@@ -182,14 +182,6 @@ impl Engine {
         self.inner.executor.idle_environments()
     }
 
-    /// Gives every environment started from now on `dir` as its `/opt` (its
-    /// `extensions/` are started as external extensions), as the layers of a function
-    /// will (tests).
-    #[cfg(any(test, feature = "testing"))]
-    pub fn set_opt_dir(&self, dir: Option<std::path::PathBuf>) {
-        self.inner.executor.set_opt_dir(dir);
-    }
-
     /// Makes every idle provisioned environment `by` older, as if it had waited that long
     /// (tests of [`ENVIRONMENT_MAX_AGE`]).
     #[cfg(any(test, feature = "testing"))]

@@ -162,18 +162,38 @@ async fn read_limited(body: Body, limit: usize) -> Result<Option<Bytes>, axum::E
     Ok(Some(buf.freeze()))
 }
 
+/// Notes when a response arrived, before its outcome goes to the engine (which takes
+/// the note once it has the outcome).
+fn note_timing(shared: &Shared, first_byte: Option<std::time::Instant>, bytes: u64) {
+    if let Some(first_byte) = first_byte {
+        *Shared::lock(&shared.response_timing) = Some(crate::ResponseTiming {
+            first_byte,
+            done: std::time::Instant::now(),
+            bytes,
+        });
+    }
+}
+
 async fn response(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // The Telemetry API's spans: one atomic load when nobody subscribed.
+    let first_byte = shared.telemetry.is_active().then(std::time::Instant::now);
     let reply = match take_current(&shared, &id) {
         Ok(reply) => reply,
         Err(rejection) => return rejection.into_response(),
     };
     if stream::is_streaming(&headers) {
         let (outcome, read) = stream::read(body, &headers, reply.sink).await;
+        let bytes = match &outcome {
+            Outcome::Streamed { bytes, .. } | Outcome::StreamBroken { bytes } => *bytes,
+            Outcome::Response(b) => b.len() as u64,
+            _ => 0,
+        };
+        note_timing(&shared, first_byte, bytes);
         let _ = reply.outcome.send(outcome);
         return match read {
             Read::Done => accepted(),
@@ -192,6 +212,7 @@ async fn response(
     let tx = reply.outcome;
     match read_limited(body, SYNC_RESPONSE_MAX_BYTES).await {
         Ok(Some(bytes)) => {
+            note_timing(&shared, first_byte, bytes.len() as u64);
             let _ = tx.send(Outcome::Response(bytes));
             accepted()
         }

@@ -23,7 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use extensions::{EventType, ExtensionFailure, ExtensionSetup, InvokeEvent, ShutdownReason};
-pub use types::{FunctionFailure, InitSignal, Invocation, Outcome, ResponseSink, StreamPart};
+pub use types::{
+    FunctionFailure, InitSignal, Invocation, Outcome, ResponseSink, ResponseTiming, StreamPart,
+};
 
 /// A runtime needs one or two connections (a runtime interface client keeps one alive;
 /// `lambda_runtime` pools a few). The cap keeps a function that opens connections to its
@@ -55,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) extensions: extensions::Extensions,
     /// The environment's Telemetry/Logs API subscriptions.
     pub(crate) telemetry: Arc<hearth_telemetry::Hub>,
+    /// When the last response arrived; written only while someone subscribed.
+    pub(crate) response_timing: Mutex<Option<ResponseTiming>>,
 }
 
 /// Where the outcome of the invocation in progress goes.
@@ -132,6 +136,7 @@ impl RuntimeApi {
             next_watch: next_watch::NextWatch::default(),
             extensions: extensions::Extensions::default(),
             telemetry,
+            response_timing: Mutex::new(None),
         });
         let app = handlers::router(shared.clone());
         // Aborting this task (on drop) closes the environment's connections with it.
@@ -155,6 +160,13 @@ impl RuntimeApi {
     /// The environment's Telemetry/Logs API subscriptions, to publish records to.
     pub fn telemetry(&self) -> &Arc<hearth_telemetry::Hub> {
         &self.shared.telemetry
+    }
+
+    /// When the Runtime API received the last invocation's response (taken once).
+    /// `None` when no extension was subscribed as it arrived (the handler then notes
+    /// nothing: one atomic load), or when the runtime posted no response.
+    pub fn take_response_timing(&self) -> Option<ResponseTiming> {
+        Shared::lock(&self.shared.response_timing).take()
     }
 
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.

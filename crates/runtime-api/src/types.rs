@@ -73,6 +73,20 @@ pub enum Outcome {
     StreamTooLarge,
 }
 
+/// When the Runtime API received an invocation's response, for the Telemetry API's
+/// `platform.runtimeDone` spans and `producedBytes`. Noted only while an extension is
+/// subscribed (see [`crate::RuntimeApi::take_response_timing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseTiming {
+    /// The response's request arrived (its headers; the body follows): the runtime's
+    /// first response byte, as far as the Runtime API can tell.
+    pub first_byte: std::time::Instant,
+    /// The response's body was read to its end.
+    pub done: std::time::Instant,
+    /// The response's size in bytes (what reached Hearth, for a stream cut short too).
+    pub bytes: u64,
+}
+
 /// How the runtime's init phase ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitSignal {

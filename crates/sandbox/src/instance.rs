@@ -104,6 +104,10 @@ pub struct Instance {
     /// None for an environment without external extensions (or whose backend reports
     /// none).
     extensions: Option<ExtensionProcesses>,
+    /// The external extensions' merged stdout/stderr, a pipe of their own: the
+    /// environment's log gets it as the runtime's, the Telemetry API tells it apart
+    /// (`extension` records).
+    extension_output: Option<pipe::Receiver>,
 }
 
 impl Instance {
@@ -119,7 +123,14 @@ impl Instance {
             output: Some(output),
             teardown,
             extensions: None,
+            extension_output: None,
         }
+    }
+
+    /// The same instance with its external extensions' own output pipe.
+    pub(crate) fn with_extension_output(mut self, output: Option<pipe::Receiver>) -> Self {
+        self.extension_output = output;
+        self
     }
 
     /// The same instance with its external extensions' processes.
@@ -136,6 +147,12 @@ impl Instance {
         Some(ExtensionExits(std::mem::replace(&mut e.exits, empty)))
     }
 
+    /// The external extensions' merged stdout/stderr, when they have a pipe of their own
+    /// (the process sandbox); taken once. None when they write to the runtime's.
+    pub fn take_extension_output(&mut self) -> Option<pipe::Receiver> {
+        self.extension_output.take()
+    }
+
     /// Takes the instance out, leaving one that has no process (for an environment
     /// that hands its processes to a task that ends them later).
     pub fn take(&mut self) -> Instance {
@@ -145,6 +162,7 @@ impl Instance {
             output: None,
             teardown: None,
             extensions: None,
+            extension_output: None,
         };
         std::mem::replace(self, gone)
     }
@@ -160,6 +178,7 @@ impl Instance {
             output: Some(output),
             teardown,
             extensions: None,
+            extension_output: None,
         }
     }
 
@@ -173,6 +192,7 @@ impl Instance {
             output: Some(output),
             teardown: None,
             extensions: None,
+            extension_output: None,
         }
     }
 

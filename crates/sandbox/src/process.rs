@@ -1,7 +1,8 @@
 //! The `process` backend: the runtime is a plain child process in its own process
 //! group. No isolation at all — for development only. The external extensions of its
-//! `opt_dir` start first, each a child in its own process group, with the runtime's
-//! output pipe.
+//! `opt_dir` start first, each a child in its own process group, writing to one pipe of
+//! their own (the engine logs it with the runtime's, and tells it apart for the Telemetry
+//! API's `extension` records).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -39,11 +40,13 @@ impl Sandbox for ProcessSandbox {
     fn spawn(&self, spec: &SandboxSpec, _prepared: Prepared) -> Result<Instance, SandboxError> {
         let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
         // Before the runtime, as Lambda starts them.
-        let extensions = start_extensions(spec, &writer)?;
+        let (extensions, extension_output) = start_extensions(spec)?.unzip();
         let cmd = command(&spec.program, &spec.args, &spec.env, spec);
         let (child, output) = spawn_on_pipe(cmd, &spec.program, (reader, writer))?;
         let pid = child.id().unwrap_or_default();
-        Ok(Instance::new(child, pid, output, None).with_extensions(extensions))
+        Ok(Instance::new(child, pid, output, None)
+            .with_extensions(extensions)
+            .with_extension_output(extension_output))
     }
 }
 
@@ -80,15 +83,16 @@ fn command(
 }
 
 /// Starts the executables of `<opt>/extensions/`, each the leader of its own process
-/// group, writing to the environment's output; a task per extension reports its end.
+/// group, writing to the extensions' own output pipe; a task per extension reports its
+/// end. Returns them and the reading end of their pipe.
 fn start_extensions(
     spec: &SandboxSpec,
-    output: &std::io::PipeWriter,
-) -> Result<Option<ExtensionProcesses>, SandboxError> {
+) -> Result<Option<(ExtensionProcesses, tokio::net::unix::pipe::Receiver)>, SandboxError> {
     let names = extensions::list(spec.opt_dir.as_deref());
     let Some(opt) = spec.opt_dir.as_deref().filter(|_| !names.is_empty()) else {
         return Ok(None);
     };
+    let (reader, output) = std::io::pipe().map_err(SandboxError::Pipe)?;
     let env = extensions::environment(&spec.env);
     let (tx, exits) = tokio::sync::mpsc::unbounded_channel();
     let mut pids = Vec::with_capacity(names.len());
@@ -113,7 +117,12 @@ fn start_extensions(
             }
         });
     }
-    Ok(Some(ExtensionProcesses { pids, exits }))
+    // Only the extensions keep write ends: the pipe ends when they are all gone.
+    drop(output);
+    let output =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
+            .map_err(SandboxError::Pipe)?;
+    Ok(Some((ExtensionProcesses { pids, exits }, output)))
 }
 
 #[cfg(test)]
@@ -131,7 +140,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn extensions_start_before_the_runtime_with_its_output_and_their_environment() {
+    async fn extensions_start_before_the_runtime_on_their_own_output_with_their_environment() {
         use std::os::unix::fs::PermissionsExt;
         use std::os::unix::process::ExitStatusExt;
         use tokio::io::AsyncReadExt;
@@ -183,10 +192,15 @@ mod tests {
             .read_to_string(&mut out)
             .await
             .expect("read");
-        assert_eq!(
-            out,
-            "ext handler=[] api=[127.0.0.1:9]\nruntime handler=app.handler\n"
-        );
+        assert_eq!(out, "runtime handler=app.handler\n");
+        let mut ext_out = String::new();
+        instance
+            .take_extension_output()
+            .expect("the extensions' own output")
+            .read_to_string(&mut ext_out)
+            .await
+            .expect("read");
+        assert_eq!(ext_out, "ext handler=[] api=[127.0.0.1:9]\n");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

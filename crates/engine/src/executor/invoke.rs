@@ -20,7 +20,7 @@ use super::code::CodeFailure;
 use super::ending::Ending;
 use super::env::{AfterRuntime, Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
-use super::telemetry::Figures;
+use super::telemetry::{Figures, ResponseSpans};
 use super::{pool, Executor, RunSpec};
 use crate::error::EngineError;
 use crate::observe::{Ending as ObservedEnding, Invoked, Queued, Start};
@@ -208,15 +208,11 @@ impl Executor {
         request_id: &str,
         origin: Origin,
     ) -> Result<Environment, StartError> {
-        let mut ready = match self.ready_with_layers(&spec.code, &spec.layers).await {
+        let ready = match self.ready_with_layers(&spec.code, &spec.layers).await {
             Ok(ready) => ready,
             Err(CodeFailure::Gone) => return Err(StartError::CodeGone),
             Err(failure) => return Err(StartError::Code(failure.to_error())),
         };
-        if let Some(dir) = self.opt_dir() {
-            // A test's own `/opt` in place of the composed layers.
-            ready.opt_dir = Some(dir);
-        }
         let began = Instant::now();
         let started = Environment::start(
             spec,
@@ -325,6 +321,13 @@ impl Executor {
         let runtime_duration = started.elapsed();
         let finished = matches!(end, RunEnd::Finished(_));
         let id = &req.request_id;
+        // Noted by the Runtime API only while someone subscribed: one atomic load else.
+        let response = match env.telemetry.active() {
+            true => env
+                .take_response_timing()
+                .map(|t| ResponseSpans::of((started, start_ms), &t)),
+            false => None,
+        };
         if warm && matches!(end, RunEnd::Exited(_)) && !env.delivered(id) {
             // Its START (held until output or the end) goes out with this line.
             env.end_log(&[(
@@ -333,6 +336,9 @@ impl Executor {
             )])
             .await;
             return Ran::Undelivered;
+        }
+        if matches!(end, RunEnd::Exited(_)) {
+            env.telemetry.fault(now_ms(), id);
         }
         let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
         let start = match env.origin {
@@ -352,6 +358,7 @@ impl Executor {
             next_watch,
             finished,
             extensions: extensions && finished,
+            response,
         };
         if post.extensions && !req.log_tail {
             let response = InvokeResponse {
@@ -407,7 +414,8 @@ impl Executor {
         let init = env.init_duration;
         let observed = observed_ending(&ending);
         let durations = (post.runtime_duration, duration);
-        let response = close(spec, req, env, ending, durations, &post.invocation_trace).await;
+        let telemetry = (post.invocation_trace.as_str(), post.response);
+        let response = close(spec, req, env, ending, durations, telemetry).await;
         self.observer().invoked(&Invoked {
             start,
             init,
@@ -651,7 +659,7 @@ async fn close(
     env: &mut Environment,
     ending: Ending,
     (runtime_duration, duration): (Duration, Duration),
-    trace: &str,
+    (trace, response): (&str, Option<ResponseSpans>),
 ) -> InvokeResponse {
     let id = &req.request_id;
     let report = Report {
@@ -681,6 +689,7 @@ async fn close(
                 max_memory_used_mb: report.max_memory_used_mb,
                 init_duration: report.init_duration,
                 trace: Some(trace),
+                response,
             },
         );
     }
@@ -737,6 +746,8 @@ struct PostRuntime {
     finished: bool,
     /// Whether extensions subscribed to INVOKE are waited for.
     extensions: bool,
+    /// How the response came, for the Telemetry API (none without subscribers).
+    response: Option<ResponseSpans>,
 }
 
 /// The line an invocation's log gets when its extensions did not finish cleanly.

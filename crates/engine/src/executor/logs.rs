@@ -11,7 +11,7 @@ use hearth_store::{LogBatch, Writer};
 use tokio::net::unix::pipe;
 use tokio::task::JoinHandle;
 
-use super::output::{LogLimits, Output, PeriodKind};
+use super::output::{LogLimits, Output, PeriodKind, Source};
 
 /// Where an environment's lines go.
 #[derive(Clone)]
@@ -65,6 +65,9 @@ pub(crate) struct LogCollector {
 
 struct Shared {
     output: pipe::Receiver,
+    /// The external extensions' own pipe, when the sandbox gives them one: logged with
+    /// the runtime's output, sent to the Telemetry API as `extension` records.
+    extensions: Option<pipe::Receiver>,
     sink: LogSink,
     /// Held while reading the pipe, so that two readers (the collector task and the
     /// invocation's own reads) keep the bytes in order.
@@ -94,15 +97,33 @@ impl Shared {
     /// report "would block" for bytes the kernel already has: the end of an invocation
     /// must see every byte written before it.
     fn drain(&self) -> Drained {
+        let function = self.drain_one(Source::Function);
+        if self.extensions.is_some() && self.drain_one(Source::Extension) == Drained::Full {
+            return Drained::Full;
+        }
+        function
+    }
+
+    /// The pipe `source` writes to (the runtime's when extensions have none of their own).
+    fn pipe(&self, source: Source) -> &pipe::Receiver {
+        match (source, &self.extensions) {
+            (Source::Extension, Some(p)) => p,
+            _ => &self.output,
+        }
+    }
+
+    /// [`Self::drain`] for one source's pipe.
+    fn drain_one(&self, source: Source) -> Drained {
         let mut chunk = [0u8; 16 * 1024];
+        let pipe = self.pipe(source);
         let mut out = self.state();
         loop {
             if !out.has_room() {
                 return Drained::Full;
             }
-            match rustix::io::read(self.output.as_fd(), &mut chunk) {
+            match rustix::io::read(pipe.as_fd(), &mut chunk) {
                 Ok(0) => return Drained::Closed,
-                Ok(n) => out.push_bytes(&chunk[..n], now_ms()),
+                Ok(n) => out.push_from(source, &chunk[..n], now_ms()),
                 Err(rustix::io::Errno::AGAIN) => return Drained::Empty,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(_) => return Drained::Closed,
@@ -140,9 +161,14 @@ impl Shared {
 }
 
 impl LogCollector {
-    /// Starts collecting; `first` are lines that precede the output (`INIT_START`).
-    /// The environment starts in its init phase.
-    pub(crate) fn start(output: pipe::Receiver, sink: LogSink, first: &[(i64, String)]) -> Self {
+    /// Starts collecting the runtime's `output` and the external extensions' own pipe if
+    /// they have one; `first` are lines that precede the output (`INIT_START`). The
+    /// environment starts in its init phase.
+    pub(crate) fn start(
+        (output, extensions): (pipe::Receiver, Option<pipe::Receiver>),
+        sink: LogSink,
+        first: &[(i64, String)],
+    ) -> Self {
         let mut state = Output::new(sink.limits, PeriodKind::Init);
         state.set_telemetry(sink.telemetry.clone());
         for (ts, line) in sink.platform(first).iter() {
@@ -150,6 +176,7 @@ impl LogCollector {
         }
         let shared = Arc::new(Shared {
             output,
+            extensions,
             sink,
             state: Mutex::new(state),
             order: tokio::sync::Mutex::new(()),
@@ -173,6 +200,14 @@ impl LogCollector {
         for (ts, line) in lines.iter() {
             out.push_line(*ts, line);
         }
+    }
+
+    /// Reads everything written so far (its lines reach the Telemetry API's subscribers)
+    /// without ending the period.
+    pub(crate) async fn catch_up(&self) {
+        let s = &self.shared;
+        let _order = s.order.lock().await;
+        s.drain_all().await;
     }
 
     /// Ends the current init or invocation with `lines` (`END`, `REPORT`), after
@@ -226,19 +261,38 @@ impl Drop for LogCollector {
     }
 }
 
-/// Hands output to the writer as it comes, so the pipe never fills while anything
-/// reads it (a runtime that prints more than a pipe holds would otherwise block).
+/// Waits until `pipe` may be read; never, for none.
+async fn readable(pipe: Option<&pipe::Receiver>) -> std::io::Result<()> {
+    match pipe {
+        Some(p) => p.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands output to the writer as it comes, so the pipes never fill while anything
+/// reads them (a runtime that prints more than a pipe holds would otherwise block).
+/// Ends when both pipes have ended.
 async fn collect(shared: Arc<Shared>) {
-    loop {
-        if shared.output.readable().await.is_err() {
-            return;
-        }
+    let mut function = Some(&shared.output);
+    let mut extensions = shared.extensions.as_ref();
+    while function.is_some() || extensions.is_some() {
+        let source = tokio::select! {
+            r = readable(function) => match r {
+                Ok(()) => Source::Function,
+                Err(_) => { function = None; continue; }
+            },
+            r = readable(extensions) => match r {
+                Ok(()) => Source::Extension,
+                Err(_) => { extensions = None; continue; }
+            },
+        };
+        let pipe = shared.pipe(source);
         let mut drained = Drained::Empty;
         // `try_io` clears tokio's readiness when the pipe runs dry (WouldBlock), so
         // `readable` waits for new data instead of spinning; when the hold is full the
         // readiness stays, and reading goes on once the lines are handed over.
-        let _ = shared.output.try_io(|| {
-            drained = shared.drain();
+        let _ = pipe.try_io(|| {
+            drained = shared.drain_one(source);
             match drained {
                 Drained::Empty => Err(std::io::ErrorKind::WouldBlock.into()),
                 _ => Ok(()),
@@ -246,12 +300,15 @@ async fn collect(shared: Arc<Shared>) {
         });
         shared.flush().await;
         if drained == Drained::Closed {
-            let _order = shared.order.lock().await;
-            shared.state().end_partial(now_ms());
-            shared.submit_held().await;
-            return;
+            match source {
+                Source::Function => function = None,
+                Source::Extension => extensions = None,
+            }
         }
     }
+    let _order = shared.order.lock().await;
+    shared.state().end_partial(now_ms());
+    shared.submit_held().await;
 }
 
 /// Longest value copied from a request into a log line (`START`, `END`, `REPORT`).
@@ -416,7 +473,7 @@ mod tests {
             telemetry: None,
             observer: crate::observe::ObserverHandle(lines.clone()),
         };
-        let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
+        let collector = LogCollector::start((rx, None), sink, &[(1, "INIT_START".into())]);
         collector.begin_invocation(&[(2, "START".into())]).await;
         use std::io::Write;
         w.write_all(b"plain\n{\"_aws\":{\"Timestamp\":1}}\n{\"no\":1}")
@@ -449,7 +506,7 @@ mod tests {
             telemetry: None,
             observer: Default::default(),
         };
-        let collector = LogCollector::start(rx, sink, &[(1, "INIT_START".into())]);
+        let collector = LogCollector::start((rx, None), sink, &[(1, "INIT_START".into())]);
         use std::io::Write;
         let mut w = writer_end;
         w.write_all(

@@ -82,9 +82,6 @@ struct Inner {
     /// Set by the server at start, taken at shutdown: the router it holds holds the
     /// engine, and that cycle would otherwise keep both alive.
     function_api: std::sync::RwLock<Option<FunctionApi>>,
-    /// The `/opt` of every environment started, set by tests (`Engine::set_opt_dir`) in
-    /// place of the layers composed from their `RunSpec`.
-    opt_dir: std::sync::RwLock<Option<std::path::PathBuf>>,
     /// The shutdown phases of environments with extensions, under way.
     phases: Arc<env::ShutdownPhases>,
 }
@@ -112,7 +109,6 @@ impl Executor {
                 usage: Arc::default(),
                 observer: parts.observer,
                 function_api: std::sync::RwLock::new(None),
-                opt_dir: std::sync::RwLock::new(None),
                 phases: Arc::default(),
             }),
         };
@@ -130,23 +126,6 @@ impl Executor {
     /// What environments started now are given to reach Hearth's AWS API.
     pub(crate) fn function_api(&self) -> Option<FunctionApi> {
         match self.inner.function_api.read() {
-            Ok(slot) => slot.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Gives every environment started from now on `dir` as its `/opt` (tests).
-    #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn set_opt_dir(&self, dir: Option<std::path::PathBuf>) {
-        match self.inner.opt_dir.write() {
-            Ok(mut slot) => *slot = dir,
-            Err(poisoned) => *poisoned.into_inner() = dir,
-        }
-    }
-
-    /// The `/opt` of an environment started now, if any.
-    pub(crate) fn opt_dir(&self) -> Option<std::path::PathBuf> {
-        match self.inner.opt_dir.read() {
             Ok(slot) => slot.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }

@@ -35,6 +35,15 @@ impl Default for LogLimits {
     }
 }
 
+/// Who wrote a piece of output: the runtime (the function) or an external extension.
+/// Both go to the log alike; the Telemetry API sends them as `function` and `extension`
+/// records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Function,
+    Extension,
+}
+
 /// What a period is, for the dropped-output line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PeriodKind {
@@ -66,6 +75,10 @@ pub(crate) struct Output {
     period: Period,
     /// The current line, before its newline: at most [`MAX_EVENT`] bytes.
     partial: Vec<u8>,
+    /// Whose output `partial` holds now; the other source's current line waits in
+    /// `other_partial` (the extensions' pipe is read apart from the runtime's).
+    source: Source,
+    other_partial: Vec<u8>,
     chunk: LogChunk,
     /// The last lines of the current init or invocation, for `X-Amz-Log-Result`.
     recent: VecDeque<(i64, String)>,
@@ -84,6 +97,8 @@ impl Output {
             limits,
             period: Self::period(limits, kind),
             partial: Vec::new(),
+            source: Source::Function,
+            other_partial: Vec::new(),
             chunk: LogChunk::default(),
             recent: VecDeque::new(),
             recent_bytes: 0,
@@ -120,8 +135,28 @@ impl Output {
         self.chunk.size() < HOLD
     }
 
-    /// Output read from the pipe at `now`.
-    pub(crate) fn push_bytes(&mut self, mut data: &[u8], now: i64) {
+    /// Makes `source`'s current line the one bytes go to.
+    fn switch_to(&mut self, source: Source) {
+        if self.source != source {
+            std::mem::swap(&mut self.partial, &mut self.other_partial);
+            self.source = source;
+        }
+    }
+
+    /// Output `source` wrote, read from its pipe at `now`.
+    pub(crate) fn push_from(&mut self, source: Source, data: &[u8], now: i64) {
+        self.switch_to(source);
+        self.push_current(data, now);
+    }
+
+    /// Output read from the runtime's pipe at `now`.
+    #[cfg(test)]
+    pub(crate) fn push_bytes(&mut self, data: &[u8], now: i64) {
+        self.push_from(Source::Function, data, now);
+    }
+
+    /// Output of the current line's source.
+    fn push_current(&mut self, mut data: &[u8], now: i64) {
         while !data.is_empty() {
             let room = MAX_EVENT - self.partial.len();
             let window = &data[..data.len().min(room)];
@@ -163,10 +198,18 @@ impl Output {
         self.partial = rest;
     }
 
-    /// Ends the current line, if any (the output ended, or the invocation did).
+    /// Ends the current lines of both sources, if any (the output ended, or the
+    /// invocation did).
     pub(crate) fn end_partial(&mut self, now: i64) {
-        if !self.partial.is_empty() {
-            self.end_line(now);
+        for _ in 0..2 {
+            if !self.partial.is_empty() {
+                self.end_line(now);
+            }
+            let other = match self.source {
+                Source::Function => Source::Extension,
+                Source::Extension => Source::Function,
+            };
+            self.switch_to(other);
         }
     }
 
@@ -175,7 +218,10 @@ impl Output {
         let line = String::from_utf8_lossy(&bytes);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         if let Some(telemetry) = &self.telemetry {
-            telemetry.function_line(now, line);
+            match self.source {
+                Source::Function => telemetry.function_line(now, line),
+                Source::Extension => telemetry.extension_line(now, line),
+            }
         }
         // Counted as printed, newline included: a flood of empty lines costs too.
         let size = line.len() as u64 + 1;
@@ -188,7 +234,7 @@ impl Output {
         self.remember(now, line);
         // Only the function's own lines, and only those stored: CloudWatch Logs extracts
         // metrics from the events it has.
-        if crate::observe::may_be_emf(line) {
+        if self.source == Source::Function && crate::observe::may_be_emf(line) {
             self.metric_lines.push(line.to_string());
         }
         // Keep the allocation for the next line, unless a long one made it large.
@@ -287,6 +333,31 @@ mod tests {
         assert_eq!(o.partial, b"thr");
         o.end_partial(3);
         assert_eq!(lines(&o.take_chunk()), ["thr"]);
+    }
+
+    #[test]
+    fn the_extensions_lines_are_logged_with_the_runtimes_each_source_its_own_partial() {
+        let mut o = Output::new(roomy(), PeriodKind::Invocation);
+        o.push_bytes(b"fun", 1);
+        o.push_from(Source::Extension, b"ext one\next ", 2);
+        o.push_bytes(b"ction\n", 3);
+        // An extension's EMF-looking line is not the function's metric.
+        o.push_from(Source::Extension, b"two {\"_aws\":1}\n", 4);
+        o.push_from(Source::Extension, b"tail", 5);
+        o.push_bytes(b"{\"_aws\":{}}\nlast", 6);
+        o.end_partial(7);
+        assert_eq!(
+            lines(&o.take_chunk()),
+            [
+                "ext one",
+                "function",
+                "ext two {\"_aws\":1}",
+                "{\"_aws\":{}}",
+                "last",
+                "tail"
+            ]
+        );
+        assert_eq!(o.take_metric_lines(), [r#"{"_aws":{}}"#]);
     }
 
     #[test]

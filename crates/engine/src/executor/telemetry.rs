@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use hearth_telemetry::event::{
     InitPhase, InitReport, InitReportMetrics, InitRuntimeDone, InitStart, InitType, Report,
-    ReportMetrics, RuntimeDone, RuntimeDoneMetrics, Start, Status,
+    ReportMetrics, RuntimeDone, RuntimeDoneMetrics, Span, Start, Status,
 };
 use hearth_telemetry::{Event, Hub, LogLine, Record};
 
@@ -42,6 +42,18 @@ fn millis(d: std::time::Duration) -> f64 {
     // Lambda's records carry durations in ms with a fraction; three decimals, as the
     // `REPORT` line's two and AWS's examples' three.
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// A line of output as a record: an object when the log format is JSON and the line
+/// is a JSON object, else a string.
+fn log_line(json: bool, line: &str) -> LogLine {
+    match json {
+        true => match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(v @ serde_json::Value::Object(_)) => LogLine::Json(v),
+            _ => LogLine::Text(line.to_owned()),
+        },
+        false => LogLine::Text(line.to_owned()),
+    }
 }
 
 /// A `REPORT` status (`None`, `timeout`, `error\tError Type: X`) as a record's status and
@@ -79,6 +91,72 @@ pub(crate) struct Figures<'a> {
     pub max_memory_used_mb: u64,
     pub init_duration: Option<std::time::Duration>,
     pub trace: Option<&'a str>,
+    /// How the response came, when the runtime posted one while someone subscribed.
+    pub response: Option<ResponseSpans>,
+}
+
+/// An invocation's response as the Runtime API received it: `platform.runtimeDone`'s
+/// `producedBytes` and its `responseLatency` and `responseDuration` spans.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ResponseSpans {
+    /// When the invocation started (ms since the epoch): `responseLatency`'s start.
+    pub started_ms: i64,
+    /// From the invocation's start to the response's first byte.
+    pub latency: std::time::Duration,
+    /// From the first byte to the last.
+    pub duration: std::time::Duration,
+    pub bytes: u64,
+}
+
+impl ResponseSpans {
+    /// The spans from the invocation's start (`started`, `started_ms`) and the Runtime
+    /// API's note of the response.
+    pub(crate) fn of(
+        (started, started_ms): (std::time::Instant, i64),
+        t: &hearth_runtime_api::ResponseTiming,
+    ) -> Self {
+        Self {
+            started_ms,
+            latency: t.first_byte.saturating_duration_since(started),
+            duration: t.done.saturating_duration_since(t.first_byte),
+            bytes: t.bytes,
+        }
+    }
+
+    /// AWS's two spans, `{name, start, durationMs}`, the second starting where the first
+    /// ends.
+    pub(crate) fn spans(&self) -> Vec<Span> {
+        let latency_ms = millis(self.latency);
+        let first_byte_ms = self.started_ms + self.latency.as_millis() as i64;
+        vec![
+            Span {
+                name: "responseLatency".to_owned(),
+                start: at(self.started_ms),
+                duration_ms: latency_ms,
+            },
+            Span {
+                name: "responseDuration".to_owned(),
+                start: at(first_byte_ms),
+                duration_ms: millis(self.duration),
+            },
+        ]
+    }
+}
+
+/// How an init phase ended, for `platform.initRuntimeDone` and `platform.initReport`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InitOutcome {
+    pub status: Status,
+    pub error_type: Option<String>,
+}
+
+impl InitOutcome {
+    pub(crate) fn success() -> Self {
+        Self {
+            status: Status::Success,
+            error_type: None,
+        }
+    }
 }
 
 impl Telemetry {
@@ -105,26 +183,35 @@ impl Telemetry {
     /// A line of the function's output.
     pub(crate) fn function_line(&self, time_ms: i64, line: &str) {
         let json = self.json;
+        self.publish(time_ms, || Record::Function(log_line(json, line)));
+    }
+
+    /// A line an external extension wrote (its own pipe), as an `extension` record.
+    pub(crate) fn extension_line(&self, time_ms: i64, line: &str) {
+        let json = self.json;
+        self.publish(time_ms, || Record::ExtensionLog(log_line(json, line)));
+    }
+
+    /// The Logs API's `platform.fault`: the runtime's process ended during invocation
+    /// `request_id`. AWS's Logs API page shows this wording as its example.
+    pub(crate) fn fault(&self, time_ms: i64, request_id: &str) {
         self.publish(time_ms, || {
-            let line = match json {
-                true => match serde_json::from_str::<serde_json::Value>(line) {
-                    Ok(v @ serde_json::Value::Object(_)) => LogLine::Json(v),
-                    _ => LogLine::Text(line.to_owned()),
-                },
-                false => LogLine::Text(line.to_owned()),
-            };
-            Record::Function(line)
+            Record::Fault(format!(
+                "RequestId: {request_id} Process exited before completing request"
+            ))
         });
     }
 
     /// The init phase's three records, published together when it ended (the extensions
     /// subscribe during it: published at its start, `initStart` would reach none of them;
-    /// Hearth's choice, with each record's own time).
+    /// Hearth's choice, with each record's own time). `outcome` is how it ended: success,
+    /// or the failure `initRuntimeDone` and `initReport` carry.
     pub(crate) fn init_ended(
         &self,
         facts: &InitFacts<'_>,
         (started_ms, runtime_done_ms, ended_ms): (i64, i64, i64),
         duration: std::time::Duration,
+        outcome: &InitOutcome,
     ) {
         let initialization_type = match facts.provisioned {
             true => InitType::ProvisionedConcurrency,
@@ -146,8 +233,8 @@ impl Telemetry {
             Record::InitRuntimeDone(InitRuntimeDone {
                 initialization_type,
                 phase: InitPhase::Init,
-                status: Status::Success,
-                error_type: None,
+                status: outcome.status,
+                error_type: outcome.error_type.clone(),
                 spans: Vec::new(),
             })
         });
@@ -155,8 +242,8 @@ impl Telemetry {
             Record::InitReport(InitReport {
                 initialization_type,
                 phase: InitPhase::Init,
-                status: Status::Success,
-                error_type: None,
+                status: outcome.status,
+                error_type: outcome.error_type.clone(),
                 metrics: InitReportMetrics {
                     duration_ms: millis(duration),
                 },
@@ -190,9 +277,9 @@ impl Telemetry {
                 error_type: error_type.clone(),
                 metrics: Some(RuntimeDoneMetrics {
                     duration_ms: millis(f.runtime_duration),
-                    produced_bytes: None,
+                    produced_bytes: f.response.map(|r| r.bytes),
                 }),
-                spans: Vec::new(),
+                spans: f.response.map(|r| r.spans()).unwrap_or_default(),
                 tracing: tracing(),
             })
         });

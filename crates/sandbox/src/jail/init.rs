@@ -411,12 +411,22 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     };
     let (exec_read, exec_write) = std::io::pipe()?;
     let (ready_read, ready_write) = std::io::pipe()?;
+    // Carries the extensions' output pipe to the runtime's process once the claim
+    // brings it (a descriptor needs a socket).
+    let (handing, handed) = super::handoff::pair()?;
     // SAFETY: still single-threaded.
     let runtime = match unsafe { fork() }.map_err(os)? {
         ForkResult::Child => {
             drop(exec_write);
             drop(ready_read);
-            let e = runtime(enter, filter.as_ref(), control, exec_read, ready_write);
+            drop(handing);
+            let channels = RuntimeChannels {
+                control,
+                exec: exec_read,
+                handed,
+                ready: ready_write,
+            };
+            let e = runtime(enter, filter.as_ref(), channels);
             eprintln!("hearth jail: {e}");
             exit(SETUP_FAILED)
         }
@@ -424,6 +434,7 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     };
     drop(exec_read);
     drop(ready_write);
+    drop(handed);
     // After the fork: the runtime's process keeps the default disposition.
     relay_sigterm_to(runtime)?;
     let mut said = [0u8; 1];
@@ -443,6 +454,11 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
         return Ok(End::Code(0));
     }
     let claim: Claim = serde_json::from_slice(&raw).map_err(io::Error::other)?;
+    let mut fds = fds;
+    let extension_output = match claim.extension_output {
+        true => fds.pop(),
+        false => None,
+    };
     mounts::attach(&claim.binds, claim.tmp, &claim.hidden, &fds)?;
     drop(fds);
     let exec = serde_json::to_vec(&claim.exec).map_err(io::Error::other)?;
@@ -450,6 +466,8 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     // Should the runtime's process be gone, its exit (reaped below) says so.
     let _ = exec_write.write_all(&exec);
     drop(exec_write);
+    let _ = hand_over(&handing, extension_output.as_ref());
+    drop((handing, extension_output));
     let mut ended = None;
     loop {
         match waitpid(None, None) {
@@ -475,15 +493,52 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     }
 }
 
+/// Sends the runtime's process one message on `socket`: with the extensions' output
+/// pipe when there is one (`E`), else without (`N`).
+fn hand_over(socket: &OwnedFd, fd: Option<&OwnedFd>) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage};
+    let raw: Vec<std::os::fd::RawFd> = fd.iter().map(|f| f.as_raw_fd()).collect();
+    let rights = [ControlMessage::ScmRights(&raw)];
+    let (bytes, cmsgs): (&[u8], &[ControlMessage]) = match raw.is_empty() {
+        true => (b"N", &[]),
+        false => (b"E", &rights),
+    };
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[io::IoSlice::new(bytes)],
+        cmsgs,
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map_err(os)?;
+    Ok(())
+}
+
+/// What the runtime's process gets from the reaper.
+struct RuntimeChannels {
+    /// The reaper's control socket (standard input so far).
+    control: OwnedFd,
+    /// The command, once the function is claimed.
+    exec: io::PipeReader,
+    /// Then the extensions' output pipe, if they have one (see [`hand_over`]).
+    handed: OwnedFd,
+    /// Told when the process is set up.
+    ready: io::PipeWriter,
+}
+
 /// PID 2: drops every privilege, installs seccomp, says it is ready on `ready`, waits
 /// for the command on `exec` and execs it; returns only on failure.
 fn runtime(
     enter: &Enter,
     filter: Option<&seccomp::Filter>,
-    control: OwnedFd,
-    exec: io::PipeReader,
-    ready: io::PipeWriter,
+    channels: RuntimeChannels,
 ) -> io::Error {
+    let RuntimeChannels {
+        control,
+        exec,
+        handed,
+        ready,
+    } = channels;
     let attempt = || -> io::Result<std::convert::Infallible> {
         // Standard input is the control socket, which is the reaper's: the runtime gets
         // nothing to read instead.
@@ -517,10 +572,15 @@ fn runtime(
             exit(0);
         }
         let spec: Exec = serde_json::from_slice(&raw).map_err(io::Error::other)?;
+        // Received close-on-exec: the runtime does not keep it.
+        let (_, mut got) = receive(&handed)?;
+        drop(handed);
+        let extension_output = got.pop();
         nix::unistd::chdir("/var/task").map_err(os)?;
         for extension in &spec.extensions {
-            start_extension(extension)?;
+            start_extension(extension, extension_output.as_ref())?;
         }
+        drop(extension_output);
         let program = cstring(spec.program.as_os_str().as_encoded_bytes())?;
         let mut argv = vec![program.clone()];
         for a in &spec.args {
@@ -549,9 +609,10 @@ fn runtime(
 /// runtime. A watcher forked twice (so that the reaper, PID 1, adopts and reaps it, not
 /// the runtime, which never waits for children it did not make) runs the extension as
 /// its child and tells the environment's Runtime API how it ended (see
-/// [`report_exit`]), which is how Hearth learns of an extension's crash. A program that
-/// cannot be executed says so on the output and ends with 127.
-fn start_extension(extension: &ExtensionExec) -> io::Result<()> {
+/// [`report_exit`]), which is how Hearth learns of an extension's crash. Its standard
+/// output and error are `output` when the extensions have a pipe of their own. A
+/// program that cannot be executed says so on the output and ends with 127.
+fn start_extension(extension: &ExtensionExec, output: Option<&OwnedFd>) -> io::Result<()> {
     // What the extension's process needs is made before the forks.
     let program = cstring(extension.program.as_os_str().as_encoded_bytes())?;
     let argv = [program.clone()];
@@ -570,6 +631,14 @@ fn start_extension(extension: &ExtensionExec) -> io::Result<()> {
                 // SAFETY: as above.
                 match unsafe { fork() } {
                     Ok(ForkResult::Child) => {
+                        if let Some(out) = output {
+                            if nix::unistd::dup2_stdout(out)
+                                .and_then(|()| nix::unistd::dup2_stderr(out))
+                                .is_err()
+                            {
+                                exit(127)
+                            }
+                        }
                         let Err(e) = execve(&program, &argv, &envp);
                         eprintln!(
                             "hearth jail: cannot start extension {}: {}",

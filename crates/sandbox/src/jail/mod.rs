@@ -367,7 +367,7 @@ impl Sandbox for JailSandbox {
             }
             Tmp::Tmpfs { .. } => new_tmp = Some(Tmp::Tmpfs { mb: tmp_mb }),
         }
-        let instance = Instance::adopted(child, output, Some(Box::new(resources)));
+        let mut instance = Instance::adopted(child, output, Some(Box::new(resources)));
         // Like Lambda, init runs with a whole CPU whatever the memory size; the
         // function's share applies from its first event on. Environments wait under
         // the smallest function's limits, so most claims change nothing here.
@@ -382,6 +382,18 @@ impl Sandbox for JailSandbox {
         }
         let (binds, mut fds) = self.binds(spec)?;
         fds.extend(tmp_fd);
+        let extensions = extension_execs(spec);
+        // The extensions write to a pipe of their own (the claim's last descriptor), so
+        // that the Telemetry API can tell their lines from the runtime's.
+        let extension_output = !extensions.is_empty();
+        if extension_output {
+            let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
+            fds.push(std::os::fd::OwnedFd::from(writer));
+            let reader =
+                tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
+                    .map_err(SandboxError::Pipe)?;
+            instance = instance.with_extension_output(Some(reader));
+        }
         let claim = Claim {
             binds,
             tmp: new_tmp,
@@ -390,8 +402,9 @@ impl Sandbox for JailSandbox {
                 program: spec.program.clone(),
                 args: spec.args.clone(),
                 env: spec.env.clone(),
-                extensions: extension_execs(spec),
+                extensions,
             },
+            extension_output,
         };
         handoff::send_claim(&control, &claim, &fds)
             .map_err(|e| jail_err("cannot hand the environment its function", &e))?;

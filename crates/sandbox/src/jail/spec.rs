@@ -85,6 +85,10 @@ pub struct Claim {
     /// Directories to show empty (global module folders), where they exist.
     pub hidden: Vec<PathBuf>,
     pub exec: Exec,
+    /// Whether the claim's last descriptor is the write end of the external extensions'
+    /// own output pipe (their stdout and stderr, apart from the runtime's).
+    #[serde(default)]
+    pub extension_output: bool,
 }
 
 /// Where a mount Hearth opened (`open_tree`) goes inside the environment.

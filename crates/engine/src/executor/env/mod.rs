@@ -190,6 +190,12 @@ impl Environment {
         self.api.watch_next(request_id)
     }
 
+    /// When the Runtime API received the invocation's response (noted only while an
+    /// extension is subscribed to the Telemetry API); taken once.
+    pub(crate) fn take_response_timing(&self) -> Option<hearth_runtime_api::ResponseTiming> {
+        self.api.take_response_timing()
+    }
+
     /// Starts an invocation's log with `lines` (`START`), after the output so far.
     pub(crate) async fn begin_log(&self, lines: &[(i64, String)]) {
         self.logs.begin_invocation(lines).await;

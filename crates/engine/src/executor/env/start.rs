@@ -23,9 +23,10 @@ use crate::executor::code::{CodePins, ReadyCode};
 use crate::executor::logs::{self, LogCollector, LogSink};
 use crate::executor::output::LogLimits;
 use crate::executor::spec::RunSpec;
-use crate::executor::telemetry::{InitFacts, Telemetry};
+use crate::executor::telemetry::{InitFacts, InitOutcome, Telemetry};
 use crate::observe::{DaemonGuard, Daemonized, Observer, ObserverHandle};
 use crate::EnvCredentials;
+use hearth_telemetry::event::Status;
 
 /// What reports the end of the runtime's init phase.
 type InitReceiver = tokio::sync::oneshot::Receiver<InitSignal>;
@@ -318,13 +319,17 @@ fn collect_output(
     };
     let out = instance.take_output()?;
     Some(LogCollector::start(
-        out,
+        (out, instance.take_extension_output()),
         sink,
         std::slice::from_ref(&attempt.init_start),
     ))
 }
 
-/// How init ended, when neither the runtime nor Hearth failed outright.
+/// How long a failed init's records may take to reach the subscribers before the
+/// environment goes: the shutdown phase's limit (Hearth's choice of bound).
+const FAILED_INIT_FLUSH: Duration = Duration::from_millis(2_000);
+
+/// How init ended, when Hearth did not fail outright.
 enum InitEnd {
     /// The runtime and every extension asked for their first event.
     Ready,
@@ -334,6 +339,8 @@ enum InitEnd {
     Extension { error_type: String, message: String },
     /// Out of time.
     TimedOut,
+    /// The runtime's process ended: why, as the error message says it.
+    Exited(String),
 }
 
 /// What init waits on besides the runtime's process.
@@ -349,10 +356,10 @@ struct InitWatch<'a> {
 /// init is over is `Extension.Crash`.
 async fn await_init(
     instance: &mut Instance,
-    logs: &LogCollector,
     watch: InitWatch<'_>,
     attempt: &Attempt<'_>,
-) -> Result<InitEnd, InitFailure> {
+    runtime_ready_ms: &mut Option<i64>,
+) -> InitEnd {
     let limit = INIT_LIMIT + Duration::from_secs(attempt.spec.timeout_s.max(1) as u64);
     let InitWatch {
         api,
@@ -361,8 +368,13 @@ async fn await_init(
     } = watch;
     let phases = async {
         match init_rx.await {
-            Ok(InitSignal::Ready) => {}
-            Ok(InitSignal::Error { body, error_type }) => return InitEnd::Posted(body, error_type),
+            // The runtime's first `/next` or its `/init/error`: `platform.initRuntimeDone`'s
+            // time (as the runtime interface emulator sends it).
+            Ok(InitSignal::Ready) => *runtime_ready_ms = Some(now_ms()),
+            Ok(InitSignal::Error { body, error_type }) => {
+                *runtime_ready_ms = Some(now_ms());
+                return InitEnd::Posted(body, error_type);
+            }
             Err(_) => return InitEnd::TimedOut,
         }
         match api.extensions_init_done().await {
@@ -378,24 +390,47 @@ async fn await_init(
     // with the error it posted, not as a crash.
     tokio::select! {
         biased;
-        end = phases => Ok(end),
-        status = instance.wait() => {
-            let lines = logs.end_period(&[]).await;
-            let reason = match status {
-                Ok(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_string(),
-                Ok(s) => format!("Runtime exited with error: {}", describe_exit(s)),
-                Err(e) => format!("Runtime exited with error: {e}"),
-            };
-            Err(InitFailure {
-                logged: true,
-                ..attempt.fail("Runtime.ExitError", reason, lines)
-            })
-        }
-        (name, status) = crashed => Ok(InitEnd::Extension {
+        end = phases => end,
+        status = instance.wait() => InitEnd::Exited(match status {
+            Ok(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_string(),
+            Ok(s) => format!("Runtime exited with error: {}", describe_exit(s)),
+            Err(e) => format!("Runtime exited with error: {e}"),
+        }),
+        (name, status) = crashed => InitEnd::Extension {
             error_type: "Extension.Crash".into(),
             message: format!("Extension {name} exited with error: {}", describe_exit(status)),
-        }),
-        _ = tokio::time::sleep(limit) => Ok(InitEnd::TimedOut),
+        },
+        _ = tokio::time::sleep(limit) => InitEnd::TimedOut,
+    }
+}
+
+impl InitEnd {
+    /// How `platform.initRuntimeDone` and `platform.initReport` tell of this end. AWS
+    /// documents the statuses (`success`, `failure`, `error`, `timeout`) without saying
+    /// which failure is which; Amazon's runtime interface emulator answers a runtime's
+    /// `/init/error` with `failure` (its `initErrorHandler`), so every failure is
+    /// `failure` here, with the error type the `INIT_REPORT` line has; out of time is
+    /// `timeout` (its `errorType` is Hearth's).
+    fn outcome(&self) -> InitOutcome {
+        let error_type = match self {
+            Self::Ready => return InitOutcome::success(),
+            Self::TimedOut => {
+                return InitOutcome {
+                    status: Status::Timeout,
+                    error_type: Some("Sandbox.Timedout".to_owned()),
+                }
+            }
+            Self::Posted(body, error_type) => error_type
+                .clone()
+                .or_else(|| error_type_of(body))
+                .unwrap_or_else(|| "Runtime.Unknown".into()),
+            Self::Extension { error_type, .. } => error_type.clone(),
+            Self::Exited(_) => "Runtime.ExitError".to_owned(),
+        };
+        InitOutcome {
+            status: Status::Failure,
+            error_type: Some(error_type),
+        }
     }
 }
 
@@ -535,8 +570,25 @@ impl Environment {
             init_rx,
             exits: exits.as_mut(),
         };
-        let end = await_init(&mut instance, &logs, watch, &attempt).await?;
+        let mut runtime_ready_ms = None;
+        let end = await_init(&mut instance, watch, &attempt, &mut runtime_ready_ms).await;
         let init_duration = attempt.started.elapsed();
+        if !matches!(end, InitEnd::Ready) {
+            // The subscribers hear of the failure while their extensions still run, after
+            // the lines written so far (a traceback before `/init/error`).
+            if telemetry.active() {
+                logs.catch_up().await;
+            }
+            let records = InitRecords {
+                attempt: &attempt,
+                origin: &origin,
+                init_duration,
+                runtime_ready_ms,
+            };
+            init_records(&telemetry, &api, &records, &end.outcome());
+            let hub = Arc::clone(api.telemetry());
+            let _ = tokio::time::timeout(FAILED_INIT_FLUSH, hub.shutdown()).await;
+        }
         match end {
             InitEnd::Ready => {
                 let extensions = has_extensions.then(|| super::extensions::Started {
@@ -552,7 +604,8 @@ impl Environment {
                     telemetry: beside_telemetry,
                 };
                 let parts = (parts, beside);
-                Ok(Self::ready(&attempt, origin, parts, init_duration, timings).await)
+                let times = (init_duration, runtime_ready_ms);
+                Ok(Self::ready(&attempt, origin, parts, times, timings).await)
             }
             InitEnd::Posted(body, error_type) => {
                 let posted = Some((body, error_type));
@@ -572,6 +625,13 @@ impl Environment {
             InitEnd::TimedOut => {
                 Err(failed_init(attempt, (instance, logs), None, init_duration).await)
             }
+            InitEnd::Exited(reason) => {
+                let lines = logs.end_period(&[]).await;
+                Err(InitFailure {
+                    logged: true,
+                    ..attempt.fail("Runtime.ExitError", reason, lines)
+                })
+            }
         }
     }
 
@@ -590,7 +650,7 @@ impl Environment {
             ),
             Beside,
         ),
-        init_duration: Duration,
+        (init_duration, runtime_ready_ms): (Duration, Option<i64>),
         t: Timings,
     ) -> Self {
         tracing::debug!(
@@ -601,7 +661,13 @@ impl Environment {
         );
         instance.init_done();
         logs.end_period(&extension_lines(&api)).await;
-        init_records(&beside.telemetry, &api, attempt, &origin, init_duration);
+        let records = InitRecords {
+            attempt,
+            origin: &origin,
+            init_duration,
+            runtime_ready_ms,
+        };
+        init_records(&beside.telemetry, &api, &records, &InitOutcome::success());
         // Init is over: AWS processes no subscription after it.
         api.telemetry().close_subscriptions();
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
@@ -627,22 +693,38 @@ impl Environment {
     }
 }
 
+/// What an init's records tell besides how it ended.
+struct InitRecords<'a> {
+    attempt: &'a Attempt<'a>,
+    origin: &'a Origin,
+    init_duration: Duration,
+    /// When the runtime first asked for an event (none if it never did).
+    runtime_ready_ms: Option<i64>,
+}
+
 /// The init phase's records for the Telemetry API's subscribers: `platform.extension` for
 /// each registered extension, then `initStart`, `initRuntimeDone` and `initReport` (see
-/// [`Telemetry::init_ended`]). `initRuntimeDone` carries the end of init's time: Hearth
-/// does not note when the runtime alone was done.
+/// [`Telemetry::init_ended`]) with `outcome`. `initRuntimeDone` carries the time of the
+/// runtime's first `/next` (the end of init when it never asked).
 fn init_records(
     telemetry: &Telemetry,
     api: &RuntimeApi,
-    attempt: &Attempt<'_>,
-    origin: &Origin,
-    init_duration: Duration,
+    records: &InitRecords<'_>,
+    outcome: &InitOutcome,
 ) {
     if !telemetry.active() {
         return;
     }
+    let InitRecords {
+        attempt,
+        origin,
+        init_duration,
+        runtime_ready_ms,
+    } = *records;
     let now = now_ms();
-    for (name, events) in api.registered_extensions() {
+    // Their state on failure is not modelled: only a successful init names them Ready.
+    let ready = outcome.status == Status::Success;
+    for (name, events) in api.registered_extensions().into_iter().filter(|_| ready) {
         telemetry.publish(now, || {
             hearth_telemetry::Record::Extension(hearth_telemetry::event::ExtensionState {
                 name,
@@ -662,8 +744,9 @@ fn init_records(
             function_version: &spec.version,
             memory_mb: spec.memory_mb,
         },
-        (attempt.init_start.0, now, now),
+        (attempt.init_start.0, runtime_ready_ms.unwrap_or(now), now),
         init_duration,
+        outcome,
     );
 }
 
