@@ -790,6 +790,32 @@ def pids_with_arg(token: str) -> list[int]:
     return pids
 
 
+def zip_of(files: dict) -> bytes:
+    """A zip of `files` (name to text or bytes), every entry executable: what a layer of
+    extensions or a `bootstrap` needs."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def log_messages(server: HearthServer, name: str) -> list:
+    """The messages of every log event of function `name`, in order."""
+    return [e["message"] for e in log_events(server, name)]
+
+
+def eventually(what: str, check, timeout: float = 30) -> None:
+    """Waits until `check()` is true, failing with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+
+
 def wait_until(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
     """Polls `predicate()` until it is true (returns True) or `timeout` passes (False)."""
     deadline = time.monotonic() + timeout

@@ -4,10 +4,7 @@ with the Extensions API, get INVOKE and SHUTDOWN, their output is in the functio
 their work after the response counts in `Duration`, and one that exits during init fails
 it with `Extension.Crash`. Needs the Layers API (PublishLayerVersion) and `/opt`."""
 
-import io
 import json
-import time
-import zipfile
 
 import pytest
 
@@ -43,39 +40,18 @@ CRASHER = "#!/bin/sh\necho crashing before next\nexit 1\n"
 HANDLER = "def handler(event, context):\n    return event\n"
 
 
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, text)
-    return buf.getvalue()
-
-
 def layer(client, name: str, files: dict) -> str:
     out = client.publish_layer_version(LayerName=h.unique_name(name),
-                                       Content={"ZipFile": zip_of(files)},
+                                       Content={"ZipFile": h.zip_of(files)},
                                        CompatibleRuntimes=[h.PYTHON])
     return out["LayerVersionArn"]
 
 
 def function(client, prefix: str, layer_arn: str, **kw) -> str:
     name = h.unique_name(prefix)
-    h.create_function(client, name, None, zip_file=zip_of({"app.py": HANDLER}),
+    h.create_function(client, name, None, zip_file=h.zip_of({"app.py": HANDLER}),
                       Layers=[layer_arn], **kw)
     return name
-
-
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +65,13 @@ def test_an_extension_gets_each_invoke_and_the_shutdown(server, client, ext_laye
     assert inv.status == 200 and inv.function_error is None, inv
     assert json.loads(inv.payload) == {"n": 1}
     assert f"[e2e-ext] INVOKE {inv.request_id}" in inv.log, inv.log
-    lines = messages(server, name)
+    lines = h.log_messages(server, name)
     assert f"[e2e-ext] registered {name} $LATEST" in lines, lines
     assert "EXTENSION Name: e2e-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]" in lines, lines
     # An update retires the environment: the extension hears of it before it goes.
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
-    eventually("the extension gets SHUTDOWN",
-               lambda: "[e2e-ext] SHUTDOWN spindown" in messages(server, name))
+    h.eventually("the extension gets SHUTDOWN",
+               lambda: "[e2e-ext] SHUTDOWN spindown" in h.log_messages(server, name))
 
 
 def test_work_after_the_response_counts_in_duration(server, client, ext_layer):
@@ -107,9 +83,9 @@ def test_work_after_the_response_counts_in_duration(server, client, ext_layer):
     report = f"REPORT RequestId: {inv.request_id}"
 
     def reported():
-        return [m for m in messages(server, name) if m.startswith(report)]
+        return [m for m in h.log_messages(server, name) if m.startswith(report)]
 
-    eventually("the REPORT line", reported)
+    h.eventually("the REPORT line", reported)
     duration = float(reported()[0].split("\tDuration: ")[1].split(" ")[0])
     assert duration >= 500, reported()
 

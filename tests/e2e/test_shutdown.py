@@ -8,10 +8,7 @@ The runtime is a `provided.al2023` bootstrap in Python: the managed python3.11's
 awslambdaric waits in `next` on its main thread (it polls from a thread, where signals can
 be handled, only from python3.12 on), so a handler there would run too late."""
 
-import io
 import json
-import time
-import zipfile
 
 import hearth_e2e as h
 
@@ -62,39 +59,18 @@ SIGTERM = "[runtime] SIGTERM"
 SHUTDOWN = "[e2e-ext] SHUTDOWN spindown"
 
 
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, text)
-    return buf.getvalue()
-
-
 def graceful_function(client, with_layer: bool = True, **kw) -> str:
     """A function running RUNTIME, with the extension's layer unless `with_layer` is
     false."""
     if with_layer:
         layer = client.publish_layer_version(
             LayerName=h.unique_name("shutdown-ext"),
-            Content={"ZipFile": zip_of({"extensions/e2e-ext": EXTENSION})})
+            Content={"ZipFile": h.zip_of({"extensions/e2e-ext": EXTENSION})})
         kw["Layers"] = [layer["LayerVersionArn"]]
     name = h.unique_name("graceful")
     h.create_function(client, name, None, runtime="provided.al2023", handler="x",
-                      zip_file=zip_of({"bootstrap": RUNTIME}), **kw)
+                      zip_file=h.zip_of({"bootstrap": RUNTIME}), **kw)
     return name
-
-
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
 
 
 def invoked_and_idle(server, client, name: str) -> None:
@@ -104,7 +80,7 @@ def invoked_and_idle(server, client, name: str) -> None:
     assert inv.status == 200 and inv.function_error is None, inv
     assert json.loads(inv.payload) == {"n": 1}
     report = f"REPORT RequestId: {inv.request_id}"
-    eventually("the REPORT", lambda: any(m.startswith(report) for m in messages(server, name)))
+    h.eventually("the REPORT", lambda: any(m.startswith(report) for m in h.log_messages(server, name)))
 
 
 def assert_sigterm_then_shutdown(lines: list) -> None:
@@ -115,20 +91,20 @@ def assert_sigterm_then_shutdown(lines: list) -> None:
 def test_an_update_gives_the_runtime_sigterm_then_the_extension_shutdown(server, client):
     name = graceful_function(client)
     invoked_and_idle(server, client, name)
-    assert SIGTERM not in messages(server, name)
+    assert SIGTERM not in h.log_messages(server, name)
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
-    eventually("the extension gets SHUTDOWN", lambda: SHUTDOWN in messages(server, name))
-    assert_sigterm_then_shutdown(messages(server, name))
+    h.eventually("the extension gets SHUTDOWN", lambda: SHUTDOWN in h.log_messages(server, name))
+    assert_sigterm_then_shutdown(h.log_messages(server, name))
 
 
 def test_an_internal_extension_alone_gets_the_runtime_sigterm(server, client):
     name = graceful_function(client, with_layer=False,
                              Environment={"Variables": {"INTERNAL_EXT": "1"}})
     invoked_and_idle(server, client, name)
-    assert "EXTENSION Name: in-process\tState: Ready\tEvents: []" in messages(server, name)
+    assert "EXTENSION Name: in-process\tState: Ready\tEvents: []" in h.log_messages(server, name)
     h.update_config(client, name, Environment={"Variables": {"INTERNAL_EXT": "2"}})
-    eventually("the runtime gets SIGTERM", lambda: SIGTERM in messages(server, name))
-    assert SHUTDOWN not in messages(server, name)
+    h.eventually("the runtime gets SIGTERM", lambda: SIGTERM in h.log_messages(server, name))
+    assert SHUTDOWN not in h.log_messages(server, name)
 
 
 def test_without_extensions_the_runtime_gets_no_sigterm(server, client):
@@ -137,9 +113,9 @@ def test_without_extensions_the_runtime_gets_no_sigterm(server, client):
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
     # The next invocation runs in a new environment: the old one is gone by then.
     h.invoke_ok(client, name, {"n": 2})
-    eventually("two INIT_STARTs",
-               lambda: sum(m.startswith("INIT_START") for m in messages(server, name)) == 2)
-    assert SIGTERM not in messages(server, name)
+    h.eventually("two INIT_STARTs",
+               lambda: sum(m.startswith("INIT_START") for m in h.log_messages(server, name)) == 2)
+    assert SIGTERM not in h.log_messages(server, name)
 
 
 def test_the_servers_stop_runs_the_shutdown_phase(own_server):
@@ -149,4 +125,4 @@ def test_the_servers_stop_runs_the_shutdown_phase(own_server):
     # Within the phase's limit (2,000 ms) and the server's own stop.
     own_server.stop_cleanly(timeout=20)
     own_server.start()
-    assert_sigterm_then_shutdown(messages(own_server, name))
+    assert_sigterm_then_shutdown(h.log_messages(own_server, name))

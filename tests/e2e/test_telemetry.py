@@ -8,10 +8,7 @@ verdict: the init's records in order, for each request id it had an INVOKE for e
 start, the handler's line, runtimeDone and report, and a summary at SHUTDOWN. In a jail the listener is on the
 environment's own loopback, which Hearth reaches through the jail's network namespace."""
 
-import io
 import json
-import time
-import zipfile
 
 import hearth_e2e as h
 
@@ -110,9 +107,8 @@ while True:
         sys.exit(0)
 '''
 
-# One write for the line: the extension's output shares the function's pipe, and `print`
-# writes its arguments, separators and newline one by one, so a line of the extension's
-# could land inside.
+# Each line in one write (extensions have a pipe of their own, so theirs cannot land inside
+# it; the write keeps the test from depending on that).
 HANDLER = ("import sys\n"
            "def handler(event, context):\n"
            "    sys.stdout.write('handler says %s\\n' % event['n'])\n"
@@ -120,43 +116,22 @@ HANDLER = ("import sys\n"
            "    return event\n")
 
 
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, text)
-    return buf.getvalue()
-
-
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
 def test_an_extension_from_a_layer_receives_the_telemetry(server, client):
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("telemetry-layer"),
-        Content={"ZipFile": zip_of({"extensions/telext": EXTENSION})},
+        Content={"ZipFile": h.zip_of({"extensions/telext": EXTENSION})},
         CompatibleRuntimes=[h.PYTHON])["LayerVersionArn"]
     name = h.unique_name("telemetry")
-    h.create_function(client, name, None, zip_file=zip_of({"app.py": HANDLER}),
+    h.create_function(client, name, None, zip_file=h.zip_of({"app.py": HANDLER}),
                       Layers=[layer_arn])
     inv = h.invoke(client, name, {"n": 1})
     assert inv.status == 200 and inv.function_error is None, inv
     assert json.loads(inv.payload) == {"n": 1}
     # An update retires the environment: its subscribers are flushed, then SHUTDOWN.
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
-    eventually("the extension gets SHUTDOWN",
-               lambda: "[telext] SHUTDOWN" in messages(server, name))
-    got = [m for m in messages(server, name) if m.startswith("[telext] ")]
+    h.eventually("the extension gets SHUTDOWN",
+               lambda: "[telext] SHUTDOWN" in h.log_messages(server, name))
+    got = [m for m in h.log_messages(server, name) if m.startswith("[telext] ")]
     rid = inv.request_id
     # Its listener's thread may print the first record before its main thread prints the
     # answer to the subscription.

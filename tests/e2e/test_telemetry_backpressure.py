@@ -16,10 +16,7 @@ retries is counted in a later `logsDropped` too). The delivered lines are one ru
 consecutive lines, in order (Hearth keeps the oldest and drops the newest). The extension
 prints its findings as one JSON line at SHUTDOWN, after Hearth flushed the subscription."""
 
-import io
 import json
-import time
-import zipfile
 
 import hearth_e2e as h
 
@@ -139,36 +136,15 @@ def handler(event, context):
 '''
 
 
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, text)
-    return buf.getvalue()
-
-
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.2)
-
-
 def test_a_stalled_subscriber_neither_blocks_the_function_nor_loses_count(server, client):
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("slow-telemetry"),
-        Content={"ZipFile": zip_of({"extensions/slowext": EXTENSION})},
+        Content={"ZipFile": h.zip_of({"extensions/slowext": EXTENSION})},
         CompatibleRuntimes=[h.PYTHON])["LayerVersionArn"]
     name = h.unique_name("tel-slow")
     # Unique per function: on the process sandbox /tmp is the host's.
     mark = f"/tmp/{name}.stalled"
-    h.create_function(client, name, None, zip_file=zip_of({"app.py": HANDLER}),
+    h.create_function(client, name, None, zip_file=h.zip_of({"app.py": HANDLER}),
                       Layers=[layer_arn], Timeout=60,
                       Environment={"Variables": {"STALL_MARK": mark}})
     first = h.invoke(client, name, {"lines": PRINTED})
@@ -183,9 +159,9 @@ def test_a_stalled_subscriber_neither_blocks_the_function_nor_loses_count(server
     h.update_config(client, name, Timeout=61)
 
     def summary():
-        return [m for m in messages(server, name) if m.startswith("[slowext] ")]
+        return [m for m in h.log_messages(server, name) if m.startswith("[slowext] ")]
 
-    eventually("the extension's summary at SHUTDOWN", summary)
+    h.eventually("the extension's summary at SHUTDOWN", summary, timeout=60)
     seen = json.loads(summary()[0][len("[slowext] "):])
     assert seen["subscribed"] == 200, seen
     # Nothing was acknowledged before the second INVOKE, after the first had answered.

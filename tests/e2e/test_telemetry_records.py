@@ -6,9 +6,6 @@ their own), `platform.runtimeDone` carries
 `producedBytes` and its spans, and a failed init's records reach it before the
 environment goes."""
 
-import io
-import time
-import zipfile
 
 import hearth_e2e as h
 
@@ -73,33 +70,12 @@ FAILING = ("import os, time\n"
            "def handler(event, context):\n    return event\n")
 
 
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            z.writestr(info, text)
-    return buf.getvalue()
-
-
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
 def with_extension(client, name: str, handler: str) -> None:
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("records-layer"),
-        Content={"ZipFile": zip_of({"extensions/recext": EXTENSION})},
+        Content={"ZipFile": h.zip_of({"extensions/recext": EXTENSION})},
         CompatibleRuntimes=[h.PYTHON])["LayerVersionArn"]
-    h.create_function(client, name, None, zip_file=zip_of({"app.py": handler}),
+    h.create_function(client, name, None, zip_file=h.zip_of({"app.py": handler}),
                       Layers=[layer_arn], Environment={"Variables": {"MARK": name}})
 
 
@@ -110,9 +86,9 @@ def test_extension_records_and_runtime_done_spans(server, client):
     assert inv.status == 200 and inv.function_error is None, inv
     assert inv.payload == b'{"n": 12345}', inv.payload
     h.update_config(client, name, Environment={"Variables": {"MARK": name, "VV": "2"}})
-    eventually("the extension gets SHUTDOWN",
-               lambda: "[recext] SHUTDOWN" in messages(server, name))
-    got = [m for m in messages(server, name) if m.startswith("[recext] ")]
+    h.eventually("the extension gets SHUTDOWN",
+               lambda: "[recext] SHUTDOWN" in h.log_messages(server, name))
+    got = [m for m in h.log_messages(server, name) if m.startswith("[recext] ")]
     # The extension's own line stays in the log stream as before.
     assert "[recext] hello" in got, got
     got.remove("[recext] hello")
@@ -133,11 +109,11 @@ def test_a_failed_init_reaches_the_subscriber(server, client):
     assert inv.status == 200 and inv.function_error == "Unhandled", inv
     # Flushed before the environment went: the extension printed what it got before it
     # was stopped.
-    got = [m for m in messages(server, name) if m.startswith("[recext] got platform.init")]
+    got = [m for m in h.log_messages(server, name) if m.startswith("[recext] got platform.init")]
     # The error type the runtime posted, as the log's INIT_REPORT line has it.
     assert got == [
         "[recext] got platform.initRuntimeDone failure RuntimeError",
         "[recext] got platform.initReport failure RuntimeError",
     ], got
-    reports = [m for m in messages(server, name) if m.startswith("INIT_REPORT")]
+    reports = [m for m in h.log_messages(server, name) if m.startswith("INIT_REPORT")]
     assert reports and reports[0].endswith("\tStatus: error\tError Type: RuntimeError"), reports

@@ -10,11 +10,8 @@ The probe is built here with cargo (`cargo build -p hearth-ext-probe`, quick whe
 `scripts/test.sh`'s `cargo build` already made it) unless HEARTH_EXT_PROBE names a
 binary."""
 
-import io
 import json
 import os
-import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,25 +19,14 @@ import pytest
 import hearth_e2e as h
 
 # Each line names the request id, so that the probe can count them as that invocation's.
-# One write per line: the probe's output shares the function's pipe, and `print` writes its
-# arguments, separators and newline one by one, so a line of the probe's could land inside.
+# Each line in one write (extensions have a pipe of their own, so the probe's lines cannot
+# land inside it; the write keeps the test from depending on that).
 HANDLER = ("import sys\n"
            "def handler(event, context):\n"
            "    for i in range(event['lines']):\n"
            "        sys.stdout.write('probe-fn %s %d\\n' % (context.aws_request_id, i))\n"
            "        sys.stdout.flush()\n"
            "    return event\n")
-
-
-def zip_of(files: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -58,24 +44,13 @@ def probe() -> bytes:
     return Path(exes[0]).read_bytes()
 
 
-def messages(server, name: str) -> list:
-    return [e["message"] for e in h.log_events(server, name)]
-
-
-def eventually(what: str, check, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
 def test_the_rust_lambda_extension_crate_receives_and_checks_the_telemetry(server, client, probe):
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("rust-probe"),
-        Content={"ZipFile": zip_of({"extensions/rust-probe": probe})},
+        Content={"ZipFile": h.zip_of({"extensions/rust-probe": probe})},
         CompatibleRuntimes=[h.PYTHON])["LayerVersionArn"]
     name = h.unique_name("tel-rust")
-    h.create_function(client, name, None, zip_file=zip_of({"app.py": HANDLER}),
+    h.create_function(client, name, None, zip_file=h.zip_of({"app.py": HANDLER}),
                       Layers=[layer_arn])
     rids = []
     for lines in (1, 2, 3):
@@ -86,9 +61,9 @@ def test_the_rust_lambda_extension_crate_receives_and_checks_the_telemetry(serve
         rids.append(inv.request_id)
     # An update retires the environment: its subscribers are flushed, then SHUTDOWN.
     h.update_config(client, name, Environment={"Variables": {"VV": "2"}})
-    eventually("the probe gets SHUTDOWN",
-               lambda: "[ext-probe] SHUTDOWN spindown" in messages(server, name))
-    got = [m for m in messages(server, name) if m.startswith("[ext-probe] ")]
+    h.eventually("the probe gets SHUTDOWN",
+               lambda: "[ext-probe] SHUTDOWN spindown" in h.log_messages(server, name))
+    got = [m for m in h.log_messages(server, name) if m.startswith("[ext-probe] ")]
     verdicts = [m for m in got if m.startswith("[ext-probe] TELEMETRY ")]
     assert verdicts == [
         "[ext-probe] TELEMETRY init OK records=telemetrySubscription:Subscribed,"
@@ -96,7 +71,7 @@ def test_the_rust_lambda_extension_crate_receives_and_checks_the_telemetry(serve
         *(f"[ext-probe] TELEMETRY {rid} OK invoke=yes records=start,runtimeDone:success,"
           f"report:success function={n} naming-id={n}" for n, rid in enumerate(rids, 1)),
         "[ext-probe] TELEMETRY summary invokes=3 verdicts=3 ok=3 init=OK outside=0 dropped=0",
-    ], messages(server, name)
+    ], h.log_messages(server, name)
     assert [m for m in got if not m.startswith("[ext-probe] TELEMETRY ")] == [
         *(f"[ext-probe] INVOKE {rid}" for rid in rids),
         "[ext-probe] SHUTDOWN spindown",

@@ -105,14 +105,52 @@ pub fn new_function(name: &str) -> NewFunction {
 /// A zip with an executable `bootstrap` that a scripted sandbox never runs (the
 /// catalogue checks it is there).
 pub fn bootstrap_zip() -> Vec<u8> {
+    executable_zip(&[("bootstrap", b"#!/bin/sh\nexit 1\n")])
+}
+
+/// A zip of `files` (path, contents), every entry executable: a function's code or a
+/// layer of extensions.
+pub fn executable_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buf);
     let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", opts).expect("zip entry");
-    zip.write_all(b"#!/bin/sh\nexit 1\n").expect("zip write");
+    for (name, contents) in files {
+        zip.start_file(*name, opts).expect("zip entry");
+        zip.write_all(contents).expect("zip write");
+    }
     zip.finish().expect("zip finish");
     buf.into_inner()
+}
+
+/// Publishes `zip` as a layer of the default account through the engine's Layers API and
+/// resolves its version as CreateFunction's `Layers` is: what a function names to have it.
+pub async fn published_layer(
+    engine: &Engine,
+    name: &str,
+    zip: Vec<u8>,
+) -> Vec<hearth_model::function::LayerRef> {
+    let account = hearth_model::arn::ACCOUNT.to_string();
+    let published = engine
+        .publish_layer_version(crate::NewLayerVersion {
+            account: account.clone(),
+            name: name.into(),
+            description: String::new(),
+            license_info: None,
+            compatible_runtimes: Vec::new(),
+            compatible_architectures: Vec::new(),
+            zip,
+        })
+        .await
+        .expect("publish the layer");
+    let caller = crate::LayerCaller {
+        arn: format!("arn:aws:iam::{account}:root"),
+        account,
+    };
+    engine
+        .resolve_layers(caller, vec![published.version_arn()])
+        .await
+        .expect("resolve the layer")
 }
 
 /// Creates the function and waits until it has [`settled`].

@@ -12,9 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hearth_engine::observe::{Invoked, Observer, ObserverHandle};
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{
-    ConfigChange, Engine, InvokePath, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
-};
+use hearth_engine::{ConfigChange, Engine, InvokePath, InvokeRequest, NewFunction};
 use hearth_model::FunctionRef;
 use hearth_store::LogQuery;
 
@@ -124,19 +122,6 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, text) in files {
-        zip.start_file(*name, opts).expect("zip entry");
-        zip.write_all(text.as_bytes()).expect("zip write");
-    }
-    zip.finish().expect("zip finish");
-    buf.into_inner()
-}
-
 /// An engine on the process sandbox whose environments have `extensions` (name,
 /// script) in `/opt/extensions`, and a function `name` running [`RUNTIME`].
 async fn setup(name: &str, extensions: &[(&str, &str)], env: &[(&str, &str)]) -> Setup {
@@ -181,7 +166,7 @@ async fn setup_timed(
             environment,
             handler: "app.handler".into(),
             timeout,
-            zip: zip_of(&[("bootstrap", RUNTIME)]),
+            zip: testing::executable_zip(&[("bootstrap", RUNTIME.as_bytes())]),
             layers,
             ..testing::new_function(name)
         },
@@ -203,32 +188,17 @@ async fn published_layer(
     name: &str,
     extensions: &[(&str, &str)],
 ) -> Vec<hearth_model::function::LayerRef> {
-    let files: Vec<(String, &str)> = extensions
+    let files: Vec<(String, &[u8])> = extensions
         .iter()
-        .map(|(ext, script)| (format!("extensions/{ext}"), *script))
+        .map(|(ext, script)| (format!("extensions/{ext}"), script.as_bytes()))
         .collect();
-    let files: Vec<(&str, &str)> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
-    let account = hearth_model::arn::ACCOUNT.to_string();
-    let published = engine
-        .publish_layer_version(NewLayerVersion {
-            account: account.clone(),
-            name: format!("{name}-extensions"),
-            description: String::new(),
-            license_info: None,
-            compatible_runtimes: Vec::new(),
-            compatible_architectures: Vec::new(),
-            zip: zip_of(&files),
-        })
-        .await
-        .expect("published");
-    let caller = LayerCaller {
-        arn: format!("arn:aws:iam::{account}:root"),
-        account,
-    };
-    engine
-        .resolve_layers(caller, vec![published.version_arn()])
-        .await
-        .expect("resolved")
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    testing::published_layer(
+        engine,
+        &format!("{name}-extensions"),
+        testing::executable_zip(&files),
+    )
+    .await
 }
 
 fn function(name: &str) -> FunctionRef {

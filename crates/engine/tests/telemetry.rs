@@ -11,11 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{
-    ConfigChange, Engine, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
-};
-use hearth_model::arn::ACCOUNT;
-use hearth_model::function::LayerRef;
+use hearth_engine::{ConfigChange, Engine, InvokeRequest, NewFunction};
 use hearth_model::FunctionRef;
 use serde_json::{json, Value};
 
@@ -78,46 +74,6 @@ while True:
         sys.exit(0)
 "#;
 
-fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, text) in files {
-        zip.start_file(*name, opts).expect("zip entry");
-        zip.write_all(text.as_bytes()).expect("zip write");
-    }
-    zip.finish().expect("zip finish");
-    buf.into_inner()
-}
-
-/// Publishes `zip` as a layer through the engine's Layers API and resolves its version ARN
-/// as CreateFunction's `Layers` is.
-async fn layer(engine: &Engine, name: &str, zip: Vec<u8>) -> Vec<LayerRef> {
-    let published = engine
-        .publish_layer_version(NewLayerVersion {
-            account: ACCOUNT.into(),
-            name: name.into(),
-            description: String::new(),
-            license_info: None,
-            compatible_runtimes: Vec::new(),
-            compatible_architectures: Vec::new(),
-            zip,
-        })
-        .await
-        .expect("publish the layer");
-    engine
-        .resolve_layers(
-            LayerCaller {
-                account: ACCOUNT.into(),
-                arn: format!("arn:aws:iam::{ACCOUNT}:root"),
-            },
-            vec![published.version_arn()],
-        )
-        .await
-        .expect("resolve the layer")
-}
-
 fn function(name: &str) -> FunctionRef {
     FunctionRef {
         name: name.into(),
@@ -156,10 +112,10 @@ async fn a_python_extension_receives_the_platform_and_function_records() {
         config(Duration::from_secs(600)),
     )
     .expect("engine");
-    let layers = layer(
+    let layers = testing::published_layer(
         &engine,
         "telext",
-        zip_of(&[("extensions/telext", EXTENSION)]),
+        testing::executable_zip(&[("extensions/telext", EXTENSION.as_bytes())]),
     )
     .await;
     let environment = [("EXT_OUT".to_string(), out.display().to_string())].into();
@@ -168,7 +124,7 @@ async fn a_python_extension_receives_the_platform_and_function_records() {
         NewFunction {
             environment,
             timeout: 5,
-            zip: zip_of(&[("bootstrap", RUNTIME)]),
+            zip: testing::executable_zip(&[("bootstrap", RUNTIME.as_bytes())]),
             layers,
             ..testing::new_function("tel")
         },

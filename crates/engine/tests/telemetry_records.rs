@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{
-    ConfigChange, Engine, InvokePath, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
-};
+use hearth_engine::{ConfigChange, Engine, InvokePath, InvokeRequest, NewFunction};
 use hearth_model::FunctionRef;
 use serde_json::{json, Value};
 
@@ -106,19 +104,6 @@ while True:
 
 const ID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
-fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, text) in files {
-        zip.start_file(*name, opts).expect("zip entry");
-        zip.write_all(text.as_bytes()).expect("zip write");
-    }
-    zip.finish().expect("zip finish");
-    buf.into_inner()
-}
-
 fn function(name: &str) -> FunctionRef {
     FunctionRef {
         name: name.into(),
@@ -168,30 +153,12 @@ async fn setup(
         config(Duration::from_secs(600)),
     )
     .expect("engine");
-    let account = hearth_model::arn::ACCOUNT.to_string();
-    let layer = engine
-        .publish_layer_version(NewLayerVersion {
-            account: account.clone(),
-            name: "recext".into(),
-            description: String::new(),
-            license_info: None,
-            compatible_runtimes: Vec::new(),
-            compatible_architectures: Vec::new(),
-            zip: zip_of(&[("extensions/recext", EXTENSION)]),
-        })
-        .await
-        .expect("published");
-    let arn = hearth_model::layer::layer_version_arn(&account, &layer.name, layer.version);
-    let layers = engine
-        .resolve_layers(
-            LayerCaller {
-                account,
-                arn: format!("arn:aws:iam::{}:root", hearth_model::arn::ACCOUNT),
-            },
-            vec![arn],
-        )
-        .await
-        .expect("resolved");
+    let layers = testing::published_layer(
+        &engine,
+        "recext",
+        testing::executable_zip(&[("extensions/recext", EXTENSION.as_bytes())]),
+    )
+    .await;
     let mut environment: std::collections::BTreeMap<String, String> =
         [("EXT_OUT".to_string(), out.display().to_string())].into();
     environment.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -201,7 +168,7 @@ async fn setup(
             environment,
             timeout: 5,
             layers,
-            zip: zip_of(&[("bootstrap", RUNTIME)]),
+            zip: testing::executable_zip(&[("bootstrap", RUNTIME.as_bytes())]),
             ..testing::new_function(name)
         },
     )

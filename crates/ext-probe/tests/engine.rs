@@ -11,11 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_engine::testing::{self, config, eventually};
-use hearth_engine::{
-    ConfigChange, Engine, InvokeRequest, LayerCaller, NewFunction, NewLayerVersion,
-};
-use hearth_model::arn::ACCOUNT;
-use hearth_model::function::LayerRef;
+use hearth_engine::{ConfigChange, Engine, InvokeRequest, NewFunction};
 use hearth_model::FunctionRef;
 
 /// A custom runtime: prints a line naming each event's request id, answers with its payload.
@@ -32,46 +28,6 @@ while True:
     sys.stdout.flush()
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
-
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut buf);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, body) in files {
-        zip.start_file(*name, opts).expect("zip entry");
-        zip.write_all(body).expect("zip write");
-    }
-    zip.finish().expect("zip finish");
-    buf.into_inner()
-}
-
-/// Publishes `zip` as a layer through the engine's Layers API and resolves its version ARN
-/// as CreateFunction's `Layers` is.
-async fn layer(engine: &Engine, name: &str, zip: Vec<u8>) -> Vec<LayerRef> {
-    let published = engine
-        .publish_layer_version(NewLayerVersion {
-            account: ACCOUNT.into(),
-            name: name.into(),
-            description: String::new(),
-            license_info: None,
-            compatible_runtimes: Vec::new(),
-            compatible_architectures: Vec::new(),
-            zip,
-        })
-        .await
-        .expect("publish the layer");
-    engine
-        .resolve_layers(
-            LayerCaller {
-                account: ACCOUNT.into(),
-                arn: format!("arn:aws:iam::{ACCOUNT}:root"),
-            },
-            vec![published.version_arn()],
-        )
-        .await
-        .expect("resolve the layer")
-}
 
 fn function() -> FunctionRef {
     FunctionRef {
@@ -95,10 +51,10 @@ async fn the_lambda_extension_crate_registers_gets_invokes_the_telemetry_and_the
         config(Duration::from_secs(600)),
     )
     .expect("engine");
-    let layers = layer(
+    let layers = hearth_engine::testing::published_layer(
         &engine,
         "rust-probe",
-        zip_of(&[("extensions/rust-probe", &probe)]),
+        hearth_engine::testing::executable_zip(&[("extensions/rust-probe", &probe)]),
     )
     .await;
     let env = |extra: &[(&str, &str)]| {
@@ -111,7 +67,7 @@ async fn the_lambda_extension_crate_registers_gets_invokes_the_telemetry_and_the
         &engine,
         NewFunction {
             environment: env(&[]),
-            zip: zip_of(&[("bootstrap", RUNTIME.as_bytes())]),
+            zip: hearth_engine::testing::executable_zip(&[("bootstrap", RUNTIME.as_bytes())]),
             layers,
             ..testing::new_function("ext-rust")
         },
