@@ -4,7 +4,8 @@ prints, to its output (the function's log stream), what it receives. Its own out
 comes back as `extension` records (on both sandboxes the extensions write to a pipe of
 their own), `platform.runtimeDone` carries
 `producedBytes` and its spans, and a failed init's records reach it before the
-environment goes."""
+environment goes. The same extension on the older Logs API (2020-08-15) gets its records
+too."""
 
 
 import hearth_e2e as h
@@ -70,10 +71,24 @@ FAILING = ("import os, time\n"
            "def handler(event, context):\n    return event\n")
 
 
-def with_extension(client, name: str, handler: str) -> None:
+# The same extension on the older Logs API (2020-08-15, schema 2021-03-18, which adds
+# `platform.runtimeDone`): it prints each platform record's type and request id.
+LOGS_EXTENSION = EXTENSION.replace(
+    '"/2022-07-01/telemetry"', '"/2020-08-15/logs"').replace(
+    '{"schemaVersion": "2022-12-13", "types": ["platform", "function", "extension"],',
+    '{"schemaVersion": "2021-03-18", "types": ["platform", "function"],').replace(
+    '''            elif kind == "platform.runtimeDone":''',
+    '''            elif kind in ("platform.start", "platform.end", "platform.report"):
+                say("got %s %s" % (kind, rec["requestId"]))
+            elif kind == "platform.runtimeDone" and "metrics" not in rec:
+                say("got logs runtimeDone %s" % rec["status"])
+            elif kind == "platform.runtimeDone":''')
+
+
+def with_extension(client, name: str, handler: str, extension: str = EXTENSION) -> None:
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("records-layer"),
-        Content={"ZipFile": h.zip_of({"extensions/recext": EXTENSION})},
+        Content={"ZipFile": h.zip_of({"extensions/recext": extension})},
         CompatibleRuntimes=[h.PYTHON])["LayerVersionArn"]
     h.create_function(client, name, None, zip_file=h.zip_of({"app.py": handler}),
                       Layers=[layer_arn], Environment={"Variables": {"MARK": name}})
@@ -117,3 +132,24 @@ def test_a_failed_init_reaches_the_subscriber(server, client):
     ], got
     reports = [m for m in h.log_messages(server, name) if m.startswith("INIT_REPORT")]
     assert reports and reports[0].endswith("\tStatus: error\tError Type: RuntimeError"), reports
+
+
+def test_the_logs_api_delivers_too(server, client):
+    name = h.unique_name("records-logs")
+    with_extension(client, name, HANDLER, LOGS_EXTENSION)
+    inv = h.invoke(client, name, {"n": 777})
+    assert inv.status == 200 and inv.function_error is None, inv
+    h.update_config(client, name, Environment={"Variables": {"MARK": name, "VV": "2"}})
+    h.eventually("the extension gets SHUTDOWN",
+                 lambda: "[recext] SHUTDOWN" in h.log_messages(server, name))
+    got = [m for m in h.log_messages(server, name)
+           if m.startswith("[recext] ") and m != "[recext] hello"]
+    rid = inv.request_id
+    assert got == [
+        f"[recext] got platform.start {rid}",
+        "[recext] got function handler says 777",
+        "[recext] got logs runtimeDone success",
+        f"[recext] got platform.end {rid}",
+        f"[recext] got platform.report {rid}",
+        "[recext] SHUTDOWN",
+    ], got
