@@ -140,7 +140,7 @@ pub fn postgres() -> Fixture {
 /// The PostgreSQL server the suite uses.
 pub mod cluster {
     use std::os::unix::process::CommandExt;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
     use std::sync::OnceLock;
     use std::time::{Duration, Instant};
@@ -245,7 +245,8 @@ pub mod cluster {
     /// process (its parent-death signal), so no test run leaves one behind.
     fn start() -> String {
         let bin = bin_dir();
-        let dir = std::env::temp_dir().join(format!("hearth-test-pg-{}", std::process::id()));
+        remove_clusters_of_ended_runs();
+        let dir = std::env::temp_dir().join(format!("{CLUSTER_PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("the cluster's directory");
         let (uid, gid) = postgres_user();
@@ -310,6 +311,31 @@ pub mod cluster {
             std::thread::sleep(Duration::from_millis(50));
         }
         url
+    }
+
+    /// The name of a test cluster's directory, before the pid of the run that made it.
+    const CLUSTER_PREFIX: &str = "hearth-test-pg-";
+
+    /// Removes the directories of clusters whose run has ended: the server dies with its
+    /// run, but its directory (over a GiB, with its WAL) would stay in the temporary
+    /// directory after every run.
+    fn remove_clusters_of_ended_runs() {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(CLUSTER_PREFIX))
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 
     fn postgres_user() -> (u32, u32) {
