@@ -316,6 +316,11 @@ async fn the_callers_trace_reaches_the_attempt_and_a_looped_event_goes_to_its_fa
         .enqueue_traced("f", "req-1", r#"{"n":1}"#, Some(ROOT), false)
         .await;
     eventually("the event runs", || !server.records.events().is_empty()).await;
+    // The observer hears of the attempt once it has ended, after the runtime answered.
+    eventually("the attempt is observed", || {
+        !traces.headers.lock().expect("headers").is_empty()
+    })
+    .await;
     assert_eq!(*traces.headers.lock().expect("headers"), [ROOT]);
 
     // An SNS event of a chain that has invoked f 16 times is not run, nor retried: it goes
