@@ -6,33 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
 use hearth_runtime_api::{ExtensionSetup, Invocation, Outcome, RuntimeApi};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// One HTTP/1.1 request; the status and the response's headers and body as text.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (n, v) in headers {
-        req.push_str(&format!("{n}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.expect("read");
-    let status = raw[9..12].parse().expect("a status");
-    (status, raw)
-}
+mod common;
+use common::call;
 
 fn invocation(id: &str) -> Invocation {
     Invocation {
@@ -51,7 +27,7 @@ fn invocation(id: &str) -> Invocation {
 /// Runs invocation `id` through the runtime's `next` and a response of `body`.
 async fn respond(api: &RuntimeApi, id: &str, body: &str) {
     let addr = api.addr();
-    let next = tokio::spawn(http(
+    let next = tokio::spawn(call(
         addr,
         "GET",
         "/2018-06-01/runtime/invocation/next",
@@ -59,9 +35,9 @@ async fn respond(api: &RuntimeApi, id: &str, body: &str) {
         "",
     ));
     let outcome = api.dispatch(invocation(id)).await;
-    assert_eq!(next.await.expect("next").0, 200);
+    assert_eq!(next.await.expect("next").status, 200);
     let path = format!("/2018-06-01/runtime/invocation/{id}/response");
-    assert_eq!(http(addr, "POST", &path, &[], body).await.0, 202);
+    assert_eq!(call(addr, "POST", &path, &[], body).await.status, 202);
     assert_eq!(
         outcome.await.expect("an outcome"),
         Outcome::Response(Bytes::from(body.to_owned()))
@@ -84,7 +60,7 @@ async fn a_response_is_timed_only_while_someone_subscribed() {
     assert_eq!(api.take_response_timing(), None, "nobody subscribed");
 
     let addr = api.addr();
-    let (status, raw) = http(
+    let registered = call(
         addr,
         "POST",
         "/2020-01-01/extension/register",
@@ -92,16 +68,14 @@ async fn a_response_is_timed_only_while_someone_subscribed() {
         r#"{"events":["INVOKE"]}"#,
     )
     .await;
-    assert_eq!(status, 200);
-    let id = raw
-        .lines()
-        .filter_map(|l| l.split_once(": "))
-        .find(|(name, _)| name.eq_ignore_ascii_case("lambda-extension-identifier"))
-        .map(|(_, value)| value.trim().to_owned())
-        .expect("an identifier");
+    assert_eq!(registered.status, 200);
+    let id = registered
+        .header("Lambda-Extension-Identifier")
+        .expect("an identifier")
+        .to_owned();
     let subscription = r#"{"schemaVersion":"2022-12-13","types":["platform"],
         "destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/t"}}"#;
-    let (status, _) = http(
+    let subscribed = call(
         addr,
         "PUT",
         "/2022-07-01/telemetry",
@@ -109,7 +83,7 @@ async fn a_response_is_timed_only_while_someone_subscribed() {
         subscription,
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(subscribed.status, 200);
     assert!(api.telemetry().is_active());
 
     respond(&api, "req-2", "twelve bytes").await;
