@@ -6,7 +6,10 @@ with 500 (so no record is both counted here and given up by Hearth). The functio
 5,000 lines in one invocation: it prints the first 1,500, waits until the listener holds a
 POST (a file the listener creates), then prints the rest and answers. Its answer reaching
 the test proves it ran to the end while the listener had acknowledged nothing; the test then
-invokes again, which releases the listener.
+invokes again, which releases the listener. The function has a reserved concurrency of 1, so
+that second invocation runs in the same environment: with an extension subscribed to INVOKE the
+first one is concluded after its answer (its log drained, the extension's next), and until then
+the second is throttled and tried again rather than given a new environment.
 
 What the listener got is exact: Hearth keeps at most 2 x maxItems waiting while a batch is
 out, so at most 3,000 of the 5,000 lines can be kept and the rest are dropped; a later batch
@@ -17,6 +20,8 @@ consecutive lines, in order (Hearth keeps the oldest and drops the newest). The 
 prints its findings as one JSON line at SHUTDOWN, after Hearth flushed the subscription."""
 
 import json
+
+from botocore.exceptions import ClientError
 
 import hearth_e2e as h
 
@@ -136,6 +141,23 @@ def handler(event, context):
 '''
 
 
+def invoke_when_free(client, name):
+    """Invokes with an empty event once the function's one environment is free (until then
+    Lambda answers TooManyRequestsException)."""
+    outcome = []
+
+    def attempt():
+        try:
+            outcome.append(h.invoke(client, name, {}))
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "TooManyRequestsException":
+                raise
+        return bool(outcome)
+
+    h.eventually("the second invocation admitted", attempt, timeout=60)
+    return outcome[0]
+
+
 def test_a_stalled_subscriber_neither_blocks_the_function_nor_loses_count(server, client):
     layer_arn = client.publish_layer_version(
         LayerName=h.unique_name("slow-telemetry"),
@@ -147,12 +169,13 @@ def test_a_stalled_subscriber_neither_blocks_the_function_nor_loses_count(server
     h.create_function(client, name, None, zip_file=h.zip_of({"app.py": HANDLER}),
                       Layers=[layer_arn], Timeout=60,
                       Environment={"Variables": {"STALL_MARK": mark}})
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
     first = h.invoke(client, name, {"lines": PRINTED})
     assert first.status == 200 and first.function_error is None, first
     # The function printed every line and answered while the listener held a POST.
     assert json.loads(first.payload) == {"printed": PRINTED, "stalled": True}
     # Its second INVOKE releases the listener.
-    second = h.invoke(client, name, {})
+    second = invoke_when_free(client, name)
     assert second.status == 200 and second.function_error is None, second
     assert json.loads(second.payload) == {"printed": 0, "stalled": False}
     # An update retires the environment: the subscription is flushed, then SHUTDOWN.
