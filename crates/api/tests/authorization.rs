@@ -234,7 +234,10 @@ async fn the_fresh_env_operations_are_authorized_as_their_actions() {
     let path = |name: &str| format!("/_hearth/functions/{name}/fresh-env");
     let on = || Some(json!({"Enabled": true}));
     let r = call(&app, frank(), "GET", &path("locked"), &[], None).await;
-    assert_eq!((r.status, r.body), (StatusCode::OK, json!({"Enabled": false})));
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, json!({"Enabled": false}))
+    );
     let r = call(&app, frank(), "PUT", &path("locked"), &[], on()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
@@ -250,7 +253,10 @@ async fn the_fresh_env_operations_are_authorized_as_their_actions() {
     let r = call(&app, None, "GET", &path("locked"), &[], None).await;
     assert_eq!(r.body, json!({"Enabled": false}));
     let r = call(&app, frank(), "PUT", &path("open"), &[], on()).await;
-    assert_eq!((r.status, r.body), (StatusCode::OK, json!({"Enabled": true})));
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, json!({"Enabled": true}))
+    );
 }
 
 #[tokio::test]
