@@ -372,7 +372,8 @@ def test_the_policy_is_shown_set_and_refused_when_invalid(client, server, testho
     status, _, body = server.get(f"/2015-03-31/functions/{name}")
     assert status == 200
     assert json.loads(body)["Hearth"] == {
-        "Egress": {"Policy": "all", "Source": "default", "Enforced": enforced}}
+        "Egress": {"Policy": "all", "Source": "default", "Enforced": enforced},
+        "FreshEnv": False}
     assert egress(server, name, "PUT", "tcp:192.0.2.0/24:443, 10.0.0.0/8") == (200, {
         "Policy": "10.0.0.0/8,tcp:192.0.2.0/24:443", "Source": "function",
         "Enforced": enforced})

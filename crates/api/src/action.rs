@@ -772,6 +772,16 @@ pub(crate) const ROUTES: &[Route] = &[
         "/_hearth/functions/{function}/egress",
         crate::egress::OPERATIONS[2],
     ),
+    r(
+        "GET",
+        "/_hearth/functions/{function}/fresh-env",
+        crate::fresh_env::OPERATIONS[0],
+    ),
+    r(
+        "PUT",
+        "/_hearth/functions/{function}/fresh-env",
+        crate::fresh_env::OPERATIONS[1],
+    ),
     r("POST", "/", lambda("Dispatch", "", ResourceOf::Dispatched)),
     // CloudWatch's RPC v2 CBOR: its dispatcher checks each operation (`cloudwatch/`).
     r(
@@ -1051,6 +1061,7 @@ mod tests {
             crate::policy::OPERATIONS,
             crate::function_settings::OPERATIONS,
             crate::egress::OPERATIONS,
+            crate::fresh_env::OPERATIONS,
         ]
         .concat();
         for op in modules {

@@ -121,6 +121,8 @@ pub(crate) async fn get(
         concurrency,
         hearth: Some(serde_json::json!({
             "Egress": crate::egress::egress_json(&s.engine.get_egress(&r.name)?),
+            // The version asked for: a published one keeps its own.
+            "FreshEnv": f.fresh_env,
         })),
     }))
 }

@@ -28,6 +28,7 @@ mod eventbridge;
 mod fleet_auth;
 mod for_functions;
 pub mod forward;
+mod fresh_env;
 mod front;
 mod function_request;
 mod function_settings;
@@ -281,6 +282,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .merge(function_settings::routes())
         .merge(keys_api::routes())
         .merge(egress::routes())
+        .merge(fresh_env::routes())
         .merge(audit::routes())
         .merge(kms::routes())
         // API Gateway HTTP APIs' control plane (`/v2/...`).

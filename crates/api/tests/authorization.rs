@@ -56,6 +56,18 @@ fn app() -> (Router, tempfile::TempDir) {
              "Resource": "arn:aws:lambda:*:*:function:*"}
         ]}))],
     );
+    // May see and set the fresh-environment setting (a Hearth extension), but not set it
+    // on one function.
+    users.insert(
+        "frank".to_string(),
+        vec![policy(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow",
+             "Action": ["hearth:GetFunctionFreshEnv", "hearth:PutFunctionFreshEnv"],
+             "Resource": "arn:aws:lambda:*:*:function:*"},
+            {"Effect": "Deny", "Action": "hearth:PutFunctionFreshEnv",
+             "Resource": "arn:aws:lambda:*:*:function:locked"}
+        ]}))],
+    );
     users.insert(
         "dana".to_string(),
         vec![policy(json!({"Version": "2012-10-17", "Statement":
@@ -198,6 +210,53 @@ async fn creating_or_updating_a_function_passes_its_role() {
     }
     let r = call(&app, None, "PUT", path, &[], Some(update("admin"))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// Hearth's own fresh-environment operations are authorized as their declared actions on
+/// the unqualified function: an explicit Deny of `hearth:PutFunctionFreshEnv` refuses the
+/// PUT on the function it names, and only there.
+#[tokio::test]
+async fn the_fresh_env_operations_are_authorized_as_their_actions() {
+    let (app, _dir) = app();
+    create(&app, "locked").await;
+    create(&app, "open").await;
+    for name in ["locked", "open"] {
+        for _ in 0..200 {
+            let path = format!("/2015-03-31/functions/{name}");
+            let got = call(&app, None, "GET", &path, &[], None).await;
+            if got.body["Configuration"]["State"] == "Active" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+    let frank = || Some(user(ME, "frank"));
+    let path = |name: &str| format!("/_hearth/functions/{name}/fresh-env");
+    let on = || Some(json!({"Enabled": true}));
+    let r = call(&app, frank(), "GET", &path("locked"), &[], None).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, json!({"Enabled": false}))
+    );
+    let r = call(&app, frank(), "PUT", &path("locked"), &[], on()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.error_type.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(
+        r.body,
+        denied(
+            "hearth:PutFunctionFreshEnv",
+            &fn_arn("locked"),
+            &format!("arn:aws:iam::{ME}:user/frank"),
+            "with an explicit deny in an identity-based policy"
+        )
+    );
+    let r = call(&app, None, "GET", &path("locked"), &[], None).await;
+    assert_eq!(r.body, json!({"Enabled": false}));
+    let r = call(&app, frank(), "PUT", &path("open"), &[], on()).await;
+    assert_eq!(
+        (r.status, r.body),
+        (StatusCode::OK, json!({"Enabled": true}))
+    );
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! jail sandbox by default), deploys its own functions through the Lambda REST API, and measures Hearth side by side with a floor (the
 //! same runtime process under a minimal Runtime API in the bench, nothing in between): warm
 //! Invoke overhead, cold starts, throughput, sandbox creation rate and the memory of an idle
-//! environment, what a function URL adds to Invoke, and async Event invokes accepted and
-//! delivered per second. Prints a table
+//! environment, what a function URL adds to Invoke, a fresh environment per invocation
+//! beside a cold start, and async Event invokes accepted and delivered per second. Prints
+//! a table
 //! with targets and verdicts, and `--json FILE` writes the figures. A missed target is a verdict, not a failure; only a figure that cannot be
 //! measured makes the command fail.
 
@@ -14,6 +15,7 @@ mod events;
 mod fleet_figures;
 mod floor;
 mod forward_overhead;
+mod fresh_env;
 mod functions;
 mod layers_cold;
 mod load;
@@ -101,7 +103,8 @@ pub struct BenchArgs {
     /// Only this scenario instead of every figure (`sigv4`: the SigV4 overhead, on two
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
     /// `url`: the function URL overhead, on a server holding only the Rust echo; `layers`: cold start with 5 layers beside none; `queues`:
-    /// SQS; `events`: EventBridge and Scheduler, not part of the full run).
+    /// SQS; `events`: EventBridge and Scheduler, not part of the full run; `fresh`: a fresh
+    /// environment per invocation beside a cold start).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -133,6 +136,9 @@ pub enum Only {
     Queues,
     /// Cold start of a function with 5 layers beside one without.
     Layers,
+    /// A fresh environment per invocation (docs/fresh-env.md): its p50 and p99 beside a
+    /// cold start of the same run, and invokes/s with 8 clients.
+    Fresh,
     /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
     /// the firing jitter of one-time Scheduler schedules (about 17 minutes; 1 with --quick).
     Events,
@@ -407,6 +413,14 @@ fn bench(
         server.stop();
         return Ok(report);
     }
+    if let Some(Only::Fresh) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        fresh_env::fresh_env(plan, &server, &rust.spec, &mut report)
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
     if let Some(Only::Url) = args.only {
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         let mut conn = Conn::new(server.addr());
@@ -546,6 +560,8 @@ fn bench(
     )?;
     // After the throughput figure, whose 32 environments the loaded comparison reuses.
     url_overhead::url_overhead(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    server.check_alive()?;
+    fresh_env::fresh_env(plan, &server, &rust.spec, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     asynchronous::async_events(plan, &server, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;

@@ -116,6 +116,11 @@ pub struct FunctionConfig {
     /// `Layers`, in the order given: a later layer's files win in `/opt`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerRef>,
+    /// A Hearth extension (docs/fresh-env.md): every invocation runs in a new
+    /// environment that is never reused. A version keeps `$LATEST`'s value from when it
+    /// was published; records written before Hearth knew it read as `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh_env: bool,
 }
 
 impl FunctionConfig {
@@ -250,4 +255,25 @@ pub fn runtime_version_arn(runtime: &str, version: Option<&str>) -> String {
 /// function's account; `function` is its key).
 pub fn log_group_of(function: &str) -> String {
     format!("/aws/lambda/{}", crate::arn::key_name(function))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record written before Hearth knew the fresh-environment setting reads as off,
+    /// and a record with it off is written as before.
+    #[test]
+    fn fresh_env_defaults_to_off_and_is_kept_when_on() {
+        let mut f = crate::testing::function("f");
+        let mut old = serde_json::to_value(&f).expect("to JSON");
+        assert!(old.get("fresh_env").is_none(), "{old}");
+        old.as_object_mut().expect("an object").remove("fresh_env");
+        let read: FunctionConfig = serde_json::from_value(old).expect("from JSON");
+        assert!(!read.fresh_env);
+        f.fresh_env = true;
+        let text = serde_json::to_string(&f).expect("to JSON");
+        let back: FunctionConfig = serde_json::from_str(&text).expect("from JSON");
+        assert!(back.fresh_env);
+    }
 }

@@ -232,8 +232,9 @@ pub struct GetFunctionResponse {
     pub tags: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<crate::concurrency::Concurrency>,
-    /// Hearth's extensions (`{"Egress": ...}`, docs/egress.md): a key AWS does not
-    /// have, which AWS's SDKs skip when they parse the answer.
+    /// Hearth's extensions (`{"Egress": ..., "FreshEnv": bool}`, docs/egress.md and
+    /// docs/fresh-env.md): a key AWS does not have, which AWS's SDKs skip when they
+    /// parse the answer.
     #[serde(rename = "Hearth", skip_serializing_if = "Option::is_none")]
     pub hearth: Option<serde_json::Value>,
 }

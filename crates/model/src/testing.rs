@@ -52,6 +52,7 @@ pub fn function(name: &str) -> FunctionConfig {
         environment_revision: None,
         kms_key_arn: None,
         layers: Vec::new(),
+        fresh_env: false,
     }
 }
 

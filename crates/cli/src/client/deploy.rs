@@ -1,5 +1,7 @@
 //! `hearth deploy`: create a function, or update the code and configuration of an existing one,
-//! and wait until it is ready to invoke.
+//! and wait until it is ready to invoke. `--fresh-env` / `--no-fresh-env` then set Hearth's
+//! fresh-environment setting (docs/fresh-env.md); without either a new function has it off
+//! and an update leaves it as it was, as an update leaves the layers without `--layer`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use ureq::http::Method;
 
-use super::http::{function_path, ApiError, Client};
+use super::http::{encode, function_path, ApiError, Client};
 use super::output::line;
 use super::{package, wait, CommonArgs};
 
@@ -52,6 +54,16 @@ pub struct DeployArgs {
     /// they apply. Replaces all layers on update; without it they stay as they are.
     #[arg(long = "layer", value_name = "ARN")]
     pub layers: Vec<String>,
+
+    /// Run every invocation in a new environment, never reused (no state left from one
+    /// request to the next; each pays a cold start). Without it or `--no-fresh-env` an
+    /// update leaves the setting as it was.
+    #[arg(long, conflicts_with = "no_fresh_env")]
+    pub fresh_env: bool,
+
+    /// Reuse warm environments again (turns `--fresh-env` off).
+    #[arg(long)]
+    pub no_fresh_env: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -118,6 +130,17 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
             .context("updating the function's configuration")?;
         wait::ready(&client, &args.name)?
     };
+    let config = match fresh_env(&args) {
+        Some(enabled) => {
+            let path = format!("/_hearth/functions/{}/fresh-env", encode(&args.name));
+            client
+                .call(Method::PUT, &path, Some(&json!({ "Enabled": enabled })))
+                .context("setting the function's fresh environment")?;
+            // The setting is part of the configuration: its RevisionId changed.
+            wait::ready(&client, &args.name)?
+        }
+        None => config,
+    };
 
     if args.common.json {
         line(serde_json::to_string_pretty(&config)?)?;
@@ -125,9 +148,19 @@ pub fn run(args: DeployArgs) -> anyhow::Result<()> {
         line(summary(
             if created { "created" } else { "updated" },
             &config,
+            fresh_env(&args),
         ))?;
     }
     Ok(())
+}
+
+/// What `--fresh-env` / `--no-fresh-env` ask for; `None`: leave it as it is.
+fn fresh_env(args: &DeployArgs) -> Option<bool> {
+    match (args.fresh_env, args.no_fresh_env) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
 }
 
 fn is_conflict(err: &anyhow::Error) -> bool {
@@ -166,7 +199,9 @@ fn settings(args: &DeployArgs) -> Map<String, Value> {
     body
 }
 
-fn summary(verb: &str, config: &Value) -> String {
+/// One line about the deployed function; `fresh` is what `--fresh-env` /
+/// `--no-fresh-env` set, if either was given.
+fn summary(verb: &str, config: &Value, fresh: Option<bool>) -> String {
     let number = |key: &str| {
         config
             .get(key)
@@ -177,8 +212,13 @@ fn summary(verb: &str, config: &Value) -> String {
     if let Some(h) = config.get("Handler").and_then(Value::as_str) {
         handler = format!(" {h}");
     }
+    let fresh = match fresh {
+        Some(true) => ", a fresh environment per invocation",
+        Some(false) => ", warm environments reused",
+        None => "",
+    };
     format!(
-        "{verb} {}: {}{handler}, {} MB, {} s timeout, {} bytes of code ({})",
+        "{verb} {}: {}{handler}, {} MB, {} s timeout, {} bytes of code{fresh} ({})",
         wait::field(config, "FunctionName"),
         wait::field(config, "Runtime"),
         number("MemorySize"),
@@ -208,8 +248,13 @@ mod tests {
             "MemorySize": 128, "Timeout": 3, "CodeSize": 321, "State": "Active"
         });
         assert_eq!(
-            summary("created", &config),
+            summary("created", &config, None),
             "created hello: python3.11 app.handler, 128 MB, 3 s timeout, 321 bytes of code (Active)"
+        );
+        assert_eq!(
+            summary("updated", &config, Some(true)),
+            "updated hello: python3.11 app.handler, 128 MB, 3 s timeout, 321 bytes of code, \
+             a fresh environment per invocation (Active)"
         );
     }
 }

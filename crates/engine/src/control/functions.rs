@@ -70,6 +70,7 @@ fn pending_function(
         environment_revision: None,
         kms_key_arn: new.kms_key_arn,
         layers: new.layers,
+        fresh_env: false,
     }
 }
 

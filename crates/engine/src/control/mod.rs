@@ -1,7 +1,7 @@
 //! The control plane: the records (functions and their lifecycle and states, versions,
 //! aliases, reserved and provisioned concurrency configurations, event invoke
 //! configurations, log groups and their retention, tags, resource policies and
-//! function settings, layers), the registry that caches them for
+//! function settings, the fresh-environment setting, layers), the registry that caches them for
 //! the invoke path, and the resolution of a reference to the [`RunSpec`] the executor
 //! runs. It tells the executor what to retire when a record changes (`retire`).
 //!
@@ -11,6 +11,7 @@ mod audit;
 mod concurrency;
 mod egress;
 mod event_config;
+mod fresh_env;
 mod function_settings;
 mod function_urls;
 mod functions;

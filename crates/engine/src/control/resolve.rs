@@ -130,6 +130,7 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
             .unwrap_or_else(|| "x86_64".to_string()),
         layers: config.layers.iter().map(|l| l.code.clone()).collect(),
         tracing: config.tracing,
+        fresh_env: config.fresh_env,
     }
 }
 
@@ -180,8 +181,14 @@ mod tests {
                 architecture: "x86_64".into(),
                 tracing: hearth_model::settings::TracingMode::PassThrough,
                 layers: Vec::new(),
+                fresh_env: false,
             }
         );
+        let fresh = FunctionConfig {
+            fresh_env: true,
+            ..config()
+        };
+        assert!(run_spec(&fresh).expect("active").fresh_env);
     }
 
     #[test]

@@ -24,7 +24,8 @@ fn alias_not_found(function: &str, alias: &str) -> EngineError {
 }
 
 /// Whether publishing `latest` would give the same function as `version`: code, every
-/// setting that shapes an environment, and `$LATEST`'s description when `version` was
+/// setting that shapes an environment or its reuse (a fresh environment per
+/// invocation), and `$LATEST`'s description when `version` was
 /// published (Lambda publishes a new version when only that changed, but not when only
 /// PublishVersion's own `Description` differs).
 fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
@@ -48,6 +49,7 @@ fn same_snapshot(latest: &FunctionConfig, version: &FunctionConfig) -> bool {
         && latest.architectures == version.architectures
         && latest.dead_letter_target_arn == version.dead_letter_target_arn
         && latest.layers == version.layers
+        && latest.fresh_env == version.fresh_env
 }
 
 impl Engine {

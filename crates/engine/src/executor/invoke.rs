@@ -1,7 +1,8 @@
 //! The executor's invoke path for a resolved [`RunSpec`]: admit the invocation, take an
 //! idle provisioned or warm environment or cold start one, run the event, write the
 //! invocation's log lines, and answer as Lambda does (function failures are HTTP 200
-//! with `X-Amz-Function-Error`).
+//! with `X-Amz-Function-Error`). A fresh-env function's environment serves one
+//! invocation and is then shut down (docs/fresh-env.md).
 
 use std::time::{Duration, Instant};
 
@@ -125,8 +126,11 @@ impl Executor {
                 return Some(done);
             }
         }
-        if let Some(done) = self.run_warm(spec, req, &mut permit).await {
-            return Some(done);
+        // A fresh-env function never reuses an environment (docs/fresh-env.md).
+        if !spec.fresh_env {
+            if let Some(done) = self.run_warm(spec, req, &mut permit).await {
+                return Some(done);
+            }
         }
         self.run_cold(spec, req, &mut permit).await
     }
@@ -263,6 +267,10 @@ impl Executor {
             self.conclude_later(spec, req, env, post, permit.take());
             return result.response;
         }
+        if spec.fresh_env {
+            self.end_fresh(&spec.function, env);
+            return result.response;
+        }
         match env.origin {
             Origin::Provisioned { .. } => {
                 self.release_provisioned(&spec.function, env, result.healthy)
@@ -275,6 +283,21 @@ impl Executor {
             Origin::OnDemand => drop(env),
         }
         result.response
+    }
+
+    /// Ends the environment of a fresh-env function after its one invocation (and the
+    /// extensions' work on it), from a task of its own so that the caller's answer does
+    /// not wait: its shutdown phase runs as for any environment stopped. A provisioned
+    /// one is replaced in the background, ready for the next invocation.
+    fn end_fresh(&self, function: &str, env: Environment) {
+        let executor = self.clone();
+        let function = function.to_string();
+        tokio::spawn(async move {
+            match env.origin {
+                Origin::Provisioned { .. } => executor.release_provisioned(&function, env, false),
+                Origin::OnDemand => drop(env),
+            }
+        });
     }
 
     /// Runs the event on `env` and writes the invocation's log: hands it to the

@@ -42,6 +42,9 @@ pub(crate) struct RunSpec {
     pub tracing: hearth_model::settings::TracingMode,
     /// The layers' code, in the function's order (a later layer's files win in `/opt`).
     pub layers: Vec<CodeRef>,
+    /// Every invocation runs in a new environment, which is shut down after it
+    /// (docs/fresh-env.md): no warm one is taken and none goes back to the pool.
+    pub fresh_env: bool,
 }
 
 impl RunSpec {

@@ -22,6 +22,8 @@ each_backend!(
 fn inserted_once_and_read_back_after_a_restart(s: Fixture) {
     let mut f = sample("f");
     f.description = "first".into();
+    // A Hearth extension kept in the same record (docs/fresh-env.md).
+    f.fresh_env = true;
     s.metadata().insert_function(&f).expect("insert");
     let mut again = sample("f");
     again.description = "second".into();
