@@ -200,6 +200,24 @@ pub struct ServerArgs {
     pub metric_retention: crate::metric_args::MetricArgs,
 }
 
+/// Names the executable the jail starts as its zygote (`<exe> __jail-init`) instead of
+/// /proc/self/exe: under a tool that runs the server itself (valgrind, as
+/// scripts/profile-warm.sh does) /proc/self/exe is the tool's.
+pub const JAIL_EXE_VAR: &str = "HEARTH_JAIL_EXE";
+
+/// The executable the jail starts as its zygote: [`JAIL_EXE_VAR`] when set, else
+/// /proc/self/exe (not this binary's path: it may be rebuilt while Hearth runs).
+fn jail_exe() -> std::path::PathBuf {
+    jail_exe_from(std::env::var_os(JAIL_EXE_VAR))
+}
+
+fn jail_exe_from(var: Option<std::ffi::OsString>) -> std::path::PathBuf {
+    match var {
+        Some(exe) if !exe.is_empty() => exe.into(),
+        _ => "/proc/self/exe".into(),
+    }
+}
+
 /// Whether `store` names a PostgreSQL database: a `postgres://` or `postgresql://` URL,
 /// or libpq's `key=value` form.
 pub fn is_postgres(store: &str) -> bool {
@@ -272,9 +290,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let catalog = Catalog::discover(&runtimes_dir);
     let sandbox: Arc<dyn Sandbox> = match args.sandbox {
         SandboxKind::Jail => Arc::new(
-            // /proc/self/exe, not the path: the binary may be rebuilt while Hearth runs.
             JailSandbox::new(
-                "/proc/self/exe".into(),
+                jail_exe(),
                 &data_dir.join("jail"),
                 args.egress.network().as_ref(),
             )
@@ -644,5 +661,26 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received, stopping"),
         _ = int.recv() => tracing::info!("SIGINT received, stopping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jail_exe_is_proc_self_exe_unless_named() {
+        assert_eq!(
+            jail_exe_from(None),
+            std::path::PathBuf::from("/proc/self/exe")
+        );
+        assert_eq!(
+            jail_exe_from(Some("".into())),
+            std::path::PathBuf::from("/proc/self/exe")
+        );
+        assert_eq!(
+            jail_exe_from(Some("/opt/hearth/bin/hearth".into())),
+            std::path::PathBuf::from("/opt/hearth/bin/hearth")
+        );
     }
 }

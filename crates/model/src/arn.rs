@@ -209,6 +209,17 @@ impl FunctionRef {
         v: &mut Violations,
     ) -> Option<NameParts> {
         v.length(input, field, 1, shape.max());
+        // A bare name, what nearly every request sends, is what every shape's pattern
+        // reads as its `name` and nothing else (each prefix part ends with a `:`): no
+        // regex search for it, which cost a warm invoke some 11,000 instructions.
+        if valid_bare_name(input) {
+            return Some(NameParts {
+                name: input.to_string(),
+                qualifier: None,
+                region: None,
+                account: None,
+            });
+        }
         let caps = regex_for(shape).captures(input);
         v.pattern(input, field, caps.is_some(), shape.pattern());
         let caps = caps?;
@@ -220,6 +231,14 @@ impl FunctionRef {
             account: part("account"),
         })
     }
+}
+
+/// `[a-zA-Z0-9-_]+` of any length (the length is checked on its own).
+fn valid_bare_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `[a-zA-Z0-9-_]+`, at most 64 characters: the name a new function may have.
@@ -257,6 +276,36 @@ mod tests {
         );
         assert_eq!(arn_account("arn:aws:s3:::bucket"), None);
         assert_eq!(arn_account("*"), None);
+    }
+
+    #[test]
+    fn a_bare_name_reads_as_the_patterns_read_it() {
+        let long = "a".repeat(300);
+        for shape in [
+            NameShape::FunctionName,
+            NameShape::Namespaced,
+            NameShape::Unqualified,
+        ] {
+            for input in ["f", "my-fn_1", "A-9", "_", "-", long.as_str()] {
+                let mut fast = Violations::new();
+                let parts = FunctionRef::check(input, shape, "functionName", &mut fast);
+                let caps = regex_for(shape).captures(input).expect(input);
+                let part = |n: &str| caps.name(n).map(|m| m.as_str().to_string());
+                assert_eq!(
+                    parts,
+                    Some(NameParts {
+                        name: part("name").expect("a name"),
+                        qualifier: part("qualifier"),
+                        region: part("region"),
+                        account: part("account"),
+                    }),
+                    "{input}"
+                );
+                let mut slow = Violations::new();
+                slow.length(input, "functionName", 1, shape.max());
+                assert_eq!(fast, slow, "{input}");
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,8 +34,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// `202 {"status":"OK"}`, the answer to every post the runtime makes: a static body, not
+/// a JSON value serialised on each invocation's response.
 fn accepted() -> Response {
-    (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        r#"{"status":"OK"}"#,
+    )
+        .into_response()
 }
 
 fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
@@ -147,19 +155,32 @@ fn take_current(shared: &Shared, id: &str) -> Result<Reply, Rejection> {
     }
 }
 
-/// Reads a body up to `limit` bytes; `None` if it is longer.
+/// Reads a body up to `limit` bytes; `None` if it is longer. A body that comes in one
+/// frame (a small response usually does) is kept as it came, not copied: the engine
+/// hands those bytes to the caller as they are.
 async fn read_limited(body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
     let mut body = body;
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            if buf.len() + data.len() > limit {
-                return Ok(None);
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        if held + data.len() > limit {
+            return Ok(None);
+        }
+        match first.take() {
+            None if buf.is_empty() => first = Some(data),
+            taken => {
+                if let Some(taken) = taken {
+                    buf.extend_from_slice(&taken);
+                }
+                buf.extend_from_slice(&data);
             }
-            buf.extend_from_slice(&data);
         }
     }
-    Ok(Some(buf.freeze()))
+    Ok(Some(first.unwrap_or_else(|| buf.freeze())))
 }
 
 /// Notes when a response arrived, before its outcome goes to the engine (which takes
@@ -279,5 +300,72 @@ async fn init_error(
             "InvalidStateTransition",
             "init has already finished",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(frames: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Bytes, std::io::Error>> =
+            frames.iter().map(|f| Ok(Bytes::from_static(f))).collect();
+        Body::from_stream(futures_util::stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_whole_up_to_its_limit() {
+        let one = read_limited(body_of(&[b"{\"a\":1}"]), 7)
+            .await
+            .expect("read");
+        assert_eq!(one.as_deref(), Some(&b"{\"a\":1}"[..]));
+        let many = read_limited(body_of(&[b"", b"ab", b"", b"cd", b"e"]), 5)
+            .await
+            .expect("read");
+        assert_eq!(many.as_deref(), Some(&b"abcde"[..]));
+        assert_eq!(
+            read_limited(body_of(&[b"abcdef"]), 5).await.expect("read"),
+            None
+        );
+        assert_eq!(
+            read_limited(body_of(&[b"abc", b"def"]), 5)
+                .await
+                .expect("read"),
+            None
+        );
+        assert_eq!(
+            read_limited(body_of(&[]), 5)
+                .await
+                .expect("read")
+                .as_deref(),
+            Some(&b""[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_of_one_frame_is_kept_not_copied() {
+        static PAYLOAD: &[u8] = b"{\"answer\":42}";
+        let read = read_limited(body_of(&[PAYLOAD]), 100)
+            .await
+            .expect("read")
+            .expect("within the limit");
+        assert_eq!(read.as_ptr(), PAYLOAD.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn accepted_is_lambdas_202() {
+        let response = accepted();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
+            json!({"status": "OK"})
+        );
     }
 }

@@ -26,8 +26,15 @@ pub(super) struct Ending {
 
 impl Ending {
     /// Lambda's answer for `end` of invocation `id` (`timeout_s` is the function's;
-    /// `oom_killed` whether the environment was killed for its memory).
-    pub(super) fn of(end: RunEnd, id: &str, timeout_s: i64, oom_killed: bool) -> Self {
+    /// `oom_killed` says whether the environment was killed for its memory). That is
+    /// asked only when the runtime exited: in a jail it reads a cgroup file, which every
+    /// warm invocation paid for before.
+    pub(super) fn of(
+        end: RunEnd,
+        id: &str,
+        timeout_s: i64,
+        oom_killed: impl FnOnce() -> bool,
+    ) -> Self {
         match end {
             RunEnd::Finished(Outcome::Response(body)) => Self::healthy(body),
             // An error the runtime reported, posted or in a stream's trailers.
@@ -82,7 +89,7 @@ impl Ending {
                 )],
                 ..Self::failed(timeout_body(id, timeout_s), "timeout".into())
             },
-            RunEnd::Exited(exit) => Self::exited(exit, id, oom_killed),
+            RunEnd::Exited(exit) => Self::exited(exit, id, oom_killed()),
             RunEnd::Abandoned => Self::failed(
                 error_body(
                     "Runtime.InvalidResponse",
@@ -150,12 +157,39 @@ mod tests {
     }
 
     #[test]
+    fn the_oom_check_is_made_only_for_a_runtime_that_exited() {
+        let asked = std::cell::Cell::new(0);
+        let oom = || {
+            asked.set(asked.get() + 1);
+            true
+        };
+        let ok = Ending::of(
+            RunEnd::Finished(Outcome::Response(Bytes::from_static(b"1"))),
+            "r",
+            3,
+            oom,
+        );
+        assert!(ok.healthy);
+        Ending::of(RunEnd::TimedOut, "r", 3, oom);
+        Ending::of(RunEnd::Abandoned, "r", 3, oom);
+        assert_eq!(
+            asked.get(),
+            0,
+            "an invocation that did not exit reads no OOM count"
+        );
+        let killed = Ending::of(RunEnd::Exited(ExitStatus::from_raw(9)), "r", 3, oom);
+        assert_eq!(asked.get(), 1);
+        assert_eq!(killed.function_error, Some("Unhandled"));
+        assert_eq!(json(&killed.payload)["errorType"], "Runtime.OutOfMemory");
+    }
+
+    #[test]
     fn a_response_or_a_handled_error_keeps_the_environment() {
         let ok = Ending::of(
             RunEnd::Finished(Outcome::Response(Bytes::from_static(b"42"))),
             "id",
             3,
-            false,
+            || false,
         );
         assert_eq!(
             (&ok.payload[..], ok.function_error, ok.status, ok.healthy),
@@ -168,7 +202,7 @@ mod tests {
             }),
             "id",
             3,
-            false,
+            || false,
         );
         assert_eq!(error.function_error, Some("Unhandled"));
         assert_eq!(
@@ -183,7 +217,7 @@ mod tests {
             }),
             "id",
             3,
-            false,
+            || false,
         );
         assert_eq!(
             untyped.status.as_deref(),
@@ -193,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_timeout_retires_the_environment_with_lambdas_words() {
-        let t = Ending::of(RunEnd::TimedOut, "req-1", 2, false);
+        let t = Ending::of(RunEnd::TimedOut, "req-1", 2, || false);
         assert!(!t.healthy);
         assert_eq!(t.status.as_deref(), Some("timeout"));
         assert_eq!(
@@ -209,20 +243,22 @@ mod tests {
     #[test]
     fn an_exit_names_out_of_memory_when_the_kernel_killed_it() {
         let killed = ExitStatus::from_raw(9);
-        let oom = Ending::of(RunEnd::Exited(killed), "r", 3, true);
+        let oom = Ending::of(RunEnd::Exited(killed), "r", 3, || true);
         assert_eq!(json(&oom.payload)["errorType"], "Runtime.OutOfMemory");
         assert_eq!(
             oom.lines.last().map(|l| l.1.as_str()),
             Some("Runtime.OutOfMemory")
         );
-        let crash = Ending::of(RunEnd::Exited(ExitStatus::from_raw(1 << 8)), "r", 3, false);
+        let crash = Ending::of(RunEnd::Exited(ExitStatus::from_raw(1 << 8)), "r", 3, || {
+            false
+        });
         assert_eq!(json(&crash.payload)["errorType"], "Runtime.ExitError");
         assert_eq!(
             json(&crash.payload)["errorMessage"],
             "RequestId: r Error: Runtime exited with error: exit status 1"
         );
         assert!(!crash.healthy);
-        let quiet = Ending::of(RunEnd::Exited(ExitStatus::from_raw(0)), "r", 3, false);
+        let quiet = Ending::of(RunEnd::Exited(ExitStatus::from_raw(0)), "r", 3, || false);
         assert_eq!(
             json(&quiet.payload)["errorMessage"],
             "RequestId: r Error: Runtime exited without providing a reason"
@@ -231,7 +267,9 @@ mod tests {
 
     #[test]
     fn oversized_and_abandoned_responses_retire_the_environment() {
-        let big = Ending::of(RunEnd::Finished(Outcome::ResponseTooLarge), "r", 3, false);
+        let big = Ending::of(RunEnd::Finished(Outcome::ResponseTooLarge), "r", 3, || {
+            false
+        });
         assert!(!big.healthy);
         assert_eq!(
             json(&big.payload)["errorType"],
@@ -241,14 +279,14 @@ mod tests {
             RunEnd::Finished(Outcome::StreamBroken { bytes: 5 }),
             "r",
             3,
-            false,
+            || false,
         );
         assert!(!broken.healthy);
         assert_eq!(
             json(&broken.payload)["errorMessage"],
             "RequestId: r Error: the response stream broke off after 5 bytes"
         );
-        let gone = Ending::of(RunEnd::Abandoned, "r", 3, false);
+        let gone = Ending::of(RunEnd::Abandoned, "r", 3, || false);
         assert!(!gone.healthy);
         assert_eq!(json(&gone.payload)["errorType"], "Runtime.InvalidResponse");
     }

@@ -363,7 +363,7 @@ impl Executor {
         if matches!(end, RunEnd::Exited(_)) {
             env.telemetry.fault(now_ms(), id);
         }
-        let ending = Ending::of(end, id, spec.timeout_s, env.oom_killed());
+        let ending = Ending::of(end, id, spec.timeout_s, || env.oom_killed());
         let start = match env.origin {
             Origin::Provisioned { .. } => Start::Provisioned,
             Origin::OnDemand if warm => Start::Warm,
