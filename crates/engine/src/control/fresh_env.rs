@@ -10,12 +10,11 @@
 //! at once rather than through an update `InProgress`.
 
 use hearth_model::arn::function_arn;
-use hearth_model::{LastUpdateStatus, State};
 use hearth_store::MetadataChange;
 
-use super::functions::{new_revision, now_stamp};
+use super::functions::{new_revision, now_stamp, open_to_change};
 use super::retire::RecordChange;
-use crate::error::{Conflict, EngineError};
+use crate::error::EngineError;
 use crate::Engine;
 
 impl Engine {
@@ -36,15 +35,7 @@ impl Engine {
             .store
             .metadata()
             .update_function(name, |f| -> Result<(), EngineError> {
-                if f.state == State::Pending {
-                    return Err(Conflict::NotActive {
-                        state: State::Pending,
-                    }
-                    .into());
-                }
-                if f.last_update_status == LastUpdateStatus::InProgress {
-                    return Err(Conflict::UpdateInProgress { arn: f.arn() }.into());
-                }
+                open_to_change(f)?;
                 if f.fresh_env != enabled {
                     changed = true;
                     f.fresh_env = enabled;
@@ -70,6 +61,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    use hearth_model::LastUpdateStatus;
+
     use crate::testing::{create, engine, fref, new_function};
 
     use super::*;

@@ -26,6 +26,20 @@ pub(crate) fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Lambda refuses a change to a function still being created or with an update in
+/// progress (`ResourceConflictException`).
+pub(crate) fn open_to_change(f: &FunctionConfig) -> Result<(), Conflict> {
+    if f.state == State::Pending {
+        return Err(Conflict::NotActive {
+            state: State::Pending,
+        });
+    }
+    if f.last_update_status == LastUpdateStatus::InProgress {
+        return Err(Conflict::UpdateInProgress { arn: f.arn() });
+    }
+    Ok(())
+}
+
 pub(crate) fn now_stamp() -> String {
     lambda_timestamp(chrono::Utc::now())
 }
@@ -209,15 +223,7 @@ impl Engine {
             .store
             .metadata()
             .update_function(&r.name, |f| -> Result<(), EngineError> {
-                if f.state == State::Pending {
-                    return Err(Conflict::NotActive {
-                        state: State::Pending,
-                    }
-                    .into());
-                }
-                if f.last_update_status == LastUpdateStatus::InProgress {
-                    return Err(Conflict::UpdateInProgress { arn: f.arn() }.into());
-                }
+                open_to_change(f)?;
                 if revision_id.is_some_and(|want| want != f.revision_id) {
                     return Err(Conflict::RevisionMismatch.into());
                 }

@@ -10,6 +10,7 @@ use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 use hearth_store::{Publish, StoreError};
 
+use super::functions::open_to_change;
 use super::registry::Entry;
 use super::retire::RecordChange;
 use crate::changes::{AliasChange, NewAlias, NewVersion};
@@ -99,14 +100,7 @@ impl Engine {
             .metadata()
             .publish_version(name, |latest, newest, next| {
                 if check_state {
-                    if latest.state == State::Pending {
-                        return Err(Conflict::NotActive {
-                            state: State::Pending,
-                        });
-                    }
-                    if latest.last_update_status == LastUpdateStatus::InProgress {
-                        return Err(Conflict::UpdateInProgress { arn: latest.arn() });
-                    }
+                    open_to_change(latest)?;
                 }
                 if req
                     .revision_id
