@@ -10,12 +10,13 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use hearth_engine::EgressView;
 use hearth_model::egress::EgressPolicy;
-use hearth_model::{AwsError, NameShape};
+use hearth_model::AwsError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
+use crate::functions::unqualified_name;
 use crate::tenant::Tenant;
 use crate::{body, AppState};
 
@@ -62,16 +63,12 @@ struct PutEgress {
     policy: Option<String>,
 }
 
-fn name_of(function: &str, tenant: &Tenant) -> ApiResult<String> {
-    Ok(crate::functions::path_ref(function, NameShape::Unqualified, tenant)?.name)
-}
-
 async fn get_egress(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     Ok(Json(egress_json(&s.engine.get_egress(&name)?)))
 }
 
@@ -81,7 +78,7 @@ async fn put_egress(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     let req: PutEgress = body::json(body, PUT_EGRESS.name).await?;
     let text = req
         .policy
@@ -99,6 +96,6 @@ async fn delete_egress(
     tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     Ok(Json(egress_json(&s.engine.put_egress(&name, None)?)))
 }

@@ -8,11 +8,12 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use hearth_model::{AwsError, NameShape};
+use hearth_model::AwsError;
 use serde_json::{json, Map, Value};
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
+use crate::functions::unqualified_name;
 use crate::tenant::Tenant;
 use crate::{body, AppState};
 
@@ -36,10 +37,6 @@ pub(crate) fn routes() -> Router<AppState> {
             .layer(Extension(GET_FRESH_ENV))
             .merge(axum::routing::put(put_fresh_env).layer(Extension(PUT_FRESH_ENV))),
     )
-}
-
-fn name_of(function: &str, tenant: &Tenant) -> ApiResult<String> {
-    Ok(crate::functions::path_ref(function, NameShape::Unqualified, tenant)?.name)
 }
 
 fn answer(enabled: bool) -> Json<Value> {
@@ -68,7 +65,7 @@ async fn get_fresh_env(
     tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     Ok(answer(s.engine.get_fresh_env(&name)?))
 }
 
@@ -78,7 +75,7 @@ async fn put_fresh_env(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let name = name_of(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     let req: Map<String, Value> = body::json(body, PUT_FRESH_ENV.name).await?;
     let enabled = enabled_of(&req)?;
     Ok(answer(s.engine.put_fresh_env(&name, enabled)?))

@@ -13,12 +13,12 @@ use hearth_model::function_settings::{
     PutFunctionRecursionConfigRequest, PutRuntimeManagementConfigRequest, RecursionConfigResponse,
     RuntimeManagement, RuntimeManagementConfigResponse,
 };
-use hearth_model::{FunctionRef, NameShape};
+use hearth_model::FunctionRef;
 use serde_json::{json, Value};
 
 use crate::action::{Operation, ResourceOf};
 use crate::error::ApiResult;
-use crate::functions::function_ref;
+use crate::functions::{function_ref, unqualified_name};
 use crate::tenant::Tenant;
 use crate::{body, AppState};
 
@@ -108,17 +108,12 @@ async fn put_runtime(
     Ok(Json(runtime_response(&r, c)))
 }
 
-/// The function a recursion operation names: the model's `UnqualifiedFunctionName`.
-fn unqualified(function: &str, tenant: &Tenant) -> ApiResult<String> {
-    Ok(crate::functions::path_ref(function, NameShape::Unqualified, tenant)?.name)
-}
-
 async fn get_recursion(
     State(s): State<AppState>,
     tenant: Tenant,
     Path(function): Path<String>,
 ) -> ApiResult<Json<RecursionConfigResponse>> {
-    let name = unqualified(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     Ok(Json(RecursionConfigResponse {
         recursive_loop: s.engine.get_recursion(&name)?,
     }))
@@ -130,7 +125,7 @@ async fn put_recursion(
     Path(function): Path<String>,
     body: Body,
 ) -> ApiResult<Json<RecursionConfigResponse>> {
-    let name = unqualified(&function, &tenant)?;
+    let name = unqualified_name(&function, &tenant)?;
     let req: PutFunctionRecursionConfigRequest = body::json(body, PUT_RECURSION.name).await?;
     Ok(Json(RecursionConfigResponse {
         recursive_loop: s.engine.put_recursion(&name, req.validated()?)?,

@@ -45,6 +45,12 @@ pub(crate) fn path_ref(path: &str, shape: NameShape, tenant: &Tenant) -> ApiResu
     Ok(FunctionRef::parse_as(path, shape, tenant.as_str())?)
 }
 
+/// The function name a path names as the model's `UnqualifiedFunctionName` (a name, ARN
+/// or partial ARN without a qualifier), for the operations on a whole function.
+pub(crate) fn unqualified_name(path: &str, tenant: &Tenant) -> ApiResult<String> {
+    Ok(path_ref(path, NameShape::Unqualified, tenant)?.name)
+}
+
 /// The configuration `r` names. Through an alias it is the alias's version's, under
 /// the alias's ARN, as Lambda shows it.
 fn configuration(
