@@ -115,14 +115,7 @@ pub(super) fn fresh_env(
     );
 
     let path = server::invoke_path(FRESH);
-    let req = load::Request {
-        method: "POST",
-        path: &path,
-        headers: &[],
-        body: &payload,
-        check: load::check_invoke,
-        signed: true,
-    };
+    let req = load::Request::invoke(&path, &payload);
     load::closed_loop(server.addr(), req, CLIENTS, plan.warmup, WARMUP_PER_WORKER)?;
     let result = load::closed_loop(server.addr(), req, CLIENTS, plan.window, 0)?;
     report.add(

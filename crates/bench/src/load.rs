@@ -306,6 +306,21 @@ pub struct Request<'a> {
     pub signed: bool,
 }
 
+impl<'a> Request<'a> {
+    /// A signed Invoke (`POST` of `body` to an Invoke `path`), answered as
+    /// [`check_invoke`] expects.
+    pub fn invoke(path: &'a str, body: &'a [u8]) -> Self {
+        Request {
+            method: "POST",
+            path,
+            headers: &[],
+            body,
+            check: check_invoke,
+            signed: true,
+        }
+    }
+}
+
 /// Runs `concurrency` workers sending `req` until `duration` has passed and each worker
 /// has completed at least `min_each` requests, and counts completed requests. Workers
 /// start together (a barrier) so the window is not spent on thread start-up; any failed

@@ -366,14 +366,7 @@ pub(super) fn throughput(plan: &Plan, server: &Server, report: &mut Report) -> a
         ));
         // Hearth starts one environment per concurrent request: the warm-up makes them, and
         // lasts until every worker has had several answers (its environment is warm).
-        let req = load::Request {
-            method: "POST",
-            path: &path,
-            headers: &[],
-            body: &payload,
-            check: load::check_invoke,
-            signed: true,
-        };
+        let req = load::Request::invoke(&path, &payload);
         load::closed_loop(addr, req, c, plan.warmup, WARMUP_PER_WORKER)?;
         let cpu_before = procs::cpu_now(server.pid())?;
         let result = load::closed_loop(addr, req, c, plan.window, 0)?;

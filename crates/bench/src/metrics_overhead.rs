@@ -174,14 +174,7 @@ fn measure(plan: &Plan, rust: &BenchFunction, servers: [&Server; 2]) -> anyhow::
         server::create_function(&mut conn, ECHO, &rust.spec)?;
         server::wait_active(&mut conn, ECHO)?;
     }
-    let req = load::Request {
-        method: "POST",
-        path: &path,
-        headers: &[],
-        body: &payload,
-        check: load::check_invoke,
-        signed: true,
-    };
+    let req = load::Request::invoke(&path, &payload);
     progress(format!(
         "metrics overhead: {CONCURRENCY} environments on each server, then {} windows of {:?} per side",
         rounds(plan),

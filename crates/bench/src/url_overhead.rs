@@ -58,14 +58,7 @@ fn requests<'a>(url: &'a str, invoke: &'a str, body: &'a [u8]) -> [load::Request
             check: check_url,
             signed: false,
         },
-        load::Request {
-            method: "POST",
-            path: invoke,
-            headers: &[],
-            body,
-            check: load::check_invoke,
-            signed: true,
-        },
+        load::Request::invoke(invoke, body),
     ]
 }
 
