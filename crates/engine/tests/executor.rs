@@ -9,7 +9,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fixture::{config, eventually, lambda_error, throttled_by_reservation, Fixture};
+use fixture::{config, eventually, gated_echo, lambda_error, throttled_while_one_runs, Fixture};
 use hearth_sandbox::scripted::{Script, Step};
 
 /// Long enough that no test waits on the reaper unless it means to.
@@ -312,37 +312,12 @@ async fn concurrent_invokes_start_separate_environments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_throttles() {
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let held = gate.clone();
-    let fx = engine(Script::default().on_invoke(move |e| {
-        let held = held.clone();
-        vec![
-            Step::until(async move {
-                if let Ok(permit) = held.acquire().await {
-                    permit.forget();
-                }
-            }),
-            Step::Respond(e.payload.clone()),
-        ]
-    }));
+    let (script, gate) = gated_echo();
+    let fx = engine(script);
     fx.create("reserved", 3, &[]).await;
     fx.reserve("reserved", 1);
     let engine = Arc::new(fx);
-    let busy = {
-        let fx = engine.clone();
-        tokio::spawn(async move { fx.invoke("reserved", "\"first\"").await.ok() })
-    };
-    eventually("the first event is in flight", || {
-        engine.records.events().len() == 1
-    })
-    .await;
-    let (_, refused) = engine.try_invoke("reserved", "\"second\"").await;
-    match refused {
-        Err(e) => assert!(throttled_by_reservation(&e), "{e:?}"),
-        Ok(r) => panic!("not throttled: {r:?}"),
-    }
-    gate.add_permits(2);
-    assert_eq!(busy.await.expect("first invoke"), "\"first\"");
+    throttled_while_one_runs(&engine, &gate, "reserved").await;
     // The slot is free again: the warm environment takes the next event.
     assert_eq!(
         engine.invoke("reserved", "\"third\"").await.ok(),

@@ -10,8 +10,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fixture::{config, eventually, throttled_by_reservation, Fixture};
-use hearth_sandbox::scripted::{Script, Step};
+use fixture::{config, eventually, gated_echo, throttled_while_one_runs, Fixture};
+use hearth_sandbox::scripted::Script;
 
 /// Long enough that no test waits on the reaper: an environment that ends, ends for
 /// being fresh.
@@ -117,38 +117,13 @@ async fn a_provisioned_environment_serves_one_invocation_and_is_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_still_throttles() {
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let held = gate.clone();
-    let fx = engine(Script::default().on_invoke(move |e| {
-        let held = held.clone();
-        vec![
-            Step::until(async move {
-                if let Ok(permit) = held.acquire().await {
-                    permit.forget();
-                }
-            }),
-            Step::Respond(e.payload.clone()),
-        ]
-    }));
+    let (script, gate) = gated_echo();
+    let fx = engine(script);
     fx.create("reserved", 3, &[]).await;
     fresh(&fx, "reserved", true);
     fx.reserve("reserved", 1);
     let fx = Arc::new(fx);
-    let busy = {
-        let fx = fx.clone();
-        tokio::spawn(async move { fx.invoke("reserved", "\"first\"").await.ok() })
-    };
-    eventually("the first event is in flight", || {
-        fx.records.events().len() == 1
-    })
-    .await;
-    let (_, refused) = fx.try_invoke("reserved", "\"second\"").await;
-    match refused {
-        Err(e) => assert!(throttled_by_reservation(&e), "{e:?}"),
-        Ok(r) => panic!("not throttled: {r:?}"),
-    }
-    gate.add_permits(2);
-    assert_eq!(busy.await.expect("first invoke"), "\"first\"");
+    throttled_while_one_runs(&fx, &gate, "reserved").await;
     // The slot is free once the invocation is over, whether or not its environment has
     // finished ending; the next one gets a new environment.
     assert_eq!(fx.invoke("reserved", "\"third\"").await.ok(), "\"third\"");
