@@ -233,7 +233,7 @@ impl FunctionRef {
     }
 }
 
-/// `[a-zA-Z0-9-_]+` of any length (the length is checked on its own).
+/// `[a-zA-Z0-9-_]+` of any length (each caller bounds the length as its field does).
 fn valid_bare_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -243,20 +243,12 @@ fn valid_bare_name(name: &str) -> bool {
 
 /// `[a-zA-Z0-9-_]+`, at most 64 characters: the name a new function may have.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= crate::limits::FUNCTION_NAME_MAX
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    name.len() <= crate::limits::FUNCTION_NAME_MAX && valid_bare_name(name)
 }
 
 /// `$LATEST` or `[a-zA-Z0-9-_]+` (a version number or an alias name).
 pub fn valid_qualifier(q: &str) -> bool {
-    q == LATEST
-        || (!q.is_empty()
-            && q.len() <= 128
-            && q.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    q == LATEST || (q.len() <= 128 && valid_bare_name(q))
 }
 
 #[cfg(test)]
