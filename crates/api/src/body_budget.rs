@@ -64,7 +64,7 @@ impl BodyBudget {
 
     /// Applies the budget to every request of `router`.
     pub fn apply(self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(self, enforce))
+        crate::around(router, axum::middleware::from_fn_with_state(self, enforce))
     }
 
     /// The permits a body of `bytes` costs, at most the whole budget.

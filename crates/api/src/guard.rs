@@ -308,10 +308,10 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
 
 /// `router` with the guard in front of every route.
 pub fn guarded(router: Router, guard: RequestGuard) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(
-        Arc::new(guard),
-        enforce,
-    ))
+    crate::around(
+        router,
+        axum::middleware::from_fn_with_state(Arc::new(guard), enforce),
+    )
 }
 
 async fn enforce(State(guard): State<Arc<RequestGuard>>, req: Request, next: Next) -> Response {

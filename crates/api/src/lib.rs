@@ -8,6 +8,7 @@
 
 mod account;
 mod action;
+mod around;
 mod audit;
 mod audit_params;
 mod auth;
@@ -38,6 +39,7 @@ pub mod guard;
 mod http_api;
 pub mod http_endpoints;
 mod iam;
+pub use around::around;
 pub use for_functions::for_functions;
 mod eventstream;
 mod hearth;
@@ -176,7 +178,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         invoker,
         options: std::sync::Arc::new(options),
     };
-    Router::new()
+    let api = Router::new()
         .route(
             "/2015-03-31/functions",
             post(functions::create).get(functions::list),
@@ -315,22 +317,29 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)
-        // Bodies are read by `body::read` with per-operation limits and AWS errors.
-        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state.clone());
+    // The layers below wrap the whole router once (`around.rs`), not each route.
+    // Bodies are read by `body::read` with per-operation limits and AWS errors.
+    let api = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
             auth,
             auth::authenticate,
         ))
-        // Forwards between nodes carry the fleet's signature instead of a caller's: the
-        // node that forwarded authenticated and authorised the caller.
-        .merge(forward::routes())
-        .layer(axum::middleware::from_fn(request_id::assign))
-        // Function URLs and HTTP APIs answer before anything of the Lambda API sees the
-        // request: they authenticate as their configuration says and answer in their own
-        // terms (`front.rs`).
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            front::dispatch,
-        ))
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .service(api);
+    // Forwards between nodes carry the fleet's signature instead of a caller's: the
+    // node that forwarded authenticated and authorised the caller, so their routes are
+    // outside the authentication layer.
+    let app = forward::routes()
+        .with_state(state.clone())
+        .fallback_service(api);
+    around(
+        app,
+        tower::ServiceBuilder::new()
+            // Function URLs and HTTP APIs answer before anything of the Lambda API sees
+            // the request: they authenticate as their configuration says and answer in
+            // their own terms (`front.rs`).
+            .layer(axum::middleware::from_fn_with_state(state, front::dispatch))
+            .layer(axum::middleware::from_fn(request_id::assign)),
+    )
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -13,14 +13,22 @@ use bytes::{Bytes, BytesMut};
 use hearth_model::limits::SYNC_RESPONSE_MAX_BYTES;
 use http_body_util::BodyExt;
 use serde_json::json;
+use tower::Layer;
 
 use crate::stream::{self, Read};
 use crate::{InitSignal, Outcome, Reply, Shared};
 
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
+const REQUEST_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+const DEADLINE_MS: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+const INVOKED_FUNCTION_ARN: HeaderName =
+    HeaderName::from_static("lambda-runtime-invoked-function-arn");
+const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("lambda-runtime-client-context");
+const COGNITO_IDENTITY: HeaderName = HeaderName::from_static("lambda-runtime-cognito-identity");
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
             "/2018-06-01/runtime/invocation/{id}/response",
@@ -30,8 +38,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .merge(crate::extension_routes::routes())
         .merge(crate::telemetry_routes::routes())
-        .layer(DefaultBodyLimit::disable())
-        .with_state(shared)
+        .with_state(shared);
+    // Once around the router: `Router::layer` would wrap each route, and axum clones the
+    // matched route's boxed layers for every request.
+    Router::new().fallback_service(DefaultBodyLimit::disable().layer(routes))
 }
 
 /// `202 {"status":"OK"}`, the answer to every post the runtime makes: a static body, not
@@ -82,26 +92,25 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
             "environment is shutting down",
         );
     };
-    let mut headers = HeaderMap::new();
-    let mut set = |name: &'static str, value: &str| {
+    // Static names and values: a name made from a `&str` is copied into a new buffer on
+    // every insert.
+    let mut headers = HeaderMap::with_capacity(8);
+    let mut set = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    set("lambda-runtime-aws-request-id", &inv.request_id);
-    set("lambda-runtime-deadline-ms", &inv.deadline_ms.to_string());
-    set(
-        "lambda-runtime-invoked-function-arn",
-        &inv.invoked_function_arn,
-    );
-    set("lambda-runtime-trace-id", &inv.trace_id);
-    set("content-type", "application/json");
+    set(REQUEST_ID, &inv.request_id);
+    set(INVOKED_FUNCTION_ARN, &inv.invoked_function_arn);
+    set(TRACE_ID, &inv.trace_id);
     if let Some(cc) = &inv.client_context {
-        set("lambda-runtime-client-context", cc);
+        set(CLIENT_CONTEXT, cc);
     }
     if let Some(ci) = &inv.cognito_identity {
-        set("lambda-runtime-cognito-identity", ci);
+        set(COGNITO_IDENTITY, ci);
     }
+    headers.insert(DEADLINE_MS, HeaderValue::from(inv.deadline_ms));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     *Shared::lock(&shared.delivered) = Some(inv.request_id.clone());
     let reply = Reply {
         outcome,

@@ -9,6 +9,7 @@ use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch};
 
+use crate::reread::{vm_hwm_bytes, Reread};
 use crate::SandboxError;
 
 /// Starts `cmd` as the leader of its own process group, with stdout and stderr merged
@@ -108,6 +109,9 @@ pub struct Instance {
     /// environment's log gets it as the runtime's, the Telemetry API tells it apart
     /// (`extension` records).
     extension_output: Option<pipe::Receiver>,
+    /// The runtime process's `/proc/PID/status`, read for its peak memory after every
+    /// invocation (a process sandbox's; a jail reads its cgroup's).
+    status: Reread,
 }
 
 impl Instance {
@@ -124,6 +128,7 @@ impl Instance {
             teardown,
             extensions: None,
             extension_output: None,
+            status: Reread::default(),
         }
     }
 
@@ -163,6 +168,7 @@ impl Instance {
             teardown: None,
             extensions: None,
             extension_output: None,
+            status: Reread::default(),
         };
         std::mem::replace(self, gone)
     }
@@ -179,6 +185,7 @@ impl Instance {
             teardown,
             extensions: None,
             extension_output: None,
+            status: Reread::default(),
         }
     }
 
@@ -193,6 +200,7 @@ impl Instance {
             teardown: None,
             extensions: None,
             extension_output: None,
+            status: Reread::default(),
         }
     }
 
@@ -310,16 +318,8 @@ impl Instance {
         if let Process::Task(_) = &self.process {
             return None;
         }
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
+        self.status
+            .with(|| format!("/proc/{}/status", self.pid).into(), vm_hwm_bytes)
     }
 
     /// What reads the environment's use of the host while it runs: its cgroup in a

@@ -14,6 +14,7 @@ pub mod extensions;
 mod instance;
 pub mod jail;
 mod process;
+mod reread;
 #[cfg(any(test, feature = "scripted"))]
 pub mod scripted;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! number of rows by the retention sweep.
 
 use hearth_model::audit::{AuditAttribute, AuditEvent, AuditPage, AuditQuery, AuditRetention};
-use rusqlite::{params, Transaction};
+use rusqlite::params;
 
 use crate::{SqliteStore, StoreError};
 
@@ -13,7 +13,7 @@ const DAY_MS: i64 = 86_400_000;
 const DELETE_BATCH: i64 = crate::retention::DELETE_BATCH;
 
 /// Appends an event in the writer's transaction.
-pub(crate) fn append(tx: &Transaction<'_>, e: &AuditEvent) -> Result<(), StoreError> {
+pub(crate) fn append(tx: &rusqlite::Connection, e: &AuditEvent) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO audit_events (time_ms, event_id, event_name, event_source, user_name,
              principal, access_key, action, resource, resource_type, data)

@@ -111,7 +111,7 @@ pub struct LogGroupInfo {
     pub retention_days: Option<u32>,
 }
 
-pub(crate) fn append(tx: &rusqlite::Transaction<'_>, b: &LogBatch) -> Result<(), StoreError> {
+pub(crate) fn append(tx: &rusqlite::Connection, b: &LogBatch) -> Result<(), StoreError> {
     if b.chunk.is_empty() {
         return Ok(());
     }

@@ -11,7 +11,7 @@
 //! on the store's clock), is claimed by any node ([`crate::QueueStore::claim_events`]).
 
 use bytes::Bytes;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{SqliteStore, StoreError};
 
@@ -106,7 +106,7 @@ ALTER TABLE queue ADD COLUMN counts_lineage BOOLEAN NOT NULL DEFAULT FALSE;
 /// How many sequence numbers a node takes at once on a shared store.
 pub const SEQ_BLOCK: i64 = 1 << 16;
 
-fn insert(tx: &Transaction<'_>, e: &QueuedEvent, payload: &[u8]) -> Result<(), StoreError> {
+fn insert(tx: &Connection, e: &QueuedEvent, payload: &[u8]) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO queue (seq, owner, request_id, function, qualifier, payload, client_context,
                             accepted_ms, due_ms, runs, setbacks, last_outcome, trace_header,
@@ -152,7 +152,7 @@ fn event(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedEvent> {
     })
 }
 
-pub(crate) fn apply(tx: &Transaction<'_>, op: &QueueOp) -> Result<(), StoreError> {
+pub(crate) fn apply(tx: &Connection, op: &QueueOp) -> Result<(), StoreError> {
     match op {
         QueueOp::Insert(e, payload) => insert(tx, e, payload)?,
         QueueOp::Finish { seq, owner, follow } => {

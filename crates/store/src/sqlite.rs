@@ -129,25 +129,36 @@ impl SqliteStore {
         changes: &[Change],
         durability: Durability,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         if durability == Durability::Synced {
             // In WAL mode FULL fsyncs the WAL at commit; NORMAL leaves it to checkpoints.
-            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.prepare_cached("PRAGMA synchronous = FULL")?
+                .execute([])?;
         }
+        // BEGIN and COMMIT as cached statements: `Connection::transaction` parses
+        // them anew for every group, and this runs for nearly every invocation.
         let result = (|| {
-            let tx = conn.transaction()?;
-            for change in changes {
-                match change {
-                    Change::Logs(b) => crate::logs::append(&tx, b)?,
-                    Change::Queue(op) => crate::queue::apply(&tx, op)?,
-                    Change::Audit(event) => crate::audit::append(&tx, event)?,
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let applied = (|| {
+                for change in changes {
+                    match change {
+                        Change::Logs(b) => crate::logs::append(&conn, b)?,
+                        Change::Queue(op) => crate::queue::apply(&conn, op)?,
+                        Change::Audit(event) => crate::audit::append(&conn, event)?,
+                    }
                 }
+                conn.prepare_cached("COMMIT")?.execute([])?;
+                Ok::<_, StoreError>(())
+            })();
+            // A failed change, or a COMMIT SQLite did not roll back itself.
+            if applied.is_err() && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
             }
-            tx.commit()?;
-            Ok(())
+            applied
         })();
         if durability == Durability::Synced {
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.prepare_cached("PRAGMA synchronous = NORMAL")?
+                .execute([])?;
         }
         result
     }

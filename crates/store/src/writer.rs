@@ -435,6 +435,24 @@ mod tests {
             "{err:?}"
         );
         assert!(!err.is_disk_full());
+        // Rolled back whole: the group's log lines are not there either (the queue's
+        // change is retried alone and fails again), and the next group commits.
+        let batch = || LogBatch::from_lines("f", "s", [(1, "x")]);
+        let err = rt.block_on(writer.commit(
+            vec![Change::Logs(batch()), Change::Queue(QueueOp::remove(1))],
+            Durability::Synced,
+        ));
+        assert!(err.is_err());
+        assert!(crate::logs::tests::first_logs(&store, "f").is_empty());
+        rt.block_on(writer.commit(vec![Change::Logs(batch())], Durability::Committed))
+            .expect("the next group commits");
+        assert_eq!(crate::logs::tests::first_logs(&store, "f").len(), 1);
+        let conn = store.conn();
+        assert!(conn.is_autocommit(), "no transaction left open");
+        let synchronous: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(synchronous, 1, "NORMAL again after a synced commit");
     }
 
     #[test]

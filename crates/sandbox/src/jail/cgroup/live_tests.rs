@@ -205,6 +205,9 @@ fn allocating_past_the_limit_is_an_oom_kill() {
         return;
     };
     let cgroup = live.cgroup();
+    // Read once before: the peak is read again through the same descriptor after.
+    let empty = cgroup.peak_memory_bytes().expect("peak");
+    assert!(empty < 32 << 20, "an empty cgroup's peak: {empty}");
     // The child joins by itself through procs_files, as a jailed runtime does.
     let status = Command::new("sh")
         .arg("-c")

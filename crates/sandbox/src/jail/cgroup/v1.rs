@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::kill::{freeze_and_kill, Freezer, FREEZE_PATIENCE, POLL};
 use super::CPU_PERIOD_US;
 use super::{fs, validate_name, Cgroup, CgroupError, CgroupManager, Limits, Version};
+use crate::reread::Reread;
 
 /// The v1 controllers an environment needs, in the order their directories are made.
 pub(crate) const CONTROLLERS: [&str; 4] = ["memory", "cpu", "pids", "freezer"];
@@ -99,6 +100,7 @@ impl CgroupManager for V1Manager {
             freezer,
             memsw: self.memsw,
             cpuacct: self.cpuacct_dir(name),
+            peak: Reread::default(),
         }))
     }
 
@@ -127,6 +129,7 @@ impl CgroupManager for V1Manager {
             freezer,
             memsw: self.memsw,
             cpuacct: self.cpuacct_dir(name),
+            peak: Reread::default(),
         };
         if let Err(e) = cgroup.set_limits(limits) {
             let _ = fs::remove_cgroup_dirs(&cgroup.dirs);
@@ -154,6 +157,8 @@ pub struct V1Cgroup {
     memsw: bool,
     /// Its directory in the `cpuacct` hierarchy, if Hearth uses that hierarchy.
     cpuacct: Option<PathBuf>,
+    /// `memory.max_usage_in_bytes`, read after every invocation.
+    peak: Reread,
 }
 
 impl V1Cgroup {
@@ -254,7 +259,8 @@ impl Cgroup for V1Cgroup {
     }
 
     fn peak_memory_bytes(&self) -> Option<u64> {
-        fs::read_u64(&self.memory.join("memory.max_usage_in_bytes"))
+        self.peak
+            .u64(|| self.memory.join("memory.max_usage_in_bytes"))
     }
 
     fn oom_kills(&self) -> u64 {

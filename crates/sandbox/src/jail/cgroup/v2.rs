@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::kill::{freeze_and_kill, wait_empty, Freezer, FREEZE_PATIENCE, POLL};
 use super::CPU_PERIOD_US;
 use super::{fs, validate_name, Cgroup, CgroupError, CgroupManager, Limits, Version};
+use crate::reread::Reread;
 
 /// The leaf Hearth's own processes move into so its cgroup may delegate controllers.
 pub(crate) const SUPERVISOR: &str = "supervisor";
@@ -141,6 +142,7 @@ impl CgroupManager for V2Manager {
             dir,
             kill_file: self.kill_file,
             swap_max: self.swap_max,
+            peak: Reread::default(),
         };
         if let Err(e) = cgroup.set_limits(limits) {
             let _ = fs::remove_cgroup_dir(&cgroup.dir);
@@ -159,6 +161,7 @@ impl CgroupManager for V2Manager {
             dir: self.base.join(name),
             kill_file: self.kill_file,
             swap_max: self.swap_max,
+            peak: Reread::default(),
         }))
     }
 
@@ -178,6 +181,8 @@ pub struct V2Cgroup {
     kill_file: bool,
     /// Whether `memory.swap.max` exists.
     swap_max: bool,
+    /// `memory.peak`, read after every invocation.
+    peak: Reread,
 }
 
 impl V2Cgroup {
@@ -189,6 +194,7 @@ impl V2Cgroup {
             dir,
             kill_file,
             swap_max: false,
+            peak: Reread::default(),
         }
     }
 
@@ -248,7 +254,8 @@ impl Cgroup for V2Cgroup {
     }
 
     fn peak_memory_bytes(&self) -> Option<u64> {
-        fs::read_u64(&self.dir.join("memory.peak"))
+        self.peak
+            .u64(|| self.dir.join("memory.peak"))
             .or_else(|| fs::read_u64(&self.dir.join("memory.current")))
     }
 

@@ -146,10 +146,14 @@ fn peak_prefers_memory_peak_then_current() {
     let cg = manager.create("env", &limits()).expect("created");
     let dir = own.join("hearth/env");
     assert_eq!(cg.peak_memory_bytes(), None);
+    // A kernel before 5.19 has no memory.peak.
     write(dir.join("memory.current"), "1000\n").expect("write");
     assert_eq!(cg.peak_memory_bytes(), Some(1000));
     write(dir.join("memory.peak"), "5000\n").expect("write");
     assert_eq!(cg.peak_memory_bytes(), Some(5000));
+    // Read again after each invocation, through the descriptor the first read opened.
+    write(dir.join("memory.peak"), "7000\n").expect("write");
+    assert_eq!(cg.peak_memory_bytes(), Some(7000));
 }
 
 #[test]
