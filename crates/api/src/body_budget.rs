@@ -64,7 +64,7 @@ impl BodyBudget {
 
     /// Applies the budget to every request of `router`.
     pub fn apply(self, router: Router) -> Router {
-        crate::around(router, axum::middleware::from_fn_with_state(self, enforce))
+        hearth_serve::around(router, axum::middleware::from_fn_with_state(self, enforce))
     }
 
     /// The permits a body of `bytes` costs, at most the whole budget.

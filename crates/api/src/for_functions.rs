@@ -14,7 +14,7 @@ const HEARTH_PREFIX: &str = "/_hearth";
 
 /// `app` without Hearth's own endpoints.
 pub fn for_functions(app: Router) -> Router {
-    crate::around(app, axum::middleware::from_fn(aws_paths_only))
+    hearth_serve::around(app, axum::middleware::from_fn(aws_paths_only))
 }
 
 async fn aws_paths_only(req: Request, next: Next) -> Response {

@@ -308,7 +308,7 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
 
 /// `router` with the guard in front of every route.
 pub fn guarded(router: Router, guard: RequestGuard) -> Router {
-    crate::around(
+    hearth_serve::around(
         router,
         axum::middleware::from_fn_with_state(Arc::new(guard), enforce),
     )

@@ -8,7 +8,6 @@
 
 mod account;
 mod action;
-mod around;
 mod audit;
 mod audit_params;
 mod auth;
@@ -39,7 +38,6 @@ pub mod guard;
 mod http_api;
 pub mod http_endpoints;
 mod iam;
-pub use around::around;
 pub use for_functions::for_functions;
 mod eventstream;
 mod hearth;
@@ -318,7 +316,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)
         .with_state(state.clone());
-    // The layers below wrap the whole router once (`around.rs`), not each route.
+    // The layers below wrap the whole router once (`hearth_serve::around`), not each route.
     // Bodies are read by `body::read` with per-operation limits and AWS errors.
     let api = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
@@ -333,7 +331,7 @@ pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Rou
     let app = forward::routes()
         .with_state(state.clone())
         .fallback_service(api);
-    around(
+    hearth_serve::around(
         app,
         tower::ServiceBuilder::new()
             // Function URLs and HTTP APIs answer before anything of the Lambda API sees

@@ -13,7 +13,6 @@ use bytes::{Bytes, BytesMut};
 use hearth_model::limits::SYNC_RESPONSE_MAX_BYTES;
 use http_body_util::BodyExt;
 use serde_json::json;
-use tower::Layer;
 
 use crate::stream::{self, Read};
 use crate::{InitSignal, Outcome, Reply, Shared};
@@ -39,9 +38,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::extension_routes::routes())
         .merge(crate::telemetry_routes::routes())
         .with_state(shared);
-    // Once around the router: `Router::layer` would wrap each route, and axum clones the
-    // matched route's boxed layers for every request.
-    Router::new().fallback_service(DefaultBodyLimit::disable().layer(routes))
+    // Once around the router, not per route (see `hearth_serve::around`).
+    hearth_serve::around(routes, DefaultBodyLimit::disable())
 }
 
 /// `202 {"status":"OK"}`, the answer to every post the runtime makes: a static body, not

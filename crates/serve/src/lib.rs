@@ -18,11 +18,13 @@
 //! The outbound side is here too ([`http_client`]): one client shape for what Hearth
 //! sends to other nodes and to subscribers.
 
+mod around;
 mod client;
 mod io;
 mod table;
 mod transport;
 
+pub use around::around;
 pub use client::{http_client, public_roots, HttpClient};
 pub use transport::{tls_config, Transport};
 

@@ -6,8 +6,9 @@
 //! 84 allocations of a warm Invoke; `docs/performance.md`). Wrapped once, the layers are
 //! one service around the router (whose clone is an `Arc`), cloned into one box per
 //! request. What a layer sees is the same either way but for the matched route: only
-//! route layers (`Router::route_layer`, after routing) see `MatchedPath`, and Hearth's
-//! two that need it (authorization and the audit trail) stay route layers.
+//! route layers (`Router::route_layer`, after routing) see `MatchedPath`, and the control
+//! plane's two that need it (authorization and the audit trail) stay route layers. Both
+//! the control plane and every environment's Runtime API wrap their routers with it.
 
 use std::convert::Infallible;
 
