@@ -135,27 +135,7 @@ impl SqliteStore {
             conn.prepare_cached("PRAGMA synchronous = FULL")?
                 .execute([])?;
         }
-        // BEGIN and COMMIT as cached statements: `Connection::transaction` parses
-        // them anew for every group, and this runs for nearly every invocation.
-        let result = (|| {
-            conn.prepare_cached("BEGIN")?.execute([])?;
-            let applied = (|| {
-                for change in changes {
-                    match change {
-                        Change::Logs(b) => crate::logs::append(&conn, b)?,
-                        Change::Queue(op) => crate::queue::apply(&conn, op)?,
-                        Change::Audit(event) => crate::audit::append(&conn, event)?,
-                    }
-                }
-                conn.prepare_cached("COMMIT")?.execute([])?;
-                Ok::<_, StoreError>(())
-            })();
-            // A failed change, or a COMMIT SQLite did not roll back itself.
-            if applied.is_err() && !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            applied
-        })();
+        let result = transact(&conn, changes);
         if durability == Durability::Synced {
             conn.prepare_cached("PRAGMA synchronous = NORMAL")?
                 .execute([])?;
@@ -174,6 +154,29 @@ impl SqliteStore {
     pub(crate) fn changed(&self, function: &str) {
         self.changes.function_changed(function);
     }
+}
+
+/// `changes` in order in one transaction, begun and committed with cached statements
+/// (`Connection::transaction` parses `BEGIN` and `COMMIT` anew each time, and this runs for
+/// nearly every invocation); rolled back whole when a change or the commit fails.
+fn transact(conn: &rusqlite::Connection, changes: &[Change]) -> Result<(), StoreError> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let applied = changes
+        .iter()
+        .try_for_each(|change| match change {
+            Change::Logs(b) => crate::logs::append(conn, b),
+            Change::Queue(op) => crate::queue::apply(conn, op),
+            Change::Audit(event) => crate::audit::append(conn, event),
+        })
+        .and_then(|()| {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(())
+        });
+    // SQLite rolls back by itself after some failed commits, not after a failed change.
+    if applied.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    applied
 }
 
 impl MetadataStore for SqliteStore {
