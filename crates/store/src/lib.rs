@@ -46,6 +46,7 @@ mod tokens;
 pub mod traits;
 mod versions;
 mod writer;
+mod writer_queue;
 
 pub use access_keys::StoredKey;
 pub use blobs::{inspect_zip, ZipInfo};

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::queue::QueueOp;
+use crate::writer_queue::JobQueue;
 use crate::{ChangeStore, LogBatch, Store, WriteError};
 
 /// Most jobs one transaction takes, so a flood still gets committed steadily.
@@ -90,7 +91,7 @@ enum Job {
 /// dropped.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: Arc<Jobs>,
     hook: Arc<OnceLock<CommitHook>>,
     log_room: Arc<Semaphore>,
     log_backlog: usize,
@@ -103,13 +104,20 @@ impl Writer {
 
     /// A writer that lets at most `log_backlog` bytes of log lines wait for a commit.
     pub fn with_backlog(store: Store, log_backlog: usize) -> std::io::Result<Self> {
-        let (jobs, rx) = mpsc::channel::<Job>();
+        let queue = Arc::new(JobQueue::new(MAX_GROUP));
         let store = store.change_store();
         let hook: Arc<OnceLock<CommitHook>> = Arc::default();
         let told = hook.clone();
+        let taken = queue.clone();
         std::thread::Builder::new()
             .name("hearth-writer".into())
-            .spawn(move || run(store, rx, &told))?;
+            .spawn(move || {
+                // However the thread ends, later jobs are refused rather than queued
+                // for nobody.
+                let _closed = Jobs(taken.clone());
+                run(store, &taken, &told);
+            })?;
+        let jobs = Arc::new(Jobs(queue));
         let units = (log_backlog / ROOM_UNIT).clamp(1, Semaphore::MAX_PERMITS);
         Ok(Self {
             jobs,
@@ -206,7 +214,11 @@ impl Writer {
     }
 
     fn send(&self, job: Job) {
-        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+        let urgent = match &job {
+            Job::Changes { ack, .. } => ack.is_some(),
+            Job::Flush(_) => true,
+        };
+        if let Err(job) = self.jobs.0.push(job, urgent) {
             tracing::error!("the store writer has stopped; changes lost");
             let ack = match job {
                 Job::Changes { ack, .. } => ack,
@@ -219,18 +231,25 @@ impl Writer {
     }
 }
 
-fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>, hook: &OnceLock<CommitHook>) {
+/// The queue, closed when the last handle (or the writer thread) lets go of it.
+struct Jobs(Arc<JobQueue<Job>>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+fn run(store: Arc<dyn ChangeStore>, queue: &JobQueue<Job>, hook: &OnceLock<CommitHook>) {
     let mut drops = Drops::default();
-    while let Ok(first) = rx.recv() {
-        let deadline = Instant::now() + GATHER;
+    // A group is what was queued while the writer gathered; someone waiting for a
+    // commit ends the gathering (see `JobQueue`).
+    while let Some(group) = queue.next_group(GATHER) {
         let mut changes = Vec::new();
         let mut acks = Vec::new();
         let mut durability = Durability::Committed;
         let mut rooms = Vec::new();
-        let mut jobs = 0;
-        let mut job = Some(first);
-        while let Some(j) = job.take() {
-            jobs += 1;
+        for j in group {
             match j {
                 Job::Changes {
                     changes: c,
@@ -247,16 +266,6 @@ fn run(store: Arc<dyn ChangeStore>, rx: mpsc::Receiver<Job>, hook: &OnceLock<Com
                 }
                 Job::Flush(ack) => acks.push(ack),
             }
-            if jobs >= MAX_GROUP {
-                break;
-            }
-            // Someone waiting ends the gathering: take what is already queued, then commit.
-            job = if acks.is_empty() {
-                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                    .ok()
-            } else {
-                rx.try_recv().ok()
-            };
         }
         let count = changes.len();
         let began = Instant::now();
