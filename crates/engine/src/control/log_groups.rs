@@ -96,6 +96,11 @@ impl Engine {
     /// Every log group with lines or a retention (a function that has logged nothing
     /// has no group yet, as on Lambda), in name order.
     pub async fn log_groups(&self) -> Result<Vec<LogGroupInfo>, EngineError> {
+        // An invocation answered has handed its lines to the writer; listing after it
+        // must see its group (a first invocation makes one), not race the next commit.
+        if let Err(e) = self.inner.writer.flush().await {
+            tracing::warn!(error = %e, "listing log groups after a failed write");
+        }
         let store = self.inner.store.clone();
         blocking(move || store.logs().log_groups()).await
     }
