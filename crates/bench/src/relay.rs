@@ -38,8 +38,6 @@ const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 const DEADLINE: Duration = Duration::from_secs(300);
 /// Lambda's synchronous payload limit, with room to spare: bodies are read whole.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// The server's worker threads: what Hearth's `Runtime::new()` starts on this 2-core machine.
-const WORKERS: usize = 2;
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:relay-floor";
 const TRACE_ID: &str = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0";
 
@@ -126,8 +124,9 @@ pub fn run(
     bound: impl FnOnce(Addresses) -> std::io::Result<()>,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    // Tokio's default worker count, one per CPU (2 on the reference machine): what
+    // Hearth's server starts with `Runtime::new()`.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
         .enable_all()
         .build()
         .context("cannot start the relay's runtime")?;
