@@ -402,7 +402,9 @@ pub(super) fn throughput(
                 None,
             );
         }
-        progress(format!("relay floor at concurrency {c}, {c} runtimes"));
+        progress(format!(
+            "relay floor at concurrency {c}, a runtime per client"
+        ));
         let relay = relay_floor::measure(plan, &rust.floor, c, addr, req, work)?;
         relay_floor::record(report, c, &relay, result.per_second(), cpu.server);
     }
