@@ -30,8 +30,11 @@ def env_ratio(run: dict) -> float | None:
 # label, how to read the figure, unit, target (op, value) or None
 ROWS = [
     ("server CPU per warm invoke, c32", "cpu_per_invoke_c32_server_us", "µs", ("<=", 50)),
+    ("relay floor's server CPU per invoke, c32 (same protocol and HTTP stack, nothing else)",
+     "relay_floor_cpu_per_invoke_c32_server_us", "µs", None),
     ("environment CPU per invoke over the floor runtime's, c32", env_ratio, "×", ("<=", 1.15)),
     ("warm invokes/s, c32", "throughput_c32_rps", "/s", (">=", 12_000)),
+    ("relay floor's invokes/s, c32", "relay_floor_c32_rps", "/s", None),
     ("warm overhead p50 (Rust)", "warm_overhead_p50_us", "µs", ("<=", 80)),
     ("warm overhead p99 (Rust)", "warm_overhead_p99_us", "µs", ("<=", 300)),
     ("warm overhead p50 (Python)", "python_warm_overhead_p50_us", "µs", ("<=", 100)),

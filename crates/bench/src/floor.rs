@@ -351,6 +351,11 @@ impl RuntimeCommand {
     /// Starts the runtime against `api`, with nothing of the bench's own environment;
     /// stdout is discarded and stderr appended to `log` (where a failure can be read).
     pub fn spawn(&self, api: &FloorApi, log: &Path) -> anyhow::Result<Child> {
+        self.spawn_against(api.addr(), log)
+    }
+
+    /// [`RuntimeCommand::spawn`] against any Runtime API (the relay floor's).
+    pub fn spawn_against(&self, api: SocketAddr, log: &Path) -> anyhow::Result<Child> {
         let stderr = File::options()
             .create(true)
             .append(true)
@@ -360,7 +365,7 @@ impl RuntimeCommand {
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_RUNTIME_API", api.addr().to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

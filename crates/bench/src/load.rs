@@ -58,6 +58,16 @@ pub fn set_credentials(addr: SocketAddr, access_key_id: String, secret: String) 
         .insert(addr, (access_key_id, secret));
 }
 
+/// Signs the requests of every connection to `to` from now on with the key of `from`, if it
+/// has one: a stand-in server (the relay floor) then reads the very same requests.
+pub fn share_credentials(from: SocketAddr, to: SocketAddr) {
+    let mut credentials = CREDENTIALS.write().unwrap_or_else(|p| p.into_inner());
+    let map = credentials.get_or_insert_with(HashMap::new);
+    if let Some(key) = map.get(&from).cloned() {
+        map.insert(to, key);
+    }
+}
+
 /// The SigV4 headers of one request for the bench's server.
 fn sign(
     addr: SocketAddr,

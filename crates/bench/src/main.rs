@@ -23,6 +23,8 @@ mod measure;
 mod messaging;
 mod metrics_overhead;
 mod procs;
+mod relay;
+mod relay_floor;
 mod report;
 mod schedules;
 mod server;
@@ -117,6 +119,11 @@ pub struct BenchArgs {
 
     #[command(flatten)]
     pub dirs: DirArgs,
+
+    /// Internal: be the relay floor's server (the bench starts itself so), serving until
+    /// standard input closes.
+    #[arg(long = "relay-floor-serve", hide = true)]
+    pub relay_floor_serve: bool,
 }
 
 /// The scenarios `--only` runs alone.
@@ -236,7 +243,13 @@ fn payload_1k() -> Vec<u8> {
 }
 
 fn main() -> ExitCode {
-    match run(BenchArgs::parse()) {
+    let args = BenchArgs::parse();
+    let result = if args.relay_floor_serve {
+        relay::serve_process()
+    } else {
+        run(args)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -548,7 +561,7 @@ fn bench(
         )?;
     }
 
-    throughput(plan, &server, &mut report).map_err(|e| server.explain(e))?;
+    throughput(plan, &server, &rust, work, &mut report).map_err(|e| server.explain(e))?;
     server.check_alive()?;
     progress("metrics overhead: warm throughput with --metrics on and off");
     metrics_overhead::metrics_overhead(
@@ -584,6 +597,17 @@ mod tests {
         assert_eq!(p.len(), 1024);
         let v: serde_json::Value = serde_json::from_slice(&p).expect("JSON");
         assert!(v["data"].is_string());
+    }
+
+    #[test]
+    fn the_relay_flag_is_the_one_the_bench_passes() {
+        let args = BenchArgs::try_parse_from(["hearth-bench", relay::SERVE_FLAG]).expect("parse");
+        assert!(args.relay_floor_serve);
+        assert!(
+            !BenchArgs::try_parse_from(["hearth-bench"])
+                .expect("parse")
+                .relay_floor_serve
+        );
     }
 
     #[test]

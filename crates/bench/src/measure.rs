@@ -13,6 +13,7 @@ use super::floor::{self, WarmFloor};
 use super::functions::BenchFunction;
 use super::load::{self, Conn};
 use super::procs;
+use super::relay_floor;
 use super::report::{micros, millis, percentile, Report, Target};
 use super::server::{self, Server};
 use super::{payload_1k, progress, Plan, DEPLOY_WORKERS, ECHO, THROUGHPUT_LEVELS};
@@ -355,7 +356,13 @@ pub(super) fn warm_overhead(
 
 /// Closed-loop throughput of the warm Rust echo at each concurrency level, and where the CPU
 /// time of each invoke went.
-pub(super) fn throughput(plan: &Plan, server: &Server, report: &mut Report) -> anyhow::Result<()> {
+pub(super) fn throughput(
+    plan: &Plan,
+    server: &Server,
+    rust: &BenchFunction,
+    work: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let addr = server.addr();
     let path = server::invoke_path(ECHO);
     let payload = payload_1k();
@@ -395,7 +402,13 @@ pub(super) fn throughput(plan: &Plan, server: &Server, report: &mut Report) -> a
                 None,
             );
         }
+        progress(format!(
+            "relay floor at concurrency {c}, a runtime per client"
+        ));
+        let relay = relay_floor::measure(plan, &rust.floor, c, addr, req, work)?;
+        relay_floor::record(report, c, &relay, result.per_second(), cpu.server);
     }
+    report.method("relay floor", relay_floor::METHOD);
     report.method(
         "throughput",
         &format!(
