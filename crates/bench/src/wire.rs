@@ -40,6 +40,28 @@ impl Head {
         self.start.split(' ').nth(1)?.parse().ok()
     }
 
+    /// Checks a Runtime API `next` answer as the official clients read it (200, the
+    /// function's ARN, a trace id, a deadline in epoch milliseconds) and returns its
+    /// request id: for the floors' tests.
+    #[cfg(test)]
+    pub fn next_event_id(&self, function_arn: &str) -> String {
+        assert_eq!(self.status(), Some(200));
+        assert_eq!(
+            self.header("lambda-runtime-invoked-function-arn"),
+            Some(function_arn)
+        );
+        assert!(self.header("lambda-runtime-trace-id").is_some());
+        let deadline: u128 = self
+            .header("lambda-runtime-deadline-ms")
+            .expect("deadline")
+            .parse()
+            .expect("epoch ms");
+        assert!(deadline > 0);
+        self.header("lambda-runtime-aws-request-id")
+            .expect("request id")
+            .to_string()
+    }
+
     /// Whether the peer closes the connection after this message.
     pub fn closes(&self) -> bool {
         self.header("connection")
