@@ -407,10 +407,8 @@ impl Engine {
         function: &str,
         query: LogQuery,
     ) -> Result<Vec<LogEvent>, EngineError> {
-        // Lines that could not be stored (a full disk) are gone; the rest can be read.
-        if let Err(e) = self.inner.writer.flush().await {
-            tracing::warn!(error = %e, "reading logs after a failed write");
-        }
+        self.commit_handed_lines("reading logs after a failed write")
+            .await;
         let store = self.inner.store.clone();
         let function = function.to_string();
         Ok(
@@ -421,9 +419,8 @@ impl Engine {
 
     /// [`Self::logs`], also saying where a scan bounded by `scan_bytes` stopped.
     pub async fn scan_logs(&self, function: &str, query: LogQuery) -> Result<LogScan, EngineError> {
-        if let Err(e) = self.inner.writer.flush().await {
-            tracing::warn!(error = %e, "reading logs after a failed write");
-        }
+        self.commit_handed_lines("reading logs after a failed write")
+            .await;
         let store = self.inner.store.clone();
         let function = function.to_string();
         Ok(

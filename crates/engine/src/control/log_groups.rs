@@ -38,6 +38,16 @@ fn no_group() -> EngineError {
 }
 
 impl Engine {
+    /// Waits until the log lines handed to the writer so far are committed, so that what
+    /// is read or deleted next includes them (every invocation that has answered handed
+    /// its lines over first). A failed write is logged as `after`: lines that could not be
+    /// stored are gone, and the rest can still be read.
+    pub(crate) async fn commit_handed_lines(&self, after: &str) {
+        if let Err(e) = self.inner.writer.flush().await {
+            tracing::warn!(error = %e, "{after}");
+        }
+    }
+
     /// Whether `/aws/lambda/<function>` exists: the function does, or it left logs or a
     /// retention behind.
     pub async fn log_group_exists(&self, function: &str) -> Result<bool, EngineError> {
@@ -76,9 +86,8 @@ impl Engine {
     /// exists starts a new log group with its next line, as on Lambda.
     pub async fn delete_log_group(&self, function: &str) -> Result<(), EngineError> {
         // Lines already handed to the writer would otherwise land after the delete.
-        if let Err(e) = self.inner.writer.flush().await {
-            tracing::warn!(error = %e, "log lines before a log group deletion were not stored");
-        }
+        self.commit_handed_lines("log lines before a log group deletion were not stored")
+            .await;
         let store = self.inner.store.clone();
         let name = function.to_string();
         let existed = blocking(move || {
@@ -96,20 +105,18 @@ impl Engine {
     /// Every log group with lines or a retention (a function that has logged nothing
     /// has no group yet, as on Lambda), in name order.
     pub async fn log_groups(&self) -> Result<Vec<LogGroupInfo>, EngineError> {
-        // An invocation answered has handed its lines to the writer; listing after it
-        // must see its group (a first invocation makes one), not race the next commit.
-        if let Err(e) = self.inner.writer.flush().await {
-            tracing::warn!(error = %e, "listing log groups after a failed write");
-        }
+        // A group its first invocation made is listed once that invocation has answered,
+        // not after the writer's next commit.
+        self.commit_handed_lines("listing log groups after a failed write")
+            .await;
         let store = self.inner.store.clone();
         blocking(move || store.logs().log_groups()).await
     }
 
     /// A function's log streams (one per execution environment), in name order.
     pub async fn log_streams(&self, function: &str) -> Result<Vec<LogStreamInfo>, EngineError> {
-        if let Err(e) = self.inner.writer.flush().await {
-            tracing::warn!(error = %e, "listing log streams after a failed write");
-        }
+        self.commit_handed_lines("listing log streams after a failed write")
+            .await;
         if !self.log_group_exists(function).await? {
             return Err(no_group());
         }
