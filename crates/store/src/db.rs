@@ -27,6 +27,12 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // A WAL that a burst of log lines grew is cut back when it is next reused, rather
     // than keeping its largest size on disk (and see `checkpoints` for one left idle).
     conn.pragma_update(None, "journal_size_limit", WAL_KEEP as i64)?;
+    // Every transaction here writes, most after reading first. A deferred one that reads
+    // and then finds the write lock held (a TRUNCATE checkpoint takes it while it waits for
+    // readers) fails at once with "database is locked": SQLite cannot wait for the lock
+    // while the transaction's read holds back the checkpoint. IMMEDIATE takes the write
+    // lock first, under the busy timeout.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     crate::migrations::migrate(&mut conn, crate::migrations::MIGRATIONS)?;
     Ok(conn)
 }
@@ -70,7 +76,9 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
             return;
         }
     };
-    let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    // TRUNCATE holds the write lock while it waits for readers: it gives up soon (and
+    // tries again next time) rather than keep the store's writes waiting.
+    let _ = conn.pragma_update(None, "busy_timeout", 100);
     let wal = path.with_extension("db-wal");
     let mut failing = false;
     while alive.strong_count() > 0 {
@@ -347,5 +355,71 @@ pub(crate) mod tests {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         assert!(size() <= super::WAL_KEEP, "the WAL kept {} bytes", size());
+    }
+
+    /// A TRUNCATE checkpoint holds the WAL's write lock while it waits for readers to
+    /// leave the WAL. A read-then-write transaction begun meanwhile must wait for it (the
+    /// busy timeout), not fail at once with "database is locked" as a deferred one does
+    /// when it tries to upgrade: that left a function `Pending` once (`settle` could not
+    /// record its state).
+    #[test]
+    fn an_edit_waits_out_a_truncate_checkpoint() {
+        use rusqlite::{Connection, ErrorCode};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(dir.path()).expect("open");
+        store.insert_function(&sample("f")).expect("insert");
+        let path = dir.path().join("hearth.db");
+        // A reader on the WAL's latest snapshot keeps TRUNCATE waiting.
+        let reader = Connection::open(&path).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM functions", [], |r| r.get(0))
+            .expect("read");
+        let checkpoint = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                let conn = Connection::open(&path).expect("checkpointer");
+                conn.pragma_update(None, "busy_timeout", 10_000)
+                    .expect("timeout");
+                super::checkpoint(&conn, "TRUNCATE").expect("checkpoint")
+            }
+        });
+        // Until the checkpoint holds the write lock, a writer with no busy timeout gets in.
+        let probe = Connection::open(&path).expect("probe");
+        probe
+            .busy_timeout(std::time::Duration::ZERO)
+            .expect("no wait");
+        let holding = || match probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK") {
+            Err(rusqlite::Error::SqliteFailure(e, _)) => e.code == ErrorCode::DatabaseBusy,
+            _ => false,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !holding() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the checkpoint never took the lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            reader.execute_batch("COMMIT").expect("end the read");
+        });
+        let edited = store.edit_function(
+            "f",
+            Box::new(|f: &mut FunctionConfig| {
+                f.description = "edited".into();
+                true
+            }),
+        );
+        assert!(
+            matches!(edited, Ok(crate::traits::Edited::Done(_))),
+            "the edit failed: {edited:?}"
+        );
+        release.join().expect("released");
+        assert_eq!(
+            checkpoint.join().expect("checkpointed"),
+            super::Checkpoint::Complete
+        );
     }
 }

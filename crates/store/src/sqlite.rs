@@ -159,8 +159,9 @@ impl SqliteStore {
 /// `changes` in order in one transaction, begun and committed with cached statements
 /// (`Connection::transaction` parses `BEGIN` and `COMMIT` anew each time, and this runs for
 /// nearly every invocation); rolled back whole when a change or the commit fails.
+/// IMMEDIATE, as every transaction of the store (see `db::open`).
 fn transact(conn: &rusqlite::Connection, changes: &[Change]) -> Result<(), StoreError> {
-    conn.prepare_cached("BEGIN")?.execute([])?;
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let applied = changes
         .iter()
         .try_for_each(|change| match change {

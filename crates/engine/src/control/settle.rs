@@ -13,6 +13,14 @@ use super::retire::RecordChange;
 use crate::executor::CodeFailure;
 use crate::Engine;
 
+/// How long `settle` waits before each new try to record an outcome the store refused.
+const RECORD_RETRIES: [std::time::Duration; 4] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+    std::time::Duration::from_secs(8),
+];
+
 impl Engine {
     /// Finishes a create or update in the background: unpacks the code (so the first
     /// invoke does not pay for it), retires old environments, then reports the
@@ -40,7 +48,22 @@ impl Engine {
         if let Err(failure) = self.inner.executor.compose_layers(&layers).await {
             tracing::warn!(function = name, reason = %failure.reason(), "the function's layers cannot be composed");
         }
-        let result = self.record_outcome(name, &f.revision_id, ready.as_ref().err());
+        let mut result = self.record_outcome(name, &f.revision_id, ready.as_ref().err());
+        // A store error (a full disk, a lock held too long) must not leave the function
+        // `Pending` until the next start: try again a few times, further apart.
+        for wait in RECORD_RETRIES {
+            if result.is_ok() {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            result = self.record_outcome(name, &f.revision_id, ready.as_ref().err());
+        }
+        if result.is_err() {
+            tracing::error!(
+                function = name,
+                "gave up recording the function's state; the next start settles it"
+            );
+        }
         // Gone, failed, or a newer change settles (and settles these versions) itself.
         let Ok(Some(Ok(latest))) = result else {
             self.inner.store.code().collect_code();
