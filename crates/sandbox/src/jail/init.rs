@@ -53,7 +53,7 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::signal::SigSet;
 use nix::sys::signal::{kill, sigaction, signal, SaFlags, SigAction, SigHandler, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::socket::{recvmsg, send, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{recv, recvmsg, send, ControlMessageOwned, MsgFlags};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{execve, fork, setgroups, setresgid, setresuid, ForkResult, Gid, Pid, Uid};
 
@@ -352,7 +352,14 @@ fn run(enter: &Enter) -> io::Result<End> {
 /// Receives one message from the control socket: its bytes (empty when Hearth closed
 /// the socket) and the file descriptors that came with it.
 fn receive(control: &OwnedFd) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
-    let mut buf = vec![0u8; MAX_CLAIM];
+    // A buffer of the message's own size, not of the largest one: the reaper keeps its
+    // memory for as long as the environment lives, and a zeroed MAX_CLAIM buffer (taken
+    // from the heap once glibc had raised its mmap threshold) was most of it.
+    let len = next_len(control)?;
+    if len > MAX_CLAIM {
+        return Err(io::Error::other("message from Hearth too large"));
+    }
+    let mut buf = vec![0u8; len];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; MAX_FDS]);
     let (bytes, truncated, raw_fds) = loop {
         let mut iov = [IoSliceMut::new(&mut buf)];
@@ -386,6 +393,34 @@ fn receive(control: &OwnedFd) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     }
     buf.truncate(bytes);
     Ok((buf, fds))
+}
+
+/// The length of the next message on the control socket (0 once Hearth closed it),
+/// without taking it or the descriptors it carries: with `MSG_TRUNC` a Unix socket's
+/// `recv` answers a packet's whole length whatever the buffer's size.
+fn next_len(control: &OwnedFd) -> io::Result<usize> {
+    loop {
+        match recv(
+            control.as_raw_fd(),
+            &mut [],
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+        ) {
+            Ok(len) => return Ok(len),
+            Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(os(e)),
+        }
+    }
+}
+
+/// Gives the heap's free pages back to the system: the reaper and init live as long as
+/// their environment, and what they freed after setting it up would otherwise stay theirs.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks and trims the allocator's own free lists; this
+    // process is single-threaded.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// PID 1 of the environment.
@@ -467,7 +502,8 @@ fn reaper(enter: &Enter, control: OwnedFd) -> io::Result<End> {
     let _ = exec_write.write_all(&exec);
     drop(exec_write);
     let _ = hand_over(&handing, extension_output.as_ref());
-    drop((handing, extension_output));
+    drop((handing, extension_output, exec, claim, raw, filter));
+    release_free_memory();
     let mut ended = None;
     loop {
         match waitpid(None, None) {
