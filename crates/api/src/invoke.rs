@@ -154,9 +154,10 @@ pub(crate) async fn invoke(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     // The headers, and the caller the authentication layer found (forwarded in a fleet).
-    parts: axum::http::request::Parts,
-    body: Body,
+    // Taken whole and split: a `Parts` extractor would clone the headers and extensions.
+    request: axum::extract::Request,
 ) -> ApiResult<Response> {
+    let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let function = function_ref(&function, &query, &tenant)?;
     let (dry_run, event) =

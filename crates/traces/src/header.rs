@@ -209,23 +209,29 @@ impl fmt::Display for TraceHeader {
     /// `Root`, `Parent`, `Sampled`, `Lineage`, then the other parts, `;`-separated: the order
     /// Lambda's `_X_AMZN_TRACE_ID` shows.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = Vec::new();
+        // Written straight into the formatter: this runs for every invocation.
+        let mut sep = "";
+        let mut part = |f: &mut fmt::Formatter<'_>, key: &str, value: &dyn fmt::Display| {
+            let written = write!(f, "{sep}{key}={value}");
+            sep = ";";
+            written
+        };
         if let Some(root) = &self.root {
-            parts.push(format!("Root={root}"));
+            part(f, "Root", root)?;
         }
         if let Some(parent) = &self.parent {
-            parts.push(format!("Parent={parent}"));
+            part(f, "Parent", parent)?;
         }
         if let Some(sampled) = self.sampled {
-            parts.push(format!("Sampled={}", sampled.as_str()));
+            part(f, "Sampled", &sampled.as_str())?;
         }
         if let Some(lineage) = &self.lineage {
-            parts.push(format!("Lineage={lineage}"));
+            part(f, "Lineage", lineage)?;
         }
         for (key, value) in &self.extra {
-            parts.push(format!("{key}={value}"));
+            part(f, key, value)?;
         }
-        f.write_str(&parts.join(";"))
+        Ok(())
     }
 }
 
