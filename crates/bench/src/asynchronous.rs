@@ -117,7 +117,7 @@ pub(super) fn async_events(
         &format!("async Event invokes accepted, concurrency {CLIENTS}"),
         "/s",
         Some(accepted.per_second()),
-        Some(Target::AtLeast(5_000.0)),
+        Some(Target::AtLeast(10_000.0)),
     );
     report.add(
         "async_delivery_rps",

@@ -47,6 +47,7 @@ use hearth_runtimes::Catalog;
 use load::Conn;
 use measure::{
     cold_starts, idle_memory, sandbox_rate, settled_snapshot, throughput, warm_overhead, Warm,
+    WarmTargets,
 };
 use report::Report;
 use server::Server;
@@ -524,7 +525,7 @@ fn bench(
 
     progress(format!("warm Invoke, Rust, {} invokes per side", plan.warm));
     warm_overhead(plan.warm, plan.rounds, &rust, ECHO, &mut conn, work)
-        .map(|w| w.record(&mut report, "", "Rust", true))
+        .map(|w| w.record(&mut report, "", "Rust", WarmTargets::RUST))
         .map_err(|e| server.explain(e))?;
     match &python {
         Some(p) => {
@@ -533,7 +534,7 @@ fn bench(
                 p.spec.runtime, plan.python_warm
             ));
             warm_overhead(plan.python_warm, plan.rounds, p, PYTHON, &mut conn, work)
-                .map(|w| w.record(&mut report, "python_", "Python", false))
+                .map(|w| w.record(&mut report, "python_", "Python", WarmTargets::PYTHON))
                 .map_err(|e| server.explain(e))?;
         }
         None => Warm::skipped(&mut report),

@@ -98,6 +98,11 @@ impl Report {
         });
     }
 
+    /// The value of the figure `key`, if it was measured.
+    pub fn value(&self, key: &str) -> Option<f64> {
+        self.figures.iter().find(|f| f.key == key)?.value
+    }
+
     pub fn method(&mut self, name: &str, text: &str) {
         self.methods.insert(name.to_string(), text.to_string());
     }
