@@ -392,12 +392,11 @@ impl Lease {
     /// the environment the policy most functions have.
     pub fn plumb_host(&self) -> io::Result<()> {
         let Lease { host, host_if, .. } = self;
-        let _ = std::fs::write(
-            format!("/proc/sys/net/ipv6/conf/{host_if}/disable_ipv6"),
-            "1",
-        );
         let index = rtnl::index_of(host_if)?;
         let mut rtnl = Rtnl::open()?;
+        // No IPv6 address on the host's end either (the environment's end has IPv6
+        // disabled and the table refuses IPv6). A host without IPv6 refuses the request.
+        let _ = rtnl.no_ipv6_addresses(index);
         rtnl.add_address(index, *host, 31)?;
         rtnl.set_up(index)?;
         self.apply(&self.egress.likely)

@@ -16,7 +16,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
@@ -126,6 +127,23 @@ impl Rtnl {
             RouteNetlinkMessage::NewLink(link),
             0,
             &format!("set link {index} up"),
+        )
+    }
+
+    /// `ip link set INDEX addrgenmode none`: the link gets no IPv6 address of its own
+    /// (no link-local one when it comes up). Unlike writing its `disable_ipv6` sysctl,
+    /// this waits for the kernel's RTNL lock: that write only tries the lock and restarts
+    /// itself until it gets it, spinning on the CPU while other links are being made.
+    pub fn no_ipv6_addresses(&mut self, index: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes = vec![LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+            vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+        )])];
+        self.request(
+            RouteNetlinkMessage::SetLink(link),
+            0,
+            &format!("set link {index} addrgenmode none"),
         )
     }
 
