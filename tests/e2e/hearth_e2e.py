@@ -443,6 +443,18 @@ def wait_updated(client, name: str) -> dict:
     return wait_for(client, name, "LastUpdateStatus", "Successful")
 
 
+def wait_mapping_state(client, uuid: str, state: str, timeout: float = 30) -> dict:
+    """Polls GetEventSourceMapping until the mapping's `State` is `state` (a new mapping is
+    `Creating`, then `Enabled`); returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = client.get_event_source_mapping(UUID=uuid)
+        if got["State"] == state:
+            return got
+        assert time.monotonic() < deadline, f"mapping stayed {got['State']}, not {state}"
+        time.sleep(0.2)
+
+
 RECORDER_MARK = "RECORDED-EVENT "
 
 

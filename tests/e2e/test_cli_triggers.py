@@ -78,9 +78,8 @@ def test_ls_shows_url_mapping_rule_and_subscription(cli, client, sqs, events, sn
     queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     uuid = client.create_event_source_mapping(EventSourceArn=queue, FunctionName=function)["UUID"]
-    # A mapping is Creating, then Enabled; wait for Enabled so both listings see one state.
-    assert h.wait_until(
-        lambda: client.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", timeout=30)
+    # Both listings below then see one state.
+    h.wait_mapping_state(client, uuid, "Enabled")
     rule = h.unique_name("trig-rule")
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["cli-e2e"]}))
     events.put_targets(Rule=rule, Targets=[{"Id": "f", "Arn": arn}])

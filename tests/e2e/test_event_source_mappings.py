@@ -38,16 +38,6 @@ def strip(resp):
     return {k: v for k, v in resp.items() if k != "ResponseMetadata"}
 
 
-def wait_state(client, uuid, state, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = client.get_event_source_mapping(UUID=uuid)
-        if got["State"] == state:
-            return got
-        assert time.monotonic() < deadline, f"mapping stayed {got['State']}, not {state}"
-        time.sleep(0.2)
-
-
 def wait_gone(client, uuid, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
@@ -106,7 +96,7 @@ def test_create_get_list_update_delete(client, sqs):
             f"arn:aws:lambda:{h.REGION}:{h.ACCOUNT}:event-source-mapping:{uuid}",
     }
     assert abs(made["LastModified"].timestamp() - time.time()) < 60
-    got = wait_state(client, uuid, "Enabled")
+    got = h.wait_mapping_state(client, uuid, "Enabled")
     assert got["FunctionArn"] == h.function_arn(name)
 
     listed = client.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
@@ -126,14 +116,14 @@ def test_create_get_list_update_delete(client, sqs):
     assert updated["ScalingConfig"] == {"MaximumConcurrency": 3}
     assert updated["FilterCriteria"] == {
         "Filters": [{"Pattern": json.dumps({"body": {"kind": ["a"]}})}]}
-    wait_state(client, uuid, "Enabled")
+    h.wait_mapping_state(client, uuid, "Enabled")
 
     disabled = client.update_event_source_mapping(UUID=uuid, Enabled=False)
     assert disabled["State"] == "Disabling"
-    wait_state(client, uuid, "Disabled")
+    h.wait_mapping_state(client, uuid, "Disabled")
     enabled = client.update_event_source_mapping(UUID=uuid, Enabled=True)
     assert enabled["State"] == "Enabling"
-    wait_state(client, uuid, "Enabled")
+    h.wait_mapping_state(client, uuid, "Enabled")
 
     deleted = client.delete_event_source_mapping(UUID=uuid)
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 202
@@ -150,7 +140,7 @@ def test_created_disabled_and_paged(client, sqs):
         m = client.create_event_source_mapping(
             EventSourceArn=new_queue(sqs, f"q{i}"), FunctionName=name, Enabled=False)
         uuids.append(m["UUID"])
-    wait_state(client, uuids[0], "Disabled")
+    h.wait_mapping_state(client, uuids[0], "Disabled")
     seen, marker = [], None
     while True:
         kw = {"Marker": marker} if marker else {}
@@ -212,7 +202,7 @@ def test_errors_as_lambda_gives_them(client, raw_client, sqs):
         f"already exists. Please update or delete the existing mapping with UUID "
         f"{made['UUID']}")
     # BatchSize over 10 on update too, unless the window comes with it.
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     assert error(client.update_event_source_mapping, UUID=made["UUID"], BatchSize=20)[1] == \
         "InvalidParameterValueException"
 
@@ -244,7 +234,7 @@ def test_mappings_survive_a_restart(own_server):
     made = client.create_event_source_mapping(
         EventSourceArn=new_queue(sqs_client(own_server.endpoint)), FunctionName=name,
         BatchSize=7)
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     own_server.restart()
     client = h.lambda_client(own_server.endpoint)
     got = client.get_event_source_mapping(UUID=made["UUID"])
@@ -261,7 +251,7 @@ def test_mappings_are_tagged_by_their_arn(client, sqs):
     client.tag_resource(Resource=arn, Tags={"stage": "prod"})
     client.untag_resource(Resource=arn, TagKeys=["team"])
     assert client.list_tags(Resource=arn)["Tags"] == {"stage": "prod"}
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     client.delete_event_source_mapping(UUID=made["UUID"])
     wait_gone(client, made["UUID"])
     assert error(client.list_tags, Resource=arn)[:2] == (404, "ResourceNotFoundException")
@@ -329,7 +319,7 @@ def mapped_fleet(fleet):
     made = client.create_event_source_mapping(
         EventSourceArn=new_queue(sqs_client(node.endpoint)), FunctionName=name)
     uuid = made["UUID"]
-    wait_state(h.lambda_client(second.endpoint), uuid, "Enabled")
+    h.wait_mapping_state(h.lambda_client(second.endpoint), uuid, "Enabled")
     wait_until(lambda: polls(first, uuid) or polls(second, uuid), what="a node polling")
     holder = first if polls(first, uuid) else second
     return (first, second), uuid, holder
@@ -366,7 +356,7 @@ def test_mappings_polled_by_nodes_without_sqs_deliver_through_the_holder(fleet):
         uuid = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
         mapped.append((uuid, sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]))
     for uuid, url in mapped:
-        wait_state(client, uuid, "Enabled")
+        h.wait_mapping_state(client, uuid, "Enabled")
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"to": uuid}))
 
     def drained(url):
@@ -398,7 +388,7 @@ def test_a_change_is_refused_until_the_last_one_is_in_effect(fleet):
     got = client.get_event_source_mapping(UUID=uuid)
     assert (got["State"], got["BatchSize"]) == ("Updating", 5)
     # Once the lease lapses, the survivor applies the change and settles it.
-    wait_state(client, uuid, "Enabled", timeout=60)
+    h.wait_mapping_state(client, uuid, "Enabled", timeout=60)
     assert polls(survivor, uuid)
     assert client.delete_event_source_mapping(UUID=uuid)["State"] == "Deleting"
     assert error(client.delete_event_source_mapping, UUID=uuid)[1] == "ResourceInUseException"
@@ -503,7 +493,7 @@ def test_a_mapping_needs_a_queue_that_hides_messages_as_long_as_the_function_run
     assert made["State"] == "Creating"
     # Pointing a mapping at a function that runs longer is refused the same way.
     slow = consumer(client, h.PYTHON, timeout=90)
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     assert error(client.update_event_source_mapping, UUID=made["UUID"], FunctionName=slow) == (
         400, "InvalidParameterValueException",
         "Queue visibility timeout: 60 seconds is less than Function timeout: 90 seconds")
@@ -519,7 +509,7 @@ def test_partial_batch_failures_reach_the_dead_letter_queue(client, server, sqs,
     made = client.create_event_source_mapping(
         EventSourceArn=arn, FunctionName=name, BatchSize=10,
         FunctionResponseTypes=["ReportBatchItemFailures"])
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     records = wait_until(lambda: [r for r in records_seen(server, name)
                                   if r["body"] == "ok-1"], what="ok-1 delivered")
     r = records[0]
@@ -550,7 +540,7 @@ def test_filtered_out_messages_are_deleted_unseen(client, server, sqs):
     made = client.create_event_source_mapping(
         EventSourceArn=arn, FunctionName=name,
         FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["keep"]}})}]})
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     sqs.send_message(QueueUrl=q, MessageBody=json.dumps({"kind": "drop"}))
     sqs.send_message(QueueUrl=q, MessageBody=json.dumps({"kind": "keep"}))
     wait_until(lambda: records_seen(server, name), what="the kept message")
@@ -577,7 +567,7 @@ def test_a_mapping_of_a_version_polls_with_that_versions_role(client, server, sq
         2] == "The provided execution role does not have permissions to call ReceiveMessage on SQS"
     made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=f"{name}:1")
     assert made["FunctionArn"] == h.function_arn(name) + ":1"
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     sqs.send_message(QueueUrl=q, MessageBody="to-version-1")
     wait_until(lambda: [r for r in records_seen(server, name) if r["body"] == "to-version-1"],
                what="the message delivered to version 1")
@@ -604,7 +594,7 @@ def test_mappings_deliver_when_the_server_serves_https(tmp_path_factory, runtime
         arn = tls_sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
         made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
-        wait_state(client, made["UUID"], "Enabled")
+        h.wait_mapping_state(client, made["UUID"], "Enabled")
         tls_sqs.send_message(QueueUrl=q, MessageBody="over-tls")
         wait_until(lambda: [r for r in records_seen(srv, name) if r["body"] == "over-tls"],
                    what="the message delivered")
@@ -639,7 +629,7 @@ def test_a_mapping_polls_another_sqs_endpoint(server_with_env):
     arn = remote.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
     made = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)
-    wait_state(client, made["UUID"], "Enabled")
+    h.wait_mapping_state(client, made["UUID"], "Enabled")
     remote.send_message(QueueUrl=q, MessageBody="from-afar")
     wait_until(lambda: [r for r in records_seen(this, name) if r["body"] == "from-afar"],
                what="the remote message delivered")

@@ -117,9 +117,7 @@ def loop_function(server, client, sqs, limit):
 def start_loop(client, sqs, name, url, arn):
     uuid = client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name,
                                               BatchSize=1)["UUID"]
-    assert h.wait_until(
-        lambda: client.get_event_source_mapping(UUID=uuid)["State"] == "Enabled",
-        timeout=30, interval=0.2)
+    h.wait_mapping_state(client, uuid, "Enabled")
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": 0}))
     return uuid
 
