@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import hearth_e2e as h
 
 TOKEN = "scrape-secret-0123456789"
+FAILED_AT = []
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def report_of(log_result):
 @pytest.fixture(scope="module")
 def workload(client):
     """One function invoked 3 times successfully and once failing, with the billed ms and
-    the duration of each REPORT line."""
+    the duration of each REPORT line. The failure's wall-clock time is kept in `FAILED_AT`
+    (the alarm test waits for the end of its minute)."""
     name = h.unique_name("observe")
     h.create_function(client, name, MemorySize=256)
     reports = []
@@ -72,6 +74,7 @@ def workload(client):
         inv = h.invoke(client, name, {"n": i}, LogType="Tail")
         assert inv.function_error is None, inv.payload
         reports.append(report_of(inv.log_result))
+    FAILED_AT.append(time.time())
     inv = h.invoke(client, name, {"action": "raise", "message": "boom"}, LogType="Tail")
     assert inv.function_error == "Unhandled"
     reports.append(report_of(inv.log_result))
@@ -220,9 +223,13 @@ def test_an_alarm_on_errors_fires_to_a_topic_and_a_webhook(server, client, workl
         Dimensions=[{"Name": "FunctionName", "Value": name}], Statistic="Sum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
         AlarmActions=[topic, url])
+    # The alarm reads complete minutes only: the failure's minute must end first (up to 60 s
+    # after it), then one evaluation (every 2 s here); 30 s of slack for a loaded machine.
+    period_end = (FAILED_AT[0] // 60 + 1) * 60
     try:
         assert h.wait_until(lambda: cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0][
-            "StateValue"] == "ALARM", timeout=60), cw.describe_alarms(AlarmNames=[alarm])
+            "StateValue"] == "ALARM", timeout=max(0, period_end - time.time()) + 30), \
+            cw.describe_alarms(AlarmNames=[alarm])
         assert h.wait_until(lambda: Hook.received, timeout=30)
         sent = Hook.received[0]
         assert (sent["AlarmName"], sent["NewStateValue"], sent["OldStateValue"]) == \
