@@ -23,6 +23,9 @@ START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 
 
 def env_ratio(run: dict) -> float | None:
+    """The bench's own ratio; computed the same way for runs older than it."""
+    if (ratio := run.get("cpu_per_invoke_c32_environments_over_floor")) is not None:
+        return ratio
     env, floor = run.get("cpu_per_invoke_c32_environments_us"), run.get("floor_cpu_per_invoke_us")
     return env / floor if env is not None and floor else None
 
