@@ -328,11 +328,19 @@ impl Sandbox for JailSandbox {
                 .map_err(|e| jail_err("egress policy", &e))?;
         }
         let limits = Limits::for_memory_mb(spec.memory_mb);
+        // Like Lambda, init runs with a whole CPU whatever the memory size; the
+        // function's share applies from its first event on. Environments wait under
+        // the smallest function's memory with init's CPU (`waiting_limits`), so a claim
+        // writes only what its function changes: most often the memory limit alone.
+        let init_limits = Limits {
+            cpu_millis: limits.cpu_millis.max(slot::INIT_CPU_MILLIS),
+            ..limits
+        };
         // From here on, returning early removes everything (the init process is killed
         // when its handle drops).
         let mut resources = JailResources {
             cgroup: cgroup.clone(),
-            cpu_millis: limits.cpu_millis,
+            cpu_millis: (limits.cpu_millis != init_limits.cpu_millis).then_some(limits.cpu_millis),
             netns: Some(netns),
             tmp: self
                 .maker
@@ -368,18 +376,9 @@ impl Sandbox for JailSandbox {
             Tmp::Tmpfs { .. } => new_tmp = Some(Tmp::Tmpfs { mb: tmp_mb }),
         }
         let mut instance = Instance::adopted(child, output, Some(Box::new(resources)));
-        // Like Lambda, init runs with a whole CPU whatever the memory size; the
-        // function's share applies from its first event on. Environments wait under
-        // the smallest function's limits, so most claims change nothing here.
-        let init_limits = Limits {
-            cpu_millis: limits.cpu_millis.max(slot::INIT_CPU_MILLIS),
-            ..limits
-        };
-        if init_limits != slot::waiting_limits() {
-            cgroup
-                .set_limits(&init_limits)
-                .map_err(|e| jail_err("cgroup", &e))?;
-        }
+        cgroup
+            .change_limits(&slot::waiting_limits(), &init_limits)
+            .map_err(|e| jail_err("cgroup", &e))?;
         let (binds, mut fds) = self.binds(spec)?;
         fds.extend(tmp_fd);
         let extensions = extension_execs(spec);

@@ -202,7 +202,7 @@ impl Drop for Unmade {
         if let Some(cgroup) = self.cgroup.take() {
             drop(JailResources {
                 cgroup,
-                cpu_millis: 0,
+                cpu_millis: None,
                 netns: None,
                 tmp: None,
                 root: Some(self.root.clone()),
@@ -229,7 +229,7 @@ impl Drop for Slot {
             }
             drop(JailResources {
                 cgroup: p.cgroup,
-                cpu_millis: 0,
+                cpu_millis: None,
                 netns: Some(p.netns),
                 tmp: self.tmp_back(p.tmp_disk),
                 root: Some(p.root),

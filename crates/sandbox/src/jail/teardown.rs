@@ -21,8 +21,9 @@ use crate::Teardown;
 /// What an environment holds on the host, removed when it is dropped.
 pub struct JailResources {
     pub cgroup: Arc<dyn Cgroup>,
-    /// The CPU share the function's memory buys, applied after init.
-    pub cpu_millis: u64,
+    /// The CPU share the function's memory buys, applied after init; `None` when it is
+    /// init's own (a whole CPU or more), so that nothing is written then.
+    pub cpu_millis: Option<u64>,
     /// Kept until the environment is gone: its Runtime API listener lives in it.
     pub netns: Option<NetNs>,
     /// `/tmp` disks to give back once the environment's processes are gone.
@@ -50,7 +51,10 @@ impl Teardown for JailResources {
     }
 
     fn init_done(&self) {
-        if let Err(e) = self.cgroup.set_cpu_millis(self.cpu_millis) {
+        let Some(cpu_millis) = self.cpu_millis else {
+            return;
+        };
+        if let Err(e) = self.cgroup.set_cpu_millis(cpu_millis) {
             tracing::warn!(error = %e, "could not set an environment's CPU limit");
         }
     }

@@ -190,6 +190,16 @@ fn limits_can_be_raised_and_lowered() {
             .unwrap_or_else(|e| panic!("set {mb} MB: {e}"));
         assert_eq!(read_limit(), [format!("{}\n", mb << 20)]);
     }
+    // The same through a change from the limits it has, as a claim makes it.
+    let mut from = Limits::for_memory_mb(128);
+    for mb in [1769u64, 512, 10240, 128] {
+        let to = Limits::for_memory_mb(mb);
+        cgroup
+            .change_limits(&from, &to)
+            .unwrap_or_else(|e| panic!("change to {mb} MB: {e}"));
+        assert_eq!(read_limit(), [format!("{}\n", mb << 20)]);
+        from = to;
+    }
     cgroup.set_cpu_millis(72).expect("cpu");
 }
 

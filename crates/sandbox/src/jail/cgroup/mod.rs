@@ -178,6 +178,12 @@ pub trait Cgroup: Send + Sync + fmt::Debug {
     /// Replaces every limit (a cgroup made ahead gets its function's limits).
     fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError>;
 
+    /// Changes the limits from `from`, which the cgroup has (set by [`Cgroup::set_limits`]
+    /// or an earlier change), to `to`, writing only the files whose value differs: a
+    /// claim on the cold-start path, where each cgroup file written costs an open, a
+    /// write and a close.
+    fn change_limits(&self, from: &Limits, to: &Limits) -> Result<(), CgroupError>;
+
     /// Changes the CPU limit (thousandths of a CPU), e.g. from the init phase's full CPU
     /// to the share the function's memory buys.
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError>;

@@ -162,6 +162,22 @@ pub struct V1Cgroup {
 }
 
 impl V1Cgroup {
+    /// Writes the memory limit (and memsw's, where swap accounting is on), `raising` it
+    /// or not: memsw must stay >= the memory limit at every moment, so raising writes
+    /// memsw first and lowering writes it second.
+    fn set_memory(&self, bytes: u64, raising: bool) -> Result<(), CgroupError> {
+        let memory = bytes.to_string();
+        let memsw_limit = self.memory.join("memory.memsw.limit_in_bytes");
+        if self.memsw && raising {
+            fs::write(&memsw_limit, &memory)?;
+        }
+        fs::write(&self.memory.join("memory.limit_in_bytes"), &memory)?;
+        if self.memsw && !raising {
+            fs::write(&memsw_limit, &memory)?;
+        }
+        Ok(())
+    }
+
     fn set_cpu_quota(&self, quota: u64) -> Result<(), CgroupError> {
         match fs::write(&self.cpu.join("cpu.cfs_quota_us"), &quota.to_string()) {
             // v1 refuses a quota above an ancestor's; that smaller quota then applies.
@@ -208,19 +224,9 @@ impl Freezer for V1Cgroup {
 
 impl Cgroup for V1Cgroup {
     fn set_limits(&self, limits: &Limits) -> Result<(), CgroupError> {
-        let memory = limits.memory_bytes.to_string();
         let limit = self.memory.join("memory.limit_in_bytes");
-        let memsw_limit = self.memory.join("memory.memsw.limit_in_bytes");
-        // memsw must stay >= the memory limit at every moment: raising writes memsw
-        // first, lowering writes it second.
         let raising = fs::read_u64(&limit).is_some_and(|current| limits.memory_bytes > current);
-        if self.memsw && raising {
-            fs::write(&memsw_limit, &memory)?;
-        }
-        fs::write(&limit, &memory)?;
-        if self.memsw && !raising {
-            fs::write(&memsw_limit, &memory)?;
-        }
+        self.set_memory(limits.memory_bytes, raising)?;
         // The root memcg and some kernels refuse this; swap only softens the limit then.
         if let Err(e) = fs::write(&self.memory.join("memory.swappiness"), "0") {
             tracing::debug!(error = %e, "memory.swappiness not set");
@@ -231,6 +237,19 @@ impl Cgroup for V1Cgroup {
         )?;
         self.set_cpu_quota(limits.cpu_quota_us())?;
         fs::write(&self.pids.join("pids.max"), &limits.pids.to_string())
+    }
+
+    fn change_limits(&self, from: &Limits, to: &Limits) -> Result<(), CgroupError> {
+        if to.memory_bytes != from.memory_bytes {
+            self.set_memory(to.memory_bytes, to.memory_bytes > from.memory_bytes)?;
+        }
+        if to.cpu_quota_us() != from.cpu_quota_us() {
+            self.set_cpu_quota(to.cpu_quota_us())?;
+        }
+        if to.pids != from.pids {
+            fs::write(&self.pids.join("pids.max"), &to.pids.to_string())?;
+        }
+        Ok(())
     }
 
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {

@@ -236,6 +236,19 @@ impl Cgroup for V2Cgroup {
         fs::write(&self.dir.join("pids.max"), &limits.pids.to_string())
     }
 
+    fn change_limits(&self, from: &Limits, to: &Limits) -> Result<(), CgroupError> {
+        if to.memory_bytes != from.memory_bytes {
+            fs::write(&self.dir.join("memory.max"), &to.memory_bytes.to_string())?;
+        }
+        if to.cpu_quota_us() != from.cpu_quota_us() {
+            self.set_cpu_millis(to.cpu_millis)?;
+        }
+        if to.pids != from.pids {
+            fs::write(&self.dir.join("pids.max"), &to.pids.to_string())?;
+        }
+        Ok(())
+    }
+
     fn set_cpu_millis(&self, cpu_millis: u64) -> Result<(), CgroupError> {
         let cpu = format!("{} {CPU_PERIOD_US}", super::cpu_quota_us(cpu_millis));
         fs::write(&self.dir.join("cpu.max"), &cpu)

@@ -193,3 +193,52 @@ fn without_cpuacct_there_is_no_cpu_time() {
     write(cpu.join("cpuacct.usage"), "5\n").expect("write");
     assert_eq!(cg.cpu_usage_ns(), None);
 }
+
+#[test]
+fn a_change_of_limits_writes_only_what_differs() {
+    let (tmp, manager) = tree(true);
+    let root = tmp.path();
+    let cg = manager.create("env1", &limits()).expect("created");
+    let mem = root.join("memory/process_api/x/hearth/env1");
+    let cpu = root.join("cpu,cpuacct/hearth/env1");
+    let pids = root.join("pids/hearth/env1");
+    let files = [
+        mem.join("memory.limit_in_bytes"),
+        mem.join("memory.memsw.limit_in_bytes"),
+        mem.join("memory.swappiness"),
+        cpu.join("cpu.cfs_period_us"),
+        cpu.join("cpu.cfs_quota_us"),
+        pids.join("pids.max"),
+    ];
+    for f in &files {
+        write(f, "untouched").expect("write");
+    }
+    cg.change_limits(&limits(), &limits()).expect("no change");
+    for f in &files {
+        assert_eq!(contents(f.clone()), "untouched", "{}", f.display());
+    }
+    let bigger = Limits {
+        memory_bytes: 1769 << 20,
+        ..limits()
+    };
+    cg.change_limits(&limits(), &bigger).expect("memory");
+    let bytes = (1769u64 << 20).to_string();
+    assert_eq!(contents(files[0].clone()), bytes);
+    assert_eq!(contents(files[1].clone()), bytes);
+    for f in &files[2..] {
+        assert_eq!(contents(f.clone()), "untouched", "{}", f.display());
+    }
+    let all = Limits {
+        memory_bytes: 64 << 20,
+        cpu_millis: 1000,
+        pids: 64,
+    };
+    cg.change_limits(&bigger, &all).expect("all three");
+    assert_eq!(contents(files[0].clone()), "67108864");
+    assert_eq!(contents(files[1].clone()), "67108864");
+    assert_eq!(contents(cpu.join("cpu.cfs_quota_us")), "100000");
+    assert_eq!(contents(pids.join("pids.max")), "64");
+    // Constant since creation: a change never writes them.
+    assert_eq!(contents(files[2].clone()), "untouched");
+    assert_eq!(contents(files[3].clone()), "untouched");
+}

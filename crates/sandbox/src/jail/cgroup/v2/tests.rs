@@ -229,3 +229,38 @@ fn usage_comes_from_cpu_stat_and_memory_current() {
     assert_eq!(cg.cpu_usage_ns(), Some(2_500_100_000));
     assert_eq!(cg.memory_bytes(), Some(8_388_608));
 }
+
+#[test]
+fn a_change_of_limits_writes_only_what_differs() {
+    let (_tmp, own) = own_cgroup(ALL, "");
+    let manager = V2Manager::new(&own, "hearth").expect("manager");
+    let cg = manager.create("env", &limits()).expect("created");
+    let dir = own.join("hearth/env");
+    let files = ["memory.max", "cpu.max", "pids.max"];
+    for f in files {
+        write(dir.join(f), "untouched").expect("write");
+    }
+    let bigger = Limits {
+        memory_bytes: 1769 << 20,
+        ..limits()
+    };
+    cg.change_limits(&limits(), &limits()).expect("no change");
+    for f in files {
+        assert_eq!(contents(dir.join(f)), "untouched", "{f}");
+    }
+    cg.change_limits(&limits(), &bigger).expect("memory");
+    assert_eq!(
+        contents(dir.join("memory.max")),
+        (1769u64 << 20).to_string()
+    );
+    assert_eq!(contents(dir.join("cpu.max")), "untouched");
+    assert_eq!(contents(dir.join("pids.max")), "untouched");
+    let all = Limits {
+        memory_bytes: 1769 << 20,
+        cpu_millis: 1000,
+        pids: 64,
+    };
+    cg.change_limits(&bigger, &all).expect("cpu and pids");
+    assert_eq!(contents(dir.join("cpu.max")), "100000 100000");
+    assert_eq!(contents(dir.join("pids.max")), "64");
+}
