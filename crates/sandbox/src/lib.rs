@@ -188,6 +188,13 @@ pub trait Sandbox: Send + Sync + 'static {
     /// its network side, see [`Prepared`]).
     fn prepare(&self) -> Result<Prepared, SandboxError>;
 
+    /// [`Sandbox::prepare`] when it can be done at once without blocking (the jail: a
+    /// spare environment is ready), which spares a cold start a trip through the
+    /// blocking pool; `None` means call `prepare` where it may block.
+    fn prepare_now(&self) -> Option<Result<Prepared, SandboxError>> {
+        None
+    }
+
     /// Starts the runtime described by `spec` in the environment `prepared` made.
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError>;
 

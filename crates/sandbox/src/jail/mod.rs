@@ -281,23 +281,11 @@ impl Sandbox for JailSandbox {
     }
 
     fn prepare(&self) -> Result<Prepared, SandboxError> {
-        let slot = self.pool.take()?;
-        let netns = &slot
-            .parts
-            .as_ref()
-            .ok_or_else(|| SandboxError::Jail("environment already used".into()))?
-            .netns;
-        let listener = netns.listener.try_clone().map_err(SandboxError::Network)?;
-        let aws_listener = netns
-            .aws_listener
-            .try_clone()
-            .map_err(SandboxError::Network)?;
-        let xray = netns.xray.try_clone().map_err(SandboxError::Network)?;
-        let connector = netns.connector().map_err(SandboxError::Network)?;
-        Ok(Prepared::new(listener, Some(Box::new(slot)))
-            .with_aws_listener(aws_listener)
-            .with_connector(connector)
-            .with_xray_socket(xray))
+        prepared_from(self.pool.take()?)
+    }
+
+    fn prepare_now(&self) -> Option<Result<Prepared, SandboxError>> {
+        self.pool.try_take().map(prepared_from)
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {
@@ -409,6 +397,27 @@ impl Sandbox for JailSandbox {
             .map_err(|e| jail_err("cannot hand the environment its function", &e))?;
         Ok(instance)
     }
+}
+
+/// The sockets a claimed spare environment's network side gives the engine (see
+/// [`Prepared`]), the slot kept inside for `spawn`.
+fn prepared_from(slot: Slot) -> Result<Prepared, SandboxError> {
+    let netns = &slot
+        .parts
+        .as_ref()
+        .ok_or_else(|| SandboxError::Jail("environment already used".into()))?
+        .netns;
+    let listener = netns.listener.try_clone().map_err(SandboxError::Network)?;
+    let aws_listener = netns
+        .aws_listener
+        .try_clone()
+        .map_err(SandboxError::Network)?;
+    let xray = netns.xray.try_clone().map_err(SandboxError::Network)?;
+    let connector = netns.connector().map_err(SandboxError::Network)?;
+    Ok(Prepared::new(listener, Some(Box::new(slot)))
+        .with_aws_listener(aws_listener)
+        .with_connector(connector)
+        .with_xray_socket(xray))
 }
 
 #[cfg(test)]

@@ -193,6 +193,19 @@ impl Pool {
 
     /// A ready environment; when there is none, waits (without holding anything up)
     /// for the next one the workers finish, and raises the target.
+    /// A spare environment if one is ready and alive now, without waiting; a dead one
+    /// first in line is left for [`Pool::take`], which tears it down off the caller's
+    /// thread.
+    pub fn try_take(&self) -> Option<Slot> {
+        let mut state = self.lock();
+        if !state.ready.front().is_some_and(Slot::is_alive) {
+            return None;
+        }
+        let slot = state.ready.pop_front();
+        self.wanted.notify_one();
+        slot
+    }
+
     pub fn take(&self) -> Result<Slot, SandboxError> {
         let mut state = self.lock();
         let mut dead = Vec::new();
@@ -337,6 +350,16 @@ mod tests {
         s.ready.extend((0..MIN_TARGET).map(|_| slot()));
         assert!(s.shrink().is_none());
         assert_eq!(s.target, MIN_TARGET);
+    }
+
+    #[test]
+    fn a_claim_now_takes_nothing_it_would_wait_for_or_tear_down() {
+        let p = pool(state(2));
+        assert!(p.try_take().is_none(), "nothing ready");
+        assert_eq!(p.stats(), (0, 2), "an empty pool's target is left to take");
+        p.lock().ready.push_back(slot());
+        assert!(p.try_take().is_none(), "a dead one first in line");
+        assert_eq!(p.stats(), (1, 2), "left for take, which tears it down");
     }
 
     #[test]

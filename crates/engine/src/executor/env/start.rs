@@ -182,11 +182,16 @@ async fn prepare(
     attempt: &Attempt<'_>,
 ) -> Result<(Prepared, RuntimeApi, InitReceiver, AwsEndpoint), InitFailure> {
     let what = "cannot prepare the environment";
-    let sb = sandbox.clone();
-    let mut prepared = tokio::task::spawn_blocking(move || sb.prepare())
-        .await
-        .map_err(|e| attempt.platform(what, &e))?
-        .map_err(|e| attempt.platform(what, &e))?;
+    let mut prepared = match sandbox.prepare_now() {
+        Some(now) => now.map_err(|e| attempt.platform(what, &e))?,
+        None => {
+            let sb = sandbox.clone();
+            tokio::task::spawn_blocking(move || sb.prepare())
+                .await
+                .map_err(|e| attempt.platform(what, &e))?
+                .map_err(|e| attempt.platform(what, &e))?
+        }
+    };
     let listener = prepared
         .take_listener()
         .ok_or_else(|| attempt.platform(what, &"no listener"))?;
