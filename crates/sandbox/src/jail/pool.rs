@@ -193,9 +193,9 @@ impl Pool {
 
     /// A ready environment; when there is none, waits (without holding anything up)
     /// for the next one the workers finish, and raises the target.
-    /// A spare environment if one is ready and alive now, without waiting; a dead one
-    /// first in line is left for [`Pool::take`], which tears it down off the caller's
-    /// thread.
+    /// The first spare environment in line if it is alive, without waiting. Anything
+    /// else (none ready, a dead one first) is left to [`Pool::take`], which clears out
+    /// the dead ones and raises the pool's target when none is alive.
     pub fn try_take(&self) -> Option<Slot> {
         let mut state = self.lock();
         if !state.ready.front().is_some_and(Slot::is_alive) {
