@@ -568,6 +568,9 @@ def test_cannot_reach_control_plane_or_host_loopback(server, client, adversary, 
         f"the host's abstract unix sockets are reachable: {out}"
     # The veth of the egress network (docs/egress.md) besides loopback.
     assert out["interfaces"] == ["eth0", "lo"], out
+    # IPv4 only: the veth has no IPv6 address, not even a link-local one (loopback's ::1
+    # may stay; the host's table refuses IPv6 from the veth anyway).
+    assert isinstance(out["inet6"], dict) and "eth0" not in out["inet6"], out
     assert out["listening"] == [9001, 9002], out
     # The Runtime API answers only the runtime's routes, none of the control plane's.
     for path, res in out["http"].items():

@@ -22,8 +22,8 @@ Actions (event fields in brackets):
          overwrite]                 each existing `overwrite` file for writing
   procs                             every process visible in /proc
   net [ports, abstract, http]       TCP connect to 127.0.0.1:<port>, connect to abstract unix
-                                    sockets, GET paths from the Runtime API, interfaces and
-                                    listening sockets of this network namespace
+                                    sockets, GET paths from the Runtime API, interfaces, their IPv6
+                                    addresses and listening sockets of this network namespace
   syscalls                          mount, umount, unshare, setns, chroot, pivot_root, ptrace,
                                     process_vm_readv, keyctl, bpf, name_to_handle_at, setuid,
                                     each in a throwaway child (mount calls in a private mount
@@ -334,8 +334,17 @@ def net(event):
         interfaces = sorted(name for _, name in socket.if_nameindex())
     except OSError as e:
         interfaces = err_name(e)
+    # Each IPv6 address the kernel gave an interface (a link-local one comes unasked).
+    inet6 = {}
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                cols = line.split()
+                inet6.setdefault(cols[5], []).append(cols[0])
+    except OSError as e:
+        inet6 = err_name(e)
     return {"ports": ports, "ipv6": ipv6, "abstract": abstract, "http": http,
-            "listening": sorted(listening), "interfaces": interfaces}
+            "listening": sorted(listening), "interfaces": interfaces, "inet6": inet6}
 
 
 def _http_get(hostport, path):

@@ -377,14 +377,17 @@ impl Lease {
         rtnl.add_veth(GUEST_IF, host_if, host_ns)?;
         self.made.store(true, Ordering::Release);
         let index = rtnl::index_of(GUEST_IF)?;
+        // IPv4 only (the table refuses IPv6 anyway): no IPv6 address, not even the
+        // link-local one, to leak through; set before the link comes up, as on the host's
+        // end. Not by writing the link's `disable_ipv6` sysctl: every namespace names its
+        // link alike, and the kernel's lookup of `/proc/sys/net/ipv6/conf/<link>` walks a
+        // chain holding that name once per namespace alive, so that one write was a third
+        // of this thread's time in a burst of new environments. The environment cannot add
+        // an address itself (no CAP_NET_ADMIN). A host without IPv6 refuses the request.
+        let _ = rtnl.no_ipv6_addresses(index);
         rtnl.add_address(index, *guest, 31)?;
         rtnl.set_up(index)?;
         rtnl.add_default_route(index, *host)?;
-        // IPv4 only (the table refuses IPv6 anyway): no addresses to leak through.
-        let _ = std::fs::write(
-            format!("/proc/sys/net/ipv6/conf/{GUEST_IF}/disable_ipv6"),
-            "1",
-        );
         Ok(())
     }
 
@@ -394,8 +397,8 @@ impl Lease {
         let Lease { host, host_if, .. } = self;
         let index = rtnl::index_of(host_if)?;
         let mut rtnl = Rtnl::open()?;
-        // No IPv6 address on the host's end either (the environment's end has IPv6
-        // disabled and the table refuses IPv6). A host without IPv6 refuses the request.
+        // No IPv6 address on the host's end either (nor on the environment's, and the
+        // table refuses IPv6). A host without IPv6 refuses the request.
         let _ = rtnl.no_ipv6_addresses(index);
         rtnl.add_address(index, *host, 31)?;
         rtnl.set_up(index)?;
