@@ -75,6 +75,16 @@ pub type Connector = std::sync::Arc<
     dyn Fn(std::net::SocketAddr) -> std::io::Result<std::net::TcpStream> + Send + Sync,
 >;
 
+/// What [`Sandbox::spawn_now`] did.
+// Made once per cold start and matched at once: a box would be an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum SpawnNow {
+    /// It spawned (or failed to), as [`Sandbox::spawn`] would have.
+    Done(Result<Instance, SandboxError>),
+    /// Spawning might block: call [`Sandbox::spawn`] where it may.
+    Later(Prepared),
+}
+
 /// An environment's network side, made before its runtime starts so that the Runtime
 /// API is listening when the runtime first calls it.
 pub struct Prepared {
@@ -197,6 +207,14 @@ pub trait Sandbox: Send + Sync + 'static {
 
     /// Starts the runtime described by `spec` in the environment `prepared` made.
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError>;
+
+    /// [`Sandbox::spawn`] when it can be done at once without blocking (the jail: the
+    /// function's code is mounted already, and its `/tmp` and egress policy are those of
+    /// the environment made ahead), which spares a cold start a second trip through the
+    /// blocking pool; otherwise `prepared` comes back, for `spawn` where it may block.
+    fn spawn_now(&self, _spec: &SandboxSpec, prepared: Prepared) -> SpawnNow {
+        SpawnNow::Later(prepared)
+    }
 
     /// Whether environments get the egress policy of their spec (a jail with egress
     /// networking); otherwise they have either the host's network (`process`) or

@@ -160,6 +160,21 @@ impl DirImages {
         Ok(mount)
     }
 
+    /// Whether `host`'s image is made and mounted already, so that [`DirImages::mount`]
+    /// only clones a mount (a system call) instead of making or waiting for one.
+    pub fn is_kept(&self, host: &Path) -> bool {
+        let Ok(key) = Key::of(host) else {
+            return false;
+        };
+        let slot = self
+            .made
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        slot.is_some_and(|slot| slot.try_lock().is_ok_and(|kept| kept.is_some()))
+    }
+
     /// Drops the images of directories that are gone or were replaced since (deleted
     /// code, a reinstalled runtime client), with their files: checked whenever a new
     /// image is made, so that they are bounded by the directories in use. Environments
@@ -360,7 +375,9 @@ mod tests {
         let a = tmp.path().join("a");
         fs::create_dir_all(a.join("pkg")).expect("mkdir");
         fs::write(a.join("pkg/app.py"), "x = 1\n").expect("write");
+        assert!(!images.is_kept(&a), "no image made yet");
         let first = images.mount(&a).expect("mount");
+        assert!(images.is_kept(&a), "made and kept");
         let read = |mount: &OwnedFd, path: &str| {
             let fd = rustix::fs::openat(
                 mount,
@@ -384,9 +401,12 @@ mod tests {
         assert_eq!(listing(), made, "made once");
         // Another directory's image, once the first directory is gone, replaces it.
         fs::remove_dir_all(&a).expect("rm");
+        assert!(!images.is_kept(&a), "the directory is gone");
         let b = tmp.path().join("b");
         fs::create_dir_all(&b).expect("mkdir");
+        assert!(!images.is_kept(&b));
         images.mount(&b).expect("mount b");
+        assert!(images.is_kept(&b));
         let now = listing();
         assert_eq!(now.len(), 2, "{now:?}");
         assert!(now.iter().all(|n| !made.contains(n)), "{now:?}");

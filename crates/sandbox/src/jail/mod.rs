@@ -35,7 +35,7 @@ use std::time::Duration;
 pub use netns::{AWS_API_ADDR, RUNTIME_API_ADDR};
 pub use spec::{Bind, Claim, Enter, Exec, ExtensionExec, Fork, Forked, Tmp, INIT_ARG, READY};
 
-use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec};
+use crate::{GuestPaths, Instance, Prepared, Sandbox, SandboxError, SandboxSpec, SpawnNow};
 use cgroup::Limits;
 use pool::Pool;
 use slot::{Maker, Slot, SlotParts};
@@ -177,6 +177,41 @@ impl JailSandbox {
 
     /// The function's read-only mounts (detached here, attached inside) and where
     /// they go.
+    /// Whether a claim of `prepared` for `spec` does only quick system calls (cgroup
+    /// writes, cloning mounts, a message to the environment): nothing that makes a
+    /// `/tmp` disk or an image, waits for another claim making one, or runs `nft` for
+    /// another egress policy. Code whose image is made meanwhile is mounted all the same.
+    fn spawns_at_once(&self, spec: &SandboxSpec, prepared: &Prepared) -> bool {
+        let Some(parts) = prepared
+            .keep
+            .as_ref()
+            .and_then(|k| k.downcast_ref::<Slot>())
+            .and_then(|slot| slot.parts.as_ref())
+        else {
+            return false;
+        };
+        let tmp_as_made = match parts.tmp {
+            Tmp::Disk { mb } => mb == spec.ephemeral_storage_mb,
+            Tmp::Tmpfs { .. } => true,
+        };
+        let policy_as_made = parts
+            .netns
+            .lease
+            .as_ref()
+            .is_none_or(|lease| lease.has(&spec.egress));
+        let images_made = self.images.as_ref().is_none_or(|images| {
+            [
+                Some(&spec.task_root),
+                spec.runtime_dir.as_ref(),
+                spec.opt_dir.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .all(|dir| images.is_kept(dir))
+        });
+        tmp_as_made && policy_as_made && images_made
+    }
+
     fn binds(&self, spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
         let mut binds = Vec::new();
         let mut fds = Vec::new();
@@ -286,6 +321,14 @@ impl Sandbox for JailSandbox {
 
     fn prepare_now(&self) -> Option<Result<Prepared, SandboxError>> {
         self.pool.try_take().map(prepared_from)
+    }
+
+    fn spawn_now(&self, spec: &SandboxSpec, prepared: Prepared) -> SpawnNow {
+        if self.spawns_at_once(spec, &prepared) {
+            SpawnNow::Done(self.spawn(spec, prepared))
+        } else {
+            SpawnNow::Later(prepared)
+        }
     }
 
     fn spawn(&self, spec: &SandboxSpec, prepared: Prepared) -> Result<Instance, SandboxError> {

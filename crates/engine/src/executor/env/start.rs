@@ -13,7 +13,7 @@ use hearth_model::time::now_ms;
 use hearth_runtime_api::{ExtensionSetup, InitSignal, RuntimeApi};
 use hearth_runtimes::{contract, function_env, Catalog, Launch};
 use hearth_sandbox::{
-    describe_exit, ExtensionExits, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec,
+    describe_exit, ExtensionExits, GuestPaths, Instance, Prepared, Sandbox, SandboxSpec, SpawnNow,
 };
 use hearth_store::Writer;
 
@@ -282,18 +282,24 @@ fn telemetry_hub(
     )))
 }
 
-/// Starts the runtime process in the prepared sandbox (a fork, on the blocking pool).
-/// A bootstrap that cannot be executed is the function's error, as on Lambda.
+/// Starts the runtime process in the prepared sandbox: at once when the sandbox can
+/// without blocking, else on the blocking pool. A bootstrap that cannot be executed is
+/// the function's error, as on Lambda.
 async fn spawn(
     sandbox: &Arc<dyn Sandbox>,
     spec: SandboxSpec,
     prepared: Prepared,
     attempt: &Attempt<'_>,
 ) -> Result<Instance, InitFailure> {
-    let sb = sandbox.clone();
-    let spawned = tokio::task::spawn_blocking(move || sb.spawn(&spec, prepared))
-        .await
-        .map_err(|e| attempt.platform("cannot start the environment", &e))?;
+    let spawned = match sandbox.spawn_now(&spec, prepared) {
+        SpawnNow::Done(spawned) => spawned,
+        SpawnNow::Later(prepared) => {
+            let sb = sandbox.clone();
+            tokio::task::spawn_blocking(move || sb.spawn(&spec, prepared))
+                .await
+                .map_err(|e| attempt.platform("cannot start the environment", &e))?
+        }
+    };
     spawned.map_err(|e| match &e {
         hearth_sandbox::SandboxError::Spawn { source, .. } => attempt.fail_early(
             "Runtime.InvalidEntrypoint",

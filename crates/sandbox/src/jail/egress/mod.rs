@@ -405,6 +405,13 @@ impl Lease {
         self.apply(&self.egress.likely)
     }
 
+    /// Whether the environment has `policy` already, so that [`Lease::apply`] has nothing
+    /// to do.
+    pub fn has(&self, policy: &EgressPolicy) -> bool {
+        let applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        applied.as_ref().is_some_and(|(p, _)| p == policy)
+    }
+
     /// Opens the environment to what `policy` allows, and only that: nothing to do when
     /// it has that policy already (as made ahead), else one `nft` run that swaps the
     /// elements.
