@@ -23,6 +23,7 @@ mod measure;
 mod messaging;
 mod metrics_overhead;
 mod procs;
+mod quiet;
 mod relay;
 mod relay_floor;
 mod report;
