@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{SqliteStore, StoreError};
 
@@ -168,6 +168,22 @@ pub(crate) fn remove_path(path: &Path) -> std::io::Result<()> {
 /// How often the collector looks whether its store is gone, when nothing wakes it.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
+/// Least time between the starts of two sweeps that were asked for. A sweep reads every
+/// function's and version's row, and deleting functions asks for one each: spaced out, a
+/// run of deletions (or of environments retired) costs two sweeps a second rather than one
+/// after another for as long as it lasts. Nothing waits on a sweep.
+pub(crate) const SWEEP_SPACING: Duration = Duration::from_millis(500);
+
+/// Sleeps until [`SWEEP_SPACING`] has passed since the sweep that began at `last`.
+pub(crate) fn space_out_sweep(last: Option<Instant>) {
+    let left = last.map_or(Duration::ZERO, |l| {
+        SWEEP_SPACING.saturating_sub(l.elapsed())
+    });
+    if !left.is_zero() {
+        std::thread::sleep(left);
+    }
+}
+
 /// Sweeps whenever asked, until the store is dropped.
 pub(crate) fn collector(
     root: PathBuf,
@@ -175,6 +191,7 @@ pub(crate) fn collector(
     uses: Weak<CodeUse>,
     env_seal: crate::sealed_env::EnvSeal,
 ) {
+    let mut last_sweep = None;
     loop {
         let Some(code) = uses.upgrade() else { return };
         {
@@ -189,8 +206,11 @@ pub(crate) fn collector(
             if !state.dirty {
                 continue;
             }
-            state.dirty = false;
         }
+        // What is asked for meanwhile is this sweep's too: it reads the rows after the wait.
+        space_out_sweep(last_sweep);
+        code.lock().dirty = false;
+        last_sweep = Some(Instant::now());
         let Some(conn) = conn.upgrade() else { return };
         let store = SqliteStore {
             room: Arc::new(crate::space::Room::new(&root)),

@@ -81,7 +81,7 @@ use tokio_postgres::GenericClient;
 
 use super::{backend, wait, PgStore, Pool};
 use crate::blobs::{extract, inspect_zip, unique_suffix};
-use crate::code_gc::{is_hash, is_leftover, remove_path, CodeUse};
+use crate::code_gc::{is_hash, is_leftover, remove_path, space_out_sweep, CodeUse};
 use crate::traits::CodeStore;
 use crate::{CodePin, StoreError};
 
@@ -325,6 +325,9 @@ fn collector(pool: Weak<Pool>, state: Weak<CodeState>, cache: PathBuf) {
             }
         }
         if asked || last_sweep.elapsed() >= SWEEP_EVERY {
+            if asked {
+                space_out_sweep(Some(last_sweep));
+            }
             last_sweep = Instant::now();
             if let Err(e) = code.sweep() {
                 tracing::warn!(error = %e, "code collection failed; it is retried on the next change");
