@@ -510,7 +510,8 @@ fn bench(
         &mut report,
     )?;
 
-    sandbox_rate(plan, addr, &burst_names, &mut report).map_err(|e| server.explain(e))?;
+    sandbox_rate(plan, (addr, server.pid()), &burst_names, &mut report)
+        .map_err(|e| server.explain(e))?;
     progress("deleting the cold-start and burst functions (retires their environments)");
     load::run_jobs(
         addr,

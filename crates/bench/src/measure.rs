@@ -195,7 +195,7 @@ const QUIET_LIMIT: Duration = Duration::from_secs(30);
 /// Environments created per second: a burst of first invokes across distinct functions.
 pub(super) fn sandbox_rate(
     plan: &Plan,
-    addr: SocketAddr,
+    (addr, server_pid): (SocketAddr, u32),
     names: &[String],
     report: &mut Report,
 ) -> anyhow::Result<()> {
@@ -206,6 +206,9 @@ pub(super) fn sandbox_rate(
     ));
     // The phase before deleted its functions: their environments' teardown and the code
     // collection it sets off would otherwise run inside the burst.
+    let waiting = Instant::now();
+    let torn_down = super::quiet::wait_threads_gone(server_pid, "hearth-teardown", QUIET_LIMIT);
+    let teardown_wait = waiting.elapsed();
     let quiet = super::quiet::wait(QUIET_BUSY, QUIET_WINDOW, QUIET_LIMIT)?;
     let payload = payload_1k();
     let started = Instant::now();
@@ -238,17 +241,19 @@ pub(super) fn sandbox_rate(
     );
     report.fact("burst_environments", created);
     report.fact("burst_concurrency", plan.burst_concurrency);
+    report.fact("burst_teardown_wait_ms", teardown_wait.as_millis() as u64);
     report.fact("burst_quiet_wait_ms", quiet.waited.as_millis() as u64);
-    report.fact("burst_started_quiet", quiet.settled);
+    report.fact("burst_started_quiet", quiet.settled && torn_down);
     report.method(
         "sandboxes per second",
         &format!(
             "{} functions deployed from one zip, each invoked once by {} concurrent clients; \
              environments created (REPORT lines with Init Duration) / wall time from the first \
              request to the last answer. Each includes a full cold start and its invoke. The \
-             burst starts once the machine's CPUs were at most {:.0} % busy over {:?} (the \
-             previous phase's environments are being torn down), or after {:?} regardless \
-             (burst_started_quiet says which).",
+             burst starts once the server tears down no environment (the previous phase's, \
+             whose functions it deleted) and the machine's CPUs were then at most {:.0} % busy \
+             over {:?}, or after {:?} of each wait regardless (burst_started_quiet says \
+             which).",
             names.len(),
             plan.burst_concurrency,
             QUIET_BUSY * 100.0,

@@ -32,6 +32,35 @@ fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
     Some((total - idle, total))
 }
 
+/// How many of `pid`'s threads are named `name` (0 once the process is gone).
+fn threads_named(pid: u32, name: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count()
+}
+
+/// Waits until `pid` has no thread named `name` (the server's `hearth-teardown` threads:
+/// one per environment being torn down, mostly asleep while the kernel lets go of it, so
+/// quiet CPUs do not tell that none is left), or `limit` has passed; true if none is left.
+pub fn wait_threads_gone(pid: u32, name: &str, limit: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        if threads_named(pid, name) == 0 {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// How a wait for quiet ended.
 pub struct Quiet {
     pub waited: Duration,
