@@ -175,8 +175,6 @@ impl JailSandbox {
         self.pool.stats()
     }
 
-    /// The function's read-only mounts (detached here, attached inside) and where
-    /// they go.
     /// Whether a claim of `prepared` for `spec` does only quick system calls (cgroup
     /// writes, cloning mounts, a message to the environment): nothing that makes a
     /// `/tmp` disk or an image, waits for another claim making one, or runs `nft` for
@@ -212,6 +210,8 @@ impl JailSandbox {
         tmp_as_made && policy_as_made && images_made
     }
 
+    /// The function's read-only mounts (detached here, attached inside) and where
+    /// they go.
     fn binds(&self, spec: &SandboxSpec) -> Result<(Vec<Bind>, Vec<OwnedFd>), SandboxError> {
         let mut binds = Vec::new();
         let mut fds = Vec::new();

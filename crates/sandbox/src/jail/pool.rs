@@ -191,8 +191,6 @@ impl Pool {
         }
     }
 
-    /// A ready environment; when there is none, waits (without holding anything up)
-    /// for the next one the workers finish, and raises the target.
     /// The first spare environment in line if it is alive, without waiting. Anything
     /// else (none ready, a dead one first) is left to [`Pool::take`], which clears out
     /// the dead ones and raises the pool's target when none is alive.
@@ -206,6 +204,8 @@ impl Pool {
         slot
     }
 
+    /// A ready environment; when there is none, waits (without holding anything up)
+    /// for the next one the workers finish, and raises the target.
     pub fn take(&self) -> Result<Slot, SandboxError> {
         let mut state = self.lock();
         let mut dead = Vec::new();
