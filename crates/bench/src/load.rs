@@ -160,6 +160,11 @@ impl Conn {
         }
     }
 
+    /// The server this connection talks to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// A connection whose requests are never signed, whatever key `addr` has: a caller
     /// of a function URL without authentication.
     pub fn unsigned(addr: SocketAddr) -> Self {

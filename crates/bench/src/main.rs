@@ -548,7 +548,12 @@ fn bench(
          the bench's own minimal Runtime API (no Hearth in between), timed from writing the \
          event on its pending GET .../next to reading its POST .../response; p50 - p50 and \
          p99 - p99, Hearth and floor alternating in batches. The floor runtime's CPU per \
-         invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load.",
+         invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load. \
+         In the same batches, a third side: the relay floor (see throughput) with one runtime \
+         of the floor's command behind it, timed by the same client; its overhead (relay p50 \
+         - floor p50, p99 - p99) is what the Invoke's own exchange and a relay's hand-offs \
+         cost on this machine and HTTP stack with nothing else done, the least an overhead \
+         measured this way can be.",
     );
 
     progress("SigV4 overhead: the warm Rust echo with authentication on and off");

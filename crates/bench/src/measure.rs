@@ -286,6 +286,8 @@ impl WarmTargets {
 pub(super) struct Warm {
     hearth: Vec<f64>,
     floor: Vec<f64>,
+    /// The relay floor's Invoke latencies (one runtime of the floor's command behind it).
+    relay: Vec<f64>,
     /// CPU time of the floor's runtime process per invoke.
     floor_cpu_us: Option<f64>,
 }
@@ -301,6 +303,7 @@ impl Warm {
         let p = |s: &[f64], q| percentile(s, q);
         let (h50, h99) = (p(&self.hearth, 50.0), p(&self.hearth, 99.0));
         let (f50, f99) = (p(&self.floor, 50.0), p(&self.floor, 99.0));
+        let (r50, r99) = (p(&self.relay, 50.0), p(&self.relay, 99.0));
         let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a - b);
         report.add(
             &format!("{prefix}warm_overhead_p50_us"),
@@ -321,6 +324,18 @@ impl Warm {
             ("hearth_warm_p99_us", "Hearth Invoke p99", h99),
             ("floor_warm_p50_us", "floor p50", f50),
             ("floor_warm_p99_us", "floor p99", f99),
+            ("relay_floor_warm_p50_us", "relay floor Invoke p50", r50),
+            ("relay_floor_warm_p99_us", "relay floor Invoke p99", r99),
+            (
+                "relay_floor_warm_overhead_p50_us",
+                "relay floor overhead p50",
+                diff(r50, f50),
+            ),
+            (
+                "relay_floor_warm_overhead_p99_us",
+                "relay floor overhead p99",
+                diff(r99, f99),
+            ),
         ] {
             report.add(
                 &format!("{prefix}{key}"),
@@ -346,14 +361,16 @@ impl Warm {
         Warm {
             hearth: Vec::new(),
             floor: Vec::new(),
+            relay: Vec::new(),
             floor_cpu_us: None,
         }
         .record(report, "python_", "Python", WarmTargets::PYTHON);
     }
 }
 
-/// `total` warm invokes on Hearth and as many on the floor, alternating in `rounds` batches
-/// so that both see the same machine (other load, frequency changes) over the run.
+/// `total` warm invokes on Hearth, as many on the floor and as many on the relay floor,
+/// alternating in `rounds` batches so that all three see the same machine (other load,
+/// frequency changes) over the run.
 pub(super) fn warm_overhead(
     total: usize,
     rounds: usize,
@@ -369,9 +386,11 @@ pub(super) fn warm_overhead(
         "bench-floor",
         &work.join(format!("floor-{}-warm.log", function.label)),
     )?;
+    let mut relay = relay_floor::Single::start(&function.floor, conn.addr(), work)?;
     for _ in 0..WARMUP_INVOKES {
         server::invoke(conn, name, &payload)?;
         floor.invoke(&payload)?;
+        relay.invoke(&path, &payload)?;
     }
     // The floor's runtime idles (blocked in `next`) while Hearth's batches run, so its CPU
     // time over the whole run is what its own invokes cost.
@@ -379,6 +398,7 @@ pub(super) fn warm_overhead(
     let batch = total.div_ceil(rounds.max(1));
     let mut hearth = Vec::with_capacity(total);
     let mut floor_samples = Vec::with_capacity(total);
+    let mut relay_samples = Vec::with_capacity(total);
     while hearth.len() < total {
         let n = batch.min(total - hearth.len());
         for _ in 0..n {
@@ -391,11 +411,15 @@ pub(super) fn warm_overhead(
         for _ in 0..n {
             floor_samples.push(floor.invoke(&payload)?);
         }
+        for _ in 0..n {
+            relay_samples.push(relay.invoke(&path, &payload)?);
+        }
     }
     let floor_cpu = procs::cpu_us_of(floor.pid())? - floor_cpu_start;
     Ok(Warm {
         hearth: micros(&hearth),
         floor: micros(&floor_samples),
+        relay: micros(&relay_samples),
         floor_cpu_us: Some(floor_cpu / floor_samples.len().max(1) as f64),
     })
 }
@@ -464,6 +488,27 @@ pub(super) fn throughput(
         ));
         let relay = relay_floor::measure(plan, &rust.floor, c, addr, req, work)?;
         relay_floor::record(report, c, &relay, result.per_second(), cpu.server);
+        if c == 32 {
+            // The same runtime binary at this concurrency with no environment around it: how
+            // much of the ratio above the load alone makes (32 processes on the machine's
+            // CPUs), and how much is left to the environment.
+            let floor = report.value("floor_cpu_per_invoke_us").filter(|f| *f > 0.0);
+            let runtimes = Some(relay.runtimes_us).filter(|r| *r > 0.0);
+            report.add(
+                "relay_floor_cpu_per_invoke_c32_runtimes_over_floor",
+                "  relay floor's runtimes' CPU per invoke over the floor runtime's",
+                "x",
+                runtimes.zip(floor).map(|(r, f)| r / f),
+                None,
+            );
+            report.add(
+                "cpu_per_invoke_c32_environments_over_relay_floor",
+                "  environment CPU per invoke over the relay floor's runtimes'",
+                "x",
+                runtimes.map(|r| cpu.environments / r),
+                None,
+            );
+        }
     }
     report.method("relay floor", relay_floor::METHOD);
     report.method(

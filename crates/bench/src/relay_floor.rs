@@ -10,11 +10,12 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
 use super::floor::RuntimeCommand;
-use super::load::{self, LoadResult};
+use super::load::{self, Conn, LoadResult};
 use super::procs;
 use super::relay::{Addresses, SERVE_FLAG};
 use super::report::Report;
@@ -145,6 +146,44 @@ impl Drop for RelayFloor {
         drop(self.relay.stdin.take());
         let _ = self.relay.kill();
         let _ = self.relay.wait();
+    }
+}
+
+/// The relay floor with one runtime, invoked one request at a time beside Hearth and the
+/// floor (see `measure::warm_overhead`): what the protocol's third exchange and a relay's
+/// hand-offs add to the floor at concurrency 1.
+pub struct Single {
+    floor: RelayFloor,
+    conn: Conn,
+}
+
+impl Single {
+    /// Starts the relay and one runtime of `command` on it; requests are signed with the key
+    /// of `hearth`, as Hearth's are.
+    pub fn start(
+        command: &RuntimeCommand,
+        hearth: SocketAddr,
+        work: &Path,
+    ) -> anyhow::Result<Self> {
+        let floor = RelayFloor::start(command, 1, work)?;
+        let addr = floor.addresses.invoke;
+        load::share_credentials(hearth, addr);
+        Ok(Self {
+            floor,
+            conn: Conn::new(addr),
+        })
+    }
+
+    /// One Invoke of `path` with `payload`, timed by the client as Hearth's are.
+    pub fn invoke(&mut self, path: &str, payload: &[u8]) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let response = match self.conn.request("POST", path, &[], payload) {
+            Ok(response) => response,
+            Err(e) => return Err(self.floor.explain(e)),
+        };
+        let elapsed = started.elapsed();
+        load::check_invoke(&response)?;
+        Ok(elapsed)
     }
 }
 
