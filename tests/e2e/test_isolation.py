@@ -308,6 +308,8 @@ def test_identity_inside_the_jail(client, adversary, ordinary):
     assert me["env"]["LAMBDA_TASK_ROOT"] == "/var/task"
     assert me["cwd"] == "/var/task"
     assert me["pid"] == 2 and me["ppid"] == 1, "the runtime is PID 2 under the jail's PID 1"
+    # Functions run under SCHED_BATCH: they do not preempt the server on wake-up.
+    assert me["sched_policy"] == os.SCHED_BATCH, me["sched_policy"]
     # Its own cgroup namespace: it sees itself at the root of every hierarchy.
     for line in me["proc_cgroup"].splitlines():
         assert line.endswith(":/"), me["proc_cgroup"]

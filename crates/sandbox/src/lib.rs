@@ -15,6 +15,7 @@ mod instance;
 pub mod jail;
 mod process;
 mod reread;
+mod sched;
 #[cfg(any(test, feature = "scripted"))]
 pub mod scripted;
 #[cfg(test)]

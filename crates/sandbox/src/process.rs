@@ -65,9 +65,10 @@ fn command(
         .current_dir(&spec.task_root)
         .stdin(Stdio::null());
     // The server raises its own descriptor limit; a function gets Lambda's 1024, as
-    // in the jail.
-    // SAFETY: the closure runs in the forked child before exec and only makes one
-    // system call (setrlimit is async-signal-safe); it allocates nothing and takes no lock.
+    // in the jail, and runs under SCHED_BATCH as in the jail (see `crate::sched`).
+    // SAFETY: the closure runs in the forked child before exec and only makes two
+    // system calls (setrlimit and sched_setscheduler are async-signal-safe); it
+    // allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(|| {
@@ -76,7 +77,8 @@ fn command(
                 FUNCTION_NOFILE,
                 FUNCTION_NOFILE,
             )
-            .map_err(std::io::Error::from)
+            .map_err(std::io::Error::from)?;
+            crate::sched::batch()
         });
     }
     cmd

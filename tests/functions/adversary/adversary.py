@@ -141,6 +141,7 @@ def identity(event):
         "prefix": sys.prefix,
         "executable": sys.executable,
         "proc_cgroup": open("/proc/self/cgroup").read(),
+        "sched_policy": os.sched_getscheduler(0),
     }
 
 

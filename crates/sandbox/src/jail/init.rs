@@ -117,6 +117,10 @@ fn zygote() -> io::Result<()> {
     let hearth = unsafe { OwnedFd::from_raw_fd(0) };
     // Hearth's death ends the zygote and, through theirs, every environment.
     die_with_parent()?;
+    // Every environment's processes are the zygote's descendants and inherit it (see
+    // `crate::sched`): init and the reaper while they build a spare, the runtime and its
+    // extensions.
+    crate::sched::batch()?;
     // Exits arrive on a descriptor, so that one poll serves both. The mask is undone
     // in each child: a blocked signal stays blocked across exec.
     let mut chld = SigSet::empty();
