@@ -108,7 +108,8 @@ pub struct BenchArgs {
     /// servers of its own; `forward`: the fleet's forwarding overhead, needs --store;
     /// `url`: the function URL overhead, on a server holding only the Rust echo; `layers`: cold start with 5 layers beside none; `queues`:
     /// SQS; `events`: EventBridge and Scheduler, not part of the full run; `fresh`: a fresh
-    /// environment per invocation beside a cold start).
+    /// environment per invocation beside a cold start; `async`: Event invokes accepted and
+    /// delivered, on a server holding only the Rust echo).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -148,6 +149,9 @@ pub enum Only {
     /// A fresh environment per invocation (docs/fresh-env.md): its p50 and p99 beside a
     /// cold start of the same run, and invokes/s with 8 clients.
     Fresh,
+    /// Async Event invokes accepted at concurrency 32 while the dispatcher delivers them,
+    /// and the drain of what is left.
+    Async,
     /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
     /// the firing jitter of one-time Scheduler schedules (about 17 minutes; 1 with --quick).
     Events,
@@ -408,6 +412,17 @@ fn bench(
             .and_then(|()| {
                 schedules::jitter(&server, schedules, args.schedules_per_second, &mut report)
             })
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
+    if let Some(Only::Async) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        let mut conn = Conn::new(server.addr());
+        server::create_function(&mut conn, ECHO, &rust.spec)
+            .and_then(|()| server::wait_active(&mut conn, ECHO))
+            .and_then(|()| asynchronous::async_events(plan, &server, &mut report))
             .map_err(|e| server.explain(e))?;
         server.check_alive()?;
         server.stop();
