@@ -436,6 +436,9 @@ pub(super) fn throughput(
     let addr = server.addr();
     let path = server::invoke_path(ECHO);
     let payload = payload_1k();
+    // The floor runtime's CPU per invoke of the warm figures (measured first): what the
+    // environments' and the relay floor's runtimes' at c32 are set against.
+    let floor_cpu = report.value("floor_cpu_per_invoke_us").filter(|f| *f > 0.0);
     for c in THROUGHPUT_LEVELS {
         progress(format!(
             "throughput at concurrency {c}: {:?} warm-up, {:?} measured",
@@ -473,13 +476,11 @@ pub(super) fn throughput(
             );
         }
         if c == 32 {
-            // Against the floor runtime's CPU per invoke of the warm figures (measured first).
-            let floor = report.value("floor_cpu_per_invoke_us").filter(|f| *f > 0.0);
             report.add(
                 "cpu_per_invoke_c32_environments_over_floor",
                 "  environment CPU per invoke over the floor runtime's",
                 "x",
-                floor.map(|f| cpu.environments / f),
+                floor_cpu.map(|f| cpu.environments / f),
                 Some(Target::AtMost(1.15)),
             );
         }
@@ -492,13 +493,12 @@ pub(super) fn throughput(
             // The same runtime binary at this concurrency with no environment around it: how
             // much of the ratio above the load alone makes (32 processes on the machine's
             // CPUs), and how much is left to the environment.
-            let floor = report.value("floor_cpu_per_invoke_us").filter(|f| *f > 0.0);
             let runtimes = Some(relay.runtimes_us).filter(|r| *r > 0.0);
             report.add(
                 "relay_floor_cpu_per_invoke_c32_runtimes_over_floor",
                 "  relay floor's runtimes' CPU per invoke over the floor runtime's",
                 "x",
-                runtimes.zip(floor).map(|(r, f)| r / f),
+                runtimes.zip(floor_cpu).map(|(r, f)| r / f),
                 None,
             );
             report.add(

@@ -177,10 +177,10 @@ impl Single {
     /// One Invoke of `path` with `payload`, timed by the client as Hearth's are.
     pub fn invoke(&mut self, path: &str, payload: &[u8]) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        let response = match self.conn.request("POST", path, &[], payload) {
-            Ok(response) => response,
-            Err(e) => return Err(self.floor.explain(e)),
-        };
+        let response = self
+            .conn
+            .request("POST", path, &[], payload)
+            .map_err(|e| self.floor.explain(e))?;
         let elapsed = started.elapsed();
         load::check_invoke(&response)?;
         Ok(elapsed)
