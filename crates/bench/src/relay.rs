@@ -168,7 +168,9 @@ async fn accept(listener: TcpListener, relay: Arc<Relay>, port: Port) {
             continue;
         };
         let relay = relay.clone();
-        tokio::spawn(async move {
+        // Hearth's connections are wrapped so (hearth_serve::Repoll): the floor keeps the
+        // same HTTP stack.
+        tokio::spawn(hearth_serve::Repoll::new(async move {
             let service = service_fn(move |request| {
                 let relay = relay.clone();
                 async move {
@@ -181,7 +183,7 @@ async fn accept(listener: TcpListener, relay: Arc<Relay>, port: Port) {
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
-        });
+        }));
     }
 }
 

@@ -24,8 +24,9 @@ use super::{Plan, WARMUP_PER_WORKER};
 /// How the figures are measured, for the report.
 pub const METHOD: &str = "the relay floor is the smallest server doing what Hearth's data \
 plane does between a client and warm runtimes, with the HTTP stack Hearth serves with (a \
-tokio multi-thread runtime with a worker per CPU, as Hearth's, and hyper 1's HTTP/1.1 server), in a process of its \
-own (hearth-bench --relay-floor-serve): a POST .../invocations on one port reads the body, \
+tokio multi-thread runtime with a worker per CPU, as Hearth's, and hyper 1's HTTP/1.1 server, each \
+connection's task wrapped as Hearth's are to poll it again in place when it wakes itself), in a \
+process of its own (hearth-bench --relay-floor-serve): a POST .../invocations on one port reads the body, \
 queues it with a request id and answers with what a runtime posts to \
 .../invocation/{id}/response on the other port, where GET .../invocation/next waits on the \
 shared queue (one receiver behind a mutex) and hands the event over with the headers the \

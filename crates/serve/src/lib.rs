@@ -21,11 +21,13 @@
 mod around;
 mod client;
 mod io;
+mod repoll;
 mod table;
 mod transport;
 
 pub use around::around;
 pub use client::{http_client, public_roots, HttpClient};
+pub use repoll::Repoll;
 pub use transport::{tls_config, Transport};
 
 use std::convert::Infallible;
@@ -115,14 +117,14 @@ pub async fn serve_tls(
                     if table.len() > max {
                         table.evict_one(newest);
                     }
-                    tasks.spawn(connection(
+                    tasks.spawn(Repoll::new(connection(
                         stream,
                         peer,
                         acceptor.clone(),
                         entry,
                         app.clone(),
                         stop_rx.clone(),
-                    ));
+                    )));
                 }
                 Err(e) => {
                     // Out of descriptors or memory, or a connection reset before it was
