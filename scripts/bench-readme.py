@@ -53,6 +53,7 @@ ROWS = [
     ("idle environment beyond its runtime", "idle_env_kib", "KiB", ("<=", 512)),
     ("durable async accepts/s, c32", "async_accept_c32_rps", "/s", (">=", 10_000)),
     ("async events accepted and delivered, end to end, c32", "async_end_to_end_rps", "/s", None),
+    ("async accepts/s, c32, none delivered (the accept path alone)", "async_accept_undelivered_c32_rps", "/s", None),
     ("fresh environment per invoke p50 (Rust)", "fresh_env_p50_ms", "ms", None),
     ("fresh environment over a cold start", "fresh_env_cold_ratio", "×", ("<=", 1.5)),
     ("fresh environment invokes/s, c8", "fresh_env_rps_c8", "/s", None),

@@ -1,6 +1,6 @@
 //! The async figures: Event invokes accepted per second at concurrency 32 (each one
 //! fsync'd in a group commit before its 202), and how fast the dispatcher then drains the
-//! backlog through the warm Rust echo.
+//! backlog through the warm Rust echo; then the accept path alone, with nothing delivered.
 
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,20 @@ pub(super) fn async_events(
     );
     report.fact("async_accepted_in_window", accepted.completed);
     report.fact("async_backlog_after_window", backlog);
+    // The accept path alone: with reserved concurrency 0 the dispatcher takes each event
+    // and drops it (as Lambda drops a function's events throttled to zero) instead of
+    // delivering it, so the window's CPUs go to accepting.
+    set_reserved(&mut conn, ECHO, Some(0))?;
+    let held = load::closed_loop(addr, req, CLIENTS, plan.window, 0)
+        .and_then(|held| drain(&mut conn, ECHO).map(|_| held));
+    set_reserved(&mut conn, ECHO, None)?;
+    report.add(
+        "async_accept_undelivered_c32_rps",
+        "  async accepts, concurrency 32, none delivered (reserved concurrency 0)",
+        "/s",
+        Some(held?.per_second()),
+        None,
+    );
     report.method(
         "async",
         &format!(
@@ -146,9 +160,35 @@ pub(super) fn async_events(
              at the same time on the same CPUs. Delivery: the events still queued when the \
              window ends, divided by the time until /_hearth/queue shows none left (polled \
              every {POLL:?}), with no client load. End to end: the events accepted in the \
-             window divided by the window and the drain after it together.",
+             window divided by the window and the drain after it together. None delivered: \
+             the same window with the echo's reserved concurrency at 0, so the dispatcher \
+             drops each event it takes (as Lambda drops the events of a function throttled \
+             to zero) and the CPUs go to accepting: what the accept path costs alone.",
             plan.window
         ),
     );
+    Ok(())
+}
+
+/// Sets `function`'s reserved concurrency (PutFunctionConcurrency), or removes it
+/// (DeleteFunctionConcurrency) for `None`.
+fn set_reserved(conn: &mut Conn, function: &str, reserved: Option<u32>) -> anyhow::Result<()> {
+    let path = format!("/2017-10-31/functions/{function}/concurrency");
+    let response = match reserved {
+        Some(n) => conn.request(
+            "PUT",
+            &path,
+            &[("Content-Type", "application/json")],
+            format!("{{\"ReservedConcurrentExecutions\":{n}}}").as_bytes(),
+        )?,
+        None => conn.request("DELETE", &path, &[], b"")?,
+    };
+    if !(200..300).contains(&response.status()) {
+        bail!(
+            "setting the reserved concurrency of {function} to {reserved:?} answered HTTP {}: {}",
+            response.status(),
+            response.text()
+        );
+    }
     Ok(())
 }

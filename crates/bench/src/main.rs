@@ -45,6 +45,7 @@ use hearth_cli::output::{emit, StdoutClosed};
 use hearth_cli::sandbox_kind::SandboxKind;
 use hearth_runtimes::Catalog;
 
+use functions::BenchFunction;
 use load::Conn;
 use measure::{
     cold_starts, idle_memory, sandbox_rate, settled_snapshot, throughput, warm_overhead, Warm,
@@ -109,7 +110,8 @@ pub struct BenchArgs {
     /// `url`: the function URL overhead, on a server holding only the Rust echo; `layers`: cold start with 5 layers beside none; `queues`:
     /// SQS; `events`: EventBridge and Scheduler, not part of the full run; `fresh`: a fresh
     /// environment per invocation beside a cold start; `async`: Event invokes accepted and
-    /// delivered, on a server holding only the Rust echo).
+    /// delivered, on a server holding only the Rust echo; `warm`: the warm overhead figures
+    /// alone).
     #[arg(long, value_enum, value_name = "SCENARIO", conflicts_with = "soak")]
     pub only: Option<Only>,
 
@@ -152,6 +154,10 @@ pub enum Only {
     /// Async Event invokes accepted at concurrency 32 while the dispatcher delivers them,
     /// and the drain of what is left.
     Async,
+    /// The warm overhead figures (Rust and Python against their floors and the relay
+    /// floor) on a server holding only the two echoes: no environments being made or
+    /// retired around them, as in the full run.
+    Warm,
     /// EventBridge PutEvents with 100 rules beside none, PutEvents to handler start, and
     /// the firing jitter of one-time Scheduler schedules (about 17 minutes; 1 with --quick).
     Events,
@@ -451,6 +457,25 @@ fn bench(
         server.stop();
         return Ok(report);
     }
+    if let Some(Only::Warm) = args.only {
+        let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
+        let mut conn = Conn::new(server.addr());
+        let mut deploys = vec![(ECHO, &rust)];
+        deploys.extend(python.as_ref().map(|p| (PYTHON, p)));
+        deploys
+            .iter()
+            .try_for_each(|(name, f)| {
+                server::create_function(&mut conn, name, &f.spec)
+                    .and_then(|()| server::wait_active(&mut conn, name))
+            })
+            .and_then(|()| {
+                warm_figures(plan, (&rust, python.as_ref()), &mut conn, work, &mut report)
+            })
+            .map_err(|e| server.explain(e))?;
+        server.check_alive()?;
+        server.stop();
+        return Ok(report);
+    }
     if let Some(Only::Url) = args.only {
         let mut server = Server::start(exe, work, runtimes_dir, sandbox, "1h")?;
         let mut conn = Conn::new(server.addr());
@@ -534,42 +559,21 @@ fn bench(
         DEPLOY_WORKERS,
         |conn, name: String| server::delete_function(conn, &name),
     )?;
+    // The warm figures are of a server serving, not of one retiring 400 environments
+    // (each torn down by a thread of its own, in the background).
+    let waited = measure::wait_for_teardowns(server.pid()).map_err(|e| server.explain(e))?;
+    report.fact(
+        "teardown_wait_s",
+        (waited.as_secs_f64() * 10.0).round() / 10.0,
+    );
     if args.creation_only {
         progress("stopping the server (--creation-only)");
         server.stop();
         return Ok(report);
     }
 
-    progress(format!("warm Invoke, Rust, {} invokes per side", plan.warm));
-    warm_overhead(plan.warm, plan.rounds, &rust, ECHO, &mut conn, work)
-        .map(|w| w.record(&mut report, "", "Rust", WarmTargets::RUST))
+    warm_figures(plan, (&rust, python.as_ref()), &mut conn, work, &mut report)
         .map_err(|e| server.explain(e))?;
-    match &python {
-        Some(p) => {
-            progress(format!(
-                "warm Invoke, Python ({}), {} invokes per side",
-                p.spec.runtime, plan.python_warm
-            ));
-            warm_overhead(plan.python_warm, plan.rounds, p, PYTHON, &mut conn, work)
-                .map(|w| w.record(&mut report, "python_", "Python", WarmTargets::PYTHON))
-                .map_err(|e| server.explain(e))?;
-        }
-        None => Warm::skipped(&mut report),
-    }
-    report.method(
-        "warm overhead",
-        "Invoke latency at concurrency 1 with a 1 KB event, measured by the bench's client \
-         over one keep-alive connection, minus the floor: the same runtime binary served by \
-         the bench's own minimal Runtime API (no Hearth in between), timed from writing the \
-         event on its pending GET .../next to reading its POST .../response; p50 - p50 and \
-         p99 - p99, Hearth and floor alternating in batches. The floor runtime's CPU per \
-         invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load. \
-         In the same batches, a third side: the relay floor (see throughput) with one runtime \
-         of the floor's command behind it, timed by the same client; its overhead (relay p50 \
-         - floor p50, p99 - p99) is what the Invoke's own exchange and a relay's hand-offs \
-         cost on this machine and HTTP stack with nothing else done, the least an overhead \
-         measured this way can be.",
-    );
 
     progress("SigV4 overhead: the warm Rust echo with authentication on and off");
     auth_overhead::sigv4_overhead(plan, (exe, runtimes_dir, sandbox), work, &rust, &mut report)?;
@@ -608,6 +612,47 @@ fn bench(
     progress("stopping the server");
     server.stop();
     Ok(report)
+}
+
+/// The warm overhead figures of the Rust echo and (when its runtime is installed) the
+/// Python one, each deployed as `ECHO` and `PYTHON` on the server `conn` talks to.
+fn warm_figures(
+    plan: &Plan,
+    (rust, python): (&BenchFunction, Option<&BenchFunction>),
+    conn: &mut Conn,
+    work: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    progress(format!("warm Invoke, Rust, {} invokes per side", plan.warm));
+    warm_overhead(plan.warm, plan.rounds, rust, ECHO, conn, work)
+        .map(|w| w.record(report, "", "Rust", WarmTargets::RUST))?;
+    match python {
+        Some(p) => {
+            progress(format!(
+                "warm Invoke, Python ({}), {} invokes per side",
+                p.spec.runtime, plan.python_warm
+            ));
+            warm_overhead(plan.python_warm, plan.rounds, p, PYTHON, conn, work)
+                .map(|w| w.record(report, "python_", "Python", WarmTargets::PYTHON))?;
+        }
+        None => Warm::skipped(report),
+    }
+    report.method(
+        "warm overhead",
+        "Invoke latency at concurrency 1 with a 1 KB event, measured by the bench's client \
+         over one keep-alive connection, minus the floor: the same runtime binary served by \
+         the bench's own minimal Runtime API (no Hearth in between), timed from writing the \
+         event on its pending GET .../next to reading its POST .../response; p50 - p50 and \
+         p99 - p99, Hearth and floor alternating in batches. The floor runtime's CPU per \
+         invoke (/proc/<pid>/stat) compares with the environments' CPU per invoke under load. \
+         In the same batches, a third side: the relay floor (see throughput) with one runtime \
+         of the floor's command behind it, timed by the same client; its overhead (relay p50 \
+         - floor p50, p99 - p99) is what the Invoke's own exchange and a relay's hand-offs \
+         cost on this machine and HTTP stack with nothing else done, the least an overhead \
+         measured this way can be. In the full run, once the server has no environment \
+         teardown left from the cold-start functions deleted before (fact teardown_wait_s).",
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,6 +40,32 @@ pub(super) fn settled_snapshot(
     Ok(last)
 }
 
+/// Longest wait for the retired environments' teardown.
+const TEARDOWN_WAIT: Duration = Duration::from_secs(120);
+
+/// Waits until the server has no environment teardown running (no `hearth-teardown`
+/// thread, twice in a row); returns how long that took. Past [`TEARDOWN_WAIT`] the bench
+/// goes on and says so.
+pub(super) fn wait_for_teardowns(server_pid: u32) -> anyhow::Result<Duration> {
+    progress("waiting for the retired environments' teardown to end");
+    let started = Instant::now();
+    let mut quiet = 0;
+    while quiet < 2 {
+        if started.elapsed() > TEARDOWN_WAIT {
+            progress(format!(
+                "teardown still running after {TEARDOWN_WAIT:?}; going on"
+            ));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        quiet = match procs::threads_named(server_pid, "hearth-teardown")? {
+            0 => quiet + 1,
+            _ => 0,
+        };
+    }
+    Ok(started.elapsed())
+}
+
 /// Cold starts: each `bench-cold-*` function invoked once (a new environment each),
 /// alternating with a plain exec of the same runtime until its first `next`.
 pub(super) fn cold_starts(

@@ -273,6 +273,18 @@ pub fn cpu_us_of(pid: u32) -> anyhow::Result<f64> {
     Ok(ticks as f64 * 1e6 / rustix::param::clock_ticks_per_second().max(1) as f64)
 }
 
+/// How many threads of `pid` are named `name` (`/proc/<pid>/task/*/comm`); threads that
+/// end while they are read are not counted.
+pub fn threads_named(pid: u32, name: &str) -> anyhow::Result<usize> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).with_context(|| format!("cannot read {dir}"))?;
+    Ok(tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count())
+}
+
 /// CPU time of the server's tree and of this process right now.
 pub fn cpu_now(server_pid: u32) -> anyhow::Result<CpuTicks> {
     Ok(cpu_split(
