@@ -559,6 +559,12 @@ fn bench(
         DEPLOY_WORKERS,
         |conn, name: String| server::delete_function(conn, &name),
     )?;
+    if args.creation_only {
+        progress("stopping the server (--creation-only)");
+        server.stop();
+        return Ok(report);
+    }
+
     // The warm figures are of a server serving, not of one retiring 400 environments
     // (each torn down by a thread of its own, in the background).
     let waited = measure::wait_for_teardowns(server.pid()).map_err(|e| server.explain(e))?;
@@ -566,12 +572,6 @@ fn bench(
         "teardown_wait_s",
         (waited.as_secs_f64() * 10.0).round() / 10.0,
     );
-    if args.creation_only {
-        progress("stopping the server (--creation-only)");
-        server.stop();
-        return Ok(report);
-    }
-
     warm_figures(plan, (&rust, python.as_ref()), &mut conn, work, &mut report)
         .map_err(|e| server.explain(e))?;
 
