@@ -268,7 +268,12 @@ pub(crate) async fn delete(
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    s.engine
-        .delete_function(&function_ref(&function, &query, &tenant)?)?;
+    let r = function_ref(&function, &query, &tenant)?;
+    // Off the workers: the store's write waits for its fsync, and a burst of deletions
+    // on the workers held up every invocation queued behind them.
+    let engine = s.engine.clone();
+    tokio::task::spawn_blocking(move || engine.delete_function(&r))
+        .await
+        .map_err(|e| AwsError::service(format!("the deletion stopped: {e}")))??;
     Ok(StatusCode::NO_CONTENT)
 }

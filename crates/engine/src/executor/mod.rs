@@ -11,6 +11,7 @@
 mod admission;
 mod aws_api;
 mod code;
+mod discard;
 mod ending;
 mod env;
 mod invoke;
@@ -84,6 +85,8 @@ struct Inner {
     function_api: std::sync::RwLock<Option<FunctionApi>>,
     /// The shutdown phases of environments with extensions, under way.
     phases: Arc<env::ShutdownPhases>,
+    /// Retired and expired environments, dropped off the tokio workers.
+    discard: discard::Discard,
 }
 
 /// Cheap to clone; every clone is the same executor.
@@ -110,6 +113,7 @@ impl Executor {
                 observer: parts.observer,
                 function_api: std::sync::RwLock::new(None),
                 phases: Arc::default(),
+                discard: discard::Discard::default(),
             }),
         };
         executor.spawn_reaper(idle_ttl);
@@ -215,17 +219,18 @@ impl Executor {
     /// Stops what `retire` names: idle environments now, busy ones when their
     /// invocation ends.
     pub(crate) fn retire(&self, retire: &Retire) {
+        let discard = &self.inner.discard;
         match retire {
             Retire::Version { function, version } => {
-                drop(self.inner.pool.retire(&pool::key(function, version)))
+                discard.later(self.inner.pool.retire(&pool::key(function, version)))
             }
             Retire::Allocation {
                 function,
                 qualifier,
-            } => drop(self.inner.provisioned.remove(function, qualifier)),
+            } => discard.later(self.inner.provisioned.remove(function, qualifier)),
             Retire::Function { function } => {
-                drop(self.inner.provisioned.remove_function(function));
-                drop(self.inner.pool.retire_function(function));
+                discard.later(self.inner.provisioned.remove_function(function));
+                discard.later(self.inner.pool.retire_function(function));
             }
         }
     }
@@ -235,6 +240,7 @@ impl Executor {
     pub(crate) async fn end_environments(&self) {
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
+        self.inner.discard.finished().await;
         self.inner.phases.finished().await;
     }
 
@@ -249,6 +255,7 @@ impl Executor {
         self.set_function_api(None);
         drop(self.inner.pool.drain());
         drop(self.inner.provisioned.drain());
+        self.inner.discard.wait_blocking(Duration::from_secs(5));
         if let Err(e) = self.inner.writer.flush_blocking() {
             tracing::error!(error = %e, "invocation logs not written at shutdown");
         }
@@ -268,7 +275,7 @@ impl Executor {
                 if !gone.is_empty() {
                     tracing::debug!(count = gone.len(), "reclaiming idle environments");
                 }
-                drop(gone);
+                inner.discard.later(gone);
                 // Provisioned environments are never reclaimed for idleness, but one at
                 // the age limit is replaced before its credentials expire.
                 let aged = inner.provisioned.take_aged();
