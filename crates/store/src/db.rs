@@ -37,41 +37,8 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// The shortest time between two checkpoints while the store is being written to. A
-/// checkpoint copies everything committed since the last one in one run of its thread,
-/// and a thread woken on that CPU meanwhile waits for the run to end (with 500 ms between
-/// checkpoints, runs of 1.3–3.7 ms sat under one in three of the warm invokes slower than
-/// 1 ms at concurrency 1; docs/performance.md, "The warm p99"): small and often keeps each
-/// run short.
-const CHECKPOINT_PACE: std::time::Duration = std::time::Duration::from_millis(25);
-/// How long the checkpoint thread waits for a commit before it looks again anyway
-/// (whether the store is still open, and a WAL left large to cut back).
-const CHECKPOINT_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Tells the checkpoint thread that something was committed: set by the store's
-/// connection's commit hook, taken by the thread.
-#[derive(Default)]
-pub(crate) struct Committed {
-    flag: std::sync::Mutex<bool>,
-    signal: std::sync::Condvar,
-}
-
-impl Committed {
-    pub(crate) fn note(&self) {
-        *self.flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.signal.notify_one();
-    }
-
-    /// Waits for a commit, at most `limit`; takes the note.
-    fn wait(&self, limit: std::time::Duration) {
-        let guard = self.flag.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut guard, _) = self
-            .signal
-            .wait_timeout_while(guard, limit, |committed| !*committed)
-            .unwrap_or_else(|p| p.into_inner());
-        *guard = false;
-    }
-}
+/// How often the WAL is folded back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The most WAL kept on disk once all of it is in the database file.
 const WAL_KEEP: u64 = 16 * 1024 * 1024;
@@ -101,11 +68,7 @@ pub(crate) fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Chec
 
 /// Checkpoints the WAL from a connection of its own until the store is dropped, so that
 /// the fsync a checkpoint needs never sits in a commit's path.
-pub(crate) fn checkpoints(
-    path: &Path,
-    alive: std::sync::Weak<std::sync::Mutex<Connection>>,
-    committed: &Committed,
-) {
+pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<Connection>>) {
     let conn = match Connection::open(path) {
         Ok(c) => c,
         Err(e) => {
@@ -119,8 +82,7 @@ pub(crate) fn checkpoints(
     let wal = path.with_extension("db-wal");
     let mut failing = false;
     while alive.strong_count() > 0 {
-        committed.wait(CHECKPOINT_IDLE);
-        std::thread::sleep(CHECKPOINT_PACE);
+        std::thread::sleep(CHECKPOINT_EVERY);
         // PASSIVE never blocks writers; whatever it could not fold goes next time.
         let mut result = checkpoint(&conn, "PASSIVE");
         // `journal_size_limit` cuts the WAL back only when a write reuses it: one that a
@@ -459,26 +421,5 @@ pub(crate) mod tests {
             checkpoint.join().expect("checkpointed"),
             super::Checkpoint::Complete
         );
-    }
-
-    #[test]
-    fn a_commit_wakes_the_checkpoint_thread_and_the_note_is_taken() {
-        let committed = std::sync::Arc::new(super::Committed::default());
-        let waiter = {
-            let c = committed.clone();
-            std::thread::spawn(move || {
-                let start = std::time::Instant::now();
-                // Runs to its limit only if the note is lost.
-                c.wait(std::time::Duration::from_secs(30));
-                start.elapsed()
-            })
-        };
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        committed.note();
-        let waited = waiter.join().expect("woken");
-        assert!(waited < std::time::Duration::from_secs(30), "{waited:?}");
-        // Taken: the next wait has nothing to take and runs to its limit.
-        assert!(!*committed.flag.lock().expect("flag"));
-        committed.wait(std::time::Duration::from_millis(1));
     }
 }

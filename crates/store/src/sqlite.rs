@@ -72,18 +72,11 @@ impl SqliteStore {
             opened => opened?,
         };
         space::keep_reserve(root);
-        let committed = Arc::new(db::Committed::default());
-        let note = committed.clone();
-        conn.commit_hook(Some(move || {
-            note.note();
-            // Go on with the commit.
-            false
-        }));
         let conn = Arc::new(Mutex::new(conn));
         let alive = Arc::downgrade(&conn);
         std::thread::Builder::new()
             .name("hearth-checkpoint".into())
-            .spawn(move || db::checkpoints(&path, alive, &committed))?;
+            .spawn(move || db::checkpoints(&path, alive))?;
         let store = Self {
             root: root.to_path_buf(),
             conn,
