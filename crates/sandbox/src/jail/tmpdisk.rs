@@ -348,7 +348,19 @@ mod tests {
                 std::fs::write(target.join("f"), b"secret").expect("write");
                 std::fs::remove_file(target.join("f")).expect("remove");
             }
-            nix::mount::umount(&target).expect("umount");
+            // Another test of this binary forking meanwhile holds copies of the mount's
+            // file descriptors until its child execs: the mount is busy that long.
+            let start = std::time::Instant::now();
+            loop {
+                match nix::mount::umount(&target) {
+                    Err(nix::Error::EBUSY)
+                        if start.elapsed() < std::time::Duration::from_secs(5) =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(5))
+                    }
+                    done => break done.expect("umount"),
+                }
+            }
         };
         let spares = || {
             disks
