@@ -10,25 +10,22 @@
 //! thread enters the runtime they came from, since an environment with extensions
 //! starts its shutdown phase as a task when dropped.
 
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, OnceLock};
 
-use tokio::sync::watch;
+use super::in_flight::{Counted, InFlight};
 
-type Batch = (Option<tokio::runtime::Handle>, Box<dyn Send>);
+/// What to drop, the runtime it came from, and its place in the count (dropped with it,
+/// on the thread or, should the thread be gone, wherever the batch comes back).
+type Batch = (Option<tokio::runtime::Handle>, Box<dyn Send>, Counted);
 
 /// The thread that drops what it is handed, and how many batches it has yet to drop.
 #[derive(Default)]
 pub(crate) struct Discard {
-    sender: OnceLock<Mutex<mpsc::Sender<Batch>>>,
-    pending: OnceLock<watch::Sender<usize>>,
+    sender: OnceLock<mpsc::Sender<Batch>>,
+    pending: InFlight,
 }
 
 impl Discard {
-    fn pending(&self) -> &watch::Sender<usize> {
-        self.pending.get_or_init(|| watch::Sender::new(0))
-    }
-
     /// Drops `what` on the discard thread (inline when there is none to be had, or
     /// when `what` is empty, since then there is nothing to wait for).
     pub(crate) fn later<T: Send + 'static>(&self, what: Vec<T>) {
@@ -39,47 +36,45 @@ impl Discard {
             drop(what);
             return;
         };
-        self.pending().send_modify(|n| *n += 1);
-        let batch: Batch = (tokio::runtime::Handle::try_current().ok(), Box::new(what));
-        let sent = sender.lock().unwrap_or_else(|p| p.into_inner()).send(batch);
-        if let Err(mpsc::SendError((_, what))) = sent {
-            drop(what);
-            self.pending().send_modify(|n| *n = n.saturating_sub(1));
-        }
+        let batch: Batch = (
+            tokio::runtime::Handle::try_current().ok(),
+            Box::new(what),
+            self.pending.start(),
+        );
+        // A thread that is gone hands the batch back: it is dropped here, count and all.
+        let _ = sender.send(batch);
     }
 
     /// Waits until everything handed over so far has been dropped.
     pub(crate) async fn finished(&self) {
-        let mut rx = self.pending().subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
+        self.pending.finished().await;
     }
 
     /// [`Discard::finished`] for a caller outside the runtime (shutdown), for at most
     /// `limit`.
     pub(crate) fn wait_blocking(&self, limit: std::time::Duration) {
         let start = std::time::Instant::now();
-        while *self.pending().borrow() > 0 && start.elapsed() < limit {
+        while self.pending.count() > 0 && start.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 
-    fn sender(&self) -> Option<&Mutex<mpsc::Sender<Batch>>> {
+    fn sender(&self) -> Option<&mpsc::Sender<Batch>> {
         if let Some(s) = self.sender.get() {
             return Some(s);
         }
         let (tx, rx) = mpsc::channel::<Batch>();
-        let pending = self.pending().clone();
         let spawned = std::thread::Builder::new()
             .name("hearth-discard".into())
             .spawn(move || {
-                for (runtime, what) in rx {
+                for (runtime, what, counted) in rx {
                     let _entered = runtime.as_ref().map(|r| r.enter());
                     drop(what);
-                    pending.send_modify(|n| *n = n.saturating_sub(1));
+                    drop(counted);
                 }
             });
         match spawned {
-            Ok(_) => Some(self.sender.get_or_init(|| Mutex::new(tx))),
+            Ok(_) => Some(self.sender.get_or_init(|| tx)),
             Err(e) => {
                 tracing::warn!(error = %e, "no discard thread; dropping environments inline");
                 None
@@ -91,7 +86,7 @@ impl Discard {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
 
@@ -141,5 +136,27 @@ mod tests {
         discard.later(vec![NeedsRuntime(inside.clone())]);
         discard.finished().await;
         assert_eq!(inside.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_drop_that_panics_leaves_nothing_counted_and_later_drops_go_on() {
+        struct Panics;
+        impl Drop for Panics {
+            fn drop(&mut self) {
+                panic!("a drop that panics, on purpose");
+            }
+        }
+        let discard = Discard::default();
+        discard.later(vec![Panics]);
+        tokio::time::timeout(std::time::Duration::from_secs(30), discard.finished())
+            .await
+            .expect("the panicked batch is no longer counted");
+        let count = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        discard.later(vec![Noted(count.clone(), threads.clone())]);
+        tokio::time::timeout(std::time::Duration::from_secs(30), discard.finished())
+            .await
+            .expect("the next batch is dropped, on the thread or here");
+        assert_eq!(count.load(Ordering::SeqCst), 1);
     }
 }

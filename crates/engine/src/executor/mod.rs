@@ -14,6 +14,7 @@ mod code;
 mod discard;
 mod ending;
 mod env;
+mod in_flight;
 mod invoke;
 mod logs;
 mod output;

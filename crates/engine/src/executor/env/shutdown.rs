@@ -15,8 +15,8 @@ use std::time::Duration;
 use hearth_model::time::now_ms;
 use hearth_runtime_api::{RuntimeApi, ShutdownReason};
 use hearth_sandbox::Instance;
-use tokio::sync::watch;
 
+use super::super::in_flight::InFlight;
 use super::super::logs::LogCollector;
 
 /// The phase's limit with one or more registered external extensions.
@@ -106,26 +106,9 @@ pub(super) async fn run(ending: Ending) {
 }
 
 /// The shutdown phases under way, which the server's stop waits for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct ShutdownPhases {
-    running: watch::Sender<usize>,
-}
-
-impl Default for ShutdownPhases {
-    fn default() -> Self {
-        Self {
-            running: watch::channel(0).0,
-        }
-    }
-}
-
-/// Counts one phase as running until dropped (also when its task is cancelled).
-struct Running(watch::Sender<usize>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
+    running: InFlight,
 }
 
 impl ShutdownPhases {
@@ -135,8 +118,7 @@ impl ShutdownPhases {
         runtime: &tokio::runtime::Handle,
         phase: impl Future<Output = ()> + Send + 'static,
     ) {
-        self.running.send_modify(|n| *n += 1);
-        let running = Running(self.running.clone());
+        let running = self.running.start();
         runtime.spawn(async move {
             phase.await;
             drop(running);
@@ -145,13 +127,12 @@ impl ShutdownPhases {
 
     /// How many phases are under way.
     pub(crate) fn running(&self) -> usize {
-        *self.running.borrow()
+        self.running.count()
     }
 
     /// Waits until no phase is under way (each is bounded by its limit and the kill).
     pub(crate) async fn finished(&self) {
-        let mut rx = self.running.subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
+        self.running.finished().await;
     }
 }
 
