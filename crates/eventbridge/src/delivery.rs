@@ -185,21 +185,19 @@ impl Worker {
             let claimed = if room == 0 {
                 Vec::new()
             } else {
-                // Off the workers: the claim is a store write, which waits for the
-                // store's lock and its commit.
-                let (store, node, now) = (self.eb.store.clone(), self.node.clone(), self.eb.now());
-                tokio::task::spawn_blocking(move || {
-                    store
-                        .events()
-                        .claim_event_deliveries(&node, now, HOLD_MS, room)
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "cannot claim EventBridge deliveries");
-                    Vec::new()
-                })
+                let (node, now) = (self.node.clone(), self.eb.now());
+                self.eb
+                    .store
+                    .off_worker(move |store| {
+                        store
+                            .events()
+                            .claim_event_deliveries(&node, now, HOLD_MS, room)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot claim EventBridge deliveries");
+                        Vec::new()
+                    })
             };
             let full = room > 0 && claimed.len() == room;
             for row in claimed {

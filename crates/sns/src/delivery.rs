@@ -154,21 +154,20 @@ impl Worker {
             let claimed = if room == 0 {
                 Vec::new()
             } else {
-                // Off the workers: the claim is a store write, which waits for the
-                // store's lock and its commit.
-                let (store, node) = (self.sns.inner.store.clone(), self.node.clone());
-                tokio::task::spawn_blocking(move || {
-                    store
-                        .sns()
-                        .claim_sns_deliveries(&node, now_ms(), HOLD_MS, room)
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "cannot claim SNS deliveries");
-                    Vec::new()
-                })
+                let node = self.node.clone();
+                self.sns
+                    .inner
+                    .store
+                    .off_worker(move |store| {
+                        store
+                            .sns()
+                            .claim_sns_deliveries(&node, now_ms(), HOLD_MS, room)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot claim SNS deliveries");
+                        Vec::new()
+                    })
             };
             let full = claimed.len() == room && room > 0;
             for (key, rows) in self.in_groups(claimed) {

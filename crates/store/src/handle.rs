@@ -39,6 +39,19 @@ struct Parts {
 }
 
 impl Store {
+    /// Runs `f` with this store on tokio's blocking pool: for a store call made from a
+    /// task, which would otherwise hold its worker while it waits for the store's lock
+    /// and its commit.
+    pub async fn off_worker<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+
     /// The embedded store (SQLite) in the data directory `root`.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         Ok(Self::new(Arc::new(SqliteStore::open(root)?)))
