@@ -2,9 +2,10 @@
 
 `hearth server` locks its data directory (a second server there refuses to start and names
 the first one's pid). A server killed with SIGKILL leaves its environments' cgroups (one
-directory per v1 hierarchy per environment), their root mount points under `jail/roots`
-and any temporary files it was writing; the next start on the same data directory sweeps
-exactly those, and nothing of another server's (each data directory has its own cgroup
+directory per v1 hierarchy per environment) and any temporary files it was writing (and a
+server of an older version, one root mount point per environment under `jail/roots`; every
+environment now assembles its root on the one empty `jail/root`); the next start on the same
+data directory sweeps exactly those, and nothing of another server's (each data directory has its own cgroup
 base, `hearth/<FNV-1a of the canonical jail dir>`, under the server's own cgroup).
 
 The sweep tests need the jail (root and cgroups): they are skipped under
@@ -104,9 +105,11 @@ def cgroup_procs(bases: dict[str, Path]) -> set[int]:
     return pids
 
 
-def roots(data_dir: Path) -> set[str]:
-    d = data_dir / "jail" / "roots"
-    return {p.name for p in d.iterdir()} if d.is_dir() else set()
+def root_entries(data_dir: Path) -> list[str]:
+    """What the host sees in the one root mount point: always nothing."""
+    d = data_dir / "jail" / "root"
+    assert d.is_dir(), f"no root mount point {d}"
+    return sorted(p.name for p in d.iterdir())
 
 
 def zygotes_of(pid: int) -> list[int]:
@@ -230,7 +233,8 @@ def _kill_and_restart(server, other):
         t.join(timeout=30)
 
     # What the dead server left: every environment's cgroup in every hierarchy (the
-    # pool's environments, the warm ones and the busy ones) and its root mount point.
+    # pool's environments, the warm ones and the busy ones), and nothing in the root
+    # mount point they shared.
     # Its processes die with it: the zygote by its parent-death signal, each init with
     # the zygote, and everything in an environment's PID namespace with its PID 1.
     left = env_cgroups(bases)
@@ -242,8 +246,7 @@ def _kill_and_restart(server, other):
     assert len(envs) >= 5 + 1, f"expected the busy and the warm ones at least: {envs}"
     for k, names_in in left.items():
         assert names_in == envs, f"{k} lacks some environments: {envs - names_in}"
-    left_roots = roots(data)
-    assert {f"env-{r}" for r in left_roots} == envs, (left_roots, envs)
+    assert root_entries(data) == []
     assert all(n.startswith(f"env-{old_pid}-") for n in envs), envs
     assert h.wait_until(lambda: not cgroup_procs(bases), timeout=10), \
         f"processes outlived the server: {cgroup_procs(bases)}"
@@ -259,6 +262,10 @@ def _kill_and_restart(server, other):
     (partial / "pkg" / "mod.py").write_text("x = 1\n")
     (data / "jail" / "tmp" / f"{old_pid}-9.img").write_bytes(b"\0" * 4096)
     (data / "jail" / "images" / "00000000000000aa.tmp").write_bytes(b"\0" * 4096)
+    # The per-environment root mount points a server of an older version left.
+    legacy_roots = data / "jail" / "roots"
+    for n in (5, 6):
+        (legacy_roots / f"{old_pid}-{n}").mkdir(parents=True)
     images = {p.name for p in (data / "jail" / "images").glob("*.img")}
     assert images, "the functions' code and runtime client have images"
     stored = {p.name for p in (data / "blobs").iterdir()}
@@ -277,16 +284,15 @@ def _kill_and_restart(server, other):
     for k, names_now in now.items():
         assert not names_now & envs, f"{k}: old environments left: {names_now & envs}"
         assert all(n.startswith(f"env-{new_pid}-") for n in names_now), names_now
-    assert not roots(data) & left_roots
-    assert all(r.startswith(f"{new_pid}-") for r in roots(data)), roots(data)
+    assert not legacy_roots.exists(), list(legacy_roots.iterdir())
+    assert root_entries(data) == []
 
     def settled():
-        # The new pool: every environment has its cgroup in each hierarchy and a root.
+        # The new pool: every environment has its cgroup in each hierarchy.
         cg = env_cgroups(bases)
         every = set.union(*cg.values())
-        return every and all(v == every for v in cg.values()) \
-            and {f"env-{r}" for r in roots(data)} == every
-    assert h.wait_until(settled, timeout=30), (env_cgroups(bases), roots(data))
+        return every and all(v == every for v in cg.values())
+    assert h.wait_until(settled, timeout=30), env_cgroups(bases)
     pool = set.union(*env_cgroups(bases).values())
     assert 2 <= len(pool) <= 32, pool
     assert {p.name for p in (data / "blobs").iterdir()} == stored - {f"{sha}.tmp-{old_pid}-7"}

@@ -189,8 +189,9 @@ def host_mounts_mentioning(path: Path) -> list[str]:
 class Footprint:
     """Everything one environment holds on the host, captured while it is alive: every
     process of its cgroup (also the jail's init and PID 1, which carry no Lambda variables),
-    its cgroup directories, its root mount point under <data_dir>/jail/roots, and the
-    namespaces the host does not share with it."""
+    its cgroup directories, and the namespaces the host does not share with it. (Every
+    environment assembles its root on the one mount point <data_dir>/jail/root, in its own
+    mount namespace: on the host that directory exists and stays empty.)"""
 
     env_id: str
     server_pid: int
@@ -214,17 +215,19 @@ class Footprint:
             procs = d / "cgroup.procs"
             if procs.exists():
                 pids |= {int(p) for p in procs.read_text().split()}
-        root_dir = server.data_dir / "jail" / "roots" / jail_id if jail_id else None
+        root_dir = jail_root(server)
         own = namespaces_of(runtime[0]) - namespaces_of(os.getpid())
         return cls(env_id, server.proc.pid, jail_id, pids, dirs, root_dir,
-                   bool(root_dir and root_dir.is_dir()), own)
+                   root_dir.is_dir(), own)
 
     def assert_jailed(self):
         """Positive control: this environment had the jail's resources to tear down."""
         assert self.cgroup_dirs, f"environment {self.env_id} is in no env-* cgroup"
         assert self.jail_id and self.jail_id.startswith(f"{self.server_pid}-"), self.jail_id
         assert len(self.cgroup_dirs) >= 3, f"memory, cpu, pids (+freezer): {self.cgroup_dirs}"
-        assert self.root_existed, f"no jail root {self.root_dir} while it ran"
+        assert self.root_existed, f"no jail root mount point {self.root_dir} while it ran"
+        assert host_root_entries(self.root_dir) == [], \
+            "the root is assembled in the environment's mount namespace, never on the host"
         assert len(self.namespaces) == 5, \
             f"own net, mnt, pid, ipc and uts namespaces, found {self.namespaces}"
 
@@ -233,8 +236,7 @@ class Footprint:
             "processes": sorted(p for p in self.pids if h.process_alive(p)),
             "env_pids": h.env_pids(self.env_id),
             "cgroup_dirs": [str(d) for d in self.cgroup_dirs if d.exists()],
-            "root_dir": [str(self.root_dir)] if self.root_dir and self.root_dir.exists()
-            else [],
+            "root_dir_entries": host_root_entries(self.root_dir) if self.root_dir else [],
         }
         if not any(out.values()):
             # Namespaces last: scanning every process is the slowest check.
@@ -269,20 +271,24 @@ def cgroup_live(d: Path) -> bool:
 
 
 def leftovers_since(server_pid: int, bases: list[Path], dirs_before: set[str],
-                    roots_dir: Path, roots_before: set[str]) -> dict:
-    """cgroup dirs and jail roots that appeared since the snapshot and belong to nothing
-    alive. (A server may make environments ahead; those hold a waiting process.)"""
+                    root_dir: Path) -> dict:
+    """cgroup dirs that appeared since the snapshot and belong to nothing alive (a server
+    may make environments ahead; those hold a waiting process), and anything on the host
+    in the root mount point."""
     new_dirs = env_dirs(server_pid, bases) - dirs_before
     dead = sorted(d for d in new_dirs if not cgroup_live(Path(d)))
-    live_ids = {Path(d).name[len("env-"):] for d in new_dirs if cgroup_live(Path(d))}
-    roots_now = set(os.listdir(roots_dir)) if roots_dir.exists() else set()
-    stray = sorted(r for r in roots_now - roots_before if r not in live_ids)
-    return {k: v for k, v in (("cgroup_dirs", dead), ("roots", stray)) if v}
+    stray = host_root_entries(root_dir)
+    return {k: v for k, v in (("cgroup_dirs", dead), ("root_dir_entries", stray)) if v}
 
 
-def jail_roots(server) -> set[str]:
-    roots = server.data_dir / "jail" / "roots"
-    return set(os.listdir(roots)) if roots.exists() else set()
+def jail_root(server) -> Path:
+    """The one mount point every environment of `server` assembles its root on."""
+    return server.data_dir / "jail" / "root"
+
+
+def host_root_entries(root_dir: Path) -> list[str]:
+    """What the host sees in the root mount point: always nothing."""
+    return sorted(os.listdir(root_dir)) if root_dir.is_dir() else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,13 +790,11 @@ def test_teardown_leaves_nothing_behind(request, how):
         footprint.pids |= set(h.pids_with_arg(token))
         bases = sorted({d.parent for d in footprint.cgroup_dirs})
         dirs_before = env_dirs(server_pid, bases)
-        roots_dir = srv.data_dir / "jail" / "roots"
-        roots_before = jail_roots(srv)
+        root_dir = jail_root(srv)
         mounts_before = host_mounts_mentioning(srv.data_dir)
         # Positive controls: what must go is there now.
         footprint.assert_jailed()
         assert {str(d) for d in footprint.cgroup_dirs} <= dirs_before
-        assert footprint.jail_id in roots_before
         assert len(footprint.pids) >= 5, \
             f"init, PID 1, the runtime and two daemons, found {footprint.pids}"
 
@@ -807,22 +811,21 @@ def test_teardown_leaves_nothing_behind(request, how):
 
         footprint.assert_gone()
         assert h.pids_with_arg(token) == []
-        # Counted: this environment's cgroup dirs and root are gone (assert_gone), and
-        # nothing new was left behind in their place.
+        # Counted: this environment's cgroup dirs are gone (assert_gone), and nothing new
+        # was left behind in their place.
         dirs_after = env_dirs(server_pid, bases)
         assert not dirs_after & {str(d) for d in footprint.cgroup_dirs}
         assert h.wait_until(lambda: not leftovers_since(server_pid, bases, dirs_before,
-                                                        roots_dir, roots_before), timeout=5), \
-            leftovers_since(server_pid, bases, dirs_before, roots_dir, roots_before)
-        assert footprint.jail_id not in jail_roots(srv)
+                                                        root_dir), timeout=5), \
+            leftovers_since(server_pid, bases, dirs_before, root_dir)
         assert host_mounts_mentioning(srv.data_dir) == [] == mounts_before, \
             "the jail's mounts must never reach the host's mount table"
         if how == "server_stop":
-            # A stopped server leaves nothing at all: no cgroup dir, no root, no process
-            # of any environment (in use or made ahead).
+            # A stopped server leaves nothing at all: no cgroup dir, nothing in the root
+            # mount point, no process of any environment (in use or made ahead).
             assert h.wait_until(lambda: not env_dirs(server_pid, bases), timeout=5), \
                 {d: cgroup_live(Path(d)) for d in env_dirs(server_pid, bases)}
-            assert jail_roots(srv) == set(), jail_roots(srv)
+            assert host_root_entries(root_dir) == []
             srv.start()
             client = h.lambda_client(srv.endpoint)
     finally:

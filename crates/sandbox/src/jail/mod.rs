@@ -90,14 +90,20 @@ impl JailSandbox {
                 "the jail sandbox needs root (namespaces, mounts, cgroups); run as root or use --sandbox process".into(),
             ));
         }
+        // Every environment assembles its root on this one empty directory, each in its
+        // own mount namespace; `roots` held one directory per environment before and is
+        // only swept now.
         let roots = work_dir.join("roots");
-        std::fs::create_dir_all(&roots).map_err(|e| jail_err(&roots.display().to_string(), &e))?;
+        let root = work_dir.join("root");
+        std::fs::create_dir_all(&root).map_err(|e| jail_err(&root.display().to_string(), &e))?;
         // A base of this data directory's own: the sweep below must never reach another
         // server's environments.
         let base = sweep::cgroup_base(work_dir)
             .map_err(|e| jail_err(&work_dir.display().to_string(), &e))?;
         let cgroups = cgroup::detect_named(&base).map_err(|e| jail_err("cgroups", &e))?;
         let swept = sweep::sweep(cgroups.as_ref(), &roots);
+        // Empty now unless the sweep failed (which it warns about below).
+        let _ = std::fs::remove_dir(&roots);
         if swept.cgroups + swept.roots > 0 {
             tracing::info!(
                 cgroups = swept.cgroups,
@@ -153,7 +159,7 @@ impl JailSandbox {
         let maker = Arc::new(Maker {
             zygote,
             exe,
-            roots,
+            root,
             etc,
             disks,
             cgroups: Arc::from(cgroups),
@@ -350,7 +356,6 @@ impl Sandbox for JailSandbox {
             control,
             tmp,
             tmp_disk,
-            root,
         } = parts;
         // The policy's elements before the function runs; removed with the lease.
         if let Some(lease) = &netns.lease {
@@ -378,7 +383,6 @@ impl Sandbox for JailSandbox {
                 .disks
                 .clone()
                 .map(|d| (d, tmp_disk.into_iter().collect())),
-            root: Some(root),
         };
         // A size other than the one made ahead: a disk of that size (kept ones are used
         // again) replaces it, or the tmpfs is resized.

@@ -45,9 +45,11 @@ pub struct Maker {
     pub zygote: Zygote,
     /// The `hearth` binary, run as `hearth __jail-init` (the zygote).
     pub exe: PathBuf,
-    /// Where each environment gets an empty directory to assemble its root on (in its
-    /// own mount namespace: on the host it stays empty).
-    pub roots: PathBuf,
+    /// The empty directory every environment assembles its root on, each in its own
+    /// mount namespace: on the host it stays empty. One for all, not one each: making and
+    /// removing a directory per environment took the data directory's lock and inode
+    /// allocation (with reads from disk) in every burst of new environments.
+    pub root: PathBuf,
     /// The synthetic `/etc` ([`super::mounts::build_etc`]).
     pub etc: PathBuf,
     /// `/tmp` disks, when the host has loop devices and mkfs.ext4.
@@ -79,8 +81,6 @@ pub struct SlotParts {
     pub tmp: Tmp,
     /// Its disk, to give back at the end.
     pub tmp_disk: Option<TmpDisk>,
-    /// The root's mount point on the host.
-    pub root: PathBuf,
 }
 
 fn jail_err(what: &str, e: &dyn std::fmt::Display) -> SandboxError {
@@ -98,14 +98,11 @@ impl Maker {
                 .create(&format!("env-{id}"), &waiting_limits())
                 .map_err(|e| jail_err("cgroup", &e))?,
         );
-        let root = self.roots.join(&id);
-        // Until the slot owns them, a failure removes the cgroup and the root directory
-        // (the namespace goes with the last handle to it).
+        // Until the slot owns it, a failure removes the cgroup (the namespace goes with
+        // the last handle to it).
         let mut unmade = Unmade {
             cgroup: Some(cgroup.clone()),
-            root: root.clone(),
         };
-        std::fs::create_dir(&root).map_err(|e| jail_err("root", &e))?;
         let (tmp, tmp_mount, tmp_disk) = match &self.disks {
             Some(disks) => match disks.take(&id, DEFAULT_TMP_MB) {
                 Ok((mount, disk)) => (Tmp::Disk { mb: DEFAULT_TMP_MB }, Some(mount), disk),
@@ -120,7 +117,7 @@ impl Maker {
         let enter = Enter {
             cgroup_procs: cgroup.procs_files(),
             netns: netns.path(),
-            root: root.clone(),
+            root: self.root.clone(),
             etc: self.etc.clone(),
             hostname: HOSTNAME.into(),
             uid: SANDBOX_UID,
@@ -154,7 +151,6 @@ impl Maker {
                 control,
                 tmp,
                 tmp_disk,
-                root,
             }),
         };
         if let (Some(mount), Some(parts)) = (tmp_mount, &slot.parts) {
@@ -194,7 +190,6 @@ impl Slot {
 /// What [`Maker::make`] created before the slot owns it, removed should it fail.
 struct Unmade {
     cgroup: Option<Arc<dyn Cgroup>>,
-    root: PathBuf,
 }
 
 impl Drop for Unmade {
@@ -205,7 +200,6 @@ impl Drop for Unmade {
                 cpu_millis: None,
                 netns: None,
                 tmp: None,
-                root: Some(self.root.clone()),
             });
         }
     }
@@ -232,7 +226,6 @@ impl Drop for Slot {
                 cpu_millis: None,
                 netns: Some(p.netns),
                 tmp: self.tmp_back(p.tmp_disk),
-                root: Some(p.root),
             });
         }
     }

@@ -10,7 +10,9 @@
 //!
 //! Swept: every environment cgroup under the base (its processes killed first, should
 //! any have outlived their init's parent-death signal), and every entry of
-//! `jail/roots` (mount points, empty on the host). `/tmp` images are removed by
+//! `jail/roots` (the per-environment mount points, empty on the host, of servers that
+//! made one each; every environment now assembles its root on the one `jail/root`).
+//! `/tmp` images are removed by
 //! `TmpDisks::new`, and the network namespaces and loop devices went with the last
 //! process using them.
 

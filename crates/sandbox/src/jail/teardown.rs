@@ -9,7 +9,6 @@
 //! the thread that dropped the environment. Mounts and namespaces go with the last
 //! process; `/tmp` disks are checked and kept for reuse if untouched (`tmpdisk.rs`).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,8 +27,6 @@ pub struct JailResources {
     pub netns: Option<NetNs>,
     /// `/tmp` disks to give back once the environment's processes are gone.
     pub tmp: Option<(Arc<TmpDisks>, Vec<TmpDisk>)>,
-    /// The root's mount point on the host (empty there).
-    pub root: Option<PathBuf>,
 }
 
 impl Teardown for JailResources {
@@ -115,7 +112,6 @@ impl Drop for JailResources {
         let cgroup = self.cgroup.clone();
         let netns = self.netns.take();
         let tmp = self.tmp.take();
-        let root = self.root.take();
         let (count, done) = &TEARDOWNS;
         *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         let finish = || {
@@ -128,9 +124,6 @@ impl Drop for JailResources {
             .spawn(move || {
                 teardown(cgroup.as_ref(), tmp);
                 drop(netns);
-                if let Some(root) = root {
-                    let _ = std::fs::remove_dir(root);
-                }
                 finish();
             });
         if let Err(e) = spawned {
