@@ -261,6 +261,15 @@ def test_all_reaches_the_test_host_by_name_and_address(client, server, testhost)
     # host's end of the veth.
     assert XRAY_DAEMON in out["addresses"], out
     assert len(range_addresses(out)) == 1 and out["gateway"], out
+    # Each veth is made with one queue each way (the kernel's default, one per CPU cut
+    # down to one afterwards, holds its RTNL lock through an RCU grace period per link).
+    _, prefix = network_names(server.data_dir)
+    links = subprocess.run(["ip", "-d", "-o", "link", "show"], capture_output=True, text=True,
+                           check=True).stdout
+    veths = [line for line in links.splitlines() if f": {prefix}" in line]
+    assert veths, links
+    for line in veths:
+        assert " numtxqueues 1 numrxqueues 1 " in line, line
 
 
 @jail_only

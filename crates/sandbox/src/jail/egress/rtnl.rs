@@ -83,17 +83,25 @@ impl Rtnl {
         }
     }
 
-    /// `ip link add NAME type veth peer name PEER netns FD`: the peer goes straight
-    /// into the namespace `peer_ns` is a handle of.
+    /// `ip link add NAME numtxqueues 1 numrxqueues 1 type veth peer name PEER
+    /// numtxqueues 1 numrxqueues 1 netns FD`: the peer goes straight into the namespace
+    /// `peer_ns` is a handle of. One queue each way, asked for up front: a veth made
+    /// without saying gets one per CPU and is then cut down to one, and cutting the
+    /// transmit queues waits for an RCU grace period while holding the kernel's RTNL
+    /// lock, which every other link, address and namespace being made waits for.
     pub fn add_veth(&mut self, name: &str, peer: &str, peer_ns: BorrowedFd<'_>) -> io::Result<()> {
         let mut peer_message = LinkMessage::default();
         peer_message.attributes = vec![
             LinkAttribute::IfName(peer.to_string()),
+            LinkAttribute::NumTxQueues(1),
+            LinkAttribute::NumRxQueues(1),
             LinkAttribute::NetNsFd(peer_ns.as_raw_fd()),
         ];
         let mut link = LinkMessage::default();
         link.attributes = vec![
             LinkAttribute::IfName(name.to_string()),
+            LinkAttribute::NumTxQueues(1),
+            LinkAttribute::NumRxQueues(1),
             LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::Veth),
                 LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_message))),
