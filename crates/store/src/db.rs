@@ -79,6 +79,14 @@ pub(crate) fn checkpoints(path: &Path, alive: std::sync::Weak<std::sync::Mutex<C
     // TRUNCATE holds the write lock while it waits for readers: it gives up soon (and
     // tries again next time) rather than keep the store's writes waiting.
     let _ = conn.pragma_update(None, "busy_timeout", 100);
+    // A checkpoint is a few milliseconds of CPU every half second that nothing waits for;
+    // at the lowest priority a woken request handler takes the CPU from it at once rather
+    // than wait out its slice (it was beside a sixth of the warm invokes slower than 1 ms,
+    // docs/performance.md). A nice thread still gets its share of a busy machine, so the
+    // WAL keeps being folded under load. Best effort: without it, checkpoints still run.
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::debug!(error = %e, "the checkpoint thread keeps the default priority");
+    }
     let wal = path.with_extension("db-wal");
     let mut failing = false;
     while alive.strong_count() > 0 {
@@ -317,6 +325,48 @@ pub(crate) mod tests {
 
     /// A minimal `$LATEST` record for store tests.
     pub(crate) use hearth_model::testing::function as sample;
+
+    /// The nice values of this process's checkpoint threads (`hearth-checkpoint`, which
+    /// the kernel's 15-byte thread name cuts short).
+    fn checkpoint_thread_nices() -> Vec<i64> {
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks").flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != "hearth-checkpoi" {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // The fields after the parenthesised name: state is field 3, nice field 19.
+            if let Some((_, rest)) = stat.rsplit_once(") ") {
+                if let Some(nice) = rest.split(' ').nth(16).and_then(|n| n.parse().ok()) {
+                    nices.push(nice);
+                }
+            }
+        }
+        nices
+    }
+
+    #[test]
+    fn the_checkpoint_thread_runs_at_the_lowest_priority() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _store = crate::SqliteStore::open_with(
+            dir.path(),
+            &crate::seal::SealKey::from_bytes([1; 32]),
+            false,
+        )
+        .expect("store");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        // Other tests' stores have checkpoint threads too: any one at nice 19 shows the
+        // thread sets it (it does so first thing, so a thread just started may not yet).
+        while !checkpoint_thread_nices().contains(&19) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "checkpoint threads' nice values: {:?}",
+                checkpoint_thread_nices()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 
     #[test]
     fn records_written_before_dead_letter_config_still_load() {
