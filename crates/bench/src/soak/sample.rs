@@ -21,7 +21,7 @@ pub struct DataDir {
     pub blobs: u64,
     /// `code/`: the unpacked code trees.
     pub code: u64,
-    /// `jail/`: root mount points, `/etc`, `/tmp` images.
+    /// `jail/`: the root mount point, `/etc`, `/tmp` images.
     pub jail: u64,
     pub other: u64,
 }
@@ -212,7 +212,7 @@ mod tests {
     fn data_dir_is_split_by_owner() {
         let tmp = tempfile::tempdir().expect("tmp");
         let d = tmp.path();
-        for sub in ["blobs", "code/abc", "jail/roots"] {
+        for sub in ["blobs", "code/abc", "jail/root"] {
             std::fs::create_dir_all(d.join(sub)).expect("mkdir");
         }
         std::fs::write(d.join("hearth.db"), vec![1u8; 64 * 1024]).expect("db");

@@ -158,9 +158,17 @@ impl Pool {
             state.making += 1;
             drop(state);
 
-            let made = maker
-                .make()
-                .and_then(|mut slot| slot.wait_ready(READY_LIMIT).map(|()| slot));
+            let made = maker.make().and_then(|mut slot| {
+                // Timed for profiling: in a burst, how long the init process takes to
+                // build the root beside the other environments being made.
+                let start = Instant::now();
+                slot.wait_ready(READY_LIMIT)?;
+                tracing::debug!(
+                    ready_us = super::slot::micros(start.elapsed()),
+                    "environment ready"
+                );
+                Ok(slot)
+            });
 
             let mut state = self.lock();
             state.making -= 1;

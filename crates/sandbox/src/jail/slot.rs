@@ -91,7 +91,9 @@ impl Maker {
     /// Starts an environment; it is ready for a function once [`Slot::wait_ready`]
     /// says so. Must run inside the tokio runtime (the output pipe is a tokio one).
     pub fn make(&self) -> Result<Slot, SandboxError> {
+        let t0 = std::time::Instant::now(); // each step timed, for the debug line below
         let netns = NetNs::create(self.egress.as_ref()).map_err(SandboxError::Network)?;
+        let t_net = t0.elapsed();
         let id = unique_id();
         let cgroup: Arc<dyn Cgroup> = Arc::from(
             self.cgroups
@@ -103,6 +105,7 @@ impl Maker {
         let mut unmade = Unmade {
             cgroup: Some(cgroup.clone()),
         };
+        let t_cgroup = t0.elapsed();
         let (tmp, tmp_mount, tmp_disk) = match &self.disks {
             Some(disks) => match disks.take(&id, DEFAULT_TMP_MB) {
                 Ok((mount, disk)) => (Tmp::Disk { mb: DEFAULT_TMP_MB }, Some(mount), disk),
@@ -131,6 +134,7 @@ impl Maker {
         let (reader, writer) = std::io::pipe().map_err(SandboxError::Pipe)?;
         let output =
             pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(SandboxError::Pipe)?;
+        let t_tmp = t0.elapsed();
         let child = self
             .zygote
             .fork(enter, theirs, OwnedFd::from(writer))
@@ -138,6 +142,13 @@ impl Maker {
                 program: self.exe.display().to_string(),
                 source,
             })?;
+        tracing::debug!(
+            netns_us = micros(t_net),
+            cgroup_us = micros(t_cgroup - t_net),
+            tmp_us = micros(t_tmp - t_cgroup),
+            fork_us = micros(t0.elapsed() - t_tmp),
+            "environment made ahead"
+        );
         // The slot owns these now and undoes them if dropped.
         unmade.cgroup = None;
         let slot = Slot {
@@ -229,6 +240,11 @@ impl Drop for Slot {
             });
         }
     }
+}
+
+/// Microseconds, for the debug lines that time each step.
+pub fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn unique_id() -> String {
