@@ -330,7 +330,10 @@ pub(crate) mod tests {
     /// the kernel's 15-byte thread name cuts short).
     fn checkpoint_thread_nices() -> Vec<i64> {
         let mut nices = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task").expect("tasks").flatten() {
+        for task in std::fs::read_dir("/proc/self/task")
+            .expect("tasks")
+            .flatten()
+        {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
             if comm.trim_end() != "hearth-checkpoi" {
                 continue;
