@@ -754,6 +754,18 @@ def contains_value(haystack: Any, needle: Any) -> bool:
     return False
 
 
+def jail_root(data_dir: Path) -> Path:
+    """The one mount point every jailed environment of the server on `data_dir` assembles
+    its root on, each in its own mount namespace."""
+    return data_dir / "jail" / "root"
+
+
+def jail_root_entries(data_dir: Path) -> list[str]:
+    """What the host sees in that mount point: always nothing."""
+    root = jail_root(data_dir)
+    return sorted(os.listdir(root)) if root.is_dir() else []
+
+
 def process_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

@@ -5,8 +5,9 @@ the first one's pid). A server killed with SIGKILL leaves its environments' cgro
 directory per v1 hierarchy per environment) and any temporary files it was writing (and a
 server of an older version, one root mount point per environment under `jail/roots`; every
 environment now assembles its root on the one empty `jail/root`); the next start on the same
-data directory sweeps exactly those, and nothing of another server's (each data directory has its own cgroup
-base, `hearth/<FNV-1a of the canonical jail dir>`, under the server's own cgroup).
+data directory sweeps exactly those, and nothing of another server's (each data directory has
+its own cgroup base, `hearth/<FNV-1a of the canonical jail dir>`, under the server's own
+cgroup).
 
 The sweep tests need the jail (root and cgroups): they are skipped under
 HEARTH_SANDBOX=process. The lock test runs in both sandboxes.
@@ -103,13 +104,6 @@ def cgroup_procs(bases: dict[str, Path]) -> set[int]:
             if procs.exists():
                 pids |= {int(p) for p in procs.read_text().split() if h.process_alive(int(p))}
     return pids
-
-
-def root_entries(data_dir: Path) -> list[str]:
-    """What the host sees in the one root mount point: always nothing."""
-    d = data_dir / "jail" / "root"
-    assert d.is_dir(), f"no root mount point {d}"
-    return sorted(p.name for p in d.iterdir())
 
 
 def zygotes_of(pid: int) -> list[int]:
@@ -246,7 +240,7 @@ def _kill_and_restart(server, other):
     assert len(envs) >= 5 + 1, f"expected the busy and the warm ones at least: {envs}"
     for k, names_in in left.items():
         assert names_in == envs, f"{k} lacks some environments: {envs - names_in}"
-    assert root_entries(data) == []
+    assert h.jail_root(data).is_dir() and h.jail_root_entries(data) == []
     assert all(n.startswith(f"env-{old_pid}-") for n in envs), envs
     assert h.wait_until(lambda: not cgroup_procs(bases), timeout=10), \
         f"processes outlived the server: {cgroup_procs(bases)}"
@@ -285,7 +279,7 @@ def _kill_and_restart(server, other):
         assert not names_now & envs, f"{k}: old environments left: {names_now & envs}"
         assert all(n.startswith(f"env-{new_pid}-") for n in names_now), names_now
     assert not legacy_roots.exists(), list(legacy_roots.iterdir())
-    assert root_entries(data) == []
+    assert h.jail_root(data).is_dir() and h.jail_root_entries(data) == []
 
     def settled():
         # The new pool: every environment has its cgroup in each hierarchy.

@@ -198,7 +198,7 @@ class Footprint:
     jail_id: str | None
     pids: set[int]
     cgroup_dirs: list[Path]
-    root_dir: Path | None
+    data_dir: Path
     root_existed: bool
     namespaces: set[str]
 
@@ -215,18 +215,18 @@ class Footprint:
             procs = d / "cgroup.procs"
             if procs.exists():
                 pids |= {int(p) for p in procs.read_text().split()}
-        root_dir = jail_root(server)
         own = namespaces_of(runtime[0]) - namespaces_of(os.getpid())
-        return cls(env_id, server.proc.pid, jail_id, pids, dirs, root_dir,
-                   root_dir.is_dir(), own)
+        return cls(env_id, server.proc.pid, jail_id, pids, dirs, server.data_dir,
+                   h.jail_root(server.data_dir).is_dir(), own)
 
     def assert_jailed(self):
         """Positive control: this environment had the jail's resources to tear down."""
         assert self.cgroup_dirs, f"environment {self.env_id} is in no env-* cgroup"
         assert self.jail_id and self.jail_id.startswith(f"{self.server_pid}-"), self.jail_id
         assert len(self.cgroup_dirs) >= 3, f"memory, cpu, pids (+freezer): {self.cgroup_dirs}"
-        assert self.root_existed, f"no jail root mount point {self.root_dir} while it ran"
-        assert host_root_entries(self.root_dir) == [], \
+        assert self.root_existed, \
+            f"no jail root mount point {h.jail_root(self.data_dir)} while it ran"
+        assert h.jail_root_entries(self.data_dir) == [], \
             "the root is assembled in the environment's mount namespace, never on the host"
         assert len(self.namespaces) == 5, \
             f"own net, mnt, pid, ipc and uts namespaces, found {self.namespaces}"
@@ -236,7 +236,7 @@ class Footprint:
             "processes": sorted(p for p in self.pids if h.process_alive(p)),
             "env_pids": h.env_pids(self.env_id),
             "cgroup_dirs": [str(d) for d in self.cgroup_dirs if d.exists()],
-            "root_dir_entries": host_root_entries(self.root_dir) if self.root_dir else [],
+            "root_dir_entries": h.jail_root_entries(self.data_dir),
         }
         if not any(out.values()):
             # Namespaces last: scanning every process is the slowest check.
@@ -271,24 +271,14 @@ def cgroup_live(d: Path) -> bool:
 
 
 def leftovers_since(server_pid: int, bases: list[Path], dirs_before: set[str],
-                    root_dir: Path) -> dict:
+                    data_dir: Path) -> dict:
     """cgroup dirs that appeared since the snapshot and belong to nothing alive (a server
     may make environments ahead; those hold a waiting process), and anything on the host
     in the root mount point."""
     new_dirs = env_dirs(server_pid, bases) - dirs_before
     dead = sorted(d for d in new_dirs if not cgroup_live(Path(d)))
-    stray = host_root_entries(root_dir)
+    stray = h.jail_root_entries(data_dir)
     return {k: v for k, v in (("cgroup_dirs", dead), ("root_dir_entries", stray)) if v}
-
-
-def jail_root(server) -> Path:
-    """The one mount point every environment of `server` assembles its root on."""
-    return server.data_dir / "jail" / "root"
-
-
-def host_root_entries(root_dir: Path) -> list[str]:
-    """What the host sees in the root mount point: always nothing."""
-    return sorted(os.listdir(root_dir)) if root_dir.is_dir() else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -790,7 +780,6 @@ def test_teardown_leaves_nothing_behind(request, how):
         footprint.pids |= set(h.pids_with_arg(token))
         bases = sorted({d.parent for d in footprint.cgroup_dirs})
         dirs_before = env_dirs(server_pid, bases)
-        root_dir = jail_root(srv)
         mounts_before = host_mounts_mentioning(srv.data_dir)
         # Positive controls: what must go is there now.
         footprint.assert_jailed()
@@ -816,8 +805,8 @@ def test_teardown_leaves_nothing_behind(request, how):
         dirs_after = env_dirs(server_pid, bases)
         assert not dirs_after & {str(d) for d in footprint.cgroup_dirs}
         assert h.wait_until(lambda: not leftovers_since(server_pid, bases, dirs_before,
-                                                        root_dir), timeout=5), \
-            leftovers_since(server_pid, bases, dirs_before, root_dir)
+                                                        srv.data_dir), timeout=5), \
+            leftovers_since(server_pid, bases, dirs_before, srv.data_dir)
         assert host_mounts_mentioning(srv.data_dir) == [] == mounts_before, \
             "the jail's mounts must never reach the host's mount table"
         if how == "server_stop":
@@ -825,7 +814,7 @@ def test_teardown_leaves_nothing_behind(request, how):
             # mount point, no process of any environment (in use or made ahead).
             assert h.wait_until(lambda: not env_dirs(server_pid, bases), timeout=5), \
                 {d: cgroup_live(Path(d)) for d in env_dirs(server_pid, bases)}
-            assert host_root_entries(root_dir) == []
+            assert h.jail_root_entries(srv.data_dir) == []
             srv.start()
             client = h.lambda_client(srv.endpoint)
     finally:

@@ -12,9 +12,8 @@
 //! any have outlived their init's parent-death signal), and every entry of
 //! `jail/roots` (the per-environment mount points, empty on the host, of servers that
 //! made one each; every environment now assembles its root on the one `jail/root`).
-//! `/tmp` images are removed by
-//! `TmpDisks::new`, and the network namespaces and loop devices went with the last
-//! process using them.
+//! `/tmp` images are removed by `TmpDisks::new`, and the network namespaces and loop
+//! devices went with the last process using them.
 
 use std::io;
 use std::path::Path;
