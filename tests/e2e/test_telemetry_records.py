@@ -11,7 +11,7 @@ too."""
 import hearth_e2e as h
 
 EXTENSION = r'''#!/usr/bin/env python3
-import json, os, sys, threading, urllib.request
+import json, os, sys, threading, time, urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 base = "http://" + api + "/2020-01-01/extension/"
@@ -20,6 +20,11 @@ def say(text):
 class Listener(BaseHTTPRequestHandler):
     def do_POST(self):
         batch = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if any(r["type"] == "platform.initReport" and r["record"]["status"] != "success"
+               for r in batch):
+            # Slow to take a failed init's records: they must still arrive before the
+            # runtime, answered, exits and takes the environment's processes with it.
+            time.sleep(0.5)
         for r in batch:
             rec, kind = r["record"], r["type"]
             if kind in ("function", "extension"):

@@ -302,12 +302,17 @@ async fn init_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match Shared::lock(&shared.init).take() {
+    let init = Shared::lock(&shared.init).take();
+    match init {
         Some(init) => {
-            let _ = init.send(InitSignal::Error {
+            let told = init.send(InitSignal::Error {
                 body,
                 error_type: error_type(&headers),
             });
+            if told.is_ok() {
+                let answer = shared.init_error_answer.notified();
+                let _ = tokio::time::timeout(crate::INIT_ERROR_HOLD, answer).await;
+            }
             accepted()
         }
         None => runtime_error(

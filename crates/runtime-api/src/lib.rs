@@ -39,6 +39,11 @@ pub const CONNECTION_LIMITS: hearth_serve::Limits = hearth_serve::Limits {
     idle_timeout: None,
 };
 
+/// How long the answer to a runtime's `/init/error` waits for
+/// [`RuntimeApi::answer_init_error`]: longer than the engine's flush of a failed init
+/// (two seconds), so that only a caller that never answers meets it.
+pub const INIT_ERROR_HOLD: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// State shared by the handlers of one environment.
 pub(crate) struct Shared {
     /// Invocations handed over by the engine, waiting for the runtime's `next`.
@@ -51,6 +56,9 @@ pub(crate) struct Shared {
     pub(crate) delivered: Mutex<Option<String>>,
     /// Signals the end of init: the first `next`, or an `/init/error`.
     pub(crate) init: Mutex<Option<oneshot::Sender<InitSignal>>>,
+    /// Lets the answer to the runtime's `/init/error` go (see
+    /// [`RuntimeApi::answer_init_error`]).
+    pub(crate) init_error_answer: tokio::sync::Notify,
     /// Who waits for the runtime's `next` after an invocation (see [`RuntimeApi::watch_next`]).
     pub(crate) next_watch: next_watch::NextWatch,
     /// The Extensions API's registrations and events.
@@ -133,6 +141,7 @@ impl RuntimeApi {
             finished: Mutex::new(None),
             delivered: Mutex::new(None),
             init: Mutex::new(Some(init_tx)),
+            init_error_answer: tokio::sync::Notify::new(),
             next_watch: next_watch::NextWatch::default(),
             extensions: extensions::Extensions::default(),
             telemetry,
@@ -167,6 +176,15 @@ impl RuntimeApi {
     /// nothing: one atomic load), or when the runtime posted no response.
     pub fn take_response_timing(&self) -> Option<ResponseTiming> {
         Shared::lock(&self.shared.response_timing).take()
+    }
+
+    /// Answers the runtime's `/init/error`, which waits for this (up to
+    /// [`INIT_ERROR_HOLD`]): the runtime interface clients exit as soon as they are
+    /// answered, and the environment's processes (its extensions) end with the runtime's,
+    /// so the caller first tells the Telemetry API's subscribers of the failure. Harmless
+    /// when nothing was posted.
+    pub fn answer_init_error(&self) {
+        self.shared.init_error_answer.notify_one();
     }
 
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.

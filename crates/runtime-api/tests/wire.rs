@@ -207,9 +207,9 @@ async fn exactly_the_limit_is_accepted() {
 
 #[tokio::test]
 async fn init_error_ends_init() {
-    let (_api, init, addr) = start().await;
+    let (api, init, addr) = start().await;
     let body = br#"{"errorMessage":"Unable to import module 'app'","errorType":"Runtime.ImportModuleError"}"#;
-    let r = http(
+    let post = tokio::spawn(http(
         addr,
         "POST",
         "/2018-06-01/runtime/init/error",
@@ -218,9 +218,7 @@ async fn init_error_ends_init() {
             "Runtime.ImportModuleError",
         )],
         body,
-    )
-    .await;
-    assert_eq!(r.status, 202);
+    ));
     assert_eq!(
         init.await.expect("init"),
         InitSignal::Error {
@@ -228,6 +226,11 @@ async fn init_error_ends_init() {
             error_type: Some("Runtime.ImportModuleError".into())
         }
     );
+    // The runtime is answered only when the engine says so (it exits once answered).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!post.is_finished(), "answered before answer_init_error");
+    api.answer_init_error();
+    assert_eq!(post.await.expect("post").status, 202);
 }
 
 #[tokio::test]

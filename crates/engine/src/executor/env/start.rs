@@ -599,6 +599,9 @@ impl Environment {
             init_records(&telemetry, &api, &records, &end.outcome());
             let hub = Arc::clone(api.telemetry());
             let _ = tokio::time::timeout(FAILED_INIT_FLUSH, hub.shutdown()).await;
+            // Only now may a runtime that posted `/init/error` exit (it does once
+            // answered), taking the environment's extensions, the subscribers, with it.
+            api.answer_init_error();
         }
         match end {
             InitEnd::Ready => {
