@@ -157,10 +157,19 @@ async fn receive<F>(socket: UdpSocket, counters: Arc<Counters>, on_segment: F)
 where
     F: Fn(Segment) + Send + Sync + 'static,
 {
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
-        let len = match socket.recv(&mut buffer).await {
+        // Every environment has a daemon and most never hear from a function, so none
+        // holds a buffer while it waits (a zeroed 64 KiB one each was a sixth of an idle
+        // environment's memory): one is taken when a datagram is there, and given back.
+        if let Err(error) = socket.readable().await {
+            // Only a socket the runtime no longer drives fails here, for good.
+            tracing::debug!(%error, "X-Ray daemon socket cannot be read");
+            return;
+        }
+        let mut buffer = Vec::with_capacity(MAX_DATAGRAM);
+        let len = match socket.try_recv_buf(&mut buffer) {
             Ok(len) => len,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(error) => {
                 // ICMP-induced errors (connection refused from an earlier send) are per
                 // datagram; the socket stays usable, so keep reading.
