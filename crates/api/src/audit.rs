@@ -321,7 +321,7 @@ struct Described {
 
 /// The layer (a `route_layer`, so the route is matched and its path known).
 pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_invoke(&req) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -480,6 +480,24 @@ async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Bytes>) {
 
 /// What a write is; `None` for a read, or what is not recorded (Invoke).
 /// `account` is the caller's: the account a resource named without one belongs to.
+/// Invocations are data events, which CloudTrail leaves out unless asked for (so does
+/// Hearth's trail).
+fn is_invoke_name(name: &str) -> bool {
+    matches!(name, "Invoke" | "InvokeAsync" | "InvokeWithResponseStream")
+}
+
+/// An invocation, told by its route's declaration before anything is gathered for the
+/// trail: the warm invoke path's most frequent request is never recorded.
+fn is_invoke(req: &Request) -> bool {
+    let Some(matched) = req.extensions().get::<MatchedPath>() else {
+        return false;
+    };
+    match crate::action::declared(req.method(), matched.as_str(), req.uri().query()) {
+        crate::action::Declared::Op(op) => is_invoke_name(op.name),
+        _ => false,
+    }
+}
+
 fn describe(
     method: &Method,
     matched: &str,
@@ -532,10 +550,7 @@ fn describe(
             .find(|(m, p, _)| *m == method.as_str() && *p == shape)
             .map(|(_, _, n)| n.to_string())
     });
-    if matches!(
-        name.as_deref(),
-        Some("Invoke" | "InvokeAsync" | "InvokeWithResponseStream")
-    ) {
+    if name.as_deref().is_some_and(is_invoke_name) {
         return None;
     }
     let qualifier = query_param(query, "Qualifier");
