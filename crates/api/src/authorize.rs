@@ -532,7 +532,11 @@ mod tests {
         }
     }
 
-    async fn status_and_body(app: Router, method: &str, uri: &str) -> (StatusCode, String) {
+    async fn status_and_body(
+        app: impl hearth_serve::App,
+        method: &str,
+        uri: &str,
+    ) -> (StatusCode, String) {
         let req = Request::builder()
             .method(method)
             .uri(uri)

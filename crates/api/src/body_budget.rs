@@ -22,7 +22,6 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use hearth_model::{AwsError, ErrorCode};
 use http_body::{Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -63,8 +62,8 @@ impl BodyBudget {
     }
 
     /// Applies the budget to every request of `router`.
-    pub fn apply(self, router: Router) -> Router {
-        hearth_serve::around(router, axum::middleware::from_fn_with_state(self, enforce))
+    pub fn apply(self, app: impl hearth_serve::App) -> impl hearth_serve::App {
+        hearth_serve::around(app, axum::middleware::from_fn_with_state(self, enforce))
     }
 
     /// The permits a body of `bytes` costs, at most the whole budget.
@@ -202,12 +201,13 @@ impl HttpBody for Metered {
 mod tests {
     use super::*;
     use axum::routing::post;
+    use axum::Router;
     use tower::ServiceExt;
 
     const MB: usize = 1 << 20;
     const SHORT: Duration = Duration::from_millis(50);
 
-    fn app(budget: &BodyBudget) -> Router {
+    fn app(budget: &BodyBudget) -> impl hearth_serve::App {
         let router = Router::new().route(
             "/",
             post(|body: Body| async move {
@@ -237,7 +237,7 @@ mod tests {
             .expect("a valid request")
     }
 
-    async fn status(app: Router, req: Request) -> u16 {
+    async fn status(app: impl hearth_serve::App, req: Request) -> u16 {
         app.oneshot(req)
             .await
             .expect("infallible")

@@ -7,13 +7,12 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 
 /// The path prefix of Hearth's own endpoints.
 const HEARTH_PREFIX: &str = "/_hearth";
 
 /// `app` without Hearth's own endpoints.
-pub fn for_functions(app: Router) -> Router {
+pub fn for_functions(app: impl hearth_serve::App) -> impl hearth_serve::App {
     hearth_serve::around(app, axum::middleware::from_fn(aws_paths_only))
 }
 
@@ -33,6 +32,7 @@ async fn aws_paths_only(req: Request, next: Next) -> Response {
 mod tests {
     use axum::body::Body;
     use axum::routing::get;
+    use axum::Router;
     use tower::ServiceExt;
 
     use super::*;

@@ -32,7 +32,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use hearth_model::{AwsError, ErrorCode};
 
 /// Names or origins a flag allows: everything (`*`) or a list.
@@ -307,9 +306,9 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
 }
 
 /// `router` with the guard in front of every route.
-pub fn guarded(router: Router, guard: RequestGuard) -> Router {
+pub fn guarded(app: impl hearth_serve::App, guard: RequestGuard) -> impl hearth_serve::App {
     hearth_serve::around(
-        router,
+        app,
         axum::middleware::from_fn_with_state(Arc::new(guard), enforce),
     )
 }

@@ -164,12 +164,16 @@ impl Default for ApiOptions {
 }
 
 /// The whole HTTP surface, with the default [`ApiOptions`].
-pub fn router(engine: Engine, invoker: Invoker) -> Router {
+pub fn router(engine: Engine, invoker: Invoker) -> impl hearth_serve::App {
     router_with(engine, invoker, ApiOptions::default())
 }
 
 /// The whole HTTP surface.
-pub fn router_with(engine: Engine, invoker: Invoker, options: ApiOptions) -> Router {
+pub fn router_with(
+    engine: Engine,
+    invoker: Invoker,
+    options: ApiOptions,
+) -> impl hearth_serve::App {
     let auth = options.auth.clone();
     let state = AppState {
         engine,

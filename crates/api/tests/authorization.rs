@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use base64::Engine as _;
 use common::{policy, user, Users};
 use hearth_model::caller::Caller;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -22,7 +22,7 @@ use tower::ServiceExt;
 const ME: &str = "000000000000";
 const OTHER: &str = "111111111111";
 
-fn app() -> (Router, tempfile::TempDir) {
+fn app() -> (BoxApp, tempfile::TempDir) {
     let mut users = HashMap::new();
     users.insert(
         "bob".to_string(),
@@ -99,7 +99,7 @@ struct Reply {
 }
 
 async fn call(
-    app: &Router,
+    app: &BoxApp,
     caller: Option<Caller>,
     method: &str,
     uri: &str,
@@ -131,7 +131,7 @@ async fn call(
     }
 }
 
-async fn create(app: &Router, name: &str) {
+async fn create(app: &BoxApp, name: &str) {
     let r = call(
         app,
         None,
@@ -559,7 +559,7 @@ async fn without_a_caller_everyone_is_the_default_root_as_before() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
-async fn publish_layer(app: &Router, name: &str) -> String {
+async fn publish_layer(app: &BoxApp, name: &str) -> String {
     let r = call(
         app,
         None,

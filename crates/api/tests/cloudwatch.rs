@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use axum::Router;
 use common::{app, user, Users};
 use hearth_model::caller::Caller;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -24,7 +24,7 @@ struct Reply {
     body: Vec<u8>,
 }
 
-async fn send(app: &Router, req: Request<Body>, caller: Option<Caller>) -> Reply {
+async fn send(app: &BoxApp, req: Request<Body>, caller: Option<Caller>) -> Reply {
     let mut req = req;
     if let Some(c) = caller {
         req.extensions_mut().insert(c);

@@ -6,14 +6,14 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use common::app;
+use hearth_serve::BoxApp;
 use hearth_store::{Change, Durability, LogBatch};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-async fn logs_call(app: &Router, target: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+async fn logs_call(app: &BoxApp, target: &str, body: Value) -> (StatusCode, Option<String>, Value) {
     let req = Request::builder()
         .method("POST")
         .uri("/")

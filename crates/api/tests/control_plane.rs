@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use base64::Engine as _;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 struct Fixture {
-    app: Router,
+    app: BoxApp,
     _dir: tempfile::TempDir,
 }
 
@@ -45,7 +45,7 @@ struct Reply {
     body: Value,
 }
 
-async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> Reply {
+async fn call(app: &BoxApp, method: &str, uri: &str, body: Option<Value>) -> Reply {
     let req = Request::builder()
         .method(method)
         .uri(uri)
@@ -57,7 +57,7 @@ async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> Rep
     call_req(app, req).await
 }
 
-async fn call_req(app: &Router, req: Request<Body>) -> Reply {
+async fn call_req(app: &BoxApp, req: Request<Body>) -> Reply {
     let resp = app.clone().oneshot(req).await.expect("response");
     let header = |n: &str| {
         resp.headers()
@@ -88,7 +88,7 @@ fn create_body(name: &str) -> Value {
     })
 }
 
-async fn wait_active(app: &Router, name: &str) -> Value {
+async fn wait_active(app: &BoxApp, name: &str) -> Value {
     for _ in 0..200 {
         let r = call(
             app,

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use common::{policy, user, Users};
 use hearth_model::caller::Caller;
+use hearth_serve::BoxApp;
 use hearth_store::MeterRow;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -46,7 +46,7 @@ fn meter(account: &str, function: &str, day: i64, architecture: &str, memory_mb:
 }
 
 /// The router with metering rows in its store, and a count of the flushes it asked for.
-fn app() -> (Router, Arc<AtomicUsize>, tempfile::TempDir) {
+fn app() -> (BoxApp, Arc<AtomicUsize>, tempfile::TempDir) {
     let mut users = HashMap::new();
     users.insert(
         "carol".to_string(),
@@ -96,7 +96,7 @@ struct Reply {
     body: Value,
 }
 
-async fn get(app: &Router, caller: Caller, uri: &str) -> Reply {
+async fn get(app: &BoxApp, caller: Caller, uri: &str) -> Reply {
     let mut req = Request::builder()
         .method("GET")
         .uri(uri)

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use hearth_engine::testing;
 use hearth_engine::NewFunction;
 use hearth_events::AsyncQueue;
 use hearth_mappings::{Endpoints, LocalQueues};
 use hearth_model::event_source_mapping::MappingState;
+use hearth_serve::BoxApp;
 use hearth_sqs::Sqs;
 use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
@@ -30,7 +30,7 @@ fn queue_arn(name: &str) -> String {
 }
 
 struct Fixture {
-    app: Router,
+    app: BoxApp,
     store: Store,
     sqs: Sqs,
     _dir: tempfile::TempDir,
@@ -77,7 +77,7 @@ impl Fixture {
             ..Default::default()
         };
         Self {
-            app: hearth_api::router_with(engine, invoker, options),
+            app: hearth_serve::boxed(hearth_api::router_with(engine, invoker, options)),
             store,
             sqs,
             _dir: dir,

@@ -6,15 +6,15 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use common::app_with;
 use hearth_api::ApiOptions;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// POSTs `body` as `AWSEvents.<op>`: the status, the content type and the JSON answer.
-async fn call(app: &Router, op: &str, body: Value) -> (StatusCode, String, Value) {
+async fn call(app: &BoxApp, op: &str, body: Value) -> (StatusCode, String, Value) {
     let req = Request::builder()
         .method("POST")
         .uri("/")
@@ -35,7 +35,7 @@ async fn call(app: &Router, op: &str, body: Value) -> (StatusCode, String, Value
     (status, content_type, answer)
 }
 
-fn with_events() -> (Router, tempfile::TempDir, tempfile::TempDir) {
+fn with_events() -> (BoxApp, tempfile::TempDir, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = hearth_store::Store::open(dir.path()).expect("store");
     let (app, _store, app_dir) = app_with(ApiOptions {

@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use chrono::TimeZone;
 use common::{app_with, policy, user, Users};
 use hearth_api::sts::{IssueError, SessionCredentials, SessionGrant, SessionIssuer};
 use hearth_api::ApiOptions;
 use hearth_model::caller::Caller;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -66,7 +66,7 @@ fn assumer(account: &str, issuer: Option<Arc<TestIssuer>>) -> (Caller, ApiOption
 
 /// POSTs a form, as `caller` when given, and answers the status and the body with the
 /// request id replaced by `RID`.
-async fn post(app: &Router, form: &str, caller: Option<Caller>) -> (StatusCode, String) {
+async fn post(app: &BoxApp, form: &str, caller: Option<Caller>) -> (StatusCode, String) {
     let mut req = Request::builder()
         .method("POST")
         .uri("/")
@@ -103,7 +103,7 @@ fn sts_error(code: &str, message: &str, kind: &str) -> String {
     )
 }
 
-async fn create_role(app: &Router, name: &str, trust: &str, extra: &str) {
+async fn create_role(app: &BoxApp, name: &str, trust: &str, extra: &str) {
     let (status, body) = post(
         app,
         &format!("Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={trust}{extra}"),

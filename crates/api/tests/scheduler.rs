@@ -6,9 +6,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use common::app_with;
 use hearth_api::ApiOptions;
+use hearth_serve::BoxApp;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -17,7 +17,7 @@ const SCHEDULER: &str = "arn:aws:scheduler:us-east-1:000000000000";
 
 /// The status, `x-amzn-errortype` and JSON answer of `method uri` with `body`.
 async fn call(
-    app: &Router,
+    app: &BoxApp,
     method: &str,
     uri: &str,
     body: Option<Value>,
@@ -50,7 +50,7 @@ async fn call(
     )
 }
 
-fn with_scheduler() -> (Router, tempfile::TempDir, tempfile::TempDir) {
+fn with_scheduler() -> (BoxApp, tempfile::TempDir, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = hearth_store::Store::open(dir.path()).expect("store");
     let (app, _store, app_dir) = app_with(ApiOptions {

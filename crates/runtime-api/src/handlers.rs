@@ -26,12 +26,119 @@ const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
 const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("lambda-runtime-client-context");
 const COGNITO_IDENTITY: HeaderName = HeaderName::from_static("lambda-runtime-cognito-identity");
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// The Runtime API as it is served: the two requests of every invocation (`next` and
+/// `{id}/response`) go straight to their handlers; everything else, and anything of
+/// theirs the fast match is unsure of, through the router. The router's layers and
+/// matching cost a warm invoke more than the handlers themselves (`docs/performance.md`).
+#[derive(Clone)]
+pub(crate) struct Service {
+    shared: Arc<Shared>,
+    router: Router,
+}
+
+impl Service {
+    /// The service for `shared`'s environment, its body limits off (the handlers read
+    /// bodies with Lambda's own limits): once around everything, not per route (see
+    /// `hearth_serve::around`).
+    pub(crate) fn app(shared: Arc<Shared>) -> impl hearth_serve::App {
+        let service = Self {
+            router: router(shared.clone()),
+            shared,
+        };
+        hearth_serve::around(service, DefaultBodyLimit::disable())
+    }
+}
+
+type Answer = Result<Response, std::convert::Infallible>;
+
+impl tower_service::Service<axum::extract::Request> for Service {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        futures_util::future::BoxFuture<'static, Answer>,
+        <Router as tower_service::Service<axum::extract::Request>>::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        use futures_util::future::Either;
+        use futures_util::FutureExt;
+        match hot(&req) {
+            Some(Hot::Next) => {
+                Either::Left(next(State(self.shared.clone())).map(with_length).boxed())
+            }
+            Some(Hot::Response(id)) => {
+                let (parts, body) = req.into_parts();
+                Either::Left(
+                    response(State(self.shared.clone()), Path(id), parts.headers, body)
+                        .map(with_length)
+                        .boxed(),
+                )
+            }
+            None => Either::Right(self.router.call(req)),
+        }
+    }
+}
+
+/// `response` with the `Content-Length` of its body when that is known, as the router's
+/// answers have it (axum adds it there): a runtime client reads a whole body by it.
+fn with_length(mut response: Response) -> Answer {
+    use axum::http::header::CONTENT_LENGTH;
+    use http_body::Body as _;
+    if !response.headers().contains_key(CONTENT_LENGTH) {
+        if let Some(len) = response.body().size_hint().exact() {
+            response
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
+    }
+    Ok(response)
+}
+
+/// The two requests [`Service`] answers without the router.
+#[derive(Debug, PartialEq, Eq)]
+enum Hot {
+    Next,
+    Response(String),
+}
+
+const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
+const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
+
+/// Which hot request `req` is, matched as the router would match it: the exact path
+/// with no query, and a request id of plain characters (a percent sign, which the router
+/// would decode, a slash or an empty id leave it to the router).
+fn hot(req: &axum::extract::Request) -> Option<Hot> {
+    let uri = req.uri();
+    if uri.query().is_some() {
+        return None;
+    }
+    let path = uri.path();
+    match *req.method() {
+        axum::http::Method::GET if path == NEXT_PATH => Some(Hot::Next),
+        axum::http::Method::POST => {
+            let id = path
+                .strip_prefix(INVOCATION_PREFIX)?
+                .strip_suffix("/response")?;
+            let plain = !id.is_empty() && !id.contains(['/', '%']);
+            plain.then(|| Hot::Response(id.to_string()))
+        }
+        _ => None,
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
     // The routes are the same for every environment: made once (matching tables and
     // boxed handlers take tens of microseconds, on every cold start), then cloned
     // (reference counts) and given the environment's state.
     static ROUTES: OnceLock<Router<Arc<Shared>>> = OnceLock::new();
-    let routes = ROUTES
+    ROUTES
         .get_or_init(|| {
             Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -45,9 +152,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .merge(crate::telemetry_routes::routes())
         })
         .clone()
-        .with_state(shared);
-    // Once around the router, not per route (see `hearth_serve::around`).
-    hearth_serve::around(routes, DefaultBodyLimit::disable())
+        .with_state(shared)
 }
 
 /// `202 {"status":"OK"}`, the answer to every post the runtime makes: a static body, not
@@ -370,6 +475,40 @@ mod tests {
             .expect("read")
             .expect("within the limit");
         assert_eq!(read.as_ptr(), PAYLOAD.as_ptr());
+    }
+
+    fn request(method: &str, uri: &str) -> axum::extract::Request {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("a request")
+    }
+
+    #[test]
+    fn only_the_plain_invocation_requests_skip_the_router() {
+        let id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
+        let response = format!("{INVOCATION_PREFIX}{id}/response");
+        assert_eq!(hot(&request("GET", NEXT_PATH)), Some(Hot::Next));
+        assert_eq!(
+            hot(&request("POST", &response)),
+            Some(Hot::Response(id.into()))
+        );
+        for (method, uri) in [
+            ("POST", NEXT_PATH),
+            ("HEAD", NEXT_PATH),
+            ("GET", &format!("{NEXT_PATH}?wait=1")),
+            ("GET", &format!("{NEXT_PATH}/")),
+            ("GET", response.as_str()),
+            ("POST", &format!("{response}?x=1")),
+            ("POST", &format!("{INVOCATION_PREFIX}/response")),
+            ("POST", &format!("{INVOCATION_PREFIX}a%2Fb/response")),
+            ("POST", &format!("{INVOCATION_PREFIX}a/b/response")),
+            ("POST", &format!("{INVOCATION_PREFIX}{id}/error")),
+            ("POST", "/2018-06-01/runtime/init/error"),
+        ] {
+            assert_eq!(hot(&request(method, uri)), None, "{method} {uri}");
+        }
     }
 
     #[tokio::test]

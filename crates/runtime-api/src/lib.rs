@@ -147,7 +147,7 @@ impl RuntimeApi {
             telemetry,
             response_timing: Mutex::new(None),
         });
-        let app = handlers::router(shared.clone());
+        let app = handlers::Service::app(shared.clone());
         // Aborting this task (on drop) closes the environment's connections with it.
         let server = tokio::spawn(hearth_serve::serve(
             listener,

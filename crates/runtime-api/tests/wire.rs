@@ -150,15 +150,21 @@ async fn next_response_and_wrong_ids() {
         got.header("content-type").as_deref(),
         Some("application/json")
     );
+    // Sized, not chunked: the answers of the two requests every invocation makes skip
+    // the router, which would have added it.
+    assert_eq!(got.header("content-length").as_deref(), Some("17"));
     assert!(api.delivered("req-1"));
 
-    assert_eq!(post(addr, "nope", "response", &[], b"{}").await.status, 400);
+    let unknown = post(addr, "nope", "response", &[], b"{}").await;
+    assert_eq!(unknown.status, 400);
     assert_eq!(
-        post(addr, "req-1", "response", &[], b"\"done\"")
-            .await
-            .status,
-        202
+        unknown.header("content-length"),
+        Some(unknown.body.len().to_string())
     );
+    let accepted = post(addr, "req-1", "response", &[], b"\"done\"").await;
+    assert_eq!(accepted.status, 202);
+    assert_eq!(accepted.body, br#"{"status":"OK"}"#);
+    assert_eq!(accepted.header("content-length").as_deref(), Some("15"));
     assert_eq!(
         outcome.await.expect("outcome"),
         Outcome::Response(Bytes::from_static(b"\"done\""))

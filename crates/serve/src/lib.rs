@@ -25,7 +25,7 @@ mod repoll;
 mod table;
 mod transport;
 
-pub use around::around;
+pub use around::{around, boxed, BoxApp};
 pub use client::{http_client, public_roots, HttpClient};
 pub use repoll::Repoll;
 pub use transport::{tls_config, Transport};
@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::Router;
+use axum::response::Response;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::Request;
@@ -66,13 +66,42 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
 }
 
+/// What [`serve`] serves: an axum `Router`, or any service of axum requests that, like a
+/// router, is always ready (its `poll_ready` is not asked), never fails and is cheap to
+/// clone (one clone per request).
+pub trait App:
+    tower_service::Service<
+        axum::extract::Request,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower_service::Service<
+            axum::extract::Request,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets
 /// requests in flight finish (idle connections close at once) and returns when every
 /// connection is closed, as `axum::serve(..).with_graceful_shutdown(..)` does. Dropping
 /// the returned future closes every connection.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -82,7 +111,7 @@ pub async fn serve(
 /// [`serve`], over TLS when `tls` is given (see [`tls_config`] for its ALPN protocols).
 pub async fn serve_tls(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
@@ -173,7 +202,7 @@ async fn connection(
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
     entry: Entry,
-    app: Router,
+    app: impl App,
     mut stop: watch::Receiver<bool>,
 ) {
     let watched = io::Watched {
@@ -266,7 +295,7 @@ async fn asked_to_close(entry: &Entry) {
 /// response body is written.
 fn service(
     entry: &Entry,
-    app: Router,
+    app: impl App,
     transport: Transport,
 ) -> impl hyper::service::Service<
     Request<Incoming>,

@@ -5,30 +5,30 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use hearth_api::Authorizer;
 use hearth_engine::{Engine, InvokePath};
 use hearth_events::AsyncQueue;
 use hearth_iam_policy::{parse, Policy, PolicyKind};
 use hearth_model::caller::{Caller, CallerKind};
+use hearth_serve::BoxApp;
 use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
 
 /// The router, its store, and the directory both live in (dropped last).
 #[allow(dead_code)] // not every test binary uses both
-pub fn app() -> (Router, Store, tempfile::TempDir) {
+pub fn app() -> (BoxApp, Store, tempfile::TempDir) {
     app_with(Default::default())
 }
 
 /// As [`app`], with `options`.
 #[allow(dead_code)] // not every test binary uses both
-pub fn app_with(options: hearth_api::ApiOptions) -> (Router, Store, tempfile::TempDir) {
+pub fn app_with(options: hearth_api::ApiOptions) -> (BoxApp, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, path) = hearth_engine::testing::engine(dir.path());
     let store = engine.store().clone();
     let invoker = invoker(&engine, path);
     (
-        hearth_api::router_with(engine, invoker, options),
+        hearth_serve::boxed(hearth_api::router_with(engine, invoker, options)),
         store,
         dir,
     )

@@ -12,7 +12,6 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::task::JoinHandle;
 
 /// Connections one environment may hold open to the API at once: an SDK keeps a small
@@ -46,7 +45,7 @@ pub trait CredentialIssuer: Send + Sync {
 /// What environments are given to reach Hearth's AWS API.
 #[derive(Clone)]
 pub struct FunctionApi {
-    router: Router,
+    app: hearth_serve::BoxApp,
     host_endpoint: String,
     credentials: Option<std::sync::Arc<dyn CredentialIssuer>>,
 }
@@ -54,9 +53,9 @@ pub struct FunctionApi {
 impl FunctionApi {
     /// `router` serves the connections of jailed environments; `host_endpoint`
     /// (`http://127.0.0.1:9000`) is what environments on the host's network are told.
-    pub fn new(router: Router, host_endpoint: String) -> Self {
+    pub fn new(app: impl hearth_serve::App, host_endpoint: String) -> Self {
         Self {
-            router,
+            app: hearth_serve::boxed(app),
             host_endpoint,
             credentials: None,
         }
@@ -82,7 +81,7 @@ impl FunctionApi {
         let url = format!("http://{}", listener.local_addr()?);
         let task = tokio::spawn(hearth_serve::serve(
             listener,
-            self.router.clone(),
+            self.app.clone(),
             FUNCTION_API_LIMITS,
             std::future::pending(),
         ));
