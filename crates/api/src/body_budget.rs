@@ -18,9 +18,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hearth_model::{AwsError, ErrorCode};
 use http_body::{Frame, SizeHint};
@@ -63,7 +62,7 @@ impl BodyBudget {
 
     /// Applies the budget to every request of `router`.
     pub fn apply(self, app: impl hearth_serve::App) -> impl hearth_serve::App {
-        hearth_serve::around(app, axum::middleware::from_fn_with_state(self, enforce))
+        hearth_serve::around(app, hearth_serve::GateLayer(self))
     }
 
     /// The permits a body of `bytes` costs, at most the whole budget.
@@ -109,31 +108,57 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
         .ok()
 }
 
-async fn enforce(State(budget): State<BodyBudget>, req: Request, next: Next) -> Response {
-    let held = Held::default();
-    let req = match declared_length(req.headers()) {
-        Some(len) if len <= LARGE_BODY => return next.run(req).await,
-        Some(len) => match budget.take(budget.units(len)).await {
-            Ok(permit) => {
-                hold(&held, permit);
-                req
+/// A body declared larger than [`LARGE_BODY`] waits for its permits before the app sees
+/// the request; one of unknown length takes them as it is read; the permits go back
+/// when the response is done (and the body dropped).
+impl hearth_serve::Gate for BodyBudget {
+    /// The permits held for the request, when it may take any.
+    type Carry = Option<Held>;
+
+    fn check<S: hearth_serve::App>(
+        &self,
+        req: Request,
+        inner: &S,
+    ) -> hearth_serve::Step<Option<Held>> {
+        let held = Held::default();
+        match declared_length(req.headers()) {
+            Some(len) if len <= LARGE_BODY => hearth_serve::Step::Pass(req, None),
+            Some(len) => {
+                let (budget, inner) = (self.clone(), inner.clone());
+                hearth_serve::Step::Answer(Box::pin(async move {
+                    match budget.take(budget.units(len)).await {
+                        Ok(permit) => {
+                            hold(&held, permit);
+                            let response = tower::ServiceExt::oneshot(inner, req).await;
+                            drop(held);
+                            match response {
+                                Ok(response) => response,
+                            }
+                        }
+                        Err(Exhausted(e)) => ApiError(e).into_response(),
+                    }
+                }))
             }
-            Err(Exhausted(e)) => return ApiError(e).into_response(),
-        },
-        None => req.map(|body| {
-            Body::new(Metered {
-                inner: body,
-                budget: budget.clone(),
-                held: held.clone(),
-                seen: 0,
-                charged: 0,
-                waiting: None,
-            })
-        }),
-    };
-    let response = next.run(req).await;
-    drop(held);
-    response
+            None => {
+                let req = req.map(|body| {
+                    Body::new(Metered {
+                        inner: body,
+                        budget: self.clone(),
+                        held: held.clone(),
+                        seen: 0,
+                        charged: 0,
+                        waiting: None,
+                    })
+                });
+                hearth_serve::Step::Pass(req, Some(held))
+            }
+        }
+    }
+
+    fn finish(held: Option<Held>, response: Response) -> Response {
+        drop(held);
+        response
+    }
 }
 
 type Waiting = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, Exhausted>> + Send>>;

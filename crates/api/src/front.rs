@@ -7,10 +7,9 @@
 use std::future::Future;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::ORIGIN;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::response::Response;
 use hearth_http_events::cors::CorsRules;
 
@@ -23,36 +22,51 @@ enum Front {
     Api,
 }
 
-/// The layer: a function URL's or HTTP API's request goes to its data plane, any other
-/// to the API.
-pub(crate) async fn dispatch(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    // Only a request for a front pays for owning its id and path.
-    let front = {
-        let host = req
-            .headers()
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            // HTTP/2 carries the host in the URI instead.
-            .or_else(|| req.uri().authority().map(|a| a.as_str()));
-        s.options
-            .endpoints
-            .target(host, req.uri().path())
-            .map(|t| match t {
-                FrontTarget::FunctionUrl { id, path } => {
-                    (Front::Url, id.to_owned(), path.to_owned())
-                }
-                FrontTarget::HttpApi { id, path } => (Front::Api, id.to_owned(), path.to_owned()),
-            })
-    };
-    // The fronts' futures are boxed on their own: inline, they would make this layer's
-    // future (which axum boxes for every request) some 13 KB, moved into its box for
-    // every Lambda API request too.
-    match front {
-        Some((Front::Url, id, path)) => {
-            Box::pin(crate::function_urls::serve::serve(&s, &id, &path, req)).await
-        }
-        Some((Front::Api, id, path)) => Box::pin(crate::http_api::serve(&s, &id, &path, req)).await,
-        None => next.run(req).await,
+/// The front door as a gate: a function URL's or HTTP API's request goes to its data
+/// plane (its future boxed on its own, so that the Lambda API's requests, which pass
+/// through, carry nothing of it), any other to the API.
+#[derive(Clone)]
+pub(crate) struct Fronts(pub(crate) AppState);
+
+impl hearth_serve::Gate for Fronts {
+    type Carry = ();
+
+    fn check<S: hearth_serve::App>(&self, req: Request, _: &S) -> hearth_serve::Step<()> {
+        // Only a request for a front pays for owning its id and path.
+        let front = {
+            let host = req
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                // HTTP/2 carries the host in the URI instead.
+                .or_else(|| req.uri().authority().map(|a| a.as_str()));
+            self.0
+                .options
+                .endpoints
+                .target(host, req.uri().path())
+                .map(|t| match t {
+                    FrontTarget::FunctionUrl { id, path } => {
+                        (Front::Url, id.to_owned(), path.to_owned())
+                    }
+                    FrontTarget::HttpApi { id, path } => {
+                        (Front::Api, id.to_owned(), path.to_owned())
+                    }
+                })
+        };
+        let Some((front, id, path)) = front else {
+            return hearth_serve::Step::Pass(req, ());
+        };
+        let s = self.0.clone();
+        hearth_serve::Step::Answer(Box::pin(async move {
+            match front {
+                Front::Url => crate::function_urls::serve::serve(&s, &id, &path, req).await,
+                Front::Api => crate::http_api::serve(&s, &id, &path, req).await,
+            }
+        }))
+    }
+
+    fn finish((): (), response: Response) -> Response {
+        response
     }
 }
 
@@ -92,25 +106,4 @@ pub(crate) async fn with_cors<F: Future<Output = Response>>(
     let mut resp = answer(req).await;
     cors.apply(&origin, resp.headers_mut());
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use std::future::Future;
-
-    use axum::extract::Request;
-    use axum::middleware::Next;
-
-    /// The size of the future `layer` returns (never called).
-    fn future_size<A, F: Future>(_layer: impl Fn(A, Request, Next) -> F) -> usize {
-        std::mem::size_of::<F>()
-    }
-
-    /// axum boxes this layer's future for every request the server answers, so its size
-    /// is copied every time: with the fronts' data planes inline it was about 13 KB.
-    #[test]
-    fn the_outermost_layers_future_stays_small() {
-        let size = future_size(super::dispatch);
-        assert!(size < 4096, "front::dispatch's future is {size} bytes");
-    }
 }

@@ -28,9 +28,8 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hearth_model::{AwsError, ErrorCode};
 
@@ -305,21 +304,31 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
     Some((name, port))
 }
 
-/// `router` with the guard in front of every route.
+/// `app` with the guard in front of every route.
 pub fn guarded(app: impl hearth_serve::App, guard: RequestGuard) -> impl hearth_serve::App {
-    hearth_serve::around(
-        app,
-        axum::middleware::from_fn_with_state(Arc::new(guard), enforce),
-    )
+    hearth_serve::around(app, hearth_serve::GateLayer(Enforce(Arc::new(guard))))
 }
 
-async fn enforce(State(guard): State<Arc<RequestGuard>>, req: Request, next: Next) -> Response {
-    match inspect(&guard, &req) {
-        Ok(()) => next.run(req).await,
-        Err(refusal) => {
-            tracing::debug!(method = %req.method(), uri = %req.uri(), ?refusal, "request refused");
-            refuse(&refusal)
+/// The guard as a gate: a refused request never reaches the app.
+#[derive(Clone)]
+struct Enforce(Arc<RequestGuard>);
+
+impl hearth_serve::Gate for Enforce {
+    type Carry = ();
+
+    fn check<S: hearth_serve::App>(&self, req: Request, _: &S) -> hearth_serve::Step<()> {
+        match inspect(&self.0, &req) {
+            Ok(()) => hearth_serve::Step::Pass(req, ()),
+            Err(refusal) => {
+                tracing::debug!(method = %req.method(), uri = %req.uri(), ?refusal, "request refused");
+                let answer = refuse(&refusal);
+                hearth_serve::Step::Answer(Box::pin(std::future::ready(answer)))
+            }
         }
+    }
+
+    fn finish((): (), response: Response) -> Response {
+        response
     }
 }
 

@@ -341,7 +341,7 @@ pub fn router_with(
             // Function URLs and HTTP APIs answer before anything of the Lambda API sees
             // the request: they authenticate as their configuration says and answer in
             // their own terms (`front.rs`).
-            .layer(axum::middleware::from_fn_with_state(state, front::dispatch))
-            .layer(axum::middleware::from_fn(request_id::assign)),
+            .layer(hearth_serve::GateLayer(front::Fronts(state)))
+            .layer(hearth_serve::GateLayer(request_id::Assign)),
     )
 }

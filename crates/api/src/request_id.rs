@@ -3,19 +3,30 @@
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
 
 /// The request id of the request being handled (a request extension).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-pub(crate) async fn assign(mut req: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut resp = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-amzn-requestid", v);
+/// Gives every request its id (a request extension) and its response the
+/// `x-amzn-RequestId` header.
+#[derive(Clone)]
+pub(crate) struct Assign;
+
+impl hearth_serve::Gate for Assign {
+    type Carry = String;
+
+    fn check<S: hearth_serve::App>(&self, mut req: Request, _: &S) -> hearth_serve::Step<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        req.extensions_mut().insert(RequestId(id.clone()));
+        hearth_serve::Step::Pass(req, id)
     }
-    resp
+
+    fn finish(id: String, mut resp: Response) -> Response {
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+        resp
+    }
 }

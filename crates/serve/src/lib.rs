@@ -20,6 +20,7 @@
 
 mod around;
 mod client;
+mod gate;
 mod io;
 mod repoll;
 mod table;
@@ -27,6 +28,7 @@ mod transport;
 
 pub use around::{around, boxed, BoxApp};
 pub use client::{http_client, public_roots, HttpClient};
+pub use gate::{Gate, GateFuture, GateLayer, Gated, Step};
 pub use repoll::Repoll;
 pub use transport::{tls_config, Transport};
 

@@ -1,0 +1,130 @@
+//! Middleware that decides before the inner service runs, with no box of its own on the
+//! way through: a [`Gate`] looks at each request and either passes it on (keeping a value
+//! to finish the response with) or answers it itself. axum's `from_fn` boxes the
+//! middleware's future and a clone of the inner service for every request, and every
+//! poll goes through both; a gate's future is the inner one, beside its value, unless the
+//! gate answers (a refusal, a function URL, a wait for a budget), which is boxed then.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
+use tower::Layer;
+use tower_service::Service;
+
+use crate::App;
+
+/// What a [`Gate`] does with a request.
+// Returned once per request and taken apart at once: boxing the request to even the
+// variants out would cost the allocation per request this module is for.
+#[allow(clippy::large_enum_variant)]
+pub enum Step<C> {
+    /// Pass the request on to the inner service; the value goes to [`Gate::finish`] with
+    /// its response.
+    Pass(Request, C),
+    /// Answer with this future instead (which may call a clone of the inner service
+    /// itself, after a wait).
+    Answer(BoxFuture<'static, Response>),
+}
+
+/// A check made before the inner service (see the module docs).
+pub trait Gate: Clone + Send + Sync + 'static {
+    /// What [`Gate::check`] keeps for the response.
+    type Carry: Send + 'static;
+
+    /// Passes `req` on or answers it; `inner` is the service it would pass to.
+    fn check<S: App>(&self, req: Request, inner: &S) -> Step<Self::Carry>;
+
+    /// The inner service's response, finished with what the check kept.
+    fn finish(carry: Self::Carry, response: Response) -> Response;
+}
+
+/// The layer of a [`Gate`].
+#[derive(Clone)]
+pub struct GateLayer<G>(pub G);
+
+impl<G: Gate, S> Layer<S> for GateLayer<G> {
+    type Service = Gated<G, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Gated {
+            gate: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// A service behind a [`Gate`].
+#[derive(Clone)]
+pub struct Gated<G, S> {
+    gate: G,
+    inner: S,
+}
+
+impl<G: Gate, S: App> Service<Request> for Gated<G, S> {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GateFuture<S::Future, G::Carry>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // An `App` is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match self.gate.check(req, &self.inner) {
+            Step::Pass(req, carry) => GateFuture::Inner {
+                future: self.inner.call(req),
+                carry: Some(carry),
+                finish: G::finish,
+            },
+            Step::Answer(future) => GateFuture::Answer { future },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`Gated`] service's request.
+    #[project = Projected]
+    pub enum GateFuture<F, C> {
+        /// Passed on: the inner service's future, then [`Gate::finish`].
+        Inner {
+            #[pin]
+            future: F,
+            carry: Option<C>,
+            finish: fn(C, Response) -> Response,
+        },
+        /// Answered by the gate.
+        Answer {
+            future: BoxFuture<'static, Response>,
+        },
+    }
+}
+
+impl<F, C> Future for GateFuture<F, C>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Projected::Inner {
+                future,
+                carry,
+                finish,
+            } => {
+                let Ok(response) = ready!(future.poll(cx));
+                let carry = carry
+                    .take()
+                    .expect("a gated future polled after it finished");
+                Poll::Ready(Ok(finish(carry, response)))
+            }
+            Projected::Answer { future } => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
