@@ -128,3 +128,72 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Passes `/pass` on with its path, which it writes into the response; answers 403
+    /// itself to anything else.
+    #[derive(Clone)]
+    struct Only;
+
+    impl Gate for Only {
+        type Carry = String;
+
+        fn check<S: App>(&self, req: Request, _: &S) -> Step<String> {
+            if req.uri().path() == "/pass" {
+                let path = req.uri().path().to_string();
+                Step::Pass(req, path)
+            } else {
+                Step::Answer(Box::pin(async {
+                    let mut refused = Response::new(Body::empty());
+                    *refused.status_mut() = StatusCode::FORBIDDEN;
+                    refused
+                }))
+            }
+        }
+
+        fn finish(path: String, mut response: Response) -> Response {
+            let value = path.parse().expect("a header value");
+            response.headers_mut().insert("x-gate", value);
+            response
+        }
+    }
+
+    async fn send(path: &str) -> Response {
+        let app = Router::new()
+            .route("/pass", get(|| async { "inner" }))
+            .route("/other", get(|| async { "inner" }));
+        let req = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("a request");
+        let Ok(response) = crate::around(app, GateLayer(Only)).oneshot(req).await;
+        response
+    }
+
+    #[tokio::test]
+    async fn a_passed_request_reaches_the_inner_service_and_is_finished() {
+        let response = send("/pass").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-gate"], "/pass");
+        let body = axum::body::to_bytes(response.into_body(), 100)
+            .await
+            .expect("body");
+        assert_eq!(&body[..], b"inner");
+    }
+
+    #[tokio::test]
+    async fn an_answered_request_never_reaches_the_inner_service() {
+        let response = send("/other").await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get("x-gate").is_none());
+    }
+}
