@@ -75,12 +75,15 @@ pub(crate) struct Environment {
     /// The function version it runs (`$LATEST` or a number).
     pub version: String,
     pub origin: Origin,
-    /// Shared with the task that shuts down its extensions, if it has any.
-    api: Arc<RuntimeApi>,
     /// Its entry among the live environments whose use is sampled: declared before
     /// `instance` so that its last reading is taken before the processes are killed.
     usage: Option<super::usage::Registration>,
     instance: Instance,
+    /// Shared with the task that shuts down its extensions, if it has any. Declared after
+    /// `instance`, so dropped after it: the runtime is killed before its Runtime API closes,
+    /// never answered by an API going away (a closed API answers a waiting `next` with an
+    /// error, on which a runtime client exits: an end of its own, not the kill).
+    api: Arc<RuntimeApi>,
     /// Shared with the task that shuts down its extensions, if it has any.
     logs: Arc<LogCollector>,
     /// Its external extensions: none for most functions, which then pay nothing.
