@@ -321,7 +321,23 @@ struct Described {
 
 /// The layer (a `route_layer`, so the route is matched and its path known).
 pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_invoke(&req) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    // The route's declaration (the authorization layer runs inside this one), told
+    // before anything is gathered for the trail: an invocation, the warm invoke path's
+    // most frequent request, is never recorded.
+    let declared = {
+        let matched = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(req.uri().path(), MatchedPath::as_str);
+        match crate::action::declared(req.method(), matched, req.uri().query()) {
+            crate::action::Declared::Op(op) => Some(op),
+            _ => None,
+        }
+    };
+    if declared.is_some_and(|op| is_invoke_name(op.name)) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -346,11 +362,6 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
         (body, None)
     };
     let query = parts.uri.query().unwrap_or("").to_string();
-    // The route's declaration (the authorization layer runs inside this one).
-    let declared = match crate::action::declared(&parts.method, &matched, parts.uri.query()) {
-        crate::action::Declared::Op(op) => Some(op),
-        _ => None,
-    };
     let caller = parts
         .extensions
         .get::<Caller>()
@@ -484,18 +495,6 @@ async fn peek(headers: &HeaderMap, body: Body) -> (Body, Option<Bytes>) {
 /// Hearth's trail).
 fn is_invoke_name(name: &str) -> bool {
     matches!(name, "Invoke" | "InvokeAsync" | "InvokeWithResponseStream")
-}
-
-/// An invocation, told by its route's declaration before anything is gathered for the
-/// trail: the warm invoke path's most frequent request is never recorded.
-fn is_invoke(req: &Request) -> bool {
-    let Some(matched) = req.extensions().get::<MatchedPath>() else {
-        return false;
-    };
-    match crate::action::declared(req.method(), matched.as_str(), req.uri().query()) {
-        crate::action::Declared::Op(op) => is_invoke_name(op.name),
-        _ => false,
-    }
 }
 
 fn describe(

@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use hearth_model::{AwsError, ErrorCode};
 use http_body::{Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -129,11 +129,9 @@ impl hearth_serve::Gate for BodyBudget {
                     match budget.take(budget.units(len)).await {
                         Ok(permit) => {
                             hold(&held, permit);
-                            let response = tower::ServiceExt::oneshot(inner, req).await;
+                            let Ok(response) = tower::ServiceExt::oneshot(inner, req).await;
                             drop(held);
-                            match response {
-                                Ok(response) => response,
-                            }
+                            response
                         }
                         Err(Exhausted(e)) => ApiError(e).into_response(),
                     }
@@ -153,11 +151,6 @@ impl hearth_serve::Gate for BodyBudget {
                 hearth_serve::Step::Pass(req, Some(held))
             }
         }
-    }
-
-    fn finish(held: Option<Held>, response: Response) -> Response {
-        drop(held);
-        response
     }
 }
 

@@ -64,10 +64,6 @@ impl hearth_serve::Gate for Fronts {
             }
         }))
     }
-
-    fn finish((): (), response: Response) -> Response {
-        response
-    }
 }
 
 /// The address a request came from: the connection's peer as the server saw it.

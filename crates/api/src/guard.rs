@@ -326,10 +326,6 @@ impl hearth_serve::Gate for Enforce {
             }
         }
     }
-
-    fn finish((): (), response: Response) -> Response {
-        response
-    }
 }
 
 fn inspect(guard: &RequestGuard, req: &Request) -> Result<(), Refusal> {

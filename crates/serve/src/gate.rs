@@ -39,8 +39,13 @@ pub trait Gate: Clone + Send + Sync + 'static {
     /// Passes `req` on or answers it; `inner` is the service it would pass to.
     fn check<S: App>(&self, req: Request, inner: &S) -> Step<Self::Carry>;
 
-    /// The inner service's response, finished with what the check kept.
-    fn finish(carry: Self::Carry, response: Response) -> Response;
+    /// The inner service's response, finished with what the check kept; by default the
+    /// response as it is, what was kept dropped only now (permits held until the
+    /// response is there).
+    fn finish(carry: Self::Carry, response: Response) -> Response {
+        drop(carry);
+        response
+    }
 }
 
 /// The layer of a [`Gate`].
