@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -320,26 +319,47 @@ struct Described {
 }
 
 /// The layer (a `route_layer`, so the route is matched and its path known).
-pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    // The route's declaration (the authorization layer runs inside this one), told
-    // before anything is gathered for the trail: an invocation, the warm invoke path's
-    // most frequent request, is never recorded.
-    let declared = {
-        let matched = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or(req.uri().path(), MatchedPath::as_str);
-        match crate::action::declared(req.method(), matched, req.uri().query()) {
-            crate::action::Declared::Op(op) => Some(op),
-            _ => None,
+/// The audit trail's route layer (`hearth_serve::GateLayer`): a read or an invocation,
+/// never recorded, passes straight on with nothing gathered and nothing boxed; a write
+/// is recorded around its handler ([`write`]).
+#[derive(Clone)]
+pub(crate) struct Trail(pub AppState);
+
+impl hearth_serve::Gate for Trail {
+    type Carry = ();
+
+    fn check<S: hearth_serve::App>(&self, req: Request, inner: &S) -> hearth_serve::Step<()> {
+        if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+            return hearth_serve::Step::Pass(req, ());
         }
-    };
-    if declared.is_some_and(|op| is_invoke_name(op.name)) {
-        return next.run(req).await;
+        // The route's declaration (the authorization layer runs inside this one), told
+        // before anything is gathered for the trail: an invocation, the warm invoke
+        // path's most frequent request, is never recorded.
+        let declared = {
+            let matched = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(req.uri().path(), MatchedPath::as_str);
+            match crate::action::declared(req.method(), matched, req.uri().query()) {
+                crate::action::Declared::Op(op) => Some(op),
+                _ => None,
+            }
+        };
+        if declared.is_some_and(|op| is_invoke_name(op.name)) {
+            return hearth_serve::Step::Pass(req, ());
+        }
+        let (s, inner) = (self.0.clone(), inner.clone());
+        hearth_serve::Step::Answer(Box::pin(write(s, req, declared, inner)))
     }
+}
+
+/// A write, run by `inner` and recorded with its outcome.
+async fn write(
+    s: AppState,
+    req: Request,
+    declared: Option<Operation>,
+    mut inner: impl hearth_serve::App,
+) -> Response {
     let (mut parts, body) = req.into_parts();
     let params: Vec<(String, String)> = RawPathParams::from_request_parts(&mut parts, &())
         .await
@@ -414,7 +434,10 @@ pub(crate) async fn record(State(s): State<AppState>, req: Request, next: Next) 
     let user_agent = header(&parts.headers, "user-agent");
     let resp = match refused {
         Some(resp) => resp,
-        None => next.run(Request::from_parts(parts, body)).await,
+        None => match inner.call(Request::from_parts(parts, body)).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        },
     };
     let Some(d) = described else {
         return resp;

@@ -14,16 +14,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use hearth_iam_policy::{
     denial_message, evaluate, Policy, RequestContext, RequestPrincipal, ResourcePolicy,
 };
 use hearth_model::arn::{function_key, REGION};
 use hearth_model::caller::{Caller, CallerKind};
 use hearth_model::{AwsError, ErrorCode, FunctionRef, NameShape, Violations};
+use hearth_serve::Step;
 
 use crate::action::{declared, Declared, Operation, ResourceOf};
 use crate::tenant::Tenant;
@@ -326,21 +327,30 @@ fn function_name_in(bytes: &[u8]) -> Option<String> {
     serde_json::from_slice::<Named>(bytes).ok()?.function_name
 }
 
-/// The resource `op` acts on in this request.
-async fn target_of(
-    op: &Operation,
-    access: &Access,
-    parts: &mut Parts,
-    s: &AppState,
-    body: Body,
-) -> Result<(Target, Body, Option<String>), Response> {
+/// The resource `op` acts on, as far as the request's line tells it.
+enum Resolved {
+    /// Known.
+    Known(Target, Option<String>),
+    /// The event source mapping `uuid`'s: its function (for `lambda:FunctionArn`) needs a
+    /// store read.
+    Mapping(Target, String),
+    /// Named by the body's `FunctionName`, which needs the body read.
+    InBody,
+}
+
+/// The resource `op` acts on in this request, from its path and query.
+fn resolve(op: &Operation, access: &Access, parts: &mut Parts, s: &AppState) -> Resolved {
+    // A path's parameters are in the request's extensions: the extractor is ready at once.
     let params = Path::<HashMap<String, String>>::from_request_parts(parts, s)
-        .await
+        .now_or_never()
+        .and_then(Result::ok)
         .map(|Path(p)| p)
         .unwrap_or_default();
-    let qualifier = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-        .ok()
-        .and_then(|Query(mut q)| q.remove("Qualifier"));
+    let in_query = |name: &str| {
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(mut q)| q.remove(name))
+    };
     let function = params.get("function").map(String::as_str).unwrap_or("");
     let mine = access.caller.account.as_str();
     let own = |arn: String| Target {
@@ -351,7 +361,9 @@ async fn target_of(
     };
     let target = match op.resource {
         ResourceOf::Any | ResourceOf::Dispatched => own("*".into()),
-        ResourceOf::Function => function_target(function, qualifier.as_deref(), true, mine),
+        ResourceOf::Function => {
+            function_target(function, in_query("Qualifier").as_deref(), true, mine)
+        }
         ResourceOf::UnqualifiedFunction => function_target(function, None, false, mine),
         ResourceOf::Alias => {
             let alias = params.get("name").map(String::as_str);
@@ -373,33 +385,22 @@ async fn target_of(
         ResourceOf::EventSourceMapping => {
             let uuid = params.get("uuid").cloned().unwrap_or_default();
             let arn = hearth_model::event_source_mapping::mapping_arn(mine, &uuid);
-            // The mapping's function, for `lambda:FunctionArn` (none for one that does
-            // not exist, whose handler answers that it does not).
-            let function = match s.engine.mapping(uuid).await {
-                Ok(Some(m)) if m.account == mine => Some(m.function_arn),
-                _ => None,
-            };
-            return Ok((own(arn), body, function));
+            return Resolved::Mapping(own(arn), uuid);
         }
         ResourceOf::AnyForFunctionInQuery => {
-            let function = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-                .ok()
-                .and_then(|Query(mut q)| q.remove("FunctionName"))
+            let function = in_query("FunctionName")
                 .filter(|f| !f.is_empty())
                 .map(|f| function_target(&f, None, true, mine).arn);
-            return Ok((own("*".into()), body, function));
+            return Resolved::Known(own("*".into()), function);
         }
-        ResourceOf::AnyForFunctionInBody => {
-            if access.caller.kind == CallerKind::Root {
-                return Ok((own("*".into()), body, None));
-            }
-            let bytes = crate::body::control(body, op.name)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            let function =
-                function_name_in(&bytes).map(|f| function_target(&f, None, true, mine).arn);
-            return Ok((own("*".into()), Body::from(bytes), function));
+        // A root's own resources are always its own: it needs no look at the body (a
+        // function is made in the caller's own account).
+        ResourceOf::AnyForFunctionInBody | ResourceOf::FunctionInBody
+            if access.caller.kind == CallerKind::Root =>
+        {
+            own("*".into())
         }
+        ResourceOf::AnyForFunctionInBody | ResourceOf::FunctionInBody => return Resolved::InBody,
         ResourceOf::Layer | ResourceOf::LayerVersion => {
             let raw = params.get("LayerName").map(String::as_str).unwrap_or("");
             let name = hearth_model::layer::parse_layer_name(raw, mine)
@@ -414,86 +415,154 @@ async fn target_of(
             }
             own(arn)
         }
-        ResourceOf::LayerVersionInQuery => {
-            let arn = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
-                .ok()
-                .and_then(|Query(mut q)| q.remove("Arn"))
-                .unwrap_or_else(|| "*".into());
-            own(arn)
-        }
+        ResourceOf::LayerVersionInQuery => own(in_query("Arn").unwrap_or_else(|| "*".into())),
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);
             own(format!("arn:aws:apigateway:{REGION}::{rest}"))
         }
-        ResourceOf::FunctionInBody => {
-            // A function is made in the caller's own account: its root needs no look at
-            // the body (a root's own resources are always its own).
-            if access.caller.kind == CallerKind::Root {
-                return Ok((own("*".into()), body, None));
-            }
+    };
+    Resolved::Known(target, None)
+}
+
+/// What [`resolve`] left to a store read or the body; the body is given back (read whole,
+/// if it was).
+async fn resolve_later(
+    resolved: Resolved,
+    op: &Operation,
+    access: &Access,
+    s: &AppState,
+    body: Body,
+) -> Result<(Target, Body, Option<String>), Response> {
+    let own = |arn: String| Target {
+        arn,
+        account: access.caller.account.clone(),
+        function: None,
+        policy: None,
+    };
+    match resolved {
+        Resolved::Known(target, function) => Ok((target, body, function)),
+        Resolved::Mapping(target, uuid) => {
+            // The mapping's function, for `lambda:FunctionArn` (none for one that does
+            // not exist, whose handler answers that it does not).
+            let function = match s.engine.mapping(uuid).await {
+                Ok(Some(m)) if m.account == access.caller.account => Some(m.function_arn),
+                _ => None,
+            };
+            Ok((target, body, function))
+        }
+        Resolved::InBody => {
             let bytes = crate::body::control(body, op.name)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            let name = function_name_in(&bytes).unwrap_or_default();
-            let arn = format!(
-                "arn:aws:lambda:{REGION}:{}:function:{name}",
-                access.caller.account
-            );
-            return Ok((own(arn), Body::from(bytes), None));
+            let name = function_name_in(&bytes);
+            let mine = access.caller.account.as_str();
+            let target = if op.resource == ResourceOf::FunctionInBody {
+                let name = name.unwrap_or_default();
+                (
+                    own(format!("arn:aws:lambda:{REGION}:{mine}:function:{name}")),
+                    None,
+                )
+            } else {
+                let function = name.map(|f| function_target(&f, None, true, mine).arn);
+                (own("*".into()), function)
+            };
+            Ok((target.0, Body::from(bytes), target.1))
         }
-    };
-    Ok((target, body, None))
+    }
 }
 
-/// The route layer: finds the request's declaration, checks it, and lets the handler run
-/// only when allowed. `POST /` gets the [`Access`] as an extension for its dispatcher.
-pub(crate) async fn layer(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(path) = req.extensions().get::<MatchedPath>().cloned() else {
-        return next.run(req).await;
-    };
-    let op = match declared(req.method(), path.as_str(), req.uri().query()) {
-        Declared::Op(op) => op,
-        Declared::OtherMethod => {
-            return crate::error::unknown_operation(req.method().clone(), req.uri().clone()).await
-        }
-        Declared::Undeclared => {
-            tracing::error!(path = path.as_str(), "a route without an IAM declaration");
-            return crate::ApiError(AwsError::service(format!(
-                "the route {} has no IAM action declared",
-                path.as_str()
-            )))
-            .into_response();
-        }
-    };
-    let (mut parts, body) = req.into_parts();
-    let access = Access::from_parts(&parts);
-    if op.resource == ResourceOf::Dispatched {
-        parts
-            .extensions
-            .insert(Tenant(access.caller.account.clone()));
-        parts.extensions.insert(access);
-        return next.run(Request::from_parts(parts, body)).await;
-    }
-    let (target, body, function_arn) = match target_of(&op, &access, &mut parts, &s, body).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
-    };
+/// Checks `access` against `op` on `target`; when allowed, gives the handler what it acts
+/// with: the account of what it was allowed (the caller's own, or another's whose
+/// resource policy let the caller in), the access (for what more the operation checks,
+/// CreateFunction's iam:PassRole) and the operation.
+fn allow(
+    s: &AppState,
+    op: Operation,
+    access: Access,
+    (target, function_arn): (Target, Option<String>),
+    parts: &mut Parts,
+) -> Result<(), Refused> {
     let keys: Vec<(&str, &str)> = function_arn
         .as_deref()
         .map(|f| ("lambda:FunctionArn", f))
         .into_iter()
         .collect();
-    if let Err(refused) = access.check_target(&s, op.action, &target, &keys) {
-        return refused.lambda_response();
-    }
-    // The handler acts in the account of what it was allowed: the caller's own, or
-    // another's whose resource policy let the caller in; it checks what more the
-    // operation needs (CreateFunction's iam:PassRole) with the same access.
+    access.check_target(s, op.action, &target, &keys)?;
     parts.extensions.insert(Tenant(target.account));
     parts.extensions.insert(access);
     parts.extensions.insert(op);
-    next.run(Request::from_parts(parts, body)).await
+    Ok(())
+}
+
+/// The route layer (`hearth_serve::GateLayer`): finds the request's declaration, checks
+/// it, and lets the handler run only when allowed. `POST /` gets the [`Access`] as an
+/// extension for its dispatcher. A request whose resource its line names (an Invoke's)
+/// is decided on the spot and passed on with nothing boxed; one that needs a store read
+/// or its body is decided in a future of its own.
+#[derive(Clone)]
+pub(crate) struct Authorize(pub AppState);
+
+impl hearth_serve::Gate for Authorize {
+    type Carry = ();
+
+    fn check<S: hearth_serve::App>(&self, req: Request, inner: &S) -> Step<()> {
+        let answer = |resp: Response| Step::Answer(Box::pin(std::future::ready(resp)));
+        let Some(path) = req.extensions().get::<MatchedPath>() else {
+            return Step::Pass(req, ());
+        };
+        let op = match declared(req.method(), path.as_str(), req.uri().query()) {
+            Declared::Op(op) => op,
+            Declared::OtherMethod => {
+                let (method, uri) = (req.method().clone(), req.uri().clone());
+                return Step::Answer(Box::pin(crate::error::unknown_operation(method, uri)));
+            }
+            Declared::Undeclared => {
+                tracing::error!(path = path.as_str(), "a route without an IAM declaration");
+                return answer(
+                    crate::ApiError(AwsError::service(format!(
+                        "the route {} has no IAM action declared",
+                        path.as_str()
+                    )))
+                    .into_response(),
+                );
+            }
+        };
+        let (mut parts, body) = req.into_parts();
+        let access = Access::from_parts(&parts);
+        if op.resource == ResourceOf::Dispatched {
+            parts
+                .extensions
+                .insert(Tenant(access.caller.account.clone()));
+            parts.extensions.insert(access);
+            return Step::Pass(Request::from_parts(parts, body), ());
+        }
+        match resolve(&op, &access, &mut parts, &self.0) {
+            Resolved::Known(target, function) => {
+                match allow(&self.0, op, access, (target, function), &mut parts) {
+                    Ok(()) => Step::Pass(Request::from_parts(parts, body), ()),
+                    Err(refused) => answer(refused.lambda_response()),
+                }
+            }
+            later => {
+                let (s, mut inner) = (self.0.clone(), inner.clone());
+                Step::Answer(Box::pin(async move {
+                    let found = match resolve_later(later, &op, &access, &s, body).await {
+                        Ok(found) => found,
+                        Err(resp) => return resp,
+                    };
+                    let (target, body, function) = found;
+                    if let Err(refused) = allow(&s, op, access, (target, function), &mut parts) {
+                        return refused.lambda_response();
+                    }
+                    match inner.call(Request::from_parts(parts, body)).await {
+                        Ok(resp) => resp,
+                        Err(never) => match never {},
+                    }
+                }))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -558,7 +627,7 @@ mod tests {
         let s = state(dir.path());
         let app = Router::new()
             .route("/2099-01-01/secrets", get(|| async { "the handler ran" }))
-            .route_layer(axum::middleware::from_fn_with_state(s.clone(), layer))
+            .route_layer(hearth_serve::GateLayer(Authorize(s.clone())))
             .with_state(s);
         let (status, body) = status_and_body(app, "GET", "/2099-01-01/secrets").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);

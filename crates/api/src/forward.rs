@@ -393,11 +393,60 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         )
 }
 
+/// Whether `path` is one where forwards are received.
+fn is_forward_path(path: &str) -> bool {
+    path == PATH || path == STREAM_PATH || path == crate::sqs::fleet::PATH
+}
+
+/// `api` with the forwards' routes in front: a request to one of their paths goes to
+/// `forwards` (whose fallback is `api`, as before), every other straight to `api`. A
+/// router in front matched every request's path and boxed a clone of its fallback.
+pub(crate) fn in_front_of<A: hearth_serve::App>(
+    forwards: axum::Router,
+    api: A,
+) -> impl hearth_serve::App {
+    Switch {
+        forwards: forwards.fallback_service(api.clone()),
+        api,
+    }
+}
+
+#[derive(Clone)]
+struct Switch<A> {
+    forwards: axum::Router,
+    api: A,
+}
+
+impl<A: hearth_serve::App> tower::Service<axum::extract::Request> for Switch<A> {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        <axum::Router as tower::Service<axum::extract::Request>>::Future,
+        A::Future,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Both sides are always ready (`hearth_serve::App`).
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        use futures_util::future::Either;
+        if is_forward_path(req.uri().path()) {
+            Either::Left(self.forwards.call(req))
+        } else {
+            Either::Right(self.api.call(req))
+        }
+    }
+}
+
 /// Whether a header map is a forward's (the request guard lets these through: they
 /// carry their own authentication, which no browser can forge).
 pub fn is_forward(path: &str, headers: &HeaderMap) -> bool {
-    (path == PATH || path == STREAM_PATH || path == crate::sqs::fleet::PATH)
-        && headers.contains_key(H_SIGNATURE)
+    is_forward_path(path) && headers.contains_key(H_SIGNATURE)
 }
 
 /// A fleet's key from its server key's derived secret (shared for the server's use),

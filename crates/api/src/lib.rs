@@ -306,16 +306,10 @@ pub fn router_with(
         )
         // Every route above is checked against its declaration (`action.rs`) before its
         // handler runs; routes merged after this line would not be: add them above.
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            authorize::layer,
-        ))
+        .route_layer(hearth_serve::GateLayer(authorize::Authorize(state.clone())))
         // Every route's writes go to the audit trail, refused ones too (outside the
         // authorization layer, a route layer: it sees the route).
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            audit::record,
-        ))
+        .route_layer(hearth_serve::GateLayer(audit::Trail(state.clone())))
         .fallback(error::unknown_operation)
         // A path of an operation Hearth has with a method it does not: the same answers.
         .method_not_allowed_fallback(error::unknown_operation)
@@ -332,9 +326,7 @@ pub fn router_with(
     // Forwards between nodes carry the fleet's signature instead of a caller's: the
     // node that forwarded authenticated and authorised the caller, so their routes are
     // outside the authentication layer.
-    let app = forward::routes()
-        .with_state(state.clone())
-        .fallback_service(api);
+    let app = forward::in_front_of(forward::routes().with_state(state.clone()), api);
     hearth_serve::around(
         app,
         tower::ServiceBuilder::new()
