@@ -840,6 +840,51 @@ def eventually(what: str, check, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def process_tree(root: int) -> str:
+    """Every process under `root` (its own threads too): pid, name, state and the kernel
+    function it sleeps in, one per line, to tell from a failure's message what a server
+    and its environments were stuck on."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        stats[int(entry)] = (name, fields[0], int(fields[1]))
+    under = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (_, _, ppid) in stats.items():
+            if ppid in under and pid not in under:
+                under.add(pid)
+                grew = True
+    lines = []
+    for pid in sorted(under):
+        try:
+            tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+        for tid in tids:
+            base = f"/proc/{pid}/task/{tid}"
+            try:
+                with open(f"{base}/comm") as f:
+                    comm = f.read().strip()
+                with open(f"{base}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                with open(f"{base}/wchan") as f:
+                    wchan = f.read().strip()
+            except OSError:
+                continue
+            lines.append(f"{pid}/{tid} {comm} {state} {wchan}")
+    return "\n".join(lines)
+
+
 def wait_until(predicate, timeout: float = 10, interval: float = 0.05) -> bool:
     """Polls `predicate()` until it is true (returns True) or `timeout` passes (False)."""
     deadline = time.monotonic() + timeout

@@ -56,7 +56,8 @@ def test_sigkill_mid_drain_loses_no_accepted_event(server_with_env):
 
     srv.start()
     assert h.wait_until(lambda: outstanding(srv, name)[0] == 0, timeout=300), \
-        f"{outstanding(srv, name)} (waiting, running) left:\n{srv.stderr_tail(8000)}"
+        f"{outstanding(srv, name)} (waiting, running) left; the server's processes:\n" \
+        f"{h.process_tree(srv.proc.pid)}\n{srv.stderr_tail(8000)}"
     counts = start_counts(srv, name)
     lost = accepted - set(counts)
     twice = sum(1 for rid in accepted if counts[rid] > 1)
