@@ -398,48 +398,31 @@ fn is_forward_path(path: &str) -> bool {
     path == PATH || path == STREAM_PATH || path == crate::sqs::fleet::PATH
 }
 
-/// `api` with the forwards' routes in front: a request to one of their paths goes to
-/// `forwards` (whose fallback is `api`, as before), every other straight to `api`. A
-/// router in front matched every request's path and boxed a clone of its fallback.
-pub(crate) fn in_front_of<A: hearth_serve::App>(
-    forwards: axum::Router,
-    api: A,
-) -> impl hearth_serve::App {
-    Switch {
-        forwards: forwards.fallback_service(api.clone()),
-        api,
-    }
-}
-
+/// The forwards' routes in front of the API (a [`hearth_serve::Gate`]): a request to one
+/// of their paths goes to their router (whose fallback is the API, as a router in front
+/// had it), every other straight on. A router in front matched every request's path and
+/// boxed a clone of its fallback.
 #[derive(Clone)]
-struct Switch<A> {
-    forwards: axum::Router,
-    api: A,
-}
+pub(crate) struct Forwards(pub axum::Router);
 
-impl<A: hearth_serve::App> tower::Service<axum::extract::Request> for Switch<A> {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = futures_util::future::Either<
-        <axum::Router as tower::Service<axum::extract::Request>>::Future,
-        A::Future,
-    >;
+impl hearth_serve::Gate for Forwards {
+    type Carry = ();
 
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        // Both sides are always ready (`hearth_serve::App`).
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
-        use futures_util::future::Either;
-        if is_forward_path(req.uri().path()) {
-            Either::Left(self.forwards.call(req))
-        } else {
-            Either::Right(self.api.call(req))
+    fn check<S: hearth_serve::App>(
+        &self,
+        req: axum::extract::Request,
+        inner: &S,
+    ) -> hearth_serve::Step<()> {
+        if !is_forward_path(req.uri().path()) {
+            return hearth_serve::Step::Pass(req, ());
         }
+        let mut forwards = self.0.clone().fallback_service(inner.clone());
+        hearth_serve::Step::Answer(Box::pin(async move {
+            match tower::Service::call(&mut forwards, req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        }))
     }
 }
 

@@ -323,17 +323,19 @@ pub fn router_with(
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .service(api);
-    // Forwards between nodes carry the fleet's signature instead of a caller's: the
-    // node that forwarded authenticated and authorised the caller, so their routes are
-    // outside the authentication layer.
-    let app = forward::in_front_of(forward::routes().with_state(state.clone()), api);
     hearth_serve::around(
-        app,
+        api,
         tower::ServiceBuilder::new()
             // Function URLs and HTTP APIs answer before anything of the Lambda API sees
             // the request: they authenticate as their configuration says and answer in
             // their own terms (`front.rs`).
-            .layer(hearth_serve::GateLayer(front::Fronts(state)))
-            .layer(hearth_serve::GateLayer(request_id::Assign)),
+            .layer(hearth_serve::GateLayer(front::Fronts(state.clone())))
+            .layer(hearth_serve::GateLayer(request_id::Assign))
+            // Forwards between nodes carry the fleet's signature instead of a caller's:
+            // the node that forwarded authenticated and authorised the caller, so their
+            // routes are outside the authentication layer.
+            .layer(hearth_serve::GateLayer(forward::Forwards(
+                forward::routes().with_state(state),
+            ))),
     )
 }
