@@ -358,7 +358,7 @@ async fn write(
     s: AppState,
     req: Request,
     declared: Option<Operation>,
-    mut inner: impl hearth_serve::App,
+    inner: impl hearth_serve::App,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
     let params: Vec<(String, String)> = RawPathParams::from_request_parts(&mut parts, &())
@@ -434,10 +434,11 @@ async fn write(
     let user_agent = header(&parts.headers, "user-agent");
     let resp = match refused {
         Some(resp) => resp,
-        None => match inner.call(Request::from_parts(parts, body)).await {
-            Ok(resp) => resp,
-            Err(never) => match never {},
-        },
+        None => {
+            let Ok(resp) =
+                tower::ServiceExt::oneshot(inner, Request::from_parts(parts, body)).await;
+            resp
+        }
     };
     let Some(d) = described else {
         return resp;

@@ -112,6 +112,16 @@ impl Access {
         }
     }
 
+    /// A resource of the caller's own account, with no function or policy of its own.
+    fn own(&self, arn: String) -> Target {
+        Target {
+            arn,
+            account: self.caller.account.clone(),
+            function: None,
+            policy: None,
+        }
+    }
+
     fn principal(&self) -> RequestPrincipal {
         let c = &self.caller;
         let mut p = match &c.kind {
@@ -353,14 +363,8 @@ fn resolve(op: &Operation, access: &Access, parts: &mut Parts, s: &AppState) -> 
     };
     let function = params.get("function").map(String::as_str).unwrap_or("");
     let mine = access.caller.account.as_str();
-    let own = |arn: String| Target {
-        arn,
-        account: access.caller.account.clone(),
-        function: None,
-        policy: None,
-    };
     let target = match op.resource {
-        ResourceOf::Any | ResourceOf::Dispatched => own("*".into()),
+        ResourceOf::Any | ResourceOf::Dispatched => access.own("*".into()),
         ResourceOf::Function => {
             function_target(function, in_query("Qualifier").as_deref(), true, mine)
         }
@@ -385,20 +389,20 @@ fn resolve(op: &Operation, access: &Access, parts: &mut Parts, s: &AppState) -> 
         ResourceOf::EventSourceMapping => {
             let uuid = params.get("uuid").cloned().unwrap_or_default();
             let arn = hearth_model::event_source_mapping::mapping_arn(mine, &uuid);
-            return Resolved::Mapping(own(arn), uuid);
+            return Resolved::Mapping(access.own(arn), uuid);
         }
         ResourceOf::AnyForFunctionInQuery => {
             let function = in_query("FunctionName")
                 .filter(|f| !f.is_empty())
                 .map(|f| function_target(&f, None, true, mine).arn);
-            return Resolved::Known(own("*".into()), function);
+            return Resolved::Known(access.own("*".into()), function);
         }
         // A root's own resources are always its own: it needs no look at the body (a
         // function is made in the caller's own account).
         ResourceOf::AnyForFunctionInBody | ResourceOf::FunctionInBody
             if access.caller.kind == CallerKind::Root =>
         {
-            own("*".into())
+            access.own("*".into())
         }
         ResourceOf::AnyForFunctionInBody | ResourceOf::FunctionInBody => return Resolved::InBody,
         ResourceOf::Layer | ResourceOf::LayerVersion => {
@@ -413,13 +417,15 @@ fn resolve(op: &Operation, access: &Access, parts: &mut Parts, s: &AppState) -> 
                     .unwrap_or("");
                 arn = format!("{arn}:{version}");
             }
-            own(arn)
+            access.own(arn)
         }
-        ResourceOf::LayerVersionInQuery => own(in_query("Arn").unwrap_or_else(|| "*".into())),
+        ResourceOf::LayerVersionInQuery => {
+            access.own(in_query("Arn").unwrap_or_else(|| "*".into()))
+        }
         ResourceOf::ApiGatewayPath => {
             let path = parts.uri.path();
             let rest = path.strip_prefix("/v2").unwrap_or(path);
-            own(format!("arn:aws:apigateway:{REGION}::{rest}"))
+            access.own(format!("arn:aws:apigateway:{REGION}::{rest}"))
         }
     };
     Resolved::Known(target, None)
@@ -434,12 +440,6 @@ async fn resolve_later(
     s: &AppState,
     body: Body,
 ) -> Result<(Target, Body, Option<String>), Response> {
-    let own = |arn: String| Target {
-        arn,
-        account: access.caller.account.clone(),
-        function: None,
-        policy: None,
-    };
     match resolved {
         Resolved::Known(target, function) => Ok((target, body, function)),
         Resolved::Mapping(target, uuid) => {
@@ -457,17 +457,17 @@ async fn resolve_later(
                 .map_err(IntoResponse::into_response)?;
             let name = function_name_in(&bytes);
             let mine = access.caller.account.as_str();
-            let target = if op.resource == ResourceOf::FunctionInBody {
+            let (target, function) = if op.resource == ResourceOf::FunctionInBody {
                 let name = name.unwrap_or_default();
                 (
-                    own(format!("arn:aws:lambda:{REGION}:{mine}:function:{name}")),
+                    access.own(format!("arn:aws:lambda:{REGION}:{mine}:function:{name}")),
                     None,
                 )
             } else {
                 let function = name.map(|f| function_target(&f, None, true, mine).arn);
-                (own("*".into()), function)
+                (access.own("*".into()), function)
             };
-            Ok((target.0, Body::from(bytes), target.1))
+            Ok((target, Body::from(bytes), function))
         }
     }
 }
@@ -507,7 +507,6 @@ impl hearth_serve::Gate for Authorize {
     type Carry = ();
 
     fn check<S: hearth_serve::App>(&self, req: Request, inner: &S) -> Step<()> {
-        let answer = |resp: Response| Step::Answer(Box::pin(std::future::ready(resp)));
         let Some(path) = req.extensions().get::<MatchedPath>() else {
             return Step::Pass(req, ());
         };
@@ -519,7 +518,7 @@ impl hearth_serve::Gate for Authorize {
             }
             Declared::Undeclared => {
                 tracing::error!(path = path.as_str(), "a route without an IAM declaration");
-                return answer(
+                return Step::answer_now(
                     crate::ApiError(AwsError::service(format!(
                         "the route {} has no IAM action declared",
                         path.as_str()
@@ -541,11 +540,11 @@ impl hearth_serve::Gate for Authorize {
             Resolved::Known(target, function) => {
                 match allow(&self.0, op, access, (target, function), &mut parts) {
                     Ok(()) => Step::Pass(Request::from_parts(parts, body), ()),
-                    Err(refused) => answer(refused.lambda_response()),
+                    Err(refused) => Step::answer_now(refused.lambda_response()),
                 }
             }
             later => {
-                let (s, mut inner) = (self.0.clone(), inner.clone());
+                let (s, inner) = (self.0.clone(), inner.clone());
                 Step::Answer(Box::pin(async move {
                     let found = match resolve_later(later, &op, &access, &s, body).await {
                         Ok(found) => found,
@@ -555,10 +554,9 @@ impl hearth_serve::Gate for Authorize {
                     if let Err(refused) = allow(&s, op, access, (target, function), &mut parts) {
                         return refused.lambda_response();
                     }
-                    match inner.call(Request::from_parts(parts, body)).await {
-                        Ok(resp) => resp,
-                        Err(never) => match never {},
-                    }
+                    let Ok(resp) =
+                        tower::ServiceExt::oneshot(inner, Request::from_parts(parts, body)).await;
+                    resp
                 }))
             }
         }

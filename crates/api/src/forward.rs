@@ -399,9 +399,9 @@ fn is_forward_path(path: &str) -> bool {
 }
 
 /// The forwards' routes in front of the API (a [`hearth_serve::Gate`]): a request to one
-/// of their paths goes to their router (whose fallback is the API, as a router in front
-/// had it), every other straight on. A router in front matched every request's path and
-/// boxed a clone of its fallback.
+/// of their paths goes to their router, every other straight on. A router in front
+/// matched every request's path and boxed a clone of its fallback (the API, which a
+/// request to one of its own routes never reached).
 #[derive(Clone)]
 pub(crate) struct Forwards(pub axum::Router);
 
@@ -411,17 +411,15 @@ impl hearth_serve::Gate for Forwards {
     fn check<S: hearth_serve::App>(
         &self,
         req: axum::extract::Request,
-        inner: &S,
+        _: &S,
     ) -> hearth_serve::Step<()> {
         if !is_forward_path(req.uri().path()) {
             return hearth_serve::Step::Pass(req, ());
         }
-        let mut forwards = self.0.clone().fallback_service(inner.clone());
+        let forwards = self.0.clone();
         hearth_serve::Step::Answer(Box::pin(async move {
-            match tower::Service::call(&mut forwards, req).await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
-            }
+            let Ok(resp) = tower::ServiceExt::oneshot(forwards, req).await;
+            resp
         }))
     }
 }

@@ -321,8 +321,7 @@ impl hearth_serve::Gate for Enforce {
             Ok(()) => hearth_serve::Step::Pass(req, ()),
             Err(refusal) => {
                 tracing::debug!(method = %req.method(), uri = %req.uri(), ?refusal, "request refused");
-                let answer = refuse(&refusal);
-                hearth_serve::Step::Answer(Box::pin(std::future::ready(answer)))
+                hearth_serve::Step::answer_now(refuse(&refusal))
             }
         }
     }

@@ -31,6 +31,13 @@ pub enum Step<C> {
     Answer(BoxFuture<'static, Response>),
 }
 
+impl<C> Step<C> {
+    /// Answer with `response`, ready now (a refusal).
+    pub fn answer_now(response: Response) -> Self {
+        Step::Answer(Box::pin(std::future::ready(response)))
+    }
+}
+
 /// A check made before the inner service (see the module docs).
 pub trait Gate: Clone + Send + Sync + 'static {
     /// What [`Gate::check`] keeps for the response.
