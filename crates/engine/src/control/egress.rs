@@ -97,7 +97,7 @@ mod tests {
             .expect("resolve")
             .spec;
         assert_eq!(spec.egress, allow);
-        assert!(spec.environment_key().ends_with("|tcp:192.0.2.0/24:443"));
+        assert!(spec.environment_key.ends_with("|tcp:192.0.2.0/24:443"));
         assert_eq!(e.put_egress("f", None).expect("clear"), default);
         assert!(matches!(
             e.get_egress("nope"),

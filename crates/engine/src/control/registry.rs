@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use hearth_iam_policy::Policy;
 use hearth_model::alias::Alias;
@@ -19,6 +19,8 @@ use hearth_model::event_invoke::EventInvokeConfig;
 use hearth_model::function_url::FunctionUrl;
 use hearth_model::FunctionConfig;
 use hearth_store::{MetadataChange, Store, StoreError, Subscriber};
+
+use crate::executor::RunSpec;
 
 /// One function as the invoke path needs it.
 pub(crate) struct Entry {
@@ -30,6 +32,38 @@ pub(crate) struct Entry {
     pub event_configs: HashMap<String, EventInvokeConfig>,
     /// The function's own egress policy (kept in its settings); `None`: the server's.
     pub egress: Option<EgressPolicy>,
+    /// What invocations of each version run, made on the first and kept with the entry:
+    /// a spec depends on nothing but the version's configuration and the egress above,
+    /// and any change to either replaces the whole entry.
+    specs: Specs,
+}
+
+/// [`Entry::specs`]: `$LATEST`'s apart, the one nearly every invocation runs.
+#[derive(Default)]
+struct Specs {
+    latest: OnceLock<Arc<RunSpec>>,
+    versions: RwLock<HashMap<String, Arc<RunSpec>>>,
+}
+
+impl Entry {
+    /// The spec of `config`, one of this entry's configurations, made with `make` the
+    /// first time it is asked for.
+    pub(crate) fn spec(
+        &self,
+        config: &FunctionConfig,
+        make: impl FnOnce() -> RunSpec,
+    ) -> Arc<RunSpec> {
+        if config.is_latest() {
+            return self.specs.latest.get_or_init(|| Arc::new(make())).clone();
+        }
+        if let Some(spec) = read(&self.specs.versions).get(&config.version) {
+            return spec.clone();
+        }
+        write(&self.specs.versions)
+            .entry(config.version.clone())
+            .or_insert_with(|| Arc::new(make()))
+            .clone()
+    }
 }
 
 /// A function's key and a qualifier as asked (`""` unqualified).
@@ -87,6 +121,7 @@ impl Registry {
                 .map(|c| (c.qualifier.clone(), c))
                 .collect(),
             egress: store.resources().function_settings(name, LATEST)?.egress,
+            specs: Specs::default(),
         });
         self.keep(&self.entries, generation, name.to_string(), entry.clone());
         Ok(Some(entry))

@@ -9,14 +9,17 @@ use hearth_model::arn::{function_arn, LATEST};
 use hearth_model::egress::EgressPolicy;
 use hearth_model::{FunctionConfig, FunctionRef, LastUpdateStatus, State};
 
+use super::registry::Entry;
 use super::versions::version_of;
 use crate::error::{Conflict, EngineError};
-use crate::executor::RunSpec;
+use crate::executor::{environment_key, pool_key, RunSpec};
 use crate::Engine;
 
 /// What an invocation runs: the spec of the version it resolved to.
 pub(crate) struct Target {
-    pub spec: RunSpec,
+    /// Made once per version for as long as the function's cached entry lives (any
+    /// change to the function replaces the entry), not for every invocation.
+    pub spec: Arc<RunSpec>,
     /// The qualifier the caller named (alias or version), if any: provisioned
     /// concurrency is configured per qualifier.
     pub qualifier: Option<String>,
@@ -35,17 +38,7 @@ impl Engine {
         r: &FunctionRef,
         pick: impl FnOnce(&Alias) -> &str,
     ) -> Result<Arc<FunctionConfig>, EngineError> {
-        let entry = self.entry(r)?;
-        let not_found =
-            || EngineError::function_not_found(function_arn(&r.name, r.qualifier.as_deref()));
-        match r.qualifier.as_deref() {
-            None | Some(LATEST) => Ok(entry.latest.clone()),
-            Some(q) if is_version_number(q) => entry.versions.get(q).cloned().ok_or_else(not_found),
-            Some(q) => {
-                let alias = entry.aliases.get(q).ok_or_else(not_found)?;
-                version_of(&entry, pick(alias)).ok_or_else(not_found)
-            }
-        }
+        select_in(&*self.entry(r)?, r, pick)
     }
 
     /// What an invocation of `r` runs. An alias with routing picks its additional
@@ -53,16 +46,48 @@ impl Engine {
     pub(crate) fn resolve_target(&self, r: &FunctionRef) -> Result<Target, EngineError> {
         // An invocation without a qualifier runs $LATEST, and AWS names it so when the
         // function does not exist.
-        let named = FunctionRef {
-            name: r.name.clone(),
-            qualifier: Some(r.qualifier.clone().unwrap_or_else(|| LATEST.to_string())),
+        let entry = self
+            .inner
+            .registry
+            .get(&self.inner.store, &r.name)?
+            .ok_or_else(|| {
+                let qualifier = r.qualifier.as_deref().unwrap_or(LATEST);
+                EngineError::function_not_found(function_arn(&r.name, Some(qualifier)))
+            })?;
+        let config = match r.qualifier.as_deref() {
+            None => entry.latest.clone(),
+            Some(_) => select_in(&entry, r, |a| a.pick_version(uniform()))?,
         };
-        let config = self.select(&named, |a| a.pick_version(uniform()))?;
         runnable(&config)?;
+        let spec = entry.spec(&config, || {
+            let egress = entry
+                .egress
+                .clone()
+                .unwrap_or_else(|| self.inner.egress_default.clone());
+            spec_of(&config, egress)
+        });
         Ok(Target {
-            spec: spec_of(&config, self.egress_of(&r.name)?),
+            spec,
             qualifier: r.qualifier.clone().filter(|q| q != LATEST),
         })
+    }
+}
+
+/// The configuration `r` names in its function's `entry` (see [`Engine::select`]).
+fn select_in(
+    entry: &Entry,
+    r: &FunctionRef,
+    pick: impl FnOnce(&Alias) -> &str,
+) -> Result<Arc<FunctionConfig>, EngineError> {
+    let not_found =
+        || EngineError::function_not_found(function_arn(&r.name, r.qualifier.as_deref()));
+    match r.qualifier.as_deref() {
+        None | Some(LATEST) => Ok(entry.latest.clone()),
+        Some(q) if is_version_number(q) => entry.versions.get(q).cloned().ok_or_else(not_found),
+        Some(q) => {
+            let alias = entry.aliases.get(q).ok_or_else(not_found)?;
+            version_of(entry, pick(alias)).ok_or_else(not_found)
+        }
     }
 }
 
@@ -104,6 +129,7 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
                 .unwrap_or_else(|| config.revision_id.clone()),
         ),
     };
+    let environment_key = environment_key(&revision, &egress);
     RunSpec {
         function: config.name.clone(),
         role: config.role.clone(),
@@ -131,6 +157,8 @@ pub(crate) fn spec_of(config: &FunctionConfig, egress: EgressPolicy) -> RunSpec 
         layers: config.layers.iter().map(|l| l.code.clone()).collect(),
         tracing: config.tracing,
         fresh_env: config.fresh_env,
+        pool_key: pool_key(&config.name, &config.version),
+        environment_key,
     }
 }
 
@@ -182,6 +210,8 @@ mod tests {
                 tracing: hearth_model::settings::TracingMode::PassThrough,
                 layers: Vec::new(),
                 fresh_env: false,
+                pool_key: "f#$LATEST".into(),
+                environment_key: format!("r1|{}", EgressPolicy::All),
             }
         );
         let fresh = FunctionConfig {
@@ -236,5 +266,32 @@ mod tests {
             ..config()
         };
         assert_eq!(run_spec(&published).expect("active").revision, "r1");
+    }
+
+    #[tokio::test]
+    async fn a_spec_is_made_once_per_version_until_the_function_changes() {
+        use crate::testing::{create, engine, fref};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (e, _) = engine(dir.path());
+        create(&e, crate::testing::new_function("f")).await;
+        let spec = |r: &str| e.resolve_target(&fref(r)).expect("resolve").spec;
+        let first = spec("f");
+        assert!(Arc::ptr_eq(&first, &spec("f")));
+        assert!(Arc::ptr_eq(&first, &spec("f:$LATEST")));
+        let one = e
+            .publish_version(&fref("f"), Default::default())
+            .expect("1");
+        let v1 = spec("f:1");
+        assert_eq!(v1.version, one.version);
+        assert!(Arc::ptr_eq(&v1, &spec("f:1")));
+        // A change to the function is a new entry, and a new spec with what changed.
+        assert!(e.put_fresh_env("f", true).expect("put"));
+        let changed = spec("f");
+        assert!(changed.fresh_env && !first.fresh_env);
+        assert_ne!(changed.environment_key, first.environment_key);
+        assert!(matches!(
+            e.resolve_target(&fref("nope")),
+            Err(EngineError::NotFound(_))
+        ));
     }
 }

@@ -22,7 +22,7 @@ use super::ending::Ending;
 use super::env::{AfterRuntime, Environment, InitFailure, Origin, RunEnd};
 use super::logs::{self, Report};
 use super::telemetry::{Figures, ResponseSpans};
-use super::{pool, Executor, RunSpec};
+use super::{Executor, RunSpec};
 use crate::error::EngineError;
 use crate::observe::{Ending as ObservedEnding, Invoked, Queued, Start};
 
@@ -165,8 +165,10 @@ impl Executor {
         req: &InvokeRequest,
         permit: &mut Option<super::admission::Permit>,
     ) -> Option<Result<InvokeResponse, EngineError>> {
-        let key = pool::key(&spec.function, &spec.version);
-        let (warm, stale) = self.inner.pool.acquire(&key, &spec.environment_key());
+        let (warm, stale) = self
+            .inner
+            .pool
+            .acquire(&spec.pool_key, &spec.environment_key);
         drop(stale);
         let mut env = warm?;
         match self.run_on(spec, req, &mut env, true).await {
@@ -275,11 +277,9 @@ impl Executor {
             Origin::Provisioned { .. } => {
                 self.release_provisioned(&spec.function, env, result.healthy)
             }
-            Origin::OnDemand if result.healthy => drop(
-                self.inner
-                    .pool
-                    .release(&pool::key(&spec.function, &spec.version), env),
-            ),
+            Origin::OnDemand if result.healthy => {
+                drop(self.inner.pool.release(&spec.pool_key, env))
+            }
             Origin::OnDemand => drop(env),
         }
         result.response

@@ -40,8 +40,9 @@ pub(crate) use code::CodeFailure;
 pub use invoke::{trace_id, InvokeRequest, InvokeResponse};
 pub use logs::billed_ms;
 pub use output::LogLimits;
+pub(crate) use pool::key as pool_key;
 pub(crate) use provisioned::{status_reason, AllocationView, Wanted};
-pub(crate) use spec::RunSpec;
+pub(crate) use spec::{environment_key, RunSpec};
 
 /// What the executor needs to run environments, given once when the engine is built.
 pub(crate) struct Parts {

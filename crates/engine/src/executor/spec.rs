@@ -45,12 +45,15 @@ pub(crate) struct RunSpec {
     /// Every invocation runs in a new environment, which is shut down after it
     /// (docs/fresh-env.md): no warm one is taken and none goes back to the pool.
     pub fresh_env: bool,
-}
-
-impl RunSpec {
+    /// [`pool::key`](super::pool::key) of the function and version, made once with the
+    /// spec rather than on every invocation's take and return.
+    pub pool_key: String,
     /// What a warm environment must match to be reused: the revision, and the egress
     /// policy it was started with (a new policy applies to new environments).
-    pub fn environment_key(&self) -> String {
-        format!("{}|{}", self.revision, self.egress)
-    }
+    pub environment_key: String,
+}
+
+/// [`RunSpec::environment_key`] of a revision and egress policy.
+pub(crate) fn environment_key(revision: &str, egress: &EgressPolicy) -> String {
+    format!("{revision}|{egress}")
 }

@@ -686,7 +686,7 @@ impl Environment {
         api.telemetry().close_subscriptions();
         tracing::debug!(function = %attempt.spec.function, environment = %attempt.id, "environment ready");
         Self {
-            revision: attempt.spec.environment_key(),
+            revision: attempt.spec.environment_key.clone(),
             version: attempt.spec.version.clone(),
             origin,
             api: Arc::new(api),
