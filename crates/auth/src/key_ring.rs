@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::caller::{Caller, CallerKind, Identity};
 use hearth_store::seal::SealKey;
 use hearth_store::{Store, StoreError, StoredKey};
 
@@ -76,11 +76,12 @@ fn is_admin(k: &StoredKey) -> bool {
 
 fn caller_of(k: &StoredKey, user_id_key: &SealKey) -> Caller {
     match &k.user_name {
-        None => Caller {
+        None => Identity {
             access_key_id: Some(k.access_key_id.clone()),
-            ..Caller::root(&k.account)
-        },
-        Some(name) => Caller {
+            ..Identity::root(&k.account)
+        }
+        .into(),
+        Some(name) => Identity {
             account: k.account.clone(),
             arn: format!("arn:aws:iam::{}:user/{name}", k.account),
             user_id: format!(
@@ -89,7 +90,8 @@ fn caller_of(k: &StoredKey, user_id_key: &SealKey) -> Caller {
             ),
             access_key_id: Some(k.access_key_id.clone()),
             kind: CallerKind::User { name: name.clone() },
-        },
+        }
+        .into(),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::caller::{Caller, CallerKind, Identity};
 use hearth_store::seal::{SealError, SealKey};
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +145,7 @@ impl Sessions {
                 &base32(&self.secret_key.mac(s.r.as_bytes()))[..17]
             )
         });
-        let caller = Caller {
+        let caller = Identity {
             arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{}", s.a, s.s),
             user_id: format!("{role_id}:{}", s.s),
             account: s.a,
@@ -155,7 +155,7 @@ impl Sessions {
                 session_name: s.s,
             },
         };
-        Ok((caller, self.secret_of(access_key_id)))
+        Ok((caller.into(), self.secret_of(access_key_id)))
     }
 }
 

@@ -4,12 +4,36 @@
 //! With `--auth off` every request is the default account's root, as if signed by its
 //! administrator key.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use crate::arn::ACCOUNT;
 
 /// The authenticated principal of one request, inserted as a request extension by the
-/// authentication layer.
+/// authentication layer: its [`Identity`], shared. A request's caller is read by the
+/// audit trail, authorization, tenancy and the handlers, each taking its own copy, and
+/// a long-term key's is the same for every request it signs: a copy is a count, not
+/// five strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct Caller(Arc<Identity>);
+
+impl Deref for Caller {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
+impl From<Identity> for Caller {
+    fn from(identity: Identity) -> Self {
+        Self(Arc::new(identity))
+    }
+}
+
+/// Who a [`Caller`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
     /// The 12-digit account the principal belongs to.
     pub account: String,
     /// The principal's ARN as IAM prints it: `arn:aws:iam::ACCOUNT:root`,
@@ -44,6 +68,13 @@ impl Caller {
         Self::root(ACCOUNT)
     }
 
+    /// An account's root.
+    pub fn root(account: &str) -> Self {
+        Identity::root(account).into()
+    }
+}
+
+impl Identity {
     /// An account's root.
     pub fn root(account: &str) -> Self {
         Self {

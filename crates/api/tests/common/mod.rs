@@ -9,7 +9,7 @@ use hearth_api::Authorizer;
 use hearth_engine::{Engine, InvokePath};
 use hearth_events::AsyncQueue;
 use hearth_iam_policy::{parse, Policy, PolicyKind};
-use hearth_model::caller::{Caller, CallerKind};
+use hearth_model::caller::{Caller, CallerKind, Identity};
 use hearth_serve::BoxApp;
 use hearth_store::Store;
 use hearth_triggers::{EventSource, Invoker, SourceContext};
@@ -50,13 +50,14 @@ impl Authorizer for Users {
 /// IAM user `name` of `account`, as the authentication layer marks its requests.
 #[allow(dead_code)] // not every test binary uses it
 pub fn user(account: &str, name: &str) -> Caller {
-    Caller {
+    Identity {
         account: account.into(),
         arn: format!("arn:aws:iam::{account}:user/{name}"),
         user_id: "AIDAEXAMPLE".into(),
         access_key_id: Some("AKIAEXAMPLE".into()),
         kind: CallerKind::User { name: name.into() },
     }
+    .into()
 }
 
 /// An identity policy.
