@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -282,17 +282,22 @@ pub(crate) fn respond(resp: InvokeResponse, dry_run: bool) -> Response {
             HeaderValue::from_static("application/json"),
         );
     }
-    let mut set = |name: &'static str, value: &str| {
+    // Names made once: a `&'static str` name not among `http`'s standard ones is copied
+    // into a new `HeaderName` on every insert.
+    const EXECUTED_VERSION: HeaderName = HeaderName::from_static("x-amz-executed-version");
+    const FUNCTION_ERROR: HeaderName = HeaderName::from_static("x-amz-function-error");
+    const LOG_RESULT: HeaderName = HeaderName::from_static("x-amz-log-result");
+    let mut set = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(name, v);
         }
     };
-    set("x-amz-executed-version", &resp.executed_version);
+    set(EXECUTED_VERSION, &resp.executed_version);
     if let Some(fe) = &resp.function_error {
-        set("x-amz-function-error", fe);
+        set(FUNCTION_ERROR, fe);
     }
     if let Some(log) = &resp.log_result {
-        set("x-amz-log-result", log);
+        set(LOG_RESULT, log);
     }
     out
 }

@@ -12,6 +12,7 @@
 //! then, or without `Overhead` when it does not come.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -119,7 +120,10 @@ impl Tracer {
         let trace = continue_trace(incoming.as_ref(), mode, now, || {
             self.sampler(function).sample(now)
         });
-        let header = trace.function_header().to_string();
+        // Room for Root, Parent and Sampled (90 bytes) and some more.
+        let mut header = String::with_capacity(128);
+        // Writing to a String cannot fail.
+        let _ = write!(header, "{}", trace.function_header());
         if trace.record_platform_segments && self.exporter.is_some() {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             if pending.len() >= PENDING_MAX {

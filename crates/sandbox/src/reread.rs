@@ -63,9 +63,9 @@ impl Reread {
 
 /// `VmHWM` of a `/proc/PID/status` text, in bytes.
 pub(crate) fn vm_hwm_bytes(status: &str) -> Option<u64> {
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+    // Searched for rather than split into lines: read once per invocation.
+    let after = &status[status.find("VmHWM:")? + "VmHWM:".len()..];
+    let kb: u64 = after[..after.find('\n').unwrap_or(after.len())]
         .trim()
         .trim_end_matches("kB")
         .trim()

@@ -65,8 +65,35 @@ impl TraceId {
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "1-{:08x}-{:024x}", self.epoch_seconds, self.unique)
+        if self.unique > Self::UNIQUE_MASK {
+            // Not a trace id this crate makes or reads: as many digits as it takes.
+            return write!(f, "1-{:08x}-{:024x}", self.epoch_seconds, self.unique);
+        }
+        let mut text = [0u8; 35];
+        text[..2].copy_from_slice(b"1-");
+        text[2..10].copy_from_slice(&hex::<8>(self.epoch_seconds.into()));
+        text[10] = b'-';
+        text[11..].copy_from_slice(&hex::<24>(self.unique));
+        write_ascii(f, &text)
     }
+}
+
+/// The lowest `N` hex digits of `value`, zero-padded: what `{:0Nx}` writes for a value
+/// that fits, without the formatter's general integer path (a trace header is written
+/// for every invocation, with three of these in it).
+fn hex<const N: usize>(mut value: u128) -> [u8; N] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'0'; N];
+    for digit in out.iter_mut().rev() {
+        *digit = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
+    }
+    out
+}
+
+/// Writes `text`, ASCII made by [`hex`] and literals.
+fn write_ascii(f: &mut fmt::Formatter<'_>, text: &[u8]) -> fmt::Result {
+    f.write_str(std::str::from_utf8(text).map_err(|_| fmt::Error)?)
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -119,7 +146,7 @@ impl Default for SegmentId {
 
 impl fmt::Display for SegmentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        write_ascii(f, &hex::<16>(self.0.into()))
     }
 }
 
@@ -343,6 +370,31 @@ mod tests {
 
     fn at(seconds: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn ids_are_written_as_the_formatter_would() {
+        let mut rng = rand::rng();
+        for i in 0..2000u32 {
+            // Small values too: the leading zeros are where padding goes wrong.
+            let unique = rng.random::<u128>() >> (32 + i % 96);
+            let id = TraceId {
+                epoch_seconds: rng.random::<u32>() >> (i % 32),
+                unique,
+            };
+            assert_eq!(
+                id.to_string(),
+                format!("1-{:08x}-{:024x}", id.epoch_seconds, id.unique)
+            );
+            let segment = SegmentId(rng.random::<u64>() >> (i % 64));
+            assert_eq!(segment.to_string(), format!("{:016x}", segment.0));
+        }
+        // Not one this crate makes, but written as asked all the same.
+        let wide = TraceId {
+            epoch_seconds: 1,
+            unique: u128::MAX,
+        };
+        assert_eq!(wide.to_string(), format!("1-00000001-{:x}", u128::MAX));
     }
 
     #[test]
