@@ -329,7 +329,7 @@ impl Executor {
         let next_watch = (spec.tracing == TracingMode::Active
             && self.observer().watches_next(&req.request_id))
         .then(|| env.watch_next(&req.request_id));
-        env.begin_log(&start_lines(start_ms, &spec.version, req))
+        env.begin_log(&start_lines(start_ms, &spec.version, req), req.log_tail)
             .await;
         // One atomic load without subscribers.
         env.telemetry

@@ -193,13 +193,17 @@ impl LogCollector {
     /// go to the writer with the invocation's first output, or with its `END` and
     /// `REPORT`, so that a quiet invocation costs the writer one hand-over, not two (each
     /// one wakes its thread).
-    pub(crate) async fn begin_invocation(&self, lines: &[(i64, String)]) {
+    /// `tail`: whether [`LogCollector::end_period`] returns the invocation's last lines.
+    pub(crate) async fn begin_invocation(&self, lines: &[(i64, String)], tail: bool) {
         let s = &self.shared;
         let _order = s.order.lock().await;
         s.drain_all().await;
         let lines = s.sink.platform(lines);
         let mut out = s.state();
         out.next_period(PeriodKind::Invocation, now_ms());
+        if !tail {
+            out.without_tail();
+        }
         for (ts, line) in lines.iter() {
             out.push_line(*ts, line);
         }
@@ -217,7 +221,8 @@ impl LogCollector {
     /// everything written so far: output that reached the pipe before this call is
     /// included (the runtime wrote it before posting its response, and a pipe write is
     /// complete when `write` returns). Returns about the last 4 KB of that period's
-    /// lines, for `X-Amz-Log-Result`. The environment is idle afterwards.
+    /// lines, for `X-Amz-Log-Result` (none for an invocation begun without its tail).
+    /// The environment is idle afterwards.
     pub(crate) async fn end_period(&self, lines: &[(i64, String)]) -> Vec<(i64, String)> {
         let s = &self.shared;
         let _order = s.order.lock().await;
@@ -508,7 +513,9 @@ mod tests {
             observer: crate::observe::ObserverHandle(lines.clone()),
         };
         let collector = LogCollector::start((rx, None), sink, &[(1, "INIT_START".into())]);
-        collector.begin_invocation(&[(2, "START".into())]).await;
+        collector
+            .begin_invocation(&[(2, "START".into())], true)
+            .await;
         use std::io::Write;
         w.write_all(b"plain\n{\"_aws\":{\"Timestamp\":1}}\n{\"no\":1}")
             .expect("write");
@@ -548,7 +555,9 @@ mod tests {
 ",
         )
         .expect("write");
-        collector.begin_invocation(&[(2, "START".into())]).await;
+        collector
+            .begin_invocation(&[(2, "START".into())], true)
+            .await;
         // More than the hold and the writer's backlog: the collector hands it over as
         // it goes, from a thread that blocks when the pipe is full.
         let big = std::thread::spawn(move || {

@@ -67,6 +67,9 @@ struct Period {
     limit: u64,
     stored: u64,
     dropped: u64,
+    /// Whether its last lines are kept for [`Output::next_period`] to return: an idle
+    /// period's never are, an invocation's only when its caller asked for the tail.
+    keeps_tail: bool,
 }
 
 /// The output of one environment not yet handed to the store.
@@ -121,7 +124,16 @@ impl Output {
             },
             stored: 0,
             dropped: 0,
+            keeps_tail: kind != PeriodKind::Idle,
         }
+    }
+
+    /// The current period keeps no tail: its caller did not ask for `LogType: Tail`, and
+    /// copying every line into the tail cost allocations on every invocation.
+    pub(crate) fn without_tail(&mut self) {
+        self.period.keeps_tail = false;
+        self.recent.clear();
+        self.recent_bytes = 0;
     }
 
     /// Bytes held in memory.
@@ -251,7 +263,7 @@ impl Output {
     }
 
     fn remember(&mut self, ts: i64, line: &str) {
-        if self.period.kind == PeriodKind::Idle {
+        if !self.period.keeps_tail {
             return;
         }
         // Only the end of a long line can be in a 4 KB tail.
@@ -404,6 +416,25 @@ mod tests {
         );
         o.push_bytes(b"fresh\n", 5);
         assert_eq!(lines(&o.take_chunk()), ["fresh"]);
+    }
+
+    #[test]
+    fn an_invocation_without_its_tail_stores_every_line_and_keeps_none() {
+        let limits = LogLimits {
+            invocation: 1024,
+            idle: 1024,
+        };
+        let mut o = Output::new(limits, PeriodKind::Idle);
+        o.next_period(PeriodKind::Invocation, 1);
+        o.without_tail();
+        o.push_bytes(b"one\ntwo\n", 2);
+        assert!(o.next_period(PeriodKind::Idle, 3).is_empty());
+        assert_eq!(lines(&o.take_chunk()), ["one", "two"]);
+        // The next invocation keeps its tail again unless told otherwise.
+        o.next_period(PeriodKind::Invocation, 4);
+        o.push_bytes(b"three\n", 5);
+        let tail = o.next_period(PeriodKind::Idle, 6);
+        assert_eq!(tail, [(5, "three".to_string())]);
     }
 
     #[test]

@@ -199,9 +199,10 @@ impl Environment {
         self.api.take_response_timing()
     }
 
-    /// Starts an invocation's log with `lines` (`START`), after the output so far.
-    pub(crate) async fn begin_log(&self, lines: &[(i64, String)]) {
-        self.logs.begin_invocation(lines).await;
+    /// Starts an invocation's log with `lines` (`START`), after the output so far;
+    /// `tail`: whether [`Environment::end_log`] returns its last lines.
+    pub(crate) async fn begin_log(&self, lines: &[(i64, String)], tail: bool) {
+        self.logs.begin_invocation(lines, tail).await;
     }
 
     /// Ends the invocation's log with `lines` (`END`, `REPORT`) after everything the
