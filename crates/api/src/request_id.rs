@@ -2,7 +2,7 @@
 //! function sees as its request id.
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 
 /// The request id of the request being handled (a request extension).
@@ -24,8 +24,10 @@ impl hearth_serve::Gate for Assign {
     }
 
     fn finish(id: String, mut resp: Response) -> Response {
+        // Made once: a name given as a `&str` is copied into a new one on every insert.
+        const NAME: HeaderName = HeaderName::from_static("x-amzn-requestid");
         if let Ok(v) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert("x-amzn-requestid", v);
+            resp.headers_mut().insert(NAME, v);
         }
         resp
     }
