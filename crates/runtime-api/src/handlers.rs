@@ -203,9 +203,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
             "environment is shutting down",
         );
     };
-    // Static names and values: a name made from a `&str` is copied into a new buffer on
-    // every insert.
-    let mut headers = HeaderMap::with_capacity(8);
+    // Straight into the answer's own map (a map of its own was copied into it entry by
+    // entry). Static names and values: a name made from a `&str` is copied into a new
+    // buffer on every insert.
+    let mut answer = (StatusCode::OK, std::mem::take(&mut inv.payload)).into_response();
+    let headers = answer.headers_mut();
+    headers.reserve(8);
     let mut set = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
@@ -228,7 +231,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         sink: inv.stream.take(),
     };
     *Shared::lock(&shared.current) = Some((inv.request_id.clone(), reply));
-    (StatusCode::OK, headers, inv.payload).into_response()
+    answer
 }
 
 /// Why a post for an invocation was refused.
