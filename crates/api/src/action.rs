@@ -984,10 +984,11 @@ pub(crate) enum Declared {
 /// The declaration of `method` on the axum route `path` for a request with the query
 /// string `query`: the operation its query binds if one does, else the route's own.
 pub(crate) fn declared(method: &Method, path: &str, query: Option<&str>) -> Declared {
-    let mut on_path = false;
+    let Some(routes) = BY_PATH.get(path) else {
+        return Declared::Undeclared;
+    };
     let mut plain = None;
-    for route in ROUTES.iter().filter(|r| r.path == path) {
-        on_path = true;
+    for route in routes {
         if route.method != method.as_str() {
             continue;
         }
@@ -999,10 +1000,21 @@ pub(crate) fn declared(method: &Method, path: &str, query: Option<&str>) -> Decl
     }
     match plain {
         Some(op) => Declared::Op(op),
-        None if on_path => Declared::OtherMethod,
-        None => Declared::Undeclared,
+        None => Declared::OtherMethod,
     }
 }
+
+/// [`ROUTES`] by path, each path's in their order there (a query's binding is tried in
+/// the order declared): every API request looks its route up, twice (the audit trail and
+/// authorization), and a scan of the whole table cost more than the rest of either.
+static BY_PATH: std::sync::LazyLock<std::collections::HashMap<&'static str, Vec<&'static Route>>> =
+    std::sync::LazyLock::new(|| {
+        let mut by_path: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        for route in ROUTES {
+            by_path.entry(route.path).or_default().push(route);
+        }
+        by_path
+    });
 
 #[cfg(test)]
 mod tests {
