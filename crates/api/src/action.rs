@@ -1007,9 +1007,9 @@ pub(crate) fn declared(method: &Method, path: &str, query: Option<&str>) -> Decl
 /// [`ROUTES`] by path, each path's in their order there (a query's binding is tried in
 /// the order declared): every API request looks its route up, twice (the audit trail and
 /// authorization), and a scan of the whole table cost more than the rest of either.
-static BY_PATH: std::sync::LazyLock<std::collections::HashMap<&'static str, Vec<&'static Route>>> =
+static BY_PATH: std::sync::LazyLock<hearth_model::FastMap<&'static str, Vec<&'static Route>>> =
     std::sync::LazyLock::new(|| {
-        let mut by_path: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        let mut by_path: hearth_model::FastMap<_, Vec<_>> = hearth_model::FastMap::default();
         for route in ROUTES {
             by_path.entry(route.path).or_default().push(route);
         }

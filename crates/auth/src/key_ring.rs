@@ -2,7 +2,7 @@
 //! a key derived from the server key, and in memory (opened) for verification. Every
 //! change goes through here, so the memory copy is always the store's.
 
-use std::collections::HashMap;
+use hearth_model::FastMap;
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,7 +66,7 @@ type Cached = (Arc<LongTermKey>, StoredKey);
 pub struct KeyRing {
     store: Store,
     seal: SealKey,
-    cache: Arc<RwLock<HashMap<String, Cached>>>,
+    cache: Arc<RwLock<FastMap<String, Cached>>>,
     on_admin_rotated: Option<AdminRotated>,
 }
 
@@ -134,7 +134,7 @@ impl KeyRing {
     }
 
     fn reload(&self) -> Result<(), KeyError> {
-        let mut map = HashMap::new();
+        let mut map = FastMap::default();
         for k in self.store.keys().list_keys()? {
             let secret = self
                 .seal

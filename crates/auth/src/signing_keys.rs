@@ -5,7 +5,7 @@
 //! SHA-256 blocks a signature's HMAC costs). A lookup makes no string: its name is
 //! written into a buffer on the stack.
 
-use std::collections::HashMap;
+use hearth_model::FastMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -21,7 +21,7 @@ const MAX_NAME: usize = 256;
 
 #[derive(Clone, Default)]
 pub(crate) struct SigningKeys {
-    keys: Arc<Mutex<HashMap<Box<str>, Hmac<Sha256>>>>,
+    keys: Arc<Mutex<FastMap<Box<str>, Hmac<Sha256>>>>,
 }
 
 impl SigningKeys {
@@ -55,7 +55,7 @@ impl SigningKeys {
         key
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Hmac<Sha256>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FastMap<Box<str>, Hmac<Sha256>>> {
         self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -11,6 +11,7 @@ pub mod egress;
 pub mod error;
 pub mod event_invoke;
 pub mod event_source_mapping;
+pub mod fast_map;
 pub mod first_violation;
 pub mod function;
 pub mod function_settings;
@@ -32,5 +33,6 @@ pub mod violations;
 
 pub use arn::{FunctionRef, NameShape};
 pub use error::{AwsError, BodyKeys, ErrorCode, ThrottleReason};
+pub use fast_map::FastMap;
 pub use function::{FunctionConfig, LastUpdateStatus, State};
 pub use violations::Violations;

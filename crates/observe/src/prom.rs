@@ -6,7 +6,7 @@
 //! want of room); and the gauges the server's samplers set (concurrency, warm
 //! environments, host pressure, queue depths).
 
-use std::collections::HashMap;
+use hearth_model::FastMap;
 use std::sync::Mutex;
 
 use hearth_engine::observe::{Ending, Invoked, Start, Started};
@@ -66,8 +66,8 @@ pub struct Prometheus {
     emf_rejected: IntCounterVec,
     emf_dropped: IntCounterVec,
     /// Set by samplers: `hearth_<name>{labels}`.
-    gauges: Mutex<HashMap<&'static str, GaugeVec>>,
-    functions: Mutex<HashMap<String, std::sync::Arc<Handles>>>,
+    gauges: Mutex<FastMap<&'static str, GaugeVec>>,
+    functions: Mutex<FastMap<String, std::sync::Arc<Handles>>>,
 }
 
 const FN: &[&str] = &["account", "function"];

@@ -4,7 +4,7 @@
 //! configuration, what AWS would bill. One lock, held for a few adds; no allocation once
 //! a function version has been seen this flush.
 
-use std::collections::HashMap;
+use hearth_model::FastMap;
 use std::sync::Mutex;
 
 use hearth_engine::observe::{Ending, Invoked, Start};
@@ -128,7 +128,7 @@ impl Entry {
 /// Entries by function key.
 #[derive(Default)]
 pub(crate) struct Table {
-    entries: Mutex<HashMap<String, Vec<Entry>>>,
+    entries: Mutex<FastMap<String, Vec<Entry>>>,
 }
 
 impl Table {

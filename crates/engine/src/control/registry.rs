@@ -8,6 +8,8 @@
 //! generation counter tells).
 
 use std::collections::HashMap;
+
+use hearth_model::FastMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -42,7 +44,7 @@ pub(crate) struct Entry {
 #[derive(Default)]
 struct Specs {
     latest: OnceLock<Arc<RunSpec>>,
-    versions: RwLock<HashMap<String, Arc<RunSpec>>>,
+    versions: RwLock<FastMap<String, Arc<RunSpec>>>,
 }
 
 impl Entry {
@@ -71,21 +73,21 @@ type PolicyKey = (String, String);
 
 #[derive(Default)]
 pub(crate) struct Registry {
-    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    entries: RwLock<FastMap<String, Arc<Entry>>>,
     /// Resource policies by function and qualifier as asked (`None`: none, or none that
     /// parses).
-    policies: RwLock<HashMap<PolicyKey, Option<Arc<Policy>>>>,
+    policies: RwLock<FastMap<PolicyKey, Option<Arc<Policy>>>>,
     /// Function URLs by id (only URLs that exist: an unknown id is not remembered).
-    urls: RwLock<HashMap<String, Arc<FunctionUrl>>>,
+    urls: RwLock<FastMap<String, Arc<FunctionUrl>>>,
     generation: AtomicU64,
 }
 
 /// Reads a map, whatever a panicking writer left (every write is one insert or remove).
-fn read<K, V>(m: &RwLock<HashMap<K, V>>) -> std::sync::RwLockReadGuard<'_, HashMap<K, V>> {
+fn read<K, V>(m: &RwLock<FastMap<K, V>>) -> std::sync::RwLockReadGuard<'_, FastMap<K, V>> {
     m.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<K, V>(m: &RwLock<HashMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
+fn write<K, V>(m: &RwLock<FastMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, FastMap<K, V>> {
     m.write().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -167,7 +169,7 @@ impl Registry {
     /// (`forget` moves the generation while it holds every map's lock.)
     fn keep<K: Eq + std::hash::Hash, V>(
         &self,
-        map: &RwLock<HashMap<K, V>>,
+        map: &RwLock<FastMap<K, V>>,
         generation: u64,
         key: K,
         value: V,

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use hearth_model::arn::key_account;
 use hearth_model::limits::UNRESERVED_MIN;
+use hearth_model::FastMap;
 
 use crate::error::{EngineError, Throttle};
 pub(crate) use tokens::FleetTokens;
@@ -27,15 +28,15 @@ use tokens::{Fleet, Holding, Scope};
 /// Functions are keyed by `hearth_model::arn::function_key`, which carries the account.
 #[derive(Default)]
 struct State {
-    reserved: HashMap<String, i64>,
+    reserved: FastMap<String, i64>,
     /// Per account, the sum of its functions' reservations.
-    reserved_total: HashMap<String, i64>,
+    reserved_total: FastMap<String, i64>,
     /// Busy environments per function, reserved or not.
-    busy: HashMap<String, i64>,
+    busy: FastMap<String, i64>,
     /// Per account, busy environments drawing on its unreserved pool.
-    unreserved_busy: HashMap<String, i64>,
+    unreserved_busy: FastMap<String, i64>,
     /// In a fleet, the tokens this node holds, per scope.
-    holdings: HashMap<Scope, Holding>,
+    holdings: FastMap<Scope, Holding>,
 }
 
 impl State {
@@ -124,7 +125,11 @@ impl Admission {
 
     /// Environments busy with an invocation, per function.
     pub(crate) fn busy_by_function(&self) -> HashMap<String, i64> {
-        self.lock().busy.clone()
+        self.lock()
+            .busy
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     /// Admits one invocation of `function`, or throttles it with Lambda's reason. In a

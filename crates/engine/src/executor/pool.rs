@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use hearth_model::FastMap;
+
 use super::env::Environment;
 
 /// The pool key of a function version: `KEY#version`. A function key may hold a colon
@@ -20,9 +22,9 @@ pub(crate) fn key(function: &str, version: &str) -> String {
 #[derive(Default)]
 struct State {
     /// Idle environments by [`key`].
-    idle: HashMap<String, Vec<Environment>>,
+    idle: FastMap<String, Vec<Environment>>,
     /// The revision each key's environments must run; others are stale.
-    current: HashMap<String, String>,
+    current: FastMap<String, String>,
 }
 
 #[derive(Default)]
