@@ -10,11 +10,11 @@
 //! route added without one cannot serve anything.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -101,10 +101,7 @@ impl Access {
             .get::<Caller>()
             .cloned()
             .unwrap_or_else(Caller::default_root);
-        let source_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let source_ip = crate::front::source_ip(parts);
         Self {
             caller,
             source_ip,

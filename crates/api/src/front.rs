@@ -72,12 +72,6 @@ pub(crate) fn source_ip(parts: &axum::http::request::Parts) -> Option<std::net::
         .extensions
         .get::<crate::Transport>()
         .map(|t| t.peer.ip())
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip())
-        })
 }
 
 /// A front's CORS around its answer: with `cors`, a preflight is answered from it without

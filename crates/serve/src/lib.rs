@@ -293,7 +293,8 @@ async fn asked_to_close(entry: &Entry) {
 }
 
 /// The app as a hyper service for one connection: each request carries the connection's
-/// [`Transport`] (and axum's `ConnectInfo`) and keeps the connection busy until its
+/// [`Transport`] (its peer is the client's address: axum's `ConnectInfo` is not set, one
+/// insert less per request) and keeps the connection busy until its
 /// response body is written.
 fn service(
     entry: &Entry,
@@ -310,8 +311,6 @@ fn service(
         let busy = conn.begin();
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(transport);
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(transport.peer));
         let response = tower_service::Service::call(&mut app.clone(), req);
         async move {
             let response = response.await?;
