@@ -4,6 +4,8 @@ import base64
 import json
 import math
 import re
+import threading
+import time
 import uuid
 
 import pytest
@@ -182,3 +184,32 @@ def test_logs_are_per_function(server, client, fn):
     h.invoke_ok(client, other, {"action": "log", "line": line})
     assert line in [e["message"] for e in _events(server, other)]
     assert line not in [e["message"] for e in _events(server, fn)]
+
+
+def test_lines_reach_the_log_while_the_invocation_runs(server, client):
+    """Output is held briefly so that an invocation's lines go to the store with its END
+    (one hand-over instead of two), but a long invocation's lines must not wait for its
+    end: the printed line is readable while the function still sleeps."""
+    name = h.unique_name("logs-running")
+    h.create_function(client, name, Timeout=30,
+                      Environment={"Variables": {"HEARTH_TEST_PRINT_EVENT": "1"}})
+    token = uuid.uuid4().hex
+    done = threading.Event()
+
+    def invoke():
+        try:
+            h.invoke(client, name, {"action": "sleep", "seconds": 20, "token": token})
+        finally:
+            done.set()
+
+    threading.Thread(target=invoke, daemon=True).start()
+    seen = False
+    deadline = time.monotonic() + 15
+    while not seen and not done.is_set() and time.monotonic() < deadline:
+        seen = any(token in e["message"] and e["message"].startswith("EVENT ")
+                   for e in _events(server, name))
+        time.sleep(0.2)
+    assert seen and not done.is_set(), "the printed line was not in the log while the invocation ran"
+    assert done.wait(30)
+    messages = [e["message"] for e in _events(server, name)]
+    assert sum(token in m for m in messages) == 1, messages
