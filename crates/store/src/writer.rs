@@ -268,6 +268,7 @@ fn run(store: Arc<dyn ChangeStore>, queue: &JobQueue<Job>, hook: &OnceLock<Commi
             }
         }
         let count = changes.len();
+        let changes = merge_adjacent_logs(changes);
         let began = Instant::now();
         let result = commit(&*store, changes, durability, &mut drops);
         if let (Some(hook), true) = (hook.get(), count > 0) {
@@ -281,6 +282,34 @@ fn run(store: Arc<dyn ChangeStore>, queue: &JobQueue<Job>, hook: &OnceLock<Commi
             ack(result.clone());
         }
     }
+}
+
+/// Most bytes of lines [`merge_adjacent_logs`] puts in one batch.
+const MERGE_BYTES: usize = 256 * 1024;
+
+/// Neighbouring log batches of one stream as one batch (one row instead of several): an
+/// invocation that prints reaches the writer twice, its output and then its `END` and
+/// `REPORT`, mostly within one gathering. Only neighbours merge, so no line moves past
+/// another stream's, and the lines keep the order they were stored in before.
+fn merge_adjacent_logs(changes: Vec<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for change in changes {
+        if let (Some(Change::Logs(prev)), Change::Logs(next)) = (out.last_mut(), &change) {
+            if prev.function == next.function
+                && prev.stream == next.stream
+                && i64::from(prev.chunk.count()) + i64::from(next.chunk.count())
+                    < crate::logs::LINES_PER_ROW
+                && prev.chunk.size() + next.chunk.size() <= MERGE_BYTES
+            {
+                if let Change::Logs(next) = change {
+                    prev.chunk.append(next.chunk);
+                }
+                continue;
+            }
+        }
+        out.push(change);
+    }
+    out
 }
 
 /// Log lines dropped since the store last took some: reported when dropping starts,
@@ -394,6 +423,57 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_neighbouring_batches_of_one_stream_merge() {
+        let logs = |function: &str, stream: &str, lines: &[&str]| {
+            Change::Logs(LogBatch::from_lines(
+                function,
+                stream,
+                lines.iter().enumerate().map(|(i, l)| (i as i64, *l)),
+            ))
+        };
+        let merged = merge_adjacent_logs(vec![
+            logs("f", "a", &["START", "out"]),
+            logs("f", "a", &["END", "REPORT"]),
+            logs("f", "b", &["other stream"]),
+            logs("f", "a", &["later"]),
+            logs("g", "a", &["other function"]),
+        ]);
+        let shown: Vec<(String, String, Vec<String>)> = merged
+            .iter()
+            .map(|c| match c {
+                Change::Logs(b) => (
+                    b.function.clone(),
+                    b.stream.clone(),
+                    b.chunk.lines().map(|(_, l)| l.to_string()).collect(),
+                ),
+                _ => unreachable!("only logs were given"),
+            })
+            .collect();
+        let want = |f: &str, s: &str, l: &[&str]| {
+            (
+                f.to_string(),
+                s.to_string(),
+                l.iter().map(|x| x.to_string()).collect(),
+            )
+        };
+        assert_eq!(
+            shown,
+            vec![
+                want("f", "a", &["START", "out", "END", "REPORT"]),
+                want("f", "b", &["other stream"]),
+                want("f", "a", &["later"]),
+                want("g", "a", &["other function"]),
+            ]
+        );
+        // A batch over the bytes bound stays apart.
+        let big = "x".repeat(MERGE_BYTES);
+        assert_eq!(
+            merge_adjacent_logs(vec![logs("f", "a", &[&big]), logs("f", "a", &["y"])]).len(),
+            2
+        );
+    }
 
     #[test]
     fn log_lines_wait_for_room_in_the_backlog() {

@@ -56,7 +56,7 @@ impl LogSink {
 }
 
 /// Reads an environment's merged stdout/stderr as it is written and hands it to the
-/// store writer with the invocation's end or within [`LINGER`], holding at most [`super::output::HOLD`] bytes of lines
+/// store writer as it comes, holding at most [`super::output::HOLD`] bytes of lines
 /// (plus one partial line): when the writer's backlog is full the pipe is left unread
 /// and the function's writes wait.
 pub(crate) struct LogCollector {
@@ -269,14 +269,6 @@ impl Drop for LogCollector {
     }
 }
 
-/// Waits until `deadline`; never, for none.
-async fn until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Waits until `pipe` may be read; never, for none.
 async fn readable(pipe: Option<&pipe::Receiver>) -> std::io::Result<()> {
     match pipe {
@@ -285,23 +277,12 @@ async fn readable(pipe: Option<&pipe::Receiver>) -> std::io::Result<()> {
     }
 }
 
-/// How long lines read from the pipes are held before they go to the writer on their
-/// own. An invocation's end ([`LogCollector::end_period`]) takes whatever is held with its
-/// `END` and `REPORT`, so a function that prints and returns within this costs the writer
-/// one hand-over (one wake-up of its thread, one row) per invocation instead of two; a
-/// longer one's lines reach the log this late at most. Lambda's own logs reach CloudWatch
-/// seconds after they are printed.
-const LINGER: Duration = Duration::from_millis(200);
-
-/// Reads output as it comes, so the pipes never fill while anything reads them (a runtime
-/// that prints more than a pipe holds would otherwise block), and hands it to the writer
-/// when the hold is full, after [`LINGER`], or when the pipes end. Ends when both pipes
-/// have ended.
+/// Hands output to the writer as it comes, so the pipes never fill while anything
+/// reads them (a runtime that prints more than a pipe holds would otherwise block).
+/// Ends when both pipes have ended.
 async fn collect(shared: Arc<Shared>) {
     let mut function = Some(&shared.output);
     let mut extensions = shared.extensions.as_ref();
-    // When the lines held now go to the writer unless an invocation's end takes them.
-    let mut linger: Option<tokio::time::Instant> = None;
     while function.is_some() || extensions.is_some() {
         let source = tokio::select! {
             r = readable(function) => match r {
@@ -312,11 +293,6 @@ async fn collect(shared: Arc<Shared>) {
                 Ok(()) => Source::Extension,
                 Err(_) => { extensions = None; continue; }
             },
-            () = until(linger) => {
-                linger = None;
-                shared.flush().await;
-                continue;
-            }
         };
         let pipe = shared.pipe(source);
         let mut drained = Drained::Empty;
@@ -330,17 +306,11 @@ async fn collect(shared: Arc<Shared>) {
                 _ => Ok(()),
             }
         });
-        match drained {
-            Drained::Empty => {
-                linger.get_or_insert_with(|| tokio::time::Instant::now() + LINGER);
-            }
-            Drained::Full => shared.flush().await,
-            Drained::Closed => {
-                shared.flush().await;
-                match source {
-                    Source::Function => function = None,
-                    Source::Extension => extensions = None,
-                }
+        shared.flush().await;
+        if drained == Drained::Closed {
+            match source {
+                Source::Function => function = None,
+                Source::Extension => extensions = None,
             }
         }
     }
