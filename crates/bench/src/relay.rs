@@ -124,9 +124,15 @@ pub fn run(
     bound: impl FnOnce(Addresses) -> std::io::Result<()>,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    // Tokio's default worker count, one per CPU (2 on the reference machine): what
-    // Hearth's server starts with `Runtime::new()`.
+    // Hearth's server's default worker count (`hearth server --worker-threads`): half the
+    // CPUs, at least one (one on the reference machine). Written out here rather than
+    // taken from the server's code, which the floor must not share; `TOKIO_WORKER_THREADS`
+    // is not read, as the server does not read it either.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get() / 2)
+        .max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .context("cannot start the relay's runtime")?;

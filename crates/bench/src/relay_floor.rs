@@ -24,7 +24,7 @@ use super::{Plan, WARMUP_PER_WORKER};
 /// How the figures are measured, for the report.
 pub const METHOD: &str = "the relay floor is the smallest server doing what Hearth's data \
 plane does between a client and warm runtimes, with the HTTP stack Hearth serves with (a \
-tokio multi-thread runtime with a worker per CPU, as Hearth's, and hyper 1's HTTP/1.1 server, each \
+tokio multi-thread runtime with a worker per two CPUs, at least one, as Hearth's by default, and hyper 1's HTTP/1.1 server, each \
 connection's task wrapped as Hearth's are to poll it again in place when it wakes itself), in a \
 process of its own (hearth-bench --relay-floor-serve): a POST .../invocations on one port reads the body, \
 queues it with a request id and answers with what a runtime posts to \

@@ -72,7 +72,14 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
-            let runtime = match tokio::runtime::Runtime::new() {
+            let workers = args
+                .worker_threads
+                .map_or_else(server::default_worker_threads, |n| n as usize);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");

@@ -55,6 +55,12 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub async_concurrency: Option<u32>,
 
+    /// Threads that serve requests and drive invocations (the async runtime's workers)
+    /// [default: half the CPUs, at least one: the functions' runtimes use the rest].
+    #[arg(long, env = "HEARTH_WORKER_THREADS",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub worker_threads: Option<u32>,
+
     /// Client connections open at once; at the cap the one idle longest is closed to make
     /// room [default: half the open-file limit, which the server raises to its hard limit].
     #[arg(long, env = "HEARTH_MAX_CONNECTIONS",
@@ -216,6 +222,20 @@ fn jail_exe_from(var: Option<std::ffi::OsString>) -> std::path::PathBuf {
         Some(exe) if !exe.is_empty() => exe.into(),
         _ => "/proc/self/exe".into(),
     }
+}
+
+/// The async runtime's workers without `--worker-threads`: half the CPUs, at least one.
+/// The server shares the host with the runtimes it starts, and on two CPUs one worker
+/// served warm invokes with less CPU each than two: two workers woke each other for
+/// every invoke (the runtime's answer and its output pipe become ready together, and
+/// tokio hands the second task to the idle worker), which then contended for the
+/// environment's log state (docs/performance.md, "One worker per two CPUs").
+pub fn default_worker_threads() -> usize {
+    workers_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn workers_for(cpus: usize) -> usize {
+    (cpus / 2).max(1)
 }
 
 /// Whether `store` names a PostgreSQL database: a `postgres://` or `postgresql://` URL,
@@ -667,6 +687,15 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workers_are_half_the_cpus_and_at_least_one() {
+        assert_eq!(workers_for(1), 1);
+        assert_eq!(workers_for(2), 1);
+        assert_eq!(workers_for(3), 1);
+        assert_eq!(workers_for(8), 4);
+        assert!(default_worker_threads() >= 1);
+    }
 
     #[test]
     fn the_jail_exe_is_proc_self_exe_unless_named() {
