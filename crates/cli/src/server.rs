@@ -227,8 +227,8 @@ fn jail_exe_from(var: Option<std::ffi::OsString>) -> std::path::PathBuf {
 /// The async runtime's workers without `--worker-threads`: half the CPUs, at least one.
 /// The server shares the host with the runtimes it starts, and on two CPUs one worker
 /// served warm invokes with less CPU each than two: two workers woke each other for
-/// every invoke (the runtime's answer and its output pipe become ready together, and
-/// tokio hands the second task to the idle worker), which then contended for the
+/// most invokes (the runtime's answer and its output pipe become ready together, and
+/// tokio hands the second task to the idle worker), and now and then contended for the
 /// environment's log state (docs/performance.md, "One worker per two CPUs").
 pub fn default_worker_threads() -> usize {
     workers_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
