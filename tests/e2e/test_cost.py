@@ -4,8 +4,10 @@
 The expected figures are computed here by hand from the price file and from each
 invocation's REPORT line (with the free tier off, so every request and GB-second is priced).
 The billed milliseconds are AWS's since 1 August 2025: `Duration` plus `Init Duration` (on a
-cold start) rounded up to the millisecond, which is also what the REPORT line's `Billed
-Duration` says; the test sums the two fields itself rather than trusting that one.
+cold start), exact, rounded up to the millisecond: the REPORT line's `Billed Duration`. The
+line shows the two durations rounded to hundredths, so the test checks `Billed Duration`
+against them within that rounding (a duration of 10.004 ms shows as 10.00 and bills 11 ms)
+and sums it.
 """
 
 import json
@@ -20,17 +22,25 @@ PRICES = json.loads((h.REPO / "crates" / "cost" / "data" / "lambda-prices.json")
 
 DURATION = re.compile(r"\tDuration: (\d+)\.(\d\d) ms")
 INIT = re.compile(r"\tInit Duration: (\d+)\.(\d\d) ms")
+BILLED = re.compile(r"\tBilled Duration: (\d+) ms")
 
 
 def billed_ms(log: str) -> int:
-    """ceil(Duration + Init Duration) in whole ms, in integer hundredths (no float noise)."""
+    """The REPORT line's `Billed Duration`, checked against its durations: the exact sum,
+    within half a hundredth per shown duration, rounded up to the ms (at least 1)."""
     report = next(line for line in log.splitlines() if line.startswith("REPORT "))
-    hundredths = 0
+    thousandths = 0
+    shown = 0
     for pattern in (DURATION, INIT):
         m = pattern.search(report)
         if m:
-            hundredths += int(m.group(1)) * 100 + int(m.group(2))
-    return max(1, -(-hundredths // 100))
+            thousandths += (int(m.group(1)) * 100 + int(m.group(2))) * 10
+            shown += 1
+    lowest = max(1, -(-(thousandths - 5 * shown) // 1000))
+    highest = max(1, -(-(thousandths + 5 * shown) // 1000))
+    billed = int(BILLED.search(report).group(1))
+    assert lowest <= billed <= highest, report
+    return billed
 
 
 def test_cost_prices_a_scripted_workload(server, client):
