@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    AuditStore, ChangeStore, CodeStore, EventsStore, FleetStore, HttpApiStore, KeyStore, KmsStore,
-    LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore,
-    RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
+    AuditStore, ChangeStore, CodeStore, ConsoleStore, EventsStore, FleetStore, HttpApiStore,
+    KeyStore, KmsStore, LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore,
+    ResourceStore, RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -36,6 +36,7 @@ struct Parts {
     events: Arc<dyn EventsStore>,
     metrics: Arc<dyn MetricStore>,
     layers: Arc<dyn LayerStore>,
+    console: Arc<dyn ConsoleStore>,
 }
 
 impl Store {
@@ -93,6 +94,7 @@ impl Store {
             + EventsStore
             + MetricStore
             + LayerStore
+            + ConsoleStore
             + 'static,
     {
         let parts = Parts {
@@ -113,6 +115,7 @@ impl Store {
             events: backend.clone(),
             metrics: backend.clone(),
             layers: backend.clone(),
+            console: backend.clone(),
             changes: backend,
         };
         Self {
@@ -223,6 +226,11 @@ impl Store {
     /// metering; shared, as the metrics service holds it.
     pub fn metrics(&self) -> &Arc<dyn MetricStore> {
         &self.parts.metrics
+    }
+
+    /// The web console's signed-out sessions, shared by every node of a fleet.
+    pub fn console(&self) -> &dyn ConsoleStore {
+        &*self.parts.console
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

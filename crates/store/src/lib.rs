@@ -14,6 +14,7 @@ mod blobs;
 mod chunk;
 mod code_gc;
 mod concurrency;
+mod console;
 mod db;
 mod deliveries;
 mod error;
@@ -70,9 +71,9 @@ pub use sqlite::SqliteStore;
 pub use sqs::{SqsMessageRow, SqsMoveTaskRow, SqsOp, SqsQueueRow};
 pub use tokens::TokenLease;
 pub use traits::{
-    AuditStore, ChangeStore, CodeStore, Edited, EventsStore, HttpApiStore, KeyStore, KmsStore,
-    LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore, ResourceStore,
-    RoleStore, SnsStore, SqsStore,
+    AuditStore, ChangeStore, CodeStore, ConsoleStore, Edited, EventsStore, HttpApiStore, KeyStore,
+    KmsStore, LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore,
+    ResourceStore, RoleStore, SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, CommitHook, Committed, Durability, Writer, LOG_BACKLOG};

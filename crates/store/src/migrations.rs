@@ -77,7 +77,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     METRICS,
     QUEUE_TRACES,
     LAYERS,
+    CONSOLE_SIGNOUTS,
 ];
+
+/// The web console's signed-out sessions (`console.rs`). Its own constant so that a
+/// step added beside it renumbers simply.
+const CONSOLE_SIGNOUTS: Migration = Migration {
+    version: 19,
+    name: "console sign-outs",
+    apply: console_signouts,
+};
+
+fn console_signouts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::console::SCHEMA)
+}
 
 /// Lambda layers' versions and their numbering (`layers.rs`). Its own constant so that
 /// a step added beside it renumbers simply.
@@ -513,6 +526,7 @@ mod tests {
                 "aliases",
                 "audit_events",
                 "concurrency_tokens",
+                "console_signouts",
                 "event_invoke_configs",
                 "event_source_mappings",
                 "events_buses",

@@ -520,6 +520,22 @@ pub trait KeyStore: Send + Sync {
     fn delete_key(&self, access_key_id: &str) -> Result<bool, StoreError>;
 }
 
+/// Console sessions signed out before they expired (the web console's sessions are sealed
+/// cookies, valid on every node until their expiry; a sign-out is kept here until then).
+///
+/// A cookie carries all a node needs to accept it, so signing out cannot take anything
+/// back from the client: the store remembers the session's id instead, where every node
+/// of a fleet looks, and forgets it once the cookie would be refused for its age anyway.
+/// Whether a record has lapsed is judged on the store's clock (the database's, on
+/// PostgreSQL), as leases and tokens are.
+pub trait ConsoleStore: Send + Sync {
+    /// Records that session `id` is signed out; kept until `until_ms` (ms since the epoch,
+    /// the session's own expiry). Idempotent. Also removes records whose time has passed.
+    fn end_console_session(&self, id: &str, until_ms: i64) -> Result<(), StoreError>;
+    /// Whether session `id` was signed out (and its record has not lapsed).
+    fn console_session_ended(&self, id: &str) -> Result<bool, StoreError>;
+}
+
 /// API Gateway HTTP APIs (`apigatewayv2`): each API one JSON record keyed by its id, and
 /// its integrations, routes, stages and deployments as JSON child records keyed by
 /// (API, kind, id). The records' shapes are the API layer's; the store only keeps them.

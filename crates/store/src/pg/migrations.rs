@@ -98,7 +98,23 @@ const MIGRATIONS: &[Migration] = &[
     METRICS,
     QUEUE_TRACES,
     LAYERS,
+    CONSOLE_SIGNOUTS,
 ];
+
+/// The web console's signed-out sessions (`console.rs`): a new table, unseen by older
+/// nodes, which keep accepting a session signed out on a newer node until they are
+/// upgraded or the session expires. Its own constant so that a step added beside it
+/// renumbers simply.
+const CONSOLE_SIGNOUTS: Migration = Migration {
+    version: 14,
+    name: "console sign-outs",
+    sql: console_signouts,
+    breaks_older: false,
+};
+
+fn console_signouts() -> String {
+    super::console::SCHEMA.to_string()
+}
 
 /// Lambda layers' versions and their numbering (`layers.rs`): new tables, unseen by
 /// older nodes. Its own constant so that a step added beside it renumbers simply.

@@ -9,6 +9,7 @@
 mod audit;
 mod changes;
 mod code;
+mod console;
 mod deliveries;
 mod events;
 mod fleet;

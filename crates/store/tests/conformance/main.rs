@@ -31,6 +31,7 @@ mod audit;
 mod backend;
 mod code;
 mod concurrency;
+mod console;
 mod event_config;
 mod events;
 mod fleet;

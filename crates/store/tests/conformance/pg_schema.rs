@@ -64,6 +64,7 @@ fn a_fresh_database_gets_every_table() {
             "code_nodes",
             "code_pins",
             "concurrency_tokens",
+            "console_signouts",
             "event_invoke_configs",
             "event_source_mappings",
             "events_buses",
