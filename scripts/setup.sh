@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Sets Hearth up on a fresh Debian machine and shows it working:
-#   installs the build dependencies (apt) and the AWS CLI + boto3 (pip) where missing,
+#   installs the build dependencies (apt), the AWS CLI + boto3 (pip), axe-core (npm) if missing,
 #   builds `hearth` (release), installs the runtimes this host can run, starts `hearth server`
 #   in the background, deploys examples/hello-python with the AWS CLI and invokes it.
 #
 #   sudo bash scripts/setup.sh          (or `bash scripts/setup.sh` as root)
-#   bash scripts/setup.sh --deps-only   only the apt and pip dependencies (used by CI)
+#   bash scripts/setup.sh --deps-only   only the apt, pip and npm dependencies (used by CI)
 #
 # Safe to re-run: a running server started by this script is restarted with the new build, and
 # an existing hello-python function gets its code updated.
@@ -51,7 +51,8 @@ install_system_packages() {
   # e2fsprogs (mkfs.ext4, debugfs, dumpe2fs, tune2fs) makes each jailed environment's /tmp.
   # postgresql: the store of a fleet (docs/fleet.md); the store's tests start a private cluster
   # of it (crates/store/tests/conformance/backend.rs).
-  # chromium: the headless browser of the CORS tests (tests/e2e/test_http_frameworks.py).
+  # chromium: the headless browser of the CORS tests (tests/e2e/test_http_frameworks.py) and of
+  # the console's browser tests (Playwright drives it: tests/e2e/console_browser.py).
   local wanted=(build-essential curl ca-certificates zip unzip cmake autoconf automake libtool pkg-config e2fsprogs nftables iproute2 postgresql chromium)
   command -v python3 >/dev/null 2>&1 || wanted+=(python3)
   if ! python3 -m pip --version >/dev/null 2>&1; then wanted+=(python3-pip); fi
@@ -103,8 +104,24 @@ install_python_tools() {
   fi
 }
 
+# The JavaScript that the console's browser tests inject into its pages: axe-core, the
+# accessibility checker, at the version tests/console/package-lock.json locks
+# (tests/e2e/console_browser.py). Installed again when that lock file changed.
+install_node_tools() {
+  local dir="$ROOT/tests/console"
+  local stamp="$dir/node_modules/.hearth-installed-lock.json"
+  if [[ -f "$dir/node_modules/axe-core/axe.min.js" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found: install Debian's npm and re-run"
+  log "installing axe-core for the console's browser tests (npm ci in tests/console)"
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
 install_system_packages
 install_python_tools
+install_node_tools
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install a Rust toolchain (rustup) and re-run"
 if ((DEPS_ONLY)); then
   log "dependencies installed"

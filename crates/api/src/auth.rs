@@ -115,6 +115,15 @@ fn private_path(path: &str) -> bool {
 
 /// The layer: see the module's documentation.
 pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: Next) -> Response {
+    if req.extensions().get::<crate::console::SignedIn>().is_some() {
+        // The console's session stands for a signature (`console/`): its caller is set.
+        return match req.extensions().get::<Caller>() {
+            Some(caller) if private_path(req.uri().path()) && !is_admin(caller) => {
+                not_admin(caller, req.method(), req.uri().path())
+            }
+            _ => next.run(req).await,
+        };
+    }
     let verifier = match auth {
         // A caller set in-process (tests of authorization) stands; extensions never come
         // from the wire.
@@ -178,19 +187,23 @@ pub(crate) async fn authenticate(State(auth): State<Auth>, req: Request, next: N
     };
     let path = parts.uri.path();
     if private_path(path) && !is_admin(&caller) {
-        // Signed, but not by the administrator: AWS's answer to a principal without the
-        // permission, in Lambda's encoding.
-        return crate::error::ApiError(hearth_model::AwsError::new(
-            hearth_model::ErrorCode::AccessDenied,
-            format!(
-                "User: {} is not authorized to perform: {} {path}: Hearth's own endpoints are the administrator's (the default account's root)",
-                caller.arn, parts.method
-            ),
-        ))
-        .into_response();
+        return not_admin(&caller, &parts.method, path);
     }
     let req = Request::from_parts(parts, Body::from(bytes));
     with_caller(req, caller, next).await
+}
+
+/// Signed, but not by the administrator: AWS's answer to a principal without the
+/// permission, in Lambda's encoding.
+fn not_admin(caller: &Caller, method: &axum::http::Method, path: &str) -> Response {
+    crate::error::ApiError(hearth_model::AwsError::new(
+        hearth_model::ErrorCode::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: {method} {path}: Hearth's own endpoints are the administrator's (the default account's root)",
+            caller.arn
+        ),
+    ))
+    .into_response()
 }
 
 fn is_admin(c: &Caller) -> bool {

@@ -18,6 +18,7 @@ mod cloudtrail;
 mod cloudwatch;
 mod cloudwatch_logs;
 mod concurrency;
+pub mod console;
 mod cost;
 mod cost_query;
 mod egress;
@@ -137,6 +138,8 @@ pub struct ApiOptions {
     pub metrics_flush: Option<hearth_observe::FlushNow>,
     /// The bearer token `/metrics` needs when requests are signed (`prometheus.rs`).
     pub metrics_token: Option<String>,
+    /// The web console's sessions (`console/`); `None` serves no console.
+    pub console: Option<console::Settings>,
 }
 
 impl Default for ApiOptions {
@@ -159,6 +162,7 @@ impl Default for ApiOptions {
             observatory: None,
             metrics_token: None,
             metrics_flush: None,
+            console: None,
         }
     }
 }
@@ -335,7 +339,10 @@ pub fn router_with(
             // the node that forwarded authenticated and authorised the caller, so their
             // routes are outside the authentication layer.
             .layer(hearth_serve::GateLayer(forward::Forwards(
-                forward::routes().with_state(state),
-            ))),
+                forward::routes().with_state(state.clone()),
+            )))
+            // The web console: its pages, and its calls of the API passed on inward as
+            // its session's principal (`console/`).
+            .layer(hearth_serve::GateLayer(console::Console(state))),
     )
 }

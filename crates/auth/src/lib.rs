@@ -16,7 +16,7 @@ pub mod verify;
 pub use error::{AuthError, Protocol};
 pub use key_ring::{KeyError, KeyInfo, KeyRing, NewKey};
 pub use session::{SessionCredentials, SessionGrant, Sessions};
-pub use verify::{Incoming, KeyLookup, LongTermKey, ServiceCheck, Verifier};
+pub use verify::{sign_in, Incoming, KeyLookup, LongTermKey, ServiceCheck, Verifier};
 
 /// The region Hearth's server answers for (the credential scope's region must be it).
 pub const REGION: &str = "us-east-1";

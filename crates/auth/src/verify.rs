@@ -536,6 +536,16 @@ fn decode_signature(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// The principal whose long-term key is `access_key_id` when `secret` is its secret (the
+/// web console's sign-in), or `None`. The secrets' digests are compared in constant
+/// time, so neither where they differ nor their lengths show in the time taken.
+pub fn sign_in(keys: &dyn KeyLookup, access_key_id: &str, secret: &str) -> Option<Caller> {
+    let key = keys.lookup(access_key_id)?;
+    let expected = Sha256::digest(key.secret.as_bytes());
+    let given = Sha256::digest(secret.as_bytes());
+    constant_time_eq(&expected, &given).then(|| key.caller.clone())
+}
+
 /// Equality whose time does not depend on where the inputs differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -575,6 +585,24 @@ mod tests {
             Arc::new(Keys([(ID.to_string(), Arc::new(key))].into())),
             Sessions::new(&SealKey::from_bytes([3; 32])),
         )
+    }
+
+    #[test]
+    fn sign_in_takes_the_keys_secret_and_nothing_else() {
+        let keys = Keys(
+            [(
+                ID.to_string(),
+                Arc::new(LongTermKey {
+                    secret: SECRET.into(),
+                    caller: Caller::default_root(),
+                }),
+            )]
+            .into(),
+        );
+        assert_eq!(sign_in(&keys, ID, SECRET), Some(Caller::default_root()));
+        assert_eq!(sign_in(&keys, ID, &SECRET[1..]), None);
+        assert_eq!(sign_in(&keys, ID, ""), None);
+        assert_eq!(sign_in(&keys, "AKIAOTHER00000000000", SECRET), None);
     }
 
     fn t0() -> SystemTime {

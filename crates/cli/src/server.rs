@@ -76,6 +76,14 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = crate::duration::parse)]
     pub keep_alive_timeout: Duration,
 
+    /// How long a web console session (`/console`) may go unused before it ends.
+    #[arg(long, env = "HEARTH_CONSOLE_IDLE_TIMEOUT", default_value = "30m", value_parser = crate::duration::parse)]
+    pub console_idle_timeout: Duration,
+
+    /// How long a web console session lasts after sign-in, however it is used.
+    #[arg(long, env = "HEARTH_CONSOLE_SESSION_LIFETIME", default_value = "12h", value_parser = crate::duration::parse)]
+    pub console_session_lifetime: Duration,
+
     /// Where sampled invocations' traces go: an OpenTelemetry collector's OTLP endpoint
     /// (`http://collector:4317` for gRPC, `http://collector:4318` for HTTP). Unset, no
     /// trace is exported (headers are still handed to functions).
@@ -603,6 +611,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         observatory: metrics_on.then(|| observatory.clone()),
         metrics_token: args.metrics_token.clone(),
         metrics_flush: Some(housekeeping.flush_now()),
+        console: Some(hearth_api::console::Settings::new(
+            &seal,
+            args.console_idle_timeout,
+            args.console_session_lifetime,
+        )),
     };
     // Functions reach the AWS API in-process from their own network namespace (no
     // browser can be there, so no guard), sharing the budget of large bodies.
@@ -614,6 +627,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 invoker.clone(),
                 hearth_api::ApiOptions {
                     keys: None,
+                    // No browser is in a function's network namespace.
+                    console: None,
                     ..api_options.clone()
                 },
             ))),

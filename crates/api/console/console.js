@@ -1,0 +1,858 @@
+// Hearth's web console: a small page script, no framework and no build step. Every
+// action is the AWS API's own operation, sent to /console/api/<its path> with the
+// session's CSRF token; the server runs it as the signed-in principal, authorized as the
+// same call from the AWS CLI would be (crates/api/src/console/mod.rs).
+"use strict";
+
+const state = { session: null, route: null };
+
+// ---- DOM helpers ------------------------------------------------------------------------
+
+/** An element with attributes (on* are listeners) and children (strings become text). */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+let ids = 0;
+/** A labelled field: the label, the control, and an optional hint tied to it. */
+function field(label, control, hint) {
+  const id = control.id || `f${++ids}`;
+  control.id = id;
+  const parts = [el("label", { for: id }, label), control];
+  if (hint) {
+    const hid = `${id}-hint`;
+    control.setAttribute("aria-describedby", hid);
+    parts.push(el("span", { class: "hint", id: hid }, hint));
+  }
+  return el("div", { class: "field" }, parts);
+}
+
+function alertBox(kind, text) {
+  return el("div", { class: `alert ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+}
+
+function main() {
+  return document.getElementById("main");
+}
+
+/** Replaces the page's content, names it in the title and moves the focus to it. */
+function show(title, ...children) {
+  document.title = `${title} · Hearth console`;
+  const m = main();
+  m.replaceChildren(...children.flat());
+  const h1 = m.querySelector("h1");
+  if (h1) {
+    h1.setAttribute("tabindex", "-1");
+    h1.focus();
+  }
+}
+
+// ---- the API ----------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+  toString() {
+    return this.code ? `${this.code}: ${this.message}` : this.message;
+  }
+}
+
+function csrfHeaders(extra) {
+  const h = Object.assign({}, extra || {});
+  if (state.session) h["X-Hearth-Csrf"] = state.session.CsrfToken;
+  return h;
+}
+
+async function failure(resp) {
+  let message = `${resp.status} ${resp.statusText}`;
+  let code = (resp.headers.get("x-amzn-errortype") || "").split(":")[0];
+  try {
+    const body = await resp.json();
+    message = body.message || body.Message || message;
+    code = code || body.__type || body.Type || "";
+  } catch (_) {
+    /* not JSON: the status line stands */
+  }
+  if (resp.status === 401 && code === "SessionEnded") {
+    state.session = null;
+    renderWho();
+    signInPage(message);
+  }
+  return new ApiError(resp.status, code, message);
+}
+
+/** Calls an operation: `path` is its REST path; a JSON body is sent as JSON. */
+async function api(method, path, body, headers) {
+  const init = { method, headers: csrfHeaders(headers), credentials: "same-origin" };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const resp = await fetch(`/console/api${path}`, init);
+  if (!resp.ok) throw await failure(resp);
+  return resp;
+}
+
+async function apiJson(method, path, body) {
+  const resp = await api(method, path, body);
+  const text = await resp.text();
+  return text ? JSON.parse(text) : {};
+}
+
+/** An operation with a large JSON body, sent with upload progress (fetch has none). */
+function apiUpload(method, path, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, `/console/api${path}`);
+    for (const [k, v] of Object.entries(csrfHeaders({ "Content-Type": "application/json" }))) {
+      xhr.setRequestHeader(k, v);
+    }
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
+    xhr.onerror = () => reject(new ApiError(0, "NetworkError", "The upload did not reach the server."));
+    xhr.onload = () => {
+      let body = {};
+      try {
+        body = JSON.parse(xhr.responseText || "{}");
+      } catch (_) {
+        /* keep {} */
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else {
+        const code = (xhr.getResponseHeader("x-amzn-errortype") || body.__type || "").split(":")[0];
+        reject(new ApiError(xhr.status, code, body.message || body.Message || xhr.statusText));
+      }
+    };
+    xhr.send(JSON.stringify(body));
+  });
+}
+
+function fn(name) {
+  return `/2015-03-31/functions/${encodeURIComponent(name)}`;
+}
+
+/** A file's bytes as Base64 (a zip for Code.ZipFile). */
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ""));
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
+function decodeBase64(b64) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+// ---- session ----------------------------------------------------------------------------
+
+async function loadSession() {
+  const resp = await fetch("/console/session", { credentials: "same-origin" });
+  if (resp.ok) {
+    state.session = await resp.json();
+    return true;
+  }
+  state.session = null;
+  return false;
+}
+
+function renderWho() {
+  const who = document.getElementById("who");
+  const banner = document.getElementById("banner");
+  const s = state.session;
+  if (!s) {
+    who.replaceChildren();
+    banner.hidden = true;
+    return;
+  }
+  who.replaceChildren(
+    el("span", { title: s.AccessKeyId || "" }, s.Arn),
+    s.AuthOff ? null : el("button", { type: "button", onclick: signOut }, "Sign out"),
+  );
+  banner.hidden = !s.AuthOff;
+  banner.textContent = s.AuthOff
+    ? "Authentication is off (hearth server --auth off): anyone who can reach this server acts as the account's root."
+    : "";
+}
+
+function signInPage(reason) {
+  const id = el("input", { name: "access-key-id", autocomplete: "username", required: true, spellcheck: "false" });
+  const secret = el("input", { name: "secret-access-key", type: "password", autocomplete: "current-password", required: true });
+  const out = el("div", { "aria-live": "polite" });
+  if (reason) out.append(alertBox("bad", reason));
+  const form = el(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        const resp = await fetch("/console/session", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ AccessKeyId: id.value.trim(), SecretAccessKey: secret.value }),
+        });
+        if (!resp.ok) {
+          out.append(alertBox("bad", String(await failure(resp))));
+          return;
+        }
+        state.session = await resp.json();
+        secret.value = "";
+        renderWho();
+        if (!location.hash || location.hash === "#/signin") location.hash = "#/functions";
+        else route();
+      },
+    },
+    field("Access key ID", id),
+    field("Secret access key", secret),
+    el("button", { type: "submit", class: "primary" }, "Sign in"),
+  );
+  show(
+    "Sign in",
+    el(
+      "section",
+      { class: "signin" },
+      el("h1", {}, "Sign in to Hearth"),
+      el("p", { class: "muted" }, "Use an access key of this server (hearth keys create, or the administrator key the server wrote to its data directory)."),
+      out,
+      form,
+    ),
+  );
+}
+
+async function signOut() {
+  try {
+    await fetch("/console/session", { method: "DELETE", credentials: "same-origin", headers: csrfHeaders() });
+  } finally {
+    state.session = null;
+    renderWho();
+    location.hash = "#/signin";
+    signInPage();
+  }
+}
+
+// ---- the function list -----------------------------------------------------------------
+
+async function listFunctions() {
+  const all = [];
+  let marker = "";
+  do {
+    const q = marker ? `?Marker=${encodeURIComponent(marker)}` : "";
+    const page = await apiJson("GET", `/2015-03-31/functions/${q}`);
+    all.push(...(page.Functions || []));
+    marker = page.NextMarker || "";
+  } while (marker);
+  return all;
+}
+
+const columns = [
+  { key: "FunctionName", label: "Name" },
+  { key: "Runtime", label: "Runtime" },
+  { key: "MemorySize", label: "Memory (MB)", num: true },
+  { key: "LastModified", label: "Last modified", wide: true },
+];
+
+async function functionsPage() {
+  show("Functions", el("h1", {}, "Functions"), el("p", { class: "loading" }, "Loading…"));
+  let functions;
+  try {
+    functions = await listFunctions();
+  } catch (e) {
+    show("Functions", el("h1", {}, "Functions"), alertBox("bad", String(e)));
+    return;
+  }
+  const sort = { key: "FunctionName", dir: 1 };
+  const search = el("input", { type: "search", name: "search", placeholder: "Filter by name" });
+  const body = el("tbody");
+  const count = el("p", { class: "muted", "aria-live": "polite" });
+  const head = el("tr");
+  const draw = () => {
+    const q = search.value.trim().toLowerCase();
+    const rows = functions
+      .filter((f) => f.FunctionName.toLowerCase().includes(q))
+      .sort((a, b) => {
+        const x = a[sort.key] ?? "";
+        const y = b[sort.key] ?? "";
+        return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
+      });
+    body.replaceChildren(
+      ...rows.map((f) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, el("a", { href: `#/functions/${encodeURIComponent(f.FunctionName)}` }, f.FunctionName)),
+          el("td", {}, f.Runtime || f.PackageType || ""),
+          el("td", { class: "num" }, f.MemorySize),
+          el("td", { class: "wide" }, f.LastModified),
+        ),
+      ),
+    );
+    count.textContent = `${rows.length} of ${functions.length} functions`;
+    head.replaceChildren(
+      ...columns.map((c) =>
+        el(
+          "th",
+          {
+            scope: "col",
+            class: [c.num ? "num" : "", c.wide ? "wide" : ""].join(" ").trim() || null,
+            "aria-sort": sort.key === c.key ? (sort.dir > 0 ? "ascending" : "descending") : "none",
+          },
+          el(
+            "button",
+            {
+              type: "button",
+              onclick: () => {
+                sort.dir = sort.key === c.key ? -sort.dir : 1;
+                sort.key = c.key;
+                draw();
+              },
+            },
+            c.label,
+          ),
+        ),
+      ),
+    );
+  };
+  search.addEventListener("input", draw);
+  draw();
+  show(
+    "Functions",
+    el("h1", {}, "Functions"),
+    el(
+      "div",
+      { class: "toolbar" },
+      field("Search", search),
+      el("a", { class: "button primary", href: "#/create" }, "Create function"),
+    ),
+    count,
+    el("div", { class: "table-wrap" }, el("table", {}, el("caption", { class: "skip" }, "Functions"), el("thead", {}, head), body)),
+  );
+}
+
+// ---- create ------------------------------------------------------------------------------
+
+const RUNTIMES = ["python3.13", "python3.12", "python3.11", "nodejs22.x", "nodejs20.x", "provided.al2023", "provided.al2"];
+
+/** The runtimes this server has installed (the administrator may ask), else Lambda's. */
+async function runtimes() {
+  try {
+    const found = (await apiJson("GET", "/_hearth/runtimes")).runtimes || [];
+    const installed = found.filter((r) => r.installed).map((r) => r.name);
+    if (installed.length) return installed;
+  } catch (_) {
+    /* not the administrator: the usual names */
+  }
+  return RUNTIMES;
+}
+
+async function createPage() {
+  const name = el("input", { name: "function-name", required: true, pattern: "[A-Za-z0-9_-]{1,64}", spellcheck: "false" });
+  const runtime = el("select", { name: "runtime" }, (await runtimes()).map((r) => el("option", { value: r }, r)));
+  const handler = el("input", { name: "handler", value: "app.handler", spellcheck: "false" });
+  const role = el("input", { name: "role", value: `arn:aws:iam::${state.session.Account}:role/hearth`, spellcheck: "false" });
+  const memory = el("input", { name: "memory", type: "number", min: 128, max: 10240, value: 128 });
+  const zip = el("input", { name: "zip", type: "file", accept: ".zip,application/zip", required: true });
+  const progress = el("progress", { max: 100, value: 0, "aria-label": "Upload progress", hidden: true });
+  const out = el("div", { "aria-live": "polite" });
+  const form = el(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        const file = zip.files[0];
+        if (!file) return;
+        progress.hidden = false;
+        try {
+          const body = {
+            FunctionName: name.value.trim(),
+            Runtime: runtime.value,
+            Handler: handler.value.trim(),
+            Role: role.value.trim(),
+            MemorySize: Number(memory.value),
+            Code: { ZipFile: await fileBase64(file) },
+          };
+          await apiUpload("POST", "/2015-03-31/functions", body, (done, total) => {
+            progress.value = Math.round((100 * done) / total);
+          });
+          location.hash = `#/functions/${encodeURIComponent(body.FunctionName)}`;
+        } catch (err) {
+          out.append(alertBox("bad", String(err)));
+        } finally {
+          progress.hidden = true;
+        }
+      },
+    },
+    field("Function name", name),
+    field("Runtime", runtime),
+    field("Handler", handler, "file.function, e.g. app.handler"),
+    field("Execution role", role),
+    field("Memory (MB)", memory),
+    field("Code (.zip)", zip),
+    progress,
+    el("button", { type: "submit", class: "primary" }, "Create function"),
+  );
+  show("Create function", el("h1", {}, "Create function"), out, form);
+}
+
+// ---- a function's page --------------------------------------------------------------------
+
+const TABS = [
+  { id: "config", label: "Configuration", render: configTab },
+  { id: "code", label: "Code", render: codeTab },
+  { id: "test", label: "Test", render: testTab },
+  { id: "versions", label: "Versions and aliases", render: versionsTab },
+];
+
+async function functionPage(name, tabId) {
+  const tab = TABS.find((t) => t.id === tabId) || TABS[0];
+  let fnDoc;
+  try {
+    fnDoc = await apiJson("GET", fn(name));
+  } catch (e) {
+    show(name, el("h1", {}, name), alertBox("bad", String(e)));
+    return;
+  }
+  const c = fnDoc.Configuration;
+  const panel = el("section", { role: "tabpanel", id: "panel", "aria-labelledby": `tab-${tab.id}` });
+  const tabs = el(
+    "div",
+    { role: "tablist", "aria-label": "Function" },
+    TABS.map((t) =>
+      el(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          id: `tab-${t.id}`,
+          "aria-selected": t === tab ? "true" : "false",
+          "aria-controls": "panel",
+          tabindex: t === tab ? "0" : "-1",
+          onclick: () => (location.hash = `#/functions/${encodeURIComponent(name)}/${t.id}`),
+          onkeydown: (e) => {
+            const i = TABS.indexOf(t);
+            const next = e.key === "ArrowRight" ? i + 1 : e.key === "ArrowLeft" ? i - 1 : null;
+            if (next === null) return;
+            const to = TABS[(next + TABS.length) % TABS.length];
+            location.hash = `#/functions/${encodeURIComponent(name)}/${to.id}`;
+          },
+        },
+        t.label,
+      ),
+    ),
+  );
+  show(
+    name,
+    el("p", {}, el("a", { href: "#/functions" }, "Functions"), " / ", name),
+    el("h1", {}, name),
+    el("p", { class: "muted" }, c.FunctionArn),
+    tabs,
+    panel,
+  );
+  await tab.render(panel, name, fnDoc);
+}
+
+function number(nameAttr, value, min, max) {
+  return el("input", { name: nameAttr, type: "number", min, max, value, required: true });
+}
+
+async function configTab(panel, name, fnDoc) {
+  const c = fnDoc.Configuration;
+  const memory = number("memory", c.MemorySize, 128, 10240);
+  const timeout = number("timeout", c.Timeout, 1, 900);
+  const storage = number("ephemeral-storage", (c.EphemeralStorage || {}).Size || 512, 512, 10240);
+  const description = el("input", { name: "description", value: c.Description || "" });
+  const envRows = el("div", {});
+  const addEnv = (k, v) => {
+    const key = el("input", { name: "env-key", value: k || "", "aria-label": "Variable name", spellcheck: "false" });
+    const val = el("input", { name: "env-value", value: v || "", "aria-label": "Variable value", spellcheck: "false" });
+    const row = el("div", { class: "env-row" }, key, val, el("button", { type: "button", onclick: () => row.remove() }, "Remove"));
+    envRows.append(row);
+  };
+  for (const [k, v] of Object.entries((c.Environment || {}).Variables || {})) addEnv(k, v);
+  const out = el("div", { "aria-live": "polite" });
+  const form = el(
+    "form",
+    {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        const variables = {};
+        for (const row of envRows.children) {
+          const [k, v] = row.querySelectorAll("input");
+          if (k.value.trim()) variables[k.value.trim()] = v.value;
+        }
+        try {
+          const updated = await apiJson("PUT", `${fn(name)}/configuration`, {
+            MemorySize: Number(memory.value),
+            Timeout: Number(timeout.value),
+            EphemeralStorage: { Size: Number(storage.value) },
+            Description: description.value,
+            Environment: { Variables: variables },
+          });
+          out.append(alertBox("good", `Saved. Memory ${updated.MemorySize} MB, timeout ${updated.Timeout} s.`));
+        } catch (err) {
+          out.append(alertBox("bad", String(err)));
+        }
+      },
+    },
+    el("h2", {}, "General"),
+    field("Memory (MB)", memory, "128 to 10,240"),
+    field("Timeout (seconds)", timeout, "1 to 900"),
+    field("Ephemeral storage (MB)", storage, "512 to 10,240"),
+    field("Description", description),
+    el("h2", {}, "Environment variables"),
+    envRows,
+    el("p", {}, el("button", { type: "button", onclick: () => addEnv() }, "Add variable")),
+    el("button", { type: "submit", class: "primary" }, "Save"),
+    out,
+  );
+  panel.replaceChildren(
+    form,
+    el("h2", {}, "Details"),
+    facts({
+      Runtime: c.Runtime,
+      Handler: c.Handler,
+      Role: c.Role,
+      Architecture: (c.Architectures || []).join(", "),
+      State: c.State,
+      "Last modified": c.LastModified,
+      "Reserved concurrency": fnDoc.Concurrency ? fnDoc.Concurrency.ReservedConcurrentExecutions : "none (the account's unreserved pool)",
+      Layers: (c.Layers || []).map((l) => l.Arn).join(", ") || "none",
+    }),
+  );
+}
+
+function facts(obj) {
+  return el(
+    "dl",
+    { class: "facts" },
+    Object.entries(obj).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v === undefined || v === null || v === "" ? "—" : String(v))]),
+  );
+}
+
+async function codeTab(panel, name, fnDoc) {
+  const c = fnDoc.Configuration;
+  const zip = el("input", { name: "zip", type: "file", accept: ".zip,application/zip" });
+  const progress = el("progress", { max: 100, value: 0, "aria-label": "Upload progress", hidden: true });
+  const out = el("div", { "aria-live": "polite" });
+  const form = el(
+    "form",
+    {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        out.replaceChildren();
+        const file = zip.files[0];
+        if (!file) {
+          out.append(alertBox("bad", "Choose a .zip file first."));
+          return;
+        }
+        progress.hidden = false;
+        try {
+          const updated = await apiUpload("PUT", `${fn(name)}/code`, { ZipFile: await fileBase64(file) }, (done, total) => {
+            progress.value = Math.round((100 * done) / total);
+          });
+          out.append(alertBox("good", `Uploaded: ${updated.CodeSize} bytes, SHA-256 ${updated.CodeSha256}.`));
+        } catch (err) {
+          out.append(alertBox("bad", String(err)));
+        } finally {
+          progress.hidden = true;
+        }
+      },
+    },
+    field("New code (.zip)", zip),
+    progress,
+    el("button", { type: "submit", class: "primary" }, "Upload"),
+    out,
+  );
+  panel.replaceChildren(
+    el("h2", {}, "Current code"),
+    facts({ "SHA-256": c.CodeSha256, "Size (bytes)": c.CodeSize, Runtime: c.Runtime, Handler: c.Handler }),
+    el("h2", {}, "Upload"),
+    form,
+  );
+}
+
+function eventsKey(name) {
+  return `hearth.console.events.${name}`;
+}
+
+function savedEvents(name) {
+  try {
+    return JSON.parse(localStorage.getItem(eventsKey(name)) || "{}");
+  } catch (_) {
+    return {};
+  }
+}
+
+/** The figures of a REPORT line, by name. */
+function reportFigures(log) {
+  const line = log.split("\n").find((l) => l.startsWith("REPORT "));
+  if (!line) return null;
+  const figures = {};
+  for (const part of line.split("\t").slice(1)) {
+    const i = part.indexOf(":");
+    if (i > 0) figures[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return figures;
+}
+
+async function testTab(panel, name) {
+  const saved = savedEvents(name);
+  const editor = el("textarea", { class: "code", name: "event", spellcheck: "false" }, '{\n  "key": "value"\n}');
+  const eventName = el("input", { name: "event-name", placeholder: "my-event" });
+  const picker = el("select", { name: "saved-event" }, el("option", { value: "" }, "—"));
+  const refreshPicker = () => {
+    picker.replaceChildren(el("option", { value: "" }, "—"), ...Object.keys(saved).sort().map((k) => el("option", { value: k }, k)));
+  };
+  refreshPicker();
+  picker.addEventListener("change", () => {
+    if (picker.value) {
+      editor.value = saved[picker.value];
+      eventName.value = picker.value;
+    }
+  });
+  const out = el("div", { "aria-live": "polite" });
+  const result = el("section", { "aria-label": "Result" });
+  const invoke = async () => {
+    out.replaceChildren();
+    result.replaceChildren();
+    let payload;
+    try {
+      payload = JSON.stringify(JSON.parse(editor.value));
+    } catch (e) {
+      out.append(alertBox("bad", `The event is not JSON: ${e.message}`));
+      return;
+    }
+    try {
+      const resp = await api("POST", `${fn(name)}/invocations`, payload, { "X-Amz-Log-Type": "Tail" });
+      const text = await resp.text();
+      const error = resp.headers.get("x-amz-function-error");
+      const log = decodeBase64(resp.headers.get("x-amz-log-result") || "");
+      let pretty = text;
+      try {
+        pretty = JSON.stringify(JSON.parse(text), null, 2);
+      } catch (_) {
+        /* not JSON: as it is */
+      }
+      const figures = reportFigures(log) || {};
+      result.append(
+        alertBox(error ? "bad" : "good", error ? `The function failed (${error}).` : "The function succeeded."),
+        facts({
+          "Executed version": resp.headers.get("x-amz-executed-version"),
+          Duration: figures["Duration"],
+          "Billed duration": figures["Billed Duration"],
+          "Memory size": figures["Memory Size"],
+          "Max memory used": figures["Max Memory Used"],
+          "Init duration": figures["Init Duration"],
+        }),
+        el("h2", { id: "invoke-response-title" }, "Response"),
+        // Focusable: a long answer scrolls, and a keyboard must be able to scroll it.
+        el("pre", { class: "out", id: "invoke-response", tabindex: 0, "aria-labelledby": "invoke-response-title" }, pretty),
+        el("h2", { id: "invoke-log-title" }, "Log tail"),
+        el("pre", { class: "out", id: "invoke-log", tabindex: 0, "aria-labelledby": "invoke-log-title" }, log),
+      );
+    } catch (err) {
+      out.append(alertBox("bad", String(err)));
+    }
+  };
+  panel.replaceChildren(
+    el(
+      "div",
+      { class: "toolbar" },
+      field("Saved event", picker),
+      field("Event name", eventName),
+      el(
+        "button",
+        {
+          type: "button",
+          onclick: () => {
+            const k = eventName.value.trim();
+            if (!k) return;
+            saved[k] = editor.value;
+            localStorage.setItem(eventsKey(name), JSON.stringify(saved));
+            refreshPicker();
+            picker.value = k;
+          },
+        },
+        "Save event",
+      ),
+    ),
+    field("Event JSON", editor),
+    el("button", { type: "button", class: "primary", onclick: invoke }, "Invoke"),
+    out,
+    result,
+  );
+}
+
+async function versionsTab(panel, name) {
+  const out = el("div", { "aria-live": "polite" });
+  let versions;
+  let aliases;
+  try {
+    versions = (await apiJson("GET", `${fn(name)}/versions`)).Versions || [];
+    aliases = (await apiJson("GET", `${fn(name)}/aliases`)).Aliases || [];
+  } catch (e) {
+    panel.replaceChildren(alertBox("bad", String(e)));
+    return;
+  }
+  const rerender = () => versionsTab(panel, name);
+  const published = versions.filter((v) => v.Version !== "$LATEST").map((v) => v.Version);
+  const description = el("input", { name: "version-description" });
+  const publish = el(
+    "form",
+    {
+      class: "row",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const v = await apiJson("POST", `${fn(name)}/versions`, { Description: description.value });
+          await rerender();
+          panel.prepend(alertBox("good", `Published version ${v.Version}.`));
+        } catch (err) {
+          out.replaceChildren(alertBox("bad", String(err)));
+        }
+      },
+    },
+    field("Description", description),
+    el("button", { type: "submit", class: "primary" }, "Publish new version"),
+  );
+  const versionOptions = (selected) =>
+    ["$LATEST", ...published].map((v) => el("option", { value: v, selected: v === selected }, v));
+  const aliasRows = aliases.map((a) => {
+    const weights = (a.RoutingConfig || {}).AdditionalVersionWeights || {};
+    const [extraVersion, extraWeight] = Object.entries(weights)[0] || ["", 0];
+    const primary = el("select", { name: `alias-${a.Name}-version`, "aria-label": `Version of alias ${a.Name}` }, versionOptions(a.FunctionVersion));
+    const extra = el(
+      "select",
+      { name: `alias-${a.Name}-extra`, "aria-label": `Additional version of alias ${a.Name}` },
+      el("option", { value: "" }, "none"),
+      published.map((v) => el("option", { value: v, selected: v === extraVersion }, v)),
+    );
+    const weight = el("input", {
+      name: `alias-${a.Name}-weight`,
+      type: "number",
+      min: 0,
+      max: 100,
+      step: 1,
+      value: Math.round(extraWeight * 100),
+      "aria-label": `Percent of invocations of alias ${a.Name} to the additional version`,
+    });
+    const save = async () => {
+      const body = { FunctionVersion: primary.value, RoutingConfig: { AdditionalVersionWeights: {} } };
+      if (extra.value) body.RoutingConfig.AdditionalVersionWeights[extra.value] = Number(weight.value) / 100;
+      try {
+        await apiJson("PUT", `${fn(name)}/aliases/${encodeURIComponent(a.Name)}`, body);
+        out.replaceChildren(alertBox("good", `Alias ${a.Name} saved.`));
+      } catch (err) {
+        out.replaceChildren(alertBox("bad", String(err)));
+      }
+    };
+    return el(
+      "tr",
+      {},
+      el("th", { scope: "row" }, a.Name),
+      el("td", {}, primary),
+      el("td", {}, extra),
+      el("td", {}, weight),
+      el("td", {}, el("button", { type: "button", onclick: save, "aria-label": `Save alias ${a.Name}` }, "Save")),
+    );
+  });
+  const aliasName = el("input", { name: "alias-name", pattern: "[A-Za-z0-9_-]+", required: true });
+  const aliasVersion = el("select", { name: "alias-version" }, versionOptions(published[published.length - 1] || "$LATEST"));
+  const createAlias = el(
+    "form",
+    {
+      class: "row",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await apiJson("POST", `${fn(name)}/aliases`, { Name: aliasName.value.trim(), FunctionVersion: aliasVersion.value });
+          await rerender();
+        } catch (err) {
+          out.replaceChildren(alertBox("bad", String(err)));
+        }
+      },
+    },
+    field("Alias name", aliasName),
+    field("Version", aliasVersion),
+    el("button", { type: "submit" }, "Create alias"),
+  );
+  panel.replaceChildren(
+    out,
+    el("h2", {}, "Versions"),
+    el(
+      "div",
+      { class: "table-wrap" },
+      el(
+        "table",
+        {},
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Version"), el("th", { scope: "col" }, "Description"), el("th", { scope: "col" }, "Code SHA-256"))),
+        el("tbody", {}, versions.map((v) => el("tr", {}, el("td", {}, v.Version), el("td", {}, v.Description || ""), el("td", {}, el("code", {}, v.CodeSha256))))),
+      ),
+    ),
+    publish,
+    el("h2", {}, "Aliases"),
+    aliases.length
+      ? el(
+          "div",
+          { class: "table-wrap" },
+          el(
+            "table",
+            {},
+            el(
+              "thead",
+              {},
+              el("tr", {}, ["Alias", "Version", "Additional version", "Weight (%)", ""].map((h) => el("th", { scope: "col" }, h || el("span", { class: "skip" }, "Actions")))),
+            ),
+            el("tbody", {}, aliasRows),
+          ),
+        )
+      : el("p", { class: "muted" }, "No aliases yet."),
+    el("h2", {}, "Create alias"),
+    createAlias,
+  );
+}
+
+// ---- routing ------------------------------------------------------------------------------
+
+async function route() {
+  const parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  for (const a of document.querySelectorAll(".top nav a")) {
+    if (a.dataset.section === parts[0]) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (!state.session && !(await loadSession())) {
+    renderWho();
+    signInPage();
+    return;
+  }
+  renderWho();
+  if (parts[0] === "signin") {
+    location.hash = "#/functions";
+    return;
+  }
+  if (parts[0] === "create") return createPage();
+  if (parts[0] === "functions" && parts[1]) return functionPage(parts[1], parts[2]);
+  return functionsPage();
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", route);
