@@ -6,8 +6,25 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 const INDEX: &str = include_str!("../../console/index.html");
-const SCRIPT: &str = include_str!("../../console/console.js");
-const STYLE: &str = include_str!("../../console/console.css");
+
+/// The page's script modules and its style sheet, by name under `/console/assets/`.
+const FILES: &[(&str, &str, &str)] = &[
+    ("main.js", JS, include_str!("../../console/main.js")),
+    ("core.js", JS, include_str!("../../console/core.js")),
+    (
+        "functions.js",
+        JS,
+        include_str!("../../console/functions.js"),
+    ),
+    (
+        "console.css",
+        CSS,
+        include_str!("../../console/console.css"),
+    ),
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
 /// Scripts, styles and calls from this origin only; images also inline (`data:`, the
 /// empty icon); no plugins, no framing, forms post here only.
@@ -21,10 +38,9 @@ pub(super) fn page() -> Response {
 
 /// `/console/assets/<name>`.
 pub(super) fn asset(name: &str) -> Response {
-    match name {
-        "console.js" => file(SCRIPT, "text/javascript; charset=utf-8"),
-        "console.css" => file(STYLE, "text/css; charset=utf-8"),
-        _ => super::refusal(StatusCode::NOT_FOUND, "NotFound", "No such console file."),
+    match FILES.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => file(body, content_type),
+        None => super::refusal(StatusCode::NOT_FOUND, "NotFound", "No such console file."),
     }
 }
 

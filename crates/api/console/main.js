@@ -1,0 +1,5 @@
+// The console's entry point: every page module registers its pages, then the router starts.
+import { start } from "./core.js";
+import "./functions.js";
+
+start();
