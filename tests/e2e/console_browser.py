@@ -27,6 +27,8 @@ import contextlib
 import json
 import re
 import shutil
+import urllib.request
+import urllib.error
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,3 +228,57 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, type="png")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The console's own steps (tests/e2e/test_console*.py)
+
+
+def admin(server) -> tuple:
+    return server.credentials[0], server.credentials[1]
+
+
+def sign_in(page, server, key: tuple | None = None, expect: str = "Functions"):
+    """Signs in on the console's own form (with the administrator key by default)."""
+    akid, secret = key or admin(server)
+    page.goto(f"{server.endpoint}/console/")
+    page.get_by_label("Access key ID").fill(akid)
+    page.get_by_label("Secret access key").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=expect, exact=True).wait_for()
+
+
+def open_tab(page, server, name: str, tab: str):
+    """Opens tab `tab` (its id in the address: config, code, test, versions, ...) of
+    function `name`'s page and waits until the tab's panel has drawn."""
+    page.goto(f"{server.endpoint}/console/#/functions/{name}/{tab}")
+    page.wait_for_selector(f"#tab-{tab}[aria-selected=true]")
+    page.wait_for_selector("[role=tabpanel] :is(button, .alert)")
+
+
+def session_cookie(server, key: tuple | None = None) -> tuple[str, str]:
+    """Signs in over HTTP: (the session cookie's `name=value`, its CSRF token)."""
+    akid, secret = key or admin(server)
+    body = json.dumps({"AccessKeyId": akid, "SecretAccessKey": secret}).encode()
+    req = urllib.request.Request(f"{server.endpoint}/console/session", data=body,
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        cookie = resp.headers["Set-Cookie"].split(";")[0]
+        return cookie, json.load(resp)["CsrfToken"]
+
+
+def console_call(server, method: str, path: str, cookie: str | None, csrf: str | None = None,
+                 body: bytes | None = None) -> tuple[int, str, dict]:
+    """(status, x-amzn-ErrorType, JSON body) of a call of /console/api."""
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    if csrf:
+        headers["X-Hearth-Csrf"] = csrf
+    req = urllib.request.Request(f"{server.endpoint}/console/api{path}", data=body,
+                                 method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, "", json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("x-amzn-errortype", ""), json.loads(e.read() or b"{}")

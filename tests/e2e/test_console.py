@@ -11,7 +11,6 @@ refused, a signed-out session stays refused, an idle one ends.
 
 import json
 import time
-import urllib.error
 import urllib.request
 
 import pytest
@@ -25,59 +24,6 @@ browser = cb.browser_fixture()
 page = cb.page_fixture()
 
 
-def admin(server) -> tuple:
-    return server.credentials[0], server.credentials[1]
-
-
-def sign_in(page, server, key: tuple | None = None, expect: str = "Functions"):
-    """Signs in on the console's own form (with the administrator key by default)."""
-    akid, secret = key or admin(server)
-    page.goto(f"{server.endpoint}/console/")
-    page.get_by_label("Access key ID").fill(akid)
-    page.get_by_label("Secret access key").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name=expect, exact=True).wait_for()
-
-
-def open_tab(page, server, name: str, tab: str):
-    page.goto(f"{server.endpoint}/console/#/functions/{name}/{tab}")
-    page.get_by_role("tab", name=tab_label(tab)).wait_for()
-    page.wait_for_selector("[role=tabpanel] :is(button, .alert)")
-
-
-def tab_label(tab: str) -> str:
-    return {"config": "Configuration", "code": "Code", "test": "Test",
-            "versions": "Versions and aliases"}[tab]
-
-
-def session_cookie(server, key: tuple | None = None) -> tuple[str, str]:
-    """Signs in over HTTP: (the session cookie's `name=value`, its CSRF token)."""
-    akid, secret = key or admin(server)
-    body = json.dumps({"AccessKeyId": akid, "SecretAccessKey": secret}).encode()
-    req = urllib.request.Request(f"{server.endpoint}/console/session", data=body,
-                                 method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        cookie = resp.headers["Set-Cookie"].split(";")[0]
-        return cookie, json.load(resp)["CsrfToken"]
-
-
-def console_call(server, method: str, path: str, cookie: str | None, csrf: str | None = None,
-                 body: bytes | None = None) -> tuple[int, str, dict]:
-    """(status, x-amzn-ErrorType, JSON body) of a call of /console/api."""
-    headers = {"Content-Type": "application/json"}
-    if cookie:
-        headers["Cookie"] = cookie
-    if csrf:
-        headers["X-Hearth-Csrf"] = csrf
-    req = urllib.request.Request(f"{server.endpoint}/console/api{path}", data=body,
-                                 method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, "", json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("x-amzn-errortype", ""), json.loads(e.read() or b"{}")
-
-
 def test_sign_in_lists_the_functions_searchable_and_sorted(page, server, client):
     names = [h.unique_name("cons-a"), h.unique_name("cons-b")]
     for name in names:
@@ -88,7 +34,7 @@ def test_sign_in_lists_the_functions_searchable_and_sorted(page, server, client)
     cb.assert_accessible(page)
     cb.screenshot(page, "sign-in")
 
-    sign_in(page, server)
+    cb.sign_in(page, server)
     for name in names:
         page.get_by_role("link", name=name).wait_for()
     assert page.locator("#who").inner_text().startswith("arn:aws:iam::000000000000:root")
@@ -108,7 +54,7 @@ def test_sign_in_lists_the_functions_searchable_and_sorted(page, server, client)
 
 
 def test_a_wrong_secret_is_refused_and_no_session_is_set(page, server):
-    akid, _ = admin(server)
+    akid, _ = cb.admin(server)
     page.goto(f"{server.endpoint}/console/")
     page.get_by_label("Access key ID").fill(akid)
     page.get_by_label("Secret access key").fill("not-the-secret")
@@ -123,7 +69,7 @@ def test_create_a_function_by_uploading_a_zip(page, server, client, tmp_path):
     name = h.unique_name("cons-new")
     zip_file = tmp_path / "function.zip"
     zip_file.write_bytes(h.zip_bytes("python.zip"))
-    sign_in(page, server)
+    cb.sign_in(page, server)
     page.get_by_role("link", name="Create function").click()
     page.get_by_role("heading", name="Create function").wait_for()
     cb.assert_accessible(page)
@@ -142,8 +88,8 @@ def test_create_a_function_by_uploading_a_zip(page, server, client, tmp_path):
 def test_test_invoke_shows_the_result_the_log_tail_and_the_report(page, server, client):
     name = h.unique_name("cons-inv")
     h.create_function(client, name)
-    sign_in(page, server)
-    open_tab(page, server, name, "test")
+    cb.sign_in(page, server)
+    cb.open_tab(page, server, name, "test")
     page.get_by_label("Event JSON").fill(json.dumps({"action": "log", "line": "hello-from-console"}))
     page.get_by_role("button", name="Invoke").click()
     page.locator("#invoke-log").wait_for()
@@ -168,8 +114,8 @@ def test_test_invoke_shows_the_result_the_log_tail_and_the_report(page, server, 
 def test_saving_the_memory_size_is_what_the_aws_cli_reads(page, server, client, aws):
     name = h.unique_name("cons-mem")
     h.create_function(client, name, MemorySize=128, Environment={"Variables": {"GREETING": "hi"}})
-    sign_in(page, server)
-    open_tab(page, server, name, "config")
+    cb.sign_in(page, server)
+    cb.open_tab(page, server, name, "config")
     cb.assert_accessible(page)
     cb.screenshot(page, "configuration")
     page.get_by_label("Memory (MB)").fill("512")
@@ -189,8 +135,8 @@ def test_publish_a_version_and_move_an_alias_weight(page, server, client):
     client.publish_version(FunctionName=name)
     client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     h.update_config(client, name, Description="second")
-    sign_in(page, server)
-    open_tab(page, server, name, "versions")
+    cb.sign_in(page, server)
+    cb.open_tab(page, server, name, "versions")
     cb.assert_accessible(page)
     page.get_by_role("button", name="Publish new version").click()
     page.get_by_text("Published version 2.").wait_for()
@@ -215,8 +161,8 @@ def test_a_key_denied_update_function_configuration_sees_the_save_refused(page, 
         {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
         {"Effect": "Deny", "Action": "lambda:UpdateFunctionConfiguration", "Resource": "*"},
     ])
-    sign_in(page, server, key)
-    open_tab(page, server, name, "config")
+    cb.sign_in(page, server, key)
+    cb.open_tab(page, server, name, "config")
     page.get_by_label("Memory (MB)").fill("1024")
     page.get_by_role("button", name="Save").click()
     alert = page.get_by_role("alert")
@@ -231,19 +177,19 @@ def test_a_key_denied_update_function_configuration_sees_the_save_refused(page, 
 def test_a_change_without_the_csrf_token_is_refused(server, client):
     name = h.unique_name("cons-csrf")
     h.create_function(client, name, MemorySize=128)
-    cookie, csrf = session_cookie(server)
+    cookie, csrf = cb.session_cookie(server)
     path = f"/2015-03-31/functions/{name}/configuration"
     change = json.dumps({"MemorySize": 256}).encode()
 
-    assert console_call(server, "PUT", path, cookie, None, change)[:2] == (403, "InvalidCsrfToken")
-    assert console_call(server, "PUT", path, cookie, "x" * len(csrf), change)[:2] \
+    assert cb.console_call(server, "PUT", path, cookie, None, change)[:2] == (403, "InvalidCsrfToken")
+    assert cb.console_call(server, "PUT", path, cookie, "x" * len(csrf), change)[:2] \
         == (403, "InvalidCsrfToken")
     assert client.get_function_configuration(FunctionName=name)["MemorySize"] == 128
     # A read needs none; without the cookie nothing is answered.
-    assert console_call(server, "GET", path, cookie)[0] == 200
-    assert console_call(server, "GET", path, None)[:2] == (401, "SessionEnded")
+    assert cb.console_call(server, "GET", path, cookie)[0] == 200
+    assert cb.console_call(server, "GET", path, None)[:2] == (401, "SessionEnded")
     # With the token the same change is made.
-    status, _, body = console_call(server, "PUT", path, cookie, csrf, change)
+    status, _, body = cb.console_call(server, "PUT", path, cookie, csrf, change)
     assert (status, body["MemorySize"]) == (200, 256)
 
 
@@ -264,7 +210,7 @@ def test_a_cross_site_form_post_changes_nothing(page, server, client, tmp_path):
     evil = http.server.ThreadingHTTPServer(("127.0.0.2", 0), handler)
     threading.Thread(target=evil.serve_forever, daemon=True).start()
     try:
-        sign_in(page, server)
+        cb.sign_in(page, server)
         with page.expect_navigation(url=f"{server.endpoint}/**"):
             page.goto(f"http://127.0.0.2:{evil.server_address[1]}/evil.html")
         assert "is not authorized" in page.content() or "SessionEnded" in page.content() \
@@ -276,14 +222,14 @@ def test_a_cross_site_form_post_changes_nothing(page, server, client, tmp_path):
 
 
 def test_signing_out_ends_the_session_everywhere(page, server):
-    sign_in(page, server)
+    cb.sign_in(page, server)
     cookie = next(c for c in page.context.cookies() if c["name"] == "hearth-console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in to Hearth").wait_for()
     assert [c for c in page.context.cookies() if c["name"] == "hearth-console"] == []
     # The cookie as it was, sent again (copied before the sign-out), is refused.
-    status, code, body = console_call(server, "GET", "/2015-03-31/functions/",
+    status, code, body = cb.console_call(server, "GET", "/2015-03-31/functions/",
                                       f"hearth-console={cookie['value']}")
     assert (status, code) == (401, "SessionEnded")
     assert "signed out" in body["message"]
@@ -314,8 +260,8 @@ def test_auth_off_says_so_in_a_banner(page, idle_server):
 def test_an_idle_session_ends(idle_server):
     with urllib.request.urlopen(f"{idle_server.endpoint}/console/session", timeout=10) as resp:
         cookie = resp.headers["Set-Cookie"].split(";")[0]
-    assert console_call(idle_server, "GET", "/2015-03-31/functions/", cookie)[0] == 200
+    assert cb.console_call(idle_server, "GET", "/2015-03-31/functions/", cookie)[0] == 200
     time.sleep(3)
-    status, code, body = console_call(idle_server, "GET", "/2015-03-31/functions/", cookie)
+    status, code, body = cb.console_call(idle_server, "GET", "/2015-03-31/functions/", cookie)
     assert (status, code) == (401, "SessionEnded")
     assert "without use" in body["message"]

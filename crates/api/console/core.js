@@ -100,7 +100,10 @@ export async function api(method, path, body, headers) {
   const init = { method, headers: csrfHeaders(headers), credentials: "same-origin" };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
-    init.headers["Content-Type"] = "application/json";
+    // A JSON protocol's own type (`application/x-amz-json-1.1`) when the caller names one.
+    if (!Object.keys(init.headers).some((k) => k.toLowerCase() === "content-type")) {
+      init.headers["Content-Type"] = "application/json";
+    }
   }
   const resp = await fetch(`/console/api${path}`, init);
   if (!resp.ok) throw await failure(resp);

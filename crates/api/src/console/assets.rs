@@ -7,20 +7,23 @@ use axum::response::{IntoResponse, Response};
 
 const INDEX: &str = include_str!("../../console/index.html");
 
+/// `(name, its type, its text)` of a file of `crates/api/console/`.
+macro_rules! file_of {
+    ($name:literal, $type:expr) => {
+        ($name, $type, include_str!(concat!("../../console/", $name)))
+    };
+}
+
 /// The page's script modules and its style sheet, by name under `/console/assets/`.
 const FILES: &[(&str, &str, &str)] = &[
-    ("main.js", JS, include_str!("../../console/main.js")),
-    ("core.js", JS, include_str!("../../console/core.js")),
-    (
-        "functions.js",
-        JS,
-        include_str!("../../console/functions.js"),
-    ),
-    (
-        "console.css",
-        CSS,
-        include_str!("../../console/console.css"),
-    ),
+    file_of!("main.js", JS),
+    file_of!("core.js", JS),
+    file_of!("functions.js", JS),
+    file_of!("logs.js", JS),
+    file_of!("monitoring.js", JS),
+    file_of!("triggers.js", JS),
+    file_of!("platform.js", JS),
+    file_of!("console.css", CSS),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
@@ -33,18 +36,33 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// The page every console address loads (its script draws the rest).
 pub(super) fn page() -> Response {
-    file(INDEX, "text/html; charset=utf-8")
+    match from_dir("index.html") {
+        Some(body) => file(body.into(), HTML),
+        None => file(INDEX.into(), HTML),
+    }
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// With `HEARTH_CONSOLE_ASSETS` set (working on the console), its files are read from that
+/// directory at each request instead of those built in, so a change shows without a build.
+fn from_dir(name: &str) -> Option<String> {
+    let dir = std::env::var_os("HEARTH_CONSOLE_ASSETS")?;
+    std::fs::read_to_string(std::path::Path::new(&dir).join(name)).ok()
 }
 
 /// `/console/assets/<name>`.
 pub(super) fn asset(name: &str) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
-        Some((_, content_type, body)) => file(body, content_type),
+        Some((name, content_type, body)) => match from_dir(name) {
+            Some(body) => file(body.into(), content_type),
+            None => file((*body).into(), content_type),
+        },
         None => super::refusal(StatusCode::NOT_FOUND, "NotFound", "No such console file."),
     }
 }
 
-fn file(body: &'static str, content_type: &'static str) -> Response {
+fn file(body: std::borrow::Cow<'static, str>, content_type: &'static str) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,0 +1,2 @@
+// The console's logs pages (being written).
+export {};

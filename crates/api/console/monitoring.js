@@ -1,0 +1,2 @@
+// The console's monitoring pages (being written).
+export {};

@@ -1,0 +1,2 @@
+// The console's platform pages (being written).
+export {};

@@ -1,0 +1,2 @@
+// The console's triggers pages (being written).
+export {};
