@@ -80,12 +80,17 @@ export function csrfHeaders(extra) {
 async function failure(resp) {
   let message = `${resp.status} ${resp.statusText}`;
   let code = (resp.headers.get("x-amzn-errortype") || "").split(":")[0];
+  const text = await resp.text().catch(() => "");
   try {
-    const body = await resp.json();
+    const body = JSON.parse(text);
     message = body.message || body.Message || message;
-    code = code || body.__type || body.Type || "";
+    code = code || (body.__type || "").split("#").pop() || body.Type || "";
   } catch (_) {
-    /* not JSON: the status line stands */
+    // The query protocol's services (SNS, IAM, STS) answer errors in XML.
+    const xml = new DOMParser().parseFromString(text, "application/xml");
+    const pick = (tag) => (xml.getElementsByTagName(tag)[0] || {}).textContent;
+    message = pick("Message") || message;
+    code = code || pick("Code") || "";
   }
   if (resp.status === 401 && code === "SessionEnded") {
     state.session = null;
@@ -284,6 +289,19 @@ export function registerTab(tab) {
 
 export function functionTabs() {
   return tabs;
+}
+
+const listColumns = [];
+
+/** A column of the function list that another module draws (the sparklines):
+ * `{label, load(functionNames) -> Promise, cell(functionName) -> Node}`; the list is drawn
+ * again once `load` has settled. */
+export function registerListColumn(column) {
+  listColumns.push(column);
+}
+
+export function functionListColumns() {
+  return listColumns;
 }
 
 function renderNav(section) {

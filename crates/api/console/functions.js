@@ -2,7 +2,7 @@
 // configuration, code, test and versions tabs (other modules add more tabs).
 import {
   alertBox, api, apiJson, apiUpload, decodeBase64, el, facts, field, fileBase64, fn,
-  functionTabs, registerPage, registerTab, show, state,
+  functionListColumns, functionTabs, registerPage, registerTab, show, state,
 } from "./core.js";
 
 // ---- the function list -----------------------------------------------------------------
@@ -58,6 +58,7 @@ async function functionsPage() {
           el("td", {}, f.Runtime || f.PackageType || ""),
           el("td", { class: "num" }, f.MemorySize),
           el("td", { class: "wide" }, f.LastModified),
+          extra.map((c) => el("td", {}, c.cell(f.FunctionName))),
         ),
       ),
     );
@@ -85,10 +86,14 @@ async function functionsPage() {
           ),
         ),
       ),
+      ...extra.map((c) => el("th", { scope: "col" }, c.label)),
     );
   };
   search.addEventListener("input", draw);
+  const extra = functionListColumns();
   draw();
+  const names = functions.map((f) => f.FunctionName);
+  for (const c of extra) c.load(names).then(draw, draw);
   show(
     "Functions",
     el("h1", {}, "Functions"),
@@ -274,11 +279,14 @@ async function configTab(panel, name, fnDoc) {
     el("h2", {}, "Environment variables"),
     envRows,
     el("p", {}, el("button", { type: "button", onclick: () => addEnv() }, "Add variable")),
-    el("button", { type: "submit", class: "primary" }, "Save"),
+    el("button", { type: "submit", class: "primary" }, "Save configuration"),
     out,
   );
   panel.replaceChildren(
     form,
+    concurrencySection(name, fnDoc),
+    layersSection(name, c),
+    egressSection(name, fnDoc),
     el("h2", {}, "Details"),
     facts({
       Runtime: c.Runtime,
@@ -291,6 +299,220 @@ async function configTab(panel, name, fnDoc) {
       Layers: (c.Layers || []).map((l) => l.Arn).join(", ") || "none",
     }),
   );
+}
+
+/** A form of its own with a result line: each section saves with its own operation. */
+function section(title, ...controls) {
+  const out = el("div", { "aria-live": "polite" });
+  const heading = el("h2", {}, title);
+  return { out, node: el("section", { "aria-label": title }, heading, ...controls, out) };
+}
+
+async function attempt(out, call, done) {
+  out.replaceChildren();
+  try {
+    const result = await call();
+    out.append(alertBox("good", done(result)));
+  } catch (err) {
+    out.append(alertBox("bad", String(err)));
+  }
+}
+
+/** Reserved concurrency (PutFunctionConcurrency) and provisioned concurrency per version or
+ * alias (PutProvisionedConcurrencyConfig). */
+function concurrencySection(name, fnDoc) {
+  const reservedNow = fnDoc.Concurrency ? fnDoc.Concurrency.ReservedConcurrentExecutions : "";
+  const reserved = el("input", { name: "reserved-concurrency", type: "number", min: 0, value: reservedNow });
+  const qualifier = el("select", { name: "provisioned-qualifier" });
+  const provisioned = el("input", { name: "provisioned-concurrency", type: "number", min: 1, value: 1 });
+  const list = el("div", {});
+  const s = section(
+    "Concurrency",
+    el(
+      "form",
+      {
+        class: "toolbar",
+        onsubmit: (e) => {
+          e.preventDefault();
+          attempt(
+            s.out,
+            () => apiJson("PUT", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`, { ReservedConcurrentExecutions: Number(reserved.value) }),
+            (r) => `Reserved concurrency set to ${r.ReservedConcurrentExecutions}.`,
+          );
+        },
+      },
+      field("Reserved concurrency", reserved, "empty: the account's unreserved pool"),
+      el("button", { type: "submit" }, "Save reserved concurrency"),
+      el(
+        "button",
+        {
+          type: "button",
+          onclick: () =>
+            attempt(
+              s.out,
+              async () => {
+                await api("DELETE", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`);
+                reserved.value = "";
+              },
+              () => "Reserved concurrency removed.",
+            ),
+        },
+        "Remove reserved concurrency",
+      ),
+    ),
+    el(
+      "form",
+      {
+        class: "toolbar",
+        onsubmit: (e) => {
+          e.preventDefault();
+          attempt(
+            s.out,
+            async () => {
+              const r = await apiJson("PUT", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(qualifier.value)}`, {
+                ProvisionedConcurrentExecutions: Number(provisioned.value),
+              });
+              await drawProvisioned();
+              return r;
+            },
+            (r) => `Provisioned concurrency of ${qualifier.value}: ${r.RequestedProvisionedConcurrentExecutions} requested (${r.Status}).`,
+          );
+        },
+      },
+      field("Version or alias", qualifier),
+      field("Provisioned concurrency", provisioned),
+      el("button", { type: "submit" }, "Save provisioned concurrency"),
+    ),
+    list,
+  );
+  const drawProvisioned = async () => {
+    const configs = (await apiJson("GET", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?List=ALL`)).ProvisionedConcurrencyConfigs || [];
+    list.replaceChildren(
+      configs.length
+        ? el(
+            "table",
+            {},
+            el("caption", {}, "Provisioned concurrency"),
+            el("thead", {}, el("tr", {}, ["Qualifier", "Requested", "Allocated", "Status", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
+            el(
+              "tbody",
+              {},
+              configs.map((c) => {
+                const q = c.FunctionArn.split(":").pop();
+                return el(
+                  "tr",
+                  {},
+                  el("td", {}, q),
+                  el("td", { class: "num" }, c.RequestedProvisionedConcurrentExecutions),
+                  el("td", { class: "num" }, c.AllocatedProvisionedConcurrentExecutions),
+                  el("td", {}, c.Status),
+                  el(
+                    "td",
+                    {},
+                    el(
+                      "button",
+                      {
+                        type: "button",
+                        "aria-label": `Remove provisioned concurrency of ${q}`,
+                        onclick: () =>
+                          attempt(
+                            s.out,
+                            async () => {
+                              await api("DELETE", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(q)}`);
+                              await drawProvisioned();
+                            },
+                            () => `Provisioned concurrency of ${q} removed.`,
+                          ),
+                      },
+                      "Remove",
+                    ),
+                  ),
+                );
+              }),
+            ),
+          )
+        : el("p", { class: "muted" }, "No provisioned concurrency."),
+    );
+  };
+  (async () => {
+    try {
+      const versions = ((await apiJson("GET", `${fn(name)}/versions`)).Versions || []).map((v) => v.Version).filter((v) => v !== "$LATEST");
+      const aliases = ((await apiJson("GET", `${fn(name)}/aliases`)).Aliases || []).map((a) => a.Name);
+      qualifier.replaceChildren(...[...aliases, ...versions].map((q) => el("option", { value: q }, q)));
+      await drawProvisioned();
+    } catch (err) {
+      s.out.replaceChildren(alertBox("bad", String(err)));
+    }
+  })();
+  return s.node;
+}
+
+/** The function's layers (UpdateFunctionConfiguration's Layers), one version ARN a line. */
+function layersSection(name, c) {
+  const layers = el("textarea", { class: "code", name: "layers", rows: 3, spellcheck: "false" }, (c.Layers || []).map((l) => l.Arn).join("\n"));
+  const s = section(
+    "Layers",
+    el(
+      "form",
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          const arns = layers.value.split(/\s+/).filter(Boolean);
+          attempt(
+            s.out,
+            () => apiJson("PUT", `${fn(name)}/configuration`, { Layers: arns }),
+            (r) => `Layers saved: ${(r.Layers || []).length}.`,
+          );
+        },
+      },
+      field("Layer version ARNs", layers, "one a line, in the order they are extracted"),
+      el("button", { type: "submit" }, "Save layers"),
+    ),
+  );
+  return s.node;
+}
+
+/** Where the function may connect (Hearth's egress policy, docs/egress.md). */
+function egressSection(name, fnDoc) {
+  const now = (fnDoc.Hearth || {}).Egress || {};
+  const policy = el("input", { name: "egress-policy", value: now.Policy || "", spellcheck: "false" });
+  const path = `/_hearth/functions/${encodeURIComponent(name)}/egress`;
+  const said = (r) => `Egress: ${r.Policy} (${r.Source === "function" ? "the function's own" : "the server's default"}${r.Enforced ? "" : "; not enforced by this sandbox"}).`;
+  const s = section(
+    "Egress",
+    el("p", { class: "muted" }, now.Policy ? said(now) : ""),
+    el(
+      "form",
+      {
+        class: "toolbar",
+        onsubmit: (e) => {
+          e.preventDefault();
+          attempt(s.out, () => apiJson("PUT", path, { Policy: policy.value.trim() }), said);
+        },
+      },
+      field("Egress policy", policy, "all, none, or an allowlist such as tcp:203.0.113.0/24:443"),
+      el("button", { type: "submit" }, "Save egress policy"),
+      el(
+        "button",
+        {
+          type: "button",
+          onclick: () =>
+            attempt(
+              s.out,
+              async () => {
+                await api("DELETE", path);
+                const r = await apiJson("GET", path);
+                policy.value = r.Policy;
+                return r;
+              },
+              said,
+            ),
+        },
+        "Use the server's default",
+      ),
+    ),
+  );
+  return s.node;
 }
 
 async function codeTab(panel, name, fnDoc) {
@@ -327,12 +549,80 @@ async function codeTab(panel, name, fnDoc) {
     el("button", { type: "submit", class: "primary" }, "Upload"),
     out,
   );
+  const source = el("div", {});
   panel.replaceChildren(
     el("h2", {}, "Current code"),
     facts({ "SHA-256": c.CodeSha256, "Size (bytes)": c.CodeSize, Runtime: c.Runtime, Handler: c.Handler }),
+    source,
     el("h2", {}, "Upload"),
     form,
   );
+  handlerSource(source, c, fnDoc.Code && fnDoc.Code.Location);
+}
+
+/** The files a handler `dir/module.function` may be in, for the interpreted runtimes. */
+function handlerFiles(runtime, handler) {
+  const module = (handler || "").replace(/\.[^./]*$/, "");
+  if (!module) return [];
+  if ((runtime || "").startsWith("python")) return [`${module.replace(/\./g, "/")}.py`];
+  if ((runtime || "").startsWith("nodejs")) return [".js", ".mjs", ".cjs"].map((ext) => module + ext);
+  return [];
+}
+
+/** Shows the handler's file, read-only, out of the function's zip (GetFunction's
+ * Code.Location, this server's URL). Only interpreted runtimes have one to show. */
+async function handlerSource(into, c, location) {
+  const wanted = handlerFiles(c.Runtime, c.Handler);
+  if (!wanted.length || !location) return;
+  try {
+    const resp = await fetch(location, { credentials: "same-origin" });
+    if (!resp.ok) throw new Error(`the code could not be read (${resp.status})`);
+    const found = await zipEntry(new Uint8Array(await resp.arrayBuffer()), wanted);
+    if (!found) {
+      into.replaceChildren(el("p", { class: "muted" }, `The zip has no ${wanted.join(" or ")}.`));
+      return;
+    }
+    into.replaceChildren(
+      el("h2", { id: "handler-file-title" }, `Handler file: ${found.name}`),
+      el("pre", { class: "out", id: "handler-file", tabindex: 0, "aria-labelledby": "handler-file-title" }, found.text),
+    );
+  } catch (err) {
+    into.replaceChildren(alertBox("bad", `The handler file cannot be shown: ${err.message || err}`));
+  }
+}
+
+/** The first of `names` in a zip, as text (stored or deflated entries; at most 1 MB). */
+async function zipEntry(bytes, names) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = -1;
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 65557); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) throw new Error("not a zip");
+  const count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  const decoder = new TextDecoder();
+  for (let n = 0; n < count && view.getUint32(at, true) === 0x02014b50; n++) {
+    const method = view.getUint16(at + 10, true);
+    const size = view.getUint32(at + 20, true);
+    const nameLen = view.getUint16(at + 28, true);
+    const skip = nameLen + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    const local = view.getUint32(at + 42, true);
+    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLen));
+    at += 46 + skip;
+    if (!names.includes(name)) continue;
+    if (view.getUint32(at - 46 - skip + 24, true) > 1 << 20) throw new Error(`${name} is over 1 MB`);
+    const data = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const raw = bytes.subarray(data, data + size);
+    if (method === 0) return { name, text: decoder.decode(raw) };
+    if (method !== 8) throw new Error(`${name} is compressed in a way the page cannot read`);
+    const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return { name, text: await new Response(stream).text() };
+  }
+  return null;
 }
 
 function eventsKey(name) {

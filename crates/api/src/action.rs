@@ -959,6 +959,12 @@ pub(crate) const ROUTES: &[Route] = &[
         SCHEDULER_TAGS,
         sched("UntagResource", "scheduler:UntagResource"),
     ),
+    // Hearth's own: a schedule's next fire times, on the schedule's ARN (`scheduler.rs`).
+    r(
+        "GET",
+        "/schedules/{Name}/fire-times",
+        sched("GetScheduleFireTimes", "hearth:GetScheduleFireTimes"),
+    ),
     // HTTP APIs' data plane by path (`http_api/mod.rs`): merged outside authentication
     // and authorization, as API Gateway's endpoints without an authorizer are (a
     // function's resource policy decides, `http_api/permission.rs`); declared so that the

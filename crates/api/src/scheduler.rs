@@ -5,6 +5,12 @@
 //! group it names (`*` for the listings) before the typed service (`hearth-scheduler`) runs
 //! it. Answers are `application/json`; errors carry the model's status, the error shape in
 //! `x-amzn-errortype` (where botocore reads the code) and `{"Message": "..."}`.
+//!
+//! Also Hearth's own `GET /schedules/{Name}/fire-times?groupName=&MaxResults=`
+//! (GetScheduleFireTimes, IAM action `hearth:GetScheduleFireTimes` on the schedule's ARN):
+//! when a schedule fires next, which no AWS operation tells (the console's schedules page
+//! shows it). It is on the Scheduler's paths, signed for `scheduler`, rather than under
+//! `/_hearth` (the administrator's alone), so that a key granted the action may read it.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -91,6 +97,12 @@ pub(crate) const OPERATIONS: &[(&str, &str, Resource)] = &[
         "scheduler:ListTagsForResource",
         Resource::PathArn,
     ),
+    // Hearth's own: the schedule's next fire times (`groupName`, `MaxResults` in the query).
+    (
+        "GetScheduleFireTimes",
+        "hearth:GetScheduleFireTimes",
+        Resource::Schedule,
+    ),
 ];
 
 /// The routes; `action.rs` declares each (method, path) as its operation, dispatched
@@ -108,6 +120,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(group).post(group).delete(group),
         )
         .route("/tags/{ResourceArn}", get(tags).post(tags).delete(tags))
+        .route("/schedules/{Name}/fire-times", get(fire_times))
 }
 
 /// An error in the REST-JSON encoding.
@@ -279,6 +292,23 @@ async fn tags(
     serve(&s, &access, op, &arn, &uri, body).await
 }
 
+async fn fire_times(
+    State(s): State<AppState>,
+    Extension(access): Extension<Access>,
+    Path(name): Path<String>,
+    uri: Uri,
+) -> Response {
+    serve(
+        &s,
+        &access,
+        "GetScheduleFireTimes",
+        &name,
+        &uri,
+        Body::empty(),
+    )
+    .await
+}
+
 async fn serve(
     s: &AppState,
     access: &Access,
@@ -437,6 +467,12 @@ fn run(scheduler: &Scheduler, account: &str, call: &Call<'_>) -> Result<Value, W
             empty()
         }
         "ListTagsForResource" => Ok(scheduler.list_tags_for_resource(account, name)?),
+        "GetScheduleFireTimes" => Ok(scheduler.schedule_fire_times(
+            account,
+            name,
+            q.get("groupName").as_deref(),
+            q.int("MaxResults", "maxResults")?,
+        )?),
         other => Err(client(
             "UnknownOperationException",
             format!("Hearth does not implement EventBridge Scheduler's {other}"),
@@ -489,14 +525,22 @@ mod tests {
             "*"
         );
         for (op, action, _) in OPERATIONS {
-            assert_eq!(*action, format!("scheduler:{op}"));
+            // AWS's operations are their own actions; Hearth's own is a `hearth:` one.
+            let service = if *op == "GetScheduleFireTimes" {
+                "hearth"
+            } else {
+                "scheduler"
+            };
+            assert_eq!(*action, format!("{service}:{op}"));
         }
     }
 
     #[test]
     fn the_declarations_are_the_table() {
         for route in crate::action::ROUTES {
-            if route.op.action.starts_with("scheduler:") {
+            if route.op.action.starts_with("scheduler:")
+                || route.op.action == "hearth:GetScheduleFireTimes"
+            {
                 assert!(
                     OPERATIONS
                         .iter()

@@ -7,7 +7,8 @@
 //! [`timing`](records::ScheduleRecord::timing), [`window`](records::ScheduleRecord::window)
 //! and target, AWS's defaults filled in), [`Scheduler::all_schedules`],
 //! [`Scheduler::changed`] (notified after every write) and
-//! [`Scheduler::delete_completed`].
+//! [`Scheduler::delete_completed`]. Hearth's own [`Scheduler::schedule_fire_times`] tells
+//! when a schedule fires next, by the same timing.
 //!
 //! Every AWS message is in the `messages` module, each with where it was read and those
 //! not seen in an AWS answer marked UNSURE. Expressions are `hearth-schedule`'s.
@@ -15,6 +16,7 @@
 pub mod arn;
 mod checks;
 mod error;
+mod fire_times;
 mod messages;
 pub mod records;
 pub mod requests;

@@ -16,7 +16,7 @@ use crate::{checks, messages, SchedulerError};
 /// Schedules read from the store per look while a `State` filter fills a page.
 const BATCH: usize = 200;
 
-fn group_of(name: Option<&str>) -> Result<&str, SchedulerError> {
+pub(crate) fn group_of(name: Option<&str>) -> Result<&str, SchedulerError> {
     let group = name.unwrap_or(DEFAULT_GROUP);
     checks::name(group, "groupName")?;
     Ok(group)
