@@ -673,6 +673,8 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> 
             ("cloudtrail.amazonaws.com", "cloudtrail")
         } else if prefix == "AWSEvents" {
             ("events.amazonaws.com", "events")
+        } else if prefix == crate::sqs::TARGET_PREFIX.trim_end_matches('.') {
+            ("sqs.amazonaws.com", "sqs")
         } else if prefix == crate::cloudwatch::TARGET_PREFIX.trim_end_matches('.') {
             ("monitoring.amazonaws.com", "cloudwatch")
         } else {
@@ -703,8 +705,10 @@ fn describe_service(headers: &HeaderMap, body: Option<&[u8]>, account: &str) -> 
     let service = match crate::services::scope_service(headers) {
         Some(crate::cloudwatch::SCOPE) => "cloudwatch",
         Some(scope) => scope,
-        None if version.as_deref() == Some(crate::cloudwatch::VERSION) => "cloudwatch",
-        None => "iam",
+        None => version
+            .as_deref()
+            .and_then(crate::services::version_service)
+            .unwrap_or("iam"),
     }
     .to_string();
     let source = match service.as_str() {
@@ -1022,6 +1026,24 @@ mod tests {
         assert_eq!(
             (deleted.source, deleted.action.as_deref()),
             ("monitoring.amazonaws.com", Some("cloudwatch:DeleteAlarms"))
+        );
+        // Unsigned (the web console, `--auth off`): the query protocol's version names
+        // the service; SQS's JSON target its own.
+        let publish = describe_service(
+            &form,
+            Some(b"Action=Publish&Version=2010-03-31&TopicArn=t"),
+            ACCOUNT,
+        )
+        .expect("write");
+        assert_eq!(
+            (publish.source, publish.action.as_deref()),
+            ("sns.amazonaws.com", Some("sns:Publish"))
+        );
+        h.insert("x-amz-target", "AmazonSQS.SendMessage".parse().expect("h"));
+        let sent = describe_service(&h, None, ACCOUNT).expect("write");
+        assert_eq!(
+            (sent.source, sent.action.as_deref()),
+            ("sqs.amazonaws.com", Some("sqs:SendMessage"))
         );
         let params = vec![("operation".to_string(), "SetAlarmState".to_string())];
         let cbor = describe(

@@ -234,12 +234,24 @@ fn service_of_version(req: &QueryRequest) -> Option<Service> {
     {
         return Some(Service::Sns);
     }
-    match req.version.as_deref()? {
-        v if v == iam::PROTOCOL.version => Some(Service::Iam),
-        v if v == sts::PROTOCOL.version => Some(Service::Sts),
-        v if v == sqs::PROTOCOL.version => Some(Service::Sqs),
-        v if v == sns::PROTOCOL.version => Some(Service::Sns),
-        cloudwatch::VERSION => Some(Service::CloudWatch),
+    match version_service(req.version.as_deref()?)? {
+        "iam" => Some(Service::Iam),
+        "sts" => Some(Service::Sts),
+        "sqs" => Some(Service::Sqs),
+        "sns" => Some(Service::Sns),
+        _ => Some(Service::CloudWatch),
+    }
+}
+
+/// The query-protocol service (its IAM prefix) whose API version is `version`: how a
+/// request that names no service by a signature (`--auth off`, the web console's) is told.
+pub(crate) fn version_service(version: &str) -> Option<&'static str> {
+    match version {
+        v if v == iam::PROTOCOL.version => Some("iam"),
+        v if v == sts::PROTOCOL.version => Some("sts"),
+        v if v == sqs::PROTOCOL.version => Some("sqs"),
+        v if v == sns::PROTOCOL.version => Some("sns"),
+        cloudwatch::VERSION => Some("cloudwatch"),
         _ => None,
     }
 }

@@ -656,6 +656,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let stopping = async move {
         shutdown_signal().await;
         long_polls.close_long_polls();
+        // A console's live log tail never ends by itself: the graceful stop would wait.
+        hearth_api::console::close_live_tails();
     };
     hearth_serve::serve_tls(listener, app, limits, tls, stopping).await;
     // Async events still running after the grace run again at the next start.

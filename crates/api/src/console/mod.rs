@@ -9,6 +9,8 @@
 //!   router, with the session's principal as its caller in place of a signature, so the
 //!   same authorization (`authorize.rs`), audit trail and handlers see it as they see a
 //!   signed request of that principal.
+//! - `GET /console/logs/<function>?filter=<text>`: the live tail of a function's log
+//!   group as Server-Sent Events, read with the API's FilterLogEvents (`logs.rs`).
 //!
 //! Sessions are sealed cookies (`session.rs`), `HttpOnly` and `SameSite=Strict`; a change
 //! (any method but GET and HEAD) without the session's CSRF token is refused, so a page
@@ -17,6 +19,7 @@
 //! the session would have expired, so it holds on every node of a fleet.
 
 mod assets;
+mod logs;
 pub mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,6 +31,7 @@ use hearth_model::caller::Caller;
 use hearth_serve::{App, Step, Transport};
 use serde_json::json;
 
+pub use logs::close_live_tails;
 pub use session::Settings;
 use session::{Ended, Session};
 
@@ -37,6 +41,8 @@ use crate::AppState;
 const PREFIX: &str = "/console";
 /// Where its calls of the APIs go.
 const API: &str = "/api/";
+/// Where a function's live log tail is (`logs.rs`).
+const LOGS: &str = "/logs/";
 /// The header a change carries its CSRF token in.
 const CSRF_HEADER: &str = "x-hearth-csrf";
 /// How long past a session's end its sign-out is kept (clocks of nodes and store differ).
@@ -94,6 +100,9 @@ async fn serve<S: App>(state: AppState, inner: S, req: Request) -> Response {
             sign_out(&state, &settings, req.headers(), secure(&req)).await
         }
         (_, r) if r.starts_with(API) => call(&state, &settings, inner, req).await,
+        (&Method::GET, r) if r.starts_with(LOGS) => {
+            logs::tail(&state, &settings, inner, req, &r[LOGS.len()..]).await
+        }
         _ => refusal(StatusCode::NOT_FOUND, "NotFound", "No such console page."),
     }
 }
