@@ -27,12 +27,18 @@ const columns = [
 ];
 
 async function functionsPage() {
+  const hash = location.hash;
   show("Functions", el("h1", {}, "Functions"), el("p", { class: "loading" }, "Loading…"));
   let functions;
   try {
     functions = await listFunctions();
   } catch (e) {
-    show("Functions", el("h1", {}, "Functions"), alertBox("bad", String(e)));
+    functions = e;
+  }
+  // The user may have gone to another page while the list loaded: that page stays.
+  if (location.hash !== hash) return;
+  if (functions instanceof Error) {
+    show("Functions", el("h1", {}, "Functions"), alertBox("bad", String(functions)));
     return;
   }
   const sort = { key: "FunctionName", dir: 1 };
@@ -179,13 +185,18 @@ async function createPage() {
 
 
 async function functionPage(name, tabId) {
+  const hash = location.hash;
   const TABS = functionTabs();
   const tab = TABS.find((t) => t.id === tabId) || TABS[0];
   let fnDoc;
   try {
     fnDoc = await apiJson("GET", fn(name));
   } catch (e) {
-    show(name, el("h1", {}, name), alertBox("bad", String(e)));
+    fnDoc = e;
+  }
+  if (location.hash !== hash) return;
+  if (fnDoc instanceof Error) {
+    show(name, el("h1", {}, name), alertBox("bad", String(fnDoc)));
     return;
   }
   const c = fnDoc.Configuration;
