@@ -249,6 +249,7 @@ Hearth is running at $ENDPOINT (pid $server_pid, data in $DATA_DIR, log in $LOG_
   aws --profile hearth lambda list-functions
 
 The administrator key is in $CREDS (the \`hearth\` client verbs read it from there).
+The web console is at $ENDPOINT/console/: sign in with that key's id and secret.
 
 Stop the server:  kill \$(cat $PID_FILE)
 EOF

@@ -347,3 +347,24 @@ def test_the_first_page_load_is_under_300_kb_compressed(page, server):
             compressed += len(gzip.compress(resp.read()))
     answers = sum(size for url, size in entries if url not in files)
     assert compressed + answers < 300_000, entries
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_phone_sized_screen_in_light_and_dark(browser, server, client, scheme):
+    """On a 360-pixel-wide screen nothing is wider than the screen (no sideways scroll of
+    the page; wide tables scroll in their own box), and the pages pass axe-core, contrast
+    included, in the light and the dark colours."""
+    name = h.unique_name("cons-phone")
+    h.create_function(client, name)
+    with cb.new_page(browser, viewport={"width": 360, "height": 740}, color_scheme=scheme,
+                     is_mobile=True, has_touch=True) as phone:
+        cb.sign_in(phone, server)
+        phone.get_by_role("link", name=name).wait_for()
+        for where in (f"#/functions/{name}/config", f"#/functions/{name}/test", "#/functions"):
+            phone.goto(f"{server.endpoint}/console/{where}")
+            phone.wait_for_selector("main h1")
+            phone.wait_for_selector("main :is(button, .alert)")
+            width = phone.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], (where, width)
+            cb.assert_accessible(phone)
+        cb.screenshot(phone, f"phone-{scheme}")
