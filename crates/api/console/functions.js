@@ -329,6 +329,25 @@ async function attempt(out, call, done) {
   }
 }
 
+/** A section's form: its fields, a submit button that runs `save` (then says `saved(result)`),
+ * and, given `undo`, a second button that runs it. Each is `[label, call, says]`. */
+function sectionForm(s, fields, save, undo) {
+  const [saveLabel, saveCall, saved] = save;
+  return el(
+    "form",
+    {
+      class: "toolbar",
+      onsubmit: (e) => {
+        e.preventDefault();
+        attempt(s.out, saveCall, saved);
+      },
+    },
+    ...fields,
+    el("button", { type: "submit" }, saveLabel),
+    undo ? el("button", { type: "button", onclick: () => attempt(s.out, undo[1], undo[2]) }, undo[0]) : null,
+  );
+}
+
 /** Reserved concurrency (PutFunctionConcurrency) and provisioned concurrency per version or
  * alias (PutProvisionedConcurrencyConfig). */
 function concurrencySection(name, fnDoc) {
@@ -337,65 +356,59 @@ function concurrencySection(name, fnDoc) {
   const qualifier = el("select", { name: "provisioned-qualifier" });
   const provisioned = el("input", { name: "provisioned-concurrency", type: "number", min: 1, value: 1 });
   const list = el("div", {});
-  const s = section(
-    "Concurrency",
-    el(
-      "form",
-      {
-        class: "toolbar",
-        onsubmit: (e) => {
-          e.preventDefault();
-          attempt(
-            s.out,
-            () => apiJson("PUT", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`, { ReservedConcurrentExecutions: Number(reserved.value) }),
-            (r) => `Reserved concurrency set to ${r.ReservedConcurrentExecutions}.`,
-          );
-        },
-      },
-      field("Reserved concurrency", reserved, "empty: the account's unreserved pool"),
-      el("button", { type: "submit" }, "Save reserved concurrency"),
-      el(
-        "button",
-        {
-          type: "button",
-          onclick: () =>
-            attempt(
-              s.out,
-              async () => {
-                await api("DELETE", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`);
-                reserved.value = "";
-              },
-              () => "Reserved concurrency removed.",
-            ),
-        },
+  const reservedPath = `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`;
+  const provisionedPath = (q) => `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(q)}`;
+  const s = section("Concurrency", list);
+  s.node.insertBefore(
+    sectionForm(
+      s,
+      [field("Reserved concurrency", reserved, "empty: the account's unreserved pool")],
+      [
+        "Save reserved concurrency",
+        () => apiJson("PUT", reservedPath, { ReservedConcurrentExecutions: Number(reserved.value) }),
+        (r) => `Reserved concurrency set to ${r.ReservedConcurrentExecutions}.`,
+      ],
+      [
         "Remove reserved concurrency",
-      ),
-    ),
-    el(
-      "form",
-      {
-        class: "toolbar",
-        onsubmit: (e) => {
-          e.preventDefault();
-          attempt(
-            s.out,
-            async () => {
-              const r = await apiJson("PUT", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(qualifier.value)}`, {
-                ProvisionedConcurrentExecutions: Number(provisioned.value),
-              });
-              await drawProvisioned();
-              return r;
-            },
-            (r) => `Provisioned concurrency of ${qualifier.value}: ${r.RequestedProvisionedConcurrentExecutions} requested (${r.Status}).`,
-          );
+        async () => {
+          await api("DELETE", reservedPath);
+          reserved.value = "";
         },
-      },
-      field("Version or alias", qualifier),
-      field("Provisioned concurrency", provisioned),
-      el("button", { type: "submit" }, "Save provisioned concurrency"),
+        () => "Reserved concurrency removed.",
+      ],
     ),
     list,
   );
+  s.node.insertBefore(
+    sectionForm(s, [field("Version or alias", qualifier), field("Provisioned concurrency", provisioned)], [
+      "Save provisioned concurrency",
+      async () => {
+        const r = await apiJson("PUT", provisionedPath(qualifier.value), { ProvisionedConcurrentExecutions: Number(provisioned.value) });
+        await drawProvisioned();
+        return r;
+      },
+      (r) => `Provisioned concurrency of ${qualifier.value}: ${r.RequestedProvisionedConcurrentExecutions} requested (${r.Status}).`,
+    ]),
+    list,
+  );
+  const remove = (q) =>
+    el(
+      "button",
+      {
+        type: "button",
+        "aria-label": `Remove provisioned concurrency of ${q}`,
+        onclick: () =>
+          attempt(
+            s.out,
+            async () => {
+              await api("DELETE", provisionedPath(q));
+              await drawProvisioned();
+            },
+            () => `Provisioned concurrency of ${q} removed.`,
+          ),
+      },
+      "Remove",
+    );
   const drawProvisioned = async () => {
     const configs = (await apiJson("GET", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?List=ALL`)).ProvisionedConcurrencyConfigs || [];
     list.replaceChildren(
@@ -417,27 +430,7 @@ function concurrencySection(name, fnDoc) {
                   el("td", { class: "num" }, c.RequestedProvisionedConcurrentExecutions),
                   el("td", { class: "num" }, c.AllocatedProvisionedConcurrentExecutions),
                   el("td", {}, c.Status),
-                  el(
-                    "td",
-                    {},
-                    el(
-                      "button",
-                      {
-                        type: "button",
-                        "aria-label": `Remove provisioned concurrency of ${q}`,
-                        onclick: () =>
-                          attempt(
-                            s.out,
-                            async () => {
-                              await api("DELETE", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(q)}`);
-                              await drawProvisioned();
-                            },
-                            () => `Provisioned concurrency of ${q} removed.`,
-                          ),
-                      },
-                      "Remove",
-                    ),
-                  ),
+                  el("td", {}, remove(q)),
                 );
               }),
             ),
@@ -461,24 +454,14 @@ function concurrencySection(name, fnDoc) {
 /** The function's layers (UpdateFunctionConfiguration's Layers), one version ARN a line. */
 function layersSection(name, c) {
   const layers = el("textarea", { class: "code", name: "layers", rows: 3, spellcheck: "false" }, (c.Layers || []).map((l) => l.Arn).join("\n"));
-  const s = section(
-    "Layers",
-    el(
-      "form",
-      {
-        onsubmit: (e) => {
-          e.preventDefault();
-          const arns = layers.value.split(/\s+/).filter(Boolean);
-          attempt(
-            s.out,
-            () => apiJson("PUT", `${fn(name)}/configuration`, { Layers: arns }),
-            (r) => `Layers saved: ${(r.Layers || []).length}.`,
-          );
-        },
-      },
-      field("Layer version ARNs", layers, "one a line, in the order they are extracted"),
-      el("button", { type: "submit" }, "Save layers"),
-    ),
+  const s = section("Layers");
+  s.node.insertBefore(
+    sectionForm(s, [field("Layer version ARNs", layers, "one a line, in the order they are extracted")], [
+      "Save layers",
+      () => apiJson("PUT", `${fn(name)}/configuration`, { Layers: layers.value.split(/\s+/).filter(Boolean) }),
+      (r) => `Layers saved: ${(r.Layers || []).length}.`,
+    ]),
+    s.out,
   );
   return s.node;
 }
@@ -489,39 +472,24 @@ function egressSection(name, fnDoc) {
   const policy = el("input", { name: "egress-policy", value: now.Policy || "", spellcheck: "false" });
   const path = `/_hearth/functions/${encodeURIComponent(name)}/egress`;
   const said = (r) => `Egress: ${r.Policy} (${r.Source === "function" ? "the function's own" : "the server's default"}${r.Enforced ? "" : "; not enforced by this sandbox"}).`;
-  const s = section(
-    "Egress",
-    el("p", { class: "muted" }, now.Policy ? said(now) : ""),
-    el(
-      "form",
-      {
-        class: "toolbar",
-        onsubmit: (e) => {
-          e.preventDefault();
-          attempt(s.out, () => apiJson("PUT", path, { Policy: policy.value.trim() }), said);
-        },
-      },
-      field("Egress policy", policy, "all, none, or an allowlist such as tcp:203.0.113.0/24:443"),
-      el("button", { type: "submit" }, "Save egress policy"),
-      el(
-        "button",
-        {
-          type: "button",
-          onclick: () =>
-            attempt(
-              s.out,
-              async () => {
-                await api("DELETE", path);
-                const r = await apiJson("GET", path);
-                policy.value = r.Policy;
-                return r;
-              },
-              said,
-            ),
-        },
+  const s = section("Egress", el("p", { class: "muted" }, now.Policy ? said(now) : ""));
+  s.node.insertBefore(
+    sectionForm(
+      s,
+      [field("Egress policy", policy, "all, none, or an allowlist such as tcp:203.0.113.0/24:443")],
+      ["Save egress policy", () => apiJson("PUT", path, { Policy: policy.value.trim() }), said],
+      [
         "Use the server's default",
-      ),
+        async () => {
+          await api("DELETE", path);
+          const r = await apiJson("GET", path);
+          policy.value = r.Policy;
+          return r;
+        },
+        said,
+      ],
     ),
+    s.out,
   );
   return s.node;
 }
