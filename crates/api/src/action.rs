@@ -675,6 +675,13 @@ pub(crate) const ROUTES: &[Route] = &[
         "/_hearth/cost",
         lambda("GetCost", "hearth:GetCost", Any),
     ),
+    // Power tuning run by the server (`tune.rs`): its steps are authorised one by one as
+    // the caller's own requests (CreateFunction, Invoke, DeleteFunction of the copies).
+    r(
+        "POST",
+        "/_hearth/tune/{function}",
+        lambda("TuneFunction", "hearth:TuneFunction", UnqualifiedFunction),
+    ),
     // Prometheus's scrape: outside the signature check, it checks its bearer token
     // itself (`prometheus.rs`).
     r(

@@ -65,6 +65,7 @@ mod sqs;
 pub mod sts;
 mod tags;
 mod tenant;
+mod tune;
 mod version_request;
 mod versions;
 
@@ -280,6 +281,7 @@ pub fn router_with(
         .route("/_hearth/queue", get(hearth::queue))
         .route("/_hearth/metering", get(hearth::metering))
         .route("/_hearth/cost", get(cost::cost))
+        .route("/_hearth/tune/{function}", post(tune::tune))
         .route("/_hearth/nodes", get(hearth::nodes))
         .route("/_hearth/nodes/{id}/drain", post(hearth::drain))
         .route("/_hearth/nodes/{id}/undrain", post(hearth::undrain))
@@ -343,6 +345,8 @@ pub fn router_with(
             )))
             // The web console: its pages, and its calls of the API passed on inward as
             // its session's principal (`console/`).
-            .layer(hearth_serve::GateLayer(console::Console(state))),
+            .layer(hearth_serve::GateLayer(console::Console(state)))
+            // Power tuning's requests go through the router as its caller (`tune.rs`).
+            .layer(hearth_serve::GateLayer(tune::SelfCalls)),
     )
 }

@@ -1,7 +1,7 @@
 //! Pictures of a tuning run: a terminal chart (a bar of duration and one of cost per size)
 //! and an SVG file with the same figures (bars for duration, a line for cost).
 
-use super::stats::SizeStats;
+use hearth_tune::SizeStats;
 
 /// The widest bar of the terminal chart, in characters.
 const BAR: usize = 30;

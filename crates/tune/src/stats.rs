@@ -7,7 +7,7 @@
 //! whether its default trims 20% in all or 20% at each end).
 
 use hearth_cost::ArchPrices;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one invocation's REPORT line says.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,7 +17,7 @@ pub struct Sample {
 }
 
 /// One memory size's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SizeStats {
     #[serde(rename = "MemoryMB")]
@@ -34,7 +34,8 @@ pub struct SizeStats {
 }
 
 /// How to choose among sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     Cost,
