@@ -12,6 +12,7 @@ refused, a signed-out session stays refused, an idle one ends.
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -368,3 +369,35 @@ def test_a_phone_sized_screen_in_light_and_dark(browser, server, client, scheme)
             assert width[0] <= width[1], (where, width)
             cb.assert_accessible(phone)
         cb.screenshot(phone, f"phone-{scheme}")
+
+
+def test_sign_ins_are_in_the_audit_trail(server, tmp_path):
+    """A console sign-in is CloudTrail's ConsoleLogin from signin.amazonaws.com: refused
+    (a wrong secret, recorded against the key's user) and accepted."""
+    user = h.unique_name("signer")
+    akid, secret = h.user_key(server, tmp_path, "000000000000", user, None)
+    body = json.dumps({"AccessKeyId": akid, "SecretAccessKey": "wrong"}).encode()
+    req = urllib.request.Request(f"{server.endpoint}/console/session", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("a wrong secret signed in")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403
+    cb.session_cookie(server, (akid, secret))
+
+    trail = h.service_client(server.endpoint, "cloudtrail")
+    deadline = time.monotonic() + 10
+    while True:
+        events = [e for e in trail.lookup_events(LookupAttributes=[
+            {"AttributeKey": "Username", "AttributeValue": user}])["Events"]
+            if e["EventName"] == "ConsoleLogin"]
+        if len(events) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    records = [json.loads(e["CloudTrailEvent"]) for e in reversed(events)]
+    assert [(r["eventSource"], r.get("errorCode")) for r in records] == [
+        ("signin.amazonaws.com", "Failed authentication"), ("signin.amazonaws.com", None)]
+    assert {r["userIdentity"]["arn"] for r in records} == {
+        f"arn:aws:iam::000000000000:user/{user}"}
+    assert {r["userIdentity"]["accessKeyId"] for r in records} == {akid}

@@ -489,6 +489,51 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A sign-in to the web console, as CloudTrail records one: `ConsoleLogin` from
+/// `signin.amazonaws.com`, the key's principal (who tried, when the key exists: a wrong
+/// secret is recorded against it; an unknown key in the default account's trail), and
+/// the error `Failed authentication` when refused.
+pub(crate) fn console_login(
+    s: &AppState,
+    req: &axum::http::request::Parts,
+    access_key_id: &str,
+    principal: Option<&Caller>,
+    succeeded: bool,
+) {
+    let (principal_type, user_name) = principal.map_or(("Unknown", String::new()), identity);
+    let transport = req.extensions.get::<Transport>().copied();
+    s.engine.record_audit(AuditEvent {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        time_ms: hearth_model::time::now_ms(),
+        account: principal.map_or_else(
+            || hearth_model::arn::ACCOUNT.to_string(),
+            |c| c.account.clone(),
+        ),
+        principal_arn: principal.map_or_else(String::new, |c| c.arn.clone()),
+        principal_id: principal.map_or_else(String::new, |c| c.user_id.clone()),
+        principal_type: principal_type.to_string(),
+        user_name,
+        access_key_id: Some(access_key_id.to_string()),
+        event_source: "signin.amazonaws.com".to_string(),
+        event_name: "ConsoleLogin".to_string(),
+        action: None,
+        resource_arn: None,
+        resource_account: None,
+        resource_type: None,
+        source_ip: transport.map_or_else(String::new, |t| t.peer.ip().to_string()),
+        user_agent: header(&req.headers, "user-agent"),
+        request_id: req
+            .extensions
+            .get::<RequestId>()
+            .map_or_else(String::new, |r| r.0.clone()),
+        region: REGION.to_string(),
+        secure: transport.is_some_and(|t| t.secure),
+        status: if succeeded { 200 } else { 403 },
+        error_code: (!succeeded).then(|| "Failed authentication".to_string()),
+        request_parameters: None,
+    });
+}
+
 /// CloudTrail's `userIdentity.type` and `Username` of a caller.
 fn identity(c: &Caller) -> (&'static str, String) {
     match &c.kind {

@@ -275,7 +275,8 @@ struct SignIn {
 /// `POST /console/session`: `{"AccessKeyId": ..., "SecretAccessKey": ...}`.
 async fn sign_in(state: &AppState, settings: &Settings, req: Request) -> Response {
     let secure = secure(&req);
-    let bytes = match crate::body::read(req.into_body(), SIGN_IN_MAX, "SignIn").await {
+    let (parts, body) = req.into_parts();
+    let bytes = match crate::body::read(body, SIGN_IN_MAX, "SignIn").await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
@@ -289,13 +290,30 @@ async fn sign_in(state: &AppState, settings: &Settings, req: Request) -> Respons
             "Sign in with {\"AccessKeyId\": ..., \"SecretAccessKey\": ...}.",
         );
     };
-    let caller = state.options.keys.as_ref().and_then(|keys| {
-        hearth_auth::sign_in(keys, given.access_key_id.trim(), &given.secret_access_key)
-    });
+    let access_key_id = given.access_key_id.trim();
+    let caller = state
+        .options
+        .keys
+        .as_ref()
+        .and_then(|keys| hearth_auth::sign_in(keys, access_key_id, &given.secret_access_key));
+    // Who tried, for the audit trail: the key's owner, whether or not the secret was right.
+    let owner = state
+        .options
+        .keys
+        .as_ref()
+        .and_then(|keys| hearth_auth::KeyLookup::lookup(keys, access_key_id))
+        .map(|k| k.caller.clone());
+    crate::audit::console_login(
+        state,
+        &parts,
+        access_key_id,
+        owner.as_ref(),
+        caller.is_some(),
+    );
     match caller {
         Some(caller) => {
-            tracing::info!(arn = %caller.arn, access_key_id = %given.access_key_id, "signed in to the console");
-            issue(state, settings, given.access_key_id.trim(), &caller, secure)
+            tracing::info!(arn = %caller.arn, access_key_id, "signed in to the console");
+            issue(state, settings, access_key_id, &caller, secure)
         }
         None => refusal(
             StatusCode::FORBIDDEN,
