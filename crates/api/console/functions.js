@@ -604,16 +604,83 @@ async function zipEntry(bytes, names) {
   return null;
 }
 
+// Saved test events are the function's shareable events, kept as Lambda's console and
+// `sam remote test-event` keep them: one EventBridge Schemas schema per function,
+// `_<function>-schema` in the registry `lambda-testevent-schemas`, each event an example of
+// its OpenAPI document (`components.examples.<event name>.value`).
+const TEST_EVENT_REGISTRY = "lambda-testevent-schemas";
+
+/** The schema that holds a function's shareable events. */
 function eventsKey(name) {
-  return `hearth.console.events.${name}`;
+  const plain = name.startsWith("arn:") ? name.split(":")[6] : name;
+  return `_${plain}-schema`;
 }
 
-function savedEvents(name) {
+function eventsPath(name) {
+  return `/v1/registries/name/${TEST_EVENT_REGISTRY}/schemas/name/${encodeURIComponent(eventsKey(name))}`;
+}
+
+/** The function's shareable events, by name (JSON text), and the schema's document (null
+ * when the function has none yet). */
+async function savedEvents(name) {
+  let described;
   try {
-    return JSON.parse(localStorage.getItem(eventsKey(name)) || "{}");
-  } catch (_) {
-    return {};
+    described = await apiJson("GET", eventsPath(name));
+  } catch (err) {
+    if (err.code === "NotFoundException") return { events: {}, doc: null };
+    throw err;
   }
+  let doc;
+  try {
+    doc = JSON.parse(described.Content);
+  } catch (_) {
+    throw new Error(`The schema ${eventsKey(name)} is not JSON`);
+  }
+  const examples = (doc.components && doc.components.examples) || {};
+  const events = {};
+  for (const [k, v] of Object.entries(examples)) {
+    if (v && "value" in v) events[k] = JSON.stringify(v.value, null, 2);
+  }
+  return { events, doc };
+}
+
+/** The registry of shareable events, made on first use as Lambda's console makes it. */
+async function ensureEventRegistry() {
+  const path = `/v1/registries/name/${TEST_EVENT_REGISTRY}`;
+  try {
+    await apiJson("GET", path);
+  } catch (err) {
+    if (err.code !== "NotFoundException") throw err;
+    try {
+      await apiJson("POST", path, { Description: "Shareable test events of Lambda functions" });
+    } catch (made) {
+      if (made.code !== "ConflictException") throw made;
+    }
+  }
+}
+
+/** Writes the function's events (`doc`, or a new document when `had` is false) back: a new
+ * version of the schema, its creation, or its deletion when no event is left. */
+async function writeEvents(name, doc, had) {
+  const content = JSON.stringify(doc);
+  if (had && Object.keys(doc.components.examples).length === 0) {
+    await api("DELETE", eventsPath(name));
+  } else if (had) {
+    await apiJson("PUT", eventsPath(name), { Type: "OpenApi3", Content: content });
+  } else {
+    await apiJson("POST", eventsPath(name), { Type: "OpenApi3", Content: content });
+  }
+}
+
+/** What a refusal of the schemas' operations means here. */
+function eventsError(err) {
+  if (err.code === "ForbiddenException" || err.code === "AccessDeniedException") {
+    return `Your key may not use shareable test events: they are kept in EventBridge Schemas ` +
+      `(registry ${TEST_EVENT_REGISTRY}), which needs the schemas:DescribeRegistry, ` +
+      `schemas:CreateRegistry, schemas:DescribeSchema, schemas:CreateSchema, ` +
+      `schemas:UpdateSchema and schemas:DeleteSchema actions. (${err})`;
+  }
+  return String(err);
 }
 
 /** The figures of a REPORT line, by name. */
@@ -629,20 +696,91 @@ function reportFigures(log) {
 }
 
 async function testTab(panel, name) {
-  const saved = savedEvents(name);
+  let saved = {};
   const editor = el("textarea", { class: "code", name: "event", spellcheck: "false" }, '{\n  "key": "value"\n}');
   const eventName = el("input", { name: "event-name", placeholder: "my-event" });
   const picker = el("select", { name: "saved-event" }, el("option", { value: "" }, "—"));
+  const eventsOut = el("div", { "aria-live": "polite" });
   const refreshPicker = () => {
+    const chosen = picker.value;
     picker.replaceChildren(el("option", { value: "" }, "—"), ...Object.keys(saved).sort().map((k) => el("option", { value: k }, k)));
+    if (chosen in saved) picker.value = chosen;
   };
-  refreshPicker();
+  const load = async () => {
+    try {
+      saved = (await savedEvents(name)).events;
+      refreshPicker();
+      return true;
+    } catch (err) {
+      eventsOut.replaceChildren(alertBox("bad", eventsError(err)));
+      return false;
+    }
+  };
   picker.addEventListener("change", () => {
     if (picker.value) {
       editor.value = saved[picker.value];
       eventName.value = picker.value;
     }
   });
+  // Read, change and write back the function's schema: the events another tab or
+  // `sam remote test-event` saved meanwhile are kept.
+  const change = async (edit, done) => {
+    eventsOut.replaceChildren();
+    try {
+      await ensureEventRegistry();
+      const { doc, events } = await savedEvents(name);
+      const had = doc !== null;
+      const d = had ? doc : {
+        openapi: "3.0.0",
+        info: { version: "1.0.0", title: "Event" },
+        paths: {},
+        components: { schemas: { Event: { type: "object" } } },
+      };
+      d.components = d.components || {};
+      d.components.examples = d.components.examples || {};
+      if (edit(d.components.examples, events) === false) return;
+      await writeEvents(name, d, had);
+      await load();
+      eventsOut.replaceChildren(alertBox("good", done));
+    } catch (err) {
+      eventsOut.replaceChildren(alertBox("bad", eventsError(err)));
+    }
+  };
+  const save = () => {
+    const k = eventName.value.trim();
+    if (!k) {
+      eventsOut.replaceChildren(alertBox("bad", "Give the event a name to save it."));
+      return;
+    }
+    let value;
+    try {
+      value = JSON.parse(editor.value);
+    } catch (e) {
+      eventsOut.replaceChildren(alertBox("bad", `The event is not JSON: ${e.message}`));
+      return;
+    }
+    return change((examples) => {
+      examples[k] = { value };
+    }, `Saved the shareable event ${k}.`).then(() => {
+      if (k in saved) picker.value = k;
+    });
+  };
+  const remove = () => {
+    const k = picker.value || eventName.value.trim();
+    if (!k) {
+      eventsOut.replaceChildren(alertBox("bad", "Choose a saved event to delete."));
+      return;
+    }
+    return change((examples) => {
+      if (!(k in examples)) {
+        eventsOut.replaceChildren(alertBox("bad", `There is no saved event ${k}.`));
+        return false;
+      }
+      delete examples[k];
+    }, `Deleted the shareable event ${k}.`).then(() => {
+      picker.value = "";
+    });
+  };
   const out = el("div", { "aria-live": "polite" });
   const result = el("section", { "aria-label": "Result" });
   const invoke = async () => {
@@ -691,29 +829,18 @@ async function testTab(panel, name) {
     el(
       "div",
       { class: "toolbar" },
-      field("Saved event", picker),
+      field("Saved event", picker, "Shareable: kept for the account on the server (EventBridge Schemas)"),
       field("Event name", eventName),
-      el(
-        "button",
-        {
-          type: "button",
-          onclick: () => {
-            const k = eventName.value.trim();
-            if (!k) return;
-            saved[k] = editor.value;
-            localStorage.setItem(eventsKey(name), JSON.stringify(saved));
-            refreshPicker();
-            picker.value = k;
-          },
-        },
-        "Save event",
-      ),
+      el("button", { type: "button", onclick: save }, "Save event"),
+      el("button", { type: "button", onclick: remove }, "Delete event"),
     ),
+    eventsOut,
     field("Event JSON", editor),
     el("button", { type: "button", class: "primary", onclick: invoke }, "Invoke"),
     out,
     result,
   );
+  await load();
 }
 
 async function versionsTab(panel, name) {

@@ -151,6 +151,15 @@ const fn sched(name: &'static str, action: &'static str) -> Operation {
     Operation::new(name, action, ResourceOf::Dispatched)
 }
 
+const SCHEMAS_REGISTRY: &str = "/v1/registries/name/{registryName}";
+const SCHEMAS_SCHEMA: &str = "/v1/registries/name/{registryName}/schemas/name/{schemaName}";
+
+/// An EventBridge Schemas operation (`schemas/` checks these against its table on the
+/// registry or schema its path names).
+const fn schemas_op(name: &'static str, action: &'static str) -> Operation {
+    Operation::new(name, action, ResourceOf::Dispatched)
+}
+
 const PROVISIONED: &str = "/2019-09-30/functions/{function}/provisioned-concurrency";
 const EVENT_CONFIG: &str = "/2019-09-25/functions/{function}/event-invoke-config";
 const URL: &str = "/2021-10-31/functions/{function}/url";
@@ -965,6 +974,63 @@ pub(crate) const ROUTES: &[Route] = &[
         "DELETE",
         SCHEDULER_TAGS,
         sched("UntagResource", "scheduler:UntagResource"),
+    ),
+    // EventBridge Schemas (`schemas/`): each route one operation, checked by its
+    // dispatcher against its `OPERATIONS` on the registry or schema the path names.
+    r(
+        "GET",
+        "/v1/registries",
+        schemas_op("ListRegistries", "schemas:ListRegistries"),
+    ),
+    r(
+        "POST",
+        SCHEMAS_REGISTRY,
+        schemas_op("CreateRegistry", "schemas:CreateRegistry"),
+    ),
+    r(
+        "GET",
+        SCHEMAS_REGISTRY,
+        schemas_op("DescribeRegistry", "schemas:DescribeRegistry"),
+    ),
+    r(
+        "DELETE",
+        SCHEMAS_REGISTRY,
+        schemas_op("DeleteRegistry", "schemas:DeleteRegistry"),
+    ),
+    r(
+        "GET",
+        "/v1/registries/name/{registryName}/schemas",
+        schemas_op("ListSchemas", "schemas:ListSchemas"),
+    ),
+    r(
+        "POST",
+        SCHEMAS_SCHEMA,
+        schemas_op("CreateSchema", "schemas:CreateSchema"),
+    ),
+    r(
+        "GET",
+        SCHEMAS_SCHEMA,
+        schemas_op("DescribeSchema", "schemas:DescribeSchema"),
+    ),
+    r(
+        "PUT",
+        SCHEMAS_SCHEMA,
+        schemas_op("UpdateSchema", "schemas:UpdateSchema"),
+    ),
+    r(
+        "DELETE",
+        SCHEMAS_SCHEMA,
+        schemas_op("DeleteSchema", "schemas:DeleteSchema"),
+    ),
+    r(
+        "GET",
+        "/v1/registries/name/{registryName}/schemas/name/{schemaName}/versions",
+        schemas_op("ListSchemaVersions", "schemas:ListSchemaVersions"),
+    ),
+    r(
+        "DELETE",
+        "/v1/registries/name/{registryName}/schemas/name/{schemaName}/version/{schemaVersion}",
+        schemas_op("DeleteSchemaVersion", "schemas:DeleteSchemaVersion"),
     ),
     // Hearth's own: a schedule's next fire times, on the schedule's ARN (`scheduler.rs`).
     r(

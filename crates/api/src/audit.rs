@@ -427,6 +427,9 @@ async fn write(
         // Scheduler's members are not listed in `audit_params` (a target's Input may
         // carry secrets): left out.
         (Some(d), false) if d.source == "scheduler.amazonaws.com" => None,
+        // Nor are EventBridge Schemas' (a schema's content is a function's test events,
+        // which may carry secrets).
+        (Some(d), false) if d.source == "schemas.amazonaws.com" => None,
         (Some(_), false) => crate::audit_params::rest(&params, &query, whole.as_deref()),
     };
     let transport = parts.extensions.get::<Transport>().copied();
@@ -606,6 +609,9 @@ fn describe(
             resource: None,
         });
     }
+    if crate::schemas::is_schemas_path(matched) {
+        return describe_schemas(method, &param, declared, account);
+    }
     if crate::auth::scheduler_path(matched) {
         return Some(describe_scheduler(
             matched, &param, query, declared, account,
@@ -702,6 +708,40 @@ fn describe_scheduler(
         action: declared.map(|o| o.action.to_string()),
         resource,
     }
+}
+
+/// A write of EventBridge Schemas: its operation and action, and the registry or schema
+/// its path names.
+fn describe_schemas(
+    method: &Method,
+    param: &dyn Fn(&[&str]) -> Option<String>,
+    declared: Option<Operation>,
+    account: &str,
+) -> Option<Described> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let region = hearth_model::arn::REGION;
+    let resource = match (param(&["registryName"]), param(&["schemaName"])) {
+        (Some(r), Some(s)) => Some((
+            format!("arn:aws:schemas:{region}:{account}:schema/{r}/{s}"),
+            "AWS::EventSchemas::Schema",
+        )),
+        (Some(r), None) => Some((
+            format!("arn:aws:schemas:{region}:{account}:registry/{r}"),
+            "AWS::EventSchemas::Registry",
+        )),
+        _ => None,
+    };
+    Some(Described {
+        source: "schemas.amazonaws.com",
+        name: declared.map_or_else(
+            || format!("{method} /v1/registries"),
+            |o| o.name.to_string(),
+        ),
+        action: declared.map(|o| o.action.to_string()),
+        resource,
+    })
 }
 
 /// A `POST /` request of a JSON service (`X-Amz-Target`) or of the query protocol
@@ -892,6 +932,60 @@ mod tests {
             None,
             ACCOUNT,
         )
+    }
+
+    #[test]
+    fn schemas_writes_name_their_registry_or_schema_and_reads_are_not_recorded() {
+        let op = crate::action::Operation::new(
+            "UpdateSchema",
+            "schemas:UpdateSchema",
+            crate::action::ResourceOf::Dispatched,
+        );
+        let params = vec![
+            (
+                "registryName".to_string(),
+                "lambda-testevent-schemas".to_string(),
+            ),
+            ("schemaName".to_string(), "_f-schema".to_string()),
+        ];
+        let path = "/v1/registries/name/{registryName}/schemas/name/{schemaName}";
+        let updated = describe(
+            &Method::PUT,
+            path,
+            &params,
+            "",
+            (&HeaderMap::new(), None),
+            Some(op),
+            ACCOUNT,
+        );
+        assert_eq!(
+            updated,
+            Some(Described {
+                source: "schemas.amazonaws.com",
+                name: "UpdateSchema".into(),
+                action: Some("schemas:UpdateSchema".into()),
+                resource: Some((
+                    "arn:aws:schemas:us-east-1:000000000000:schema/lambda-testevent-schemas/_f-schema"
+                        .into(),
+                    "AWS::EventSchemas::Schema"
+                )),
+            })
+        );
+        let registry = d(
+            Method::POST,
+            "/v1/registries/name/{registryName}",
+            &[("registryName", "r")],
+            "",
+        )
+        .expect("a write");
+        assert_eq!(
+            registry.resource,
+            Some((
+                "arn:aws:schemas:us-east-1:000000000000:registry/r".into(),
+                "AWS::EventSchemas::Registry"
+            ))
+        );
+        assert_eq!(d(Method::GET, path, &[("registryName", "r")], ""), None);
     }
 
     #[test]

@@ -64,6 +64,9 @@ fn classify(req: &Request) -> (Protocol, ServiceCheck<'static>) {
     if scheduler_path(req.uri().path()) {
         return (Protocol::RestJson, ServiceCheck::Is("scheduler"));
     }
+    if crate::schemas::is_schemas_path(req.uri().path()) {
+        return (Protocol::RestJson, ServiceCheck::Is("schemas"));
+    }
     if req.uri().path() != "/" {
         return (Protocol::RestJson, ServiceCheck::Is("lambda"));
     }

@@ -58,6 +58,7 @@ mod reference;
 mod request_id;
 mod role_check;
 mod scheduler;
+mod schemas;
 mod services;
 mod shape;
 mod sns;
@@ -305,6 +306,8 @@ pub fn router_with(
         // EventBridge Scheduler's REST-JSON paths (`/schedules`, `/schedule-groups`,
         // `/tags/{ResourceArn}`).
         .merge(scheduler::routes())
+        // EventBridge Schemas' REST-JSON paths (`/v1/registries/...`).
+        .merge(schemas::routes())
         // CloudWatch's Smithy RPC v2 CBOR paths (`/service/<Service>/operation/<Op>`).
         .route(
             "/service/{service}/operation/{operation}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::{
     AuditStore, ChangeStore, CodeStore, ConsoleStore, EventsStore, FleetStore, HttpApiStore,
     KeyStore, KmsStore, LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore,
-    ResourceStore, RoleStore, SnsStore, SqliteStore, SqsStore, StoreError,
+    ResourceStore, RoleStore, SchemaStore, SnsStore, SqliteStore, SqsStore, StoreError,
 };
 
 /// A store's parts. Cheap to clone (one reference count: a handle is cloned with every
@@ -37,6 +37,7 @@ struct Parts {
     metrics: Arc<dyn MetricStore>,
     layers: Arc<dyn LayerStore>,
     console: Arc<dyn ConsoleStore>,
+    schemas: Arc<dyn SchemaStore>,
 }
 
 impl Store {
@@ -95,6 +96,7 @@ impl Store {
             + MetricStore
             + LayerStore
             + ConsoleStore
+            + SchemaStore
             + 'static,
     {
         let parts = Parts {
@@ -116,6 +118,7 @@ impl Store {
             metrics: backend.clone(),
             layers: backend.clone(),
             console: backend.clone(),
+            schemas: backend.clone(),
             changes: backend,
         };
         Self {
@@ -231,6 +234,11 @@ impl Store {
     /// The web console's signed-out sessions, shared by every node of a fleet.
     pub fn console(&self) -> &dyn ConsoleStore {
         &*self.parts.console
+    }
+
+    /// EventBridge Schemas' registries and schemas, per account.
+    pub fn schemas(&self) -> &dyn SchemaStore {
+        &*self.parts.schemas
     }
 
     pub(crate) fn change_store(&self) -> Arc<dyn ChangeStore> {

@@ -37,6 +37,7 @@ mod queue;
 mod resources;
 mod retention;
 mod roles;
+mod schemas;
 pub mod seal;
 mod sealed_env;
 mod sns;
@@ -73,7 +74,7 @@ pub use tokens::TokenLease;
 pub use traits::{
     AuditStore, ChangeStore, CodeStore, ConsoleStore, Edited, EventsStore, HttpApiStore, KeyStore,
     KmsStore, LayerStore, LogStore, MappingStore, MetadataStore, MetricStore, QueueStore,
-    ResourceStore, RoleStore, SnsStore, SqsStore,
+    ResourceStore, RoleStore, SchemaRow, SchemaStore, SnsStore, SqsStore,
 };
 pub use versions::Publish;
 pub use writer::{Ack, Change, CommitHook, Committed, Durability, Writer, LOG_BACKLOG};

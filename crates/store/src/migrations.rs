@@ -78,6 +78,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     QUEUE_TRACES,
     LAYERS,
     CONSOLE_SIGNOUTS,
+    SCHEMA_REGISTRIES,
 ];
 
 /// The web console's signed-out sessions (`console.rs`). Its own constant so that a
@@ -90,6 +91,18 @@ const CONSOLE_SIGNOUTS: Migration = Migration {
 
 fn console_signouts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::console::SCHEMA)
+}
+
+/// EventBridge Schemas' registries and schema versions (`schemas.rs`). Its own constant
+/// so that a step added beside it renumbers simply.
+const SCHEMA_REGISTRIES: Migration = Migration {
+    version: 20,
+    name: "EventBridge Schemas registries and schemas",
+    apply: schema_registries,
+};
+
+fn schema_registries(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::schemas::SCHEMA)
 }
 
 /// Lambda layers' versions and their numbering (`layers.rs`). Its own constant so that
@@ -557,6 +570,8 @@ mod tests {
                 "provisioned",
                 "queue",
                 "roles",
+                "schema_registries",
+                "schema_versions",
                 "sns_dedup",
                 "sns_deliveries",
                 "sns_settings",

@@ -536,6 +536,94 @@ pub trait ConsoleStore: Send + Sync {
     fn console_session_ended(&self, id: &str) -> Result<bool, StoreError>;
 }
 
+/// One schema of a registry as a listing shows it: its name, how many versions it has,
+/// and its latest version's number and record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaRow {
+    pub name: String,
+    pub versions: i64,
+    pub version: i64,
+    pub data: String,
+}
+
+/// EventBridge Schemas (`schemas`): each account's registries as JSON records keyed by
+/// (account, name), and their schemas' versions as JSON records keyed by (account,
+/// registry, schema, version), versions numbered from 1. The records' shapes are the API
+/// layer's; the store only keeps them. Deleting a registry deletes its schemas; deleting
+/// a schema deletes all its versions.
+pub trait SchemaStore: Send + Sync {
+    /// Inserts a registry of `account`; `Exists` if it has one of that name.
+    fn insert_schema_registry(
+        &self,
+        account: &str,
+        name: &str,
+        data: &str,
+    ) -> Result<(), StoreError>;
+    /// A registry's record.
+    fn get_schema_registry(&self, account: &str, name: &str) -> Result<Option<String>, StoreError>;
+    /// `account`'s registries whose names start with `prefix`, in name order, after the
+    /// name `after`, at most `limit`: (name, record).
+    fn list_schema_registries(
+        &self,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Deletes a registry and its schemas; false if there was none.
+    fn delete_schema_registry(&self, account: &str, name: &str) -> Result<bool, StoreError>;
+    /// Adds version `version` of a schema of a registry; `Exists` if the schema has that
+    /// version already (another writer's); false (nothing stored) if the registry is gone.
+    fn insert_schema_version(
+        &self,
+        account: &str,
+        registry: &str,
+        schema: &str,
+        version: i64,
+        data: &str,
+    ) -> Result<bool, StoreError>;
+    /// A schema's version `version`, or its latest with `None`: (version, record).
+    fn get_schema_version(
+        &self,
+        account: &str,
+        registry: &str,
+        schema: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(i64, String)>, StoreError>;
+    /// A registry's schemas whose names start with `prefix`, in name order, after the
+    /// name `after`, at most `limit`.
+    fn list_schemas(
+        &self,
+        account: &str,
+        registry: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SchemaRow>, StoreError>;
+    /// A schema's versions in order: (version, record).
+    fn list_schema_versions(
+        &self,
+        account: &str,
+        registry: &str,
+        schema: &str,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Deletes a schema with all its versions; false if there was none.
+    fn delete_schema(
+        &self,
+        account: &str,
+        registry: &str,
+        schema: &str,
+    ) -> Result<bool, StoreError>;
+    /// Deletes one version of a schema; false if it had none of that number.
+    fn delete_schema_version(
+        &self,
+        account: &str,
+        registry: &str,
+        schema: &str,
+        version: i64,
+    ) -> Result<bool, StoreError>;
+}
+
 /// API Gateway HTTP APIs (`apigatewayv2`): each API one JSON record keyed by its id, and
 /// its integrations, routes, stages and deployments as JSON child records keyed by
 /// (API, kind, id). The records' shapes are the API layer's; the store only keeps them.

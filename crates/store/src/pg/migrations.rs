@@ -99,6 +99,7 @@ const MIGRATIONS: &[Migration] = &[
     QUEUE_TRACES,
     LAYERS,
     CONSOLE_SIGNOUTS,
+    SCHEMA_REGISTRIES,
 ];
 
 /// The web console's signed-out sessions (`console.rs`): a new table, unseen by older
@@ -114,6 +115,19 @@ const CONSOLE_SIGNOUTS: Migration = Migration {
 
 fn console_signouts() -> String {
     super::console::SCHEMA.to_string()
+}
+
+/// EventBridge Schemas' registries and schema versions (`schemas.rs`): new tables, unseen
+/// by older nodes. Its own constant so that a step added beside it renumbers simply.
+const SCHEMA_REGISTRIES: Migration = Migration {
+    version: 15,
+    name: "EventBridge Schemas registries and schemas",
+    sql: schema_registries,
+    breaks_older: false,
+};
+
+fn schema_registries() -> String {
+    super::schemas::SCHEMA.to_string()
 }
 
 /// Lambda layers' versions and their numbering (`layers.rs`): new tables, unseen by

@@ -23,6 +23,7 @@ mod mappings;
 mod metadata;
 mod metrics;
 mod migrations;
+mod schemas;
 pub use migrations::migrate_url;
 mod pool;
 mod queue;

@@ -52,6 +52,7 @@ mod queue;
 mod records;
 mod resources;
 mod roles;
+mod schemas;
 mod sns;
 mod sqs;
 mod tokens;

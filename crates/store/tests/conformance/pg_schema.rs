@@ -97,6 +97,8 @@ fn a_fresh_database_gets_every_table() {
             "provisioned",
             "queue",
             "roles",
+            "schema_registries",
+            "schema_versions",
             "sns_dedup",
             "sns_deliveries",
             "sns_settings",
