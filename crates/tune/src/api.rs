@@ -52,30 +52,38 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
-    /// The error of a failed answer: its code from `x-amzn-ErrorType` or `__type`, its
-    /// message from the body (as the CLI's other verbs read errors).
+    /// The error of a failed answer (as the CLI's other verbs read errors, [`error_parts`]).
     pub fn failure(&self) -> ApiFailure {
-        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
-        let code = self
-            .header("x-amzn-errortype")
-            .map(|t| t.split(':').next().unwrap_or(t).to_string())
-            .or_else(|| {
-                body.get("__type")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| format!("HTTP {}", self.status));
-        let message = ["message", "Message", "errorMessage"]
-            .iter()
-            .find_map(|key| body.get(*key).and_then(Value::as_str))
-            .map(str::to_string)
-            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string());
+        let (code, message, _) =
+            error_parts(self.status, self.header("x-amzn-errortype"), &self.body);
         ApiFailure {
             status: self.status,
             code,
             message,
         }
     }
+}
+
+/// An AWS-style error answer's code, message and body as JSON (`null` if it is not): the
+/// code from `x-amzn-ErrorType` (before any `:`) or the body's `__type`, else `HTTP
+/// <status>`; the message from the body's `message`, `Message` or `errorMessage`, else the
+/// body as text.
+pub fn error_parts(status: u16, error_type: Option<&str>, body: &[u8]) -> (String, String, Value) {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = error_type
+        .map(|t| t.split(':').next().unwrap_or(t).to_string())
+        .or_else(|| {
+            json.get("__type")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let message = ["message", "Message", "errorMessage"]
+        .iter()
+        .find_map(|key| json.get(*key).and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    (code, message, json)
 }
 
 /// `%`-encodes what a path segment cannot hold as it is (a name, or an ARN with its `:`).

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use api::{Api, ApiFailure, Reply};
+pub use api::{error_parts, Api, ApiFailure, Reply};
 pub use copies::Interrupt;
 pub use stats::{SizeStats, Strategy};
 

@@ -49,21 +49,8 @@ impl Reply {
 
     /// The AWS-style error this answer carries.
     pub fn error(&self) -> ApiError {
-        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
-        let code = self
-            .header("x-amzn-errortype")
-            .map(|t| t.split(':').next().unwrap_or(t).to_string())
-            .or_else(|| {
-                body.get("__type")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| format!("HTTP {}", self.status));
-        let mut message = ["message", "Message", "errorMessage"]
-            .iter()
-            .find_map(|key| body.get(*key).and_then(Value::as_str))
-            .map(str::to_string)
-            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string());
+        let (code, mut message, body) =
+            hearth_tune::error_parts(self.status, self.header("x-amzn-errortype"), &self.body);
         // A throttle says why (which limit) in `Reason`.
         if let Some(reason) = body.get("Reason").and_then(Value::as_str) {
             message = format!("{message} ({reason})");
